@@ -1,0 +1,1 @@
+"""Sweeps, reports and the command line. The only package that knows pandas."""

@@ -1,0 +1,23 @@
+"""nnparity's from-scratch NumPy MLP: readable like a textbook, imports nothing but NumPy."""
+
+from .activations import Activation, activations
+from .data import check_data, make_data, target_kind
+from .errors import DataError, NNParityError, SpecError
+from .initializers import initializers
+from .losses import Loss, losses
+from .model import Network, build, param_names
+from .optimizers import Optimizer, optimizers
+from .spec import Choice, Spec
+
+REGISTRIES = {
+    "activation": activations,
+    "initializer": initializers,
+    "loss": losses,
+    "optimizer": optimizers,
+}
+
+__all__ = [
+    "REGISTRIES", "Activation", "Choice", "DataError", "Loss", "NNParityError", "Network",
+    "Optimizer", "Spec", "SpecError", "activations", "build", "check_data", "initializers",
+    "losses", "make_data", "optimizers", "param_names", "target_kind",
+]

@@ -1,0 +1,84 @@
+"""Data for a spec: a seeded synthetic batch, and the checks every entry point runs.
+
+Targets by loss: real-valued (batch, out) for mse, half_sse and huber; 0/1 (batch, 1) for
+bce and bce_with_logits; class indices (batch,) int64 for cross_entropy and nll.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError
+from .losses import losses
+from .spec import Spec
+
+Array = np.ndarray
+
+
+def target_kind(spec: Spec) -> str:
+    """'real', 'probability' or 'class'."""
+    return losses[spec.loss.name].build(spec.loss.kwargs).target
+
+
+def make_data(spec: Spec, seed: int | None = None, batch: int | None = None) -> tuple[Array, Array]:
+    """A reproducible batch (X, y) for ``spec``: X ~ N(0, 1); targets as the loss needs."""
+    rng = np.random.default_rng([spec.seed if seed is None else seed, 1])
+    b = spec.batch if batch is None else batch
+    n_in, n_out = spec.sizes[0], spec.sizes[-1]
+    X = rng.standard_normal((b, n_in)).astype(spec.dtype)
+    kind = target_kind(spec)
+    if kind == "class":
+        y = rng.integers(0, n_out, b)
+    elif kind == "probability":
+        y = rng.integers(0, 2, (b, n_out)).astype(spec.dtype)
+    else:
+        y = rng.standard_normal((b, n_out)).astype(spec.dtype)
+    return X, y
+
+
+def check_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
+    """Return (X, y) as arrays of the spec's dtype (class indices as int64), or raise
+    ``DataError`` naming what does not fit."""
+    X = np.asarray(X)
+    n_in, n_out = spec.sizes[0], spec.sizes[-1]
+    if X.ndim == 1 and n_in == 1:
+        raise DataError(f"X has shape {X.shape}; the spec takes (batch, 1): use X.reshape(-1, 1)")
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise DataError(
+            f"X has shape {X.shape}; the spec {'-'.join(map(str, spec.sizes))} takes "
+            f"(batch, {n_in}) with one row per sample"
+        )
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        raise DataError(f"X must hold real numbers, got dtype {X.dtype}")
+    X = X.astype(spec.dtype, copy=False)
+    if not np.isfinite(X).all():
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise DataError(f"X holds a non-finite value at {tuple(int(i) for i in bad)}: clean the data")
+    y = np.asarray(y)
+    b = X.shape[0]
+    kind = target_kind(spec)
+    if kind == "class":
+        if y.shape != (b,):
+            raise DataError(
+                f"{spec.loss.name} takes class indices of shape ({b},), got {y.shape}"
+                + ("; for one-hot targets use y.argmax(1)" if y.ndim == 2 else "")
+            )
+        if not np.issubdtype(y.dtype, np.integer):
+            if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
+                y = y.astype(np.int64)
+            else:
+                raise DataError(f"class indices must be whole numbers, got dtype {y.dtype}")
+        if y.size and (y.min() < 0 or y.max() >= n_out):
+            raise DataError(f"class indices must lie in [0, {n_out - 1}], got {y.min()}..{y.max()}")
+        return X, y.astype(np.int64, copy=False)
+    if y.shape != (b, n_out):
+        hint = f"; use y.reshape({b}, {n_out})" if y.size == b * n_out else ""
+        raise DataError(f"y has shape {y.shape}; {spec.loss.name} takes ({b}, {n_out}){hint}")
+    y = y.astype(spec.dtype, copy=False)
+    if not np.isfinite(y).all():
+        raise DataError("y holds a non-finite value: clean the targets")
+    if kind == "probability" and ((y < 0) | (y > 1)).any():
+        raise DataError(f"{spec.loss.name} targets must lie in [0, 1]")
+    return X, y

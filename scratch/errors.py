@@ -1,0 +1,24 @@
+"""Errors a user can cause. Each message names the problem and the fix."""
+
+from __future__ import annotations
+
+import difflib
+
+
+class NNParityError(ValueError):
+    """Base class: every error nnparity raises on purpose is one of these."""
+
+
+class SpecError(NNParityError):
+    """A spec, a variant name or a hyperparameter is not valid."""
+
+
+class DataError(NNParityError):
+    """Data that does not fit the spec, or is not finite."""
+
+
+def unknown_name(kind: str, name: str, known: list[str]) -> SpecError:
+    """``SpecError`` for an unknown variant name, with the closest match and the known names."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else "."
+    return SpecError(f"unknown {kind} {name!r}{hint} Known {kind}s: {', '.join(known)}")

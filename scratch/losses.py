@@ -1,0 +1,180 @@
+"""Losses of the network output ``a`` (batch, units) against a target.
+
+Each variant is a factory returning ``Loss(value, grad, target)``: ``value(a, y) -> float``,
+``grad(a, y) -> dL/da`` (same shape as ``a``), and ``target`` in {"real", "probability",
+"class"} saying what ``y`` holds. ``reduction='mean'`` follows PyTorch: mse and huber average
+over all elements (B*D), bce over all elements, cross_entropy and nll over the batch.
+``'sum'`` sums. Every loss also says which output activation it expects (``expects``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from .errors import SpecError
+from .registry import Registry
+
+Array = np.ndarray
+
+
+class Loss(NamedTuple):
+    value: Callable[[Array, Array], float]
+    grad: Callable[[Array, Array], Array]
+    target: str  # "real" | "probability" | "class"
+    expects: str | None  # the output activation the loss is defined on, None for any
+    min_units: int = 1
+    max_units: int | None = None
+
+
+losses: Registry[Loss] = Registry("loss")
+register = losses.register
+
+
+def _divisor(reduction: str, n: int) -> float:
+    if reduction == "mean":
+        return float(n)
+    if reduction == "sum":
+        return 1.0
+    raise SpecError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+
+
+def _scalar(x: Array) -> float:
+    return float(x)
+
+
+@register()
+def mse(reduction: str = "mean") -> Loss:
+    """L = sum (a - y)^2 / N, N = B*D for 'mean' (PyTorch's MSELoss), 1 for 'sum';
+    dL/da = 2 (a - y) / N."""
+    _divisor(reduction, 1)
+
+    def value(a: Array, y: Array) -> float:
+        d = a - y
+        return _scalar(np.vdot(d, d)) / _divisor(reduction, a.size)
+
+    def grad(a: Array, y: Array) -> Array:
+        return (a - y) * (2.0 / _divisor(reduction, a.size))
+
+    return Loss(value, grad, "real", None)
+
+
+@register()
+def half_sse(reduction: str = "mean") -> Loss:
+    """The textbook L = (1/B) sum_b 1/2 ||a_b - y_b||^2 ('mean'; 'sum' drops the 1/B);
+    dL/da = (a - y) / B. Equals PyTorch's MSELoss times D/2."""
+    _divisor(reduction, 1)
+
+    def value(a: Array, y: Array) -> float:
+        d = a - y
+        return 0.5 * _scalar(np.vdot(d, d)) / _divisor(reduction, a.shape[0])
+
+    def grad(a: Array, y: Array) -> Array:
+        return (a - y) * (1.0 / _divisor(reduction, a.shape[0]))
+
+    return Loss(value, grad, "real", None)
+
+
+@register()
+def huber(delta: float = 1.0, reduction: str = "mean") -> Loss:
+    """L = mean of 1/2 d^2 where |d| < delta, else delta (|d| - delta/2), d = a - y, over all
+    B*D elements (PyTorch's HuberLoss); dL/da = clip(d, -delta, delta) / N."""
+    if not delta > 0:
+        raise SpecError(f"huber delta must be > 0, got {delta}")
+    _divisor(reduction, 1)
+
+    def value(a: Array, y: Array) -> float:
+        d = np.abs(a - y)
+        per = np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+        return _scalar(per.sum()) / _divisor(reduction, a.size)
+
+    def grad(a: Array, y: Array) -> Array:
+        return np.clip(a - y, -delta, delta) * (1.0 / _divisor(reduction, a.size))
+
+    return Loss(value, grad, "real", None)
+
+
+@register()
+def bce(reduction: str = "mean") -> Loss:
+    """Binary cross-entropy on probabilities p (after a sigmoid), PyTorch's clamping:
+    L = -[y max(log p, -100) + (1 - y) max(log(1 - p), -100)] averaged over all elements;
+    dL/dp = (p - y) / max(p (1 - p), 1e-12) / N."""
+    _divisor(reduction, 1)
+
+    def value(p: Array, y: Array) -> float:
+        with np.errstate(divide="ignore"):
+            lp = np.maximum(np.log(p), -100.0)
+            lq = np.maximum(np.log1p(-p), -100.0)
+        return _scalar(-(y * lp + (1.0 - y) * lq).sum()) / _divisor(reduction, p.size)
+
+    def grad(p: Array, y: Array) -> Array:
+        return (p - y) / np.maximum(p * (1.0 - p), 1e-12) * (1.0 / _divisor(reduction, p.size))
+
+    return Loss(value, grad, "probability", "sigmoid", 1, 1)
+
+
+@register()
+def bce_with_logits(reduction: str = "mean") -> Loss:
+    """Binary cross-entropy on logits z, stable: L = max(z, 0) - z y + log(1 + e^-|z|),
+    averaged over all elements; dL/dz = (sigmoid(z) - y) / N."""
+    _divisor(reduction, 1)
+
+    def value(z: Array, y: Array) -> float:
+        per = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        return _scalar(per.sum()) / _divisor(reduction, z.size)
+
+    def grad(z: Array, y: Array) -> Array:
+        e = np.exp(-np.abs(z))
+        s = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return (s - y) * (1.0 / _divisor(reduction, z.size))
+
+    return Loss(value, grad, "probability", "identity", 1, 1)
+
+
+def _onehot(y: Array, k: int, dtype: np.dtype) -> Array:
+    q = np.zeros((y.shape[0], k), dtype=dtype)
+    q[np.arange(y.shape[0]), y] = 1
+    return q
+
+
+@register()
+def cross_entropy(label_smoothing: float = 0.0, reduction: str = "mean") -> Loss:
+    """Softmax cross-entropy on logits z (B, K) and class indices y (B,):
+    L = -(1/B) sum_b sum_k q_bk log_softmax(z)_bk with q = (1 - eps) onehot(y) + eps/K;
+    dL/dz = (softmax(z) - q) / B. PyTorch's CrossEntropyLoss."""
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise SpecError(f"cross_entropy label_smoothing must lie in [0, 1], got {label_smoothing}")
+    _divisor(reduction, 1)
+
+    def target(z: Array, y: Array) -> Array:
+        k = z.shape[1]
+        return _onehot(y, k, z.dtype) * (1.0 - label_smoothing) + label_smoothing / k
+
+    def value(z: Array, y: Array) -> float:
+        s = z - z.max(axis=1, keepdims=True)
+        logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+        return _scalar(-(target(z, y) * logp).sum()) / _divisor(reduction, z.shape[0])
+
+    def grad(z: Array, y: Array) -> Array:
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        return (p - target(z, y)) * (1.0 / _divisor(reduction, z.shape[0]))
+
+    return Loss(value, grad, "class", "identity", 2)
+
+
+@register()
+def nll(reduction: str = "mean") -> Loss:
+    """Negative log-likelihood of log-probabilities l (B, K) (after log_softmax):
+    L = -(1/B) sum_b l[b, y_b]; dL/dl = -onehot(y) / B. PyTorch's NLLLoss."""
+    _divisor(reduction, 1)
+
+    def value(logp: Array, y: Array) -> float:
+        picked = logp[np.arange(logp.shape[0]), y]
+        return _scalar(-picked.sum()) / _divisor(reduction, logp.shape[0])
+
+    def grad(logp: Array, y: Array) -> Array:
+        return _onehot(y, logp.shape[1], logp.dtype) * (-1.0 / _divisor(reduction, logp.shape[0]))
+
+    return Loss(value, grad, "class", "log_softmax", 2)

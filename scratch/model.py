@@ -1,0 +1,124 @@
+"""The multilayer perceptron: parameters, forward, hand-written backward, one training step.
+
+Layout: batch-major. ``X`` is (batch, in); layer l has ``W{l}`` of shape (in, out) and
+``b{l}`` of shape (out,), l = 1..L, and computes ``z = a_prev @ W + b``, ``a = f(z)``.
+Backward for layer l, from ``da = dL/da_l``:
+
+    dz = f.vjp(z, a, da);  dW = a_prev.T @ dz;  db = dz.sum(0);  da_prev = dz @ W.T
+
+``build(spec)`` resolves every name once and returns a ``Network`` of pure functions.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .activations import Activation, activations
+from .data import check_data
+from .initializers import initializers
+from .losses import Loss, losses
+from .optimizers import Optimizer, optimizers
+from .spec import Spec
+
+Array = np.ndarray
+Params = dict[str, Array]
+Cache = list[tuple[Array, Array, Array]]  # per layer: (a_prev, z, a)
+
+
+def param_names(spec: Spec) -> list[str]:
+    """``['W1', 'b1', 'W2', 'b2', ...]`` (no b's without bias)."""
+    names = []
+    for l in range(1, spec.n_layers + 1):
+        names += [f"W{l}", f"b{l}"] if spec.bias else [f"W{l}"]
+    return names
+
+
+class Network(NamedTuple):
+    """A spec with its variants resolved. Every method is a pure function of its arguments."""
+
+    spec: Spec
+    acts: tuple[Activation, ...]
+    loss_fn: Loss
+    opt: Optimizer
+    dtype: np.dtype
+
+    def init_params(self, seed: int | None = None) -> Params:
+        """Draw every parameter from ``default_rng(seed)`` (the spec's seed by default)."""
+        spec = self.spec
+        rng = np.random.default_rng(spec.seed if seed is None else seed)
+        w_init = initializers[spec.init.name].build(spec.init.kwargs)
+        b_init = initializers[spec.bias_init.name].build(spec.bias_init.kwargs)
+        params: Params = {}
+        for l, (n_in, n_out) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:]), start=1):
+            params[f"W{l}"] = w_init(rng, (n_in, n_out), n_in, n_out).astype(self.dtype)
+            if spec.bias:
+                params[f"b{l}"] = b_init(rng, (n_out,), n_in, n_out).astype(self.dtype)
+        return params
+
+    def forward(self, params: Params, X: Array) -> tuple[Array, Cache]:
+        """Network output (batch, out) and the per-layer cache backward needs."""
+        cache: Cache = []
+        a = X
+        bias = self.spec.bias
+        for l, act in enumerate(self.acts, start=1):
+            z = a @ params[f"W{l}"]
+            if bias:
+                z += params[f"b{l}"]
+            a_next = act.f(z)
+            cache.append((a, z, a_next))
+            a = a_next
+        return a, cache
+
+    def backward(self, params: Params, cache: Cache, dout: Array) -> Params:
+        """Every parameter's gradient, given ``dout = dL/d(output)``."""
+        grads: Params = {}
+        da = dout
+        bias = self.spec.bias
+        for l in range(len(cache), 0, -1):
+            a_prev, z, a = cache[l - 1]
+            dz = self.acts[l - 1].vjp(z, a, da)
+            grads[f"W{l}"] = a_prev.T @ dz
+            if bias:
+                grads[f"b{l}"] = dz.sum(axis=0)
+            if l > 1:
+                da = dz @ params[f"W{l}"].T
+        return grads
+
+    def loss(self, params: Params, X: Array, y: Array) -> float:
+        """The loss value at ``params``."""
+        return self.loss_fn.value(self.forward(params, X)[0], y)
+
+    def loss_and_grads(self, params: Params, X: Array, y: Array) -> tuple[float, Params, Array]:
+        """(loss, gradients, output) in one forward and one backward pass."""
+        out, cache = self.forward(params, X)
+        grads = self.backward(params, cache, self.loss_fn.grad(out, y))
+        return self.loss_fn.value(out, y), grads, out
+
+    def init_state(self, params: Params) -> Any:
+        """The optimizer's initial state for ``params``."""
+        return self.opt.init(params)
+
+    def train_step(self, params: Params, state: Any, X: Array, y: Array) -> tuple[Params, Any, float]:
+        """One step: forward, loss, backward, update. Returns (new params, new state, loss)."""
+        loss, grads, _ = self.loss_and_grads(params, X, y)
+        new_params, new_state = self.opt.update(grads, state, params)
+        return new_params, new_state, loss
+
+    def check_data(self, X: Any, y: Any) -> tuple[Array, Array]:
+        """Validate and cast data for this spec (see ``scratch.data.check_data``)."""
+        return check_data(self.spec, X, y)
+
+
+@lru_cache(maxsize=256)
+def build(spec: Spec) -> Network:
+    """Resolve the spec's activations, loss and optimizer by name."""
+    return Network(
+        spec,
+        tuple(activations[a.name].build(a.kwargs) for a in spec.activations),
+        losses[spec.loss.name].build(spec.loss.kwargs),
+        optimizers[spec.opt.name].build(spec.opt.kwargs),
+        np.dtype(spec.dtype),
+    )

@@ -1,0 +1,104 @@
+"""Name -> variant registries. Each variant is registered once, by name, with its defaults.
+
+A variant is a factory ``make(**hyperparameters) -> implementation``; the registry records the
+factory's keyword defaults so specs, the CLI and the tests can enumerate and validate them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, Iterator, TypeVar
+
+from .errors import SpecError, unknown_name
+
+T = TypeVar("T")
+Value = float | int | bool | str
+
+
+@dataclass(frozen=True)
+class Variant(Generic[T]):
+    name: str
+    make: Callable[..., T]
+    defaults: dict[str, Value]
+    doc: str
+    tags: frozenset[str]
+
+    def build(self, params: dict[str, Value] | None = None) -> T:
+        return self.make(**{**self.defaults, **(params or {})})
+
+
+class Registry(Generic[T]):
+    """An ordered mapping name -> Variant, filled by the ``register`` decorator."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._variants: dict[str, Variant[T]] = {}
+
+    def register(self, *tags: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        def deco(make: Callable[..., T]) -> Callable[..., T]:
+            name = make.__name__.rstrip("_")
+            if name in self._variants:
+                raise RuntimeError(f"{self.kind} {name!r} registered twice")
+            sig = inspect.signature(make)
+            defaults = {k: p.default for k, p in sig.parameters.items()}
+            if any(v is inspect.Parameter.empty for v in defaults.values()):
+                raise RuntimeError(f"{self.kind} {name!r}: every hyperparameter needs a default")
+            doc = inspect.getdoc(make) or ""
+            self._variants[name] = Variant(name, make, defaults, doc, frozenset(tags))
+            return make
+
+        return deco
+
+    def __getitem__(self, name: str) -> Variant[T]:
+        try:
+            return self._variants[name]
+        except KeyError:
+            raise unknown_name(self.kind, name, list(self._variants)) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._variants
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._variants)
+
+    def __len__(self) -> int:
+        return len(self._variants)
+
+    def names(self, tag: str | None = None) -> list[str]:
+        return [n for n, v in self._variants.items() if tag is None or tag in v.tags]
+
+    def normalize(self, name: str, params: dict[str, Any]) -> tuple[tuple[str, Value], ...]:
+        """Check hyperparameter names and types; return the non-default ones, in declared order."""
+        variant = self[name]
+        out = []
+        for key in params:
+            if key not in variant.defaults:
+                known = ", ".join(variant.defaults) or "none"
+                raise SpecError(
+                    f"{self.kind} {name!r} has no hyperparameter {key!r}; its hyperparameters: {known}"
+                )
+        for key, default in variant.defaults.items():
+            if key not in params:
+                continue
+            value = _coerce(self.kind, name, key, params[key], default)
+            if value != default or type(value) is not type(default):
+                out.append((key, value))
+        return tuple(out)
+
+
+def _coerce(kind: str, name: str, key: str, value: Any, default: Value) -> Value:
+    where = f"{kind} {name!r} hyperparameter {key!r}"
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise SpecError(f"{where} must be true or false, got {value!r}")
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SpecError(f"{where} must be a number, got {value!r}")
+        if isinstance(default, int) and float(value).is_integer():
+            return int(value)
+        return float(value)
+    if not isinstance(value, str):
+        raise SpecError(f"{where} must be a word, got {value!r}")
+    return value
