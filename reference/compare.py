@@ -1,0 +1,110 @@
+"""Comparison of two arrays into a frozen ``Record``, and the assert_close-style message.
+
+``max_rel`` divides by ``max(|expected|, 1e-6 * scale)`` so entries near zero do not explode
+and 0/0 never gives NaN. Non-finite values match only the same non-finite value on the other
+side (NaN matches NaN: both sides broke in the same place); the record says so in
+``nonfinite``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .tolerance import Tolerance
+
+STAGES = ("forward", "loss", "grad", "update", "optimizer_state")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One comparison: scratch (actual) against the PyTorch twin (expected)."""
+
+    spec: str
+    mode: str
+    step: int
+    stage: str
+    tensor: str
+    shape: tuple[int, ...]
+    dtype: str
+    max_abs: float
+    max_rel: float
+    worst_index: tuple[int, ...]
+    scratch_value: float
+    torch_value: float
+    mismatched: int
+    numel: int
+    rtol: float
+    atol: float
+    passed: bool
+    nonfinite: bool = False
+    oracle_scratch: float | None = None  # float32 only: max |scratch - torch float64|
+    oracle_torch: float | None = None  # float32 only: max |torch float32 - torch float64|
+
+    @property
+    def where(self) -> str:
+        return f"step {self.step} / {self.stage} / {self.tensor}"
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["shape"] = list(self.shape)
+        d["worst_index"] = list(self.worst_index)
+        return d
+
+    def message(self) -> str:
+        """What failed, in the words of ``torch.testing.assert_close``."""
+        pct = 100.0 * self.mismatched / max(self.numel, 1)
+        idx = self.worst_index if self.shape else "()"
+        lines = [
+            f"{self.where} (shape {self.shape}, {self.dtype}, {self.mode} mode)",
+            f"Mismatched elements: {self.mismatched} / {self.numel} ({pct:.1f}%)",
+            f"Greatest absolute difference: {self.max_abs:.6g} at index {idx} "
+            f"(up to {self.atol:.3g} * scale allowed)",
+            f"Greatest relative difference: {self.max_rel:.6g} at index {idx} "
+            f"(up to {self.rtol:.3g} allowed)",
+            f"scratch: {self.scratch_value!r}, torch: {self.torch_value!r}",
+        ]
+        if self.nonfinite:
+            lines.append("non-finite values present (NaN or Inf)")
+        return "\n".join(lines)
+
+
+def compare(
+    actual: np.ndarray | float, expected: np.ndarray | float, tol: Tolerance, *, spec: str,
+    mode: str, step: int, stage: str, tensor: str,
+) -> Record:
+    """Compare scratch's ``actual`` with torch's ``expected`` elementwise (shapes first)."""
+    a = np.asarray(actual)
+    e = np.asarray(expected)
+    dtype = str(a.dtype)
+    if a.shape != e.shape:
+        return Record(spec, mode, step, stage, tensor, tuple(a.shape), dtype, np.inf, np.inf,
+                      (), np.nan, np.nan, max(a.size, e.size), max(a.size, e.size),
+                      tol.rtol, tol.atol, False)
+    a64 = a.astype(np.float64, copy=False)
+    e64 = e.astype(np.float64, copy=False)
+    fin_a, fin_e = np.isfinite(a64), np.isfinite(e64)
+    both = fin_a & fin_e
+    nonfinite = not (fin_a.all() and fin_e.all())
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(both, np.abs(a64 - e64), 0.0)
+        same_special = ~both & ((a64 == e64) | (np.isnan(a64) & np.isnan(e64)))
+        diff = np.where(both | same_special, diff, np.inf)
+    ae = np.abs(np.where(fin_e, e64, 0.0))
+    scale = float(ae.max()) if ae.size else 0.0
+    scale = scale if scale > 0 else 1.0
+    allowed = tol.atol * scale + tol.rtol * ae
+    excess = diff - allowed
+    bad = excess > 0
+    rel = diff / np.maximum(ae, 1e-6 * scale)
+    if a.size:
+        flat = int(np.argmax(excess)) if bad.any() else int(np.argmax(diff))
+        worst = tuple(int(i) for i in np.unravel_index(flat, a.shape))
+        sv, tv = float(a64.flat[flat]), float(e64.flat[flat])
+        max_abs, max_rel = float(diff.max()), float(rel.max())
+    else:
+        worst, sv, tv, max_abs, max_rel = (), np.nan, np.nan, 0.0, 0.0
+    n_bad = int(bad.sum())
+    return Record(spec, mode, step, stage, tensor, tuple(a.shape), dtype, max_abs, max_rel,
+                  worst, sv, tv, n_bad, int(a.size), tol.rtol, tol.atol, n_bad == 0, nonfinite)

@@ -1,0 +1,69 @@
+"""Central finite differences in float64: the third opinion when scratch and torch disagree on
+a gradient. dL/dp_i ~ (L(p + h e_i) - L(p - h e_i)) / 2h, h = 1e-6 max(1, |p_i|)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scratch import Network, build
+
+Array = np.ndarray
+MAX_FD_PARAMS = 5000  # above this, finite differences cost too much to run by default
+
+
+def fd_grads(net: Network, params: dict[str, Array], X: Array, y: Array,
+             names: list[str] | None = None) -> dict[str, Array]:
+    """Finite-difference gradients of ``net.loss`` (evaluated in float64) for ``names``."""
+    net64 = build(net.spec.replace(dtype="float64")) if net.dtype != np.float64 else net
+    p64 = {k: v.astype(np.float64) for k, v in params.items()}
+    X64 = X.astype(np.float64)
+    y64 = y if y.dtype.kind == "i" else y.astype(np.float64)
+    out = {}
+    for name in names or list(p64):
+        p = p64[name]
+        g = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            h = 1e-6 * max(1.0, abs(old))
+            p[i] = old + h
+            up = net64.loss(p64, X64, y64)
+            p[i] = old - h
+            down = net64.loss(p64, X64, y64)
+            p[i] = old
+            g[i] = (up - down) / (2 * h)
+        out[name] = g
+    return out
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """Which side finite differences agree with, for one gradient tensor."""
+
+    step: int
+    tensor: str
+    scratch_error: float  # max |scratch - fd| / max |fd|
+    torch_error: float
+    verdict: str  # "scratch is wrong" | "torch is wrong" | "both are off" | "both agree with fd"
+
+    def __str__(self) -> str:
+        return (f"finite differences at step {self.step} / {self.tensor}: {self.verdict} "
+                f"(scratch off by {self.scratch_error:.3g}, torch by {self.torch_error:.3g}, "
+                "relative to max |fd|)")
+
+
+def opinion(step: int, tensor: str, scratch: Array, torch_: Array, fd: Array) -> Opinion:
+    scale = max(float(np.abs(fd).max()), 1e-300)
+    es = float(np.abs(scratch.astype(np.float64) - fd).max()) / scale
+    et = float(np.abs(torch_.astype(np.float64) - fd).max()) / scale
+    ok = 1e-4  # FD's own error is ~1e-9 relative for smooth losses; kinks can add more
+    if es <= ok and et <= ok:
+        verdict = "both agree with fd"
+    elif es > ok and et <= ok:
+        verdict = "scratch is wrong"
+    elif et > ok and es <= ok:
+        verdict = "torch is wrong"
+    else:
+        verdict = "both are off"
+    return Opinion(step, tensor, es, et, verdict)

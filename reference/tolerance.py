@@ -1,0 +1,43 @@
+"""Tolerances: one table by dtype, and the rule that widens it over free-running steps.
+
+An element passes when ``|actual - expected| <= atol * scale + rtol * |expected|`` where
+``scale = max|expected|`` over the tensor (1 if the tensor is all zeros). The baseline
+(rtol, atol) pairs are ``torch.testing.assert_close``'s defaults; atol is scaled to the tensor
+because an absolute 1e-5 is most of a gradient of 1e-5 and nothing of a weight of 1e3
+(CONVENTIONS.md section 6). In free-running mode step k allows k times the baseline:
+round-off from k independent steps adds up at most linearly while the trajectory is stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scratch.errors import SpecError
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+    def widened(self, factor: float) -> Tolerance:
+        return Tolerance(self.rtol * factor, self.atol * factor)
+
+
+TOLERANCES: dict[str, Tolerance] = {
+    "float32": Tolerance(rtol=1.3e-6, atol=1e-5),
+    "float64": Tolerance(rtol=1e-7, atol=1e-7),
+}
+
+
+def tolerance_for(
+    dtype: str, step: int = 1, mode: str = "resync", rtol: float | None = None,
+    atol: float | None = None,
+) -> Tolerance:
+    """The tolerance for ``dtype`` at ``step`` (1-based). Overrides come both or neither."""
+    if (rtol is None) != (atol is None):
+        raise SpecError("give rtol and atol together, or neither (as torch.testing.assert_close)")
+    base = Tolerance(rtol, atol) if rtol is not None else TOLERANCES[dtype]
+    if base.rtol < 0 or base.atol < 0:
+        raise SpecError(f"tolerances must be >= 0, got rtol={base.rtol}, atol={base.atol}")
+    return base.widened(step) if mode == "free" else base

@@ -1,0 +1,244 @@
+"""The PyTorch side of every registered variant, under the same name and hyperparameters as in
+``scratch`` (a variant on one side only, or with other defaults, fails the test suite).
+
+Activations and losses are ``torch.nn`` modules; optimizers are ``torch.optim`` classes pinned
+to the single-tensor path (``foreach=False``); initializers are ``torch.nn.init`` calls on a
+weight in torch's (out, in) layout, used to check scratch's initializers statistically
+(scratch's own draws are what both sides start from).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import nn
+
+from scratch.registry import Registry
+
+torch_activations: Registry[nn.Module] = Registry("activation")
+torch_losses: Registry[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = Registry("loss")
+torch_optimizers: Registry[Callable[[list], torch.optim.Optimizer]] = Registry("optimizer")
+torch_initializers: Registry[Callable[[torch.Tensor], torch.Tensor]] = Registry("initializer")
+
+act = torch_activations.register
+loss = torch_losses.register
+opt = torch_optimizers.register
+init = torch_initializers.register
+
+
+# -- activations --------------------------------------------------------------------------
+@act()
+def identity() -> nn.Module:
+    return nn.Identity()
+
+
+@act()
+def sigmoid() -> nn.Module:
+    return nn.Sigmoid()
+
+
+@act()
+def tanh() -> nn.Module:
+    return nn.Tanh()
+
+
+@act()
+def relu() -> nn.Module:
+    return nn.ReLU()
+
+
+@act()
+def leaky_relu(slope: float = 0.01) -> nn.Module:
+    return nn.LeakyReLU(slope)
+
+
+@act()
+def elu(alpha: float = 1.0) -> nn.Module:
+    return nn.ELU(alpha)
+
+
+@act()
+def selu() -> nn.Module:
+    return nn.SELU()
+
+
+@act()
+def gelu(approximate: str = "none") -> nn.Module:
+    return nn.GELU(approximate=approximate)
+
+
+@act()
+def silu() -> nn.Module:
+    return nn.SiLU()
+
+
+@act()
+def softplus(beta: float = 1.0, threshold: float = 20.0) -> nn.Module:
+    return nn.Softplus(beta, threshold)
+
+
+@act()
+def mish() -> nn.Module:
+    return nn.Mish()
+
+
+@act()
+def hardtanh(min_val: float = -1.0, max_val: float = 1.0) -> nn.Module:
+    return nn.Hardtanh(min_val, max_val)
+
+
+@act()
+def softmax() -> nn.Module:
+    return nn.Softmax(dim=1)
+
+
+@act()
+def log_softmax() -> nn.Module:
+    return nn.LogSoftmax(dim=1)
+
+
+# -- losses -------------------------------------------------------------------------------
+@loss()
+def mse(reduction: str = "mean") -> nn.Module:
+    return nn.MSELoss(reduction=reduction)
+
+
+@loss()
+def half_sse(reduction: str = "mean") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    def f(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        total = 0.5 * nn.functional.mse_loss(out, y, reduction="sum")
+        return total / out.shape[0] if reduction == "mean" else total
+
+    return f
+
+
+@loss()
+def huber(delta: float = 1.0, reduction: str = "mean") -> nn.Module:
+    return nn.HuberLoss(reduction=reduction, delta=delta)
+
+
+@loss()
+def bce(reduction: str = "mean") -> nn.Module:
+    return nn.BCELoss(reduction=reduction)
+
+
+@loss()
+def bce_with_logits(reduction: str = "mean") -> nn.Module:
+    return nn.BCEWithLogitsLoss(reduction=reduction)
+
+
+@loss()
+def cross_entropy(label_smoothing: float = 0.0, reduction: str = "mean") -> nn.Module:
+    return nn.CrossEntropyLoss(reduction=reduction, label_smoothing=label_smoothing)
+
+
+@loss()
+def nll(reduction: str = "mean") -> nn.Module:
+    return nn.NLLLoss(reduction=reduction)
+
+
+# -- optimizers ---------------------------------------------------------------------------
+@opt()
+def sgd(lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+        weight_decay: float = 0.0, nesterov: bool = False) -> Callable:
+    return lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov, foreach=False)
+
+
+@opt()
+def adam(lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+         weight_decay: float = 0.0, amsgrad: bool = False) -> Callable:
+    return lambda ps: torch.optim.Adam(ps, lr=lr, betas=(beta1, beta2), eps=eps,
+                                       weight_decay=weight_decay, amsgrad=amsgrad, foreach=False)
+
+
+@opt()
+def adamw(lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+          weight_decay: float = 1e-2, amsgrad: bool = False) -> Callable:
+    return lambda ps: torch.optim.AdamW(ps, lr=lr, betas=(beta1, beta2), eps=eps,
+                                        weight_decay=weight_decay, amsgrad=amsgrad, foreach=False)
+
+
+@opt()
+def rmsprop(lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+            momentum: float = 0.0, centered: bool = False) -> Callable:
+    return lambda ps: torch.optim.RMSprop(ps, lr=lr, alpha=alpha, eps=eps,
+                                          weight_decay=weight_decay, momentum=momentum,
+                                          centered=centered, foreach=False)
+
+
+@opt()
+def adagrad(lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+            initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> Callable:
+    return lambda ps: torch.optim.Adagrad(ps, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                          initial_accumulator_value=initial_accumulator_value,
+                                          eps=eps, foreach=False)
+
+
+# -- initializers: fill a weight of torch's (out, in) layout in place -------------------
+@init()
+def zeros() -> Callable:
+    return lambda w: nn.init.zeros_(w)
+
+
+@init()
+def constant(value: float = 0.1) -> Callable:
+    return lambda w: nn.init.constant_(w, value)
+
+
+@init()
+def uniform(a: float = 0.0, b: float = 1.0) -> Callable:
+    return lambda w: nn.init.uniform_(w, a, b)
+
+
+@init()
+def normal(mean: float = 0.0, std: float = 1.0) -> Callable:
+    return lambda w: nn.init.normal_(w, mean, std)
+
+
+@init()
+def trunc_normal(mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Callable:
+    return lambda w: nn.init.trunc_normal_(w, mean, std, a, b)
+
+
+@init()
+def xavier_uniform(gain: float = 1.0) -> Callable:
+    return lambda w: nn.init.xavier_uniform_(w, gain)
+
+
+@init()
+def xavier_normal(gain: float = 1.0) -> Callable:
+    return lambda w: nn.init.xavier_normal_(w, gain)
+
+
+@init()
+def kaiming_uniform(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+                    ) -> Callable:
+    return lambda w: nn.init.kaiming_uniform_(w, a, mode, nonlinearity)
+
+
+@init()
+def kaiming_normal(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+                   ) -> Callable:
+    return lambda w: nn.init.kaiming_normal_(w, a, mode, nonlinearity)
+
+
+@init()
+def lecun_normal() -> Callable:
+    def fill(w: torch.Tensor) -> torch.Tensor:
+        s = math.sqrt(1.0 / w.shape[1]) / 0.87962566103423978
+        return nn.init.trunc_normal_(w, 0.0, s, -2 * s, 2 * s)
+
+    return fill
+
+
+@init()
+def orthogonal(gain: float = 1.0) -> Callable:
+    return lambda w: nn.init.orthogonal_(w, gain)
+
+
+@init()
+def torch_default() -> Callable:
+    return lambda w: nn.init.kaiming_uniform_(w, a=math.sqrt(5))
