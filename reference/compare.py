@@ -41,6 +41,7 @@ class Record:
     nonfinite: bool = False
     oracle_scratch: float | None = None  # float32 only: max |scratch - torch float64|
     oracle_torch: float | None = None  # float32 only: max |torch float32 - torch float64|
+    judged_by: str = "tolerance"  # or "oracle": outside tolerance, but no further from float64
 
     @property
     def where(self) -> str:
@@ -71,17 +72,42 @@ class Record:
 
 
 def compare(
-    actual: np.ndarray | float, expected: np.ndarray | float, tol: Tolerance, *, spec: str,
-    mode: str, step: int, stage: str, tensor: str,
+    actual: np.ndarray | float,
+    expected: np.ndarray | float,
+    tol: Tolerance,
+    *,
+    spec: str,
+    mode: str,
+    step: int,
+    stage: str,
+    tensor: str,
+    scale: float | None = None,
 ) -> Record:
-    """Compare scratch's ``actual`` with torch's ``expected`` elementwise (shapes first)."""
+    """Compare scratch's ``actual`` with torch's ``expected`` elementwise (shapes first).
+    ``scale`` multiplies atol; by default max|expected| of this tensor."""
     a = np.asarray(actual)
     e = np.asarray(expected)
     dtype = str(a.dtype)
     if a.shape != e.shape:
-        return Record(spec, mode, step, stage, tensor, tuple(a.shape), dtype, np.inf, np.inf,
-                      (), np.nan, np.nan, max(a.size, e.size), max(a.size, e.size),
-                      tol.rtol, tol.atol, False)
+        return Record(
+            spec,
+            mode,
+            step,
+            stage,
+            tensor,
+            tuple(a.shape),
+            dtype,
+            np.inf,
+            np.inf,
+            (),
+            np.nan,
+            np.nan,
+            max(a.size, e.size),
+            max(a.size, e.size),
+            tol.rtol,
+            tol.atol,
+            False,
+        )
     a64 = a.astype(np.float64, copy=False)
     e64 = e.astype(np.float64, copy=False)
     fin_a, fin_e = np.isfinite(a64), np.isfinite(e64)
@@ -92,7 +118,8 @@ def compare(
         same_special = ~both & ((a64 == e64) | (np.isnan(a64) & np.isnan(e64)))
         diff = np.where(both | same_special, diff, np.inf)
     ae = np.abs(np.where(fin_e, e64, 0.0))
-    scale = float(ae.max()) if ae.size else 0.0
+    if scale is None:
+        scale = float(ae.max()) if ae.size else 0.0
     scale = scale if scale > 0 else 1.0
     allowed = tol.atol * scale + tol.rtol * ae
     excess = diff - allowed
@@ -106,5 +133,23 @@ def compare(
     else:
         worst, sv, tv, max_abs, max_rel = (), np.nan, np.nan, 0.0, 0.0
     n_bad = int(bad.sum())
-    return Record(spec, mode, step, stage, tensor, tuple(a.shape), dtype, max_abs, max_rel,
-                  worst, sv, tv, n_bad, int(a.size), tol.rtol, tol.atol, n_bad == 0, nonfinite)
+    return Record(
+        spec,
+        mode,
+        step,
+        stage,
+        tensor,
+        tuple(a.shape),
+        dtype,
+        max_abs,
+        max_rel,
+        worst,
+        sv,
+        tv,
+        n_bad,
+        int(a.size),
+        tol.rtol,
+        tol.atol,
+        n_bad == 0,
+        nonfinite,
+    )

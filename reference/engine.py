@@ -5,6 +5,13 @@ Modes: ``free`` lets each side follow its own trajectory (drift accumulates; the
 widens by the step number); ``resync`` resets the twin's parameters and optimizer state to
 scratch's before every step, which isolates the error of one step. For float32 specs a float64
 twin (the oracle) runs alongside, and each record carries both float32 sides' error against it.
+
+A float32 record outside tolerance still passes (``judged_by='oracle'``) when scratch is no
+further from the float64 oracle than ``ORACLE_FACTOR`` times PyTorch's own float32 error: then
+the discrepancy is at most five times PyTorch's own round-off. This is what happens when an
+adaptive optimizer divides a gradient that is zero in exact arithmetic (symmetric units) by its
+own root mean square: round-off noise becomes a step of size lr on both sides, in different
+directions.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from .twin import Twin
 
 Array = np.ndarray
 MODES = ("free", "resync")
+ORACLE_FACTOR = 4.0  # see the module docstring
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,11 @@ class ParityResult:
             return f"parity holds: {len(self.records)} comparisons over {self.steps} step(s)"
         fails = self.failures
         first = fails[0]
-        head = (f"Parity failed for spec '{self.spec}' ({self.mode} mode, {self.steps} steps): "
-                f"{len(fails)} of {len(self.records)} comparisons outside tolerance.\n"
-                f"First: {first.message()}")
+        head = (
+            f"Parity failed for spec '{self.spec}' ({self.mode} mode, {self.steps} steps): "
+            f"{len(fails)} of {len(self.records)} comparisons outside tolerance.\n"
+            f"First: {first.message()}"
+        )
         rest = [f.where for f in fails[1:6]]
         more = f"\nAlso: {'; '.join(rest)}" + (" ..." if len(fails) > 6 else "") if rest else ""
         ops = "".join(f"\n{o}" for o in self.opinions)
@@ -94,13 +104,34 @@ def run_parity(
         raise SpecError(f"steps must be >= 1, got {steps}")
     n_threads = threads_for(spec) if threads == "auto" else threads
     with limited(n_threads):
-        return _run(spec, steps, mode, net or build(spec), params, data, oracle,
-                    finite_differences, keep_arrays, rtol, atol)
+        return _run(
+            spec,
+            steps,
+            mode,
+            net or build(spec),
+            params,
+            data,
+            oracle,
+            finite_differences,
+            keep_arrays,
+            rtol,
+            atol,
+        )
 
 
-def _run(spec: Spec, steps: int, mode: str, net: Network, params: dict[str, Array] | None,
-         data: tuple[Any, Any] | None, oracle: bool, finite_differences: bool | None,
-         keep_arrays: bool, rtol: float | None, atol: float | None) -> ParityResult:
+def _run(
+    spec: Spec,
+    steps: int,
+    mode: str,
+    net: Network,
+    params: dict[str, Array] | None,
+    data: tuple[Any, Any] | None,
+    oracle: bool,
+    finite_differences: bool | None,
+    keep_arrays: bool,
+    rtol: float | None,
+    atol: float | None,
+) -> ParityResult:
     X, y = check_data(spec, *data) if data is not None else make_data(spec)
     p = {k: np.array(v, dtype=spec.dtype) for k, v in (params or net.init_params()).items()}
     state = net.init_state(p)
@@ -111,7 +142,9 @@ def _run(spec: Spec, steps: int, mode: str, net: Network, params: dict[str, Arra
     if oracle and spec.dtype == "float32":
         orc = Twin(spec.replace(dtype="float64"))
         orc.set_params({k: v.astype(np.float64) for k, v in p.items()})
-        Xo, yo = orc.tensors(X.astype(np.float64), y if y.dtype.kind == "i" else y.astype(np.float64))
+        Xo, yo = orc.tensors(
+            X.astype(np.float64), y if y.dtype.kind == "i" else y.astype(np.float64)
+        )
     text = str(spec)
     records: list[Record] = []
     arrays: dict[tuple[int, str, str], tuple[Any, Any]] = {}
@@ -126,15 +159,27 @@ def _run(spec: Spec, steps: int, mode: str, net: Network, params: dict[str, Arra
             if orc is not None:
                 orc.set_params({n: v.astype(np.float64) for n, v in p.items()})
                 orc.set_state(_cast_state(state))
-        loss, grads, out = net.loss_and_grads(p, X, y)
-        new_p, new_state = net.opt.update(grads, state, p)
+        with np.errstate(all="ignore"):  # non-finite values are found and reported below
+            loss, grads, out = net.loss_and_grads(p, X, y)
+            new_p, new_state = net.opt.update(grads, state, p)
         t = twin.step(Xt, yt)
         o = orc.step(Xo, yo) if orc is not None else None
         tol = tolerance_for(spec.dtype, k, mode, rtol, atol)
         pairs = _pairs(out, loss, grads, new_p, new_state, t)
         opairs = _pairs_torch(o) if o is not None else {}
+        scales = _scales(pairs)
         for (stage, name), (a, e) in pairs.items():
-            rec = compare(a, e, tol, spec=text, mode=mode, step=k, stage=stage, tensor=name)
+            rec = compare(
+                a,
+                e,
+                tol,
+                spec=text,
+                mode=mode,
+                step=k,
+                stage=stage,
+                tensor=name,
+                scale=scales.get(_group(stage, name)),
+            )
             if (stage, name) in opairs:
                 ref = np.asarray(opairs[(stage, name)], dtype=np.float64)
                 rec = _with_oracle(rec, a, e, ref)
@@ -142,18 +187,22 @@ def _run(spec: Spec, steps: int, mode: str, net: Network, params: dict[str, Arra
             if keep_arrays:
                 arrays[(k, stage, name)] = (a, e)
         if want_fd and not opinions:
-            bad = [r for r in records[-len(pairs):] if r.stage == "grad" and not r.passed]
+            bad = [r for r in records[-len(pairs) :] if r.stage == "grad" and not r.passed]
             if bad:
                 fd = fd_grads(net, p, X, y, [r.tensor for r in bad])
-                opinions = [opinion(k, r.tensor, grads[r.tensor], t.grads[r.tensor],
-                                    fd[r.tensor]) for r in bad]
+                opinions = [
+                    opinion(k, r.tensor, grads[r.tensor], t.grads[r.tensor], fd[r.tensor])
+                    for r in bad
+                ]
         p, state = new_p, new_state
     return ParityResult(spec, mode, steps, tuple(records), tuple(opinions), arrays)
 
 
 def _pairs(out: Array, loss: float, grads: dict, params: dict, state: Any, t: Any) -> dict:
-    pairs: dict[tuple[str, str], tuple[Any, Any]] = {("forward", "output"): (out, t.out),
-                                                     ("loss", "loss"): (loss, t.loss)}
+    pairs: dict[tuple[str, str], tuple[Any, Any]] = {
+        ("forward", "output"): (out, t.out),
+        ("loss", "loss"): (loss, t.loss),
+    }
     for n in grads:
         pairs[("grad", n)] = (grads[n], t.grads.get(n, np.full_like(grads[n], np.nan)))
     for n in params:
@@ -169,6 +218,30 @@ def _pairs(out: Array, loss: float, grads: dict, params: dict, state: Any, t: An
     if "step" in t.state:
         pairs[("optimizer_state", "step")] = (float(state.step), float(t.state["step"]))
     return pairs
+
+
+def _group(stage: str, name: str) -> str | None:
+    """Tensors whose atol shares one scale: all gradients of a step; each optimizer-state
+    field across parameters. Others (forward, loss, updated weights) use their own."""
+    if stage == "grad":
+        return "grad"
+    if stage == "optimizer_state":
+        return "state:" + name.split(".")[0]
+    return None
+
+
+def _scales(pairs: dict) -> dict[str, float]:
+    """max |torch value| per group: a layer whose true gradient cancels to round-off (symmetric
+    or saturated units) is judged against the step's largest gradient, not against its own
+    noise."""
+    out: dict[str, float] = {}
+    for (stage, name), (_, e) in pairs.items():
+        g = _group(stage, name)
+        if g is not None:
+            e = np.abs(np.asarray(e, dtype=np.float64))
+            m = float(e[np.isfinite(e)].max(initial=0.0))
+            out[g] = max(out.get(g, 0.0), m)
+    return out
 
 
 def _pairs_torch(o: Any) -> dict:
@@ -191,7 +264,10 @@ def _with_oracle(rec: Record, a: Any, e: Any, ref: Array) -> Record:
     with np.errstate(invalid="ignore"):
         es = float(np.max(np.abs(a64 - ref))) if ref.size else 0.0
         et = float(np.max(np.abs(e64 - ref))) if ref.size else 0.0
-    return replace(rec, oracle_scratch=es, oracle_torch=et)
+    rec = replace(rec, oracle_scratch=es, oracle_torch=et)
+    if not rec.passed and not rec.nonfinite and es <= ORACLE_FACTOR * et:
+        rec = replace(rec, passed=True, judged_by="oracle")
+    return rec
 
 
 def _cast_state(state: Any) -> Any:

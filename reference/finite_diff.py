@@ -13,8 +13,9 @@ Array = np.ndarray
 MAX_FD_PARAMS = 5000  # above this, finite differences cost too much to run by default
 
 
-def fd_grads(net: Network, params: dict[str, Array], X: Array, y: Array,
-             names: list[str] | None = None) -> dict[str, Array]:
+def fd_grads(
+    net: Network, params: dict[str, Array], X: Array, y: Array, names: list[str] | None = None
+) -> dict[str, Array]:
     """Finite-difference gradients of ``net.loss`` (evaluated in float64) for ``names``."""
     net64 = build(net.spec.replace(dtype="float64")) if net.dtype != np.float64 else net
     p64 = {k: v.astype(np.float64) for k, v in params.items()}
@@ -43,18 +44,22 @@ class Opinion:
 
     step: int
     tensor: str
-    scratch_error: float  # max |scratch - fd| / max |fd|
+    scratch_error: float  # max |scratch - fd| / the largest of the three
     torch_error: float
     verdict: str  # "scratch is wrong" | "torch is wrong" | "both are off" | "both agree with fd"
 
     def __str__(self) -> str:
-        return (f"finite differences at step {self.step} / {self.tensor}: {self.verdict} "
-                f"(scratch off by {self.scratch_error:.3g}, torch by {self.torch_error:.3g}, "
-                "relative to max |fd|)")
+        return (
+            f"finite differences at step {self.step} / {self.tensor}: {self.verdict} "
+            f"(scratch off by {self.scratch_error:.3g}, torch by {self.torch_error:.3g}, "
+            "relative to the largest gradient)"
+        )
 
 
 def opinion(step: int, tensor: str, scratch: Array, torch_: Array, fd: Array) -> Opinion:
-    scale = max(float(np.abs(fd).max()), 1e-300)
+    scale = max(
+        float(np.abs(fd).max()), float(np.abs(torch_).max()), float(np.abs(scratch).max()), 1e-300
+    )
     es = float(np.abs(scratch.astype(np.float64) - fd).max()) / scale
     et = float(np.abs(torch_.astype(np.float64) - fd).max()) / scale
     ok = 1e-4  # FD's own error is ~1e-9 relative for smooth losses; kinks can add more

@@ -31,7 +31,10 @@ TOLERANCES: dict[str, Tolerance] = {
 
 
 def tolerance_for(
-    dtype: str, step: int = 1, mode: str = "resync", rtol: float | None = None,
+    dtype: str,
+    step: int = 1,
+    mode: str = "resync",
+    rtol: float | None = None,
     atol: float | None = None,
 ) -> Tolerance:
     """The tolerance for ``dtype`` at ``step`` (1-based). Overrides come both or neither."""

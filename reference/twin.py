@@ -54,8 +54,9 @@ class Twin:
         self.dtype = TORCH_DTYPES[spec.dtype]
         layers: list[nn.Module] = []
         for (n_in, n_out), a in zip(zip(spec.sizes[:-1], spec.sizes[1:]), spec.activations):
-            layers.append(nn.utils.skip_init(nn.Linear, n_in, n_out, bias=spec.bias,
-                                             dtype=self.dtype))
+            layers.append(
+                nn.utils.skip_init(nn.Linear, n_in, n_out, bias=spec.bias, dtype=self.dtype)
+            )
             layers.append(torch_activations[a.name].build(a.kwargs))
         self.module = nn.Sequential(*layers)
         named = dict(self.module.named_parameters())
@@ -118,5 +119,10 @@ class Twin:
         loss.backward()
         grads = {n: to_numpy(n, p.grad) for n, p in self.params.items()}
         self.optimizer.step()
-        return TwinStep(out.detach().numpy().copy(), float(loss.detach()), grads, self.get_params(),
-                        self.get_state())
+        return TwinStep(
+            out.detach().numpy().copy(),
+            float(loss.detach()),
+            grads,
+            self.get_params(),
+            self.get_state(),
+        )

@@ -10,7 +10,7 @@ weight in torch's (out, in) layout, used to check scratch's initializers statist
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -141,40 +141,102 @@ def nll(reduction: str = "mean") -> nn.Module:
 
 # -- optimizers ---------------------------------------------------------------------------
 @opt()
-def sgd(lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-        weight_decay: float = 0.0, nesterov: bool = False) -> Callable:
-    return lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov, foreach=False)
+def sgd(
+    lr: float = 1e-3,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+) -> Callable:
+    return lambda ps: torch.optim.SGD(
+        ps,
+        lr=lr,
+        momentum=momentum,
+        dampening=dampening,
+        weight_decay=weight_decay,
+        nesterov=nesterov,
+        foreach=False,
+    )
 
 
 @opt()
-def adam(lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-         weight_decay: float = 0.0, amsgrad: bool = False) -> Callable:
-    return lambda ps: torch.optim.Adam(ps, lr=lr, betas=(beta1, beta2), eps=eps,
-                                       weight_decay=weight_decay, amsgrad=amsgrad, foreach=False)
+def adam(
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    amsgrad: bool = False,
+) -> Callable:
+    return lambda ps: torch.optim.Adam(
+        ps,
+        lr=lr,
+        betas=(beta1, beta2),
+        eps=eps,
+        weight_decay=weight_decay,
+        amsgrad=amsgrad,
+        foreach=False,
+    )
 
 
 @opt()
-def adamw(lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-          weight_decay: float = 1e-2, amsgrad: bool = False) -> Callable:
-    return lambda ps: torch.optim.AdamW(ps, lr=lr, betas=(beta1, beta2), eps=eps,
-                                        weight_decay=weight_decay, amsgrad=amsgrad, foreach=False)
+def adamw(
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 1e-2,
+    amsgrad: bool = False,
+) -> Callable:
+    return lambda ps: torch.optim.AdamW(
+        ps,
+        lr=lr,
+        betas=(beta1, beta2),
+        eps=eps,
+        weight_decay=weight_decay,
+        amsgrad=amsgrad,
+        foreach=False,
+    )
 
 
 @opt()
-def rmsprop(lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
-            momentum: float = 0.0, centered: bool = False) -> Callable:
-    return lambda ps: torch.optim.RMSprop(ps, lr=lr, alpha=alpha, eps=eps,
-                                          weight_decay=weight_decay, momentum=momentum,
-                                          centered=centered, foreach=False)
+def rmsprop(
+    lr: float = 1e-2,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    centered: bool = False,
+) -> Callable:
+    return lambda ps: torch.optim.RMSprop(
+        ps,
+        lr=lr,
+        alpha=alpha,
+        eps=eps,
+        weight_decay=weight_decay,
+        momentum=momentum,
+        centered=centered,
+        foreach=False,
+    )
 
 
 @opt()
-def adagrad(lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-            initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> Callable:
-    return lambda ps: torch.optim.Adagrad(ps, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                          initial_accumulator_value=initial_accumulator_value,
-                                          eps=eps, foreach=False)
+def adagrad(
+    lr: float = 1e-2,
+    lr_decay: float = 0.0,
+    weight_decay: float = 0.0,
+    initial_accumulator_value: float = 0.0,
+    eps: float = 1e-10,
+) -> Callable:
+    return lambda ps: torch.optim.Adagrad(
+        ps,
+        lr=lr,
+        lr_decay=lr_decay,
+        weight_decay=weight_decay,
+        initial_accumulator_value=initial_accumulator_value,
+        eps=eps,
+        foreach=False,
+    )
 
 
 # -- initializers: fill a weight of torch's (out, in) layout in place -------------------
@@ -214,14 +276,16 @@ def xavier_normal(gain: float = 1.0) -> Callable:
 
 
 @init()
-def kaiming_uniform(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
-                    ) -> Callable:
+def kaiming_uniform(
+    a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Callable:
     return lambda w: nn.init.kaiming_uniform_(w, a, mode, nonlinearity)
 
 
 @init()
-def kaiming_normal(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
-                   ) -> Callable:
+def kaiming_normal(
+    a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Callable:
     return lambda w: nn.init.kaiming_normal_(w, a, mode, nonlinearity)
 
 

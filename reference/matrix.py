@@ -1,0 +1,169 @@
+"""Configuration matrices: the specs the CI suite and the reports sweep over.
+
+Axes list the variants (with hyperparameters) of each kind; by default every registered
+activation, initializer, loss and optimizer, plus hyperparameter settings that take other code
+paths (momentum, nesterov, amsgrad, centered, label smoothing, reductions).
+
+- ``covering``: every (hidden activation, initializer) pair at every dtype, with the
+  (loss, optimizer) pairs dealt round-robin over them so that every (loss, optimizer) pair
+  appears at every dtype too; plus the output-only activations (softmax, log_softmax).
+- ``product``: the full Cartesian product (``--full``).
+
+Network shape: ``in-h1-h2-out``, both hidden layers with the row's activation; the output
+activation and width follow from the loss (bce: 1 unit after sigmoid; cross_entropy: 3 logits;
+nll: 3 units after log_softmax; regression losses: 3 units, identity).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from scratch import Spec, activations, initializers, losses
+
+DTYPES = ("float32", "float64")
+
+OPTIMIZERS = (
+    "sgd(lr=0.1)",
+    "sgd(lr=0.05,momentum=0.9)",
+    "sgd(lr=0.05,momentum=0.9,nesterov=true)",
+    "sgd(lr=0.05,momentum=0.5,dampening=0.3,weight_decay=0.01)",
+    "adam(lr=0.01)",
+    "adam(lr=0.01,weight_decay=0.01,amsgrad=true)",
+    "adamw(lr=0.01)",
+    "rmsprop(lr=0.01)",
+    "rmsprop(lr=0.01,momentum=0.5,centered=true,weight_decay=0.01)",
+    "adagrad(lr=0.1)",
+    "adagrad(lr=0.1,lr_decay=0.01,initial_accumulator_value=0.1,weight_decay=0.01)",
+)
+LOSSES = (
+    "mse",
+    "mse(reduction=sum)",
+    "half_sse",
+    "huber(delta=0.5)",
+    "bce",
+    "bce_with_logits",
+    "cross_entropy",
+    "cross_entropy(label_smoothing=0.1)",
+    "nll",
+)
+SYMMETRIC = ("zeros", "constant")
+EXTRA_ACTIVATIONS = ("leaky_relu(slope=0.2)", "elu(alpha=2.0)", "gelu(approximate=tanh)")
+
+
+def _hidden_activations() -> tuple[str, ...]:
+    return (*activations.names("elementwise"), *EXTRA_ACTIVATIONS)
+
+
+@dataclass(frozen=True)
+class Axes:
+    activations: tuple[str, ...] = field(default_factory=_hidden_activations)
+    initializers: tuple[str, ...] = field(default_factory=lambda: tuple(initializers.names()))
+    losses: tuple[str, ...] = LOSSES
+    optimizers: tuple[str, ...] = OPTIMIZERS
+    dtypes: tuple[str, ...] = DTYPES
+    sizes: tuple[int, ...] = (4, 6, 5)  # input and hidden widths; the output follows the loss
+    batch: int = 8
+    seed: int = 0
+
+
+def make_spec(
+    act: str,
+    init: str,
+    loss: str,
+    opt: str,
+    dtype: str,
+    axes: Axes,
+    seed: int,
+    output: str | None = None,
+) -> Spec:
+    """The matrix's spec for one configuration."""
+    name = loss.split("(")[0]
+    expects = losses[name].build().expects
+    width = 1 if name in ("bce", "bce_with_logits") else 3
+    out_act = output or expects or "identity"
+    sizes = (*axes.sizes, width)
+    acts = (act,) * (len(axes.sizes) - 1) + (out_act,)
+    return Spec(
+        sizes, acts, init=init, loss=loss, opt=opt, dtype=dtype, seed=seed, batch=axes.batch
+    )
+
+
+def covering(axes: Axes | None = None) -> list[Spec]:
+    """Every (activation, initializer) pair x dtype; (loss, optimizer) pairs dealt round-robin."""
+    axes = axes or Axes()
+    pairs = list(itertools.product(axes.losses, axes.optimizers))
+    cells = list(itertools.product(axes.activations, axes.initializers))
+    # With constant weights a softmax-normalised loss gives every earlier layer a gradient of
+    # exactly zero, and float32 trajectories become round-off. Symmetric cells are placed where
+    # the round-robin deals the first (regression) losses.
+    sym = [c for c in cells if c[1] in SYMMETRIC]
+    rest = [c for c in cells if c[1] not in SYMMETRIC]
+    if len(rest) >= len(pairs):
+        cells = rest[: len(pairs)] + sym + rest[len(pairs) :]
+    n = max(len(pairs), len(cells))
+    specs = []
+    for dtype in axes.dtypes:
+        for i in range(n):
+            act, init = cells[i % len(cells)]
+            loss, opt = pairs[i % len(pairs)]
+            specs.append(make_spec(act, init, loss, opt, dtype, axes, axes.seed + i))
+        for j, out in enumerate(o for o in activations.names("output")):
+            loss = "nll" if out == "log_softmax" else "mse"
+            specs.append(
+                make_spec(
+                    axes.activations[j % len(axes.activations)],
+                    axes.initializers[0],
+                    loss,
+                    axes.optimizers[0],
+                    dtype,
+                    axes,
+                    axes.seed + n + j,
+                    output=out,
+                )
+            )
+    return specs
+
+
+def product(axes: Axes | None = None) -> list[Spec]:
+    """The full Cartesian product of the axes."""
+    axes = axes or Axes()
+    combos = itertools.product(
+        axes.dtypes, axes.activations, axes.initializers, axes.losses, axes.optimizers
+    )
+    return [
+        make_spec(a, i, lo, o, d, axes, axes.seed + k) for k, (d, a, i, lo, o) in enumerate(combos)
+    ]
+
+
+def quick(axes: Axes | None = None) -> list[Spec]:
+    """Every variant at least once per dtype (not every pair): a fast smoke sweep."""
+    axes = axes or Axes()
+    n = max(len(axes.activations), len(axes.initializers), len(axes.losses), len(axes.optimizers))
+    specs = []
+    for dtype in axes.dtypes:
+        for i in range(n):
+            specs.append(
+                make_spec(
+                    axes.activations[i % len(axes.activations)],
+                    axes.initializers[i % len(axes.initializers)],
+                    axes.losses[i % len(axes.losses)],
+                    axes.optimizers[i % len(axes.optimizers)],
+                    dtype,
+                    axes,
+                    axes.seed + i,
+                )
+            )
+    return specs
+
+
+MATRICES = {"quick": quick, "default": covering, "full": product}
+
+
+def matrix(name: str = "default", axes: Axes | None = None) -> list[Spec]:
+    """The named matrix: quick, default (covering) or full (product)."""
+    from scratch import SpecError
+
+    if name not in MATRICES:
+        raise SpecError(f"unknown matrix {name!r}; known: {', '.join(MATRICES)} or a TOML file")
+    return MATRICES[name](axes)

@@ -1,0 +1,88 @@
+"""``nnparity compare SPEC``: one spec, scratch against its PyTorch twin, step by step."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "spec",
+        help="a spec in its one-line form, quoted, e.g. "
+        "'3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1)'",
+    )
+    p.add_argument("--steps", type=int, default=5, help="training steps to run (default 5)")
+    p.add_argument(
+        "--mode",
+        choices=("free", "resync"),
+        default="free",
+        help="free: each side follows its own trajectory; resync: the twin is reset "
+        "to scratch before every step (default free)",
+    )
+    p.add_argument("--json", action="store_true", help="print every record as JSON")
+    p.add_argument("--rtol", type=float, help="relative tolerance (with --atol)")
+    p.add_argument(
+        "--atol", type=float, help="absolute tolerance, times max|expected| (with --rtol)"
+    )
+
+
+def stage_table(result) -> list[dict]:  # noqa: ANN001
+    """One row per stage: worst differences, tolerance, pass/fail, first failure."""
+    from reference.compare import STAGES
+
+    rows = []
+    for stage in STAGES:
+        recs = [r for r in result.records if r.stage == stage]
+        if not recs:
+            continue
+        worst = max(recs, key=lambda r: (not r.passed, r.max_rel))
+        fail = next((r for r in recs if not r.passed), None)
+        row = {
+            "stage": stage,
+            "compared": len(recs),
+            "max abs": max(r.max_abs for r in recs),
+            "max rel": max(r.max_rel for r in recs),
+            "rtol (last step)": worst.rtol,
+            "result": "pass" if fail is None else f"FAIL ({sum(not r.passed for r in recs)})",
+            "first failure": "" if fail is None else f"step {fail.step} / {fail.tensor}",
+        }
+        orc = [r for r in recs if r.oracle_scratch is not None]
+        if orc:
+            row["f32 err vs f64: scratch"] = max(r.oracle_scratch for r in orc)
+            row["torch"] = max(r.oracle_torch for r in orc)
+        rows.append(row)
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from reference.engine import run_parity
+
+    result = run_parity(args.spec, steps=args.steps, mode=args.mode, rtol=args.rtol, atol=args.atol)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "spec": str(result.spec),
+                    "mode": result.mode,
+                    "steps": result.steps,
+                    "passed": result.passed,
+                    "records": [r.as_dict() for r in result.records],
+                    "finite_differences": [o.__dict__ for o in result.opinions],
+                },
+                indent=1,
+                default=float,
+            )
+        )
+        return 0 if result.passed else 1
+    print(f"spec: {result.spec}")
+    print(f"mode: {result.mode}, steps: {result.steps}\n")
+    print(tabulate(stage_table(result), headers="keys", floatfmt=".3g"))
+    print()
+    if result.passed:
+        print(f"PASS: scratch matches PyTorch ({len(result.records)} comparisons).")
+    else:
+        print("FAIL: " + result.message())
+    return 0 if result.passed else 1

@@ -1,0 +1,48 @@
+"""``nnparity list [--json]``: the registries, with hyperparameters and their defaults."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def registry_table() -> dict[str, list[dict]]:
+    """``{kind: [{name, params: {key: default}, doc}]}`` for every registry."""
+    from scratch import REGISTRIES
+
+    return {
+        kind: [
+            {"name": v.name, "params": dict(v.defaults), "doc": v.doc}
+            for v in (reg[n] for n in reg)
+        ]
+        for kind, reg in REGISTRIES.items()
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    table = registry_table()
+    if args.json:
+        print(json.dumps(table, indent=2))
+        return 0
+    for kind, rows in table.items():
+        print(f"{kind}s ({len(rows)}):")
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
+            call = f"{r['name']}({params})" if params else r["name"]
+            summary = r["doc"].splitlines()[0] if r["doc"] else ""
+            print(
+                f"  {call:<{width + 2}}  {summary}"
+                if len(call) <= width + 2
+                else f"  {call}\n  {'':<{width + 2}}  {summary}"
+            )
+        print()
+    print(
+        "A spec names them: 3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1,momentum=0.9) "
+        "init=xavier_uniform dtype=float64 seed=0"
+    )
+    return 0
