@@ -28,7 +28,7 @@ def _controller() -> ThreadpoolController:
 
 def threads_for(spec: Spec) -> int | None:
     """1 for small specs, None (library defaults) for large ones."""
-    work = max(spec.batch * a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:]))
+    work = max(spec.batch * a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:], strict=False))
     return 1 if work < SMALL_WORK else None
 
 

@@ -5,7 +5,9 @@ An element passes when ``|actual - expected| <= atol * scale + rtol * |expected|
 (rtol, atol) pairs are ``torch.testing.assert_close``'s defaults; atol is scaled to the tensor
 because an absolute 1e-5 is most of a gradient of 1e-5 and nothing of a weight of 1e3
 (CONVENTIONS.md section 6). In free-running mode step k allows k times the baseline:
-round-off from k independent steps adds up at most linearly while the trajectory is stable.
+round-off from k independent steps adds up at most linearly while the trajectory is stable;
+the engine widens it further by the growth of the loss so far (max_j |L_j| / |L_1|), because a
+diverging trajectory amplifies round-off as fast as it grows.
 """
 
 from __future__ import annotations
