@@ -17,7 +17,23 @@ REGISTRIES = {
 }
 
 __all__ = [
-    "REGISTRIES", "Activation", "Choice", "DataError", "Loss", "NNParityError", "Network",
-    "Optimizer", "Spec", "SpecError", "activations", "build", "check_data", "initializers",
-    "losses", "make_data", "optimizers", "param_names", "target_kind",
+    "REGISTRIES",
+    "Activation",
+    "Choice",
+    "DataError",
+    "Loss",
+    "NNParityError",
+    "Network",
+    "Optimizer",
+    "Spec",
+    "SpecError",
+    "activations",
+    "build",
+    "check_data",
+    "initializers",
+    "losses",
+    "make_data",
+    "optimizers",
+    "param_names",
+    "target_kind",
 ]

@@ -10,7 +10,8 @@ Hyperparameters are Python floats, so float32 stays float32.
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

@@ -55,7 +55,9 @@ def check_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
     X = X.astype(spec.dtype, copy=False)
     if not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))[0]
-        raise DataError(f"X holds a non-finite value at {tuple(int(i) for i in bad)}: clean the data")
+        raise DataError(
+            f"X holds a non-finite value at {tuple(int(i) for i in bad)}: clean the data"
+        )
     y = np.asarray(y)
     b = X.shape[0]
     kind = target_kind(spec)

@@ -10,7 +10,7 @@ same numbers (rounded).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,7 +35,9 @@ def gain(nonlinearity: str, a: float = 0.0) -> float:
         return _GAINS[nonlinearity]
     except KeyError:
         known = ", ".join([*_GAINS, "leaky_relu"])
-        raise SpecError(f"unknown nonlinearity {nonlinearity!r} for a gain; known: {known}") from None
+        raise SpecError(
+            f"unknown nonlinearity {nonlinearity!r} for a gain; known: {known}"
+        ) from None
 
 
 def _fan(mode: str, fan_in: int, fan_out: int) -> int:
@@ -51,7 +53,9 @@ def _truncated_normal(rng: np.random.Generator, shape: Shape, a: float, b: float
     if not a < b:
         raise SpecError(f"truncation bounds need a < b, got a={a}, b={b}")
     if (b < -6) or (a > 6):
-        raise SpecError(f"truncation bounds [{a}, {b}] hold almost no normal mass; keep them near 0")
+        raise SpecError(
+            f"truncation bounds [{a}, {b}] hold almost no normal mass; keep them near 0"
+        )
     out = rng.standard_normal(shape)
     bad = (out < a) | (out > b)
     while bad.any():
@@ -104,16 +108,16 @@ def trunc_normal(mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float 
 @register()
 def xavier_uniform(gain: float = 1.0) -> Init:
     """w ~ U(-r, r), r = gain sqrt(6 / (fan_in + fan_out))."""
-    return lambda rng, shape, fan_in, fan_out: rng.uniform(-1, 1, shape) * (
-        gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return lambda rng, shape, fan_in, fan_out: (
+        rng.uniform(-1, 1, shape) * (gain * math.sqrt(6.0 / (fan_in + fan_out)))
     )
 
 
 @register()
 def xavier_normal(gain: float = 1.0) -> Init:
     """w ~ N(0, s^2), s = gain sqrt(2 / (fan_in + fan_out)) (plain normal, as PyTorch)."""
-    return lambda rng, shape, fan_in, fan_out: rng.standard_normal(shape) * (
-        gain * math.sqrt(2.0 / (fan_in + fan_out))
+    return lambda rng, shape, fan_in, fan_out: (
+        rng.standard_normal(shape) * (gain * math.sqrt(2.0 / (fan_in + fan_out)))
     )
 
 
@@ -123,8 +127,8 @@ def kaiming_uniform(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "l
     slope a: sqrt(2 / (1 + a^2)), so the default a=0 gives sqrt 2), PyTorch's defaults."""
     g = gain(nonlinearity, a)
     _fan(mode, 1, 1)
-    return lambda rng, shape, fan_in, fan_out: rng.uniform(-1, 1, shape) * (
-        math.sqrt(3.0) * g / math.sqrt(_fan(mode, fan_in, fan_out))
+    return lambda rng, shape, fan_in, fan_out: (
+        rng.uniform(-1, 1, shape) * (math.sqrt(3.0) * g / math.sqrt(_fan(mode, fan_in, fan_out)))
     )
 
 
@@ -133,8 +137,8 @@ def kaiming_normal(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "le
     """w ~ N(0, s^2), s = gain / sqrt(fan), PyTorch's defaults (plain normal)."""
     g = gain(nonlinearity, a)
     _fan(mode, 1, 1)
-    return lambda rng, shape, fan_in, fan_out: rng.standard_normal(shape) * (
-        g / math.sqrt(_fan(mode, fan_in, fan_out))
+    return lambda rng, shape, fan_in, fan_out: (
+        rng.standard_normal(shape) * (g / math.sqrt(_fan(mode, fan_in, fan_out)))
     )
 
 
@@ -142,8 +146,8 @@ def kaiming_normal(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "le
 def lecun_normal() -> Init:
     """w = sqrt(1 / fan_in) t / 0.8796..., t ~ N(0, 1) truncated to [-2, 2]: std exactly
     sqrt(1/fan_in) (JAX's and Flax's default kernel init)."""
-    return lambda rng, shape, fan_in, fan_out: _truncated_normal(rng, shape, -2.0, 2.0) * (
-        math.sqrt(1.0 / fan_in) / 0.87962566103423978
+    return lambda rng, shape, fan_in, fan_out: (
+        _truncated_normal(rng, shape, -2.0, 2.0) * (math.sqrt(1.0 / fan_in) / 0.87962566103423978)
     )
 
 

@@ -9,7 +9,8 @@ over all elements (B*D), bce over all elements, cross_entropy and nll over the b
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

@@ -52,7 +52,9 @@ class Network(NamedTuple):
         w_init = initializers[spec.init.name].build(spec.init.kwargs)
         b_init = initializers[spec.bias_init.name].build(spec.bias_init.kwargs)
         params: Params = {}
-        for l, (n_in, n_out) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:]), start=1):
+        for l, (n_in, n_out) in enumerate(
+            zip(spec.sizes[:-1], spec.sizes[1:], strict=True), start=1
+        ):
             params[f"W{l}"] = w_init(rng, (n_in, n_out), n_in, n_out).astype(self.dtype)
             if spec.bias:
                 params[f"b{l}"] = b_init(rng, (n_out,), n_in, n_out).astype(self.dtype)
@@ -101,7 +103,9 @@ class Network(NamedTuple):
         """The optimizer's initial state for ``params``."""
         return self.opt.init(params)
 
-    def train_step(self, params: Params, state: Any, X: Array, y: Array) -> tuple[Params, Any, float]:
+    def train_step(
+        self, params: Params, state: Any, X: Array, y: Array
+    ) -> tuple[Params, Any, float]:
         """One step: forward, loss, backward, update. Returns (new params, new state, loss)."""
         loss, grads, _ = self.loss_and_grads(params, X, y)
         new_params, new_state = self.opt.update(grads, state, params)

@@ -15,7 +15,8 @@ first step; Adam's t starts at 1 and its eps is added after the bias-corrected s
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -70,8 +71,13 @@ def sgd(
     """g <- g + wd p; b <- g on the first step, then b <- mu b + (1 - dampening) g;
     g <- g + mu b if nesterov else b; p <- p - lr g. (torch.optim.SGD)"""
     inf = math.inf
-    _check("sgd", lr=(lr, 0, inf, False), momentum=(momentum, 0, inf, True),
-           dampening=(dampening, 0, inf, True), weight_decay=(weight_decay, 0, inf, True))
+    _check(
+        "sgd",
+        lr=(lr, 0, inf, False),
+        momentum=(momentum, 0, inf, True),
+        dampening=(dampening, 0, inf, True),
+        weight_decay=(weight_decay, 0, inf, True),
+    )
     if nesterov and (momentum <= 0 or dampening != 0):
         raise SpecError("sgd nesterov=true needs momentum > 0 and dampening = 0")
 
@@ -102,11 +108,25 @@ class AdamState(NamedTuple):
     max_exp_avg_sq: dict[str, Array]
 
 
-def _adam(name: str, lr: float, beta1: float, beta2: float, eps: float,
-          weight_decay: float, amsgrad: bool, decoupled: bool) -> Optimizer:
+def _adam(
+    name: str,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    decoupled: bool,
+) -> Optimizer:
     inf = math.inf
-    _check(name, lr=(lr, 0, inf, False), beta1=(beta1, 0, 1, True), beta2=(beta2, 0, 1, True),
-           eps=(eps, 0, inf, True), weight_decay=(weight_decay, 0, inf, True))
+    _check(
+        name,
+        lr=(lr, 0, inf, False),
+        beta1=(beta1, 0, 1, True),
+        beta2=(beta2, 0, 1, True),
+        eps=(eps, 0, inf, True),
+        weight_decay=(weight_decay, 0, inf, True),
+    )
 
     def init(params: Params) -> AdamState:
         return AdamState(0, _zeros(params), _zeros(params), _zeros(params) if amsgrad else {})
@@ -135,16 +155,28 @@ def _adam(name: str, lr: float, beta1: float, beta2: float, eps: float,
 
 
 @register()
-def adam(lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-         weight_decay: float = 0.0, amsgrad: bool = False) -> Optimizer:
+def adam(
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    amsgrad: bool = False,
+) -> Optimizer:
     """g <- g + wd p; m <- m + (1 - b1)(g - m); v <- b2 v + (1 - b2) g^2; (amsgrad: v <- max);
     p <- p - lr/(1 - b1^t) m / (sqrt(v)/sqrt(1 - b2^t) + eps). (torch.optim.Adam)"""
     return _adam("adam", lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=False)
 
 
 @register()
-def adamw(lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-          weight_decay: float = 1e-2, amsgrad: bool = False) -> Optimizer:
+def adamw(
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 1e-2,
+    amsgrad: bool = False,
+) -> Optimizer:
     """Adam with decoupled decay applied first: p <- p (1 - lr wd); g unchanged.
     Default wd = 1e-2 (torch.optim.AdamW)."""
     return _adam("adamw", lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=True)
@@ -158,18 +190,34 @@ class RMSpropState(NamedTuple):
 
 
 @register()
-def rmsprop(lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
-            momentum: float = 0.0, centered: bool = False) -> Optimizer:
+def rmsprop(
+    lr: float = 1e-2,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    centered: bool = False,
+) -> Optimizer:
     """g <- g + wd p; s <- alpha s + (1 - alpha) g^2; centered: gbar <- gbar + (1-alpha)(g - gbar),
     d = sqrt(s - gbar^2) + eps, else d = sqrt(s) + eps; momentum: b <- mu b + g/d, p <- p - lr b;
     else p <- p - lr g/d. No bias correction (torch.optim.RMSprop)."""
     inf = math.inf
-    _check("rmsprop", lr=(lr, 0, inf, False), alpha=(alpha, 0, 1, True), eps=(eps, 0, inf, True),
-           weight_decay=(weight_decay, 0, inf, True), momentum=(momentum, 0, inf, True))
+    _check(
+        "rmsprop",
+        lr=(lr, 0, inf, False),
+        alpha=(alpha, 0, 1, True),
+        eps=(eps, 0, inf, True),
+        weight_decay=(weight_decay, 0, inf, True),
+        momentum=(momentum, 0, inf, True),
+    )
 
     def init(params: Params) -> RMSpropState:
-        return RMSpropState(0, _zeros(params), _zeros(params) if centered else {},
-                            _zeros(params) if momentum else {})
+        return RMSpropState(
+            0,
+            _zeros(params),
+            _zeros(params) if centered else {},
+            _zeros(params) if momentum else {},
+        )
 
     def update(grads: Params, state: RMSpropState, params: Params) -> tuple[Params, RMSpropState]:
         new_p, s_all, gbar_all, b_all = {}, {}, {}, {}
@@ -198,19 +246,29 @@ class AdagradState(NamedTuple):
 
 
 @register()
-def adagrad(lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-            initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> Optimizer:
+def adagrad(
+    lr: float = 1e-2,
+    lr_decay: float = 0.0,
+    weight_decay: float = 0.0,
+    initial_accumulator_value: float = 0.0,
+    eps: float = 1e-10,
+) -> Optimizer:
     """g <- g + wd p; clr = lr / (1 + (t - 1) lr_decay); S <- S + g^2 (S_0 = initial value);
     p <- p - clr g / (sqrt(S) + eps). (torch.optim.Adagrad)"""
     inf = math.inf
-    _check("adagrad", lr=(lr, 0, inf, False), lr_decay=(lr_decay, 0, inf, True),
-           weight_decay=(weight_decay, 0, inf, True),
-           initial_accumulator_value=(initial_accumulator_value, 0, inf, True),
-           eps=(eps, 0, inf, True))
+    _check(
+        "adagrad",
+        lr=(lr, 0, inf, False),
+        lr_decay=(lr_decay, 0, inf, True),
+        weight_decay=(weight_decay, 0, inf, True),
+        initial_accumulator_value=(initial_accumulator_value, 0, inf, True),
+        eps=(eps, 0, inf, True),
+    )
 
     def init(params: Params) -> AdagradState:
-        return AdagradState(0, {k: np.full_like(v, initial_accumulator_value)
-                                for k, v in params.items()})
+        return AdagradState(
+            0, {k: np.full_like(v, initial_accumulator_value) for k, v in params.items()}
+        )
 
     def update(grads: Params, state: AdagradState, params: Params) -> tuple[Params, AdagradState]:
         t = state.step + 1

@@ -7,8 +7,9 @@ factory's keyword defaults so specs, the CLI and the tests can enumerate and val
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import SpecError, unknown_name
 
@@ -76,7 +77,8 @@ class Registry(Generic[T]):
             if key not in variant.defaults:
                 known = ", ".join(variant.defaults) or "none"
                 raise SpecError(
-                    f"{self.kind} {name!r} has no hyperparameter {key!r}; its hyperparameters: {known}"
+                    f"{self.kind} {name!r} has no hyperparameter {key!r}; "
+                    f"its hyperparameters: {known}"
                 )
         for key, default in variant.defaults.items():
             if key not in params:

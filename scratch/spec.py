@@ -155,9 +155,7 @@ class Spec:
             if not eq:
                 raise SpecError(f"cannot read {tok!r} in spec {text!r}: write key=value")
             if key not in names:
-                raise SpecError(
-                    f"unknown spec key {key!r}; known keys: {', '.join(sorted(names))}"
-                )
+                raise SpecError(f"unknown spec key {key!r}; known keys: {', '.join(sorted(names))}")
             if key in kwargs:
                 raise SpecError(f"spec key {key!r} is given twice in {text!r}")
             kwargs[key] = _value(val) if key in ("bias", "seed", "batch") else val
@@ -176,8 +174,7 @@ def _sizes(sizes: Any) -> tuple[int, ...]:
             sizes = tuple(int(s) for s in sizes.split("-"))
         except ValueError:
             raise SpecError(
-                f"cannot read layer sizes {sizes!r}: write whole numbers joined by '-', "
-                "e.g. 3-4-1"
+                f"cannot read layer sizes {sizes!r}: write whole numbers joined by '-', e.g. 3-4-1"
             ) from None
     sizes = tuple(sizes)
     if len(sizes) < 2:
