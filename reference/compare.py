@@ -1,9 +1,9 @@
 """Comparison of two arrays into a frozen ``Record``, and the assert_close-style message.
 
 ``max_rel`` divides by ``max(|expected|, 1e-6 * scale)`` so entries near zero do not explode
-and 0/0 never gives NaN. Non-finite values match only the same non-finite value on the other
-side (NaN matches NaN: both sides broke in the same place); the record says so in
-``nonfinite``.
+and 0/0 never gives NaN. A non-finite value matches any non-finite value on the other side
+(inf there, NaN here: both sides broke in the same place) and nothing finite; the record says
+so in ``nonfinite``, which is where instability diagnosis starts.
 """
 
 from __future__ import annotations
@@ -115,16 +115,16 @@ def compare(
     nonfinite = not (fin_a.all() and fin_e.all())
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.where(both, np.abs(a64 - e64), 0.0)
-        same_special = ~both & ((a64 == e64) | (np.isnan(a64) & np.isnan(e64)))
+        same_special = ~fin_a & ~fin_e
         diff = np.where(both | same_special, diff, np.inf)
-    ae = np.abs(np.where(fin_e, e64, 0.0))
-    if scale is None:
-        scale = float(ae.max()) if ae.size else 0.0
-    scale = scale if scale > 0 else 1.0
-    allowed = tol.atol * scale + tol.rtol * ae
-    excess = diff - allowed
-    bad = excess > 0
-    rel = diff / np.maximum(ae, 1e-6 * scale)
+        ae = np.abs(np.where(fin_e, e64, 0.0))
+        if scale is None:
+            scale = float(ae.max()) if ae.size else 0.0
+        scale = scale if scale > 0 else 1.0
+        allowed = tol.atol * scale + tol.rtol * ae
+        excess = diff - allowed
+        bad = excess > 0
+        rel = diff / np.maximum(ae, 1e-6 * scale)
     if a.size:
         flat = int(np.argmax(excess)) if bad.any() else int(np.argmax(diff))
         worst = tuple(int(i) for i in np.unravel_index(flat, a.shape))

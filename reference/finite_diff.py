@@ -16,13 +16,19 @@ MAX_FD_PARAMS = 5000  # above this, finite differences cost too much to run by d
 def fd_grads(
     net: Network, params: dict[str, Array], X: Array, y: Array, names: list[str] | None = None
 ) -> dict[str, Array]:
-    """Finite-difference gradients of ``net.loss`` (evaluated in float64) for ``names``."""
-    net64 = build(net.spec.replace(dtype="float64")) if net.dtype != np.float64 else net
+    """Finite-difference gradients of the spec's loss, evaluated by scratch's own forward pass
+    in float64 (whatever ``net`` is: a third opinion on the true gradient), for ``names``."""
+    net64 = build(net.spec.replace(dtype="float64"))
     p64 = {k: v.astype(np.float64) for k, v in params.items()}
     X64 = X.astype(np.float64)
     y64 = y if y.dtype.kind == "i" else y.astype(np.float64)
+    with np.errstate(all="ignore"):
+        return _fd(net64, p64, X64, y64, names or list(p64))
+
+
+def _fd(net64: Network, p64: dict, X64: Array, y64: Array, names: list[str]) -> dict[str, Array]:
     out = {}
-    for name in names or list(p64):
+    for name in names:
         p = p64[name]
         g = np.zeros_like(p)
         for i in np.ndindex(p.shape):

@@ -53,7 +53,9 @@ class Twin:
         self.spec = spec
         self.dtype = TORCH_DTYPES[spec.dtype]
         layers: list[nn.Module] = []
-        for (n_in, n_out), a in zip(zip(spec.sizes[:-1], spec.sizes[1:], strict=False), spec.activations, strict=False):
+        for (n_in, n_out), a in zip(
+            zip(spec.sizes[:-1], spec.sizes[1:], strict=False), spec.activations, strict=False
+        ):
             layers.append(
                 nn.utils.skip_init(nn.Linear, n_in, n_out, bias=spec.bias, dtype=self.dtype)
             )

@@ -1,0 +1,69 @@
+"""``compare`` both ways: equal and round-off pass; a planted difference fails, located."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference.compare import compare
+from reference.tolerance import TOLERANCES, tolerance_for
+from scratch import SpecError
+
+TOL = TOLERANCES["float64"]
+
+
+def cmp(a, e, tol=TOL, **kw):
+    return compare(a, e, tol, spec="s", mode="free", step=1, stage="grad", tensor="W1", **kw)
+
+
+def test_equal_and_round_off_pass():
+    e = np.linspace(-1, 1, 12).reshape(3, 4)
+    assert cmp(e.copy(), e).passed
+    r = cmp(e * (1 + 1e-12), e)
+    assert r.passed and r.mismatched == 0 and r.max_abs > 0
+
+
+def test_one_bad_element_is_found_and_counted():
+    e = np.linspace(-1, 1, 12).reshape(3, 4)
+    a = e.copy()
+    a[2, 1] += 1e-3
+    r = cmp(a, e)
+    assert not r.passed
+    assert r.mismatched == 1 and r.numel == 12 and r.worst_index == (2, 1)
+    assert r.max_abs == pytest.approx(1e-3)
+    msg = r.message()
+    assert "Mismatched elements: 1 / 12 (8.3%)" in msg
+    assert "at index (2, 1)" in msg and "step 1 / grad / W1" in msg
+
+
+def test_shape_mismatch_fails_before_values():
+    r = cmp(np.zeros((3, 4)), np.zeros((4, 3)))
+    assert not r.passed and r.shape == (3, 4)
+
+
+def test_zeros_and_near_zero_never_give_nan():
+    r = cmp(np.zeros(5), np.zeros(5))
+    assert r.passed and r.max_rel == 0.0
+    r = cmp(np.array([1e-30, 0.0]), np.array([0.0, 0.0]))
+    assert np.isfinite(r.max_rel)
+
+
+def test_nonfinite():
+    assert cmp(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])).nonfinite
+    assert cmp(np.array([np.inf, 1.0]), np.array([np.nan, 1.0])).passed
+    r = cmp(np.array([np.nan, 1.0]), np.array([0.5, 1.0]))
+    assert not r.passed and r.worst_index == (0,)
+
+
+def test_scale_widens_atol_for_a_whole_group():
+    e = np.array([1e-9, -1e-9])
+    a = np.array([3e-9, -1e-9])
+    assert not cmp(a, e).passed
+    assert cmp(a, e, scale=1.0).passed
+
+
+def test_tolerance_overrides_come_in_pairs():
+    with pytest.raises(SpecError, match="together"):
+        tolerance_for("float64", rtol=1e-3)
+    assert tolerance_for("float32", 3, "free") == TOLERANCES["float32"].widened(3)
+    assert tolerance_for("float32", 3, "resync") == TOLERANCES["float32"]

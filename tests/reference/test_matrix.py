@@ -1,0 +1,74 @@
+"""The CI correctness suite: scratch against PyTorch over the configuration matrix."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from reference.engine import run_parity
+from reference.matrix import Axes, covering, matrix
+from scratch import activations, initializers, losses, optimizers
+from scratch.spec import choice
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "matrix_spec" in metafunc.fixturenames:
+        specs = matrix("full" if metafunc.config.getoption("--full") else "default")
+        metafunc.parametrize("matrix_spec", specs, ids=[str(s) for s in specs])
+
+
+@pytest.mark.parametrize("mode", ["free", "resync"])
+def test_parity(matrix_spec, mode):
+    result = run_parity(matrix_spec, steps=5, mode=mode)
+    assert result.passed, result.message()
+    assert {r.stage for r in result.records} >= {"forward", "loss", "grad", "update"}
+
+
+def _key(spec):
+    return (
+        spec.activations[0].__str__(),
+        str(spec.init),
+        str(spec.loss),
+        str(spec.opt),
+        spec.dtype,
+    )
+
+
+def _norm(registry, names):
+    return [str(choice(registry, n)) for n in names]
+
+
+def test_covering_design_covers_every_pair_at_every_dtype():
+    axes = Axes()
+    specs = covering(axes)
+    seen = {_key(s) for s in specs}
+    acts, inits = _norm(activations, axes.activations), _norm(initializers, axes.initializers)
+    loss_names, opts = _norm(losses, axes.losses), _norm(optimizers, axes.optimizers)
+    for dtype in axes.dtypes:
+        acts_inits = {(a, i) for a, i, _, _, d in seen if d == dtype}
+        loss_opts = {(lo, o) for _, _, lo, o, d in seen if d == dtype}
+        assert acts_inits == set(itertools.product(acts, inits))
+        assert loss_opts == set(itertools.product(loss_names, opts))
+        outputs = {s.activations[-1].name for s in specs if s.dtype == dtype}
+        assert set(activations.names("output")) <= outputs
+
+
+def test_every_registered_variant_is_in_the_default_axes():
+    from scratch import REGISTRIES
+
+    axes = Axes()
+    used = {
+        "activation": {a.split("(")[0] for a in axes.activations}
+        | set(activations.names("output")),
+        "initializer": {i.split("(")[0] for i in axes.initializers},
+        "loss": {lo.split("(")[0] for lo in axes.losses},
+        "optimizer": {o.split("(")[0] for o in axes.optimizers},
+    }
+    for kind, reg in REGISTRIES.items():
+        assert set(reg.names()) <= used[kind], f"{kind}s missing from the matrix"
+
+
+def test_quick_matrix_has_every_variant():
+    specs = matrix("quick")
+    assert {s.init.name for s in specs} == set(Axes().initializers)

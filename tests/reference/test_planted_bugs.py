@@ -1,0 +1,147 @@
+"""The checker checks itself: each bug class planted in a copy of scratch is caught at the
+right stage, tensor and step, and finite differences blame scratch (LEARNER_BUGS.md 1-7, 11)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference.engine import run_parity
+from scratch import Activation, Network, Optimizer, Spec, build
+from scratch.activations import _sigmoid
+
+
+def _failing(result, step, stage):
+    return {r.tensor for r in result.failures if r.step == step and r.stage == stage}
+
+
+def _assert_caught(result, stage, tensors, fd_blames_scratch=True):
+    assert not result.passed
+    first = result.first_failure
+    assert (first.step, first.stage) == (1, stage), result.message()
+    assert _failing(result, 1, stage) == set(tensors), result.message()
+    for earlier in ("forward", "loss", "grad", "update"):
+        if earlier == stage:
+            break
+        assert not _failing(result, 1, earlier), f"{earlier} should still agree"
+    if fd_blames_scratch and stage == "grad":
+        assert result.opinions and all(o.verdict == "scratch is wrong" for o in result.opinions)
+    assert "Mismatched elements" in result.message()
+
+
+SPEC = Spec.parse("4-5-5-3 tanh,sigmoid,identity loss=mse opt=sgd(lr=0.1) seed=1")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_correct_scratch_passes(dtype):
+    assert run_parity(SPEC.replace(dtype=dtype), 5).passed
+
+
+def test_sign_flip_is_caught_in_the_update():
+    net = build(SPEC)
+    ascent = Optimizer(
+        net.opt.init, lambda g, s, p: net.opt.update({k: -v for k, v in g.items()}, s, p)
+    )
+    result = run_parity(SPEC, 3, net=net._replace(opt=ascent))
+    _assert_caught(result, "update", ["W1", "b1", "W2", "b2", "W3", "b3"])
+
+
+def test_scale_factor_is_caught_in_every_gradient():
+    net = build(SPEC)
+    summed = net.loss_fn._replace(grad=lambda a, y: net.loss_fn.grad(a, y) * a.shape[0])
+    result = run_parity(SPEC, 3, net=net._replace(loss_fn=summed))
+    _assert_caught(result, "grad", ["W1", "b1", "W2", "b2", "W3", "b3"])
+
+
+class Transposed(Network):
+    def backward(self, params, cache, dout):
+        grads = super().backward(params, cache, dout)
+        return {**grads, "W2": grads["W2"].T}
+
+
+def test_transposed_square_gradient_is_caught():
+    result = run_parity(SPEC, 3, net=Transposed(*build(SPEC)))
+    _assert_caught(result, "grad", ["W2"])
+
+
+class UpdatedWeightsUsed(Network):
+    """Backpropagates through each layer's already-updated weights (lr 0.1, plain SGD)."""
+
+    def backward(self, params, cache, dout):
+        grads, da = {}, dout
+        for l in range(len(cache), 0, -1):
+            a_prev, z, a = cache[l - 1]
+            dz = self.acts[l - 1].vjp(z, a, da)
+            grads[f"W{l}"], grads[f"b{l}"] = a_prev.T @ dz, dz.sum(0)
+            da = dz @ (params[f"W{l}"] - 0.1 * grads[f"W{l}"]).T
+        return grads
+
+
+def test_updated_weights_used_is_caught_below_the_last_layer():
+    result = run_parity(SPEC, 3, net=UpdatedWeightsUsed(*build(SPEC)))
+    _assert_caught(result, "grad", ["W1", "b1", "W2", "b2"])
+
+
+def test_wrong_activation_derivative_is_caught_in_that_layer():
+    spec = Spec.parse("4-5-3 relu,identity loss=mse opt=sgd(lr=0.1) seed=2")
+    net = build(spec)
+    relu = net.acts[0]
+    wrong = Activation(relu.f, lambda z, a, g: g * _sigmoid(z) * (1 - _sigmoid(z)))
+    result = run_parity(spec, 3, net=net._replace(acts=(wrong, net.acts[1])))
+    _assert_caught(result, "grad", ["W1", "b1"])
+
+
+def test_derivative_of_output_is_caught():
+    net = build(SPEC)
+    sig = net.acts[1]
+    twice = Activation(sig.f, lambda z, a, g: g * _sigmoid(a) * (1 - _sigmoid(a)))
+    result = run_parity(SPEC, 3, net=net._replace(acts=(net.acts[0], twice, net.acts[2])))
+    _assert_caught(result, "grad", ["W1", "b1", "W2", "b2"])
+
+
+class MeanBias(Network):
+    def backward(self, params, cache, dout):
+        grads = super().backward(params, cache, dout)
+        for l in range(1, len(cache) + 1):
+            a_prev, z, a = cache[l - 1]
+            grads[f"b{l}"] = grads[f"b{l}"] / z.shape[0]
+        return grads
+
+
+def test_bias_reduction_is_caught_in_the_biases_only():
+    result = run_parity(SPEC, 3, net=MeanBias(*build(SPEC)))
+    _assert_caught(result, "grad", ["b1", "b2", "b3"])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adam_eps_inside_the_root_is_caught_in_the_update(dtype):
+    spec = SPEC.replace(opt="adam(lr=0.01,eps=1e-3)", dtype=dtype)
+    net = build(spec)
+
+    def update(grads, state, params):
+        t = state.step + 1
+        m = {k: 0.9 * state.exp_avg[k] + 0.1 * g for k, g in grads.items()}
+        v = {k: 0.999 * state.exp_avg_sq[k] + 0.001 * g * g for k, g in grads.items()}
+        new = {
+            k: p - 0.01 * (m[k] / (1 - 0.9**t)) / np.sqrt(v[k] / (1 - 0.999**t) + 1e-3)
+            for k, p in params.items()
+        }
+        return new, state._replace(step=t, exp_avg=m, exp_avg_sq=v)
+
+    result = run_parity(spec, 3, net=net._replace(opt=Optimizer(net.opt.init, update)))
+    _assert_caught(result, "update", ["W1", "b1", "W2", "b2", "W3", "b3"])
+
+
+@pytest.mark.parametrize("mode", ["free", "resync"])
+def test_bug_from_step_three_is_localised_to_step_three(mode):
+    net = build(SPEC)
+
+    def update(grads, state, params):
+        new, st = net.opt.update(grads, state, params)
+        if st.step == 3:
+            new = {**new, "b2": new["b2"] + 1e-3}
+        return new, st
+
+    result = run_parity(SPEC, 5, mode, net=net._replace(opt=Optimizer(net.opt.init, update)))
+    first = result.first_failure
+    assert (first.step, first.stage, first.tensor) == (3, "update", "b2")
