@@ -41,6 +41,11 @@ def _divisor(reduction: str, n: int) -> float:
     raise SpecError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
 
 
+# PyTorch's binary_cross_entropy_backward clamps with a C++ ``float`` 1e-12, so in float64 too
+# the clamp is float32(1e-12) = 9.99999996e-13 and 1/EPSILON = 1.000000004e12.
+_BCE_EPSILON = float(np.float32(1e-12))
+
+
 def _scalar(x: Array) -> float:
     return float(x)
 
@@ -100,7 +105,7 @@ def huber(delta: float = 1.0, reduction: str = "mean") -> Loss:
 def bce(reduction: str = "mean") -> Loss:
     """Binary cross-entropy on probabilities p (after a sigmoid), PyTorch's clamping:
     L = -[y max(log p, -100) + (1 - y) max(log(1 - p), -100)] averaged over all elements;
-    dL/dp = (p - y) / max(p (1 - p), 1e-12) / N."""
+    dL/dp = (p - y) / max(p (1 - p), EPSILON) / N, EPSILON = float32(1e-12) as PyTorch."""
     _divisor(reduction, 1)
 
     def value(p: Array, y: Array) -> float:
@@ -110,7 +115,9 @@ def bce(reduction: str = "mean") -> Loss:
         return _scalar(-(y * lp + (1.0 - y) * lq).sum()) / _divisor(reduction, p.size)
 
     def grad(p: Array, y: Array) -> Array:
-        return (p - y) / np.maximum(p * (1.0 - p), 1e-12) * (1.0 / _divisor(reduction, p.size))
+        return (
+            (p - y) / np.maximum(p * (1.0 - p), _BCE_EPSILON) * (1.0 / _divisor(reduction, p.size))
+        )
 
     return Loss(value, grad, "probability", "sigmoid", 1, 1)
 

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+
 from .errors import SpecError, unknown_name
 
 T = TypeVar("T")
@@ -26,7 +28,15 @@ class Variant(Generic[T]):
     tags: frozenset[str]
 
     def build(self, params: dict[str, Value] | None = None) -> T:
-        return self.make(**{**self.defaults, **(params or {})})
+        """The implementation with these hyperparameters (defaults for the rest). NumPy scalars
+        become Python scalars: an np.float64 lr would upcast float32 arrays (NEP 50)."""
+        params = params or {}
+        for key in params:
+            if key not in self.defaults:
+                known = ", ".join(self.defaults) or "none"
+                raise SpecError(f"{self.name!r} has no hyperparameter {key!r}; known: {known}")
+        plain = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
+        return self.make(**{**self.defaults, **plain})
 
 
 class Registry(Generic[T]):

@@ -1,0 +1,221 @@
+"""Losses: gradients against finite differences (float64, both reductions), values against
+hand formulas and CONVENTIONS.md section 2, and stability for logits up to |1e4|."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scratch_testing import act, loss_fn, loss_inputs, numgrad
+
+from scratch import SpecError, losses
+
+REDUCTIONS = [(n, r) for n in losses.names() for r in ("mean", "sum")]
+
+
+def _value(name, a, y, **kw):
+    return loss_fn(name, **kw).value(np.asarray(a, dtype=float), y)
+
+
+def _grad(name, a, y, **kw):
+    return loss_fn(name, **kw).grad(np.asarray(a, dtype=float), y)
+
+
+@pytest.mark.parametrize(("name", "reduction"), REDUCTIONS)
+def test_every_loss_has_mean_and_sum(name, reduction):
+    assert losses[name].defaults["reduction"] == "mean"  # PyTorch's default
+
+
+@pytest.mark.parametrize(("name", "reduction"), REDUCTIONS)
+@pytest.mark.parametrize("scale", [1.0, 4.0])
+def test_grad_matches_finite_differences(name, reduction, scale, rng):
+    loss = loss_fn(name, reduction=reduction)
+    a, y = loss_inputs(name, rng, scale=scale)
+    if name == "huber":  # keep |a - y| away from the kink at delta
+        d = a - y
+        a = np.where(np.abs(np.abs(d) - 1.0) < 1e-3, a + 0.01, a)
+    num = numgrad(lambda x: loss.value(x, y), a)
+    np.testing.assert_allclose(loss.grad(a, y), num, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", losses.names())
+def test_sum_is_mean_times_the_divisor(name, rng):
+    a, y = loss_inputs(name, rng)
+    by_batch = losses[name].build().target == "class" or name == "half_sse"
+    n = a.shape[0] if by_batch else a.size
+    mean, total = loss_fn(name), loss_fn(name, reduction="sum")
+    assert total.value(a, y) == pytest.approx(n * mean.value(a, y), rel=1e-14)
+    np.testing.assert_allclose(total.grad(a, y), n * mean.grad(a, y), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", losses.names())
+def test_value_is_a_python_float_and_grad_keeps_shape(name, rng):
+    a, y = loss_inputs(name, rng)
+    loss = loss_fn(name)
+    assert type(loss.value(a, y)) is float
+    assert loss.grad(a, y).shape == a.shape
+
+
+# -- values against hand formulas --------------------------------------------------------
+def test_mse_is_the_mean_over_all_elements(rng):
+    a, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    assert _value("mse", a, y) == pytest.approx(((a - y) ** 2).sum() / 12, rel=1e-14)
+    np.testing.assert_allclose(_grad("mse", a, y), 2 * (a - y) / 12, rtol=1e-14)
+
+
+def test_half_sse_is_the_textbook_form_and_d_over_2_times_mse(rng):
+    a, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    assert _value("half_sse", a, y) == pytest.approx(0.5 * ((a - y) ** 2).sum() / 4, rel=1e-14)
+    assert _value("half_sse", a, y) == pytest.approx(1.5 * _value("mse", a, y), rel=1e-14)
+    np.testing.assert_allclose(_grad("half_sse", a, y), (a - y) / 4, rtol=1e-14)
+
+
+def test_huber_quadratic_inside_linear_outside():
+    a, y = np.array([[0.5, 3.0, -2.0]]), np.zeros((1, 3))
+    assert _value("huber", a, y) == pytest.approx((0.125 + 2.5 + 1.5) / 3, rel=1e-15)
+    np.testing.assert_allclose(_grad("huber", a, y), [[0.5 / 3, 1 / 3, -1 / 3]], rtol=1e-15)
+    assert _value("huber", a, y, delta=2.0) == pytest.approx((0.125 + 4.0 + 2.0) / 3, rel=1e-15)
+
+
+def test_bce_matches_the_formula(rng):
+    p, y = rng.uniform(0.05, 0.95, (6, 1)), rng.uniform(0, 1, (6, 1))
+    want = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()
+    assert _value("bce", p, y) == pytest.approx(want, rel=1e-14)
+    np.testing.assert_allclose(_grad("bce", p, y), (p - y) / (p * (1 - p)) / 6, rtol=1e-13)
+
+
+def test_bce_clamps_the_log_at_minus_100_as_pytorch():
+    assert _value("bce", [[0.0]], np.array([[1.0]])) == 100.0
+    assert _value("bce", [[1e-50]], np.array([[1.0]])) == 100.0  # naive log gives 115.13
+    assert _value("bce", [[1.0]], np.array([[0.0]])) == 100.0
+    assert _value("bce", [[0.0]], np.array([[0.0]])) == 0.0
+
+
+def test_bce_grad_clamps_p_times_1_minus_p_at_float32_epsilon():
+    """PyTorch's EPSILON is a float constant 1e-12, so 1/EPSILON = 1.000000004e12."""
+    g = _grad("bce", [[0.0]], np.array([[1.0]]))[0, 0]
+    assert g == pytest.approx(-1000000003995.8, rel=1e-13)
+
+
+def test_bce_with_logits_matches_sigmoid_then_bce(rng):
+    z, y = rng.standard_normal((6, 1)), rng.uniform(0, 1, (6, 1))
+    p = 1 / (1 + np.exp(-z))
+    want = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()
+    assert _value("bce_with_logits", z, y) == pytest.approx(want, rel=1e-13)
+    np.testing.assert_allclose(_grad("bce_with_logits", z, y), (p - y) / 6, rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("z", "t", "value", "grad"),
+    [
+        (1000.0, 0.0, 1000.0, 1.0),
+        (-1000.0, 1.0, 1000.0, -1.0),
+        (1000.0, 1.0, 0.0, 0.0),
+        (30.0, 1.0, 9.357622968839737e-14, None),
+        (0.0, 1.0, math.log(2.0), -0.5),
+    ],
+)
+def test_bce_with_logits_measured_values(z, t, value, grad):
+    zz, tt = np.array([[z], [z]]), np.array([[t], [t]])
+    assert _value("bce_with_logits", zz, tt) == pytest.approx(value, rel=1e-14, abs=1e-300)
+    if grad is not None:
+        np.testing.assert_allclose(_grad("bce_with_logits", zz, tt), [[grad / 2]] * 2, rtol=1e-15)
+
+
+def test_cross_entropy_matches_minus_log_softmax_of_the_class(rng):
+    z, y = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    assert _value("cross_entropy", z, y) == pytest.approx(-np.log(p[range(5), y]).mean(), 1e-14)
+    np.testing.assert_allclose(_grad("cross_entropy", z, y), (p - np.eye(4)[y]) / 5, rtol=1e-13)
+
+
+def test_cross_entropy_at_a_gap_of_1000():
+    z = np.array([[0.0, -1000.0], [0.0, -1000.0]])
+    y = np.array([1, 1])
+    assert _value("cross_entropy", z, y) == 1000.0
+    np.testing.assert_array_equal(_grad("cross_entropy", z, y), [[0.5, -0.5]] * 2)
+
+
+def test_cross_entropy_label_smoothing_uses_the_smoothed_target(rng):
+    z, y, eps = rng.standard_normal((5, 4)), rng.integers(0, 4, 5), 0.1
+    q = (1 - eps) * np.eye(4)[y] + eps / 4
+    logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    p = np.exp(logp)
+    ls = {"label_smoothing": eps}
+    assert _value("cross_entropy", z, y, **ls) == pytest.approx(-(q * logp).sum() / 5, rel=1e-14)
+    np.testing.assert_allclose(_grad("cross_entropy", z, y, **ls), (p - q) / 5, rtol=1e-13)
+
+
+def test_nll_picks_the_log_probability_of_the_class_and_checks_nothing():
+    logp, y = np.log(np.array([[0.7, 0.3], [0.2, 0.8]])), np.array([0, 1])
+    assert _value("nll", logp, y) == pytest.approx(-(np.log(0.7) + np.log(0.8)) / 2, rel=1e-15)
+    np.testing.assert_array_equal(_grad("nll", logp, y), [[-0.5, 0.0], [0.0, -0.5]])
+    assert _value("nll", [[0.7, 0.3]], np.array([0])) == pytest.approx(-0.7)  # silently
+
+
+def test_nll_after_log_softmax_equals_cross_entropy(rng):
+    z, y = 50 * rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    logp = act("log_softmax").f(z)
+    assert _value("nll", logp, y) == pytest.approx(_value("cross_entropy", z, y), rel=1e-14)
+    chained = act("log_softmax").vjp(z, logp, _grad("nll", logp, y))
+    np.testing.assert_allclose(chained, _grad("cross_entropy", z, y), rtol=1e-12, atol=1e-16)
+
+
+# -- saturation through sigmoid -> bce (CONVENTIONS.md section 2) -------------------------
+def _sigmoid_bce(z, t):
+    z, t = np.array([[z]]), np.array([[t]])
+    p = act("sigmoid").f(z)
+    dz = act("sigmoid").vjp(z, p, _grad("bce", p, t))
+    return _value("bce", p, t), dz[0, 0]
+
+
+def test_sigmoid_bce_saturates_as_pytorch():
+    assert _sigmoid_bce(40.0, 0.0) == (100.0, 0.0)
+    loss, grad = _sigmoid_bce(-40.0, 1.0)
+    assert loss == pytest.approx(40.0, rel=1e-15)
+    assert grad == pytest.approx(-4.25e-6, rel=1e-3)
+    # once sigmoid(z)(1 - sigmoid(z)) < 1e-12 the clamp gives a wrong gradient (true: about -1)
+    assert _sigmoid_bce(-28.0, 1.0)[1] == pytest.approx(-0.691, rel=1e-3)
+    assert _sigmoid_bce(-30.0, 1.0)[1] == pytest.approx(-0.094, rel=1e-2)
+
+
+# -- stability: logits up to |1e4| in both dtypes ----------------------------------------
+@pytest.mark.parametrize(("name", "reduction"), REDUCTIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_finite_values_and_grads_for_huge_logits(name, reduction, dtype):
+    loss = loss_fn(name, reduction=reduction)
+    units = 1 if loss.max_units == 1 else 3
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, -30.0, 1e4]], dtype=dtype)[:, :units]
+    out_act = act(loss.expects or "identity")
+    a = out_act.f(z)
+    if loss.target == "class":
+        y = np.array([1, 0, 2])[: len(z)] % units
+    elif loss.target == "probability":
+        y = np.array([[0.0], [1.0], [1.0]], dtype=dtype)
+    else:
+        y = np.full_like(z, -1e4)
+    with np.errstate(over="raise", invalid="raise"):
+        value = loss.value(a, y)
+        dz = out_act.vjp(z, a, loss.grad(a, y))
+    assert math.isfinite(value)
+    assert np.isfinite(dz).all() and dz.dtype == dtype
+
+
+@pytest.mark.parametrize("name", losses.names())
+def test_float32_grads_stay_float32(name, rng):
+    a, y = loss_inputs(name, rng, dtype=np.float32)
+    assert loss_fn(name).grad(a, y).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("name", "kw", "match"),
+    [
+        ("mse", {"reduction": "none"}, "reduction must be 'mean' or 'sum'"),
+        ("huber", {"delta": 0.0}, "huber delta must be > 0"),
+        ("cross_entropy", {"label_smoothing": 1.5}, r"label_smoothing must lie in \[0, 1\]"),
+    ],
+)
+def test_bad_hyperparameters_fail_when_built(name, kw, match):
+    with pytest.raises(SpecError, match=match):
+        loss_fn(name, **kw)
