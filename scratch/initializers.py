@@ -24,6 +24,7 @@ Init = Callable[[np.random.Generator, Shape, int, int], Array]
 initializers: Registry[Init] = Registry("initializer")
 register = initializers.register
 
+_SQRT_HALF = math.sqrt(0.5)
 _GAINS = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 0.75}
 
 
@@ -49,19 +50,26 @@ def _fan(mode: str, fan_in: int, fan_out: int) -> int:
 
 
 def _truncated_normal(rng: np.random.Generator, shape: Shape, a: float, b: float) -> Array:
-    """Standard normal draws restricted to [a, b], by rejection."""
-    if not a < b:
-        raise SpecError(f"truncation bounds need a < b, got a={a}, b={b}")
-    if (b < -6) or (a > 6):
-        raise SpecError(
-            f"truncation bounds [{a}, {b}] hold almost no normal mass; keep them near 0"
-        )
-    out = rng.standard_normal(shape)
-    bad = (out < a) | (out > b)
-    while bad.any():
-        out[bad] = rng.standard_normal(int(bad.sum()))
+    """Standard normal draws restricted to [a, b] (a < b), by rejection, as PyTorch 2.13: redraw
+    from N(0, 1) when [a, b] holds over 30 % of the mass; else propose x ~ U(a, b) (clipped to
+    10 around m, the point of [a, b] nearest 0) and accept it with probability e^((m^2 - x^2)/2)."""
+    mass = 0.5 * (math.erf(b * _SQRT_HALF) - math.erf(a * _SQRT_HALF))
+    if mass > 0.3:
+        out = rng.standard_normal(shape)
         bad = (out < a) | (out > b)
-    return out
+        while bad.any():
+            out[bad] = rng.standard_normal(int(bad.sum()))
+            bad = (out < a) | (out > b)
+        return out
+    m = min(max(0.0, a), b)
+    lo, hi = max(a, m - 10.0), min(b, m + 10.0)
+    n, kept = math.prod(shape), []
+    while n > 0:
+        x = rng.uniform(lo, hi, max(n, 64))
+        x = x[rng.uniform(0.0, 1.0, x.size) < np.exp(0.5 * (m - x) * (m + x))][:n]
+        kept.append(x)
+        n -= x.size
+    return np.concatenate(kept).reshape(shape)
 
 
 @register()
@@ -98,6 +106,8 @@ def trunc_normal(mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float 
     std, and std is not corrected for the truncation (PyTorch's ``trunc_normal_``)."""
     if not std > 0:
         raise SpecError(f"trunc_normal std must be > 0, got {std}")
+    if not a < b:
+        raise SpecError(f"trunc_normal needs a < b, got a={a}, b={b}")
 
     def init(rng: np.random.Generator, shape: Shape, fan_in: int, fan_out: int) -> Array:
         return mean + std * _truncated_normal(rng, shape, (a - mean) / std, (b - mean) / std)
