@@ -110,19 +110,19 @@ def compare(
         )
     a64 = a.astype(np.float64, copy=False)
     e64 = e.astype(np.float64, copy=False)
-    fin_a, fin_e = np.isfinite(a64), np.isfinite(e64)
-    both = fin_a & fin_e
-    nonfinite = not (fin_a.all() and fin_e.all())
     with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.where(both, np.abs(a64 - e64), 0.0)
-        same_special = ~fin_a & ~fin_e
-        diff = np.where(both | same_special, diff, np.inf)
-        ae = np.abs(np.where(fin_e, e64, 0.0))
+        diff = np.abs(a64 - e64)
+        nonfinite = not np.isfinite(diff).all()
+        if nonfinite:  # slow path: a non-finite value matches any non-finite value
+            fin_a, fin_e = np.isfinite(a64), np.isfinite(e64)
+            diff = np.where(fin_a & fin_e, diff, np.where(~fin_a & ~fin_e, 0.0, np.inf))
+            ae = np.abs(np.where(fin_e, e64, 0.0))
+        else:
+            ae = np.abs(e64)
         if scale is None:
             scale = float(ae.max()) if ae.size else 0.0
         scale = scale if scale > 0 else 1.0
-        allowed = tol.atol * scale + tol.rtol * ae
-        excess = diff - allowed
+        excess = diff - (tol.atol * scale + tol.rtol * ae)
         bad = excess > 0
         rel = diff / np.maximum(ae, 1e-6 * scale)
     if a.size:

@@ -38,6 +38,13 @@ def to_numpy(name: str, t: torch.Tensor) -> Array:
     return np.ascontiguousarray(layout(name, t.detach().cpu().numpy())).copy()
 
 
+class _Linear(nn.Linear):
+    """``nn.Linear`` that skips its random initialisation: scratch's weights are copied in."""
+
+    def reset_parameters(self) -> None:
+        pass
+
+
 class TwinStep(NamedTuple):
     out: Array
     loss: float
@@ -56,9 +63,7 @@ class Twin:
         for (n_in, n_out), a in zip(
             zip(spec.sizes[:-1], spec.sizes[1:], strict=False), spec.activations, strict=False
         ):
-            layers.append(
-                nn.utils.skip_init(nn.Linear, n_in, n_out, bias=spec.bias, dtype=self.dtype)
-            )
+            layers.append(_Linear(n_in, n_out, bias=spec.bias, dtype=self.dtype))
             layers.append(torch_activations[a.name].build(a.kwargs))
         self.module = nn.Sequential(*layers)
         named = dict(self.module.named_parameters())
