@@ -119,9 +119,9 @@ def engine_throughput(repeats: int) -> dict[str, Any]:
     tiny specs, with and without thread handling, against the floor: twin build + weight copy +
     torch step + read-back + scratch step, with nothing compared."""
     from reference.engine import run_parity
+    from reference.matrix import matrix
     from reference.twin import Twin
     from scratch import build, make_data
-    from reference.matrix import matrix
 
     specs = [s.replace(dtype="float64") for s in matrix("quick")[:16]]
     data = {s: make_data(s) for s in specs}
