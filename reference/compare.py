@@ -42,6 +42,7 @@ class Record:
     oracle_scratch: float | None = None  # float32 only: max |scratch - torch float64|
     oracle_torch: float | None = None  # float32 only: max |torch float32 - torch float64|
     judged_by: str = "tolerance"  # or "oracle": outside tolerance, but no further from float64
+    tol_used: float = 0.0  # max over elements of |diff| / allowed: passes when <= 1
 
     @property
     def where(self) -> str:
@@ -89,6 +90,7 @@ def compare(
     e = np.asarray(expected)
     dtype = str(a.dtype)
     if a.shape != e.shape:
+        n = max(a.size, e.size)
         return Record(
             spec,
             mode,
@@ -102,11 +104,12 @@ def compare(
             (),
             np.nan,
             np.nan,
-            max(a.size, e.size),
-            max(a.size, e.size),
+            n,
+            n,
             tol.rtol,
             tol.atol,
             False,
+            tol_used=np.inf,
         )
     a64 = a.astype(np.float64, copy=False)
     e64 = e.astype(np.float64, copy=False)
@@ -122,16 +125,18 @@ def compare(
         if scale is None:
             scale = float(ae.max()) if ae.size else 0.0
         scale = scale if scale > 0 else 1.0
-        excess = diff - (tol.atol * scale + tol.rtol * ae)
+        allowed = tol.atol * scale + tol.rtol * ae
+        excess = diff - allowed
         bad = excess > 0
+        used = np.where(diff > 0, diff / np.where(allowed > 0, allowed, 1e-300), 0.0)
         rel = diff / np.maximum(ae, 1e-6 * scale)
     if a.size:
         flat = int(np.argmax(excess)) if bad.any() else int(np.argmax(diff))
         worst = tuple(int(i) for i in np.unravel_index(flat, a.shape))
         sv, tv = float(a64.flat[flat]), float(e64.flat[flat])
-        max_abs, max_rel = float(diff.max()), float(rel.max())
+        max_abs, max_rel, tol_used = float(diff.max()), float(rel.max()), float(used.max())
     else:
-        worst, sv, tv, max_abs, max_rel = (), np.nan, np.nan, 0.0, 0.0
+        worst, sv, tv, max_abs, max_rel, tol_used = (), np.nan, np.nan, 0.0, 0.0, 0.0
     n_bad = int(bad.sum())
     return Record(
         spec,
@@ -152,4 +157,5 @@ def compare(
         tol.atol,
         n_bad == 0,
         nonfinite,
+        tol_used=tol_used,
     )

@@ -43,14 +43,17 @@ def stage_table(result) -> list[dict]:  # noqa: ANN001
             "compared": len(recs),
             "max abs": max(r.max_abs for r in recs),
             "max rel": max(r.max_rel for r in recs),
-            "rtol (last step)": worst.rtol,
+            "of tolerance": max(r.tol_used for r in recs),
             "result": "pass" if fail is None else f"FAIL ({sum(not r.passed for r in recs)})",
             "first failure": "" if fail is None else f"step {fail.step} / {fail.tensor}",
         }
         orc = [r for r in recs if r.oracle_scratch is not None]
         if orc:
-            row["f32 err vs f64: scratch"] = max(r.oracle_scratch for r in orc)
-            row["torch"] = max(r.oracle_torch for r in orc)
+            es = max(r.oracle_scratch for r in orc)
+            et = max(r.oracle_torch for r in orc)
+            row["vs float64: scratch"] = es
+            row["torch"] = et
+            row["ratio"] = es / et if et > 0 else float("nan")
         rows.append(row)
     return rows
 
@@ -79,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
         return 0 if result.passed else 1
     print(f"spec: {result.spec}")
     print(f"mode: {result.mode}, steps: {result.steps}\n")
+    if any(r.oracle_scratch is not None for r in result.records):
+        print(
+            "float32: 'vs float64' columns are each side's largest error against a float64 "
+            "PyTorch run\n"
+        )
     print(tabulate(stage_table(result), headers="keys", floatfmt=".3g"))
     print()
     if result.passed:

@@ -21,6 +21,7 @@ def test_equal_and_round_off_pass():
     assert cmp(e.copy(), e).passed
     r = cmp(e * (1 + 1e-12), e)
     assert r.passed and r.mismatched == 0 and r.max_abs > 0
+    assert 0 < r.tol_used < 1
 
 
 def test_one_bad_element_is_found_and_counted():
@@ -30,6 +31,7 @@ def test_one_bad_element_is_found_and_counted():
     r = cmp(a, e)
     assert not r.passed
     assert r.mismatched == 1 and r.numel == 12 and r.worst_index == (2, 1)
+    assert r.tol_used > 1
     assert r.max_abs == pytest.approx(1e-3)
     msg = r.message()
     assert "Mismatched elements: 1 / 12 (8.3%)" in msg
