@@ -50,14 +50,7 @@ def check_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
             f"X has shape {X.shape}; the spec {'-'.join(map(str, spec.sizes))} takes "
             f"(batch, {n_in}) with one row per sample"
         )
-    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
-        raise DataError(f"X must hold real numbers, got dtype {X.dtype}")
-    X = X.astype(spec.dtype, copy=False)
-    if not np.isfinite(X).all():
-        bad = np.argwhere(~np.isfinite(X))[0]
-        raise DataError(
-            f"X holds a non-finite value at {tuple(int(i) for i in bad)}: clean the data"
-        )
+    X = _real("X", X, spec.dtype)
     y = np.asarray(y)
     b = X.shape[0]
     kind = target_kind(spec)
@@ -68,7 +61,8 @@ def check_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
                 + ("; for one-hot targets use y.argmax(1)" if y.ndim == 2 else "")
             )
         if not np.issubdtype(y.dtype, np.integer):
-            if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
+            whole = np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all()
+            if whole and (np.mod(y, 1) == 0).all():
                 y = y.astype(np.int64)
             else:
                 raise DataError(f"class indices must be whole numbers, got dtype {y.dtype}")
@@ -78,9 +72,25 @@ def check_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
     if y.shape != (b, n_out):
         hint = f"; use y.reshape({b}, {n_out})" if y.size == b * n_out else ""
         raise DataError(f"y has shape {y.shape}; {spec.loss.name} takes ({b}, {n_out}){hint}")
-    y = y.astype(spec.dtype, copy=False)
-    if not np.isfinite(y).all():
-        raise DataError("y holds a non-finite value: clean the targets")
+    y = _real("y", y, spec.dtype, allow_bool=True)
     if kind == "probability" and ((y < 0) | (y > 1)).any():
         raise DataError(f"{spec.loss.name} targets must lie in [0, 1]")
     return X, y
+
+
+def _real(name: str, a: Array, dtype: str, allow_bool: bool = False) -> Array:
+    """``a`` cast to ``dtype``; DataError if it is not real, not finite, or too large for dtype."""
+    real = np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)
+    if not (real or (allow_bool and a.dtype == np.bool_)):
+        raise DataError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    if not np.isfinite(a).all():
+        at = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise DataError(f"{name} holds a non-finite value {a[at]} at {at}: clean the data")
+    with np.errstate(over="ignore"):
+        out = a.astype(dtype, copy=False)
+    if not np.isfinite(out).all():
+        at = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        raise DataError(
+            f"{name} holds {a[at]} at {at}, too large for {dtype}: rescale the data or use float64"
+        )
+    return out

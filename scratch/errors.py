@@ -17,8 +17,15 @@ class DataError(NNParityError):
     """Data that does not fit the spec, or is not finite."""
 
 
+def did_you_mean(name: str, known: list[str]) -> str:
+    """``"; did you mean 'relu'?"`` for the closest known name, or ``"."`` when none is close."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else "."
+
+
 def unknown_name(kind: str, name: str, known: list[str]) -> SpecError:
     """``SpecError`` for an unknown variant name, with the closest match and the known names."""
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    hint = f"; did you mean {close[0]!r}?" if close else "."
-    return SpecError(f"unknown {kind} {name!r}{hint} Known {kind}s: {', '.join(known)}")
+    kinds = kind + ("es" if kind.endswith("s") else "s")
+    return SpecError(
+        f"unknown {kind} {name!r}{did_you_mean(name, known)} Known {kinds}: {', '.join(known)}"
+    )

@@ -75,7 +75,7 @@ class Network(NamedTuple):
         return a, cache
 
     def backward(self, params: Params, cache: Cache, dout: Array) -> Params:
-        """Every parameter's gradient, given ``dout = dL/d(output)``."""
+        """Every parameter's gradient, given ``dout = dL/d(output)``, in ``param_names`` order."""
         grads: Params = {}
         da = dout
         bias = self.spec.bias
@@ -87,7 +87,7 @@ class Network(NamedTuple):
                 grads[f"b{l}"] = dz.sum(axis=0)
             if l > 1:
                 da = dz @ params[f"W{l}"].T
-        return grads
+        return {name: grads[name] for name in param_names(self.spec)}
 
     def loss(self, params: Params, X: Array, y: Array) -> float:
         """The loss value at ``params``."""

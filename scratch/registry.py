@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from .errors import SpecError, unknown_name
+from .errors import SpecError, did_you_mean, unknown_name
 
 T = TypeVar("T")
 Value = float | int | bool | str
@@ -87,8 +87,8 @@ class Registry(Generic[T]):
             if key not in variant.defaults:
                 known = ", ".join(variant.defaults) or "none"
                 raise SpecError(
-                    f"{self.kind} {name!r} has no hyperparameter {key!r}; "
-                    f"its hyperparameters: {known}"
+                    f"{self.kind} {name!r} has no hyperparameter {key!r}"
+                    f"{did_you_mean(key, list(variant.defaults))} Its hyperparameters: {known}"
                 )
         for key, default in variant.defaults.items():
             if key not in params:

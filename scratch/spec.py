@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .activations import activations
-from .errors import SpecError
+from .errors import SpecError, did_you_mean
 from .initializers import initializers
 from .losses import losses
 from .optimizers import optimizers
@@ -155,7 +155,11 @@ class Spec:
             if not eq:
                 raise SpecError(f"cannot read {tok!r} in spec {text!r}: write key=value")
             if key not in names:
-                raise SpecError(f"unknown spec key {key!r}; known keys: {', '.join(sorted(names))}")
+                known = sorted(names)
+                raise SpecError(
+                    f"unknown spec key {key!r}{did_you_mean(key, known)} Known keys: "
+                    f"{', '.join(known)}"
+                )
             if key in kwargs:
                 raise SpecError(f"spec key {key!r} is given twice in {text!r}")
             kwargs[key] = _value(val) if key in ("bias", "seed", "batch") else val
