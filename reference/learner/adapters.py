@@ -1,0 +1,262 @@
+"""Adapters: a few lines around a learner's NumPy network, in any of five styles.
+
+Every adapter names the learner's parameters by the learner's own names (``paths``), in
+canonical order (W1, b1, W2, b2, ...; a folded or absent bias takes no name), and declares the
+network's conventions (``Conventions``). The checker calls the learner's functions with
+``X`` of shape (batch, inputs) and ``y`` of shape (batch, outputs) (class indices (batch,) for
+cross_entropy/nll); reshape inside the lambda if your code wants columns.
+
+    (a) from_gradients: ``grads(X, y)`` returns a dict, a list, Nielsen's (nabla_b, nabla_w)
+    (b) from_layers:    ``backward(X, y)`` runs forward + backward; layers keep dweights/dbiases
+    (c) from_step:      ``step(X, y)`` updates the weights in place; no gradient is exposed
+    (d) from_forward:   ``forward(X)`` only
+    (e) from_loss:      a params dict and ``loss(X, y) -> (loss, grads)`` (CS231n)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .conventions import Codec, Conventions
+from .paths import LearnerError, get, put, short
+
+Array = np.ndarray
+STYLES = ("gradients", "layers", "step", "forward", "loss")
+
+
+@dataclass
+class Adapter:
+    """A learner's network as the checker sees it. Build one with a ``from_*`` function."""
+
+    style: str
+    conventions: Conventions
+    root: Any
+    paths: tuple[str, ...]
+    forward: Callable[[Array], Any] | None = None
+    grads: Callable[[Array, Array], Any] | None = None
+    grad_paths: tuple[str, ...] | None = None
+    step: Callable[[Array, Array], Any] | None = None
+    returns_loss: bool | None = None
+    data: tuple[Any, Any] | None = None
+    codec: Codec | None = field(default=None, repr=False)
+
+    def bind(self) -> Codec:
+        """Read the learner's arrays once: check shapes and fix the layout."""
+        if self.codec is None:
+            self.codec = Codec(self.conventions, list(self.paths), self.read_raw())
+        return self.codec
+
+    def read_raw(self) -> list[Array]:
+        return [np.array(get(self.root, p), dtype=None, copy=True) for p in self.paths]
+
+    def read(self) -> dict[str, Array]:
+        """The learner's current parameters, canonical."""
+        return self.bind().to_canonical(self.read_raw())
+
+    def write(self, params: dict[str, Array]) -> None:
+        """Set the learner's parameters (by its own names) from canonical ``params``."""
+        for p, a in zip(self.paths, self.bind().from_canonical(params), strict=True):
+            put(self.root, p, a)
+
+    def parse_grads(self, result: Any) -> tuple[float | None, list[Array]]:
+        """(loss or None, learner gradients in canonical order) from what ``grads`` returned,
+        or from the gradient attributes after ``backward`` (style b)."""
+        loss = None
+        if self.grad_paths is not None:
+            return None, [np.asarray(get(self.root, p)) for p in self.grad_paths]
+        if _is_loss_pair(result, self.returns_loss):
+            loss, result = float(np.asarray(result[0])), result[1]
+        return loss, _match(result, self.paths, self.bind())
+
+
+def _is_loss_pair(r: Any, declared: bool | None) -> bool:
+    if declared is not None:
+        return declared
+    return (
+        isinstance(r, tuple | list)
+        and len(r) == 2
+        and np.ndim(r[0]) == 0
+        and isinstance(r[1], Mapping | list | tuple)
+    )
+
+
+def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
+    n = len(paths)
+    if isinstance(result, Mapping):
+        out = []
+        for p in paths:
+            for key in (p, short(p)):
+                if key in result:
+                    out.append(np.asarray(result[key]))
+                    break
+            else:
+                raise LearnerError(
+                    f"the gradients have no entry for {p!r}; their keys: "
+                    f"{', '.join(map(str, result))}"
+                )
+        return out
+    if (
+        isinstance(result, tuple | list)
+        and len(result) == 2
+        and all(isinstance(r, list | tuple) for r in result)
+    ):
+        return _nielsen(result, codec)
+    if isinstance(result, np.ndarray) and n > 1 and result.shape[:1] == (n,):
+        result = list(result)
+    if not isinstance(result, tuple | list) and n == 1:
+        result = [result]
+    if not isinstance(result, tuple | list) or len(result) != n:
+        got = len(result) if isinstance(result, tuple | list) else type(result).__name__
+        raise LearnerError(
+            f"the gradients should be a dict, or {n} arrays in the order "
+            f"{', '.join(paths)}; got {got}"
+        )
+    return [np.asarray(r) for r in result]
+
+
+def _nielsen(result: Sequence, codec: Codec) -> list[Array]:
+    """Nielsen's ``(nabla_b, nabla_w)``: two per-layer lists; told apart by their shapes."""
+    first, second = (list(r) for r in result)
+    L = codec.conv.n_layers
+    if len(first) != L or len(second) != L:
+        raise LearnerError(f"(nabla_b, nabla_w) lists need {L} entries each (one per layer)")
+    b_shapes = [s.shape for s in codec.slots if s.role == "b"]
+    is_b = [tuple(np.shape(a)) for a in first] == b_shapes
+    bs, ws = (first, second) if is_b else (second, first)
+    out = []
+    for s in codec.slots:
+        out.append(np.asarray((bs if s.role == "b" else ws)[s.layer - 1]))
+    return out
+
+
+def _conv(kw: dict[str, Any]) -> Conventions:
+    keys = (
+        "sizes",
+        "activations",
+        "bias",
+        "loss",
+        "reduction",
+        "optimizer",
+        "lr",
+        "layout",
+        "fold",
+        "per_sample",
+        "batch_size",
+    )
+    unknown = set(kw) - set(keys)
+    if unknown:
+        raise LearnerError(
+            f"unknown declaration(s) {', '.join(sorted(unknown))}; known: {', '.join(keys)}"
+        )
+    if "sizes" not in kw or "activations" not in kw:
+        raise LearnerError("declare sizes=[inputs, hidden..., outputs] and activations=...")
+    return Conventions.make(**kw)
+
+
+def _paths(params: Sequence[str] | str) -> tuple[str, ...]:
+    return (params,) if isinstance(params, str) else tuple(params)
+
+
+def from_gradients(
+    net: Any,
+    params: Sequence[str],
+    grads: Callable,
+    *,
+    forward: Callable | None = None,
+    step: Callable | None = None,
+    data: tuple | None = None,
+    **declared: Any,
+) -> Adapter:
+    """(a) ``grads(X, y)`` returns gradients: a dict keyed by your names, a list in the order
+    of ``params``, Nielsen's ``(nabla_b, nabla_w)``, or ``(loss, grads)``. ``per_sample=True``
+    calls it once per row and sums (reduction 'sum') or averages ('mean') the results."""
+    return Adapter(
+        "gradients", _conv(declared), net, _paths(params), forward, grads, step=step, data=data
+    )
+
+
+def from_layers(
+    layers: Sequence[Any],
+    backward: Callable,
+    *,
+    weights: str = "weights",
+    biases: str | None = "biases",
+    dweights: str = "dweights",
+    dbiases: str = "dbiases",
+    forward: Callable | None = None,
+    step: Callable | None = None,
+    data: tuple | None = None,
+    **declared: Any,
+) -> Adapter:
+    """(b) Layer objects: ``backward(X, y)`` runs your forward and backward passes, after which
+    each layer holds its gradients as attributes (``dweights``, ``dbiases``)."""
+    declared.setdefault("bias", "separate" if biases else "none")
+    paths, gpaths = [], []
+    for i in range(len(layers)):
+        paths.append(f"layers[{i}].{weights}")
+        gpaths.append(f"layers[{i}].{dweights}")
+        if biases:
+            paths.append(f"layers[{i}].{biases}")
+            gpaths.append(f"layers[{i}].{dbiases}")
+    return Adapter(
+        "layers",
+        _conv(declared),
+        {"layers": list(layers)},
+        tuple(paths),
+        forward,
+        backward,
+        tuple(gpaths),
+        step=step,
+        data=data,
+    )
+
+
+def from_step(
+    net: Any,
+    params: Sequence[str],
+    step: Callable,
+    *,
+    forward: Callable | None = None,
+    data: tuple | None = None,
+    **declared: Any,
+) -> Adapter:
+    """(c) ``step(X, y)`` trains one step in place. The gradients are implied from the
+    post-step weights and the declared optimizer (SGD, with or without momentum)."""
+    return Adapter("step", _conv(declared), net, _paths(params), forward, step=step, data=data)
+
+
+def from_forward(
+    net: Any,
+    params: Sequence[str],
+    forward: Callable,
+    *,
+    data: tuple | None = None,
+    **declared: Any,
+) -> Adapter:
+    """(d) ``forward(X)`` only: outputs are compared at several weight settings."""
+    declared.setdefault("loss", "mse")
+    return Adapter("forward", _conv(declared), net, _paths(params), forward, data=data)
+
+
+def from_loss(
+    params: Mapping[str, Array],
+    loss: Callable,
+    *,
+    names: Sequence[str] | None = None,
+    forward: Callable | None = None,
+    step: Callable | None = None,
+    data: tuple | None = None,
+    **declared: Any,
+) -> Adapter:
+    """(e) A params dict (``model.params``) and ``loss(X, y) -> (loss, grads)`` with ``grads``
+    keyed like ``params``. ``names`` defaults to W1, b1, W2, b2, ... in canonical order."""
+    conv = _conv(declared)
+    if names is None:
+        names = [f"{r[0]}{l}" if r != "Wb" else f"W{l}" for l, r in conv.slot_names()]
+    return Adapter(
+        "loss", conv, params, tuple(names), forward, loss, step=step, returns_loss=True, data=data
+    )

@@ -1,0 +1,301 @@
+"""Candidate bugs, each as the computation a buggy learner would do, in torch:
+activation derivatives, weight and bias gradient forms, and the named scale factors.
+
+A derivative candidate gives dz from (z, a, da): ``true`` is PyTorch's vector-Jacobian
+product; the others multiply da by a replacement for f'(z). Codes follow LEARNER_BUGS.md:
+``derivative_of_output`` for f' evaluated at the output, applied twice or missing;
+``wrong_activation_derivative`` for f' replaced by another function. ``kink`` candidates differ
+from PyTorch only where z is exactly at a kink (relu'(0) = 1): not a bug, never reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+Tensor = torch.Tensor
+FNS: dict[str, Callable[[Tensor], Tensor]] = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
+    "identity": lambda z: z,
+}
+SYMBOL = {
+    "sigmoid": "sigma",
+    "tanh": "tanh",
+    "relu": "relu",
+    "leaky_relu": "leaky_relu",
+    "identity": "identity",
+}
+
+
+@dataclass(frozen=True)
+class Deriv:
+    key: str
+    code: str | None  # None: the true derivative, or a kink convention (not a bug)
+    label: str
+    cost: float
+    mult: Callable[[Tensor, Tensor], Tensor] | None = None  # f'(z) replacement; None = vjp
+
+
+def prime(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """Elementwise derivative of ``fn`` at ``x`` by autograd."""
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(fn(x).sum(), x)
+    return g.detach()
+
+
+def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list[Deriv]:
+    """Candidates for the derivative of activation ``name`` (a scratch registry name)."""
+    sym = SYMBOL.get(name, name)
+    out = [Deriv("true", None, f"{sym}'(z)", 0.0)]
+    if name not in FNS and name not in (
+        "elu",
+        "selu",
+        "gelu",
+        "silu",
+        "softplus",
+        "mish",
+        "hardtanh",
+    ):
+        return [
+            *out,
+            Deriv(
+                "missing",
+                "derivative_of_output",
+                f"no {sym}' at all (dL/dz taken as dL/da)",
+                1.0,
+                lambda z, a: torch.ones_like(z),
+            ),
+        ]
+    f = module
+    if name == "relu":
+        out.append(Deriv("kink", None, "relu'(0) = 1", 0.5, lambda z, a: (z >= 0).to(z.dtype)))
+    if name == "leaky_relu":
+        out.append(
+            Deriv(
+                "kink",
+                None,
+                "leaky_relu'(0) = 1",
+                0.5,
+                lambda z, a: torch.where(z >= 0, 1.0, slope).to(z.dtype),
+            )
+        )
+    out += [
+        Deriv(
+            "missing",
+            "derivative_of_output",
+            f"no {sym}' at all (dL/dz taken as dL/da)",
+            1.0,
+            lambda z, a: torch.ones_like(z),
+        ),
+        Deriv(
+            "at_output",
+            "derivative_of_output",
+            f"{sym}'(a): the derivative evaluated at the output a = {sym}(z), not at z",
+            1.0,
+            lambda z, a: prime(f, a),
+        ),
+        Deriv(
+            "twice",
+            "derivative_of_output",
+            f"{sym}'(z) applied twice",
+            1.0,
+            lambda z, a: prime(f, z) ** 2,
+        ),
+        Deriv(
+            "z",
+            "wrong_activation_derivative",
+            f"z itself in place of {sym}'(z)",
+            1.0,
+            lambda z, a: z,
+        ),
+        Deriv(
+            "a",
+            "wrong_activation_derivative",
+            f"the activation a = {sym}(z) itself in place of {sym}'(z)",
+            1.0,
+            lambda z, a: a,
+        ),
+    ]
+    if name == "sigmoid":
+        out.append(
+            Deriv(
+                "z(1-z)",
+                "wrong_activation_derivative",
+                "z (1 - z): the formula a (1 - a) given z instead of a",
+                1.0,
+                lambda z, a: z * (1 - z),
+            )
+        )
+    if name == "tanh":
+        out.append(
+            Deriv(
+                "1-z^2",
+                "wrong_activation_derivative",
+                "1 - z^2: the formula 1 - a^2 given z instead of a",
+                1.0,
+                lambda z, a: 1 - z * z,
+            )
+        )
+    for other, g in FNS.items():
+        if other in (name, "identity"):
+            continue
+        o = SYMBOL[other]
+        out.append(
+            Deriv(
+                f"{other}'",
+                "wrong_activation_derivative",
+                f"{o}'(z) in place of {sym}'(z)",
+                1.0,
+                lambda z, a, g=g: prime(g, z),
+            )
+        )
+        out.append(
+            Deriv(
+                f"{other}",
+                "wrong_activation_derivative",
+                f"{o}(z), the activation itself, in place of {sym}'(z)",
+                1.0,
+                lambda z, a, g=g: g(z),
+            )
+        )
+    return out
+
+
+def apply(d: Deriv, module: torch.nn.Module, z: Tensor, a: Tensor, da: Tensor) -> Tensor:
+    """dz under candidate ``d``."""
+    if d.mult is not None:
+        return da * d.mult(z, a)
+    zr = z.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(module(zr), zr, da)
+    return g.detach()
+
+
+@dataclass(frozen=True)
+class Form:
+    """A way to build a parameter gradient from dz (and the cached activations)."""
+
+    key: str
+    code: str | None
+    label: str
+    cost: float
+
+
+def weight_forms(l: int, sizes: tuple[int, ...]) -> list[Form]:
+    """dW_l = A^T dz with A the right cache, or a wrong one, or the result transposed."""
+    n_prev, n = sizes[l - 1], sizes[l]
+    out = [Form("a_prev", None, "a_{l-1}^T dz", 0.0)]
+    if n_prev == n:
+        out.append(Form("T", "transposed", "dW transposed (square, so the shape hides it)", 1.0))
+        out.append(
+            Form(
+                "a_l",
+                "wrong_cached_activation",
+                f"dW{l} built from a_{l} (this layer's output) instead of a_{l - 1}",
+                1.0,
+            )
+        )
+    if l >= 2:
+        out.append(
+            Form(
+                "z_prev",
+                "wrong_cached_activation",
+                f"dW{l} built from z_{l - 1} (pre-activation) instead of a_{l - 1}",
+                1.0,
+            )
+        )
+    if l >= 2 and sizes[l - 2] == n_prev:
+        out.append(
+            Form(
+                "a_prev2",
+                "wrong_cached_activation",
+                f"dW{l} built from a_{l - 2} instead of a_{l - 1}",
+                1.0,
+            )
+        )
+    return out
+
+
+def weight_grad(form: str, l: int, dz: Tensor, a: list[Tensor], z: list[Tensor]) -> Tensor:
+    cache = {
+        "a_prev": lambda: a[l - 1],
+        "T": lambda: a[l - 1],
+        "a_l": lambda: a[l],
+        "z_prev": lambda: z[l - 1],
+        "a_prev2": lambda: a[l - 2],
+    }[form]()
+    g = cache.T @ dz
+    return g.T if form == "T" else g
+
+
+def bias_forms(batch: int, n: int) -> list[Form]:
+    out = [
+        Form("sum", None, "dz summed over the batch", 0.0),
+        Form("mean", "bias_reduction", "averaged over the batch instead of summed", 1.0),
+        Form(
+            "total",
+            "bias_reduction",
+            "one scalar (dz summed over batch and units) for the whole layer",
+            1.0,
+        ),
+        Form("first", "bias_reduction", "the first sample's dz only (not summed at all)", 1.0),
+    ]
+    if batch == n and batch > 1:
+        out.append(
+            Form(
+                "axis1",
+                "bias_reduction",
+                "summed over the units (axis 1) instead of the batch (axis 0)",
+                1.0,
+            )
+        )
+    return out
+
+
+def bias_grad(form: str, dz: Tensor) -> Tensor:
+    if form == "sum":
+        return dz.sum(0)
+    if form == "mean":
+        return dz.mean(0)
+    if form == "total":
+        return dz.sum().expand(dz.shape[1])
+    if form == "first":
+        return dz[0]
+    return dz.sum(1)
+
+
+def factors(batch: int, outputs: int, widths: tuple[int, ...]) -> list[tuple[float, str]]:
+    """Named scale factors, simplest first, each also negated; equal values keep the first."""
+    N, D = float(batch), float(outputs)
+    base = [
+        (1.0, "1"),
+        (N, "N"),
+        (1 / N, "1/N"),
+        (2.0, "2"),
+        (0.5, "1/2"),
+        (D, "D"),
+        (1 / D, "1/D"),
+        (N * D, "N*D"),
+        (1 / (N * D), "1/(N*D)"),
+        (D / 2, "D/2"),
+        (2 / D, "2/D"),
+        (2 * N, "2N"),
+        (1 / (2 * N), "1/(2N)"),
+        (N / 2, "N/2"),
+        (2 / N, "2/N"),
+        (2 * N * D, "2N*D"),
+        (1 / (2 * N * D), "1/(2N*D)"),
+    ]
+    base += [(float(h), f"H with H = {h}") for h in widths] + [
+        (1 / h, f"1/H with H = {h}") for h in widths
+    ]
+    out: list[tuple[float, str]] = []
+    for v, name in base + [(-v, f"-{name}" if name != "1" else "-1") for v, name in base]:
+        if all(abs(v - w) > 1e-12 * abs(w) for w, _ in out):
+            out.append((v, name))
+    return out

@@ -1,0 +1,333 @@
+"""``check``: run a learner's network and its PyTorch twin from the same weights, step by step,
+and say whether they match, and if not, where first and why.
+
+Each step starts both sides from the learner's current weights (resync): the twin's forward
+output, loss and gradients at those weights are compared with the learner's; when the learner
+takes its own step from its own gradients, its post-step weights are compared with the declared
+torch optimizer fed with those gradients. Tolerances are ``reference.tolerance``'s resync
+table (implied gradients add their round-off, 4 eps |w| / lr). Verdict: mismatches before any
+NaN -> ``implementation_bug``; agreement, then NaN -> ``numerical_instability``; agreement
+throughout -> hygiene, then the training probe -> ``match`` or ``model_limitation``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reference.compare import Record, compare
+from reference.threads import limited
+from reference.tolerance import Tolerance, tolerance_for
+from scratch import check_data, target_kind
+
+from .adapters import Adapter
+from .diagnose import explain_gradients, step_data
+from .forward import explain_forward
+from .instability import first_nonfinite, nonfinite_finding
+from .limitations import probe as run_probe
+from .optim import explain_update
+from .paths import LearnerError
+from .result import CheckResult, Finding, ParamRow
+from .runner import LearnerCrash, Runner
+from .torch_side import Reference
+
+Array = np.ndarray
+HYPOTHESIS_TOL = {"float64": (1e-6, 1e-6), "float32": (1e-4, 1e-4)}  # (rtol, atol)
+
+
+def check(
+    adapter: Adapter,
+    X: Any = None,
+    y: Any = None,
+    *,
+    steps: int = 10,
+    batch_size: int | None = None,
+    probe: bool = True,
+    probe_steps: int = 1000,
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> CheckResult:
+    """Hold ``adapter``'s network to PyTorch for ``steps`` steps on (X, y) (the adapter's own
+    ``data`` when not given), batches of ``batch_size`` rows in order (default: the declared
+    one, else the whole data set). ``probe``: when everything matches, also test whether
+    training works (``model_limitation`` otherwise)."""
+    if X is None:
+        if adapter.data is None:
+            raise LearnerError("no data: pass X and y, or give the adapter data=(X, y)")
+        X, y = adapter.data
+    if steps < 1:
+        raise LearnerError(f"steps must be >= 1, got {steps}")
+    with limited(1):
+        return _check(adapter, X, y, steps, batch_size, probe, probe_steps, rtol, atol)
+
+
+def _data(spec, X: Any, y: Any) -> tuple[Array, Array]:  # noqa: ANN001
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[None, :] if spec.sizes[0] == X.size else X[:, None]
+    kind = target_kind(spec)
+    if y is None:
+        y = (
+            np.zeros(len(X), dtype=np.int64)
+            if kind == "class"
+            else np.zeros((len(X), spec.sizes[-1]))
+        )
+    y = np.asarray(y)
+    if kind != "class" and y.ndim <= 1 and spec.sizes[-1] == 1:
+        y = y.reshape(-1, 1)
+    return check_data(spec, X, y)
+
+
+def _check(
+    adapter: Adapter,
+    X: Any,
+    y: Any,
+    steps: int,
+    batch_size: int | None,
+    probe: bool,
+    probe_steps: int,
+    rtol: float | None,
+    atol: float | None,
+) -> CheckResult:
+    codec = adapter.bind()
+    conv = adapter.conventions
+    spec = conv.spec(codec.dtype)
+    X, y = _data(spec, X, y)
+    ref = Reference(spec, codec.frozen)
+    runner = Runner(adapter, X, y)
+    bs = min(batch_size or conv.batch_size or len(X), len(X))
+    batches = [np.arange(i * bs, (i + 1) * bs) % len(X) for i in range(-(-len(X) // bs))]
+    tol = tolerance_for(spec.dtype, 1, "resync", rtol, atol)
+    P0 = adapter.read()
+    P = P0
+    stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
+    history: list[tuple[Any, Any, Any]] = []
+    records: list[Record] = []
+    findings: list[Finding] = []
+    nan_step = None
+    for k in range(1, steps + 1):
+        rows = batches[(k - 1) % len(batches)]
+        try:
+            obs = runner.observe(k, P, rows, twice=k == 1 and (adapter.step is None or stateless))
+        except LearnerCrash as e:
+            findings.append(e.finding)
+            break
+        rs = ref.run(P, X[rows], y[rows])
+        expected = None
+        if obs.grads is not None and not obs.implied:
+            own = ref.update(P, obs.grads)
+            expected, nxt = (own, obs.after) if obs.after is not None else (None, own)
+        elif obs.after is not None:
+            nxt = obs.after
+            expected = None if obs.implied else ref.update(P, rs.grads)
+        else:
+            nxt = ref.update(P, rs.grads)
+        records += _records(obs, rs, expected, tol, str(spec), codec.frozen)
+        history.append((obs, rs, expected))
+        if first_nonfinite(obs, codec):
+            nan_step = k
+            break
+        P = nxt
+    crashed = bool(findings)
+    findings += runner.hygiene
+    bad = [r for r in records if not r.passed and (nan_step is None or r.step < nan_step)]
+    if crashed:
+        verdict = "implementation_bug"
+    elif bad:
+        verdict = "implementation_bug"
+        findings[:0] = _diagnose(bad, history, ref, codec, X, y, spec, nan_step)
+    elif nan_step:
+        verdict = "numerical_instability"
+        obs, rs, _ = history[-1]
+        findings.insert(
+            0,
+            nonfinite_finding(
+                obs,
+                first_nonfinite(obs, codec),
+                rs,
+                spec,
+                codec,
+                runner.warning,
+                _twin_free(ref, codec, P0, X, y, batches, nan_step),
+            ),
+        )
+    elif runner.hygiene:
+        verdict = "implementation_bug"
+    elif probe and adapter.style != "forward":
+        works, found = run_probe(ref, codec, P0, X, y, [(X[r], y[r]) for r in batches], probe_steps)
+        verdict = "match" if works else "model_limitation"
+        findings += found
+    else:
+        verdict = "match"
+    return CheckResult(
+        verdict,
+        tuple(findings),
+        _table(records, history, codec),
+        tuple(records),
+        conv.describe(codec.layout, spec.dtype),
+        adapter.style,
+        len(history),
+    )
+
+
+def _records(obs, rs, expected, tol: Tolerance, text: str, frozen: set) -> list[Record]:  # noqa: ANN001
+    def rec(
+        a: Any, e: Any, stage: str, tensor: str, t: Tolerance = tol, scale: float | None = None
+    ) -> Record:
+        return compare(
+            a,
+            e,
+            t,
+            spec=text,
+            mode="learner",
+            step=obs.step,
+            stage=stage,
+            tensor=tensor,
+            scale=scale,
+        )
+
+    out = []
+    if obs.out is not None:
+        out.append(rec(obs.out, rs.out, "forward", "output"))
+    if obs.loss is not None:
+        out.append(rec(obs.loss, rs.loss, "loss", "loss"))
+    if obs.grads is not None:
+        scale = max(float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()) or 1.0
+        for k, g in obs.grads.items():
+            t = Tolerance(tol.rtol, tol.atol + obs.noise.get(k, 0.0) / scale)
+            out.append(rec(g, rs.grads[k], "grad", k, t, scale))
+    if expected is not None:
+        for k, p in obs.after.items():
+            if k not in frozen:
+                out.append(rec(p, expected[k], "update", k))
+    return out
+
+
+def _diagnose(
+    bad: list[Record],
+    history: list,
+    ref: Reference,
+    codec,
+    X: Array,  # noqa: ANN001
+    y: Array,
+    spec,
+    nan_step: int | None,
+) -> list[Finding]:  # noqa: ANN001
+    first = min(r.step for r in bad)
+    h_rtol, h_atol = HYPOTHESIS_TOL[spec.dtype]
+    fwd = [r for r in bad if r.stage == "forward"]
+    if fwd:
+        obs, _, _ = history[fwd[0].step - 1]
+        return explain_forward(
+            ref, obs.params, X[obs.rows], obs.out, h_atol, h_rtol, codec, fwd[0].step
+        )
+    out: list[Finding] = []
+    failing: dict[str, int] = {}
+    for r in bad:
+        if r.stage == "grad":
+            failing.setdefault(r.tensor, r.step)
+    if failing:
+        start = min(failing.values())
+        sel = [
+            h for h in history[start - 1 : start + 2] if nan_step is None or h[0].step < nan_step
+        ]
+        data = [step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol) for o, rs, _ in sel]
+        out += explain_gradients(data, ref, codec, failing, sel[0][0].implied)
+    upd = [r for r in bad if r.stage == "update"]
+    if upd:
+        own = [h[0] for h in history if h[2] is not None and not h[0].implied]
+        if own and (nan_step is None or own[0].step < nan_step):
+            out += explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol)
+        else:
+            out.append(
+                Finding(
+                    "unexplained_mismatch",
+                    tuple(dict.fromkeys(codec.label(r.tensor) for r in upd)),
+                    None,
+                    upd[0].step,
+                    "the post-step weights part from PyTorch's (no gradient is exposed to tell the "
+                    f"gradient from the {spec.opt.name} update apart)",
+                    "expose your gradients (from_gradients) to separate the two",
+                )
+            )
+    loss = [r for r in bad if r.stage == "loss"]
+    if loss and not out:
+        r = loss[0]
+        c = r.scratch_value / r.torch_value if r.torch_value else float("nan")
+        out.append(
+            Finding(
+                "unexplained_mismatch",
+                ("loss",),
+                None,
+                r.step,
+                f"the loss value is {r.scratch_value:.6g}, PyTorch's "
+                f"{r.torch_value:.6g} (ratio {c:.4f}); gradients agree",
+                "compute the loss value with the declared loss and reduction",
+            )
+        )
+    return out or [
+        Finding(
+            "unexplained_mismatch",
+            (),
+            None,
+            first,
+            "values part from PyTorch (see the table)",
+            "see the table",
+        )
+    ]
+
+
+def _twin_free(
+    ref: Reference,
+    codec,
+    P0: dict,
+    X: Array,
+    y: Array,
+    batches: list,  # noqa: ANN001
+    n: int,
+) -> str:
+    run = ref.train(
+        ref.spec, P0, [(X[r], y[r]) for r in batches], n, codec.frozen, lambda out: False
+    )
+    ok = all(np.isfinite(v) for v in run.losses) and all(
+        np.isfinite(p).all() for p in run.params.values()
+    )
+    if ok:
+        return f"PyTorch trained from your initial weights stays finite through step {n}"
+    bad = next((i + 1 for i, v in enumerate(run.losses) if not np.isfinite(v)), n)
+    return f"PyTorch trained from your initial weights also turns non-finite (step {bad})"
+
+
+def _table(records: list[Record], history: list, codec) -> tuple[ParamRow, ...]:  # noqa: ANN001
+    rows: dict[tuple[str, str], list[Record]] = {}
+    for r in records:
+        rows.setdefault((r.stage, r.tensor), []).append(r)
+    out = []
+    for (stage, tensor), recs in rows.items():
+        bad = [r for r in recs if not r.passed]
+        worst = bad[0] if bad else max(recs, key=lambda r: r.max_abs)
+        c = cos = None
+        if stage == "grad" and bad:
+            obs, rs, _ = history[bad[0].step - 1]
+            g, e = obs.grads[tensor].ravel(), rs.grads[tensor].astype(np.float64).ravel()
+            den = float(e @ e)
+            if den > 0 and np.isfinite(g).all():
+                c = float(g @ e) / den
+                cos = float(g @ e) / max(np.sqrt(den * float(g @ g)), 1e-300)
+        name = codec.label(tensor) if stage in ("grad", "update") else tensor
+        out.append(
+            ParamRow(
+                name,
+                tensor,
+                worst.shape,
+                len(recs),
+                bad[0].step if bad else None,
+                stage,
+                worst.max_abs,
+                worst.max_rel,
+                c,
+                cos,
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,307 @@
+"""What a learner declares about its network, and the one translation between its arrays and
+scratch's canonical parameters (``W{l}`` of shape (in, out), ``b{l}`` of shape (out,)).
+
+Per layer l (n_in -> n_out) the learner holds a weight of shape (n_in, n_out) ("in_out") or
+(n_out, n_in) ("out_in"), and a bias that is "separate" (any shape with n_out elements),
+"folded" (an extra constant input: one more row/column of the weight, last or first) or "none".
+The twin's weights then are ``W = M[:n_in]`` with ``M`` the learner's weight read as (in, out);
+the twin's bias is the folded row. A layer without bias keeps a frozen zero bias in the twin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scratch import Spec, losses, optimizers
+from scratch.spec import choice
+
+from .paths import LearnerError
+
+BIAS_KINDS = ("separate", "folded", "none")
+LAYOUTS = ("in_out", "out_in")
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """Sizes (input first), one activation per layer, loss + reduction, optimizer + lr, bias
+    kind per layer, weight layout (None: inferred from shapes), fold position, batching."""
+
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str = "mse"
+    reduction: str | None = None
+    optimizer: str = "sgd"
+    lr: float | None = None
+    bias: tuple[str, ...] = ()
+    layout: str | None = None
+    fold: str = "last"
+    per_sample: bool = False
+    batch_size: int | None = None
+
+    @classmethod
+    def make(cls, sizes, activations, bias="separate", **kw) -> Conventions:  # noqa: ANN001
+        """Validate and normalise: ``activations`` may be one comma-separated string, ``bias``
+        one kind for every layer or one per layer."""
+        sizes = tuple(int(s) for s in sizes)
+        acts = activations.split(",") if isinstance(activations, str) else activations
+        acts = tuple(a.strip() for a in acts)
+        n = len(sizes) - 1
+        kinds = (bias,) * n if isinstance(bias, str) else tuple(bias)
+        if len(kinds) != n or any(k not in BIAS_KINDS for k in kinds):
+            raise LearnerError(
+                f"bias must be one of {', '.join(BIAS_KINDS)}, or one per layer ({n}); got {bias!r}"
+            )
+        conv = cls(sizes, acts, bias=kinds, **kw)
+        if conv.layout not in (None, *LAYOUTS):
+            raise LearnerError(f"layout must be 'in_out' or 'out_in', got {conv.layout!r}")
+        if conv.fold not in ("last", "first"):
+            raise LearnerError(f"fold must be 'last' or 'first', got {conv.fold!r}")
+        conv.spec("float64")  # every name is checked here, with scratch's messages
+        return conv
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    def spec(self, dtype: str) -> Spec:
+        """The scratch spec of the twin (bias on when any layer has one)."""
+        loss = choice(
+            losses, self.loss, **({"reduction": self.reduction} if self.reduction else {})
+        )
+        opt = choice(optimizers, self.optimizer, **({"lr": self.lr} if self.lr is not None else {}))
+        return Spec(
+            self.sizes,
+            self.activations,
+            bias=any(k != "none" for k in self.bias),
+            loss=loss,
+            opt=opt,
+            dtype=dtype,
+        )
+
+    def describe(self, layout: str, dtype: str) -> str:
+        """One line: what the twin is built from, e.g.
+        ``3-10-1 relu,sigmoid bias=folded,none layout=out_in loss=half_sse opt=sgd(lr=0.05)``."""
+        spec = self.spec(dtype)
+        kinds = self.bias[0] if len(set(self.bias)) == 1 else ",".join(self.bias)
+        return (
+            f"{'-'.join(map(str, self.sizes))} {','.join(map(str, spec.activations))} "
+            f"bias={kinds} layout={layout} loss={spec.loss} opt={spec.opt} dtype={dtype}"
+        )
+
+    def slot_names(self) -> list[tuple[int, str]]:
+        """(layer, role) in canonical order; role "W", "b" (separate) or "Wb" (folded)."""
+        out = []
+        for l, kind in enumerate(self.bias, start=1):
+            out += (
+                [(l, "W"), (l, "b")]
+                if kind == "separate"
+                else [(l, "Wb" if kind == "folded" else "W")]
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One learner array: its name, layer, role, shape and dtype."""
+
+    path: str
+    layer: int
+    role: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def canonical(self) -> tuple[str, ...]:
+        return {"W": (f"W{self.layer}",), "b": (f"b{self.layer}",)}.get(
+            self.role, (f"W{self.layer}", f"b{self.layer}")
+        )
+
+
+class Codec:
+    """Learner arrays <-> canonical params, for one network whose shapes have been seen."""
+
+    def __init__(self, conv: Conventions, paths: list[str], arrays: list[Array]):
+        roles = conv.slot_names()
+        if len(paths) != len(roles):
+            want = ", ".join(f"{r}{l}" for l, r in roles)
+            raise LearnerError(
+                f"{len(paths)} parameter name(s) given ({', '.join(paths)}); a "
+                f"{'-'.join(map(str, conv.sizes))} network with bias {','.join(conv.bias)} needs "
+                f"{len(roles)}, in this order: {want} (Wb: weights with the bias folded in)"
+            )
+        self.conv = conv
+        self.slots = [
+            Slot(p, l, r, np.shape(a), np.asarray(a).dtype)
+            for p, (l, r), a in zip(paths, roles, arrays, strict=True)
+        ]
+        self.layout = conv.layout or self._infer_layout()
+        for s in self.slots:
+            self._check_shape(s)
+        self.frozen = {
+            f"b{l}"
+            for l, k in enumerate(conv.bias, start=1)
+            if k == "none" and any(b != "none" for b in conv.bias)
+        }
+        dts = {s.dtype for s in self.slots if np.issubdtype(s.dtype, np.floating)}
+        self.dtype = "float32" if dts == {np.dtype(np.float32)} else "float64"
+
+    # -- shapes ------------------------------------------------------------------------
+    def _dims(self, s: Slot) -> tuple[int, int]:
+        l = s.layer
+        extra = 1 if s.role == "Wb" else 0
+        return self.conv.sizes[l - 1] + extra, self.conv.sizes[l]
+
+    def _infer_layout(self) -> str:
+        votes = set()
+        for s in self.slots:
+            if s.role == "b" or len(s.shape) != 2:
+                continue
+            n_in, n_out = self._dims(s)
+            fits = {
+                k
+                for k, shp in (("in_out", (n_in, n_out)), ("out_in", (n_out, n_in)))
+                if s.shape == shp
+            }
+            if len(fits) == 1:
+                votes |= fits
+        if len(votes) > 1:
+            raise LearnerError(
+                "the weights disagree on layout (some (in, out), some (out, in)); "
+                "declare layout='in_out' or 'out_in'"
+            )
+        if votes:
+            return votes.pop()
+        if any(s.role != "b" and len(s.shape) == 2 and 1 not in s.shape for s in self.slots):
+            raise LearnerError(
+                "cannot tell the layout from square weights: declare layout='in_out' "
+                "(x @ W) or layout='out_in' (W @ x)"
+            )
+        return "in_out"
+
+    def expected(self, s: Slot) -> tuple[int, ...]:
+        if s.role == "b":
+            return (self.conv.sizes[s.layer],)
+        n_in, n_out = self._dims(s)
+        return (n_in, n_out) if self.layout == "in_out" else (n_out, n_in)
+
+    def _check_shape(self, s: Slot) -> None:
+        want = self.expected(s)
+        size = int(np.prod(want))
+        if s.shape == want or (
+            int(np.prod(s.shape)) == size and _vector_like(s.shape) and _vector_like(want)
+        ):
+            return
+        folded = " (with the folded bias)" if s.role == "Wb" else ""
+        raise LearnerError(
+            f"parameter {s.path!r} has shape {s.shape}; layer {s.layer} "
+            f"({self.conv.sizes[s.layer - 1]} -> {self.conv.sizes[s.layer]}){folded} needs "
+            f"{want} in layout {self.layout}"
+        )
+
+    # -- conversions -------------------------------------------------------------------
+    def _as_in_out(self, s: Slot, a: Array) -> Array:
+        n_in, n_out = self._dims(s)
+        if a.shape == self.expected(s):
+            return a.T if self.layout == "out_in" else a
+        return a.reshape(n_in, n_out)  # vector-like: the order of elements is the same
+
+    def to_canonical(self, arrays: list[Array], dtype: str | None = None) -> dict[str, Array]:
+        """Learner arrays (canonical order) -> ``{"W1": (in, out), "b1": (out,), ...}``."""
+        dt = dtype or self.dtype
+        out: dict[str, Array] = {}
+        for s, a in zip(self.slots, arrays, strict=True):
+            a = np.asarray(a, dtype=np.float64)
+            if s.role == "b":
+                out[f"b{s.layer}"] = a.reshape(-1)
+                continue
+            m = self._as_in_out(s, a)
+            if s.role == "Wb":
+                w, b = (m[:-1], m[-1]) if self.conv.fold == "last" else (m[1:], m[0])
+                out[f"W{s.layer}"], out[f"b{s.layer}"] = w, b
+            else:
+                out[f"W{s.layer}"] = m
+        for name in sorted(self.frozen):
+            out[name] = np.zeros(self.conv.sizes[int(name[1:])])
+        return {k: np.array(v, dtype=dt) for k, v in sorted(out.items(), key=_order)}
+
+    def from_canonical(self, params: dict[str, Array]) -> list[Array]:
+        """Canonical params -> learner arrays, each in its slot's shape and dtype."""
+        out = []
+        for s in self.slots:
+            if s.role == "b":
+                a = params[f"b{s.layer}"]
+            else:
+                w = params[f"W{s.layer}"]
+                if s.role == "Wb":
+                    b = params[f"b{s.layer}"][None, :]
+                    w = np.vstack([w, b] if self.conv.fold == "last" else [b, w])
+                a = w.T if self.layout == "out_in" else w
+            a = np.asarray(a)
+            a = a.reshape(s.shape) if a.shape != s.shape else a
+            out.append(np.array(a, dtype=s.dtype if np.issubdtype(s.dtype, np.floating) else None))
+        return out
+
+    def grad_to_canonical(self, grads: list[Array]) -> dict[str, Array]:
+        """Learner gradients -> canonical; a wrong shape raises ``ShapeProblem``."""
+        fixed = []
+        for s, g in zip(self.slots, grads, strict=True):
+            g = np.asarray(g, dtype=np.float64)
+            if g.shape != s.shape:
+                if g.size == int(np.prod(s.shape)) and _squeeze(g.shape) == _squeeze(s.shape):
+                    g = g.reshape(s.shape)
+                else:
+                    raise ShapeProblem(s, g.shape, self)
+            fixed.append(g)
+        out = self.to_canonical(fixed, "float64")
+        return {k: v for k, v in out.items() if k not in self.frozen}
+
+    def labels(self, names: list[str]) -> tuple[str, ...]:
+        """The learner's names for canonical ``names``; a folded weight's two parts as one."""
+        out = list(dict.fromkeys(self.label(k) for k in names))
+        for x in list(out):
+            if x.endswith(" (weights)") and x.replace("(weights)", "(bias column)") in out:
+                out.remove(x.replace("(weights)", "(bias column)"))
+                out[out.index(x)] = x[: -len(" (weights)")]
+        return tuple(out)
+
+    def label(self, name: str) -> str:
+        """The learner's name for canonical ``name``: ``Ws`` or ``Ws (bias column)``."""
+        for s in self.slots:
+            if name in s.canonical():
+                if s.role == "Wb":
+                    return f"{s.path} ({'bias column' if name[0] == 'b' else 'weights'})"
+                return s.path
+        return name
+
+
+class ShapeProblem(Exception):
+    """A learner gradient whose shape does not fit its parameter."""
+
+    def __init__(self, slot: Slot, got: tuple[int, ...], codec: Codec):
+        self.slot, self.got = slot, got
+        want = slot.shape
+        msg = f"gradient of {slot.path}: expected {want}, got {got}"
+        if len(want) == 2 and got == want[::-1]:
+            other = "(in, out)" if codec.layout == "out_in" else "(out, in)"
+            msg += f": is your layout {other}? Transpose the gradient, or declare the layout"
+        elif slot.role == "b" and len(got) == 2 and codec.conv.sizes[slot.layer] in got:
+            msg += ": the bias gradient is not summed over the batch; use dz.sum(axis=0)"
+        elif len(got) == 2 and got[0] == got[1] and max(want) == got[0]:
+            msg += ": a (n,) vector met an (n, 1) array and broadcast to (n, n)"
+        self.message = msg
+        super().__init__(msg)
+
+
+def _vector_like(shape: tuple[int, ...]) -> bool:
+    return sum(d != 1 for d in shape) <= 1
+
+
+def _squeeze(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(d for d in shape if d != 1)
+
+
+def _order(item: tuple[str, Array]) -> tuple[int, int]:
+    name = item[0]
+    return int(name[1:]), 0 if name[0] == "W" else 1

@@ -1,0 +1,249 @@
+"""Name the bug: turn the first mismatching steps into findings (LEARNER_BUGS.md codes).
+
+Forward outputs are tested against single-layer forward bugs (weights transposed, bias not
+added, another activation); gradients against the hypothesis search of ``hypotheses``;
+post-step weights, when the gradients are the learner's own, against the optimizer variants of
+``optim``. A mismatch no hypothesis reproduces within tolerance is reported as
+``unexplained_mismatch`` with where it is and how far off, and never as a class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .hypotheses import Fit, LayerChoice, Search, StepData, to_tensors
+from .result import Finding
+
+Tensor = torch.Tensor
+
+DERIV_HINT = {
+    "derivative_of_output": "multiply by f'(z) exactly once, evaluated at the pre-activation z "
+    "(for sigmoid written from the output: a (1 - a) with a = sigmoid(z))",
+    "wrong_activation_derivative": "use the derivative of the activation this layer applies",
+}
+FORM_HINT = {
+    "transposed": "transpose it back: dW = a_prev.T @ dz has the weight's own (in, out) shape",
+    "wrong_cached_activation": "build dW from the layer's input: dW_l = a_{l-1}.T @ dz_l",
+    "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
+}
+
+
+def scale_hint(factor: str | None, implied: bool) -> str:
+    f = (factor or "").lstrip("-")
+    if f == "N":
+        return (
+            "your gradient sums over the batch where the declared loss averages: divide by "
+            "N, or declare reduction='sum'"
+        )
+    if f == "1/N":
+        return (
+            "your gradient averages where the declared loss sums: drop the 1/N, or "
+            "declare reduction='mean'"
+        )
+    if f in ("2", "1/2"):
+        return (
+            "a factor 2 between 1/2 (a - y)^2 (half_sse) and (a - y)^2 (mse): declare the "
+            "loss you differentiate, or fix the constant"
+        )
+    if "D" in f:
+        return (
+            "mse averages over all N*D elements, half_sse over the N samples: declare the "
+            "loss and reduction you use"
+        )
+    if "H" in f:
+        return "a layer width crept in as a normaliser: remove it"
+    what = "update" if implied else "gradient"
+    return f"your {what} is a constant times PyTorch's: look for a missing or extra factor"
+
+
+def step_data(
+    obs,
+    X: np.ndarray,
+    y: np.ndarray,
+    ref,
+    rs,
+    atol: float,  # noqa: ANN001
+    rtol: float,
+) -> StepData:
+    """Evidence of one observed step for the hypothesis search (float64 torch)."""
+    _, yt = ref.tensors(X, y, torch.float64)
+    a = [t.to(torch.float64) for t in rs.a]
+    z = [None] + [t.to(torch.float64) for t in rs.z[1:]]
+    ar = a[-1].detach().requires_grad_(True)
+    (dl_da,) = torch.autograd.grad(ref.loss_of(ar, yt, False), ar)
+    zr = z[-1].detach().requires_grad_(True)
+    loss = ref.loss_of(zr if ref.stable else ref.acts[-1](zr), yt, ref.stable)
+    (dl_dz,) = torch.autograd.grad(loss, zr)
+    scale = max((float(np.abs(v).max(initial=0.0)) for v in rs.grads.values()), default=1.0)
+    scale = scale if scale > 0 else 1.0
+    tol = {k: atol * scale + obs.noise.get(k, 0.0) for k in obs.grads}
+    new = to_tensors(obs.after) if obs.after is not None else None
+    return StepData(
+        obs.step,
+        to_tensors(obs.params),
+        new,
+        a,
+        z,
+        dl_da.detach(),
+        dl_dz.detach(),
+        to_tensors(obs.grads),
+        tol,
+        rtol,
+    )
+
+
+def explain_gradients(
+    steps: list[StepData],
+    ref,
+    codec,
+    failing: dict[str, int],  # noqa: ANN001
+    implied: bool,
+) -> list[Finding]:
+    """Findings for the failing gradients (``failing``: name -> first bad step)."""
+    spec = ref.spec
+    acts = [(a.name, m) for a, m in zip(spec.activations, ref.acts, strict=True)]
+    bias_layers = {int(n[1:]) for n in steps[0].g if n[0] == "b"}
+    choices = Search(steps, acts, spec.sizes, bias_layers).run()
+    return findings_from(choices, codec, failing, steps, spec, implied)
+
+
+def findings_from(
+    choices: list[LayerChoice],
+    codec,
+    failing: dict[str, int],  # noqa: ANN001
+    steps: list[StepData],
+    spec,
+    implied: bool,
+) -> list[Finding]:  # noqa: ANN001
+    out: list[Finding] = []
+    lab = codec.label
+    n, d = steps[0].a[0].shape[0], spec.sizes[-1]
+    span = _span(steps)
+    L = spec.n_layers
+    scales: dict[str, list[tuple[str, Fit]]] = {}
+    for ch in choices:
+        l = ch.layer
+        below = [k for k in failing if int(k[1:]) <= l]
+        if not below:
+            continue
+        mine = [k for k in failing if int(k[1:]) == l] or below
+        first = min(failing[k] for k in below)
+        names = codec.labels(mine)
+        w = ch.fits.get(f"W{l}") or next(iter(ch.fits.values()), None)
+        ftext = w.text(n, d) if w else ""
+        if ch.deriv.code and len(ch.unexplained) < len(ch.fits) + len(ch.unexplained):
+            where = "the output layer" if l == L else f"layer {l}"
+            extra = ""
+            if l == L and ch.deriv.key == "missing" and spec.activations[-1].name == "sigmoid":
+                extra = (
+                    "; (a - y) without sigma' is exactly the gradient of binary "
+                    "cross-entropy on logits: if that is your loss, declare loss='bce'"
+                )
+            out.append(
+                Finding(
+                    ch.deriv.code,
+                    names,
+                    l,
+                    first,
+                    f"your gradients of {', '.join(names)} match PyTorch's recomputed with "
+                    f"{ch.deriv.label}, at {where} ({spec.activations[l - 1].name}): "
+                    f"{ftext}{span}{extra}",
+                    DERIV_HINT[ch.deriv.code] + ("; it reaches every layer below" if l > 1 else ""),
+                )
+            )
+        if ch.wback == "new":
+            out.append(
+                Finding(
+                    "updated_weights_used",
+                    names,
+                    l,
+                    first,
+                    f"your gradients of {', '.join(names)} match PyTorch's recomputed with "
+                    f"{lab(f'W{l + 1}')} "
+                    f"after its update: {ftext}{span}",
+                    "compute every layer's gradient before updating any weights (keep "
+                    f"{lab(f'W{l + 1}')} from before the step for backprop)",
+                )
+            )
+        if ch.wback == "T":
+            out.append(
+                Finding(
+                    "transposed",
+                    names,
+                    l,
+                    first,
+                    f"the error reaches layer {l} through {lab(f'W{l + 1}')} transposed: "
+                    f"{ftext}{span}",
+                    "propagate with da_prev = dz @ W.T for (in, out) weights, W.T @ dz for "
+                    "(out, in)",
+                )
+            )
+        for k, form in ch.forms.items():
+            if form.code and k in failing:
+                out.append(
+                    Finding(
+                        form.code,
+                        (lab(k),),
+                        l,
+                        failing[k],
+                        f"{k}: {form.label}: {ch.fits[k].text(n, d)}{span}",
+                        FORM_HINT[form.code],
+                    )
+                )
+        for k, f in ch.fits.items():
+            if k in failing and f.factor != "1":
+                scales.setdefault(f"{f.c:.6g}", []).append((k, f))
+        for k in ch.unexplained:
+            if k in failing:
+                out.append(unexplained(k, lab(k), failing[k], steps, "grad", l))
+    for group in scales.values():
+        ks = [k for k, _ in group]
+        f = group[0][1]
+        names = codec.labels(ks)
+        first = min(failing[k] for k in ks)
+        ev = f"{f.text(n, d)} on {', '.join(ks)}{span}"
+        if f.c < 0:
+            out.append(
+                Finding(
+                    "sign_flip",
+                    names,
+                    None,
+                    first,
+                    ev,
+                    "your update adds the gradient (ascent): use w -= lr * grad"
+                    if implied
+                    else "your gradient has the wrong sign (y - a where a - y is meant)",
+                )
+            )
+        if abs(abs(f.c) - 1) > 1e-12:
+            out.append(
+                Finding("scale_factor", names, None, first, ev, scale_hint(f.factor, implied))
+            )
+    return out
+
+
+def unexplained(
+    k: str,
+    label: str,
+    step: int,
+    steps: list[StepData],
+    stage: str,  # noqa: ANN201
+    layer: int | None,
+    ref_g: dict | None = None,
+) -> Finding:
+    return Finding(
+        "unexplained_mismatch",
+        (label,),
+        layer,
+        step,
+        f"{stage} of {k} parts from PyTorch at step {step} and no candidate bug reproduces it "
+        "within tolerance (see the table for the size of the difference)",
+        "print your gradient beside a finite-difference estimate for this parameter, term by term",
+    )
+
+
+def _span(steps: list[StepData]) -> str:
+    if len(steps) == 1:
+        return f" at step {steps[0].step}"
+    return f" at steps {steps[0].step}-{steps[-1].step}"

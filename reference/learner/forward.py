@@ -1,0 +1,87 @@
+"""Forward-pass bugs: single-layer changes that reproduce the learner's output exactly
+(weights used transposed, bias not added, another activation applied)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import candidates as C
+from .hypotheses import to_tensors
+from .result import Finding
+
+Tensor = torch.Tensor
+
+
+def explain_forward(
+    ref,
+    P: dict,
+    X: np.ndarray,
+    out_l: np.ndarray,
+    atol: float,  # noqa: ANN001
+    rtol: float,
+    codec,
+    step: int,
+) -> list[Finding]:  # noqa: ANN001
+    """Single-layer forward bugs that reproduce the learner's output."""
+    spec = ref.spec
+    T = to_tensors(P)
+    Xt = torch.as_tensor(np.asarray(X, dtype=np.float64))
+    target = torch.as_tensor(out_l)
+    L = spec.n_layers
+    names = [a.name for a in spec.activations]
+    for l in range(1, L + 1):
+        trials = []
+        if spec.sizes[l - 1] == spec.sizes[l]:
+            trials.append(("transposed", f"W{l} used transposed in the forward pass", {"T": l}))
+        if f"b{l}" in T and f"b{l}" not in codec.frozen:
+            trials.append(
+                ("bias_not_applied", f"bias b{l} not added in the forward pass", {"nob": l})
+            )
+        for g in C.FNS:
+            if g != names[l - 1]:
+                trials.append(
+                    (
+                        "wrong_activation",
+                        f"{g} applied at layer {l} instead of {names[l - 1]}",
+                        {"act": (l, g)},
+                    )
+                )
+        for code, label, mod in trials:
+            out = _forward(T, Xt, ref, mod)
+            scale = max(float(out.abs().max()), 1e-300)
+            if bool(((target - out).abs() <= atol * scale + rtol * out.abs()).all()):
+                return [
+                    Finding(
+                        code,
+                        (codec.label(f"W{l}"),),
+                        l,
+                        step,
+                        f"your forward output equals PyTorch's with {label}",
+                        "make the forward pass compute z = a_prev @ W + b, a = f(z) "
+                        "with the declared activation",
+                    )
+                ]
+    return [
+        Finding(
+            "unexplained_mismatch",
+            ("forward",),
+            None,
+            step,
+            f"the forward output parts from PyTorch at step {step}; no single-layer "
+            "forward bug reproduces it",
+            "check each layer's z and a against the twin",
+        )
+    ]
+
+
+def _forward(T: dict, X: Tensor, ref, mod: dict) -> Tensor:  # noqa: ANN001
+    a = X
+    for l, act in enumerate(ref.acts, start=1):
+        W = T[f"W{l}"].T if mod.get("T") == l else T[f"W{l}"]
+        z = a @ W
+        if f"b{l}" in T and mod.get("nob") != l:
+            z = z + T[f"b{l}"]
+        al = mod.get("act")
+        a = C.FNS[al[1]](z) if al and al[0] == l else act(z)
+    return a

@@ -1,0 +1,233 @@
+"""Explain a learner's gradients: recompute, with torch, what they would be under each
+candidate bug, and keep the simplest hypothesis that reproduces the numbers within tolerance.
+
+Backprop runs from the output down. For layer l the hypothesis fixes how dz_l is made (the
+derivative candidate, and which weights carry the error back through layer l+1: the weights
+before the step, after it (``updated_weights_used``) or transposed) and how dW_l and db_l are
+built from dz_l. Layer l's choice is found first and then fixed for the layers below. Each
+parameter's fit is a least-squares scale over the steps examined,
+c = sum <g_L, g_h> / sum <g_h, g_h>, accepted when every element satisfies
+|g_L - c g_h| <= atol * scale + noise + rtol |c g_h| and c is 1, a named factor (N, 1/N, 2, ...),
+or, with at least 3 informative elements, any constant (an unnamed scale).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import candidates as C
+
+Tensor = torch.Tensor
+
+
+@dataclass
+class StepData:
+    """One step's evidence, float64 torch tensors keyed by canonical name."""
+
+    step: int
+    P: dict[str, Tensor]
+    P_new: dict[str, Tensor] | None
+    a: list[Tensor]
+    z: list[Tensor]
+    dl_da: Tensor  # dL/da_L from the declared torch loss
+    dl_dz: Tensor  # the exact dL/dz_L (PyTorch's vjp, or from logits for sigmoid + bce)
+    g: dict[str, Tensor]  # the learner's gradients
+    atol: dict[str, float]  # absolute tolerance per parameter (atol * scale + noise)
+    rtol: float
+
+
+@dataclass(frozen=True)
+class Fit:
+    ok: bool
+    c: float
+    cos: float
+    factor: str | None  # "1", "N", "-1", ... or None for an unnamed constant
+
+    def cost(self) -> float:
+        return 0.0 if self.factor == "1" else (1.0 if self.factor else 2.0)
+
+    def text(self, n: int, d: int) -> str:
+        named = ""
+        if self.factor and self.factor not in ("1",):
+            named = f" = {self.factor}"
+            if "N" in self.factor:
+                named += f" with N = {n}"
+            if "D" in self.factor:
+                named += f", D = {d}" if "N" in self.factor else f" with D = {d}"
+        return f"c = {self.c:.4f}{named}, cos = {self.cos:.4f}"
+
+
+def fit(
+    pairs: list[tuple[Tensor, Tensor, float, float]],
+    names: list[tuple[float, str]],
+    fixed: Fit | None = None,
+) -> Fit:
+    """Fit g_L ~ c g_h over (g_L, g_h, atol, rtol) pairs from several steps; with ``fixed``,
+    test that fit's c (the layer's weight factor) instead of fitting one."""
+    num = sum(float((gl * gh).sum()) for gl, gh, _, _ in pairs)
+    den = sum(float((gh * gh).sum()) for _, gh, _, _ in pairs)
+    nl = sum(float((gl * gl).sum()) for gl, _, _, _ in pairs)
+    if not all(math.isfinite(v) for v in (num, den, nl)):
+        return Fit(False, math.nan, math.nan, None)
+    if den == 0.0:
+        ok = all(bool((gl.abs() <= at).all()) for gl, _, at, _ in pairs)
+        return Fit(ok, 1.0, 1.0 if nl == 0 else 0.0, "1")
+    c = num / den
+    cos = num / math.sqrt(den * nl) if nl > 0 else 0.0
+    factor = next((nm for v, nm in names if abs(c - v) <= 1e-4 * abs(v)), None)
+    if factor is not None:
+        c = next(v for v, nm in names if nm == factor)
+    if fixed is not None:
+        c, factor = fixed.c, fixed.factor or "c"
+    ok = all(
+        bool(((gl - c * gh).abs() <= at + rt * (c * gh).abs()).all()) for gl, gh, at, rt in pairs
+    )
+    if ok and factor is None:
+        informative = sum(int((gh.abs() > 0).sum()) for _, gh, _, _ in pairs)
+        ok = informative >= 3
+    return Fit(ok, c, cos, factor)
+
+
+@dataclass
+class LayerChoice:
+    """What explains layer l: the derivative, the back-propagating weights, the forms."""
+
+    layer: int
+    deriv: C.Deriv
+    wback: str  # "old" | "new" | "T" | "-" (output layer)
+    forms: dict[str, C.Form] = field(default_factory=dict)
+    fits: dict[str, Fit] = field(default_factory=dict)
+    unexplained: list[str] = field(default_factory=list)
+
+    def cost(self) -> float:
+        w = self.fits.get(f"W{self.layer}")
+        return (
+            self.deriv.cost
+            + (self.wback in ("new", "T"))
+            + sum(f.cost for f in self.forms.values())
+            + sum(
+                0.0 if (w and f.c == w.c and k[0] == "b") else f.cost()
+                for k, f in self.fits.items()
+            )
+        )
+
+
+class Search:
+    """The greedy layer-by-layer search (see the module docstring)."""
+
+    def __init__(
+        self,
+        steps: list[StepData],
+        acts: list[tuple[str, torch.nn.Module]],
+        sizes: tuple[int, ...],
+        layers_with_bias: set[int],
+    ):
+        self.steps, self.acts, self.sizes = steps, acts, sizes
+        self.bias = layers_with_bias
+        batch = steps[0].a[0].shape[0]
+        self.names = C.factors(batch, sizes[-1], sizes[1:-1])
+        self.derivs = [C.derivatives(n, m) for n, m in acts]
+
+    def run(self) -> list[LayerChoice]:
+        """One choice per layer, output layer first."""
+        L = len(self.sizes) - 1
+        up: list[Tensor] | None = None
+        out = []
+        for l in range(L, 0, -1):
+            best, best_dz = None, None
+            for wb in self._wbacks(l):
+                for d in self.derivs[l - 1]:
+                    dz = [
+                        self._dz(s, l, d, wb, up[i] if up else None)
+                        for i, s in enumerate(self.steps)
+                    ]
+                    if dz[0] is None:
+                        continue
+                    choice = self._judge(l, d, wb, dz)
+                    if best is None or _better(choice, best):
+                        best, best_dz = choice, dz
+            out.append(best)
+            if best.unexplained and len(best.unexplained) == len(self._params(l)):
+                best_dz = [
+                    self._dz(
+                        s, l, self.derivs[l - 1][0], "old" if l < L else "-", up[i] if up else None
+                    )
+                    for i, s in enumerate(self.steps)
+                ]
+            up = best_dz
+        return out
+
+    def _params(self, l: int) -> list[str]:
+        return [f"W{l}", f"b{l}"] if l in self.bias else [f"W{l}"]
+
+    def _wbacks(self, l: int) -> list[str]:
+        L = len(self.sizes) - 1
+        if l == L:
+            return ["-"]
+        opts = ["old"]
+        if all(s.P_new is not None for s in self.steps):
+            opts.append("new")
+        if self.sizes[l] == self.sizes[l + 1]:
+            opts.append("T")
+        return opts
+
+    def _dz(self, s: StepData, l: int, d: C.Deriv, wb: str, dz_up: Tensor | None) -> Tensor | None:
+        name, module = self.acts[l - 1]
+        z, a = s.z[l], s.a[l]
+        if wb == "-":
+            if d.key == "true":
+                return s.dl_dz
+            return C.apply(d, module, z, a, s.dl_da)
+        W = {
+            "old": s.P[f"W{l + 1}"],
+            "new": (s.P_new or s.P)[f"W{l + 1}"],
+            "T": s.P[f"W{l + 1}"].T,
+        }[wb]
+        return C.apply(d, module, z, a, dz_up @ W.T)
+
+    def _judge(self, l: int, d: C.Deriv, wb: str, dz: list[Tensor]) -> LayerChoice:
+        choice = LayerChoice(l, d, wb)
+        for name in self._params(l):
+            forms = (
+                C.weight_forms(l, self.sizes)
+                if name[0] == "W"
+                else C.bias_forms(dz[0].shape[0], self.sizes[l])
+            )
+            found = None
+            w_fit = choice.fits.get(f"W{l}") if name[0] == "b" else None
+            for form, fixed in [(f, w_fit) for f in forms if w_fit] + [(f, None) for f in forms]:
+                pairs = []
+                for s, dzs in zip(self.steps, dz, strict=True):
+                    gh = (
+                        C.weight_grad(form.key, l, dzs, s.a, s.z)
+                        if name[0] == "W"
+                        else C.bias_grad(form.key, dzs)
+                    )
+                    if gh.shape != s.g[name].shape:
+                        break
+                    pairs.append((s.g[name], gh, s.atol[name], s.rtol))
+                else:
+                    f = fit(pairs, self.names, fixed)
+                    cost = form.cost + (0.0 if fixed else f.cost())
+                    if f.ok and (found is None or cost < found[2]):
+                        found = (form, f, cost)
+            if found is None:
+                choice.unexplained.append(name)
+            else:
+                choice.forms[name], choice.fits[name], _ = found
+        return choice
+
+
+def _better(a: LayerChoice, b: LayerChoice) -> bool:
+    """More parameters explained first, then the cheaper hypothesis."""
+    if len(a.unexplained) != len(b.unexplained):
+        return len(a.unexplained) < len(b.unexplained)
+    return a.cost() < b.cost() - 1e-9
+
+
+def to_tensors(d: dict[str, np.ndarray]) -> dict[str, Tensor]:
+    return {k: torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in d.items()}

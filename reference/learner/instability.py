@@ -1,0 +1,112 @@
+"""Where a NaN or Inf first appears in the learner's numbers, and why.
+
+The step and the first quantity that is not finite come from the observations; the likely
+operation comes from the twin's own forward pass at the same weights (an exponent beyond
+log(max float), a sigmoid output that is exactly 0 or 1 under binary cross-entropy, a softmax
+probability that underflowed to 0, weights grown past 1e100) and from the first RuntimeWarning
+the learner's code raised, with its file and line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .result import Finding
+
+EXP_LIMIT = {"float64": 709.78, "float32": 88.72}
+EXP_ACTS = ("sigmoid", "softmax", "log_softmax", "elu", "selu", "softplus", "silu", "mish", "tanh")
+
+
+def first_nonfinite(obs, codec) -> str | None:  # noqa: ANN001
+    """The first non-finite quantity the learner showed at this step, or None."""
+    if obs.out is not None and not np.isfinite(obs.out).all():
+        return "the forward output"
+    if obs.loss is not None and not np.isfinite(obs.loss):
+        return "the loss"
+    for k, g in (obs.grads or {}).items():
+        if not np.isfinite(g).all():
+            what = "implied gradient" if obs.implied else "gradient"
+            return f"the {what} of {codec.label(k)}"
+    for k, p in (obs.after or {}).items():
+        if not np.isfinite(p).all():
+            return f"the updated {codec.label(k)}"
+    return None
+
+
+def cause(rs, spec, params: dict) -> tuple[str, str]:  # noqa: ANN001
+    """(the likely operation, a one-line fix) from the twin's values at the same weights."""
+    acts = [a.name for a in spec.activations]
+    limit = EXP_LIMIT[spec.dtype]
+    loss = spec.loss.name
+    out = rs.a[-1].double().numpy()
+    if loss == "bce" and acts[-1] == "sigmoid" and ((out == 0) | (out == 1)).any():
+        i = np.argwhere((out == 0) | (out == 1))[0]
+        z = float(rs.z[-1].double().numpy()[tuple(i)])
+        return (
+            f"the sigmoid output saturated to exactly {out[tuple(i)]:.1f} (z = {z:.4g}, "
+            f"sample {int(i[0])}), so -y/a + (1 - y)/(1 - a) or log(1 - a) divides by zero",
+            "take the BCE gradient from the logits (dL/dz = a - y, sigmoid and loss "
+            "together) or clip a to [1e-12, 1 - 1e-12]; a smaller lr keeps z moderate",
+        )
+    if loss in ("nll", "cross_entropy") and acts[-1] in ("softmax", "log_softmax"):
+        p = np.exp(out) if acts[-1] == "log_softmax" else out
+        if (p == 0).any():
+            return (
+                "a softmax probability underflowed to exactly 0, so log(p) = -inf",
+                "use log_softmax (z - max z - log sum exp) or cross_entropy on logits",
+            )
+    for l, name in enumerate(acts, start=1):
+        zl = np.abs(rs.z[l].double().numpy())
+        if name in EXP_ACTS and zl.size and zl.max() > limit:
+            return (
+                f"exp overflows at layer {l} ({name}): |z| reaches {zl.max():.3g} > {limit}",
+                "compute the activation stably (exp of -|z| only, or subtract "
+                "the max before exp) and lower the learning rate",
+            )
+    wmax = max((float(np.abs(v).max(initial=0.0)) for v in params.values()), default=0.0)
+    if wmax > 1e100:
+        return (
+            f"the weights have grown to {wmax:.3g}: the updates overflow",
+            "lower the learning rate: the steps grow each time",
+        )
+    zmax = max(float(np.abs(z.double().numpy()).max(initial=0.0)) for z in rs.z[1:])
+    return (
+        f"at this step max |w| = {wmax:.3g} and max |z| = {zmax:.3g}",
+        "lower the learning rate and look for exp, log and divisions on values near 0",
+    )
+
+
+def nonfinite_finding(
+    obs,
+    what: str,
+    rs,
+    spec,
+    codec,
+    warning,
+    twin_free: str,  # noqa: ANN001
+) -> Finding:
+    """The ``nonfinite`` finding for the learner's first non-finite step."""
+    op, hint = cause(rs, spec, obs.params)
+    twin_ok = np.isfinite(rs.loss) and all(np.isfinite(g).all() for g in rs.grads.values())
+    same = (
+        "PyTorch at the same weights stays finite"
+        + (
+            " (exact from the logits; BCELoss clamps log at -100)"
+            if spec.loss.name == "bce"
+            else ""
+        )
+        if twin_ok
+        else "PyTorch at the same weights is not finite either"
+    )
+    warn = f"; first warning at step {warning[0]}: {warning[1]}" if warning else ""
+    label = what.replace("the ", "", 1)
+    return Finding(
+        "nonfinite",
+        (label,),
+        None,
+        obs.step,
+        f"{what} is NaN/Inf at step {obs.step} (earlier steps agree with PyTorch); likely "
+        f"operation: {op}{warn}; {same}; {twin_free}",
+        hint,
+        "instability",
+    )

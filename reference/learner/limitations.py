@@ -1,0 +1,219 @@
+"""When the code is right but training fails: is it the model?
+
+``fits`` says whether outputs fit the data: R^2 >= 0.95 for real targets, every probability
+within 0.25 of its 0/1 target, every class right. The probe trains the twin from the learner's
+initial weights with the declared optimizer; if it fits, training works. Otherwise the twin is
+trained with a strong optimizer (Adam, lr 0.03, up to 2000 full-batch steps): if that fails too
+the finding is ``capacity``, and ``no_bias`` when the same run with a (zero-initialised) bias in
+every layer fits. Units are inspected at the start and the end: ``dead_units`` (ReLU with
+z <= 0 on every sample), ``saturation`` (sigmoid |z| > 6, tanh |z| > 3.5 on every sample),
+``symmetric_init`` (hidden units with identical incoming and outgoing weights stay identical).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from scratch import target_kind
+
+from .result import Finding
+
+STRONG = "adam(lr=0.03)"
+STRONG_STEPS = 2000
+SATURATED = {"sigmoid": 6.0, "tanh": 3.5}
+
+
+def fit_test(spec, y: np.ndarray) -> tuple[Callable[[np.ndarray], bool], Callable]:  # noqa: ANN001
+    """(fits(out) -> bool, score(out) -> text) for the whole data set."""
+    kind = target_kind(spec)
+    last = spec.activations[-1].name
+    if kind == "class":
+
+        def score(out: np.ndarray) -> float:
+            return float((out.argmax(1) == y).mean())
+
+        return (lambda out: score(out) == 1.0), (lambda out: f"accuracy {score(out):.3f}")
+    if kind == "probability":
+
+        def gap(out: np.ndarray) -> float:
+            p = out if last == "sigmoid" else 1 / (1 + np.exp(-out))
+            return float(np.abs(p - y).max())
+
+        return (lambda out: gap(out) < 0.25), (lambda out: f"max |p - y| = {gap(out):.3f}")
+    sst = float(((y - y.mean(0)) ** 2).sum())
+
+    def r2(out: np.ndarray) -> float:
+        sse = float(((out - y) ** 2).sum())
+        return 1 - sse / sst if sst > 0 else (1.0 if sse <= 1e-4 * y.size else 0.0)
+
+    return (lambda out: r2(out) >= 0.95), (lambda out: f"R^2 = {r2(out):.3f}")
+
+
+def units(rs, spec, P: dict, when: str, codec) -> list[Finding]:  # noqa: ANN001
+    """dead_units, saturation and symmetric_init findings at the twin's state ``rs``."""
+    out = []
+    acts = [a.name for a in spec.activations]
+    for l in range(1, spec.n_layers):
+        z = rs.z[l].double().numpy()
+        lab = codec.label(f"W{l}")
+        if acts[l - 1] == "relu":
+            dead = np.flatnonzero((z <= 0).all(axis=0))
+            if dead.size:
+                out.append(
+                    Finding(
+                        "dead_units",
+                        (lab,),
+                        l,
+                        None,
+                        f"{when}: unit(s) {_list(dead)} of layer {l} (relu) have z <= 0 on all "
+                        f"{z.shape[0]} samples, so their gradients are 0 and they never recover",
+                        "initialise so z > 0 for some samples (He init, a small positive "
+                        "bias), use leaky_relu, or lower the learning rate",
+                        "limitation",
+                    )
+                )
+        if acts[l - 1] in SATURATED:
+            sat = np.flatnonzero((np.abs(z) > SATURATED[acts[l - 1]]).all(axis=0))
+            if sat.size:
+                out.append(
+                    Finding(
+                        "saturation",
+                        (lab,),
+                        l,
+                        None,
+                        f"{when}: unit(s) {_list(sat)} of layer {l} ({acts[l - 1]}) have |z| > "
+                        f"{SATURATED[acts[l - 1]]} on every sample, where the derivative is "
+                        "< 0.0025",
+                        "scale the initial weights down (Xavier init) and normalise the inputs",
+                        "limitation",
+                    )
+                )
+        W, Wn = P[f"W{l}"], P[f"W{l + 1}"]
+        inc = np.vstack([W, P[f"b{l}"][None, :]]) if f"b{l}" in P else W
+        pairs = [
+            (i, j)
+            for i in range(W.shape[1])
+            for j in range(i + 1, W.shape[1])
+            if np.array_equal(inc[:, i], inc[:, j]) and np.array_equal(Wn[i], Wn[j])
+        ]
+        if pairs:
+            groups = sorted({i for p in pairs for i in p})
+            out.append(
+                Finding(
+                    "symmetric_init",
+                    (lab,),
+                    l,
+                    None,
+                    f"{when}: unit(s) {_list(np.array(groups))} of layer {l} have identical "
+                    "incoming and outgoing weights, so they receive identical gradients and stay "
+                    "identical forever",
+                    "initialise the weights randomly (not zeros or a constant)",
+                    "limitation",
+                )
+            )
+    return out
+
+
+def _list(ix: np.ndarray) -> str:
+    items = [str(int(i)) for i in ix[:8]]
+    return ", ".join(items) + (f" (+{ix.size - 8} more)" if ix.size > 8 else "")
+
+
+def probe(
+    ref,
+    codec,
+    P0: dict,
+    X: np.ndarray,
+    y: np.ndarray,
+    batches: list,  # noqa: ANN001
+    steps: int,
+) -> tuple[bool, list[Finding]]:
+    """(training works, findings). See the module docstring."""
+    spec = ref.spec
+    fits, score = fit_test(spec, y)
+    declared = ref.train(spec, P0, batches, steps, codec.frozen, fits)
+    if declared.fit:
+        return True, []
+    rs0 = ref.run(P0, X, y)
+    found = units(rs0, spec, P0, "at the start", codec)
+    rs1 = ref.run(declared.params, X, y)
+    seen = {(f.code, f.layer) for f in found}
+    found += [
+        f
+        for f in units(rs1, spec, declared.params, f"after {declared.steps} steps", codec)
+        if (f.code, f.layer) not in seen
+    ]
+    strong_spec = spec.replace(opt=STRONG)
+    strong = ref.train(strong_spec, P0, [(X, y)], STRONG_STEPS, codec.frozen, fits)
+    l0, l1 = declared.losses[0], declared.losses[-1]
+    run = (
+        f"PyTorch with {spec.opt} from your weights, {declared.steps} steps: loss "
+        f"{l0:.4g} -> {l1:.4g}, {score(declared.out)}"
+    )
+    if not np.isfinite(l1) or l1 > 1.5 * l0:
+        found.append(
+            Finding(
+                "learning_rate",
+                (),
+                None,
+                None,
+                f"{run}: the loss grows",
+                "lower the learning rate",
+                "limitation",
+            )
+        )
+    if not strong.fit:
+        found.append(
+            Finding(
+                "capacity",
+                (),
+                None,
+                None,
+                f"{run}; {STRONG} for {strong.steps} full-batch steps from the same weights cannot "
+                f"fit either: {score(strong.out)}",
+                "the network cannot represent this data from here: add units, layers or biases",
+                "limitation",
+            )
+        )
+        if codec.frozen or not spec.bias:
+            with_bias = strong_spec.replace(bias=True)
+            P = {
+                **P0,
+                **{
+                    f"b{l}": np.zeros(spec.sizes[l])
+                    for l in range(1, spec.n_layers + 1)
+                    if f"b{l}" not in P0 or f"b{l}" in codec.frozen
+                },
+            }
+            biased = ref.train(with_bias, P, [(X, y)], STRONG_STEPS, set(), fits)
+            if biased.fit:
+                found.append(
+                    Finding(
+                        "no_bias",
+                        (),
+                        None,
+                        None,
+                        f"with a bias in every layer (zero at the start) the same {STRONG} run "
+                        f"fits in {biased.steps} steps: {score(biased.out)}",
+                        "add a bias to every layer (z = a_prev @ W + b)",
+                        "limitation",
+                    )
+                )
+    elif not any(
+        f.code in ("dead_units", "saturation", "symmetric_init", "learning_rate") for f in found
+    ):
+        found.append(
+            Finding(
+                "slow_training",
+                (),
+                None,
+                None,
+                f"{run}; {STRONG} from the same weights fits in {strong.steps} steps: "
+                f"{score(strong.out)}",
+                "raise the learning rate, train longer, or use momentum/Adam",
+                "limitation",
+            )
+        )
+    return False, found

@@ -1,0 +1,61 @@
+"""Load a learner's adapter from a Python file: ``FILE.py[:NAME]``.
+
+The file is imported as a module (its directory first on ``sys.path``, so its own imports
+work; keep training code under ``if __name__ == "__main__":``). ``NAME`` (default
+``nnparity_adapter``) is a function taking no arguments, or a variable, that gives an
+``Adapter`` carrying its data (``data=(X, y)``), or a tuple ``(adapter, X, y)``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from .adapters import Adapter
+from .paths import LearnerError
+from .runner import learner_tail
+
+DEFAULT_NAME = "nnparity_adapter"
+
+
+def load(target: str) -> tuple[Adapter, Any, Any]:
+    """(adapter, X, y) from ``FILE.py[:NAME]``; X and y are None when the adapter has data."""
+    path_text, _, name = target.partition(":") if not Path(target).exists() else (target, "", "")
+    path = Path(path_text)
+    if not path.is_file():
+        raise LearnerError(f"no such file: {path_text}")
+    name = name or DEFAULT_NAME
+    mod_name = f"nnparity_learner_{path.stem}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise LearnerError(f"cannot import {path}: is it a Python file?")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        sys.modules[mod_name] = module
+        spec.loader.exec_module(module)
+        if not hasattr(module, name):
+            raise LearnerError(
+                f"{path} defines no {name!r}: add a function `def {name}():` that returns "
+                "an adapter (see reference.learner), or name yours with FILE.py:NAME"
+            )
+        obj = getattr(module, name)
+        made = obj() if callable(obj) and not isinstance(obj, Adapter) else obj
+    except LearnerError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the learner's file failed: show its traceback
+        raise LearnerError(
+            f"{path} failed while building the adapter:\n{learner_tail(e)}"
+        ) from None
+    finally:
+        sys.path.remove(str(path.resolve().parent))
+    if isinstance(made, tuple) and len(made) == 3 and isinstance(made[0], Adapter):
+        return made
+    if isinstance(made, Adapter):
+        return made, None, None
+    raise LearnerError(
+        f"{name} gave a {type(made).__name__}; it must give an Adapter "
+        "(with data=(X, y)) or a tuple (adapter, X, y)"
+    )

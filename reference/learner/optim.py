@@ -1,0 +1,217 @@
+"""Optimizer variants a learner may have written instead of the declared torch optimizer, run
+with torch tensors on the learner's own gradients so the post-step weights can be predicted.
+
+``variant=None`` is torch 2.13's single-tensor update (CONVENTIONS.md section 4); the others
+are the usual hand-written departures: eps inside the square root, Adam without bias
+correction, weight decay left out, SGD momentum with the buffer started at (1 - dampening) g.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from .hypotheses import fit, to_tensors
+from .result import Finding
+
+Tensor = torch.Tensor
+
+VARIANTS: dict[str, list[tuple[str, str]]] = {
+    "sgd": [
+        ("no_decay", "weight decay left out"),
+        ("damp_first", "momentum buffer started at (1 - dampening) g on the first step"),
+    ],
+    "adam": [
+        ("no_bias_correction", "no bias correction (m and v used raw)"),
+        ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
+        ("no_decay", "weight decay left out"),
+    ],
+    "adamw": [
+        ("no_bias_correction", "no bias correction (m and v used raw)"),
+        ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
+        ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
+    ],
+    "rmsprop": [
+        ("eps_inside", "eps inside the square root: sqrt(s + eps)"),
+        ("no_decay", "weight decay left out"),
+    ],
+    "adagrad": [
+        ("eps_inside", "eps inside the square root: sqrt(S + eps)"),
+        ("no_decay", "weight decay left out"),
+    ],
+}
+
+
+class Sim:
+    """One optimizer (torch's, or a variant) stepping given parameters with given gradients."""
+
+    def __init__(self, name: str, kw: dict[str, Any], variant: str | None = None):
+        self.name, self.kw, self.v = name, kw, variant
+        self.t = 0
+        self.s: dict[str, dict[str, Tensor]] = {}
+
+    def _st(self, k: str, key: str, like: Tensor, fill: float = 0.0) -> Tensor:
+        return self.s.setdefault(k, {}).setdefault(key, torch.full_like(like, fill))
+
+    def step(self, P: dict[str, Tensor], G: dict[str, Tensor]) -> dict[str, Tensor]:
+        self.t += 1
+        return {k: self._one(k, P[k], g) for k, g in G.items()}
+
+    def _one(self, k: str, p: Tensor, g: Tensor) -> Tensor:
+        kw, v, t = self.kw, self.v, self.t
+        lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
+        wd = kw.get("weight_decay", 1e-2 if self.name == "adamw" else 0.0)
+        if wd and v != "no_decay" and not (self.name == "adamw" and v != "coupled"):
+            g = g + wd * p
+        if self.name == "sgd":
+            mu, tau = kw.get("momentum", 0.0), kw.get("dampening", 0.0)
+            if mu:
+                if t == 1:
+                    b = (1 - tau) * g if v == "damp_first" else g.clone()
+                else:
+                    b = mu * self.s[k]["b"] + (1 - tau) * g
+                self.s.setdefault(k, {})["b"] = b
+                g = g + mu * b if kw.get("nesterov", False) else b
+            return p - lr * g
+        eps = kw.get("eps", 1e-10 if self.name == "adagrad" else 1e-8)
+        if self.name in ("adam", "adamw"):
+            b1, b2 = kw.get("beta1", 0.9), kw.get("beta2", 0.999)
+            if self.name == "adamw" and v != "coupled":
+                p = p * (1 - lr * wd)
+            m = self._st(k, "m", p)
+            m += (1 - b1) * (g - m)
+            vv = self._st(k, "v", p)
+            vv.mul_(b2).add_((1 - b2) * g * g)
+            if kw.get("amsgrad", False):
+                mx = self._st(k, "vmax", p)
+                torch.maximum(mx, vv, out=mx)
+                vv = mx
+            bc1, bc2 = (1.0, 1.0) if v == "no_bias_correction" else (1 - b1**t, 1 - b2**t)
+            if v == "eps_inside":
+                return p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
+            return p - (lr / bc1) * m / (torch.sqrt(vv) / math.sqrt(bc2) + eps)
+        if self.name == "rmsprop":
+            a = kw.get("alpha", 0.99)
+            s = self._st(k, "s", p)
+            s.mul_(a).add_((1 - a) * g * g)
+            avg = s
+            if kw.get("centered", False):
+                gb = self._st(k, "gb", p)
+                gb += (1 - a) * (g - gb)
+                avg = s - gb * gb
+            d = torch.sqrt(avg + eps) if v == "eps_inside" else torch.sqrt(avg) + eps
+            if kw.get("momentum", 0.0):
+                b = self._st(k, "b", p)
+                b.mul_(kw["momentum"]).add_(g / d)
+                return p - lr * b
+            return p - lr * g / d
+        clr = lr / (1 + (t - 1) * kw.get("lr_decay", 0.0))
+        S = self._st(k, "S", p, kw.get("initial_accumulator_value", 0.0))
+        S += g * g
+        d = torch.sqrt(S + eps) if v == "eps_inside" else torch.sqrt(S) + eps
+        return p - clr * g / d
+
+
+def explain_update(
+    history: list,
+    spec,
+    codec,
+    first: int,
+    atol: float,  # noqa: ANN001
+    rtol: float,
+) -> list[Finding]:
+    """Post-step weights that do not follow the declared optimizer from the learner's own
+    gradients: a constant factor on the step (sign, lr), or a named optimizer variant."""
+    name, kw = spec.opt.name, dict(spec.opt.kwargs)
+    seq = [(to_tensors(o.params), to_tensors(o.grads), to_tensors(o.after)) for o in history]
+    true = Sim(name, kw)
+    pred = [true.step(P, G) for P, G, _ in seq]
+    k = first - history[0].step
+    pairs = []
+    for (P, _, A), Q in zip(seq[k : k + 3], pred[k : k + 3], strict=False):
+        for n in A:
+            if n in Q:
+                dl, dr = A[n] - P[n], Q[n] - P[n]
+                s = max(float(dr.abs().max()), 1e-300)
+                pairs.append((dl, dr, atol * s, rtol))
+    names = [
+        (1.0, "1"),
+        (-1.0, "-1"),
+        (2.0, "2"),
+        (0.5, "1/2"),
+        (float(len(history[0].rows)), "N"),
+        (1 / len(history[0].rows), "1/N"),
+    ]
+    f = fit(pairs, names)
+    names_ = codec.labels(list(seq[0][2]))
+    if f.ok and f.factor == "-1":
+        return [
+            Finding(
+                "sign_flip",
+                names_,
+                None,
+                first,
+                f"the step taken is -1 times the "
+                f"declared optimizer's step from your gradients: {f.text(0, 0)}",
+                "subtract the update: w -= lr * step",
+            )
+        ]
+    if f.ok and f.factor != "1":
+        return [
+            Finding(
+                "optimizer_update_mismatch",
+                names_,
+                None,
+                first,
+                f"the step taken is c times the declared optimizer's: {f.text(0, 0)}",
+                "use the declared learning rate, or declare the one you use",
+            )
+        ]
+    for variant, label in VARIANTS.get(name, []):
+        sim = Sim(name, kw, variant)
+        ok = True
+        for P, G, A in seq[: k + 3]:
+            Q = sim.step(P, G)
+            ok = ok and all(
+                bool(
+                    (
+                        (A[n] - Q[n]).abs()
+                        <= atol * max(float((Q[n] - P[n]).abs().max()), 1e-300) + rtol * Q[n].abs()
+                    ).all()
+                )
+                for n in A
+            )
+        if ok:
+            return [
+                Finding(
+                    "optimizer_update_mismatch",
+                    names_,
+                    None,
+                    first,
+                    f"from your own gradients, your post-step weights follow {name} with {label}",
+                    f"follow torch.optim.{_cls(name)}: see CONVENTIONS.md section 4",
+                )
+            ]
+    return [
+        Finding(
+            "optimizer_update_mismatch",
+            names_,
+            None,
+            first,
+            "from your own gradients the declared optimizer gives other post-step "
+            f"weights than yours, and no known {name} variant reproduces them",
+            f"compare your update line by line with torch.optim.{_cls(name)}",
+        )
+    ]
+
+
+def _cls(name: str) -> str:
+    return {
+        "sgd": "SGD",
+        "adam": "Adam",
+        "adamw": "AdamW",
+        "rmsprop": "RMSprop",
+        "adagrad": "Adagrad",
+    }[name]

@@ -1,0 +1,102 @@
+"""The learner's own parameter names: a small path language over the learner's objects.
+
+    "w_ij"            attribute ``w_ij`` (a key, when the object is a dict)
+    "weights[0]"      item 0 of the list ``weights``
+    "params['W1']"    key 'W1' of the dict ``params`` (quotes optional)
+    "layers[1].W"     attribute ``W`` of item 1 of ``layers``
+    "w[0]"            element 0 of the array ``w`` (a 1x1 weight held as one number)
+
+``get(root, path)`` reads, ``put(root, path, value)`` writes: into the existing array when it has
+the same shape (so references the learner keeps stay valid), else by rebinding the name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import numpy as np
+
+from scratch.errors import NNParityError
+
+_TOKEN = re.compile(
+    r"\s*(?:\.?\s*([A-Za-z_]\w*)|\[\s*(-?\d+|'[^']*'|\"[^\"]*\"|[A-Za-z_]\w*)\s*\])\s*"
+)
+
+
+class LearnerError(NNParityError):
+    """The adapter does not fit the learner's network (names, shapes, declarations)."""
+
+
+def parse(path: str) -> tuple[tuple[str, Any], ...]:
+    """``"layers[1].W"`` -> ``(("attr", "layers"), ("item", 1), ("attr", "W"))``."""
+    steps: list[tuple[str, Any]] = []
+    pos = 0
+    while pos < len(path):
+        m = _TOKEN.match(path, pos)
+        if not m or m.end() == pos:
+            raise LearnerError(
+                f"cannot read parameter name {path!r} at {path[pos:]!r}: write names like "
+                "'w_ij', 'weights[0]', \"params['W1']\" or 'layers[1].weights'"
+            )
+        attr, item = m.groups()
+        if attr is not None:
+            steps.append(("attr", attr))
+        elif item[0] in "'\"":
+            steps.append(("item", item[1:-1]))
+        else:
+            steps.append(("item", int(item) if item.lstrip("-").isdigit() else item))
+        pos = m.end()
+    if not steps:
+        raise LearnerError("a parameter name is empty")
+    return tuple(steps)
+
+
+def _step(obj: Any, kind: str, key: Any, path: str) -> Any:
+    try:
+        if kind == "attr" and not isinstance(obj, Mapping):
+            return getattr(obj, key)
+        return obj[key]
+    except (AttributeError, KeyError, IndexError, TypeError):
+        where = type(obj).__name__
+        known = list(obj)[:12] if isinstance(obj, Mapping) else None
+        extra = f"; its keys: {', '.join(map(str, known))}" if known is not None else ""
+        raise LearnerError(f"parameter {path!r}: {where} has no {key!r}{extra}") from None
+
+
+def get(root: Any, path: str) -> Any:
+    """The object at ``path`` below ``root``."""
+    obj = root
+    for kind, key in parse(path):
+        obj = _step(obj, kind, key, path)
+    return obj
+
+
+def put(root: Any, path: str, value: np.ndarray) -> None:
+    """Write ``value`` at ``path``: in place into an array of the same shape, else rebind."""
+    steps = parse(path)
+    parent = root
+    for kind, key in steps[:-1]:
+        parent = _step(parent, kind, key, path)
+    kind, key = steps[-1]
+    current = _step(parent, kind, key, path)
+    if isinstance(current, np.ndarray) and current.shape == value.shape:
+        if current.flags.writeable:
+            current[...] = value
+            return
+    if isinstance(current, np.ndarray):
+        value = value.astype(current.dtype, copy=True)
+    elif isinstance(current, float | int | np.floating) and value.size == 1:
+        value = type(current)(value.reshape(()))
+    if kind == "attr" and not isinstance(parent, Mapping):
+        setattr(parent, key, value)
+    elif isinstance(parent, MutableMapping | list | np.ndarray):
+        parent[key] = value
+    else:
+        raise LearnerError(f"parameter {path!r}: cannot write into a {type(parent).__name__}")
+
+
+def short(path: str) -> str:
+    """The last name in a path: ``"params['W1']"`` -> ``"W1"``, ``"weights[0]"`` -> ``"0"``."""
+    return str(parse(path)[-1][1])

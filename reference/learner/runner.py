@@ -1,0 +1,261 @@
+"""Calling the learner's code: one observation per step, with the hygiene checks.
+
+Every call is guarded: an exception becomes ``LearnerCrash`` carrying the learner's own
+traceback tail (frames from nnparity removed); RuntimeWarnings (overflow, divide by zero) are
+recorded with the learner's file and line; ``X`` and ``y`` are passed as copies and compared
+afterwards, so in-place mutation is seen and never reaches the twin.
+
+Style (c) exposes no gradient: it is implied from the weights before (p) and after (p') one
+step of the declared SGD: d = (p - p') / lr; without momentum g = d; with momentum mu,
+dampening tau, the buffer b = d and g = (d - mu b_prev) / (1 - tau) (g = d on the first step);
+nesterov: g = (d - mu^2 b_prev) / (1 + mu); finally g -= weight_decay p.
+"""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .adapters import Adapter
+from .conventions import ShapeProblem
+from .paths import LearnerError
+from .result import Finding
+
+Array = np.ndarray
+_OURS = str(Path(__file__).resolve().parent)
+
+
+@dataclass
+class Obs:
+    """What the learner showed at one step, canonical (float64 gradients)."""
+
+    step: int
+    rows: Array
+    params: dict[str, Array]
+    out: Array | None = None
+    loss: float | None = None
+    grads: dict[str, Array] | None = None
+    implied: bool = False
+    noise: dict[str, float] = field(default_factory=dict)
+    after: dict[str, Array] | None = None
+
+
+class LearnerCrash(Exception):
+    def __init__(self, finding: Finding):
+        super().__init__(finding.evidence)
+        self.finding = finding
+
+
+def learner_tail(exc: BaseException, limit: int = 4) -> str:
+    """The last ``limit`` frames of the traceback that are not nnparity's, and the error."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith((_OURS, "<frozen"))
+    ]
+    text = "".join(traceback.format_list(frames[-limit:]))
+    return text + "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+class Runner:
+    """Runs one adapter on (X, y): ``observe`` one step at given parameters."""
+
+    def __init__(self, adapter: Adapter, X: Array, y: Array):
+        self.a = adapter
+        self.codec = adapter.bind()
+        self.X, self.y = X, y
+        self.hygiene: list[Finding] = []
+        self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
+        spec = adapter.conventions.spec(self.codec.dtype)
+        self.opt = dict(spec.opt.kwargs)
+        self.opt_name = spec.opt.name
+        self.lr = float(self.opt.get("lr", 1e-3))
+        self._buf: dict[str, Array] = {}
+
+    # -- guarded calls -----------------------------------------------------------------
+    def call(self, what: str, fn: Any, step: int, *args: Array) -> Any:
+        copies = [np.array(a, copy=True) for a in args]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = fn(*copies)
+            except Exception as e:  # noqa: BLE001 - any learner error is a finding
+                raise LearnerCrash(
+                    Finding(
+                        "learner_exception",
+                        (),
+                        None,
+                        step,
+                        f"{what} raised at step {step}:\n{learner_tail(e)}",
+                        "fix the error in your code (the traceback above is yours, not ours)",
+                    )
+                ) from None
+        for w in caught:
+            if issubclass(w.category, RuntimeWarning) and self.warning is None:
+                src = _source(w.filename, w.lineno)
+                self.warning = (
+                    step,
+                    f"RuntimeWarning '{w.message}' at {Path(w.filename).name}:{w.lineno}{src}",
+                )
+        for name, a, c in zip(("X", "y"), args, copies, strict=False):
+            if c.shape != a.shape or not np.array_equal(c, a, equal_nan=True):
+                self._once(
+                    "input_mutation",
+                    f"{what} changed its input {name} in place at step {step}",
+                    "work on a copy (x = x.copy()) or write results to "
+                    "new arrays; in-place edits corrupt your data set",
+                    step,
+                )
+        return result
+
+    def _once(self, code: str, evidence: str, hint: str, step: int) -> None:
+        if not any(f.code == code for f in self.hygiene):
+            self.hygiene.append(Finding(code, (), None, step, evidence, hint, "hygiene"))
+
+    # -- one step ----------------------------------------------------------------------
+    def observe(self, step: int, params: dict[str, Array], rows: Array, twice: bool = False) -> Obs:
+        """Write ``params`` into the learner, run its functions on the batch ``rows``."""
+        a, X, y = self.a, self.X[rows], self.y[rows]
+        obs = Obs(step, rows, params)
+        a.write(params)
+        if a.forward is not None:
+            obs.out = self._output(self.call("forward", a.forward, step, X), X.shape[0], step)
+        if a.grads is not None:
+            obs.loss, obs.grads = self._grads(step, X, y)
+            if twice:
+                a.write(params)
+                _, again = self._grads(step, X, y)
+                self._same(obs.grads, again, step, "the gradients")
+            a.write(params)
+        if a.step is not None:
+            self.call("step", a.step, step, X, y)
+            obs.after = a.read()
+            if twice:
+                a.write(params)
+                self.call("step", a.step, step, X, y)
+                self._same(obs.after, a.read(), step, "the post-step weights")
+                a.write(obs.after)
+            if a.grads is None:
+                self._imply(obs)
+        return obs
+
+    def _grads(self, step: int, X: Array, y: Array) -> tuple[float | None, dict[str, Array]]:
+        a = self.a
+        batches = (
+            [(X[i : i + 1], y[i : i + 1]) for i in range(len(X))]
+            if a.conventions.per_sample
+            else [(X, y)]
+        )
+        total: dict[str, Array] = {}
+        loss_sum = 0.0
+        for xb, yb in batches:
+            loss, raw = a.parse_grads(
+                self.call("grads" if a.grad_paths is None else "backward", a.grads, step, xb, yb)
+            )
+            try:
+                g = self.codec.grad_to_canonical(raw)
+            except ShapeProblem as e:
+                raise LearnerCrash(
+                    Finding(
+                        "bias_reduction" if "not summed" in e.message else "wrong_shape",
+                        (e.slot.path,),
+                        e.slot.layer,
+                        step,
+                        e.message,
+                        "return one gradient per parameter, shaped like the parameter",
+                    )
+                ) from None
+            for k, v in g.items():
+                total[k] = total.get(k, 0.0) + v
+            if loss is None or loss_sum is None:
+                loss_sum = None
+            else:
+                loss_sum += loss
+        if len(batches) > 1 and (a.conventions.reduction or "mean") == "mean":
+            total = {k: v / len(batches) for k, v in total.items()}
+            loss_sum = None if loss_sum is None else loss_sum / len(batches)
+        return loss_sum, total
+
+    def _output(self, out: Any, batch: int, step: int) -> Array:
+        out = np.asarray(out, dtype=np.float64)
+        n_out = self.a.conventions.sizes[-1]
+        if out.shape == (batch, n_out):
+            return out
+        if out.shape == (n_out, batch):
+            return out.T
+        if out.size == batch * n_out and (batch == 1 or n_out == 1):
+            return out.reshape(batch, n_out)
+        raise LearnerCrash(
+            Finding(
+                "wrong_shape",
+                ("forward",),
+                None,
+                step,
+                f"forward output: expected ({batch}, {n_out}) for a batch of {batch}, "
+                f"got {out.shape}",
+                "return one row per sample (or one column per sample)",
+            )
+        )
+
+    def _same(self, a: dict[str, Array], b: dict[str, Array], step: int, what: str) -> None:
+        for k in a:
+            if not np.allclose(a[k], b[k], rtol=1e-12, atol=0, equal_nan=True):
+                self._once(
+                    "nondeterministic",
+                    f"{what} differ between two runs from the same "
+                    f"weights and data at step {step} ({self.codec.label(k)})",
+                    "seed every random draw (dropout, shuffling) or remove it while "
+                    "checking; the comparison needs repeatable numbers",
+                    step,
+                )
+                return
+
+    def _imply(self, obs: Obs) -> None:
+        """Gradients implied by one SGD step (see the module docstring)."""
+        if self.opt_name != "sgd":
+            return
+        mu = float(self.opt.get("momentum", 0.0))
+        tau = float(self.opt.get("dampening", 0.0))
+        wd = float(self.opt.get("weight_decay", 0.0))
+        nesterov = bool(self.opt.get("nesterov", False))
+        eps = float(np.finfo(self.codec.dtype).eps)
+        grads, noise = {}, {}
+        for k, p in obs.params.items():
+            if k in self.codec.frozen:
+                continue
+            p64, q64 = p.astype(np.float64), obs.after[k].astype(np.float64)
+            with np.errstate(all="ignore"):
+                d = (p64 - q64) / self.lr
+                prev = self._buf.get(k)
+                if not mu:
+                    g = d
+                elif nesterov:
+                    g = d / (1 + mu) if prev is None else (d - mu * mu * prev) / (1 + mu)
+                    self._buf[k] = g if prev is None else mu * prev + g
+                else:
+                    g = d if prev is None else (d - mu * prev) / (1 - tau)
+                    self._buf[k] = d
+                grads[k] = g - wd * p64
+                size = _finite_max(p64) + _finite_max(q64)
+            noise[k] = 4 * eps * size / self.lr / (1 - tau if mu else 1)
+        obs.grads, obs.implied, obs.noise = grads, True, noise
+
+
+def _finite_max(a: Array) -> float:
+    a = np.abs(a)
+    return float(a[np.isfinite(a)].max(initial=0.0))
+
+
+def _source(filename: str, lineno: int) -> str:
+    import linecache
+
+    line = linecache.getline(filename, lineno).strip()
+    return f": `{line}`" if line else ""
+
+
+__all__ = ["LearnerCrash", "LearnerError", "Obs", "Runner", "learner_tail"]

@@ -1,0 +1,158 @@
+"""The PyTorch side of a learner check: the twin (``reference.twin.Twin``) of the declared
+network evaluated at the learner's parameters, a shadow optimizer fed with given gradients, and
+free training runs for the model-limitation probes.
+
+A layer declared without bias keeps a zero bias with ``requires_grad=False`` (so no gradient and
+no update touch it). For a sigmoid output with ``bce``, the reference gradient is the exact one,
+computed from the logits (``binary_cross_entropy_with_logits``): the same function as BCELoss on
+sigmoid outputs, without BCELoss's 1e-12 clamp, which makes torch's own gradient wrong for
+|z| > 27.6 (CONVENTIONS.md section 2) and would blame a learner for being exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from reference.twin import Twin, layout, to_numpy
+from scratch import Spec
+
+Array = np.ndarray
+
+
+@dataclass
+class RefStep:
+    out: Array
+    loss: float
+    grads: dict[str, Array]
+    z: list[torch.Tensor]  # z[l] for l = 1..L (z[0] is None)
+    a: list[torch.Tensor]  # a[0] = X, a[l] = f(z[l])
+
+
+class Reference:
+    """The twin of ``spec`` with the biases in ``frozen`` held at zero."""
+
+    def __init__(self, spec: Spec, frozen: set[str]):
+        self.spec, self.frozen = spec, set(frozen)
+        self.twin = self._twin(spec)
+        self.shadow = self._twin(spec)
+        L = spec.n_layers
+        self.linears = [self.twin.module[2 * i] for i in range(L)]
+        self.acts = [self.twin.module[2 * i + 1] for i in range(L)]
+        self.stable = spec.loss.name == "bce" and spec.activations[-1].name == "sigmoid"
+        self.reduction = spec.loss.kwargs.get("reduction", "mean")
+
+    def _twin(self, spec: Spec) -> Twin:
+        twin = Twin(spec)
+        for n in self.frozen & set(twin.params):
+            twin.params[n].requires_grad_(False)
+        return twin
+
+    def tensors(self, X: Array, y: Array, dtype: torch.dtype | None = None) -> tuple:
+        Xt, yt = self.twin.tensors(X, y)
+        dt = dtype or self.twin.dtype
+        return Xt.to(dt), yt if yt.dtype == torch.int64 else yt.to(dt)
+
+    def loss_of(self, out_or_z: torch.Tensor, y: torch.Tensor, logits: bool) -> torch.Tensor:
+        """The declared loss; from the logits ``z_L`` for sigmoid + bce when ``logits``."""
+        if logits:
+            return F.binary_cross_entropy_with_logits(out_or_z, y, reduction=self.reduction)
+        return self.twin.loss_fn(out_or_z, y)
+
+    def run(self, params: dict[str, Array], X: Array, y: Array) -> RefStep:
+        """Forward (keeping every z and a), loss and gradients at ``params``."""
+        twin = self.twin
+        twin.set_params(params)
+        Xt, yt = self.tensors(X, y)
+        z: list = [None]
+        a = [Xt]
+        for lin, act in zip(self.linears, self.acts, strict=True):
+            z.append(lin(a[-1]))
+            a.append(act(z[-1]))
+        loss = self.loss_of(z[-1] if self.stable else a[-1], yt, self.stable)
+        names = [n for n in twin.names if n not in self.frozen]
+        gs = torch.autograd.grad(loss, [twin.params[n] for n in names], allow_unused=True)
+        grads = {
+            n: to_numpy(n, g) if g is not None else np.zeros_like(params[n])
+            for n, g in zip(names, gs, strict=True)
+        }
+        return RefStep(
+            a[-1].detach().numpy().copy(),
+            float(loss.detach()),
+            grads,
+            [None, *(t.detach() for t in z[1:])],
+            [t.detach() for t in a],
+        )
+
+    def reset_shadow(self) -> None:
+        self.shadow.optimizer.state.clear()
+
+    def update(self, params: dict[str, Array], grads: dict[str, Array]) -> dict[str, Array]:
+        """One step of the declared torch optimizer from ``params`` with the given gradients
+        (the shadow's optimizer state carries over between calls)."""
+        sh = self.shadow
+        sh.set_params(params)
+        for n, p in sh.params.items():
+            p.grad = (
+                None
+                if n in self.frozen
+                else torch.from_numpy(np.ascontiguousarray(layout(n, grads[n]))).to(p.dtype)
+            )
+        sh.optimizer.step()
+        return sh.get_params()
+
+    def train(
+        self,
+        spec: Spec,
+        params: dict[str, Array],
+        batches: list[tuple[Array, Array]],
+        steps: int,
+        frozen: set[str],
+        fits: Callable[[Array], bool],
+    ) -> Trained:
+        """Train a twin of ``spec`` from ``params`` for up to ``steps`` steps, cycling through
+        ``batches``; stop early once ``fits(output on all data)``."""
+        twin = Twin(spec)
+        for n in frozen:
+            twin.params[n].requires_grad_(False)
+        twin.set_params({n: params.get(n, np.zeros(twin.params[n].shape[0])) for n in twin.names})
+        stable = spec.loss.name == "bce" and spec.activations[-1].name == "sigmoid"
+        data = [self.tensors(Xb, yb, twin.dtype) for Xb, yb in batches]
+        X_all = torch.cat([d[0] for d in data])
+        body, head = twin.module[:-1], twin.module[-1]
+        losses, fit, k = [], False, 0
+        for k in range(1, steps + 1):
+            Xb, yb = data[(k - 1) % len(data)]
+            twin.optimizer.zero_grad(set_to_none=True)
+            zb = body(Xb)
+            loss = (
+                F.binary_cross_entropy_with_logits(zb, yb, reduction=self.reduction)
+                if stable
+                else twin.loss_fn(head(zb), yb)
+            )
+            loss.backward()
+            twin.optimizer.step()
+            losses.append(float(loss.detach()))
+            if not np.isfinite(losses[-1]):
+                break
+            if k % 25 == 0 or k == steps:
+                with torch.no_grad():
+                    fit = fits(twin.module(X_all).numpy())
+                if fit:
+                    break
+        with torch.no_grad():
+            out = twin.module(X_all).numpy().copy()
+        return Trained(losses, twin.get_params(), out, fit, k)
+
+
+@dataclass
+class Trained:
+    losses: list[float]
+    params: dict[str, Array]
+    out: Array
+    fit: bool
+    steps: int
