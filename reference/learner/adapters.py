@@ -76,12 +76,13 @@ class Adapter:
 def _is_loss_pair(r: Any, declared: bool | None) -> bool:
     if declared is not None:
         return declared
-    return (
-        isinstance(r, tuple | list)
-        and len(r) == 2
-        and np.ndim(r[0]) == 0
-        and isinstance(r[1], Mapping | list | tuple)
+    if not (isinstance(r, tuple | list) and len(r) == 2):
+        return False
+    first = r[0]
+    scalar = isinstance(first, int | float | np.number) or (
+        isinstance(first, np.ndarray) and first.ndim == 0
     )
+    return scalar and isinstance(r[1], Mapping | list | tuple)
 
 
 def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
@@ -244,7 +245,7 @@ def from_forward(
 
 def from_loss(
     params: Mapping[str, Array],
-    loss: Callable,
+    loss_and_grads: Callable,
     *,
     names: Sequence[str] | None = None,
     forward: Callable | None = None,
@@ -252,11 +253,20 @@ def from_loss(
     data: tuple | None = None,
     **declared: Any,
 ) -> Adapter:
-    """(e) A params dict (``model.params``) and ``loss(X, y) -> (loss, grads)`` with ``grads``
-    keyed like ``params``. ``names`` defaults to W1, b1, W2, b2, ... in canonical order."""
+    """(e) A params dict (``model.params``) and ``loss_and_grads(X, y) -> (loss, grads)``
+    (CS231n's ``model.loss``), ``grads`` keyed like ``params``. ``names`` defaults to W1, b1,
+    W2, b2, ... in canonical order."""
     conv = _conv(declared)
     if names is None:
         names = [f"{r[0]}{l}" if r != "Wb" else f"W{l}" for l, r in conv.slot_names()]
     return Adapter(
-        "loss", conv, params, tuple(names), forward, loss, step=step, returns_loss=True, data=data
+        "loss",
+        conv,
+        params,
+        tuple(names),
+        forward,
+        loss_and_grads,
+        step=step,
+        returns_loss=True,
+        data=data,
     )

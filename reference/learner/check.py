@@ -19,7 +19,7 @@ import numpy as np
 from reference.compare import Record, compare
 from reference.threads import limited
 from reference.tolerance import Tolerance, tolerance_for
-from scratch import check_data, target_kind
+from scratch import build, check_data, target_kind
 
 from .adapters import Adapter
 from .diagnose import explain_gradients, step_data
@@ -121,8 +121,9 @@ def _check(
         elif obs.after is not None:
             nxt = obs.after
             expected = None if obs.implied else ref.update(P, rs.grads)
-        else:
-            nxt = ref.update(P, rs.grads)
+        else:  # forward only: fresh weights (scratch's initializer, seed k) at each step
+            nxt = build(spec).init_params(seed=k)
+            nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
         records += _records(obs, rs, expected, tol, str(spec), codec.frozen)
         history.append((obs, rs, expected))
         if first_nonfinite(obs, codec):

@@ -1,0 +1,80 @@
+"""``nnparity check FILE.py[:NAME] [--steps N] [--json]``: validate a learner's own NumPy
+network against its PyTorch twin and name the bug.
+
+FILE.py builds the adapter: a function ``nnparity_adapter()`` (or the function or variable
+NAME) returning an adapter from ``reference.learner`` (``from_gradients``, ``from_layers``,
+``from_step``, ``from_forward``, ``from_loss``) with ``data=(X, y)``, or a tuple
+``(adapter, X, y)``. The file is imported, so keep its own training under
+``if __name__ == "__main__":``. Exit code 0 for ``match``, 1 for any other verdict, 2 when the
+adapter itself cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+EPILOG = """\
+FILE.py defines, for example:
+
+    def nnparity_adapter():
+        from reference.learner import from_gradients
+        net = MyNet([2, 4, 1])
+        return from_gradients(net, ["W1", "b1", "W2", "b2"], net.gradients,
+                              sizes=[2, 4, 1], activations="tanh,sigmoid", loss="bce",
+                              optimizer="sgd", lr=0.5, data=(X, y))
+
+verdicts: match (exit 0); implementation_bug, numerical_instability, model_limitation (exit 1)
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = EPILOG
+    p.add_argument(
+        "target",
+        metavar="FILE.py[:NAME]",
+        help="the learner's file; NAME (default nnparity_adapter) gives the adapter",
+    )
+    p.add_argument("--steps", type=int, default=10, help="training steps to compare (default 10)")
+    p.add_argument(
+        "--batch-size", type=int, help="rows per step (default: the adapter's, else all data)"
+    )
+    p.add_argument(
+        "--no-probe",
+        action="store_true",
+        help="skip the training probe run when everything matches (no model_limitation check)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _clean(x):  # noqa: ANN001, ANN202
+    """JSON has no inf or nan: write them as strings."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    return x
+
+
+def run(args: argparse.Namespace) -> int:
+    from reference.learner import check
+    from reference.learner.loader import load
+
+    adapter, X, y = load(args.target)
+    result = check(
+        adapter,
+        X,
+        y,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        probe=not args.no_probe,
+    )
+    if args.json:
+        print(json.dumps(_clean(result.as_dict()), indent=2))
+    else:
+        print(result.render())
+    return 0 if result.passed else 1
