@@ -133,11 +133,13 @@ def _check(
     crashed = bool(findings)
     findings += runner.hygiene
     bad = [r for r in records if not r.passed and (nan_step is None or r.step < nan_step)]
-    if crashed:
+    diag = _diagnose(bad, history, ref, codec, X, y, spec, nan_step) if bad else []
+    if diag and all(f.kind == "note" for f in diag):
+        findings += diag
+        diag, bad = [], []
+    findings[:0] = diag
+    if crashed or bad:
         verdict = "implementation_bug"
-    elif bad:
-        verdict = "implementation_bug"
-        findings[:0] = _diagnose(bad, history, ref, codec, X, y, spec, nan_step)
     elif nan_step:
         verdict = "numerical_instability"
         obs, rs, _ = history[-1]

@@ -90,6 +90,7 @@ def step_data(
         to_tensors(obs.grads),
         tol,
         rtol,
+        to_tensors(rs.grads),
     )
 
 
@@ -197,6 +198,23 @@ def findings_from(
         for k in ch.unexplained:
             if k in failing:
                 out.append(unexplained(k, lab(k), failing[k], steps, "grad", l))
+    if not out and all(not ch.unexplained for ch in choices):
+        kinks = [ch for ch in choices if ch.deriv.key == "kink"]
+        if kinks:
+            ch = kinks[0]
+            ks = [k for k in failing]
+            return [
+                Finding(
+                    "kink_convention",
+                    codec.labels(ks),
+                    ch.layer,
+                    min(failing.values()),
+                    f"your gradients match PyTorch's with {ch.deriv.label} (PyTorch takes 0) "
+                    f"where z is exactly 0{span}",
+                    "nothing to fix: the derivative at the kink is a convention",
+                    "note",
+                )
+            ]
     for group in scales.values():
         ks = [k for k, _ in group]
         f = group[0][1]
@@ -224,21 +242,24 @@ def findings_from(
 
 
 def unexplained(
-    k: str,
-    label: str,
-    step: int,
-    steps: list[StepData],
-    stage: str,  # noqa: ANN201
-    layer: int | None,
-    ref_g: dict | None = None,
+    k: str, label: str, step: int, steps: list[StepData], stage: str, layer: int | None
 ) -> Finding:
+    """``unexplained_mismatch`` for ``k``, with how far it is from PyTorch's at ``step``."""
+    s = next((x for x in steps if x.step == step), steps[0])
+    g, e = s.g[k].double(), s.ref[k].double()
+    diff = (g - e).abs()
+    where = tuple(int(i) for i in np.unravel_index(int(diff.argmax()), tuple(diff.shape)))
+    den, nl = float((e * e).sum()), float((g * g).sum())
+    c = float((g * e).sum()) / den if den else float("nan")
+    cos = float((g * e).sum()) / (den * nl) ** 0.5 if den and nl else float("nan")
     return Finding(
         "unexplained_mismatch",
         (label,),
         layer,
         step,
-        f"{stage} of {k} parts from PyTorch at step {step} and no candidate bug reproduces it "
-        "within tolerance (see the table for the size of the difference)",
+        f"the {stage} of {label} parts from PyTorch's at step {step} (c = {c:.4f}, "
+        f"cos = {cos:.4f}, max |diff| = {float(diff.max()):.3g} at {where}) and no candidate "
+        "bug reproduces it within tolerance",
         "print your gradient beside a finite-difference estimate for this parameter, term by term",
     )
 

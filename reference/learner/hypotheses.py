@@ -38,6 +38,7 @@ class StepData:
     g: dict[str, Tensor]  # the learner's gradients
     atol: dict[str, float]  # absolute tolerance per parameter (atol * scale + noise)
     rtol: float
+    ref: dict[str, Tensor]  # PyTorch's gradients
 
 
 @dataclass(frozen=True)

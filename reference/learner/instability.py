@@ -55,6 +55,12 @@ def cause(rs, spec, params: dict) -> tuple[str, str]:  # noqa: ANN001
                 "a softmax probability underflowed to exactly 0, so log(p) = -inf",
                 "use log_softmax (z - max z - log sum exp) or cross_entropy on logits",
             )
+    zl = np.abs(rs.z[-1].double().numpy())
+    if loss in ("cross_entropy", "bce_with_logits") and zl.size and zl.max() > limit:
+        return (
+            f"exp overflows in the loss: the logits reach {zl.max():.3g} > {limit}",
+            "subtract the row maximum before exp (softmax), or use log-sum-exp",
+        )
     for l, name in enumerate(acts, start=1):
         zl = np.abs(rs.z[l].double().numpy())
         if name in EXP_ACTS and zl.size and zl.max() > limit:
@@ -105,7 +111,8 @@ def nonfinite_finding(
         (label,),
         None,
         obs.step,
-        f"{what} is NaN/Inf at step {obs.step} (earlier steps agree with PyTorch); likely "
+        f"{what} is NaN/Inf at step {obs.step} "
+        f"{'(earlier steps agree with PyTorch)' if obs.step > 1 else '(the first step)'}; likely "
         f"operation: {op}{warn}; {same}; {twin_free}",
         hint,
         "instability",

@@ -1,0 +1,158 @@
+"""Every finding code the checker claims is caught when planted, and named with its evidence;
+a mismatch no hypothesis explains is reported as unexplained_mismatch, never as a class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from planted import DECLARED, NAMES, PlantedMLP, data
+
+from reference.learner import check, from_forward, from_gradients, from_step
+
+GRADIENT_BUGS = {
+    # bug: (codes, params of the first finding, evidence fragment)
+    "sign": (["sign_flip"], ("W3", "b3", "W2", "b2", "W1", "b1"), "c = -1.0000 = -1"),
+    "sum": (["scale_factor"], ("W3", "b3", "W2", "b2", "W1", "b1"), "c = 6.0000 = N with N = 6"),
+    "mse_grad": (["scale_factor"], ("W3", "b3", "W2", "b2", "W1", "b1"), "c = 2.0000 = 2"),
+    "missing_out": (["derivative_of_output"], ("W3", "b3"), "no sigma' at all"),
+    "at_output": (["derivative_of_output"], ("W3", "b3"), "evaluated at the output"),
+    "twice": (["derivative_of_output"], ("W3", "b3"), "applied twice"),
+    "sigmoid_of_z": (["wrong_activation_derivative"], ("W3", "b3"), "z (1 - z)"),
+    "sigmoid_deriv": (["wrong_activation_derivative"], ("W2", "b2"), "sigma(z), the activation"),
+    "z_deriv": (["wrong_activation_derivative"], ("W2", "b2"), "z itself in place of relu'(z)"),
+    "tanh_of_z": (["wrong_activation_derivative"], ("W1", "b1"), "1 - z^2"),
+    "cache": (["wrong_cached_activation"], ("W3",), "built from z_2 (pre-activation)"),
+    "bias_mean": (["bias_reduction"], ("b3",), "averaged over the batch"),
+    "bias_total": (["bias_reduction"], ("b3",), "one scalar"),
+    "transposed": (["transposed"], ("W2",), "dW transposed"),
+    "backT": (["transposed"], ("W1", "b1"), "through W2 transposed"),
+    "unexplained": (["unexplained_mismatch"], ("W1",), "no candidate bug reproduces it"),
+}
+
+
+@pytest.mark.parametrize("bug", list(GRADIENT_BUGS))
+def test_planted_gradient_bug_is_named(bug):
+    codes, params, fragment = GRADIENT_BUGS[bug]
+    X, y = data()
+    net = PlantedMLP(bug)
+    r = check(from_gradients(net, NAMES, net.grads, **DECLARED), X, y, steps=3, probe=False)
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == codes, r.render()
+    f = r.findings[0]
+    assert f.params == params and f.step == 1
+    assert fragment in f.evidence, f.evidence
+
+
+def test_leaky_relu_with_the_plain_relu_derivative():
+    X, y = data()
+    net = PlantedMLP("leaky_as_relu", hidden="leaky_relu")
+    declared = {**DECLARED, "activations": "tanh,leaky_relu,sigmoid"}
+    r = check(from_gradients(net, NAMES, net.grads, **declared), X, y, steps=3, probe=False)
+    assert r.codes() == ["wrong_activation_derivative"]
+    assert "relu'(z) in place of leaky_relu'(z)" in r.findings[0].evidence
+
+
+def test_updated_weights_used_in_an_in_place_step():
+    X, y = data()
+    net = PlantedMLP("updated")
+    r = check(
+        from_step(net, NAMES, lambda X, y: net.step(X, y), **DECLARED), X, y, steps=3, probe=False
+    )
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == ["updated_weights_used", "updated_weights_used"]
+    assert [f.params for f in r.findings] == [("W2", "b2"), ("W1", "b1")]
+    assert "W3 after its update" in r.findings[0].evidence
+
+
+def test_ascent_in_an_in_place_step_is_a_sign_flip():
+    X, y = data()
+    net = PlantedMLP("ascent")
+    r = check(
+        from_step(net, NAMES, lambda X, y: net.step(X, y), **DECLARED), X, y, steps=3, probe=False
+    )
+    assert r.codes() == ["sign_flip"]
+    assert "adds the gradient" in r.findings[0].hint
+
+
+@pytest.mark.parametrize(
+    "variant, fragment",
+    [("no_bias_correction", "no bias correction"), ("eps_inside", "eps inside")],
+)
+def test_optimizer_update_mismatch_names_the_variant(variant, fragment):
+    from reference.learner.optim import Sim, to_tensors
+
+    X, y = data()
+    net = PlantedMLP()
+    sim = Sim("adam", {"lr": 0.01, "eps": 1e-3}, variant)
+
+    def step(X, y):
+        g = to_tensors(net.grads(X, y))
+        new = sim.step(to_tensors({k: getattr(net, k) for k in NAMES}), g)
+        for k, v in new.items():
+            setattr(net, k, v.numpy())
+
+    declared = {**DECLARED, "optimizer": "adam(eps=0.001)", "lr": 0.01}
+    adapter = from_gradients(net, NAMES, net.grads, step=step, **declared)
+    r = check(adapter, X, y, steps=3, probe=False)
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == ["optimizer_update_mismatch"], r.render()
+    assert fragment in r.findings[0].evidence
+    assert all(row.first_bad_step is None for row in r.table if row.stage == "grad")
+
+
+@pytest.mark.parametrize(
+    "bug, code, fragment",
+    [
+        ("forward_transposed", "transposed", "W1 used transposed"),
+        ("forward_no_bias", "bias_not_applied", "bias b2 not added"),
+        ("forward_tanh", "wrong_activation", "tanh applied at layer 3"),
+    ],
+)
+def test_forward_only_bugs(bug, code, fragment):
+    X, y = data()
+    net = PlantedMLP(bug)
+    if bug == "forward_transposed":  # a square first layer, so the shape hides it
+        net = _square_first(bug)
+    adapter = from_forward(net, NAMES, net.forward, **{**DECLARED, "sizes": _sizes(net)})
+    r = check(adapter, X if bug != "forward_transposed" else X[:, :3], None, steps=2)
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == [code]
+    assert fragment in r.findings[0].evidence
+
+
+def _square_first(bug):
+    net = PlantedMLP(bug)
+    net.W1 = np.random.default_rng(5).normal(size=(3, 3))
+    net.b1 = np.zeros(3)
+    net.W2 = np.random.default_rng(6).normal(size=(3, 4))
+    return net
+
+
+def _sizes(net):
+    return [net.W1.shape[0], net.W1.shape[1], 4, 2]
+
+
+def test_naive_softmax_overflow_is_an_instability():
+    rng = np.random.default_rng(0)
+    p = {"W1": 2000 * rng.normal(size=(2, 3)), "b1": np.zeros(3)}
+
+    def loss(X, y):
+        z = X @ p["W1"] + p["b1"]
+        e = np.exp(z)
+        q = e / e.sum(1, keepdims=True)
+        d = q.copy()
+        d[np.arange(len(y)), y] -= 1
+        d /= len(y)
+        return -np.mean(np.log(q[np.arange(len(y)), y])), {"W1": X.T @ d, "b1": d.sum(0)}
+
+    from reference.learner import from_loss
+
+    adapter = from_loss(
+        p, loss, sizes=[2, 3], activations="identity", loss="cross_entropy", optimizer="sgd", lr=0.1
+    )
+    X, y = rng.normal(size=(5, 2)), rng.integers(0, 3, 5)
+    r = check(adapter, X, y, steps=3)
+    assert r.verdict == "numerical_instability"
+    assert r.codes() == ["nonfinite"]
+    assert "exp overflows in the loss" in r.findings[0].evidence
+    assert "RuntimeWarning 'overflow encountered in exp'" in r.findings[0].evidence

@@ -1,0 +1,99 @@
+"""A correct network in each of the five adapter styles raises no alarm, nor do the things
+LEARNER_BUGS.md lists as not bugs (classical momentum, a declared half_sse mean, float32
+round-off, relu'(0) = 1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from planted import DECLARED, NAMES, PlantedMLP, data
+
+from reference.learner import check, from_gradients, from_loss, from_step
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "style_a_nielsen.py",
+        "style_b_layers.py",
+        "style_c_step.py",
+        "seed004_forward_dict.py",
+        "style_e_cs231n.py",
+    ],
+)
+def test_correct_style_matches(run_example, name):
+    r = run_example(name, steps=6)
+    assert r.verdict == "match", r.render()
+    assert [f for f in r.findings if f.kind != "note"] == []
+
+
+def test_correct_planted_mlp_matches_in_gradient_and_step_styles():
+    X, y = data()
+    net = PlantedMLP()
+    r = check(from_gradients(net, NAMES, net.grads, **DECLARED), X, y, steps=4, probe=False)
+    assert r.verdict == "match", r.render()
+    net = PlantedMLP()
+    step = from_step(net, NAMES, lambda X, y: net.step(X, y), **DECLARED)
+    assert check(step, X, y, steps=4, probe=False).verdict == "match"
+
+
+def test_relu_kink_convention_is_not_a_bug():
+    X, y = data()
+    X[0] = 0.0  # zero input and zero hidden-layer bias put z exactly at the kink
+    net = PlantedMLP("kink")
+    net.b1[:] = 0.0
+    net.W2[:, 0] = 0.0
+    net.b2[0] = 0.0
+    r = check(from_gradients(net, NAMES, net.grads, **DECLARED), X, y, steps=2, probe=False)
+    assert r.verdict == "match", r.render()
+    assert r.codes() == ["kink_convention"]
+
+
+def test_float32_learner_is_judged_with_float32_tolerance(examples):
+    from reference.learner.loader import load
+
+    adapter, _, _ = load(str(examples / "style_e_cs231n.py"))
+    for k, v in adapter.root.items():
+        adapter.root[k] = v.astype(np.float32)
+    X, y = adapter.data
+    r = check(adapter, X.astype(np.float32), y, steps=5, probe=False)
+    assert r.verdict == "match", r.render()
+    assert "dtype=float32" in r.spec
+
+
+def test_params_dict_with_out_in_layout_and_folded_bias_first():
+    rng = np.random.default_rng(0)
+    params = {"A": rng.normal(size=(5, 4)), "B": rng.normal(size=(2, 6))}  # (out, in + 1)
+
+    def loss(X, y):
+        x1 = np.hstack([np.ones((len(X), 1)), X])
+        h = np.tanh(x1 @ params["A"].T)
+        h1 = np.hstack([np.ones((len(X), 1)), h])
+        out = h1 @ params["B"].T
+        d = (out - y) / len(X)
+        dB = d.T @ h1
+        dh = (d @ params["B"][:, 1:]) * (1 - h**2)
+        return 0.5 * np.sum((out - y) ** 2) / len(X), {"A": dh.T @ x1, "B": dB}
+
+    adapter = from_loss(
+        params,
+        loss,
+        names=["A", "B"],
+        sizes=[3, 5, 2],
+        activations="tanh,identity",
+        bias="folded",
+        fold="first",
+        loss="half_sse",
+        optimizer="sgd",
+        lr=0.1,
+    )
+    X, y = rng.normal(size=(7, 3)), rng.normal(size=(7, 2))
+    r = check(adapter, X, y, steps=3, probe=False)
+    assert r.verdict == "match", r.render()
+    assert "layout=out_in" in r.spec
+    assert [row.name for row in r.table[1:]] == [
+        "A (weights)",
+        "A (bias column)",
+        "B (weights)",
+        "B (bias column)",
+    ]
