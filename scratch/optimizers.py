@@ -51,6 +51,13 @@ def _zeros(params: Params) -> dict[str, Array]:
     return {k: np.zeros_like(v) for k, v in params.items()}
 
 
+def _step(p: Array, lr: float, d: Array) -> Array:
+    """p - lr d, as a new array, in two passes over memory instead of three."""
+    out = d * -lr
+    out += p
+    return out
+
+
 def _decay(g: Array, p: Array, weight_decay: float) -> Array:
     return g + weight_decay * p if weight_decay else g
 
@@ -95,7 +102,7 @@ def sgd(
                     b = momentum * state.momentum_buffer[k] + (1.0 - dampening) * g
                 bufs[k] = b
                 g = g + momentum * b if nesterov else b
-            new_p[k] = p - lr * g
+            new_p[k] = _step(p, lr, g)
         return new_p, SGDState(state.step + 1, bufs)
 
     return Optimizer(init, update)
@@ -148,7 +155,7 @@ def _adam(
             m_all[k], v_all[k] = m, v
             if amsgrad:
                 v = vmax_all[k] = np.maximum(state.max_exp_avg_sq[k], v)
-            new_p[k] = p - step_size * (m / (np.sqrt(v) / bc2_sqrt + eps))
+            new_p[k] = _step(p, step_size, m / (np.sqrt(v) / bc2_sqrt + eps))
         return new_p, AdamState(t, m_all, v_all, vmax_all)
 
     return Optimizer(init, update)
@@ -232,9 +239,9 @@ def rmsprop(
                 d = np.sqrt(s) + eps
             if momentum:
                 b = b_all[k] = momentum * state.momentum_buffer[k] + g / d
-                new_p[k] = p - lr * b
+                new_p[k] = _step(p, lr, b)
             else:
-                new_p[k] = p - lr * (g / d)
+                new_p[k] = _step(p, lr, g / d)
         return new_p, RMSpropState(state.step + 1, s_all, gbar_all, b_all)
 
     return Optimizer(init, update)
@@ -277,7 +284,7 @@ def adagrad(
         for k, p in params.items():
             g = _decay(grads[k], p, weight_decay)
             s = s_all[k] = state.sum[k] + g * g
-            new_p[k] = p - clr * (g / (np.sqrt(s) + eps))
+            new_p[k] = _step(p, clr, g / (np.sqrt(s) + eps))
         return new_p, AdagradState(t, s_all)
 
     return Optimizer(init, update)
