@@ -100,10 +100,13 @@ def train_step_ratio(sizes: str, batch: int, dtype: str, repeats: int) -> dict[s
     big = step_flops(spec.sizes, batch) > 1e9
     number = 1 if big else max(1, int(2e8 // max(step_flops(spec.sizes, batch), 1)))
     number = min(number, 2000)
-    with torch.no_grad():
-        pass
     t = best_of({"scratch": scratch_step, "torch": torch_step}, repeats, number)
     flops = step_flops(spec.sizes, batch)
+    # What bounds the ratio: the largest layer's GEMM in NumPy (OpenBLAS) against torch (MKL).
+    n_in, n_out = max(zip(spec.sizes[:-1], spec.sizes[1:], strict=False), key=lambda s: s[0] * s[1])
+    a, w = np.ones((batch, n_in), dtype=dtype), np.ones((n_in, n_out), dtype=dtype)
+    at, wt = torch.from_numpy(a), torch.from_numpy(w)
+    g = best_of({"np": lambda: a @ w, "torch": lambda: at @ wt}, repeats, number)
     return {
         "spec": f"{sizes} b{batch}",
         "dtype": dtype,
@@ -111,15 +114,18 @@ def train_step_ratio(sizes: str, batch: int, dtype: str, repeats: int) -> dict[s
         "torch_s": t["torch"],
         "ratio": t["scratch"] / t["torch"],
         "scratch_gflops": flops / t["scratch"] / 1e9,
+        "gemm_ratio": g["np"] / g["torch"],
     }
 
 
 def engine_throughput(repeats: int) -> dict[str, Any]:
     """Configurations per second of ``run_parity`` (1 step, no oracle or finite differences) on
     tiny specs, with and without thread handling, against the floor: twin build + weight copy +
-    torch step + read-back + scratch step, with nothing compared."""
+    torch step + read-back + scratch step, with nothing compared (run with one thread, as the
+    engine runs tiny specs)."""
     from reference.engine import run_parity
     from reference.matrix import matrix
+    from reference.threads import limited
     from reference.twin import Twin
     from scratch import build, make_data
 
@@ -127,6 +133,10 @@ def engine_throughput(repeats: int) -> dict[str, Any]:
     data = {s: make_data(s) for s in specs}
 
     def floor() -> None:
+        with limited(1):
+            _floor()
+
+    def _floor() -> None:
         for s in specs:
             net = build(s)
             p = net.init_params()

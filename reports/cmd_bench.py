@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
                     "scratch / torch": r["ratio"],
                     "scratch GFLOP/s": r["scratch_gflops"],
                     "of NumPy peak": f"{r['peak_fraction']:.0%}",
+                    "GEMM NumPy / torch": r["gemm_ratio"],
                 }
                 for r in rows
             ],

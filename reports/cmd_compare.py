@@ -36,7 +36,6 @@ def stage_table(result) -> list[dict]:  # noqa: ANN001
         recs = [r for r in result.records if r.stage == stage]
         if not recs:
             continue
-        worst = max(recs, key=lambda r: (not r.passed, r.max_rel))
         fail = next((r for r in recs if not r.passed), None)
         row = {
             "stage": stage,
