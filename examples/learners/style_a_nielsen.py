@@ -24,17 +24,18 @@ class Network:
         rng = np.random.RandomState(seed)
         self.sizes = sizes
         self.biases = [rng.randn(n, 1) for n in sizes[1:]]
-        self.weights = [rng.randn(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        pairs = zip(sizes[:-1], sizes[1:], strict=True)
+        self.weights = [rng.randn(n_out, n_in) for n_in, n_out in pairs]
 
     def feedforward(self, a):
-        for b, w in zip(self.biases, self.weights):
+        for b, w in zip(self.biases, self.weights, strict=False):
             a = sigmoid(w @ a + b)
         return a
 
     def backprop(self, x, y):
         """Gradients of 1/2 ||a - y||^2 for one column sample x."""
         zs, activations = [], [x]
-        for b, w in zip(self.biases, self.weights):
+        for b, w in zip(self.biases, self.weights, strict=False):
             zs.append(w @ activations[-1] + b)
             activations.append(sigmoid(zs[-1]))
         nabla_b = [np.zeros_like(b) for b in self.biases]
@@ -52,10 +53,10 @@ class Network:
         sum_w = [np.zeros_like(w) for w in self.weights]
         for x, y in batch:
             nb, nw = self.backprop(x, y)
-            sum_b = [s + d for s, d in zip(sum_b, nb)]
-            sum_w = [s + d for s, d in zip(sum_w, nw)]
-        self.weights = [w - eta / len(batch) * g for w, g in zip(self.weights, sum_w)]
-        self.biases = [b - eta / len(batch) * g for b, g in zip(self.biases, sum_b)]
+            sum_b = [s + d for s, d in zip(sum_b, nb, strict=False)]
+            sum_w = [s + d for s, d in zip(sum_w, nw, strict=False)]
+        self.weights = [w - eta / len(batch) * g for w, g in zip(self.weights, sum_w, strict=False)]
+        self.biases = [b - eta / len(batch) * g for b, g in zip(self.biases, sum_b, strict=False)]
 
 
 rng = np.random.RandomState(3)

@@ -1,0 +1,75 @@
+"""``nnparity check FILE.py[:NAME]`` end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from reports.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_check_json_names_the_bug_and_exits_1(examples, capsys):
+    rc = main(["check", str(examples / "seed002_relu_output.py"), "--steps", "5", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1
+    assert out["verdict"] == "implementation_bug"
+    assert [f["code"] for f in out["findings"]] == ["wrong_activation_derivative"] * 2
+    assert out["findings"][0]["params"] == ["W2"] and out["findings"][0]["step"] == 2
+    assert {p["name"] for p in out["params"]} >= {"W1", "W2"}
+
+
+def test_check_match_exits_0_verdict_first(examples, capsys):
+    rc = main(["check", str(examples / "style_c_step.py"), "--steps", "3"])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert text.splitlines()[0] == "verdict: match"
+    assert "parameters:" in text and "W1" in text
+
+
+def test_check_named_adapter_tuple(tmp_path, capsys):
+    f = tmp_path / "mine.py"
+    f.write_text(
+        "import numpy as np\n"
+        "from reference.learner import from_forward\n"
+        "P = {'W': np.array([[1.0, -2.0], [0.5, 0.25], [3.0, 1.0]])}\n"
+        "X = np.array([[1.0, 2.0, 3.0]])\n"
+        "mine = (from_forward(P, ['W'], lambda X: X @ P['W'], sizes=[3, 2],\n"
+        "                     activations='identity', bias='none'), X, None)\n"
+    )
+    assert main(["check", f"{f}:mine", "--no-probe"]) == 0
+    assert capsys.readouterr().out.startswith("verdict: match")
+
+
+def test_check_bad_target_exits_2(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "missing.py")]) == 2
+    f = tmp_path / "empty.py"
+    f.write_text("x = 1\n")
+    assert main(["check", str(f)]) == 2
+    assert "defines no 'nnparity_adapter'" in capsys.readouterr().err
+
+
+def test_check_from_the_command_line():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reports.cli",
+            "check",
+            "examples/learners/seed000_relu_xor.py",
+            "--steps",
+            "4",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "verdict: implementation_bug"
+    assert any("derivative_of_output [Wo]" in x for x in lines)
+    assert any("updated_weights_used [Ws]" in x for x in lines)

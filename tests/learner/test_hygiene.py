@@ -1,0 +1,130 @@
+"""Hygiene: the learner's own exceptions (with its traceback, not ours), inputs changed in
+place, numbers that change between two runs, gradients of the wrong shape; and adapters that do
+not fit the network fail with one message naming the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from planted import DECLARED, NAMES, PlantedMLP, data
+
+from reference.learner import LearnerError, check, from_forward, from_gradients
+from scratch import SpecError
+
+
+def _check(grads, net=None, **kw):
+    X, y = data()
+    net = net or PlantedMLP()
+    return check(
+        from_gradients(net, NAMES, grads, **{**DECLARED, **kw}), X, y, steps=3, probe=False
+    )
+
+
+def _deep_learner_error(X, W):
+    return W @ X  # (3, 4) @ (6, 3): the learner's own mistake
+
+
+def test_learner_exception_shows_the_learners_traceback_only():
+    net = PlantedMLP()
+    r = _check(lambda X, y: _deep_learner_error(X, net.W1), net)
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == ["learner_exception"]
+    ev = r.findings[0].evidence
+    assert "test_hygiene.py" in ev and "_deep_learner_error" in ev and "W @ X" in ev
+    assert "ValueError" in ev and "matmul" in ev
+    assert "reference/learner" not in ev
+
+
+def test_input_mutated_in_place_is_reported():
+    net = PlantedMLP()
+
+    def grads(X, y):
+        g = net.grads(X, y)
+        X *= 0  # "normalising" the batch in place, after use
+        return g
+
+    r = _check(grads, net)
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == ["input_mutation"]
+    assert "changed its input X in place at step 1" in r.findings[0].evidence
+
+
+def test_non_deterministic_gradients_are_reported():
+    net = PlantedMLP()
+    noise = np.random.default_rng()
+
+    def grads(X, y):
+        g = net.grads(X, y)
+        g["W1"] = g["W1"] + noise.normal(scale=1e-3, size=g["W1"].shape)
+        return g
+
+    r = _check(grads, net)
+    assert r.verdict == "implementation_bug"
+    assert "nondeterministic" in r.codes()
+    assert "differ between two runs" in r.finding("nondeterministic").evidence
+
+
+def test_transposed_gradient_shape_asks_about_the_layout():
+    net = PlantedMLP("layout")
+    r = _check(net.grads, net)
+    assert r.codes() == ["wrong_shape"]
+    f = r.findings[0]
+    assert f.params == ("W1",)
+    assert f.evidence == (
+        "gradient of W1: expected (3, 4), got (4, 3): is your layout (out, in)? "
+        "Transpose the gradient, or declare the layout"
+    )
+
+
+def test_bias_gradient_not_summed_over_the_batch():
+    net = PlantedMLP("bias_not_summed")
+    r = _check(net.grads, net)
+    assert r.codes() == ["bias_reduction"]
+    assert "not summed over the batch; use dz.sum(axis=0)" in r.findings[0].evidence
+
+
+def test_forward_output_of_the_wrong_shape():
+    net = PlantedMLP()
+    X, _ = data()
+    r = check(from_forward(net, NAMES, lambda X: net.forward(X)[None], **DECLARED), X, steps=1)
+    assert r.codes() == ["wrong_shape"]
+    assert "expected (6, 2)" in r.findings[0].evidence
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"params": NAMES[:4]}, "4 parameter name(s) given"),
+        ({"sizes": [3, 5, 4, 2]}, "parameter 'W1' has shape (3, 4)"),
+        ({"params": ["W1", "b1", "W2", "b2", "W3", "bias3"]}, "has no 'bias3'"),
+        ({"bias": "sometimes"}, "bias must be one of separate, folded, none"),
+        ({"layout": "rows"}, "layout must be 'in_out' or 'out_in'"),
+        ({"colour": "red"}, "unknown declaration(s) colour"),
+    ],
+)
+def test_adapter_errors_name_the_fix(change, message):
+    net = PlantedMLP()
+    params = change.pop("params", NAMES)
+    with pytest.raises(LearnerError) as e:
+        adapter = from_gradients(net, params, net.grads, **{**DECLARED, **change})
+        adapter.bind()
+    assert message in str(e.value)
+
+
+def test_unknown_loss_name_suggests_the_close_one():
+    net = PlantedMLP()
+    with pytest.raises(SpecError, match="did you mean 'half_sse'"):
+        from_gradients(net, NAMES, net.grads, **{**DECLARED, "loss": "half_sse2"})
+
+
+def test_square_weights_need_a_declared_layout():
+    params = {"W1": np.eye(2), "W2": np.eye(2)}
+    with pytest.raises(LearnerError, match="cannot tell the layout from square weights"):
+        from_forward(
+            params,
+            ["W1", "W2"],
+            lambda X: X,
+            sizes=[2, 2, 2],
+            activations="tanh,identity",
+            bias="none",
+        ).bind()

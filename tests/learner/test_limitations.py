@@ -1,0 +1,107 @@
+"""When the code matches PyTorch but training fails: the model-limitation findings."""
+
+from __future__ import annotations
+
+import numpy as np
+from planted import DECLARED, NAMES, PlantedMLP, data
+
+from reference.learner import check, from_gradients, from_step
+
+
+def _run(net, X, y, **kw):
+    return check(from_gradients(net, NAMES, net.grads, **{**DECLARED, **kw}), X, y, steps=3)
+
+
+def test_dead_relu_units():
+    X, y = data()
+    net = PlantedMLP()
+    net.b2[:] = -50.0
+    r = _run(net, X, y)
+    assert r.verdict == "model_limitation"
+    f = r.finding("dead_units")
+    assert f.params == ("W2",) and "unit(s) 0, 1, 2, 3 of layer 2 (relu)" in f.evidence
+    assert "capacity" in r.codes()
+
+
+def test_saturated_units():
+    X, y = data()
+    net = PlantedMLP()
+    net.W1 *= 40.0
+    r = _run(net, X, y)
+    assert r.verdict == "model_limitation"
+    assert "|z| > 3.5 on every sample" in r.finding("saturation").evidence
+
+
+def test_symmetric_zero_init():
+    X, y = data()
+    net = PlantedMLP()
+    for k in NAMES:
+        getattr(net, k)[...] = 0.0
+    net.b2[:] = 0.5  # alive, but all units identical
+    r = _run(net, X, y)
+    assert r.verdict == "model_limitation"
+    assert "identical incoming and outgoing weights" in r.finding("symmetric_init").evidence
+    assert "capacity" in r.codes()
+
+
+def test_capacity_without_the_bias_excuse():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0.0, 1.0, 1.0, 0.0])  # XOR: no linear model fits it, bias or not
+    p = {"W": np.full((2, 1), 0.1), "b": np.zeros(1)}
+
+    def grads(X, y):
+        a = 1 / (1 + np.exp(-(X @ p["W"] + p["b"])))
+        d = (a - y) / len(X)
+        return {"W": X.T @ d, "b": d.sum(0)}
+
+    adapter = from_gradients(
+        p,
+        ["W", "b"],
+        grads,
+        sizes=[2, 1],
+        activations="sigmoid",
+        loss="bce",
+        optimizer="sgd",
+        lr=0.5,
+    )
+    r = check(adapter, X, y, steps=3)
+    assert r.verdict == "model_limitation"
+    assert r.codes() == ["capacity"]
+
+
+def _regressor(lr):
+    from importlib import import_module
+
+    mod = import_module("style_c_step")
+    net = mod.MomentumRegressor(1, 8, 1, lr=lr)
+    return (
+        from_step(
+            net,
+            ["W1", "b1", "W2", "b2"],
+            net.train_step,
+            sizes=[1, 8, 1],
+            activations="tanh,identity",
+            loss="mse",
+            optimizer="sgd(momentum=0.9)",
+            lr=lr,
+        ),
+        mod.X,
+        np.sin(2.5 * mod.X),
+    )
+
+
+def test_learning_rate_too_large(examples, monkeypatch):
+    monkeypatch.syspath_prepend(str(examples))
+    adapter, X, y = _regressor(1.5)
+    r = check(adapter, X, y, steps=2)
+    assert r.verdict == "model_limitation", r.render()
+    assert "the loss grows" in r.finding("learning_rate").evidence
+
+
+def test_training_too_slow(examples, monkeypatch):
+    monkeypatch.syspath_prepend(str(examples))
+    adapter, X, y = _regressor(1e-4)
+    r = check(adapter, X, y, steps=2, probe_steps=300)
+    assert r.verdict == "model_limitation"
+    assert r.codes() == ["slow_training"]
+    assert "fits in" in r.findings[0].evidence
