@@ -28,14 +28,14 @@ class Network:
         self.weights = [rng.randn(n_out, n_in) for n_in, n_out in pairs]
 
     def feedforward(self, a):
-        for b, w in zip(self.biases, self.weights, strict=False):
+        for b, w in zip(self.biases, self.weights, strict=True):
             a = sigmoid(w @ a + b)
         return a
 
     def backprop(self, x, y):
         """Gradients of 1/2 ||a - y||^2 for one column sample x."""
         zs, activations = [], [x]
-        for b, w in zip(self.biases, self.weights, strict=False):
+        for b, w in zip(self.biases, self.weights, strict=True):
             zs.append(w @ activations[-1] + b)
             activations.append(sigmoid(zs[-1]))
         nabla_b = [np.zeros_like(b) for b in self.biases]
@@ -53,10 +53,10 @@ class Network:
         sum_w = [np.zeros_like(w) for w in self.weights]
         for x, y in batch:
             nb, nw = self.backprop(x, y)
-            sum_b = [s + d for s, d in zip(sum_b, nb, strict=False)]
-            sum_w = [s + d for s, d in zip(sum_w, nw, strict=False)]
-        self.weights = [w - eta / len(batch) * g for w, g in zip(self.weights, sum_w, strict=False)]
-        self.biases = [b - eta / len(batch) * g for b, g in zip(self.biases, sum_b, strict=False)]
+            sum_b = [s + d for s, d in zip(sum_b, nb, strict=True)]
+            sum_w = [s + d for s, d in zip(sum_w, nw, strict=True)]
+        self.weights = [w - eta / len(batch) * g for w, g in zip(self.weights, sum_w, strict=True)]
+        self.biases = [b - eta / len(batch) * g for b, g in zip(self.biases, sum_b, strict=True)]
 
 
 rng = np.random.RandomState(3)
