@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def _clean(x):  # noqa: ANN001, ANN202
+def _clean(x: object) -> object:
     """JSON has no inf or nan: write them as strings."""
     if isinstance(x, float) and not math.isfinite(x):
         return str(x)

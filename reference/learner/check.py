@@ -19,9 +19,10 @@ import numpy as np
 from reference.compare import Record, compare
 from reference.threads import limited
 from reference.tolerance import Tolerance, tolerance_for
-from scratch import build, check_data, target_kind
+from scratch import Spec, build, check_data, target_kind
 
 from .adapters import Adapter
+from .conventions import Codec
 from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
 from .instability import first_nonfinite, nonfinite_finding
@@ -29,8 +30,8 @@ from .limitations import probe as run_probe
 from .optim import explain_update
 from .paths import LearnerError
 from .result import CheckResult, Finding, ParamRow
-from .runner import LearnerCrash, Runner
-from .torch_side import Reference
+from .runner import LearnerCrash, Obs, Runner
+from .torch_side import Reference, RefStep
 
 Array = np.ndarray
 HYPOTHESIS_TOL = {"float64": (1e-6, 1e-6), "float32": (1e-4, 1e-4)}  # (rtol, atol)
@@ -62,7 +63,7 @@ def check(
         return _check(adapter, X, y, steps, batch_size, probe, probe_steps, rtol, atol)
 
 
-def _data(spec, X: Any, y: Any) -> tuple[Array, Array]:  # noqa: ANN001
+def _data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X[None, :] if spec.sizes[0] == X.size else X[:, None]
@@ -174,7 +175,9 @@ def _check(
     )
 
 
-def _records(obs, rs, expected, tol: Tolerance, text: str, frozen: set) -> list[Record]:  # noqa: ANN001
+def _records(
+    obs: Obs, rs: RefStep, expected: dict | None, tol: Tolerance, text: str, frozen: set
+) -> list[Record]:
     def rec(
         a: Any, e: Any, stage: str, tensor: str, t: Tolerance = tol, scale: float | None = None
     ) -> Record:
@@ -211,12 +214,12 @@ def _diagnose(
     bad: list[Record],
     history: list,
     ref: Reference,
-    codec,
-    X: Array,  # noqa: ANN001
+    codec: Codec,
+    X: Array,
     y: Array,
-    spec,
+    spec: Spec,
     nan_step: int | None,
-) -> list[Finding]:  # noqa: ANN001
+) -> list[Finding]:
     first = min(r.step for r in bad)
     h_rtol, h_atol = HYPOTHESIS_TOL[spec.dtype]
     fwd = [r for r in bad if r.stage == "forward"]
@@ -283,11 +286,11 @@ def _diagnose(
 
 def _twin_free(
     ref: Reference,
-    codec,
+    codec: Codec,
     P0: dict,
     X: Array,
     y: Array,
-    batches: list,  # noqa: ANN001
+    batches: list,
     n: int,
 ) -> str:
     run = ref.train(
@@ -302,7 +305,7 @@ def _twin_free(
     return f"PyTorch trained from your initial weights also turns non-finite (step {bad})"
 
 
-def _table(records: list[Record], history: list, codec) -> tuple[ParamRow, ...]:  # noqa: ANN001
+def _table(records: list[Record], history: list, codec: Codec) -> tuple[ParamRow, ...]:
     rows: dict[tuple[str, str], list[Record]] = {}
     for r in records:
         rows.setdefault((r.stage, r.tensor), []).append(r)

@@ -10,7 +10,9 @@ the twin's bias is the folded row. A layer without bias keeps a frozen zero bias
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +44,13 @@ class Conventions:
     batch_size: int | None = None
 
     @classmethod
-    def make(cls, sizes, activations, bias="separate", **kw) -> Conventions:  # noqa: ANN001
+    def make(
+        cls,
+        sizes: Sequence[int],
+        activations: str | Sequence[str],
+        bias: str | Sequence[str] = "separate",
+        **kw: Any,
+    ) -> Conventions:
         """Validate and normalise: ``activations`` may be one comma-separated string, ``bias``
         one kind for every layer or one per layer."""
         sizes = tuple(int(s) for s in sizes)

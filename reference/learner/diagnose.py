@@ -9,11 +9,20 @@ post-step weights, when the gradients are the learner's own, against the optimiz
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from .hypotheses import Fit, LayerChoice, Search, StepData, to_tensors
 from .result import Finding
+
+if TYPE_CHECKING:
+    from scratch import Spec
+
+    from .conventions import Codec
+    from .runner import Obs
+    from .torch_side import Reference, RefStep
 
 Tensor = torch.Tensor
 
@@ -58,12 +67,12 @@ def scale_hint(factor: str | None, implied: bool) -> str:
 
 
 def step_data(
-    obs,
+    obs: Obs,
     X: np.ndarray,
     y: np.ndarray,
-    ref,
-    rs,
-    atol: float,  # noqa: ANN001
+    ref: Reference,
+    rs: RefStep,
+    atol: float,
     rtol: float,
 ) -> StepData:
     """Evidence of one observed step for the hypothesis search (float64 torch)."""
@@ -96,9 +105,9 @@ def step_data(
 
 def explain_gradients(
     steps: list[StepData],
-    ref,
-    codec,
-    failing: dict[str, int],  # noqa: ANN001
+    ref: Reference,
+    codec: Codec,
+    failing: dict[str, int],
     implied: bool,
 ) -> list[Finding]:
     """Findings for the failing gradients (``failing``: name -> first bad step)."""
@@ -111,12 +120,12 @@ def explain_gradients(
 
 def findings_from(
     choices: list[LayerChoice],
-    codec,
-    failing: dict[str, int],  # noqa: ANN001
+    codec: Codec,
+    failing: dict[str, int],
     steps: list[StepData],
-    spec,
+    spec: Spec,
     implied: bool,
-) -> list[Finding]:  # noqa: ANN001
+) -> list[Finding]:
     out: list[Finding] = []
     lab = codec.label
     n, d = steps[0].a[0].shape[0], spec.sizes[-1]

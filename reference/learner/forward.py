@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
@@ -10,19 +12,23 @@ from . import candidates as C
 from .hypotheses import to_tensors
 from .result import Finding
 
+if TYPE_CHECKING:
+    from .conventions import Codec
+    from .torch_side import Reference
+
 Tensor = torch.Tensor
 
 
 def explain_forward(
-    ref,
+    ref: Reference,
     P: dict,
     X: np.ndarray,
     out_l: np.ndarray,
-    atol: float,  # noqa: ANN001
+    atol: float,
     rtol: float,
-    codec,
+    codec: Codec,
     step: int,
-) -> list[Finding]:  # noqa: ANN001
+) -> list[Finding]:
     """Single-layer forward bugs that reproduce the learner's output."""
     spec = ref.spec
     T = to_tensors(P)
@@ -75,7 +81,7 @@ def explain_forward(
     ]
 
 
-def _forward(T: dict, X: Tensor, ref, mod: dict) -> Tensor:  # noqa: ANN001
+def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
     a = X
     for l, act in enumerate(ref.acts, start=1):
         W = T[f"W{l}"].T if mod.get("T") == l else T[f"W{l}"]

@@ -9,15 +9,24 @@ the learner's code raised, with its file and line.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .result import Finding
+
+if TYPE_CHECKING:
+    from scratch import Spec
+
+    from .conventions import Codec
+    from .runner import Obs
+    from .torch_side import RefStep
 
 EXP_LIMIT = {"float64": 709.78, "float32": 88.72}
 EXP_ACTS = ("sigmoid", "softmax", "log_softmax", "elu", "selu", "softplus", "silu", "mish", "tanh")
 
 
-def first_nonfinite(obs, codec) -> str | None:  # noqa: ANN001
+def first_nonfinite(obs: Obs, codec: Codec) -> str | None:
     """The first non-finite quantity the learner showed at this step, or None."""
     if obs.out is not None and not np.isfinite(obs.out).all():
         return "the forward output"
@@ -33,7 +42,7 @@ def first_nonfinite(obs, codec) -> str | None:  # noqa: ANN001
     return None
 
 
-def cause(rs, spec, params: dict) -> tuple[str, str]:  # noqa: ANN001
+def cause(rs: RefStep, spec: Spec, params: dict) -> tuple[str, str]:
     """(the likely operation, a one-line fix) from the twin's values at the same weights."""
     acts = [a.name for a in spec.activations]
     limit = EXP_LIMIT[spec.dtype]
@@ -83,13 +92,13 @@ def cause(rs, spec, params: dict) -> tuple[str, str]:  # noqa: ANN001
 
 
 def nonfinite_finding(
-    obs,
+    obs: Obs,
     what: str,
-    rs,
-    spec,
-    codec,
-    warning,
-    twin_free: str,  # noqa: ANN001
+    rs: RefStep,
+    spec: Spec,
+    codec: Codec,
+    warning: tuple[int, str] | None,
+    twin_free: str,
 ) -> Finding:
     """The ``nonfinite`` finding for the learner's first non-finite step."""
     op, hint = cause(rs, spec, obs.params)

@@ -16,16 +16,18 @@ from collections.abc import Callable
 
 import numpy as np
 
-from scratch import target_kind
+from scratch import Spec, target_kind
 
+from .conventions import Codec
 from .result import Finding
+from .torch_side import Reference, RefStep
 
 STRONG = "adam(lr=0.03)"
 STRONG_STEPS = 2000
 SATURATED = {"sigmoid": 6.0, "tanh": 3.5}
 
 
-def fit_test(spec, y: np.ndarray) -> tuple[Callable[[np.ndarray], bool], Callable]:  # noqa: ANN001
+def fit_test(spec: Spec, y: np.ndarray) -> tuple[Callable[[np.ndarray], bool], Callable]:
     """(fits(out) -> bool, score(out) -> text) for the whole data set."""
     kind = target_kind(spec)
     last = spec.activations[-1].name
@@ -52,7 +54,7 @@ def fit_test(spec, y: np.ndarray) -> tuple[Callable[[np.ndarray], bool], Callabl
     return (lambda out: r2(out) >= 0.95), (lambda out: f"R^2 = {r2(out):.3f}")
 
 
-def units(rs, spec, P: dict, when: str, codec) -> list[Finding]:  # noqa: ANN001
+def units(rs: RefStep, spec: Spec, P: dict, when: str, codec: Codec) -> list[Finding]:
     """dead_units, saturation and symmetric_init findings at the twin's state ``rs``."""
     out = []
     acts = [a.name for a in spec.activations]
@@ -123,12 +125,12 @@ def _list(ix: np.ndarray) -> str:
 
 
 def probe(
-    ref,
-    codec,
+    ref: Reference,
+    codec: Codec,
     P0: dict,
     X: np.ndarray,
     y: np.ndarray,
-    batches: list,  # noqa: ANN001
+    batches: list,
     steps: int,
 ) -> tuple[bool, list[Finding]]:
     """(training works, findings). See the module docstring."""

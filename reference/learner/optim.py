@@ -9,12 +9,17 @@ correction, weight decay left out, SGD momentum with the buffer started at (1 - 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from .hypotheses import fit, to_tensors
 from .result import Finding
+
+if TYPE_CHECKING:
+    from scratch import Spec
+
+    from .conventions import Codec
 
 Tensor = torch.Tensor
 
@@ -116,10 +121,10 @@ class Sim:
 
 def explain_update(
     history: list,
-    spec,
-    codec,
+    spec: Spec,
+    codec: Codec,
     first: int,
-    atol: float,  # noqa: ANN001
+    atol: float,
     rtol: float,
 ) -> list[Finding]:
     """Post-step weights that do not follow the declared optimizer from the learner's own
