@@ -156,3 +156,20 @@ def test_naive_softmax_overflow_is_an_instability():
     assert r.codes() == ["nonfinite"]
     assert "exp overflows in the loss" in r.findings[0].evidence
     assert "RuntimeWarning 'overflow encountered in exp'" in r.findings[0].evidence
+
+
+@pytest.mark.parametrize("factor, code", [(-1.0, "sign_flip"), (2.0, "optimizer_update_mismatch")])
+def test_own_update_against_own_gradients(factor, code):
+    X, y = data()
+    net = PlantedMLP()
+
+    def step(X, y):
+        for k, g in net.grads(X, y).items():
+            setattr(net, k, getattr(net, k) - factor * 0.1 * g)
+
+    r = check(
+        from_gradients(net, NAMES, net.grads, step=step, **DECLARED), X, y, steps=3, probe=False
+    )
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == [code]
+    assert f"c = {factor:.4f}" in r.findings[0].evidence

@@ -97,3 +97,39 @@ def test_params_dict_with_out_in_layout_and_folded_bias_first():
         "B (weights)",
         "B (bias column)",
     ]
+
+
+def test_step_only_with_adam_compares_post_step_weights():
+    from reference.learner.optim import Sim, to_tensors
+
+    X, y = data()
+    net = PlantedMLP()
+    sim = Sim("adam", {"lr": 0.01})
+
+    def step(X, y):
+        new = sim.step(to_tensors({k: getattr(net, k) for k in NAMES}), to_tensors(net.grads(X, y)))
+        for k, v in new.items():
+            setattr(net, k, v.numpy())
+
+    adapter = from_step(net, NAMES, step, **{**DECLARED, "optimizer": "adam", "lr": 0.01})
+    r = check(adapter, X, y, steps=4, probe=False)
+    assert r.verdict == "match", r.render()
+    assert {row.stage for row in r.table} == {"update"}
+
+
+def test_assert_learner_matches_helper():
+    from reference.learner import assert_learner_matches
+
+    X, y = data()
+    net = PlantedMLP()
+    adapter = from_gradients(net, NAMES, net.grads, **DECLARED)
+    assert assert_learner_matches(adapter, X, y, steps=2, probe=False).passed
+    bad = PlantedMLP("sum")
+    adapter = from_gradients(bad, NAMES, bad.grads, **DECLARED)
+    with pytest.raises(AssertionError) as e:
+        assert_learner_matches(adapter, X, y, steps=2, probe=False)
+    text = str(e.value)
+    assert text.startswith("expected verdict 'match', got 'implementation_bug'")
+    assert "scale_factor" in text and "parameters:" in text
+    r = assert_learner_matches(adapter, X, y, steps=2, probe=False, expect="implementation_bug")
+    assert r.codes() == ["scale_factor"]
