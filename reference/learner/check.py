@@ -12,11 +12,12 @@ throughout -> hygiene, then the training probe -> ``match`` or ``model_limitatio
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from reference.compare import Record, compare
+from reference.compare import Record
 from reference.threads import limited
 from reference.tolerance import Tolerance, tolerance_for
 from scratch import Spec, build, check_data, target_kind
@@ -29,8 +30,9 @@ from .instability import first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe
 from .optim import explain_update
 from .paths import LearnerError
-from .result import CheckResult, Finding, ParamRow
+from .result import CheckResult, Finding
 from .runner import LearnerCrash, Obs, Runner
+from .table import param_table, records_of
 from .torch_side import Reference, RefStep
 
 Array = np.ndarray
@@ -80,6 +82,59 @@ def _data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
     return check_data(spec, X, y)
 
 
+@dataclass
+class _Run:
+    """What the step loop saw: per step (observation, twin step, expected update)."""
+
+    history: list[tuple[Obs, RefStep, dict | None]] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    crash: Finding | None = None
+    nan_step: int | None = None
+
+
+def _run(
+    adapter: Adapter,
+    runner: Runner,
+    ref: Reference,
+    codec: Codec,
+    X: Array,
+    y: Array,
+    batches: list[Array],
+    steps: int,
+    tol: Tolerance,
+) -> _Run:
+    """Step the learner from its own weights; at each step hold it to the twin there."""
+    spec = ref.spec
+    run = _Run()
+    P = adapter.read()
+    stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
+    for k in range(1, steps + 1):
+        rows = batches[(k - 1) % len(batches)]
+        try:
+            obs = runner.observe(k, P, rows, twice=k == 1 and (adapter.step is None or stateless))
+        except LearnerCrash as e:
+            run.crash = e.finding
+            break
+        rs = ref.run(P, X[rows], y[rows])
+        expected = None
+        if obs.grads is not None and not obs.implied:  # the torch optimizer on its gradients
+            own = ref.update(P, obs.grads)
+            expected, nxt = (own, obs.after) if obs.after is not None else (None, own)
+        elif obs.after is not None:
+            nxt = obs.after
+            expected = None if obs.implied else ref.update(P, rs.grads)
+        else:  # forward only: fresh weights (scratch's initializer, seed k) at each step
+            nxt = build(spec).init_params(seed=k)
+            nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
+        run.records += records_of(obs, rs, expected, tol, str(spec), codec.frozen)
+        run.history.append((obs, rs, expected))
+        if first_nonfinite(obs, codec):
+            run.nan_step = k
+            break
+        P = nxt
+    return run
+
+
 def _check(
     adapter: Adapter,
     X: Any,
@@ -99,63 +154,34 @@ def _check(
     runner = Runner(adapter, X, y)
     bs = min(batch_size or conv.batch_size or len(X), len(X))
     batches = [np.arange(i * bs, (i + 1) * bs) % len(X) for i in range(-(-len(X) // bs))]
-    tol = tolerance_for(spec.dtype, 1, "resync", rtol, atol)
     P0 = adapter.read()
-    P = P0
-    stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
-    history: list[tuple[Any, Any, Any]] = []
-    records: list[Record] = []
-    findings: list[Finding] = []
-    nan_step = None
-    for k in range(1, steps + 1):
-        rows = batches[(k - 1) % len(batches)]
-        try:
-            obs = runner.observe(k, P, rows, twice=k == 1 and (adapter.step is None or stateless))
-        except LearnerCrash as e:
-            findings.append(e.finding)
-            break
-        rs = ref.run(P, X[rows], y[rows])
-        expected = None
-        if obs.grads is not None and not obs.implied:
-            own = ref.update(P, obs.grads)
-            expected, nxt = (own, obs.after) if obs.after is not None else (None, own)
-        elif obs.after is not None:
-            nxt = obs.after
-            expected = None if obs.implied else ref.update(P, rs.grads)
-        else:  # forward only: fresh weights (scratch's initializer, seed k) at each step
-            nxt = build(spec).init_params(seed=k)
-            nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
-        records += _records(obs, rs, expected, tol, str(spec), codec.frozen)
-        history.append((obs, rs, expected))
-        if first_nonfinite(obs, codec):
-            nan_step = k
-            break
-        P = nxt
-    crashed = bool(findings)
-    findings += runner.hygiene
-    bad = [r for r in records if not r.passed and (nan_step is None or r.step < nan_step)]
-    diag = _diagnose(bad, history, ref, codec, X, y, spec, nan_step) if bad else []
-    if diag and all(f.kind == "note" for f in diag):
+    run = _run(
+        adapter,
+        runner,
+        ref,
+        codec,
+        X,
+        y,
+        batches,
+        steps,
+        tolerance_for(spec.dtype, 1, "resync", rtol, atol),
+    )
+    nan_step = run.nan_step
+    findings = ([run.crash] if run.crash else []) + runner.hygiene
+    bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
+    diag = _diagnose(bad, run.history, ref, codec, X, y, spec, nan_step) if bad else []
+    if diag and all(f.kind == "note" for f in diag):  # differences that are not bugs
         findings += diag
         diag, bad = [], []
     findings[:0] = diag
-    if crashed or bad:
+    if run.crash or bad:
         verdict = "implementation_bug"
     elif nan_step:
         verdict = "numerical_instability"
-        obs, rs, _ = history[-1]
-        findings.insert(
-            0,
-            nonfinite_finding(
-                obs,
-                first_nonfinite(obs, codec),
-                rs,
-                spec,
-                codec,
-                runner.warning,
-                _twin_free(ref, codec, P0, X, y, batches, nan_step),
-            ),
-        )
+        obs, rs, _ = run.history[-1]
+        free = _twin_free(ref, codec, P0, X, y, batches, nan_step)
+        what = first_nonfinite(obs, codec)
+        findings.insert(0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free))
     elif runner.hygiene:
         verdict = "implementation_bug"
     elif probe and adapter.style != "forward":
@@ -167,47 +193,12 @@ def _check(
     return CheckResult(
         verdict,
         tuple(findings),
-        _table(records, history, codec),
-        tuple(records),
+        param_table(run.records, run.history, codec),
+        tuple(run.records),
         conv.describe(codec.layout, spec.dtype),
         adapter.style,
-        len(history),
+        len(run.history),
     )
-
-
-def _records(
-    obs: Obs, rs: RefStep, expected: dict | None, tol: Tolerance, text: str, frozen: set
-) -> list[Record]:
-    def rec(
-        a: Any, e: Any, stage: str, tensor: str, t: Tolerance = tol, scale: float | None = None
-    ) -> Record:
-        return compare(
-            a,
-            e,
-            t,
-            spec=text,
-            mode="learner",
-            step=obs.step,
-            stage=stage,
-            tensor=tensor,
-            scale=scale,
-        )
-
-    out = []
-    if obs.out is not None:
-        out.append(rec(obs.out, rs.out, "forward", "output"))
-    if obs.loss is not None:
-        out.append(rec(obs.loss, rs.loss, "loss", "loss"))
-    if obs.grads is not None:
-        scale = max(float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()) or 1.0
-        for k, g in obs.grads.items():
-            t = Tolerance(tol.rtol, tol.atol + obs.noise.get(k, 0.0) / scale)
-            out.append(rec(g, rs.grads[k], "grad", k, t, scale))
-    if expected is not None:
-        for k, p in obs.after.items():
-            if k not in frozen:
-                out.append(rec(p, expected[k], "update", k))
-    return out
 
 
 def _diagnose(
@@ -303,37 +294,3 @@ def _twin_free(
         return f"PyTorch trained from your initial weights stays finite through step {n}"
     bad = next((i + 1 for i, v in enumerate(run.losses) if not np.isfinite(v)), n)
     return f"PyTorch trained from your initial weights also turns non-finite (step {bad})"
-
-
-def _table(records: list[Record], history: list, codec: Codec) -> tuple[ParamRow, ...]:
-    rows: dict[tuple[str, str], list[Record]] = {}
-    for r in records:
-        rows.setdefault((r.stage, r.tensor), []).append(r)
-    out = []
-    for (stage, tensor), recs in rows.items():
-        bad = [r for r in recs if not r.passed]
-        worst = bad[0] if bad else max(recs, key=lambda r: r.max_abs)
-        c = cos = None
-        if stage == "grad" and bad:
-            obs, rs, _ = history[bad[0].step - 1]
-            g, e = obs.grads[tensor].ravel(), rs.grads[tensor].astype(np.float64).ravel()
-            den = float(e @ e)
-            if den > 0 and np.isfinite(g).all():
-                c = float(g @ e) / den
-                cos = float(g @ e) / max(np.sqrt(den * float(g @ g)), 1e-300)
-        name = codec.label(tensor) if stage in ("grad", "update") else tensor
-        out.append(
-            ParamRow(
-                name,
-                tensor,
-                worst.shape,
-                len(recs),
-                bad[0].step if bad else None,
-                stage,
-                worst.max_abs,
-                worst.max_rel,
-                c,
-                cos,
-            )
-        )
-    return tuple(out)

@@ -1,0 +1,85 @@
+"""The comparisons of one step (``reference.compare`` records: forward output, loss, each
+gradient, each post-step weight) and the per-parameter table built from all of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reference.compare import Record, compare
+from reference.tolerance import Tolerance
+
+from .conventions import Codec
+from .result import ParamRow
+from .runner import Obs
+from .torch_side import RefStep
+
+
+def records_of(
+    obs: Obs, rs: RefStep, expected: dict | None, tol: Tolerance, text: str, frozen: set
+) -> list[Record]:
+    def rec(
+        a: Any, e: Any, stage: str, tensor: str, t: Tolerance = tol, scale: float | None = None
+    ) -> Record:
+        return compare(
+            a,
+            e,
+            t,
+            spec=text,
+            mode="learner",
+            step=obs.step,
+            stage=stage,
+            tensor=tensor,
+            scale=scale,
+        )
+
+    out = []
+    if obs.out is not None:
+        out.append(rec(obs.out, rs.out, "forward", "output"))
+    if obs.loss is not None:
+        out.append(rec(obs.loss, rs.loss, "loss", "loss"))
+    if obs.grads is not None:
+        scale = max(float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()) or 1.0
+        for k, g in obs.grads.items():
+            t = Tolerance(tol.rtol, tol.atol + obs.noise.get(k, 0.0) / scale)
+            out.append(rec(g, rs.grads[k], "grad", k, t, scale))
+    if expected is not None:
+        for k, p in obs.after.items():
+            if k not in frozen:
+                out.append(rec(p, expected[k], "update", k))
+    return out
+
+
+def param_table(records: list[Record], history: list, codec: Codec) -> tuple[ParamRow, ...]:
+    rows: dict[tuple[str, str], list[Record]] = {}
+    for r in records:
+        rows.setdefault((r.stage, r.tensor), []).append(r)
+    out = []
+    for (stage, tensor), recs in rows.items():
+        bad = [r for r in recs if not r.passed]
+        worst = bad[0] if bad else max(recs, key=lambda r: r.max_abs)
+        c = cos = None
+        if stage == "grad" and bad:
+            obs, rs, _ = history[bad[0].step - 1]
+            g, e = obs.grads[tensor].ravel(), rs.grads[tensor].astype(np.float64).ravel()
+            den = float(e @ e)
+            if den > 0 and np.isfinite(g).all():
+                c = float(g @ e) / den
+                cos = float(g @ e) / max(np.sqrt(den * float(g @ g)), 1e-300)
+        name = codec.label(tensor) if stage in ("grad", "update") else tensor
+        out.append(
+            ParamRow(
+                name,
+                tensor,
+                worst.shape,
+                len(recs),
+                bad[0].step if bad else None,
+                stage,
+                worst.max_abs,
+                worst.max_rel,
+                c,
+                cos,
+            )
+        )
+    return tuple(out)
