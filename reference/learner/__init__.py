@@ -5,15 +5,29 @@
                              activations="tanh,sigmoid", loss="bce", optimizer="sgd", lr=0.5)
     print(check(adapter, X, y, steps=10))
 
-See ``adapters`` for the five styles and ``check`` for what is compared.
+See ``adapters`` for the five styles and ``checker`` for what is compared. Importing the package
+(and building adapters) does not import torch; ``check`` and ``assert_learner_matches`` do,
+when first used.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
 from .adapters import Adapter, from_forward, from_gradients, from_layers, from_loss, from_step
-from .assertions import assert_learner_matches
-from .check import check
 from .conventions import Conventions
 from .paths import LearnerError
 from .result import VERDICTS, CheckResult, Finding, ParamRow
+
+_LAZY = {"check": ".checker", "assert_learner_matches": ".assertions", "load": ".loader"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "VERDICTS",
@@ -30,4 +44,5 @@ __all__ = [
     "from_layers",
     "from_loss",
     "from_step",
+    "load",
 ]

@@ -21,7 +21,7 @@ def assert_learner_matches(
     """Run ``check(adapter, X, y, steps=steps, **kwargs)`` and raise AssertionError with the
     rendered report (verdict, findings, per-parameter table) unless the verdict is ``expect``.
     Returns the ``CheckResult``."""
-    from .check import check
+    from .checker import check
 
     __tracebackhide__ = True
     result = check(adapter, X, y, steps=steps, **kwargs)
