@@ -207,23 +207,6 @@ def findings_from(
         for k in ch.unexplained:
             if k in failing:
                 out.append(unexplained(k, lab(k), failing[k], steps, "grad", l))
-    if not out and all(not ch.unexplained for ch in choices):
-        kinks = [ch for ch in choices if ch.deriv.key == "kink"]
-        if kinks:
-            ch = kinks[0]
-            ks = [k for k in failing]
-            return [
-                Finding(
-                    "kink_convention",
-                    codec.labels(ks),
-                    ch.layer,
-                    min(failing.values()),
-                    f"your gradients match PyTorch's with {ch.deriv.label} (PyTorch takes 0) "
-                    f"where z is exactly 0{span}",
-                    "nothing to fix: the derivative at the kink is a convention",
-                    "note",
-                )
-            ]
     for group in scales.values():
         ks = [k for k, _ in group]
         f = group[0][1]
@@ -247,6 +230,21 @@ def findings_from(
             out.append(
                 Finding("scale_factor", names, None, first, ev, scale_hint(f.factor, implied))
             )
+    if not out and all(not ch.unexplained for ch in choices):
+        kink = next((ch for ch in choices if ch.deriv.key == "kink"), None)
+        if kink is not None:
+            return [
+                Finding(
+                    "kink_convention",
+                    codec.labels(list(failing)),
+                    kink.layer,
+                    min(failing.values()),
+                    f"your gradients match PyTorch's with {kink.deriv.label} (PyTorch takes 0) "
+                    f"where z is exactly 0{span}",
+                    "nothing to fix: the derivative at the kink is a convention",
+                    "note",
+                )
+            ]
     return out
 
 

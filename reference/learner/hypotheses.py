@@ -83,11 +83,11 @@ def fit(
     if factor is not None:
         c = next(v for v, nm in names if nm == factor)
     if fixed is not None:
-        c, factor = fixed.c, fixed.factor or "c"
+        c, factor = fixed.c, fixed.factor
     ok = all(
         bool(((gl - c * gh).abs() <= at + rt * (c * gh).abs()).all()) for gl, gh, at, rt in pairs
     )
-    if ok and factor is None:
+    if ok and factor is None and fixed is None:
         informative = sum(int((gh.abs() > 0).sum()) for _, gh, _, _ in pairs)
         ok = informative >= 3
     return Fit(ok, c, cos, factor)

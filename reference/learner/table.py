@@ -19,6 +19,9 @@ from .torch_side import RefStep
 def records_of(
     obs: Obs, rs: RefStep, expected: dict | None, tol: Tolerance, text: str, frozen: set
 ) -> list[Record]:
+    """One record per quantity the learner showed at this step, against the twin's (grads share
+    one atol scale, max |PyTorch gradient| of the step; implied gradients add their noise)."""
+
     def rec(
         a: Any, e: Any, stage: str, tensor: str, t: Tolerance = tol, scale: float | None = None
     ) -> Record:
@@ -52,6 +55,8 @@ def records_of(
 
 
 def param_table(records: list[Record], history: list, codec: Codec) -> tuple[ParamRow, ...]:
+    """One row per compared quantity: first bad step, the differences there (or the worst),
+    and for gradients c = <g, g_torch> / <g_torch, g_torch> and the cosine."""
     rows: dict[tuple[str, str], list[Record]] = {}
     for r in records:
         rows.setdefault((r.stage, r.tensor), []).append(r)
