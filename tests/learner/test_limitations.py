@@ -93,9 +93,13 @@ def _regressor(lr):
 def test_learning_rate_too_large(examples, monkeypatch):
     monkeypatch.syspath_prepend(str(examples))
     adapter, X, y = _regressor(1.5)
-    r = check(adapter, X, y, steps=2)
+    r = check(adapter, X, y, steps=2, watch=0)
     assert r.verdict == "model_limitation", r.render()
     assert "the loss grows" in r.finding("learning_rate").evidence
+    adapter, X, y = _regressor(1.5)
+    r = check(adapter, X, y, steps=2)  # watched on, the learner itself reaches inf
+    assert r.verdict == "numerical_instability"
+    assert "also turns non-finite" in r.findings[0].evidence
 
 
 def test_training_too_slow(examples, monkeypatch):

@@ -18,7 +18,7 @@ def test_seed000_relu_xor_names_both_slips(run_example):
 
 
 def test_seed001_nan_is_instability_where_the_output_saturates(run_example):
-    r = run_example("seed001_leaky_bce_nan.py", steps=300)
+    r = run_example("seed001_leaky_bce_nan.py", steps=10)  # watched on to step 300
     assert r.verdict == "numerical_instability"
     assert r.codes() == ["nonfinite"]
     f = r.findings[0]
@@ -31,7 +31,7 @@ def test_seed001_nan_is_instability_where_the_output_saturates(run_example):
 
 
 def test_seed001_agrees_with_pytorch_before_the_nan(run_example):
-    r = run_example("seed001_leaky_bce_nan.py", steps=249)
+    r = run_example("seed001_leaky_bce_nan.py", steps=249, watch=0)
     assert r.verdict in ("match", "model_limitation")
     assert not [x for x in r.records if not x.passed]
 
