@@ -42,6 +42,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, help="rows per step (default: the adapter's, else all data)"
     )
     p.add_argument(
+        "--watch",
+        type=int,
+        default=300,
+        help="while everything agrees, keep training and comparing up to this step, to catch "
+        "a late NaN (default 300; 0 turns it off)",
+    )
+    p.add_argument(
         "--no-probe",
         action="store_true",
         help="skip the training probe run when everything matches (no model_limitation check)",
@@ -71,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         y,
         steps=args.steps,
         batch_size=args.batch_size,
+        watch=args.watch,
         probe=not args.no_probe,
     )
     if args.json:

@@ -114,7 +114,8 @@ def nonfinite_finding(
         else "PyTorch at the same weights is not finite either"
     )
     warn = f"; first warning at step {warning[0]}: {warning[1]}" if warning else ""
-    label = what.replace("the ", "", 1)
+    label = what.split(" of ", 1)[1] if " of " in what else what.replace("the ", "", 1)
+    label = label.replace("updated ", "")
     return Finding(
         "nonfinite",
         (label,),

@@ -22,7 +22,7 @@ def test_seed001_nan_is_instability_where_the_output_saturates(run_example):
     assert r.verdict == "numerical_instability"
     assert r.codes() == ["nonfinite"]
     f = r.findings[0]
-    assert f.step == 250 and f.kind == "instability"
+    assert f.step == 250 and f.kind == "instability" and f.params == ("w_ij",)
     assert "saturated to exactly 1.0" in f.evidence
     assert "dl_jk = -y / a_jk + (1 - y) / (1 - a_jk)" in f.evidence  # the learner's own line
     assert "PyTorch at the same weights stays finite" in f.evidence
