@@ -3,13 +3,12 @@ gradient, each post-step weight) and the per-parameter table built from all of t
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from reference.compare import Record, compare
-from reference.engine import ORACLE_FACTOR
+from reference.engine import _with_oracle
 from reference.tolerance import Tolerance
 
 from .conventions import Codec
@@ -53,7 +52,9 @@ def records_of(
             tensor=tensor,
             scale=scale,
         )
-        return _with_oracle(r, a, e, ref64) if ref64 is not None else r
+        if ref64 is None:
+            return r
+        return _with_oracle(r, a, e, np.asarray(ref64, dtype=np.float64))
 
     o = oracle
     out = []
@@ -71,17 +72,6 @@ def records_of(
             if k not in frozen:
                 out.append(rec(p, expected[k], "update", k))
     return out
-
-
-def _with_oracle(rec: Record, a: Any, e: Any, ref: Any) -> Record:
-    a64, e64 = np.asarray(a, np.float64), np.asarray(e, np.float64)
-    ref = np.asarray(ref, np.float64)
-    if rec.passed or rec.nonfinite or a64.shape != ref.shape:
-        return rec
-    es = float(np.max(np.abs(a64 - ref), initial=0.0))
-    et = float(np.max(np.abs(e64 - ref), initial=0.0))
-    rec = replace(rec, oracle_scratch=es, oracle_torch=et)
-    return replace(rec, passed=True, judged_by="oracle") if es <= ORACLE_FACTOR * et else rec
 
 
 def param_table(records: list[Record], history: list, codec: Codec) -> tuple[ParamRow, ...]:
