@@ -1,0 +1,130 @@
+"""The sweep's checkpoint: a JSON Lines file in the output folder, one line per finished
+configuration, appended (and flushed) as each finishes, so an interrupted sweep loses nothing.
+
+The first line is a header naming the format, the steps and the record fields; each further
+line is ``{"spec", "mode", "error", "status", "records": [[field values...], ...]}``. A torn
+last line (the process killed while writing it) is dropped when the file is read back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from scratch import SpecError
+
+from .atomic import write_text
+
+FORMAT = "nnparity-report-checkpoint"
+VERSION = 1
+FIELDS = (
+    "step",
+    "stage",
+    "tensor",
+    "shape",
+    "numel",
+    "max_abs",
+    "max_rel",
+    "tol_used",
+    "passed",
+    "judged_by",
+    "nonfinite",
+    "mismatched",
+    "rtol",
+    "atol",
+    "scratch_value",
+    "torch_value",
+    "oracle_scratch",
+    "oracle_torch",
+)
+STATUSES = ("pass", "fail", "diverged", "error")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One configuration's result: its records (tuples in ``FIELDS`` order), a status (pass,
+    fail, diverged: non-finite on both sides, error: it raised) and the error message."""
+
+    spec: str
+    mode: str
+    status: str
+    records: tuple[tuple[Any, ...], ...] = ()
+    error: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.spec, self.mode)
+
+    def to_json(self) -> str:
+        d = {"spec": self.spec, "mode": self.mode, "status": self.status, "error": self.error}
+        return json.dumps({**d, "records": [list(r) for r in self.records]})
+
+    @classmethod
+    def from_json(cls, line: str) -> Outcome:
+        d = json.loads(line)
+        recs = tuple(tuple(tuple(v) if isinstance(v, list) else v for v in r) for r in d["records"])
+        return cls(d["spec"], d["mode"], d["status"], recs, d["error"])
+
+
+def _header(steps: int) -> dict[str, Any]:
+    return {"format": FORMAT, "version": VERSION, "steps": steps, "fields": list(FIELDS)}
+
+
+class Checkpoint:
+    """Append-only record of finished configurations in ``path``."""
+
+    def __init__(self, path: str | os.PathLike[str], steps: int) -> None:
+        self.path = Path(path)
+        self.steps = steps
+        self._file: IO[str] | None = None
+
+    def open(self, resume: bool) -> dict[tuple[str, str], Outcome]:
+        """Start the file (fresh, or kept when ``resume``); return the outcomes already in it."""
+        done: dict[tuple[str, str], Outcome] = {}
+        lines = [json.dumps(_header(self.steps))]
+        if resume and self.path.exists():
+            done, kept = self._read()
+            lines += kept
+        write_text(self.path, "\n".join(lines) + "\n")  # drops a torn last line, if any
+        self._file = self.path.open("a", encoding="utf-8")
+        return done
+
+    def _read(self) -> tuple[dict[tuple[str, str], Outcome], list[str]]:
+        text = self.path.read_text(encoding="utf-8").split("\n")
+        try:
+            head = json.loads(text[0])
+        except (json.JSONDecodeError, IndexError):
+            head = {}
+        if head.get("format") != FORMAT or head.get("fields") != list(FIELDS):
+            raise SpecError(
+                f"{self.path} is not a checkpoint this version of nnparity can resume; "
+                "run without --resume to start over"
+            )
+        if head.get("steps") != self.steps:
+            raise SpecError(
+                f"{self.path} was made with --steps {head.get('steps')}; resume with "
+                f"--steps {head.get('steps')}, or run without --resume to start over"
+            )
+        done, kept = {}, []
+        for line in text[1:]:
+            try:
+                o = Outcome.from_json(line)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue  # a torn line from a killed process: that configuration runs again
+            done[o.key] = o
+            kept.append(line)
+        return done, kept
+
+    def append(self, outcome: Outcome) -> None:
+        """Write one finished configuration and flush it to the operating system."""
+        assert self._file is not None, "open() the checkpoint first"
+        self._file.write(outcome.to_json() + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

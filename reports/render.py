@@ -1,0 +1,156 @@
+"""Renderings of the report: Markdown, one self-contained HTML page (tables and base64 PNG
+plots inside, every value HTML-escaped), the tidy CSV and, where pyarrow is installed, Parquet.
+
+Numbers are formatted one way everywhere (``cell``), rows keep their computed order, and
+nothing time-dependent is written, so the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.util
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .atomic import write_bytes, write_text
+
+CSV_FLOAT = "%.6g"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled part of the report: a paragraph, then a table (its index shown when named)."""
+
+    title: str
+    text: str
+    table: pd.DataFrame | None = None
+    code: tuple[str, ...] = field(default=())  # columns shown as code (spec strings, commands)
+
+
+def cell(v: Any) -> str:
+    """One value as text: floats to 3 significant digits, missing as an em dash."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return "0" if v == 0 else f"{v:.3g}"
+    return str(v)
+
+
+def _rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted rows; the index (each level) comes first when it is named."""
+    names = [n for n in table.index.names if n is not None]
+    head = [str(n) for n in names] + [str(c) for c in table.columns]
+    rows = []
+    for idx, row in zip(table.index, table.itertuples(index=False), strict=True):
+        keys = (idx if isinstance(idx, tuple) else (idx,)) if names else ()
+        rows.append([cell(k) for k in keys] + [cell(v) for v in row])
+    return head, rows
+
+
+def markdown(title: str, summary: str, sections: Sequence[Section]) -> str:
+    """The report as GitHub-flavoured Markdown."""
+    out = [f"# {title}", "", summary, ""]
+    for s in sections:
+        out += [f"## {s.title}", "", s.text, ""]
+        if s.table is None or s.table.empty:
+            out += ["(nothing to show)", ""] if s.table is not None else []
+            continue
+        head, rows = _rows(s.table)
+        code = {head.index(c) for c in s.code if c in head}
+
+        def md(i: int, v: str, code: set[int] = code) -> str:
+            v = v.replace("|", "\\|")
+            return f"`{v}`" if i in code and v != "—" else v
+
+        out.append("| " + " | ".join(md(-1, h) for h in head) + " |")
+        out.append("|" + "|".join("---" for _ in head) + "|")
+        out += ["| " + " | ".join(md(i, v) for i, v in enumerate(r)) + " |" for r in rows]
+        out.append("")
+    return "\n".join(out)
+
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:95em;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.85em}
+th,td{border:1px solid #ccc;padding:.2em .5em;text-align:right}
+th{background:#f3f3f3}td.t,th.t{text-align:left}code{font-size:.95em}
+.fail{background:#fdd}.diverged,.error{background:#ffe7c2}img{max-width:100%}
+.scroll{overflow-x:auto}
+"""
+
+
+def _html_table(s: Section) -> str:
+    assert s.table is not None
+    head, rows = _rows(s.table)
+    code = {head.index(c) for c in s.code if c in head}
+    e = html.escape
+    text_cols = {i for i, h in enumerate(head) if i == 0 or i in code or h in ("where", "error")}
+    parts = ['<div class="scroll"><table>', "<tr>"]
+    parts += [
+        f'<th class="{"t" if i in text_cols else ""}">{e(h)}</th>' for i, h in enumerate(head)
+    ]
+    parts.append("</tr>")
+    for r in rows:
+        parts.append("<tr>")
+        for i, v in enumerate(r):
+            cls = " ".join(c for c in ("t" if i in text_cols else "", v if v in STATUS else ""))
+            body = f"<code>{e(v)}</code>" if i in code else e(v)
+            parts.append(f'<td class="{e(cls.strip())}">{body}</td>')
+        parts.append("</tr>")
+    parts.append("</table></div>")
+    return "".join(parts)
+
+
+STATUS = ("fail", "diverged", "error")
+
+
+def html_page(
+    title: str, summary: str, sections: Sequence[Section], plots: dict[str, bytes]
+) -> str:
+    """The report as one HTML page; ``plots`` (caption -> PNG bytes) are embedded inline."""
+    e = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        f"<p>{e(summary)}</p>",
+    ]
+    for s in sections:
+        out.append(f"<h2>{e(s.title)}</h2><p>{e(s.text)}</p>")
+        if s.table is not None:
+            out.append(_html_table(s) if not s.table.empty else "<p>(nothing to show)</p>")
+    if plots:
+        out.append("<h2>Plots</h2>")
+    for caption, png in plots.items():
+        data = base64.b64encode(png).decode("ascii")
+        out.append(
+            f'<figure><img alt="{e(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{e(caption)}</figcaption></figure>"
+        )
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """The tidy frame as CSV (fixed float format, ``\\n`` line ends); return the path."""
+    text = frame.to_csv(index=False, float_format=CSV_FLOAT, lineterminator="\n")
+    return write_text(path, text)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path | None:
+    """The tidy frame as Parquet when pyarrow is installed; return the path, or None."""
+    if importlib.util.find_spec("pyarrow") is None:
+        return None
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return write_bytes(path, buf.getvalue())

@@ -1,0 +1,230 @@
+"""``make_report``: sweep a plan, build the tidy frame and write every rendering of it.
+
+Files in the output folder: ``report.md``, ``report.html`` (self-contained), ``records.csv``
+(and ``records.parquet`` with pyarrow), ``heatmap_<dtype>.png``, ``divergence_vs_step.png``,
+and ``checkpoint.jsonl``, the sweep's checkpoint that ``--resume`` continues from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+
+from . import plots, tables
+from .atomic import write_bytes, write_text
+from .checkpoint import Outcome
+from .frame import to_frame, usable
+from .matrix_file import Plan
+from .render import Section, cell, html_page, markdown, write_csv, write_parquet
+from .sweep import Runner, run_config, sweep
+
+TITLE = "nnparity report: scratch NumPy against PyTorch"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``make_report`` wrote: the files by kind, the frame and the summary paragraph."""
+
+    out: Path
+    files: dict[str, Path]
+    frame: pd.DataFrame
+    summary: str
+    configurations: int
+    finished: int
+
+    @property
+    def ok(self) -> bool:
+        """True when every configuration ran and none failed or raised."""
+        status = self.frame.drop_duplicates("config")["status"]
+        return self.finished == self.configurations and status.isin(("pass", "diverged")).all()
+
+
+def make_report(
+    plan: Plan,
+    out: str | Path,
+    *,
+    jobs: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    limit: int | None = None,
+    runner: Runner = run_config,
+) -> Report:
+    """Sweep ``plan`` (see ``sweep.sweep`` for the keywords), write the report into ``out``;
+    return a ``Report``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = [(str(s), m) for s in plan.specs for m in plan.modes]
+    outcomes = sweep(
+        tasks,
+        plan.steps,
+        out / "checkpoint.jsonl",
+        jobs=jobs,
+        resume=resume,
+        progress=progress,
+        limit=limit,
+        runner=runner,
+    )
+    frame = to_frame(outcomes)
+    text = summary(frame, plan, len(tasks), outcomes)
+    files = write_all(frame, plan, text, out)
+    return Report(out, files, frame, text, len(tasks), len(outcomes))
+
+
+def summary(frame: pd.DataFrame, plan: Plan, n_tasks: int, outcomes: list[Outcome]) -> str:
+    """One readable paragraph: how many configurations, how many passed, worst per dtype."""
+    status = pd.Series([o.status for o in outcomes], dtype=str).value_counts()
+    n = len(outcomes)
+    modes = ", ".join(plan.modes)
+    head = (
+        f"{len(plan.specs)} specs x {len(plan.modes)} mode(s) ({modes}) = {n_tasks} "
+        f"configurations, {plan.steps} step(s) each"
+    )
+    if n < n_tasks:
+        head += f" (partial: {n} finished; run again with --resume to finish)"
+    words = {
+        "pass": "passed",
+        "fail": "failed parity",
+        "diverged": "diverged (non-finite on both sides: the model, not the code)",
+        "error": "raised an error",
+    }
+    counts = ", ".join(
+        f"{int(status.get(k, 0))} {w}"
+        for k, w in words.items()
+        if k in ("pass", "fail") or status.get(k, 0)
+    )
+    n_cmp = int((frame["stage"] != "").sum())
+    parts = [f"{head}; {n_cmp:,} comparisons: {counts}."]
+    u = usable(frame)
+    worst = []
+    for dtype in sorted(u["dtype"].unique()):
+        d = u[u["dtype"] == dtype]
+        r = d.loc[d["tol_used"].idxmax()]
+        verdict = "outside it" if not r["passed"] else "passed"
+        if r["tol_used"] > 1 and r["passed"]:
+            verdict = "passed: no further from float64 than PyTorch's own float32 error"
+        worst.append(
+            f"{dtype} {cell(float(d['max_rel'].max()))} relative "
+            f"({cell(float(d['max_abs'].max()))} absolute), and at worst "
+            f"{cell(float(r['tol_used']))} of tolerance ({verdict})"
+        )
+    if worst:
+        parts.append(
+            "Worst divergence |scratch - PyTorch| per dtype: " + "; ".join(worst) + ". The "
+            "'Worst configurations' table lists the configurations with a command to replay each."
+        )
+    return " ".join(parts)
+
+
+def sections(frame: pd.DataFrame, plan: Plan) -> list[Section]:
+    """The report's sections in order, each with its table."""
+    dtypes = sorted(frame["dtype"].unique())
+    out = [
+        Section(
+            "Summary",
+            f"Matrix {plan.name}; modes {', '.join(plan.modes)}; {plan.steps} step(s); seed "
+            f"{plan.seed}; {_versions()}. Divergence is the largest relative difference "
+            "|scratch - PyTorch| / |PyTorch| over a tensor's elements (the denominator floored "
+            "at 1e-6 x the tensor's largest value), maximised over the configurations, steps and "
+            "modes a cell covers; 'of tolerance' is the largest |diff| / allowed, above 1 "
+            "outside it (a float32 comparison outside it still passes when scratch is no "
+            "further from a float64 run than PyTorch's own float32 error). "
+            "Configurations that raised or diverged are left out of the tables and listed "
+            "at the end.",
+            tables.summary(frame),
+        )
+    ]
+    for dtype in dtypes:
+        for stage, label in tables.STAGES.items():
+            out.append(
+                Section(
+                    f"Activation x initializer: {label}, {dtype}",
+                    f"Max relative difference of the {label} ('{stage}' records). 'failed': "
+                    "configurations of the row outside tolerance. A row '(output)' holds the "
+                    "configurations with that output-layer activation.",
+                    tables.activation_initializer(frame, stage, dtype),
+                )
+            )
+    for dtype in dtypes:
+        out.append(
+            Section(
+                f"Optimizer x loss: post-step weights, {dtype}",
+                "Max relative difference of the weights after each optimizer step.",
+                tables.loss_optimizer(frame, dtype),
+            )
+        )
+    out += [
+        Section(
+            "Growth over steps (free-running)",
+            f"Max relative difference of the post-step weights at step 1 and step {plan.steps} "
+            "when each side follows its own trajectory, and their ratio.",
+            tables.growth(frame),
+        ),
+        Section(
+            "float32 against the float64 oracle, by stage",
+            "Each float32 side's largest absolute error against a float64 PyTorch run of the "
+            "same configuration, scratch and PyTorch side by side; their ratio; and the median "
+            "over comparisons of scratch's error / PyTorch's (near 1: scratch rounds like "
+            "PyTorch).",
+            tables.oracle(frame, "stage"),
+        ),
+        Section(
+            "float32 against the float64 oracle, by activation",
+            "As above, per hidden activation.",
+            tables.oracle(frame, "activation"),
+        ),
+        Section(
+            "Worst configurations",
+            "Ranked by fraction of tolerance used; paste a command to replay one step by step.",
+            tables.worst(frame),
+            code=("spec", "command"),
+        ),
+        Section(
+            "Errors and non-finite configurations",
+            "Configurations that raised or went non-finite, with their messages.",
+            tables.errors(frame),
+            code=("spec",),
+        ),
+    ]
+    return out
+
+
+def _versions() -> str:
+    names = ("numpy", "torch", "pandas")
+    found = []
+    for n in names:
+        try:
+            found.append(f"{n} {version(n)}")
+        except PackageNotFoundError:  # pragma: no cover
+            pass
+    return ", ".join(found)
+
+
+def write_all(frame: pd.DataFrame, plan: Plan, text: str, out: Path) -> dict[str, Path]:
+    """Write every file of the report into ``out``; return their paths by kind."""
+    secs = sections(frame, plan)
+    images: dict[str, bytes] = {}
+    files: dict[str, Path] = {}
+    if not usable(frame).empty:
+        for dtype in sorted(frame["dtype"].unique()):
+            images[f"heatmap_{dtype}.png"] = plots.heatmap(frame, dtype)
+        images["divergence_vs_step.png"] = plots.divergence_vs_step(frame)
+    for name, png in images.items():
+        files[name] = write_bytes(out / name, png)
+    captions = {
+        (
+            f"{n[8:-4]}: max relative difference by activation x initializer"
+            if n.startswith("heatmap_")
+            else "Relative difference of the post-step weights against step, free-running"
+        ): png
+        for n, png in images.items()
+    }
+    files["csv"] = write_csv(frame, out / "records.csv")
+    parquet = write_parquet(frame, out / "records.parquet")
+    if parquet is not None:
+        files["parquet"] = parquet
+    files["markdown"] = write_text(out / "report.md", markdown(TITLE, text, secs))
+    files["html"] = write_text(out / "report.html", html_page(TITLE, text, secs, captions))
+    return files

@@ -1,0 +1,203 @@
+"""Run every configuration (spec x mode) of a plan in worker processes, each isolated: one
+that raises becomes an ``error`` outcome carrying its message, one that goes non-finite a
+``diverged`` (both sides) or ``fail`` outcome with the place; the sweep goes on.
+
+Workers are spawned (never forked from a process holding thread pools) and each limits NumPy's
+BLAS and torch to ``cores // jobs`` threads, so the pool never oversubscribes the machine.
+Every finished configuration is appended to the checkpoint at once; with ``resume`` the ones
+already there are not run again. A worker that dies (a crash, out of memory) breaks the pool:
+the unfinished configurations are retried in a fresh pool, and one that was running in a
+dying pool twice becomes an error outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import FIELDS, Checkpoint, Outcome
+
+Runner = Callable[[str, str, int], Outcome]
+SMALL_SWEEP = 100  # configurations below which one process beats spawning workers (~2 s each)
+_THREADS: Any = "auto"  # run_parity's ``threads``; a worker sets its own count once
+
+
+def run_config(spec: str, mode: str, steps: int) -> Outcome:
+    """Run one configuration; return its outcome (never raises for a configuration's fault)."""
+    from reference.engine import run_parity
+
+    try:
+        result = run_parity(spec, steps, mode, threads=_THREADS)
+    except Exception as e:  # noqa: BLE001 - isolation is the point
+        return Outcome(spec, mode, "error", (), f"{type(e).__name__}: {e}")
+    records = tuple(
+        tuple(tuple(r.shape) if f == "shape" else getattr(r, f) for f in FIELDS)
+        for r in result.records
+    )
+    status, error = ("pass" if result.passed else "fail"), ""
+    bad = next((r for r in result.records if r.nonfinite), None)
+    if bad is not None:
+        if bad.passed:
+            status = "diverged" if result.passed else status
+            error = (
+                f"non-finite values on both sides from {bad.where} ({mode} mode): the training "
+                "itself diverges, scratch and PyTorch alike; lower the learning rate or the "
+                "initial weights"
+            )
+        else:
+            error = (
+                f"non-finite values at {bad.where} ({mode} mode) on one side only: "
+                f"scratch {bad.scratch_value!r}, PyTorch {bad.torch_value!r}"
+            )
+    return Outcome(spec, mode, status, records, error)
+
+
+def _init_worker(threads: int) -> None:
+    """In each worker: ignore Ctrl-C (the parent handles it) and fix the thread count."""
+    import signal
+
+    import numpy  # noqa: F401 - load BLAS before limiting it
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    global _THREADS
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(threads)
+    threadpool_limits(limits=threads)
+    _THREADS = None  # keep the limits set here
+
+
+def sweep(
+    tasks: Sequence[tuple[str, str]],
+    steps: int,
+    checkpoint: str | Path,
+    *,
+    jobs: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    limit: int | None = None,
+    runner: Runner = run_config,
+) -> list[Outcome]:
+    """Run ``tasks`` (spec text, mode); return the finished outcomes in task order.
+
+    ``jobs``: worker processes; 1 runs in this process; None: the cores, or this process for
+    fewer than ``SMALL_SWEEP`` configurations. ``limit``: stop after this many newly finished
+    configurations (what an interruption leaves behind).
+    """
+    from tqdm import tqdm
+
+    ckpt = Checkpoint(checkpoint, steps)
+    done = ckpt.open(resume)
+    todo = [t for t in dict.fromkeys(tasks) if t not in done]
+    if jobs is None:
+        jobs = 1 if len(todo) < SMALL_SWEEP else os.cpu_count() or 1
+    bar = tqdm(
+        total=len(set(tasks)),
+        initial=len(set(tasks)) - len(todo),
+        desc="nnparity report",
+        unit="config",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    count = [0]
+
+    def finish(o: Outcome) -> bool:
+        done[o.key] = o
+        ckpt.append(o)
+        bar.update(1)
+        count[0] += 1
+        return limit is not None and count[0] >= limit
+
+    try:
+        if jobs <= 1 or len(todo) <= 1:
+            for spec, mode in todo:
+                if finish(runner(spec, mode, steps)):
+                    break
+        else:
+            _pool(todo, steps, jobs, runner, finish)
+    finally:
+        bar.close()
+        ckpt.close()
+    return [done[t] for t in dict.fromkeys(tasks) if t in done]
+
+
+def _pool(
+    todo: list[tuple[str, str]],
+    steps: int,
+    jobs: int,
+    runner: Runner,
+    finish: Callable[[Outcome], bool],
+) -> None:
+    """Run ``todo`` in worker pools, replacing a pool that breaks; stop when finish says so.
+
+    At most ``2 * jobs`` tasks are in flight, so when a worker dies only those are suspects;
+    a task suspected twice runs alone, and becomes an error outcome if its worker dies again.
+    """
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    strikes: dict[tuple[str, str], int] = {}
+    queue = deque(todo)
+    while queue:
+        suspects: list[tuple[str, str]] = []
+        with _Pool(min(jobs, len(queue)), threads) as pool:
+            inflight: dict[Future[Outcome], tuple[str, str]] = {}
+            while queue or inflight:
+                while queue and len(inflight) < 2 * jobs:
+                    task = queue.popleft()
+                    inflight[pool.submit(runner, *task, steps)] = task
+                finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    task = inflight.pop(f)
+                    outcome = _result(f, task)
+                    if outcome is None:
+                        suspects.append(task)
+                    elif finish(outcome):
+                        return
+                if suspects:  # the pool is broken: everything in flight is lost with it
+                    suspects += inflight.values()
+                    break
+        for task in suspects:
+            strikes[task] = strikes.get(task, 0) + 1
+            if strikes[task] == 1:
+                queue.appendleft(task)
+                continue
+            with _Pool(1, threads) as solo:
+                outcome = _result(solo.submit(runner, *task, steps), task) or Outcome(
+                    *task, "error", (), "the worker process died running this configuration"
+                )
+            if finish(outcome):
+                return
+
+
+def _Pool(jobs: int, threads: int) -> ProcessPoolExecutor:  # noqa: N802 - a constructor
+    import multiprocessing
+
+    return _Executor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(threads,),
+    )
+
+
+class _Executor(ProcessPoolExecutor):
+    """A pool whose ``with`` block cancels queued work on the way out (Ctrl-C, stop)."""
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown(wait=True, cancel_futures=True)
+
+
+def _result(f: Future[Outcome], task: tuple[str, str]) -> Outcome | None:
+    """The outcome of ``f``; None when its worker died; an error outcome if the runner raised."""
+    try:
+        return f.result()
+    except BrokenProcessPool:
+        return None
+    except Exception as e:  # noqa: BLE001
+        return Outcome(*task, "error", (), f"{type(e).__name__}: {e}")

@@ -1,0 +1,187 @@
+"""The report's tables, each a pandas DataFrame computed from the tidy frame (``frame.py``).
+
+Divergence is ``max_rel``, the largest relative difference |scratch - PyTorch| / |PyTorch| over
+a tensor's elements (the denominator floored at 1e-6 x the tensor's largest value), maximised
+over the configurations, modes and steps a cell covers: relative, so a trajectory whose values
+grow large does not swamp the table. "of tolerance" (``tol_used``) is the largest
+|diff| / allowed, so a value above 1 is outside tolerance. Tables of numbers leave out
+configurations that raised or diverged (non-finite on both sides); ``errors`` lists them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scratch import activations, initializers
+
+from .frame import usable
+
+STAGES = {"forward": "forward", "grad": "gradients", "update": "post-step weights"}
+STAGE_ORDER = ("forward", "loss", "grad", "update", "optimizer_state")
+OUTPUT_SUFFIX = " (output)"
+
+
+def ordered(labels: pd.Series, registry_names: list[str]) -> list[str]:
+    """Distinct labels in registry order of their base name, then first appearance."""
+    seen = list(dict.fromkeys(labels))
+    rank = {n: i for i, n in enumerate(registry_names)}
+    return sorted(seen, key=lambda s: (rank.get(s.split("(")[0], len(rank)), seen.index(s)))
+
+
+def _row_keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a ``row`` column: the hidden activation, plus a second copy of the rows
+    whose output layer is an output-only activation (softmax...), labelled ``'name (output)'``."""
+    outs = activations.names("output")
+    hidden = frame.assign(row=frame["activation"])
+    tail = frame[frame["output"].str.split("(").str[0].isin(outs)]
+    tail = tail.assign(row=tail["output"] + OUTPUT_SUFFIX)
+    return pd.concat([hidden, tail], ignore_index=True)
+
+
+def activation_initializer(
+    frame: pd.DataFrame, stage: str, dtype: str, value: str = "max_rel"
+) -> pd.DataFrame:
+    """Max divergence of ``stage`` at ``dtype``: rows activation, columns initializer, and a
+    last column counting the row's configurations that failed."""
+    df = _row_keyed(usable(frame))
+    df = df[df["dtype"] == dtype]
+    rows = ordered(df["row"], activations.names())
+    cols = ordered(df["initializer"], initializers.names())
+    table = (
+        df[df["stage"] == stage]
+        .pivot_table(index="row", columns="initializer", values=value, aggfunc="max")
+        .reindex(index=rows, columns=cols)
+    )
+    failed = df[df["status"] == "fail"].groupby("row")["config"].nunique()
+    table["failed"] = failed.reindex(rows).fillna(0).astype(int)
+    table.index.name, table.columns.name = "activation", None
+    return table
+
+
+def loss_optimizer(
+    frame: pd.DataFrame, dtype: str, stage: str = "update", value: str = "max_rel"
+) -> pd.DataFrame:
+    """Max divergence of ``stage`` (post-step weights by default) at ``dtype``: rows optimizer,
+    columns loss."""
+    df = usable(frame)
+    df = df[(df["dtype"] == dtype) & (df["stage"] == stage)]
+    table = df.pivot_table(index="optimizer", columns="loss", values=value, aggfunc="max")
+    table = table.reindex(
+        index=list(dict.fromkeys(df["optimizer"])), columns=list(dict.fromkeys(df["loss"]))
+    )
+    table.index.name, table.columns.name = "optimizer", None
+    return table
+
+
+def growth(frame: pd.DataFrame, stage: str = "update", value: str = "max_rel") -> pd.DataFrame:
+    """Free-running drift of ``stage``: per activation and dtype, the max divergence at step 1,
+    at the last step N, and their ratio N / 1."""
+    df = usable(frame)
+    df = df[(df["mode"] == "free") & (df["stage"] == stage)]
+    if df.empty:
+        return pd.DataFrame()
+    last = int(df["step"].max())
+    parts = []
+    for dtype in sorted(df["dtype"].unique()):
+        d = df[df["dtype"] == dtype]
+        by = d.groupby(["activation", "step"])[value].max().unstack("step")
+        first, end = by.get(1), by.get(last)
+        parts.append(
+            pd.DataFrame(
+                {
+                    f"{dtype} step 1": first,
+                    f"{dtype} step {last}": end,
+                    f"{dtype} growth": end / first.where(first > 0),
+                }
+            )
+        )
+    table = pd.concat(parts, axis=1)
+    table = table.reindex(ordered(df["activation"], activations.names()))
+    table.index.name = "activation"
+    return table
+
+
+def oracle(frame: pd.DataFrame, by: str = "activation") -> pd.DataFrame:
+    """float32 error against the float64 oracle per ``by`` (activation or stage): scratch's and
+    PyTorch's largest absolute error, the ratio of the two, and the median over comparisons of
+    the per-comparison ratio scratch / PyTorch (near 1: scratch rounds like PyTorch)."""
+    df = usable(frame)
+    df = df[(df["dtype"] == "float32") & df["oracle_scratch"].notna()]
+    if df.empty:
+        return pd.DataFrame()
+    g = df.groupby(by)
+    s, t = g["oracle_scratch"].max(), g["oracle_torch"].max()
+    finite = df[np.isfinite(df["oracle_ratio"])].groupby(by)["oracle_ratio"]
+    table = pd.DataFrame(
+        {
+            "scratch": s,
+            "PyTorch": t,
+            "ratio": (s / t.where(t > 0)).where(~((s == 0) & (t == 0)), 1.0),
+            "median ratio": finite.median(),
+            "comparisons": g.size(),
+        }
+    )
+    names = STAGE_ORDER if by == "stage" else activations.names()
+    table = table.reindex(ordered(df[by], list(names)))
+    table.index.name = by
+    return table
+
+
+def worst(frame: pd.DataFrame, n: int = 15) -> pd.DataFrame:
+    """The ``n`` configurations closest to (or furthest past) their tolerance, each with its
+    worst comparison and the ``nnparity compare`` command that replays it."""
+    df = usable(frame)
+    if df.empty:
+        return pd.DataFrame()
+    idx = df.sort_values(["config", "tol_used", "max_abs"], ascending=[True, False, False])
+    top = idx.drop_duplicates("config", keep="first")
+    top = top.sort_values(["tol_used", "max_abs", "config"], ascending=[False, False, True])
+    top = top.head(n)
+    steps = int(frame["step"].max())
+    return pd.DataFrame(
+        {
+            "spec": top["spec"],
+            "mode": top["mode"],
+            "status": top["status"],
+            "where": "step "
+            + top["step"].astype(str)
+            + " / "
+            + top["stage"]
+            + " / "
+            + top["tensor"],
+            "max_abs": top["max_abs"],
+            "max_rel": top["max_rel"],
+            "of tolerance": top["tol_used"],
+            "command": [
+                f"nnparity compare '{s}' --mode {m} --steps {steps}"
+                for s, m in zip(top["spec"], top["mode"], strict=True)
+            ],
+        }
+    ).reset_index(drop=True)
+
+
+def errors(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration that raised, diverged or went non-finite: spec, mode, status,
+    message."""
+    df = frame[frame["error"] != ""]
+    return df[["spec", "mode", "status", "error"]].reset_index(drop=True)
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per dtype and mode: configurations, how many passed, failed, diverged and raised, and
+    the largest relative and absolute difference and fraction of tolerance."""
+    configs = frame.drop_duplicates("config")
+    counts = (
+        configs.groupby(["dtype", "mode"])["status"]
+        .value_counts()
+        .unstack(fill_value=0)
+        .reindex(columns=["pass", "fail", "diverged", "error"], fill_value=0)
+    )
+    counts.insert(0, "configurations", counts.sum(axis=1))
+    u = usable(frame).groupby(["dtype", "mode"])
+    counts["max_rel"] = u["max_rel"].max()
+    counts["max_abs"] = u["max_abs"].max()
+    counts["of tolerance"] = u["tol_used"].max()
+    counts.columns.name = None
+    return counts.rename(columns={"pass": "passed", "fail": "failed", "error": "raised"})
