@@ -25,7 +25,6 @@ from .conventions import Codec, Conventions
 from .paths import LearnerError, get, put, short
 
 Array = np.ndarray
-STYLES = ("gradients", "layers", "step", "forward", "loss")
 
 
 @dataclass

@@ -261,13 +261,15 @@ def _diagnose(
         c = r.scratch_value / r.torch_value if r.torch_value else float("nan")
         out.append(
             Finding(
-                "unexplained_mismatch",
+                "loss_value_mismatch",
                 ("loss",),
                 None,
                 r.step,
-                f"the loss value is {r.scratch_value:.6g}, PyTorch's "
-                f"{r.torch_value:.6g} (ratio {c:.4f}); gradients agree",
-                "compute the loss value with the declared loss and reduction",
+                f"the loss value you return is {r.scratch_value:.6g}, PyTorch's "
+                f"{r.torch_value:.6g} (ratio {c:.4f}), while the gradients agree: training is "
+                "unaffected (a clipped log, or another reduction in the printed value)",
+                "compute the value with the declared loss and reduction if you compare it",
+                "note",
             )
         )
     return out or [

@@ -133,3 +133,16 @@ def test_assert_learner_matches_helper():
     assert "scale_factor" in text and "parameters:" in text
     r = assert_learner_matches(adapter, X, y, steps=2, probe=False, expect="implementation_bug")
     assert r.codes() == ["scale_factor"]
+
+
+def test_a_loss_value_off_with_right_gradients_is_only_a_note():
+    X, y = data()
+    net = PlantedMLP()
+
+    def loss_and_grads(X, y):
+        g = net.grads(X, y)
+        return 0.5 * float(((net.a3 - y) ** 2).sum()), g  # printed summed, declared mean
+
+    r = check(from_gradients(net, NAMES, loss_and_grads, **DECLARED), X, y, steps=2, probe=False)
+    assert r.verdict == "match"
+    assert r.codes() == ["loss_value_mismatch"] and r.findings[0].kind == "note"
