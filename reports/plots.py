@@ -48,8 +48,7 @@ def heatmap(frame: pd.DataFrame, dtype: str) -> bytes:
     axes = fig.subplots(1, 3, sharey=True)
     import matplotlib
 
-    cmap = matplotlib.colormaps["viridis"].copy()
-    cmap.set_bad("#eeeeee")
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#eeeeee")
     image = None
     for ax, (stage, grid) in zip(axes, grids.items(), strict=True):
         v = grid.to_numpy(dtype=float)

@@ -26,12 +26,14 @@ from .checkpoint import FIELDS, Checkpoint, Outcome
 Runner = Callable[[str, str, int], Outcome]
 SMALL_SWEEP = 100  # configurations below which one process beats spawning workers (~2 s each)
 _THREADS: Any = "auto"  # run_parity's ``threads``; a worker sets its own count once
+_WORKER_LIMIT: int | None = None  # a worker's thread count, applied before its first run
 
 
 def run_config(spec: str, mode: str, steps: int) -> Outcome:
     """Run one configuration; return its outcome (never raises for a configuration's fault)."""
     from reference.engine import run_parity
 
+    _limit_once()
     try:
         result = run_parity(spec, steps, mode, threads=_THREADS)
     except Exception as e:  # noqa: BLE001 - isolation is the point
@@ -59,18 +61,26 @@ def run_config(spec: str, mode: str, steps: int) -> Outcome:
 
 
 def _init_worker(threads: int) -> None:
-    """In each worker: ignore Ctrl-C (the parent handles it) and fix the thread count."""
+    """In each worker: ignore Ctrl-C (the parent handles it); note the thread count."""
     import signal
 
+    global _WORKER_LIMIT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_LIMIT = threads
+
+
+def _limit_once() -> None:
+    """In a worker, before its first configuration: limit BLAS and torch to its threads."""
+    global _WORKER_LIMIT, _THREADS
+    if _WORKER_LIMIT is None:
+        return
     import numpy  # noqa: F401 - load BLAS before limiting it
     import torch
     from threadpoolctl import threadpool_limits
 
-    global _THREADS
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(threads)
-    threadpool_limits(limits=threads)
-    _THREADS = None  # keep the limits set here
+    torch.set_num_threads(_WORKER_LIMIT)
+    threadpool_limits(limits=_WORKER_LIMIT)
+    _THREADS, _WORKER_LIMIT = None, None  # keep the limits set here
 
 
 def sweep(
@@ -117,8 +127,8 @@ def sweep(
 
     try:
         if jobs <= 1 or len(todo) <= 1:
-            for spec, mode in todo:
-                if finish(runner(spec, mode, steps)):
+            for task in todo:
+                if finish(_call(runner, task, steps)):
                     break
         else:
             _pool(todo, steps, jobs, runner, finish)
@@ -191,6 +201,14 @@ class _Executor(ProcessPoolExecutor):
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown(wait=True, cancel_futures=True)
+
+
+def _call(runner: Runner, task: tuple[str, str], steps: int) -> Outcome:
+    """``runner(*task, steps)`` in this process; an error outcome if it raises."""
+    try:
+        return runner(*task, steps)
+    except Exception as e:  # noqa: BLE001
+        return Outcome(*task, "error", (), f"{type(e).__name__}: {e}")
 
 
 def _result(f: Future[Outcome], task: tuple[str, str]) -> Outcome | None:

@@ -1,0 +1,90 @@
+"""One failing configuration becomes an error row; the rest of the report is complete."""
+
+from __future__ import annotations
+
+import os
+
+from conftest import DIVERGES, small_plan
+
+from reports import tables
+from reports.checkpoint import Outcome
+from reports.report import make_report
+from reports.sweep import run_config, sweep
+from scratch import Spec
+
+PLANTED_SEED = 3
+MARKUP = "<script>alert('x')</script> & <b>"
+
+
+def planted(spec: str, mode: str, steps: int) -> Outcome:
+    """run_config, except that the spec with seed PLANTED_SEED raises."""
+    if Spec.parse(spec).seed == PLANTED_SEED:
+        raise RuntimeError(f"planted failure {MARKUP}")
+    return run_config(spec, mode, steps)
+
+
+def test_a_raising_configuration_becomes_an_error_row(tmp_path):
+    plan = small_plan()
+    plan = plan.__class__(plan.name, (*plan.specs[:12], Spec.parse(DIVERGES)), plan.steps)
+    rep = make_report(plan, tmp_path, jobs=1, progress=False, runner=planted)
+    f = rep.frame
+    bad = f[f["status"] == "error"]
+    assert set(bad["spec"].map(lambda s: Spec.parse(s).seed)) == {PLANTED_SEED}
+    assert (bad["stage"] == "").all()
+    assert bad["error"].str.contains("planted failure").all()
+    # the rest is complete: every other configuration has all its records
+    assert rep.finished == rep.configurations == len(plan.specs) * 2
+    good = f[f["status"] != "error"]
+    assert good["config"].nunique() == rep.configurations - bad["config"].nunique()
+    assert (good.groupby("config")["step"].max() == plan.steps).all()
+    # the diverging spec is a 'diverged' row, not a failure, and the tables still fill
+    div = f[(f["status"] == "diverged") & (f["error"] != "")]
+    assert len(div) == 2 and div["error"].str.contains("non-finite values on both sides").all()
+    assert len(tables.errors(f)) == bad["config"].nunique() + 2
+    assert not tables.activation_initializer(f, "grad", "float32").drop(columns="failed").empty
+    md = rep.files["markdown"].read_text()
+    assert "planted failure" in md and "non-finite values on both sides" in md
+    assert "raised an error" in rep.summary and not rep.ok
+
+
+def test_run_config_turns_an_exception_into_an_error_outcome(monkeypatch):
+    import reference.engine
+
+    def boom(*args, **kwargs):
+        raise ValueError("the engine broke")
+
+    monkeypatch.setattr(reference.engine, "run_parity", boom)
+    o = run_config("3-4-1 tanh,sigmoid loss=bce", "free", 2)
+    assert (o.status, o.records, o.error) == ("error", (), "ValueError: the engine broke")
+
+
+def raises(spec: str, mode: str, steps: int) -> Outcome:
+    """A cheap runner that raises on the planted seed."""
+    if Spec.parse(spec).seed == PLANTED_SEED:
+        raise RuntimeError(f"planted failure {MARKUP}")
+    return Outcome(spec, mode, "pass")
+
+
+def test_a_runner_that_raises_in_a_worker_is_isolated(tmp_path):
+    tasks = [(str(s), "free") for s in small_plan().specs[:6]]
+    out = sweep(tasks, 1, tmp_path / "c.jsonl", jobs=2, progress=False, runner=raises)
+    assert [o.key for o in out] == tasks
+    err = [o for o in out if o.status == "error"]
+    assert len(err) == 1 and "planted failure" in err[0].error
+
+
+def dies(spec: str, mode: str, steps: int) -> Outcome:
+    """A worker that dies (as on a segfault or the OOM killer) on the planted seed."""
+    if Spec.parse(spec).seed == PLANTED_SEED:
+        os._exit(1)
+    return Outcome(spec, mode, "pass")
+
+
+def test_a_dying_worker_becomes_an_error_row_and_the_sweep_goes_on(tmp_path):
+    tasks = [(str(s), "free") for s in small_plan().specs[:8]]
+    out = sweep(tasks, 1, tmp_path / "c.jsonl", jobs=2, progress=False, runner=dies)
+    assert [o.key for o in out] == tasks
+    status = {Spec.parse(o.spec).seed: o.status for o in out}
+    assert status.pop(PLANTED_SEED) == "error"
+    assert set(status.values()) == {"pass"}
+    assert "worker process died" in next(o.error for o in out if o.status == "error")

@@ -1,0 +1,78 @@
+"""The report's tables agree with the tidy data they come from."""
+
+from __future__ import annotations
+
+import shlex
+
+import pandas as pd
+import pytest
+
+from reports import tables
+from reports.cli import main
+from reports.frame import usable
+from scratch import Spec, activations, initializers
+
+
+@pytest.mark.parametrize("stage", ["forward", "grad", "update"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_registered_activation_and_initializer_appears(report, stage, dtype):
+    table = tables.activation_initializer(report.frame, stage, dtype)
+    rows = {r.removesuffix(tables.OUTPUT_SUFFIX).split("(")[0] for r in table.index}
+    cols = {c.split("(")[0] for c in table.columns if c != "failed"}
+    assert set(activations.names()) <= rows
+    assert set(initializers.names()) <= cols
+    assert table.drop(columns="failed").notna().any(axis=None)
+
+
+def test_activation_initializer_cell_is_the_max_of_its_records(report):
+    f = usable(report.frame)
+    table = tables.activation_initializer(report.frame, "grad", "float32")
+    d = f[(f["dtype"] == "float32") & (f["stage"] == "grad")]
+    for (act, init), want in d.groupby(["activation", "initializer"])["max_rel"].max().items():
+        assert table.loc[act, init] == want
+
+
+def test_worst_configurations_agree_with_the_data(report):
+    f = usable(report.frame)
+    worst = tables.worst(report.frame, n=5)
+    per_config = f.groupby(["spec", "mode"])["tol_used"].max()
+    assert list(worst["of tolerance"]) == sorted(worst["of tolerance"], reverse=True)
+    assert worst["of tolerance"].iloc[0] == per_config.max()
+    for spec, mode, used in zip(worst["spec"], worst["mode"], worst["of tolerance"], strict=True):
+        assert per_config[(spec, mode)] == used
+    listed = set(zip(worst["spec"], worst["mode"], strict=True))
+    rest = per_config[[k not in listed for k in per_config.index]]
+    assert rest.max() <= worst["of tolerance"].min()
+
+
+def test_worst_command_replays_with_nnparity_compare(report, capsys):
+    cmd = tables.worst(report.frame, n=1)["command"].iloc[0]
+    argv = shlex.split(cmd)
+    assert argv[:2] == ["nnparity", "compare"]
+    assert str(Spec.parse(argv[2])) in set(report.frame["spec"])
+    assert main(argv[1:]) in (0, 1)
+    assert "spec:" in capsys.readouterr().out
+
+
+def test_summary_counts_every_configuration(report):
+    s = tables.summary(report.frame)
+    n = report.frame["config"].nunique()
+    assert s["configurations"].sum() == n == report.configurations
+    assert (s[["passed", "failed", "diverged", "raised"]].sum(axis=1) == s["configurations"]).all()
+
+
+def test_growth_oracle_and_loss_optimizer_tables(report):
+    f = report.frame
+    g = tables.growth(f)
+    assert {"float32 step 1", "float32 step 2", "float32 growth"} <= set(g.columns)
+    ratio = g["float64 growth"].dropna()
+    step1 = g.loc[ratio.index, "float64 step 1"]
+    pd.testing.assert_series_equal(
+        ratio, g.loc[ratio.index, "float64 step 2"] / step1, check_names=False
+    )
+    o = tables.oracle(f, "stage")
+    assert {"forward", "grad", "update"} <= set(o.index)
+    assert (o["scratch"] > 0).all() and (o["PyTorch"] > 0).all()
+    lo = tables.loss_optimizer(f, "float64")
+    assert set(lo.index) == set(f.loc[f["dtype"] == "float64", "optimizer"])
+    assert set(lo.columns) == set(f.loc[f["dtype"] == "float64", "loss"])
