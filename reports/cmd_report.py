@@ -11,6 +11,8 @@ import os
 import sys
 import textwrap
 
+LARGE = 20_000  # configurations above which the CLI warns about memory
+
 
 def _positive(text: str) -> int:
     try:
@@ -56,8 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--matrix",
         default="default",
         metavar="quick|default|full|FILE",
-        help="quick (each variant once, seconds), default (every activation x initializer "
-        "pair, about 2 minutes on 2 cores), full (every combination: hours) or a TOML file",
+        help="quick (each variant once: seconds), default (every activation x initializer "
+        "pair: well under 2 minutes on 2 cores), full (every combination: 71,280 "
+        "configurations, long and memory-hungry) or a TOML file",
     )
     p.add_argument("--steps", type=_positive, help="training steps per configuration (default 5)")
     p.add_argument(
@@ -86,6 +89,13 @@ def run(args: argparse.Namespace) -> int:
         f"configurations, {plan.steps} step(s) each -> {args.out}",
         file=sys.stderr,
     )
+    if n > LARGE:
+        print(
+            f"nnparity report: warning: {n:,} configurations give about {n * 116:,} rows, all "
+            f"held in memory (roughly {n * 116 * 2.5e3 / 1e9:.0f} GB); a matrix file "
+            "(see --help) chooses fewer",
+            file=sys.stderr,
+        )
     try:
         report = make_report(
             plan, args.out, jobs=args.jobs, resume=args.resume, progress=not args.no_progress
