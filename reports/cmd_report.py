@@ -90,9 +90,10 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     if n > LARGE:
+        rows = n * plan.steps * 23  # about 23 comparisons per step for the matrix's networks
         print(
-            f"nnparity report: warning: {n:,} configurations give about {n * 116:,} rows, all "
-            f"held in memory (roughly {n * 116 * 2.5e3 / 1e9:.0f} GB); a matrix file "
+            f"nnparity report: warning: {n:,} configurations give about {rows:,} rows, all "
+            f"held in memory (roughly {rows * 2.5e3 / 1e9:.0f} GB); a matrix file "
             "(see --help) chooses fewer",
             file=sys.stderr,
         )
