@@ -56,14 +56,17 @@ class Outcome:
 
     @property
     def key(self) -> tuple[str, str]:
+        """(spec, mode): what the checkpoint knows a configuration by."""
         return (self.spec, self.mode)
 
     def to_json(self) -> str:
+        """One checkpoint line (no newline)."""
         d = {"spec": self.spec, "mode": self.mode, "status": self.status, "error": self.error}
         return json.dumps({**d, "records": [list(r) for r in self.records]})
 
     @classmethod
     def from_json(cls, line: str) -> Outcome:
+        """The outcome written by ``to_json``."""
         d = json.loads(line)
         recs = tuple(tuple(tuple(v) if isinstance(v, list) else v for v in r) for r in d["records"])
         return cls(d["spec"], d["mode"], d["status"], recs, d["error"])
@@ -125,6 +128,7 @@ class Checkpoint:
         self._file.flush()
 
     def close(self) -> None:
+        """Close the file (the outcomes appended so far stay)."""
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
-from conftest import DIVERGES, small_plan
+from report_helpers import DIVERGES, PLANTED_SEED, dies, planted, raises, small_plan
 
 from reports import tables
-from reports.checkpoint import Outcome
 from reports.report import make_report
 from reports.sweep import run_config, sweep
 from scratch import Spec
-
-PLANTED_SEED = 3
-MARKUP = "<script>alert('x')</script> & <b>"
-
-
-def planted(spec: str, mode: str, steps: int) -> Outcome:
-    """run_config, except that the spec with seed PLANTED_SEED raises."""
-    if Spec.parse(spec).seed == PLANTED_SEED:
-        raise RuntimeError(f"planted failure {MARKUP}")
-    return run_config(spec, mode, steps)
 
 
 def test_a_raising_configuration_becomes_an_error_row(tmp_path):
@@ -58,26 +45,12 @@ def test_run_config_turns_an_exception_into_an_error_outcome(monkeypatch):
     assert (o.status, o.records, o.error) == ("error", (), "ValueError: the engine broke")
 
 
-def raises(spec: str, mode: str, steps: int) -> Outcome:
-    """A cheap runner that raises on the planted seed."""
-    if Spec.parse(spec).seed == PLANTED_SEED:
-        raise RuntimeError(f"planted failure {MARKUP}")
-    return Outcome(spec, mode, "pass")
-
-
 def test_a_runner_that_raises_in_a_worker_is_isolated(tmp_path):
     tasks = [(str(s), "free") for s in small_plan().specs[:6]]
     out = sweep(tasks, 1, tmp_path / "c.jsonl", jobs=2, progress=False, runner=raises)
     assert [o.key for o in out] == tasks
     err = [o for o in out if o.status == "error"]
     assert len(err) == 1 and "planted failure" in err[0].error
-
-
-def dies(spec: str, mode: str, steps: int) -> Outcome:
-    """A worker that dies (as on a segfault or the OOM killer) on the planted seed."""
-    if Spec.parse(spec).seed == PLANTED_SEED:
-        os._exit(1)
-    return Outcome(spec, mode, "pass")
 
 
 def test_a_dying_worker_becomes_an_error_row_and_the_sweep_goes_on(tmp_path):

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
-from conftest import read, small_plan
+from report_helpers import read, small_plan
 
 from reports.cli import main
 from reports.render import Section, html_page, markdown
@@ -66,8 +66,8 @@ def test_html_escapes_a_spec_containing_markup():
 
 
 def test_html_escapes_an_error_message_from_a_sweep(tmp_path):
-    from test_report_errors import MARKUP as planted_markup
-    from test_report_errors import planted
+    from report_helpers import MARKUP as planted_markup
+    from report_helpers import planted
 
     plan = small_plan(steps=1)
     plan = plan.__class__(plan.name, plan.specs[:4], 1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import read, small_plan
+from report_helpers import read, small_plan
 
 from reports.cli import main
 from reports.frame import to_frame
@@ -63,7 +63,7 @@ def test_a_torn_checkpoint_line_is_run_again(tmp_path, uninterrupted):
 KILLED_RUN = """
 import sys, time
 sys.path.insert(0, {here!r})
-from conftest import small_plan
+from report_helpers import small_plan
 from reports.report import make_report
 from reports.sweep import run_config
 
