@@ -35,10 +35,7 @@ def make_parser(commands: list[str] | None = None) -> argparse.ArgumentParser:
     for name, help_ in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         if commands is None or name in commands:
-            try:
-                _module(name).add_arguments(p)
-            except ModuleNotFoundError:
-                pass
+            _module(name).add_arguments(p)
     return parser
 
 

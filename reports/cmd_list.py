@@ -23,23 +23,21 @@ def registry_table() -> dict[str, list[dict]]:
     }
 
 
+PLURAL = {"activation": "activations", "loss": "losses"}
+
+
 def run(args: argparse.Namespace) -> int:
     table = registry_table()
     if args.json:
         print(json.dumps(table, indent=2))
         return 0
     for kind, rows in table.items():
-        print(f"{kind}s ({len(rows)}):")
-        width = max(len(r["name"]) for r in rows)
+        print(f"{PLURAL.get(kind, kind + 's')} ({len(rows)}):")
         for r in rows:
             params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
-            call = f"{r['name']}({params})" if params else r["name"]
-            summary = r["doc"].splitlines()[0] if r["doc"] else ""
-            print(
-                f"  {call:<{width + 2}}  {summary}"
-                if len(call) <= width + 2
-                else f"  {call}\n  {'':<{width + 2}}  {summary}"
-            )
+            print(f"  {r['name']}({params})" if params else f"  {r['name']}")
+            for line in (r["doc"] or "").splitlines():
+                print(f"      {line}")
         print()
     print(
         "A spec names them: 3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1,momentum=0.9) "

@@ -65,3 +65,16 @@ def test_plugin_fixture_passes_and_fails_like_assert_close(pytester):
     result = pytester.runpytest()  # the plugin arrives through its pytest11 entry point
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*step 1 / update / W1*", "*Mismatched elements: * / *"])
+
+
+def test_list_table_names_every_variant_with_its_whole_formula(capsys):
+    from scratch import REGISTRIES
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "losses (" in out and "activations (" in out and "losss" not in out
+    for reg in REGISTRIES.values():
+        for name in reg:
+            assert f"  {name}" in out, name
+            for line in reg[name].doc.splitlines():  # every line of the formula, not the first
+                assert line in out, (name, line)
