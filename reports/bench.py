@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -67,10 +67,19 @@ def step_flops(sizes: tuple[int, ...], batch: int) -> float:
     return sum(6.0 * batch * i * o for i, o in layers) - 2.0 * batch * layers[0][0] * layers[0][1]
 
 
-def train_step_ratio(sizes: str, batch: int, dtype: str, repeats: int) -> dict[str, Any]:
-    """One scratch train_step against one PyTorch step, same spec, weights and data."""
-    import torch
+class StepPair(NamedTuple):
+    """One training step on each side from the same weights and data; each call advances that
+    side's own weights, which ``*_params()`` read back in scratch's layout."""
 
+    spec: Any
+    scratch_step: Callable[[], None]
+    torch_step: Callable[[], None]
+    scratch_params: Callable[[], dict[str, np.ndarray]]
+    torch_params: Callable[[], dict[str, np.ndarray]]
+
+
+def step_pair(sizes: str, batch: int, dtype: str) -> StepPair:
+    """The paired step at ``sizes`` (tanh hidden layers, MSE, SGD) and ``batch``."""
     from reference.twin import Twin
     from scratch import Spec, build, make_data
 
@@ -97,6 +106,14 @@ def train_step_ratio(sizes: str, batch: int, dtype: str, repeats: int) -> dict[s
     def scratch_step() -> None:
         box[0], box[1], _ = net.train_step(box[0], box[1], X, y)
 
+    return StepPair(spec, scratch_step, torch_step, lambda: box[0], twin.get_params)
+
+
+def train_step_ratio(sizes: str, batch: int, dtype: str, repeats: int) -> dict[str, Any]:
+    """One scratch train_step against one PyTorch step, same spec, weights and data."""
+    import torch
+
+    spec, scratch_step, torch_step, _, _ = step_pair(sizes, batch, dtype)
     big = step_flops(spec.sizes, batch) > 1e9
     number = 1 if big else max(1, int(2e8 // max(step_flops(spec.sizes, batch), 1)))
     number = min(number, 2000)
