@@ -43,6 +43,7 @@ class Record:
     oracle_torch: float | None = None  # float32 only: max |torch float32 - torch float64|
     judged_by: str = "tolerance"  # or "oracle": outside tolerance, but no further from float64
     tol_used: float = 0.0  # max over elements of |diff| / allowed: passes when <= 1
+    expected_dtype: str | None = None  # set when torch's dtype differs: the record fails
 
     @property
     def where(self) -> str:
@@ -67,6 +68,11 @@ class Record:
             f"(up to {self.rtol:.3g} allowed)",
             f"scratch: {self.scratch_value!r}, torch: {self.torch_value!r}",
         ]
+        if self.expected_dtype:
+            lines.append(
+                f"dtype mismatch: scratch {self.dtype}, torch {self.expected_dtype} (a silent "
+                "upcast, e.g. an np.float64 scalar times a float32 array)"
+            )
         if self.nonfinite:
             lines.append("non-finite values present (NaN or Inf)")
         return "\n".join(lines)
@@ -83,9 +89,11 @@ def compare(
     stage: str,
     tensor: str,
     scale: float | None = None,
+    check_dtype: bool = True,
 ) -> Record:
-    """Compare scratch's ``actual`` with torch's ``expected`` elementwise (shapes first).
-    ``scale`` multiplies atol; by default max|expected| of this tensor."""
+    """Compare scratch's ``actual`` with torch's ``expected``: shapes first, then dtypes (as
+    ``torch.testing.assert_close``: a float32 array that became float64 fails), then values
+    elementwise. ``scale`` multiplies atol; by default max|expected| of this tensor."""
     a = np.asarray(actual)
     e = np.asarray(expected)
     dtype = str(a.dtype)
@@ -138,6 +146,7 @@ def compare(
     else:
         worst, sv, tv, max_abs, max_rel, tol_used = (), np.nan, np.nan, 0.0, 0.0, 0.0
     n_bad = int(bad.sum())
+    other = str(e.dtype) if check_dtype and e.dtype != a.dtype else None
     return Record(
         spec,
         mode,
@@ -155,7 +164,8 @@ def compare(
         int(a.size),
         tol.rtol,
         tol.atol,
-        n_bad == 0,
+        n_bad == 0 and other is None,
         nonfinite,
         tol_used=tol_used,
+        expected_dtype=other,
     )

@@ -1,5 +1,9 @@
 """Central finite differences in float64: the third opinion when scratch and torch disagree on
-a gradient. dL/dp_i ~ (L(p + h e_i) - L(p - h e_i)) / 2h, h = 1e-6 max(1, |p_i|)."""
+a gradient. dL/dp_i ~ (L(p + h e_i) - L(p - h e_i)) / 2h, h = 1e-6 max(1, |p_i|).
+
+Each side's gradient is judged against differences taken at that side's own weights: in free
+mode the two trajectories have parted after a wrong update, and a gradient is only right or
+wrong at the weights it was computed at."""
 
 from __future__ import annotations
 
@@ -7,18 +11,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scratch import Network, build
+from scratch import Network, Spec, build
 
 Array = np.ndarray
 MAX_FD_PARAMS = 5000  # above this, finite differences cost too much to run by default
 
 
 def fd_grads(
-    net: Network, params: dict[str, Array], X: Array, y: Array, names: list[str] | None = None
+    spec: Spec, params: dict[str, Array], X: Array, y: Array, names: list[str] | None = None
 ) -> dict[str, Array]:
     """Finite-difference gradients of the spec's loss, evaluated by scratch's own forward pass
-    in float64 (whatever ``net`` is: a third opinion on the true gradient), for ``names``."""
-    net64 = build(net.spec.replace(dtype="float64"))
+    in float64 (whatever network is under test: a third opinion on the true gradient), for
+    ``names``."""
+    net64 = build(spec.replace(dtype="float64"))
     p64 = {k: v.astype(np.float64) for k, v in params.items()}
     X64 = X.astype(np.float64)
     y64 = y if y.dtype.kind == "i" else y.astype(np.float64)
@@ -52,9 +57,12 @@ class Opinion:
     tensor: str
     scratch_error: float  # max |scratch - fd| / the largest of the three
     torch_error: float
-    verdict: str  # "scratch is wrong" | "torch is wrong" | "both are off" | "both agree with fd"
+    verdict: str  # scratch is wrong | torch is wrong | both are off | both agree with fd |
+    # cannot judge (non-finite values)
 
     def __str__(self) -> str:
+        if not np.isfinite(self.scratch_error):
+            return f"finite differences at step {self.step} / {self.tensor}: {self.verdict}"
         return (
             f"finite differences at step {self.step} / {self.tensor}: {self.verdict} "
             f"(scratch off by {self.scratch_error:.3g}, torch by {self.torch_error:.3g}, "
@@ -62,12 +70,19 @@ class Opinion:
         )
 
 
-def opinion(step: int, tensor: str, scratch: Array, torch_: Array, fd: Array) -> Opinion:
-    scale = max(
-        float(np.abs(fd).max()), float(np.abs(torch_).max()), float(np.abs(scratch).max()), 1e-300
-    )
-    es = float(np.abs(scratch.astype(np.float64) - fd).max()) / scale
-    et = float(np.abs(torch_.astype(np.float64) - fd).max()) / scale
+def opinion(
+    step: int, tensor: str, scratch: Array, torch_: Array, fd: Array, fd_torch: Array | None = None
+) -> Opinion:
+    """Which side agrees with ``fd`` (differences at scratch's weights; ``fd_torch`` at the
+    twin's, when they differ)."""
+    fd_torch = fd if fd_torch is None else fd_torch
+    arrays = [np.asarray(a, dtype=np.float64) for a in (scratch, torch_, fd, fd_torch)]
+    if not all(np.isfinite(a).all() for a in arrays):
+        return Opinion(step, tensor, np.nan, np.nan, "cannot judge (non-finite values)")
+    scratch, torch_, fd, fd_torch = arrays
+    scale = max(*(float(np.abs(a).max(initial=0.0)) for a in arrays), 1e-300)
+    es = float(np.abs(scratch - fd).max(initial=0.0)) / scale
+    et = float(np.abs(torch_ - fd_torch).max(initial=0.0)) / scale
     ok = 1e-4  # FD's own error is ~1e-9 relative for smooth losses; kinks can add more
     if es <= ok and et <= ok:
         verdict = "both agree with fd"

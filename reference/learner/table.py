@@ -51,6 +51,7 @@ def records_of(
             stage=stage,
             tensor=tensor,
             scale=scale,
+            check_dtype=False,  # a learner's dtype is whatever its code computes in
         )
         if ref64 is None:
             return r

@@ -29,27 +29,37 @@ def _assert_caught(result, stage, tensors, fd_blames_scratch=True):
     assert "Mismatched elements" in result.message()
 
 
-SPEC = Spec.parse("4-5-5-3 tanh,sigmoid,identity loss=mse opt=sgd(lr=0.1) seed=1")
+SPEC64 = Spec.parse("4-5-5-3 tanh,sigmoid,identity loss=mse opt=sgd(lr=0.1) seed=1")
+CASES = [(d, m) for d in ("float32", "float64") for m in ("free", "resync")]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_correct_scratch_passes(dtype):
-    assert run_parity(SPEC.replace(dtype=dtype), 5).passed
+@pytest.fixture(params=CASES, ids=[f"{d}-{m}" for d, m in CASES])
+def case(request):
+    """(spec at this dtype, mode): every planted bug is caught at both dtypes, in both modes."""
+    dtype, mode = request.param
+    return SPEC64.replace(dtype=dtype), mode
 
 
-def test_sign_flip_is_caught_in_the_update():
-    net = build(SPEC)
+def test_correct_scratch_passes(case):
+    spec, mode = case
+    assert run_parity(spec, 5, mode).passed
+
+
+def test_sign_flip_is_caught_in_the_update(case):
+    spec, mode = case
+    net = build(spec)
     ascent = Optimizer(
         net.opt.init, lambda g, s, p: net.opt.update({k: -v for k, v in g.items()}, s, p)
     )
-    result = run_parity(SPEC, 3, net=net._replace(opt=ascent))
+    result = run_parity(spec, 3, mode, net=net._replace(opt=ascent))
     _assert_caught(result, "update", ["W1", "b1", "W2", "b2", "W3", "b3"])
 
 
-def test_scale_factor_is_caught_in_every_gradient():
-    net = build(SPEC)
+def test_scale_factor_is_caught_in_every_gradient(case):
+    spec, mode = case
+    net = build(spec)
     summed = net.loss_fn._replace(grad=lambda a, y: net.loss_fn.grad(a, y) * a.shape[0])
-    result = run_parity(SPEC, 3, net=net._replace(loss_fn=summed))
+    result = run_parity(spec, 3, mode, net=net._replace(loss_fn=summed))
     _assert_caught(result, "grad", ["W1", "b1", "W2", "b2", "W3", "b3"])
 
 
@@ -59,8 +69,9 @@ class Transposed(Network):
         return {**grads, "W2": grads["W2"].T}
 
 
-def test_transposed_square_gradient_is_caught():
-    result = run_parity(SPEC, 3, net=Transposed(*build(SPEC)))
+def test_transposed_square_gradient_is_caught(case):
+    spec, mode = case
+    result = run_parity(spec, 3, mode, net=Transposed(*build(spec)))
     _assert_caught(result, "grad", ["W2"])
 
 
@@ -77,25 +88,28 @@ class UpdatedWeightsUsed(Network):
         return grads
 
 
-def test_updated_weights_used_is_caught_below_the_last_layer():
-    result = run_parity(SPEC, 3, net=UpdatedWeightsUsed(*build(SPEC)))
+def test_updated_weights_used_is_caught_below_the_last_layer(case):
+    spec, mode = case
+    result = run_parity(spec, 3, mode, net=UpdatedWeightsUsed(*build(spec)))
     _assert_caught(result, "grad", ["W1", "b1", "W2", "b2"])
 
 
-def test_wrong_activation_derivative_is_caught_in_that_layer():
-    spec = Spec.parse("4-5-3 relu,identity loss=mse opt=sgd(lr=0.1) seed=2")
+def test_wrong_activation_derivative_is_caught_in_that_layer(case):
+    spec, mode = case
+    spec = Spec.parse(f"4-5-3 relu,identity loss=mse opt=sgd(lr=0.1) seed=2 dtype={spec.dtype}")
     net = build(spec)
     relu = net.acts[0]
     wrong = Activation(relu.f, lambda z, a, g: g * _sigmoid(z) * (1 - _sigmoid(z)))
-    result = run_parity(spec, 3, net=net._replace(acts=(wrong, net.acts[1])))
+    result = run_parity(spec, 3, mode, net=net._replace(acts=(wrong, net.acts[1])))
     _assert_caught(result, "grad", ["W1", "b1"])
 
 
-def test_derivative_of_output_is_caught():
-    net = build(SPEC)
+def test_derivative_of_output_is_caught(case):
+    spec, mode = case
+    net = build(spec)
     sig = net.acts[1]
     twice = Activation(sig.f, lambda z, a, g: g * _sigmoid(a) * (1 - _sigmoid(a)))
-    result = run_parity(SPEC, 3, net=net._replace(acts=(net.acts[0], twice, net.acts[2])))
+    result = run_parity(spec, 3, mode, net=net._replace(acts=(net.acts[0], twice, net.acts[2])))
     _assert_caught(result, "grad", ["W1", "b1", "W2", "b2"])
 
 
@@ -108,14 +122,15 @@ class MeanBias(Network):
         return grads
 
 
-def test_bias_reduction_is_caught_in_the_biases_only():
-    result = run_parity(SPEC, 3, net=MeanBias(*build(SPEC)))
+def test_bias_reduction_is_caught_in_the_biases_only(case):
+    spec, mode = case
+    result = run_parity(spec, 3, mode, net=MeanBias(*build(spec)))
     _assert_caught(result, "grad", ["b1", "b2", "b3"])
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_adam_eps_inside_the_root_is_caught_in_the_update(dtype):
-    spec = SPEC.replace(opt="adam(lr=0.01,eps=1e-3)", dtype=dtype)
+def test_adam_eps_inside_the_root_is_caught_in_the_update(case):
+    spec, mode = case
+    spec = spec.replace(opt="adam(lr=0.01,eps=1e-3)")
     net = build(spec)
 
     def update(grads, state, params):
@@ -128,13 +143,13 @@ def test_adam_eps_inside_the_root_is_caught_in_the_update(dtype):
         }
         return new, state._replace(step=t, exp_avg=m, exp_avg_sq=v)
 
-    result = run_parity(spec, 3, net=net._replace(opt=Optimizer(net.opt.init, update)))
+    result = run_parity(spec, 3, mode, net=net._replace(opt=Optimizer(net.opt.init, update)))
     _assert_caught(result, "update", ["W1", "b1", "W2", "b2", "W3", "b3"])
 
 
-@pytest.mark.parametrize("mode", ["free", "resync"])
-def test_bug_from_step_three_is_localised_to_step_three(mode):
-    net = build(SPEC)
+def test_bug_from_step_three_is_localised_to_step_three(case):
+    spec, mode = case
+    net = build(spec)
 
     def update(grads, state, params):
         new, st = net.opt.update(grads, state, params)
@@ -142,6 +157,51 @@ def test_bug_from_step_three_is_localised_to_step_three(mode):
             new = {**new, "b2": new["b2"] + 1e-3}
         return new, st
 
-    result = run_parity(SPEC, 5, mode, net=net._replace(opt=Optimizer(net.opt.init, update)))
+    result = run_parity(spec, 5, mode, net=net._replace(opt=Optimizer(net.opt.init, update)))
     first = result.first_failure
     assert (first.step, first.stage, first.tensor) == (3, "update", "b2")
+
+
+def test_free_mode_finite_differences_judge_each_side_at_its_own_weights():
+    """After a wrong update the trajectories part; from then on the gradients differ because
+    the weights do, and neither side's gradient is wrong at its own weights."""
+    net = build(SPEC64)
+    ascent = Optimizer(
+        net.opt.init, lambda g, s, p: net.opt.update({k: -v for k, v in g.items()}, s, p)
+    )
+    result = run_parity(SPEC64, 3, "free", net=net._replace(opt=ascent))
+    assert result.opinions, "step 2's gradients differ: finite differences should run"
+    assert all(o.verdict == "both agree with fd" for o in result.opinions), result.message()
+
+
+def test_a_network_without_a_spec_attribute_gets_the_parity_message():
+    """The plugin takes any object with Network's methods; finite differences need no .spec."""
+    inner = build(SPEC64)
+
+    class Mine:
+        opt = inner.opt
+
+        def init_params(self):
+            return inner.init_params()
+
+        def init_state(self, params):
+            return inner.init_state(params)
+
+        def loss_and_grads(self, params, X, y):
+            loss, grads, out = inner.loss_and_grads(params, X, y)
+            return loss, {**grads, "W1": 2 * grads["W1"]}, out
+
+    result = run_parity(SPEC64, 2, net=Mine())
+    _assert_caught(result, "grad", ["W1"])
+
+
+def test_a_float32_network_that_upcasts_to_float64_fails():
+    """NEP 50: an np.float64 learning rate times a float32 array is float64 (CONVENTIONS §5)."""
+    spec = SPEC64.replace(dtype="float32")
+    net = build(spec)
+    lr = np.float64(0.1)
+    upcast = Optimizer(net.opt.init, lambda g, s, p: ({k: p[k] - lr * g[k] for k in p}, s))
+    result = run_parity(spec, 2, net=net._replace(opt=upcast))
+    first = result.first_failure
+    assert (first.step, first.stage, first.expected_dtype) == (1, "update", "float32")
+    assert "dtype mismatch: scratch float64, torch float32" in result.message()
