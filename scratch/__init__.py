@@ -1,7 +1,7 @@
 """nnparity's from-scratch NumPy MLP: readable like a textbook, imports nothing but NumPy."""
 
 from .activations import Activation, activations
-from .data import check_data, make_data, target_kind
+from .data import check_data, check_inputs, make_data, target_kind
 from .errors import DataError, NNParityError, SpecError
 from .initializers import initializers
 from .losses import Loss, losses
@@ -30,6 +30,7 @@ __all__ = [
     "activations",
     "build",
     "check_data",
+    "check_inputs",
     "initializers",
     "losses",
     "make_data",

@@ -38,11 +38,10 @@ def make_data(spec: Spec, seed: int | None = None, batch: int | None = None) -> 
     return X, y
 
 
-def check_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
-    """Return (X, y) as arrays of the spec's dtype (class indices as int64), or raise
-    ``DataError`` naming what does not fit."""
+def check_inputs(spec: Spec, X: Any) -> Array:
+    """``X`` as a (batch, inputs) array of the spec's dtype, or ``DataError`` naming the fix."""
     X = np.asarray(X)
-    n_in, n_out = spec.sizes[0], spec.sizes[-1]
+    n_in = spec.sizes[0]
     if X.ndim == 1 and n_in == 1:
         raise DataError(f"X has shape {X.shape}; the spec takes (batch, 1): use X.reshape(-1, 1)")
     if X.ndim != 2 or X.shape[1] != n_in:
@@ -50,10 +49,17 @@ def check_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
             f"X has shape {X.shape}; the spec {'-'.join(map(str, spec.sizes))} takes "
             f"(batch, {n_in}) with one row per sample"
         )
-    X = _real("X", X, spec.dtype)
+    return _real("X", X, spec.dtype)
+
+
+def check_data(spec: Spec, X: Any, y: Any, kind: str | None = None) -> tuple[Array, Array]:
+    """Return (X, y) as arrays of the spec's dtype (class indices as int64), or raise
+    ``DataError`` naming what does not fit. ``kind`` is ``target_kind(spec)`` if known."""
+    X = check_inputs(spec, X)
     y = np.asarray(y)
+    n_out = spec.sizes[-1]
     b = X.shape[0]
-    kind = target_kind(spec)
+    kind = kind or target_kind(spec)
     if kind == "class":
         if y.shape != (b,):
             raise DataError(
@@ -80,16 +86,17 @@ def check_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
 
 def _real(name: str, a: Array, dtype: str, allow_bool: bool = False) -> Array:
     """``a`` cast to ``dtype``; DataError if it is not real, not finite, or too large for dtype."""
-    real = np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)
-    if not (real or (allow_bool and a.dtype == np.bool_)):
-        raise DataError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    if not np.isfinite(a).all():
-        at = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
-        raise DataError(f"{name} holds a non-finite value {a[at]} at {at}: clean the data")
-    with np.errstate(over="ignore"):
-        out = a.astype(dtype, copy=False)
+    out = a
+    if a.dtype != dtype:
+        real = np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)
+        if not (real or (allow_bool and a.dtype == np.bool_)):
+            raise DataError(f"{name} must hold real numbers, got dtype {a.dtype}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = a.astype(dtype)
     if not np.isfinite(out).all():
         at = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        if out is a or not np.isfinite(a[at]):
+            raise DataError(f"{name} holds a non-finite value {a[at]} at {at}: clean the data")
         raise DataError(
             f"{name} holds {a[at]} at {at}, too large for {dtype}: rescale the data or use float64"
         )

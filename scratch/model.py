@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .activations import Activation, activations
-from .data import check_data
+from .data import check_data, check_inputs
 from .initializers import initializers
 from .losses import Loss, losses
 from .optimizers import Optimizer, optimizers
@@ -61,9 +61,10 @@ class Network(NamedTuple):
         return params
 
     def forward(self, params: Params, X: Array) -> tuple[Array, Cache]:
-        """Network output (batch, out) and the per-layer cache backward needs."""
+        """Network output (batch, out) and the per-layer cache backward needs. ``X`` is checked
+        and cast to the spec's dtype first (``DataError`` names what does not fit)."""
         cache: Cache = []
-        a = X
+        a = check_inputs(self.spec, X)
         bias = self.spec.bias
         for l, act in enumerate(self.acts, start=1):
             z = a @ params[f"W{l}"]
@@ -91,10 +92,12 @@ class Network(NamedTuple):
 
     def loss(self, params: Params, X: Array, y: Array) -> float:
         """The loss value at ``params``."""
+        X, y = self.check_data(X, y)
         return self.loss_fn.value(self.forward(params, X)[0], y)
 
     def loss_and_grads(self, params: Params, X: Array, y: Array) -> tuple[float, Params, Array]:
         """(loss, gradients, output) in one forward and one backward pass."""
+        X, y = self.check_data(X, y)
         out, cache = self.forward(params, X)
         grads = self.backward(params, cache, self.loss_fn.grad(out, y))
         return self.loss_fn.value(out, y), grads, out
@@ -113,7 +116,7 @@ class Network(NamedTuple):
 
     def check_data(self, X: Any, y: Any) -> tuple[Array, Array]:
         """Validate and cast data for this spec (see ``scratch.data.check_data``)."""
-        return check_data(self.spec, X, y)
+        return check_data(self.spec, X, y, self.loss_fn.target)
 
 
 @lru_cache(maxsize=256)

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from scratch import DataError, NNParityError, Spec, SpecError, check_data, optimizers
+from scratch import DataError, NNParityError, Spec, SpecError, build, check_data, optimizers
 
 KNOWN_ACTS = "Known activations: identity, sigmoid, tanh, relu"
 
@@ -151,11 +151,38 @@ Z = np.zeros
         (BIN, Z((3, 3)), [[0], [2], [1]], r"bce targets must lie in \[0, 1\]"),
     ],
 )
-def test_bad_data(spec, X, y, match):
+@pytest.mark.parametrize("entry", ["check_data", "train_step", "loss_and_grads", "loss"])
+def test_bad_data(spec, X, y, match, entry):
+    """Every entry point that takes data checks it before any work, with the same message."""
+    net = build(spec)
+    params = net.init_params()
+    call = {
+        "check_data": lambda: check_data(spec, X, y),
+        "train_step": lambda: net.train_step(params, net.init_state(params), X, y),
+        "loss_and_grads": lambda: net.loss_and_grads(params, X, y),
+        "loss": lambda: net.loss(params, X, y),
+    }[entry]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a clear error, not a NumPy warning on the way
         with pytest.raises(DataError, match=match):
-            check_data(spec, X, y)
+            call()
+
+
+def test_forward_checks_its_inputs():
+    net = build(REG)
+    with pytest.raises(DataError, match=r"X has shape \(5, 4\); the spec 3-4-2 takes"):
+        net.forward(net.init_params(), Z((5, 4)))
+
+
+def test_float64_data_keeps_a_float32_network_float32():
+    """NumPy's default float64 data must not upcast a float32 network's step (NEP 50)."""
+    net = build(F32.replace(opt="adam"))
+    params = net.init_params()
+    X, y = np.ones((4, 3)), np.ones((4, 2))  # float64
+    new, state, _ = net.train_step(params, net.init_state(params), X, y)
+    assert {v.dtype for v in new.values()} == {np.dtype(np.float32)}
+    assert {v.dtype for v in state.exp_avg.values()} == {np.dtype(np.float32)}
+    assert net.forward(params, X)[0].dtype == np.float32
 
 
 def test_good_data_is_cast_to_the_spec_dtype():
