@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .registry import Registry
+from .special import erf as _erf
 
 Array = np.ndarray
 
@@ -33,7 +34,6 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
 def _sigmoid(z: Array) -> Array:
