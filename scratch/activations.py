@@ -63,8 +63,8 @@ def tanh() -> Activation:
 
 @register("elementwise")
 def relu() -> Activation:
-    """a = max(z, 0); a' = 1 if z > 0 else 0 (0 at the kink, as PyTorch)."""
-    return Activation(lambda z: np.maximum(z, 0), lambda z, a, g: np.where(z > 0, g, 0))
+    """a = max(z, 0); a' = 0 if z <= 0 else 1 (0 at the kink; NaN passes g on, as PyTorch)."""
+    return Activation(lambda z: np.maximum(z, 0), lambda z, a, g: np.where(z <= 0, 0, g))
 
 
 @register("elementwise")
@@ -80,7 +80,8 @@ def _elu(alpha: float, scale: float) -> Activation:
         return scale * np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0)))
 
     def vjp(z: Array, a: Array, g: Array) -> Array:
-        return np.where(z > 0, scale * g, (scale * alpha) * g * np.exp(np.minimum(z, 0)))
+        # z <= 0 picks the negative branch, so a NaN z passes g on (PyTorch's elu_backward)
+        return np.where(z <= 0, (scale * alpha) * g * np.exp(np.minimum(z, 0)), scale * g)
 
     return Activation(f, vjp)
 
@@ -144,6 +145,10 @@ def silu() -> Activation:
 def softplus(beta: float = 1.0, threshold: float = 20.0) -> Activation:
     """a = log(1 + e^(beta z)) / beta, and a = z where beta z > threshold (PyTorch);
     a' = sigmoid(beta z), and 1 above the threshold."""
+    if not beta > 0:
+        from .errors import SpecError
+
+        raise SpecError(f"softplus needs beta > 0 (it divides by beta), got {beta}")
 
     def f(z: Array) -> Array:
         bz = beta * z
@@ -172,14 +177,15 @@ def mish() -> Activation:
 
 @register("elementwise")
 def hardtanh(min_val: float = -1.0, max_val: float = 1.0) -> Activation:
-    """a = clip(z, min_val, max_val); a' = 1 on the open interval, 0 elsewhere (PyTorch)."""
+    """a = clip(z, min_val, max_val); a' = 0 where z <= min_val or z >= max_val, else 1 (0 at
+    both kinks; NaN passes g on, as PyTorch)."""
     if not min_val < max_val:
         from .errors import SpecError
 
         raise SpecError(f"hardtanh needs min_val < max_val, got {min_val} and {max_val}")
     return Activation(
         lambda z: np.clip(z, min_val, max_val),
-        lambda z, a, g: np.where((z > min_val) & (z < max_val), g, 0),
+        lambda z, a, g: np.where((z <= min_val) | (z >= max_val), 0, g),
     )
 
 

@@ -7,6 +7,7 @@ factory's keyword defaults so specs, the CLI and the tests can enumerate and val
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -108,6 +109,8 @@ def _coerce(kind: str, name: str, key: str, value: Any, default: Value) -> Value
     if isinstance(default, (int, float)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SpecError(f"{where} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise SpecError(f"{where} must be a finite number, got {value!r}")
         if isinstance(default, int) and float(value).is_integer():
             return int(value)
         return float(value)

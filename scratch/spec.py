@@ -61,6 +61,8 @@ def _value(text: str) -> Value:
     return text
 
 
+_SPACES = re.compile(r"\s*([,=(])\s*")
+_CLOSE = re.compile(r"\s+\)")
 _CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$")
 
 
@@ -75,11 +77,16 @@ def choice(registry: Registry[Any], obj: Choice | str, **params: Value) -> Choic
                 f"cannot read {registry.kind} {obj!r}: write a name, or name(key=value,...)"
             )
         name, raw = m.group(1), dict(params)
+        given: set[str] = set()
         for item in filter(None, (m.group(2) or "").split(",")):
             key, eq, val = item.partition("=")
-            if not eq or not key.strip():
+            key = key.strip()
+            if not eq or not key:
                 raise SpecError(f"cannot read {item!r} in {obj!r}: write key=value")
-            raw[key.strip()] = _value(val.strip())
+            if key in given:
+                raise SpecError(f"hyperparameter {key!r} is given twice in {obj!r}")
+            given.add(key)
+            raw[key] = _value(val.strip())
     normal = registry.normalize(name, raw)
     registry[name].build(dict(normal))  # range checks happen here, before any work
     return Choice(name, normal)
@@ -141,8 +148,10 @@ class Spec:
 
     @classmethod
     def parse(cls, text: str) -> Spec:
-        """Read the one-line form (see the module docstring)."""
-        tokens = _tokens(text)
+        """Read the one-line form (see the module docstring). Spaces around ',', '=', '(' and
+        before ')' are allowed: ``tanh, sigmoid`` and ``opt = sgd( lr=0.1 )`` read as written
+        without them."""
+        tokens = _tokens(_SPACES.sub(r"\1", _CLOSE.sub(")", text)))
         if len(tokens) < 2:
             raise SpecError(
                 f"cannot read spec {text!r}: write sizes then activations, e.g. "

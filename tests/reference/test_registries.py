@@ -36,3 +36,73 @@ def test_minimum_counts_from_the_issue():
     assert len(REGISTRIES["loss"]) >= 7
     assert len(REGISTRIES["initializer"]) >= 10
     assert len(REGISTRIES["optimizer"]) >= 5
+
+
+# scratch's hyperparameter -> the argument of PyTorch's own class or function that it mirrors
+TORCH_SIGNATURES = {
+    ("optimizer", "sgd"): ("torch.optim.SGD", {}),
+    ("optimizer", "adam"): ("torch.optim.Adam", {"beta1": ("betas", 0), "beta2": ("betas", 1)}),
+    ("optimizer", "adamw"): ("torch.optim.AdamW", {"beta1": ("betas", 0), "beta2": ("betas", 1)}),
+    ("optimizer", "rmsprop"): ("torch.optim.RMSprop", {}),
+    ("optimizer", "adagrad"): ("torch.optim.Adagrad", {}),
+    ("activation", "leaky_relu"): ("torch.nn.LeakyReLU", {"slope": "negative_slope"}),
+    ("activation", "elu"): ("torch.nn.ELU", {}),
+    ("activation", "gelu"): ("torch.nn.GELU", {}),
+    ("activation", "softplus"): ("torch.nn.Softplus", {}),
+    ("activation", "hardtanh"): ("torch.nn.Hardtanh", {}),
+    ("loss", "mse"): ("torch.nn.MSELoss", {}),
+    ("loss", "huber"): ("torch.nn.HuberLoss", {}),
+    ("loss", "bce"): ("torch.nn.BCELoss", {}),
+    ("loss", "bce_with_logits"): ("torch.nn.BCEWithLogitsLoss", {}),
+    ("loss", "cross_entropy"): ("torch.nn.CrossEntropyLoss", {}),
+    ("loss", "nll"): ("torch.nn.NLLLoss", {}),
+}
+
+
+@pytest.mark.parametrize("key", sorted(TORCH_SIGNATURES), ids="-".join)
+def test_defaults_are_pytorchs_own(key):
+    """Read the defaults from PyTorch's signatures, not from our own twin: a default that
+    drifts in a new PyTorch release fails here."""
+    import importlib
+    import inspect
+
+    path, renamed = TORCH_SIGNATURES[key]
+    module, _, cls = path.rpartition(".")
+    params = inspect.signature(getattr(importlib.import_module(module), cls)).parameters
+    for name, default in REGISTRIES[key[0]][key[1]].defaults.items():
+        where = renamed.get(name, name)
+        theirs = (
+            params[where[0]].default[where[1]]
+            if isinstance(where, tuple)
+            else params[where].default
+        )
+        assert default == theirs, (key, name, default, theirs)
+
+
+def test_every_variant_with_hyperparameters_is_held_to_a_pytorch_signature():
+    mirrored = {k for k in TORCH_SIGNATURES}
+    for kind in ("optimizer", "activation", "loss"):
+        for name in REGISTRIES[kind]:
+            if REGISTRIES[kind][name].defaults and name != "half_sse":  # half_sse: no torch twin
+                assert (kind, name) in mirrored, (kind, name)
+
+
+@pytest.mark.parametrize("name", REGISTRIES["activation"].names("elementwise"))
+def test_activation_values_and_gradients_at_nan_and_inf_follow_pytorch(name):
+    """Where a run has gone non-finite, scratch and the twin must still agree on what flows
+    through each activation, or a diverging run would be reported as a code bug."""
+    import numpy as np
+    import torch
+
+    z = np.array([[np.nan, np.inf, -np.inf, 0.0, 1.0, -1.0]])
+    g = np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]])
+    act = REGISTRIES["activation"][name].build({})
+    with np.errstate(all="ignore"):
+        a = act.f(z)
+        dz = act.vjp(z, a, g)
+    zt = torch.from_numpy(z).requires_grad_(True)
+    at = torch_activations[name].build({})(zt)
+    at.backward(torch.from_numpy(g))
+    # NaN where PyTorch has NaN, the same infinities, finite values to a few ulp
+    np.testing.assert_allclose(a, at.detach().numpy(), rtol=1e-14, atol=0, err_msg=f"{name} value")
+    np.testing.assert_allclose(dz, zt.grad.numpy(), rtol=1e-14, atol=0, err_msg=f"{name} grad")

@@ -42,7 +42,10 @@ KNOWN_ACTS = "Known activations: identity, sigmoid, tanh, relu"
         # hyperparameters out of range
         ("3-4-1 tanh,identity opt=sgd(lr=0)", r"sgd lr=0.0 is out of range: it must lie in \(0,"),
         ("3-4-1 tanh,identity opt=adam(lr=-1)", r"adam lr=-1.0 is out of range"),
-        ("3-4-1 tanh,identity opt=sgd(lr=nan)", "sgd lr=nan is out of range"),
+        (
+            "3-4-1 tanh,identity opt=sgd(lr=nan)",
+            "optimizer .sgd. hyperparameter .lr. must be a finite number, got nan",
+        ),
         ("3-4-1 tanh,identity opt=adam(beta1=1)", r"adam beta1=1.0 .* must lie in \[0, 1\)"),
         ("3-4-1 tanh,identity opt=adamw(beta2=-0.1)", r"adamw beta2=-0.1 .* \[0, 1\)"),
         ("3-4-1 tanh,identity opt=adam(eps=-1e-8)", r"adam eps=-1e-08 .* must lie in \[0, inf\)"),
@@ -81,11 +84,30 @@ KNOWN_ACTS = "Known activations: identity, sigmoid, tanh, relu"
         ("3-4-1 tanh,identity seed=1.5", "seed must be an integer >= 0, got 1.5"),
         ("3-4-1 tanh,identity batch=0", "batch must be an integer >= 1, got 0"),
         ("3-4-1 tanh,identity bias=1", "bias must be true or false, got 1"),
+        # hyperparameters: finite, once each
+        ("3-4-1 leaky_relu(slope=nan),identity", "'slope' must be a finite number, got nan"),
+        ("3-4-1 tanh,identity init=normal(std=inf)", "'std' must be a finite number, got inf"),
+        ("3-4-1 tanh,identity opt=sgd(lr=0.1,lr=0.2)", "'lr' is given twice in 'sgd"),
+        ("3-4-1 softplus(beta=0),identity", r"softplus needs beta > 0 \(it divides by beta\)"),
     ],
 )
 def test_bad_spec_text(text, match):
     with pytest.raises(SpecError, match=match):
         Spec.parse(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3-4-1 tanh, sigmoid opt=sgd(lr=0.1,momentum=0.9) dtype=float32",
+        "3-4-1 tanh,sigmoid opt = sgd( lr=0.1 , momentum = 0.9 ) dtype = float32",
+        "  3-4-1   tanh ,sigmoid   opt=sgd(lr=0.1,momentum=0.9)   dtype=float32  ",
+    ],
+)
+def test_spaces_around_separators_read_as_without_them(text):
+    assert Spec.parse(text) == Spec.parse(
+        "3-4-1 tanh,sigmoid opt=sgd(lr=0.1,momentum=0.9) dtype=float32"
+    )
 
 
 def test_errors_are_value_errors_of_one_family():
