@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 
@@ -51,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         "nnparity list": bench.cli_start(["list"]),
     }
     if args.json:
-        print(json.dumps(out, indent=1))
+        from reports.jsonout import dumps
+
+        print(dumps(out))
         return 0
     m = out["machine"]
     print(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -64,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_parity(args.spec, steps=args.steps, mode=args.mode, rtol=args.rtol, atol=args.atol)
     if args.json:
+        from reports.jsonout import dumps
+
         print(
-            json.dumps(
+            dumps(
                 {
                     "spec": str(result.spec),
                     "mode": result.mode,
@@ -73,9 +74,7 @@ def run(args: argparse.Namespace) -> int:
                     "passed": result.passed,
                     "records": [r.as_dict() for r in result.records],
                     "finite_differences": [o.__dict__ for o in result.opinions],
-                },
-                indent=1,
-                default=float,
+                }
             )
         )
         return 0 if result.passed else 1
@@ -90,6 +89,18 @@ def run(args: argparse.Namespace) -> int:
     print()
     if result.passed:
         print(f"PASS: scratch matches PyTorch ({len(result.records)} comparisons).")
+        losses = [r.torch_value for r in result.records if r.stage == "loss"]
+        broke = next((r for r in result.records if r.nonfinite), None)
+        if broke is not None:
+            print(
+                f"Note: both sides went non-finite alike from {broke.where}: the training "
+                "diverges (learning rate, model), the code does not differ."
+            )
+        elif len(losses) > 1 and abs(losses[-1]) > 1e3 * max(abs(losses[0]), 1e-300):
+            print(
+                f"Note: the loss grew from {losses[0]:.3g} to {losses[-1]:.3g} on both sides: "
+                "the training diverges (learning rate, model), the code does not differ."
+            )
     else:
         print("FAIL: " + result.message())
     return 0 if result.passed else 1

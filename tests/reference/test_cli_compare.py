@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from reports.cli import main
 
 SPEC = "3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1,momentum=0.9) init=xavier_uniform seed=0"
@@ -78,3 +80,28 @@ def test_list_table_names_every_variant_with_its_whole_formula(capsys):
             assert f"  {name}" in out, name
             for line in reg[name].doc.splitlines():  # every line of the formula, not the first
                 assert line in out, (name, line)
+
+
+DIVERGING = "3-8-1 relu,identity opt=sgd(lr=1000) loss=mse"
+
+
+def test_compare_json_is_strict_json_when_values_go_non_finite(capsys):
+    assert main(["compare", DIVERGING, "--steps", "6", "--json"]) == 0
+
+    def refuse(token):
+        raise AssertionError(f"non-standard JSON token {token}")
+
+    data = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert any(r["max_abs"] == "nan" or r["torch_value"] == "nan" for r in data["records"])
+
+
+@pytest.mark.parametrize(("steps", "note"), [(3, "the loss grew from"), (6, "non-finite alike")])
+def test_compare_says_when_both_sides_diverge(capsys, steps, note):
+    assert main(["compare", DIVERGING, "--steps", str(steps)]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and note in out and "the code does not differ" in out
+
+
+def test_compare_says_nothing_of_divergence_when_training_is_sane(capsys):
+    assert main(["compare", SPEC, "--steps", "3"]) == 0
+    assert "diverges" not in capsys.readouterr().out
