@@ -6,7 +6,8 @@ NAME) returning an adapter from ``reference.learner`` (``from_gradients``, ``fro
 ``from_step``, ``from_forward``, ``from_loss``) with ``data=(X, y)``, or a tuple
 ``(adapter, X, y)``. The file is imported, so keep its own training under
 ``if __name__ == "__main__":``. Exit code 0 for ``match``, 1 for any other verdict, 2 when the
-adapter itself cannot be used.
+adapter itself cannot be used, 3 when nnparity itself fails (an internal error, with our
+traceback: report it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import sys
+import traceback
+
+INTERNAL_ERROR = 3
 
 EPILOG = """\
 FILE.py defines, for example:
@@ -26,6 +32,8 @@ FILE.py defines, for example:
                               optimizer="sgd", lr=0.5, data=(X, y))
 
 verdicts: match (exit 0); implementation_bug, numerical_instability, model_limitation (exit 1)
+exit 2: the file or the adapter cannot be used (the message says why)
+exit 3: an internal error of nnparity (not a verdict on your network; please report it)
 """
 
 
@@ -70,19 +78,35 @@ def _clean(x: object) -> object:
 def run(args: argparse.Namespace) -> int:
     from reference.learner import check
     from reference.learner.loader import load
+    from scratch.errors import NNParityError
 
     adapter, X, y = load(args.target)
-    result = check(
-        adapter,
-        X,
-        y,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        watch=args.watch,
-        probe=not args.no_probe,
-    )
-    if args.json:
-        print(json.dumps(_clean(result.as_dict()), indent=2))
-    else:
-        print(result.render())
+    try:
+        result = check(
+            adapter,
+            X,
+            y,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            watch=args.watch,
+            probe=not args.no_probe,
+        )
+    except NNParityError:
+        raise
+    except Exception:  # noqa: BLE001 - our own failure: say so, never as a verdict on the code
+        print(
+            "nnparity check: internal error: nnparity itself failed while checking "
+            f"{args.target}; this is a bug in nnparity, not a verdict on your network. "
+            "Please report it with the traceback below and your file.\n",
+            file=sys.stderr,
+        )
+        traceback.print_exc(file=sys.stderr)
+        return INTERNAL_ERROR
+    text = json.dumps(_clean(result.as_dict()), indent=2) if args.json else result.render()
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `nnparity check ... | head`: the reader has gone; not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0 if result.passed else 1

@@ -166,7 +166,7 @@ def _check(
     ref = Reference(spec, codec.frozen)
     runner = Runner(adapter, X, y)
     bs = min(batch_size or conv.batch_size or len(X), len(X))
-    batches = [np.arange(i * bs, (i + 1) * bs) % len(X) for i in range(-(-len(X) // bs))]
+    batches = [np.arange(i, min(i + bs, len(X))) for i in range(0, len(X), bs)]
     P0 = adapter.read()
     watch = watch if adapter.style != "forward" else 0
     tol = tolerance_for(spec.dtype, 1, "resync", rtol, atol)
@@ -240,9 +240,11 @@ def _diagnose(
         out += explain_gradients(data, ref, codec, failing, sel[0][0].implied)
     upd = [r for r in bad if r.stage == "update"]
     if upd:
-        own = [h[0] for h in history if h[2] is not None and not h[0].implied]
+        seen = [h for h in history if h[2] is not None and not h[0].implied]
+        own = [h[0] for h in seen]
+        twin = [h[1].grads for h in seen] if own and own[0].grads is None else None
         if own and (nan_step is None or own[0].step < nan_step):
-            out += explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol)
+            out += explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol, twin)
         else:
             out.append(
                 Finding(

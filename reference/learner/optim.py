@@ -1,7 +1,7 @@
 """Optimizer variants a learner may have written instead of the declared torch optimizer, run
 with torch tensors on the learner's own gradients so the post-step weights can be predicted.
 
-``variant=None`` is torch 2.13's single-tensor update (CONVENTIONS.md section 4); the others
+``variant=None`` is torch 2.13's single-tensor update (``EQUATION``); the others
 are the usual hand-written departures: eps inside the square root, Adam without bias
 correction, weight decay left out, SGD momentum with the buffer started at (1 - dampening) g.
 """
@@ -126,11 +126,20 @@ def explain_update(
     first: int,
     atol: float,
     rtol: float,
+    twin_grads: list[dict] | None = None,
 ) -> list[Finding]:
     """Post-step weights that do not follow the declared optimizer from the learner's own
-    gradients: a constant factor on the step (sign, lr), or a named optimizer variant."""
+    gradients: a constant factor on the step (sign, lr), or a named optimizer variant.
+    ``twin_grads`` (one dict per observation): the learner exposes no gradient (a style (c)
+    step with a stateful optimizer), so PyTorch's gradients at the learner's weights stand in
+    for them; a step no variant reproduces then cannot be told from a gradient bug."""
     name, kw = spec.opt.name, dict(spec.opt.kwargs)
-    seq = [(to_tensors(o.params), to_tensors(o.grads), to_tensors(o.after)) for o in history]
+    grads = twin_grads or [o.grads for o in history]
+    seq = [
+        (to_tensors(o.params), to_tensors(g), to_tensors(o.after))
+        for o, g in zip(history, grads, strict=True)
+    ]
+    whose = "PyTorch's gradients at your weights" if twin_grads else "your gradients"
     true = Sim(name, kw)
     pred = [true.step(P, G) for P, G, _ in seq]
     k = first - history[0].step
@@ -159,7 +168,7 @@ def explain_update(
                 None,
                 first,
                 f"the step taken is -1 times the "
-                f"declared optimizer's step from your gradients: {f.text(0, 0)}",
+                f"declared optimizer's step from {whose}: {f.text(0, 0)}",
                 "subtract the update: w -= lr * step",
             )
         ]
@@ -170,35 +179,52 @@ def explain_update(
                 names_,
                 None,
                 first,
-                f"the step taken is c times the declared optimizer's: {f.text(0, 0)}",
+                f"the step taken is c times the declared optimizer's (from {whose}): "
+                f"{f.text(0, 0)}",
                 "use the declared learning rate, or declare the one you use",
             )
         ]
     for variant, label in VARIANTS.get(name, []):
-        sim = Sim(name, kw, variant)
-        ok = True
-        for P, G, A in seq[: k + 3]:
-            Q = sim.step(P, G)
-            ok = ok and all(
-                bool(
-                    (
-                        (A[n] - Q[n]).abs()
-                        <= atol * max(float((Q[n] - P[n]).abs().max()), 1e-300) + rtol * Q[n].abs()
-                    ).all()
-                )
-                for n in A
-            )
-        if ok:
+        if _follows(Sim(name, kw, variant), seq[: k + 3], atol, rtol):
             return [
                 Finding(
                     "optimizer_update_mismatch",
                     names_,
                     None,
                     first,
-                    f"from your own gradients, your post-step weights follow {name} with {label}",
-                    f"follow torch.optim.{_cls(name)}: see CONVENTIONS.md section 4",
+                    f"from {whose}, your post-step weights follow {name} with {label}",
+                    f"follow torch.optim.{_cls(name)}: {EQUATION[name]}",
                 )
             ]
+    if name != "sgd":
+        lr = float(kw.get("lr", 1e-3))
+        for other, label in ((Sim("sgd", {"lr": lr}), "plain SGD (w -= lr * g)"),):
+            if _follows(other, seq[: k + 3], atol, rtol):
+                return [
+                    Finding(
+                        "optimizer_update_mismatch",
+                        names_,
+                        None,
+                        first,
+                        f"from {whose}, your post-step weights follow {label} with lr = {lr:g}, "
+                        f"not the declared {name}",
+                        f"declare optimizer='sgd', or write the {name} update: {EQUATION[name]}",
+                    )
+                ]
+    if twin_grads:
+        return [
+            Finding(
+                "unexplained_mismatch",
+                names_,
+                None,
+                first,
+                "your post-step weights part from PyTorch's, and no known "
+                f"{name} variant fed with PyTorch's gradients at your weights reproduces them; "
+                "your step exposes no gradient, so a gradient bug cannot be told apart from "
+                "an update bug",
+                "expose your gradients (from_gradients with step=...) to separate the two",
+            )
+        ]
     return [
         Finding(
             "optimizer_update_mismatch",
@@ -210,6 +236,35 @@ def explain_update(
             f"compare your update line by line with torch.optim.{_cls(name)}",
         )
     ]
+
+
+def _follows(sim: Sim, seq: list, atol: float, rtol: float) -> bool:
+    """Whether ``sim`` fed with the gradients of ``seq`` reproduces every post-step weight."""
+    ok = True
+    for P, G, A in seq:
+        Q = sim.step(P, G)
+        ok = ok and all(
+            bool(
+                (
+                    (A[n] - Q[n]).abs()
+                    <= atol * max(float((Q[n] - P[n]).abs().max()), 1e-300) + rtol * Q[n].abs()
+                ).all()
+            )
+            for n in A
+        )
+    return ok
+
+
+EQUATION = {
+    "sgd": "b = mu b + (1 - dampening) g (b = g on the first step), w -= lr * b "
+    "(nesterov: w -= lr * (g + mu b)); weight_decay adds wd * w to g first",
+    "adam": "m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, "
+    "w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)",
+    "adamw": "w *= 1 - lr * wd, then m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, "
+    "w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)",
+    "rmsprop": "s = alpha s + (1 - alpha) g^2, w -= lr * g / (sqrt(s) + eps)",
+    "adagrad": "S += g^2, w -= lr * g / (sqrt(S) + eps)",
+}
 
 
 def _cls(name: str) -> str:

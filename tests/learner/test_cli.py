@@ -73,3 +73,31 @@ def test_check_from_the_command_line():
     assert lines[0] == "verdict: implementation_bug"
     assert any("derivative_of_output [Wo]" in x for x in lines)
     assert any("updated_weights_used [Ws]" in x for x in lines)
+
+
+def test_check_internal_error_exits_3_and_says_it_is_ours(examples, capsys, monkeypatch):
+    from reference.learner import checker
+
+    def boom(*args, **kwargs):
+        raise IndexError("an nnparity slip")
+
+    monkeypatch.setattr(checker, "_check", boom)
+    assert main(["check", str(examples / "style_c_step.py")]) == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "internal error" in err and "not a verdict on your network" in err
+    assert "IndexError: an nnparity slip" in err
+
+
+def test_check_into_a_closed_pipe_is_quiet():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reports.cli", "check", "examples/learners/style_c_step.py"]
+        + ["--steps", "1", "--watch", "0", "--no-probe"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # like `| head` that has already exited
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err

@@ -100,6 +100,50 @@ def test_optimizer_update_mismatch_names_the_variant(variant, fragment):
     assert all(row.first_bad_step is None for row in r.table if row.stage == "grad")
 
 
+def _adam_step(net, variant, sgd=False):
+    from reference.learner.optim import Sim, to_tensors
+
+    sim = Sim("sgd", {"lr": 0.01}) if sgd else Sim("adam", {"lr": 0.01, "eps": 1e-3}, variant)
+
+    def step(X, y):
+        g = to_tensors(net.grads(X, y))
+        new = sim.step(to_tensors({k: getattr(net, k) for k in NAMES}), g)
+        for k, v in new.items():
+            setattr(net, k, v.numpy())
+
+    return step
+
+
+@pytest.mark.parametrize(
+    "variant, sgd, code, fragment",
+    [
+        ("no_bias_correction", False, "optimizer_update_mismatch", "no bias correction"),
+        ("eps_inside", False, "optimizer_update_mismatch", "eps inside"),
+        (None, True, "optimizer_update_mismatch", "plain SGD (w -= lr * g) with lr = 0.01"),
+    ],
+)
+def test_step_only_adam_variants_are_named_from_pytorchs_gradients(variant, sgd, code, fragment):
+    X, y = data()
+    net = PlantedMLP()
+    declared = {**DECLARED, "optimizer": "adam(eps=0.001)", "lr": 0.01}
+    r = check(from_step(net, NAMES, _adam_step(net, variant, sgd), **declared), X, y, steps=3)
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == [code], r.render()
+    assert fragment in r.findings[0].evidence
+    assert "PyTorch's gradients at your weights" in r.findings[0].evidence
+    assert "v = b2 v + (1 - b2) g^2" in r.findings[0].hint  # the equation, not a file to read
+
+
+def test_step_only_adam_with_a_gradient_bug_is_unexplained_not_a_crash():
+    X, y = data()
+    net = PlantedMLP("z_deriv")
+    declared = {**DECLARED, "optimizer": "adam(eps=0.001)", "lr": 0.01}
+    r = check(from_step(net, NAMES, _adam_step(net, None), **declared), X, y, steps=3)
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == ["unexplained_mismatch"], r.render()
+    assert "cannot be told apart" in r.findings[0].evidence
+
+
 @pytest.mark.parametrize(
     "bug, code, fragment",
     [

@@ -146,3 +146,12 @@ def test_a_loss_value_off_with_right_gradients_is_only_a_note():
     r = check(from_gradients(net, NAMES, loss_and_grads, **DECLARED), X, y, steps=2, probe=False)
     assert r.verdict == "match"
     assert r.codes() == ["loss_value_mismatch"] and r.findings[0].kind == "note"
+
+
+def test_a_batch_size_that_does_not_divide_the_data_is_no_alarm():
+    X, y = data(n=10)
+    net = PlantedMLP()
+    adapter = from_step(net, NAMES, lambda X, y: net.step(X, y), **DECLARED, batch_size=3)
+    r = check(adapter, X, y, steps=5, watch=0, probe_steps=50)
+    assert r.verdict in ("match", "model_limitation"), r.render()
+    assert not [x for x in r.records if not x.passed]
