@@ -63,7 +63,7 @@ def nnparity_adapter():
     return from_step(
         net,
         ["Ws", "Wo"],
-        lambda X, y: net.train_on(X[0], y[0, 0]),
+        lambda X, y: net.train_on(X[0], y[0]),
         sizes=[3, 10, 1],
         activations="relu,sigmoid",
         bias=("folded", "none"),

@@ -3,8 +3,9 @@
 Every adapter names the learner's parameters by the learner's own names (``paths``), in
 canonical order (W1, b1, W2, b2, ...; a folded or absent bias takes no name), and declares the
 network's conventions (``Conventions``). The checker calls the learner's functions with
-``X`` of shape (batch, inputs) and ``y`` of shape (batch, outputs) (class indices (batch,) for
-cross_entropy/nll); reshape inside the lambda if your code wants columns.
+``X`` of shape (batch, inputs) and ``y`` as the learner's data holds it, batch first: (batch,
+outputs), or (batch,) for a vector of targets (class indices (batch,) for cross_entropy);
+reshape inside the lambda if your code wants columns.
 
     (a) from_gradients: ``grads(X, y)`` returns a dict, a list, Nielsen's (nabla_b, nabla_w)
     (b) from_layers:    ``backward(X, y)`` runs forward + backward; layers keep dweights/dbiases

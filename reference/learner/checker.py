@@ -70,7 +70,9 @@ def check(
         return _check(adapter, X, y, steps, batch_size, watch, probe, probe_steps, rtol, atol)
 
 
-def _data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
+def _data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
+    """(X, y for the twin, y for the learner): a real target given as a vector (N,) for one
+    output is (N, 1) for the twin and stays (N,) for the learner's own code."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X[None, :] if spec.sizes[0] == X.size else X[:, None]
@@ -82,9 +84,11 @@ def _data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array]:
             else np.zeros((len(X), spec.sizes[-1]))
         )
     y = np.asarray(y)
+    shape = y.shape
     if kind != "class" and y.ndim <= 1 and spec.sizes[-1] == 1:
         y = y.reshape(-1, 1)
-    return check_data(spec, X, y)
+    X, y = check_data(spec, X, y)
+    return X, y, y.reshape(shape) if y.size == int(np.prod(shape)) else y
 
 
 @dataclass
@@ -162,9 +166,9 @@ def _check(
     codec = adapter.bind()
     conv = adapter.conventions
     spec = conv.spec(codec.dtype)
-    X, y = _data(spec, X, y)
+    X, y, y_own = _data(spec, X, y)
     ref = Reference(spec, codec.frozen)
-    runner = Runner(adapter, X, y)
+    runner = Runner(adapter, X, y_own)
     bs = min(batch_size or conv.batch_size or len(X), len(X))
     batches = [np.arange(i, min(i + bs, len(X))) for i in range(0, len(X), bs)]
     P0 = adapter.read()

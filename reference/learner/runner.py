@@ -3,7 +3,8 @@
 Every call is guarded: an exception becomes ``LearnerCrash`` carrying the learner's own
 traceback tail (frames from nnparity removed); RuntimeWarnings (overflow, divide by zero) are
 recorded with the learner's file and line; ``X`` and ``y`` are passed as copies and compared
-afterwards, so in-place mutation is seen and never reaches the twin.
+afterwards, so in-place mutation is seen and never reaches the twin. ``y`` reaches the learner
+in the shape of its own data (a vector (N,) stays a vector; the twin takes (N, 1)).
 
 Style (c) exposes no gradient: it is implied from the weights before (p) and after (p') one
 step of the declared SGD: d = (p - p') / lr; without momentum g = d; with momentum mu,

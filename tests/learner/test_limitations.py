@@ -46,7 +46,7 @@ def test_symmetric_zero_init():
 
 def test_capacity_without_the_bias_excuse():
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    y = np.array([0.0, 1.0, 1.0, 0.0])  # XOR: no linear model fits it, bias or not
+    y = np.array([[0.0], [1.0], [1.0], [0.0]])  # XOR: no linear model fits it, bias or not
     p = {"W": np.full((2, 1), 0.1), "b": np.zeros(1)}
 
     def grads(X, y):

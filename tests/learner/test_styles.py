@@ -155,3 +155,22 @@ def test_a_batch_size_that_does_not_divide_the_data_is_no_alarm():
     r = check(adapter, X, y, steps=5, watch=0, probe_steps=50)
     assert r.verdict in ("match", "model_limitation"), r.render()
     assert not [x for x in r.records if not x.passed]
+
+
+def test_a_vector_target_reaches_the_learners_code_as_a_vector():
+    rng = np.random.default_rng(3)
+    p = {"W": rng.normal(size=(3, 1)), "b": np.zeros(1)}
+    seen = []
+
+    def grads(X, y):  # correct for y of shape (N,): out[:, 0] - y
+        seen.append(y.shape)
+        d = ((X @ p["W"] + p["b"])[:, 0] - y) / len(X)
+        return {"W": X.T @ d[:, None], "b": d.sum(keepdims=True)}
+
+    adapter = from_gradients(
+        p, ["W", "b"], grads, sizes=[3, 1], activations="identity", loss="half_sse", lr=0.1
+    )
+    X = rng.normal(size=(5, 3))
+    r = check(adapter, X, X @ [1.0, -2.0, 0.5], steps=3, probe=False)
+    assert r.verdict == "match", r.render()
+    assert set(seen) == {(5,)}
