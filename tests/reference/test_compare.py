@@ -69,3 +69,34 @@ def test_tolerance_overrides_come_in_pairs():
         tolerance_for("float64", rtol=1e-3)
     assert tolerance_for("float32", 3, "free") == TOLERANCES["float32"].widened(3)
     assert tolerance_for("float32", 3, "resync") == TOLERANCES["float32"]
+
+
+def test_huge_finite_values_are_finite_and_compared_by_value():
+    """A sum of finite values can overflow to inf: that must not make the record non-finite."""
+    e = np.full(4, 1e308)
+    r = cmp(e.copy(), e)
+    assert r.passed and not r.nonfinite and r.max_abs == 0.0
+    a = e.copy()
+    a[3] = -1e308
+    r = cmp(a, e)
+    assert not r.passed and not r.nonfinite and r.worst_index == (3,)
+
+
+def test_zero_atol_judges_by_rtol_alone():
+    tol = tolerance_for("float64", 1, "free", rtol=1e-3, atol=0.0)
+    assert cmp(np.array([0.0, 1.0005]), np.array([0.0, 1.0]), tol).passed
+    r = cmp(np.array([1e-12, 1.0]), np.array([0.0, 1.0]), tol)
+    assert not r.passed and r.mismatched == 1 and r.worst_index == (0,)
+
+
+def test_empty_arrays_pass_with_zero_error():
+    r = cmp(np.zeros((0, 3)), np.zeros((0, 3)))
+    assert r.passed and r.numel == 0 and r.max_abs == 0.0
+
+
+def test_float32_against_float64_fails_as_a_dtype_mismatch():
+    e = np.linspace(-1, 1, 6).astype(np.float32)
+    r = cmp(e.astype(np.float64), e, TOLERANCES["float32"])
+    assert not r.passed and r.mismatched == 0 and r.expected_dtype == "float32"
+    assert "dtype mismatch: scratch float64, torch float32" in r.message()
+    assert cmp(e.astype(np.float64), e, TOLERANCES["float32"], check_dtype=False).passed
