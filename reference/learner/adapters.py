@@ -147,6 +147,7 @@ def _conv(kw: dict[str, Any]) -> Conventions:
         "fold",
         "per_sample",
         "batch_size",
+        "l2",
     )
     unknown = set(kw) - set(keys)
     if unknown:

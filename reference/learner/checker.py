@@ -31,6 +31,7 @@ from .instability import first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe
 from .optim import explain_update
 from .paths import LearnerError
+from .regularization import explain_regularization
 from .result import CheckResult, Finding
 from .runner import LearnerCrash, Obs, Runner
 from .table import param_table, records_of
@@ -120,7 +121,7 @@ def _run(
     stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
     ref64 = None  # the float64 oracle for float32 learners
     if spec.dtype == "float32":
-        ref64 = Reference(spec.replace(dtype="float64"), codec.frozen)
+        ref64 = Reference(spec.replace(dtype="float64"), codec.frozen, ref.l2)
     for k in range(1, max(steps, watch) + 1):
         if k > steps and any(not r.passed for r in run.records):
             break  # past the compared steps, watching goes on only while everything agrees
@@ -167,7 +168,7 @@ def _check(
     conv = adapter.conventions
     spec = conv.spec(codec.dtype)
     X, y, y_own = _data(spec, X, y)
-    ref = Reference(spec, codec.frozen)
+    ref = Reference(spec, codec.frozen, conv.l2)
     runner = Runner(adapter, X, y_own)
     bs = min(batch_size or conv.batch_size or len(X), len(X))
     batches = [np.arange(i, min(i + bs, len(X))) for i in range(0, len(X), bs)]
@@ -241,7 +242,8 @@ def _diagnose(
             h for h in history[start - 1 : start + 2] if nan_step is None or h[0].step < nan_step
         ]
         data = [step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol) for o, rs, _ in sel]
-        out += explain_gradients(data, ref, codec, failing, sel[0][0].implied)
+        reg = explain_regularization(data, codec, failing, ref.l2, spec)
+        out += reg or explain_gradients(data, ref, codec, failing, sel[0][0].implied)
     upd = [r for r in bad if r.stage == "update"]
     if upd:
         seen = [h for h in history if h[2] is not None and not h[0].implied]

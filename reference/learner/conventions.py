@@ -29,7 +29,10 @@ Array = np.ndarray
 @dataclass(frozen=True)
 class Conventions:
     """Sizes (input first), one activation per layer, loss + reduction, optimizer + lr, bias
-    kind per layer, weight layout (None: inferred from shapes), fold position, batching."""
+    kind per layer, weight layout (None: inferred from shapes), fold position, batching, and
+    ``l2``: an L2 penalty in the loss, l2/2 * sum of W^2 over the weights (not the biases), so
+    each weight gradient gains l2 * W (the optimizer's ``weight_decay`` is torch's, applied in
+    the update to every parameter, and is not part of the gradient)."""
 
     sizes: tuple[int, ...]
     activations: tuple[str, ...]
@@ -42,6 +45,7 @@ class Conventions:
     fold: str = "last"
     per_sample: bool = False
     batch_size: int | None = None
+    l2: float = 0.0
 
     @classmethod
     def make(
@@ -67,6 +71,11 @@ class Conventions:
             raise LearnerError(f"layout must be 'in_out' or 'out_in', got {conv.layout!r}")
         if conv.fold not in ("last", "first"):
             raise LearnerError(f"fold must be 'last' or 'first', got {conv.fold!r}")
+        if not isinstance(conv.l2, int | float) or isinstance(conv.l2, bool) or conv.l2 < 0:
+            raise LearnerError(
+                f"l2 must be a number >= 0 (the loss gains l2/2 * sum W^2 over the weights), "
+                f"got {conv.l2!r}"
+            )
         conv.spec("float64")  # every name is checked here, with scratch's messages
         return conv
 
@@ -94,9 +103,10 @@ class Conventions:
         ``3-10-1 relu,sigmoid bias=folded,none layout=out_in loss=half_sse opt=sgd(lr=0.05)``."""
         spec = self.spec(dtype)
         kinds = self.bias[0] if len(set(self.bias)) == 1 else ",".join(self.bias)
+        l2 = f" l2={self.l2:g}" if self.l2 else ""
         return (
             f"{'-'.join(map(str, self.sizes))} {','.join(map(str, spec.activations))} "
-            f"bias={kinds} layout={layout} loss={spec.loss} opt={spec.opt} dtype={dtype}"
+            f"bias={kinds} layout={layout} loss={spec.loss}{l2} opt={spec.opt} dtype={dtype}"
         )
 
     def slot_names(self) -> list[tuple[int, str]]:

@@ -88,18 +88,23 @@ def step_data(
     scale = scale if scale > 0 else 1.0
     tol = {k: atol * scale + obs.noise.get(k, 0.0) for k in obs.grads}
     new = to_tensors(obs.after) if obs.after is not None else None
+    P = to_tensors(obs.params)
+    g, ref_g = to_tensors(obs.grads), to_tensors(rs.grads)
+    if ref.l2:  # the hypotheses are about the data loss: take the declared L2 term off both
+        g = {k: v - ref.l2 * P[k] if k[0] == "W" else v for k, v in g.items()}
+        ref_g = {k: v - ref.l2 * P[k] if k[0] == "W" else v for k, v in ref_g.items()}
     return StepData(
         obs.step,
-        to_tensors(obs.params),
+        P,
         new,
         a,
         z,
         dl_da.detach(),
         dl_dz.detach(),
-        to_tensors(obs.grads),
+        g,
         tol,
         rtol,
-        to_tensors(rs.grads),
+        ref_g,
     )
 
 

@@ -34,10 +34,11 @@ class RefStep:
 
 
 class Reference:
-    """The twin of ``spec`` with the biases in ``frozen`` held at zero."""
+    """The twin of ``spec`` with the biases in ``frozen`` held at zero; ``l2`` adds
+    l2/2 * sum ||W_l||^2 (weights only) to the loss."""
 
-    def __init__(self, spec: Spec, frozen: set[str]):
-        self.spec, self.frozen = spec, set(frozen)
+    def __init__(self, spec: Spec, frozen: set[str], l2: float = 0.0):
+        self.spec, self.frozen, self.l2 = spec, set(frozen), float(l2)
         self.twin = self._twin(spec)
         self.shadow = self._twin(spec)
         L = spec.n_layers
@@ -63,6 +64,13 @@ class Reference:
             return F.binary_cross_entropy_with_logits(out_or_z, y, reduction=self.reduction)
         return self.twin.loss_fn(out_or_z, y)
 
+    def penalty(self, twin: Twin) -> torch.Tensor | float:
+        """l2/2 * sum ||W_l||^2 over the weights of ``twin`` (0.0 without l2)."""
+        if not self.l2:
+            return 0.0
+        ws = [twin.params[n] for n in twin.names if n[0] == "W"]
+        return self.l2 / 2 * sum((w * w).sum() for w in ws)
+
     def run(self, params: dict[str, Array], X: Array, y: Array) -> RefStep:
         """Forward (keeping every z and a), loss and gradients at ``params``."""
         twin = self.twin
@@ -73,7 +81,7 @@ class Reference:
         for lin, act in zip(self.linears, self.acts, strict=True):
             z.append(lin(a[-1]))
             a.append(act(z[-1]))
-        loss = self.loss_of(z[-1] if self.stable else a[-1], yt, self.stable)
+        loss = self.loss_of(z[-1] if self.stable else a[-1], yt, self.stable) + self.penalty(twin)
         names = [n for n in twin.names if n not in self.frozen]
         gs = torch.autograd.grad(loss, [twin.params[n] for n in names], allow_unused=True)
         grads = {
@@ -133,7 +141,7 @@ class Reference:
                 F.binary_cross_entropy_with_logits(zb, yb, reduction=self.reduction)
                 if stable
                 else twin.loss_fn(head(zb), yb)
-            )
+            ) + self.penalty(twin)
             loss.backward()
             twin.optimizer.step()
             losses.append(float(loss.detach()))

@@ -1,7 +1,8 @@
 """A textbook NumPy MLP with one planted bug at a time, for the checker's sensitivity tests.
 
 3-4-4-2, tanh -> relu -> sigmoid, weights (in, out), separate biases, loss half_sse (mean over
-the batch of 1/2 ||a - y||^2), plain SGD. ``bug`` names the mistake; None is the correct code.
+the batch of 1/2 ||a - y||^2), plain SGD; with ``reg``, an L2 penalty reg/2 * sum W^2 (weights
+only). ``bug`` names the mistake; None is the correct code.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ def sigmoid(z):
 
 
 class PlantedMLP:
-    def __init__(self, bug=None, seed=0, hidden="relu"):
+    def __init__(self, bug=None, seed=0, hidden="relu", reg=0.0):
         rng = np.random.default_rng(seed)
-        self.bug, self.hidden = bug, hidden
+        self.bug, self.hidden, self.reg = bug, hidden, reg
         for l, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True), start=1):
             setattr(self, f"W{l}", rng.normal(0, 0.7, (n_in, n_out)))
             setattr(self, f"b{l}", rng.normal(0, 0.1, n_out))
@@ -87,6 +88,12 @@ class PlantedMLP:
             g["W1"] = g["W1"].T
         if bug == "bias_not_summed":
             g["b1"] = dz1
+        if self.reg:  # L2: the loss gains reg/2 * sum W^2 over the weights
+            lam = {"l2_double": 2 * self.reg, "l2_sign": -self.reg, "l2_missing": 0.0}
+            for l in (1, 2, 3):
+                g[f"W{l}"] = g[f"W{l}"] + lam.get(bug, self.reg) * getattr(self, f"W{l}")
+                if bug == "l2_bias":
+                    g[f"b{l}"] = g[f"b{l}"] + self.reg * getattr(self, f"b{l}")
         return g
 
     def step(self, X, y, lr=0.1):

@@ -217,3 +217,41 @@ def test_own_update_against_own_gradients(factor, code):
     assert r.verdict == "implementation_bug"
     assert r.codes() == [code]
     assert f"c = {factor:.4f}" in r.findings[0].evidence
+
+
+REG_BUGS = {
+    # bug, declared: evidence fragment, fix fragment
+    (None, "none"): ("0.05/2 sum W^2 in the loss) that is not declared", "declare l2=0.05"),
+    (None, "weight_decay"): ("applied by the optimizer in the update", "instead of weight_decay"),
+    ("l2_double", "l2"): ("2 lambda W = 0.1 W where l2 = 0.05", "drop the 2"),
+    ("l2_missing", "l2"): ("is missing from your gradients", "add l2 * W"),
+    ("l2_sign", "l2"): ("wrong sign", "towards 0"),
+}
+
+
+@pytest.mark.parametrize("bug, declared", list(REG_BUGS))
+def test_regularization_mismatch_names_the_l2_slip(bug, declared):
+    X, y = data()
+    net = PlantedMLP(bug, reg=0.05)
+    decl = {
+        "none": DECLARED,
+        "l2": {**DECLARED, "l2": 0.05},
+        "weight_decay": {**DECLARED, "optimizer": "sgd(weight_decay=0.05)"},
+    }[declared]
+    r = check(from_gradients(net, NAMES, net.grads, **decl), X, y, steps=3, probe=False)
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == ["regularization_mismatch"], r.render()
+    f = r.findings[0]
+    assert f.params == ("W1", "W2", "W3") and f.step == 1
+    ev, fix = REG_BUGS[bug, declared]
+    assert ev in f.evidence and fix in f.hint, f
+
+
+def test_l2_applied_to_the_biases_too():
+    X, y = data()
+    net = PlantedMLP("l2_bias", reg=0.05)
+    adapter = from_gradients(net, NAMES, net.grads, **DECLARED, l2=0.05)
+    r = check(adapter, X, y, steps=3, probe=False)
+    assert r.codes() == ["regularization_mismatch"], r.render()
+    assert r.findings[0].params == ("b1", "b2", "b3")
+    assert "plus 0.05 b" in r.findings[0].evidence and "biases too" in r.findings[0].evidence

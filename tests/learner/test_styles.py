@@ -174,3 +174,15 @@ def test_a_vector_target_reaches_the_learners_code_as_a_vector():
     r = check(adapter, X, X @ [1.0, -2.0, 0.5], steps=3, probe=False)
     assert r.verdict == "match", r.render()
     assert set(seen) == {(5,)}
+
+
+def test_a_declared_l2_penalty_matches_in_gradient_and_step_styles():
+    X, y = data()
+    net = PlantedMLP(reg=0.05)
+    adapter = from_gradients(net, NAMES, net.grads, **DECLARED, l2=0.05)
+    r = check(adapter, X, y, steps=3, probe=False)
+    assert r.verdict == "match", r.render()
+    assert "l2=0.05" in r.spec and r.findings == ()
+    net = PlantedMLP(reg=0.05)
+    step = from_step(net, NAMES, lambda X, y: net.step(X, y), **DECLARED, l2=0.05)
+    assert check(step, X, y, steps=3, probe=False).verdict == "match"

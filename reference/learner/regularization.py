@@ -1,0 +1,135 @@
+"""``regularization_mismatch``: the learner's gradients differ from PyTorch's by a multiple of
+the parameters themselves, g_L - g_R = lambda' p, the signature of an L2 term that is missing,
+undeclared, doubled, of the wrong sign, or applied to the biases.
+
+The declared penalty is ``l2`` (l2/2 * sum W^2 over the weights, gradient l2 * W); the
+learner's own coefficient is then lambda_L = l2 + lambda', fitted by least squares over the
+steps examined, one for all the weights and one for all the biases, and accepted only when every
+element of every failing gradient is reproduced within tolerance.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .result import Finding
+
+if TYPE_CHECKING:
+    from scratch import Spec
+
+    from .conventions import Codec
+    from .hypotheses import StepData
+
+MIN_ELEMENTS = 3  # as for an unnamed scale: fewer nonzero parameters are no evidence
+
+
+def _fit(steps: list[StepData], names: list[str]) -> float | None:
+    """One lambda' for ``names`` over ``steps`` with g_L - g_R = lambda' p, or None."""
+    num = den = 0.0
+    informative = 0
+    for s in steps:
+        for k in names:
+            r, p = s.g[k] - s.ref[k], s.P[k]
+            num += float((r * p).sum())
+            den += float((p * p).sum())
+            informative += int((p != 0).sum())
+    if den == 0.0 or informative < MIN_ELEMENTS:
+        return None
+    lam = num / den
+    for s in steps:
+        for k in names:
+            r, fit = s.g[k] - s.ref[k], lam * s.P[k]
+            if not bool(((r - fit).abs() <= s.atol[k] + s.rtol * fit.abs()).all()):
+                return None
+    return lam
+
+
+def _same(a: float, b: float, scale: float) -> bool:
+    return abs(a - b) <= 1e-6 * scale
+
+
+def explain_regularization(
+    steps: list[StepData],
+    codec: Codec,
+    failing: dict[str, int],
+    l2: float,
+    spec: Spec,
+) -> list[Finding] | None:
+    """Findings when every failing gradient is PyTorch's plus lambda' times its parameter;
+    None when that does not explain them all."""
+    ws = [k for k in failing if k[0] == "W"]
+    bs = [k for k in failing if k[0] == "b"]
+    fits: dict[str, float] = {}
+    for group in (ws, bs):
+        if group:
+            lam = _fit(steps, group)
+            if lam is None:
+                return None
+            for k in group:
+                fits[k] = lam
+    out: list[Finding] = []
+    span = f" at steps {steps[0].step}-{steps[-1].step}" if len(steps) > 1 else ""
+    wd = float(spec.opt.kwargs.get("weight_decay", 0.0) or 0.0)
+    if ws:
+        lam_l = l2 + fits[ws[0]]
+        out.append(_weights(codec.labels(ws), min(failing[k] for k in ws), lam_l, l2, wd, span))
+    if bs:
+        lam_b = fits[bs[0]]
+        names = codec.labels(bs)
+        out.append(
+            Finding(
+                "regularization_mismatch",
+                names,
+                None,
+                min(failing[k] for k in bs),
+                f"your bias gradients are PyTorch's plus {lam_b:.6g} b{span}: the L2 penalty is "
+                "applied to the biases too, where l2 regularises the weights only",
+                "leave the biases out of the penalty: only weight gradients get l2 * W",
+            )
+        )
+    return out
+
+
+def _weights(
+    names: tuple[str, ...], step: int, lam: float, l2: float, wd: float, span: str
+) -> Finding:
+    """The finding for weight gradients carrying lam * W where the declaration gives l2 * W
+    (or, with no l2, where the optimizer's weight_decay=wd was probably meant)."""
+    ev = f"your weight gradients are PyTorch's plus {lam - l2:.6g} W{span}: "
+    ref, via_wd = (l2, False) if l2 else (wd, True)
+    scale = max(abs(lam), abs(ref))
+    name = "weight_decay" if via_wd else "l2"
+    moved = (
+        f"; weight_decay={wd:g} is applied by the optimizer in the update (to every parameter), "
+        "never to the gradient"
+        if via_wd
+        else ""
+    )
+    if not ref:
+        ev += f"an L2 penalty ({lam:.6g}/2 sum W^2 in the loss) that is not declared"
+        hint = f"declare l2={lam:.6g} if the penalty is meant, or remove it"
+    elif _same(lam, ref, scale):  # only with weight_decay: the same coefficient, in the gradient
+        ev += f"the gradient of an L2 penalty in your loss, {lam:g} W{moved}"
+        hint = f"declare l2={lam:g} (L2 in the loss, weights only) instead of weight_decay"
+    elif _same(lam, 0.0, scale):
+        ev += f"the declared L2 term l2 * W (l2 = {l2:g}) is missing from your gradients"
+        hint = "add l2 * W to each weight gradient (and l2/2 * sum W^2 to the loss)"
+    elif _same(lam, 2 * ref, scale):
+        ev += (
+            f"your L2 term is 2 lambda W = {lam:g} W where {name} = {ref:g} gives lambda W "
+            f"(the gradient of lambda/2 sum W^2){moved}"
+        )
+        hint = (
+            "the gradient of lambda/2 * sum W^2 is lambda * W: drop the 2 "
+            f"(or declare l2={lam:g} if your loss has lambda * sum W^2)"
+            + (f"; declare l2={ref:g} instead of weight_decay" if via_wd else "")
+        )
+    elif _same(lam, -ref, scale):
+        ev += f"your L2 term has the wrong sign: -{ref:g} W where {name} = {ref:g} gives +{ref:g} W"
+        hint = "add + lambda * W: the penalty pulls the weights towards 0" + (
+            f"; declare l2={ref:g} instead of weight_decay" if via_wd else ""
+        )
+    else:
+        ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}{moved}"
+        hint = f"use the declared coefficient, or declare l2={lam:.6g}"
+    return Finding("regularization_mismatch", names, None, step, ev, hint)
