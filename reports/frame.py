@@ -69,7 +69,7 @@ def to_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
     for i, o in enumerate(outcomes):
         axes = per_spec.setdefault(o.spec, spec_columns(o.spec))
         rows: list[dict[str, Any]] = [dict(zip(FIELDS, r, strict=True)) for r in o.records]
-        extra = [{**empty, "error": o.error}] if o.error else []
+        extra = [{**empty, "error": o.error}] if o.error or not o.records else []
         for row in [*rows, *extra]:
             cols["config"].append(i)
             cols["spec"].append(o.spec)

@@ -12,11 +12,13 @@ dying pool twice becomes an error outcome.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED as FIRST
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -38,26 +40,50 @@ def run_config(spec: str, mode: str, steps: int) -> Outcome:
         result = run_parity(spec, steps, mode, threads=_THREADS)
     except Exception as e:  # noqa: BLE001 - isolation is the point
         return Outcome(spec, mode, "error", (), f"{type(e).__name__}: {e}")
-    records = tuple(
-        tuple(tuple(r.shape) if f == "shape" else getattr(r, f) for f in FIELDS)
-        for r in result.records
+    return outcome(spec, mode, result.records)
+
+
+def outcome(spec: str, mode: str, records: Sequence[Any]) -> Outcome:
+    """The outcome of a configuration whose engine run gave ``records`` (``Record`` objects):
+    pass, fail, or diverged (non-finite on both sides, parity held), with its message."""
+    rows = tuple(
+        tuple(tuple(r.shape) if f == "shape" else getattr(r, f) for f in FIELDS) for r in records
     )
-    status, error = ("pass" if result.passed else "fail"), ""
-    bad = next((r for r in result.records if r.nonfinite), None)
-    if bad is not None:
-        if bad.passed:
-            status = "diverged" if result.passed else status
-            error = (
-                f"non-finite values on both sides from {bad.where} ({mode} mode): the training "
-                "itself diverges, scratch and PyTorch alike; lower the learning rate or the "
-                "initial weights"
-            )
-        else:
-            error = (
-                f"non-finite values at {bad.where} ({mode} mode) on one side only: "
-                f"scratch {bad.scratch_value!r}, PyTorch {bad.torch_value!r}"
-            )
-    return Outcome(spec, mode, status, records, error)
+    passed = all(r.passed for r in records)
+    status = "pass" if passed else "fail"
+    if passed and any(r.nonfinite for r in records):
+        status = "diverged"
+    return Outcome(spec, mode, status, rows, _message(records, mode))
+
+
+def _message(records: Sequence[Any], mode: str) -> str:
+    """The message of a configuration that went non-finite, "" for one that did not.
+
+    One side only (a failed record whose difference is infinite: a non-finite value against a
+    finite one) comes first, named by its first such record: that is a parity failure.
+    Non-finite on both sides (the training itself diverges) is named by its first record, with
+    the first failure, if any, beside it.
+    """
+    one_side = next(
+        (r for r in records if r.nonfinite and not r.passed and math.isinf(r.max_abs)), None
+    )
+    if one_side is not None:
+        return (
+            f"non-finite values on one side only at {one_side.where} ({mode} mode): "
+            f"scratch {one_side.scratch_value!r}, PyTorch {one_side.torch_value!r}"
+        )
+    both = next((r for r in records if r.nonfinite), None)
+    if both is None:
+        return ""
+    text = (
+        f"non-finite values on both sides from {both.where} ({mode} mode): the training "
+        "itself diverges, scratch and PyTorch alike; lower the learning rate or the "
+        "initial weights"
+    )
+    failed = next((r for r in records if not r.passed), None)
+    if failed is not None:
+        text += f"; parity failed at {failed.where}"
+    return text
 
 
 def _init_worker(threads: int) -> None:
@@ -158,18 +184,24 @@ def _pool(
         with _Pool(min(jobs, len(queue)), threads) as pool:
             inflight: dict[Future[Outcome], tuple[str, str]] = {}
             while queue or inflight:
+                broken = False  # a worker died since the last wait: submit refuses
                 while queue and len(inflight) < 2 * jobs:
                     task = queue.popleft()
-                    inflight[pool.submit(runner, *task, steps)] = task
-                finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                    try:
+                        inflight[pool.submit(runner, *task, steps)] = task
+                    except BrokenProcessPool:
+                        queue.appendleft(task)
+                        broken = True
+                        break
+                finished, _ = wait(inflight, return_when=ALL_COMPLETED if broken else FIRST)
                 for f in finished:
                     task = inflight.pop(f)
-                    outcome = _result(f, task)
-                    if outcome is None:
+                    result = _result(f, task)
+                    if result is None:
                         suspects.append(task)
-                    elif finish(outcome):
+                    elif finish(result):
                         return
-                if suspects:  # the pool is broken: everything in flight is lost with it
+                if suspects or broken:  # the pool is broken: what is in flight is lost with it
                     suspects += inflight.values()
                     break
         for task in suspects:
@@ -178,10 +210,10 @@ def _pool(
                 queue.appendleft(task)
                 continue
             with _Pool(1, threads) as solo:
-                outcome = _result(solo.submit(runner, *task, steps), task) or Outcome(
+                result = _result(solo.submit(runner, *task, steps), task) or Outcome(
                     *task, "error", (), "the worker process died running this configuration"
                 )
-            if finish(outcome):
+            if finish(result):
                 return
 
 

@@ -59,3 +59,33 @@ def dies(spec: str, mode: str, steps: int) -> Outcome:
     if Spec.parse(spec).seed == PLANTED_SEED:
         os._exit(1)
     return Outcome(spec, mode, "pass")
+
+
+ONE_SIDE = "3-4-1 relu,identity loss=mse opt=adam(lr=0.01) dtype=float32 seed=77"
+
+
+def one_side(spec: str, mode: str, steps: int) -> Outcome:
+    """run_config, except that ONE_SIDE goes non-finite: on both sides at step 1's forward
+    (a comparison that passes), then on PyTorch's side only in step 2's gradient of W1 (as when
+    one side passes NaN on and the other does not): a failure with infinite differences."""
+    import dataclasses
+    import math
+
+    from reference.engine import run_parity
+    from reports.sweep import outcome
+
+    if spec != str(Spec.parse(ONE_SIDE)):
+        return run_config(spec, mode, steps)
+    records = list(run_parity(spec, steps, mode).records)
+    for i, r in enumerate(records):
+        if (r.step, r.stage) == (1, "forward"):
+            records[i] = dataclasses.replace(
+                r, nonfinite=True, scratch_value=math.nan, torch_value=math.nan
+            )
+        if (r.step, r.stage, r.tensor) == (2, "grad", "W1"):
+            inf = math.inf
+            records[i] = dataclasses.replace(
+                r, nonfinite=True, passed=False, max_abs=inf, max_rel=inf, tol_used=inf,
+                mismatched=r.numel, scratch_value=0.0, torch_value=math.nan,
+            )  # fmt: skip
+    return outcome(spec, mode, records)
