@@ -30,45 +30,86 @@ def _positive_floor(values: np.ndarray) -> float:
     return float(pos.min()) / 10 if pos.size else 1e-20
 
 
+NONE_COLOUR = "#f2f2f2"  # no configuration swept
+NO_NUMBERS_COLOUR = "#8c8c8c"  # every configuration raised or diverged
+INF_COLOUR = "#d62728"  # non-finite on one side only: a failure
+
+
 def heatmap(frame: pd.DataFrame, dtype: str) -> bytes:
     """Max relative |scratch - torch| per activation x initializer at ``dtype``, one panel per
-    stage (forward, gradients, post-step weights), log colour scale; grey cells were not swept."""
+    stage (forward, gradients, post-step weights), on a log colour scale of the finite values;
+    cells with no configuration, with only configurations that raised or diverged, and with a
+    comparison non-finite on one side only ('inf') each have a colour of their own, named in a
+    legend."""
     from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
+    cover = tables.coverage(frame, dtype)
     grids = {
-        s: tables.activation_initializer(frame, s, dtype).drop(columns="failed") for s in PANELS
+        s: tables.activation_initializer(frame, s, dtype)
+        .drop(columns="failed")
+        .reindex(index=cover.index, columns=cover.columns)
+        for s in PANELS
     }
     allv = np.concatenate([g.to_numpy(dtype=float).ravel() for g in grids.values()])
-    floor = _positive_floor(allv)
-    top = max(float(np.nanmax(allv, initial=floor)), floor * 10)
-    first = next(iter(grids.values()))
-    n_rows, n_cols = first.shape
-    fig = Figure(figsize=(4 + 0.45 * n_cols * 3, 1.5 + 0.32 * n_rows), layout="constrained")
+    finite = allv[np.isfinite(allv)]
+    floor = _positive_floor(finite)
+    top = max(float(finite.max(initial=floor)), floor * 10)
+    norm = LogNorm(floor, top)
+    n_rows, n_cols = cover.shape
+    fig = Figure(figsize=(4 + 0.45 * n_cols * 3, 2.2 + 0.32 * n_rows), layout="constrained")
     axes = fig.subplots(1, 3, sharey=True)
     import matplotlib
+    from matplotlib.cm import ScalarMappable
 
-    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#eeeeee")
-    image = None
+    cmap = matplotlib.colormaps["viridis"]
+    special = {
+        "none": (NONE_COLOUR, "no configuration swept"),
+        "no numbers": (NO_NUMBERS_COLOUR, "every configuration raised or diverged"),
+        "inf": (INF_COLOUR, "non-finite on one side only (failed)"),
+    }
+    seen: set[str] = set()
     for ax, (stage, grid) in zip(axes, grids.items(), strict=True):
         v = grid.to_numpy(dtype=float)
-        v = np.where(v == 0, floor, v)
-        image = ax.imshow(
-            np.ma.masked_invalid(v), cmap=cmap, norm=LogNorm(floor, top), aspect="auto"
-        )
+        kind = np.where(np.isinf(v), "inf", cover.to_numpy(dtype=str))
+        kind = np.where(np.isfinite(v), "numbers", kind)
+        rgba = cmap(norm(np.where(np.isfinite(v), np.maximum(np.nan_to_num(v), floor), floor)))
+        for k, (colour, _) in special.items():
+            mask = kind == k
+            if mask.any():
+                rgba[mask] = matplotlib.colors.to_rgba(colour)
+                seen.add(k)
+        ax.imshow(rgba, aspect="auto", interpolation="nearest")
+        for i, j in zip(*np.nonzero(kind == "inf"), strict=True):
+            ax.text(j, i, "inf", ha="center", va="center", fontsize=6, color="white")
         ax.set_title(tables.STAGES[stage])
         ax.set_xticks(range(n_cols), list(grid.columns), rotation=70, ha="right", fontsize=8)
         ax.set_yticks(range(n_rows), list(grid.index), fontsize=8)
+        ax.set_xlabel("initializer")
+    axes[0].set_ylabel("activation")
     fig.suptitle(f"{dtype}: max relative difference scratch - PyTorch, activation x initializer")
-    if image is not None:
-        cb = fig.colorbar(image, ax=list(axes), shrink=0.8)
-        cb.set_label(f"max relative difference (exact agreement drawn at {floor:.1g})")
+    cb = fig.colorbar(ScalarMappable(norm, cmap), ax=list(axes), shrink=0.8)
+    cb.set_label(f"max relative difference (exact agreement drawn at {floor:.1g})")
+    handles = [
+        Patch(facecolor=special[k][0], edgecolor="#555555", label=special[k][1])
+        for k in special
+        if k in seen
+    ]
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8)
     return _png(fig)
+
+
+LINESTYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v")
 
 
 def divergence_vs_step(frame: pd.DataFrame, stage: str = "update") -> bytes:
     """Max relative |scratch - torch| of ``stage`` against step, free-running, one line per
-    activation, one panel per dtype (log scale; exact agreement drawn at the floor)."""
+    activation, one panel per dtype (log scale; exact agreement drawn at the floor). Lines
+    differ by colour, line style and marker; non-finite comparisons (one side only) are left
+    out and counted in the panel's title."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -78,27 +119,45 @@ def divergence_vs_step(frame: pd.DataFrame, stage: str = "update") -> bytes:
     fig = Figure(figsize=(6 * len(dtypes) + 2, 4.5), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(dtypes)))
     order = tables.ordered(df["activation"], activations.names())
-    colors = _colors(len(order))
+    styles = _styles(len(order))
     for ax, dtype in zip(axes, dtypes, strict=True):
-        d = df[df["dtype"] == dtype].groupby(["activation", "step"])["max_rel"].max()
+        dd = df[df["dtype"] == dtype]
+        value = dd["max_rel"].where(np.isfinite(dd["max_rel"]))
+        d = value.groupby([dd["activation"], dd["step"]]).max().dropna()
         floor = _positive_floor(d.to_numpy(dtype=float))
-        for act, color in zip(order, colors, strict=True):
+        for act, style in zip(order, styles, strict=True):
             if act in d.index.get_level_values(0):
                 s = d.loc[act]
                 y = np.maximum(s.to_numpy(dtype=float), floor)
-                ax.plot(s.index.to_numpy(dtype=int), y, marker="o", ms=3, label=act, color=color)
+                ax.plot(s.index.to_numpy(dtype=int), y, ms=4, lw=1.3, label=act, **style)
         ax.set_yscale("log")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("step")
         ax.set_ylabel(f"max relative difference, {tables.STAGES[stage]}")
-        ax.set_title(f"{dtype}, free-running")
+        title = f"{dtype}, free-running"
+        n_inf = int(np.isinf(dd["max_rel"]).sum())
+        if n_inf:
+            title += f" ({n_inf} non-finite comparison{'s' if n_inf > 1 else ''} left out)"
+        ax.set_title(title)
         ax.grid(True, which="major", alpha=0.3)
-    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    lines = {h.get_label(): h for ax in axes for h in ax.get_lines()}
+    handles = [lines[a] for a in order if a in lines]  # every panel's lines, one entry each
+    if handles:
+        fig.legend(handles=handles, loc="outside right center", fontsize=7)
     return _png(fig)
 
 
-def _colors(n: int) -> list[tuple[float, ...]]:
+def _styles(n: int) -> list[dict[str, object]]:
+    """``n`` distinguishable line styles: tab10 colours, with line style and marker cycling
+    at other periods, so no two of the first 20 lines look alike."""
     import matplotlib
 
-    cmap = matplotlib.colormaps["tab20"]
-    return [cmap(i % 20) for i in range(n)]
+    cmap = matplotlib.colormaps["tab10"]
+    return [
+        {
+            "color": cmap(i % 10),
+            "linestyle": LINESTYLES[i % len(LINESTYLES)],
+            "marker": MARKERS[i % len(MARKERS)],
+        }
+        for i in range(n)
+    ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import plots, tables
@@ -98,23 +99,92 @@ def summary(frame: pd.DataFrame, plan: Plan, n_tasks: int, outcomes: list[Outcom
     n_cmp = int((frame["stage"] != "").sum())
     parts = [f"{head}; {n_cmp:,} comparisons: {counts}."]
     u = usable(frame)
-    worst = []
-    for dtype in sorted(u["dtype"].unique()):
-        d = u[u["dtype"] == dtype]
-        r = d.loc[d["tol_used"].idxmax()]
-        verdict = "outside it" if not r["passed"] else "passed"
-        if r["tol_used"] > 1 and r["passed"]:
-            verdict = "passed: no further from float64 than PyTorch's own float32 error"
-        worst.append(
-            f"{dtype} {cell(float(d['max_rel'].max()))} relative, at worst "
-            f"{cell(float(r['tol_used']))} of tolerance ({verdict})"
-        )
-    if worst:
+    parts += [_dtype_sentence(u[u["dtype"] == d], d) for d in sorted(u["dtype"].unique())]
+    parts += _one_side_sentence(frame, u) + _exploded_sentence(frame)
+    if not u.empty:
         parts.append(
-            "Worst divergence |scratch - PyTorch| per dtype: " + "; ".join(worst) + ". The "
-            "'Worst configurations' table lists the configurations with a command to replay each."
+            "The 'Worst configurations' table lists the configurations closest to their "
+            "tolerance, with a command to replay each."
         )
     return " ".join(parts)
+
+
+def _where(r: pd.Series) -> str:
+    return f"step {r['step']} / {r['stage']} / {r['tensor']}"
+
+
+def _dtype_sentence(d: pd.DataFrame, dtype: str) -> str:
+    """The dtype's worst fraction of tolerance (finite comparisons) and the configuration it
+    comes from; then its largest relative difference, with its configuration and how much of
+    tolerance that comparison used."""
+    d = d[np.isfinite(d["tol_used"]) & np.isfinite(d["max_rel"])]
+    if d.empty:
+        return f"{dtype}: no finite comparison."
+    r = d.loc[d["tol_used"].idxmax()]
+    if not r["passed"]:
+        verdict = "failed: outside tolerance"
+    elif r["judged_by"] == "oracle":
+        verdict = (
+            "passed, judged by the float64 oracle: outside tolerance, but scratch is no "
+            "further from float64 than PyTorch's own float32 error"
+        )
+    else:
+        verdict = "passed"
+    text = (
+        f"{dtype}: at worst {cell(float(r['tol_used']))} of tolerance ({verdict}), in "
+        f"'{r['spec']}' ({r['mode']} mode, {_where(r)})"
+    )
+    m = d.loc[d["max_rel"].idxmax()]
+    same = "the same configuration" if m["config"] == r["config"] else "the same spec"
+    where = (
+        f"{same} ({m['mode']} mode, {_where(m)})"
+        if m["spec"] == r["spec"]
+        else f"'{m['spec']}' ({m['mode']} mode, {_where(m)})"
+    )
+    text += (
+        f"; the largest relative difference, {cell(float(m['max_rel']))}, is in {where}, "
+        f"and used {cell(float(m['tol_used']))} of tolerance"
+    )
+    if m["tol_used"] <= 1 and m["max_rel"] > m["rtol"]:
+        text += (
+            " (within it: a relative difference is large on an element small next to its "
+            "tensor's largest)"
+        )
+    return text + "."
+
+
+def _one_side_sentence(frame: pd.DataFrame, u: pd.DataFrame) -> list[str]:
+    """The configurations non-finite on one side only (infinite differences), which the
+    figures above leave out, and the first one's message."""
+    bad = u[u["nonfinite"].fillna(False).astype(bool) & np.isinf(u["max_abs"])]
+    if bad.empty:
+        return []
+    configs = list(dict.fromkeys(bad["config"]))
+    first = frame[(frame["config"] == configs[0]) & (frame["error"] != "")]
+    r = bad.iloc[0]
+    message = first["error"].iloc[0] if not first.empty else _where(r)
+    n = len(configs)
+    return [
+        f"{n} configuration{'s' if n > 1 else ''} went non-finite on one side only: "
+        f"{'failures' if n > 1 else 'a failure'}, with infinite differences, left out of the "
+        f"figures above (first '{r['spec']}': {message})."
+    ]
+
+
+def _exploded_sentence(frame: pd.DataFrame) -> list[str]:
+    """The configurations whose training exploded (finite, but the loss grew more than
+    ``tables.EXPLODED``-fold): why their absolute differences are huge."""
+    growth = tables.loss_growth(frame)
+    boom = growth[growth > tables.EXPLODED]
+    if boom.empty:
+        return []
+    n = len(boom)
+    return [
+        f"{n} configuration{'s' if n > 1 else ''} exploded, scratch and PyTorch alike (the "
+        f"loss grew up to {cell(float(boom.max()))}-fold over the run, values staying "
+        "finite): absolute differences grow with the values, so they are judged relative to "
+        "them ('loss grew' in the 'Worst configurations' table)."
+    ]
 
 
 def sections(frame: pd.DataFrame, plan: Plan) -> list[Section]:
@@ -129,9 +199,11 @@ def sections(frame: pd.DataFrame, plan: Plan) -> list[Section]:
             "at 1e-6 x the tensor's largest value), maximised over the configurations, steps and "
             "modes a cell covers; 'of tolerance' is the largest |diff| / allowed, above 1 "
             "outside it (a float32 comparison outside it still passes when scratch is no "
-            "further from a float64 run than PyTorch's own float32 error). "
-            "Configurations that raised or diverged are left out of the tables and listed "
-            "at the end.",
+            "further from a float64 run than PyTorch's own float32 error); 'inf' marks a "
+            "comparison non-finite on one side only, a failure. 'exploded': configurations "
+            f"whose loss grew more than {tables.EXPLODED:g}-fold over the run, scratch and "
+            "PyTorch alike. Configurations that raised or diverged are left out of the tables "
+            "and listed at the end.",
             tables.summary(frame),
         )
     ]
@@ -177,7 +249,13 @@ def sections(frame: pd.DataFrame, plan: Plan) -> list[Section]:
         ),
         Section(
             "Worst configurations",
-            "Ranked by fraction of tolerance used; paste a command to replay one step by step.",
+            "One row per spec, ranked by the fraction of tolerance it used, at the mode and "
+            "comparison where it came closest; paste a command to replay it step by step. "
+            "judged_by: 'tolerance', or 'oracle' (outside tolerance, but scratch no further "
+            "from float64 than PyTorch's own float32 error: how a row above 1 passes). "
+            "'loss grew': the run's largest loss over its first step's; above "
+            f"{tables.EXPLODED:g} the training exploded, scratch and PyTorch alike, and "
+            "max_abs grows with the values.",
             tables.worst(frame),
             code=("spec", "command"),
         ),

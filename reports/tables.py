@@ -10,6 +10,7 @@ configurations that raised or diverged (non-finite on both sides); ``errors`` li
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from scratch import activations, initializers
@@ -128,22 +129,42 @@ def oracle(frame: pd.DataFrame, by: str = "activation") -> pd.DataFrame:
     return table
 
 
+EXPLODED = 1e3  # a loss that grows more than this many times over a run: the training exploded
+
+
+def loss_growth(frame: pd.DataFrame) -> pd.Series:
+    """Per configuration (``config``): the largest finite loss over the run against the first
+    step's (scratch's values; NaN where the first loss is zero or not finite). Above
+    ``EXPLODED`` the training exploded, scratch and PyTorch alike: values, and with them
+    absolute differences, grow by as much."""
+    df = usable(frame)
+    loss = df.loc[df["stage"] == "loss", ["config", "scratch_value"]]
+    value = loss["scratch_value"].abs().where(np.isfinite(loss["scratch_value"]))
+    g = value.groupby(loss["config"], sort=False)
+    first = g.first()
+    return g.max() / first.where(first > 0)
+
+
 def worst(frame: pd.DataFrame, n: int = 15) -> pd.DataFrame:
-    """The ``n`` configurations closest to (or furthest past) their tolerance, each with its
-    worst comparison and the ``nnparity compare`` command that replays it."""
+    """The ``n`` specs closest to (or furthest past) their tolerance, one row each: the mode
+    and comparison where the spec came closest, how it was judged (``tolerance``, or ``oracle``:
+    outside tolerance but no further from float64 than PyTorch's own float32 error), how much
+    its loss grew over the run, and the ``nnparity compare`` command that replays it."""
     df = usable(frame)
     if df.empty:
         return pd.DataFrame()
-    idx = df.sort_values(["config", "tol_used", "max_abs"], ascending=[True, False, False])
-    top = idx.drop_duplicates("config", keep="first")
-    top = top.sort_values(["tol_used", "max_abs", "config"], ascending=[False, False, True])
+    idx = df.sort_values(["spec", "tol_used", "max_abs"], ascending=[True, False, False])
+    top = idx.drop_duplicates("spec", keep="first")
+    top = top.sort_values(["tol_used", "max_abs", "spec"], ascending=[False, False, True])
     top = top.head(n)
     steps = int(frame["step"].max())
+    growth = loss_growth(frame)
     return pd.DataFrame(
         {
             "spec": top["spec"],
             "mode": top["mode"],
             "status": top["status"],
+            "judged_by": top["judged_by"],
             "where": "step "
             + top["step"].astype(str)
             + " / "
@@ -153,12 +174,31 @@ def worst(frame: pd.DataFrame, n: int = 15) -> pd.DataFrame:
             "max_abs": top["max_abs"],
             "max_rel": top["max_rel"],
             "of tolerance": top["tol_used"],
+            "loss grew": growth.reindex(top["config"]).to_numpy(),
             "command": [
                 f"nnparity compare '{s}' --mode {m} --steps {steps}"
                 for s, m in zip(top["spec"], top["mode"], strict=True)
             ],
         }
     ).reset_index(drop=True)
+
+
+def coverage(frame: pd.DataFrame, dtype: str) -> pd.DataFrame:
+    """Per activation x initializer at ``dtype`` (rows and columns as ``activation_initializer``
+    plus those whose configurations all raised or diverged): ``"numbers"`` where some
+    configuration has comparisons, ``"no numbers"`` where every one raised or diverged,
+    ``"none"`` where no configuration was swept."""
+    df = _row_keyed(frame[frame["dtype"] == dtype])
+    rows = ordered(df["row"], activations.names())
+    cols = ordered(df["initializer"], initializers.names())
+    n = (df["status"].isin(("pass", "fail")) & (df["stage"] != "")).astype(int)
+    grid = df.assign(n=n).pivot_table(index="row", columns="initializer", values="n", aggfunc="max")
+    grid = grid.reindex(index=rows, columns=cols)
+    out = pd.DataFrame("none", index=grid.index, columns=grid.columns)
+    out[grid == 1] = "numbers"
+    out[grid == 0] = "no numbers"
+    out.index.name, out.columns.name = "activation", None
+    return out
 
 
 def errors(frame: pd.DataFrame) -> pd.DataFrame:
@@ -169,8 +209,9 @@ def errors(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per dtype and mode: configurations, how many passed, failed, diverged and raised, and
-    the largest relative and absolute difference and fraction of tolerance."""
+    """Per dtype and mode: configurations, how many passed, failed, diverged, raised and
+    exploded (the loss grew more than ``EXPLODED``-fold, scratch and PyTorch alike), and the
+    largest relative difference and fraction of tolerance ('inf': non-finite on one side)."""
     configs = frame.drop_duplicates("config")
     counts = (
         configs.groupby(["dtype", "mode"])["status"]
@@ -179,9 +220,13 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
         .reindex(columns=["pass", "fail", "diverged", "error"], fill_value=0)
     )
     counts.insert(0, "configurations", counts.sum(axis=1))
+    growth = loss_growth(frame)
+    boom = configs.set_index("config").reindex(growth[growth > EXPLODED].index)
+    counts["exploded"] = (
+        boom.groupby(["dtype", "mode"]).size().reindex(counts.index, fill_value=0).astype(int)
+    )
     u = usable(frame).groupby(["dtype", "mode"])
     counts["max_rel"] = u["max_rel"].max()
-    counts["max_abs"] = u["max_abs"].max()
     counts["of tolerance"] = u["tol_used"].max()
     counts.columns.name = None
     return counts.rename(columns={"pass": "passed", "fail": "failed", "error": "raised"})

@@ -33,16 +33,41 @@ def test_activation_initializer_cell_is_the_max_of_its_records(report):
 
 
 def test_worst_configurations_agree_with_the_data(report):
+    """One row per spec, at its worst mode; the ranking and the values are the data's."""
     f = usable(report.frame)
     worst = tables.worst(report.frame, n=5)
     per_config = f.groupby(["spec", "mode"])["tol_used"].max()
+    per_spec = f.groupby("spec")["tol_used"].max()
+    assert worst["spec"].is_unique
     assert list(worst["of tolerance"]) == sorted(worst["of tolerance"], reverse=True)
-    assert worst["of tolerance"].iloc[0] == per_config.max()
+    assert worst["of tolerance"].iloc[0] == per_spec.max()
     for spec, mode, used in zip(worst["spec"], worst["mode"], worst["of tolerance"], strict=True):
-        assert per_config[(spec, mode)] == used
-    listed = set(zip(worst["spec"], worst["mode"], strict=True))
-    rest = per_config[[k not in listed for k in per_config.index]]
+        assert per_config[(spec, mode)] == per_spec[spec] == used
+    rest = per_spec[~per_spec.index.isin(worst["spec"])]
     assert rest.max() <= worst["of tolerance"].min()
+    assert set(worst["judged_by"]) <= {"tolerance", "oracle"}
+    above = worst[worst["of tolerance"] > 1]
+    assert ((above["status"] == "fail") | (above["judged_by"] == "oracle")).all()
+    growth = tables.loss_growth(report.frame)
+    assert (worst["loss grew"] > 0).all() and growth.notna().any()
+
+
+def test_exploded_trainings_are_named():
+    """A finite training whose loss grows a million-fold is counted as exploded, in the
+    summary table and the summary paragraph."""
+    from reports.frame import to_frame
+    from reports.matrix_file import Plan
+    from reports.report import summary
+    from reports.sweep import run_config
+
+    spec = "2-3-1 identity,identity init=normal loss=mse opt=sgd(lr=1.0,momentum=0.9) seed=1"
+    o = run_config(spec, "free", 8)
+    frame = to_frame([o])
+    assert o.status == "pass" and tables.loss_growth(frame).iloc[0] > tables.EXPLODED
+    assert tables.summary(frame)["exploded"].sum() == 1
+    assert "max_abs" not in tables.summary(frame).columns
+    text = summary(frame, Plan("t", (Spec.parse(spec),), 8, ("free",)), 1, [o])
+    assert "1 configuration exploded" in text
 
 
 def test_worst_command_replays_with_nnparity_compare(report, capsys):
