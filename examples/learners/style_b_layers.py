@@ -1,8 +1,9 @@
 """Style (b), correct: layer objects that keep their gradients, in the manner of the book
 "Neural Networks from Scratch". Weights are (in, out), biases (1, out); after ``backward``
 every dense layer holds ``dweights`` and ``dbiases``. Softmax and categorical cross-entropy
-are one object whose backward gives (softmax - onehot) / N: declare the last activation
-``identity`` and the loss ``cross_entropy`` (which applies its own softmax).
+are one object whose backward gives (softmax - onehot) / N, and ``predict`` returns the
+softmax probabilities: declare the last activation ``softmax`` and the loss ``cross_entropy``
+(the twin takes the loss on the logits and compares softmax of them with ``predict``).
 """
 
 import numpy as np
@@ -67,14 +68,23 @@ def forward_backward(X, y):
     return loss
 
 
+def predict(X):
+    dense1.forward(X)
+    relu.forward(dense1.output)
+    dense2.forward(relu.output)
+    exp = np.exp(dense2.output - dense2.output.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
 def nnparity_adapter():
     from reference.learner import from_layers
 
     return from_layers(
         [dense1, dense2],
         forward_backward,
+        forward=predict,
         sizes=[2, 8, 3],
-        activations="relu,identity",
+        activations="relu,softmax",
         loss="cross_entropy",
         optimizer="adam",
         lr=0.05,

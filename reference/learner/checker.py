@@ -100,6 +100,7 @@ class _Run:
     records: list[Record] = field(default_factory=list)
     crash: Finding | None = None
     nan_step: int | None = None
+    notes: list[Finding] = field(default_factory=list)
 
 
 def _run(
@@ -121,7 +122,7 @@ def _run(
     stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
     ref64 = None  # the float64 oracle for float32 learners
     if spec.dtype == "float32":
-        ref64 = Reference(spec.replace(dtype="float64"), codec.frozen, ref.l2)
+        ref64 = Reference(spec.replace(dtype="float64"), codec.frozen, ref.l2, ref.softmax_out)
     for k in range(1, max(steps, watch) + 1):
         if k > steps and any(not r.passed for r in run.records):
             break  # past the compared steps, watching goes on only while everything agrees
@@ -132,6 +133,12 @@ def _run(
             run.crash = e.finding
             break
         rs = ref.run(P, X[rows], y[rows])
+        if k == 1 and _softmax_of_logits(obs.out, rs.out, spec):
+            ref.softmax_out = True  # from here on, the output compared is softmax(logits)
+            rs = ref.run(P, X[rows], y[rows])
+            if ref64 is not None:
+                ref64.softmax_out = True
+            run.notes.append(SOFTMAX_NOTE)
         o = ref64.run(P, X[rows], y[rows]) if ref64 is not None else None
         expected = None
         if obs.grads is not None and not obs.implied:  # the torch optimizer on its gradients
@@ -152,6 +159,31 @@ def _run(
     return run
 
 
+SOFTMAX_NOTE = Finding(
+    "softmax_output",
+    ("forward",),
+    None,
+    1,
+    "your forward pass returns softmax probabilities where the last activation is declared "
+    "identity (logits); PyTorch's outputs were compared after a softmax",
+    "declare the last activation 'softmax' with loss='cross_entropy' (the loss is taken on "
+    "the logits either way)",
+    "note",
+)
+
+
+def _softmax_of_logits(out: Array | None, logits: Array, spec: Spec) -> bool:
+    """Whether a forward output that is not the declared logits is their softmax."""
+    if out is None or spec.loss.name != "cross_entropy" or spec.activations[-1].name != "identity":
+        return False
+    rtol, atol = HYPOTHESIS_TOL[spec.dtype]
+    if out.shape != logits.shape or np.allclose(out, logits, rtol=rtol, atol=atol):
+        return False
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    return bool(np.allclose(out, p, rtol=rtol, atol=atol))
+
+
 def _check(
     adapter: Adapter,
     X: Any,
@@ -168,7 +200,7 @@ def _check(
     conv = adapter.conventions
     spec = conv.spec(codec.dtype)
     X, y, y_own = _data(spec, X, y)
-    ref = Reference(spec, codec.frozen, conv.l2)
+    ref = Reference(spec, codec.frozen, conv.l2, conv.softmax_out)
     runner = Runner(adapter, X, y_own)
     bs = min(batch_size or conv.batch_size or len(X), len(X))
     batches = [np.arange(i, min(i + bs, len(X))) for i in range(0, len(X), bs)]
@@ -179,7 +211,7 @@ def _check(
         tol = tol.widened(FLOAT32_WIDEN)
     run = _run(adapter, runner, ref, codec, X, y, batches, steps, watch, tol)
     nan_step = run.nan_step
-    findings = ([run.crash] if run.crash else []) + runner.hygiene
+    findings = ([run.crash] if run.crash else []) + runner.hygiene + run.notes
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
     diag = _diagnose(bad, run.history, ref, codec, X, y, spec, nan_step) if bad else []
     if diag and all(f.kind == "note" for f in diag):  # differences that are not bugs

@@ -83,15 +83,22 @@ class Conventions:
     def n_layers(self) -> int:
         return len(self.sizes) - 1
 
+    @property
+    def softmax_out(self) -> bool:
+        """A softmax output under cross_entropy: the twin computes the loss on the logits (its
+        last activation is identity) and compares softmax of them with the forward output."""
+        return self.activations[-1] == "softmax" and self.loss.split("(")[0] == "cross_entropy"
+
     def spec(self, dtype: str) -> Spec:
         """The scratch spec of the twin (bias on when any layer has one)."""
+        acts = self.activations[:-1] + ("identity",) if self.softmax_out else self.activations
         loss = choice(
             losses, self.loss, **({"reduction": self.reduction} if self.reduction else {})
         )
         opt = choice(optimizers, self.optimizer, **({"lr": self.lr} if self.lr is not None else {}))
         return Spec(
             self.sizes,
-            self.activations,
+            acts,
             bias=any(k != "none" for k in self.bias),
             loss=loss,
             opt=opt,
@@ -104,8 +111,11 @@ class Conventions:
         spec = self.spec(dtype)
         kinds = self.bias[0] if len(set(self.bias)) == 1 else ",".join(self.bias)
         l2 = f" l2={self.l2:g}" if self.l2 else ""
+        acts = [str(a) for a in spec.activations]
+        if self.softmax_out:
+            acts[-1] = "softmax (cross_entropy on the logits)"
         return (
-            f"{'-'.join(map(str, self.sizes))} {','.join(map(str, spec.activations))} "
+            f"{'-'.join(map(str, self.sizes))} {','.join(acts)} "
             f"bias={kinds} layout={layout} loss={spec.loss}{l2} opt={spec.opt} dtype={dtype}"
         )
 

@@ -90,4 +90,4 @@ def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
             z = z + T[f"b{l}"]
         al = mod.get("act")
         a = C.FNS[al[1]](z) if al and al[0] == l else act(z)
-    return a
+    return torch.softmax(a, dim=1) if ref.softmax_out else a

@@ -35,10 +35,12 @@ class RefStep:
 
 class Reference:
     """The twin of ``spec`` with the biases in ``frozen`` held at zero; ``l2`` adds
-    l2/2 * sum ||W_l||^2 (weights only) to the loss."""
+    l2/2 * sum ||W_l||^2 (weights only) to the loss; ``softmax_out``: the output shown is
+    softmax of the (identity) last layer, the loss is still taken on the logits."""
 
-    def __init__(self, spec: Spec, frozen: set[str], l2: float = 0.0):
+    def __init__(self, spec: Spec, frozen: set[str], l2: float = 0.0, softmax_out: bool = False):
         self.spec, self.frozen, self.l2 = spec, set(frozen), float(l2)
+        self.softmax_out = softmax_out  # the forward output compared is softmax(logits)
         self.twin = self._twin(spec)
         self.shadow = self._twin(spec)
         L = spec.n_layers
@@ -88,8 +90,9 @@ class Reference:
             n: to_numpy(n, g) if g is not None else np.zeros_like(params[n])
             for n, g in zip(names, gs, strict=True)
         }
+        out = torch.softmax(a[-1], dim=1) if self.softmax_out else a[-1]
         return RefStep(
-            a[-1].detach().numpy().copy(),
+            out.detach().numpy().copy(),
             float(loss.detach()),
             grads,
             [None, *(t.detach() for t in z[1:])],

@@ -4,6 +4,8 @@ round-off, relu'(0) = 1)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from planted import DECLARED, NAMES, PlantedMLP, data
@@ -186,3 +188,28 @@ def test_a_declared_l2_penalty_matches_in_gradient_and_step_styles():
     net = PlantedMLP(reg=0.05)
     step = from_step(net, NAMES, lambda X, y: net.step(X, y), **DECLARED, l2=0.05)
     assert check(step, X, y, steps=3, probe=False).verdict == "match"
+
+
+def test_softmax_probabilities_with_cross_entropy(examples):
+    """Declared softmax + cross_entropy: the loss on the logits, the probabilities compared.
+    Declared identity while the forward returns probabilities: a note, and compared as such."""
+    from reference.learner.loader import load
+
+    adapter, X, y = load(str(examples / "style_b_layers.py"))
+    r = check(adapter, X, y, steps=3, probe=False)
+    assert r.verdict == "match" and r.findings == (), r.render()
+    assert "softmax (cross_entropy on the logits)" in r.spec
+    assert r.table[0].stage == "forward" and r.table[0].first_bad_step is None
+    adapter, X, y = load(str(examples / "style_b_layers.py"))
+    adapter.conventions = replace(adapter.conventions, activations=("relu", "identity"))
+    r = check(adapter, X, y, steps=3, probe=False)
+    assert r.verdict == "match", r.render()
+    assert r.codes() == ["softmax_output"] and r.findings[0].kind == "note"
+
+
+def test_logits_declared_and_returned_raise_no_softmax_note(examples):
+    from reference.learner.loader import load
+
+    adapter, X, y = load(str(examples / "style_e_cs231n.py"))  # forward gives the scores
+    r = check(adapter, X, y, steps=2, probe=False)
+    assert r.verdict == "match" and r.findings == (), r.render()
