@@ -13,7 +13,7 @@ agreement throughout -> hygiene, then the training probe -> ``match`` or ``model
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
 from .instability import first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe
-from .optim import explain_update
+from .optim import explain_sgd_form, explain_update
 from .paths import LearnerError
 from .regularization import explain_regularization
 from .result import CheckResult, Finding
@@ -120,6 +120,9 @@ def _run(
     run = _Run()
     P = adapter.read()
     stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
+    # a step that shows no gradient is run twice only after the steps compared: a hidden
+    # optimizer state (undeclared momentum) would be advanced by the second run
+    own = stateless and adapter.grads is not None
     ref64 = None  # the float64 oracle for float32 learners
     if spec.dtype == "float32":
         ref64 = Reference(spec.replace(dtype="float64"), codec.frozen, ref.l2, ref.softmax_out)
@@ -128,7 +131,7 @@ def _run(
             break  # past the compared steps, watching goes on only while everything agrees
         rows = batches[(k - 1) % len(batches)]
         try:
-            obs = runner.observe(k, P, rows, twice=k == 1 and (adapter.step is None or stateless))
+            obs = runner.observe(k, P, rows, twice=k == 1 and (adapter.step is None or own))
         except LearnerCrash as e:
             run.crash = e.finding
             break
@@ -156,6 +159,12 @@ def _run(
             run.nan_step = k
             break
         P = nxt
+    if stateless and not own and adapter.step is not None and run.history and not run.crash:
+        last = run.history[-1][0]
+        try:
+            runner.observe_twice(last.step, last.params, last.rows)
+        except LearnerCrash as e:
+            run.crash = e.finding
     return run
 
 
@@ -211,13 +220,23 @@ def _check(
         tol = tol.widened(FLOAT32_WIDEN)
     run = _run(adapter, runner, ref, codec, X, y, batches, steps, watch, tol)
     nan_step = run.nan_step
-    findings = ([run.crash] if run.crash else []) + runner.hygiene + run.notes
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
     diag = _diagnose(bad, run.history, ref, codec, X, y, spec, nan_step) if bad else []
+    hygiene = runner.hygiene
+    if any("classical momentum mu =" in f.evidence for f in diag):  # the state is explained
+        hygiene = [f for f in hygiene if f.code != "nondeterministic"]
+    notes = run.notes
     if diag and all(f.kind == "note" for f in diag):  # differences that are not bugs
-        findings += diag
-        diag, bad = [], []
-    findings[:0] = diag
+        notes, diag, bad = notes + diag, [], []
+    if hygiene:  # the hygiene finding first: mismatches are then likely its consequence
+        what = " and ".join(dict.fromkeys(f.code for f in hygiene))
+        diag = [
+            replace(f, evidence=f"{f.evidence} (likely a consequence of {what}: fix that first)")
+            if f.code == "unexplained_mismatch"
+            else f
+            for f in diag
+        ]
+    findings = ([run.crash] if run.crash else []) + hygiene + diag + notes
     if run.crash or bad:
         verdict = "implementation_bug"
     elif nan_step:
@@ -226,7 +245,7 @@ def _check(
         free = _twin_free(ref, codec, P0, X, y, batches, nan_step)
         what = first_nonfinite(obs, codec)
         findings.insert(0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free))
-    elif runner.hygiene:
+    elif hygiene:
         verdict = "implementation_bug"
     elif probe and adapter.style != "forward":
         works, found = run_probe(ref, codec, P0, X, y, [(X[r], y[r]) for r in batches], probe_steps)
@@ -273,9 +292,17 @@ def _diagnose(
         sel = [
             h for h in history[start - 1 : start + 2] if nan_step is None or h[0].step < nan_step
         ]
+        form = []
+        if sel[0][0].implied and spec.opt.name == "sgd":  # another SGD form than declared?
+            upto = [h for h in history if nan_step is None or h[0].step < nan_step]
+            obs, grads = [h[0] for h in upto], [h[1].grads for h in upto]
+            form = explain_sgd_form(obs, grads, spec, codec, start, h_atol, h_rtol)
         data = [step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol) for o, rs, _ in sel]
-        reg = explain_regularization(data, codec, failing, ref.l2, spec)
-        out += reg or explain_gradients(data, ref, codec, failing, sel[0][0].implied)
+        out += (
+            form
+            or explain_regularization(data, codec, failing, ref.l2, spec)
+            or explain_gradients(data, ref, codec, failing, sel[0][0].implied)
+        )
     upd = [r for r in bad if r.stage == "update"]
     if upd:
         seen = [h for h in history if h[2] is not None and not h[0].implied]

@@ -145,6 +145,17 @@ class Runner:
                 self._imply(obs)
         return obs
 
+    def observe_twice(self, step: int, params: dict[str, Array], rows: Array) -> None:
+        """Run the step twice from ``params`` and compare the post-step weights (a step that
+        shows no gradient: checked after the steps compared; see ``checker``)."""
+        a, X, y = self.a, self.X[rows], self.y[rows]
+        after = []
+        for _ in range(2):
+            a.write(params)
+            self.call("step", a.step, step, X, y)
+            after.append(a.read())
+        self._same(after[0], after[1], step, "the post-step weights", state=True)
+
     def _grads(self, step: int, X: Array, y: Array) -> tuple[float | None, dict[str, Array]]:
         a = self.a
         batches = (
@@ -203,13 +214,16 @@ class Runner:
             )
         )
 
-    def _same(self, a: dict[str, Array], b: dict[str, Array], step: int, what: str) -> None:
+    def _same(
+        self, a: dict[str, Array], b: dict[str, Array], step: int, what: str, state: bool = False
+    ) -> None:
         for k in a:
             if not np.allclose(a[k], b[k], rtol=1e-12, atol=0, equal_nan=True):
                 self._once(
                     "nondeterministic",
                     f"{what} differ between two runs from the same "
-                    f"weights and data at step {step} ({self.codec.label(k)})",
+                    f"weights and data at step {step} ({self.codec.label(k)})"
+                    + ("; your step keeps some state, or draws random numbers" if state else ""),
                     "seed every random draw (dropout, shuffling) or remove it while "
                     "checking; the comparison needs repeatable numbers",
                     step,

@@ -96,14 +96,17 @@ class PlantedMLP:
                     g[f"b{l}"] = g[f"b{l}"] + self.reg * getattr(self, f"b{l}")
         return g
 
-    def step(self, X, y, lr=0.1):
-        """In-place SGD step; 'updated' backpropagates through the already-updated W3;
-        'ascent' adds the gradient."""
+    def step(self, X, y, lr=0.1, mu=0.0, nesterov=False):
+        """In-place SGD step (classical momentum mu: v = mu v - lr g, w += v; or Nesterov's);
+        'updated' backpropagates through the already-updated W3; 'ascent' adds the gradient."""
         if self.bug != "updated":
             g = self.grads(X, y)
             sign = 1 if self.bug == "ascent" else -1
+            vel = self.__dict__.setdefault("velocity", {})
             for k, v in g.items():
-                setattr(self, k, getattr(self, k) + sign * lr * v)
+                vel[k] = mu * vel.get(k, 0.0) + sign * lr * v
+                step = mu * vel[k] + sign * lr * v if nesterov else vel[k]
+                setattr(self, k, getattr(self, k) + step)
             return
         n = len(X)
         a3 = self.forward(X)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from planted import DECLARED, NAMES, PlantedMLP, data
 
-from reference.learner import LearnerError, check, from_forward, from_gradients
+from reference.learner import LearnerError, check, from_forward, from_gradients, from_step
 from scratch import SpecError
 
 
@@ -60,8 +60,34 @@ def test_non_deterministic_gradients_are_reported():
 
     r = _check(grads, net)
     assert r.verdict == "implementation_bug"
-    assert "nondeterministic" in r.codes()
+    assert r.codes()[0] == "nondeterministic"
     assert "differ between two runs" in r.finding("nondeterministic").evidence
+
+
+def test_hygiene_comes_first_and_the_mismatches_are_its_consequence():
+    X, y = data()
+    net, noise = PlantedMLP(), np.random.default_rng()
+
+    def dropout_step(X, y):  # an unseeded dropout mask on the input
+        net.step(X * (noise.uniform(size=X.shape) > 0.2) / 0.8, y)
+
+    def centring_step(X, y):
+        X -= X.mean(0)  # in place, before use
+        net.step(X, y)
+
+    for fn, code in ((dropout_step, "nondeterministic"), (centring_step, "input_mutation")):
+        r = check(from_step(net, NAMES, fn, **DECLARED), X, y, steps=3, probe=False)
+        assert r.verdict == "implementation_bug"
+        assert r.codes()[0] == code and "unexplained_mismatch" in r.codes(), r.render()
+        assert f"likely a consequence of {code}" in r.finding("unexplained_mismatch").evidence
+
+
+def test_a_deterministic_step_is_not_called_nondeterministic():
+    X, y = data()
+    net = PlantedMLP()
+    adapter = from_step(net, NAMES, lambda X, y: net.step(X, y), **DECLARED)
+    r = check(adapter, X, y, steps=3, watch=0, probe=False)
+    assert r.verdict == "match" and r.findings == (), r.render()
 
 
 def test_transposed_gradient_shape_asks_about_the_layout():

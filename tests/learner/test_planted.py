@@ -255,3 +255,44 @@ def test_l2_applied_to_the_biases_too():
     assert r.codes() == ["regularization_mismatch"], r.render()
     assert r.findings[0].params == ("b1", "b2", "b3")
     assert "plus 0.05 b" in r.findings[0].evidence and "biases too" in r.findings[0].evidence
+
+
+SGD_FORMS = {
+    # (learner's mu, nesterov), declared optimizer: evidence fragment
+    ((0.9, False), "sgd"): "classical momentum mu = 0.9 (v = mu v - lr g; w += v), where plain",
+    (
+        (0.9, False),
+        "sgd(momentum=0.9,nesterov=true)",
+    ): "classical momentum with mu = 0.9, where Nes",
+    ((0.9, True), "sgd(momentum=0.9)"): "Nesterov momentum with mu = 0.9, where classical",
+    ((0.0, False), "sgd(momentum=0.9)"): "plain SGD (no momentum), where momentum 0.9",
+}
+
+
+@pytest.mark.parametrize("form, declared", list(SGD_FORMS))
+def test_a_step_with_another_sgd_form_than_declared(form, declared):
+    X, y = data()
+    net = PlantedMLP()
+    mu, nesterov = form
+    adapter = from_step(
+        net,
+        NAMES,
+        lambda X, y: net.step(X, y, mu=mu, nesterov=nesterov),
+        **{**DECLARED, "optimizer": declared},
+    )
+    r = check(adapter, X, y, steps=4, probe=False)
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == ["optimizer_update_mismatch"], r.render()  # not nondeterministic
+    assert SGD_FORMS[form, declared] in r.findings[0].evidence
+    assert r.findings[0].params == ("W1", "b1", "W2", "b2", "W3", "b3")
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_the_declared_momentum_form_matches(nesterov):
+    X, y = data()
+    net = PlantedMLP()
+    opt = f"sgd(momentum=0.9,nesterov={str(nesterov).lower()})"
+    step = lambda X, y: net.step(X, y, mu=0.9, nesterov=nesterov)  # noqa: E731
+    r = check(from_step(net, NAMES, step, **{**DECLARED, "optimizer": opt}), X, y, steps=4)
+    assert r.verdict in ("match", "model_limitation"), r.render()
+    assert "optimizer_update_mismatch" not in r.codes()
