@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -84,16 +85,71 @@ class Checkpoint:
         self.steps = steps
         self._file: IO[str] | None = None
 
-    def open(self, resume: bool) -> dict[tuple[str, str], Outcome]:
-        """Start the file (fresh, or kept when ``resume``); return the outcomes already in it."""
+    def open(
+        self, resume: bool, tasks: Collection[tuple[str, str]] = ()
+    ) -> tuple[dict[tuple[str, str], Outcome], list[str]]:
+        """Start the file; return the outcomes kept from it and notes for the user.
+
+        Fresh unless ``resume``: an existing checkpoint holding finished configurations (an
+        unfinished sweep) is first moved to ``<name>.bak``. With ``resume`` the configurations
+        among ``tasks`` are kept and the others dropped, the old file then kept as
+        ``<name>.bak``; the notes say how many matched."""
         done: dict[tuple[str, str], Outcome] = {}
+        notes: list[str] = []
         lines = [json.dumps(_header(self.steps))]
+        wanted = set(tasks)
         if resume and self.path.exists():
-            done, kept = self._read()
-            lines += kept
+            found, kept = self._read()
+            done = {k: o for k, o in found.items() if k in wanted}
+            lines += [line for line, k in zip(kept, found, strict=True) if k in wanted]
+            foreign = len(found) - len(done)
+            if foreign:
+                os.replace(self.path, self.backup)
+            if not done and found:
+                notes.append(
+                    f"warning: none of the {len(found)} configurations in {self.path} is in "
+                    f"this matrix (made with another matrix, --seed or specs?): running all "
+                    f"{len(wanted)}; the old checkpoint is kept as {self.backup}"
+                )
+            else:
+                notes.append(
+                    f"resuming: {len(done)} of the {len(wanted)} configurations are finished "
+                    f"in {self.path}; running the other {len(wanted) - len(done)}"
+                )
+            if foreign and done:
+                notes.append(
+                    f"warning: {foreign} of the {len(found)} configurations in the checkpoint "
+                    "are not in this matrix (another matrix, --seed or specs?): they are "
+                    f"dropped, the old checkpoint kept as {self.backup}"
+                )
+        elif resume:
+            notes.append(
+                f"warning: nothing to resume: no {self.path} (a complete report removes it); "
+                "running everything"
+            )
+        elif (n := self._count()) > 0:
+            os.replace(self.path, self.backup)
+            notes.append(
+                f"warning: {self.path} held an unfinished sweep ({n} configuration"
+                f"{'s' if n > 1 else ''}); starting over, the old checkpoint kept as "
+                f"{self.backup} (--resume would have continued it)"
+            )
         write_text(self.path, "\n".join(lines) + "\n")  # drops a torn last line, if any
         self._file = self.path.open("a", encoding="utf-8")
-        return done
+        return done, notes
+
+    @property
+    def backup(self) -> Path:
+        """Where a replaced checkpoint is kept: ``checkpoint.jsonl.bak``."""
+        return self.path.with_name(self.path.name + ".bak")
+
+    def _count(self) -> int:
+        """Lines after the header in an existing file (0 when there is none)."""
+        try:
+            with self.path.open("rb") as f:
+                return max(0, sum(1 for line in f if line.strip()) - 1)
+        except FileNotFoundError:
+            return 0
 
     def _read(self) -> tuple[dict[tuple[str, str], Outcome], list[str]]:
         text = self.path.read_text(encoding="utf-8").split("\n")
@@ -111,15 +167,16 @@ class Checkpoint:
                 f"{self.path} was made with --steps {head.get('steps')}; resume with "
                 f"--steps {head.get('steps')}, or run without --resume to start over"
             )
-        done, kept = {}, []
+        done: dict[tuple[str, str], Outcome] = {}
+        kept: dict[tuple[str, str], str] = {}
         for line in text[1:]:
             try:
                 o = Outcome.from_json(line)
             except (json.JSONDecodeError, KeyError, TypeError):
                 continue  # a torn line from a killed process: that configuration runs again
             done[o.key] = o
-            kept.append(line)
-        return done, kept
+            kept[o.key] = line
+        return done, list(kept.values())
 
     def append(self, outcome: Outcome) -> None:
         """Write one finished configuration and flush it to the operating system."""

@@ -49,6 +49,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
           steps = 5
           modes = ["free", "resync"]
           specs = ["3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1)"]
+
+        OUT holds report.md, report.html, records.csv (records.parquet with pyarrow),
+        heatmap_<dtype>.png and divergence_vs_step.png; a rerun into the same OUT replaces
+        them and removes those it did not write (a heatmap of a dtype no longer swept, a
+        stale records.parquet). Other files in OUT are left alone.
+
+        While the sweep runs, OUT/checkpoint.jsonl records each finished configuration;
+        after an interruption, the same command with --resume runs only the rest. It is
+        removed once the report holds every configuration. Without --resume, a checkpoint
+        left by an unfinished sweep is moved to checkpoint.jsonl.bak (with a warning) and
+        the sweep starts over; with --resume, the configurations in it that are not in this
+        matrix (another matrix, --seed or specs) are dropped, the old file kept as
+        checkpoint.jsonl.bak, and it says how many matched. --steps must match the
+        checkpoint's.
         """
     )
     p.add_argument(
@@ -72,7 +86,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resume",
         action="store_true",
-        help="keep the configurations already in OUT/checkpoint.jsonl and run only the rest",
+        help="keep the configurations already in OUT/checkpoint.jsonl (an interrupted sweep) "
+        "and run only the rest",
     )
     p.add_argument("--seed", type=_seed, help="seed of the matrix's first spec (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

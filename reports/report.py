@@ -2,17 +2,22 @@
 
 Files in the output folder: ``report.md``, ``report.html`` (self-contained), ``records.csv``
 (and ``records.parquet`` with pyarrow), ``heatmap_<dtype>.png``, ``divergence_vs_step.png``,
-and ``checkpoint.jsonl``, the sweep's checkpoint that ``--resume`` continues from.
+and while the sweep runs ``checkpoint.jsonl``, what ``--resume`` continues from (removed once
+the report holds every configuration; a replaced one is kept as ``checkpoint.jsonl.bak``).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from scratch.errors import NNParityError
 
 from . import plots, tables
 from .atomic import write_bytes, write_text
@@ -43,6 +48,22 @@ class Report:
         return self.finished == self.configurations and status.isin(("pass", "diverged")).all()
 
 
+class OutputError(NNParityError):
+    """The output folder cannot be made or written."""
+
+
+CHECKPOINT = "checkpoint.jsonl"
+DTYPES = ("float32", "float64")
+OWNED = (
+    "report.md",
+    "report.html",
+    "records.csv",
+    "records.parquet",
+    *(f"heatmap_{d}.png" for d in DTYPES),
+    "divergence_vs_step.png",
+)  # what a report writes; a rerun removes those it did not write this time
+
+
 def make_report(
     plan: Plan,
     out: str | Path,
@@ -52,26 +73,57 @@ def make_report(
     progress: bool = True,
     limit: int | None = None,
     runner: Runner = run_config,
+    log: Callable[[str], None] | None = None,
 ) -> Report:
     """Sweep ``plan`` (see ``sweep.sweep`` for the keywords), write the report into ``out``;
-    return a ``Report``."""
+    return a ``Report``.
+
+    The files of an earlier report in ``out`` that this one did not write are removed (only
+    the names in ``OWNED``); the checkpoint is removed once every configuration is in the
+    report. ``OutputError`` when ``out`` cannot be made or written."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare(out)
     tasks = [(str(s), m) for s in plan.specs for m in plan.modes]
-    outcomes = sweep(
-        tasks,
-        plan.steps,
-        out / "checkpoint.jsonl",
-        jobs=jobs,
-        resume=resume,
-        progress=progress,
-        limit=limit,
-        runner=runner,
-    )
-    frame = to_frame(outcomes)
-    text = summary(frame, plan, len(tasks), outcomes)
-    files = write_all(frame, plan, text, out)
+    try:
+        outcomes = sweep(
+            tasks,
+            plan.steps,
+            out / CHECKPOINT,
+            jobs=jobs,
+            resume=resume,
+            progress=progress,
+            limit=limit,
+            runner=runner,
+            log=log,
+        )
+        frame = to_frame(outcomes)
+        text = summary(frame, plan, len(tasks), outcomes)
+        files = write_all(frame, plan, text, out)
+        for name in OWNED:
+            if out / name not in files.values():
+                (out / name).unlink(missing_ok=True)
+        if len(outcomes) == len(set(tasks)):
+            (out / CHECKPOINT).unlink(missing_ok=True)  # complete: nothing left to resume
+    except OSError as e:
+        where = Path(e.filename).resolve() if e.filename is not None else None
+        if where is None or (where != out.resolve() and out.resolve() not in where.parents):
+            raise  # not the output folder's fault
+        raise OutputError(f"cannot write {e.filename}: {e.strerror}") from None
     return Report(out, files, frame, text, len(tasks), len(outcomes))
+
+
+def _prepare(out: Path) -> None:
+    """Make the output folder; ``OutputError`` naming the problem when it cannot be."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {str(out)!r} is a file, not a folder; choose another path")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        block = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+        why = f"{str(block)!r} is a file" if block is not None else e.strerror
+        raise OutputError(f"cannot make the folder --out {str(out)!r}: {why}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write into --out {str(out)!r}: permission denied")
 
 
 def summary(frame: pd.DataFrame, plan: Plan, n_tasks: int, outcomes: list[Outcome]) -> str:

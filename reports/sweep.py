@@ -86,6 +86,10 @@ def _message(records: Sequence[Any], mode: str) -> str:
     return text
 
 
+def _stderr(note: str) -> None:
+    print(f"nnparity report: {note}", file=sys.stderr, flush=True)
+
+
 def _init_worker(threads: int) -> None:
     """In each worker: ignore Ctrl-C (the parent handles it); note the thread count."""
     import signal
@@ -119,17 +123,22 @@ def sweep(
     progress: bool = True,
     limit: int | None = None,
     runner: Runner = run_config,
+    log: Callable[[str], None] | None = None,
 ) -> list[Outcome]:
     """Run ``tasks`` (spec text, mode); return the finished outcomes in task order.
 
     ``jobs``: worker processes; 1 runs in this process; None: the cores, or this process for
     fewer than ``SMALL_SWEEP`` configurations. ``limit``: stop after this many newly finished
-    configurations (what an interruption leaves behind).
+    configurations (what an interruption leaves behind). ``log`` receives what the checkpoint
+    has to say (how many configurations a resume kept, a replaced checkpoint); by default it
+    goes to standard error.
     """
     from tqdm import tqdm
 
     ckpt = Checkpoint(checkpoint, steps)
-    done = ckpt.open(resume)
+    done, notes = ckpt.open(resume, tasks)
+    for note in notes:
+        (log or _stderr)(note)
     todo = [t for t in dict.fromkeys(tasks) if t not in done]
     if jobs is None:
         jobs = 1 if len(todo) < SMALL_SWEEP else os.cpu_count() or 1

@@ -16,7 +16,6 @@ from report_helpers import read, small_plan
 
 from reports.cli import main
 from reports.frame import to_frame
-from reports.report import make_report
 from reports.sweep import sweep
 from scratch import SpecError
 
@@ -100,8 +99,7 @@ def test_killed_process_resumed_gives_identical_files(tmp_path, report):
 
 
 def test_resume_with_other_steps_is_refused(tmp_path):
-    plan = small_plan(steps=1)
-    make_report(plan.__class__(plan.name, plan.specs[:2], 1), tmp_path, jobs=1, progress=False)
+    sweep(TASKS[:2], 1, tmp_path / "checkpoint.jsonl", jobs=1, progress=False, limit=1)
     with pytest.raises(SpecError, match="--steps 1"):
         sweep(TASKS[:2], 2, tmp_path / "checkpoint.jsonl", jobs=1, progress=False, resume=True)
 
