@@ -55,10 +55,19 @@ def _toml(path: Path) -> dict[str, Any]:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        data = path.read_bytes()
     except OSError as e:
         raise SpecError(f"cannot read matrix file {str(path)!r}: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark some editors write is dropped
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise SpecError(
+            f"matrix file {str(path)!r} is not UTF-8 text (byte 0x{data[e.start]:02x} on line "
+            f"{line}); save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"matrix file {str(path)!r} is not valid TOML: {e}") from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reference.matrix import Axes, covering
+from reports.cli import main
 from reports.matrix_file import load, resolve
 from scratch import SpecError
 
@@ -56,6 +57,30 @@ def test_mistakes_name_the_file_and_the_fix(tmp_path, text, message):
     with pytest.raises(SpecError, match="m.toml") as e:
         load(write(tmp_path, text))
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ('activations = ["r\xe9lu"]\n'.encode("latin-1"), "not UTF-8 text (byte 0xe9 on line 1)"),
+        (b"\x7fELF\x02\x01\x01\x00\xd0\xff\n", "not UTF-8 text"),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path, data, message, capsys):
+    p = tmp_path / "m.toml"
+    p.write_bytes(data)
+    with pytest.raises(SpecError, match="m.toml") as e:
+        load(p)
+    assert message in str(e.value) and "save it as UTF-8" in str(e.value)
+    assert main(["report", "--matrix", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    p = tmp_path / "m.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + b'specs = ["3-4-1 tanh,sigmoid loss=bce"]\n')
+    assert len(load(p).specs) == 1
 
 
 def test_resolve_names_and_missing_files():
