@@ -56,11 +56,29 @@ def _rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def md_text(text: str, cell: bool = False) -> str:
+    """``text`` safe in Markdown: newlines become spaces, ``&``, ``<`` and ``>`` HTML entities
+    (no raw HTML gets into the page); in a table ``cell``, ``|`` escaped too."""
+    text = " ".join(text.splitlines()) if "\n" in text or "\r" in text else text
+    text = html.escape(text, quote=False)
+    return text.replace("|", "\\|") if cell else text
+
+
+def _md_code(text: str) -> str:
+    """``text`` as inline code in a table cell: backticks when it is plain, else an HTML
+    ``<code>`` element with escaped content (inside backticks, entities would show as
+    typed)."""
+    safe = md_text(text, cell=True)
+    if safe == text.replace("|", "\\|") and "`" not in text:
+        return f"`{safe}`"
+    return f"<code>{safe.replace('`', '&#96;')}</code>"
+
+
 def markdown(title: str, summary: str, sections: Sequence[Section]) -> str:
-    """The report as GitHub-flavoured Markdown."""
-    out = [f"# {title}", "", summary, ""]
+    """The report as GitHub-flavoured Markdown; every text is escaped (``md_text``)."""
+    out = [f"# {md_text(title)}", "", md_text(summary), ""]
     for s in sections:
-        out += [f"## {s.title}", "", s.text, ""]
+        out += [f"## {md_text(s.title)}", "", md_text(s.text), ""]
         if s.table is None or s.table.empty:
             out += ["(nothing to show)", ""] if s.table is not None else []
             continue
@@ -68,8 +86,7 @@ def markdown(title: str, summary: str, sections: Sequence[Section]) -> str:
         code = {head.index(c) for c in s.code if c in head}
 
         def md(i: int, v: str, code: set[int] = code) -> str:
-            v = v.replace("|", "\\|")
-            return f"`{v}`" if i in code and v != "—" else v
+            return _md_code(v) if i in code and v != "—" else md_text(v, cell=True)
 
         out.append("| " + " | ".join(md(-1, h) for h in head) + " |")
         out.append("|" + "|".join("---" for _ in head) + "|")

@@ -65,6 +65,25 @@ def test_html_escapes_a_spec_containing_markup():
     assert "| " in markdown("t", "s", [Section("x", "y", table, code=("spec",))])
 
 
+def test_markdown_escapes_cells_and_keeps_each_row_on_one_line():
+    table = pd.DataFrame(
+        {
+            "spec": [MARKUP, "3-4-1 tanh,sigmoid loss=bce"],
+            "error": ["line one\nline two | <script>alert(1)</script> & more", "ok"],
+        }
+    )
+    md = markdown("t <i>", "s & <u>\nnext", [Section("x", "y <b>", table, code=("spec",))])
+    assert "<script>" not in md and "<img" not in md and "<u>" not in md and "<b>" not in md
+    lines = md.splitlines()
+    rows = [line for line in lines if line.startswith("| ")]
+    assert len(rows) == 3  # header and two rows: the newline did not break a row
+    assert all(r.replace("\\|", "").count("|") == 3 for r in rows)  # 2 columns, escaped pipes
+    assert "line one line two \\| &lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in md
+    assert "<code>4-3-1 &lt;img src=x" in md  # markup in a code column: escaped, not backticks
+    assert "`3-4-1 tanh,sigmoid loss=bce`" in md  # plain code stays in backticks
+    assert "s &amp; &lt;u&gt; next" in md and "# t &lt;i&gt;" in md
+
+
 def test_html_escapes_an_error_message_from_a_sweep(tmp_path):
     from report_helpers import MARKUP as planted_markup
     from report_helpers import planted
@@ -73,7 +92,7 @@ def test_html_escapes_an_error_message_from_a_sweep(tmp_path):
     plan = plan.__class__(plan.name, plan.specs[:4], 1)
     rep = make_report(plan, tmp_path, jobs=1, progress=False, runner=planted)
     page = rep.files["html"].read_text()
-    assert "<script>" not in page
+    assert "<script>" not in page and "<script>" not in rep.files["markdown"].read_text()
     assert planted_markup in "".join(parse(page).text)
 
 
