@@ -270,7 +270,8 @@ def bias_grad(form: str, dz: Tensor) -> Tensor:
 
 
 def factors(batch: int, outputs: int, widths: tuple[int, ...]) -> list[tuple[float, str]]:
-    """Named scale factors, simplest first, each also negated; equal values keep the first."""
+    """Named scale factors, simplest first, each also negated; names of equal values are
+    joined (``"2 = D"`` when D = 2: every name that fits is listed), except for 1."""
     N, D = float(batch), float(outputs)
     base = [
         (1.0, "1"),
@@ -294,8 +295,15 @@ def factors(batch: int, outputs: int, widths: tuple[int, ...]) -> list[tuple[flo
     base += [(float(h), f"H with H = {h}") for h in widths] + [
         (1 / h, f"1/H with H = {h}") for h in widths
     ]
-    out: list[tuple[float, str]] = []
-    for v, name in base + [(-v, f"-{name}" if name != "1" else "-1") for v, name in base]:
-        if all(abs(v - w) > 1e-12 * abs(w) for w, _ in out):
-            out.append((v, name))
-    return out
+    merged: list[tuple[float, list[str]]] = []
+    for v, name in base:
+        if (batch == 1 and "N" in name) or (outputs == 1 and "D" in name):
+            continue  # a dimension of 1 names nothing
+        same = next((m for m in merged if abs(v - m[0]) <= 1e-12 * abs(m[0])), None)
+        if same is None:
+            merged.append((v, [name]))
+        elif same[1] != ["1"] and name not in same[1]:
+            same[1].append(name)
+    pos = [(v, " = ".join(names)) for v, names in merged]
+    neg = [(-v, " = ".join(f"-{n}" for n in names)) for v, names in merged]
+    return pos + neg

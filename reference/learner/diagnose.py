@@ -38,32 +38,49 @@ FORM_HINT = {
 }
 
 
-def scale_hint(factor: str | None, implied: bool) -> str:
-    f = (factor or "").lstrip("-")
-    if f == "N":
-        return (
-            "your gradient sums over the batch where the declared loss averages: divide by "
-            "N, or declare reduction='sum'"
+def scale_hint(
+    factor: str | None, implied: bool, c: float | None = None, lr: float | None = None
+) -> str:
+    """One fix per name that fits the factor (``"2 = D"``: both); for a step that shows no
+    gradient, a learning rate other than the declared one first."""
+    hints: list[str] = []
+    if implied and c is not None and lr and c > 0:
+        hints.append(
+            f"your step is {c:.4g} times the declared one: if your update uses lr = {c * lr:.4g}, "
+            f"declare lr={c * lr:.4g}"
         )
-    if f == "1/N":
-        return (
-            "your gradient averages where the declared loss sums: drop the 1/N, or "
-            "declare reduction='mean'"
-        )
-    if f in ("2", "1/2"):
-        return (
-            "a factor 2 between 1/2 (a - y)^2 (half_sse) and (a - y)^2 (mse): declare the "
-            "loss you differentiate, or fix the constant"
-        )
-    if "D" in f:
-        return (
-            "mse averages over all N*D elements, half_sse over the N samples: declare the "
-            "loss and reduction you use"
-        )
-    if "H" in f:
-        return "a layer width crept in as a normaliser: remove it"
-    what = "update" if implied else "gradient"
-    return f"your {what} is a constant times PyTorch's: look for a missing or extra factor"
+    for f in (factor or "").split(" = "):
+        f = f.strip().lstrip("-")
+        if f == "N":
+            h = (
+                "your gradient sums over the batch where the declared loss averages: divide by "
+                "N, or declare reduction='sum'"
+            )
+        elif f == "1/N":
+            h = (
+                "your gradient averages where the declared loss sums: drop the 1/N, or "
+                "declare reduction='mean'"
+            )
+        elif f in ("2", "1/2"):
+            h = (
+                "a factor 2 between 1/2 (a - y)^2 (half_sse) and (a - y)^2 (mse): declare the "
+                "loss you differentiate, or fix the constant"
+            )
+        elif "D" in f:
+            h = (
+                "mse averages over all N*D elements, half_sse over the N samples: declare the "
+                "loss and reduction you use"
+            )
+        elif "H" in f:
+            h = "a layer width crept in as a normaliser: remove it"
+        else:
+            continue
+        if h not in hints:
+            hints.append(h)
+    if not hints:
+        what = "update" if implied else "gradient"
+        return f"your {what} is a constant times PyTorch's: look for a missing or extra factor"
+    return "; or ".join(hints)
 
 
 def step_data(
@@ -232,9 +249,9 @@ def findings_from(
                 )
             )
         if abs(abs(f.c) - 1) > 1e-12:
-            out.append(
-                Finding("scale_factor", names, None, first, ev, scale_hint(f.factor, implied))
-            )
+            lr = spec.opt.kwargs.get("lr")
+            hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None)
+            out.append(Finding("scale_factor", names, None, first, ev, hint))
     if not out and all(not ch.unexplained for ch in choices):
         kink = next((ch for ch in choices if ch.deriv.key == "kink"), None)
         if kink is not None:

@@ -296,3 +296,23 @@ def test_the_declared_momentum_form_matches(nesterov):
     r = check(from_step(net, NAMES, step, **{**DECLARED, "optimizer": opt}), X, y, steps=4)
     assert r.verdict in ("match", "model_limitation"), r.render()
     assert "optimizer_update_mismatch" not in r.codes()
+
+
+def test_every_name_that_fits_the_factor_is_listed():
+    X, y = data()  # N = 6 samples, D = 2 outputs
+    net = PlantedMLP("mse_grad")
+    r = check(from_gradients(net, NAMES, net.grads, **DECLARED), X, y, steps=3, probe=False)
+    f = r.findings[0]
+    assert "c = 2.0000 = 2 = D with D = 2" in f.evidence
+    assert "half_sse) and (a - y)^2 (mse)" in f.hint and "over all N*D elements" in f.hint
+
+
+def test_a_step_with_another_learning_rate_suggests_the_lr_first():
+    X, y = data()
+    net = PlantedMLP()
+    adapter = from_step(net, NAMES, lambda X, y: net.step(X, y, lr=0.3), **DECLARED)
+    r = check(adapter, X, y, steps=3, probe=False)
+    assert r.codes() == ["scale_factor"]
+    f = r.findings[0]
+    assert "c = 3.0000 = N/2 with N = 6" in f.evidence
+    assert f.hint.startswith("your step is 3 times the declared one: if your update uses lr = 0.3")
