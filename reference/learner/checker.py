@@ -27,7 +27,7 @@ from .adapters import Adapter
 from .conventions import Codec
 from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
-from .instability import first_nonfinite, nonfinite_finding
+from .instability import diverges_finding, first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe
 from .optim import explain_sgd_form, explain_update
 from .paths import LearnerError
@@ -240,11 +240,15 @@ def _check(
     if run.crash or bad:
         verdict = "implementation_bug"
     elif nan_step:
-        verdict = "numerical_instability"
         obs, rs, _ = run.history[-1]
-        free = _twin_free(ref, codec, P0, X, y, batches, nan_step)
+        finite, free = _twin_free(ref, codec, P0, X, y, batches, nan_step)
         what = first_nonfinite(obs, codec)
-        findings.insert(0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free))
+        if finite:
+            verdict = "numerical_instability"
+            findings.insert(0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free))
+        else:  # PyTorch diverges the same way: the training, not the learner's formulation
+            verdict = "model_limitation"
+            findings.insert(0, diverges_finding(obs, what, rs, spec, free))
     elif hygiene:
         verdict = "implementation_bug"
     elif probe and adapter.style != "forward":
@@ -359,7 +363,9 @@ def _twin_free(
     y: Array,
     batches: list,
     n: int,
-) -> str:
+) -> tuple[bool, str]:
+    """(whether the twin trained from the learner's initial weights stays finite for ``n``
+    steps, a sentence saying so)."""
     run = ref.train(
         ref.spec, P0, [(X[r], y[r]) for r in batches], n, codec.frozen, lambda out: False
     )
@@ -367,6 +373,6 @@ def _twin_free(
         np.isfinite(p).all() for p in run.params.values()
     )
     if ok:
-        return f"PyTorch trained from your initial weights stays finite through step {n}"
+        return True, f"PyTorch trained from your initial weights stays finite through step {n}"
     bad = next((i + 1 for i, v in enumerate(run.losses) if not np.isfinite(v)), n)
-    return f"PyTorch trained from your initial weights also turns non-finite (step {bad})"
+    return False, f"PyTorch trained from your initial weights also turns non-finite (step {bad})"

@@ -64,6 +64,12 @@ def cause(rs: RefStep, spec: Spec, params: dict) -> tuple[str, str]:
                 "a softmax probability underflowed to exactly 0, so log(p) = -inf",
                 "use log_softmax (z - max z - log sum exp) or cross_entropy on logits",
             )
+    wmax = max((float(np.abs(v).max(initial=0.0)) for v in params.values()), default=0.0)
+    if wmax > 1e100:  # before any exp: grown weights overflow whatever the formulation
+        return (
+            f"the weights have grown to {wmax:.3g}: the updates overflow",
+            "lower the learning rate: the steps grow each time",
+        )
     zl = np.abs(rs.z[-1].double().numpy())
     if loss in ("cross_entropy", "bce_with_logits") and zl.size and zl.max() > limit:
         return (
@@ -78,12 +84,6 @@ def cause(rs: RefStep, spec: Spec, params: dict) -> tuple[str, str]:
                 "compute the activation stably (exp of -|z| only, or subtract "
                 "the max before exp) and lower the learning rate",
             )
-    wmax = max((float(np.abs(v).max(initial=0.0)) for v in params.values()), default=0.0)
-    if wmax > 1e100:
-        return (
-            f"the weights have grown to {wmax:.3g}: the updates overflow",
-            "lower the learning rate: the steps grow each time",
-        )
     zmax = max(float(np.abs(z.double().numpy()).max(initial=0.0)) for z in rs.z[1:])
     return (
         f"at this step max |w| = {wmax:.3g} and max |z| = {zmax:.3g}",
@@ -126,4 +126,22 @@ def nonfinite_finding(
         f"operation: {op}{warn}; {same}; {twin_free}",
         hint,
         "instability",
+    )
+
+
+def diverges_finding(obs: Obs, what: str, rs: RefStep, spec: Spec, twin_free: str) -> Finding:
+    """``learning_rate`` (a limitation) when the learner turns non-finite and PyTorch, trained
+    the same way from the same weights, does too: the training diverges, whatever the code."""
+    op, _ = cause(rs, spec, obs.params)
+    wmax = max((float(np.abs(v).max(initial=0.0)) for v in obs.params.values()), default=0.0)
+    return Finding(
+        "learning_rate",
+        (),
+        None,
+        obs.step,
+        f"{what} is NaN/Inf at step {obs.step}, and {twin_free}: the training diverges with "
+        f"{spec.opt}, not through your formulation (your numbers agree with PyTorch's until "
+        f"then){'' if 'grown' in op else f'; max |w| = {wmax:.3g}'}; likely operation: {op}",
+        "lower the learning rate: with this one every step overshoots and the weights grow",
+        "limitation",
     )

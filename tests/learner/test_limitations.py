@@ -97,9 +97,12 @@ def test_learning_rate_too_large(examples, monkeypatch):
     assert r.verdict == "model_limitation", r.render()
     assert "the loss grows" in r.finding("learning_rate").evidence
     adapter, X, y = _regressor(1.5)
-    r = check(adapter, X, y, steps=2)  # watched on, the learner itself reaches inf
-    assert r.verdict == "numerical_instability"
-    assert "also turns non-finite" in r.findings[0].evidence
+    r = check(adapter, X, y, steps=2)  # watched on, the learner reaches inf, and PyTorch too
+    assert r.verdict == "model_limitation", r.render()
+    assert r.codes() == ["learning_rate"]
+    f = r.findings[0]
+    assert "also turns non-finite" in f.evidence and "not through your formulation" in f.evidence
+    assert "lower the learning rate" in f.hint
 
 
 def test_training_too_slow(examples, monkeypatch):
@@ -109,3 +112,17 @@ def test_training_too_slow(examples, monkeypatch):
     assert r.verdict == "model_limitation"
     assert r.codes() == ["slow_training"]
     assert "fits in" in r.findings[0].evidence
+
+
+def test_weights_blown_up_by_the_learning_rate_are_not_blamed_on_the_softmax(examples):
+    from dataclasses import replace
+
+    from reference.learner.loader import load
+
+    adapter, X, y = load(str(examples / "style_b_layers.py"))  # a stable softmax
+    adapter.conventions = replace(adapter.conventions, optimizer="sgd", lr=5000.0)
+    r = check(adapter, X, y, steps=2)
+    assert r.verdict == "model_limitation", r.render()
+    assert r.codes() == ["learning_rate"]
+    assert "the weights have grown to" in r.findings[0].evidence
+    assert "row maximum" not in r.findings[0].hint
