@@ -1,7 +1,10 @@
 """Outcomes -> one tidy pandas DataFrame: the only place in nnparity where one is built.
 
 A row per configuration (spec x mode) x step x stage x tensor, plus one row (step, stage and
-tensor empty) carrying the message of each configuration that raised or went non-finite. Rows
+tensor empty) carrying the message of each configuration that raised or went non-finite; in a
+message row ``passed`` is false (true only for a configuration that passed without records)
+and ``nonfinite`` says whether the message is about non-finite values, so both columns are
+plain booleans throughout (a CSV reader infers one dtype for them). Rows
 keep the sweep's order (the matrix's order, then the engine's), so the same seed gives the same
 frame whatever order the workers finished in.
 """
@@ -69,7 +72,13 @@ def to_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
     for i, o in enumerate(outcomes):
         axes = per_spec.setdefault(o.spec, spec_columns(o.spec))
         rows: list[dict[str, Any]] = [dict(zip(FIELDS, r, strict=True)) for r in o.records]
-        extra = [{**empty, "error": o.error}] if o.error or not o.records else []
+        message = {
+            **empty,
+            "error": o.error,
+            "passed": o.status == "pass",
+            "nonfinite": o.status in ("diverged", "fail"),  # a fail's message: non-finite
+        }
+        extra = [message] if o.error or not o.records else []
         for row in [*rows, *extra]:
             cols["config"].append(i)
             cols["spec"].append(o.spec)
@@ -92,7 +101,7 @@ def to_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
     for c in INTS:
         frame[c] = frame[c].astype("Int64")
     for c in BOOLS:
-        frame[c] = frame[c].astype("boolean")
+        frame[c] = frame[c].astype(bool)  # no missing values: one dtype in every CSV chunk
     for c in ("stage", "tensor", "shape", "judged_by"):
         frame[c] = frame[c].fillna("").astype(str)
     return frame

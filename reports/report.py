@@ -208,7 +208,7 @@ def _dtype_sentence(d: pd.DataFrame, dtype: str) -> str:
 def _one_side_sentence(frame: pd.DataFrame, u: pd.DataFrame) -> list[str]:
     """The configurations non-finite on one side only (infinite differences), which the
     figures above leave out, and the first one's message."""
-    bad = u[u["nonfinite"].fillna(False).astype(bool) & np.isinf(u["max_abs"])]
+    bad = u[u["nonfinite"] & np.isinf(u["max_abs"])]
     if bad.empty:
         return []
     configs = list(dict.fromkeys(bad["config"]))

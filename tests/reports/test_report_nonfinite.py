@@ -59,6 +59,9 @@ def test_the_configuration_is_a_failed_row_naming_where_it_failed(planted):
     assert set(mine["status"]) == {"fail"}
     messages = set(mine["error"].dropna())
     assert MESSAGE in messages  # the failed record, not the earlier one non-finite on both
+    rows = mine[mine["error"].notna()]
+    assert not rows["passed"].any() and rows["nonfinite"].all()
+    assert df["passed"].dtype == df["nonfinite"].dtype == bool
     md = (out / "report.md").read_text()
     assert MESSAGE in md and MESSAGE in stdout.replace("\n", " ")
 
