@@ -102,7 +102,7 @@ def heatmap(frame: pd.DataFrame, dtype: str) -> bytes:
 
 
 LINESTYLES = ("-", "--", "-.", ":")
-MARKERS = ("o", "s", "^", "D", "v")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
 def divergence_vs_step(frame: pd.DataFrame, stage: str = "update") -> bytes:
