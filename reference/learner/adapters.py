@@ -120,18 +120,25 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
 
 
 def _nielsen(result: Sequence, codec: Codec) -> list[Array]:
-    """Nielsen's ``(nabla_b, nabla_w)``: two per-layer lists; told apart by their shapes."""
+    """Nielsen's ``(nabla_b, nabla_w)``: two per-layer lists, told apart by the weights'
+    shapes (in that order unless the first list has them and the second not); without
+    biases, ``nabla_b`` is ignored."""
     first, second = (list(r) for r in result)
     L = codec.conv.n_layers
     if len(first) != L or len(second) != L:
         raise LearnerError(f"(nabla_b, nabla_w) lists need {L} entries each (one per layer)")
-    b_shapes = [s.shape for s in codec.slots if s.role == "b"]
-    is_b = [tuple(np.shape(a)) for a in first] == b_shapes
-    bs, ws = (first, second) if is_b else (second, first)
+    w_shapes = [_squeezed(s.shape) for s in codec.slots if s.role != "b"]
+    first_w = [_squeezed(np.shape(a)) for a in first] == w_shapes
+    second_w = [_squeezed(np.shape(a)) for a in second] == w_shapes
+    bs, ws = (second, first) if first_w and not second_w else (first, second)
     out = []
     for s in codec.slots:
         out.append(np.asarray((bs if s.role == "b" else ws)[s.layer - 1]))
     return out
+
+
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(d for d in shape if d != 1)
 
 
 def _conv(kw: dict[str, Any]) -> Conventions:

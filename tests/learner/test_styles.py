@@ -213,3 +213,28 @@ def test_logits_declared_and_returned_raise_no_softmax_note(examples):
     adapter, X, y = load(str(examples / "style_e_cs231n.py"))  # forward gives the scores
     r = check(adapter, X, y, steps=2, probe=False)
     assert r.verdict == "match" and r.findings == (), r.render()
+
+
+@pytest.mark.parametrize("sizes", [[2, 3, 1], [2, 4, 1]])
+def test_nielsen_lists_without_biases(examples, monkeypatch, sizes):
+    """bias='none': (nabla_b, nabla_w) still arrives; the weights' gradients are the second
+    list even when both lists hold one column per layer."""
+    monkeypatch.syspath_prepend(str(examples))
+    from style_a_nielsen import Network
+
+    net = Network(sizes)
+    net.biases = [np.zeros_like(b) for b in net.biases]
+    adapter = from_gradients(
+        net,
+        ["weights[0]", "weights[1]"],
+        lambda x, y: net.backprop(x.T, y.T),
+        per_sample=True,
+        sizes=sizes,
+        activations="sigmoid,sigmoid",
+        bias="none",
+        loss="half_sse",
+        lr=3.0,
+    )
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    r = check(adapter, X, (X[:, :1] > 0).astype(float), steps=3, probe=False)
+    assert r.verdict == "match", r.render()
