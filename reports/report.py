@@ -152,7 +152,7 @@ def summary(frame: pd.DataFrame, plan: Plan, n_tasks: int, outcomes: list[Outcom
     parts = [f"{head}; {n_cmp:,} comparisons: {counts}."]
     u = usable(frame)
     parts += [_dtype_sentence(u[u["dtype"] == d], d) for d in sorted(u["dtype"].unique())]
-    parts += _one_side_sentence(frame, u) + _exploded_sentence(frame)
+    parts += _one_side_sentence(u) + _exploded_sentence(frame)
     if not u.empty:
         parts.append(
             "The 'Worst configurations' table lists the configurations closest to their "
@@ -205,21 +205,19 @@ def _dtype_sentence(d: pd.DataFrame, dtype: str) -> str:
     return text + "."
 
 
-def _one_side_sentence(frame: pd.DataFrame, u: pd.DataFrame) -> list[str]:
+def _one_side_sentence(u: pd.DataFrame) -> list[str]:
     """The configurations non-finite on one side only (infinite differences), which the
-    figures above leave out, and the first one's message."""
+    figures above leave out, and where the first one went."""
     bad = u[u["nonfinite"] & np.isinf(u["max_abs"])]
     if bad.empty:
         return []
-    configs = list(dict.fromkeys(bad["config"]))
-    first = frame[(frame["config"] == configs[0]) & (frame["error"] != "")]
+    n = bad["config"].nunique()
     r = bad.iloc[0]
-    message = first["error"].iloc[0] if not first.empty else _where(r)
-    n = len(configs)
     return [
         f"{n} configuration{'s' if n > 1 else ''} went non-finite on one side only: "
         f"{'failures' if n > 1 else 'a failure'}, with infinite differences, left out of the "
-        f"figures above (first '{r['spec']}': {message})."
+        f"figures above (first '{r['spec']}', {r['mode']} mode, at {_where(r)}: scratch "
+        f"{float(r['scratch_value'])!r}, PyTorch {float(r['torch_value'])!r})."
     ]
 
 
