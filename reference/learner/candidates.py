@@ -209,6 +209,17 @@ def weight_forms(l: int, sizes: tuple[int, ...]) -> list[Form]:
                 1.0,
             )
         )
+    if l >= 2:
+        out.append(
+            Form(
+                "deriv_prev",
+                "inplace_mutation",
+                f"dW{l} built from f'(z_{l - 1}) (the derivative of layer {l - 1}'s activation) "
+                f"instead of a_{l - 1}: the cached a_{l - 1} was overwritten in place with its "
+                "derivative (a[a > 0] = 1, a *= 1 - a) before dW used it",
+                1.0,
+            )
+        )
     if l >= 2 and sizes[l - 2] == n_prev:
         out.append(
             Form(
@@ -221,13 +232,22 @@ def weight_forms(l: int, sizes: tuple[int, ...]) -> list[Form]:
     return out
 
 
-def weight_grad(form: str, l: int, dz: Tensor, a: list[Tensor], z: list[Tensor]) -> Tensor:
+def weight_grad(
+    form: str,
+    l: int,
+    dz: Tensor,
+    a: list[Tensor],
+    z: list[Tensor],
+    prev: torch.nn.Module | None = None,
+) -> Tensor:
+    """dW_l under ``form``; ``prev`` is layer l-1's activation (for ``deriv_prev``)."""
     cache = {
         "a_prev": lambda: a[l - 1],
         "T": lambda: a[l - 1],
         "a_l": lambda: a[l],
         "z_prev": lambda: z[l - 1],
         "a_prev2": lambda: a[l - 2],
+        "deriv_prev": lambda: prime(prev, z[l - 1]),
     }[form]()
     g = cache.T @ dz
     return g.T if form == "T" else g

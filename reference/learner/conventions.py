@@ -271,8 +271,9 @@ class Codec:
             out.append(np.array(a, dtype=s.dtype if np.issubdtype(s.dtype, np.floating) else None))
         return out
 
-    def grad_to_canonical(self, grads: list[Array]) -> dict[str, Array]:
-        """Learner gradients -> canonical; a wrong shape raises ``ShapeProblem``."""
+    def grad_to_canonical(self, grads: list[Array], batch: int = 0) -> dict[str, Array]:
+        """Learner gradients -> canonical; a wrong shape raises ``ShapeProblem`` (``batch``:
+        the rows of the call, to recognise a batch-sized axis)."""
         fixed = []
         for s, g in zip(self.slots, grads, strict=True):
             g = np.asarray(g, dtype=np.float64)
@@ -280,7 +281,7 @@ class Codec:
                 if g.size == int(np.prod(s.shape)) and _squeeze(g.shape) == _squeeze(s.shape):
                     g = g.reshape(s.shape)
                 else:
-                    raise ShapeProblem(s, g.shape, self)
+                    raise ShapeProblem(s, g.shape, self, batch)
             fixed.append(g)
         out = self.to_canonical(fixed, "float64")
         return {k: v for k, v in out.items() if k not in self.frozen}
@@ -305,20 +306,41 @@ class Codec:
 
 
 class ShapeProblem(Exception):
-    """A learner gradient whose shape does not fit its parameter."""
+    """A learner gradient whose shape does not fit its parameter; ``code`` is the finding:
+    ``bias_reduction`` (a bias gradient not summed over the batch, or summed over the units),
+    ``broadcast_shape`` (a batch-sized axis where the parameter has 1, or (n, n): a vector
+    (n,) met an (n, 1) array), else ``wrong_shape``."""
 
-    def __init__(self, slot: Slot, got: tuple[int, ...], codec: Codec):
+    def __init__(self, slot: Slot, got: tuple[int, ...], codec: Codec, batch: int = 0):
         self.slot, self.got = slot, got
         want = slot.shape
+        n_out = codec.conv.sizes[slot.layer]
         msg = f"gradient of {slot.path}: expected {want}, got {got}"
+        code = "wrong_shape"
+        sq = _squeeze(got)
         if len(want) == 2 and got == want[::-1]:
             other = "(in, out)" if codec.layout == "out_in" else "(out, in)"
             msg += f": is your layout {other}? Transpose the gradient, or declare the layout"
-        elif slot.role == "b" and len(got) == 2 and codec.conv.sizes[slot.layer] in got:
+        elif slot.role == "b" and len(got) == 2 and n_out in got and batch in got and batch > 1:
+            code = "bias_reduction"
             msg += ": the bias gradient is not summed over the batch; use dz.sum(axis=0)"
+        elif slot.role == "b" and batch > 1 and sq == (batch,) and n_out != batch:
+            code = "bias_reduction"
+            msg += (
+                f": one entry per sample ({batch}): summed over the units (axis 1) instead of "
+                "the batch (axis 0); use dz.sum(axis=0)"
+            )
         elif len(got) == 2 and got[0] == got[1] and max(want) == got[0]:
-            msg += ": a (n,) vector met an (n, 1) array and broadcast to (n, n)"
-        self.message = msg
+            code = "broadcast_shape"
+            msg += f": a ({got[0]},) vector met a ({got[0]}, 1) array and broadcast to {got}"
+        elif batch > 1 and got.count(batch) > list(want).count(batch) and 1 in want:
+            code = "broadcast_shape"
+            msg += (
+                f": an axis of the batch size ({batch}) where the parameter has 1: a ({batch},) "
+                f"vector met a ({batch}, 1) array and broadcast to ({batch}, {batch}) (out - y "
+                f"with y of shape ({batch},)?)"
+            )
+        self.code, self.message = code, msg
         super().__init__(msg)
 
 

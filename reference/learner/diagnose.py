@@ -35,6 +35,8 @@ FORM_HINT = {
     "transposed": "transpose it back: dW = a_prev.T @ dz has the weight's own (in, out) shape",
     "wrong_cached_activation": "build dW from the layer's input: dW_l = a_{l-1}.T @ dz_l",
     "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
+    "inplace_mutation": "compute the derivative into a new array (mask = (a > 0) * 1.0), "
+    "never into the cached activation, or build dW before you overwrite it",
 }
 
 

@@ -203,8 +203,9 @@ class Search:
             for form, fixed in [(f, w_fit) for f in forms if w_fit] + [(f, None) for f in forms]:
                 pairs = []
                 for s, dzs in zip(self.steps, dz, strict=True):
+                    prev = self.acts[l - 2][1] if l >= 2 else None
                     gh = (
-                        C.weight_grad(form.key, l, dzs, s.a, s.z)
+                        C.weight_grad(form.key, l, dzs, s.a, s.z, prev)
                         if name[0] == "W"
                         else C.bias_grad(form.key, dzs)
                     )

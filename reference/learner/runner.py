@@ -46,6 +46,14 @@ class Obs:
     after: dict[str, Array] | None = None
 
 
+SHAPE_HINT = {
+    "wrong_shape": "return one gradient per parameter, shaped like the parameter",
+    "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
+    "broadcast_shape": "give both operands the same shape (y.reshape(-1, 1), or a[:, 0] - y); "
+    "print the shapes where (n,) meets (n, 1)",
+}
+
+
 class LearnerCrash(Exception):
     def __init__(self, finding: Finding):
         super().__init__(finding.evidence)
@@ -170,16 +178,16 @@ class Runner:
                 self.call("grads" if a.grad_paths is None else "backward", a.grads, step, xb, yb)
             )
             try:
-                g = self.codec.grad_to_canonical(raw)
+                g = self.codec.grad_to_canonical(raw, len(xb))
             except ShapeProblem as e:
                 raise LearnerCrash(
                     Finding(
-                        "bias_reduction" if "not summed" in e.message else "wrong_shape",
+                        e.code,
                         (e.slot.path,),
                         e.slot.layer,
                         step,
                         e.message,
-                        "return one gradient per parameter, shaped like the parameter",
+                        SHAPE_HINT[e.code],
                     )
                 ) from None
             for k, v in g.items():

@@ -59,6 +59,9 @@ class PlantedMLP:
         if bug == "sigmoid_of_z":
             dz3 = (a3 - y) * self.z3 * (1 - self.z3) / n
         g = {"W3": self.a2.T @ dz3, "b3": dz3.sum(0)}
+        if bug == "inplace":  # relu' written into the cached a2 before dW3 is built from it
+            self.a2[self.a2 > 0] = 1
+            g["W3"] = self.a2.T @ dz3
         if bug == "cache":
             g["W3"] = self.z2.T @ dz3
         if bug == "bias_mean":
@@ -88,6 +91,8 @@ class PlantedMLP:
             g["W1"] = g["W1"].T
         if bug == "bias_not_summed":
             g["b1"] = dz1
+        if bug == "bias_axis1":
+            g["b1"] = dz1.sum(1)
         if self.reg:  # L2: the loss gains reg/2 * sum W^2 over the weights
             lam = {"l2_double": 2 * self.reg, "l2_sign": -self.reg, "l2_missing": 0.0}
             for l in (1, 2, 3):

@@ -109,6 +109,32 @@ def test_bias_gradient_not_summed_over_the_batch():
     assert "not summed over the batch; use dz.sum(axis=0)" in r.findings[0].evidence
 
 
+def test_bias_gradient_summed_over_the_units():
+    net = PlantedMLP("bias_axis1")
+    r = _check(net.grads, net)
+    assert r.codes() == ["bias_reduction"]
+    assert "one entry per sample (6): summed over the units (axis 1)" in r.findings[0].evidence
+
+
+def test_a_vector_target_broadcast_against_a_column():
+    p = {"W": np.full((2, 1), 0.1), "b": np.zeros(1)}
+
+    def grads(X, y):  # (N, 1) - (N,) -> (N, N): the learner's own data is a vector
+        d = (X @ p["W"] + p["b"] - y) / len(X)
+        return {"W": X.T @ d, "b": d.sum(0)}
+
+    adapter = from_gradients(
+        p, ["W", "b"], grads, sizes=[2, 1], activations="identity", loss="half_sse", lr=0.1
+    )
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    r = check(adapter, X, X[:, 0], steps=2, probe=False)
+    assert r.verdict == "implementation_bug"
+    assert r.codes() == ["broadcast_shape"], r.render()
+    f = r.findings[0]
+    assert f.params == ("W",) and "expected (2, 1), got (2, 5)" in f.evidence
+    assert "a (5,) vector met a (5, 1) array" in f.evidence and "reshape(-1, 1)" in f.hint
+
+
 def test_forward_output_of_the_wrong_shape():
     net = PlantedMLP()
     X, _ = data()

@@ -22,6 +22,7 @@ GRADIENT_BUGS = {
     "z_deriv": (["wrong_activation_derivative"], ("W2", "b2"), "z itself in place of relu'(z)"),
     "tanh_of_z": (["wrong_activation_derivative"], ("W1", "b1"), "1 - z^2"),
     "cache": (["wrong_cached_activation"], ("W3",), "built from z_2 (pre-activation)"),
+    "inplace": (["inplace_mutation"], ("W3",), "dW3 built from f'(z_2)"),
     "bias_mean": (["bias_reduction"], ("b3",), "averaged over the batch"),
     "bias_total": (["bias_reduction"], ("b3",), "one scalar"),
     "transposed": (["transposed"], ("W2",), "dW transposed"),
