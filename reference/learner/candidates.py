@@ -167,6 +167,23 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
     return out
 
 
+OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``diagnose.step_data``
+    "softmax_axis": Deriv(
+        "softmax_axis",
+        "softmax_axis",
+        "softmax normalised over the samples instead of over the classes (axis 0 instead of "
+        "1, samples as rows)",
+        1.0,
+    ),
+}
+
+
+def softmax_axis_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
+    """(softmax over the batch - onehot) / N: cross-entropy's dz with the wrong axis."""
+    p = torch.softmax(z, dim=0) - F.one_hot(y, z.shape[1]).to(z.dtype)
+    return p / z.shape[0] if reduction == "mean" else p
+
+
 def apply(d: Deriv, module: torch.nn.Module, z: Tensor, a: Tensor, da: Tensor) -> Tensor:
     """dz under candidate ``d``."""
     if d.mult is not None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from . import candidates as C
 from .hypotheses import Fit, LayerChoice, Search, StepData, to_tensors
 from .result import Finding
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 Tensor = torch.Tensor
 
 DERIV_HINT = {
+    "softmax_axis": "normalise over the classes: e = exp(z - z.max(axis=1, keepdims=True)); "
+    "p = e / e.sum(axis=1, keepdims=True)",
     "derivative_of_output": "multiply by f'(z) exactly once, evaluated at the pre-activation z "
     "(for sigmoid written from the output: a (1 - a) with a = sigmoid(z))",
     "wrong_activation_derivative": "use the derivative of the activation this layer applies",
@@ -112,6 +115,9 @@ def step_data(
     if ref.l2:  # the hypotheses are about the data loss: take the declared L2 term off both
         g = {k: v - ref.l2 * P[k] if k[0] == "W" else v for k, v in g.items()}
         ref_g = {k: v - ref.l2 * P[k] if k[0] == "W" else v for k, v in ref_g.items()}
+    alt = {}
+    if ref.spec.loss.name == "cross_entropy" and z[-1].shape[0] > 1:
+        alt["softmax_axis"] = C.softmax_axis_dz(z[-1], yt, ref.reduction)
     return StepData(
         obs.step,
         P,
@@ -124,6 +130,7 @@ def step_data(
         tol,
         rtol,
         ref_g,
+        alt,
     )
 
 

@@ -1,5 +1,6 @@
 """Forward-pass bugs: single-layer changes that reproduce the learner's output exactly
-(weights used transposed, bias not added, another activation applied)."""
+(weights used transposed, bias not added, another activation applied, a softmax output
+normalised over the batch instead of the classes)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,14 @@ def explain_forward(
                         {"act": (l, g)},
                     )
                 )
+        if l == L and (ref.softmax_out or names[-1] == "softmax") and Xt.shape[0] > 1:
+            trials.append(
+                (
+                    "softmax_axis",
+                    "softmax normalised over the samples instead of over the classes",
+                    {"axis0": True},
+                )
+            )
         for code, label, mod in trials:
             out = _forward(T, Xt, ref, mod)
             scale = max(float(out.abs().max()), 1e-300)
@@ -64,8 +73,7 @@ def explain_forward(
                         l,
                         step,
                         f"your forward output equals PyTorch's with {label}",
-                        "make the forward pass compute z = a_prev @ W + b, a = f(z) "
-                        "with the declared activation",
+                        _hint(code, l, names[l - 1], codec.layout),
                     )
                 ]
     return [
@@ -81,13 +89,34 @@ def explain_forward(
     ]
 
 
+def _hint(code: str, l: int, act: str, layout: str) -> str:
+    z = "z = W @ a_prev + b (W stored (out, in))" if layout == "out_in" else "z = a_prev @ W + b"
+    return {
+        "transposed": f"use layer {l}'s weights as stored: {z}",
+        "bias_not_applied": f"add layer {l}'s bias: {z}",
+        "wrong_activation": f"apply the declared activation at layer {l}: a = {act}(z)",
+        "softmax_axis": "normalise over the classes, one distribution per sample: "
+        + (
+            "e / e.sum(axis=0) when samples are columns"
+            if layout == "out_in"
+            else "e / e.sum(axis=1, keepdims=True)"
+        ),
+    }[code]
+
+
 def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
     a = X
+    L = len(ref.acts)
     for l, act in enumerate(ref.acts, start=1):
         W = T[f"W{l}"].T if mod.get("T") == l else T[f"W{l}"]
         z = a @ W
         if f"b{l}" in T and mod.get("nob") != l:
             z = z + T[f"b{l}"]
         al = mod.get("act")
-        a = C.FNS[al[1]](z) if al and al[0] == l else act(z)
-    return torch.softmax(a, dim=1) if ref.softmax_out else a
+        if l == L and mod.get("axis0") and not ref.softmax_out:
+            a = torch.softmax(z, dim=0)  # the declared softmax, over the wrong axis
+        else:
+            a = C.FNS[al[1]](z) if al and al[0] == l else act(z)
+    if ref.softmax_out:
+        return torch.softmax(a, dim=0 if mod.get("axis0") else 1)
+    return a

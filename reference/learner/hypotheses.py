@@ -39,6 +39,7 @@ class StepData:
     atol: dict[str, float]  # absolute tolerance per parameter (atol * scale + noise)
     rtol: float
     ref: dict[str, Tensor]  # PyTorch's gradients
+    alt_dz: dict[str, Tensor] = field(default_factory=dict)  # output-layer dz candidates
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class Search:
         batch = steps[0].a[0].shape[0]
         self.names = C.factors(batch, sizes[-1], sizes[1:-1])
         self.derivs = [C.derivatives(n, m) for n, m in acts]
+        self.derivs[-1] += [C.OUTPUT_DZ[k] for k in steps[0].alt_dz]
 
     def run(self) -> list[LayerChoice]:
         """One choice per layer, output layer first."""
@@ -182,6 +184,8 @@ class Search:
         if wb == "-":
             if d.key == "true":
                 return s.dl_dz
+            if d.key in s.alt_dz:
+                return s.alt_dz[d.key]
             return C.apply(d, module, z, a, s.dl_da)
         W = {
             "old": s.P[f"W{l + 1}"],

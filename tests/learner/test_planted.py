@@ -317,3 +317,39 @@ def test_a_step_with_another_learning_rate_suggests_the_lr_first():
     f = r.findings[0]
     assert "c = 3.0000 = N/2 with N = 6" in f.evidence
     assert f.hint.startswith("your step is 3 times the declared one: if your update uses lr = 0.3")
+
+
+def _softmax_net(axis):
+    rng = np.random.default_rng(4)
+    p = {"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}
+
+    def probs(X):
+        z = X @ p["W"] + p["b"]
+        e = np.exp(z - z.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+
+    def grads(X, y):
+        d = probs(X)
+        d[np.arange(len(y)), y] -= 1
+        d /= len(y)
+        return {"W": X.T @ d, "b": d.sum(0)}
+
+    decl = dict(sizes=[3, 4], activations="softmax", loss="cross_entropy", lr=0.1)
+    return p, probs, grads, decl
+
+
+@pytest.mark.parametrize("axis", [1, 0])
+def test_softmax_over_the_wrong_axis(axis):
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 4, 6)
+    p, probs, grads, decl = _softmax_net(axis)
+    r = check(from_gradients(p, ["W", "b"], grads, forward=probs, **decl), X, y, steps=2)
+    f_only = check(from_forward(p, ["W", "b"], probs, **decl), X, None, steps=2)
+    if axis == 1:
+        assert r.verdict in ("match", "model_limitation") and "softmax_axis" not in r.codes()
+        assert f_only.verdict == "match", f_only.render()
+        return
+    assert r.verdict == f_only.verdict == "implementation_bug"
+    assert r.codes() == f_only.codes() == ["softmax_axis"], r.render()
+    assert "over the samples instead of over the classes" in r.findings[0].evidence
+    assert "e.sum(axis=1, keepdims=True)" in f_only.findings[0].hint
