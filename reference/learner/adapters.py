@@ -22,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from scratch.errors import SpecError
+
 from .conventions import Codec, Conventions
-from .paths import LearnerError, get, put, short
+from .paths import DeclarationError, LearnerError, get, put, short
 
 Array = np.ndarray
 
@@ -163,7 +165,10 @@ def _conv(kw: dict[str, Any]) -> Conventions:
         )
     if "sizes" not in kw or "activations" not in kw:
         raise LearnerError("declare sizes=[inputs, hidden..., outputs] and activations=...")
-    return Conventions.make(**kw)
+    try:
+        return Conventions.make(**kw)
+    except SpecError as e:  # one line naming the fix, not scratch's frames
+        raise DeclarationError(str(e)) from None
 
 
 def _paths(params: Sequence[str] | str) -> tuple[str, ...]:

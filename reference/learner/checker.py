@@ -30,7 +30,7 @@ from .forward import explain_forward
 from .instability import diverges_finding, first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe
 from .optim import explain_sgd_form, explain_update
-from .paths import LearnerError
+from .paths import LearnerError, put
 from .regularization import explain_regularization
 from .result import CheckResult, Finding
 from .runner import LearnerCrash, Obs, Runner
@@ -60,15 +60,20 @@ def check(
     one, else the whole data set). While everything agrees, keep training and comparing up to
     step ``watch`` (a NaN often comes late). ``probe``: when everything matches, also test
     whether training works in PyTorch (``model_limitation`` otherwise), for up to
-    ``probe_steps`` steps."""
+    ``probe_steps`` steps. The learner's parameters are put back as they were at the end."""
     if X is None:
         if adapter.data is None:
             raise LearnerError("no data: pass X and y, or give the adapter data=(X, y)")
         X, y = adapter.data
     if steps < 1:
         raise LearnerError(f"steps must be >= 1, got {steps}")
-    with limited(1):
-        return _check(adapter, X, y, steps, batch_size, watch, probe, probe_steps, rtol, atol)
+    saved = adapter.read_raw()
+    try:
+        with limited(1):
+            return _check(adapter, X, y, steps, batch_size, watch, probe, probe_steps, rtol, atol)
+    finally:  # the learner's network as it was handed over (its optimizer state aside)
+        for path, a in zip(adapter.paths, saved, strict=True):
+            put(adapter.root, path, a)
 
 
 def _data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:

@@ -154,10 +154,11 @@ class Codec:
         roles = conv.slot_names()
         if len(paths) != len(roles):
             want = ", ".join(f"{r}{l}" for l, r in roles)
+            folded = " (Wb: weights with the bias folded in)" if "folded" in conv.bias else ""
             raise LearnerError(
                 f"{len(paths)} parameter name(s) given ({', '.join(paths)}); a "
                 f"{'-'.join(map(str, conv.sizes))} network with bias {','.join(conv.bias)} needs "
-                f"{len(roles)}, in this order: {want} (Wb: weights with the bias folded in)"
+                f"{len(roles)}, in this order: {want}{folded}"
             )
         self.conv = conv
         self.slots = [

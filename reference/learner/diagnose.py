@@ -36,7 +36,11 @@ DERIV_HINT = {
 }
 FORM_HINT = {
     "transposed": "transpose it back: dW = a_prev.T @ dz has the weight's own (in, out) shape",
+    "transposed out_in": "transpose it back: dW = dz @ a_prev.T (samples as columns) has the "
+    "weight's own (out, in) shape",
     "wrong_cached_activation": "build dW from the layer's input: dW_l = a_{l-1}.T @ dz_l",
+    "wrong_cached_activation out_in": "build dW from the layer's input: dW_l = dz_l @ "
+    "a_{l-1}.T (samples as columns)",
     "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
     "inplace_mutation": "compute the derivative into a new array (mask = (a > 0) * 1.0), "
     "never into the cached activation, or build dW before you overwrite it",
@@ -216,8 +220,9 @@ def findings_from(
                     first,
                     f"the error reaches layer {l} through {lab(f'W{l + 1}')} transposed: "
                     f"{ftext}{span}",
-                    "propagate with da_prev = dz @ W.T for (in, out) weights, W.T @ dz for "
-                    "(out, in)",
+                    "propagate with da_prev = W.T @ dz (W stored (out, in), samples as columns)"
+                    if codec.layout == "out_in"
+                    else "propagate with da_prev = dz @ W.T (W stored (in, out))",
                 )
             )
         for k, form in ch.forms.items():
@@ -229,7 +234,7 @@ def findings_from(
                         l,
                         failing[k],
                         f"{k}: {form.label}: {ch.fits[k].text(n, d)}{span}",
-                        FORM_HINT[form.code],
+                        FORM_HINT.get(f"{form.code} {codec.layout}", FORM_HINT[form.code]),
                     )
                 )
         for k, f in ch.fits.items():

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
+
+from scratch.errors import NNParityError
 
 from .adapters import Adapter
 from .paths import LearnerError
@@ -43,8 +46,8 @@ def load(target: str) -> tuple[Adapter, Any, Any]:
             )
         obj = getattr(module, name)
         made = obj() if callable(obj) and not isinstance(obj, Adapter) else obj
-    except LearnerError:
-        raise
+    except NNParityError as e:  # a declaration or name that does not fit: one line, and where
+        raise LearnerError(f"{_where(e, path)}{e}") from None
     except Exception as e:  # noqa: BLE001 - the learner's file failed: show its traceback
         raise LearnerError(
             f"{path} failed while building the adapter:\n{learner_tail(e)}"
@@ -59,3 +62,14 @@ def load(target: str) -> tuple[Adapter, Any, Any]:
         f"{name} gave a {type(made).__name__}; it must give an Adapter "
         "(with data=(X, y)) or a tuple (adapter, X, y)"
     )
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    """``"a_nielsen.py:53 (in typo_act): "``: the learner's last line that led to ``exc``."""
+    mine = [
+        f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path.resolve()
+    ]
+    if not mine:
+        return ""
+    f = mine[-1]
+    return f"{path.name}:{f.lineno} (in {f.name}): "

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from scratch.errors import NNParityError
+from scratch.errors import NNParityError, SpecError
 
 _TOKEN = re.compile(
     r"\s*(?:\.?\s*([A-Za-z_]\w*)|\[\s*(-?\d+|'[^']*'|\"[^\"]*\"|[A-Za-z_]\w*)\s*\])\s*"
@@ -27,6 +27,10 @@ _TOKEN = re.compile(
 
 class LearnerError(NNParityError):
     """The adapter does not fit the learner's network (names, shapes, declarations)."""
+
+
+class DeclarationError(LearnerError, SpecError):
+    """A declared name or value (activation, loss, optimizer) that scratch does not know."""
 
 
 def parse(path: str) -> tuple[tuple[str, Any], ...]:

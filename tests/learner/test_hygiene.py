@@ -165,8 +165,38 @@ def test_adapter_errors_name_the_fix(change, message):
 
 def test_unknown_loss_name_suggests_the_close_one():
     net = PlantedMLP()
-    with pytest.raises(SpecError, match="did you mean 'half_sse'"):
+    with pytest.raises(SpecError, match="did you mean 'half_sse'") as e:
         from_gradients(net, NAMES, net.grads, **{**DECLARED, "loss": "half_sse2"})
+    assert isinstance(e.value, LearnerError) and e.value.__suppress_context__
+
+
+def test_a_typo_in_a_file_is_one_line_with_the_learners_line(tmp_path):
+    from reference.learner.loader import load
+
+    f = tmp_path / "typo.py"
+    f.write_text(
+        "def nnparity_adapter():\n"
+        "    from reference.learner import from_forward\n"
+        "    return from_forward({'W': 0}, ['W'], abs, sizes=[1, 1],\n"
+        "                        activations='sigmiod', bias='none')\n"
+    )
+    with pytest.raises(LearnerError) as e:
+        load(str(f))
+    text = str(e.value)
+    assert text.startswith("typo.py:3 (in nnparity_adapter): unknown activation 'sigmiod'")
+    assert "did you mean 'sigmoid'" in text and "\n" not in text and "scratch" not in text
+
+
+def test_a_wrong_count_names_the_order_and_wb_only_when_folded():
+    net = PlantedMLP()
+    with pytest.raises(LearnerError) as e:
+        from_gradients(net, NAMES[:4], net.grads, **DECLARED).bind()
+    assert "in this order: W1, b1, W2, b2, W3, b3" in str(e.value)
+    assert "Wb" not in str(e.value)
+    with pytest.raises(LearnerError, match=r"W1, Wb2, W3 \(Wb: weights with the bias folded"):
+        from_gradients(
+            net, NAMES[:2], net.grads, **DECLARED, bias=("none", "folded", "none")
+        ).bind()
 
 
 def test_square_weights_need_a_declared_layout():

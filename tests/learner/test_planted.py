@@ -353,3 +353,27 @@ def test_softmax_over_the_wrong_axis(axis):
     assert r.codes() == f_only.codes() == ["softmax_axis"], r.render()
     assert "over the samples instead of over the classes" in r.findings[0].evidence
     assert "e.sum(axis=1, keepdims=True)" in f_only.findings[0].hint
+
+
+def test_forward_hints_speak_the_learners_layout():
+    rng = np.random.default_rng(2)
+    P = {"A": rng.normal(size=(3, 3)), "B": rng.normal(size=(2, 3))}  # (out, in)
+
+    def predict(X):  # samples as columns, A used transposed
+        return (P["B"] @ np.tanh(P["A"].T @ X.T)).T
+
+    adapter = from_forward(
+        P,
+        ["A", "B"],
+        predict,
+        sizes=[3, 3, 2],
+        activations="tanh,identity",
+        bias="none",
+        layout="out_in",
+    )
+    r = check(adapter, rng.normal(size=(4, 3)), None, steps=1)
+    assert r.codes() == ["transposed"]
+    assert (
+        r.findings[0].hint
+        == "use layer 1's weights as stored: z = W @ a_prev + b (W stored (out, in))"
+    )

@@ -238,3 +238,13 @@ def test_nielsen_lists_without_biases(examples, monkeypatch, sizes):
     X = np.random.default_rng(0).normal(size=(5, 2))
     r = check(adapter, X, (X[:, :1] > 0).astype(float), steps=3, probe=False)
     assert r.verdict == "match", r.render()
+
+
+def test_check_puts_the_learners_weights_back():
+    X, y = data()
+    net = PlantedMLP()
+    before = {k: getattr(net, k).copy() for k in NAMES}
+    alias = net.W1
+    check(from_step(net, NAMES, lambda X, y: net.step(X, y), **DECLARED), X, y, steps=3)
+    assert all(np.array_equal(getattr(net, k), before[k]) for k in NAMES)
+    assert net.W1 is alias or np.array_equal(alias, before["W1"])
