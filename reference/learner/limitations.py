@@ -8,20 +8,26 @@ the finding is ``capacity``, and ``no_bias`` when the same run with a (zero-init
 every layer fits. Units are inspected at the start and the end: ``dead_units`` (ReLU with
 z <= 0 on every sample), ``saturation`` (sigmoid |z| > 6, tanh |z| > 3.5 on every sample),
 ``symmetric_init`` (hidden units with identical incoming and outgoing weights stay identical).
+When such a cause is there at the start and the strong run fails, it is run again from a fresh
+random initialisation: if that fits, the cause is the initialisation (re-initialise) and no
+``capacity`` is claimed. Findings come in the order of their fix: ``no_bias``, the
+initialisation, the learning rate, ``capacity`` last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
-from scratch import Spec, target_kind
+from scratch import Spec, build, target_kind
 
 from .conventions import Codec
 from .result import Finding
 from .torch_side import Reference, RefStep
 
+INIT_CAUSES = ("dead_units", "saturation", "symmetric_init")
 STRONG = "adam(lr=0.03)"
 STRONG_STEPS = 2000
 SATURATED = {"sigmoid": 6.0, "tanh": 3.5}
@@ -167,6 +173,23 @@ def probe(
                 "limitation",
             )
         )
+    init = [f for f in found if f.code in INIT_CAUSES and f.evidence.startswith("at the start")]
+    if not strong.fit and init:  # is it the initialisation? the same run from fresh weights
+        fresh = build(spec).init_params(seed=0)
+        fresh.update({n: np.zeros_like(fresh[n]) for n in codec.frozen})
+        again = ref.train(strong_spec, fresh, [(X, y)], STRONG_STEPS, codec.frozen, fits)
+        if again.fit:
+            strong = again
+            more = (
+                f"; from a fresh random initialisation (PyTorch's default) the same {STRONG} run "
+                f"fits in {again.steps} steps: {score(again.out)}"
+            )
+            found = [
+                replace(f, evidence=f.evidence + more, hint="re-initialise: " + f.hint)
+                if f in init
+                else f
+                for f in found
+            ]
     if not strong.fit:
         found.append(
             Finding(
@@ -204,9 +227,7 @@ def probe(
                         "limitation",
                     )
                 )
-    elif not any(
-        f.code in ("dead_units", "saturation", "symmetric_init", "learning_rate") for f in found
-    ):
+    elif not any(f.code in (*INIT_CAUSES, "learning_rate") for f in found):
         found.append(
             Finding(
                 "slow_training",
@@ -219,4 +240,5 @@ def probe(
                 "limitation",
             )
         )
-    return False, found
+    order = {"no_bias": 0, **dict.fromkeys(INIT_CAUSES, 1), "capacity": 3}
+    return False, sorted(found, key=lambda f: order.get(f.code, 2))

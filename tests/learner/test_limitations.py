@@ -20,7 +20,8 @@ def test_dead_relu_units():
     assert r.verdict == "model_limitation"
     f = r.finding("dead_units")
     assert f.params == ("W2",) and "unit(s) 0, 1, 2, 3 of layer 2 (relu)" in f.evidence
-    assert "capacity" in r.codes()
+    assert r.codes()[0] == "dead_units" and "capacity" not in r.codes()  # the init, not the model
+    assert "from a fresh random initialisation" in f.evidence and f.hint.startswith("re-init")
 
 
 def test_saturated_units():
@@ -41,7 +42,8 @@ def test_symmetric_zero_init():
     r = _run(net, X, y)
     assert r.verdict == "model_limitation"
     assert "identical incoming and outgoing weights" in r.finding("symmetric_init").evidence
-    assert "capacity" in r.codes()
+    assert set(r.codes()) == {"symmetric_init"}, r.render()
+    assert "from a fresh random initialisation" in r.findings[0].evidence
 
 
 def test_capacity_without_the_bias_excuse():
@@ -126,3 +128,21 @@ def test_weights_blown_up_by_the_learning_rate_are_not_blamed_on_the_softmax(exa
     assert r.codes() == ["learning_rate"]
     assert "the weights have grown to" in r.findings[0].evidence
     assert "row maximum" not in r.findings[0].hint
+
+
+def test_no_bias_leads_and_capacity_comes_last():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    rng = np.random.RandomState(2)
+    p = {"W1": rng.randn(2, 8), "W2": rng.randn(8, 1)}
+
+    def grads(X, y):  # relu, sigmoid + bce from the logits, no bias anywhere
+        z = X @ p["W1"]
+        h = np.maximum(z, 0)
+        d = (1 / (1 + np.exp(-(h @ p["W2"]))) - y) / len(X)
+        return {"W1": X.T @ ((d @ p["W2"].T) * (z > 0)), "W2": h.T @ d}
+
+    decl = dict(sizes=[2, 8, 1], activations="relu,sigmoid", bias="none", loss="bce", lr=1.0)
+    r = check(from_gradients(p, ["W1", "W2"], grads, **decl), X, y, steps=2, watch=0)
+    assert r.verdict == "model_limitation"
+    assert r.codes()[0] == "no_bias" and r.codes()[-1] == "capacity", r.render()
