@@ -251,13 +251,16 @@ def _check(
         if finite:
             verdict = "numerical_instability"
             findings.insert(0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free))
+            if probe:  # besides: could this model fit the data at all (the code aside)?
+                found = _probe(ref, codec, P0, X, y, batches, probe_steps)[1]
+                findings += [f for f in found if f.code in ("no_bias", "capacity")]
         else:  # PyTorch diverges the same way: the training, not the learner's formulation
             verdict = "model_limitation"
             findings.insert(0, diverges_finding(obs, what, rs, spec, free))
     elif hygiene:
         verdict = "implementation_bug"
     elif probe and adapter.style != "forward":
-        works, found = run_probe(ref, codec, P0, X, y, [(X[r], y[r]) for r in batches], probe_steps)
+        works, found = _probe(ref, codec, P0, X, y, batches, probe_steps)
         verdict = "match" if works else "model_limitation"
         findings += found
     else:
@@ -271,6 +274,12 @@ def _check(
         adapter.style,
         len(run.history),
     )
+
+
+def _probe(
+    ref: Reference, codec: Codec, P0: dict, X: Array, y: Array, batches: list, steps: int
+) -> tuple[bool, list[Finding]]:
+    return run_probe(ref, codec, P0, X, y, [(X[r], y[r]) for r in batches], steps)
 
 
 def _diagnose(

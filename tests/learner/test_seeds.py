@@ -20,7 +20,7 @@ def test_seed000_relu_xor_names_both_slips(run_example):
 def test_seed001_nan_is_instability_where_the_output_saturates(run_example):
     r = run_example("seed001_leaky_bce_nan.py", steps=10)  # watched on to step 300
     assert r.verdict == "numerical_instability"
-    assert r.codes() == ["nonfinite"]
+    assert r.codes() == ["nonfinite", "no_bias", "capacity"]  # [0, 0, 0] -> 0 needs a bias
     f = r.findings[0]
     assert f.step == 250 and f.kind == "instability" and f.params == ("w_ij",)
     assert "saturated to exactly 1.0" in f.evidence
