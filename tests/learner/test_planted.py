@@ -196,7 +196,7 @@ def test_naive_softmax_overflow_is_an_instability():
         p, loss, sizes=[2, 3], activations="identity", loss="cross_entropy", optimizer="sgd", lr=0.1
     )
     X, y = rng.normal(size=(5, 2)), rng.integers(0, 3, 5)
-    r = check(adapter, X, y, steps=3)
+    r = check(adapter, X, y, steps=3, probe=False)
     assert r.verdict == "numerical_instability"
     assert r.codes() == ["nonfinite"]
     assert "exp overflows in the loss" in r.findings[0].evidence
