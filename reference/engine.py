@@ -23,7 +23,7 @@ import numpy as np
 
 from scratch import Network, Spec, build, check_data, make_data
 
-from .compare import Record, compare
+from .compare import Record, compare_many
 from .finite_diff import MAX_FD_PARAMS, Opinion, fd_grads, opinion
 from .threads import limited, threads_for
 from .tolerance import tolerance_for
@@ -173,18 +173,9 @@ def _run(
         pairs = _pairs(out, loss, grads, new_p, new_state, t)
         opairs = _pairs_torch(o) if o is not None else {}
         scales = _scales(pairs)
-        for (stage, name), (a, e) in pairs.items():
-            rec = compare(
-                a,
-                e,
-                tol,
-                spec=text,
-                mode=mode,
-                step=k,
-                stage=stage,
-                tensor=name,
-                scale=scales.get(_group(stage, name)),
-            )
+        items = [(st, n, a, e, scales.get(_group(st, n))) for (st, n), (a, e) in pairs.items()]
+        recs = compare_many(items, tol, spec=text, mode=mode, step=k)
+        for rec, (stage, name, a, e, _) in zip(recs, items, strict=True):
             if (stage, name) in opairs:
                 ref = np.asarray(opairs[(stage, name)], dtype=np.float64)
                 rec = _with_oracle(rec, a, e, ref)
@@ -252,7 +243,9 @@ def _scales(pairs: dict) -> dict[str, float]:
         g = _group(stage, name)
         if g is not None:
             e = np.abs(np.asarray(e, dtype=np.float64))
-            m = float(e[np.isfinite(e)].max(initial=0.0))
+            m = float(e.max(initial=0.0))
+            if not np.isfinite(m):  # rare: the largest finite value
+                m = float(e[np.isfinite(e)].max(initial=0.0))
             out[g] = max(out.get(g, 0.0), m)
     return out
 

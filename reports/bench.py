@@ -130,6 +130,7 @@ def train_step_ratio(sizes: str, batch: int, dtype: str, repeats: int) -> dict[s
         "scratch_s": t["scratch"],
         "torch_s": t["torch"],
         "ratio": t["scratch"] / t["torch"],
+        "gflop": flops / 1e9,
         "scratch_gflops": flops / t["scratch"] / 1e9,
         "gemm_ratio": g["np"] / g["torch"],
     }

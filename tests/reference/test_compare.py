@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from reference.compare import compare
+from reference.compare import compare, compare_many
 from reference.tolerance import TOLERANCES, tolerance_for
 from scratch import SpecError
 
@@ -100,3 +102,84 @@ def test_float32_against_float64_fails_as_a_dtype_mismatch():
     assert not r.passed and r.mismatched == 0 and r.expected_dtype == "float32"
     assert "dtype mismatch: scratch float64, torch float32" in r.message()
     assert cmp(e.astype(np.float64), e, TOLERANCES["float32"], check_dtype=False).passed
+
+
+def _same(r1, r2):
+    """Records equal field by field, NaN equal to NaN."""
+    from dataclasses import astuple
+
+    return all(
+        x == y or (isinstance(x, float) and isinstance(y, float) and np.isnan(x) and np.isnan(y))
+        for x, y in zip(astuple(r1), astuple(r2), strict=True)
+    )
+
+
+_values = st.one_of(
+    st.floats(-10, 10),
+    st.floats(-1e-8, 1e-8),
+    st.sampled_from([0.0, np.nan, np.inf, -np.inf, 1e308, -1e308]),
+)
+
+
+@st.composite
+def _items(draw, wild=True):
+    """Tensors for a step; ``wild=False``: finite, non-empty and well-shaped (the fast path)."""
+    items = []
+    for i in range(draw(st.integers(1, 6))):
+        shapes = [(), (1,), (3,), (2, 3), (4, 1)] + ([(0,)] if wild else [])
+        shape = draw(st.sampled_from(shapes))
+        dtype = draw(st.sampled_from([np.float32, np.float64]))
+        n = int(np.prod(shape))
+        values = _values if wild else st.one_of(st.floats(-10, 10), st.floats(-1e-8, 1e-8))
+        a = np.array(draw(st.lists(values, min_size=n, max_size=n)), dtype=np.float64)
+        with np.errstate(over="ignore"):
+            a = a.reshape(shape).astype(dtype)
+            hows = ["same", "round-off", "other", "dtype"] + (["shape"] if wild else [])
+            how = draw(st.sampled_from(hows))
+            e = {
+                "same": a.copy(),
+                "round-off": a * (1 + 1e-7),
+                "other": a + draw(st.floats(-1e-3, 1e-3)),
+                "dtype": a.astype(np.float64 if dtype is np.float32 else np.float32),
+                "shape": np.zeros((5,), dtype),
+            }[how]
+        scale = draw(st.sampled_from([None, 0.0, 1e-3, 2.0]))
+        items.append(("grad", f"W{i}", a, e, scale))
+    return items
+
+
+def _check_many(items, tol_kind):
+    tol = (
+        tolerance_for("float64", 1, "free", rtol=1e-3, atol=0.0)
+        if tol_kind == "atol0"
+        else TOLERANCES[tol_kind]
+    )
+    with np.errstate(all="ignore"):
+        many = compare_many(items, tol, spec="s", mode="free", step=2)
+        one = [
+            compare(a, e, tol, spec="s", mode="free", step=2, stage=s, tensor=n, scale=sc)
+            for s, n, a, e, sc in items
+        ]
+    assert len(many) == len(one)
+    for r1, r2 in zip(many, one, strict=True):
+        assert _same(r1, r2), (r1, r2)
+    return many
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=_items(), tol_kind=st.sampled_from(["float32", "float64", "atol0"]))
+def test_compare_many_gives_exactly_the_records_of_compare(items, tol_kind):
+    _check_many(items, tol_kind)
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=_items(wild=False), tol_kind=st.sampled_from(["float32", "float64"]))
+def test_compare_many_fast_path_gives_exactly_the_records_of_compare(items, tol_kind):
+    from unittest import mock
+
+    import reference.compare as module
+
+    with mock.patch.object(module, "compare", wraps=module.compare) as one_by_one:
+        many = _check_many(items, tol_kind)
+    assert one_by_one.call_count == 0, "finite, well-shaped tensors must take the batched path"
+    assert len(many) == len(items)
