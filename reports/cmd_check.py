@@ -13,8 +13,6 @@ traceback: report it).
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 import traceback
@@ -64,20 +62,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def _clean(x: object) -> object:
-    """JSON has no inf or nan: write them as strings."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    return x
-
-
 def run(args: argparse.Namespace) -> int:
     from reference.learner import check
     from reference.learner.loader import load
+    from reports.jsonout import dumps
     from scratch.errors import NNParityError
 
     adapter, X, y = load(args.target)
@@ -102,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         )
         traceback.print_exc(file=sys.stderr)
         return INTERNAL_ERROR
-    text = json.dumps(_clean(result.as_dict()), indent=2) if args.json else result.render()
+    text = dumps(result.as_dict(), indent=2) if args.json else result.render()
     try:
         print(text)
         sys.stdout.flush()
