@@ -105,3 +105,23 @@ def test_compare_says_when_both_sides_diverge(capsys, steps, note):
 def test_compare_says_nothing_of_divergence_when_training_is_sane(capsys):
     assert main(["compare", SPEC, "--steps", "3"]) == 0
     assert "diverges" not in capsys.readouterr().out
+
+
+def test_plugin_checks_a_learners_file(pytester):
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "learners"
+    pytester.makepyfile(
+        f"""
+        def test_correct_student(assert_learner_matches):
+            assert_learner_matches({str(examples / "style_e_cs231n.py")!r}, steps=3, probe=False)
+
+        def test_student_with_a_bug(assert_learner_matches):
+            assert_learner_matches({str(examples / "seed002_relu_output.py")!r}, steps=3)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*expected verdict 'match', got 'implementation_bug'*", "*wrong_activation_derivative*"]
+    )
