@@ -295,12 +295,15 @@ def unexplained(
     den, nl = float((e * e).sum()), float((g * g).sum())
     c = float((g * e).sum()) / den if den else float("nan")
     cos = float((g * e).sum()) / (den * nl) ** 0.5 if den and nl else float("nan")
+    zeros = ""
+    if nl == 0 and den:
+        zeros = f"your gradient of {label} is all zeros where PyTorch's is not (never computed?); "
     return Finding(
         "unexplained_mismatch",
         (label,),
         layer,
         step,
-        f"the {stage} of {label} parts from PyTorch's at step {step} (c = {c:.4f}, "
+        f"{zeros}the {stage} of {label} parts from PyTorch's at step {step} (c = {c:.4f}, "
         f"cos = {cos:.4f}, max |diff| = {float(diff.max()):.3g} at {where}) and no candidate "
         "bug reproduces it within tolerance",
         "print your gradient beside a finite-difference estimate for this parameter, term by term",

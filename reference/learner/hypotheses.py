@@ -67,16 +67,20 @@ def fit(
     pairs: list[tuple[Tensor, Tensor, float, float]],
     names: list[tuple[float, str]],
     fixed: Fit | None = None,
+    ref_zero: bool = False,
 ) -> Fit:
     """Fit g_L ~ c g_h over (g_L, g_h, atol, rtol) pairs from several steps; with ``fixed``,
-    test that fit's c (the layer's weight factor) instead of fitting one."""
+    test that fit's c (the layer's weight factor) instead of fitting one. A hypothesis that
+    predicts zero (within tolerance) explains a learner's near-zero values only where PyTorch's gradient
+    (``ref_zero``) is zero too; c = 0, or a fit uncorrelated with the learner's values, is
+    never a scale (a learner's all-zero gradient matches c = 0 times anything)."""
     num = sum(float((gl * gh).sum()) for gl, gh, _, _ in pairs)
     den = sum(float((gh * gh).sum()) for _, gh, _, _ in pairs)
     nl = sum(float((gl * gl).sum()) for gl, _, _, _ in pairs)
     if not all(math.isfinite(v) for v in (num, den, nl)):
         return Fit(False, math.nan, math.nan, None)
-    if den == 0.0:
-        ok = all(bool((gl.abs() <= at).all()) for gl, _, at, _ in pairs)
+    if den == 0.0 or all(bool((gh.abs() <= at).all()) for _, gh, at, _ in pairs):
+        ok = ref_zero and all(bool((gl.abs() <= at).all()) for gl, _, at, _ in pairs)
         return Fit(ok, 1.0, 1.0 if nl == 0 else 0.0, "1")
     c = num / den
     cos = num / math.sqrt(den * nl) if nl > 0 else 0.0
@@ -90,7 +94,9 @@ def fit(
     )
     if ok and factor is None and fixed is None:
         informative = sum(int((gh.abs() > 0).sum()) for _, gh, _, _ in pairs)
-        ok = informative >= 3
+        ok = informative >= 3 and abs(cos) >= 0.99
+    if c == 0.0:
+        ok = False
     return Fit(ok, c, cos, factor)
 
 
@@ -217,7 +223,10 @@ class Search:
                         break
                     pairs.append((s.g[name], gh, s.atol[name], s.rtol))
                 else:
-                    f = fit(pairs, self.names, fixed)
+                    ref_zero = all(
+                        bool((s.ref[name].abs() <= s.atol[name]).all()) for s in self.steps
+                    )
+                    f = fit(pairs, self.names, fixed, ref_zero)
                     cost = form.cost + (0.0 if fixed else f.cost())
                     if f.ok and (found is None or cost < found[2]):
                         found = (form, f, cost)

@@ -158,7 +158,7 @@ def explain_update(
         (float(len(history[0].rows)), "N"),
         (1 / len(history[0].rows), "1/N"),
     ]
-    f = fit(pairs, names)
+    f = fit(pairs, names, ref_zero=True)  # the prediction here is the declared step itself
     names_ = codec.labels(list(seq[0][2]))
     if f.ok and f.factor == "-1":
         return [
