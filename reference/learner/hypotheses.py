@@ -71,9 +71,9 @@ def fit(
 ) -> Fit:
     """Fit g_L ~ c g_h over (g_L, g_h, atol, rtol) pairs from several steps; with ``fixed``,
     test that fit's c (the layer's weight factor) instead of fitting one. A hypothesis that
-    predicts zero (within tolerance) explains a learner's near-zero values only where PyTorch's gradient
-    (``ref_zero``) is zero too; c = 0, or a fit uncorrelated with the learner's values, is
-    never a scale (a learner's all-zero gradient matches c = 0 times anything)."""
+    predicts zero (within tolerance) explains a learner's near-zero values only where
+    PyTorch's gradient (``ref_zero``) is zero too; c = 0, or an unnamed fit uncorrelated with
+    the learner's values, is never a scale (an all-zero gradient is 0 times anything)."""
     num = sum(float((gl * gh).sum()) for gl, gh, _, _ in pairs)
     den = sum(float((gh * gh).sum()) for _, gh, _, _ in pairs)
     nl = sum(float((gl * gl).sum()) for gl, _, _, _ in pairs)
