@@ -272,9 +272,12 @@ class Codec:
             out.append(np.array(a, dtype=s.dtype if np.issubdtype(s.dtype, np.floating) else None))
         return out
 
-    def grad_to_canonical(self, grads: list[Array], batch: int = 0) -> dict[str, Array]:
+    def grad_to_canonical(
+        self, grads: list[Array], batch: int = 0, y_vector: bool = False
+    ) -> dict[str, Array]:
         """Learner gradients -> canonical; a wrong shape raises ``ShapeProblem`` (``batch``:
-        the rows of the call, to recognise a batch-sized axis)."""
+        the rows of the call, to recognise a batch-sized axis; ``y_vector``: the learner's
+        target is a vector (n,), which could broadcast against an (n, 1) output)."""
         fixed = []
         for s, g in zip(self.slots, grads, strict=True):
             g = np.asarray(g, dtype=np.float64)
@@ -282,7 +285,7 @@ class Codec:
                 if g.size == int(np.prod(s.shape)) and _squeeze(g.shape) == _squeeze(s.shape):
                     g = g.reshape(s.shape)
                 else:
-                    raise ShapeProblem(s, g.shape, self, batch)
+                    raise ShapeProblem(s, g.shape, self, batch, y_vector)
             fixed.append(g)
         out = self.to_canonical(fixed, "float64")
         return {k: v for k, v in out.items() if k not in self.frozen}
@@ -309,10 +312,19 @@ class Codec:
 class ShapeProblem(Exception):
     """A learner gradient whose shape does not fit its parameter; ``code`` is the finding:
     ``bias_reduction`` (a bias gradient not summed over the batch, or summed over the units),
-    ``broadcast_shape`` (a batch-sized axis where the parameter has 1, or (n, n): a vector
-    (n,) met an (n, 1) array), else ``wrong_shape``."""
+    ``broadcast_shape`` only where a vector (n,) exists (the learner's target) and the shape is
+    exactly what (n,) meeting (n, 1) makes of this gradient: the parameter's shape with its
+    axes of 1 turned into the batch size; else ``wrong_shape`` with the shapes (another
+    cause, a per-sample gradient not summed or the wrong cache, makes other shapes too)."""
 
-    def __init__(self, slot: Slot, got: tuple[int, ...], codec: Codec, batch: int = 0):
+    def __init__(
+        self,
+        slot: Slot,
+        got: tuple[int, ...],
+        codec: Codec,
+        batch: int = 0,
+        y_vector: bool = False,
+    ):
         self.slot, self.got = slot, got
         want = slot.shape
         n_out = codec.conv.sizes[slot.layer]
@@ -331,18 +343,22 @@ class ShapeProblem(Exception):
                 f": one entry per sample ({batch}): summed over the units (axis 1) instead of "
                 "the batch (axis 0); use dz.sum(axis=0)"
             )
-        elif len(got) == 2 and got[0] == got[1] and max(want) == got[0]:
-            code = "broadcast_shape"
-            msg += f": a ({got[0]},) vector met a ({got[0]}, 1) array and broadcast to {got}"
-        elif batch > 1 and got.count(batch) > list(want).count(batch) and 1 in want:
+        elif y_vector and batch > 1 and 1 in want and got == _widened(want, batch):
             code = "broadcast_shape"
             msg += (
-                f": an axis of the batch size ({batch}) where the parameter has 1: a ({batch},) "
-                f"vector met a ({batch}, 1) array and broadcast to ({batch}, {batch}) (out - y "
-                f"with y of shape ({batch},)?)"
+                f": your target y is a ({batch},) vector; a ({batch},) vector met a ({batch}, 1) "
+                f"array and broadcast to ({batch}, {batch}) (out - y?) makes the parameter's "
+                f"axis of 1 the batch size"
             )
+        elif batch > 1 and batch in got and batch not in want:
+            msg += f" (an axis of the batch size, {batch}: a gradient per sample, never summed?)"
         self.code, self.message = code, msg
         super().__init__(msg)
+
+
+def _widened(want: tuple[int, ...], batch: int) -> tuple[int, ...]:
+    """``want`` with its axes of 1 at the batch size (a 1-D parameter of size 1: (batch,))."""
+    return tuple(batch if d == 1 else d for d in want)
 
 
 def _vector_like(shape: tuple[int, ...]) -> bool:

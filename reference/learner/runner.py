@@ -178,7 +178,7 @@ class Runner:
                 self.call("grads" if a.grad_paths is None else "backward", a.grads, step, xb, yb)
             )
             try:
-                g = self.codec.grad_to_canonical(raw, len(xb))
+                g = self.codec.grad_to_canonical(raw, len(xb), np.ndim(yb) == 1)
             except ShapeProblem as e:
                 raise LearnerCrash(
                     Finding(

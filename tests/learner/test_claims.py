@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from reference.learner import check, from_loss
+from reference.learner import check, from_gradients, from_loss
 from reference.learner.hypotheses import fit
 
 
@@ -96,3 +96,62 @@ def test_fit_takes_neither_c_zero_nor_a_zero_prediction_as_evidence():
     tiny = torch.full((4,), 1e-18)
     assert not fit([(torch.zeros(4), tiny, 1e-9, 1e-9)], names).ok  # PyTorch's is not zero
     assert fit([(torch.zeros(4), tiny, 1e-9, 1e-9)], names, ref_zero=True).ok
+
+
+class _LogReg:
+    def __init__(self, per_sample):
+        self.W = np.random.default_rng(0).standard_normal((3, 1)) * 0.3
+        self.b = np.zeros(1)
+        self.per_sample = per_sample
+
+    def grads(self, X, y):
+        a = 1 / (1 + np.exp(-(X @ self.W + self.b)))
+        dz = (a - y) / len(X)  # (N, 1) against a column y: no broadcasting anywhere
+        return {"W": X * dz if self.per_sample else X.T @ dz, "b": dz.sum(axis=0)}
+
+
+class _TwoLayer:
+    def __init__(self):
+        rng = np.random.default_rng(1)
+        self.W1, self.b1 = rng.standard_normal((3, 4)) * 0.5, np.zeros(4)
+        self.W2, self.b2 = rng.standard_normal((4, 1)) * 0.5, np.zeros(1)
+
+    def grads(self, X, y):
+        a1 = np.tanh(X @ self.W1 + self.b1)
+        a2 = 1 / (1 + np.exp(-(a1 @ self.W2 + self.b2)))
+        dz2 = (a2 - y) / len(X)
+        dz1 = (dz2 @ self.W2.T) * (1 - a1**2)  # dW1 from a1 instead of X: (4, 4)
+        return {"W1": a1.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
+
+
+def _column_data():
+    X = np.random.default_rng(0).standard_normal((12, 3))
+    return X, (X[:, :1] > 0).astype(float)  # y (N, 1): no (N,) vector to broadcast
+
+
+def test_a_per_sample_gradient_is_a_wrong_shape_not_broadcasting():
+
+    X, y = _column_data()
+    n = _LogReg(per_sample=True)
+    a = from_gradients(n, ["W", "b"], n.grads, sizes=[3, 1], activations="sigmoid", loss="bce")
+    r = check(a, X, y, steps=3, probe=False)
+    assert "broadcast_shape" not in r.codes()
+    assert r.codes() == ["wrong_shape"], r.render()
+    assert "expected (3, 1), got (12, 3)" in r.findings[0].evidence
+
+
+def test_a_square_gradient_from_the_wrong_cache_is_not_broadcasting():
+
+    X, y = _column_data()
+    n = _TwoLayer()
+    a = from_gradients(
+        n,
+        ["W1", "b1", "W2", "b2"],
+        n.grads,
+        sizes=[3, 4, 1],
+        activations="tanh,sigmoid",
+        loss="bce",
+    )
+    r = check(a, X, y, steps=3, probe=False)
+    assert r.codes() == ["wrong_shape"], r.render()
+    assert "expected (3, 4), got (4, 4)" in r.findings[0].evidence
