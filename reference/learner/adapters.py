@@ -49,7 +49,15 @@ class Adapter:
     def bind(self) -> Codec:
         """Read the learner's arrays once: check shapes and fix the layout."""
         if self.codec is None:
-            self.codec = Codec(self.conventions, list(self.paths), self.read_raw())
+            raw = self.read_raw()
+            for p, a in zip(self.paths, raw, strict=True):
+                if not np.issubdtype(a.dtype, np.floating):  # writes would truncate
+                    raise LearnerError(
+                        f"{p} is {a.dtype}: use float weights "
+                        f"(np.array(..., dtype=float)); an integer array cannot hold a training "
+                        "step (w -= lr * g truncates or fails)"
+                    )
+            self.codec = Codec(self.conventions, list(self.paths), raw)
         return self.codec
 
     def read_raw(self) -> list[Array]:

@@ -5,9 +5,10 @@ wrong code is not emitted and what is said instead."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from reference.learner import check, from_gradients, from_loss
+from reference.learner import LearnerError, check, from_gradients, from_loss
 from reference.learner.hypotheses import fit
 
 
@@ -155,3 +156,21 @@ def test_a_square_gradient_from_the_wrong_cache_is_not_broadcasting():
     r = check(a, X, y, steps=3, probe=False)
     assert r.codes() == ["wrong_shape"], r.render()
     assert "expected (3, 4), got (4, 4)" in r.findings[0].evidence
+
+
+def test_integer_weights_are_refused_with_the_fix_not_judged():
+    net = {"W1": np.array([[1, -1], [-1, 1]]), "b1": np.array([0.0, 0.0])}
+    net.update(W2=np.array([[1.0], [1.0]]), b2=np.array([0.0]))
+    a = from_gradients(
+        net,
+        ["W1", "b1", "W2", "b2"],
+        lambda X, y: {k: np.zeros(v.shape) for k, v in net.items()},
+        sizes=[2, 2, 1],
+        activations="tanh,sigmoid",
+        layout="in_out",
+        loss="bce",
+    )
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(LearnerError, match=r"W1 is int64: use float weights \(np.array"):
+        check(a, X, np.array([[0.0], [1.0], [1.0], [0.0]]), steps=2, probe=False)
+    assert net["W1"].dtype == np.int64  # untouched
