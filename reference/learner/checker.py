@@ -27,7 +27,7 @@ from .adapters import Adapter
 from .conventions import Codec
 from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
-from .instability import diverges_finding, first_nonfinite, nonfinite_finding
+from .instability import backward_only, diverges_finding, first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe
 from .optim import explain_sgd_form, explain_update
 from .paths import LearnerError, put
@@ -250,6 +250,8 @@ def _check(
         what = first_nonfinite(obs, codec)
         if finite:
             verdict = "numerical_instability"
+            if nan_step == 1 and not runner.warning and backward_only(obs, what, rs):
+                verdict = "implementation_bug"  # nothing agreed first: the gradient code
             findings.insert(0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free))
             if probe:  # besides: could this model fit the data at all (the code aside)?
                 found = _probe(ref, codec, P0, X, y, batches, probe_steps)[1]

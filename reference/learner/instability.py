@@ -91,6 +91,68 @@ def cause(rs: RefStep, spec: Spec, params: dict) -> tuple[str, str]:
     )
 
 
+WARNING_CAUSES = (  # (fragment of numpy's RuntimeWarning, the operation, a one-line fix)
+    (
+        "divide by zero encountered in log",
+        "log(0) in your code: a probability underflowed to exactly 0 before the log",
+        "take the log of the probabilities in a stable form: log-softmax (z - max z - log sum "
+        "exp(z - max z)), or clip p to >= 1e-12 before the log",
+    ),
+    (
+        "overflow encountered in exp",
+        "exp overflows in your code",
+        "subtract the row maximum before exp (softmax), or compute sigmoid from exp(-|z|)",
+    ),
+    (
+        "invalid value encountered in",
+        "an invalid operation in your code (0/0, inf - inf or inf * 0)",
+        "print the arrays of that line with np.isfinite: a division by a sum that underflowed, "
+        "or inf from an overflow, feeds it",
+    ),
+    (
+        "divide by zero encountered",
+        "a division by zero in your code",
+        "guard the denominator (clip it away from 0) or rewrite the expression stably",
+    ),
+    (
+        "overflow encountered",
+        "an overflow in your code",
+        "keep the values moderate: a stable formulation, and a smaller learning rate if the "
+        "weights grow",
+    ),
+)
+
+
+def warning_cause(text: str) -> tuple[str, str] | None:
+    """(operation, fix) named by the learner's own RuntimeWarning, or None."""
+    return next(((op, h) for frag, op, h in WARNING_CAUSES if frag in text), None)
+
+
+def _contradicts(own: str, twin: str) -> bool:
+    """Whether the learner's warning names another operation than the twin's values suggest
+    (then the learner's own code is the evidence); a generic warning only replaces the
+    twin's generic sentence."""
+    if twin.startswith("at this step max |w|"):
+        return True
+    if own.startswith("log(0)"):
+        return "log(" not in twin
+    if own.startswith("exp overflows"):
+        return "exp" not in twin
+    return False
+
+
+def backward_only(obs: Obs, what: str, rs: RefStep) -> bool:
+    """A gradient is non-finite while the learner's own output and loss are finite and
+    PyTorch's gradients at the same weights are finite: the learner's backward pass."""
+    return (
+        "gradient of" in what
+        and "implied" not in what
+        and (obs.out is None or bool(np.isfinite(obs.out).all()))
+        and (obs.loss is None or bool(np.isfinite(obs.loss)))
+        and all(bool(np.isfinite(g).all()) for g in rs.grads.values())
+    )
+
+
 def nonfinite_finding(
     obs: Obs,
     what: str,
@@ -100,8 +162,21 @@ def nonfinite_finding(
     warning: tuple[int, str] | None,
     twin_free: str,
 ) -> Finding:
-    """The ``nonfinite`` finding for the learner's first non-finite step."""
+    """The ``nonfinite`` finding for the learner's first non-finite step. The learner's own
+    first RuntimeWarning names the operation when there is one; the twin's values only
+    otherwise (the learner's code may do what the twin does not, or the reverse)."""
     op, hint = cause(rs, spec, obs.params)
+    own = warning_cause(warning[1]) if warning and warning[0] <= obs.step else None
+    if own is not None and _contradicts(own[0], op):
+        op, hint = own
+    elif backward_only(obs, what, rs) and obs.step == 1:
+        op, hint = (
+            "your backward pass: nothing you return before the gradient is non-finite and "
+            "PyTorch's gradients at the same weights are finite, so the NaN/Inf is made in "
+            "your gradient code (a 0/0, inf * 0, or an array used before it was filled)",
+            "print each intermediate array of your backward pass with np.isfinite(...).all() "
+            "to find the first one that is not finite; the learning rate is not the cause",
+        )
     twin_ok = np.isfinite(rs.loss) and all(np.isfinite(g).all() for g in rs.grads.values())
     same = (
         "PyTorch at the same weights stays finite"

@@ -174,3 +174,27 @@ def test_integer_weights_are_refused_with_the_fix_not_judged():
     with pytest.raises(LearnerError, match=r"W1 is int64: use float weights \(np.array"):
         check(a, X, np.array([[0.0], [1.0], [1.0], [0.0]]), steps=2, probe=False)
     assert net["W1"].dtype == np.int64  # untouched
+
+
+def test_the_nan_cause_comes_from_the_learners_own_warning():
+    # the learner subtracts the row max (no exp overflow), but huge weights make a
+    # probability exactly 0 and its log -inf: the fix is a stable log, not the row max
+    X, y = softmax_data()
+    r = check(softmax_adapter(SoftmaxNet(std=30.0)), X, y, steps=3, probe=False)
+    assert r.verdict == "numerical_instability"
+    f = r.findings[0]
+    assert f.code == "nonfinite" and "log(0) in your code" in f.evidence, f.evidence
+    assert "exp overflows" not in f.evidence and "row maximum" not in f.hint
+    assert "log-softmax" in f.hint
+
+
+def test_a_nan_made_in_the_backward_pass_at_step_1_is_not_a_learning_rate():
+    def edit(g, cache):
+        g["W1"] = g["W1"] * np.nan
+        return g
+
+    r = _check(edit)
+    assert r.verdict == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert f.code == "nonfinite" and f.params == ("W1",) and "backward pass" in f.evidence
+    assert "lower the learning rate" not in f.hint
