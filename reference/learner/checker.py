@@ -255,7 +255,11 @@ def _check(
             findings.insert(0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free))
             if probe:  # besides: could this model fit the data at all (the code aside)?
                 found = _probe(ref, codec, P0, X, y, batches, probe_steps)[1]
-                findings += [f for f in found if f.code in ("no_bias", "capacity")]
+                findings += [
+                    f
+                    for f in found
+                    if f.code in ("no_bias", "capacity", "init_scale", "regularization_strength")
+                ]
         else:  # PyTorch diverges the same way: the training, not the learner's formulation
             verdict = "model_limitation"
             findings.insert(0, diverges_finding(obs, what, rs, spec, free))

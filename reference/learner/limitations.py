@@ -27,7 +27,8 @@ from .conventions import Codec
 from .result import Finding
 from .torch_side import Reference, RefStep
 
-INIT_CAUSES = ("dead_units", "saturation", "symmetric_init")
+INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
+INIT_SCALE = 10.0  # a weight's std this many times 1/sqrt(fan_in) is a blown-up start
 STRONG = "adam(lr=0.03)"
 STRONG_STEPS = 2000
 SATURATED = {"sigmoid": 6.0, "tanh": 3.5}
@@ -125,6 +126,31 @@ def units(rs: RefStep, spec: Spec, P: dict, when: str, codec: Codec) -> list[Fin
     return out
 
 
+def init_scale(spec: Spec, P: dict, codec: Codec) -> list[Finding]:
+    """``init_scale``: weights whose std is far beyond 1/sqrt(fan_in) at the start."""
+    out = []
+    for l in range(1, spec.n_layers + 1):
+        W = P.get(f"W{l}")
+        if W is None or W.size < 2:
+            continue
+        ref = 1 / np.sqrt(spec.sizes[l - 1])
+        std = float(np.std(W))
+        if std > INIT_SCALE * ref:
+            out.append(
+                Finding(
+                    "init_scale",
+                    (codec.label(f"W{l}"),),
+                    l,
+                    None,
+                    f"at the start: {codec.label(f'W{l}')} has std {std:.3g}, "
+                    f"{std / ref:.0f} times 1/sqrt(fan_in) = {ref:.3g}",
+                    "scale the initial weights to std ~ 1/sqrt(fan_in) (Xavier/He init)",
+                    "limitation",
+                )
+            )
+    return out
+
+
 def _list(ix: np.ndarray) -> str:
     items = [str(int(i)) for i in ix[:8]]
     return ", ".join(items) + (f" (+{ix.size - 8} more)" if ix.size > 8 else "")
@@ -146,7 +172,7 @@ def probe(
     if declared.fit:
         return True, []
     rs0 = ref.run(P0, X, y)
-    found = units(rs0, spec, P0, "at the start", codec)
+    found = init_scale(spec, P0, codec) + units(rs0, spec, P0, "at the start", codec)
     rs1 = ref.run(declared.params, X, y)
     seen = {(f.code, f.layer) for f in found}
     found += [
@@ -189,6 +215,26 @@ def probe(
                 if f in init
                 else f
                 for f in found
+            ]
+    if not strong.fit and ref.l2:  # is it the declared penalty? the same run without it
+        free = Reference(spec, codec.frozen, 0.0, ref.softmax_out)
+        unpen = free.train(strong_spec, P0, [(X, y)], STRONG_STEPS, codec.frozen, fits)
+        if unpen.fit:
+            return False, [
+                *found,
+                Finding(
+                    "regularization_strength",
+                    (),
+                    None,
+                    None,
+                    f"{run}; {STRONG} with the declared l2 = {ref.l2:g} cannot fit either "
+                    f"({score(strong.out)}), and without the penalty it fits in "
+                    f"{unpen.steps} steps: {score(unpen.out)}",
+                    "the L2 penalty keeps the weights too small to fit every training point: "
+                    "lower l2 if that is the aim (with a penalty, not fitting exactly may be "
+                    "intended)",
+                    "limitation",
+                ),
             ]
     if not strong.fit:
         found.append(

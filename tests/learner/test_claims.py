@@ -198,3 +198,35 @@ def test_a_nan_made_in_the_backward_pass_at_step_1_is_not_a_learning_rate():
     f = r.findings[0]
     assert f.code == "nonfinite" and f.params == ("W1",) and "backward pass" in f.evidence
     assert "lower the learning rate" not in f.hint
+
+
+class L2Net(SoftmaxNet):
+    """SoftmaxNet with the penalty l2/2 * sum W^2 in its loss and gradients."""
+
+    l2 = 0.01
+
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        if y is None:
+            return out
+        loss, g = out
+        for k in ("W1", "W2"):
+            g[k] = g[k] + self.l2 * self.params[k]
+            loss += self.l2 / 2 * (self.params[k] ** 2).sum()
+        return loss, g
+
+
+def test_a_penalty_that_stops_the_fit_is_not_capacity():
+    X, y = softmax_data()
+    r = check(softmax_adapter(L2Net(), l2=0.01), X, y, steps=3, watch=3, probe_steps=300)
+    assert "capacity" not in r.codes(), r.render()
+    assert r.codes() == ["regularization_strength"] and r.verdict == "model_limitation"
+    assert "without the penalty it fits" in r.findings[0].evidence
+
+
+def test_huge_initial_weights_lead_with_reinitialise_not_capacity():
+    X, y = softmax_data()
+    r = check(softmax_adapter(SoftmaxNet(std=30.0)), X, y, steps=3, probe_steps=300)
+    assert "capacity" not in r.codes(), r.render()
+    assert r.codes()[:2] == ["nonfinite", "init_scale"]
+    assert r.findings[1].hint.startswith("re-initialise")
