@@ -39,7 +39,14 @@ from .torch_side import Reference, RefStep
 
 Array = np.ndarray
 FLOAT32_WIDEN = 10.0  # hand-written float32 (unfused softmax, naive sums) vs torch's kernels
-HYPOTHESIS_TOL = {"float64": (1e-6, 1e-6), "float32": (1e-4, 1e-4)}  # (rtol, atol)
+HYPOTHESIS_TOL = {
+    "float64": (1e-6, 1e-6),
+    "float32": (1e-4, 1e-4),
+    "float16": (1e-2, 1e-3),
+}  # (rtol, atol)
+# torch.testing.assert_close's float16 defaults (1e-3, 1e-5) hold one operation; a hand-written
+# float16 forward and backward chain many, each rounding at eps = 9.8e-4: ten times that
+FLOAT16 = Tolerance(rtol=1e-2, atol=1e-3)
 
 
 def check(
@@ -158,7 +165,8 @@ def _run(
         else:  # forward only: fresh weights (scratch's initializer, seed k) at each step
             nxt = build(spec).init_params(seed=k)
             nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
-        run.records += records_of(obs, rs, expected, tol, str(spec), codec.frozen, o)
+        floor = 1.0 if codec.precision == "float16" else 0.0
+        run.records += records_of(obs, rs, expected, tol, str(spec), codec.frozen, o, floor)
         run.history.append((obs, rs, expected))
         if first_nonfinite(obs, codec):
             run.nan_step = k
@@ -221,12 +229,15 @@ def _check(
     P0 = adapter.read()
     watch = watch if adapter.style != "forward" else 0
     tol = tolerance_for(spec.dtype, 1, "resync", rtol, atol)
-    if spec.dtype == "float32" and rtol is None:
-        tol = tol.widened(FLOAT32_WIDEN)
+    prec = codec.precision  # a mixed or float16 learner: its narrowest dtype's tolerance
+    if rtol is None and prec == "float16":
+        tol = FLOAT16
+    elif rtol is None and prec == "float32":
+        tol = tolerance_for("float32").widened(FLOAT32_WIDEN)
     run = _run(adapter, runner, ref, codec, X, y, batches, steps, watch, tol)
     nan_step = run.nan_step
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
-    diag = _diagnose(bad, run.history, ref, codec, X, y, spec, nan_step) if bad else []
+    diag = _diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     hygiene = runner.hygiene
     if any("classical momentum mu =" in f.evidence for f in diag):  # the state is explained
         hygiene = [f for f in hygiene if f.code != "nondeterministic"]
@@ -276,7 +287,12 @@ def _check(
         tuple(findings),
         param_table(run.records, run.history, codec),
         tuple(run.records),
-        conv.describe(codec.layout, spec.dtype),
+        conv.describe(codec.layout, spec.dtype)
+        + (
+            f" (your arrays include {prec}: judged at {prec}'s tolerance)"
+            if prec != spec.dtype
+            else ""
+        ),
         adapter.style,
         len(run.history),
     )
@@ -297,9 +313,10 @@ def _diagnose(
     y: Array,
     spec: Spec,
     nan_step: int | None,
+    prec: str = "float64",
 ) -> list[Finding]:
     first = min(r.step for r in bad)
-    h_rtol, h_atol = HYPOTHESIS_TOL[spec.dtype]
+    h_rtol, h_atol = max(HYPOTHESIS_TOL[spec.dtype], HYPOTHESIS_TOL.get(prec, (0.0, 0.0)))
     fwd = [r for r in bad if r.stage == "forward"]
     if fwd:
         obs, _, _ = history[fwd[0].step - 1]
@@ -321,7 +338,10 @@ def _diagnose(
             upto = [h for h in history if nan_step is None or h[0].step < nan_step]
             obs, grads = [h[0] for h in upto], [h[1].grads for h in upto]
             form = explain_sgd_form(obs, grads, spec, codec, start, h_atol, h_rtol)
-        data = [step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol) for o, rs, _ in sel]
+        floor = 1.0 if prec == "float16" else 0.0
+        data = [
+            step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol, floor) for o, rs, _ in sel
+        ]
         out += (
             form
             or explain_regularization(data, codec, failing, ref.l2, spec)
@@ -363,13 +383,19 @@ def _diagnose(
                 "note",
             )
         )
-    return out or [
+    if out:
+        return out
+    at = [r for r in bad if r.step == first]
+    worst = max(at, key=lambda r: r.tol_used)
+    return [
         Finding(
             "unexplained_mismatch",
-            (),
+            tuple(dict.fromkeys(codec.label(r.tensor) for r in at)),
             None,
             first,
-            "values part from PyTorch (see the table)",
+            f"the {worst.stage} of {codec.label(worst.tensor)} parts from PyTorch's at step "
+            f"{first} (max |diff| = {worst.max_abs:.3g}, max rel = {worst.max_rel:.3g} at "
+            f"{worst.worst_index}) and no candidate bug reproduces it within tolerance",
             "see the table",
         )
     ]

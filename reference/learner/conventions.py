@@ -175,6 +175,8 @@ class Codec:
         }
         dts = {s.dtype for s in self.slots if np.issubdtype(s.dtype, np.floating)}
         self.dtype = "float32" if dts == {np.dtype(np.float32)} else "float64"
+        # the narrowest float among the arrays: its round-off bounds what can agree
+        self.precision = min(dts, key=lambda d: d.itemsize).name if dts else self.dtype
 
     # -- shapes ------------------------------------------------------------------------
     def _dims(self, s: Slot) -> tuple[int, int]:

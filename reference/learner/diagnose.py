@@ -100,8 +100,10 @@ def step_data(
     rs: RefStep,
     atol: float,
     rtol: float,
+    floor: float = 0.0,
 ) -> StepData:
-    """Evidence of one observed step for the hypothesis search (float64 torch)."""
+    """Evidence of one observed step for the hypothesis search (float64 torch); ``floor``: the
+    least atol scale (a float16 learner's round-off does not shrink with its gradients)."""
     _, yt = ref.tensors(X, y, torch.float64)
     a = [t.to(torch.float64) for t in rs.a]
     z = [None] + [t.to(torch.float64) for t in rs.z[1:]]
@@ -111,7 +113,7 @@ def step_data(
     loss = ref.loss_of(zr if ref.stable else ref.acts[-1](zr), yt, ref.stable)
     (dl_dz,) = torch.autograd.grad(loss, zr)
     scale = max((float(np.abs(v).max(initial=0.0)) for v in rs.grads.values()), default=1.0)
-    scale = scale if scale > 0 else 1.0
+    scale = max(scale if scale > 0 else 1.0, floor)
     tol = {k: atol * scale + obs.noise.get(k, 0.0) for k in obs.grads}
     new = to_tensors(obs.after) if obs.after is not None else None
     P = to_tensors(obs.params)

@@ -84,7 +84,8 @@ def fit(
         return Fit(ok, 1.0, 1.0 if nl == 0 else 0.0, "1")
     c = num / den
     cos = num / math.sqrt(den * nl) if nl > 0 else 0.0
-    factor = next((nm for v, nm in names if abs(c - v) <= 1e-4 * abs(v)), None)
+    near = max([1e-4] + [rt for *_, rt in pairs])  # a float16 learner's c is only this near
+    factor = next((nm for v, nm in names if abs(c - v) <= near * abs(v)), None)
     if factor is not None:
         c = next(v for v, nm in names if nm == factor)
     if fixed is not None:
@@ -94,7 +95,8 @@ def fit(
     )
     if ok and factor is None and fixed is None:
         informative = sum(int((gh.abs() > 0).sum()) for _, gh, _, _ in pairs)
-        ok = informative >= 3 and abs(cos) >= 0.99
+        # and not 1 within the tolerance: round-off, not a factor
+        ok = informative >= 3 and abs(cos) >= 0.99 and abs(c - 1) > max(rt for *_, rt in pairs)
     if c == 0.0:
         ok = False
     return Fit(ok, c, cos, factor)

@@ -36,6 +36,8 @@ def _fit(steps: list[StepData], names: list[str]) -> float | None:
     if den == 0.0 or informative < MIN_ELEMENTS:
         return None
     lam = num / den
+    if max(float((lam * s.P[k]).abs().max()) - s.atol[k] for s in steps for k in names) <= 0:
+        return None  # a term no larger than the tolerance is round-off, not a penalty
     for s in steps:
         for k in names:
             r, fit = s.g[k] - s.ref[k], lam * s.P[k]

@@ -25,9 +25,11 @@ def records_of(
     text: str,
     frozen: set,
     oracle: RefStep | None = None,
+    floor: float = 0.0,
 ) -> list[Record]:
     """One record per quantity the learner showed at this step, against the twin's (grads share
-    one atol scale, max |PyTorch gradient| of the step; implied gradients add their noise).
+    one atol scale, max |PyTorch gradient| of the step, at least ``floor``: a float16 learner's
+    round-off does not shrink with its gradients; implied gradients add their noise).
     For float32, ``oracle`` is the float64 twin at the same weights: a record outside tolerance
     still passes when the learner is no further from it than ``ORACLE_FACTOR`` times PyTorch's
     own float32 error (the parity engine's rule)."""
@@ -65,6 +67,7 @@ def records_of(
         out.append(rec(obs.loss, rs.loss, "loss", "loss", ref64=o and o.loss))
     if obs.grads is not None:
         scale = max(float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()) or 1.0
+        scale = max(scale, floor)
         for k, g in obs.grads.items():
             t = Tolerance(tol.rtol, tol.atol + obs.noise.get(k, 0.0) / scale)
             out.append(rec(g, rs.grads[k], "grad", k, t, scale, o and o.grads[k]))

@@ -135,7 +135,7 @@ def test_a_per_sample_gradient_is_a_wrong_shape_not_broadcasting():
     X, y = _column_data()
     n = _LogReg(per_sample=True)
     a = from_gradients(n, ["W", "b"], n.grads, sizes=[3, 1], activations="sigmoid", loss="bce")
-    r = check(a, X, y, steps=3, probe=False)
+    r = check(a, X, y, steps=3, watch=3, probe=False)
     assert "broadcast_shape" not in r.codes()
     assert r.codes() == ["wrong_shape"], r.render()
     assert "expected (3, 1), got (12, 3)" in r.findings[0].evidence
@@ -153,7 +153,7 @@ def test_a_square_gradient_from_the_wrong_cache_is_not_broadcasting():
         activations="tanh,sigmoid",
         loss="bce",
     )
-    r = check(a, X, y, steps=3, probe=False)
+    r = check(a, X, y, steps=3, watch=3, probe=False)
     assert r.codes() == ["wrong_shape"], r.render()
     assert "expected (3, 4), got (4, 4)" in r.findings[0].evidence
 
@@ -180,7 +180,7 @@ def test_the_nan_cause_comes_from_the_learners_own_warning():
     # the learner subtracts the row max (no exp overflow), but huge weights make a
     # probability exactly 0 and its log -inf: the fix is a stable log, not the row max
     X, y = softmax_data()
-    r = check(softmax_adapter(SoftmaxNet(std=30.0)), X, y, steps=3, probe=False)
+    r = check(softmax_adapter(SoftmaxNet(std=30.0)), X, y, steps=3, watch=3, probe=False)
     assert r.verdict == "numerical_instability"
     f = r.findings[0]
     assert f.code == "nonfinite" and "log(0) in your code" in f.evidence, f.evidence
@@ -230,3 +230,35 @@ def test_huge_initial_weights_lead_with_reinitialise_not_capacity():
     assert "capacity" not in r.codes(), r.render()
     assert r.codes()[:2] == ["nonfinite", "init_scale"]
     assert r.findings[1].hint.startswith("re-initialise")
+
+
+def _typed(bug, types):
+    from planted import NAMES, PlantedMLP
+
+    net = PlantedMLP(bug)
+    for k, t in zip(NAMES, types, strict=True):
+        setattr(net, k, getattr(net, k).astype(t))
+    return net
+
+
+def _typed_check(net, dtype):
+    from planted import DECLARED, NAMES, data
+
+    X, y = data()
+    grads = lambda X, y: net.grads(X.astype(dtype), y.astype(dtype))  # noqa: E731
+    return check(from_gradients(net, NAMES, grads, **DECLARED), X, y, steps=3, watch=3, probe=False)
+
+
+def test_a_float16_learner_is_judged_at_float16_tolerance():
+    r = _typed_check(_typed(None, [np.float16] * 6), np.float16)
+    assert r.verdict == "match", r.render()
+    assert "judged at float16's tolerance" in r.spec
+    r = _typed_check(_typed("sum", [np.float16] * 6), np.float16)
+    assert r.codes() == ["scale_factor"] and "= N with N = 6" in r.findings[0].evidence
+
+
+def test_one_float32_array_among_float64_is_judged_at_float32_tolerance():
+    net = _typed(None, [np.float32] + [np.float64] * 5)
+    r = _typed_check(net, np.float64)
+    assert r.verdict == "match", r.render()
+    assert "judged at float32's tolerance" in r.spec
