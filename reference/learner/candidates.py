@@ -306,9 +306,12 @@ def bias_grad(form: str, dz: Tensor) -> Tensor:
     return dz.sum(1)
 
 
-def factors(batch: int, outputs: int, widths: tuple[int, ...]) -> list[tuple[float, str]]:
+def factors(
+    batch: int, outputs: int, widths: tuple[int, ...], merge: bool = True
+) -> list[tuple[float, str]]:
     """Named scale factors, simplest first, each also negated; names of equal values are
-    joined (``"2 = D"`` when D = 2: every name that fits is listed), except for 1."""
+    joined (``"2 = D"`` when D = 2: every name that fits is listed), except for 1; with
+    ``merge`` False, every name on its own (to follow each through steps of other sizes)."""
     N, D = float(batch), float(outputs)
     base = [
         (1.0, "1"),
@@ -336,7 +339,9 @@ def factors(batch: int, outputs: int, widths: tuple[int, ...]) -> list[tuple[flo
     for v, name in base:
         if (batch == 1 and "N" in name) or (outputs == 1 and "D" in name):
             continue  # a dimension of 1 names nothing
-        same = next((m for m in merged if abs(v - m[0]) <= 1e-12 * abs(m[0])), None)
+        same = (
+            next((m for m in merged if abs(v - m[0]) <= 1e-12 * abs(m[0])), None) if merge else None
+        )
         if same is None:
             merged.append((v, [name]))
         elif same[1] != ["1"] and name not in same[1]:

@@ -165,7 +165,9 @@ def findings_from(
 ) -> list[Finding]:
     out: list[Finding] = []
     lab = codec.label
-    n, d = steps[0].a[0].shape[0], spec.sizes[-1]
+    ns = tuple(s.a[0].shape[0] for s in steps)
+    n, d = (ns[0] if len(set(ns)) == 1 else ns), spec.sizes[-1]
+    agreed = {k for k, st in failing.items() if st > 1}  # passed before: a factor shows at once
     span = _span(steps)
     L = spec.n_layers
     scales: dict[str, list[tuple[str, Fit]]] = {}
@@ -241,7 +243,10 @@ def findings_from(
                 )
         for k, f in ch.fits.items():
             if k in failing and f.factor != "1":
-                scales.setdefault(f"{f.c:.6g}", []).append((k, f))
+                if k in agreed:  # matched at steps 1..st-1: no constant factor is consistent
+                    out.append(late_factor(k, lab(k), failing[k], f, n, d, span, l))
+                else:
+                    scales.setdefault(f"{f.c:.6g} {f.cs}", []).append((k, f))
         for k in ch.unexplained:
             if k in failing:
                 out.append(unexplained(k, lab(k), failing[k], steps, "grad", l))
@@ -284,6 +289,24 @@ def findings_from(
                 )
             ]
     return out
+
+
+def late_factor(
+    k: str, label: str, step: int, f: Fit, n: int | tuple, d: int, span: str, layer: int
+) -> Finding:
+    """``unexplained_mismatch`` for a gradient that agreed with PyTorch's before ``step`` and
+    is a constant times it from there: a factor of the code would show from step 1."""
+    return Finding(
+        "unexplained_mismatch",
+        (label,),
+        layer,
+        step,
+        f"{k} agrees with PyTorch's at steps 1-{step - 1} and parts from step {step}, where "
+        f"{f.text(n, d)}{span}: a constant factor in the code would show from step 1, so "
+        "no factor is named (what changes at that step? the batch size, a schedule?)",
+        "print your gradient beside PyTorch's at that step and the one before, and what "
+        "differs between them (len(X), a divisor, the learning rate)",
+    )
 
 
 def unexplained(

@@ -14,6 +14,7 @@ or, with at least 3 informative elements, any constant (an unnamed scale).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,29 +49,77 @@ class Fit:
     c: float
     cos: float
     factor: str | None  # "1", "N", "-1", ... or None for an unnamed constant
+    cs: tuple[float, ...] | None = None  # per step, where the factor's value changes (N)
 
     def cost(self) -> float:
         return 0.0 if self.factor == "1" else (1.0 if self.factor else 2.0)
 
-    def text(self, n: int, d: int) -> str:
+    def at(self, i: int) -> float:
+        """The factor at the i-th step examined."""
+        return self.cs[i] if self.cs else self.c
+
+    def text(self, n: int | tuple[int, ...], d: int) -> str:
+        """``c = 5.0000 = N = H (N = H = 5), cos = 1.0000``; N per step where it changes."""
         named = ""
         if self.factor and self.factor not in ("1",):
-            named = f" = {self.factor}"
-            if "N" in self.factor:
-                named += f" with N = {n}"
-            if "D" in self.factor:
-                named += f", D = {d}" if "N" in self.factor else f" with D = {d}"
-        return f"c = {self.c:.4f}{named}, cos = {self.cos:.4f}"
+            dims: dict[str, str] = {}
+            widths = re.findall(r" with H = (\d+)", self.factor)
+            if widths:
+                dims["H"] = ", ".join(dict.fromkeys(widths))
+            parts = re.sub(r" with H = \d+", "", self.factor).split(" = ")
+            joined = " ".join(parts)
+            if "N" in joined:
+                ns = n if isinstance(n, tuple) else (n,)
+                dims["N"] = ", ".join(str(v) for v in ns) if len(set(ns)) > 1 else str(ns[0])
+            if "D" in joined:
+                dims["D"] = str(d)
+            groups: dict[str, list[str]] = {}
+            for sym in ("N", "D", "H"):
+                if sym in dims:
+                    groups.setdefault(dims[sym], []).append(sym)
+            where = ", ".join(f"{' = '.join(syms)} = {v}" for v, syms in groups.items())
+            per = " per step" if ", " in dims.get("N", "") else ""
+            named = f" = {' = '.join(parts)} ({where}{per})"
+        c = f"{self.c:.4f}" if not self.cs else ", ".join(f"{v:.4f}" for v in self.cs)
+        return f"c = {c}{named}, cos = {self.cos:.4f}"
+
+
+Names = list[tuple[float, str]]
+
+
+def _per_step(
+    pairs: list[tuple[Tensor, Tensor, float, float]], names: list[Names], near: float
+) -> tuple[str, tuple[float, ...]] | None:
+    """The factor names that hold at every step with that step's own value (N of its batch):
+    each step's least-squares c within ``near`` of the name's value there."""
+    table = [dict((nm, v) for v, nm in ns) for ns in names]
+    cs = []
+    for gl, gh, _, _ in pairs:
+        den = float((gh * gh).sum())
+        cs.append(float((gl * gh).sum()) / den if den > 0 else None)
+    hits = []
+    for _, nm in names[0]:
+        vs = [t.get(nm) for t in table]
+        if any(v is None for v in vs):
+            continue
+        if all(c is None or abs(c - v) <= near * abs(v) for c, v in zip(cs, vs, strict=True)):
+            hits.append((nm, tuple(vs)))
+    if not hits:
+        return None
+    vs = hits[0][1]
+    return " = ".join(nm for nm, v in hits if v == vs), vs
 
 
 def fit(
     pairs: list[tuple[Tensor, Tensor, float, float]],
-    names: list[tuple[float, str]],
+    names: Names | list[Names],
     fixed: Fit | None = None,
     ref_zero: bool = False,
 ) -> Fit:
     """Fit g_L ~ c g_h over (g_L, g_h, atol, rtol) pairs from several steps; with ``fixed``,
-    test that fit's c (the layer's weight factor) instead of fitting one. A hypothesis that
+    test that fit's c (the layer's weight factor) instead of fitting one. ``names``: the
+    named factors, or one list per pair (steps of other batch sizes): a name is then taken
+    only where it holds at every step with that step's value. A hypothesis that
     predicts zero (within tolerance) explains a learner's near-zero values only where
     PyTorch's gradient (``ref_zero``) is zero too; c = 0, or an unnamed fit uncorrelated with
     the learner's values, is never a scale (an all-zero gradient is 0 times anything)."""
@@ -85,13 +134,27 @@ def fit(
     c = num / den
     cos = num / math.sqrt(den * nl) if nl > 0 else 0.0
     near = max([1e-4] + [rt for *_, rt in pairs])  # a float16 learner's c is only this near
-    factor = next((nm for v, nm in names if abs(c - v) <= near * abs(v)), None)
-    if factor is not None:
-        c = next(v for v, nm in names if nm == factor)
+    cs: tuple[float, ...] | None = None
+    if names and isinstance(names[0], list):
+        got = _per_step(pairs, names, near)  # type: ignore[arg-type]
+        factor = got[0] if got else None
+        if got and len(set(got[1])) > 1:
+            cs = got[1]
+        if got:
+            c = got[1][0]
+    else:
+        factor = next((nm for v, nm in names if abs(c - v) <= near * abs(v)), None)  # type: ignore[misc]
+        if factor is not None:
+            c = next(v for v, nm in names if nm == factor)  # type: ignore[misc]
     if fixed is not None:
-        c, factor = fixed.c, fixed.factor
+        c, factor, cs = fixed.c, fixed.factor, fixed.cs
+    if cs:  # the cosine of the learner's values with the per-step prediction
+        num = sum(float((gl * k * gh).sum()) for k, (gl, gh, _, _) in zip(cs, pairs, strict=True))
+        kk = sum(k * k * float((gh * gh).sum()) for k, (_, gh, _, _) in zip(cs, pairs, strict=True))
+        cos = num / math.sqrt(kk * nl) if nl > 0 and kk > 0 else 0.0
     ok = all(
-        bool(((gl - c * gh).abs() <= at + rt * (c * gh).abs()).all()) for gl, gh, at, rt in pairs
+        bool(((gl - k * gh).abs() <= at + rt * (k * gh).abs()).all())
+        for k, (gl, gh, at, rt) in zip(cs or [c] * len(pairs), pairs, strict=True)
     )
     if ok and factor is None and fixed is None:
         informative = sum(int((gh.abs() > 0).sum()) for _, gh, _, _ in pairs)
@@ -99,7 +162,7 @@ def fit(
         ok = informative >= 3 and abs(cos) >= 0.99 and abs(c - 1) > max(rt for *_, rt in pairs)
     if c == 0.0:
         ok = False
-    return Fit(ok, c, cos, factor)
+    return Fit(ok, c, cos, factor, cs)
 
 
 @dataclass
@@ -120,7 +183,7 @@ class LayerChoice:
             + (self.wback in ("new", "T"))
             + sum(f.cost for f in self.forms.values())
             + sum(
-                0.0 if (w and f.c == w.c and k[0] == "b") else f.cost()
+                0.0 if (w and f.c == w.c and f.cs == w.cs and k[0] == "b") else f.cost()
                 for k, f in self.fits.items()
             )
         )
@@ -138,8 +201,10 @@ class Search:
     ):
         self.steps, self.acts, self.sizes = steps, acts, sizes
         self.bias = layers_with_bias
-        batch = steps[0].a[0].shape[0]
-        self.names = C.factors(batch, sizes[-1], sizes[1:-1])
+        batches = [s.a[0].shape[0] for s in steps]
+        self.names: list = C.factors(batches[0], sizes[-1], sizes[1:-1])
+        if len(set(batches)) > 1:  # uneven mini-batches: a factor of N follows each step's N
+            self.names = [C.factors(n, sizes[-1], sizes[1:-1], merge=False) for n in batches]
         self.derivs = [C.derivatives(n, m) for n, m in acts]
         self.derivs[-1] += [C.OUTPUT_DZ[k] for k in steps[0].alt_dz]
 

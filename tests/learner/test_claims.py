@@ -254,7 +254,7 @@ def test_a_float16_learner_is_judged_at_float16_tolerance():
     assert r.verdict == "match", r.render()
     assert "judged at float16's tolerance" in r.spec
     r = _typed_check(_typed("sum", [np.float16] * 6), np.float16)
-    assert r.codes() == ["scale_factor"] and "= N with N = 6" in r.findings[0].evidence
+    assert r.codes() == ["scale_factor"] and "= N (N = 6)" in r.findings[0].evidence
 
 
 def test_one_float32_array_among_float64_is_judged_at_float32_tolerance():
@@ -262,3 +262,45 @@ def test_one_float32_array_among_float64_is_judged_at_float32_tolerance():
     r = _typed_check(net, np.float64)
     assert r.verdict == "match", r.render()
     assert "judged at float32's tolerance" in r.spec
+
+
+class _FixedDivisor:
+    """PlantedMLP's gradient summed over the batch and divided by a fixed 4."""
+
+    def __init__(self, divisor):
+        from planted import PlantedMLP
+
+        self.net, self.divisor = PlantedMLP(), divisor
+
+    def grads(self, X, y):
+        g = self.net.grads(X, y)
+        return {k: v * len(X) / (self.divisor or len(X) / len(X)) for k, v in g.items()}
+
+
+def _uneven(divisor, steps):
+    from planted import DECLARED, NAMES, data
+
+    X, y = data(n=10)
+    f = _FixedDivisor(divisor)
+    a = from_gradients(f.net, NAMES, f.grads, **DECLARED)
+    return check(a, X, y, steps=steps, watch=steps, batch_size=4, probe=False)
+
+
+def test_a_sum_over_uneven_batches_is_n_at_each_steps_own_n():
+    r = _uneven(None, 3)  # batches of 4, 4, 2: the gradient is N times PyTorch's, N per step
+    assert r.codes() == ["scale_factor"], r.render()
+    assert "= N (N = 4, 4, 2 per step)" in r.findings[0].evidence
+
+
+def test_a_factor_seen_at_one_step_after_agreement_is_not_named():
+    # divided by a fixed 4: right for the batches of 4, 1/2 for the last batch of 2 only
+    for steps in (3, 10):
+        r = _uneven(4, steps)
+        assert "scale_factor" not in r.codes(), r.render()
+        assert set(r.codes()) == {"unexplained_mismatch"}
+        assert r.findings[0].step == 3
+
+
+def test_factor_text_lists_each_dimension_once():
+    f = fit([(5 * torch.ones(4), torch.ones(4), 1e-9, 1e-9)], [(5.0, "N = H with H = 5")])
+    assert f.text(5, 1) == "c = 5.0000 = N = H (N = H = 5), cos = 1.0000"

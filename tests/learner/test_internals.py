@@ -109,9 +109,7 @@ def test_fit_names_the_factor_and_refuses_a_lone_number():
     g = torch.tensor([1.0, -2.0, 3.0, 0.5])
     names = [(1.0, "1"), (0.1, "1/N")]
     f = fit([(0.1 * g, g, 1e-9, 1e-9)], names)
-    assert (
-        f.ok and f.factor == "1/N" and f.text(10, 1) == "c = 0.1000 = 1/N with N = 10, cos = 1.0000"
-    )
+    assert f.ok and f.factor == "1/N" and f.text(10, 1) == "c = 0.1000 = 1/N (N = 10), cos = 1.0000"
     f = fit([(0.37 * g[:1], g[:1], 1e-9, 1e-9)], names)
     assert not f.ok  # one element fits any constant: not evidence
 

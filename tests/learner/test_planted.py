@@ -12,7 +12,7 @@ from reference.learner import check, from_forward, from_gradients, from_step
 GRADIENT_BUGS = {
     # bug: (codes, params of the first finding, evidence fragment)
     "sign": (["sign_flip"], ("W3", "b3", "W2", "b2", "W1", "b1"), "c = -1.0000 = -1"),
-    "sum": (["scale_factor"], ("W3", "b3", "W2", "b2", "W1", "b1"), "c = 6.0000 = N with N = 6"),
+    "sum": (["scale_factor"], ("W3", "b3", "W2", "b2", "W1", "b1"), "c = 6.0000 = N (N = 6)"),
     "mse_grad": (["scale_factor"], ("W3", "b3", "W2", "b2", "W1", "b1"), "c = 2.0000 = 2"),
     "missing_out": (["derivative_of_output"], ("W3", "b3"), "no sigma' at all"),
     "at_output": (["derivative_of_output"], ("W3", "b3"), "evaluated at the output"),
@@ -304,7 +304,7 @@ def test_every_name_that_fits_the_factor_is_listed():
     net = PlantedMLP("mse_grad")
     r = check(from_gradients(net, NAMES, net.grads, **DECLARED), X, y, steps=3, probe=False)
     f = r.findings[0]
-    assert "c = 2.0000 = 2 = D with D = 2" in f.evidence
+    assert "c = 2.0000 = 2 = D (D = 2)" in f.evidence
     assert "half_sse) and (a - y)^2 (mse)" in f.hint and "over all N*D elements" in f.hint
 
 
@@ -315,7 +315,7 @@ def test_a_step_with_another_learning_rate_suggests_the_lr_first():
     r = check(adapter, X, y, steps=3, probe=False)
     assert r.codes() == ["scale_factor"]
     f = r.findings[0]
-    assert "c = 3.0000 = N/2 with N = 6" in f.evidence
+    assert "c = 3.0000 = N/2 (N = 6)" in f.evidence
     assert f.hint.startswith("your step is 3 times the declared one: if your update uses lr = 0.3")
 
 
