@@ -25,7 +25,7 @@ from scratch import Spec, build, check_data, target_kind
 
 from .adapters import Adapter
 from .conventions import Codec
-from .diagnose import explain_gradients, step_data
+from .diagnose import explain_gradients, explain_total_scale, step_data
 from .forward import explain_forward
 from .instability import backward_only, diverges_finding, first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe
@@ -344,6 +344,7 @@ def _diagnose(
         ]
         out += (
             form
+            or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
             or explain_regularization(data, codec, failing, ref.l2, spec)
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied)
         )

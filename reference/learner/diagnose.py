@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from . import candidates as C
-from .hypotheses import Fit, LayerChoice, Search, StepData, to_tensors
+from .hypotheses import Fit, LayerChoice, Search, StepData, fit, to_tensors
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -251,28 +251,7 @@ def findings_from(
             if k in failing:
                 out.append(unexplained(k, lab(k), failing[k], steps, "grad", l))
     for group in scales.values():
-        ks = [k for k, _ in group]
-        f = group[0][1]
-        names = codec.labels(ks)
-        first = min(failing[k] for k in ks)
-        ev = f"{f.text(n, d)} on {', '.join(ks)}{span}"
-        if f.c < 0:
-            out.append(
-                Finding(
-                    "sign_flip",
-                    names,
-                    None,
-                    first,
-                    ev,
-                    "your update adds the gradient (ascent): use w -= lr * grad"
-                    if implied
-                    else "your gradient has the wrong sign (y - a where a - y is meant)",
-                )
-            )
-        if abs(abs(f.c) - 1) > 1e-12:
-            lr = spec.opt.kwargs.get("lr")
-            hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None)
-            out.append(Finding("scale_factor", names, None, first, ev, hint))
+        out += scale_findings(group, codec, failing, n, d, span, spec, implied)
     if not out and all(not ch.unexplained for ch in choices):
         kink = next((ch for ch in choices if ch.deriv.key == "kink"), None)
         if kink is not None:
@@ -306,6 +285,80 @@ def late_factor(
         "no factor is named (what changes at that step? the batch size, a schedule?)",
         "print your gradient beside PyTorch's at that step and the one before, and what "
         "differs between them (len(X), a divisor, the learning rate)",
+    )
+
+
+def scale_findings(
+    group: list[tuple[str, Fit]],
+    codec: Codec,
+    failing: dict[str, int],
+    n: int | tuple,
+    d: int,
+    span: str,
+    spec: Spec,
+    implied: bool,
+    what: str = "",
+) -> list[Finding]:
+    """``sign_flip`` and/or ``scale_factor`` for parameters sharing one factor."""
+    out = []
+    ks = [k for k, _ in group]
+    f = group[0][1]
+    names = codec.labels(ks)
+    first = min(failing[k] for k in ks)
+    ev = f"{f.text(n, d)} on {', '.join(ks)}{what}{span}"
+    if f.c < 0:
+        out.append(
+            Finding(
+                "sign_flip",
+                names,
+                None,
+                first,
+                ev,
+                "your update adds the gradient (ascent): use w -= lr * grad"
+                if implied
+                else "your gradient has the wrong sign (y - a where a - y is meant)",
+            )
+        )
+    if abs(abs(f.c) - 1) > 1e-12:
+        lr = spec.opt.kwargs.get("lr")
+        hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None)
+        out.append(Finding("scale_factor", names, None, first, ev, hint))
+    return out
+
+
+def explain_total_scale(
+    steps: list[StepData],
+    codec: Codec,
+    failing: dict[str, int],
+    l2: float,
+    spec: Spec,
+    implied: bool,
+) -> list[Finding]:
+    """With a declared L2: every failing gradient, penalty included (g + l2 W), one named
+    factor times PyTorch's (ascent on the whole step, another learning rate)."""
+    if not l2:
+        return []
+    ns = tuple(s.a[0].shape[0] for s in steps)
+    names = C.factors(ns[0], spec.sizes[-1], spec.sizes[1:-1])
+    if len(set(ns)) > 1:
+        names = [C.factors(k, spec.sizes[-1], spec.sizes[1:-1], merge=False) for k in ns]
+
+    def total(s: StepData, k: str, g: Tensor) -> Tensor:
+        return g + l2 * s.P[k] if k[0] == "W" else g
+
+    fits = []
+    for k in failing:
+        pairs = [(total(s, k, s.g[k]), total(s, k, s.ref[k]), s.atol[k], s.rtol) for s in steps]
+        f = fit(pairs, names)
+        if not f.ok or f.factor in (None, "1"):
+            return []
+        fits.append((k, f))
+    if len({(f.c, f.cs) for _, f in fits}) != 1:
+        return []
+    n = ns[0] if len(set(ns)) == 1 else ns
+    what = f" (the whole gradient, the declared l2 = {l2:g} term included)"
+    return scale_findings(
+        fits, codec, failing, n, spec.sizes[-1], _span(steps), spec, implied, what
     )
 
 

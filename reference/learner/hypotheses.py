@@ -79,7 +79,7 @@ class Fit:
                     groups.setdefault(dims[sym], []).append(sym)
             where = ", ".join(f"{' = '.join(syms)} = {v}" for v, syms in groups.items())
             per = " per step" if ", " in dims.get("N", "") else ""
-            named = f" = {' = '.join(parts)} ({where}{per})"
+            named = f" = {' = '.join(parts)}" + (f" ({where}{per})" if where else "")
         c = f"{self.c:.4f}" if not self.cs else ", ".join(f"{v:.4f}" for v in self.cs)
         return f"c = {c}{named}, cos = {self.cos:.4f}"
 

@@ -304,3 +304,26 @@ def test_a_factor_seen_at_one_step_after_agreement_is_not_named():
 def test_factor_text_lists_each_dimension_once():
     f = fit([(5 * torch.ones(4), torch.ones(4), 1e-9, 1e-9)], [(5.0, "N = H with H = 5")])
     assert f.text(5, 1) == "c = 5.0000 = N = H (N = H = 5), cos = 1.0000"
+
+
+def test_with_l2_declared_a_factor_on_the_whole_step_is_named():
+    from planted import DECLARED, NAMES, PlantedMLP, data
+
+    from reference.learner import from_step
+
+    X, y = data()
+    for bug, lr, code, text in [
+        ("ascent", 0.1, "sign_flip", "c = -1.0000 = -1,"),
+        (None, 0.2, "scale_factor", "c = 2.0000 = 2"),
+    ]:
+        net = PlantedMLP(bug, reg=0.05)
+        a = from_step(
+            net, NAMES, lambda X, y, n=net, lr=lr: n.step(X, y, lr=lr), **DECLARED, l2=0.05
+        )
+        r = check(a, X, y, steps=3, probe=False)
+        assert r.codes() == [code], r.render()
+        assert "unexplained_mismatch" not in r.codes()
+        assert (
+            text in r.findings[0].evidence and "l2 = 0.05 term included" in r.findings[0].evidence
+        )
+        assert len(r.findings[0].params) == 6
