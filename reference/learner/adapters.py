@@ -77,7 +77,7 @@ class Adapter:
         or from the gradient attributes after ``backward`` (style b)."""
         loss = None
         if self.grad_paths is not None:
-            return None, [np.asarray(get(self.root, p)) for p in self.grad_paths]
+            return None, [as_grad(p, get(self.root, p)) for p in self.grad_paths]
         if _is_loss_pair(result, self.returns_loss):
             loss, result = float(np.asarray(result[0])), result[1]
         return loss, _match(result, self.paths, self.bind())
@@ -95,6 +95,21 @@ def _is_loss_pair(r: Any, declared: bool | None) -> bool:
     return scalar and isinstance(r[1], Mapping | list | tuple)
 
 
+def as_grad(path: str, g: Any) -> Array:
+    """A learner's gradient as an array of numbers, or a ``LearnerError`` saying what it is."""
+    what = type(g).__name__
+    if isinstance(g, str | bytes) or g is None:
+        raise LearnerError(f"{path}'s gradient is a {what}: return an array shaped like {path}")
+    try:
+        a = np.asarray(g, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise LearnerError(
+            f"{path}'s gradient ({what}) is not an array of numbers ({e}): return a NumPy "
+            f"array shaped like {path}"
+        ) from None
+    return a
+
+
 def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
     n = len(paths)
     if isinstance(result, Mapping):
@@ -102,7 +117,7 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
         for p in paths:
             for key in (p, short(p)):
                 if key in result:
-                    out.append(np.asarray(result[key]))
+                    out.append(as_grad(p, result[key]))
                     break
             else:
                 raise LearnerError(
@@ -126,7 +141,7 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
             f"the gradients should be a dict, or {n} arrays in the order "
             f"{', '.join(paths)}; got {got}"
         )
-    return [np.asarray(r) for r in result]
+    return [as_grad(p, r) for p, r in zip(paths, result, strict=True)]
 
 
 def _nielsen(result: Sequence, codec: Codec) -> list[Array]:
@@ -143,7 +158,7 @@ def _nielsen(result: Sequence, codec: Codec) -> list[Array]:
     bs, ws = (second, first) if first_w and not second_w else (first, second)
     out = []
     for s in codec.slots:
-        out.append(np.asarray((bs if s.role == "b" else ws)[s.layer - 1]))
+        out.append(as_grad(s.path, (bs if s.role == "b" else ws)[s.layer - 1]))
     return out
 
 

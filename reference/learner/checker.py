@@ -74,6 +74,8 @@ def check(
         X, y = adapter.data
     if steps < 1:
         raise LearnerError(f"steps must be >= 1, got {steps}")
+    if batch_size is not None and batch_size < 1:
+        raise LearnerError(f"batch_size must be >= 1, got {batch_size}")
     saved = adapter.read_raw()
     try:
         with limited(1):
@@ -222,6 +224,8 @@ def _check(
     conv = adapter.conventions
     spec = conv.spec(codec.dtype)
     X, y, y_own = _data(spec, X, y)
+    if len(X) == 0:
+        raise LearnerError("X has no rows: give at least one sample")
     ref = Reference(spec, codec.frozen, conv.l2, conv.softmax_out)
     runner = Runner(adapter, X, y_own)
     bs = min(batch_size or conv.batch_size or len(X), len(X))

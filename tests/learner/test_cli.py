@@ -101,3 +101,34 @@ def test_check_into_a_closed_pipe_is_quiet():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+ODD = (
+    "import numpy as np\n"
+    "from reference.learner import from_gradients\n"
+    "p = {'W1': np.zeros((2, 3)), 'b1': np.zeros(3)}\n"
+    "X, Y = np.zeros((4, 2)), np.zeros((4, 3))\n"
+    "def _a(g, X=X, Y=Y):\n"
+    "    return from_gradients(p, ['W1', 'b1'], g, sizes=[2, 3], activations='tanh',\n"
+    "                          data=(X, Y))\n"
+    "def grad_str(): return _a(lambda X, y: {'W1': 'oops', 'b1': np.zeros(3)})\n"
+    "def grad_ragged(): return _a(lambda X, y: [np.zeros((2, 3)), [1, [2]]])\n"
+    "def empty(): return _a(lambda X, y: [0 * p['W1'], 0 * p['b1']], np.zeros((0, 2)),\n"
+    "                       np.zeros((0, 3)))\n"
+    "def ok(): return _a(lambda X, y: [0 * p['W1'], 0 * p['b1']])\n"
+)
+
+
+def test_a_learners_unusable_values_exit_2_with_what_to_return(tmp_path, capsys):
+    f = tmp_path / "odd.py"
+    f.write_text(ODD)
+    for name, message in [
+        ("grad_str", "W1's gradient is a str: return an array shaped like W1"),
+        ("grad_ragged", "b1's gradient (list) is not an array of numbers"),
+        ("empty", "X has no rows"),
+    ]:
+        assert main(["check", f"{f}:{name}", "--steps", "2", "--no-probe"]) == 2, name
+        err = capsys.readouterr().err
+        assert message in err and "internal error" not in err, err
+    assert main(["check", f"{f}:ok", "--batch-size", "0", "--no-probe"]) == 2
+    assert "batch_size must be >= 1, got 0" in capsys.readouterr().err
