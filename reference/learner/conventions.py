@@ -292,6 +292,10 @@ class Codec:
         out = self.to_canonical(fixed, "float64")
         return {k: v for k, v in out.items() if k not in self.frozen}
 
+    def own(self, name: str, index: tuple[int, ...]) -> tuple[int, ...]:
+        """A canonical (in, out) index or shape of weight ``name`` in the learner's layout."""
+        return index[::-1] if name[0] == "W" and self.layout == "out_in" else index
+
     def labels(self, names: list[str]) -> tuple[str, ...]:
         """The learner's names for canonical ``names``; a folded weight's two parts as one."""
         out = list(dict.fromkeys(self.label(k) for k in names))

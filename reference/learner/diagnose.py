@@ -183,6 +183,9 @@ def findings_from(
         ftext = w.text(n, d) if w else ""
         if ch.deriv.code and len(ch.unexplained) < len(ch.fits) + len(ch.unexplained):
             where = "the output layer" if l == L else f"layer {l}"
+            act = spec.activations[l - 1].name
+            if ch.deriv.code == "softmax_axis":  # the logits' layer: softmax is in the loss
+                act = "softmax + cross-entropy"
             extra = ""
             if l == L and ch.deriv.key == "missing" and spec.activations[-1].name == "sigmoid":
                 extra = (
@@ -196,7 +199,7 @@ def findings_from(
                     l,
                     first,
                     f"your gradients of {', '.join(names)} match PyTorch's recomputed with "
-                    f"{ch.deriv.label}, at {where} ({spec.activations[l - 1].name}): "
+                    f"{ch.deriv.label}, at {where} ({act}): "
                     f"{ftext}{span}{extra}",
                     DERIV_HINT[ch.deriv.code] + ("; it reaches every layer below" if l > 1 else ""),
                 )
@@ -249,7 +252,7 @@ def findings_from(
                     scales.setdefault(f"{f.c:.6g} {f.cs}", []).append((k, f))
         for k in ch.unexplained:
             if k in failing:
-                out.append(unexplained(k, lab(k), failing[k], steps, "grad", l))
+                out.append(unexplained(k, lab(k), failing[k], steps, "grad", l, codec))
     for group in scales.values():
         out += scale_findings(group, codec, failing, n, d, span, spec, implied)
     if not out and all(not ch.unexplained for ch in choices):
@@ -363,13 +366,20 @@ def explain_total_scale(
 
 
 def unexplained(
-    k: str, label: str, step: int, steps: list[StepData], stage: str, layer: int | None
+    k: str,
+    label: str,
+    step: int,
+    steps: list[StepData],
+    stage: str,
+    layer: int | None,
+    codec: Codec | None = None,
 ) -> Finding:
     """``unexplained_mismatch`` for ``k``, with how far it is from PyTorch's at ``step``."""
     s = next((x for x in steps if x.step == step), steps[0])
     g, e = s.g[k].double(), s.ref[k].double()
     diff = (g - e).abs()
     where = tuple(int(i) for i in np.unravel_index(int(diff.argmax()), tuple(diff.shape)))
+    where = codec.own(k, where) if codec is not None else where  # in the learner's layout
     den, nl = float((e * e).sum()), float((g * g).sum())
     c = float((g * e).sum()) / den if den else float("nan")
     cos = float((g * e).sum()) / (den * nl) ** 0.5 if den and nl else float("nan")
@@ -381,7 +391,8 @@ def unexplained(
         (label,),
         layer,
         step,
-        f"{zeros}the {stage} of {label} parts from PyTorch's at step {step} (c = {c:.4f}, "
+        f"{zeros}the {'gradient' if stage == 'grad' else stage} of {label} parts from "
+        f"PyTorch's at step {step} (c = {c:.4f}, "
         f"cos = {cos:.4f}, max |diff| = {float(diff.max()):.3g} at {where}) and no candidate "
         "bug reproduces it within tolerance",
         "print your gradient beside a finite-difference estimate for this parameter, term by term",

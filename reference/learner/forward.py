@@ -43,7 +43,11 @@ def explain_forward(
             trials.append(("transposed", f"W{l} used transposed in the forward pass", {"T": l}))
         if f"b{l}" in T and f"b{l}" not in codec.frozen:
             trials.append(
-                ("bias_not_applied", f"bias b{l} not added in the forward pass", {"nob": l})
+                (
+                    "bias_not_applied",
+                    f"layer {l}'s bias {codec.label(f'b{l}')} not added in the forward pass",
+                    {"nob": l},
+                )
             )
         for g in C.FNS:
             if g != names[l - 1]:
@@ -69,7 +73,7 @@ def explain_forward(
                 return [
                     Finding(
                         code,
-                        (codec.label(f"W{l}"),),
+                        (codec.label(f"{'b' if code == 'bias_not_applied' else 'W'}{l}"),),
                         l,
                         step,
                         f"your forward output equals PyTorch's with {label}",

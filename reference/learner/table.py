@@ -101,7 +101,7 @@ def param_table(records: list[Record], history: list, codec: Codec) -> tuple[Par
             ParamRow(
                 name,
                 tensor,
-                worst.shape,
+                codec.own(tensor, worst.shape) if stage in ("grad", "update") else worst.shape,
                 len(recs),
                 bad[0].step if bad else None,
                 stage,

@@ -327,3 +327,67 @@ def test_with_l2_declared_a_factor_on_the_whole_step_is_named():
             text in r.findings[0].evidence and "l2 = 0.05 term included" in r.findings[0].evidence
         )
         assert len(r.findings[0].params) == 6
+
+
+def test_forward_bias_not_applied_names_the_learners_bias():
+    from reference.learner import from_forward
+
+    rng = np.random.default_rng(3)
+    P = {"A": rng.normal(size=(3, 4)), "a": rng.normal(size=4)}
+    P.update(B=rng.normal(size=(4, 2)), b=rng.normal(size=2))
+
+    def fwd(X):
+        return np.tanh(X @ P["A"] + P["a"]) @ P["B"]  # b never added
+
+    a = from_forward(P, ["A", "a", "B", "b"], fwd, sizes=[3, 4, 2], activations="tanh,identity")
+    r = check(a, rng.normal(size=(5, 3)), None, steps=1)
+    assert r.codes() == ["bias_not_applied"] and r.findings[0].params == ("b",), r.render()
+    assert "bias b not added" in r.findings[0].evidence
+
+
+def test_unexplained_index_and_shape_are_in_the_learners_layout():
+    rng = np.random.default_rng(4)
+    P = {"W": rng.normal(size=(2, 3)), "b": np.zeros(2)}  # (out, in)
+
+    def grads(X, y):
+        d = (X @ P["W"].T + P["b"] - y) / len(X)  # half_sse, identity
+        g = d.T @ X
+        g[1, 2] += 1.0  # one wrong entry
+        return {"W": g, "b": d.sum(0)}
+
+    a = from_gradients(
+        P, ["W", "b"], grads, sizes=[3, 2], activations="identity", layout="out_in", loss="half_sse"
+    )
+    r = check(a, rng.normal(size=(6, 3)), rng.normal(size=(6, 2)), steps=2, probe=False)
+    assert r.codes() == ["unexplained_mismatch"], r.render()
+    assert "at (1, 2))" in r.findings[0].evidence
+    assert next(row for row in r.table if row.name == "W").shape == (2, 3)
+
+
+class _AxisZero(SoftmaxNet):
+    """Softmax over the samples (axis 0) in the loss; the forward pass returns logits."""
+
+    def loss(self, X, y=None):
+        W1, b1, W2, b2 = (self.params[k] for k in ("W1", "b1", "W2", "b2"))
+        h = np.maximum(0, X @ W1 + b1)
+        s = h @ W2 + b2
+        if y is None:
+            return s
+        n = X.shape[0]
+        e = np.exp(s - s.max(axis=0, keepdims=True))
+        p = e / e.sum(axis=0, keepdims=True)
+        loss = -np.log(p[np.arange(n), y]).mean()
+        ds = p.copy()
+        ds[np.arange(n), y] -= 1
+        ds /= n
+        dh = ds @ W2.T
+        dh[h <= 0] = 0
+        return loss, {"W2": h.T @ ds, "b2": ds.sum(0), "W1": X.T @ dh, "b1": dh.sum(0)}
+
+
+def test_softmax_axis_evidence_names_softmax_not_identity():
+    X, y = softmax_data()
+    r = check(softmax_adapter(_AxisZero()), X, y, steps=3, probe=False)
+    f = r.finding("softmax_axis")
+    assert f is not None, r.render()
+    assert "(softmax + cross-entropy)" in f.evidence and "(identity)" not in f.evidence
