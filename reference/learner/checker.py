@@ -25,13 +25,10 @@ from scratch import Spec, build, check_data, target_kind
 
 from .adapters import Adapter
 from .conventions import Codec
-from .diagnose import explain_gradients, explain_total_scale, step_data
-from .forward import explain_forward
+from .explain import HYPOTHESIS_TOL, diagnose
 from .instability import backward_only, diverges_finding, first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe
-from .optim import explain_sgd_form, explain_update
 from .paths import LearnerError, put
-from .regularization import explain_regularization
 from .result import CheckResult, Finding
 from .runner import LearnerCrash, Obs, Runner
 from .table import param_table, records_of
@@ -39,11 +36,6 @@ from .torch_side import Reference, RefStep
 
 Array = np.ndarray
 FLOAT32_WIDEN = 10.0  # hand-written float32 (unfused softmax, naive sums) vs torch's kernels
-HYPOTHESIS_TOL = {
-    "float64": (1e-6, 1e-6),
-    "float32": (1e-4, 1e-4),
-    "float16": (1e-2, 1e-3),
-}  # (rtol, atol)
 # torch.testing.assert_close's float16 defaults (1e-3, 1e-5) hold one operation; a hand-written
 # float16 forward and backward chain many, each rounding at eps = 9.8e-4: ten times that
 FLOAT16 = Tolerance(rtol=1e-2, atol=1e-3)
@@ -241,7 +233,7 @@ def _check(
     run = _run(adapter, runner, ref, codec, X, y, batches, steps, watch, tol)
     nan_step = run.nan_step
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
-    diag = _diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
+    diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     hygiene = runner.hygiene
     if any("classical momentum mu =" in f.evidence for f in diag):  # the state is explained
         hygiene = [f for f in hygiene if f.code != "nondeterministic"]
@@ -306,104 +298,6 @@ def _probe(
     ref: Reference, codec: Codec, P0: dict, X: Array, y: Array, batches: list, steps: int
 ) -> tuple[bool, list[Finding]]:
     return run_probe(ref, codec, P0, X, y, [(X[r], y[r]) for r in batches], steps)
-
-
-def _diagnose(
-    bad: list[Record],
-    history: list,
-    ref: Reference,
-    codec: Codec,
-    X: Array,
-    y: Array,
-    spec: Spec,
-    nan_step: int | None,
-    prec: str = "float64",
-) -> list[Finding]:
-    first = min(r.step for r in bad)
-    h_rtol, h_atol = max(HYPOTHESIS_TOL[spec.dtype], HYPOTHESIS_TOL.get(prec, (0.0, 0.0)))
-    fwd = [r for r in bad if r.stage == "forward"]
-    if fwd:
-        obs, _, _ = history[fwd[0].step - 1]
-        return explain_forward(
-            ref, obs.params, X[obs.rows], obs.out, h_atol, h_rtol, codec, fwd[0].step
-        )
-    out: list[Finding] = []
-    failing: dict[str, int] = {}
-    for r in bad:
-        if r.stage == "grad":
-            failing.setdefault(r.tensor, r.step)
-    if failing:
-        start = min(failing.values())
-        sel = [
-            h for h in history[start - 1 : start + 2] if nan_step is None or h[0].step < nan_step
-        ]
-        form = []
-        if sel[0][0].implied and spec.opt.name == "sgd":  # another SGD form than declared?
-            upto = [h for h in history if nan_step is None or h[0].step < nan_step]
-            obs, grads = [h[0] for h in upto], [h[1].grads for h in upto]
-            form = explain_sgd_form(obs, grads, spec, codec, start, h_atol, h_rtol)
-        floor = 1.0 if prec == "float16" else 0.0
-        data = [
-            step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol, floor) for o, rs, _ in sel
-        ]
-        out += (
-            form
-            or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
-            or explain_regularization(data, codec, failing, ref.l2, spec)
-            or explain_gradients(data, ref, codec, failing, sel[0][0].implied)
-        )
-    upd = [r for r in bad if r.stage == "update"]
-    if upd:
-        seen = [h for h in history if h[2] is not None and not h[0].implied]
-        own = [h[0] for h in seen]
-        twin = [h[1].grads for h in seen] if own and own[0].grads is None else None
-        if own and (nan_step is None or own[0].step < nan_step):
-            out += explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol, twin)
-        else:
-            out.append(
-                Finding(
-                    "unexplained_mismatch",
-                    tuple(dict.fromkeys(codec.label(r.tensor) for r in upd)),
-                    None,
-                    upd[0].step,
-                    "the post-step weights part from PyTorch's (no gradient is exposed to tell the "
-                    f"gradient from the {spec.opt.name} update apart)",
-                    "expose your gradients (from_gradients) to separate the two",
-                )
-            )
-    loss = [r for r in bad if r.stage == "loss"]
-    if loss and not out:
-        r = loss[0]
-        c = r.scratch_value / r.torch_value if r.torch_value else float("nan")
-        out.append(
-            Finding(
-                "loss_value_mismatch",
-                ("loss",),
-                None,
-                r.step,
-                f"the loss value you return is {r.scratch_value:.6g}, PyTorch's "
-                f"{r.torch_value:.6g} (ratio {c:.4f}), while the gradients agree: training is "
-                "unaffected (a clipped log, or another reduction in the printed value)",
-                "compute the value with the declared loss and reduction if you compare it",
-                "note",
-            )
-        )
-    if out:
-        return out
-    at = [r for r in bad if r.step == first]
-    worst = max(at, key=lambda r: r.tol_used)
-    return [
-        Finding(
-            "unexplained_mismatch",
-            tuple(dict.fromkeys(codec.label(r.tensor) for r in at)),
-            None,
-            first,
-            f"the {worst.stage} of {codec.label(worst.tensor)} parts from PyTorch's at step "
-            f"{first} (max |diff| = {worst.max_abs:.3g}, max rel = {worst.max_rel:.3g} at "
-            f"{worst.worst_index}) and no candidate bug reproduces it within tolerance",
-            "see the table",
-        )
-    ]
 
 
 def _twin_free(

@@ -15,8 +15,10 @@ import numpy as np
 import torch
 
 from . import candidates as C
-from .hypotheses import Fit, LayerChoice, Search, StepData, fit, to_tensors
+from .hypotheses import Fit, LayerChoice, Search, StepData, to_tensors
 from .result import Finding
+from .scale import late_factor, scale_findings
+from .scale import span as span_of
 
 if TYPE_CHECKING:
     from scratch import Spec
@@ -45,51 +47,6 @@ FORM_HINT = {
     "inplace_mutation": "compute the derivative into a new array (mask = (a > 0) * 1.0), "
     "never into the cached activation, or build dW before you overwrite it",
 }
-
-
-def scale_hint(
-    factor: str | None, implied: bool, c: float | None = None, lr: float | None = None
-) -> str:
-    """One fix per name that fits the factor (``"2 = D"``: both); for a step that shows no
-    gradient, a learning rate other than the declared one first."""
-    hints: list[str] = []
-    if implied and c is not None and lr and c > 0:
-        hints.append(
-            f"your step is {c:.4g} times the declared one: if your update uses lr = {c * lr:.4g}, "
-            f"declare lr={c * lr:.4g}"
-        )
-    for f in (factor or "").split(" = "):
-        f = f.strip().lstrip("-")
-        if f == "N":
-            h = (
-                "your gradient sums over the batch where the declared loss averages: divide by "
-                "N, or declare reduction='sum'"
-            )
-        elif f == "1/N":
-            h = (
-                "your gradient averages where the declared loss sums: drop the 1/N, or "
-                "declare reduction='mean'"
-            )
-        elif f in ("2", "1/2"):
-            h = (
-                "a factor 2 between 1/2 (a - y)^2 (half_sse) and (a - y)^2 (mse): declare the "
-                "loss you differentiate, or fix the constant"
-            )
-        elif "D" in f:
-            h = (
-                "mse averages over all N*D elements, half_sse over the N samples: declare the "
-                "loss and reduction you use"
-            )
-        elif "H" in f:
-            h = "a layer width crept in as a normaliser: remove it"
-        else:
-            continue
-        if h not in hints:
-            hints.append(h)
-    if not hints:
-        what = "update" if implied else "gradient"
-        return f"your {what} is a constant times PyTorch's: look for a missing or extra factor"
-    return "; or ".join(hints)
 
 
 def step_data(
@@ -168,7 +125,7 @@ def findings_from(
     ns = tuple(s.a[0].shape[0] for s in steps)
     n, d = (ns[0] if len(set(ns)) == 1 else ns), spec.sizes[-1]
     agreed = {k for k, st in failing.items() if st > 1}  # passed before: a factor shows at once
-    span = _span(steps)
+    span = span_of(steps)
     L = spec.n_layers
     scales: dict[str, list[tuple[str, Fit]]] = {}
     for ch in choices:
@@ -273,98 +230,6 @@ def findings_from(
     return out
 
 
-def late_factor(
-    k: str, label: str, step: int, f: Fit, n: int | tuple, d: int, span: str, layer: int
-) -> Finding:
-    """``unexplained_mismatch`` for a gradient that agreed with PyTorch's before ``step`` and
-    is a constant times it from there: a factor of the code would show from step 1."""
-    return Finding(
-        "unexplained_mismatch",
-        (label,),
-        layer,
-        step,
-        f"{k} agrees with PyTorch's at steps 1-{step - 1} and parts from step {step}, where "
-        f"{f.text(n, d)}{span}: a constant factor in the code would show from step 1, so "
-        "no factor is named (what changes at that step? the batch size, a schedule?)",
-        "print your gradient beside PyTorch's at that step and the one before, and what "
-        "differs between them (len(X), a divisor, the learning rate)",
-    )
-
-
-def scale_findings(
-    group: list[tuple[str, Fit]],
-    codec: Codec,
-    failing: dict[str, int],
-    n: int | tuple,
-    d: int,
-    span: str,
-    spec: Spec,
-    implied: bool,
-    what: str = "",
-) -> list[Finding]:
-    """``sign_flip`` and/or ``scale_factor`` for parameters sharing one factor."""
-    out = []
-    ks = [k for k, _ in group]
-    f = group[0][1]
-    names = codec.labels(ks)
-    first = min(failing[k] for k in ks)
-    ev = f"{f.text(n, d)} on {', '.join(ks)}{what}{span}"
-    if f.c < 0:
-        out.append(
-            Finding(
-                "sign_flip",
-                names,
-                None,
-                first,
-                ev,
-                "your update adds the gradient (ascent): use w -= lr * grad"
-                if implied
-                else "your gradient has the wrong sign (y - a where a - y is meant)",
-            )
-        )
-    if abs(abs(f.c) - 1) > 1e-12:
-        lr = spec.opt.kwargs.get("lr")
-        hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None)
-        out.append(Finding("scale_factor", names, None, first, ev, hint))
-    return out
-
-
-def explain_total_scale(
-    steps: list[StepData],
-    codec: Codec,
-    failing: dict[str, int],
-    l2: float,
-    spec: Spec,
-    implied: bool,
-) -> list[Finding]:
-    """With a declared L2: every failing gradient, penalty included (g + l2 W), one named
-    factor times PyTorch's (ascent on the whole step, another learning rate)."""
-    if not l2:
-        return []
-    ns = tuple(s.a[0].shape[0] for s in steps)
-    names = C.factors(ns[0], spec.sizes[-1], spec.sizes[1:-1])
-    if len(set(ns)) > 1:
-        names = [C.factors(k, spec.sizes[-1], spec.sizes[1:-1], merge=False) for k in ns]
-
-    def total(s: StepData, k: str, g: Tensor) -> Tensor:
-        return g + l2 * s.P[k] if k[0] == "W" else g
-
-    fits = []
-    for k in failing:
-        pairs = [(total(s, k, s.g[k]), total(s, k, s.ref[k]), s.atol[k], s.rtol) for s in steps]
-        f = fit(pairs, names)
-        if not f.ok or f.factor in (None, "1"):
-            return []
-        fits.append((k, f))
-    if len({(f.c, f.cs) for _, f in fits}) != 1:
-        return []
-    n = ns[0] if len(set(ns)) == 1 else ns
-    what = f" (the whole gradient, the declared l2 = {l2:g} term included)"
-    return scale_findings(
-        fits, codec, failing, n, spec.sizes[-1], _span(steps), spec, implied, what
-    )
-
-
 def unexplained(
     k: str,
     label: str,
@@ -397,9 +262,3 @@ def unexplained(
         "bug reproduces it within tolerance",
         "print your gradient beside a finite-difference estimate for this parameter, term by term",
     )
-
-
-def _span(steps: list[StepData]) -> str:
-    if len(steps) == 1:
-        return f" at step {steps[0].step}"
-    return f" at steps {steps[0].step}-{steps[-1].step}"

@@ -1,0 +1,130 @@
+"""Route the first mismatching records to the explainer of their stage: forward outputs to
+``forward``, gradients to the SGD-form, whole-step scale, regularization and hypothesis
+searches (in that order), post-step weights to the optimizer variants of ``optim``, a loss
+value alone to a note; what none explains is ``unexplained_mismatch`` with where it is.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .diagnose import explain_gradients, step_data
+from .forward import explain_forward
+from .optim import explain_sgd_form, explain_update
+from .regularization import explain_regularization
+from .result import Finding
+from .scale import explain_total_scale
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from reference.compare import Record
+    from scratch import Spec
+
+    from .conventions import Codec
+    from .torch_side import Reference
+
+HYPOTHESIS_TOL = {
+    "float64": (1e-6, 1e-6),
+    "float32": (1e-4, 1e-4),
+    "float16": (1e-2, 1e-3),
+}  # (rtol, atol)
+
+
+def diagnose(
+    bad: list[Record],
+    history: list,
+    ref: Reference,
+    codec: Codec,
+    X: np.ndarray,
+    y: np.ndarray,
+    spec: Spec,
+    nan_step: int | None,
+    prec: str = "float64",
+) -> list[Finding]:
+    """Findings for the mismatching records ``bad`` of a check's run (see the module)."""
+    first = min(r.step for r in bad)
+    h_rtol, h_atol = max(HYPOTHESIS_TOL[spec.dtype], HYPOTHESIS_TOL.get(prec, (0.0, 0.0)))
+    fwd = [r for r in bad if r.stage == "forward"]
+    if fwd:
+        obs, _, _ = history[fwd[0].step - 1]
+        return explain_forward(
+            ref, obs.params, X[obs.rows], obs.out, h_atol, h_rtol, codec, fwd[0].step
+        )
+    out: list[Finding] = []
+    failing: dict[str, int] = {}
+    for r in bad:
+        if r.stage == "grad":
+            failing.setdefault(r.tensor, r.step)
+    if failing:
+        start = min(failing.values())
+        sel = [
+            h for h in history[start - 1 : start + 2] if nan_step is None or h[0].step < nan_step
+        ]
+        form = []
+        if sel[0][0].implied and spec.opt.name == "sgd":  # another SGD form than declared?
+            upto = [h for h in history if nan_step is None or h[0].step < nan_step]
+            obs, grads = [h[0] for h in upto], [h[1].grads for h in upto]
+            form = explain_sgd_form(obs, grads, spec, codec, start, h_atol, h_rtol)
+        floor = 1.0 if prec == "float16" else 0.0
+        data = [
+            step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol, floor) for o, rs, _ in sel
+        ]
+        out += (
+            form
+            or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
+            or explain_regularization(data, codec, failing, ref.l2, spec)
+            or explain_gradients(data, ref, codec, failing, sel[0][0].implied)
+        )
+    upd = [r for r in bad if r.stage == "update"]
+    if upd:
+        seen = [h for h in history if h[2] is not None and not h[0].implied]
+        own = [h[0] for h in seen]
+        twin = [h[1].grads for h in seen] if own and own[0].grads is None else None
+        if own and (nan_step is None or own[0].step < nan_step):
+            out += explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol, twin)
+        else:
+            out.append(
+                Finding(
+                    "unexplained_mismatch",
+                    tuple(dict.fromkeys(codec.label(r.tensor) for r in upd)),
+                    None,
+                    upd[0].step,
+                    "the post-step weights part from PyTorch's (no gradient is exposed to tell the "
+                    f"gradient from the {spec.opt.name} update apart)",
+                    "expose your gradients (from_gradients) to separate the two",
+                )
+            )
+    loss = [r for r in bad if r.stage == "loss"]
+    if loss and not out:
+        r = loss[0]
+        c = r.scratch_value / r.torch_value if r.torch_value else float("nan")
+        out.append(
+            Finding(
+                "loss_value_mismatch",
+                ("loss",),
+                None,
+                r.step,
+                f"the loss value you return is {r.scratch_value:.6g}, PyTorch's "
+                f"{r.torch_value:.6g} (ratio {c:.4f}), while the gradients agree: training is "
+                "unaffected (a clipped log, or another reduction in the printed value)",
+                "compute the value with the declared loss and reduction if you compare it",
+                "note",
+            )
+        )
+    if out:
+        return out
+    at = [r for r in bad if r.step == first]
+    worst = max(at, key=lambda r: r.tol_used)
+    return [
+        Finding(
+            "unexplained_mismatch",
+            tuple(dict.fromkeys(codec.label(r.tensor) for r in at)),
+            None,
+            first,
+            f"the {worst.stage} of {codec.label(worst.tensor)} parts from PyTorch's at step "
+            f"{first} (max |diff| = {worst.max_abs:.3g}, max rel = {worst.max_rel:.3g} at "
+            f"{worst.worst_index}) and no candidate bug reproduces it within tolerance",
+            "see the table",
+        )
+    ]
