@@ -62,16 +62,27 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
         "mish",
         "hardtanh",
     ):
-        return [
-            *out,
+        out.append(
             Deriv(
                 "missing",
                 "derivative_of_output",
                 f"no {sym}' at all (dL/dz taken as dL/da)",
                 1.0,
                 lambda z, a: torch.ones_like(z),
-            ),
-        ]
+            )
+        )
+        if name == "softmax":  # LEARNER_BUGS.md 12: the Jacobian's diagonal taken for the whole
+            out.append(
+                Deriv(
+                    "diagonal",
+                    "softmax_jacobian",
+                    "only the diagonal of softmax's Jacobian, dz = da * a (1 - a), without the "
+                    "-a_i a_j terms that couple the classes",
+                    1.0,
+                    lambda z, a: a * (1 - a),
+                )
+            )
+        return out
     f = module
     if name == "relu":
         out.append(Deriv("kink", None, "relu'(0) = 1", 0.5, lambda z, a: (z >= 0).to(z.dtype)))

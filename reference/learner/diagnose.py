@@ -35,6 +35,8 @@ DERIV_HINT = {
     "derivative_of_output": "multiply by f'(z) exactly once, evaluated at the pre-activation z "
     "(for sigmoid written from the output: a (1 - a) with a = sigmoid(z))",
     "wrong_activation_derivative": "use the derivative of the activation this layer applies",
+    "softmax_jacobian": "softmax couples the classes: dz = a * (da - (da * a).sum(axis=1, "
+    "keepdims=True)), not da * a * (1 - a)",
 }
 FORM_HINT = {
     "transposed": "transpose it back: dW = a_prev.T @ dz has the weight's own (in, out) shape",

@@ -1,0 +1,52 @@
+"""LEARNER_BUGS.md 12: a softmax backward pass that keeps only the Jacobian's diagonal is named
+``softmax_jacobian``; the full Jacobian matches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference.learner import check, from_gradients
+
+
+def _softmax_mse_net(diagonal):
+    """tanh -> softmax with half_sse: the softmax's own Jacobian is in the backward pass."""
+    rng = np.random.default_rng(3)
+    P = {
+        "W1": rng.normal(0, 0.8, (3, 5)),
+        "b1": np.zeros(5),
+        "W2": rng.normal(0, 0.8, (5, 4)),
+        "b2": np.zeros(4),
+    }
+
+    def grads(X, y):
+        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        z2 = a1 @ P["W2"] + P["b2"]
+        e = np.exp(z2 - z2.max(axis=1, keepdims=True))
+        a2 = e / e.sum(axis=1, keepdims=True)
+        da2 = (a2 - y) / len(X)
+        if diagonal:  # the bug: each class as if it were alone
+            dz2 = da2 * a2 * (1 - a2)
+        else:
+            dz2 = a2 * (da2 - (da2 * a2).sum(axis=1, keepdims=True))
+        dz1 = dz2 @ P["W2"].T * (1 - a1**2)
+        return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
+
+    declared = dict(
+        sizes=[3, 5, 4], activations="tanh,softmax", loss="half_sse", optimizer="sgd", lr=0.5
+    )
+    return from_gradients(P, ["W1", "b1", "W2", "b2"], grads, **declared)
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_softmax_jacobian_diagonal_only(diagonal):
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(8, 3)), np.eye(4)[rng.integers(0, 4, 8)]
+    r = check(_softmax_mse_net(diagonal), X, Y, steps=3, probe=False)
+    if not diagonal:
+        assert r.verdict == "match", r.render()
+        return
+    assert r.verdict == "implementation_bug" and r.codes() == ["softmax_jacobian"], r.render()
+    assert set(r.findings[0].params) == {"W2", "b2"} and r.findings[0].step == 1
+    assert "only the diagonal of softmax's Jacobian" in r.findings[0].evidence
+    assert "(da * a).sum(axis=1, keepdims=True)" in r.findings[0].hint
