@@ -158,33 +158,41 @@ def compare(
                 n_bad = 0
                 max_abs = float(diff.flat[flat])
             max_rel = float((diff / np.maximum(ae, 1e-6 * scale)).max())
-            worst = tuple(int(i) for i in np.unravel_index(flat, a.shape))
+            worst = _unravel(flat, a.shape)
             sv, tv = float(a64.flat[flat]), float(e64.flat[flat])
         else:
             worst, sv, tv, max_abs, max_rel, tol_used, n_bad = (), np.nan, np.nan, 0.0, 0.0, 0.0, 0
+    return _record(spec, mode, step, stage, tensor, a, e, tol, check_dtype,
+                   max_abs, max_rel, worst, sv, tv, n_bad, tol_used, nonfinite)  # fmt: skip
+
+
+def _record(
+    spec: str,
+    mode: str,
+    step: int,
+    stage: str,
+    tensor: str,
+    a: np.ndarray,
+    e: np.ndarray,
+    tol: Tolerance,
+    check_dtype: bool,
+    max_abs: float,
+    max_rel: float,
+    worst: tuple[int, ...],
+    sv: float,
+    tv: float,
+    n_bad: int,
+    tol_used: float,
+    nonfinite: bool,
+) -> Record:
+    """The record of a value comparison: it passes when no element is outside tolerance and,
+    with ``check_dtype``, both sides have one dtype."""
     other = _name(e.dtype) if check_dtype and e.dtype != a.dtype else None
     return Record(
-        spec,
-        mode,
-        step,
-        stage,
-        tensor,
-        tuple(a.shape),
-        dtype,
-        max_abs,
-        max_rel,
-        worst,
-        sv,
-        tv,
-        n_bad,
-        int(a.size),
-        tol.rtol,
-        tol.atol,
-        n_bad == 0 and other is None,
-        nonfinite,
-        tol_used=tol_used,
-        expected_dtype=other,
-    )
+        spec, mode, step, stage, tensor, tuple(a.shape), _name(a.dtype), max_abs, max_rel,
+        worst, sv, tv, n_bad, int(a.size), tol.rtol, tol.atol, n_bad == 0 and other is None,
+        nonfinite, tol_used=tol_used, expected_dtype=other,
+    )  # fmt: skip
 
 
 def compare_many(
@@ -237,31 +245,11 @@ def compare_many(
             flat, n_bad = int(np.argmax(d - al)), int(np.count_nonzero(d > al))
         else:
             flat, n_bad = int(np.argmax(diff[o : o + n])), 0
-        other = _name(e.dtype) if check_dtype and e.dtype != a.dtype else None
         out.append(
-            Record(
-                spec,
-                mode,
-                step,
-                stage,
-                name,
-                tuple(a.shape),
-                _name(a.dtype),
-                float(abs_max[i]),
-                float(rel_max[i]),
-                _unravel(flat, a.shape),
-                float(A[o + flat]),
-                float(E[o + flat]),
-                n_bad,
-                n,
-                tol.rtol,
-                tol.atol,
-                n_bad == 0 and other is None,
-                False,
-                tol_used=tol_used,
-                expected_dtype=other,
-            )
-        )
+            _record(spec, mode, step, stage, name, a, e, tol, check_dtype,
+                    float(abs_max[i]), float(rel_max[i]), _unravel(flat, a.shape),
+                    float(A[o + flat]), float(E[o + flat]), n_bad, tol_used, False)
+        )  # fmt: skip
     return out
 
 
