@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from scratch import Network, Spec, build, check_data, make_data
+from nnparity.scratch import Network, Spec, build, check_data, make_data
 
 from .compare import Record, compare_many
 from .finite_diff import MAX_FD_PARAMS, Opinion, fd_grads, opinion
@@ -95,11 +95,11 @@ def run_parity(
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
     if mode not in MODES:
-        from scratch import SpecError
+        from nnparity.scratch import SpecError
 
         raise SpecError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if steps < 1:
-        from scratch import SpecError
+        from nnparity.scratch import SpecError
 
         raise SpecError(f"steps must be >= 1, got {steps}")
     n_threads = threads_for(spec) if threads == "auto" else threads

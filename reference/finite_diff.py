@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scratch import Network, Spec, build
+from nnparity.scratch import Network, Spec, build
 
 Array = np.ndarray
 MAX_FD_PARAMS = 5000  # above this, finite differences cost too much to run by default

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from scratch import Spec, activations, initializers, losses
+from nnparity.scratch import Spec, activations, initializers, losses
 
 DTYPES = ("float32", "float64")
 
@@ -162,7 +162,7 @@ MATRICES = {"quick": quick, "default": covering, "full": product}
 
 def matrix(name: str = "default", axes: Axes | None = None) -> list[Spec]:
     """The named matrix: quick, default (covering) or full (product)."""
-    from scratch import SpecError
+    from nnparity.scratch import SpecError
 
     if name not in MATRICES:
         raise SpecError(f"unknown matrix {name!r}; known: {', '.join(MATRICES)} or a TOML file")

@@ -9,7 +9,7 @@ A course's CI holds a student's own network to PyTorch (``nnparity check`` as a 
     def test_student_network(assert_learner_matches):
         assert_learner_matches("student_net.py", steps=10)  # the file's nnparity_adapter()
 
-Both are also importable from ``reference.plugin``. Loading the plugin imports nothing heavy;
+Both are also importable from ``nnparity.reference.plugin``. Loading the plugin imports nothing heavy;
 torch is imported when a helper first runs.
 """
 
@@ -21,10 +21,10 @@ import pytest
 
 
 def assert_parity(spec: Any, steps: int = 5, mode: str = "free", **kwargs: Any) -> Any:
-    """Run ``reference.engine.run_parity`` and fail with an assert_close-style message (stage,
+    """Run ``nnparity.reference.engine.run_parity`` and fail with an assert_close-style message (stage,
     tensor, step, mismatched k / n, greatest difference and where, tolerance) unless every
     comparison passes. Returns the ``ParityResult``."""
-    from reference.engine import run_parity
+    from nnparity.reference.engine import run_parity
 
     __tracebackhide__ = True
     result = run_parity(spec, steps, mode, **kwargs)
@@ -40,17 +40,17 @@ def assert_parity_fixture() -> Any:
 
 
 def assert_learner_matches(target: Any, X: Any = None, y: Any = None, **kwargs: Any) -> Any:
-    """``reference.learner.assert_learner_matches`` that also takes a learner's file:
+    """``nnparity.reference.learner.assert_learner_matches`` that also takes a learner's file:
     ``target`` is an adapter, or ``"FILE.py[:NAME]"`` whose ``NAME()`` (default
     ``nnparity_adapter``) builds one, as ``nnparity check`` reads it. Fails with the full
     report unless the verdict is ``expect`` (default ``match``); returns the ``CheckResult``."""
     from pathlib import Path
 
-    from reference.learner import assert_learner_matches as check_adapter
+    from nnparity.reference.learner import assert_learner_matches as check_adapter
 
     __tracebackhide__ = True
     if isinstance(target, (str, Path)):
-        from reference.learner.loader import load
+        from nnparity.reference.learner.loader import load
 
         target, file_X, file_y = load(str(target))
         X = file_X if X is None else X

@@ -19,7 +19,7 @@ from functools import lru_cache
 import torch
 from threadpoolctl import ThreadpoolController
 
-from scratch import Spec
+from nnparity.scratch import Spec
 
 SMALL_WORK = 1 << 30  # batch * in * out of the largest layer below which 1 thread wins
 

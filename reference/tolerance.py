@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scratch.errors import SpecError
+from nnparity.scratch.errors import SpecError
 
 
 @dataclass(frozen=True)

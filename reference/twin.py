@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from scratch import Spec, param_names
+from nnparity.scratch import Spec, param_names
 
 from .variants import torch_activations, torch_losses, torch_optimizers
 

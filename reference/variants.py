@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from scratch.registry import Registry
+from nnparity.scratch.registry import Registry
 
 torch_activations: Registry[nn.Module] = Registry("activation")
 torch_losses: Registry[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = Registry("loss")

@@ -80,8 +80,8 @@ class StepPair(NamedTuple):
 
 def step_pair(sizes: str, batch: int, dtype: str) -> StepPair:
     """The paired step at ``sizes`` (tanh hidden layers, MSE, SGD) and ``batch``."""
-    from reference.twin import Twin
-    from scratch import Spec, build, make_data
+    from nnparity.reference.twin import Twin
+    from nnparity.scratch import Spec, build, make_data
 
     n = len(sizes.split("-")) - 1
     spec = Spec.parse(
@@ -141,11 +141,11 @@ def engine_throughput(repeats: int) -> dict[str, Any]:
     tiny specs, with and without thread handling, against the floor: twin build + weight copy +
     torch step + read-back + scratch step, with nothing compared (run with one thread, as the
     engine runs tiny specs)."""
-    from reference.engine import run_parity
-    from reference.matrix import matrix
-    from reference.threads import limited
-    from reference.twin import Twin
-    from scratch import build, make_data
+    from nnparity.reference.engine import run_parity
+    from nnparity.reference.matrix import matrix
+    from nnparity.reference.threads import limited
+    from nnparity.reference.twin import Twin
+    from nnparity.scratch import build, make_data
 
     specs = [s.replace(dtype="float64") for s in matrix("quick")[:16]]
     data = {s: make_data(s) for s in specs}
@@ -188,9 +188,9 @@ def gradcheck_ratio(fast: bool) -> dict[str, Any]:
     """A parity check of a ~10k-parameter network against torch.autograd.gradcheck on it."""
     import torch
 
-    from reference.engine import run_parity
-    from reference.twin import Twin
-    from scratch import Spec, build, make_data
+    from nnparity.reference.engine import run_parity
+    from nnparity.reference.twin import Twin
+    from nnparity.scratch import Spec, build, make_data
 
     spec = Spec.parse("32-128-48-10 tanh,tanh,identity loss=cross_entropy batch=16")
     n_params = sum(v.size for v in build(spec).init_params().values())
@@ -225,7 +225,7 @@ def cli_start(args: list[str], repeats: int = 5) -> float:
     for _ in range(repeats):
         t = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "reports.cli", *args], capture_output=True, check=True
+            [sys.executable, "-m", "nnparity.reports.cli", *args], capture_output=True, check=True
         )
         best = min(best, time.perf_counter() - t)
     return best

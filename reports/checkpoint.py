@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from scratch import SpecError
+from nnparity.scratch import SpecError
 
 from .atomic import write_text
 

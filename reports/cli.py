@@ -1,6 +1,6 @@
 """The ``nnparity`` command line: a thin layer over functions a user can import.
 
-Each subcommand lives in its own module ``reports.cmd_<name>`` with ``add_arguments(parser)``
+Each subcommand lives in its own module ``nnparity.reports.cmd_<name>`` with ``add_arguments(parser)``
 and ``run(args) -> int``; those modules import heavy libraries (torch, pandas) only inside
 ``run``, so ``nnparity --help`` and ``nnparity list`` start fast and never import torch.
 """
@@ -21,7 +21,7 @@ COMMANDS = {
 
 
 def _module(name: str):  # noqa: ANN202
-    return importlib.import_module(f"reports.cmd_{name}")
+    return importlib.import_module(f"nnparity.reports.cmd_{name}")
 
 
 def make_parser(commands: list[str] | None = None) -> argparse.ArgumentParser:
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    from scratch.errors import NNParityError
+    from nnparity.scratch.errors import NNParityError
 
     try:
         return int(_module(args.command).run(args))

@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from reports import bench
+    from nnparity.reports import bench
 
     def say(msg: str) -> None:
         if not args.json:
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         "nnparity list": bench.cli_start(["list"]),
     }
     if args.json:
-        from reports.jsonout import dumps
+        from nnparity.reports.jsonout import dumps
 
         print(dumps(out))
         return 0

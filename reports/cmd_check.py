@@ -2,7 +2,7 @@
 network against its PyTorch twin and name the bug.
 
 FILE.py builds the adapter: a function ``nnparity_adapter()`` (or the function or variable
-NAME) returning an adapter from ``reference.learner`` (``from_gradients``, ``from_layers``,
+NAME) returning an adapter from ``nnparity.reference.learner`` (``from_gradients``, ``from_layers``,
 ``from_step``, ``from_forward``, ``from_loss``) with ``data=(X, y)``, or a tuple
 ``(adapter, X, y)``. The file is imported, so keep its own training under
 ``if __name__ == "__main__":``. Exit code 0 for ``match``, 1 for any other verdict, 2 when the
@@ -23,7 +23,7 @@ EPILOG = """\
 FILE.py defines, for example:
 
     def nnparity_adapter():
-        from reference.learner import from_gradients
+        from nnparity.reference.learner import from_gradients
         net = MyNet([2, 4, 1])
         return from_gradients(net, ["W1", "b1", "W2", "b2"], net.gradients,
                               sizes=[2, 4, 1], activations="tanh,sigmoid", loss="bce",
@@ -63,10 +63,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reference.learner import check
-    from reference.learner.loader import load
-    from reports.jsonout import dumps
-    from scratch.errors import NNParityError
+    from nnparity.reference.learner import check
+    from nnparity.reference.learner.loader import load
+    from nnparity.reports.jsonout import dumps
+    from nnparity.scratch.errors import NNParityError
 
     adapter, X, y = load(args.target)
     try:

@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def stage_table(result) -> list[dict]:  # noqa: ANN001
     """One row per stage: worst differences, tolerance, pass/fail, first failure."""
-    from reference.compare import STAGES
+    from nnparity.reference.compare import STAGES
 
     rows = []
     for stage in STAGES:
@@ -59,11 +59,11 @@ def stage_table(result) -> list[dict]:  # noqa: ANN001
 def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from reference.engine import run_parity
+    from nnparity.reference.engine import run_parity
 
     result = run_parity(args.spec, steps=args.steps, mode=args.mode, rtol=args.rtol, atol=args.atol)
     if args.json:
-        from reports.jsonout import dumps
+        from nnparity.reports.jsonout import dumps
 
         print(
             dumps(

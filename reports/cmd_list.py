@@ -12,7 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def registry_table() -> dict[str, list[dict]]:
     """``{kind: [{name, params: {key: default}, doc}]}`` for every registry."""
-    from scratch import REGISTRIES
+    from nnparity.scratch import REGISTRIES
 
     return {
         kind: [

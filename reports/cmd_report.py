@@ -1,6 +1,6 @@
 """``nnparity report``: sweep a configuration matrix and write divergence reports.
 
-A thin layer over ``reports.report.make_report``; see ``reports.matrix_file`` for the TOML
+A thin layer over ``nnparity.reports.report.make_report``; see ``nnparity.reports.matrix_file`` for the TOML
 matrix format.
 """
 

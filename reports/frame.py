@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scratch import Spec
+from nnparity.scratch import Spec
 
 from .checkpoint import FIELDS, Outcome
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scratch import Spec, SpecError
-from scratch.errors import did_you_mean
+from nnparity.scratch import Spec, SpecError
+from nnparity.scratch.errors import did_you_mean
 
 MODES = ("free", "resync")
 DESIGNS = ("covering", "product", "quick")
@@ -90,7 +90,7 @@ def _int(data: dict[str, Any], key: str, where: str, low: int) -> int | None:
 
 def load(path: str | Path, seed: int | None = None, steps: int | None = None) -> Plan:
     """Read a TOML matrix file; ``seed`` and ``steps`` (when given) override the file's."""
-    from reference.matrix import Axes, covering, product, quick
+    from nnparity.reference.matrix import Axes, covering, product, quick
 
     path = Path(path)
     where = f"matrix file {str(path)!r}"
@@ -135,8 +135,8 @@ def _pos(v: Any) -> bool:
 
 def resolve(matrix: str, seed: int | None = None, steps: int | None = None) -> Plan:
     """The plan for ``--matrix``: a name (quick, default, full) or a TOML file's path."""
-    from reference.matrix import Axes
-    from reference.matrix import matrix as named
+    from nnparity.reference.matrix import Axes
+    from nnparity.reference.matrix import matrix as named
 
     if matrix in NAMED:
         specs = named(matrix, Axes(seed=seed or 0))

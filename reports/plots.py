@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from scratch import activations
+from nnparity.scratch import activations
 
 from . import tables
 

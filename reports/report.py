@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scratch.errors import NNParityError
+from nnparity.scratch.errors import NNParityError
 
 from . import plots, tables
 from .atomic import write_bytes, write_text

@@ -33,7 +33,7 @@ _WORKER_LIMIT: int | None = None  # a worker's thread count, applied before its 
 
 def run_config(spec: str, mode: str, steps: int) -> Outcome:
     """Run one configuration; return its outcome (never raises for a configuration's fault)."""
-    from reference.engine import run_parity
+    from nnparity.reference.engine import run_parity
 
     _limit_once()
     try:

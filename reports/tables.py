@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scratch import activations, initializers
+from nnparity.scratch import activations, initializers
 
 from .frame import usable
 

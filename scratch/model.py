@@ -115,7 +115,7 @@ class Network(NamedTuple):
         return new_params, new_state, loss
 
     def check_data(self, X: Any, y: Any) -> tuple[Array, Array]:
-        """Validate and cast data for this spec (see ``scratch.data.check_data``)."""
+        """Validate and cast data for this spec (see ``nnparity.scratch.data.check_data``)."""
         return check_data(self.spec, X, y, self.loss_fn.target)
 
 

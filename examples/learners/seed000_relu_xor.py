@@ -57,7 +57,7 @@ TARGETS = [0, 1, 1, 0]
 
 
 def nnparity_adapter():
-    from reference.learner import from_step
+    from nnparity.reference.learner import from_step
 
     net = OnlineXorNet()
     return from_step(

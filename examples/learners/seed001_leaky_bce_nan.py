@@ -55,7 +55,7 @@ TARGETS = [[0], [1], [1], [1], [1], [0], [0]]
 
 
 def nnparity_adapter():
-    from reference.learner import from_step
+    from nnparity.reference.learner import from_step
 
     ann = ArtificialNeuralNetwork()
     return from_step(

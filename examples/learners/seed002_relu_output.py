@@ -46,7 +46,7 @@ TARGETS = [0, 1, 1, 0]
 
 
 def nnparity_adapter():
-    from reference.learner import from_gradients
+    from nnparity.reference.learner import from_gradients
 
     nn = NeuralNetwork()
     return from_gradients(

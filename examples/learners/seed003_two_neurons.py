@@ -39,7 +39,7 @@ D = np.copy(X)
 
 
 def nnparity_adapter():
-    from reference.learner import from_step
+    from nnparity.reference.learner import from_step
 
     net = TwoNeurons()
     return from_step(

@@ -40,7 +40,7 @@ def forward(network, x):
 
 
 def nnparity_adapter():
-    from reference.learner import from_forward
+    from nnparity.reference.learner import from_forward
 
     network = init_network()
     return from_forward(

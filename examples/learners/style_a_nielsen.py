@@ -65,7 +65,7 @@ Y = (X[:, :1] + X[:, 1:] > 0).astype(float)
 
 
 def nnparity_adapter():
-    from reference.learner import from_gradients
+    from nnparity.reference.learner import from_gradients
 
     net = Network([2, 3, 1])
     return from_gradients(

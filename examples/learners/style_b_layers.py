@@ -77,7 +77,7 @@ def predict(X):
 
 
 def nnparity_adapter():
-    from reference.learner import from_layers
+    from nnparity.reference.learner import from_layers
 
     return from_layers(
         [dense1, dense2],

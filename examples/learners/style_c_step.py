@@ -36,7 +36,7 @@ Y = np.sin(X)
 
 
 def nnparity_adapter():
-    from reference.learner import from_step
+    from nnparity.reference.learner import from_step
 
     net = MomentumRegressor(1, 8, 1)
     return from_step(

@@ -44,7 +44,7 @@ Y = np.argmax(X[:, :3], axis=1)
 
 
 def nnparity_adapter():
-    from reference.learner import from_loss
+    from nnparity.reference.learner import from_loss
 
     model = TwoLayerNet(4, 10, 3)
     return from_loss(

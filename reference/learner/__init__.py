@@ -1,6 +1,6 @@
 """Check a learner's own NumPy network against PyTorch and name the bug.
 
-    from reference.learner import from_gradients, check
+    from nnparity.reference.learner import from_gradients, check
     adapter = from_gradients(net, ["W1", "b1", "W2", "b2"], net.gradients, sizes=[2, 4, 1],
                              activations="tanh,sigmoid", loss="bce", optimizer="sgd", lr=0.5)
     print(check(adapter, X, y, steps=10))

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from scratch.errors import SpecError
+from nnparity.scratch.errors import SpecError
 
 from .conventions import Codec, Conventions
 from .paths import DeclarationError, LearnerError, get, put, short

@@ -1,5 +1,5 @@
 """``assert_learner_matches``: the learner check as one assertion, for pytest (a course's CI
-validates a student's file in a few lines). Imported by ``reference.plugin``."""
+validates a student's file in a few lines). Imported by ``nnparity.reference.plugin``."""
 
 from __future__ import annotations
 

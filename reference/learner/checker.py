@@ -4,7 +4,7 @@ and say whether they match, and if not, where first and why.
 Each step starts both sides from the learner's current weights (resync): the twin's forward
 output, loss and gradients at those weights are compared with the learner's; when the learner
 takes its own step from its own gradients, its post-step weights are compared with the declared
-torch optimizer fed with those gradients. Tolerances are ``reference.tolerance``'s resync
+torch optimizer fed with those gradients. Tolerances are ``nnparity.reference.tolerance``'s resync
 table (implied gradients add their round-off, 4 eps |w| / lr); a float32 learner gets ten
 times the float32 tolerance and the parity engine's float64-oracle rule. Verdict: mismatches
 before any NaN -> ``implementation_bug``; agreement, then NaN -> ``numerical_instability``;
@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from reference.compare import Record
-from reference.threads import limited
-from reference.tolerance import Tolerance, tolerance_for
-from scratch import Spec, build, check_data, target_kind
+from nnparity.reference.compare import Record
+from nnparity.reference.threads import limited
+from nnparity.reference.tolerance import Tolerance, tolerance_for
+from nnparity.scratch import Spec, build, check_data, target_kind
 
 from .adapters import Adapter
 from .conventions import Codec

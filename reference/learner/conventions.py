@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from scratch import Spec, losses, optimizers
-from scratch.spec import choice
+from nnparity.scratch import Spec, losses, optimizers
+from nnparity.scratch.spec import choice
 
 from .paths import LearnerError
 

@@ -21,7 +21,7 @@ from .scale import late_factor, scale_findings
 from .scale import span as span_of
 
 if TYPE_CHECKING:
-    from scratch import Spec
+    from nnparity.scratch import Spec
 
     from .conventions import Codec
     from .runner import Obs

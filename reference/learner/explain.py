@@ -18,8 +18,8 @@ from .scale import explain_total_scale
 if TYPE_CHECKING:
     import numpy as np
 
-    from reference.compare import Record
-    from scratch import Spec
+    from nnparity.reference.compare import Record
+    from nnparity.scratch import Spec
 
     from .conventions import Codec
     from .torch_side import Reference

@@ -16,7 +16,7 @@ import numpy as np
 from .result import Finding
 
 if TYPE_CHECKING:
-    from scratch import Spec
+    from nnparity.scratch import Spec
 
     from .conventions import Codec
     from .runner import Obs

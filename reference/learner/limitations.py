@@ -21,7 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from scratch import Spec, build, target_kind
+from nnparity.scratch import Spec, build, target_kind
 
 from .conventions import Codec
 from .result import Finding

@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from scratch.errors import NNParityError
+from nnparity.scratch.errors import NNParityError
 
 from .adapters import Adapter
 from .paths import LearnerError
@@ -42,7 +42,7 @@ def load(target: str) -> tuple[Adapter, Any, Any]:
         if not hasattr(module, name):
             raise LearnerError(
                 f"{path} defines no {name!r}: add a function `def {name}():` that returns "
-                "an adapter (see reference.learner), or name yours with FILE.py:NAME"
+                "an adapter (see nnparity.from_gradients and the other adapter constructors), or name yours with FILE.py:NAME"
             )
         obj = getattr(module, name)
         made = obj() if callable(obj) and not isinstance(obj, Adapter) else obj

@@ -17,7 +17,7 @@ from .hypotheses import fit, to_tensors
 from .result import Finding
 
 if TYPE_CHECKING:
-    from scratch import Spec
+    from nnparity.scratch import Spec
 
     from .conventions import Codec
 

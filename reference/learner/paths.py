@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from scratch.errors import NNParityError, SpecError
+from nnparity.scratch.errors import NNParityError, SpecError
 
 _TOKEN = re.compile(
     r"\s*(?:\.?\s*([A-Za-z_]\w*)|\[\s*(-?\d+|'[^']*'|\"[^\"]*\"|[A-Za-z_]\w*)\s*\])\s*"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .result import Finding
 
 if TYPE_CHECKING:
-    from scratch import Spec
+    from nnparity.scratch import Spec
 
     from .conventions import Codec
     from .hypotheses import StepData

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from reference.compare import Record
+from nnparity.reference.compare import Record
 
 VERDICTS = ("match", "implementation_bug", "numerical_instability", "model_limitation")
 

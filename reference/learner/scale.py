@@ -14,7 +14,7 @@ from .hypotheses import Fit, StepData, fit
 from .result import Finding
 
 if TYPE_CHECKING:
-    from scratch import Spec
+    from nnparity.scratch import Spec
 
     from .conventions import Codec
 

@@ -1,4 +1,4 @@
-"""The comparisons of one step (``reference.compare`` records: forward output, loss, each
+"""The comparisons of one step (``nnparity.reference.compare`` records: forward output, loss, each
 gradient, each post-step weight) and the per-parameter table built from all of them."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from reference.compare import Record, compare
-from reference.engine import _with_oracle
-from reference.tolerance import Tolerance
+from nnparity.reference.compare import Record, compare
+from nnparity.reference.engine import _with_oracle
+from nnparity.reference.tolerance import Tolerance
 
 from .conventions import Codec
 from .result import ParamRow

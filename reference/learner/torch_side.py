@@ -1,4 +1,4 @@
-"""The PyTorch side of a learner check: the twin (``reference.twin.Twin``) of the declared
+"""The PyTorch side of a learner check: the twin (``nnparity.reference.twin.Twin``) of the declared
 network evaluated at the learner's parameters, a shadow optimizer fed with given gradients, and
 free training runs for the model-limitation probes.
 
@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from reference.twin import Twin, layout, to_numpy
-from scratch import Spec
+from nnparity.reference.twin import Twin, layout, to_numpy
+from nnparity.scratch import Spec
 
 Array = np.ndarray
 

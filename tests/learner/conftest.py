@@ -17,8 +17,8 @@ def examples() -> Path:
 @pytest.fixture
 def run_example():
     """``run_example("seed000_relu_xor.py", steps=8)`` -> CheckResult."""
-    from reference.learner import check
-    from reference.learner.loader import load
+    from nnparity.reference.learner import check
+    from nnparity.reference.learner.loader import load
 
     def run(name: str, **kwargs):
         adapter, X, y = load(str(EXAMPLES / name))

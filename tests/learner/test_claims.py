@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from reference.learner import LearnerError, check, from_gradients, from_loss
-from reference.learner.hypotheses import fit
+from nnparity.reference.learner import LearnerError, check, from_gradients, from_loss
+from nnparity.reference.learner.hypotheses import fit
 
 
 class SoftmaxNet:
@@ -312,7 +312,7 @@ def test_factor_text_lists_each_dimension_once():
 def test_with_l2_declared_a_factor_on_the_whole_step_is_named():
     from planted import DECLARED, NAMES, PlantedMLP, data
 
-    from reference.learner import from_step
+    from nnparity.reference.learner import from_step
 
     X, y = data()
     for bug, lr, code, text in [
@@ -333,7 +333,7 @@ def test_with_l2_declared_a_factor_on_the_whole_step_is_named():
 
 
 def test_forward_bias_not_applied_names_the_learners_bias():
-    from reference.learner import from_forward
+    from nnparity.reference.learner import from_forward
 
     rng = np.random.default_rng(3)
     P = {"A": rng.normal(size=(3, 4)), "a": rng.normal(size=4)}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reports.cli import main
+from nnparity.reports.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,7 @@ def test_check_named_adapter_tuple(tmp_path, capsys):
     f = tmp_path / "mine.py"
     f.write_text(
         "import numpy as np\n"
-        "from reference.learner import from_forward\n"
+        "from nnparity.reference.learner import from_forward\n"
         "P = {'W': np.array([[1.0, -2.0], [0.5, 0.25], [3.0, 1.0]])}\n"
         "X = np.array([[1.0, 2.0, 3.0]])\n"
         "mine = (from_forward(P, ['W'], lambda X: X @ P['W'], sizes=[3, 2],\n"
@@ -57,7 +57,7 @@ def test_check_from_the_command_line():
         [
             sys.executable,
             "-m",
-            "reports.cli",
+            "nnparity.reports.cli",
             "check",
             "examples/learners/seed000_relu_xor.py",
             "--steps",
@@ -76,7 +76,7 @@ def test_check_from_the_command_line():
 
 
 def test_check_internal_error_exits_3_and_says_it_is_ours(examples, capsys, monkeypatch):
-    from reference.learner import checker
+    from nnparity.reference.learner import checker
 
     def boom(*args, **kwargs):
         raise IndexError("an nnparity slip")
@@ -91,7 +91,7 @@ def test_check_internal_error_exits_3_and_says_it_is_ours(examples, capsys, monk
 
 def test_check_into_a_closed_pipe_is_quiet():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reports.cli", "check", "examples/learners/style_c_step.py"]
+        [sys.executable, "-m", "nnparity.reports.cli", "check", "examples/learners/style_c_step.py"]
         + ["--steps", "1", "--watch", "0", "--no-probe"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -105,7 +105,7 @@ def test_check_into_a_closed_pipe_is_quiet():
 
 ODD = (
     "import numpy as np\n"
-    "from reference.learner import from_gradients\n"
+    "from nnparity.reference.learner import from_gradients\n"
     "p = {'W1': np.zeros((2, 3)), 'b1': np.zeros(3)}\n"
     "X, Y = np.zeros((4, 2)), np.zeros((4, 3))\n"
     "def _a(g, X=X, Y=Y):\n"

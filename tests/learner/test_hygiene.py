@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from planted import DECLARED, NAMES, PlantedMLP, data
 
-from reference.learner import LearnerError, check, from_forward, from_gradients, from_step
-from scratch import SpecError
+from nnparity.reference.learner import LearnerError, check, from_forward, from_gradients, from_step
+from nnparity.scratch import SpecError
 
 
 def _check(grads, net=None, **kw):
@@ -171,12 +171,12 @@ def test_unknown_loss_name_suggests_the_close_one():
 
 
 def test_a_typo_in_a_file_is_one_line_with_the_learners_line(tmp_path):
-    from reference.learner.loader import load
+    from nnparity.reference.learner.loader import load
 
     f = tmp_path / "typo.py"
     f.write_text(
         "def nnparity_adapter():\n"
-        "    from reference.learner import from_forward\n"
+        "    from nnparity.reference.learner import from_forward\n"
         "    return from_forward({'W': 0}, ['W'], abs, sizes=[1, 1],\n"
         "                        activations='sigmiod', bias='none')\n"
     )

@@ -9,13 +9,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference.learner import paths
-from reference.learner.conventions import Codec, Conventions
-from reference.learner.hypotheses import Search, fit, to_tensors
-from reference.learner.optim import Sim
-from reference.learner.torch_side import Reference
-from reference.twin import Twin
-from scratch import Spec, build, make_data
+from nnparity.reference.learner import paths
+from nnparity.reference.learner.conventions import Codec, Conventions
+from nnparity.reference.learner.hypotheses import Search, fit, to_tensors
+from nnparity.reference.learner.optim import Sim
+from nnparity.reference.learner.torch_side import Reference
+from nnparity.reference.twin import Twin
+from nnparity.scratch import Spec, build, make_data
 
 
 class Holder:
@@ -92,7 +92,7 @@ def test_the_null_hypothesis_reproduces_pytorch_autograd(text):
     t = twin.step(*twin.tensors(X, y))
     for k, g in t.grads.items():  # BCE from logits agrees with BCELoss away from saturation
         np.testing.assert_allclose(rs.grads[k], g, rtol=1e-10, atol=1e-12)
-    from reference.learner.diagnose import step_data
+    from nnparity.reference.learner.diagnose import step_data
 
     class Obs:
         step, params, grads, noise, after = 1, P, rs.grads, {}, None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from planted import DECLARED, NAMES, PlantedMLP, data
 
-from reference.learner import check, from_gradients, from_step
+from nnparity.reference.learner import check, from_gradients, from_step
 
 
 def _run(net, X, y, **kw):
@@ -119,7 +119,7 @@ def test_training_too_slow(examples, monkeypatch):
 def test_weights_blown_up_by_the_learning_rate_are_not_blamed_on_the_softmax(examples):
     from dataclasses import replace
 
-    from reference.learner.loader import load
+    from nnparity.reference.learner.loader import load
 
     adapter, X, y = load(str(examples / "style_b_layers.py"))  # a stable softmax
     adapter.conventions = replace(adapter.conventions, optimizer="sgd", lr=5000.0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from planted import DECLARED, NAMES, PlantedMLP, data
 
-from reference.learner import check, from_forward, from_gradients, from_step
+from nnparity.reference.learner import check, from_forward, from_gradients, from_step
 
 GRADIENT_BUGS = {
     # bug: (codes, params of the first finding, evidence fragment)
@@ -80,7 +80,7 @@ def test_ascent_in_an_in_place_step_is_a_sign_flip():
     [("no_bias_correction", "no bias correction"), ("eps_inside", "eps inside")],
 )
 def test_optimizer_update_mismatch_names_the_variant(variant, fragment):
-    from reference.learner.optim import Sim, to_tensors
+    from nnparity.reference.learner.optim import Sim, to_tensors
 
     X, y = data()
     net = PlantedMLP()
@@ -102,7 +102,7 @@ def test_optimizer_update_mismatch_names_the_variant(variant, fragment):
 
 
 def _adam_step(net, variant, sgd=False):
-    from reference.learner.optim import Sim, to_tensors
+    from nnparity.reference.learner.optim import Sim, to_tensors
 
     sim = Sim("sgd", {"lr": 0.01}) if sgd else Sim("adam", {"lr": 0.01, "eps": 1e-3}, variant)
 
@@ -190,7 +190,7 @@ def test_naive_softmax_overflow_is_an_instability():
         d /= len(y)
         return -np.mean(np.log(q[np.arange(len(y)), y])), {"W1": X.T @ d, "b1": d.sum(0)}
 
-    from reference.learner import from_loss
+    from nnparity.reference.learner import from_loss
 
     adapter = from_loss(
         p, loss, sizes=[2, 3], activations="identity", loss="cross_entropy", optimizer="sgd", lr=0.1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference.learner import check, from_gradients
+from nnparity.reference.learner import check, from_gradients
 
 
 def _softmax_mse_net(diagonal):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from planted import DECLARED, NAMES, PlantedMLP, data
 
-from reference.learner import check, from_gradients, from_loss, from_step
+from nnparity.reference.learner import check, from_gradients, from_loss, from_step
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_relu_kink_convention_is_not_a_bug():
 
 
 def test_float32_learner_is_judged_with_float32_tolerance(examples):
-    from reference.learner.loader import load
+    from nnparity.reference.learner.loader import load
 
     adapter, _, _ = load(str(examples / "style_e_cs231n.py"))
     for k, v in adapter.root.items():
@@ -102,7 +102,7 @@ def test_params_dict_with_out_in_layout_and_folded_bias_first():
 
 
 def test_step_only_with_adam_compares_post_step_weights():
-    from reference.learner.optim import Sim, to_tensors
+    from nnparity.reference.learner.optim import Sim, to_tensors
 
     X, y = data()
     net = PlantedMLP()
@@ -120,7 +120,7 @@ def test_step_only_with_adam_compares_post_step_weights():
 
 
 def test_assert_learner_matches_helper():
-    from reference.learner import assert_learner_matches
+    from nnparity.reference.learner import assert_learner_matches
 
     X, y = data()
     net = PlantedMLP()
@@ -193,7 +193,7 @@ def test_a_declared_l2_penalty_matches_in_gradient_and_step_styles():
 def test_softmax_probabilities_with_cross_entropy(examples):
     """Declared softmax + cross_entropy: the loss on the logits, the probabilities compared.
     Declared identity while the forward returns probabilities: a note, and compared as such."""
-    from reference.learner.loader import load
+    from nnparity.reference.learner.loader import load
 
     adapter, X, y = load(str(examples / "style_b_layers.py"))
     r = check(adapter, X, y, steps=3, probe=False)
@@ -208,7 +208,7 @@ def test_softmax_probabilities_with_cross_entropy(examples):
 
 
 def test_logits_declared_and_returned_raise_no_softmax_note(examples):
-    from reference.learner.loader import load
+    from nnparity.reference.learner.loader import load
 
     adapter, X, y = load(str(examples / "style_e_cs231n.py"))  # forward gives the scores
     r = check(adapter, X, y, steps=2, probe=False)

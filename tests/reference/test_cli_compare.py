@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from reports.cli import main
+from nnparity.reports.cli import main
 
 SPEC = "3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1,momentum=0.9) init=xavier_uniform seed=0"
 
@@ -34,8 +34,8 @@ def test_bad_spec_is_one_clear_line(capsys):
 
 def test_list_and_import_scratch_do_not_import_torch():
     code = (
-        "import sys; from reports.cli import main; main(['list', '--json']); "
-        "import scratch; assert 'torch' not in sys.modules, 'torch imported'; "
+        "import sys; from nnparity.reports.cli import main; main(['list', '--json']); "
+        "import nnparity.scratch; assert 'torch' not in sys.modules, 'torch imported'; "
         "assert 'pandas' not in sys.modules"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -50,7 +50,7 @@ pytest_plugins = ["pytester"]
 def test_plugin_fixture_passes_and_fails_like_assert_close(pytester):
     pytester.makepyfile(
         """
-        from scratch import Optimizer, build, Spec
+        from nnparity.scratch import Optimizer, build, Spec
 
         SPEC = Spec.parse("3-4-2 tanh,identity loss=mse opt=sgd(lr=0.1)")
 
@@ -70,7 +70,7 @@ def test_plugin_fixture_passes_and_fails_like_assert_close(pytester):
 
 
 def test_list_table_names_every_variant_with_its_whole_formula(capsys):
-    from scratch import REGISTRIES
+    from nnparity.scratch import REGISTRIES
 
     assert main(["list"]) == 0
     out = capsys.readouterr().out

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference.compare import compare, compare_many
-from reference.tolerance import TOLERANCES, tolerance_for
-from scratch import SpecError
+from nnparity.reference.compare import compare, compare_many
+from nnparity.reference.tolerance import TOLERANCES, tolerance_for
+from nnparity.scratch import SpecError
 
 TOL = TOLERANCES["float64"]
 
@@ -177,7 +177,7 @@ def test_compare_many_gives_exactly_the_records_of_compare(items, tol_kind):
 def test_compare_many_fast_path_gives_exactly_the_records_of_compare(items, tol_kind):
     from unittest import mock
 
-    import reference.compare as module
+    import nnparity.reference.compare as module
 
     with mock.patch.object(module, "compare", wraps=module.compare) as one_by_one:
         many = _check_many(items, tol_kind)

@@ -6,10 +6,10 @@ import itertools
 
 import pytest
 
-from reference.engine import run_parity
-from reference.matrix import Axes, covering, matrix
-from scratch import activations, initializers, losses, optimizers
-from scratch.spec import choice
+from nnparity.reference.engine import run_parity
+from nnparity.reference.matrix import Axes, covering, matrix
+from nnparity.scratch import activations, initializers, losses, optimizers
+from nnparity.scratch.spec import choice
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -55,7 +55,7 @@ def test_covering_design_covers_every_pair_at_every_dtype():
 
 
 def test_every_registered_variant_is_in_the_default_axes():
-    from scratch import REGISTRIES
+    from nnparity.scratch import REGISTRIES
 
     axes = Axes()
     used = {

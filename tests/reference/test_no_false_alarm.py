@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference.engine import run_parity
-from scratch import Spec, make_data
+from nnparity.reference.engine import run_parity
+from nnparity.scratch import Spec, make_data
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -61,7 +61,7 @@ def test_nonfinite_on_both_sides_is_flagged():
 def test_nonfinite_on_one_side_fails():
     spec = Spec.parse("2-3-1 identity,identity loss=mse opt=sgd(lr=0.1)")
     X, y = make_data(spec)
-    from scratch import build
+    from nnparity.scratch import build
 
     net = build(spec)
 

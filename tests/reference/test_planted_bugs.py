@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference.engine import run_parity
-from scratch import Activation, Network, Optimizer, Spec, build
-from scratch.activations import _sigmoid
+from nnparity.reference.engine import run_parity
+from nnparity.scratch import Activation, Network, Optimizer, Spec, build
+from nnparity.scratch.activations import _sigmoid
 
 
 def _failing(result, step, stage):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from reference.variants import (
+from nnparity.reference.variants import (
     torch_activations,
     torch_initializers,
     torch_losses,
     torch_optimizers,
 )
-from scratch import REGISTRIES
+from nnparity.scratch import REGISTRIES
 
 TORCH = {
     "activation": torch_activations,

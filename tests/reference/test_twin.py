@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from reference.twin import Twin, layout, torch_name
-from reference.variants import torch_initializers
-from scratch import Spec, build, initializers, make_data
+from nnparity.reference.twin import Twin, layout, torch_name
+from nnparity.reference.variants import torch_initializers
+from nnparity.scratch import Spec, build, initializers, make_data
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

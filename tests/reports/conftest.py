@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from report_helpers import small_plan
 
-from reports.report import Report, make_report
+from nnparity.reports.report import Report, make_report
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from reference.matrix import matrix
-from reports.checkpoint import Outcome
-from reports.matrix_file import Plan
-from reports.sweep import run_config
-from scratch import Spec, activations
+from nnparity.reference.matrix import matrix
+from nnparity.reports.checkpoint import Outcome
+from nnparity.reports.matrix_file import Plan
+from nnparity.reports.sweep import run_config
+from nnparity.scratch import Spec, activations
 
 DIVERGES = (
     "4-6-5-3 identity,identity,identity init=uniform(b=1000.0) loss=mse(reduction=sum) "
@@ -71,8 +71,8 @@ def one_side(spec: str, mode: str, steps: int) -> Outcome:
     import dataclasses
     import math
 
-    from reference.engine import run_parity
-    from reports.sweep import outcome
+    from nnparity.reference.engine import run_parity
+    from nnparity.reports.sweep import outcome
 
     if spec != str(Spec.parse(ONE_SIDE)):
         return run_config(spec, mode, steps)

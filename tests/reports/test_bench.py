@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from reports import bench
-from reports.cli import main
+from nnparity.reports import bench
+from nnparity.reports.cli import main
 
 
 def test_step_flops_counts_forward_and_backward_products():

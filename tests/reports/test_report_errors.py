@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from report_helpers import DIVERGES, PLANTED_SEED, dies, planted, raises, small_plan
 
-from reports import tables
-from reports.report import make_report
-from reports.sweep import run_config, sweep
-from scratch import Spec
+from nnparity.reports import tables
+from nnparity.reports.report import make_report
+from nnparity.reports.sweep import run_config, sweep
+from nnparity.scratch import Spec
 
 
 def test_a_raising_configuration_becomes_an_error_row(tmp_path):
@@ -35,12 +35,12 @@ def test_a_raising_configuration_becomes_an_error_row(tmp_path):
 
 
 def test_run_config_turns_an_exception_into_an_error_outcome(monkeypatch):
-    import reference.engine
+    import nnparity.reference.engine as engine
 
     def boom(*args, **kwargs):
         raise ValueError("the engine broke")
 
-    monkeypatch.setattr(reference.engine, "run_parity", boom)
+    monkeypatch.setattr(engine, "run_parity", boom)
     o = run_config("3-4-1 tanh,sigmoid loss=bce", "free", 2)
     assert (o.status, o.records, o.error) == ("error", (), "ValueError: the engine broke")
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from report_helpers import read, small_plan
 
-from reports.cli import main
-from reports.render import Section, html_page, markdown
-from reports.report import make_report
+from nnparity.reports.cli import main
+from nnparity.reports.render import Section, html_page, markdown
+from nnparity.reports.report import make_report
 
 MARKUP = "4-3-1 <img src=x onerror=alert(1)>,sigmoid loss=bce & </td></table><script>x</script>"
 
@@ -117,7 +117,7 @@ def test_tidy_csv_reads_back(report):
 
 def test_cli_end_to_end_in_worker_processes_matches_in_process(report, tmp_path, capsys):
     """``nnparity report`` on the quick matrix (plus softmax) in 2 workers: same bytes."""
-    from reports import matrix_file
+    from nnparity.reports import matrix_file
 
     plan = small_plan()
     toml = tmp_path / "m.toml"

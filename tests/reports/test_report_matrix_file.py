@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from reference.matrix import Axes, covering
-from reports.cli import main
-from reports.matrix_file import load, resolve
-from scratch import SpecError
+from nnparity.reference.matrix import Axes, covering
+from nnparity.reports.cli import main
+from nnparity.reports.matrix_file import load, resolve
+from nnparity.scratch import SpecError
 
 
 def write(tmp_path, text: str):

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from report_helpers import DIVERGES, ONE_SIDE, one_side, small_plan
 
-from reports import plots, report, tables
-from reports.cli import main
-from reports.frame import to_frame
-from reports.sweep import outcome
-from scratch import Spec
+from nnparity.reports import plots, report, tables
+from nnparity.reports.cli import main
+from nnparity.reports.frame import to_frame
+from nnparity.reports.sweep import outcome
+from nnparity.scratch import Spec
 
 MESSAGE = (
     "non-finite values on one side only at step 2 / grad / W1 (free mode): scratch 0.0, PyTorch nan"  # noqa: E501
@@ -85,7 +85,7 @@ def test_message_prefers_the_failed_record():
     without the failure, the first is named and the configuration 'diverged'."""
     o = one_side(str(Spec.parse(ONE_SIDE)), "free", 2)
     assert o.status == "fail" and o.error == MESSAGE
-    from reference.compare import Record
+    from nnparity.reference.compare import Record
 
     recs = [
         Record("s", "free", 1, "forward", "out", (1,), "float32", 0.0, 0.0, (0,), 1.0, 1.0,
@@ -97,7 +97,7 @@ def test_message_prefers_the_failed_record():
 
 def test_heatmap_copes_with_inf_and_a_config_that_has_no_numbers():
     """One cell inf (one side only), one whose only configuration raised: a PNG, no error."""
-    from reports.checkpoint import Outcome
+    from nnparity.reports.checkpoint import Outcome
 
     a = one_side(str(Spec.parse(ONE_SIDE)), "free", 2)
     raised = Outcome(

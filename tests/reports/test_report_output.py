@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from report_helpers import raises, small_plan
 
-from reports.cli import main
-from reports.report import OutputError, make_report
-from reports.sweep import sweep
+from nnparity.reports.cli import main
+from nnparity.reports.report import OutputError, make_report
+from nnparity.reports.sweep import sweep
 
 PLAN = small_plan(steps=1)
 TASKS = [(str(s), m) for s in PLAN.specs for m in PLAN.modes]

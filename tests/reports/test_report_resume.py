@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from report_helpers import read, small_plan
 
-from reports.cli import main
-from reports.frame import to_frame
-from reports.sweep import sweep
-from scratch import SpecError
+from nnparity.reports.cli import main
+from nnparity.reports.frame import to_frame
+from nnparity.reports.sweep import sweep
+from nnparity.scratch import SpecError
 
 PLAN = small_plan()
 TASKS = [(str(s), m) for s in PLAN.specs for m in PLAN.modes]
@@ -37,7 +37,7 @@ def test_stopped_then_resumed_equals_uninterrupted(tmp_path, uninterrupted):
     calls = []
 
     def counting(spec, mode, steps):
-        from reports.sweep import run_config
+        from nnparity.reports.sweep import run_config
 
         calls.append((spec, mode))
         return run_config(spec, mode, steps)
@@ -63,8 +63,8 @@ KILLED_RUN = """
 import sys, time
 sys.path.insert(0, {here!r})
 from report_helpers import small_plan
-from reports.report import make_report
-from reports.sweep import run_config
+from nnparity.reports.report import make_report
+from nnparity.reports.sweep import run_config
 
 def slow(spec, mode, steps):
     time.sleep(0.02)

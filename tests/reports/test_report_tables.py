@@ -7,10 +7,10 @@ import shlex
 import pandas as pd
 import pytest
 
-from reports import tables
-from reports.cli import main
-from reports.frame import usable
-from scratch import Spec, activations, initializers
+from nnparity.reports import tables
+from nnparity.reports.cli import main
+from nnparity.reports.frame import usable
+from nnparity.scratch import Spec, activations, initializers
 
 
 @pytest.mark.parametrize("stage", ["forward", "grad", "update"])
@@ -55,10 +55,10 @@ def test_worst_configurations_agree_with_the_data(report):
 def test_exploded_trainings_are_named():
     """A finite training whose loss grows a million-fold is counted as exploded, in the
     summary table and the summary paragraph."""
-    from reports.frame import to_frame
-    from reports.matrix_file import Plan
-    from reports.report import summary
-    from reports.sweep import run_config
+    from nnparity.reports.frame import to_frame
+    from nnparity.reports.matrix_file import Plan
+    from nnparity.reports.report import summary
+    from nnparity.reports.sweep import run_config
 
     spec = "2-3-1 identity,identity init=normal loss=mse opt=sgd(lr=1.0,momentum=0.9) seed=1"
     o = run_config(spec, "free", 8)

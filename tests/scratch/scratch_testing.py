@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch import activations, losses
+from nnparity.scratch import activations, losses
 
 
 def numgrad(fun, x, rel=1e-6):

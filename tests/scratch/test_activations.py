@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scratch_testing import act, vjp_fd
 
-from scratch import activations
-from scratch.activations import SELU_ALPHA, SELU_SCALE
+from nnparity.scratch import activations
+from nnparity.scratch.activations import SELU_ALPHA, SELU_SCALE
 
 # Every registered variant with its defaults, plus non-default hyperparameters.
 CASES = [(name, {}) for name in activations.names()] + [
@@ -189,7 +189,7 @@ def test_softmax_normalises_over_units_per_row(rng):
 
 
 def test_hardtanh_rejects_empty_interval():
-    from scratch import SpecError
+    from nnparity.scratch import SpecError
 
     with pytest.raises(SpecError, match="hardtanh needs min_val < max_val"):
         act("hardtanh", min_val=1.0, max_val=1.0)

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from scratch import Spec, SpecError, build, initializers
-from scratch.initializers import gain
+from nnparity.scratch import Spec, SpecError, build, initializers
+from nnparity.scratch.initializers import gain
 
 FAN_IN, FAN_OUT = 300, 50
 SHAPE = (FAN_IN, FAN_OUT)  # scratch's layout: (in, out), so fan_in = shape[0]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scratch_testing import act, loss_fn, loss_inputs, numgrad
 
-from scratch import SpecError, losses
+from nnparity.scratch import SpecError, losses
 
 REDUCTIONS = [(n, r) for n in losses.names() for r in ("mean", "sum")]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scratch_testing import numgrad
 
-from scratch import Spec, build, make_data, optimizers, param_names, target_kind
+from nnparity.scratch import Spec, build, make_data, optimizers, param_names, target_kind
 
 GRAD_SPECS = [
     "3-4-2 tanh,identity loss=mse",

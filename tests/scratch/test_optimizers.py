@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from scratch import optimizers
+from nnparity.scratch import optimizers
 
 # Every registered optimizer with its defaults, plus each option switched on.
 OPTIONS = {

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from scratch import REGISTRIES, SpecError
-from scratch.registry import Registry
+from nnparity.scratch import REGISTRIES, SpecError
+from nnparity.scratch.registry import Registry
 
 REQUIRED = {
     "activation": (12, "identity sigmoid tanh relu leaky_relu elu selu gelu silu softplus mish "

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scratch import Choice, Spec, SpecError, activations, build, initializers, losses, optimizers
-from scratch.spec import choice
+from nnparity.scratch import Choice, Spec, SpecError, activations, build, initializers, losses, optimizers
+from nnparity.scratch.spec import choice
 
 EXAMPLE = (
     "3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1,momentum=0.9) init=xavier_uniform "

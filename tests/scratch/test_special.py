@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from scratch.special import erf
+from nnparity.scratch.special import erf
 
 
 def test_erf_is_within_3_ulp_of_math_erf():

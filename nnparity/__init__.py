@@ -1,0 +1,74 @@
+"""nnparity: hold from-scratch NumPy neural networks to PyTorch.
+
+    import nnparity
+
+    spec = nnparity.Spec.parse("4-8-3 tanh,identity loss=cross_entropy opt=adam(lr=0.01)")
+    result = nnparity.run_parity(spec, steps=5)  # scratch vs its PyTorch twin
+    print(result.message())
+
+The parts: ``nnparity.scratch`` (the NumPy library, NumPy only), ``nnparity.reference`` (the
+PyTorch twin, the parity engine, the learner checker), ``nnparity.reports`` (sweeps, reports,
+the command line). Importing ``nnparity`` imports NumPy only; torch is imported when a function
+that needs it is first called.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from .scratch import Spec, build
+
+try:
+    __version__ = version("nnparity")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree, not installed
+    __version__ = "0+unknown"
+
+_LAZY = {
+    "run_parity": "nnparity.reference.engine",
+    "check": "nnparity.reference.learner",
+    "assert_learner_matches": "nnparity.reference.learner",
+    "from_gradients": "nnparity.reference.learner",
+    "from_layers": "nnparity.reference.learner",
+    "from_step": "nnparity.reference.learner",
+    "from_forward": "nnparity.reference.learner",
+    "from_loss": "nnparity.reference.learner",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .reference.engine import run_parity
+    from .reference.learner import (
+        assert_learner_matches,
+        check,
+        from_forward,
+        from_gradients,
+        from_layers,
+        from_loss,
+        from_step,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nnparity' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = [
+    "Spec",
+    "__version__",
+    "assert_learner_matches",
+    "build",
+    "check",
+    "from_forward",
+    "from_gradients",
+    "from_layers",
+    "from_loss",
+    "from_step",
+    "run_parity",
+]
