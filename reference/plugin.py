@@ -9,8 +9,8 @@ A course's CI holds a student's own network to PyTorch (``nnparity check`` as a 
     def test_student_network(assert_learner_matches):
         assert_learner_matches("student_net.py", steps=10)  # the file's nnparity_adapter()
 
-Both are also importable from ``nnparity.reference.plugin``. Loading the plugin imports nothing heavy;
-torch is imported when a helper first runs.
+Both are also importable from ``nnparity.reference.plugin``. Loading the plugin imports
+nothing heavy; torch is imported when a helper first runs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 
 
 def assert_parity(spec: Any, steps: int = 5, mode: str = "free", **kwargs: Any) -> Any:
-    """Run ``nnparity.reference.engine.run_parity`` and fail with an assert_close-style message (stage,
+    """Run ``nnparity.run_parity`` and fail with an assert_close-style message (stage,
     tensor, step, mismatched k / n, greatest difference and where, tolerance) unless every
     comparison passes. Returns the ``ParityResult``."""
     from nnparity.reference.engine import run_parity

@@ -1,8 +1,9 @@
 """The ``nnparity`` command line: a thin layer over functions a user can import.
 
-Each subcommand lives in its own module ``nnparity.reports.cmd_<name>`` with ``add_arguments(parser)``
-and ``run(args) -> int``; those modules import heavy libraries (torch, pandas) only inside
-``run``, so ``nnparity --help`` and ``nnparity list`` start fast and never import torch.
+Each subcommand lives in its own module ``nnparity.reports.cmd_<name>`` with
+``add_arguments(parser)`` and ``run(args) -> int``; those modules import heavy libraries
+(torch, pandas) only inside ``run``, so ``nnparity --help`` and ``nnparity list`` start fast
+and never import torch.
 """
 
 from __future__ import annotations

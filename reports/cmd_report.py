@@ -1,7 +1,7 @@
 """``nnparity report``: sweep a configuration matrix and write divergence reports.
 
-A thin layer over ``nnparity.reports.report.make_report``; see ``nnparity.reports.matrix_file`` for the TOML
-matrix format.
+A thin layer over ``nnparity.reports.report.make_report``; see
+``nnparity.reports.matrix_file`` for the TOML matrix format.
 """
 
 from __future__ import annotations

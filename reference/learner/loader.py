@@ -42,7 +42,8 @@ def load(target: str) -> tuple[Adapter, Any, Any]:
         if not hasattr(module, name):
             raise LearnerError(
                 f"{path} defines no {name!r}: add a function `def {name}():` that returns "
-                "an adapter (see nnparity.from_gradients and the other adapter constructors), or name yours with FILE.py:NAME"
+                "an adapter (nnparity.from_gradients or another adapter constructor), "
+                "or name yours with FILE.py:NAME"
             )
         obj = getattr(module, name)
         made = obj() if callable(obj) and not isinstance(obj, Adapter) else obj

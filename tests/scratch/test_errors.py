@@ -8,7 +8,15 @@ import warnings
 import numpy as np
 import pytest
 
-from nnparity.scratch import DataError, NNParityError, Spec, SpecError, build, check_data, optimizers
+from nnparity.scratch import (
+    DataError,
+    NNParityError,
+    Spec,
+    SpecError,
+    build,
+    check_data,
+    optimizers,
+)
 
 KNOWN_ACTS = "Known activations: identity, sigmoid, tanh, relu"
 

@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnparity.scratch import Choice, Spec, SpecError, activations, build, initializers, losses, optimizers
+from nnparity.scratch import (
+    Choice,
+    Spec,
+    SpecError,
+    activations,
+    build,
+    initializers,
+    losses,
+    optimizers,
+)
 from nnparity.scratch.spec import choice
 
 EXAMPLE = (
