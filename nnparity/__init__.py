@@ -16,9 +16,18 @@ from __future__ import annotations
 
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .scratch import Spec, build
+# Installed from a wheel, the parts live inside this package. In a source checkout they are the
+# folders beside it (scratch/, reference/, reports/): look there too, so that a checkout always
+# imports its own parts (also a second checkout, or one on PYTHONPATH, next to an editable
+# install of another).
+_CHECKOUT = Path(__file__).resolve().parent.parent
+if not (Path(__file__).parent / "scratch").is_dir() and (_CHECKOUT / "scratch").is_dir():
+    __path__.append(str(_CHECKOUT))
+
+from .scratch import Spec, build  # noqa: E402
 
 try:
     __version__ = version("nnparity")
