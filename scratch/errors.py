@@ -19,8 +19,9 @@ class DataError(NNParityError):
 
 def did_you_mean(name: str, known: list[str]) -> str:
     """``"; did you mean 'relu'?"`` for the closest known name, or ``"."`` when none is close."""
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    return f"; did you mean {close[0]!r}?" if close else "."
+    by_lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.5)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else "."
 
 
 def unknown_name(kind: str, name: str, known: list[str]) -> SpecError:

@@ -64,12 +64,27 @@ class Registry(Generic[T]):
 
     def __getitem__(self, name: str) -> Variant[T]:
         try:
-            return self._variants[name]
+            return self._variants[self.canonical(name)]
         except KeyError:
             raise unknown_name(self.kind, name, list(self._variants)) from None
 
+    def canonical(self, name: str) -> str:
+        """The registered name that ``name`` spells in another case or style: ``ReLU`` ->
+        ``relu``, ``LeakyReLU`` -> ``leaky_relu``, ``BCELoss`` -> ``bce`` (case, ``_`` and ``-``
+        ignored, and a trailing ``loss`` for losses); ``name`` itself when none or several do."""
+        if name in self._variants or not isinstance(name, str):
+            return name
+        folded = [_fold(name)]
+        if self.kind == "loss" and folded[0].endswith("loss"):
+            folded.append(folded[0][: -len("loss")])
+        for key in folded:
+            hits = [n for n in self._variants if _fold(n) == key]
+            if len(hits) == 1:
+                return hits[0]
+        return name
+
     def __contains__(self, name: object) -> bool:
-        return name in self._variants
+        return isinstance(name, str) and self.canonical(name) in self._variants
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._variants)
@@ -98,6 +113,10 @@ class Registry(Generic[T]):
             if value != default or type(value) is not type(default):
                 out.append((key, value))
         return tuple(out)
+
+
+def _fold(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
 
 
 def _coerce(kind: str, name: str, key: str, value: Any, default: Value) -> Value:

@@ -87,6 +87,7 @@ def choice(registry: Registry[Any], obj: Choice | str, **params: Value) -> Choic
                 raise SpecError(f"hyperparameter {key!r} is given twice in {obj!r}")
             given.add(key)
             raw[key] = _value(val.strip())
+    name = registry.canonical(name)
     normal = registry.normalize(name, raw)
     registry[name].build(dict(normal))  # range checks happen here, before any work
     return Choice(name, normal)

@@ -69,3 +69,37 @@ def test_register_refuses_duplicates_and_missing_defaults():
 def test_import_scratch_does_not_import_torch():
     code = "import sys, scratch; sys.exit('torch' in sys.modules or 'pandas' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "text, canonical",
+    [
+        ("3-4-1 ReLU,Sigmoid loss=BCE", "3-4-1 relu,sigmoid loss=bce"),
+        (
+            "3-4-3 LeakyReLU(slope=0.1),identity loss=CrossEntropyLoss",
+            "3-4-3 leaky_relu(slope=0.1),identity loss=cross_entropy",
+        ),
+        (
+            "3-4-1 tanh,sigmoid loss=MSELoss opt=Adam(lr=0.1) init=Xavier_Uniform",
+            "3-4-1 tanh,sigmoid loss=mse opt=adam(lr=0.1) init=xavier_uniform",
+        ),
+        ("3-4-1 GELU,identity loss=smooth_l1", None),
+    ],
+)
+def test_variant_names_resolve_in_any_case_and_style(text, canonical):
+    from nnparity.scratch import Spec
+
+    if canonical is None:
+        with pytest.raises(SpecError, match="unknown loss 'smooth_l1'"):
+            Spec.parse(text)
+        return
+    spec = Spec.parse(text)
+    assert spec == Spec.parse(canonical)
+    assert Spec.parse(str(spec)) == spec and str(spec) == str(Spec.parse(canonical))
+
+
+def test_did_you_mean_ignores_case():
+    from nnparity.scratch import Spec
+
+    with pytest.raises(SpecError, match="did you mean 'relu'"):
+        Spec.parse("3-4-1 Relux,sigmoid")
