@@ -111,7 +111,8 @@ class Network(NamedTuple):
     ) -> tuple[Params, Any, float]:
         """One step: forward, loss, backward, update. Returns (new params, new state, loss)."""
         loss, grads, _ = self.loss_and_grads(params, X, y)
-        new_params, new_state = self.opt.update(grads, state, params)
+        # the gradients are this step's own arrays: the update may write the new weights there
+        new_params, new_state = self.opt.update(grads, state, params, donate=True)
         return new_params, new_state, loss
 
     def check_data(self, X: Any, y: Any) -> tuple[Array, Array]:

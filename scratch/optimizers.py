@@ -3,10 +3,13 @@
     state = init(params)
     params, state = update(grads, state, params)
 
-Pure: nothing is modified in place. Hyperparameters live in the closure; the state is a small
-NamedTuple whose fields are named as PyTorch's ``optimizer.state`` keys (``step``,
-``momentum_buffer``, ``exp_avg``, ...), each a dict name -> array (``step`` an int), so the two
-can be compared key by key. Updates follow torch 2.13's single-tensor path
+Pure: nothing is modified in place, except that ``update(..., donate=True)`` may write the
+new parameters into the gradient arrays (as JAX's donated buffers): ``train_step`` donates the
+gradients its own backward pass made, which nobody else sees, and saves allocating (and
+faulting in) a parameter-sized array per tensor and step. Hyperparameters live in the closure;
+the state is a small NamedTuple whose fields are named as PyTorch's ``optimizer.state`` keys
+(``step``, ``momentum_buffer``, ``exp_avg``, ...), each a dict name -> array (``step`` an int),
+so the two can be compared key by key. Updates follow torch 2.13's single-tensor path
 (CONVENTIONS.md section 4): weight decay is L2 added to the gradient (AdamW: decoupled,
 ``p *= 1 - lr wd`` first); the momentum buffer holds gradient units and is ``g`` itself on the
 first step; Adam's t starts at 1 and its eps is added after the bias-corrected square root.
@@ -29,7 +32,7 @@ Params = dict[str, Array]
 
 class Optimizer(NamedTuple):
     init: Callable[[Params], NamedTuple]
-    update: Callable[[Params, NamedTuple, Params], tuple[Params, NamedTuple]]
+    update: Callable[..., tuple[Params, NamedTuple]]  # (grads, state, params, *, donate=False)
 
 
 optimizers: Registry[Optimizer] = Registry("optimizer")
@@ -51,9 +54,12 @@ def _zeros(params: Params) -> dict[str, Array]:
     return {k: np.zeros_like(v) for k, v in params.items()}
 
 
-def _step(p: Array, lr: float, d: Array) -> Array:
-    """p - lr d, as a new array, in two passes over memory instead of three."""
-    out = d * -lr
+def _step(p: Array, lr: float, d: Array, into: Array | None = None) -> Array:
+    """p - lr d in two passes over memory instead of three: into ``into`` (a donated gradient
+    buffer of p's shape and dtype) when given, else a new array. Same operations, same bits."""
+    if into is None or into.dtype != p.dtype or into.shape != p.shape or into is p:
+        into = None
+    out = np.multiply(d, -lr, out=into)
     out += p
     return out
 
@@ -91,7 +97,9 @@ def sgd(
     def init(params: Params) -> SGDState:
         return SGDState(0, _zeros(params) if momentum else {})
 
-    def update(grads: Params, state: SGDState, params: Params) -> tuple[Params, SGDState]:
+    def update(
+        grads: Params, state: SGDState, params: Params, *, donate: bool = False
+    ) -> tuple[Params, SGDState]:
         new_p, bufs = {}, {}
         for k, p in params.items():
             g = _decay(grads[k], p, weight_decay)
@@ -102,7 +110,7 @@ def sgd(
                     b = momentum * state.momentum_buffer[k] + (1.0 - dampening) * g
                 bufs[k] = b
                 g = g + momentum * b if nesterov else b
-            new_p[k] = _step(p, lr, g)
+            new_p[k] = _step(p, lr, g, grads[k] if donate else None)
         return new_p, SGDState(state.step + 1, bufs)
 
     return Optimizer(init, update)
@@ -138,7 +146,9 @@ def _adam(
     def init(params: Params) -> AdamState:
         return AdamState(0, _zeros(params), _zeros(params), _zeros(params) if amsgrad else {})
 
-    def update(grads: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
+    def update(
+        grads: Params, state: AdamState, params: Params, *, donate: bool = False
+    ) -> tuple[Params, AdamState]:
         t = state.step + 1
         step_size = lr / (1.0 - beta1**t)
         bc2_sqrt = math.sqrt(1.0 - beta2**t)
@@ -155,7 +165,8 @@ def _adam(
             m_all[k], v_all[k] = m, v
             if amsgrad:
                 v = vmax_all[k] = np.maximum(state.max_exp_avg_sq[k], v)
-            new_p[k] = _step(p, step_size, m / (np.sqrt(v) / bc2_sqrt + eps))
+            d = m / (np.sqrt(v) / bc2_sqrt + eps)
+            new_p[k] = _step(p, step_size, d, grads[k] if donate else None)
         return new_p, AdamState(t, m_all, v_all, vmax_all)
 
     return Optimizer(init, update)
@@ -226,7 +237,9 @@ def rmsprop(
             _zeros(params) if momentum else {},
         )
 
-    def update(grads: Params, state: RMSpropState, params: Params) -> tuple[Params, RMSpropState]:
+    def update(
+        grads: Params, state: RMSpropState, params: Params, *, donate: bool = False
+    ) -> tuple[Params, RMSpropState]:
         new_p, s_all, gbar_all, b_all = {}, {}, {}, {}
         for k, p in params.items():
             g = _decay(grads[k], p, weight_decay)
@@ -239,9 +252,9 @@ def rmsprop(
                 d = np.sqrt(s) + eps
             if momentum:
                 b = b_all[k] = momentum * state.momentum_buffer[k] + g / d
-                new_p[k] = _step(p, lr, b)
+                new_p[k] = _step(p, lr, b, grads[k] if donate else None)
             else:
-                new_p[k] = _step(p, lr, g / d)
+                new_p[k] = _step(p, lr, g / d, grads[k] if donate else None)
         return new_p, RMSpropState(state.step + 1, s_all, gbar_all, b_all)
 
     return Optimizer(init, update)
@@ -277,14 +290,17 @@ def adagrad(
             0, {k: np.full_like(v, initial_accumulator_value) for k, v in params.items()}
         )
 
-    def update(grads: Params, state: AdagradState, params: Params) -> tuple[Params, AdagradState]:
+    def update(
+        grads: Params, state: AdagradState, params: Params, *, donate: bool = False
+    ) -> tuple[Params, AdagradState]:
         t = state.step + 1
         clr = lr / (1.0 + (t - 1) * lr_decay)
         new_p, s_all = {}, {}
         for k, p in params.items():
             g = _decay(grads[k], p, weight_decay)
             s = s_all[k] = state.sum[k] + g * g
-            new_p[k] = _step(p, clr, g / (np.sqrt(s) + eps))
+            d = g / (np.sqrt(s) + eps)
+            new_p[k] = _step(p, clr, d, grads[k] if donate else None)
         return new_p, AdagradState(t, s_all)
 
     return Optimizer(init, update)

@@ -216,3 +216,28 @@ def test_adagrad_lr_decay_and_initial_accumulator():
     p1 = -0.1 / (math.sqrt(1.1) + 1e-10)
     p2 = p1 - (0.1 / 1.5) * 2 / (math.sqrt(5.1) + 1e-10)
     assert got == pytest.approx([p1, p2], rel=1e-15)
+
+
+@pytest.mark.parametrize("name, kw", CASES, ids=IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_donated_update_gives_the_same_bits_and_leaves_state_and_params_alone(name, kw, dtype):
+    rng = np.random.default_rng(3)
+    opt = optimizers[name].build(kw)
+    params = make_params(rng, dtype)
+    state = opt.init(params)
+    for _ in range(3):  # past the first step, where SGD's buffer starts as a copy of g
+        grads = {k: rng.standard_normal(v.shape).astype(dtype) for k, v in params.items()}
+        kept = copy.deepcopy((params, state))
+        expected, expected_state = opt.update(copy.deepcopy(grads), state, params)
+        donated = {k: g.copy() for k, g in grads.items()}
+        got, got_state = opt.update(donated, state, params, donate=True)
+        np.testing.assert_equal((params, state), kept)  # only the gradients may be written
+        np.testing.assert_equal((got, got_state), (expected, expected_state))
+        for k in got:  # the new state never shares memory with the donated buffers
+            assert all(
+                not np.shares_memory(buf[k], donated[k])
+                for buf in got_state._asdict().values()
+                if isinstance(buf, dict) and k in buf
+            )
+        assert any(got[k] is donated[k] for k in got)  # the buffers were really reused
+        params, state = got, got_state
