@@ -1,10 +1,15 @@
-"""Benchmarks: scratch against PyTorch, measured in one process, blocks interleaved, min of
-repeats. Every figure is a ratio against something measured in the same run."""
+"""Benchmarks: scratch against PyTorch, measured in one process at one explicit thread count per
+size (both libraries), as paired interleaved samples: each repeat times a block of scratch steps
+then a block of torch steps, and the ratio of the pair is one sample. Every figure is a ratio
+against something measured in the same run; the medians and the spread of the samples are
+reported, and a figure that cannot be true (a rate above the measured peak, a ratio below its
+bound) is flagged as noise instead of printed as a finding."""
 
 from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -19,6 +24,7 @@ SIZES = (
     ("784-1024-1024-10", 256),
     ("4096-4096-4096", 512),
 )
+NOISE = 0.05  # a ratio this far below its bound, or a peak share this far above 1, is noise
 
 
 def machine() -> dict[str, Any]:
@@ -40,31 +46,67 @@ def machine() -> dict[str, Any]:
     }
 
 
-def best_of(fns: dict[str, Callable[[], Any]], repeats: int, number: int) -> dict[str, float]:
-    """Seconds per call of each fn: blocks of ``number`` calls, interleaved, min over repeats."""
-    best = {k: float("inf") for k in fns}
+def threads_for_size(sizes: str, batch: int) -> int:
+    """The thread count both libraries get at this size: the engine's own rule (1 thread below
+    2^30 multiply-adds in the largest layer), else every core."""
+    from nnparity.reference.threads import SMALL_WORK
+
+    dims = [int(d) for d in sizes.split("-")]
+    work = max(batch * a * b for a, b in zip(dims[:-1], dims[1:], strict=False))
+    return 1 if work < SMALL_WORK else (os.cpu_count() or 1)
+
+
+def paired(fns: dict[str, Callable[[], Any]], repeats: int, number: int) -> dict[str, list[float]]:
+    """Seconds per call of each fn, one sample per repeat: blocks of ``number`` calls, the fns
+    interleaved within each repeat so that a sample's pair saw the same machine."""
+    samples: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
             t = time.perf_counter()
             for _ in range(number):
                 fn()
-            best[k] = min(best[k], (time.perf_counter() - t) / number)
-    return best
+            samples[k].append((time.perf_counter() - t) / number)
+    return samples
 
 
-def peak_gemm(dtype: str, n: int = 2048) -> float:
-    """NumPy's own GEMM rate (GFLOP/s) on an n x n product."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n)).astype(dtype)
-    b = rng.standard_normal((n, n)).astype(dtype)
-    t = best_of({"mm": lambda: a @ b}, repeats=3, number=1)["mm"]
-    return 2 * n**3 / t / 1e9
+def ratio_stats(num: list[float], den: list[float]) -> dict[str, float]:
+    """Median, lowest and highest of the paired ratios num_i / den_i."""
+    r = [a / b for a, b in zip(num, den, strict=True)]
+    return {"median": statistics.median(r), "low": min(r), "high": max(r)}
 
 
 def step_flops(sizes: tuple[int, ...], batch: int) -> float:
     """Forward 2BIO per layer, backward 4BIO (dW and da; the first layer skips da)."""
     layers = list(zip(sizes[:-1], sizes[1:], strict=False))
     return sum(6.0 * batch * i * o for i, o in layers) - 2.0 * batch * layers[0][0] * layers[0][1]
+
+
+def gemm_shapes(sizes: tuple[int, ...], batch: int) -> list[tuple[int, int, int]]:
+    """(m, k, n) of each GEMM of a step: per layer forward a @ W (B, I, O), dW = a.T @ dz
+    (I, B, O) and, past the first layer, da = dz @ W.T (B, O, I)."""
+    out = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
+        out += [(batch, n_in, n_out), (n_in, batch, n_out)]
+        if i > 0:
+            out.append((batch, n_out, n_in))
+    return out
+
+
+def step_gemms(sizes: tuple[int, ...], batch: int, dtype: str) -> Callable[[], None]:
+    """The step's own GEMMs (``gemm_shapes``) in NumPy, on operands laid out as scratch's step
+    has them. Their time is what scratch's step cannot beat."""
+    rng = np.random.default_rng(0)
+    ops = []
+    for m, k, n in gemm_shapes(sizes, batch):
+        ops.append(
+            (rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype))
+        )
+
+    def run() -> None:
+        for a, b in ops:
+            a @ b
+
+    return run
 
 
 class StepPair(NamedTuple):
@@ -110,37 +152,45 @@ def step_pair(sizes: str, batch: int, dtype: str) -> StepPair:
 
 
 def train_step_ratio(sizes: str, batch: int, dtype: str, repeats: int) -> dict[str, Any]:
-    """One scratch train_step against one PyTorch step, same spec, weights and data."""
-    import torch
+    """One scratch train_step against one PyTorch step (same spec, weights, data and threads),
+    and the bound: the step's GEMMs alone in NumPy, over the torch step, paired likewise."""
+    from nnparity.reference.threads import limited
 
-    spec, scratch_step, torch_step, _, _ = step_pair(sizes, batch, dtype)
-    big = step_flops(spec.sizes, batch) > 1e9
-    number = 1 if big else max(1, int(2e8 // max(step_flops(spec.sizes, batch), 1)))
-    number = min(number, 2000)
-    t = best_of({"scratch": scratch_step, "torch": torch_step}, repeats, number)
-    flops = step_flops(spec.sizes, batch)
-    # What bounds the ratio: the largest layer's GEMM in NumPy (OpenBLAS) against torch (MKL).
-    n_in, n_out = max(zip(spec.sizes[:-1], spec.sizes[1:], strict=False), key=lambda s: s[0] * s[1])
-    a, w = np.ones((batch, n_in), dtype=dtype), np.ones((n_in, n_out), dtype=dtype)
-    at, wt = torch.from_numpy(a), torch.from_numpy(w)
-    g = best_of({"np": lambda: a @ w, "torch": lambda: at @ wt}, repeats, number)
+    threads = threads_for_size(sizes, batch)
+    with limited(threads):
+        spec, scratch_step, torch_step, _, _ = step_pair(sizes, batch, dtype)
+        flops = step_flops(spec.sizes, batch)
+        number = 1 if flops > 1e9 else min(2000, max(1, int(2e8 // max(flops, 1))))
+        gemms = step_gemms(spec.sizes, batch, dtype)
+        fns = {"scratch": scratch_step, "torch": torch_step, "gemms": gemms}
+        paired(fns, 1, number)  # warm-up: first-touch pages, thread pools, caches
+        s = paired(fns, repeats, number)
+    ratio = ratio_stats(s["scratch"], s["torch"])
+    bound = ratio_stats(s["gemms"], s["torch"])
+    scratch_s = statistics.median(s["scratch"])
     return {
         "spec": f"{sizes} b{batch}",
         "dtype": dtype,
-        "scratch_s": t["scratch"],
-        "torch_s": t["torch"],
-        "ratio": t["scratch"] / t["torch"],
+        "threads": threads,
+        "scratch_s": scratch_s,
+        "torch_s": statistics.median(s["torch"]),
+        "gemms_s": statistics.median(s["gemms"]),
+        "ratio": ratio["median"],
+        "ratio_low": ratio["low"],
+        "ratio_high": ratio["high"],
+        "bound": bound["median"],
+        "gemm_share": statistics.median(s["gemms"]) / scratch_s,
         "gflop": flops / 1e9,
-        "scratch_gflops": flops / t["scratch"] / 1e9,
-        "gemm_ratio": g["np"] / g["torch"],
+        "noisy": ratio["median"] < bound["median"] * (1 - NOISE)
+        or statistics.median(s["gemms"]) > scratch_s * (1 + NOISE),
     }
 
 
 def engine_throughput(repeats: int) -> dict[str, Any]:
     """Configurations per second of ``run_parity`` (1 step, no oracle or finite differences) on
-    tiny specs, with and without thread handling, against the floor: twin build + weight copy +
-    torch step + read-back + scratch step, with nothing compared (run with one thread, as the
-    engine runs tiny specs)."""
+    tiny specs against its floor (twin build + weight copy + torch step + read-back + scratch
+    step, nothing compared), all at one thread; and the cost of the engine's thread handling:
+    a limit entered per call (what it does) against one outer limit around all calls."""
     from nnparity.reference.engine import run_parity
     from nnparity.reference.matrix import matrix
     from nnparity.reference.threads import limited
@@ -151,10 +201,6 @@ def engine_throughput(repeats: int) -> dict[str, Any]:
     data = {s: make_data(s) for s in specs}
 
     def floor() -> None:
-        with limited(1):
-            _floor()
-
-    def _floor() -> None:
         for s in specs:
             net = build(s)
             p = net.init_params()
@@ -163,32 +209,47 @@ def engine_throughput(repeats: int) -> dict[str, Any]:
             twin.step(*twin.tensors(*data[s]))
             net.train_step(p, net.init_state(p), *data[s])
 
-    def engine(threads: Any) -> Callable[[], None]:
-        return lambda: [
+    def engine(threads: Any) -> None:
+        for s in specs:
             run_parity(s, 1, oracle=False, finite_differences=False, threads=threads, data=data[s])
-            for s in specs
-        ]
 
-    t = best_of(
-        {"floor": floor, "engine": engine("auto"), "engine_default_threads": engine(None)},
-        repeats,
-        1,
-    )
+    def outer() -> None:
+        with limited(1):
+            engine(None)
+
+    def per_call() -> None:
+        engine("auto")
+
+    def floor_1() -> None:
+        with limited(1):
+            floor()
+
+    fns = {"floor": floor_1, "engine": per_call, "outer": outer}
+    paired(fns, 1, 1)
+    s = paired(fns, repeats, 1)
     n = len(specs)
+    vs_floor = ratio_stats(s["floor"], s["engine"])
+    handling = ratio_stats(s["engine"], s["outer"])
     return {
-        "floor_cps": n / t["floor"],
-        "engine_cps": n / t["engine"],
-        "engine_default_threads_cps": n / t["engine_default_threads"],
-        "engine_vs_floor": t["floor"] / t["engine"],
-        "thread_handling_cost": t["engine"] / t["engine_default_threads"] - 1,
+        "floor_cps": n / statistics.median(s["floor"]),
+        "engine_cps": n / statistics.median(s["engine"]),
+        "engine_vs_floor": vs_floor["median"],
+        "engine_vs_floor_low": vs_floor["low"],
+        "engine_vs_floor_high": vs_floor["high"],
+        "thread_handling_cost": handling["median"] - 1,
+        "noisy": vs_floor["median"] > 1 + NOISE,
     }
 
 
-def gradcheck_ratio(fast: bool) -> dict[str, Any]:
-    """A parity check of a ~10k-parameter network against torch.autograd.gradcheck on it."""
+def gradcheck_ratio(fast: bool, repeats: int) -> dict[str, Any]:
+    """torch.autograd.gradcheck of a ~10k-parameter twin against one parity step of the same
+    network, both warm and at one thread. They verify different things: gradcheck holds
+    PyTorch's autograd gradients to finite differences (of PyTorch's own function); a parity
+    step holds scratch's forward, loss, gradients, update and optimizer state to PyTorch's."""
     import torch
 
     from nnparity.reference.engine import run_parity
+    from nnparity.reference.threads import limited
     from nnparity.reference.twin import Twin
     from nnparity.scratch import Spec, build, make_data
 
@@ -205,17 +266,24 @@ def gradcheck_ratio(fast: bool) -> dict[str, Any]:
         out = torch.func.functional_call(twin.module, dict(zip(names, ps, strict=True)), (Xt,))
         return twin.loss_fn(out, yt)
 
-    t0 = time.perf_counter()
-    ok = torch.autograd.gradcheck(loss, leaves, fast_mode=fast)
-    t_gc = time.perf_counter() - t0
-    t_parity = best_of({"p": lambda: run_parity(spec, 1, finite_differences=False)}, 5, 1)["p"]
+    ok: list[bool] = []
+    with limited(1):
+        torch.autograd.gradcheck(loss, leaves, fast_mode=True)  # warm-up
+        run_parity(spec, 1, finite_differences=False, threads=None)
+        fns = {
+            "gradcheck": lambda: ok.append(torch.autograd.gradcheck(loss, leaves, fast_mode=fast)),
+            "parity": lambda: run_parity(spec, 1, finite_differences=False, threads=None),
+        }
+        s = paired(fns, repeats if fast else 1, 1)
+    r = ratio_stats(s["gradcheck"], s["parity"])
     return {
         "params": n_params,
-        "gradcheck_s": t_gc,
-        "gradcheck_ok": bool(ok),
-        "parity_s": t_parity,
-        "ratio": t_gc / t_parity,
+        "gradcheck_s": statistics.median(s["gradcheck"]),
+        "gradcheck_ok": all(ok),
+        "parity_s": statistics.median(s["parity"]),
+        "ratio": r["median"],
         "fast_mode": fast,
+        "threads": 1,
     }
 
 
@@ -229,3 +297,30 @@ def cli_start(args: list[str], repeats: int = 5) -> float:
         )
         best = min(best, time.perf_counter() - t)
     return best
+
+
+def changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Row by row, the change from an earlier ``bench --json`` to this one: train-step ratios
+    (lower is better), the engine's share of its floor and its rate (higher is better)."""
+    rows = []
+    before = {(r["spec"], r["dtype"]): r for r in old.get("train_step", [])}
+    for r in new.get("train_step", []):
+        o = before.get((r["spec"], r["dtype"]))
+        if o is not None:
+            what = f"{r['spec']} {r['dtype']}: scratch / torch"
+            rows.append(_change(what, o["ratio"], r["ratio"], lower=True))
+    if "engine" in old and "engine" in new:
+        for key, what in (
+            ("engine_vs_floor", "engine: share of floor"),
+            ("engine_cps", "engine: configs/s"),
+        ):
+            rows.append(_change(what, old["engine"][key], new["engine"][key], lower=False))
+    return rows
+
+
+def _change(what: str, old: float, new: float, lower: bool) -> dict[str, Any]:
+    rel = new / old - 1 if old else float("nan")
+    worse = rel > NOISE if lower else rel < -NOISE
+    better = rel < -NOISE if lower else rel > NOISE
+    verdict = "worse" if worse else "better" if better else "same (within 5%)"
+    return {"what": what, "before": old, "now": new, "change": rel, "verdict": verdict}

@@ -1,56 +1,72 @@
-"""``nnparity bench [--json] [--quick]``: scratch and the parity engine against PyTorch."""
+"""``nnparity bench [--json] [--quick] [--compare OLD.json]``: scratch and the parity engine
+against PyTorch."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--json", action="store_true", help="print JSON (keep it to --compare later)")
     p.add_argument(
         "--quick",
         action="store_true",
         help="skip the two large sizes and default-mode gradcheck (seconds, not minutes)",
     )
-    p.add_argument("--repeats", type=int, default=5, help="repeats per block (default 5)")
+    p.add_argument("--repeats", type=int, default=7, help="paired samples per figure (default 7)")
+    p.add_argument(
+        "--compare",
+        metavar="OLD.json",
+        type=Path,
+        help="also print the change of each row against an earlier `nnparity bench --json`",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from nnparity.reports import bench
+    from nnparity.scratch.errors import NNParityError
+
+    if args.repeats < 1:
+        raise NNParityError(f"--repeats must be >= 1, got {args.repeats}")
+    old = None
+    if args.compare is not None:
+        try:
+            old = json.loads(args.compare.read_text())
+        except (OSError, ValueError) as e:
+            raise NNParityError(
+                f"cannot read {args.compare} ({e}); give a file written by `nnparity bench --json`"
+            ) from None
 
     def say(msg: str) -> None:
         if not args.json:
             print(msg, file=sys.stderr, flush=True)
 
-    out: dict = {"machine": bench.machine()}
-    say("measuring NumPy's peak GEMM ...")
-    peak = {dt: bench.peak_gemm(dt) for dt in ("float32", "float64")}
-    out["peak_gemm_gflops"] = peak
+    out: dict = {"machine": bench.machine(), "repeats": args.repeats}
     sizes = bench.SIZES[:2] if args.quick else bench.SIZES
     rows = []
     for sz, b in sizes:
         for dt in ("float32", "float64"):
             say(f"train step {sz} b{b} {dt} ...")
-            r = bench.train_step_ratio(sz, b, dt, args.repeats)
-            r["peak_fraction"] = r["scratch_gflops"] / peak[dt]
-            # the lowest ratio possible: the step's GEMMs alone at NumPy's peak, over torch's step
-            r["ratio_bound"] = r["gflop"] / peak[dt] / r["torch_s"]
-            rows.append(r)
+            rows.append(bench.train_step_ratio(sz, b, dt, args.repeats))
     out["train_step"] = rows
     say("parity engine throughput ...")
     out["engine"] = bench.engine_throughput(args.repeats)
     say("gradcheck ...")
-    out["gradcheck"] = [bench.gradcheck_ratio(True)]
+    out["gradcheck"] = [bench.gradcheck_ratio(True, args.repeats)]
     if not args.quick:
-        out["gradcheck"].append(bench.gradcheck_ratio(False))
+        out["gradcheck"].append(bench.gradcheck_ratio(False, args.repeats))
     say("CLI start-up ...")
     out["cli_start_s"] = {
         "nnparity --help": bench.cli_start(["--help"]),
         "nnparity list": bench.cli_start(["list"]),
     }
+    if old is not None:
+        out["changes"] = bench.changes(old, out)
     if args.json:
         from nnparity.reports.jsonout import dumps
 
@@ -59,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
     m = out["machine"]
     print(
         f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy {m['numpy']}, "
-        f"torch {m['torch']}; NumPy peak GEMM f32 {peak['float32']:.0f} GFLOP/s, "
-        f"f64 {peak['float64']:.0f} GFLOP/s\n"
+        f"torch {m['torch']}; {args.repeats} paired samples per figure\n"
     )
     print(
         tabulate(
@@ -68,13 +83,14 @@ def run(args: argparse.Namespace) -> int:
                 {
                     "spec": r["spec"],
                     "dtype": r["dtype"],
+                    "threads": r["threads"],
                     "scratch ms": r["scratch_s"] * 1e3,
                     "torch ms": r["torch_s"] * 1e3,
-                    "scratch / torch": r["ratio"],
-                    "bound": r["ratio_bound"],
-                    "scratch GFLOP/s": r["scratch_gflops"],
-                    "of NumPy peak": f"{r['peak_fraction']:.0%}",
-                    "GEMM NumPy / torch": r["gemm_ratio"],
+                    "scratch / torch": f"{r['ratio']:.3g} ({r['ratio_low']:.3g}-"
+                    f"{r['ratio_high']:.3g})",
+                    "bound": r["bound"],
+                    "ratio / bound": "noisy" if r["noisy"] else f"{r['ratio'] / r['bound']:.2f}",
+                    "GEMMs of step": "noisy" if r["noisy"] else f"{r['gemm_share']:.0%}",
                 }
                 for r in rows
             ],
@@ -83,23 +99,39 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     print(
-        "bound: the step's GEMMs alone at NumPy's peak, over torch's step time; scratch / torch "
-        "cannot go below it.\nGEMM NumPy / torch: the largest layer's product alone, NumPy's "
-        "time over torch's."
+        "scratch / torch: median of the paired samples (lowest-highest). bound: the step's own "
+        "GEMMs alone in NumPy over torch's step;\nscratch / torch cannot go below it. GEMMs of "
+        "step: their share of scratch's step. Both libraries run at the thread count shown."
     )
+    if any(r["noisy"] for r in rows):
+        print(
+            "warning: the machine was noisy (a ratio below its bound, or GEMMs longer than the "
+            "step); rerun on a quiet machine or with more --repeats",
+            file=sys.stderr,
+        )
     e = out["engine"]
+    share = "noisy" if e["noisy"] else f"{e['engine_vs_floor']:.0%} of the floor"
     print(
-        f"\nparity engine, tiny specs: {e['engine_cps']:.0f} configs/s; floor "
-        f"{e['floor_cps']:.0f}/s ({e['engine_vs_floor']:.0%} of the floor); default threads "
-        f"{e['engine_default_threads_cps']:.0f}/s (thread handling costs "
-        f"{e['thread_handling_cost']:+.0%})"
+        f"\nparity engine, tiny specs, 1 thread: {e['engine_cps']:.0f} configs/s; floor "
+        f"{e['floor_cps']:.0f}/s ({share}, samples {e['engine_vs_floor_low']:.0%}-"
+        f"{e['engine_vs_floor_high']:.0%}); thread handling per call costs "
+        f"{e['thread_handling_cost']:+.0%} against one outer limit"
     )
     for g in out["gradcheck"]:
         mode = "fast_mode" if g["fast_mode"] else "default"
         print(
-            f"gradcheck ({mode}) of {g['params']} parameters: {g['gradcheck_s']:.3g} s; one "
-            f"parity step {g['parity_s'] * 1e3:.3g} ms: {g['ratio']:.0f}x cheaper"
+            f"gradcheck ({mode}) of {g['params']} parameters, warm, 1 thread: "
+            f"{g['gradcheck_s']:.3g} s; one parity step {g['parity_s'] * 1e3:.3g} ms: "
+            f"{g['ratio']:.0f}x"
         )
+    print(
+        "(gradcheck holds PyTorch's autograd to finite differences of PyTorch's own function; a "
+        "parity step holds scratch's forward, loss, gradients, update and optimizer state to "
+        "PyTorch's)"
+    )
     for k, v in out["cli_start_s"].items():
         print(f"{k}: {v * 1e3:.0f} ms")
+    if old is not None:
+        print(f"\nagainst {args.compare}:")
+        print(tabulate(out["changes"], headers="keys", floatfmt=".3g"))
     return 0

@@ -33,7 +33,7 @@ def test_the_timed_steps_are_the_same_step(dtype):
         np.testing.assert_allclose(mine[k], theirs[k], rtol=tol, atol=tol, err_msg=k)
 
 
-def test_bench_quick_json_runs_end_to_end(capsys):
+def test_bench_quick_json_runs_end_to_end(capsys, tmp_path):
     assert main(["bench", "--quick", "--json", "--repeats", "1"]) == 0
     out = json.loads(capsys.readouterr().out)
     specs = {(r["spec"], r["dtype"]) for r in out["train_step"]}
@@ -41,7 +41,46 @@ def test_bench_quick_json_runs_end_to_end(capsys):
         (s, d) for s in ("3-4-1 b4", "64-128-128-10 b64") for d in ("float32", "float64")
     }
     for r in out["train_step"]:
-        assert r["ratio"] == pytest.approx(r["scratch_s"] / r["torch_s"])
+        assert r["threads"] == 1  # tiny sizes: both libraries at one thread
+        assert r["ratio_low"] <= r["ratio"] <= r["ratio_high"]
+        assert r["bound"] > 0 and r["gemms_s"] > 0
     assert out["gradcheck"][0]["gradcheck_ok"] is True and out["gradcheck"][0]["params"] > 10_000
     assert set(out["cli_start_s"]) == {"nnparity --help", "nnparity list"}
     assert 0 < out["engine"]["engine_vs_floor"]
+    # --compare reads it back and reports a change per row
+    old = tmp_path / "old.json"
+    out["train_step"][0]["ratio"] *= 2  # as if the old run had been twice as slow
+    old.write_text(json.dumps(out))
+    assert main(["bench", "--quick", "--json", "--repeats", "1", "--compare", str(old)]) == 0
+    changes = json.loads(capsys.readouterr().out)["changes"]
+    first = next(c for c in changes if c["what"].startswith("3-4-1 b4 float32"))
+    assert first["verdict"] == "better" and first["change"] < 0
+    assert len(changes) == len(out["train_step"]) + 2
+
+
+def test_ratio_stats_pairs_samples():
+    st = bench.ratio_stats([2.0, 4.0, 9.0], [1.0, 2.0, 3.0])
+    assert st == {"median": 2.0, "low": 2.0, "high": 3.0}
+
+
+@pytest.mark.parametrize(
+    "old, new, lower, verdict",
+    [(1.0, 0.5, True, "better"), (1.0, 1.5, True, "worse"), (1.0, 1.02, True, "same (within 5%)"),
+     (0.8, 0.6, False, "worse"), (0.6, 0.8, False, "better")],
+)  # fmt: skip
+def test_a_change_is_judged_by_its_direction(old, new, lower, verdict):
+    assert bench._change("x", old, new, lower)["verdict"] == verdict
+
+
+def test_compare_names_an_unreadable_file(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    assert main(["bench", "--quick", "--compare", str(bad)]) == 2
+    assert "nnparity bench --json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sizes, batch", [((3, 4, 2), 5), ((64, 128, 128, 10), 64)])
+def test_the_gemm_bound_times_the_steps_own_products(sizes, batch):
+    shapes = bench.gemm_shapes(sizes, batch)
+    assert sum(2 * m * k * n for m, k, n in shapes) == bench.step_flops(sizes, batch)
+    assert len(shapes) == 3 * (len(sizes) - 1) - 1  # the first layer computes no da
