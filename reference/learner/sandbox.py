@@ -341,10 +341,10 @@ def format_bytes(n: int | None) -> str:
     """``4 GiB``, ``512 MiB``: a byte count as the options write it."""
     if not n:
         return "no"
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:g} {unit}"
-    return f"{n} bytes"
+    units = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
+    whole = next(((u, s) for u, s in units if n % s == 0), None)
+    unit, size = whole or next(((u, s) for u, s in units if n >= s), ("bytes", 1))
+    return f"{n / size:g} {unit}"
 
 
 def parse_bytes(text: str) -> int:
