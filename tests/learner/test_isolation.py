@@ -8,41 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from tiny_learner import BASE
 
-from nnparity.reference.learner import sandbox
-from nnparity.reference.learner.workspace import copy_folder
 from nnparity.reports.cli import main
 
-BASE = """
-import numpy as np
-from nnparity.reference.learner import from_gradients
-
-X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
-Y = np.array([[1.0], [1.0], [0.0], [0.0]])
-
-
-def make(hook=None, loss_hook=None, init_hook=None):
-    rng = np.random.RandomState(0)
-    p = {"W1": rng.randn(2, 3), "b1": np.zeros(3), "W2": rng.randn(3, 1), "b2": np.zeros(1)}
-    if init_hook:
-        init_hook(p)
-
-    def grads(X, y):
-        if hook:
-            hook()
-        h = np.tanh(X @ p["W1"] + p["b1"])
-        out = h @ p["W2"] + p["b2"]
-        d = 2 * (out - y) / out.size
-        dh = d @ p["W2"].T * (1 - h**2)
-        loss = float(np.mean((out - y) ** 2))
-        if loss_hook:
-            loss = loss_hook(loss)
-        return loss, {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
-
-    return from_gradients(p, ["W1", "b1", "W2", "b2"], grads, sizes=[2, 3, 1],
-                          activations="tanh,identity", loss="mse", optimizer="sgd", lr=0.1,
-                          data=(X, Y))
-"""
 FAST = ["--steps", "2", "--watch", "0", "--no-probe"]
 
 
@@ -251,6 +220,8 @@ def test_several_files_get_checks_own_usage(tmp_path, capsys):
 
 
 def test_an_internal_failure_in_the_child_is_exit_3(tmp_path):
+    from nnparity.reference.learner import sandbox
+
     f = learner(tmp_path, "def nnparity_adapter(): return make()\n")
     out = sandbox.run_isolated(str(f), {"steps": "two"}, timeout=120)
     assert out.status == sandbox.INTERNAL and out.exit_code == 3
@@ -258,6 +229,8 @@ def test_an_internal_failure_in_the_child_is_exit_3(tmp_path):
 
 
 def test_the_copy_leaves_out_big_files_and_says_so(tmp_path):
+    from nnparity.reference.learner.workspace import copy_folder
+
     src, dst = tmp_path / "src", tmp_path / "dst"
     (src / "sub").mkdir(parents=True)
     (src / ".git").mkdir()
@@ -279,6 +252,8 @@ def test_the_copy_leaves_out_big_files_and_says_so(tmp_path):
     ("text", "n"), [("4G", 4 * 2**30), ("512M", 512 * 2**20), ("2GiB", 2 * 2**30), ("0", 0)]
 )
 def test_sizes_read_as_binary_units(text, n):
+    from nnparity.reference.learner import sandbox
+
     assert sandbox.parse_bytes(text) == n
 
 
