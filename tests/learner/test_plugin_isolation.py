@@ -36,6 +36,17 @@ def test_a_student_file_ending_in_sys_exit_fails_the_students_test(pytester):
     result.stdout.fnmatch_lines(["*nnparity could not check*called sys.exit(0)*"])
 
 
+def test_a_student_file_calling_os_exit_fails_the_run_not_passes_it(pytester):
+    # in the test's own process, os._exit(0) would end pytest itself with status 0: a pass
+    course(pytester, STUDENT.replace("return make()", "import os; os._exit(0)"))
+    test = pytester.path / "sub" / "test_student.py"  # an absolute path, found either way
+    test.write_text(TEST.replace('"student_net.py"', repr(str(test.parent / "student_net.py"))))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*nnparity could not check*ended the process (exit status 0)*"])
+
+
 def test_a_correct_student_file_beside_the_test_passes_from_the_parent_folder(pytester):
     course(pytester, STUDENT + "print('training...')\n")
     result = pytester.runpytest("-p", "no:cacheprovider")  # run from the folder above sub/
