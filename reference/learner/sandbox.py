@@ -13,7 +13,8 @@ process, and only its result crosses back, as a file the child writes at the end
 - ``sys.argv == [FILE]``, stdin from /dev/null, stdout and stderr captured (head and tail,
   ``OUTPUT_LIMIT`` characters each) and returned as ``output``;
 - a wall-time limit (the child's process group is killed; what it was running is said, from a
-  ``faulthandler`` dump) and an address-space limit (``RLIMIT_AS``);
+  ``faulthandler`` dump) and an address-space limit (``RLIMIT_AS``, Linux) on what comes on top
+  of PyTorch's import (a CUDA build maps gigabytes of libraries before any work is done);
 - ``sys.exit``, ``os._exit``, a crash (a signal) or a hang: a verdict-less outcome saying what
   happened and where, never a pass.
 
@@ -39,7 +40,8 @@ from typing import Any
 from .workspace import COPY_LIMIT, copy_folder
 
 DEFAULT_TIMEOUT = 60.0  # seconds: a tiny network's check takes a few (torch's import included)
-DEFAULT_MEMORY = 4 * 2**30  # bytes of address space; torch's import and a check use under 1 GiB
+DEFAULT_MEMORY = 4 * 2**30  # bytes of address space beyond PyTorch's import; a tiny check uses
+# well under 1 GiB of it
 OUTPUT_LIMIT = 32_000  # characters of the learner's output kept at the head and at the tail
 GRACE = 0.5  # seconds a timed-out child has to dump its stack before it is killed
 
@@ -371,11 +373,12 @@ def child_main(request_path: str) -> None:
     faults = open(req["faults"], "w")  # noqa: SIM115 - open for the process's lifetime
     faulthandler.enable(file=faults)
     faulthandler.register(signal.SIGUSR1, file=faults, all_threads=False)
-    if req["memory"]:
-        import resource
+    try:
+        sent = _child_check(req)
+    except BaseException:  # noqa: BLE001 - whatever escapes is ours to report, not a verdict
+        import traceback
 
-        resource.setrlimit(resource.RLIMIT_AS, (req["memory"], req["memory"]))
-    sent = _child_check(req)
+        sent = {"status": INTERNAL, "error": traceback.format_exc()}
     tmp = req["result"] + ".part"
     with open(tmp, "wb") as f:
         f.write(pickle.dumps(sent))
@@ -389,12 +392,13 @@ def _child_check(req: dict) -> dict:
     """The check itself, in the child: its result as a plain dict, or why there is none."""
     import traceback
 
-    try:  # ours first, before the learner's folder can shadow anything
-        from nnparity.reference.learner import checker  # imports torch
-        from nnparity.reference.learner.loader import load
-        from nnparity.scratch.errors import NNParityError
-    except MemoryError:
-        return {"status": MEMORY, "error": _memory_message(req["memory"], "importing nnparity")}
+    # ours first, before the learner's folder can shadow anything; no limit yet: the limit is
+    # on what comes on top of PyTorch's own import (whose address space varies with the build)
+    from nnparity.reference.learner import checker  # imports torch
+    from nnparity.reference.learner.loader import load
+    from nnparity.scratch.errors import NNParityError
+
+    _limit_memory(req["memory"])
     file = req["file"]
     folder = str(Path(file).parent)
     sys.argv = [file]
@@ -438,8 +442,29 @@ def _child_check(req: dict) -> dict:
         return {"status": INTERNAL, "error": traceback.format_exc()}
 
 
+def _limit_memory(memory: int | None) -> None:
+    """Cap the address space at its present size (Python, NumPy, PyTorch loaded) plus
+    ``memory`` bytes, where the system allows (Linux); nothing elsewhere."""
+    if not memory:
+        return
+    try:
+        import resource
+
+        status = Path("/proc/self/status").read_text()
+        now = next(
+            int(ln.split()[1]) * 1024 for ln in status.splitlines() if ln.startswith("VmSize")
+        )
+        resource.setrlimit(resource.RLIMIT_AS, (now + memory, now + memory))
+    except (ImportError, OSError, ValueError, StopIteration):
+        pass
+
+
 def _memory_message(memory: int | None, phase: str) -> str:
-    limit = f"the {format_bytes(memory)} memory limit" if memory else "the machine's memory"
+    limit = (
+        f"the {format_bytes(memory)} memory limit (on top of PyTorch's own)"
+        if memory
+        else "the machine's memory"
+    )
     return (
         f"your program ran out of memory {phase} (MemoryError under {limit}; --memory-limit "
         "raises it, 0 removes it): look for an array far larger than the network needs"
