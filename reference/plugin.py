@@ -15,6 +15,9 @@ nothing heavy; torch is imported when a helper first runs.
 
 from __future__ import annotations
 
+import functools
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,26 +42,66 @@ def assert_parity_fixture() -> Any:
     return assert_parity
 
 
-def assert_learner_matches(target: Any, X: Any = None, y: Any = None, **kwargs: Any) -> Any:
+def assert_learner_matches(
+    target: Any,
+    X: Any = None,
+    y: Any = None,
+    *,
+    expect: str = "match",
+    timeout: float | None = None,
+    memory_limit: int | None = None,
+    _folder: Path | None = None,
+    **kwargs: Any,
+) -> Any:
     """``nnparity.reference.learner.assert_learner_matches`` that also takes a learner's file:
     ``target`` is an adapter, or ``"FILE.py[:NAME]"`` whose ``NAME()`` (default
-    ``nnparity_adapter``) builds one, as ``nnparity check`` reads it. Fails with the full
-    report unless the verdict is ``expect`` (default ``match``); returns the ``CheckResult``."""
-    from pathlib import Path
-
+    ``nnparity_adapter``) builds one, as ``nnparity check`` reads it. A relative file is looked
+    for beside the calling test file, then in the working directory. A file is checked as
+    ``nnparity check`` does, in a child process (a copy of its folder, ``timeout`` seconds,
+    ``memory_limit`` bytes; the sandbox's defaults when None): a program that exits, crashes,
+    hangs or runs out of memory fails the test, never passes it. Fails with the full report
+    (and what the program printed) unless the verdict is ``expect`` (default ``match``);
+    returns the ``CheckResult``."""
     from nnparity.reference.learner import assert_learner_matches as check_adapter
 
     __tracebackhide__ = True
-    if isinstance(target, (str, Path)):
-        from nnparity.reference.learner.loader import load
+    if not isinstance(target, str | Path):
+        return check_adapter(target, X, y, expect=expect, **kwargs)
+    from nnparity.reference.learner import sandbox
+    from nnparity.reference.learner.loader import resolve_target
 
-        target, file_X, file_y = load(str(target))
-        X = file_X if X is None else X
-        y = file_y if y is None else y
-    return check_adapter(target, X, y, **kwargs)
+    if _folder is None:  # the caller's file: the test module that called us
+        caller = sys._getframe(1).f_globals.get("__file__")
+        _folder = Path(caller).resolve().parent if caller else Path.cwd()
+    target = resolve_target(str(target), [_folder, Path.cwd()])
+    outcome = sandbox.run_isolated(
+        target,
+        {"steps": kwargs.pop("steps", 10), **kwargs},
+        sandbox.DEFAULT_TIMEOUT if timeout is None else timeout,
+        sandbox.DEFAULT_MEMORY if memory_limit is None else memory_limit,
+        X=X,
+        y=y,
+        want_object=True,
+    )
+    printed = _printed(outcome)
+    if outcome.status != sandbox.VERDICT:
+        raise AssertionError(f"nnparity could not check {target}: {outcome.error}{printed}")
+    verdict = (outcome.result or {}).get("verdict")
+    if verdict != expect:
+        raise AssertionError(
+            f"expected verdict {expect!r}, got {verdict!r}\n\n{outcome.render}{printed}"
+        )
+    return outcome.obj if outcome.obj is not None else outcome
+
+
+def _printed(outcome: Any) -> str:
+    if not outcome.output.strip():
+        return ""
+    return "\n\nyour program printed:\n" + outcome.output.rstrip("\n")
 
 
 @pytest.fixture(name="assert_learner_matches")
-def assert_learner_matches_fixture() -> Any:
-    """The ``assert_learner_matches`` helper as a fixture."""
-    return assert_learner_matches
+def assert_learner_matches_fixture(request: pytest.FixtureRequest) -> Any:
+    """The ``assert_learner_matches`` helper as a fixture; a relative file is looked for beside
+    the requesting test's file first."""
+    return functools.partial(assert_learner_matches, _folder=Path(request.path).parent)

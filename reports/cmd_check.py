@@ -5,9 +5,11 @@ FILE.py builds the adapter: a function ``nnparity_adapter()`` (or the function o
 NAME) returning an adapter from ``nnparity.reference.learner`` (``from_gradients``, ``from_layers``,
 ``from_step``, ``from_forward``, ``from_loss``) with ``data=(X, y)``, or a tuple
 ``(adapter, X, y)``. The file is imported, so keep its own training under
-``if __name__ == "__main__":``. Exit code 0 for ``match``, 1 for any other verdict, 2 when the
-adapter itself cannot be used, 3 when nnparity itself fails (an internal error, with our
-traceback: report it).
+``if __name__ == "__main__":``. It runs in a child process (``nnparity.reference.learner.
+sandbox``): a temporary copy of its folder, ``--timeout`` seconds, ``--memory-limit`` bytes, its
+output captured and shown. Exit code 0 for ``match``, 1 for any other verdict, 2 when no verdict
+can be given (the file or adapter cannot be used; the program exited, crashed, hung or ran out
+of memory), 3 when nnparity itself fails (an internal error, with our traceback: report it).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import argparse
 import os
 import sys
 import traceback
+
+from . import check_isolation as isolation
 
 INTERNAL_ERROR = 3
 
@@ -30,7 +34,8 @@ FILE.py defines, for example:
                               optimizer="sgd", lr=0.5, data=(X, y))
 
 verdicts: match (exit 0); implementation_bug, numerical_instability, model_limitation (exit 1)
-exit 2: the file or the adapter cannot be used (the message says why)
+exit 2: no verdict: the file or the adapter cannot be used, or your program exited,
+        crashed, ran past --timeout or out of --memory-limit (the message says which)
 exit 3: an internal error of nnparity (not a verdict on your network; please report it)
 """
 
@@ -40,9 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = EPILOG
     p.add_argument(
         "target",
+        nargs="+",  # one file; several are refused with check's own usage line
         metavar="FILE.py[:NAME]",
-        help="the learner's file; NAME (default nnparity_adapter) gives the adapter",
+        help="the learner's file (one); NAME (default nnparity_adapter) gives the adapter",
     )
+    p.set_defaults(check_parser=p)
     p.add_argument("--steps", type=int, default=10, help="training steps to compare (default 10)")
     p.add_argument(
         "--batch-size", type=int, help="rows per step (default: the adapter's, else all data)"
@@ -60,31 +67,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="skip the training probe run when everything matches (no model_limitation check)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    isolation.add_arguments(p)
+
+
+def check_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``check`` that the command line sets (sent to the child)."""
+    return {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "watch": args.watch,
+        "probe": not args.no_probe,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
+    if len(args.target) != 1:
+        return isolation.one_file_only(args.check_parser, args.target)
+    target = args.target[0]
+    if not args.in_process:
+        return isolation.run(target, check_options(args), args)
     from nnparity.reference.learner import check
     from nnparity.reference.learner.loader import load
     from nnparity.reports.jsonout import dumps
     from nnparity.scratch.errors import NNParityError
 
-    adapter, X, y = load(args.target)
+    adapter, X, y = load(target)
     try:
-        result = check(
-            adapter,
-            X,
-            y,
-            steps=args.steps,
-            batch_size=args.batch_size,
-            watch=args.watch,
-            probe=not args.no_probe,
-        )
+        result = check(adapter, X, y, **check_options(args))
     except NNParityError:
         raise
     except Exception:  # noqa: BLE001 - our own failure: say so, never as a verdict on the code
         print(
             "nnparity check: internal error: nnparity itself failed while checking "
-            f"{args.target}; this is a bug in nnparity, not a verdict on your network. "
+            f"{target}; this is a bug in nnparity, not a verdict on your network. "
             "Please report it with the traceback below and your file.\n",
             file=sys.stderr,
         )

@@ -23,9 +23,31 @@ from .runner import learner_tail
 DEFAULT_NAME = "nnparity_adapter"
 
 
+def split_target(target: str) -> tuple[str, str]:
+    """(``FILE.py``, ``NAME`` or "") from ``FILE.py[:NAME]``; a path that exists is whole."""
+    if Path(target).exists() or ":" not in target:
+        return target, ""
+    path_text, _, name = target.rpartition(":")
+    return (path_text, name) if name.isidentifier() else (target, "")
+
+
+def resolve_target(target: str, folders: list[Path]) -> str:
+    """``target`` with a relative ``FILE.py`` found in the first of ``folders`` that holds it
+    (a test's own folder, then the working directory); a ``LearnerError`` naming the folders
+    searched when none does."""
+    path_text, name = split_target(target)
+    path = Path(path_text).expanduser()
+    places = [path] if path.is_absolute() else [f / path for f in dict.fromkeys(folders)]
+    found = next((p for p in places if p.is_file()), None)
+    if found is None:
+        where = ", ".join(str(p.parent) for p in places)
+        raise LearnerError(f"no such file: {path_text} (looked in {where})")
+    return str(found) + (f":{name}" if name else "")
+
+
 def load(target: str) -> tuple[Adapter, Any, Any]:
     """(adapter, X, y) from ``FILE.py[:NAME]``; X and y are None when the adapter has data."""
-    path_text, _, name = target.partition(":") if not Path(target).exists() else (target, "", "")
+    path_text, name = split_target(target)
     path = Path(path_text)
     if not path.is_file():
         raise LearnerError(f"no such file: {path_text}")
@@ -47,6 +69,8 @@ def load(target: str) -> tuple[Adapter, Any, Any]:
             )
         obj = getattr(module, name)
         made = obj() if callable(obj) and not isinstance(obj, Adapter) else obj
+    except MemoryError:  # out of memory is not a fault of the file's code: said as such
+        raise
     except NNParityError as e:  # a declaration or name that does not fit: one line, and where
         raise LearnerError(f"{_where(e, path)}{e}") from None
     except Exception as e:  # noqa: BLE001 - the learner's file failed: show its traceback

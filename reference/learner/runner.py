@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import traceback
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ class Runner:
         self.a = adapter
         self.codec = adapter.bind()
         self.X, self.y = X, y
+        nonfinite_init(adapter)
         self.hygiene: list[Finding] = []
         self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
         spec = adapter.conventions.spec(self.codec.dtype)
@@ -93,6 +95,8 @@ class Runner:
             warnings.simplefilter("always")
             try:
                 result = fn(*copies)
+            except MemoryError:  # the memory limit, not a bug class: said as such by the caller
+                raise
             except Exception as e:  # noqa: BLE001 - any learner error is a finding
                 raise LearnerCrash(
                     Finding(
@@ -174,9 +178,11 @@ class Runner:
         total: dict[str, Array] = {}
         loss_sum = 0.0
         for xb, yb in batches:
-            loss, raw = a.parse_grads(
-                self.call("grads" if a.grad_paths is None else "backward", a.grads, step, xb, yb)
-            )
+            what = "grads" if a.grad_paths is None else "backward"
+            returned = self.call(what, a.grads, step, xb, yb)
+            if a.grad_paths is None:
+                loss_check(returned, a.returns_loss, step)
+            loss, raw = a.parse_grads(returned)
             try:
                 g = self.codec.grad_to_canonical(raw, len(xb), np.ndim(yb) == 1)
             except ShapeProblem as e:
@@ -267,6 +273,55 @@ class Runner:
                 size = _finite_max(p64) + _finite_max(q64)
             noise[k] = 4 * eps * size / self.lr / (1 - tau if mu else 1)
         obs.grads, obs.implied, obs.noise = grads, True, noise
+
+
+def nonfinite_init(adapter: Adapter) -> None:
+    """A ``LearnerError`` when a parameter holds NaN or inf before any step: nothing can be
+    compared from such weights (PyTorch's twin would start from the same values), so there is
+    no verdict on the gradient code, as for integer weights; the message names the array."""
+    for path, a in zip(adapter.paths, adapter.read_raw(), strict=True):
+        if not np.issubdtype(a.dtype, np.floating):
+            continue  # said by the adapter, with its own fix
+        bad = ~np.isfinite(a)
+        if bad.any():
+            what = "NaN" if np.isnan(a).any() else "inf"
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            where = f", first at index {first}" if a.ndim else ""
+            raise LearnerError(
+                f"{path} holds {what} before any step ({int(bad.sum())} of {a.size} entries"
+                f"{where}): your initialisation produced it, so no step can be compared. "
+                f"Fix how {path} is initialised: np.empty instead of np.zeros, a division by "
+                "zero (1 / sqrt(fan_in) with fan_in = 0), the log or sqrt of a negative number"
+            )
+
+
+def loss_check(returned: Any, declared: bool | None, step: int) -> None:
+    """A ``LearnerError`` when the gradient function returns its loss as something other than
+    a number (a string, a list, an array of per-sample losses): (loss, gradients) with the loss
+    a float or a 0-d / 1-element array of numbers."""
+    if declared is False or not (isinstance(returned, tuple | list) and len(returned) == 2):
+        return
+    loss, rest = returned
+    if not isinstance(rest, Mapping | list | tuple):
+        return
+    if isinstance(loss, str | bytes) or loss is None:
+        pass  # never a gradient: said below
+    elif not declared:
+        return  # undeclared: (loss, grads) is recognised only with a number first
+    else:
+        try:
+            a = np.asarray(loss)
+            if np.issubdtype(a.dtype, np.number) and a.size == 1:
+                return
+        except (TypeError, ValueError):
+            pass
+    shown = repr(loss)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise LearnerError(
+        f"your gradient function returned its loss as a {type(loss).__name__} ({shown}) at "
+        f"step {step}: return the loss as a number (float(loss)), with the gradients: "
+        "(loss, grads)"
+    )
 
 
 def _finite_max(a: Array) -> float:

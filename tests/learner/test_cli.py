@@ -81,8 +81,8 @@ def test_check_internal_error_exits_3_and_says_it_is_ours(examples, capsys, monk
     def boom(*args, **kwargs):
         raise IndexError("an nnparity slip")
 
-    monkeypatch.setattr(checker, "_check", boom)
-    assert main(["check", str(examples / "style_c_step.py")]) == 3
+    monkeypatch.setattr(checker, "_check", boom)  # in this process: --in-process
+    assert main(["check", str(examples / "style_c_step.py"), "--in-process"]) == 3
     out, err = capsys.readouterr()
     assert out == ""
     assert "internal error" in err and "not a verdict on your network" in err
