@@ -5,7 +5,8 @@ FILE.py builds the adapter: a function ``nnparity_adapter()`` (or the function o
 NAME) returning an adapter from ``nnparity.reference.learner`` (``from_gradients``, ``from_layers``,
 ``from_step``, ``from_forward``, ``from_loss``) with ``data=(X, y)``, or a tuple
 ``(adapter, X, y)``. The file is imported, so keep its own training under
-``if __name__ == "__main__":``. Exit code 0 for ``match``, 1 for any other verdict, 2 when the
+``if __name__ == "__main__":``. Exit code 0 when the code verdict is ``match`` (whatever the
+training outcome; ``--require-fit`` also demands ``fits``), 1 otherwise, 2 when the
 adapter itself cannot be used, 3 when nnparity itself fails (an internal error, with our
 traceback: report it).
 """
@@ -29,7 +30,10 @@ FILE.py defines, for example:
                               sizes=[2, 4, 1], activations="tanh,sigmoid", loss="bce",
                               optimizer="sgd", lr=0.5, data=(X, y))
 
-verdicts: match (exit 0); implementation_bug, numerical_instability, model_limitation (exit 1)
+two answers: code (match / implementation_bug / numerical_instability) and training
+(fits / model_limitation / not_assessed)
+exit 0: code match, whatever the training (with --require-fit: and training fits)
+exit 1: code implementation_bug or numerical_instability (with --require-fit: or no fit)
 exit 2: the file or the adapter cannot be used (the message says why)
 exit 3: an internal error of nnparity (not a verdict on your network; please report it)
 """
@@ -55,9 +59,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "a late NaN (default 300; 0 turns it off)",
     )
     p.add_argument(
+        "--no-training-probe",
         "--no-probe",
+        dest="no_probe",
         action="store_true",
-        help="skip the training probe run when everything matches (no model_limitation check)",
+        help="skip the training probe (training: not_assessed); the code verdict is unchanged",
+    )
+    p.add_argument(
+        "--require-fit",
+        action="store_true",
+        help="exit 1 unless the training outcome is also 'fits'",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -68,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
     from nnparity.reports.jsonout import dumps
     from nnparity.scratch.errors import NNParityError
 
+    if args.require_fit and args.no_probe:
+        print(
+            "nnparity check: --require-fit needs the training probe: drop --no-training-probe",
+            file=sys.stderr,
+        )
+        return 2
     adapter, X, y = load(args.target)
     try:
         result = check(
@@ -97,4 +114,4 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `nnparity check ... | head`: the reader has gone; not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    return 0 if result.passed else 1
+    return 0 if result.passes(args.require_fit) else 1
