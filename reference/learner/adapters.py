@@ -125,6 +125,9 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
                     f"{', '.join(map(str, result))}"
                 )
         return out
+    pairs = _pairs(result, codec)
+    if pairs is not None:
+        return pairs
     if (
         isinstance(result, tuple | list)
         and len(result) == 2
@@ -160,6 +163,33 @@ def _nielsen(result: Sequence, codec: Codec) -> list[Array]:
     for s in codec.slots:
         out.append(as_grad(s.path, (bs if s.role == "b" else ws)[s.layer - 1]))
     return out
+
+
+def _pairs(result: Any, codec: Codec) -> list[Array] | None:
+    """Per-layer ``[(dW1, db1), (dW2, db2), ...]`` (either order within a pair), told apart
+    from Nielsen's ``(nabla_b, nabla_w)`` by the shapes: pair l holds layer l's weight and
+    bias gradients. None when ``result`` is not such a list."""
+    L = codec.conv.n_layers
+    if not isinstance(result, tuple | list) or len(result) != L:
+        return None
+    if not all(isinstance(p, tuple | list) and len(p) == 2 for p in result):
+        return None
+    slots = {(s.layer, s.role): s for s in codec.slots}
+    out: dict[str, Array] = {}
+    for l, pair in enumerate(result, start=1):
+        w, b = slots.get((l, "W")), slots.get((l, "b"))
+        if w is None or b is None:
+            return None
+        shapes = [_squeezed(np.shape(a)) for a in pair]
+        ws, bs = _squeezed(w.shape), _squeezed(b.shape)
+        if shapes == [ws, bs]:
+            gw, gb = pair
+        elif shapes == [bs, ws]:
+            gb, gw = pair
+        else:
+            return None
+        out[w.path], out[b.path] = as_grad(w.path, gw), as_grad(b.path, gb)
+    return [out[s.path] for s in codec.slots]
 
 
 def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:

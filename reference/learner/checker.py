@@ -241,8 +241,12 @@ def _check(
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     hygiene = runner.hygiene
-    if any("classical momentum mu =" in f.evidence for f in diag):  # the state is explained
+    if any(
+        "classical momentum mu =" in f.evidence or f.code == "gradient_accumulation" for f in diag
+    ):  # the state is explained
         hygiene = [f for f in hygiene if f.code != "nondeterministic"]
+    if any(f.code == "gradient_accumulation" for f in hygiene):  # one finding, not two
+        diag = [f for f in diag if f.code != "gradient_accumulation"]
     notes = run.notes
     if diag and all(f.kind == "note" for f in diag):  # differences that are not bugs
         notes, diag, bad = notes + diag, [], []
