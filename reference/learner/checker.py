@@ -165,6 +165,7 @@ def _run(
             nxt = build(spec).init_params(seed=k)
             nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
         floor = 1.0 if codec.precision == "float16" else 0.0
+        floor = max(floor, TERMS_FLOOR * _terms(rs, y[rows]))
         run.records += records_of(obs, rs, expected, tol, str(spec), codec.frozen, o, floor)
         run.history.append((obs, rs, expected))
         if first_nonfinite(obs, codec):
@@ -178,6 +179,19 @@ def _run(
         except LearnerCrash as e:
             run.crash = e.finding
     return run
+
+
+TERMS_FLOOR = 1e-6  # near a minimum the gradients cancel to round-off of the terms they sum
+
+
+def _terms(rs: RefStep, y: Array) -> float:
+    """The size of the terms a gradient sums, max |a_(l-1)| times max(|a_L|, |y|): the least
+    scale of the gradients' tolerance, so that a gradient that has cancelled to nearly zero
+    (a converged fit) is judged by its absolute error, not by its relative one."""
+    acts = max(float(t.abs().max()) for t in rs.a[:-1])
+    out = float(np.abs(rs.out).max(initial=0.0))
+    yv = float(np.abs(y).max(initial=0.0)) if np.issubdtype(y.dtype, np.floating) else 1.0
+    return acts * max(out, yv)
 
 
 SOFTMAX_NOTE = Finding(
