@@ -29,7 +29,8 @@ def assert_learner_matches(
     result = check(adapter, X, y, steps=steps, **kwargs)
     if result.code != expect:
         raise AssertionError(
-            f"expected code verdict {expect!r}, got {result.code!r}\n\n{result.render()}"
+            f"expected verdict {expect!r}, got {result.code!r} (the code verdict)\n\n"
+            f"{result.render()}"
         )
     if require_fit and result.training.outcome != "fits":
         raise AssertionError(
