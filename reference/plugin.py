@@ -60,7 +60,8 @@ def assert_learner_matches(
     ``nnparity check`` does, in a child process (a copy of its folder, ``timeout`` seconds,
     ``memory_limit`` bytes; the sandbox's defaults when None): a program that exits, crashes,
     hangs or runs out of memory fails the test, never passes it. Fails with the full report
-    (and what the program printed) unless the verdict is ``expect`` (default ``match``);
+    (and what the program printed) unless the code verdict is ``expect`` (default ``match``)
+    and, with ``require_fit=True``, the training outcome is ``fits``;
     returns the ``CheckResult``."""
     from nnparity.reference.learner import assert_learner_matches as check_adapter
 
@@ -74,6 +75,7 @@ def assert_learner_matches(
         caller = sys._getframe(1).f_globals.get("__file__")
         _folder = Path(caller).resolve().parent if caller else Path.cwd()
     target = resolve_target(str(target), [_folder, Path.cwd()])
+    require_fit = bool(kwargs.pop("require_fit", False))
     outcome = sandbox.run_isolated(
         target,
         {"steps": kwargs.pop("steps", 10), **kwargs},
@@ -86,10 +88,17 @@ def assert_learner_matches(
     printed = _printed(outcome)
     if outcome.status != sandbox.VERDICT:
         raise AssertionError(f"nnparity could not check {target}: {outcome.error}{printed}")
-    verdict = (outcome.result or {}).get("verdict")
-    if verdict != expect:
+    code = (outcome.result or {}).get("code")
+    if code != expect:
         raise AssertionError(
-            f"expected verdict {expect!r}, got {verdict!r}\n\n{outcome.render}{printed}"
+            f"expected verdict {expect!r}, got {code!r} (the code verdict)\n\n"
+            f"{outcome.render}{printed}"
+        )
+    if require_fit and not outcome.fits:
+        training = (outcome.result or {}).get("training") or {}
+        raise AssertionError(
+            f"require_fit: the code is {code!r} but the training outcome is "
+            f"{training.get('outcome')!r}, not 'fits'\n\n{outcome.render}{printed}"
         )
     return outcome.obj if outcome.obj is not None else outcome
 

@@ -2,7 +2,7 @@
 ``--in-process``) and the report of a check run in a child process
 (``nnparity.reference.learner.sandbox``): the verdict, or what stopped the check, and what the
 learner's program printed. With ``--json`` stdout holds one JSON object whatever the program
-printed: the result's fields (or ``"verdict": null`` with ``status`` and ``error``), plus
+printed: the result's fields (or ``"code": null`` with ``status`` and ``error``), plus
 ``output`` (the program's own stdout and stderr) and ``note``."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def one_file_only(parser: argparse.ArgumentParser, targets: list[str]) -> int:
     return 2
 
 
-def run(target: str, options: dict, args: argparse.Namespace) -> int:
+def run(target: str, options: dict, args: argparse.Namespace, require_fit: bool = False) -> int:
     """Check ``target`` in a child process and print the outcome; the exit code."""
     from nnparity.reports.jsonout import dumps
 
@@ -95,16 +95,16 @@ def run(target: str, options: dict, args: argparse.Namespace) -> int:
             )
         if not args.json:
             print(_extras(outcome), file=sys.stderr, end="")
-    return outcome.exit_code
+    return outcome.exit_code(require_fit)
 
 
 def as_json(outcome: IsolatedOutcome) -> dict:
-    """The result's own fields untouched (or ``verdict: null``, ``status``, ``error``), plus
+    """The result's own fields untouched (or ``code: null``, ``status``, ``error``), plus
     ``output`` and ``note``."""
     if outcome.status == VERDICT and outcome.result is not None:
         head = dict(outcome.result)
     else:
-        head = {"verdict": None, "status": outcome.status, "error": outcome.error}
+        head = {"code": None, "training": None, "status": outcome.status, "error": outcome.error}
     return {**head, "output": outcome.output, "note": outcome.note}
 
 

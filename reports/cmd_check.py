@@ -7,9 +7,11 @@ NAME) returning an adapter from ``nnparity.reference.learner`` (``from_gradients
 ``(adapter, X, y)``. The file is imported, so keep its own training under
 ``if __name__ == "__main__":``. It runs in a child process (``nnparity.reference.learner.
 sandbox``): a temporary copy of its folder, ``--timeout`` seconds, ``--memory-limit`` bytes, its
-output captured and shown. Exit code 0 for ``match``, 1 for any other verdict, 2 when no verdict
-can be given (the file or adapter cannot be used; the program exited, crashed, hung or ran out
-of memory), 3 when nnparity itself fails (an internal error, with our traceback: report it).
+output captured and shown. Two answers: ``code`` and ``training``. Exit code 0 when the code
+verdict is ``match`` (whatever the training outcome; ``--require-fit`` also demands ``fits``),
+1 otherwise, 2 when no verdict can be given (the file or adapter cannot be used; the program
+exited, crashed, hung or ran out of memory), 3 when nnparity itself fails (an internal error,
+with our traceback: report it).
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ FILE.py defines, for example:
                               sizes=[2, 4, 1], activations="tanh,sigmoid", loss="bce",
                               optimizer="sgd", lr=0.5, data=(X, y))
 
-verdicts: match (exit 0); implementation_bug, numerical_instability, model_limitation (exit 1)
+two answers: code (match / implementation_bug / numerical_instability) and training
+(fits / model_limitation / not_assessed)
+exit 0: code match, whatever the training (with --require-fit: and training fits)
+exit 1: code implementation_bug or numerical_instability (with --require-fit: or no fit)
 exit 2: no verdict: the file or the adapter cannot be used, or your program exited,
         crashed, ran past --timeout or out of --memory-limit (the message says which)
 exit 3: an internal error of nnparity (not a verdict on your network; please report it)
@@ -62,9 +67,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "a late NaN (default 300; 0 turns it off)",
     )
     p.add_argument(
+        "--no-training-probe",
         "--no-probe",
+        dest="no_probe",
         action="store_true",
-        help="skip the training probe run when everything matches (no model_limitation check)",
+        help="skip the training probe (training: not_assessed); the code verdict is unchanged",
+    )
+    p.add_argument(
+        "--require-fit",
+        action="store_true",
+        help="exit 1 unless the training outcome is also 'fits'",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     isolation.add_arguments(p)
@@ -84,8 +96,14 @@ def run(args: argparse.Namespace) -> int:
     if len(args.target) != 1:
         return isolation.one_file_only(args.check_parser, args.target)
     target = args.target[0]
+    if args.require_fit and args.no_probe:
+        print(
+            "nnparity check: --require-fit needs the training probe: drop --no-training-probe",
+            file=sys.stderr,
+        )
+        return 2
     if not args.in_process:
-        return isolation.run(target, check_options(args), args)
+        return isolation.run(target, check_options(args), args, require_fit=args.require_fit)
     from nnparity.reference.learner import check
     from nnparity.reference.learner.loader import load
     from nnparity.reports.jsonout import dumps
@@ -112,4 +130,4 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `nnparity check ... | head`: the reader has gone; not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    return 0 if result.passed else 1
+    return 0 if result.passes(args.require_fit) else 1

@@ -18,7 +18,15 @@ from typing import Any
 from .adapters import Adapter, from_forward, from_gradients, from_layers, from_loss, from_step
 from .conventions import Conventions
 from .paths import LearnerError
-from .result import VERDICTS, CheckResult, Finding, ParamRow
+from .result import (
+    CODE_VERDICTS,
+    TRAINING_OUTCOMES,
+    VERDICTS,
+    CheckResult,
+    Finding,
+    ParamRow,
+    Training,
+)
 
 _LAZY = {"check": ".checker", "assert_learner_matches": ".assertions", "load": ".loader"}
 
@@ -30,6 +38,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CODE_VERDICTS",
+    "TRAINING_OUTCOMES",
     "VERDICTS",
     "Adapter",
     "CheckResult",
@@ -37,6 +47,7 @@ __all__ = [
     "Finding",
     "LearnerError",
     "ParamRow",
+    "Training",
     "assert_learner_matches",
     "check",
     "from_forward",

@@ -49,6 +49,13 @@ class Adapter:
     def bind(self) -> Codec:
         """Read the learner's arrays once: check shapes and fix the layout."""
         if self.codec is None:
+            for p in self.paths:
+                if get(self.root, p) is None:
+                    raise LearnerError(
+                        f"{p} is None: the array does not exist yet (frameworks that create "
+                        "weights on the first forward pass or in build()): run one forward "
+                        "pass or initialise the weights before building the adapter"
+                    )
             raw = self.read_raw()
             for p, a in zip(self.paths, raw, strict=True):
                 if not np.issubdtype(a.dtype, np.floating):  # writes would truncate
@@ -125,6 +132,9 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
                     f"{', '.join(map(str, result))}"
                 )
         return out
+    pairs = _pairs(result, codec)
+    if pairs is not None:
+        return pairs
     if (
         isinstance(result, tuple | list)
         and len(result) == 2
@@ -162,6 +172,33 @@ def _nielsen(result: Sequence, codec: Codec) -> list[Array]:
     return out
 
 
+def _pairs(result: Any, codec: Codec) -> list[Array] | None:
+    """Per-layer ``[(dW1, db1), (dW2, db2), ...]`` (either order within a pair), told apart
+    from Nielsen's ``(nabla_b, nabla_w)`` by the shapes: pair l holds layer l's weight and
+    bias gradients. None when ``result`` is not such a list."""
+    L = codec.conv.n_layers
+    if not isinstance(result, tuple | list) or len(result) != L:
+        return None
+    if not all(isinstance(p, tuple | list) and len(p) == 2 for p in result):
+        return None
+    slots = {(s.layer, s.role): s for s in codec.slots}
+    out: dict[str, Array] = {}
+    for l, pair in enumerate(result, start=1):
+        w, b = slots.get((l, "W")), slots.get((l, "b"))
+        if w is None or b is None:
+            return None
+        shapes = [_squeezed(np.shape(a)) for a in pair]
+        ws, bs = _squeezed(w.shape), _squeezed(b.shape)
+        if shapes == [ws, bs]:
+            gw, gb = pair
+        elif shapes == [bs, ws]:
+            gb, gw = pair
+        else:
+            return None
+        out[w.path], out[b.path] = as_grad(w.path, gw), as_grad(b.path, gb)
+    return [out[s.path] for s in codec.slots]
+
+
 def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(d for d in shape if d != 1)
 
@@ -181,6 +218,7 @@ def _conv(kw: dict[str, Any]) -> Conventions:
         "batch_size",
         "l2",
     )
+    kw = _optimizer_options(kw)
     unknown = set(kw) - set(keys)
     if unknown:
         raise LearnerError(
@@ -192,6 +230,50 @@ def _conv(kw: dict[str, Any]) -> Conventions:
         return Conventions.make(**kw)
     except SpecError as e:  # one line naming the fix, not scratch's frames
         raise DeclarationError(str(e)) from None
+
+
+OPT_OPTIONS = (
+    "momentum",
+    "dampening",
+    "nesterov",
+    "weight_decay",
+    "beta1",
+    "beta2",
+    "eps",
+    "alpha",
+    "amsgrad",
+    "centered",
+)
+OPT_ALIASES = {  # names learners write for a declared optimizer with options
+    "sgd_momentum": "sgd(momentum=0.9)",
+    "momentum": "sgd(momentum=0.9)",
+    "nesterov": "sgd(momentum=0.9,nesterov=true)",
+}
+
+
+def _optimizer_options(kw: dict[str, Any]) -> dict[str, Any]:
+    """``optimizer="sgd", momentum=0.9`` -> ``optimizer="sgd(momentum=0.9)"``: optimizer
+    options given as declarations join the optimizer's own; a known alias such as
+    ``sgd_momentum`` gets a did-you-mean."""
+    opt = str(kw.get("optimizer", "sgd"))
+    base = opt.split("(")[0].strip()
+    if base in OPT_ALIASES:
+        raise DeclarationError(
+            f"unknown optimizer {base!r}: did you mean optimizer={OPT_ALIASES[base]!r}? "
+            "(or optimizer='sgd', momentum=0.9)"
+        )
+    extra = {k: kw[k] for k in OPT_OPTIONS if k in kw}
+    if not extra:
+        return kw
+    inner = opt[len(base) :].strip()[1:-1] if "(" in opt else ""
+    given = [p for p in inner.split(",") if p.strip()]
+    for k, v in extra.items():
+        if any(p.split("=")[0].strip() == k for p in given):
+            raise DeclarationError(f"{k} is given twice: in optimizer={opt!r} and as {k}={v!r}")
+        given.append(f"{k}={str(v).lower() if isinstance(v, bool) else v}")
+    out = {k: v for k, v in kw.items() if k not in extra}
+    out["optimizer"] = f"{base}({','.join(given)})"
+    return out
 
 
 def _paths(params: Sequence[str] | str) -> tuple[str, ...]:
@@ -232,6 +314,9 @@ def from_layers(
     """(b) Layer objects: ``backward(X, y)`` runs your forward and backward passes, after which
     each layer holds its gradients as attributes (``dweights``, ``dbiases``)."""
     declared.setdefault("bias", "separate" if biases else "none")
+    names = {"weights": weights, "biases": biases, "dweights": dweights, "dbiases": dbiases}
+    for layer in layers:
+        _has_attributes(layer, {k: v for k, v in names.items() if v}, dweights, dbiases)
     paths, gpaths = [], []
     for i in range(len(layers)):
         paths.append(f"layers[{i}].{weights}")
@@ -250,6 +335,61 @@ def from_layers(
         step=step,
         data=data,
     )
+
+
+def _has_attributes(layer: Any, names: dict[str, str], dw: str, db: str) -> None:
+    """A ``LearnerError`` naming the layer's own arrays when it lacks an attribute named in
+    ``names`` (the gradient attributes may appear only after the first backward pass)."""
+    missing = [  # gradient attributes often appear only after the first backward pass
+        (k, v) for k, v in names.items() if k in ("weights", "biases") and not hasattr(layer, v)
+    ]
+    if not missing:
+        return
+    arrays = (
+        [
+            a
+            for a in sorted(vars(layer))
+            if hasattr(layer, "__dict__")
+            if isinstance(getattr(layer, a), np.ndarray) or getattr(layer, a) is None
+        ]
+        if hasattr(layer, "__dict__")
+        else []
+    )
+    cls = type(layer).__name__
+    which = ", ".join(repr(v) for _, v in missing)
+    its = f"; its arrays are {', '.join(arrays)}" if arrays else ""
+    guess = _guess(arrays)
+    hint = (
+        ": pass " + ", ".join(f"{k}={v!r}" for k, v in guess.items())
+        if guess
+        else ": pass weights=, biases=, dweights=, dbiases= with its attribute names"
+    )
+    raise LearnerError(f"{cls} has no {which}{its}{hint} to from_layers")
+
+
+def _guess(arrays: list[str]) -> dict[str, str]:
+    """The usual attribute names among ``arrays``: W/b/dW/db, w/b/dw/db, weight/bias/..."""
+    for w, b in (
+        ("W", "b"),
+        ("w", "b"),
+        ("weight", "bias"),
+        ("weights", "biases"),
+        ("kernel", "bias"),
+    ):
+        dws = [f"d{w}", f"grad_{w}", f"{w}_grad", f"d_{w}"]
+        dbs = [f"d{b}", f"grad_{b}", f"{b}_grad", f"d_{b}"]
+        dw = next((x for x in dws if x in arrays), None)
+        db = next((x for x in dbs if x in arrays), None)
+        if w in arrays:
+            out = {"weights": w}
+            if b in arrays:
+                out["biases"] = b
+            if dw:
+                out["dweights"] = dw
+            if db and b in arrays:
+                out["dbiases"] = db
+            return out
+    return {}
 
 
 def from_step(

@@ -7,8 +7,11 @@ takes its own step from its own gradients, its post-step weights are compared wi
 torch optimizer fed with those gradients. Tolerances are ``nnparity.reference.tolerance``'s resync
 table (implied gradients add their round-off, 4 eps |w| / lr); a float32 learner gets ten
 times the float32 tolerance and the parity engine's float64-oracle rule. Verdict: mismatches
-before any NaN -> ``implementation_bug``; agreement, then NaN -> ``numerical_instability``;
-agreement throughout -> hygiene, then the training probe -> ``match`` or ``model_limitation``.
+before any NaN -> ``implementation_bug``; agreement, then NaN where PyTorch stays finite ->
+``numerical_instability``; agreement throughout (or a NaN PyTorch reaches too) -> hygiene, then
+``match``. The second answer, ``training``, comes from the probe (``limitations``): ``fits`` or
+``model_limitation``, judged by ``criteria``; ``not_assessed`` without targets, for a
+forward-only adapter, with ``probe=False``, or while the code does not match.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from .explain import HYPOTHESIS_TOL, diagnose
 from .instability import backward_only, diverges_finding, first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe
 from .paths import LearnerError, put
-from .result import CheckResult, Finding
+from .result import CheckResult, Finding, Training
 from .runner import LearnerCrash, Obs, Runner
 from .table import param_table, records_of
 from .torch_side import Reference, RefStep
@@ -50,16 +53,18 @@ def check(
     batch_size: int | None = None,
     watch: int = 300,
     probe: bool = True,
-    probe_steps: int = 1000,
+    probe_steps: int | None = None,
     rtol: float | None = None,
     atol: float | None = None,
 ) -> CheckResult:
     """Hold ``adapter``'s network to PyTorch for ``steps`` steps on (X, y) (the adapter's own
     ``data`` when not given), batches of ``batch_size`` rows in order (default: the declared
     one, else the whole data set). While everything agrees, keep training and comparing up to
-    step ``watch`` (a NaN often comes late). ``probe``: when everything matches, also test
-    whether training works in PyTorch (``model_limitation`` otherwise), for up to
-    ``probe_steps`` steps. The learner's parameters are put back as they were at the end."""
+    step ``watch`` (a NaN often comes late). ``probe``: when the code matches (or turns
+    non-finite alone), also test whether the model fits the data when PyTorch trains it the
+    declared way from the learner's weights (the ``training`` answer), for up to
+    ``probe_steps`` steps (default: the budget of ``probe_budget``). The learner's parameters
+    are put back as they were at the end."""
     if X is None:
         if adapter.data is None:
             raise LearnerError("no data: pass X and y, or give the adapter data=(X, y)")
@@ -160,6 +165,7 @@ def _run(
             nxt = build(spec).init_params(seed=k)
             nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
         floor = 1.0 if codec.precision == "float16" else 0.0
+        floor = max(floor, TERMS_FLOOR * _terms(rs, y[rows]))
         run.records += records_of(obs, rs, expected, tol, str(spec), codec.frozen, o, floor)
         run.history.append((obs, rs, expected))
         if first_nonfinite(obs, codec):
@@ -173,6 +179,19 @@ def _run(
         except LearnerCrash as e:
             run.crash = e.finding
     return run
+
+
+TERMS_FLOOR = 1e-6  # near a minimum the gradients cancel to round-off of the terms they sum
+
+
+def _terms(rs: RefStep, y: Array) -> float:
+    """The size of the terms a gradient sums, max |a_(l-1)| times max(|a_L|, |y|): the least
+    scale of the gradients' tolerance, so that a gradient that has cancelled to nearly zero
+    (a converged fit) is judged by its absolute error, not by its relative one."""
+    acts = max(float(t.abs().max()) for t in rs.a[:-1])
+    out = float(np.abs(rs.out).max(initial=0.0))
+    yv = float(np.abs(y).max(initial=0.0)) if np.issubdtype(y.dtype, np.floating) else 1.0
+    return acts * max(out, yv)
 
 
 SOFTMAX_NOTE = Finding(
@@ -208,13 +227,14 @@ def _check(
     batch_size: int | None,
     watch: int,
     probe: bool,
-    probe_steps: int,
+    probe_steps: int | None,
     rtol: float | None,
     atol: float | None,
 ) -> CheckResult:
     codec = adapter.bind()
     conv = adapter.conventions
     spec = conv.spec(codec.dtype)
+    targets = y is not None
     X, y, y_own = _data(spec, X, y)
     if len(X) == 0:
         raise LearnerError("X has no rows: give at least one sample")
@@ -235,8 +255,12 @@ def _check(
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     hygiene = runner.hygiene
-    if any("classical momentum mu =" in f.evidence for f in diag):  # the state is explained
+    if any(
+        "classical momentum mu =" in f.evidence or f.code == "gradient_accumulation" for f in diag
+    ):  # the state is explained
         hygiene = [f for f in hygiene if f.code != "nondeterministic"]
+    if any(f.code == "gradient_accumulation" for f in hygiene):  # one finding, not two
+        diag = [f for f in diag if f.code != "gradient_accumulation"]
     notes = run.notes
     if diag and all(f.kind == "note" for f in diag):  # differences that are not bugs
         notes, diag, bad = notes + diag, [], []
@@ -249,37 +273,42 @@ def _check(
             for f in diag
         ]
     findings = ([run.crash] if run.crash else []) + hygiene + diag + notes
-    if run.crash or bad:
-        verdict = "implementation_bug"
+    training = Training("not_assessed", "", "the training probe was not run (probe=False)")
+    if not targets or adapter.style == "forward":
+        training = Training("not_assessed", "", "no targets to train on (forward only)")
+    can_probe = probe and targets and adapter.style != "forward"
+    if run.crash or bad or hygiene:
+        code = "implementation_bug"
+        if can_probe:
+            training = Training("not_assessed", "", "the code does not match PyTorch yet")
     elif nan_step:
         obs, rs, _ = run.history[-1]
         finite, free = _twin_free(ref, codec, P0, X, y, batches, nan_step)
         what = first_nonfinite(obs, codec)
         if finite:
-            verdict = "numerical_instability"
+            code = "numerical_instability"
             if nan_step == 1 and not runner.warning and backward_only(obs, what, rs):
-                verdict = "implementation_bug"  # nothing agreed first: the gradient code
+                code = "implementation_bug"  # nothing agreed first: the gradient code
             findings.insert(0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free))
-            if probe:  # besides: could this model fit the data at all (the code aside)?
-                found = _probe(ref, codec, P0, X, y, batches, probe_steps)[1]
-                findings += [
-                    f
-                    for f in found
-                    if f.code in ("no_bias", "capacity", "init_scale", "regularization_strength")
-                ]
+            if can_probe and code == "numerical_instability":  # could this model fit at all?
+                training, found = _probe(ref, codec, P0, X, y, batches, probe_steps)
+                findings += found
         else:  # PyTorch diverges the same way: the training, not the learner's formulation
-            verdict = "model_limitation"
-            findings.insert(0, diverges_finding(obs, what, rs, spec, free))
-    elif hygiene:
-        verdict = "implementation_bug"
-    elif probe and adapter.style != "forward":
-        works, found = _probe(ref, codec, P0, X, y, batches, probe_steps)
-        verdict = "match" if works else "model_limitation"
-        findings += found
+            code = "match"
+            div = diverges_finding(obs, what, rs, spec, free)
+            findings.insert(0, div)
+            training = Training(
+                "model_limitation",
+                "the loss stays finite",
+                f"NaN/Inf at step {nan_step} in PyTorch too, from your weights",
+            )
     else:
-        verdict = "match"
+        code = "match"
+        if can_probe:
+            training, found = _probe(ref, codec, P0, X, y, batches, probe_steps)
+            findings += found
     return CheckResult(
-        verdict,
+        code,
         tuple(findings),
         param_table(run.records, run.history, codec),
         tuple(run.records),
@@ -291,13 +320,25 @@ def _check(
         ),
         adapter.style,
         len(run.history),
+        training,
     )
 
 
+PROBE_EPOCHS = 250  # passes over the data the declared optimizer gets in the probe
+PROBE_MIN, PROBE_MAX = 1000, 10000
+
+
+def probe_budget(n_batches: int) -> int:
+    """Steps of the training probe: ``PROBE_EPOCHS`` passes over the data, at least
+    ``PROBE_MIN`` and at most ``PROBE_MAX`` steps (it stops as soon as the model fits)."""
+    return min(PROBE_MAX, max(PROBE_MIN, PROBE_EPOCHS * n_batches))
+
+
 def _probe(
-    ref: Reference, codec: Codec, P0: dict, X: Array, y: Array, batches: list, steps: int
-) -> tuple[bool, list[Finding]]:
-    return run_probe(ref, codec, P0, X, y, [(X[r], y[r]) for r in batches], steps)
+    ref: Reference, codec: Codec, P0: dict, X: Array, y: Array, batches: list, steps: int | None
+) -> tuple[Training, list[Finding]]:
+    n = steps if steps is not None else probe_budget(len(batches))
+    return run_probe(ref, codec, P0, X, y, [(X[r], y[r]) for r in batches], n)
 
 
 def _twin_free(

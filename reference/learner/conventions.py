@@ -165,9 +165,21 @@ class Codec:
             Slot(p, l, r, np.shape(a), np.asarray(a).dtype)
             for p, (l, r), a in zip(paths, roles, arrays, strict=True)
         ]
-        self.layout = conv.layout or self._infer_layout()
-        for s in self.slots:
-            self._check_shape(s)
+        self._check_order(paths, arrays)
+        try:
+            self.layout = conv.layout or self._infer_layout()
+            for s in self.slots:
+                self._check_shape(s)
+        except LearnerError as e:
+            implied = self._implied_sizes()
+            if implied is None or implied[0] == conv.sizes:
+                raise
+            sizes, lay = implied
+            shapes = ", ".join(f"{s.path} is {s.shape}" for s in self.slots if s.role != "b")
+            raise LearnerError(
+                f"the declared sizes={list(conv.sizes)} do not fit the arrays ({shapes}): "
+                f"they imply sizes={list(sizes)} (layout {lay}); declare those sizes"
+            ) from e
         self.frozen = {
             f"b{l}"
             for l, k in enumerate(conv.bias, start=1)
@@ -179,6 +191,60 @@ class Codec:
         self.precision = min(dts, key=lambda d: d.itemsize).name if dts else self.dtype
 
     # -- shapes ------------------------------------------------------------------------
+    def _exact(self, s: Slot, shape: tuple[int, ...], layout: str, strict: bool = False) -> bool:
+        """Whether ``shape`` is exactly what slot ``s`` holds in ``layout`` (``strict``: a
+        bias is a vector (n,), never a column)."""
+        if s.role == "b":
+            n = self.conv.sizes[s.layer]
+            return shape in (((n,),) if strict else ((n,), (n, 1), (1, n)))
+        n_in, n_out = self._dims(s)
+        return shape == ((n_in, n_out) if layout == "in_out" else (n_out, n_in))
+
+    def _check_order(self, paths: list[str], arrays: list[Array]) -> None:
+        """A ``LearnerError`` when the names are listed in another order than the one whose
+        shapes fit every slot exactly (e.g. W1, W2, b1, b2 for W1, b1, W2, b2)."""
+        shapes = [np.shape(a) for a in arrays]
+        for strict in (False, True):
+            for lay in (self.conv.layout,) if self.conv.layout else LAYOUTS:
+                fits = [
+                    self._exact(s, sh, lay, strict)
+                    for s, sh in zip(self.slots, shapes, strict=True)
+                ]
+                if all(fits) and not strict:
+                    return
+                order = self._fitting_order(paths, shapes, lay, strict)
+                if order is not None and order != list(paths):
+                    want = ", ".join(f"{r}{l}" for l, r in self.conv.slot_names())
+                    raise LearnerError(
+                        f"the parameter names are not in the canonical order ({want}): their "
+                        f"shapes fit as {order!r} (layout {lay}); list them in that order"
+                    )
+
+    def _fitting_order(
+        self, paths: list[str], shapes: list[tuple[int, ...]], lay: str, strict: bool
+    ) -> list[str] | None:
+        """The names reordered so that every slot's shape fits exactly, or None."""
+        free, order = list(range(len(paths))), []
+        for s in self.slots:
+            i = next((i for i in free if self._exact(s, shapes[i], lay, strict)), None)
+            if i is None:
+                return None
+            free.remove(i)
+            order.append(paths[i])
+        return order
+
+    def _implied_sizes(self) -> tuple[tuple[int, ...], str] | None:
+        """(sizes, layout) that the weight arrays imply as a chain, or None."""
+        ws = [s for s in self.slots if s.role != "b"]
+        if any(len(s.shape) != 2 for s in ws) or len(ws) != self.conv.n_layers:
+            return None
+        for lay in LAYOUTS:
+            dims = [(a, b) if lay == "in_out" else (b, a) for a, b in (s.shape for s in ws)]
+            dims = [(i - (s.role == "Wb"), o) for (i, o), s in zip(dims, ws, strict=True)]
+            if all(dims[k][1] == dims[k + 1][0] for k in range(len(dims) - 1)):
+                return (dims[0][0], *(o for _, o in dims)), lay
+        return None
+
     def _dims(self, s: Slot) -> tuple[int, int]:
         l = s.layer
         extra = 1 if s.role == "Wb" else 0

@@ -28,12 +28,18 @@ if TYPE_CHECKING:
     from .torch_side import Reference, RefStep
 
 Tensor = torch.Tensor
+PRIME = {  # the declared activation's derivative, as a learner writes it
+    "sigmoid": "a (1 - a) with a = sigmoid(z)",
+    "tanh": "1 - a^2 with a = tanh(z)",
+    "relu": "(z > 0)",
+    "leaky_relu": "1 where z > 0, else the slope",
+    "identity": "1",
+}
 
 DERIV_HINT = {
     "softmax_axis": "normalise over the classes: e = exp(z - z.max(axis=1, keepdims=True)); "
     "p = e / e.sum(axis=1, keepdims=True)",
-    "derivative_of_output": "multiply by f'(z) exactly once, evaluated at the pre-activation z "
-    "(for sigmoid written from the output: a (1 - a) with a = sigmoid(z))",
+    "derivative_of_output": "multiply by f'(z) exactly once, evaluated at the pre-activation z",
     "wrong_activation_derivative": "use the derivative of the activation this layer applies",
     "softmax_jacobian": "softmax couples the classes: dz = a * (da - (da * a).sum(axis=1, "
     "keepdims=True)), not da * a * (1 - a)",
@@ -160,7 +166,9 @@ def findings_from(
                     f"your gradients of {', '.join(names)} match PyTorch's recomputed with "
                     f"{ch.deriv.label}, at {where} ({act}): "
                     f"{ftext}{span}{extra}",
-                    DERIV_HINT[ch.deriv.code] + ("; it reaches every layer below" if l > 1 else ""),
+                    DERIV_HINT[ch.deriv.code]
+                    + (f" (for {act}: {PRIME[act]})" if act in PRIME else "")
+                    + ("; it reaches every layer below" if l > 1 else ""),
                 )
             )
         if ch.wback == "new":

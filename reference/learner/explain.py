@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import accumulation
 from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
 from .optim import explain_sgd_form, explain_update
@@ -56,6 +57,10 @@ def diagnose(
     for r in bad:
         if r.stage == "grad":
             failing.setdefault(r.tensor, r.step)
+    acc = accumulation.explain(history, failing, codec) if failing else []
+    if acc:  # the running sum of the true gradients: no other hypothesis needed
+        failing = {}
+        out += acc
     if failing:
         start = min(failing.values())
         sel = [

@@ -1,7 +1,7 @@
 """When the code is right but training fails: is it the model?
 
-``fits`` says whether outputs fit the data: R^2 >= 0.95 for real targets, every probability
-within 0.25 of its 0/1 target, every class right. The probe trains the twin from the learner's
+``criteria`` says whether outputs fit the data (accuracy for class targets, R^2 for regression).
+The probe trains the twin from the learner's
 initial weights with the declared optimizer; if it fits, training works. Otherwise the twin is
 trained with a strong optimizer (Adam, lr 0.03, up to 2000 full-batch steps): if that fails too
 the finding is ``capacity``, and ``no_bias`` when the same run with a (zero-initialised) bias in
@@ -16,15 +16,15 @@ initialisation, the learning rate, ``capacity`` last.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
-from nnparity.scratch import Spec, build, target_kind
+from nnparity.scratch import Spec, build
 
 from .conventions import Codec
-from .result import Finding
+from .criteria import criterion
+from .result import Finding, Training
 from .torch_side import Reference, RefStep
 
 INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
@@ -32,33 +32,6 @@ INIT_SCALE = 10.0  # a weight's std this many times 1/sqrt(fan_in) is a blown-up
 STRONG = "adam(lr=0.03)"
 STRONG_STEPS = 2000
 SATURATED = {"sigmoid": 6.0, "tanh": 3.5}
-
-
-def fit_test(spec: Spec, y: np.ndarray) -> tuple[Callable[[np.ndarray], bool], Callable]:
-    """(fits(out) -> bool, score(out) -> text) for the whole data set."""
-    kind = target_kind(spec)
-    last = spec.activations[-1].name
-    if kind == "class":
-
-        def score(out: np.ndarray) -> float:
-            return float((out.argmax(1) == y).mean())
-
-        return (lambda out: score(out) == 1.0), (lambda out: f"accuracy {score(out):.3f}")
-    if kind == "probability":
-
-        def gap(out: np.ndarray) -> float:
-            p = out if last == "sigmoid" else 1 / (1 + np.exp(-out))
-            return float(np.abs(p - y).max())
-
-        return (lambda out: gap(out) < 0.25), (lambda out: f"max |p - y| = {gap(out):.3f}")
-    sst = float(((y - y.mean(0)) ** 2).sum())
-
-    def r2(out: np.ndarray) -> float:
-        with np.errstate(all="ignore"):
-            sse = float(((out - y) ** 2).sum())
-        return 1 - sse / sst if sst > 0 else (1.0 if sse <= 1e-4 * y.size else 0.0)
-
-    return (lambda out: r2(out) >= 0.95), (lambda out: f"R^2 = {r2(out):.3f}")
 
 
 def units(rs: RefStep, spec: Spec, P: dict, when: str, codec: Codec) -> list[Finding]:
@@ -164,13 +137,17 @@ def probe(
     y: np.ndarray,
     batches: list,
     steps: int,
-) -> tuple[bool, list[Finding]]:
-    """(training works, findings). See the module docstring."""
+) -> tuple[Training, list[Finding]]:
+    """(the training outcome with its criterion and what was reached, findings). See the
+    module docstring."""
     spec = ref.spec
-    fits, score = fit_test(spec, y)
+    crit = criterion(spec, y)
+    fits, score = crit.fits, crit.score
     declared = ref.train(spec, P0, batches, steps, codec.frozen, fits)
+    reached = f"{score(declared.out)} after {declared.steps} step(s) of {spec.opt}"
     if declared.fit:
-        return True, []
+        return Training("fits", crit.text, reached), []
+    failed = Training("model_limitation", crit.text, reached)
     rs0 = ref.run(P0, X, y)
     found = init_scale(spec, P0, codec) + units(rs0, spec, P0, "at the start", codec)
     rs1 = ref.run(declared.params, X, y)
@@ -220,7 +197,7 @@ def probe(
         free = Reference(spec, codec.frozen, 0.0, ref.softmax_out)
         unpen = free.train(strong_spec, P0, [(X, y)], STRONG_STEPS, codec.frozen, fits)
         if unpen.fit:
-            return False, [
+            return failed, [
                 *found,
                 Finding(
                     "regularization_strength",
@@ -287,4 +264,4 @@ def probe(
             )
         )
     order = {"no_bias": 0, **dict.fromkeys(INIT_CAUSES, 1), "capacity": 3}
-    return False, sorted(found, key=lambda f: order.get(f.code, 2))
+    return failed, sorted(found, key=lambda f: order.get(f.code, 2))

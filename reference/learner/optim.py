@@ -3,12 +3,16 @@ with torch tensors on the learner's own gradients so the post-step weights can b
 
 ``variant=None`` is torch 2.13's single-tensor update (``EQUATION``); the others
 are the usual hand-written departures: eps inside the square root, Adam without bias
-correction, weight decay left out, SGD momentum with the buffer started at (1 - dampening) g.
+correction, weight decay left out or coupled the other way, SGD momentum with the buffer started
+at (1 - dampening) g, dampening ignored, Nesterov where classical momentum is declared (or the
+reverse). They are searched as combinations, smallest first (``MAX_PARTS`` at most): the first
+combination that reproduces the learner's post-step weights is reported, with each part's fix.
 """
 
 from __future__ import annotations
 
 import math
+from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -27,11 +31,15 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "sgd": [
         ("no_decay", "weight decay left out"),
         ("damp_first", "momentum buffer started at (1 - dampening) g on the first step"),
+        ("no_dampening", "dampening left out of the momentum buffer"),
+        ("nesterov_flip", "the other momentum form (Nesterov vs classical)"),
+        ("ema", "momentum as an average, b = mu b + (1 - mu) g"),
     ],
     "adam": [
         ("no_bias_correction", "no bias correction (m and v used raw)"),
         ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
         ("no_decay", "weight decay left out"),
+        ("decoupled", "weight decay decoupled (AdamW's w *= 1 - lr wd) instead of added to g"),
     ],
     "adamw": [
         ("no_bias_correction", "no bias correction (m and v used raw)"),
@@ -52,8 +60,9 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
 class Sim:
     """One optimizer (torch's, or a variant) stepping given parameters with given gradients."""
 
-    def __init__(self, name: str, kw: dict[str, Any], variant: str | None = None):
-        self.name, self.kw, self.v = name, kw, variant
+    def __init__(self, name: str, kw: dict[str, Any], variant: str | tuple[str, ...] | None = None):
+        parts = (variant,) if isinstance(variant, str) else tuple(variant or ())
+        self.name, self.kw, self.v = name, kw, frozenset(parts)
         self.t = 0
         self.s: dict[str, dict[str, Tensor]] = {}
 
@@ -68,22 +77,25 @@ class Sim:
         kw, v, t = self.kw, self.v, self.t
         lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
         wd = kw.get("weight_decay", 1e-2 if self.name == "adamw" else 0.0)
-        if wd and v != "no_decay" and not (self.name == "adamw" and v != "coupled"):
+        decoupled = (self.name == "adamw") != ("coupled" in v or "decoupled" in v)
+        if wd and "no_decay" not in v and not decoupled:
             g = g + wd * p
         if self.name == "sgd":
             mu, tau = kw.get("momentum", 0.0), kw.get("dampening", 0.0)
             if mu:
+                tau = 1 - mu if "ema" in v else (0.0 if "no_dampening" in v else tau)
                 if t == 1:
-                    b = (1 - tau) * g if v == "damp_first" else g.clone()
+                    b = (1 - tau) * g if ("damp_first" in v or "ema" in v) else g.clone()
                 else:
                     b = mu * self.s[k]["b"] + (1 - tau) * g
                 self.s.setdefault(k, {})["b"] = b
-                g = g + mu * b if kw.get("nesterov", False) else b
+                nesterov = bool(kw.get("nesterov", False)) != ("nesterov_flip" in v)
+                g = g + mu * b if nesterov else b
             return p - lr * g
         eps = kw.get("eps", 1e-10 if self.name == "adagrad" else 1e-8)
         if self.name in ("adam", "adamw"):
             b1, b2 = kw.get("beta1", 0.9), kw.get("beta2", 0.999)
-            if self.name == "adamw" and v != "coupled":
+            if decoupled and "no_decay" not in v:
                 p = p * (1 - lr * wd)
             m = self._st(k, "m", p)
             m += (1 - b1) * (g - m)
@@ -93,8 +105,8 @@ class Sim:
                 mx = self._st(k, "vmax", p)
                 torch.maximum(mx, vv, out=mx)
                 vv = mx
-            bc1, bc2 = (1.0, 1.0) if v == "no_bias_correction" else (1 - b1**t, 1 - b2**t)
-            if v == "eps_inside":
+            bc1, bc2 = (1.0, 1.0) if "no_bias_correction" in v else (1 - b1**t, 1 - b2**t)
+            if "eps_inside" in v:
                 return p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
             return p - (lr / bc1) * m / (torch.sqrt(vv) / math.sqrt(bc2) + eps)
         if self.name == "rmsprop":
@@ -106,7 +118,7 @@ class Sim:
                 gb = self._st(k, "gb", p)
                 gb += (1 - a) * (g - gb)
                 avg = s - gb * gb
-            d = torch.sqrt(avg + eps) if v == "eps_inside" else torch.sqrt(avg) + eps
+            d = torch.sqrt(avg + eps) if "eps_inside" in v else torch.sqrt(avg) + eps
             if kw.get("momentum", 0.0):
                 b = self._st(k, "b", p)
                 b.mul_(kw["momentum"]).add_(g / d)
@@ -115,7 +127,7 @@ class Sim:
         clr = lr / (1 + (t - 1) * kw.get("lr_decay", 0.0))
         S = self._st(k, "S", p, kw.get("initial_accumulator_value", 0.0))
         S += g * g
-        d = torch.sqrt(S + eps) if v == "eps_inside" else torch.sqrt(S) + eps
+        d = torch.sqrt(S + eps) if "eps_inside" in v else torch.sqrt(S) + eps
         return p - clr * g / d
 
 
@@ -184,18 +196,23 @@ def explain_update(
                 "use the declared learning rate, or declare the one you use",
             )
         ]
-    for variant, label in VARIANTS.get(name, []):
-        if _follows(Sim(name, kw, variant), seq[: k + 3], atol, rtol):
-            return [
-                Finding(
-                    "optimizer_update_mismatch",
-                    names_,
-                    None,
-                    first,
-                    f"from {whose}, your post-step weights follow {name} with {label}",
-                    f"follow torch.optim.{_cls(name)}: {EQUATION[name]}",
-                )
-            ]
+    found = variant_search(name, kw, seq[: k + 3], atol, rtol)
+    if found:
+        labels = " and ".join(lab for _, lab in found)
+        fixes = "; ".join(
+            f"({i}) {VARIANT_FIX.get(key, key)}" for i, (key, _) in enumerate(found, 1)
+        )
+        return [
+            Finding(
+                "optimizer_update_mismatch",
+                names_,
+                None,
+                first,
+                f"from {whose}, your post-step weights follow {name} with {labels}"
+                + (f" ({len(found)} departures together)" if len(found) > 1 else ""),
+                f"{fixes}; torch.optim.{_cls(name)}: {EQUATION[name]}",
+            )
+        ]
     if name != "sgd":
         lr = float(kw.get("lr", 1e-3))
         for other, label in ((Sim("sgd", {"lr": lr}), "plain SGD (w -= lr * g)"),):
@@ -236,6 +253,45 @@ def explain_update(
             f"compare your update line by line with torch.optim.{_cls(name)}",
         )
     ]
+
+
+MAX_PARTS = 3
+VARIANT_FIX = {
+    "no_bias_correction": "divide m by 1 - b1^t and v by 1 - b2^t (bias correction)",
+    "eps_inside": "add eps after the square root: sqrt(v_hat) + eps",
+    "no_decay": "apply the declared weight_decay",
+    "decoupled": "add wd * w to the gradient (Adam's L2), or declare optimizer='adamw'",
+    "coupled": "decay the weights apart from the gradient: w *= 1 - lr * wd (AdamW)",
+    "damp_first": "start the momentum buffer at g itself on the first step",
+    "no_dampening": "scale the gradient by (1 - dampening) in the buffer, or declare dampening=0",
+    "nesterov_flip": "use the declared momentum form (or declare nesterov the other way)",
+    "ema": "accumulate b = mu b + g (PyTorch's SGD), or declare dampening=mu",
+}
+
+
+def variant_search(
+    name: str, kw: dict[str, Any], seq: list, atol: float, rtol: float
+) -> list[tuple[str, str]]:
+    """The smallest combination of ``VARIANTS[name]`` (one part, then two, then three) whose
+    simulation reproduces every post-step weight of ``seq``; [] when none does."""
+    options = [(key, label) for key, label in VARIANTS.get(name, []) if _applies(name, key, kw)]
+    for n in range(1, MAX_PARTS + 1):
+        for combo in combinations(options, n):
+            if _follows(Sim(name, kw, tuple(key for key, _ in combo)), seq, atol, rtol):
+                return list(combo)
+    return []
+
+
+def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:
+    """Whether variant ``key`` can change anything under the declared ``kw``."""
+    wd = kw.get("weight_decay", 1e-2 if name == "adamw" else 0.0)
+    if key in ("no_decay", "decoupled", "coupled"):
+        return bool(wd)
+    if key in ("damp_first", "no_dampening"):
+        return bool(kw.get("momentum")) and bool(kw.get("dampening"))
+    if key in ("nesterov_flip", "ema"):
+        return bool(kw.get("momentum"))
+    return True
 
 
 def explain_sgd_form(

@@ -1,9 +1,14 @@
-"""What ``check`` returns: a verdict, findings, and a per-parameter table (frozen records).
+"""What ``check`` returns: two answers, findings, and a per-parameter table (frozen records).
 
-Verdicts: ``match`` (forward, gradients and updates agree with PyTorch at every step run, and
-training works), ``implementation_bug`` (they part: where first and the likely class),
-``numerical_instability`` (they agree while finite, then NaN/Inf appears), ``model_limitation``
-(the code matches PyTorch, yet training fails in PyTorch too, from the same weights).
+``code`` answers "is the code right?": ``match`` (forward, gradients and updates agree with
+PyTorch at every step run), ``implementation_bug`` (they part: where first and the likely
+class), ``numerical_instability`` (they agree while finite, then NaN/Inf appears where PyTorch's
+formulation stays finite). ``training`` answers "does this model learn this task?": ``fits``
+(PyTorch trained the declared way from the learner's weights meets the criterion),
+``model_limitation`` (it does not; the findings of kind ``limitation`` say why), or
+``not_assessed`` (no targets, a forward-only adapter, or the probe skipped). The exit code and
+``assert_learner_matches`` follow ``code``; ``require_fit`` also demands ``fits``. The JSON form
+(``as_dict``) carries both and ``CheckResult.from_dict`` reads it back (the records aside).
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from dataclasses import asdict, dataclass
 
 from nnparity.reference.compare import Record
 
-VERDICTS = ("match", "implementation_bug", "numerical_instability", "model_limitation")
+CODE_VERDICTS = ("match", "implementation_bug", "numerical_instability")
+TRAINING_OUTCOMES = ("fits", "model_limitation", "not_assessed")
+VERDICTS = CODE_VERDICTS  # the code verdict decides the exit code
 
 
 @dataclass(frozen=True)
@@ -55,18 +62,53 @@ class ParamRow:
 
 
 @dataclass(frozen=True)
+class Training:
+    """The second answer: ``outcome`` (fits / model_limitation / not_assessed), the criterion
+    the probe judged by ("accuracy: argmax of each one-hot row"), what it reached ("8/8
+    classified after 25 steps"), or why it was not assessed."""
+
+    outcome: str
+    criterion: str = ""
+    reached: str = ""
+
+    def line(self, codes: list[str]) -> str:
+        head = self.outcome + (f" ({', '.join(codes)})" if codes else "")
+        if self.outcome == "not_assessed":
+            return f"{head}: {self.reached}" if self.reached else head
+        return f"{head}: {self.reached} [{self.criterion}]" if self.reached else head
+
+
+NOT_ASSESSED = Training("not_assessed", "", "the training probe was not run")
+
+
+@dataclass(frozen=True)
 class CheckResult:
-    verdict: str
+    code: str
     findings: tuple[Finding, ...]
     table: tuple[ParamRow, ...]
     records: tuple[Record, ...]
     spec: str
     style: str
     steps: int
+    training: Training = NOT_ASSESSED
+
+    @property
+    def verdict(self) -> str:
+        """The code verdict (``code``): what the exit code follows."""
+        return self.code
 
     @property
     def passed(self) -> bool:
-        return self.verdict == "match"
+        """The code matches PyTorch (whatever the training outcome)."""
+        return self.code == "match"
+
+    def passes(self, require_fit: bool = False) -> bool:
+        """``passed``, and with ``require_fit`` also ``training.outcome == "fits"``."""
+        return self.passed and (not require_fit or self.training.outcome == "fits")
+
+    def training_codes(self) -> list[str]:
+        """The limitation codes behind a ``model_limitation`` outcome (no_bias, capacity...)."""
+        return list(dict.fromkeys(f.code for f in self.findings if f.kind == "limitation"))
 
     def codes(self) -> list[str]:
         return [f.code for f in self.findings]
@@ -75,9 +117,12 @@ class CheckResult:
         return next((f for f in self.findings if f.code == code), None)
 
     def as_dict(self) -> dict:
-        """JSON-ready: verdict, findings (code/params/layer/step/evidence/hint), table."""
+        """JSON-ready (README "JSON output"): code, training {outcome, codes, criterion,
+        reached}, spec, style, steps, findings (code/params/layer/step/evidence/hint/kind),
+        params (the table)."""
         return {
-            "verdict": self.verdict,
+            "code": self.code,
+            "training": {**asdict(self.training), "codes": self.training_codes()},
             "spec": self.spec,
             "style": self.style,
             "steps": self.steps,
@@ -85,10 +130,28 @@ class CheckResult:
             "params": [{**asdict(r), "shape": list(r.shape)} for r in self.table],
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> CheckResult:
+        """The result back from ``as_dict``'s JSON (across a process boundary); the
+        comparison records are not part of the JSON and come back empty."""
+        t = dict(d.get("training") or {})
+        t.pop("codes", None)
+        return cls(
+            d["code"],
+            tuple(Finding(**{**f, "params": tuple(f["params"])}) for f in d["findings"]),
+            tuple(ParamRow(**{**r, "shape": tuple(r["shape"])}) for r in d["params"]),
+            (),
+            d["spec"],
+            d["style"],
+            d["steps"],
+            Training(**t) if t else NOT_ASSESSED,
+        )
+
     def render(self) -> str:
-        """Human-readable: the verdict first, then the findings, then the parameter table."""
+        """Human-readable: both answers first, then the findings, then the parameter table."""
         lines = [
-            f"verdict: {self.verdict}",
+            f"code: {self.code}",
+            f"training: {self.training.line(self.training_codes())}",
             f"twin: {self.spec} ({self.style} style, {self.steps} step(s) compared)",
         ]
         if self.findings:
@@ -96,9 +159,18 @@ class CheckResult:
             lines += [f"  {i}. {f}".replace("\n", "\n   ") for i, f in enumerate(self.findings, 1)]
         if self.table:
             lines += ["", "parameters:", *_table(self.table)]
+            if any(r.c is not None for r in self.table):
+                lines.append(TABLE_NOTE)
         return "\n".join(lines)
 
     __str__ = render
+
+
+TABLE_NOTE = (
+    "  (c = <yours, PyTorch's> / <PyTorch's, PyTorch's>: the scale of your gradient against "
+    "PyTorch's (1 when equal, -1 for the opposite sign); cos = their cosine similarity "
+    "(1 when they point the same way))"
+)
 
 
 def _table(rows: tuple[ParamRow, ...]) -> list[str]:

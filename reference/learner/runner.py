@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from . import accumulation
 from .adapters import Adapter
 from .conventions import ShapeProblem
 from .paths import LearnerError
@@ -45,6 +46,7 @@ class Obs:
     implied: bool = False
     noise: dict[str, float] = field(default_factory=dict)
     after: dict[str, Array] | None = None
+    calls: int = 1  # backward passes run at these weights (2 with the determinism probe)
 
 
 SHAPE_HINT = {
@@ -87,6 +89,7 @@ class Runner:
         self.opt_name = spec.opt.name
         self.lr = float(self.opt.get("lr", 1e-3))
         self._buf: dict[str, Array] = {}
+        self._held: dict[str, Array] = {}  # what buffers hold after a pass, if they accumulate
 
     # -- guarded calls -----------------------------------------------------------------
     def call(self, what: str, fn: Any, step: int, *args: Array) -> Any:
@@ -135,15 +138,21 @@ class Runner:
         """Write ``params`` into the learner, run its functions on the batch ``rows``."""
         a, X, y = self.a, self.X[rows], self.y[rows]
         obs = Obs(step, rows, params)
+        names = self.codec.labels([k for k in params if k not in self.codec.frozen])
         a.write(params)
         if a.forward is not None:
             obs.out = self._output(self.call("forward", a.forward, step, X), X.shape[0], step)
         if a.grads is not None:
             obs.loss, obs.grads = self._grads(step, X, y)
             if twice:
+                held = self._held
                 a.write(params)
                 _, again = self._grads(step, X, y)
-                self._same(obs.grads, again, step, "the gradients")
+                obs.calls = 2
+                if accumulation.doubled(obs.grads, again, held):
+                    self._found(accumulation.twice_finding(step, "your backward pass run", names))
+                else:
+                    self._same(obs.grads, again, step, "the gradients")
             a.write(params)
         if a.step is not None:
             self.call("step", a.step, step, X, y)
@@ -151,7 +160,7 @@ class Runner:
             if twice:
                 a.write(params)
                 self.call("step", a.step, step, X, y)
-                self._same(obs.after, a.read(), step, "the post-step weights")
+                self._same_step(params, obs.after, a.read(), step, state=False)
                 a.write(obs.after)
             if a.grads is None:
                 self._imply(obs)
@@ -166,7 +175,32 @@ class Runner:
             a.write(params)
             self.call("step", a.step, step, X, y)
             after.append(a.read())
-        self._same(after[0], after[1], step, "the post-step weights", state=True)
+        self._same_step(params, after[0], after[1], step, state=True)
+
+    def _same_step(
+        self,
+        params: dict[str, Array],
+        first: dict[str, Array],
+        again: dict[str, Array],
+        step: int,
+        state: bool,
+    ) -> None:
+        """Two steps from the same weights: the second moved twice as far under plain SGD
+        when its gradients accumulate; else they must agree."""
+        d1 = {k: params[k] - first[k] for k in first if k not in self.codec.frozen}
+        d2 = {k: params[k] - again[k] for k in d1}
+        if self._plain_sgd() and accumulation.doubled(d1, d2, d1):
+            names = self.codec.labels(list(d1))
+            self._found(accumulation.twice_finding(step, "your step run", names))
+            return
+        self._same(first, again, step, "the post-step weights", state=state)
+
+    def _plain_sgd(self) -> bool:
+        return self.opt_name == "sgd" and not self.opt.get("momentum")
+
+    def _found(self, f: Finding) -> None:
+        if not any(h.code == f.code for h in self.hygiene):
+            self.hygiene.append(f)
 
     def _grads(self, step: int, X: Array, y: Array) -> tuple[float | None, dict[str, Array]]:
         a = self.a
@@ -198,10 +232,14 @@ class Runner:
                 ) from None
             for k, v in g.items():
                 total[k] = total.get(k, 0.0) + v
+            held = g
             if loss is None or loss_sum is None:
                 loss_sum = None
             else:
                 loss_sum += loss
+        # what an accumulating learner's buffers hold now, as it would offset ``total``
+        w = len(batches) if (a.conventions.reduction or "mean") == "sum" else 1
+        self._held = {k: w * v for k, v in held.items()}
         if len(batches) > 1 and (a.conventions.reduction or "mean") == "mean":
             total = {k: v / len(batches) for k, v in total.items()}
             loss_sum = None if loss_sum is None else loss_sum / len(batches)

@@ -18,14 +18,17 @@ process, and only its result crosses back, as a file the child writes at the end
 - ``sys.exit``, ``os._exit``, a crash (a signal) or a hang: a verdict-less outcome saying what
   happened and where, never a pass.
 
-The result travels as a pickle of a plain dict (``CheckResult.as_dict()``, ``render()``,
-``passed``), so fields a ``CheckResult`` gains pass through untouched; the ``CheckResult``
-itself comes back too when asked (``want_object``). This module imports only the standard
+The result travels as JSON, never as a pickle: the child runs the learner's code, so whatever it
+leaves for the parent is untrusted, and unpickling it could run code in the parent (a grader's
+process). It holds ``CheckResult.as_dict()``, ``render()``, ``passed`` and ``fits``, so fields a
+``CheckResult`` gains pass through untouched; the ``CheckResult`` itself is rebuilt with
+``CheckResult.from_dict`` when asked (``want_object``). This module imports only the standard
 library: the parent never needs torch.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import signal
@@ -72,13 +75,17 @@ class IsolatedOutcome:
     error: str | None = None
     note: str = ""
     obj: Any = field(default=None, repr=False, compare=False)
+    fits: bool = False  # the training outcome is ``fits`` (for ``require_fit``)
 
-    @property
-    def exit_code(self) -> int:
+    def passes(self, require_fit: bool = False) -> bool:
+        """A verdict came back, its code is ``match``, and with ``require_fit`` it fits."""
+        return self.status == VERDICT and self.passed and (self.fits or not require_fit)
+
+    def exit_code(self, require_fit: bool = False) -> int:
         """0 for a passing verdict, 1 for another verdict, 2 when no verdict could be given
         (the learner's file could not be checked), 3 for an internal error of nnparity."""
         if self.status == VERDICT:
-            return 0 if self.passed else 1
+            return 0 if self.passes(require_fit) else 1
         return EXIT_CODES[self.status]
 
 
@@ -116,7 +123,7 @@ def run_isolated(
             "y": y,
             "memory": memory or None,
             "want_object": want_object,
-            "result": str(box / "result.pkl"),
+            "result": str(box / "result.json"),
             "faults": str(box / "faults.txt"),
         }
         (box / "request.pkl").write_bytes(pickle.dumps(request))
@@ -242,25 +249,31 @@ def _outcome(
     want_object: bool,
 ) -> IsolatedOutcome:
     """Read the child's result, or say why there is none."""
-    res = box / "result.pkl"
+    res = box / "result.json"
     if res.is_file() and not timed_out:
         try:
-            sent = pickle.loads(res.read_bytes())
+            sent = json.loads(res.read_text())
+            status = sent["status"]
+            if status not in EXIT_CODES and status != VERDICT:
+                raise ValueError(f"unknown status {status!r}")
         except Exception as e:  # noqa: BLE001 - a torn or foreign file: say so
             return IsolatedOutcome(INTERNAL, error=f"the check's result could not be read: {e}")
         obj = None
-        if want_object and sent.get("object") is not None:
+        if want_object and status == VERDICT and sent.get("result") is not None:
+            from .result import CheckResult
+
             try:
-                obj = pickle.loads(sent["object"])
+                obj = CheckResult.from_dict(sent["result"])
             except Exception:  # noqa: BLE001 - the dict form still holds everything
                 obj = None
         return IsolatedOutcome(
-            sent["status"],
+            status,
             sent.get("result"),
-            sent.get("render", ""),
-            bool(sent.get("passed")),
+            str(sent.get("render", "")),
+            sent.get("passed") is True,
             error=sent.get("error"),
             obj=obj,
+            fits=sent.get("fits") is True,
         )
     if timed_out:
         return IsolatedOutcome(
@@ -369,7 +382,7 @@ def child_main(request_path: str) -> None:
     """The child's entry point (see ``BOOT``): run the check, write the result, exit."""
     import faulthandler
 
-    req = pickle.loads(Path(request_path).read_bytes())
+    req = pickle.loads(Path(request_path).read_bytes())  # written by the parent: trusted
     faults = open(req["faults"], "w")  # noqa: SIM115 - open for the process's lifetime
     faulthandler.enable(file=faults)
     faulthandler.register(signal.SIGUSR1, file=faults, all_threads=False)
@@ -380,8 +393,8 @@ def child_main(request_path: str) -> None:
 
         sent = {"status": INTERNAL, "error": traceback.format_exc()}
     tmp = req["result"] + ".part"
-    with open(tmp, "wb") as f:
-        f.write(pickle.dumps(sent))
+    with open(tmp, "w") as f:
+        f.write(json.dumps(sent))
     os.replace(tmp, req["result"])
     sys.stdout.flush()
     sys.stderr.flush()
@@ -415,12 +428,8 @@ def _child_check(req: dict) -> dict:
             "result": result.as_dict(),
             "render": result.render(),
             "passed": result.passed,
+            "fits": result.training.outcome == "fits",
         }
-        if req["want_object"]:
-            try:
-                sent["object"] = pickle.dumps(result)
-            except Exception:  # noqa: BLE001 - the dict form still holds everything
-                sent["object"] = None
         return sent
     except SystemExit as e:
         where = _learner_line(e, folder)

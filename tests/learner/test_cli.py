@@ -16,7 +16,8 @@ def test_check_json_names_the_bug_and_exits_1(examples, capsys):
     rc = main(["check", str(examples / "seed002_relu_output.py"), "--steps", "5", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 1
-    assert out["verdict"] == "implementation_bug"
+    assert out["code"] == "implementation_bug"
+    assert out["training"]["outcome"] == "not_assessed"
     assert [f["code"] for f in out["findings"]] == ["wrong_activation_derivative"] * 2
     assert out["findings"][0]["params"] == ["W2"] and out["findings"][0]["step"] == 2
     assert {p["name"] for p in out["params"]} >= {"W1", "W2"}
@@ -26,7 +27,7 @@ def test_check_match_exits_0_verdict_first(examples, capsys):
     rc = main(["check", str(examples / "style_c_step.py"), "--steps", "3"])
     text = capsys.readouterr().out
     assert rc == 0
-    assert text.splitlines()[0] == "verdict: match"
+    assert text.splitlines()[0] == "code: match"
     assert "parameters:" in text and "W1" in text
 
 
@@ -41,7 +42,7 @@ def test_check_named_adapter_tuple(tmp_path, capsys):
         "                     activations='identity', bias='none'), X, None)\n"
     )
     assert main(["check", f"{f}:mine", "--no-probe"]) == 0
-    assert capsys.readouterr().out.startswith("verdict: match")
+    assert capsys.readouterr().out.startswith("code: match")
 
 
 def test_check_bad_target_exits_2(tmp_path, capsys):
@@ -70,7 +71,8 @@ def test_check_from_the_command_line():
     )
     assert proc.returncode == 1, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == "verdict: implementation_bug"
+    assert lines[0] == "code: implementation_bug"
+    assert lines[1].startswith("training: not_assessed")
     assert any("derivative_of_output [Wo]" in x for x in lines)
     assert any("updated_weights_used [Ws]" in x for x in lines)
 

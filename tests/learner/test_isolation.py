@@ -31,14 +31,14 @@ def no_verdict(capsys, rc: int) -> str:
     """The stderr of a verdict-less exit 2: no report on stdout."""
     out, err = capsys.readouterr()
     assert rc == 2, (out, err)
-    assert "verdict:" not in out and "internal error" not in err
+    assert "code:" not in out and "internal error" not in err
     return err
 
 
 def test_a_plain_learner_still_matches(tmp_path, capsys):
     f = learner(tmp_path, "def nnparity_adapter(): return make()\n")
     assert check(f) == 0
-    assert capsys.readouterr().out.startswith("verdict: match")
+    assert capsys.readouterr().out.startswith("code: match")
 
 
 def test_sys_exit_at_import_is_no_verdict_never_a_match(tmp_path, capsys):
@@ -101,7 +101,7 @@ def test_json_stays_valid_whatever_the_learner_prints(tmp_path, capsys):
     )
     assert check(f, "--json") == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["verdict"] == "match" and data["findings"] == []
+    assert data["code"] == "match" and data["findings"] == []
     assert data["output"].startswith('{"verdict": "match"} [\nline 0\n')
     assert "bytes left out" in data["output"] and data["output"].endswith("in grads }\n")
 
@@ -110,7 +110,7 @@ def test_json_of_a_verdictless_run_is_valid_json(tmp_path, capsys):
     f = learner(tmp_path, "print('hi')\nimport sys\nsys.exit(3)\n")
     assert check(f, "--json") == 2
     data = json.loads(capsys.readouterr().out)
-    assert data["verdict"] is None and data["status"] == "exited"
+    assert data["code"] is None and data["status"] == "exited"
     assert "sys.exit(3)" in data["error"] and data["output"] == "hi\n"
 
 
@@ -123,7 +123,7 @@ def test_module_level_argparse_sees_only_the_file(tmp_path, capsys):
         "def nnparity_adapter(): return make()\n",
     )
     assert check(f, "--json") == 0
-    assert json.loads(capsys.readouterr().out)["verdict"] == "match"
+    assert json.loads(capsys.readouterr().out)["code"] == "match"
 
 
 def test_a_file_that_deletes_its_folder_deletes_only_a_copy(tmp_path, capsys):
@@ -136,7 +136,7 @@ def test_a_file_that_deletes_its_folder_deletes_only_a_copy(tmp_path, capsys):
     assert check(f) == 0
     assert (tmp_path / "data.txt").read_text() == "precious"
     assert f.is_file() and (tmp_path / "base.py").is_file()
-    assert capsys.readouterr().out.startswith("verdict: match")
+    assert capsys.readouterr().out.startswith("code: match")
 
 
 def test_what_the_program_prints_is_shown_under_its_own_heading(tmp_path, capsys):
@@ -210,7 +210,7 @@ def test_own_scratch_reference_and_reports_beside_the_learner(tmp_path, capsys):
         "def nnparity_adapter(): return scratch.make_it()\n",
     )
     assert check(f) == 0, capsys.readouterr()
-    assert capsys.readouterr().out.startswith("verdict: match")
+    assert capsys.readouterr().out.startswith("code: match")
 
 
 def test_several_files_get_checks_own_usage(tmp_path, capsys):
@@ -225,7 +225,7 @@ def test_an_internal_failure_in_the_child_is_exit_3(tmp_path):
 
     f = learner(tmp_path, "def nnparity_adapter(): return make()\n")
     out = sandbox.run_isolated(str(f), {"steps": "two"}, timeout=120)
-    assert out.status == sandbox.INTERNAL and out.exit_code == 3
+    assert out.status == sandbox.INTERNAL and out.exit_code() == 3
     assert "Traceback" in out.error and "TypeError" in out.error
 
 

@@ -17,7 +17,7 @@ def test_dead_relu_units():
     net = PlantedMLP()
     net.b2[:] = -50.0
     r = _run(net, X, y)
-    assert r.verdict == "model_limitation"
+    assert (r.code, r.training.outcome) == ("match", "model_limitation")
     f = r.finding("dead_units")
     assert f.params == ("W2",) and "unit(s) 0, 1, 2, 3 of layer 2 (relu)" in f.evidence
     assert r.codes()[0] == "dead_units" and "capacity" not in r.codes()  # the init, not the model
@@ -29,7 +29,7 @@ def test_saturated_units():
     net = PlantedMLP()
     net.W1 *= 40.0
     r = _run(net, X, y)
-    assert r.verdict == "model_limitation"
+    assert (r.code, r.training.outcome) == ("match", "model_limitation")
     assert "|z| > 3.5 on every sample" in r.finding("saturation").evidence
 
 
@@ -40,7 +40,7 @@ def test_symmetric_zero_init():
         getattr(net, k)[...] = 0.0
     net.b2[:] = 0.5  # alive, but all units identical
     r = _run(net, X, y)
-    assert r.verdict == "model_limitation"
+    assert (r.code, r.training.outcome) == ("match", "model_limitation")
     assert "identical incoming and outgoing weights" in r.finding("symmetric_init").evidence
     assert set(r.codes()) == {"symmetric_init"}, r.render()
     assert "from a fresh random initialisation" in r.findings[0].evidence
@@ -67,7 +67,7 @@ def test_capacity_without_the_bias_excuse():
         lr=0.5,
     )
     r = check(adapter, X, y, steps=3)
-    assert r.verdict == "model_limitation"
+    assert (r.code, r.training.outcome) == ("match", "model_limitation")
     assert r.codes() == ["capacity"]
 
 
@@ -96,11 +96,11 @@ def test_learning_rate_too_large(examples, monkeypatch):
     monkeypatch.syspath_prepend(str(examples))
     adapter, X, y = _regressor(1.5)
     r = check(adapter, X, y, steps=2, watch=0)
-    assert r.verdict == "model_limitation", r.render()
+    assert (r.code, r.training.outcome) == ("match", "model_limitation"), r.render()
     assert "the loss grows" in r.finding("learning_rate").evidence
     adapter, X, y = _regressor(1.5)
     r = check(adapter, X, y, steps=2)  # watched on, the learner reaches inf, and PyTorch too
-    assert r.verdict == "model_limitation", r.render()
+    assert (r.code, r.training.outcome) == ("match", "model_limitation"), r.render()
     assert r.codes() == ["learning_rate"]
     f = r.findings[0]
     assert "also turns non-finite" in f.evidence and "not through your formulation" in f.evidence
@@ -111,7 +111,7 @@ def test_training_too_slow(examples, monkeypatch):
     monkeypatch.syspath_prepend(str(examples))
     adapter, X, y = _regressor(1e-4)
     r = check(adapter, X, y, steps=2, probe_steps=300)
-    assert r.verdict == "model_limitation"
+    assert (r.code, r.training.outcome) == ("match", "model_limitation")
     assert r.codes() == ["slow_training"]
     assert "fits in" in r.findings[0].evidence
 
@@ -124,7 +124,7 @@ def test_weights_blown_up_by_the_learning_rate_are_not_blamed_on_the_softmax(exa
     adapter, X, y = load(str(examples / "style_b_layers.py"))  # a stable softmax
     adapter.conventions = replace(adapter.conventions, optimizer="sgd", lr=5000.0)
     r = check(adapter, X, y, steps=2)
-    assert r.verdict == "model_limitation", r.render()
+    assert (r.code, r.training.outcome) == ("match", "model_limitation"), r.render()
     assert r.codes() == ["learning_rate"]
     assert "the weights have grown to" in r.findings[0].evidence
     assert "row maximum" not in r.findings[0].hint
@@ -144,5 +144,5 @@ def test_no_bias_leads_and_capacity_comes_last():
 
     decl = dict(sizes=[2, 8, 1], activations="relu,sigmoid", bias="none", loss="bce", lr=1.0)
     r = check(from_gradients(p, ["W1", "W2"], grads, **decl), X, y, steps=2, watch=0)
-    assert r.verdict == "model_limitation"
+    assert (r.code, r.training.outcome) == ("match", "model_limitation")
     assert r.codes()[0] == "no_bias" and r.codes()[-1] == "capacity", r.render()

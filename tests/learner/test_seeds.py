@@ -21,6 +21,10 @@ def test_seed001_nan_is_instability_where_the_output_saturates(run_example):
     r = run_example("seed001_leaky_bce_nan.py", steps=10)  # watched on to step 300
     assert r.verdict == "numerical_instability"
     assert r.codes() == ["nonfinite", "no_bias", "capacity"]  # [0, 0, 0] -> 0 needs a bias
+    assert r.training.outcome == "model_limitation" and r.training_codes() == [
+        "no_bias",
+        "capacity",
+    ]
     f = r.findings[0]
     assert f.step == 250 and f.kind == "instability" and f.params == ("w_ij",)
     assert "saturated to exactly 1.0" in f.evidence
@@ -47,13 +51,17 @@ def test_seed002_sigmoid_used_as_relu_derivative_at_both_layers(run_example):
     assert top.step == 2  # the first sample, (0, 0), gives zero gradients on both sides
 
 
-def test_seed003_ascent_on_negative_loss_is_right_and_the_model_lacks_a_bias(run_example):
+def test_seed003_code_matches_and_the_model_lacks_a_bias(run_example):
     r = run_example("seed003_two_neurons.py", steps=10)
-    assert r.verdict == "model_limitation"
+    assert (r.code, r.training.outcome) == ("match", "model_limitation")
     assert set(r.codes()) == {"capacity", "no_bias"}
     assert all(f.kind == "limitation" for f in r.findings)
     assert all(row.first_bad_step is None for row in r.table)  # the code matches PyTorch
-    assert "R^2" in r.finding("capacity").evidence
+    assert "1/2 classified" in r.finding("capacity").evidence  # 0/1 targets: by accuracy
+    assert r.training.criterion.startswith("accuracy")
+    head = r.render().splitlines()[:2]
+    assert head[0] == "code: match"
+    assert head[1].startswith("training: model_limitation (no_bias, capacity): 1/2 classified")
 
 
 def test_seed004_forward_only_dict_params_match(run_example):

@@ -131,7 +131,7 @@ def test_assert_learner_matches_helper():
     with pytest.raises(AssertionError) as e:
         assert_learner_matches(adapter, X, y, steps=2, probe=False)
     text = str(e.value)
-    assert text.startswith("expected verdict 'match', got 'implementation_bug'")
+    assert text.startswith("expected verdict 'match', got 'implementation_bug' (the code verdict)")
     assert "scale_factor" in text and "parameters:" in text
     r = assert_learner_matches(adapter, X, y, steps=2, probe=False, expect="implementation_bug")
     assert r.codes() == ["scale_factor"]

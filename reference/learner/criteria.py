@@ -1,0 +1,98 @@
+"""How the training probe judges "the model fits the data": by what the targets are.
+
+Class targets are judged by accuracy, every sample right: integer labels (cross_entropy, nll)
+and one-hot rows by the argmax of each output row; 0/1 targets under a sigmoid, softmax or
+tanh output, or a binary cross-entropy, by the side of the midpoint (0.5; 0 for logits) each
+output falls on. Other targets are regression, judged by R^2 = 1 - SSE / SST >= 0.95, or, when
+the targets are constant (SST = 0), by the relative loss SSE / sum y^2 <= 0.05.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnparity.scratch import Spec, target_kind
+
+R2_FIT = 0.95
+REL_FIT = 0.05
+BOUNDED = ("sigmoid", "softmax", "tanh")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """``fits(out)`` on the whole data set; ``score(out)`` says what was reached."""
+
+    text: str
+    fits: Callable[[np.ndarray], bool]
+    score: Callable[[np.ndarray], str]
+
+
+def criterion(spec: Spec, y: np.ndarray) -> Criterion:
+    """The fit criterion for targets ``y`` (as the twin takes them) under ``spec``."""
+    n = len(y)
+    last = spec.activations[-1].name
+    kind = target_kind(spec)
+    if kind == "class":
+        return _argmax(y, n, "accuracy: the argmax of each output row is the class label")
+    y = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    binary = y.size > 0 and bool(np.isin(y, (0.0, 1.0)).all())
+    if binary and y.shape[1] > 1 and bool((y.sum(1) == 1).all()):
+        return _argmax(y.argmax(1), n, "accuracy: the argmax of each output row is the one-hot 1")
+    if binary and (kind == "probability" or last in BOUNDED):
+        cut = 0.0 if last == "identity" else 0.5
+        return _threshold(y, n, cut)
+    return _regression(y)
+
+
+def _argmax(labels: np.ndarray, n: int, text: str) -> Criterion:
+    labels = np.asarray(labels).reshape(-1)
+
+    def right(out: np.ndarray) -> int:
+        return int((np.asarray(out).reshape(n, -1).argmax(1) == labels).sum())
+
+    return Criterion(text, lambda out: right(out) == n, lambda out: f"{right(out)}/{n} classified")
+
+
+def _threshold(y: np.ndarray, n: int, cut: float) -> Criterion:
+    def right(out: np.ndarray) -> int:
+        o = np.asarray(out, dtype=np.float64).reshape(y.shape)
+        right = np.where(y > 0.5, o > cut, o < cut)  # exactly at the cut is no answer
+        return int(right.all(axis=1).sum())
+
+    return Criterion(
+        f"accuracy: every output on the side of {cut:g} its 0/1 target is on",
+        lambda out: right(out) == n,
+        lambda out: f"{right(out)}/{n} classified",
+    )
+
+
+def _regression(y: np.ndarray) -> Criterion:
+    sst = float(((y - y.mean(0)) ** 2).sum())
+    s0 = float((y * y).sum())
+
+    def sse(out: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            return float(((np.asarray(out, dtype=np.float64).reshape(y.shape) - y) ** 2).sum())
+
+    if sst > 0:
+
+        def r2(out: np.ndarray) -> float:
+            return 1 - sse(out) / sst
+
+        return Criterion(
+            f"R^2 >= {R2_FIT:g} (regression targets)",
+            lambda out: r2(out) >= R2_FIT,
+            lambda out: f"R^2 = {r2(out):.3f}",
+        )
+
+    def rel(out: np.ndarray) -> float:
+        return sse(out) / s0 if s0 > 0 else sse(out)
+
+    return Criterion(
+        f"relative loss SSE / sum y^2 <= {REL_FIT:g} (constant targets)",
+        lambda out: rel(out) <= REL_FIT,
+        lambda out: f"relative loss {rel(out):.3g}",
+    )

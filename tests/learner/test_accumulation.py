@@ -1,0 +1,109 @@
+"""``gradient_accumulation`` (LEARNER_BUGS.md 16): gradient buffers added into (``dW += ...``)
+and never reset. Named with its fix, and never mistaken for nondeterminism although the
+determinism probe's second backward pass doubles the gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients, from_layers, from_step
+
+NAMES = ["layers[0].W", "layers[0].b", "layers[1].W", "layers[1].b"]
+DECL = dict(sizes=[3, 4, 2], activations="tanh,identity", loss="half_sse", optimizer="sgd", lr=0.1)
+
+
+class Dense:
+    def __init__(self, n_in, n_out, rng, accumulate):
+        self.W, self.b = rng.normal(0, 0.5, (n_in, n_out)), np.zeros(n_out)
+        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+        self.accumulate = accumulate
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dz):
+        if self.accumulate:  # the bug: nothing zeroes dW / db between passes
+            self.dW += self.x.T @ dz
+            self.db += dz.sum(0)
+        else:
+            self.dW, self.db = self.x.T @ dz, dz.sum(0)
+        return dz @ self.W.T
+
+
+def _net(accumulate):
+    rng = np.random.default_rng(0)
+    layers = [Dense(3, 4, rng, accumulate), Dense(4, 2, rng, accumulate)]
+
+    def forward_backward(X, y):
+        h = np.tanh(layers[0].forward(X))
+        out = layers[1].forward(h)
+        layers[0].backward(layers[1].backward((out - y) / len(X)) * (1 - h**2))
+
+    return layers, forward_backward
+
+
+def _data():
+    return np.random.default_rng(1).normal(size=(6, 3)), np.random.default_rng(2).normal(
+        size=(6, 2)
+    )
+
+
+def _layers(accumulate):
+    layers, fb = _net(accumulate)
+    return from_layers(layers, fb, weights="W", biases="b", dweights="dW", dbiases="db", **DECL)
+
+
+def _gradients(accumulate):
+    layers, fb = _net(accumulate)
+
+    def grads(X, y):
+        fb(X, y)
+        return [(l.dW, l.db) for l in layers]
+
+    return from_gradients({"layers": layers}, NAMES, grads, **DECL)
+
+
+def _step(accumulate):
+    layers, fb = _net(accumulate)
+
+    def step(X, y):
+        fb(X, y)
+        for l in layers:
+            l.W -= 0.1 * l.dW
+            l.b -= 0.1 * l.db
+
+    return from_step({"layers": layers}, NAMES, step, **DECL)
+
+
+@pytest.mark.parametrize("make", [_layers, _gradients, _step])
+def test_accumulating_gradients_are_named_with_the_fix(make):
+    X, y = _data()
+    r = check(make(True), X, y, steps=3, probe=False)
+    assert r.code == "implementation_bug"
+    assert r.codes() == ["gradient_accumulation"], r.render()
+    f = r.findings[0]
+    assert "zero dW/db before each backward pass" in f.hint
+    assert "nondeterministic" not in r.codes()
+
+
+@pytest.mark.parametrize("make", [_layers, _gradients, _step])
+def test_the_same_code_with_fresh_buffers_matches(make):
+    X, y = _data()
+    r = check(make(False), X, y, steps=3, probe=False)
+    assert r.code == "match" and r.findings == (), r.render()
+
+
+def test_a_random_draw_is_still_nondeterministic():
+    X, y = _data()
+    layers, fb = _net(False)
+    rng = np.random.default_rng()
+
+    def noisy(X, y):
+        fb(X, y)
+        layers[0].dW = layers[0].dW * rng.uniform(0.5, 1.5)  # e.g. an unseeded dropout scale
+
+    a = from_layers(layers, noisy, weights="W", biases="b", dweights="dW", dbiases="db", **DECL)
+    r = check(a, X, y, steps=2, probe=False)
+    assert r.codes()[0] == "nondeterministic" and "gradient_accumulation" not in r.codes()

@@ -1,0 +1,114 @@
+"""What new users stumbled on when writing an adapter: each fixed, and a mistake of the adapter
+is reported as the adapter's (exit 2 with what to change), never as a bug in the code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import LearnerError, check, from_gradients, from_layers
+from nnparity.reports.cli import main
+
+R = np.random.default_rng(0)
+P = {"W1": R.normal(size=(2, 3)), "b1": np.zeros(3), "W2": R.normal(size=(3, 1)), "b2": np.zeros(1)}
+X, Y = R.normal(size=(4, 2)), R.normal(size=(4, 1))
+DECL = dict(sizes=[2, 3, 1], activations="tanh,identity", loss="mse", lr=0.1)
+
+
+def _grads(X, y):
+    a1 = np.tanh(X @ P["W1"] + P["b1"])
+    d = 2 * (a1 @ P["W2"] + P["b2"] - y) / y.size
+    dz1 = d @ P["W2"].T * (1 - a1**2)
+    return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ d, "b2": d.sum(0)}
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [{"optimizer": "sgd", "momentum": 0.9}, {"optimizer": "sgd(momentum=0.9)"}],
+)
+def test_sgd_momentum_declared_either_way(declared):
+    a = from_gradients(P, list(P), _grads, **{**DECL, **declared})
+    assert str(a.conventions.spec("float64").opt) == "sgd(lr=0.1,momentum=0.9)"
+
+
+def test_sgd_momentum_name_gets_a_did_you_mean():
+    with pytest.raises(LearnerError, match=r"did you mean optimizer='sgd\(momentum=0.9\)'"):
+        from_gradients(P, list(P), _grads, **DECL, optimizer="sgd_momentum")
+
+
+class Dense:
+    def __init__(self, n_in, n_out):
+        self.W, self.b = R.normal(size=(n_in, n_out)), np.zeros(n_out)
+        self.dW, self.db = np.zeros((n_in, n_out)), np.zeros(n_out)
+
+
+def test_from_layers_error_names_the_layers_own_attributes():
+    with pytest.raises(LearnerError) as e:
+        from_layers([Dense(2, 3), Dense(3, 1)], lambda X, y: None, **DECL)
+    assert str(e.value) == (
+        "Dense has no 'weights', 'biases'; its arrays are W, b, dW, db: pass weights='W', "
+        "biases='b', dweights='dW', dbiases='db' to from_layers"
+    )
+
+
+def test_a_parameter_still_none_gets_its_own_message():
+    class Lazy:  # weights created on the first forward pass
+        W = None
+
+    a = from_gradients(Lazy(), ["W"], _grads, sizes=[2, 1], activations="identity", bias="none")
+    with pytest.raises(LearnerError, match="W is None: the array does not exist yet"):
+        check(a, X, Y)
+
+
+def test_gradients_as_a_list_of_dw_db_pairs():
+    def pairs(X, y):
+        g = _grads(X, y)
+        return [(g["W1"], g["b1"]), (g["b2"], g["W2"])]  # either order within a pair
+
+    r = check(from_gradients(P, list(P), pairs, **DECL), X, Y, steps=2, probe=False)
+    assert r.code == "match", r.render()
+
+
+def test_names_in_the_wrong_order_are_the_adapters_mistake():
+    a = from_gradients(P, ["W1", "W2", "b1", "b2"], _grads, **DECL)
+    with pytest.raises(LearnerError, match=r"fit as \['W1', 'b1', 'W2', 'b2'\]"):
+        check(a, X, Y)
+
+
+def test_declared_sizes_that_do_not_fit_say_the_sizes_the_arrays_imply():
+    Q = {"W1": R.normal(size=(3, 8)), "b1": np.zeros(8), "W2": R.normal(size=(8, 1))}
+    Q["b2"] = np.zeros(1)
+    a = from_gradients(Q, list(Q), _grads, **{**DECL, "sizes": [3, 5, 1]})
+    with pytest.raises(LearnerError, match=r"they imply sizes=\[3, 8, 1\]"):
+        check(a, np.zeros((2, 3)), np.zeros((2, 1)))
+
+
+def test_adapter_mistakes_exit_2(tmp_path, capsys):
+    f = tmp_path / "order.py"
+    f.write_text(
+        "import numpy as np\n"
+        "from nnparity.reference.learner import from_gradients\n"
+        "P = {'W1': np.ones((2, 3)), 'b1': np.zeros(3), 'W2': np.ones((3, 1)), 'b2': np.zeros(1)}\n"
+        "def nnparity_adapter():\n"
+        "    return from_gradients(P, ['W1', 'W2', 'b1', 'b2'], lambda X, y: None,\n"
+        "        sizes=[2, 3, 1], activations='tanh,identity',\n"
+        "        data=(np.ones((4, 2)), np.ones((4, 1))))\n"
+    )
+    assert main(["check", str(f)]) == 2
+    assert "list them in that order" in capsys.readouterr().err
+
+
+def test_a_fix_names_the_declared_activation_only():
+    import catalogue as C
+
+    r = check(C.adapter(("tanh_of_z",), "gradients", "in_out"), *C.data(), steps=2, probe=False)
+    hint = r.findings[0].hint
+    assert "(for tanh: 1 - a^2 with a = tanh(z))" in hint and "sigmoid" not in hint
+
+
+def test_the_text_report_explains_c_and_cos_in_one_line():
+    import catalogue as C
+
+    r = check(C.adapter(("sum",), "gradients", "in_out"), *C.data(), steps=2, probe=False)
+    lines = [x for x in r.render().splitlines() if x.strip().startswith("(c = ")]
+    assert len(lines) == 1 and "cos = their cosine similarity" in lines[0]

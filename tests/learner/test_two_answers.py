@@ -1,0 +1,124 @@
+"""Two answers, always both: ``code`` (is the code right?) and ``training`` (does this model
+learn this task?). The exit code and ``assert_learner_matches`` follow the code verdict;
+``require_fit`` also demands the fit. The probe judges class targets by accuracy."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import CheckResult, assert_learner_matches
+from nnparity.reference.learner.checker import probe_budget
+from nnparity.reference.learner.criteria import criterion
+from nnparity.reference.learner.loader import load
+from nnparity.reports.cli import main
+from nnparity.scratch import Spec
+
+
+def test_correct_nielsen_network_on_one_hot_targets_matches_and_fits(run_example):
+    """The issue's repro: sigmoid, quadratic cost, one-hot targets, SGD; every sample is
+    classified though R^2 stays below 0.95 for 1000 steps (was model_limitation, exit 1)."""
+    r = run_example("nielsen_onehot.py", steps=10)
+    assert r.code == "match" and r.training.outcome == "fits", r.render()
+    assert r.training.criterion.startswith("accuracy: the argmax of each output row")
+    assert r.training.reached.startswith("8/8 classified after")
+    assert r.render().splitlines()[1].startswith("training: fits: 8/8 classified after")
+
+
+def test_exit_code_follows_the_code_verdict_require_fit_demands_the_fit(examples, capsys):
+    seed3 = str(examples / "seed003_two_neurons.py")
+    assert main(["check", seed3, "--steps", "3"]) == 0  # right code, a model that cannot fit
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [
+        "code: match",
+        out[1],
+    ] and out[1].startswith("training: model_limitation (no_bias, capacity)")
+    assert main(["check", seed3, "--steps", "3", "--require-fit"]) == 1
+    capsys.readouterr()
+    nielsen = str(examples / "nielsen_onehot.py")
+    assert main(["check", nielsen, "--steps", "3", "--require-fit"]) == 0
+
+
+def test_no_training_probe_leaves_training_not_assessed(examples, capsys):
+    target = str(examples / "nielsen_onehot.py")
+    assert main(["check", target, "--steps", "3", "--no-training-probe", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["code"] == "match"
+    assert out["training"]["outcome"] == "not_assessed" and out["training"]["codes"] == []
+    assert main(["check", target, "--no-training-probe", "--require-fit"]) == 2
+    assert "--require-fit needs the training probe" in capsys.readouterr().err
+
+
+def test_json_carries_both_answers_and_reads_back(run_example):
+    r = run_example("seed003_two_neurons.py", steps=3)
+    d = json.loads(json.dumps(r.as_dict()))
+    assert d["code"] == "match"
+    assert d["training"]["outcome"] == "model_limitation"
+    assert d["training"]["codes"] == ["no_bias", "capacity"]
+    assert d["training"]["criterion"].startswith("accuracy") and d["training"]["reached"]
+    back = CheckResult.from_dict(d)
+    assert back.as_dict() == d
+    assert back.render() == r.render()
+
+
+def test_assert_learner_matches_passes_right_code_and_require_fit_fails_it(examples):
+    adapter, X, y = load(str(examples / "seed003_two_neurons.py"))
+    assert assert_learner_matches(adapter, X, y, steps=3).code == "match"
+    adapter, X, y = load(str(examples / "seed003_two_neurons.py"))
+    with pytest.raises(AssertionError, match="training outcome is 'model_limitation'"):
+        assert_learner_matches(adapter, X, y, steps=3, require_fit=True)
+
+
+def _spec(text):
+    return Spec.parse(text)
+
+
+@pytest.mark.parametrize(
+    "spec, y, good, bad, reached",
+    [
+        # one-hot rows under a sigmoid + quadratic cost: the argmax of each row
+        (
+            "2-3 sigmoid loss=half_sse",
+            np.eye(3)[[0, 2]],
+            np.array([[0.4, 0.3, 0.3], [0.3, 0.3, 0.35]]),
+            np.array([[0.3, 0.4, 0.3], [0.3, 0.3, 0.35]]),
+            "1/2 classified",
+        ),
+        # integer labels under cross-entropy: the argmax of the logits
+        (
+            "2-3 identity loss=cross_entropy",
+            np.array([1, 0]),
+            np.array([[0.0, 2.0, 1.0], [5.0, 0.0, 0.0]]),
+            np.array([[3.0, 2.0, 1.0], [5.0, 0.0, 0.0]]),
+            "1/2 classified",
+        ),
+        # 0/1 targets with a sigmoid output: the side of 0.5 (exactly 0.5 answers nothing)
+        (
+            "2-1 sigmoid loss=mse",
+            np.array([[0.0], [1.0]]),
+            np.array([[0.45], [0.55]]),
+            np.array([[0.5], [0.55]]),
+            "1/2 classified",
+        ),
+        # real targets: R^2 >= 0.95
+        (
+            "2-1 identity loss=mse",
+            np.array([[0.0], [1.0], [2.0]]),
+            np.array([[0.0], [1.1], [2.0]]),
+            np.array([[0.5], [1.0], [1.5]]),
+            "R^2 = 0.750",
+        ),
+    ],
+)
+def test_fit_criterion_by_target_kind(spec, y, good, bad, reached):
+    c = criterion(_spec(spec), y)
+    assert c.fits(good) and not c.fits(bad)
+    assert c.score(bad) == reached
+
+
+def test_probe_budget_scales_with_the_number_of_batches():
+    assert probe_budget(1) == 1000
+    assert probe_budget(8) == 2000  # 250 passes over 8 mini-batches
+    assert probe_budget(1000) == 10000
