@@ -143,6 +143,7 @@ def run_isolated(
         fix(error) if error else None,
         note,
         outcome.obj,
+        outcome.fits,
     )
 
 
