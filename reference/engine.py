@@ -102,6 +102,7 @@ def run_parity(
         from nnparity.scratch import SpecError
 
         raise SpecError(f"steps must be >= 1, got {steps}")
+    tolerance_for(spec.dtype, 1, mode, rtol, atol)  # bad overrides fail before any work
     n_threads = threads_for(spec) if threads == "auto" else threads
     with limited(n_threads):
         return _run(
