@@ -97,10 +97,13 @@ def compare(
     tensor: str,
     scale: float | None = None,
     check_dtype: bool = True,
+    bound: Any = None,
 ) -> Record:
     """Compare scratch's ``actual`` with torch's ``expected``: shapes first, then dtypes (as
     ``torch.testing.assert_close``: a float32 array that became float64 fails), then values
-    elementwise. ``scale`` multiplies atol; by default max|expected| of this tensor."""
+    elementwise. ``scale`` multiplies atol; by default max|expected| of this tensor. ``bound``
+    (an array broadcastable to the shape, or None) is each element's round-off allowance,
+    added to ``atol * scale + rtol * |expected|`` (``nnparity.reference.roundoff``)."""
     a = np.asarray(actual)
     e = np.asarray(expected)
     dtype = _name(a.dtype)
@@ -143,6 +146,8 @@ def compare(
             scale = float(ae.max()) if ae.size else 0.0
         scale = scale if scale > 0 else 1.0
         allowed = tol.atol * scale + tol.rtol * ae
+        if bound is not None:
+            allowed = allowed + _finite(bound)
         if tol.atol > 0:  # allowed > 0 everywhere
             used = diff / allowed
         else:
@@ -196,7 +201,7 @@ def _record(
 
 
 def compare_many(
-    items: list[tuple[str, str, Any, Any, float | None]],
+    items: list[tuple],
     tol: Tolerance,
     *,
     spec: str,
@@ -204,18 +209,20 @@ def compare_many(
     step: int,
     check_dtype: bool = True,
 ) -> list[Record]:
-    """``compare`` over many ``(stage, tensor, actual, expected, scale)`` at once: the same
-    records, with one pass of NumPy over all the elements instead of one per tensor. Steps with
-    non-finite values, empty or misshapen tensors, or atol = 0 take ``compare`` one by one."""
+    """``compare`` over many ``(stage, tensor, actual, expected, scale[, bound])`` at once: the
+    same records, with one pass of NumPy over all the elements instead of one per tensor. Steps
+    with non-finite values, empty or misshapen tensors, or atol = 0 take ``compare`` one by
+    one."""
+    items = [(*it, None) if len(it) == 5 else tuple(it) for it in items]
 
     def one_by_one() -> list[Record]:
         return [
             compare(a, e, tol, spec=spec, mode=mode, step=step, stage=st, tensor=name,
-                    scale=sc, check_dtype=check_dtype)
-            for st, name, a, e, sc in items
+                    scale=sc, check_dtype=check_dtype, bound=bd)
+            for st, name, a, e, sc, bd in items
         ]  # fmt: skip
 
-    arrays = [(np.asarray(a), np.asarray(e)) for _, _, a, e, _ in items]
+    arrays = [(np.asarray(a), np.asarray(e)) for _, _, a, e, _, _ in items]
     if tol.atol <= 0 or any(a.shape != e.shape or a.size == 0 for a, e in arrays):
         return one_by_one()
     sizes = [a.size for a, _ in arrays]
@@ -227,16 +234,23 @@ def compare_many(
         if not np.isfinite(diff.sum()):
             return one_by_one()
         ae = np.abs(E)
-        given = np.array([np.nan if sc is None else sc for *_, sc in items], dtype=np.float64)
+        given = np.array([np.nan if it[4] is None else it[4] for it in items], dtype=np.float64)
         scale = np.where(np.isnan(given), np.maximum.reduceat(ae, starts), given)
         scale = np.where(scale > 0, scale, 1.0)
         s = np.repeat(scale, sizes)
         allowed = tol.atol * s + tol.rtol * ae
+        if any(it[5] is not None for it in items):
+            bounds = [
+                np.broadcast_to(np.asarray(0.0 if it[5] is None else it[5], np.float64), a.shape)
+                for it, (a, _) in zip(items, arrays, strict=True)
+            ]
+            B = np.concatenate([x.ravel() for x in bounds])
+            allowed = allowed + _finite(B)
         used_max = np.maximum.reduceat(diff / allowed, starts)
         rel_max = np.maximum.reduceat(diff / np.maximum(ae, 1e-6 * s), starts)
         abs_max = np.maximum.reduceat(diff, starts)
     out = []
-    for i, (stage, name, _, _, _) in enumerate(items):
+    for i, (stage, name, *_) in enumerate(items):
         a, e = arrays[i]
         o, n = int(starts[i]), sizes[i]
         tol_used = float(used_max[i])
@@ -251,6 +265,13 @@ def compare_many(
                     float(A[o + flat]), float(E[o + flat]), n_bad, tol_used, False)
         )  # fmt: skip
     return out
+
+
+def _finite(bound: Any) -> np.ndarray:
+    """A round-off allowance with non-finite entries set to 0: an allowance that overflowed
+    must never let a difference pass."""
+    b = np.asarray(bound, dtype=np.float64)
+    return np.where(np.isfinite(b), b, 0.0)
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -12,6 +12,7 @@ diverging trajectory amplifies round-off as fast as it grows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from nnparity.scratch.errors import SpecError
@@ -32,6 +33,21 @@ TOLERANCES: dict[str, Tolerance] = {
 }
 
 
+def check_tolerance(rtol: float, atol: float) -> None:
+    """Raise ``SpecError`` unless both tolerances are finite numbers >= 0: a NaN tolerance makes
+    every comparison ``diff <= NaN`` false and every ``diff / NaN`` NaN, which a max() can turn
+    into a pass; an infinite or negative one passes or fails everything."""
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        try:
+            ok = math.isfinite(v) and v >= 0
+        except TypeError:
+            ok = False
+        if not ok:
+            raise SpecError(
+                f"{name} must be a finite number >= 0, got {v!r}; give e.g. --rtol 1e-6 --atol 1e-6"
+            )
+
+
 def tolerance_for(
     dtype: str,
     step: int = 1,
@@ -43,6 +59,5 @@ def tolerance_for(
     if (rtol is None) != (atol is None):
         raise SpecError("give rtol and atol together, or neither (as torch.testing.assert_close)")
     base = Tolerance(rtol, atol) if rtol is not None else TOLERANCES[dtype]
-    if base.rtol < 0 or base.atol < 0:
-        raise SpecError(f"tolerances must be >= 0, got rtol={base.rtol}, atol={base.atol}")
+    check_tolerance(base.rtol, base.atol)
     return base.widened(step) if mode == "free" else base

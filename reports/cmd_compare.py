@@ -72,7 +72,14 @@ def run(args: argparse.Namespace) -> int:
                     "mode": result.mode,
                     "steps": result.steps,
                     "passed": result.passed,
+                    "judged_by": result.judged_by,
                     "records": [r.as_dict() for r in result.records],
+                    "resync": None
+                    if result.resync is None
+                    else {
+                        "passed": result.resync.passed,
+                        "records": [r.as_dict() for r in result.resync.records],
+                    },
                     "finite_differences": [o.__dict__ for o in result.opinions],
                 }
             )
@@ -87,19 +94,33 @@ def run(args: argparse.Namespace) -> int:
         )
     print(tabulate(stage_table(result), headers="keys", floatfmt=".3g"))
     print()
+    judged = result
+    if result.resync is not None:
+        from nnparity.reference.engine import GROWTH_CAP
+
+        judged = result.resync
+        print(
+            f"free mode cannot judge this run: the loss grew {result.growth:.3g}x, past the "
+            f"cap of {GROWTH_CAP:g}x within which free mode's tolerance follows the growth. "
+            "The resync comparison (the twin reset to scratch before every step) decides:\n"
+        )
+        print(tabulate(stage_table(judged), headers="keys", floatfmt=".3g"))
+        print()
     if result.passed:
-        print(f"PASS: scratch matches PyTorch ({len(result.records)} comparisons).")
-        losses = [r.torch_value for r in result.records if r.stage == "loss"]
-        broke = next((r for r in result.records if r.nonfinite), None)
+        how = " (by the resync comparison)" if judged is not result else ""
+        print(f"PASS{how}: scratch matches PyTorch ({len(judged.records)} comparisons).")
+        losses = [r.torch_value for r in judged.records if r.stage == "loss"]
+        broke = next((r for r in judged.records if r.nonfinite), None)
+        verdict = "the code does not differ (resync mode says so)."
         if broke is not None:
             print(
                 f"Note: both sides went non-finite alike from {broke.where}: the training "
-                "diverges (learning rate, model), the code does not differ."
+                f"diverges (learning rate, model); {verdict}"
             )
         elif len(losses) > 1 and abs(losses[-1]) > 1e3 * max(abs(losses[0]), 1e-300):
             print(
                 f"Note: the loss grew from {losses[0]:.3g} to {losses[-1]:.3g} on both sides: "
-                "the training diverges (learning rate, model), the code does not differ."
+                f"the training diverges (learning rate, model); {verdict}"
             )
     else:
         print("FAIL: " + result.message())

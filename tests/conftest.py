@@ -1,4 +1,4 @@
-"""Options shared by the whole suite."""
+"""Options shared by the whole suite, and a summary section that tests can add lines to."""
 
 from __future__ import annotations
 
@@ -14,6 +14,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config._nnparity_summary = []  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    lines = getattr(config, "_nnparity_summary", [])
+    if lines:
+        terminalreporter.section("nnparity soundness")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def full_matrix(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--full"))
+
+
+@pytest.fixture(scope="session")
+def summary(request: pytest.FixtureRequest) -> list[str]:
+    """Lines printed in the 'nnparity soundness' section at the end of the run (no -s)."""
+    return request.config._nnparity_summary

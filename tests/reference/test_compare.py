@@ -183,3 +183,27 @@ def test_compare_many_fast_path_gives_exactly_the_records_of_compare(items, tol_
         many = _check_many(items, tol_kind)
     assert one_by_one.call_count == 0, "finite, well-shaped tensors must take the batched path"
     assert len(many) == len(items)
+
+
+def test_a_per_element_bound_widens_only_its_element():
+    e = np.array([1.0, 1.0])
+    a = np.array([1.0 + 1e-6, 1.0 + 1e-6])
+    assert not cmp(a, e).passed
+    r = cmp(a, e, bound=np.array([2e-6, 0.0]))
+    assert not r.passed and r.mismatched == 1 and r.worst_index == (1,)
+    assert cmp(a, e, bound=np.array([2e-6, 2e-6])).passed
+    # an allowance that overflowed never lets a difference pass
+    assert not cmp(a, e, bound=np.array([np.inf, np.nan])).passed
+
+
+def test_compare_many_with_bounds_gives_the_records_of_compare():
+    e = np.linspace(-1, 1, 6)
+    a = e + 1e-6
+    items = [("grad", "W1", a, e, None, np.full(6, 2e-6)), ("grad", "b1", a, e, None, None)]
+    many = compare_many(items, TOL, spec="s", mode="free", step=1)
+    one = [
+        compare(x, y, TOL, spec="s", mode="free", step=1, stage=s, tensor=n, bound=b)
+        for s, n, x, y, _, b in items
+    ]
+    assert [r.passed for r in many] == [True, False]
+    assert all(_same(r1, r2) for r1, r2 in zip(many, one, strict=True))

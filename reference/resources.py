@@ -1,0 +1,76 @@
+"""Refuse a run that cannot fit in memory before it starts, with the limit in the message.
+
+The estimate is deliberately simple and on the high side. Per step, each of up to five sides
+(scratch, the PyTorch twin, the float64 oracle, the round-off envelope and its optimizer probe)
+holds about ``ARRAYS_PER_UNIT`` arrays of batch x width per layer (inputs, pre-activations,
+activations, their gradients, error envelopes) and as many copies of every parameter
+(weights, gradients, optimizer state, updated weights, envelope moves), all at most 8 bytes per
+element; every comparison keeps a record of about ``RECORD_BYTES`` (and both arrays with
+``keep_arrays``). A run is refused when the estimate exceeds ``MEMORY_SHARE`` of the memory the
+operating system reports available.
+"""
+
+from __future__ import annotations
+
+import os
+
+from nnparity.scratch import Spec, SpecError
+
+ARRAYS_PER_UNIT = 40
+RECORD_BYTES = 2048
+MEMORY_SHARE = 0.5
+
+
+def available_bytes() -> int | None:
+    """Memory available to a new allocation: MemAvailable from /proc/meminfo, else the free
+    physical pages (os.sysconf), else None (unknown: nothing is refused)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def estimate_bytes(spec: Spec, steps: int, keep_arrays: bool = False) -> int:
+    """A high estimate of the bytes ``run_parity(spec, steps)`` needs."""
+    widths = sum(spec.sizes)
+    n_params = sum(
+        a * b + (b if spec.bias else 0) for a, b in zip(spec.sizes, spec.sizes[1:], strict=False)
+    )
+    per_run = 8 * ARRAYS_PER_UNIT * (spec.batch * widths + n_params)
+    n_records = 3 + 2 * len(spec.sizes) * 5  # forward, loss, step + per parameter: grad,
+    per_step = n_records * RECORD_BYTES  # update and up to three state fields
+    if keep_arrays:
+        per_step += 2 * 8 * 5 * (n_params + spec.batch * spec.sizes[-1])
+    return per_run + steps * per_step
+
+
+def check_resources(spec: Spec, steps: int, keep_arrays: bool = False) -> None:
+    """Raise ``SpecError`` when the run's estimated memory exceeds ``MEMORY_SHARE`` of the
+    memory available."""
+    have = available_bytes()
+    if have is None:
+        return
+    need = estimate_bytes(spec, steps, keep_arrays)
+    limit = int(MEMORY_SHARE * have)
+    if need > limit:
+        raise SpecError(
+            f"this run would need about {_size(need)} of memory (batch={spec.batch}, widths "
+            f"{'-'.join(map(str, spec.sizes))}, {steps} steps), more than the limit of "
+            f"{_size(limit)} ({MEMORY_SHARE:.0%} of the {_size(have)} available); lower the "
+            "batch, the widths or the number of steps"
+        )
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1024 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PB"
