@@ -99,3 +99,24 @@ def test_exit_codes_of_a_report(tmp_path):
     assert code("pass", "fail", "pass") == 1
     assert code("error", "fail", "pass") == 1  # a failure found outweighs one not judged
     assert code("pass", "error", "pass") == 2
+
+
+def test_could_not_run_is_exit_2(tmp_path, monkeypatch, capsys):
+    """A bad --out, and running out of memory (it used to be a traceback with exit 1, the
+    'parity failed' code)."""
+    from nnparity.reports import report
+    from nnparity.reports.cli import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    argv = ["report", "--matrix", "quick", "--steps", "1", "--no-progress", "--jobs", "1"]
+    assert main([*argv, "--out", str(afile)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(report, "make_report", no_memory)
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "error: out of memory" in err and "--resume" in err and "Traceback" not in err
