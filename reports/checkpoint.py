@@ -73,6 +73,23 @@ class Outcome:
         return cls(d["spec"], d["mode"], d["status"], recs, d["error"])
 
 
+def _outcome(line: str) -> Outcome | None:
+    """The outcome on a checkpoint line, or None when the line cannot be read as one: not
+    JSON, a missing key, an unknown status, a record of the wrong length."""
+    try:
+        o = Outcome.from_json(line)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    ok = (
+        isinstance(o.spec, str)
+        and isinstance(o.mode, str)
+        and isinstance(o.error, str)
+        and o.status in STATUSES
+        and all(len(r) == len(FIELDS) for r in o.records)
+    )
+    return o if ok else None
+
+
 def _header(steps: int) -> dict[str, Any]:
     return {"format": FORMAT, "version": VERSION, "steps": steps, "fields": list(FIELDS)}
 
@@ -99,7 +116,7 @@ class Checkpoint:
         lines = [json.dumps(_header(self.steps))]
         wanted = set(tasks)
         if resume and self.path.exists():
-            found, kept = self._read()
+            found, kept, unreadable = self._read()
             done = {k: o for k, o in found.items() if k in wanted}
             lines += [line for line, k in zip(kept, found, strict=True) if k in wanted]
             foreign = len(found) - len(done)
@@ -115,6 +132,12 @@ class Checkpoint:
                 notes.append(
                     f"resuming: {len(done)} of the {len(wanted)} configurations are finished "
                     f"in {self.path}; running the other {len(wanted) - len(done)}"
+                )
+            if unreadable:
+                s = "s" if unreadable > 1 else ""
+                notes.append(
+                    f"warning: {unreadable} unreadable checkpoint line{s} will be re-run (torn "
+                    f"or damaged line{s} in {self.path})"
                 )
             if foreign and done:
                 notes.append(
@@ -151,7 +174,8 @@ class Checkpoint:
         except FileNotFoundError:
             return 0
 
-    def _read(self) -> tuple[dict[tuple[str, str], Outcome], list[str]]:
+    def _read(self) -> tuple[dict[tuple[str, str], Outcome], list[str], int]:
+        """The outcomes in the file, their lines, and how many lines could not be read."""
         text = self.path.read_text(encoding="utf-8").split("\n")
         try:
             head = json.loads(text[0])
@@ -169,14 +193,15 @@ class Checkpoint:
             )
         done: dict[tuple[str, str], Outcome] = {}
         kept: dict[tuple[str, str], str] = {}
+        unreadable = 0
         for line in text[1:]:
-            try:
-                o = Outcome.from_json(line)
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue  # a torn line from a killed process: that configuration runs again
+            o = _outcome(line)
+            if o is None:  # torn (a killed process) or damaged: that configuration runs again
+                unreadable += bool(line.strip())
+                continue
             done[o.key] = o
             kept[o.key] = line
-        return done, list(kept.values())
+        return done, list(kept.values()), unreadable
 
     def append(self, outcome: Outcome) -> None:
         """Write one finished configuration and flush it to the operating system."""

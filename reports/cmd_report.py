@@ -11,7 +11,7 @@ import os
 import sys
 import textwrap
 
-LARGE = 20_000  # configurations above which the CLI warns about memory
+LARGE = 1e9  # bytes of records above which the CLI warns about memory
 
 
 def _positive(text: str) -> int:
@@ -61,8 +61,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         left by an unfinished sweep is moved to checkpoint.jsonl.bak (with a warning) and
         the sweep starts over; with --resume, the configurations in it that are not in this
         matrix (another matrix, --seed or specs) are dropped, the old file kept as
-        checkpoint.jsonl.bak, and it says how many matched. --steps must match the
-        checkpoint's.
+        checkpoint.jsonl.bak, and it says how many matched; lines it cannot read are counted
+        and their configurations run again. --steps must match the checkpoint's.
+
+        One report at a time per OUT: a second one into the same folder refuses at once with
+        the first one's PID (OUT/.nnparity-report.lock, removed at the end; a lock left by a
+        killed run is taken over). Worker processes end with the main process, even after
+        kill -9.
+
+        Before anything runs, the sweep's time and memory are estimated from the layer
+        sizes, batch and steps; a sweep that cannot fit in the memory available is refused,
+        and so, unless --allow-long, is one of more than 10,000 steps per configuration or
+        of more than 24 hours.
+
+        Exit status: 0 every configuration agreed with PyTorch (or diverged on both sides
+        alike); 1 some configuration failed parity; 2 the report could not run (a bad
+        matrix or --out, OUT in use, a refused size) or some configuration raised an error
+        instead of giving a verdict; 130 interrupted.
         """
     )
     p.add_argument(
@@ -91,30 +106,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=_seed, help="seed of the matrix's first spec (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument(
+        "--allow-long",
+        action="store_true",
+        help="lift the limits of 10,000 steps per configuration and 24 hours estimated "
+        "(memory limits stay)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from .budget import check, size
     from .matrix_file import resolve
     from .report import make_report
 
     plan = resolve(args.matrix, seed=args.seed, steps=args.steps)
     n = len(plan.specs) * len(plan.modes)
+    est = check(plan.specs, len(plan.modes), plan.steps, args.jobs, allow_long=args.allow_long)
     print(
         f"nnparity report: {len(plan.specs)} specs x {len(plan.modes)} mode(s) = {n} "
-        f"configurations, {plan.steps} step(s) each -> {args.out}",
+        f"configurations, {plan.steps} step(s) each, {est.text()} -> {args.out}",
         file=sys.stderr,
     )
-    if n > LARGE:
-        rows = n * plan.steps * 23  # about 23 comparisons per step for the matrix's networks
+    if est.report_bytes > LARGE:
         print(
-            f"nnparity report: warning: {n:,} configurations give about {rows:,} rows, all "
-            f"held in memory (roughly {rows * 2.5e3 / 1e9:.0f} GB); a matrix file "
-            "(see --help) chooses fewer",
+            f"nnparity report: warning: {est.rows:,} record rows, all held in memory "
+            f"(roughly {size(est.report_bytes)}); a matrix file (see --help) chooses fewer",
             file=sys.stderr,
         )
     try:
         report = make_report(
-            plan, args.out, jobs=args.jobs, resume=args.resume, progress=not args.no_progress
+            plan,
+            args.out,
+            jobs=args.jobs,
+            resume=args.resume,
+            progress=not args.no_progress,
+            allow_long=args.allow_long,
         )
     except KeyboardInterrupt:
         print(
@@ -124,10 +150,24 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         raise
+    except MemoryError:
+        print(
+            "nnparity report: error: out of memory; finished configurations are kept in "
+            f"{os.path.join(args.out, 'checkpoint.jsonl')}: choose fewer configurations or "
+            "steps, or resume with --resume on a machine with more memory",
+            file=sys.stderr,
+        )
+        return 2
     print(textwrap.fill(report.summary, width=100))
     print()
     print(f"Report: {report.files['html']}")
     print(f"        {report.files['markdown']} (Markdown)")
     data = ", ".join(str(report.files[k]) for k in ("csv", "parquet") if k in report.files)
     print(f"Data:   {data} (one row per configuration x step x stage x tensor)")
-    return 0 if report.ok else 1
+    if report.exit_code == 2:
+        print(
+            "nnparity report: some configurations gave no verdict (they raised an error; see "
+            "'Errors and non-finite configurations' in the report): exit status 2",
+            file=sys.stderr,
+        )
+    return report.exit_code

@@ -21,11 +21,13 @@ from nnparity.scratch.errors import NNParityError
 
 from . import plots, tables
 from .atomic import write_bytes, write_text
+from .budget import check
 from .checkpoint import Outcome
 from .frame import to_frame, usable
+from .lock import locked
 from .matrix_file import Plan
 from .render import Section, cell, html_page, markdown, write_csv, write_parquet
-from .sweep import Runner, run_config, sweep
+from .sweep import Runner, note, run_config, sweep
 
 TITLE = "nnparity report: scratch NumPy against PyTorch"
 
@@ -46,6 +48,15 @@ class Report:
         """True when every configuration ran and none failed or raised."""
         status = self.frame.drop_duplicates("config")["status"]
         return self.finished == self.configurations and status.isin(("pass", "diverged")).all()
+
+    @property
+    def exit_code(self) -> int:
+        """What ``nnparity report`` exits with: 1 when a configuration failed parity; else 2
+        when one could not be judged (it raised, or did not run); else 0 (every one agreed)."""
+        status = set(self.frame.drop_duplicates("config")["status"])
+        if "fail" in status:
+            return 1
+        return 0 if self.ok else 2
 
 
 class OutputError(NNParityError):
@@ -74,36 +85,41 @@ def make_report(
     limit: int | None = None,
     runner: Runner = run_config,
     log: Callable[[str], None] | None = None,
+    allow_long: bool = False,
 ) -> Report:
     """Sweep ``plan`` (see ``sweep.sweep`` for the keywords), write the report into ``out``;
     return a ``Report``.
 
     The files of an earlier report in ``out`` that this one did not write are removed (only
     the names in ``OWNED``); the checkpoint is removed once every configuration is in the
-    report. ``OutputError`` when ``out`` cannot be made or written."""
+    report. Refused up front (``budget.ResourceError``) when the sweep cannot fit in memory,
+    or exceeds the step and time limits without ``allow_long``; ``lock.FolderBusy`` while
+    another report writes ``out``; ``OutputError`` when ``out`` cannot be made or written."""
+    check(plan.specs, len(plan.modes), plan.steps, jobs, allow_long=allow_long)
     out = Path(out)
     _prepare(out)
     tasks = [(str(s), m) for s in plan.specs for m in plan.modes]
     try:
-        outcomes = sweep(
-            tasks,
-            plan.steps,
-            out / CHECKPOINT,
-            jobs=jobs,
-            resume=resume,
-            progress=progress,
-            limit=limit,
-            runner=runner,
-            log=log,
-        )
-        frame = to_frame(outcomes)
-        text = summary(frame, plan, len(tasks), outcomes)
-        files = write_all(frame, plan, text, out)
-        for name in OWNED:
-            if out / name not in files.values():
-                (out / name).unlink(missing_ok=True)
-        if len(outcomes) == len(set(tasks)):
-            (out / CHECKPOINT).unlink(missing_ok=True)  # complete: nothing left to resume
+        with locked(out, log or note):
+            outcomes = sweep(
+                tasks,
+                plan.steps,
+                out / CHECKPOINT,
+                jobs=jobs,
+                resume=resume,
+                progress=progress,
+                limit=limit,
+                runner=runner,
+                log=log,
+            )
+            frame = to_frame(outcomes)
+            text = summary(frame, plan, len(tasks), outcomes)
+            files = write_all(frame, plan, text, out)
+            for name in OWNED:
+                if out / name not in files.values():
+                    (out / name).unlink(missing_ok=True)
+            if len(outcomes) == len(set(tasks)):
+                (out / CHECKPOINT).unlink(missing_ok=True)  # complete: nothing left to resume
     except OSError as e:
         where = Path(e.filename).resolve() if e.filename is not None else None
         if where is None or (where != out.resolve() and out.resolve() not in where.parents):

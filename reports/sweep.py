@@ -7,7 +7,8 @@ BLAS and torch to ``cores // jobs`` threads, so the pool never oversubscribes th
 Every finished configuration is appended to the checkpoint at once; with ``resume`` the ones
 already there are not run again. A worker that dies (a crash, out of memory) breaks the pool:
 the unfinished configurations are retried in a fresh pool, and one that was running in a
-dying pool twice becomes an error outcome.
+dying pool twice becomes an error outcome. Workers die with the main process, even when it is
+killed with ``kill -9`` (see ``die_with``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ALL_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -29,6 +31,8 @@ Runner = Callable[[str, str, int], Outcome]
 SMALL_SWEEP = 100  # configurations below which one process beats spawning workers (~2 s each)
 _THREADS: Any = "auto"  # run_parity's ``threads``; a worker sets its own count once
 _WORKER_LIMIT: int | None = None  # a worker's thread count, applied before its first run
+PARENT_POLL_S = 0.5  # how often a worker checks that its parent still lives
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def run_config(spec: str, mode: str, steps: int) -> Outcome:
@@ -86,17 +90,54 @@ def _message(records: Sequence[Any], mode: str) -> str:
     return text
 
 
-def _stderr(note: str) -> None:
-    print(f"nnparity report: {note}", file=sys.stderr, flush=True)
+def note(text: str) -> None:
+    """Say ``text`` on standard error, as ``nnparity report``."""
+    print(f"nnparity report: {text}", file=sys.stderr, flush=True)
 
 
-def _init_worker(threads: int) -> None:
-    """In each worker: ignore Ctrl-C (the parent handles it); note the thread count."""
+def _init_worker(threads: int, parent: int) -> None:
+    """In each worker: ignore Ctrl-C (the parent handles it); die with ``parent``; note the
+    thread count."""
     import signal
 
     global _WORKER_LIMIT
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with(parent)
     _WORKER_LIMIT = threads
+
+
+def die_with(parent: int, every: float = PARENT_POLL_S) -> None:
+    """End this process when ``parent`` (its parent's PID) ends, even by ``kill -9``.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, the kernel's own notice. Everywhere, also a
+    daemon thread that polls ``os.getppid()`` every ``every`` seconds (an orphan is re-parented,
+    so its parent PID changes) and exits the process when it differs. A parent already gone
+    before this ran is caught by the first comparison."""
+    import threading
+
+    if sys.platform.startswith("linux"):
+        _pdeathsig()
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nnparity-parent-watch", daemon=True).start()
+
+
+def _pdeathsig() -> bool:
+    """Ask Linux to send SIGKILL to this process when its parent dies; True if it agreed."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):  # no libc symbol: the polling thread remains
+        return False
 
 
 def _limit_once() -> None:
@@ -137,8 +178,8 @@ def sweep(
 
     ckpt = Checkpoint(checkpoint, steps)
     done, notes = ckpt.open(resume, tasks)
-    for note in notes:
-        (log or _stderr)(note)
+    for text in notes:
+        (log or note)(text)
     todo = [t for t in dict.fromkeys(tasks) if t not in done]
     if jobs is None:
         jobs = 1 if len(todo) < SMALL_SWEEP else os.cpu_count() or 1
@@ -233,7 +274,7 @@ def _Pool(jobs: int, threads: int) -> ProcessPoolExecutor:  # noqa: N802 - a con
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(threads,),
+        initargs=(threads, os.getpid()),
     )
 
 

@@ -61,3 +61,62 @@ def test_a_dying_worker_becomes_an_error_row_and_the_sweep_goes_on(tmp_path):
     assert status.pop(PLANTED_SEED) == "error"
     assert set(status.values()) == {"pass"}
     assert "worker process died" in next(o.error for o in out if o.status == "error")
+
+
+def test_exit_code_2_when_configurations_raise_and_none_fails(tmp_path, monkeypatch, capsys):
+    """'could not run' (2) is kept apart from 'parity failed' (1): a configuration that raised
+    gave no verdict. It used to exit 1."""
+    import functools
+
+    from nnparity.reports import report
+    from nnparity.reports.cli import main
+
+    specs = [str(s) for s in small_plan().specs[:6]]
+    assert any(Spec.parse(s).seed == PLANTED_SEED for s in specs)
+    toml = tmp_path / "m.toml"
+    toml.write_text("specs = [\n" + ",\n".join(f'  "{s}"' for s in specs) + "\n]\nsteps = 1\n")
+    monkeypatch.setattr(report, "make_report", functools.partial(report.make_report, runner=raises))
+    argv = ["report", "--matrix", str(toml), "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*argv, "--jobs", "1"]) == 2
+    assert "some configurations gave no verdict" in capsys.readouterr().err
+
+
+def test_exit_codes_of_a_report(tmp_path):
+    from nnparity.reports.checkpoint import Outcome
+
+    tasks = [(str(s), "free") for s in small_plan().specs[:3]]
+
+    def runner(outcomes):
+        return lambda spec, mode, steps: outcomes[tasks.index((spec, mode))]
+
+    plan = small_plan().__class__("three", tuple(Spec.parse(s) for s, _ in tasks), 1, ("free",))
+
+    def code(*statuses):
+        outs = [Outcome(*t, st) for t, st in zip(tasks, statuses, strict=True)]
+        return make_report(plan, tmp_path, jobs=1, progress=False, runner=runner(outs)).exit_code
+
+    assert code("pass", "pass", "diverged") == 0
+    assert code("pass", "fail", "pass") == 1
+    assert code("error", "fail", "pass") == 1  # a failure found outweighs one not judged
+    assert code("pass", "error", "pass") == 2
+
+
+def test_could_not_run_is_exit_2(tmp_path, monkeypatch, capsys):
+    """A bad --out, and running out of memory (it used to be a traceback with exit 1, the
+    'parity failed' code)."""
+    from nnparity.reports import report
+    from nnparity.reports.cli import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    argv = ["report", "--matrix", "quick", "--steps", "1", "--no-progress", "--jobs", "1"]
+    assert main([*argv, "--out", str(afile)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(report, "make_report", no_memory)
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "error: out of memory" in err and "--resume" in err and "Traceback" not in err

@@ -107,3 +107,36 @@ def test_resume_with_other_steps_is_refused(tmp_path):
 def test_resume_without_a_checkpoint_runs_everything(tmp_path):
     out = sweep(TASKS[:3], 1, tmp_path / "c.jsonl", jobs=1, progress=False, resume=True)
     assert [o.key for o in out] == TASKS[:3]
+
+
+def test_unreadable_checkpoint_lines_are_counted_and_run_again(tmp_path, uninterrupted):
+    """The repro: damaged checkpoint lines were re-run silently; now the resume says how many."""
+    ckpt = tmp_path / "c.jsonl"
+    sweep(TASKS, PLAN.steps, ckpt, jobs=1, progress=False)
+    lines = ckpt.read_text().splitlines(keepends=True)
+    good = json.loads(lines[3])
+    lines[2] = "{not json\n"
+    lines[3] = json.dumps({**good, "status": "maybe"}) + "\n"  # an unknown status
+    lines[4] = json.dumps({**json.loads(lines[4]), "records": [[1, 2]]}) + "\n"  # a short record
+    lines.insert(5, "\n")  # a blank line is not damage
+    ckpt.write_text("".join(lines))
+    notes: list[str] = []
+    calls = []
+
+    def counting(spec, mode, steps):
+        from nnparity.reports.sweep import run_config
+
+        calls.append((spec, mode))
+        return run_config(spec, mode, steps)
+
+    resumed = sweep(TASKS, PLAN.steps, ckpt, jobs=1, progress=False, resume=True,
+                    runner=counting, log=notes.append)  # fmt: skip
+    assert resumed == uninterrupted and len(calls) == 3
+    assert (
+        f"warning: 3 unreadable checkpoint lines will be re-run (torn or damaged lines in {ckpt})"
+        in notes
+    )  # noqa: E501
+    assert notes[0] == (
+        f"resuming: {len(TASKS) - 3} of the {len(TASKS)} configurations are finished in "
+        f"{ckpt}; running the other 3"
+    )
