@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .activations import activations
-from .errors import SpecError, did_you_mean
+from .errors import SpecError, did_you_mean, unknown_name
 from .initializers import initializers
 from .layers import POSITIONAL, layers
 from .losses import losses
@@ -286,15 +286,15 @@ def layer_choice(obj: Choice | str) -> Choice:
     The first hyperparameter of conv, dense, maxpool, avgpool and dropout may be positional."""
     if isinstance(obj, str):
         m = _CALL.match(obj.strip())
-        name = m.group(1) if m else obj
+        name = layers.canonical(m.group(1)) if m else obj
+        if m and name not in layers and name not in activations:
+            raise unknown_name("layer", name, [*layers, *activations])
         if m and m.group(2) and name in layers and POSITIONAL in layers[name].tags:
             first, *rest = _split(m.group(2))
             if "=" not in first:
                 key = next(iter(layers[name].defaults))
                 obj = f"{name}({','.join([f'{key}={first}', *rest])})"
-        if not is_activation(layers.canonical(name)) and name not in activations:
-            return choice(layers, obj)
-        return choice(activations, obj)
+        return choice(layers if name in layers else activations, obj)
     return choice(activations if is_activation(obj.name) else layers, obj)
 
 
