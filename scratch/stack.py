@@ -163,14 +163,21 @@ class LayeredNetwork(NamedTuple):
 
     def backward(self, params: Params, trace: Trace, dout: Array) -> Params:
         """Every parameter's gradient from ``dout = dL/d(output)``, in ``param_names`` order."""
+        return self.vjp(params, trace, dout, need_dx=False)[1]
+
+    def vjp(
+        self, params: Params, trace: Trace, dout: Array, need_dx: bool = True
+    ) -> tuple[Array | None, Params]:
+        """(dL/dX, gradients): the layers' VJPs from the last to the first. dL/dX is None
+        unless ``need_dx`` (the first layer then skips computing it)."""
         grads: Params = {}
         g = dout
         for i in range(len(self.slots) - 1, -1, -1):
             s = self.slots[i]
-            g, own = s.layer.backward(_own(params, s.number), trace.caches[i], g, i > 0)
+            g, own = s.layer.backward(_own(params, s.number), trace.caches[i], g, need_dx or i > 0)
             for k, v in own.items():
                 grads[f"{k}{s.number}"] = v
-        return {name: grads[name] for name in params}
+        return g, {name: grads[name] for name in params}
 
     def loss(self, params: Params, X: Array, y: Array, **kw: Any) -> float:
         """The loss value at ``params`` (keywords as ``forward``)."""
