@@ -185,3 +185,15 @@ def test_planted_scratch_bugs_are_caught(monkeypatch, case, plant, what):
     with pytest.raises(AssertionError, match=what):
         assert_twin_agrees(spec)
     build_layered.cache_clear()
+
+
+def test_nnparity_list_shows_every_layer_with_its_hyperparameters_and_formula(capsys):
+    from nnparity.reports.cli import main
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "layers (8):" in out and "  conv(out=0, k=0, stride=1, pad=0)" in out
+    for name in layers:
+        assert f"  {name}" in out, name
+        for line in layers[name].doc.splitlines():
+            assert line in out, (name, line)
