@@ -3,7 +3,8 @@
 ``windows`` is a strided view (no copy): ``v[n, c, i, j, p, q] = x[n, c, s i + p, s j + q]``.
 ``add_windows`` is its adjoint: it adds ``g[n, c, i, j, p, q]`` back at ``(s i + p, s j + q)``,
 so overlapping windows add up. It loops over the kh x kw kernel offsets only (each pass a
-strided slice of the whole batch), never over the batch or the output positions.
+strided slice of the whole batch), never over the batch or the output positions; windows that
+tile the input (stride = kh = kw) are written back in one strided copy.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ def windows(x: Array, kh: int, kw: int, stride: int) -> Array:
 def add_windows(g: Array, shape: tuple[int, ...], stride: int) -> Array:
     """The adjoint of ``windows``: an array of ``shape`` (N, C, H, W) where each entry is the
     sum of ``g`` over every window position that covers it."""
-    _, _, ho, wo, kh, kw = g.shape
+    n, c, ho, wo, kh, kw = g.shape
     out = np.zeros(shape, dtype=g.dtype)
+    if stride == kh == kw:  # windows tile the input without overlapping: one strided copy
+        tiles = out[:, :, : ho * kh, : wo * kw].reshape(n, c, ho, kh, wo, kw)
+        tiles[...] = g.transpose(0, 1, 2, 4, 3, 5)
+        return out
     for p in range(kh):
         for q in range(kw):
             out[:, :, p : p + stride * ho : stride, q : q + stride * wo : stride] += g[..., p, q]
