@@ -3,6 +3,13 @@ optimizer, with parameters and optimizer state copied to and from scratch's arra
 
 Scratch names ``W{l}`` (in, out) and ``b{l}`` (out,); the twin's layer l is
 ``module[2(l-1)]`` with weight (out, in). ``layout`` is the one place that converts.
+
+A layered spec's twin is one module per layer (``nn.Conv2d``, ``nn.MaxPool2d``,
+``nn.AvgPool2d``, ``nn.BatchNorm1d/2d``, ``nn.LayerNorm``, ``nn.Flatten``, ``nn.Linear``,
+activations, and ``MaskedDropout``, which applies scratch's mask). Scratch's ``W{n}``/``b{n}``
+are the layer's weight/bias, ``gamma{n}``/``beta{n}`` a norm layer's weight/bias, and
+``running_mean{n}``/``running_var{n}`` its buffers (``Twin.names_map``). Conv weights are
+(out, in, kh, kw) on both sides, so ``layout`` leaves them (and every non-2-D array) alone.
 """
 
 from __future__ import annotations
@@ -13,9 +20,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnparity.scratch import Spec, param_names
+from nnparity.scratch import NetState, Spec, param_names
+from nnparity.scratch.spec import is_activation, layer_shapes
+from nnparity.scratch.stack import build_layered
 
-from .variants import torch_activations, torch_losses, torch_optimizers
+from .variants import (
+    MaskedDropout,
+    torch_activations,
+    torch_layers,
+    torch_losses,
+    torch_optimizers,
+)
 
 Array = np.ndarray
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -51,6 +66,31 @@ class TwinStep(NamedTuple):
     grads: dict[str, Array]
     params: dict[str, Array]
     state: dict[str, Any]
+    buffers: dict[str, Array] = {}  # running statistics after the step (layered specs)
+    dx: Array | None = None  # dL/dX, when the step was asked for it
+
+
+def layered_modules(spec: Spec, dtype: torch.dtype) -> tuple[list[nn.Module], dict[str, str]]:
+    """One module per layer of a layered spec, and scratch name -> state_dict key (parameters
+    and buffers), e.g. ``'W1' -> '0.weight'``, ``'running_var3' -> '5.running_var'``."""
+    net = build_layered(spec)
+    modules, names = [], {}
+    shapes = [spec.in_shape, *layer_shapes(spec)]
+    for i, (c, slot) in enumerate(zip(spec.stack, net.slots, strict=True)):
+        if is_activation(c.name):
+            modules.append(torch_activations[c.name].build(c.kwargs))
+            continue
+        module = torch_layers[c.name].build(c.kwargs)(shapes[i], spec.bias, dtype)
+        modules.append(module)
+        short = (
+            {"weight": "W", "bias": "b"}
+            if c.name in ("conv", "dense")
+            else {"weight": "gamma", "bias": "beta"}
+        )
+        for key in [*dict(module.named_parameters()), *dict(module.named_buffers())]:
+            if key != "num_batches_tracked":
+                names[f"{short.get(key, key)}{slot.number}"] = f"{i}.{key}"
+    return modules, names
 
 
 class Twin:
@@ -59,16 +99,31 @@ class Twin:
     def __init__(self, spec: Spec):
         self.spec = spec
         self.dtype = TORCH_DTYPES[spec.dtype]
-        layers: list[nn.Module] = []
-        for (n_in, n_out), a in zip(
-            zip(spec.sizes[:-1], spec.sizes[1:], strict=False), spec.activations, strict=False
-        ):
-            layers.append(_Linear(n_in, n_out, bias=spec.bias, dtype=self.dtype))
-            layers.append(torch_activations[a.name].build(a.kwargs))
+        self.names = param_names(spec)
+        if spec.layered:
+            layers, self.names_map = layered_modules(spec, self.dtype)
+        else:
+            layers = []
+            for (n_in, n_out), a in zip(
+                zip(spec.sizes[:-1], spec.sizes[1:], strict=False), spec.activations, strict=False
+            ):
+                layers.append(_Linear(n_in, n_out, bias=spec.bias, dtype=self.dtype))
+                layers.append(torch_activations[a.name].build(a.kwargs))
+            self.names_map = {n: torch_name(n) for n in self.names}
         self.module = nn.Sequential(*layers)
         named = dict(self.module.named_parameters())
-        self.names = param_names(spec)
-        self.params = {n: named[torch_name(n)] for n in self.names}
+        self.params = {n: named[self.names_map[n]] for n in self.names}
+        bufs = dict(self.module.named_buffers())
+        self.buffers = {n: bufs[k] for n, k in self.names_map.items() if n not in self.params}
+        self.dropouts = (
+            {
+                f"mask{slot.number}": m
+                for m, slot in zip(self.module, build_layered(spec).slots, strict=True)
+                if isinstance(m, MaskedDropout)
+            }
+            if spec.layered
+            else {}
+        )
         self.loss_fn = torch_losses[spec.loss.name].build(spec.loss.kwargs)
         self.optimizer = torch_optimizers[spec.opt.name].build(spec.opt.kwargs)(
             list(self.params.values())
@@ -96,8 +151,22 @@ class Twin:
                     out.setdefault(key, {})[n] = to_numpy(n, v)
         return out
 
+    # -- buffers (running statistics) ---------------------------------------------------
+    def set_buffers(self, buffers: dict[str, Array]) -> None:
+        """Copy scratch's running statistics in (bit-exact)."""
+        with torch.no_grad():
+            for n, b in self.buffers.items():
+                b.copy_(torch.from_numpy(np.asarray(buffers[n])))
+
+    def get_buffers(self) -> dict[str, Array]:
+        return {n: b.detach().numpy().copy() for n, b in self.buffers.items()}
+
     def set_state(self, state: Any) -> None:
-        """Make the torch optimizer's state equal scratch's ``state`` NamedTuple."""
+        """Make the torch optimizer's state equal scratch's ``state`` NamedTuple; for a
+        layered net's ``NetState`` the running statistics too."""
+        if isinstance(state, NetState):
+            self.set_buffers(state.buffers)
+            state = state.opt
         opt = self.optimizer
         opt.state.clear()
         step = int(state.step)
@@ -118,9 +187,29 @@ class Twin:
     def tensors(self, X: Array, y: Array) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(np.ascontiguousarray(y))
 
-    def step(self, X: torch.Tensor, y: torch.Tensor) -> TwinStep:
-        """Forward, loss, backward, optimizer step; everything read back as scratch arrays."""
+    def set_masks(self, masks: dict[str, Array]) -> None:
+        """Give every dropout layer scratch's mask for the next training forward pass."""
+        for n, m in self.dropouts.items():
+            if n not in masks:
+                raise KeyError(f"no dropout mask {n!r}: pass the masks scratch's step returned")
+            m.mask = torch.from_numpy(np.ascontiguousarray(masks[n]))
+
+    def step(
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor,
+        masks: dict[str, Array] | None = None,
+        input_grad: bool = False,
+    ) -> TwinStep:
+        """Forward (training mode), loss, backward, optimizer step; everything read back as
+        scratch arrays. ``masks``: scratch's dropout masks for this step; ``input_grad``: also
+        return dL/dX."""
         self.optimizer.zero_grad(set_to_none=True)
+        self.module.train()
+        if self.dropouts:
+            self.set_masks(masks or {})
+        if input_grad:
+            X = X.detach().clone().requires_grad_(True)
         out = self.module(X)
         loss = self.loss_fn(out, y)
         loss.backward()
@@ -132,4 +221,15 @@ class Twin:
             grads,
             self.get_params(),
             self.get_state(),
+            self.get_buffers(),
+            X.grad.numpy().copy() if input_grad else None,
         )
+
+    def forward(self, X: torch.Tensor, mode: str = "eval") -> Array:
+        """The output in ``mode`` ('eval': running statistics, no dropout), without a graph."""
+        self.module.train(mode == "train")
+        try:
+            with torch.no_grad():
+                return self.module(X).numpy().copy()
+        finally:
+            self.module.train()

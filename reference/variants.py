@@ -306,3 +306,86 @@ def orthogonal(gain: float = 1.0) -> Callable:
 @init()
 def torch_default() -> Callable:
     return lambda w: nn.init.kaiming_uniform_(w, a=math.sqrt(5))
+
+
+# -- layers: factories (in_shape, bias, dtype) -> nn.Module, in_shape one sample's shape ---
+torch_layers: Registry[Callable[..., nn.Module]] = Registry("layer")
+layer = torch_layers.register
+
+
+class Conv2d(nn.Conv2d):
+    """``nn.Conv2d`` without its random initialisation: scratch's weights are copied in."""
+
+    def reset_parameters(self) -> None:
+        pass
+
+
+class LinearNoInit(nn.Linear):
+    """``nn.Linear`` without its random initialisation: scratch's weights are copied in."""
+
+    def reset_parameters(self) -> None:
+        pass
+
+
+class MaskedDropout(nn.Module):
+    """Inverted dropout with a mask given from outside (scratch's): y = x * (mask / (1 - p))
+    in training (the order of torch's own ``x * noise``, noise = bernoulli(1 - p) / (1 - p)),
+    identity in eval mode. ``mask`` is set before each training forward pass."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.mask: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        if self.mask is None:
+            raise RuntimeError("MaskedDropout needs scratch's mask: pass masks= to Twin.step")
+        return x * (self.mask.to(x.dtype) / (1 - self.p))
+
+
+@layer()
+def dense(units: int = 0) -> Callable[..., nn.Module]:
+    return lambda in_shape, bias, dtype: LinearNoInit(in_shape[0], units, bias=bias, dtype=dtype)
+
+
+@layer()
+def flatten() -> Callable[..., nn.Module]:
+    return lambda in_shape, bias, dtype: nn.Flatten(1)
+
+
+@layer()
+def dropout(p: float = 0.5) -> Callable[..., nn.Module]:
+    return lambda in_shape, bias, dtype: MaskedDropout(p)
+
+
+@layer()
+def conv(out: int = 0, k: int = 0, stride: int = 1, pad: int = 0) -> Callable[..., nn.Module]:
+    return lambda in_shape, bias, dtype: Conv2d(
+        in_shape[0], out, k, stride=stride, padding=pad, bias=bias, dtype=dtype
+    )
+
+
+@layer()
+def batchnorm(eps: float = 1e-5, momentum: float = 0.1) -> Callable[..., nn.Module]:
+    def make(in_shape: tuple[int, ...], bias: bool, dtype: torch.dtype) -> nn.Module:
+        cls = nn.BatchNorm1d if len(in_shape) == 1 else nn.BatchNorm2d
+        return cls(in_shape[0], eps=eps, momentum=momentum, dtype=dtype)
+
+    return make
+
+
+@layer()
+def layernorm(eps: float = 1e-5) -> Callable[..., nn.Module]:
+    return lambda in_shape, bias, dtype: nn.LayerNorm(in_shape, eps=eps, dtype=dtype)
+
+
+@layer()
+def maxpool(k: int = 0, stride: int = 0) -> Callable[..., nn.Module]:
+    return lambda in_shape, bias, dtype: nn.MaxPool2d(k, stride or k)
+
+
+@layer()
+def avgpool(k: int = 0, stride: int = 0) -> Callable[..., nn.Module]:
+    return lambda in_shape, bias, dtype: nn.AvgPool2d(k, stride or k)

@@ -11,15 +11,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def registry_table() -> dict[str, list[dict]]:
-    """``{kind: [{name, params: {key: default}, doc}]}`` for every registry."""
-    from nnparity.scratch import REGISTRIES
+    """``{kind: [{name, params: {key: default}, doc}]}`` for every registry, layers last."""
+    from nnparity.scratch import REGISTRIES, layers
 
     return {
         kind: [
             {"name": v.name, "params": dict(v.defaults), "doc": v.doc}
             for v in (reg[n] for n in reg)
         ]
-        for kind, reg in REGISTRIES.items()
+        for kind, reg in {**REGISTRIES, "layer": layers}.items()
     }
 
 
@@ -42,5 +42,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         "A spec names them: 3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1,momentum=0.9) "
         "init=xavier_uniform dtype=float64 seed=0"
+    )
+    print(
+        "or, with layers: 1x8x8 conv(4,k=3,pad=1) relu maxpool(2) flatten dense(16) batchnorm "
+        "relu dropout(0.25) dense(3) loss=cross_entropy (0 for k/out/units means: required)"
     )
     return 0

@@ -4,10 +4,12 @@ from .activations import Activation, activations
 from .data import check_data, check_inputs, make_data, target_kind
 from .errors import DataError, NNParityError, SpecError
 from .initializers import initializers
+from .layers import layers
 from .losses import Loss, losses
 from .model import Network, build, param_names
 from .optimizers import Optimizer, optimizers
 from .spec import Choice, Spec
+from .stack import LayeredNetwork, NetState
 
 REGISTRIES = {
     "activation": activations,
@@ -21,8 +23,10 @@ __all__ = [
     "Activation",
     "Choice",
     "DataError",
+    "LayeredNetwork",
     "Loss",
     "NNParityError",
+    "NetState",
     "Network",
     "Optimizer",
     "Spec",
@@ -32,6 +36,7 @@ __all__ = [
     "check_data",
     "check_inputs",
     "initializers",
+    "layers",
     "losses",
     "make_data",
     "optimizers",

@@ -26,8 +26,8 @@ def make_data(spec: Spec, seed: int | None = None, batch: int | None = None) -> 
     """A reproducible batch (X, y) for ``spec``: X ~ N(0, 1); targets as the loss needs."""
     rng = np.random.default_rng([spec.seed if seed is None else seed, 1])
     b = spec.batch if batch is None else batch
-    n_in, n_out = spec.sizes[0], spec.sizes[-1]
-    X = rng.standard_normal((b, n_in)).astype(spec.dtype)
+    n_out = spec.out_units
+    X = rng.standard_normal((b, *spec.in_shape)).astype(spec.dtype)
     kind = target_kind(spec)
     if kind == "class":
         y = rng.integers(0, n_out, b)
@@ -39,8 +39,18 @@ def make_data(spec: Spec, seed: int | None = None, batch: int | None = None) -> 
 
 
 def check_inputs(spec: Spec, X: Any) -> Array:
-    """``X`` as a (batch, inputs) array of the spec's dtype, or ``DataError`` naming the fix."""
+    """``X`` as a (batch, inputs) array of the spec's dtype, or ``DataError`` naming the fix;
+    (batch, C, H, W) for a layered spec on images."""
     X = np.asarray(X)
+    if spec.layered:
+        shape = spec.in_shape
+        if X.shape[1:] != shape:
+            one = "; for one sample use X[None]" if X.shape == shape else ""
+            raise DataError(
+                f"X has shape {X.shape}; the spec takes (batch, {', '.join(map(str, shape))}) "
+                f"with one sample per row{one}"
+            )
+        return _real("X", X, spec.dtype)
     n_in = spec.sizes[0]
     if X.ndim == 1 and n_in == 1:
         raise DataError(f"X has shape {X.shape}; the spec takes (batch, 1): use X.reshape(-1, 1)")
@@ -57,7 +67,7 @@ def check_data(spec: Spec, X: Any, y: Any, kind: str | None = None) -> tuple[Arr
     ``DataError`` naming what does not fit. ``kind`` is ``target_kind(spec)`` if known."""
     X = check_inputs(spec, X)
     y = np.asarray(y)
-    n_out = spec.sizes[-1]
+    n_out = spec.out_units
     b = X.shape[0]
     kind = kind or target_kind(spec)
     if kind == "class":

@@ -18,10 +18,12 @@ import numpy as np
 
 from .activations import Activation, activations
 from .data import check_data, check_inputs
+from .errors import SpecError
 from .initializers import initializers
 from .losses import Loss, losses
 from .optimizers import Optimizer, optimizers
 from .spec import Spec
+from .stack import LayeredNetwork, build_layered
 
 Array = np.ndarray
 Params = dict[str, Array]
@@ -29,7 +31,10 @@ Cache = list[tuple[Array, Array, Array]]  # per layer: (a_prev, z, a)
 
 
 def param_names(spec: Spec) -> list[str]:
-    """``['W1', 'b1', 'W2', 'b2', ...]`` (no b's without bias)."""
+    """``['W1', 'b1', 'W2', 'b2', ...]`` (no b's without bias); a layered spec's learnable
+    arrays in spec order (``nnparity.scratch.stack`` says how they are named)."""
+    if spec.layered:
+        return build(spec).param_names()
     names = []
     for l in range(1, spec.n_layers + 1):
         names += [f"W{l}", f"b{l}"] if spec.bias else [f"W{l}"]
@@ -60,9 +65,12 @@ class Network(NamedTuple):
                 params[f"b{l}"] = b_init(rng, (n_out,), n_in, n_out).astype(self.dtype)
         return params
 
-    def forward(self, params: Params, X: Array) -> tuple[Array, Cache]:
+    def forward(self, params: Params, X: Array, *, mode: str = "train") -> tuple[Array, Cache]:
         """Network output (batch, out) and the per-layer cache backward needs. ``X`` is checked
-        and cast to the spec's dtype first (``DataError`` names what does not fit)."""
+        and cast to the spec's dtype first (``DataError`` names what does not fit). A dense
+        stack computes the same in 'train' and 'eval' mode."""
+        if mode not in ("train", "eval"):
+            raise SpecError(f"mode must be 'train' or 'eval', got {mode!r}")
         cache: Cache = []
         a = check_inputs(self.spec, X)
         bias = self.spec.bias
@@ -120,9 +128,15 @@ class Network(NamedTuple):
         return check_data(self.spec, X, y, self.loss_fn.target)
 
 
+def build(spec: Spec) -> Network | LayeredNetwork:
+    """Resolve the spec's variants by name: a ``Network`` (the MLP below) for a dense spec, a
+    ``LayeredNetwork`` (``nnparity.scratch.stack``) for a layered one. Both offer init_params,
+    forward(..., mode=), backward, loss, loss_and_grads, init_state, train_step, check_data."""
+    return build_layered(spec) if spec.layered else _build_dense(spec)
+
+
 @lru_cache(maxsize=256)
-def build(spec: Spec) -> Network:
-    """Resolve the spec's activations, loss and optimizer by name."""
+def _build_dense(spec: Spec) -> Network:
     return Network(
         spec,
         tuple(activations[a.name].build(a.kwargs) for a in spec.activations),

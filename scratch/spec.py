@@ -1,24 +1,36 @@
 """``Spec``: a frozen, hashable description of a network and how it is trained.
 
-One line of text describes it and parses back exactly (``Spec.parse(str(s)) == s``)::
+One line of text describes it and parses back exactly (``Spec.parse(str(s)) == s``). The dense
+form gives layer sizes, then one activation per layer::
 
     3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1,momentum=0.9) init=xavier_uniform seed=0
 
-Layer sizes, then one activation per layer, then ``key=value`` tokens in any order
-(bias, init, bias_init, loss, opt, dtype, seed, batch); absent keys take their defaults.
-A variant with hyperparameters is written ``name(key=value,...)``; hyperparameters equal to
-their default are dropped, so ``sgd(momentum=0)`` and ``sgd`` are the same spec.
+The layered form gives the input shape of one sample (``8``, ``1x28x28`` = C x H x W), then
+the layers in order, activations among them::
+
+    1x8x8 conv(4,k=3,pad=1) relu maxpool(2) flatten dense(16) batchnorm relu dropout(0.25)
+    dense(3) loss=cross_entropy opt=adam(lr=0.01) dtype=float32 seed=0
+
+Then ``key=value`` tokens in any order (bias, init, bias_init, loss, opt, dtype, seed, batch);
+absent keys take their defaults. A variant with hyperparameters is written
+``name(key=value,...)``; hyperparameters equal to their default are dropped, so
+``sgd(momentum=0)`` and ``sgd`` are the same spec. conv, dense, maxpool, avgpool and dropout
+take their first hyperparameter without its key (``conv(4,k=3)`` is ``conv(out=4,k=3)``).
+A layered spec made of dense layers each followed by at most one activation is the dense spec
+it spells (``3 dense(4) tanh dense(1) sigmoid`` == ``3-4-1 tanh,sigmoid``), printed densely.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .activations import activations
-from .errors import SpecError, did_you_mean
+from .errors import SpecError, did_you_mean, unknown_name
 from .initializers import initializers
+from .layers import POSITIONAL, layers
 from .losses import losses
 from .optimizers import optimizers
 from .registry import Registry, Value
@@ -95,10 +107,13 @@ def choice(registry: Registry[Any], obj: Choice | str, **params: Value) -> Choic
 
 @dataclass(frozen=True)
 class Spec:
-    """Layer sizes (input first), one activation per layer, and how the network is trained."""
+    """A network and how it is trained. Dense: layer sizes (input first) and one activation per
+    layer (``layers == input_shape == ()``). Layered: ``input_shape`` (one sample) and ``layers``
+    in order (``Choice``s of layers and activations), with ``sizes == activations == ()``.
+    ``stack`` and ``in_shape`` read every spec as a layer sequence (dense(n), activation, ...)."""
 
-    sizes: tuple[int, ...]
-    activations: tuple[Choice, ...]
+    sizes: tuple[int, ...] = ()
+    activations: tuple[Choice, ...] = ()
     bias: bool = True
     init: Choice = field(default=Choice("torch_default"))
     bias_init: Choice = field(default=Choice("torch_default"))
@@ -107,16 +122,25 @@ class Spec:
     dtype: str = "float64"
     seed: int = 0
     batch: int = 8
+    layers: tuple[Choice, ...] = ()
+    input_shape: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        sizes = _sizes(self.sizes)
-        acts = self.activations
-        if isinstance(acts, (str, Choice)):
-            acts = _split(acts) if isinstance(acts, str) else (acts,)
-        acts = tuple(choice(activations, a) for a in acts)
         set_ = object.__setattr__
-        set_(self, "sizes", sizes)
-        set_(self, "activations", acts)
+        if self.sizes or not (self.layers or self.input_shape):
+            _dense_fields(self)
+        else:
+            shape, stack = _input_shape(self.input_shape), _layer_choices(self.layers)
+            dense = _as_dense(shape, stack)
+            if dense:
+                set_(self, "sizes", dense[0])
+                set_(self, "activations", dense[1])
+                _dense_fields(self)
+            else:
+                set_(self, "input_shape", shape)
+                set_(self, "layers", stack)
+                set_(self, "sizes", ())
+                set_(self, "activations", ())
         set_(self, "init", choice(initializers, self.init))
         set_(self, "bias_init", choice(initializers, self.bias_init))
         set_(self, "loss", choice(losses, self.loss))
@@ -130,20 +154,53 @@ class Spec:
             if isinstance(v, bool) or not isinstance(v, int) or v < (0 if key == "seed" else 1):
                 low = "an integer >= 0" if key == "seed" else "an integer >= 1"
                 raise SpecError(f"{key} must be {low}, got {v!r}")
-        if len(acts) != len(sizes) - 1:
-            raise SpecError(
-                f"{len(sizes) - 1} layer(s) ({'-'.join(map(str, sizes))}) need "
-                f"{len(sizes) - 1} activation(s), one per layer; got {len(acts)}: "
-                f"{','.join(map(str, acts))}"
-            )
+        if not self.sizes:
+            _check_layers(self)
         _check_loss(self)
 
     @property
     def n_layers(self) -> int:
-        return len(self.sizes) - 1
+        """The number of layers holding weights, statistics or a mask (dense: of dense layers)."""
+        return len(self.sizes) - 1 if self.sizes else sum(1 for c in self.layers if _numbered(c))
+
+    @property
+    def stack(self) -> tuple[Choice, ...]:
+        """The layers in order; for a dense spec dense(n) and its activation per layer."""
+        if not self.sizes:
+            return self.layers
+        out: list[Choice] = []
+        for n, a in zip(self.sizes[1:], self.activations, strict=True):
+            out += [Choice("dense", (("units", n),)), a]
+        return tuple(out)
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        """The shape of one input sample: (features,) or (C, H, W)."""
+        return (self.sizes[0],) if self.sizes else self.input_shape
+
+    @property
+    def layered(self) -> bool:
+        """True for a spec that only the layered form can write (conv, norm, dropout, ...)."""
+        return not self.sizes
+
+    @property
+    def out_units(self) -> int:
+        """Output units per sample (the spec's last size, or the last layer's width)."""
+        return self.sizes[-1] if self.sizes else layer_shapes(self)[-1][0]
+
+    @property
+    def last_activation(self) -> str:
+        """The name of the activation the output comes out of (identity if none ends it)."""
+        if self.sizes:
+            return self.activations[-1].name
+        last = self.layers[-1].name
+        return last if is_activation(last) else "identity"
 
     def __str__(self) -> str:
-        head = f"{'-'.join(map(str, self.sizes))} {','.join(map(str, self.activations))}"
+        if self.sizes:
+            head = f"{'-'.join(map(str, self.sizes))} {','.join(map(str, self.activations))}"
+        else:
+            head = " ".join(["x".join(map(str, self.input_shape)), *map(layer_text, self.layers)])
         keys = ("bias", "init", "bias_init", "loss", "opt", "dtype", "seed", "batch")
         return " ".join([head, *(f"{k}={_fmt(getattr(self, k))}" for k in keys)])
 
@@ -156,11 +213,18 @@ class Spec:
         if len(tokens) < 2:
             raise SpecError(
                 f"cannot read spec {text!r}: write sizes then activations, e.g. "
-                "'3-4-1 tanh,sigmoid loss=mse opt=sgd(lr=0.1)'"
+                "'3-4-1 tanh,sigmoid loss=mse opt=sgd(lr=0.1)', or an input shape then layers, "
+                "e.g. '1x8x8 conv(4,k=3) relu flatten dense(2)'"
             )
-        kwargs: dict[str, Any] = {"sizes": tokens[0], "activations": tokens[1]}
-        names = {f.name for f in fields(cls)} - {"sizes", "activations"}
-        for tok in tokens[2:]:
+        if _SHAPE.match(tokens[0]):
+            n = next((i for i, t in enumerate(tokens[1:], 1) if _KEY.match(t)), len(tokens))
+            kwargs: dict[str, Any] = {"input_shape": tokens[0], "layers": tuple(tokens[1:n])}
+            rest = tokens[n:]
+        else:
+            kwargs = {"sizes": tokens[0], "activations": tokens[1]}
+            rest = tokens[2:]
+        names = {f.name for f in fields(cls)} - {"sizes", "activations", "layers", "input_shape"}
+        for tok in rest:
             key, eq, val = tok.partition("=")
             if not eq:
                 raise SpecError(f"cannot read {tok!r} in spec {text!r}: write key=value")
@@ -176,10 +240,157 @@ class Spec:
         return cls(**kwargs)
 
     def replace(self, **changes: Any) -> Spec:
-        """A copy with some fields changed (validated like a new spec)."""
+        """A copy with some fields changed (validated like a new spec). On a dense spec the
+        sizes and activations rule; change ``layers`` only on a layered one."""
         import dataclasses
 
         return dataclasses.replace(self, **changes)
+
+
+_SHAPE = re.compile(r"^\d+(x\d+)*$")
+_KEY = re.compile(r"^[A-Za-z_]+=")
+
+
+def _dense_fields(spec: Spec) -> None:
+    """Validate sizes and activations (layers and input_shape stay empty)."""
+    sizes = _sizes(spec.sizes)
+    acts = spec.activations
+    if isinstance(acts, (str, Choice)):
+        acts = _split(acts) if isinstance(acts, str) else (acts,)
+    acts = tuple(choice(activations, a) for a in acts)
+    if len(acts) != len(sizes) - 1:
+        raise SpecError(
+            f"{len(sizes) - 1} layer(s) ({'-'.join(map(str, sizes))}) need "
+            f"{len(sizes) - 1} activation(s), one per layer; got {len(acts)}: "
+            f"{','.join(map(str, acts))}"
+        )
+    set_ = object.__setattr__
+    set_(spec, "sizes", sizes)
+    set_(spec, "activations", acts)
+    set_(spec, "layers", ())
+    set_(spec, "input_shape", ())
+
+
+def is_activation(name: str) -> bool:
+    """True for an activation's name, False for a layer's (the two sets of names are disjoint)."""
+    return name not in layers and name in activations
+
+
+def _numbered(c: Choice) -> bool:
+    """Layers that hold arrays (weights, statistics, a mask) take a number in parameter names."""
+    return c.name in ("conv", "dense", "batchnorm", "layernorm", "dropout")
+
+
+def layer_choice(obj: Choice | str) -> Choice:
+    """A layer or activation, validated: ``'conv(4,k=3)'``, ``'relu'``, ``Choice('dense', ...)``.
+    The first hyperparameter of conv, dense, maxpool, avgpool and dropout may be positional."""
+    if isinstance(obj, str):
+        m = _CALL.match(obj.strip())
+        name = layers.canonical(m.group(1)) if m else obj
+        if m and name not in layers and name not in activations:
+            raise unknown_name("layer", name, [*layers, *activations])
+        if m and m.group(2) and name in layers and POSITIONAL in layers[name].tags:
+            first, *rest = _split(m.group(2))
+            if "=" not in first:
+                key = next(iter(layers[name].defaults))
+                obj = f"{name}({','.join([f'{key}={first}', *rest])})"
+        return choice(layers if name in layers else activations, obj)
+    return choice(activations if is_activation(obj.name) else layers, obj)
+
+
+def layer_text(c: Choice) -> str:
+    """A layer's text, its first hyperparameter positional where allowed: ``conv(4,k=3)``."""
+    if c.name in layers and POSITIONAL in layers[c.name].tags and c.params:
+        key, value = c.params[0]
+        if key == next(iter(layers[c.name].defaults)):
+            rest = [f"{k}={_fmt(v)}" for k, v in c.params[1:]]
+            return f"{c.name}({','.join([_fmt(value), *rest])})"
+    return str(c)
+
+
+def _layer_choices(stack: Any) -> tuple[Choice, ...]:
+    if isinstance(stack, (str, Choice)):
+        stack = _tokens(stack) if isinstance(stack, str) else (stack,)
+    return tuple(layer_choice(c) for c in stack)
+
+
+def _input_shape(shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, str):
+        if not _SHAPE.match(shape):
+            raise SpecError(
+                f"cannot read input shape {shape!r}: write whole numbers joined by 'x', "
+                "e.g. 1x28x28 (channels x height x width) or 8 (features)"
+            )
+        shape = tuple(int(s) for s in shape.split("x"))
+    shape = tuple(shape)
+    if len(shape) not in (1, 3) or any(
+        isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape
+    ):
+        raise SpecError(
+            f"input shape must be D (features) or CxHxW (an image), whole numbers >= 1, got "
+            f"{shape!r}"
+        )
+    return shape
+
+
+def _as_dense(shape: tuple[int, ...], stack: tuple[Choice, ...]):
+    """(sizes, activations) when the layers are dense ones each followed by at most one
+    activation on a vector input, else None."""
+    if len(shape) != 1 or not stack or stack[0].name != "dense":
+        return None
+    sizes, acts = [shape[0]], []
+    for i, c in enumerate(stack):
+        if c.name == "dense":
+            sizes.append(c.kwargs["units"])
+            nxt = stack[i + 1] if i + 1 < len(stack) else None
+            acts.append(nxt if nxt is not None and is_activation(nxt.name) else Choice("identity"))
+        elif not (is_activation(c.name) and stack[i - 1].name == "dense"):
+            return None
+    return tuple(sizes), tuple(acts)
+
+
+def layer_shapes(spec: Spec) -> list[tuple[int, ...]]:
+    """The output shape of one sample after each layer; a SpecError naming the layer and the
+    fix for a sequence that cannot run."""
+    from .layers import activation_layer
+
+    shapes, shape = [], spec.in_shape
+    for i, c in enumerate(spec.stack, start=1):
+        layer = (
+            activation_layer(c.name, c.kwargs)
+            if is_activation(c.name)
+            else layers[c.name].build(c.kwargs)
+        )
+        try:
+            shape = layer.out_shape(shape)
+        except SpecError as e:
+            raise SpecError(f"layer {i} {layer_text(c)}: {e}") from None
+        shapes.append(shape)
+    return shapes
+
+
+def _check_layers(spec: Spec) -> None:
+    if not any(c.name in ("conv", "dense") for c in spec.layers):
+        raise SpecError(
+            f"need at least an input and an output size: the layers of "
+            f"{'x'.join(map(str, spec.input_shape))} {' '.join(map(layer_text, spec.layers))} "
+            "hold no weights; add a dense or conv layer, e.g. 3 dense(4) tanh"
+        )
+    shapes = layer_shapes(spec)
+    ins = [spec.input_shape, *shapes[:-1]]
+    for i, (c, shape) in enumerate(zip(spec.layers, ins, strict=True), start=1):
+        per_channel = spec.batch * math.prod(shape[1:])
+        if c.name == "batchnorm" and per_channel < 2:
+            raise SpecError(
+                f"layer {i} batchnorm would see one value per channel in training (batch "
+                f"{spec.batch}, {'x'.join(map(str, shape))} per sample), which PyTorch refuses: "
+                "use batch=2 or more"
+            )
+    if len(shapes[-1]) != 1:
+        raise SpecError(
+            f"the network ends with a {'x'.join(map(str, shapes[-1]))} output per sample; a loss "
+            "takes (batch, units): end with flatten and dense(units)"
+        )
 
 
 def _sizes(sizes: Any) -> tuple[int, ...]:
@@ -228,7 +439,7 @@ def _tokens(text: str) -> list[str]:
 
 def _check_loss(spec: Spec) -> None:
     loss = losses[spec.loss.name].build(spec.loss.kwargs)
-    out_units, last = spec.sizes[-1], spec.activations[-1].name
+    out_units, last = spec.out_units, spec.last_activation
     name = spec.loss.name
     if out_units < loss.min_units:
         raise SpecError(

@@ -1,0 +1,173 @@
+"""Batch and layer normalisation, as PyTorch's ``nn.BatchNorm1d/2d`` and ``nn.LayerNorm``.
+
+Both compute y = gamma * xhat + beta with xhat = (x - mu) / sqrt(var + eps), the variance the
+biased one (divided by the count m). They differ in the axes the statistics run over:
+
+- batchnorm: per feature over the batch (N, D), per channel over batch and positions
+  (N, C, H, W). Training mode normalises with the batch's statistics and returns the running
+  ones PyTorch keeps: new = (1 - momentum) old + momentum batch, where the variance stored is
+  the unbiased one (times m / (m - 1)). Eval mode normalises with the running statistics.
+- layernorm: per sample over every axis but the batch; gamma and beta have the sample's shape;
+  no running statistics, the same in both modes.
+
+Backward in training mode (the statistics depend on x; sums over the statistics' axes):
+
+    dxhat = dy gamma;  dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / sqrt(var + eps)
+    dgamma = sum(dy xhat) over the other axes;  dbeta = sum(dy)
+
+and in eval mode dx = dy gamma / sqrt(running_var + eps).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import DataError, SpecError
+from .base import Ctx, Layer, Shape, register
+
+Array = np.ndarray
+
+
+class NormCache(NamedTuple):
+    xhat: Array
+    rstd: Array  # 1 / sqrt(var + eps), broadcastable against x
+    batch_stats: bool  # the statistics came from x (train batchnorm, layernorm)
+
+
+def _normalize(x: Array, axes: tuple[int, ...], eps: float):
+    mu = x.mean(axis=axes, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    return xc * rstd, rstd, mu, var
+
+
+def _norm_vjp(cache: NormCache, gamma: Array, dy: Array, axes: tuple[int, ...]) -> Array:
+    dxhat = dy * gamma
+    if not cache.batch_stats:
+        return dxhat * cache.rstd
+    mean_d = dxhat.mean(axis=axes, keepdims=True)
+    mean_dx = (dxhat * cache.xhat).mean(axis=axes, keepdims=True)
+    return (dxhat - mean_d - cache.xhat * mean_dx) * cache.rstd
+
+
+def _channel_axes(ndim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(statistics axes, the broadcast shape of a per-channel vector) for (N, D) or (N, C, H, W)."""
+    return ((0,), (1, -1)) if ndim == 2 else ((0, 2, 3), (1, -1, 1, 1))
+
+
+def batchnorm_forward(
+    x: Array,
+    gamma: Array,
+    beta: Array,
+    running_mean: Array,
+    running_var: Array,
+    train: bool,
+    eps: float = 1e-5,
+    momentum: float = 0.1,
+):
+    """(y, cache, new running statistics) for x of shape (N, D) or (N, C, H, W)."""
+    axes, vec = _channel_axes(x.ndim)
+    if train:
+        m = x.size // x.shape[1]
+        if m < 2:
+            raise DataError(
+                f"batchnorm in training mode got one value per channel (input {x.shape}); "
+                "PyTorch refuses this: use a batch of 2 or more"
+            )
+        xhat, rstd, mu, var = _normalize(x, axes, eps)
+        stats = {
+            "running_mean": (1 - momentum) * running_mean + momentum * mu.reshape(-1),
+            "running_var": (1 - momentum) * running_var
+            + momentum * var.reshape(-1) * (m / (m - 1)),
+        }
+        stats = {k: v.astype(x.dtype, copy=False) for k, v in stats.items()}
+    else:
+        rstd = 1.0 / np.sqrt(running_var.reshape(vec) + eps)
+        xhat = (x - running_mean.reshape(vec)) * rstd
+        stats = {}
+    y = gamma.reshape(vec) * xhat + beta.reshape(vec)
+    return y, NormCache(xhat, rstd, train), stats
+
+
+def batchnorm_vjp(cache: NormCache, gamma: Array, dy: Array):
+    """(dx, dgamma, dbeta)."""
+    axes, vec = _channel_axes(dy.ndim)
+    dx = _norm_vjp(cache, gamma.reshape(vec), dy, axes)
+    return dx, (dy * cache.xhat).sum(axis=axes), dy.sum(axis=axes)
+
+
+def layernorm_forward(x: Array, gamma: Array, beta: Array, eps: float = 1e-5):
+    """(y, cache): each sample normalised over all its axes, then scaled and shifted."""
+    axes = tuple(range(1, x.ndim))
+    xhat, rstd, _, _ = _normalize(x, axes, eps)
+    return gamma * xhat + beta, NormCache(xhat, rstd, True)
+
+
+def layernorm_vjp(cache: NormCache, gamma: Array, dy: Array):
+    """(dx, dgamma, dbeta); gamma's and beta's gradients sum over the batch axis."""
+    dx = _norm_vjp(cache, gamma, dy, tuple(range(1, dy.ndim)))
+    return dx, (dy * cache.xhat).sum(axis=0), dy.sum(axis=0)
+
+
+def _affine(shape: Shape) -> dict:
+    return {"gamma": np.ones(shape), "beta": np.zeros(shape)}
+
+
+@register()
+def batchnorm(eps: float = 1e-5, momentum: float = 0.1) -> Layer:
+    """y = gamma (x - mu) / sqrt(var + eps) + beta per feature (N, D) or channel (N, C, H, W);
+    train: batch mu and biased var, running = (1 - momentum) running + momentum batch (unbiased
+    var stored); eval: the running statistics."""
+    if not eps > 0 or not 0 <= momentum <= 1:
+        raise SpecError(f"batchnorm needs eps > 0 and momentum in [0, 1], got {eps}, {momentum}")
+
+    def out_shape(in_shape: Shape) -> Shape:
+        if len(in_shape) not in (1, 3):
+            raise SpecError(
+                f"batchnorm takes (batch, features) or (batch, C, H, W), got a sample of shape "
+                f"{'x'.join(map(str, in_shape))}: flatten first or give a CxHxW input"
+            )
+        return in_shape
+
+    def forward(p: dict, x: Array, ctx: Ctx):
+        return batchnorm_forward(
+            x, p["gamma"], p["beta"], p["running_mean"], p["running_var"], ctx.train, eps, momentum
+        )
+
+    def backward(p: dict, cache: NormCache, dy: Array, need_dx: bool):
+        dx, dgamma, dbeta = batchnorm_vjp(cache, p["gamma"], dy)
+        return dx, {"gamma": dgamma, "beta": dbeta}
+
+    def buffers(in_shape: Shape) -> dict:
+        return {"running_mean": np.zeros(in_shape[0]), "running_var": np.ones(in_shape[0])}
+
+    return Layer(
+        out_shape,
+        forward,
+        backward,
+        lambda rng, in_shape, w, b, bias: _affine((in_shape[0],)),
+        buffers,
+    )
+
+
+@register()
+def layernorm(eps: float = 1e-5) -> Layer:
+    """y = gamma (x - mu) / sqrt(var + eps) + beta, mu and biased var per sample over all its
+    axes; gamma, beta of the sample's shape; the same in train and eval mode."""
+    if not eps > 0:
+        raise SpecError(f"layernorm needs eps > 0, got {eps}")
+
+    def forward(p: dict, x: Array, ctx: Ctx):
+        y, cache = layernorm_forward(x, p["gamma"], p["beta"], eps)
+        return y, cache, {}
+
+    def backward(p: dict, cache: NormCache, dy: Array, need_dx: bool):
+        dx, dgamma, dbeta = layernorm_vjp(cache, p["gamma"], dy)
+        return dx, {"gamma": dgamma, "beta": dbeta}
+
+    return Layer(
+        lambda s: s, forward, backward, lambda rng, in_shape, w, b, bias: _affine(in_shape)
+    )
