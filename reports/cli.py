@@ -19,6 +19,7 @@ COMMANDS = {
     "report": "sweep a configuration matrix and write divergence reports",
     "check": "validate a learner's own NumPy network and name the bug",
     "bench": "time scratch and the parity engine against PyTorch",
+    "conventions": "measure where PyTorch's and JAX's own defaults differ (needs nnparity[jax])",
 }
 
 
