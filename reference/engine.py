@@ -16,6 +16,7 @@ directions.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +26,7 @@ from nnparity.scratch import Network, Spec, build, check_data, make_data
 
 from .compare import Record, compare_many
 from .finite_diff import MAX_FD_PARAMS, Opinion, fd_grads, opinion
+from .protocol import Checked
 from .resources import check_resources
 from .roundoff import Envelope
 from .threads import limited, threads_for
@@ -47,6 +49,7 @@ class ParityResult:
     arrays: dict[tuple[int, str, str], tuple[Any, Any]] = field(default_factory=dict, repr=False)
     resync: ParityResult | None = None  # free mode past GROWTH_CAP: the resync run that decides
     growth: float = 1.0  # free mode: the loss growth max |L_k| / |L_1| when resync decides
+    side: str = "scratch"  # what was held to PyTorch: scratch, or "your network" (net=...)
 
     @property
     def judged_by(self) -> str:
@@ -71,6 +74,10 @@ class ParityResult:
 
     def message(self) -> str:
         """A torch.testing.assert_close-style account of the first failure, and the rest."""
+        text = self._message()
+        return text if self.side == "scratch" else re.sub(r"\bscratch\b", self.side, text)
+
+    def _message(self) -> str:
         if self.resync is not None:
             return (
                 f"free mode cannot judge this run: the loss grew {self.growth:.3g}x (past "
@@ -107,13 +114,21 @@ def run_parity(
     atol: float | None = None,
     threads: int | None | str = "auto",
 ) -> ParityResult:
-    """Run ``steps`` training steps of scratch (or ``net``, any object with the ``Network``
-    methods) and the twin; return every comparison.
+    """Run ``steps`` training steps of scratch (or ``net``, your own network following the
+    protocol of ``nnparity.reference.protocol``) and the twin; return every comparison.
 
     ``finite_differences``: None runs them on the first failing gradient when the network has
     at most 5,000 parameters. ``threads``: "auto" (1 for small specs), None, or a count.
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
+    if spec.layered:
+        from nnparity.scratch import SpecError
+
+        raise SpecError(
+            "the parity engine holds dense specs to PyTorch; layered specs (conv, pooling, "
+            "batchnorm, layernorm, dropout) run in scratch and in the twin (nnparity.scratch."
+            "build, nnparity.reference.twin.Twin) but are not compared step by step yet"
+        )
     if mode not in MODES:
         from nnparity.scratch import SpecError
 
@@ -125,12 +140,13 @@ def run_parity(
     tolerance_for(spec.dtype, 1, mode, rtol, atol)  # bad overrides fail before any work
     check_resources(spec, steps, keep_arrays)  # a run that cannot fit is refused up front
     n_threads = threads_for(spec) if threads == "auto" else threads
+    side = build(spec) if net is None else Checked(net, spec, need_init_params=params is None)
     with limited(n_threads):
-        return _run(
+        result = _run(
             spec,
             steps,
             mode,
-            net or build(spec),
+            side,
             params,
             data,
             oracle,
@@ -139,6 +155,10 @@ def run_parity(
             rtol,
             atol,
         )
+    if net is None:
+        return result
+    resync = result.resync and replace(result.resync, side="your network")
+    return replace(result, side="your network", resync=resync)
 
 
 def _run(
