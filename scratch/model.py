@@ -135,6 +135,15 @@ def build(spec: Spec) -> Network | LayeredNetwork:
     return build_layered(spec) if spec.layered else _build_dense(spec)
 
 
+def _clear_caches() -> None:
+    """Forget every built network (tests that plant a variant in a registry call this)."""
+    _build_dense.cache_clear()
+    build_layered.cache_clear()
+
+
+build.cache_clear = _clear_caches  # type: ignore[attr-defined]  # as functools.lru_cache's
+
+
 @lru_cache(maxsize=256)
 def _build_dense(spec: Spec) -> Network:
     return Network(
