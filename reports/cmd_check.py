@@ -7,8 +7,8 @@ NAME) returning an adapter from ``nnparity.reference.learner`` (``from_gradients
 ``(adapter, X, y)``; or ``nnparity_layers()`` returning per-layer checks (``layer_check``:
 a layer's forward and backward, one verdict per layer). The file is imported, so keep its
 own training under ``if __name__ == "__main__":``. It runs in a child process
-(``nnparity.reference.learner.sandbox``): a temporary copy of its folder, ``--timeout`` seconds, ``--memory-limit`` bytes, its
-output captured and shown. Two answers: ``code`` and ``training``. Exit code 0 when the code
+(``nnparity.reference.learner.sandbox``): a temporary copy of its folder, ``--timeout``
+seconds, ``--memory-limit`` bytes, its output captured and shown. Two answers: ``code`` and ``training``. Exit code 0 when the code
 verdict is ``match`` (whatever the training outcome; ``--require-fit`` also demands ``fits``),
 1 otherwise, 2 when no verdict can be given (the file or adapter cannot be used; the program
 exited, crashed, hung or ran out of memory), 3 when nnparity itself fails (an internal error,
