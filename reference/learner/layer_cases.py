@@ -161,7 +161,7 @@ def running_expected(case: Case) -> dict[str, Array]:
     var = case.x.var(axis=axes)
     m = case.x.size // case.x.shape[1]
     stored = var if conv.running_var == "biased" else var * m / (m - 1)
-    mom = conv.momentum_value()
+    mom = bp["momentum"]  # the value passed, read by the declared rule
     keep = mom if conv.momentum == "cs231n" else 1 - mom
     return {
         "running_mean": keep * bp["running_mean"] + (1 - keep) * mean,
