@@ -9,7 +9,13 @@ A course's CI holds a student's own network to PyTorch (``nnparity check`` as a 
     def test_student_network(assert_learner_matches):
         assert_learner_matches("student_net.py", steps=10)  # the file's nnparity_adapter()
 
-Both are also importable from ``nnparity.reference.plugin``. Loading the plugin imports
+One layer at a time (CS231n's ``batchnorm_forward``/``batchnorm_backward`` and the like)::
+
+    def test_my_batchnorm(assert_layer_matches):
+        assert_layer_matches(batchnorm_forward, batchnorm_backward, layer="batchnorm",
+                             convention="cs231n")
+
+All are also importable from ``nnparity.reference.plugin``. Loading the plugin imports
 nothing heavy; torch is imported when a helper first runs.
 """
 
@@ -107,6 +113,36 @@ def _printed(outcome: Any) -> str:
     if not outcome.output.strip():
         return ""
     return "\n\nyour program printed:\n" + outcome.output.rstrip("\n")
+
+
+def assert_layer_matches(
+    forward: Any,
+    backward: Any = None,
+    layer: str = "affine",
+    *,
+    expect: str = "match",
+    **conventions: Any,
+) -> Any:
+    """Hold one layer's ``forward``/``backward`` (CS231n signatures) to PyTorch autograd at
+    several shapes and seeds (``nnparity.reference.learner.layer_check``; ``conventions``:
+    ``convention="cs231n"``, ``momentum``, ``running_var``, ``p``). Runs in this process (the
+    functions are yours, already imported). Fails with the layer's report unless its verdict
+    is ``expect`` (default ``match``); returns the ``LayerVerdict``."""
+    from nnparity.reference.learner.per_layer import check_layer, layer_check
+
+    __tracebackhide__ = True
+    verdict = check_layer(layer_check(forward, backward, layer, **conventions))
+    if verdict.code != expect:
+        raise AssertionError(
+            f"expected verdict {expect!r}, got {verdict.code!r}\n\n{verdict.render()}"
+        )
+    return verdict
+
+
+@pytest.fixture(name="assert_layer_matches")
+def assert_layer_matches_fixture() -> Any:
+    """The ``assert_layer_matches`` helper as a fixture."""
+    return assert_layer_matches
 
 
 @pytest.fixture(name="assert_learner_matches")

@@ -2,16 +2,17 @@
 network against its PyTorch twin and name the bug.
 
 FILE.py builds the adapter: a function ``nnparity_adapter()`` (or the function or variable
-NAME) returning an adapter from ``nnparity.reference.learner`` (``from_gradients``, ``from_layers``,
-``from_step``, ``from_forward``, ``from_loss``) with ``data=(X, y)``, or a tuple
-``(adapter, X, y)``. The file is imported, so keep its own training under
-``if __name__ == "__main__":``. It runs in a child process (``nnparity.reference.learner.
-sandbox``): a temporary copy of its folder, ``--timeout`` seconds, ``--memory-limit`` bytes, its
-output captured and shown. Two answers: ``code`` and ``training``. Exit code 0 when the code
-verdict is ``match`` (whatever the training outcome; ``--require-fit`` also demands ``fits``),
-1 otherwise, 2 when no verdict can be given (the file or adapter cannot be used; the program
-exited, crashed, hung or ran out of memory), 3 when nnparity itself fails (an internal error,
-with our traceback: report it).
+NAME) returning an adapter from ``nnparity.reference.learner`` (``from_gradients``,
+``from_layers``, ``from_step``, ``from_forward``, ``from_loss``) with ``data=(X, y)``, or a
+tuple ``(adapter, X, y)``; or ``nnparity_layers()`` returning per-layer checks
+(``layer_check``: a layer's forward and backward, one verdict per layer). The file is imported,
+so keep its own training under ``if __name__ == "__main__":``. It runs in a child process
+(``nnparity.reference.learner.sandbox``): a temporary copy of its folder, ``--timeout``
+seconds, ``--memory-limit`` bytes, its output captured and shown. Two answers: ``code`` and
+``training``. Exit code 0 when the code verdict is ``match`` (whatever the training outcome;
+``--require-fit`` also demands ``fits``), 1 otherwise, 2 when no verdict can be given (the file
+or adapter cannot be used; the program exited, crashed, hung or ran out of memory), 3 when
+nnparity itself fails (an internal error, with our traceback: report it).
 """
 
 from __future__ import annotations
@@ -106,12 +107,16 @@ def run(args: argparse.Namespace) -> int:
         return isolation.run(target, check_options(args), args, require_fit=args.require_fit)
     from nnparity.reference.learner import check
     from nnparity.reference.learner.loader import load
+    from nnparity.reference.learner.per_layer import check_layers, is_layer_checks
     from nnparity.reports.jsonout import dumps
     from nnparity.scratch.errors import NNParityError
 
     adapter, X, y = load(target)
     try:
-        result = check(adapter, X, y, **check_options(args))
+        if is_layer_checks(adapter):  # the file's nnparity_layers(): one verdict per layer
+            result = check_layers(adapter)
+        else:
+            result = check(adapter, X, y, **check_options(args))
     except NNParityError:
         raise
     except Exception:  # noqa: BLE001 - our own failure: say so, never as a verdict on the code

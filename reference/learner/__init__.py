@@ -28,7 +28,13 @@ from .result import (
     Training,
 )
 
-_LAZY = {"check": ".checker", "assert_learner_matches": ".assertions", "load": ".loader"}
+_LAZY = {
+    "check": ".checker",
+    "assert_learner_matches": ".assertions",
+    "load": ".loader",
+    "layer_check": ".per_layer",
+    "check_layers": ".per_layer",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -50,10 +56,12 @@ __all__ = [
     "Training",
     "assert_learner_matches",
     "check",
+    "check_layers",
     "from_forward",
     "from_gradients",
     "from_layers",
     "from_loss",
     "from_step",
+    "layer_check",
     "load",
 ]

@@ -3,7 +3,9 @@
 The file is imported as a module (its directory first on ``sys.path``, so its own imports
 work; keep training code under ``if __name__ == "__main__":``). ``NAME`` (default
 ``nnparity_adapter``) is a function taking no arguments, or a variable, that gives an
-``Adapter`` carrying its data (``data=(X, y)``), or a tuple ``(adapter, X, y)``.
+``Adapter`` carrying its data (``data=(X, y)``), or a tuple ``(adapter, X, y)``. A file
+without ``nnparity_adapter`` may define ``nnparity_layers`` instead: per-layer checks
+(``per_layer.layer_check``, one or a list or dict of them), returned as the "adapter".
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from nnparity.scratch.errors import NNParityError
 
 from .adapters import Adapter
 from .paths import LearnerError
+from .per_layer import is_layer_checks
 from .runner import learner_tail
 
 DEFAULT_NAME = "nnparity_adapter"
+LAYERS_NAME = "nnparity_layers"
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -61,10 +65,13 @@ def load(target: str) -> tuple[Adapter, Any, Any]:
     try:
         sys.modules[mod_name] = module
         spec.loader.exec_module(module)
+        if name == DEFAULT_NAME and not hasattr(module, name) and hasattr(module, LAYERS_NAME):
+            name = LAYERS_NAME  # per-layer checks (per_layer.layer_check)
         if not hasattr(module, name):
             raise LearnerError(
                 f"{path} defines no {name!r}: add a function `def {name}():` that returns "
                 "an adapter (nnparity.from_gradients or another adapter constructor), "
+                f"or `def {LAYERS_NAME}():` that returns layer checks (layer_check), "
                 "or name yours with FILE.py:NAME"
             )
         obj = getattr(module, name)
@@ -79,6 +86,8 @@ def load(target: str) -> tuple[Adapter, Any, Any]:
         ) from None
     finally:
         sys.path.remove(str(path.resolve().parent))
+    if is_layer_checks(made):  # nnparity_layers(): run by per_layer.check_layers
+        return made, None, None
     if isinstance(made, tuple) and len(made) == 3 and isinstance(made[0], Adapter):
         return made
     if isinstance(made, Adapter):

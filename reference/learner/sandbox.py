@@ -410,6 +410,7 @@ def _child_check(req: dict) -> dict:
     # on what comes on top of PyTorch's own import (whose address space varies with the build)
     from nnparity.reference.learner import checker  # imports torch
     from nnparity.reference.learner.loader import load
+    from nnparity.reference.learner.per_layer import check_layers, is_layer_checks
     from nnparity.scratch.errors import NNParityError
 
     _limit_memory(req["memory"])
@@ -423,7 +424,10 @@ def _child_check(req: dict) -> dict:
         phase = "during the check (in a function of yours that nnparity called)"
         X = X if req["X"] is None else req["X"]
         y = y if req["y"] is None else req["y"]
-        result = checker.check(adapter, X, y, **req["options"])
+        if is_layer_checks(adapter):  # nnparity_layers(): one verdict per layer
+            result = check_layers(adapter)
+        else:
+            result = checker.check(adapter, X, y, **req["options"])
         sent = {
             "status": VERDICT,
             "result": result.as_dict(),

@@ -1,0 +1,154 @@
+"""Dropout's check: the learner's mask is recovered from its own forward output, then judged.
+
+Inverted dropout (PyTorch's ``F.dropout``) in training: out = x * mask / keep, each element
+kept with probability keep = 1 - p (p the drop probability; the keep probability where the
+learner declares ``p="keep"``, CS231n's convention); in eval mode out = x. Every element of
+the input is non-zero, so mask = (out != 0) and the factor out / x on the kept elements shows
+the scaling. The backward must route dout through the same mask: dx = dout * mask / keep.
+The findings (class 18, ``dropout_mask``): the mask not applied in backward, a new mask drawn
+in backward, ``p`` read as the other probability, the 1 / keep scaling missing (non-inverted
+dropout) or applied at test time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .layer_cases import Case
+
+Array = np.ndarray
+TOL = 1e-9
+CODE = "dropout_mask"
+# (the message, the fix) per finding
+WHY = {
+    "p_meaning": (
+        "keeps {kept:.0%} of the elements where p={p} means keep {keep:.0%} ({conv})",
+        "read p as declared: {fix_p}",
+    ),
+    "unscaled": (
+        "is x * mask without the division by the keep probability (out / x = {factor:.4g} "
+        "on the kept elements, expected {want:.4g}): non-inverted dropout",
+        "scale in training: out = x * mask / keep (inverted dropout, as PyTorch), and leave "
+        "eval mode untouched",
+    ),
+    "scale": (
+        "is x * mask * {factor:.4g}, expected x * mask / keep = x * mask * {want:.4g}",
+        "scale in training by 1 / keep, keep = {keep_expr}",
+    ),
+    "not_a_mask": (
+        "is not x times one mask and one factor (out / x on the kept elements varies "
+        "from {lo:.4g} to {hi:.4g})",
+        "out = x * mask / keep with mask = (np.random.rand(*x.shape) < keep)",
+    ),
+    "eval": (
+        "in eval mode is x * {factor:.4g}; PyTorch's eval dropout is the identity",
+        "in eval ('test') mode return x unchanged: inverted dropout already scaled in training",
+    ),
+    "no_mask_backward": (
+        "= dout{scaled} on every element: the mask is not applied in backward",
+        "dx = dout * mask / keep, with the mask the forward used (keep it in the cache)",
+    ),
+    "new_mask": (
+        "is zero on other elements than the forward dropped ({diff} of {n} differ): a new "
+        "mask is drawn in backward",
+        "keep the forward's mask in the cache and use it in backward: dx = dout * mask / keep",
+    ),
+    "dx_scale": (
+        "on the kept elements = dout * {factor:.4g}, expected dout / keep = {want:.4g}",
+        "dx = dout * mask / keep: the same factor as the forward",
+    ),
+}
+
+
+def dropout_findings(
+    case: Case, forward: Callable, backward: Callable | None, declared_keep: bool
+) -> list[tuple[str, str, str, str]]:
+    """(tensor, why-key message, fix, code) for each way the learner's dropout parts from
+    PyTorch's on ``case``; [] when it agrees."""
+    x = case.x
+    keep = case.info["keep"]
+    p = case.layer_param["p"]
+    conv = (
+        "CS231n's keep probability, as declared" if declared_keep else "PyTorch's drop probability"
+    )
+    fix_p = (
+        "keep = p"
+        if declared_keep
+        else "keep = 1 - p (PyTorch: p is the drop probability); or declare p='keep'"
+    )
+    res = forward(x.copy(), dict(case.layer_param))
+    out, cache = res if isinstance(res, tuple) else (res, None)
+    out = np.asarray(out, dtype=float)
+    if out.shape != x.shape:
+        return [
+            (
+                "out",
+                f"out has shape {out.shape}, x has {x.shape}",
+                "dropout keeps x's shape",
+                "layer_shape",
+            )
+        ]
+    ratio = out / x
+    if not case.train:
+        if np.all(np.abs(ratio - 1) <= TOL):
+            return []
+        msg, fix = WHY["eval"]
+        return [("out", msg.format(factor=float(np.median(ratio))), fix, CODE)]
+    mask = out != 0
+    kept = ratio[mask]
+    if kept.size == 0:
+        return [("out", "every element dropped", fix_p, CODE)]
+    factor = float(np.median(kept))
+    found: list[tuple[str, str, str, str]] = []
+    if np.max(np.abs(kept - factor)) > TOL * max(1.0, abs(factor)):
+        msg, fix = WHY["not_a_mask"]
+        return [("out", msg.format(lo=kept.min(), hi=kept.max()), fix, CODE)]
+    frac = mask.mean()
+    sd = np.sqrt(keep * (1 - keep) / mask.size)
+    if abs(frac - keep) > 6 * sd + 0.01:
+        msg, fix = WHY["p_meaning"]
+        found.append(
+            ("out", msg.format(kept=frac, p=p, keep=keep, conv=conv), fix.format(fix_p=fix_p), CODE)
+        )
+    want = 1 / keep
+    if abs(factor - want) > 1e-9 * want and not found:
+        key = "unscaled" if abs(factor - 1) < 1e-12 else "scale"
+        msg, fix = WHY[key]
+        keep_expr = "p" if declared_keep else "1 - p"
+        found.append(
+            ("out", msg.format(factor=factor, want=want), fix.format(keep_expr=keep_expr), CODE)
+        )
+    if backward is None:
+        return found
+    dout = np.random.default_rng(7).normal(size=x.shape)
+    dx = backward(dout.copy(), cache)
+    dx = np.asarray(dx[0] if isinstance(dx, tuple) else dx, dtype=float)
+    if dx.shape != x.shape:
+        return [
+            *found,
+            (
+                "dx",
+                f"dx has shape {dx.shape}, x has {x.shape}",
+                "dx = dout * mask / keep",
+                "layer_shape",
+            ),
+        ]
+    bmask = dx != 0
+    if bmask.all():
+        s = float(np.median(dx / dout))
+        msg, fix = WHY["no_mask_backward"]
+        scaled = "" if abs(s - 1) < 1e-9 else f" * {s:.4g}"
+        return [*found, ("dx", msg.format(scaled=scaled), fix, CODE)]
+    if (bmask != mask).any():
+        msg, fix = WHY["new_mask"]
+        return [*found, ("dx", msg.format(diff=int((bmask != mask).sum()), n=mask.size), fix, CODE)]
+    bfactor = float(np.median(dx[bmask] / dout[bmask]))
+    if (
+        abs(bfactor - factor) > 1e-9 * abs(factor)
+        or np.max(np.abs(dx[bmask] / dout[bmask] - bfactor)) > TOL
+    ):
+        msg, fix = WHY["dx_scale"]
+        found.append(("dx", msg.format(factor=bfactor, want=factor), fix, CODE))
+    return found
