@@ -43,6 +43,8 @@ _LAZY = {
     "from_step": "nnparity.reference.learner",
     "from_forward": "nnparity.reference.learner",
     "from_loss": "nnparity.reference.learner",
+    "layer_check": "nnparity.reference.learner",
+    "check_layers": "nnparity.reference.learner",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,11 +52,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .reference.learner import (
         assert_learner_matches,
         check,
+        check_layers,
         from_forward,
         from_gradients,
         from_layers,
         from_loss,
         from_step,
+        layer_check,
     )
 
 
@@ -74,10 +78,12 @@ __all__ = [
     "assert_learner_matches",
     "build",
     "check",
+    "check_layers",
     "from_forward",
     "from_gradients",
     "from_layers",
     "from_loss",
     "from_step",
+    "layer_check",
     "run_parity",
 ]

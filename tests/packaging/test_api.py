@@ -12,7 +12,8 @@ import nnparity
 
 API = [
     "Spec", "build", "run_parity", "check", "assert_learner_matches", "from_gradients",
-    "from_layers", "from_step", "from_forward", "from_loss", "__version__",
+    "from_layers", "from_step", "from_forward", "from_loss", "layer_check", "check_layers",
+    "__version__",
 ]  # fmt: skip
 
 
