@@ -46,6 +46,7 @@ class Record:
     judged_by: str = "tolerance"  # or "oracle": outside tolerance, but no further from float64
     tol_used: float = 0.0  # max over elements of |diff| / allowed: passes when <= 1
     expected_dtype: str | None = None  # set when torch's dtype differs: the record fails
+    framework: str = "torch"  # the reference held to: "torch" (the twin) or "jax" (JaxTwin)
 
     @property
     def where(self) -> str:
@@ -68,11 +69,12 @@ class Record:
             f"(up to {self.atol:.3g} * scale allowed)",
             f"Greatest relative difference: {self.max_rel:.6g} at index {idx} "
             f"(up to {self.rtol:.3g} allowed)",
-            f"scratch: {self.scratch_value!r}, torch: {self.torch_value!r}",
+            f"scratch: {self.scratch_value!r}, {self.framework}: {self.torch_value!r}",
         ]
         if self.expected_dtype:
             lines.append(
-                f"dtype mismatch: scratch {self.dtype}, torch {self.expected_dtype} (a silent "
+                f"dtype mismatch: scratch {self.dtype}, {self.framework} {self.expected_dtype} "
+                "(a silent "
                 "upcast, e.g. an np.float64 scalar times a float32 array)"
             )
         if self.nonfinite:

@@ -35,6 +35,7 @@ from .twin import Twin
 
 Array = np.ndarray
 MODES = ("free", "resync")
+FRAMEWORKS = {"torch": "PyTorch", "jax": "JAX"}  # ``against=``: the reference held to
 ORACLE_FACTOR = 4.0  # see the module docstring
 GROWTH_CAP = 100.0  # free mode widens by the loss growth up to this; past it, resync decides
 
@@ -50,6 +51,7 @@ class ParityResult:
     resync: ParityResult | None = None  # free mode past GROWTH_CAP: the resync run that decides
     growth: float = 1.0  # free mode: the loss growth max |L_k| / |L_1| when resync decides
     side: str = "scratch"  # what was held to PyTorch: scratch, or "your network" (net=...)
+    framework: str = "torch"  # the reference: "torch" (the twin) or "jax" (``against="jax"``)
 
     @property
     def judged_by(self) -> str:
@@ -75,6 +77,8 @@ class ParityResult:
     def message(self) -> str:
         """A torch.testing.assert_close-style account of the first failure, and the rest."""
         text = self._message()
+        if self.framework != "torch":
+            text = re.sub(r"\bPyTorch\b", FRAMEWORKS[self.framework], text)
         return text if self.side == "scratch" else re.sub(r"\bscratch\b", self.side, text)
 
     def _message(self) -> str:
@@ -113,14 +117,18 @@ def run_parity(
     rtol: float | None = None,
     atol: float | None = None,
     threads: int | None | str = "auto",
+    against: str = "torch",
 ) -> ParityResult:
     """Run ``steps`` training steps of scratch (or ``net``, your own network following the
     protocol of ``nnparity.reference.protocol``) and the twin; return every comparison.
 
     ``finite_differences``: None runs them on the first failing gradient when the network has
     at most 5,000 parameters. ``threads``: "auto" (1 for small specs), None, or a count.
+    ``against``: the reference, "torch" (the PyTorch twin) or "jax" (the JAX twin of
+    ``nnparity.reference.jax``, dense specs only; its float32 oracle is JAX in float64).
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
+    _check_against(spec, against)
     if spec.layered:
         from nnparity.scratch import SpecError
 
@@ -154,6 +162,7 @@ def run_parity(
             keep_arrays,
             rtol,
             atol,
+            against,
         )
     if net is None:
         return result
@@ -173,17 +182,19 @@ def _run(
     keep_arrays: bool,
     rtol: float | None,
     atol: float | None,
+    framework: str = "torch",
 ) -> ParityResult:
     X, y = check_data(spec, *data) if data is not None else make_data(spec)
     p = {k: np.array(v, dtype=spec.dtype) for k, v in (params or net.init_params()).items()}
     p0 = p
     state = net.init_state(p)
-    twin = Twin(spec)
+    make_twin = Twin if framework == "torch" else _jax_twin
+    twin = make_twin(spec)
     twin.set_params(p)
     Xt, yt = twin.tensors(X, y)
     orc = None
     if oracle and spec.dtype == "float32":
-        orc = Twin(spec.replace(dtype="float64"))
+        orc = make_twin(spec.replace(dtype="float64"))
         orc.set_params({k: v.astype(np.float64) for k, v in p.items()})
         Xo, yo = orc.tensors(
             X.astype(np.float64), y if y.dtype.kind == "i" else y.astype(np.float64)
@@ -226,6 +237,8 @@ def _run(
         opairs = _pairs_torch(o) if o is not None else {}
         items = [(st, n, a, e, None, bounds.get((st, n))) for (st, n), (a, e) in pairs.items()]
         recs = compare_many(items, tol, spec=text, mode=mode, step=k)
+        if framework != "torch":
+            recs = [replace(r, framework=framework) for r in recs]
         for rec, (stage, name, a, e, _, bd) in zip(recs, items, strict=True):
             if (stage, name) in opairs:
                 ref = np.asarray(opairs[(stage, name)], dtype=np.float64)
@@ -244,11 +257,36 @@ def _run(
         torch_p = p if mode == "resync" else t.params
         torch_state = None if mode == "resync" else t.state
     result = ParityResult(spec, mode, steps, tuple(records), tuple(opinions), arrays)
+    if framework != "torch":
+        result = replace(result, framework=framework)
     if capped:
         again = _run(spec, steps, "resync", net, p0, (X, y), oracle, finite_differences,
-                     keep_arrays, rtol, atol)  # fmt: skip
+                     keep_arrays, rtol, atol, framework)  # fmt: skip
         result = replace(result, resync=again, growth=growth[1])
     return result
+
+
+def _check_against(spec: Spec, against: str) -> None:
+    """``against`` names a known framework; JAX holds dense specs only (SpecError otherwise)."""
+    from nnparity.scratch import SpecError
+
+    if against not in FRAMEWORKS:
+        raise SpecError(
+            f"against must be one of {', '.join(FRAMEWORKS)}, got {against!r} (several at "
+            "once: nnparity.reference.against.run_against)"
+        )
+    if against == "jax" and spec.layered:
+        raise SpecError(
+            "--against jax holds dense specs only: the JAX twin has no conv, pooling, "
+            "batchnorm, layernorm or dropout layers; compare a layered spec against torch"
+        )
+
+
+def _jax_twin(spec: Spec) -> Any:
+    """The JAX twin (``nnparity.reference.jax``; ImportError naming the extra without it)."""
+    from .jax import JaxTwin
+
+    return JaxTwin(spec)
 
 
 def _bounds(

@@ -29,13 +29,24 @@ from typing import Any
 import pytest
 
 
-def assert_parity(spec: Any, steps: int = 5, mode: str = "free", **kwargs: Any) -> Any:
+def assert_parity(
+    spec: Any, steps: int = 5, mode: str = "free", against: Any = "torch", **kwargs: Any
+) -> Any:
     """Run ``nnparity.run_parity`` and fail with an assert_close-style message (stage,
     tensor, step, mismatched k / n, greatest difference and where, tolerance) unless every
-    comparison passes. Returns the ``ParityResult``."""
+    comparison passes. Returns the ``ParityResult``. ``against``: "torch" (default), "jax",
+    or several ("torch,jax" or a list): then scratch must match each, the failure message ends
+    with the triangulated verdict, and an ``AgainstResult`` is returned."""
+    from nnparity.reference.against import parse_against, run_against
     from nnparity.reference.engine import run_parity
 
     __tracebackhide__ = True
+    names = parse_against(against)
+    if names != ("torch",):
+        many = run_against(spec, steps, mode, against=names, **kwargs)
+        if not many.passed:
+            raise AssertionError(many.message())
+        return many
     result = run_parity(spec, steps, mode, **kwargs)
     if not result.passed:
         raise AssertionError(result.message())

@@ -80,6 +80,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="exit 1 unless the training outcome is also 'fits'",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument(
+        "--against",
+        default="torch",
+        metavar="torch|jax|torch,jax",
+        help="jax: the check runs against PyTorch as always, then JAX triangulates the "
+        "declared spec's reference numbers at your initial weights (the extra nnparity[jax])",
+    )
     isolation.add_arguments(p)
 
 
@@ -90,7 +97,18 @@ def check_options(args: argparse.Namespace) -> dict:
         "batch_size": args.batch_size,
         "watch": args.watch,
         "probe": not args.no_probe,
+        **({"against": _against(args)} if args.against != "torch" else {}),
     }
+
+
+def _against(args: argparse.Namespace) -> tuple[str, ...]:
+    """``--against``'s frameworks; jax needs the extra (SpecError naming it)."""
+    from nnparity.reference.against import parse_against, require_jax
+
+    names = parse_against(args.against)
+    if "jax" in names:
+        require_jax()
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,11 +130,13 @@ def run(args: argparse.Namespace) -> int:
     from nnparity.scratch.errors import NNParityError
 
     adapter, X, y = load(target)
+    options = check_options(args)
+    against = options.pop("against", ())
     try:
         if is_layer_checks(adapter):  # the file's nnparity_layers(): one verdict per layer
             result = check_layers(adapter)
         else:
-            result = check(adapter, X, y, **check_options(args))
+            result = check(adapter, X, y, **options)
     except NNParityError:
         raise
     except Exception:  # noqa: BLE001 - our own failure: say so, never as a verdict on the code
@@ -129,6 +149,10 @@ def run(args: argparse.Namespace) -> int:
         traceback.print_exc(file=sys.stderr)
         return INTERNAL_ERROR
     text = dumps(result.as_dict(), indent=2) if args.json else result.render()
+    if "jax" in against and not args.json:
+        from nnparity.reference.jax.learner import learner_triangulation
+
+        text += "\n" + learner_triangulation(adapter, X, y, args.steps)[1]
     try:
         print(text)
         sys.stdout.flush()

@@ -1,4 +1,10 @@
-"""``nnparity compare SPEC``: one spec, scratch against its PyTorch twin, step by step."""
+"""``nnparity compare SPEC``: one spec, scratch against its PyTorch twin, step by step.
+
+``--against torch,jax`` (default torch) holds scratch to each framework named, a table per
+framework, and with both a triangulated verdict line (scratch vs torch, scratch vs jax, torch
+vs jax) naming the odd one out. Exit 0 when scratch matches every framework asked, else 1
+(the verdict line says whether scratch or a framework is the odd one out).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "to scratch before every step (default free)",
     )
     p.add_argument("--json", action="store_true", help="print every record as JSON")
+    p.add_argument(
+        "--against",
+        default="torch",
+        metavar="torch|jax|torch,jax",
+        help="the reference(s): torch (default), jax (the extra nnparity[jax]; dense specs), "
+        "or torch,jax: both, and a triangulated verdict naming the odd one out",
+    )
     p.add_argument("--rtol", type=float, help="relative tolerance (with --atol)")
     p.add_argument(
         "--atol", type=float, help="absolute tolerance, times max|expected| (with --rtol)"
@@ -59,8 +72,12 @@ def stage_table(result) -> list[dict]:  # noqa: ANN001
 def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
+    from nnparity.reference.against import parse_against
     from nnparity.reference.engine import run_parity
 
+    against = parse_against(args.against)
+    if against != ("torch",):
+        return run_many(args, against)
     result = run_parity(args.spec, steps=args.steps, mode=args.mode, rtol=args.rtol, atol=args.atol)
     if args.json:
         from nnparity.reports.jsonout import dumps
@@ -125,3 +142,64 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("FAIL: " + result.message())
     return 0 if result.passed else 1
+
+
+def run_many(args: argparse.Namespace, against: tuple[str, ...]) -> int:
+    """``--against`` other than plain torch: a table per framework, then the verdict line."""
+    from tabulate import tabulate
+
+    from nnparity.reference.against import run_against
+    from nnparity.reference.engine import FRAMEWORKS
+
+    res = run_against(
+        args.spec, args.steps, args.mode, against=against, rtol=args.rtol, atol=args.atol
+    )
+    if args.json:
+        from nnparity.reports.jsonout import dumps
+
+        tri = res.triangulation
+        print(
+            dumps(
+                {
+                    "spec": str(next(iter(res.results.values())).spec),
+                    "mode": args.mode,
+                    "steps": args.steps,
+                    "against": list(against),
+                    "passed": res.passed,
+                    "frameworks": {
+                        fw: {
+                            "passed": r.passed,
+                            "judged_by": r.judged_by,
+                            "records": [x.as_dict() for x in r.records],
+                            "resync": None
+                            if r.resync is None
+                            else {
+                                "passed": r.resync.passed,
+                                "records": [x.as_dict() for x in r.resync.records],
+                            },
+                        }
+                        for fw, r in res.results.items()
+                    },
+                    "verdict": res.verdict(),
+                    "odd_one_out": None if tri is None else tri.odd_one_out,
+                    "max_differences": None if tri is None else tri.max_diff(),
+                }
+            )
+        )
+        return 0 if res.passed else 1
+    first = next(iter(res.results.values()))
+    print(f"spec: {first.spec}")
+    print(f"mode: {first.mode}, steps: {first.steps}, against: {', '.join(against)}\n")
+    for fw, r in res.results.items():
+        name = FRAMEWORKS[fw]
+        judged = r.resync or r
+        how = " (free mode could not judge: the resync comparison decides)" if r.resync else ""
+        print(f"scratch against {name}{how}:")
+        print(tabulate(stage_table(judged), headers="keys", floatfmt=".3g"))
+        word = "PASS" if r.passed else "FAIL"
+        print(f"{word}: scratch {'matches' if r.passed else 'differs from'} {name} "
+              f"({len(judged.records)} comparisons)\n")  # fmt: skip
+        if not r.passed:
+            print(r.message() + "\n")
+    print(f"verdict: {res.verdict()}")
+    return 0 if res.passed else 1

@@ -107,6 +107,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=_seed, help="seed of the matrix's first spec (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument(
+        "--against",
+        default="torch",
+        metavar="torch|jax|torch,jax",
+        help="hold each configuration to these frameworks (default torch; jax needs the extra "
+        "nnparity[jax] and dense specs); with both, a 'PyTorch against JAX' table",
+    )
+    p.add_argument(
         "--allow-long",
         action="store_true",
         help="lift the limits of 10,000 steps per configuration and 24 hours estimated "
@@ -115,15 +122,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nnparity.reference.against import parse_against, require_jax
+
     from .budget import check, size
     from .matrix_file import resolve
     from .report import make_report
 
+    against = parse_against(args.against)
+    if "jax" in against:
+        require_jax()
     plan = resolve(args.matrix, seed=args.seed, steps=args.steps)
-    n = len(plan.specs) * len(plan.modes)
-    est = check(plan.specs, len(plan.modes), plan.steps, args.jobs, allow_long=args.allow_long)
+    n = len(plan.specs) * len(plan.modes) * len(against)
+    per_spec = len(plan.modes) * len(against)
+    est = check(plan.specs, per_spec, plan.steps, args.jobs, allow_long=args.allow_long)
     print(
-        f"nnparity report: {len(plan.specs)} specs x {len(plan.modes)} mode(s) = {n} "
+        f"nnparity report: {len(plan.specs)} specs x {len(plan.modes)} mode(s)"
+        f"{f' x {len(against)} frameworks' if len(against) > 1 else ''} = {n} "
         f"configurations, {plan.steps} step(s) each, {est.text()} -> {args.out}",
         file=sys.stderr,
     )
@@ -141,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume,
             progress=not args.no_progress,
             allow_long=args.allow_long,
+            against=against,
         )
     except KeyboardInterrupt:
         print(

@@ -26,6 +26,7 @@ COLUMNS = (
     "config",
     "spec",
     "mode",
+    "framework",
     *SPEC_COLUMNS,
     "status",
     *(f for f in FIELDS if f not in ("scratch_value", "torch_value")),
@@ -82,7 +83,9 @@ def to_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
         for row in [*rows, *extra]:
             cols["config"].append(i)
             cols["spec"].append(o.spec)
-            cols["mode"].append(o.mode)
+            mode, _, fw = o.mode.partition("@")  # 'free@jax': held to JAX (sweep.with_framework)
+            cols["mode"].append(mode)
+            cols["framework"].append(fw or "torch")
             cols["status"].append(o.status)
             cols["error"].append(row.get("error", ""))
             for k, v in axes.items():
@@ -109,5 +112,12 @@ def to_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
 
 def usable(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows of configurations whose numbers mean something (status pass or fail): the tables
-    leave out the ones that raised or diverged, which the report lists on their own."""
+    leave out the ones that raised or diverged, which the report lists on their own. Rows held
+    to PyTorch only (``framework == 'torch'``): other references have their own table
+    (``tables.frameworks``)."""
+    return usable_all(frame[frame["framework"] == "torch"])
+
+
+def usable_all(frame: pd.DataFrame) -> pd.DataFrame:
+    """``usable`` over every framework."""
     return frame[frame["status"].isin(("pass", "fail")) & (frame["stage"] != "")]

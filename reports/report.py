@@ -27,7 +27,7 @@ from .frame import to_frame, usable
 from .lock import locked
 from .matrix_file import Plan
 from .render import Section, cell, html_page, markdown, write_csv, write_parquet
-from .sweep import Runner, note, run_config, sweep
+from .sweep import Runner, note, run_config, sweep, with_framework
 
 TITLE = "nnparity report: scratch NumPy against PyTorch"
 
@@ -86,6 +86,7 @@ def make_report(
     runner: Runner = run_config,
     log: Callable[[str], None] | None = None,
     allow_long: bool = False,
+    against: tuple[str, ...] = ("torch",),
 ) -> Report:
     """Sweep ``plan`` (see ``sweep.sweep`` for the keywords), write the report into ``out``;
     return a ``Report``.
@@ -94,11 +95,14 @@ def make_report(
     the names in ``OWNED``); the checkpoint is removed once every configuration is in the
     report. Refused up front (``budget.ResourceError``) when the sweep cannot fit in memory,
     or exceeds the step and time limits without ``allow_long``; ``lock.FolderBusy`` while
-    another report writes ``out``; ``OutputError`` when ``out`` cannot be made or written."""
-    check(plan.specs, len(plan.modes), plan.steps, jobs, allow_long=allow_long)
+    another report writes ``out``; ``OutputError`` when ``out`` cannot be made or written.
+    ``against``: the frameworks each configuration is held to (``sweep.with_framework``)."""
+    check(plan.specs, len(plan.modes) * len(against), plan.steps, jobs, allow_long=allow_long)
     out = Path(out)
     _prepare(out)
-    tasks = [(str(s), m) for s in plan.specs for m in plan.modes]
+    tasks = [
+        (str(s), with_framework(m, fw)) for s in plan.specs for m in plan.modes for fw in against
+    ]
     try:
         with locked(out, log or note):
             outcomes = sweep(
@@ -324,6 +328,15 @@ def sections(frame: pd.DataFrame, plan: Plan) -> list[Section]:
             "max_abs grows with the values.",
             tables.worst(frame),
             code=("spec", "command"),
+        ),
+        Section(
+            "PyTorch against JAX",
+            "Configurations swept against both frameworks (--against torch,jax; the tables "
+            "above hold PyTorch's): scratch's largest relative difference from each, and how "
+            "many fail against one only (that framework's convention, or a borderline) or "
+            "both (scratch is the odd one out when PyTorch and JAX agree); replay one with "
+            "nnparity compare SPEC --against torch,jax for its three-way verdict.",
+            tables.frameworks(frame),
         ),
         Section(
             "Errors and non-finite configurations",

@@ -36,15 +36,30 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def run_config(spec: str, mode: str, steps: int) -> Outcome:
-    """Run one configuration; return its outcome (never raises for a configuration's fault)."""
+    """Run one configuration; return its outcome (never raises for a configuration's fault).
+    ``mode`` may name the reference after an '@' (``'free@jax'``, see ``with_framework``):
+    scratch is then held to that framework; plain modes hold it to PyTorch."""
     from nnparity.reference.engine import run_parity
 
     _limit_once()
+    plain, fw = split_mode(mode)
     try:
-        result = run_parity(spec, steps, mode, threads=_THREADS)
+        result = run_parity(spec, steps, plain, threads=_THREADS, against=fw)
     except Exception as e:  # noqa: BLE001 - isolation is the point
         return Outcome(spec, mode, "error", (), f"{type(e).__name__}: {e}")
     return outcome(spec, mode, result.records)
+
+
+def with_framework(mode: str, framework: str) -> str:
+    """The sweep's task mode for ``framework``: ``'free'`` for torch, ``'free@jax'`` else (the
+    checkpoint knows a configuration by (spec, mode), so each framework is its own task)."""
+    return mode if framework == "torch" else f"{mode}@{framework}"
+
+
+def split_mode(mode: str) -> tuple[str, str]:
+    """``'free@jax'`` -> ``('free', 'jax')``; ``'free'`` -> ``('free', 'torch')``."""
+    plain, _, fw = mode.partition("@")
+    return plain, fw or "torch"
 
 
 def outcome(spec: str, mode: str, records: Sequence[Any]) -> Outcome:

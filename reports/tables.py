@@ -15,7 +15,7 @@ import pandas as pd
 
 from nnparity.scratch import activations, initializers
 
-from .frame import usable
+from .frame import usable, usable_all
 
 STAGES = {"forward": "forward", "grad": "gradients", "update": "post-step weights"}
 STAGE_ORDER = ("forward", "loss", "grad", "update", "optimizer_state")
@@ -205,7 +205,8 @@ def errors(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration that raised, diverged or went non-finite: spec, mode, status,
     message."""
     df = frame[frame["error"] != ""]
-    return df[["spec", "mode", "status", "error"]].reset_index(drop=True)
+    cols = ["spec", "mode"] + (["framework"] if frame["framework"].nunique() > 1 else [])
+    return df[[*cols, "status", "error"]].reset_index(drop=True)
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -213,8 +214,9 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     exploded (the loss grew more than ``EXPLODED``-fold, scratch and PyTorch alike), and the
     largest relative difference and fraction of tolerance ('inf': non-finite on one side)."""
     configs = frame.drop_duplicates("config")
+    keys = ["dtype", "mode"] + (["framework"] if frame["framework"].nunique() > 1 else [])
     counts = (
-        configs.groupby(["dtype", "mode"])["status"]
+        configs.groupby(keys)["status"]
         .value_counts()
         .unstack(fill_value=0)
         .reindex(columns=["pass", "fail", "diverged", "error"], fill_value=0)
@@ -222,11 +224,43 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     counts.insert(0, "configurations", counts.sum(axis=1))
     growth = loss_growth(frame)
     boom = configs.set_index("config").reindex(growth[growth > EXPLODED].index)
-    counts["exploded"] = (
-        boom.groupby(["dtype", "mode"]).size().reindex(counts.index, fill_value=0).astype(int)
-    )
-    u = usable(frame).groupby(["dtype", "mode"])
+    counts["exploded"] = boom.groupby(keys).size().reindex(counts.index, fill_value=0).astype(int)
+    u = usable_all(frame).groupby(keys)
     counts["max_rel"] = u["max_rel"].max()
     counts["of tolerance"] = u["tol_used"].max()
     counts.columns.name = None
     return counts.rename(columns={"pass": "passed", "fail": "failed", "error": "raised"})
+
+
+def frameworks(frame: pd.DataFrame) -> pd.DataFrame:
+    """PyTorch against JAX, per dtype and mode, over the configurations swept against both
+    (``nnparity report --against torch,jax``): scratch's largest relative difference from each
+    and the configurations that fail against PyTorch only (scratch agrees with JAX: PyTorch's
+    convention or a borderline), against JAX only, and against both (scratch is the odd one
+    out when PyTorch and JAX agree). Empty when one framework only was swept."""
+    df = frame[frame["status"].isin(("pass", "fail"))]
+    both = df.groupby(["spec", "mode"])["framework"].nunique()
+    keep = both[both > 1].index
+    df = df.set_index(["spec", "mode"]).loc[lambda d: d.index.isin(keep)].reset_index()
+    if df.empty:
+        return pd.DataFrame()
+    per = df.drop_duplicates(["spec", "mode", "framework"]).pivot_table(
+        index=["dtype", "mode", "spec"], columns="framework", values="status", aggfunc="first"
+    )
+    t_fail, j_fail = per.get("torch") == "fail", per.get("jax") == "fail"
+    rel = usable_all(df).pivot_table(
+        index=["dtype", "mode"], columns="framework", values="max_rel", aggfunc="max"
+    )
+    g = ["dtype", "mode"]
+    table = pd.DataFrame(
+        {
+            "configurations": per.groupby(level=g).size(),
+            "max_rel vs PyTorch": rel.get("torch"),
+            "max_rel vs JAX": rel.get("jax"),
+            "fail vs PyTorch only": (t_fail & ~j_fail).groupby(level=g).sum(),
+            "fail vs JAX only": (j_fail & ~t_fail).groupby(level=g).sum(),
+            "fail vs both": (t_fail & j_fail).groupby(level=g).sum(),
+        }
+    )
+    table.columns.name = None
+    return table

@@ -231,3 +231,48 @@ def _pair(a: Array, b: Array, rtol: float, atol: float) -> tuple[float, bool]:
     finite = d[np.isfinite(d)]
     dmax = float(finite.max(initial=0.0)) if finite.size == d.size else float("nan")
     return dmax, ok
+
+
+def from_results(torch_result: Any, jax_result: Any) -> Triangulation:
+    """The triangulation of two engine runs of one spec (``run_parity(..., keep_arrays=True)``
+    against "torch" and against "jax", same mode, weights and data): scratch-torch and
+    scratch-jax are judged as the engine judged them (its records' ``passed``, its round-off
+    envelope and float64 oracle), torch-jax by this module's rule, on the arrays both runs
+    kept. A run that free mode could not judge (its ``resync`` decides) is read from its
+    resync run; both must then be resync runs."""
+    t = torch_result.resync or torch_result
+    j = jax_result.resync or jax_result
+    if t.mode != j.mode or t.steps != j.steps:
+        raise ValueError(
+            f"from_results needs two runs of one mode and length: torch {t.mode}/{t.steps}, "
+            f"jax {j.mode}/{j.steps}"
+        )
+    if not t.arrays or not j.arrays:
+        raise ValueError("from_results needs run_parity(..., keep_arrays=True) on both runs")
+    passed = {
+        fw: {(r.step, r.stage, r.tensor): r for r in res.records}
+        for fw, res in (("torch", t), ("jax", j))
+    }
+    spec = t.spec
+    rows: list[Row] = []
+    for k in range(1, t.steps + 1):
+        keys = [key[1:] for key in t.arrays if key[0] == k]
+        mine = {key: t.arrays[(k, *key)][0] for key in keys}
+        theirs_t = {key: t.arrays[(k, *key)][1] for key in keys}
+        theirs_j = {key: j.arrays[(k, *key)][1] for key in keys if (k, *key) in j.arrays}
+        widen = k if t.mode == "free" else 1
+        for row in _rows(k, spec.dtype, widen, mine, theirs_t, theirs_j):
+            st = passed["torch"].get((k, row.stage, row.tensor))
+            sj = passed["jax"].get((k, row.stage, row.tensor))
+            diff = (
+                row.diff[0] if st is None else st.max_abs,
+                row.diff[1] if sj is None else sj.max_abs,
+                row.diff[2],
+            )
+            agree = (
+                row.agree[0] if st is None else st.passed,
+                row.agree[1] if sj is None else sj.passed,
+                row.agree[2],
+            )
+            rows.append(Row(k, row.stage, row.tensor, diff, agree))
+    return Triangulation(spec, t.mode, t.steps, tuple(rows))

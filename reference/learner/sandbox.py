@@ -413,6 +413,9 @@ def _child_check(req: dict) -> dict:
     from nnparity.reference.learner.per_layer import check_layers, is_layer_checks
     from nnparity.scratch.errors import NNParityError
 
+    against = req["options"].pop("against", ("torch",))
+    if "jax" in against:  # imported before the memory limit, as PyTorch is
+        import nnparity.reference.jax  # noqa: F401
     _limit_memory(req["memory"])
     file = req["file"]
     folder = str(Path(file).parent)
@@ -435,6 +438,15 @@ def _child_check(req: dict) -> dict:
             "passed": result.passed,
             "fits": result.training.outcome == "fits",
         }
+        if "jax" in against:  # nnparity check --against jax (reference/jax/learner.py)
+            from nnparity.reference.jax.learner import learner_triangulation
+
+            tri, line = learner_triangulation(adapter, X, y, req["options"].get("steps", 10))
+            sent["render"] += f"\n{line}"
+            sent["result"]["jax"] = {
+                "verdict": line,
+                "odd_one_out": None if tri is None else tri.odd_one_out,
+            }
         return sent
     except SystemExit as e:
         where = _learner_line(e, folder)
