@@ -121,13 +121,12 @@ def run_parity(
     at most 5,000 parameters. ``threads``: "auto" (1 for small specs), None, or a count.
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
-    if spec.layered:
+    if spec.layered and net is not None:
         from nnparity.scratch import SpecError
 
         raise SpecError(
-            "the parity engine holds dense specs to PyTorch; layered specs (conv, pooling, "
-            "batchnorm, layernorm, dropout) run in scratch and in the twin (nnparity.scratch."
-            "build, nnparity.reference.twin.Twin) but are not compared step by step yet"
+            "run_parity(net=...) holds your network to PyTorch for dense specs; for a layered "
+            "spec (conv, pooling, batchnorm, layernorm, dropout) run scratch's own (no net=)"
         )
     if mode not in MODES:
         from nnparity.scratch import SpecError
@@ -141,8 +140,11 @@ def run_parity(
     check_resources(spec, steps, keep_arrays)  # a run that cannot fit is refused up front
     n_threads = threads_for(spec) if threads == "auto" else threads
     side = build(spec) if net is None else Checked(net, spec, need_init_params=params is None)
+    run = _run
+    if spec.layered:
+        from .layered_engine import run_layered as run
     with limited(n_threads):
-        result = _run(
+        result = run(
             spec,
             steps,
             mode,
