@@ -121,12 +121,13 @@ def run_parity(
     at most 5,000 parameters. ``threads``: "auto" (1 for small specs), None, or a count.
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
-    if spec.layered and net is not None:
+    if spec.layered and net is not None and not _is_layered(net):
         from nnparity.scratch import SpecError
 
         raise SpecError(
             "run_parity(net=...) holds your network to PyTorch for dense specs; for a layered "
-            "spec (conv, pooling, batchnorm, layernorm, dropout) run scratch's own (no net=)"
+            "spec (conv, pooling, batchnorm, layernorm, dropout) give no net= (scratch's own), "
+            "or a nnparity.scratch LayeredNetwork with layers of your own (its slots)"
         )
     if mode not in MODES:
         from nnparity.scratch import SpecError
@@ -139,7 +140,10 @@ def run_parity(
     tolerance_for(spec.dtype, 1, mode, rtol, atol)  # bad overrides fail before any work
     check_resources(spec, steps, keep_arrays)  # a run that cannot fit is refused up front
     n_threads = threads_for(spec) if threads == "auto" else threads
-    side = build(spec) if net is None else Checked(net, spec, need_init_params=params is None)
+    if net is None or spec.layered:
+        side = build(spec) if net is None else net
+    else:
+        side = Checked(net, spec, need_init_params=params is None)
     run = _run
     if spec.layered:
         from .layered_engine import run_layered as run
@@ -161,6 +165,12 @@ def run_parity(
         return result
     resync = result.resync and replace(result.resync, side="your network")
     return replace(result, side="your network", resync=resync)
+
+
+def _is_layered(net: Any) -> bool:
+    from nnparity.scratch.stack import LayeredNetwork
+
+    return isinstance(net, LayeredNetwork)
 
 
 def _run(
