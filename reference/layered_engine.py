@@ -15,11 +15,11 @@ The allowance is simpler than the dense path's per-element round-off envelope
 with assert_close's (rtol, atol) (widened by the step in free mode, as the dense rule), and
 ``bound`` the sum of:
 
-- **layer scale**: ``atol * S`` plus ``SAFETY * (n + 1) * u * S`` for a gradient, where ``S`` is
-  the largest value of the same stage over the same layer's tensors (a bias gradient that is
-  zero in exact arithmetic because a batchnorm follows is round-off of the size of its layer's
-  weight gradient, not of itself) and ``n`` the terms each gradient element sums (batch times
-  output positions);
+- **layer scale**: ``atol * S``, ``S`` the largest value of the same stage over the same
+  layer's tensors (a bias gradient that is zero in exact arithmetic because a batchnorm
+  follows is round-off of the size of its layer's weight gradient, not of itself);
+- **terms** (gradients): ``SAFETY * u * K * T``, ``T`` the magnitude of the terms the element
+  sums through every layer above it and ``K`` the summation lengths (``layered_terms``);
 - **optimizer sensitivity** (updates and optimizer state): the float64 optimizer stepped at
   the gradient moved by its own allowance both ways (``roundoff.Envelope.step``), so an Adam
   step of a gradient that is round-off gets the full step as allowance;
@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 
 from nnparity.scratch import NetState, Spec
-from nnparity.scratch.spec import layer_shapes
 
 from .compare import Record, compare_many
 from .finite_diff import MAX_FD_PARAMS, Opinion, fd_grads, opinion
+from .layered_terms import abs_grads, depth_factor
 from .roundoff import SAFETY, Envelope, unit_roundoff
 from .tolerance import Tolerance, tolerance_for
 from .twin import Twin, TwinStep
@@ -55,18 +55,6 @@ def layer_of(name: str) -> str:
     """The layer number a record's tensor belongs to ('exp_avg.gamma3' -> '3'); '' if none."""
     m = _LAYER.search(name)
     return m.group(1) if m else ""
-
-
-def terms_per_element(spec: Spec) -> dict[str, int]:
-    """Layer number -> the positions each of its gradient elements sums over (output H x W of a
-    conv or a 2-D batchnorm, 1 otherwise), per sample."""
-    from nnparity.scratch.stack import build_layered
-
-    out: dict[str, int] = {}
-    for slot, shape in zip(build_layered(spec).slots, layer_shapes(spec), strict=True):
-        if slot.number is not None:
-            out[str(slot.number)] = int(np.prod(shape[1:])) if len(shape) == 3 else 1
-    return out
 
 
 class _Probe:
@@ -166,7 +154,7 @@ def bounds(
     p: dict[str, Array],
     state: NetState,
     probe: _Probe,
-    terms: dict[str, int],
+    terms: tuple[int, dict[str, Array]],
     drift: dict[tuple[str, str], Array],
 ) -> dict[tuple[str, str], Any]:
     """The ``bound`` of every record of one step (see the module docstring)."""
@@ -181,8 +169,9 @@ def bounds(
             out[(st, n)] = tol.atol * S
             if st == "grad":
                 e64 = np.asarray(e, dtype=np.float64)
-                n_terms = spec.batch * terms.get(layer_of(n), 1)
-                out[(st, n)] += SAFETY * (n_terms + 1) * u * S
+                T = terms[1].get(n)
+                if T is not None and T.shape == e64.shape:
+                    out[(st, n)] = out[(st, n)] + SAFETY * u * terms[0] * T
                 g64[n] = e64
                 own = tol.atol * max(float(np.abs(e64).max(initial=0.0)), 1e-300)
                 gbound[n] = own + tol.rtol * np.abs(e64) + out[(st, n)]
@@ -252,7 +241,7 @@ def run_layered(
         probe_twin = Twin(spec.replace(dtype="float64"))
     Xo, yo = (orc or probe_twin or twin).tensors(X64, y64)
     probe = _Probe(spec) if rtol is None else None
-    terms = terms_per_element(spec)
+    K = depth_factor(spec)
     text = str(spec)
     records: list[Record] = []
     arrays: dict[tuple[int, str, str], tuple[Any, Any]] = {}
@@ -289,7 +278,10 @@ def run_layered(
             capped = capped or growth[1] > GROWTH_CAP
             tol = tol.widened(min(growth[1], GROWTH_CAP))
         pairs = step_pairs(out, loss, grads, new_p, new_state, t)
-        bd = bounds(spec, tol, pairs, p, state, probe, terms, drift) if probe else {}
+        bd = {}
+        if probe is not None:
+            T = (K, abs_grads(spec, p, X, y, state, masks))
+            bd = bounds(spec, tol, pairs, p, state, probe, T, drift)
         opairs = torch_values(o) if o is not None else {}
         items = [(st, n, a, e, None, bd.get((st, n))) for (st, n), (a, e) in pairs.items()]
         recs = compare_many(items, tol, spec=text, mode=mode, step=k)
