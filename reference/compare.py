@@ -16,7 +16,7 @@ import numpy as np
 
 from .tolerance import Tolerance
 
-STAGES = ("forward", "loss", "grad", "update", "optimizer_state")
+STAGES = ("forward", "loss", "grad", "update", "optimizer_state", "buffers", "eval")
 
 
 @dataclass(frozen=True)

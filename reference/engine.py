@@ -128,14 +128,14 @@ def run_parity(
     ``nnparity.reference.jax``, dense specs only; its float32 oracle is JAX in float64).
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
-    _check_against(spec, against)
-    if spec.layered:
+    _check_against(spec, against)  # --against jax holds dense specs only
+    if spec.layered and net is not None and not _is_layered(net):
         from nnparity.scratch import SpecError
 
         raise SpecError(
-            "the parity engine holds dense specs to PyTorch; layered specs (conv, pooling, "
-            "batchnorm, layernorm, dropout) run in scratch and in the twin (nnparity.scratch."
-            "build, nnparity.reference.twin.Twin) but are not compared step by step yet"
+            "run_parity(net=...) holds your network to PyTorch for dense specs; for a layered "
+            "spec (conv, pooling, batchnorm, layernorm, dropout) give no net= (scratch's own), "
+            "or a nnparity.scratch LayeredNetwork with layers of your own (its slots)"
         )
     if mode not in MODES:
         from nnparity.scratch import SpecError
@@ -148,9 +148,15 @@ def run_parity(
     tolerance_for(spec.dtype, 1, mode, rtol, atol)  # bad overrides fail before any work
     check_resources(spec, steps, keep_arrays)  # a run that cannot fit is refused up front
     n_threads = threads_for(spec) if threads == "auto" else threads
-    side = build(spec) if net is None else Checked(net, spec, need_init_params=params is None)
+    if net is None or spec.layered:
+        side = build(spec) if net is None else net
+    else:
+        side = Checked(net, spec, need_init_params=params is None)
+    run = _run
+    if spec.layered:
+        from .layered_engine import run_layered as run
     with limited(n_threads):
-        result = _run(
+        result = run(
             spec,
             steps,
             mode,
@@ -168,6 +174,12 @@ def run_parity(
         return result
     resync = result.resync and replace(result.resync, side="your network")
     return replace(result, side="your network", resync=resync)
+
+
+def _is_layered(net: Any) -> bool:
+    from nnparity.scratch.stack import LayeredNetwork
+
+    return isinstance(net, LayeredNetwork)
 
 
 def _run(

@@ -18,17 +18,36 @@ MAX_FD_PARAMS = 5000  # above this, finite differences cost too much to run by d
 
 
 def fd_grads(
-    spec: Spec, params: dict[str, Array], X: Array, y: Array, names: list[str] | None = None
+    spec: Spec,
+    params: dict[str, Array],
+    X: Array,
+    y: Array,
+    names: list[str] | None = None,
+    masks: dict[str, Array] | None = None,
 ) -> dict[str, Array]:
     """Finite-difference gradients of the spec's loss, evaluated by scratch's own forward pass
     in float64 (whatever network is under test: a third opinion on the true gradient), for
-    ``names``."""
+    ``names``. A layered spec's loss is the training-mode one (batch statistics) with each
+    dropout layer's fixed mask from ``masks`` (``{'mask4': 0/1 array}``, as the step drew)."""
     net64 = build(spec.replace(dtype="float64"))
+    if spec.layered:
+        fixed = {n: np.asarray(m) for n, m in (masks or {}).items()}
+        net64 = _Fixed(net64, fixed)
     p64 = {k: v.astype(np.float64) for k, v in params.items()}
     X64 = X.astype(np.float64)
     y64 = y if y.dtype.kind == "i" else y.astype(np.float64)
     with np.errstate(all="ignore"):
         return _fd(net64, p64, X64, y64, names or list(p64))
+
+
+class _Fixed:
+    """A layered network whose loss applies fixed dropout masks (training mode)."""
+
+    def __init__(self, net: Network, masks: dict[str, Array]):
+        self.net, self.masks = net, masks
+
+    def loss(self, params: dict, X: Array, y: Array) -> float:
+        return self.net.loss(params, X, y, mode="train", masks=self.masks)
 
 
 def _fd(net64: Network, p64: dict, X64: Array, y64: Array, names: list[str]) -> dict[str, Array]:

@@ -12,12 +12,22 @@ paths (momentum, nesterov, amsgrad, centered, label smoothing, reductions).
 Network shape: ``in-h1-h2-out``, both hidden layers with the row's activation; the output
 activation and width follow from the loss (bce: 1 unit after sigmoid; cross_entropy: 3 logits;
 nll: 3 units after log_softmax; regression losses: 3 units, identity).
+
+The layer axis (``Axes.layers``): layered bodies (input shape and hidden layers, ``{act}``
+standing for the row's activation), each closed by ``dense(width)`` and the loss's output
+activation. Together they hold every layer type (conv with stride 2 and padding, max and
+average pooling with overlapping windows, batchnorm over features and over channels, at batch
+2 too, layernorm, dropout). ``covering`` deals them each a row of the other axes per dtype;
+``product`` (``--full``) crosses each body with every (activation, initializer) pair and every
+(loss, optimizer) pair at every dtype (the covering design per body: 2,520 specs, where the
+full product of all six axes would be 250,000).
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from nnparity.scratch import Spec, activations, initializers, losses
 
@@ -48,6 +58,17 @@ LOSSES = (
     "nll",
 )
 SYMMETRIC = ("zeros", "constant")
+# (body, batch): None keeps Axes.batch
+LAYER_NETS: tuple[tuple[str, int | None], ...] = (
+    ("1x6x6 conv(3,k=3,stride=2,pad=1) {act} maxpool(2,stride=1) flatten", None),
+    ("1x6x6 conv(2,k=3) {act} avgpool(2,stride=1) flatten", None),
+    ("1x8x8 conv(4,k=3,pad=1) {act} maxpool(2) flatten dense(16) batchnorm {act} dropout(0.25)",
+     None),
+    ("2x4x4 batchnorm {act} flatten", None),
+    ("6 dense(5) batchnorm {act}", 2),
+    ("6 dense(5) layernorm {act}", None),
+    ("6 dense(5) {act} dropout(0.25)", None),
+)  # fmt: skip
 EXTRA_ACTIVATIONS = ("leaky_relu(slope=0.2)", "elu(alpha=2.0)", "gelu(approximate=tanh)")
 
 
@@ -63,6 +84,7 @@ class Axes:
     optimizers: tuple[str, ...] = OPTIMIZERS
     dtypes: tuple[str, ...] = DTYPES
     sizes: tuple[int, ...] = (4, 6, 5)  # input and hidden widths; the output follows the loss
+    layers: tuple[tuple[str, int | None], ...] = LAYER_NETS
     batch: int = 8
     seed: int = 0
 
@@ -87,6 +109,58 @@ def make_spec(
     return Spec(
         sizes, acts, init=init, loss=loss, opt=opt, dtype=dtype, seed=seed, batch=axes.batch
     )
+
+
+def make_layered(
+    body: tuple[str, int | None], act: str, init: str, loss: str, opt: str, dtype: str,
+    axes: Axes, seed: int,
+) -> Spec:  # fmt: skip
+    """The matrix's layered spec: ``body`` with the row's activation, closed by
+    ``dense(width)`` and the loss's output activation (as ``make_spec``)."""
+    name = loss.split("(")[0]
+    expects = losses[name].build().expects
+    width = 1 if name in ("bce", "bce_with_logits") else 3
+    return _layered_head(body[0], act, width, expects or "identity").replace(
+        init=init, loss=loss, opt=opt, dtype=dtype, seed=seed, batch=body[1] or axes.batch
+    )
+
+
+@lru_cache(maxsize=4096)
+def _layered_head(text: str, act: str, width: int, out_act: str) -> Spec:
+    head = text.replace("{act}", act) + f" dense({width})"
+    return Spec.parse(head if out_act == "identity" else f"{head} {out_act}")
+
+
+def layered(axes: Axes | None = None, full: bool = False) -> list[Spec]:
+    """The layer axis: each body at every dtype, with a row of the other axes dealt
+    round-robin (non-symmetric initializers), or (``full``) with every pair of them."""
+    axes = axes or Axes()
+    if full:  # per body: every (activation, initializer) and every (loss, optimizer) pair
+        pairs = list(itertools.product(axes.losses, axes.optimizers))
+        cells = list(itertools.product(axes.activations, axes.initializers))
+        n = max(len(pairs), len(cells))
+        rows = itertools.product(axes.dtypes, enumerate(axes.layers), range(n))
+        return [
+            make_layered(
+                b,
+                *cells[i % len(cells)],
+                *pairs[i % len(pairs)],
+                d,
+                axes,
+                axes.seed + 1000 + n * j + i,
+            )  # fmt: skip
+            for d, (j, b), i in rows
+        ]
+    inits = [i for i in axes.initializers if i not in SYMMETRIC] or list(axes.initializers)
+    specs = []
+    for dtype in axes.dtypes:
+        for j, body in enumerate(axes.layers):
+            loss = axes.losses[(j + 4) % len(axes.losses)]  # classification losses first
+            opt = axes.optimizers[(3 * j + 4) % len(axes.optimizers)]  # adam first
+            act = axes.activations[(3 * j + 1) % len(axes.activations)]
+            specs.append(make_layered(body, act, inits[j % len(inits)], loss, opt, dtype, axes,
+                                      axes.seed + 1000 + j))  # fmt: skip
+    return specs
 
 
 def covering(axes: Axes | None = None) -> list[Spec]:
@@ -122,7 +196,7 @@ def covering(axes: Axes | None = None) -> list[Spec]:
                     output=out,
                 )
             )
-    return specs
+    return specs + layered(axes)
 
 
 def product(axes: Axes | None = None) -> list[Spec]:
@@ -131,9 +205,10 @@ def product(axes: Axes | None = None) -> list[Spec]:
     combos = itertools.product(
         axes.dtypes, axes.activations, axes.initializers, axes.losses, axes.optimizers
     )
-    return [
+    dense = [
         make_spec(a, i, lo, o, d, axes, axes.seed + k) for k, (d, a, i, lo, o) in enumerate(combos)
     ]
+    return dense + layered(axes, full=True)
 
 
 def quick(axes: Axes | None = None) -> list[Spec]:

@@ -37,17 +37,43 @@ def available_bytes() -> int | None:
         return None
 
 
+def sizes_of(spec: Spec) -> tuple[int, int, int, int]:
+    """(activation elements per sample summed over the layers, learnable elements, arrays per
+    step compared, the largest layer's multiply-adds per step) of a dense or layered spec. A
+    layered layer's multiply-adds: batch x output elements x fan-in (conv: in x kh x kw)."""
+    if not spec.layered:
+        pairs = list(zip(spec.sizes, spec.sizes[1:], strict=False))
+        n_params = sum(a * b + (b if spec.bias else 0) for a, b in pairs)
+        work = max(spec.batch * a * b for a, b in pairs)
+        return sum(spec.sizes), n_params, 2 * len(spec.sizes), work
+    import numpy as np
+
+    from nnparity.scratch.spec import layer_shapes
+    from nnparity.scratch.stack import build_layered
+
+    shapes = layer_shapes(spec)
+    blank = lambda rng, shape, fan_in, fan_out: np.empty(shape)  # noqa: E731
+    widths = int(np.prod(spec.in_shape)) + sum(int(np.prod(s)) for s in shapes)
+    n_params = n_arrays = work = 0
+    for slot, out in zip(build_layered(spec).slots, shapes, strict=True):
+        arrays = slot.layer.init(None, slot.in_shape, blank, blank, spec.bias)
+        n_params += sum(int(a.size) for a in arrays.values())
+        n_arrays += len(arrays) + len(slot.layer.buffers(slot.in_shape))
+        W = arrays.get("W")
+        fan = 1 if W is None else (int(np.prod(W.shape[1:])) if W.ndim == 4 else W.shape[0])
+        work = max(work, spec.batch * int(np.prod(out)) * fan)
+    return widths, n_params, n_arrays, work
+
+
 def estimate_bytes(spec: Spec, steps: int, keep_arrays: bool = False) -> int:
-    """A high estimate of the bytes ``run_parity(spec, steps)`` needs."""
-    widths = sum(spec.sizes)
-    n_params = sum(
-        a * b + (b if spec.bias else 0) for a, b in zip(spec.sizes, spec.sizes[1:], strict=False)
-    )
+    """A high estimate of the bytes ``run_parity(spec, steps)`` needs (a layered spec counts
+    every layer's output as a width)."""
+    widths, n_params, n_arrays, _ = sizes_of(spec)
     per_run = 8 * ARRAYS_PER_UNIT * (spec.batch * widths + n_params)
-    n_records = 3 + 2 * len(spec.sizes) * 5  # forward, loss, step + per parameter: grad,
-    per_step = n_records * RECORD_BYTES  # update and up to three state fields
+    n_records = 4 + n_arrays * 5  # forward, loss, step, eval + per array: grad,
+    per_step = n_records * RECORD_BYTES  # update and up to three state fields (or a buffer)
     if keep_arrays:
-        per_step += 2 * 8 * 5 * (n_params + spec.batch * spec.sizes[-1])
+        per_step += 2 * 8 * 5 * (n_params + spec.batch * spec.out_units)
     return per_run + steps * per_step
 
 
@@ -61,11 +87,17 @@ def check_resources(spec: Spec, steps: int, keep_arrays: bool = False) -> None:
     limit = int(MEMORY_SHARE * have)
     if need > limit:
         raise SpecError(
-            f"this run would need about {_size(need)} of memory (batch={spec.batch}, widths "
-            f"{'-'.join(map(str, spec.sizes))}, {steps} steps), more than the limit of "
+            f"this run would need about {_size(need)} of memory (batch={spec.batch}, "
+            f"{_shape(spec)}, {steps} steps), more than the limit of "
             f"{_size(limit)} ({MEMORY_SHARE:.0%} of the {_size(have)} available); lower the "
             "batch, the widths or the number of steps"
         )
+
+
+def _shape(spec: Spec) -> str:
+    if spec.layered:
+        return f"input {'x'.join(map(str, spec.in_shape))}, {spec.n_layers} layers"
+    return f"widths {'-'.join(map(str, spec.sizes))}"
 
 
 def _size(n: float) -> str:

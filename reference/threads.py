@@ -31,7 +31,9 @@ def _controller() -> ThreadpoolController:
 
 def threads_for(spec: Spec) -> int | None:
     """1 below ``SMALL_WORK``, None (the libraries' defaults) above."""
-    work = max(spec.batch * a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:], strict=False))
+    from .resources import sizes_of
+
+    work = sizes_of(spec)[3]
     return 1 if work < SMALL_WORK else None
 
 

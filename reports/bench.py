@@ -324,3 +324,64 @@ def _change(what: str, old: float, new: float, lower: bool) -> dict[str, Any]:
     better = rel < -NOISE if lower else rel > NOISE
     verdict = "worse" if worse else "better" if better else "same (within 5%)"
     return {"what": what, "before": old, "now": new, "change": rel, "verdict": verdict}
+
+
+# Layered steps and the targets set for them (scratch / torch, CPU, float32)
+LAYERED = (
+    (
+        "1x28x28 conv(6,k=5) relu maxpool(2) conv(16,k=5) relu maxpool(2) flatten dense(120) "
+        "relu dense(10) loss=cross_entropy opt=sgd(lr=0.01)",
+        64,
+        2.0,
+    ),
+    (
+        "64 dense(256) batchnorm relu dense(256) batchnorm relu dense(10) loss=cross_entropy "
+        "opt=sgd(lr=0.01)",
+        256,
+        1.0,
+    ),
+)
+
+
+def layered_step_ratio(text: str, batch: int, dtype: str, repeats: int, target: float):
+    """One scratch ``train_step`` of a layered spec against one PyTorch step of its twin (the
+    same weights, data and dropout masks, one thread each), paired as ``train_step_ratio``."""
+    from nnparity.reference.threads import limited
+    from nnparity.reference.twin import Twin
+    from nnparity.scratch import Spec, build, make_data
+
+    spec = Spec.parse(f"{text} dtype={dtype} batch={batch}")
+    net = build(spec)
+    params = net.init_params()
+    box = [params, net.init_state(params)]
+    X, y = make_data(spec)
+    twin = Twin(spec)
+    twin.set_params(params)
+    Xt, yt = twin.tensors(X, y)
+
+    def torch_step() -> None:
+        twin.optimizer.zero_grad(set_to_none=True)
+        twin.loss_fn(twin.module(Xt), yt).backward()
+        twin.optimizer.step()
+
+    def scratch_step() -> None:
+        box[0], box[1], _ = net.train_step(box[0], box[1], X, y)
+
+    with limited(1):
+        fns = {"scratch": scratch_step, "torch": torch_step}
+        paired(fns, 1, 3)
+        s = paired(fns, repeats, 5)
+    ratio = ratio_stats(s["scratch"], s["torch"])
+    head = text.split(" loss=")[0]
+    return {
+        "spec": f"{head} b{batch}",
+        "dtype": dtype,
+        "threads": 1,
+        "scratch_s": statistics.median(s["scratch"]),
+        "torch_s": statistics.median(s["torch"]),
+        "ratio": ratio["median"],
+        "ratio_low": ratio["low"],
+        "ratio_high": ratio["high"],
+        "target": target,
+        "meets": ratio["median"] <= target,
+    }

@@ -63,8 +63,12 @@ class Estimate:
 
 
 def parameters(spec: Spec) -> int:
-    """P = sum over layers of (fan_in + bias) * fan_out."""
+    """P = sum over layers of (fan_in + bias) * fan_out (a layered spec: its arrays' sizes)."""
     s = spec.sizes
+    if spec.layered:
+        from nnparity.reference.resources import sizes_of
+
+        return sizes_of(spec)[1]
     return sum((a + int(spec.bias)) * b for a, b in zip(s[:-1], s[1:], strict=True))
 
 
@@ -89,13 +93,22 @@ def rows_per_step(spec: Spec) -> int:
 
 def config_seconds(spec: Spec, steps: int) -> float:
     """Estimated seconds of one configuration on one core (see the module docstring)."""
-    p, bu = parameters(spec), spec.batch * sum(spec.sizes)
+    p, bu = parameters(spec), spec.batch * _units(spec)
     return steps * (STEP_S + PARAM_S * p + MAC_S * spec.batch * p + UNIT_S * bu)
 
 
 def config_bytes(spec: Spec) -> float:
     """Estimated peak bytes of a worker running one configuration of ``spec``."""
-    return WORKER_BYTES + PARAM_BYTES * parameters(spec) + UNIT_BYTES * spec.batch * sum(spec.sizes)
+    return WORKER_BYTES + PARAM_BYTES * parameters(spec) + UNIT_BYTES * spec.batch * _units(spec)
+
+
+def _units(spec: Spec) -> int:
+    """U: the sum of the layer sizes (a layered spec: every layer's output elements)."""
+    if spec.layered:
+        from nnparity.reference.resources import sizes_of
+
+        return sizes_of(spec)[0]
+    return sum(spec.sizes)
 
 
 def estimate(specs: Sequence[Spec], modes: int, steps: int, jobs: int | None = None) -> Estimate:

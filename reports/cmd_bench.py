@@ -54,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
             say(f"train step {sz} b{b} {dt} ...")
             rows.append(bench.train_step_ratio(sz, b, dt, args.repeats))
     out["train_step"] = rows
+    layered = []
+    for text, b, target in bench.LAYERED:
+        say(f"layered step {text.split(' loss=')[0]} b{b} float32 ...")
+        layered.append(bench.layered_step_ratio(text, b, "float32", args.repeats, target))
+    out["layered_step"] = layered
     say("parity engine throughput ...")
     out["engine"] = bench.engine_throughput(args.repeats)
     say("gradcheck ...")
@@ -98,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
             floatfmt=".3g",
         )
     )
+    print("\nlayered steps (one thread each; target: scratch / torch at most)")
+    print(tabulate(_layered_rows(out["layered_step"]), headers="keys", floatfmt=".3g"))
     print(
         "scratch / torch: median of the paired samples (lowest-highest). bound: the step's own "
         "GEMMs alone in NumPy over torch's step;\nscratch / torch cannot go below it. GEMMs of "
@@ -135,3 +142,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nagainst {args.compare}:")
         print(tabulate(out["changes"], headers="keys", floatfmt=".3g"))
     return 0
+
+
+def _layered_rows(rows: list[dict]) -> list[dict]:
+    return [
+        {
+            "spec": r["spec"],
+            "dtype": r["dtype"],
+            "scratch ms": r["scratch_s"] * 1e3,
+            "torch ms": r["torch_s"] * 1e3,
+            "scratch / torch": f"{r['ratio']:.3g} ({r['ratio_low']:.3g}-{r['ratio_high']:.3g})",
+            "target": r["target"],
+            "meets": "yes" if r["meets"] else "no",
+        }
+        for r in rows
+    ]

@@ -55,9 +55,16 @@ def spec_columns(spec: str) -> dict[str, str]:
     """The spec's axes: hidden activation (the only one for one layer), output activation,
     initializer, loss, optimizer and dtype, each as written in the spec's one-line form."""
     s = Spec.parse(spec)
+    if s.layered:  # the first activation layer, and the one the output comes out of
+        from nnparity.scratch.spec import is_activation
+
+        acts = [str(c) for c in s.layers if is_activation(c.name)] or ["identity"]
+        hidden, out = acts[0], s.last_activation
+    else:
+        hidden, out = str(s.activations[0 if s.n_layers > 1 else -1]), str(s.activations[-1])
     return {
-        "activation": str(s.activations[0 if s.n_layers > 1 else -1]),
-        "output": str(s.activations[-1]),
+        "activation": hidden,
+        "output": out,
         "initializer": str(s.init),
         "loss": str(s.loss),
         "optimizer": str(s.opt),

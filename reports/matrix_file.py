@@ -16,8 +16,11 @@ A matrix file chooses the axes and the design; every key is optional::
     steps = 5                  # training steps per configuration
     modes = ["free", "resync"]
     specs = ["3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1)"]  # extra specs, run as written
+    layers = ["1x6x6 conv(2,k=3) {act} maxpool(2) flatten"]  # layered bodies ({act}: the
+                               # row's activation), closed by dense(width) and the output
 
-An axis left out takes every registered variant (``nnparity list``). ``--seed`` and
+An axis left out takes every registered variant (``nnparity list``); the layer axis is empty
+unless ``layers`` is given (``--matrix default`` has the built-in one). ``--seed`` and
 ``--steps`` on the command line override the file.
 """
 
@@ -35,7 +38,7 @@ MODES = ("free", "resync")
 DESIGNS = ("covering", "product", "quick")
 NAMED = {"quick": "quick", "default": "covering", "full": "product"}
 AXES = ("activations", "initializers", "losses", "optimizers", "dtypes")
-KEYS = (*AXES, "design", "sizes", "batch", "seed", "steps", "modes", "specs")
+KEYS = (*AXES, "design", "sizes", "batch", "seed", "steps", "modes", "specs", "layers")
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,10 @@ def load(path: str | Path, seed: int | None = None, steps: int | None = None) ->
         if not isinstance(sizes, list) or not sizes or not all(_pos(s) for s in sizes):
             raise SpecError(f"{where}: sizes must be a list of integers >= 1, got {sizes!r}")
         axes["sizes"] = tuple(sizes)
+    # the layer axis only when the file names it: "{act}" stands for the row's activation
+    axes["layers"] = (
+        tuple((b, None) for b in _strings(data, "layers", where)) if "layers" in data else ()
+    )
     if (batch := _int(data, "batch", where, 1)) is not None:
         axes["batch"] = batch
     seed = seed if seed is not None else (_int(data, "seed", where, 0) or 0)

@@ -161,3 +161,29 @@ def _styles(n: int) -> list[dict[str, object]]:
         }
         for i in range(n)
     ]
+
+
+def layer_heatmap(frame: pd.DataFrame) -> bytes:
+    """``tables.layer_types`` drawn as a heatmap: layer type x dtype, the largest fraction of
+    its allowance a comparison of that layer's arrays used (log colour scale; 1 is the limit)."""
+    import matplotlib
+    from matplotlib.colors import LogNorm
+    from matplotlib.figure import Figure
+
+    grid = tables.layer_types(frame)
+    fig = Figure(figsize=(2.5 + 1.2 * max(len(grid.columns), 1), 1.6 + 0.4 * len(grid)),
+                 layout="constrained")  # fmt: skip
+    ax = fig.subplots()
+    v = grid.to_numpy(dtype=float) if not grid.empty else np.zeros((0, 0))
+    floor = _positive_floor(v) if v.size else 1e-20
+    shown = np.where(np.isfinite(v), np.maximum(np.nan_to_num(v), floor), 1.0)
+    top = max(1.0, float(shown.max(initial=1.0)))
+    cmap = matplotlib.colormaps["viridis"]
+    image = ax.imshow(shown, aspect="auto", cmap=cmap, norm=LogNorm(vmin=floor, vmax=top))
+    for i, j in np.ndindex(v.shape):
+        ax.text(j, i, f"{v[i, j]:.2g}", ha="center", va="center", fontsize=8, color="white")
+    ax.set_xticks(range(len(grid.columns)), list(grid.columns))
+    ax.set_yticks(range(len(grid.index)), list(grid.index))
+    ax.set_title("largest fraction of allowance used, by layer type")
+    fig.colorbar(image, ax=ax).set_label("fraction of allowance (1: the limit)")
+    return _png(fig)

@@ -318,6 +318,13 @@ def sections(frame: pd.DataFrame, plan: Plan) -> list[Section]:
             tables.oracle(frame, "activation"),
         ),
         Section(
+            "Divergence by layer type",
+            "Per layer type and dtype, the largest fraction of its allowance any comparison of "
+            "that layer's arrays used (gradients, post-step weights, optimizer state, running "
+            "statistics); layers without arrays show in the gradients of the layers below.",
+            tables.layer_types(frame),
+        ),
+        Section(
             "Worst configurations",
             "One row per spec, ranked by the fraction of tolerance it used, at the mode and "
             "comparison where it came closest; paste a command to replay it step by step. "
@@ -368,12 +375,16 @@ def write_all(frame: pd.DataFrame, plan: Plan, text: str, out: Path) -> dict[str
         for dtype in sorted(frame["dtype"].unique()):
             images[f"heatmap_{dtype}.png"] = plots.heatmap(frame, dtype)
         images["divergence_vs_step.png"] = plots.divergence_vs_step(frame)
+        if not tables.layer_types(frame).empty:
+            images["layer_types.png"] = plots.layer_heatmap(frame)
     for name, png in images.items():
         files[name] = write_bytes(out / name, png)
     captions = {
         (
             f"{n[8:-4]}: max relative difference by activation x initializer"
             if n.startswith("heatmap_")
+            else "Largest fraction of allowance used, by layer type x dtype"
+            if n == "layer_types.png"
             else "Relative difference of the post-step weights against step, free-running"
         ): png
         for n, png in images.items()

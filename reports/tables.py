@@ -264,3 +264,35 @@ def frameworks(frame: pd.DataFrame) -> pd.DataFrame:
     )
     table.columns.name = None
     return table
+
+
+HOLDS_ARRAYS = ("conv", "dense", "batchnorm", "layernorm", "dropout")
+
+
+def _layer_names(spec: str) -> dict[str, str]:
+    """Layer number -> layer type of a spec ('1' -> 'conv'); a dense spec's layers are dense."""
+    from nnparity.scratch import Spec
+
+    s = Spec.parse(spec)
+    numbered = [c.name for c in s.stack if c.name in HOLDS_ARRAYS]
+    return {str(i): name for i, name in enumerate(numbered, start=1)}
+
+
+def layer_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per layer type x dtype: the largest fraction of its allowance any comparison of that
+    layer's arrays used (gradients, post-step weights, optimizer state, running statistics of
+    every layer of that type; forward, loss and eval records belong to no one layer). Layers
+    without arrays (activations, pooling, flatten) show in the gradients of the layers below."""
+    df = usable(frame)
+    df = df[df["stage"].isin(("grad", "update", "optimizer_state", "buffers"))]
+    if df.empty:
+        return pd.DataFrame()
+    names = {s: _layer_names(s) for s in df["spec"].unique()}
+    number = df["tensor"].str.extract(r"(\d+)$", expand=False).fillna("")
+    kind = [names[s].get(n, "") for s, n in zip(df["spec"], number, strict=True)]
+    df = df.assign(layer=kind)
+    df = df[df["layer"] != ""]
+    grid = df.pivot_table(index="layer", columns="dtype", values="tol_used", aggfunc="max")
+    grid = grid.reindex(index=[n for n in HOLDS_ARRAYS if n in grid.index])
+    grid.index.name, grid.columns.name = "layer type", None
+    return grid

@@ -41,7 +41,7 @@ def _norm(registry, names):
 
 def test_covering_design_covers_every_pair_at_every_dtype():
     axes = Axes()
-    specs = covering(axes)
+    specs = [s for s in covering(axes) if not s.layered]
     seen = {_key(s) for s in specs}
     acts, inits = _norm(activations, axes.activations), _norm(initializers, axes.initializers)
     loss_names, opts = _norm(losses, axes.losses), _norm(optimizers, axes.optimizers)
@@ -72,3 +72,25 @@ def test_every_registered_variant_is_in_the_default_axes():
 def test_quick_matrix_has_every_variant():
     specs = matrix("quick")
     assert {s.init.name for s in specs} == set(Axes().initializers)
+
+
+def test_layer_axis_holds_every_layer_type_at_both_dtypes():
+    from nnparity.reference.matrix import layered
+    from nnparity.scratch.layers import layers
+
+    specs = [s for s in covering() if s.layered]
+    for dtype in DTYPES_:
+        here = [s for s in specs if s.dtype == dtype]
+        names = {c.name for s in here for c in s.layers}
+        assert set(layers.names()) <= names  # conv, pools, flatten, dense, norms, dropout
+        texts = [str(s) for s in here]
+        assert any("conv(" in t and "stride=2" in t and "pad=1" in t for t in texts)
+        assert any("maxpool(2,stride=1)" in t for t in texts)  # overlapping windows
+        assert any("avgpool(2,stride=1)" in t for t in texts)
+        assert any("batchnorm" in t and s.batch == 2 for t, s in zip(texts, here, strict=True))
+    full = layered(full=True)
+    assert len(full) == 2 * len(Axes().layers) * len(Axes().activations) * len(Axes().initializers)
+    assert {str(s.opt) for s in full} == {str(s.opt) for s in covering() if not s.layered}
+
+
+DTYPES_ = ("float32", "float64")

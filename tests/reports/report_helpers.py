@@ -29,7 +29,8 @@ def small_plan(steps: int = 2) -> Plan:
     more = [
         s
         for s in matrix("default")
-        if s.activations[-1].name in activations.names("output")
+        if not s.layered
+        and s.activations[-1].name in activations.names("output")
         and s.activations[-1].name not in seen
     ]
     return Plan("quick+", tuple(dict.fromkeys([*quick, *more])), steps)

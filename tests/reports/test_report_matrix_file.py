@@ -31,7 +31,7 @@ def test_axes_and_design(tmp_path):
 
 def test_covering_is_the_default_design(tmp_path):
     plan = load(write(tmp_path, 'activations = ["relu"]\ninitializers = ["zeros", "normal"]\n'))
-    axes = Axes(activations=("relu",), initializers=("zeros", "normal"))
+    axes = Axes(activations=("relu",), initializers=("zeros", "normal"), layers=())
     assert list(plan.specs) == covering(axes) and plan.steps == 5
 
 
@@ -88,3 +88,11 @@ def test_resolve_names_and_missing_files():
     assert resolve("default").steps == 5
     with pytest.raises(SpecError, match="neither a matrix name"):
         resolve("no/such/file.toml")
+
+
+def test_layers_key_adds_layered_bodies_and_none_without_it(tmp_path):
+    text = 'activations = ["tanh"]\ninitializers = ["normal"]\nlosses = ["mse"]\n'
+    assert not any(s.layered for s in load(write(tmp_path, text)).specs)
+    plan = load(write(tmp_path, text + 'layers = ["1x6x6 conv(2,k=3) {act} maxpool(2) flatten"]\n'))
+    layered = [s for s in plan.specs if s.layered]
+    assert layered and all(str(s).startswith("1x6x6 conv(2,k=3) tanh maxpool(2)") for s in layered)

@@ -102,3 +102,22 @@ def test_growth_oracle_and_loss_optimizer_tables(report):
     lo = tables.loss_optimizer(f, "float64")
     assert set(lo.index) == set(f.loc[f["dtype"] == "float64", "optimizer"])
     assert set(lo.columns) == set(f.loc[f["dtype"] == "float64", "loss"])
+
+
+def test_layer_types_table_attributes_tensors_to_their_layer_type():
+    """Each layer type's row is the worst fraction of allowance of its own arrays' records."""
+    import pandas as pd
+
+    from nnparity.reports import plots, tables
+
+    spec = "1x4x4 conv(2,k=3) flatten dense(3) batchnorm relu dense(2) loss=mse"
+    rows = [("grad", "W1", 0.5), ("grad", "W2", 0.1), ("buffers", "running_var3", 0.7),
+            ("update", "b4", 0.2), ("forward", "output", 0.9)]  # fmt: skip
+    frame = pd.DataFrame({
+        "spec": spec, "status": "pass", "dtype": "float32",
+        "stage": [r[0] for r in rows], "tensor": [r[1] for r in rows],
+        "tol_used": [r[2] for r in rows],
+    })  # fmt: skip
+    grid = tables.layer_types(frame)
+    assert grid["float32"].to_dict() == {"conv": 0.5, "dense": 0.2, "batchnorm": 0.7}
+    assert plots.layer_heatmap(frame).startswith(b"\x89PNG")
