@@ -86,6 +86,7 @@ def make_report(
     runner: Runner = run_config,
     log: Callable[[str], None] | None = None,
     allow_long: bool = False,
+    scheduler: str | None = None,
 ) -> Report:
     """Sweep ``plan`` (see ``sweep.sweep`` for the keywords), write the report into ``out``;
     return a ``Report``.
@@ -111,6 +112,7 @@ def make_report(
                 limit=limit,
                 runner=runner,
                 log=log,
+                scheduler=scheduler,
             )
             frame = to_frame(outcomes)
             text = summary(frame, plan, len(tasks), outcomes)
