@@ -31,6 +31,7 @@ from typing import Any
 
 LOCAL = "local:"
 TASK_SECONDS = 1.0  # a cluster task should run at least this long (configurations per task)
+CONNECT_TIMEOUT = "10s"  # to reach a scheduler given by address
 MAX_BATCH = 64  # ... and carry no more than this many, so a lost worker costs little
 
 
@@ -118,7 +119,7 @@ class DaskPool(Executor):
         else:
             address = scheduler
         try:
-            self._client = distributed.Client(address, timeout="20s")
+            self._client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as e:
             self.close()
             raise SchedulerError(

@@ -231,23 +231,25 @@ def _pool(
     so.
 
     At most ``2 * workers`` batches are in flight. A worker that dies breaks a local pool: what
-    was in flight is suspect and the pool is replaced; on dask only the batch it ran is lost
-    (dask re-runs it elsewhere first). A suspect runs again alone, and becomes an error outcome
-    if its worker dies again.
+    was in flight is suspect and the pool is replaced; a task suspected twice runs in a pool
+    of its own, and becomes an error outcome if its worker dies again. On dask only the batches
+    on the dying worker are lost, and dask re-runs them first; those it gives up on
+    (``KilledWorker``) run again one at a time at the end, with nothing else in flight, and
+    become an error outcome if their worker dies again.
     """
     threads = max(1, (os.cpu_count() or 1) // jobs)
     strikes: dict[tuple[str, str], int] = {}
     queue = deque(todo)
     while queue:
         suspects: list[tuple[str, str]] = []
+        quarantine: list[tuple[str, str]] = []
         with _open(scheduler, min(jobs, len(queue)), threads) as pool:
             size = 1 if scheduler is None else batch_size(len(queue), pool.workers, SECONDS_EACH)
             inflight: dict[Future[list[Outcome]], list[tuple[str, str]]] = {}
             while queue or inflight:
                 broken = False  # a worker died since the last wait: submit refuses
                 while queue and len(inflight) < 2 * pool.workers:
-                    alone = strikes.get(queue[0], 0) > 0
-                    batch = [queue.popleft() for _ in range(1 if alone else size) if queue]
+                    batch = [queue.popleft() for _ in range(size) if queue]
                     try:
                         inflight[pool.submit(run_batch, runner, batch, steps)] = batch
                     except BrokenProcessPool:
@@ -267,11 +269,14 @@ def _pool(
                 if pool.restart and (suspects or broken):  # what is in flight is lost with it
                     suspects += [t for b in inflight.values() for t in b]
                     break
-                if not pool.restart and suspects:
-                    if _strike(suspects, strikes, queue, finish):
-                        return
+                if not pool.restart:  # dask re-ran them already: each runs alone at the end
+                    quarantine += suspects
                     suspects = []
-        if _strike(suspects, strikes, queue, finish, solo=(runner, steps, threads)):
+            for task in quarantine:  # nothing else in flight: a death is its own
+                got = _results(pool.submit(run_batch, runner, [task], steps), [task], pool)
+                if finish(got[0] if got else Outcome(*task, "error", (), DIED)):
+                    return
+        if _strike(suspects, strikes, queue, finish, (runner, steps, threads)):
             return
 
 
@@ -280,23 +285,20 @@ def _strike(
     strikes: dict[tuple[str, str], int],
     queue: deque[tuple[str, str]],
     finish: Callable[[Outcome], bool],
-    solo: tuple[Runner, int, int] | None = None,
+    solo: tuple[Runner, int, int],
 ) -> bool:
-    """Count a strike against each suspect: the first puts it back at the queue's head (to run
-    alone); a second is an error outcome (with ``solo``: after one more run in a pool of its
-    own, the local pool's way). True when finish says stop."""
+    """Count a strike against each suspect of a broken local pool: the first puts it back at
+    the queue's head; at the second it runs once more in a pool of its own, and is an error
+    outcome if that worker dies too. True when finish says stop."""
+    runner, steps, threads = solo
     for task in reversed(suspects):
         strikes[task] = strikes.get(task, 0) + 1
         if strikes[task] == 1:
             queue.appendleft(task)
             continue
-        result = None
-        if solo is not None:
-            runner, steps, threads = solo
-            with _open(None, 1, threads) as one:
-                got = _results(one.submit(run_batch, runner, [task], steps), [task], one)
-            result = got[0] if got else None
-        if finish(result or Outcome(*task, "error", (), DIED)):
+        with _open(None, 1, threads) as one:
+            got = _results(one.submit(run_batch, runner, [task], steps), [task], one)
+        if finish(got[0] if got else Outcome(*task, "error", (), DIED)):
             return True
     return False
 
