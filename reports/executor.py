@@ -30,7 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 LOCAL = "local:"
-TASK_SECONDS = 1.0  # a cluster task should run at least this long (configurations per task)
+TASK_SECONDS = 5.0  # a cluster task should run about this long (configurations per task)
 CONNECT_TIMEOUT = "10s"  # to reach a scheduler given by address
 MAX_BATCH = 64  # ... and carry no more than this many, so a lost worker costs little
 

@@ -95,3 +95,14 @@ def test_report_names_the_extra_or_the_unreachable_scheduler(tmp_path, capsys):
                "--scheduler", "tcp://127.0.0.1:9"])  # fmt: skip
     assert rc == 2
     assert "cannot reach the dask scheduler at 'tcp://127.0.0.1:9'" in capsys.readouterr().err
+
+
+def test_a_batch_check_on_a_local_cluster(tmp_path):
+    from test_grade import FAST, classroom, rows
+
+    classroom(tmp_path / "s", ["good.py", "buggy.py"])
+    out = tmp_path / "g"
+    rc = main(["check", str(tmp_path / "s"), "--out", str(out), "--scheduler", "local:2", *FAST])
+    assert rc == 1
+    got = {n: (r["status"], r["code"]) for n, r in rows(out).items()}
+    assert got == {"good.py": ("verdict", "match"), "buggy.py": ("verdict", "implementation_bug")}
