@@ -172,3 +172,15 @@ def test_batch_refusals(tmp_path, capsys, args, message):
     classroom(tmp_path / "s", ["good.py"])
     assert main(["check", str(tmp_path / "s"), "--out", str(tmp_path / "g"), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_child_has_a_cpu_time_limit(tmp_path, monkeypatch):
+    """RLIMIT_CPU in the child: a busy loop ends at its CPU limit, said as a timeout, before the
+    (here much longer) wall-time limit."""
+    from nnparity.reference.learner import sandbox
+
+    monkeypatch.setattr(sandbox, "cpu_limit", lambda timeout: 3)
+    f = tmp_path / "busy.py"
+    f.write_text("while True:\n    pass\ndef nnparity_adapter(): pass\n")
+    out = sandbox.run_isolated(str(f), {}, timeout=120)
+    assert out.status == sandbox.TIMEOUT and "used up its CPU time" in out.error
