@@ -65,17 +65,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def one_file_only(parser: argparse.ArgumentParser, targets: list[str]) -> int:
-    """check's own usage line and why: one file per run (batch checking comes later)."""
-    parser.print_usage(sys.stderr)
-    print(
-        f"{parser.prog}: error: check takes one file, got {len(targets)} "
-        f"({', '.join(targets)}): run it once per file",
-        file=sys.stderr,
-    )
-    return 2
-
-
 def run(target: str, options: dict, args: argparse.Namespace, require_fit: bool = False) -> int:
     """Check ``target`` in a child process and print the outcome; the exit code."""
     from nnparity.reports.jsonout import dumps

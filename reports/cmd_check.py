@@ -23,6 +23,7 @@ import sys
 import traceback
 
 from . import check_isolation as isolation
+from . import grade_cli
 
 INTERNAL_ERROR = 3
 
@@ -51,9 +52,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = EPILOG
     p.add_argument(
         "target",
-        nargs="+",  # one file; several are refused with check's own usage line
+        nargs="+",  # one file: its report; several, folders or globs: a graded batch
         metavar="FILE.py[:NAME]",
-        help="the learner's file (one); NAME (default nnparity_adapter) gives the adapter",
+        help="the learner's file; NAME (default nnparity_adapter) gives the adapter; several "
+        "files, folders (their .py files defining nnparity_adapter) or globs: a batch",
     )
     p.set_defaults(check_parser=p)
     p.add_argument("--steps", type=int, default=10, help="training steps to compare (default 10)")
@@ -88,6 +90,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "declared spec's reference numbers at your initial weights (the extra nnparity[jax])",
     )
     isolation.add_arguments(p)
+    grade_cli.add_arguments(p)
 
 
 def check_options(args: argparse.Namespace) -> dict:
@@ -112,15 +115,15 @@ def _against(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if len(args.target) != 1:
-        return isolation.one_file_only(args.check_parser, args.target)
-    target = args.target[0]
     if args.require_fit and args.no_probe:
         print(
             "nnparity check: --require-fit needs the training probe: drop --no-training-probe",
             file=sys.stderr,
         )
         return 2
+    if grade_cli.is_batch(args):
+        return grade_cli.run(args, check_options(args))
+    target = args.target[0]
     if not args.in_process:
         return isolation.run(target, check_options(args), args, require_fit=args.require_fit)
     from nnparity.reference.learner import check

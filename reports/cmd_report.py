@@ -34,6 +34,15 @@ def _seed(text: str) -> int:
     return n
 
 
+def _scheduler(text: str) -> str:
+    from .executor import SchedulerError, check_scheduler
+
+    try:
+        return check_scheduler(text)
+    except SchedulerError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = textwrap.dedent(
@@ -104,6 +113,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="keep the configurations already in OUT/checkpoint.jsonl (an interrupted sweep) "
         "and run only the rest",
     )
+    p.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        metavar="local:N|ADDRESS",
+        help="run the sweep on dask.distributed (extra nnparity[dask]): local:N starts a "
+        "LocalCluster of N workers, ADDRESS (tcp://host:8786) uses a running scheduler; same "
+        "report, same checkpoint and --resume",
+    )
     p.add_argument("--seed", type=_seed, help="seed of the matrix's first spec (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument(
@@ -125,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     from nnparity.reference.against import parse_against, require_jax
 
     from .budget import check, size
+    from .executor import SchedulerError
     from .matrix_file import resolve
     from .report import make_report
 
@@ -156,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             allow_long=args.allow_long,
             against=against,
+            scheduler=args.scheduler,
         )
     except KeyboardInterrupt:
         print(
@@ -165,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         raise
+    except SchedulerError as e:
+        print(f"nnparity report: error: {e}", file=sys.stderr)
+        return 2
     except MemoryError:
         print(
             "nnparity report: error: out of memory; finished configurations are kept in "

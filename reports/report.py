@@ -87,6 +87,7 @@ def make_report(
     log: Callable[[str], None] | None = None,
     allow_long: bool = False,
     against: tuple[str, ...] = ("torch",),
+    scheduler: str | None = None,
 ) -> Report:
     """Sweep ``plan`` (see ``sweep.sweep`` for the keywords), write the report into ``out``;
     return a ``Report``.
@@ -115,6 +116,7 @@ def make_report(
                 limit=limit,
                 runner=runner,
                 log=log,
+                scheduler=scheduler,
             )
             frame = to_frame(outcomes)
             text = summary(frame, plan, len(tasks), outcomes)

@@ -8,7 +8,8 @@ Every finished configuration is appended to the checkpoint at once; with ``resum
 already there are not run again. A worker that dies (a crash, out of memory) breaks the pool:
 the unfinished configurations are retried in a fresh pool, and one that was running in a
 dying pool twice becomes an error outcome. Workers die with the main process, even when it is
-killed with ``kill -9`` (see ``die_with``).
+killed with ``kill -9`` (see ``die_with``). With ``scheduler`` the same loop runs on
+dask.distributed (``executor``), in batches of configurations per task.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ALL_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, Future, wait
 from concurrent.futures import FIRST_COMPLETED as FIRST
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import FIELDS, Checkpoint, Outcome
+from .executor import Executor, batch_size, open_executor
 
 Runner = Callable[[str, str, int], Outcome]
 SMALL_SWEEP = 100  # configurations below which one process beats spawning workers (~2 s each)
@@ -180,6 +182,7 @@ def sweep(
     limit: int | None = None,
     runner: Runner = run_config,
     log: Callable[[str], None] | None = None,
+    scheduler: str | None = None,
 ) -> list[Outcome]:
     """Run ``tasks`` (spec text, mode); return the finished outcomes in task order.
 
@@ -187,7 +190,8 @@ def sweep(
     fewer than ``SMALL_SWEEP`` configurations. ``limit``: stop after this many newly finished
     configurations (what an interruption leaves behind). ``log`` receives what the checkpoint
     has to say (how many configurations a resume kept, a replaced checkpoint); by default it
-    goes to standard error.
+    goes to standard error. ``scheduler``: run on dask.distributed (``local:N`` or an
+    address, see ``executor``) instead of local processes; same outcomes, same checkpoint.
     """
     from tqdm import tqdm
 
@@ -217,12 +221,12 @@ def sweep(
         return limit is not None and count[0] >= limit
 
     try:
-        if jobs <= 1 or len(todo) <= 1:
+        if scheduler is None and (jobs <= 1 or len(todo) <= 1):
             for task in todo:
                 if finish(_call(runner, task, steps)):
                     break
         else:
-            _pool(todo, steps, jobs, runner, finish)
+            _pool(todo, steps, jobs, runner, finish, scheduler)
     finally:
         bar.close()
         ckpt.close()
@@ -235,69 +239,108 @@ def _pool(
     jobs: int,
     runner: Runner,
     finish: Callable[[Outcome], bool],
+    scheduler: str | None = None,
 ) -> None:
-    """Run ``todo`` in worker pools, replacing a pool that breaks; stop when finish says so.
+    """Run ``todo`` on an executor (``executor.open_executor``: a local process pool, or dask
+    with ``scheduler``), in batches of ``executor.batch`` configurations; stop when finish says
+    so.
 
-    At most ``2 * jobs`` tasks are in flight, so when a worker dies only those are suspects;
-    a task suspected twice runs alone, and becomes an error outcome if its worker dies again.
+    At most ``2 * workers`` batches are in flight. A worker that dies breaks a local pool: what
+    was in flight is suspect and the pool is replaced; a task suspected twice runs in a pool
+    of its own, and becomes an error outcome if its worker dies again. On dask only the batches
+    on the dying worker are lost, and dask re-runs them first; those it gives up on
+    (``KilledWorker``) run again one at a time at the end, with nothing else in flight, and
+    become an error outcome if their worker dies again.
     """
     threads = max(1, (os.cpu_count() or 1) // jobs)
     strikes: dict[tuple[str, str], int] = {}
     queue = deque(todo)
     while queue:
         suspects: list[tuple[str, str]] = []
-        with _Pool(min(jobs, len(queue)), threads) as pool:
-            inflight: dict[Future[Outcome], tuple[str, str]] = {}
+        quarantine: list[tuple[str, str]] = []
+        with _open(scheduler, min(jobs, len(queue)), threads) as pool:
+            size = 1 if scheduler is None else batch_size(len(queue), pool.workers, SECONDS_EACH)
+            inflight: dict[Future[list[Outcome]], list[tuple[str, str]]] = {}
             while queue or inflight:
                 broken = False  # a worker died since the last wait: submit refuses
-                while queue and len(inflight) < 2 * jobs:
-                    task = queue.popleft()
+                while queue and len(inflight) < 2 * pool.workers:
+                    batch = [queue.popleft() for _ in range(size) if queue]
                     try:
-                        inflight[pool.submit(runner, *task, steps)] = task
+                        inflight[pool.submit(run_batch, runner, batch, steps)] = batch
                     except BrokenProcessPool:
-                        queue.appendleft(task)
+                        queue.extendleft(reversed(batch))
                         broken = True
                         break
                 finished, _ = wait(inflight, return_when=ALL_COMPLETED if broken else FIRST)
                 for f in finished:
-                    task = inflight.pop(f)
-                    result = _result(f, task)
-                    if result is None:
-                        suspects.append(task)
-                    elif finish(result):
-                        return
-                if suspects or broken:  # the pool is broken: what is in flight is lost with it
-                    suspects += inflight.values()
+                    batch = inflight.pop(f)
+                    results = _results(f, batch, pool)
+                    if results is None:
+                        suspects += batch
+                        continue
+                    for result in results:
+                        if finish(result):
+                            return
+                if pool.restart and (suspects or broken):  # what is in flight is lost with it
+                    suspects += [t for b in inflight.values() for t in b]
                     break
-        for task in suspects:
-            strikes[task] = strikes.get(task, 0) + 1
-            if strikes[task] == 1:
-                queue.appendleft(task)
-                continue
-            with _Pool(1, threads) as solo:
-                result = _result(solo.submit(runner, *task, steps), task) or Outcome(
-                    *task, "error", (), "the worker process died running this configuration"
-                )
-            if finish(result):
-                return
+                if not pool.restart:  # dask re-ran them already: each runs alone at the end
+                    quarantine += suspects
+                    suspects = []
+            for task in quarantine:  # nothing else in flight: a death is its own
+                got = _results(pool.submit(run_batch, runner, [task], steps), [task], pool)
+                if finish(got[0] if got else Outcome(*task, "error", (), DIED)):
+                    return
+        if _strike(suspects, strikes, queue, finish, (runner, steps, threads)):
+            return
 
 
-def _Pool(jobs: int, threads: int) -> ProcessPoolExecutor:  # noqa: N802 - a constructor
-    import multiprocessing
+def _strike(
+    suspects: list[tuple[str, str]],
+    strikes: dict[tuple[str, str], int],
+    queue: deque[tuple[str, str]],
+    finish: Callable[[Outcome], bool],
+    solo: tuple[Runner, int, int],
+) -> bool:
+    """Count a strike against each suspect of a broken local pool: the first puts it back at
+    the queue's head; at the second it runs once more in a pool of its own, and is an error
+    outcome if that worker dies too. True when finish says stop."""
+    runner, steps, threads = solo
+    for task in reversed(suspects):
+        strikes[task] = strikes.get(task, 0) + 1
+        if strikes[task] == 1:
+            queue.appendleft(task)
+            continue
+        with _open(None, 1, threads) as one:
+            got = _results(one.submit(run_batch, runner, [task], steps), [task], one)
+        if finish(got[0] if got else Outcome(*task, "error", (), DIED)):
+            return True
+    return False
 
-    return _Executor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
+
+DIED = "the worker process died running this configuration"
+SECONDS_EACH = 0.25  # a default-matrix configuration on one core, measured (batch sizing)
+
+
+def run_batch(runner: Runner, batch: list[tuple[str, str]], steps: int) -> list[Outcome]:
+    """Run each configuration of ``batch`` (a cluster task), each isolated as in one process."""
+    return [_call(runner, task, steps) for task in batch]
+
+
+def limit_threads(threads: int) -> None:
+    """On a dask worker as it starts: its configurations run with ``threads`` threads."""
+    global _WORKER_LIMIT
+    _WORKER_LIMIT = threads
+
+
+def _open(scheduler: str | None, jobs: int, threads: int) -> Executor:
+    return open_executor(
+        scheduler,
+        jobs,
+        setup=limit_threads,
         initializer=_init_worker,
         initargs=(threads, os.getpid()),
     )
-
-
-class _Executor(ProcessPoolExecutor):
-    """A pool whose ``with`` block cancels queued work on the way out (Ctrl-C, stop)."""
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown(wait=True, cancel_futures=True)
 
 
 def _call(runner: Runner, task: tuple[str, str], steps: int) -> Outcome:
@@ -308,11 +351,13 @@ def _call(runner: Runner, task: tuple[str, str], steps: int) -> Outcome:
         return Outcome(*task, "error", (), f"{type(e).__name__}: {e}")
 
 
-def _result(f: Future[Outcome], task: tuple[str, str]) -> Outcome | None:
-    """The outcome of ``f``; None when its worker died; an error outcome if the runner raised."""
+def _results(
+    f: Future[list[Outcome]], batch: list[tuple[str, str]], pool: Executor
+) -> list[Outcome] | None:
+    """The outcomes of ``f``; None when its worker died; error outcomes if it raised."""
     try:
         return f.result()
-    except BrokenProcessPool:
-        return None
     except Exception as e:  # noqa: BLE001
-        return Outcome(*task, "error", (), f"{type(e).__name__}: {e}")
+        if pool.lost(e):
+            return None
+        return [Outcome(*task, "error", (), f"{type(e).__name__}: {e}") for task in batch]

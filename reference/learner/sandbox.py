@@ -15,6 +15,8 @@ process, and only its result crosses back, as a file the child writes at the end
 - a wall-time limit (the child's process group is killed; what it was running is said, from a
   ``faulthandler`` dump) and an address-space limit (``RLIMIT_AS``, Linux) on what comes on top
   of PyTorch's import (a CUDA build maps gigabytes of libraries before any work is done);
+- a CPU-time limit (``RLIMIT_CPU``, ``cpu_limit(timeout)``): a busy loop is stopped by the
+  kernel even where the parent's clock cannot act (a parent that was killed, a paused one);
 - ``sys.exit``, ``os._exit``, a crash (a signal) or a hang: a verdict-less outcome saying what
   happened and where, never a pass.
 
@@ -47,6 +49,7 @@ DEFAULT_MEMORY = 4 * 2**30  # bytes of address space beyond PyTorch's import; a 
 # well under 1 GiB of it
 OUTPUT_LIMIT = 32_000  # characters of the learner's output kept at the head and at the tail
 GRACE = 0.5  # seconds a timed-out child has to dump its stack before it is killed
+CPU_MARGIN = 5.0  # CPU seconds on top of timeout x threads (the wall clock acts first)
 
 # statuses: a verdict came back, or why not
 VERDICT = "verdict"
@@ -122,6 +125,7 @@ def run_isolated(
             "X": X,
             "y": y,
             "memory": memory or None,
+            "cpu": cpu_limit(timeout),
             "want_object": want_object,
             "result": str(box / "result.json"),
             "faults": str(box / "faults.txt"),
@@ -148,6 +152,19 @@ def run_isolated(
 
 
 # -- the parent side -----------------------------------------------------------------------
+
+
+def cpu_limit(timeout: float | None) -> int | None:
+    """The child's CPU-time limit in seconds: ``timeout`` times the threads it may use (its
+    ``OMP_NUM_THREADS``, 1 unless set) plus ``CPU_MARGIN``, so the wall-time limit acts first
+    on a program that computes; None without a timeout."""
+    if not timeout:
+        return None
+    try:
+        threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "1")))
+    except ValueError:
+        threads = os.cpu_count() or 1
+    return int(timeout * threads + CPU_MARGIN) + 1
 
 
 def _child_paths() -> list[str]:
@@ -284,6 +301,13 @@ def _outcome(
             "a larger network may need more time (--timeout SECONDS, 0 for none)",
         )
     assert rc is not None
+    if rc == -signal.SIGXCPU:  # sent only by the kernel at RLIMIT_CPU
+        return IsolatedOutcome(
+            TIMEOUT,
+            error="the check used up its CPU time (the CPU-time limit, set from --timeout): "
+            "your program may loop forever, at import or in a function nnparity calls; "
+            "a larger network may need more time (--timeout SECONDS, 0 for none)",
+        )
     if rc < 0:
         try:
             name = signal.Signals(-rc).name
@@ -384,6 +408,7 @@ def child_main(request_path: str) -> None:
     import faulthandler
 
     req = pickle.loads(Path(request_path).read_bytes())  # written by the parent: trusted
+    _limit_cpu(req.get("cpu"))
     faults = open(req["faults"], "w")  # noqa: SIM115 - open for the process's lifetime
     faulthandler.enable(file=faults)
     faulthandler.register(signal.SIGUSR1, file=faults, all_threads=False)
@@ -482,6 +507,19 @@ def _limit_memory(memory: int | None) -> None:
         )
         resource.setrlimit(resource.RLIMIT_AS, (now + memory, now + memory))
     except (ImportError, OSError, ValueError, StopIteration):
+        pass
+
+
+def _limit_cpu(seconds: int | None) -> None:
+    """Cap this process's CPU time at ``seconds`` (SIGXCPU there, SIGKILL 5 s later), where the
+    system allows; nothing elsewhere."""
+    if not seconds:
+        return
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
+    except (ImportError, OSError, ValueError):
         pass
 
 

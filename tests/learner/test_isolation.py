@@ -213,11 +213,13 @@ def test_own_scratch_reference_and_reports_beside_the_learner(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("code: match")
 
 
-def test_several_files_get_checks_own_usage(tmp_path, capsys):
-    assert main(["check", "a.py", "b.py"]) == 2
+def test_several_files_are_a_batch_and_missing_ones_are_named(tmp_path, capsys):
+    """Several files are a batch now (reports/grade.py); none of them existing is exit 2."""
+    assert main(["check", str(tmp_path / "a.py"), str(tmp_path / "b.py")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("usage: nnparity check ")
-    assert "check takes one file, got 2 (a.py, b.py): run it once per file" in err
+    assert "a.py: no submission found" in err and "b.py: no submission found" in err
+    assert "no submission to grade" in err
+    assert not (tmp_path / "grades").exists()
 
 
 def test_an_internal_failure_in_the_child_is_exit_3(tmp_path):
