@@ -1,4 +1,4 @@
-"""Renderings of the report: Markdown, one self-contained HTML page (tables and base64 PNG
+"""Renderings of the report: Markdown and one self-contained HTML page (tables and base64 PNG
 plots inside, every value HTML-escaped), the tidy CSV and, where pyarrow is installed, Parquet.
 
 Numbers are formatted one way everywhere (``cell``), rows keep their computed order, and
@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib.util
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from .atomic import write_bytes, write_text
-
-CSV_FLOAT = "%.6g"
 
 
 @dataclass(frozen=True)
@@ -156,18 +149,3 @@ def html_page(
         )
     out.append("</body></html>")
     return "\n".join(out) + "\n"
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """The tidy frame as CSV (fixed float format, ``\\n`` line ends); return the path."""
-    text = frame.to_csv(index=False, float_format=CSV_FLOAT, lineterminator="\n")
-    return write_text(path, text)
-
-
-def write_parquet(frame: pd.DataFrame, path: Path) -> Path | None:
-    """The tidy frame as Parquet when pyarrow is installed; return the path, or None."""
-    if importlib.util.find_spec("pyarrow") is None:
-        return None
-    buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
-    return write_bytes(path, buf.getvalue())

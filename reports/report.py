@@ -23,10 +23,11 @@ from . import plots, tables
 from .atomic import write_bytes, write_text
 from .budget import check
 from .checkpoint import Outcome
-from .frame import to_frame, usable
+from .data import write_tables
+from .frame import join, to_tables, usable
 from .lock import locked
 from .matrix_file import Plan
-from .render import Section, cell, html_page, markdown, write_csv, write_parquet
+from .render import Section, cell, html_page, markdown
 from .sweep import Runner, note, run_config, sweep
 
 TITLE = "nnparity report: scratch NumPy against PyTorch"
@@ -70,6 +71,9 @@ OWNED = (
     "report.html",
     "records.csv",
     "records.parquet",
+    "configurations.csv",
+    "configurations.parquet",
+    "tolerances.csv",
     *(f"heatmap_{d}.png" for d in DTYPES),
     "divergence_vs_step.png",
 )  # what a report writes; a rerun removes those it did not write this time
@@ -112,9 +116,11 @@ def make_report(
                 runner=runner,
                 log=log,
             )
-            frame = to_frame(outcomes)
+            configurations, records = to_tables(outcomes)
+            frame = join(configurations, records)
             text = summary(frame, plan, len(tasks), outcomes)
             files = write_all(frame, plan, text, out)
+            files.update(write_tables(configurations, records, out))
             for name in OWNED:
                 if out / name not in files.values():
                     (out / name).unlink(missing_ok=True)
@@ -365,10 +371,6 @@ def write_all(frame: pd.DataFrame, plan: Plan, text: str, out: Path) -> dict[str
         ): png
         for n, png in images.items()
     }
-    files["csv"] = write_csv(frame, out / "records.csv")
-    parquet = write_parquet(frame, out / "records.parquet")
-    if parquet is not None:
-        files["parquet"] = parquet
     files["markdown"] = write_text(out / "report.md", markdown(TITLE, text, secs))
     files["html"] = write_text(out / "report.html", html_page(TITLE, text, secs, captions))
     return files

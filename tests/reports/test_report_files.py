@@ -103,18 +103,6 @@ def test_same_seed_gives_identical_csv_and_markdown(report, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
-def test_tidy_csv_reads_back(report):
-    df = pd.read_csv(report.files["csv"], low_memory=False)
-    assert len(df) == len(report.frame)
-    # booleans without gaps, message rows included: every chunk a reader parses is bool
-    assert df["passed"].dtype == bool and df["nonfinite"].dtype == bool
-    assert report.frame["passed"].dtype == bool
-    for col in ("spec", "activation", "initializer", "loss", "optimizer", "dtype", "mode",
-                "step", "stage", "tensor", "max_abs", "max_rel", "passed", "oracle_scratch",
-                "oracle_torch", "error"):  # fmt: skip
-        assert col in df.columns
-
-
 def test_cli_end_to_end_in_worker_processes_matches_in_process(report, tmp_path, capsys):
     """``nnparity report`` on the quick matrix (plus softmax) in 2 workers: same bytes."""
     from nnparity.reports import matrix_file
