@@ -50,8 +50,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
           modes = ["free", "resync"]
           specs = ["3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1)"]
 
-        OUT holds report.md, report.html, records.csv (records.parquet with pyarrow),
-        heatmap_<dtype>.png and divergence_vs_step.png; a rerun into the same OUT replaces
+        OUT holds report.md, report.html, the data (configurations.csv, records.csv keyed
+        by configuration id, tolerances.csv; the same as .parquet with pyarrow; read back
+        typed with nnparity.reports.load(OUT)), heatmap_<dtype>.png and
+        divergence_vs_step.png; a rerun into the same OUT replaces
         them and removes those it did not write (a heatmap of a dtype no longer swept, a
         stale records.parquet). Other files in OUT are left alone.
 
@@ -158,12 +160,15 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    print(textwrap.fill(report.summary, width=100))
+    print(report.verdict)
+    for line in report.highlights:
+        print(textwrap.fill(line, width=100, initial_indent="- ", subsequent_indent="  "))
     print()
-    print(f"Report: {report.files['html']}")
+    print(f"Report: {report.files['html']} (details, tables and plots)")
     print(f"        {report.files['markdown']} (Markdown)")
-    data = ", ".join(str(report.files[k]) for k in ("csv", "parquet") if k in report.files)
-    print(f"Data:   {data} (one row per configuration x step x stage x tensor)")
+    kinds = ("configurations_csv", "csv", "tolerances_csv", "configurations_parquet", "parquet")
+    data = ", ".join(str(report.files[k]) for k in kinds if k in report.files)
+    print(f"Data:   {data} (read back typed: nnparity.reports.load(OUT))")
     if report.exit_code == 2:
         print(
             "nnparity report: some configurations gave no verdict (they raised an error; see "

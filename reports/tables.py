@@ -111,6 +111,10 @@ def oracle(frame: pd.DataFrame, by: str = "activation") -> pd.DataFrame:
     df = df[(df["dtype"] == "float32") & df["oracle_scratch"].notna()]
     if df.empty:
         return pd.DataFrame()
+    growth = loss_growth(frame)
+    boom = df["config"].isin(growth[growth > EXPLODED].index)
+    exploded = df[boom].groupby(by)["config"].nunique()
+    df = df[~boom]
     g = df.groupby(by)
     moved = df[(df["oracle_scratch"] > 0) | (df["oracle_torch"] > 0)]
     table = pd.DataFrame(
@@ -123,8 +127,10 @@ def oracle(frame: pd.DataFrame, by: str = "activation") -> pd.DataFrame:
             "comparisons": g.size(),
         }
     )
+    table["exploded, left out"] = exploded.reindex(table.index).fillna(0).astype(int)
     names = STAGE_ORDER if by == "stage" else activations.names()
-    table = table.reindex(ordered(df[by], list(names)))
+    table = table.reindex(ordered(pd.concat([df[by], exploded.index.to_series()]), list(names)))
+    table["exploded, left out"] = table["exploded, left out"].fillna(0).astype(int)
     table.index.name = by
     return table
 

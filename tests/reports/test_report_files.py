@@ -115,7 +115,9 @@ def test_cli_end_to_end_in_worker_processes_matches_in_process(report, tmp_path,
     code = main(["report", "--matrix", str(toml), "--out", str(out), "--jobs", "2"])
     assert code == 0
     std = capsys.readouterr()
-    assert f"Report: {out / 'report.html'}" in std.out and "passed" in std.out
+    assert f"Report: {out / 'report.html'}" in std.out
+    n = len(plan.specs) * len(plan.modes)
+    assert std.out.startswith(f"{n} configurations: {n} agree with PyTorch within tolerance")
     assert "nnparity report" in std.err  # the progress bar and the plan line
     assert read(out / "records.csv") == read(report.files["csv"])
     md = read(out / "report.md").replace(str(toml).encode(), b"quick+")
@@ -130,7 +132,7 @@ def test_cli_default_seed_and_quick_matrix(tmp_path, capsys):
                  str(out), "--no-progress"]) == 0  # fmt: skip
     text = capsys.readouterr().out
     assert "60 configurations" in text and "report.md" in text
-    assert "seed=7" in (out / "records.csv").read_text()
+    assert "seed=7" in (out / "configurations.csv").read_text()
 
 
 @pytest.mark.parametrize(
