@@ -72,49 +72,87 @@ def spec_columns(spec: str) -> dict[str, str]:
     }
 
 
-def to_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
-    """The tidy frame of ``outcomes`` (columns ``COLUMNS``; see the module docstring)."""
-    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+CONFIG_COLUMNS = ("config", "spec", "mode", "framework", *SPEC_COLUMNS, "status", "error")
+RECORD_COLUMNS = ("config", *FIELDS)
+
+
+def to_tables(outcomes: Sequence[Outcome]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``outcomes`` as two typed tables: the configurations (one row each: ``config`` id, spec,
+    mode, the spec's axes, status, error message) and the records (one row per step x stage x
+    tensor, keyed by ``config``; columns ``RECORD_COLUMNS``)."""
     per_spec: dict[str, dict[str, str]] = {}
-    empty = dict.fromkeys(FIELDS)
+    confs: list[dict[str, Any]] = []
+    recs: list[tuple[Any, ...]] = []
     for i, o in enumerate(outcomes):
         axes = per_spec.setdefault(o.spec, spec_columns(o.spec))
-        rows: list[dict[str, Any]] = [dict(zip(FIELDS, r, strict=True)) for r in o.records]
-        message = {
-            **empty,
-            "error": o.error,
-            "passed": o.status == "pass",
-            "nonfinite": o.status in ("diverged", "fail"),  # a fail's message: non-finite
-        }
-        extra = [message] if o.error or not o.records else []
-        for row in [*rows, *extra]:
-            cols["config"].append(i)
-            cols["spec"].append(o.spec)
-            mode, _, fw = o.mode.partition("@")  # 'free@jax': held to JAX (sweep.with_framework)
-            cols["mode"].append(mode)
-            cols["framework"].append(fw or "torch")
-            cols["status"].append(o.status)
-            cols["error"].append(row.get("error", ""))
-            for k, v in axes.items():
-                cols[k].append(v)
-            for f in FIELDS:
-                v = row[f]
-                cols[f].append("x".join(map(str, v)) if f == "shape" and v is not None else v)
-    frame = pd.DataFrame({c: cols[c] for c in COLUMNS if c != "oracle_ratio"})
+        mode, _, fw = o.mode.partition("@")  # 'free@jax': held to JAX (sweep.with_framework)
+        confs.append(
+            {"config": i, "spec": o.spec, "mode": mode, "framework": fw or "torch", **axes,
+             "status": o.status, "error": o.error}
+        )  # fmt: skip
+        recs += [(i, *r) for r in o.records]
+    configurations = pd.DataFrame(confs, columns=list(CONFIG_COLUMNS))
+    configurations["config"] = configurations["config"].astype("int64")
+    records = pd.DataFrame(recs, columns=list(RECORD_COLUMNS))
+    records["shape"] = ["x".join(map(str, v)) if v is not None else "" for v in records["shape"]]
+    return configurations.astype({c: str for c in CONFIG_COLUMNS[1:]}), typed_records(records)
+
+
+def typed_records(records: pd.DataFrame) -> pd.DataFrame:
+    """``records`` with one dtype per column: integers int64, floats float64, flags bool,
+    text str."""
+    out = records.copy()
+    for c in ("config", *INTS):
+        out[c] = pd.to_numeric(out[c]).astype("int64")
     for c in FLOATS:
-        if c != "oracle_ratio":
-            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+        if c in out.columns:
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    for c in BOOLS:
+        out[c] = out[c].astype(bool)
+    for c in ("stage", "tensor", "shape", "judged_by"):
+        out[c] = out[c].fillna("").astype(str)
+    return out
+
+
+def join(configurations: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """The tidy frame (``COLUMNS``) of the two tables ``to_tables`` makes: each record with
+    its configuration's columns, plus one message row (step, stage and tensor empty) per
+    configuration that raised, went non-finite or has no records (see the module
+    docstring)."""
+    recs = records.assign(error="")
+    has = set(recs["config"])
+    msg = configurations[(configurations["error"] != "") | ~configurations["config"].isin(has)]
+    message = pd.DataFrame(
+        {
+            "config": msg["config"].to_numpy(),
+            "error": msg["error"].to_numpy(),
+            "passed": (msg["status"] == "pass").to_numpy(),
+            "nonfinite": msg["status"].isin(("diverged", "fail")).to_numpy(),
+        }
+    )  # a fail's message: non-finite
+    rows = pd.concat([recs, message], ignore_index=True, sort=False)
+    rows = rows.sort_values("config", kind="stable", ignore_index=True)
+    axes = configurations.drop(columns="error").set_index("config")
+    frame = axes.reindex(rows["config"]).reset_index().join(rows.drop(columns="config"))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = frame["oracle_scratch"] / frame["oracle_torch"]
-    ratio = ratio.where(~((frame["oracle_scratch"] == 0) & (frame["oracle_torch"] == 0)), 1.0)
-    frame.insert(list(COLUMNS).index("oracle_ratio"), "oracle_ratio", ratio)
+    both0 = (frame["oracle_scratch"] == 0) & (frame["oracle_torch"] == 0)
+    frame["oracle_ratio"] = ratio.where(~both0, 1.0)
+    frame = frame[list(COLUMNS)]
+    for c in FLOATS:
+        frame[c] = frame[c].astype("float64")
     for c in INTS:
         frame[c] = frame[c].astype("Int64")
     for c in BOOLS:
-        frame[c] = frame[c].astype(bool)  # no missing values: one dtype in every CSV chunk
-    for c in ("stage", "tensor", "shape", "judged_by"):
+        frame[c] = frame[c].fillna(False).astype(bool)
+    for c in ("stage", "tensor", "shape", "judged_by", "error"):
         frame[c] = frame[c].fillna("").astype(str)
     return frame
+
+
+def to_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
+    """The tidy frame of ``outcomes`` (columns ``COLUMNS``; see the module docstring)."""
+    return join(*to_tables(outcomes))
 
 
 def usable(frame: pd.DataFrame) -> pd.DataFrame:

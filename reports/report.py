@@ -23,11 +23,13 @@ from . import plots, tables
 from .atomic import write_bytes, write_text
 from .budget import check
 from .checkpoint import Outcome
-from .frame import to_frame, usable
+from .data import write_tables
+from .frame import join, to_tables, usable
 from .lock import locked
 from .matrix_file import Plan
-from .render import Section, cell, html_page, markdown, write_csv, write_parquet
+from .render import Section, cell, html_page, markdown
 from .sweep import Runner, note, run_config, sweep, with_framework
+from .verdict import highlights, verdict
 
 TITLE = "nnparity report: scratch NumPy against PyTorch"
 
@@ -42,6 +44,8 @@ class Report:
     summary: str
     configurations: int
     finished: int
+    verdict: str = ""  # the first line: how many agree, disagree, diverged alike
+    highlights: tuple[str, ...] = ()  # closest to tolerance (with its replay), float32 drift
 
     @property
     def ok(self) -> bool:
@@ -70,6 +74,9 @@ OWNED = (
     "report.html",
     "records.csv",
     "records.parquet",
+    "configurations.csv",
+    "configurations.parquet",
+    "tolerances.csv",
     *(f"heatmap_{d}.png" for d in DTYPES),
     "divergence_vs_step.png",
 )  # what a report writes; a rerun removes those it did not write this time
@@ -118,9 +125,12 @@ def make_report(
                 log=log,
                 scheduler=scheduler,
             )
-            frame = to_frame(outcomes)
+            configurations, records = to_tables(outcomes)
+            frame = join(configurations, records)
             text = summary(frame, plan, len(tasks), outcomes)
-            files = write_all(frame, plan, text, out)
+            lead = (verdict(frame, len(tasks)), *highlights(frame))
+            files = write_all(frame, plan, text, out, lead)
+            files.update(write_tables(configurations, records, out))
             for name in OWNED:
                 if out / name not in files.values():
                     (out / name).unlink(missing_ok=True)
@@ -131,7 +141,7 @@ def make_report(
         if where is None or (where != out.resolve() and out.resolve() not in where.parents):
             raise  # not the output folder's fault
         raise OutputError(f"cannot write {e.filename}: {e.strerror}") from None
-    return Report(out, files, frame, text, len(tasks), len(outcomes))
+    return Report(out, files, frame, text, len(tasks), len(outcomes), lead[0], lead[1:])
 
 
 def _prepare(out: Path) -> None:
@@ -277,25 +287,32 @@ def sections(frame: pd.DataFrame, plan: Plan) -> list[Section]:
             "PyTorch alike. Configurations that raised or diverged are left out of the tables "
             "and listed at the end.",
             tables.summary(frame),
+            shade=("of tolerance",),
         )
     ]
     for dtype in dtypes:
         for stage, label in tables.STAGES.items():
+            table = tables.activation_initializer(frame, stage, dtype, "tol_used")
             out.append(
                 Section(
                     f"Activation x initializer: {label}, {dtype}",
-                    f"Max relative difference of the {label} ('{stage}' records). 'failed': "
-                    "configurations of the row outside tolerance. A row '(output)' holds the "
-                    "configurations with that output-layer activation.",
-                    tables.activation_initializer(frame, stage, dtype),
+                    f"Fraction of tolerance used by the {label} ('{stage}' records; above 1: "
+                    "outside it), the largest over the cell's configurations, steps and modes. "
+                    "'failed': configurations of the row outside tolerance. A row '(output)' "
+                    "holds the configurations with that output-layer activation. 'not swept', "
+                    "'diverged' (on both sides), 'raised': cells without numbers.",
+                    _marked(table, tables.coverage(frame, dtype)),
+                    shade=tuple(c for c in table.columns if c != "failed"),
                 )
             )
     for dtype in dtypes:
         out.append(
             Section(
                 f"Optimizer x loss: post-step weights, {dtype}",
-                "Max relative difference of the weights after each optimizer step.",
-                tables.loss_optimizer(frame, dtype),
+                "Fraction of tolerance used by the weights after each optimizer step ('—': "
+                "not swept at this dtype).",
+                lo := tables.loss_optimizer(frame, dtype, value="tol_used"),
+                shade=tuple(lo.columns),
             )
         )
     out += [
@@ -337,6 +354,7 @@ def sections(frame: pd.DataFrame, plan: Plan) -> list[Section]:
             "max_abs grows with the values.",
             tables.worst(frame),
             code=("spec", "command"),
+            shade=("of tolerance",),
         ),
         Section(
             "PyTorch against JAX",
@@ -357,6 +375,19 @@ def sections(frame: pd.DataFrame, plan: Plan) -> list[Section]:
     return out
 
 
+def _marked(table: pd.DataFrame, cover: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its empty cells named from ``cover`` (``tables.coverage``): 'not
+    swept', 'diverged', 'raised' instead of one dash for all three."""
+    words = {"none": "not swept", "diverged": "diverged", "raised": "raised"}
+    out = table.astype(object)
+    for c in cover.columns:
+        if c in out.columns:
+            blank = out[c].isna()
+            named = cover[c].reindex(out.index).map(words)
+            out.loc[blank & named.notna(), c] = named[blank & named.notna()]
+    return out
+
+
 def _versions() -> str:
     names = ("numpy", "torch", "pandas")
     found = []
@@ -368,33 +399,41 @@ def _versions() -> str:
     return ", ".join(found)
 
 
-def write_all(frame: pd.DataFrame, plan: Plan, text: str, out: Path) -> dict[str, Path]:
-    """Write every file of the report into ``out``; return their paths by kind."""
+def write_all(
+    frame: pd.DataFrame, plan: Plan, text: str, out: Path, lead: tuple[str, ...] = ()
+) -> dict[str, Path]:
+    """Write the report's pages and plots into ``out`` (the data files: ``data.write_tables``);
+    return their paths by kind."""
     secs = sections(frame, plan)
-    images: dict[str, bytes] = {}
+    images: dict[str, tuple[str, bytes]] = {}
     files: dict[str, Path] = {}
     if not usable(frame).empty:
         for dtype in sorted(frame["dtype"].unique()):
-            images[f"heatmap_{dtype}.png"] = plots.heatmap(frame, dtype)
-        images["divergence_vs_step.png"] = plots.divergence_vs_step(frame)
+            images[f"heatmap_{dtype}.png"] = (
+                f"{dtype}: fraction of tolerance used, activation x initializer, per stage "
+                "(one colour scale for every dtype; 1 = the tolerance)",
+                plots.heatmap(frame, dtype),
+            )
+        images["divergence_vs_step.png"] = (
+            "Fraction of tolerance of the post-step weights against step, free-running, one "
+            "panel per hidden activation (the black line: the tolerance)",
+            plots.divergence_vs_step(frame),
+        )
         if not tables.layer_types(frame).empty:
-            images["layer_types.png"] = plots.layer_heatmap(frame)
-    for name, png in images.items():
+            images["layer_types.png"] = (
+                "Largest fraction of tolerance used, by layer type x dtype",
+                plots.layer_heatmap(frame),
+            )
+    for name, (_, png) in images.items():
         files[name] = write_bytes(out / name, png)
-    captions = {
-        (
-            f"{n[8:-4]}: max relative difference by activation x initializer"
-            if n.startswith("heatmap_")
-            else "Largest fraction of allowance used, by layer type x dtype"
-            if n == "layer_types.png"
-            else "Relative difference of the post-step weights against step, free-running"
-        ): png
-        for n, png in images.items()
-    }
-    files["csv"] = write_csv(frame, out / "records.csv")
-    parquet = write_parquet(frame, out / "records.parquet")
-    if parquet is not None:
-        files["parquet"] = parquet
-    files["markdown"] = write_text(out / "report.md", markdown(TITLE, text, secs))
-    files["html"] = write_text(out / "report.html", html_page(TITLE, text, secs, captions))
+    captions = dict(images.values())
+    scale = plots.tolerance_scale(frame)
+
+    def colour(v: float) -> tuple[str, str]:
+        return plots.tolerance_colour(v, scale)
+
+    md = markdown(TITLE, text, secs, lead=lead, images=[(c, n) for n, (c, _) in images.items()])
+    page = html_page(TITLE, text, secs, captions, lead=lead, colour=colour)
+    files["markdown"] = write_text(out / "report.md", md)
+    files["html"] = write_text(out / "report.html", page)
     return files

@@ -171,6 +171,11 @@ def _limit_once() -> None:
     _THREADS, _WORKER_LIMIT = None, None  # keep the limits set here
 
 
+WARMING = (
+    "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}, warming up: no ETA yet]"
+)
+
+
 def sweep(
     tasks: Sequence[tuple[str, str]],
     steps: int,
@@ -210,14 +215,23 @@ def sweep(
         file=sys.stderr,
         disable=not progress,
         dynamic_ncols=True,
+        smoothing=0,  # the rate since the workers are warm (see finish)
+        bar_format=WARMING,
     )
     count = [0]
+    warm = 1 if jobs <= 1 else min(jobs, len(todo))  # finished when each worker paid its imports
 
     def finish(o: Outcome) -> bool:
         done[o.key] = o
         ckpt.append(o)
-        bar.update(1)
         count[0] += 1
+        if count[0] == warm and not bar.disable:  # the rate and ETA count from now, not the imports
+            bar.n += 1
+            bar.start_t = bar.last_print_t = bar._time()
+            bar.initial, bar.bar_format = bar.n, None
+            bar.refresh()
+        else:
+            bar.update(1)
         return limit is not None and count[0] >= limit
 
     try:

@@ -64,11 +64,11 @@ def loss_optimizer(
 ) -> pd.DataFrame:
     """Max divergence of ``stage`` (post-step weights by default) at ``dtype``: rows optimizer,
     columns loss."""
-    df = usable(frame)
-    df = df[(df["dtype"] == dtype) & (df["stage"] == stage)]
+    every = usable(frame)
+    df = every[(every["dtype"] == dtype) & (every["stage"] == stage)]
     table = df.pivot_table(index="optimizer", columns="loss", values=value, aggfunc="max")
-    table = table.reindex(
-        index=list(dict.fromkeys(df["optimizer"])), columns=list(dict.fromkeys(df["loss"]))
+    table = table.reindex(  # the order of the whole frame: the same rows in every dtype's table
+        index=list(dict.fromkeys(every["optimizer"])), columns=list(dict.fromkeys(every["loss"]))
     )
     table.index.name, table.columns.name = "optimizer", None
     return table
@@ -111,6 +111,10 @@ def oracle(frame: pd.DataFrame, by: str = "activation") -> pd.DataFrame:
     df = df[(df["dtype"] == "float32") & df["oracle_scratch"].notna()]
     if df.empty:
         return pd.DataFrame()
+    growth = loss_growth(frame)
+    boom = df["config"].isin(growth[growth > EXPLODED].index)
+    exploded = df[boom].groupby(by)["config"].nunique()
+    df = df[~boom]
     g = df.groupby(by)
     moved = df[(df["oracle_scratch"] > 0) | (df["oracle_torch"] > 0)]
     table = pd.DataFrame(
@@ -123,8 +127,10 @@ def oracle(frame: pd.DataFrame, by: str = "activation") -> pd.DataFrame:
             "comparisons": g.size(),
         }
     )
+    table["exploded, left out"] = exploded.reindex(table.index).fillna(0).astype(int)
     names = STAGE_ORDER if by == "stage" else activations.names()
-    table = table.reindex(ordered(df[by], list(names)))
+    table = table.reindex(ordered(pd.concat([df[by], exploded.index.to_series()]), list(names)))
+    table["exploded, left out"] = table["exploded, left out"].fillna(0).astype(int)
     table.index.name = by
     return table
 
@@ -186,19 +192,32 @@ def worst(frame: pd.DataFrame, n: int = 15) -> pd.DataFrame:
 def coverage(frame: pd.DataFrame, dtype: str) -> pd.DataFrame:
     """Per activation x initializer at ``dtype`` (rows and columns as ``activation_initializer``
     plus those whose configurations all raised or diverged): ``"numbers"`` where some
-    configuration has comparisons, ``"no numbers"`` where every one raised or diverged,
-    ``"none"`` where no configuration was swept."""
+    configuration has comparisons, ``"diverged"`` where none has and some diverged on both
+    sides, ``"raised"`` where every one raised, ``"none"`` where no configuration was swept."""
     df = _row_keyed(frame[frame["dtype"] == dtype])
     rows = ordered(df["row"], activations.names())
     cols = ordered(df["initializer"], initializers.names())
     n = (df["status"].isin(("pass", "fail")) & (df["stage"] != "")).astype(int)
-    grid = df.assign(n=n).pivot_table(index="row", columns="initializer", values="n", aggfunc="max")
-    grid = grid.reindex(index=rows, columns=cols)
-    out = pd.DataFrame("none", index=grid.index, columns=grid.columns)
-    out[grid == 1] = "numbers"
-    out[grid == 0] = "no numbers"
+    div = (df["status"] == "diverged").astype(int)
+    grid = df.assign(n=n, d=div).pivot_table(
+        index="row", columns="initializer", values=["n", "d"], aggfunc="max"
+    )
+    has, diverged = (grid[k].reindex(index=rows, columns=cols) for k in ("n", "d"))
+    out = pd.DataFrame("none", index=has.index, columns=has.columns)
+    out[has == 1] = "numbers"
+    out[(has == 0) & (diverged == 1)] = "diverged"
+    out[(has == 0) & (diverged == 0)] = "raised"
     out.index.name, out.columns.name = "activation", None
     return out
+
+
+def failed_cells(frame: pd.DataFrame, dtype: str) -> pd.DataFrame:
+    """Per activation x initializer at ``dtype``: True where some configuration failed."""
+    df = _row_keyed(frame[frame["dtype"] == dtype])
+    f = df.assign(f=df["status"] == "fail").pivot_table(
+        index="row", columns="initializer", values="f", aggfunc="max"
+    )
+    return f.fillna(False).astype(bool)
 
 
 def errors(frame: pd.DataFrame) -> pd.DataFrame:

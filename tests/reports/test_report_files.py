@@ -50,8 +50,9 @@ def parse(page: str) -> Checker:
 def test_html_parses_and_embeds_the_plots(report):
     page = report.files["html"].read_text()
     c = parse(page)
-    assert c.tags.count("img") == 3 and "script" not in c.tags
-    assert page.count('src="data:image/png;base64,') == 3
+    pngs = [n for n in report.files if n.endswith(".png")]  # heatmaps, divergence, layer types
+    assert c.tags.count("img") == len(pngs) >= 3 and "script" not in c.tags
+    assert page.count('src="data:image/png;base64,') == len(pngs)
     assert "Worst configurations" in "".join(c.text)
 
 
@@ -103,18 +104,6 @@ def test_same_seed_gives_identical_csv_and_markdown(report, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
-def test_tidy_csv_reads_back(report):
-    df = pd.read_csv(report.files["csv"], low_memory=False)
-    assert len(df) == len(report.frame)
-    # booleans without gaps, message rows included: every chunk a reader parses is bool
-    assert df["passed"].dtype == bool and df["nonfinite"].dtype == bool
-    assert report.frame["passed"].dtype == bool
-    for col in ("spec", "activation", "initializer", "loss", "optimizer", "dtype", "mode",
-                "step", "stage", "tensor", "max_abs", "max_rel", "passed", "oracle_scratch",
-                "oracle_torch", "error"):  # fmt: skip
-        assert col in df.columns
-
-
 def test_cli_end_to_end_in_worker_processes_matches_in_process(report, tmp_path, capsys):
     """``nnparity report`` on the quick matrix (plus softmax) in 2 workers: same bytes."""
     from nnparity.reports import matrix_file
@@ -127,7 +116,9 @@ def test_cli_end_to_end_in_worker_processes_matches_in_process(report, tmp_path,
     code = main(["report", "--matrix", str(toml), "--out", str(out), "--jobs", "2"])
     assert code == 0
     std = capsys.readouterr()
-    assert f"Report: {out / 'report.html'}" in std.out and "passed" in std.out
+    assert f"Report: {out / 'report.html'}" in std.out
+    n = len(plan.specs) * len(plan.modes)
+    assert std.out.startswith(f"{n} configurations: {n} agree with PyTorch within tolerance")
     assert "nnparity report" in std.err  # the progress bar and the plan line
     assert read(out / "records.csv") == read(report.files["csv"])
     md = read(out / "report.md").replace(str(toml).encode(), b"quick+")
@@ -142,7 +133,7 @@ def test_cli_default_seed_and_quick_matrix(tmp_path, capsys):
                  str(out), "--no-progress"]) == 0  # fmt: skip
     text = capsys.readouterr().out
     assert "60 configurations" in text and "report.md" in text
-    assert "seed=7" in (out / "records.csv").read_text()
+    assert "seed=7" in (out / "configurations.csv").read_text()
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ def test_layer_types_table_attributes_tensors_to_their_layer_type():
     rows = [("grad", "W1", 0.5), ("grad", "W2", 0.1), ("buffers", "running_var3", 0.7),
             ("update", "b4", 0.2), ("forward", "output", 0.9)]  # fmt: skip
     frame = pd.DataFrame({
-        "spec": spec, "status": "pass", "dtype": "float32",
+        "spec": spec, "status": "pass", "dtype": "float32", "framework": "torch",
         "stage": [r[0] for r in rows], "tensor": [r[1] for r in rows],
         "tol_used": [r[2] for r in rows],
     })  # fmt: skip
