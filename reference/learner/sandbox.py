@@ -408,7 +408,10 @@ def _child_check(req: dict) -> dict:
 
     # ours first, before the learner's folder can shadow anything; no limit yet: the limit is
     # on what comes on top of PyTorch's own import (whose address space varies with the build)
-    from nnparity.reference.learner import checker  # imports torch
+    from nnparity.reference.learner import lazy_dynamo
+
+    lazy_dynamo.defer()  # imports torch; torch.compile's machinery only if ever asked for
+    from nnparity.reference.learner import checker
     from nnparity.reference.learner.loader import load
     from nnparity.scratch.errors import NNParityError
 
