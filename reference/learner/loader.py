@@ -19,16 +19,9 @@ from nnparity.scratch.errors import NNParityError
 from .adapters import Adapter
 from .paths import LearnerError
 from .runner import learner_tail
+from .target import split_target
 
 DEFAULT_NAME = "nnparity_adapter"
-
-
-def split_target(target: str) -> tuple[str, str]:
-    """(``FILE.py``, ``NAME`` or "") from ``FILE.py[:NAME]``; a path that exists is whole."""
-    if Path(target).exists() or ":" not in target:
-        return target, ""
-    path_text, _, name = target.rpartition(":")
-    return (path_text, name) if name.isidentifier() else (target, "")
 
 
 def resolve_target(target: str, folders: list[Path]) -> str:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .target import split_target
 from .workspace import COPY_LIMIT, copy_folder
 
 DEFAULT_TIMEOUT = 60.0  # seconds: a tiny network's check takes a few (torch's import included)
@@ -103,8 +104,6 @@ def run_isolated(
     """Check ``target`` (``FILE.py[:NAME]``) in a child process: ``check(adapter, X, y,
     **options)`` on the adapter the file builds, within ``timeout`` seconds of wall time and
     ``memory`` bytes of address space (None or 0: no limit). See the module docstring."""
-    from .loader import split_target
-
     path_text, name = split_target(target)
     src = Path(path_text).resolve()
     if not src.is_file():

@@ -1,7 +1,9 @@
-"""``lazy_dynamo``: the check's child keeps ``torch._dynamo`` (1.4 s of CPU to import) out,
-without changing a single number PyTorch computes, and the real module still comes when asked.
+"""What keeps a check fast, held as behaviour (never as timings): the parent process imports
+neither torch, pandas nor NumPy; the child keeps ``torch._dynamo`` (1.4 s of CPU to import)
+out (``lazy_dynamo``) without changing a single number PyTorch computes, and the real module
+still comes when asked.
 
-Each case runs in a fresh interpreter: ``torch._dynamo`` cannot be unimported."""
+Each case runs in a fresh interpreter: a module cannot be unimported."""
 
 from __future__ import annotations
 
@@ -85,3 +87,20 @@ def test_a_check_in_the_child_never_imports_dynamo(tmp_path, capsys):
     sent = json.loads(capsys.readouterr().out)
     seen = [ln.split()[-1] for ln in sent["output"].splitlines() if ln.startswith("dynamo:")]
     assert len(seen) >= 2 and set(seen) == {"_Deferred"}, seen
+
+
+PARENT = """
+import sys
+from nnparity.reports.cli import main
+rc = main(["check", sys.argv[1], "--steps", "2", "--watch", "0", "--no-probe"])
+heavy = sorted(m for m in ("torch", "pandas", "numpy") if m in sys.modules)
+print(rc, ",".join(heavy) or "none")
+"""
+
+
+def test_the_parent_of_a_check_imports_no_heavy_library(tmp_path):
+    f = learner(tmp_path, "def nnparity_adapter(): return make()\n")
+    p = subprocess.run(
+        [sys.executable, "-c", PARENT, str(f)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert p.stdout.split()[-2:] == ["0", "none"], p.stdout + p.stderr
