@@ -8,14 +8,13 @@
 
 The parts: ``nnparity.scratch`` (the NumPy library, NumPy only), ``nnparity.reference`` (the
 PyTorch twin, the parity engine, the learner checker), ``nnparity.reports`` (sweeps, reports,
-the command line). Importing ``nnparity`` imports NumPy only; torch is imported when a function
-that needs it is first called.
+the command line). Importing ``nnparity`` imports nothing heavy: NumPy comes with ``Spec``,
+``build`` or a part, torch when a function that needs it is first called.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +26,9 @@ _CHECKOUT = Path(__file__).resolve().parent.parent
 if not (Path(__file__).parent / "scratch").is_dir() and (_CHECKOUT / "scratch").is_dir():
     __path__.append(str(_CHECKOUT))
 
-from .scratch import Spec, build  # noqa: E402
-
-try:
-    __version__ = version("nnparity")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree, not installed
-    __version__ = "0+unknown"
-
-_LAZY = {
+_LAZY = {  # imported when first used: the check command's parent process needs none of them
+    "Spec": "nnparity.scratch",
+    "build": "nnparity.scratch",
     "run_parity": "nnparity.reference.engine",
     "check": "nnparity.reference.learner",
     "assert_learner_matches": "nnparity.reference.learner",
@@ -60,11 +54,19 @@ if TYPE_CHECKING:  # pragma: no cover
         from_step,
         layer_check,
     )
+    from .scratch import Spec, build
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
+    if name == "__version__":  # importlib.metadata costs a tenth of a second: only when asked
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("nnparity")
+        except PackageNotFoundError:  # pragma: no cover - a source tree, not installed
+            return "0+unknown"
     raise AttributeError(f"module 'nnparity' has no attribute {name!r}")
 
 

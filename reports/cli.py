@@ -51,19 +51,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    from nnparity.scratch.errors import NNParityError
-
     try:
         return int(_module(args.command).run(args))
-    except NNParityError as e:
-        print(f"nnparity {args.command}: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"nnparity {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `nnparity ... | head`: the reader has gone, which is no error
         _quiet_stdout()
         return 0
+    except Exception as e:
+        # imported here: nnparity.scratch brings NumPy, which check's parent process never needs
+        from nnparity.scratch.errors import NNParityError
+
+        if not isinstance(e, NNParityError):
+            raise
+        print(f"nnparity {args.command}: error: {e}", file=sys.stderr)
+        return 2
 
 
 def _quiet_stdout() -> None:

@@ -22,17 +22,10 @@ from .adapters import Adapter
 from .paths import LearnerError
 from .per_layer import is_layer_checks
 from .runner import learner_tail
+from .target import split_target
 
 DEFAULT_NAME = "nnparity_adapter"
 LAYERS_NAME = "nnparity_layers"
-
-
-def split_target(target: str) -> tuple[str, str]:
-    """(``FILE.py``, ``NAME`` or "") from ``FILE.py[:NAME]``; a path that exists is whole."""
-    if Path(target).exists() or ":" not in target:
-        return target, ""
-    path_text, _, name = target.rpartition(":")
-    return (path_text, name) if name.isidentifier() else (target, "")
 
 
 def resolve_target(target: str, folders: list[Path]) -> str:

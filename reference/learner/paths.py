@@ -12,6 +12,7 @@ the same shape (so references the learner keeps stay valid), else by rebinding t
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -33,6 +34,7 @@ class DeclarationError(LearnerError, SpecError):
     """A declared name or value (activation, loss, optimizer) that scratch does not know."""
 
 
+@functools.lru_cache(maxsize=1024)  # the same few names are read and written at every step
 def parse(path: str) -> tuple[tuple[str, Any], ...]:
     """``"layers[1].W"`` -> ``(("attr", "layers"), ("item", 1), ("attr", "W"))``."""
     steps: list[tuple[str, Any]] = []

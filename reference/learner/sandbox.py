@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .target import split_target
 from .workspace import COPY_LIMIT, copy_folder
 
 DEFAULT_TIMEOUT = 60.0  # seconds: a tiny network's check takes a few (torch's import included)
@@ -106,8 +107,6 @@ def run_isolated(
     """Check ``target`` (``FILE.py[:NAME]``) in a child process: ``check(adapter, X, y,
     **options)`` on the adapter the file builds, within ``timeout`` seconds of wall time and
     ``memory`` bytes of address space (None or 0: no limit). See the module docstring."""
-    from .loader import split_target
-
     path_text, name = split_target(target)
     src = Path(path_text).resolve()
     if not src.is_file():
@@ -433,7 +432,10 @@ def _child_check(req: dict) -> dict:
 
     # ours first, before the learner's folder can shadow anything; no limit yet: the limit is
     # on what comes on top of PyTorch's own import (whose address space varies with the build)
-    from nnparity.reference.learner import checker  # imports torch
+    from nnparity.reference.learner import lazy_dynamo
+
+    lazy_dynamo.defer()  # imports torch; torch.compile's machinery only if ever asked for
+    from nnparity.reference.learner import checker
     from nnparity.reference.learner.loader import load
     from nnparity.reference.learner.per_layer import check_layers, is_layer_checks
     from nnparity.scratch.errors import NNParityError
