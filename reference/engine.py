@@ -176,6 +176,10 @@ def run_parity(
     return replace(result, side="your network", resync=resync)
 
 
+def _copy(p: dict[str, Array]) -> dict[str, Array]:
+    return {k: v.copy() for k, v in p.items()}
+
+
 def _is_layered(net: Any) -> bool:
     from nnparity.scratch.stack import LayeredNetwork
 
@@ -233,8 +237,10 @@ def _run(
                 orc.set_params({n: v.astype(np.float64) for n, v in p.items()})
                 orc.set_state(_cast_state(state))
         with np.errstate(all="ignore"):  # non-finite values are found and reported below
-            loss, grads, out = net.loss_and_grads(p, X, y)
-            new_p, new_state = net.opt.update(grads, state, p)
+            # the network gets its own copies: one that writes into X, y or its weights in
+            # place cannot change what PyTorch (which shares X's memory) or later steps see
+            loss, grads, out = net.loss_and_grads(_copy(p), X.copy(), y.copy())
+            new_p, new_state = net.opt.update(grads, state, _copy(p))
         t = twin.step(Xt, yt)
         o = orc.step(Xo, yo) if orc is not None else None
         growth = _growth(growth, t.loss, k)

@@ -110,3 +110,37 @@ def test_a_protocol_violation_is_one_message_naming_the_piece(net, message):
     with pytest.raises(ProtocolError) as e:
         run_parity(SPEC, steps=2, net=net)
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize("mode", ["free", "resync"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_network_that_writes_into_its_data_fails_and_leaves_the_callers_data(mode, dtype):
+    """Found by review: X *= 2 and flipped targets inside loss_and_grads passed, because the
+    twin shares X's memory (torch.from_numpy) and so trained on the same corrupted data."""
+    spec = Spec.parse(f"3-4-1 tanh,sigmoid loss=bce opt=sgd(lr=0.1) dtype={dtype}")
+
+    class Writes(DictStateNet):
+        def loss_and_grads(self, params, X, y):
+            X *= 2.0
+            y[:] = 1.0 - y
+            return super().loss_and_grads(params, X, y)
+
+    from nnparity.scratch import make_data
+
+    X, y = make_data(spec)
+    kept = (X.copy(), y.copy())
+    result = run_parity(spec, steps=2, mode=mode, net=Writes(spec), data=(X, y))
+    assert not result.passed and result.first_failure.step == 1
+    np.testing.assert_array_equal(X, kept[0])
+    np.testing.assert_array_equal(y, kept[1])
+
+
+def test_a_network_that_updates_its_weights_in_place_is_judged_on_what_it_returns():
+    class InPlace(DictStateNet):
+        def update(self, grads, state, params):
+            for n in params:
+                params[n] -= 0.1 * grads[n]  # writes into the arrays it was given
+            return params, {"step": state["step"] + 1, "momentum_buffer": {}}
+
+    spec = Spec.parse("3-4-2 tanh,identity loss=mse opt=sgd(lr=0.1)")
+    assert run_parity(spec, steps=3, mode="resync", net=InPlace(spec)).passed
