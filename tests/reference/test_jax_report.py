@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pandas as pd
 import pytest
 
 pytest.importorskip("jax", reason="jax is not installed (pip install nnparity[jax])")
@@ -33,7 +32,9 @@ def _report(tmp_path, *extra):
     out = tmp_path / "out"
     args = ["report", "--matrix", str(matrix), "--out", str(out), "--no-progress", "--jobs", "1"]
     code = main([*args, *extra])
-    return code, pd.read_csv(out / "records.csv"), (out / "report.md").read_text()
+    from nnparity.reports import load
+
+    return code, load(out).frame(), (out / "report.md").read_text()
 
 
 @pytest.fixture

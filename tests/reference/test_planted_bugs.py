@@ -222,4 +222,4 @@ def test_a_float32_network_that_upcasts_to_float64_fails():
     result = run_parity(spec, 2, net=net._replace(opt=upcast))
     first = result.first_failure
     assert (first.step, first.stage, first.expected_dtype) == (1, "update", "float32")
-    assert "dtype mismatch: scratch float64, torch float32" in result.message()
+    assert "dtype mismatch: your network float64, torch float32" in result.message()

@@ -137,7 +137,7 @@ def _visible(spec, bug, correct) -> bool:
 
 def test_planted_bugs_are_caught_down_to_1e_6_relative_in_float64(summary):
     rng = random.Random(SEED + 1)
-    pool = [s for s in product(Axes()) if s.dtype == "float64"]
+    pool = [s for s in product(Axes()) if s.dtype == "float64" and not s.layered]  # dense: net=
     rows, missed = [], []
     for kind in CLASSES:
         for eps in MAGNITUDES:
