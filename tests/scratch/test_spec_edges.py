@@ -1,0 +1,122 @@
+"""Messages and edges of the spec, the data check, the registry and erf that the mutation run
+showed unpinned: each message is asserted whole, so a changed word or shape is seen."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from nnparity.scratch import Choice, Spec, SpecError, initializers
+from nnparity.scratch.data import check_data
+from nnparity.scratch.errors import DataError
+from nnparity.scratch.special import erf
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "1x3x3 conv(2,k=3) batchnorm flatten dense(2) loss=mse batch=1",
+            "layer 2 batchnorm would see one value per channel in training (batch 1, 2x1x1 per "
+            "sample), which PyTorch refuses: use batch=2 or more",
+        ),
+        (
+            "1x6x6 conv(2,k=3) maxpool(2) loss=mse",
+            "the network ends with a 2x2x2 output per sample; a loss takes (batch, units): end "
+            "with flatten and dense(units)",
+        ),
+        (
+            "3-4-1 tanh,identity loss=bce",
+            "loss bce needs the last activation to be sigmoid (it takes probabilities in [0, 1]); "
+            "got identity",
+        ),
+        (
+            "3-4-2 tanh,identity loss=nll",
+            "loss nll needs the last activation to be log_softmax (it takes log-probabilities); "
+            "got identity",
+        ),
+        (
+            # the structural fields are not key=value options
+            "3-4-1 tanh,sigmoid lyrs=2",
+            "unknown spec key 'lyrs'; did you mean 'loss'? Known keys: batch, bias, bias_init, "
+            "dtype, init, loss, opt, seed",
+        ),
+    ],
+)
+def test_spec_messages_whole(text, message):
+    with pytest.raises(SpecError) as err:
+        Spec.parse(text)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize("key", ["sizes", "activations", "layers", "input_shape"])
+def test_structural_fields_are_not_options(key):
+    with pytest.raises(SpecError, match=f"unknown spec key '{key}'"):
+        Spec.parse(f"3-4-1 tanh,sigmoid {key}=3")
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        (
+            "1x28x",
+            "cannot read input shape '1x28x': write whole numbers joined by 'x', e.g. 1x28x28 "
+            "(channels x height x width) or 8 (features)",
+        ),
+        (
+            (2.5,),
+            "input shape must be D (features) or CxHxW (an image), whole numbers >= 1, got (2.5,)",
+        ),
+        (
+            (True,),
+            "input shape must be D (features) or CxHxW (an image), whole numbers >= 1, got (True,)",
+        ),
+    ],
+)
+def test_input_shape_must_be_whole_numbers(shape, message):
+    with pytest.raises(SpecError) as err:
+        Spec(input_shape=shape, layers=("dense(2)",))
+    assert str(err.value) == message
+
+
+def test_a_layered_spec_without_layers_is_refused_with_the_fix():
+    with pytest.raises(SpecError, match="hold no weights; add a dense or conv layer"):
+        Spec(input_shape=(3,), layers=())
+
+
+def test_one_activation_may_be_given_as_a_choice():
+    spec = Spec(sizes=(3, 1), activations=Choice("sigmoid"))
+    assert spec.activations == (Choice("sigmoid"),)
+
+
+def test_a_layered_spec_keeps_no_dense_activations():
+    layers = ("conv(2,k=3)", "flatten", "dense(2)")
+    spec = Spec(input_shape="1x4x4", layers=layers, activations="tanh", loss="mse")
+    assert (spec.sizes, spec.activations) == ((), ())
+
+
+def test_y_shape_message_suggests_a_reshape_only_when_the_size_fits():
+    spec = Spec.parse("3-4-2 tanh,identity loss=mse batch=4")
+    x = np.zeros((4, 3))
+    with pytest.raises(DataError) as err:
+        check_data(spec, x, np.zeros((4, 3)))
+    assert str(err.value) == "y has shape (4, 3); mse takes (4, 2)"
+    with pytest.raises(DataError) as err:
+        check_data(spec, x, np.zeros(8))
+    assert str(err.value) == "y has shape (8,); mse takes (4, 2); use y.reshape(4, 2)"
+
+
+def test_a_variant_without_hyperparameters_says_none():
+    with pytest.raises(SpecError) as err:
+        initializers["zeros"].build({"value": 1.0})
+    assert str(err.value) == "'zeros' has no hyperparameter 'value'; known: none"
+
+
+def test_erf_at_infinities_and_nan_warns_of_nothing():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = erf(np.array([-np.inf, np.inf, np.nan, 0.5]))
+    np.testing.assert_array_equal(got[:2], [-1.0, 1.0])
+    assert np.isnan(got[2]) and got[3] == pytest.approx(0.5204998778130465, rel=1e-15)
