@@ -8,9 +8,10 @@ import warnings
 import numpy as np
 import pytest
 
-from nnparity.scratch import Choice, Spec, SpecError, initializers
-from nnparity.scratch.data import check_data
+from nnparity.scratch import Choice, Spec, SpecError, activations, initializers, make_data
+from nnparity.scratch.data import check_data, check_inputs
 from nnparity.scratch.errors import DataError
+from nnparity.scratch.initializers import gain
 from nnparity.scratch.special import erf
 
 
@@ -120,3 +121,88 @@ def test_erf_at_infinities_and_nan_warns_of_nothing():
         got = erf(np.array([-np.inf, np.inf, np.nan, 0.5]))
     np.testing.assert_array_equal(got[:2], [-1.0, 1.0])
     assert np.isnan(got[2]) and got[3] == pytest.approx(0.5204998778130465, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: Spec.parse("loss=mse"),
+            "cannot read spec 'loss=mse': write sizes then activations, e.g. '3-4-1 tanh,sigmoid "
+            "loss=mse opt=sgd(lr=0.1)', or an input shape then layers, e.g. '1x8x8 conv(4,k=3) "
+            "relu flatten dense(2)'",
+        ),
+        (
+            lambda: Spec(input_shape="1x2x2", layers=("flatten",)),
+            "need at least an input and an output size: the layers of 1x2x2 flatten hold no "
+            "weights; add a dense or conv layer, e.g. 3 dense(4) tanh",
+        ),
+        (
+            lambda: Spec.parse("3-4-2 tanh,sigmoid loss=bce"),
+            "bce takes 1 output unit, got 2; for several classes use cross_entropy (logits) or "
+            "nll (after log_softmax)",
+        ),
+        (
+            lambda: gain("swish"),
+            "unknown nonlinearity 'swish' for a gain; known: linear, sigmoid, tanh, relu, selu, "
+            "leaky_relu",
+        ),
+    ],
+)
+def test_more_messages_whole(make, message):
+    with pytest.raises(SpecError) as err:
+        make()
+    assert str(err.value) == message
+
+
+def test_layers_may_be_one_string():
+    spec = Spec(input_shape="1x4x4", layers="conv(2,k=3) flatten dense(2)", loss="mse")
+    assert [c.name for c in spec.layers] == ["conv", "flatten", "dense"]
+
+
+def test_names_fold_hyphens_as_underscores():
+    assert activations.canonical("Leaky-ReLU") == "leaky_relu"
+
+
+def test_bce_data_draws_both_labels():
+    _, y = make_data(Spec.parse("3-4-1 tanh,sigmoid loss=bce batch=64"))
+    assert set(np.unique(y)) == {0.0, 1.0}
+
+
+CE = "3-4-3 tanh,identity loss=cross_entropy batch=4"
+
+
+@pytest.mark.parametrize(
+    ("y", "message"),
+    [
+        (
+            np.zeros((4, 3)),
+            "cross_entropy takes class indices of shape (4,), got (4, 3); for one-hot targets "
+            "use y.argmax(1)",
+        ),
+        (np.zeros((4, 3, 1)), "cross_entropy takes class indices of shape (4,), got (4, 3, 1)"),
+        (
+            np.array([True, False, True, True]),
+            "class indices must be whole numbers, got dtype bool",
+        ),
+    ],
+)
+def test_class_target_messages_whole(y, message):
+    with pytest.raises(DataError) as err:
+        check_data(Spec.parse(CE), np.zeros((4, 3)), y)
+    assert str(err.value) == message
+
+
+def test_whole_float32_class_indices_become_int64_and_int64_ones_are_not_copied():
+    spec = Spec.parse(CE)
+    _, y = check_data(spec, np.zeros((4, 3)), np.array([0, 1, 2, 0], dtype=np.float32))
+    assert y.dtype == np.int64 and y.tolist() == [0, 1, 2, 0]
+    labels = np.array([2, 1, 0, 0])
+    assert check_data(spec, np.zeros((4, 3)), labels)[1] is labels
+
+
+def test_image_input_message_names_x():
+    spec = Spec.parse("1x4x4 conv(2,k=3) flatten dense(2) loss=mse")
+    with pytest.raises(DataError) as err:
+        check_inputs(spec, np.full((2, 1, 4, 4), np.nan))
+    assert str(err.value) == "X holds a non-finite value nan at (0, 0, 0, 0): clean the data"
