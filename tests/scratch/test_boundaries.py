@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnparity.scratch import Spec, SpecError, initializers, optimizers
+from nnparity.scratch import Spec, SpecError, activations, initializers, losses, optimizers
 from nnparity.scratch.registry import Registry
 
 TINY = 1e-12
@@ -121,3 +121,35 @@ def test_register_records_name_factory_doc_and_tags():
 def test_layers_holding_arrays_are_numbered(layer):
     assert Spec.parse(f"3 dense(4) tanh {layer} dense(2) loss=mse").n_layers == 3
     assert Spec.parse("3 dense(4) tanh relu dense(2) loss=mse").n_layers == 2
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: optimizers["sgd"].build({"lrr": 1}),
+            "'sgd' has no hyperparameter 'lrr'; known: lr, momentum, dampening, weight_decay, "
+            "nesterov",
+        ),
+        (
+            lambda: optimizers.normalize("sgd", {"lrr": 1}),
+            "optimizer 'sgd' has no hyperparameter 'lrr'; did you mean 'lr'? Its hyperparameters: "
+            "lr, momentum, dampening, weight_decay, nesterov",
+        ),
+        (
+            lambda: initializers.normalize("zeros", {"value": 1}),
+            "initializer 'zeros' has no hyperparameter 'value'. Its hyperparameters: none",
+        ),
+    ],
+)
+def test_unknown_hyperparameter_messages_whole(call, message):
+    with pytest.raises(SpecError) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_canonical_names_leave_other_objects_and_other_kinds_alone():
+    with pytest.raises(SpecError, match="unknown activation 5"):
+        activations[5]
+    # only a loss's name may end in "loss": ReLULoss is no activation
+    assert "ReLULoss" not in activations and "MSELoss" in losses
