@@ -8,10 +8,11 @@ import warnings
 import numpy as np
 import pytest
 
-from nnparity.scratch import Choice, Spec, SpecError, activations, initializers, make_data
+from nnparity.scratch import Choice, Spec, SpecError, activations, build, initializers, make_data
 from nnparity.scratch.data import check_data, check_inputs
 from nnparity.scratch.errors import DataError
 from nnparity.scratch.initializers import gain
+from nnparity.scratch.spec import layer_choice, layer_text
 from nnparity.scratch.special import erf
 
 
@@ -206,3 +207,36 @@ def test_image_input_message_names_x():
     with pytest.raises(DataError) as err:
         check_inputs(spec, np.full((2, 1, 4, 4), np.nan))
     assert str(err.value) == "X holds a non-finite value nan at (0, 0, 0, 0): clean the data"
+
+
+def test_a_space_inside_parentheses_does_not_split_the_spec():
+    spec = Spec.parse("3-4-1 tanh,sigmoid loss=mse opt=sgd(lr=0.1, momentum=0.9)")
+    assert str(spec.opt) == "sgd(lr=0.1,momentum=0.9)"
+
+
+def test_layer_text_writes_only_a_positional_layers_first_value_bare():
+    assert layer_text(layer_choice("batchnorm(eps=0.001)")) == "batchnorm(eps=0.001)"
+    assert layer_text(layer_choice("dropout(0.1)")) == "dropout(0.1)"
+
+
+def test_layers_may_be_one_choice():
+    spec = Spec(input_shape=(3,), layers=Choice("dense", (("units", 2),)), loss="mse")
+    assert spec.sizes == (3, 2)
+
+
+def test_weightless_layers_message_lists_each_layer():
+    with pytest.raises(SpecError) as err:
+        Spec(input_shape="1x2x2", layers=("flatten", "relu"))
+    assert "the layers of 1x2x2 flatten relu hold no weights" in str(err.value)
+
+
+def test_leaky_relu_gain_defaults_to_slope_zero():
+    assert gain("leaky_relu") == 2.0**0.5
+
+
+def test_forward_mode_message_whole():
+    spec = Spec.parse("3-4-1 tanh,sigmoid loss=mse")
+    net = build(spec)
+    with pytest.raises(SpecError) as err:
+        net.forward(net.init_params(), np.zeros((2, 3)), mode="test")
+    assert str(err.value) == "mode must be 'train' or 'eval', got 'test'"
