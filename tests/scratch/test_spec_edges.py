@@ -240,3 +240,9 @@ def test_forward_mode_message_whole():
     with pytest.raises(SpecError) as err:
         net.forward(net.init_params(), np.zeros((2, 3)), mode="test")
     assert str(err.value) == "mode must be 'train' or 'eval', got 'test'"
+
+
+def test_a_space_inside_a_layers_parentheses_does_not_split_it():
+    spec = Spec(input_shape="1x4x4", layers="conv(2, k=3) flatten dense(2)", loss="mse")
+    assert [c.name for c in spec.layers] == ["conv", "flatten", "dense"]
+    assert spec.layers[0].kwargs == {"out": 2, "k": 3}
