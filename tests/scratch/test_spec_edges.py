@@ -12,7 +12,7 @@ from nnparity.scratch import Choice, Spec, SpecError, activations, build, initia
 from nnparity.scratch.data import check_data, check_inputs
 from nnparity.scratch.errors import DataError
 from nnparity.scratch.initializers import gain
-from nnparity.scratch.spec import layer_choice, layer_text
+from nnparity.scratch.spec import is_activation, layer_choice, layer_text
 from nnparity.scratch.special import erf
 
 
@@ -25,7 +25,7 @@ from nnparity.scratch.special import erf
             "sample), which PyTorch refuses: use batch=2 or more",
         ),
         (
-            "1x6x6 conv(2,k=3) maxpool(2) loss=mse",
+            "1x6x6 conv(2,k=3) relu maxpool(2) loss=mse",
             "the network ends with a 2x2x2 output per sample; a loss takes (batch, units): end "
             "with flatten and dense(units)",
         ),
@@ -119,8 +119,8 @@ def test_a_variant_without_hyperparameters_says_none():
 def test_erf_at_infinities_and_nan_warns_of_nothing():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        got = erf(np.array([-np.inf, np.inf, np.nan, 0.5]))
-    np.testing.assert_array_equal(got[:2], [-1.0, 1.0])
+        got = erf(np.array([-np.inf, np.inf, np.nan, 0.5, 1e300, -1e300]))
+    np.testing.assert_array_equal(got[[0, 1, 4, 5]], [-1.0, 1.0, 1.0, -1.0])
     assert np.isnan(got[2]) and got[3] == pytest.approx(0.5204998778130465, rel=1e-15)
 
 
@@ -246,3 +246,19 @@ def test_a_space_inside_a_layers_parentheses_does_not_split_it():
     spec = Spec(input_shape="1x4x4", layers="conv(2, k=3) flatten dense(2)", loss="mse")
     assert [c.name for c in spec.layers] == ["conv", "flatten", "dense"]
     assert spec.layers[0].kwargs == {"out": 2, "k": 3}
+
+
+def test_a_name_that_is_neither_layer_nor_activation_is_no_activation():
+    assert not is_activation("nonexistent") and not is_activation("conv") and is_activation("relu")
+
+
+def test_batchnorm_counts_every_value_of_a_channel():
+    """batch 1 with a 2x2x1 map per sample: 2 values per channel, which PyTorch accepts."""
+    spec = Spec.parse("1x4x3 conv(2,k=3) batchnorm flatten dense(2) loss=mse batch=1")
+    assert spec.n_layers == 3
+
+
+def test_an_empty_spec_names_what_is_missing():
+    with pytest.raises(SpecError) as err:
+        Spec()
+    assert str(err.value) == "need at least an input and an output size, got ()"
