@@ -20,7 +20,7 @@ class DataError(NNParityError):
 def did_you_mean(name: str, known: list[str]) -> str:
     """``"; did you mean 'relu'?"`` for the closest known name, or ``"."`` when none is close."""
     by_lower = {k.lower(): k for k in known}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.5)
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.5)
     return f"; did you mean {by_lower[close[0]]!r}?" if close else "."
 
 

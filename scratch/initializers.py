@@ -86,9 +86,12 @@ def constant(value: float = 0.1) -> Init:
 
 @register()
 def uniform(a: float = 0.0, b: float = 1.0) -> Init:
-    """w ~ U(a, b) (PyTorch's ``uniform_`` defaults)."""
+    """w ~ U(a, b) (PyTorch's ``uniform_`` defaults). a = b is refused (torch fills with a):
+    that spec is ``constant(value=a)``."""
     if not a < b:
-        raise SpecError(f"uniform needs a < b, got a={a}, b={b}")
+        raise SpecError(
+            f"uniform needs a < b, got a={a}, b={b}; for one value everywhere: constant(value=...)"
+        )
     return lambda rng, shape, fan_in, fan_out: rng.uniform(a, b, shape)
 
 

@@ -78,12 +78,13 @@ def erf(x: Array | float) -> Array:
     """erf(x) = 2/sqrt(pi) int_0^x e^(-t^2) dt, elementwise, as float64."""
     x = np.asarray(x, dtype=np.float64)
     ax = np.abs(x)
-    x2 = x * x
     with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+        x2 = x * x  # overflows to inf beyond 1.3e154, where erf is +-1
         inner = x * _horner(_T, x2) / _horner(_U, x2)
         e = np.exp(-x2)
         tail = np.where(
             ax < 8.0, _horner(_P, ax) / _horner(_Q, ax), _horner(_R, ax) / _horner(_S, ax)
         )
-        outer = np.where(np.isinf(x), np.sign(x), np.sign(x) * (1.0 - e * tail))
+        # beyond 27 erfc is below the smallest double (and P/Q is inf/inf past 1e154): +-1
+        outer = np.where(ax > 27.0, np.sign(x), np.sign(x) * (1.0 - e * tail))
     return np.where(ax <= 1.0, inner, outer)
