@@ -176,6 +176,33 @@ def run_parity(
     return replace(result, side="your network", resync=resync)
 
 
+TINY = 1e-300  # the scale of a gradient whose atol floor is folded into its bound
+ROUNDOFF_FLOOR = 1e4  # a gradient element's floor is at most this many times its allowance
+
+
+def _gradient_floors(
+    bounds: dict, pairs: dict, tol: Tolerance, u: float
+) -> tuple[dict, set[tuple[str, str]]]:
+    """Each gradient element's atol floor, capped by its own round-off allowance ``R``:
+    ``min(atol * max|e|, ROUNDOFF_FLOOR * R)``. The tensor-wide floor alone let one saturated
+    unit in a layer of live ones (entries 1e-9 of the tensor's largest) be doubled or
+    sign-flipped unseen although its own ``R`` is 1e-16 of them; ``ROUNDOFF_FLOOR`` leaves the
+    envelope a margin of 1e4 beyond its SAFETY factor. The floor is added to the bound; the
+    tensor's own scale is then ``TINY`` (the keys returned)."""
+    out, floored = dict(bounds), set()
+    for (stage, name), bd in bounds.items():
+        if stage != "grad" or (stage, name) not in pairs:
+            continue
+        e = np.abs(np.asarray(pairs[(stage, name)][1], dtype=np.float64))
+        top = float(e.max(initial=0.0)) if np.isfinite(e).all() else np.inf
+        if not np.isfinite(top) or np.shape(bd) != e.shape:
+            continue
+        floor = np.minimum(tol.atol * (top if top > 0 else 1.0), ROUNDOFF_FLOOR * bd)
+        out[(stage, name)] = bd + floor
+        floored.add((stage, name))
+    return out, floored
+
+
 def _copy(p: dict[str, Array]) -> dict[str, Array]:
     return {k: v.copy() for k, v in p.items()}
 
@@ -253,7 +280,11 @@ def _run(
         if rtol is None:
             bounds = _bounds(env, p, state, torch_p, torch_state, X64, y64, t.grads)
         opairs = _pairs_torch(o) if o is not None else {}
-        items = [(st, n, a, e, None, bounds.get((st, n))) for (st, n), (a, e) in pairs.items()]
+        floored: set = set()
+        if bounds:
+            bounds, floored = _gradient_floors(bounds, pairs, tol, env.u)
+        items = [(st, n, a, e, TINY if (st, n) in floored else None, bounds.get((st, n)))
+                 for (st, n), (a, e) in pairs.items()]  # fmt: skip
         recs = compare_many(items, tol, spec=text, mode=mode, step=k)
         if framework != "torch":
             recs = [replace(r, framework=framework) for r in recs]

@@ -144,3 +144,35 @@ def test_a_run_that_cannot_fit_in_memory_is_refused_up_front(args, capsys):
     err = capsys.readouterr().err
     assert code == 2, err
     assert "of memory" in err and "lower the batch" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("factor", [-1.0, 0.0, 2.0], ids=["sign-flipped", "zeroed", "doubled"])
+def test_one_saturated_unit_among_live_ones_is_judged_on_its_own_round_off(factor):
+    """Found by review: the tensor-wide atol floor (1e-7 of the largest entry) hid a 100% error
+    on the gradient of one saturated unit (b1[0] = 12, tanh' ~ 1.5e-10) in float64 resync,
+    although its own round-off allowance is 1e-4 of its value."""
+    from nnparity import build
+
+    spec = Spec.parse("3-4-1 tanh,identity loss=mse opt=sgd(lr=0.1)")
+    base = build(spec)
+    p0 = base.init_params()
+    p0["b1"] = p0["b1"].copy()
+    p0["b1"][0] = 12.0
+
+    class OneUnit:
+        opt = base.opt
+
+        def init_state(self, p):
+            return base.init_state(p)
+
+        def loss_and_grads(self, p, X, y):
+            loss, g, out = base.loss_and_grads(p, X, y)
+            g = {k: v.copy() for k, v in g.items()}
+            g["W1"][:, 0] *= factor
+            g["b1"][0] *= factor
+            return loss, g, out
+
+    assert run_parity(spec, 2, "resync", params=p0).passed  # the correct network passes
+    result = run_parity(spec, 2, "resync", net=OneUnit(), params=p0)
+    assert not result.passed
+    assert {r.tensor for r in result.failures if r.step == 1} >= {"b1"}
