@@ -221,7 +221,8 @@ def run_layered(
     framework: str = "torch",  # layered specs are held to PyTorch only (engine refuses jax)
 ):
     """``engine._run`` for a layered spec (scratch's own ``LayeredNetwork``)."""
-    from .engine import GROWTH_CAP, ParityResult, _growth, _with_oracle
+    from .judge import GROWTH_CAP, _growth, _with_oracle
+    from .result import ParityResult
 
     X, y = net.check_data(*data) if data is not None else _data(spec)
     p = {k: np.array(v, dtype=spec.dtype) for k, v in (params or net.init_params()).items()}
@@ -326,7 +327,7 @@ def _eval_record(spec, mode, net, twin, orc, p, state, Xs, step, rtol, atol):  #
     """Both sides' eval-mode output at scratch's final weights and buffers (so the record
     judges the eval-mode computation itself), with the float64 oracle for float32 specs."""
     from .compare import compare
-    from .engine import _with_oracle
+    from .judge import _with_oracle
 
     X, Xt, Xo = Xs
     tol = tolerance_for(spec.dtype, 1, "resync", rtol, atol)

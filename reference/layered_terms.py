@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from nnparity.scratch import Spec, build
-from nnparity.scratch.spec import is_activation, layer_shapes
+from nnparity.scratch.spec_layers import is_activation, layer_shapes
 
 Array = np.ndarray
 

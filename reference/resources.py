@@ -48,7 +48,7 @@ def sizes_of(spec: Spec) -> tuple[int, int, int, int]:
         return sum(spec.sizes), n_params, 2 * len(spec.sizes), work
     import numpy as np
 
-    from nnparity.scratch.spec import layer_shapes
+    from nnparity.scratch.spec_layers import layer_shapes
     from nnparity.scratch.stack import build_layered
 
     shapes = layer_shapes(spec)

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from nnparity.scratch import NetState, Spec, param_names
-from nnparity.scratch.spec import is_activation, layer_shapes
+from nnparity.scratch.spec_layers import is_activation, layer_shapes
 from nnparity.scratch.stack import build_layered
 
 from .variants import (

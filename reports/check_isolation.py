@@ -18,10 +18,10 @@ from nnparity.reference.learner.sandbox import (
     INTERNAL,
     VERDICT,
     IsolatedOutcome,
-    format_bytes,
     parse_bytes,
     run_isolated,
 )
+from nnparity.reference.learner.sandbox_outcome import format_bytes
 
 
 def _bytes(text: str) -> int:

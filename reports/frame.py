@@ -56,7 +56,7 @@ def spec_columns(spec: str) -> dict[str, str]:
     initializer, loss, optimizer and dtype, each as written in the spec's one-line form."""
     s = Spec.parse(spec)
     if s.layered:  # the first activation layer, and the one the output comes out of
-        from nnparity.scratch.spec import is_activation
+        from nnparity.scratch.spec_layers import is_activation
 
         acts = [str(c) for c in s.layers if is_activation(c.name)] or ["identity"]
         hidden, out = acts[0], s.last_activation

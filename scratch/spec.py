@@ -18,91 +18,46 @@ absent keys take their defaults. A variant with hyperparameters is written
 take their first hyperparameter without its key (``conv(4,k=3)`` is ``conv(out=4,k=3)``).
 A layered spec made of dense layers each followed by at most one activation is the dense spec
 it spells (``3 dense(4) tanh dense(1) sigmoid`` == ``3-4-1 tanh,sigmoid``), printed densely.
+The choices' text is read in ``spec_choice``, the layered form's layers in ``spec_layers``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .activations import activations
-from .errors import SpecError, did_you_mean, unknown_name
+from .errors import SpecError, did_you_mean
 from .initializers import initializers
-from .layers import POSITIONAL, layers
 from .losses import losses
 from .optimizers import optimizers
-from .registry import Registry, Value
+from .spec_choice import _CLOSE, _SPACES, Choice, _fmt, _split, _tokens, _value, choice
+from .spec_layers import (
+    _SHAPE,
+    _as_dense,
+    _check_layers,
+    _input_shape,
+    _layer_choices,
+    _numbered,
+    is_activation,
+    layer_choice,
+    layer_shapes,
+    layer_text,
+)
+
+__all__ = [
+    "DTYPES",
+    "Choice",
+    "Spec",
+    "choice",
+    "is_activation",
+    "layer_choice",
+    "layer_shapes",
+    "layer_text",
+]
 
 DTYPES = ("float32", "float64")
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A registered variant with its non-default hyperparameters, e.g. ``sgd(lr=0.1)``."""
-
-    name: str
-    params: tuple[tuple[str, Value], ...] = ()
-
-    def __str__(self) -> str:
-        if not self.params:
-            return self.name
-        return f"{self.name}({','.join(f'{k}={_fmt(v)}' for k, v in self.params)})"
-
-    @property
-    def kwargs(self) -> dict[str, Value]:
-        return dict(self.params)
-
-
-def _fmt(v: Value) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return repr(v) if isinstance(v, float) else str(v)
-
-
-def _value(text: str) -> Value:
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
-_SPACES = re.compile(r"\s*([,=(])\s*")
-_CLOSE = re.compile(r"\s+\)")
-_CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$")
-
-
-def choice(registry: Registry[Any], obj: Choice | str, **params: Value) -> Choice:
-    """Validate ``obj`` (a Choice or text like ``'adam(lr=0.01)'``) against ``registry``."""
-    if isinstance(obj, Choice):
-        name, raw = obj.name, {**obj.kwargs, **params}
-    else:
-        m = _CALL.match(obj.strip()) if isinstance(obj, str) else None
-        if not m:
-            raise SpecError(
-                f"cannot read {registry.kind} {obj!r}: write a name, or name(key=value,...)"
-            )
-        name, raw = m.group(1), dict(params)
-        given: set[str] = set()
-        for item in filter(None, (m.group(2) or "").split(",")):
-            key, eq, val = item.partition("=")
-            key = key.strip()
-            if not eq or not key:
-                raise SpecError(f"cannot read {item!r} in {obj!r}: write key=value")
-            if key in given:
-                raise SpecError(f"hyperparameter {key!r} is given twice in {obj!r}")
-            given.add(key)
-            raw[key] = _value(val.strip())
-    name = registry.canonical(name)
-    normal = registry.normalize(name, raw)
-    registry[name].build(dict(normal))  # range checks happen here, before any work
-    return Choice(name, normal)
 
 
 @dataclass(frozen=True)
@@ -247,7 +202,6 @@ class Spec:
         return dataclasses.replace(self, **changes)
 
 
-_SHAPE = re.compile(r"^\d+(x\d+)*$")
 _KEY = re.compile(r"^[A-Za-z_]+=")
 
 
@@ -271,128 +225,6 @@ def _dense_fields(spec: Spec) -> None:
     set_(spec, "input_shape", ())
 
 
-def is_activation(name: str) -> bool:
-    """True for an activation's name, False for a layer's (the two sets of names are disjoint)."""
-    return name not in layers and name in activations
-
-
-def _numbered(c: Choice) -> bool:
-    """Layers that hold arrays (weights, statistics, a mask) take a number in parameter names."""
-    return c.name in ("conv", "dense", "batchnorm", "layernorm", "dropout")
-
-
-def layer_choice(obj: Choice | str) -> Choice:
-    """A layer or activation, validated: ``'conv(4,k=3)'``, ``'relu'``, ``Choice('dense', ...)``.
-    The first hyperparameter of conv, dense, maxpool, avgpool and dropout may be positional."""
-    if isinstance(obj, str):
-        m = _CALL.match(obj.strip())
-        name = layers.canonical(m.group(1)) if m else obj
-        if m and name not in layers and name not in activations:
-            raise unknown_name("layer", name, [*layers, *activations])
-        if m and m.group(2) and name in layers and POSITIONAL in layers[name].tags:
-            first, *rest = _split(m.group(2))
-            if "=" not in first:
-                key = next(iter(layers[name].defaults))
-                obj = f"{name}({','.join([f'{key}={first}', *rest])})"
-        return choice(layers if name in layers else activations, obj)
-    return choice(activations if is_activation(obj.name) else layers, obj)
-
-
-def layer_text(c: Choice) -> str:
-    """A layer's text, its first hyperparameter positional where allowed: ``conv(4,k=3)``."""
-    if c.name in layers and POSITIONAL in layers[c.name].tags and c.params:
-        key, value = c.params[0]
-        if key == next(iter(layers[c.name].defaults)):
-            rest = [f"{k}={_fmt(v)}" for k, v in c.params[1:]]
-            return f"{c.name}({','.join([_fmt(value), *rest])})"
-    return str(c)
-
-
-def _layer_choices(stack: Any) -> tuple[Choice, ...]:
-    if isinstance(stack, (str, Choice)):
-        stack = _tokens(stack) if isinstance(stack, str) else (stack,)
-    return tuple(layer_choice(c) for c in stack)
-
-
-def _input_shape(shape: Any) -> tuple[int, ...]:
-    if isinstance(shape, str):
-        if not _SHAPE.match(shape):
-            raise SpecError(
-                f"cannot read input shape {shape!r}: write whole numbers joined by 'x', "
-                "e.g. 1x28x28 (channels x height x width) or 8 (features)"
-            )
-        shape = tuple(int(s) for s in shape.split("x"))
-    shape = tuple(shape)
-    if len(shape) not in (1, 3) or any(
-        isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape
-    ):
-        raise SpecError(
-            f"input shape must be D (features) or CxHxW (an image), whole numbers >= 1, got "
-            f"{shape!r}"
-        )
-    return shape
-
-
-def _as_dense(shape: tuple[int, ...], stack: tuple[Choice, ...]):
-    """(sizes, activations) when the layers are dense ones each followed by at most one
-    activation on a vector input, else None."""
-    if len(shape) != 1 or not stack or stack[0].name != "dense":
-        return None
-    sizes, acts = [shape[0]], []
-    for i, c in enumerate(stack):
-        if c.name == "dense":
-            sizes.append(c.kwargs["units"])
-            nxt = stack[i + 1] if i + 1 < len(stack) else None
-            acts.append(nxt if nxt is not None and is_activation(nxt.name) else Choice("identity"))
-        elif not (is_activation(c.name) and stack[i - 1].name == "dense"):
-            return None
-    return tuple(sizes), tuple(acts)
-
-
-def layer_shapes(spec: Spec) -> list[tuple[int, ...]]:
-    """The output shape of one sample after each layer; a SpecError naming the layer and the
-    fix for a sequence that cannot run."""
-    from .layers import activation_layer
-
-    shapes, shape = [], spec.in_shape
-    for i, c in enumerate(spec.stack, start=1):
-        layer = (
-            activation_layer(c.name, c.kwargs)
-            if is_activation(c.name)
-            else layers[c.name].build(c.kwargs)
-        )
-        try:
-            shape = layer.out_shape(shape)
-        except SpecError as e:
-            raise SpecError(f"layer {i} {layer_text(c)}: {e}") from None
-        shapes.append(shape)
-    return shapes
-
-
-def _check_layers(spec: Spec) -> None:
-    if not any(c.name in ("conv", "dense") for c in spec.layers):
-        raise SpecError(
-            f"need at least an input and an output size: the layers of "
-            f"{'x'.join(map(str, spec.input_shape))} {' '.join(map(layer_text, spec.layers))} "
-            "hold no weights; add a dense or conv layer, e.g. 3 dense(4) tanh"
-        )
-    shapes = layer_shapes(spec)
-    ins = [spec.input_shape, *shapes[:-1]]
-    for i, (c, shape) in enumerate(zip(spec.layers, ins, strict=True), start=1):
-        per_channel = spec.batch * math.prod(shape[1:])
-        if c.name == "batchnorm" and per_channel < 2:
-            raise SpecError(
-                f"layer {i} batchnorm would see one value per channel in training (batch "
-                f"{spec.batch}, {'x'.join(map(str, shape))} per sample), which PyTorch refuses: "
-                "use batch=2 or more"
-            )
-    if len(shapes[-1]) != 1:
-        raise SpecError(
-            f"the network ends with a {'x'.join(map(str, shapes[-1]))} output per sample; a loss "
-            "takes (batch, units): end with flatten and dense(units)"
-        )
-
-
 def _sizes(sizes: Any) -> tuple[int, ...]:
     if isinstance(sizes, str):
         try:
@@ -408,33 +240,6 @@ def _sizes(sizes: Any) -> tuple[int, ...]:
         if isinstance(s, bool) or not isinstance(s, int) or s < 1:
             raise SpecError(f"layer sizes must be whole numbers >= 1, got {sizes!r}")
     return sizes
-
-
-def _split(text: str) -> tuple[str, ...]:
-    """Split on commas outside parentheses."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        depth += (ch == "(") - (ch == ")")
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    return tuple(p for p in [*parts, cur] if p.strip())
-
-
-def _tokens(text: str) -> list[str]:
-    """Split on white space outside parentheses."""
-    out, depth, cur = [], 0, ""
-    for ch in text.strip():
-        depth += (ch == "(") - (ch == ")")
-        if ch.isspace() and depth == 0:
-            if cur:
-                out.append(cur)
-            cur = ""
-        elif not ch.isspace():
-            cur += ch
-    return [*out, cur] if cur else out
 
 
 def _check_loss(spec: Spec) -> None:

@@ -27,7 +27,8 @@ from .initializers import initializers
 from .layers import Ctx, Layer, activation_layer, layers
 from .losses import Loss, losses
 from .optimizers import Optimizer, optimizers
-from .spec import Spec, is_activation, layer_shapes
+from .spec import Spec
+from .spec_layers import is_activation, layer_shapes
 
 Array = np.ndarray
 Params = dict[str, Array]

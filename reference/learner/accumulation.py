@@ -18,7 +18,7 @@ import numpy as np
 from .result import Finding
 
 if TYPE_CHECKING:
-    from .conventions import Codec
+    from .codec import Codec
 
 Array = np.ndarray
 RTOL = 1e-6

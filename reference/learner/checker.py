@@ -27,7 +27,7 @@ from nnparity.reference.tolerance import Tolerance, tolerance_for
 from nnparity.scratch import Spec, build, check_data, target_kind
 
 from .adapters import Adapter
-from .conventions import Codec
+from .codec import Codec
 from .explain import HYPOTHESIS_TOL, diagnose
 from .instability import backward_only, diverges_finding, first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe

@@ -23,7 +23,7 @@ from .scale import span as span_of
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
 
-    from .conventions import Codec
+    from .codec import Codec
     from .runner import Obs
     from .torch_side import Reference, RefStep
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from nnparity.reference.compare import Record
     from nnparity.scratch import Spec
 
-    from .conventions import Codec
+    from .codec import Codec
     from .torch_side import Reference
 
 HYPOTHESIS_TOL = {

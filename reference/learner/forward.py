@@ -14,7 +14,7 @@ from .hypotheses import to_tensors
 from .result import Finding
 
 if TYPE_CHECKING:
-    from .conventions import Codec
+    from .codec import Codec
     from .torch_side import Reference
 
 Tensor = torch.Tensor

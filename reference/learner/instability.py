@@ -18,7 +18,7 @@ from .result import Finding
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
 
-    from .conventions import Codec
+    from .codec import Codec
     from .runner import Obs
     from .torch_side import RefStep
 

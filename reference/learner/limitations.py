@@ -22,7 +22,7 @@ import numpy as np
 
 from nnparity.scratch import Spec, build
 
-from .conventions import Codec
+from .codec import Codec
 from .criteria import criterion
 from .result import Finding, Training
 from .torch_side import Reference, RefStep

@@ -20,7 +20,8 @@ near-zero dx of a batch of 2 is judged fairly). A tensor that parts is named by 
 ``layer_variants`` variant it equals, else by the dense classes' relations (``sign_flip``,
 ``scale_factor``, ``transposed``, a shape that is x's reshaped or summed), else
 ``layer_mismatch`` with where it parts. When ``out`` parts, that case's gradients are not
-judged (they follow the forward).
+judged (they follow the forward). The judging is ``layer_judge``'s; the verdicts
+``layer_verdict``'s.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 import copy
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -49,16 +50,15 @@ from .layer_cases import (
     layernorm_ref,
     pool_cases,
     pool_ref,
-    running_expected,
 )
 from .layer_dropout import dropout_findings
-from .layer_variants import VARIANTS, bn_dx_scale
+from .layer_judge import _Found, _judge, _judge_running, _Variants
+from .layer_variants import bn_dx_scale
+from .layer_verdict import LayersResult, LayerVerdict
 from .paths import LearnerError
-from .result import Finding, Training
 from .runner import learner_tail
 
 Array = np.ndarray
-TOL = 1e-6  # float64 layers agree to ~1e-13 of their scale; a bug parts by far more
 
 
 @dataclass(frozen=True)
@@ -158,95 +158,6 @@ def layer_check(
     return LayerCheck(forward, backward, key, name or getattr(forward, "__name__", key), conv)
 
 
-@dataclass(frozen=True)
-class LayerVerdict:
-    """One layer's answer: ``code`` (``match`` or ``implementation_bug``), the findings, the
-    cases run, the largest relative difference per tensor where they agreed."""
-
-    name: str
-    layer: str
-    code: str
-    findings: tuple[Finding, ...]
-    cases: tuple[str, ...]
-    worst: dict[str, float] = field(default_factory=dict)
-
-    def render(self) -> str:
-        head = f"{self.name} ({self.layer}): {self.code}"
-        lines = [head, f"  cases: {'; '.join(self.cases)}"]
-        if self.code == "match" and self.worst:
-            agreed = ", ".join(f"{k} {v:.1e}" for k, v in self.worst.items())
-            lines.append(f"  largest relative difference: {agreed}")
-        for f in self.findings:
-            lines += [
-                f"  {f.code} [{', '.join(f.params)}]",
-                f"    evidence: {f.evidence}",
-                f"    fix: {f.hint}",
-            ]
-        return "\n".join(lines)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "layer": self.layer,
-            "code": self.code,
-            "cases": list(self.cases),
-            "worst": self.worst,
-            "findings": [
-                {"code": f.code, "tensors": list(f.params), "evidence": f.evidence, "fix": f.hint}
-                for f in self.findings
-            ],
-        }
-
-
-@dataclass(frozen=True)
-class LayersResult:
-    """Every layer's verdict; ``code`` is ``match`` when all match. Reads like a
-    ``CheckResult`` where ``nnparity check`` and the sandbox need it (``as_dict``,
-    ``render``, ``passed``, ``training``)."""
-
-    layers: tuple[LayerVerdict, ...]
-    training: Training = Training("not_assessed", reached="per-layer checks train nothing")
-
-    @property
-    def code(self) -> str:
-        return "match" if all(v.code == "match" for v in self.layers) else "implementation_bug"
-
-    @property
-    def verdict(self) -> str:
-        return self.code
-
-    @property
-    def passed(self) -> bool:
-        return self.code == "match"
-
-    def passes(self, require_fit: bool = False) -> bool:
-        return self.passed and not require_fit
-
-    def render(self) -> str:
-        n_ok = sum(v.code == "match" for v in self.layers)
-        head = f"code: {self.code} ({n_ok} of {len(self.layers)} layer(s) match PyTorch)"
-        return "\n\n".join([head, *(v.render() for v in self.layers)])
-
-    def __str__(self) -> str:
-        return self.render()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "training": {
-                "outcome": self.training.outcome,
-                "criterion": "",
-                "reached": self.training.reached,
-            },
-            "findings": [
-                {"code": f["code"], "layer": v["name"], **f}
-                for v in (x.as_dict() for x in self.layers)
-                for f in v["findings"]
-            ],
-            "layers": [v.as_dict() for v in self.layers],
-        }
-
-
 def is_layer_checks(obj: Any) -> bool:
     """A ``LayerCheck``, or a non-empty list, tuple or dict of them."""
     if isinstance(obj, LayerCheck):
@@ -271,33 +182,6 @@ def check_layers(checks: Any) -> LayersResult:
 
 
 # -- one layer -----------------------------------------------------------------------------
-
-
-class _Found:
-    """Findings merged by (code, tensors, evidence's what): the cases each showed in."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple, list] = {}
-        self.whats: dict[tuple, str] = {}
-
-    def add(self, code: str, tensor: str, what: str, fix: str, case: str, detail: str = "") -> None:
-        key = (code, tensor)  # the first case's words; the others counted
-        if key not in self.items:
-            self.items[key] = [fix, [], detail]
-            self.whats[key] = what
-        self.items[key][1].append(case)
-
-    def findings(self) -> tuple[Finding, ...]:
-        out = []
-        for (code, tensor), (fix, cases, detail) in self.items.items():
-            what = self.whats[(code, tensor)]
-            where = (
-                f" (case {cases[0]}"
-                + (f", and {len(cases) - 1} more" if len(cases) > 1 else "")
-                + ")"
-            )
-            out.append(Finding(code, (tensor,), None, None, f"{tensor} {what}{where}{detail}", fix))
-        return tuple(out)
 
 
 def check_layer(lc: LayerCheck) -> LayerVerdict:
@@ -379,199 +263,3 @@ def _one_case(lc: LayerCheck, kind: Kind, case: Case, found: _Found, worst: dict
             variants,
             lc.layer,
         )
-
-
-class _Variants:
-    """The layer's named variants on one case, computed on first need."""
-
-    def __init__(self, layer: str, case: Case, dout: Array):
-        self.layer, self.case, self.dout = layer, case, dout
-        self._done: list | None = None
-
-    def all(self) -> list:
-        if self._done is None:
-            self._done = []
-            for v in VARIANTS.get(self.layer, []):
-                try:
-                    t = v.tensors(self.case, self.dout)
-                except Exception:  # noqa: BLE001 - a variant that does not apply to this case
-                    t = None
-                if t:
-                    self._done.append((v, t))
-        return self._done
-
-
-def _close(a: Array, b: Array, scale: float) -> bool:
-    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= TOL * scale + 1e-300))
-
-
-def _judge(
-    found: _Found,
-    worst: dict,
-    case: Case,
-    tensor: str,
-    mine: Array,
-    ref: Array,
-    scale: float,
-    variants: _Variants,
-    layer: str,
-) -> bool:
-    """True when ``mine`` agrees with PyTorch's ``ref``; otherwise the finding is added."""
-    scale = max(scale, 1e-12)
-    if _close(mine, ref, scale):
-        worst[tensor] = max(worst.get(tensor, 0.0), float(np.abs(mine - ref).max()) / scale)
-        return True
-    for v, t in variants.all():
-        if tensor in t and _close(mine, t[tensor], scale):
-            found.add(
-                v.code, tensor, f"differs from PyTorch's: your layer {v.what}", v.fix, case.label
-            )
-            return False
-    code, what, fix = _relation(tensor, mine, ref, scale, case, layer)
-    found.add(code, tensor, what, fix, case.label)
-    return False
-
-
-def _relation(tensor: str, a: Array, ref: Array, scale: float, case: Case, layer: str):
-    """The dense classes' relations between a tensor and PyTorch's: (code, what, fix)."""
-    if a.shape != ref.shape:
-        if a.ndim == 2 and a.T.shape == ref.shape and _close(a.T, ref, scale):
-            return "transposed", f"is PyTorch's transposed (shape {a.shape})", f"return {tensor}.T"
-        if a.size == ref.size and _close(a.reshape(ref.shape), ref, scale):
-            return (
-                "layer_shape",
-                f"has shape {a.shape} where {ref.shape} belongs (the right numbers)",
-                f"reshape it: {tensor}.reshape({'x' if tensor == 'dx' else tensor[1:]}.shape)",
-            )
-        if a.shape[1:] == ref.shape and _close(a.sum(axis=0), ref, scale):
-            code = "conv_batch_sum" if layer == "conv" else "bias_reduction"
-            return (
-                code,
-                f"is not summed over the batch (shape {a.shape})",
-                f"sum {tensor} over the batch axis",
-            )
-        return _shape_code(tensor, a, ref, case, layer)
-    if _close(-a, ref, scale):
-        return (
-            "sign_flip",
-            "has the opposite sign of PyTorch's",
-            f"negate {tensor}: check the sign of each term",
-        )
-    den = float((ref * ref).sum())
-    k = float((a * ref).sum()) / den if den > 0 else 0.0
-    if k and abs(k - 1) > 1e-6 and _close(a / k, ref, scale):
-        n = case.x.shape[0]
-        hint = (
-            f" (= 1/N, N = {n}: averaged where PyTorch sums)"
-            if abs(k * n - 1) < 1e-6
-            else (f" (= N = {n})" if abs(k - n) < 1e-6 else "")
-        )
-        return (
-            "scale_factor",
-            f"is PyTorch's times {k:.6g}{hint}",
-            f"remove the factor {k:.6g} from {tensor}",
-        )
-    if a.ndim == 2 and a.shape[0] == a.shape[1] and _close(a.T, ref, scale):
-        return "transposed", "is PyTorch's transposed", f"return {tensor}.T"
-    diff = np.abs(a - ref)
-    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
-    return (
-        "layer_mismatch",
-        f"differs from PyTorch's by up to {diff.max():.3g} at {idx} (scale {scale:.3g}): "
-        f"yours {a[idx]:.6g}, PyTorch {ref[idx]:.6g}",
-        "compare your formula for this tensor with the layer's definition (nnparity list)",
-    )
-
-
-def _shape_owner(tensor: str) -> str:
-    return "x" if tensor == "dx" else "PyTorch's output" if tensor == "out" else tensor[1:]
-
-
-def _shape_code(tensor: str, a: Array, ref: Array, case: Case, layer: str):
-    base = (
-        "layer_shape",
-        f"has shape {a.shape} where PyTorch's is {ref.shape}",
-        f"{tensor} must have the shape of {_shape_owner(tensor)}",
-    )
-    if tensor != "out" or layer not in ("conv", "max_pool") or a.ndim != 4:
-        return base
-    lp = case.layer_param or {}
-    h = case.x.shape[2]
-    k = lp.get("pool_height") or case.params["w"].shape[2]
-    s, pad = lp["stride"], lp.get("pad", 0)
-    ho = a.shape[2]
-    code = "conv_stride" if layer == "conv" else "pool_stride"
-    if ho == (h - k) // s + 1 and pad:
-        code, why = "conv_padding", "the padding is left out"
-    elif ho == (h + 2 * pad - k) + 1:
-        why = "the stride is left out of the output size"
-    elif abs(ho - ref.shape[2]) == 1:
-        code, why = ("conv_padding" if layer == "conv" else code), "the output size is off by one"
-    else:
-        return base
-    return (
-        code,
-        f"has shape {a.shape} where PyTorch's is {ref.shape}: {why}",
-        "output side = 1 + (H + 2 * pad - HH) // stride",
-    )
-
-
-def _judge_running(found: _Found, case: Case, lp: dict | None) -> None:
-    """The running statistics the learner wrote back into ``bn_param``."""
-    want = running_expected(case)
-    lp = lp or {}
-    conv: LayerConventions = case.info["conv"]
-    for key, ref in want.items():
-        mine = lp.get(key)
-        mine = None if mine is None else np.asarray(mine, dtype=float)
-        scale = float(np.abs(ref).max())
-        if mine is not None and _close(mine, ref, scale):
-            continue
-        if mine is None or _close(mine, case.layer_param[key], scale):
-            found.add(
-                "batchnorm_running",
-                key,
-                "is not updated in bn_param",
-                f"write the new value back: bn_param['{key}'] = ...",
-                case.label,
-            )
-            continue
-        named = False
-        for mom in ("pytorch", "cs231n"):
-            for rv in ("unbiased", "biased"):
-                other = replace(conv, momentum=mom, running_var=rv)
-                if other == conv:
-                    continue
-                alt = running_expected(replace(case, info={**case.info, "conv": other}))[key]
-                if _close(mine, alt, scale):
-                    parts = []
-                    if mom != conv.momentum:
-                        parts.append(f"momentum={mom!r}")
-                    if rv != conv.running_var and key == "running_var":
-                        parts.append(f"running_var={rv!r}")
-                    if not parts:
-                        continue
-                    found.add(
-                        "batchnorm_running",
-                        key,
-                        f"follows the {', '.join(parts)} convention, not the declared "
-                        f"momentum={conv.momentum!r}, running_var={conv.running_var!r}",
-                        "a convention, not a bug: declare it (layer_check(..., "
-                        f"{', '.join(parts)}), or convention='cs231n' for both), or update as "
-                        "declared",
-                        case.label,
-                    )
-                    named = True
-                    break
-            if named:
-                break
-        if not named:
-            found.add(
-                "batchnorm_running",
-                key,
-                f"differs from the declared update (momentum={conv.momentum!r}, "
-                f"running_var={conv.running_var!r}) by up to {np.abs(mine - ref).max():.3g}",
-                "running = (1 - m) running + m batch (PyTorch, m = bn_param['momentum'] = 0.1) or "
-                "m running + (1 - m) batch (CS231n, m = 0.9), as declared",
-                case.label,
-            )

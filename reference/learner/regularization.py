@@ -17,7 +17,7 @@ from .result import Finding
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
 
-    from .conventions import Codec
+    from .codec import Codec
     from .hypotheses import StepData
 
 MIN_ELEMENTS = 3  # as for an unnamed scale: fewer nonzero parameters are no evidence

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import accumulation
 from .adapters import Adapter
-from .conventions import ShapeProblem
+from .grad_shape import ShapeProblem
 from .paths import LearnerError
 from .result import Finding
 

@@ -25,12 +25,12 @@ leaves for the parent is untrusted, and unpickling it could run code in the pare
 process). It holds ``CheckResult.as_dict()``, ``render()``, ``passed`` and ``fits``, so fields a
 ``CheckResult`` gains pass through untouched; the ``CheckResult`` itself is rebuilt with
 ``CheckResult.from_dict`` when asked (``want_object``). This module imports only the standard
-library: the parent never needs torch.
+library: the parent never needs torch. The child's side is ``sandbox_child``; the outcome read
+back, ``sandbox_outcome``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import signal
@@ -38,12 +38,36 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .sandbox_outcome import (
+    CRASHED,
+    INTERNAL,
+    TIMEOUT,
+    VERDICT,
+    IsolatedOutcome,
+    _outcome,
+    _Paths,
+    _read,
+    _where_from_dump,
+    parse_bytes,
+)
 from .target import split_target
 from .workspace import COPY_LIMIT, copy_folder
+
+__all__ = [
+    "BOOT",
+    "DEFAULT_MEMORY",
+    "DEFAULT_TIMEOUT",
+    "INTERNAL",
+    "TIMEOUT",
+    "VERDICT",
+    "IsolatedOutcome",
+    "cpu_limit",
+    "parse_bytes",
+    "run_isolated",
+]
 
 DEFAULT_TIMEOUT = 60.0  # seconds: a tiny network's check takes a few (torch's import included)
 DEFAULT_MEMORY = 4 * 2**30  # bytes of address space beyond PyTorch's import; a tiny check uses
@@ -51,46 +75,6 @@ DEFAULT_MEMORY = 4 * 2**30  # bytes of address space beyond PyTorch's import; a 
 OUTPUT_LIMIT = 32_000  # characters of the learner's output kept at the head and at the tail
 GRACE = 0.5  # seconds a timed-out child has to dump its stack before it is killed
 CPU_MARGIN = 5.0  # CPU seconds on top of timeout x threads (the wall clock acts first)
-
-# statuses: a verdict came back, or why not
-VERDICT = "verdict"
-UNUSABLE = "unusable"  # the file or adapter cannot be used (nnparity's LearnerError etc.)
-EXITED = "exited"  # sys.exit / os._exit before the check finished
-CRASHED = "crashed"  # killed by a signal (segfault, abort)
-TIMEOUT = "timeout"
-MEMORY = "memory"
-INTERNAL = "internal"  # nnparity itself failed in the child
-EXIT_CODES = {UNUSABLE: 2, EXITED: 2, CRASHED: 2, TIMEOUT: 2, MEMORY: 2, INTERNAL: 3}
-
-
-@dataclass(frozen=True)
-class IsolatedOutcome:
-    """What came back from the child: ``status`` (``verdict`` or why none), ``result`` (the
-    ``CheckResult.as_dict()`` when a verdict came back), ``render`` (its text), ``passed``,
-    ``output`` (what the learner's program printed), ``error`` (what happened, when no
-    verdict), ``note`` (what the copy of the folder left out), ``obj`` (the ``CheckResult``
-    itself, when asked for and it could be read back)."""
-
-    status: str
-    result: dict | None = None
-    render: str = ""
-    passed: bool = False
-    output: str = ""
-    error: str | None = None
-    note: str = ""
-    obj: Any = field(default=None, repr=False, compare=False)
-    fits: bool = False  # the training outcome is ``fits`` (for ``require_fit``)
-
-    def passes(self, require_fit: bool = False) -> bool:
-        """A verdict came back, its code is ``match``, and with ``require_fit`` it fits."""
-        return self.status == VERDICT and self.passed and (self.fits or not require_fit)
-
-    def exit_code(self, require_fit: bool = False) -> int:
-        """0 for a passing verdict, 1 for another verdict, 2 when no verdict could be given
-        (the learner's file could not be checked), 3 for an internal error of nnparity."""
-        if self.status == VERDICT:
-            return 0 if self.passes(require_fit) else 1
-        return EXIT_CODES[self.status]
 
 
 def run_isolated(
@@ -179,7 +163,7 @@ def _child_paths() -> list[str]:
 
 BOOT = (
     "import sys; sys.path[:] = {paths!r}; "
-    "from nnparity.reference.learner.sandbox import child_main; child_main({request!r})"
+    "from nnparity.reference.learner.sandbox_child import child_main; child_main({request!r})"
 )
 
 
@@ -255,293 +239,3 @@ class _Capture:
         if self.dropped:
             return f"{head}\n[... {self.dropped} bytes left out ...]\n{tail}"
         return head + tail
-
-
-def _outcome(
-    box: Path,
-    rc: int | None,
-    timed_out: bool,
-    timeout: float | None,
-    memory: int | None,
-    want_object: bool,
-) -> IsolatedOutcome:
-    """Read the child's result, or say why there is none."""
-    res = box / "result.json"
-    if res.is_file() and not timed_out:
-        try:
-            sent = json.loads(res.read_text())
-            status = sent["status"]
-            if status not in EXIT_CODES and status != VERDICT:
-                raise ValueError(f"unknown status {status!r}")
-        except Exception as e:  # noqa: BLE001 - a torn or foreign file: say so
-            return IsolatedOutcome(INTERNAL, error=f"the check's result could not be read: {e}")
-        obj = None
-        if want_object and status == VERDICT and sent.get("result") is not None:
-            from .result import CheckResult
-
-            try:
-                obj = CheckResult.from_dict(sent["result"])
-            except Exception:  # noqa: BLE001 - the dict form still holds everything
-                obj = None
-        return IsolatedOutcome(
-            status,
-            sent.get("result"),
-            str(sent.get("render", "")),
-            sent.get("passed") is True,
-            error=sent.get("error"),
-            obj=obj,
-            fits=sent.get("fits") is True,
-        )
-    if timed_out:
-        return IsolatedOutcome(
-            TIMEOUT,
-            error=f"the check did not finish within {timeout:g} s (the --timeout limit): "
-            "your program may loop forever, at import or in a function nnparity calls; "
-            "a larger network may need more time (--timeout SECONDS, 0 for none)",
-        )
-    assert rc is not None
-    if rc == -signal.SIGXCPU:  # sent only by the kernel at RLIMIT_CPU
-        return IsolatedOutcome(
-            TIMEOUT,
-            error="the check used up its CPU time (the CPU-time limit, set from --timeout): "
-            "your program may loop forever, at import or in a function nnparity calls; "
-            "a larger network may need more time (--timeout SECONDS, 0 for none)",
-        )
-    if rc < 0:
-        try:
-            name = signal.Signals(-rc).name
-        except ValueError:
-            name = f"signal {-rc}"
-        why = _SIGNALS.get(name, "")
-        mem = (
-            f"; it may also have run out of memory under the {format_bytes(memory)} limit "
-            "(--memory-limit)"
-            if memory and name in ("SIGSEGV", "SIGABRT", "SIGKILL", "SIGBUS")
-            else ""
-        )
-        return IsolatedOutcome(
-            CRASHED,
-            error=f"the Python process running your program crashed ({name}{why}) before the "
-            f"check finished, so there is no verdict{mem}",
-        )
-    return IsolatedOutcome(
-        EXITED,
-        error=f"your program ended the process (exit status {rc}) before the check finished, "
-        "so there is no verdict: remove os._exit() (or any exit) from the code nnparity runs; "
-        'keep your own training under `if __name__ == "__main__":`',
-    )
-
-
-_SIGNALS = {
-    "SIGSEGV": ": a segmentation fault, e.g. from ctypes or a C extension",
-    "SIGABRT": ": an abort, e.g. a failed C-level assertion or allocation",
-    "SIGKILL": ": killed from outside, often by the system when memory ran out",
-    "SIGBUS": ": a bus error",
-    "SIGFPE": ": a floating-point exception in C code",
-}
-
-
-def _where_from_dump(dump: str, work: str) -> str:
-    """The learner's frames in a ``faulthandler`` dump, most recent first, as one line each."""
-    lines = [ln.strip() for ln in dump.splitlines() if work in ln and ln.strip().startswith("File")]
-    if not lines:
-        return ""
-    return "it was running (most recent call first):\n  " + "\n  ".join(dict.fromkeys(lines))
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-@dataclass(frozen=True)
-class _Paths:
-    """Replaces the copy's folder by the learner's own in what is shown."""
-
-    copy: str
-    original: str
-
-    def __call__(self, text: str) -> str:
-        return text.replace(self.copy, self.original) if text else text
-
-    def deep(self, x: Any) -> Any:
-        if isinstance(x, str):
-            return self(x)
-        if isinstance(x, dict):
-            return {k: self.deep(v) for k, v in x.items()}
-        if isinstance(x, list | tuple):
-            return type(x)(self.deep(v) for v in x)
-        return x
-
-
-def format_bytes(n: int | None) -> str:
-    """``4 GiB``, ``512 MiB``: a byte count as the options write it."""
-    if not n:
-        return "no"
-    units = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
-    whole = next(((u, s) for u, s in units if n % s == 0), None)
-    unit, size = whole or next(((u, s) for u, s in units if n >= s), ("bytes", 1))
-    return f"{n / size:g} {unit}"
-
-
-def parse_bytes(text: str) -> int:
-    """``4G``, ``512M``, ``2GiB``, ``1000000``: a byte count (binary units); 0 means none."""
-    t = text.strip().upper().removesuffix("IB").removesuffix("B")
-    scale = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(t[-1:], 1)
-    try:
-        value = float(t[:-1] if scale > 1 else t)
-    except ValueError:
-        raise ValueError(f"not a size: {text!r} (write e.g. 4G, 512M or 0 for no limit)") from None
-    if value < 0:
-        raise ValueError(f"a size cannot be negative: {text!r}")
-    return int(value * scale)
-
-
-# -- the child side ------------------------------------------------------------------------
-
-
-def child_main(request_path: str) -> None:
-    """The child's entry point (see ``BOOT``): run the check, write the result, exit."""
-    import faulthandler
-
-    req = pickle.loads(Path(request_path).read_bytes())  # written by the parent: trusted
-    _limit_cpu(req.get("cpu"))
-    faults = open(req["faults"], "w")  # noqa: SIM115 - open for the process's lifetime
-    faulthandler.enable(file=faults)
-    faulthandler.register(signal.SIGUSR1, file=faults, all_threads=False)
-    try:
-        sent = _child_check(req)
-    except BaseException:  # noqa: BLE001 - whatever escapes is ours to report, not a verdict
-        import traceback
-
-        sent = {"status": INTERNAL, "error": traceback.format_exc()}
-    tmp = req["result"] + ".part"
-    with open(tmp, "w") as f:
-        f.write(json.dumps(sent))
-    os.replace(tmp, req["result"])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # the learner's threads or atexit hooks cannot hold the process
-
-
-def _child_check(req: dict) -> dict:
-    """The check itself, in the child: its result as a plain dict, or why there is none."""
-    import traceback
-
-    # ours first, before the learner's folder can shadow anything; no limit yet: the limit is
-    # on what comes on top of PyTorch's own import (whose address space varies with the build)
-    from nnparity.reference.learner import lazy_dynamo
-
-    lazy_dynamo.defer()  # imports torch; torch.compile's machinery only if ever asked for
-    from nnparity.reference.learner import checker
-    from nnparity.reference.learner.loader import load
-    from nnparity.reference.learner.per_layer import check_layers, is_layer_checks
-    from nnparity.scratch.errors import NNParityError
-
-    against = req["options"].pop("against", ("torch",))
-    if "jax" in against:  # imported before the memory limit, as PyTorch is
-        import nnparity.reference.jax  # noqa: F401
-    _limit_memory(req["memory"])
-    file = req["file"]
-    folder = str(Path(file).parent)
-    sys.argv = [file]
-    sys.path.insert(0, folder)
-    phase = "while nnparity loaded your file (its import and the adapter function)"
-    try:
-        adapter, X, y = load(file + (f":{req['name']}" if req["name"] else ""))
-        phase = "during the check (in a function of yours that nnparity called)"
-        X = X if req["X"] is None else req["X"]
-        y = y if req["y"] is None else req["y"]
-        if is_layer_checks(adapter):  # nnparity_layers(): one verdict per layer
-            result = check_layers(adapter)
-        else:
-            result = checker.check(adapter, X, y, **req["options"])
-        sent = {
-            "status": VERDICT,
-            "result": result.as_dict(),
-            "render": result.render(),
-            "passed": result.passed,
-            "fits": result.training.outcome == "fits",
-        }
-        if "jax" in against:  # nnparity check --against jax (reference/jax/learner.py)
-            from nnparity.reference.jax.learner import learner_triangulation
-
-            tri, line = learner_triangulation(adapter, X, y, req["options"].get("steps", 10))
-            sent["render"] += f"\n{line}"
-            sent["result"]["jax"] = {
-                "verdict": line,
-                "odd_one_out": None if tri is None else tri.odd_one_out,
-            }
-        return sent
-    except SystemExit as e:
-        where = _learner_line(e, folder)
-        return {
-            "status": EXITED,
-            "error": f"your program called sys.exit({e.code!r}) {phase}{where}, so there is "
-            "no verdict: remove the exit from the code nnparity runs (keep your own training "
-            'and exits under `if __name__ == "__main__":`)',
-        }
-    except MemoryError:
-        return {"status": MEMORY, "error": _memory_message(req["memory"], phase)}
-    except NNParityError as e:
-        return {"status": UNUSABLE, "error": str(e)}
-    except TypeError as e:
-        if "check() got an unexpected keyword" in str(e):
-            return {"status": UNUSABLE, "error": str(e)}
-        return {"status": INTERNAL, "error": traceback.format_exc()}
-    except Exception:  # noqa: BLE001 - our own failure, never a verdict on the learner
-        return {"status": INTERNAL, "error": traceback.format_exc()}
-
-
-def _limit_memory(memory: int | None) -> None:
-    """Cap the address space at its present size (Python, NumPy, PyTorch loaded) plus
-    ``memory`` bytes, where the system allows (Linux); nothing elsewhere."""
-    if not memory:
-        return
-    try:
-        import resource
-
-        status = Path("/proc/self/status").read_text()
-        now = next(
-            int(ln.split()[1]) * 1024 for ln in status.splitlines() if ln.startswith("VmSize")
-        )
-        resource.setrlimit(resource.RLIMIT_AS, (now + memory, now + memory))
-    except (ImportError, OSError, ValueError, StopIteration):
-        pass
-
-
-def _limit_cpu(seconds: int | None) -> None:
-    """Cap this process's CPU time at ``seconds`` (SIGXCPU there, SIGKILL 5 s later), where the
-    system allows; nothing elsewhere."""
-    if not seconds:
-        return
-    try:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
-    except (ImportError, OSError, ValueError):
-        pass
-
-
-def _memory_message(memory: int | None, phase: str) -> str:
-    limit = (
-        f"the {format_bytes(memory)} memory limit (on top of PyTorch's own)"
-        if memory
-        else "the machine's memory"
-    )
-    return (
-        f"your program ran out of memory {phase} (MemoryError under {limit}; --memory-limit "
-        "raises it, 0 removes it): look for an array far larger than the network needs"
-    )
-
-
-def _learner_line(exc: BaseException, folder: str) -> str:
-    import traceback
-
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(folder)]
-    if not frames:
-        return ""
-    f = frames[-1]
-    return f" at {Path(f.filename).name}:{f.lineno} (in {f.name})"

@@ -16,7 +16,7 @@ from .result import Finding
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
 
-    from .conventions import Codec
+    from .codec import Codec
 
 Tensor = torch.Tensor
 

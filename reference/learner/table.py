@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from nnparity.reference.compare import Record, compare
-from nnparity.reference.engine import _with_oracle
+from nnparity.reference.judge import _with_oracle
 from nnparity.reference.tolerance import Tolerance
 
-from .conventions import Codec
+from .codec import Codec
 from .result import ParamRow
 from .runner import Obs
 from .torch_side import RefStep

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnparity.reference.learner import paths
-from nnparity.reference.learner.conventions import Codec, Conventions
+from nnparity.reference.learner.codec import Codec
+from nnparity.reference.learner.conventions import Conventions
 from nnparity.reference.learner.hypotheses import Search, fit, to_tensors
 from nnparity.reference.learner.optim import Sim
 from nnparity.reference.learner.torch_side import Reference

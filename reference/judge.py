@@ -1,0 +1,180 @@
+"""The allowances a parity step is judged by: round-off bounds, gradient floors, the oracle."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from .compare import Record
+from .roundoff import Envelope
+from .tolerance import Tolerance
+
+Array = np.ndarray
+ORACLE_FACTOR = 4.0  # see the module docstring of engine.py
+GROWTH_CAP = 100.0  # free mode widens by the loss growth up to this; past it, resync decides
+TINY = 1e-300  # the scale of a gradient whose atol floor is folded into its bound
+ROUNDOFF_FLOOR = 1e4  # a gradient element's floor is at most this many times its allowance
+
+
+def _gradient_floors(
+    bounds: dict, pairs: dict, tol: Tolerance, u: float
+) -> tuple[dict, set[tuple[str, str]]]:
+    """Each gradient element's atol floor, capped by its own round-off allowance ``R``:
+    ``min(atol * max|e|, ROUNDOFF_FLOOR * R)``. The tensor-wide floor alone let one saturated
+    unit in a layer of live ones (entries 1e-9 of the tensor's largest) be doubled or
+    sign-flipped unseen although its own ``R`` is 1e-16 of them; ``ROUNDOFF_FLOOR`` leaves the
+    envelope a margin of 1e4 beyond its SAFETY factor. The floor is added to the bound; the
+    tensor's own scale is then ``TINY`` (the keys returned)."""
+    out, floored = dict(bounds), set()
+    for (stage, name), bd in bounds.items():
+        if stage != "grad" or (stage, name) not in pairs:
+            continue
+        e = np.abs(np.asarray(pairs[(stage, name)][1], dtype=np.float64))
+        top = float(e.max(initial=0.0)) if np.isfinite(e).all() else np.inf
+        if not np.isfinite(top) or np.shape(bd) != e.shape:
+            continue
+        floor = np.minimum(tol.atol * (top if top > 0 else 1.0), ROUNDOFF_FLOOR * bd)
+        out[(stage, name)] = bd + floor
+        floored.add((stage, name))
+    return out, floored
+
+
+def _bounds(
+    env: Envelope | None,
+    p: dict[str, Array],
+    state: Any,
+    torch_p: dict[str, Array],
+    torch_state: dict[str, Any] | None,
+    X64: Array,
+    y64: Array,
+    tgrads: dict[str, Array],
+) -> dict[tuple[str, str], Array]:
+    """Round-off allowances of this step (``roundoff.Envelope``) at the twin's weights; in free
+    mode the drift between the sides (weights, optimizer state) enters as an input error."""
+    if env is None:
+        return {}
+    try:
+        with np.errstate(all="ignore"):
+            return _bounds_of(env, p, state, torch_p, torch_state, X64, y64, tgrads)
+    except (RuntimeError, ValueError, TypeError, KeyError, AttributeError):
+        return {}  # a network whose arrays do not fit its spec: its records fail on shape
+
+
+def _bounds_of(
+    env: Envelope,
+    p: dict[str, Array],
+    state: Any,
+    torch_p: dict[str, Array],
+    torch_state: dict[str, Any] | None,
+    X64: Array,
+    y64: Array,
+    tgrads: dict[str, Array],
+) -> dict[tuple[str, str], Array]:
+    P = {n: np.asarray(v, dtype=np.float64) for n, v in torch_p.items()}
+    free = torch_p is not p
+    st64 = _cast_state(state)
+    dP = {n: np.abs(np.asarray(p[n], np.float64) - P[n]) for n in P} if free else None
+    dst = None
+    if free and torch_state is not None:
+        fields = {}
+        for key, bufs in st64._asdict().items():
+            if key == "step":
+                fields[key] = bufs
+                continue
+            theirs = torch_state.get(key, {})
+            fields[key] = {n: np.abs(v - theirs[n]) if n in theirs else np.zeros_like(v)
+                           for n, v in bufs.items()}  # fmt: skip
+        dst = type(state)(**fields)
+    gb = env.grads(P, X64, y64, dP)
+    g64 = {n: np.asarray(v, dtype=np.float64) for n, v in tgrads.items()}
+    gbound = {n: gb.get(("grad", n), np.zeros_like(v)) for n, v in g64.items()}
+    ub = env.step(P, st64, g64, gbound, dP, dst)
+    return {**gb, **ub}
+
+
+def _pairs(out: Array, loss: float, grads: dict, params: dict, state: Any, t: Any) -> dict:
+    pairs: dict[tuple[str, str], tuple[Any, Any]] = {
+        ("forward", "output"): (out, t.out),
+        ("loss", "loss"): (loss, t.loss),
+    }
+    for n in grads:
+        pairs[("grad", n)] = (grads[n], t.grads.get(n, np.full_like(grads[n], np.nan)))
+    for n in params:
+        pairs[("update", n)] = (params[n], t.params[n])
+    for key, bufs in state._asdict().items():
+        if key == "step" or not bufs:
+            continue
+        for n, v in bufs.items():
+            theirs = t.state.get(key, {}).get(n)
+            if theirs is None:
+                theirs = np.full_like(v, np.nan)
+            pairs[("optimizer_state", f"{key}.{n}")] = (v, theirs)
+    if "step" in t.state:
+        pairs[("optimizer_state", "step")] = (float(state.step), float(t.state["step"]))
+    return pairs
+
+
+def _growth(growth: tuple[float, float], loss: float, k: int) -> tuple[float, float]:
+    """(first loss, max over steps so far of |loss_j| / |loss_1|, at least 1): a diverging
+    trajectory amplifies round-off as it grows, so free mode widens by this factor too."""
+    first = abs(loss) if k == 1 else growth[0]
+    if not np.isfinite(loss):  # a run gone non-finite has grown past any cap
+        return first, np.inf
+    ratio = abs(loss) / first if first > 0 else 1.0
+    return first, max(growth[1], ratio, 1.0)
+
+
+def _pairs_torch(o: Any) -> dict:
+    out: dict[tuple[str, str], Any] = {("forward", "output"): o.out, ("loss", "loss"): o.loss}
+    out.update({("grad", n): v for n, v in o.grads.items()})
+    out.update({("update", n): v for n, v in o.params.items()})
+    for key, bufs in o.state.items():
+        if key != "step":
+            out.update({("optimizer_state", f"{key}.{n}"): v for n, v in bufs.items()})
+    return out
+
+
+def _with_oracle(
+    rec: Record,
+    a: Any,
+    e: Any,
+    ref: Array,
+    tol: Tolerance | None = None,
+    bound: Any = None,
+) -> Record:
+    """Add each float32 side's largest error against the float64 ``ref``; a record outside
+    tolerance passes (``judged_by='oracle'``) when every element outside its allowance is no
+    further from ``ref`` than ``ORACLE_FACTOR`` times the larger of PyTorch's own error there
+    and the element's round-off allowance ``bound``. Without ``tol`` (callers that keep their
+    own allowances) the rule compares the two tensors' largest errors."""
+    a64 = np.asarray(a, dtype=np.float64)
+    e64 = np.asarray(e, dtype=np.float64)
+    if a64.shape != ref.shape:
+        return rec
+    with np.errstate(invalid="ignore"):
+        ds, dt = np.abs(a64 - ref), np.abs(e64 - ref)
+        es = float(np.max(ds)) if ref.size else 0.0
+        et = float(np.max(dt)) if ref.size else 0.0
+    rec = replace(rec, oracle_scratch=es, oracle_torch=et)
+    if rec.passed or rec.nonfinite or rec.expected_dtype:
+        return rec
+    if tol is None:
+        ok = es <= ORACLE_FACTOR * et
+    else:
+        with np.errstate(invalid="ignore", over="ignore"):
+            ae = np.abs(e64)
+            scale = float(ae.max()) if ae.size else 0.0
+            bd = 0.0 if bound is None else np.asarray(bound, dtype=np.float64)
+            allowed = tol.atol * (scale if scale > 0 else 1.0) + tol.rtol * ae + bd
+            outside = np.abs(a64 - e64) > allowed
+            ok = bool(np.all(~outside | (ds <= ORACLE_FACTOR * np.maximum(dt, bd))))
+    return replace(rec, passed=True, judged_by="oracle") if ok else rec
+
+
+def _cast_state(state: Any) -> Any:
+    fields = {}
+    for key, v in state._asdict().items():
+        fields[key] = v if key == "step" else {n: a.astype(np.float64) for n, a in v.items()}
+    return type(state)(**fields)

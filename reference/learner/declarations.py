@@ -1,0 +1,88 @@
+"""The keyword declarations of a ``from_*`` call, made into ``Conventions``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from nnparity.scratch.errors import SpecError
+
+from .conventions import Conventions
+from .paths import DeclarationError, LearnerError
+
+
+def _conv(kw: dict[str, Any]) -> Conventions:
+    keys = (
+        "sizes",
+        "activations",
+        "bias",
+        "loss",
+        "reduction",
+        "optimizer",
+        "lr",
+        "layout",
+        "fold",
+        "per_sample",
+        "batch_size",
+        "l2",
+    )
+    kw = _optimizer_options(kw)
+    unknown = set(kw) - set(keys)
+    if unknown:
+        raise LearnerError(
+            f"unknown declaration(s) {', '.join(sorted(unknown))}; known: {', '.join(keys)}"
+        )
+    if "sizes" not in kw or "activations" not in kw:
+        raise LearnerError("declare sizes=[inputs, hidden..., outputs] and activations=...")
+    try:
+        return Conventions.make(**kw)
+    except SpecError as e:  # one line naming the fix, not scratch's frames
+        raise DeclarationError(str(e)) from None
+
+
+OPT_OPTIONS = (
+    "momentum",
+    "dampening",
+    "nesterov",
+    "weight_decay",
+    "beta1",
+    "beta2",
+    "eps",
+    "alpha",
+    "amsgrad",
+    "centered",
+)
+OPT_ALIASES = {  # names learners write for a declared optimizer with options
+    "sgd_momentum": "sgd(momentum=0.9)",
+    "momentum": "sgd(momentum=0.9)",
+    "nesterov": "sgd(momentum=0.9,nesterov=true)",
+}
+
+
+def _optimizer_options(kw: dict[str, Any]) -> dict[str, Any]:
+    """``optimizer="sgd", momentum=0.9`` -> ``optimizer="sgd(momentum=0.9)"``: optimizer
+    options given as declarations join the optimizer's own; a known alias such as
+    ``sgd_momentum`` gets a did-you-mean."""
+    opt = str(kw.get("optimizer", "sgd"))
+    base = opt.split("(")[0].strip()
+    if base in OPT_ALIASES:
+        raise DeclarationError(
+            f"unknown optimizer {base!r}: did you mean optimizer={OPT_ALIASES[base]!r}? "
+            "(or optimizer='sgd', momentum=0.9)"
+        )
+    extra = {k: kw[k] for k in OPT_OPTIONS if k in kw}
+    if not extra:
+        return kw
+    inner = opt[len(base) :].strip()[1:-1] if "(" in opt else ""
+    given = [p for p in inner.split(",") if p.strip()]
+    for k, v in extra.items():
+        if any(p.split("=")[0].strip() == k for p in given):
+            raise DeclarationError(f"{k} is given twice: in optimizer={opt!r} and as {k}={v!r}")
+        given.append(f"{k}={str(v).lower() if isinstance(v, bool) else v}")
+    out = {k: v for k, v in kw.items() if k not in extra}
+    out["optimizer"] = f"{base}({','.join(given)})"
+    return out
+
+
+def _paths(params: Sequence[str] | str) -> tuple[str, ...]:
+    return (params,) if isinstance(params, str) else tuple(params)

@@ -1,0 +1,126 @@
+"""The gradient formats a learner's ``grads`` may return, read into canonical order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .codec import Codec
+from .paths import LearnerError, short
+
+Array = np.ndarray
+
+
+def _is_loss_pair(r: Any, declared: bool | None) -> bool:
+    if declared is not None:
+        return declared
+    if not (isinstance(r, tuple | list) and len(r) == 2):
+        return False
+    first = r[0]
+    scalar = isinstance(first, int | float | np.number) or (
+        isinstance(first, np.ndarray) and first.ndim == 0
+    )
+    return scalar and isinstance(r[1], Mapping | list | tuple)
+
+
+def as_grad(path: str, g: Any) -> Array:
+    """A learner's gradient as an array of numbers, or a ``LearnerError`` saying what it is."""
+    what = type(g).__name__
+    if isinstance(g, str | bytes) or g is None:
+        raise LearnerError(f"{path}'s gradient is a {what}: return an array shaped like {path}")
+    try:
+        a = np.asarray(g, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise LearnerError(
+            f"{path}'s gradient ({what}) is not an array of numbers ({e}): return a NumPy "
+            f"array shaped like {path}"
+        ) from None
+    return a
+
+
+def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
+    n = len(paths)
+    if isinstance(result, Mapping):
+        out = []
+        for p in paths:
+            for key in (p, short(p)):
+                if key in result:
+                    out.append(as_grad(p, result[key]))
+                    break
+            else:
+                raise LearnerError(
+                    f"the gradients have no entry for {p!r}; their keys: "
+                    f"{', '.join(map(str, result))}"
+                )
+        return out
+    pairs = _pairs(result, codec)
+    if pairs is not None:
+        return pairs
+    if (
+        isinstance(result, tuple | list)
+        and len(result) == 2
+        and all(isinstance(r, list | tuple) for r in result)
+    ):
+        return _nielsen(result, codec)
+    if isinstance(result, np.ndarray) and n > 1 and result.shape[:1] == (n,):
+        result = list(result)
+    if not isinstance(result, tuple | list) and n == 1:
+        result = [result]
+    if not isinstance(result, tuple | list) or len(result) != n:
+        got = len(result) if isinstance(result, tuple | list) else type(result).__name__
+        raise LearnerError(
+            f"the gradients should be a dict, or {n} arrays in the order "
+            f"{', '.join(paths)}; got {got}"
+        )
+    return [as_grad(p, r) for p, r in zip(paths, result, strict=True)]
+
+
+def _nielsen(result: Sequence, codec: Codec) -> list[Array]:
+    """Nielsen's ``(nabla_b, nabla_w)``: two per-layer lists, told apart by the weights'
+    shapes (in that order unless the first list has them and the second not); without
+    biases, ``nabla_b`` is ignored."""
+    first, second = (list(r) for r in result)
+    L = codec.conv.n_layers
+    if len(first) != L or len(second) != L:
+        raise LearnerError(f"(nabla_b, nabla_w) lists need {L} entries each (one per layer)")
+    w_shapes = [_squeezed(s.shape) for s in codec.slots if s.role != "b"]
+    first_w = [_squeezed(np.shape(a)) for a in first] == w_shapes
+    second_w = [_squeezed(np.shape(a)) for a in second] == w_shapes
+    bs, ws = (second, first) if first_w and not second_w else (first, second)
+    out = []
+    for s in codec.slots:
+        out.append(as_grad(s.path, (bs if s.role == "b" else ws)[s.layer - 1]))
+    return out
+
+
+def _pairs(result: Any, codec: Codec) -> list[Array] | None:
+    """Per-layer ``[(dW1, db1), (dW2, db2), ...]`` (either order within a pair), told apart
+    from Nielsen's ``(nabla_b, nabla_w)`` by the shapes: pair l holds layer l's weight and
+    bias gradients. None when ``result`` is not such a list."""
+    L = codec.conv.n_layers
+    if not isinstance(result, tuple | list) or len(result) != L:
+        return None
+    if not all(isinstance(p, tuple | list) and len(p) == 2 for p in result):
+        return None
+    slots = {(s.layer, s.role): s for s in codec.slots}
+    out: dict[str, Array] = {}
+    for l, pair in enumerate(result, start=1):
+        w, b = slots.get((l, "W")), slots.get((l, "b"))
+        if w is None or b is None:
+            return None
+        shapes = [_squeezed(np.shape(a)) for a in pair]
+        ws, bs = _squeezed(w.shape), _squeezed(b.shape)
+        if shapes == [ws, bs]:
+            gw, gb = pair
+        elif shapes == [bs, ws]:
+            gb, gw = pair
+        else:
+            return None
+        out[w.path], out[b.path] = as_grad(w.path, gw), as_grad(b.path, gb)
+    return [out[s.path] for s in codec.slots]
+
+
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(d for d in shape if d != 1)

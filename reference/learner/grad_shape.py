@@ -1,0 +1,64 @@
+"""A learner gradient whose shape does not fit its parameter, and the finding it names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .codec import Codec, Slot
+
+
+class ShapeProblem(Exception):
+    """A learner gradient whose shape does not fit its parameter; ``code`` is the finding:
+    ``bias_reduction`` (a bias gradient not summed over the batch, or summed over the units),
+    ``broadcast_shape`` only where a vector (n,) exists (the learner's target) and the shape is
+    exactly what (n,) meeting (n, 1) makes of this gradient: the parameter's shape with its
+    axes of 1 turned into the batch size; else ``wrong_shape`` with the shapes (another
+    cause, a per-sample gradient not summed or the wrong cache, makes other shapes too)."""
+
+    def __init__(
+        self,
+        slot: Slot,
+        got: tuple[int, ...],
+        codec: Codec,
+        batch: int = 0,
+        y_vector: bool = False,
+    ):
+        self.slot, self.got = slot, got
+        want = slot.shape
+        n_out = codec.conv.sizes[slot.layer]
+        msg = f"gradient of {slot.path}: expected {want}, got {got}"
+        code = "wrong_shape"
+        sq = _squeeze(got)
+        if len(want) == 2 and got == want[::-1]:
+            other = "(in, out)" if codec.layout == "out_in" else "(out, in)"
+            msg += f": is your layout {other}? Transpose the gradient, or declare the layout"
+        elif slot.role == "b" and len(got) == 2 and n_out in got and batch in got and batch > 1:
+            code = "bias_reduction"
+            msg += ": the bias gradient is not summed over the batch; use dz.sum(axis=0)"
+        elif slot.role == "b" and batch > 1 and sq == (batch,) and n_out != batch:
+            code = "bias_reduction"
+            msg += (
+                f": one entry per sample ({batch}): summed over the units (axis 1) instead of "
+                "the batch (axis 0); use dz.sum(axis=0)"
+            )
+        elif y_vector and batch > 1 and 1 in want and got == _widened(want, batch):
+            code = "broadcast_shape"
+            msg += (
+                f": your target y is a ({batch},) vector; a ({batch},) vector met a ({batch}, 1) "
+                f"array and broadcast to ({batch}, {batch}) (out - y?) makes the parameter's "
+                f"axis of 1 the batch size"
+            )
+        elif batch > 1 and batch in got and batch not in want:
+            msg += f" (an axis of the batch size, {batch}: a gradient per sample, never summed?)"
+        self.code, self.message = code, msg
+        super().__init__(msg)
+
+
+def _widened(want: tuple[int, ...], batch: int) -> tuple[int, ...]:
+    """``want`` with its axes of 1 at the batch size (a 1-D parameter of size 1: (batch,))."""
+    return tuple(batch if d == 1 else d for d in want)
+
+
+def _squeeze(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(d for d in shape if d != 1)

@@ -1,0 +1,237 @@
+"""Judging one tensor of a layer against PyTorch's: agreement, the variant or relation named."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .layer_cases import Case, LayerConventions, running_expected
+from .layer_variants import VARIANTS
+from .result import Finding
+
+Array = np.ndarray
+TOL = 1e-6  # float64 layers agree to ~1e-13 of their scale; a bug parts by far more
+
+
+class _Found:
+    """Findings merged by (code, tensors, evidence's what): the cases each showed in."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple, list] = {}
+        self.whats: dict[tuple, str] = {}
+
+    def add(self, code: str, tensor: str, what: str, fix: str, case: str, detail: str = "") -> None:
+        key = (code, tensor)  # the first case's words; the others counted
+        if key not in self.items:
+            self.items[key] = [fix, [], detail]
+            self.whats[key] = what
+        self.items[key][1].append(case)
+
+    def findings(self) -> tuple[Finding, ...]:
+        out = []
+        for (code, tensor), (fix, cases, detail) in self.items.items():
+            what = self.whats[(code, tensor)]
+            where = (
+                f" (case {cases[0]}"
+                + (f", and {len(cases) - 1} more" if len(cases) > 1 else "")
+                + ")"
+            )
+            out.append(Finding(code, (tensor,), None, None, f"{tensor} {what}{where}{detail}", fix))
+        return tuple(out)
+
+
+class _Variants:
+    """The layer's named variants on one case, computed on first need."""
+
+    def __init__(self, layer: str, case: Case, dout: Array):
+        self.layer, self.case, self.dout = layer, case, dout
+        self._done: list | None = None
+
+    def all(self) -> list:
+        if self._done is None:
+            self._done = []
+            for v in VARIANTS.get(self.layer, []):
+                try:
+                    t = v.tensors(self.case, self.dout)
+                except Exception:  # noqa: BLE001 - a variant that does not apply to this case
+                    t = None
+                if t:
+                    self._done.append((v, t))
+        return self._done
+
+
+def _close(a: Array, b: Array, scale: float) -> bool:
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= TOL * scale + 1e-300))
+
+
+def _judge(
+    found: _Found,
+    worst: dict,
+    case: Case,
+    tensor: str,
+    mine: Array,
+    ref: Array,
+    scale: float,
+    variants: _Variants,
+    layer: str,
+) -> bool:
+    """True when ``mine`` agrees with PyTorch's ``ref``; otherwise the finding is added."""
+    scale = max(scale, 1e-12)
+    if _close(mine, ref, scale):
+        worst[tensor] = max(worst.get(tensor, 0.0), float(np.abs(mine - ref).max()) / scale)
+        return True
+    for v, t in variants.all():
+        if tensor in t and _close(mine, t[tensor], scale):
+            found.add(
+                v.code, tensor, f"differs from PyTorch's: your layer {v.what}", v.fix, case.label
+            )
+            return False
+    code, what, fix = _relation(tensor, mine, ref, scale, case, layer)
+    found.add(code, tensor, what, fix, case.label)
+    return False
+
+
+def _relation(tensor: str, a: Array, ref: Array, scale: float, case: Case, layer: str):
+    """The dense classes' relations between a tensor and PyTorch's: (code, what, fix)."""
+    if a.shape != ref.shape:
+        if a.ndim == 2 and a.T.shape == ref.shape and _close(a.T, ref, scale):
+            return "transposed", f"is PyTorch's transposed (shape {a.shape})", f"return {tensor}.T"
+        if a.size == ref.size and _close(a.reshape(ref.shape), ref, scale):
+            return (
+                "layer_shape",
+                f"has shape {a.shape} where {ref.shape} belongs (the right numbers)",
+                f"reshape it: {tensor}.reshape({'x' if tensor == 'dx' else tensor[1:]}.shape)",
+            )
+        if a.shape[1:] == ref.shape and _close(a.sum(axis=0), ref, scale):
+            code = "conv_batch_sum" if layer == "conv" else "bias_reduction"
+            return (
+                code,
+                f"is not summed over the batch (shape {a.shape})",
+                f"sum {tensor} over the batch axis",
+            )
+        return _shape_code(tensor, a, ref, case, layer)
+    if _close(-a, ref, scale):
+        return (
+            "sign_flip",
+            "has the opposite sign of PyTorch's",
+            f"negate {tensor}: check the sign of each term",
+        )
+    den = float((ref * ref).sum())
+    k = float((a * ref).sum()) / den if den > 0 else 0.0
+    if k and abs(k - 1) > 1e-6 and _close(a / k, ref, scale):
+        n = case.x.shape[0]
+        hint = (
+            f" (= 1/N, N = {n}: averaged where PyTorch sums)"
+            if abs(k * n - 1) < 1e-6
+            else (f" (= N = {n})" if abs(k - n) < 1e-6 else "")
+        )
+        return (
+            "scale_factor",
+            f"is PyTorch's times {k:.6g}{hint}",
+            f"remove the factor {k:.6g} from {tensor}",
+        )
+    if a.ndim == 2 and a.shape[0] == a.shape[1] and _close(a.T, ref, scale):
+        return "transposed", "is PyTorch's transposed", f"return {tensor}.T"
+    diff = np.abs(a - ref)
+    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
+    return (
+        "layer_mismatch",
+        f"differs from PyTorch's by up to {diff.max():.3g} at {idx} (scale {scale:.3g}): "
+        f"yours {a[idx]:.6g}, PyTorch {ref[idx]:.6g}",
+        "compare your formula for this tensor with the layer's definition (nnparity list)",
+    )
+
+
+def _shape_owner(tensor: str) -> str:
+    return "x" if tensor == "dx" else "PyTorch's output" if tensor == "out" else tensor[1:]
+
+
+def _shape_code(tensor: str, a: Array, ref: Array, case: Case, layer: str):
+    base = (
+        "layer_shape",
+        f"has shape {a.shape} where PyTorch's is {ref.shape}",
+        f"{tensor} must have the shape of {_shape_owner(tensor)}",
+    )
+    if tensor != "out" or layer not in ("conv", "max_pool") or a.ndim != 4:
+        return base
+    lp = case.layer_param or {}
+    h = case.x.shape[2]
+    k = lp.get("pool_height") or case.params["w"].shape[2]
+    s, pad = lp["stride"], lp.get("pad", 0)
+    ho = a.shape[2]
+    code = "conv_stride" if layer == "conv" else "pool_stride"
+    if ho == (h - k) // s + 1 and pad:
+        code, why = "conv_padding", "the padding is left out"
+    elif ho == (h + 2 * pad - k) + 1:
+        why = "the stride is left out of the output size"
+    elif abs(ho - ref.shape[2]) == 1:
+        code, why = ("conv_padding" if layer == "conv" else code), "the output size is off by one"
+    else:
+        return base
+    return (
+        code,
+        f"has shape {a.shape} where PyTorch's is {ref.shape}: {why}",
+        "output side = 1 + (H + 2 * pad - HH) // stride",
+    )
+
+
+def _judge_running(found: _Found, case: Case, lp: dict | None) -> None:
+    """The running statistics the learner wrote back into ``bn_param``."""
+    want = running_expected(case)
+    lp = lp or {}
+    conv: LayerConventions = case.info["conv"]
+    for key, ref in want.items():
+        mine = lp.get(key)
+        mine = None if mine is None else np.asarray(mine, dtype=float)
+        scale = float(np.abs(ref).max())
+        if mine is not None and _close(mine, ref, scale):
+            continue
+        if mine is None or _close(mine, case.layer_param[key], scale):
+            found.add(
+                "batchnorm_running",
+                key,
+                "is not updated in bn_param",
+                f"write the new value back: bn_param['{key}'] = ...",
+                case.label,
+            )
+            continue
+        named = False
+        for mom in ("pytorch", "cs231n"):
+            for rv in ("unbiased", "biased"):
+                other = replace(conv, momentum=mom, running_var=rv)
+                if other == conv:
+                    continue
+                alt = running_expected(replace(case, info={**case.info, "conv": other}))[key]
+                if _close(mine, alt, scale):
+                    parts = []
+                    if mom != conv.momentum:
+                        parts.append(f"momentum={mom!r}")
+                    if rv != conv.running_var and key == "running_var":
+                        parts.append(f"running_var={rv!r}")
+                    if not parts:
+                        continue
+                    found.add(
+                        "batchnorm_running",
+                        key,
+                        f"follows the {', '.join(parts)} convention, not the declared "
+                        f"momentum={conv.momentum!r}, running_var={conv.running_var!r}",
+                        "a convention, not a bug: declare it (layer_check(..., "
+                        f"{', '.join(parts)}), or convention='cs231n' for both), or update as "
+                        "declared",
+                        case.label,
+                    )
+                    named = True
+                    break
+            if named:
+                break
+        if not named:
+            found.add(
+                "batchnorm_running",
+                key,
+                f"differs from the declared update (momentum={conv.momentum!r}, "
+                f"running_var={conv.running_var!r}) by up to {np.abs(mine - ref).max():.3g}",
+                "running = (1 - m) running + m batch (PyTorch, m = bn_param['momentum'] = 0.1) or "
+                "m running + (1 - m) batch (CS231n, m = 0.9), as declared",
+                case.label,
+            )
