@@ -26,6 +26,7 @@ from .codec import Codec
 from .conventions import Conventions
 from .declarations import _conv, _paths
 from .grad_formats import _is_loss_pair, _match, as_grad
+from .layered_decl import LayeredDecl, is_layered, layered_decl
 from .paths import LearnerError, get, put
 
 Array = np.ndarray
@@ -36,7 +37,7 @@ class Adapter:
     """A learner's network as the checker sees it. Build one with a ``from_*`` function."""
 
     style: str
-    conventions: Conventions
+    conventions: Conventions | None  # None for a layered spec (see ``layered``)
     root: Any
     paths: tuple[str, ...]
     forward: Callable[[Array], Any] | None = None
@@ -46,6 +47,7 @@ class Adapter:
     returns_loss: bool | None = None
     data: tuple[Any, Any] | None = None
     codec: Codec | None = field(default=None, repr=False)
+    layered: LayeredDecl | None = None  # a layered spec (spec="1x8x8 conv(...) ...")
 
     def bind(self) -> Codec:
         """Read the learner's arrays once: check shapes and fix the layout."""
@@ -104,6 +106,9 @@ def from_gradients(
     """(a) ``grads(X, y)`` returns gradients: a dict keyed by your names, a list in the order
     of ``params``, Nielsen's ``(nabla_b, nabla_w)``, or ``(loss, grads)``. ``per_sample=True``
     calls it once per row and sums (reduction 'sum') or averages ('mean') the results."""
+    if is_layered(declared):
+        return Adapter("gradients", None, net, _paths(params), forward, grads, step=step,
+                       data=data, layered=layered_decl(declared))  # fmt: skip
     return Adapter(
         "gradients", _conv(declared), net, _paths(params), forward, grads, step=step, data=data
     )
@@ -124,7 +129,9 @@ def from_layers(
 ) -> Adapter:
     """(b) Layer objects: ``backward(X, y)`` runs your forward and backward passes, after which
     each layer holds its gradients as attributes (``dweights``, ``dbiases``)."""
-    declared.setdefault("bias", "separate" if biases else "none")
+    layered = layered_decl(declared) if is_layered(declared) else None
+    if layered is None:
+        declared.setdefault("bias", "separate" if biases else "none")
     names = {"weights": weights, "biases": biases, "dweights": dweights, "dbiases": dbiases}
     for layer in layers:
         _has_attributes(layer, {k: v for k, v in names.items() if v}, dweights, dbiases)
@@ -137,7 +144,7 @@ def from_layers(
             gpaths.append(f"layers[{i}].{dbiases}")
     return Adapter(
         "layers",
-        _conv(declared),
+        None if layered else _conv(declared),
         {"layers": list(layers)},
         tuple(paths),
         forward,
@@ -145,6 +152,7 @@ def from_layers(
         tuple(gpaths),
         step=step,
         data=data,
+        layered=layered,
     )
 
 
@@ -243,8 +251,11 @@ def from_loss(
     """(e) A params dict (``model.params``) and ``loss_and_grads(X, y) -> (loss, grads)``
     (CS231n's ``model.loss``), ``grads`` keyed like ``params``. ``names`` defaults to W1, b1,
     W2, b2, ... in canonical order."""
-    conv = _conv(declared)
-    if names is None:
+    layered = layered_decl(declared) if is_layered(declared) else None
+    conv = None if layered else _conv(declared)
+    if names is None and layered is not None:
+        names = layered.param_names()
+    elif names is None:
         names = [f"{r[0]}{l}" if r != "Wb" else f"W{l}" for l, r in conv.slot_names()]
     return Adapter(
         "loss",
@@ -256,4 +267,5 @@ def from_loss(
         step=step,
         returns_loss=True,
         data=data,
+        layered=layered,
     )

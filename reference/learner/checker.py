@@ -73,6 +73,12 @@ def check(
         raise LearnerError(f"steps must be >= 1, got {steps}")
     if batch_size is not None and batch_size < 1:
         raise LearnerError(f"batch_size must be >= 1, got {batch_size}")
+    if adapter.layered is not None:  # conv, pooling, batchnorm, dropout: layered_check
+        from .layered_check import check_layered
+
+        with limited(1):
+            return check_layered(adapter, X, y, steps=steps, batch_size=batch_size, rtol=rtol,
+                                 atol=atol)  # fmt: skip
     saved = adapter.read_raw()
     try:
         with limited(1):

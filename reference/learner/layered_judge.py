@@ -1,0 +1,328 @@
+"""Naming what parts in a layered learner network, at the first step that parts.
+
+1. Running statistics (``buffers`` records): the learner's against the other conventions'
+   updates from the same batch statistics (the running average PyTorch's or CS231n's way, the
+   biased or unbiased variance): one that fits is ``batchnorm_running`` whose fix is that
+   convention's declaration; none is ``batchnorm_running`` with the numbers.
+2. Loss and gradients: the twin re-run with one layer replaced by each of its named wrong
+   versions (``layered_variants``); one that reproduces the learner's loss and every gradient
+   names the bug at that layer (``batchnorm_backward``, ``batchnorm_variance``,
+   ``dropout_mask``, ``conv_flip``, ``pool_routing``).
+3. Else ``layer_mismatch`` at the first tensor that parts in backpropagation order (the
+   highest-numbered layer; the loss first when the forward pass already differs), with its
+   scale against the twin's (``c``, ``cos``): ``sign_flip`` or ``scale_factor`` when the
+   tensor is the twin's times one factor. The eval-mode output is its own finding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnparity.reference.compare import Record
+from nnparity.reference.layered_engine import layer_of
+
+from .layered_decl import LayeredDecl
+from .layered_reference import LayeredRef, LStep, running_update
+from .layered_variants import variants
+from .result import Finding, ParamRow
+
+Array = np.ndarray
+HYP_RTOL = 1e-6  # a variant reproduces the learner when every tensor is this close
+
+
+def _close(a: Array, e: Array) -> bool:
+    a, e = np.asarray(a, np.float64), np.asarray(e, np.float64)
+    if a.shape != e.shape:
+        return False
+    scale = float(np.abs(e).max(initial=0.0))
+    return bool(np.allclose(a, e, rtol=HYP_RTOL, atol=HYP_RTOL * max(scale, 1e-12)))
+
+
+def _reproduces(t: LStep, loss: float | None, G: dict[str, Array]) -> bool:
+    if loss is not None and not _close(loss, t.loss):
+        return False
+    return all(_close(G[n], t.grads[n]) for n in G)
+
+
+def _path(learner: Any, name: str) -> str:
+    return dict(zip(learner.names, learner.a.paths, strict=True)).get(name, name)
+
+
+def diagnose(
+    ref: LayeredRef,
+    learner: Any,
+    decl: LayeredDecl,
+    recs: list[Record],
+    T: LStep,
+    P: dict,
+    B0: dict,
+    B1: dict | None,
+    masks: dict,
+    fresh: list | None,
+    X: Array,
+    y: Array,
+    loss: float | None,
+    G: dict,
+    k: int,
+) -> list[Finding]:
+    bad = [r for r in recs if not r.passed]
+    out: list[Finding] = []
+    if any(r.stage == "buffers" for r in bad):
+        out += _running(ref, decl, bad, B0, B1, X, P, masks, k, learner)
+    core = [r for r in bad if r.stage in ("loss", "grad")]
+    if core:
+        out.append(
+            _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner)
+            or _mismatch(ref, decl, core, G, T, k, learner)
+        )
+    ev = [r for r in bad if r.stage == "eval"]
+    if ev and not core:
+        r = ev[0]
+        out.append(
+            Finding(
+                "layer_mismatch",
+                ("forward",),
+                None,
+                k,
+                f"your forward (inference) pass parts from PyTorch's eval mode at your running "
+                f"statistics: max abs diff {r.max_abs:.3g} at {r.worst_index} "
+                f"({r.scratch_value:.6g} vs {r.torch_value:.6g})",
+                "in eval ('test') mode normalise with the running statistics and leave dropout "
+                "out (the identity: inverted dropout already scaled in training)",
+            )
+        )
+    return out
+
+
+def _running(ref, decl, bad, B0, B1, X, P, masks, k, learner) -> list[Finding]:  # noqa: ANN001
+    """Which running-average convention the learner's statistics follow, per layer."""
+    stats = _batch_stats(ref, P, B0, X, masks)
+    out = []
+    layers = sorted({int(layer_of(r.tensor)) for r in bad if r.stage == "buffers"})
+    for n in layers:
+        mean, var, cnt = stats[n]
+        fits = [
+            (run, biased)
+            for run in ("torch", "cs231n")
+            for biased in (False, True)
+            if all(
+                _close(B1[key], v)
+                for key, v in running_update(decl, B0, n, mean, var, cnt, run, biased).items()
+            )
+        ]
+        names = (_path(learner, f"running_mean{n}"), _path(learner, f"running_var{n}"))
+        if fits:
+            run, biased = fits[0]
+            what = (
+                "m * running + (1 - m) * batch (CS231n)"
+                if run == "cs231n"
+                else "(1 - momentum) * running + momentum * batch (PyTorch)"
+            )
+            decl_fix = (
+                f"if that is your convention, declare momentum={run!r}, running_var="
+                f"{'biased' if biased else 'unbiased'!r} (convention='cs231n' for both); else "
+                "update them as declared"
+            )
+            out.append(
+                Finding(
+                    "batchnorm_running",
+                    names,
+                    n,
+                    k,
+                    f"batchnorm layer {n}'s running statistics follow {what} with the "
+                    f"{'biased' if biased else 'unbiased'} variance, not the declared "
+                    "convention",
+                    decl_fix,
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    "batchnorm_running",
+                    names,
+                    n,
+                    k,
+                    f"batchnorm layer {n}'s running statistics fit no running-average "
+                    "convention (PyTorch's or CS231n's, biased or unbiased variance)",
+                    "running = momentum-weighted average of the running value and "
+                    "the batch mean / variance, once per training pass",
+                )
+            )
+    return out
+
+
+def _batch_stats(ref, P, B0, X, masks) -> dict[int, tuple[Array, Array, int]]:  # noqa: ANN001
+    """The batch mean, biased variance and count of each batchnorm's input in the twin."""
+    seen: dict[int, Any] = {}
+    tw = ref.twin
+    hooks = [
+        tw.module[i].register_forward_pre_hook(
+            lambda mod, args, n=n: seen.__setitem__(n, args[0].detach().numpy())
+        )
+        for n, i in ref.index.items()
+        if ref.kind[n] == "batchnorm"
+    ]
+    try:
+        ref.run(
+            P,
+            B0,
+            X,
+            np.zeros(len(X), dtype=np.int64)
+            if _class(ref)
+            else np.zeros((len(X), ref.decl.spec.out_units)),
+            masks,
+        )
+    finally:
+        for h in hooks:
+            h.remove()
+    out = {}
+    for n, x in seen.items():
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        out[n] = (x.mean(axis=axes), x.var(axis=axes), x.size // x.shape[1])
+    return out
+
+
+def _class(ref: LayeredRef) -> bool:
+    return ref.decl.spec.loss.name == "cross_entropy"
+
+
+def _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner):  # noqa: ANN001
+    """The first named wrong layer whose twin reproduces the learner's loss and gradients:
+    each variant in every layer of its kind at once (one function of the learner's serves
+    them all), then in one layer alone."""
+    import torch
+
+    stack = decl.spec.stack
+    drops = [i for i, c in enumerate(stack) if c.name == "dropout"]
+    kinds = list(dict.fromkeys(c.name for c in stack))
+    for kind in kinds:
+        where = [i for i, c in enumerate(stack) if c.name == kind]
+        for j in range(len(variants(kind, torch.zeros(1)))):
+            for group in [where, *([i] for i in where)] if len(where) > 1 else [where]:
+                mods = {}
+                for i in group:
+                    nxt = None
+                    if kind == "dropout" and fresh is not None:
+                        nxt = torch.from_numpy(np.asarray(fresh[drops.index(i)]))
+                    v = variants(kind, nxt)[j]
+                    mods[i] = v.make(ref.twin.module[i])
+                if any(m is None for m in mods.values()):
+                    continue
+                t = ref.run(P, B0, X, y, masks, replace=mods)
+                if _reproduces(t, loss, G):
+                    return _named(ref, v, group, core, k, learner)
+    return None
+
+
+def _named(ref, v, group, core, k, learner) -> Finding:  # noqa: ANN001
+    kind = ref.decl.spec.stack[group[0]].name
+    nums = [ref.net.slots[i].number or _below(ref, i) for i in group]
+    label = "layer" if ref.net.slots[group[0]].number else f"{kind} after layer"
+    where = f"{label}{'s' if len(nums) > 1 else ''} {', '.join(map(str, nums))}"
+    where = f"{where} ({kind})" if label == "layer" else where
+    tensors = [r.tensor for r in core]
+    return Finding(
+        v.code,
+        tuple(_path(learner, n) for n in tensors),
+        max(nums) or None,
+        k,
+        f"{where}: {v.what}; PyTorch with {'those layers' if len(nums) > 1 else 'that layer'} "
+        f"computed so reproduces your loss and every gradient (first parted: "
+        f"{', '.join(tensors[:4])})",
+        v.fix,
+    )
+
+
+def _below(ref: LayeredRef, i: int) -> int:
+    return max((s.number for s in ref.net.slots[:i] if s.number), default=0)
+
+
+def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
+    """The first tensor that parts in backpropagation order, with its layer and scale."""
+    loss_bad = next((r for r in core if r.stage == "loss"), None)
+    grads = [r for r in core if r.stage == "grad"]
+    grads.sort(key=lambda r: (-int(layer_of(r.tensor) or 0), r.tensor))
+    r = grads[0] if grads else loss_bad
+    n = int(layer_of(r.tensor) or 0) or None
+    kind = ref.kind.get(n, "") if n else ""
+    code, c, cos, rel = "layer_mismatch", None, None, ""
+    if r.stage == "grad":
+        a, e = G[r.tensor].ravel(), T.grads[r.tensor].ravel()
+        ee = float(e @ e)
+        if ee > 0 and float(a @ a) > 0:
+            c = float(a @ e) / ee
+            cos = float(a @ e) / np.sqrt(ee * float(a @ a))
+            if cos > 1 - 1e-9:
+                code = "scale_factor" if abs(c - 1) > 1e-6 else code
+            elif cos < -1 + 1e-9:
+                code = "sign_flip"
+            rel = f"; c = {c:.4g}, cos = {cos:.4f}"
+    above = "the loss and every layer above agree" if not loss_bad else "the loss differs too"
+    if r.stage == "loss":
+        text = (
+            f"the loss already parts ({r.scratch_value:.8g} vs PyTorch's {r.torch_value:.8g})"
+            ": your forward pass differs"
+        )
+        hint = "compare your forward pass layer by layer with the spec (nnparity check_layers)"
+        return Finding(code, ("loss",), None, k, text, hint)
+    drop = _dropout_above(ref, n)
+    extra = (
+        f"; dropout layer {drop} sits just above: a backward that uses another mask than "
+        "its forward parts here first"
+        if drop and not loss_bad
+        else ""
+    )
+    text = (
+        f"first in backpropagation order: {r.tensor} of layer {n} ({kind}) parts at step {k} "
+        f"(max abs diff {r.max_abs:.3g} at {r.worst_index}: {r.scratch_value:.6g} vs "
+        f"{r.torch_value:.6g}{rel}) while {above}{extra}"
+    )
+    hint = HINTS.get(kind, "check this layer's backward")
+    if code == "sign_flip":
+        hint = f"{r.tensor}'s gradient has the opposite sign: " + hint
+    elif code == "scale_factor":
+        hint = f"{r.tensor}'s gradient is PyTorch's times {c:.4g}: check the 1/N and the factors"
+    return Finding(code, (_path(learner, r.tensor),), n, k, text, hint)
+
+
+def _dropout_above(ref: LayeredRef, n: int | None) -> int | None:
+    if n is None:
+        return None
+    above = sorted(m for m in ref.kind if m > n)
+    return above[0] if above and ref.kind[above[0]] == "dropout" else None
+
+
+HINTS = {
+    "batchnorm": "batchnorm's backward: dgamma = sum(dy * xhat), dbeta = sum(dy), and dx with the "
+    "terms through the batch mean and variance (layer_check(..., layer='batchnorm'))",
+    "dense": "the layer's backward, or the gradient reaching it from the layer above "
+    "(check the layers above it one at a time with check_layers)",
+    "conv": "conv's backward (dw, db, and dx for the layer below): check it with "
+    "layer_check(..., layer='conv'); the pooling above routes its gradient",
+}
+
+
+def table(records: list[Record], learner: Any) -> tuple[ParamRow, ...]:
+    """One row per learner array compared: worst step, first bad step, max diffs."""
+    rows = []
+    names = dict(zip(learner.names, learner.a.paths, strict=True))
+    for name in [*learner.names, *[r.tensor for r in records if r.stage == "buffers"]]:
+        rs = [r for r in records if r.tensor == name and r.stage in ("grad", "buffers")]
+        if not rs or any(row.canonical == name for row in rows):
+            continue
+        bad = [r for r in rs if not r.passed]
+        rows.append(
+            ParamRow(
+                names.get(name, name),
+                name,
+                rs[0].shape,
+                len(rs),
+                bad[0].step if bad else None,
+                rs[0].stage,
+                max(r.max_abs for r in rs),
+                max(r.max_rel for r in rs),
+            )
+        )
+    return tuple(rows)

@@ -1,0 +1,220 @@
+"""Named wrong versions of one layer inside a whole network (LEARNER_BUGS.md classes 17-20),
+as PyTorch modules that replace the twin's module for that layer: a learner whose loss and
+gradients equal the twin's with one of these in place has that bug.
+
+- batchnorm: dx without the batch mean's term, the variance's, or both (the statistic's
+  gradient dropped: ``detach``); the variance divided by N - 1 in training.
+- dropout: backward without the mask (``dx = dout`` or ``dout / keep``), with the mask but
+  no ``1 / keep``, or with a fresh mask (the next draw of the replayed generator).
+- conv: the kernel flipped (true convolution) in forward and backward, or only in dx.
+- max pool: the gradient sent to every element of the window, or averaged over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+BN_FIX = (
+    "dx = (1/N) * gamma * rstd * (N * dy - dy.sum(0) - xhat * (dy * xhat).sum(0)): keep the "
+    "terms through the batch mean and variance (the staged graph of the CS231n notes)"
+)
+MASK_FIX = "dx = dout * mask / keep, with the mask the forward used (keep it in the cache)"
+
+
+@dataclass(frozen=True)
+class WVariant:
+    code: str
+    what: str
+    fix: str
+    make: Callable[[nn.Module], nn.Module | None]
+
+
+class _Fn(nn.Module):
+    def __init__(self, f: Callable[[torch.Tensor], torch.Tensor]):
+        super().__init__()
+        self.f = f
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.f(x)
+
+
+def _bn(detach: str = "", ddof: int = 0) -> Callable[[nn.Module], nn.Module]:
+    def make(bn: nn.Module) -> nn.Module:
+        def f(x: torch.Tensor) -> torch.Tensor:
+            axes = (0,) if x.ndim == 2 else (0, 2, 3)
+            vec = [1, -1] + [1] * (x.ndim - 2)
+            mu = x.mean(dim=axes, keepdim=True)
+            var = x.var(dim=axes, keepdim=True, correction=ddof)
+            var = var.detach() if "var" in detach else var
+            num = x - (mu.detach() if "mu" in detach else mu)
+            xhat = num / (var + bn.eps).sqrt()
+            return bn.weight.reshape(vec) * xhat + bn.bias.reshape(vec)
+
+        return _Fn(f)
+
+    return make
+
+
+class _MaskGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, fwd, bwd):  # noqa: ANN001, ANN205
+        ctx.save_for_backward(bwd)
+        return x * fwd
+
+    @staticmethod
+    def backward(ctx, g):  # noqa: ANN001, ANN205
+        (bwd,) = ctx.saved_tensors
+        return g * bwd, None, None
+
+
+def _drop(rule: str, fresh: torch.Tensor | None = None) -> Callable[[nn.Module], nn.Module | None]:
+    def make(d: nn.Module) -> nn.Module | None:
+        if rule == "fresh" and fresh is None:
+            return None
+        keep = 1.0 - d.p
+
+        def f(x: torch.Tensor) -> torch.Tensor:
+            m = d.mask.to(x.dtype)
+            bwd = {
+                "none": torch.ones_like(x),
+                "none_scaled": torch.ones_like(x) / keep,
+                "unscaled": m,
+                "fresh": None if fresh is None else fresh.to(x.dtype) / keep,
+            }[rule]
+            return _MaskGrad.apply(x, m / keep, bwd)
+
+        return _Fn(f)
+
+    return make
+
+
+class _FlipDx(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w, b, stride, pad):  # noqa: ANN001, ANN205
+        ctx.save_for_backward(x, w)
+        ctx.conf = (stride, pad)
+        return F.conv2d(x, w, b, stride=stride, padding=pad)
+
+    @staticmethod
+    def backward(ctx, g):  # noqa: ANN001, ANN205
+        x, w = ctx.saved_tensors
+        stride, pad = ctx.conf
+        gi = torch.nn.grad.conv2d_input(x.shape, w.flip(2, 3), g, stride=stride, padding=pad)
+        gw = torch.nn.grad.conv2d_weight(x, w.shape, g, stride=stride, padding=pad)
+        return gi, gw, g.sum(dim=(0, 2, 3)), None, None
+
+
+def _conv(rule: str) -> Callable[[nn.Module], nn.Module]:
+    def make(c: nn.Module) -> nn.Module:
+        s, p = c.stride, c.padding
+        if rule == "flip":
+            return _Fn(lambda x: F.conv2d(x, c.weight.flip(2, 3), c.bias, stride=s, padding=p))
+        return _Fn(lambda x: _FlipDx.apply(x, c.weight, c.bias, s, p))
+
+    return make
+
+
+class _PoolRoute(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, k, stride, rule):  # noqa: ANN001, ANN205
+        ctx.save_for_backward(x)
+        ctx.conf = (k, stride, rule)
+        return F.max_pool2d(x, k, stride)
+
+    @staticmethod
+    def backward(ctx, g):  # noqa: ANN001, ANN205
+        (x,) = ctx.saved_tensors
+        k, stride, rule = ctx.conf
+        with torch.enable_grad():
+            xx = x.detach().requires_grad_(True)
+            (gx,) = torch.autograd.grad(F.avg_pool2d(xx, k, stride), xx, g)
+        kk = (k if isinstance(k, int) else k[0] * k[1]) ** (2 if isinstance(k, int) else 1)
+        return (gx * kk if rule == "every" else gx), None, None, None
+
+
+def _pool(rule: str) -> Callable[[nn.Module], nn.Module]:
+    def make(m: nn.Module) -> nn.Module:
+        return _Fn(lambda x: _PoolRoute.apply(x, m.kernel_size, m.stride, rule))
+
+    return make
+
+
+def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
+    """The named wrong versions of a layer of ``kind`` (a spec layer name)."""
+    if kind == "batchnorm":
+        return [
+            WVariant("batchnorm_backward", f"dx without the {w}", BN_FIX, _bn(detach=d))
+            for d, w in (
+                ("mu", "batch mean's term"),
+                ("var", "variance's term"),
+                ("mu,var", "mean's and the variance's terms (dx = dxhat / std)"),
+            )
+        ] + [
+            WVariant(
+                "batchnorm_variance",
+                "normalises with the variance divided by N - 1 in training",
+                "var = x.var(axis=0): the biased variance (divide by N) in training",
+                _bn(ddof=1),
+            )
+        ]
+    if kind == "dropout":
+        return [
+            WVariant(
+                "dropout_mask", "backward applies no mask (dx = dout)", MASK_FIX, _drop("none")
+            ),
+            WVariant(
+                "dropout_mask",
+                "backward applies no mask (dx = dout / keep)",
+                MASK_FIX,
+                _drop("none_scaled"),
+            ),
+            WVariant(
+                "dropout_mask",
+                "backward applies the mask without 1 / keep",
+                MASK_FIX,
+                _drop("unscaled"),
+            ),
+            WVariant(
+                "dropout_mask",
+                "backward draws a fresh mask (the next draw of NumPy's generator)",
+                MASK_FIX,
+                _drop("fresh", fresh),
+            ),
+        ]
+    if kind == "conv":
+        return [
+            WVariant(
+                "conv_flip",
+                "flips the kernel (true convolution) where PyTorch computes cross-correlation",
+                "out[n, f, i, j] = sum(x_window * w[f]) + b[f], with no w[:, :, ::-1, ::-1]",
+                _conv("flip"),
+            ),
+            WVariant(
+                "conv_flip",
+                "computes dx with the kernel flipped (forward and dw right)",
+                "dx: add dout[n, f, i, j] * w[f] (not flipped) into each window of dx",
+                _conv("flip_dx"),
+            ),
+        ]
+    if kind == "maxpool":
+        fix = "route each window's gradient to the position of its maximum only"
+        return [
+            WVariant(
+                "pool_routing",
+                "sends the gradient to every element of the window",
+                fix,
+                _pool("every"),
+            ),
+            WVariant(
+                "pool_routing",
+                "spreads the gradient over the window (averaged)",
+                fix,
+                _pool("mean"),
+            ),
+        ]
+    return []
