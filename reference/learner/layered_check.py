@@ -248,17 +248,31 @@ def check_layered(
     finally:
         for p, v in zip(adapter.paths, saved, strict=True):
             put(adapter.root, p, v)
+    if decl.buffer_names() and not decl.buffers:
+        notes.append(NO_BUFFERS)
     code = "implementation_bug" if findings else "match"
     return CheckResult(
         code,
         tuple(findings + notes),
         table(records, learner),
         tuple(records),
-        decl.describe(),
+        decl.describe(bs),
         adapter.style,
         run,
         Training("not_assessed", "", "the training probe does not run on layered specs yet"),
     )
+
+
+NO_BUFFERS = Finding(
+    "buffers_not_compared",
+    (),
+    None,
+    None,
+    "your batchnorm's running statistics were not compared (no buffers= declared), nor your "
+    "forward (inference) pass, which normalises with them",
+    "declare buffers=[...] (running_mean, running_var of each batchnorm, in spec order)",
+    "note",
+)
 
 
 def _records(decl, T: LStep, loss, G, B1, P, masks, X, y, tol, probe, k, B0) -> list[Record]:  # noqa: ANN001

@@ -82,8 +82,8 @@ class LayeredDecl:
         net = build(self.spec)
         return [s.number for s in net.slots if s.layer.has_mask]
 
-    def describe(self) -> str:
-        parts = [str(self.spec)]
+    def describe(self, batch: int | None = None) -> str:
+        parts = [str(self.spec.replace(batch=batch) if batch else self.spec)]
         if self.running == "cs231n" or self.biased:
             parts.append(
                 f"running statistics {'m r + (1-m) batch' if self.running == 'cs231n' else 'torch'}"
