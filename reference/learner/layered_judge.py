@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from nnparity.reference.compare import Record
 from nnparity.reference.layered_engine import layer_of
 
 from .layered_decl import LayeredDecl
-from .layered_reference import LayeredRef, LStep, running_update
+from .layered_reference import LayeredRef, LStep
 from .layered_variants import variants
 from .result import Finding, ParamRow
 
@@ -32,18 +33,22 @@ Array = np.ndarray
 HYP_RTOL = 1e-6  # a variant reproduces the learner when every tensor is this close
 
 
-def _close(a: Array, e: Array) -> bool:
+def _close(a: Array, e: Array, scale: float = 0.0) -> bool:
+    """Within ``HYP_RTOL`` of ``e`` relative to the larger of ``e``'s and ``scale``."""
     a, e = np.asarray(a, np.float64), np.asarray(e, np.float64)
     if a.shape != e.shape:
         return False
-    scale = float(np.abs(e).max(initial=0.0))
-    return bool(np.allclose(a, e, rtol=HYP_RTOL, atol=HYP_RTOL * max(scale, 1e-12)))
+    scale = max(float(np.abs(e).max(initial=0.0)), scale, 1e-300)
+    return bool(np.allclose(a, e, rtol=HYP_RTOL, atol=HYP_RTOL * scale))
 
 
 def _reproduces(t: LStep, loss: float | None, G: dict[str, Array]) -> bool:
+    """The learner's loss and every gradient, each gradient judged on the scale of all of
+    them (a bias feeding a batchnorm has a gradient of round-off size)."""
     if loss is not None and not _close(loss, t.loss):
         return False
-    return all(_close(G[n], t.grads[n]) for n in G)
+    S = max(float(np.abs(g).max(initial=0.0)) for g in t.grads.values())
+    return all(_close(G[n], t.grads[n], S) for n in G)
 
 
 def _path(learner: Any, name: str) -> str:
@@ -69,14 +74,14 @@ def diagnose(
 ) -> list[Finding]:
     bad = [r for r in recs if not r.passed]
     out: list[Finding] = []
-    if any(r.stage == "buffers" for r in bad):
-        out += _running(ref, decl, bad, B0, B1, X, P, masks, k, learner)
     core = [r for r in bad if r.stage in ("loss", "grad")]
     if core:
         out.append(
             _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner)
             or _mismatch(ref, decl, core, G, T, k, learner)
         )
+    if any(r.stage == "buffers" for r in bad):
+        out += _running(ref, decl, bad, B0, B1, X, P, masks, k, learner)
     ev = [r for r in bad if r.stage == "eval"]
     if ev and not core:
         r = ev[0]
@@ -97,60 +102,84 @@ def diagnose(
 
 
 def _running(ref, decl, bad, B0, B1, X, P, masks, k, learner) -> list[Finding]:  # noqa: ANN001
-    """Which running-average convention the learner's statistics follow, per layer."""
+    """Which running average the learner's statistics follow, per layer: the weight of the old
+    value (1 - momentum as declared, or momentum: read the other way), the variance stored
+    (biased or unbiased) and, at a fresh start, running_var starting at 1 or at 0."""
     stats = _batch_stats(ref, P, B0, X, masks)
     out = []
     layers = sorted({int(layer_of(r.tensor)) for r in bad if r.stage == "buffers"})
     for n in layers:
         mean, var, cnt = stats[n]
-        fits = [
-            (run, biased)
-            for run in ("torch", "cs231n")
-            for biased in (False, True)
-            if all(
-                _close(B1[key], v)
-                for key, v in running_update(decl, B0, n, mean, var, cnt, run, biased).items()
-            )
-        ]
+        mom = _momentum(decl, ref, n)
+        fits = []
+        for j, before in enumerate(_befores(B0, n)):
+            for old in (1 - mom, mom):
+                for biased in (decl.biased, not decl.biased):
+                    v = var if biased else var * cnt / max(cnt - 1, 1)
+                    rm = old * before[f"running_mean{n}"] + (1 - old) * mean
+                    rv = old * before[f"running_var{n}"] + (1 - old) * v
+                    if _close(B1[f"running_mean{n}"], rm) and _close(B1[f"running_var{n}"], rv):
+                        fits.append((j, old, biased))
         names = (_path(learner, f"running_mean{n}"), _path(learner, f"running_var{n}"))
-        if fits:
-            run, biased = fits[0]
-            what = (
-                "m * running + (1 - m) * batch (CS231n)"
-                if run == "cs231n"
-                else "(1 - momentum) * running + momentum * batch (PyTorch)"
-            )
-            decl_fix = (
-                f"if that is your convention, declare momentum={run!r}, running_var="
-                f"{'biased' if biased else 'unbiased'!r} (convention='cs231n' for both); else "
-                "update them as declared"
-            )
+        if not fits:
             out.append(
                 Finding(
                     "batchnorm_running",
                     names,
                     n,
                     k,
-                    f"batchnorm layer {n}'s running statistics follow {what} with the "
-                    f"{'biased' if biased else 'unbiased'} variance, not the declared "
-                    "convention",
-                    decl_fix,
+                    f"batchnorm layer {n}'s running statistics fit no running average "
+                    "(old value weighted 1 - momentum or momentum, biased or unbiased variance)",
+                    "running = m * running + (1 - m) * batch once per training pass, with the "
+                    "declared m and variance",
                 )
             )
-        else:
-            out.append(
-                Finding(
-                    "batchnorm_running",
-                    names,
-                    n,
-                    k,
-                    f"batchnorm layer {n}'s running statistics fit no running-average "
-                    "convention (PyTorch's or CS231n's, biased or unbiased variance)",
-                    "running = momentum-weighted average of the running value and "
-                    "the batch mean / variance, once per training pass",
-                )
+            continue
+        j, old, biased = fits[0]
+        parts, fix = [], []
+        if j:
+            parts.append(f"running_var starts at {B0[f'running_var{n}'].flat[0] == 0 and 1 or 0}")
+        if old != 1 - mom:
+            parts.append(f"the old value weighted {old:g} (momentum read the other way)")
+            fix.append(
+                f"weight the old value by {1 - mom:g}: running = {1 - mom:g} * running + "
+                f"{mom:g} * batch"
             )
+        if biased != decl.biased:
+            parts.append(f"the {'biased' if biased else 'unbiased'} variance stored")
+        if j or biased != decl.biased:
+            conv = "cs231n" if biased else "torch"
+            fix.append(
+                f"if that is your convention, declare momentum={conv!r} (convention='cs231n': "
+                "biased variance, running_var from 0; 'torch': unbiased, from 1)"
+                if bool(j) == biased
+                else f"declare running_var={'biased' if biased else 'unbiased'!r}"
+            )
+        out.append(
+            Finding(
+                "batchnorm_running",
+                names,
+                n,
+                k,
+                f"batchnorm layer {n}'s running statistics follow another convention than "
+                f"declared: {', '.join(parts)}",
+                "; ".join(fix),
+            )
+        )
     return out
+
+
+def _momentum(decl: LayeredDecl, ref: LayeredRef, n: int) -> float:
+    return float(ref.twin.module[ref.index[n]].momentum)
+
+
+def _befores(B0: dict, n: int) -> list[dict]:
+    """The statistics before the pass, and, when they are a fresh start, the other fresh
+    start (running_var ones as PyTorch, or zeros as CS231n's ``bn_param.get``)."""
+    rm, rv = B0[f"running_mean{n}"], B0[f"running_var{n}"]
+    if not (np.all(rm == 0) and (np.all(rv == 0) or np.all(rv == 1))):
+        return [B0]
+    return [B0, {**B0, f"running_var{n}": 1.0 - rv}]
 
 
 def _batch_stats(ref, P, B0, X, masks) -> dict[int, tuple[Array, Array, int]]:  # noqa: ANN001
@@ -196,6 +225,8 @@ def _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner):  
 
     stack = decl.spec.stack
     drops = [i for i, c in enumerate(stack) if c.name == "dropout"]
+    loss_bad = any(r.stage == "loss" for r in core)
+    forward = None
     kinds = list(dict.fromkeys(c.name for c in stack))
     for kind in kinds:
         where = [i for i, c in enumerate(stack) if c.name == kind]
@@ -213,6 +244,12 @@ def _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner):  
                 t = ref.run(P, B0, X, y, masks, replace=mods)
                 if _reproduces(t, loss, G):
                     return _named(ref, v, group, core, k, learner)
+                if forward is None and loss_bad and _close(loss, t.loss):
+                    forward = (v, group)
+    if forward is not None:  # the loss alone: a forward bug whose backward differs again
+        f = _named(ref, *forward, core, k, learner)
+        why = "PyTorch with that computation reproduces your loss (your forward pass)"
+        return replace(f, evidence=f.evidence.split(";")[0] + f"; {why}")
     return None
 
 
@@ -244,7 +281,7 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
     loss_bad = next((r for r in core if r.stage == "loss"), None)
     grads = [r for r in core if r.stage == "grad"]
     grads.sort(key=lambda r: (-int(layer_of(r.tensor) or 0), r.tensor))
-    r = grads[0] if grads else loss_bad
+    r = loss_bad or grads[0]  # a loss that parts: the forward pass, before any gradient
     n = int(layer_of(r.tensor) or 0) or None
     kind = ref.kind.get(n, "") if n else ""
     code, c, cos, rel = "layer_mismatch", None, None, ""

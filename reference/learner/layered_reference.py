@@ -98,6 +98,37 @@ class LayeredRef:
             a.detach().numpy().copy(), float(loss.detach()), grads, self.running(buffers, seen)
         )
 
+    def influence(
+        self, P: dict, B: dict, X: Array, y: Array, masks: dict, name: str, seed: int = 0
+    ) -> Array:
+        """|d s / d bm| per element of dropout ``name``'s backward mask ``bm``, with ``s`` a
+        random projection of the gradients of the layers below it: non-zero exactly where
+        the mask's value reaches a gradient (almost surely)."""
+        n = int(name[4:])
+        i = self.index[n]
+        d = self.twin.module[i]
+        keep = 1.0 - d.p
+        fwd = torch.from_numpy(np.asarray(masks[name], dtype=np.float64)) / keep
+        bm = fwd.clone().requires_grad_(True)
+        mod = _Lambda(lambda x: x * bm + (x * (fwd - bm)).detach())
+        below = [m for m in self.names if int("".join(filter(str.isdigit, m))) < n]
+        if not below:
+            return np.zeros(fwd.shape)
+        tw = self.twin
+        tw.set_params({k: np.asarray(v, dtype=np.float64) for k, v in P.items()})
+        tw.set_buffers({k: np.asarray(v, dtype=np.float64) for k, v in B.items()})
+        tw.module.train()
+        tw.set_masks({k: np.asarray(m) for k, m in masks.items()})
+        a, yt = self.tensors(X, y)
+        for j, m in enumerate(tw.module):
+            a = mod(a) if j == i else m(a)
+        loss = tw.loss_fn(a, yt)
+        gs = torch.autograd.grad(loss, [tw.params[k] for k in below], create_graph=True)
+        rng = np.random.default_rng(seed)
+        s = sum((g * torch.from_numpy(rng.standard_normal(tuple(g.shape)))).sum() for g in gs)
+        (dbm,) = torch.autograd.grad(s, bm, allow_unused=True)
+        return np.zeros(fwd.shape) if dbm is None else np.abs(dbm.detach().numpy())
+
     def running(self, before: dict[str, Array], seen: dict[int, torch.Tensor]) -> dict[str, Array]:
         """The running statistics after the pass, in the declared convention."""
         out = {}
@@ -119,6 +150,15 @@ class LayeredRef:
 
     def momentum(self, number: int) -> float:
         return float(self.twin.module[self.index[number]].momentum)
+
+
+class _Lambda(nn.Module):
+    def __init__(self, f):  # noqa: ANN001
+        super().__init__()
+        self.f = f
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.f(x)
 
 
 def running_update(
