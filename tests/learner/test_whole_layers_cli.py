@@ -1,0 +1,40 @@
+"""``nnparity check FILE.py`` on whole layered networks (the child process, text and JSON):
+the CS231n, ThreeLayerConvNet and nnfs examples, correct ones exit 0 with ``match``, buggy ones
+exit 1 with the bug named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nnparity.reports.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "learners"
+
+
+@pytest.mark.parametrize("stem", ["net_fc_bn_dropout_ok", "net_convnet_ok", "net_nnfs_dropout_ok"])
+def test_correct_network_text(stem, capsys):
+    rc = main(["check", str(EXAMPLES / f"{stem}.py"), "--steps", "3"])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert text.splitlines()[0] == "code: match"
+
+
+@pytest.mark.parametrize(
+    ("stem", "code"),
+    [
+        ("net_fc_bn_dropout_bug", "batchnorm_backward"),
+        ("net_convnet_bug", "pool_routing"),
+        ("net_nnfs_dropout_bug", "dropout_mask"),
+    ],
+)
+def test_buggy_network_json(stem, code, capsys):
+    rc = main(["check", str(EXAMPLES / f"{stem}.py"), "--steps", "2", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1
+    assert out["code"] == "implementation_bug"
+    assert out["findings"][0]["code"] == code
+    assert out["findings"][0]["layer"] is not None and out["findings"][0]["step"] == 1
+    assert {row["canonical"] for row in out["params"]} >= {"W1", "b1"}
