@@ -27,7 +27,7 @@ from .adapters import Adapter
 from .grad_formats import as_grad
 from .layered_decl import LayeredDecl
 from .layered_judge import diagnose, table
-from .layered_masks import declared_mask, input_shapes, keeps_of, read_source, replay, seeded
+from .layered_masks import read_source, recover
 from .layered_reference import LayeredRef, LStep
 from .paths import LearnerError, get, put, short
 from .result import CheckResult, Finding, Training
@@ -293,104 +293,3 @@ def _records(decl, T: LStep, loss, G, B1, P, masks, X, y, tol, probe, k, B0) -> 
     if B1 is not None:
         items += [("buffers", n, B1[n], v, None, None) for n, v in T.buffers.items()]
     return compare_many(items, tol, spec=str(decl.spec), mode="resync", step=k, check_dtype=False)
-
-
-def recover(learner: Learner, ref: LayeredRef, P, B, X, y, loss, G, state):  # noqa: ANN001
-    """(masks by name, the replayed generator's next draws or None, a note or None)."""
-    decl = learner.decl
-    numbers = decl.dropout_numbers()
-    if not numbers:
-        return {}, None, None
-    shapes, keeps = input_shapes(decl, len(X)), keeps_of(decl)
-    names = [f"mask{n}" for n in numbers]
-    if decl.masks:
-        got = [
-            declared_mask(s, learner.owner, sh) for s, sh in zip(decl.masks, shapes, strict=True)
-        ]
-        masks = {n: m for n, (m, _) in zip(names, got, strict=True)}
-        for n, (m, und) in zip(names, got, strict=True):
-            if und is not None and und.any():
-                masks[n] = _fill(ref, P, B, X, y, masks, n, m, und, G)
-        return masks, _next_draws(state, keeps, shapes, masks, names), None
-    if decl.dropout_seed is not None:
-        ms = [seeded(decl.dropout_seed, kp, sh) for kp, sh in zip(keeps, shapes, strict=True)]
-        return dict(zip(names, ms, strict=True)), None, None
-    if loss is None:
-        raise LearnerError(
-            "the dropout masks cannot be recovered: return the loss from your training pass, "
-            "or declare masks=[...] (the dropout layer objects or their mask arrays) or "
-            "dropout_seed="
-        )
-    best = None
-    for recipe in ("rand", "binomial"):
-        fwd, nxt = replay(state, recipe, keeps, shapes)
-        masks = dict(zip(names, fwd, strict=True))
-        d = abs(ref.run(P, B, X, y, masks).loss - loss)
-        if best is None or d < best[0]:
-            best = (d, masks, nxt, recipe)
-    note = Finding(
-        "dropout_replayed",
-        (),
-        None,
-        1,
-        f"your dropout masks were recovered by replaying NumPy's global generator "
-        f"({'np.random.rand(*x.shape) < keep' if best[3] == 'rand' else 'np.random.binomial'})",
-        "declare masks=[...] or dropout_seed= to give them directly",
-        "note",
-    )
-    return best[1], best[2], note
-
-
-def _next_draws(state, keeps, shapes, masks, names):  # noqa: ANN001
-    """The replayed generator's next draws, when its forward draws are the masks recovered
-    (a backward that draws a fresh mask from NumPy's global generator draws these)."""
-    for recipe in ("rand", "binomial"):
-        fwd, nxt = replay(state, recipe, keeps, shapes)
-        if all(np.array_equal(f, masks[n]) for f, n in zip(fwd, names, strict=True)):
-            return nxt
-    return None
-
-
-MAX_UNDETERMINED = 64  # mask entries at a zero input that reach a gradient, solved one by one
-
-
-def _fill(ref, P, B, X, y, masks, name, kept, und, G):  # noqa: ANN001
-    """The mask where the dropout's input is zero. The forward does not depend on it there;
-    backward does (dx = dout * mask / keep) wherever the layer below passes a gradient on.
-    Those entries are found by ``influence``; each one's gradient contribution ``c_j`` is
-    measured, and the learner's gradients ``G = G0 + sum_j m_j c_j`` (linear in the mask)
-    solved for m_j in {0, 1}; entries with the same ``c_j`` (identical rows) are one unknown,
-    their count of kept entries, since any such assignment gives the same gradients."""
-    base = {**masks, name: np.where(und, False, kept)}
-    infl = ref.influence(P, B, X, y, base, name)
-    scale = float(infl.max(initial=0.0))
-    matters = und & (infl > 1e-12 * max(scale, 1e-300))
-    if not matters.any():
-        return base[name]
-    idx = np.argwhere(matters)
-    if len(idx) > MAX_UNDETERMINED:
-        raise LearnerError(
-            f"dropout {name}: {len(idx)} elements have a zero input, so your forward output "
-            "does not show their mask, and your gradients depend on it: declare the mask "
-            "itself (masks=[lambda: <the array your forward multiplies by>])"
-        )
-    below = [n for n in G if int("".join(filter(str.isdigit, n))) < int(name[4:])]
-    g0 = ref.run(P, B, X, y, base).grads
-    cols = []
-    for j in idx:
-        m = base[name].copy()
-        m[tuple(j)] = True
-        t = ref.run(P, B, X, y, {**masks, name: m}).grads
-        cols.append(np.concatenate([(t[n] - g0[n]).ravel() for n in below]))
-    groups: list[list[int]] = []  # entries with the same contribution: only their count shows
-    for j, c in enumerate(cols):
-        g = next((g for g in groups if np.allclose(cols[g[0]], c, rtol=1e-9, atol=1e-15)), None)
-        (g.append(j) if g is not None else groups.append([j]))
-    C = np.stack([cols[g[0]] for g in groups], axis=1)
-    rhs = np.concatenate([(G[n] - g0[n]).ravel() for n in below])
-    counts = np.linalg.lstsq(C, rhs, rcond=None)[0]
-    out = base[name].copy()
-    for g, v in zip(groups, counts, strict=True):
-        for j in g[: int(np.clip(np.rint(v), 0, len(g)))]:
-            out[tuple(idx[j])] = True
-    return out
