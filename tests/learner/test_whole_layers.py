@@ -358,3 +358,52 @@ def test_mask_forgotten_in_backward_with_zero_inputs_is_still_caught():
     r = _run(a)
     assert r.code == "implementation_bug"
     assert r.findings[0].code == "dropout_mask", r.render()
+
+
+def test_from_gradients_takes_a_layered_spec_both_ways():
+    from nnparity.reference.learner import from_gradients
+
+    m = _load("net_convnet_ok")
+    model = m.ThreeLayerConvNet()
+    names = ["W1", "b1", "W2", "b2", "W3", "b3"]
+
+    def grads(X, y):
+        return model.loss(X, y)[1]
+
+    a = from_gradients(model.params, names, grads, spec=m.SPEC, optimizer="sgd", lr=0.05)
+    assert check(a, m.X, m.Y, steps=2).code == "match"
+
+    def doubled(X, y):
+        g = model.loss(X, y)[1]
+        return {**g, "b2": 2 * g["b2"]}
+
+    a = from_gradients(model.params, names, doubled, spec=m.SPEC)
+    r = check(a, m.X, m.Y, steps=2)
+    f = r.findings[0]
+    assert (r.code, f.code, f.params, f.layer) == ("implementation_bug", "scale_factor", ("b2",), 2)
+
+
+def test_dropout_masks_that_cannot_be_recovered_are_refused_with_the_fix():
+    m = _load("net_nnfs_dropout_ok")
+
+    def fb(X, y):
+        m.forward_backward(X, y)  # the loss is not returned, no mask declared
+
+    a = from_layers(
+        [m.dense1, m.dense2],
+        fb,
+        spec="4 dense(16) relu dropout(0.2) dense(3) loss=cross_entropy",
+        data=(m.X, m.Y),
+    )
+    with pytest.raises(LearnerError, match="dropout masks cannot be recovered.*masks="):
+        _run(a)
+
+
+def test_an_exception_in_the_learner_is_its_own_finding():
+    m = _load("net_convnet_ok")
+    m.max_pool_backward_naive = lambda dout, cache: 1 / 0
+    r = _run(m.nnparity_adapter())
+    assert r.code == "implementation_bug"
+    assert (
+        r.findings[0].code == "learner_exception" and "ZeroDivisionError" in r.findings[0].evidence
+    )
