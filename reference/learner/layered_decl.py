@@ -7,6 +7,7 @@ in the layered one-line form, and the conventions the learner's layers follow.
   ``momentum="cs231n"`` (the running average with the biased variance), ``running_var=
   "biased"``, ``p="keep"``. Undeclared: PyTorch's (``running = (1 - mom) running + mom batch``,
   the unbiased variance; ``p`` drops, as nnfs's dropout ``rate``).
+- ``l2=R``: the loss holds CS231n's ``reg``: ``R/2 * sum ||W||^2`` over every weight array.
 - ``buffers=[...]``: the learner's running statistics in the spec's order (running_mean{n},
   running_var{n} of each batchnorm): paths below the adapter's root (or ``owner``), or
   callables returning the array (None before the first pass: fresh zeros and ones).
@@ -43,6 +44,7 @@ KEYS = (
     "optimizer",
     "lr",
     "batch_size",
+    "l2",
 )
 
 
@@ -62,6 +64,7 @@ class LayeredDecl:
     dropout_seed: int | None = None
     owner: Any = None
     batch_size: int | None = None
+    l2: float = 0.0  # l2/2 * sum of every W squared in the loss (CS231n's reg)
 
     def param_names(self) -> list[str]:
         """Learnable arrays in the spec's order: W1, b1, gamma2, beta2, ..."""
@@ -135,6 +138,7 @@ def layered_decl(kw: dict[str, Any]) -> LayeredDecl:
         kw.get("dropout_seed"),
         kw.get("owner"),
         kw.get("batch_size"),
+        float(kw.get("l2", 0.0)),
     )
     nb, nm = len(decl.buffer_names()), len(decl.dropout_numbers())
     if decl.buffers and len(decl.buffers) != nb:

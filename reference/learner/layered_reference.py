@@ -86,6 +86,9 @@ class LayeredRef:
             for m in mods:
                 a = m(a)
             loss = tw.loss_fn(a, yt)
+            if self.decl.l2:  # CS231n's reg: l2/2 * sum ||W||^2 over the weights (not b, gamma)
+                ws = [tw.params[n] for n in self.names if n.startswith("W")]
+                loss = loss + self.decl.l2 / 2 * sum((w * w).sum() for w in ws)
             gs = torch.autograd.grad(loss, [tw.params[n] for n in self.names], allow_unused=True)
         finally:
             for h in hooks:

@@ -407,3 +407,32 @@ def test_an_exception_in_the_learner_is_its_own_finding():
     assert (
         r.findings[0].code == "learner_exception" and "ZeroDivisionError" in r.findings[0].evidence
     )
+
+
+def test_l2_declared_as_cs231n_reg_matches_and_undeclared_does_not():
+    m = _load("net_convnet_ok")
+    model = m.ThreeLayerConvNet()
+    own = model.loss
+
+    def loss(X, y=None):  # CS231n's reg: 0.5 * reg * sum(W^2) for every W, dW += reg * W
+        if y is None:
+            return own(X)
+        value, grads = own(X, y)
+        for k in ("W1", "W2", "W3"):
+            value += 0.5 * 0.1 * np.sum(model.params[k] ** 2)
+            grads[k] = grads[k] + 0.1 * model.params[k]
+        return value, grads
+
+    model.loss = loss
+    a = from_loss(model.params, loss, spec=m.SPEC, l2=0.1, data=(m.X, m.Y))
+    assert _run(a).code == "match"
+    a = from_loss(model.params, loss, spec=m.SPEC, data=(m.X, m.Y))
+    assert _run(a).code == "implementation_bug"
+
+
+def test_names_that_do_not_fit_the_spec_say_the_order():
+    m = _load("net_convnet_ok")
+    model = m.ThreeLayerConvNet()
+    a = from_loss(model.params, model.loss, names=["W1", "b1", "W2"], spec=m.SPEC, data=(m.X, m.Y))
+    with pytest.raises(LearnerError, match="in this order: W1, b1, W2, b2, W3, b3"):
+        _run(a)
