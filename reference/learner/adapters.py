@@ -12,6 +12,12 @@ reshape inside the lambda if your code wants columns.
     (c) from_step:      ``step(X, y)`` updates the weights in place; no gradient is exposed
     (d) from_forward:   ``forward(X)`` only
     (e) from_loss:      a params dict and ``loss(X, y) -> (loss, grads)`` (CS231n)
+
+With ``spec="1x8x8 conv(4,k=3) relu maxpool(2) flatten dense(3) ..."`` (the layered one-line
+form) instead of ``sizes``/``activations``, (a), (b) and (e) take a whole network with conv,
+pooling, batchnorm and dropout: parameters in the spec's order (W1 b1 gamma2 beta2 ...), and
+the conventions, running statistics and dropout masks of ``layered_decl``; ``check`` then runs
+``layered_check``.
 """
 
 from __future__ import annotations
