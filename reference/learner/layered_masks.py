@@ -28,7 +28,11 @@ from .paths import LearnerError, get
 from .result import Finding
 
 Array = np.ndarray
-RECIPES = ("rand", "binomial")
+RECIPES = {  # how learners draw a dropout mask from NumPy's global generator
+    "rand": "np.random.rand(*x.shape) < keep",
+    "rand_gt": "np.random.rand(*x.shape) > p (p dropping)",
+    "binomial": "np.random.binomial(1, keep, size=x.shape)",
+}
 
 
 def read_source(src: Any, root: Any) -> Any:
@@ -75,11 +79,11 @@ def replay(state: Any, recipe: str, keeps: list[float], shapes: list[tuple[int, 
     """(forward masks, next draw per layer in backward order) from the generator ``state``."""
     rs = np.random.RandomState()
     rs.set_state(state)
-    draw = (
-        (lambda k, s: rs.rand(*s) < k)
-        if recipe == "rand"
-        else (lambda k, s: rs.binomial(1, k, size=s) != 0)
-    )
+    draw = {
+        "rand": lambda k, s: rs.rand(*s) < k,
+        "rand_gt": lambda k, s: rs.rand(*s) > 1 - k,
+        "binomial": lambda k, s: rs.binomial(1, k, size=s) != 0,
+    }[recipe]
     fwd = [draw(k, s) for k, s in zip(keeps, shapes, strict=True)]
     nxt: list[Array | None] = [None] * len(keeps)
     for j in range(len(keeps) - 1, -1, -1):  # backward visits the last dropout first
@@ -125,7 +129,7 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state):  # noqa: ANN001
             "dropout_seed="
         )
     best = None
-    for recipe in ("rand", "binomial"):
+    for recipe in RECIPES:
         fwd, nxt = replay(state, recipe, keeps, shapes)
         masks = dict(zip(names, fwd, strict=True))
         d = abs(ref.run(P, B, X, y, masks).loss - loss)
@@ -137,7 +141,7 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state):  # noqa: ANN001
         None,
         1,
         f"your dropout masks were recovered by replaying NumPy's global generator "
-        f"({'np.random.rand(*x.shape) < keep' if best[3] == 'rand' else 'np.random.binomial'})",
+        f"({RECIPES[best[3]]})",
         "declare masks=[...] or dropout_seed= to give them directly",
         "note",
     )
@@ -147,7 +151,7 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state):  # noqa: ANN001
 def _next_draws(state, keeps, shapes, masks, names):  # noqa: ANN001
     """The replayed generator's next draws, when its forward draws are the masks recovered
     (a backward that draws a fresh mask from NumPy's global generator draws these)."""
-    for recipe in ("rand", "binomial"):
+    for recipe in RECIPES:
         fwd, nxt = replay(state, recipe, keeps, shapes)
         if all(np.array_equal(f, masks[n]) for f, n in zip(fwd, names, strict=True)):
             return nxt

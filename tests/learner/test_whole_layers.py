@@ -436,3 +436,28 @@ def test_names_that_do_not_fit_the_spec_say_the_order():
     a = from_loss(model.params, model.loss, names=["W1", "b1", "W2"], spec=m.SPEC, data=(m.X, m.Y))
     with pytest.raises(LearnerError, match="in this order: W1, b1, W2, b2, W3, b3"):
         _run(a)
+
+
+@pytest.mark.parametrize("recipe", ["rand_gt", "binomial"])
+def test_masks_replayed_from_other_draws_and_a_fresh_draw_in_backward(recipe):
+    m = _load("net_fc_bn_dropout_ok")
+
+    def draw(shape, p):
+        if recipe == "binomial":
+            return np.random.binomial(1, p, size=shape)
+        return np.random.rand(*shape) > 1 - p
+
+    def forward(x, dp):
+        if dp["mode"] != "train":
+            return x, (dp, None)
+        mask = draw(x.shape, dp["p"]) / dp["p"]
+        return x * mask, (dp, mask)
+
+    m.dropout_forward = forward
+    r = _run(_fc(m))
+    assert r.code == "match", r.render()
+    m.dropout_backward = lambda dout, cache: dout * draw(dout.shape, cache[0]["p"]) / cache[0]["p"]
+    r = _run(_fc(m))
+    f = r.findings[0]
+    assert (r.code, f.code) == ("implementation_bug", "dropout_mask"), r.render()
+    assert "fresh mask" in f.evidence
