@@ -30,6 +30,7 @@ from .judge import (
     ORACLE_FACTOR,  # noqa: F401  (re-exported: the oracle rule of the module docstring)
     TINY,
     _bounds,
+    _cannot_judge,
     _cast_state,
     _gradient_floors,
     _growth,
@@ -40,7 +41,7 @@ from .judge import (
 from .protocol import Checked
 from .resources import check_resources
 from .result import FRAMEWORKS, ParityResult
-from .roundoff import Envelope
+from .roundoff import Envelope, unit_roundoff
 from .threads import limited, threads_for
 from .tolerance import tolerance_for
 from .twin import Twin
@@ -175,7 +176,10 @@ def _run(
     torch_p = p  # the twin's weights before the step (its own trajectory in free mode)
     torch_state: dict[str, Any] | None = None  # the twin's state before the step (free mode)
     capped = False
+    unjudged: tuple[int, str, str] | None = None  # (step, stage, why): cannot judge from it
     for k in range(1, steps + 1):
+        if mode == "resync" and k > 1 and not _finite(p, state):
+            break  # the twin cannot be reset to non-finite weights; the records said where
         if mode == "resync" and k > 1:
             twin.set_params(p)
             twin.set_state(state)
@@ -200,6 +204,7 @@ def _run(
             bounds = _bounds(env, p, state, torch_p, torch_state, X64, y64, t.grads)
         opairs = _pairs_torch(o) if o is not None else {}
         floored: set = set()
+        raw = bounds  # before the floors: the round-off allowances alone
         if bounds:
             bounds, floored = _gradient_floors(bounds, pairs, tol, env.u)
         items = [(st, n, a, e, TINY if (st, n) in floored else None, bounds.get((st, n)))
@@ -207,6 +212,9 @@ def _run(
         recs = compare_many(items, tol, spec=text, mode=mode, step=k)
         if framework != "torch":
             recs = [replace(r, framework=framework) for r in recs]
+        if unjudged is None and any(r.nonfinite and not r.passed for r in recs):
+            why = _cannot_judge(items, recs, spec.dtype, raw, unit_roundoff(spec.dtype))
+            unjudged = None if why is None else (k, *why)
         for rec, (stage, name, a, e, _, bd) in zip(recs, items, strict=True):
             if (stage, name) in opairs:
                 ref = np.asarray(opairs[(stage, name)], dtype=np.float64)
@@ -224,7 +232,9 @@ def _run(
         p, state = new_p, new_state
         torch_p = p if mode == "resync" else t.params
         torch_state = None if mode == "resync" else t.state
-    result = ParityResult(spec, mode, steps, tuple(records), tuple(opinions), arrays)
+    result = ParityResult(
+        spec, mode, steps, tuple(records), tuple(opinions), arrays, unjudged=unjudged
+    )
     if framework != "torch":
         result = replace(result, framework=framework)
     if capped:
@@ -232,6 +242,12 @@ def _run(
                      keep_arrays, rtol, atol, framework)  # fmt: skip
         result = replace(result, resync=again, growth=growth[1])
     return result
+
+
+def _finite(p: dict[str, Array], state: Any) -> bool:
+    """Whether every weight and optimizer state value is finite."""
+    bufs = [v for k, d in state._asdict().items() if k != "step" for v in d.values()]
+    return all(np.isfinite(v).all() for v in (*p.values(), *bufs))
 
 
 def _check_against(spec: Spec, against: str) -> None:

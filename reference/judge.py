@@ -90,7 +90,12 @@ def _bounds_of(
     gb = env.grads(P, X64, y64, dP)
     g64 = {n: np.asarray(v, dtype=np.float64) for n, v in tgrads.items()}
     gbound = {n: gb.get(("grad", n), np.zeros_like(v)) for n, v in g64.items()}
-    ub = env.step(P, st64, g64, gbound, dP, dst)
+    gdrift = None
+    if free:  # split the gradient's allowance: its round-off (SAFETY x) and its drift (1 x)
+        g0 = env.grads(P, X64, y64, None)
+        gdrift = {n: np.maximum(gbound[n] - g0.get(("grad", n), 0.0), 0.0) for n in gbound}
+        gbound = {n: gbound[n] - gdrift[n] for n in gbound}
+    ub = env.step(P, st64, g64, gbound, dP, dst, gdrift)
     return {**gb, **ub}
 
 
@@ -178,3 +183,63 @@ def _cast_state(state: Any) -> Any:
     for key, v in state._asdict().items():
         fields[key] = v if key == "step" else {n: a.astype(np.float64) for n, a in v.items()}
     return type(state)(**fields)
+
+
+STAGE_RANK = {"forward": 0, "loss": 1, "grad": 2, "update": 3, "optimizer_state": 3}
+
+
+def _cannot_judge(
+    items: list[tuple], recs: list[Record], dtype: str, raw: dict, u: float
+) -> tuple[str, str] | None:
+    """(the stage from which this step cannot be judged, why), or None. A value non-finite on
+    one side and finite on the other is a failure: a correct float computation gives NaN or
+    inf only through an overflow (inf - inf, 0 x inf), so in a run whose values stay in range
+    it is a bug. It is excused only where the run has left that range: the finite side's
+    value there is beyond sqrt(finfo.max) (squaring it overflows), or the terms the element
+    sums may be beyond finfo.max (its round-off allowance ``raw``, at least u times their
+    sum, is above u finfo.max: an intermediate of one side may have overflowed while the
+    result is modest; below that no term can have, so a one-sided NaN is a bug, as a naive
+    ``log(1 + exp(z))`` that overflows at z = 89). An allowance as large as the
+    value alone is no excuse: a gradient that is pure round-off (symmetric units) has one in
+    a well-conditioned run. The earliest such stage counts (forward, loss, grad, then update
+    and state): the stages before it do not depend on it and are judged (a NaN gradient beside
+    an overflowed ``exp_avg_sq`` fails)."""
+    top = float(np.finfo(dtype).max)
+    edge = float(np.sqrt(top))
+    found: list[tuple[int, str, str]] = []
+    for (stage, name, a, e, _, _), rec in zip(items, recs, strict=True):
+        if rec.passed or not rec.nonfinite:
+            continue
+        a64, e64 = (np.asarray(v, dtype=np.float64) for v in (a, e))
+        if a64.shape != e64.shape:
+            continue
+        one = np.isfinite(a64) != np.isfinite(e64)
+        if not one.any():
+            continue
+        finite = np.abs(np.where(np.isfinite(a64), a64, e64)[one])
+        where = f"{stage} / {name}"
+        rank = STAGE_RANK.get(stage, 0)
+        if float(finite.max()) > edge:
+            found.append((rank, stage, (
+                f"{where} is non-finite on one side where the other is {finite.max():.3g}, "
+                f"beyond sqrt({dtype} max) = {edge:.3g}: the run has overflowed"
+            )))  # fmt: skip
+        elif _terms(raw.get((stage, name)), one) > u * top:
+            found.append((rank, stage, (
+                f"{where} is non-finite on one side, and the terms it sums may be beyond "
+                f"{dtype} max = {top:.3g} (its round-off allowance is "
+                f"{_terms(raw.get((stage, name)), one):.3g}): the run has overflowed"
+            )))  # fmt: skip
+    if not found:
+        return None
+    _, stage, why = min(found, key=lambda f: f[0])
+    return stage, why
+
+
+def _terms(bound: Any, where: Array) -> float:
+    """The largest finite round-off allowance at ``where`` (0 without one)."""
+    if bound is None:
+        return 0.0
+    b = np.broadcast_to(np.asarray(bound, dtype=np.float64), where.shape)[where]
+    b = b[np.isfinite(b)]
+    return float(b.max()) if b.size else 0.0

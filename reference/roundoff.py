@@ -13,7 +13,11 @@ order, in float64, at the PyTorch side's weights:
     forward   E_z = E_a_prev |W| + |a_prev| dW + db + u (n_in + 1) (|a_prev| |W| + |b|)
               E_a = |f'(z)| E_z + 4u (|a| + |z|)          (an activation's own rounding)
     top       E_dz_L = |H| E_z_L + 8u (|G| + max_row |G| + |H| (|z_L| + 1))
+                       + 4u |dL/da| (1 + |f'|)                  (elementwise output f)
+                       + 4u K w (1 + max_row |z_L|)              (a loss with log/exp)
               (G = dL/dz_L, H its per-sample Hessian block, both by autograd)
+    loss      E_L = |dL/da| E_a + u (n + 4) (|L| + |dL/da| (|a| + |y|))
+                    + u K w sum (1 + |a|) (1 + |y|)             (a loss with log/exp)
     backward  E_dW = E_a_prev^T |dz| + |a_prev|^T E_dz + u (B + 1) |a_prev|^T |dz|
               E_db = sum_b E_dz + u (B + 1) sum_b |dz|
               E_da = E_dz |W|^T + |dz| dW^T + u (n_out + 1) |dz| |W|^T
@@ -21,9 +25,20 @@ order, in float64, at the PyTorch side's weights:
 
 ``dW``/``db`` are the weights' own difference between the sides (free mode; zero in resync), so
 a drift already present enters the bound as what it is. The ``4u (1 + |f'|)`` term is the
-absolute error of a derivative such as ``1 - tanh(z)^2`` that cancels when the unit saturates.
+absolute error of a derivative such as ``1 - tanh(z)^2`` that cancels when the unit saturates;
+the output layer has it too, times ``|dL/da|`` (a tanh output within an ulp of 1 has
+``f' = 2e-14`` computed to an absolute u); a row-wise output (softmax) gets the hidden layers'
+``4u (|J|^T |dL/da|) (1 + max|z|)``. A loss with log/exp (``LOG_EXP_LOSSES``, K of them per
+element) computes terms of size ``(1 + |a|)(1 + |y|)`` each to an absolute u whatever the
+loss's value (torch's ``z - log_sigmoid(z)`` at ``z = -21.6`` is ``z - (z - 4e-10)``, off by
+``u |z|`` on a loss of 4e-10), weighted by ``w``, the weight of one element in the reduction
+(``|dL/da| / |dL_sum/da|``: 1/numel or 1/B for a mean, 1 for a sum); its gradient
+``sigmoid(z) - y`` or ``softmax(z) - y`` likewise carries ``u (1 + max|z|)`` per element.
 Each side's error is at most ``E``, so the two sides differ by at most ``2 E``; ``SAFETY`` = 2
-more covers the second-order terms dropped here. The gamma_n bounds are worst cases (typical
+more covers the second-order terms dropped here. The drift is not a bound per side but the
+sides' measured difference: it counts 1 x, not SAFETY x (E is linear in u and dP, so the
+envelope is run with ``dP / SAFETY``); at SAFETY x a bug that feeds on its own drift could
+grow up to 4x a step unseen. The gamma_n bounds are worst cases (typical
 errors grow like sqrt(n) u), so the allowance stays a few hundred u at most on these networks:
 a bug of 1e-6 relative in float64 is still 1e10 u.
 
@@ -31,7 +46,8 @@ Updates and optimizer state: optimizers are elementwise maps, so the sensitivity
 to a gradient error is measured exactly by stepping the float64 optimizer (scratch's pure
 function: the same maths as PyTorch's, held to it by this suite, and a hundred times cheaper
 to call than a torch optimizer whose state must be copied in) at ``g``,
-``g + E_g`` and ``g - E_g`` (and, in free mode, at the state and weights moved by their drift):
+``g + E_g`` and ``g - E_g`` (and, in free mode, at the state and weights moved by their drift,
+and at the gradient moved by the drift's share of its allowance, those counted 1 x):
 a squared state such as ``exp_avg_sq`` then carries twice the relative error of the gradient it
 squares, and an adaptive step of a gradient that is round-off gets the full step as allowance.
 """
@@ -49,6 +65,8 @@ from .variants import torch_activations, torch_losses
 
 Array = np.ndarray
 SAFETY = 4.0  # 2 (two sides, each within E) x 2 (dropped second-order terms)
+# log/exp evaluations per output element of the losses that take them (an absolute u each)
+LOG_EXP_LOSSES = {"bce": 2, "bce_with_logits": 2, "cross_entropy": 2, "nll": 1}
 _F64 = torch.float64
 
 
@@ -99,15 +117,18 @@ class Envelope:
     def grads(
         self, P: dict[str, Array], X: Array, y: Array, dP: dict[str, Array] | None = None
     ) -> dict[tuple[str, str], Array]:
-        """Allowances (SAFETY x E) for the forward output, the loss and every gradient at the
-        twin's weights ``P``; ``dP`` is |scratch - twin| per parameter (free mode)."""
+        """Allowances for the forward output, the loss and every gradient at the twin's
+        weights ``P``: SAFETY x the round-off envelope E, plus 1 x the first-order effect of
+        ``dP``, |scratch - twin| per parameter (free mode)."""
         u, spec = self.u, self.spec
         L = spec.n_layers
         with torch.no_grad():
             W = [_t(P[f"W{l}"]) for l in range(1, L + 1)]  # scratch layout (in, out)
             b = [_t(P[f"b{l}"]) if spec.bias else None for l in range(1, L + 1)]
-            dW = [_t(dP[f"W{l}"]) if dP else None for l in range(1, L + 1)]
-            db = [_t(dP[f"b{l}"]) if dP and spec.bias else None for l in range(1, L + 1)]
+            # the drift counts 1 x: E is linear in (u, dP), so SAFETY E(dP / SAFETY) is
+            # SAFETY x the round-off part plus 1 x the drift's first-order effect
+            dW = [_t(dP[f"W{l}"]) / SAFETY if dP else None for l in range(1, L + 1)]
+            db = [_t(dP[f"b{l}"]) / SAFETY if dP and spec.bias else None for l in range(1, L + 1)]
         a = _t(X)
         Ea = torch.zeros_like(a)
         layers = []
@@ -156,6 +177,9 @@ class Envelope:
         E_loss = float((g_out.abs() * E_out).sum()) + u * n_terms * (
             abs(float(loss.detach())) + float((g_out.abs() * (out_d.abs() + yf)).sum())
         )
+        n_log, w = self._log_terms(out_d, yt)
+        if n_log:  # each log/exp term: u times its size, (1 + |out|) (1 + |y|), times w
+            E_loss += u * n_log * w * float(((1 + out_d.abs()) * (1 + yf)).sum())
         bounds: dict[tuple[str, str], Array] = {
             ("forward", "output"): SAFETY * E_out.numpy(),
             ("loss", "loss"): np.asarray(SAFETY * E_loss),
@@ -164,6 +188,9 @@ class Envelope:
         Edz = (H @ EzL.unsqueeze(2)).squeeze(2) + 8 * u * (
             G.abs() + row + (H @ (zL.abs() + 1).unsqueeze(2)).squeeze(2)
         )
+        Edz = Edz + self._top_cancellation(Jo, g_out.abs(), zL)
+        if n_log:  # sigmoid(z) - y, softmax(z) - y: exp(z - logsumexp) to u (1 + max|z|)
+            Edz = Edz + 4 * u * n_log * w * (1 + zL.abs().amax(dim=1, keepdim=True))
         dz = G
         B = a_prev.shape[0]
         for l in range(L - 1, -1, -1):
@@ -194,6 +221,37 @@ class Envelope:
                 )
         return bounds
 
+    def _top_cancellation(self, Jo: torch.Tensor, g_out: torch.Tensor, zL: torch.Tensor) -> Any:
+        """The output derivative's own absolute error times |dL/da|, as in the hidden layers:
+        ``4u |dL/da| (1 + |f'|)`` for an elementwise output (``1 - tanh^2`` of a unit within
+        an ulp of 1 cancels to u), ``4u (|J|^T |dL/da|) (1 + max|z|)`` for a row-wise one."""
+        u = self.u
+        if self.diag[-1]:
+            f1 = torch.diagonal(Jo, dim1=1, dim2=2)
+            return 4 * u * g_out * (1 + f1)
+        Jt = Jo.transpose(1, 2)
+        return 4 * u * (Jt @ g_out.unsqueeze(2)).squeeze(2) * (1 + zL.abs().amax())
+
+    def _log_terms(self, out: torch.Tensor, yt: torch.Tensor) -> tuple[int, float]:
+        """(log/exp evaluations per output element of the loss, the weight w of one element in
+        the loss's reduction). w is |dL/dout| / |dL_sum/dout| (1/numel or 1/B for a mean, 1
+        for a sum); 1 (the largest) when that cannot be measured."""
+        n_log = LOG_EXP_LOSSES.get(self.spec.loss.name, 0)
+        if not n_log:
+            return 0, 0.0
+        kw = dict(self.spec.loss.kwargs)
+        try:
+            summed = torch_losses[self.spec.loss.name].build({**kw, "reduction": "sum"})
+        except (TypeError, ValueError, KeyError):
+            return n_log, 1.0
+        o = out.detach().requires_grad_(True)
+        (g1,) = torch.autograd.grad(self.loss_fn(o, yt), o)
+        (g2,) = torch.autograd.grad(summed(o, yt), o)
+        big = g2.abs() > 0
+        if not bool(big.any()):
+            return n_log, 1.0
+        return n_log, float((g1.abs()[big] / g2.abs()[big]).max())
+
     def step(
         self,
         P: dict[str, Array],
@@ -202,16 +260,22 @@ class Envelope:
         gbound: dict[str, Array],
         dP: dict[str, Array] | None = None,
         dstate: Any = None,
+        gdrift: dict[str, Array] | None = None,
     ) -> dict[tuple[str, str], Array]:
         """Allowances for the updated weights and the optimizer state: the float64 PyTorch
-        optimizer stepped at ``grads`` and at each source of error moved both ways (the
-        gradient by ``gbound``; in free mode the weights by ``dP`` and each state field by its
-        drift ``dstate``), the largest move per element summed over sources, plus the update's
-        own rounding."""
+        optimizer stepped at ``grads`` and at each source of error moved both ways, the largest
+        move per element summed over sources. Round-off (the gradient moved by its round-off
+        allowance ``gbound``, plus the update's own rounding) counts SAFETY x; the drift of
+        free mode (the gradient moved by ``gdrift``, the weights by ``dP``, each state field by
+        ``dstate``) counts 1 x: it is the sides' measured difference, not a bound per side."""
         u = self.u
         base = self._step(P, state, grads)
         moves = [(P, state, {k: grads[k] + s * gbound[k] for k in grads}) for s in (1.0, -1.0)]
-        sources = [moves]
+        sources = [moves]  # round-off: counted SAFETY x; the drift's sources below 1 x
+        if gdrift is not None:
+            sources.append(
+                [(P, state, {k: grads[k] + s * gdrift[k] for k in grads}) for s in (1.0, -1.0)]
+            )
         if dP is not None:
             sources.append([({k: P[k] + s * dP[k] for k in P}, state, grads) for s in (1, -1)])
         if dstate is not None:
@@ -224,12 +288,14 @@ class Envelope:
                     pair.append((P, state._replace(**{key: moved}), grads))
                 sources.append(pair)
         total = {k: np.zeros_like(v) for k, v in base.items()}
-        for pair in sources:
+        drift = {k: np.zeros_like(v) for k, v in base.items()}
+        for i, pair in enumerate(sources):
             outs = [self._step(*args) for args in pair]
+            acc = total if i == 0 else drift
             for k, v in base.items():
                 with np.errstate(invalid="ignore"):
                     move = np.maximum(*(np.abs(o[k] - v) for o in outs))
-                total[k] = total[k] + np.where(np.isfinite(move), move, 0.0)
+                acc[k] = acc[k] + np.where(np.isfinite(move), move, 0.0)
         out = {}
         for (stage, name), v in base.items():
             if stage == "update":
@@ -237,7 +303,7 @@ class Envelope:
             else:
                 old = getattr(state, name.split(".")[0], {}).get(name.split(".", 1)[1])
                 own = 8 * u * (np.abs(v) + (np.abs(old) if old is not None else 0.0))
-            out[(stage, name)] = SAFETY * (total[(stage, name)] + own)
+            out[(stage, name)] = SAFETY * (total[(stage, name)] + own) + drift[(stage, name)]
         return out
 
     def _step(self, P: dict[str, Array], state: Any, grads: dict[str, Array]) -> dict:

@@ -9,6 +9,7 @@ vs jax) naming the odd one out. Exit 0 when scratch matches every framework aske
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
                     "steps": result.steps,
                     "passed": result.passed,
                     "judged_by": result.judged_by,
+                    "cannot_judge": result.cannot_judge,
                     "records": [r.as_dict() for r in result.records],
                     "resync": None
                     if result.resync is None
@@ -101,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
                 }
             )
         )
-        return 0 if result.passed else 1
+        return _code(result)
     print(f"spec: {result.spec}")
     print(f"mode: {result.mode}, steps: {result.steps}\n")
     if any(r.oracle_scratch is not None for r in result.records):
@@ -123,11 +125,17 @@ def run(args: argparse.Namespace) -> int:
         )
         print(tabulate(stage_table(judged), headers="keys", floatfmt=".3g"))
         print()
-    if result.passed:
+    if result.cannot_judge and _code(result) != 2:
+        print(f"{result.cannot_judge}; the steps before it decide.\n")
+    if _code(result) == 2:
+        print(f"CANNOT JUDGE (nothing was compared): {result.cannot_judge}.")
+    elif result.passed:
         how = " (by the resync comparison)" if judged is not result else ""
-        print(f"PASS{how}: scratch matches PyTorch ({len(judged.records)} comparisons).")
-        losses = [r.torch_value for r in judged.records if r.stage == "loss"]
-        broke = next((r for r in judged.records if r.nonfinite), None)
+        if judged.unjudged is not None:
+            how += f" (up to step {judged.unjudged[0]} / {judged.unjudged[1]})"
+        print(f"PASS{how}: scratch matches PyTorch ({len(judged.judged)} comparisons).")
+        losses = [r.torch_value for r in judged.judged if r.stage == "loss"]
+        broke = next((r for r in judged.judged if r.nonfinite), None)
         verdict = "the code does not differ (resync mode says so)."
         if broke is not None:
             print(
@@ -141,6 +149,13 @@ def run(args: argparse.Namespace) -> int:
             )
     else:
         print("FAIL: " + result.message())
+    return _code(result)
+
+
+def _code(result: Any) -> int:
+    """0 parity holds, 1 it failed, 2 nothing could be judged (overflow from step 1 on)."""
+    if result.nothing_judged:
+        return 2
     return 0 if result.passed else 1
 
 
