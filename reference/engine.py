@@ -37,6 +37,7 @@ from .judge import (
     _pairs,
     _pairs_torch,
     _with_oracle,
+    _within_rtol,
 )
 from .protocol import Checked
 from .resources import check_resources
@@ -162,7 +163,7 @@ def _run(
         Xo, yo = orc.tensors(
             X.astype(np.float64), y if y.dtype.kind == "i" else y.astype(np.float64)
         )
-    env = Envelope(spec) if rtol is None else None
+    env: Envelope | None = None  # built at the first step that needs it (_within_rtol)
     X64 = X.astype(np.float64)
     y64 = y if y.dtype.kind == "i" else y.astype(np.float64)
     text = str(spec)
@@ -200,7 +201,8 @@ def _run(
             tol = tol.widened(min(growth[1], GROWTH_CAP))
         pairs = _pairs(out, loss, grads, new_p, new_state, t)
         bounds = {}  # given rtol and atol replace the whole rule (assert_close's, scaled atol)
-        if rtol is None:
+        if rtol is None and not _within_rtol(pairs, tol.rtol):
+            env = env or Envelope(spec)
             bounds = _bounds(env, p, state, torch_p, torch_state, X64, y64, t.grads)
         opairs = _pairs_torch(o) if o is not None else {}
         floored: set = set()
