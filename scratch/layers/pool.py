@@ -16,7 +16,7 @@ import numpy as np
 from ..activations import zero_where
 from ..errors import SpecError
 from .base import POSITIONAL, Ctx, Layer, Shape, need_4d, register
-from .windows import offset_slices, offset_view, out_size
+from .windows import offset_slices, offset_view, out_size, zeros_laid_out_as
 
 Array = np.ndarray
 
@@ -38,12 +38,12 @@ def maxpool2d(x: Array, k: int, stride: int) -> tuple[Array, PoolCache]:
     np.argmax and PyTorch's CPU kernel select."""
     out_hw = _out_hw(x.shape, k, stride)
     views = [offset_view(x, p, q, stride, out_hw) for p in range(k) for q in range(k)]
-    y = views[0].copy()
+    y = views[0].copy(order="K")  # laid out as x
     for v in views[1:]:
         np.maximum(y, v, out=y)
     has_nan = bool(np.isnan(y).any())
-    arg = np.zeros(y.shape, dtype=np.int32)
-    found = np.zeros(y.shape, dtype=bool)
+    arg = np.zeros_like(y, dtype=np.int32)
+    found = np.zeros_like(y, dtype=bool)
     for t, v in enumerate(views):
         hit = v == y
         if has_nan:
@@ -58,7 +58,7 @@ def maxpool2d(x: Array, k: int, stride: int) -> tuple[Array, PoolCache]:
 def maxpool2d_vjp(cache: PoolCache, dy: Array, k: int, stride: int) -> Array:
     """dx: each dy[n,c,i,j] added to the input its window's maximum came from."""
     out_hw = dy.shape[2:]
-    dx = np.zeros(cache.x_shape, dtype=dy.dtype)
+    dx = zeros_laid_out_as(cache.arg, cache.x_shape, dy.dtype)  # as the forward's input
     for t in range(k * k):
         dx[offset_slices(*divmod(t, k), stride, out_hw)] += zero_where(cache.arg != t, dy)
     return dx
@@ -67,7 +67,7 @@ def maxpool2d_vjp(cache: PoolCache, dy: Array, k: int, stride: int) -> Array:
 def avgpool2d(x: Array, k: int, stride: int) -> tuple[Array, PoolCache]:
     """y[n,c,i,j] = (1/k^2) sum_{p,q} x[n,c,s i+p,s j+q]."""
     out_hw = _out_hw(x.shape, k, stride)
-    y = offset_view(x, 0, 0, stride, out_hw).copy()
+    y = offset_view(x, 0, 0, stride, out_hw).copy(order="K")
     for t in range(1, k * k):
         y += offset_view(x, *divmod(t, k), stride, out_hw)
     y /= x.dtype.type(k * k)
@@ -77,7 +77,7 @@ def avgpool2d(x: Array, k: int, stride: int) -> tuple[Array, PoolCache]:
 def avgpool2d_vjp(cache: PoolCache, dy: Array, k: int, stride: int) -> Array:
     """dx: dy[n,c,i,j] / k^2 added to every input of the window."""
     g = dy / dy.dtype.type(k * k)
-    dx = np.zeros(cache.x_shape, dtype=dy.dtype)
+    dx = zeros_laid_out_as(dy, cache.x_shape, dy.dtype)
     for t in range(k * k):
         dx[offset_slices(*divmod(t, k), stride, dy.shape[2:])] += g
     return dx

@@ -40,6 +40,14 @@ def offset_view(x: Array, p: int, q: int, stride: int, out_hw: tuple[int, int]) 
     return x[offset_slices(p, q, stride, out_hw)]
 
 
+def zeros_laid_out_as(like: Array, shape: tuple[int, ...], dtype) -> Array:
+    """Zeros of ``shape`` whose axes lie in memory in the order of ``like``'s (same ndim).
+    The values do not depend on it; a gradient laid out as its forward input spares the
+    layers below a transposing copy."""
+    order = sorted(range(like.ndim), key=lambda a: -like.strides[a])  # outermost axis first
+    return np.zeros([shape[a] for a in order], dtype=dtype).transpose(np.argsort(order))
+
+
 def _batch_last_padded(x: Array, pad: int) -> Array:
     """x (N, C, H, W) as (C, H + 2 pad, W + 2 pad, N), zero-padded: one copy."""
     n, c, h, w = x.shape
@@ -62,7 +70,7 @@ def col2im(
     dcols: Array, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, pad: int
 ) -> Array:
     """The adjoint of ``im2col``: dx (N, C, H, W) with dx[n, c, y, x] the sum of dcols over
-    every (window, offset) that read xp[n, c, y + pad, x + pad]."""
+    every (window, offset) that read xp[n, c, y + pad, x + pad]; laid out batch last."""
     n, c, h, w = x_shape
     out_hw = (out_size(h, kh, stride, pad), out_size(w, kw, stride, pad))
     g = dcols.reshape(c, kh, kw, *out_hw, n)
@@ -70,4 +78,4 @@ def col2im(
     for p in range(kh):
         for q in range(kw):
             dxp[offset_slices(p, q, stride, out_hw) + (slice(None),)] += g[:, p, q]
-    return np.ascontiguousarray(dxp[:, pad : pad + h, pad : pad + w].transpose(3, 0, 1, 2))
+    return dxp[:, pad : pad + h, pad : pad + w].transpose(3, 0, 1, 2)  # a view, batch last
