@@ -16,7 +16,7 @@ import numpy as np
 from ..activations import zero_where
 from ..errors import SpecError
 from .base import POSITIONAL, Ctx, Layer, Shape, need_4d, register
-from .windows import offset_slices, offset_view, out_size, zeros_laid_out_as
+from .windows import laid_out_as, offset_slices, offset_view, out_size, zeros_laid_out_as
 
 Array = np.ndarray
 
@@ -42,7 +42,8 @@ def maxpool2d(x: Array, k: int, stride: int) -> tuple[Array, PoolCache]:
     for v in views[1:]:
         np.maximum(y, v, out=y)
     has_nan = bool(np.isnan(y).any())
-    arg = np.zeros_like(y, dtype=np.int32)
+    index = np.uint8 if k * k <= 256 else np.int32
+    arg = np.zeros_like(y, dtype=index)
     found = np.zeros_like(y, dtype=bool)
     for t, v in enumerate(views):
         hit = v == y
@@ -50,7 +51,7 @@ def maxpool2d(x: Array, k: int, stride: int) -> tuple[Array, PoolCache]:
             hit |= np.isnan(v)
         if t:
             first = hit & ~found
-            arg += first * np.int32(t)
+            arg += first * index(t)
         found |= hit
     return y, PoolCache(x.shape, arg)
 
@@ -58,7 +59,8 @@ def maxpool2d(x: Array, k: int, stride: int) -> tuple[Array, PoolCache]:
 def maxpool2d_vjp(cache: PoolCache, dy: Array, k: int, stride: int) -> Array:
     """dx: each dy[n,c,i,j] added to the input its window's maximum came from."""
     out_hw = dy.shape[2:]
-    dx = zeros_laid_out_as(cache.arg, cache.x_shape, dy.dtype)  # as the forward's input
+    dy = laid_out_as(dy, cache.arg)  # the forward input's layout, in which dx is made
+    dx = zeros_laid_out_as(cache.arg, cache.x_shape, dy.dtype)
     for t in range(k * k):
         dx[offset_slices(*divmod(t, k), stride, out_hw)] += zero_where(cache.arg != t, dy)
     return dx
