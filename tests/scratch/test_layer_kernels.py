@@ -318,7 +318,7 @@ LAYOUT_LAYERS = {
 @pytest.mark.parametrize("name", [*LAYOUT_LAYERS, "relu", "tanh"])
 def test_results_do_not_depend_on_the_inputs_memory_layout(rng, name):
     """conv hands on its output batch last in memory; every layer gives the same values
-    whether its input and dy are C-ordered or batch last."""
+    whether its input and dy are C-ordered, batch last, or one of each."""
     shape = (3, 2, 6, 5)
     if name in LAYOUT_LAYERS:
         layer = layers[name].build(LAYOUT_LAYERS[name])
@@ -330,19 +330,36 @@ def test_results_do_not_depend_on_the_inputs_memory_layout(rng, name):
     x = rng.standard_normal(shape)
     mask = (rng.random(shape) > 0.5).astype(np.float64)
     outs = []
-    for arrange in (np.ascontiguousarray, batch_last):
-        y, cache, _ = layer.forward(params, arrange(x), Ctx(True, None, mask))
+    c_order = np.ascontiguousarray
+    for x_layout, dy_layout in (
+        (c_order, c_order),
+        (batch_last, batch_last),
+        (batch_last, c_order),
+    ):
+        y, cache, _ = layer.forward(params, x_layout(x), Ctx(True, None, mask))
         dy = np.random.default_rng(1).standard_normal(y.shape)
-        dy = arrange(dy) if dy.ndim == 4 else dy
+        dy = dy_layout(dy) if dy.ndim == 4 else dy
         outs.append((y, *layer.backward(params, cache, dy, True)))
-    (y0, dx0, g0), (y1, dx1, g1) = outs
-    close(y1, y0)
-    close(dx1, dx0)
-    assert g1.keys() == g0.keys()
-    for k in g0:
-        close(g1[k], g0[k])
+    y0, dx0, g0 = outs[0]
+    for y1, dx1, g1 in outs[1:]:
+        close(y1, y0)
+        close(dx1, dx0)
+        assert g1.keys() == g0.keys()
+        for k in g0:
+            close(g1[k], g0[k])
 
 
 def test_conv_output_is_laid_out_batch_last(rng):
     y, _ = conv2d(rng.standard_normal((4, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3)), None)
     assert np.argmax(y.strides) == 1 and np.argmin(y.strides) == 0  # channels outer, batch inner
+
+
+def test_laid_out_as_copies_only_when_the_layouts_differ(rng):
+    a, like = rng.standard_normal((3, 2, 4, 5)), batch_last(rng.standard_normal((3, 2, 4, 5)))
+    moved = windows.laid_out_as(a, like)
+    np.testing.assert_array_equal(moved, a)
+    assert np.argsort(moved.strides).tolist() == np.argsort(like.strides).tolist()
+    assert windows.laid_out_as(moved, like) is moved
+    z = windows.zeros_laid_out_as(like, (3, 2, 6, 7), np.float32)
+    assert z.shape == (3, 2, 6, 7) and z.dtype == np.float32 and not z.any()
+    assert np.argsort(z.strides).tolist() == np.argsort(like.strides).tolist()
