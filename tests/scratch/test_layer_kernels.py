@@ -363,3 +363,14 @@ def test_laid_out_as_copies_only_when_the_layouts_differ(rng):
     z = windows.zeros_laid_out_as(like, (3, 2, 6, 7), np.float32)
     assert z.shape == (3, 2, 6, 7) and z.dtype == np.float32 and not z.any()
     assert np.argsort(z.strides).tolist() == np.argsort(like.strides).tolist()
+
+
+def test_maxpool_windows_of_more_than_256_offsets_keep_their_index(rng):
+    """Offsets are stored as uint8 up to 256 per window, wider beyond: a 17x17 window's last
+    offset (288) still routes the gradient."""
+    x = rng.standard_normal((2, 1, 17, 17))
+    x[:, :, -1, -1] = 10.0
+    y, cache = maxpool2d(x, 17, 17)
+    assert (cache.arg == 288).all()
+    dx = maxpool2d_vjp(cache, np.ones(y.shape), 17, 17)
+    assert dx[:, :, -1, -1].tolist() == [[1.0], [1.0]] and dx.sum() == 2.0
