@@ -35,6 +35,9 @@ class NormCache(NamedTuple):
     xhat: Array
     rstd: Array  # 1 / sqrt(var + eps), broadcastable against x
     batch_stats: bool  # the statistics came from x (train batchnorm, layernorm)
+    # (sum dy, sum dy xhat) over the statistics' axes, kept as size 1, where the backward
+    # already has them (batchnorm's dbeta and dgamma): _norm_vjp then does not redo them
+    sums: tuple[Array, Array] | None = None
 
 
 def _einsum_over(axes: tuple[int, ...], ndim: int, n_args: int) -> str:
@@ -78,11 +81,13 @@ def _norm_vjp(cache: NormCache, gamma: Array, dy: Array, axes: tuple[int, ...]) 
     g_shape = (1,) * (dy.ndim - np.ndim(gamma)) + np.shape(gamma)
     if all(g_shape[a] == 1 for a in axes):
         d, scale = dy, gamma * rstd
+        sum_d, sum_dx = cache.sums or (_sum(axes, d), _sum(axes, d, xhat))
     else:
         d, scale = dy * gamma, rstd
-    dx = xhat * (_sum(axes, d, xhat) / m)
+        sum_d, sum_dx = _sum(axes, d), _sum(axes, d, xhat)
+    dx = xhat * (sum_dx / m)
     np.subtract(d, dx, out=dx)
-    dx -= _sum(axes, d) / m
+    dx -= sum_d / m
     dx *= scale
     return dx
 
@@ -130,8 +135,9 @@ def batchnorm_forward(
 def batchnorm_vjp(cache: NormCache, gamma: Array, dy: Array):
     """(dx, dgamma, dbeta)."""
     axes, vec = _channel_axes(dy.ndim)
-    dx = _norm_vjp(cache, gamma.reshape(vec), dy, axes)
-    return dx, _sum(axes, dy, cache.xhat).reshape(-1), _sum(axes, dy).reshape(-1)
+    sums = (_sum(axes, dy), _sum(axes, dy, cache.xhat))
+    dx = _norm_vjp(cache._replace(sums=sums), gamma.reshape(vec), dy, axes)
+    return dx, sums[1].reshape(-1), sums[0].reshape(-1)
 
 
 def layernorm_forward(x: Array, gamma: Array, beta: Array, eps: float = 1e-5):
