@@ -4,7 +4,8 @@ padding, output side floor((H - k)/s) + 1 as PyTorch.
 Max pooling routes each window's gradient to the one input its forward selected: the first
 maximum in scan order (row by row), as PyTorch's CPU kernel; a NaN counts as the maximum.
 Average pooling spreads dy / (k k) over the window. Where windows overlap (stride < k) the
-gradients an input receives from several windows add up.
+gradients an input receives from several windows add up. Both read the k k window offsets as
+strided views (no copy of the windows) and loop over the offsets only.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def maxpool2d(x: Array, k: int, stride: int) -> tuple[Array, PoolCache]:
 
     Offsets are visited in scan order t = p k + q. The maximum propagates NaN (np.maximum); the
     first offset equal to it (or, where it is NaN, the first NaN) is the one selected, as
-    np.argmax and PyTorch's CPU kernel select."""
+    np.argmax and PyTorch's CPU kernel select. (A tie of -0.0 and +0.0 may give y either
+    sign; the gradient still goes to the first.)"""
     out_hw = _out_hw(x.shape, k, stride)
     views = [offset_view(x, p, q, stride, out_hw) for p in range(k) for q in range(k)]
     y = views[0].copy(order="K")  # laid out as x

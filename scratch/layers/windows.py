@@ -13,6 +13,10 @@ over the batch or the output positions.
 
 Pooling reads the k x k window offsets as strided views: ``offset_view(x, p, q, ...)[n, c, i,
 j] = x[n, c, s i + p, s j + q]``; ``offset_slices`` gives the same positions for writing back.
+
+Memory layout is a speed matter only, never a value: conv hands its output on batch last,
+and ``zeros_laid_out_as`` / ``laid_out_as`` keep gradients in their forward input's layout, as
+elementwise work on arrays of one layout runs several times faster than on mixed ones.
 """
 
 from __future__ import annotations
