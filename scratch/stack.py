@@ -16,7 +16,7 @@ given), so a step's masks are reproducible and returned for the twin to apply.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -77,11 +77,16 @@ def _slots(spec: Spec) -> tuple[Slot, ...]:
 KEYS = ("W", "b", "gamma", "beta", "running_mean", "running_var")
 
 
+@cache
+def _names(number: int) -> tuple[tuple[str, str], ...]:
+    return tuple((k, f"{k}{number}") for k in KEYS)
+
+
 def _own(d: dict[str, Array], number: int | None) -> dict[str, Array]:
     """The arrays of layer ``number`` under their short keys: ``{'W': d['W3'], ...}``."""
     if number is None:
         return {}
-    return {k: d[f"{k}{number}"] for k in KEYS if f"{k}{number}" in d}
+    return {k: d[name] for k, name in _names(number) if name in d}
 
 
 class LayeredNetwork(NamedTuple):
@@ -148,7 +153,10 @@ class LayeredNetwork(NamedTuple):
         train = mode == "train"
         buffers = self.init_buffers() if buffers is None else buffers
         masks = masks or {}
-        rng = np.random.default_rng(self.spec.seed if seed is None else seed)
+        draws = train and any(
+            s.layer.has_mask and f"mask{s.number}" not in masks for s in self.slots
+        )  # a generator only where a dropout mask is to be drawn
+        rng = np.random.default_rng(self.spec.seed if seed is None else seed) if draws else None
         a = check_inputs(self.spec, X)
         caches, new_buffers, used = [], dict(buffers), {}
         for s in self.slots:

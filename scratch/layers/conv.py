@@ -4,11 +4,12 @@
 
 with ``xp`` the input zero-padded by ``pad`` on each side and W of shape (out, in, kh, kw)
 (PyTorch's layout, so the twin copies it unchanged). Output size floor((H + 2 pad - k)/s) + 1.
-By im2col: the windows become rows of a (N Ho Wo, C kh kw) matrix and the layer is one GEMM.
-Backward (the vector-Jacobian product of that GEMM):
+By im2col (``windows``): the windows become the columns of a (C kh kw, Ho Wo N) matrix and the
+layer is one GEMM, Y = W cols with Y of shape (out, Ho Wo N). Backward (the vector-Jacobian
+product of that GEMM):
 
-    dW = dY^T cols,   db = sum of dy over batch and positions,   dcols = dY W,
-    dx = the windows of dcols added back where they came from (col2im), padding cropped.
+    dW = dY cols^T,   db = sum of dY over batch and positions,   dcols = W^T dY,
+    dx = col2im(dcols): each column entry added back where it came from, padding cropped.
 """
 
 from __future__ import annotations
@@ -19,46 +20,47 @@ import numpy as np
 
 from ..errors import SpecError
 from .base import POSITIONAL, Ctx, Layer, Shape, need_4d, register
-from .windows import add_windows, out_size, pad2d, windows
+from .windows import col2im, im2col, out_size
 
 Array = np.ndarray
 
 
 class ConvCache(NamedTuple):
-    cols: Array  # (N Ho Wo, C kh kw)
+    cols: Array  # (C kh kw, Ho Wo N): im2col of the input, batch last
     x_shape: tuple[int, ...]
     out_hw: tuple[int, int]
 
 
-def conv2d(x: Array, W: Array, b: Array | None, stride: int = 1, pad: int = 0):
+def conv2d(
+    x: Array, W: Array, b: Array | None, stride: int = 1, pad: int = 0
+) -> tuple[Array, ConvCache]:
     """y = conv2d(x, W) + b, and the cache ``conv2d_vjp`` needs."""
-    n = x.shape[0]
-    o, c, kh, kw = W.shape
-    win = windows(pad2d(x, pad), kh, kw, stride)  # (N, C, Ho, Wo, kh, kw), a view
-    ho, wo = win.shape[2:4]
-    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
-    y = cols @ W.reshape(o, -1).T  # (N Ho Wo, out)
+    n, _, h, w = x.shape
+    o, _, kh, kw = W.shape
+    out_hw = (out_size(h, kh, stride, pad), out_size(w, kw, stride, pad))
+    cols = im2col(x, kh, kw, stride, pad)
+    y = W.reshape(o, -1) @ cols  # (out, Ho Wo N)
     if b is not None:
-        y += b
-    y = np.ascontiguousarray(y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2))
-    return y, ConvCache(cols, x.shape, (ho, wo))
+        y += b[:, None]
+    # (N, out, Ho, Wo) as a view: the batch stays last in memory, which the layers after it
+    # keep (NumPy's elementwise results follow their input's layout) and the next conv reads
+    # without a transposing copy
+    y = y.reshape(o, *out_hw, n).transpose(3, 0, 1, 2)
+    return y, ConvCache(cols, x.shape, out_hw)
 
 
 def conv2d_vjp(
     cache: ConvCache, W: Array, dy: Array, stride: int = 1, pad: int = 0, need_dx: bool = True
-):
+) -> tuple[Array | None, Array, Array]:
     """(dx, dW, db) from dy = dL/dy of shape (N, out, Ho, Wo); dx is None unless need_dx."""
-    o, c, kh, kw = W.shape
-    n, _, h, w = cache.x_shape
-    ho, wo = cache.out_hw
-    dy_rows = dy.transpose(0, 2, 3, 1).reshape(n * ho * wo, o)
-    dW = (dy_rows.T @ cache.cols).reshape(W.shape)
-    db = dy.sum(axis=(0, 2, 3))
+    o, _, kh, kw = W.shape
+    dy_rows = np.ascontiguousarray(dy.transpose(1, 2, 3, 0)).reshape(o, -1)  # (out, Ho Wo N)
+    dW = (cache.cols @ dy_rows.T).T.reshape(W.shape)  # this order: 1.5x faster in OpenBLAS
+    db = dy_rows.sum(axis=1)
     if not need_dx:
         return None, dW, db
-    dcols = (dy_rows @ W.reshape(o, -1)).reshape(n, ho, wo, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-    dxp = add_windows(dcols, (n, c, h + 2 * pad, w + 2 * pad), stride)
-    return (dxp[:, :, pad : pad + h, pad : pad + w] if pad else dxp), dW, db
+    dcols = W.reshape(o, -1).T @ dy_rows  # (C kh kw, Ho Wo N)
+    return col2im(dcols, cache.x_shape, kh, kw, stride, pad), dW, db
 
 
 @register(POSITIONAL)

@@ -173,14 +173,16 @@ def test_conv_dw_not_summed_over_the_batch_is_caught(case):
     spec = SPEC_A.replace(dtype=dtype)
     layer = build(spec).slots[0].layer
 
-    def backward(p, cache, dy, need_dx):
-        dx, grads = layer.backward(p, cache, dy, need_dx)
-        rows = cache.cols.shape[0] // dy.shape[0]
-        one = cache._replace(cols=cache.cols[:rows], x_shape=(1, *cache.x_shape[1:]))
-        _, first = layer.backward(p, one, dy[:1], False)
+    def forward(p, x, ctx):  # also keeps the first sample's cache, whatever its layout
+        y, cache, out = layer.forward(p, x, ctx)
+        return y, (cache, layer.forward(p, x[:1], ctx)[1]), out
+
+    def backward(p, caches, dy, need_dx):
+        dx, grads = layer.backward(p, caches[0], dy, need_dx)
+        _, first = layer.backward(p, caches[1], dy[:1], False)
         return dx, {**grads, "W": first["W"]}
 
-    result = run_parity(spec, 2, mode, net=plant(spec, 0, backward=backward))
+    result = run_parity(spec, 2, mode, net=plant(spec, 0, forward=forward, backward=backward))
     assert_caught(result, "grad", ["W1"])
 
 
