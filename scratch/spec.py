@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 from .activations import activations
@@ -138,9 +139,10 @@ class Spec:
         """True for a spec that only the layered form can write (conv, norm, dropout, ...)."""
         return not self.sizes
 
-    @property
+    @cached_property
     def out_units(self) -> int:
-        """Output units per sample (the spec's last size, or the last layer's width)."""
+        """Output units per sample (the spec's last size, or the last layer's width); computed
+        once per spec (a layered spec walks its layers), as data checks ask on every step."""
         return self.sizes[-1] if self.sizes else layer_shapes(self)[-1][0]
 
     @property
