@@ -1,0 +1,125 @@
+"""Learners written as learners write them, for the review findings of issue 11
+(``test_review_findings.py``): a 1-H-1 (or 2-H-2) tanh regression with its own Adam step, and
+bugs that can be planted in it one at a time.
+
+Adam bugs (``adam=...``): ``beta1`` (0.8 where 0.9 is declared), ``nosqrt`` (v_hat without
+the root), ``lr`` (lr off by 1e-3 relative), ``v_nobc`` (bias correction on m only),
+``eps4`` (eps = 1e-4 where 1e-8 is declared), ``b2_bc`` (beta2 = 0.99 in the correction,
+0.999 in the moving average). Gradient bug ``updated`` (class 4, non-fused): W2 is updated
+first, then dW1 is computed from the new W2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnparity.reference.learner import from_gradients, from_loss, from_step
+
+NAMES = ["W1", "b1", "W2", "b2"]
+
+
+def odd_data(n: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """X = linspace(-2, 2) as a column, Y = sin X: with zero biases and tanh, db1 = db2 = 0
+    in exact maths."""
+    X = np.linspace(-2, 2, n)[:, None]
+    return X, np.sin(X)
+
+
+def plain_data(n: int = 10, d: int = 2, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    return X, np.tanh(X @ rng.normal(size=(d, d))) + 0.1
+
+
+class AdamNet:
+    """d-H-d, tanh then identity, mse, params (in, out) in a dict."""
+
+    def __init__(self, d=1, H=8, lr=0.01, adam=None, grad_bug=None, seed=0, zero_bias=True):
+        rng = np.random.default_rng(seed)
+        self.P = {
+            "W1": rng.normal(0, 1, (d, H)),
+            "b1": np.zeros(H) if zero_bias else rng.normal(0, 0.3, H),
+            "W2": rng.normal(0, 1 / np.sqrt(H), (H, d)),
+            "b2": np.zeros(d) if zero_bias else rng.normal(0, 0.3, d),
+        }
+        self.m = {k: np.zeros_like(v) for k, v in self.P.items()}
+        self.v = {k: np.zeros_like(v) for k, v in self.P.items()}
+        self.t, self.lr, self.adam, self.grad_bug = 0, lr, adam, grad_bug
+
+    def forward(self, X):
+        P = self.P
+        self.a1 = np.tanh(X @ P["W1"] + P["b1"])
+        return self.a1 @ P["W2"] + P["b2"]
+
+    def loss_grads(self, X, y):
+        P = self.P
+        out = self.forward(X)
+        d = 2 * (out - y) / out.size
+        g = {"W2": self.a1.T @ d, "b2": d.sum(0)}
+        dz1 = d @ P["W2"].T * (1 - self.a1**2)
+        g["W1"], g["b1"] = X.T @ dz1, dz1.sum(0)
+        return float(((out - y) ** 2).mean()), g
+
+    def grads(self, X, y):
+        return self.loss_grads(X, y)[1]
+
+    def adam_one(self, k, g):
+        b1, b2, eps, lr, bug = 0.9, 0.999, 1e-8, self.lr, self.adam
+        if bug == "beta1":
+            b1 = 0.8
+        if bug == "eps4":
+            eps = 1e-4
+        if bug == "lr":
+            lr = lr * (1 + 1e-3)
+        t = self.t
+        self.m[k] = b1 * self.m[k] + (1 - b1) * g
+        self.v[k] = b2 * self.v[k] + (1 - b2) * g * g
+        mh = self.m[k] / (1 - b1**t)
+        vh = (
+            self.v[k]
+            if bug == "v_nobc"
+            else self.v[k] / (1 - (0.99 if bug == "b2_bc" else b2) ** t)
+        )
+        den = (vh if bug == "nosqrt" else np.sqrt(vh)) + eps
+        self.P[k] = self.P[k] - lr * mh / den
+
+    def adam_step(self, X, y):
+        """A whole step: gradients, then the learner's Adam on every parameter."""
+        g = self.grads(X, y)
+        self.t += 1
+        for k in NAMES:
+            self.adam_one(k, g[k])
+
+    def apply(self, X, y):
+        """The update alone (for from_gradients(step=...)): the gradients were computed."""
+        self.t += 1
+        for k in NAMES:
+            self.adam_one(k, self.last[k])
+
+    def grads_for_step(self, X, y):
+        self.last = self.grads(X, y)
+        return self.last
+
+
+def decl(d: int, H: int, lr: float, optimizer: str = "adam") -> dict:
+    return dict(
+        sizes=[d, H, d], activations="tanh,identity", loss="mse", optimizer=optimizer, lr=lr
+    )
+
+
+def adam_learner(style: str, adam=None, d=1, H=8, lr=0.01, zero_bias=True):
+    """The Adam learner in ``style``: ``step`` (from_step), ``loss`` (from_loss with step=) or
+    ``gradients`` (from_gradients with step=)."""
+    net = AdamNet(d, H, lr, adam, zero_bias=zero_bias)
+    kw = decl(d, H, lr)
+    if style == "step":
+        return from_step(net.P, NAMES, net.adam_step, **kw)
+    if style == "loss":
+
+        def lg(X, y):
+            loss, g = net.loss_grads(X, y)
+            net.last = g
+            return loss, g
+
+        return from_loss(net.P, lg, step=net.apply, **kw)
+    return from_gradients(net.P, NAMES, net.grads_for_step, step=net.apply, **kw)
