@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnparity.reference.learner import from_gradients, from_loss, from_step
+from nnparity.reference.learner import from_gradients, from_layers, from_loss, from_step
 
 NAMES = ["W1", "b1", "W2", "b2"]
 
@@ -123,3 +123,82 @@ def adam_learner(style: str, adam=None, d=1, H=8, lr=0.01, zero_bias=True):
 
         return from_loss(net.P, lg, step=net.apply, **kw)
     return from_gradients(net.P, NAMES, net.grads_for_step, step=net.apply, **kw)
+
+
+class Dense:
+    """A layer object; ``acc`` names the buffers its backward adds into (``"W"``, ``"b"``)."""
+
+    def __init__(self, n_in, n_out, rng, acc=()):
+        self.W, self.b = rng.normal(0, 0.5, (n_in, n_out)), np.zeros(n_out)
+        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+        self.acc = set(acc)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dz):
+        dW, db = self.x.T @ dz, dz.sum(0)
+        if "W" in self.acc:  # the bug: this buffer is never zeroed
+            self.dW += dW
+        else:
+            self.dW = dW
+        if "b" in self.acc:
+            self.db += db
+        else:
+            self.db = db
+        return dz @ self.W.T
+
+
+ACC_DECL = dict(sizes=[3, 4, 2], activations="tanh,identity", loss="half_sse")
+LAYER_NAMES = ["layers[0].W", "layers[0].b", "layers[1].W", "layers[1].b"]
+
+
+def acc_learner(style: str, acc: tuple = ((), ()), optimizer: str = "sgd", lr: float = 0.1):
+    """3-4-2 tanh layers whose ``acc[i]`` buffers accumulate, in ``style`` ``layers``,
+    ``gradients`` or ``step`` (in-place SGD)."""
+    rng = np.random.default_rng(0)
+    layers = [Dense(3, 4, rng, acc[0]), Dense(4, 2, rng, acc[1])]
+
+    def fb(X, y):
+        h = np.tanh(layers[0].forward(X))
+        out = layers[1].forward(h)
+        layers[0].backward(layers[1].backward((out - y) / len(X)) * (1 - h**2))
+
+    kw = dict(ACC_DECL, optimizer=optimizer, lr=lr)
+    state = {"t": 0}
+
+    def adam(X, y):  # the learner's Adam on the buffers its backward filled
+        state["t"] += 1
+        t = state["t"]
+        for i, l in enumerate(layers):
+            for name, g in (("W", l.dW), ("b", l.db)):
+                m = state[(i, name, "m")] = 0.9 * state.get((i, name, "m"), 0.0) + 0.1 * g
+                v = state[(i, name, "v")] = 0.999 * state.get((i, name, "v"), 0.0) + 1e-3 * g * g
+                w = getattr(l, name)
+                w -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+
+    if style == "layers":
+        return from_layers(layers, fb, weights="W", biases="b", dweights="dW", dbiases="db", **kw)
+    if style == "gradients":
+
+        def grads(X, y):
+            fb(X, y)
+            return [(l.dW, l.db) for l in layers]
+
+        step = adam if optimizer == "adam" else None
+        return from_gradients({"layers": layers}, LAYER_NAMES, grads, step=step, **kw)
+
+    def step(X, y):
+        fb(X, y)
+        for l in layers:
+            l.W -= lr * l.dW
+            l.b -= lr * l.db
+
+    return from_step({"layers": layers}, LAYER_NAMES, step, **kw)
+
+
+def acc_data(n=6):
+    return np.random.default_rng(1).normal(size=(n, 3)), np.random.default_rng(2).normal(
+        size=(n, 2)
+    )

@@ -3,8 +3,9 @@ tested both ways: the bug is caught (and named), its correct twin is ``match``."
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from review_learners import adam_learner, odd_data
+from review_learners import acc_data, acc_learner, adam_learner, odd_data
 
 from nnparity.reference.learner import check
 
@@ -33,3 +34,59 @@ def test_planted_adam_bugs_on_odd_symmetric_data_are_caught(style, H, lr, bug):
     assert r.code == "implementation_bug", r.render()
     first = min(x.step for x in r.records if not x.passed)
     assert first <= 4
+
+
+# -- 2. gradient_accumulation in any subset of the buffers ----------------------------------
+SUBSETS = [
+    ((("W",), ()), ("layers[0].W",)),
+    (((), ("b",)), ("layers[1].b",)),
+    ((("W", "b"), ()), ("layers[0].W", "layers[0].b")),
+    ((("b",), ("W",)), ("layers[0].b", "layers[1].W")),
+]
+
+
+@pytest.mark.parametrize("acc,names", SUBSETS)
+@pytest.mark.parametrize("style", ["layers", "gradients", "step"])
+def test_accumulation_into_some_buffers_is_named_with_the_arrays(style, acc, names):
+    """Only some buffers use ``+=`` (the others are reset): the determinism probe's second
+    pass adds their gradient, the others' repeat; named, not ``nondeterministic``."""
+    X, y = acc_data()
+    r = check(acc_learner(style, acc), X, y, steps=3, probe=False)
+    assert r.code == "implementation_bug"
+    assert r.codes() == ["gradient_accumulation"], r.render()
+    assert r.findings[0].params == names
+    assert "zero dW/db before each backward pass" in r.findings[0].hint
+
+
+@pytest.mark.parametrize("acc,names", SUBSETS[:2])
+def test_accumulation_seen_over_the_steps_names_the_arrays(acc, names):
+    """With a stateful optimizer nothing is run twice: the running sums over the steps name
+    the buffers, the others being PyTorch's own gradients."""
+    X, y = acc_data()
+    r = check(acc_learner("gradients", acc, "adam", 0.01), X, y, steps=3, probe=False)
+    assert r.codes() == ["gradient_accumulation"], r.render()
+    assert r.findings[0].params == names and "only" in r.findings[0].evidence
+
+
+@pytest.mark.parametrize("style,opt", [("layers", "sgd"), ("step", "sgd"), ("gradients", "adam")])
+def test_layers_that_reset_every_buffer_match(style, opt):
+    X, y = acc_data()
+    r = check(acc_learner(style, ((), ()), opt, 0.01), X, y, steps=3, probe=False)
+    assert r.code == "match" and r.findings == (), r.render()
+
+
+def test_a_random_draw_on_one_buffer_is_still_nondeterministic():
+    """One array that differs between two passes by anything but what it held before."""
+    X, y = acc_data()
+    a = acc_learner("gradients")
+    inner = a.grads
+    rng = np.random.default_rng()
+
+    def noisy(X, y):
+        g = inner(X, y)
+        g[0] = (g[0][0] * rng.uniform(0.5, 1.5), g[0][1])
+        return g
+
+    a.grads = noisy
+    r = check(a, X, y, steps=2, probe=False)
+    assert r.codes()[0] == "nondeterministic" and "gradient_accumulation" not in r.codes()
