@@ -202,3 +202,150 @@ def acc_data(n=6):
     return np.random.default_rng(1).normal(size=(n, 3)), np.random.default_rng(2).normal(
         size=(n, 2)
     )
+
+
+ACTS = {
+    "tanh": (np.tanh, lambda a: 1 - a**2),
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda a: a * (1 - a)),
+    "identity": (lambda z: z, lambda a: np.ones_like(a)),
+}
+
+
+class LayerUpd:
+    """A layer whose ``backward(dout, lr)`` updates its own weights; ``late`` returns dx
+    through the updated W (the bug), else through the W of the forward pass."""
+
+    def __init__(self, n_in, n_out, act, rng, late):
+        self.W, self.b = rng.normal(0, 0.8, (n_in, n_out)), rng.normal(0, 0.2, n_out)
+        self.f, self.df = ACTS[act]
+        self.late = late
+
+    def forward(self, x):
+        self.x = x
+        self.a = self.f(x @ self.W + self.b)
+        return self.a
+
+    def backward(self, da, lr):
+        dz = da * self.df(self.a)
+        W_old = self.W.copy()
+        self.dW, self.db = self.x.T @ dz, dz.sum(0)
+        self.W -= lr * self.dW
+        self.b -= lr * self.db
+        return dz @ (self.W if self.late else W_old).T
+
+
+def late_learner(style: str, bug: bool, config: int = 0, lr: float = 0.1):
+    """Class 4, non-fused: W2 is updated first, then dW1 is computed from the new W2.
+    ``style``: ``layers`` (layer objects whose backward(dout, lr) updates, from_step),
+    ``layer_grads`` (the same layers, their dW/db read by from_layers, no step given) or
+    ``script`` (a dict of arrays and one step function, from_step with a forward pass).
+    ``config`` 0: 3-5-2 tanh,identity half_sse; 1: 2-6-1 sigmoid,sigmoid mse."""
+    sizes, acts, loss = [
+        ([3, 5, 2], ("tanh", "identity"), "half_sse"),
+        ([2, 6, 1], ("sigmoid", "sigmoid"), "mse"),
+    ][config]
+    kw = dict(sizes=sizes, activations=",".join(acts), loss=loss, optimizer="sgd", lr=lr)
+    rng = np.random.default_rng(config)
+
+    def dout(out, y):
+        return (out - y) / len(y) if loss == "half_sse" else 2 * (out - y) / out.size
+
+    if style in ("layers", "layer_grads"):
+        layers = [
+            LayerUpd(sizes[i], sizes[i + 1], acts[i], rng, bug) for i in range(len(sizes) - 1)
+        ]
+
+        def step(X, y):
+            out = X
+            for l in layers:
+                out = l.forward(out)
+            d = dout(out, y.reshape(out.shape))
+            for l in reversed(layers):
+                d = l.backward(d, lr)
+
+        if style == "layer_grads":
+            names = dict(weights="W", biases="b", dweights="dW", dbiases="db")
+            return from_layers(layers, step, **names, **kw)
+        return from_step({"layers": layers}, LAYER_NAMES, step, **kw)
+    P = {
+        "W1": rng.normal(0, 0.8, (sizes[0], sizes[1])),
+        "b1": rng.normal(0, 0.2, sizes[1]),
+        "W2": rng.normal(0, 0.8, (sizes[1], sizes[2])),
+        "b2": rng.normal(0, 0.2, sizes[2]),
+    }
+    (f1, df1), (f2, df2) = ACTS[acts[0]], ACTS[acts[1]]
+
+    def forward(X):
+        return f2(f1(X @ P["W1"] + P["b1"]) @ P["W2"] + P["b2"])
+
+    def step(X, y):
+        a1 = f1(X @ P["W1"] + P["b1"])
+        out = f2(a1 @ P["W2"] + P["b2"])
+        dz2 = dout(out, y.reshape(out.shape)) * df2(out)
+        dW2, db2 = a1.T @ dz2, dz2.sum(0)
+        if bug:  # updates W2 before propagating through it
+            P["W2"] -= lr * dW2
+            P["b2"] -= lr * db2
+        dz1 = dz2 @ P["W2"].T * df1(a1)
+        if not bug:
+            P["W2"] -= lr * dW2
+            P["b2"] -= lr * db2
+        P["W1"] -= lr * X.T @ dz1
+        P["b1"] -= lr * dz1.sum(0)
+
+    return from_step(P, NAMES, step, forward=forward, **kw)
+
+
+def late_data(config: int = 0, n: int = 8):
+    rng = np.random.default_rng(10 + config)
+    d_in, d_out = [(3, 2), (2, 1)][config]
+    X = rng.normal(size=(n, d_in))
+    y = rng.uniform(size=(n, d_out)) if config else rng.normal(size=(n, d_out))
+    return X, y
+
+
+def adam_late_learner(bug, cfg=0, lr=0.01):
+    """The late_learner script with its own Adam (from_step: no gradient exposed)."""
+    sizes, acts, loss = [
+        ([3, 5, 2], ("tanh", "identity"), "half_sse"),
+        ([2, 6, 1], ("sigmoid", "sigmoid"), "mse"),
+    ][cfg]
+    rng = np.random.default_rng(cfg)
+    P = {
+        "W1": rng.normal(0, 0.8, (sizes[0], sizes[1])),
+        "b1": rng.normal(0, 0.2, sizes[1]),
+        "W2": rng.normal(0, 0.8, (sizes[1], sizes[2])),
+        "b2": rng.normal(0, 0.2, sizes[2]),
+    }
+    M = {k: np.zeros_like(v) for k, v in P.items()}
+    V = {k: np.zeros_like(v) for k, v in P.items()}
+    T = [0]
+    (f1, df1), (f2, df2) = ACTS[acts[0]], ACTS[acts[1]]
+
+    def upd(k, g):
+        t = T[0]
+        M[k] = 0.9 * M[k] + 0.1 * g
+        V[k] = 0.999 * V[k] + 0.001 * g * g
+        P[k] -= lr * (M[k] / (1 - 0.9**t)) / (np.sqrt(V[k] / (1 - 0.999**t)) + 1e-8)
+
+    def dout(out, y):
+        return (out - y) / len(y) if loss == "half_sse" else 2 * (out - y) / out.size
+
+    def step(X, y):
+        T[0] += 1
+        a1 = f1(X @ P["W1"] + P["b1"])
+        out = f2(a1 @ P["W2"] + P["b2"])
+        dz2 = dout(out, y.reshape(out.shape)) * df2(out)
+        g2 = {"W2": a1.T @ dz2, "b2": dz2.sum(0)}
+        if bug:
+            for k, g in g2.items():
+                upd(k, g)
+        dz1 = dz2 @ P["W2"].T * df1(a1)
+        if not bug:
+            for k, g in g2.items():
+                upd(k, g)
+        upd("W1", X.T @ dz1)
+        upd("b1", dz1.sum(0))
+
+    kw = dict(sizes=sizes, activations=",".join(acts), loss=loss, optimizer="adam", lr=lr)
+    return from_step(P, ["W1", "b1", "W2", "b2"], step, **kw)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from review_learners import acc_data, acc_learner, adam_learner, odd_data
+from review_learners import (
+    acc_data,
+    acc_learner,
+    adam_late_learner,
+    adam_learner,
+    late_data,
+    late_learner,
+    odd_data,
+)
 
 from nnparity.reference.learner import check
 
@@ -90,3 +98,35 @@ def test_a_random_draw_on_one_buffer_is_still_nondeterministic():
     a.grads = noisy
     r = check(a, X, y, steps=2, probe=False)
     assert r.codes()[0] == "nondeterministic" and "gradient_accumulation" not in r.codes()
+
+
+# -- 3a. updated_weights_used, non-fused (W2 updated, then dW1 through the new W2) ----------
+@pytest.mark.parametrize("config", [0, 1])
+@pytest.mark.parametrize("style", ["layers", "layer_grads", "script"])
+def test_backprop_through_the_updated_layer_is_named(style, config):
+    X, y = late_data(config)
+    r = check(late_learner(style, True, config), X, y, steps=3, probe=False)
+    assert r.code == "implementation_bug"
+    assert r.codes() == ["updated_weights_used"], r.render()
+    f = r.findings[0]
+    assert set(f.params) == {"layers[0].W", "layers[0].b"} or set(f.params) == {"W1", "b1"}
+    assert "before updating any weights" in f.hint
+
+
+@pytest.mark.parametrize("config", [0, 1])
+def test_backprop_through_the_updated_layer_under_adam_is_named(config):
+    """A step that hides its gradients under Adam: the post-step weights follow Adam fed with
+    the gradients carried back through the updated W2."""
+    X, y = late_data(config)
+    r = check(adam_late_learner(True, config), X, y, steps=3, probe=False)
+    assert r.codes() == ["updated_weights_used"], r.render()
+    assert set(r.findings[0].params) == {"W1", "b1"}
+
+
+@pytest.mark.parametrize("config", [0, 1])
+@pytest.mark.parametrize("style", ["layers", "layer_grads", "script", "adam"])
+def test_backprop_before_the_update_matches(style, config):
+    X, y = late_data(config)
+    a = adam_late_learner(False, config) if style == "adam" else late_learner(style, False, config)
+    r = check(a, X, y, steps=3, probe=False)
+    assert r.code == "match" and r.findings == (), r.render()
