@@ -14,7 +14,9 @@ that step is then its allowance, and nowhere else. The learner's hidden optimize
 built from its own gradients, so the state's drift (each field's allowance of the last step,
 without the SAFETY factor, which ``Envelope.step`` applies once) enters the next step as an
 input error. The state is a float64 ``scratch`` optimizer fed with the same gradients as the
-PyTorch shadow. A spec ``Envelope`` cannot hold (layered) gets no allowance: {}.
+PyTorch shadow. The steps are only noted as they come, and replayed from the first when a
+record first needs an allowance, so a run whose records pass on tolerance alone pays nothing.
+A spec ``Envelope`` cannot hold (layered) gets no allowance: {}.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class Allowance:
             self.env = None
         self.state: Any = None
         self.drift: Any = None
+        self.pending: list[tuple] = []
+        self.last: dict[str, Array] = {}
 
     def grads(self, P: dict[str, Array], X: Array, y: Array) -> dict[str, Array]:
         """``R_g`` per gradient element at the learner's weights ``P`` on the batch (X, y);
@@ -74,33 +78,40 @@ class Allowance:
 
         return get
 
-    def update(
-        self, P: dict[str, Array], fed: dict[str, Array], gbound: dict[str, Array] | None
+    def push(self, P: dict[str, Array], fed: dict[str, Array], X: Array, y: Array) -> None:
+        """Note one step whose post-step weights are compared with the declared optimizer fed
+        with PyTorch's gradients ``fed`` at ``P`` (the learner's own are within ``R_g`` of
+        them); nothing is computed until ``update`` asks (most runs never do)."""
+        self.pending.append((P, fed, X, y))
+
+    def update(self) -> dict[str, Array]:
+        """The allowance of each post-step weight of the last step pushed: the steps pushed
+        so far are replayed in order (the state's drift carries from one to the next)."""
+        while self.pending:
+            P, fed, X, y = self.pending.pop(0)
+            self.last = self._update(P, fed, self.grads(P, X, y))
+        return self.last
+
+    def _update(
+        self, P: dict[str, Array], fed: dict[str, Array], gbound: dict[str, Array]
     ) -> dict[str, Array]:
-        """The allowance of each post-step weight when the declared optimizer steps ``P`` with
-        ``fed`` (the gradients the PyTorch shadow got) while the learner stepped with its own,
-        within ``gbound`` of them (None: the same gradients, no allowance). Advances the mirror
-        state either way."""
         if self.env is None:
             return {}
         names = [n for n in fed if n not in self.frozen and n in P]
         P64 = {n: np.asarray(P[n], dtype=np.float64) for n in names}
         g64 = {n: np.asarray(fed[n], dtype=np.float64) for n in names}
-        out: dict[str, Array] = {}
         try:
             with np.errstate(all="ignore"):
                 if self.state is None:
                     self.state = self.env.opt.init(P64)
-                if gbound is not None:
-                    gb = {n: gbound.get(n, np.zeros_like(g64[n])) for n in names}
-                    b = self.env.step(P64, self.state, g64, gb, None, self.drift)
-                    out = {n: v for (st, n), v in b.items() if st == "update"}
-                    self.drift = _drift(self.state, b)
+                gb = {n: gbound.get(n, np.zeros_like(g64[n])) for n in names}
+                b = self.env.step(P64, self.state, g64, gb, None, self.drift)
+                self.drift = _drift(self.state, b)
                 self.state = self.env.opt.update(g64, self.state, P64)[1]
         except _ERRORS:
             self.env = None  # a mirror that cannot follow: no allowance from here on
             return {}
-        return out
+        return {n: v for (st, n), v in b.items() if st == "update"}
 
 
 def _drift(state: Any, bounds: dict) -> Any:

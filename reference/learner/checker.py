@@ -166,7 +166,8 @@ def _run(
             nxt = obs.after
             expected = None if obs.implied else ref.update(P, rs.grads)
             if expected is not None:  # from PyTorch's gradients: the learner's are within R_g
-                ubound = allow.update(P, rs.grads, gbound())
+                allow.push(P, rs.grads, X[rows], y[rows])
+                ubound = allow.update
         else:  # forward only: fresh weights (scratch's initializer, seed k) at each step
             nxt = build(spec).init_params(seed=k)
             nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})

@@ -29,7 +29,7 @@ def records_of(
     oracle: RefStep | None = None,
     floor: float = 0.0,
     gbound: Callable[[], dict[str, Any]] | None = None,
-    ubound: dict[str, Any] | None = None,
+    ubound: Callable[[], dict[str, Any]] | None = None,
 ) -> list[Record]:
     """One record per quantity the learner showed at this step, against the twin's (grads share
     one atol scale, max |PyTorch gradient| of the step, at least ``floor``: a float16 learner's
@@ -38,7 +38,7 @@ def records_of(
     still passes when the learner is no further from it than ``ORACLE_FACTOR`` times PyTorch's
     own float32 error (the parity engine's rule).
     ``gbound`` (called only when a gradient record fails its tolerance) gives each gradient
-    element's round-off allowance ``R_g``, ``ubound`` each post-step weight's (``allowance``):
+    element's round-off allowance ``R_g``, ``ubound`` (likewise) each post-step weight's:
     they are added to the tolerance as in the engine, and with them the oracle judges element
     by element (outside the allowance, no further from float64 than ``ORACLE_FACTOR`` times
     the larger of PyTorch's error and ``R``)."""
@@ -97,13 +97,14 @@ def records_of(
     if expected is not None:
         for k, p in obs.after.items():
             if k not in frozen:
-                out.append(rec(p, expected[k], "update", k, bound=(ubound or {}).get(k)))
+                lazy = None if ubound is None else partial(_get, ubound, k)
+                out.append(rec(p, expected[k], "update", k, lazy=lazy))
     return out
 
 
-def _get(gbound: Callable[[], dict[str, Any]], k: str) -> Any:
-    """``R_g`` of gradient ``k`` (None when there is none), computed once per step."""
-    return gbound().get(k)
+def _get(bounds: Callable[[], dict[str, Any]], k: str) -> Any:
+    """The allowance of ``k`` (None when there is none), computed once per step."""
+    return bounds().get(k)
 
 
 def param_table(records: list[Record], history: list, codec: Codec) -> tuple[ParamRow, ...]:
