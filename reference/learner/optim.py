@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .hypotheses import fit, to_tensors
-from .optim_variants import EQUATION, VARIANT_FIX, Sim, _cls, _follows, variant_search
+from .optim_variants import EQUATION, Sim, _cls, _follows, variant_search
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -96,10 +96,8 @@ def explain_update(
         ]
     found = variant_search(name, kw, seq[: k + 3], atol, rtol)
     if found:
-        labels = " and ".join(lab for _, lab in found)
-        fixes = "; ".join(
-            f"({i}) {VARIANT_FIX.get(key, key)}" for i, (key, _) in enumerate(found, 1)
-        )
+        labels = " and ".join(lab for _, lab, _ in found)
+        fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(found, 1))
         return [
             Finding(
                 "optimizer_update_mismatch",

@@ -13,6 +13,7 @@ from review_learners import (
     late_data,
     late_learner,
     odd_data,
+    plain_data,
 )
 
 from nnparity.reference.learner import check
@@ -130,3 +131,57 @@ def test_backprop_before_the_update_matches(style, config):
     a = adam_late_learner(False, config) if style == "adam" else late_learner(style, False, config)
     r = check(a, X, y, steps=3, probe=False)
     assert r.code == "match" and r.findings == (), r.render()
+
+
+# -- 3b-d. Adam departures named as general (combinable, fitted) variants ------------------
+CONFIGS = [(8, 0.01), (5, 0.05)]  # (H, lr) of a 2-H-2 tanh regression with random biases
+NAMED = {
+    "v_nobc": ("bias correction on m only", "divide v by 1 - b2^t"),
+    "eps4": ("eps = 0.0001 where 1e-08 is declared", "use the declared eps = 1e-08"),
+    "b2_bc": (
+        "beta2 = 0.99 in v's bias correction",
+        "use the same beta2 (0.999) in v's bias correction",
+    ),
+}
+
+
+@pytest.mark.parametrize("H,lr", CONFIGS)
+@pytest.mark.parametrize("style", ["gradients", "loss", "step"])
+@pytest.mark.parametrize("bug", list(NAMED))
+def test_adam_departures_are_named_with_their_fix(bug, style, H, lr):
+    X, y = plain_data()
+    a = adam_learner(style, bug, d=2, H=H, lr=lr, zero_bias=False)
+    r = check(a, X, y, steps=5, probe=False)
+    assert r.code == "implementation_bug"
+    assert r.codes() == ["optimizer_update_mismatch"], r.render()
+    label, fix = NAMED[bug]
+    assert label in r.findings[0].evidence and fix in r.findings[0].hint, r.render()
+    assert "departures together" not in r.findings[0].evidence  # one part, not a combination
+
+
+@pytest.mark.parametrize("H,lr", CONFIGS)
+@pytest.mark.parametrize("style", ["gradients", "loss", "step"])
+def test_the_textbook_adam_twin_matches(style, H, lr):
+    X, y = plain_data()
+    r = check(adam_learner(style, d=2, H=H, lr=lr, zero_bias=False), X, y, steps=5, probe=False)
+    assert r.code == "match" and r.findings == (), r.render()
+
+
+@pytest.mark.parametrize("style", ["gradients", "step"])
+def test_fitted_departures_do_not_claim_other_bugs(style):
+    """lr off by 1e-3 relative is a constant factor on the step (not a beta2 in the
+    correction, which bends the ratio step by step); beta1 wrong in the average itself and a
+    missing root are no fitted departure either."""
+    X, y = plain_data()
+    for bug, want in (
+        ("lr", "c times"),
+        ("beta1", "no known adam variant"),
+        ("nosqrt", "no known"),
+    ):
+        r = check(adam_learner(style, bug, d=2, zero_bias=False), X, y, steps=5, probe=False)
+        assert r.code == "implementation_bug"
+        assert want in r.findings[0].evidence, r.render()
+        assert (
+            "bias correction" not in r.findings[0].evidence
+            and "eps =" not in r.findings[0].evidence
+        )
