@@ -2,7 +2,8 @@
 (``test_review_findings.py``): a 1-H-1 (or 2-H-2) tanh regression with its own Adam step, and
 bugs that can be planted in it one at a time.
 
-Adam bugs (``adam=...``): ``beta1`` (0.8 where 0.9 is declared), ``nosqrt`` (v_hat without
+Adam bugs (``adam=...``): ``bias_mean`` (a gradient bug: bias gradients averaged over the
+batch), ``beta1`` (0.8 where 0.9 is declared), ``nosqrt`` (v_hat without
 the root), ``lr`` (lr off by 1e-3 relative), ``v_nobc`` (bias correction on m only),
 ``eps4`` (eps = 1e-4 where 1e-8 is declared), ``b2_bc`` (beta2 = 0.99 in the correction,
 0.999 in the moving average). Gradient bug ``updated`` (class 4, non-fused): W2 is updated
@@ -58,6 +59,8 @@ class AdamNet:
         g = {"W2": self.a1.T @ d, "b2": d.sum(0)}
         dz1 = d @ P["W2"].T * (1 - self.a1**2)
         g["W1"], g["b1"] = X.T @ dz1, dz1.sum(0)
+        if self.adam == "bias_mean":  # a gradient bug on the biases (0 at step 1 here)
+            g["b1"], g["b2"] = dz1.mean(0), d.mean(0)
         return float(((out - y) ** 2).mean()), g
 
     def grads(self, X, y):
@@ -107,10 +110,13 @@ def decl(d: int, H: int, lr: float, optimizer: str = "adam") -> dict:
     )
 
 
-def adam_learner(style: str, adam=None, d=1, H=8, lr=0.01, zero_bias=True):
+def adam_learner(style: str, adam=None, d=1, H=8, lr=0.01, zero_bias=True, dtype="float64"):
     """The Adam learner in ``style``: ``step`` (from_step), ``loss`` (from_loss with step=) or
-    ``gradients`` (from_gradients with step=)."""
+    ``gradients`` (from_gradients with step=); ``dtype``: its weights' (and so its maths')."""
     net = AdamNet(d, H, lr, adam, zero_bias=zero_bias)
+    for k in net.P:
+        net.P[k] = net.P[k].astype(dtype)
+        net.m[k], net.v[k] = net.m[k].astype(dtype), net.v[k].astype(dtype)
     kw = decl(d, H, lr)
     if style == "step":
         return from_step(net.P, NAMES, net.adam_step, **kw)

@@ -185,3 +185,27 @@ def test_fitted_departures_do_not_claim_other_bugs(style):
             "bias correction" not in r.findings[0].evidence
             and "eps =" not in r.findings[0].evidence
         )
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_a_bias_bug_hidden_at_step_1_by_symmetry_shows_at_step_2(style):
+    """db = 0 exactly at step 1, so averaging it instead of summing is invisible there, and
+    its allowance is a full step; at step 2 the biases have moved, db is a real number and
+    its allowance shrinks back to round-off: the bug shows (step 2 for the post-step weights;
+    a gradient that small needs a step more to clear the gradients' shared atol)."""
+    X, Y = odd_data()
+    r = check(adam_learner(style, "bias_mean"), X, Y, steps=10, probe=False)
+    assert r.code == "implementation_bug", r.render()
+    assert min(x.step for x in r.records if not x.passed) == (2 if style == "step" else 3)
+
+
+@pytest.mark.parametrize("style", ["step", "loss"])
+def test_float32_adam_on_odd_symmetric_data(style):
+    """A float32 learner: its round-off allowance is float32's, and the oracle judges each
+    element by it; the correct one matches, a missing root is caught."""
+    X, Y = odd_data()
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    r = check(adam_learner(style, dtype="float32"), X32, Y32, steps=10, probe=False)
+    assert r.code == "match" and r.findings == (), r.render()
+    bad = adam_learner(style, "nosqrt", dtype="float32")
+    assert check(bad, X32, Y32, steps=10, probe=False).code == "implementation_bug"
