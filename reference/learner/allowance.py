@@ -39,10 +39,12 @@ class Allowance:
     def __init__(self, spec: Spec, frozen: set[str], l2: float = 0.0):
         self.l2 = float(l2)
         self.frozen = set(frozen)
-        try:
-            self.env: Envelope | None = Envelope(spec)
-        except _ERRORS:
-            self.env = None
+        self.env: Envelope | None = None
+        if not spec.layered:  # the envelope is carried through dense layers only
+            try:
+                self.env = Envelope(spec)
+            except _ERRORS:
+                self.env = None
         self.state: Any = None
         self.drift: Any = None
         self.pending: list[tuple] = []
