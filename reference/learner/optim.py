@@ -3,10 +3,14 @@ with torch tensors on the learner's own gradients so the post-step weights can b
 
 ``variant=None`` is torch 2.13's single-tensor update (``EQUATION``); the others
 are the usual hand-written departures: eps inside the square root, Adam without bias
-correction, weight decay left out or coupled the other way, SGD momentum with the buffer started
-at (1 - dampening) g, dampening ignored, Nesterov where classical momentum is declared (or the
-reverse). They are searched as combinations, smallest first (``MAX_PARTS`` at most): the first
-combination that reproduces the learner's post-step weights is reported, with each part's fix.
+correction (or with it on one moment only), another eps or another beta in a bias correction
+than in its moving average (values fitted), weight decay left out or coupled the other way,
+SGD momentum with the buffer started at (1 - dampening) g, dampening ignored, Nesterov where
+classical momentum is declared (or the reverse). They are searched as combinations, smallest
+first (``MAX_PARTS`` at most): the first combination that reproduces the learner's post-step
+weights is reported, with each part's fix.
+A step that hides its gradients and follows no variant is also tried with the gradients carried
+back through the updated layer above (``explain_late_weights``: ``updated_weights_used``).
 """
 
 from __future__ import annotations

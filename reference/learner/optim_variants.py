@@ -177,8 +177,9 @@ def variant_search(
     """The smallest combination of ``VARIANTS[name]`` (one part, then two, then three; at most
     one departure of each quantity, ``GROUPS``, and one fitted value) whose simulation
     reproduces every post-step weight of ``seq``: (key, label, fix) per part; [] when none
-    does (a fitted part joins at most ``MAX_WITH_FIT`` - 1 others). A fitted part (``FITTED``: eps, the beta of a bias correction) takes the value that
-    best reproduces the weights, found on a log grid and refined by golden section."""
+    does. A fitted part (``FITTED``: eps, the beta of a bias correction) takes the value that
+    best reproduces the weights, found on a log grid and refined by golden section; it joins
+    at most ``MAX_WITH_FIT`` - 1 other parts."""
     options = [(key, label) for key, label in VARIANTS.get(name, []) if _applies(name, key, kw)]
     for n in range(1, MAX_PARTS + 1):
         for combo in combinations(options, n):
