@@ -11,7 +11,7 @@ gradient at the learner's weights of step j and calls_j the backward passes run 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,58 +31,77 @@ HINT = (
 
 def close(a: dict[str, Array], b: dict[str, Array], rtol: float = RTOL) -> bool:
     """Every array of ``a`` equals ``b``'s within ``rtol`` of the largest magnitude."""
-    for k in a:
-        x, y = np.asarray(a[k], dtype=np.float64), np.asarray(b[k], dtype=np.float64)
-        scale = max(float(np.abs(y).max(initial=0.0)), 1e-300)
-        if x.shape != y.shape or not np.allclose(x, y, rtol=0, atol=rtol * scale):
-            return False
-    return True
+    return all(close_one(a[k], b[k], rtol) for k in a)
 
 
-def doubled(first: dict[str, Array], again: dict[str, Array], held: dict[str, Array]) -> bool:
-    """Whether a second pass at the same weights returned ``first + held`` (``held``: what
-    the buffers held after the first pass), with ``held`` not zero."""
-    if not any(np.abs(v).max(initial=0.0) > 0 for v in held.values()):
-        return False
-    return close(again, {k: first[k] + held[k] for k in first})
+def close_one(x: Any, y: Any, rtol: float = RTOL) -> bool:
+    """``x`` equals ``y`` within ``rtol`` of ``y``'s largest magnitude."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    scale = max(float(np.abs(y).max(initial=0.0)), 1e-300)
+    return x.shape == y.shape and bool(np.allclose(x, y, rtol=0, atol=rtol * scale))
+
+
+def doubled(
+    first: dict[str, Array], again: dict[str, Array], held: dict[str, Array]
+) -> tuple[str, ...]:
+    """The arrays that accumulate: a second pass at the same weights returned ``first +
+    held[k]`` for each of them (``held``: what the buffers held after the first pass, not
+    zero there) and ``first`` for every other one. () when that is not the pattern (some
+    array is neither, or none accumulates): any subset of buffers may be the unreset ones."""
+    acc = []
+    for k in first:
+        h = held.get(k)
+        if h is not None and np.abs(h).max(initial=0.0) > 0:
+            if close_one(again[k], first[k] + h) and not close_one(again[k], first[k]):
+                acc.append(k)
+                continue
+        if not close_one(again[k], first[k], 1e-12):
+            return ()
+    return tuple(acc)
 
 
 def twice_finding(step: int, what: str, names: tuple[str, ...], ratio: float = 2.0) -> Finding:
-    """The finding when the determinism probe saw the accumulation pattern."""
+    """The finding when the determinism probe saw the accumulation pattern in ``names``."""
     return Finding(
         "gradient_accumulation",
         names,
         None,
         step,
         f"{what} a second time from the same weights and data at step {step} gives the first "
-        f"result plus what your gradient buffers already held ({ratio:g} times the gradient "
-        "for one backward pass): your gradients are added into buffers that nothing resets "
-        "between passes, so every step's gradient is the sum of all earlier ones",
+        f"result plus what your gradient buffers of {', '.join(names)} already held "
+        f"({ratio:g} times the gradient for one backward pass): those gradients are added "
+        "into buffers that nothing resets between passes, so every step's gradient there is "
+        "the sum of all earlier ones",
         HINT,
     )
 
 
 def explain(history: list, failing: dict[str, int], codec: Codec) -> list[Finding]:
-    """``gradient_accumulation`` when the learner's gradients at the failing steps are the
-    running sums of PyTorch's over its backward passes (see the module); else []."""
+    """``gradient_accumulation`` when the learner's gradients at the failing steps are, for
+    every failing array, the running sums of PyTorch's over its backward passes, and for every
+    other array PyTorch's own (see the module): any subset of buffers may accumulate; else
+    []."""
     obs = [h[0] for h in history]
     if not obs or any(o.grads is None for o in obs) or len(obs) < 2:
         return []
     first = min(failing.values())
     upto = [h for h in history if h[0].step <= first + 2]
-    total: dict[str, Array] = {}
-    explained = False
-    for o, rs, _ in upto:
-        pred = {k: total.get(k, 0.0) + rs.grads[k] for k in o.grads}
-        if not close(o.grads, pred, max(RTOL, _noise(o))):
-            return []
-        if o.step >= first:
-            explained = True
-        for k in o.grads:
-            total[k] = total.get(k, 0.0) + o.calls * rs.grads[k]
-    if not explained:
+    if upto[-1][0].step <= first:
         return []
-    names = codec.labels(list(failing))
+    total: dict[str, Array] = {}
+    summed = dict.fromkeys(upto[0][0].grads, True)  # consistent with the running sum so far
+    plain = dict.fromkeys(upto[0][0].grads, True)  # consistent with PyTorch's own gradient
+    for o, rs, _ in upto:
+        tol = max(RTOL, _noise(o))
+        for k in o.grads:
+            summed[k] = summed[k] and close_one(o.grads[k], total.get(k, 0.0) + rs.grads[k], tol)
+            plain[k] = plain[k] and close_one(o.grads[k], rs.grads[k], tol)
+            total[k] = total.get(k, 0.0) + o.calls * rs.grads[k]
+    acc = [k for k in summed if summed[k] and not plain[k]]
+    if not acc or not all(summed[k] or plain[k] for k in summed) or not set(failing) <= set(acc):
+        return []
+    names = codec.labels(acc)
+    some = "" if len(acc) == len(summed) else f" (only {', '.join(names)}; the others are reset)"
     return [
         Finding(
             "gradient_accumulation",
@@ -91,7 +110,8 @@ def explain(history: list, failing: dict[str, int], codec: Codec) -> list[Findin
             first,
             f"your gradients at steps 1-{upto[-1][0].step} equal the running sum of PyTorch's "
             "gradients over all your backward passes so far (step k: the true gradients of "
-            "steps 1..k added up): your gradient buffers are never reset between passes",
+            f"steps 1..k added up){some}: those gradient buffers are never reset between "
+            "passes",
             HINT,
         )
     ]

@@ -27,6 +27,7 @@ from nnparity.reference.tolerance import Tolerance, tolerance_for
 from nnparity.scratch import Spec, build, check_data, target_kind
 
 from .adapters import Adapter
+from .allowance import Allowance
 from .codec import Codec
 from .explain import HYPOTHESIS_TOL, diagnose
 from .instability import backward_only, diverges_finding, first_nonfinite, nonfinite_finding
@@ -143,6 +144,7 @@ def _run(
     ref64 = None  # the float64 oracle for float32 learners
     if spec.dtype == "float32":
         ref64 = Reference(spec.replace(dtype="float64"), codec.frozen, ref.l2, ref.softmax_out)
+    allow = Allowance(spec, codec.frozen, ref.l2)
     agree = True  # every record so far passed (kept as a flag: the watch runs many steps)
     for k in range(1, max(steps, watch) + 1):
         if k > steps and not agree:
@@ -161,19 +163,23 @@ def _run(
                 ref64.softmax_out = True
             run.notes.append(SOFTMAX_NOTE)
         o = ref64.run(P, X[rows], y[rows]) if ref64 is not None else None
-        expected = None
+        expected, ubound = None, None
+        gbound = allow.lazy_grads(P, X[rows], y[rows])  # round-off allowances (allowance.py)
         if obs.grads is not None and not obs.implied:  # the torch optimizer on its gradients
             own = ref.update(P, obs.grads)
             expected, nxt = (own, obs.after) if obs.after is not None else (None, own)
         elif obs.after is not None:
             nxt = obs.after
             expected = None if obs.implied else ref.update(P, rs.grads)
+            if expected is not None:  # from PyTorch's gradients: the learner's are within R_g
+                allow.push(P, rs.grads, X[rows], y[rows])
+                ubound = allow.update
         else:  # forward only: fresh weights (scratch's initializer, seed k) at each step
             nxt = build(spec).init_params(seed=k)
             nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
         floor = 1.0 if codec.precision == "float16" else 0.0
         floor = max(floor, TERMS_FLOOR * _terms(rs, y[rows]))
-        recs = records_of(obs, rs, expected, tol, str(spec), codec.frozen, o, floor)
+        recs = records_of(obs, rs, expected, tol, str(spec), codec.frozen, o, floor, gbound, ubound)
         agree = agree and all(r.passed for r in recs)
         run.records += recs
         run.history.append((obs, rs, expected))

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from . import accumulation
 from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
-from .optim import explain_sgd_form, explain_update
+from .hypotheses import to_tensors
+from .optim import explain_late_weights, explain_sgd_form, explain_update
+from .optim_variants import Sim
 from .regularization import explain_regularization
 from .result import Finding
 from .scale import explain_total_scale
@@ -75,6 +77,7 @@ def diagnose(
         data = [
             step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol, floor) for o, rs, _ in sel
         ]
+        _fill_new(data, history, spec)
         out += (
             form
             or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
@@ -87,7 +90,11 @@ def diagnose(
         own = [h[0] for h in seen]
         twin = [h[1].grads for h in seen] if own and own[0].grads is None else None
         if own and (nan_step is None or own[0].step < nan_step):
-            out += explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol, twin)
+            found = explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol, twin)
+            if twin and found[0].code == "unexplained_mismatch":  # backprop after an update?
+                late = explain_late_weights(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
+                found = late or found
+            out += found
         else:
             out.append(
                 Finding(
@@ -133,3 +140,21 @@ def diagnose(
             "see the table",
         )
     ]
+
+
+def _fill_new(data: list, history: list, spec: Spec) -> None:
+    """Post-step weights for steps whose learner shows gradients but takes no step of its own
+    (the checker steps it with the declared optimizer): the declared optimizer fed with the
+    learner's gradients from step 1, as the checker did, so that backprop through updated
+    weights (``updated_weights_used``) can be tried there too."""
+    if all(d.P_new is not None for d in data):
+        return
+    last = max(d.step for d in data)
+    obs = [h[0] for h in history if h[0].step <= last]
+    if any(o.grads is None or o.implied for o in obs):
+        return
+    sim = Sim(spec.opt.name, dict(spec.opt.kwargs))
+    pred = {o.step: sim.step(to_tensors(o.params), to_tensors(o.grads)) for o in obs}
+    for d in data:
+        if d.P_new is None:
+            d.P_new = {**d.P, **pred[d.step]}

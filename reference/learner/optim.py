@@ -3,25 +3,34 @@ with torch tensors on the learner's own gradients so the post-step weights can b
 
 ``variant=None`` is torch 2.13's single-tensor update (``EQUATION``); the others
 are the usual hand-written departures: eps inside the square root, Adam without bias
-correction, weight decay left out or coupled the other way, SGD momentum with the buffer started
-at (1 - dampening) g, dampening ignored, Nesterov where classical momentum is declared (or the
-reverse). They are searched as combinations, smallest first (``MAX_PARTS`` at most): the first
-combination that reproduces the learner's post-step weights is reported, with each part's fix.
+correction (or with it on one moment only), another eps or another beta in a bias correction
+than in its moving average (values fitted), weight decay left out or coupled the other way,
+SGD momentum with the buffer started at (1 - dampening) g, dampening ignored, Nesterov where
+classical momentum is declared (or the reverse). They are searched as combinations, smallest
+first (``MAX_PARTS`` at most): the first combination that reproduces the learner's post-step
+weights is reported, with each part's fix.
+A step that hides its gradients and follows no variant is also tried with the gradients carried
+back through the updated layer above (``explain_late_weights``: ``updated_weights_used``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import torch
 
 from .hypotheses import fit, to_tensors
-from .optim_variants import EQUATION, VARIANT_FIX, Sim, _cls, _follows, variant_search
+from .optim_variants import EQUATION, Sim, _cls, _follows, variant_search
 from .result import Finding
 
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
 
     from .codec import Codec
+    from .torch_side import Reference, RefStep
+
+Tensor = torch.Tensor
 
 
 def explain_update(
@@ -91,10 +100,8 @@ def explain_update(
         ]
     found = variant_search(name, kw, seq[: k + 3], atol, rtol)
     if found:
-        labels = " and ".join(lab for _, lab in found)
-        fixes = "; ".join(
-            f"({i}) {VARIANT_FIX.get(key, key)}" for i, (key, _) in enumerate(found, 1)
-        )
+        labels = " and ".join(lab for _, lab, _ in found)
+        fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(found, 1))
         return [
             Finding(
                 "optimizer_update_mismatch",
@@ -234,3 +241,78 @@ def _fit_mu(seq: list, lr: float, wd: float) -> float | None:
     if den == 0.0 or not math.isfinite(num / den) or not 0.0 < num / den < 1.0:
         return None
     return num / den
+
+
+def late_grads(
+    ref: Reference, rs: RefStep, params: dict, after: dict, Xb: Any, yb: Any
+) -> dict[str, Tensor]:
+    """PyTorch's gradients at the learner's weights ``params``, except that the error reaches
+    each layer through the layer above's post-step weights ``after``
+    (dz_l = f_l'(z_l) * (dz_(l+1) W'_(l+1)^T)): backprop after an update (LEARNER_BUGS.md 4),
+    float64, keyed by canonical name, the declared L2 term added at ``params``."""
+    L = ref.spec.n_layers
+    _, yt = ref.tensors(Xb, yb, torch.float64)
+    a = [t.to(torch.float64) for t in rs.a]
+    z = [None] + [t.to(torch.float64) for t in rs.z[1:]]
+    zr = z[L].detach().requires_grad_(True)
+    loss = ref.loss_of(zr if ref.stable else ref.acts[-1](zr), yt, ref.stable)
+    (dz,) = torch.autograd.grad(loss, zr)
+    new, P = to_tensors(after), to_tensors(params)
+    G: dict[str, Tensor] = {}
+    for l in range(L, 0, -1):
+        if f"W{l}" in rs.grads:
+            G[f"W{l}"] = a[l - 1].T @ dz + ref.l2 * P[f"W{l}"]
+        if f"b{l}" in rs.grads:
+            G[f"b{l}"] = dz.sum(0)
+        if l > 1:
+            zr = z[l - 1].detach().requires_grad_(True)
+            (dz,) = torch.autograd.grad(ref.acts[l - 2](zr), zr, dz @ new[f"W{l}"].T)
+    return G
+
+
+def explain_late_weights(
+    seen: list,
+    ref: Reference,
+    X: Any,
+    y: Any,
+    codec: Codec,
+    first: int,
+    atol: float,
+    rtol: float,
+) -> list[Finding]:
+    """A step that exposes no gradient (``seen``: its (obs, twin step, expected) from step 1):
+    ``updated_weights_used`` when its post-step weights follow the declared optimizer fed with
+    ``late_grads`` (each layer's error carried back through the updated layer above), where
+    PyTorch's own gradients do not reproduce them; else []."""
+    spec = ref.spec
+    name, kw = spec.opt.name, dict(spec.opt.kwargs)
+    if spec.n_layers < 2:
+        return []
+    k = first - seen[0][0].step
+    seq = []
+    for obs, rs, _ in seen[: k + 3]:
+        if obs.after is None:
+            return []
+        Xb, yb = X[obs.rows], y[obs.rows]
+        G = late_grads(ref, rs, obs.params, obs.after, Xb, yb)
+        seq.append((to_tensors(obs.params), G, to_tensors(obs.after)))
+    if not _follows(Sim(name, kw), seq, atol, rtol):
+        return []
+    L = spec.n_layers
+    below = [n for n in seq[0][1] if int(n[1:]) < L]
+    names = codec.labels(below)
+    above = ", ".join(codec.label(f"W{l}") for l in range(2, L + 1))
+    return [
+        Finding(
+            "updated_weights_used",
+            names,
+            None,
+            first,
+            f"your post-step weights follow {name} fed with PyTorch's gradients recomputed "
+            f"with {above} after {'its' if L == 2 else 'their'} update (the error carried back "
+            "through the new "
+            f"weights) at steps {seen[0][0].step}-{seen[len(seq) - 1][0].step}",
+            "compute every layer's gradient before updating any weights (keep "
+            f"{above} from before the step for backprop)",
+        )
+    ]

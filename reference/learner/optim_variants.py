@@ -10,6 +10,17 @@ import torch
 
 Tensor = torch.Tensor
 
+FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value, declared)
+    ("eps_value", "eps = {value:.3g} where {declared:.3g} is declared"),
+    (
+        "bc2_beta",
+        "beta2 = {value:.6g} in v's bias correction 1 - beta2^t ({declared:g} in its average)",
+    ),
+    (
+        "bc1_beta",
+        "beta1 = {value:.6g} in m's bias correction 1 - beta1^t ({declared:g} in its average)",
+    ),
+]
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "sgd": [
         ("no_decay", "weight decay left out"),
@@ -21,23 +32,43 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "adam": [
         ("no_bias_correction", "no bias correction (m and v used raw)"),
         ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
+        ("no_bc_v", "bias correction on m only (v used raw)"),
+        ("no_bc_m", "bias correction on v only (m used raw)"),
         ("no_decay", "weight decay left out"),
         ("decoupled", "weight decay decoupled (AdamW's w *= 1 - lr wd) instead of added to g"),
+        *FITTED_ADAM,
     ],
     "adamw": [
         ("no_bias_correction", "no bias correction (m and v used raw)"),
         ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
+        ("no_bc_v", "bias correction on m only (v used raw)"),
+        ("no_bc_m", "bias correction on v only (m used raw)"),
         ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
+        *FITTED_ADAM,
     ],
     "rmsprop": [
         ("eps_inside", "eps inside the square root: sqrt(s + eps)"),
         ("no_decay", "weight decay left out"),
+        FITTED_ADAM[0],
     ],
     "adagrad": [
         ("eps_inside", "eps inside the square root: sqrt(S + eps)"),
         ("no_decay", "weight decay left out"),
+        FITTED_ADAM[0],
     ],
 }
+# a fitted departure: (the kw key it sets, log10 range searched, the value from the log)
+FITTED = {
+    "eps_value": ("eps", (-12.0, -1.0), lambda x: 10.0**x),
+    "bc2_beta": ("_bc2", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
+    "bc1_beta": ("_bc1", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
+}
+# departures of the same quantity: at most one of each group in a combination
+GROUPS = (
+    {"no_bias_correction", "no_bc_m", "bc1_beta"},
+    {"no_bias_correction", "no_bc_v", "bc2_beta"},
+    {"no_decay", "decoupled", "coupled"},
+)
 
 
 class Sim:
@@ -88,7 +119,12 @@ class Sim:
                 mx = self._st(k, "vmax", p)
                 torch.maximum(mx, vv, out=mx)
                 vv = mx
-            bc1, bc2 = (1.0, 1.0) if "no_bias_correction" in v else (1 - b1**t, 1 - b2**t)
+            bc1 = 1 - kw.get("_bc1", b1) ** t
+            bc2 = 1 - kw.get("_bc2", b2) ** t
+            if "no_bias_correction" in v or "no_bc_m" in v:
+                bc1 = 1.0
+            if "no_bias_correction" in v or "no_bc_v" in v:
+                bc2 = 1.0
             if "eps_inside" in v:
                 return p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
             return p - (lr / bc1) * m / (torch.sqrt(vv) / math.sqrt(bc2) + eps)
@@ -125,20 +161,100 @@ VARIANT_FIX = {
     "no_dampening": "scale the gradient by (1 - dampening) in the buffer, or declare dampening=0",
     "nesterov_flip": "use the declared momentum form (or declare nesterov the other way)",
     "ema": "accumulate b = mu b + g (PyTorch's SGD), or declare dampening=mu",
+    "no_bc_v": "divide v by 1 - b2^t as well as m by 1 - b1^t (bias correction of both)",
+    "no_bc_m": "divide m by 1 - b1^t as well as v by 1 - b2^t (bias correction of both)",
+    "eps_value": "use the declared eps = {declared:.3g}, or declare eps={value:.3g}",
+    "bc2_beta": "use the same beta2 ({declared:g}) in v's bias correction 1 - beta2^t as in "
+    "its moving average",
+    "bc1_beta": "use the same beta1 ({declared:g}) in m's bias correction 1 - beta1^t as in "
+    "its moving average",
 }
 
 
 def variant_search(
     name: str, kw: dict[str, Any], seq: list, atol: float, rtol: float
-) -> list[tuple[str, str]]:
-    """The smallest combination of ``VARIANTS[name]`` (one part, then two, then three) whose
-    simulation reproduces every post-step weight of ``seq``; [] when none does."""
+) -> list[tuple[str, str, str]]:
+    """The smallest combination of ``VARIANTS[name]`` (one part, then two, then three; at most
+    one departure of each quantity, ``GROUPS``, and one fitted value) whose simulation
+    reproduces every post-step weight of ``seq``: (key, label, fix) per part; [] when none
+    does. A fitted part (``FITTED``: eps, the beta of a bias correction) takes the value that
+    best reproduces the weights, found on a log grid and refined by golden section; it joins
+    at most ``MAX_WITH_FIT`` - 1 other parts."""
     options = [(key, label) for key, label in VARIANTS.get(name, []) if _applies(name, key, kw)]
     for n in range(1, MAX_PARTS + 1):
         for combo in combinations(options, n):
-            if _follows(Sim(name, kw, tuple(key for key, _ in combo)), seq, atol, rtol):
-                return list(combo)
+            keys = tuple(key for key, _ in combo)
+            fitted = [k for k in keys if k in FITTED]
+            if len(fitted) > 1 or any(len(g.intersection(keys)) > 1 for g in GROUPS):
+                continue
+            if fitted and n > MAX_WITH_FIT:
+                continue
+            kw2 = dict(kw)
+            if fitted:
+                value = _fit_value(name, kw, keys, fitted[0], seq, atol, rtol)
+                if value is None:
+                    continue
+                kw2[FITTED[fitted[0]][0]] = value
+            if _follows(Sim(name, kw2, keys), seq, atol, rtol):
+                return [_part(name, kw, kw2, key, label) for key, label in combo]
     return []
+
+
+def _part(
+    name: str, kw: dict[str, Any], kw2: dict[str, Any], key: str, label: str
+) -> tuple[str, str, str]:
+    """(key, label, fix) of one part, a fitted one's label and fix with its value."""
+    if key not in FITTED:
+        return key, label, VARIANT_FIX.get(key, key)
+    arg = FITTED[key][0]
+    declared = _declared(name, kw, arg)
+    value = kw2[arg]
+    fix = VARIANT_FIX[key].format(value=value, declared=declared)
+    return key, label.format(value=value, declared=declared), fix
+
+
+def _declared(name: str, kw: dict[str, Any], arg: str) -> float:
+    """The declared value the fitted ``arg`` departs from."""
+    if arg == "eps":
+        return float(kw.get("eps", 1e-10 if name == "adagrad" else 1e-8))
+    return float(kw.get("beta2" if arg == "_bc2" else "beta1", 0.999 if arg == "_bc2" else 0.9))
+
+
+GRID, GOLDEN = 23, 32  # grid points over the log range, golden-section steps after
+MAX_WITH_FIT = 2  # a fitted value joins at most one other departure
+
+
+def _fit_value(
+    name: str, kw: dict[str, Any], keys: tuple, key: str, seq: list, atol: float, rtol: float
+) -> float | None:
+    """The value of fitted part ``key`` that best reproduces ``seq`` with the parts ``keys``
+    (least worst excess over tolerance), or None when it is the declared value itself."""
+    arg, (lo, hi), value_of = FITTED[key]
+
+    def excess(x: float) -> float:
+        return _excess(Sim(name, {**kw, arg: value_of(x)}, keys), seq, atol, rtol)
+
+    xs = [lo + (hi - lo) * i / (GRID - 1) for i in range(GRID)]
+    errs = [excess(x) for x in xs]
+    i = min(range(GRID), key=lambda j: errs[j])
+    a, b = xs[max(i - 1, 0)], xs[min(i + 1, GRID - 1)]
+    r = (math.sqrt(5) - 1) / 2
+    c, d = b - r * (b - a), a + r * (b - a)
+    fc, fd = excess(c), excess(d)
+    for _ in range(GOLDEN):
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - r * (b - a)
+            fc = excess(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + r * (b - a)
+            fd = excess(d)
+    best = value_of(c if fc <= fd else d)
+    declared = _declared(name, kw, arg)
+    if abs(best - declared) <= 1e-3 * abs(declared):
+        return None
+    return best
 
 
 def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:
@@ -155,19 +271,20 @@ def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:
 
 def _follows(sim: Sim, seq: list, atol: float, rtol: float) -> bool:
     """Whether ``sim`` fed with the gradients of ``seq`` reproduces every post-step weight."""
-    ok = True
+    return _excess(sim, seq, atol, rtol) <= 1.0
+
+
+def _excess(sim: Sim, seq: list, atol: float, rtol: float) -> float:
+    """max |A - Q| / (atol * max |Q - P| + rtol |Q|) over the steps of ``seq``, parameters and
+    elements (<= 1: ``sim`` reproduces the learner's post-step weights ``A``)."""
+    worst = 0.0
     for P, G, A in seq:
         Q = sim.step(P, G)
-        ok = ok and all(
-            bool(
-                (
-                    (A[n] - Q[n]).abs()
-                    <= atol * max(float((Q[n] - P[n]).abs().max()), 1e-300) + rtol * Q[n].abs()
-                ).all()
-            )
-            for n in A
-        )
-    return ok
+        for n in A:
+            allowed = atol * max(float((Q[n] - P[n]).abs().max()), 1e-300) + rtol * Q[n].abs()
+            e = float(((A[n] - Q[n]).abs() / allowed).max()) if A[n].numel() else 0.0
+            worst = max(worst, e if math.isfinite(e) else math.inf)
+    return worst
 
 
 EQUATION = {

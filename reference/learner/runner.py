@@ -138,7 +138,6 @@ class Runner:
         """Write ``params`` into the learner, run its functions on the batch ``rows``."""
         a, X, y = self.a, self.X[rows], self.y[rows]
         obs = Obs(step, rows, params)
-        names = self.codec.labels([k for k in params if k not in self.codec.frozen])
         a.write(params)
         if a.forward is not None:
             obs.out = self._output(self.call("forward", a.forward, step, X), X.shape[0], step)
@@ -149,7 +148,9 @@ class Runner:
                 a.write(params)
                 _, again = self._grads(step, X, y)
                 obs.calls = 2
-                if accumulation.doubled(obs.grads, again, held):
+                acc = accumulation.doubled(obs.grads, again, held)  # the buffers that add up
+                if acc:
+                    names = self.codec.labels(list(acc))
                     self._found(accumulation.twice_finding(step, "your backward pass run", names))
                 else:
                     self._same(obs.grads, again, step, "the gradients")
@@ -189,8 +190,9 @@ class Runner:
         when its gradients accumulate; else they must agree."""
         d1 = {k: params[k] - first[k] for k in first if k not in self.codec.frozen}
         d2 = {k: params[k] - again[k] for k in d1}
-        if self._plain_sgd() and accumulation.doubled(d1, d2, d1):
-            names = self.codec.labels(list(d1))
+        acc = accumulation.doubled(d1, d2, d1) if self._plain_sgd() else ()
+        if acc:
+            names = self.codec.labels(list(acc))
             self._found(accumulation.twice_finding(step, "your step run", names))
             return
         self._same(first, again, step, "the post-step weights", state=state)

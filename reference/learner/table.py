@@ -3,6 +3,8 @@ gradient, each post-step weight) and the per-parameter table built from all of t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,13 +28,20 @@ def records_of(
     frozen: set,
     oracle: RefStep | None = None,
     floor: float = 0.0,
+    gbound: Callable[[], dict[str, Any]] | None = None,
+    ubound: Callable[[], dict[str, Any]] | None = None,
 ) -> list[Record]:
     """One record per quantity the learner showed at this step, against the twin's (grads share
     one atol scale, max |PyTorch gradient| of the step, at least ``floor``: a float16 learner's
     round-off does not shrink with its gradients; implied gradients add their noise).
     For float32, ``oracle`` is the float64 twin at the same weights: a record outside tolerance
     still passes when the learner is no further from it than ``ORACLE_FACTOR`` times PyTorch's
-    own float32 error (the parity engine's rule)."""
+    own float32 error (the parity engine's rule).
+    ``gbound`` (called only when a gradient record fails its tolerance) gives each gradient
+    element's round-off allowance ``R_g``, ``ubound`` (likewise) each post-step weight's:
+    they are added to the tolerance as in the engine, and with them the oracle judges element
+    by element (outside the allowance, no further from float64 than ``ORACLE_FACTOR`` times
+    the larger of PyTorch's error and ``R``)."""
 
     def rec(
         a: Any,
@@ -42,22 +51,35 @@ def records_of(
         t: Tolerance = tol,
         scale: float | None = None,
         ref64: Any = None,
+        bound: Any = None,
+        lazy: Callable[[], Any] | None = None,
     ) -> Record:
-        r = compare(
-            a,
-            e,
-            t,
-            spec=text,
-            mode="learner",
-            step=obs.step,
-            stage=stage,
-            tensor=tensor,
-            scale=scale,
-            check_dtype=False,  # a learner's dtype is whatever its code computes in
-        )
+        def one(bd: Any) -> Record:
+            return compare(
+                a,
+                e,
+                t,
+                spec=text,
+                mode="learner",
+                step=obs.step,
+                stage=stage,
+                tensor=tensor,
+                scale=scale,
+                check_dtype=False,  # a learner's dtype is whatever its code computes in
+                bound=bd,
+            )
+
+        r = one(bound)
+        if not r.passed and bound is None and lazy is not None:
+            bound = lazy()
+            r = r if bound is None else one(bound)
         if ref64 is None:
             return r
-        return _with_oracle(r, a, e, np.asarray(ref64, dtype=np.float64))
+        if bound is None:  # no allowance (a layered spec): the two tensors' largest errors
+            return _with_oracle(r, a, e, np.asarray(ref64, dtype=np.float64))
+        own = float(np.abs(np.asarray(e, dtype=np.float64)).max(initial=0.0)) or 1.0
+        t_own = Tolerance(t.rtol, t.atol * (scale or own) / own)  # the same atol, own scale
+        return _with_oracle(r, a, e, np.asarray(ref64, dtype=np.float64), t_own, bound)
 
     o = oracle
     out = []
@@ -70,12 +92,19 @@ def records_of(
         scale = max(scale, floor)
         for k, g in obs.grads.items():
             t = Tolerance(tol.rtol, tol.atol + obs.noise.get(k, 0.0) / scale)
-            out.append(rec(g, rs.grads[k], "grad", k, t, scale, o and o.grads[k]))
+            lazy = None if gbound is None else partial(_get, gbound, k)
+            out.append(rec(g, rs.grads[k], "grad", k, t, scale, o and o.grads[k], lazy=lazy))
     if expected is not None:
         for k, p in obs.after.items():
             if k not in frozen:
-                out.append(rec(p, expected[k], "update", k))
+                lazy = None if ubound is None else partial(_get, ubound, k)
+                out.append(rec(p, expected[k], "update", k, lazy=lazy))
     return out
+
+
+def _get(bounds: Callable[[], dict[str, Any]], k: str) -> Any:
+    """The allowance of ``k`` (None when there is none), computed once per step."""
+    return bounds().get(k)
 
 
 def param_table(records: list[Record], history: list, codec: Codec) -> tuple[ParamRow, ...]:

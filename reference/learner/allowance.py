@@ -1,0 +1,131 @@
+"""Per-element round-off allowances on the learner path: the parity engine's ``R`` (see
+``nnparity.reference.roundoff`` and the README's "How parity is judged") at the learner's
+weights, for its gradients and its post-step weights.
+
+Gradients: ``R_g = Envelope.grads`` (4x the first-order error envelope of each element, from
+the magnitudes of the terms it sums), plus the rounding of the L2 term ``l2 W``.
+
+Post-step weights compared with the declared optimizer fed with PyTorch's gradients (a step
+that exposes no gradient, ``from_step`` with a stateful optimizer): the learner's own gradient
+is within ``R_g`` of PyTorch's, so its step is within what the float64 optimizer gives at
+``g + R_g`` and ``g - R_g`` (``Envelope.step``). An adaptive optimizer turns a gradient that is
+round-off (0 in exact maths: a bias of an odd-symmetric fit) into a full step of either sign;
+that step is then its allowance, and nowhere else. The learner's hidden optimizer state was
+built from its own gradients, so the state's drift (each field's allowance of the last step,
+without the SAFETY factor, which ``Envelope.step`` applies once) enters the next step as an
+input error. The state is a float64 ``scratch`` optimizer fed with the same gradients as the
+PyTorch shadow. The steps are only noted as they come, and replayed from the first when a
+record first needs an allowance, so a run whose records pass on tolerance alone pays nothing.
+A spec ``Envelope`` cannot hold (layered) gets no allowance: {}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from nnparity.reference.roundoff import SAFETY, Envelope
+from nnparity.scratch import Spec
+
+Array = np.ndarray
+_ERRORS = (RuntimeError, ValueError, TypeError, KeyError, AttributeError, IndexError)
+
+
+class Allowance:
+    """The allowances of one check's run; ``update`` is called once per step, in order."""
+
+    def __init__(self, spec: Spec, frozen: set[str], l2: float = 0.0):
+        self.l2 = float(l2)
+        self.frozen = set(frozen)
+        self.env: Envelope | None = None
+        if not spec.layered:  # the envelope is carried through dense layers only
+            try:
+                self.env = Envelope(spec)
+            except _ERRORS:
+                self.env = None
+        self.state: Any = None
+        self.drift: Any = None
+        self.pending: list[tuple] = []
+        self.last: dict[str, Array] = {}
+
+    def grads(self, P: dict[str, Array], X: Array, y: Array) -> dict[str, Array]:
+        """``R_g`` per gradient element at the learner's weights ``P`` on the batch (X, y);
+        {} when the spec has no envelope or the arrays do not fit it."""
+        if self.env is None:
+            return {}
+        P64 = {n: np.asarray(v, dtype=np.float64) for n, v in P.items()}
+        y64 = y if y.dtype.kind == "i" else np.asarray(y, dtype=np.float64)
+        try:
+            with np.errstate(all="ignore"):
+                b = self.env.grads(P64, np.asarray(X, dtype=np.float64), y64)
+        except _ERRORS:
+            return {}
+        out = {n: v for (st, n), v in b.items() if st == "grad" and n not in self.frozen}
+        if self.l2:  # g + l2 W rounds once more
+            for n in out:
+                if n[0] == "W" and n in P64:
+                    out[n] = out[n] + SAFETY * self.env.u * self.l2 * np.abs(P64[n])
+        return out
+
+    def lazy_grads(self, P: dict[str, Array], X: Array, y: Array) -> Callable[[], dict]:
+        """``grads(P, X, y)`` computed on the first call only (most steps never need it)."""
+        memo: list[dict] = []
+
+        def get() -> dict:
+            if not memo:
+                memo.append(self.grads(P, X, y))
+            return memo[0]
+
+        return get
+
+    def push(self, P: dict[str, Array], fed: dict[str, Array], X: Array, y: Array) -> None:
+        """Note one step whose post-step weights are compared with the declared optimizer fed
+        with PyTorch's gradients ``fed`` at ``P`` (the learner's own are within ``R_g`` of
+        them); nothing is computed until ``update`` asks (most runs never do)."""
+        self.pending.append((P, fed, X, y))
+
+    def update(self) -> dict[str, Array]:
+        """The allowance of each post-step weight of the last step pushed: the steps pushed
+        so far are replayed in order (the state's drift carries from one to the next)."""
+        while self.pending:
+            P, fed, X, y = self.pending.pop(0)
+            self.last = self._update(P, fed, self.grads(P, X, y))
+        return self.last
+
+    def _update(
+        self, P: dict[str, Array], fed: dict[str, Array], gbound: dict[str, Array]
+    ) -> dict[str, Array]:
+        if self.env is None:
+            return {}
+        names = [n for n in fed if n not in self.frozen and n in P]
+        P64 = {n: np.asarray(P[n], dtype=np.float64) for n in names}
+        g64 = {n: np.asarray(fed[n], dtype=np.float64) for n in names}
+        try:
+            with np.errstate(all="ignore"):
+                if self.state is None:
+                    self.state = self.env.opt.init(P64)
+                gb = {n: gbound.get(n, np.zeros_like(g64[n])) for n in names}
+                b = self.env.step(P64, self.state, g64, gb, None, self.drift)
+                self.drift = _drift(self.state, b)
+                self.state = self.env.opt.update(g64, self.state, P64)[1]
+        except _ERRORS:
+            self.env = None  # a mirror that cannot follow: no allowance from here on
+            return {}
+        return {n: v for (st, n), v in b.items() if st == "update"}
+
+
+def _drift(state: Any, bounds: dict) -> Any:
+    """The state's allowance as a state of the same type (without SAFETY: ``Envelope.step``
+    applies it once per use)."""
+    fields = {}
+    for key, bufs in state._asdict().items():
+        if key == "step":
+            fields[key] = bufs
+            continue
+        fields[key] = {
+            n: bounds.get(("optimizer_state", f"{key}.{n}"), np.zeros_like(v)) / SAFETY
+            for n, v in bufs.items()
+        }
+    return type(state)(**fields)
