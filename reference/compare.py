@@ -258,9 +258,9 @@ def compare_many(
         tol_used = float(used_max[i])
         if tol_used > 1:
             d, al = diff[o : o + n], allowed[o : o + n]
-            flat, n_bad = int(np.argmax(d - al)), int(np.count_nonzero(d > al))
+            flat, n_bad = int((d - al).argmax()), int(np.count_nonzero(d > al))
         else:
-            flat, n_bad = int(np.argmax(diff[o : o + n])), 0
+            flat, n_bad = int(diff[o : o + n].argmax()), 0
         out.append(
             _record(spec, mode, step, stage, name, a, e, tol, check_dtype,
                     float(abs_max[i]), float(rel_max[i]), _unravel(flat, a.shape),
