@@ -31,19 +31,25 @@ back, ``sandbox_outcome``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import pickle
+import secrets
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from .sandbox_outcome import (
     CRASHED,
     INTERNAL,
+    TAMPERED,
     TIMEOUT,
     VERDICT,
     IsolatedOutcome,
@@ -73,7 +79,8 @@ DEFAULT_TIMEOUT = 60.0  # seconds: a tiny network's check takes a few (torch's i
 DEFAULT_MEMORY = 4 * 2**30  # bytes of address space beyond PyTorch's import; a tiny check uses
 # well under 1 GiB of it
 OUTPUT_LIMIT = 32_000  # characters of the learner's output kept at the head and at the tail
-GRACE = 0.5  # seconds a timed-out child has to dump its stack before it is killed
+BACKSTOP = 15.0  # seconds past the time limit before a checker that did not stop is killed
+RESULT_LIMIT = 256 * 2**20  # bytes of result read back from the checker
 CPU_MARGIN = 5.0  # CPU seconds on top of timeout x threads (the wall clock acts first)
 
 
@@ -101,6 +108,8 @@ def run_isolated(
         box = Path(tmp)
         work = box / "work" / (src.parent.name or "root")
         note = copy_folder(src.parent, work, src, copy_limit)
+        key = secrets.token_hex(32)
+        result_r, result_w = os.pipe()
         request = {
             "file": str(work / src.name),
             "name": name,
@@ -109,14 +118,23 @@ def run_isolated(
             "y": y,
             "memory": memory or None,
             "cpu": cpu_limit(timeout),
+            "deadline": time.monotonic() + timeout if timeout else None,
             "want_object": want_object,
-            "result": str(box / "result.json"),
+            "key": key,
+            "result_fd": result_w,
             "faults": str(box / "faults.txt"),
         }
         (box / "request.pkl").write_bytes(pickle.dumps(request))
-        rc, timed_out, output = _spawn(box, work, timeout)
+        try:
+            rc, timed_out, output, message = _spawn(box, work, timeout, result_r, result_w)
+        finally:
+            os.close(result_r)
         fix = _Paths(str(work), str(src.parent))
-        outcome = _outcome(box, rc, timed_out, timeout, memory, want_object)
+        sent = _authentic(message, key)
+        if sent is False:
+            outcome = IsolatedOutcome(TAMPERED, error=TAMPERED_MESSAGE)
+        else:
+            outcome = _outcome(sent, rc, timed_out, timeout, memory, want_object)
         faults = _read(box / "faults.txt")
     error = outcome.error
     if outcome.status in (TIMEOUT, CRASHED) and (where := _where_from_dump(faults, str(work))):
@@ -167,40 +185,90 @@ BOOT = (
 )
 
 
-def _spawn(box: Path, work: Path, timeout: float | None) -> tuple[int | None, bool, str]:
-    """Run the child in ``work``; (return code or None when killed for time, timed out,
-    captured output)."""
+def _spawn(
+    box: Path, work: Path, timeout: float | None, result_r: int, result_w: int
+) -> tuple[int | None, bool, str, bytes]:
+    """Run the checker in ``work``; (its return code or None when killed for time, timed out,
+    captured output, what it sent on the result pipe). The checker keeps the time limit itself
+    (``sandbox_child``); this one is a backstop for a checker that was stopped."""
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")  # the check runs single-threaded anyway; fewer thread pools
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONUNBUFFERED"] = "1"  # the learner's prints arrive in order with its errors
     code = BOOT.format(paths=_child_paths(), request=str(box / "request.pkl"))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=work,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: killed whole, children included
-        env=env,
-    )
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=work,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killed whole, children included
+            pass_fds=(result_w,),
+            env=env,
+        )
+    finally:
+        os.close(result_w)  # the checker holds the only writing end now
     reader = _Capture(proc.stdout)
+    result = _Drain(result_r)
     timed_out = False
     try:
-        rc: int | None = proc.wait(timeout=timeout or None)
+        rc: int | None = proc.wait(timeout=timeout + BACKSTOP if timeout else None)
     except subprocess.TimeoutExpired:
         timed_out = True
-        _signal_group(proc.pid, signal.SIGUSR1)  # faulthandler: where was it?
-        try:
-            proc.wait(timeout=GRACE)
-        except subprocess.TimeoutExpired:
-            pass
         rc = None
     finally:  # also on Ctrl-C: nothing the learner started outlives the check
         _signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
-    return rc, timed_out, reader.text()
+    return rc, timed_out, reader.text(), result.data()
+
+
+TAMPERED_MESSAGE = (
+    "the check's result channel held a message nnparity's checker did not write (your program "
+    "wrote to it), so there is no verdict: a program being checked must not touch nnparity's "
+    "processes or files"
+)
+
+
+def _authentic(message: bytes, key: str) -> dict | None | bool:
+    """The checker's result when ``message`` is signed with ``key``; None when there is no
+    message; False when there is one that is not the checker's."""
+    if not message:
+        return None
+    mac, _, payload = message.partition(b"\n")
+    good = hmac.new(bytes.fromhex(key), payload, hashlib.sha256).hexdigest().encode()
+    if not hmac.compare_digest(mac, good):
+        return False
+    try:
+        sent = json.loads(payload)
+    except ValueError:
+        return False
+    return sent if isinstance(sent, dict) else False
+
+
+class _Drain:
+    """Reads the result pipe to its end in a thread (at most ``RESULT_LIMIT`` bytes)."""
+
+    def __init__(self, fd: int):
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.fd = fd
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            while chunk := os.read(self.fd, 1 << 16):
+                if self.size < RESULT_LIMIT:
+                    self.chunks.append(chunk)
+                    self.size += len(chunk)
+        except OSError:
+            pass
+
+    def data(self) -> bytes:
+        self.thread.join(timeout=5)
+        return b"".join(self.chunks)
 
 
 def _signal_group(pid: int, sig: int) -> None:
