@@ -118,7 +118,6 @@ def _child_check(req: dict, learner: remote.Learner) -> dict:
         phase = "during the check (in a function of yours that nnparity called)"
         if "layers" in h:  # nnparity_layers(): one verdict per layer
             result = check_layers(remote.remote_layers(learner, h["layers"]))
-            X = y = None
         else:
             adapter, X, y = remote.remote_adapter(learner, h["adapter"], arrays)
             X = X if req["X"] is None else req["X"]
@@ -131,7 +130,7 @@ def _child_check(req: dict, learner: remote.Learner) -> dict:
             "passed": result.passed,
             "fits": result.training.outcome == "fits",
         }
-        if "jax" in against and X is not None:  # nnparity check --against jax
+        if "jax" in against and "layers" not in h:  # nnparity check --against jax
             from nnparity.reference.jax.learner import learner_triangulation
 
             tri, line = learner_triangulation(adapter, X, y, req["options"].get("steps", 10))
