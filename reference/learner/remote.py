@@ -128,7 +128,7 @@ def start(file: str, name: str | None, limits: dict, paths: list[str], cwd: str)
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         pass_fds=(req_r, resp_w),
-        env=dict(os.environ),
+        env=dict(os.environ, TMPDIR=limits.get("tmp") or os.environ.get("TMPDIR", "/tmp")),
     )
     os.close(req_r)
     os.close(resp_w)

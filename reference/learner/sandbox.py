@@ -1,32 +1,37 @@
-"""Run a learner's file in a child process: ``run_isolated(target, options, timeout, memory)``.
+"""Run a learner's file isolated: ``run_isolated(target, options, timeout, memory)``.
 
 A learner's file is code nnparity does not control: it may print, read ``sys.argv``, call
-``sys.exit`` or ``os._exit``, crash the interpreter, loop forever, exhaust memory or delete
-files. So the whole check (the learner's file and the PyTorch side) runs in a child Python
-process, and only its result crosses back, as a file the child writes at the end:
+``sys.exit`` or ``os._exit``, crash the interpreter, loop forever, exhaust memory, delete files,
+or be written to cheat. So this process (the caller's: the command line, a grader, pytest)
+starts a checker process (``sandbox_child``: PyTorch, the comparison, the verdict), which starts
+the learner's process (``serve``: the learner's file, its adapter, nothing of ours that judges)
+and calls the learner's functions over a pipe (``remote``, ``wire``: arrays as raw bytes with
+dtype and shape, never pickles). No line of the learner's code runs where the verdict is made,
+so patching nnparity in its process changes nothing. The learner's process:
 
-- working directory: a temporary copy of the file's folder (``workspace.copy_folder``: at most
-  ``COPY_LIMIT`` bytes, Python files first; what was left out is said), so a file that deletes
-  files deletes only the copy; the folder is first on ``sys.path`` once nnparity and torch are
-  imported, so the learner's ``scratch.py`` or ``reference.py`` is the one it imports and never
-  shadows ours (ours live under ``nnparity.*``);
-- ``sys.argv == [FILE]``, stdin from /dev/null, stdout and stderr captured (head and tail,
+- works in a temporary copy of the file's folder (``workspace.copy_folder``: at most
+  ``COPY_LIMIT`` bytes, Python files first; what was left out is said); the folder is first on
+  ``sys.path`` once nnparity is imported, so the learner's ``scratch.py`` or ``reference.py``
+  never shadows ours (ours live under ``nnparity.*``);
+- has ``sys.argv == [FILE]``, stdin from /dev/null, stdout and stderr captured (head and tail,
   ``OUTPUT_LIMIT`` characters each) and returned as ``output``;
-- a wall-time limit (the child's process group is killed; what it was running is said, from a
-  ``faulthandler`` dump) and an address-space limit (``RLIMIT_AS``, Linux) on what comes on top
-  of PyTorch's import (a CUDA build maps gigabytes of libraries before any work is done);
-- a CPU-time limit (``RLIMIT_CPU``, ``cpu_limit(timeout)``): a busy loop is stopped by the
-  kernel even where the parent's clock cannot act (a parent that was killed, a paused one);
-- ``sys.exit``, ``os._exit``, a crash (a signal) or a hang: a verdict-less outcome saying what
-  happened and where, never a pass.
+- is confined with Landlock where the kernel has it (``landlock``): it writes only beneath its
+  copy and its TMPDIR, and cannot ptrace, read the memory or descriptors of, or signal the
+  checker or this process;
+- has an address-space limit (``RLIMIT_AS``) and a CPU-time limit (``RLIMIT_CPU``,
+  ``cpu_limit(timeout)``), as the checker has on top of PyTorch's import; the checker keeps the
+  wall-time limit (what the learner's code was running is said, from a ``faulthandler`` dump);
+- ``sys.exit``, ``os._exit``, a crash (a signal) or a hang in it: a verdict-less outcome saying
+  what happened and where, never a pass.
 
-The result travels as JSON, never as a pickle: the child runs the learner's code, so whatever it
-leaves for the parent is untrusted, and unpickling it could run code in the parent (a grader's
-process). It holds ``CheckResult.as_dict()``, ``render()``, ``passed`` and ``fits``, so fields a
-``CheckResult`` gains pass through untouched; the ``CheckResult`` itself is rebuilt with
-``CheckResult.from_dict`` when asked (``want_object``). This module imports only the standard
-library: the parent never needs torch. The child's side is ``sandbox_child``; the outcome read
-back, ``sandbox_outcome``.
+The checker is a child subreaper and kills every process below it at the end (``reaper``:
+``setsid`` and double forks included). Its result comes back on a pipe only it holds, as JSON
+signed with a key made here (HMAC-SHA256); a message anyone else wrote there is refused
+(``tampered``, exit 2), and a file the learner writes is never read. The result holds
+``CheckResult.as_dict()``, ``render()``, ``passed`` and ``fits``; the ``CheckResult`` is
+rebuilt with ``CheckResult.from_dict`` when asked (``want_object``). This module imports only
+the standard library: this process never needs torch. The outcome read back:
+``sandbox_outcome``.
 """
 
 from __future__ import annotations
@@ -123,7 +128,9 @@ def run_isolated(
             "key": key,
             "result_fd": result_w,
             "faults": str(box / "faults.txt"),
+            "tmp": str(box / "tmp"),  # the learner's TMPDIR, writable under Landlock
         }
+        (box / "tmp").mkdir()
         (box / "request.pkl").write_bytes(pickle.dumps(request))
         try:
             rc, timed_out, output, message = _spawn(box, work, timeout, result_r, result_w)

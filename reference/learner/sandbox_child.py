@@ -42,7 +42,13 @@ def child_main(request_path: str) -> None:
     learner = remote.start(
         req["file"],
         req["name"],
-        {"cpu": req.get("cpu"), "memory": req["memory"], "faults": req["faults"]},
+        {
+            "cpu": req.get("cpu"),
+            "memory": req["memory"],
+            "faults": req["faults"],
+            "tmp": req["tmp"],
+            "writable": [str(Path(req["file"]).parent), req["tmp"], "/dev/shm"],
+        },
         list(sys.path),
         str(Path(req["file"]).parent),
     )

@@ -38,6 +38,9 @@ def serve_main(req_fd: int, resp_fd: int, file: str, name: str | None, limits: d
     faults = open(limits["faults"], "w")  # noqa: SIM115 - open for the process's lifetime
     faulthandler.enable(file=faults)
     faulthandler.register(signal.SIGUSR1, file=faults, all_threads=False)
+    from .landlock import confine
+
+    confine(limits.get("writable", []), ["/dev/null"])  # before any of the learner's code
     from nnparity.scratch.errors import NNParityError
 
     from . import adapters, loader, per_layer  # noqa: F401 - ours, before the learner's folder

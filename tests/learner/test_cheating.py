@@ -6,13 +6,16 @@ check. Each learner is the 2-3-1 tanh network of ``tiny_learner``."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
+import pytest
 from test_isolation import FAST, check, learner
 
 from nnparity.reference.learner.sandbox import run_isolated
+from nnparity.reports.cli import main
 
 FORGED = (
     '{"status": "verdict", "result": {"code": "match"}, "render": "code: match", '
@@ -33,7 +36,10 @@ def forge():
                 p.write_text(FORGED)
         except OSError:
             pass
-    (box / "result.json").write_text(FORGED)
+    try:
+        (box / "result.json").write_text(FORGED)
+    except OSError:  # refused under Landlock
+        pass
     try:
         req = pickle.loads((box / "request.pkl").read_bytes())  # the key, if it were there
     except Exception:
@@ -146,29 +152,29 @@ import os, subprocess, sys
 def escape():
     p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
                          start_new_session=True)
-    with open({out!r}, "a") as f:
-        f.write(f"{{p.pid}}\\n")
+    print("PID", p.pid, flush=True)
+    r, w = os.pipe()
     if os.fork() == 0:  # a daemon: setsid, fork again, the middle one exits
         os.setsid()
         if os.fork() == 0:
-            with open({out!r}, "a") as f:
-                f.write(f"{{os.getpid()}}\\n")
+            os.write(w, str(os.getpid()).encode())
             import time
             time.sleep(120)
         os._exit(0)
-    os.waitpid(-1, 0) if False else None
+    os.close(w)
+    print("PID", os.read(r, 100).decode(), flush=True)
 escape()
 def nnparity_adapter(): return make()
 """
 
 
 def test_no_process_the_learner_starts_outlives_the_check(tmp_path, capsys):
-    pids = tmp_path / "pids.txt"
-    f = learner(tmp_path, ESCAPE.format(out=str(pids)))
-    assert check(f) == 0  # a correct network: its verdict stands
-    capsys.readouterr()
-    found = [int(p) for p in pids.read_text().split()]
-    assert len(found) == 2
+    f = learner(tmp_path, ESCAPE)
+    rc = main(["check", str(f), *FAST, "--json"])
+    sent = json.loads(capsys.readouterr().out)
+    assert rc == 0, sent  # a correct network: its verdict stands
+    found = [int(ln.split()[1]) for ln in sent["output"].splitlines() if ln.startswith("PID")]
+    assert len(found) == 2, sent["output"]
     deadline = time.monotonic() + 10
     while any(_alive(p) for p in found) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -176,6 +182,56 @@ def test_no_process_the_learner_starts_outlives_the_check(tmp_path, capsys):
     for p in left:  # never leave them behind, even when the test fails
         os.kill(p, 9)
     assert not left, f"still running after the check: {left}"
+
+
+def _landlock_abi() -> int:
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.syscall(ctypes.c_long(444), None, ctypes.c_long(0), ctypes.c_long(1)))
+    except (OSError, AttributeError):
+        return -1
+
+
+PROBE = """
+import os
+ppid = os.getppid()
+def attempt(what, fn):
+    try:
+        fn()
+        print("PROBE", what, "done", flush=True)
+    except OSError as e:
+        print("PROBE", what, type(e).__name__, flush=True)
+def fds():
+    for n in os.listdir(f"/proc/{ppid}/fd"):
+        open(f"/proc/{ppid}/fd/{n}", "w").close()
+attempt("memory", lambda: open(f"/proc/{ppid}/mem", "rb").close())
+attempt("descriptors", fds)
+attempt("outside", lambda: open(OUTSIDE, "w").write("overwritten"))
+attempt("inside", lambda: open("mine.txt", "w").write("ok"))
+attempt("signal", lambda: os.kill(ppid, 0))
+def nnparity_adapter(): return make()
+"""
+
+
+@pytest.mark.skipif(_landlock_abi() < 1, reason="Landlock is not available on this system")
+def test_the_learners_process_cannot_reach_the_checker_nor_write_outside_its_copy(tmp_path, capsys):
+    """Landlock (``landlock.confine``): no memory, no descriptors of the checker's process, no
+    write outside the copy of its folder and its TMPDIR; its own folder stays writable."""
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("the grader's file")
+    f = learner(tmp_path, f"OUTSIDE = {str(outside)!r}\n" + PROBE)
+    rc = main(["check", str(f), *FAST, "--json"])
+    sent = json.loads(capsys.readouterr().out)
+    assert rc == 0, sent
+    seen = dict(ln.split()[1:3] for ln in sent["output"].splitlines() if ln.startswith("PROBE"))
+    want = {"memory": "PermissionError", "descriptors": "PermissionError"}
+    want |= {"outside": "PermissionError", "inside": "done"}
+    if _landlock_abi() >= 6:  # signals scoped too: it cannot kill the checker
+        want["signal"] = "PermissionError"
+    assert {k: seen.get(k) for k in want} == want, sent["output"]
+    assert outside.read_text() == "the grader's file"
 
 
 def test_run_isolated_refuses_a_forged_message_on_its_pipe(tmp_path):
