@@ -48,7 +48,8 @@ def encode(x: Any, arrays: list[np.ndarray], keep: Callable[[Any], int] | None, 
         return {"h": [x.ident, x.kind]}
     if depth < MAX_DEPTH:
         if isinstance(x, np.ndarray) and x.dtype.kind in "biufc":
-            arrays.append(np.ascontiguousarray(x))
+            a = np.asarray(x)  # a subclass (np.matrix) crosses as its data
+            arrays.append(a if a.flags.c_contiguous else a.copy(order="C"))  # 0-d stays 0-d
             return {"a": len(arrays) - 1}
         if isinstance(x, np.generic) and x.dtype.kind in "biufc":
             arrays.append(np.asarray(x).reshape(()))
@@ -88,8 +89,17 @@ def decode(x: Any, arrays: list[np.ndarray], lookup: Callable[[int], Any] | None
     if kind == "d":
         return {_key(decode(k, arrays, lookup)): decode(e, arrays, lookup) for k, e in v}
     if kind == "h":
-        return lookup(int(v[0])) if lookup is not None else Handle(int(v[0]), str(v[1]))
+        return lookup(int(v[0])) if lookup is not None else _handle(int(v[0]), str(v[1]))
     raise WireError(f"unknown marker {kind!r}")
+
+
+_HANDLES: dict[str, type] = {}
+
+
+def _handle(ident: int, kind: str) -> Handle:
+    """A ``Handle`` whose type bears the name of the object's type (what a message names)."""
+    name = kind if kind.isidentifier() else "object"
+    return _HANDLES.setdefault(name, type(name, (Handle,), {}))(ident, kind)
 
 
 def _key(k: Any) -> Any:
