@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import warnings
@@ -46,6 +47,25 @@ class LearnerExit(BaseException):  # noqa: N818 - not an error of ours: the lear
 
 class LearnerGone(BaseException):  # noqa: N818
     """The learner's process ended while the checker waited for it."""
+
+
+class Unreadable(BaseException):  # noqa: N818 - passes the learner-error handlers by design
+    """A reply that does not follow the wire's format (the learner's process wrote it): the
+    conversation is over, and no handler of a learner's error may take it for one."""
+
+
+def unreadable(e: BaseException) -> Unreadable:
+    return Unreadable(
+        f"your program's process sent nnparity a reply it cannot read ({e}), so there is no "
+        "verdict: a program being checked must not write to nnparity's pipes"
+    )
+
+
+def _decode(x: Any, arrays: list) -> Any:
+    try:
+        return decode(x, arrays, None)
+    except (WireError, TypeError, ValueError, IndexError, KeyError, RecursionError) as e:
+        raise unreadable(e) from None
 
 
 class RemoteLearnerError(Exception):
@@ -88,15 +108,34 @@ class Learner:
     def __init__(self, proc: subprocess.Popen, req: int, resp: int):
         self.proc, self.req, self.resp = proc, req, resp
 
+    broken: Unreadable | None = None
+
     def ask(self, header: dict | None, arrays: list | None = None) -> tuple[dict, list]:
+        if self.broken is not None:  # the stream is out of step: nothing more can be read
+            raise self.broken
+        try:
+            return self._ask(header, arrays)
+        except Unreadable as e:
+            self.broken = e
+            raise
+
+    def _ask(self, header: dict | None, arrays: list | None) -> tuple[dict, list]:
         try:
             if header is not None:
                 send(self.req, header, arrays or [])
             msg = recv(self.resp)
-        except (OSError, WireError):
+        except OSError:
             msg = None
+        except WireError as e:
+            if "ended" not in str(e):
+                raise unreadable(e) from None
+            msg = None  # torn by the end of the process
+        except (ValueError, RecursionError, struct.error) as e:
+            raise unreadable(e) from None
         if msg is None:
             raise LearnerGone()
+        if not isinstance(msg[0], dict):
+            raise unreadable(TypeError("not a JSON object"))
         _raise(msg[0])
         return msg
 
@@ -152,10 +191,10 @@ class RemoteFn:
             {"op": "call", "fn": self.ident, "args": body, "want": self.want}, arrays
         )
         for i, v in h.get("changed", {}).items():
-            _change(args[int(i)], decode(v, got, None))
+            _change(args[int(i)], _decode(v, got))
         for message, filename, lineno in h.get("warnings", []):
             warnings.warn_explicit(str(message), RuntimeWarning, str(filename), int(lineno))
-        return decode(h.get("result"), got, None)
+        return _decode(h.get("result"), got)
 
 
 def _change(arg: Any, new: Any) -> None:
@@ -217,16 +256,26 @@ class RemoteAdapter(Adapter):
         if self.grad_paths is None:
             return super().parse_grads(result)
         h, got = self.learner.ask({"op": "get", "paths": list(self.grad_paths)})
-        values = decode(h["values"], got, None)
+        values = _decode(h.get("values"), got)
         return None, [as_grad(p, v) for p, v in zip(self.grad_paths, values, strict=True)]
+
+
+def describe(learner: Learner, h: dict, arrays: list) -> tuple[Any, Any, Any]:
+    """(adapter, X, y), or (layer checks, None, None), from the learner's first message."""
+    try:
+        if "layers" in h:
+            return remote_layers(learner, h["layers"]), None, None
+        return remote_adapter(learner, h["adapter"], arrays)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise unreadable(e) from None
 
 
 def remote_adapter(learner: Learner, info: dict, arrays: list) -> tuple[Adapter, Any, Any]:
     """(adapter, X, y) from the learner's description of its adapter."""
-    conv = decode(info["conventions"], arrays, None)
+    conv = _decode(info.get("conventions"), arrays)
     names = {f.name for f in fields(Conventions)}
     conventions = Conventions(**{k: v for k, v in conv.items() if k in names})
-    data, X, y = decode(info["data"], arrays, None)
+    data, X, y = _decode(info.get("data"), arrays)
 
     def fn(key: str, want: bool = True) -> RemoteFn | None:
         return None if info[key] is None else RemoteFn(learner, int(info[key]), want)

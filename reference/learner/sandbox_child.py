@@ -122,10 +122,10 @@ def _child_check(req: dict, learner: remote.Learner) -> dict:
     try:
         h, arrays = learner.ask(None)  # the learner's process describes its adapter
         phase = "during the check (in a function of yours that nnparity called)"
+        adapter, X, y = remote.describe(learner, h, arrays)
         if "layers" in h:  # nnparity_layers(): one verdict per layer
-            result = check_layers(remote.remote_layers(learner, h["layers"]))
+            result = check_layers(adapter)
         else:
-            adapter, X, y = remote.remote_adapter(learner, h["adapter"], arrays)
             X = X if req["X"] is None else req["X"]
             y = y if req["y"] is None else req["y"]
             result = checker.check(adapter, X, y, **req["options"])
@@ -153,6 +153,8 @@ def _child_check(req: dict, learner: remote.Learner) -> dict:
             "no verdict: remove the exit from the code nnparity runs (keep your own training "
             'and exits under `if __name__ == "__main__":`)',
         }
+    except remote.Unreadable as e:
+        return {"status": UNUSABLE, "error": str(e)}
     except remote.LearnerGone:
         rc = learner.returncode()
         return exit_outcome(rc, req["memory"], phase)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 MAX_DEPTH = 64  # nesting kept in a structure; deeper parts cross as handles
+MAX_HEADER = 2**28  # bytes of JSON in one message
 _DTYPE = re.compile(r"^[<>|=][biufc]\d{1,2}$")
 _LEN = struct.Struct("<Q")
 
@@ -126,7 +127,12 @@ def recv(fd: int) -> tuple[dict, list[np.ndarray]] | None:
     raw = _read(fd, _LEN.size, eof_ok=True)
     if raw is None:
         return None
-    header = json.loads(_read(fd, _LEN.unpack(raw)[0]))
+    size = _LEN.unpack(raw)[0]
+    if size > MAX_HEADER:
+        raise WireError(f"a header of {size} bytes")
+    header = json.loads(_read(fd, size))
+    if not isinstance(header, dict):
+        raise WireError("a header that is not a JSON object")
     arrays = []
     for dtype, shape in header.pop("arrays", []):
         if not (isinstance(dtype, str) and _DTYPE.match(dtype)):

@@ -267,3 +267,25 @@ def test_an_adapter_with_no_function_to_call_is_no_verdict(tmp_path, capsys):
     f = learner(tmp_path, NO_FUNCTION)
     err = no_match(capsys, check(f))
     assert "none of your functions" in err
+
+
+GARBAGE = """
+import os, stat
+def scribble():
+    for n in os.listdir("/proc/self/fd"):
+        fd = int(n)
+        try:
+            if fd > 2 and stat.S_ISFIFO(os.fstat(fd).st_mode):
+                os.write(fd, b"\\x10\\x00\\x00\\x00\\x00\\x00\\x00\\x00{not json at all}")
+        except OSError:
+            pass
+def nnparity_adapter(): return make(scribble)
+"""
+
+
+def test_garbage_on_its_own_pipes_is_no_verdict_never_our_crash(tmp_path, capsys):
+    """The learner's process holds the wire's pipes: what it writes there is read as a reply
+    nnparity cannot read (exit 2), not as a verdict nor as a bug of ours (exit 3)."""
+    f = learner(tmp_path, GARBAGE)
+    err = no_match(capsys, check(f))
+    assert "cannot read" in err or "no verdict" in err, err
