@@ -64,14 +64,17 @@ class LearnerCrash(Exception):
 
 
 def learner_tail(exc: BaseException, limit: int = 4) -> str:
-    """The last ``limit`` frames of the traceback that are not nnparity's, and the error."""
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if not f.filename.startswith((_OURS, "<frozen"))
-    ]
-    text = "".join(traceback.format_list(frames[-limit:]))
-    return text + "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    """The last ``limit`` frames of the traceback that are not nnparity's, and the error
+    (raised in the learner's process: its frames, ``remote.RemoteLearnerError``)."""
+    frames, only = getattr(exc, "remote", (None, ""))
+    if frames is None:
+        frames = [
+            f
+            for f in traceback.extract_tb(exc.__traceback__)
+            if not f.filename.startswith((_OURS, "<frozen"))
+        ]
+        only = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return "".join(traceback.format_list(frames[-limit:])) + only
 
 
 class Runner:

@@ -1,49 +1,60 @@
-"""Run a learner's file in a child process: ``run_isolated(target, options, timeout, memory)``.
+"""Run a learner's file isolated: ``run_isolated(target, options, timeout, memory)``.
 
 A learner's file is code nnparity does not control: it may print, read ``sys.argv``, call
-``sys.exit`` or ``os._exit``, crash the interpreter, loop forever, exhaust memory or delete
-files. So the whole check (the learner's file and the PyTorch side) runs in a child Python
-process, and only its result crosses back, as a file the child writes at the end:
+``sys.exit`` or ``os._exit``, crash the interpreter, loop forever, exhaust memory, delete files,
+or be written to cheat. So this process (the caller's: the command line, a grader, pytest)
+starts a checker process (``sandbox_child``: PyTorch, the comparison, the verdict), which starts
+the learner's process (``serve``: the learner's file, its adapter, nothing of ours that judges)
+and calls the learner's functions over a pipe (``remote``, ``wire``: arrays as raw bytes with
+dtype and shape, never pickles). No line of the learner's code runs where the verdict is made,
+so patching nnparity in its process changes nothing. The learner's process:
 
-- working directory: a temporary copy of the file's folder (``workspace.copy_folder``: at most
-  ``COPY_LIMIT`` bytes, Python files first; what was left out is said), so a file that deletes
-  files deletes only the copy; the folder is first on ``sys.path`` once nnparity and torch are
-  imported, so the learner's ``scratch.py`` or ``reference.py`` is the one it imports and never
-  shadows ours (ours live under ``nnparity.*``);
-- ``sys.argv == [FILE]``, stdin from /dev/null, stdout and stderr captured (head and tail,
+- works in a temporary copy of the file's folder (``workspace.copy_folder``: at most
+  ``COPY_LIMIT`` bytes, Python files first; what was left out is said); the folder is first on
+  ``sys.path`` once nnparity is imported, so the learner's ``scratch.py`` or ``reference.py``
+  never shadows ours (ours live under ``nnparity.*``);
+- has ``sys.argv == [FILE]``, stdin from /dev/null, stdout and stderr captured (head and tail,
   ``OUTPUT_LIMIT`` characters each) and returned as ``output``;
-- a wall-time limit (the child's process group is killed; what it was running is said, from a
-  ``faulthandler`` dump) and an address-space limit (``RLIMIT_AS``, Linux) on what comes on top
-  of PyTorch's import (a CUDA build maps gigabytes of libraries before any work is done);
-- a CPU-time limit (``RLIMIT_CPU``, ``cpu_limit(timeout)``): a busy loop is stopped by the
-  kernel even where the parent's clock cannot act (a parent that was killed, a paused one);
-- ``sys.exit``, ``os._exit``, a crash (a signal) or a hang: a verdict-less outcome saying what
-  happened and where, never a pass.
+- is confined with Landlock where the kernel has it (``landlock``): it writes only beneath its
+  copy and its TMPDIR, and cannot ptrace, read the memory or descriptors of, or signal the
+  checker or this process;
+- has an address-space limit (``RLIMIT_AS``) and a CPU-time limit (``RLIMIT_CPU``,
+  ``cpu_limit(timeout)``), as the checker has on top of PyTorch's import; the checker keeps the
+  wall-time limit (what the learner's code was running is said, from a ``faulthandler`` dump);
+- ``sys.exit``, ``os._exit``, a crash (a signal) or a hang in it: a verdict-less outcome saying
+  what happened and where, never a pass.
 
-The result travels as JSON, never as a pickle: the child runs the learner's code, so whatever it
-leaves for the parent is untrusted, and unpickling it could run code in the parent (a grader's
-process). It holds ``CheckResult.as_dict()``, ``render()``, ``passed`` and ``fits``, so fields a
-``CheckResult`` gains pass through untouched; the ``CheckResult`` itself is rebuilt with
-``CheckResult.from_dict`` when asked (``want_object``). This module imports only the standard
-library: the parent never needs torch. The child's side is ``sandbox_child``; the outcome read
-back, ``sandbox_outcome``.
+The checker is a child subreaper and kills every process below it at the end (``reaper``:
+``setsid`` and double forks included). Its result comes back on a pipe only it holds, as JSON
+signed with a key made here (HMAC-SHA256); a message anyone else wrote there is refused
+(``tampered``, exit 2), and a file the learner writes is never read. The result holds
+``CheckResult.as_dict()``, ``render()``, ``passed`` and ``fits``; the ``CheckResult`` is
+rebuilt with ``CheckResult.from_dict`` when asked (``want_object``). This module imports only
+the standard library: this process never needs torch. The outcome read back:
+``sandbox_outcome``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import pickle
+import secrets
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from .sandbox_outcome import (
     CRASHED,
     INTERNAL,
+    TAMPERED,
     TIMEOUT,
     VERDICT,
     IsolatedOutcome,
@@ -73,7 +84,8 @@ DEFAULT_TIMEOUT = 60.0  # seconds: a tiny network's check takes a few (torch's i
 DEFAULT_MEMORY = 4 * 2**30  # bytes of address space beyond PyTorch's import; a tiny check uses
 # well under 1 GiB of it
 OUTPUT_LIMIT = 32_000  # characters of the learner's output kept at the head and at the tail
-GRACE = 0.5  # seconds a timed-out child has to dump its stack before it is killed
+BACKSTOP = 15.0  # seconds past the time limit before a checker that did not stop is killed
+RESULT_LIMIT = 256 * 2**20  # bytes of result read back from the checker
 CPU_MARGIN = 5.0  # CPU seconds on top of timeout x threads (the wall clock acts first)
 
 
@@ -101,6 +113,8 @@ def run_isolated(
         box = Path(tmp)
         work = box / "work" / (src.parent.name or "root")
         note = copy_folder(src.parent, work, src, copy_limit)
+        key = secrets.token_hex(32)
+        result_r, result_w = os.pipe()
         request = {
             "file": str(work / src.name),
             "name": name,
@@ -109,14 +123,25 @@ def run_isolated(
             "y": y,
             "memory": memory or None,
             "cpu": cpu_limit(timeout),
+            "deadline": time.monotonic() + timeout if timeout else None,
             "want_object": want_object,
-            "result": str(box / "result.json"),
+            "key": key,
+            "result_fd": result_w,
             "faults": str(box / "faults.txt"),
+            "tmp": str(box / "tmp"),  # the learner's TMPDIR, writable under Landlock
         }
+        (box / "tmp").mkdir()
         (box / "request.pkl").write_bytes(pickle.dumps(request))
-        rc, timed_out, output = _spawn(box, work, timeout)
+        try:
+            rc, timed_out, output, message = _spawn(box, work, timeout, result_r, result_w)
+        finally:
+            os.close(result_r)
         fix = _Paths(str(work), str(src.parent))
-        outcome = _outcome(box, rc, timed_out, timeout, memory, want_object)
+        sent = _authentic(message, key)
+        if sent is False:
+            outcome = IsolatedOutcome(TAMPERED, error=TAMPERED_MESSAGE)
+        else:
+            outcome = _outcome(sent, rc, timed_out, timeout, memory, want_object)
         faults = _read(box / "faults.txt")
     error = outcome.error
     if outcome.status in (TIMEOUT, CRASHED) and (where := _where_from_dump(faults, str(work))):
@@ -167,40 +192,90 @@ BOOT = (
 )
 
 
-def _spawn(box: Path, work: Path, timeout: float | None) -> tuple[int | None, bool, str]:
-    """Run the child in ``work``; (return code or None when killed for time, timed out,
-    captured output)."""
+def _spawn(
+    box: Path, work: Path, timeout: float | None, result_r: int, result_w: int
+) -> tuple[int | None, bool, str, bytes]:
+    """Run the checker in ``work``; (its return code or None when killed for time, timed out,
+    captured output, what it sent on the result pipe). The checker keeps the time limit itself
+    (``sandbox_child``); this one is a backstop for a checker that was stopped."""
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")  # the check runs single-threaded anyway; fewer thread pools
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONUNBUFFERED"] = "1"  # the learner's prints arrive in order with its errors
     code = BOOT.format(paths=_child_paths(), request=str(box / "request.pkl"))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=work,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: killed whole, children included
-        env=env,
-    )
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=work,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killed whole, children included
+            pass_fds=(result_w,),
+            env=env,
+        )
+    finally:
+        os.close(result_w)  # the checker holds the only writing end now
     reader = _Capture(proc.stdout)
+    result = _Drain(result_r)
     timed_out = False
     try:
-        rc: int | None = proc.wait(timeout=timeout or None)
+        rc: int | None = proc.wait(timeout=timeout + BACKSTOP if timeout else None)
     except subprocess.TimeoutExpired:
         timed_out = True
-        _signal_group(proc.pid, signal.SIGUSR1)  # faulthandler: where was it?
-        try:
-            proc.wait(timeout=GRACE)
-        except subprocess.TimeoutExpired:
-            pass
         rc = None
     finally:  # also on Ctrl-C: nothing the learner started outlives the check
         _signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
-    return rc, timed_out, reader.text()
+    return rc, timed_out, reader.text(), result.data()
+
+
+TAMPERED_MESSAGE = (
+    "the check's result channel held a message nnparity's checker did not write (your program "
+    "wrote to it), so there is no verdict: a program being checked must not touch nnparity's "
+    "processes or files"
+)
+
+
+def _authentic(message: bytes, key: str) -> dict | None | bool:
+    """The checker's result when ``message`` is signed with ``key``; None when there is no
+    message; False when there is one that is not the checker's."""
+    if not message:
+        return None
+    mac, _, payload = message.partition(b"\n")
+    good = hmac.new(bytes.fromhex(key), payload, hashlib.sha256).hexdigest().encode()
+    if not hmac.compare_digest(mac, good):
+        return False
+    try:
+        sent = json.loads(payload)
+    except ValueError:
+        return False
+    return sent if isinstance(sent, dict) else False
+
+
+class _Drain:
+    """Reads the result pipe to its end in a thread (at most ``RESULT_LIMIT`` bytes)."""
+
+    def __init__(self, fd: int):
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.fd = fd
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            while chunk := os.read(self.fd, 1 << 16):
+                if self.size < RESULT_LIMIT:
+                    self.chunks.append(chunk)
+                    self.size += len(chunk)
+        except OSError:
+            pass
+
+    def data(self) -> bytes:
+        self.thread.join(timeout=5)
+        return b"".join(self.chunks)
 
 
 def _signal_group(pid: int, sig: int) -> None:

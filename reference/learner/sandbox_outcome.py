@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,17 @@ CRASHED = "crashed"  # killed by a signal (segfault, abort)
 TIMEOUT = "timeout"
 MEMORY = "memory"
 INTERNAL = "internal"  # nnparity itself failed in the child
-EXIT_CODES = {UNUSABLE: 2, EXITED: 2, CRASHED: 2, TIMEOUT: 2, MEMORY: 2, INTERNAL: 3}
+TAMPERED = "tampered"  # the result channel held a message the checker did not write
+EXIT_CODES = {
+    UNUSABLE: 2,
+    EXITED: 2,
+    CRASHED: 2,
+    TIMEOUT: 2,
+    MEMORY: 2,
+    TAMPERED: 2,
+    INTERNAL: 3,
+}
+GRACE = 0.5  # seconds a timed-out learner has to dump its stack before it is killed
 
 
 @dataclass(frozen=True)
@@ -50,23 +59,24 @@ class IsolatedOutcome:
 
 
 def _outcome(
-    box: Path,
+    sent: dict | None,
     rc: int | None,
     timed_out: bool,
     timeout: float | None,
     memory: int | None,
     want_object: bool,
 ) -> IsolatedOutcome:
-    """Read the child's result, or say why there is none."""
-    res = box / "result.json"
-    if res.is_file() and not timed_out:
+    """The outcome from what the checker sent (``sent``, already authenticated), or from how
+    its process ended when it sent nothing."""
+    if sent is not None and not timed_out:
         try:
-            sent = json.loads(res.read_text())
             status = sent["status"]
             if status not in EXIT_CODES and status != VERDICT:
                 raise ValueError(f"unknown status {status!r}")
-        except Exception as e:  # noqa: BLE001 - a torn or foreign file: say so
+        except Exception as e:  # noqa: BLE001 - a torn or foreign message: say so
             return IsolatedOutcome(INTERNAL, error=f"the check's result could not be read: {e}")
+        if status == TIMEOUT and not sent.get("error"):
+            sent = dict(sent, error=_timeout_message(timeout))
         obj = None
         if want_object and status == VERDICT and sent.get("result") is not None:
             from .result import CheckResult
@@ -85,20 +95,34 @@ def _outcome(
             fits=sent.get("fits") is True,
         )
     if timed_out:
-        return IsolatedOutcome(
-            TIMEOUT,
-            error=f"the check did not finish within {timeout:g} s (the --timeout limit): "
-            "your program may loop forever, at import or in a function nnparity calls; "
-            "a larger network may need more time (--timeout SECONDS, 0 for none)",
-        )
+        return IsolatedOutcome(TIMEOUT, error=_timeout_message(timeout))
     assert rc is not None
+    got = exit_outcome(rc, memory, "", checker=True)
+    return IsolatedOutcome(got["status"], error=got["error"])
+
+
+def _timeout_message(timeout: float | None) -> str:
+    return (
+        f"the check did not finish within {timeout or 0:g} s (the --timeout limit): "
+        "your program may loop forever, at import or in a function nnparity calls; "
+        "a larger network may need more time (--timeout SECONDS, 0 for none)"
+    )
+
+
+def exit_outcome(rc: int | None, memory: int | None, phase: str, checker: bool = False) -> dict:
+    """{status, error} for a process that ended with return code ``rc`` before the check
+    finished: the learner's (``phase``: what nnparity was doing), or the checker's own
+    (``checker``: the learner's code may have killed it)."""
+    if rc is None:
+        return {"status": CRASHED, "error": "your program's process did not end when told to"}
+    when = f" ({phase})" if phase else ""
     if rc == -signal.SIGXCPU:  # sent only by the kernel at RLIMIT_CPU
-        return IsolatedOutcome(
-            TIMEOUT,
-            error="the check used up its CPU time (the CPU-time limit, set from --timeout): "
+        return {
+            "status": TIMEOUT,
+            "error": "the check used up its CPU time (the CPU-time limit, set from --timeout): "
             "your program may loop forever, at import or in a function nnparity calls; "
             "a larger network may need more time (--timeout SECONDS, 0 for none)",
-        )
+        }
     if rc < 0:
         try:
             name = signal.Signals(-rc).name
@@ -111,17 +135,27 @@ def _outcome(
             if memory and name in ("SIGSEGV", "SIGABRT", "SIGKILL", "SIGBUS")
             else ""
         )
-        return IsolatedOutcome(
-            CRASHED,
-            error=f"the Python process running your program crashed ({name}{why}) before the "
-            f"check finished, so there is no verdict{mem}",
+        who = (
+            f"nnparity's checker process ended ({name}{why}; a program of yours can kill it)"
+            if checker
+            else f"the Python process running your program crashed ({name}{why})"
         )
-    return IsolatedOutcome(
-        EXITED,
-        error=f"your program ended the process (exit status {rc}) before the check finished, "
-        "so there is no verdict: remove os._exit() (or any exit) from the code nnparity runs; "
-        'keep your own training under `if __name__ == "__main__":`',
-    )
+        return {
+            "status": CRASHED,
+            "error": f"{who} before the check finished{when}, so there is no verdict{mem}",
+        }
+    if checker:
+        return {
+            "status": EXITED,
+            "error": f"nnparity's checker process ended (exit status {rc}) without a result, "
+            "so there is no verdict (a program of yours can end it)",
+        }
+    return {
+        "status": EXITED,
+        "error": f"your program ended the process (exit status {rc}) before the check "
+        f"finished{when}, so there is no verdict: remove os._exit() (or any exit) from the code "
+        'nnparity runs; keep your own training under `if __name__ == "__main__":`',
+    }
 
 
 _SIGNALS = {

@@ -1,5 +1,6 @@
 """What keeps a check fast, held as behaviour (never as timings): the parent process imports
-neither torch, pandas nor NumPy; the child keeps ``torch._dynamo`` (1.4 s of CPU to import)
+neither torch, pandas nor NumPy; the learner's process not torch; the checker's keeps
+``torch._dynamo`` (1.4 s of CPU to import)
 out (``lazy_dynamo``) without changing a single number PyTorch computes, and the real module
 still comes when asked.
 
@@ -78,15 +79,44 @@ def test_anything_else_imports_the_real_module():
     assert got == {"before": True, "after": False, "same": True, "cache": True, "compiled": [3, 3]}
 
 
-def test_a_check_in_the_child_never_imports_dynamo(tmp_path, capsys):
-    """The learner's gradient function reports what ``torch._dynamo`` is, after the optimizer
-    has stepped (the check's second step and later)."""
-    hook = "lambda: print('dynamo:', type(sys.modules.get('torch._dynamo')).__name__)"
+def test_the_learners_process_never_imports_torch(tmp_path, capsys):
+    """The learner's gradient function reports what ``torch`` and ``torch._dynamo`` are in its
+    own process: nothing (PyTorch lives in the checker's process, ``remote``)."""
+    hook = (
+        "lambda: print('torch:', type(sys.modules.get('torch')).__name__, "
+        "type(sys.modules.get('torch._dynamo')).__name__)"
+    )
     f = learner(tmp_path, f"import sys\ndef nnparity_adapter(): return make({hook})\n")
     assert main(["check", str(f), *FAST, "--json"]) == 0
     sent = json.loads(capsys.readouterr().out)
-    seen = [ln.split()[-1] for ln in sent["output"].splitlines() if ln.startswith("dynamo:")]
-    assert len(seen) >= 2 and set(seen) == {"_Deferred"}, seen
+    seen = [ln.split()[1:] for ln in sent["output"].splitlines() if ln.startswith("torch:")]
+    assert len(seen) >= 2 and all(s == ["NoneType", "NoneType"] for s in seen), seen
+
+
+CHECKER = """
+import sys
+from nnparity.reference.learner import lazy_dynamo
+lazy_dynamo.defer()  # what the checker's process does first (sandbox_child._child_check)
+from nnparity.reference.learner import checker
+from nnparity.reference.learner.loader import load
+adapter, X, y = load(sys.argv[1])
+r = checker.check(adapter, X, y, steps=3, watch=0, probe=False)
+print(r.code, type(sys.modules.get("torch._dynamo")).__name__)
+"""
+
+
+def test_a_check_in_the_checkers_process_never_imports_dynamo(tmp_path):
+    """The checker's process (``sandbox_child``) defers ``torch._dynamo`` and a whole check,
+    its optimizer steps included, never imports it."""
+    f = learner(tmp_path, "def nnparity_adapter(): return make()\n")
+    out = subprocess.run(
+        [sys.executable, "-c", CHECKER, str(f)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert out.stdout.split() == ["match", "_Deferred"], out.stderr
 
 
 PARENT = """

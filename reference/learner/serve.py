@@ -1,0 +1,197 @@
+"""The learner's process: it imports the learner's file, builds its adapter and then only
+answers calls from the checker (``remote``), which holds PyTorch and gives the verdict.
+
+Nothing this process sends is believed beyond what it is: the learner's arrays and what its
+functions returned. Requests (``wire`` messages): ``call`` (a function of the adapter or of a
+layer check, with arrays; the reply carries the result, the arguments the function changed in
+place, its RuntimeWarnings, or what it raised), ``read`` (the parameters, as arrays), ``get``
+(values at the learner's own names, e.g. the gradient attributes of style (b)), ``put`` (write
+parameters). The first message, sent unasked, describes the adapter (or the layer checks) or
+says why there is none: the file exited, ran out of memory, or cannot be used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .wire import decode, encode, recv, send
+
+_OURS = str(Path(__file__).resolve().parent)
+IMPORT_PHASE = "while nnparity loaded your file (its import and the adapter function)"
+
+
+def serve_main(req_fd: int, resp_fd: int, file: str, name: str | None, limits: dict) -> None:
+    """The learner process's entry point (``remote.BOOT`` runs it): load, describe, serve."""
+    import faulthandler
+    import signal
+
+    from .sandbox_child import limit_cpu, limit_memory
+
+    limit_cpu(limits.get("cpu"))
+    faults = open(limits["faults"], "w")  # noqa: SIM115 - open for the process's lifetime
+    faulthandler.enable(file=faults)
+    faulthandler.register(signal.SIGUSR1, file=faults, all_threads=False)
+    from .landlock import confine
+
+    confine(limits.get("writable", []), ["/dev/null"])  # before any of the learner's code
+    from nnparity.scratch.errors import NNParityError
+
+    from . import adapters, loader, per_layer  # noqa: F401 - ours, before the learner's folder
+
+    limit_memory(limits.get("memory"))
+    folder = str(Path(file).parent)
+    sys.argv = [file]
+    sys.path.insert(0, folder)
+    server = _Server(folder)
+    try:
+        made = loader.load(file + (f":{name}" if name else ""))
+        header, arrays = server.describe(made)
+    except SystemExit as e:
+        header, arrays = {"exit": repr(e.code), "where": _line(e, folder)}, []
+    except MemoryError:
+        header, arrays = {"memory": True}, []
+    except NNParityError as e:
+        header, arrays = {"unusable": str(e)}, []
+    send(resp_fd, header, arrays)
+    if "exit" in header or "memory" in header or "unusable" in header:
+        return
+    while (msg := recv(req_fd)) is not None:
+        header, arrays = server.answer(*msg)
+        send(resp_fd, header, arrays)
+
+
+class _Server:
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.fns: list[Any] = []
+        self.kept: dict[int, Any] = {}
+        self.adapter: Any = None
+
+    def keep(self, obj: Any) -> int:
+        self.kept[len(self.kept)] = obj
+        return len(self.kept) - 1
+
+    def fn(self, f: Any) -> int | None:
+        if f is None:
+            return None
+        self.fns.append(f)
+        return len(self.fns) - 1
+
+    def describe(self, made: tuple) -> tuple[dict, list]:
+        from .per_layer import as_checks, is_layer_checks
+
+        obj, X, y = made
+        arrays: list = []
+        if is_layer_checks(obj):
+            checks = [
+                {
+                    "forward": self.fn(c.forward),
+                    "backward": self.fn(c.backward),
+                    "layer": c.layer,
+                    "name": c.name,
+                    "conventions": dataclasses.asdict(c.conventions),
+                }
+                for c in as_checks(obj)
+            ]
+            return {"layers": checks}, arrays
+        a = self.adapter = obj
+        a.bind()  # None or integer weights: said here, as the learner's error
+        info = {
+            "style": a.style,
+            "conventions": encode(dataclasses.asdict(a.conventions), arrays, None),
+            "paths": list(a.paths),
+            "grad_paths": None if a.grad_paths is None else list(a.grad_paths),
+            "returns_loss": a.returns_loss,
+            "forward": self.fn(a.forward),
+            "grads": self.fn(a.grads),
+            "step": self.fn(a.step),
+            "data": encode((a.data, X, y), arrays, self.keep),
+        }
+        return {"adapter": info}, arrays
+
+    def answer(self, header: dict, arrays: list) -> tuple[dict, list]:
+        from nnparity.scratch.errors import NNParityError
+
+        from .paths import get, put
+
+        op, out = header["op"], []
+        if op == "call":
+            try:
+                args = decode(header["args"], arrays, self.kept.__getitem__)
+            except Exception:  # noqa: BLE001 - ours, not the learner's
+                return {"internal": traceback.format_exc()}, []
+        try:
+            if op == "call":
+                return self.call(self.fns[header["fn"]], args, header.get("want", True))
+            if op == "read":  # the parameters as the adapter reads them
+                return {"ok": True}, self.adapter.read_raw()
+            if op == "get":
+                got = [get(self.adapter.root, p) for p in header["paths"]]
+                return {"values": encode(got, out, self.keep)}, out
+            if op == "put":
+                for p, a in zip(header["paths"], arrays, strict=True):
+                    put(self.adapter.root, p, a)
+                return {"ok": True}, out
+            return {"unusable": f"unknown request {op!r}"}, out
+        except MemoryError:
+            return {"memory": True}, []
+        except NNParityError as e:
+            return {"unusable": str(e)}, []
+        except SystemExit as e:
+            return {"exit": repr(e.code), "where": _line(e, self.folder)}, []
+        except Exception as e:  # noqa: BLE001 - the learner's code failed: its traceback
+            return _raised(e), []
+
+    def call(self, fn: Any, args: list, want: bool) -> tuple[dict, list]:
+        before = [np.array(a, copy=True) if isinstance(a, np.ndarray) else None for a in args]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = fn(*args)
+            except MemoryError:
+                return {"memory": True}, []
+            except SystemExit as e:
+                return {"exit": repr(e.code), "where": _line(e, self.folder)}, []
+            except BaseException as e:  # noqa: BLE001 - the learner's error, reported as such
+                return _raised(e), []
+        out: list = []
+        changed = {}
+        for i, (a, b) in enumerate(zip(args, before, strict=True)):
+            if isinstance(a, dict) or (
+                b is not None and (a.shape != b.shape or not np.array_equal(a, b, equal_nan=True))
+            ):
+                changed[str(i)] = encode(a, out, self.keep)
+        said = [
+            [str(w.message), str(w.filename), int(w.lineno)]
+            for w in caught
+            if issubclass(w.category, RuntimeWarning)
+        ][:1]
+        res = encode(result, out, self.keep) if want else None
+        return {"result": res, "changed": changed, "warnings": said}, out
+
+
+def _raised(e: BaseException) -> dict:
+    """What the learner's code raised: its type's name, its frames (nnparity's left out), the
+    error line."""
+    frames = [
+        [f.filename, f.lineno, f.name, f.line or ""]
+        for f in traceback.extract_tb(e.__traceback__)
+        if not f.filename.startswith((_OURS, "<frozen"))
+    ]
+    only = "".join(traceback.format_exception_only(type(e), e)).strip()
+    return {"raised": type(e).__name__, "frames": frames, "only": only}
+
+
+def _line(exc: BaseException, folder: str) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(folder)]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" at {Path(f.filename).name}:{f.lineno} (in {f.name})"
