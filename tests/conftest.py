@@ -35,3 +35,12 @@ def full_matrix(request: pytest.FixtureRequest) -> bool:
 def summary(request: pytest.FixtureRequest) -> list[str]:
     """Lines printed in the 'nnparity soundness' section at the end of the run (no -s)."""
     return request.config._nnparity_summary
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Import torch before a pytester test: its in-process run restores ``sys.modules``
+    afterwards, and a torch first imported inside it is dropped from there while its C
+    extension stays loaded, so the next ``import torch`` of the session crashes the
+    interpreter (SystemError, then a segfault). Imported before, it is kept."""
+    if "pytester" in getattr(item, "fixturenames", ()):
+        import torch  # noqa: F401
