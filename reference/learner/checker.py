@@ -66,6 +66,12 @@ def check(
     declared way from the learner's weights (the ``training`` answer), for up to
     ``probe_steps`` steps (default: the budget of ``probe_budget``). The learner's parameters
     are put back as they were at the end."""
+    if adapter.forward is None and adapter.grads is None and adapter.step is None:
+        raise LearnerError(
+            "your adapter gives nnparity none of your functions to call (forward, grads or "
+            "step), so nothing can be compared: build it with nnparity.from_gradients, "
+            "from_layers, from_step, from_forward or from_loss"
+        )
     if X is None:
         if adapter.data is None:
             raise LearnerError("no data: pass X and y, or give the adapter data=(X, y)")

@@ -289,3 +289,22 @@ def test_garbage_on_its_own_pipes_is_no_verdict_never_our_crash(tmp_path, capsys
     f = learner(tmp_path, GARBAGE)
     err = no_match(capsys, check(f))
     assert "cannot read" in err or "no verdict" in err, err
+
+
+def test_an_adapter_with_no_function_is_refused_in_process_too():
+    """``check`` called directly (no child process) refuses it as well, never ``match``."""
+    import numpy as np
+
+    from nnparity.reference.learner import check as check_in_process
+    from nnparity.reference.learner import from_gradients
+    from nnparity.reference.learner.adapters import Adapter
+    from nnparity.reference.learner.paths import LearnerError
+
+    p = {"W1": np.ones((2, 3)), "b1": np.zeros(3)}
+    a = from_gradients(
+        p, ["W1", "b1"], lambda X, y: p, sizes=[2, 3], activations="identity", loss="mse"
+    )
+    bare = Adapter("gradients", a.conventions, a.root, a.paths)
+    X, y = np.ones((4, 2)), np.zeros((4, 3))
+    with pytest.raises(LearnerError, match="none of your functions to call"):
+        check_in_process(bare, X, y)
