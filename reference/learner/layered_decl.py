@@ -7,6 +7,9 @@ in the layered one-line form, and the conventions the learner's layers follow.
   ``momentum="cs231n"`` (the running average with the biased variance), ``running_var=
   "biased"``, ``p="keep"``. Undeclared: PyTorch's (``running = (1 - mom) running + mom batch``,
   the unbiased variance; ``p`` drops, as nnfs's dropout ``rate``).
+- ``layout='in_out' | 'out_in'``: how dense weights are stored, (in, out) for ``x @ W`` or
+  (out, in) for ``x @ W.T``; only square weights need it (undeclared, the reading that
+  reproduces the learner's loss and gradients is taken, with a note).
 - ``l2=R``: the loss holds CS231n's ``reg``: ``R/2 * sum ||W||^2`` over every weight array.
 - ``buffers=[...]``: the learner's running statistics in the spec's order (running_mean{n},
   running_var{n} of each batchnorm): paths below the adapter's root (or ``owner``), or
@@ -45,6 +48,7 @@ KEYS = (
     "lr",
     "batch_size",
     "l2",
+    "layout",
 )
 
 
@@ -65,6 +69,7 @@ class LayeredDecl:
     owner: Any = None
     batch_size: int | None = None
     l2: float = 0.0  # l2/2 * sum of every W squared in the loss (CS231n's reg)
+    layout: str | None = None  # dense weights 'in_out' (x @ W) or 'out_in' (W @ x)
 
     def param_names(self) -> list[str]:
         """Learnable arrays in the spec's order: W1, b1, gamma2, beta2, ..."""
@@ -139,6 +144,7 @@ def layered_decl(kw: dict[str, Any]) -> LayeredDecl:
         kw.get("owner"),
         kw.get("batch_size"),
         float(kw.get("l2", 0.0)),
+        _layout(kw.get("layout")),
     )
     nb, nm = len(decl.buffer_names()), len(decl.dropout_numbers())
     if decl.buffers and len(decl.buffers) != nb:
@@ -151,6 +157,15 @@ def layered_decl(kw: dict[str, Any]) -> LayeredDecl:
             f"{len(decl.masks)} mask source(s) given; the spec has {nm} dropout layer(s)"
         )
     return decl
+
+
+def _layout(v: Any) -> str | None:
+    if v is None:
+        return None
+    lay = str(v).lower().replace("-", "_")
+    if lay not in ("in_out", "out_in"):
+        raise DeclarationError(f"layout={v!r}: use 'in_out' (x @ W) or 'out_in' (W @ x)")
+    return lay
 
 
 def _spec(text: Any, kw: dict[str, Any], keep_p: bool) -> Spec:

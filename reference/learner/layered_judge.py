@@ -31,6 +31,7 @@ from .result import Finding, ParamRow
 
 Array = np.ndarray
 HYP_RTOL = 1e-6  # a variant reproduces the learner when every tensor is this close
+EXPLAINED = 0.01  # ... and leaves at most this share of a loss that parts unexplained
 
 
 def _close(a: Array, e: Array, scale: float = 0.0) -> bool:
@@ -42,10 +43,14 @@ def _close(a: Array, e: Array, scale: float = 0.0) -> bool:
     return bool(np.allclose(a, e, rtol=HYP_RTOL, atol=HYP_RTOL * scale))
 
 
-def _reproduces(t: LStep, loss: float | None, G: dict[str, Array]) -> bool:
+def _reproduces(t: LStep, loss: float | None, G: dict[str, Array], gap: float = 0.0) -> bool:
     """The learner's loss and every gradient, each gradient judged on the scale of all of
-    them (a bias feeding a batchnorm has a gradient of round-off size)."""
+    them (a bias feeding a batchnorm has a gradient of round-off size). ``gap``: the
+    learner's loss against the twin's; a variant explains it only by closing it to below
+    ``EXPLAINED`` of it (a backward-only variant, with the twin's loss, never does)."""
     if loss is not None and not _close(loss, t.loss):
+        return False
+    if loss is not None and gap and abs(loss - t.loss) > EXPLAINED * gap:
         return False
     S = max(float(np.abs(g).max(initial=0.0)) for g in t.grads.values())
     return all(_close(G[n], t.grads[n], S) for n in G)
@@ -226,6 +231,7 @@ def _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner):  
     stack = decl.spec.stack
     drops = [i for i, c in enumerate(stack) if c.name == "dropout"]
     loss_bad = any(r.stage == "loss" for r in core)
+    gap = abs(loss - ref.run(P, B0, X, y, masks).loss) if loss_bad and loss is not None else 0.0
     forward = None
     kinds = list(dict.fromkeys(c.name for c in stack))
     for kind in kinds:
@@ -242,9 +248,14 @@ def _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner):  
                 if any(m is None for m in mods.values()):
                     continue
                 t = ref.run(P, B0, X, y, masks, replace=mods)
-                if _reproduces(t, loss, G):
+                if _reproduces(t, loss, G, gap):
                     return _named(ref, v, group, core, k, learner)
-                if forward is None and loss_bad and _close(loss, t.loss):
+                if (
+                    forward is None
+                    and loss_bad
+                    and _close(loss, t.loss)
+                    and abs(loss - t.loss) <= EXPLAINED * gap
+                ):
                     forward = (v, group)
     if forward is not None:  # the loss alone: a forward bug whose backward differs again
         f = _named(ref, *forward, core, k, learner)
@@ -298,6 +309,9 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
             rel = f"; c = {c:.4g}, cos = {cos:.4f}"
     above = "the loss and every layer above agree" if not loss_bad else "the loss differs too"
     if r.stage == "loss":
+        scaled = _scaled(loss_bad, G, T, learner)
+        if scaled is not None:
+            return scaled
         text = (
             f"the loss already parts ({r.scratch_value:.8g} vs PyTorch's {r.torch_value:.8g})"
             ": your forward pass differs"
@@ -305,6 +319,8 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
         hint = "compare your forward pass layer by layer with the spec (nnparity check_layers)"
         return Finding(code, ("loss",), None, k, text, hint)
     drop = _dropout_above(ref, n)
+    own = [m for m in G if int(layer_of(m) or 0) == n]
+    drop = drop if all(m in {g.tensor for g in grads} for m in own) else None  # mask: all
     extra = (
         f"; dropout layer {drop} sits just above: a backward that uses another mask than "
         "its forward parts here first"
@@ -322,6 +338,30 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
     elif code == "scale_factor":
         hint = f"{r.tensor}'s gradient is PyTorch's times {c:.4g}: check the 1/N and the factors"
     return Finding(code, (_path(learner, r.tensor),), n, k, text, hint)
+
+
+def _scaled(r: Record, G: dict, T: LStep, learner: Any) -> Finding | None:
+    """``scale_factor`` when the loss and every gradient are the twin's times one factor c;
+    with ``c * rows`` a whole number M other than the batch's rows, the mean is taken over M."""
+    c = r.scratch_value / r.torch_value if r.torch_value else 0.0
+    S = max(float(np.abs(g).max(initial=0.0)) for g in T.grads.values())
+    if not c or not all(_close(G[n], c * T.grads[n], abs(c) * S) for n in G):
+        return None
+    rows = len(T.out)
+    m = rows / c
+    why = ""
+    if abs(m - round(m)) < 1e-6 * m and round(m) != rows:
+        why = f": your loss divides by {round(m)} where this batch has {rows} rows"
+    return Finding(
+        "scale_factor",
+        ("loss", *(_path(learner, n) for n in G)),
+        None,
+        r.step,
+        f"the loss and every gradient are PyTorch's times {c:.6g} (loss {r.scratch_value:.8g} "
+        f"vs {r.torch_value:.8g}){why}",
+        "average over the batch's own size (len(X) of the batch; the last batch can be "
+        "shorter), not a fixed batch size or the dataset size",
+    )
 
 
 def _dropout_above(ref: LayeredRef, n: int | None) -> int | None:
