@@ -32,7 +32,7 @@ from .codec import Codec
 from .conventions import Conventions
 from .declarations import _conv, _paths
 from .grad_formats import _is_loss_pair, _match, as_grad
-from .layered_decl import LayeredDecl, is_layered, layered_decl
+from .layered_decl import LayeredDecl, as_dense, is_layered, layered_decl
 from .paths import LearnerError, get, put
 
 Array = np.ndarray
@@ -112,6 +112,7 @@ def from_gradients(
     """(a) ``grads(X, y)`` returns gradients: a dict keyed by your names, a list in the order
     of ``params``, Nielsen's ``(nabla_b, nabla_w)``, or ``(loss, grads)``. ``per_sample=True``
     calls it once per row and sums (reduction 'sum') or averages ('mean') the results."""
+    declared = as_dense(declared)  # a spec of dense layers only: the dense path
     if is_layered(declared):
         return Adapter("gradients", None, net, _paths(params), forward, grads, step=step,
                        data=data, layered=layered_decl(declared))  # fmt: skip
@@ -135,6 +136,7 @@ def from_layers(
 ) -> Adapter:
     """(b) Layer objects: ``backward(X, y)`` runs your forward and backward passes, after which
     each layer holds its gradients as attributes (``dweights``, ``dbiases``)."""
+    declared = as_dense(declared)  # a spec of dense layers only: the dense path
     layered = layered_decl(declared) if is_layered(declared) else None
     if layered is None:
         declared.setdefault("bias", "separate" if biases else "none")
@@ -257,6 +259,7 @@ def from_loss(
     """(e) A params dict (``model.params``) and ``loss_and_grads(X, y) -> (loss, grads)``
     (CS231n's ``model.loss``), ``grads`` keyed like ``params``. ``names`` defaults to W1, b1,
     W2, b2, ... in canonical order."""
+    declared = as_dense(declared)  # a spec of dense layers only: the dense path
     layered = layered_decl(declared) if is_layered(declared) else None
     conv = None if layered else _conv(declared)
     if names is None and layered is not None:

@@ -94,6 +94,7 @@ def check_layered(
     records: list[Record] = []
     findings: list[Finding] = []
     run, last_b, prev_masks, loss_only = 0, None, None, None
+    seeded = decl.dropout_seed is not None  # a seed set in every pass: the same mask each
     fresh = decl.fresh_buffers()
     try:
         for k, rows in enumerate(order, 1):
@@ -122,11 +123,8 @@ def check_layered(
             unsure = got is not None and got.code == "dropout_unrecovered"
             if got and k == 1 and not unsure:
                 notes.append(got)
-            stuck = (
-                None
-                if decl.dropout_seed is not None
-                else frozen(prev_masks, masks, keeps_of(decl), k)
-            )
+            seeded = seeded or (got is not None and got.code == "dropout_seeded")
+            stuck = None if seeded else frozen(prev_masks, masks, keeps_of(decl), k)
             if stuck:
                 findings = [stuck]
                 break

@@ -97,13 +97,40 @@ class LayeredDecl:
                 f"running statistics {'m r + (1-m) batch' if self.running == 'cs231n' else 'torch'}"
                 f", {'biased' if self.biased else 'unbiased'} variance"
             )
-        if self.keep_p:
+        if self.keep_p and self.dropout_numbers():
             parts.append("your dropout p keeps (the twin's p above drops)")
         return "; ".join(parts)
 
 
 def is_layered(declared: dict[str, Any]) -> bool:
     return "spec" in declared
+
+
+LAYERED_ONLY = ("convention", "momentum", "running_var", "p", "buffers", "masks", "dropout_seed")
+
+
+def as_dense(declared: dict[str, Any]) -> dict[str, Any]:
+    """A ``spec=`` made of dense layers and activations only is a dense spec (scratch prints
+    it densely): its declarations for the dense adapters (sizes, activations, loss,
+    optimizer), the others kept; any other spec is returned as it is."""
+    if "spec" not in declared or isinstance(declared["spec"], Spec):
+        return declared
+    try:
+        spec = Spec.parse(str(declared["spec"]))
+    except SpecError as e:
+        raise DeclarationError(str(e)) from None
+    if spec.layered:
+        return declared
+    for key in ("buffers", "masks", "dropout_seed"):
+        if declared.get(key) is not None:
+            raise DeclarationError(f"{key}= given, but the spec has no batchnorm or dropout")
+    out = {k: v for k, v in declared.items() if k not in (*LAYERED_ONLY, "spec", "owner")}
+    out["sizes"] = list(spec.sizes)
+    out["activations"] = [str(a) for a in spec.activations]
+    out.setdefault("loss", str(spec.loss))
+    if "lr" not in out:
+        out.setdefault("optimizer", str(spec.opt))
+    return out
 
 
 def layered_decl(kw: dict[str, Any]) -> LayeredDecl:
@@ -187,7 +214,7 @@ def _spec(text: Any, kw: dict[str, Any], keep_p: bool) -> Spec:
             raise DeclarationError(str(e)) from None
     if keep_p:
         layers = tuple(
-            Choice("dropout", (("p", 1.0 - dict(c.params).get("p", 0.5)),))
+            Choice("dropout", (("p", round(1.0 - dict(c.params).get("p", 0.5), 12)),))
             if c.name == "dropout"
             else c
             for c in spec.layers

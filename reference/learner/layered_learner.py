@@ -41,7 +41,14 @@ class Learner:
                 "give names=[...] with your keys in that order)"
             )
         self.owner = decl.owner if decl.owner is not None else adapter.root
-        raw = self.raw()
+        try:
+            raw = self.raw()
+        except LearnerError as e:
+            raise LearnerError(
+                f"{e} (the spec numbers its layers with activations, batchnorm and dropout "
+                f"counted: its arrays are {', '.join(self.names)}; give names=[your keys in "
+                "that order])"
+            ) from None
         self.flip: set[str] = set()  # canonical names stored (out, in)
         self.square: list[str] = []  # square dense weights, layout undeclared
         for n, v in zip(self.names, raw, strict=True):

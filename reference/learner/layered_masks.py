@@ -160,7 +160,7 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         else RECIPES[best[3]]
     )
     note = Finding(
-        "dropout_replayed",
+        "dropout_seeded" if best[3].startswith("seed") else "dropout_replayed",
         (),
         None,
         1,
@@ -180,7 +180,7 @@ def _other_p(learner, ref, P, B, X, y, loss, state, shapes):  # noqa: ANN001, AN
 
     decl = learner.decl
     layers = tuple(
-        Choice("dropout", (("p", 1.0 - dict(c.params).get("p", 0.5)),))
+        Choice("dropout", (("p", round(1.0 - dict(c.params).get("p", 0.5), 12)),))
         if c.name == "dropout"
         else c
         for c in decl.spec.stack
