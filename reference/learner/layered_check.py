@@ -30,7 +30,7 @@ from nnparity.scratch import build
 
 from .adapters import Adapter
 from .layered_decl import LayeredDecl
-from .layered_judge import diagnose, table
+from .layered_judge import diagnose, explained, table
 from .layered_learner import Learner, guarded
 from .layered_masks import UNRECOVERED, keeps_of, recover
 from .layered_reference import LayeredRef, LStep
@@ -41,7 +41,6 @@ from .runner import LearnerCrash
 
 Array = np.ndarray
 FLOAT32_WIDEN = 10.0
-GENERIC = ("layer_mismatch", "scale_factor", "sign_flip", "batchnorm_running")
 LAMBDA = 10.0  # float32: the probabilistic bound's lambda (Higham & Mary 2019)
 
 
@@ -148,7 +147,7 @@ def check_layered(
             if bad and all(r.stage == "loss" for r in bad):
                 loss_only = loss_only or _loss_note(bad[0], k)
             elif bad:
-                findings = diagnose(
+                why = (
                     ref,
                     learner,
                     decl,
@@ -165,8 +164,11 @@ def check_layered(
                     G,
                     k,
                 )
-                if unsure and findings[0].code in GENERIC:
-                    raise LearnerError(UNRECOVERED)
+                findings = diagnose(*why)
+                if unsure and not explained(findings[0]):
+                    findings = _other_masks(why, tol, probe) or []
+                    if not findings:
+                        raise LearnerError(UNRECOVERED)
                 break
             P2, opt_state = net.opt.update(G, opt_state, P)
             learner.write(P2)
@@ -192,6 +194,21 @@ def check_layered(
         run,
         Training("not_assessed", "", "the training probe does not run on layered specs yet"),
     )
+
+
+def _other_masks(why: tuple, tol: Any, probe: Any) -> list[Finding] | None:
+    """With no replay giving the learner's loss at step 1, each other replayed draw in turn:
+    the findings of the first whose diagnosis explains the loss and every gradient."""
+    ref, learner, decl, _, _, P, B, B1, _, _, X, y, loss, G, k = why
+    for masks, nxt in getattr(learner, "candidates", []):
+        T = ref.run(P, B, X, y, masks)
+        recs = _records(decl, T, loss, G, B1, P, masks, X, y, tol, probe, k, B)
+        if all(r.passed for r in recs):
+            continue
+        out = diagnose(ref, learner, decl, recs, T, P, B, B1, masks, nxt, X, y, loss, G, k)
+        if explained(out[0]):
+            return out
+    return None
 
 
 def _paths(learner: Learner, names: list[str]) -> list[str]:

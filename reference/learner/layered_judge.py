@@ -218,6 +218,14 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
     return Finding(code, (_path(learner, r.tensor),), n, k, text, hint)
 
 
+def explained(f: Finding) -> bool:
+    """Whether a finding reproduces the learner's loss and every gradient from the twin (a
+    named variant, L2, swapped names, one factor over everything), not only where it parts:
+    with masks replayed at the nearest loss, only such a finding vouches for the masks."""
+    generic = ("layer_mismatch", "scale_factor", "sign_flip", "batchnorm_running")
+    return f.code not in generic or (f.code == "scale_factor" and f.params[:1] == ("loss",))
+
+
 def _scaled(r: Record, G: dict, T: LStep, learner: Any) -> Finding | None:
     """``scale_factor`` when the loss and every gradient are the twin's times one factor c;
     with ``c * rows`` a whole number M other than the batch's rows, the mean is taken over M."""

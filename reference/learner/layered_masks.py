@@ -106,7 +106,9 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
     """(masks by name, the replayed generator's next draws or None, a note or None). Replayed
     masks must give the learner's loss within ``REPLAY_RTOL``: the previous step's masks are
     one more candidate (a mask drawn once and reused); none fitting at step 1 is refused
-    (the masks come from elsewhere, or the forward differs: only declared masks tell)."""
+    (the masks come from elsewhere, or the forward differs: only declared masks tell). The
+    draw that fits at step 1 is the learner's code and is the only one replayed after it (a
+    bug that changes the loss then cannot pick another draw that happens to be nearer)."""
     decl = learner.decl
     numbers = decl.dropout_numbers()
     if not numbers:
@@ -131,8 +133,9 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
             "or declare masks=[...] (the dropout layer objects or their mask arrays) or "
             "dropout_seed="
         )
-    cands = [(r, *replay(state, r, keeps, shapes)) for r in RECIPES]
-    for seed in seeds_of(learner.owner):  # CS231n's dropout_param["seed"]
+    locked = getattr(learner, "recipe", None) if k > 1 else None  # step 1's fit: the code's
+    cands = [(r, *replay(state, r, keeps, shapes)) for r in RECIPES if locked in (None, r)]
+    for seed in seeds_of(learner.owner) if locked is None or locked.startswith("seed") else ():
         cands.append(
             (
                 f"seed {seed}",
@@ -143,14 +146,18 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
     if prev and all(prev[n].shape == s for n, s in zip(names, shapes, strict=True)):
         cands.append(("previous", [prev[n] for n in names], None))
     best = None
+    learner.candidates = []
     for recipe, fwd, nxt in cands:
         masks = dict(zip(names, fwd, strict=True))
         d = abs(ref.run(P, B, X, y, masks).loss - loss)
+        learner.candidates.append((masks, nxt))
         if best is None or d < best[0]:
             best = (d, masks, nxt, recipe)
     if best[0] > REPLAY_RTOL * max(abs(loss), 1e-3) and k == 1:
         lost = Finding("dropout_unrecovered", (), None, 1, UNRECOVERED, "", "note")
         return best[1], best[2], _other_p(learner, ref, P, B, X, y, loss, state, shapes) or lost
+    if k == 1:
+        learner.recipe = best[3]
     if best[3] == "previous":
         return best[1], None, None
     how = (
