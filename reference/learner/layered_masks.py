@@ -104,11 +104,12 @@ def keeps_of(decl: LayeredDecl) -> list[float]:
 
 def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: int = 1):  # noqa: ANN001
     """(masks by name, the replayed generator's next draws or None, a note or None). Replayed
-    masks must give the learner's loss within ``REPLAY_RTOL``: the previous step's masks are
-    one more candidate (a mask drawn once and reused); none fitting at step 1 is refused
-    (the masks come from elsewhere, or the forward differs: only declared masks tell). The
-    draw that fits at step 1 is the learner's code and is the only one replayed after it (a
-    bug that changes the loss then cannot pick another draw that happens to be nearer)."""
+    masks must give the learner's loss within ``REPLAY_RTOL`` (by dtype): the previous
+    step's masks are one more candidate (a mask drawn once and reused); none fitting at
+    step 1 is a ``dropout_unrecovered`` note (the masks come from elsewhere, or the forward
+    differs: only declared masks tell). The draw that fits at step 1 is the learner's code
+    and the only one replayed after it (a bug that changes the loss then cannot pick another
+    draw that happens to be nearer)."""
     decl = learner.decl
     numbers = decl.dropout_numbers()
     if not numbers:
@@ -153,7 +154,7 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         learner.candidates.append((masks, nxt))
         if best is None or d < best[0]:
             best = (d, masks, nxt, recipe)
-    if best[0] > REPLAY_RTOL * max(abs(loss), 1e-3) and k == 1:
+    if best[0] > replay_rtol(learner) * max(abs(loss), 1e-3) and k == 1:
         lost = Finding("dropout_unrecovered", (), None, 1, UNRECOVERED, "", "note")
         return best[1], best[2], _other_p(learner, ref, P, B, X, y, loss, state, shapes) or lost
     if k == 1:
@@ -199,7 +200,7 @@ def _other_p(learner, ref, P, B, X, y, loss, state, shapes):  # noqa: ANN001, AN
     for r in RECIPES:
         fwd, _ = replay(state, r, keeps, shapes)
         t = other.run(P, B, X, y, dict(zip(names, fwd, strict=True)))
-        if abs(t.loss - loss) <= REPLAY_RTOL * max(abs(loss), 1e-3):
+        if abs(t.loss - loss) <= replay_rtol(learner) * max(abs(loss), 1e-3):
             said, used = ("keeps", "drops") if decl.keep_p else ("drops", "keeps")
             return Finding(
                 "dropout_mask",
@@ -233,7 +234,12 @@ def seeds_of(owner: Any) -> list[int]:
     return out
 
 
-REPLAY_RTOL = 1e-4  # a replayed mask gives the learner's loss this close (any dtype)
+REPLAY_RTOL = {"float64": 1e-10, "float32": 1e-5}  # a replayed mask gives the learner's loss
+# this close: its round-off, with room; a wrong draw lands this near only by a rare chance
+
+
+def replay_rtol(learner: Any) -> float:
+    return REPLAY_RTOL.get(getattr(learner, "dtype", "float64"), 1e-5)
 
 
 def _next_draws(state, keeps, shapes, masks, names):  # noqa: ANN001
