@@ -61,9 +61,39 @@ class Learner:
         for p, n, v in zip(adapter.paths, self.names, raw, strict=True):
             if not np.issubdtype(v.dtype, np.floating):
                 raise LearnerError(f"{p} is {v.dtype}: use float weights")
-            self.fit(n, p, v)
+            try:
+                self.fit(n, p, v)
+            except LearnerError as e:
+                order = self._fitting_order(raw)
+                hint = (
+                    f"; the shapes fit the order {', '.join(order)}: list them so" if order else ""
+                )
+                raise LearnerError(f"{e}{hint}") from None
         self.dtype = "float32" if {v.dtype for v in raw} == {np.dtype(np.float32)} else "float64"
         self.raw_grads: list[Any] = []
+
+    def _fitting_order(self, raw: list[Array]) -> list[str] | None:
+        """Your names in an order whose shapes fit the spec's arrays one by one (each taking
+        the first unused one that fits), or None."""
+        left = list(zip(self.a.paths, raw, strict=True))
+        out = []
+        for n in self.names:
+            want = self.shapes[n]
+            hit = next(
+                (
+                    (p, v)
+                    for p, v in left
+                    if v.shape == want
+                    or (n.startswith("W") and v.ndim == 2 and v.T.shape == want)
+                    or (not n.startswith("W") and v.ndim <= 2 and v.size == np.prod(want))
+                ),
+                None,
+            )
+            if hit is None:
+                return None
+            left.remove(hit)
+            out.append(hit[0])
+        return out if out != list(self.a.paths) else None
 
     def raw(self) -> list[Array]:
         out = []

@@ -404,3 +404,13 @@ def test_max_pool_gradient_to_every_tied_maximum_is_pool_routing(ties):
     f = res.findings[0]
     assert (res.code, f.code) == ("implementation_bug", "pool_routing"), res.render()
     assert "ties each get it all" in f.evidence
+
+
+def test_names_in_an_order_that_does_not_fit_say_the_order_that_does():
+    net = Mini(keep=0.8)
+    spec = "5 dense(8) relu dropout(0.8) dense(3) loss=cross_entropy opt=sgd(lr=0.1)"
+    a = from_loss(net.params, net.loss, names=["b1", "W1", "W2", "b2"], spec=spec, p="keep")
+    with pytest.raises(LearnerError, match="fit the order W1, b1, W2, b2: list them so"):
+        check(a, np.zeros((4, 5)), [0, 1, 2, 0])
+    a = from_loss(net.params, net.loss, names=["W1", "b1", "W2", "b2"], spec=spec, p="keep")
+    assert check(a, np.random.RandomState(0).randn(8, 5), [0, 1, 2, 0] * 2).code == "match"
