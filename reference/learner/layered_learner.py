@@ -153,7 +153,7 @@ class Learner:
                 raise LearnerError(
                     f"buffer {src!r} ({n}) has {np.size(v)} values; {n} has {f.size}"
                 )
-            out[n] = f if v is None else np.asarray(v, dtype=np.float64).reshape(f.shape)
+            out[n] = f if v is None else np.array(v, dtype=np.float64, copy=True).reshape(f.shape)
         return out
 
     def step(self, k: int, X: Array, y: Array) -> tuple[float | None, dict[str, Array]]:

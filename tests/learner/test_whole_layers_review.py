@@ -55,6 +55,9 @@ class Mini:
                 z = p["gamma"] * (a - rm) / np.sqrt(rv + 1e-5) + p["beta"]
                 if "eval_leak" in bug:
                     rm, rv = 0.9 * rm + 0.1 * a.mean(0), 0.9 * rv + 0.1 * a.var(0)
+                if "eval_inplace" in bug:  # the very arrays read before are changed
+                    rm *= 0.9
+                    rm += 0.1 * a.mean(0)
             self.bn_param.update(running_mean=rm, running_var=rv)
         hdn = np.maximum(z, 0)
         m = None
@@ -131,15 +134,13 @@ def _codes(r, kind="bug"):
 # -- A: bugs that used to match -----------------------------------------------------------
 
 
-def test_running_statistics_moved_by_the_inference_pass_are_batchnorm_running():
+@pytest.mark.parametrize("bug", ["eval_leak", "eval_inplace"])
+def test_running_statistics_moved_by_the_inference_pass_are_batchnorm_running(bug):
     assert _run(_mini(bn=True)).code == "match"
-    r = _run(_mini("eval_leak", bn=True))
+    r = _run(_mini(bug, bn=True))
     f = r.findings[0]
     assert (r.code, f.code) == ("implementation_bug", "batchnorm_running"), r.render()
-    assert "inference" in f.evidence and f.params == (
-        "bn_param['running_mean']",
-        "bn_param['running_var']",
-    )
+    assert "inference" in f.evidence and "bn_param['running_mean']" in f.params
 
 
 @pytest.mark.parametrize("masks", [True, False])
