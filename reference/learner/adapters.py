@@ -17,7 +17,8 @@ With ``spec="1x8x8 conv(4,k=3) relu maxpool(2) flatten dense(3) ..."`` (the laye
 form) instead of ``sizes``/``activations``, (a), (b) and (e) take a whole network with conv,
 pooling, batchnorm and dropout: parameters in the spec's order (W1 b1 gamma2 beta2 ...), and
 the conventions, running statistics and dropout masks of ``layered_decl``; ``check`` then runs
-``layered_check``.
+``layered_check``. A ``spec=`` of dense layers and activations only is a dense spec: its
+sizes, activations, loss and optimizer become the dense declarations (``as_dense``).
 """
 
 from __future__ import annotations

@@ -311,7 +311,7 @@ def _records(decl, T: LStep, loss, G, B1, P, masks, X, y, tol, probe, k, B0) -> 
     state = NetState(net.opt.init(P), B0, masks)
     K: float = depth_factor(spec)
     if probe.u > 1e-12:  # float32: the probabilistic bound lambda sqrt(K) u T, not K u T
-        K = LAMBDA * np.sqrt(K) / SAFETY
+        K = min(K, LAMBDA * np.sqrt(K) / SAFETY)  # never wider than the worst case
     terms = (K, abs_grads(spec, P, X, y, state, masks))
     bd = bounds(spec, tol, pairs, P, state, probe, terms, {})
     items = [(st, n, a, e, None, bd.get((st, n))) for (st, n), (a, e) in pairs.items()]
