@@ -154,7 +154,7 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         learner.candidates.append((masks, nxt))
         if best is None or d < best[0]:
             best = (d, masks, nxt, recipe)
-    if best[0] > replay_rtol(learner) * max(abs(loss), 1e-3) and k == 1:
+    if best[0] > replay_rtol(learner) * max(abs(loss), 1.0) and k == 1:
         lost = Finding("dropout_unrecovered", (), None, 1, UNRECOVERED, "", "note")
         return best[1], best[2], _other_p(learner, ref, P, B, X, y, loss, state, shapes) or lost
     if k == 1:
@@ -200,7 +200,7 @@ def _other_p(learner, ref, P, B, X, y, loss, state, shapes):  # noqa: ANN001, AN
     for r in RECIPES:
         fwd, _ = replay(state, r, keeps, shapes)
         t = other.run(P, B, X, y, dict(zip(names, fwd, strict=True)))
-        if abs(t.loss - loss) <= replay_rtol(learner) * max(abs(loss), 1e-3):
+        if abs(t.loss - loss) <= replay_rtol(learner) * max(abs(loss), 1.0):
             said, used = ("keeps", "drops") if decl.keep_p else ("drops", "keeps")
             return Finding(
                 "dropout_mask",
@@ -234,8 +234,9 @@ def seeds_of(owner: Any) -> list[int]:
     return out
 
 
-REPLAY_RTOL = {"float64": 1e-10, "float32": 1e-5}  # a replayed mask gives the learner's loss
-# this close: its round-off, with room; a wrong draw lands this near only by a rare chance
+# a replayed mask gives the learner's loss within this x max(|loss|, 1): its round-off, with
+# room; a wrong draw lands this near only by a rare chance
+REPLAY_RTOL = {"float64": 1e-10, "float32": 1e-5}
 
 
 def replay_rtol(learner: Any) -> float:
