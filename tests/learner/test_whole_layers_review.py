@@ -93,7 +93,7 @@ class Mini:
             dxh = dz * p["gamma"]
             da = (dxh - dxh.mean(0) - xh * (dxh * xh).mean(0)) / np.sqrt(var + 1e-5)
         g["W1"] = (X.T @ da).T if "outin" in bug else X.T @ da
-        g["b1"] = da.sum(0)
+        g["b1"] = da[1:].sum(0) if "db_skip" in bug else da.sum(0)
         for key in [k for k in p if self.reg and (k.startswith("W") or "l2_bias" in bug)]:
             L += 0.5 * self.reg * float((p[key] ** 2).sum())
             g[key] = g[key] + self.reg * p[key]
@@ -415,3 +415,15 @@ def test_names_in_an_order_that_does_not_fit_say_the_order_that_does():
         check(a, np.zeros((4, 5)), [0, 1, 2, 0])
     a = from_loss(net.params, net.loss, names=["W1", "b1", "W2", "b2"], spec=spec, p="keep")
     assert check(a, np.random.RandomState(0).randn(8, 5), [0, 1, 2, 0] * 2).code == "match"
+
+
+def test_a_bias_bug_below_a_dropout_gets_no_mask_hint_when_its_weight_agrees():
+    r = _run(_mini("db_skip", keep=0.8))
+    f = r.findings[0]
+    assert (r.code, f.code, f.params) == ("implementation_bug", "layer_mismatch", ("b1",))
+    assert "dropout" not in f.evidence, f.evidence
+
+
+def test_the_twin_line_speaks_of_dropout_p_only_with_dropout():
+    assert "dropout p keeps" not in _run(_mini(bn=True)).spec
+    assert "dropout p keeps" in _run(_mini(keep=0.8)).spec
