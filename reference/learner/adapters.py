@@ -17,7 +17,8 @@ With ``spec="1x8x8 conv(4,k=3) relu maxpool(2) flatten dense(3) ..."`` (the laye
 form) instead of ``sizes``/``activations``, (a), (b) and (e) take a whole network with conv,
 pooling, batchnorm and dropout: parameters in the spec's order (W1 b1 gamma2 beta2 ...), and
 the conventions, running statistics and dropout masks of ``layered_decl``; ``check`` then runs
-``layered_check``.
+``layered_check``. A ``spec=`` of dense layers and activations only is a dense spec: its
+sizes, activations, loss and optimizer become the dense declarations (``as_dense``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .codec import Codec
 from .conventions import Conventions
 from .declarations import _conv, _paths
 from .grad_formats import _is_loss_pair, _match, as_grad
-from .layered_decl import LayeredDecl, is_layered, layered_decl
+from .layered_decl import LayeredDecl, as_dense, is_layered, layered_decl
 from .paths import LearnerError, get, put
 
 Array = np.ndarray
@@ -112,6 +113,7 @@ def from_gradients(
     """(a) ``grads(X, y)`` returns gradients: a dict keyed by your names, a list in the order
     of ``params``, Nielsen's ``(nabla_b, nabla_w)``, or ``(loss, grads)``. ``per_sample=True``
     calls it once per row and sums (reduction 'sum') or averages ('mean') the results."""
+    declared = as_dense(declared)  # a spec of dense layers only: the dense path
     if is_layered(declared):
         return Adapter("gradients", None, net, _paths(params), forward, grads, step=step,
                        data=data, layered=layered_decl(declared))  # fmt: skip
@@ -135,6 +137,7 @@ def from_layers(
 ) -> Adapter:
     """(b) Layer objects: ``backward(X, y)`` runs your forward and backward passes, after which
     each layer holds its gradients as attributes (``dweights``, ``dbiases``)."""
+    declared = as_dense(declared)  # a spec of dense layers only: the dense path
     layered = layered_decl(declared) if is_layered(declared) else None
     if layered is None:
         declared.setdefault("bias", "separate" if biases else "none")
@@ -257,6 +260,7 @@ def from_loss(
     """(e) A params dict (``model.params``) and ``loss_and_grads(X, y) -> (loss, grads)``
     (CS231n's ``model.loss``), ``grads`` keyed like ``params``. ``names`` defaults to W1, b1,
     W2, b2, ... in canonical order."""
+    declared = as_dense(declared)  # a spec of dense layers only: the dense path
     layered = layered_decl(declared) if is_layered(declared) else None
     conv = None if layered else _conv(declared)
     if names is None and layered is not None:

@@ -4,10 +4,15 @@ statistics and dropout masks, one step at a time (resync).
 
 Per step: the learner's loss and every gradient (W, b, gamma, beta) against the twin's, with
 the layered engine's per-element allowance (``layered_engine.bounds``: layer scale, the terms
-each gradient sums); the learner's running statistics after the pass against the declared
-convention's update from the twin's batch statistics (``buffers``); the learner's ``forward``
-(its inference pass) against the twin in eval mode at the learner's running statistics. The
-learner's weights then take the declared optimizer's step from the learner's own gradients.
+each gradient sums, ``u K T``; for a float32 learner the probabilistic bound ``lambda sqrt(K)
+u T``, lambda = 10 (Higham & Mary 2019: it fails with probability below ``2K exp(-50)``),
+since the worst case ``K u T`` is wider there than the bugs it must catch); the learner's
+running statistics after the pass against the declared convention's update from the twin's
+batch statistics (``buffers``), and unchanged by anything else (the inference pass, between
+passes); the learner's ``forward`` (its inference pass) against the twin in eval mode at the
+learner's running statistics. The learner's weights then take the declared optimizer's step
+from the learner's own gradients. Masks repeated from the previous step are
+``dropout_mask``; the last, short batch is always compared (``layered_steps``).
 The first step that parts is diagnosed (``layered_judge``); the training probe is not run.
 """
 
@@ -18,135 +23,39 @@ from typing import Any
 import numpy as np
 
 from nnparity.reference.compare import Record, compare_many
-from nnparity.reference.layered_engine import _Probe, bounds
+from nnparity.reference.layered_engine import SAFETY, _Probe, bounds
 from nnparity.reference.layered_terms import abs_grads, depth_factor
 from nnparity.reference.tolerance import tolerance_for
 from nnparity.scratch import build
 
 from .adapters import Adapter
-from .grad_formats import as_grad
 from .layered_decl import LayeredDecl
-from .layered_judge import diagnose, table
-from .layered_masks import read_source, recover
+from .layered_judge import diagnose, explained, table
+from .layered_learner import Learner, guarded
+from .layered_masks import UNRECOVERED, keeps_of, recover
 from .layered_reference import LayeredRef, LStep
-from .paths import LearnerError, get, put, short
+from .layered_steps import frozen, layouts, moved, moved_finding, note, schedule
+from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
-from .runner import LearnerCrash, learner_tail
+from .runner import LearnerCrash
 
 Array = np.ndarray
 FLOAT32_WIDEN = 10.0
+LAMBDA = 10.0  # float32: the probabilistic bound's lambda (Higham & Mary 2019)
 
 
-class Learner:
-    """The learner's arrays in the spec's canonical names and shapes (a dense weight given
-    (out, in) is transposed; a bias (1, n) or (n, 1) reshaped), and its calls."""
-
-    def __init__(self, adapter: Adapter, decl: LayeredDecl):
-        self.a, self.decl = adapter, decl
-        self.names = decl.param_names()
-        self.shapes = {n: v.shape for n, v in build(decl.spec).init_params().items()}
-        if len(adapter.paths) != len(self.names):
-            raise LearnerError(
-                f"{len(adapter.paths)} parameter name(s) given ({', '.join(adapter.paths)}); the "
-                f"spec's learnable arrays are {len(self.names)}, in this order: "
-                f"{', '.join(self.names)}"
-            )
-        self.owner = decl.owner if decl.owner is not None else adapter.root
-        raw = self.raw()
-        for p, n, v in zip(adapter.paths, self.names, raw, strict=True):
-            if not np.issubdtype(v.dtype, np.floating):
-                raise LearnerError(f"{p} is {v.dtype}: use float weights")
-            self.fit(n, p, v)
-        self.dtype = "float32" if {v.dtype for v in raw} == {np.dtype(np.float32)} else "float64"
-
-    def raw(self) -> list[Array]:
-        out = []
-        for p in self.a.paths:
-            v = get(self.a.root, p)
-            if v is None:
-                raise LearnerError(f"{p} is None: initialise the weights before the adapter")
-            out.append(np.array(v, copy=True))
-        return out
-
-    def fit(self, name: str, path: str, v: Array) -> Array:
-        want = self.shapes[name]
-        if v.shape == want:
-            return v.astype(np.float64)
-        if v.ndim == 2 and v.T.shape == want and name.startswith("W"):
-            return v.T.astype(np.float64)
-        if v.size == int(np.prod(want)) and not name.startswith("W"):
-            return v.reshape(want).astype(np.float64)
+def _targets(decl: LayeredDecl, y: Any) -> tuple[Array, Array]:
+    """(y as the learner gets it, y as the twin takes it): class labels as int64, a column
+    of labels (N, 1) flattened."""
+    yv = np.asarray(y)
+    if decl.spec.loss.name != "cross_entropy":
+        return yv, yv
+    yt = yv.reshape(-1) if yv.ndim == 2 and yv.shape[1] == 1 else yv
+    if yt.ndim != 1:
         raise LearnerError(
-            f"{path} ({name}) has shape {v.shape}; the spec gives {name} the shape {want}"
+            f"y has shape {yv.shape}: cross_entropy takes class indices (N,) or (N, 1)"
         )
-
-    def read(self) -> dict[str, Array]:
-        return {
-            n: self.fit(n, p, v)
-            for n, p, v in zip(self.names, self.a.paths, self.raw(), strict=True)
-        }
-
-    def write(self, P: dict[str, Array]) -> None:
-        for n, p, v in zip(self.names, self.a.paths, self.raw(), strict=True):
-            new = P[n].T if v.shape != P[n].shape and v.ndim == 2 and n[0] == "W" else P[n]
-            put(self.a.root, p, np.asarray(new).reshape(v.shape).astype(v.dtype))
-
-    def buffers(self, fresh: dict[str, Array]) -> dict[str, Array] | None:
-        if not self.decl.buffers:
-            return None
-        out = {}
-        for (n, f), src in zip(fresh.items(), self.decl.buffers, strict=True):
-            try:
-                v = read_source(src, self.owner)
-            except LearnerError:  # not there before the first pass (CS231n's bn_param)
-                v = None
-            out[n] = f if v is None else np.asarray(v, dtype=np.float64).reshape(f.shape)
-        return out
-
-    def step(self, k: int, X: Array, y: Array) -> tuple[float | None, dict[str, Array]]:
-        """(loss or None, gradients canonical) of one training pass."""
-        res = guarded(self.a.grads, k, "your training pass", X.copy(), y.copy())
-        loss = None
-        if self.a.grad_paths is not None:  # style (b): the layers hold the gradients
-            grads = [get(self.a.root, p) for p in self.a.grad_paths]
-            if isinstance(res, int | float | np.number) or np.ndim(res) == 0 and res is not None:
-                loss = float(res)
-        else:
-            if isinstance(res, tuple | list) and len(res) == 2 and np.ndim(res[0]) == 0:
-                loss, res = float(res[0]), res[1]
-            if isinstance(res, dict):
-                grads = [_key(res, p) for p in self.a.paths]
-            else:
-                grads = list(res)
-        out = {}
-        for n, p, g in zip(self.names, self.a.paths, grads, strict=True):
-            out[n] = self.fit(n, f"{p}'s gradient", as_grad(p, g))
-        return loss, out
-
-
-def _key(d: dict, p: str) -> Any:
-    for key in (p, short(p)):
-        if key in d:
-            return d[key]
-    raise LearnerError(f"the gradients have no entry for {p!r}; their keys: {', '.join(d)}")
-
-
-def guarded(fn: Any, k: int, what: str, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except MemoryError:
-        raise
-    except Exception as e:  # noqa: BLE001 - the learner's error is a finding
-        raise LearnerCrash(
-            Finding(
-                "learner_exception",
-                (),
-                None,
-                k,
-                f"{what} raised at step {k}:\n{learner_tail(e)}",
-                "fix the error in your code (the traceback is yours)",
-            )
-        ) from None
+    return yv, yt.astype(np.int64)
 
 
 def check_layered(
@@ -169,12 +78,11 @@ def check_layered(
         raise LearnerError(
             f"X has samples of shape {X.shape[1:]}; the spec's input is {decl.spec.in_shape}"
         )
-    yv = np.asarray(y)
-    y_twin = yv.astype(np.int64) if decl.spec.loss.name == "cross_entropy" else yv
+    yv, y_twin = _targets(decl, y)
     learner = Learner(adapter, decl)
     saved = learner.raw()
     bs = min(batch_size or decl.batch_size or len(X), len(X))
-    batches = [np.arange(i, min(i + bs, len(X))) for i in range(0, len(X), bs)]
+    order, notes = schedule(decl, len(X), bs, steps)
     ref = LayeredRef(decl)
     net = build(decl.spec)
     opt_state = net.opt.init(learner.read())
@@ -184,53 +92,69 @@ def check_layered(
     probe = _Probe(decl.spec.replace(dtype=learner.dtype))
     records: list[Record] = []
     findings: list[Finding] = []
-    notes: list[Finding] = []
-    run = 0
+    run, last_b, prev_masks, loss_only = 0, None, None, None
+    seeded = decl.dropout_seed is not None  # a seed set in every pass: the same mask each
+    fresh = decl.fresh_buffers()
     try:
-        for k in range(1, steps + 1):
-            rows = batches[(k - 1) % len(batches)]
+        for k, rows in enumerate(order, 1):
             Xb, yb, ytb = X[rows], yv[rows], y_twin[rows]
+            raw_p = learner.raw()
             P = learner.read()
-            fresh = decl.fresh_buffers()
-            B0 = learner.buffers(fresh)
+            B0 = learner.buffers(fresh, first=k == 1)
+            gone = moved(last_b, B0)
+            if gone:
+                findings = [moved_finding(gone, _paths(learner, gone), "between passes", k)]
+                break
             state = np.random.get_state()
             loss, G = learner.step(k, Xb, yb)
             B1 = learner.buffers(fresh)
-            masks, fresh_masks, note = recover(
-                learner, ref, P, B0 or fresh, Xb, ytb, loss, G, state
+            Bs = B0 or fresh
+            if k == 1 and learner.square:
+                P, lay = layouts(learner, raw_p, _scorer(learner, ref, Bs, Xb, ytb, loss, state))
+                G = learner.grads()
+                notes += [lay] if lay else []
+            masks, fresh_masks, got = recover(
+                learner, ref, P, Bs, Xb, ytb, loss, G, state, prev_masks, k
             )
-            if note and k == 1:
-                notes.append(note)
-            T = ref.run(P, B0 or fresh, Xb, ytb, masks)
-            recs = _records(decl, T, loss, G, B1, P, masks, Xb, ytb, tol, probe, k, B0 or fresh)
+            if got is not None and got.kind != "note":
+                findings = [got]
+                break
+            unsure = got is not None and got.code == "dropout_unrecovered"
+            if got and k == 1 and not unsure:
+                notes.append(got)
+            seeded = seeded or (got is not None and got.code == "dropout_seeded")
+            stuck = None if seeded else frozen(prev_masks, masks, keeps_of(decl), k)
+            if stuck:
+                findings = [stuck]
+                break
+            prev_masks = masks
+            T = ref.run(P, Bs, Xb, ytb, masks)
+            recs = _records(decl, T, loss, G, B1, P, masks, Xb, ytb, tol, probe, k, Bs)
             if adapter.forward is not None and (B1 is not None or not fresh):
-                out = guarded(adapter.forward, k, "your forward pass", Xb.copy())
-                e = ref.eval(P, B1 or fresh, Xb)
-                o = np.asarray(out, dtype=np.float64)
-                if o.shape == e.shape and decl.spec.loss.name == "cross_entropy":
-                    sm = np.exp(e - e.max(axis=1, keepdims=True))
-                    sm /= sm.sum(axis=1, keepdims=True)
-                    if np.allclose(o, sm, rtol=1e-6, atol=1e-9) and not np.allclose(o, e):
-                        e = sm  # your forward returns softmax(logits)
-                recs += compare_many(
-                    [("eval", "output", o, e, None)],
-                    tol,
-                    spec=str(decl.spec),
-                    mode="resync",
-                    step=k,
-                    check_dtype=False,
-                )
+                recs += _eval(adapter, ref, decl, P, B1 or fresh, Xb, tol, k)
+                B2 = learner.buffers(fresh)
+                gone = moved(B1, B2)
+                if gone:
+                    paths = _paths(learner, gone)
+                    findings = [moved_finding(gone, paths, "in your forward (inference) pass", k)]
+                    records += recs
+                    run = k
+                    break
+            last_b = B1
             records += recs
             run = k
-            if not all(r.passed for r in recs):
-                findings = diagnose(
+            bad = [r for r in recs if not r.passed]
+            if bad and all(r.stage == "loss" for r in bad):
+                loss_only = loss_only or _loss_note(bad[0], k)
+            elif bad:
+                why = (
                     ref,
                     learner,
                     decl,
                     recs,
                     T,
                     P,
-                    B0 or fresh,
+                    Bs,
                     B1,
                     masks,
                     fresh_masks,
@@ -240,6 +164,11 @@ def check_layered(
                     G,
                     k,
                 )
+                findings = diagnose(*why)
+                if unsure and not explained(findings[0]):
+                    findings = _other_masks(why, tol, probe) or []
+                    if not findings:
+                        raise LearnerError(UNRECOVERED)
                 break
             P2, opt_state = net.opt.update(G, opt_state, P)
             learner.write(P2)
@@ -248,8 +177,12 @@ def check_layered(
     finally:
         for p, v in zip(adapter.paths, saved, strict=True):
             put(adapter.root, p, v)
+    if loss_only:
+        notes.append(loss_only)
     if decl.buffer_names() and not decl.buffers:
         notes.append(NO_BUFFERS)
+    if adapter.forward is None:
+        notes.append(NO_FORWARD)
     code = "implementation_bug" if findings else "match"
     return CheckResult(
         code,
@@ -261,6 +194,95 @@ def check_layered(
         run,
         Training("not_assessed", "", "the training probe does not run on layered specs yet"),
     )
+
+
+def _other_masks(why: tuple, tol: Any, probe: Any) -> list[Finding] | None:
+    """With no replay giving the learner's loss at step 1, each other replayed draw in turn:
+    the findings of the first whose diagnosis explains the loss and every gradient."""
+    ref, learner, decl, _, _, P, B, B1, _, _, X, y, loss, G, k = why
+    for masks, nxt in getattr(learner, "candidates", []):
+        T = ref.run(P, B, X, y, masks)
+        recs = _records(decl, T, loss, G, B1, P, masks, X, y, tol, probe, k, B)
+        if all(r.passed for r in recs):
+            continue
+        out = diagnose(ref, learner, decl, recs, T, P, B, B1, masks, nxt, X, y, loss, G, k)
+        if explained(out[0]):
+            return out
+    return None
+
+
+def _paths(learner: Learner, names: list[str]) -> list[str]:
+    src = dict(zip(learner.decl.buffer_names(), learner.decl.buffers, strict=False))
+    return [str(src.get(n, n)) if isinstance(src.get(n), str) else n for n in names]
+
+
+def _scorer(learner, ref, B, X, y, loss, state):  # noqa: ANN001, ANN202
+    """score(P, G): (the loss parts, its relative distance; or, the loss agreeing, the
+    gradients') against the twin with the masks recovered at ``P`` (smaller: a better
+    reading; the loss first, which a backward bug leaves as it is)."""
+
+    def score(P: dict, G: dict) -> tuple[bool, float]:
+        try:
+            masks, _, got = recover(learner, ref, P, B, X, y, loss, G, state, None, 1)
+        except LearnerError:
+            return (True, np.inf)
+        if got is not None and got.kind != "note":  # p read the other way reproduces the loss
+            return (False, 0.0)
+        t = ref.run(P, B, X, y, masks)
+        d = [float(np.abs(g - t.grads[n]).max()) / _top(t.grads[n]) for n, g in G.items()]
+        if loss is None:
+            return (False, max(d))
+        off = abs(loss - t.loss) / max(abs(t.loss), 1e-300)
+        return (off > 1e-6, max(d) if off <= 1e-6 else off)  # the loss (forward) first
+
+    return score
+
+
+def _top(a: Array) -> float:
+    return max(float(np.abs(a).max(initial=0.0)), 1e-300)
+
+
+def _eval(adapter, ref, decl, P, B, X, tol, k) -> list[Record]:  # noqa: ANN001
+    """The learner's ``forward`` (inference pass) against the twin in eval mode."""
+    out = guarded(adapter.forward, k, "your forward pass", X.copy())
+    e = ref.eval(P, B, X)
+    o = np.asarray(out, dtype=np.float64)
+    if o.shape != e.shape:
+        raise LearnerError(
+            f"your forward= returns shape {o.shape}; the network's output is {e.shape}: pass "
+            "the function that returns the scores (logits or softmax), not labels or the loss"
+        )
+    if decl.spec.loss.name == "cross_entropy":
+        sm = np.exp(e - e.max(axis=1, keepdims=True))
+        sm /= sm.sum(axis=1, keepdims=True)
+        if np.allclose(o, sm, rtol=1e-6, atol=1e-9) and not np.allclose(o, e):
+            e = sm  # your forward returns softmax(logits)
+    return compare_many(
+        [("eval", "output", o, e, None)],
+        tol,
+        spec=str(decl.spec),
+        mode="resync",
+        step=k,
+        check_dtype=False,
+    )
+
+
+def _loss_note(r: Record, k: int) -> Finding:
+    return note(
+        "loss_value_mismatch",
+        f"your loss value parts from PyTorch's at step {k} ({r.scratch_value:.8g} vs "
+        f"{r.torch_value:.8g}) while every gradient agrees: training is unaffected (a clip or "
+        "an offset inside the loss, as nnfs's clip at 1e-7)",
+        "nothing to fix for training; the reported loss differs",
+        k,
+    )
+
+
+NO_FORWARD = note(
+    "forward_not_compared",
+    "your forward (inference) pass was not compared (no forward= given)",
+    "pass forward=<your predict or scores function> to compare it in eval mode",
+)
 
 
 NO_BUFFERS = Finding(
@@ -287,7 +309,10 @@ def _records(decl, T: LStep, loss, G, B1, P, masks, X, y, tol, probe, k, B0) -> 
     for n, g in G.items():
         pairs[("grad", n)] = (g, T.grads[n])
     state = NetState(net.opt.init(P), B0, masks)
-    terms = (depth_factor(spec), abs_grads(spec, P, X, y, state, masks))
+    K: float = depth_factor(spec)
+    if probe.u > 1e-12:  # float32: the probabilistic bound lambda sqrt(K) u T, not K u T
+        K = min(K, LAMBDA * np.sqrt(K) / SAFETY)  # never wider than the worst case
+    terms = (K, abs_grads(spec, P, X, y, state, masks))
     bd = bounds(spec, tol, pairs, P, state, probe, terms, {})
     items = [(st, n, a, e, None, bd.get((st, n))) for (st, n), (a, e) in pairs.items()]
     if B1 is not None:

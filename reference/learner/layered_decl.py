@@ -7,6 +7,9 @@ in the layered one-line form, and the conventions the learner's layers follow.
   ``momentum="cs231n"`` (the running average with the biased variance), ``running_var=
   "biased"``, ``p="keep"``. Undeclared: PyTorch's (``running = (1 - mom) running + mom batch``,
   the unbiased variance; ``p`` drops, as nnfs's dropout ``rate``).
+- ``layout='in_out' | 'out_in'``: how dense weights are stored, (in, out) for ``x @ W`` or
+  (out, in) for ``x @ W.T``; only square weights need it (undeclared, the reading that
+  reproduces the learner's loss and gradients is taken, with a note).
 - ``l2=R``: the loss holds CS231n's ``reg``: ``R/2 * sum ||W||^2`` over every weight array.
 - ``buffers=[...]``: the learner's running statistics in the spec's order (running_mean{n},
   running_var{n} of each batchnorm): paths below the adapter's root (or ``owner``), or
@@ -45,6 +48,7 @@ KEYS = (
     "lr",
     "batch_size",
     "l2",
+    "layout",
 )
 
 
@@ -65,6 +69,7 @@ class LayeredDecl:
     owner: Any = None
     batch_size: int | None = None
     l2: float = 0.0  # l2/2 * sum of every W squared in the loss (CS231n's reg)
+    layout: str | None = None  # dense weights 'in_out' (x @ W) or 'out_in' (W @ x)
 
     def param_names(self) -> list[str]:
         """Learnable arrays in the spec's order: W1, b1, gamma2, beta2, ..."""
@@ -92,13 +97,40 @@ class LayeredDecl:
                 f"running statistics {'m r + (1-m) batch' if self.running == 'cs231n' else 'torch'}"
                 f", {'biased' if self.biased else 'unbiased'} variance"
             )
-        if self.keep_p:
+        if self.keep_p and self.dropout_numbers():
             parts.append("your dropout p keeps (the twin's p above drops)")
         return "; ".join(parts)
 
 
 def is_layered(declared: dict[str, Any]) -> bool:
     return "spec" in declared
+
+
+LAYERED_ONLY = ("convention", "momentum", "running_var", "p", "buffers", "masks", "dropout_seed")
+
+
+def as_dense(declared: dict[str, Any]) -> dict[str, Any]:
+    """A ``spec=`` made of dense layers and activations only is a dense spec (scratch prints
+    it densely): its declarations for the dense adapters (sizes, activations, loss,
+    optimizer), the others kept; any other spec is returned as it is."""
+    if "spec" not in declared or isinstance(declared["spec"], Spec):
+        return declared
+    try:
+        spec = Spec.parse(str(declared["spec"]))
+    except SpecError as e:
+        raise DeclarationError(str(e)) from None
+    if spec.layered:
+        return declared
+    for key in ("buffers", "masks", "dropout_seed"):
+        if declared.get(key) is not None:
+            raise DeclarationError(f"{key}= given, but the spec has no batchnorm or dropout")
+    out = {k: v for k, v in declared.items() if k not in (*LAYERED_ONLY, "spec", "owner")}
+    out["sizes"] = list(spec.sizes)
+    out["activations"] = [str(a) for a in spec.activations]
+    out.setdefault("loss", str(spec.loss))
+    if "lr" not in out:
+        out.setdefault("optimizer", str(spec.opt))
+    return out
 
 
 def layered_decl(kw: dict[str, Any]) -> LayeredDecl:
@@ -139,6 +171,7 @@ def layered_decl(kw: dict[str, Any]) -> LayeredDecl:
         kw.get("owner"),
         kw.get("batch_size"),
         float(kw.get("l2", 0.0)),
+        _layout(kw.get("layout")),
     )
     nb, nm = len(decl.buffer_names()), len(decl.dropout_numbers())
     if decl.buffers and len(decl.buffers) != nb:
@@ -151,6 +184,15 @@ def layered_decl(kw: dict[str, Any]) -> LayeredDecl:
             f"{len(decl.masks)} mask source(s) given; the spec has {nm} dropout layer(s)"
         )
     return decl
+
+
+def _layout(v: Any) -> str | None:
+    if v is None:
+        return None
+    lay = str(v).lower().replace("-", "_")
+    if lay not in ("in_out", "out_in"):
+        raise DeclarationError(f"layout={v!r}: use 'in_out' (x @ W) or 'out_in' (W @ x)")
+    return lay
 
 
 def _spec(text: Any, kw: dict[str, Any], keep_p: bool) -> Spec:
@@ -172,7 +214,7 @@ def _spec(text: Any, kw: dict[str, Any], keep_p: bool) -> Spec:
             raise DeclarationError(str(e)) from None
     if keep_p:
         layers = tuple(
-            Choice("dropout", (("p", 1.0 - dict(c.params).get("p", 0.5)),))
+            Choice("dropout", (("p", round(1.0 - dict(c.params).get("p", 0.5), 12)),))
             if c.name == "dropout"
             else c
             for c in spec.layers

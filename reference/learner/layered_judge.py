@@ -26,26 +26,23 @@ from nnparity.reference.layered_engine import layer_of
 
 from .layered_decl import LayeredDecl
 from .layered_reference import LayeredRef, LStep
+from .layered_residual import regularization, swapped
+from .layered_running import _close, _running
 from .layered_variants import variants
 from .result import Finding, ParamRow
 
 Array = np.ndarray
-HYP_RTOL = 1e-6  # a variant reproduces the learner when every tensor is this close
+EXPLAINED = 0.01  # ... and leaves at most this share of a loss that parts unexplained
 
 
-def _close(a: Array, e: Array, scale: float = 0.0) -> bool:
-    """Within ``HYP_RTOL`` of ``e`` relative to the larger of ``e``'s and ``scale``."""
-    a, e = np.asarray(a, np.float64), np.asarray(e, np.float64)
-    if a.shape != e.shape:
-        return False
-    scale = max(float(np.abs(e).max(initial=0.0)), scale, 1e-300)
-    return bool(np.allclose(a, e, rtol=HYP_RTOL, atol=HYP_RTOL * scale))
-
-
-def _reproduces(t: LStep, loss: float | None, G: dict[str, Array]) -> bool:
+def _reproduces(t: LStep, loss: float | None, G: dict[str, Array], gap: float = 0.0) -> bool:
     """The learner's loss and every gradient, each gradient judged on the scale of all of
-    them (a bias feeding a batchnorm has a gradient of round-off size)."""
+    them (a bias feeding a batchnorm has a gradient of round-off size). ``gap``: the
+    learner's loss against the twin's; a variant explains it only by closing it to below
+    ``EXPLAINED`` of it (a backward-only variant, with the twin's loss, never does)."""
     if loss is not None and not _close(loss, t.loss):
+        return False
+    if loss is not None and gap and abs(loss - t.loss) > EXPLAINED * gap:
         return False
     S = max(float(np.abs(g).max(initial=0.0)) for g in t.grads.values())
     return all(_close(G[n], t.grads[n], S) for n in G)
@@ -78,6 +75,8 @@ def diagnose(
     if core:
         out.append(
             _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner)
+            or regularization(decl, core, G, T, P, learner, k)
+            or swapped(ref, core, G, P, B0, X, y, masks, loss, learner, k)
             or _mismatch(ref, decl, core, G, T, k, learner)
         )
     if any(r.stage == "buffers" for r in bad):
@@ -101,122 +100,6 @@ def diagnose(
     return out
 
 
-def _running(ref, decl, bad, B0, B1, X, P, masks, k, learner) -> list[Finding]:  # noqa: ANN001
-    """Which running average the learner's statistics follow, per layer: the weight of the old
-    value (1 - momentum as declared, or momentum: read the other way), the variance stored
-    (biased or unbiased) and, at a fresh start, running_var starting at 1 or at 0."""
-    stats = _batch_stats(ref, P, B0, X, masks)
-    out = []
-    layers = sorted({int(layer_of(r.tensor)) for r in bad if r.stage == "buffers"})
-    for n in layers:
-        mean, var, cnt = stats[n]
-        mom = _momentum(decl, ref, n)
-        fits = []
-        for j, before in enumerate(_befores(B0, n)):
-            for old in (1 - mom, mom):
-                for biased in (decl.biased, not decl.biased):
-                    v = var if biased else var * cnt / max(cnt - 1, 1)
-                    rm = old * before[f"running_mean{n}"] + (1 - old) * mean
-                    rv = old * before[f"running_var{n}"] + (1 - old) * v
-                    if _close(B1[f"running_mean{n}"], rm) and _close(B1[f"running_var{n}"], rv):
-                        fits.append((j, old, biased))
-        names = (_path(learner, f"running_mean{n}"), _path(learner, f"running_var{n}"))
-        if not fits:
-            out.append(
-                Finding(
-                    "batchnorm_running",
-                    names,
-                    n,
-                    k,
-                    f"batchnorm layer {n}'s running statistics fit no running average "
-                    "(old value weighted 1 - momentum or momentum, biased or unbiased variance)",
-                    "running = m * running + (1 - m) * batch once per training pass, with the "
-                    "declared m and variance",
-                )
-            )
-            continue
-        j, old, biased = fits[0]
-        parts, fix = [], []
-        if j:
-            parts.append(f"running_var starts at {B0[f'running_var{n}'].flat[0] == 0 and 1 or 0}")
-        if old != 1 - mom:
-            parts.append(f"the old value weighted {old:g} (momentum read the other way)")
-            fix.append(
-                f"weight the old value by {1 - mom:g}: running = {1 - mom:g} * running + "
-                f"{mom:g} * batch"
-            )
-        if biased != decl.biased:
-            parts.append(f"the {'biased' if biased else 'unbiased'} variance stored")
-        if j or biased != decl.biased:
-            conv = "cs231n" if biased else "torch"
-            fix.append(
-                f"if that is your convention, declare momentum={conv!r} (convention='cs231n': "
-                "biased variance, running_var from 0; 'torch': unbiased, from 1)"
-                if bool(j) == biased
-                else f"declare running_var={'biased' if biased else 'unbiased'!r}"
-            )
-        out.append(
-            Finding(
-                "batchnorm_running",
-                names,
-                n,
-                k,
-                f"batchnorm layer {n}'s running statistics follow another convention than "
-                f"declared: {', '.join(parts)}",
-                "; ".join(fix),
-            )
-        )
-    return out
-
-
-def _momentum(decl: LayeredDecl, ref: LayeredRef, n: int) -> float:
-    return float(ref.twin.module[ref.index[n]].momentum)
-
-
-def _befores(B0: dict, n: int) -> list[dict]:
-    """The statistics before the pass, and, when they are a fresh start, the other fresh
-    start (running_var ones as PyTorch, or zeros as CS231n's ``bn_param.get``)."""
-    rm, rv = B0[f"running_mean{n}"], B0[f"running_var{n}"]
-    if not (np.all(rm == 0) and (np.all(rv == 0) or np.all(rv == 1))):
-        return [B0]
-    return [B0, {**B0, f"running_var{n}": 1.0 - rv}]
-
-
-def _batch_stats(ref, P, B0, X, masks) -> dict[int, tuple[Array, Array, int]]:  # noqa: ANN001
-    """The batch mean, biased variance and count of each batchnorm's input in the twin."""
-    seen: dict[int, Any] = {}
-    tw = ref.twin
-    hooks = [
-        tw.module[i].register_forward_pre_hook(
-            lambda mod, args, n=n: seen.__setitem__(n, args[0].detach().numpy())
-        )
-        for n, i in ref.index.items()
-        if ref.kind[n] == "batchnorm"
-    ]
-    try:
-        ref.run(
-            P,
-            B0,
-            X,
-            np.zeros(len(X), dtype=np.int64)
-            if _class(ref)
-            else np.zeros((len(X), ref.decl.spec.out_units)),
-            masks,
-        )
-    finally:
-        for h in hooks:
-            h.remove()
-    out = {}
-    for n, x in seen.items():
-        axes = (0,) if x.ndim == 2 else (0, 2, 3)
-        out[n] = (x.mean(axis=axes), x.var(axis=axes), x.size // x.shape[1])
-    return out
-
-
-def _class(ref: LayeredRef) -> bool:
-    return ref.decl.spec.loss.name == "cross_entropy"
-
-
 def _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner):  # noqa: ANN001
     """The first named wrong layer whose twin reproduces the learner's loss and gradients:
     each variant in every layer of its kind at once (one function of the learner's serves
@@ -226,6 +109,7 @@ def _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner):  
     stack = decl.spec.stack
     drops = [i for i, c in enumerate(stack) if c.name == "dropout"]
     loss_bad = any(r.stage == "loss" for r in core)
+    gap = abs(loss - ref.run(P, B0, X, y, masks).loss) if loss_bad and loss is not None else 0.0
     forward = None
     kinds = list(dict.fromkeys(c.name for c in stack))
     for kind in kinds:
@@ -242,9 +126,14 @@ def _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner):  
                 if any(m is None for m in mods.values()):
                     continue
                 t = ref.run(P, B0, X, y, masks, replace=mods)
-                if _reproduces(t, loss, G):
+                if _reproduces(t, loss, G, gap):
                     return _named(ref, v, group, core, k, learner)
-                if forward is None and loss_bad and _close(loss, t.loss):
+                if (
+                    forward is None
+                    and loss_bad
+                    and _close(loss, t.loss)
+                    and abs(loss - t.loss) <= EXPLAINED * gap
+                ):
                     forward = (v, group)
     if forward is not None:  # the loss alone: a forward bug whose backward differs again
         f = _named(ref, *forward, core, k, learner)
@@ -298,6 +187,9 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
             rel = f"; c = {c:.4g}, cos = {cos:.4f}"
     above = "the loss and every layer above agree" if not loss_bad else "the loss differs too"
     if r.stage == "loss":
+        scaled = _scaled(loss_bad, G, T, learner)
+        if scaled is not None:
+            return scaled
         text = (
             f"the loss already parts ({r.scratch_value:.8g} vs PyTorch's {r.torch_value:.8g})"
             ": your forward pass differs"
@@ -305,6 +197,8 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
         hint = "compare your forward pass layer by layer with the spec (nnparity check_layers)"
         return Finding(code, ("loss",), None, k, text, hint)
     drop = _dropout_above(ref, n)
+    own = [m for m in G if int(layer_of(m) or 0) == n]
+    drop = drop if all(m in {g.tensor for g in grads} for m in own) else None  # mask: all
     extra = (
         f"; dropout layer {drop} sits just above: a backward that uses another mask than "
         "its forward parts here first"
@@ -322,6 +216,38 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
     elif code == "scale_factor":
         hint = f"{r.tensor}'s gradient is PyTorch's times {c:.4g}: check the 1/N and the factors"
     return Finding(code, (_path(learner, r.tensor),), n, k, text, hint)
+
+
+def explained(f: Finding) -> bool:
+    """Whether a finding reproduces the learner's loss and every gradient from the twin (a
+    named variant, L2, swapped names, one factor over everything), not only where it parts:
+    with masks replayed at the nearest loss, only such a finding vouches for the masks."""
+    generic = ("layer_mismatch", "scale_factor", "sign_flip", "batchnorm_running")
+    return f.code not in generic or (f.code == "scale_factor" and f.params[:1] == ("loss",))
+
+
+def _scaled(r: Record, G: dict, T: LStep, learner: Any) -> Finding | None:
+    """``scale_factor`` when the loss and every gradient are the twin's times one factor c;
+    with ``c * rows`` a whole number M other than the batch's rows, the mean is taken over M."""
+    c = r.scratch_value / r.torch_value if r.torch_value else 0.0
+    S = max(float(np.abs(g).max(initial=0.0)) for g in T.grads.values())
+    if not c or not all(_close(G[n], c * T.grads[n], abs(c) * S) for n in G):
+        return None
+    rows = len(T.out)
+    m = rows / c
+    why = ""
+    if abs(m - round(m)) < 1e-6 * m and round(m) != rows:
+        why = f": your loss divides by {round(m)} where this batch has {rows} rows"
+    return Finding(
+        "scale_factor",
+        ("loss", *(_path(learner, n) for n in G)),
+        None,
+        r.step,
+        f"the loss and every gradient are PyTorch's times {c:.6g} (loss {r.scratch_value:.8g} "
+        f"vs {r.torch_value:.8g}){why}",
+        "average over the batch's own size (len(X) of the batch; the last batch can be "
+        "shorter), not a fixed batch size or the dataset size",
+    )
 
 
 def _dropout_above(ref: LayeredRef, n: int | None) -> int | None:

@@ -102,8 +102,14 @@ def keeps_of(decl: LayeredDecl) -> list[float]:
     return [1.0 - dict(c.params).get("p", 0.5) for c in decl.spec.stack if c.name == "dropout"]
 
 
-def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state):  # noqa: ANN001
-    """(masks by name, the replayed generator's next draws or None, a note or None)."""
+def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: int = 1):  # noqa: ANN001
+    """(masks by name, the replayed generator's next draws or None, a note or None). Replayed
+    masks must give the learner's loss within ``REPLAY_RTOL`` (by dtype): the previous
+    step's masks are one more candidate (a mask drawn once and reused); none fitting at
+    step 1 is a ``dropout_unrecovered`` note (the masks come from elsewhere, or the forward
+    differs: only declared masks tell). The draw that fits at step 1 is the learner's code
+    and the only one replayed after it (a bug that changes the loss then cannot pick another
+    draw that happens to be nearer)."""
     decl = learner.decl
     numbers = decl.dropout_numbers()
     if not numbers:
@@ -128,24 +134,113 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state):  # noqa: ANN001
             "or declare masks=[...] (the dropout layer objects or their mask arrays) or "
             "dropout_seed="
         )
+    locked = getattr(learner, "recipe", None) if k > 1 else None  # step 1's fit: the code's
+    cands = [(r, *replay(state, r, keeps, shapes)) for r in RECIPES if locked in (None, r)]
+    for seed in seeds_of(learner.owner) if locked is None or locked.startswith("seed") else ():
+        cands.append(
+            (
+                f"seed {seed}",
+                [seeded(seed, kp, sh) for kp, sh in zip(keeps, shapes, strict=True)],
+                None,
+            )
+        )
+    if prev and all(prev[n].shape == s for n, s in zip(names, shapes, strict=True)):
+        cands.append(("previous", [prev[n] for n in names], None))
     best = None
-    for recipe in RECIPES:
-        fwd, nxt = replay(state, recipe, keeps, shapes)
+    learner.candidates = []
+    for recipe, fwd, nxt in cands:
         masks = dict(zip(names, fwd, strict=True))
         d = abs(ref.run(P, B, X, y, masks).loss - loss)
+        learner.candidates.append((masks, nxt))
         if best is None or d < best[0]:
             best = (d, masks, nxt, recipe)
+    if best[0] > replay_rtol(learner) * max(abs(loss), 1.0) and k == 1:
+        lost = Finding("dropout_unrecovered", (), None, 1, UNRECOVERED, "", "note")
+        return best[1], best[2], _other_p(learner, ref, P, B, X, y, loss, state, shapes) or lost
+    if k == 1:
+        learner.recipe = best[3]
+    if best[3] == "previous":
+        return best[1], None, None
+    how = (
+        f"np.random.seed({best[3][5:]}); np.random.rand(*x.shape) < keep, the seed your "
+        "dropout_param holds"
+        if best[3].startswith("seed")
+        else RECIPES[best[3]]
+    )
     note = Finding(
-        "dropout_replayed",
+        "dropout_seeded" if best[3].startswith("seed") else "dropout_replayed",
         (),
         None,
         1,
-        f"your dropout masks were recovered by replaying NumPy's global generator "
-        f"({RECIPES[best[3]]})",
+        f"your dropout masks were recovered by replaying NumPy's global generator ({how})",
         "declare masks=[...] or dropout_seed= to give them directly",
         "note",
     )
     return best[1], best[2], note
+
+
+def _other_p(learner, ref, P, B, X, y, loss, state, shapes):  # noqa: ANN001, ANN202
+    """``dropout_mask`` when dropout's p read the other way (keep for drop) gives the
+    learner's loss with a replayed mask: the declaration or the code reads p wrongly."""
+    from dataclasses import replace
+
+    from nnparity.scratch.spec_choice import Choice
+
+    decl = learner.decl
+    layers = tuple(
+        Choice("dropout", (("p", round(1.0 - dict(c.params).get("p", 0.5), 12)),))
+        if c.name == "dropout"
+        else c
+        for c in decl.spec.stack
+    )
+    flipped = replace(decl, spec=decl.spec.replace(layers=layers), keep_p=not decl.keep_p)
+    other = type(ref)(flipped)
+    keeps = keeps_of(flipped)
+    names = [f"mask{n}" for n in decl.dropout_numbers()]
+    for r in RECIPES:
+        fwd, _ = replay(state, r, keeps, shapes)
+        t = other.run(P, B, X, y, dict(zip(names, fwd, strict=True)))
+        if abs(t.loss - loss) <= replay_rtol(learner) * max(abs(loss), 1.0):
+            said, used = ("keeps", "drops") if decl.keep_p else ("drops", "keeps")
+            return Finding(
+                "dropout_mask",
+                (),
+                decl.dropout_numbers()[0],
+                1,
+                f"dropout's p read the other way: declared as the probability your dropout "
+                f"{said}, your code {used} with it (the replayed mask {RECIPES[r]} with p "
+                "read so reproduces your loss)",
+                f"declare p={'drop' if decl.keep_p else 'keep'!r} if that is your convention, "
+                "else use p as declared in the mask",
+            )
+    return None
+
+
+UNRECOVERED = (
+    "your dropout masks could not be recovered: no replay of NumPy's global generator "
+    f"({'; '.join(RECIPES.values())}) reproduces your loss, and no named bug explains it with "
+    "the nearest replay (a private generator such as default_rng, a seed set inside the pass, "
+    "or a forward that differs: only the masks themselves tell): declare masks=[...] (the "
+    "dropout layers or their mask arrays) or dropout_seed="
+)
+
+
+def seeds_of(owner: Any) -> list[int]:
+    """Integer ``seed`` entries of the owner's dict attributes (CS231n's ``dropout_param``)."""
+    out = []
+    for v in getattr(owner, "__dict__", {}).values():
+        if isinstance(v, dict) and isinstance(v.get("seed"), int | np.integer):
+            out.append(int(v["seed"]))
+    return out
+
+
+# a replayed mask gives the learner's loss within this x max(|loss|, 1): its round-off, with
+# room; a wrong draw lands this near only by a rare chance
+REPLAY_RTOL = {"float64": 1e-10, "float32": 1e-5}
+
+
+def replay_rtol(learner: Any) -> float:
+    return REPLAY_RTOL.get(getattr(learner, "dtype", "float64"), 1e-5)
 
 
 def _next_draws(state, keeps, shapes, masks, names):  # noqa: ANN001

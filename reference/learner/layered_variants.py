@@ -7,7 +7,8 @@ gradients equal the twin's with one of these in place has that bug.
 - dropout: backward without the mask (``dx = dout`` or ``dout / keep``), with the mask but
   no ``1 / keep``, or with a fresh mask (the next draw of the replayed generator).
 - conv: the kernel flipped (true convolution) in forward and backward, or only in dx.
-- max pool: the gradient sent to every element of the window, or averaged over it.
+- max pool: the gradient sent to every element of the window, averaged over it, or sent to
+  every tied maximum.
 """
 
 from __future__ import annotations
@@ -134,11 +135,21 @@ class _PoolRoute(torch.autograd.Function):
             xx = x.detach().requires_grad_(True)
             (gx,) = torch.autograd.grad(F.avg_pool2d(xx, k, stride), xx, g)
         kk = (k if isinstance(k, int) else k[0] * k[1]) ** (2 if isinstance(k, int) else 1)
+        if rule == "ties":  # every element equal to its window's maximum (stride == kernel)
+            kh, kw = (k, k) if isinstance(k, int) else k
+            up = F.max_pool2d(x, k, stride).repeat_interleave(kh, 2).repeat_interleave(kw, 3)
+            gu = g.repeat_interleave(kh, 2).repeat_interleave(kw, 3)
+            h, w = up.shape[2], up.shape[3]
+            out = torch.zeros_like(x)
+            out[:, :, :h, :w] = (x[:, :, :h, :w] == up).to(x.dtype) * gu
+            return out, None, None, None
         return (gx * kk if rule == "every" else gx), None, None, None
 
 
-def _pool(rule: str) -> Callable[[nn.Module], nn.Module]:
-    def make(m: nn.Module) -> nn.Module:
+def _pool(rule: str) -> Callable[[nn.Module], nn.Module | None]:
+    def make(m: nn.Module) -> nn.Module | None:
+        if rule == "ties" and m.stride != m.kernel_size:
+            return None  # windows that overlap: not built
         return _Fn(lambda x: _PoolRoute.apply(x, m.kernel_size, m.stride, rule))
 
     return make
@@ -215,6 +226,13 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "spreads the gradient over the window (averaged)",
                 fix,
                 _pool("mean"),
+            ),
+            WVariant(
+                "pool_routing",
+                "sends the gradient to every element equal to the window's maximum (ties "
+                "each get it all)",
+                fix + " (one of the tied maxima: the first, as np.argmax)",
+                _pool("ties"),
             ),
         ]
     return []

@@ -1,0 +1,155 @@
+"""Step bookkeeping of a layered check: which batches are compared, masks that repeat across
+steps, running statistics that move outside a training pass, the reading of square dense
+weights, and the notes that say what was not compared."""
+
+from __future__ import annotations
+
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from nnparity.scratch.spec_layers import layer_shapes
+
+from .layered_decl import LayeredDecl
+from .paths import LearnerError
+from .result import Finding
+
+Array = np.ndarray
+MAX_SQUARE = 4  # square dense weights whose layout is tried both ways (2**4 readings)
+COINCIDENCE = 1e-9  # masks drawn afresh are identical with at most this probability
+
+
+def note(code: str, evidence: str, hint: str, step: int | None = None) -> Finding:
+    return Finding(code, (), None, step, evidence, hint, "note")
+
+
+def per_channel(decl: LayeredDecl, rows: int) -> int | None:
+    """The fewest values a batchnorm normalises per channel at a batch of ``rows`` (None
+    without batchnorm): rows for a dense batchnorm, rows x positions after a conv."""
+    counts = []
+    shape = decl.spec.in_shape
+    for c, out in zip(decl.spec.stack, layer_shapes(decl.spec), strict=True):
+        if c.name == "batchnorm":
+            counts.append(rows * (int(np.prod(shape[1:])) if len(shape) == 3 else 1))
+        shape = out
+    return min(counts) if counts else None
+
+
+def schedule(decl: LayeredDecl, n: int, bs: int, steps: int) -> tuple[list[Array], list[Finding]]:
+    """The row indices of each step compared: the batches in order, cycling, ``steps`` of
+    them, plus the last, short batch when ``steps`` stops before it (a bug in the handling
+    of the short batch shows only there); a batch whose batchnorm would see one value per
+    channel is left out, with a note (PyTorch refuses it, the statistics are undefined)."""
+    batches = [np.arange(i, min(i + bs, n)) for i in range(0, n, bs)]
+    order = [batches[(k - 1) % len(batches)] for k in range(1, steps + 1)]
+    notes = []
+    if len(batches) > steps and len(batches[-1]) < bs:
+        order.append(batches[-1])
+        notes.append(
+            note(
+                "short_batch_compared",
+                f"your last batch has {len(batches[-1])} rows (the others {bs}): it is compared "
+                f"as step {len(order)}, beyond the {steps} step(s) asked for",
+                "nothing to do: a 1/N taken from the full batch size shows there",
+                len(order),
+            )
+        )
+    ones = [i for i, b in enumerate(order) if per_channel(decl, len(b)) == 1]
+    if ones and len(ones) == len(order):
+        raise LearnerError(
+            "batchnorm would see one value per channel in training (a batch of one row): "
+            "its batch variance is 0 and PyTorch refuses it; use batch_size >= 2"
+        )
+    if ones:
+        notes.append(
+            note(
+                "batch_not_compared",
+                f"{len(ones)} batch(es) of one row not compared: batchnorm would see one value "
+                "per channel (its batch variance is 0; PyTorch refuses it)",
+                "choose a batch size that leaves no batch of one row (len(X) % batch_size != 1)",
+            )
+        )
+    order = [b for i, b in enumerate(order) if i not in ones]
+    return order, notes
+
+
+def frozen(
+    prev: dict[str, Array] | None, masks: dict[str, Array], keeps: list[float], k: int
+) -> Finding | None:
+    """``dropout_mask`` when a step's masks are the previous step's, drawn afresh with a
+    chance below ``COINCIDENCE`` (each element agrees with probability keep^2 + (1-keep)^2)."""
+    if not prev:
+        return None
+    same = []
+    log_p = 0.0
+    for (n, m), keep in zip(masks.items(), keeps, strict=True):
+        p = prev.get(n)
+        if p is None or p.shape != m.shape or not np.array_equal(p, m):
+            return None
+        log_p += m.size * np.log(max(keep**2 + (1 - keep) ** 2, 1e-300))
+        same.append(n)
+    if log_p > np.log(COINCIDENCE):
+        return None
+    nums = ", ".join(n[4:] for n in same)
+    return Finding(
+        "dropout_mask",
+        (),
+        int(same[-1][4:]),
+        k,
+        f"dropout layer(s) {nums}: the mask of step {k} is the mask of step {k - 1}, element "
+        f"for element (by chance with probability 1e{log_p / np.log(10):.0f}): the mask is "
+        "drawn once and reused",
+        "draw a new mask in every training forward pass (not only when none is stored or its "
+        "shape changes)",
+    )
+
+
+def moved(before: dict[str, Array] | None, after: dict[str, Array] | None) -> list[str]:
+    """Running statistics that changed between two reads (none should)."""
+    if before is None or after is None:
+        return []
+    return [n for n in before if not np.array_equal(before[n], after[n])]
+
+
+def moved_finding(names: list[str], paths: list[str], what: str, k: int) -> Finding:
+    layer = int("".join(filter(str.isdigit, names[0])) or 0) or None
+    return Finding(
+        "batchnorm_running",
+        tuple(paths),
+        layer,
+        k,
+        f"your running statistics ({', '.join(paths)}) changed {what}: they move once per "
+        "training pass only",
+        "update running_mean/running_var in training mode only; in test mode normalise with "
+        "them and leave them as they are",
+    )
+
+
+def layouts(learner: Any, raw_p: list[Array], score: Any) -> tuple[dict, Finding | None]:
+    """The reading of the square dense weights (undeclared layout) that ``score(P, G)``
+    finds closest (each subset of them stored (out, in)); (P, a note when any is)."""
+    sq = learner.square[:MAX_SQUARE]
+    best = None
+    for bits in product((False, True), repeat=len(sq)):
+        learner.flip = {n for n in learner.flip if n not in sq} | {
+            n for n, b in zip(sq, bits, strict=True) if b
+        }
+        P = {
+            n: learner.fit(n, p, v)
+            for n, p, v in zip(learner.names, learner.a.paths, raw_p, strict=True)
+        }
+        s = score(P, learner.grads())
+        if best is None or s < best[0]:
+            best = (s, set(learner.flip), P)
+    learner.flip = best[1]
+    flipped = [n for n in sq if n in best[1]]
+    learner.square = []
+    if not flipped:
+        return best[2], None
+    return best[2], note(
+        "layout_inferred",
+        f"{', '.join(flipped)} square: read as (out, in) (x @ W.T), the reading that reproduces "
+        "your loss and gradients",
+        "declare layout='out_in' to say so",
+    )
