@@ -42,7 +42,7 @@ from .judge import (
 from .protocol import Checked
 from .resources import check_resources
 from .result import FRAMEWORKS, ParityResult
-from .roundoff import Envelope, unit_roundoff
+from .roundoff import SAFETY, Envelope, unit_roundoff
 from .threads import limited, threads_for
 from .tolerance import tolerance_for
 from .twin import Twin
@@ -217,10 +217,13 @@ def _run(
         if unjudged is None and any(r.nonfinite and not r.passed for r in recs):
             why = _cannot_judge(items, recs, spec.dtype, raw, unit_roundoff(spec.dtype))
             unjudged = None if why is None else (k, *why)
-        for rec, (stage, name, a, e, _, bd) in zip(recs, items, strict=True):
+        for rec, (stage, name, a, e, sc, bd) in zip(recs, items, strict=True):
             if (stage, name) in opairs:
                 ref = np.asarray(opairs[(stage, name)], dtype=np.float64)
-                rec = _with_oracle(rec, a, e, ref, tol, bd)
+                r = raw.get((stage, name))  # the envelope; with drift (free mode, the two
+                m = None if r is None else (r if torch_p is not p else r / SAFETY)  # sides'
+                # weights apart) its parts are not separated here, and it is kept whole
+                rec = _with_oracle(rec, a, e, ref, tol, bd, sc, m)
             records.append(rec)
             if keep_arrays:
                 arrays[(k, stage, name)] = (a, e)

@@ -148,12 +148,19 @@ def _with_oracle(
     ref: Array,
     tol: Tolerance | None = None,
     bound: Any = None,
+    scale: float | None = None,
+    margin: Any = None,
 ) -> Record:
     """Add each float32 side's largest error against the float64 ``ref``; a record outside
     tolerance passes (``judged_by='oracle'``) when every element outside its allowance is no
     further from ``ref`` than ``ORACLE_FACTOR`` times the larger of PyTorch's own error there
-    and the element's round-off allowance ``bound``. Without ``tol`` (callers that keep their
-    own allowances) the rule compares the two tensors' largest errors."""
+    and the element's round-off estimate ``margin``. The allowance is the record's own:
+    ``atol * scale + rtol |e| + bound`` (``scale`` as the record was judged: None for max|e|,
+    ``TINY`` where the floor is inside ``bound``). ``margin`` is the round-off envelope
+    without its safety factor and without floors (``R / SAFETY``): ``ORACLE_FACTOR`` is the
+    margin here, and a floor (up to 1e4 R) in it let a doubled gradient of a saturated unit
+    through. Without ``tol`` (callers that keep their own allowances) the rule compares the
+    two tensors' largest errors."""
     a64 = np.asarray(a, dtype=np.float64)
     e64 = np.asarray(e, dtype=np.float64)
     if a64.shape != ref.shape:
@@ -170,11 +177,13 @@ def _with_oracle(
     else:
         with np.errstate(invalid="ignore", over="ignore"):
             ae = np.abs(e64)
-            scale = float(ae.max()) if ae.size else 0.0
+            top = float(ae.max()) if ae.size else 0.0
+            sc = (top if top > 0 else 1.0) if scale is None else scale
             bd = 0.0 if bound is None else np.asarray(bound, dtype=np.float64)
-            allowed = tol.atol * (scale if scale > 0 else 1.0) + tol.rtol * ae + bd
+            m = bd if margin is None else np.asarray(margin, dtype=np.float64)
+            allowed = tol.atol * sc + tol.rtol * ae + bd
             outside = np.abs(a64 - e64) > allowed
-            ok = bool(np.all(~outside | (ds <= ORACLE_FACTOR * np.maximum(dt, bd))))
+            ok = bool(np.all(~outside | (ds <= ORACLE_FACTOR * np.maximum(dt, m))))
     return replace(rec, passed=True, judged_by="oracle") if ok else rec
 
 
