@@ -29,7 +29,7 @@ from .layered_decl import LayeredDecl
 from .layered_judge import diagnose, table
 from .layered_masks import read_source, recover
 from .layered_reference import LayeredRef, LStep
-from .paths import LearnerError, get, put, short
+from .paths import LearnerError, put, short
 from .result import CheckResult, Finding, Training
 from .runner import LearnerCrash, learner_tail
 
@@ -61,8 +61,7 @@ class Learner:
 
     def raw(self) -> list[Array]:
         out = []
-        for p in self.a.paths:
-            v = get(self.a.root, p)
+        for p, v in zip(self.a.paths, self.a.values(self.a.paths), strict=True):
             if v is None:
                 raise LearnerError(f"{p} is None: initialise the weights before the adapter")
             out.append(np.array(v, copy=True))
@@ -108,7 +107,7 @@ class Learner:
         res = guarded(self.a.grads, k, "your training pass", X.copy(), y.copy())
         loss = None
         if self.a.grad_paths is not None:  # style (b): the layers hold the gradients
-            grads = [get(self.a.root, p) for p in self.a.grad_paths]
+            grads = self.a.values(self.a.grad_paths)
             if isinstance(res, int | float | np.number) or np.ndim(res) == 0 and res is not None:
                 loss = float(res)
         else:
@@ -193,7 +192,7 @@ def check_layered(
             P = learner.read()
             fresh = decl.fresh_buffers()
             B0 = learner.buffers(fresh)
-            state = np.random.get_state()
+            state = adapter.rng_state()  # in the learner's process
             loss, G = learner.step(k, Xb, yb)
             B1 = learner.buffers(fresh)
             masks, fresh_masks, note = recover(
