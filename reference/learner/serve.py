@@ -26,6 +26,7 @@ import numpy as np
 from .wire import decode, encode, recv, send
 
 _OURS = str(Path(__file__).resolve().parent)
+_PACKAGE = str(Path(__file__).resolve().parents[2])  # nnparity's root: scratch, reference
 IMPORT_PHASE = "while nnparity loaded your file (its import and the adapter function)"
 
 
@@ -61,14 +62,35 @@ def serve_main(req_fd: int, resp_fd: int, file: str, name: str | None, limits: d
         header, arrays = {"memory": True}, []
     except NNParityError as e:
         header, arrays = {"unusable": str(e)}, []
-    except Exception:  # noqa: BLE001 - the load reports the learner's own; this is ours
-        header, arrays = {"internal": traceback.format_exc()}, []
+    except Exception as e:  # noqa: BLE001 - the load reports the learner's own: see _failed
+        header, arrays = _failed(e, folder), []
     send(resp_fd, header, arrays)
     if not ("adapter" in header or "layers" in header):
         return
     while (msg := recv(req_fd)) is not None:
-        header, arrays = server.answer(*msg)
+        try:
+            header, arrays = server.answer(*msg)
+        except Exception:  # noqa: BLE001 - answer reports the learner's own: this is ours
+            header, arrays = {"internal": traceback.format_exc()}, []
         send(resp_fd, header, arrays)
+
+
+def _failed(e: BaseException, folder: str) -> dict:
+    """What describing the adapter raised: the learner's error (``unusable``, its line) when
+    the innermost frame of nnparity's or the learner's is the learner's (a property of its
+    object that raised), else nnparity's own failure (``internal``: a bug of ours, with its
+    traceback; never said as the learner's exit)."""
+    frames = [f.filename for f in traceback.extract_tb(e.__traceback__)]
+    kinds = [_theirs(f, folder) for f in frames if _theirs(f, folder) or f.startswith(_PACKAGE)]
+    if kinds and kinds[-1]:
+        only = "".join(traceback.format_exception_only(type(e), e)).strip()
+        where = _line(e, folder)
+        return {"unusable": f"your code raised while nnparity read your adapter{where}: {only}"}
+    return {"internal": traceback.format_exc()}
+
+
+def _theirs(filename: str, folder: str) -> bool:
+    return filename.startswith(folder + "/") and not filename.startswith(_OURS)
 
 
 class _Server:

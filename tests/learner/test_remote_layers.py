@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_isolation import check, learner
 
 from nnparity.reference.learner import remote
 from nnparity.reference.learner.remote_layered import rng_state
@@ -250,11 +251,9 @@ def test_a_patching_but_correct_layered_file_still_matches(tmp_path, capsys):
 
 
 BROKEN = """
-def broken_adapter():  # nnparity's own code fails in the learner's process (describe)
+def broken_adapter():  # nnparity's own code fails in the learner's process (in describe)
     import nnparity.reference.learner.serve as serve
-    def fail(self, a, arrays):
-        raise AttributeError("'NoneType' object has no attribute 'slot_names'")
-    serve._Server.layered = fail
+    serve._Server.layered = None
     return nnparity_adapter()
 """
 
@@ -266,5 +265,30 @@ def test_nnparitys_own_failure_in_the_learners_process_is_ours_never_the_learner
     rc = main(["check", f"{f}:broken_adapter", *STEPS])
     out, err = capsys.readouterr()
     assert rc == 3, (out, err)
-    assert "bug in nnparity" in err and "slot_names" in err and "Traceback" in err
+    assert "bug in nnparity" in err and "'NoneType' object is not callable" in err
+    assert "Traceback" in err and "serve.py" in err
     assert "ended the process" not in err and "os._exit" not in err
+
+
+RAISING = """
+class _Params(dict):  # the learner's own mapping, whose read raises (its bug)
+    def __getitem__(self, key):
+        raise RuntimeError("params are not ready")
+def nnparity_adapter():
+    a = make()
+    a.root = _Params(a.root)
+    return a
+"""
+
+
+def test_the_learners_error_while_its_adapter_is_read_is_its_own(tmp_path, capsys):
+    """Raised in the learner's code that nnparity's description of the adapter reached: the
+    learner's error with its line (exit 2), neither a bug of ours nor an exit."""
+    rc = check(learner(tmp_path, RAISING))
+    out, err = capsys.readouterr()
+    assert rc == 2, (out, err)
+    assert (
+        "your code raised while nnparity read your adapter at student.py:5 (in __getitem__)" in err
+    )
+    assert "RuntimeError: params are not ready" in err
+    assert "bug in nnparity" not in err and "ended the process" not in err
