@@ -292,3 +292,35 @@ def test_the_learners_error_while_its_adapter_is_read_is_its_own(tmp_path, capsy
     )
     assert "RuntimeError: params are not ready" in err
     assert "bug in nnparity" not in err and "ended the process" not in err
+
+
+def test_against_jax_on_a_layered_network_says_not_run_both_ways(capsys):
+    pytest.importorskip("jax")
+    f = str(EXAMPLES / "net_convnet_ok.py")
+    for extra in ([], ["--in-process"]):
+        rc = main(["check", f, *STEPS, "--against", "jax", *extra])
+        out, err = capsys.readouterr()
+        assert rc == 0 and out.startswith("code: match"), (out, err)
+        assert "not run: --against jax holds dense specs only" in out
+
+
+LAMBDAS = """
+def lambda_adapter():  # buffers as callables (None before the first pass: fresh)
+    from nnparity.reference.learner import from_loss
+    m = FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75, normalization="batchnorm")
+    stat = lambda i, k: lambda: m.bn_params[i].get(k)
+    return from_loss(m.params, m.loss, forward=m.loss, spec=SPEC, convention="cs231n",
+        names=["W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2", "W3", "b3"],
+        buffers=[stat(i, k) for i in (0, 1) for k in ("running_mean", "running_var")],
+        data=(X, Y))
+"""
+
+
+@pytest.mark.parametrize("stem", ["net_fc_bn_dropout_ok", "net_fc_bn_dropout_bug"])
+def test_buffers_given_as_callables_are_read_in_the_learners_process(tmp_path, capsys, stem):
+    f = _copy(tmp_path, stem, LAMBDAS)
+    rc_in, inside = _json(capsys, f"{f}:lambda_adapter", "--in-process")
+    rc, split = _json(capsys, f"{f}:lambda_adapter")
+    assert rc == rc_in == (0 if stem.endswith("_ok") else 1), split
+    assert _gist(split) == _gist(inside)
+    assert any(r["stage"] == "buffers" for r in split["params"])
