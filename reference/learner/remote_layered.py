@@ -78,7 +78,10 @@ def remote_decl(learner: Any, info: dict, arrays: list) -> LayeredDecl:
     running, biased, keep_p, seed, batch_size, l2 = _decode(info["plain"], arrays)
     if running not in ("torch", "cs231n"):
         raise ValueError(f"running statistics {running!r}")
-    return LayeredDecl(
+    for value in (seed, batch_size):
+        if value is not None and not isinstance(value, int | np.integer):
+            raise ValueError(f"{value!r} where an integer belongs")
+    decl = LayeredDecl(
         Spec.parse(str(info["spec"])),
         running,
         bool(biased),
@@ -90,6 +93,11 @@ def remote_decl(learner: Any, info: dict, arrays: list) -> LayeredDecl:
         batch_size,
         float(l2),
     )
+    nb, nm = len(decl.buffer_names()), len(decl.dropout_numbers())
+    if len(decl.buffers) not in (0, nb) or len(decl.masks) not in (0, nm):
+        # ``layered_decl`` refused these in the learner's process: nnparity was patched there
+        raise ValueError(f"{len(decl.buffers)} buffer and {len(decl.masks)} mask reader(s)")
+    return decl
 
 
 def rng_state(learner: Any) -> tuple:

@@ -324,3 +324,27 @@ def test_buffers_given_as_callables_are_read_in_the_learners_process(tmp_path, c
     assert rc == rc_in == (0 if stem.endswith("_ok") else 1), split
     assert _gist(split) == _gist(inside)
     assert any(r["stage"] == "buffers" for r in split["params"])
+
+
+FORGED_DECL = """
+import nnparity.reference.learner.serve as serve
+_real = serve._Server.layered
+def _forged(self, a, arrays):  # what layered_decl would have refused in this process
+    d = _real(self, a, arrays)
+    {change}
+    return d
+serve._Server.layered = _forged
+"""
+
+
+@pytest.mark.parametrize(
+    "change",
+    ['d["masks"] = d["masks"] * 2', 'd["plain"] = ["torch", False, False, "7", None, 0.0]'],
+    ids=["two_mask_readers_for_one_dropout", "a_seed_as_text"],
+)
+def test_a_declaration_forged_in_the_learners_process_is_no_verdict(tmp_path, capsys, change):
+    f = _copy(tmp_path, "net_nnfs_dropout_bug", head=FORGED_DECL.format(change=change))
+    rc = main(["check", str(f), *STEPS])
+    out, err = capsys.readouterr()
+    assert rc == 2 and "code:" not in out, (out, err)
+    assert "cannot read" in err and "bug in nnparity" not in err
