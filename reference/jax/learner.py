@@ -20,6 +20,11 @@ def learner_triangulation(adapter: Any, X: Any, y: Any, steps: int) -> tuple[Any
     parameters): the line then says so."""
     from nnparity.reference.learner.checker import _data
 
+    if getattr(adapter, "layered", None) is not None:  # a layered spec= network
+        return None, (
+            f"{PREFIX}: not run: --against jax holds dense specs only (the JAX twin has no conv, "
+            "pooling, normalisation or dropout layers)"
+        )
     if X is None and adapter.data is not None:  # the adapter's own data=(X, y)
         X, y = adapter.data
     conv = adapter.conventions

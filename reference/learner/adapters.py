@@ -80,6 +80,15 @@ class Adapter:
     def read_raw(self) -> list[Array]:
         return [np.array(get(self.root, p), dtype=None, copy=True) for p in self.paths]
 
+    def values(self, paths: Sequence[str]) -> list[Any]:
+        """The objects at the learner's own names ``paths`` (a ``RemoteAdapter`` asks the
+        learner's process)."""
+        return [get(self.root, p) for p in paths]
+
+    def rng_state(self) -> Any:
+        """NumPy's global generator state where the learner's code runs (this process)."""
+        return np.random.get_state()
+
     def read(self) -> dict[str, Array]:
         """The learner's current parameters, canonical."""
         return self.bind().to_canonical(self.read_raw())

@@ -105,7 +105,7 @@ def check_layered(
             if gone:
                 findings = [moved_finding(gone, _paths(learner, gone), "between passes", k)]
                 break
-            state = np.random.get_state()
+            state = adapter.rng_state()  # in the learner's process
             loss, G = learner.step(k, Xb, yb)
             B1 = learner.buffers(fresh)
             Bs = B0 or fresh

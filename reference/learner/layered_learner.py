@@ -19,7 +19,7 @@ from .adapters import Adapter
 from .grad_formats import as_grad
 from .layered_decl import LayeredDecl
 from .layered_masks import read_source
-from .paths import LearnerError, get, put, short
+from .paths import LearnerError, put, short
 from .result import Finding
 from .runner import LearnerCrash, learner_tail
 
@@ -97,8 +97,7 @@ class Learner:
 
     def raw(self) -> list[Array]:
         out = []
-        for p in self.a.paths:
-            v = get(self.a.root, p)
+        for p, v in zip(self.a.paths, self.a.values(self.a.paths), strict=True):
             if v is None:
                 raise LearnerError(f"{p} is None: initialise the weights before the adapter")
             out.append(np.array(v, copy=True))
@@ -161,7 +160,7 @@ class Learner:
         res = guarded(self.a.grads, k, "your training pass", X.copy(), y.copy())
         loss = None
         if self.a.grad_paths is not None:  # style (b): the layers hold the gradients
-            grads = [get(self.a.root, p) for p in self.a.grad_paths]
+            grads = self.a.values(self.a.grad_paths)
             if isinstance(res, int | float | np.number) or np.ndim(res) == 0 and res is not None:
                 loss = float(res)
         else:

@@ -18,7 +18,7 @@ import struct
 import subprocess
 import sys
 import warnings
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -255,9 +255,20 @@ class RemoteAdapter(Adapter):
     def parse_grads(self, result: Any) -> tuple[float | None, list[np.ndarray]]:
         if self.grad_paths is None:
             return super().parse_grads(result)
-        h, got = self.learner.ask({"op": "get", "paths": list(self.grad_paths)})
-        values = _decode(h.get("values"), got)
+        values = self.values(self.grad_paths)
         return None, [as_grad(p, v) for p, v in zip(self.grad_paths, values, strict=True)]
+
+    def values(self, paths: Sequence[str]) -> list[Any]:
+        h, got = self.learner.ask({"op": "get", "paths": list(paths)})
+        values = _decode(h.get("values"), got)
+        if not isinstance(values, list) or len(values) != len(paths):
+            raise unreadable(ValueError("the wrong number of values"))
+        return values
+
+    def rng_state(self) -> tuple:
+        from .remote_layered import rng_state
+
+        return rng_state(self.learner)
 
 
 def describe(learner: Learner, h: dict, arrays: list) -> tuple[Any, Any, Any]:
@@ -274,7 +285,13 @@ def remote_adapter(learner: Learner, info: dict, arrays: list) -> tuple[Adapter,
     """(adapter, X, y) from the learner's description of its adapter."""
     conv = _decode(info.get("conventions"), arrays)
     names = {f.name for f in fields(Conventions)}
-    conventions = Conventions(**{k: v for k, v in conv.items() if k in names})
+    layered = None
+    if info.get("layered") is not None:  # a layered spec: its declarations, no conventions
+        from .remote_layered import remote_decl
+
+        conventions, layered = None, remote_decl(learner, info["layered"], arrays)
+    else:
+        conventions = Conventions(**{k: v for k, v in conv.items() if k in names})
     data, X, y = _decode(info.get("data"), arrays)
 
     def fn(key: str, want: bool = True) -> RemoteFn | None:
@@ -293,11 +310,12 @@ def remote_adapter(learner: Learner, info: dict, arrays: list) -> tuple[Adapter,
         None,
         tuple(str(p) for p in info["paths"]),
         fn("forward"),
-        fn("grads", grad_paths is None),
+        fn("grads", grad_paths is None or layered is not None),  # a layered check reads the loss
         grad_paths,
         fn("step", False),
         info["returns_loss"],
         tuple(data) if data is not None else None,
+        layered=layered,
         learner=learner,
     )
     a.root = _RemoteRoot(a)

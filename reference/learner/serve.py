@@ -6,8 +6,10 @@ functions returned. Requests (``wire`` messages): ``call`` (a function of the ad
 layer check, with arrays; the reply carries the result, the arguments the function changed in
 place, its RuntimeWarnings, or what it raised), ``read`` (the parameters, as arrays), ``get``
 (values at the learner's own names, e.g. the gradient attributes of style (b)), ``put`` (write
-parameters). The first message, sent unasked, describes the adapter (or the layer checks) or
-says why there is none: the file exited, ran out of memory, or cannot be used.
+parameters), ``rng`` (NumPy's global generator state here: a layered check replays dropout
+from it). The first message, sent unasked, describes the adapter (or the layer checks) or
+says why there is none: the file exited, ran out of memory, or cannot be used; a failure of
+nnparity's own code here is ``internal`` (a bug of ours, never the learner's exit).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 from .wire import decode, encode, recv, send
 
 _OURS = str(Path(__file__).resolve().parent)
+_PACKAGE = str(Path(__file__).resolve().parents[2])  # nnparity's root: scratch, reference
 IMPORT_PHASE = "while nnparity loaded your file (its import and the adapter function)"
 
 
@@ -59,18 +62,42 @@ def serve_main(req_fd: int, resp_fd: int, file: str, name: str | None, limits: d
         header, arrays = {"memory": True}, []
     except NNParityError as e:
         header, arrays = {"unusable": str(e)}, []
+    except Exception as e:  # noqa: BLE001 - the load reports the learner's own: see _failed
+        header, arrays = _failed(e, folder), []
     send(resp_fd, header, arrays)
-    if "exit" in header or "memory" in header or "unusable" in header:
+    if not ("adapter" in header or "layers" in header):
         return
     while (msg := recv(req_fd)) is not None:
-        header, arrays = server.answer(*msg)
+        try:
+            header, arrays = server.answer(*msg)
+        except Exception:  # noqa: BLE001 - answer reports the learner's own: this is ours
+            header, arrays = {"internal": traceback.format_exc()}, []
         send(resp_fd, header, arrays)
+
+
+def _failed(e: BaseException, folder: str) -> dict:
+    """What describing the adapter raised: the learner's error (``unusable``, its line) when
+    the innermost frame of nnparity's or the learner's is the learner's (a property of its
+    object that raised), else nnparity's own failure (``internal``: a bug of ours, with its
+    traceback; never said as the learner's exit)."""
+    frames = [f.filename for f in traceback.extract_tb(e.__traceback__)]
+    kinds = [_theirs(f, folder) for f in frames if _theirs(f, folder) or f.startswith(_PACKAGE)]
+    if kinds and kinds[-1]:
+        only = "".join(traceback.format_exception_only(type(e), e)).strip()
+        where = _line(e, folder)
+        return {"unusable": f"your code raised while nnparity read your adapter{where}: {only}"}
+    return {"internal": traceback.format_exc()}
+
+
+def _theirs(filename: str, folder: str) -> bool:
+    return filename.startswith(folder + "/") and not filename.startswith(_OURS)
 
 
 class _Server:
     def __init__(self, folder: str):
         self.folder = folder
         self.fns: list[Any] = []
+        self.ours: set[int] = set()
         self.kept: dict[int, Any] = {}
         self.adapter: Any = None
 
@@ -78,10 +105,14 @@ class _Server:
         self.kept[len(self.kept)] = obj
         return len(self.kept) - 1
 
-    def fn(self, f: Any) -> int | None:
+    def fn(self, f: Any, ours: bool = False) -> int | None:
+        """``f``'s id for ``call``; ``ours``: nnparity's reader around the learner's objects,
+        whose ``NNParityError`` is said as such (a declaration that does not fit)."""
         if f is None:
             return None
         self.fns.append(f)
+        if ours:
+            self.ours.add(len(self.fns) - 1)
         return len(self.fns) - 1
 
     def describe(self, made: tuple) -> tuple[dict, list]:
@@ -102,10 +133,14 @@ class _Server:
             ]
             return {"layers": checks}, arrays
         a = self.adapter = obj
-        a.bind()  # None or integer weights: said here, as the learner's error
+        if a.layered is None:
+            a.bind()  # None or integer weights: said here, as the learner's error
         info = {
             "style": a.style,
-            "conventions": encode(dataclasses.asdict(a.conventions), arrays, None),
+            "conventions": None
+            if a.conventions is None
+            else encode(dataclasses.asdict(a.conventions), arrays, None),
+            "layered": None if a.layered is None else self.layered(a, arrays),
             "paths": list(a.paths),
             "grad_paths": None if a.grad_paths is None else list(a.grad_paths),
             "returns_loss": a.returns_loss,
@@ -115,6 +150,22 @@ class _Server:
             "data": encode((a.data, X, y), arrays, self.keep),
         }
         return {"adapter": info}, arrays
+
+    def layered(self, a: Any, arrays: list) -> dict:
+        """A layered adapter's declarations (``LayeredDecl``) as data: the spec as text, and
+        each buffer and mask source as a function of this process returning arrays
+        (``remote_layered``), so that no learner object crosses."""
+        from .remote_layered import buffer_reader, mask_reader
+
+        d = a.layered
+        owner = d.owner if d.owner is not None else a.root
+        plain = (d.running, d.biased, d.keep_p, d.dropout_seed, d.batch_size, d.l2)
+        return {
+            "spec": str(d.spec),
+            "plain": encode(plain, arrays, self.keep),
+            "buffers": [self.fn(buffer_reader(s, owner), ours=True) for s in d.buffers],
+            "masks": [self.fn(mask_reader(s, owner), ours=True) for s in d.masks],
+        }
 
     def answer(self, header: dict, arrays: list) -> tuple[dict, list]:
         from nnparity.scratch.errors import NNParityError
@@ -129,7 +180,10 @@ class _Server:
                 return {"internal": traceback.format_exc()}, []
         try:
             if op == "call":
-                return self.call(self.fns[header["fn"]], args, header.get("want", True))
+                fn = self.fns[header["fn"]]
+                return self.call(fn, args, header.get("want", True), header["fn"] in self.ours)
+            if op == "rng":  # NumPy's global generator here, before the learner's pass
+                return {"state": encode(np.random.get_state(), out, None)}, out
             if op == "read":  # the parameters as the adapter reads them
                 return {"ok": True}, self.adapter.read_raw()
             if op == "get":
@@ -149,7 +203,9 @@ class _Server:
         except Exception as e:  # noqa: BLE001 - the learner's code failed: its traceback
             return _raised(e), []
 
-    def call(self, fn: Any, args: list, want: bool) -> tuple[dict, list]:
+    def call(self, fn: Any, args: list, want: bool, ours: bool = False) -> tuple[dict, list]:
+        from nnparity.scratch.errors import NNParityError
+
         before = [np.array(a, copy=True) if isinstance(a, np.ndarray) else None for a in args]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -157,6 +213,10 @@ class _Server:
                 result = fn(*args)
             except MemoryError:
                 return {"memory": True}, []
+            except NNParityError as e:
+                if not ours:
+                    return _raised(e), []
+                return {"unusable": str(e)}, []
             except SystemExit as e:
                 return {"exit": repr(e.code), "where": _line(e, self.folder)}, []
             except BaseException as e:  # noqa: BLE001 - the learner's error, reported as such
