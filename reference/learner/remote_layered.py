@@ -89,7 +89,8 @@ def remote_decl(learner: Any, info: dict, arrays: list) -> LayeredDecl:
         tuple(partial(RemoteFn(learner, int(i))) for i in info["buffers"]),
         tuple(partial(_mask, RemoteFn(learner, int(i))) for i in info["masks"]),
         seed,
-        None,  # every source is a reader: nothing is read below an owner here
+        _seeds_owner(info.get("seeds")),  # every source is a reader: the owner holds only
+        # the seeds found in the learner's objects (``layered_masks.seeds_of`` reads them)
         batch_size,
         float(l2),
     )
@@ -98,6 +99,15 @@ def remote_decl(learner: Any, info: dict, arrays: list) -> LayeredDecl:
         # ``layered_decl`` refused these in the learner's process: nnparity was patched there
         raise ValueError(f"{len(decl.buffers)} buffer and {len(decl.masks)} mask reader(s)")
     return decl
+
+
+def _seeds_owner(seeds: Any) -> SimpleNamespace | None:
+    """An owner whose dict attributes hold the learner's dropout seeds, checked to be ints."""
+    if not seeds:
+        return None
+    if not isinstance(seeds, list) or not all(type(s) is int for s in seeds):
+        raise ValueError(f"dropout seeds {seeds!r}")
+    return SimpleNamespace(**{f"dropout_param{i}": {"seed": s} for i, s in enumerate(seeds)})
 
 
 def rng_state(learner: Any) -> tuple:

@@ -155,6 +155,7 @@ class _Server:
         """A layered adapter's declarations (``LayeredDecl``) as data: the spec as text, and
         each buffer and mask source as a function of this process returning arrays
         (``remote_layered``), so that no learner object crosses."""
+        from .layered_masks import seeds_of
         from .remote_layered import buffer_reader, mask_reader
 
         d = a.layered
@@ -165,6 +166,7 @@ class _Server:
             "plain": encode(plain, arrays, self.keep),
             "buffers": [self.fn(buffer_reader(s, owner), ours=True) for s in d.buffers],
             "masks": [self.fn(mask_reader(s, owner), ours=True) for s in d.masks],
+            "seeds": seeds_of(owner),  # CS231n's dropout_param seeds, tried in replay
         }
 
     def answer(self, header: dict, arrays: list) -> tuple[dict, list]:

@@ -348,3 +348,20 @@ def test_a_declaration_forged_in_the_learners_process_is_no_verdict(tmp_path, ca
     out, err = capsys.readouterr()
     assert rc == 2 and "code:" not in out, (out, err)
     assert "cannot read" in err and "bug in nnparity" not in err
+
+
+CS231N_SEED = """
+def seeded_model():  # the notebook's gradient-check net: dropout_param holds seed=123
+    model = FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75,
+                              normalization="batchnorm", seed=123)
+    return nnparity_adapter(model)
+"""
+
+
+def test_a_cs231n_seed_in_dropout_param_is_found_in_the_learners_process(tmp_path, capsys):
+    """The seed lives in the learner's model object: the checker gets it from the learner's
+    process (it cannot walk the object), and the replay with it matches."""
+    f = _copy(tmp_path, "net_fc_bn_dropout_ok", CS231N_SEED)
+    rc, out = _json(capsys, f"{f}:seeded_model")
+    assert (rc, out["code"]) == (0, "match"), out
+    assert "dropout_seeded" in [x["code"] for x in out["findings"]]
