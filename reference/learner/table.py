@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from nnparity.reference.compare import Record, compare
-from nnparity.reference.judge import _with_oracle
+from nnparity.reference.judge import ROUNDOFF_FLOOR, TINY, _with_oracle, _within_rtol
+from nnparity.reference.roundoff import SAFETY
 from nnparity.reference.tolerance import Tolerance
 
 from .codec import Codec
@@ -30,6 +31,7 @@ def records_of(
     floor: float = 0.0,
     gbound: Callable[[], dict[str, Any]] | None = None,
     ubound: Callable[[], dict[str, Any]] | None = None,
+    capped: bool = True,
 ) -> list[Record]:
     """One record per quantity the learner showed at this step, against the twin's (grads share
     one atol scale, max |PyTorch gradient| of the step, at least ``floor``: a float16 learner's
@@ -41,7 +43,11 @@ def records_of(
     element's round-off allowance ``R_g``, ``ubound`` (likewise) each post-step weight's:
     they are added to the tolerance as in the engine, and with them the oracle judges element
     by element (outside the allowance, no further from float64 than ``ORACLE_FACTOR`` times
-    the larger of PyTorch's error and ``R``)."""
+    the larger of PyTorch's error and ``R``). With ``capped`` (all but float16 learners), a
+    gradient element outside ``rtol |e|`` is judged as in the engine: ``atol`` on its own
+    tensor's scale, the floor at most ``ROUNDOFF_FLOOR * R`` (R computed then), so a small
+    tensor or one saturated unit is not excused by the step's largest gradient or the terms
+    floor (R covers a cancelled sum's terms)."""
 
     def rec(
         a: Any,
@@ -53,6 +59,7 @@ def records_of(
         ref64: Any = None,
         bound: Any = None,
         lazy: Callable[[], Any] | None = None,
+        margin: Any = None,
     ) -> Record:
         def one(bd: Any) -> Record:
             return compare(
@@ -79,7 +86,9 @@ def records_of(
             return _with_oracle(r, a, e, np.asarray(ref64, dtype=np.float64))
         own = float(np.abs(np.asarray(e, dtype=np.float64)).max(initial=0.0)) or 1.0
         t_own = Tolerance(t.rtol, t.atol * (scale or own) / own)  # the same atol, own scale
-        return _with_oracle(r, a, e, np.asarray(ref64, dtype=np.float64), t_own, bound)
+        return _with_oracle(
+            r, a, e, np.asarray(ref64, dtype=np.float64), t_own, bound, margin=margin
+        )
 
     o = oracle
     out = []
@@ -91,9 +100,23 @@ def records_of(
         scale = max(float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()) or 1.0
         scale = max(scale, floor)
         for k, g in obs.grads.items():
-            t = Tolerance(tol.rtol, tol.atol + obs.noise.get(k, 0.0) / scale)
+            noise = obs.noise.get(k, 0.0)
+            e = rs.grads[k]
+            R = None
+            if gbound is not None and capped and not _within_rtol({k: (g, e)}, tol.rtol):
+                R = _get(gbound, k)
+            if R is not None and np.shape(R) == np.shape(e):
+                # the engine's rule: the tensor's own atol scale, each element's floor capped
+                # by its own round-off (1e4 R), so one saturated unit or a small tensor beside
+                # large ones is judged on its own terms, not on the step's largest gradient
+                own = float(np.abs(np.asarray(e, dtype=np.float64)).max(initial=0.0)) or 1.0
+                bd = R + np.minimum(tol.atol * own, ROUNDOFF_FLOOR * R) + noise
+                out.append(rec(g, e, "grad", k, tol, TINY, o and o.grads[k], bd,
+                               margin=R / SAFETY))  # fmt: skip
+                continue
+            t = Tolerance(tol.rtol, tol.atol + noise / scale)
             lazy = None if gbound is None else partial(_get, gbound, k)
-            out.append(rec(g, rs.grads[k], "grad", k, t, scale, o and o.grads[k], lazy=lazy))
+            out.append(rec(g, e, "grad", k, t, scale, o and o.grads[k], lazy=lazy))
     if expected is not None:
         for k, p in obs.after.items():
             if k not in frozen:
