@@ -104,6 +104,12 @@ class Adapter:
         loss = None
         if self.grad_paths is not None:
             return None, [as_grad(p, get(self.root, p)) for p in self.grad_paths]
+        if result is None:
+            raise LearnerError(
+                "your gradient function returned None: return the gradients (a dict by your "
+                "names, a list, or (loss, grads)); a function that only fills attributes is "
+                "style (b), from_layers"
+            )
         if _is_loss_pair(result, self.returns_loss):
             loss, result = float(np.asarray(result[0])), result[1]
         return loss, _match(result, self.paths, self.bind())

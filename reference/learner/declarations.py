@@ -34,10 +34,26 @@ def _conv(kw: dict[str, Any]) -> Conventions:
         )
     if "sizes" not in kw or "activations" not in kw:
         raise LearnerError("declare sizes=[inputs, hidden..., outputs] and activations=...")
+    kw["sizes"] = _sizes(kw["sizes"])
     try:
         return Conventions.make(**kw)
     except SpecError as e:  # one line naming the fix, not scratch's frames
         raise DeclarationError(str(e)) from None
+
+
+def _sizes(sizes: Any) -> list[int]:
+    """``sizes`` as a list of ints: a list or tuple of whole numbers, or the spec's "3-4-1"."""
+    parts = sizes.split("-") if isinstance(sizes, str) else sizes
+    try:
+        out = [int(v) for v in parts]
+        if not all(float(v) == n for v, n in zip(parts, out, strict=True)):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise DeclarationError(
+            f"sizes={sizes!r}: give the layer widths as a list of whole numbers, inputs first, "
+            "e.g. sizes=[3, 4, 1] (or the spec's '3-4-1')"
+        ) from None
+    return out
 
 
 OPT_OPTIONS = (
