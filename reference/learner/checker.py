@@ -186,7 +186,7 @@ def _run(
         floor = 1.0 if codec.precision == "float16" else 0.0
         floor = max(floor, TERMS_FLOOR * _terms(rs, y[rows]))
         recs = records_of(obs, rs, expected, tol, str(spec), codec.frozen, o, floor, gbound,
-                          ubound, capped=codec.precision != "float16")  # fmt: skip
+                          ubound, capped=codec.precision == spec.dtype)  # fmt: skip
         agree = agree and all(r.passed for r in recs)
         run.records += recs
         run.history.append((obs, rs, expected))

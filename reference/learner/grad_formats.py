@@ -30,18 +30,19 @@ def as_grad(path: str, g: Any) -> Array:
     what = type(g).__name__
     if isinstance(g, str | bytes) or g is None:
         raise LearnerError(f"{path}'s gradient is a {what}: return an array shaped like {path}")
-    if np.iscomplexobj(g):
-        raise LearnerError(
-            f"{path}'s gradient is complex ({np.asarray(g).dtype}): return a real float array "
-            "(a complex value comes from a square root or log of a negative number upstream)"
-        )
     try:
-        a = np.asarray(g, dtype=np.float64)
+        raw = np.asarray(g)
+        a = None if raw.dtype.kind == "c" else raw.astype(np.float64)
     except (TypeError, ValueError) as e:
         raise LearnerError(
             f"{path}'s gradient ({what}) is not an array of numbers ({e}): return a NumPy "
             f"array shaped like {path}"
         ) from None
+    if a is None:
+        raise LearnerError(
+            f"{path}'s gradient is complex ({raw.dtype}): return a real float array (a complex "
+            "value comes from a square root or log of a negative number upstream)"
+        )
     return a
 
 
