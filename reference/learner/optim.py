@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .hypotheses import fit, to_tensors
+from .optim_scale import lr_factor, scale_reading
 from .optim_variants import EQUATION, Sim, _cls, _follows, variant_search
 from .result import Finding
 
@@ -98,7 +99,24 @@ def explain_update(
                 "use the declared learning rate, or declare the one you use",
             )
         ]
+    lr_c = lr_factor(name, kw, seq[: k + 3], pairs, atol, rtol)
+    if lr_c is not None:
+        c, lr = lr_c
+        return [
+            Finding(
+                "optimizer_update_mismatch",
+                names_,
+                None,
+                first,
+                f"the step taken is c = {c:.8g} times the declared optimizer's (from {whose}): "
+                f"lr = {lr * c:.8g} where {lr:g} is declared",
+                "use the declared learning rate, or declare the one you use",
+            )
+        ]
     found = variant_search(name, kw, seq[: k + 3], atol, rtol)
+    scaled = scale_reading(name, kw, found, seq[: k + 3], len(history[0].rows), atol, rtol)
+    if scaled:
+        return [Finding("optimizer_update_mismatch", names_, None, first, *scaled(whose))]
     if found:
         labels = " and ".join(lab for _, lab, _ in found)
         fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(found, 1))
