@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .hypotheses import fit, to_tensors
-from .optim_scale import lr_factor, scale_reading
+from .optim_scale import gradient_scale, lr_factor, scale_reading
 from .optim_variants import EQUATION, Sim, _cls, _follows, variant_search
 from .result import Finding
 
@@ -129,6 +129,19 @@ def explain_update(
                 f"from {whose}, your post-step weights follow {name} with {labels}"
                 + (f" ({len(found)} departures together)" if len(found) > 1 else ""),
                 f"{fixes}; torch.optim.{_cls(name)}: {EQUATION[name]}",
+            )
+        ]
+    gs = gradient_scale(name, kw, seq[: k + 3], len(history[0].rows), atol, rtol)
+    if gs:
+        return [
+            Finding(
+                "optimizer_update_mismatch",
+                names_,
+                None,
+                first,
+                f"from {whose}, your post-step weights follow {name} fed with c = {gs[1]} times "
+                "those gradients (the declared weight decay added as declared)",
+                f"check your gradient's 1/N first (yours are c = {gs[0]:g} times PyTorch's)",
             )
         ]
     if name != "sgd":

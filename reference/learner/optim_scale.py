@@ -1,4 +1,4 @@
-"""Two readings of a learner's steps that the optimizer variants alone would misname.
+"""Readings of a learner's steps that the optimizer variants alone would misname.
 
 A step c times the declared one at every element, c near 1 (``lr_factor``): a learning rate
 off by a fraction too small for a named factor (lr x (1 + 1e-5)), fitted as
@@ -8,7 +8,8 @@ Gradients scaled by c under an adaptive optimizer (``scale_reading``): Adam, Ada
 and Adagrad without weight decay are invariant to g -> c g except through eps, since
 m -> c m, v -> c^2 v and c m / (c sqrt(v) + eps) = m / (sqrt(v) + eps / c). A fitted
 eps = eps_declared / c is then the same steps as gradients c times PyTorch's: both are named,
-the gradient first when c is a batch-size-like factor (N, 1/N, a power of two).
+the gradient first when c is a batch-size-like factor (N, 1/N, a power of two). Under
+weight decay (not scaled with g) no eps stands in: ``gradient_scale`` tries c = N, 1/N, 2, 1/2.
 """
 
 from __future__ import annotations
@@ -101,3 +102,19 @@ def scale_reading(
         )
 
     return eps_first
+
+
+def gradient_scale(
+    name: str, kw: dict[str, Any], seq: list, n: int, atol: float, rtol: float
+) -> tuple[float, str] | None:
+    """(c, its name) when the declared adaptive optimizer fed with c times ``seq``'s
+    gradients (its weight decay added after, as the optimizer adds it) reproduces the steps,
+    for c among N, 1/N, 2, 1/2: a batch sum or a doubled loss under weight decay, where no
+    eps stands in for it. None otherwise, and for SGD (a step factor there)."""
+    if name == "sgd":
+        return None
+    for c, nm in ((float(n), "N"), (1.0 / n, "1/N"), (2.0, "2"), (0.5, "1/2")):
+        scaled = [(P, {k: g * c for k, g in G.items()}, A) for P, G, A in seq]
+        if _excess(Sim(name, kw), scaled, atol, rtol) <= 1.0:
+            return c, (f"{c:g} = {nm} (N = {n})" if "N" in nm else nm)
+    return None

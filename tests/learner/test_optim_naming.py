@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnparity.reference.learner import check, from_step
+from nnparity.reference.learner import check, from_gradients, from_step
 from nnparity.reference.learner.optim_variants import Sim, _fit_value
 
 NAMES = ["W1", "b1", "W2", "b2"]
@@ -20,7 +20,7 @@ class Learner:
     ``bug``: ``lr`` (lr x (1 + value)), ``gscale`` (gradients x value), ``eps``, ``beta1``,
     ``beta2`` (used consistently, in the average and the correction), ``alpha`` (RMSprop)."""
 
-    def __init__(self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0):
+    def __init__(self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0):
         rng = np.random.default_rng(seed)
         self.P = {
             "W1": rng.normal(0, 1 / np.sqrt(d), (d, H)),
@@ -30,6 +30,7 @@ class Learner:
         }
         self.S = {k: [np.zeros_like(v), np.zeros_like(v)] for k, v in self.P.items()}
         self.opt, self.lr, self.bug, self.value, self.t = opt, lr, bug, value, 0
+        self.wd = wd  # L2 weight decay added to the gradient, as torch's Adam adds it
 
     def grads(self, X, y):
         P = self.P
@@ -43,11 +44,19 @@ class Learner:
         return g
 
     def step(self, X, y):
-        g = self.grads(X, y)
+        self.update(self.grads(X, y))
+
+    def shown(self, X, y):
+        """The gradients, shown (``from_gradients`` style), kept for ``update``."""
+        self.last = self.grads(X, y)
+        return self.last
+
+    def update(self, g):
         self.t += 1
         bug, val, t = self.bug, self.value, self.t
         lr = self.lr * (1 + val) if bug == "lr" else self.lr
         eps = val if bug == "eps" else 1e-8
+        g = {k: g[k] + self.wd * p for k, p in self.P.items()}
         for k, p in self.P.items():
             m, v = self.S[k]
             if self.opt == "rmsprop":
@@ -76,9 +85,17 @@ def data(n=32, d=3, seed=1):
     return X, np.sin(X @ rng.normal(size=(d, 1)))
 
 
-def learner(opt="adam", bug=None, value=None, lr=0.01, **kw):
+def learner(opt="adam", bug=None, value=None, lr=0.01, style="step", **kw):
+    """``style``: ``step`` (from_step, gradients hidden) or ``gradients`` (from_gradients
+    with the learner's own update as ``step``)."""
     net = Learner(opt, lr, bug, value, **kw)
     decl = dict(sizes=[3, 6, 1], activations="tanh,identity", loss="mse", optimizer=opt, lr=lr)
+    if kw.get("wd"):
+        decl["weight_decay"] = kw["wd"]
+    if style == "gradients":
+        return from_gradients(
+            net.P, NAMES, net.shown, step=lambda X, y: net.update(net.last), **decl
+        )
     return from_step(net.P, NAMES, net.step, **decl)
 
 
@@ -95,9 +112,10 @@ def _finding(r):
     return r.findings[0]
 
 
+@pytest.mark.parametrize("style", ["step", "gradients"])
 @pytest.mark.parametrize("opt", ["adam", "rmsprop"])
-def test_the_correct_twin_matches(opt):
-    r = _check(opt)
+def test_the_correct_twin_matches(opt, style):
+    r = _check(opt, style=style)
     assert r.code == "match" and r.findings == (), r.render()
 
 
@@ -122,11 +140,12 @@ def test_a_fit_on_the_edge_of_its_range_is_no_value():
     assert fit is not None and abs(fit / 1e-11 - 1) < 1e-2
 
 
+@pytest.mark.parametrize("style", ["step", "gradients"])
 @pytest.mark.parametrize("rel", [1e-6, 1e-5, 5e-5, 1e-4])
-def test_a_slightly_wrong_lr_is_named_as_lr_at_its_resolution(rel):
+def test_a_slightly_wrong_lr_is_named_as_lr_at_its_resolution(rel, style):
     """lr x (1 + 1e-6) was named "eps = 1e-12" (the edge of eps's range); lr off by 1e-5 ..
     1e-4 was unexplained: each is the step times c, lr = lr (1 + rel)."""
-    f = _finding(_check(bug="lr", value=rel))
+    f = _finding(_check(bug="lr", value=rel, style=style))
     assert f"c = {1 + rel:.8g} times" in f.evidence, f.evidence
     assert f"lr = {0.01 * (1 + rel):.8g} where 0.01 is declared" in f.evidence
     assert "eps" not in f.evidence and "beta" not in f.evidence
@@ -170,8 +189,9 @@ def test_a_plain_wrong_eps_is_named_first_with_the_gradient_reading_second():
         ("rmsprop", "alpha", 0.9, "alpha = 0.9 where 0.99 is declared", "declare alpha=0.9"),
     ],
 )
-def test_a_consistently_wrong_beta_or_alpha_is_fitted(opt, bug, value, label, fix):
-    f = _finding(_check(opt, bug, value))
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_a_consistently_wrong_beta_or_alpha_is_fitted(opt, bug, value, label, fix, style):
+    f = _finding(_check(opt, bug, value, style=style))
     assert label in f.evidence and fix in f.hint, f.evidence + " | " + f.hint
     assert "bias correction" not in f.evidence and "eps =" not in f.evidence
     assert "departures together" not in f.evidence and "c = " not in f.evidence
@@ -196,3 +216,18 @@ def test_fitted_departures_do_not_claim_other_bugs(bug, value, not_in):
     assert not any(s in ev for s in not_in), ev
     if bug == "nosqrt":
         assert r.codes() == ["unexplained_mismatch"], r.render()
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
+    """With weight decay g x c is no eps / c (the decay is not scaled): the gradient reading
+    alone, tried for N, 1/N, 2, 1/2; the twin with weight decay matches."""
+    r = _check(style=style, wd=0.1)
+    assert r.code == "match" and r.findings == (), r.render()
+    r = _check(bug="gscale", value=32.0, style=style, wd=0.1)
+    if style == "gradients":  # shown: the gradient itself is c = N times PyTorch's
+        assert r.codes() == ["scale_factor"] and "N = 32" in r.findings[0].evidence
+        return
+    f = _finding(r)
+    assert "fed with c = 32 = N (N = 32) times those gradients" in f.evidence, f.evidence
+    assert "eps" not in f.evidence and f.hint.startswith("check your gradient's 1/N first")
