@@ -85,13 +85,14 @@ def data(n=32, d=3, seed=1):
     return X, np.sin(X @ rng.normal(size=(d, 1)))
 
 
-def learner(opt="adam", bug=None, value=None, lr=0.01, style="step", **kw):
+def learner(opt="adam", bug=None, value=None, lr=0.01, style="step", declare=None, **kw):
     """``style``: ``step`` (from_step, gradients hidden) or ``gradients`` (from_gradients
     with the learner's own update as ``step``)."""
     net = Learner(opt, lr, bug, value, **kw)
     decl = dict(sizes=[3, 6, 1], activations="tanh,identity", loss="mse", optimizer=opt, lr=lr)
     if kw.get("wd"):
         decl["weight_decay"] = kw["wd"]
+    decl.update(declare or {})
     if style == "gradients":
         return from_gradients(
             net.P, NAMES, net.shown, step=lambda X, y: net.update(net.last), **decl
@@ -193,6 +194,10 @@ def test_a_plain_wrong_eps_is_named_first_with_the_gradient_reading_second():
 def test_a_consistently_wrong_beta_or_alpha_is_fitted(opt, bug, value, label, fix, style):
     f = _finding(_check(opt, bug, value, style=style))
     assert label in f.evidence and fix in f.hint, f.evidence + " | " + f.hint
+    # the fix holds: the same learner, with the fitted value declared, matches
+    arg, val = fix.split("declare ")[-1].split("=") if "declare " in fix else fix.split("=")
+    r = _check(opt, bug, value, style=style, declare={arg: float(val)})
+    assert r.code == "match", r.render()
     assert "bias correction" not in f.evidence and "eps =" not in f.evidence
     assert "departures together" not in f.evidence and "c = " not in f.evidence
 
