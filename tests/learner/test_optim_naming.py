@@ -89,7 +89,13 @@ def learner(opt="adam", bug=None, value=None, lr=0.01, style="step", declare=Non
     """``style``: ``step`` (from_step, gradients hidden) or ``gradients`` (from_gradients
     with the learner's own update as ``step``)."""
     net = Learner(opt, lr, bug, value, **kw)
-    decl = dict(sizes=[3, 6, 1], activations="tanh,identity", loss="mse", optimizer=opt, lr=lr)
+    decl = dict(
+        sizes=[3, net.P["W1"].shape[1], 1],
+        activations="tanh,identity",
+        loss="mse",
+        optimizer=opt,
+        lr=lr,
+    )
     if kw.get("wd"):
         decl["weight_decay"] = kw["wd"]
     decl.update(declare or {})
