@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .hypotheses import fit, to_tensors
+from .optim_scale import gradient_scale, lr_factor, scale_reading
 from .optim_variants import EQUATION, Sim, _cls, _follows, variant_search
 from .result import Finding
 
@@ -98,7 +99,24 @@ def explain_update(
                 "use the declared learning rate, or declare the one you use",
             )
         ]
+    lr_c = lr_factor(name, kw, seq[: k + 3], pairs, atol, rtol)
+    if lr_c is not None:
+        c, lr = lr_c
+        return [
+            Finding(
+                "optimizer_update_mismatch",
+                names_,
+                None,
+                first,
+                f"the step taken is c = {c:.8g} times the declared optimizer's (from {whose}): "
+                f"lr = {lr * c:.8g} where {lr:g} is declared",
+                "use the declared learning rate, or declare the one you use",
+            )
+        ]
     found = variant_search(name, kw, seq[: k + 3], atol, rtol)
+    scaled = scale_reading(name, kw, found, seq[: k + 3], len(history[0].rows), atol, rtol)
+    if scaled:
+        return [Finding("optimizer_update_mismatch", names_, None, first, *scaled(whose))]
     if found:
         labels = " and ".join(lab for _, lab, _ in found)
         fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(found, 1))
@@ -111,6 +129,19 @@ def explain_update(
                 f"from {whose}, your post-step weights follow {name} with {labels}"
                 + (f" ({len(found)} departures together)" if len(found) > 1 else ""),
                 f"{fixes}; torch.optim.{_cls(name)}: {EQUATION[name]}",
+            )
+        ]
+    gs = gradient_scale(name, kw, seq[: k + 3], len(history[0].rows), atol, rtol)
+    if gs:
+        return [
+            Finding(
+                "optimizer_update_mismatch",
+                names_,
+                None,
+                first,
+                f"from {whose}, your post-step weights follow {name} fed with c = {gs[1]} times "
+                "those gradients (the declared weight decay added as declared)",
+                f"check your gradient's 1/N first (yours are c = {gs[0]:g} times PyTorch's)",
             )
         ]
     if name != "sgd":

@@ -20,7 +20,16 @@ FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value,
         "bc1_beta",
         "beta1 = {value:.6g} in m's bias correction 1 - beta1^t ({declared:g} in its average)",
     ),
+    (
+        "beta1_value",
+        "beta1 = {value:.6g} where {declared:g} is declared (in m's average and its correction)",
+    ),
+    (
+        "beta2_value",
+        "beta2 = {value:.6g} where {declared:g} is declared (in v's average and its correction)",
+    ),
 ]
+ALPHA = ("alpha_value", "alpha = {value:.6g} where {declared:g} is declared (s's average)")
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "sgd": [
         ("no_decay", "weight decay left out"),
@@ -50,6 +59,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("eps_inside", "eps inside the square root: sqrt(s + eps)"),
         ("no_decay", "weight decay left out"),
         FITTED_ADAM[0],
+        ALPHA,
     ],
     "adagrad": [
         ("eps_inside", "eps inside the square root: sqrt(S + eps)"),
@@ -62,7 +72,12 @@ FITTED = {
     "eps_value": ("eps", (-12.0, -1.0), lambda x: 10.0**x),
     "bc2_beta": ("_bc2", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
     "bc1_beta": ("_bc1", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
+    "beta1_value": ("beta1", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
+    "beta2_value": ("beta2", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
+    "alpha_value": ("alpha", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
 }
+DECLARED = {"_bc1": ("beta1", 0.9), "_bc2": ("beta2", 0.999), "beta1": ("beta1", 0.9)}
+DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99)}
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
     {"no_bias_correction", "no_bc_m", "bc1_beta"},
@@ -168,6 +183,9 @@ VARIANT_FIX = {
     "its moving average",
     "bc1_beta": "use the same beta1 ({declared:g}) in m's bias correction 1 - beta1^t as in "
     "its moving average",
+    "beta1_value": "use the declared beta1 = {declared:g}, or declare beta1={value:.6g}",
+    "beta2_value": "use the declared beta2 = {declared:g}, or declare beta2={value:.6g}",
+    "alpha_value": "use the declared alpha = {declared:g}, or declare alpha={value:.6g}",
 }
 
 
@@ -181,6 +199,7 @@ def variant_search(
     best reproduces the weights, found on a log grid and refined by golden section; it joins
     at most ``MAX_WITH_FIT`` - 1 other parts."""
     options = [(key, label) for key, label in VARIANTS.get(name, []) if _applies(name, key, kw)]
+    seq, seg = _flat(seq)
     for n in range(1, MAX_PARTS + 1):
         for combo in combinations(options, n):
             keys = tuple(key for key, _ in combo)
@@ -191,11 +210,11 @@ def variant_search(
                 continue
             kw2 = dict(kw)
             if fitted:
-                value = _fit_value(name, kw, keys, fitted[0], seq, atol, rtol)
+                value = _fit_value(name, kw, keys, fitted[0], seq, atol, rtol, seg)
                 if value is None:
                     continue
                 kw2[FITTED[fitted[0]][0]] = value
-            if _follows(Sim(name, kw2, keys), seq, atol, rtol):
+            if _excess(Sim(name, kw2, keys), seq, atol, rtol, seg) <= 1.0:
                 return [_part(name, kw, kw2, key, label) for key, label in combo]
     return []
 
@@ -217,22 +236,33 @@ def _declared(name: str, kw: dict[str, Any], arg: str) -> float:
     """The declared value the fitted ``arg`` departs from."""
     if arg == "eps":
         return float(kw.get("eps", 1e-10 if name == "adagrad" else 1e-8))
-    return float(kw.get("beta2" if arg == "_bc2" else "beta1", 0.999 if arg == "_bc2" else 0.9))
+    key, default = DECLARED[arg]
+    return float(kw.get(key, default))
 
 
 GRID, GOLDEN = 23, 32  # grid points over the log range, golden-section steps after
 MAX_WITH_FIT = 2  # a fitted value joins at most one other departure
+EDGE = 1e-3  # a fit within this (log10) of its range's edge is no fit
+SAME = math.log10(1.001)  # a fit this near (log10) the declared value is the declared value
 
 
 def _fit_value(
-    name: str, kw: dict[str, Any], keys: tuple, key: str, seq: list, atol: float, rtol: float
+    name: str,
+    kw: dict[str, Any],
+    keys: tuple,
+    key: str,
+    seq: list,
+    atol: float,
+    rtol: float,
+    seg: Tensor | None = None,
 ) -> float | None:
     """The value of fitted part ``key`` that best reproduces ``seq`` with the parts ``keys``
-    (least worst excess over tolerance), or None when it is the declared value itself."""
+    (least worst excess over tolerance), or None when it is the declared value itself or on
+    the edge of the range searched (the best fit of something the range does not hold)."""
     arg, (lo, hi), value_of = FITTED[key]
 
     def excess(x: float) -> float:
-        return _excess(Sim(name, {**kw, arg: value_of(x)}, keys), seq, atol, rtol)
+        return _excess(Sim(name, {**kw, arg: value_of(x)}, keys), seq, atol, rtol, seg)
 
     xs = [lo + (hi - lo) * i / (GRID - 1) for i in range(GRID)]
     errs = [excess(x) for x in xs]
@@ -250,11 +280,14 @@ def _fit_value(
             a, c, fc = c, d, fd
             d = a + r * (b - a)
             fd = excess(d)
-    best = value_of(c if fc <= fd else d)
-    declared = _declared(name, kw, arg)
-    if abs(best - declared) <= 1e-3 * abs(declared):
+    x = c if fc <= fd else d
+    if min(x - lo, hi - x) < EDGE:  # on the range's edge: no value in the range fits
         return None
-    return best
+    declared = _declared(name, kw, arg)
+    here = math.log10(declared if arg == "eps" else 1.0 - declared) if 0 < declared < 1 else None
+    if here is not None and abs(x - here) <= SAME:  # eps or 1 - beta within 0.1%
+        return None
+    return value_of(x)
 
 
 def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:
@@ -274,13 +307,33 @@ def _follows(sim: Sim, seq: list, atol: float, rtol: float) -> bool:
     return _excess(sim, seq, atol, rtol) <= 1.0
 
 
-def _excess(sim: Sim, seq: list, atol: float, rtol: float) -> float:
+def _flat(seq: list) -> tuple[list, Tensor | None]:
+    """``seq`` with each step's parameters in one flat tensor (key ``"_"``; every variant is
+    elementwise), and the parameter index of each element (``seg``), for speed; ``seq``
+    itself (seg None) when the steps do not hold the same parameters."""
+    names = [n for n in seq[0][2] if n in seq[0][0] and n in seq[0][1]] if seq else []
+    if not names or any(set(A) != set(names) or set(G) != set(names) for _, G, A in seq):
+        return seq, None
+    seg = torch.cat([torch.full((seq[0][2][n].numel(),), i) for i, n in enumerate(names)])
+    out = [tuple({"_": torch.cat([d[n].reshape(-1) for n in names])} for d in step) for step in seq]
+    return out, seg
+
+
+def _excess(sim: Sim, seq: list, atol: float, rtol: float, seg: Tensor | None = None) -> float:
     """max |A - Q| / (atol * max |Q - P| + rtol |Q|) over the steps of ``seq``, parameters and
-    elements (<= 1: ``sim`` reproduces the learner's post-step weights ``A``)."""
+    elements (<= 1: ``sim`` reproduces the learner's post-step weights ``A``); ``seg``: the
+    parameter of each element of a flat ``seq`` (``_flat``), whose max |Q - P| it takes."""
     worst = 0.0
     for P, G, A in seq:
         Q = sim.step(P, G)
         for n in A:
+            if seg is not None:
+                d = (Q[n] - P[n]).abs()
+                top = torch.zeros(int(seg[-1]) + 1, dtype=d.dtype).scatter_reduce(0, seg, d, "amax")
+                allowed = atol * top.clamp_min(1e-300)[seg] + rtol * Q[n].abs()
+                e = float(((A[n] - Q[n]).abs() / allowed).max()) if A[n].numel() else 0.0
+                worst = max(worst, e if math.isfinite(e) else math.inf)
+                continue
             allowed = atol * max(float((Q[n] - P[n]).abs().max()), 1e-300) + rtol * Q[n].abs()
             e = float(((A[n] - Q[n]).abs() / allowed).max()) if A[n].numel() else 0.0
             worst = max(worst, e if math.isfinite(e) else math.inf)

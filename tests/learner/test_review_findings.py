@@ -170,12 +170,13 @@ def test_the_textbook_adam_twin_matches(style, H, lr):
 @pytest.mark.parametrize("style", ["gradients", "step"])
 def test_fitted_departures_do_not_claim_other_bugs(style):
     """lr off by 1e-3 relative is a constant factor on the step (not a beta2 in the
-    correction, which bends the ratio step by step); beta1 wrong in the average itself and a
-    missing root are no fitted departure either."""
+    correction, which bends the ratio step by step); beta1 wrong in the average itself is a
+    consistently wrong beta1 (fitted, issue 11 B3), not a bias-correction beta or an eps; a
+    missing root is no fitted departure."""
     X, y = plain_data()
     for bug, want in (
         ("lr", "c times"),
-        ("beta1", "no known adam variant"),
+        ("beta1", "beta1 = 0.8 where 0.9 is declared"),
         ("nosqrt", "no known"),
     ):
         r = check(adam_learner(style, bug, d=2, zero_bias=False), X, y, steps=5, probe=False)

@@ -1,0 +1,244 @@
+"""Optimizer departures named right (issue 11, review B1-B3): a ``from_step`` learner whose
+own Adam (or RMSprop) updates its weights in place and hides its gradients, each bug tested
+both ways (the correct twin is ``match``, the bug is named, never as another one)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nnparity.reference.learner import check, from_gradients, from_step
+from nnparity.reference.learner.optim_variants import Sim, _fit_value
+
+NAMES = ["W1", "b1", "W2", "b2"]
+
+
+class Learner:
+    """d-H-1 tanh regression, mse (mean over the batch), its own optimizer in place.
+
+    ``bug``: ``lr`` (lr x (1 + value)), ``gscale`` (gradients x value), ``eps``, ``beta1``,
+    ``beta2`` (used consistently, in the average and the correction), ``alpha`` (RMSprop)."""
+
+    def __init__(self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0):
+        rng = np.random.default_rng(seed)
+        self.P = {
+            "W1": rng.normal(0, 1 / np.sqrt(d), (d, H)),
+            "b1": rng.normal(0, 0.1, H),
+            "W2": rng.normal(0, 1 / np.sqrt(H), (H, 1)),
+            "b2": np.zeros(1),
+        }
+        self.S = {k: [np.zeros_like(v), np.zeros_like(v)] for k, v in self.P.items()}
+        self.opt, self.lr, self.bug, self.value, self.t = opt, lr, bug, value, 0
+        self.wd = wd  # L2 weight decay added to the gradient, as torch's Adam adds it
+
+    def grads(self, X, y):
+        P = self.P
+        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        out = a1 @ P["W2"] + P["b2"]
+        d = 2 * (out - y) / out.size
+        dz1 = d @ P["W2"].T * (1 - a1**2)
+        g = {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ d, "b2": d.sum(0)}
+        if self.bug == "gscale":
+            g = {k: v * self.value for k, v in g.items()}
+        return g
+
+    def step(self, X, y):
+        self.update(self.grads(X, y))
+
+    def shown(self, X, y):
+        """The gradients, shown (``from_gradients`` style), kept for ``update``."""
+        self.last = self.grads(X, y)
+        return self.last
+
+    def update(self, g):
+        self.t += 1
+        bug, val, t = self.bug, self.value, self.t
+        lr = self.lr * (1 + val) if bug == "lr" else self.lr
+        eps = val if bug == "eps" else 1e-8
+        g = {k: g[k] + self.wd * p for k, p in self.P.items()}
+        for k, p in self.P.items():
+            m, v = self.S[k]
+            if self.opt == "rmsprop":
+                a = val if bug == "alpha" else 0.99
+                v *= a
+                v += (1 - a) * g[k] ** 2
+                p -= lr * g[k] / (np.sqrt(v) + eps)
+                continue
+            if bug == "nosqrt":  # a bug no optimizer variant reproduces
+                v *= 0.999
+                v += 1e-3 * g[k] ** 2
+                p -= lr * g[k] / (v / (1 - 0.999**t) + eps)
+                continue
+            b1 = val if bug == "beta1" else 0.9
+            b2 = val if bug == "beta2" else 0.999
+            m *= b1
+            m += (1 - b1) * g[k]
+            v *= b2
+            v += (1 - b2) * g[k] ** 2
+            p -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+
+
+def data(n=32, d=3, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    return X, np.sin(X @ rng.normal(size=(d, 1)))
+
+
+def learner(opt="adam", bug=None, value=None, lr=0.01, style="step", declare=None, **kw):
+    """``style``: ``step`` (from_step, gradients hidden) or ``gradients`` (from_gradients
+    with the learner's own update as ``step``)."""
+    net = Learner(opt, lr, bug, value, **kw)
+    decl = dict(
+        sizes=[3, net.P["W1"].shape[1], 1],
+        activations="tanh,identity",
+        loss="mse",
+        optimizer=opt,
+        lr=lr,
+    )
+    if kw.get("wd"):
+        decl["weight_decay"] = kw["wd"]
+    decl.update(declare or {})
+    if style == "gradients":
+        return from_gradients(
+            net.P, NAMES, net.shown, step=lambda X, y: net.update(net.last), **decl
+        )
+    return from_step(net.P, NAMES, net.step, **decl)
+
+
+X, Y = data()
+
+
+def _check(opt="adam", bug=None, value=None, **kw):
+    return check(learner(opt, bug, value, **kw), X, Y, steps=5, probe=False)
+
+
+def _finding(r):
+    assert r.code == "implementation_bug", r.render()
+    assert r.codes() == ["optimizer_update_mismatch"], r.render()
+    return r.findings[0]
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize("opt", ["adam", "rmsprop"])
+def test_the_correct_twin_matches(opt, style):
+    r = _check(opt, style=style)
+    assert r.code == "match" and r.findings == (), r.render()
+
+
+# -- B1: a fit on the edge of its range is no fit -------------------------------------------
+def test_a_fit_on_the_edge_of_its_range_is_no_value():
+    """eps = 1e-14 lies below the range searched (1e-12 .. 0.1): its best fit is the edge,
+    which must not be reported as eps = 1e-12; eps = 1e-11 inside it is fitted."""
+    g = torch.Generator().manual_seed(0)
+    P = {"w": torch.randn(50, generator=g, dtype=torch.float64) * 1e-3}
+    seqs = {}
+    for eps in (1e-14, 1e-11):
+        sim, seq, p = Sim("adam", {"lr": 0.01, "eps": eps}), [], P
+        for _ in range(3):
+            G = {"w": torch.randn(50, generator=g, dtype=torch.float64) * 1e-9}
+            A = sim.step(p, G)
+            seq.append((p, G, A))
+            p = A
+        seqs[eps] = seq
+    fit = _fit_value("adam", {"lr": 0.01}, ("eps_value",), "eps_value", seqs[1e-14], 1e-6, 1e-6)
+    assert fit is None
+    fit = _fit_value("adam", {"lr": 0.01}, ("eps_value",), "eps_value", seqs[1e-11], 1e-6, 1e-6)
+    assert fit is not None and abs(fit / 1e-11 - 1) < 1e-2
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize("rel", [1e-6, 1e-5, 5e-5, 1e-4])
+def test_a_slightly_wrong_lr_is_named_as_lr_at_its_resolution(rel, style):
+    """lr x (1 + 1e-6) was named "eps = 1e-12" (the edge of eps's range); lr off by 1e-5 ..
+    1e-4 was unexplained: each is the step times c, lr = lr (1 + rel)."""
+    f = _finding(_check(bug="lr", value=rel, style=style))
+    assert f"c = {1 + rel:.8g} times" in f.evidence, f.evidence
+    assert f"lr = {0.01 * (1 + rel):.8g} where 0.01 is declared" in f.evidence
+    assert "eps" not in f.evidence and "beta" not in f.evidence
+
+
+# -- B2: gradients c times PyTorch's under Adam are also eps / c -----------------------------
+def test_a_batch_sum_under_adam_names_the_gradient_first_and_eps_too():
+    """g x 32 (a sum over a batch of 32 where the loss is a mean) is the same Adam steps as
+    eps / 32: both readings named, the gradient's first (c = N)."""
+    f = _finding(_check(bug="gscale", value=32.0))
+    assert "fed with c = 32 = N (N = 32) times those gradients" in f.evidence, f.evidence
+    assert "eps = 3.12e-10 where 1e-08 is declared" in f.evidence
+    assert f.hint.startswith("check your gradient's 1/N first"), f.hint
+    assert "use the declared eps = 1e-08" in f.hint
+
+
+def test_a_power_of_two_gradient_factor_is_named_first():
+    f = _finding(_check(bug="gscale", value=4.0))
+    assert "fed with c = 4 times those gradients" in f.evidence, f.evidence
+    assert "eps = 2.5e-09 where 1e-08 is declared" in f.evidence
+
+
+def test_a_plain_wrong_eps_is_named_first_with_the_gradient_reading_second():
+    """eps = 1e-6 (c = 0.01: no batch-size-like factor): eps first, the gradient second."""
+    f = _finding(_check(bug="eps", value=1e-6))
+    assert "follow adam with eps = 1e-06 where 1e-08 is declared, or the same steps" in (
+        f.evidence
+    ), f.evidence
+    assert "c = 0.01 times those gradients" in f.evidence
+    assert f.hint.startswith("use the declared eps = 1e-08, or declare eps=1e-06"), f.hint
+
+
+# -- B3: consistently wrong betas and alpha ---------------------------------------------------
+@pytest.mark.parametrize(
+    "opt,bug,value,label,fix",
+    [
+        ("adam", "beta2", 0.99, "beta2 = 0.99 where 0.999 is declared", "declare beta2=0.99"),
+        ("adam", "beta1", 0.89, "beta1 = 0.89 where 0.9 is declared", "declare beta1=0.89"),
+        ("adam", "beta1", 0.95, "beta1 = 0.95 where 0.9 is declared", "declare beta1=0.95"),
+        ("rmsprop", "alpha", 0.9899, "alpha = 0.9899 where 0.99 is declared", "alpha=0.9899"),
+        ("rmsprop", "alpha", 0.9, "alpha = 0.9 where 0.99 is declared", "declare alpha=0.9"),
+    ],
+)
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_a_consistently_wrong_beta_or_alpha_is_fitted(opt, bug, value, label, fix, style):
+    f = _finding(_check(opt, bug, value, style=style))
+    assert label in f.evidence and fix in f.hint, f.evidence + " | " + f.hint
+    # the fix holds: the same learner, with the fitted value declared, matches
+    arg, val = fix.split("declare ")[-1].split("=") if "declare " in fix else fix.split("=")
+    r = _check(opt, bug, value, style=style, declare={arg: float(val)})
+    assert r.code == "match", r.render()
+    assert "bias correction" not in f.evidence and "eps =" not in f.evidence
+    assert "departures together" not in f.evidence and "c = " not in f.evidence
+
+
+# -- the opposite error: no fitted departure claims another bug -------------------------------
+@pytest.mark.parametrize(
+    "bug,value,not_in",
+    [
+        ("beta1", 0.89, ("eps", "beta2", "c = ")),
+        ("beta2", 0.99, ("eps", "beta1", "c = ")),
+        ("lr", 1e-5, ("eps", "beta", "alpha")),
+        ("gscale", 32.0, ("beta", "lr =")),
+        ("eps", 1e-6, ("beta", "lr =")),
+        ("nosqrt", None, ("eps", "beta", "lr =", "c = ")),
+    ],
+)
+def test_fitted_departures_do_not_claim_other_bugs(bug, value, not_in):
+    r = _check(bug=bug, value=value)
+    assert r.code == "implementation_bug", r.render()
+    ev = r.findings[0].evidence
+    assert not any(s in ev for s in not_in), ev
+    if bug == "nosqrt":
+        assert r.codes() == ["unexplained_mismatch"], r.render()
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
+    """With weight decay g x c is no eps / c (the decay is not scaled): the gradient reading
+    alone, tried for N, 1/N, 2, 1/2; the twin with weight decay matches."""
+    r = _check(style=style, wd=0.1)
+    assert r.code == "match" and r.findings == (), r.render()
+    r = _check(bug="gscale", value=32.0, style=style, wd=0.1)
+    if style == "gradients":  # shown: the gradient itself is c = N times PyTorch's
+        assert r.codes() == ["scale_factor"] and "N = 32" in r.findings[0].evidence
+        return
+    f = _finding(r)
+    assert "fed with c = 32 = N (N = 32) times those gradients" in f.evidence, f.evidence
+    assert "eps" not in f.evidence and f.hint.startswith("check your gradient's 1/N first")
