@@ -75,6 +75,10 @@ def explain_update(
     ]
     f = fit(pairs, names, ref_zero=True)  # the prediction here is the declared step itself
     names_ = codec.labels(list(seq[0][2]))
+
+    def _mismatch(evidence: str, fix: str) -> list[Finding]:
+        return [Finding("optimizer_update_mismatch", names_, None, first, evidence, fix)]
+
     if f.ok and f.factor == "-1":
         return [
             Finding(
@@ -88,77 +92,46 @@ def explain_update(
             )
         ]
     if f.ok and f.factor != "1":
-        return [
-            Finding(
-                "optimizer_update_mismatch",
-                names_,
-                None,
-                first,
-                f"the step taken is c times the declared optimizer's (from {whose}): "
-                f"{f.text(0, 0)}",
-                "use the declared learning rate, or declare the one you use",
-            )
-        ]
+        return _mismatch(
+            f"the step taken is c times the declared optimizer's (from {whose}): {f.text(0, 0)}",
+            "use the declared learning rate, or declare the one you use",
+        )
     lr_c = lr_factor(name, kw, seq[: k + 3], pairs, atol, rtol)
     if lr_c is not None:
         c, lr = lr_c
-        return [
-            Finding(
-                "optimizer_update_mismatch",
-                names_,
-                None,
-                first,
-                f"the step taken is c = {c:.8g} times the declared optimizer's (from {whose}): "
-                f"lr = {lr * c:.8g} where {lr:g} is declared",
-                "use the declared learning rate, or declare the one you use",
-            )
-        ]
+        return _mismatch(
+            f"the step taken is c = {c:.8g} times the declared optimizer's (from {whose}): "
+            f"lr = {lr * c:.8g} where {lr:g} is declared",
+            "use the declared learning rate, or declare the one you use",
+        )
     found = variant_search(name, kw, seq[: k + 3], atol, rtol)
     scaled = scale_reading(name, kw, found, seq[: k + 3], len(history[0].rows), atol, rtol)
     if scaled:
-        return [Finding("optimizer_update_mismatch", names_, None, first, *scaled(whose))]
+        return _mismatch(*scaled(whose))
     if found:
         labels = " and ".join(lab for _, lab, _ in found)
         fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(found, 1))
-        return [
-            Finding(
-                "optimizer_update_mismatch",
-                names_,
-                None,
-                first,
-                f"from {whose}, your post-step weights follow {name} with {labels}"
-                + (f" ({len(found)} departures together)" if len(found) > 1 else ""),
-                f"{fixes}; torch.optim.{_cls(name)}: {EQUATION[name]}",
-            )
-        ]
+        return _mismatch(
+            f"from {whose}, your post-step weights follow {name} with {labels}"
+            + (f" ({len(found)} departures together)" if len(found) > 1 else ""),
+            f"{fixes}; torch.optim.{_cls(name)}: {EQUATION[name]}",
+        )
     gs = gradient_scale(name, kw, seq[: k + 3], len(history[0].rows), atol, rtol)
     if gs:
-        return [
-            Finding(
-                "optimizer_update_mismatch",
-                names_,
-                None,
-                first,
-                f"from {whose}, your post-step weights follow {name} fed with c = {gs[1]} times "
-                "those gradients (the declared weight decay added as declared)",
-                f"check your gradient's 1/N first (yours are c = {gs[0]:g} times PyTorch's)",
-            )
-        ]
+        return _mismatch(
+            f"from {whose}, your post-step weights follow {name} fed with c = {gs[1]} times "
+            "those gradients (the declared weight decay added as declared)",
+            f"check your gradient's 1/N first (yours are c = {gs[0]:g} times PyTorch's)",
+        )
     if name != "sgd":
         lr = float(kw.get("lr", 1e-3))
         for other, label in ((Sim("sgd", {"lr": lr}), "plain SGD (w -= lr * g)"),):
             if _follows(other, seq[: k + 3], atol, rtol):
-                return [
-                    Finding(
-                        "optimizer_update_mismatch",
-                        names_,
-                        None,
-                        first,
-                        f"from {whose}, your post-step weights follow {label} with lr = {lr:g}, "
-                        f"not the declared {name}",
-                        f"declare optimizer='sgd', or write the {name} update: {EQUATION[name]}",
-                    )
-                ]
+                return _mismatch(
+                    f"from {whose}, your post-step weights follow {label} with lr = {lr:g}, "
+                    f"not the declared {name}",
+                    f"declare optimizer='sgd', or write the {name} update: {EQUATION[name]}",
+                )
     if twin_grads:
         return [
             Finding(
@@ -173,17 +146,11 @@ def explain_update(
                 "expose your gradients (from_gradients with step=...) to separate the two",
             )
         ]
-    return [
-        Finding(
-            "optimizer_update_mismatch",
-            names_,
-            None,
-            first,
-            "from your own gradients the declared optimizer gives other post-step "
-            f"weights than yours, and no known {name} variant reproduces them",
-            f"compare your update line by line with torch.optim.{_cls(name)}",
-        )
-    ]
+    return _mismatch(
+        "from your own gradients the declared optimizer gives other post-step "
+        f"weights than yours, and no known {name} variant reproduces them",
+        f"compare your update line by line with torch.optim.{_cls(name)}",
+    )
 
 
 def explain_sgd_form(

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from test_judge_oracle import _B1Times
 
 from nnparity.reference import engine
 from nnparity.reference.compare import compare_many
@@ -49,22 +50,9 @@ def test_a_step_with_one_element_outside_rtol_computes_the_envelope(pair):
     assert not _within_rtol({("grad", "W1"): pair, ("loss", "loss"): (1.0, 1.0)}, 1e-7)
 
 
-class _DoubledB1:
+def _DoubledB1(spec: Spec) -> _B1Times:  # noqa: N802 - stands where a class did
     """Scratch's network with b1's gradient doubled (a planted backward bug)."""
-
-    def __init__(self, spec: Spec):
-        self.net = build(spec)
-        self.opt = self.net.opt
-
-    def init_params(self):
-        return self.net.init_params()
-
-    def init_state(self, params):
-        return self.net.init_state(params)
-
-    def loss_and_grads(self, params, X, y):
-        loss, g, out = self.net.loss_and_grads(params, X, y)
-        return loss, {**g, "b1": 2 * g["b1"]}, out
+    return _B1Times(spec, 2.0)
 
 
 def _ascent(spec: Spec):
