@@ -1,0 +1,195 @@
+"""Dropout in whole learner networks (a layered ``spec=``): masks recovered from nnfs layer
+objects (their mask, or their input and output), solved where an input is zero, replayed from
+NumPy's generator by other draws, and a backward that uses another mask than its forward named
+``dropout_mask``; sources that cannot give a mask refused with the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_whole_layers import _fc, _load, _run, _seeded_numpy  # noqa: F401 - autouse
+
+from nnparity.reference.learner import LearnerError, check, from_gradients, from_layers
+
+# -- nnfs layer objects ----------------------------------------------------------------------
+
+
+def test_nnfs_fresh_mask_in_backward_is_dropout_mask():
+    m = _load("net_nnfs_dropout_ok")
+
+    def backward(dvalues):
+        fresh = np.random.binomial(1, m.dropout1.rate, size=dvalues.shape) / m.dropout1.rate
+        m.dropout1.dinputs = dvalues * fresh
+
+    m.dropout1.backward = backward
+    r = _run(m.nnparity_adapter())
+    f = r.findings[0]
+    assert (r.code, f.code, f.layer) == ("implementation_bug", "dropout_mask", 2), r.render()
+    assert "fresh mask" in f.evidence
+
+
+class _Dropout:
+    """A dropout layer that keeps its input and output but not its mask."""
+
+    def __init__(self, rate):
+        self.keep = 1 - rate
+
+    def forward(self, x, training=True):
+        self.inputs = x
+        self.mask = None
+        m = np.random.binomial(1, self.keep, size=x.shape) / self.keep if training else 1.0
+        self._m = m
+        self.output = x * m
+
+    def backward(self, d):
+        self.dinputs = d * self._m
+
+
+def _nnfs_without_mask(spec: str, X, relu: bool):
+    m = _load("net_nnfs_dropout_ok")
+    rng = np.random.RandomState(0)
+    d1, d2 = m.Layer_Dense(4, 6, rng), m.Layer_Dense(6, 3, rng)
+    drop = _Dropout(0.5)
+    act = m.Activation_ReLU()
+    head = m.Activation_Softmax_Loss_CategoricalCrossentropy()
+
+    def fb(X, y):
+        d1.forward(X)
+        h = d1.output
+        if relu:
+            act.forward(h)
+            h = act.output
+        drop.forward(h)
+        d2.forward(drop.output)
+        loss = head.forward(d2.output, y)
+        head.backward(head.output, y)
+        d2.backward(head.dinputs)
+        drop.backward(d2.dinputs)
+        g = drop.dinputs
+        if relu:
+            act.backward(g)
+            g = act.dinputs
+        d1.backward(g)
+        return loss
+
+    y = np.arange(len(X)) % 3
+    return from_layers([d1, d2], fb, spec=spec, masks=[_Dropout_view(drop)], data=(X, y)), drop
+
+
+class _Dropout_view:
+    """Only the input and the output of the layer (no mask attribute)."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    @property
+    def inputs(self):
+        return self.layer.inputs
+
+    @property
+    def output(self):
+        return self.layer.output
+
+
+def test_mask_from_input_and_output_after_relu_matches():
+    X = np.random.RandomState(1).randn(10, 4)
+    a, _ = _nnfs_without_mask("4 dense(6) relu dropout(0.5) dense(3) loss=cross_entropy", X, True)
+    assert _run(a, steps=3).code == "match"
+
+
+def test_mask_at_a_zero_input_that_reaches_a_gradient_is_solved_not_guessed():
+    # no activation between dense and dropout; zero rows of X with zero biases give exact
+    # zeros into dropout, whose mask then decides db1 (db1 = sum of dz over the batch)
+    X = np.random.RandomState(2).randn(10, 4)
+    X[[1, 4, 7]] = 0.0
+    a, _ = _nnfs_without_mask("4 dense(6) dropout(0.5) dense(3) loss=cross_entropy", X, False)
+    r = _run(a, steps=3)
+    assert r.code == "match", r.render()
+
+
+def test_declared_sources_of_the_wrong_length_are_refused():
+    m = _load("net_nnfs_dropout_ok")
+    with pytest.raises(LearnerError, match="1 dropout layer"):
+        from_layers(
+            [m.dense1, m.dense2],
+            m.forward_backward,
+            spec=m.nnparity_adapter().layered.spec,
+            masks=[m.dropout1, m.dropout1],
+        )
+
+
+def test_mask_forgotten_in_backward_with_zero_inputs_is_still_caught():
+    X = np.random.RandomState(2).randn(10, 4)
+    X[[1, 4, 7]] = 0.0
+    a, drop = _nnfs_without_mask("4 dense(6) dropout(0.5) dense(3) loss=cross_entropy", X, False)
+
+    def backward(d):
+        drop.dinputs = d.copy()  # no mask
+
+    drop.backward = backward
+    r = _run(a)
+    assert r.code == "implementation_bug"
+    assert r.findings[0].code == "dropout_mask", r.render()
+
+
+def test_from_gradients_takes_a_layered_spec_both_ways():
+
+    m = _load("net_convnet_ok")
+    model = m.ThreeLayerConvNet()
+    names = ["W1", "b1", "W2", "b2", "W3", "b3"]
+
+    def grads(X, y):
+        return model.loss(X, y)[1]
+
+    a = from_gradients(model.params, names, grads, spec=m.SPEC, optimizer="sgd", lr=0.05)
+    assert check(a, m.X, m.Y, steps=2).code == "match"
+
+    def doubled(X, y):
+        g = model.loss(X, y)[1]
+        return {**g, "b2": 2 * g["b2"]}
+
+    a = from_gradients(model.params, names, doubled, spec=m.SPEC)
+    r = check(a, m.X, m.Y, steps=2)
+    f = r.findings[0]
+    assert (r.code, f.code, f.params, f.layer) == ("implementation_bug", "scale_factor", ("b2",), 2)
+
+
+def test_dropout_masks_that_cannot_be_recovered_are_refused_with_the_fix():
+    m = _load("net_nnfs_dropout_ok")
+
+    def fb(X, y):
+        m.forward_backward(X, y)  # the loss is not returned, no mask declared
+
+    a = from_layers(
+        [m.dense1, m.dense2],
+        fb,
+        spec="4 dense(16) relu dropout(0.2) dense(3) loss=cross_entropy",
+        data=(m.X, m.Y),
+    )
+    with pytest.raises(LearnerError, match="dropout masks cannot be recovered.*masks="):
+        _run(a)
+
+
+@pytest.mark.parametrize("recipe", ["rand_gt", "binomial"])
+def test_masks_replayed_from_other_draws_and_a_fresh_draw_in_backward(recipe):
+    m = _load("net_fc_bn_dropout_ok")
+
+    def draw(shape, p):
+        if recipe == "binomial":
+            return np.random.binomial(1, p, size=shape)
+        return np.random.rand(*shape) > 1 - p
+
+    def forward(x, dp):
+        if dp["mode"] != "train":
+            return x, (dp, None)
+        mask = draw(x.shape, dp["p"]) / dp["p"]
+        return x * mask, (dp, mask)
+
+    m.dropout_forward = forward
+    r = _run(_fc(m))
+    assert r.code == "match", r.render()
+    m.dropout_backward = lambda dout, cache: dout * draw(dout.shape, cache[0]["p"]) / cache[0]["p"]
+    r = _run(_fc(m))
+    f = r.findings[0]
+    assert (r.code, f.code) == ("implementation_bug", "dropout_mask"), r.render()
+    assert "fresh mask" in f.evidence
