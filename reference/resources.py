@@ -13,6 +13,7 @@ operating system reports available.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 from nnparity.scratch import Spec, SpecError
 
@@ -38,6 +39,7 @@ def available_bytes() -> int | None:
         return None
 
 
+@lru_cache(maxsize=512)  # asked on every run (threads, memory): once per spec
 def sizes_of(spec: Spec) -> tuple[int, int, int, int]:
     """(activation elements per sample summed over the layers, learnable elements, arrays per
     step compared, the largest layer's multiply-adds per step) of a dense or layered spec. A

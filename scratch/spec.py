@@ -154,6 +154,10 @@ class Spec:
         return last if is_activation(last) else "identity"
 
     def __str__(self) -> str:
+        return self._text
+
+    @cached_property
+    def _text(self) -> str:  # the one-line form, written once per spec (records carry it)
         if self.sizes:
             head = f"{'-'.join(map(str, self.sizes))} {','.join(map(str, self.activations))}"
         else:

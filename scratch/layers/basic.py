@@ -46,7 +46,9 @@ def dense(units: int = 0) -> Layer:
         return y, x, {}
 
     def backward(p: dict, x: Array, dy: Array, need_dx: bool):
-        grads = {"W": x.T @ dy, "b": dy.sum(axis=0)} if "b" in p else {"W": x.T @ dy}
+        grads = {"W": x.T @ dy}
+        if "b" in p:
+            grads["b"] = np.ones(len(dy), dy.dtype) @ dy  # dy.sum(0) as one GEMV (faster)
         return (dy @ p["W"].T if need_dx else None), grads
 
     return Layer(out_shape, forward, backward, init)
