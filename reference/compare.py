@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import MISSING, asdict, dataclass, fields
 from functools import cache
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -228,11 +228,12 @@ def compare_many(
     mode: str,
     step: int,
     check_dtype: bool = True,
+    flat: Flat | None = None,
 ) -> list[Record]:
     """``compare`` over many ``(stage, tensor, actual, expected, scale[, bound])`` at once: the
     same records, with one pass of NumPy over all the elements instead of one per tensor. Steps
     with non-finite values, empty or misshapen tensors, or atol = 0 take ``compare`` one by
-    one."""
+    one. ``flat``: ``flatten`` of the items' (actual, expected) pairs, if already made."""
     items = [(*it, None) if len(it) == 5 else tuple(it) for it in items]
 
     def one_by_one() -> list[Record]:
@@ -242,13 +243,11 @@ def compare_many(
             for st, name, a, e, sc, bd in items
         ]  # fmt: skip
 
-    arrays = [(np.asarray(a), np.asarray(e)) for _, _, a, e, _, _ in items]
-    if tol.atol <= 0 or any(a.shape != e.shape or a.size == 0 for a, e in arrays):
+    flat = flat or flatten([(a, e) for _, _, a, e, _, _ in items])
+    if tol.atol <= 0 or flat is None:
         return one_by_one()
-    sizes = [a.size for a, _ in arrays]
+    arrays, sizes, A, E = flat
     starts = np.array([0, *accumulate(sizes[:-1])])
-    A = np.concatenate([a.ravel() for a, _ in arrays], dtype=np.float64)
-    E = np.concatenate([e.ravel() for _, e in arrays], dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         diff = np.abs(A - E)
         if not np.isfinite(diff.sum()):
@@ -290,6 +289,26 @@ def compare_many(
                     _unravel(flat, a.shape), sv, tv, n_bad, used_l[i], False)
         )  # fmt: skip
     return out
+
+
+class Flat(NamedTuple):
+    """Pairs of arrays (actual, expected) and all their elements in one float64 array each."""
+
+    arrays: list[tuple[np.ndarray, np.ndarray]]
+    sizes: list[int]
+    A: np.ndarray
+    E: np.ndarray
+
+
+def flatten(pairs: list[tuple[Any, Any]]) -> Flat | None:
+    """The pairs' elements concatenated (C order), or None if a pair's shapes differ, a pair is
+    empty or there is none."""
+    arrays = [(np.asarray(a), np.asarray(e)) for a, e in pairs]
+    if not arrays or any(a.shape != e.shape or a.size == 0 for a, e in arrays):
+        return None
+    A = np.concatenate([a.ravel() for a, _ in arrays], dtype=np.float64)
+    E = np.concatenate([e.ravel() for _, e in arrays], dtype=np.float64)
+    return Flat(arrays, [a.size for a, _ in arrays], A, E)
 
 
 def _finite(bound: Any) -> np.ndarray:

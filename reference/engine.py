@@ -23,7 +23,7 @@ import numpy as np
 
 from nnparity.scratch import Network, Spec, build, check_data, make_data
 
-from .compare import Record, compare_many
+from .compare import Record, compare_many, flatten
 from .finite_diff import MAX_FD_PARAMS, Opinion, fd_grads, opinion
 from .judge import (
     GROWTH_CAP,
@@ -200,8 +200,9 @@ def _run(
             capped = capped or growth[1] > GROWTH_CAP
             tol = tol.widened(min(growth[1], GROWTH_CAP))
         pairs = _pairs(out, loss, grads, new_p, new_state, t)
+        flat = flatten(list(pairs.values()))  # both sides' elements, once for both uses
         bounds = {}  # given rtol and atol replace the whole rule (assert_close's, scaled atol)
-        if rtol is None and not _within_rtol(pairs, tol.rtol):
+        if rtol is None and not _within_rtol(pairs, tol.rtol, flat):
             env = env or Envelope(spec)
             bounds = _bounds(env, p, state, torch_p, torch_state, X64, y64, t.grads)
         opairs = _pairs_torch(o) if o is not None else {}
@@ -211,7 +212,7 @@ def _run(
             bounds, floored = _gradient_floors(bounds, pairs, tol, env.u)
         items = [(st, n, a, e, TINY if (st, n) in floored else None, bounds.get((st, n)))
                  for (st, n), (a, e) in pairs.items()]  # fmt: skip
-        recs = compare_many(items, tol, spec=text, mode=mode, step=k)
+        recs = compare_many(items, tol, spec=text, mode=mode, step=k, flat=flat)
         if framework != "torch":
             recs = [replace(r, framework=framework) for r in recs]
         if unjudged is None and any(r.nonfinite and not r.passed for r in recs):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .compare import Record
+from .compare import Flat, Record, flatten
 from .roundoff import Envelope
 from .tolerance import Tolerance
 
@@ -104,8 +104,9 @@ def _pairs(out: Array, loss: float, grads: dict, params: dict, state: Any, t: An
         ("forward", "output"): (out, t.out),
         ("loss", "loss"): (loss, t.loss),
     }
-    for n in grads:
-        pairs[("grad", n)] = (grads[n], t.grads.get(n, np.full_like(grads[n], np.nan)))
+    for n, g in grads.items():
+        theirs = t.grads.get(n)
+        pairs[("grad", n)] = (g, np.full_like(g, np.nan) if theirs is None else theirs)
     for n in params:
         pairs[("update", n)] = (params[n], t.params[n])
     for key, bufs in state._asdict().items():
@@ -254,21 +255,18 @@ def _terms(bound: Any, where: Array) -> float:
     return float(b.max()) if b.size else 0.0
 
 
-def _within_rtol(pairs: dict, rtol: float) -> bool:
+def _within_rtol(pairs: dict, rtol: float, flat: Flat | None = None) -> bool:
     """Whether every element of every pair is finite, of one shape, and within ``rtol`` of
     PyTorch's: ``|a - e| <= rtol |e|``. Such a step passes whatever its round-off allowances,
     which only add to ``rtol |e|``, so the envelope (the engine's costliest part) is skipped;
-    it is computed for any step with one element outside, where it decides."""
-    A, E = [], []
-    for a, e in pairs.values():
-        a, e = np.asarray(a), np.asarray(e)
-        if a.shape != e.shape:
+    it is computed for any step with one element outside, where it decides. ``flat``:
+    ``compare.flatten(pairs.values())`` if already made."""
+    flat = flat or flatten(list(pairs.values()))
+    if flat is None:  # a pair misshapen (never within) or empty (no element to hold)
+        if any(np.shape(a) != np.shape(e) for a, e in pairs.values()):
             return False
-        A.append(a.ravel())
-        E.append(e.ravel())
-    if not A:
-        return True
-    a64 = np.concatenate(A, dtype=np.float64)
-    e64 = np.concatenate(E, dtype=np.float64)
+        flat = flatten([(a, e) for a, e in pairs.values() if np.size(a)])
+        if flat is None:
+            return True
     with np.errstate(invalid="ignore", over="ignore"):
-        return bool(np.all(np.abs(a64 - e64) <= rtol * np.abs(e64)))
+        return bool(np.all(np.abs(flat.A - flat.E) <= rtol * np.abs(flat.E)))

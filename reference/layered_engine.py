@@ -89,8 +89,8 @@ def step_pairs(out: Array, loss: float, grads: dict, params: dict, state: NetSta
         ("forward", "output"): (out, t.out),
         ("loss", "loss"): (loss, t.loss),
     }
-    for n in grads:
-        pairs[("grad", n)] = (grads[n], t.grads.get(n, nan(grads[n])))
+    for n, g in grads.items():
+        pairs[("grad", n)] = (g, t.grads[n] if n in t.grads else nan(g))
     for n in params:
         pairs[("update", n)] = (params[n], t.params[n])
     for key, bufs in state.opt._asdict().items():

@@ -21,6 +21,8 @@ from threadpoolctl import ThreadpoolController
 
 from nnparity.scratch import Spec
 
+from .resources import sizes_of
+
 SMALL_WORK = 1 << 30  # batch * in * out of the largest layer below which 1 thread wins
 
 
@@ -31,8 +33,6 @@ def _controller() -> ThreadpoolController:
 
 def threads_for(spec: Spec) -> int | None:
     """1 below ``SMALL_WORK``, None (the libraries' defaults) above."""
-    from .resources import sizes_of
-
     work = sizes_of(spec)[3]
     return 1 if work < SMALL_WORK else None
 
@@ -43,10 +43,14 @@ def limited(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
+    blas = [c for c in _controller().lib_controllers if c.user_api == "blas"]
+    old, old_blas = torch.get_num_threads(), [c.num_threads for c in blas]
+    torch.set_num_threads(n)  # each library's own setter: 2 us, where
+    for c in blas:  # ThreadpoolController.limit takes 25 (engine runs enter this per call)
+        c.set_num_threads(n)
     try:
-        with _controller().limit(limits=n, user_api="blas"):
-            yield
+        yield
     finally:
         torch.set_num_threads(old)
+        for c, k in zip(blas, old_blas, strict=True):
+            c.set_num_threads(k)

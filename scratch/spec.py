@@ -156,6 +156,16 @@ class Spec:
     def __str__(self) -> str:
         return self._text
 
+    def __hash__(self) -> int:  # kept explicit, so dataclass leaves it; specs key many caches
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash(tuple(getattr(self, f.name) for f in fields(self)))
+
+    def __getstate__(self) -> dict[str, Any]:  # a string's hash differs between processes
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     @cached_property
     def _text(self) -> str:  # the one-line form, written once per spec (records carry it)
         if self.sizes:

@@ -84,13 +84,13 @@ def _lazy_and_always(text, mode, planted, monkeypatch) -> list[bool]:
     net = planted(spec) if planted else None
     skipped = []
 
-    def recording(pairs, rtol):
-        skipped.append(_within_rtol(pairs, rtol))
+    def recording(pairs, rtol, flat=None):
+        skipped.append(_within_rtol(pairs, rtol, flat))
         return skipped[-1]
 
     monkeypatch.setattr(engine, "_within_rtol", recording)
     lazy = run_parity(spec, 4, mode=mode, net=net, finite_differences=False)
-    monkeypatch.setattr(engine, "_within_rtol", lambda pairs, rtol: False)
+    monkeypatch.setattr(engine, "_within_rtol", lambda pairs, rtol, flat=None: False)
     always = run_parity(spec, 4, mode=mode, net=net, finite_differences=False)
     assert [r.passed for r in lazy.records] == [r.passed for r in always.records]
     assert lazy.passed == always.passed
@@ -101,3 +101,13 @@ def _lazy_and_always(text, mode, planted, monkeypatch) -> list[bool]:
 def test_the_envelope_is_skipped_on_agreeing_steps(monkeypatch):
     skipped = _lazy_and_always(SPECS[0], "resync", None, monkeypatch)
     assert any(skipped), "the lazy path was never taken: this test file tests nothing"
+
+
+def test_the_skip_reads_every_pair_when_one_is_empty():
+    """An empty pair has no element to hold, but the others still decide."""
+    empty = (np.zeros((0, 3)), np.zeros((0, 3)))
+    assert _within_rtol({("a", "x"): empty, ("b", "y"): (np.ones(2), np.ones(2))}, 1e-7)
+    off = (np.ones(2), np.full(2, 2.0))
+    assert not _within_rtol({("a", "x"): empty, ("b", "y"): off}, 1e-7)
+    assert not _within_rtol({("b", "y"): (np.ones(2), np.ones(3))}, 1e-7)
+    assert _within_rtol({("a", "x"): empty}, 1e-7)

@@ -262,3 +262,29 @@ def test_an_empty_spec_names_what_is_missing():
     with pytest.raises(SpecError) as err:
         Spec()
     assert str(err.value) == "need at least an input and an output size, got ()"
+
+
+def test_a_pickled_spec_hashes_as_one_made_in_the_receiving_process():
+    """Spec caches its hash; a string's hash differs between processes (PYTHONHASHSEED), so a
+    spec sent to another process (dask workers) must not carry the sender's."""
+    import pickle
+    import subprocess
+    import sys
+
+    text = "3-4-1 tanh,sigmoid loss=bce opt=adam(lr=0.01)"
+    spec = Spec.parse(text)
+    hash(spec)  # the cache is filled
+    assert "_hash" not in pickle.loads(pickle.dumps(spec)).__dict__
+    code = (
+        "import pickle, sys; from nnparity.scratch import Spec; "
+        "s = pickle.loads(sys.stdin.buffer.read()); "
+        f"print(hash(s) == hash(Spec.parse({text!r})), s in {{Spec.parse({text!r})}})"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=pickle.dumps(spec),
+        capture_output=True,
+        env={**__import__("os").environ, "PYTHONHASHSEED": "12345"},
+        check=True,
+    )
+    assert out.stdout.decode().split() == ["True", "True"]
