@@ -8,6 +8,7 @@ so in ``nonfinite``, which is where instability diagnosis starts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, asdict, dataclass, fields
 from functools import cache
 from itertools import accumulate
@@ -249,14 +250,16 @@ def compare_many(
     arrays, sizes, A, E = flat
     starts = np.array([0, *accumulate(sizes[:-1])])
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        diff = np.abs(A - E)
-        if not np.isfinite(diff.sum()):
+        diff = np.subtract(A, E)
+        np.abs(diff, out=diff)
+        if not math.isfinite(diff.sum()):
             return one_by_one()
         ae = np.abs(E)
-        given = np.array([np.nan if it[4] is None else it[4] for it in items], dtype=np.float64)
-        scale = np.where(np.isnan(given), np.maximum.reduceat(ae, starts), given)
-        scale = np.where(scale > 0, scale, 1.0)
-        s = np.repeat(scale, sizes)
+        given = [it[4] for it in items]  # each tensor's scale: given, else max |expected|
+        if any(g is None for g in given):
+            top = np.maximum.reduceat(ae, starts).tolist()
+            given = [t if g is None else g for g, t in zip(given, top, strict=True)]
+        s = np.repeat([g if g > 0 else 1.0 for g in given], sizes)
         allowed = tol.atol * s + tol.rtol * ae
         if any(it[5] is not None for it in items):
             bounds = [
@@ -275,6 +278,8 @@ def compare_many(
     worst_a, worst_e = A[first].tolist(), E[first].tolist()
     flats = (first - starts).tolist()
     used_l, rel_l, abs_l = used_max.tolist(), rel_max.tolist(), abs_max.tolist()
+    common = {**_DEFAULTS, "spec": spec, "mode": mode, "step": step, "rtol": tol.rtol,
+              "atol": tol.atol}  # fmt: skip
     out = []
     for i, (stage, name, *_) in enumerate(items):
         a, e = arrays[i]
@@ -284,10 +289,16 @@ def compare_many(
             d, al = diff[o : o + n], allowed[o : o + n]
             flat, n_bad = int((d - al).argmax()), int(np.count_nonzero(d > al))
             sv, tv = float(A[o + flat]), float(E[o + flat])
-        out.append(
-            _record(spec, mode, step, stage, name, a, e, tol, check_dtype, abs_l[i], rel_l[i],
-                    _unravel(flat, a.shape), sv, tv, n_bad, used_l[i], False)
+        other = _name(e.dtype) if check_dtype and e.dtype != a.dtype else None
+        r = object.__new__(Record)  # as _new_record, the fields all runs share made once
+        r.__dict__.update(common)
+        r.__dict__.update(
+            stage=stage, tensor=name, shape=a.shape, dtype=_name(a.dtype), max_abs=abs_l[i],
+            max_rel=rel_l[i], worst_index=_unravel(flat, a.shape), scratch_value=sv,
+            torch_value=tv, mismatched=n_bad, numel=a.size, passed=n_bad == 0 and other is None,
+            tol_used=used_l[i], expected_dtype=other,
         )  # fmt: skip
+        out.append(r)
     return out
 
 
@@ -303,12 +314,18 @@ class Flat(NamedTuple):
 def flatten(pairs: list[tuple[Any, Any]]) -> Flat | None:
     """The pairs' elements concatenated (C order), or None if a pair's shapes differ, a pair is
     empty or there is none."""
-    arrays = [(np.asarray(a), np.asarray(e)) for a, e in pairs]
-    if not arrays or any(a.shape != e.shape or a.size == 0 for a, e in arrays):
+    arrays, As, Es = [], [], []
+    for a, e in pairs:
+        a, e = np.asarray(a), np.asarray(e)
+        if a.shape != e.shape or a.size == 0:
+            return None
+        arrays.append((a, e))
+        As.append(a.ravel())
+        Es.append(e.ravel())
+    if not arrays:
         return None
-    A = np.concatenate([a.ravel() for a, _ in arrays], dtype=np.float64)
-    E = np.concatenate([e.ravel() for _, e in arrays], dtype=np.float64)
-    return Flat(arrays, [a.size for a, _ in arrays], A, E)
+    A = np.concatenate(As, dtype=np.float64)
+    return Flat(arrays, [a.size for a in As], A, np.concatenate(Es, dtype=np.float64))
 
 
 def _finite(bound: Any) -> np.ndarray:

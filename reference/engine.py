@@ -164,8 +164,6 @@ def _run(
             X.astype(np.float64), y if y.dtype.kind == "i" else y.astype(np.float64)
         )
     env: Envelope | None = None  # built at the first step that needs it (_within_rtol)
-    X64 = X.astype(np.float64)
-    y64 = y if y.dtype.kind == "i" else y.astype(np.float64)
     text = str(spec)
     records: list[Record] = []
     arrays: dict[tuple[int, str, str], tuple[Any, Any]] = {}
@@ -204,6 +202,7 @@ def _run(
         bounds = {}  # given rtol and atol replace the whole rule (assert_close's, scaled atol)
         if rtol is None and not _within_rtol(pairs, tol.rtol, flat):
             env = env or Envelope(spec)
+            X64, y64 = X.astype(np.float64), (y if y.dtype.kind == "i" else y.astype(np.float64))
             bounds = _bounds(env, p, state, torch_p, torch_state, X64, y64, t.grads)
         opairs = _pairs_torch(o) if o is not None else {}
         floored: set = set()
@@ -218,16 +217,19 @@ def _run(
         if unjudged is None and any(r.nonfinite and not r.passed for r in recs):
             why = _cannot_judge(items, recs, spec.dtype, raw, unit_roundoff(spec.dtype))
             unjudged = None if why is None else (k, *why)
-        for rec, (stage, name, a, e, sc, bd) in zip(recs, items, strict=True):
-            if (stage, name) in opairs:
-                ref = np.asarray(opairs[(stage, name)], dtype=np.float64)
-                r = raw.get((stage, name))  # the envelope; with drift (free mode, the two
-                m = None if r is None else (r if torch_p is not p else r / SAFETY)  # sides'
-                # weights apart) its parts are not separated here, and it is kept whole
-                rec = _with_oracle(rec, a, e, ref, tol, bd, sc, m)
-            records.append(rec)
-            if keep_arrays:
-                arrays[(k, stage, name)] = (a, e)
+        if not opairs and not keep_arrays:
+            records += recs  # nothing to add to a record or keep
+        else:
+            for rec, (stage, name, a, e, sc, bd) in zip(recs, items, strict=True):
+                if (stage, name) in opairs:
+                    ref = np.asarray(opairs[(stage, name)], dtype=np.float64)
+                    r = raw.get((stage, name))  # the envelope; with drift (free mode, the two
+                    m = None if r is None else (r if torch_p is not p else r / SAFETY)  # sides'
+                    # weights apart) its parts are not separated here, and it is kept whole
+                    rec = _with_oracle(rec, a, e, ref, tol, bd, sc, m)
+                records.append(rec)
+                if keep_arrays:
+                    arrays[(k, stage, name)] = (a, e)
         if want_fd and not opinions:
             bad = [r for r in records[-len(pairs) :] if r.stage == "grad" and not r.passed]
             if bad:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -126,7 +127,7 @@ def _growth(growth: tuple[float, float], loss: float, k: int) -> tuple[float, fl
     """(first loss, max over steps so far of |loss_j| / |loss_1|, at least 1): a diverging
     trajectory amplifies round-off as it grows, so free mode widens by this factor too."""
     first = abs(loss) if k == 1 else growth[0]
-    if not np.isfinite(loss):  # a run gone non-finite has grown past any cap
+    if not math.isfinite(loss):  # a run gone non-finite has grown past any cap
         return first, np.inf
     ratio = abs(loss) / first if first > 0 else 1.0
     return first, max(growth[1], ratio, 1.0)
