@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .registry import Registry
+from .rows import row_max, row_sum
 from .special import erf as _erf
 
 Array = np.ndarray
@@ -27,8 +28,8 @@ def zero_where(zero: Array, g: Array) -> Array:
     costs several times the arithmetic: the kept values' bits are ANDed with all-ones."""
     g = np.asarray(g)
     bits = np.dtype(f"u{g.dtype.itemsize}")
-    keep = np.broadcast_to(zero, np.broadcast_shapes(np.shape(zero), g.shape)).astype(bits)
-    keep -= 1  # True -> 0, False -> all ones
+    zero = np.broadcast_to(zero, np.broadcast_shapes(np.shape(zero), g.shape))
+    keep = np.subtract(zero, bits.type(1), dtype=bits)  # True -> 0, False -> all ones
     keep &= g.view(bits)
     return keep.view(g.dtype)
 
@@ -214,10 +215,10 @@ def softmax() -> Activation:
     vjp: dz = a * (g - sum_j g_j a_j) (the full Jacobian, not only its diagonal)."""
 
     def f(z: Array) -> Array:
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        e = np.exp(z - row_max(z))
+        return e / row_sum(e)
 
-    return Activation(f, lambda z, a, g: a * (g - (g * a).sum(axis=1, keepdims=True)))
+    return Activation(f, lambda z, a, g: a * (g - row_sum(g * a)))
 
 
 @register("output")
@@ -226,7 +227,7 @@ def log_softmax() -> Activation:
     vjp: dz = g - softmax(z) * sum_j g_j (input to ``nll``)."""
 
     def f(z: Array) -> Array:
-        s = z - z.max(axis=1, keepdims=True)
-        return s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+        s = z - row_max(z)
+        return s - np.log(row_sum(np.exp(s)))
 
-    return Activation(f, lambda z, a, g: g - np.exp(a) * g.sum(axis=1, keepdims=True))
+    return Activation(f, lambda z, a, g: g - np.exp(a) * row_sum(g))

@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import SpecError
 from .registry import Registry
+from .rows import row_max, row_sum
 
 Array = np.ndarray
 
@@ -157,16 +158,17 @@ def cross_entropy(label_smoothing: float = 0.0, reduction: str = "mean") -> Loss
 
     def target(z: Array, y: Array) -> Array:
         k = z.shape[1]
-        return _onehot(y, k, z.dtype) * (1.0 - label_smoothing) + label_smoothing / k
+        q = _onehot(y, k, z.dtype)
+        return q * (1.0 - label_smoothing) + label_smoothing / k if label_smoothing else q
 
     def value(z: Array, y: Array) -> float:
-        s = z - z.max(axis=1, keepdims=True)
-        logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+        s = z - row_max(z)
+        logp = s - np.log(row_sum(np.exp(s)))
         return _scalar(-(target(z, y) * logp).sum()) / _divisor(reduction, z.shape[0])
 
     def grad(z: Array, y: Array) -> Array:
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        p = e / e.sum(axis=1, keepdims=True)
+        e = np.exp(z - row_max(z))
+        p = e / row_sum(e)
         return (p - target(z, y)) * (1.0 / _divisor(reduction, z.shape[0]))
 
     return Loss(value, grad, "class", "identity", 2)

@@ -32,12 +32,17 @@ Array = np.ndarray
 
 
 class NormCache(NamedTuple):
-    xhat: Array
+    xc: Array  # x - mu (mu: the batch's mean, or the running one in eval mode)
     rstd: Array  # 1 / sqrt(var + eps), broadcastable against x
     batch_stats: bool  # the statistics came from x (train batchnorm, layernorm)
     # (sum dy, sum dy xhat) over the statistics' axes, kept as size 1, where the backward
     # already has them (batchnorm's dbeta and dgamma): _norm_vjp then does not redo them
     sums: tuple[Array, Array] | None = None
+
+    @property
+    def xhat(self) -> Array:
+        """(x - mu) rstd, made on demand: the passes need only xc and rstd."""
+        return self.xc * self.rstd
 
 
 def _einsum_over(axes: tuple[int, ...], ndim: int, n_args: int) -> str:
@@ -59,14 +64,12 @@ def _sum(axes: tuple[int, ...], *arrays: Array) -> Array:
 
 
 def _normalize(x: Array, axes: tuple[int, ...], eps: float):
-    """(xhat, rstd, mu, var) with the biased variance over ``axes`` (kept as size 1)."""
+    """(x - mu, rstd, mu, var) with the biased variance over ``axes`` (kept as size 1)."""
     m = x.size // math.prod(x.shape[i] for i in range(x.ndim) if i not in axes)
     mu = _sum(axes, x) / m
     xc = x - mu
     var = _sum(axes, xc, xc) / m
-    rstd = 1.0 / np.sqrt(var + eps)
-    xc *= rstd  # xc is ours: it becomes xhat in place
-    return xc, rstd, mu, var
+    return xc, 1.0 / np.sqrt(var + eps), mu, var
 
 
 def _norm_vjp(cache: NormCache, gamma: Array, dy: Array, axes: tuple[int, ...]) -> Array:
@@ -74,18 +77,18 @@ def _norm_vjp(cache: NormCache, gamma: Array, dy: Array, axes: tuple[int, ...]) 
     over ``axes``); dx = dxhat rstd when the statistics are constants (eval batchnorm).
     Where gamma is constant along ``axes`` (batchnorm) it is taken out of the means:
     dx = (dy - mean(dy) - xhat mean(dy xhat)) gamma rstd, one pass fewer."""
-    xhat, rstd = cache.xhat, cache.rstd
+    xc, rstd = cache.xc, cache.rstd
     if not cache.batch_stats:
         return dy * gamma * rstd
     m = dy.size // rstd.size
     g_shape = (1,) * (dy.ndim - np.ndim(gamma)) + np.shape(gamma)
     if all(g_shape[a] == 1 for a in axes):
         d, scale = dy, gamma * rstd
-        sum_d, sum_dx = cache.sums or (_sum(axes, d), _sum(axes, d, xhat))
+        sum_d, sum_dx = cache.sums or (_sum(axes, d), _sum(axes, d, xc) * rstd)
     else:
         d, scale = dy * gamma, rstd
-        sum_d, sum_dx = _sum(axes, d), _sum(axes, d, xhat)
-    dx = xhat * (sum_dx / m)
+        sum_d, sum_dx = _sum(axes, d), _sum(axes, d, xc) * rstd
+    dx = xc * (rstd * sum_dx / m)  # xhat mean(d xhat), rstd constant over the axes
     np.subtract(d, dx, out=dx)
     dx -= sum_d / m
     dx *= scale
@@ -116,7 +119,7 @@ def batchnorm_forward(
                 f"batchnorm in training mode got one value per channel (input {x.shape}); "
                 "PyTorch refuses this: use a batch of 2 or more"
             )
-        xhat, rstd, mu, var = _normalize(x, axes, eps)
+        xc, rstd, mu, var = _normalize(x, axes, eps)
         stats = {
             "running_mean": (1 - momentum) * running_mean + momentum * mu.reshape(-1),
             "running_var": (1 - momentum) * running_var
@@ -125,17 +128,17 @@ def batchnorm_forward(
         stats = {k: v.astype(x.dtype, copy=False) for k, v in stats.items()}
     else:
         rstd = 1.0 / np.sqrt(running_var.reshape(vec) + eps)
-        xhat = (x - running_mean.reshape(vec)) * rstd
+        xc = x - running_mean.reshape(vec)
         stats = {}
-    y = gamma.reshape(vec) * xhat
-    y += beta.reshape(vec)
-    return y, NormCache(xhat, rstd, train), stats
+    y = xc * (gamma.reshape(vec) * rstd)  # gamma xhat + beta, with xhat's scale per channel
+    y += beta.reshape(vec)  # folded into gamma's (one pass over x fewer)
+    return y, NormCache(xc, rstd, train), stats
 
 
 def batchnorm_vjp(cache: NormCache, gamma: Array, dy: Array):
     """(dx, dgamma, dbeta)."""
     axes, vec = _channel_axes(dy.ndim)
-    sums = (_sum(axes, dy), _sum(axes, dy, cache.xhat))
+    sums = (_sum(axes, dy), _sum(axes, dy, cache.xc) * cache.rstd)
     dx = _norm_vjp(cache._replace(sums=sums), gamma.reshape(vec), dy, axes)
     return dx, sums[1].reshape(-1), sums[0].reshape(-1)
 
@@ -143,10 +146,11 @@ def batchnorm_vjp(cache: NormCache, gamma: Array, dy: Array):
 def layernorm_forward(x: Array, gamma: Array, beta: Array, eps: float = 1e-5):
     """(y, cache): each sample normalised over all its axes, then scaled and shifted."""
     axes = tuple(range(1, x.ndim))
-    xhat, rstd, _, _ = _normalize(x, axes, eps)
-    y = gamma * xhat
+    xc, rstd, _, _ = _normalize(x, axes, eps)
+    y = xc * rstd
+    y *= gamma
     y += beta
-    return y, NormCache(xhat, rstd, True)
+    return y, NormCache(xc, rstd, True)
 
 
 def layernorm_vjp(cache: NormCache, gamma: Array, dy: Array):

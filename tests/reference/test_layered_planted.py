@@ -90,8 +90,8 @@ def test_batchnorm_unbiased_variance_in_training_is_caught(case):
     def forward(p, x, ctx):
         _, cache, stats = layer.forward(p, x, ctx)
         rstd = 1 / np.sqrt(x.var(axis=0, ddof=1) + 1e-5)
-        xhat = (x - x.mean(axis=0)) * rstd
-        return p["gamma"] * xhat + p["beta"], cache._replace(xhat=xhat, rstd=rstd), stats
+        xc = x - x.mean(axis=0)
+        return p["gamma"] * xc * rstd + p["beta"], cache._replace(xc=xc, rstd=rstd), stats
 
     result = run_parity(spec, 2, mode, net=plant(spec, 5, forward=forward))
     assert_caught(result, "forward", ["output"])
@@ -219,8 +219,8 @@ def test_layernorm_over_the_batch_axis_is_caught(case):
     def forward(p, x, ctx):
         _, cache, out = layer.forward(p, x, ctx)
         rstd = 1 / np.sqrt(x.var(axis=0) + 1e-5)
-        xhat = (x - x.mean(axis=0)) * rstd
-        return p["gamma"] * xhat + p["beta"], cache._replace(xhat=xhat, rstd=rstd), out
+        xc = x - x.mean(axis=0)
+        return p["gamma"] * xc * rstd + p["beta"], cache._replace(xc=xc, rstd=rstd), out
 
     result = run_parity(spec, 2, mode, net=plant(spec, 4, forward=forward))
     assert_caught(result, "forward", ["output"])
