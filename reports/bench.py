@@ -95,9 +95,14 @@ def gemm_shapes(sizes: tuple[int, ...], batch: int) -> list[tuple[int, int, int]
 def step_gemms(sizes: tuple[int, ...], batch: int, dtype: str) -> Callable[[], None]:
     """The step's own GEMMs (``gemm_shapes``) in NumPy, on operands laid out as scratch's step
     has them. Their time is what scratch's step cannot beat."""
+    return gemms(gemm_shapes(sizes, batch), dtype)
+
+
+def gemms(shapes: list[tuple[int, int, int]], dtype: str) -> Callable[[], None]:
+    """A function computing one (m, k) @ (k, n) product of random operands per shape."""
     rng = np.random.default_rng(0)
     ops = []
-    for m, k, n in gemm_shapes(sizes, batch):
+    for m, k, n in shapes:
         ops.append(
             (rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype))
         )
@@ -308,6 +313,12 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
         o = before.get((r["spec"], r["dtype"]))
         if o is not None:
             what = f"{r['spec']} {r['dtype']}: scratch / torch"
+            rows.append(_change(what, o["ratio"], r["ratio"], lower=True))
+    before = {(r["spec"], r["dtype"]): r for r in old.get("layered_step", [])}
+    for r in new.get("layered_step", []):
+        o = before.get((r["spec"], r["dtype"]))
+        if o is not None:
+            what = f"{r['spec'].split(' ')[0]}... {r['dtype']}: scratch / torch"
             rows.append(_change(what, o["ratio"], r["ratio"], lower=True))
     if "engine" in old and "engine" in new:
         for key, what in (

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .bench import paired, ratio_stats
+from .bench import gemms, paired, ratio_stats
 
 # Layered steps and the targets set for them (scratch / torch, CPU, float32)
 LAYERED = (
@@ -26,6 +26,28 @@ LAYERED = (
         1.0,
     ),
 )
+
+
+def layered_gemm_shapes(spec: Any) -> list[tuple[int, int, int]]:
+    """(m, k, n) of each GEMM of a layered step as scratch computes it, the first layer's input
+    gradient left out (as ``train_step`` does). dense(out) on (N, in): forward (N, in, out),
+    dW (in, N, out), dx (N, out, in). conv(out, k) on (C, H, W) with P = Ho Wo positions, by
+    im2col with the batch last: forward (out, C k k, P N), dW (C k k, P N, out), dcols
+    (C k k, out, P N)."""
+    from nnparity.scratch.spec_layers import layer_shapes
+
+    outs = layer_shapes(spec)
+    shapes, n, first = [], spec.batch, True
+    for c, i, o in zip(spec.stack, [spec.in_shape, *outs], outs, strict=False):
+        if c.name == "dense":
+            a, b = i[0], o[0]
+            shapes += [(n, a, b), (a, n, b)] + ([] if first else [(n, b, a)])
+        elif c.name == "conv":
+            k = c.kwargs.get("k", 0)
+            ckk, pn = i[0] * k * k, o[1] * o[2] * n
+            shapes += [(o[0], ckk, pn), (ckk, pn, o[0])] + ([] if first else [(ckk, o[0], pn)])
+        first = False
+    return shapes
 
 
 def paired_cpu(
@@ -74,9 +96,11 @@ def layered_step_ratio(text: str, batch: int, dtype: str, repeats: int, target: 
 
     with limited(1):
         fns = {"scratch": scratch_step, "torch": torch_step}
+        fns["gemms"] = gemms(layered_gemm_shapes(spec), dtype)
         paired(fns, 1, 3)
         s, c = paired_cpu(fns, repeats, 5)
     ratio = ratio_stats(s["scratch"], s["torch"])
+    bound = ratio_stats(s["gemms"], s["torch"])
     cpu = ratio_stats(c["scratch"], c["torch"])
     head = text.split(" loss=")[0]
     return {
@@ -93,6 +117,8 @@ def layered_step_ratio(text: str, batch: int, dtype: str, repeats: int, target: 
         "cpu_ratio": cpu["median"],
         "cpu_ratio_low": cpu["low"],
         "cpu_ratio_high": cpu["high"],
+        "bound": bound["median"],
+        "gemm_share": statistics.median(s["gemms"]) / statistics.median(s["scratch"]),
         "target": target,
         "meets": ratio["median"] <= target,
         "meets_cpu": cpu["median"] <= target,

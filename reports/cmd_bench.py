@@ -160,6 +160,8 @@ def _layered_rows(rows: list[dict]) -> list[dict]:
             "CPU ms": f"{r['cpu_scratch_s'] * 1e3:.3g} / {r['cpu_torch_s'] * 1e3:.3g}",
             "on CPU clock": f"{r['cpu_ratio']:.3g} ({r['cpu_ratio_low']:.3g}-"
             f"{r['cpu_ratio_high']:.3g})",
+            "bound": r["bound"],
+            "GEMMs of step": f"{r['gemm_share']:.0%}",
             "target": r["target"],
             "meets": ("yes" if r["meets"] else "no") + " / " + ("yes" if r["meets_cpu"] else "no"),
         }

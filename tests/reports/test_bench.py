@@ -55,7 +55,7 @@ def test_bench_quick_json_runs_end_to_end(capsys, tmp_path):
     changes = json.loads(capsys.readouterr().out)["changes"]
     first = next(c for c in changes if c["what"].startswith("3-4-1 b4 float32"))
     assert first["verdict"] == "better" and first["change"] < 0
-    assert len(changes) == len(out["train_step"]) + 2
+    assert len(changes) == len(out["train_step"]) + len(out["layered_step"]) + 2
 
 
 def test_ratio_stats_pairs_samples():

@@ -28,3 +28,27 @@ def test_a_layered_row_reports_both_clocks_against_its_target():
     assert r["cpu_ratio_low"] <= r["cpu_ratio"] <= r["cpu_ratio_high"]
     assert r["cpu_scratch_s"] > 0 and r["cpu_torch_s"] > 0
     assert r["meets"] == (r["ratio"] <= target) and r["meets_cpu"] == (r["cpu_ratio"] <= target)
+    assert 0 < r["bound"] and 0 < r["gemm_share"]
+
+
+def test_the_layered_gemm_bound_counts_the_products_scratch_computes():
+    from nnparity.reports import bench
+    from nnparity.scratch import Spec
+
+    dense = Spec.parse("64 dense(256) batchnorm relu dense(10) batch=32")
+    assert bench_layered.layered_gemm_shapes(dense) == bench.gemm_shapes((64, 256, 10), 32)
+    conv = Spec.parse("1x8x8 conv(4,k=3,pad=1) relu conv(2,k=3,stride=2) flatten dense(3) batch=5")
+    # conv1 on 1x8x8 -> 4x8x8 (first layer: no input gradient); conv2 on 4x8x8 -> 2x3x3
+    assert bench_layered.layered_gemm_shapes(conv) == [
+        (4, 9, 64 * 5), (9, 64 * 5, 4),
+        (2, 36, 9 * 5), (36, 9 * 5, 2), (36, 2, 9 * 5),
+        (5, 18, 3), (18, 5, 3), (5, 3, 18),
+    ]  # fmt: skip
+
+
+def test_compare_shows_a_layered_rows_change():
+    from nnparity.reports import bench
+
+    row = {"spec": "64 dense(256) b256", "dtype": "float32", "ratio": 1.0}
+    (change,) = bench.changes({"layered_step": [row]}, {"layered_step": [{**row, "ratio": 1.3}]})
+    assert change["verdict"] == "worse" and "64" in change["what"]
