@@ -28,7 +28,8 @@ def zero_where(zero: Array, g: Array) -> Array:
     costs several times the arithmetic: the kept values' bits are ANDed with all-ones."""
     g = np.asarray(g)
     bits = np.dtype(f"u{g.dtype.itemsize}")
-    zero = np.broadcast_to(zero, np.broadcast_shapes(np.shape(zero), g.shape))
+    if np.shape(zero) != g.shape:
+        zero = np.broadcast_to(zero, np.broadcast_shapes(np.shape(zero), g.shape))
     keep = np.subtract(zero, bits.type(1), dtype=bits)  # True -> 0, False -> all ones
     keep &= g.view(bits)
     return keep.view(g.dtype)

@@ -150,6 +150,17 @@ class LayeredNetwork(NamedTuple):
         seed if None)."""
         if mode not in ("train", "eval"):
             raise SpecError(f"mode must be 'train' or 'eval', got {mode!r}")
+        return self._forward(params, check_inputs(self.spec, X), mode, buffers, masks, seed)
+
+    def _forward(
+        self,
+        params: Params,
+        a: Array,
+        mode: str = "train",
+        buffers: dict[str, Array] | None = None,
+        masks: dict[str, Array] | None = None,
+        seed: Any = None,
+    ) -> tuple[Array, Trace]:
         train = mode == "train"
         buffers = self.init_buffers() if buffers is None else buffers
         masks = masks or {}
@@ -157,7 +168,6 @@ class LayeredNetwork(NamedTuple):
             s.layer.has_mask and f"mask{s.number}" not in masks for s in self.slots
         )  # a generator only where a dropout mask is to be drawn
         rng = np.random.default_rng(self.spec.seed if seed is None else seed) if draws else None
-        a = check_inputs(self.spec, X)
         caches, new_buffers, used = [], dict(buffers), {}
         for s in self.slots:
             mask = masks.get(f"mask{s.number}") if s.layer.has_mask else None
@@ -199,7 +209,7 @@ class LayeredNetwork(NamedTuple):
         """(loss, gradients, output) in one forward and one backward pass (keywords as
         ``forward``: mode, buffers, masks, seed)."""
         X, y = self.check_data(X, y)
-        out, trace = self.forward(params, X, **kw)
+        out, trace = self.forward(params, X, **kw)  # (checks its keywords too)
         grads = self.backward(params, trace, self.loss_fn.grad(out, y))
         return self.loss_fn.value(out, y), grads, out
 
@@ -211,7 +221,7 @@ class LayeredNetwork(NamedTuple):
         NetState with the updated buffers and the masks used, loss)."""
         X, y = self.check_data(X, y)
         step_seed = [self.spec.seed if seed is None else seed, 2, int(state.opt.step)]
-        out, trace = self.forward(params, X, buffers=state.buffers, seed=step_seed)
+        out, trace = self._forward(params, X, buffers=state.buffers, seed=step_seed)
         grads = self.backward(params, trace, self.loss_fn.grad(out, y))
         new_params, opt_state = self.opt.update(grads, state.opt, params, donate=True)
         return (

@@ -21,6 +21,7 @@ and in eval mode dx = dy gamma / sqrt(running_var + eps).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -45,6 +46,7 @@ class NormCache(NamedTuple):
         return self.xc * self.rstd
 
 
+@lru_cache(maxsize=64)
 def _einsum_over(axes: tuple[int, ...], ndim: int, n_args: int) -> str:
     """The einsum that sums a product of ``n_args`` arrays over ``axes``: 'ab,ab->b' ..."""
     idx = "abcdefgh"[:ndim]
