@@ -305,21 +305,18 @@ def cli_start(args: list[str], repeats: int = 5) -> float:
 
 
 def changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
-    """Row by row, the change from an earlier ``bench --json`` to this one: train-step ratios
-    (lower is better), the engine's share of its floor and its rate (higher is better)."""
+    """Row by row, the change from an earlier ``bench --json`` to this one: the train and
+    layered steps' ratios (lower is better), the engine's share of its floor and its rate
+    (higher is better)."""
     rows = []
-    before = {(r["spec"], r["dtype"]): r for r in old.get("train_step", [])}
-    for r in new.get("train_step", []):
-        o = before.get((r["spec"], r["dtype"]))
-        if o is not None:
-            what = f"{r['spec']} {r['dtype']}: scratch / torch"
-            rows.append(_change(what, o["ratio"], r["ratio"], lower=True))
-    before = {(r["spec"], r["dtype"]): r for r in old.get("layered_step", [])}
-    for r in new.get("layered_step", []):
-        o = before.get((r["spec"], r["dtype"]))
-        if o is not None:
-            what = f"{r['spec'].split(' ')[0]}... {r['dtype']}: scratch / torch"
-            rows.append(_change(what, o["ratio"], r["ratio"], lower=True))
+    for key in ("train_step", "layered_step"):
+        before = {(r["spec"], r["dtype"]): r for r in old.get(key, [])}
+        for r in new.get(key, []):
+            o = before.get((r["spec"], r["dtype"]))
+            if o is not None:
+                spec = r["spec"] if len(r["spec"]) <= 40 else r["spec"][:36] + " ..."
+                what = f"{spec} {r['dtype']}: scratch / torch"
+                rows.append(_change(what, o["ratio"], r["ratio"], lower=True))
     if "engine" in old and "engine" in new:
         for key, what in (
             ("engine_vs_floor", "engine: share of floor"),
