@@ -152,10 +152,7 @@ def compare(
         allowed = tol.atol * scale + tol.rtol * ae
         if bound is not None:
             allowed = allowed + _finite(bound)
-        if tol.atol > 0:  # allowed > 0 everywhere
-            used = diff / allowed
-        else:
-            used = np.where(diff > 0, diff / np.where(allowed > 0, allowed, 1e-300), 0.0)
+        used = _used(diff, allowed)
         if a.size:
             tol_used = float(used.max())
             if tol_used > 1:  # some element is outside: report the one furthest outside
@@ -244,6 +241,8 @@ def compare_many(
             for st, name, a, e, sc, bd in items
         ]  # fmt: skip
 
+    if flat is not None and not _is_flat_of(flat, items):
+        raise ValueError("compare_many(flat=...) takes flatten() of these items' own pairs")
     flat = flat or flatten([(a, e) for _, _, a, e, _, _ in items])
     if tol.atol <= 0 or flat is None:
         return one_by_one()
@@ -268,7 +267,7 @@ def compare_many(
             ]
             B = np.concatenate([x.ravel() for x in bounds])
             allowed = allowed + _finite(B)
-        used_max = np.maximum.reduceat(diff / allowed, starts)
+        used_max = np.maximum.reduceat(_used(diff, allowed), starts)
         rel_max = np.maximum.reduceat(diff / np.maximum(ae, 1e-6 * s), starts)
         abs_max = np.maximum.reduceat(diff, starts)
     # each tensor's first greatest difference (argmax) at once: the first hit at or after its
@@ -326,6 +325,28 @@ def flatten(pairs: list[tuple[Any, Any]]) -> Flat | None:
         return None
     A = np.concatenate(As, dtype=np.float64)
     return Flat(arrays, [a.size for a in As], A, np.concatenate(Es, dtype=np.float64))
+
+
+def _used(diff: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """diff / allowed per element: 0 where the two sides agree, inf where nothing is allowed
+    (an allowance that underflowed to 0 too: 0 / 0 would be NaN, which no maximum sees)."""
+    return np.divide(diff, allowed, out=np.zeros_like(diff), where=diff > 0)
+
+
+def _is_flat_of(flat: Flat, items: list[tuple]) -> bool:
+    """Whether ``flat`` was made from these items' (actual, expected): the same arrays, or for
+    a scalar (a loss, a step count) the same value."""
+    if len(flat.arrays) != len(items):
+        return False
+    for pair, it in zip(flat.arrays, items, strict=True):
+        for arr, x in zip(pair, it[2:4], strict=True):
+            if arr is not x and not (arr.ndim == 0 and np.ndim(x) == 0 and _same(arr, x)):
+                return False
+    return True
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(a == b or (a != a and b != b))  # NaN is NaN here
 
 
 def _finite(bound: Any) -> np.ndarray:

@@ -164,7 +164,11 @@ def cross_entropy(label_smoothing: float = 0.0, reduction: str = "mean") -> Loss
     def value(z: Array, y: Array) -> float:
         s = z - row_max(z)
         logp = s - np.log(row_sum(np.exp(s)))
-        return _scalar(-(target(z, y) * logp).sum()) / _divisor(reduction, z.shape[0])
+        if label_smoothing:
+            total = (target(z, y) * logp).sum()
+        else:  # the targets' own log-probabilities: a -inf elsewhere is not 0 * -inf = NaN
+            total = logp[np.arange(len(y)), y].sum()
+        return _scalar(-total) / _divisor(reduction, z.shape[0])
 
     def grad(z: Array, y: Array) -> Array:
         e = np.exp(z - row_max(z))

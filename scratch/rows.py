@@ -15,10 +15,14 @@ Array = np.ndarray
 
 
 def row_max(z: Array) -> Array:
-    """max_k z[b, k] as (B, 1)."""
+    """max_k z[b, k] as (B, 1) (over axis 1, kept, for any other number of axes)."""
+    if z.ndim != 2:
+        return z.max(axis=1, keepdims=True)
     return np.ascontiguousarray(z.T).max(axis=0)[:, None]
 
 
 def row_sum(z: Array) -> Array:
-    """sum_k z[b, k] as (B, 1)."""
+    """sum_k z[b, k] as (B, 1) (over axis 1, kept, for any other number of axes)."""
+    if z.ndim != 2:
+        return z.sum(axis=1, keepdims=True)
     return (z @ np.ones(z.shape[1], z.dtype))[:, None]

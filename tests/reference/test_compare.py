@@ -207,3 +207,34 @@ def test_compare_many_with_bounds_gives_the_records_of_compare():
     ]
     assert [r.passed for r in many] == [True, False]
     assert all(_same(r1, r2) for r1, r2 in zip(many, one, strict=True))
+
+
+def _both(actual, expected, tol, scale=None):
+    kw = dict(spec="s", mode="resync", step=1)
+    one = compare(actual, expected, tol, stage="grad", tensor="t", scale=scale, **kw)
+    (many,) = compare_many([("grad", "t", actual, expected, scale)], tol, **kw)
+    return one, many
+
+
+@pytest.mark.parametrize("scale", [1e-320, None])
+def test_an_allowance_that_underflows_to_zero_hides_no_failure(scale):
+    """Where atol * scale underflows to 0, an element equal on both sides has 0 / 0: a NaN
+    that no maximum sees, which once let every other element's failure pass."""
+    tol = TOLERANCES["float64"]
+    expected = np.array([0.0, 1e-320 if scale is None else 1.0])
+    for rec in _both(np.array([0.0, 5.0]), expected, tol, scale):
+        assert not rec.passed and rec.mismatched == 1 and rec.worst_index == (1,)
+    for rec in _both(expected.copy(), expected, tol, scale):  # equal: passes, nothing used
+        assert rec.passed and rec.tol_used == 0
+
+
+def test_compare_many_refuses_a_flat_of_other_pairs():
+    from nnparity.reference.compare import flatten
+
+    tol, kw = TOLERANCES["float64"], dict(spec="s", mode="m", step=1)
+    items = [("grad", "w", np.zeros(3), np.ones(3), None), ("loss", "loss", 2.0, 2.0, None)]
+    other = flatten([(np.zeros(3), np.zeros(3)), (2.0, 2.0)])
+    with pytest.raises(ValueError, match="own pairs"):
+        compare_many(items, tol, flat=other, **kw)
+    own = flatten([(a, e) for _, _, a, e, _ in items])
+    assert [r.passed for r in compare_many(items, tol, flat=own, **kw)] == [False, True]

@@ -193,3 +193,10 @@ def test_hardtanh_rejects_empty_interval():
 
     with pytest.raises(SpecError, match="hardtanh needs min_val < max_val"):
         act("hardtanh", min_val=1.0, max_val=1.0)
+
+
+def test_softmax_and_log_softmax_run_over_axis_1_of_any_rank():
+    z = np.random.default_rng(0).standard_normal((2, 3, 4))
+    sm, lsm = (activations[n].build({}) for n in ("softmax", "log_softmax"))
+    np.testing.assert_allclose(sm.f(z).sum(axis=1), 1.0, rtol=1e-15)
+    np.testing.assert_allclose(np.exp(lsm.f(z)), sm.f(z), rtol=1e-14)

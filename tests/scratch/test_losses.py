@@ -219,3 +219,12 @@ def test_float32_grads_stay_float32(name, rng):
 def test_bad_hyperparameters_fail_when_built(name, kw, match):
     with pytest.raises(SpecError, match=match):
         loss_fn(name, **kw)
+
+
+def test_cross_entropy_is_finite_with_a_minus_inf_logit_off_the_target():
+    """A masked logit (-inf) on another class: log(1 + e) as PyTorch gives, not 0 * -inf."""
+    ce = losses["cross_entropy"].build({})
+    z, y = np.array([[0.0, -np.inf, 1.0]]), np.array([0])
+    assert ce.value(z, y) == pytest.approx(np.log1p(np.e), rel=1e-15)
+    smoothed = losses["cross_entropy"].build({"label_smoothing": 0.1})
+    assert smoothed.value(z, y) == np.inf  # every class carries weight: -inf counts
