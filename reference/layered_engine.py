@@ -18,8 +18,10 @@ with assert_close's (rtol, atol) (widened by the step in free mode, as the dense
 - **layer scale**: ``atol * S``, ``S`` the largest value of the same stage over the same
   layer's tensors (a bias gradient that is zero in exact arithmetic because a batchnorm
   follows is round-off of the size of its layer's weight gradient, not of itself);
-- **terms** (gradients): ``SAFETY * u * K * T``, ``T`` the magnitude of the terms the element
-  sums through every layer above it and ``K`` the summation lengths (``layered_terms``);
+- **terms** (gradients): ``SAFETY * u * E``, ``E`` a first-order bound on the element's
+  round-off in units of u: each layer's summation length times the terms of its own operation,
+  carried down the absolute chain (``layered_terms.abs_grads(errors=True)``; never wider than
+  ``K T``, ``T`` the magnitude of every term the element sums and ``K`` all the lengths);
 - **optimizer sensitivity** (updates and optimizer state): the float64 optimizer stepped at
   the gradient moved by its own allowance both ways (``roundoff.Envelope.step``), so an Adam
   step of a gradient that is round-off gets the full step as allowance;
@@ -42,7 +44,7 @@ from nnparity.scratch import NetState, Spec
 
 from .compare import Record, compare_many
 from .finite_diff import MAX_FD_PARAMS, Opinion, fd_grads, opinion
-from .layered_terms import abs_grads, depth_factor
+from .layered_terms import abs_grads
 from .roundoff import SAFETY, Envelope, unit_roundoff
 from .tolerance import Tolerance, tolerance_for
 from .twin import Twin, TwinStep
@@ -243,7 +245,6 @@ def run_layered(
         probe_twin = Twin(spec.replace(dtype="float64"))
     Xo, yo = (orc or probe_twin or twin).tensors(X64, y64)
     probe = _Probe(spec) if rtol is None else None
-    K = depth_factor(spec)
     text = str(spec)
     records: list[Record] = []
     arrays: dict[tuple[int, str, str], tuple[Any, Any]] = {}
@@ -282,7 +283,7 @@ def run_layered(
         pairs = step_pairs(out, loss, grads, new_p, new_state, t)
         bd = {}
         if probe is not None:
-            T = (K, abs_grads(spec, p, X, y, state, masks))
+            T = (1, abs_grads(spec, p, X, y, state, masks, errors=True))
             bd = bounds(spec, tol, pairs, p, state, probe, T, drift)
         opairs = torch_values(o) if o is not None else {}
         items = [(st, n, a, e, None, bd.get((st, n))) for (st, n), (a, e) in pairs.items()]

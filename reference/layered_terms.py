@@ -11,10 +11,12 @@ and each parameter gets ``T``, the sum of the absolute values of everything its 
 up, through every layer above it. A computed sum of terms whose absolute values add up to T is
 within ``n u T`` of the exact one (Higham 3.1); to first order the error of every intermediate
 carries through the absolute chain, so the gradient error is at most ``u K T`` with ``K`` the
-summation lengths along the way (``depth_factor``). This is what makes a gradient that cancels
-to nearly nothing (a bias feeding a batchnorm; batchnorm at batch 2, where dx is nearly zero)
-get an allowance of the size of its terms, not of itself. Forward errors are not propagated
-(a blind spot, stated in the README).
+summation lengths along the way (``depth_factor``). The engine uses the tighter first-order
+bound ``abs_grads(errors=True)``: each layer's own length times the terms of its own operation
+on the gradient it is actually handed, carried down the same chain. Either way a gradient that
+cancels to nearly nothing (a bias feeding a batchnorm; batchnorm at batch 2, where dx is
+nearly zero) gets an allowance of the size of its terms, not of itself. Forward errors are not
+propagated (a blind spot, stated in the README).
 """
 
 from __future__ import annotations
@@ -32,12 +34,7 @@ Array = np.ndarray
 def depth_factor(spec: Spec) -> int:
     """K: every layer's summation lengths (batch x output positions, fan-in) plus 8 per
     layer for its elementwise operations."""
-    total, shape = 0, spec.in_shape
-    for out in layer_shapes(spec):
-        positions = int(np.prod(out[1:])) if len(out) == 3 else 1
-        total += spec.batch * positions + int(np.prod(shape)) + 8
-        shape = out
-    return total
+    return sum(_layer_lengths(spec))
 
 
 def _abs_norm(name: str, p: dict, cache: Any, g: Array, need_dx: bool):
@@ -62,33 +59,68 @@ def _abs_norm(name: str, p: dict, cache: Any, g: Array, need_dx: bool):
 
 
 def abs_grads(
-    spec: Spec, params: dict[str, Array], X: Array, y: Array, state: Any, masks: dict
+    spec: Spec,
+    params: dict[str, Array],
+    X: Array,
+    y: Array,
+    state: Any,
+    masks: dict,
+    errors: bool = False,
 ) -> dict[str, Array]:
-    """T per parameter (float64), at ``params`` with the step's buffers and dropout masks."""
+    """T per parameter (float64), at ``params`` with the step's buffers and dropout masks.
+
+    ``errors``: instead, a first-order bound on each gradient's round-off in units of u. Each
+    layer adds ``k`` (its share of ``depth_factor``) times the terms of its own operation on the
+    gradient it is actually handed, and the absolute chain carries all that was added above
+    to the layers below: ``e <- |VJP|(e + k |g|)``. As ``|g| <= T`` at every layer, this is
+    never wider than ``K T``; it is far tighter where a gradient cancels to little of its terms
+    (at batch 2 a batchnorm's dx is ~1e-5 of them, and K T then allowed a bug that doubles it).
+    """
     net = build(spec.replace(dtype="float64"))
     P = {n: np.asarray(v, dtype=np.float64) for n, v in params.items()}
     bufs = {n: np.asarray(v, dtype=np.float64) for n, v in state.buffers.items()}
     X64 = np.asarray(X, dtype=np.float64)
     y64 = y if y.dtype.kind == "i" else np.asarray(y, dtype=np.float64)
+    ks = _layer_lengths(spec)
     with np.errstate(all="ignore"):
         out, trace = net.forward(P, X64, buffers=bufs, masks=masks)
-        g = np.abs(net.loss_fn.grad(out, y64))
+        g = net.loss_fn.grad(out, y64)  # the gradient actually handed down
+        chain = np.zeros_like(g) if errors else np.abs(g)
         grads: dict[str, Array] = {}
         for i in range(len(net.slots) - 1, -1, -1):
             slot, c = net.slots[i], spec.stack[i]
-            cache = trace.caches[i]
-            own = {k: np.abs(P[f"{k}{slot.number}"]) for k in ("W", "b", "gamma", "beta")
-                   if f"{k}{slot.number}" in P}  # fmt: skip
-            if c.name in ("batchnorm", "layernorm"):
-                g, gr = _abs_norm(c.name, own, cache, g, i > 0)
-            else:
-                if c.name == "conv":
-                    cache = cache._replace(cols=np.abs(cache.cols))
-                elif c.name == "dense":
-                    cache = np.abs(cache)
-                g, gr = slot.layer.backward(own, cache, g, i > 0)
-                if g is not None and is_activation(c.name):
-                    g = np.abs(g)
+            if errors:
+                chain = chain + ks[i] * np.abs(g)
+                real = {k: P[f"{k}{slot.number}"] for k in ("W", "b", "gamma", "beta")
+                        if f"{k}{slot.number}" in P}  # fmt: skip
+                g = slot.layer.backward(real, trace.caches[i], g, i > 0)[0]
+            chain, gr = _abs_vjp(c.name, slot, P, trace.caches[i], chain, i > 0)
             for k, v in gr.items():
                 grads[f"{k}{slot.number}"] = np.abs(v)
     return grads
+
+
+def _abs_vjp(name: str, slot: Any, P: dict, cache: Any, g: Array, need_dx: bool):
+    """One layer's vector-Jacobian product on absolute values (see the module docstring)."""
+    own = {k: np.abs(P[f"{k}{slot.number}"]) for k in ("W", "b", "gamma", "beta")
+           if f"{k}{slot.number}" in P}  # fmt: skip
+    if name in ("batchnorm", "layernorm"):
+        return _abs_norm(name, own, cache, g, need_dx)
+    if name == "conv":
+        cache = cache._replace(cols=np.abs(cache.cols))
+    elif name == "dense":
+        cache = np.abs(cache)
+    g, gr = slot.layer.backward(own, cache, g, need_dx)
+    if g is not None and is_activation(name):
+        g = np.abs(g)
+    return g, gr
+
+
+def _layer_lengths(spec: Spec) -> list[int]:
+    """Each layer's share of ``depth_factor``: its summation lengths plus 8."""
+    out, shape = [], spec.in_shape
+    for o in layer_shapes(spec):
+        positions = int(np.prod(o[1:])) if len(o) == 3 else 1
+        out.append(spec.batch * positions + int(np.prod(shape)) + 8)
+        shape = o
+    return out

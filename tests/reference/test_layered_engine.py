@@ -107,3 +107,30 @@ def test_a_foreign_network_for_a_layered_spec_is_refused_with_the_fix():
 
     with pytest.raises(SpecError, match="LayeredNetwork"):
         run_parity(EXAMPLE, 1, net=Mine())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "5 dense(4) batchnorm relu dense(3) log_softmax loss=nll batch=2",
+        "1x6x6 conv(3,k=3,stride=2,pad=1) relu maxpool(2,stride=1) flatten dense(6) layernorm "
+        "tanh dropout(0.25) dense(3) loss=cross_entropy batch=4",
+    ],
+)
+def test_the_first_order_error_bound_is_never_wider_than_k_t(text):
+    """E carries each layer's own rounding down the absolute chain; with |g| <= T at every
+    layer it is at most K T, and tighter where a gradient cancels."""
+    from nnparity.reference.layered_terms import abs_grads, depth_factor
+
+    spec = Spec.parse(text)
+    net = build(spec)
+    p, (X, y) = net.init_params(), make_data(spec)
+    state = net.init_state(p)
+    masks = net.forward(p, X, buffers=state.buffers)[1].masks
+    T = abs_grads(spec, p, X, y, state, masks)
+    E = abs_grads(spec, p, X, y, state, masks, errors=True)
+    K = depth_factor(spec)
+    assert set(E) == set(T)
+    for n in T:
+        assert np.all(E[n] <= K * T[n] * (1 + 1e-12)) and np.all(E[n] >= 0), n
+    assert any(np.any(E[n] < 0.9 * K * T[n]) for n in T)
