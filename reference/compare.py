@@ -12,6 +12,7 @@ import math
 from dataclasses import MISSING, asdict, dataclass, fields
 from functools import cache
 from itertools import accumulate
+from operator import is_
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -242,7 +243,7 @@ def compare_many(
     flat = flat or flatten([(a, e) for _, _, a, e, _, _ in items])
     if tol.atol <= 0 or flat is None:
         return one_by_one()
-    arrays, sizes, A, E = flat
+    arrays, sizes, A, E, _ = flat
     starts = np.array([0, *accumulate(sizes[:-1])])
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         diff = np.subtract(A, E)
@@ -297,13 +298,15 @@ class Flat(NamedTuple):
     sizes: list[int]
     A: np.ndarray
     E: np.ndarray
+    sources: tuple = ()  # the objects given, actual and expected in turn (``_is_flat_of``)
 
 
 def flatten(pairs: list[tuple[Any, Any]]) -> Flat | None:
     """The pairs' elements concatenated (C order), or None if a pair's shapes differ, a pair is
     empty or there is none."""
-    arrays, As, Es = [], [], []
+    arrays, As, Es, sources = [], [], [], []
     for a, e in pairs:
+        sources += (a, e)
         a, e = np.asarray(a), np.asarray(e)
         if a.shape != e.shape or a.size == 0:
             return None
@@ -312,8 +315,8 @@ def flatten(pairs: list[tuple[Any, Any]]) -> Flat | None:
         Es.append(e.ravel())
     if not arrays:
         return None
-    A = np.concatenate(As, dtype=np.float64)
-    return Flat(arrays, [a.size for a in As], A, np.concatenate(Es, dtype=np.float64))
+    A, E = np.concatenate(As, dtype=np.float64), np.concatenate(Es, dtype=np.float64)
+    return Flat(arrays, [a.size for a in As], A, E, tuple(sources))
 
 
 def _used(diff: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -327,6 +330,10 @@ def _is_flat_of(flat: Flat, items: list[tuple]) -> bool:
     a scalar (a loss, a step count) the same value."""
     if len(flat.arrays) != len(items):
         return False
+    if len(flat.sources) == 2 * len(items) and all(
+        map(is_, flat.sources, (x for it in items for x in it[2:4]))
+    ):
+        return True  # the very objects (what the engine passes): no element to look at
     for pair, it in zip(flat.arrays, items, strict=True):
         for arr, x in zip(pair, it[2:4], strict=True):
             if arr is not x and not (arr.ndim == 0 and np.ndim(x) == 0 and _same(arr, x)):
