@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from nnparity.scratch import Network, Spec, build, check_data, make_data
+from nnparity.scratch import Network, Spec, SpecError, build, check_data, make_data
 
 from .compare import Record, compare_many, flatten
 from .finite_diff import MAX_FD_PARAMS, Opinion, fd_grads, opinion
@@ -78,20 +78,14 @@ def run_parity(
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
     _check_against(spec, against)  # --against jax holds dense specs only
     if spec.layered and net is not None and not _is_layered(net):
-        from nnparity.scratch import SpecError
-
         raise SpecError(
             "run_parity(net=...) holds your network to PyTorch for dense specs; for a layered "
             "spec (conv, pooling, batchnorm, layernorm, dropout) give no net= (scratch's own), "
             "or a nnparity.scratch LayeredNetwork with layers of your own (its slots)"
         )
     if mode not in MODES:
-        from nnparity.scratch import SpecError
-
         raise SpecError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if steps < 1:
-        from nnparity.scratch import SpecError
-
         raise SpecError(f"steps must be >= 1, got {steps}")
     tolerance_for(spec.dtype, 1, mode, rtol, atol)  # bad overrides fail before any work
     check_resources(spec, steps, keep_arrays)  # a run that cannot fit is refused up front
@@ -260,8 +254,6 @@ def _finite(p: dict[str, Array], state: Any) -> bool:
 
 def _check_against(spec: Spec, against: str) -> None:
     """``against`` names a known framework; JAX holds dense specs only (SpecError otherwise)."""
-    from nnparity.scratch import SpecError
-
     if against not in FRAMEWORKS:
         raise SpecError(
             f"against must be one of {', '.join(FRAMEWORKS)}, got {against!r} (several at "
