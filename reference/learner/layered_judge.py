@@ -215,7 +215,54 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
         hint = f"{r.tensor}'s gradient has the opposite sign: " + hint
     elif code == "scale_factor":
         hint = f"{r.tensor}'s gradient is PyTorch's times {c:.4g}: check the 1/N and the factors"
+    handed = _handed_down(ref, n, G, T, c, {g.tensor for g in grads}) if c else None
+    if handed is not None:
+        what, layer = handed
+        text += (
+            f"; every gradient of layer {n} is PyTorch's times {c:.4g} and every one below that "
+            f"parts is a multiple of PyTorch's, so the gradient handed down to layer {n} is off "
+            f"by that factor: it comes from the backward of {what}"
+        )
+        hint = (
+            f"check the dx that {what} returns"
+            + (": its sign" if c < 0 else ": its 1/N and factors" if abs(c) != 1 else "")
+            + (f" (layer_check(..., layer='{ref.kind[layer]}'))" if layer else "")
+        )
+        n = layer or n
     return Finding(code, (_path(learner, r.tensor),), n, k, text, hint)
+
+
+def _handed_down(ref, n, G, T, c, failing) -> tuple[str, int | None] | None:  # noqa: ANN001
+    """When every gradient of layer ``n`` is ``c`` times the twin's and every one below that
+    parts is a multiple of the twin's, the gradient layer ``n`` is handed is what is scaled
+    (backpropagation is linear in it; a bug in layer n's own dW leaves the layers below alone;
+    the same bug again lower down multiplies the factor): (the layers whose backward hands it
+    down, from layer n up to the next layer with parameters, which agree, as text; that
+    layer's number when it is the only one), else None."""
+    own = [m for m in G if int(layer_of(m) or 0) == n]
+    below = [m for m in failing if 0 < int(layer_of(m) or 0) < n]
+    S = max(float(np.abs(g).max(initial=0.0)) for g in T.grads.values())
+    if not below or not all(_close(G[m], c * T.grads[m], abs(c) * S) for m in own):
+        return None
+    if not all(abs(_cos(G[m], T.grads[m])) > 1 - 1e-9 for m in below):
+        return None  # a part below that is not a multiple of PyTorch's: a bug of its own
+    slots, stack = ref.net.slots, ref.decl.spec.stack
+    above = []
+    for j in range(ref.index[n] + 1, len(slots)):
+        num = slots[j].number
+        above.append(f"{stack[j].name} (layer {num})" if num else stack[j].name)
+        if num:
+            break
+    if not above:
+        return None
+    alone = slots[ref.index[n] + 1].number if len(above) == 1 else None
+    return ", ".join(above), alone
+
+
+def _cos(a: Array, e: Array) -> float:
+    a, e = a.ravel(), e.ravel()
+    den = float(np.sqrt(float(a @ a) * float(e @ e)))
+    return float(a @ e) / den if den > 0 else 0.0
 
 
 def explained(f: Finding) -> bool:

@@ -201,6 +201,38 @@ def test_sign_flipped_last_layer_gradient_is_sign_flip_at_that_layer():
     assert (f.code, f.layer, f.params) == ("sign_flip", 7, ("W3",)), r.render()
 
 
+def test_a_doubled_batchnorm_dx_is_named_at_the_batchnorm_not_the_dense_layer_below():
+    """The dense layer below is the first to part, but its gradients and all below are
+    multiples of PyTorch's: the gradient it is handed is off, by batchnorm's dx."""
+    m = _load("net_fc_bn_dropout_ok")
+    ok = m.batchnorm_backward
+
+    def backward(dout, cache):
+        dx, dgamma, dbeta = ok(dout, cache)
+        return 2 * dx, dgamma, dbeta
+
+    m.batchnorm_backward = backward
+    r = _run(_fc(m))
+    f = r.findings[0]
+    assert (r.code, f.code, f.layer, f.params) == ("implementation_bug", "scale_factor", 5, ("W2",))
+    assert "handed down to layer 4" in f.evidence and "batchnorm (layer 5)" in f.hint, r.render()
+
+
+def test_a_doubled_dw_of_one_dense_layer_is_named_at_that_layer():
+    m = _load("net_fc_bn_dropout_ok")
+    ok = m.affine_backward
+
+    def backward(dout, cache):
+        dx, dw, db = ok(dout, cache)
+        return dx, (2 * dw if dw.shape == (8, 8) else dw), db  # W2 only: (8, 8)
+
+    m.affine_backward = backward
+    r = _run(_fc(m))
+    f = r.findings[0]
+    assert (r.code, f.code, f.layer, f.params) == ("implementation_bug", "scale_factor", 4, ("W2",))
+    assert "handed down" not in f.evidence, r.render()
+
+
 # -- ThreeLayerConvNet ---------------------------------------------------------------------
 
 
