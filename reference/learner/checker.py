@@ -295,6 +295,7 @@ def _check(
             for f in diag
         ]
     findings = ([run.crash] if run.crash else []) + hygiene + diag + notes
+    unchecked: tuple[Finding, ...] = ()
     training = Training("not_assessed", "", "the training probe was not run (probe=False)")
     if not targets or adapter.style == "forward":
         training = Training("not_assessed", "", "no targets to train on (forward only)")
@@ -326,6 +327,7 @@ def _check(
             )
     else:
         code = "match"
+        unchecked = tuple(_unseen(adapter, spec))
         if can_probe:
             training, found = _probe(ref, codec, P0, X, y, batches, probe_steps)
             findings += found
@@ -343,7 +345,51 @@ def _check(
         adapter.style,
         len(run.history),
         training,
+        unchecked if code == "match" else (),
     )
+
+
+SCALE_FREE = ("adam", "adamw", "rmsprop", "adagrad")  # steps the same for c g (c > 0), up to eps
+
+
+def _unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
+    """What a match cannot vouch for, as notes: the update when no step was given (the
+    declared optimizer moved the weights from your gradients), and under an optimizer whose
+    step is the same for c g as for g (c > 0), a gradient off by such a factor when the step
+    hides the gradients."""
+    opt = spec.opt
+    if adapter.style in ("gradients", "layers", "loss") and adapter.step is None:
+        return [
+            Finding(
+                "update_not_compared",
+                (),
+                None,
+                None,
+                f"your update (no step= given): the match covers your forward pass, loss and "
+                f"gradients; each step moved your weights by the declared {opt.name} from your "
+                "gradients, not by your own update",
+                "pass step=<your update function> (e.g. lambda X, y: "
+                "net.update_mini_batch(...)) to hold your post-step weights to it too",
+                "note",
+            )
+        ]
+    coupled = opt.name != "adamw" and opt.kwargs.get("weight_decay")  # wd p joins g: seen
+    if adapter.style == "step" and opt.name in SCALE_FREE and not coupled:
+        return [
+            Finding(
+                "gradient_scale_unseen",
+                (),
+                None,
+                None,
+                f"a gradient off by a constant positive factor (a missing 1/N, a doubled dW): "
+                f"{opt.name} takes the same step for c g as for g (any c > 0) but for eps, and "
+                "your step hides its gradients: such a factor shows only where eps matters",
+                "expose your gradients (from_gradients, from_layers or from_loss, with step=) "
+                "to check them as well",
+                "note",
+            )
+        ]
+    return []
 
 
 PROBE_EPOCHS = 250  # passes over the data the declared optimizer gets in the probe

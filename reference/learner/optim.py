@@ -58,13 +58,14 @@ def explain_update(
     true = Sim(name, kw)
     pred = [true.step(P, G) for P, G, _ in seq]
     k = first - history[0].step
-    pairs = []
+    pairs, own = [], {}
     for (P, _, A), Q in zip(seq[k : k + 3], pred[k : k + 3], strict=False):
         for n in A:
             if n in Q:
                 dl, dr = A[n] - P[n], Q[n] - P[n]
                 s = max(float(dr.abs().max()), 1e-300)
                 pairs.append((dl, dr, atol * s, rtol))
+                own.setdefault(n, []).append(pairs[-1])
     names = [
         (1.0, "1"),
         (-1.0, "-1"),
@@ -95,6 +96,29 @@ def explain_update(
         return _mismatch(
             f"the step taken is c times the declared optimizer's (from {whose}): {f.text(0, 0)}",
             "use the declared learning rate, or declare the one you use",
+        )
+    apart = _per_param(own, names) if not f.ok else None
+    if apart:
+        flips = [n for n, lab in apart.items() if lab == "-1"]
+        other = {n: lab for n, lab in apart.items() if lab not in ("1", "-1")}
+        said = ", ".join(f"{lab} for {codec.labels([n])[0]}" for n, lab in apart.items())
+        if flips and not other:
+            return [
+                Finding(
+                    "sign_flip",
+                    codec.labels(flips),
+                    None,
+                    first,
+                    f"the step taken is -1 times the declared optimizer's step from {whose} "
+                    f"for {', '.join(codec.labels(flips))}, and the declared step for the "
+                    f"others (c = {said})",
+                    "subtract the update for those too: w -= lr * step",
+                )
+            ]
+        return _mismatch(
+            f"the step taken is c times the declared optimizer's (from {whose}), with c "
+            f"per parameter: {said}",
+            "use one update, with the declared learning rate, for every parameter",
         )
     lr_c = lr_factor(name, kw, seq[: k + 3], pairs, atol, rtol)
     if lr_c is not None:
@@ -151,6 +175,18 @@ def explain_update(
         f"weights than yours, and no known {name} variant reproduces them",
         f"compare your update line by line with torch.optim.{_cls(name)}",
     )
+
+
+def _per_param(own: dict[str, list], names: list) -> dict[str, str] | None:
+    """Each parameter's own named step factor ({name: '-1', ...}) when every parameter has
+    one and they are not all the same (one factor for all is the global fit's), else None."""
+    got = {}
+    for n, pairs in own.items():
+        f = fit(pairs, names, ref_zero=True)
+        if not f.ok or f.factor is None:
+            return None
+        got[n] = f.factor
+    return got if len(set(got.values())) > 1 else None
 
 
 def explain_sgd_form(

@@ -91,6 +91,7 @@ class CheckResult:
     style: str
     steps: int
     training: Training = NOT_ASSESSED
+    unchecked: tuple[Finding, ...] = ()  # what a match cannot vouch for (kind 'note')
 
     @property
     def verdict(self) -> str:
@@ -119,7 +120,7 @@ class CheckResult:
     def as_dict(self) -> dict:
         """JSON-ready (README "JSON output"): code, training {outcome, codes, criterion,
         reached}, spec, style, steps, findings (code/params/layer/step/evidence/hint/kind),
-        params (the table)."""
+        params (the table), unchecked (findings of kind note: what a match cannot vouch for)."""
         return {
             "code": self.code,
             "training": {**asdict(self.training), "codes": self.training_codes()},
@@ -128,6 +129,7 @@ class CheckResult:
             "steps": self.steps,
             "findings": [{**asdict(f), "params": list(f.params)} for f in self.findings],
             "params": [{**asdict(r), "shape": list(r.shape)} for r in self.table],
+            "unchecked": [{**asdict(f), "params": list(f.params)} for f in self.unchecked],
         }
 
     @classmethod
@@ -145,6 +147,7 @@ class CheckResult:
             d["style"],
             d["steps"],
             Training(**t) if t else NOT_ASSESSED,
+            tuple(Finding(**{**f, "params": tuple(f["params"])}) for f in d.get("unchecked", ())),
         )
 
     def render(self) -> str:
@@ -154,6 +157,7 @@ class CheckResult:
             f"training: {self.training.line(self.training_codes())}",
             f"twin: {self.spec} ({self.style} style, {self.steps} step(s) compared)",
         ]
+        lines += [f"not checked: {f.evidence}; {f.hint}" for f in self.unchecked]
         if self.findings:
             lines += ["", "findings:"]
             lines += [f"  {i}. {f}".replace("\n", "\n   ") for i, f in enumerate(self.findings, 1)]
