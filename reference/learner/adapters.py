@@ -85,6 +85,21 @@ class Adapter:
         learner's process)."""
         return [get(self.root, p) for p in paths]
 
+    def aliased(self) -> tuple[str, str] | None:
+        """The first two of the learner's parameters (its own names) that share memory (a
+        ``RemoteAdapter`` asks the learner's process)."""
+        vals = [(p, v) for p, v in zip(self.paths, self.values(self.paths), strict=True)
+                if isinstance(v, np.ndarray) and v.size]  # fmt: skip
+        for i, (p, a) in enumerate(vals):
+            for q, b in vals[i + 1 :]:
+                if np.may_share_memory(a, b):
+                    try:
+                        if np.shares_memory(a, b, max_work=10_000):
+                            return p, q
+                    except np.exceptions.TooHardError:
+                        continue
+        return None
+
     def rng_state(self) -> Any:
         """NumPy's global generator state where the learner's code runs (this process)."""
         return np.random.get_state()

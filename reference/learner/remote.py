@@ -265,6 +265,11 @@ class RemoteAdapter(Adapter):
             raise unreadable(ValueError("the wrong number of values"))
         return values
 
+    def aliased(self) -> tuple[str, str] | None:
+        h, _ = self.learner.ask({"op": "aliased"})
+        pair = h.get("pair")
+        return (pair[0], pair[1]) if pair else None
+
     def rng_state(self) -> tuple:
         from .remote_layered import rng_state
 

@@ -93,6 +93,21 @@ class Runner:
         self.lr = float(self.opt.get("lr", 1e-3))
         self._buf: dict[str, Array] = {}
         self._held: dict[str, Array] = {}  # what buffers hold after a pass, if they accumulate
+        shared = adapter.aliased()
+        if shared:
+            self.hygiene.append(
+                Finding(
+                    "aliased_parameters",
+                    shared,
+                    None,
+                    1,
+                    f"{shared[0]} and {shared[1]} are one array (they share memory): a step on "
+                    "either moves both, and PyTorch's twin has two",
+                    "give each parameter its own array: [rng.randn(m, n) for _ in range(k)] "
+                    "instead of [W] * k, and b = a.copy() instead of b = a",
+                    "hygiene",
+                )
+            )
 
     # -- guarded calls -----------------------------------------------------------------
     def call(self, what: str, fn: Any, step: int, *args: Array) -> Any:

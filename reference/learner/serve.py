@@ -191,6 +191,8 @@ class _Server:
             if op == "get":
                 got = [get(self.adapter.root, p) for p in header["paths"]]
                 return {"values": encode(got, out, self.keep)}, out
+            if op == "aliased":  # parameters sharing memory, seen only where they live
+                return {"pair": self.adapter.aliased()}, out
             if op == "put":
                 for p, a in zip(header["paths"], arrays, strict=True):
                     put(self.adapter.root, p, a)

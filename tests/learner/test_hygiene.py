@@ -213,3 +213,66 @@ def test_square_weights_need_a_declared_layout():
             activations="tanh,identity",
             bias="none",
         ).bind()
+
+
+ALIAS = """
+import numpy as np
+from nnparity.reference.learner import from_gradients
+
+r = np.random.RandomState(3)
+Ws = [r.randn(4, 4) * 0.5] * 2 if {alias} else [r.randn(4, 4) * 0.5 for _ in range(2)]
+params = [r.randn(2, 4) * 0.5, Ws[0], Ws[1], r.randn(4, 1) * 0.5]
+X = r.randn(8, 2)
+Y = (X[:, :1] > 0).astype(float)
+
+
+def grads(X, y):
+    W1, W2, W3, W4 = params
+    a1 = np.tanh(X @ W1)
+    a2 = np.tanh(a1 @ W2)
+    a3 = np.tanh(a2 @ W3)
+    out = a3 @ W4
+    d = 2 * (out - y) / out.size
+    d3 = d @ W4.T * (1 - a3**2)
+    d2 = d3 @ W3.T * (1 - a2**2)
+    d1 = d2 @ W2.T * (1 - a1**2)
+    return [X.T @ d1, a1.T @ d2, a2.T @ d3, a3.T @ d]
+
+
+def nnparity_adapter():
+    return from_gradients(
+        params, [f"[{{i}}]" for i in range(4)], grads, sizes=[2, 4, 4, 4, 1],
+        activations="tanh,tanh,tanh,identity", bias="none", loss="mse", optimizer="sgd",
+        lr=0.1, data=(X, Y),
+    )
+"""
+
+
+@pytest.mark.parametrize("where", ["here", "sandbox"])
+def test_parameters_sharing_one_array_are_named(tmp_path, capsys, where):
+    """[W] * 2 gives two layers one array: every step moves both (review s5), named up front
+    whether the learner runs in this process or in the sandbox's."""
+    import importlib.util
+    import json
+
+    from nnparity.reports.cli import main
+
+    for alias in (True, False):
+        f = tmp_path / f"alias_{alias}.py"
+        f.write_text(ALIAS.format(alias=alias))
+        if where == "sandbox":
+            main(["check", str(f), "--steps", "3", "--no-probe", "--json"])
+            out = json.loads(capsys.readouterr().out)
+            codes = [(x["code"], x["params"]) for x in out["findings"]]
+        else:
+            spec = importlib.util.spec_from_file_location(f"alias_{alias}", f)
+            m = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(m)
+            r = check(m.nnparity_adapter(), m.X, m.Y, steps=3, probe=False)
+            out = {"code": r.code}
+            codes = [(x.code, list(x.params)) for x in r.findings]
+        if alias:
+            assert out["code"] == "implementation_bug"
+            assert codes[0] == ("aliased_parameters", ["[1]", "[2]"]), codes
+        else:
+            assert out["code"] == "match" and not codes, codes
