@@ -277,6 +277,8 @@ def _check(
     nan_step = run.nan_step
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
+    if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
+        diag = [_unmoved(runner.unmoved, adapter)]  # the rest follows from weights that stay
     hygiene = runner.hygiene
     if any(
         "classical momentum mu =" in f.evidence or f.code == "gradient_accumulation" for f in diag
@@ -347,6 +349,21 @@ def _check(
         len(run.history),
         training,
         unchecked if code == "match" else (),
+    )
+
+
+def _unmoved(step: int, adapter: Adapter) -> Finding:
+    return Finding(
+        "step_did_not_update",
+        (),
+        None,
+        step,
+        f"none of your parameters changed in your step at step {step}, where the declared "
+        "optimizer moves them: the step updated other arrays than the ones named (a new "
+        "dict or list bound to the name, self.W = ... on another object, a copy), or took no "
+        "step yet (momentum applied one step late)",
+        "update the named arrays in place (W -= lr * dW, or W[...] = ...), or name in the "
+        f"adapter the object your step updates ({', '.join(adapter.paths[:3])}, ...)",
     )
 
 

@@ -87,6 +87,7 @@ class Runner:
         nonfinite_init(adapter)
         self.hygiene: list[Finding] = []
         self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
+        self.unmoved: int | None = None  # the first step after which no weight had changed
         spec = adapter.conventions.spec(self.codec.dtype)
         self.opt = dict(spec.opt.kwargs)
         self.opt_name = spec.opt.name
@@ -176,6 +177,10 @@ class Runner:
         if a.step is not None:
             self.call("step", a.step, step, X, y)
             obs.after = a.read()
+            if self.unmoved is None and all(
+                np.array_equal(v, params[k]) for k, v in obs.after.items()
+            ):
+                self.unmoved = step
             if twice:
                 a.write(params)
                 self.call("step", a.step, step, X, y)

@@ -84,3 +84,21 @@ def test_an_update_that_adds_for_the_weights_only_is_a_sign_flip_on_the_weights(
     f = r.findings[0]
     assert (r.code, f.code, f.params) == ("implementation_bug", "sign_flip", ("W1", "W2", "W3"))
     assert "1 for b1" in f.evidence, r.render()
+
+
+def test_a_step_that_moves_other_arrays_than_the_named_ones_is_named():
+    """Review s5: a step that rebinds the dict (or applies momentum one step late) left every
+    named weight unchanged, and the implied gradients of zero read as a gradient bug."""
+    net = C.Net()
+    named = dict(net.P)  # the adapter holds these; the step rebinds net.P to a new dict
+
+    def rebinding(X, y):
+        net.P = {k: v - C.LR * net.grads(X, y)[k] for k, v in net.P.items()}
+
+    r = _run(from_step(named, C.NAMES, rebinding, optimizer="sgd", lr=C.LR, **DECL))
+    f = r.findings[0]
+    assert (r.code, f.code, f.step, len(r.findings)) == (
+        "implementation_bug", "step_did_not_update", 1, 1), r.render()  # fmt: skip
+    net = C.Net()
+    r = _run(from_step(net.P, C.NAMES, net.step, optimizer="sgd", lr=C.LR, **DECL))
+    assert r.code == "match" and not r.findings, r.render()
