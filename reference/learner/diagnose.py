@@ -52,6 +52,8 @@ FORM_HINT = {
     "wrong_cached_activation out_in": "build dW from the layer's input: dW_l = dz_l @ "
     "a_{l-1}.T (samples as columns)",
     "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
+    "bias_reduction out_in": "db = dZ.sum(axis=1, keepdims=True): one entry per unit, summed "
+    "over the batch (samples as columns)",
     "inplace_mutation": "compute the derivative into a new array (mask = (a > 0) * 1.0), "
     "never into the cached activation, or build dW before you overwrite it",
 }

@@ -28,6 +28,9 @@ class ShapeProblem(Exception):
         want = slot.shape
         n_out = codec.conv.sizes[slot.layer]
         msg = f"gradient of {slot.path}: expected {want}, got {got}"
+        # your layout's axes: batch-major dz is (batch, units), out_in's dZ is (units, batch)
+        b_ax, u_ax = (1, 0) if codec.layout == "out_in" else (0, 1)
+        use = "dZ.sum(axis=1, keepdims=True)" if b_ax else "dz.sum(axis=0)"
         code = "wrong_shape"
         sq = _squeeze(got)
         if len(want) == 2 and got == want[::-1]:
@@ -35,12 +38,12 @@ class ShapeProblem(Exception):
             msg += f": is your layout {other}? Transpose the gradient, or declare the layout"
         elif slot.role == "b" and len(got) == 2 and n_out in got and batch in got and batch > 1:
             code = "bias_reduction"
-            msg += ": the bias gradient is not summed over the batch; use dz.sum(axis=0)"
+            msg += f": the bias gradient is not summed over the batch; use {use}"
         elif slot.role == "b" and batch > 1 and sq == (batch,) and n_out != batch:
             code = "bias_reduction"
             msg += (
-                f": one entry per sample ({batch}): summed over the units (axis 1) instead of "
-                "the batch (axis 0); use dz.sum(axis=0)"
+                f": one entry per sample ({batch}): summed over the units (axis {u_ax}) "
+                f"instead of the batch (axis {b_ax}); use {use}"
             )
         elif y_vector and batch > 1 and 1 in want and got == _widened(want, batch):
             code = "broadcast_shape"

@@ -52,6 +52,8 @@ class Obs:
 SHAPE_HINT = {
     "wrong_shape": "return one gradient per parameter, shaped like the parameter",
     "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
+    "bias_reduction out_in": "db = dZ.sum(axis=1, keepdims=True): one entry per unit, summed "
+    "over the batch (samples as columns)",
     "broadcast_shape": "give both operands the same shape (y.reshape(-1, 1), or a[:, 0] - y); "
     "print the shapes where (n,) meets (n, 1)",
 }
@@ -252,7 +254,7 @@ class Runner:
                         e.slot.layer,
                         step,
                         e.message,
-                        SHAPE_HINT[e.code],
+                        SHAPE_HINT.get(f"{e.code} {self.codec.layout}", SHAPE_HINT[e.code]),
                     )
                 ) from None
             for k, v in g.items():

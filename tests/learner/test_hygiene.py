@@ -276,3 +276,31 @@ def test_parameters_sharing_one_array_are_named(tmp_path, capsys, where):
             assert codes[0] == ("aliased_parameters", ["[1]", "[2]"]), codes
         else:
             assert out["code"] == "match" and not codes, codes
+
+
+@pytest.mark.parametrize("axis", [0, None])
+def test_a_column_major_bias_reduction_fix_is_written_for_columns(axis):
+    """Review s5: with samples as columns (layout='out_in') the fix said dz.sum(axis=0), the
+    learner's own bug; it must say dZ.sum(axis=1, keepdims=True)."""
+    rng = np.random.RandomState(0)
+    P = {"W1": rng.randn(4, 2), "b1": np.zeros((4, 1)), "W2": rng.randn(1, 4), "b2": np.zeros((1, 1))}
+    X, Y = rng.randn(6, 2), rng.rand(6, 1)
+
+    def grads(Xc, Yc):  # columns: Xc (2, m)
+        a1 = np.tanh(P["W1"] @ Xc + P["b1"])
+        out = P["W2"] @ a1 + P["b2"]
+        dz2 = (out - Yc) / Xc.shape[1]
+        dz1 = P["W2"].T @ dz2 * (1 - a1**2)
+        db1 = dz1.sum(axis=1, keepdims=True) if axis is None else dz1.sum(axis=0, keepdims=True)
+        return {"W1": dz1 @ Xc.T, "b1": db1, "W2": dz2 @ a1.T, "b2": dz2.sum(1, keepdims=True)}
+
+    a = from_gradients(P, ["W1", "b1", "W2", "b2"], lambda X, y: grads(X.T, y.T), sizes=[2, 4, 1],
+                       activations="tanh,identity", loss="half_sse", optimizer="sgd", lr=0.1,
+                       layout="out_in")  # fmt: skip
+    r = check(a, X, Y, steps=2, probe=False)
+    if axis is None:
+        assert r.code == "match", r.render()
+        return
+    f = r.findings[0]
+    assert (f.code, f.params) == ("bias_reduction", ("b1",)), r.render()
+    assert "dZ.sum(axis=1, keepdims=True)" in f.hint and "axis=0" not in f.hint, r.render()
