@@ -318,11 +318,13 @@ def bias_grad(form: str, dz: Tensor) -> Tensor:
 
 
 def factors(
-    batch: int, outputs: int, widths: tuple[int, ...], merge: bool = True
+    batch: int, outputs: int, widths: tuple[int, ...], merge: bool = True, full: int = 0
 ) -> list[tuple[float, str]]:
     """Named scale factors, simplest first, each also negated; names of equal values are
     joined (``"2 = D"`` when D = 2: every name that fits is listed), except for 1; with
-    ``merge`` False, every name on its own (to follow each through steps of other sizes)."""
+    ``merge`` False, every name on its own (to follow each through steps of other sizes).
+    ``full``: the run's full batch size B where batches are uneven: N/B names a mean taken
+    over B rows on a short last batch (1 on the full ones)."""
     N, D = float(batch), float(outputs)
     base = [
         (1.0, "1"),
@@ -346,6 +348,8 @@ def factors(
     base += [(float(h), f"H with H = {h}") for h in widths] + [
         (1 / h, f"1/H with H = {h}") for h in widths
     ]
+    if full and full != batch or full and not merge:
+        base.append((N / full, f"N/B with B = {full}, your full batch: a mean over B rows"))
     merged: list[tuple[float, list[str]]] = []
     for v, name in base:
         if (batch == 1 and "N" in name) or (outputs == 1 and "D" in name):

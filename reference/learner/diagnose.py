@@ -215,7 +215,8 @@ def findings_from(
                 )
         for k, f in ch.fits.items():
             if k in failing and f.factor != "1":
-                if k in agreed:  # matched at steps 1..st-1: no constant factor is consistent
+                if k in agreed and "N/B" not in (f.factor or ""):  # N/B is 1 on full batches
+                    # matched at steps 1..st-1: no constant factor is consistent
                     out.append(late_factor(k, lab(k), failing[k], f, n, d, span, l))
                 else:
                     scales.setdefault(f"{f.c:.6g} {f.cs}", []).append((k, f))

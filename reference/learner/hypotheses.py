@@ -41,6 +41,7 @@ class StepData:
     rtol: float
     ref: dict[str, Tensor]  # PyTorch's gradients
     alt_dz: dict[str, Tensor] = field(default_factory=dict)  # output-layer dz candidates
+    full: int = 0  # the run's full batch size (its largest), where a short last batch meets it
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,11 @@ class Search:
         self.bias = layers_with_bias
         batches = [s.a[0].shape[0] for s in steps]
         self.names: list = C.factors(batches[0], sizes[-1], sizes[1:-1])
-        if len(set(batches)) > 1:  # uneven mini-batches: a factor of N follows each step's N
-            self.names = [C.factors(n, sizes[-1], sizes[1:-1], merge=False) for n in batches]
+        B = max([*batches, *(s.full for s in steps)])
+        if len(set(batches)) > 1 or B != batches[0]:  # uneven: N follows each step's own N
+            self.names = [
+                C.factors(n, sizes[-1], sizes[1:-1], merge=False, full=B) for n in batches
+            ]
         self.derivs = [C.derivatives(n, m) for n, m in acts]
         self.derivs[-1] += [C.OUTPUT_DZ[k] for k in steps[0].alt_dz]
 

@@ -27,7 +27,7 @@ def scale_hint(
     """One fix per name that fits the factor (``"2 = D"``: both); for a step that shows no
     gradient, a learning rate other than the declared one first."""
     hints: list[str] = []
-    if implied and c is not None and lr and c > 0:
+    if implied and c is not None and lr and c > 0 and "N/B" not in (factor or ""):
         hints.append(
             f"your step is {c:.4g} times the declared one: if your update uses lr = {c * lr:.4g}, "
             f"declare lr={c * lr:.4g}"
@@ -54,6 +54,11 @@ def scale_hint(
                 "mse averages over all N*D elements, half_sse over the N samples: declare the "
                 "loss and reduction you use"
             )
+        elif f.startswith("N/B"):
+            h = (
+                "your gradient divides by the full batch size where a shorter batch (the last) "
+                "has fewer rows: divide by the rows of this batch, len(X)"
+            )
         elif "H" in f:
             h = "a layer width crept in as a normaliser: remove it"
         else:
@@ -76,7 +81,8 @@ def late_factor(
         (label,),
         layer,
         step,
-        f"{k} agrees with PyTorch's at steps 1-{step - 1} and parts from step {step}, where "
+        f"{k} agrees with PyTorch's at step{f's 1-{step - 1}' if step > 2 else ' 1'} and "
+        f"parts from step {step}, where "
         f"{f.text(n, d)}{span}: a constant factor in the code would show from step 1, so "
         "no factor is named (what changes at that step? the batch size, a schedule?)",
         "print your gradient beside PyTorch's at that step and the one before, and what "
@@ -136,8 +142,9 @@ def explain_total_scale(
         return []
     ns = tuple(s.a[0].shape[0] for s in steps)
     names = C.factors(ns[0], spec.sizes[-1], spec.sizes[1:-1])
-    if len(set(ns)) > 1:
-        names = [C.factors(k, spec.sizes[-1], spec.sizes[1:-1], merge=False) for k in ns]
+    B = max([*ns, *(s.full for s in steps)])
+    if len(set(ns)) > 1 or B != ns[0]:
+        names = [C.factors(k, spec.sizes[-1], spec.sizes[1:-1], merge=False, full=B) for k in ns]
 
     def total(s: StepData, k: str, g: Tensor) -> Tensor:
         return g + l2 * s.P[k] if k[0] == "W" else g

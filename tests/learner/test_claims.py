@@ -296,13 +296,31 @@ def test_a_sum_over_uneven_batches_is_n_at_each_steps_own_n():
     assert "= N (N = 4, 4, 2 per step)" in r.findings[0].evidence
 
 
-def test_a_factor_seen_at_one_step_after_agreement_is_not_named():
-    # divided by a fixed 4: right for the batches of 4, 1/2 for the last batch of 2 only
+def test_a_mean_over_the_full_batch_on_the_short_last_batch_is_n_over_b():
+    # divided by a fixed 4: right for the batches of 4, 1/2 for the last batch of 2 only; it
+    # was once left unexplained (review s5): N/B is 1 on the full batches and names it
     for steps in (3, 10):
         r = _uneven(4, steps)
-        assert "scale_factor" not in r.codes(), r.render()
-        assert set(r.codes()) == {"unexplained_mismatch"}
-        assert r.findings[0].step == 3
+        assert set(r.codes()) == {"scale_factor"}, r.render()
+        assert "N/B with B = 4" in r.findings[0].evidence and r.findings[0].step == 3
+
+
+def test_a_factor_seen_at_one_step_after_agreement_is_not_named():
+    """A gradient doubled from the third call on (a schedule, state in the learner): no
+    constant factor of the code fits steps that agreed, so none is named."""
+    from planted import DECLARED, NAMES, PlantedMLP, data
+
+    net, calls = PlantedMLP(), [0]
+
+    def grads(X, y):
+        calls[0] += 1
+        return {k: v * (2.0 if calls[0] > 2 else 1.0) for k, v in net.grads(X, y).items()}
+
+    X, y = data()
+    r = check(from_gradients(net, NAMES, grads, **DECLARED), X, y, steps=4, probe=False)
+    assert "scale_factor" not in r.codes(), r.render()
+    assert set(r.codes()) == {"unexplained_mismatch"} and r.findings[0].step > 1, r.render()
+    assert "a constant factor in the code would show from step 1" in r.findings[0].evidence
 
 
 def test_factor_text_lists_each_dimension_once():

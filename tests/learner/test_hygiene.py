@@ -283,7 +283,8 @@ def test_a_column_major_bias_reduction_fix_is_written_for_columns(axis):
     """Review s5: with samples as columns (layout='out_in') the fix said dz.sum(axis=0), the
     learner's own bug; it must say dZ.sum(axis=1, keepdims=True)."""
     rng = np.random.RandomState(0)
-    P = {"W1": rng.randn(4, 2), "b1": np.zeros((4, 1)), "W2": rng.randn(1, 4), "b2": np.zeros((1, 1))}
+    P = {"W1": rng.randn(4, 2), "b1": np.zeros((4, 1)), "W2": rng.randn(1, 4)}
+    P["b2"] = np.zeros((1, 1))
     X, Y = rng.randn(6, 2), rng.rand(6, 1)
 
     def grads(Xc, Yc):  # columns: Xc (2, m)

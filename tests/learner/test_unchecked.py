@@ -102,3 +102,25 @@ def test_a_step_that_moves_other_arrays_than_the_named_ones_is_named():
     net = C.Net()
     r = _run(from_step(net.P, C.NAMES, net.step, optimizer="sgd", lr=C.LR, **DECL))
     assert r.code == "match" and not r.findings, r.render()
+
+
+def test_a_mean_over_the_full_batch_size_on_the_short_last_batch_is_named():
+    """Review s5: dividing by a fixed batch size (8) where the last batch has 4 rows gave
+    c = 0.5 on that batch only, left unexplained; the factor is N/B (1 on the full batches)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), (rng.random((20, 2)) > 0.5).astype(float)
+    for fixed in (True, False):
+        net = C.Net()
+
+        def grads(X, y, net=net, fixed=fixed):
+            scale = len(X) / 8 if fixed else 1.0
+            return {k: v * scale for k, v in net.grads(X, y).items()}
+
+        a = from_gradients(net.P, C.NAMES, grads, optimizer="sgd", lr=C.LR, batch_size=8, **DECL)
+        r = check(a, X, y, steps=5, probe=False)
+        if not fixed:
+            assert r.code == "match", r.render()
+            continue
+        f = r.findings[0]
+        assert (r.code, f.code, f.step) == ("implementation_bug", "scale_factor", 3), r.render()
+        assert "N/B with B = 8" in f.evidence and "len(X)" in f.hint, r.render()
