@@ -72,9 +72,13 @@ def check_data(spec: Spec, X: Any, y: Any, kind: str | None = None) -> tuple[Arr
     kind = kind or target_kind(spec)
     if kind == "class":
         if y.shape != (b,):
+            hint = ""
+            if y.shape == (b, 1):  # a column of labels: argmax(1) of it would be all zeros
+                hint = f"; for a column of class indices use y.ravel() (shape ({b},))"
+            elif y.ndim == 2:
+                hint = "; for one-hot targets use y.argmax(1)"
             raise DataError(
-                f"{spec.loss.name} takes class indices of shape ({b},), got {y.shape}"
-                + ("; for one-hot targets use y.argmax(1)" if y.ndim == 2 else "")
+                f"{spec.loss.name} takes class indices of shape ({b},), got {y.shape}{hint}"
             )
         if not np.issubdtype(y.dtype, np.integer):
             whole = np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all()

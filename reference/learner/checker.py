@@ -98,7 +98,8 @@ def check(
 
 def _data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
     """(X, y for the twin, y for the learner): a real target given as a vector (N,) for one
-    output is (N, 1) for the twin and stays (N,) for the learner's own code."""
+    output is (N, 1) for the twin and stays (N,) for the learner's own code; class indices
+    given as a column (N, 1) are (N,) for the twin and stay a column for the learner."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X[None, :] if spec.sizes[0] == X.size else X[:, None]
@@ -113,6 +114,8 @@ def _data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
     shape = y.shape
     if kind != "class" and y.ndim <= 1 and spec.sizes[-1] == 1:
         y = y.reshape(-1, 1)
+    if kind == "class" and y.shape == (len(X), 1):
+        y = y.reshape(-1)
     X, y = check_data(spec, X, y)
     return X, y, y.reshape(shape) if y.size == int(np.prod(shape)) else y
 

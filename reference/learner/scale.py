@@ -22,10 +22,15 @@ Tensor = torch.Tensor
 
 
 def scale_hint(
-    factor: str | None, implied: bool, c: float | None = None, lr: float | None = None
+    factor: str | None,
+    implied: bool,
+    c: float | None = None,
+    lr: float | None = None,
+    loss: str = "",
 ) -> str:
     """One fix per name that fits the factor (``"2 = D"``: both); for a step that shows no
-    gradient, a learning rate other than the declared one first."""
+    gradient, a learning rate other than the declared one first. ``loss``: the declared loss
+    when the factor is on every weight (a factor of the loss's), else "" (of some layers)."""
     hints: list[str] = []
     if implied and c is not None and lr and c > 0 and "N/B" not in (factor or ""):
         hints.append(
@@ -44,12 +49,14 @@ def scale_hint(
                 "your gradient averages where the declared loss sums: drop the 1/N, or "
                 "declare reduction='mean'"
             )
-        elif f in ("2", "1/2"):
+        elif f in ("2", "1/2") and loss in ("mse", "half_sse"):
             h = (
                 "a factor 2 between 1/2 (a - y)^2 (half_sse) and (a - y)^2 (mse): declare the "
                 "loss you differentiate, or fix the constant"
             )
-        elif "D" in f:
+        elif f in ("2", "1/2"):
+            h = "a term counted twice (or half of it) in these gradients: compare them term by term"
+        elif "D" in f and loss in ("mse", "half_sse"):
             h = (
                 "mse averages over all N*D elements, half_sse over the N samples: declare the "
                 "loss and reduction you use"
@@ -123,7 +130,9 @@ def scale_findings(
         )
     if abs(abs(f.c) - 1) > 1e-12:
         lr = spec.opt.kwargs.get("lr")
-        hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None)
+        whole = all(f"W{l}" in ks for l in range(1, len(spec.sizes)))  # every layer's weight
+        loss = spec.loss.name if whole else ""
+        hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None, loss)
         out.append(Finding("scale_factor", names, None, first, ev, hint))
     return out
 

@@ -112,3 +112,26 @@ def test_the_text_report_explains_c_and_cos_in_one_line():
     r = check(C.adapter(("sum",), "gradients", "in_out"), *C.data(), steps=2, probe=False)
     lines = [x for x in r.render().splitlines() if x.strip().startswith("(c = ")]
     assert len(lines) == 1 and "cos = their cosine similarity" in lines[0]
+
+
+def test_class_indices_given_as_a_column_reach_the_learner_as_a_column():
+    """Review s5: labels (N, 1) with cross_entropy were refused with "use y.argmax(1)", which
+    makes a column of indices all zeros; the twin takes them flat, the learner as given."""
+    rng = np.random.default_rng(1)
+    Q = {"W": rng.normal(size=(2, 3)), "b": np.zeros(3)}
+    Xc, labels = rng.normal(size=(6, 2)), rng.integers(0, 3, size=(6, 1))
+    seen = []
+
+    def grads(X, y):
+        seen.append(y.shape)
+        z = X @ Q["W"] + Q["b"]
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(len(y)), y.ravel()] -= 1
+        return {"W": X.T @ p / len(y), "b": p.sum(0) / len(y)}
+
+    a = from_gradients(Q, ["W", "b"], grads, sizes=[2, 3], activations="identity",
+                       loss="cross_entropy", lr=0.1)  # fmt: skip
+    r = check(a, Xc, labels, steps=2, probe=False)
+    assert r.code == "match", r.render()
+    assert set(seen) == {(6, 1)}

@@ -175,6 +175,7 @@ Z = np.zeros
         (CLS, Z((3, 3)), [0, 1, 4], r"class indices must lie in \[0, 3\], got 0..4"),
         (CLS, Z((3, 3)), [0, -1, 2], r"class indices must lie in \[0, 3\], got -1..2"),
         (CLS, Z((3, 3)), np.eye(4)[:3], r"class indices of shape \(3,\).*use y.argmax\(1\)"),
+        (CLS, Z((3, 3)), np.zeros((3, 1)), r"got \(3, 1\); for a column of class.*y.ravel\(\)"),
         (CLS, Z((3, 3)), [0.5, 1, 2], "class indices must be whole numbers"),
         (CLS, Z((3, 3)), [0, np.inf, 2], "class indices must be whole numbers"),
         (CLS, Z((3, 3)), [0, 1], r"class indices of shape \(3,\), got \(2,\)"),
