@@ -363,10 +363,12 @@ def _unmoved(step: int, adapter: Adapter) -> Finding:
         step,
         f"none of your parameters changed in your step at step {step}, where the declared "
         "optimizer moves them: the step updated other arrays than the ones named (a new "
-        "dict or list bound to the name, self.W = ... on another object, a copy), or took no "
-        "step yet (momentum applied one step late)",
+        "dict or list bound to the name, self.W = ... on another object, a copy), took no "
+        "step yet (momentum applied one step late), or stepped by zero (an lr of 0, as "
+        "1 // 20 makes, or gradients that are all zero)",
         "update the named arrays in place (W -= lr * dW, or W[...] = ...), or name in the "
-        f"adapter the object your step updates ({', '.join(adapter.paths[:3])}, ...)",
+        f"adapter the object your step updates ({', '.join(adapter.paths[:3])}, ...); check "
+        "the lr your step uses is the declared one",
     )
 
 

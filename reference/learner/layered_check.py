@@ -193,6 +193,26 @@ def check_layered(
         adapter.style,
         run,
         Training("not_assessed", "", "the training probe does not run on layered specs yet"),
+        _no_update(adapter, decl) if code == "match" else (),
+    )
+
+
+def _no_update(adapter: Adapter, decl: LayeredDecl) -> tuple[Finding, ...]:
+    """The learner's own update is never run here: its weights take the declared step."""
+    given = " (your step= is not used with a layered spec yet)" if adapter.step else ""
+    return (
+        Finding(
+            "update_not_compared",
+            (),
+            None,
+            None,
+            f"your update{given}: the match covers your loss, gradients and running statistics; "
+            f"each step moved your weights by the declared {decl.spec.opt.name} from your "
+            "gradients, not by your own update",
+            "hold your update to PyTorch's optimizer on a dense spec, or compare it by hand "
+            "with torch.optim",
+            "note",
+        ),
     )
 
 

@@ -220,8 +220,9 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
         what, layer = handed
         text += (
             f"; every gradient of layer {n} is PyTorch's times {c:.4g} and every one below that "
-            f"parts is a multiple of PyTorch's, so the gradient handed down to layer {n} is off "
-            f"by that factor: it comes from the backward of {what}"
+            f"parts is a power of it, as when the gradient handed down to layer {n} is off by "
+            f"that factor: it comes from the backward of {what} (or layer {n} scales its own "
+            "dW, db and dx alike)"
         )
         hint = (
             f"check the dx that {what} returns"
@@ -234,7 +235,7 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
 
 def _handed_down(ref, n, G, T, c, failing) -> tuple[str, int | None] | None:  # noqa: ANN001
     """When every gradient of layer ``n`` is ``c`` times the twin's and every one below that
-    parts is a multiple of the twin's, the gradient layer ``n`` is handed is what is scaled
+    parts is ``c**k`` times the twin's, the gradient layer ``n`` is handed is what is scaled
     (backpropagation is linear in it; a bug in layer n's own dW leaves the layers below alone;
     the same bug again lower down multiplies the factor): (the layers whose backward hands it
     down, from layer n up to the next layer with parameters, which agree, as text; that
@@ -244,8 +245,8 @@ def _handed_down(ref, n, G, T, c, failing) -> tuple[str, int | None] | None:  # 
     S = max(float(np.abs(g).max(initial=0.0)) for g in T.grads.values())
     if not below or not all(_close(G[m], c * T.grads[m], abs(c) * S) for m in own):
         return None
-    if not all(abs(_cos(G[m], T.grads[m])) > 1 - 1e-9 for m in below):
-        return None  # a part below that is not a multiple of PyTorch's: a bug of its own
+    if not all(_power_of(_factor(G[m], T.grads[m]), c) for m in below):
+        return None  # a part below that is not c^k times PyTorch's: not what c handed down does
     slots, stack = ref.net.slots, ref.decl.spec.stack
     above = []
     for j in range(ref.index[n] + 1, len(slots)):
@@ -259,10 +260,19 @@ def _handed_down(ref, n, G, T, c, failing) -> tuple[str, int | None] | None:  # 
     return ", ".join(above), alone
 
 
-def _cos(a: Array, e: Array) -> float:
+def _factor(a: Array, e: Array) -> float | None:
+    """c with a = c e (cosine 1 within 1e-6: a float32 learner's), else None."""
     a, e = a.ravel(), e.ravel()
-    den = float(np.sqrt(float(a @ a) * float(e @ e)))
-    return float(a @ e) / den if den > 0 else 0.0
+    ee, aa = float(e @ e), float(a @ a)
+    if ee == 0 or aa == 0 or abs(float(a @ e)) < (1 - 1e-6) * np.sqrt(aa * ee):
+        return None
+    return float(a @ e) / ee
+
+
+def _power_of(f: float | None, c: float, most: int = 8) -> bool:
+    """Whether ``f`` is ``c**k`` for a whole k from 1 to ``most`` (the same scaling met again
+    by as many layers below: a batchnorm function used twice doubles twice)."""
+    return f is not None and any(abs(f - c**k) <= 1e-3 * abs(c**k) for k in range(1, most + 1))
 
 
 def explained(f: Finding) -> bool:

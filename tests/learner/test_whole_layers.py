@@ -53,6 +53,7 @@ def test_correct_examples_match(stem):
     assert r.code == "match", r.render()
     assert not _bugs(r) and r.steps == 3
     assert all(row.first_bad_step is None for row in r.table)
+    assert [f.code for f in r.unchecked] == ["update_not_compared"]  # the declared step moves
 
 
 @pytest.mark.parametrize(
@@ -218,13 +219,18 @@ def test_a_doubled_batchnorm_dx_is_named_at_the_batchnorm_not_the_dense_layer_be
     assert "handed down to layer 4" in f.evidence and "batchnorm (layer 5)" in f.hint, r.render()
 
 
-def test_a_doubled_dw_of_one_dense_layer_is_named_at_that_layer():
+@pytest.mark.parametrize("fx", [1.0, 3.0, -1.0])
+def test_a_doubled_dw_of_one_dense_layer_is_named_at_that_layer(fx):
+    """Its own dW and db doubled, its dx times ``fx``: the layers below part by fx, not by a
+    power of 2, so it is not what a doubled gradient handed down would do (review s5)."""
     m = _load("net_fc_bn_dropout_ok")
     ok = m.affine_backward
 
     def backward(dout, cache):
         dx, dw, db = ok(dout, cache)
-        return dx, (2 * dw if dw.shape == (8, 8) else dw), db  # W2 only: (8, 8)
+        if dw.shape == (8, 8):  # W2 only
+            return fx * dx, 2 * dw, 2 * db
+        return dx, dw, db
 
     m.affine_backward = backward
     r = _run(_fc(m))
