@@ -22,6 +22,8 @@ order, in float64, at the PyTorch side's weights:
               E_db = sum_b E_dz + u (B + 1) sum_b |dz|
               E_da = E_dz |W|^T + |dz| dW^T + u (n_out + 1) |dz| |W|^T
               E_dz = E_da |f'| + |da| (|f''| E_z + 4u (1 + |f'|)) + u |dz|
+              (|f''| E_z at least how far f' moves within 2 E_z of z: a kink's jump, where
+              the two sides' z can fall either side of it)
 
 ``dW``/``db`` are the weights' own difference between the sides (free mode; zero in resync), so
 a drift already present enters the bound as what it is. The ``4u (1 + |f'|)`` term is the
@@ -90,6 +92,14 @@ def _diag_derivs(mod: torch.nn.Module, z: torch.Tensor) -> tuple[torch.Tensor, .
     else:
         f2 = torch.zeros_like(z)
     return a.detach(), f1.detach(), f2.detach()
+
+
+def _jump(mod: torch.nn.Module, z: torch.Tensor, f1: torch.Tensor, d: torch.Tensor) -> Any:
+    """How far f' moves within ``d`` of ``z``: at a kink (relu, leaky_relu, hardtanh at
+    their corners) the two sides' z, each within its envelope, can fall either side of it and
+    take derivatives a jump apart, which ``|f''| E_z`` (0 there) does not see."""
+    hi, lo = _diag_derivs(mod, z + d)[1], _diag_derivs(mod, z - d)[1]
+    return torch.maximum((hi - f1).abs(), (lo - f1).abs())
 
 
 def _blocks(out: torch.Tensor, z: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
@@ -212,6 +222,7 @@ class Envelope:
             if f2 is not None:  # elementwise
                 dz = da * f1
                 Ef1 = f2.abs() * Ezp + 4 * u * (1 + f1.abs())
+                Ef1 = torch.maximum(Ef1, _jump(self.mods[l - 1], zp, f1, SAFETY * Ezp))
                 Edz = Eda * f1.abs() + da.abs() * Ef1 + u * dz.abs()
             else:  # a row-wise activation (softmax in a hidden layer): J^T da
                 dz = (f1.transpose(1, 2) @ da.unsqueeze(2)).squeeze(2)
