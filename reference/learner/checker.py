@@ -31,6 +31,7 @@ from nnparity.scratch import Spec, build, check_data, target_kind
 from .adapters import Adapter
 from .allowance import Allowance
 from .codec import Codec
+from .coverage import unmoved, unseen
 from .explain import HYPOTHESIS_TOL, diagnose
 from .instability import backward_only, diverges_finding, first_nonfinite, nonfinite_finding
 from .limitations import probe as run_probe
@@ -281,7 +282,7 @@ def _check(
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
-        diag = [_unmoved(runner.unmoved, adapter)]  # the rest follows from weights that stay
+        diag = [unmoved(runner.unmoved, adapter)]  # the rest follows from weights that stay
     hygiene = runner.hygiene
     if any(
         "classical momentum mu =" in f.evidence or f.code == "gradient_accumulation" for f in diag
@@ -333,7 +334,7 @@ def _check(
             )
     else:
         code = "match"
-        unchecked = tuple(_unseen(adapter, spec))
+        unchecked = tuple(unseen(adapter, spec))
         if can_probe:
             training, found = _probe(ref, codec, P0, X, y, batches, probe_steps)
             findings += found
@@ -353,66 +354,6 @@ def _check(
         training,
         unchecked if code == "match" else (),
     )
-
-
-def _unmoved(step: int, adapter: Adapter) -> Finding:
-    return Finding(
-        "step_did_not_update",
-        (),
-        None,
-        step,
-        f"none of your parameters changed in your step at step {step}, where the declared "
-        "optimizer moves them: the step updated other arrays than the ones named (a new "
-        "dict or list bound to the name, self.W = ... on another object, a copy), took no "
-        "step yet (momentum applied one step late), or stepped by zero (an lr of 0, as "
-        "1 // 20 makes, or gradients that are all zero)",
-        "update the named arrays in place (W -= lr * dW, or W[...] = ...), or name in the "
-        f"adapter the object your step updates ({', '.join(adapter.paths[:3])}, ...); check "
-        "the lr your step uses is the declared one",
-    )
-
-
-SCALE_FREE = ("adam", "adamw", "rmsprop", "adagrad")  # steps the same for c g (c > 0), up to eps
-
-
-def _unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
-    """What a match cannot vouch for, as notes: the update when no step was given (the
-    declared optimizer moved the weights from your gradients), and under an optimizer whose
-    step is the same for c g as for g (c > 0), a gradient off by such a factor when the step
-    hides the gradients."""
-    opt = spec.opt
-    if adapter.style in ("gradients", "layers", "loss") and adapter.step is None:
-        return [
-            Finding(
-                "update_not_compared",
-                (),
-                None,
-                None,
-                f"your update (no step= given): the match covers your forward pass, loss and "
-                f"gradients; each step moved your weights by the declared {opt.name} from your "
-                "gradients, not by your own update",
-                "pass step=<your update function> (e.g. lambda X, y: "
-                "net.update_mini_batch(...)) to hold your post-step weights to it too",
-                "note",
-            )
-        ]
-    coupled = opt.name != "adamw" and opt.kwargs.get("weight_decay")  # wd p joins g: seen
-    if adapter.style == "step" and opt.name in SCALE_FREE and not coupled:
-        return [
-            Finding(
-                "gradient_scale_unseen",
-                (),
-                None,
-                None,
-                f"a gradient off by a constant positive factor (a missing 1/N, a doubled dW): "
-                f"{opt.name} takes the same step for c g as for g (any c > 0) but for eps, and "
-                "your step hides its gradients: such a factor shows only where eps matters",
-                "expose your gradients (from_gradients, from_layers or from_loss, with step=) "
-                "to check them as well",
-                "note",
-            )
-        ]
-    return []
 
 
 PROBE_EPOCHS = 250  # passes over the data the declared optimizer gets in the probe

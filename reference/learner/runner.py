@@ -25,6 +25,7 @@ import numpy as np
 
 from . import accumulation
 from .adapters import Adapter
+from .coverage import aliased_finding
 from .grad_shape import ShapeProblem
 from .paths import LearnerError
 from .result import Finding
@@ -98,19 +99,7 @@ class Runner:
         self._held: dict[str, Array] = {}  # what buffers hold after a pass, if they accumulate
         shared = adapter.aliased()
         if shared:
-            self.hygiene.append(
-                Finding(
-                    "aliased_parameters",
-                    shared,
-                    None,
-                    1,
-                    f"{shared[0]} and {shared[1]} are one array (they share memory): a step on "
-                    "either moves both, and PyTorch's twin has two",
-                    "give each parameter its own array: [rng.randn(m, n) for _ in range(k)] "
-                    "instead of [W] * k, and b = a.copy() instead of b = a",
-                    "hygiene",
-                )
-            )
+            self.hygiene.append(aliased_finding(shared))
 
     # -- guarded calls -----------------------------------------------------------------
     def call(self, what: str, fn: Any, step: int, *args: Array) -> Any:

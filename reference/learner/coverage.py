@@ -1,0 +1,90 @@
+"""What a check can and cannot see of the learner's code, said as findings: what a match cannot
+vouch for (the update when none was given; a constant gradient factor behind an Adam-family
+step), a step after which no named weight changed, and parameters that are one array."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .result import Finding
+
+if TYPE_CHECKING:
+    from nnparity.scratch import Spec
+
+    from .adapters import Adapter
+
+
+def aliased_finding(pair: tuple[str, str]) -> Finding:
+    """``aliased_parameters`` for two of the learner's parameters sharing memory."""
+    return Finding(
+        "aliased_parameters",
+        pair,
+        None,
+        1,
+        f"{pair[0]} and {pair[1]} are one array (they share memory): a step on either moves "
+        "both, and PyTorch's twin has two",
+        "give each parameter its own array: [rng.randn(m, n) for _ in range(k)] instead of "
+        "[W] * k, and b = a.copy() instead of b = a",
+        "hygiene",
+    )
+
+
+def unmoved(step: int, adapter: Adapter) -> Finding:
+    """``step_did_not_update``: no named weight changed in the learner's step at ``step``."""
+    return Finding(
+        "step_did_not_update",
+        (),
+        None,
+        step,
+        f"none of your parameters changed in your step at step {step}, where the declared "
+        "optimizer moves them: the step updated other arrays than the ones named (a new "
+        "dict or list bound to the name, self.W = ... on another object, a copy), took no "
+        "step yet (momentum applied one step late), or stepped by zero (an lr of 0, as "
+        "1 // 20 makes, or gradients that are all zero)",
+        "update the named arrays in place (W -= lr * dW, or W[...] = ...), or name in the "
+        f"adapter the object your step updates ({', '.join(adapter.paths[:3])}, ...); check "
+        "the lr your step uses is the declared one",
+    )
+
+
+SCALE_FREE = ("adam", "adamw", "rmsprop", "adagrad")  # steps the same for c g (c > 0), up to eps
+
+
+def unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
+    """What a match cannot vouch for, as notes: the update when no step was given (the
+    declared optimizer moved the weights from your gradients), and under an optimizer whose
+    step is the same for c g as for g (c > 0), a gradient off by such a factor when the step
+    hides the gradients."""
+    opt = spec.opt
+    if adapter.style in ("gradients", "layers", "loss") and adapter.step is None:
+        return [
+            Finding(
+                "update_not_compared",
+                (),
+                None,
+                None,
+                f"your update (no step= given): the match covers your forward pass, loss and "
+                f"gradients; each step moved your weights by the declared {opt.name} from your "
+                "gradients, not by your own update",
+                "pass step=<your update function> (e.g. lambda X, y: "
+                "net.update_mini_batch(...)) to hold your post-step weights to it too",
+                "note",
+            )
+        ]
+    coupled = opt.name != "adamw" and opt.kwargs.get("weight_decay")  # wd p joins g: seen
+    if adapter.style == "step" and opt.name in SCALE_FREE and not coupled:
+        return [
+            Finding(
+                "gradient_scale_unseen",
+                (),
+                None,
+                None,
+                f"a gradient off by a constant positive factor (a missing 1/N, a doubled dW): "
+                f"{opt.name} takes the same step for c g as for g (any c > 0) but for eps, and "
+                "your step hides its gradients: such a factor shows only where eps matters",
+                "expose your gradients (from_gradients, from_layers or from_loss, with step=) "
+                "to check them as well",
+                "note",
+            )
+        ]
+    return []
