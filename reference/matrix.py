@@ -56,6 +56,7 @@ LOSSES = (
     "cross_entropy",
     "cross_entropy(label_smoothing=0.1)",
     "nll",
+    "sse",  # last: the matrices' earlier configurations keep their (loss, optimizer) pairs
 )
 SYMMETRIC = ("zeros", "constant")
 # (body, batch): None keeps Axes.batch

@@ -115,6 +115,15 @@ def half_sse(reduction: str = "mean") -> Callable[[torch.Tensor, torch.Tensor], 
 
 
 @loss()
+def sse(reduction: str = "mean") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    def f(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        total = nn.functional.mse_loss(out, y, reduction="sum")
+        return total / out.shape[0] if reduction == "mean" else total
+
+    return f
+
+
+@loss()
 def huber(delta: float = 1.0, reduction: str = "mean") -> nn.Module:
     return nn.HuberLoss(reduction=reduction, delta=delta)
 

@@ -84,6 +84,22 @@ def half_sse(reduction: str = "mean") -> Loss:
 
 
 @register()
+def sse(reduction: str = "mean") -> Loss:
+    """L = (1/B) sum_b ||a_b - y_b||^2 ('mean', the squared error summed over the outputs and
+    averaged over the samples; 'sum' drops the 1/B); dL/da = 2 (a - y) / B. Twice half_sse."""
+    _divisor(reduction, 1)
+
+    def value(a: Array, y: Array) -> float:
+        d = a - y
+        return _scalar(np.vdot(d, d)) / _divisor(reduction, a.shape[0])
+
+    def grad(a: Array, y: Array) -> Array:
+        return (a - y) * (2.0 / _divisor(reduction, a.shape[0]))
+
+    return Loss(value, grad, "real", None)
+
+
+@register()
 def huber(delta: float = 1.0, reduction: str = "mean") -> Loss:
     """L = mean of 1/2 d^2 where |d| < delta, else delta (|d| - delta/2), d = a - y, over all
     B*D elements (PyTorch's HuberLoss); dL/da = clip(d, -delta, delta) / N."""

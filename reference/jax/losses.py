@@ -35,6 +35,11 @@ def half_sse(reduction: str = "mean") -> Callable:
 
 
 @loss()
+def sse(reduction: str = "mean") -> Callable:
+    return lambda a, y: _reduce((a - y) ** 2, a.shape[0], reduction)
+
+
+@loss()
 def huber(delta: float = 1.0, reduction: str = "mean") -> Callable:
     return lambda a, y: _reduce(optax.losses.huber_loss(a, y, delta=delta), a.size, reduction)
 

@@ -49,17 +49,17 @@ def scale_hint(
                 "your gradient averages where the declared loss sums: drop the 1/N, or "
                 "declare reduction='mean'"
             )
-        elif f in ("2", "1/2") and loss in ("mse", "half_sse"):
+        elif f in ("2", "1/2") and loss in ("mse", "half_sse", "sse"):
             h = (
-                "a factor 2 between 1/2 (a - y)^2 (half_sse) and (a - y)^2 (mse): declare the "
-                "loss you differentiate, or fix the constant"
+                "a factor 2 between 1/2 ||a - y||^2 (half_sse) and ||a - y||^2 (sse), each "
+                "averaged over the samples: declare the loss you differentiate, or fix the constant"
             )
         elif f in ("2", "1/2"):
             h = "a term counted twice (or half of it) in these gradients: compare them term by term"
-        elif "D" in f and loss in ("mse", "half_sse"):
+        elif "D" in f and loss in ("mse", "half_sse", "sse"):
             h = (
-                "mse averages over all N*D elements, half_sse over the N samples: declare the "
-                "loss and reduction you use"
+                "mse averages (a - y)^2 over all N*D elements, sse and half_sse sum it over the "
+                "outputs and average over the N samples: declare the loss you use"
             )
         elif f.startswith("N/B"):
             h = (

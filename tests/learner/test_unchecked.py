@@ -1,5 +1,7 @@
-"""What a match cannot vouch for is said with it (``CheckResult.unchecked``), and an update
-whose factor differs by parameter is named per parameter."""
+"""Review s5's findings on the dense check, each tested both ways: what a match cannot vouch
+for is said with it (``CheckResult.unchecked``); an update whose factor differs by parameter is
+named per parameter; a step that moved no named weight, a mean over the full batch on the short
+last batch (N/B), and the squared error summed over the outputs (``sse``) are named."""
 
 import catalogue as C
 import numpy as np
@@ -124,3 +126,23 @@ def test_a_mean_over_the_full_batch_size_on_the_short_last_batch_is_named():
         f = r.findings[0]
         assert (r.code, f.code, f.step) == ("implementation_bug", "scale_factor", 3), r.render()
         assert "N/B with B = 8" in f.evidence and "len(X)" in f.hint, r.render()
+
+
+def test_the_squared_error_summed_over_outputs_and_averaged_is_declared_sse():
+    """Review s5: np.mean(np.sum((out - y)**2, axis=1)), a common correct loss, could not be
+    declared: half_sse read it as a factor 2. It is loss='sse'."""
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    for loss, code in (("sse", "match"), ("half_sse", "implementation_bug")):
+        Q = {"W": rng.normal(size=(3, 2)), "b": np.zeros(2)}
+
+        def grads(X, y, Q=Q):
+            d = 2 * (X @ Q["W"] + Q["b"] - y) / len(X)
+            return {"W": X.T @ d, "b": d.sum(0)}
+
+        a = from_gradients(Q, ["W", "b"], grads, sizes=[3, 2], activations="identity",
+                           loss=loss, optimizer="sgd", lr=0.1)  # fmt: skip
+        r = check(a, X, y, steps=2, probe=False)
+        assert r.code == code, r.render()
+        if code != "match":
+            assert r.findings[0].code == "scale_factor" and "(sse)" in r.findings[0].hint

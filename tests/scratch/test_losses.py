@@ -42,7 +42,7 @@ def test_grad_matches_finite_differences(name, reduction, scale, rng):
 @pytest.mark.parametrize("name", losses.names())
 def test_sum_is_mean_times_the_divisor(name, rng):
     a, y = loss_inputs(name, rng)
-    by_batch = losses[name].build().target == "class" or name == "half_sse"
+    by_batch = losses[name].build().target == "class" or name in ("half_sse", "sse")
     n = a.shape[0] if by_batch else a.size
     mean, total = loss_fn(name), loss_fn(name, reduction="sum")
     assert total.value(a, y) == pytest.approx(n * mean.value(a, y), rel=1e-14)
@@ -62,6 +62,13 @@ def test_mse_is_the_mean_over_all_elements(rng):
     a, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
     assert _value("mse", a, y) == pytest.approx(((a - y) ** 2).sum() / 12, rel=1e-14)
     np.testing.assert_allclose(_grad("mse", a, y), 2 * (a - y) / 12, rtol=1e-14)
+
+
+def test_sse_is_the_squared_error_summed_over_outputs_averaged_over_samples(rng):
+    a, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    assert _value("sse", a, y) == pytest.approx(np.mean(np.sum((a - y) ** 2, axis=1)), rel=1e-14)
+    assert _value("sse", a, y) == pytest.approx(2 * _value("half_sse", a, y), rel=1e-14)
+    np.testing.assert_allclose(_grad("sse", a, y), 2 * (a - y) / 4, rtol=1e-14)
 
 
 def test_half_sse_is_the_textbook_form_and_d_over_2_times_mse(rng):
