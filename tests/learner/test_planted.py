@@ -305,7 +305,7 @@ def test_every_name_that_fits_the_factor_is_listed():
     r = check(from_gradients(net, NAMES, net.grads, **DECLARED), X, y, steps=3, probe=False)
     f = r.findings[0]
     assert "c = 2.0000 = 2 = D (D = 2)" in f.evidence
-    assert "half_sse) and (a - y)^2 (mse)" in f.hint and "over all N*D elements" in f.hint
+    assert "(half_sse) and ||a - y||^2 (sse)" in f.hint and "over all N*D elements" in f.hint
 
 
 def test_a_step_with_another_learning_rate_suggests_the_lr_first():
