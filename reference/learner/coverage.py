@@ -47,6 +47,21 @@ def unmoved(step: int, adapter: Adapter) -> Finding:
     )
 
 
+def update_not_compared(why: str, covers: str, opt: str, hint: str) -> Finding:
+    """The note that the learner's own update was not run: the declared ``opt`` moved its
+    weights from its gradients."""
+    return Finding(
+        "update_not_compared",
+        (),
+        None,
+        None,
+        f"your update{why}: the match covers {covers}; each step moved your weights by the "
+        f"declared {opt} from your gradients, not by your own update",
+        hint,
+        "note",
+    )
+
+
 SCALE_FREE = ("adam", "adamw", "rmsprop", "adagrad")  # steps the same for c g (c > 0), up to eps
 
 
@@ -58,17 +73,12 @@ def unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
     opt = spec.opt
     if adapter.style in ("gradients", "layers", "loss") and adapter.step is None:
         return [
-            Finding(
-                "update_not_compared",
-                (),
-                None,
-                None,
-                f"your update (no step= given): the match covers your forward pass, loss and "
-                f"gradients; each step moved your weights by the declared {opt.name} from your "
-                "gradients, not by your own update",
+            update_not_compared(
+                " (no step= given)",
+                "your forward pass, loss and gradients",
+                opt.name,
                 "pass step=<your update function> (e.g. lambda X, y: "
                 "net.update_mini_batch(...)) to hold your post-step weights to it too",
-                "note",
             )
         ]
     coupled = opt.name != "adamw" and opt.kwargs.get("weight_decay")  # wd p joins g: seen

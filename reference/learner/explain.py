@@ -78,8 +78,9 @@ def diagnose(
             step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol, floor) for o, rs, _ in sel
         ]
         _fill_new(data, history, spec)
+        full = max(len(h[0].rows) for h in history)
         for d in data:
-            d.full = max(len(h[0].rows) for h in history)
+            d.full = full
         out += (
             form
             or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)

@@ -44,6 +44,16 @@ class StepData:
     full: int = 0  # the run's full batch size (its largest), where a short last batch meets it
 
 
+def step_names(steps: list[StepData], sizes: tuple[int, ...]) -> list:
+    """The named factors ``fit`` takes for these steps: one list, or one per step where the
+    batches are uneven or shorter than the run's full one (N, and N/B, follow each step's N)."""
+    batches = [s.a[0].shape[0] for s in steps]
+    B = max([*batches, *(s.full for s in steps)])
+    if len(set(batches)) > 1 or B != batches[0]:
+        return [C.factors(n, sizes[-1], sizes[1:-1], merge=False, full=B) for n in batches]
+    return C.factors(batches[0], sizes[-1], sizes[1:-1])
+
+
 @dataclass(frozen=True)
 class Fit:
     ok: bool
@@ -202,13 +212,7 @@ class Search:
     ):
         self.steps, self.acts, self.sizes = steps, acts, sizes
         self.bias = layers_with_bias
-        batches = [s.a[0].shape[0] for s in steps]
-        self.names: list = C.factors(batches[0], sizes[-1], sizes[1:-1])
-        B = max([*batches, *(s.full for s in steps)])
-        if len(set(batches)) > 1 or B != batches[0]:  # uneven: N follows each step's own N
-            self.names = [
-                C.factors(n, sizes[-1], sizes[1:-1], merge=False, full=B) for n in batches
-            ]
+        self.names = step_names(steps, sizes)
         self.derivs = [C.derivatives(n, m) for n, m in acts]
         self.derivs[-1] += [C.OUTPUT_DZ[k] for k in steps[0].alt_dz]
 

@@ -29,6 +29,7 @@ from nnparity.reference.tolerance import tolerance_for
 from nnparity.scratch import build
 
 from .adapters import Adapter
+from .coverage import update_not_compared
 from .layered_decl import LayeredDecl
 from .layered_judge import diagnose, explained, table
 from .layered_learner import Learner, guarded
@@ -201,17 +202,12 @@ def _no_update(adapter: Adapter, decl: LayeredDecl) -> tuple[Finding, ...]:
     """The learner's own update is never run here: its weights take the declared step."""
     given = " (your step= is not used with a layered spec yet)" if adapter.step else ""
     return (
-        Finding(
-            "update_not_compared",
-            (),
-            None,
-            None,
-            f"your update{given}: the match covers your loss, gradients and running statistics; "
-            f"each step moved your weights by the declared {decl.spec.opt.name} from your "
-            "gradients, not by your own update",
+        update_not_compared(
+            given,
+            "your loss, gradients and running statistics",
+            decl.spec.opt.name,
             "hold your update to PyTorch's optimizer on a dense spec, or compare it by hand "
             "with torch.optim",
-            "note",
         ),
     )
 

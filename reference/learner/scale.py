@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from . import candidates as C
-from .hypotheses import Fit, StepData, fit
+from .hypotheses import Fit, StepData, fit, step_names
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -150,10 +149,7 @@ def explain_total_scale(
     if not l2:
         return []
     ns = tuple(s.a[0].shape[0] for s in steps)
-    names = C.factors(ns[0], spec.sizes[-1], spec.sizes[1:-1])
-    B = max([*ns, *(s.full for s in steps)])
-    if len(set(ns)) > 1 or B != ns[0]:
-        names = [C.factors(k, spec.sizes[-1], spec.sizes[1:-1], merge=False, full=B) for k in ns]
+    names = step_names(steps, spec.sizes)
 
     def total(s: StepData, k: str, g: Tensor) -> Tensor:
         return g + l2 * s.P[k] if k[0] == "W" else g
