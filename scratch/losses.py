@@ -27,7 +27,6 @@ class Loss(NamedTuple):
     target: str  # "real" | "probability" | "class"
     expects: str | None  # the output activation the loss is defined on, None for any
     min_units: int = 1
-    max_units: int | None = None
 
 
 losses: Registry[Loss] = Registry("loss")
@@ -136,7 +135,7 @@ def bce(reduction: str = "mean") -> Loss:
             (p - y) / np.maximum(p * (1.0 - p), _BCE_EPSILON) * (1.0 / _divisor(reduction, p.size))
         )
 
-    return Loss(value, grad, "probability", "sigmoid", 1, 1)
+    return Loss(value, grad, "probability", "sigmoid")
 
 
 @register()
@@ -154,7 +153,7 @@ def bce_with_logits(reduction: str = "mean") -> Loss:
         s = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         return (s - y) * (1.0 / _divisor(reduction, z.size))
 
-    return Loss(value, grad, "probability", "identity", 1, 1)
+    return Loss(value, grad, "probability", "identity")
 
 
 def _onehot(y: Array, k: int, dtype: np.dtype) -> Array:

@@ -267,11 +267,6 @@ def _check_loss(spec: Spec) -> None:
             f"{name} needs at least {loss.min_units} output units (one per class), got "
             f"{out_units}; for two classes with one unit use bce_with_logits"
         )
-    if loss.max_units is not None and out_units > loss.max_units:
-        raise SpecError(
-            f"{name} takes {loss.max_units} output unit, got {out_units}; for several classes "
-            "use cross_entropy (logits) or nll (after log_softmax)"
-        )
     if loss.expects is not None and last != loss.expects:
         why = {
             "identity": "it takes raw logits and applies its own (stable) normalisation",

@@ -60,6 +60,11 @@ def scale_hint(
                 "mse averages (a - y)^2 over all N*D elements, sse and half_sse sum it over the "
                 "outputs and average over the N samples: declare the loss you use"
             )
+        elif "D" in f and loss in ("bce", "bce_with_logits"):
+            h = (
+                f"{loss} averages over all N*D entries (PyTorch's and Keras's convention), your "
+                "gradient over the N samples only: divide by Y.size (N*D), not len(Y)"
+            )
         elif f.startswith("N/B"):
             h = (
                 "your gradient divides by the full batch size where a shorter batch (the last) "

@@ -11,13 +11,14 @@ import numpy as np
 from nnparity.scratch import activations, losses
 
 
-def numgrad(fun, x, rel=1e-6):
+def numgrad(fun, x, rel=1e-6, room=None):
     """Central differences of the scalar ``fun`` at every element of the float64 array ``x``,
-    with a step that grows with |x| (h = rel * max(1, |x_i|))."""
+    with a step that grows with |x| (h = rel * max(1, |x_i|)), or ``rel * room_i`` where the
+    function's domain ends ``room_i`` away (a probability near 0 or 1)."""
     x = np.array(x, dtype=np.float64)
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
-        h = rel * max(1.0, abs(x[i]))
+        h = rel * (max(1.0, abs(x[i])) if room is None else room[i])
         old = x[i]
         x[i] = old + h
         up = fun(x)
@@ -59,7 +60,7 @@ def loss_inputs(name, rng, batch=5, units=3, dtype=np.float64, scale=1.0):
 
     Logits are N(0, scale^2) before the expected activation (sigmoid or log_softmax)."""
     loss = losses[name].build()
-    units = 1 if loss.max_units == 1 else max(units, loss.min_units)
+    units = max(units, loss.min_units)
     z = (scale * rng.standard_normal((batch, units))).astype(dtype)
     a = act(loss.expects).f(z) if loss.expects else z
     if loss.target == "class":

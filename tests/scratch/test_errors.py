@@ -41,8 +41,6 @@ KNOWN_ACTS = "Known activations: identity, sigmoid, tanh, relu"
         # loss against the output
         ("3-4-1 tanh,identity loss=cross_entropy", "cross_entropy needs at least 2 output units"),
         ("3-4-1 tanh,log_softmax loss=nll", "nll needs at least 2 output units"),
-        ("3-4-2 tanh,sigmoid loss=bce", "bce takes 1 output unit, got 2; for several classes"),
-        ("3-4-3 tanh,identity loss=bce_with_logits", "bce_with_logits takes 1 output unit"),
         ("3-4-1 tanh,identity loss=bce", "loss bce needs the last activation to be sigmoid"),
         ("3-4-3 tanh,softmax loss=nll", "nll needs the last activation to be log_softmax"),
         ("3-4-3 tanh,softmax loss=cross_entropy", "needs the last activation to be identity"),

@@ -35,7 +35,8 @@ def test_grad_matches_finite_differences(name, reduction, scale, rng):
     if name == "huber":  # keep |a - y| away from the kink at delta
         d = a - y
         a = np.where(np.abs(np.abs(d) - 1.0) < 1e-3, a + 0.01, a)
-    num = numgrad(lambda x: loss.value(x, y), a)
+    room = np.minimum(a, 1 - a) if loss.expects == "sigmoid" else None
+    num = numgrad(lambda x: loss.value(x, y), a, rel=1e-4 if room is not None else 1e-6, room=room)
     np.testing.assert_allclose(loss.grad(a, y), num, rtol=1e-6, atol=1e-9)
 
 
@@ -192,7 +193,7 @@ def test_sigmoid_bce_saturates_as_pytorch():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_finite_values_and_grads_for_huge_logits(name, reduction, dtype):
     loss = loss_fn(name, reduction=reduction)
-    units = 1 if loss.max_units == 1 else 3
+    units = 3
     z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, -30.0, 1e4]], dtype=dtype)[:, :units]
     out_act = act(loss.expects or "identity")
     a = out_act.f(z)

@@ -71,7 +71,7 @@ def specs(draw):
     fn = losses[loss.name].build(loss.kwargs)
     n_layers = draw(st.integers(1, 4))
     sizes = draw(st.lists(st.integers(1, 64), min_size=n_layers + 1, max_size=n_layers + 1))
-    sizes[-1] = 1 if fn.max_units == 1 else max(sizes[-1], fn.min_units)
+    sizes[-1] = max(sizes[-1], fn.min_units)
     acts = [draw(choices(activations)) for _ in range(n_layers - 1)]
     acts.append(Choice(fn.expects) if fn.expects else draw(choices(activations)))
     return Spec(

@@ -139,11 +139,6 @@ def test_erf_at_infinities_and_nan_warns_of_nothing():
             "weights; add a dense or conv layer, e.g. 3 dense(4) tanh",
         ),
         (
-            lambda: Spec.parse("3-4-2 tanh,sigmoid loss=bce"),
-            "bce takes 1 output unit, got 2; for several classes use cross_entropy (logits) or "
-            "nll (after log_softmax)",
-        ),
-        (
             lambda: gain("swish"),
             "unknown nonlinearity 'swish' for a gain; known: linear, sigmoid, tanh, relu, selu, "
             "leaky_relu",
