@@ -61,11 +61,25 @@ def choice(registry: Registry[Any], obj: Choice | str, **params: Value) -> Choic
                 f"cannot read {registry.kind} {obj!r}: write a name, or name(key=value,...)"
             )
         name, raw = m.group(1), dict(params)
+        # an activation's values may come without keys, in the order of torch.nn's signature
+        positional = registry.kind == "activation"
+        order = list(registry[registry.canonical(name)].defaults) if positional else []
         given: set[str] = set()
-        for item in filter(None, (m.group(2) or "").split(",")):
+        keyword = False
+        for i, item in enumerate(filter(None, (m.group(2) or "").split(","))):
             key, eq, val = item.partition("=")
             key = key.strip()
-            if not eq or not key:
+            keyword = keyword or bool(eq)
+            if not eq and key and not keyword and i < len(order):
+                key, val = order[i], item  # positional, in the order of the signature
+            elif not eq and key and not keyword and positional:
+                takes = (
+                    f"at most {len(order)} value(s), in the order {', '.join(order)}"
+                    if order
+                    else "no hyperparameters"
+                )
+                raise SpecError(f"cannot read {item!r} in {obj!r}: {name} takes {takes}")
+            elif not eq or not key:
                 raise SpecError(f"cannot read {item!r} in {obj!r}: write key=value")
             if key in given:
                 raise SpecError(f"hyperparameter {key!r} is given twice in {obj!r}")

@@ -283,3 +283,41 @@ def test_a_pickled_spec_hashes_as_one_made_in_the_receiving_process():
         check=True,
     )
     assert out.stdout.decode().split() == ["True", "True"]
+
+
+def test_an_activations_values_may_come_without_keys_in_torch_nn_order():
+    assert Spec.parse("3-4-1 leaky_relu(0.1),identity") == Spec.parse(
+        "3-4-1 leaky_relu(slope=0.1),identity"
+    )
+    assert Spec.parse("3-4-1 LeakyReLU(0.2),identity").activations[0].kwargs == {"slope": 0.2}
+    assert Spec.parse("3-4-1 softplus(2,threshold=10),identity").activations[0].kwargs == {
+        "beta": 2.0,
+        "threshold": 10.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "3-4-1 relu(0.1),identity",
+            "cannot read '0.1' in 'relu(0.1)': relu takes no hyperparameters",
+        ),
+        (
+            "3-4-1 leaky_relu(0.1,0.2),identity",
+            "cannot read '0.2' in 'leaky_relu(0.1,0.2)': leaky_relu takes at most 1 value(s), in "
+            "the order slope",
+        ),
+        ("3-4-1 leaky_relu(slope=0.1,0.2),identity", "write key=value"),
+        ("3-4-1 leaky_relu(0.1,slope=0.2),identity", "'slope' is given twice"),
+        # elsewhere the order of PyTorch's signature differs from ours: keys stay required
+        (
+            "3-4-1 tanh,identity opt=adam(0.01)",
+            "cannot read '0.01' in 'adam(0.01)': write key=value",
+        ),
+    ],
+)
+def test_values_without_keys_are_refused_where_they_cannot_be_read(text, message):
+    with pytest.raises(SpecError) as e:
+        Spec.parse(text)
+    assert message in str(e.value)
