@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from nnparity.reference.variants import torch_activations
+
 from . import candidates as C
 from .hypotheses import to_tensors
 from .result import Finding
@@ -80,6 +82,25 @@ def explain_forward(
                         _hint(code, l, names[l - 1], codec.layout),
                     )
                 ]
+    for l in range(1, L + 1):
+        fitted = _fit_parameter(T, Xt, ref, l, target, atol, rtol)
+        if fitted is not None:
+            act = spec.activations[l - 1]
+            key, v, declared = fitted
+            kw = {**act.kwargs, key: v}
+            text = f"{act.name}({', '.join(f'{k}={x:.4g}' for k, x in kw.items())})"
+            return [
+                Finding(
+                    "wrong_activation",
+                    (codec.label(f"W{l}"),),
+                    l,
+                    step,
+                    f"your forward output equals PyTorch's with {text} at layer {l}, where "
+                    f"{act.name} with {key}={declared:.4g} is declared",
+                    f"if {key}={v:.4g} is what you mean, declare {text}; if not, use "
+                    f"{key}={declared:.4g} in layer {l}'s activation",
+                )
+            ]
     return [
         Finding(
             "unexplained_mismatch",
@@ -108,6 +129,52 @@ def _hint(code: str, l: int, act: str, layout: str) -> str:
     }[code]
 
 
+def _fit_parameter(
+    T: dict, X: Tensor, ref: Reference, l: int, target: Tensor, atol: float, rtol: float
+) -> tuple[str, float, float] | None:
+    """(key, value, declared value) of one float hyperparameter of layer ``l``'s declared activation (a leaky
+    slope, an ELU alpha, a softplus beta) with which the forward reproduces ``target``: the
+    best of a grid of round values (1, 2, 2.5, 3, 5 times powers of ten, both signs), refined
+    by golden-section search between its neighbours."""
+    act = ref.spec.activations[l - 1]
+    if act.name not in torch_activations:
+        return None
+    for key, default in torch_activations[act.name].defaults.items():
+        if isinstance(default, bool) or not isinstance(default, float):
+            continue
+        declared = float(act.kwargs.get(key, default))
+
+        def miss(v: float, key: str = key) -> float:
+            try:
+                fn = torch_activations[act.name].build({**act.kwargs, key: v})
+            except Exception:  # out of the variant's range
+                return float("inf")
+            out = _forward(T, X, ref, {"fn": (l, fn)})
+            bound = atol * max(float(out.abs().max()), 1e-300) + rtol * out.abs()
+            return float(((target - out).abs() - bound).max())
+
+        grid = sorted(
+            {s * m * 10.0**e for s in (1, -1) for m in (1, 2, 2.5, 3, 5) for e in range(-3, 2)}
+        )
+        grid = [v for v in grid if v != declared]
+        scores = [miss(v) for v in grid]
+        i = min(range(len(grid)), key=scores.__getitem__)
+        if scores[i] <= 0:
+            return key, grid[i], declared
+        lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+        g = (5**0.5 - 1) / 2
+        for _ in range(60):
+            a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+            if miss(a) < miss(b):
+                hi = b
+            else:
+                lo = a
+        v = (lo + hi) / 2
+        if miss(v) <= 0 and abs(v - declared) > 1e-6 * max(abs(declared), 1e-12):
+            return key, v, declared
+    return None
+
+
 def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
     a = X
     L = len(ref.acts)
@@ -120,7 +187,11 @@ def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
         if l == L and mod.get("axis0") and not ref.softmax_out:
             a = torch.softmax(z, dim=0)  # the declared softmax, over the wrong axis
         else:
-            a = C.FNS[al[1]](z) if al and al[0] == l else act(z)
+            fn = mod.get("fn")
+            if fn and fn[0] == l:
+                a = fn[1](z)
+            else:
+                a = C.FNS[al[1]](z) if al and al[0] == l else act(z)
     if ref.softmax_out:
         return torch.softmax(a, dim=0 if mod.get("axis0") else 1)
     return a
