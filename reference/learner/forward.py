@@ -132,9 +132,9 @@ def _hint(code: str, l: int, act: str, layout: str) -> str:
 def _fit_parameter(
     T: dict, X: Tensor, ref: Reference, l: int, target: Tensor, atol: float, rtol: float
 ) -> tuple[str, float, float] | None:
-    """(key, value, declared value) of one float hyperparameter of layer ``l``'s declared activation (a leaky
-    slope, an ELU alpha, a softplus beta) with which the forward reproduces ``target``: the
-    best of a grid of round values (1, 2, 2.5, 3, 5 times powers of ten, both signs), refined
+    """(key, value, declared value) of one float hyperparameter of layer ``l``'s declared
+    activation (a leaky slope, an ELU alpha, a softplus beta) with which the forward reproduces
+    ``target``: the best of a grid of round values (1, 2, 2.5, 3, 5 times powers of ten, both signs), refined
     by golden-section search between its neighbours."""
     act = ref.spec.activations[l - 1]
     if act.name not in torch_activations:
