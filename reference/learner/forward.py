@@ -134,8 +134,8 @@ def _fit_parameter(
 ) -> tuple[str, float, float] | None:
     """(key, value, declared value) of one float hyperparameter of layer ``l``'s declared
     activation (a leaky slope, an ELU alpha, a softplus beta) with which the forward reproduces
-    ``target``: the best of a grid of round values (1, 2, 2.5, 3, 5 times powers of ten, both signs), refined
-    by golden-section search between its neighbours."""
+    ``target``: the best of a grid of round values (1, 2, 2.5, 3, 5 times powers of ten, both
+    signs), refined by golden-section search between its neighbours."""
     act = ref.spec.activations[l - 1]
     if act.name not in torch_activations:
         return None
