@@ -14,6 +14,7 @@ nesterov: g = (d - mu^2 b_prev) / (1 + mu); finally g -= weight_decay p.
 
 from __future__ import annotations
 
+import re
 import traceback
 import warnings
 from collections.abc import Mapping
@@ -32,6 +33,29 @@ from .result import Finding
 
 Array = np.ndarray
 _OURS = str(Path(__file__).resolve().parent)
+
+
+_SHAPE_WORDS = ("shape", "dimension", "broadcast", "size", "align", "index")
+
+
+def _orientation_hint(e: Exception, args: tuple, what: str, layout: str) -> str:
+    """For a shape error that names the batch size: how the checker lays out X and y, and the
+    transpose a samples-as-columns program needs in its adapter."""
+    only = getattr(e, "remote", (None, ""))[1] or f"{type(e).__name__}: {e}"
+    if not args or not only.startswith(("ValueError", "IndexError")):
+        return ""
+    text = only.lower()
+    n = np.shape(args[0])[0] if np.ndim(args[0]) else None
+    if n is None or not any(w in text for w in _SHAPE_WORDS):
+        return ""
+    if layout != "out_in" and not re.search(rf"\b{n}\b", text):
+        return ""
+    shapes = " and ".join(f"{k} of shape {np.shape(a)}" for k, a in zip("Xy", args, strict=False))
+    return (
+        f"; the checker calls {what} with {shapes}, one sample per row (batch first, in every "
+        f"layout): if your code takes samples as columns, transpose in the adapter, e.g. "
+        f"lambda X, y: {what}(X.T, y.T)"
+    )
 
 
 @dataclass
@@ -118,7 +142,8 @@ class Runner:
                         None,
                         step,
                         f"{what} raised at step {step}:\n{learner_tail(e)}",
-                        "fix the error in your code (the traceback above is yours, not ours)",
+                        "fix the error in your code (the traceback above is yours, not ours)"
+                        + _orientation_hint(e, args, what, self.codec.layout),
                     )
                 ) from None
         for w in caught:

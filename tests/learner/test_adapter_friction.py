@@ -135,3 +135,34 @@ def test_class_indices_given_as_a_column_reach_the_learner_as_a_column():
     r = check(a, Xc, labels, steps=2, probe=False)
     assert r.code == "match", r.render()
     assert set(seen) == {(6, 1)}
+
+
+def _column_major(transpose: bool, fail: Exception | None = None):
+    Q = {k: v.T.copy() if v.ndim == 2 else v[:, None].copy() for k, v in P.items()}
+
+    def grads(Xc, yc):  # samples as columns, as deeplearning.ai writes it
+        if fail is not None:
+            raise fail
+        A1 = np.tanh(Q["W1"] @ Xc + Q["b1"])
+        d = 2 * (Q["W2"] @ A1 + Q["b2"] - yc) / yc.size
+        dz1 = Q["W2"].T @ d * (1 - A1**2)
+        return {"W1": dz1 @ Xc.T, "b1": dz1.sum(1, keepdims=True), "W2": d @ A1.T,
+                "b2": d.sum(1, keepdims=True)}  # fmt: skip
+
+    fn = (lambda X, y: grads(X.T, y.T)) if transpose else grads
+    return check(from_gradients(Q, list(Q), fn, layout="out_in", **DECL), X, Y, steps=2)
+
+
+def test_samples_as_columns_without_the_transpose_are_told_to_transpose():
+    assert _column_major(transpose=True).code == "match"
+    r = _column_major(transpose=False)
+    f = r.findings[0]
+    assert f.code == "learner_exception", r.render()
+    assert "X of shape (4, 2) and y of shape (4, 1), one sample per row" in f.hint
+    assert "lambda X, y: grads(X.T, y.T)" in f.hint
+
+
+@pytest.mark.parametrize("fail", [KeyError("W3"), ValueError("learning rate must be positive")])
+def test_an_error_that_is_not_about_shapes_gets_no_transpose_hint(fail):
+    f = _column_major(transpose=True, fail=fail).findings[0]
+    assert f.code == "learner_exception" and "transpose" not in f.hint
