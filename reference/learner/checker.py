@@ -33,7 +33,13 @@ from .allowance import Allowance
 from .codec import Codec
 from .coverage import unmoved, unseen
 from .explain import HYPOTHESIS_TOL, diagnose
-from .instability import backward_only, diverges_finding, first_nonfinite, nonfinite_finding
+from .instability import (
+    NEGATIVE_ROOT,
+    backward_only,
+    diverges_finding,
+    first_nonfinite,
+    nonfinite_finding,
+)
 from .limitations import probe as run_probe
 from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
@@ -319,6 +325,8 @@ def _check(
             code = "numerical_instability"
             if nan_step == 1 and not runner.warning and backward_only(obs, what, rs):
                 code = "implementation_bug"  # nothing agreed first: the gradient code
+            if nan_step == 1 and runner.warning and NEGATIVE_ROOT in runner.warning[1]:
+                code = "implementation_bug"  # no formulation takes the root of a negative
             findings.insert(0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free))
             if can_probe and code == "numerical_instability":  # could this model fit at all?
                 training, found = _probe(ref, codec, P0, X, y, batches, probe_steps)

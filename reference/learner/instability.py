@@ -91,6 +91,7 @@ def cause(rs: RefStep, spec: Spec, params: dict) -> tuple[str, str]:
     )
 
 
+NEGATIVE_ROOT = "invalid value encountered in sqrt"
 WARNING_CAUSES = (  # (fragment of numpy's RuntimeWarning, the operation, a one-line fix)
     (
         "divide by zero encountered in log",
@@ -102,6 +103,14 @@ WARNING_CAUSES = (  # (fragment of numpy's RuntimeWarning, the operation, a one-
         "overflow encountered in exp",
         "exp overflows in your code",
         "subtract the row maximum before exp (softmax), or compute sigmoid from exp(-|z|)",
+    ),
+    (
+        NEGATIVE_ROOT,
+        "the square root of a negative number in your code: a second moment (Adam's or "
+        "RMSprop's v, a variance) went below 0, which none computed as a mean of squares can",
+        "update v with the squared gradient, v = beta2 * v + (1 - beta2) * g**2, and keep m and v "
+        "separate arrays (v = m, or m = v = np.zeros(...), makes them one array that both "
+        "updates write); a variance is the mean of (x - mean)**2",
     ),
     (
         "invalid value encountered in",

@@ -146,3 +146,34 @@ def test_the_squared_error_summed_over_outputs_and_averaged_is_declared_sse():
         assert r.code == code, r.render()
         if code != "match":
             assert r.findings[0].code == "scale_factor" and "(sse)" in r.findings[0].hint
+
+
+def _adam_shared_state(shared: bool):
+    """Adam with m and v updated in place; ``shared``: v = m, one array that both write."""
+    net = C.Net()
+
+    def step(X, y):
+        g = net.grads(X, y)
+        net.t += 1
+        for k, gk in g.items():
+            if k not in net.m:
+                net.m[k] = np.zeros_like(gk)
+                net.v[k] = net.m[k] if shared else np.zeros_like(gk)
+            m, v = net.m[k], net.v[k]
+            m *= 0.9
+            m += 0.1 * gk
+            v *= 0.999
+            v += 0.001 * gk * gk
+            mh, vh = m / (1 - 0.9**net.t), v / (1 - 0.999**net.t)
+            net.P[k] = net.P[k] - 0.01 * mh / (np.sqrt(vh) + 1e-8)
+
+    return _run(from_step(net.P, C.NAMES, step, optimizer="adam", lr=0.01, **DECL))
+
+
+def test_adam_moments_sharing_one_array_are_a_bug_with_the_fix_not_an_instability():
+    assert _adam_shared_state(shared=False).code == "match"
+    r = _adam_shared_state(shared=True)
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert f.code == "nonfinite" and "square root of a negative number" in f.evidence
+    assert "keep m and v separate arrays" in f.hint
