@@ -49,6 +49,12 @@ def prime(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     return g.detach()
 
 
+OUTPUT_FORMULA: dict[str, tuple[str, Callable[[Tensor, Tensor], Tensor]]] = {
+    "sigmoid": ("a (1 - a)", lambda z, a: a * (1 - a)),
+    "tanh": ("1 - a^2", lambda z, a: 1 - a * a),
+}
+
+
 def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list[Deriv]:
     """Candidates for the derivative of activation ``name`` (a scratch registry name)."""
     sym = SYMBOL.get(name, name)
@@ -153,6 +159,18 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
                 lambda z, a: 1 - z * z,
             )
         )
+    for other, formula in OUTPUT_FORMULA.items():  # another's derivative written in its output
+        if other != name:
+            out.append(
+                Deriv(
+                    f"{other}'(a)",
+                    "wrong_activation_derivative",
+                    f"{formula[0]}, {SYMBOL[other]}'s derivative in terms of its output, applied "
+                    f"to a = {sym}(z) in place of {sym}'(z)",
+                    1.0,
+                    formula[1],
+                )
+            )
     for other, g in FNS.items():
         if other in (name, "identity"):
             continue

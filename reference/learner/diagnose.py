@@ -41,6 +41,8 @@ DERIV_HINT = {
     "p = e / e.sum(axis=1, keepdims=True)",
     "derivative_of_output": "multiply by f'(z) exactly once, evaluated at the pre-activation z",
     "wrong_activation_derivative": "use the derivative of the activation this layer applies",
+    "wrong_cached_activation": "take each layer's derivative (or mask) at its own cached z or a: "
+    "layer l's backward reads layer l's cache",
     "softmax_jacobian": "softmax couples the classes: dz = a * (da - (da * a).sum(axis=1, "
     "keepdims=True)), not da * a * (1 - a)",
 }
@@ -185,6 +187,21 @@ def findings_from(
                     f"after its update: {ftext}{span}",
                     "compute every layer's gradient before updating any weights (keep "
                     f"{lab(f'W{l + 1}')} from before the step for backprop)",
+                )
+            )
+        if ch.wback == "first":
+            out.append(
+                Finding(
+                    "stale_weights_used",
+                    names,
+                    l,
+                    first,
+                    f"your gradients of {', '.join(names)} match PyTorch's recomputed with "
+                    f"{lab(f'W{l + 1}')} as it was at step 1: the error reaches layer {l} "
+                    f"through a copy taken before training: {ftext}{span}",
+                    f"propagate through the current {lab(f'W{l + 1}')} at every step: compute "
+                    "W.T inside the backward pass, never keep a copy of it (.copy() or a "
+                    "transposed array saved in __init__)",
                 )
             )
         if ch.wback == "T":

@@ -79,8 +79,9 @@ def diagnose(
         ]
         _fill_new(data, history, spec)
         full = max(len(h[0].rows) for h in history)
+        first = to_tensors(history[0][0].params)
         for d in data:
-            d.full = full
+            d.full, d.P_first = full, first
         out += (
             form
             or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)

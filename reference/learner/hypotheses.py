@@ -42,6 +42,7 @@ class StepData:
     ref: dict[str, Tensor]  # PyTorch's gradients
     alt_dz: dict[str, Tensor] = field(default_factory=dict)  # output-layer dz candidates
     full: int = 0  # the run's full batch size (its largest), where a short last batch meets it
+    P_first: dict[str, Tensor] | None = None  # the weights at step 1, for a copy cached then
 
 
 def step_names(steps: list[StepData], sizes: tuple[int, ...]) -> list:
@@ -182,7 +183,7 @@ class LayerChoice:
 
     layer: int
     deriv: C.Deriv
-    wback: str  # "old" | "new" | "T" | "-" (output layer)
+    wback: str  # "old" | "new" | "T" | "first" (step 1's) | "-" (output layer)
     forms: dict[str, C.Form] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
     unexplained: list[str] = field(default_factory=list)
@@ -191,7 +192,7 @@ class LayerChoice:
         w = self.fits.get(f"W{self.layer}")
         return (
             self.deriv.cost
-            + (self.wback in ("new", "T"))
+            + (self.wback in ("new", "T", "first"))
             + sum(f.cost for f in self.forms.values())
             + sum(
                 0.0 if (w and f.c == w.c and f.cs == w.cs and k[0] == "b") else f.cost()
@@ -215,6 +216,20 @@ class Search:
         self.names = step_names(steps, sizes)
         self.derivs = [C.derivatives(n, m) for n, m in acts]
         self.derivs[-1] += [C.OUTPUT_DZ[k] for k in steps[0].alt_dz]
+        L = len(sizes) - 1
+        for l in range(1, L):  # a hidden layer's derivative taken at another layer's cache
+            sym = C.SYMBOL.get(acts[l - 1][0], acts[l - 1][0])
+            self.derivs[l - 1] += [
+                C.Deriv(
+                    f"z@{k}",
+                    "wrong_cached_activation",
+                    f"{sym}'(z{k}): the derivative (or mask) taken at layer {k}'s cached z, "
+                    f"not layer {l}'s",
+                    1.0,
+                )
+                for k in range(1, L + 1)
+                if k != l and sizes[k] == sizes[l]
+            ]
 
     def run(self) -> list[LayerChoice]:
         """One choice per layer, output layer first."""
@@ -257,11 +272,16 @@ class Search:
             opts.append("new")
         if self.sizes[l] == self.sizes[l + 1]:
             opts.append("T")
+        if all(s.P_first is not None for s in self.steps) and self.steps[-1].step > 1:
+            opts.append("first")
         return opts
 
     def _dz(self, s: StepData, l: int, d: C.Deriv, wb: str, dz_up: Tensor | None) -> Tensor | None:
         name, module = self.acts[l - 1]
         z, a = s.z[l], s.a[l]
+        if d.key.startswith("z@"):  # this layer's derivative at another layer's cache
+            k = int(d.key[2:])
+            z, a, d = s.z[k], module(s.z[k]), self.derivs[l - 1][0]
         if wb == "-":
             if d.key == "true":
                 return s.dl_dz
@@ -272,6 +292,7 @@ class Search:
             "old": s.P[f"W{l + 1}"],
             "new": (s.P_new or s.P)[f"W{l + 1}"],
             "T": s.P[f"W{l + 1}"].T,
+            "first": (s.P_first or s.P)[f"W{l + 1}"],
         }[wb]
         return C.apply(d, module, z, a, dz_up @ W.T)
 

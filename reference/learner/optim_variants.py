@@ -43,6 +43,12 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
         ("no_bc_v", "bias correction on m only (v used raw)"),
         ("no_bc_m", "bias correction on v only (m used raw)"),
+        ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
+        (
+            "eps_hat",
+            "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
+            "form, eps-hat)",
+        ),
         ("no_decay", "weight decay left out"),
         ("decoupled", "weight decay decoupled (AdamW's w *= 1 - lr wd) instead of added to g"),
         *FITTED_ADAM,
@@ -52,6 +58,12 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
         ("no_bc_v", "bias correction on m only (v used raw)"),
         ("no_bc_m", "bias correction on v only (m used raw)"),
+        ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
+        (
+            "eps_hat",
+            "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
+            "form, eps-hat)",
+        ),
         ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
         *FITTED_ADAM,
     ],
@@ -80,8 +92,9 @@ DECLARED = {"_bc1": ("beta1", 0.9), "_bc2": ("beta2", 0.999), "beta1": ("beta1",
 DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99)}
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
-    {"no_bias_correction", "no_bc_m", "bc1_beta"},
-    {"no_bias_correction", "no_bc_v", "bc2_beta"},
+    {"no_bias_correction", "no_bc_m", "bc1_beta", "t_ahead"},
+    {"no_bias_correction", "no_bc_v", "bc2_beta", "t_ahead"},
+    {"eps_inside", "eps_hat"},
     {"no_decay", "decoupled", "coupled"},
 )
 
@@ -134,14 +147,17 @@ class Sim:
                 mx = self._st(k, "vmax", p)
                 torch.maximum(mx, vv, out=mx)
                 vv = mx
-            bc1 = 1 - kw.get("_bc1", b1) ** t
-            bc2 = 1 - kw.get("_bc2", b2) ** t
+            tc = t + 1 if "t_ahead" in v else t
+            bc1 = 1 - kw.get("_bc1", b1) ** tc
+            bc2 = 1 - kw.get("_bc2", b2) ** tc
             if "no_bias_correction" in v or "no_bc_m" in v:
                 bc1 = 1.0
             if "no_bias_correction" in v or "no_bc_v" in v:
                 bc2 = 1.0
             if "eps_inside" in v:
                 return p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
+            if "eps_hat" in v:
+                return p - (lr * math.sqrt(bc2) / bc1) * m / (torch.sqrt(vv) + eps)
             return p - (lr / bc1) * m / (torch.sqrt(vv) / math.sqrt(bc2) + eps)
         if self.name == "rmsprop":
             a = kw.get("alpha", 0.99)
@@ -178,6 +194,11 @@ VARIANT_FIX = {
     "ema": "accumulate b = mu b + g (PyTorch's SGD), or declare dampening=mu",
     "no_bc_v": "divide v by 1 - b2^t as well as m by 1 - b1^t (bias correction of both)",
     "no_bc_m": "divide m by 1 - b1^t as well as v by 1 - b2^t (bias correction of both)",
+    "t_ahead": "count t from 1 at the first step: increment t before the corrections, once per "
+    "step, from t = 0",
+    "eps_hat": "a valid form (Kingma & Ba, section 2) that torch.optim.Adam does not use: it "
+    "equals PyTorch's with eps = eps_hat * sqrt(1 - b2^t), so the two part where sqrt(v) is "
+    "near eps; to match PyTorch, add eps after the correction: m_hat / (sqrt(v_hat) + eps)",
     "eps_value": "use the declared eps = {declared:.3g}, or declare eps={value:.3g}",
     "bc2_beta": "use the same beta2 ({declared:g}) in v's bias correction 1 - beta2^t as in "
     "its moving average",

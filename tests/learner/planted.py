@@ -24,6 +24,7 @@ class PlantedMLP:
         for l, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True), start=1):
             setattr(self, f"W{l}", rng.normal(0, 0.7, (n_in, n_out)))
             setattr(self, f"b{l}", rng.normal(0, 0.1, n_out))
+        self.W3T = self.W3.T.copy()  # 'stale_W3': a transposed copy kept from __init__
 
     def act2(self, z):
         return np.where(z > 0, z, 0.01 * z) if self.hidden == "leaky_relu" else np.maximum(z, 0)
@@ -68,8 +69,10 @@ class PlantedMLP:
             g["b3"] = dz3.mean(0)
         if bug == "bias_total":
             g["b3"] = np.full(2, dz3.sum())
-        da2 = dz3 @ self.W3.T
+        da2 = dz3 @ (self.W3T if bug == "stale_W3" else self.W3.T)
         d2 = (self.z2 > 0).astype(float)
+        if bug == "mask_from_z1":  # relu's mask read from layer 1's cache
+            d2 = (self.z1 > 0).astype(float)
         if self.hidden == "leaky_relu" and bug != "leaky_as_relu":
             d2 = np.where(self.z2 > 0, 1.0, 0.01)
         if bug == "sigmoid_deriv":
@@ -84,6 +87,8 @@ class PlantedMLP:
             g["W2"] = g["W2"].T
         da1 = dz2 @ (self.W2.T if bug != "backT" else self.W2)
         dz1 = da1 * ((1 - self.z1**2) if bug == "tanh_of_z" else (1 - self.a1**2))
+        if bug == "tanh_sigmoid_formula":  # sigmoid's a (1 - a) on tanh's output
+            dz1 = da1 * self.a1 * (1 - self.a1)
         g["W1"], g["b1"] = X.T @ dz1, dz1.sum(0)
         if bug == "unexplained":
             g["W1"] = g["W1"] + 0.05 * np.arange(g["W1"].size).reshape(g["W1"].shape) / 12

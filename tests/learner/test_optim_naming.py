@@ -18,7 +18,8 @@ class Learner:
     """d-H-1 tanh regression, mse (mean over the batch), its own optimizer in place.
 
     ``bug``: ``lr`` (lr x (1 + value)), ``gscale`` (gradients x value), ``eps``, ``beta1``,
-    ``beta2`` (used consistently, in the average and the correction), ``alpha`` (RMSprop)."""
+    ``beta2`` (used consistently, in the average and the correction), ``alpha`` (RMSprop),
+    ``t_ahead`` (the corrections at t + 1), ``eps_hat`` (eps added before the correction)."""
 
     def __init__(self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0):
         rng = np.random.default_rng(seed)
@@ -76,7 +77,11 @@ class Learner:
             m += (1 - b1) * g[k]
             v *= b2
             v += (1 - b2) * g[k] ** 2
-            p -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+            if bug == "eps_hat":  # Kingma & Ba's efficient form
+                p -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+                continue
+            tc = t + 1 if bug == "t_ahead" else t
+            p -= lr * (m / (1 - b1**tc)) / (np.sqrt(v / (1 - b2**tc)) + eps)
 
 
 def data(n=32, d=3, seed=1):
@@ -242,3 +247,16 @@ def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
     f = _finding(r)
     assert "fed with c = 32 = N (N = 32) times those gradients" in f.evidence, f.evidence
     assert "eps" not in f.evidence and f.hint.startswith("check your gradient's 1/N first")
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize(
+    ("bug", "label", "fix"),
+    [
+        ("t_ahead", "bias corrections 1 - b^t taken one step ahead (t + 1)", "count t from 1"),
+        ("eps_hat", "eps added to sqrt(v) before the bias correction", "Kingma & Ba"),
+    ],
+)
+def test_adam_with_t_one_ahead_or_the_papers_eps_hat_is_named(bug, label, fix, style):
+    f = _finding(_check("adam", bug, style=style))
+    assert label in f.evidence and fix in f.hint, f.evidence

@@ -21,6 +21,12 @@ GRADIENT_BUGS = {
     "sigmoid_deriv": (["wrong_activation_derivative"], ("W2", "b2"), "sigma(z), the activation"),
     "z_deriv": (["wrong_activation_derivative"], ("W2", "b2"), "z itself in place of relu'(z)"),
     "tanh_of_z": (["wrong_activation_derivative"], ("W1", "b1"), "1 - z^2"),
+    "tanh_sigmoid_formula": (
+        ["wrong_activation_derivative"],
+        ("W1", "b1"),
+        "a (1 - a), sigma's derivative in terms of its output, applied to a = tanh(z)",
+    ),
+    "mask_from_z1": (["wrong_cached_activation"], ("W2", "b2"), "relu'(z1): the derivative (or"),
     "cache": (["wrong_cached_activation"], ("W3",), "built from z_2 (pre-activation)"),
     "inplace": (["inplace_mutation"], ("W3",), "dW3 built from f'(z_2)"),
     "bias_mean": (["bias_reduction"], ("b3",), "averaged over the batch"),
@@ -42,6 +48,16 @@ def test_planted_gradient_bug_is_named(bug):
     f = r.findings[0]
     assert f.params == params and f.step == 1
     assert fragment in f.evidence, f.evidence
+
+
+def test_a_transposed_copy_of_w_kept_from_init_is_named_at_step_2():
+    X, y = data()
+    net = PlantedMLP("stale_W3")
+    r = check(from_gradients(net, NAMES, net.grads, **DECLARED), X, y, steps=4, probe=False)
+    assert r.codes() == ["stale_weights_used"], r.render()
+    f = r.findings[0]
+    assert f.params == ("W2", "b2") and f.step == 2
+    assert "W3 as it was at step 1" in f.evidence and "never keep a copy" in f.hint
 
 
 def test_leaky_relu_with_the_plain_relu_derivative():
