@@ -14,6 +14,7 @@ from .forward import explain_forward
 from .hypotheses import to_tensors
 from .optim import explain_late_weights, explain_sgd_form, explain_update
 from .optim_variants import Sim
+from .order import explain_order
 from .regularization import explain_regularization
 from .result import Finding
 from .scale import explain_total_scale
@@ -84,6 +85,7 @@ def diagnose(
             d.full, d.P_first = full, first
         out += (
             form
+            or explain_order(data, codec, failing)
             or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
             or explain_regularization(data, codec, failing, ref.l2, spec)
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied)

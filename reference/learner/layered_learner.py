@@ -16,12 +16,13 @@ import numpy as np
 from nnparity.scratch import build
 
 from .adapters import Adapter
+from .crash import learner_tail
 from .grad_formats import as_grad
 from .layered_decl import LayeredDecl
 from .layered_masks import read_source
 from .paths import LearnerError, put, short
 from .result import Finding
-from .runner import LearnerCrash, learner_tail
+from .runner import LearnerCrash
 
 Array = np.ndarray
 

@@ -19,9 +19,9 @@ from typing import Any
 from nnparity.scratch.errors import NNParityError
 
 from .adapters import Adapter
+from .crash import learner_tail
 from .paths import LearnerError
 from .per_layer import is_layer_checks
-from .runner import learner_tail
 from .target import split_target
 
 DEFAULT_NAME = "nnparity_adapter"

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .crash import learner_tail
 from .layer_cases import (
     CS231N,
     PYTORCH,
@@ -56,7 +57,6 @@ from .layer_judge import _Found, _judge, _judge_running, _Variants
 from .layer_variants import bn_dx_scale
 from .layer_verdict import LayersResult, LayerVerdict
 from .paths import LearnerError
-from .runner import learner_tail
 
 Array = np.ndarray
 

@@ -14,8 +14,6 @@ nesterov: g = (d - mu^2 b_prev) / (1 + mu); finally g -= weight_decay p.
 
 from __future__ import annotations
 
-import re
-import traceback
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,35 +25,12 @@ import numpy as np
 from . import accumulation
 from .adapters import Adapter
 from .coverage import aliased_finding
+from .crash import learner_tail, orientation_hint
 from .grad_shape import ShapeProblem
 from .paths import LearnerError
 from .result import Finding
 
 Array = np.ndarray
-_OURS = str(Path(__file__).resolve().parent)
-
-
-_SHAPE_WORDS = ("shape", "dimension", "broadcast", "size", "align", "index")
-
-
-def _orientation_hint(e: Exception, args: tuple, what: str, layout: str) -> str:
-    """For a shape error that names the batch size: how the checker lays out X and y, and the
-    transpose a samples-as-columns program needs in its adapter."""
-    only = getattr(e, "remote", (None, ""))[1] or f"{type(e).__name__}: {e}"
-    if not args or not only.startswith(("ValueError", "IndexError")):
-        return ""
-    text = only.lower()
-    n = np.shape(args[0])[0] if np.ndim(args[0]) else None
-    if n is None or not any(w in text for w in _SHAPE_WORDS):
-        return ""
-    if layout != "out_in" and not re.search(rf"\b{n}\b", text):
-        return ""
-    shapes = " and ".join(f"{k} of shape {np.shape(a)}" for k, a in zip("Xy", args, strict=False))
-    return (
-        f"; the checker calls {what} with {shapes}, one sample per row (batch first, in every "
-        f"layout): if your code takes samples as columns, transpose in the adapter, e.g. "
-        f"lambda X, y: {what}(X.T, y.T)"
-    )
 
 
 @dataclass
@@ -88,20 +63,6 @@ class LearnerCrash(Exception):
     def __init__(self, finding: Finding):
         super().__init__(finding.evidence)
         self.finding = finding
-
-
-def learner_tail(exc: BaseException, limit: int = 4) -> str:
-    """The last ``limit`` frames of the traceback that are not nnparity's, and the error
-    (raised in the learner's process: its frames, ``remote.RemoteLearnerError``)."""
-    frames, only = getattr(exc, "remote", (None, ""))
-    if frames is None:
-        frames = [
-            f
-            for f in traceback.extract_tb(exc.__traceback__)
-            if not f.filename.startswith((_OURS, "<frozen"))
-        ]
-        only = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return "".join(traceback.format_list(frames[-limit:])) + only
 
 
 class Runner:
@@ -143,7 +104,7 @@ class Runner:
                         step,
                         f"{what} raised at step {step}:\n{learner_tail(e)}",
                         "fix the error in your code (the traceback above is yours, not ours)"
-                        + _orientation_hint(e, args, what, self.codec.layout),
+                        + orientation_hint(e, args, what, self.codec.layout),
                     )
                 ) from None
         for w in caught:
