@@ -18,6 +18,7 @@ from .order import explain_order
 from .regularization import explain_regularization
 from .result import Finding
 from .scale import explain_total_scale
+from .schedule import explain_schedule
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,6 +65,12 @@ def diagnose(
     if acc:  # the running sum of the true gradients: no other hypothesis needed
         failing = {}
         out += acc
+    if failing and history[0][0].implied:  # a step's lr that changes: no gradient bug
+        upto = [h for h in history if nan_step is None or h[0].step < nan_step]
+        own, twin = [h[0] for h in upto], [h[1].grads for h in upto]
+        sched = explain_schedule(own, twin, spec, codec, h_atol, h_rtol)
+        if sched:
+            failing, out = {}, out + sched
     if failing:
         start = min(failing.values())
         sel = [
@@ -80,9 +87,9 @@ def diagnose(
         ]
         _fill_new(data, history, spec)
         full = max(len(h[0].rows) for h in history)
-        first = to_tensors(history[0][0].params)
+        initial = to_tensors(history[0][0].params)
         for d in data:
-            d.full, d.P_first = full, first
+            d.full, d.P_first = full, initial
         out += (
             form
             or explain_order(data, codec, failing)

@@ -24,6 +24,7 @@ from .hypotheses import fit, to_tensors
 from .optim_scale import gradient_scale, lr_factor, scale_reading
 from .optim_variants import EQUATION, Sim, _cls, _follows, variant_search
 from .result import Finding
+from .schedule import explain_schedule
 
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
@@ -156,6 +157,9 @@ def explain_update(
                     f"not the declared {name}",
                     f"declare optimizer='sgd', or write the {name} update: {EQUATION[name]}",
                 )
+    sched = explain_schedule(history, grads, spec, codec, atol, rtol)
+    if sched:
+        return sched
     if twin_grads:
         return [
             Finding(

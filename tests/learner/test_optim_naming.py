@@ -56,6 +56,8 @@ class Learner:
         self.t += 1
         bug, val, t = self.bug, self.value, self.t
         lr = self.lr * (1 + val) if bug == "lr" else self.lr
+        if bug == "decay":  # an exponential schedule
+            lr = self.lr * val ** (t - 1)
         eps = val if bug == "eps" else 1e-8
         g = {k: g[k] + self.wd * p for k, p in self.P.items()}
         for k, p in self.P.items():
@@ -260,3 +262,14 @@ def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
 def test_adam_with_t_one_ahead_or_the_papers_eps_hat_is_named(bug, label, fix, style):
     f = _finding(_check("adam", bug, style=style))
     assert label in f.evidence and fix in f.hint, f.evidence
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize("opt", ["adam", "rmsprop"])
+def test_a_decaying_learning_rate_is_named_as_a_schedule(opt, style):
+    r = _check(opt, "decay", 0.97, style=style)
+    assert r.codes() == ["lr_schedule"], r.render()
+    f = r.findings[0]
+    assert f.step == 2 and "times 1, 0.97, 0.9409" in f.evidence
+    assert "lr x 0.97^(t-1): an exponential decay" in f.evidence
+    assert "check with it switched off" in f.hint

@@ -1,0 +1,74 @@
+"""A learning rate that changes from step to step (a decay schedule): the learner's steps are
+the declared optimizer's, fed with the same gradients, each scaled by one number per step,
+s_t (every optimizer's state is independent of lr, so A = P + s_t (Q - P) exactly). Named only
+when every step fits its own s_t and the s_t are not all one."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .hypotheses import to_tensors
+from .optim_variants import Sim
+from .result import Finding
+
+if TYPE_CHECKING:
+    from nnparity.scratch import Spec
+
+    from .codec import Codec
+
+
+def explain_schedule(
+    own: list, grads: list, spec: Spec, codec: Codec, atol: float, rtol: float
+) -> list[Finding]:
+    """``lr_schedule`` from the observed steps ``own`` (with post-step weights), fed with
+    ``grads`` (the learner's own, or PyTorch's at its weights), one dict per step."""
+    seq = [(o, g) for o, g in zip(own, grads, strict=True) if o.after is not None]
+    if len(seq) < 3:
+        return []
+    sim = Sim(spec.opt.name, dict(spec.opt.kwargs))
+    mults = []
+    for obs, g in seq:
+        P, A = to_tensors(obs.params), to_tensors(obs.after)
+        Q = sim.step(P, to_tensors(g))
+        d = {k: Q[k] - P[k] for k in Q}
+        e = {k: A[k] - P[k] for k in Q}
+        den = sum(float((v * v).sum()) for v in d.values())
+        if den == 0:
+            return []
+        s = sum(float((e[k] * d[k]).sum()) for k in d) / den
+        for k in d:  # every parameter takes this step's one multiplier
+            step = s * d[k]
+            allowed = atol * max(float(step.abs().max()), 1e-300) + rtol * A[k].abs()
+            if not bool(((A[k] - P[k] - step).abs() <= allowed).all()):
+                return []
+        mults.append(s)
+    full = max(len(o.rows) for o, _ in seq)  # a short last batch's own factor is no schedule
+    kept = [m for (o, _), m in zip(seq, mults, strict=True) if len(o.rows) == full]
+    if max(kept) - min(kept) <= 1e-6 * max(abs(m) for m in kept):
+        return []  # one constant multiplier on the full batches: another lr, said elsewhere
+    ratios = [b / a for a, b in zip(mults, mults[1:], strict=False) if a]
+    shown = ", ".join(f"{m:.4g}" for m in mults[:5]) + (", ..." if len(mults) > 5 else "")
+    form = ""
+    if ratios and max(ratios) - min(ratios) <= 1e-6 * abs(ratios[0]):
+        start = "" if math.isclose(mults[0], 1.0, rel_tol=1e-6) else f"{mults[0]:.4g} x "
+        form = f" (lr x {start}{ratios[0]:.6g}^(t-1): an exponential decay)"
+    first = next(
+        (o.step for (o, _), m in zip(seq, mults, strict=True) if not math.isclose(m, mults[0])),
+        seq[0][0].step,
+    )
+    names = codec.labels(sorted(seq[0][0].params, key=lambda k: (int(k[1:]), k[0] != "W")))
+    return [
+        Finding(
+            "lr_schedule",
+            names,
+            None,
+            first,
+            f"your steps are {spec.opt.name}'s with the learning rate times {shown} at steps "
+            f"{seq[0][0].step}-{seq[-1][0].step}{form}: every parameter takes the same multiplier "
+            "at each step",
+            "the twin keeps the declared lr constant: if the schedule is yours on purpose, check "
+            "with it switched off (a constant lr) and keep it for training; if not, find what "
+            "changes the learning rate between steps",
+        )
+    ]
