@@ -44,6 +44,8 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("no_bc_v", "bias correction on m only (v used raw)"),
         ("no_bc_m", "bias correction on v only (m used raw)"),
         ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
+        ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
+        ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
         (
             "eps_hat",
             "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
@@ -59,6 +61,8 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("no_bc_v", "bias correction on m only (v used raw)"),
         ("no_bc_m", "bias correction on v only (m used raw)"),
         ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
+        ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
+        ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
         (
             "eps_hat",
             "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
@@ -92,8 +96,9 @@ DECLARED = {"_bc1": ("beta1", 0.9), "_bc2": ("beta2", 0.999), "beta1": ("beta1",
 DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99)}
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
-    {"no_bias_correction", "no_bc_m", "bc1_beta", "t_ahead"},
-    {"no_bias_correction", "no_bc_v", "bc2_beta", "t_ahead"},
+    {"no_bias_correction", "no_bc_m", "bc1_beta", "t_ahead", "t_ahead_m"},
+    {"no_bias_correction", "no_bc_v", "bc2_beta", "t_ahead", "t_ahead_v"},
+    {"t_ahead", "t_ahead_m", "t_ahead_v"},
     {"eps_inside", "eps_hat"},
     {"no_decay", "decoupled", "coupled"},
 )
@@ -147,9 +152,10 @@ class Sim:
                 mx = self._st(k, "vmax", p)
                 torch.maximum(mx, vv, out=mx)
                 vv = mx
-            tc = t + 1 if "t_ahead" in v else t
-            bc1 = 1 - kw.get("_bc1", b1) ** tc
-            bc2 = 1 - kw.get("_bc2", b2) ** tc
+            t1 = t + 1 if v & {"t_ahead", "t_ahead_m"} else t
+            t2 = t + 1 if v & {"t_ahead", "t_ahead_v"} else t
+            bc1 = 1 - kw.get("_bc1", b1) ** t1
+            bc2 = 1 - kw.get("_bc2", b2) ** t2
             if "no_bias_correction" in v or "no_bc_m" in v:
                 bc1 = 1.0
             if "no_bias_correction" in v or "no_bc_v" in v:
@@ -196,6 +202,8 @@ VARIANT_FIX = {
     "no_bc_m": "divide m by 1 - b1^t as well as v by 1 - b2^t (bias correction of both)",
     "t_ahead": "count t from 1 at the first step: increment t before the corrections, once per "
     "step, from t = 0",
+    "t_ahead_m": "divide m by 1 - b1^t with the step's own t (counted from 1), as v",
+    "t_ahead_v": "divide v by 1 - b2^t with the step's own t (counted from 1), as m",
     "eps_hat": "a valid form (Kingma & Ba, section 2) that torch.optim.Adam does not use: it "
     "equals PyTorch's with eps = eps_hat * sqrt(1 - b2^t), so the two part where sqrt(v) is "
     "near eps; to match PyTorch, add eps after the correction: m_hat / (sqrt(v_hat) + eps)",

@@ -47,12 +47,10 @@ def explain_schedule(
     kept = [m for (o, _), m in zip(seq, mults, strict=True) if len(o.rows) == full]
     if max(kept) - min(kept) <= 1e-6 * max(abs(m) for m in kept):
         return []  # one constant multiplier on the full batches: another lr, said elsewhere
-    ratios = [b / a for a, b in zip(mults, mults[1:], strict=False) if a]
-    shown = ", ".join(f"{m:.4g}" for m in mults[:5]) + (", ..." if len(mults) > 5 else "")
-    form = ""
-    if ratios and max(ratios) - min(ratios) <= 1e-6 * abs(ratios[0]):
-        start = "" if math.isclose(mults[0], 1.0, rel_tol=1e-6) else f"{mults[0]:.4g} x "
-        form = f" (lr x {start}{ratios[0]:.6g}^(t-1): an exponential decay)"
+    spread = max(abs(b - a) for a, b in zip(mults, mults[1:], strict=False)) or 1.0
+    digits = max(4, min(15, 2 + math.ceil(-math.log10(spread))))  # enough to tell them apart
+    shown = ", ".join(f"{m:.{digits}g}" for m in mults[:5]) + (", ..." if len(mults) > 5 else "")
+    form = _form(mults, [o.step for o, _ in seq], digits)
     first = next(
         (o.step for (o, _), m in zip(seq, mults, strict=True) if not math.isclose(m, mults[0])),
         seq[0][0].step,
@@ -72,3 +70,20 @@ def explain_schedule(
             "changes the learning rate between steps",
         )
     ]
+
+
+def _form(mults: list[float], steps: list[int], digits: int) -> str:
+    """The schedule's closed form when the multipliers follow one: inverse-time (1 / s_t affine
+    in t, ``lr / (1 + k t)``, Keras's and nnfs's decay; tried first, as a small decay fits both)
+    or exponential (a constant ratio per step)."""
+    inv = [1 / m for m in mults if m]
+    if len(inv) == len(mults) and steps[-1] > steps[0]:
+        k = (inv[-1] - inv[0]) / (steps[-1] - steps[0])
+        fit = [inv[0] + k * (t - steps[0]) for t in steps]
+        if k and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(inv, fit, strict=True)):
+            return f" (lr / (1 + {k / inv[0]:.4g} (t-1)): an inverse-time decay)"
+    ratios = [b / a for a, b in zip(mults, mults[1:], strict=False) if a]
+    start = "" if math.isclose(mults[0], 1.0, rel_tol=1e-9) else f"{mults[0]:.4g} x "
+    if ratios and max(ratios) - min(ratios) <= 1e-9 * abs(ratios[0]):
+        return f" (lr x {start}{ratios[0]:.{digits}g}^(t-1): an exponential decay)"
+    return ""

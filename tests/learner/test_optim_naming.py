@@ -58,6 +58,8 @@ class Learner:
         lr = self.lr * (1 + val) if bug == "lr" else self.lr
         if bug == "decay":  # an exponential schedule
             lr = self.lr * val ** (t - 1)
+        if bug == "invdecay":  # Keras's and nnfs's decay
+            lr = self.lr / (1 + val * (t - 1))
         eps = val if bug == "eps" else 1e-8
         g = {k: g[k] + self.wd * p for k, p in self.P.items()}
         for k, p in self.P.items():
@@ -82,8 +84,9 @@ class Learner:
             if bug == "eps_hat":  # Kingma & Ba's efficient form
                 p -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
                 continue
-            tc = t + 1 if bug == "t_ahead" else t
-            p -= lr * (m / (1 - b1**tc)) / (np.sqrt(v / (1 - b2**tc)) + eps)
+            t1 = t + 1 if bug in ("t_ahead", "t_ahead_m") else t
+            t2 = t + 1 if bug == "t_ahead" else t
+            p -= lr * (m / (1 - b1**t1)) / (np.sqrt(v / (1 - b2**t2)) + eps)
 
 
 def data(n=32, d=3, seed=1):
@@ -257,6 +260,7 @@ def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
     [
         ("t_ahead", "bias corrections 1 - b^t taken one step ahead (t + 1)", "count t from 1"),
         ("eps_hat", "eps added to sqrt(v) before the bias correction", "Kingma & Ba"),
+        ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead", "divide m by"),
     ],
 )
 def test_adam_with_t_one_ahead_or_the_papers_eps_hat_is_named(bug, label, fix, style):
@@ -273,3 +277,14 @@ def test_a_decaying_learning_rate_is_named_as_a_schedule(opt, style):
     assert f.step == 2 and "times 1, 0.97, 0.9409" in f.evidence
     assert "lr x 0.97^(t-1): an exponential decay" in f.evidence
     assert "check with it switched off" in f.hint
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(1e-3, "1, 0.999001, 0.998004"), (5e-7, "1, 0.9999995")]
+)
+def test_an_inverse_time_decay_is_named_with_digits_that_tell_the_steps_apart(value, shown):
+    r = _check("adam", "invdecay", value)
+    assert r.codes() == ["lr_schedule"], r.render()
+    f = r.findings[0]
+    assert f"times {shown}" in f.evidence
+    assert f"lr / (1 + {value:.4g} (t-1)): an inverse-time decay" in f.evidence
