@@ -6,7 +6,8 @@ Per step: the learner's loss and every gradient (W, b, gamma, beta) against the 
 the layered engine's per-element allowance (``layered_engine.bounds``: layer scale, the terms
 each gradient sums, ``u K T``; for a float32 learner the probabilistic bound ``lambda sqrt(K)
 u T``, lambda = 10 (Higham & Mary 2019: it fails with probability below ``2K exp(-50)``),
-since the worst case ``K u T`` is wider there than the bugs it must catch); the learner's
+since the worst case ``K u T`` is wider there than the bugs it must catch; and at most
+``REFERENCE32`` times scratch's own float32 error there, ``_float32_caps``); the learner's
 running statistics after the pass against the declared convention's update from the twin's
 batch statistics (``buffers``), and unchanged by anything else (the inference pass, between
 passes); the learner's ``forward`` (its inference pass) against the twin in eval mode at the
