@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from . import accumulation
 from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
@@ -16,13 +18,11 @@ from .optim import explain_late_weights, explain_sgd_form, explain_update
 from .optim_variants import Sim
 from .order import explain_order
 from .regularization import explain_regularization
-from .result import Finding
+from .result import Finding, factor_text
 from .scale import explain_total_scale
 from .schedule import explain_schedule
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from nnparity.reference.compare import Record
     from nnparity.scratch import Spec
 
@@ -149,10 +149,30 @@ def diagnose(
             first,
             f"the {worst.stage} of {codec.label(worst.tensor)} parts from PyTorch's at step "
             f"{first} (max |diff| = {worst.max_abs:.3g}, max rel = {worst.max_rel:.3g} at "
-            f"{worst.worst_index}) and no candidate bug reproduces it within tolerance",
-            "see the table",
+            f"{worst.worst_index}) and no candidate bug reproduces it within tolerance"
+            + _constant(history, worst),
+            "print your gradient beside PyTorch's (or a finite-difference estimate) for this "
+            "parameter, term by term",
         )
     ]
+
+
+def _constant(history: list, worst: Record) -> str:
+    """``; it is c = 1.000001 times PyTorch's (cos = 1.0000)`` when a gradient that the
+    hypotheses took for agreement is one constant off (too little to name a factor)."""
+    obs, rs, _ = history[worst.step - 1]
+    if worst.stage != "grad" or not obs.grads or worst.tensor not in obs.grads:
+        return ""
+    a = np.asarray(obs.grads[worst.tensor], np.float64).ravel()
+    e = np.asarray(rs.grads[worst.tensor], np.float64).ravel()
+    den = float(e @ e)
+    if den == 0 or not np.isfinite(a).all():
+        return ""
+    c = float(a @ e) / den
+    cos = float(a @ e) / max(float(np.sqrt((a @ a) * den)), 1e-300)
+    if cos < 1 - 1e-9:
+        return ""
+    return f"; it is c = {factor_text(c, 4)} times PyTorch's (cos = {cos:.6f}): a constant nearly 1"
 
 
 def _fill_new(data: list, history: list, spec: Spec) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from . import candidates as C
+from .result import factor_text
 
 Tensor = torch.Tensor
 
@@ -92,7 +93,7 @@ class Fit:
             where = ", ".join(f"{' = '.join(syms)} = {v}" for v, syms in groups.items())
             per = " per step" if ", " in dims.get("N", "") else ""
             named = f" = {' = '.join(parts)}" + (f" ({where}{per})" if where else "")
-        c = f"{self.c:.4f}" if not self.cs else ", ".join(f"{v:.4f}" for v in self.cs)
+        c = factor_text(self.c) if not self.cs else ", ".join(factor_text(v) for v in self.cs)
         return f"c = {c}{named}, cos = {self.cos:.4f}"
 
 

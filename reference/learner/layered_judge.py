@@ -29,7 +29,7 @@ from .layered_reference import LayeredRef, LStep
 from .layered_residual import regularization, swapped
 from .layered_running import _close, _running
 from .layered_variants import variants
-from .result import Finding, ParamRow
+from .result import Finding, ParamRow, factor_text
 
 Array = np.ndarray
 EXPLAINED = 0.01  # ... and leaves at most this share of a loss that parts unexplained
@@ -214,12 +214,14 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
     if code == "sign_flip":
         hint = f"{r.tensor}'s gradient has the opposite sign: " + hint
     elif code == "scale_factor":
-        hint = f"{r.tensor}'s gradient is PyTorch's times {c:.4g}: check the 1/N and the factors"
+        times = factor_text(c, 4, "g")
+        hint = f"{r.tensor}'s gradient is PyTorch's times {times}: check the 1/N and the factors"
     handed = _handed_down(ref, n, G, T, c, {g.tensor for g in grads}) if c else None
     if handed is not None:
         what, layer = handed
         text += (
-            f"; every gradient of layer {n} is PyTorch's times {c:.4g} and every one below that "
+            f"; every gradient of layer {n} is PyTorch's times {factor_text(c, 4, 'g')} and every "
+            "one below that "
             f"parts is a power of it, as when the gradient handed down to layer {n} is off by "
             f"that factor: it comes from the backward of {what} (or layer {n} scales its own "
             "dW, db and dx alike)"

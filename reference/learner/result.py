@@ -206,3 +206,14 @@ def _table(rows: tuple[ParamRow, ...]) -> list[str]:
     widths = [max(len(x) for x in col) for col in zip(head, *body, strict=False)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return ["  " + fmt.format(*head).rstrip()] + ["  " + fmt.format(*b).rstrip() for b in body]
+
+
+def factor_text(c: float, digits: int = 4, fmt: str = "f") -> str:
+    """``c`` with ``digits`` decimals (``fmt`` 'f') or significant digits ('g'), and more where
+    those would print a factor that is not whole as a whole number (1.0001, not 1.0000)."""
+    text = f"{c:.{digits}{fmt}}"
+    off = abs(c - round(c)) > 1e-9 * max(1.0, abs(c))  # round-off of a fitted 1 is not off
+    while digits < 12 and off and float(text) == round(c):
+        digits += 1
+        text = f"{c:.{digits}{fmt}}"
+    return text
