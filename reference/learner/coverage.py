@@ -65,11 +65,30 @@ def update_not_compared(why: str, covers: str, opt: str, hint: str) -> Finding:
 SCALE_FREE = ("adam", "adamw", "rmsprop", "adagrad")  # steps the same for c g (c > 0), up to eps
 
 
+LOOP_NOT_RUN = Finding(
+    "loop_not_run",
+    (),
+    None,
+    None,
+    "your training loop: the check hands each step its own batch (rows of X with their own "
+    "y), so how your loop batches, shuffles and repeats the data (fit, the epochs) is not "
+    "run; X and y shuffled with two permutations, a last batch dropped or one batch reused "
+    "would not show",
+    "print one batch of your loop beside the data it came from (each row of X must keep its "
+    "own y), or drive your steps from a loop over the batches you give check (batch_size=)",
+    "note",
+)
+
+
 def unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
-    """What a match cannot vouch for, as notes: the update when no step was given (the
-    declared optimizer moved the weights from your gradients), and under an optimizer whose
-    step is the same for c g as for g (c > 0), a gradient off by such a factor when the step
-    hides the gradients."""
+    """What a match cannot vouch for, as notes: the learner's own training loop (never run),
+    the update when no step was given (the declared optimizer moved the weights from your
+    gradients), and under an optimizer whose step is the same for c g as for g (c > 0), a
+    gradient off by such a factor when the step hides the gradients."""
+    return [*_unseen(adapter, spec), LOOP_NOT_RUN]
+
+
+def _unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
     opt = spec.opt
     if adapter.style in ("gradients", "layers", "loss") and adapter.step is None:
         return [

@@ -30,7 +30,7 @@ from nnparity.reference.tolerance import tolerance_for
 from nnparity.scratch import build
 
 from .adapters import Adapter
-from .coverage import update_not_compared
+from .coverage import LOOP_NOT_RUN, update_not_compared
 from .layered_decl import LayeredDecl
 from .layered_judge import diagnose, explained, table
 from .layered_learner import Learner, guarded
@@ -200,7 +200,8 @@ def check_layered(
 
 
 def _no_update(adapter: Adapter, decl: LayeredDecl) -> tuple[Finding, ...]:
-    """The learner's own update is never run here: its weights take the declared step."""
+    """The learner's own update is never run here (its weights take the declared step), nor
+    its training loop."""
     given = " (your step= is not used with a layered spec yet)" if adapter.step else ""
     return (
         update_not_compared(
@@ -210,6 +211,7 @@ def _no_update(adapter: Adapter, decl: LayeredDecl) -> tuple[Finding, ...]:
             "hold your update to PyTorch's optimizer on a dense spec, or compare it by hand "
             "with torch.optim",
         ),
+        LOOP_NOT_RUN,
     )
 
 
