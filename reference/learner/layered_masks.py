@@ -146,17 +146,27 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         )
     if prev and all(prev[n].shape == s for n, s in zip(names, shapes, strict=True)):
         cands.append(("previous", [prev[n] for n in names], None))
-    best = None
+    best, dists = None, []
     learner.candidates = []
     for recipe, fwd, nxt in cands:
         masks = dict(zip(names, fwd, strict=True))
         d = abs(ref.run(P, B, X, y, masks).loss - loss)
         learner.candidates.append((masks, nxt))
+        dists.append((d, masks))
         if best is None or d < best[0]:
             best = (d, masks, nxt, recipe)
+    nearest = ""
     if best[0] > replay_rtol(learner) * max(abs(loss), 1.0) and k == 1:
-        lost = Finding("dropout_unrecovered", (), None, 1, UNRECOVERED, "", "note")
-        return best[1], best[2], _other_p(learner, ref, P, B, X, y, loss, state, shapes) or lost
+        others = sorted(d for d, m in dists if not _same(m, best[1]))  # other draws only
+        if not others or best[0] * NEARER > others[0]:
+            lost = Finding("dropout_unrecovered", (), None, 1, UNRECOVERED, "", "note")
+            other_p = _other_p(learner, ref, P, B, X, y, loss, state, shapes)
+            return best[1], best[2], other_p or lost
+        nearest = (  # the masks are the code's; the loss parts for another reason
+            f"; no replay gives your loss exactly, but this one is "
+            f"{others[0] / max(best[0], 1e-300):.3g} times nearer to it than any other draw, "
+            "so its masks are taken and the rest of your forward pass is what differs"
+        )
     if k == 1:
         learner.recipe = best[3]
     if best[3] == "previous":
@@ -172,11 +182,16 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         (),
         None,
         1,
-        f"your dropout masks were recovered by replaying NumPy's global generator ({how})",
+        f"your dropout masks were recovered by replaying NumPy's global generator ({how})"
+        + nearest,
         "declare masks=[...] or dropout_seed= to give them directly",
         "note",
     )
     return best[1], best[2], note
+
+
+def _same(a: dict, b: dict) -> bool:
+    return all(np.array_equal(a[n], b[n]) for n in a)
 
 
 def _other_p(learner, ref, P, B, X, y, loss, state, shapes):  # noqa: ANN001, ANN202
@@ -216,6 +231,7 @@ def _other_p(learner, ref, P, B, X, y, loss, state, shapes):  # noqa: ANN001, AN
     return None
 
 
+NEARER = 10.0  # a replay this many times nearer to the loss than any other draw holds the masks
 UNRECOVERED = (
     "your dropout masks could not be recovered: no replay of NumPy's global generator "
     f"({'; '.join(RECIPES.values())}) reproduces your loss, and no named bug explains it with "

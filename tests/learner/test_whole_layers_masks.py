@@ -193,3 +193,32 @@ def test_masks_replayed_from_other_draws_and_a_fresh_draw_in_backward(recipe):
     f = r.findings[0]
     assert (r.code, f.code) == ("implementation_bug", "dropout_mask"), r.render()
     assert "fresh mask" in f.evidence
+
+
+def test_a_forward_bug_under_replayed_masks_gets_a_verdict_not_a_refusal():
+    """Review s6: batchnorm with eps = 1e-3 (Keras's) in a network with dropout was refused as
+    'masks could not be recovered'. One replay is far nearer to the loss than any other draw:
+    its masks are the code's, and the forward is what differs."""
+    m = _load("net_fc_bn_dropout_ok")
+    model = m.FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75, normalization="batchnorm")
+    for bp in model.bn_params:
+        bp["eps"] = 1e-3
+    r = _run(_fc(m, model))
+    assert r.code == "implementation_bug", r.render()
+    note = next(f for f in r.findings if f.code == "dropout_replayed")
+    assert "times nearer to it than any other draw" in note.evidence
+
+
+def test_correct_masks_from_a_private_generator_are_still_refused_not_called_a_bug():
+    m = _load("net_fc_bn_dropout_ok")
+    rng = np.random.default_rng(123)  # no replay of NumPy's global generator can reach it
+
+    def forward(x, dp):
+        if dp["mode"] != "train":
+            return x, (dp, None)
+        mask = (rng.random(x.shape) < dp["p"]) / dp["p"]
+        return x * mask, (dp, mask)
+
+    m.dropout_forward = forward
+    with pytest.raises(LearnerError, match="dropout masks could not be recovered"):
+        _run(_fc(m))
