@@ -88,13 +88,18 @@ def _running(ref, decl, bad, B0, B1, X, P, masks, k, learner) -> list[Finding]: 
             )
         if biased != decl.biased:
             parts.append(f"the {'biased' if biased else 'unbiased'} variance stored")
-        if j or biased != decl.biased:
+        if j and biased != decl.biased:  # both: the other convention as a whole
             conv = "cs231n" if biased else "torch"
             fix.append(
                 f"if that is your convention, declare momentum={conv!r} (convention='cs231n': "
                 "biased variance, running_var from 0; 'torch': unbiased, from 1)"
-                if bool(j) == biased
-                else f"declare running_var={'biased' if biased else 'unbiased'!r}"
+            )
+        elif biased != decl.biased:
+            fix.append(f"declare running_var={'biased' if biased else 'unbiased'!r}")
+        elif j:
+            fix.append(
+                "start running_var as the declared convention does (zeros for 'cs231n', ones "
+                "for 'torch'), or declare the convention whose start you use"
             )
         out.append(
             Finding(

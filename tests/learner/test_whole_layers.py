@@ -325,3 +325,24 @@ def test_names_that_do_not_fit_the_spec_say_the_order():
     a = from_loss(model.params, model.loss, names=["W1", "b1", "W2"], spec=m.SPEC, data=(m.X, m.Y))
     with pytest.raises(LearnerError, match="in this order: W1, b1, W2, b2, W3, b3"):
         _run(a)
+
+
+def test_an_unbiased_running_variance_under_cs231n_is_told_the_declaration_that_fits():
+    """Review s6: the fix said momentum='torch', which also moves running_var's start, and
+    following it gave a new mismatch; running_var='unbiased' alone is what fits."""
+    m = _load("net_fc_bn_dropout_ok")
+    forward = m.batchnorm_forward
+
+    def unbiased(x, gamma, beta, bn_param):
+        out, cache = forward(x, gamma, beta, bn_param)
+        if bn_param["mode"] == "train":  # redo the running variance with the unbiased one
+            n, mom = len(x), bn_param.get("momentum", 0.9)
+            old = (bn_param["running_var"] - (1 - mom) * x.var(axis=0)) / mom
+            bn_param["running_var"] = mom * old + (1 - mom) * x.var(axis=0) * n / (n - 1)
+        return out, cache
+
+    m.batchnorm_forward = unbiased
+    r = _run(_fc(m, seed=3))
+    f = r.findings[0]
+    assert f.code == "batchnorm_running" and f.hint == "declare running_var='unbiased'", r.render()
+    assert _run(_fc(m, seed=3, running_var="unbiased")).code == "match"
