@@ -236,9 +236,10 @@ def _paths(learner: Learner, names: list[str]) -> list[str]:
 
 
 def _scorer(learner, ref, B, X, y, loss, state):  # noqa: ANN001, ANN202
-    """score(P, G): (the loss parts, its relative distance; or, the loss agreeing, the
-    gradients') against the twin with the masks recovered at ``P`` (smaller: a better
-    reading; the loss first, which a backward bug leaves as it is)."""
+    """score(P, G): (the loss parts, the gradients' relative distance from the twin's times
+    the loss's factor c = loss / twin loss; or, the loss agreeing, their relative distance)
+    against the twin with the masks recovered at ``P`` (smaller: a better reading; the loss
+    first, which a backward bug leaves as it is; c, which a factor on the loss shares)."""
 
     def score(P: dict, G: dict) -> tuple[bool, float]:
         try:
@@ -252,9 +253,20 @@ def _scorer(learner, ref, B, X, y, loss, state):  # noqa: ANN001, ANN202
         if loss is None:
             return (False, max(d))
         off = abs(loss - t.loss) / max(abs(t.loss), 1e-300)
-        return (off > 1e-6, max(d) if off <= 1e-6 else off)  # the loss (forward) first
+        if off <= 1e-6:
+            return (False, max(d))
+        # the loss parts (a bug, or a factor on the loss): the reading whose gradients are
+        # nearest the twin's times the loss's own factor c is the layout
+        c = loss / t.loss if t.loss else 1.0
+        return (True, max(_rel(g, c * t.grads[n]) for n, g in G.items()))
 
     return score
+
+
+def _rel(a: Array, b: Array) -> float:
+    """||a - b|| / ||b||."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(b)), 1e-300)
 
 
 def _top(a: Array) -> float:

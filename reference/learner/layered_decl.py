@@ -30,7 +30,8 @@ from typing import Any
 
 from nnparity.scratch import Spec, build
 from nnparity.scratch.errors import SpecError
-from nnparity.scratch.spec_choice import Choice
+from nnparity.scratch.losses import losses
+from nnparity.scratch.spec_choice import Choice, choice
 
 from .paths import DeclarationError, LearnerError
 
@@ -49,6 +50,8 @@ KEYS = (
     "batch_size",
     "l2",
     "layout",
+    "loss",
+    "reduction",
 )
 
 
@@ -210,6 +213,12 @@ def _spec(text: Any, kw: dict[str, Any], keep_p: bool) -> Spec:
             opt = f"{opt.split('(')[0]}(lr={kw['lr']}{_opt_rest(opt)})"
         try:
             spec = Spec.parse(f"{_without_opt(spec)} opt={opt}")
+        except SpecError as e:
+            raise DeclarationError(str(e)) from None
+    if "loss" in kw or "reduction" in kw:  # the loss declared apart from the spec
+        red = {"reduction": kw["reduction"]} if kw.get("reduction") is not None else {}
+        try:
+            spec = spec.replace(loss=choice(losses, str(kw.get("loss", spec.loss)), **red))
         except SpecError as e:
             raise DeclarationError(str(e)) from None
     if keep_p:

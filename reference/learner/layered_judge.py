@@ -297,6 +297,12 @@ def _scaled(r: Record, G: dict, T: LStep, learner: Any) -> Finding | None:
     why = ""
     if abs(m - round(m)) < 1e-6 * m and round(m) != rows:
         why = f": your loss divides by {round(m)} where this batch has {rows} rows"
+    hint = (
+        "average over the batch's own size (len(X) of the batch; the last batch can be "
+        "shorter), not a fixed batch size or the dataset size"
+    )
+    if round(m) == 1 and "reduction" not in learner.decl.spec.loss.kwargs:
+        hint = "if you sum over the batch on purpose, declare reduction='sum'; if not, " + hint
     return Finding(
         "scale_factor",
         ("loss", *(_path(learner, n) for n in G)),
@@ -304,8 +310,7 @@ def _scaled(r: Record, G: dict, T: LStep, learner: Any) -> Finding | None:
         r.step,
         f"the loss and every gradient are PyTorch's times {c:.6g} (loss {r.scratch_value:.8g} "
         f"vs {r.torch_value:.8g}){why}",
-        "average over the batch's own size (len(X) of the batch; the last batch can be "
-        "shorter), not a fixed batch size or the dataset size",
+        hint,
     )
 
 

@@ -346,3 +346,29 @@ def test_an_unbiased_running_variance_under_cs231n_is_told_the_declaration_that_
     f = r.findings[0]
     assert f.code == "batchnorm_running" and f.hint == "declare running_var='unbiased'", r.render()
     assert _run(_fc(m, seed=3, running_var="unbiased")).code == "match"
+
+
+def test_a_loss_summed_over_the_batch_is_told_reduction_sum_and_may_declare_it():
+    m = _load("net_fc_bn_dropout_ok")
+    mean = m.softmax_loss
+
+    def summed(x, y):
+        loss, dx = mean(x, y)
+        return loss * len(x), dx * len(x)
+
+    m.softmax_loss = summed
+
+    def adapter(**kw):  # no dropout: a loss N times PyTorch's leaves no mask to replay
+        model = m.FullyConnectedNet([8, 8], 5, 3, normalization="batchnorm")
+        spec = "5 dense(8) batchnorm relu dense(8) batchnorm relu dense(3) loss=cross_entropy"
+        return from_loss(
+            model.params, model.loss, names=list(model.params), forward=model.loss,
+            spec=spec + " opt=sgd(lr=0.1)", owner=model, convention="cs231n", data=(m.X, m.Y),
+            buffers=[f"bn_params[{i}]['{k}']" for i in (0, 1) for k in ("running_mean", "running_var")],
+            **kw,
+        )  # fmt: skip
+
+    r = _run(adapter())
+    f = r.findings[0]
+    assert f.code == "scale_factor" and "declare reduction='sum'" in f.hint, r.render()
+    assert _run(adapter(reduction="sum")).code == "match"
