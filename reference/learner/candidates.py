@@ -90,6 +90,15 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
             )
         return out
     f = module
+    if name in ("relu", "leaky_relu"):  # nnfs: dinputs[dvalues <= 0] = 0, the wrong array
+        out.append(
+            Deriv(
+                "at_grad",
+                "wrong_activation_derivative",
+                f"{sym}'(dL/da): the mask taken on the incoming gradient, not on z",
+                1.0,
+            )
+        )
     if name == "relu":
         out.append(Deriv("kink", None, "relu'(0) = 1", 0.5, lambda z, a: (z >= 0).to(z.dtype)))
     if name == "leaky_relu":
@@ -197,6 +206,13 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
 
 
 OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``diagnose.step_data``
+    "softmax_diag": Deriv(
+        "softmax_diag",
+        "softmax_jacobian",
+        "only the diagonal of your softmax layer's Jacobian, dz = dp * p (1 - p), without the "
+        "-p_i p_j terms that couple the classes",
+        1.0,
+    ),
     "softmax_axis": Deriv(
         "softmax_axis",
         "softmax_axis",
@@ -207,6 +223,14 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``diagnose.ste
 }
 
 
+def softmax_diag_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
+    """A separate softmax layer's backward with only its Jacobian's diagonal, under
+    cross-entropy on its output p: dL/dp * p (1 - p) = -onehot (1 - p) (/ N)."""
+    p = torch.softmax(z, dim=1)
+    q = -F.one_hot(y, z.shape[1]).to(z.dtype) * (1 - p)
+    return q / z.shape[0] if reduction == "mean" else q
+
+
 def softmax_axis_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
     """(softmax over the batch - onehot) / N: cross-entropy's dz with the wrong axis."""
     p = torch.softmax(z, dim=0) - F.one_hot(y, z.shape[1]).to(z.dtype)
@@ -215,6 +239,8 @@ def softmax_axis_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
 
 def apply(d: Deriv, module: torch.nn.Module, z: Tensor, a: Tensor, da: Tensor) -> Tensor:
     """dz under candidate ``d``."""
+    if d.key == "at_grad":  # the derivative (a mask) read off the incoming gradient
+        return apply(Deriv("true", None, "", 0.0), module, da, module(da), da)
     if d.mult is not None:
         return da * d.mult(z, a)
     zr = z.detach().requires_grad_(True)

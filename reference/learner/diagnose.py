@@ -93,6 +93,8 @@ def step_data(
     alt = {}
     if ref.spec.loss.name == "cross_entropy" and z[-1].shape[0] > 1:
         alt["softmax_axis"] = C.softmax_axis_dz(z[-1], yt, ref.reduction)
+    if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
+        alt["softmax_diag"] = C.softmax_diag_dz(z[-1], yt, ref.reduction)
     return StepData(
         obs.step,
         P,
@@ -153,7 +155,8 @@ def findings_from(
         if ch.deriv.code and len(ch.unexplained) < len(ch.fits) + len(ch.unexplained):
             where = "the output layer" if l == L else f"layer {l}"
             act = spec.activations[l - 1].name
-            if ch.deriv.code == "softmax_axis":  # the logits' layer: softmax is in the loss
+            if ch.deriv.code == "softmax_axis" or ch.deriv.key == "softmax_diag":  # the logits'
+                # layer: the softmax is in the loss
                 act = "softmax + cross-entropy"
             extra = ""
             if l == L and ch.deriv.key == "missing" and spec.activations[-1].name == "sigmoid":

@@ -73,6 +73,8 @@ class PlantedMLP:
         d2 = (self.z2 > 0).astype(float)
         if bug == "mask_from_z1":  # relu's mask read from layer 1's cache
             d2 = (self.z1 > 0).astype(float)
+        if bug == "mask_on_grad":  # nnfs: dinputs[dvalues <= 0] = 0
+            d2 = (da2 > 0).astype(float)
         if self.hidden == "leaky_relu" and bug != "leaky_as_relu":
             d2 = np.where(self.z2 > 0, 1.0, 0.01)
         if bug == "sigmoid_deriv":

@@ -27,6 +27,7 @@ GRADIENT_BUGS = {
         "a (1 - a), sigma's derivative in terms of its output, applied to a = tanh(z)",
     ),
     "mask_from_z1": (["wrong_cached_activation"], ("W2", "b2"), "relu'(z1): the derivative (or"),
+    "mask_on_grad": (["wrong_activation_derivative"], ("W2", "b2"), "mask taken on the incoming"),
     "cache": (["wrong_cached_activation"], ("W3",), "built from z_2 (pre-activation)"),
     "inplace": (["inplace_mutation"], ("W3",), "dW3 built from f'(z_2)"),
     "bias_mean": (["bias_reduction"], ("b3",), "averaged over the batch"),

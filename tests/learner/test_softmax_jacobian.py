@@ -50,3 +50,33 @@ def test_softmax_jacobian_diagonal_only(diagonal):
     assert set(r.findings[0].params) == {"W2", "b2"} and r.findings[0].step == 1
     assert "only the diagonal of softmax's Jacobian" in r.findings[0].evidence
     assert "(da * a).sum(axis=1, keepdims=True)" in r.findings[0].hint
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_a_softmax_layer_of_its_own_under_cross_entropy(diagonal):
+    """Review s6: Keras-style, a Softmax layer whose backward keeps the diagonal, under
+    cross_entropy on its output (activations '...,softmax'): was four unexplained mismatches."""
+    rng = np.random.default_rng(3)
+    P = {"W1": rng.normal(0, 0.8, (3, 5)), "b1": np.zeros(5),
+         "W2": rng.normal(0, 0.8, (5, 4)), "b2": np.zeros(4)}  # fmt: skip
+
+    def grads(X, y):
+        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        z2 = a1 @ P["W2"] + P["b2"]
+        e = np.exp(z2 - z2.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        dp = -np.eye(4)[y] / p / len(X)  # cross-entropy on the probabilities
+        dz2 = dp * p * (1 - p) if diagonal else p * (dp - (dp * p).sum(axis=1, keepdims=True))
+        dz1 = dz2 @ P["W2"].T * (1 - a1**2)
+        return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
+
+    decl = dict(sizes=[3, 5, 4], activations="tanh,softmax", loss="cross_entropy", lr=0.5)
+    X, y = rng.normal(size=(8, 3)), rng.integers(0, 4, 8)
+    r = check(
+        from_gradients(P, ["W1", "b1", "W2", "b2"], grads, **decl), X, y, steps=3, probe=False
+    )
+    if not diagonal:
+        assert r.verdict == "match", r.render()
+        return
+    assert r.codes() == ["softmax_jacobian"], r.render()
+    assert "your softmax layer's Jacobian" in r.findings[0].evidence
