@@ -100,16 +100,33 @@ def log_softmax() -> nn.Module:
 
 
 # -- losses -------------------------------------------------------------------------------
+class _PerSample(nn.Module):
+    """reduction='batch': the summed loss over the batch's samples (rows)."""
+
+    def __init__(self, summed: nn.Module):
+        super().__init__()
+        self.summed = summed
+
+    def forward(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.summed(out, y) / out.shape[0]
+
+
+def _reduced(make: Callable[..., nn.Module], reduction: str, **kw: object) -> nn.Module:
+    if reduction == "batch":
+        return _PerSample(make(reduction="sum", **kw))
+    return make(reduction=reduction, **kw)
+
+
 @loss()
 def mse(reduction: str = "mean") -> nn.Module:
-    return nn.MSELoss(reduction=reduction)
+    return _reduced(nn.MSELoss, reduction)
 
 
 @loss()
 def half_sse(reduction: str = "mean") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     def f(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         total = 0.5 * nn.functional.mse_loss(out, y, reduction="sum")
-        return total / out.shape[0] if reduction == "mean" else total
+        return total / out.shape[0] if reduction in ("mean", "batch") else total
 
     return f
 
@@ -118,34 +135,35 @@ def half_sse(reduction: str = "mean") -> Callable[[torch.Tensor, torch.Tensor], 
 def sse(reduction: str = "mean") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     def f(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         total = nn.functional.mse_loss(out, y, reduction="sum")
-        return total / out.shape[0] if reduction == "mean" else total
+        return total / out.shape[0] if reduction in ("mean", "batch") else total
 
     return f
 
 
 @loss()
 def huber(delta: float = 1.0, reduction: str = "mean") -> nn.Module:
-    return nn.HuberLoss(reduction=reduction, delta=delta)
+    return _reduced(nn.HuberLoss, reduction, delta=delta)
 
 
 @loss()
 def bce(reduction: str = "mean") -> nn.Module:
-    return nn.BCELoss(reduction=reduction)
+    return _reduced(nn.BCELoss, reduction)
 
 
 @loss()
 def bce_with_logits(reduction: str = "mean") -> nn.Module:
-    return nn.BCEWithLogitsLoss(reduction=reduction)
+    return _reduced(nn.BCEWithLogitsLoss, reduction)
 
 
 @loss()
 def cross_entropy(label_smoothing: float = 0.0, reduction: str = "mean") -> nn.Module:
-    return nn.CrossEntropyLoss(reduction=reduction, label_smoothing=label_smoothing)
+    red = "mean" if reduction == "batch" else reduction  # one value per sample already
+    return nn.CrossEntropyLoss(reduction=red, label_smoothing=label_smoothing)
 
 
 @loss()
 def nll(reduction: str = "mean") -> nn.Module:
-    return nn.NLLLoss(reduction=reduction)
+    return nn.NLLLoss(reduction="mean" if reduction == "batch" else reduction)
 
 
 # -- optimizers ---------------------------------------------------------------------------

@@ -4,7 +4,9 @@ Each variant is a factory returning ``Loss(value, grad, target)``: ``value(a, y)
 ``grad(a, y) -> dL/da`` (same shape as ``a``), and ``target`` in {"real", "probability",
 "class"} saying what ``y`` holds. ``reduction='mean'`` follows PyTorch: mse and huber average
 over all elements (B*D), bce over all elements, cross_entropy and nll over the batch.
-``'sum'`` sums. Every loss also says which output activation it expects (``expects``).
+``'sum'`` sums; ``'batch'`` sums each sample's outputs and averages over the B samples
+(Nielsen's cross-entropy cost; for cross_entropy, nll, half_sse and sse it is their 'mean').
+Every loss also says which output activation it expects (``expects``).
 """
 
 from __future__ import annotations
@@ -33,12 +35,17 @@ losses: Registry[Loss] = Registry("loss")
 register = losses.register
 
 
-def _divisor(reduction: str, n: int) -> float:
+def _divisor(reduction: str, n: int, rows: int = 1) -> float:
+    """What the summed loss is divided by: ``n`` (the elements it averages) for 'mean', the
+    batch's ``rows`` for 'batch' (summed over each sample's outputs, averaged over samples),
+    1 for 'sum'."""
     if reduction == "mean":
         return float(n)
+    if reduction == "batch":
+        return float(rows)
     if reduction == "sum":
         return 1.0
-    raise SpecError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    raise SpecError(f"reduction must be 'mean', 'batch' or 'sum', got {reduction!r}")
 
 
 # PyTorch's binary_cross_entropy_backward clamps with a C++ ``float`` 1e-12, so in float64 too
@@ -58,10 +65,10 @@ def mse(reduction: str = "mean") -> Loss:
 
     def value(a: Array, y: Array) -> float:
         d = a - y
-        return _scalar(np.vdot(d, d)) / _divisor(reduction, a.size)
+        return _scalar(np.vdot(d, d)) / _divisor(reduction, a.size, a.shape[0])
 
     def grad(a: Array, y: Array) -> Array:
-        return (a - y) * (2.0 / _divisor(reduction, a.size))
+        return (a - y) * (2.0 / _divisor(reduction, a.size, a.shape[0]))
 
     return Loss(value, grad, "real", None)
 
@@ -74,10 +81,10 @@ def half_sse(reduction: str = "mean") -> Loss:
 
     def value(a: Array, y: Array) -> float:
         d = a - y
-        return 0.5 * _scalar(np.vdot(d, d)) / _divisor(reduction, a.shape[0])
+        return 0.5 * _scalar(np.vdot(d, d)) / _divisor(reduction, a.shape[0], a.shape[0])
 
     def grad(a: Array, y: Array) -> Array:
-        return (a - y) * (1.0 / _divisor(reduction, a.shape[0]))
+        return (a - y) * (1.0 / _divisor(reduction, a.shape[0], a.shape[0]))
 
     return Loss(value, grad, "real", None)
 
@@ -90,10 +97,10 @@ def sse(reduction: str = "mean") -> Loss:
 
     def value(a: Array, y: Array) -> float:
         d = a - y
-        return _scalar(np.vdot(d, d)) / _divisor(reduction, a.shape[0])
+        return _scalar(np.vdot(d, d)) / _divisor(reduction, a.shape[0], a.shape[0])
 
     def grad(a: Array, y: Array) -> Array:
-        return (a - y) * (2.0 / _divisor(reduction, a.shape[0]))
+        return (a - y) * (2.0 / _divisor(reduction, a.shape[0], a.shape[0]))
 
     return Loss(value, grad, "real", None)
 
@@ -109,10 +116,10 @@ def huber(delta: float = 1.0, reduction: str = "mean") -> Loss:
     def value(a: Array, y: Array) -> float:
         d = np.abs(a - y)
         per = np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
-        return _scalar(per.sum()) / _divisor(reduction, a.size)
+        return _scalar(per.sum()) / _divisor(reduction, a.size, a.shape[0])
 
     def grad(a: Array, y: Array) -> Array:
-        return np.clip(a - y, -delta, delta) * (1.0 / _divisor(reduction, a.size))
+        return np.clip(a - y, -delta, delta) * (1.0 / _divisor(reduction, a.size, a.shape[0]))
 
     return Loss(value, grad, "real", None)
 
@@ -128,11 +135,13 @@ def bce(reduction: str = "mean") -> Loss:
         with np.errstate(divide="ignore"):
             lp = np.maximum(np.log(p), -100.0)
             lq = np.maximum(np.log1p(-p), -100.0)
-        return _scalar(-(y * lp + (1.0 - y) * lq).sum()) / _divisor(reduction, p.size)
+        return _scalar(-(y * lp + (1.0 - y) * lq).sum()) / _divisor(reduction, p.size, p.shape[0])
 
     def grad(p: Array, y: Array) -> Array:
         return (
-            (p - y) / np.maximum(p * (1.0 - p), _BCE_EPSILON) * (1.0 / _divisor(reduction, p.size))
+            (p - y)
+            / np.maximum(p * (1.0 - p), _BCE_EPSILON)
+            * (1.0 / _divisor(reduction, p.size, p.shape[0]))
         )
 
     return Loss(value, grad, "probability", "sigmoid")
@@ -146,12 +155,12 @@ def bce_with_logits(reduction: str = "mean") -> Loss:
 
     def value(z: Array, y: Array) -> float:
         per = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-        return _scalar(per.sum()) / _divisor(reduction, z.size)
+        return _scalar(per.sum()) / _divisor(reduction, z.size, z.shape[0])
 
     def grad(z: Array, y: Array) -> Array:
         e = np.exp(-np.abs(z))
         s = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-        return (s - y) * (1.0 / _divisor(reduction, z.size))
+        return (s - y) * (1.0 / _divisor(reduction, z.size, z.shape[0]))
 
     return Loss(value, grad, "probability", "identity")
 
@@ -183,12 +192,12 @@ def cross_entropy(label_smoothing: float = 0.0, reduction: str = "mean") -> Loss
             total = (target(z, y) * logp).sum()
         else:  # the targets' own log-probabilities: a -inf elsewhere is not 0 * -inf = NaN
             total = logp[np.arange(len(y)), y].sum()
-        return _scalar(-total) / _divisor(reduction, z.shape[0])
+        return _scalar(-total) / _divisor(reduction, z.shape[0], z.shape[0])
 
     def grad(z: Array, y: Array) -> Array:
         e = np.exp(z - row_max(z))
         p = e / row_sum(e)
-        return (p - target(z, y)) * (1.0 / _divisor(reduction, z.shape[0]))
+        return (p - target(z, y)) * (1.0 / _divisor(reduction, z.shape[0], z.shape[0]))
 
     return Loss(value, grad, "class", "identity", 2)
 
@@ -201,9 +210,11 @@ def nll(reduction: str = "mean") -> Loss:
 
     def value(logp: Array, y: Array) -> float:
         picked = logp[np.arange(logp.shape[0]), y]
-        return _scalar(-picked.sum()) / _divisor(reduction, logp.shape[0])
+        return _scalar(-picked.sum()) / _divisor(reduction, logp.shape[0], logp.shape[0])
 
     def grad(logp: Array, y: Array) -> Array:
-        return _onehot(y, logp.shape[1], logp.dtype) * (-1.0 / _divisor(reduction, logp.shape[0]))
+        return _onehot(y, logp.shape[1], logp.dtype) * (
+            -1.0 / _divisor(reduction, logp.shape[0], logp.shape[0])
+        )
 
     return Loss(value, grad, "class", "log_softmax", 2)

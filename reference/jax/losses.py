@@ -20,7 +20,10 @@ loss = jax_losses.register
 
 
 def _reduce(per: Array, n: int, reduction: str) -> Array:
+    """'mean' over ``n``, 'batch' over the samples (``per``'s first axis), 'sum'."""
     total = per.sum()
+    if reduction == "batch":
+        return total / per.shape[0]
     return total / n if reduction == "mean" else total
 
 

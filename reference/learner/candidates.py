@@ -228,13 +228,13 @@ def softmax_diag_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
     cross-entropy on its output p: dL/dp * p (1 - p) = -onehot (1 - p) (/ N)."""
     p = torch.softmax(z, dim=1)
     q = -F.one_hot(y, z.shape[1]).to(z.dtype) * (1 - p)
-    return q / z.shape[0] if reduction == "mean" else q
+    return q / z.shape[0] if reduction in ("mean", "batch") else q
 
 
 def softmax_axis_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
     """(softmax over the batch - onehot) / N: cross-entropy's dz with the wrong axis."""
     p = torch.softmax(z, dim=0) - F.one_hot(y, z.shape[1]).to(z.dtype)
-    return p / z.shape[0] if reduction == "mean" else p
+    return p / z.shape[0] if reduction in ("mean", "batch") else p
 
 
 def apply(d: Deriv, module: torch.nn.Module, z: Tensor, a: Tensor, da: Tensor) -> Tensor:

@@ -46,6 +46,7 @@ class Conventions:
     per_sample: bool = False
     batch_size: int | None = None
     l2: float = 0.0
+    l2_in: str = "loss"
 
     @classmethod
     def make(
@@ -75,6 +76,12 @@ class Conventions:
             raise LearnerError(
                 f"l2 must be a number >= 0 (the loss gains l2/2 * sum W^2 over the weights), "
                 f"got {conv.l2!r}"
+            )
+        if conv.l2_in not in ("loss", "update"):
+            raise LearnerError(
+                f"l2_in must be 'loss' (your gradients carry l2 * W) or 'update' (your update "
+                f"decays the weights, w *= 1 - lr * l2, and your gradients do not), got "
+                f"{conv.l2_in!r}"
             )
         conv.spec("float64")  # every name is checked here, with scratch's messages
         return conv
@@ -111,6 +118,7 @@ class Conventions:
         spec = self.spec(dtype)
         kinds = self.bias[0] if len(set(self.bias)) == 1 else ",".join(self.bias)
         l2 = f" l2={self.l2:g}" if self.l2 else ""
+        l2 += " (in your update)" if self.l2 and self.l2_in == "update" else ""
         acts = [str(a) for a in spec.activations]
         if self.softmax_out:
             acts[-1] = "softmax (cross_entropy on the logits)"

@@ -25,6 +25,7 @@ def _conv(kw: dict[str, Any]) -> Conventions:
         "per_sample",
         "batch_size",
         "l2",
+        "l2_in",
     )
     kw = _optimizer_options(kw)
     unknown = set(kw) - set(keys)

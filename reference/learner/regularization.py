@@ -115,7 +115,11 @@ def _weights(
         hint = f"declare l2={lam:g} (L2 in the loss, weights only) instead of weight_decay"
     elif _same(lam, 0.0, scale):
         ev += f"the declared L2 term l2 * W (l2 = {l2:g}) is missing from your gradients"
-        hint = "add l2 * W to each weight gradient (and l2/2 * sum W^2 to the loss)"
+        hint = (
+            "add l2 * W to each weight gradient (and l2/2 * sum W^2 to the loss); if your update "
+            "applies the penalty instead (w *= 1 - lr * l2, Nielsen's network2), declare "
+            "l2_in='update'"
+        )
     elif _same(lam, 2 * ref, scale):
         ev += (
             f"your L2 term is 2 lambda W = {lam:g} W where {name} = {ref:g} gives lambda W "

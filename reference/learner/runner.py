@@ -151,6 +151,15 @@ class Runner:
                 else:
                     self._same(obs.grads, again, step, "the gradients")
             a.write(params)
+            l2 = a.conventions.l2 if a.conventions.l2_in == "update" else 0.0
+            if l2:  # the penalty lives in the learner's update: its gradients are the data's
+                obs.grads = {
+                    k: g + l2 * params[k] if k[0] == "W" else g for k, g in obs.grads.items()
+                }
+                if obs.loss is not None:
+                    obs.loss += (
+                        l2 / 2 * sum(float((v * v).sum()) for k, v in params.items() if k[0] == "W")
+                    )
         if a.step is not None:
             self.call("step", a.step, step, X, y)
             obs.after = a.read()
@@ -242,7 +251,7 @@ class Runner:
         # what an accumulating learner's buffers hold now, as it would offset ``total``
         w = len(batches) if (a.conventions.reduction or "mean") == "sum" else 1
         self._held = {k: w * v for k, v in held.items()}
-        if len(batches) > 1 and (a.conventions.reduction or "mean") == "mean":
+        if len(batches) > 1 and (a.conventions.reduction or "mean") != "sum":
             total = {k: v / len(batches) for k, v in total.items()}
             loss_sum = None if loss_sum is None else loss_sum / len(batches)
         return loss_sum, total

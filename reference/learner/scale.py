@@ -63,7 +63,9 @@ def scale_hint(
         elif "D" in f and loss in ("bce", "bce_with_logits"):
             h = (
                 f"{loss} averages over all N*D entries (PyTorch's and Keras's convention), your "
-                "gradient over the N samples only: divide by Y.size (N*D), not len(Y)"
+                "gradient over the N samples only: if you sum over the outputs on purpose "
+                "(Nielsen's cross-entropy cost), declare reduction='batch'; if not, divide by "
+                "Y.size (N*D), not len(Y)"
             )
         elif f.startswith("N/B"):
             h = (

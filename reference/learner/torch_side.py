@@ -63,7 +63,7 @@ class Reference:
     def loss_of(self, out_or_z: torch.Tensor, y: torch.Tensor, logits: bool) -> torch.Tensor:
         """The declared loss; from the logits ``z_L`` for sigmoid + bce when ``logits``."""
         if logits:
-            return F.binary_cross_entropy_with_logits(out_or_z, y, reduction=self.reduction)
+            return _bce_logits(out_or_z, y, self.reduction)
         return self.twin.loss_fn(out_or_z, y)
 
     def penalty(self, twin: Twin) -> torch.Tensor | float:
@@ -141,9 +141,7 @@ class Reference:
             twin.optimizer.zero_grad(set_to_none=True)
             zb = body(Xb)
             loss = (
-                F.binary_cross_entropy_with_logits(zb, yb, reduction=self.reduction)
-                if stable
-                else twin.loss_fn(head(zb), yb)
+                _bce_logits(zb, yb, self.reduction) if stable else twin.loss_fn(head(zb), yb)
             ) + self.penalty(twin)
             loss.backward()
             twin.optimizer.step()
@@ -167,3 +165,10 @@ class Trained:
     out: Array
     fit: bool
     steps: int
+
+
+def _bce_logits(z: torch.Tensor, y: torch.Tensor, reduction: str) -> torch.Tensor:
+    """PyTorch's stable BCE from the logits, with the 'batch' reduction too (over the rows)."""
+    if reduction == "batch":
+        return F.binary_cross_entropy_with_logits(z, y, reduction="sum") / z.shape[0]
+    return F.binary_cross_entropy_with_logits(z, y, reduction=reduction)

@@ -22,6 +22,22 @@ def test_a_multilabel_spec_matches_pytorch(text, dtype):
     assert run_parity(spec, 4, "free").passed
 
 
+@pytest.mark.parametrize(
+    "text",
+    [*SPECS, "3-5-4 tanh,identity loss=mse", "3-5-4 tanh,identity loss=huber(delta=0.5)"],
+)
+@pytest.mark.parametrize("reduction", ["sum", "batch"])
+def test_each_reduction_matches_pytorch_and_jax(text, reduction):
+    """'batch' (summed over each sample's outputs, averaged over the samples) in all three."""
+    name = text.split("loss=")[1].split("(")[0]
+    args = text.split("loss=")[1][len(name) :].strip("()")
+    args = f"{args},reduction={reduction}" if args else f"reduction={reduction}"
+    spec = Spec.parse(f"{text.split(' loss=')[0]} loss={name}({args}) opt=sgd(lr=0.1)")
+    assert run_parity(spec, 3, "free").passed
+    pytest.importorskip("jax", reason="jax is not installed (pip install nnparity[jax])")
+    assert run_parity(spec, 3, "free", against="jax").passed
+
+
 @pytest.mark.parametrize("text", SPECS)
 def test_a_multilabel_loss_averaged_over_the_samples_only_is_caught(text):
     spec = Spec.parse(f"{text} opt=sgd(lr=0.5)")

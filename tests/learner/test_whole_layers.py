@@ -364,7 +364,8 @@ def test_a_loss_summed_over_the_batch_is_told_reduction_sum_and_may_declare_it()
         return from_loss(
             model.params, model.loss, names=list(model.params), forward=model.loss,
             spec=spec + " opt=sgd(lr=0.1)", owner=model, convention="cs231n", data=(m.X, m.Y),
-            buffers=[f"bn_params[{i}]['{k}']" for i in (0, 1) for k in ("running_mean", "running_var")],
+            buffers=[f"bn_params[{i}]['{k}']" for i in (0, 1) for k in ("running_mean",
+                                                                        "running_var")],
             **kw,
         )  # fmt: skip
 

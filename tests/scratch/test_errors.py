@@ -65,7 +65,7 @@ KNOWN_ACTS = "Known activations: identity, sigmoid, tanh, relu"
         ("3-4-1 tanh,identity init=trunc_normal(a=2,b=-2)", "trunc_normal needs a < b"),
         ("3-4-1 gelu(approximate=fast),identity", "gelu approximate must be 'none' or 'tanh'"),
         ("3-4-1 hardtanh(min_val=1,max_val=-1),identity", "hardtanh needs min_val < max_val"),
-        ("3-4-1 tanh,identity loss=mse(reduction=none)", "reduction must be 'mean' or 'sum'"),
+        ("3-4-1 tanh,identity loss=mse(reduction=none)", "reduction must be 'mean', 'batch' or"),
         ("3-4-1 tanh,identity init=kaiming_normal(mode=fan_avg)", "mode must be 'fan_in' or"),
         ("3-4-1 tanh,identity init=kaiming_normal(nonlinearity=gelu)", "unknown nonlinearity"),
         # hyperparameter names and types

@@ -11,7 +11,7 @@ from scratch_testing import act, loss_fn, loss_inputs, numgrad
 
 from nnparity.scratch import SpecError, losses
 
-REDUCTIONS = [(n, r) for n in losses.names() for r in ("mean", "sum")]
+REDUCTIONS = [(n, r) for n in losses.names() for r in ("mean", "sum", "batch")]
 
 
 def _value(name, a, y, **kw):
@@ -48,6 +48,16 @@ def test_sum_is_mean_times_the_divisor(name, rng):
     mean, total = loss_fn(name), loss_fn(name, reduction="sum")
     assert total.value(a, y) == pytest.approx(n * mean.value(a, y), rel=1e-14)
     np.testing.assert_allclose(total.grad(a, y), n * mean.grad(a, y), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", losses.names())
+def test_batch_is_the_sum_over_the_samples(name, rng):
+    """'batch': each sample's loss summed over its outputs, averaged over the B samples."""
+    a, y = loss_inputs(name, rng)
+    per, total = loss_fn(name, reduction="batch"), loss_fn(name, reduction="sum")
+    B = a.shape[0]
+    assert total.value(a, y) == pytest.approx(B * per.value(a, y), rel=1e-14)
+    np.testing.assert_allclose(total.grad(a, y), B * per.grad(a, y), rtol=1e-14)
 
 
 @pytest.mark.parametrize("name", losses.names())
@@ -219,7 +229,7 @@ def test_float32_grads_stay_float32(name, rng):
 @pytest.mark.parametrize(
     ("name", "kw", "match"),
     [
-        ("mse", {"reduction": "none"}, "reduction must be 'mean' or 'sum'"),
+        ("mse", {"reduction": "none"}, "reduction must be 'mean', 'batch' or 'sum'"),
         ("huber", {"delta": 0.0}, "huber delta must be > 0"),
         ("cross_entropy", {"label_smoothing": 1.5}, r"label_smoothing must lie in \[0, 1\]"),
     ],

@@ -28,7 +28,7 @@ EXAMPLE = (
 # Values a word-valued hyperparameter may take (others keep their default).
 WORDS = {
     "approximate": ["none", "tanh"],
-    "reduction": ["mean", "sum"],
+    "reduction": ["mean", "sum", "batch"],
     "mode": ["fan_in", "fan_out"],
     "nonlinearity": ["linear", "sigmoid", "tanh", "relu", "selu", "leaky_relu"],
 }

@@ -1,0 +1,110 @@
+"""Nielsen's network2.py as learners copy it (review s6): the cross-entropy cost summed over the
+sigmoid outputs and averaged over the samples (``reduction='batch'``), and L2 applied in
+``update_mini_batch`` as ``(1 - eta * lmbda / n) * w`` with backprop returning the data's
+gradients (``l2_in='update'``). Both declared, it matches; undeclared, each finding names the
+declaration; a decay that reaches the biases too is still caught."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity import check
+from nnparity.reference.learner import from_gradients
+
+ETA, LMBDA, N = 0.5, 5.0, 30
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+class Network2:
+    def __init__(self, decay_biases: bool = False):
+        rng = np.random.RandomState(0)
+        self.sizes = [4, 6, 3]
+        self.biases = [rng.randn(y, 1) for y in self.sizes[1:]]
+        self.weights = [
+            rng.randn(y, x) / np.sqrt(x)
+            for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)
+        ]
+        self.decay_biases = decay_biases
+
+    def feedforward(self, a):
+        for b, w in zip(self.biases, self.weights, strict=True):
+            a = _sigmoid(w @ a + b)
+        return a
+
+    def backprop(self, x, y):
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        activation, activations, zs = x, [x], []
+        for b, w in zip(self.biases, self.weights, strict=True):
+            z = w @ activation + b
+            zs.append(z)
+            activation = _sigmoid(z)
+            activations.append(activation)
+        delta = activations[-1] - y  # CrossEntropyCost.delta
+        nabla_b[-1], nabla_w[-1] = delta, delta @ activations[-2].T
+        sp = _sigmoid(zs[-2]) * (1 - _sigmoid(zs[-2]))
+        delta = (self.weights[-1].T @ delta) * sp
+        nabla_b[-2], nabla_w[-2] = delta, delta @ activations[-3].T
+        return nabla_b, nabla_w
+
+    def update_mini_batch(self, mini_batch, eta, lmbda, n):
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        for x, y in mini_batch:
+            db, dw = self.backprop(x, y)
+            nabla_b = [nb + d for nb, d in zip(nabla_b, db, strict=True)]
+            nabla_w = [nw + d for nw, d in zip(nabla_w, dw, strict=True)]
+        keep = 1 - eta * (lmbda / n)
+        self.weights = [
+            keep * w - (eta / len(mini_batch)) * nw
+            for w, nw in zip(self.weights, nabla_w, strict=True)
+        ]
+        self.biases = [
+            (keep if self.decay_biases else 1) * b - (eta / len(mini_batch)) * nb
+            for b, nb in zip(self.biases, nabla_b, strict=True)
+        ]
+
+
+def _check(net: Network2, **declared):
+    rng = np.random.RandomState(1)
+    X = rng.randn(N, 4)
+    Y = np.eye(3)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)]
+
+    def step(X, y):
+        net.update_mini_batch(list(zip(X[:, :, None], y[:, :, None], strict=True)), ETA, LMBDA, N)
+
+    decl = dict(sizes=[4, 6, 3], activations="sigmoid,sigmoid", loss="bce", optimizer="sgd",
+                lr=ETA, l2=LMBDA / N, batch_size=10, per_sample=True)  # fmt: skip
+    a = from_gradients(
+        net, ["weights[0]", "biases[0]", "weights[1]", "biases[1]"],
+        lambda x, y: net.backprop(x.T, y.T), forward=lambda X: net.feedforward(X.T).T,
+        step=step, **{**decl, **declared},
+    )  # fmt: skip
+    return check(a, X, Y, steps=6, probe=False)
+
+
+def test_network2_with_both_conventions_declared_matches():
+    r = _check(Network2(), reduction="batch", l2_in="update")
+    assert r.code == "match", r.render()
+
+
+def test_l2_in_the_update_undeclared_is_told_l2_in_update():
+    r = _check(Network2(), reduction="batch")
+    f = r.findings[0]
+    assert f.code == "regularization_mismatch" and "declare l2_in='update'" in f.hint, r.render()
+
+
+def test_the_cost_summed_over_the_outputs_undeclared_is_told_reduction_batch():
+    r = _check(Network2(), reduction="mean", l2_in="update")
+    f = r.findings[0]
+    assert f.code == "scale_factor" and "declare reduction='batch'" in f.hint, r.render()
+
+
+@pytest.mark.parametrize("l2_in", ["update", "loss"])
+def test_a_decay_that_reaches_the_biases_is_caught(l2_in):
+    r = _check(Network2(decay_biases=True), reduction="batch", l2_in=l2_in)
+    assert r.code == "implementation_bug", r.render()
