@@ -132,8 +132,11 @@ def diagnose(
                 r.step,
                 f"the loss value you return is {r.scratch_value:.6g}, PyTorch's "
                 f"{r.torch_value:.6g} (ratio {c:.4f}), while the gradients agree: training is "
-                "unaffected (a clipped log, or another reduction in the printed value)",
-                "compute the value with the declared loss and reduction if you compare it",
+                "unaffected; the value is computed otherwise than your gradients are (a term "
+                "scaled or left out, such as the L2 penalty's 1/2; another reduction; a clipped "
+                "log; or the loss read after its probabilities were changed in place)",
+                "compute the value from the same terms as your gradients, with the declared loss "
+                "and reduction, if you compare or print it",
                 "note",
             )
         )

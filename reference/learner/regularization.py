@@ -86,7 +86,9 @@ def explain_regularization(
                 min(failing[k] for k in bs),
                 f"your bias gradients are PyTorch's plus {lam_b:.6g} b{span}: the L2 penalty is "
                 "applied to the biases too, where l2 regularises the weights only",
-                "leave the biases out of the penalty: only weight gradients get l2 * W",
+                "leave the biases out of the penalty: only weight gradients get l2 * W (if "
+                "your biases are regularised on purpose, as nnfs's bias_regularizer_l2 does, "
+                "the twin cannot declare that yet: check with it set to 0)",
             )
         )
     return out

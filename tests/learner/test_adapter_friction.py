@@ -137,6 +137,30 @@ def test_class_indices_given_as_a_column_reach_the_learner_as_a_column():
     assert set(seen) == {(6, 1)}
 
 
+@pytest.mark.parametrize("bug", [False, True])
+def test_one_hot_targets_reach_the_learner_one_hot_and_the_twin_as_indices(bug):
+    """Review s6: one-hot targets under cross_entropy were refused ("use y.argmax(1)"), where
+    the learner's own code wants them one-hot; the twin takes their argmax."""
+    rng = np.random.default_rng(1)
+    Q = {"W": rng.normal(size=(2, 3)), "b": np.zeros(3)}
+    Xc, Y = rng.normal(size=(6, 2)), np.eye(3)[rng.integers(0, 3, size=6)]
+    seen = []
+
+    def grads(X, y):
+        seen.append(y.shape)
+        z = X @ Q["W"] + Q["b"]
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        d = (p - y) / len(y) * (2.0 if bug else 1.0)
+        return {"W": X.T @ d, "b": d.sum(0)}
+
+    a = from_gradients(Q, ["W", "b"], grads, sizes=[2, 3], activations="identity",
+                       loss="cross_entropy", lr=0.1)  # fmt: skip
+    r = check(a, Xc, Y, steps=2, probe=False)
+    assert r.code == ("implementation_bug" if bug else "match"), r.render()
+    assert set(seen) == {(6, 3)}
+
+
 def _column_major(transpose: bool, fail: Exception | None = None):
     Q = {k: v.T.copy() if v.ndim == 2 else v[:, None].copy() for k, v in P.items()}
 
