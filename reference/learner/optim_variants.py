@@ -30,6 +30,7 @@ FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value,
     ),
 ]
 ALPHA = ("alpha_value", "alpha = {value:.6g} where {declared:g} is declared (s's average)")
+CLIP = ("clip_value", "each gradient element clipped to +-{value:.3g} before the update")
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "sgd": [
         ("no_decay", "weight decay left out"),
@@ -37,6 +38,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("no_dampening", "dampening left out of the momentum buffer"),
         ("nesterov_flip", "the other momentum form (Nesterov vs classical)"),
         ("ema", "momentum as an average, b = mu b + (1 - mu) g"),
+        CLIP,
     ],
     "adam": [
         ("no_bias_correction", "no bias correction (m and v used raw)"),
@@ -54,6 +56,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("no_decay", "weight decay left out"),
         ("decoupled", "weight decay decoupled (AdamW's w *= 1 - lr wd) instead of added to g"),
         *FITTED_ADAM,
+        CLIP,
     ],
     "adamw": [
         ("no_bias_correction", "no bias correction (m and v used raw)"),
@@ -70,17 +73,20 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ),
         ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
         *FITTED_ADAM,
+        CLIP,
     ],
     "rmsprop": [
         ("eps_inside", "eps inside the square root: sqrt(s + eps)"),
         ("no_decay", "weight decay left out"),
         FITTED_ADAM[0],
         ALPHA,
+        CLIP,
     ],
     "adagrad": [
         ("eps_inside", "eps inside the square root: sqrt(S + eps)"),
         ("no_decay", "weight decay left out"),
         FITTED_ADAM[0],
+        CLIP,
     ],
 }
 # a fitted departure: (the kw key it sets, log10 range searched, the value from the log)
@@ -91,9 +97,10 @@ FITTED = {
     "beta1_value": ("beta1", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
     "beta2_value": ("beta2", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
     "alpha_value": ("alpha", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
+    "clip_value": ("_clip", (-8.0, 3.0), lambda x: 10.0**x),
 }
 DECLARED = {"_bc1": ("beta1", 0.9), "_bc2": ("beta2", 0.999), "beta1": ("beta1", 0.9)}
-DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99)}
+DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99), "_clip": ("_clip", math.inf)}
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
     {"no_bias_correction", "no_bc_m", "bc1_beta", "t_ahead", "t_ahead_m"},
@@ -122,6 +129,8 @@ class Sim:
 
     def _one(self, k: str, p: Tensor, g: Tensor) -> Tensor:
         kw, v, t = self.kw, self.v, self.t
+        if "_clip" in kw:  # the learner clips each gradient element before its update
+            g = g.clamp(-kw["_clip"], kw["_clip"])
         lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
         wd = kw.get("weight_decay", 1e-2 if self.name == "adamw" else 0.0)
         decoupled = (self.name == "adamw") != ("coupled" in v or "decoupled" in v)
@@ -215,6 +224,8 @@ VARIANT_FIX = {
     "beta1_value": "use the declared beta1 = {declared:g}, or declare beta1={value:.6g}",
     "beta2_value": "use the declared beta2 = {declared:g}, or declare beta2={value:.6g}",
     "alpha_value": "use the declared alpha = {declared:g}, or declare alpha={value:.6g}",
+    "clip_value": "the twin does not clip: check with clipping off (it is a choice of your "
+    "training, not a bug), or with a bound your gradients never reach",
 }
 
 
@@ -270,6 +281,9 @@ def _declared(name: str, kw: dict[str, Any], arg: str) -> float:
 
 
 GRID, GOLDEN = 23, 32  # grid points over the log range, golden-section steps after
+# a clip's excess is a staircase (each element changes when the bound crosses it) with a narrow
+# well at the bound: a fine grid, zoomed in twice around its best point, then the golden section
+FINE, STEPPED, ZOOM = 221, ("clip_value",), 2
 MAX_WITH_FIT = 2  # a fitted value joins at most one other departure
 EDGE = 1e-3  # a fit within this (log10) of its range's edge is no fit
 SAME = math.log10(1.001)  # a fit this near (log10) the declared value is the declared value
@@ -293,23 +307,17 @@ def _fit_value(
     def excess(x: float) -> float:
         return _excess(Sim(name, {**kw, arg: value_of(x)}, keys), seq, atol, rtol, seg)
 
-    xs = [lo + (hi - lo) * i / (GRID - 1) for i in range(GRID)]
+    grid = FINE if key in STEPPED else GRID
+    xs = [lo + (hi - lo) * i / (grid - 1) for i in range(grid)]
     errs = [excess(x) for x in xs]
-    i = min(range(GRID), key=lambda j: errs[j])
-    a, b = xs[max(i - 1, 0)], xs[min(i + 1, GRID - 1)]
-    r = (math.sqrt(5) - 1) / 2
-    c, d = b - r * (b - a), a + r * (b - a)
-    fc, fd = excess(c), excess(d)
-    for _ in range(GOLDEN):
-        if fc <= fd:
-            b, d, fd = d, c, fc
-            c = b - r * (b - a)
-            fc = excess(c)
-        else:
-            a, c, fc = c, d, fd
-            d = a + r * (b - a)
-            fd = excess(d)
-    x = c if fc <= fd else d
+    i = min(range(grid), key=lambda j: errs[j])
+    a, b = xs[max(i - 1, 0)], xs[min(i + 1, grid - 1)]
+    if key in STEPPED:  # a narrow well between plateaus: zoom in before the golden section
+        for _ in range(ZOOM):
+            zs = [a + (b - a) * k / (grid - 1) for k in range(grid)]
+            j = min(range(grid), key=lambda k: excess(zs[k]))
+            a, b = zs[max(j - 1, 0)], zs[min(j + 1, grid - 1)]
+    x = _golden(excess, a, b)[0]
     if min(x - lo, hi - x) < EDGE:  # on the range's edge: no value in the range fits
         return None
     declared = _declared(name, kw, arg)
@@ -317,6 +325,23 @@ def _fit_value(
     if here is not None and abs(x - here) <= SAME:  # eps or 1 - beta within 0.1%
         return None
     return value_of(x)
+
+
+def _golden(f: Any, a: float, b: float) -> tuple[float, float]:
+    """(x, f(x)): golden-section search for the least ``f`` on [a, b]."""
+    r = (math.sqrt(5) - 1) / 2
+    c, d = b - r * (b - a), a + r * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(GOLDEN):
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - r * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + r * (b - a)
+            fd = f(d)
+    return (c, fc) if fc <= fd else (d, fd)
 
 
 def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:

@@ -62,6 +62,8 @@ class Learner:
             lr = self.lr / (1 + val * (t - 1))
         eps = val if bug == "eps" else 1e-8
         g = {k: g[k] + self.wd * p for k, p in self.P.items()}
+        if bug == "clip":  # elementwise clipping before the update
+            g = {k: np.clip(v, -val, val) for k, v in g.items()}
         for k, p in self.P.items():
             m, v = self.S[k]
             if self.opt == "rmsprop":
@@ -288,3 +290,12 @@ def test_an_inverse_time_decay_is_named_with_digits_that_tell_the_steps_apart(va
     f = r.findings[0]
     assert f"times {shown}" in f.evidence
     assert f"lr / (1 + {value:.4g} (t-1)): an inverse-time decay" in f.evidence
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize("opt", ["adam", "rmsprop"])
+def test_elementwise_gradient_clipping_is_named_with_its_bound(opt, style):
+    r = _check(opt, "clip", 0.05, style=style)
+    f = _finding(r)
+    assert "clipped to +-0.05 before the update" in f.evidence, f.evidence
+    assert "check with clipping off" in f.hint
