@@ -31,7 +31,7 @@ from nnparity.scratch import Spec, build, check_data, target_kind
 from .adapters import Adapter
 from .allowance import Allowance
 from .codec import Codec
-from .coverage import unmoved, unseen
+from .coverage import partly_unmoved, unmoved, unseen
 from .explain import HYPOTHESIS_TOL, diagnose
 from .instability import (
     NEGATIVE_ROOT,
@@ -129,6 +129,17 @@ def _data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
         return (*check_data(spec, X, y.argmax(1)), own)
     X, y = check_data(spec, X, y)
     return X, y, y.reshape(shape) if y.size == int(np.prod(shape)) else y
+
+
+def _stuck_explains(stuck: tuple[int, tuple[str, ...]], bad: list, codec: Codec) -> bool:
+    """Whether the parameters the learner's step left unmoved are exactly the updates that
+    first part from PyTorch's (the gradients agreeing there)."""
+    step, names = stuck
+    first = min(r.step for r in bad)
+    at = {r.tensor for r in bad if r.step == first}
+    grads = any(r.stage in ("forward", "loss", "grad") for r in bad if r.step == first)
+    moved = {n for n in names if n not in codec.frozen}
+    return step == first and not grads and at == moved
 
 
 def _one_hot(y: Array, n: int, k: int) -> bool:
@@ -303,6 +314,8 @@ def _check(
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
         diag = [unmoved(runner.unmoved, adapter)]  # the rest follows from weights that stay
+    elif bad and runner.stuck is not None and _stuck_explains(runner.stuck, bad, codec):
+        diag = [partly_unmoved(runner.stuck[0], codec.labels(list(runner.stuck[1])))]
     hygiene = runner.hygiene
     if any(
         "classical momentum mu =" in f.evidence or f.code == "gradient_accumulation" for f in diag

@@ -29,6 +29,21 @@ def aliased_finding(pair: tuple[str, str]) -> Finding:
     )
 
 
+def partly_unmoved(step: int, names: tuple[str, ...]) -> Finding:
+    """``step_did_not_update`` for some parameters: the learner's step left them as they were
+    while it moved the others."""
+    return Finding(
+        "step_did_not_update",
+        names,
+        None,
+        step,
+        f"your step at step {step} left {', '.join(names)} exactly as they were and moved the "
+        "other parameters, where the declared optimizer moves every one: the update's loop "
+        "skips them (range(1, L) for layers 1..L, a list missing an entry) or updates a copy",
+        f"update every parameter in your step, {', '.join(names)} included",
+    )
+
+
 def unmoved(step: int, adapter: Adapter) -> Finding:
     """``step_did_not_update``: no named weight changed in the learner's step at ``step``."""
     return Finding(

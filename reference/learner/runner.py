@@ -76,6 +76,7 @@ class Runner:
         self.hygiene: list[Finding] = []
         self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
         self.unmoved: int | None = None  # the first step after which no weight had changed
+        self.stuck: tuple[int, tuple[str, ...]] | None = None  # the first step some stayed
         spec = adapter.conventions.spec(self.codec.dtype)
         self.opt = dict(spec.opt.kwargs)
         self.opt_name = spec.opt.name
@@ -163,10 +164,11 @@ class Runner:
         if a.step is not None:
             self.call("step", a.step, step, X, y)
             obs.after = a.read()
-            if self.unmoved is None and all(
-                np.array_equal(v, params[k]) for k, v in obs.after.items()
-            ):
+            same = [k for k, v in obs.after.items() if np.array_equal(v, params[k])]
+            if self.unmoved is None and len(same) == len(obs.after):
                 self.unmoved = step
+            elif self.stuck is None and same and len(same) < len(obs.after):
+                self.stuck = (step, tuple(same))
             if twice:
                 a.write(params)
                 self.call("step", a.step, step, X, y)

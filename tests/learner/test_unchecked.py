@@ -177,3 +177,19 @@ def test_adam_moments_sharing_one_array_are_a_bug_with_the_fix_not_an_instabilit
     f = r.findings[0]
     assert f.code == "nonfinite" and "square root of a negative number" in f.evidence
     assert "keep m and v separate arrays" in f.hint
+
+
+def test_a_step_that_skips_the_first_layer_names_the_parameters_it_left():
+    """Review s6 (deeplearning.ai's update_parameters looping range(1, L)): the update of W1 and
+    b1 parted, with the rest, as 'no known sgd variant'."""
+    net = C.Net()
+
+    def step(X, y):
+        for k, g in net.grads(X, y).items():
+            if k not in ("W1", "b1"):
+                net.P[k] = net.P[k] - C.LR * g
+
+    r = _run(from_gradients(net.P, C.NAMES, net.grads, step=step, optimizer="sgd", lr=C.LR,
+                            **DECL))  # fmt: skip
+    f = r.findings[0]
+    assert (f.code, f.params, f.step) == ("step_did_not_update", ("W1", "b1"), 1), r.render()
