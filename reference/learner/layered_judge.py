@@ -52,6 +52,12 @@ def _path(learner: Any, name: str) -> str:
     return dict(zip(learner.names, learner.a.paths, strict=True)).get(name, name)
 
 
+def _yours(learner: Any, name: str) -> str:
+    """The learner's name, with the twin's where they differ: ``W2 (the twin's W3)``."""
+    path = _path(learner, name)
+    return path if path == name else f"{path} (the twin's {name})"
+
+
 def diagnose(
     ref: LayeredRef,
     learner: Any,
@@ -206,16 +212,20 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
         else ""
     )
     text = (
-        f"first in backpropagation order: {r.tensor} of layer {n} ({kind}) parts at step {k} "
+        f"first in backpropagation order: {_yours(learner, r.tensor)} of layer {n} ({kind}) "
+        f"parts at step {k} "
         f"(max abs diff {r.max_abs:.3g} at {r.worst_index}: {r.scratch_value:.6g} vs "
         f"{r.torch_value:.6g}{rel}) while {above}{extra}"
     )
     hint = HINTS.get(kind, "check this layer's backward")
     if code == "sign_flip":
-        hint = f"{r.tensor}'s gradient has the opposite sign: " + hint
+        hint = f"{_path(learner, r.tensor)}'s gradient has the opposite sign: " + hint
     elif code == "scale_factor":
         times = factor_text(c, 4, "g")
-        hint = f"{r.tensor}'s gradient is PyTorch's times {times}: check the 1/N and the factors"
+        hint = (
+            f"{_path(learner, r.tensor)}'s gradient is PyTorch's times {times}: check the 1/N "
+            "and the factors"
+        )
     handed = _handed_down(ref, n, G, T, c, {g.tensor for g in grads}) if c else None
     if handed is not None:
         what, layer = handed

@@ -58,7 +58,7 @@ class ConvBN32:
         d = np.exp(lp)
         d[np.arange(n), y] -= 1
         d /= n
-        g = {"W2": f.T @ d, "b2": d.sum(0)}
+        g = {"W2": f.T @ d * (1 + (self.rel if self.bug == "dW2" else 0.0)), "b2": d.sum(0)}
         dp = (d @ p["W2"].T).reshape(pooled.shape)
         hit = r6 == pooled[:, :, :, None, :, None]
         first = hit & (hit.cumsum(3).cumsum(5) == 1)
@@ -74,7 +74,8 @@ class ConvBN32:
             - dxhat.sum((0, 2, 3), keepdims=True)
             - xhat * (dxhat * xhat).sum((0, 2, 3), keepdims=True)
         )
-        g["W1"] = np.einsum("nchwij,nfhw->fcij", win, da) * (1 + self.rel)
+        g["W1"] = np.einsum("nchwij,nfhw->fcij", win, da)
+        g["W1"] = g["W1"] * (1 + (self.rel if self.bug == "dW" else 0.0))
         g["b1"] = da.sum((0, 2, 3))
         return -lp[np.arange(n), y].mean(), {k: v.astype(np.float32) for k, v in g.items()}
 
@@ -105,3 +106,12 @@ def test_a_small_error_in_the_conv_gradient_under_batchnorm_is_caught(rel):
 def test_a_batchnorm_backward_without_eps_is_caught_in_float32():
     r = _check(ConvBN32("noeps"))
     assert r.code == "implementation_bug", r.render()
+
+
+def test_the_finding_speaks_the_learners_names_with_the_twins_beside():
+    """Review s6: the header said [W2], the evidence and fix 'W3' (the twin's name), which is
+    another array of the learner's."""
+    r = _check(ConvBN32("dW2", 1e-3))
+    f = r.findings[0]
+    assert f.params == ("W2",), r.render()
+    assert "W2 (the twin's W3)" in f.evidence and f.hint.startswith("W2's gradient"), r.render()
