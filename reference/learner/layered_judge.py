@@ -86,7 +86,20 @@ def diagnose(
             or _mismatch(ref, decl, core, G, T, k, learner)
         )
     if any(r.stage == "buffers" for r in bad):
-        out += _running(ref, decl, bad, B0, B1, X, P, masks, k, learner)
+        running = _running(ref, decl, bad, B0, B1, X, P, masks, k, learner)
+        if any(r.stage == "loss" for r in bad):  # the forward parts: so do the batch statistics
+            running = [
+                replace(
+                    f,
+                    evidence=f"{f.evidence} (likely a consequence of your forward pass parting: "
+                    "its batch statistics differ too; fix that first)",
+                    kind="note",
+                )
+                if "fit no running average" in f.evidence
+                else f
+                for f in running
+            ]
+        out += running
     ev = [r for r in bad if r.stage == "eval"]
     if ev and not core:
         r = ev[0]
