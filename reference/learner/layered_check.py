@@ -32,7 +32,7 @@ from nnparity.scratch import build
 from .adapters import Adapter
 from .coverage import LOOP_NOT_RUN, update_not_compared
 from .layered_decl import LayeredDecl
-from .layered_judge import diagnose, explained, table
+from .layered_judge import accumulated, diagnose, explained, table
 from .layered_learner import Learner, guarded
 from .layered_masks import UNRECOVERED, keeps_of, recover
 from .layered_reference import LayeredRef, LStep
@@ -94,7 +94,7 @@ def check_layered(
     probe = _Probe(decl.spec.replace(dtype=learner.dtype))
     records: list[Record] = []
     findings: list[Finding] = []
-    run, last_b, prev_masks, loss_only = 0, None, None, None
+    run, last_b, prev_masks, loss_only, prev_G = 0, None, None, None, None
     seeded = decl.dropout_seed is not None  # a seed set in every pass: the same mask each
     fresh = decl.fresh_buffers()
     try:
@@ -166,12 +166,13 @@ def check_layered(
                     G,
                     k,
                 )
-                findings = diagnose(*why)
+                findings = accumulated(G, prev_G, T.grads, bad, learner, k) or diagnose(*why)
                 if unsure and not explained(findings[0]):
                     findings = _other_masks(why, tol, probe) or []
                     if not findings:
                         raise LearnerError(UNRECOVERED)
                 break
+            prev_G = G
             P2, opt_state = net.opt.update(G, opt_state, P)
             learner.write(P2)
     except LearnerCrash as e:

@@ -373,3 +373,23 @@ def test_a_loss_summed_over_the_batch_is_told_reduction_sum_and_may_declare_it()
     f = r.findings[0]
     assert f.code == "scale_factor" and "declare reduction='sum'" in f.hint, r.render()
     assert _run(adapter(reduction="sum")).code == "match"
+
+
+def test_a_gradient_buffer_added_into_and_never_reset_is_gradient_accumulation():
+    """Review s6: a conv's dW added into (+=) across passes read as a generic mismatch."""
+    m = _load("net_fc_bn_dropout_ok")
+    model = m.FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75, normalization="batchnorm")
+    fresh, buf = model.loss, {}
+
+    def loss(X, y=None):
+        out = fresh(X, y)
+        if y is None:
+            return out
+        value, g = out
+        buf["W2"] = buf.get("W2", 0.0) + g["W2"]
+        return value, {**g, "W2": buf["W2"].copy()}
+
+    model.loss = loss
+    r = _run(_fc(m, model), steps=3)
+    f = r.findings[0]
+    assert (f.code, f.params, f.step) == ("gradient_accumulation", ("W2",), 2), r.render()
