@@ -77,8 +77,16 @@ def check_layered(
         raise LearnerError("a layered check needs your training pass: from_loss or from_layers")
     X = np.asarray(X)
     if X.shape[1:] != decl.spec.in_shape:
+        shape, last = decl.spec.in_shape, ""
+        if len(shape) == 3 and X.shape[1:] == (shape[1], shape[2], shape[0]):
+            last = (
+                ": your images are channels-last (N, H, W, C); the spec and PyTorch take "
+                "channels-first (N, C, H, W): give check X.transpose(0, 3, 1, 2), and transpose "
+                "back inside your lambdas if your code wants channels-last (check takes "
+                "channels-first weights only)"
+            )
         raise LearnerError(
-            f"X has samples of shape {X.shape[1:]}; the spec's input is {decl.spec.in_shape}"
+            f"X has samples of shape {X.shape[1:]}; the spec's input is {shape}{last}"
         )
     yv, y_twin = _targets(decl, y)
     learner = Learner(adapter, decl)

@@ -114,6 +114,12 @@ class Learner:
         if v.size == int(np.prod(want)) and not name.startswith("W"):
             return v.reshape(want).astype(np.float64)
         lay = " (as layout='out_in' declares)" if name in self.flip else ""
+        if v.ndim == 4 and len(want) == 4 and v.shape == (want[2], want[3], want[1], want[0]):
+            lay += (
+                ": yours is channels-last (kh, kw, in, out), as Keras stores it; the check "
+                "takes PyTorch's channels-first (out, in, kh, kw) only: keep a channels-first "
+                "copy for the check (W.transpose(3, 2, 0, 1)) or check a channels-first version"
+            )
         raise LearnerError(
             f"{path} ({name}) has shape {v.shape}; the spec gives {name} the shape {want}{lay}"
         )

@@ -129,3 +129,21 @@ def test_max_pool_gradient_to_every_tied_maximum_is_pool_routing(ties):
     f = res.findings[0]
     assert (res.code, f.code) == ("implementation_bug", "pool_routing"), res.render()
     assert "ties each get it all" in f.evidence
+
+
+def test_channels_last_images_and_weights_are_refused_with_the_transpose():
+    """Review s6: an NHWC learner got a bare shape mismatch."""
+    from nnparity.reference.learner import LearnerError
+
+    spec = "2x8x8 conv(4,k=3,pad=1) relu flatten dense(3) loss=cross_entropy opt=sgd(lr=0.1)"
+    r = np.random.RandomState(0)
+    P = {"W1": r.randn(4, 2, 3, 3), "b1": np.zeros(4), "W2": r.randn(256, 3), "b2": np.zeros(3)}
+    a = from_loss(P, lambda X, y=None: (0.0, {k: 0 * v for k, v in P.items()}), spec=spec,
+                  names=list(P))  # fmt: skip
+    with pytest.raises(
+        LearnerError, match=r"channels-last \(N, H, W, C\).*transpose\(0, 3, 1, 2\)"
+    ):
+        check(a, r.randn(4, 8, 8, 2), r.randint(0, 3, 4), steps=1)
+    P["W1"] = r.randn(3, 3, 2, 4)  # Keras's (kh, kw, in, out)
+    with pytest.raises(LearnerError, match=r"channels-last \(kh, kw, in, out\)"):
+        check(a, r.randn(4, 2, 8, 8), r.randint(0, 3, 4), steps=1)
