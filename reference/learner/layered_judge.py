@@ -231,7 +231,7 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
                 code = "scale_factor" if abs(c - 1) > 1e-6 else code
             elif cos < -1 + 1e-9:
                 code = "sign_flip"
-            rel = f"; c = {c:.4g}, cos = {cos:.4f}"
+            rel = f"; c = {factor_text(c, 4, 'g')}, cos = {cos:.4f}"
     above = "the loss and every layer above agree" if not loss_bad else "the loss differs too"
     if r.stage == "loss":
         scaled = _scaled(loss_bad, G, T, learner)
@@ -283,7 +283,22 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
             + (f" (layer_check(..., layer='{ref.kind[layer]}'))" if layer else "")
         )
         n = layer or n
+    else:
+        hint += _dx_above(ref, n)
     return Finding(code, (_path(learner, r.tensor),), n, k, text, hint)
+
+
+def _dx_above(ref: LayeredRef, n: int | None) -> str:
+    """The layer above ``n`` whose dx reaches it unseen (its own gradients agree, its dx is not
+    compared): a normalisation or dropout, named as the other place to look."""
+    above = sorted(m for m in ref.kind if n is not None and m > n)
+    if not above or ref.kind[above[0]] not in ("batchnorm", "layernorm", "dropout"):
+        return ""
+    m = above[0]
+    return (
+        f"; or the dx that {ref.kind[m]} (layer {m}) hands down: its own gradients agree, its "
+        f"dx is not seen (layer_check(..., layer='{ref.kind[m]}') holds it alone)"
+    )
 
 
 def _handed_down(ref, n, G, T, c, failing) -> tuple[str, int | None] | None:  # noqa: ANN001

@@ -115,3 +115,13 @@ def test_the_finding_speaks_the_learners_names_with_the_twins_beside():
     f = r.findings[0]
     assert f.params == ("W2",), r.render()
     assert "W2 (the twin's W3)" in f.evidence and f.hint.startswith("W2's gradient"), r.render()
+
+
+def test_a_dense_layer_under_batchnorm_names_its_dx_as_the_other_place_to_look():
+    """Review s6: a batchnorm backward without eps parts first at the layer below it, whose
+    finding then spoke of that layer alone."""
+    r = _check(ConvBN32("noeps"))
+    f = r.findings[0]
+    assert f.params == ("W1",) and "or the dx that batchnorm (layer 2) hands down" in f.hint, (
+        r.render()
+    )
