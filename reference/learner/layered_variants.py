@@ -143,13 +143,32 @@ class _PoolRoute(torch.autograd.Function):
             out = torch.zeros_like(x)
             out[:, :, :h, :w] = (x[:, :, :h, :w] == up).to(x.dtype) * gu
             return out, None, None, None
+        if rule == "assign":  # dx[window] = ... in raster order: the last window wins
+            _, idx = F.max_pool2d(x, k, stride, return_indices=True)
+            n, c = x.shape[:2]
+            flat, gf = idx.flatten(2), g.flatten(2)
+            order = torch.arange(flat.shape[2]).expand_as(flat).contiguous()
+            last = torch.full((n, c, x.shape[2] * x.shape[3]), -1, dtype=torch.long)
+            last = last.scatter_reduce(2, flat, order, "amax", include_self=True)
+            dx = torch.where(
+                last >= 0, gf.gather(2, last.clamp(min=0)), torch.zeros_like(last, dtype=g.dtype)
+            )
+            return dx.reshape(x.shape), None, None, None
         return (gx * kk if rule == "every" else gx), None, None, None
+
+
+def _no_overlap(m: nn.Module) -> bool:
+    k = m.kernel_size if isinstance(m.kernel_size, tuple) else (m.kernel_size,) * 2
+    s = m.stride if isinstance(m.stride, tuple) else (m.stride,) * 2
+    return s[0] >= k[0] and s[1] >= k[1]
 
 
 def _pool(rule: str) -> Callable[[nn.Module], nn.Module | None]:
     def make(m: nn.Module) -> nn.Module | None:
         if rule == "ties" and m.stride != m.kernel_size:
             return None  # windows that overlap: not built
+        if rule == "assign" and _no_overlap(m):
+            return None  # '=' and '+=' agree where no position is in two windows
         return _Fn(lambda x: _PoolRoute.apply(x, m.kernel_size, m.stride, rule))
 
     return make
@@ -233,6 +252,13 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "each get it all)",
                 fix + " (one of the tied maxima: the first, as np.argmax)",
                 _pool("ties"),
+            ),
+            WVariant(
+                "pool_routing",
+                "assigns each window's gradient (dx[...] = ...) where windows overlap, so a "
+                "maximum shared by two windows keeps the last one's only",
+                "add each window's gradient (dx[...] += ...): overlapping windows sum",
+                _pool("assign"),
             ),
         ]
     return []

@@ -147,3 +147,65 @@ def test_channels_last_images_and_weights_are_refused_with_the_transpose():
     P["W1"] = r.randn(3, 3, 2, 4)  # Keras's (kh, kw, in, out)
     with pytest.raises(LearnerError, match=r"channels-last \(kh, kw, in, out\)"):
         check(a, r.randn(4, 2, 8, 8), r.randint(0, 3, 4), steps=1)
+
+
+class OverlapPool:
+    """conv(2,k=3,pad=1) relu maxpool(3,stride=2) flatten dense(3) on 1x9x9, CS231n's loops;
+    ``assign``: the pool's backward writes dx[window] = ... instead of adding."""
+
+    def __init__(self, assign=False):
+        r = np.random.RandomState(2)
+        self.assign = assign
+        self.params = {"W1": 0.4 * r.randn(2, 1, 3, 3), "b1": 0.1 * r.randn(2),
+                       "W2": 0.3 * r.randn(32, 3), "b2": np.zeros(3)}  # fmt: skip
+
+    def loss(self, X, y=None):
+        p, n = self.params, len(X)
+        win = sliding_window_view(np.pad(X, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), (2, 3))
+        a = np.einsum("nchwij,fcij->nfhw", win, p["W1"]) + p["b1"][None, :, None, None]
+        r = np.maximum(a, 0)
+        pooled = np.zeros((n, 2, 4, 4))
+        for i in range(4):
+            for j in range(4):
+                pooled[:, :, i, j] = r[:, :, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3].max(axis=(2, 3))
+        s = pooled.reshape(n, -1) @ p["W2"] + p["b2"]
+        if y is None:
+            return s
+        s2 = s - s.max(1, keepdims=True)
+        lp = s2 - np.log(np.exp(s2).sum(1, keepdims=True))
+        d = np.exp(lp)
+        d[np.arange(n), y] -= 1
+        d /= n
+        g = {"W2": pooled.reshape(n, -1).T @ d, "b2": d.sum(0)}
+        dp = (d @ p["W2"].T).reshape(pooled.shape)
+        dr = np.zeros_like(r)
+        for b in range(n):
+            for c in range(2):
+                for i in range(4):
+                    for j in range(4):
+                        w = r[b, c, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3]
+                        u, v = np.unravel_index(np.argmax(w), w.shape)
+                        if self.assign:
+                            dr[b, c, 2 * i + u, 2 * j + v] = dp[b, c, i, j]
+                        else:
+                            dr[b, c, 2 * i + u, 2 * j + v] += dp[b, c, i, j]
+        da = dr * (a > 0)
+        g["W1"] = np.einsum("nchwij,nfhw->fcij", win, da)
+        g["b1"] = da.sum((0, 2, 3))
+        return -lp[np.arange(n), y].mean(), g
+
+
+@pytest.mark.parametrize("assign", [False, True])
+def test_a_max_pool_backward_that_assigns_where_windows_overlap_is_pool_routing(assign):
+    net = OverlapPool(assign)
+    r = np.random.RandomState(4)
+    X, Y = r.randn(6, 1, 9, 9), r.randint(0, 3, 6)
+    spec = "1x9x9 conv(2,k=3,pad=1) relu maxpool(3,stride=2) flatten dense(3) loss=cross_entropy"
+    a = from_loss(net.params, net.loss, names=["W1", "b1", "W2", "b2"], forward=net.loss,
+                  spec=spec + " opt=sgd(lr=0.1)")  # fmt: skip
+    res = check(a, X, Y, steps=2)
+    if not assign:
+        assert res.code == "match", res.render()
+        return
+    f = res.findings[0]
+    assert f.code == "pool_routing" and "dx[...] +=" in f.hint, res.render()
