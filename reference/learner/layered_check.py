@@ -175,6 +175,8 @@ def check_layered(
                     k,
                 )
                 findings = accumulated(G, prev_G, T.grads, bad, learner, k) or diagnose(*why)
+                if findings and findings[0].code == "flatten_order":  # correct, not declarable
+                    raise LearnerError(f"{findings[0].evidence}: {findings[0].hint}")
                 if unsure and not explained(findings[0]):
                     findings = _other_masks(why, tol, probe) or []
                     if not findings:

@@ -231,6 +231,20 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 _conv("flip_dx"),
             ),
         ]
+    if kind == "flatten":
+        return [
+            WVariant(
+                "flatten_order",
+                "flattens channels last, (N, H, W, C) order as Keras and TensorFlow do, where "
+                "PyTorch flattens (N, C, H, W)",
+                "a correct choice, but the twin flattens channels first and this order cannot "
+                "be declared yet: for the check, flatten with x.reshape(len(x), -1) on the (N, "
+                "C, H, W) array (the dense layer after it learns either order)",
+                lambda m: _Fn(
+                    lambda x: x.permute(0, 2, 3, 1).reshape(len(x), -1) if x.ndim == 4 else x
+                ),
+            )
+        ]
     if kind == "maxpool":
         fix = "route each window's gradient to the position of its maximum only"
         return [

@@ -33,7 +33,8 @@ class ConvF32:
         r = np.maximum(a, 0)
         r6 = r.reshape(n, 4, 8, 2, 8, 2)
         pooled = r6.max(axis=(3, 5))
-        f = pooled.reshape(n, -1)
+        last = self.bug == "flatten_last"  # Keras's (N, H, W, C) order
+        f = (pooled.transpose(0, 2, 3, 1) if last else pooled).reshape(n, -1)
         s = f @ p["W2"] + p["b2"]
         if y is None:
             return s
@@ -43,7 +44,8 @@ class ConvF32:
         d[np.arange(n), y] -= 1
         d /= n
         g = {"W2": f.T @ d, "b2": d.sum(0)}
-        dp = (d @ p["W2"].T).reshape(pooled.shape)
+        dp = d @ p["W2"].T
+        dp = dp.reshape(n, 8, 8, 4).transpose(0, 3, 1, 2) if last else dp.reshape(pooled.shape)
         first = (r6 == pooled[:, :, :, None, :, None]).cumsum(3).cumsum(5) == 1
         m = first & (r6 == pooled[:, :, :, None, :, None])
         da = (m * dp[:, :, :, None, :, None]).reshape(r.shape) * (a > 0)
@@ -209,3 +211,18 @@ def test_a_max_pool_backward_that_assigns_where_windows_overlap_is_pool_routing(
         return
     f = res.findings[0]
     assert f.code == "pool_routing" and "dx[...] +=" in f.hint, res.render()
+
+
+def test_a_channels_last_flatten_is_named_and_refused_as_not_declarable():
+    """Review s6: a correct network flattening (N, H, W, C) as Keras does was an
+    implementation_bug 'your forward pass differs'."""
+    from nnparity.reference.learner import LearnerError
+
+    net = ConvF32("flatten_last")
+    r = np.random.RandomState(5)
+    X, Y = r.randn(8, 1, 16, 16).astype(np.float32), r.randint(0, 3, 8)
+    spec = "1x16x16 conv(4,k=3,pad=1) relu maxpool(2) flatten dense(3) loss=cross_entropy"
+    a = from_loss(net.params, net.loss, names=["W1", "b1", "W2", "b2"], forward=net.loss,
+                  spec=spec + " opt=sgd(lr=0.1)")  # fmt: skip
+    with pytest.raises(LearnerError, match="flattens channels last.*cannot be declared yet"):
+        check(a, X, Y, steps=2)
