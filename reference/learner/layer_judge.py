@@ -8,7 +8,7 @@ import numpy as np
 
 from .layer_cases import Case, LayerConventions, running_expected
 from .layer_variants import VARIANTS
-from .result import Finding
+from .result import Finding, factor_text
 
 Array = np.ndarray
 TOL = 1e-6  # float64 layers agree to ~1e-13 of their scale; a bug parts by far more
@@ -126,11 +126,14 @@ def _relation(tensor: str, a: Array, ref: Array, scale: float, case: Case, layer
             if abs(k * n - 1) < 1e-6
             else (f" (= N = {n})" if abs(k - n) < 1e-6 else "")
         )
-        return (
-            "scale_factor",
-            f"is PyTorch's times {k:.6g}{hint}",
-            f"remove the factor {k:.6g} from {tensor}",
-        )
+        fix = f"remove the factor {factor_text(k, 6, 'g')} from {tensor}"
+        if abs(k - 1) < 1e-3:  # no reduction is this near 1
+            fix = (
+                f"a factor this near 1 is no 1/N: look for an eps left out or placed otherwise "
+                f"(sqrt(var + eps) in the forward and the backward alike) or a constant slightly "
+                f"off in {tensor}"
+            )
+        return ("scale_factor", f"is PyTorch's times {factor_text(k, 6, 'g')}{hint}", fix)
     if a.ndim == 2 and a.shape[0] == a.shape[1] and _close(a.T, ref, scale):
         return "transposed", "is PyTorch's transposed", f"return {tensor}.T"
     diff = np.abs(a - ref)

@@ -110,9 +110,10 @@ def _bn_bwd(terms="all"):
     def bwd(dout, cache):
         xhat, gamma, var, eps = cache
         dxhat = dout * gamma
-        mean_term = dxhat.mean(axis=0) if "mean" in terms or terms == "all" else 0
-        var_term = xhat * (dxhat * xhat).mean(axis=0) if "var" in terms or terms == "all" else 0
-        dx = (dxhat - mean_term - var_term) / np.sqrt(var + eps)
+        full = terms in ("all", "noeps")
+        mean_term = dxhat.mean(axis=0) if "mean" in terms or full else 0
+        var_term = xhat * (dxhat * xhat).mean(axis=0) if "var" in terms or full else 0
+        dx = (dxhat - mean_term - var_term) / np.sqrt(var + (0 if terms == "noeps" else eps))
         return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
 
     return bwd
@@ -385,3 +386,10 @@ def test_json_form_has_one_verdict_per_layer():
     assert d["code"] == "implementation_bug"
     assert [x["code"] for x in d["layers"]] == ["match", "implementation_bug"]
     assert d["findings"][0]["code"] == "conv_flip"
+
+
+def test_a_batchnorm_dx_without_eps_is_no_one_over_n():
+    """Review s6: dx without eps in the backward was told 'remove the factor 1 from dx'."""
+    v = check_layer(layer_check(_bn_fwd(), _bn_bwd("noeps"), layer="batchnorm"))
+    f = next(f for f in v.findings if "dx" in f.params)
+    assert "times 1.0000" in f.evidence and "eps left out" in f.hint, v
