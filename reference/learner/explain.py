@@ -6,6 +6,7 @@ value alone to a note; what none explains is ``unexplained_mismatch`` with where
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -107,6 +108,9 @@ def diagnose(
             if twin and found[0].code == "unexplained_mismatch":  # backprop after an update?
                 late = explain_late_weights(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                 found = late or found
+            if "no known" in found[0].evidence:  # nothing named: say which updates part
+                at = sorted({r.tensor for r in upd if r.step == upd[0].step}, key=_canonical)
+                found = [replace(found[0], params=codec.labels(at)), *found[1:]]
             out += found
         else:
             out.append(
@@ -158,6 +162,11 @@ def diagnose(
             "parameter, term by term",
         )
     ]
+
+
+def _canonical(name: str) -> tuple[int, bool]:
+    """W1, b1, W2, b2, ...: the order of the learner's names."""
+    return (int(name[1:]), name[0] != "W")
 
 
 def _constant(history: list, worst: Record) -> str:

@@ -72,7 +72,7 @@ class Learner:
                 v += (1 - a) * g[k] ** 2
                 p -= lr * g[k] / (np.sqrt(v) + eps)
                 continue
-            if bug == "nosqrt":  # a bug no optimizer variant reproduces
+            if bug == "nosqrt" or (bug == "nosqrt_W1" and k == "W1"):  # no variant has it
                 v *= 0.999
                 v += 1e-3 * g[k] ** 2
                 p -= lr * g[k] / (v / (1 - 0.999**t) + eps)
@@ -299,3 +299,10 @@ def test_elementwise_gradient_clipping_is_named_with_its_bound(opt, style):
     f = _finding(r)
     assert "clipped to +-0.05 before the update" in f.evidence, f.evidence
     assert "check with clipping off" in f.hint
+
+
+def test_an_unnamed_update_bug_on_one_parameter_names_that_parameter_only():
+    """Review s6: the 'no known variant' finding listed every parameter."""
+    r = _check("adam", "nosqrt_W1", style="gradients")
+    f = _finding(r)
+    assert "no known adam variant" in f.evidence and f.params == ("W1",), r.render()
