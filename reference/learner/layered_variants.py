@@ -61,6 +61,35 @@ def _bn(detach: str = "", ddof: int = 0) -> Callable[[nn.Module], nn.Module]:
     return make
 
 
+class _BnPerSample(torch.autograd.Function):
+    """Spatial batchnorm whose backward averages over the N samples where the statistics run
+    over N*H*W values: dx = rstd (dxhat - HW mean(dxhat) - HW xhat mean(dxhat xhat))."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, eps):  # noqa: ANN001, ANN205
+        axes, vec = (0, 2, 3), (1, -1, 1, 1)
+        mu, var = x.mean(dim=axes, keepdim=True), x.var(dim=axes, keepdim=True, correction=0)
+        rstd = (var + eps).rsqrt()
+        xhat = (x - mu) * rstd
+        ctx.save_for_backward(xhat, rstd, w)
+        return w.reshape(vec) * xhat + b.reshape(vec)
+
+    @staticmethod
+    def backward(ctx, g):  # noqa: ANN001, ANN205
+        xhat, rstd, w = ctx.saved_tensors
+        axes, c = (0, 2, 3), g.shape[2] * g.shape[3]
+        d = g * w.reshape(1, -1, 1, 1)
+        m1, m2 = d.mean(dim=axes, keepdim=True), (d * xhat).mean(dim=axes, keepdim=True)
+        dx = rstd * (d - c * m1 - c * xhat * m2)
+        return dx, (g * xhat).sum(dim=axes), g.sum(dim=axes), None
+
+
+def _bn_per_sample(bn: nn.Module) -> nn.Module | None:
+    if not isinstance(bn, nn.BatchNorm2d):
+        return None  # over features: N is every value's count already
+    return _Fn(lambda x: _BnPerSample.apply(x, bn.weight, bn.bias, bn.eps))
+
+
 class _MaskGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fwd, bwd):  # noqa: ANN001, ANN205
@@ -186,11 +215,18 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
             )
         ] + [
             WVariant(
+                "batchnorm_backward",
+                "spatial dx averaged over the N samples where the statistics run over N*H*W "
+                "values (its mean terms H*W times too large)",
+                "divide by m = N * H * W, the values each channel's statistics average",
+                _bn_per_sample,
+            ),
+            WVariant(
                 "batchnorm_variance",
                 "normalises with the variance divided by N - 1 in training",
                 "var = x.var(axis=0): the biased variance (divide by N) in training",
                 _bn(ddof=1),
-            )
+            ),
         ]
     if kind == "dropout":
         return [

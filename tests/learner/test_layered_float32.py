@@ -68,7 +68,7 @@ class ConvBN32:
         dxhat = dbn * p["gamma"][None, :, None, None]
         if self.bug == "noeps":
             rstd = 1 / np.sqrt(var)
-        m = a.shape[0] * a.shape[2] * a.shape[3]
+        m = a.shape[0] * (1 if self.bug == "spatialN" else a.shape[2] * a.shape[3])
         da = (rstd / m) * (
             m * dxhat
             - dxhat.sum((0, 2, 3), keepdims=True)
@@ -125,3 +125,11 @@ def test_a_dense_layer_under_batchnorm_names_its_dx_as_the_other_place_to_look()
     assert f.params == ("W1",) and "or the dx that batchnorm (layer 2) hands down" in f.hint, (
         r.render()
     )
+
+
+def test_a_spatial_batchnorm_backward_averaging_over_the_samples_only_is_named():
+    """Review s6: it was blamed on the conv below."""
+    r = _check(ConvBN32("spatialN"))
+    f = r.findings[0]
+    assert f.code == "batchnorm_backward" and f.layer == 2, r.render()
+    assert "over the N samples" in f.evidence
