@@ -150,22 +150,26 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
     learner.candidates = []
     for recipe, fwd, nxt in cands:
         masks = dict(zip(names, fwd, strict=True))
-        d = abs(ref.run(P, B, X, y, masks).loss - loss)
+        t = ref.run(P, B, X, y, masks)
+        d = abs(t.loss - loss)
         learner.candidates.append((masks, nxt))
-        dists.append((d, masks))
+        dists.append((_grad_gap(G, t.grads), masks))
         if best is None or d < best[0]:
             best = (d, masks, nxt, recipe)
     nearest = ""
     if best[0] > replay_rtol(learner) * max(abs(loss), 1.0) and k == 1:
-        others = sorted(d for d, m in dists if not _same(m, best[1]))  # other draws only
-        if not others or best[0] * NEARER > others[0]:
+        # a scalar loss can land near another draw's by chance (one time in a hundred among
+        # three draws): the draw must give nearly the learner's every gradient, and no other
+        gap = next(g for g, m in dists if _same(m, best[1]))
+        others = sorted(g for g, m in dists if not _same(m, best[1]))  # other draws only
+        if not others or gap > CLOSE or gap * NEARER > others[0]:
             lost = Finding("dropout_unrecovered", (), None, 1, UNRECOVERED, "", "note")
             other_p = _other_p(learner, ref, P, B, X, y, loss, state, shapes)
             return best[1], best[2], other_p or lost
         nearest = (  # the masks are the code's; the loss parts for another reason
-            f"; no replay gives your loss exactly, but this one is "
-            f"{others[0] / max(best[0], 1e-300):.3g} times nearer to it than any other draw, "
-            "so its masks are taken and the rest of your forward pass is what differs"
+            f"; no replay gives your loss exactly, but this one gives your gradients within "
+            f"{gap:.2g} of their size, {others[0] / max(gap, 1e-300):.3g} times nearer than any "
+            "other draw, so its masks are taken and the rest of your forward pass is what differs"
         )
     if k == 1:
         learner.recipe = best[3]
@@ -188,6 +192,16 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         "note",
     )
     return best[1], best[2], note
+
+
+def _grad_gap(G: dict, twin: dict) -> float:
+    """||G - twin|| / ||twin|| over all the gradients at once (a bias whose exact gradient is
+    0, under a batchnorm, weighs as little as it is; inf without gradients)."""
+    if not G:
+        return float("inf")
+    diff = sum(float(np.sum((np.asarray(G[n], np.float64) - twin[n]) ** 2)) for n in G)
+    size = sum(float(np.sum(np.asarray(twin[n], np.float64) ** 2)) for n in G)
+    return float(np.sqrt(diff / max(size, 1e-300)))
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -231,7 +245,8 @@ def _other_p(learner, ref, P, B, X, y, loss, state, shapes):  # noqa: ANN001, AN
     return None
 
 
-NEARER = 10.0  # a replay this many times nearer to the loss than any other draw holds the masks
+NEARER = 10.0  # a replay whose gradients are this many times nearer than any other draw's
+CLOSE = 0.25  # and within this of the learner's gradients (relative): it holds the masks
 UNRECOVERED = (
     "your dropout masks could not be recovered: no replay of NumPy's global generator "
     f"({'; '.join(RECIPES.values())}) reproduces your loss, and no named bug explains it with "

@@ -48,6 +48,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
         ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
         ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
+        ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
         (
             "eps_hat",
             "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
@@ -66,6 +67,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
         ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
         ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
+        ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
         (
             "eps_hat",
             "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
@@ -103,9 +105,9 @@ DECLARED = {"_bc1": ("beta1", 0.9), "_bc2": ("beta2", 0.999), "beta1": ("beta1",
 DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99), "_clip": ("_clip", math.inf)}
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
-    {"no_bias_correction", "no_bc_m", "bc1_beta", "t_ahead", "t_ahead_m"},
-    {"no_bias_correction", "no_bc_v", "bc2_beta", "t_ahead", "t_ahead_v"},
-    {"t_ahead", "t_ahead_m", "t_ahead_v"},
+    {"no_bias_correction", "no_bc_m", "bc1_beta", "t_ahead", "t_ahead_m", "t_frozen"},
+    {"no_bias_correction", "no_bc_v", "bc2_beta", "t_ahead", "t_ahead_v", "t_frozen"},
+    {"t_ahead", "t_ahead_m", "t_ahead_v", "t_frozen"},
     {"eps_inside", "eps_hat"},
     {"no_decay", "decoupled", "coupled"},
 )
@@ -161,8 +163,8 @@ class Sim:
                 mx = self._st(k, "vmax", p)
                 torch.maximum(mx, vv, out=mx)
                 vv = mx
-            t1 = t + 1 if v & {"t_ahead", "t_ahead_m"} else t
-            t2 = t + 1 if v & {"t_ahead", "t_ahead_v"} else t
+            t1 = t + 1 if v & {"t_ahead", "t_ahead_m"} else (1 if "t_frozen" in v else t)
+            t2 = t + 1 if v & {"t_ahead", "t_ahead_v"} else (1 if "t_frozen" in v else t)
             bc1 = 1 - kw.get("_bc1", b1) ** t1
             bc2 = 1 - kw.get("_bc2", b2) ** t2
             if "no_bias_correction" in v or "no_bc_m" in v:
@@ -213,6 +215,7 @@ VARIANT_FIX = {
     "step, from t = 0",
     "t_ahead_m": "divide m by 1 - b1^t with the step's own t (counted from 1), as v",
     "t_ahead_v": "divide v by 1 - b2^t with the step's own t (counted from 1), as m",
+    "t_frozen": "increment t once per step (self.t += 1 before the corrections)",
     "eps_hat": "a valid form (Kingma & Ba, section 2) that torch.optim.Adam does not use: it "
     "equals PyTorch's with eps = eps_hat * sqrt(1 - b2^t), so the two part where sqrt(v) is "
     "near eps; to match PyTorch, add eps after the correction: m_hat / (sqrt(v_hat) + eps)",

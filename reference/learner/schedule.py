@@ -49,8 +49,15 @@ def explain_schedule(
         return []  # one constant multiplier on the full batches: another lr, said elsewhere
     spread = max(abs(b - a) for a, b in zip(mults, mults[1:], strict=False)) or 1.0
     digits = max(4, min(15, 2 + math.ceil(-math.log10(spread))))  # enough to tell them apart
-    shown = ", ".join(f"{m:.{digits}g}" for m in mults[:5]) + (", ..." if len(mults) > 5 else "")
-    form = _form(mults, [o.step for o, _ in seq], digits)
+    same = next((i for i, m in enumerate(mults) if not math.isclose(m, mults[0])), len(mults))
+    lead = ""
+    if same > 2:  # a run of one value first: say it once, then where it changes
+        lead = f"{mults[0]:.{digits}g} at steps {seq[0][0].step}-{seq[same - 1][0].step}, then "
+    rest = mults[same:] if same > 2 else mults
+    shown = (
+        lead + ", ".join(f"{m:.{digits}g}" for m in rest[:5]) + (", ..." if len(rest) > 5 else "")
+    )
+    form = _form(mults, [o.step for o, _ in seq], digits) or _norm_clip(mults, seq)
     first = next(
         (o.step for (o, _), m in zip(seq, mults, strict=True) if not math.isclose(m, mults[0])),
         seq[0][0].step,
@@ -87,3 +94,16 @@ def _form(mults: list[float], steps: list[int], digits: int) -> str:
     if ratios and max(ratios) - min(ratios) <= 1e-9 * abs(ratios[0]):
         return f" (lr x {start}{ratios[0]:.{digits}g}^(t-1): an exponential decay)"
     return ""
+
+
+def _norm_clip(mults: list[float], seq: list) -> str:
+    """Clipping by the global norm, g *= c / ||g|| when ||g|| > c: the multiplier times the
+    step's whole gradient norm is one constant c wherever it is below 1."""
+    norms = [math.sqrt(sum(float((v * v).sum()) for v in g.values())) for _, g in seq]
+    clipped = [m * n for m, n in zip(mults, norms, strict=True) if m < 1 - 1e-9]
+    if len(clipped) < 2 or max(clipped) - min(clipped) > 1e-6 * max(clipped):
+        return ""
+    return (
+        f" (or your gradients clipped to a global norm of {clipped[0]:.4g}: each multiplier "
+        "below 1 is that norm over the step's gradient norm; the twin does not clip)"
+    )

@@ -86,8 +86,8 @@ class Learner:
             if bug == "eps_hat":  # Kingma & Ba's efficient form
                 p -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
                 continue
-            t1 = t + 1 if bug in ("t_ahead", "t_ahead_m") else t
-            t2 = t + 1 if bug == "t_ahead" else t
+            t1 = t + 1 if bug in ("t_ahead", "t_ahead_m") else (1 if bug == "t_frozen" else t)
+            t2 = t + 1 if bug == "t_ahead" else (1 if bug == "t_frozen" else t)
             p -= lr * (m / (1 - b1**t1)) / (np.sqrt(v / (1 - b2**t2)) + eps)
 
 
@@ -263,6 +263,7 @@ def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
         ("t_ahead", "bias corrections 1 - b^t taken one step ahead (t + 1)", "count t from 1"),
         ("eps_hat", "eps added to sqrt(v) before the bias correction", "Kingma & Ba"),
         ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead", "divide m by"),
+        ("t_frozen", "taken at t = 1 at every step (t never incremented)", "increment t"),
     ],
 )
 def test_adam_with_t_one_ahead_or_the_papers_eps_hat_is_named(bug, label, fix, style):

@@ -193,3 +193,19 @@ def test_a_step_that_skips_the_first_layer_names_the_parameters_it_left():
                             **DECL))  # fmt: skip
     f = r.findings[0]
     assert (f.code, f.params, f.step) == ("step_did_not_update", ("W1", "b1"), 1), r.render()
+
+
+def test_sgd_with_the_gradient_clipped_to_a_global_norm_says_so_beside_the_schedule():
+    """Review s6: under plain SGD a global-norm clip is one multiplier per step, as a schedule
+    is; the finding names the norm that fits."""
+    net = C.Net()
+
+    def step(X, y):
+        g = net.grads(X, y)
+        norm = np.sqrt(sum(float((v * v).sum()) for v in g.values()))
+        for k, v in g.items():
+            net.P[k] = net.P[k] - C.LR * v * min(1.0, 0.01 / norm)
+
+    r = _run(from_step(net.P, C.NAMES, step, optimizer="sgd", lr=C.LR, **DECL), steps=4)
+    f = r.findings[0]
+    assert f.code == "lr_schedule" and "clipped to a global norm of 0.01" in f.evidence, r.render()

@@ -206,7 +206,7 @@ def test_a_forward_bug_under_replayed_masks_gets_a_verdict_not_a_refusal():
     r = _run(_fc(m, model))
     assert r.code == "implementation_bug", r.render()
     note = next(f for f in r.findings if f.code == "dropout_replayed")
-    assert "times nearer to it than any other draw" in note.evidence
+    assert "times nearer than any other draw" in note.evidence
     # the running statistics follow a forward that parts: consequences, not bugs of their own
     running = [f for f in r.findings if f.code == "batchnorm_running"]
     assert running and all(f.kind == "note" and "consequence" in f.evidence for f in running)
