@@ -30,6 +30,21 @@ FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value,
     ),
 ]
 ALPHA = ("alpha_value", "alpha = {value:.6g} where {declared:g} is declared (s's average)")
+ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
+    ("no_bias_correction", "no bias correction (m and v used raw)"),
+    ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
+    ("no_bc_v", "bias correction on m only (v used raw)"),
+    ("no_bc_m", "bias correction on v only (m used raw)"),
+    ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
+    ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
+    ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
+    ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
+    (
+        "eps_hat",
+        "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
+        "form, eps-hat)",
+    ),
+]
 CLIP = ("clip_value", "each gradient element clipped to +-{value:.3g} before the update")
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "sgd": [
@@ -41,38 +56,14 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         CLIP,
     ],
     "adam": [
-        ("no_bias_correction", "no bias correction (m and v used raw)"),
-        ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
-        ("no_bc_v", "bias correction on m only (v used raw)"),
-        ("no_bc_m", "bias correction on v only (m used raw)"),
-        ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
-        ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
-        ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
-        ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
-        (
-            "eps_hat",
-            "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
-            "form, eps-hat)",
-        ),
+        *ADAM_FORMS,
         ("no_decay", "weight decay left out"),
         ("decoupled", "weight decay decoupled (AdamW's w *= 1 - lr wd) instead of added to g"),
         *FITTED_ADAM,
         CLIP,
     ],
     "adamw": [
-        ("no_bias_correction", "no bias correction (m and v used raw)"),
-        ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
-        ("no_bc_v", "bias correction on m only (v used raw)"),
-        ("no_bc_m", "bias correction on v only (m used raw)"),
-        ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
-        ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
-        ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
-        ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
-        (
-            "eps_hat",
-            "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
-            "form, eps-hat)",
-        ),
+        *ADAM_FORMS,
         ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
         *FITTED_ADAM,
         CLIP,
