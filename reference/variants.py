@@ -17,6 +17,9 @@ from torch import nn
 
 from nnparity.scratch.registry import Registry
 
+from .reductions import reduced
+from .torch_layers import Conv2d, LinearNoInit, MaskedDropout
+
 torch_activations: Registry[nn.Module] = Registry("activation")
 torch_losses: Registry[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = Registry("loss")
 torch_optimizers: Registry[Callable[[list], torch.optim.Optimizer]] = Registry("optimizer")
@@ -100,59 +103,44 @@ def log_softmax() -> nn.Module:
 
 
 # -- losses -------------------------------------------------------------------------------
-class _PerSample(nn.Module):
-    """reduction='batch': the summed loss over the batch's samples (rows)."""
-
-    def __init__(self, summed: nn.Module):
-        super().__init__()
-        self.summed = summed
-
-    def forward(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.summed(out, y) / out.shape[0]
-
-
-def _reduced(make: Callable[..., nn.Module], reduction: str, **kw: object) -> nn.Module:
-    if reduction == "batch":
-        return _PerSample(make(reduction="sum", **kw))
-    return make(reduction=reduction, **kw)
-
-
 @loss()
 def mse(reduction: str = "mean") -> nn.Module:
-    return _reduced(nn.MSELoss, reduction)
+    return reduced(nn.MSELoss, reduction)
+
+
+def _squares(c: float, reduction: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """c ||a - y||^2 summed, averaged over the rows ('mean' or 'batch') or not ('sum')."""
+
+    def f(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        total = c * nn.functional.mse_loss(out, y, reduction="sum")
+        return total / out.shape[0] if reduction in ("mean", "batch") else total
+
+    return f
 
 
 @loss()
 def half_sse(reduction: str = "mean") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    def f(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        total = 0.5 * nn.functional.mse_loss(out, y, reduction="sum")
-        return total / out.shape[0] if reduction in ("mean", "batch") else total
-
-    return f
+    return _squares(0.5, reduction)
 
 
 @loss()
 def sse(reduction: str = "mean") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    def f(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        total = nn.functional.mse_loss(out, y, reduction="sum")
-        return total / out.shape[0] if reduction in ("mean", "batch") else total
-
-    return f
+    return _squares(1.0, reduction)
 
 
 @loss()
 def huber(delta: float = 1.0, reduction: str = "mean") -> nn.Module:
-    return _reduced(nn.HuberLoss, reduction, delta=delta)
+    return reduced(nn.HuberLoss, reduction, delta=delta)
 
 
 @loss()
 def bce(reduction: str = "mean") -> nn.Module:
-    return _reduced(nn.BCELoss, reduction)
+    return reduced(nn.BCELoss, reduction)
 
 
 @loss()
 def bce_with_logits(reduction: str = "mean") -> nn.Module:
-    return _reduced(nn.BCEWithLogitsLoss, reduction)
+    return reduced(nn.BCEWithLogitsLoss, reduction)
 
 
 @loss()
@@ -338,38 +326,6 @@ def torch_default() -> Callable:
 # -- layers: factories (in_shape, bias, dtype) -> nn.Module, in_shape one sample's shape ---
 torch_layers: Registry[Callable[..., nn.Module]] = Registry("layer")
 layer = torch_layers.register
-
-
-class Conv2d(nn.Conv2d):
-    """``nn.Conv2d`` without its random initialisation: scratch's weights are copied in."""
-
-    def reset_parameters(self) -> None:
-        pass
-
-
-class LinearNoInit(nn.Linear):
-    """``nn.Linear`` without its random initialisation: scratch's weights are copied in."""
-
-    def reset_parameters(self) -> None:
-        pass
-
-
-class MaskedDropout(nn.Module):
-    """Inverted dropout with a mask given from outside (scratch's): y = x * (mask / (1 - p))
-    in training (the order of torch's own ``x * noise``, noise = bernoulli(1 - p) / (1 - p)),
-    identity in eval mode. ``mask`` is set before each training forward pass."""
-
-    def __init__(self, p: float):
-        super().__init__()
-        self.p = p
-        self.mask: torch.Tensor | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training:
-            return x
-        if self.mask is None:
-            raise RuntimeError("MaskedDropout needs scratch's mask: pass masks= to Twin.step")
-        return x * (self.mask.to(x.dtype) / (1 - self.p))
 
 
 @layer()

@@ -18,7 +18,7 @@ def learner_triangulation(adapter: Any, X: Any, y: Any, steps: int) -> tuple[Any
     """(the ``Triangulation`` or None, one line to show). None when the declared conventions
     hold what a plain spec does not (an L2 penalty, softmax folded into the loss, frozen
     parameters): the line then says so."""
-    from nnparity.reference.learner.checker import _data
+    from nnparity.reference.learner.targets import learner_data as _data
 
     if getattr(adapter, "layered", None) is not None:  # a layered spec= network
         return None, (

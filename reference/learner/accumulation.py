@@ -123,3 +123,29 @@ def _noise(o) -> float:
         return 0.0
     size = max(float(np.abs(g).max(initial=0.0)) for g in o.grads.values()) or 1.0
     return max(o.noise.values()) / size
+
+
+def accumulated(
+    G: dict, prev: dict | None, twin: dict, bad: list, labels: dict[str, str], k: int
+) -> list[Finding]:
+    """``gradient_accumulation`` when every gradient that parts at step k is the learner's
+    gradient of the step before plus PyTorch's of this one (buffers added into, never reset),
+    and the loss agrees; [] otherwise."""
+    parts = [r.tensor for r in bad if r.stage == "grad"]
+    if prev is None or not parts or any(r.stage not in ("grad", "buffers") for r in bad):
+        return []
+    if not all(close_one(G[n], prev[n] + twin[n]) for n in parts):
+        return []
+    names = tuple(labels.get(n, n) for n in parts)
+    return [
+        Finding(
+            "gradient_accumulation",
+            names,
+            None,
+            k,
+            f"your gradients of {', '.join(names)} at step {k} are your gradients of the step "
+            "before plus PyTorch's of this one: those buffers are added into (+=) and never "
+            "reset between passes",
+            HINT,
+        )
+    ]

@@ -26,12 +26,12 @@ import numpy as np
 from nnparity.reference.compare import Record
 from nnparity.reference.threads import limited
 from nnparity.reference.tolerance import Tolerance, tolerance_for
-from nnparity.scratch import Spec, build, check_data, target_kind
+from nnparity.scratch import Spec, build
 
 from .adapters import Adapter
 from .allowance import Allowance
 from .codec import Codec
-from .coverage import partly_unmoved, unmoved, unseen
+from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
 from .explain import HYPOTHESIS_TOL, diagnose
 from .instability import (
     NEGATIVE_ROOT,
@@ -45,6 +45,7 @@ from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
 from .runner import LearnerCrash, Obs, Runner
 from .table import param_table, records_of
+from .targets import learner_data
 from .torch_side import Reference, RefStep
 
 Array = np.ndarray
@@ -101,55 +102,6 @@ def check(
     finally:  # the learner's network as it was handed over (its optimizer state aside)
         for path, a in zip(adapter.paths, saved, strict=True):
             put(adapter.root, path, a)
-
-
-def _data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
-    """(X, y for the twin, y for the learner): a real target given as a vector (N,) for one
-    output is (N, 1) for the twin and stays (N,) for the learner's own code; class indices
-    given as a column (N, 1) are (N,) for the twin and stay a column for the learner; one-hot
-    targets (N, K) are their argmax for the twin and stay one-hot for the learner."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 1:
-        X = X[None, :] if spec.sizes[0] == X.size else X[:, None]
-    kind = target_kind(spec)
-    if y is None:
-        y = (
-            np.zeros(len(X), dtype=np.int64)
-            if kind == "class"
-            else np.zeros((len(X), spec.sizes[-1]))
-        )
-    y = np.asarray(y)
-    shape = y.shape
-    if kind != "class" and y.ndim <= 1 and spec.sizes[-1] == 1:
-        y = y.reshape(-1, 1)
-    if kind == "class" and y.shape == (len(X), 1):
-        y = y.reshape(-1)
-    if kind == "class" and _one_hot(y, len(X), spec.sizes[-1]):  # the learner keeps its own
-        own = np.array(y, copy=True)
-        return (*check_data(spec, X, y.argmax(1)), own)
-    X, y = check_data(spec, X, y)
-    return X, y, y.reshape(shape) if y.size == int(np.prod(shape)) else y
-
-
-def _stuck_explains(stuck: tuple[int, tuple[str, ...]], bad: list, codec: Codec) -> bool:
-    """Whether the parameters the learner's step left unmoved are exactly the updates that
-    first part from PyTorch's (the gradients agreeing there)."""
-    step, names = stuck
-    first = min(r.step for r in bad)
-    at = {r.tensor for r in bad if r.step == first}
-    grads = any(r.stage in ("forward", "loss", "grad") for r in bad if r.step == first)
-    moved = {n for n in names if n not in codec.frozen}
-    return step == first and not grads and at == moved
-
-
-def _one_hot(y: Array, n: int, k: int) -> bool:
-    """Rows of 0/1 with a single 1, one per class: one-hot targets."""
-    return (
-        y.shape == (n, k)
-        and k > 1
-        and bool(np.isin(y, (0, 1)).all())
-        and bool((np.asarray(y).sum(1) == 1).all())
-    )
 
 
 @dataclass
@@ -293,7 +245,7 @@ def _check(
     conv = adapter.conventions
     spec = conv.spec(codec.dtype)
     targets = y is not None
-    X, y, y_own = _data(spec, X, y)
+    X, y, y_own = learner_data(spec, X, y)
     if len(X) == 0:
         raise LearnerError("X has no rows: give at least one sample")
     ref = Reference(spec, codec.frozen, conv.l2, conv.softmax_out)
@@ -314,7 +266,7 @@ def _check(
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
         diag = [unmoved(runner.unmoved, adapter)]  # the rest follows from weights that stay
-    elif bad and runner.stuck is not None and _stuck_explains(runner.stuck, bad, codec):
+    elif bad and runner.stuck is not None and stuck_explains(runner.stuck, bad, codec):
         diag = [partly_unmoved(runner.stuck[0], codec.labels(list(runner.stuck[1])))]
     hygiene = runner.hygiene
     if any(

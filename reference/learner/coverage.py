@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from nnparity.scratch import Spec
 
     from .adapters import Adapter
+    from .codec import Codec
 
 
 def aliased_finding(pair: tuple[str, str]) -> Finding:
@@ -132,3 +133,14 @@ def _unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
             )
         ]
     return []
+
+
+def stuck_explains(stuck: tuple[int, tuple[str, ...]], bad: list, codec: Codec) -> bool:
+    """Whether the parameters the learner's step left unmoved are exactly the updates that
+    first part from PyTorch's (the gradients agreeing there)."""
+    step, names = stuck
+    first = min(r.step for r in bad)
+    at = {r.tensor for r in bad if r.step == first}
+    grads = any(r.stage in ("forward", "loss", "grad") for r in bad if r.step == first)
+    moved = {n for n in names if n not in codec.frozen}
+    return step == first and not grads and at == moved

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from . import candidates as C
 from .hypotheses import Fit, LayerChoice, Search, StepData, to_tensors
+from .output_dz import softmax_axis_dz, softmax_diag_dz
 from .result import Finding
 from .scale import late_factor, scale_findings
 from .scale import span as span_of
@@ -92,9 +92,9 @@ def step_data(
         ref_g = {k: v - ref.l2 * P[k] if k[0] == "W" else v for k, v in ref_g.items()}
     alt = {}
     if ref.spec.loss.name == "cross_entropy" and z[-1].shape[0] > 1:
-        alt["softmax_axis"] = C.softmax_axis_dz(z[-1], yt, ref.reduction)
+        alt["softmax_axis"] = softmax_axis_dz(z[-1], yt, ref.reduction)
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
-        alt["softmax_diag"] = C.softmax_diag_dz(z[-1], yt, ref.reduction)
+        alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
     return StepData(
         obs.step,
         P,

@@ -12,6 +12,7 @@ import torch
 from nnparity.reference.variants import torch_activations
 
 from . import candidates as C
+from .golden import golden
 from .hypotheses import to_tensors
 from .result import Finding
 
@@ -161,15 +162,7 @@ def _fit_parameter(
         i = min(range(len(grid)), key=scores.__getitem__)
         if scores[i] <= 0:
             return key, grid[i], declared
-        lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-        g = (5**0.5 - 1) / 2
-        for _ in range(60):
-            a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-            if miss(a) < miss(b):
-                hi = b
-            else:
-                lo = a
-        v = (lo + hi) / 2
+        v = golden(miss, grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)], 60)[0]
         if miss(v) <= 0 and abs(v - declared) > 1e-6 * max(abs(declared), 1e-12):
             return key, v, declared
     return None

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from . import candidates as C
+from .output_dz import OUTPUT_DZ
 from .result import factor_text
 
 Tensor = torch.Tensor
@@ -216,7 +217,7 @@ class Search:
         self.bias = layers_with_bias
         self.names = step_names(steps, sizes)
         self.derivs = [C.derivatives(n, m) for n, m in acts]
-        self.derivs[-1] += [C.OUTPUT_DZ[k] for k in steps[0].alt_dz]
+        self.derivs[-1] += [OUTPUT_DZ[k] for k in steps[0].alt_dz]
         L = len(sizes) - 1
         for l in range(1, L):  # a hidden layer's derivative taken at another layer's cache
             sym = C.SYMBOL.get(acts[l - 1][0], acts[l - 1][0])

@@ -29,10 +29,11 @@ from nnparity.reference.layered_terms import abs_grads, depth_factor
 from nnparity.reference.tolerance import tolerance_for
 from nnparity.scratch import build
 
+from .accumulation import accumulated
 from .adapters import Adapter
 from .coverage import LOOP_NOT_RUN, update_not_compared
 from .layered_decl import LayeredDecl
-from .layered_judge import accumulated, diagnose, explained, table
+from .layered_judge import diagnose, explained, table
 from .layered_learner import Learner, guarded
 from .layered_masks import UNRECOVERED, keeps_of, recover
 from .layered_reference import LayeredRef, LStep
@@ -174,7 +175,9 @@ def check_layered(
                     G,
                     k,
                 )
-                findings = accumulated(G, prev_G, T.grads, bad, learner, k) or diagnose(*why)
+                labels = dict(zip(learner.names, adapter.paths, strict=True))
+                acc = accumulated(G, prev_G, T.grads, bad, labels, k)
+                findings = acc or diagnose(*why)
                 if findings and findings[0].code == "flatten_order":  # correct, not declarable
                     raise LearnerError(f"{findings[0].evidence}: {findings[0].hint}")
                 if unsure and not explained(findings[0]):

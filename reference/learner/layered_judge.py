@@ -24,8 +24,6 @@ import numpy as np
 from nnparity.reference.compare import Record
 from nnparity.reference.layered_engine import layer_of
 
-from .accumulation import HINT as ACC_HINT
-from .accumulation import close_one
 from .layered_decl import LayeredDecl
 from .layered_reference import LayeredRef, LStep
 from .layered_residual import regularization, swapped
@@ -119,32 +117,6 @@ def diagnose(
             )
         )
     return out
-
-
-def accumulated(
-    G: dict, prev: dict | None, twin: dict, bad: list[Record], learner: Any, k: int
-) -> list[Finding]:
-    """``gradient_accumulation`` when every gradient that parts at step k is the learner's
-    gradient of the step before plus PyTorch's of this one (buffers added into, never reset),
-    and the loss agrees; [] otherwise."""
-    parts = [r.tensor for r in bad if r.stage == "grad"]
-    if prev is None or not parts or any(r.stage not in ("grad", "buffers") for r in bad):
-        return []
-    if not all(close_one(G[n], prev[n] + twin[n]) for n in parts):
-        return []
-    names = tuple(_path(learner, n) for n in parts)
-    return [
-        Finding(
-            "gradient_accumulation",
-            names,
-            None,
-            k,
-            f"your gradients of {', '.join(names)} at step {k} are your gradients of the step "
-            "before plus PyTorch's of this one: those buffers are added into (+=) and never "
-            "reset between passes",
-            ACC_HINT,
-        )
-    ]
 
 
 def _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner):  # noqa: ANN001

@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from .golden import golden
+
 Tensor = torch.Tensor
 
 FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value, declared)
@@ -311,7 +313,7 @@ def _fit_value(
             zs = [a + (b - a) * k / (grid - 1) for k in range(grid)]
             j = min(range(grid), key=lambda k: excess(zs[k]))
             a, b = zs[max(j - 1, 0)], zs[min(j + 1, grid - 1)]
-    x = _golden(excess, a, b)[0]
+    x = golden(excess, a, b, GOLDEN)[0]
     if min(x - lo, hi - x) < EDGE:  # on the range's edge: no value in the range fits
         return None
     declared = _declared(name, kw, arg)
@@ -319,23 +321,6 @@ def _fit_value(
     if here is not None and abs(x - here) <= SAME:  # eps or 1 - beta within 0.1%
         return None
     return value_of(x)
-
-
-def _golden(f: Any, a: float, b: float) -> tuple[float, float]:
-    """(x, f(x)): golden-section search for the least ``f`` on [a, b]."""
-    r = (math.sqrt(5) - 1) / 2
-    c, d = b - r * (b - a), a + r * (b - a)
-    fc, fd = f(c), f(d)
-    for _ in range(GOLDEN):
-        if fc <= fd:
-            b, d, fd = d, c, fc
-            c = b - r * (b - a)
-            fc = f(c)
-        else:
-            a, c, fc = c, d, fd
-            d = a + r * (b - a)
-            fd = f(d)
-    return (c, fc) if fc <= fd else (d, fd)
 
 
 def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:

@@ -1,0 +1,50 @@
+"""The data a check runs on: X as (batch, inputs), and the targets twice, as the twin takes
+them and as the learner's own code gets them (the shape it gave)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnparity.scratch import Spec, check_data, target_kind
+
+Array = np.ndarray
+
+
+def learner_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
+    """(X, y for the twin, y for the learner): a real target given as a vector (N,) for one
+    output is (N, 1) for the twin and stays (N,) for the learner's own code; class indices
+    given as a column (N, 1) are (N,) for the twin and stay a column for the learner; one-hot
+    targets (N, K) are their argmax for the twin and stay one-hot for the learner."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[None, :] if spec.sizes[0] == X.size else X[:, None]
+    kind = target_kind(spec)
+    if y is None:
+        y = (
+            np.zeros(len(X), dtype=np.int64)
+            if kind == "class"
+            else np.zeros((len(X), spec.sizes[-1]))
+        )
+    y = np.asarray(y)
+    shape = y.shape
+    if kind != "class" and y.ndim <= 1 and spec.sizes[-1] == 1:
+        y = y.reshape(-1, 1)
+    if kind == "class" and y.shape == (len(X), 1):
+        y = y.reshape(-1)
+    if kind == "class" and _one_hot(y, len(X), spec.sizes[-1]):  # the learner keeps its own
+        own = np.array(y, copy=True)
+        return (*check_data(spec, X, y.argmax(1)), own)
+    X, y = check_data(spec, X, y)
+    return X, y, y.reshape(shape) if y.size == int(np.prod(shape)) else y
+
+
+def _one_hot(y: Array, n: int, k: int) -> bool:
+    """Rows of 0/1 with a single 1, one per class: one-hot targets."""
+    return (
+        y.shape == (n, k)
+        and k > 1
+        and bool(np.isin(y, (0, 1)).all())
+        and bool((np.asarray(y).sum(1) == 1).all())
+    )

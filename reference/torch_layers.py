@@ -1,0 +1,39 @@
+"""The twin's layer modules that differ from ``torch.nn``'s: no random initialisation (scratch's
+weights are copied in), and dropout with scratch's mask."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Conv2d(nn.Conv2d):
+    """``nn.Conv2d`` without its random initialisation: scratch's weights are copied in."""
+
+    def reset_parameters(self) -> None:
+        pass
+
+
+class LinearNoInit(nn.Linear):
+    """``nn.Linear`` without its random initialisation: scratch's weights are copied in."""
+
+    def reset_parameters(self) -> None:
+        pass
+
+
+class MaskedDropout(nn.Module):
+    """Inverted dropout with a mask given from outside (scratch's): y = x * (mask / (1 - p))
+    in training (the order of torch's own ``x * noise``, noise = bernoulli(1 - p) / (1 - p)),
+    identity in eval mode. ``mask`` is set before each training forward pass."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.mask: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        if self.mask is None:
+            raise RuntimeError("MaskedDropout needs scratch's mask: pass masks= to Twin.step")
+        return x * (self.mask.to(x.dtype) / (1 - self.p))
