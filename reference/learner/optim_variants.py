@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from .golden import golden
+from .optim_sim import Sim
 
 Tensor = torch.Tensor
 
@@ -104,91 +105,6 @@ GROUPS = (
     {"eps_inside", "eps_hat"},
     {"no_decay", "decoupled", "coupled"},
 )
-
-
-class Sim:
-    """One optimizer (torch's, or a variant) stepping given parameters with given gradients."""
-
-    def __init__(self, name: str, kw: dict[str, Any], variant: str | tuple[str, ...] | None = None):
-        parts = (variant,) if isinstance(variant, str) else tuple(variant or ())
-        self.name, self.kw, self.v = name, kw, frozenset(parts)
-        self.t = 0
-        self.s: dict[str, dict[str, Tensor]] = {}
-
-    def _st(self, k: str, key: str, like: Tensor, fill: float = 0.0) -> Tensor:
-        return self.s.setdefault(k, {}).setdefault(key, torch.full_like(like, fill))
-
-    def step(self, P: dict[str, Tensor], G: dict[str, Tensor]) -> dict[str, Tensor]:
-        self.t += 1
-        return {k: self._one(k, P[k], g) for k, g in G.items()}
-
-    def _one(self, k: str, p: Tensor, g: Tensor) -> Tensor:
-        kw, v, t = self.kw, self.v, self.t
-        if "_clip" in kw:  # the learner clips each gradient element before its update
-            g = g.clamp(-kw["_clip"], kw["_clip"])
-        lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
-        wd = kw.get("weight_decay", 1e-2 if self.name == "adamw" else 0.0)
-        decoupled = (self.name == "adamw") != ("coupled" in v or "decoupled" in v)
-        if wd and "no_decay" not in v and not decoupled:
-            g = g + wd * p
-        if self.name == "sgd":
-            mu, tau = kw.get("momentum", 0.0), kw.get("dampening", 0.0)
-            if mu:
-                tau = 1 - mu if "ema" in v else (0.0 if "no_dampening" in v else tau)
-                if t == 1:
-                    b = (1 - tau) * g if ("damp_first" in v or "ema" in v) else g.clone()
-                else:
-                    b = mu * self.s[k]["b"] + (1 - tau) * g
-                self.s.setdefault(k, {})["b"] = b
-                nesterov = bool(kw.get("nesterov", False)) != ("nesterov_flip" in v)
-                g = g + mu * b if nesterov else b
-            return p - lr * g
-        eps = kw.get("eps", 1e-10 if self.name == "adagrad" else 1e-8)
-        if self.name in ("adam", "adamw"):
-            b1, b2 = kw.get("beta1", 0.9), kw.get("beta2", 0.999)
-            if decoupled and "no_decay" not in v:
-                p = p * (1 - lr * wd)
-            m = self._st(k, "m", p)
-            m += (1 - b1) * (g - m)
-            vv = self._st(k, "v", p)
-            vv.mul_(b2).add_((1 - b2) * g * g)
-            if kw.get("amsgrad", False):
-                mx = self._st(k, "vmax", p)
-                torch.maximum(mx, vv, out=mx)
-                vv = mx
-            t1 = t + 1 if v & {"t_ahead", "t_ahead_m"} else (1 if "t_frozen" in v else t)
-            t2 = t + 1 if v & {"t_ahead", "t_ahead_v"} else (1 if "t_frozen" in v else t)
-            bc1 = 1 - kw.get("_bc1", b1) ** t1
-            bc2 = 1 - kw.get("_bc2", b2) ** t2
-            if "no_bias_correction" in v or "no_bc_m" in v:
-                bc1 = 1.0
-            if "no_bias_correction" in v or "no_bc_v" in v:
-                bc2 = 1.0
-            if "eps_inside" in v:
-                return p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
-            if "eps_hat" in v:
-                return p - (lr * math.sqrt(bc2) / bc1) * m / (torch.sqrt(vv) + eps)
-            return p - (lr / bc1) * m / (torch.sqrt(vv) / math.sqrt(bc2) + eps)
-        if self.name == "rmsprop":
-            a = kw.get("alpha", 0.99)
-            s = self._st(k, "s", p)
-            s.mul_(a).add_((1 - a) * g * g)
-            avg = s
-            if kw.get("centered", False):
-                gb = self._st(k, "gb", p)
-                gb += (1 - a) * (g - gb)
-                avg = s - gb * gb
-            d = torch.sqrt(avg + eps) if "eps_inside" in v else torch.sqrt(avg) + eps
-            if kw.get("momentum", 0.0):
-                b = self._st(k, "b", p)
-                b.mul_(kw["momentum"]).add_(g / d)
-                return p - lr * b
-            return p - lr * g / d
-        clr = lr / (1 + (t - 1) * kw.get("lr_decay", 0.0))
-        S = self._st(k, "S", p, kw.get("initial_accumulator_value", 0.0))
-        S += g * g
-        d = torch.sqrt(S + eps) if "eps_inside" in v else torch.sqrt(S) + eps
-        return p - clr * g / d
 
 
 MAX_PARTS = 3
@@ -299,6 +215,7 @@ def _fit_value(
     (least worst excess over tolerance), or None when it is the declared value itself or on
     the edge of the range searched (the best fit of something the range does not hold)."""
     arg, (lo, hi), value_of = FITTED[key]
+    seq, seg = _subsample(seq, seg)  # the fit on a sample; the caller confirms it on all
 
     def excess(x: float) -> float:
         return _excess(Sim(name, {**kw, arg: value_of(x)}, keys), seq, atol, rtol, seg)
@@ -321,6 +238,23 @@ def _fit_value(
     if here is not None and abs(x - here) <= SAME:  # eps or 1 - beta within 0.1%
         return None
     return value_of(x)
+
+
+SAMPLE = 4096  # elements a fit looks at, spread over every parameter
+
+
+def _subsample(seq: list, seg: Tensor | None) -> tuple[list, Tensor | None]:
+    """A flat ``seq`` (``_flat``) cut to at most ``SAMPLE`` elements, evenly spaced within each
+    parameter (each keeps some, so its step scale is still its own)."""
+    if seg is None or seg.numel() <= SAMPLE:
+        return seq, seg
+    per = max(SAMPLE // (int(seg[-1]) + 1), 1)
+    idx = torch.cat([
+        w[torch.linspace(0, len(w) - 1, min(per, len(w))).long()]
+        for w in (torch.nonzero(seg == i).flatten() for i in range(int(seg[-1]) + 1))
+    ])  # fmt: skip
+    cut = [tuple({"_": d["_"][idx]} for d in step) for step in seq]
+    return cut, seg[idx]
 
 
 def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:

@@ -1,0 +1,96 @@
+"""One optimizer stepping given parameters with given gradients: torch's update, or a named
+departure from it (``variant``: the keys of ``optim_variants.VARIANTS``), on tensors."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+Tensor = torch.Tensor
+
+
+class Sim:
+    """One optimizer (torch's, or a variant) stepping given parameters with given gradients."""
+
+    def __init__(self, name: str, kw: dict[str, Any], variant: str | tuple[str, ...] | None = None):
+        parts = (variant,) if isinstance(variant, str) else tuple(variant or ())
+        self.name, self.kw, self.v = name, kw, frozenset(parts)
+        self.t = 0
+        self.s: dict[str, dict[str, Tensor]] = {}
+
+    def _st(self, k: str, key: str, like: Tensor, fill: float = 0.0) -> Tensor:
+        return self.s.setdefault(k, {}).setdefault(key, torch.full_like(like, fill))
+
+    def step(self, P: dict[str, Tensor], G: dict[str, Tensor]) -> dict[str, Tensor]:
+        self.t += 1
+        return {k: self._one(k, P[k], g) for k, g in G.items()}
+
+    def _one(self, k: str, p: Tensor, g: Tensor) -> Tensor:
+        kw, v, t = self.kw, self.v, self.t
+        if "_clip" in kw:  # the learner clips each gradient element before its update
+            g = g.clamp(-kw["_clip"], kw["_clip"])
+        lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
+        wd = kw.get("weight_decay", 1e-2 if self.name == "adamw" else 0.0)
+        decoupled = (self.name == "adamw") != ("coupled" in v or "decoupled" in v)
+        if wd and "no_decay" not in v and not decoupled:
+            g = g + wd * p
+        if self.name == "sgd":
+            mu, tau = kw.get("momentum", 0.0), kw.get("dampening", 0.0)
+            if mu:
+                tau = 1 - mu if "ema" in v else (0.0 if "no_dampening" in v else tau)
+                if t == 1:
+                    b = (1 - tau) * g if ("damp_first" in v or "ema" in v) else g.clone()
+                else:
+                    b = mu * self.s[k]["b"] + (1 - tau) * g
+                self.s.setdefault(k, {})["b"] = b
+                nesterov = bool(kw.get("nesterov", False)) != ("nesterov_flip" in v)
+                g = g + mu * b if nesterov else b
+            return p - lr * g
+        eps = kw.get("eps", 1e-10 if self.name == "adagrad" else 1e-8)
+        if self.name in ("adam", "adamw"):
+            b1, b2 = kw.get("beta1", 0.9), kw.get("beta2", 0.999)
+            if decoupled and "no_decay" not in v:
+                p = p * (1 - lr * wd)
+            m = self._st(k, "m", p)
+            m += (1 - b1) * (g - m)
+            vv = self._st(k, "v", p)
+            vv.mul_(b2).add_((1 - b2) * g * g)
+            if kw.get("amsgrad", False):
+                mx = self._st(k, "vmax", p)
+                torch.maximum(mx, vv, out=mx)
+                vv = mx
+            t1 = t + 1 if v & {"t_ahead", "t_ahead_m"} else (1 if "t_frozen" in v else t)
+            t2 = t + 1 if v & {"t_ahead", "t_ahead_v"} else (1 if "t_frozen" in v else t)
+            bc1 = 1 - kw.get("_bc1", b1) ** t1
+            bc2 = 1 - kw.get("_bc2", b2) ** t2
+            if "no_bias_correction" in v or "no_bc_m" in v:
+                bc1 = 1.0
+            if "no_bias_correction" in v or "no_bc_v" in v:
+                bc2 = 1.0
+            if "eps_inside" in v:
+                return p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
+            if "eps_hat" in v:
+                return p - (lr * math.sqrt(bc2) / bc1) * m / (torch.sqrt(vv) + eps)
+            return p - (lr / bc1) * m / (torch.sqrt(vv) / math.sqrt(bc2) + eps)
+        if self.name == "rmsprop":
+            a = kw.get("alpha", 0.99)
+            s = self._st(k, "s", p)
+            s.mul_(a).add_((1 - a) * g * g)
+            avg = s
+            if kw.get("centered", False):
+                gb = self._st(k, "gb", p)
+                gb += (1 - a) * (g - gb)
+                avg = s - gb * gb
+            d = torch.sqrt(avg + eps) if "eps_inside" in v else torch.sqrt(avg) + eps
+            if kw.get("momentum", 0.0):
+                b = self._st(k, "b", p)
+                b.mul_(kw["momentum"]).add_(g / d)
+                return p - lr * b
+            return p - lr * g / d
+        clr = lr / (1 + (t - 1) * kw.get("lr_decay", 0.0))
+        S = self._st(k, "S", p, kw.get("initial_accumulator_value", 0.0))
+        S += g * g
+        d = torch.sqrt(S + eps) if "eps_inside" in v else torch.sqrt(S) + eps
+        return p - clr * g / d
