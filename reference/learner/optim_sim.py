@@ -38,7 +38,7 @@ class Sim:
             g = g + wd * p
         if self.name == "sgd":
             mu, tau = kw.get("momentum", 0.0), kw.get("dampening", 0.0)
-            if mu:
+            if mu and "no_momentum" not in v:
                 tau = 1 - mu if "ema" in v else (0.0 if "no_dampening" in v else tau)
                 if t == 1:
                     b = (1 - tau) * g if ("damp_first" in v or "ema" in v) else g.clone()

@@ -56,6 +56,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("no_dampening", "dampening left out of the momentum buffer"),
         ("nesterov_flip", "the other momentum form (Nesterov vs classical)"),
         ("ema", "momentum as an average, b = mu b + (1 - mu) g"),
+        ("no_momentum", "no momentum: the velocity starts from zero at every step (plain SGD)"),
         CLIP,
     ],
     "adam": [
@@ -104,6 +105,7 @@ GROUPS = (
     {"t_ahead", "t_ahead_m", "t_ahead_v", "t_frozen"},
     {"eps_inside", "eps_hat"},
     {"no_decay", "decoupled", "coupled"},
+    {"no_momentum", "nesterov_flip", "ema", "damp_first", "no_dampening"},
 )
 
 
@@ -118,6 +120,8 @@ VARIANT_FIX = {
     "no_dampening": "scale the gradient by (1 - dampening) in the buffer, or declare dampening=0",
     "nesterov_flip": "use the declared momentum form (or declare nesterov the other way)",
     "ema": "accumulate b = mu b + g (PyTorch's SGD), or declare dampening=mu",
+    "no_momentum": "keep the velocity from step to step: create it once (zeros) before "
+    "training, not inside the step",
     "no_bc_v": "divide v by 1 - b2^t as well as m by 1 - b1^t (bias correction of both)",
     "no_bc_m": "divide m by 1 - b1^t as well as v by 1 - b2^t (bias correction of both)",
     "t_ahead": "count t from 1 at the first step: increment t before the corrections, once per "
@@ -264,7 +268,7 @@ def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:
         return bool(wd)
     if key in ("damp_first", "no_dampening"):
         return bool(kw.get("momentum")) and bool(kw.get("dampening"))
-    if key in ("nesterov_flip", "ema"):
+    if key in ("nesterov_flip", "ema", "no_momentum"):
         return bool(kw.get("momentum"))
     return True
 

@@ -51,16 +51,6 @@ def test_planted_gradient_bug_is_named(bug):
     assert fragment in f.evidence, f.evidence
 
 
-def test_a_transposed_copy_of_w_kept_from_init_is_named_at_step_2():
-    X, y = data()
-    net = PlantedMLP("stale_W3")
-    r = check(from_gradients(net, NAMES, net.grads, **DECLARED), X, y, steps=4, probe=False)
-    assert r.codes() == ["stale_weights_used"], r.render()
-    f = r.findings[0]
-    assert f.params == ("W2", "b2") and f.step == 2
-    assert "W3 as it was at step 1" in f.evidence and "never keep a copy" in f.hint
-
-
 def test_leaky_relu_with_the_plain_relu_derivative():
     X, y = data()
     net = PlantedMLP("leaky_as_relu", hidden="leaky_relu")
