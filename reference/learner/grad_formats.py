@@ -61,6 +61,7 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
                     f"{', '.join(map(str, result))}"
                 )
         return out
+    _unrolled(result, codec)
     pairs = _pairs(result, codec)
     if pairs is not None:
         return pairs
@@ -81,6 +82,26 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
             f"{', '.join(paths)}; got {got}"
         )
     return [as_grad(p, r) for p, r in zip(paths, result, strict=True)]
+
+
+def _unrolled(result: Any, codec: Codec) -> None:
+    """Refuse, with the split, gradients given as one flat vector of every parameter's entries
+    (Ng's unrolled ``grad``), alone or beside the loss."""
+    sizes = [int(np.prod(s.shape)) for s in codec.slots]
+    parts = list(result) if isinstance(result, tuple | list) else [result]
+    flat = [r for r in parts if isinstance(r, np.ndarray) and r.ndim == 1]
+    if len(sizes) < 2 or not any(f.size == sum(sizes) for f in flat):
+        return
+    cuts, at = [], 0
+    for s, n in zip(codec.slots, sizes, strict=True):
+        cuts.append(f"g[{at}:{at + n}].reshape{s.shape}")
+        at += n
+    raise LearnerError(
+        f"your gradients came as one flat vector of {sum(sizes)} entries for {len(sizes)} "
+        f"parameters ({' + '.join(map(str, sizes))}): split it in the adapter's lambda, in the "
+        f"order you unrolled it, e.g. [{', '.join(cuts)}] (with order='F' if you unrolled "
+        "column by column)"
+    )
 
 
 def _nielsen(result: Sequence, codec: Codec) -> list[Array]:

@@ -190,3 +190,17 @@ def test_samples_as_columns_without_the_transpose_are_told_to_transpose():
 def test_an_error_that_is_not_about_shapes_gets_no_transpose_hint(fail):
     f = _column_major(transpose=True, fail=fail).findings[0]
     assert f.code == "learner_exception" and "transpose" not in f.hint
+
+
+def test_an_unrolled_gradient_vector_is_refused_with_the_split():
+    """Review s6c (Ng's ex4: nnCostFunction returns (J, grad) with grad unrolled): it was read
+    as two arrays, the loss taken for W's gradient."""
+
+    def unrolled(X, y):
+        g = _grads(X, y)
+        return 0.0, np.concatenate([g[k].ravel() for k in P])
+
+    a = from_gradients(P, list(P), unrolled, **DECL)
+    with pytest.raises(LearnerError, match=r"one flat vector of 13 entries for 4 parameters "
+                       r"\(6 \+ 3 \+ 3 \+ 1\).*g\[0:6\]\.reshape\(2, 3\)"):  # fmt: skip
+        check(a, X, Y, steps=1, probe=False)
