@@ -45,6 +45,21 @@ def partly_unmoved(step: int, names: tuple[str, ...]) -> Finding:
     )
 
 
+def dtype_finding(step: int, paths: list[str], was: str, now: str) -> Finding:
+    """``dtype_changed``: the learner's step turned its parameters from ``was`` into ``now``."""
+    return Finding(
+        "dtype_changed",
+        tuple(paths),
+        None,
+        step,
+        f"your step at step {step} turned {', '.join(paths)} from {was} into {now}: an update "
+        f"that rebinds (W = W - lr * g) takes the dtype of g, and {now} data or gradients make "
+        f"g {now}; from then on your network computes in {now} (its numbers change with it)",
+        f"keep the weights {was}: update in place (W -= lr * g), or give {was} data and gradients",
+        "hygiene",
+    )
+
+
 def unmoved(step: int, adapter: Adapter) -> Finding:
     """``step_did_not_update``: no named weight changed in the learner's step at ``step``."""
     return Finding(

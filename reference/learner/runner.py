@@ -24,7 +24,7 @@ import numpy as np
 
 from . import accumulation
 from .adapters import Adapter
-from .coverage import aliased_finding
+from .coverage import aliased_finding, dtype_finding
 from .crash import learner_tail, orientation_hint
 from .grad_shape import ShapeProblem
 from .paths import LearnerError
@@ -163,6 +163,8 @@ class Runner:
                     )
         if a.step is not None:
             self.call("step", a.step, step, X, y)
+            if step == 1:
+                self._dtypes(step)
             obs.after = a.read()
             same = [k for k, v in obs.after.items() if np.array_equal(v, params[k])]
             if self.unmoved is None and len(same) == len(obs.after):
@@ -177,6 +179,14 @@ class Runner:
             if a.grads is None:
                 self._imply(obs)
         return obs
+
+    def _dtypes(self, step: int) -> None:
+        """``dtype_changed``: the learner's step turned a parameter into another dtype."""
+        now = [np.asarray(v).dtype for v in self.a.read_raw()]
+        moved = [(s.path, s.dtype, d) for s, d in zip(self.codec.slots, now, strict=True)
+                 if d != s.dtype]  # fmt: skip
+        if moved:
+            self._found(dtype_finding(step, [m[0] for m in moved], *map(str, moved[0][1:])))
 
     def observe_twice(self, step: int, params: dict[str, Array], rows: Array) -> None:
         """Run the step twice from ``params`` and compare the post-step weights (a step that

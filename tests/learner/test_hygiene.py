@@ -305,3 +305,36 @@ def test_a_column_major_bias_reduction_fix_is_written_for_columns(axis):
     f = r.findings[0]
     assert (f.code, f.params) == ("bias_reduction", ("b1",)), r.render()
     assert "dZ.sum(axis=1, keepdims=True)" in f.hint and "axis=0" not in f.hint, r.render()
+
+
+def test_a_step_that_turns_float32_weights_into_float64_is_named_not_called_nondeterministic():
+    """Review s6c: float32 weights, a float64 lr, and W = W - lr * g: float64 after step 1, which
+    read as 'nondeterministic'. An in-place update keeps float32 and matches."""
+
+    def run(in_place: bool):
+        r = np.random.RandomState(0)
+        P = {"W1": r.randn(3, 4).astype(np.float32), "b1": np.zeros(4, np.float32),
+             "W2": r.randn(4, 1).astype(np.float32), "b2": np.zeros(1, np.float32)}  # fmt: skip
+        X, Y = r.randn(8, 3), r.randn(8, 1)  # float64 data
+
+        def grads(X, y):
+            h = np.tanh(X @ P["W1"] + P["b1"])
+            d = (h @ P["W2"] + P["b2"] - y) / len(X)
+            dh = d @ P["W2"].T * (1 - h**2)
+            return {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+
+        def step(X, y):
+            for k, g in grads(X, y).items():
+                if in_place:
+                    P[k] -= np.float32(0.1) * g.astype(np.float32)
+                else:
+                    P[k] = P[k] - np.float64(0.1) * g  # a float64 lr upcasts (NEP 50)
+
+        a = from_gradients(P, list(P), grads, step=step, sizes=[3, 4, 1],
+                           activations="tanh,identity", loss="half_sse", lr=0.1)  # fmt: skip
+        return check(a, X, Y, steps=3, probe=False)
+
+    assert run(in_place=True).code == "match"
+    r = run(in_place=False)
+    codes = [f.code for f in r.findings]
+    assert codes[0] == "dtype_changed" and "nondeterministic" not in codes, r.render()
