@@ -29,9 +29,14 @@ def orientation_hint(e: Exception, args: tuple, what: str, layout: str) -> str:
     if layout != "out_in" and not re.search(rf"\b{n}\b", text):
         return ""
     shapes = " and ".join(f"{k} of shape {np.shape(a)}" for k, a in zip("Xy", args, strict=False))
+    said = f"; the checker calls {what} with {shapes}, one sample per row (batch first, always)"
+    if len(args) > 1 and np.ndim(args[1]) == 1 and layout != "out_in":
+        return (
+            f"{said}: y is a vector because you gave one; if your code wants a column (a - y "
+            "with a of shape (N, 1) broadcasts to (N, N)), give check y.reshape(-1, 1)"
+        )
     return (
-        f"; the checker calls {what} with {shapes}, one sample per row (batch first, in every "
-        f"layout): if your code takes samples as columns, transpose in the adapter, e.g. "
+        f"{said}: if your code takes samples as columns, transpose in the adapter, e.g. "
         f"lambda X, y: {what}(X.T, y.T)"
     )
 

@@ -204,3 +204,18 @@ def test_an_unrolled_gradient_vector_is_refused_with_the_split():
     with pytest.raises(LearnerError, match=r"one flat vector of 13 entries for 4 parameters "
                        r"\(6 \+ 3 \+ 3 \+ 1\).*g\[0:6\]\.reshape\(2, 3\)"):  # fmt: skip
         check(a, X, Y, steps=1, probe=False)
+
+
+def test_a_vector_y_that_broadcasts_in_the_learners_code_is_told_to_give_a_column():
+    """Review s6c: y (N,) against an output (N, 1) made the learner's own code raise, and the
+    hint suggested a transpose, which does nothing to a vector."""
+
+    def grads(X, y):
+        out = X @ P["W1"] @ P["W2"]  # (N, 1)
+        d = (out - y) / len(X)  # (N, N) with a vector y
+        return {"W1": X.T @ (d @ P["W2"].T), "b1": d.sum(0), "W2": d, "b2": d.sum(0)}
+
+    a = from_gradients(P, list(P), grads, **DECL)
+    f = check(a, X, Y.ravel(), steps=1, probe=False).findings[0]
+    assert f.code == "learner_exception", f  # (N, N) @ (1, 3) raises in the learner's code
+    assert "y is a vector because you gave one" in f.hint and "transpose" not in f.hint
