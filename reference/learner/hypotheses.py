@@ -230,7 +230,7 @@ class Search:
                     1.0,
                 )
                 for k in range(1, L + 1)
-                if k != l and sizes[k] == sizes[l]
+                if k != l and sizes[k] in (sizes[l], 1)  # one unit: broadcast over the layer
             ]
 
     def run(self) -> list[LayerChoice]:
@@ -282,21 +282,25 @@ class Search:
         name, module = self.acts[l - 1]
         z, a = s.z[l], s.a[l]
         if d.key.startswith("z@"):  # this layer's derivative at another layer's cache
-            k = int(d.key[2:])
-            z, a, d = s.z[k], module(s.z[k]), self.derivs[l - 1][0]
+            mult = C.prime(module, s.z[int(d.key[2:])])  # (N, 1) broadcasts over the units
+            up = s.dl_da if wb == "-" else dz_up @ self._w_back(s, l, wb).T
+            return up * mult
         if wb == "-":
             if d.key == "true":
                 return s.dl_dz
             if d.key in s.alt_dz:
                 return s.alt_dz[d.key]
             return C.apply(d, module, z, a, s.dl_da)
-        W = {
+        return C.apply(d, module, z, a, dz_up @ self._w_back(s, l, wb).T)
+
+    def _w_back(self, s: StepData, l: int, wb: str) -> Tensor:
+        """The weight the error reaches layer ``l`` through, as reading ``wb`` takes it."""
+        return {
             "old": s.P[f"W{l + 1}"],
             "new": (s.P_new or s.P)[f"W{l + 1}"],
             "T": s.P[f"W{l + 1}"].T,
             "first": (s.P_first or s.P)[f"W{l + 1}"],
         }[wb]
-        return C.apply(d, module, z, a, dz_up @ W.T)
 
     def _judge(self, l: int, d: C.Deriv, wb: str, dz: list[Tensor]) -> LayerChoice:
         choice = LayerChoice(l, d, wb)
