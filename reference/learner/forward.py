@@ -110,7 +110,14 @@ def explain_forward(
             step,
             f"the forward output parts from PyTorch at step {step}; no single-layer "
             "forward bug reproduces it",
-            "check each layer's z and a against the twin",
+            "check each layer's z and a against the twin"
+            + (
+                f"; your bias is folded in as the {codec.conv.fold} column: if it is the "
+                f"{'first' if codec.conv.fold == 'last' else 'last'} (Ng's Theta puts it "
+                f"first), declare fold='{'first' if codec.conv.fold == 'last' else 'last'}'"
+                if any(s.role == "Wb" for s in codec.slots)
+                else ""
+            ),
         )
     ]
 

@@ -219,3 +219,31 @@ def test_a_vector_y_that_broadcasts_in_the_learners_code_is_told_to_give_a_colum
     f = check(a, X, Y.ravel(), steps=1, probe=False).findings[0]
     assert f.code == "learner_exception", f  # (N, N) @ (1, 3) raises in the learner's code
     assert "y is a vector because you gave one" in f.hint and "transpose" not in f.hint
+
+
+def test_a_bias_column_first_under_the_default_fold_is_told_fold_first():
+    """Review s6c (Ng's ex4 keeps the bias column first): the forward parted unexplained."""
+    r = np.random.RandomState(0)
+    T1, T2 = r.randn(3, 3), r.randn(1, 4)  # (out, 1 + in): the bias column first
+
+    def forward(X):
+        h = np.tanh(np.c_[np.ones(len(X)), X] @ T1.T)
+        return np.c_[np.ones(len(X)), h] @ T2.T
+
+    def grads(X, y):
+        A0 = np.c_[np.ones(len(X)), X]
+        h = np.tanh(A0 @ T1.T)
+        A1 = np.c_[np.ones(len(X)), h]
+        d2 = 2 * (A1 @ T2.T - y) / y.size
+        d1 = (d2 @ T2[:, 1:]) * (1 - h**2)
+        return [d1.T @ A0, d2.T @ A1]
+
+    a = from_gradients([T1, T2], ["[0]", "[1]"], grads, forward=forward, sizes=[2, 3, 1],
+                       activations="tanh,identity", loss="mse", bias="folded", lr=0.1,
+                       layout="out_in")  # fmt: skip
+    f = check(a, X, Y, steps=1, probe=False).findings[0]
+    assert f.code == "unexplained_mismatch" and "declare fold='first'" in f.hint, f
+    a = from_gradients([T1, T2], ["[0]", "[1]"], grads, forward=forward, sizes=[2, 3, 1],
+                       activations="tanh,identity", loss="mse", bias="folded", lr=0.1,
+                       layout="out_in", fold="first")  # fmt: skip
+    assert check(a, X, Y, steps=2, probe=False).code == "match"
