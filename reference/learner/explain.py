@@ -15,6 +15,7 @@ from . import accumulation
 from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
 from .hypotheses import to_tensors
+from .numgrad import explain_numerical
 from .optim import explain_late_weights, explain_sgd_form, explain_update
 from .optim_variants import Sim
 from .order import explain_order
@@ -94,6 +95,15 @@ def diagnose(
         out += (
             form
             or explain_order(data, codec, failing)
+            or explain_numerical(
+                sel[0][0],
+                sel[0][1].grads,
+                X[sel[0][0].rows],
+                y[sel[0][0].rows],
+                ref,
+                codec,
+                failing,
+            )  # fmt: skip
             or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
             or explain_regularization(data, codec, failing, ref.l2, spec)
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied)

@@ -1,0 +1,91 @@
+"""Gradients computed numerically (finite differences of the loss, as a gradient check does)
+where backprop belongs: the learner's gradients equal the declared loss's central or forward
+differences with one step h, to the differences' own round-off, and differ from the exact
+gradient by their truncation error. Tried only on small networks whose gradients part by a
+small relative amount, the way such differences do."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nnparity.scratch import build
+
+from .result import Finding
+
+if TYPE_CHECKING:
+    from .codec import Codec
+    from .torch_side import Reference
+
+STEPS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
+MAX_ELEMENTS = 2000  # every difference costs two forward passes
+U = float(np.finfo(np.float64).eps)
+
+
+def explain_numerical(
+    obs: object, twin: dict, X: np.ndarray, y: np.ndarray, ref: Reference, codec: Codec,
+    failing: dict[str, int],
+) -> list[Finding]:  # fmt: skip
+    """``finite_difference_gradients`` for the learner's gradients ``obs.grads`` at
+    ``obs.params`` on (X, y), against ``twin`` (PyTorch's exact gradients there); []
+    otherwise."""
+    names = sorted(failing, key=lambda k: (int(k[1:]), k[0] != "W"))
+    grads, params = obs.grads, obs.params
+    if not grads or sum(np.size(grads[k]) for k in names) > MAX_ELEMENTS:
+        return []
+    net = build(ref.spec.replace(dtype="float64"))
+    P = {k: np.zeros_like(v) for k, v in net.init_params().items()}
+    P.update({k: np.array(v, dtype=np.float64) for k, v in params.items() if k in P})
+    if any(P[k].shape != np.shape(grads[k]) for k in names):
+        return []
+
+    def loss() -> float:
+        pen = ref.l2 / 2 * sum(float((v * v).sum()) for k, v in P.items() if k[0] == "W")
+        return net.loss(P, X, y) + pen
+
+    L0 = loss()
+    for kind in ("central", "forward"):
+        for h in STEPS:
+            fd = {k: _differences(P, k, h, kind, loss, L0) for k in names}
+            noise = 100 * U * max(abs(L0), 1e-300) / h
+            fits = all(
+                np.all(np.abs(grads[k] - fd[k]) <= noise + 1e-9 * np.abs(fd[k])) for k in names
+            )
+            apart = any(np.any(np.abs(fd[k] - twin[k]) > noise) for k in names)
+            if fits and apart:
+                return [_finding(codec, names, min(failing.values()), kind, h)]
+    return []
+
+
+def _differences(P: dict, k: str, h: float, kind: str, loss, L0: float) -> np.ndarray:  # noqa: ANN001
+    """The loss's finite differences along every element of parameter ``k``, step ``h``."""
+    v = P[k]
+    out = np.zeros_like(v)
+    for i in np.ndindex(v.shape):
+        old = v[i]
+        v[i] = old + h
+        up = loss()
+        if kind == "central":
+            v[i] = old - h
+            out[i] = (up - loss()) / (2 * h)
+        else:
+            out[i] = (up - L0) / h
+        v[i] = old
+    return out
+
+
+def _finding(codec: Codec, names: list[str], step: int, kind: str, h: float) -> Finding:
+    labels = codec.labels(names)
+    return Finding(
+        "finite_difference_gradients",
+        labels,
+        None,
+        step,
+        f"your gradients of {', '.join(labels)} equal the declared loss's {kind} differences "
+        f"with a step of {h:g}, to their round-off: numerical gradients, not backprop, and "
+        f"their truncation error (of order {'h^2' if kind == 'central' else 'h'}) is what "
+        "parts from PyTorch's exact gradients",
+        "differences are a test of backprop, not a substitute: compute the gradients "
+        "analytically (the chain rule, layer by layer), then compare them with these",
+    )
