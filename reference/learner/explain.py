@@ -194,6 +194,12 @@ def _constant(history: list, worst: Record) -> str:
     cos = float(a @ e) / max(float(np.sqrt((a @ a) * den)), 1e-300)
     if cos < 1 - 1e-9:
         return ""
+    resid = float(np.linalg.norm(a - c * e)) / max(float(np.linalg.norm(c * e)), 1e-300)
+    if resid > 0.5 * abs(c - 1):  # no constant: scattered differences of that size
+        return (
+            f"; it is PyTorch's within a relative {resid:.2g}, scattered with no constant "
+            "factor: finite differences with a fine step, or float32 intermediates, differ so"
+        )
     return f"; it is c = {factor_text(c, 4)} times PyTorch's (cos = {cos:.6f}): a constant nearly 1"
 
 

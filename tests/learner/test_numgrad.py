@@ -49,3 +49,10 @@ def test_finite_difference_gradients_are_named_with_their_step(kind, h):
 def test_a_bug_on_top_of_the_differences_is_not_read_as_them():
     r = _run("central", 1e-2, bug=1.001)
     assert "finite_difference_gradients" not in r.codes(), r.render()
+
+
+def test_differences_so_fine_that_round_off_dominates_are_said_as_scattered_not_named():
+    r = _run("central", 1e-6)
+    f = r.findings[0]
+    assert f.code == "unexplained_mismatch", r.render()
+    assert "scattered with no constant factor" in f.evidence
