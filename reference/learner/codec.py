@@ -271,6 +271,10 @@ def _vector_like(shape: tuple[int, ...]) -> bool:
     return sum(d != 1 for d in shape) <= 1
 
 
-def _order(item: tuple[str, Array]) -> tuple[int, int]:
-    name = item[0]
+def canonical_key(name: str) -> tuple[int, int]:
+    """The order of canonical names: W1, b1, W2, b2, ..."""
     return int(name[1:]), 0 if name[0] == "W" else 1
+
+
+def _order(item: tuple[str, Array]) -> tuple[int, int]:
+    return canonical_key(item[0])

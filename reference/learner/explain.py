@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import accumulation
+from .codec import canonical_key
 from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
 from .hypotheses import to_tensors
@@ -119,7 +120,7 @@ def diagnose(
                 late = explain_late_weights(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                 found = late or found
             if "no known" in found[0].evidence:  # nothing named: say which updates part
-                at = sorted({r.tensor for r in upd if r.step == upd[0].step}, key=_canonical)
+                at = sorted({r.tensor for r in upd if r.step == upd[0].step}, key=canonical_key)
                 found = [replace(found[0], params=codec.labels(at)), *found[1:]]
             out += found
         else:
@@ -172,11 +173,6 @@ def diagnose(
             "parameter, term by term",
         )
     ]
-
-
-def _canonical(name: str) -> tuple[int, bool]:
-    """W1, b1, W2, b2, ...: the order of the learner's names."""
-    return (int(name[1:]), name[0] != "W")
 
 
 def _constant(history: list, worst: Record) -> str:

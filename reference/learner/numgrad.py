@@ -12,6 +12,7 @@ import numpy as np
 
 from nnparity.scratch import build
 
+from .codec import canonical_key
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def explain_numerical(
     """``finite_difference_gradients`` for the learner's gradients ``obs.grads`` at
     ``obs.params`` on (X, y), against ``twin`` (PyTorch's exact gradients there); []
     otherwise."""
-    names = sorted(failing, key=lambda k: (int(k[1:]), k[0] != "W"))
+    names = sorted(failing, key=canonical_key)
     grads, params = obs.grads, obs.params
     if not grads or sum(np.size(grads[k]) for k in names) > MAX_ELEMENTS:
         return []

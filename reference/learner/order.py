@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .codec import canonical_key
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ def explain_order(data: list[StepData], codec: Codec, failing: dict[str, int]) -
     """``gradient_order`` when, at every step of ``data``, the learner's gradient of each failing
     parameter k is PyTorch's gradient of one other parameter j (same shape), j -> k a
     permutation of the failing ones; [] otherwise."""
-    keys = sorted(failing, key=lambda k: (int(k[1:]), k[0] != "W"))
+    keys = sorted(failing, key=canonical_key)
     if len(keys) < 2:
         return []
     took: dict[str, str] = {}

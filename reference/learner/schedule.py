@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from .codec import canonical_key
 from .hypotheses import to_tensors
 from .optim_variants import Sim
 from .result import Finding
@@ -62,7 +63,7 @@ def explain_schedule(
         (o.step for (o, _), m in zip(seq, mults, strict=True) if not math.isclose(m, mults[0])),
         seq[0][0].step,
     )
-    names = codec.labels(sorted(seq[0][0].params, key=lambda k: (int(k[1:]), k[0] != "W")))
+    names = codec.labels(sorted(seq[0][0].params, key=canonical_key))
     return [
         Finding(
             "lr_schedule",
