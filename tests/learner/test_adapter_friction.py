@@ -114,6 +114,11 @@ def test_the_text_report_explains_c_and_cos_in_one_line():
     assert len(lines) == 1 and "cos = their cosine similarity" in lines[0]
 
 
+def _softmax(z):
+    p = np.exp(z - z.max(1, keepdims=True))
+    return p / p.sum(1, keepdims=True)
+
+
 def test_class_indices_given_as_a_column_reach_the_learner_as_a_column():
     """Review s5: labels (N, 1) with cross_entropy were refused with "use y.argmax(1)", which
     makes a column of indices all zeros; the twin takes them flat, the learner as given."""
@@ -124,9 +129,7 @@ def test_class_indices_given_as_a_column_reach_the_learner_as_a_column():
 
     def grads(X, y):
         seen.append(y.shape)
-        z = X @ Q["W"] + Q["b"]
-        p = np.exp(z - z.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
+        p = _softmax(X @ Q["W"] + Q["b"])
         p[np.arange(len(y)), y.ravel()] -= 1
         return {"W": X.T @ p / len(y), "b": p.sum(0) / len(y)}
 
@@ -148,9 +151,7 @@ def test_one_hot_targets_reach_the_learner_one_hot_and_the_twin_as_indices(bug):
 
     def grads(X, y):
         seen.append(y.shape)
-        z = X @ Q["W"] + Q["b"]
-        p = np.exp(z - z.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
+        p = _softmax(X @ Q["W"] + Q["b"])
         d = (p - y) / len(y) * (2.0 if bug else 1.0)
         return {"W": X.T @ d, "b": d.sum(0)}
 

@@ -12,6 +12,15 @@ from test_whole_layers import _seeded_numpy  # noqa: F401 - autouse
 from nnparity.reference.learner import check, from_loss
 
 
+def softmax_ce(s, y):
+    """(mean cross-entropy of the logits s against class indices y, its gradient dL/ds)."""
+    s2 = s - s.max(1, keepdims=True)
+    lp = s2 - np.log(np.exp(s2).sum(1, keepdims=True))
+    d = np.exp(lp)
+    d[np.arange(len(s)), y] -= 1
+    return -lp[np.arange(len(s)), y].mean(), d / len(s)
+
+
 class ConvF32:
     """conv(4,k=3,pad=1) relu maxpool(2) flatten dense(3) in float32, vectorised; ``bug``:
     'skip0' (conv dW leaves out sample 0) or 'scale' (conv dW x 1.01)."""
@@ -38,11 +47,7 @@ class ConvF32:
         s = f @ p["W2"] + p["b2"]
         if y is None:
             return s
-        s2 = s - s.max(1, keepdims=True)
-        lp = s2 - np.log(np.exp(s2).sum(1, keepdims=True))
-        d = np.exp(lp)
-        d[np.arange(n), y] -= 1
-        d /= n
+        loss, d = softmax_ce(s, y)
         g = {"W2": f.T @ d, "b2": d.sum(0)}
         dp = d @ p["W2"].T
         dp = dp.reshape(n, 8, 8, 4).transpose(0, 3, 1, 2) if last else dp.reshape(pooled.shape)
@@ -53,7 +58,7 @@ class ConvF32:
         g["W1"] = np.einsum("nchwij,nfhw->fcij", win[lo:], da[lo:])
         g["W1"] = g["W1"] * (1.01 if self.bug == "scale" else 1.0)
         g["b1"] = da.sum((0, 2, 3))
-        return -lp[np.arange(n), y].mean(), {k: v.astype(np.float32) for k, v in g.items()}
+        return loss, {k: v.astype(np.float32) for k, v in g.items()}
 
 
 @pytest.mark.parametrize("bug", ["", "skip0", "scale"])
@@ -97,11 +102,7 @@ class PoolTies:
         s = pooled.reshape(n, -1) @ p["W2"] + p["b2"]
         if y is None:
             return s
-        s2 = s - s.max(1, keepdims=True)
-        lp = s2 - np.log(np.exp(s2).sum(1, keepdims=True))
-        d = np.exp(lp)
-        d[np.arange(n), y] -= 1
-        d /= n
+        loss, d = softmax_ce(s, y)
         g = {"W2": pooled.reshape(n, -1).T @ d, "b2": d.sum(0)}
         dp = (d @ p["W2"].T).reshape(pooled.shape)[:, :, :, None, :, None]
         tied = r6 == pooled[:, :, :, None, :, None]
@@ -111,7 +112,7 @@ class PoolTies:
         da = ((tied if self.ties else first) * dp).reshape(a.shape) * (a > 0)
         g["W1"] = np.einsum("nchwij,nfhw->fcij", win, da)
         g["b1"] = da.sum((0, 2, 3))
-        return -lp[np.arange(n), y].mean(), g
+        return loss, g
 
 
 @pytest.mark.parametrize("ties", [False, True])
@@ -173,11 +174,7 @@ class OverlapPool:
         s = pooled.reshape(n, -1) @ p["W2"] + p["b2"]
         if y is None:
             return s
-        s2 = s - s.max(1, keepdims=True)
-        lp = s2 - np.log(np.exp(s2).sum(1, keepdims=True))
-        d = np.exp(lp)
-        d[np.arange(n), y] -= 1
-        d /= n
+        loss, d = softmax_ce(s, y)
         g = {"W2": pooled.reshape(n, -1).T @ d, "b2": d.sum(0)}
         dp = (d @ p["W2"].T).reshape(pooled.shape)
         dr = np.zeros_like(r)
@@ -194,7 +191,7 @@ class OverlapPool:
         da = dr * (a > 0)
         g["W1"] = np.einsum("nchwij,nfhw->fcij", win, da)
         g["b1"] = da.sum((0, 2, 3))
-        return -lp[np.arange(n), y].mean(), g
+        return loss, g
 
 
 @pytest.mark.parametrize("assign", [False, True])
