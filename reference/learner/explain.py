@@ -6,7 +6,6 @@ value alone to a note; what none explains is ``unexplained_mismatch`` with where
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -115,13 +114,11 @@ def diagnose(
         own = [h[0] for h in seen]
         twin = [h[1].grads for h in seen] if own and own[0].grads is None else None
         if own and (nan_step is None or own[0].step < nan_step):
-            found = explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol, twin)
+            parting = sorted({r.tensor for r in upd if r.step == upd[0].step}, key=canonical_key)
+            found = explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol, twin, parting)
             if twin and found[0].code == "unexplained_mismatch":  # backprop after an update?
                 late = explain_late_weights(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                 found = late or found
-            if "no known" in found[0].evidence:  # nothing named: say which updates part
-                at = sorted({r.tensor for r in upd if r.step == upd[0].step}, key=canonical_key)
-                found = [replace(found[0], params=codec.labels(at)), *found[1:]]
             out += found
         else:
             out.append(

@@ -43,9 +43,11 @@ def explain_update(
     atol: float,
     rtol: float,
     twin_grads: list[dict] | None = None,
+    parting: list[str] | None = None,
 ) -> list[Finding]:
     """Post-step weights that do not follow the declared optimizer from the learner's own
-    gradients: a constant factor on the step (sign, lr), or a named optimizer variant.
+    gradients: a constant factor on the step (sign, lr), or a named optimizer variant; when
+    nothing is named, the finding names the ``parting`` updates (canonical names), if given.
     ``twin_grads`` (one dict per observation): the learner exposes no gradient (a style (c)
     step with a stateful optimizer), so PyTorch's gradients at the learner's weights stand in
     for them; a step no variant reproduces then cannot be told from a gradient bug."""
@@ -160,11 +162,12 @@ def explain_update(
     sched = explain_schedule(history, grads, spec, codec, atol, rtol)
     if sched:
         return sched
+    unnamed = codec.labels(parting) if parting else names_
     if twin_grads:
         return [
             Finding(
                 "unexplained_mismatch",
-                names_,
+                unnamed,
                 None,
                 first,
                 "your post-step weights part from PyTorch's, and no known "
@@ -174,11 +177,17 @@ def explain_update(
                 "expose your gradients (from_gradients with step=...) to separate the two",
             )
         ]
-    return _mismatch(
-        "from your own gradients the declared optimizer gives other post-step "
-        f"weights than yours, and no known {name} variant reproduces them",
-        f"compare your update line by line with torch.optim.{_cls(name)}",
-    )
+    return [
+        Finding(
+            "optimizer_update_mismatch",
+            unnamed,
+            None,
+            first,
+            "from your own gradients the declared optimizer gives other post-step "
+            f"weights than yours, and no known {name} variant reproduces them",
+            f"compare your update line by line with torch.optim.{_cls(name)}",
+        )
+    ]
 
 
 def _per_param(own: dict[str, list], names: list) -> dict[str, str] | None:
