@@ -226,10 +226,21 @@ class Form:
     cost: float
 
 
-def weight_forms(l: int, sizes: tuple[int, ...]) -> list[Form]:
-    """dW_l = A^T dz with A the right cache, or a wrong one, or the result transposed."""
+def weight_forms(l: int, sizes: tuple[int, ...], first: bool = False) -> list[Form]:
+    """dW_l = A^T dz with A the right cache, or a wrong one (``first``: also a_{l-1} as it was
+    at step 1), or the result transposed."""
     n_prev, n = sizes[l - 1], sizes[l]
     out = [Form("a_prev", None, "a_{l-1}^T dz", 0.0)]
+    if first:
+        out.append(
+            Form(
+                "a_first",
+                "stale_input",
+                f"dW{l} built from a_{l - 1} as it was at step 1 (the input of layer {l} kept "
+                "from the first call, not this call's)",
+                1.0,
+            )
+        )
     if n_prev == n:
         out.append(Form("T", "transposed", "dW transposed (square, so the shape hides it)", 1.0))
         out.append(
@@ -279,10 +290,13 @@ def weight_grad(
     a: list[Tensor],
     z: list[Tensor],
     prev: torch.nn.Module | None = None,
+    first: list[Tensor] | None = None,
 ) -> Tensor:
-    """dW_l under ``form``; ``prev`` is layer l-1's activation (for ``deriv_prev``)."""
+    """dW_l under ``form``; ``prev`` is layer l-1's activation (for ``deriv_prev``), ``first``
+    the activations of step 1 (for ``a_first``)."""
     cache = {
         "a_prev": lambda: a[l - 1],
+        "a_first": lambda: (first or a)[l - 1],
         "T": lambda: a[l - 1],
         "a_l": lambda: a[l],
         "z_prev": lambda: z[l - 1],

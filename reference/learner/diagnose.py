@@ -58,6 +58,8 @@ FORM_HINT = {
     "over the batch (samples as columns)",
     "inplace_mutation": "compute the derivative into a new array (mask = (a > 0) * 1.0), "
     "never into the cached activation, or build dW before you overwrite it",
+    "stale_input": "cache a layer's input in every forward pass (self.x = x), never only the "
+    "first time, and set a stored X from the adapter's arguments",
 }
 
 

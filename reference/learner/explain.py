@@ -21,6 +21,7 @@ from .optim_variants import Sim
 from .order import explain_order
 from .regularization import explain_regularization
 from .result import Finding, factor_text
+from .row_order import explain_stale
 from .scale import explain_total_scale
 from .schedule import explain_schedule
 
@@ -90,10 +91,12 @@ def diagnose(
         _fill_new(data, history, spec)
         full = max(len(h[0].rows) for h in history)
         initial = to_tensors(history[0][0].params)
+        a_first = [t.double() for t in history[0][1].a]
         for d in data:
-            d.full, d.P_first = full, initial
+            d.full, d.P_first, d.a_first = full, initial, a_first
         out += (
             form
+            or explain_stale(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_order(data, codec, failing)
             or explain_numerical(
                 sel[0][0],

@@ -45,6 +45,7 @@ class StepData:
     alt_dz: dict[str, Tensor] = field(default_factory=dict)  # output-layer dz candidates
     full: int = 0  # the run's full batch size (its largest), where a short last batch meets it
     P_first: dict[str, Tensor] | None = None  # the weights at step 1, for a copy cached then
+    a_first: list[Tensor] | None = None  # the activations at step 1, for an input cached then
 
 
 def step_names(steps: list[StepData], sizes: tuple[int, ...]) -> list:
@@ -304,9 +305,10 @@ class Search:
 
     def _judge(self, l: int, d: C.Deriv, wb: str, dz: list[Tensor]) -> LayerChoice:
         choice = LayerChoice(l, d, wb)
+        first = all(s.a_first is not None for s in self.steps) and self.steps[-1].step > 1
         for name in self._params(l):
             forms = (
-                C.weight_forms(l, self.sizes)
+                C.weight_forms(l, self.sizes, first)
                 if name[0] == "W"
                 else C.bias_forms(dz[0].shape[0], self.sizes[l])
             )
@@ -317,7 +319,7 @@ class Search:
                 for s, dzs in zip(self.steps, dz, strict=True):
                     prev = self.acts[l - 2][1] if l >= 2 else None
                     gh = (
-                        C.weight_grad(form.key, l, dzs, s.a, s.z, prev)
+                        C.weight_grad(form.key, l, dzs, s.a, s.z, prev, s.a_first)
                         if name[0] == "W"
                         else C.bias_grad(form.key, dzs)
                     )

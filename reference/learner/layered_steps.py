@@ -14,6 +14,7 @@ from nnparity.scratch.spec_layers import layer_shapes
 from .layered_decl import LayeredDecl
 from .paths import LearnerError
 from .result import Finding
+from .row_order import rows_at
 
 Array = np.ndarray
 MAX_SQUARE = 4  # square dense weights whose layout is tried both ways (2**4 readings)
@@ -38,11 +39,12 @@ def per_channel(decl: LayeredDecl, rows: int) -> int | None:
 
 def schedule(decl: LayeredDecl, n: int, bs: int, steps: int) -> tuple[list[Array], list[Finding]]:
     """The row indices of each step compared: the batches in order, cycling, ``steps`` of
-    them, plus the last, short batch when ``steps`` stops before it (a bug in the handling
-    of the short batch shows only there); a batch whose batchnorm would see one value per
-    channel is left out, with a note (PyTorch refuses it, the statistics are undefined)."""
+    them (one batch: in reverse order at even steps, see ``row_order``), plus the last, short
+    batch when ``steps`` stops before it (a bug in the handling of the short batch shows only
+    there); a batch whose batchnorm would see one value per channel is left out, with a note
+    (PyTorch refuses it, the statistics are undefined)."""
     batches = [np.arange(i, min(i + bs, n)) for i in range(0, n, bs)]
-    order = [batches[(k - 1) % len(batches)] for k in range(1, steps + 1)]
+    order = [rows_at(batches, k) for k in range(1, steps + 1)]  # one batch: reversed at even k
     notes = []
     if len(batches) > steps and len(batches[-1]) < bs:
         order.append(batches[-1])
