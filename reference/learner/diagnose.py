@@ -9,6 +9,8 @@ post-step weights, when the gradients are the learner's own, against the optimiz
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -244,7 +246,8 @@ def findings_from(
                     scales.setdefault(f"{f.c:.6g} {f.cs}", []).append((k, f))
         for k in ch.unexplained:
             if k in failing:
-                out.append(unexplained(k, lab(k), failing[k], steps, "grad", l, codec))
+                f = unexplained(k, lab(k), failing[k], steps, "grad", l, codec)
+                out.append(replace(f, evidence=f.evidence + _where(k, l, L, failing, steps, lab)))
     for group in scales.values():
         out += scale_findings(group, codec, failing, n, d, span, spec, implied)
     if not out and all(not ch.unexplained for ch in choices):
@@ -263,6 +266,25 @@ def findings_from(
                 )
             ]
     return out
+
+
+def _where(k: str, l: int, L: int, failing: dict, steps: list, lab: Callable) -> str:
+    """Where the error enters, when the gradients around ``k`` agree: layer l's bias (so dz_l
+    is right and dW_l's input or product is not), or every layer above (so it is what reaches
+    layer l)."""
+    if k[0] == "W" and f"b{l}" in steps[0].g and f"b{l}" not in failing:
+        return (
+            f"; {lab(f'b{l}')} agrees, so dz{l} is right: what parts is how dW{l} is built from "
+            f"it (the cached input a{l - 1}, or the product's order)"
+        )
+    if l < L and not any(int(n[1:]) > l for n in failing):
+        above = ", ".join(lab(n) for n in steps[0].g if int(n[1:]) > l)
+        return (
+            f"; the gradients above agree ({above}), so the error enters at layer {l}: the "
+            f"gradient handed down to it through {lab(f'W{l + 1}')}, its derivative f'(z{l}), "
+            "or its cached input"
+        )
+    return ""
 
 
 def unexplained(

@@ -1,0 +1,58 @@
+"""An unexplained gradient says where its error enters when the gradients around it agree:
+the layers above (then it is what reaches the layer) or the layer's own bias (then dz is right
+and dW's input is not). Tested both ways: the clause appears only when they agree."""
+
+import numpy as np
+
+from nnparity import check
+from nnparity.reference.learner import from_gradients
+
+
+def _check(bug: str):
+    r = np.random.RandomState(0)
+    P = [r.randn(4, 5) * 0.5, np.zeros(5), r.randn(5, 3) * 0.5, np.zeros(3)]
+    X, Y = r.randn(12, 4), r.randn(12, 3)
+
+    def grads(X, Y):
+        W1, b1, W2, b2 = P
+        h = np.tanh(X @ W1 + b1)
+        do = 2 * (h @ W2 + b2 - Y) / Y.size
+        dh = do @ W2.T * (1 - h**2)
+        if bug == "signal":  # what reaches layer 1 is off
+            dh = dh * (1 + h**2)
+        Xd = X * np.array([2.0, 1, 1, 1]) if bug == "input" else X  # dW1 from another input
+        dW2 = h.T @ do * (1 + 0.1 * np.cos(h.T @ do)) if bug == "both" else h.T @ do
+        if bug == "both":
+            dh = dh * (1 + h**2)
+        return [Xd.T @ dh, dh.sum(0), dW2, do.sum(0)]
+
+    a = from_gradients(
+        P, [f"[{i}]" for i in range(4)], grads, sizes=[4, 5, 3], activations="tanh,identity",
+        loss="mse", optimizer="sgd", lr=0.1, layout="in_out",
+    )  # fmt: skip
+    return check(a, X, Y, steps=2, probe=False)
+
+
+def _evidence(r, name):
+    return next(f.evidence for f in r.findings if f.params == (name,))
+
+
+def test_an_error_in_what_reaches_layer_1_says_the_layers_above_agree():
+    r = _check("signal")
+    assert r.code == "implementation_bug"
+    assert "the gradients above agree ([2], [3]), so the error enters at layer 1" in _evidence(
+        r, "[0]"
+    ), r.render()
+
+
+def test_an_error_in_dW_alone_says_the_bias_agrees():
+    r = _check("input")
+    assert r.code == "implementation_bug"
+    assert "[1] agrees, so dz1 is right" in _evidence(r, "[0]"), r.render()
+
+
+def test_no_clause_for_layer_1_when_the_layer_above_parts_too():
+    r = _check("both")
+    assert r.code == "implementation_bug"
+    assert "agree" not in _evidence(r, "[0]") + _evidence(r, "[1]"), r.render()
+    assert "[3] agrees, so dz2 is right" in _evidence(r, "[2]"), r.render()
