@@ -22,6 +22,7 @@ import torch
 
 from . import candidates as C
 from .output_dz import OUTPUT_DZ
+from .poly_deriv import fitted_derivative
 from .result import factor_text
 
 Tensor = torch.Tensor
@@ -252,6 +253,8 @@ class Search:
                     choice = self._judge(l, d, wb, dz)
                     if best is None or _better(choice, best):
                         best, best_dz = choice, dz
+            if f"W{l}" in best.unexplained and not any(c.unexplained for c in out):
+                best, best_dz = self._polynomial(l, up, best, best_dz)
             out.append(best)
             if best.unexplained and len(best.unexplained) == len(self._params(l)):
                 best_dz = [
@@ -262,6 +265,21 @@ class Search:
                 ]
             up = best_dz
         return out
+
+    def _polynomial(self, l: int, up: list | None, best: LayerChoice, best_dz: list) -> tuple:
+        """The best choice with a derivative fitted as a polynomial (poly_deriv.py), where the
+        layers above are explained and this one is not."""
+        wb = "old" if up else "-"
+        da = [
+            s.dl_da if not up else up[i] @ self._w_back(s, l, wb).T
+            for i, s in enumerate(self.steps)
+        ]
+        for d in fitted_derivative(self.steps, l, da, self.acts[l - 1][0], l in self.bias):
+            dz = [self._dz(s, l, d, wb, up[i] if up else None) for i, s in enumerate(self.steps)]
+            choice = self._judge(l, d, wb, dz)
+            if _better(choice, best):
+                return choice, dz
+        return best, best_dz
 
     def _params(self, l: int) -> list[str]:
         return [f"W{l}", f"b{l}"] if l in self.bias else [f"W{l}"]
@@ -305,7 +323,9 @@ class Search:
 
     def _judge(self, l: int, d: C.Deriv, wb: str, dz: list[Tensor]) -> LayerChoice:
         choice = LayerChoice(l, d, wb)
-        first = all(s.a_first is not None for s in self.steps) and self.steps[-1].step > 1
+        first = self.steps[-1].step > 1 and all(
+            s.a_first is not None and s.a_first[0].shape == s.a[0].shape for s in self.steps
+        )  # step 1's inputs, where the batches are alike
         for name in self._params(l):
             forms = (
                 C.weight_forms(l, self.sizes, first)

@@ -1,0 +1,101 @@
+"""A derivative written wrong, fitted: when no candidate explains a layer whose layers above
+agree, the learner's dW_l and db_l are fitted as da_l * m with m a polynomial of degree <= 3 in
+a_l = f(z_l) (then in z_l): dW_l = a_(l-1)^T (da_l * sum_j c_j x^j) is linear in the c_j, so
+one least-squares solve over the steps examined finds them. ``1 - a`` for tanh' (the square
+left out), ``a - a^3``, ``1 + a^2``: any slip of that kind is named with its formula, where a
+list of candidates holds only the slips someone thought of. The hypothesis search then judges
+the fitted candidate like any other (hypotheses.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .candidates import OUTPUT_FORMULA, SYMBOL, Deriv
+
+Tensor = torch.Tensor
+DEGREE = 3
+SNAP = 4  # coefficients snapped to quarters first
+
+
+def fitted_derivative(
+    steps: Sequence, l: int, da: list[Tensor], act: str, bias: bool
+) -> list[Deriv]:
+    """The polynomial derivatives of layer ``l`` that may reproduce the learner's gradients,
+    as candidates (its coefficients snapped to quarters first, then as fitted); none when the
+    fit is the true derivative times a constant (a scale, which other hypotheses name)."""
+    for var in ("a", "z"):
+        c = _solve(steps, l, da, var, bias)
+        if c is None:
+            continue
+        snapped = torch.round(c * SNAP) / SNAP
+        if _proportional_to_true(c, var, act) or not bool(snapped.abs().gt(0).any()):
+            return []
+        near = float((snapped - c).abs().max()) <= 1e-3 * max(1.0, float(c.abs().max()))
+        return [_deriv(k, var, act) for k in ([snapped, c] if near else [c])]
+    return []
+
+
+def _deriv(c: Tensor, var: str, act: str) -> Deriv:
+    sym = SYMBOL.get(act, act)
+    right = OUTPUT_FORMULA[act][0] if act in OUTPUT_FORMULA else f"{sym}'(z)"
+    coef = c.tolist()
+    return Deriv(
+        f"poly {var}",
+        "wrong_activation_derivative",
+        f"{poly_text(c, var)} in place of {sym}'(z) = {right} (fitted as a polynomial in "
+        f"{'a = ' + sym + '(z)' if var == 'a' else 'z'})",
+        1.5,
+        lambda z, a: sum(k * (a if var == "a" else z) ** j for j, k in enumerate(coef)),
+    )
+
+
+def _solve(steps: Sequence, l: int, da: list[Tensor], var: str, bias: bool) -> Tensor | None:
+    cols, target = [], []
+    for s, d in zip(steps, da, strict=True):
+        x, prev = (s.a[l] if var == "a" else s.z[l]), s.a[l - 1]
+        names = [f"W{l}", f"b{l}"] if bias else [f"W{l}"]
+        if s.g[names[0]].shape != (prev.shape[1], x.shape[1]):
+            return None
+        w = {n: 1.0 / max(s.atol[n], 1e-300) for n in names}
+        per = []
+        for j in range(DEGREE + 1):
+            dz = d * x**j
+            parts = [(prev.T @ dz).reshape(-1) * w[names[0]]]
+            if bias:
+                parts.append(dz.sum(0) * w[names[1]])
+            per.append(torch.cat(parts))
+        cols.append(torch.stack(per, 1))
+        target.append(torch.cat([s.g[n].reshape(-1) * w[n] for n in names]))
+    M, t = torch.cat(cols), torch.cat(target)
+    if M.shape[0] < 3 * M.shape[1] or not bool(torch.isfinite(M).all()):
+        return None
+    c = torch.linalg.lstsq(M, t.unsqueeze(1)).solution.squeeze(1)
+    return c if bool(torch.isfinite(c).all()) else None
+
+
+def _proportional_to_true(c: Tensor, var: str, act: str) -> bool:
+    """c is k times the true derivative's own polynomial (tanh: 1 - a^2; sigmoid: a - a^2)."""
+    true = {"tanh": [1.0, 0.0, -1.0, 0.0], "sigmoid": [0.0, 1.0, -1.0, 0.0]}.get(act)
+    if act == "identity":
+        true = [1.0, 0.0, 0.0, 0.0]
+    if var != "a" or true is None:
+        return False
+    t = torch.tensor(true, dtype=c.dtype)
+    k = float(c @ t) / float(t @ t)
+    return float((c - k * t).abs().max()) <= 1e-6 * max(1.0, float(c.abs().max()))
+
+
+def poly_text(c: Tensor, var: str) -> str:
+    """``1 - a``, ``0.5 a - a^3``: the nonzero terms, lowest power first."""
+    out = ""
+    for j, k in enumerate(c.tolist()):
+        if abs(k) < 1e-12:
+            continue
+        mag = abs(k)
+        num = f"{mag:g}" if (j == 0 or mag != 1) else ""
+        term = num + ("" if j == 0 else (" " if num else "") + var + (f"^{j}" if j > 1 else ""))
+        sign = "-" if k < 0 else "+"
+        out += (f" {sign} " if out else ("-" if k < 0 else "")) + term
+    return out or "0"

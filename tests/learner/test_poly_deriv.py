@@ -1,0 +1,88 @@
+"""A derivative written wrong as a polynomial of the activation (tanh' as 1 - a, sigmoid' as
+1 - a) is fitted and named with its formula (poly_deriv.py). Tested both ways: the right
+derivative matches, a doubled one stays a scale factor, a derivative that is no polynomial is
+not named as one, and float32 learners are named too."""
+
+import numpy as np
+import pytest
+
+from nnparity import check
+from nnparity.reference.learner import from_gradients
+
+F = {
+    "tanh": (np.tanh, lambda a: 1 - a**2),
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda a: a * (1 - a)),
+}
+
+
+def _check(act: str, deriv=None, dtype=np.float64, sizes=(4, 6, 3)):
+    f, true = F[act]
+    deriv = deriv or true
+    r = np.random.RandomState(3)
+    P = [(r.randn(i, o) * 0.7).astype(dtype) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
+    P = [p for W in P for p in (W, np.zeros(W.shape[1], dtype))]
+    X, Y = r.randn(16, sizes[0]).astype(dtype), r.randn(16, sizes[-1]).astype(dtype)
+
+    def grads(X, Y):
+        acts = [X]
+        for i in range(0, len(P) - 2, 2):
+            acts.append(f(acts[-1] @ P[i] + P[i + 1]))
+        out = acts[-1] @ P[-2] + P[-1]
+        d = 2 * (out - Y) / Y.size
+        g = [acts[-1].T @ d, d.sum(0)]
+        for i in range(len(P) - 4, -1, -2):
+            d = d @ P[i + 2].T * deriv(acts[i // 2 + 1])
+            g = [acts[i // 2].T @ d, d.sum(0), *g]
+        return g
+
+    n = len(sizes) - 1
+    a = from_gradients(
+        P, [f"[{i}]" for i in range(len(P))], grads, sizes=list(sizes),
+        activations=",".join([act] * (n - 1) + ["identity"]), loss="mse", optimizer="sgd",
+        lr=0.1, layout="in_out",
+    )  # fmt: skip
+    return check(a, X, Y, steps=3, probe=False)
+
+
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+def test_the_right_derivative_matches(act):
+    assert _check(act).code == "match"
+
+
+@pytest.mark.parametrize(
+    ("act", "deriv", "text"),
+    [
+        ("tanh", lambda a: 1 - a, "1 - a in place of tanh'(z) = 1 - a^2"),
+        ("tanh", lambda a: 1 + a**2, "1 + a^2 in place of tanh'(z) = 1 - a^2"),
+        ("sigmoid", lambda a: 1 - a, "1 - a in place of sigma'(z) = a (1 - a)"),
+        ("sigmoid", lambda a: a - a**3, "a - a^3 in place of sigma'(z) = a (1 - a)"),
+    ],
+)
+def test_a_polynomial_slip_is_named_with_its_formula(act, deriv, text):
+    r = _check(act, deriv)
+    assert r.codes() == ["wrong_activation_derivative"], r.render()
+    assert text in r.findings[0].evidence, r.render()
+
+
+def test_a_slip_in_the_second_of_two_hidden_layers_is_named_there():
+    r = _check("tanh", lambda a: 1 - a, sizes=(4, 6, 5, 3))
+    assert r.findings[0].code == "wrong_activation_derivative", r.render()
+    assert r.findings[0].layer == 2 and "1 - a in place of" in r.findings[0].evidence
+
+
+def test_float32_learners_are_named_too():
+    r = _check("tanh", lambda a: 1 - a, dtype=np.float32)
+    assert r.codes() == ["wrong_activation_derivative"], r.render()
+    assert "1 - a in place of" in r.findings[0].evidence
+
+
+def test_a_doubled_derivative_stays_a_scale_factor():
+    r = _check("tanh", lambda a: 2 * (1 - a**2))
+    assert "fitted as a polynomial" not in r.render(), r.render()
+    assert r.code == "implementation_bug"
+
+
+def test_a_derivative_that_is_no_polynomial_is_not_named_as_one():
+    r = _check("tanh", lambda a: (1 - a**2) * (1 + 0.3 * np.sin(5 * a)))
+    assert r.code == "implementation_bug"
+    assert "fitted as a polynomial" not in r.render(), r.render()
