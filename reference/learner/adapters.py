@@ -104,6 +104,17 @@ class Adapter:
         """NumPy's global generator state where the learner's code runs (this process)."""
         return np.random.get_state()
 
+    def keep(self) -> Any:
+        """The learner's state below ``root``, to ``restore`` (``keep.py``; this process)."""
+        from .keep import snapshot
+
+        return snapshot(self.root)
+
+    def restore(self, kept: Any) -> None:
+        from .keep import restore
+
+        restore(kept)
+
     def read(self) -> dict[str, Array]:
         """The learner's current parameters, canonical."""
         return self.bind().to_canonical(self.read_raw())

@@ -191,7 +191,7 @@ def _run(
     if stateless and not own and adapter.step is not None and run.history and not run.crash:
         last = run.history[-1][0]
         try:
-            runner.observe_twice(last.step, last.params, last.rows)
+            runner.observe_twice(last.step, adapter.read(), last.rows)  # from its own state
         except LearnerCrash as e:
             run.crash = e.finding
     return run

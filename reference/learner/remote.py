@@ -275,6 +275,13 @@ class RemoteAdapter(Adapter):
 
         return rng_state(self.learner)
 
+    def keep(self) -> Any:
+        h, _ = self.learner.ask({"op": "keep"})
+        return h.get("kept")
+
+    def restore(self, kept: Any) -> None:
+        self.learner.ask({"op": "restore", "kept": kept})
+
 
 def describe(learner: Learner, h: dict, arrays: list) -> tuple[Any, Any, Any]:
     """(adapter, X, y), or (layer checks, None, None), from the learner's first message."""

@@ -6,6 +6,15 @@ recorded with the learner's file and line; ``X`` and ``y`` are passed as copies 
 afterwards, so in-place mutation is seen and never reaches the twin. ``y`` reaches the learner
 in the shape of its own data (a vector (N,) stays a vector; the twin takes (N, 1)).
 
+A call run twice from the same weights (the determinism probe) that gives other numbers the
+second time, and not twice the first's (gradient buffers added into), runs a third time from
+the state kept before the first (``keep``): a copy of W that the learner's own update re-syncs
+is its state, not randomness.
+
+A step that is the whole training step (no gradient function) runs before the forward pass
+compared, not after it: a forward called first would leave a fresh cache for a step that
+backprops the cache of an earlier call (its own loop calls forward after backward).
+
 Style (c) exposes no gradient: it is implied from the weights before (p) and after (p') one
 step of the declared SGD: d = (p - p') / lr; without momentum g = d; with momentum mu,
 dampening tau, the buffer b = d and g = (d - mu b_prev) / (1 - tau) (g = d on the first step);
@@ -15,7 +24,6 @@ nesterov: g = (d - mu^2 b_prev) / (1 + mu); finally g -= weight_decay p.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +35,7 @@ from .adapters import Adapter
 from .coverage import aliased_finding, dtype_finding
 from .crash import learner_tail, orientation_hint
 from .grad_shape import ShapeProblem
+from .handed import loss_check, nonfinite_init
 from .paths import LearnerError
 from .result import Finding
 
@@ -136,12 +145,14 @@ class Runner:
         a, X, y = self.a, self.X[rows], self.y[rows]
         obs = Obs(step, rows, params)
         a.write(params)
-        if a.forward is not None:
+        last = a.grads is None and a.step is not None  # a whole step: forward after it (doc)
+        if a.forward is not None and not last:
             obs.out = self._output(self.call("forward", a.forward, step, X), X.shape[0], step)
         if a.grads is not None:
+            before = a.keep() if twice else []
             obs.loss, obs.grads = self._grads(step, X, y)
             if twice:
-                held = self._held
+                held, after = self._held, a.keep()
                 a.write(params)
                 _, again = self._grads(step, X, y)
                 obs.calls = 2
@@ -149,8 +160,12 @@ class Runner:
                 if acc:
                     names = self.codec.labels(list(acc))
                     self._found(accumulation.twice_finding(step, "your backward pass run", names))
-                else:
-                    self._same(obs.grads, again, step, "the gradients")
+                elif _differs(obs.grads, again):  # random draws, or state it keeps?
+                    a.restore(before)  # a third run from the state kept before the first
+                    a.write(params)
+                    self._same(obs.grads, self._grads(step, X, y)[1], step, "the gradients")
+                    a.restore(after)  # on from the first run's state
+                    obs.calls = 1
             a.write(params)
             l2 = a.conventions.l2 if a.conventions.l2_in == "update" else 0.0
             if l2:  # the penalty lives in the learner's update: its gradients are the data's
@@ -162,6 +177,7 @@ class Runner:
                         l2 / 2 * sum(float((v * v).sum()) for k, v in params.items() if k[0] == "W")
                     )
         if a.step is not None:
+            before = a.keep() if twice else []
             self.call("step", a.step, step, X, y)
             if step == 1:
                 self._dtypes(step)
@@ -172,12 +188,18 @@ class Runner:
             elif self.stuck is None and same and len(same) < len(obs.after):
                 self.stuck = (step, tuple(same))
             if twice:
+                after = a.keep()
                 a.write(params)
                 self.call("step", a.step, step, X, y)
-                self._same_step(params, obs.after, a.read(), step, state=False)
+                if self._same_step(params, obs.after, a.read(), step, False, before, X, y):
+                    a.restore(after)  # a difference that was kept state: on from the first run
                 a.write(obs.after)
             if a.grads is None:
                 self._imply(obs)
+        if a.forward is not None and last:
+            a.write(params)
+            obs.out = self._output(self.call("forward", a.forward, step, X), X.shape[0], step)
+            a.write(obs.after)
         return obs
 
     def _dtypes(self, step: int) -> None:
@@ -193,11 +215,13 @@ class Runner:
         shows no gradient: checked after the steps compared; see ``checker``)."""
         a, X, y = self.a, self.X[rows], self.y[rows]
         after = []
+        a.write(params)
+        before = a.keep()
         for _ in range(2):
             a.write(params)
             self.call("step", a.step, step, X, y)
             after.append(a.read())
-        self._same_step(params, after[0], after[1], step, state=True)
+        self._same_step(params, after[0], after[1], step, True, before, X, y)
 
     def _same_step(
         self,
@@ -206,17 +230,27 @@ class Runner:
         again: dict[str, Array],
         step: int,
         state: bool,
-    ) -> None:
+        before: Any,
+        X: Array,
+        y: Array,
+    ) -> bool:
         """Two steps from the same weights: the second moved twice as far under plain SGD
-        when its gradients accumulate; else they must agree."""
+        when its gradients accumulate; else they must agree, or a third run from the state
+        kept ``before`` the first must (True: it ran, and agreed or not)."""
         d1 = {k: params[k] - first[k] for k in first if k not in self.codec.frozen}
         d2 = {k: params[k] - again[k] for k in d1}
         acc = accumulation.doubled(d1, d2, d1) if self._plain_sgd() else ()
         if acc:
             names = self.codec.labels(list(acc))
             self._found(accumulation.twice_finding(step, "your step run", names))
-            return
-        self._same(first, again, step, "the post-step weights", state=state)
+            return False
+        if _differs(first, again) is None:
+            return False
+        self.a.restore(before)
+        self.a.write(params)
+        self.call("step", self.a.step, step, X, y)
+        self._same(first, self.a.read(), step, "the post-step weights", state=state)
+        return True
 
     def _plain_sgd(self) -> bool:
         return self.opt_name == "sgd" and not self.opt.get("momentum")
@@ -292,18 +326,17 @@ class Runner:
     def _same(
         self, a: dict[str, Array], b: dict[str, Array], step: int, what: str, state: bool = False
     ) -> None:
-        for k in a:
-            if not np.allclose(a[k], b[k], rtol=1e-12, atol=0, equal_nan=True):
-                self._once(
-                    "nondeterministic",
-                    f"{what} differ between two runs from the same "
-                    f"weights and data at step {step} ({self.codec.label(k)})"
-                    + ("; your step keeps some state, or draws random numbers" if state else ""),
-                    "seed every random draw (dropout, shuffling) or remove it while "
-                    "checking; the comparison needs repeatable numbers",
-                    step,
-                )
-                return
+        k = _differs(a, b)
+        if k is not None:
+            self._once(
+                "nondeterministic",
+                f"{what} differ between two runs from the same "
+                f"weights and data at step {step} ({self.codec.label(k)})"
+                + ("; your step keeps some state, or draws random numbers" if state else ""),
+                "seed every random draw (dropout, shuffling) or remove it while "
+                "checking; the comparison needs repeatable numbers",
+                step,
+            )
 
     def _imply(self, obs: Obs) -> None:
         """Gradients implied by one SGD step (see the module docstring)."""
@@ -336,52 +369,10 @@ class Runner:
         obs.grads, obs.implied, obs.noise = grads, True, noise
 
 
-def nonfinite_init(adapter: Adapter) -> None:
-    """A ``LearnerError`` when a parameter holds NaN or inf before any step: nothing can be
-    compared from such weights (PyTorch's twin would start from the same values), so there is
-    no verdict on the gradient code, as for integer weights; the message names the array."""
-    for path, a in zip(adapter.paths, adapter.read_raw(), strict=True):
-        if not np.issubdtype(a.dtype, np.floating):
-            continue  # said by the adapter, with its own fix
-        bad = ~np.isfinite(a)
-        if bad.any():
-            what = "NaN" if np.isnan(a).any() else "inf"
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            where = f", first at index {first}" if a.ndim else ""
-            raise LearnerError(
-                f"{path} holds {what} before any step ({int(bad.sum())} of {a.size} entries"
-                f"{where}): your initialisation produced it, so no step can be compared. "
-                f"Fix how {path} is initialised: np.empty instead of np.zeros, a division by "
-                "zero (1 / sqrt(fan_in) with fan_in = 0), the log or sqrt of a negative number"
-            )
-
-
-def loss_check(returned: Any, declared: bool | None, step: int) -> None:
-    """A ``LearnerError`` when the gradient function returns its loss as something other than
-    a number (a string, a list, an array of per-sample losses): (loss, gradients) with the loss
-    a float or a 0-d / 1-element array of numbers."""
-    if declared is False or not (isinstance(returned, tuple | list) and len(returned) == 2):
-        return
-    loss, rest = returned
-    if not isinstance(rest, Mapping | list | tuple):
-        return
-    if isinstance(loss, str | bytes) or loss is None:
-        pass  # never a gradient: said below
-    elif not declared:
-        return  # undeclared: (loss, grads) is recognised only with a number first
-    else:
-        try:
-            a = np.asarray(loss)
-            if np.issubdtype(a.dtype, np.number) and a.size == 1:
-                return
-        except (TypeError, ValueError):
-            pass
-    shown = repr(loss)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    raise LearnerError(
-        f"your gradient function returned its loss as a {type(loss).__name__} ({shown}) at "
-        f"step {step}: return the loss as a number (float(loss)), with the gradients: "
-        "(loss, grads)"
+def _differs(a: dict[str, Array], b: dict[str, Array]) -> str | None:
+    """The first name whose arrays differ beyond 1e-12 relative (NaN equal to NaN)."""
+    return next(
+        (k for k in a if not np.allclose(a[k], b[k], rtol=1e-12, atol=0, equal_nan=True)), None
     )
 
 

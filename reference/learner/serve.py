@@ -172,6 +172,7 @@ class _Server:
     def answer(self, header: dict, arrays: list) -> tuple[dict, list]:
         from nnparity.scratch.errors import NNParityError
 
+        from .keep import restore, snapshot
         from .paths import get, put
 
         op, out = header["op"], []
@@ -191,6 +192,15 @@ class _Server:
             if op == "get":
                 got = [get(self.adapter.root, p) for p in header["paths"]]
                 return {"values": encode(got, out, self.keep)}, out
+            if op == "keep":  # the learner's state, kept here (keep.py)
+                snaps = getattr(self, "snaps", {})
+                n = max(snaps, default=-1) + 1
+                self.snaps = {k: v for k, v in snaps.items() if k > n - 4}  # the last four
+                self.snaps[n] = snapshot(self.adapter.root)
+                return {"kept": n}, out
+            if op == "restore":
+                restore(self.snaps[header["kept"]])
+                return {"ok": True}, out
             if op == "aliased":  # parameters sharing memory, seen only where they live
                 return {"pair": self.adapter.aliased()}, out
             if op == "put":

@@ -1,0 +1,109 @@
+"""State a learner keeps between calls, beside its weights: a transposed copy of W re-synced by
+its own update is correct, and the determinism probe (a step or backward pass run twice from
+the same weights) runs the second from the state kept before the first (keep.py), in this
+process and in the sandbox's; a step that draws anew each call is still nondeterministic.
+A whole training step runs before the forward compared, so a step that backprops the cache of
+its previous call is seen."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from nnparity.reports.cli import main
+
+LEARNER = textwrap.dedent(
+    """
+    import numpy as np
+
+    MODE = {mode!r}
+
+    class Dense:
+        def __init__(self, n_in, n_out, rng):
+            self.W = rng.randn(n_in, n_out) / np.sqrt(n_in)
+            self.b = 0.1 * rng.randn(n_out)
+            self.WT = self.W.T.copy()  # kept for backward, re-synced by the update
+            self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+
+    class Net:
+        def __init__(self):
+            rng = np.random.RandomState(0)
+            self.l1, self.l2 = Dense(4, 6, rng), Dense(6, 3, rng)
+            self.noise = np.random.RandomState(1)
+
+        def forward(self, X):
+            self.X = X
+            self.h = np.tanh(X @ self.l1.W + self.l1.b)
+            self.out = self.h @ self.l2.W + self.l2.b
+            return self.out
+
+        def backward(self, y):
+            d = 2 * (self.out - y) / y.size
+            self.l2.dW, self.l2.db = self.h.T @ d, d.sum(0)
+            d = d @ self.l2.WT * (1 - self.h**2)
+            self.l1.dW, self.l1.db = self.X.T @ d, d.sum(0)
+
+        def update(self, lr=0.1):
+            for l in (self.l1, self.l2):
+                l.W -= lr * l.dW
+                l.b -= lr * l.db
+                if MODE == "noise":
+                    l.W += 1e-3 * self.noise.randn(*l.W.shape)
+                l.WT = l.W.T.copy()
+
+        def train_step(self, X, y):
+            if MODE == "stale":  # the bug: backprop the cache of the previous call first
+                self.backward(y)
+                self.update()
+                self.forward(X)
+                return
+            self.forward(X)
+            self.backward(y)
+            self.update()
+
+    rng = np.random.RandomState(4)
+    X, Y = rng.randn(24, 4), rng.randn(24, 3)
+    net = Net()
+    net.forward(X)  # the program's first printout caches the data
+    NAMES = ["l1.W", "l1.b", "l2.W", "l2.b"]
+    KW = dict(sizes=[4, 6, 3], activations="tanh,identity", loss="mse", optimizer="sgd", lr=0.1,
+              data=(X, Y))
+
+    def nnparity_adapter():
+        from nnparity.reference.learner import from_layers, from_step
+
+        if {style!r} == "step":
+            return from_step(net, NAMES, net.train_step, forward=net.forward, **KW)
+        return from_layers(
+            [net.l1, net.l2], lambda X, y: (net.forward(X), net.backward(y)), weights="W",
+            biases="b", dweights="dW", dbiases="db", forward=net.forward,
+            step=lambda X, y: net.update(), **KW,
+        )
+    """
+)
+
+
+def _check(tmp_path, capsys, mode: str, style: str, *extra: str) -> str:
+    f = tmp_path / f"learner_{mode}_{style}.py"
+    f.write_text(LEARNER.format(mode=mode, style=style))
+    main(["check", str(f), "--no-probe", "--steps", "4", *extra])
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("where", [(), ("--in-process",)])
+@pytest.mark.parametrize("style", ["step", "layers"])
+def test_a_transposed_copy_resynced_by_the_update_matches(tmp_path, capsys, style, where):
+    out = _check(tmp_path, capsys, "ok", style, *where)
+    assert out.startswith("code: match"), out
+
+
+@pytest.mark.parametrize("style", ["step", "layers"])
+def test_a_step_that_draws_anew_each_call_is_still_nondeterministic(tmp_path, capsys, style):
+    out = _check(tmp_path, capsys, "noise", style)
+    assert out.startswith("code: implementation_bug") and "nondeterministic" in out, out
+
+
+def test_a_step_that_backprops_its_previous_call_s_cache_is_seen(tmp_path, capsys):
+    out = _check(tmp_path, capsys, "stale", "step")
+    assert out.startswith("code: implementation_bug"), out
