@@ -43,7 +43,7 @@ from .instability import (
 from .limitations import probe as run_probe
 from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
-from .row_order import ignores_rows, ignores_rows_note, reordered, rows_at
+from .row_order import batches_of, ignores_rows, ignores_rows_note, reordered, rows_at
 from .runner import LearnerCrash, Obs, Runner
 from .table import param_table, records_of
 from .targets import learner_data
@@ -257,7 +257,7 @@ def _check(
     ref = Reference(spec, codec.frozen, conv.l2, conv.softmax_out)
     runner = Runner(adapter, X, y_own)
     bs = min(batch_size or conv.batch_size or len(X), len(X))
-    batches = [np.arange(i, min(i + bs, len(X))) for i in range(0, len(X), bs)]
+    batches, early = batches_of(len(X), bs, steps)  # a short last batch: second
     P0 = adapter.read()
     watch = watch if adapter.style != "forward" else 0
     tol = tolerance_for(spec.dtype, 1, "resync", rtol, atol)
@@ -281,7 +281,7 @@ def _check(
         hygiene = [f for f in hygiene if f.code != "nondeterministic"]
     if any(f.code == "gradient_accumulation" for f in hygiene):  # one finding, not two
         diag = [f for f in diag if f.code != "gradient_accumulation"]
-    notes = run.notes
+    notes = early + run.notes
     if diag and all(f.kind == "note" for f in diag):  # differences that are not bugs
         notes, diag, bad = notes + diag, [], []
     if hygiene:  # the hygiene finding first: mismatches are then likely its consequence

@@ -28,6 +28,28 @@ from .result import Finding
 Array = np.ndarray
 
 
+def batches_of(n: int, bs: int, steps: int) -> tuple[list[Array], list[Finding]]:
+    """The row indices of each batch of ``bs`` rows, in order, but for a short last batch that
+    the ``steps`` compared would not reach: it comes second, with a note (a 1/N taken from the
+    full batch size shows only there)."""
+    batches = [np.arange(i, min(i + bs, n)) for i in range(0, n, bs)]
+    if len(batches) <= max(steps, 2) or len(batches[-1]) == bs:
+        return batches, []
+    batches = [batches[0], batches[-1], *batches[1:-1]]
+    said = Finding(
+        "short_batch_compared",
+        (),
+        None,
+        2,
+        f"your last batch has {len(batches[1])} row{'s' * (len(batches[1]) > 1)} (the others "
+        f"{bs}): it is compared at step 2, "
+        f"before the other {len(batches) - 2} batches, which {steps} steps would not reach",
+        "nothing to do: a 1/N taken from the full batch size shows there",
+        "note",
+    )
+    return batches, [said]
+
+
 def rows_at(batches: list[Array], k: int) -> Array:
     """The rows of step ``k``: the batches in order, cycling; one batch of two rows or more
     comes in reverse order at every even step."""
