@@ -10,8 +10,9 @@ z <= 0 on every sample), ``saturation`` (sigmoid |z| > 6, tanh |z| > 3.5 on ever
 ``symmetric_init`` (hidden units with identical incoming and outgoing weights stay identical).
 When such a cause is there at the start and the strong run fails, it is run again from a fresh
 random initialisation: if that fits, the cause is the initialisation (re-initialise) and no
-``capacity`` is claimed. Findings come in the order of their fix: ``no_bias``, the
-initialisation, the learning rate, ``capacity`` last.
+``capacity`` is claimed, nor where identical inputs carry different targets
+(``contradictory_targets``: no model can fit them). Findings come in the order of their fix:
+``no_bias``, the initialisation, the learning rate, ``capacity`` last.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from nnparity.scratch import Spec, build
 
 from .codec import Codec
+from .contradiction import contradiction
 from .criteria import criterion
 from .result import Finding, Training
 from .torch_side import Reference, RefStep
@@ -213,7 +215,10 @@ def probe(
                     "limitation",
                 ),
             ]
-    if not strong.fit:
+    clash = contradiction(X, y, crit.text.startswith("accuracy")) if not strong.fit else None
+    if clash is not None:  # the data, not the network
+        found.append(clash)
+    elif not strong.fit:
         found.append(
             Finding(
                 "capacity",

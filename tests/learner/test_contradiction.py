@@ -1,0 +1,65 @@
+"""Identical inputs with different targets: no model fits them, and the training probe says
+so (``contradictory_targets``, with the best any model can reach) instead of ``capacity``.
+Tested both ways: the same data without the clash fits, and the bound is computed."""
+
+import numpy as np
+import pytest
+
+from nnparity import check
+from nnparity.reference.learner import from_gradients
+from nnparity.reference.learner.contradiction import contradiction
+
+
+def _learner(X, Y, loss, out):
+    r = np.random.RandomState(0)
+    P = [
+        r.randn(X.shape[1], 8) * 0.5,
+        np.zeros(8),
+        r.randn(8, Y.shape[1]) * 0.5,
+        np.zeros(Y.shape[1]),
+    ]
+
+    def grads(Xb, Yb):
+        h = np.tanh(Xb @ P[0] + P[1])
+        z = h @ P[2] + P[3]
+        if out == "sigmoid":
+            a = 1 / (1 + np.exp(-z))
+            do = (a - Yb) / Yb.size
+        else:
+            do = 2 * (z - Yb) / Yb.size
+        dh = do @ P[2].T * (1 - h**2)
+        return [Xb.T @ dh, dh.sum(0), h.T @ do, do.sum(0)]
+
+    return from_gradients(
+        P, [f"[{i}]" for i in range(4)], grads, sizes=[X.shape[1], 8, Y.shape[1]],
+        activations=f"tanh,{out}", loss=loss, optimizer="adam", lr=0.05, layout="in_out",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("clash", [False, True])
+def test_repeated_inputs_with_other_labels_are_the_data_not_the_network(clash):
+    r = np.random.RandomState(1)
+    X = r.randn(10, 3)
+    Y = (X[:, :1] > 0).astype(float)
+    if clash:
+        X, Y = np.vstack([X, X[:4]]), np.vstack([Y, 1 - Y[:4]])
+    res = check(_learner(X, Y, "bce", "sigmoid"), X, Y, steps=2, probe_steps=600)
+    assert res.code == "match", res.render()
+    codes = [f.code for f in res.findings]
+    if not clash:
+        assert res.training.outcome == "fits", res.render()
+        return
+    assert res.training.outcome == "model_limitation" and "capacity" not in codes, res.render()
+    f = next(f for f in res.findings if f.code == "contradictory_targets")
+    assert "8 of your 14 rows repeat an input with another target" in f.evidence
+    assert "at best 10/14 classified" in f.evidence
+
+
+def test_the_regression_bound_is_the_groups_means():
+    X = np.array([[0.0], [0.0], [1.0], [1.0]])
+    y = np.array([[0.0], [2.0], [1.0], [1.0]])  # best fit: 1 everywhere, R^2 = 0
+    f = contradiction(X, y, accuracy=False)
+    assert f is not None and "at best R^2 = 0.000" in f.evidence
+    assert contradiction(X, np.array([[0.0], [0.0], [1.0], [1.0]]), accuracy=False) is None
+    near = np.array([[0.0], [0.01], [5.0], [5.0]])  # a clash too small to miss R^2 0.95
+    assert contradiction(X, near, accuracy=False) is None
