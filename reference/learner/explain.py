@@ -6,6 +6,7 @@ value alone to a note; what none explains is ``unexplained_mismatch`` with where
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -111,6 +112,9 @@ def diagnose(
             or explain_regularization(data, codec, failing, ref.l2, spec)
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied)
         )
+        shown = [h[0].loss for h in sel if h[0].loss is not None]
+        if shown and not any(r.stage == "loss" for r in bad):  # the loss value agrees
+            out = [_in_backward(f) for f in out]
     upd = [r for r in bad if r.stage == "update"]
     if upd:
         seen = [h for h in history if h[2] is not None and not h[0].implied]
@@ -173,6 +177,21 @@ def diagnose(
             "parameter, term by term",
         )
     ]
+
+
+def _in_backward(f: Finding) -> Finding:
+    """A scale factor where the loss value the learner returns is the declared loss's: the
+    factor is in its backward pass, and declaring another loss or reduction would only move
+    the mismatch to the loss value."""
+    if f.code != "scale_factor" or "N/B" in f.evidence or f.hint.startswith("your step is"):
+        return f
+    return replace(
+        f,
+        hint="the loss value you return is the declared loss's, so the factor is in your "
+        "backward pass, not in what you declare: a term counted twice or halved, a 1/N missing "
+        "or applied twice, = where += was meant; compare your gradient with the loss you "
+        "compute, term by term",
+    )
 
 
 def _constant(history: list, worst: Record) -> str:
