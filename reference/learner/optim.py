@@ -214,8 +214,9 @@ def explain_sgd_form(
     """A style (c) step under declared SGD whose implied gradients part from PyTorch's: does
     another SGD form, fed with PyTorch's gradients at the learner's weights from step 1 on,
     reproduce the learner's post-step weights? Momentum the declaration lacks (its mu fitted
-    from steps 1-2), Nesterov where classical momentum is declared, or the reverse, or no
-    momentum where some is declared. Empty when none does."""
+    from steps 1-2), Nesterov where classical momentum is declared, or the reverse, no
+    momentum where some is declared, or a buffer averaging the gradients from zero (declared
+    dampening: PyTorch's with lr (1 - dampening)). Empty when none does."""
     kw = dict(spec.opt.kwargs)
     seq = [
         (to_tensors(o.params), to_tensors(g), to_tensors(o.after))
@@ -250,6 +251,16 @@ def explain_sgd_form(
                 f"plain SGD (no momentum), where momentum {mu:g} is declared",
             )
         )
+        tau = float(kw.get("dampening", 0.0) or 0.0)
+        if tau:  # b = mu b + (1 - tau) g from b = 0 is (1 - tau) times torch's b = mu b + g
+            tries.append(
+                (
+                    {"lr": lr * (1 - tau), "dampening": 0.0},
+                    f"b = mu b + (1 - dampening) g from b = 0 (an average of the gradients, "
+                    f"Ng's course): PyTorch's SGD with lr = {lr * (1 - tau):.6g}, momentum "
+                    f"{mu:g} and no dampening (PyTorch starts b at g itself)",
+                )
+            )
     for change, label in tries:
         kw2 = {**kw, **change}
         if _follows(Sim("sgd", kw2), seq, atol, rtol):
@@ -257,6 +268,7 @@ def explain_sgd_form(
                 f"declare optimizer='sgd(momentum={kw2['momentum']:.4g}"
                 + (",nesterov=true" if kw2.get("nesterov") else "")
                 + ")'"
+                + (f" and lr={kw2['lr']:.6g}" if kw2.get("lr") != kw.get("lr") else "")
                 if kw2.get("momentum")
                 else "declare optimizer='sgd'"
             )

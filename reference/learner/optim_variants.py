@@ -110,6 +110,11 @@ GROUPS = (
 
 
 MAX_PARTS = 3
+DAMP_SAME = (
+    "; or keep your form (b = mu b + (1 - dampening) g from b = 0, the average of Ng's course "
+    "when dampening = mu): it takes PyTorch's steps with lr={lr:.6g}, momentum={mu:g} and no "
+    "dampening, so declare that"
+)
 VARIANT_FIX = {
     "no_bias_correction": "divide m by 1 - b1^t and v by 1 - b2^t (bias correction)",
     "eps_inside": "add eps after the square root: sqrt(v_hat) + eps",
@@ -179,6 +184,9 @@ def _part(
     name: str, kw: dict[str, Any], kw2: dict[str, Any], key: str, label: str
 ) -> tuple[str, str, str]:
     """(key, label, fix) of one part, a fitted one's label and fix with its value."""
+    if key == "damp_first":  # b = mu b + (1 - tau) g from zero: (1 - tau) times torch's b
+        lr, tau = float(kw.get("lr", 1e-3)), float(kw.get("dampening", 0.0))
+        return key, label, VARIANT_FIX[key] + DAMP_SAME.format(lr=lr * (1 - tau), mu=kw["momentum"])
     if key not in FITTED:
         return key, label, VARIANT_FIX.get(key, key)
     arg = FITTED[key][0]

@@ -1,0 +1,48 @@
+"""Ng's momentum, v = b v + (1 - b) g from v = 0 and w -= lr v, is PyTorch's SGD with
+lr (1 - b), momentum b and no dampening (PyTorch starts its buffer at g itself): declared as
+dampening = b it is named with that declaration, whether the step shows its gradients or not;
+declared so, it matches."""
+
+import numpy as np
+import pytest
+
+from nnparity import check
+from nnparity.reference.learner import from_gradients, from_step
+
+
+def _adapter(style: str, opt: str, lr: float):
+    r = np.random.RandomState(0)
+    P = [r.randn(3, 5) * 0.5, np.zeros(5), r.randn(5, 1) * 0.5, np.zeros(1)]
+    V = [np.zeros_like(p) for p in P]
+
+    def grads(X, Y):
+        h = np.tanh(X @ P[0] + P[1])
+        do = 2 * (h @ P[2] + P[3] - Y) / Y.size
+        dh = do @ P[2].T * (1 - h**2)
+        return [X.T @ dh, dh.sum(0), h.T @ do, do.sum(0)]
+
+    def step(X, Y):
+        for p, v, g in zip(P, V, grads(X, Y), strict=True):
+            v *= 0.9
+            v += 0.1 * g
+            p -= 1.0 * v
+
+    names = [f"[{i}]" for i in range(4)]
+    kw = dict(sizes=[3, 5, 1], activations="tanh,identity", loss="mse", optimizer=opt, lr=lr,
+              layout="in_out")  # fmt: skip
+    if style == "step":
+        return from_step(P, names, step, **kw)
+    return from_gradients(P, names, grads, step=step, **kw)
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_declared_as_dampening_it_is_named_with_the_declaration_that_matches(style):
+    r = np.random.RandomState(1)
+    X, Y = r.randn(12, 3), r.randn(12, 1)
+    res = check(_adapter(style, "sgd(momentum=0.9,dampening=0.9)", 1.0), X, Y, steps=4,
+                probe=False)  # fmt: skip
+    f = res.findings[0]
+    assert f.code == "optimizer_update_mismatch", res.render()
+    assert "lr=0.1" in f.hint and "momentum=0.9" in f.hint, res.render()
+    again = check(_adapter(style, "sgd(momentum=0.9)", 0.1), X, Y, steps=4, probe=False)
+    assert again.code == "match", again.render()
