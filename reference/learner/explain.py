@@ -17,7 +17,7 @@ from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
 from .hypotheses import to_tensors
 from .numgrad import explain_numerical
-from .optim import explain_late_weights, explain_sgd_form, explain_update
+from .optim import explain_late_weights, explain_update
 from .optim_variants import Sim
 from .order import explain_order
 from .regularization import explain_regularization
@@ -25,6 +25,7 @@ from .result import Finding, factor_text
 from .row_order import explain_stale
 from .scale import explain_total_scale
 from .schedule import explain_schedule
+from .sgd_form import explain_sgd_form
 
 if TYPE_CHECKING:
     from nnparity.reference.compare import Record

@@ -8,14 +8,14 @@ than in its moving average (values fitted), weight decay left out or coupled the
 SGD momentum with the buffer started at (1 - dampening) g, dampening ignored, Nesterov where
 classical momentum is declared (or the reverse). They are searched as combinations, smallest
 first (``MAX_PARTS`` at most): the first combination that reproduces the learner's post-step
-weights is reported, with each part's fix.
+weights is reported, with each part's fix; where some parameters part and the others follow the
+declared optimizer, the parting ones alone are searched (weight decay left off the biases).
 A step that hides its gradients and follows no variant is also tried with the gradients carried
 back through the updated layer above (``explain_late_weights``: ``updated_weights_used``).
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -143,6 +143,23 @@ def explain_update(
             + (f" ({len(found)} departures together)" if len(found) > 1 else ""),
             f"{fixes}; torch.optim.{_cls(name)}: {EQUATION[name]}",
         )
+    part = _subset(name, kw, seq[: k + 3], parting, atol, rtol)
+    if part:
+        labels = " and ".join(lab for _, lab, _ in part)
+        fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(part, 1))
+        said = ", ".join(codec.labels(parting or []))
+        return [
+            Finding(
+                "optimizer_update_mismatch",
+                tuple(codec.labels(parting or [])),
+                None,
+                first,
+                f"from {whose}, the post-step weights of {said} follow {name} with {labels}, "
+                f"and the others the declared {name}",
+                f"{fixes}, for {said} as for the others"
+                + (NO_DECAY_GROUP if [key for key, _, _ in part] == ["no_decay"] else ""),
+            )
+        ]
     gs = gradient_scale(name, kw, seq[: k + 3], len(history[0].rows), atol, rtol)
     if gs:
         return _mismatch(
@@ -190,6 +207,23 @@ def explain_update(
     ]
 
 
+NO_DECAY_GROUP = (
+    " (leaving biases undecayed is a common parameter-group choice, which the declaration "
+    "cannot express: the twin decays every parameter, as torch.optim with model.parameters() "
+    "does; to check the rest, decay every parameter while checking)"
+)
+
+
+def _subset(name: str, kw: dict, seq: list, parting: list[str] | None, atol: float,
+            rtol: float) -> list:  # fmt: skip
+    """A variant that the ``parting`` parameters alone follow, where they are some of the
+    parameters (the others follow the declared optimizer)."""
+    if not parting or not seq or not set(parting) < set(seq[0][2]):
+        return []
+    sub = [tuple({n: d[n] for n in parting if n in d} for d in step) for step in seq]
+    return variant_search(name, kw, sub, atol, rtol)
+
+
 def _per_param(own: dict[str, list], names: list) -> dict[str, str] | None:
     """Each parameter's own named step factor ({name: '-1', ...}) when every parameter has
     one and they are not all the same (one factor for all is the global fit's), else None."""
@@ -200,106 +234,6 @@ def _per_param(own: dict[str, list], names: list) -> dict[str, str] | None:
             return None
         got[n] = f.factor
     return got if len(set(got.values())) > 1 else None
-
-
-def explain_sgd_form(
-    history: list,
-    twin_grads: list[dict],
-    spec: Spec,
-    codec: Codec,
-    first: int,
-    atol: float,
-    rtol: float,
-) -> list[Finding]:
-    """A style (c) step under declared SGD whose implied gradients part from PyTorch's: does
-    another SGD form, fed with PyTorch's gradients at the learner's weights from step 1 on,
-    reproduce the learner's post-step weights? Momentum the declaration lacks (its mu fitted
-    from steps 1-2), Nesterov where classical momentum is declared, or the reverse, no
-    momentum where some is declared, or a buffer averaging the gradients from zero (declared
-    dampening: PyTorch's with lr (1 - dampening)). Empty when none does."""
-    kw = dict(spec.opt.kwargs)
-    seq = [
-        (to_tensors(o.params), to_tensors(g), to_tensors(o.after))
-        for o, g in zip(history, twin_grads, strict=True)
-    ]
-    seq = seq[: first - history[0].step + 3]
-    lr, mu = float(kw.get("lr", 1e-3)), float(kw.get("momentum", 0.0) or 0.0)
-    nesterov = bool(kw.get("nesterov", False))
-    tries: list[tuple[dict, str]] = []
-    if not mu:
-        fitted = _fit_mu(seq, lr, float(kw.get("weight_decay", 0.0) or 0.0))
-        if fitted is not None:
-            tries.append(
-                (
-                    {"momentum": fitted},
-                    f"classical momentum mu = {fitted:.4g} (v = mu v - lr g; "
-                    "w += v), where plain SGD is declared",
-                )
-            )
-    else:
-        other = "classical momentum" if nesterov else "Nesterov momentum"
-        tries.append(
-            (
-                {"nesterov": not nesterov},
-                f"{other} with mu = {mu:g}, where "
-                f"{'Nesterov' if nesterov else 'classical'} momentum is declared",
-            )
-        )
-        tries.append(
-            (
-                {"momentum": 0.0, "nesterov": False},
-                f"plain SGD (no momentum), where momentum {mu:g} is declared",
-            )
-        )
-        tau = float(kw.get("dampening", 0.0) or 0.0)
-        if tau:  # b = mu b + (1 - tau) g from b = 0 is (1 - tau) times torch's b = mu b + g
-            tries.append(
-                (
-                    {"lr": lr * (1 - tau), "dampening": 0.0},
-                    f"b = mu b + (1 - dampening) g from b = 0 (an average of the gradients, "
-                    f"Ng's course): PyTorch's SGD with lr = {lr * (1 - tau):.6g}, momentum "
-                    f"{mu:g} and no dampening (PyTorch starts b at g itself)",
-                )
-            )
-    for change, label in tries:
-        kw2 = {**kw, **change}
-        if _follows(Sim("sgd", kw2), seq, atol, rtol):
-            fix = (
-                f"declare optimizer='sgd(momentum={kw2['momentum']:.4g}"
-                + (",nesterov=true" if kw2.get("nesterov") else "")
-                + ")'"
-                + (f" and lr={kw2['lr']:.6g}" if kw2.get("lr") != kw.get("lr") else "")
-                if kw2.get("momentum")
-                else "declare optimizer='sgd'"
-            )
-            return [
-                Finding(
-                    "optimizer_update_mismatch",
-                    codec.labels(list(seq[0][2])),
-                    None,
-                    first,
-                    f"from PyTorch's gradients at your weights, your steps follow {label}",
-                    f"{fix}, or change your update to the declared one: {EQUATION['sgd']}",
-                )
-            ]
-    return []
-
-
-def _fit_mu(seq: list, lr: float, wd: float) -> float | None:
-    """mu of classical momentum from steps 1-2: d_2 = g_2 + mu d_1 with d = (p - p') / lr."""
-    if len(seq) < 2:
-        return None
-    num = den = 0.0
-    (P1, G1, A1), (P2, G2, A2) = seq[:2]
-    for n in G1:
-        d1 = (P1[n] - A1[n]) / lr
-        d2 = (P2[n] - A2[n]) / lr - wd * P2[n]
-        r = d2 - G2[n]
-        num += float((r * d1).sum())
-        den += float((d1 * d1).sum())
-    if den == 0.0 or not math.isfinite(num / den) or not 0.0 < num / den < 1.0:
-        return None
-    return num / den
 
 
 def late_grads(

@@ -68,6 +68,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     ],
     "adamw": [
         *ADAM_FORMS,
+        ("no_decay", "weight decay left out"),
         ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
         *FITTED_ADAM,
         CLIP,

@@ -1,0 +1,118 @@
+"""Another SGD form than the declared one, read off a step that shows no gradient: the
+learner's post-step weights under PyTorch's gradients at its weights, simulated under each
+candidate form (momentum the declaration lacks, the other momentum form, none, a buffer that
+averages the gradients from zero)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .hypotheses import to_tensors
+from .optim_variants import EQUATION, Sim, _follows
+from .result import Finding
+
+if TYPE_CHECKING:
+    from nnparity.scratch import Spec
+
+    from .codec import Codec
+
+
+def explain_sgd_form(
+    history: list,
+    twin_grads: list[dict],
+    spec: Spec,
+    codec: Codec,
+    first: int,
+    atol: float,
+    rtol: float,
+) -> list[Finding]:
+    """A style (c) step under declared SGD whose implied gradients part from PyTorch's: does
+    another SGD form, fed with PyTorch's gradients at the learner's weights from step 1 on,
+    reproduce the learner's post-step weights? Momentum the declaration lacks (its mu fitted
+    from steps 1-2), Nesterov where classical momentum is declared, or the reverse, no
+    momentum where some is declared, or a buffer averaging the gradients from zero (declared
+    dampening: PyTorch's with lr (1 - dampening)). Empty when none does."""
+    kw = dict(spec.opt.kwargs)
+    seq = [
+        (to_tensors(o.params), to_tensors(g), to_tensors(o.after))
+        for o, g in zip(history, twin_grads, strict=True)
+    ]
+    seq = seq[: first - history[0].step + 3]
+    lr, mu = float(kw.get("lr", 1e-3)), float(kw.get("momentum", 0.0) or 0.0)
+    nesterov = bool(kw.get("nesterov", False))
+    tries: list[tuple[dict, str]] = []
+    if not mu:
+        fitted = _fit_mu(seq, lr, float(kw.get("weight_decay", 0.0) or 0.0))
+        if fitted is not None:
+            tries.append(
+                (
+                    {"momentum": fitted},
+                    f"classical momentum mu = {fitted:.4g} (v = mu v - lr g; "
+                    "w += v), where plain SGD is declared",
+                )
+            )
+    else:
+        other = "classical momentum" if nesterov else "Nesterov momentum"
+        tries.append(
+            (
+                {"nesterov": not nesterov},
+                f"{other} with mu = {mu:g}, where "
+                f"{'Nesterov' if nesterov else 'classical'} momentum is declared",
+            )
+        )
+        tries.append(
+            (
+                {"momentum": 0.0, "nesterov": False},
+                f"plain SGD (no momentum), where momentum {mu:g} is declared",
+            )
+        )
+        tau = float(kw.get("dampening", 0.0) or 0.0)
+        if tau:  # b = mu b + (1 - tau) g from b = 0 is (1 - tau) times torch's b = mu b + g
+            tries.append(
+                (
+                    {"lr": lr * (1 - tau), "dampening": 0.0},
+                    f"b = mu b + (1 - dampening) g from b = 0 (an average of the gradients, "
+                    f"Ng's course): PyTorch's SGD with lr = {lr * (1 - tau):.6g}, momentum "
+                    f"{mu:g} and no dampening (PyTorch starts b at g itself)",
+                )
+            )
+    for change, label in tries:
+        kw2 = {**kw, **change}
+        if _follows(Sim("sgd", kw2), seq, atol, rtol):
+            fix = (
+                f"declare optimizer='sgd(momentum={kw2['momentum']:.4g}"
+                + (",nesterov=true" if kw2.get("nesterov") else "")
+                + ")'"
+                + (f" and lr={kw2['lr']:.6g}" if kw2.get("lr") != kw.get("lr") else "")
+                if kw2.get("momentum")
+                else "declare optimizer='sgd'"
+            )
+            return [
+                Finding(
+                    "optimizer_update_mismatch",
+                    codec.labels(list(seq[0][2])),
+                    None,
+                    first,
+                    f"from PyTorch's gradients at your weights, your steps follow {label}",
+                    f"{fix}, or change your update to the declared one: {EQUATION['sgd']}",
+                )
+            ]
+    return []
+
+
+def _fit_mu(seq: list, lr: float, wd: float) -> float | None:
+    """mu of classical momentum from steps 1-2: d_2 = g_2 + mu d_1 with d = (p - p') / lr."""
+    if len(seq) < 2:
+        return None
+    num = den = 0.0
+    (P1, G1, A1), (P2, G2, A2) = seq[:2]
+    for n in G1:
+        d1 = (P1[n] - A1[n]) / lr
+        d2 = (P2[n] - A2[n]) / lr - wd * P2[n]
+        r = d2 - G2[n]
+        num += float((r * d1).sum())
+        den += float((d1 * d1).sum())
+    if den == 0.0 or not math.isfinite(num / den) or not 0.0 < num / den < 1.0:
+        return None
+    return num / den
