@@ -1,5 +1,6 @@
 """One optimizer stepping given parameters with given gradients: torch's update, or a named
-departure from it (``variant``: the keys of ``optim_variants.VARIANTS``), on tensors."""
+departure from it (``variant``: the keys of ``optim_variants.VARIANTS``), on tensors. Under
+``by_shape`` the parameters of one shape share one state, updated in their order."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class Sim:
 
     def _one(self, k: str, p: Tensor, g: Tensor) -> Tensor:
         kw, v, t = self.kw, self.v, self.t
+        if "by_shape" in v:  # one state for every parameter of this shape, in update order
+            k = f"shape {tuple(p.shape)}"
         if "_clip" in kw:  # the learner clips each gradient element before its update
             g = g.clamp(-kw["_clip"], kw["_clip"])
         lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
@@ -40,7 +43,7 @@ class Sim:
             mu, tau = kw.get("momentum", 0.0), kw.get("dampening", 0.0)
             if mu and "no_momentum" not in v:
                 tau = 1 - mu if "ema" in v else (0.0 if "no_dampening" in v else tau)
-                if t == 1:
+                if "b" not in self.s.get(k, {}):  # the first step (torch: no buffer yet)
                     b = (1 - tau) * g if ("damp_first" in v or "ema" in v) else g.clone()
                 else:
                     b = mu * self.s[k]["b"] + (1 - tau) * g

@@ -49,6 +49,10 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ),
 ]
 CLIP = ("clip_value", "each gradient element clipped to +-{value:.3g} before the update")
+SHARED = (
+    "by_shape",
+    "one optimizer state shared by the parameters of the same shape, updated in their order",
+)
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "sgd": [
         ("no_decay", "weight decay left out"),
@@ -58,6 +62,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("ema", "momentum as an average, b = mu b + (1 - mu) g"),
         ("no_momentum", "no momentum: the velocity starts from zero at every step (plain SGD)"),
         CLIP,
+        SHARED,
     ],
     "adam": [
         *ADAM_FORMS,
@@ -65,6 +70,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("decoupled", "weight decay decoupled (AdamW's w *= 1 - lr wd) instead of added to g"),
         *FITTED_ADAM,
         CLIP,
+        SHARED,
     ],
     "adamw": [
         *ADAM_FORMS,
@@ -72,6 +78,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
         *FITTED_ADAM,
         CLIP,
+        SHARED,
     ],
     "rmsprop": [
         ("eps_inside", "eps inside the square root: sqrt(s + eps)"),
@@ -79,12 +86,14 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         FITTED_ADAM[0],
         ALPHA,
         CLIP,
+        SHARED,
     ],
     "adagrad": [
         ("eps_inside", "eps inside the square root: sqrt(S + eps)"),
         ("no_decay", "weight decay left out"),
         FITTED_ADAM[0],
         CLIP,
+        SHARED,
     ],
 }
 # a fitted departure: (the kw key it sets, log10 range searched, the value from the log)
@@ -128,6 +137,9 @@ VARIANT_FIX = {
     "ema": "accumulate b = mu b + g (PyTorch's SGD), or declare dampening=mu",
     "no_momentum": "keep the velocity from step to step: create it once (zeros) before "
     "training, not inside the step",
+    "by_shape": "keep one state per parameter: key it by the parameter's name or index, not its "
+    "shape, and create each buffer on its own (np.zeros_like per parameter, never "
+    "[np.zeros(...)] * L, whose entries are one array)",
     "no_bc_v": "divide v by 1 - b2^t as well as m by 1 - b1^t (bias correction of both)",
     "no_bc_m": "divide m by 1 - b1^t as well as v by 1 - b2^t (bias correction of both)",
     "t_ahead": "count t from 1 at the first step: increment t before the corrections, once per "
@@ -161,14 +173,17 @@ def variant_search(
     best reproduces the weights, found on a log grid and refined by golden section; it joins
     at most ``MAX_WITH_FIT`` - 1 other parts."""
     options = [(key, label) for key, label in VARIANTS.get(name, []) if _applies(name, key, kw)]
-    seq, seg = _flat(seq)
+    shapes = [tuple(t.shape) for t in seq[0][2].values()] if seq else []
+    if len(set(shapes)) == len(shapes):  # no two parameters share a shape
+        options = [(key, label) for key, label in options if key != "by_shape"]
+    whole, (seq, seg) = seq, _flat(seq)
     for n in range(1, MAX_PARTS + 1):
         for combo in combinations(options, n):
             keys = tuple(key for key, _ in combo)
             fitted = [k for k in keys if k in FITTED]
             if len(fitted) > 1 or any(len(g.intersection(keys)) > 1 for g in GROUPS):
                 continue
-            if fitted and n > MAX_WITH_FIT:
+            if fitted and (n > MAX_WITH_FIT or "by_shape" in keys):
                 continue
             kw2 = dict(kw)
             if fitted:
@@ -176,7 +191,8 @@ def variant_search(
                 if value is None:
                     continue
                 kw2[FITTED[fitted[0]][0]] = value
-            if _excess(Sim(name, kw2, keys), seq, atol, rtol, seg) <= 1.0:
+            on, at = (whole, None) if "by_shape" in keys else (seq, seg)  # per parameter
+            if _excess(Sim(name, kw2, keys), on, atol, rtol, at) <= 1.0:
                 return [_part(name, kw, kw2, key, label) for key, label in combo]
     return []
 
@@ -279,6 +295,8 @@ def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:
         return bool(kw.get("momentum")) and bool(kw.get("dampening"))
     if key in ("nesterov_flip", "ema", "no_momentum"):
         return bool(kw.get("momentum"))
+    if key == "by_shape":  # plain SGD keeps no state to share
+        return name != "sgd" or bool(kw.get("momentum"))
     return True
 
 

@@ -86,8 +86,8 @@ def ignores_rows_note(step: int) -> Finding:
         f"whether your code uses the data it is handed: at step {step} the batch came with its "
         "rows in reverse order and your output kept the order of step 1 (your forward computes "
         "on data it keeps, a stored X or an input saved on the first call, not on the X it is "
-        "given); with one batch that changes nothing, but every other batch would be trained "
-        "as the first",
+        "given); on this one batch your training is unaffected, but predictions on other "
+        "data (a test set) and any other batch would be the first's",
         "compute the forward pass from the X each call is given (set self.X from the "
         "adapter's arguments, and cache inputs on every call, not only the first)",
         "note",

@@ -1,6 +1,7 @@
 """A departure of some parameters only (weight decay left off the biases, a common parameter
 group) is named for those parameters, the others following the declared optimizer. Tested
-both ways: every parameter decayed matches, with gradients shown or not."""
+both ways: every parameter decayed matches, with gradients shown or not. Optimizer state
+shared by the parameters of one shape is named; keyed by parameter it matches."""
 
 import numpy as np
 import pytest
@@ -52,3 +53,50 @@ def test_biases_left_undecayed_are_named_for_the_biases(style, decay_biases):
     assert f.code == "optimizer_update_mismatch" and f.params == ("[1]", "[3]"), res.render()
     assert "weight decay left out" in f.evidence and "the others the declared adamw" in f.evidence
     assert "parameter-group" in f.hint
+
+
+@pytest.mark.parametrize("opt", ["sgd(momentum=0.9)", "adam"])
+@pytest.mark.parametrize("key", ["name", "shape"])
+def test_optimizer_state_shared_by_shape_is_named(opt, key):
+    r = np.random.RandomState(0)
+    P = [r.randn(3, 4) * 0.5, r.randn(4) * 0.1, r.randn(4, 4) * 0.5, r.randn(4) * 0.1]
+    P += [r.randn(4, 4) * 0.5, r.randn(4) * 0.1]
+    state: dict = {}
+    t = [0]
+
+    def grads(X, Y):
+        h1 = np.tanh(X @ P[0] + P[1])
+        h2 = np.tanh(h1 @ P[2] + P[3])
+        do = 2 * (h2 @ P[4] + P[5] - Y) / Y.size
+        d2 = do @ P[4].T * (1 - h2**2)
+        d1 = d2 @ P[2].T * (1 - h1**2)
+        return [X.T @ d1, d1.sum(0), h1.T @ d2, d2.sum(0), h2.T @ do, do.sum(0)]
+
+    def step(X, Y):
+        t[0] += 1
+        for i, (p, g) in enumerate(zip(P, grads(X, Y), strict=True)):
+            k = p.shape if key == "shape" else i  # the bug: one state per shape
+            if opt == "adam":
+                m, v = state.get(k, (np.zeros_like(p), np.zeros_like(p)))
+                m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+                state[k] = (m, v)
+                p -= 0.01 * (m / (1 - 0.9 ** t[0])) / (np.sqrt(v / (1 - 0.999 ** t[0])) + 1e-8)
+            else:
+                b = 0.9 * state[k] + g if k in state else g.copy()
+                state[k] = b
+                p -= 0.05 * b
+
+    a = from_gradients(
+        P, [f"[{i}]" for i in range(6)], grads, step=step, sizes=[3, 4, 4, 4],
+        activations="tanh,tanh,identity", loss="mse", optimizer=opt,
+        lr=0.01 if opt == "adam" else 0.05, layout="in_out",
+    )  # fmt: skip
+    X, Y = r.randn(10, 3), r.randn(10, 4)
+    res = check(a, X, Y, steps=3, probe=False)
+    if key == "name":
+        assert res.code == "match", res.render()
+        return
+    f = res.findings[0]
+    assert f.code == "optimizer_update_mismatch", res.render()
+    assert "shared by the parameters of the same shape" in f.evidence
+    assert "key it by the parameter's name" in f.hint
