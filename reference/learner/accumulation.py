@@ -88,20 +88,17 @@ def explain(history: list, failing: dict[str, int], codec: Codec) -> list[Findin
     upto = [h for h in history if h[0].step <= first + 2]
     if upto[-1][0].step <= first:
         return []
-    total: dict[str, Array] = {}
-    summed = dict.fromkeys(upto[0][0].grads, True)  # consistent with the running sum so far
-    plain = dict.fromkeys(upto[0][0].grads, True)  # consistent with PyTorch's own gradient
-    for o, rs, _ in upto:
-        tol = max(RTOL, _noise(o))
-        for k in o.grads:
-            summed[k] = summed[k] and close_one(o.grads[k], total.get(k, 0.0) + rs.grads[k], tol)
-            plain[k] = plain[k] and close_one(o.grads[k], rs.grads[k], tol)
-            total[k] = total.get(k, 0.0) + o.calls * rs.grads[k]
-    acc = [k for k in summed if summed[k] and not plain[k]]
-    if not acc or not all(summed[k] or plain[k] for k in summed) or not set(failing) <= set(acc):
+    stepped = all(o.after is not None for o, _, _ in upto)  # a step of its own may backprop
+    for extra in (0, 1) if stepped else (0,):
+        acc, summed = _running(upto, extra)
+        if acc and set(failing) <= set(acc):
+            break
+    else:
         return []
     names = codec.labels(acc)
     some = "" if len(acc) == len(summed) else f" (only {', '.join(names)}; the others are reset)"
+    if extra:
+        some += " (your step runs a backward pass of its own: two per step)"
     return [
         Finding(
             "gradient_accumulation",
@@ -115,6 +112,25 @@ def explain(history: list, failing: dict[str, int], codec: Codec) -> list[Findin
             HINT,
         )
     ]
+
+
+def _running(upto: list, extra: int) -> tuple[list[str], dict]:
+    """The arrays whose gradients are the running sums over the backward passes (``extra``
+    more per step than the checker ran: a step that runs its own), with every other array
+    PyTorch's own; ([], ...) when some array is neither."""
+    total: dict[str, Array] = {}
+    summed = dict.fromkeys(upto[0][0].grads, True)  # consistent with the running sum so far
+    plain = dict.fromkeys(upto[0][0].grads, True)  # consistent with PyTorch's own gradient
+    for o, rs, _ in upto:
+        tol = max(RTOL, _noise(o))
+        for k in o.grads:
+            summed[k] = summed[k] and close_one(o.grads[k], total.get(k, 0.0) + rs.grads[k], tol)
+            plain[k] = plain[k] and close_one(o.grads[k], rs.grads[k], tol)
+            total[k] = total.get(k, 0.0) + (o.calls + extra) * rs.grads[k]
+    acc = [k for k in summed if summed[k] and not plain[k]]
+    if not all(summed[k] or plain[k] for k in summed):
+        return [], summed
+    return acc, summed
 
 
 def _noise(o) -> float:

@@ -107,3 +107,41 @@ def test_a_random_draw_is_still_nondeterministic():
     a = from_layers(layers, noisy, weights="W", biases="b", dweights="dW", dbiases="db", **DECL)
     r = check(a, X, y, steps=2, probe=False)
     assert r.codes()[0] == "nondeterministic" and "gradient_accumulation" not in r.codes()
+
+
+@pytest.mark.parametrize("opt", ["sgd(momentum=0.9)", "adam"])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_a_step_that_runs_its_own_backward_into_unreset_buffers(opt, accumulate):
+    """grads= and a step= that runs the backward pass again: two passes per step add up
+    under a stateful optimizer too (the determinism probe does not run there)."""
+    X, y = _data()
+    layers, fb = _net(accumulate)
+    state: dict = {}
+
+    def grads(X, y):
+        fb(X, y)
+        return [(l.dW, l.db) for l in layers]
+
+    def step(X, y):
+        fb(X, y)  # its own backward pass
+        for i, l in enumerate(layers):
+            for name in ("W", "b"):
+                g = getattr(l, "d" + name)
+                if opt == "adam":
+                    m, v, t = state.get((i, name), (0.0, 0.0, 0))
+                    m, v, t = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g, t + 1
+                    state[(i, name)] = (m, v, t)
+                    d = 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+                else:
+                    d = 0.1 * (0.9 * state[(i, name)] + g if (i, name) in state else g)
+                    state[(i, name)] = d / 0.1
+                setattr(l, name, getattr(l, name) - d)
+
+    decl = {**DECL, "optimizer": opt}
+    a = from_gradients({"layers": layers}, NAMES, grads, step=step, **decl)
+    r = check(a, X, y, steps=3, probe=False)
+    if not accumulate:
+        assert r.code == "match", r.render()
+        return
+    assert r.codes()[0] == "gradient_accumulation", r.render()
+    assert "your step runs a backward pass of its own" in r.findings[0].evidence
