@@ -40,7 +40,7 @@ from .layered_reference import LayeredRef, LStep
 from .layered_steps import frozen, layouts, moved, moved_finding, note, schedule
 from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
-from .row_order import reordered, stale_layered
+from .row_order import other_rows, stale_layered
 from .runner import LearnerCrash
 
 Array = np.ndarray
@@ -178,7 +178,7 @@ def check_layered(
                 )
                 labels = dict(zip(learner.names, adapter.paths, strict=True))
                 acc = accumulated(G, prev_G, T.grads, bad, labels, k)
-                stale = k > 1 and reordered(rows, order[0])
+                stale = k > 1 and other_rows(rows, order[0])
                 findings = (acc or stale and stale_layered(ref, P, Bs, X, y_twin, order[0], rows,
                             masks, G, bad, labels, learner.dtype) or diagnose(*why))  # fmt: skip
                 if findings and findings[0].code == "flatten_order":  # correct, not declarable

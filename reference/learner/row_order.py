@@ -61,6 +61,11 @@ def rows_at(batches: list[Array], k: int) -> Array:
 
 def reordered(rows: Array, first: Array) -> bool:
     """The step's rows are step 1's in another order."""
+    return other_rows(rows, first) and np.array_equal(np.sort(rows), np.sort(first))
+
+
+def other_rows(rows: Array, first: Array) -> bool:
+    """The step has as many rows as step 1, not the same in the same order."""
     return len(rows) == len(first) and not np.array_equal(rows, first)
 
 
@@ -101,10 +106,11 @@ def explain_stale(history: list, ref: Any, X: Array, y: Array, codec: Any, first
     step's X with step 1's y: a mean over pairs does not tell the two apart)."""
     obs, _, _ = history[first - 1]
     rows1 = history[0][0].rows
-    if obs.grads is None or not reordered(obs.rows, rows1):
+    if obs.grads is None or not other_rows(obs.rows, rows1):
         return []
     alt = ref.run(obs.params, X[rows1], y[obs.rows]).grads
-    return _stale(alt, obs.grads, codec.labels(list(obs.grads)), first, rtol, atol)
+    labels = codec.labels(list(obs.grads))
+    return _stale(alt, obs.grads, labels, first, rtol, atol, reordered(obs.rows, rows1))
 
 
 def stale_layered(ref: Any, P: dict, B: dict, X: Array, y: Array, rows1: Array, rows: Array,
@@ -115,25 +121,28 @@ def stale_layered(ref: Any, P: dict, B: dict, X: Array, y: Array, rows1: Array, 
     alt = ref.run(P, B, X[rows1], y[rows], masks).grads
     names = list(dict.fromkeys(labels[r.tensor] for r in bad if r.tensor in labels))
     tol = 1e-3 if dtype != "float64" else 1e-6
-    return _stale(alt, G, names, bad[0].step, tol, tol)
+    return _stale(alt, G, names, bad[0].step, tol, tol, reordered(rows, rows1))
 
 
-def _stale(alt: dict, G: dict, names: list[str], k: int, rtol: float,
-           atol: float) -> list[Finding]:  # fmt: skip
+def _stale(alt: dict, G: dict, names: list[str], k: int, rtol: float, atol: float,
+           reverse: bool) -> list[Finding]:  # fmt: skip
     """``stale_input`` when every gradient in ``G`` is the mispaired run's ``alt``."""
     scale = max((float(np.abs(v).max(initial=0.0)) for v in alt.values()), default=1.0)
     scale = scale if scale > 0 else 1.0
-    if all(n in alt and np.allclose(g, alt[n], rtol=rtol, atol=atol * scale) for n, g in G.items()):
-        return [Finding("stale_input", tuple(names), None, k, STALE % k, STALE_HINT)]
-    return []
+    if not all(n in alt and np.allclose(g, alt[n], rtol=rtol, atol=atol * scale)
+               for n, g in G.items()):  # fmt: skip
+        return []
+    handed = REVERSED if reverse else OTHER
+    return [Finding("stale_input", tuple(names), None, k, handed % k + STALE, STALE_HINT)]
 
 
+REVERSED = "step %d handed your code the batch of step 1 with its rows in reverse order"
+OTHER = "step %d handed your code another batch than step 1's"
 STALE = (
-    "step %d handed your code the batch of step 1 with its rows in reverse order (X and y "
-    "together): your gradients are PyTorch's for the rows of X paired with targets in the other "
-    "order (step 1's X with this step's y, the same pairs as this step's X with step 1's y), so "
-    "your code keeps X or y from an earlier call: an input kept from the first call (X, or an "
-    "im2col of it, saved once), or a stored X or y that the adapter does not update"
+    " (X and y together): your gradients are PyTorch's for step 1's X with this step's y (the "
+    "same pairs as this step's X with step 1's y, where the rows are the same), so your code "
+    "keeps X or y from an earlier call: an input kept from the first call (X, or an im2col of "
+    "it, saved once), or a stored X or y that the adapter does not update"
 )
 STALE_HINT = (
     "compute everything from the arguments of each call: cache a layer's input in every forward "

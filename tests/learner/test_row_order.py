@@ -192,3 +192,21 @@ def test_a_layered_network_that_keeps_data_from_the_first_call(kept):
     assert r.code == "implementation_bug" and r.codes()[0] == "stale_input", r.render()
     assert r.findings[0].step == 2
     assert "step 1's X with this step's y" in r.findings[0].evidence
+
+
+def test_an_input_kept_from_the_first_of_several_batches_is_named():
+    P, X0, Y = _data()
+    kept = {}
+
+    def grads(X, Y):
+        X1 = kept.setdefault("X", X)  # the bug: the network computes on the first batch
+        h = np.tanh(X1 @ P[0] + P[1])
+        return _backward(P, X1, h, Y)
+
+    a = from_gradients(
+        P, [f"[{i}]" for i in range(4)], grads, sizes=[4, 5, 3], activations="tanh,identity",
+        loss="mse", optimizer="sgd", lr=0.1, layout="in_out", batch_size=6,
+    )  # fmt: skip
+    r = check(a, X0, Y, steps=4, probe=False)
+    assert r.codes() == ["stale_input"] and r.findings[0].step == 2, r.render()
+    assert "another batch than step 1's" in r.findings[0].evidence
