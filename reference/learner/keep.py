@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 DEPTH = 4
+BUDGET = 64 * 2**20  # bytes of arrays copied at most, smallest first in walk order
 Entry = tuple[Any, Any, Any, Any]  # (container, key, value, array copy or None)
 _SKIP = (
     types.ModuleType,
@@ -31,10 +32,11 @@ _SKIP = (
 
 
 def snapshot(root: Any) -> list[Entry]:
-    """Every (container, key, value) below ``root``, with a copy of each array."""
+    """Every (container, key, value) below ``root``, with a copy of each array (within
+    ``BUDGET`` bytes: a training set kept on the network is not copied, only its place)."""
     out: list[Entry] = []
     seen: set[int] = set()
-    _walk(root, 0, out, seen)
+    _walk(root, 0, out, seen, [BUDGET])
     return out
 
 
@@ -59,21 +61,23 @@ def _items(obj: Any) -> list[tuple[Any, Any]]:
     return list(d.items()) if isinstance(d, dict) else []
 
 
-def _walk(obj: Any, depth: int, out: list[Entry], seen: set[int]) -> None:
+def _walk(obj: Any, depth: int, out: list[Entry], seen: set[int], left: list[int]) -> None:
     if depth > DEPTH or id(obj) in seen or isinstance(obj, _SKIP):
         return
     seen.add(id(obj))
     for key, value in _items(obj):
         if isinstance(value, _SKIP):
             continue
-        copy = value.copy() if isinstance(value, np.ndarray) else None
+        copy = None
+        if isinstance(value, np.ndarray) and value.nbytes <= left[0]:
+            copy, left[0] = value.copy(), left[0] - value.nbytes
         out.append((obj, key, value, copy))
         if not isinstance(value, np.ndarray | str | bytes | int | float | complex | bool):
-            _walk(value, depth + 1, out, seen)
+            _walk(value, depth + 1, out, seen, left)
         if isinstance(value, tuple):
             for v in value:
                 if not isinstance(v, np.ndarray):
-                    _walk(v, depth + 1, out, seen)
+                    _walk(v, depth + 1, out, seen, left)
 
 
 def _get(container: Any, key: Any) -> Any:

@@ -107,3 +107,43 @@ def test_a_step_that_draws_anew_each_call_is_still_nondeterministic(tmp_path, ca
 def test_a_step_that_backprops_its_previous_call_s_cache_is_seen(tmp_path, capsys):
     out = _check(tmp_path, capsys, "stale", "step")
     assert out.startswith("code: implementation_bug"), out
+
+
+def test_keep_restores_rebound_and_mutated_state_in_place_but_not_generators():
+    import numpy as np
+
+    from nnparity.reference.learner import keep
+
+    class Layer:
+        def __init__(self):
+            self.W = np.ones((2, 2))
+            self.WT = self.W.T.copy()
+            self.t = 0
+            self.rng = np.random.default_rng(0)
+
+    layer = Layer()
+    root = {"layers": [layer], "opt": {"v": np.zeros(2)}}
+    held_W = layer.W
+    kept = keep.snapshot(root)
+    layer.W += 1  # in place
+    layer.WT = layer.W.T.copy()  # rebound
+    layer.t += 1
+    root["opt"]["v"][:] = 5
+    root["opt"]["extra"] = 1
+    draw = layer.rng.random()
+    keep.restore(kept)
+    assert layer.W is held_W and (layer.W == 1).all() and (layer.WT == 1).all()
+    assert layer.t == 0 and (root["opt"]["v"] == 0).all()
+    assert layer.rng.random() != draw  # a generator is left to go on drawing
+
+
+def test_keep_copies_arrays_within_its_budget_only(monkeypatch):
+    import numpy as np
+
+    from nnparity.reference.learner import keep
+
+    monkeypatch.setattr(keep, "BUDGET", 100)
+    root = {"small": np.zeros(4), "big": np.zeros(1000)}
+    kept = keep.snapshot(root)
+    copies = {key: copy is not None for _, key, _, copy in kept}
+    assert copies == {"small": True, "big": False}
