@@ -1,6 +1,7 @@
 """``regularization_mismatch``: the learner's gradients differ from PyTorch's by a multiple of
 the parameters themselves, g_L - g_R = lambda' p, the signature of an L2 term that is missing,
-undeclared, doubled, of the wrong sign, or applied to the biases.
+undeclared, doubled, of the wrong sign, or applied to the biases; lambda' sign(p) on the weights
+is an L1 term (not declarable).
 
 The declared penalty is ``l2`` (l2/2 * sum W^2 over the weights, gradient l2 * W); the
 learner's own coefficient is then lambda_L = l2 + lambda', fitted by least squares over the
@@ -23,24 +24,26 @@ if TYPE_CHECKING:
 MIN_ELEMENTS = 3  # as for an unnamed scale: fewer nonzero parameters are no evidence
 
 
-def _fit(steps: list[StepData], names: list[str]) -> float | None:
-    """One lambda' for ``names`` over ``steps`` with g_L - g_R = lambda' p, or None."""
+def _fit(steps: list[StepData], names: list[str], l1: bool = False) -> float | None:
+    """One lambda' for ``names`` over ``steps`` with g_L - g_R = lambda' p (``l1``: lambda'
+    sign(p), the gradient of an L1 penalty), or None."""
     num = den = 0.0
     informative = 0
+    base = (lambda p: p.sign()) if l1 else (lambda p: p)  # noqa: E731
     for s in steps:
         for k in names:
-            r, p = s.g[k] - s.ref[k], s.P[k]
+            r, p = s.g[k] - s.ref[k], base(s.P[k])
             num += float((r * p).sum())
             den += float((p * p).sum())
             informative += int((p != 0).sum())
     if den == 0.0 or informative < MIN_ELEMENTS:
         return None
     lam = num / den
-    if max(float((lam * s.P[k]).abs().max()) - s.atol[k] for s in steps for k in names) <= 0:
+    if max(float((lam * base(s.P[k])).abs().max()) - s.atol[k] for s in steps for k in names) <= 0:
         return None  # a term no larger than the tolerance is round-off, not a penalty
     for s in steps:
         for k in names:
-            r, fit = s.g[k] - s.ref[k], lam * s.P[k]
+            r, fit = s.g[k] - s.ref[k], lam * base(s.P[k])
             if not bool(((r - fit).abs() <= s.atol[k] + s.rtol * fit.abs()).all()):
                 return None
     return lam
@@ -66,7 +69,7 @@ def explain_regularization(
         if group:
             lam = _fit(steps, group)
             if lam is None:
-                return None
+                return _l1(steps, codec, failing, ws) if group is ws and not bs else None
             for k in group:
                 fits[k] = lam
     out: list[Finding] = []
@@ -141,3 +144,24 @@ def _weights(
         ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}{moved}"
         hint = f"use the declared coefficient, or declare l2={lam:.6g}"
     return Finding("regularization_mismatch", names, None, step, ev, hint)
+
+
+def _l1(steps: list[StepData], codec: Codec, failing: dict[str, int], ws: list[str]) -> list | None:
+    """The weight gradients are PyTorch's plus lambda sign(W): an L1 penalty, which no
+    declaration expresses."""
+    lam = _fit(steps, ws, l1=True) if ws else None
+    if lam is None:
+        return None
+    span = f" at steps {steps[0].step}-{steps[-1].step}" if len(steps) > 1 else ""
+    return [
+        Finding(
+            "regularization_mismatch",
+            codec.labels(ws),
+            None,
+            min(failing[k] for k in ws),
+            f"your weight gradients are PyTorch's plus {lam:.6g} sign(W){span}: the gradient of "
+            f"an L1 penalty ({lam:.6g} sum |W|), which the declaration does not have",
+            "nnparity declares L2 penalties only (l2): if the L1 term is meant, check with it "
+            "set to 0; if not, remove it",
+        )
+    ]
