@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .hypotheses import Fit, LayerChoice, Search, StepData, to_tensors
-from .output_dz import softmax_axis_dz, softmax_diag_dz
+from .output_dz import CLIPS, bce_clip_dz, softmax_axis_dz, softmax_diag_dz
 from .result import Finding
 from .scale import late_factor, scale_findings
 from .scale import span as span_of
@@ -97,6 +97,8 @@ def step_data(
     alt = {}
     if ref.spec.loss.name == "cross_entropy" and z[-1].shape[0] > 1:
         alt["softmax_axis"] = softmax_axis_dz(z[-1], yt, ref.reduction)
+    if ref.spec.loss.name == "bce" and ref.stable:  # a safe log's epsilon in the chain rule
+        alt.update({f"clip {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction) for e in CLIPS})
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
         alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
     return StepData(
@@ -251,6 +253,23 @@ def findings_from(
     for group in scales.values():
         out += scale_findings(group, codec, failing, n, d, span, spec, implied)
     if not out and all(not ch.unexplained for ch in choices):
+        clip = next((ch for ch in choices if ch.deriv.key.startswith("clip ")), None)
+        if clip is not None:
+            return [
+                Finding(
+                    "clip_convention",
+                    codec.labels(list(failing)),
+                    clip.layer,
+                    min(failing.values()),
+                    f"your gradients match PyTorch's with {clip.deriv.label}{span}: PyTorch's "
+                    "BCELoss differs from it only where a sample saturates (a within eps of 0 "
+                    "or 1)",
+                    "nothing to fix: a safe log's epsilon is a convention; to match PyTorch "
+                    "there too, use dz = (a - y) / N for a sigmoid output under binary "
+                    "cross-entropy",
+                    "note",
+                )
+            ]
         kink = next((ch for ch in choices if ch.deriv.key == "kink"), None)
         if kink is not None:
             return [

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from . import candidates as C
-from .output_dz import OUTPUT_DZ
+from .output_dz import OUTPUT_DZ, clip_deriv
 from .poly_deriv import fitted_derivative
 from .result import factor_text
 
@@ -219,7 +219,10 @@ class Search:
         self.bias = layers_with_bias
         self.names = step_names(steps, sizes)
         self.derivs = [C.derivatives(n, m) for n, m in acts]
-        self.derivs[-1] += [OUTPUT_DZ[k] for k in steps[0].alt_dz]
+        self.derivs[-1] += [
+            OUTPUT_DZ[k] if k in OUTPUT_DZ else clip_deriv(float(k.split()[1]))
+            for k in steps[0].alt_dz
+        ]
         L = len(sizes) - 1
         for l in range(1, L):  # a hidden layer's derivative taken at another layer's cache
             sym = C.SYMBOL.get(acts[l - 1][0], acts[l - 1][0])

@@ -1,6 +1,8 @@
-"""Whole-output candidates for dL/dz_L (the logits' layer under cross-entropy), computed per
-step in ``diagnose.step_data``: softmax normalised over the wrong axis, and a softmax layer of
-its own whose backward keeps only its Jacobian's diagonal."""
+"""Whole-output candidates for dL/dz_L, computed per step in ``diagnose.step_data``: under
+cross-entropy, softmax normalised over the wrong axis, and a softmax layer of its own whose
+backward keeps only its Jacobian's diagonal; under a sigmoid and binary cross-entropy, the
+chain rule dL/da * a (1 - a) with a clipped to [eps, 1 - eps] in dL/da (a safe log's
+epsilon: a convention, not a bug, which only saturated samples show)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,28 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``diagnose.ste
         1.0,
     ),
 }
+
+
+CLIPS = tuple(10.0**-k for k in range(4, 17))  # the epsilons a safe log takes
+
+
+def clip_deriv(eps: float) -> Deriv:
+    return Deriv(
+        f"clip {eps:g}",
+        None,
+        f"a clipped to [{eps:g}, 1 - {eps:g}] in dL/da = (a - y) / (a (1 - a)), times sigma'(z)",
+        0.5,
+    )
+
+
+def bce_clip_dz(z: Tensor, y: Tensor, eps: float, reduction: str) -> Tensor:
+    """dL/da with a clipped to [eps, 1 - eps], times a (1 - a) unclipped: binary
+    cross-entropy's chain rule as a safe-log learner writes it."""
+    a = torch.sigmoid(z)
+    p = a.clamp(eps, 1 - eps)
+    q = (p - y) / (p * (1 - p)) * (a * (1 - a))
+    n = {"mean": y.numel(), "batch": y.shape[0]}.get(reduction, 1)
+    return q / n
 
 
 def softmax_diag_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
