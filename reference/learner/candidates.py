@@ -344,13 +344,19 @@ def bias_grad(form: str, dz: Tensor) -> Tensor:
 
 
 def factors(
-    batch: int, outputs: int, widths: tuple[int, ...], merge: bool = True, full: int = 0
+    batch: int,
+    outputs: int,
+    widths: tuple[int, ...],
+    merge: bool = True,
+    full: int = 0,
+    rows: int = 0,
 ) -> list[tuple[float, str]]:
     """Named scale factors, simplest first, each also negated; names of equal values are
     joined (``"2 = D"`` when D = 2: every name that fits is listed), except for 1; with
     ``merge`` False, every name on its own (to follow each through steps of other sizes).
     ``full``: the run's full batch size B where batches are uneven: N/B names a mean taken
-    over B rows on a short last batch (1 on the full ones)."""
+    over B rows on a short last batch (1 on the full ones); ``rows``: the data set's M, where
+    N/M names a mean taken over the whole data set in a batch's gradient."""
     N, D = float(batch), float(outputs)
     base = [
         (1.0, "1"),
@@ -376,6 +382,8 @@ def factors(
     ]
     if full and full != batch or full and not merge:
         base.append((N / full, f"N/B with B = {full}, your full batch: a mean over B rows"))
+    if rows and rows != batch:
+        base.append((N / rows, f"N/M with M = {rows}, your data set's rows: a mean over M rows"))
     merged: list[tuple[float, list[str]]] = []
     for v, name in base:
         if (batch == 1 and "N" in name) or (outputs == 1 and "D" in name):

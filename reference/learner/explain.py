@@ -95,7 +95,7 @@ def diagnose(
         initial = to_tensors(history[0][0].params)
         a_first = [t.double() for t in history[0][1].a]
         for d in data:
-            d.full, d.P_first, d.a_first = full, initial, a_first
+            d.full, d.P_first, d.a_first, d.rows = full, initial, a_first, len(X)
         out += (
             form
             or explain_stale(history, ref, X, y, codec, start, h_atol, h_rtol)

@@ -47,6 +47,7 @@ class StepData:
     full: int = 0  # the run's full batch size (its largest), where a short last batch meets it
     P_first: dict[str, Tensor] | None = None  # the weights at step 1, for a copy cached then
     a_first: list[Tensor] | None = None  # the activations at step 1, for an input cached then
+    rows: int = 0  # the data set's rows, for a mean taken over all of them
 
 
 def step_names(steps: list[StepData], sizes: tuple[int, ...]) -> list:
@@ -54,9 +55,10 @@ def step_names(steps: list[StepData], sizes: tuple[int, ...]) -> list:
     batches are uneven or shorter than the run's full one (N, and N/B, follow each step's N)."""
     batches = [s.a[0].shape[0] for s in steps]
     B = max([*batches, *(s.full for s in steps)])
+    M = max(s.rows for s in steps)
     if len(set(batches)) > 1 or B != batches[0]:
-        return [C.factors(n, sizes[-1], sizes[1:-1], merge=False, full=B) for n in batches]
-    return C.factors(batches[0], sizes[-1], sizes[1:-1])
+        return [C.factors(n, sizes[-1], sizes[1:-1], merge=False, full=B, rows=M) for n in batches]
+    return C.factors(batches[0], sizes[-1], sizes[1:-1], rows=M)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,11 @@ def scale_hint(
                 "(Nielsen's cross-entropy cost), declare reduction='batch'; if not, divide by "
                 "Y.size (N*D), not len(Y)"
             )
+        elif f.startswith("N/M"):
+            h = (
+                "your gradient divides by the rows of the whole data set (m = X_train.shape[0] "
+                "taken once): divide by the rows of this batch, len(X) of each call"
+            )
         elif f.startswith("N/B"):
             h = (
                 "your gradient divides by the full batch size where a shorter batch (the last) "
