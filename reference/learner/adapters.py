@@ -108,7 +108,7 @@ class Adapter:
         """The learner's state below ``root``, to ``restore`` (``keep.py``; this process)."""
         from .keep import snapshot
 
-        return snapshot(self.root)
+        return snapshot(self.root, self.forward, self.grads, self.step)
 
     def restore(self, kept: Any) -> None:
         from .keep import restore

@@ -2,9 +2,11 @@
 behind besides the named parameters (a transposed copy of W re-synced by its update, counters,
 caches), so that a call run twice from the same weights starts from the same state each time.
 
-``snapshot(root)`` walks the objects below ``root`` (attributes, lists, dicts; a few levels
-deep) and records every value with a copy of each array; ``restore`` puts each container's
-values back, the arrays' contents in place, so that references the learner's own functions
+``snapshot(root, *functions)`` walks the objects below ``root`` and what the learner's own
+functions reach (their closures and module globals; nnparity's wrappers are looked through):
+attributes (``__slots__`` too), lists, tuples, dicts, a few levels deep, recording every value
+with a copy of each array; ``restore`` puts each container's values back, the arrays' contents
+in place, so that references the learner's own functions
 hold (a closure over a layer, a view of W) see the restored state. Random generators are left
 alone: a learner that draws anew at each call stays nondeterministic.
 """
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-DEPTH = 4
+DEPTH = 6
 BUDGET = 64 * 2**20  # bytes of arrays copied at most, smallest first in walk order
 Entry = tuple[Any, Any, Any, Any]  # (container, key, value, array copy or None)
 _SKIP = (
@@ -31,13 +33,39 @@ _SKIP = (
 )
 
 
-def snapshot(root: Any) -> list[Entry]:
-    """Every (container, key, value) below ``root``, with a copy of each array (within
-    ``BUDGET`` bytes: a training set kept on the network is not copied, only its place)."""
+def snapshot(*roots: Any) -> list[Entry]:
+    """Every (container, key, value) below ``roots``, with a copy of each array (within
+    ``BUDGET`` bytes: a training set kept on the network is not copied, only its place). A
+    function among the roots stands for what it reaches: its closure's cells and its module's
+    globals (state kept there: a module-level dict, a closed-over list)."""
     out: list[Entry] = []
     seen: set[int] = set()
-    _walk(root, 0, out, seen, [BUDGET])
+    left = [BUDGET]
+    for root in roots:
+        if isinstance(root, types.FunctionType):
+            for fn in _learners(root, 0):
+                for cell in fn.__closure__ or ():
+                    _walk(cell, 0, out, seen, left)
+                _walk(fn.__globals__, 0, out, seen, left)
+        elif root is not None:
+            _walk(root, 0, out, seen, left)
     return out
+
+
+def _learners(fn: types.FunctionType, depth: int) -> list[types.FunctionType]:
+    """``fn`` if it is the learner's, else the learner's functions its closure holds (an
+    adapter's wrapper around them), a few levels down."""
+    if not str(fn.__globals__.get("__name__", "")).startswith("nnparity"):
+        return [fn]
+    found = []
+    for cell in fn.__closure__ or () if depth < 3 else ():
+        try:
+            inner = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(inner, types.FunctionType):
+            found += _learners(inner, depth + 1)
+    return found
 
 
 def restore(entries: list[Entry]) -> None:
@@ -54,11 +82,22 @@ def restore(entries: list[Entry]) -> None:
 
 def _items(obj: Any) -> list[tuple[Any, Any]]:
     if isinstance(obj, dict):
-        return list(obj.items())
-    if isinstance(obj, list):
+        return [(k, v) for k, v in obj.items() if not (isinstance(k, str) and k[:2] == "__")]
+    if isinstance(obj, list | tuple):
         return list(enumerate(obj))
+    if isinstance(obj, types.CellType):
+        try:
+            return [("cell_contents", obj.cell_contents)]
+        except ValueError:  # an empty cell
+            return []
     d = getattr(obj, "__dict__", None)
-    return list(d.items()) if isinstance(d, dict) else []
+    out = list(d.items()) if isinstance(d, dict) else []
+    for cls in type(obj).__mro__:  # __slots__ attributes
+        slots = cls.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__") and hasattr(obj, name):
+                out.append((name, getattr(obj, name)))
+    return out
 
 
 def _walk(obj: Any, depth: int, out: list[Entry], seen: set[int], left: list[int]) -> None:
@@ -74,14 +113,10 @@ def _walk(obj: Any, depth: int, out: list[Entry], seen: set[int], left: list[int
         out.append((obj, key, value, copy))
         if not isinstance(value, np.ndarray | str | bytes | int | float | complex | bool):
             _walk(value, depth + 1, out, seen, left)
-        if isinstance(value, tuple):
-            for v in value:
-                if not isinstance(v, np.ndarray):
-                    _walk(v, depth + 1, out, seen, left)
 
 
 def _get(container: Any, key: Any) -> Any:
-    if isinstance(container, dict | list):
+    if isinstance(container, dict | list | tuple):
         return container[key]
     return getattr(container, key)
 
@@ -89,5 +124,5 @@ def _get(container: Any, key: Any) -> Any:
 def _set(container: Any, key: Any, value: Any) -> None:
     if isinstance(container, dict | list):
         container[key] = value
-    else:
+    else:  # a tuple refuses (TypeError): its arrays are restored in place only
         setattr(container, key, value)

@@ -172,7 +172,6 @@ class _Server:
     def answer(self, header: dict, arrays: list) -> tuple[dict, list]:
         from nnparity.scratch.errors import NNParityError
 
-        from .keep import restore, snapshot
         from .paths import get, put
 
         op, out = header["op"], []
@@ -196,10 +195,10 @@ class _Server:
                 snaps = getattr(self, "snaps", {})
                 n = max(snaps, default=-1) + 1
                 self.snaps = {k: v for k, v in snaps.items() if k > n - 4}  # the last four
-                self.snaps[n] = snapshot(self.adapter.root)
+                self.snaps[n] = self.adapter.keep()
                 return {"kept": n}, out
             if op == "restore":
-                restore(self.snaps[header["kept"]])
+                self.adapter.restore(self.snaps[header["kept"]])
                 return {"ok": True}, out
             if op == "aliased":  # parameters sharing memory, seen only where they live
                 return {"pair": self.adapter.aliased()}, out

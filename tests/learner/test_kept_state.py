@@ -147,3 +147,49 @@ def test_keep_copies_arrays_within_its_budget_only(monkeypatch):
     kept = keep.snapshot(root)
     copies = {key: copy is not None for _, key, _, copy in kept}
     assert copies == {"small": True, "big": False}
+
+
+CACHE: dict = {}
+
+
+def test_keep_reaches_slots_tuples_closures_and_module_globals():
+    import numpy as np
+
+    from nnparity.reference.learner import keep
+
+    class Slotted:
+        __slots__ = ("W", "WT")
+
+        def __init__(self):
+            self.W = np.ones(2)
+            self.WT = (np.ones(2),)  # a tuple refreshed in place
+
+    layer, box = Slotted(), [np.zeros(2)]
+    CACHE["WT"] = np.ones(2)
+
+    def step():  # the learner's function: its closure and its module's globals
+        return box, CACHE
+
+    kept = keep.snapshot(layer, step)
+    layer.W = np.full(2, 7.0)
+    layer.WT[0][:] = 7
+    box[0][:] = 7
+    CACHE["WT"] = np.full(2, 7.0)
+    keep.restore(kept)
+    assert (layer.W == 1).all() and (layer.WT[0] == 1).all()
+    assert (box[0] == 0).all() and (CACHE["WT"] == 1).all()
+
+
+def test_keep_looks_through_nnparity_wrappers_to_the_learner_s_functions():
+    from nnparity.reference.learner import keep
+
+    calls = [0]
+
+    def learner_fn():
+        calls[0] += 1
+
+    ns = {"__name__": "nnparity.reference.learner.fake"}  # an adapter's wrapper of nnparity's
+    exec("def make(f):\n    def wrapper(*a):\n        return f(*a)\n    return wrapper", ns)
+    wrapper = ns["make"](learner_fn)
+    assert keep._learners(wrapper, 0) == [learner_fn]
+    assert keep._learners(learner_fn, 0) == [learner_fn]
