@@ -43,7 +43,14 @@ from .instability import (
 from .limitations import probe as run_probe
 from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
-from .row_order import batches_of, ignores_rows, ignores_rows_note, reordered, rows_at
+from .row_order import (
+    batches_of,
+    ignores_rows,
+    ignores_rows_note,
+    in_rows,
+    reordered,
+    rows_at,
+)
 from .runner import LearnerCrash, Obs, Runner
 from .table import param_table, records_of
 from .targets import learner_data
@@ -146,7 +153,7 @@ def _run(
     for k in range(1, max(steps, watch) + 1):
         if k > steps and not agree:
             break  # past the compared steps, watching goes on only while everything agrees
-        rows = rows_at(batches, k)  # one batch: reversed at even steps (row_order.py)
+        rows = rows_at(batches, k)  # one batch: in another order at even steps (row_order.py)
         try:
             obs = runner.observe(k, P, rows, twice=k == 1 and (adapter.step is None or own))
         except LearnerCrash as e:
@@ -159,8 +166,9 @@ def _run(
             if ref64 is not None:
                 ref64.softmax_out = True
             run.notes.append(SOFTMAX_NOTE)
-        if k > 1 and reordered(rows, batches[0]) and ignores_rows(obs.out, rs.out, *wide):
-            obs.out = obs.out[::-1]  # the learner's own order (step 1's): said in a note
+        first = batches[0]
+        if k > 1 and reordered(rows, first) and ignores_rows(obs.out, rs.out, rows, first, *wide):
+            obs.out = in_rows(obs.out, rows, first)  # it kept step 1's order: said in a note
             run.ignored = run.ignored or [ignores_rows_note(k)]
         o = ref64.run(P, X[rows], y[rows]) if ref64 is not None else None
         expected, ubound = None, None

@@ -39,12 +39,12 @@ def per_channel(decl: LayeredDecl, rows: int) -> int | None:
 
 def schedule(decl: LayeredDecl, n: int, bs: int, steps: int) -> tuple[list[Array], list[Finding]]:
     """The row indices of each step compared: the batches in order, cycling, ``steps`` of
-    them (one batch: in reverse order at even steps, see ``row_order``), plus the last, short
+    them (one batch: in another order at even steps, see ``row_order``), plus the last, short
     batch when ``steps`` stops before it (a bug in the handling of the short batch shows only
     there); a batch whose batchnorm would see one value per channel is left out, with a note
     (PyTorch refuses it, the statistics are undefined)."""
     batches = [np.arange(i, min(i + bs, n)) for i in range(0, n, bs)]
-    order = [rows_at(batches, k) for k in range(1, steps + 1)]  # one batch: reversed at even k
+    order = [rows_at(batches, k) for k in range(1, steps + 1)]  # one batch: reordered at even k
     notes = []
     if len(batches) > steps and len(batches[-1]) < bs:
         order.append(batches[-1])

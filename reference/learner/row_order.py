@@ -3,11 +3,13 @@
 When the data is one batch, every step would hand the learner the same rows in the same
 order, and code that keeps data from an earlier call (an input or im2col saved on the first
 call only, a stored ``self.X`` that the adapter does not set) would agree with PyTorch while
-being wrong on any other batch. So every second step hands the batch in reverse row order: a
-mean or sum over samples does not depend on their order, so correct code gives the same
-gradients (PyTorch is run on the same reversed rows), and the output follows the rows.
+being wrong on any other batch. So every second step hands the batch in another row order,
+each row moved up one place (the first goes last: a reversal would hand a palindromic y, as
+XOR's 0 1 1 0, back in the same order): a mean or sum over samples does not depend on their
+order, so correct code gives the same gradients (PyTorch is run on the same rows), and the
+output follows the rows.
 
-Two readings of a step whose rows came reversed:
+Two readings of a step whose rows came in the other order:
 - the output did not follow the rows but everything else agrees: the learner's functions keep
   their own data (they ignore the X they are given). With one batch that changes nothing, so
   it is a note of what was not checked, and the output is compared in the learner's order;
@@ -52,11 +54,18 @@ def batches_of(n: int, bs: int, steps: int) -> tuple[list[Array], list[Finding]]
 
 def rows_at(batches: list[Array], k: int) -> Array:
     """The rows of step ``k``: the batches in order, cycling; one batch of two rows or more
-    comes in reverse order at every even step."""
+    comes with each row moved up one place (the first last) at every even step."""
     rows = batches[(k - 1) % len(batches)]
     if len(batches) == 1 and len(rows) > 1 and k % 2 == 0:
-        return rows[::-1]
+        return np.roll(rows, -1)
     return rows
+
+
+def in_rows(out: Array, rows: Array, first: Array) -> Array:
+    """``out``, one row per row of ``first`` (step 1's order), put in the order of ``rows``
+    (the same rows in another order)."""
+    at = {int(r): i for i, r in enumerate(first)}
+    return out[[at[int(r)] for r in rows]]
 
 
 def reordered(rows: Array, first: Array) -> bool:
@@ -69,17 +78,18 @@ def other_rows(rows: Array, first: Array) -> bool:
     return len(rows) == len(first) and not np.array_equal(rows, first)
 
 
-def ignores_rows(out: Array | None, twin_out: Array, rtol: float, atol: float) -> bool:
-    """The learner's output is the twin's with the rows reversed back (the order of step 1),
-    and is not the twin's as the rows came."""
+def ignores_rows(out: Array | None, twin_out: Array, rows: Array, first: Array, rtol: float,
+                 atol: float) -> bool:  # fmt: skip
+    """The learner's output kept step 1's order: put in the order of ``rows`` it is the
+    twin's, and as it came it is not."""
     if out is None or out.shape != twin_out.shape or len(out) < 2:
         return False
-    scale = max(1.0, float(np.abs(twin_out).max(initial=0.0)))
-    back = twin_out[::-1]
-    if np.array_equal(back, twin_out):
+    moved = in_rows(out, rows, first)
+    if np.array_equal(moved, out):  # the order changes nothing here
         return False
+    scale = max(1.0, float(np.abs(twin_out).max(initial=0.0)))
     close = lambda a, b: bool(np.allclose(a, b, rtol=rtol, atol=atol * scale))  # noqa: E731
-    return close(out, back) and not close(out, twin_out)
+    return close(moved, twin_out) and not close(out, twin_out)
 
 
 def ignores_rows_note(step: int) -> Finding:
@@ -89,7 +99,7 @@ def ignores_rows_note(step: int) -> Finding:
         None,
         step,
         f"whether your code uses the data it is handed: at step {step} the batch came with its "
-        "rows in reverse order and your output kept the order of step 1 (your forward computes "
+        "rows in another order and your output kept the order of step 1 (your forward computes "
         "on data it keeps, a stored X or an input saved on the first call, not on the X it is "
         "given); on this one batch your training is unaffected, but predictions on other "
         "data (a test set) and any other batch would be the first's",
@@ -101,49 +111,63 @@ def ignores_rows_note(step: int) -> Finding:
 
 def explain_stale(history: list, ref: Any, X: Array, y: Array, codec: Any, first: int,
                   atol: float, rtol: float) -> list[Finding]:  # fmt: skip
-    """``stale_input`` at step ``first`` (whose rows are step 1's in another order): the
-    learner's gradients are PyTorch's for step 1's X with this step's y (the same pairs as this
-    step's X with step 1's y: a mean over pairs does not tell the two apart)."""
+    """``stale_input`` at step ``first`` (whose rows are not step 1's, or not in its order):
+    the learner's gradients are PyTorch's for step 1's X with this step's y, or for this
+    step's X with step 1's y."""
     obs, _, _ = history[first - 1]
-    rows1 = history[0][0].rows
-    if obs.grads is None or not other_rows(obs.rows, rows1):
+    rows1, rows = history[0][0].rows, obs.rows
+    if obs.grads is None or not other_rows(rows, rows1):
         return []
-    alt = ref.run(obs.params, X[rows1], y[obs.rows]).grads
+    runs = {
+        "X": lambda: ref.run(obs.params, X[rows1], y[rows]).grads,
+        "y": lambda: ref.run(obs.params, X[rows], y[rows1]).grads,
+    }
     labels = codec.labels(list(obs.grads))
-    return _stale(alt, obs.grads, labels, first, rtol, atol, reordered(obs.rows, rows1))
+    return _stale(runs, obs.grads, labels, first, rtol, atol, reordered(rows, rows1))
 
 
 def stale_layered(ref: Any, P: dict, B: dict, X: Array, y: Array, rows1: Array, rows: Array,
                   masks: dict, G: dict, bad: list, labels: dict[str, str],
                   dtype: str) -> list[Finding]:  # fmt: skip
     """``stale_input`` for the failing records ``bad`` of a layered step whose ``rows`` are
-    step 1's (``rows1``) in another order (``y``: the twin's targets)."""
-    alt = ref.run(P, B, X[rows1], y[rows], masks).grads
+    not step 1's (``rows1``), or not in its order (``y``: the twin's targets)."""
+    runs = {
+        "X": lambda: ref.run(P, B, X[rows1], y[rows], masks).grads,
+        "y": lambda: ref.run(P, B, X[rows], y[rows1], masks).grads,
+    }
     names = list(dict.fromkeys(labels[r.tensor] for r in bad if r.tensor in labels))
     tol = 1e-3 if dtype != "float64" else 1e-6
-    return _stale(alt, G, names, bad[0].step, tol, tol, reordered(rows, rows1))
+    return _stale(runs, G, names, bad[0].step, tol, tol, reordered(rows, rows1))
 
 
-def _stale(alt: dict, G: dict, names: list[str], k: int, rtol: float, atol: float,
-           reverse: bool) -> list[Finding]:  # fmt: skip
-    """``stale_input`` when every gradient in ``G`` is the mispaired run's ``alt``."""
-    scale = max((float(np.abs(v).max(initial=0.0)) for v in alt.values()), default=1.0)
-    scale = scale if scale > 0 else 1.0
-    if not all(n in alt and np.allclose(g, alt[n], rtol=rtol, atol=atol * scale)
+def _stale(runs: dict, G: dict, names: list[str], k: int, rtol: float, atol: float,
+           reorder: bool) -> list[Finding]:  # fmt: skip
+    """``stale_input`` when every gradient in ``G`` is one mispaired run's (``runs``: which
+    of X and y is kept from step 1 -> its gradients)."""
+    for kept, run in runs.items():
+        alt = run()
+        scale = max((float(np.abs(v).max(initial=0.0)) for v in alt.values()), default=1.0)
+        scale = scale if scale > 0 else 1.0
+        if all(n in alt and np.allclose(g, alt[n], rtol=rtol, atol=atol * scale)
                for n, g in G.items()):  # fmt: skip
-        return []
-    handed = REVERSED if reverse else OTHER
-    return [Finding("stale_input", tuple(names), None, k, handed % k + STALE, STALE_HINT)]
+            handed = (REORDERED if reorder else OTHER) % k
+            return [Finding("stale_input", tuple(names), None, k, handed + STALE[kept], STALE_HINT)]
+    return []
 
 
-REVERSED = "step %d handed your code the batch of step 1 with its rows in reverse order"
-OTHER = "step %d handed your code another batch than step 1's"
-STALE = (
-    " (X and y together): your gradients are PyTorch's for step 1's X with this step's y (the "
-    "same pairs as this step's X with step 1's y, where the rows are the same), so your code "
-    "keeps X or y from an earlier call: an input kept from the first call (X, or an im2col of "
-    "it, saved once), or a stored X or y that the adapter does not update"
+REORDERED = (
+    "step %d handed your code the batch of step 1 with its rows in another order (each moved "
+    "up one place, X and y together)"
 )
+OTHER = "step %d handed your code another batch than step 1's"
+STALE = {
+    "X": ": your gradients are PyTorch's for step 1's X with this step's y, so your network "
+    "computed on X as an earlier call gave it: an input kept from the first call (X, or an "
+    "im2col of it, saved once), or a stored X that the adapter does not update",
+    "y": ": your gradients are PyTorch's for this step's X with step 1's y, so your loss took the "
+    "targets an earlier call gave: a y kept from the first call, or a stored y that the adapter "
+    "does not update",
+}
 STALE_HINT = (
     "compute everything from the arguments of each call: cache a layer's input in every forward "
     "pass (self.x = x), never only the first time; set the stored X and y from the adapter's "

@@ -1,8 +1,9 @@
-"""Data kept from an earlier call: with one batch, every second step hands the batch in reverse
-row order (row_order.py). Tested both ways: correct code matches (a mean over samples does not
-depend on their order); an input cached on the first call only, or a stored X paired with the
-y each call gives, is named ``stale_input``; a forward that keeps its own data throughout
-(X and y both) is correct on one batch and said in a note, not called a bug."""
+"""Data kept from an earlier call: with one batch, every second step hands the batch in another
+row order, each row moved up one place (row_order.py). Tested both ways: correct code matches
+(a mean over samples does not depend on their order); an input cached on the first call only,
+or a stored X or y paired with what each call gives, is named ``stale_input``; a forward that
+keeps its own data throughout (X and y both) is correct on one batch and said in a note, not
+called a bug."""
 
 import numpy as np
 import pytest
@@ -32,15 +33,15 @@ def _backward(P, X, h, Y):
     return [X.T @ dh, dh.sum(0), h.T @ do, do.sum(0)]
 
 
-def test_rows_come_reversed_at_even_steps_of_one_batch_only():
+def test_rows_come_reordered_at_even_steps_of_one_batch_only():
     one = [np.arange(4)]
-    assert [list(rows_at(one, k)) for k in (1, 2, 3)] == [[0, 1, 2, 3], [3, 2, 1, 0], [0, 1, 2, 3]]
+    assert [list(rows_at(one, k)) for k in (1, 2, 3)] == [[0, 1, 2, 3], [1, 2, 3, 0], [0, 1, 2, 3]]
     two = [np.arange(2), np.arange(2, 4)]
     assert [list(rows_at(two, k)) for k in (1, 2, 3)] == [[0, 1], [2, 3], [0, 1]]
     assert list(rows_at([np.arange(1)], 2)) == [0]
 
 
-def test_correct_code_matches_with_the_rows_reversed():
+def test_correct_code_matches_with_the_rows_reordered():
     P, X, Y = _data()
 
     def grads(X, Y):
@@ -161,7 +162,8 @@ def test_a_stored_y_paired_with_each_call_s_X_is_named():
 
     r = check(_grads_adapter(P, grads), X, Y0, steps=4, probe=False)
     assert r.codes() == ["stale_input"] and r.findings[0].step == 2, r.render()
-    assert "so your code keeps X or y from an earlier call" in r.findings[0].evidence
+    assert "this step's X with step 1's y" in r.findings[0].evidence
+    assert "each moved up one place" in r.findings[0].evidence
 
 
 def _convnet(kept):
@@ -191,7 +193,8 @@ def test_a_layered_network_that_keeps_data_from_the_first_call(kept):
         return
     assert r.code == "implementation_bug" and r.codes()[0] == "stale_input", r.render()
     assert r.findings[0].step == 2
-    assert "step 1's X with this step's y" in r.findings[0].evidence
+    want = "step 1's X with this step's y" if kept == "X" else "this step's X with step 1's y"
+    assert want in r.findings[0].evidence
 
 
 def test_an_input_kept_from_the_first_of_several_batches_is_named():
@@ -210,3 +213,29 @@ def test_an_input_kept_from_the_first_of_several_batches_is_named():
     r = check(a, X0, Y, steps=4, probe=False)
     assert r.codes() == ["stale_input"] and r.findings[0].step == 2, r.render()
     assert "another batch than step 1's" in r.findings[0].evidence
+
+
+@pytest.mark.parametrize("bug", [False, True])
+def test_an_input_kept_once_on_xor_s_palindromic_labels_is_named(bug):
+    """y = 0 1 1 0 reads the same reversed: a reversal would pair step 1's X with the same y."""
+    r = np.random.RandomState(2)
+    P = [r.randn(2, 4), np.zeros(4), r.randn(4, 1), np.zeros(1)]
+    X, Y = np.array([[0.0, 0], [0, 1], [1, 0], [1, 1]]), np.array([[0.0], [1], [1], [0]])
+    kept = {}
+
+    def grads(Xb, Yb):
+        X1 = kept.setdefault("X", Xb) if bug else Xb
+        h = np.tanh(X1 @ P[0] + P[1])
+        do = 2 * (h @ P[2] + P[3] - Yb) / Yb.size
+        dh = do @ P[2].T * (1 - h**2)
+        return [X1.T @ dh, dh.sum(0), h.T @ do, do.sum(0)]
+
+    a = from_gradients(
+        P, [f"[{i}]" for i in range(4)], grads, sizes=[2, 4, 1], activations="tanh,identity",
+        loss="mse", optimizer="sgd", lr=0.5, layout="in_out",
+    )  # fmt: skip
+    res = check(a, X, Y, steps=4, probe=False)
+    if not bug:
+        assert res.code == "match", res.render()
+        return
+    assert res.codes() == ["stale_input"], res.render()
