@@ -11,9 +11,10 @@ from .criteria import R2_FIT
 from .result import Finding
 
 
-def contradiction(X: np.ndarray, y: np.ndarray, accuracy: bool) -> Finding | None:
-    """``contradictory_targets`` when identical rows of ``X`` carry different targets and the
-    best fit possible misses the criterion (every sample right, or R^2 >= R2_FIT)."""
+def contradiction(X: np.ndarray, y: np.ndarray, accuracy: bool) -> tuple[Finding, float] | None:
+    """(``contradictory_targets``, the best share classified or R^2 any model reaches) when
+    identical rows of ``X`` carry different targets and that best misses the criterion (every
+    sample right, or R^2 >= R2_FIT)."""
     n = len(X)
     if n < 2:
         return None
@@ -34,7 +35,7 @@ def contradiction(X: np.ndarray, y: np.ndarray, accuracy: bool) -> Finding | Non
         return None
     pair = f" (rows {first[0]} and {first[1]}, for one)"
     if accuracy:
-        bound = f"at best {best}/{n} classified"
+        top, bound = best / n, f"at best {best}/{n} classified"
     else:
         means = np.zeros_like(t)
         for g in np.unique(group):
@@ -43,7 +44,7 @@ def contradiction(X: np.ndarray, y: np.ndarray, accuracy: bool) -> Finding | Non
         r2 = 1.0 - float(((t - means) ** 2).sum()) / sst if sst > 0 else 1.0
         if r2 >= R2_FIT:
             return None
-        bound = f"at best R^2 = {r2:.3f} (the fit asks {R2_FIT})"
+        top, bound = r2, f"at best R^2 = {r2:.3f} (the fit asks {R2_FIT})"
     return Finding(
         "contradictory_targets",
         (),
@@ -55,4 +56,4 @@ def contradiction(X: np.ndarray, y: np.ndarray, accuracy: bool) -> Finding | Non
         "shuffled or sliced without the other, a row duplicated with another label), or judge "
         "the fit by that bound",
         "limitation",
-    )
+    ), top

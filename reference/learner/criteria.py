@@ -28,6 +28,7 @@ class Criterion:
     text: str
     fits: Callable[[np.ndarray], bool]
     score: Callable[[np.ndarray], str]
+    value: Callable[[np.ndarray], float] | None = None  # the share classified, or R^2
 
 
 def criterion(spec: Spec, y: np.ndarray) -> Criterion:
@@ -53,7 +54,12 @@ def _argmax(labels: np.ndarray, n: int, text: str) -> Criterion:
     def right(out: np.ndarray) -> int:
         return int((np.asarray(out).reshape(n, -1).argmax(1) == labels).sum())
 
-    return Criterion(text, lambda out: right(out) == n, lambda out: f"{right(out)}/{n} classified")
+    return Criterion(
+        text,
+        lambda out: right(out) == n,
+        lambda out: f"{right(out)}/{n} classified",
+        lambda out: right(out) / n,
+    )
 
 
 def _threshold(y: np.ndarray, n: int, cut: float) -> Criterion:
@@ -66,6 +72,7 @@ def _threshold(y: np.ndarray, n: int, cut: float) -> Criterion:
         f"accuracy: every output on the side of {cut:g} its 0/1 target is on",
         lambda out: right(out) == n,
         lambda out: f"{right(out)}/{n} classified",
+        lambda out: right(out) / n,
     )
 
 
@@ -86,6 +93,7 @@ def _regression(y: np.ndarray) -> Criterion:
             f"R^2 >= {R2_FIT:g} (regression targets)",
             lambda out: r2(out) >= R2_FIT,
             lambda out: f"R^2 = {r2(out):.3f}",
+            r2,
         )
 
     def rel(out: np.ndarray) -> float:

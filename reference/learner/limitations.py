@@ -11,7 +11,8 @@ z <= 0 on every sample), ``saturation`` (sigmoid |z| > 6, tanh |z| > 3.5 on ever
 When such a cause is there at the start and the strong run fails, it is run again from a fresh
 random initialisation: if that fits, the cause is the initialisation (re-initialise) and no
 ``capacity`` is claimed, nor where identical inputs carry different targets
-(``contradictory_targets``: no model can fit them). Findings come in the order of their fix:
+(``contradictory_targets``: no model can fit them; ``capacity`` beside it where the strong
+run stays more than 0.05 below that bound). Findings come in the order of their fix:
 ``no_bias``, the initialisation, the learning rate, ``capacity`` last.
 """
 
@@ -216,9 +217,12 @@ def probe(
                 ),
             ]
     clash = contradiction(X, y, crit.text.startswith("accuracy")) if not strong.fit else None
-    if clash is not None:  # the data, not the network
-        found.append(clash)
-    elif not strong.fit:
+    if clash is not None:  # the data; the network too where the strong run stays well below
+        found.append(clash[0])
+    near = (
+        clash is not None and crit.value is not None and crit.value(strong.out) >= clash[1] - 0.05
+    )
+    if not strong.fit and not near:
         found.append(
             Finding(
                 "capacity",

@@ -58,8 +58,30 @@ def test_repeated_inputs_with_other_labels_are_the_data_not_the_network(clash):
 def test_the_regression_bound_is_the_groups_means():
     X = np.array([[0.0], [0.0], [1.0], [1.0]])
     y = np.array([[0.0], [2.0], [1.0], [1.0]])  # best fit: 1 everywhere, R^2 = 0
-    f = contradiction(X, y, accuracy=False)
-    assert f is not None and "at best R^2 = 0.000" in f.evidence
+    found = contradiction(X, y, accuracy=False)
+    assert found is not None and "at best R^2 = 0.000" in found[0].evidence and found[1] == 0.0
     assert contradiction(X, np.array([[0.0], [0.0], [1.0], [1.0]]), accuracy=False) is None
     near = np.array([[0.0], [0.01], [5.0], [5.0]])  # a clash too small to miss R^2 0.95
     assert contradiction(X, near, accuracy=False) is None
+
+
+def test_a_model_far_below_the_bound_is_capacity_too():
+    """One repeated row caps XOR at 39/40, but a linear model reaches about 30: both said."""
+    r = np.random.RandomState(3)
+    X = r.randn(40, 2)
+    Y = ((X[:, 0] > 0) != (X[:, 1] > 0)).astype(float).reshape(-1, 1)
+    X[39], Y[39] = X[0], 1 - Y[0]
+    P = [r.randn(2, 1) * 0.1, np.zeros(1)]
+
+    def grads(Xb, Yb):
+        a = 1 / (1 + np.exp(-(Xb @ P[0] + P[1])))
+        d = (a - Yb) / len(Xb)
+        return [Xb.T @ d, d.sum(0)]
+
+    a = from_gradients(
+        P, ["[0]", "[1]"], grads, sizes=[2, 1], activations="sigmoid", loss="bce",
+        optimizer="sgd", lr=0.5, layout="in_out",
+    )  # fmt: skip
+    res = check(a, X, Y, steps=2, probe_steps=300)
+    codes = [f.code for f in res.findings]
+    assert "contradictory_targets" in codes and "capacity" in codes, res.render()
