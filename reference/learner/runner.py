@@ -13,12 +13,9 @@ is its state, not randomness.
 
 A step that is the whole training step (no gradient function) runs before the forward pass
 compared, not after it: a forward called first would leave a fresh cache for a step that
-backprops the cache of an earlier call (its own loop calls forward after backward).
-
-Style (c) exposes no gradient: it is implied from the weights before (p) and after (p') one
-step of the declared SGD: d = (p - p') / lr; without momentum g = d; with momentum mu,
-dampening tau, the buffer b = d and g = (d - mu b_prev) / (1 - tau) (g = d on the first step);
-nesterov: g = (d - mu^2 b_prev) / (1 + mu); finally g -= weight_decay p.
+backprops the cache of an earlier call (its own loop calls forward after backward). A step
+that raises on its own at step 1 and runs after a forward call is ``step_needs_forward``.
+Such a step's gradients are implied from its weights (``implied``).
 """
 
 from __future__ import annotations
@@ -32,10 +29,12 @@ import numpy as np
 
 from . import accumulation
 from .adapters import Adapter
+from .call_order import needs_forward
 from .coverage import aliased_finding, dtype_finding
 from .crash import learner_tail, orientation_hint
 from .grad_shape import ShapeProblem
 from .handed import loss_check, nonfinite_init
+from .implied import imply
 from .paths import LearnerError
 from .result import Finding
 
@@ -177,8 +176,13 @@ class Runner:
                         l2 / 2 * sum(float((v * v).sum()) for k, v in params.items() if k[0] == "W")
                     )
         if a.step is not None:
-            before = a.keep() if twice else []
-            self.call("step", a.step, step, X, y)
+            before = a.keep() if twice or (last and step == 1 and a.forward is not None) else []
+            try:
+                self.call("step", a.step, step, X, y)
+            except LearnerCrash as e:  # a step that needs the forward pass called before it?
+                if not (last and step == 1 and a.forward is not None):
+                    raise
+                raise LearnerCrash(self._needs_forward(e.finding, before, params, X, y)) from None
             if step == 1:
                 self._dtypes(step)
             obs.after = a.read()
@@ -195,12 +199,28 @@ class Runner:
                     a.restore(after)  # a difference that was kept state: on from the first run
                 a.write(obs.after)
             if a.grads is None:
-                self._imply(obs)
+                imply(obs, self.opt_name, self.opt, self.lr, self._buf, self.codec)
         if a.forward is not None and last:
             a.write(params)
             obs.out = self._output(self.call("forward", a.forward, step, X), X.shape[0], step)
             a.write(obs.after)
         return obs
+
+    def _needs_forward(
+        self, crash: Finding, before: Any, params: dict, X: Array, y: Array
+    ) -> Finding:
+        """``crash`` (the step raised at step 1), or, when the step runs once the learner's
+        forward is called on the batch first, ``step_needs_forward``."""
+        a = self.a
+        a.restore(before)
+        a.write(params)
+        try:
+            self.call("forward", a.forward, 1, X)
+            a.write(params)
+            self.call("step", a.step, 1, X, y)
+        except LearnerCrash:
+            return crash
+        return needs_forward(crash)
 
     def _dtypes(self, step: int) -> None:
         """``dtype_changed``: the learner's step turned a parameter into another dtype."""
@@ -338,47 +358,12 @@ class Runner:
                 step,
             )
 
-    def _imply(self, obs: Obs) -> None:
-        """Gradients implied by one SGD step (see the module docstring)."""
-        if self.opt_name != "sgd":
-            return
-        mu = float(self.opt.get("momentum", 0.0))
-        tau = float(self.opt.get("dampening", 0.0))
-        wd = float(self.opt.get("weight_decay", 0.0))
-        nesterov = bool(self.opt.get("nesterov", False))
-        eps = float(np.finfo(self.codec.dtype).eps)
-        grads, noise = {}, {}
-        for k, p in obs.params.items():
-            if k in self.codec.frozen:
-                continue
-            p64, q64 = p.astype(np.float64), obs.after[k].astype(np.float64)
-            with np.errstate(all="ignore"):
-                d = (p64 - q64) / self.lr
-                prev = self._buf.get(k)
-                if not mu:
-                    g = d
-                elif nesterov:
-                    g = d / (1 + mu) if prev is None else (d - mu * mu * prev) / (1 + mu)
-                    self._buf[k] = g if prev is None else mu * prev + g
-                else:
-                    g = d if prev is None else (d - mu * prev) / (1 - tau)
-                    self._buf[k] = d
-                grads[k] = g - wd * p64
-                size = _finite_max(p64) + _finite_max(q64)
-            noise[k] = 4 * eps * size / self.lr / (1 - tau if mu else 1)
-        obs.grads, obs.implied, obs.noise = grads, True, noise
-
 
 def _differs(a: dict[str, Array], b: dict[str, Array]) -> str | None:
     """The first name whose arrays differ beyond 1e-12 relative (NaN equal to NaN)."""
     return next(
         (k for k in a if not np.allclose(a[k], b[k], rtol=1e-12, atol=0, equal_nan=True)), None
     )
-
-
-def _finite_max(a: Array) -> float:
-    a = np.abs(a)
-    return float(a[np.isfinite(a)].max(initial=0.0))
 
 
 def _source(filename: str, lineno: int) -> str:

@@ -193,3 +193,20 @@ def test_keep_looks_through_nnparity_wrappers_to_the_learner_s_functions():
     wrapper = ns["make"](learner_fn)
     assert keep._learners(wrapper, 0) == [learner_fn]
     assert keep._learners(learner_fn, 0) == [learner_fn]
+
+
+@pytest.mark.parametrize("init_forward", [False, True])
+def test_a_step_that_needs_the_forward_called_before_it_says_so(tmp_path, capsys, init_forward):
+    f = tmp_path / "lazy.py"
+    f.write_text(
+        LEARNER.format(mode="ok", style="step").replace(
+            "return from_step(net, NAMES, net.train_step, forward=net.forward, **KW)",
+            "return from_step(net, NAMES, lambda X, y: (net.backward(y), net.update()), "
+            "forward=net.forward, **KW)",
+        ).replace("net.forward(X)  # the program's first printout caches the data",
+                  "net.forward(X) if %r else None" % init_forward)
+    )  # fmt: skip
+    main(["check", str(f), "--no-probe", "--steps", "4"])
+    out = capsys.readouterr().out
+    assert out.startswith("code: implementation_bug"), out
+    assert ("step_forward_order" if init_forward else "step_needs_forward") in out, out
