@@ -122,7 +122,8 @@ def diagnose(
         own = [h[0] for h in seen]
         twin = [h[1].grads for h in seen] if own and own[0].grads is None else None
         if own and (nan_step is None or own[0].step < nan_step):
-            parting = sorted({r.tensor for r in upd if r.step == upd[0].step}, key=canonical_key)
+            near = [r.tensor for r in upd if r.step <= upd[0].step + 2]  # the steps examined
+            parting = sorted(set(near), key=canonical_key)
             found = explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol, twin, parting)
             if twin and found[0].code == "unexplained_mismatch":  # backprop after an update?
                 late = explain_late_weights(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
