@@ -204,7 +204,7 @@ def test_a_step_that_needs_the_forward_called_before_it_says_so(tmp_path, capsys
             "return from_step(net, NAMES, lambda X, y: (net.backward(y), net.update()), "
             "forward=net.forward, **KW)",
         ).replace("net.forward(X)  # the program's first printout caches the data",
-                  "net.forward(X) if %r else None" % init_forward)
+                  f"net.forward(X) if {init_forward!r} else None")
     )  # fmt: skip
     main(["check", str(f), "--no-probe", "--steps", "4"])
     out = capsys.readouterr().out

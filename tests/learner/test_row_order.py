@@ -7,23 +7,17 @@ called a bug."""
 
 import numpy as np
 import pytest
+from tanh_net import adapter, net
 
 from nnparity import check
 from nnparity.reference.learner import from_gradients, from_layers
 from nnparity.reference.learner.row_order import rows_at
 
-
-def _data():
-    r = np.random.RandomState(0)
-    P = [r.randn(4, 5) * 0.5, np.zeros(5), r.randn(5, 3) * 0.5, np.zeros(3)]
-    return P, r.randn(12, 4), r.randn(12, 3)
+_data = net
 
 
 def _grads_adapter(P, grads, forward=None):
-    return from_gradients(
-        P, [f"[{i}]" for i in range(4)], grads, forward=forward, sizes=[4, 5, 3],
-        activations="tanh,identity", loss="mse", optimizer="sgd", lr=0.1, layout="in_out",
-    )  # fmt: skip
+    return adapter(P, grads, forward=forward)
 
 
 def _backward(P, X, h, Y):
