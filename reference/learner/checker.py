@@ -44,14 +44,7 @@ from .instability import (
 from .limitations import probe as run_probe
 from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
-from .row_order import (
-    batches_of,
-    ignores_rows,
-    ignores_rows_note,
-    in_rows,
-    reordered,
-    rows_at,
-)
+from .row_order import batches_of, ignores_rows, ignores_rows_note, in_rows, reordered, rows_at
 from .runner import LearnerCrash, Obs, Runner
 from .table import param_table, records_of
 from .targets import learner_data
@@ -206,6 +199,7 @@ def _run(
     return run
 
 
+CONSEQUENCES = ("unexplained_mismatch", "optimizer_update_mismatch", "lr_schedule")
 TERMS_FLOOR = 1e-6  # near a minimum the gradients cancel to round-off of the terms they sum
 
 
@@ -293,11 +287,12 @@ def _check(
     notes = early + run.notes
     if diag and all(f.kind == "note" for f in diag):  # differences that are not bugs
         notes, diag, bad = notes + diag, [], []
-    if hygiene:  # the hygiene finding first: mismatches are then likely its consequence
-        what = " and ".join(dict.fromkeys(f.code for f in hygiene))
+    causes = hygiene + [f for f in diag[:1] if f.code == "gradient_accumulation"]
+    if causes:  # the hygiene finding first: mismatches are then likely its consequence
+        what = " and ".join(dict.fromkeys(f.code for f in causes))
         diag = [
             replace(f, evidence=f"{f.evidence} (likely a consequence of {what}: fix that first)")
-            if f.code == "unexplained_mismatch"
+            if f.code in CONSEQUENCES and f not in causes
             else f
             for f in diag
         ]

@@ -145,3 +145,30 @@ def test_a_step_that_runs_its_own_backward_into_unreset_buffers(opt, accumulate)
         return
     assert r.codes()[0] == "gradient_accumulation", r.render()
     assert "your step runs a backward pass of its own" in r.findings[0].evidence
+
+
+def test_what_follows_from_accumulating_buffers_is_marked_as_its_consequence():
+    X, y = _data()
+    layers, fb = _net(True)
+    state: dict = {}
+
+    def grads(X, y):
+        fb(X, y)
+        return [(l.dW, l.db) for l in layers]
+
+    def step(X, y):
+        fb(X, y)
+        for i, l in enumerate(layers):
+            for name in ("W", "b"):
+                g = getattr(l, "d" + name)
+                b = 0.9 * state[(i, name)] + g if (i, name) in state else g
+                state[(i, name)] = b
+                setattr(l, name, getattr(l, name) - 0.1 * b)
+
+    a = from_gradients({"layers": layers}, NAMES, grads, step=step,
+                       **{**DECL, "optimizer": "sgd(momentum=0.9)"})  # fmt: skip
+    r = check(a, X, y, steps=3, probe=False)
+    assert r.codes()[0] == "gradient_accumulation", r.render()
+    for f in r.findings[1:]:
+        if f.kind == "bug":
+            assert "likely a consequence of gradient_accumulation" in f.evidence, r.render()
