@@ -60,7 +60,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.set_defaults(check_parser=p)
     p.add_argument("--steps", type=int, default=10, help="training steps to compare (default 10)")
     p.add_argument(
-        "--batch-size", type=int, help="rows per step (default: the adapter's, else all data)"
+        "--batch-size",
+        type=int,
+        help="rows per step (default: the adapter's, else all data: one batch, handed with its "
+        "rows in another order at every even step, which no correct gradient notices)",
     )
     p.add_argument(
         "--watch",

@@ -76,8 +76,8 @@ def restore(entries: list[Entry]) -> None:
                 _set(container, key, value)
             if copy is not None and value.flags.writeable and value.shape == copy.shape:
                 np.copyto(value, copy)
-        except (AttributeError, TypeError, KeyError, IndexError, ValueError):
-            continue  # a container that changed shape or refuses: left as it is
+        except Exception:  # noqa: BLE001 - a container that changed shape or refuses: as it is
+            continue
 
 
 def _items(obj: Any) -> list[tuple[Any, Any]]:
@@ -101,17 +101,25 @@ def _items(obj: Any) -> list[tuple[Any, Any]]:
 
 
 def _walk(obj: Any, depth: int, out: list[Entry], seen: set[int], left: list[int]) -> None:
-    if depth > DEPTH or id(obj) in seen or isinstance(obj, _SKIP):
+    try:
+        if depth > DEPTH or id(obj) in seen or isinstance(obj, _SKIP):
+            return
+        seen.add(id(obj))
+        items = _items(obj)
+    except Exception:  # noqa: BLE001 - an object that will not show its state: left alone
         return
-    seen.add(id(obj))
-    for key, value in _items(obj):
-        if isinstance(value, _SKIP):
+    for key, value in items:
+        try:
+            if isinstance(value, _SKIP):
+                continue
+            copy = None
+            if isinstance(value, np.ndarray) and value.nbytes <= left[0]:
+                copy, left[0] = value.copy(), left[0] - value.nbytes
+            leaf = isinstance(value, np.ndarray | str | bytes | int | float | complex | bool)
+        except Exception:  # noqa: BLE001 - as above
             continue
-        copy = None
-        if isinstance(value, np.ndarray) and value.nbytes <= left[0]:
-            copy, left[0] = value.copy(), left[0] - value.nbytes
         out.append((obj, key, value, copy))
-        if not isinstance(value, np.ndarray | str | bytes | int | float | complex | bool):
+        if not leaf:
             _walk(value, depth + 1, out, seen, left)
 
 

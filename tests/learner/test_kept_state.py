@@ -210,3 +210,15 @@ def test_a_step_that_needs_the_forward_called_before_it_says_so(tmp_path, capsys
     out = capsys.readouterr().out
     assert out.startswith("code: implementation_bug"), out
     assert ("step_forward_order" if init_forward else "step_needs_forward") in out, out
+
+
+def test_keep_leaves_alone_objects_that_will_not_show_their_state():
+    from nnparity.reference.learner import keep
+
+    class Proxy:
+        def __getattribute__(self, name):
+            raise RuntimeError("no")
+
+    kept = keep.snapshot({"p": Proxy(), "n": 1})
+    keep.restore(kept)
+    assert [key for _, key, _, _ in kept] == ["n"]  # the proxy is left as it is
