@@ -20,6 +20,7 @@ import numpy as np
 
 DEPTH = 6
 BUDGET = 64 * 2**20  # bytes of arrays copied at most, smallest first in walk order
+ENTRIES = 200_000  # values recorded at most (a list of a million floats is not state)
 Entry = tuple[Any, Any, Any, Any]  # (container, key, value, array copy or None)
 _SKIP = (
     types.ModuleType,
@@ -42,6 +43,9 @@ def snapshot(*roots: Any) -> list[Entry]:
     seen: set[int] = set()
     left = [BUDGET]
     for root in roots:
+        if isinstance(root, types.MethodType):  # a bound method: its object, and its function
+            _walk(root.__self__, 0, out, seen, left)
+            root = root.__func__
         if isinstance(root, types.FunctionType):
             for fn in _learners(root, 0):
                 for cell in fn.__closure__ or ():
@@ -102,13 +106,15 @@ def _items(obj: Any) -> list[tuple[Any, Any]]:
 
 def _walk(obj: Any, depth: int, out: list[Entry], seen: set[int], left: list[int]) -> None:
     try:
-        if depth > DEPTH or id(obj) in seen or isinstance(obj, _SKIP):
+        if depth > DEPTH or len(out) > ENTRIES or id(obj) in seen or isinstance(obj, _SKIP):
             return
         seen.add(id(obj))
         items = _items(obj)
     except Exception:  # noqa: BLE001 - an object that will not show its state: left alone
         return
     for key, value in items:
+        if len(out) > ENTRIES:
+            return
         try:
             if isinstance(value, _SKIP):
                 continue

@@ -222,3 +222,24 @@ def test_keep_leaves_alone_objects_that_will_not_show_their_state():
     kept = keep.snapshot({"p": Proxy(), "n": 1})
     keep.restore(kept)
     assert [key for _, key, _, _ in kept] == ["n"]  # the proxy is left as it is
+
+
+def test_keep_walks_a_bound_method_s_object_and_stops_at_its_entry_cap(monkeypatch):
+    import numpy as np
+
+    from nnparity.reference.learner import keep
+
+    class Net:
+        def __init__(self):
+            self.WT = np.ones(2)
+
+        def step(self):
+            pass
+
+    net = Net()
+    kept = keep.snapshot(None, net.step)
+    net.WT = np.zeros(2)
+    keep.restore(kept)
+    assert (net.WT == 1).all()
+    monkeypatch.setattr(keep, "ENTRIES", 10)
+    assert len(keep.snapshot({"big": list(range(1000))})) < 1000
