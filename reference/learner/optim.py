@@ -175,8 +175,9 @@ def explain_update(
                 first,
                 f"from {whose}, the post-step weights of {said} follow {name} with {labels}, "
                 f"and the others the declared {name}",
-                f"{fixes}, for {said} as for the others"
-                + (NO_DECAY_GROUP if [key for key, _, _ in part] == ["no_decay"] else ""),
+                SUBSET_FIX.get(
+                    tuple(key for key, _, _ in part), "{fixes}, for {said} as for the others"
+                ).format(fixes=fixes, said=said),
             )
         ]
     unnamed = codec.labels(parting) if parting else names_
@@ -207,11 +208,14 @@ def explain_update(
     ]
 
 
-NO_DECAY_GROUP = (
-    " (leaving biases undecayed is a common parameter-group choice, which the declaration "
-    "cannot express: the twin decays every parameter, as torch.optim with model.parameters() "
-    "does; to check the rest, decay every parameter while checking)"
-)
+SUBSET_FIX = {
+    ("no_decay",): "{fixes}, for {said} as for the others (leaving biases undecayed is a common "
+    "parameter-group choice, which the declaration cannot express: the twin decays every "
+    "parameter, as torch.optim with model.parameters() does; to check the rest, decay every "
+    "parameter while checking)",
+    ("no_momentum",): "give {said} a velocity kept from step to step as the others have: the "
+    "declared momentum applies to every parameter, as torch.optim.SGD(model.parameters()) does",
+}
 
 
 def _subset(name: str, kw: dict, seq: list, parting: list[str] | None, atol: float,

@@ -100,3 +100,33 @@ def test_optimizer_state_shared_by_shape_is_named(opt, key):
     assert f.code == "optimizer_update_mismatch", res.render()
     assert "shared by the parameters of the same shape" in f.evidence
     assert "key it by the parameter's name" in f.hint
+
+
+def test_biases_without_momentum_are_told_to_keep_a_velocity():
+    r = np.random.RandomState(0)
+    P = [r.randn(3, 5) * 0.5, r.randn(5) * 0.1, r.randn(5, 2) * 0.5, r.randn(2) * 0.1]
+    V = [np.zeros_like(p) for p in P]
+
+    def grads(X, Y):
+        h = np.tanh(X @ P[0] + P[1])
+        do = 2 * (h @ P[2] + P[3] - Y) / Y.size
+        dh = do @ P[2].T * (1 - h**2)
+        return [X.T @ dh, dh.sum(0), h.T @ do, do.sum(0)]
+
+    def step(X, Y):
+        for i, (p, g) in enumerate(zip(P, grads(X, Y), strict=True)):
+            if p.ndim == 2:  # the bug: momentum on the weights only
+                V[i] = 0.9 * V[i] + g if V[i].any() else g.copy()
+                g = V[i]
+            p -= 0.05 * g
+
+    a = from_gradients(
+        P, [f"[{i}]" for i in range(4)], grads, step=step, sizes=[3, 5, 2],
+        activations="tanh,identity", loss="mse", optimizer="sgd(momentum=0.9)", lr=0.05,
+        layout="in_out",
+    )  # fmt: skip
+    X, Y = r.randn(12, 3), r.randn(12, 2)
+    res = check(a, X, Y, steps=3, probe=False)
+    f = res.findings[0]
+    assert f.code == "optimizer_update_mismatch" and f.params == ("[1]", "[3]"), res.render()
+    assert "a velocity kept from step to step" in f.hint
