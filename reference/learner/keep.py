@@ -6,9 +6,9 @@ caches), so that a call run twice from the same weights starts from the same sta
 functions reach (their closures and module globals; nnparity's wrappers are looked through):
 attributes (``__slots__`` too), lists, tuples, dicts, a few levels deep, recording every value
 with a copy of each array; ``restore`` puts each container's values back, the arrays' contents
-in place, so that references the learner's own functions
-hold (a closure over a layer, a view of W) see the restored state. Random generators are left
-alone: a learner that draws anew at each call stays nondeterministic.
+in place, so that references the learner's own functions hold (a closure over a layer, a view
+of W) see the restored state. An object that will not show its state is left as it is, and
+random generators are left alone: a learner that draws anew at each call stays nondeterministic.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 DEPTH = 6
-BUDGET = 64 * 2**20  # bytes of arrays copied at most, smallest first in walk order
+BUDGET = 64 * 2**20  # bytes of arrays copied at most, in walk order
 ENTRIES = 200_000  # values recorded at most (a list of a million floats is not state)
 Entry = tuple[Any, Any, Any, Any]  # (container, key, value, array copy or None)
 _SKIP = (

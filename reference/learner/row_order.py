@@ -13,10 +13,10 @@ Two readings of a step whose rows came in the other order:
 - the output did not follow the rows but everything else agrees: the learner's functions keep
   their own data (they ignore the X they are given). With one batch that changes nothing, so
   it is a note of what was not checked, and the output is compared in the learner's order;
-- the gradients part, and they are PyTorch's for the rows of X as they came at step 1 with
-  this step's y (or, the same pairs, this step's X with step 1's y): ``stale_input``; a layer's
-  input cached at step 1 alone is a weight-gradient form of the hypothesis search
-  (candidates.py, ``a_first``).
+- the gradients part, and they are PyTorch's for X as it came at step 1 with this step's y,
+  or for this step's X with step 1's y: ``stale_input``, either way said (also between
+  batches of one size); a layer's input cached at step 1 alone is a weight-gradient form of
+  the hypothesis search (candidates.py, ``a_first``).
 """
 
 from __future__ import annotations
