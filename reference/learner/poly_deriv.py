@@ -25,16 +25,19 @@ def fitted_derivative(
     """The polynomial derivatives of layer ``l`` that may reproduce the learner's gradients,
     as candidates (its coefficients snapped to quarters first, then as fitted); none when the
     fit is the true derivative times a constant (a scale, which other hypotheses name)."""
+    out: list[Deriv] = []
     for var in ("a", "z"):
         c = _solve(steps, l, da, var, bias)
         if c is None:
             continue
-        snapped = torch.round(c * SNAP) / SNAP
-        if _proportional_to_true(c, var, act) or not bool(snapped.abs().gt(0).any()):
+        if _proportional_to_true(c, var, act):
             return []
+        snapped = torch.round(c * SNAP) / SNAP
+        if not bool(snapped.abs().gt(0).any()):
+            continue
         near = float((snapped - c).abs().max()) <= 1e-3 * max(1.0, float(c.abs().max()))
-        return [_deriv(k, var, act) for k in ([snapped, c] if near else [c])]
-    return []
+        out += [_deriv(k, var, act) for k in ([snapped, c] if near else [c])]
+    return out
 
 
 def _deriv(c: Tensor, var: str, act: str) -> Deriv:

@@ -86,3 +86,9 @@ def test_a_derivative_that_is_no_polynomial_is_not_named_as_one():
     r = _check("tanh", lambda a: (1 - a**2) * (1 + 0.3 * np.sin(5 * a)))
     assert r.code == "implementation_bug"
     assert "fitted as a polynomial" not in r.render(), r.render()
+
+
+def test_a_polynomial_in_z_is_named_in_z():
+    r = _check("tanh", lambda a: 1 - 0.5 * np.arctanh(np.clip(a, -0.999999, 0.999999)) ** 2)
+    assert r.codes() == ["wrong_activation_derivative"], r.render()
+    assert "1 - 0.5 z^2 in place of" in r.findings[0].evidence and "polynomial in z" in r.render()
