@@ -250,41 +250,39 @@ def findings_from(
             if k in failing:
                 f = unexplained(k, lab(k), failing[k], steps, "grad", l, codec)
                 out.append(replace(f, evidence=f.evidence + _where(k, l, L, failing, steps, lab)))
+    backward = all(s.loss_agrees for s in steps)
     for group in scales.values():
-        out += scale_findings(group, codec, failing, n, d, span, spec, implied)
+        out += scale_findings(group, codec, failing, n, d, span, spec, implied, "", backward)
     if not out and all(not ch.unexplained for ch in choices):
-        clip = next((ch for ch in choices if ch.deriv.key.startswith("clip ")), None)
-        if clip is not None:
-            return [
-                Finding(
-                    "clip_convention",
-                    codec.labels(list(failing)),
-                    clip.layer,
-                    min(failing.values()),
-                    f"your gradients match PyTorch's with {clip.deriv.label}{span}: PyTorch's "
-                    "BCELoss differs from it only where a sample saturates (a within eps of 0 "
-                    "or 1)",
-                    "nothing to fix: a safe log's epsilon is a convention; to match PyTorch "
-                    "there too, use dz = (a - y) / N for a sigmoid output under binary "
-                    "cross-entropy",
-                    "note",
+        for test, code, said, hint in CONVENTIONS:  # differences that are not bugs
+            ch = next((c for c in choices if test(c.deriv.key)), None)
+            if ch is not None:
+                evidence = (
+                    f"your gradients match PyTorch's with {said.format(ch.deriv.label, span)}"
                 )
-            ]
-        kink = next((ch for ch in choices if ch.deriv.key == "kink"), None)
-        if kink is not None:
-            return [
-                Finding(
-                    "kink_convention",
-                    codec.labels(list(failing)),
-                    kink.layer,
-                    min(failing.values()),
-                    f"your gradients match PyTorch's with {kink.deriv.label} (PyTorch takes 0) "
-                    f"where z is exactly 0{span}",
-                    "nothing to fix: the derivative at the kink is a convention",
-                    "note",
-                )
-            ]
+                labels = codec.labels(list(failing))
+                return [
+                    Finding(code, labels, ch.layer, min(failing.values()), evidence, hint, "note")
+                ]
     return out
+
+
+CONVENTIONS = (  # (the derivative candidate's key, code, what it is, the hint)
+    (
+        lambda key: key.startswith("clip "),
+        "clip_convention",
+        "{}{}: PyTorch's BCELoss differs from it only where a sample saturates (a within eps of "
+        "0 or 1)",
+        "nothing to fix: a safe log's epsilon is a convention; to match PyTorch there too, use "
+        "dz = (a - y) / N for a sigmoid output under binary cross-entropy",
+    ),
+    (
+        lambda key: key == "kink",
+        "kink_convention",
+        "{} (PyTorch takes 0) where z is exactly 0{}",
+        "nothing to fix: the derivative at the kink is a convention",
+    ),
+)
 
 
 def _where(k: str, l: int, L: int, failing: dict, steps: list, lab: Callable) -> str:

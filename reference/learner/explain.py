@@ -6,7 +6,6 @@ value alone to a note; what none explains is ``unexplained_mismatch`` with where
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -92,10 +91,14 @@ def diagnose(
         ]
         _fill_new(data, history, spec)
         full = max(len(h[0].rows) for h in history)
+        agrees = any(o.loss is not None for o, _, _ in sel) and not any(
+            r.stage == "loss" for r in bad
+        )  # the learner's loss value is PyTorch's: a factor is in its backward pass
         initial = to_tensors(history[0][0].params)
         a_first = [t.double() for t in history[0][1].a]
         for d in data:
             d.full, d.P_first, d.a_first, d.rows = full, initial, a_first, len(X)
+            d.loss_agrees = agrees
         out += (
             form
             or explain_stale(history, ref, X, y, codec, start, h_atol, h_rtol)
@@ -113,9 +116,6 @@ def diagnose(
             or explain_regularization(data, codec, failing, ref.l2, spec)
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied)
         )
-        shown = [h[0].loss for h in sel if h[0].loss is not None]
-        if shown and not any(r.stage == "loss" for r in bad):  # the loss value agrees
-            out = [_in_backward(f) for f in out]
     upd = [r for r in bad if r.stage == "update"]
     if upd:
         seen = [h for h in history if h[2] is not None and not h[0].implied]
@@ -179,21 +179,6 @@ def diagnose(
             "parameter, term by term",
         )
     ]
-
-
-def _in_backward(f: Finding) -> Finding:
-    """A scale factor where the loss value the learner returns is the declared loss's: the
-    factor is in its backward pass, and declaring another loss or reduction would only move
-    the mismatch to the loss value."""
-    if f.code != "scale_factor" or "N/B" in f.evidence or f.hint.startswith("your step is"):
-        return f
-    return replace(
-        f,
-        hint="the loss value you return is the declared loss's, so the factor is in your "
-        "backward pass, not in what you declare: a term counted twice or halved, a 1/N missing "
-        "or applied twice, = where += was meant; compare your gradient with the loss you "
-        "compute, term by term",
-    )
 
 
 def _constant(history: list, worst: Record) -> str:

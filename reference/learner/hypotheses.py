@@ -48,6 +48,7 @@ class StepData:
     P_first: dict[str, Tensor] | None = None  # the weights at step 1, for a copy cached then
     a_first: list[Tensor] | None = None  # the activations at step 1, for an input cached then
     rows: int = 0  # the data set's rows, for a mean taken over all of them
+    loss_agrees: bool = False  # the learner returns a loss value, and it is PyTorch's
 
 
 def step_names(steps: list[StepData], sizes: tuple[int, ...]) -> list:

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from .codec import Codec
 
 Tensor = torch.Tensor
+IN_BACKWARD = (
+    "the loss value you return is the declared loss's, so the factor is in your backward pass, "
+    "not in what you declare: a term counted twice or halved, a 1/N missing or applied twice, "
+    "= where += was meant; compare your gradient with the loss you compute, term by term"
+)
 
 
 def scale_hint(
@@ -26,12 +31,18 @@ def scale_hint(
     c: float | None = None,
     lr: float | None = None,
     loss: str = "",
+    backward: bool = False,
 ) -> str:
     """One fix per name that fits the factor (``"2 = D"``: both); for a step that shows no
     gradient, a learning rate other than the declared one first. ``loss``: the declared loss
-    when the factor is on every weight (a factor of the loss's), else "" (of some layers)."""
+    when the factor is on every weight (a factor of the loss's), else "" (of some layers).
+    ``backward``: the loss value the learner returns is the declared loss's, so the factor is
+    in its backward pass (declaring another loss would only move the mismatch)."""
     hints: list[str] = []
-    if implied and c is not None and lr and c > 0 and "N/B" not in (factor or ""):
+    step_lr = implied and c is not None and lr and c > 0 and "N/B" not in (factor or "")
+    if backward and not step_lr and "N/B" not in (factor or ""):
+        return IN_BACKWARD
+    if step_lr:
         hints.append(
             f"your step is {c:.4g} times the declared one: if your update uses lr = {c * lr:.4g}, "
             f"declare lr={c * lr:.4g}"
@@ -118,8 +129,10 @@ def scale_findings(
     spec: Spec,
     implied: bool,
     what: str = "",
+    backward: bool = False,
 ) -> list[Finding]:
-    """``sign_flip`` and/or ``scale_factor`` for parameters sharing one factor."""
+    """``sign_flip`` and/or ``scale_factor`` for parameters sharing one factor (``backward``:
+    see ``scale_hint``)."""
     out = []
     ks = [k for k, _ in group]
     f = group[0][1]
@@ -143,7 +156,7 @@ def scale_findings(
         lr = spec.opt.kwargs.get("lr")
         whole = all(f"W{l}" in ks for l in range(1, len(spec.sizes)))  # every layer's weight
         loss = spec.loss.name if whole else ""
-        hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None, loss)
+        hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None, loss, backward)
         out.append(Finding("scale_factor", names, None, first, ev, hint))
     return out
 
@@ -177,7 +190,10 @@ def explain_total_scale(
         return []
     n = ns[0] if len(set(ns)) == 1 else ns
     what = f" (the whole gradient, the declared l2 = {l2:g} term included)"
-    return scale_findings(fits, codec, failing, n, spec.sizes[-1], span(steps), spec, implied, what)
+    backward = all(s.loss_agrees for s in steps)
+    return scale_findings(
+        fits, codec, failing, n, spec.sizes[-1], span(steps), spec, implied, what, backward
+    )
 
 
 def span(steps: list[StepData]) -> str:

@@ -1,6 +1,7 @@
-"""A 4-5-3 tanh network under MSE written as a learner writes it (weights (in, out), a list
-of four arrays), for tests that plant one bug in it: ``net()`` gives the parameters and data,
-``passes(P, X, Y)`` the forward and backward values, ``adapter(P, grads)`` the adapter."""
+"""A one-hidden-layer tanh network under MSE written as a learner writes it (weights (in, out),
+a list of four arrays), for tests that plant one bug in it: ``net()`` gives 4-5-3 parameters
+and data, ``passes(P, X, Y)`` the forward and backward values (any sizes), ``grads_of(P)`` the
+correct gradient function, ``adapter(P, grads)`` the 4-5-3 adapter."""
 
 import numpy as np
 
@@ -20,6 +21,16 @@ def passes(P, X, Y):
     h = np.tanh(X @ W1 + b1)
     do = 2 * (h @ W2 + b2 - Y) / Y.size
     return h, do, do @ W2.T * (1 - h**2)
+
+
+def grads_of(P):
+    """The correct gradient function of the network ``P`` (changed in place by its steps)."""
+
+    def grads(X, Y):
+        h, do, dh = passes(P, X, Y)
+        return [X.T @ dh, dh.sum(0), h.T @ do, do.sum(0)]
+
+    return grads
 
 
 def adapter(P, grads, **kw):
