@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .blocks import blockwise
 from .errors import SpecError
 from .registry import Registry
 
@@ -55,13 +56,18 @@ def _zeros(params: Params) -> dict[str, Array]:
 
 
 def _step(p: Array, lr: float, d: Array, into: Array | None = None) -> Array:
-    """p - lr d in two passes over memory instead of three: into ``into`` (a donated gradient
-    buffer of p's shape and dtype) when given, else a new array. Same operations, same bits."""
+    """p - lr d, into ``into`` (a donated gradient buffer of p's shape and dtype) when given,
+    else a new array; block by block for a large tensor (``blocks.blockwise``): one pass
+    over memory instead of three, the same operations and bits."""
     if into is None or into.dtype != p.dtype or into.shape != p.shape or into is p:
-        into = None
-    out = np.multiply(d, -lr, out=into)
-    out += p
-    return out
+        into = np.empty(d.shape, np.result_type(d, -lr))  # as np.multiply(d, -lr) makes
+
+    def kernel(d: Array, p: Array, out: Array) -> None:
+        np.multiply(d, -lr, out=out)
+        out += p
+
+    blockwise(kernel, d, p, into)
+    return into
 
 
 def _decay(g: Array, p: Array, weight_decay: float) -> Array:
