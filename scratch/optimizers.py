@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .blocks import blockwise
+from .blocks import MIN_SIZE, blockwise
 from .errors import SpecError
 from .registry import Registry
 
@@ -60,6 +60,12 @@ def _step(p: Array, lr: float, d: Array, into: Array | None = None) -> Array:
     else a new array; block by block for a large tensor (``blocks.blockwise``): one pass
     over memory instead of three, the same operations and bits."""
     if into is None or into.dtype != p.dtype or into.shape != p.shape or into is p:
+        into = None
+    if d.size < MIN_SIZE:  # in cache anyway: the two ufuncs as they are (1.5 us less a call)
+        out = np.multiply(d, -lr, out=into)
+        out += p
+        return out
+    if into is None:
         into = np.empty(d.shape, np.result_type(d, -lr))  # as np.multiply(d, -lr) makes
 
     def kernel(d: Array, p: Array, out: Array) -> None:
