@@ -1,6 +1,9 @@
 """One optimizer stepping given parameters with given gradients: torch's update, or a named
 departure from it (``variant``: the keys of ``optim_variants.VARIANTS``), on tensors. Under
-``by_shape`` the parameters of one shape share one state, updated in their order."""
+``by_shape`` the parameters of one shape share one state, updated in their order; under a
+``t_per_*`` variant Adam's step count t advances at each layer's (or parameter's) update, in
+the order given (``_rev``: the reverse, as an update inside the backward loop), not once a
+step."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ class Sim:
         parts = (variant,) if isinstance(variant, str) else tuple(variant or ())
         self.name, self.kw, self.v = name, kw, frozenset(parts)
         self.t = 0
+        self.tk: dict[str, int] = {}  # each parameter's t this step, under a T_COUNTS variant
         self.s: dict[str, dict[str, Tensor]] = {}
 
     def _st(self, k: str, key: str, like: Tensor, fill: float = 0.0) -> Tensor:
@@ -26,10 +30,11 @@ class Sim:
 
     def step(self, P: dict[str, Tensor], G: dict[str, Tensor]) -> dict[str, Tensor]:
         self.t += 1
+        self.tk = _counts(list(G), self.t, self.v) if self.v & T_COUNTS else {}
         return {k: self._one(k, P[k], g) for k, g in G.items()}
 
     def _one(self, k: str, p: Tensor, g: Tensor) -> Tensor:
-        kw, v, t = self.kw, self.v, self.t
+        kw, v, t = self.kw, self.v, self.tk.get(k, self.t)
         if "by_shape" in v:  # one state for every parameter of this shape, in update order
             k = f"shape {tuple(p.shape)}"
         if "_clip" in kw:  # the learner clips each gradient element before its update
@@ -97,3 +102,26 @@ class Sim:
         S += g * g
         d = torch.sqrt(S + eps) if "eps_inside" in v else torch.sqrt(S) + eps
         return p - clr * g / d
+
+
+T_COUNTS = frozenset({"t_per_layer", "t_per_layer_rev", "t_per_param", "t_per_param_rev"})
+_PER_PARAM = frozenset({"t_per_param", "t_per_param_rev"})
+_REV = frozenset({"t_per_layer_rev", "t_per_param_rev"})
+
+
+def _unit(name: str, v: frozenset) -> str:
+    """What t counts under variant ``v``: the parameter, or its layer (W3 and b3: "3")."""
+    return name if v & _PER_PARAM else name.lstrip("Wb")
+
+
+def units(names: list[str], v: frozenset) -> list[str]:
+    """The units t counts (``_unit``) in the order ``names`` are updated (reversed under a
+    ``_rev`` variant: the update inside the backward loop, last layer first)."""
+    out = list(dict.fromkeys(_unit(n, v) for n in names))
+    return out[::-1] if v & _REV else out
+
+
+def _counts(names: list[str], t: int, v: frozenset) -> dict[str, int]:
+    """Each parameter's t at step ``t`` when t advances at each unit's update."""
+    at = {u: i + 1 for i, u in enumerate(units(names, v))}
+    return {n: (t - 1) * len(at) + at[_unit(n, v)] for n in names}

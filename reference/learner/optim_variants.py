@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from .golden import golden
-from .optim_sim import Sim
+from .optim_sim import T_COUNTS, Sim, units
 
 Tensor = torch.Tensor
 
@@ -42,6 +42,10 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
     ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
     ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
+    ("t_per_layer", "t advanced at each layer's update, first layer first, not once a step"),
+    ("t_per_layer_rev", "t advanced at each layer's update, last layer first, not once a step"),
+    ("t_per_param", "t advanced at each parameter's update, not once a step"),
+    ("t_per_param_rev", "t advanced at each parameter's update, last first, not once a step"),
     (
         "eps_hat",
         "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
@@ -49,6 +53,7 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ),
 ]
 CLIP = ("clip_value", "each gradient element clipped to +-{value:.3g} before the update")
+PER_NAME = {"by_shape", *T_COUNTS}  # simulated on each parameter by its name, not flattened
 SHARED = (
     "by_shape",
     "one optimizer state shared by the parameters of the same shape, updated in their order",
@@ -112,7 +117,8 @@ DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99), "_clip": ("_cl
 GROUPS = (
     {"no_bias_correction", "no_bc_m", "bc1_beta", "t_ahead", "t_ahead_m", "t_frozen"},
     {"no_bias_correction", "no_bc_v", "bc2_beta", "t_ahead", "t_ahead_v", "t_frozen"},
-    {"t_ahead", "t_ahead_m", "t_ahead_v", "t_frozen"},
+    {"t_ahead", "t_ahead_m", "t_ahead_v", "t_frozen", *T_COUNTS},
+    {"no_bias_correction", *T_COUNTS},
     {"eps_inside", "eps_hat"},
     {"no_decay", "decoupled", "coupled"},
     {"no_momentum", "nesterov_flip", "ema", "damp_first", "no_dampening"},
@@ -147,6 +153,11 @@ VARIANT_FIX = {
     "t_ahead_m": "divide m by 1 - b1^t with the step's own t (counted from 1), as v",
     "t_ahead_v": "divide v by 1 - b2^t with the step's own t (counted from 1), as m",
     "t_frozen": "increment t once per step (self.t += 1 before the corrections)",
+    **dict.fromkeys(
+        T_COUNTS,
+        "increment t once per step, before any parameter's update (nnfs: in "
+        "pre_update_params), not inside the update each layer or parameter calls",
+    ),
     "eps_hat": "a valid form (Kingma & Ba, section 2) that torch.optim.Adam does not use: it "
     "equals PyTorch's with eps = eps_hat * sqrt(1 - b2^t), so the two part where sqrt(v) is "
     "near eps; to match PyTorch, add eps after the correction: m_hat / (sqrt(v_hat) + eps)",
@@ -172,7 +183,10 @@ def variant_search(
     does. A fitted part (``FITTED``: eps, the beta of a bias correction) takes the value that
     best reproduces the weights, found on a log grid and refined by golden section; it joins
     at most ``MAX_WITH_FIT`` - 1 other parts."""
-    options = [(key, label) for key, label in VARIANTS.get(name, []) if _applies(name, key, kw)]
+    names = list(seq[0][2]) if seq else []
+    options = [
+        (key, label) for key, label in VARIANTS.get(name, []) if _applies(name, key, kw, names)
+    ]
     shapes = [tuple(t.shape) for t in seq[0][2].values()] if seq else []
     if len(set(shapes)) == len(shapes):  # no two parameters share a shape
         options = [(key, label) for key, label in options if key != "by_shape"]
@@ -183,7 +197,7 @@ def variant_search(
             fitted = [k for k in keys if k in FITTED]
             if len(fitted) > 1 or any(len(g.intersection(keys)) > 1 for g in GROUPS):
                 continue
-            if fitted and (n > MAX_WITH_FIT or "by_shape" in keys):
+            if fitted and (n > MAX_WITH_FIT or PER_NAME.intersection(keys)):
                 continue
             kw2 = dict(kw)
             if fitted:
@@ -191,7 +205,7 @@ def variant_search(
                 if value is None:
                     continue
                 kw2[FITTED[fitted[0]][0]] = value
-            on, at = (whole, None) if "by_shape" in keys else (seq, seg)  # per parameter
+            on, at = (whole, None) if PER_NAME.intersection(keys) else (seq, seg)
             if _excess(Sim(name, kw2, keys), on, atol, rtol, at) <= 1.0:
                 return [_part(name, kw, kw2, key, label) for key, label in combo]
     return []
@@ -286,8 +300,9 @@ def _subsample(seq: list, seg: Tensor | None) -> tuple[list, Tensor | None]:
     return cut, seg[idx]
 
 
-def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:
-    """Whether variant ``key`` can change anything under the declared ``kw``."""
+def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
+    """Whether variant ``key`` can change anything under the declared ``kw`` for parameters
+    ``names``."""
     wd = kw.get("weight_decay", 1e-2 if name == "adamw" else 0.0)
     if key in ("no_decay", "decoupled", "coupled"):
         return bool(wd)
@@ -297,6 +312,8 @@ def _applies(name: str, key: str, kw: dict[str, Any]) -> bool:
         return bool(kw.get("momentum"))
     if key == "by_shape":  # plain SGD keeps no state to share
         return name != "sgd" or bool(kw.get("momentum"))
+    if key in T_COUNTS:  # t counted per unit differs from per step with two units or more
+        return len(units(names, frozenset({key}))) > 1
     return True
 
 

@@ -19,7 +19,9 @@ class Learner:
 
     ``bug``: ``lr`` (lr x (1 + value)), ``gscale`` (gradients x value), ``eps``, ``beta1``,
     ``beta2`` (used consistently, in the average and the correction), ``alpha`` (RMSprop),
-    ``t_ahead`` (the corrections at t + 1), ``eps_hat`` (eps added before the correction)."""
+    ``t_ahead`` (the corrections at t + 1), ``eps_hat`` (eps added before the correction),
+    ``t_per_layer``, ``t_per_param`` (t advanced at each layer's or parameter's update; their
+    ``_rev``: the parameters updated last first)."""
 
     def __init__(self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0):
         rng = np.random.default_rng(seed)
@@ -64,8 +66,12 @@ class Learner:
         g = {k: g[k] + self.wd * p for k, p in self.P.items()}
         if bug == "clip":  # elementwise clipping before the update
             g = {k: np.clip(v, -val, val) for k, v in g.items()}
-        for k, p in self.P.items():
+        items = list(self.P.items())
+        for i, (k, p) in enumerate(items[::-1] if bug and bug.endswith("_rev") else items):
             m, v = self.S[k]
+            if bug and bug.startswith("t_per_"):  # t advanced inside each unit's update
+                per_layer = bug.startswith("t_per_layer")
+                t = (self.t - 1) * (2 if per_layer else 4) + (i // 2 if per_layer else i) + 1
             if self.opt == "rmsprop":
                 a = val if bug == "alpha" else 0.99
                 v *= a
@@ -264,6 +270,10 @@ def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
         ("eps_hat", "eps added to sqrt(v) before the bias correction", "Kingma & Ba"),
         ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead", "divide m by"),
         ("t_frozen", "taken at t = 1 at every step (t never incremented)", "increment t"),
+        ("t_per_layer", "t advanced at each layer's update, first layer first", "pre_update"),
+        ("t_per_layer_rev", "at each layer's update, last layer first", "once per step"),
+        ("t_per_param", "t advanced at each parameter's update, not once", "once per step"),
+        ("t_per_param_rev", "at each parameter's update, last first", "once per step"),
     ],
 )
 def test_adam_with_t_one_ahead_or_the_papers_eps_hat_is_named(bug, label, fix, style):
