@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from .result import Finding
+
 if TYPE_CHECKING:
     from .codec import Codec, Slot
 
@@ -65,3 +69,40 @@ def _widened(want: tuple[int, ...], batch: int) -> tuple[int, ...]:
 
 def _squeeze(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(d for d in shape if d != 1)
+
+
+def reshaped(step: int, moved: list[tuple[Slot, tuple[int, ...]]]) -> Finding:
+    """The learner's step changed parameters' shapes (``moved``: slot, new shape):
+    ``broadcast_shape`` when each new shape is the old one broadcast (b (n, 1) - lr * db (n,)
+    makes (n, n)), else ``wrong_shape``."""
+    paths = tuple(s.path for s, _ in moved)
+    said = "your step changed " + ", ".join(f"{s.path}'s shape from {s.shape} to {got}"
+                                            for s, got in moved)  # fmt: skip
+    if not all(_broadcast(s.shape, got) for s, got in moved):
+        return Finding("wrong_shape", paths, moved[0][0].layer, step, said,
+                       "keep each parameter's shape: p -= lr * g with g shaped like p")  # fmt: skip
+    slot, got = moved[0]
+    return Finding(
+        "broadcast_shape",
+        paths,
+        slot.layer,
+        step,
+        f"{said}: its update met an array of another shape and NumPy broadcast the result"
+        f"{_example(slot.shape, got)}; every step after it works on the wrong array",
+        "give the gradient the parameter's shape before the update: db = dZ.sum(axis=1, "
+        "keepdims=True) for a bias of shape (n, 1), or g.reshape(p.shape)",
+    )
+
+
+def _broadcast(want: tuple[int, ...], got: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(want, got) == got
+    except ValueError:
+        return False
+
+
+def _example(want: tuple[int, ...], got: tuple[int, ...]) -> str:
+    """How a column (n, 1) became (n, n): a gradient (n,) without its axis of 1."""
+    if len(want) == 2 and 1 in want and len(got) == 2:
+        return f" (a {want} parameter minus a ({max(want)},) gradient is {got})"
+    return ""

@@ -32,7 +32,7 @@ from .adapters import Adapter
 from .call_order import needs_forward
 from .coverage import aliased_finding, dtype_finding
 from .crash import learner_tail, orientation_hint
-from .grad_shape import ShapeProblem
+from .grad_shape import ShapeProblem, reshaped
 from .handed import loss_check, nonfinite_init
 from .implied import imply
 from .paths import LearnerError
@@ -185,7 +185,7 @@ class Runner:
                 raise LearnerCrash(self._needs_forward(e.finding, before, params, X, y)) from None
             if step == 1:
                 self._dtypes(step)
-            obs.after = a.read()
+            obs.after = self._after(step)
             same = [k for k, v in obs.after.items() if np.array_equal(v, params[k])]
             if self.unmoved is None and len(same) == len(obs.after):
                 self.unmoved = step
@@ -195,7 +195,7 @@ class Runner:
                 after = a.keep()
                 a.write(params)
                 self.call("step", a.step, step, X, y)
-                if self._same_step(params, obs.after, a.read(), step, False, before, X, y):
+                if self._same_step(params, obs.after, self._after(step), step, False, before, X, y):
                     a.restore(after)  # a difference that was kept state: on from the first run
                 a.write(obs.after)
             if a.grads is None:
@@ -205,6 +205,15 @@ class Runner:
             obs.out = self._output(self.call("forward", a.forward, step, X), X.shape[0], step)
             a.write(obs.after)
         return obs
+
+    def _after(self, step: int) -> dict[str, Array]:
+        """The weights after the learner's step; ``LearnerCrash`` when the step changed a
+        parameter's shape (its update broadcast it: b (n, 1) - lr * db (n,) is (n, n))."""
+        moved = [(s, v.shape) for s, v in zip(self.codec.slots, self.a.read_raw(), strict=True)
+                 if v.shape != s.shape and v.size != int(np.prod(s.shape))]  # fmt: skip
+        if moved:
+            raise LearnerCrash(reshaped(step, moved))
+        return self.a.read()
 
     def _needs_forward(
         self, crash: Finding, before: Any, params: dict, X: Array, y: Array
@@ -240,7 +249,7 @@ class Runner:
         for _ in range(2):
             a.write(params)
             self.call("step", a.step, step, X, y)
-            after.append(a.read())
+            after.append(self._after(step))
         self._same_step(params, after[0], after[1], step, True, before, X, y)
 
     def _same_step(
@@ -269,7 +278,7 @@ class Runner:
         self.a.restore(before)
         self.a.write(params)
         self.call("step", self.a.step, step, X, y)
-        self._same(first, self.a.read(), step, "the post-step weights", state=state)
+        self._same(first, self._after(step), step, "the post-step weights", state=state)
         return True
 
     def _plain_sgd(self) -> bool:

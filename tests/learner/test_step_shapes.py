@@ -1,0 +1,83 @@
+"""A step that changes a parameter's shape (Ng's column layout: b of shape (n, 1) updated with
+a db of shape (n,) broadcasts to (n, n)) is named where it happens, never a crash of the
+checker's own (review s8a)."""
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients, from_step
+
+
+class Columns:
+    """4-5-3, samples as columns: W (out, in), b (out, 1), tanh then identity, mse."""
+
+    def __init__(self, keepdims: bool):
+        r = np.random.RandomState(0)
+        self.keepdims = keepdims
+        self.W1, self.b1 = r.randn(5, 4) * 0.5, np.zeros((5, 1))
+        self.W2, self.b2 = r.randn(3, 5) * 0.5, np.zeros((3, 1))
+
+    def grads(self, X, Y):
+        A0, Y = X.T, Y.T
+        A1 = np.tanh(self.W1 @ A0 + self.b1)
+        A2 = self.W2 @ A1 + self.b2
+        dZ2 = 2 * (A2 - Y) / Y.size
+        dZ1 = self.W2.T @ dZ2 * (1 - A1**2)
+        k = self.keepdims
+        self.g = {
+            "W1": dZ1 @ A0.T, "b1": dZ1.sum(axis=1, keepdims=k),
+            "W2": dZ2 @ A1.T, "b2": dZ2.sum(axis=1, keepdims=k),
+        }  # fmt: skip
+        return self.g
+
+    def update(self, lr=0.1):
+        for k, g in self.g.items():
+            setattr(self, k, getattr(self, k) - lr * g)
+
+    def step(self, X, Y):
+        self.grads(X, Y)
+        self.update()
+
+
+NAMES = ["W1", "b1", "W2", "b2"]
+DECL = dict(sizes=[4, 5, 3], activations="tanh,identity", loss="mse", optimizer="sgd", lr=0.1,
+            layout="out_in")  # fmt: skip
+
+
+def _adapter(style, keepdims):
+    net = Columns(keepdims)
+    if style == "step":
+        return from_step(net, NAMES, net.step, **DECL)
+    return from_gradients(net, NAMES, net.grads, step=lambda X, Y: net.update(), **DECL)
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize("keepdims", [True, False])
+def test_a_bias_broadcast_to_a_square_by_the_update_is_named(style, keepdims):
+    r = np.random.RandomState(1)
+    X, Y = r.randn(12, 4), r.randn(12, 3)
+    result = check(_adapter(style, keepdims), X, Y, steps=3, probe=False)
+    if keepdims:
+        assert result.code == "match", result.render()
+        return
+    assert result.code == "implementation_bug", result.render()
+    f = result.findings[0]
+    assert f.code == "broadcast_shape" and f.step == 1, result.render()
+    assert f.params == ("b1", "b2"), f.params
+    assert "b1's shape from (5, 1) to (5, 5), b2's shape from (3, 1) to (3, 3)" in f.evidence
+    assert "keepdims=True" in f.hint, f.hint
+
+
+def test_a_parameter_reshaped_otherwise_is_a_wrong_shape_not_a_crash():
+    net = Columns(True)
+
+    def step(X, Y):
+        net.grads(X, Y)
+        net.update()
+        net.W2 = net.W2[:, :4]  # a slice kept by mistake
+
+    r = np.random.RandomState(1)
+    result = check(from_step(net, NAMES, step, **DECL), r.randn(12, 4), r.randn(12, 3),
+                   steps=3, probe=False)  # fmt: skip
+    f = result.findings[0]
+    assert f.code == "wrong_shape" and "W2's shape from (3, 5) to (3, 4)" in f.evidence
