@@ -84,7 +84,7 @@ def diagnose(
         if sel[0][0].implied and spec.opt.name == "sgd":  # another SGD form than declared?
             upto = [h for h in history if nan_step is None or h[0].step < nan_step]
             obs, grads = [h[0] for h in upto], [h[1].grads for h in upto]
-            form = explain_sgd_form(obs, grads, spec, codec, start, h_atol, h_rtol)
+            form = explain_sgd_form(obs, grads, spec, codec, start, h_atol, h_rtol, ref.l2)
         floor = 1.0 if prec == "float16" else 0.0
         data = [
             step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol, floor) for o, rs, _ in sel
@@ -124,7 +124,9 @@ def diagnose(
         if own and (nan_step is None or own[0].step < nan_step):
             near = [r.tensor for r in upd if r.step <= upd[0].step + 2]  # the steps examined
             parting = sorted(set(near), key=canonical_key)
-            found = explain_update(own, spec, codec, upd[0].step, h_atol, h_rtol, twin, parting)
+            found = explain_update(
+                own, spec, codec, upd[0].step, h_atol, h_rtol, twin, parting, ref.l2
+            )
             if twin and found[0].code == "unexplained_mismatch":  # backprop after an update?
                 late = explain_late_weights(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                 found = late or found

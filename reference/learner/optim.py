@@ -44,14 +44,18 @@ def explain_update(
     rtol: float,
     twin_grads: list[dict] | None = None,
     parting: list[str] | None = None,
+    l2: float = 0.0,
 ) -> list[Finding]:
     """Post-step weights that do not follow the declared optimizer from the learner's own
     gradients: a constant factor on the step (sign, lr), or a named optimizer variant; when
     nothing is named, the finding names the ``parting`` updates (canonical names), if given.
     ``twin_grads`` (one dict per observation): the learner exposes no gradient (a style (c)
     step with a stateful optimizer), so PyTorch's gradients at the learner's weights stand in
-    for them; a step no variant reproduces then cannot be told from a gradient bug."""
+    for them; a step no variant reproduces then cannot be told from a gradient bug. ``l2``: the
+    declared L2 term (in the gradients), which an SGD variant may apply outside the momentum."""
     name, kw = spec.opt.name, dict(spec.opt.kwargs)
+    if l2 and name == "sgd":
+        kw["_l2"] = l2
     grads = twin_grads or [o.grads for o in history]
     seq = [
         (to_tensors(o.params), to_tensors(g), to_tensors(o.after))

@@ -35,16 +35,21 @@ class Sim:
 
     def _one(self, k: str, p: Tensor, g: Tensor) -> Tensor:
         kw, v, t = self.kw, self.v, self.tk.get(k, self.t)
+        weight = k[0] == "W"  # (its state may be keyed otherwise below)
         if "by_shape" in v:  # one state for every parameter of this shape, in update order
             k = f"shape {tuple(p.shape)}"
         if "_clip" in kw:  # the learner clips each gradient element before its update
             g = g.clamp(-kw["_clip"], kw["_clip"])
         lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
         wd = kw.get("weight_decay", 1e-2 if self.name == "adamw" else 0.0)
-        decoupled = (self.name == "adamw") != ("coupled" in v or "decoupled" in v)
+        decoupled = (self.name == "adamw") != bool(v & {"coupled", "decoupled", "sgdw"})
         if wd and "no_decay" not in v and not decoupled:
             g = g + wd * p
         if self.name == "sgd":
+            if "sgdw" in v and wd:
+                p = p * (1 - lr * wd)
+            if "sgdw_l2" in v and weight:  # g carries the declared L2 term: take it out
+                g, p = g - kw["_l2"] * p, p * (1 - lr * kw["_l2"])
             mu, tau = kw.get("momentum", 0.0), kw.get("dampening", 0.0)
             if mu and "no_momentum" not in v:
                 tau = 1 - mu if "ema" in v else (0.0 if "no_dampening" in v else tau)

@@ -53,7 +53,11 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ),
 ]
 CLIP = ("clip_value", "each gradient element clipped to +-{value:.3g} before the update")
-PER_NAME = {"by_shape", *T_COUNTS}  # simulated on each parameter by its name, not flattened
+PER_NAME = {
+    "by_shape",
+    "sgdw_l2",
+    *T_COUNTS,
+}  # simulated on each parameter by its name, not flattened
 SHARED = (
     "by_shape",
     "one optimizer state shared by the parameters of the same shape, updated in their order",
@@ -66,6 +70,16 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("nesterov_flip", "the other momentum form (Nesterov vs classical)"),
         ("ema", "momentum as an average, b = mu b + (1 - mu) g"),
         ("no_momentum", "no momentum: the velocity starts from zero at every step (plain SGD)"),
+        (
+            "sgdw",
+            "weight decay applied to w outside the momentum (w *= 1 - lr wd; SGDW) "
+            "instead of added to g inside it",
+        ),
+        (
+            "sgdw_l2",
+            "the L2 term applied to the weights outside the momentum, w = (1 - lr l2) w "
+            "+ v (Nielsen's L2 with momentum; SGDW), where PyTorch adds l2 w to g inside it",
+        ),
         CLIP,
         SHARED,
     ],
@@ -120,7 +134,7 @@ GROUPS = (
     {"t_ahead", "t_ahead_m", "t_ahead_v", "t_frozen", *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
     {"eps_inside", "eps_hat"},
-    {"no_decay", "decoupled", "coupled"},
+    {"no_decay", "decoupled", "coupled", "sgdw", "sgdw_l2"},
     {"no_momentum", "nesterov_flip", "ema", "damp_first", "no_dampening"},
 )
 
@@ -140,6 +154,10 @@ VARIANT_FIX = {
     "damp_first": "start the momentum buffer at g itself on the first step",
     "no_dampening": "scale the gradient by (1 - dampening) in the buffer, or declare dampening=0",
     "nesterov_flip": "use the declared momentum form (or declare nesterov the other way)",
+    "sgdw": "add wd * w to the gradient before the momentum (torch.optim.SGD's weight_decay); "
+    "without momentum the two forms take the same steps",
+    "sgdw_l2": "add l2 * w to the gradient before the momentum (PyTorch's SGD with "
+    "weight_decay=l2 does); without momentum the two forms take the same steps",
     "ema": "accumulate b = mu b + g (PyTorch's SGD), or declare dampening=mu",
     "no_momentum": "keep the velocity from step to step: create it once (zeros) before "
     "training, not inside the step",
@@ -304,6 +322,10 @@ def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
     """Whether variant ``key`` can change anything under the declared ``kw`` for parameters
     ``names``."""
     wd = kw.get("weight_decay", 1e-2 if name == "adamw" else 0.0)
+    if key == "sgdw":  # the same steps as PyTorch's without momentum
+        return bool(wd) and bool(kw.get("momentum"))
+    if key == "sgdw_l2":  # the declared l2 (``_l2``, not the optimizer's weight_decay)
+        return bool(kw.get("_l2")) and bool(kw.get("momentum"))
     if key in ("no_decay", "decoupled", "coupled"):
         return bool(wd)
     if key in ("damp_first", "no_dampening"):

@@ -1,7 +1,7 @@
 """Another SGD form than the declared one, read off a step that shows no gradient: the
 learner's post-step weights under PyTorch's gradients at its weights, simulated under each
 candidate form (momentum the declaration lacks, the other momentum form, none, a buffer that
-averages the gradients from zero)."""
+averages the gradients from zero, weight decay outside the momentum)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .hypotheses import to_tensors
-from .optim_variants import EQUATION, Sim, _follows
+from .optim_variants import EQUATION, VARIANT_FIX, VARIANTS, Sim, _applies, _follows
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -26,14 +26,16 @@ def explain_sgd_form(
     first: int,
     atol: float,
     rtol: float,
+    l2: float = 0.0,
 ) -> list[Finding]:
     """A style (c) step under declared SGD whose implied gradients part from PyTorch's: does
     another SGD form, fed with PyTorch's gradients at the learner's weights from step 1 on,
     reproduce the learner's post-step weights? Momentum the declaration lacks (its mu fitted
     from steps 1-2), Nesterov where classical momentum is declared, or the reverse, no
     momentum where some is declared, or a buffer averaging the gradients from zero (declared
-    dampening: PyTorch's with lr (1 - dampening)). Empty when none does."""
-    kw = dict(spec.opt.kwargs)
+    dampening: PyTorch's with lr (1 - dampening)), or the weight decay (or the declared ``l2``)
+    applied to w outside the momentum (SGDW). Empty when none does."""
+    kw = dict(spec.opt.kwargs) | ({"_l2": l2} if l2 else {})
     seq = [
         (to_tensors(o.params), to_tensors(g), to_tensors(o.after))
         for o, g in zip(history, twin_grads, strict=True)
@@ -42,6 +44,7 @@ def explain_sgd_form(
     lr, mu = float(kw.get("lr", 1e-3)), float(kw.get("momentum", 0.0) or 0.0)
     nesterov = bool(kw.get("nesterov", False))
     tries: list[tuple[dict, str]] = []
+    outside = [v for v in ("sgdw", "sgdw_l2") if mu and _applies("sgd", v, kw, [])]
     if not mu:
         fitted = _fit_mu(seq, lr, float(kw.get("weight_decay", 0.0) or 0.0))
         if fitted is not None:
@@ -77,6 +80,19 @@ def explain_sgd_form(
                     f"{mu:g} and no dampening (PyTorch starts b at g itself)",
                 )
             )
+    for v in outside:  # a valid form PyTorch's SGD does not take: named with its own fix
+        if _follows(Sim("sgd", kw, v), seq, atol, rtol):
+            label = next(lab for key, lab in VARIANTS["sgd"] if key == v)
+            return [
+                Finding(
+                    "optimizer_update_mismatch",
+                    codec.labels(list(seq[0][2])),
+                    None,
+                    first,
+                    f"from PyTorch's gradients at your weights, your steps follow sgd with {label}",
+                    f"{VARIANT_FIX[v]}; torch.optim.SGD: {EQUATION['sgd']}",
+                )
+            ]
     for change, label in tries:
         kw2 = {**kw, **change}
         if _follows(Sim("sgd", kw2), seq, atol, rtol):

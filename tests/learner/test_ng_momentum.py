@@ -43,3 +43,34 @@ def test_declared_as_dampening_it_is_named_with_the_declaration_that_matches(sty
     assert "lr=0.1" in f.hint and "momentum=0.9" in f.hint, res.render()
     again = check(_adapter(style, "sgd(momentum=0.9)", 0.1), X, Y, steps=4, probe=False)
     assert again.code == "match", again.render()
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize("inside", [True, False])
+def test_weight_decay_outside_the_momentum_is_named_sgdw(style, inside):
+    """w *= 1 - lr wd beside the velocity (SGDW) where torch's SGD adds wd w to g inside it."""
+    r = np.random.RandomState(0)
+    P = [r.randn(3, 5) * 0.5, np.zeros(5), r.randn(5, 1) * 0.5, np.zeros(1)]
+    B = [np.zeros_like(p) for p in P]
+    grads, lr, mu, wd = grads_of(P), 0.1, 0.9, 0.05
+
+    def step(X, Y):
+        for p, b, g in zip(P, B, grads(X, Y), strict=True):
+            b *= mu
+            b += g + wd * p if inside else g
+            if not inside:
+                p *= 1 - lr * wd
+            p -= lr * b
+
+    names = [f"[{i}]" for i in range(4)]
+    kw = dict(sizes=[3, 5, 1], activations="tanh,identity", loss="mse", layout="in_out",
+              optimizer=f"sgd(momentum={mu},weight_decay={wd})", lr=lr)  # fmt: skip
+    a = from_step(P, names, step, **kw) if style == "step" else from_gradients(
+        P, names, grads, step=step, **kw)  # fmt: skip
+    X, Y = r.randn(12, 3), r.randn(12, 1)
+    res = check(a, X, Y, steps=4, probe=False)
+    if inside:
+        assert res.code == "match", res.render()
+        return
+    assert res.codes() == ["optimizer_update_mismatch"], res.render()
+    assert "outside the momentum (w *= 1 - lr wd; SGDW)" in res.findings[0].evidence

@@ -20,7 +20,7 @@ def _sigmoid(z):
 
 
 class Network2:
-    def __init__(self, decay_biases: bool = False):
+    def __init__(self, decay_biases: bool = False, mu: float = 0.0, inside: bool = False):
         rng = np.random.RandomState(0)
         self.sizes = [4, 6, 3]
         self.biases = [rng.randn(y, 1) for y in self.sizes[1:]]
@@ -29,6 +29,9 @@ class Network2:
             for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)
         ]
         self.decay_biases = decay_biases
+        self.mu, self.inside = mu, inside  # momentum; the L2 term inside the velocity (torch's)
+        self.vw = [np.zeros(w.shape) for w in self.weights]
+        self.vb = [np.zeros(b.shape) for b in self.biases]
 
     def feedforward(self, a):
         for b, w in zip(self.biases, self.weights, strict=True):
@@ -59,6 +62,18 @@ class Network2:
             nabla_b = [nb + d for nb, d in zip(nabla_b, db, strict=True)]
             nabla_w = [nw + d for nw, d in zip(nabla_w, dw, strict=True)]
         keep = 1 - eta * (lmbda / n)
+        if self.mu:  # chapter 3's momentum: v = mu v - eta g; w = (1 - eta lmbda / n) w + v
+            m = len(mini_batch)
+            if self.inside:
+                nabla_w = [
+                    nw + m * (lmbda / n) * w for w, nw in zip(self.weights, nabla_w, strict=True)
+                ]
+            self.vw = [self.mu * v - (eta / m) * nw for v, nw in zip(self.vw, nabla_w, strict=True)]
+            self.vb = [self.mu * v - (eta / m) * nb for v, nb in zip(self.vb, nabla_b, strict=True)]
+            self.weights = [(1 if self.inside else keep) * w + v
+                            for w, v in zip(self.weights, self.vw, strict=True)]  # fmt: skip
+            self.biases = [b + v for b, v in zip(self.biases, self.vb, strict=True)]
+            return
         self.weights = [
             keep * w - (eta / len(mini_batch)) * nw
             for w, nw in zip(self.weights, nabla_w, strict=True)
@@ -78,7 +93,7 @@ def _check(net: Network2, **declared):
         net.update_mini_batch(list(zip(X[:, :, None], y[:, :, None], strict=True)), ETA, LMBDA, N)
 
     decl = dict(sizes=[4, 6, 3], activations="sigmoid,sigmoid", loss="bce", optimizer="sgd",
-                lr=ETA, l2=LMBDA / N, batch_size=10, per_sample=True)  # fmt: skip
+                lr=ETA, l2=LMBDA / N, batch_size=10, per_sample=True, momentum=net.mu)  # fmt: skip
     a = from_gradients(
         net, ["weights[0]", "biases[0]", "weights[1]", "biases[1]"],
         lambda x, y: net.backprop(x.T, y.T), forward=lambda X: net.feedforward(X.T).T,
@@ -108,3 +123,17 @@ def test_the_cost_summed_over_the_outputs_undeclared_is_told_reduction_batch():
 def test_a_decay_that_reaches_the_biases_is_caught(l2_in):
     r = _check(Network2(decay_biases=True), reduction="batch", l2_in=l2_in)
     assert r.code == "implementation_bug", r.render()
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_the_l2_decay_outside_the_momentum_is_named_as_that_form(inside):
+    """Chapter 3's momentum with L2 decays w outside the velocity (SGDW); PyTorch's SGD adds
+    l2 w to the gradient inside it. Named as that form, never unexplained; inside: match."""
+    r = _check(Network2(mu=0.5, inside=inside), reduction="batch", l2_in="update")
+    if inside:
+        assert r.code == "match", r.render()
+        return
+    assert r.codes() == ["optimizer_update_mismatch"], r.render()
+    f = r.findings[0]
+    assert "L2 term applied to the weights outside the momentum" in f.evidence, f.evidence
+    assert "add l2 * w to the gradient before the momentum" in f.hint, f.hint
