@@ -235,7 +235,8 @@ def findings_from(
                         (lab(k),),
                         l,
                         failing[k],
-                        f"{k}: {form.label}: {ch.fits[k].text(n, d)}{span}",
+                        f"{k}: {form.label}: {ch.fits[k].text(n, d)}{span}"
+                        + (TOTAL_ZERO if ch.fits[k].zero and form.key == "total" else ""),
                         FORM_HINT.get(f"{form.code} {codec.layout}", FORM_HINT[form.code]),
                     )
                 )
@@ -267,6 +268,10 @@ def findings_from(
     return out
 
 
+TOTAL_ZERO = (  # the one scalar of a layer whose samples' dz sum to 0 over the units
+    " (each sample's dz sums to 0 over the units at this layer, as at a softmax output under "
+    "cross-entropy, so that one scalar is 0)"
+)
 CONVENTIONS = (  # (the derivative candidate's key, code, what it is, the hint)
     (
         lambda key: key.startswith("clip "),

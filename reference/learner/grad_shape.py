@@ -43,6 +43,12 @@ class ShapeProblem(Exception):
         elif slot.role == "b" and len(got) == 2 and n_out in got and batch in got and batch > 1:
             code = "bias_reduction"
             msg += f": the bias gradient is not summed over the batch; use {use}"
+        elif slot.role == "b" and n_out > 1 and int(np.prod(got)) == 1:
+            code = "bias_reduction"
+            msg += (
+                f": one number for the layer's {n_out} biases (np.sum(dZ) with no axis sums "
+                f"over the batch and the units); use {use}"
+            )
         elif slot.role == "b" and batch > 1 and sq == (batch,) and n_out != batch:
             code = "bias_reduction"
             msg += (

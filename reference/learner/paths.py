@@ -90,13 +90,21 @@ def put(root: Any, path: str, value: np.ndarray) -> None:
     if isinstance(current, np.ndarray) and current.shape == value.shape:
         if current.flags.writeable:
             current[...] = value
-            return
+            again = _step(parent, kind, key, path)  # a getter may hand out a new array each
+            if again is current or np.may_share_memory(again, current):  # time: then the
+                return  # write went to a copy, and the name is assigned below
     if isinstance(current, np.ndarray):
         value = value.astype(current.dtype, copy=True)
     elif isinstance(current, float | int | np.floating) and value.size == 1:
         value = type(current)(value.reshape(()))
     if kind == "attr" and not isinstance(parent, Mapping):
-        setattr(parent, key, value)
+        try:
+            setattr(parent, key, value)
+        except AttributeError as e:  # a read-only property
+            raise LearnerError(
+                f"parameter {path!r} cannot be written ({e}): it is computed on each read; "
+                "name the array it is made from, or give the property a setter"
+            ) from None
     elif isinstance(parent, MutableMapping | list | np.ndarray):
         parent[key] = value
     else:

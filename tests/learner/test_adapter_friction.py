@@ -248,3 +248,51 @@ def test_a_bias_column_first_under_the_default_fold_is_told_fold_first():
                        activations="tanh,identity", loss="mse", bias="folded", lr=0.1,
                        layout="out_in", fold="first")  # fmt: skip
     assert check(a, X, Y, steps=2, probe=False).code == "match"
+
+
+class _Lists:
+    """Weights kept as Python lists (pure-Python learners), shown as arrays by properties that
+    build a new array on every read (review s8a: writes into that array were lost)."""
+
+    def __init__(self, setter: bool):
+        self._p = {k: v.tolist() for k, v in P.items()}
+        self._setter = setter
+
+    def __getattr__(self, k):
+        if k.startswith("_") or k not in self._p:
+            raise AttributeError(k)
+        return np.array(self._p[k], dtype=float)  # a fresh, writable array each time
+
+    def __setattr__(self, k, v):
+        if k.startswith("_"):
+            object.__setattr__(self, k, v)
+        elif not self._setter:
+            raise AttributeError(f"can't set attribute {k!r}")
+        else:
+            self._p[k] = np.asarray(v).tolist()
+
+    def step(self, X, y):
+        P2 = {k: getattr(self, k) for k in self._p}
+        g = _grads_at(P2, X, y)
+        for k in self._p:
+            self._p[k] = (P2[k] - 0.1 * g[k]).tolist()
+
+
+def _grads_at(Q, X, y):
+    a1 = np.tanh(X @ Q["W1"] + Q["b1"])
+    d = 2 * (a1 @ Q["W2"] + Q["b2"] - y) / y.size
+    dz1 = d @ Q["W2"].T * (1 - a1**2)
+    return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ d, "b2": d.sum(0)}
+
+
+def test_a_property_that_builds_a_new_array_on_each_read_is_written_through_its_setter():
+    from nnparity.reference.learner import from_step
+
+    net = _Lists(setter=True)
+    r = check(from_step(net, list(P), net.step, **DECL, optimizer="sgd"), X, Y, steps=3,
+              probe=False)  # fmt: skip
+    assert r.code == "match", r.render()
+    bad = _Lists(setter=False)
+    with pytest.raises(LearnerError, match="computed on each read"):
+        check(from_step(bad, list(P), bad.step, **DECL, optimizer="sgd"), X, Y, steps=3,
+              probe=False)  # fmt: skip
