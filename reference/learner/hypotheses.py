@@ -248,7 +248,8 @@ class Search:
         """One choice per layer, output layer first."""
         L = len(self.sizes) - 1
         up: list[Tensor] | None = None
-        out = []
+        out: list[LayerChoice] = []
+        judged: list = []  # the dz each layer's choice was judged with
         for l in range(L, 0, -1):
             best, best_dz = None, None
             for wb in self._wbacks(l):
@@ -265,6 +266,7 @@ class Search:
             if f"W{l}" in best.unexplained and not any(c.unexplained for c in out):
                 best, best_dz = self._polynomial(l, up, best, best_dz)
             out.append(best)
+            judged.append(best_dz)
             if best.unexplained and len(best.unexplained) == len(self._params(l)):
                 best_dz = [
                     self._dz(
@@ -273,6 +275,23 @@ class Search:
                     for i, s in enumerate(self.steps)
                 ]
             up = best_dz
+        return self._zero_totals(out, judged)
+
+    def _zero_totals(self, out: list[LayerChoice], judged: list) -> list[LayerChoice]:
+        """Where one layer's bias gradient is one scalar for the layer (``total``) and another
+        layer's is 0: that scalar is 0 there (each sample's dz sums to 0 over a softmax
+        output's units under cross-entropy), the same line's bug. A lone zero is not read so
+        (it may be a bias gradient never computed)."""
+        totals = [c for c in out if getattr(c.forms.get(f"b{c.layer}"), "key", "") == "total"]
+        if not any(not c.fits[f"b{c.layer}"].zero for c in totals):
+            return out
+        for c, dz in zip(out, judged, strict=True):
+            b = f"b{c.layer}"
+            if b in c.unexplained and dz is not None:
+                again = self._judge(c.layer, c.deriv, c.wback, dz, zero_total=True)
+                if b in again.forms:
+                    c.forms[b], c.fits[b] = again.forms[b], again.fits[b]
+                    c.unexplained.remove(b)
         return out
 
     def _polynomial(self, l: int, up: list | None, best: LayerChoice, best_dz: list) -> tuple:
@@ -330,7 +349,9 @@ class Search:
             "first": (s.P_first or s.P)[f"W{l + 1}"],
         }[wb]
 
-    def _judge(self, l: int, d: C.Deriv, wb: str, dz: list[Tensor]) -> LayerChoice:
+    def _judge(
+        self, l: int, d: C.Deriv, wb: str, dz: list[Tensor], zero_total: bool = False
+    ) -> LayerChoice:
         choice = LayerChoice(l, d, wb)
         first = self.steps[-1].step > 1 and all(
             s.a_first is not None and s.a_first[0].shape == s.a[0].shape for s in self.steps
@@ -358,10 +379,9 @@ class Search:
                 else:
                     ref_zero = all(
                         bool((s.ref[name].abs() <= s.atol[name]).all()) for s in self.steps
-                    )  # a hypothesis predicting 0 explains a 0 only where PyTorch's is 0, but
-                    # one scalar for the layer is 0 itself where each sample's dz sums to 0
-                    # over the units (a softmax output under cross-entropy)
-                    f = fit(pairs, self.names, fixed, ref_zero or form.key == "total")
+                    )  # a hypothesis predicting 0 explains a 0 only where PyTorch's is 0
+                    zero = zero_total and form.key == "total"  # (``_zero_totals``)
+                    f = fit(pairs, self.names, fixed, ref_zero or zero)
                     cost = form.cost + (0.0 if fixed else f.cost())
                     if f.ok and (found is None or cost < found[2]):
                         found = (form, f, cost)
