@@ -22,7 +22,7 @@ import torch
 
 from .hypotheses import fit, to_tensors
 from .optim_scale import gradient_scale, lr_factor, scale_reading
-from .optim_variants import EQUATION, Sim, _cls, _follows, variant_search
+from .optim_variants import EQUATION, FITTED, Sim, _cls, _follows, variant_search
 from .result import Finding
 from .schedule import explain_schedule
 
@@ -136,6 +136,10 @@ def explain_update(
             "use the declared learning rate, or declare the one you use",
         )
     found = variant_search(name, kw, seq[: k + 3], atol, rtol)
+    if any(key in FITTED for key, _, _ in found):  # a fitted beta absorbs a small decay too:
+        sched = explain_schedule(history, grads, spec, codec, atol, rtol, closed_only=True)
+        if sched:  # a decay of closed form is the simpler reading (nnfs's decay=5e-7)
+            return sched
     scaled = scale_reading(name, kw, found, seq[: k + 3], len(history[0].rows), atol, rtol)
     if scaled:
         return _mismatch(*scaled(whose))

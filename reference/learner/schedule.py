@@ -20,10 +20,17 @@ if TYPE_CHECKING:
 
 
 def explain_schedule(
-    own: list, grads: list, spec: Spec, codec: Codec, atol: float, rtol: float
+    own: list,
+    grads: list,
+    spec: Spec,
+    codec: Codec,
+    atol: float,
+    rtol: float,
+    closed_only: bool = False,
 ) -> list[Finding]:
     """``lr_schedule`` from the observed steps ``own`` (with post-step weights), fed with
-    ``grads`` (the learner's own, or PyTorch's at its weights), one dict per step."""
+    ``grads`` (the learner's own, or PyTorch's at its weights), one dict per step;
+    ``closed_only``: only a schedule of a closed form (inverse-time or exponential decay)."""
     seq = [(o, g) for o, g in zip(own, grads, strict=True) if o.after is not None]
     if len(seq) < 3:
         return []
@@ -58,7 +65,10 @@ def explain_schedule(
     shown = (
         lead + ", ".join(f"{m:.{digits}g}" for m in rest[:5]) + (", ..." if len(rest) > 5 else "")
     )
-    form = _form(mults, [o.step for o, _ in seq], digits) or _norm_clip(mults, seq)
+    form = _form(mults, [o.step for o, _ in seq], digits)
+    if closed_only and not form:
+        return []
+    form = form or _norm_clip(mults, seq)
     first = next(
         (o.step for (o, _), m in zip(seq, mults, strict=True) if not math.isclose(m, mults[0])),
         seq[0][0].step,

@@ -317,3 +317,12 @@ def test_an_unnamed_update_bug_on_one_parameter_names_that_parameter_only():
     r = _check("adam", "nosqrt_W1", style="gradients")
     f = _finding(r)
     assert "no known adam variant" in f.evidence and f.params == ("W1",), r.render()
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_a_small_inverse_time_decay_is_a_schedule_not_a_fitted_eps_or_beta(style):
+    """nnfs's Adam(decay=5e-7): a fitted eps or beta2 also absorbs multipliers this near 1
+    (review s8a); the closed-form decay that reproduces the steps exactly is said instead."""
+    r = _check("adam", "invdecay", 5e-7, lr=0.1, style=style)
+    assert r.codes() == ["lr_schedule"], r.render()
+    assert "lr / (1 + 5e-07 (t-1)): an inverse-time decay" in r.findings[0].evidence
