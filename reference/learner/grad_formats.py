@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .codec import Codec
-from .paths import LearnerError, short
+from .paths import LearnerError, grad_keys
 
 Array = np.ndarray
 
@@ -51,7 +51,7 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
     if isinstance(result, Mapping):
         out = []
         for p in paths:
-            for key in (p, short(p)):
+            for key in grad_keys(p):
                 if key in result:
                     out.append(as_grad(p, result[key]))
                     break

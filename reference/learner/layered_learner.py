@@ -20,7 +20,7 @@ from .crash import learner_tail
 from .grad_formats import as_grad
 from .layered_decl import LayeredDecl
 from .layered_masks import read_source
-from .paths import LearnerError, put, short
+from .paths import LearnerError, grad_keys, put
 from .result import Finding
 from .runner import LearnerCrash
 
@@ -191,7 +191,7 @@ class Learner:
 
 
 def _key(d: dict, p: str, learner: Learner) -> Any:
-    for key in (p, short(p)):
+    for key in grad_keys(p):
         if key in d:
             return d[key]
     raise LearnerError(

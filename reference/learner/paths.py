@@ -111,6 +111,12 @@ def put(root: Any, path: str, value: np.ndarray) -> None:
         raise LearnerError(f"parameter {path!r}: cannot write into a {type(parent).__name__}")
 
 
+def grad_keys(path: str) -> tuple[str, ...]:
+    """The keys a gradient dict may hold a parameter's gradient under: its path, its last name,
+    and that name with a ``d`` before it (deeplearning.ai's ``grads['dW1']`` for ``W1``)."""
+    return (path, short(path), f"d{short(path)}")
+
+
 def short(path: str) -> str:
     """The last name in a path: ``"params['W1']"`` -> ``"W1"``, ``"weights[0]"`` -> ``"0"``."""
     return str(parse(path)[-1][1])

@@ -296,3 +296,17 @@ def test_a_property_that_builds_a_new_array_on_each_read_is_written_through_its_
     with pytest.raises(LearnerError, match="computed on each read"):
         check(from_step(bad, list(P), bad.step, **DECL, optimizer="sgd"), X, Y, steps=3,
               probe=False)  # fmt: skip
+
+
+def test_gradients_keyed_d_plus_the_parameter_s_name_are_found():
+    """deeplearning.ai's grads dict: dW1, db1, ... beside dA0, dA1 (review s8a)."""
+
+    def ng(X, y):
+        return {"dA0": X, **{f"d{k}": g for k, g in _grads(X, y).items()}}
+
+    a = from_gradients(P, list(P), ng, **DECL, optimizer="sgd")
+    assert check(a, X, Y, steps=2, probe=False).code == "match"
+    wrong = from_gradients(P, list(P), lambda X, y: {f"g{k}": g for k, g in _grads(X, y).items()},
+                           **DECL, optimizer="sgd")  # fmt: skip
+    with pytest.raises(LearnerError, match="no entry for 'W1'; their keys: gW1"):
+        check(wrong, X, Y, steps=2, probe=False)
