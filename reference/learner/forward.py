@@ -69,6 +69,14 @@ def explain_forward(
                     {"axis0": True},
                 )
             )
+            trials.append(
+                (
+                    "softmax_axis",
+                    "softmax normalised over every entry of the batch at once (np.sum with no "
+                    "axis) instead of over each sample's classes",
+                    {"axis0": "all"},
+                )
+            )
         for code, label, mod in trials:
             out = _forward(T, Xt, ref, mod)
             scale = max(float(out.abs().max()), 1e-300)
@@ -185,7 +193,7 @@ def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
             z = z + T[f"b{l}"]
         al = mod.get("act")
         if l == L and mod.get("axis0") and not ref.softmax_out:
-            a = torch.softmax(z, dim=0)  # the declared softmax, over the wrong axis
+            a = _softmax(z, mod)  # the declared softmax, over the wrong axis
         else:
             fn = mod.get("fn")
             if fn and fn[0] == l:
@@ -193,5 +201,12 @@ def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
             else:
                 a = C.FNS[al[1]](z) if al and al[0] == l else act(z)
     if ref.softmax_out:
-        return torch.softmax(a, dim=0 if mod.get("axis0") else 1)
+        return _softmax(a, mod)
     return a
+
+
+def _softmax(z: Tensor, mod: dict) -> Tensor:
+    """Over the classes; ``axis0``: over the samples, or "all": over every entry at once."""
+    if mod.get("axis0") == "all":
+        return torch.softmax(z.reshape(-1), dim=0).reshape(z.shape)
+    return torch.softmax(z, dim=0 if mod.get("axis0") else 1)
