@@ -92,3 +92,44 @@ def test_a_polynomial_in_z_is_named_in_z():
     r = _check("tanh", lambda a: 1 - 0.5 * np.arctanh(np.clip(a, -0.999999, 0.999999)) ** 2)
     assert r.codes() == ["wrong_activation_derivative"], r.render()
     assert "1 - 0.5 z^2 in place of" in r.findings[0].evidence and "polynomial in z" in r.render()
+
+
+def test_one_unit_backpropagated_through_its_updated_weight_is_no_derivative_slip():
+    """Victor Zhou's per-weight code with w5 updated before the error goes back through it
+    (review s8a): a polynomial within 0.3% of a (1 - a), fitted around that error, was named
+    as the derivative, with 'use a (1 - a)' for a fix the code already has."""
+    from nnparity.reference.learner import from_step
+
+    def sig(z):
+        return 1 / (1 + np.exp(-z))
+
+    def run(stale: bool):
+        r = np.random.RandomState(0)
+        P = {"W1": r.normal(size=(2, 2)), "b1": r.normal(size=2), "W2": r.normal(size=(2, 1)),
+             "b2": r.normal(size=1)}  # fmt: skip
+
+        def step(X, Y):
+            x, y = X[0], Y[0]
+            h = sig(x @ P["W1"] + P["b1"])
+            o = sig(h @ P["W2"] + P["b2"])
+            d = -2 * (y - o) * o * (1 - o)
+            gW2 = np.outer(h, d)
+            if stale:
+                P["W2"][0] -= 0.1 * gW2[0]  # w5 first
+            dh = (P["W2"] @ d) * h * (1 - h)
+            P["W1"] -= 0.1 * np.outer(x, dh)
+            P["b1"] -= 0.1 * dh
+            if not stale:
+                P["W2"][0] -= 0.1 * gW2[0]
+            P["W2"][1] -= 0.1 * gW2[1]
+            P["b2"] -= 0.1 * d
+
+        a = from_step(P, list(P), step, sizes=[2, 2, 1], activations="sigmoid,sigmoid",
+                      loss="mse", optimizer="sgd", lr=0.1, layout="in_out", batch_size=1)  # fmt: skip
+        X = np.array([[-2, -1], [25, 6], [17, 4], [-15, -6]], float)
+        return check(a, X, np.array([[1], [0], [0], [1]], float), steps=8, probe=False)
+
+    assert run(False).code == "match"
+    res = run(True)
+    assert res.code == "implementation_bug", res.render()
+    assert "wrong_activation_derivative" not in res.codes(), res.render()
