@@ -124,8 +124,8 @@ def test_one_unit_backpropagated_through_its_updated_weight_is_no_derivative_sli
             P["W2"][1] -= 0.1 * gW2[1]
             P["b2"] -= 0.1 * d
 
-        a = from_step(P, list(P), step, sizes=[2, 2, 1], activations="sigmoid,sigmoid",
-                      loss="mse", optimizer="sgd", lr=0.1, layout="in_out", batch_size=1)  # fmt: skip
+        kw = dict(sizes=[2, 2, 1], activations="sigmoid,sigmoid", loss="mse", optimizer="sgd")
+        a = from_step(P, list(P), step, **kw, lr=0.1, layout="in_out", batch_size=1)
         X = np.array([[-2, -1], [25, 6], [17, 4], [-15, -6]], float)
         return check(a, X, np.array([[1], [0], [0], [1]], float), steps=8, probe=False)
 
