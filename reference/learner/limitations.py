@@ -12,7 +12,9 @@ When such a cause is there at the start and the strong run fails, it is run agai
 random initialisation: if that fits, the cause is the initialisation (re-initialise) and no
 ``capacity`` is claimed, nor where identical inputs carry different targets
 (``contradictory_targets``: no model can fit them; ``capacity`` beside it where the strong
-run stays more than 0.05 below that bound). Findings come in the order of their fix:
+run stays more than 0.05 below that bound). Before ``capacity`` is claimed the declared run
+goes on for ``LONGER`` times its budget: if it fits then, the network can represent the data
+and the finding is ``slow_training``. Findings come in the order of their fix:
 ``no_bias``, the initialisation, the learning rate, ``capacity`` last.
 """
 
@@ -34,6 +36,7 @@ INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
 INIT_SCALE = 10.0  # a weight's std this many times 1/sqrt(fan_in) is a blown-up start
 STRONG = "adam(lr=0.03)"
 STRONG_STEPS = 2000
+LONGER = 4  # before capacity is claimed, the declared run continues for 4 more budgets
 SATURATED = {"sigmoid": 6.0, "tanh": 3.5}
 
 
@@ -222,7 +225,25 @@ def probe(
     near = (
         clash is not None and crit.value is not None and crit.value(strong.out) >= clash[1] - 0.05
     )
-    if not strong.fit and not near:
+    longer = None
+    if not strong.fit and not near:  # slow, not unable? the declared run, LONGER times longer
+        longer = ref.train(spec, declared.params, batches, LONGER * steps, codec.frozen, fits)
+        if not longer.fit:
+            longer = None
+    if longer is not None:
+        found.append(
+            Finding(
+                "slow_training",
+                (),
+                None,
+                None,
+                f"{run}; {STRONG} for {strong.steps} steps reaches {score(strong.out)}, but the "
+                f"same {spec.opt} run on for {longer.steps} more steps fits: {score(longer.out)}",
+                "train longer, or raise the learning rate (or use momentum/Adam)",
+                "limitation",
+            )
+        )
+    elif not strong.fit and not near and longer is None:
         found.append(
             Finding(
                 "capacity",
@@ -259,7 +280,7 @@ def probe(
                         "limitation",
                     )
                 )
-    elif not any(f.code in (*INIT_CAUSES, "learning_rate") for f in found):
+    elif strong.fit and not any(f.code in (*INIT_CAUSES, "learning_rate") for f in found):
         found.append(
             Finding(
                 "slow_training",

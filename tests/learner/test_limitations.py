@@ -146,3 +146,36 @@ def test_no_bias_leads_and_capacity_comes_last():
     r = check(from_gradients(p, ["W1", "W2"], grads, **decl), X, y, steps=2, watch=0)
     assert (r.code, r.training.outcome) == ("match", "model_limitation")
     assert r.codes()[0] == "no_bias" and r.codes()[-1] == "capacity", r.render()
+
+
+def test_a_network_that_fits_beyond_the_budget_is_slow_training_not_capacity():
+    """A correct MNIST-from-scratch style net (pixels / 255, rand - 0.5 init, relu, softmax,
+    SGD 0.1) on linearly separable labels: Adam at 0.03 stalls, the declared run fits at
+    step ~2700 (review s8a: it was 'capacity: add units, layers or biases')."""
+    r = np.random.RandomState(0)
+    teacher = r.randn(64, 10)
+    pix = r.randint(0, 256, size=(200, 64)) / 255.0
+    y = np.argmax((pix - 0.5) @ teacher, axis=1)
+    np.random.seed(1)
+    P = {"W1": np.random.rand(10, 64) - 0.5, "b1": np.random.rand(10, 1) - 0.5,
+         "W2": np.random.rand(10, 10) - 0.5, "b2": np.random.rand(10, 1) - 0.5}  # fmt: skip
+
+    def grads(X, y):
+        X = X.T
+        Z1 = P["W1"] @ X + P["b1"]
+        A1 = np.maximum(Z1, 0)
+        Z2 = P["W2"] @ A1 + P["b2"]
+        A2 = np.exp(Z2 - Z2.max(0)) / np.exp(Z2 - Z2.max(0)).sum(0)
+        m = X.shape[1]
+        dZ2 = A2 - np.eye(10)[y].T
+        dZ1 = P["W2"].T @ dZ2 * (Z1 > 0)
+        return {"W1": dZ1 @ X.T / m, "b1": dZ1.sum(1, keepdims=True) / m,
+                "W2": dZ2 @ A1.T / m, "b2": dZ2.sum(1, keepdims=True) / m}  # fmt: skip
+
+    a = from_gradients(P, list(P), grads, sizes=[64, 10, 10], activations="relu,softmax",
+                       loss="cross_entropy", optimizer="sgd", lr=0.1, layout="out_in")  # fmt: skip
+    res = check(a, pix, y, steps=3)
+    assert (res.code, res.training.outcome) == ("match", "model_limitation"), res.render()
+    assert "capacity" not in res.codes(), res.render()
+    f = res.finding("slow_training")
+    assert f is not None and "200/200 classified" in f.evidence, res.render()
