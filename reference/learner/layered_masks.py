@@ -5,8 +5,9 @@ Sources, in order: the declared ``masks`` (an array whose non-zero entries are t
 elements; or a dropout layer object: its ``binary_mask`` / ``mask``, else its ``inputs`` and
 ``output``); ``dropout_seed`` (CS231n: ``np.random.seed(S)`` then ``rand(*shape) < keep`` in each
 dropout layer); else NumPy's global generator replayed from its state before the pass, with
-CS231n's recipe (``rand < keep``) or nnfs's (``binomial(1, keep)``), the one whose twin loss is
-nearest the learner's.
+CS231n's recipe (``rand < keep``) or nnfs's (``binomial(1, keep)``), each also drawn
+(units, samples) and transposed (Ng's samples as columns), the one whose twin loss is nearest
+the learner's.
 
 From ``inputs`` and ``output`` the mask is known only where the input is non-zero. Where it is
 zero the forward does not depend on it, but backward does (``dx = dout * mask / keep``
@@ -32,6 +33,8 @@ RECIPES = {  # how learners draw a dropout mask from NumPy's global generator
     "rand": "np.random.rand(*x.shape) < keep",
     "rand_gt": "np.random.rand(*x.shape) > p (p dropping)",
     "binomial": "np.random.binomial(1, keep, size=x.shape)",
+    "rand_T": "np.random.rand(units, samples) < keep, samples as columns (Ng's course)",
+    "binomial_T": "np.random.binomial(1, keep, size=(units, samples)), samples as columns",
 }
 
 
@@ -83,6 +86,8 @@ def replay(state: Any, recipe: str, keeps: list[float], shapes: list[tuple[int, 
         "rand": lambda k, s: rs.rand(*s) < k,
         "rand_gt": lambda k, s: rs.rand(*s) > 1 - k,
         "binomial": lambda k, s: rs.binomial(1, k, size=s) != 0,
+        "rand_T": lambda k, s: (rs.rand(*s[::-1]) < k).T,  # drawn (units, samples)
+        "binomial_T": lambda k, s: (rs.binomial(1, k, size=s[::-1]) != 0).T,
     }[recipe]
     fwd = [draw(k, s) for k, s in zip(keeps, shapes, strict=True)]
     nxt: list[Array | None] = [None] * len(keeps)
@@ -135,7 +140,9 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
             "dropout_seed="
         )
     locked = getattr(learner, "recipe", None) if k > 1 else None  # step 1's fit: the code's
-    cands = [(r, *replay(state, r, keeps, shapes)) for r in RECIPES if locked in (None, r)]
+    flat = all(len(s) == 2 for s in shapes)  # (samples, units): also drawn transposed
+    cands = [(r, *replay(state, r, keeps, shapes)) for r in RECIPES
+             if locked in (None, r) and (flat or not r.endswith("_T"))]  # fmt: skip
     for seed in seeds_of(learner.owner) if locked is None or locked.startswith("seed") else ():
         cands.append(
             (
