@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .decay import explain_decay
 from .hypotheses import fit, to_tensors
 from .optim_scale import gradient_scale, lr_factor, scale_reading
 from .optim_variants import EQUATION, FITTED, Sim, _cls, _follows, variant_search
@@ -135,6 +136,13 @@ def explain_update(
             f"lr = {lr * c:.8g} where {lr:g} is declared",
             "use the declared learning rate, or declare the one you use",
         )
+    decay = explain_decay(seq[: k + 3], kw, l2, atol, rtol, len(history[0].rows))
+    if name == "sgd" and decay:
+        said, fix, which = decay
+        labels = codec.labels(which)
+        return [
+            Finding("optimizer_update_mismatch", labels, None, first, f"from {whose}, {said}", fix)
+        ]
     found = variant_search(name, kw, seq[: k + 3], atol, rtol)
     if any(key in FITTED for key, _, _ in found):  # a fitted beta absorbs a small decay too:
         sched = explain_schedule(history, grads, spec, codec, atol, rtol, closed_only=True)

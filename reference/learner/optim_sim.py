@@ -48,6 +48,8 @@ class Sim:
         if self.name == "sgd":
             if "sgdw" in v and wd:
                 p = p * (1 - lr * wd)
+            if "decay_fit" in v:  # an extra L2 decay, fitted (decay.py)
+                g = g + (kw["_kW"] if weight else kw["_kb"]) * p
             if "sgdw_l2" in v and weight:  # g carries the declared L2 term: take it out
                 g, p = g - kw["_l2"] * p, p * (1 - lr * kw["_l2"])
             mu, tau = kw.get("momentum", 0.0), kw.get("dampening", 0.0)

@@ -20,7 +20,7 @@ def _sigmoid(z):
 
 
 class Network2:
-    def __init__(self, decay_biases: bool = False, mu: float = 0.0, inside: bool = False):
+    def __init__(self, decay_biases=False, mu=0.0, inside=False, slip=None):
         rng = np.random.RandomState(0)
         self.sizes = [4, 6, 3]
         self.biases = [rng.randn(y, 1) for y in self.sizes[1:]]
@@ -30,6 +30,7 @@ class Network2:
         ]
         self.decay_biases = decay_biases
         self.mu, self.inside = mu, inside  # momentum; the L2 term inside the velocity (torch's)
+        self.slip = slip  # "n_batch": lmbda / len(mini_batch); "no_eta": (1 - lmbda / n) w
         self.vw = [np.zeros(w.shape) for w in self.weights]
         self.vb = [np.zeros(b.shape) for b in self.biases]
 
@@ -62,6 +63,10 @@ class Network2:
             nabla_b = [nb + d for nb, d in zip(nabla_b, db, strict=True)]
             nabla_w = [nw + d for nw, d in zip(nabla_w, dw, strict=True)]
         keep = 1 - eta * (lmbda / n)
+        if self.slip == "n_batch":
+            keep = 1 - eta * (lmbda / len(mini_batch))
+        elif self.slip == "no_eta":
+            keep = 1 - lmbda / n
         if self.mu:  # chapter 3's momentum: v = mu v - eta g; w = (1 - eta lmbda / n) w + v
             m = len(mini_batch)
             if self.inside:
@@ -137,3 +142,22 @@ def test_the_l2_decay_outside_the_momentum_is_named_as_that_form(inside):
     f = r.findings[0]
     assert "L2 term applied to the weights outside the momentum" in f.evidence, f.evidence
     assert "add l2 * w to the gradient before the momentum" in f.hint, f.hint
+
+
+@pytest.mark.parametrize(
+    ("slip", "said"),
+    [
+        ("n_batch", "n = 10, the mini-batch's rows, where the training set's 30 belong?"),
+        ("no_eta", "(1 / lr: the decay w *= 1 - l2 misses the learning rate)"),
+        ("biases", "your update decays the biases too, by 0.166667"),
+    ],
+)
+def test_a_decay_with_another_coefficient_is_named_with_it(slip, said):
+    """network2's slips in (1 - eta lmbda / n) w (review s8a: 'no known sgd variant')."""
+    net = Network2(decay_biases=True) if slip == "biases" else Network2(slip=slip)
+    r = _check(net, reduction="batch", l2_in="update")
+    assert r.codes() == ["optimizer_update_mismatch"], r.render()
+    assert said in r.findings[0].evidence, r.findings[0].evidence
+    assert r.findings[0].params == (
+        ("biases[0]", "biases[1]") if slip == "biases" else ("weights[0]", "weights[1]")
+    )
