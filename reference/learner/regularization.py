@@ -24,15 +24,21 @@ if TYPE_CHECKING:
 MIN_ELEMENTS = 3  # as for an unnamed scale: fewer nonzero parameters are no evidence
 
 
-def _fit(steps: list[StepData], names: list[str], l1: bool = False) -> float | None:
+def _fit(
+    steps: list[StepData], names: list[str], l1: bool = False, per_batch: float | None = None
+) -> float | None:
     """One lambda' for ``names`` over ``steps`` with g_L - g_R = lambda' p (``l1``: lambda'
-    sign(p), the gradient of an L1 penalty), or None."""
+    sign(p), the gradient of an L1 penalty), or None. ``per_batch`` (the declared l2): fit
+    kappa with g_L - g_R + l2 p = (kappa / B) p instead, B each step's rows (a penalty
+    divided by the batch's size)."""
     num = den = 0.0
     informative = 0
     base = (lambda p: p.sign()) if l1 else (lambda p: p)  # noqa: E731
     for s in steps:
         for k in names:
             r, p = s.g[k] - s.ref[k], base(s.P[k])
+            if per_batch is not None:
+                r, p = r + per_batch * s.P[k], p / s.a[0].shape[0]
             num += float((r * p).sum())
             den += float((p * p).sum())
             informative += int((p != 0).sum())
@@ -44,6 +50,8 @@ def _fit(steps: list[StepData], names: list[str], l1: bool = False) -> float | N
     for s in steps:
         for k in names:
             r, fit = s.g[k] - s.ref[k], lam * base(s.P[k])
+            if per_batch is not None:
+                fit = (lam / s.a[0].shape[0] - per_batch) * s.P[k]
             if not bool(((r - fit).abs() <= s.atol[k] + s.rtol * fit.abs()).all()):
                 return None
     return lam
@@ -65,6 +73,11 @@ def explain_regularization(
     ws = [k for k in failing if k[0] == "W"]
     bs = [k for k in failing if k[0] == "b"]
     fits: dict[str, float] = {}
+    sizes = sorted({s.a[0].shape[0] for s in steps})
+    if ws and len(sizes) > 1 and _fit(steps, ws) is None:  # lambda / B, B the batch's rows?
+        kappa = _fit(steps, ws, per_batch=l2)
+        if kappa is not None:
+            return [_per_batch(codec.labels(ws), min(failing[k] for k in ws), kappa, l2, sizes)]
     for group in (ws, bs):
         if group:
             lam = _fit(steps, group)
@@ -144,6 +157,27 @@ def _weights(
         ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}{moved}"
         hint = f"use the declared coefficient, or declare l2={lam:.6g}"
     return Finding("regularization_mismatch", names, None, step, ev, hint)
+
+
+def _per_batch(
+    names: tuple[str, ...], step: int, kappa: float, l2: float, sizes: list[int]
+) -> Finding:
+    """The weight gradients carry (kappa / B) W, B each batch's rows: deeplearning.ai's
+    ``lambd / m * W`` with m the mini-batch's size."""
+    said = ", ".join(f"{kappa / b:.6g} at {b} rows" for b in sizes[::-1])
+    return Finding(
+        "regularization_mismatch",
+        names,
+        None,
+        step,
+        f"your weight gradients carry ({kappa:.6g} / m) W with m the batch's rows ({said}), "
+        f"where l2 = {l2:g} is declared: the gradient of a penalty lambda / (2 m) sum W^2 per "
+        "batch, whose coefficient changes with the batch's size",
+        f"a penalty divided by each batch's rows is a valid per-batch objective no declaration "
+        f"expresses (l2 is one coefficient): declare l2={kappa / sizes[-1]:.6g} and check with "
+        f"batches of one size (a batch_size that divides your data), or divide lambda by the "
+        "training set's size",
+    )
 
 
 def _l1(steps: list[StepData], codec: Codec, failing: dict[str, int], ws: list[str]) -> list | None:
