@@ -284,7 +284,7 @@ def _check(
         hygiene = [f for f in hygiene if f.code != "nondeterministic"]
     if any(f.code == "gradient_accumulation" for f in hygiene):  # one finding, not two
         diag = [f for f in diag if f.code != "gradient_accumulation"]
-    notes = early + run.notes
+    notes = early + run.notes + runner.notes
     if diag and all(f.kind == "note" for f in diag):  # differences that are not bugs
         notes, diag, bad = notes + diag, [], []
     causes = hygiene + [f for f in diag[:1] if f.code == "gradient_accumulation"]

@@ -112,3 +112,33 @@ def _example(want: tuple[int, ...], got: tuple[int, ...]) -> str:
     if len(want) == 2 and 1 in want and len(got) == 2:
         return f" (a {want} parameter minus a ({max(want)},) gradient is {got})"
     return ""
+
+
+def shape_note(step: int, slots: list[Slot], raw: list) -> list[Finding]:
+    """A note for a gradient of the parameter's numbers in another shape, which an update
+    ``p - lr * g`` would broadcast (db (n,) for b (n, 1) makes (n, n)): compared as the same
+    numbers, but a step of the learner's own, not given to the check, would not keep it."""
+    for s, g in zip(slots, raw, strict=False):
+        got = np.shape(g)
+        if got == s.shape or int(np.prod(got)) != int(np.prod(s.shape)):
+            continue
+        try:
+            wide = np.broadcast_shapes(s.shape, got)
+        except ValueError:
+            continue
+        if wide != s.shape:
+            return [
+                Finding(
+                    "broadcast_shape",
+                    (s.path,),
+                    s.layer,
+                    step,
+                    f"your gradient of {s.path} has shape {got} where the parameter has "
+                    f"{s.shape}: compared as the same numbers, but an update p - lr * g in your "
+                    f"own loop (not given to the check: no step=) makes {s.path} {wide}",
+                    "give each gradient its parameter's shape (db = dZ.sum(axis=1, "
+                    "keepdims=True)), or give your update as step= to have it checked",
+                    "note",
+                )
+            ]
+    return []

@@ -32,7 +32,7 @@ from .adapters import Adapter
 from .call_order import needs_forward
 from .coverage import aliased_finding, dtype_finding
 from .crash import learner_tail, orientation_hint
-from .grad_shape import ShapeProblem, reshaped
+from .grad_shape import ShapeProblem, reshaped, shape_note
 from .handed import loss_check, nonfinite_init
 from .implied import imply
 from .paths import LearnerError
@@ -82,6 +82,7 @@ class Runner:
         self.X, self.y = X, y
         nonfinite_init(adapter)
         self.hygiene: list[Finding] = []
+        self.notes: list[Finding] = []  # differences that are not bugs here (shape_note)
         self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
         self.unmoved: int | None = None  # the first step after which no weight had changed
         self.stuck: tuple[int, tuple[str, ...]] | None = None  # the first step some stayed
@@ -303,6 +304,8 @@ class Runner:
             if a.grad_paths is None:
                 loss_check(returned, a.returns_loss, step)
             loss, raw = a.parse_grads(returned)
+            if a.step is None and not self.notes:
+                self.notes += shape_note(step, self.codec.slots, raw)
             try:
                 g = self.codec.grad_to_canonical(raw, len(xb), np.ndim(yb) == 1)
             except ShapeProblem as e:
