@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from nnparity.scratch.errors import NNParityError
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON (keep it to --compare later)")
@@ -18,6 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--repeats", type=int, default=7, help="paired samples per figure (default 7)")
     p.add_argument(
+        "--show",
+        metavar="RUN.json",
+        type=Path,
+        help="print a run kept with --json as tables (nothing is timed)",
+    )
+    p.add_argument(
         "--compare",
         metavar="OLD.json",
         type=Path,
@@ -26,21 +34,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
-
     from nnparity.reports import bench, bench_layered
-    from nnparity.scratch.errors import NNParityError
 
     if args.repeats < 1:
         raise NNParityError(f"--repeats must be >= 1, got {args.repeats}")
-    old = None
-    if args.compare is not None:
-        try:
-            old = json.loads(args.compare.read_text())
-        except (OSError, ValueError) as e:
-            raise NNParityError(
-                f"cannot read {args.compare} ({e}); give a file written by `nnparity bench --json`"
-            ) from None
+    if args.show is not None:
+        render(_read(args.show))
+        return 0
+    old = _read(args.compare) if args.compare is not None else None
 
     def say(msg: str) -> None:
         if not args.json:
@@ -77,10 +78,19 @@ def run(args: argparse.Namespace) -> int:
 
         print(dumps(out))
         return 0
+    render(out, args.compare)
+    return 0
+
+
+def render(out: dict, compared: Path | None = None) -> None:
+    """Print a ``nnparity bench`` result (a run's, or one kept with ``--json``) as tables."""
+    from tabulate import tabulate
+
+    rows = out["train_step"]
     m = out["machine"]
     print(
         f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy {m['numpy']}, "
-        f"torch {m['torch']}; {args.repeats} paired samples per figure\n"
+        f"torch {m['torch']}; {out['repeats']} paired samples per figure\n"
     )
     print(
         tabulate(
@@ -125,8 +135,7 @@ def run(args: argparse.Namespace) -> int:
     share = "noisy" if e["noisy"] else f"{e['engine_vs_floor']:.0%} of the floor"
     print(
         f"\nparity engine, tiny specs, 1 thread: {e['engine_cps']:.0f} configs/s; floor "
-        f"{e['floor_cps']:.0f}/s ({share}, samples {e['engine_vs_floor_low']:.0%}-"
-        f"{e['engine_vs_floor_high']:.0%}); thread handling per call costs "
+        f"{e['floor_cps']:.0f}/s ({share}, samples {_samples(e)}); thread handling per call costs "
         f"{e['thread_handling_cost']:+.0%} against one outer limit"
     )
     for g in out["gradcheck"]:
@@ -143,10 +152,26 @@ def run(args: argparse.Namespace) -> int:
     )
     for k, v in out["cli_start_s"].items():
         print(f"{k}: {v * 1e3:.0f} ms")
-    if old is not None:
-        print(f"\nagainst {args.compare}:")
+    if out.get("changes"):
+        print(f"\nagainst {compared}:")
         print(tabulate(out["changes"], headers="keys", floatfmt=".3g"))
-    return 0
+
+
+def _samples(e: dict) -> str:
+    """The engine's range of samples against its floor; one above 100% is said as noise."""
+    low, high = e["engine_vs_floor_low"], e["engine_vs_floor_high"]
+    if high > 1:
+        return f"{low:.0%} and up: one sample above 100% is noise"
+    return f"{low:.0%}-{high:.0%}"
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise NNParityError(
+            f"cannot read {path} ({e}); give a file written by `nnparity bench --json`"
+        ) from None
 
 
 def _layered_rows(rows: list[dict]) -> list[dict]:

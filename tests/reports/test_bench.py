@@ -56,6 +56,13 @@ def test_bench_quick_json_runs_end_to_end(capsys, tmp_path):
     first = next(c for c in changes if c["what"].startswith("3-4-1 b4 float32"))
     assert first["verdict"] == "better" and first["change"] < 0
     assert len(changes) == len(out["train_step"]) + len(out["layered_step"]) + 2
+    # --show prints a kept run as the tables a run prints, timing nothing
+    out["engine"]["engine_vs_floor_high"] = 1.08  # one noisy sample above the floor
+    old.write_text(json.dumps(out))
+    assert main(["bench", "--show", str(old)]) == 0
+    shown = capsys.readouterr().out
+    assert "3-4-1 b4" in shown and "64-128-128-10 b64" in shown and "gradcheck" in shown
+    assert "108%" not in shown and "one sample above 100% is noise" in shown
 
 
 def test_ratio_stats_pairs_samples():
