@@ -11,6 +11,7 @@ element of every failing gradient is reproduced within tolerance.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .result import Finding
@@ -90,7 +91,16 @@ def explain_regularization(
     wd = float(spec.opt.kwargs.get("weight_decay", 0.0) or 0.0)
     if ws:
         lam_l = l2 + fits[ws[0]]
-        out.append(_weights(codec.labels(ws), min(failing[k] for k in ws), lam_l, l2, wd, span))
+        f = _weights(codec.labels(ws), min(failing[k] for k in ws), lam_l, l2, wd, span)
+        others = [k for k in steps[0].g if k[0] == "W" and k not in ws]
+        if others and l2 and _same(lam_l, 0.0, l2):  # some layers regularised, these not
+            f = replace(f, hint=(
+                f"your {', '.join(codec.labels(others))} take the L2 term and these do not: "
+                "a penalty on some layers only (nnfs's per-layer weight_regularizer_l2) cannot "
+                "be declared, l2 applies to every weight; check with the same l2 on every "
+                "layer, or with none"
+            ))  # fmt: skip
+        out.append(f)
     if bs:
         lam_b = fits[bs[0]]
         names = codec.labels(bs)
