@@ -280,7 +280,7 @@ def _check(
     hygiene = runner.hygiene
     if any(
         "classical momentum mu =" in f.evidence or f.code == "gradient_accumulation" for f in diag
-    ) or any(f.code == "dtype_changed" for f in hygiene):  # the state is explained
+    ) or any(f.code == "dtype_changed" for f in runner.notes):  # the state is explained
         hygiene = [f for f in hygiene if f.code != "nondeterministic"]
     if any(f.code == "gradient_accumulation" for f in hygiene):  # one finding, not two
         diag = [f for f in diag if f.code != "gradient_accumulation"]

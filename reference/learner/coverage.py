@@ -54,9 +54,10 @@ def dtype_finding(step: int, paths: list[str], was: str, now: str) -> Finding:
         step,
         f"your step at step {step} turned {', '.join(paths)} from {was} into {now}: an update "
         f"that rebinds (W = W - lr * g) takes the dtype of g, and {now} data or gradients make "
-        f"g {now}; from then on your network computes in {now} (its numbers change with it)",
+        f"g {now}; from then on your network computes in {now}: its numbers still agree with "
+        f"PyTorch's, at {now}'s memory and time",
         f"keep the weights {was}: update in place (W -= lr * g), or give {was} data and gradients",
-        "hygiene",
+        "note",
     )
 
 

@@ -233,12 +233,13 @@ class Runner:
         return needs_forward(crash)
 
     def _dtypes(self, step: int) -> None:
-        """``dtype_changed``: the learner's step turned a parameter into another dtype."""
+        """``dtype_changed``: the learner's step turned a parameter into another dtype (a note:
+        the numbers are compared as they come; a change that makes them part is a finding)."""
         now = [np.asarray(v).dtype for v in self.a.read_raw()]
         moved = [(s.path, s.dtype, d) for s, d in zip(self.codec.slots, now, strict=True)
                  if d != s.dtype]  # fmt: skip
-        if moved:
-            self._found(dtype_finding(step, [m[0] for m in moved], *map(str, moved[0][1:])))
+        if moved and not any(f.code == "dtype_changed" for f in self.notes):
+            self.notes.append(dtype_finding(step, [m[0] for m in moved], *map(str, moved[0][1:])))
 
     def observe_twice(self, step: int, params: dict[str, Array], rows: Array) -> None:
         """Run the step twice from ``params`` and compare the post-step weights (a step that
