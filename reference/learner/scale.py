@@ -119,6 +119,15 @@ def late_factor(
     )
 
 
+def divisor(c: float, rows: int) -> int | None:
+    """K when c = rows / K for a whole K > 1 other than rows (to 1e-9): a mean over K rows."""
+    if rows < 2 or not 0 < c < 1:
+        return None
+    k = rows / c
+    r = round(k)
+    return r if r > rows and abs(k - r) <= 1e-9 * k else None
+
+
 def scale_findings(
     group: list[tuple[str, Fit]],
     codec: Codec,
@@ -157,6 +166,15 @@ def scale_findings(
         whole = all(f"W{l}" in ks for l in range(1, len(spec.sizes)))  # every layer's weight
         loss = spec.loss.name if whole else ""
         hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None, loss, backward)
+        rows = n if isinstance(n, int) else 0
+        if f.factor is None and (k := divisor(f.c, rows)):  # a count other than the batch's
+            generic = hint.endswith("look for a missing or extra factor")
+            hint = (
+                f"c = {rows}/{k}: your gradient divides by {k} where this batch has {rows} rows "
+                "(a count taken elsewhere: the rows before a train/dev split, another batch's "
+                "size): divide by the rows of this batch, len(X)"
+                + ("" if generic else f"; or {hint}")
+            )
         out.append(Finding("scale_factor", names, None, first, ev, hint))
     return out
 

@@ -2,6 +2,7 @@
 an unexplained gradient that is one constant off says the constant (review s6)."""
 
 import numpy as np
+import pytest
 
 from nnparity.reference.learner import check, from_gradients
 
@@ -31,3 +32,23 @@ def test_a_gradient_one_millionth_off_is_unexplained_but_its_constant_is_said():
     res = check(a, X, Y, steps=2, probe=False)
     assert res.code == "implementation_bug", res.render()
     assert "c = 1.000001 times PyTorch's" in res.findings[0].evidence, res.render()
+
+
+@pytest.mark.parametrize(("divide_by", "named"), [(15, True), (12.4, False)])
+def test_a_divisor_other_than_the_batch_s_rows_is_named_with_it(divide_by, named):
+    """Samson Zhang's global m (the rows before the train/dev split) divides a batch of 12 by
+    15: c = 12/15, said as such (review s8a: 'look for a missing or extra factor')."""
+    from tanh_net import adapter, net, passes
+
+    P, X, Y = net()
+
+    def grads(X, Y):
+        h, do, dh = passes(P, X, Y)
+        s = len(X) / divide_by  # the mean over divide_by rows
+        return [s * X.T @ dh, s * dh.sum(0), s * h.T @ do, s * do.sum(0)]
+
+    res = check(adapter(P, grads), X, Y, steps=3, probe=False)
+    f = res.findings[0]
+    assert f.code == "scale_factor", res.render()
+    said = "c = 12/15: your gradient divides by 15 where this batch has 12 rows"
+    assert (said in f.hint) == named, f.hint
