@@ -5,6 +5,7 @@ round-off, relu'(0) = 1)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,12 +22,34 @@ from nnparity.reference.learner import check, from_gradients, from_loss, from_st
         "style_c_step.py",
         "seed004_forward_dict.py",
         "style_e_cs231n.py",
+        "style_g_scalars.py",
     ],
 )
 def test_correct_style_matches(run_example, name):
     r = run_example(name, steps=6)
     assert r.verdict == "match", r.render()
     assert [f for f in r.findings if f.kind != "note"] == []
+
+
+def test_the_scalar_style_with_one_weight_updated_too_early_is_a_bug(tmp_path):
+    """style (g)'s view writes through its setters: a planted bug in the scalars shows."""
+    from nnparity.reference.learner import check
+    from nnparity.reference.learner.loader import load
+
+    src = (Path(__file__).parents[2] / "examples/learners/style_g_scalars.py").read_text()
+    bad = src.replace(
+        "d_ypred_d_h1, d_ypred_d_h2 = self.w5 * d_o1, self.w6 * d_o1  # before w5, w6 move",
+        "self.w5 -= learn_rate * d_L_d_ypred * h1 * d_o1\n"
+        "        d_ypred_d_h1, d_ypred_d_h2 = self.w5 * d_o1, self.w6 * d_o1",
+    ).replace(
+        "        self.w5 -= learn_rate * d_L_d_ypred * h1 * d_o1\n        self.w6",
+        "        self.w6",
+    )
+    assert bad.count("self.w5 -=") == 1 and bad != src
+    f = tmp_path / "scalars_bug.py"
+    f.write_text(bad)
+    adapter, X, y = load(str(f))
+    assert check(adapter, X, y, steps=6, probe=False).verdict == "implementation_bug"
 
 
 def test_correct_planted_mlp_matches_in_gradient_and_step_styles():
