@@ -21,34 +21,12 @@ import numpy as np
 import torch
 
 from . import candidates as C
+from .evidence import StepData
 from .output_dz import OUTPUT_DZ, clip_deriv
 from .poly_deriv import fitted_derivative
 from .result import factor_text
 
 Tensor = torch.Tensor
-
-
-@dataclass
-class StepData:
-    """One step's evidence, float64 torch tensors keyed by canonical name."""
-
-    step: int
-    P: dict[str, Tensor]
-    P_new: dict[str, Tensor] | None
-    a: list[Tensor]
-    z: list[Tensor]
-    dl_da: Tensor  # dL/da_L from the declared torch loss
-    dl_dz: Tensor  # the exact dL/dz_L (PyTorch's vjp, or from logits for sigmoid + bce)
-    g: dict[str, Tensor]  # the learner's gradients
-    atol: dict[str, float]  # absolute tolerance per parameter (atol * scale + noise)
-    rtol: float
-    ref: dict[str, Tensor]  # PyTorch's gradients
-    alt_dz: dict[str, Tensor] = field(default_factory=dict)  # output-layer dz candidates
-    full: int = 0  # the run's full batch size (its largest), where a short last batch meets it
-    P_first: dict[str, Tensor] | None = None  # the weights at step 1, for a copy cached then
-    a_first: list[Tensor] | None = None  # the activations at step 1, for an input cached then
-    rows: int = 0  # the data set's rows, for a mean taken over all of them
-    loss_agrees: bool = False  # the learner returns a loss value, and it is PyTorch's
 
 
 def step_names(steps: list[StepData], sizes: tuple[int, ...]) -> list:
@@ -278,12 +256,11 @@ class Search:
         return self._zero_totals(out, judged)
 
     def _zero_totals(self, out: list[LayerChoice], judged: list) -> list[LayerChoice]:
-        """Where one layer's bias gradient is one scalar for the layer (``total``) and another
-        layer's is 0: that scalar is 0 there (each sample's dz sums to 0 over a softmax
-        output's units under cross-entropy), the same line's bug. A lone zero is not read so
-        (it may be a bias gradient never computed)."""
-        totals = [c for c in out if getattr(c.forms.get(f"b{c.layer}"), "key", "") == "total"]
-        if not any(not c.fits[f"b{c.layer}"].zero for c in totals):
+        """Where one layer's bias gradient is one scalar for the layer (``total``), another's 0 is
+        that scalar (0 where each sample's dz sums to 0 over the units: a softmax output under
+        cross-entropy). A lone zero is not read so (a bias gradient never computed?)."""
+        if not any(getattr(c.forms.get(b := f"b{c.layer}"), "key", "") == "total"
+                   and not c.fits[b].zero for c in out):  # fmt: skip
             return out
         for c, dz in zip(out, judged, strict=True):
             b = f"b{c.layer}"
@@ -380,8 +357,9 @@ class Search:
                     ref_zero = all(
                         bool((s.ref[name].abs() <= s.atol[name]).all()) for s in self.steps
                     )  # a hypothesis predicting 0 explains a 0 only where PyTorch's is 0
-                    zero = zero_total and form.key == "total"  # (``_zero_totals``)
-                    f = fit(pairs, self.names, fixed, ref_zero or zero)
+                    f = fit(
+                        pairs, self.names, fixed, ref_zero or zero_total and form.key == "total"
+                    )
                     cost = form.cost + (0.0 if fixed else f.cost())
                     if f.ok and (found is None or cost < found[2]):
                         found = (form, f, cost)

@@ -80,19 +80,25 @@ def explain_sgd_form(
                     f"{mu:g} and no dampening (PyTorch starts b at g itself)",
                 )
             )
+
+    def found(label: str, fix: str) -> list[Finding]:
+        return [
+            Finding(
+                "optimizer_update_mismatch",
+                codec.labels(list(seq[0][2])),
+                None,
+                first,
+                f"from PyTorch's gradients at your weights, your steps follow {label}",
+                fix,
+            )
+        ]
+
     for v in outside:  # a valid form PyTorch's SGD does not take: named with its own fix
         if _follows(Sim("sgd", kw, v), seq, atol, rtol):
             label = next(lab for key, lab in VARIANTS["sgd"] if key == v)
-            return [
-                Finding(
-                    "optimizer_update_mismatch",
-                    codec.labels(list(seq[0][2])),
-                    None,
-                    first,
-                    f"from PyTorch's gradients at your weights, your steps follow sgd with {label}",
-                    f"{VARIANT_FIX[v]}; torch.optim.SGD: {EQUATION['sgd']}",
-                )
-            ]
+            return found(
+                f"sgd with {label}", f"{VARIANT_FIX[v]}; torch.optim.SGD: {EQUATION['sgd']}"
+            )
     for change, label in tries:
         kw2 = {**kw, **change}
         if _follows(Sim("sgd", kw2), seq, atol, rtol):
@@ -104,16 +110,9 @@ def explain_sgd_form(
                 if kw2.get("momentum")
                 else "declare optimizer='sgd'"
             )
-            return [
-                Finding(
-                    "optimizer_update_mismatch",
-                    codec.labels(list(seq[0][2])),
-                    None,
-                    first,
-                    f"from PyTorch's gradients at your weights, your steps follow {label}",
-                    f"{fix}, or change your update to the declared one: {EQUATION['sgd']}",
-                )
-            ]
+            return found(
+                label, f"{fix}, or change your update to the declared one: {EQUATION['sgd']}"
+            )
     return []
 
 
