@@ -126,7 +126,7 @@ def shape_note(step: int, slots: list[Slot], raw: list) -> list[Finding]:
             wide = np.broadcast_shapes(s.shape, got)
         except ValueError:
             continue
-        if wide != s.shape:
+        if int(np.prod(wide)) != int(np.prod(s.shape)):  # (n,) to (1, n) keeps the numbers
             return [
                 Finding(
                     "broadcast_shape",
