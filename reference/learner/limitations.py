@@ -13,13 +13,16 @@ random initialisation: if that fits, the cause is the initialisation (re-initial
 ``capacity`` is claimed, nor where identical inputs carry different targets
 (``contradictory_targets``: no model can fit them; ``capacity`` beside it where the strong
 run stays more than 0.05 below that bound). Before ``capacity`` is claimed the declared run
-goes on for ``LONGER`` times its budget: if it fits then, the network can represent the data
-and the finding is ``slow_training``. Findings come in the order of their fix:
+goes on for ``LONGER`` times its budget (in at most ``LONGER_TIME`` times the wall time the
+budget took, and a third of what remains of the check's time: a large data set keeps the
+check within its timeout): if it fits then, the network can represent the data and the
+finding is ``slow_training``. Findings come in the order of their fix:
 ``no_bias``, the initialisation, the learning rate, ``capacity`` last.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -36,7 +39,10 @@ INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
 INIT_SCALE = 10.0  # a weight's std this many times 1/sqrt(fan_in) is a blown-up start
 STRONG = "adam(lr=0.03)"
 STRONG_STEPS = 2000
-LONGER = 4  # before capacity is claimed, the declared run continues for 4 more budgets
+LONGER = 4  # before capacity is claimed, the declared run continues for 4 more budgets,
+LONGER_TIME = 2.0  # in at most twice the wall time the budget took (the check's timeout)
+DEADLINE: float | None = None  # the check's wall-time limit (time.monotonic()), set by the
+# sandbox's checker process: the longer run takes at most a third of what remains of it
 SATURATED = {"sigmoid": 6.0, "tanh": 3.5}
 
 
@@ -149,7 +155,9 @@ def probe(
     spec = ref.spec
     crit = criterion(spec, y)
     fits, score = crit.fits, crit.score
+    t0 = time.monotonic()
     declared = ref.train(spec, P0, batches, steps, codec.frozen, fits)
+    spent = time.monotonic() - t0  # the longer run below gets at most LONGER_TIME times it
     reached = f"{score(declared.out)} after {declared.steps} step(s) of {spec.opt}"
     if declared.fit:
         return Training("fits", crit.text, reached), []
@@ -227,8 +235,14 @@ def probe(
     )
     longer = None
     if not strong.fit and not near:  # slow, not unable? the declared run, LONGER times longer
-        longer = ref.train(spec, declared.params, batches, LONGER * steps, codec.frozen, fits)
-        if not longer.fit:
+        seconds = LONGER_TIME * spent
+        if DEADLINE is not None:  # leave two thirds of what remains of the check's time
+            seconds = min(seconds, (DEADLINE - time.monotonic()) / 3)
+        longer = None
+        if seconds > 0:
+            longer = ref.train(spec, declared.params, batches, LONGER * steps, codec.frozen,
+                               fits, seconds=seconds)  # fmt: skip
+        if longer is not None and not longer.fit:
             longer = None
     if longer is not None:
         found.append(

@@ -110,7 +110,7 @@ def _child_check(req: dict, learner: remote.Learner) -> dict:
     from nnparity.reference.learner import lazy_dynamo
 
     lazy_dynamo.defer()  # imports torch; torch.compile's machinery only if ever asked for
-    from nnparity.reference.learner import checker
+    from nnparity.reference.learner import checker, limitations
     from nnparity.reference.learner.per_layer import check_layers
     from nnparity.scratch.errors import NNParityError
 
@@ -118,6 +118,7 @@ def _child_check(req: dict, learner: remote.Learner) -> dict:
     if "jax" in against:  # imported before the memory limit, as PyTorch is
         import nnparity.reference.jax  # noqa: F401
     limit_memory(req["memory"])
+    limitations.DEADLINE = req.get("deadline")  # the probe's optional runs keep within it
     phase = "while nnparity loaded your file (its import and the adapter function)"
     try:
         h, arrays = learner.ask(None)  # the learner's process describes its adapter

@@ -11,6 +11,7 @@ sigmoid outputs, without BCELoss's 1e-12 clamp, which makes torch's own gradient
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -124,9 +125,12 @@ class Reference:
         steps: int,
         frozen: set[str],
         fits: Callable[[Array], bool],
+        seconds: float | None = None,
     ) -> Trained:
         """Train a twin of ``spec`` from ``params`` for up to ``steps`` steps, cycling through
-        ``batches``; stop early once ``fits(output on all data)``."""
+        ``batches``; stop early once ``fits(output on all data)``, or, unfitted, once
+        ``seconds`` of wall time are spent."""
+        end = None if seconds is None else time.monotonic() + seconds
         twin = Twin(spec)
         for n in frozen:
             twin.params[n].requires_grad_(False)
@@ -151,7 +155,7 @@ class Reference:
             if k % 25 == 0 or k == steps:
                 with torch.no_grad():
                     fit = fits(twin.module(X_all).numpy())
-                if fit:
+                if fit or end is not None and time.monotonic() > end:
                     break
         with torch.no_grad():
             out = twin.module(X_all).numpy().copy()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
+import pytest
 from planted import DECLARED, NAMES, PlantedMLP, data
 
-from nnparity.reference.learner import check, from_gradients, from_step
+from nnparity.reference.learner import check, from_gradients, from_step, limitations
 
 
 def _run(net, X, y, **kw):
@@ -148,10 +151,15 @@ def test_no_bias_leads_and_capacity_comes_last():
     assert r.codes()[0] == "no_bias" and r.codes()[-1] == "capacity", r.render()
 
 
-def test_a_network_that_fits_beyond_the_budget_is_slow_training_not_capacity():
+@pytest.mark.parametrize("time_left", [None, 0.0])
+def test_a_network_that_fits_beyond_the_budget_is_slow_training_not_capacity(
+    monkeypatch, time_left
+):
     """A correct MNIST-from-scratch style net (pixels / 255, rand - 0.5 init, relu, softmax,
     SGD 0.1) on linearly separable labels: Adam at 0.03 stalls, the declared run fits at
-    step ~2700 (review s8a: it was 'capacity: add units, layers or biases')."""
+    step ~2700 (review s8a: it was 'capacity: add units, layers or biases'). With no time
+    left before the check's deadline, the longer run is not made (review s8b: a large data set
+    went past the 60 s timeout) and capacity is said as before."""
     r = np.random.RandomState(0)
     teacher = r.randn(64, 10)
     pix = r.randint(0, 256, size=(200, 64)) / 255.0
@@ -174,8 +182,13 @@ def test_a_network_that_fits_beyond_the_budget_is_slow_training_not_capacity():
 
     a = from_gradients(P, list(P), grads, sizes=[64, 10, 10], activations="relu,softmax",
                        loss="cross_entropy", optimizer="sgd", lr=0.1, layout="out_in")  # fmt: skip
+    if time_left is not None:  # the check's deadline is here: the longer run is not made
+        monkeypatch.setattr(limitations, "DEADLINE", time.monotonic() + time_left)
     res = check(a, pix, y, steps=3)
     assert (res.code, res.training.outcome) == ("match", "model_limitation"), res.render()
+    if time_left is not None:
+        assert "capacity" in res.codes() and "slow_training" not in res.codes(), res.render()
+        return
     assert "capacity" not in res.codes(), res.render()
     f = res.finding("slow_training")
     assert f is not None and "200/200 classified" in f.evidence, res.render()
