@@ -103,19 +103,34 @@ def explain_regularization(
         out.append(f)
     if bs:
         lam_b = fits[bs[0]]
-        names = codec.labels(bs)
+        said = f"your bias gradients are PyTorch's plus {lam_b:.6g} b{span}: "
+        if wd and _same(lam_b, -wd, wd):  # the declared decay reaches every parameter
+            said += (
+                f"your biases take no weight decay, where weight_decay={wd:g} decays every "
+                "parameter (PyTorch's optimizers do)"
+            )
+            fix = (
+                f"decay the biases too, or, for a penalty on the weights only, declare "
+                f"l2={wd:g} (L2 on the weights) instead of weight_decay"
+            )
+        else:
+            said += (
+                "the L2 penalty is applied to the biases too, where l2 regularises the weights only"
+            )
+            fix = (
+                "leave the biases out of the penalty: only weight gradients get l2 * W (if "
+                "your biases are regularised on purpose, as nnfs's bias_regularizer_l2 does, "
+                "the twin cannot declare that yet: check with it set to 0)"
+            )
         out.append(
             Finding(
                 "regularization_mismatch",
-                names,
+                codec.labels(bs),
                 None,
                 min(failing[k] for k in bs),
-                f"your bias gradients are PyTorch's plus {lam_b:.6g} b{span}: the L2 penalty is "
-                "applied to the biases too, where l2 regularises the weights only",
-                "leave the biases out of the penalty: only weight gradients get l2 * W (if "
-                "your biases are regularised on purpose, as nnfs's bias_regularizer_l2 does, "
-                "the twin cannot declare that yet: check with it set to 0)",
-            )
+                said,
+                fix,
+            )  # fmt: skip
         )
     return out
 

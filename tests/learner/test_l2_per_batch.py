@@ -47,3 +47,32 @@ def test_an_l2_term_on_some_layers_only_says_it_cannot_be_declared(layers):
     f = res.findings[0]
     assert f.code == "regularization_mismatch" and f.params == ("[2]",), res.render()
     assert "[0] take the L2 term and these do not" in f.hint and "cannot be declared" in f.hint
+
+
+@pytest.mark.parametrize("biases", [True, False])
+def test_weights_only_decay_under_a_declared_weight_decay_is_said_the_right_way_round(biases):
+    """weight_decay decays every parameter; a step that decays its weights only was told 'the
+    penalty is applied to the biases too: leave them out' (review s8b: backwards)."""
+    from tanh_net import grads_of
+
+    from nnparity.reference.learner import check, from_step
+
+    P, X, Y = net()
+    grads = grads_of(P)
+
+    def step(X, Y):
+        for i, g in enumerate(grads(X, Y)):
+            decay = 0.01 if biases or i % 2 == 0 else 0.0  # W at even places, b at odd
+            P[i] -= 0.1 * (g + decay * P[i])
+
+    a = from_step(P, [f"[{i}]" for i in range(4)], step, sizes=[4, 5, 3],
+                  activations="tanh,identity", loss="mse", optimizer="sgd", lr=0.1,
+                  weight_decay=0.01, layout="in_out")  # fmt: skip
+    res = check(a, X, Y, steps=3, probe=False)
+    if biases:
+        assert res.code == "match", res.render()
+        return
+    f = res.findings[0]
+    assert f.code == "regularization_mismatch" and f.params == ("[1]", "[3]"), res.render()
+    assert "your biases take no weight decay, where weight_decay=0.01" in f.evidence
+    assert "declare l2=0.01" in f.hint and "leave the biases out" not in f.hint
