@@ -186,6 +186,8 @@ def _run(
         agree = agree and all(r.passed for r in recs)
         run.records += recs
         run.history.append((obs, rs, expected))
+        if k > steps + 3:  # watching: an earlier step's activations are examined no more
+            run.history[k - 4][1].a, run.history[k - 4][1].z = [], []  # (a[0] is X's rows)
         if first_nonfinite(obs, codec):
             run.nan_step = k
             break
