@@ -8,7 +8,7 @@ import pytest
 from nnparity.reference.learner import check, from_gradients
 
 
-def _adapter(over: str):
+def _adapter(over: str, **kw):
     r = np.random.RandomState(0)
     P = {"W1": r.rand(6, 8) - 0.5, "b1": r.rand(6, 1) - 0.5,
          "W2": r.rand(4, 6) - 0.5, "b2": r.rand(4, 1) - 0.5}  # fmt: skip
@@ -31,17 +31,21 @@ def _adapter(over: str):
 
     return from_gradients(P, list(P), grads, forward=lambda X: forward(X)[1].T,
                           sizes=[8, 6, 4], activations="relu,softmax", loss="cross_entropy",
-                          optimizer="sgd", lr=0.1, layout="out_in")  # fmt: skip
+                          optimizer="sgd", lr=0.1, layout="out_in", **kw)  # fmt: skip
 
 
+@pytest.mark.parametrize("batch_size", [None, 1])
 @pytest.mark.parametrize("over", ["classes", "all"])
-def test_a_softmax_over_every_entry_is_softmax_axis(over):
+def test_a_softmax_over_every_entry_is_softmax_axis(over, batch_size):
+    """Also where every step hands one row (batch_size=1): the forward then runs once on the
+    data's rows at once (review s8b: it matched)."""
     r = np.random.RandomState(1)
     X, y = r.randn(20, 8), r.randint(0, 4, 20)
-    res = check(_adapter(over), X, y, steps=3, probe=False)
+    res = check(_adapter(over, batch_size=batch_size), X, y, steps=3, probe=False)
     if over == "classes":
         assert res.code == "match", res.render()
         return
     f = res.findings[0]
     assert f.code == "softmax_axis", res.render()
     assert "over every entry of the batch at once" in f.evidence
+    assert ("on 20 rows at once" in f.evidence) == (batch_size == 1), f.evidence
