@@ -61,7 +61,9 @@ def scale_reading(
     """When ``found`` (``variant_search``) is another eps alone and gradients c = declared
     eps / fitted eps times ``seq``'s reproduce the steps too: a function of whose gradients
     they are giving (evidence, fix) that name both readings, the gradient's first when c is
-    batch-size-like (``_clean``). None when the two readings are not the same steps."""
+    batch-size-like (``_clean``) and the eps is no power of ten (a typed 1e-5 comes first, a
+    2^-10 that fits it within float32's tolerance second). None when the two readings are not
+    the same steps."""
     if [key for key, _, _ in found] != ["eps_value"] or name == "sgd":
         return None
     flat, seg = _flat(seq)
@@ -78,7 +80,8 @@ def scale_reading(
     same = SAME_STEPS.format(cls=_cls(name))
     eps = f"{name} with eps = {value:.3g} where {declared:.3g} is declared"
     use_eps = f"use the declared eps = {declared:.3g}, or declare eps={value:.3g}"
-    if clean:
+    decade = abs(math.log10(value) - round(math.log10(value))) < 0.015  # eps = 1e-5: typed
+    if clean and not (decade and clean[1].startswith("2^")):  # (a power of 2 only fits it)
         lab = f"{c_use:g}" + ("" if clean[1].startswith("2^") else f" = {clean[1]}")
         lab += f" (N = {n})" if "N" in clean[1] else ""
 
