@@ -65,7 +65,7 @@ def explain_schedule(
     shown = (
         lead + ", ".join(f"{m:.{digits}g}" for m in rest[:5]) + (", ..." if len(rest) > 5 else "")
     )
-    form = _form(mults, [o.step for o, _ in seq], digits)
+    form = _form(mults, [o.step for o, _ in seq], digits, 1e-9 if spec.dtype == "float64" else 1e-5)
     if closed_only and not form:
         return []
     form = form or _norm_clip(mults, seq)
@@ -90,20 +90,28 @@ def explain_schedule(
     ]
 
 
-def _form(mults: list[float], steps: list[int], digits: int) -> str:
+def _form(mults: list[float], steps: list[int], digits: int, tol: float = 1e-9) -> str:
     """The schedule's closed form when the multipliers follow one: inverse-time (1 / s_t affine
-    in t, ``lr / (1 + k t)``, Keras's and nnfs's decay; tried first, as a small decay fits both)
-    or exponential (a constant ratio per step)."""
-    inv = [1 / m for m in mults if m]
-    if len(inv) == len(mults) and steps[-1] > steps[0]:
-        k = (inv[-1] - inv[0]) / (steps[-1] - steps[0])
-        fit = [inv[0] + k * (t - steps[0]) for t in steps]
-        if k and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(inv, fit, strict=True)):
-            return f" (lr / (1 + {k / inv[0]:.4g} (t-1)): an inverse-time decay)"
-    ratios = [b / a for a, b in zip(mults, mults[1:], strict=False) if a]
-    start = "" if math.isclose(mults[0], 1.0, rel_tol=1e-9) else f"{mults[0]:.4g} x "
-    if ratios and max(ratios) - min(ratios) <= 1e-9 * abs(ratios[0]):
-        return f" (lr x {start}{ratios[0]:.{digits}g}^(t-1): an exponential decay)"
+    in t, ``lr / (1 + k t)``, Keras's and nnfs's decay) or exponential (a constant ratio per
+    step), each to ``tol`` (relative: float32 steps read their multipliers to about 1e-6);
+    where a small decay fits both, the nearer fit (inverse-time on a tie)."""
+    if not all(mults) or steps[-1] <= steps[0]:
+        return ""
+    inv = [1 / m for m in mults]
+    k = (inv[-1] - inv[0]) / (steps[-1] - steps[0])
+    inv_err = max(
+        abs(a / (inv[0] + k * (t - steps[0])) - 1) for a, t in zip(inv, steps, strict=True)
+    )
+    r = math.exp(math.log(mults[-1] / mults[0]) / (steps[-1] - steps[0]))
+    exp_err = max(
+        abs(m / (mults[0] * r ** (t - steps[0])) - 1) for m, t in zip(mults, steps, strict=True)
+    )
+    start = "" if math.isclose(mults[0], 1.0, rel_tol=tol) else f"{mults[0]:.4g} x "
+    digits = min(digits, round(-math.log10(tol)))  # no more digits than the steps hold
+    if k and inv_err <= tol and inv_err <= exp_err:
+        return f" (lr / (1 + {k / inv[0]:.4g} (t-1)): an inverse-time decay)"
+    if exp_err <= tol and r != 1:
+        return f" (lr x {start}{r:.{digits}g}^(t-1): an exponential decay)"
     return ""
 
 

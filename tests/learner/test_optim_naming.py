@@ -328,14 +328,12 @@ def test_a_small_inverse_time_decay_is_a_schedule_not_a_fitted_eps_or_beta(style
     assert "lr / (1 + 5e-07 (t-1)): an inverse-time decay" in r.findings[0].evidence
 
 
-@pytest.mark.parametrize("eps", [1e-5, 1e-4])
-def test_a_typed_eps_in_float32_leads_before_a_power_of_two_gradient_scale(eps):
-    """In float32 an eps of 1e-5 also fits gradients 2^-10 times PyTorch's: the typed eps
-    comes first (review s8b: the scale led, read as 'a sum over the batch')."""
+def _f32_adam(eps: float = 1e-8, decay: float = 1.0):
+    """A float32 learner with its own Adam (lr x decay^(t-1)), from_step, and its data."""
     rng = np.random.RandomState(1)
-    X = rng.randn(32, 3).astype(np.float32)
-    Y = np.sin(X @ rng.randn(3, 2)).astype(np.float32)
     f32 = np.float32
+    X = rng.randn(32, 3).astype(f32)
+    Y = np.sin(X @ rng.randn(3, 2)).astype(f32)
     P = {"W1": (rng.randn(3, 6) * 0.5).astype(f32), "b1": np.zeros(6, f32),
          "W2": (rng.randn(6, 2) * 0.5).astype(f32), "b2": np.zeros(2, f32)}  # fmt: skip
     S = {k: [np.zeros_like(v), np.zeros_like(v)] for k, v in P.items()}
@@ -347,17 +345,35 @@ def test_a_typed_eps_in_float32_leads_before_a_power_of_two_gradient_scale(eps):
         dh = d @ P["W2"].T * (1 - h**2)
         g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
         t[0] += 1
+        lr = f32(0.01 * decay ** (t[0] - 1))
         for k, p in P.items():
             m, v = S[k]
-            m *= np.float32(0.9)
-            m += np.float32(0.1) * g[k]
-            v *= np.float32(0.999)
-            v += np.float32(0.001) * g[k] ** 2
-            mh, vh = m / np.float32(1 - 0.9 ** t[0]), v / np.float32(1 - 0.999 ** t[0])
-            p -= np.float32(0.01) * mh / (np.sqrt(vh) + np.float32(eps))
+            m *= f32(0.9)
+            m += f32(0.1) * g[k]
+            v *= f32(0.999)
+            v += f32(0.001) * g[k] ** 2
+            mh, vh = m / f32(1 - 0.9 ** t[0]), v / f32(1 - 0.999 ** t[0])
+            p -= lr * mh / (np.sqrt(vh) + f32(eps))
 
     a = from_step(P, NAMES, step, sizes=[3, 6, 2], activations="tanh,identity", loss="mse",
                   optimizer="adam", lr=0.01)  # fmt: skip
+    return a, X, Y
+
+
+@pytest.mark.parametrize("eps", [1e-5, 1e-4])
+def test_a_typed_eps_in_float32_leads_before_a_power_of_two_gradient_scale(eps):
+    """In float32 an eps of 1e-5 also fits gradients 2^-10 times PyTorch's: the typed eps
+    comes first (review s8b: the scale led, read as 'a sum over the batch')."""
+    a, X, Y = _f32_adam(eps=eps)
     f = _finding(check(a, X, Y, steps=5, probe=False))
     said = f"your post-step weights follow adam with eps = {eps:.3g}"
     assert said in f.evidence.split(", or the same steps")[0], f.evidence
+
+
+def test_an_exponential_decay_in_float32_is_named_with_its_closed_form():
+    """float32 steps read their multipliers to about 1e-6: the closed form is found at that
+    precision (review s8b: named in float64 only)."""
+    a, X, Y = _f32_adam(decay=0.999)
+    r = check(a, X, Y, steps=5, probe=False)
+    assert r.codes() == ["lr_schedule"], r.render()
+    assert "(lr x 0.999^(t-1): an exponential decay)" in r.findings[0].evidence
