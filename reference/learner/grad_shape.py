@@ -1,4 +1,5 @@
-"""A learner gradient whose shape does not fit its parameter, and the finding it names."""
+"""Shapes that do not fit: a learner gradient whose shape does not fit its parameter, a step
+that changes a parameter's shape, and a gradient an update would broadcast (a note)."""
 
 from __future__ import annotations
 
@@ -136,8 +137,9 @@ def shape_note(step: int, slots: list[Slot], raw: list) -> list[Finding]:
                     f"your gradient of {s.path} has shape {got} where the parameter has "
                     f"{s.shape}: compared as the same numbers, but an update p - lr * g in your "
                     f"own loop (not given to the check: no step=) makes {s.path} {wide}",
-                    "give each gradient its parameter's shape (db = dZ.sum(axis=1, "
-                    "keepdims=True)), or give your update as step= to have it checked",
+                    "give each gradient its parameter's shape (g.reshape(p.shape); keepdims=True "
+                    "where a bias is a column (n, 1)), or give your update as step= to have it "
+                    "checked",
                     "note",
                 )
             ]
