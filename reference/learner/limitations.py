@@ -238,12 +238,10 @@ def probe(
         seconds = LONGER_TIME * spent
         if DEADLINE is not None:  # leave two thirds of what remains of the check's time
             seconds = min(seconds, (DEADLINE - time.monotonic()) / 3)
-        longer = None
         if seconds > 0:
             longer = ref.train(spec, declared.params, batches, LONGER * steps, codec.frozen,
                                fits, seconds=seconds)  # fmt: skip
-        if longer is not None and not longer.fit:
-            longer = None
+            longer = longer if longer.fit else None
     if longer is not None:
         found.append(
             Finding(
@@ -257,7 +255,7 @@ def probe(
                 "limitation",
             )
         )
-    elif not strong.fit and not near and longer is None:
+    elif not strong.fit and not near:
         found.append(
             Finding(
                 "capacity",

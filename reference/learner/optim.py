@@ -136,8 +136,8 @@ def explain_update(
             f"lr = {lr * c:.8g} where {lr:g} is declared",
             "use the declared learning rate, or declare the one you use",
         )
-    decay = explain_decay(seq[: k + 3], kw, l2, atol, rtol, len(history[0].rows))
-    if name == "sgd" and decay:
+    decay = name == "sgd" and explain_decay(seq[: k + 3], kw, l2, atol, rtol, len(history[0].rows))
+    if decay:
         said, fix, which = decay
         labels = codec.labels(which)
         return [

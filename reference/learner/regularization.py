@@ -11,7 +11,6 @@ element of every failing gradient is reproduced within tolerance.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .result import Finding
@@ -91,16 +90,10 @@ def explain_regularization(
     wd = float(spec.opt.kwargs.get("weight_decay", 0.0) or 0.0)
     if ws:
         lam_l = l2 + fits[ws[0]]
-        f = _weights(codec.labels(ws), min(failing[k] for k in ws), lam_l, l2, wd, span)
-        others = [k for k in steps[0].g if k[0] == "W" and k not in ws]
-        if others and l2 and _same(lam_l, 0.0, l2):  # some layers regularised, these not
-            f = replace(f, hint=(
-                f"your {', '.join(codec.labels(others))} take the L2 term and these do not: "
-                "a penalty on some layers only (nnfs's per-layer weight_regularizer_l2) cannot "
-                "be declared, l2 applies to every weight; check with the same l2 on every "
-                "layer, or with none"
-            ))  # fmt: skip
-        out.append(f)
+        others = codec.labels([k for k in steps[0].g if k[0] == "W" and k not in ws])
+        out.append(
+            _weights(codec.labels(ws), min(failing[k] for k in ws), lam_l, l2, wd, span, others)
+        )
     if bs:
         lam_b = fits[bs[0]]
         said = f"your bias gradients are PyTorch's plus {lam_b:.6g} b{span}: "
@@ -130,16 +123,23 @@ def explain_regularization(
                 min(failing[k] for k in bs),
                 said,
                 fix,
-            )  # fmt: skip
+            )
         )
     return out
 
 
 def _weights(
-    names: tuple[str, ...], step: int, lam: float, l2: float, wd: float, span: str
+    names: tuple[str, ...],
+    step: int,
+    lam: float,
+    l2: float,
+    wd: float,
+    span: str,
+    others: tuple[str, ...] = (),
 ) -> Finding:
     """The finding for weight gradients carrying lam * W where the declaration gives l2 * W
-    (or, with no l2, where the optimizer's weight_decay=wd was probably meant)."""
+    (or, with no l2, where the optimizer's weight_decay=wd was probably meant); ``others``:
+    the weights that agree (a term missing from these alone is a penalty on some layers)."""
     ev = f"your weight gradients are PyTorch's plus {lam - l2:.6g} W{span}: "
     ref, via_wd = (l2, False) if l2 else (wd, True)
     scale = max(abs(lam), abs(ref))
@@ -163,6 +163,12 @@ def _weights(
             "applies the penalty instead (w *= 1 - lr * l2, Nielsen's network2), declare "
             "l2_in='update'"
         )
+        if others and not via_wd:  # some layers regularised, these not
+            hint = (
+                f"your {', '.join(others)} take the L2 term and these do not: a penalty on some "
+                "layers only (nnfs's per-layer weight_regularizer_l2) cannot be declared, l2 "
+                "applies to every weight; check with the same l2 on every layer, or with none"
+            )
     elif _same(lam, 2 * ref, scale):
         ev += (
             f"your L2 term is 2 lambda W = {lam:g} W where {name} = {ref:g} gives lambda W "

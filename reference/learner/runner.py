@@ -82,7 +82,7 @@ class Runner:
         self.X, self.y = X, y
         nonfinite_init(adapter)
         self.hygiene: list[Finding] = []
-        self.notes: list[Finding] = []  # differences that are not bugs here (shape_note)
+        self.notes: list[Finding] = []  # what is not a bug here (dtype_changed, a shape note)
         self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
         self.unmoved: int | None = None  # the first step after which no weight had changed
         self.stuck: tuple[int, tuple[str, ...]] | None = None  # the first step some stayed
@@ -136,8 +136,7 @@ class Runner:
         return result
 
     def _once(self, code: str, evidence: str, hint: str, step: int) -> None:
-        if not any(f.code == code for f in self.hygiene):
-            self.hygiene.append(Finding(code, (), None, step, evidence, hint, "hygiene"))
+        self._found(Finding(code, (), None, step, evidence, hint, "hygiene"))
 
     # -- one step ----------------------------------------------------------------------
     def observe(self, step: int, params: dict[str, Array], rows: Array, twice: bool = False) -> Obs:
@@ -147,7 +146,7 @@ class Runner:
         a.write(params)
         last = a.grads is None and a.step is not None  # a whole step: forward after it (doc)
         if a.forward is not None and not last:
-            obs.out = self._output(self.call("forward", a.forward, step, X), X.shape[0], step)
+            obs.out = self.forward(step, X)
         if a.grads is not None:
             before = a.keep() if twice else []
             obs.loss, obs.grads = self._grads(step, X, y)
@@ -203,7 +202,7 @@ class Runner:
                 imply(obs, self.opt_name, self.opt, self.lr, self._buf, self.codec)
         if a.forward is not None and last:
             a.write(params)
-            obs.out = self._output(self.call("forward", a.forward, step, X), X.shape[0], step)
+            obs.out = self.forward(step, X)
             a.write(obs.after)
         return obs
 
@@ -238,8 +237,8 @@ class Runner:
         now = [np.asarray(v).dtype for v in self.a.read_raw()]
         moved = [(s.path, s.dtype, d) for s, d in zip(self.codec.slots, now, strict=True)
                  if d != s.dtype]  # fmt: skip
-        if moved and not any(f.code == "dtype_changed" for f in self.notes):
-            self.notes.append(dtype_finding(step, [m[0] for m in moved], *map(str, moved[0][1:])))
+        if moved:
+            self._found(dtype_finding(step, [m[0] for m in moved], *map(str, moved[0][1:])))
 
     def observe_twice(self, step: int, params: dict[str, Array], rows: Array) -> None:
         """Run the step twice from ``params`` and compare the post-step weights (a step that
@@ -287,8 +286,10 @@ class Runner:
         return self.opt_name == "sgd" and not self.opt.get("momentum")
 
     def _found(self, f: Finding) -> None:
-        if not any(h.code == f.code for h in self.hygiene):
-            self.hygiene.append(f)
+        """Keep ``f`` once per code: with the notes when it is one, else with the hygiene."""
+        kept = self.notes if f.kind == "note" else self.hygiene
+        if not any(h.code == f.code for h in kept):
+            kept.append(f)
 
     def _grads(self, step: int, X: Array, y: Array) -> tuple[float | None, dict[str, Array]]:
         a = self.a
@@ -305,8 +306,9 @@ class Runner:
             if a.grad_paths is None:
                 loss_check(returned, a.returns_loss, step)
             loss, raw = a.parse_grads(returned)
-            if a.step is None and not self.notes:
-                self.notes += shape_note(step, self.codec.slots, raw)
+            if a.step is None:
+                for f in shape_note(step, self.codec.slots, raw):
+                    self._found(f)
             try:
                 g = self.codec.grad_to_canonical(raw, len(xb), np.ndim(yb) == 1)
             except ShapeProblem as e:
@@ -334,6 +336,11 @@ class Runner:
             total = {k: v / len(batches) for k, v in total.items()}
             loss_sum = None if loss_sum is None else loss_sum / len(batches)
         return loss_sum, total
+
+    def forward(self, step: int, X: Array) -> Array:
+        """The learner's forward output on ``X`` as (rows, outputs) (``LearnerCrash`` when it
+        raises or its shape does not fit)."""
+        return self._output(self.call("forward", self.a.forward, step, X), X.shape[0], step)
 
     def _output(self, out: Any, batch: int, step: int) -> Array:
         out = np.asarray(out, dtype=np.float64)

@@ -25,6 +25,15 @@ IN_BACKWARD = (
 )
 
 
+def divisor(c: float, rows: int) -> int | None:
+    """K when c = rows / K for a whole K > 1 other than rows (to 1e-9): a mean over K rows."""
+    if rows < 2 or not 0 < c < 1:
+        return None
+    k = rows / c
+    r = round(k)
+    return r if r > rows and abs(k - r) <= 1e-9 * k else None
+
+
 def scale_hint(
     factor: str | None,
     implied: bool,
@@ -32,16 +41,25 @@ def scale_hint(
     lr: float | None = None,
     loss: str = "",
     backward: bool = False,
+    rows: int = 0,
 ) -> str:
     """One fix per name that fits the factor (``"2 = D"``: both); for a step that shows no
     gradient, a learning rate other than the declared one first. ``loss``: the declared loss
     when the factor is on every weight (a factor of the loss's), else "" (of some layers).
     ``backward``: the loss value the learner returns is the declared loss's, so the factor is
-    in its backward pass (declaring another loss would only move the mismatch)."""
+    in its backward pass (declaring another loss would only move the mismatch). ``rows``: the
+    batch's, for an unnamed c = rows / K, a divisor of K rows (``divisor``), said first."""
     hints: list[str] = []
+    k = divisor(c, rows) if factor is None and c is not None else None
+    if k:  # a count other than the batch's
+        hints.append(
+            f"c = {rows}/{k}: your gradient divides by {k} where this batch has {rows} rows (a "
+            "count taken elsewhere: the rows before a train/dev split, another batch's size): "
+            "divide by the rows of this batch, len(X)"
+        )
     step_lr = implied and c is not None and lr and c > 0 and "N/B" not in (factor or "")
     if backward and not step_lr and "N/B" not in (factor or ""):
-        return IN_BACKWARD
+        return "; or ".join([*hints, IN_BACKWARD])
     if step_lr:
         hints.append(
             f"your step is {c:.4g} times the declared one: if your update uses lr = {c * lr:.4g}, "
@@ -119,15 +137,6 @@ def late_factor(
     )
 
 
-def divisor(c: float, rows: int) -> int | None:
-    """K when c = rows / K for a whole K > 1 other than rows (to 1e-9): a mean over K rows."""
-    if rows < 2 or not 0 < c < 1:
-        return None
-    k = rows / c
-    r = round(k)
-    return r if r > rows and abs(k - r) <= 1e-9 * k else None
-
-
 def scale_findings(
     group: list[tuple[str, Fit]],
     codec: Codec,
@@ -165,16 +174,8 @@ def scale_findings(
         lr = spec.opt.kwargs.get("lr")
         whole = all(f"W{l}" in ks for l in range(1, len(spec.sizes)))  # every layer's weight
         loss = spec.loss.name if whole else ""
-        hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None, loss, backward)
         rows = n if isinstance(n, int) else 0
-        if f.factor is None and (k := divisor(f.c, rows)):  # a count other than the batch's
-            generic = hint.endswith("look for a missing or extra factor")
-            hint = (
-                f"c = {rows}/{k}: your gradient divides by {k} where this batch has {rows} rows "
-                "(a count taken elsewhere: the rows before a train/dev split, another batch's "
-                "size): divide by the rows of this batch, len(X)"
-                + ("" if generic else f"; or {hint}")
-            )
+        hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None, loss, backward, rows)
         out.append(Finding("scale_factor", names, None, first, ev, hint))
     return out
 
