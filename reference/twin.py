@@ -170,6 +170,8 @@ class Twin:
         opt = self.optimizer
         opt.state.clear()
         step = int(state.step)
+        if hasattr(opt, "lr_steps"):  # an inverse-time lr decay (variants.inverse_time)
+            opt.lr_steps = step
         fresh = step == 0 and self.spec.opt.name != "adagrad"
         if fresh:
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -155,6 +156,33 @@ def nll(reduction: str = "mean") -> nn.Module:
 
 
 # -- optimizers ---------------------------------------------------------------------------
+def inverse_time(
+    make: Callable[[list], torch.optim.Optimizer], lr: float, lr_decay: float
+) -> Callable[[list], torch.optim.Optimizer]:
+    """``make`` whose optimizer, before its n-th step (n from 0, ``opt.lr_steps``), sets every
+    group's lr to lr / (1 + lr_decay n): ``LambdaLR(opt, lambda n: 1 / (1 + lr_decay n))``
+    stepped after each step, kept inside ``step`` so every caller of it decays alike
+    (torch.optim.Adagrad's own ``lr_decay``; nnfs's and Keras's ``decay``)."""
+    if not lr_decay:
+        return make
+
+    def build(ps: list) -> torch.optim.Optimizer:
+        opt = make(ps)
+        inner = opt.step
+        opt.lr_steps = 0  # type: ignore[attr-defined]
+
+        def step(closure: Callable | None = None) -> Any:
+            for group in opt.param_groups:
+                group["lr"] = lr / (1.0 + opt.lr_steps * lr_decay)  # type: ignore[attr-defined]
+            opt.lr_steps += 1  # type: ignore[attr-defined]
+            return inner(closure)
+
+        opt.step = step  # type: ignore[method-assign]
+        return opt
+
+    return build
+
+
 @opt()
 def sgd(
     lr: float = 1e-3,
@@ -162,15 +190,20 @@ def sgd(
     dampening: float = 0.0,
     weight_decay: float = 0.0,
     nesterov: bool = False,
+    lr_decay: float = 0.0,
 ) -> Callable:
-    return lambda ps: torch.optim.SGD(
-        ps,
-        lr=lr,
-        momentum=momentum,
-        dampening=dampening,
-        weight_decay=weight_decay,
-        nesterov=nesterov,
-        foreach=False,
+    return inverse_time(
+        lambda ps: torch.optim.SGD(
+            ps,
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            foreach=False,
+        ),
+        lr,
+        lr_decay,
     )
 
 
@@ -182,15 +215,20 @@ def adam(
     eps: float = 1e-8,
     weight_decay: float = 0.0,
     amsgrad: bool = False,
+    lr_decay: float = 0.0,
 ) -> Callable:
-    return lambda ps: torch.optim.Adam(
-        ps,
-        lr=lr,
-        betas=(beta1, beta2),
-        eps=eps,
-        weight_decay=weight_decay,
-        amsgrad=amsgrad,
-        foreach=False,
+    return inverse_time(
+        lambda ps: torch.optim.Adam(
+            ps,
+            lr=lr,
+            betas=(beta1, beta2),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            foreach=False,
+        ),
+        lr,
+        lr_decay,
     )
 
 
@@ -202,15 +240,20 @@ def adamw(
     eps: float = 1e-8,
     weight_decay: float = 1e-2,
     amsgrad: bool = False,
+    lr_decay: float = 0.0,
 ) -> Callable:
-    return lambda ps: torch.optim.AdamW(
-        ps,
-        lr=lr,
-        betas=(beta1, beta2),
-        eps=eps,
-        weight_decay=weight_decay,
-        amsgrad=amsgrad,
-        foreach=False,
+    return inverse_time(
+        lambda ps: torch.optim.AdamW(
+            ps,
+            lr=lr,
+            betas=(beta1, beta2),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            foreach=False,
+        ),
+        lr,
+        lr_decay,
     )
 
 
@@ -222,16 +265,21 @@ def rmsprop(
     weight_decay: float = 0.0,
     momentum: float = 0.0,
     centered: bool = False,
+    lr_decay: float = 0.0,
 ) -> Callable:
-    return lambda ps: torch.optim.RMSprop(
-        ps,
-        lr=lr,
-        alpha=alpha,
-        eps=eps,
-        weight_decay=weight_decay,
-        momentum=momentum,
-        centered=centered,
-        foreach=False,
+    return inverse_time(
+        lambda ps: torch.optim.RMSprop(
+            ps,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            foreach=False,
+        ),
+        lr,
+        lr_decay,
     )
 
 

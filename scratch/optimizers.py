@@ -80,6 +80,14 @@ def _decay(g: Array, p: Array, weight_decay: float) -> Array:
     return g + weight_decay * p if weight_decay else g
 
 
+def _lr_at(lr: float, lr_decay: float, done: int) -> float:
+    """The learning rate of the step after ``done`` steps: lr / (1 + lr_decay done), an
+    inverse-time decay (torch.optim.Adagrad's ``lr_decay``; for the other optimizers PyTorch's
+    ``LambdaLR(opt, lambda n: 1 / (1 + lr_decay n))`` stepped after each step; the nnfs book's
+    and Keras's ``decay``). lr itself, to the bit, when lr_decay is 0."""
+    return lr / (1.0 + done * lr_decay) if lr_decay else lr
+
+
 class SGDState(NamedTuple):
     step: int
     momentum_buffer: dict[str, Array]
@@ -92,9 +100,10 @@ def sgd(
     dampening: float = 0.0,
     weight_decay: float = 0.0,
     nesterov: bool = False,
+    lr_decay: float = 0.0,
 ) -> Optimizer:
     """g <- g + wd p; b <- g on the first step, then b <- mu b + (1 - dampening) g;
-    g <- g + mu b if nesterov else b; p <- p - lr g. (torch.optim.SGD)"""
+    g <- g + mu b if nesterov else b; p <- p - lr_t g. (torch.optim.SGD; lr_t: ``_lr_at``)"""
     inf = math.inf
     _check(
         "sgd",
@@ -102,6 +111,7 @@ def sgd(
         momentum=(momentum, 0, inf, True),
         dampening=(dampening, 0, inf, True),
         weight_decay=(weight_decay, 0, inf, True),
+        lr_decay=(lr_decay, 0, inf, True),
     )
     if nesterov and (momentum <= 0 or dampening != 0):
         raise SpecError("sgd nesterov=true needs momentum > 0 and dampening = 0")
@@ -113,6 +123,7 @@ def sgd(
         grads: Params, state: SGDState, params: Params, *, donate: bool = False
     ) -> tuple[Params, SGDState]:
         new_p, bufs = {}, {}
+        lr_t = _lr_at(lr, lr_decay, state.step)
         for k, p in params.items():
             g = _decay(grads[k], p, weight_decay)
             if momentum:
@@ -122,7 +133,7 @@ def sgd(
                     b = momentum * state.momentum_buffer[k] + (1.0 - dampening) * g
                 bufs[k] = b
                 g = g + momentum * b if nesterov else b
-            new_p[k] = _step(p, lr, g, grads[k] if donate else None)
+            new_p[k] = _step(p, lr_t, g, grads[k] if donate else None)
         return new_p, SGDState(state.step + 1, bufs)
 
     return Optimizer(init, update)
@@ -144,6 +155,7 @@ def _adam(
     weight_decay: float,
     amsgrad: bool,
     decoupled: bool,
+    lr_decay: float,
 ) -> Optimizer:
     inf = math.inf
     _check(
@@ -153,6 +165,7 @@ def _adam(
         beta2=(beta2, 0, 1, True),
         eps=(eps, 0, inf, True),
         weight_decay=(weight_decay, 0, inf, True),
+        lr_decay=(lr_decay, 0, inf, True),
     )
 
     def init(params: Params) -> AdamState:
@@ -162,13 +175,14 @@ def _adam(
         grads: Params, state: AdamState, params: Params, *, donate: bool = False
     ) -> tuple[Params, AdamState]:
         t = state.step + 1
-        step_size = lr / (1.0 - beta1**t)
+        lr_t = _lr_at(lr, lr_decay, state.step)
+        step_size = lr_t / (1.0 - beta1**t)
         bc2_sqrt = math.sqrt(1.0 - beta2**t)
         new_p, m_all, v_all, vmax_all = {}, {}, {}, {}
         for k, p in params.items():
             g = grads[k]
             if decoupled:
-                p = p * (1.0 - lr * weight_decay)
+                p = p * (1.0 - lr_t * weight_decay)
             else:
                 g = _decay(g, p, weight_decay)
             m = state.exp_avg[k]
@@ -192,10 +206,12 @@ def adam(
     eps: float = 1e-8,
     weight_decay: float = 0.0,
     amsgrad: bool = False,
+    lr_decay: float = 0.0,
 ) -> Optimizer:
     """g <- g + wd p; m <- m + (1 - b1)(g - m); v <- b2 v + (1 - b2) g^2; (amsgrad: v <- max);
-    p <- p - lr/(1 - b1^t) m / (sqrt(v)/sqrt(1 - b2^t) + eps). (torch.optim.Adam)"""
-    return _adam("adam", lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=False)
+    p <- p - lr_t/(1 - b1^t) m / (sqrt(v)/sqrt(1 - b2^t) + eps). (torch.optim.Adam; lr_t:
+    ``_lr_at``)"""
+    return _adam("adam", lr, beta1, beta2, eps, weight_decay, amsgrad, False, lr_decay)
 
 
 @register()
@@ -206,10 +222,11 @@ def adamw(
     eps: float = 1e-8,
     weight_decay: float = 1e-2,
     amsgrad: bool = False,
+    lr_decay: float = 0.0,
 ) -> Optimizer:
-    """Adam with decoupled decay applied first: p <- p (1 - lr wd); g unchanged.
+    """Adam with decoupled decay applied first: p <- p (1 - lr_t wd); g unchanged.
     Default wd = 1e-2 (torch.optim.AdamW)."""
-    return _adam("adamw", lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=True)
+    return _adam("adamw", lr, beta1, beta2, eps, weight_decay, amsgrad, True, lr_decay)
 
 
 class RMSpropState(NamedTuple):
@@ -227,10 +244,11 @@ def rmsprop(
     weight_decay: float = 0.0,
     momentum: float = 0.0,
     centered: bool = False,
+    lr_decay: float = 0.0,
 ) -> Optimizer:
     """g <- g + wd p; s <- alpha s + (1 - alpha) g^2; centered: gbar <- gbar + (1-alpha)(g - gbar),
     d = sqrt(s - gbar^2) + eps, else d = sqrt(s) + eps; momentum: b <- mu b + g/d, p <- p - lr b;
-    else p <- p - lr g/d. No bias correction (torch.optim.RMSprop)."""
+    else p <- p - lr g/d; lr decays as ``_lr_at``. No bias correction (torch.optim.RMSprop)."""
     inf = math.inf
     _check(
         "rmsprop",
@@ -239,6 +257,7 @@ def rmsprop(
         eps=(eps, 0, inf, True),
         weight_decay=(weight_decay, 0, inf, True),
         momentum=(momentum, 0, inf, True),
+        lr_decay=(lr_decay, 0, inf, True),
     )
 
     def init(params: Params) -> RMSpropState:
@@ -253,6 +272,7 @@ def rmsprop(
         grads: Params, state: RMSpropState, params: Params, *, donate: bool = False
     ) -> tuple[Params, RMSpropState]:
         new_p, s_all, gbar_all, b_all = {}, {}, {}, {}
+        lr_t = _lr_at(lr, lr_decay, state.step)
         for k, p in params.items():
             g = _decay(grads[k], p, weight_decay)
             s = s_all[k] = alpha * state.square_avg[k] + (1.0 - alpha) * (g * g)
@@ -264,9 +284,9 @@ def rmsprop(
                 d = np.sqrt(s) + eps
             if momentum:
                 b = b_all[k] = momentum * state.momentum_buffer[k] + g / d
-                new_p[k] = _step(p, lr, b, grads[k] if donate else None)
+                new_p[k] = _step(p, lr_t, b, grads[k] if donate else None)
             else:
-                new_p[k] = _step(p, lr, g / d, grads[k] if donate else None)
+                new_p[k] = _step(p, lr_t, g / d, grads[k] if donate else None)
         return new_p, RMSpropState(state.step + 1, s_all, gbar_all, b_all)
 
     return Optimizer(init, update)
@@ -306,7 +326,7 @@ def adagrad(
         grads: Params, state: AdagradState, params: Params, *, donate: bool = False
     ) -> tuple[Params, AdagradState]:
         t = state.step + 1
-        clr = lr / (1.0 + (t - 1) * lr_decay)
+        clr = _lr_at(lr, lr_decay, state.step)
         new_p, s_all = {}, {}
         for k, p in params.items():
             g = _decay(grads[k], p, weight_decay)

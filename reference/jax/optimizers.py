@@ -44,8 +44,14 @@ def _l2(grads: Params, params: Params, weight_decay: float) -> Params:
     return tx.update(grads, tx.init(params), params)[0]
 
 
-def _descend(params: Params, direction: Params, lr: float) -> Params:
+def _descend(params: Params, direction: Params, lr: Any) -> Params:
     return _map(lambda p, d: p - lr * d, params, direction)
+
+
+def _lr_at(lr: float, lr_decay: float, done: Any) -> Any:
+    """lr / (1 + lr_decay done) after ``done`` steps (a traced scalar under jit): the
+    inverse-time decay of scratch's ``_lr_at`` (optax: a schedule of the step count)."""
+    return lr / (1.0 + done * lr_decay) if lr_decay else lr
 
 
 @opt()
@@ -55,6 +61,7 @@ def sgd(
     dampening: float = 0.0,
     weight_decay: float = 0.0,
     nesterov: bool = False,
+    lr_decay: float = 0.0,
 ) -> JaxOptimizer:
     """optax.trace is PyTorch's buffer when dampening = 0 (it starts at 0, so b = g on the
     first step); with dampening the first step is special-cased, so it is written out."""
@@ -77,7 +84,8 @@ def sgd(
                 g,
             )
             g = bufs  # nesterov needs dampening = 0 (the spec refuses the rest)
-        return _descend(params, g, lr), {"step": state["step"] + 1, "momentum_buffer": bufs}
+        lr_t = _lr_at(lr, lr_decay, state["step"])
+        return _descend(params, g, lr_t), {"step": state["step"] + 1, "momentum_buffer": bufs}
 
     return JaxOptimizer(init, update, counts_steps=False)
 
@@ -90,6 +98,7 @@ def _adam(
     weight_decay: float,
     amsgrad: bool,
     decoupled: bool,
+    lr_decay: float = 0.0,
 ) -> JaxOptimizer:
     """optax.scale_by_adam (eps outside the root, eps_root = 0) is PyTorch's Adam direction;
     adamw adds wd p to it before the lr (optax.adamw's order, PyTorch's math). amsgrad is
@@ -125,7 +134,7 @@ def _adam(
         if decoupled and weight_decay:
             d = _map(lambda di, p: di + weight_decay * p, d, params)
         new_state = {"step": t, "exp_avg": m, "exp_avg_sq": v, "max_exp_avg_sq": vmax}
-        return _descend(params, d, lr), new_state
+        return _descend(params, d, _lr_at(lr, lr_decay, state["step"])), new_state
 
     return JaxOptimizer(init, update)
 
@@ -138,8 +147,9 @@ def adam(
     eps: float = 1e-8,
     weight_decay: float = 0.0,
     amsgrad: bool = False,
+    lr_decay: float = 0.0,
 ) -> JaxOptimizer:
-    return _adam(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=False)
+    return _adam(lr, beta1, beta2, eps, weight_decay, amsgrad, False, lr_decay)
 
 
 @opt()
@@ -150,8 +160,9 @@ def adamw(
     eps: float = 1e-8,
     weight_decay: float = 1e-2,
     amsgrad: bool = False,
+    lr_decay: float = 0.0,
 ) -> JaxOptimizer:
-    return _adam(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=True)
+    return _adam(lr, beta1, beta2, eps, weight_decay, amsgrad, True, lr_decay)
 
 
 @opt()
@@ -162,6 +173,7 @@ def rmsprop(
     weight_decay: float = 0.0,
     momentum: float = 0.0,
     centered: bool = False,
+    lr_decay: float = 0.0,
 ) -> JaxOptimizer:
     """optax.scale_by_rms / scale_by_stddev with eps_in_sqrt=False and initial_scale=0 (optax's
     defaults put eps inside the root) is PyTorch's g / (sqrt(s) + eps); optax.trace on that is
@@ -198,7 +210,7 @@ def rmsprop(
             "grad_avg": gbar,
             "momentum_buffer": bufs,
         }
-        return _descend(params, d, lr), new_state
+        return _descend(params, d, _lr_at(lr, lr_decay, state["step"])), new_state
 
     return JaxOptimizer(init, update)
 
@@ -224,7 +236,7 @@ def adagrad(
     def update(grads: Params, state: State, params: Params) -> tuple[Params, State]:
         g = _l2(grads, params, weight_decay)
         t = state["step"] + 1
-        clr = lr / (1.0 + (t - 1) * lr_decay)
+        clr = _lr_at(lr, lr_decay, t - 1)
         s = _map(lambda si, gi: si + gi * gi, state["sum"], g)
         d = _map(lambda gi, si: gi / (jnp.sqrt(si) + eps), g, s)
         return _descend(params, d, clr), {"step": t, "sum": s}

@@ -68,6 +68,7 @@ OPT_OPTIONS = (
     "alpha",
     "amsgrad",
     "centered",
+    "lr_decay",
 )
 OPT_ALIASES = {  # names learners write for a declared optimizer with options
     "sgd_momentum": "sgd(momentum=0.9)",

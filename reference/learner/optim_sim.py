@@ -41,6 +41,7 @@ class Sim:
         if "_clip" in kw:  # the learner clips each gradient element before its update
             g = g.clamp(-kw["_clip"], kw["_clip"])
         lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
+        lr = lr / (1 + (self.t - 1) * kw.get("lr_decay", 0.0))  # every optimizer's, as Adagrad's
         wd = kw.get("weight_decay", 1e-2 if self.name == "adamw" else 0.0)
         decoupled = (self.name == "adamw") != bool(v & {"coupled", "decoupled", "sgdw"})
         if wd and "no_decay" not in v and not decoupled:
@@ -104,7 +105,7 @@ class Sim:
                 b.mul_(kw["momentum"]).add_(g / d)
                 return p - lr * b
             return p - lr * g / d
-        clr = lr / (1 + (t - 1) * kw.get("lr_decay", 0.0))
+        clr = lr
         S = self._st(k, "S", p, kw.get("initial_accumulator_value", 0.0))
         S += g * g
         d = torch.sqrt(S + eps) if "eps_inside" in v else torch.sqrt(S) + eps

@@ -199,7 +199,8 @@ class Runner:
                     a.restore(after)  # a difference that was kept state: on from the first run
                 a.write(obs.after)
             if a.grads is None:
-                imply(obs, self.opt_name, self.opt, self.lr, self._buf, self.codec)
+                lr = self.lr / (1 + (step - 1) * float(self.opt.get("lr_decay", 0.0)))
+                imply(obs, self.opt_name, self.opt, lr, self._buf, self.codec)
         if a.forward is not None and last:
             a.write(params)
             obs.out = self.forward(step, X)

@@ -65,10 +65,22 @@ def explain_schedule(
     shown = (
         lead + ", ".join(f"{m:.{digits}g}" for m in rest[:5]) + (", ..." if len(rest) > 5 else "")
     )
-    form = _form(mults, [o.step for o, _ in seq], digits, 1e-9 if spec.dtype == "float64" else 1e-5)
+    steps = [o.step for o, _ in seq]
+    form, decay = _form(mults, steps, digits, 1e-9 if spec.dtype == "float64" else 1e-5)
     if closed_only and not form:
         return []
     form = form or _norm_clip(mults, seq)
+    fix = (
+        "the twin keeps the declared lr constant: if the schedule is yours on purpose, check "
+        "with it switched off (a constant lr) and keep it for training; if not, find what "
+        "changes the learning rate between steps"
+    )
+    if decay and steps[0] == 1 and "lr_decay" not in spec.opt.kwargs:
+        fix = (
+            f"if the decay is yours on purpose, declare lr_decay={decay:.4g} (lr / (1 + "
+            "lr_decay (t-1)): the nnfs book's and Keras's decay, PyTorch's Adagrad lr_decay) "
+            "and the twin decays alike; if not, find what changes the learning rate between steps"
+        )
     first = next(
         (o.step for (o, _), m in zip(seq, mults, strict=True) if not math.isclose(m, mults[0])),
         seq[0][0].step,
@@ -83,20 +95,21 @@ def explain_schedule(
             f"your steps are {spec.opt.name}'s with the learning rate times {shown} at steps "
             f"{seq[0][0].step}-{seq[-1][0].step}{form}: every parameter takes the same multiplier "
             "at each step",
-            "the twin keeps the declared lr constant: if the schedule is yours on purpose, check "
-            "with it switched off (a constant lr) and keep it for training; if not, find what "
-            "changes the learning rate between steps",
+            fix,
         )
     ]
 
 
-def _form(mults: list[float], steps: list[int], digits: int, tol: float = 1e-9) -> str:
+def _form(
+    mults: list[float], steps: list[int], digits: int, tol: float = 1e-9
+) -> tuple[str, float | None]:
     """The schedule's closed form when the multipliers follow one: inverse-time (1 / s_t affine
     in t, ``lr / (1 + k t)``, Keras's and nnfs's decay) or exponential (a constant ratio per
     step), each to ``tol`` (relative: float32 steps read their multipliers to about 1e-6);
-    where a small decay fits both, the nearer fit (inverse-time on a tie)."""
+    where a small decay fits both, the nearer fit (inverse-time on a tie). With it, the
+    declaration ``lr_decay`` that takes these steps, where the first multiplier is 1."""
     if not all(mults) or steps[-1] <= steps[0]:
-        return ""
+        return "", None
     inv = [1 / m for m in mults]
     k = (inv[-1] - inv[0]) / (steps[-1] - steps[0])
     inv_err = max(
@@ -109,10 +122,11 @@ def _form(mults: list[float], steps: list[int], digits: int, tol: float = 1e-9) 
     start = "" if math.isclose(mults[0], 1.0, rel_tol=tol) else f"{mults[0]:.4g} x "
     digits = min(digits, round(-math.log10(tol)))  # no more digits than the steps hold
     if k and inv_err <= tol and inv_err <= exp_err:
-        return f" (lr / (1 + {k / inv[0]:.4g} (t-1)): an inverse-time decay)"
+        decay = k / inv[0] if not start and k > 0 else None
+        return f" (lr / (1 + {k / inv[0]:.4g} (t-1)): an inverse-time decay)", decay
     if exp_err <= tol and r != 1:
-        return f" (lr x {start}{r:.{digits}g}^(t-1): an exponential decay)"
-    return ""
+        return f" (lr x {start}{r:.{digits}g}^(t-1): an exponential decay)", None
+    return "", None
 
 
 def _norm_clip(mults: list[float], seq: list) -> str:

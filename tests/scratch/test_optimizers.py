@@ -17,10 +17,15 @@ OPTIONS = {
         {"lr": 0.1, "momentum": 0.9},
         {"momentum": 0.9, "dampening": 0.5, "weight_decay": 0.1},
         {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+        {"momentum": 0.9, "lr_decay": 0.5},
     ],
-    "adam": [{"amsgrad": True, "weight_decay": 0.1}],
-    "adamw": [{"amsgrad": True}],
-    "rmsprop": [{"centered": True}, {"centered": True, "momentum": 0.9, "weight_decay": 0.1}],
+    "adam": [{"amsgrad": True, "weight_decay": 0.1}, {"lr_decay": 0.3}],
+    "adamw": [{"amsgrad": True}, {"lr_decay": 0.3}],
+    "rmsprop": [
+        {"centered": True},
+        {"centered": True, "momentum": 0.9, "weight_decay": 0.1},
+        {"lr_decay": 0.3},
+    ],
     "adagrad": [{"lr_decay": 0.1, "initial_accumulator_value": 0.1, "weight_decay": 0.1}],
 }
 CASES = [(n, {}) for n in optimizers.names()] + [
@@ -114,6 +119,11 @@ def run(name, grads, p0=0.0, **kw):
 def test_sgd_plain_and_weight_decay():
     assert run("sgd", [0.5], p0=1.0, lr=0.1) == [0.95]
     assert run("sgd", [0.0], p0=1.0, lr=1.0, weight_decay=0.1) == [0.9]
+
+
+def test_sgd_lr_decay_is_inverse_time_from_the_second_step():
+    got = run("sgd", [1.0, 1.0, 1.0], lr=0.1, lr_decay=0.5)
+    assert got == pytest.approx([-0.1, -0.1 - 0.1 / 1.5, -0.1 - 0.1 / 1.5 - 0.1 / 2.0], rel=1e-15)
 
 
 def test_sgd_momentum_buffer_is_the_gradient_on_the_first_step():

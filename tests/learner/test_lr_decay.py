@@ -1,0 +1,79 @@
+"""The declaration ``lr_decay`` (an inverse-time decay, lr / (1 + lr_decay (t-1)): the nnfs
+book's and Keras's ``decay``), tested both ways: a learner that decays as declared matches,
+one that decays otherwise, or not at all, does not; undeclared, the decay is named with the
+declaration that takes its steps (review s8a: every nnfs program with ``decay=`` was an
+``implementation_bug``, with nothing to declare)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_step
+
+from test_optim_naming import X, Y, learner
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize("opt", ["adam", "rmsprop"])
+def test_a_decay_declared_as_coded_matches(opt, style):
+    a = learner(opt, "invdecay", 1e-2, style=style, declare={"lr_decay": 1e-2})
+    r = check(a, X, Y, steps=6, probe=False)
+    assert r.code == "match" and r.findings == (), r.render()
+
+
+@pytest.mark.parametrize(("coded", "declared"), [(1e-2, 2e-2), (0.0, 1e-2), (1e-2, 1e-3)])
+def test_a_decay_coded_otherwise_does_not_match(coded, declared):
+    bug = "invdecay" if coded else None
+    a = learner("adam", bug, coded or None, declare={"lr_decay": declared})
+    r = check(a, X, Y, steps=6, probe=False)
+    assert r.code == "implementation_bug", r.render()
+
+
+def test_an_undeclared_decay_names_the_declaration():
+    r = check(learner("adam", "invdecay", 1e-2), X, Y, steps=6, probe=False)
+    assert r.codes() == ["lr_schedule"], r.render()
+    assert r.findings[0].hint.startswith("if the decay is yours on purpose, declare lr_decay=0.01")
+
+
+def test_an_exponential_decay_is_not_offered_the_declaration():
+    r = check(learner("adam", "decay", 0.99), X, Y, steps=6, probe=False)
+    assert r.codes() == ["lr_schedule"], r.render()
+    assert "lr_decay" not in r.findings[0].hint
+
+
+def _sgd_step(P, k, momentum=0.0, off_by_one=False):
+    """A tanh regression's own SGD (momentum optional) with lr / (1 + k (t-1)) in place."""
+    t, buf = [0], {}
+
+    def step(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
+        dh = d @ P["W2"].T * (1 - h**2)
+        g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        lr = 0.1 / (1 + k * (t[0] + off_by_one))
+        t[0] += 1
+        for n, p in P.items():
+            v = g[n] if n not in buf else momentum * buf[n] + g[n]
+            buf[n] = v
+            p -= lr * (v if momentum else g[n])
+
+    return step
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("off_by_one", [False, True])
+def test_sgd_gradients_implied_from_a_decayed_step(momentum, off_by_one):
+    """A step that hides its gradients: they are implied with each step's own lr."""
+    rng = np.random.default_rng(0)
+    P = {"W1": rng.normal(0, 0.5, (3, 6)), "b1": np.zeros(6), "W2": rng.normal(0, 0.5, (6, 1)),
+         "b2": np.zeros(1)}  # fmt: skip
+    opt = f"sgd(momentum={momentum})" if momentum else "sgd"
+    a = from_step(P, list(P), _sgd_step(P, 0.05, momentum, off_by_one), sizes=[3, 6, 1],
+                  activations="tanh,identity", loss="mse", optimizer=opt, lr=0.1,
+                  lr_decay=0.05)  # fmt: skip
+    r = check(a, X, Y, steps=6, probe=False)
+    if off_by_one:
+        assert r.code == "implementation_bug", r.render()
+    else:
+        assert r.code == "match" and r.findings == (), r.render()
