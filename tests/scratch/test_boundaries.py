@@ -129,12 +129,12 @@ def test_layers_holding_arrays_are_numbered(layer):
         (
             lambda: optimizers["sgd"].build({"lrr": 1}),
             "'sgd' has no hyperparameter 'lrr'; known: lr, momentum, dampening, weight_decay, "
-            "nesterov",
+            "nesterov, lr_decay",
         ),
         (
             lambda: optimizers.normalize("sgd", {"lrr": 1}),
             "optimizer 'sgd' has no hyperparameter 'lrr'; did you mean 'lr'? Its hyperparameters: "
-            "lr, momentum, dampening, weight_decay, nesterov",
+            "lr, momentum, dampening, weight_decay, nesterov, lr_decay",
         ),
         (
             lambda: initializers.normalize("zeros", {"value": 1}),
