@@ -77,6 +77,7 @@ class Sim:
                 mx = self._st(k, "vmax", p)
                 torch.maximum(mx, vv, out=mx)
                 vv = mx
+            t = 2 * t if "t_twice" in v else t
             t1 = t + 1 if v & {"t_ahead", "t_ahead_m"} else (1 if "t_frozen" in v else t)
             t2 = t + 1 if v & {"t_ahead", "t_ahead_v"} else (1 if "t_frozen" in v else t)
             bc1 = 1 - kw.get("_bc1", b1) ** t1

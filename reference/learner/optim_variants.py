@@ -42,6 +42,7 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
     ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
     ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
+    ("t_twice", "t advanced twice a step (t = 2, 4, 6, ...), not once"),
     ("t_per_layer", "t advanced at each layer's update, first layer first, not once a step"),
     ("t_per_layer_rev", "t advanced at each layer's update, last layer first, not once a step"),
     ("t_per_param", "t advanced at each parameter's update, not once a step"),
@@ -129,9 +130,9 @@ DECLARED = {"_bc1": ("beta1", 0.9), "_bc2": ("beta2", 0.999), "beta1": ("beta1",
 DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99), "_clip": ("_clip", math.inf)}
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
-    {"no_bias_correction", "no_bc_m", "bc1_beta", "t_ahead", "t_ahead_m", "t_frozen"},
-    {"no_bias_correction", "no_bc_v", "bc2_beta", "t_ahead", "t_ahead_v", "t_frozen"},
-    {"t_ahead", "t_ahead_m", "t_ahead_v", "t_frozen", *T_COUNTS},
+    {"no_bias_correction", "no_bc_m", "bc1_beta", "t_ahead", "t_ahead_m", "t_frozen", "t_twice"},
+    {"no_bias_correction", "no_bc_v", "bc2_beta", "t_ahead", "t_ahead_v", "t_frozen", "t_twice"},
+    {"t_ahead", "t_ahead_m", "t_ahead_v", "t_frozen", "t_twice", *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
     {"eps_inside", "eps_hat"},
     {"no_decay", "decoupled", "coupled", "sgdw", "sgdw_l2"},
@@ -172,7 +173,7 @@ VARIANT_FIX = {
     "t_ahead_v": "divide v by 1 - b2^t with the step's own t (counted from 1), as m",
     "t_frozen": "increment t once per step (self.t += 1 before the corrections)",
     **dict.fromkeys(
-        T_COUNTS,
+        (*T_COUNTS, "t_twice"),
         "increment t once per step, before any parameter's update (nnfs: in "
         "pre_update_params), not inside the update each layer or parameter calls",
     ),

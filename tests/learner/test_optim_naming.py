@@ -69,6 +69,8 @@ class Learner:
         items = list(self.P.items())
         for i, (k, p) in enumerate(items[::-1] if bug and bug.endswith("_rev") else items):
             m, v = self.S[k]
+            if bug == "t_twice":  # t advanced twice a step (a second t += 1 in update)
+                t = 2 * self.t
             if bug and bug.startswith("t_per_"):  # t advanced inside each unit's update
                 per_layer = bug.startswith("t_per_layer")
                 t = (self.t - 1) * (2 if per_layer else 4) + (i // 2 if per_layer else i) + 1
@@ -274,6 +276,7 @@ def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
         ("t_per_layer_rev", "at each layer's update, last layer first", "once per step"),
         ("t_per_param", "t advanced at each parameter's update, not once", "once per step"),
         ("t_per_param_rev", "at each parameter's update, last first", "once per step"),
+        ("t_twice", "t advanced twice a step (t = 2, 4, 6, ...)", "once per step"),
     ],
 )
 def test_adam_with_t_one_ahead_or_the_papers_eps_hat_is_named(bug, label, fix, style):
