@@ -90,14 +90,12 @@ class Codec:
         """A ``LearnerError`` when the names are listed in another order than the one whose
         shapes fit every slot exactly (e.g. W1, W2, b1, b2 for W1, b1, W2, b2)."""
         shapes = [np.shape(a) for a in arrays]
+        lays = (self.conv.layout,) if self.conv.layout else LAYOUTS
+        pairs = list(zip(self.slots, shapes, strict=True))
+        if any(all(self._exact(s, sh, lay) for s, sh in pairs) for lay in lays):
+            return  # in order in some layout (a 6-3-6 net (out, in) reorders in (in, out))
         for strict in (False, True):
-            for lay in (self.conv.layout,) if self.conv.layout else LAYOUTS:
-                fits = [
-                    self._exact(s, sh, lay, strict)
-                    for s, sh in zip(self.slots, shapes, strict=True)
-                ]
-                if all(fits) and not strict:
-                    return
+            for lay in lays:
                 order = self._fitting_order(paths, shapes, lay, strict)
                 if order is not None and order != list(paths):
                     want = ", ".join(f"{r}{l}" for l, r in self.conv.slot_names())

@@ -75,6 +75,38 @@ def test_names_in_the_wrong_order_are_the_adapters_mistake():
         check(a, X, Y)
 
 
+def _symmetric(order):
+    """A correct 6-3-6 network in the column style: W (out, in), b (out, 1), names in
+    ``order``; in (in, out) its shapes also fit in another order (W2, b1, W1, b2)."""
+    r = np.random.default_rng(1)
+    Q = {"W1": r.normal(0, 0.5, (3, 6)), "b1": np.zeros((3, 1)),
+         "W2": r.normal(0, 0.5, (6, 3)), "b2": np.zeros((6, 1))}  # fmt: skip
+
+    def grads(X, y):
+        a1 = np.tanh(Q["W1"] @ X.T + Q["b1"])
+        d = 2 * (Q["W2"] @ a1 + Q["b2"] - y.T) / y.size
+        dz1 = Q["W2"].T @ d * (1 - a1**2)
+        g = {"W1": dz1 @ X, "b1": dz1.sum(1, keepdims=True), "W2": d @ a1.T}
+        return [{**g, "b2": d.sum(1, keepdims=True)}[n] for n in order]
+
+    decl = dict(sizes=[6, 3, 6], activations="tanh,identity", loss="mse", lr=0.1)
+    return from_gradients(Q, order, grads, **decl), r.normal(size=(8, 6)), r.normal(size=(8, 6))
+
+
+def test_names_in_order_in_the_out_in_layout_are_not_called_out_of_order():
+    """Reviews s9a, s9c: the (in, out) reading of a 6-3-6 net fits as W2, b1, W1, b2, and
+    a correct program was refused with 'list them in that order' (which then failed)."""
+    a, X6, Y6 = _symmetric(["W1", "b1", "W2", "b2"])
+    r = check(a, X6, Y6, steps=3, probe=False)
+    assert r.code == "match" and "layout=out_in" in r.render(), r.render()
+
+
+def test_names_out_of_order_in_every_layout_are_still_refused():
+    a, X6, Y6 = _symmetric(["W1", "W2", "b1", "b2"])
+    with pytest.raises(LearnerError, match="not in the canonical order"):
+        check(a, X6, Y6, steps=3, probe=False)
+
+
 def test_declared_sizes_that_do_not_fit_say_the_sizes_the_arrays_imply():
     Q = {"W1": R.normal(size=(3, 8)), "b1": np.zeros(8), "W2": R.normal(size=(8, 1))}
     Q["b2"] = np.zeros(1)
