@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_optim_naming import X, Y, learner
 
 from nnparity.reference.learner import check, from_step
-
-from test_optim_naming import X, Y, learner
 
 
 @pytest.mark.parametrize("style", ["step", "gradients"])
