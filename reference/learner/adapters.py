@@ -56,6 +56,15 @@ class Adapter:
     codec: Codec | None = field(default=None, repr=False)
     layered: LayeredDecl | None = None  # a layered spec (spec="1x8x8 conv(...) ...")
 
+    def __post_init__(self) -> None:
+        d = self.data  # an array's rows are never read as (X, y)
+        if d is not None and not (isinstance(d, tuple | list) and len(d) == 2):
+            what = f"an array of shape {np.shape(d)}" if hasattr(d, "shape") else type(d).__name__
+            raise LearnerError(
+                f"data= takes a pair (X, y), got {what}: pass data=(X, y), one row per sample "
+                "in each (for an autoencoder, whose targets are its inputs, data=(X, X))"
+            )
+
     def bind(self) -> Codec:
         """Read the learner's arrays once: check shapes and fix the layout."""
         if self.codec is None:

@@ -342,3 +342,13 @@ def test_gradients_keyed_d_plus_the_parameter_s_name_are_found():
                            **DECL, optimizer="sgd")  # fmt: skip
     with pytest.raises(LearnerError, match="no entry for 'W1'; their keys: gW1"):
         check(wrong, X, Y, steps=2, probe=False)
+
+
+@pytest.mark.parametrize("rows", [4, 2])
+def test_data_given_as_one_array_is_refused_not_unpacked(rows):
+    """Review s9c: data=X crashed in nnparity (exit 3), and an X of two rows was read as
+    (X, y) = (row 0, row 1)."""
+    with pytest.raises(LearnerError, match=r"data= takes a pair \(X, y\).*data=\(X, X\)"):
+        from_gradients(P, list(P), _grads, data=X[:rows], **DECL)
+    a = from_gradients(P, list(P), _grads, data=(X, Y), **DECL)
+    assert check(a, steps=2, probe=False).code == "match"
