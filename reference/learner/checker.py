@@ -191,7 +191,7 @@ def _run(
         run.history.append((obs, rs, expected))
         if k > steps + 3:  # watching: an earlier step's activations are examined no more
             run.history[k - 4][1].a, run.history[k - 4][1].z = [], []  # (a[0] is X's rows)
-        if first_nonfinite(obs, codec):
+        if first_nonfinite(obs, codec, rs):
             run.nan_step = k
             break
         P = nxt

@@ -15,6 +15,7 @@ from .codec import canonical_key
 from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
 from .hypotheses import to_tensors
+from .instability import nonfinite_value
 from .numgrad import explain_numerical
 from .optim import explain_late_weights, explain_update
 from .optim_variants import Sim
@@ -144,7 +145,9 @@ def diagnose(
                 )
             )
     loss = [r for r in bad if r.stage == "loss"]
-    if loss and not out:
+    if loss and not out and not np.isfinite(loss[0].scratch_value):
+        out.append(nonfinite_value(loss[0], history, spec))
+    elif loss and not out:
         r = loss[0]
         c = r.scratch_value / r.torch_value if r.torch_value else float("nan")
         out.append(

@@ -9,7 +9,8 @@ the learner's code raised, with its file and line.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,11 +27,16 @@ EXP_LIMIT = {"float64": 709.78, "float32": 88.72}
 EXP_ACTS = ("sigmoid", "softmax", "log_softmax", "elu", "selu", "softplus", "silu", "mish", "tanh")
 
 
-def first_nonfinite(obs: Obs, codec: Codec) -> str | None:
-    """The first non-finite quantity the learner showed at this step, or None."""
+def first_nonfinite(obs: Obs, codec: Codec, rs: RefStep | None = None) -> str | None:
+    """The first non-finite quantity the learner showed at this step, or None. Given the
+    twin's step ``rs``, a loss value alone non-finite where PyTorch's is finite is None: the
+    value only (a log of a saturated output), which training never reads; the loss record
+    then says so (``explain``'s loss_value_mismatch note)."""
     if obs.out is not None and not np.isfinite(obs.out).all():
         return "the forward output"
-    if obs.loss is not None and not np.isfinite(obs.loss):
+    loss = obs.loss is not None and not np.isfinite(obs.loss)
+    value_only = rs is not None and bool(np.isfinite(rs.loss))
+    if loss and not (value_only and first_nonfinite(replace(obs, loss=None), codec) is None):
         return "the loss"
     for k, g in (obs.grads or {}).items():
         if not np.isfinite(g).all():
@@ -51,9 +57,10 @@ def cause(rs: RefStep, spec: Spec, params: dict) -> tuple[str, str]:
     if loss == "bce" and acts[-1] == "sigmoid" and ((out == 0) | (out == 1)).any():
         i = np.argwhere((out == 0) | (out == 1))[0]
         z = float(rs.z[-1].double().numpy()[tuple(i)])
+        at = "y/a or log(a)" if out[tuple(i)] == 0 else "(1 - y)/(1 - a) or log(1 - a)"
         return (
             f"the sigmoid output saturated to exactly {out[tuple(i)]:.1f} (z = {z:.4g}, "
-            f"sample {int(i[0])}), so -y/a + (1 - y)/(1 - a) or log(1 - a) divides by zero",
+            f"sample {int(i[0])}), so {at} divides by zero",
             "take the BCE gradient from the logits (dL/dz = a - y, sigmoid and loss "
             "together) or clip a to [1e-12, 1 - 1e-12]; a smaller lr keeps z moderate",
         )
@@ -228,4 +235,24 @@ def diverges_finding(obs: Obs, what: str, rs: RefStep, spec: Spec, twin_free: st
         f"then){'' if 'grown' in op else f'; max |w| = {wmax:.3g}'}; likely operation: {op}",
         "lower the learning rate: with this one every step overshoots and the weights grow",
         "limitation",
+    )
+
+
+def nonfinite_value(r: Any, history: list, spec: Spec) -> Finding:
+    """The loss value alone non-finite (``first_nonfinite`` with the twin's step), a note:
+    the forward output and gradients agree, so training is unaffected."""
+    obs, rs, _ = next(h for h in history if h[0].step == r.step)
+    op, _ = cause(rs, spec, obs.params)
+    return Finding(
+        "loss_value_mismatch",
+        ("loss",),
+        None,
+        r.step,
+        f"the loss value you return is {r.scratch_value:g} at step {r.step}, PyTorch's "
+        f"{r.torch_value:.6g}, while your output and gradients agree: training is unaffected, "
+        f"the value alone is not finite (likely operation: {op})",
+        "compute the value from the logits (BCE: np.logaddexp(0, z) - y z; cross-entropy: "
+        "log-sum-exp) or clip the probabilities inside the log (np.clip(a, 1e-12, 1 - 1e-12)); "
+        "your gradients need no change",
+        "note",
     )
