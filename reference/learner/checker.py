@@ -26,7 +26,7 @@ import numpy as np
 from nnparity.reference.compare import Record
 from nnparity.reference.threads import limited
 from nnparity.reference.tolerance import Tolerance, tolerance_for
-from nnparity.scratch import Spec, build
+from nnparity.scratch import build
 
 from .adapters import Adapter
 from .allowance import Allowance
@@ -42,6 +42,7 @@ from .instability import (
     nonfinite_finding,
 )
 from .limitations import probe as run_probe
+from .output_form import output_form
 from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
 from .row_order import batches_of, ignores_rows, ignores_rows_note, in_rows, reordered, rows_at
@@ -155,12 +156,9 @@ def _run(
             run.crash = e.finding
             break
         rs = ref.run(P, X[rows], y[rows])
-        if k == 1 and _softmax_of_logits(obs.out, rs.out, spec):
-            ref.softmax_out = True  # from here on, the output compared is softmax(logits)
-            rs = ref.run(P, X[rows], y[rows])
-            if ref64 is not None:
-                ref64.softmax_out = True
-            run.notes.append(SOFTMAX_NOTE)
+        if k == 1 and (form := output_form(obs, rs, [ref, ref64])):
+            rs = ref.run(P, X[rows], y[rows])  # compared from here on in the form shown
+            run.notes.append(form)
         if k == 1 and len(rows) == 1 and len(X) > 1:  # one row a step: the forward on many
             runner.hygiene += wide_forward(runner, ref, P, X, y, tol, HYPOTHESIS_TOL[spec.dtype])
         first = batches[0]
@@ -216,31 +214,6 @@ def _terms(rs: RefStep, y: Array) -> float:
     out = float(np.abs(rs.out).max(initial=0.0))
     yv = float(np.abs(y).max(initial=0.0)) if np.issubdtype(y.dtype, np.floating) else 1.0
     return acts * max(out, yv)
-
-
-SOFTMAX_NOTE = Finding(
-    "softmax_output",
-    ("forward",),
-    None,
-    1,
-    "your forward pass returns softmax probabilities where the last activation is declared "
-    "identity (logits); PyTorch's outputs were compared after a softmax",
-    "declare the last activation 'softmax' with loss='cross_entropy' (the loss is taken on "
-    "the logits either way)",
-    "note",
-)
-
-
-def _softmax_of_logits(out: Array | None, logits: Array, spec: Spec) -> bool:
-    """Whether a forward output that is not the declared logits is their softmax."""
-    if out is None or spec.loss.name != "cross_entropy" or spec.activations[-1].name != "identity":
-        return False
-    rtol, atol = HYPOTHESIS_TOL[spec.dtype]
-    if out.shape != logits.shape or np.allclose(out, logits, rtol=rtol, atol=atol):
-        return False
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    return bool(np.allclose(out, p, rtol=rtol, atol=atol))
 
 
 def _check(

@@ -42,6 +42,7 @@ class Reference:
     def __init__(self, spec: Spec, frozen: set[str], l2: float = 0.0, softmax_out: bool = False):
         self.spec, self.frozen, self.l2 = spec, set(frozen), float(l2)
         self.softmax_out = softmax_out  # the forward output compared is softmax(logits)
+        self.logits_out = False  # ... or the logits themselves (``output_form``)
         self.twin = self._twin(spec)
         self.shadow = self._twin(spec)
         L = spec.n_layers
@@ -92,6 +93,7 @@ class Reference:
             for n, g in zip(names, gs, strict=True)
         }
         out = torch.softmax(a[-1], dim=1) if self.softmax_out else a[-1]
+        out = z[-1] if self.logits_out else out
         return RefStep(
             out.detach().numpy().copy(),
             float(loss.detach()),

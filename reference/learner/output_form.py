@@ -1,0 +1,92 @@
+"""What the learner's forward pass returns, read at the first step: the declared output, or a
+form of it that is no bug. Where the last activation is declared identity under cross-entropy,
+a forward returning softmax of the logits; where it is declared sigmoid or softmax, a forward
+returning the logits before it (a CS231n ``loss(X)`` returns the scores). From then on the
+twin's output is compared in that form, and a note says so."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .explain import HYPOTHESIS_TOL
+from .result import Finding
+
+if TYPE_CHECKING:
+    from .runner import Obs
+    from .torch_side import Reference, RefStep
+
+SOFTMAX_NOTE = Finding(
+    "softmax_output",
+    ("forward",),
+    None,
+    1,
+    "your forward pass returns softmax probabilities where the last activation is declared "
+    "identity (logits); PyTorch's outputs were compared after a softmax",
+    "declare the last activation 'softmax' with loss='cross_entropy' (the loss is taken on "
+    "the logits either way)",
+    "note",
+)
+
+
+def _logits_note(act: str) -> Finding:
+    cut = "0, not 0.5" if act == "sigmoid" else "the largest, as the probabilities would"
+    return Finding(
+        "logits_output",
+        ("forward",),
+        None,
+        1,
+        f"your forward pass returns the logits, the last layer's output before its {act}; "
+        "PyTorch's logits were compared with them, and your loss and gradients are taken "
+        f"through the {act} as declared",
+        f"nothing to change for training; where you predict from these logits, threshold at "
+        f"{cut} (or return {act}(logits) from the forward pass)",
+        "note",
+    )
+
+
+def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding | None:
+    """The note for a forward output in another form than the declared one, with every twin in
+    ``refs`` switched to compare that form; None when the output is the declared one (or
+    neither form fits: a mismatch, which the checker explains)."""
+    spec, out = refs[0].spec, obs.out  # type: ignore[union-attr]
+    if out is None or out.shape != rs.out.shape:
+        return None
+    rtol, atol = HYPOTHESIS_TOL[spec.dtype]
+    if np.allclose(out, rs.out, rtol=rtol, atol=atol):
+        return None
+    logits = rs.z[-1].numpy()
+    last = spec.activations[-1].name
+    if spec.loss.name == "cross_entropy" and last == "identity" and not refs[0].softmax_out:
+        z = logits - logits.max(axis=1, keepdims=True)
+        if np.allclose(out, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), rtol=rtol, atol=atol):
+            for r in refs:
+                if r is not None:
+                    r.softmax_out = True  # from here on, the output compared is softmax(logits)
+            return SOFTMAX_NOTE
+    shown = "softmax" if refs[0].softmax_out else last
+    if (
+        shown in ("sigmoid", "softmax")
+        and np.allclose(out, logits, rtol=rtol, atol=atol)
+        and _trains_through(obs, rs, rtol, atol)
+    ):
+        for r in refs:
+            if r is not None:
+                r.logits_out = True
+        return _logits_note(shown)
+    return None
+
+
+def _trains_through(obs: Obs, rs: RefStep, rtol: float, atol: float) -> bool:
+    """Whether the step's gradients (or, with none shown, its loss) agree with PyTorch's, so
+    the declared last activation is applied in training: a forward without it is then only
+    what the forward returns, not a network that lacks the activation."""
+    if obs.grads:
+        return all(
+            k in rs.grads
+            and np.shape(g) == np.shape(rs.grads[k])
+            and np.allclose(g, rs.grads[k], rtol=rtol, atol=atol)
+            for k, g in obs.grads.items()
+        )
+    return obs.loss is not None and bool(np.isclose(obs.loss, rs.loss, rtol=rtol, atol=atol))
