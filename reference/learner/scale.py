@@ -42,13 +42,16 @@ def scale_hint(
     loss: str = "",
     backward: bool = False,
     rows: int = 0,
+    outputs: int = 1,
 ) -> str:
     """One fix per name that fits the factor (``"2 = D"``: both); for a step that shows no
     gradient, a learning rate other than the declared one first. ``loss``: the declared loss
     when the factor is on every weight (a factor of the loss's), else "" (of some layers).
     ``backward``: the loss value the learner returns is the declared loss's, so the factor is
     in its backward pass (declaring another loss would only move the mismatch). ``rows``: the
-    batch's, for an unnamed c = rows / K, a divisor of K rows (``divisor``), said first."""
+    batch's, for an unnamed c = rows / K, a divisor of K rows (``divisor``), said first.
+    ``outputs``: D; a sum over the samples is declarable as reduction='sum' only where that
+    sums nothing else (mse and bce with D > 1 sum over the outputs too)."""
     hints: list[str] = []
     k = divisor(c, rows) if factor is None and c is not None else None
     if k:  # a count other than the batch's
@@ -68,10 +71,14 @@ def scale_hint(
     for f in (factor or "").split(" = "):
         f = f.strip().lstrip("-")
         if f == "N":
-            h = (
-                "your gradient sums over the batch where the declared loss averages: divide by "
-                "N, or declare reduction='sum'"
-            )
+            h = "your gradient sums over the batch where the declared loss averages: divide by N"
+            if loss and not (loss in ("mse", "bce", "bce_with_logits") and outputs > 1):
+                h += ", or declare reduction='sum'"
+            elif loss:
+                h += (
+                    f" ({loss} with reduction='sum' would sum over the {outputs} outputs too, "
+                    "where your gradient averages them: no declaration takes that form)"
+                )
         elif f == "1/N":
             h = (
                 "your gradient averages where the declared loss sums: drop the 1/N, or "
@@ -175,7 +182,8 @@ def scale_findings(
         whole = all(f"W{l}" in ks for l in range(1, len(spec.sizes)))  # every layer's weight
         loss = spec.loss.name if whole else ""
         rows = n if isinstance(n, int) else 0
-        hint = scale_hint(f.factor, implied, f.c, float(lr) if lr else None, loss, backward, rows)
+        lr = float(lr) if lr else None
+        hint = scale_hint(f.factor, implied, f.c, lr, loss, backward, rows, spec.sizes[-1])
         out.append(Finding("scale_factor", names, None, first, ev, hint))
     return out
 

@@ -1,0 +1,38 @@
+"""A gradient N times PyTorch's under a declared mean: reduction='sum' is offered only where
+it sums over the samples alone (review s9c: an mse over D = 3 outputs summed over the samples
+and averaged over the outputs was told to declare reduction='sum', which then failed as 1/D)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients
+
+
+def _mse_net(D: int, mean_over_outputs: bool):
+    r = np.random.default_rng(2)
+    P = {"W1": r.normal(0, 0.5, (3, 5)), "b1": np.zeros(5), "W2": r.normal(0, 0.5, (5, D)),
+         "b2": np.zeros(D)}  # fmt: skip
+    X, Y = r.normal(size=(16, 3)), r.normal(size=(16, D))
+
+    def grads(X, y):  # sum over the samples of the mean (or sum) over the outputs
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / (y.shape[1] if mean_over_outputs else 1)
+        dh = d @ P["W2"].T * (1 - h**2)
+        return [X.T @ dh, dh.sum(0), h.T @ d, d.sum(0)]
+
+    decl = dict(sizes=[3, 5, D], activations="tanh,identity", loss="mse", lr=0.01)
+    return (lambda **kw: from_gradients(P, list(P), grads, **decl, **kw)), X, Y
+
+
+@pytest.mark.parametrize(("D", "offered"), [(1, True), (3, False)])
+def test_reduction_sum_is_offered_only_where_it_takes_the_steps(D, offered):
+    adapter, X, Y = _mse_net(D, mean_over_outputs=True)
+    r = check(adapter(), X, Y, steps=2, probe=False)
+    (f,) = [f for f in r.findings if f.code == "scale_factor"]
+    assert "divide by N" in f.hint and ("declare reduction='sum'" in f.hint) == offered, f.hint
+    if offered:  # following the advice matches
+        assert check(adapter(reduction="sum"), X, Y, steps=2, probe=False).code == "match"
+    else:  # and declaring it would not have
+        assert check(adapter(reduction="sum"), X, Y, steps=2, probe=False).code != "match"
