@@ -78,10 +78,13 @@ def _squeeze(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(d for d in shape if d != 1)
 
 
-def reshaped(step: int, moved: list[tuple[Slot, tuple[int, ...]]]) -> Finding:
+def reshaped(
+    step: int, moved: list[tuple[Slot, tuple[int, ...]]], batch: int = 0, y_vector: bool = False
+) -> Finding:
     """The learner's step changed parameters' shapes (``moved``: slot, new shape):
     ``broadcast_shape`` when each new shape is the old one broadcast (b (n, 1) - lr * db (n,)
-    makes (n, n)), else ``wrong_shape``."""
+    makes (n, n)), else ``wrong_shape``. Where the target is a vector (``y_vector``) and every
+    axis of 1 became the ``batch``'s rows, the output minus y made them (n, n) first."""
     paths = tuple(s.path for s, _ in moved)
     said = "your step changed " + ", ".join(f"{s.path}'s shape from {s.shape} to {got}"
                                             for s, got in moved)  # fmt: skip
@@ -89,6 +92,18 @@ def reshaped(step: int, moved: list[tuple[Slot, tuple[int, ...]]]) -> Finding:
         return Finding("wrong_shape", paths, moved[0][0].layer, step, said,
                        "keep each parameter's shape: p -= lr * g with g shaped like p")  # fmt: skip
     slot, got = moved[0]
+    if y_vector and batch > 1 and all(g == _widened(s.shape, batch) for s, g in moved):
+        return Finding(
+            "broadcast_shape",
+            paths,
+            slot.layer,
+            step,
+            f"{said}: each axis of 1 became {batch}, the rows of the batch; your target y is a "
+            f"({batch},) vector, and an output of shape ({batch}, 1) minus it broadcasts to "
+            f"({batch}, {batch}) (out - y), so the gradients built from it carry the batch's "
+            "axis; every step after it works on the wrong array",
+            "give y the output's shape before the loss (y.reshape(-1, 1)), or take out[:, 0] - y",
+        )
     return Finding(
         "broadcast_shape",
         paths,

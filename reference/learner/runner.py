@@ -142,7 +142,7 @@ class Runner:
     def observe(self, step: int, params: dict[str, Array], rows: Array, twice: bool = False) -> Obs:
         """Write ``params`` into the learner, run its functions on the batch ``rows``."""
         a, X, y = self.a, self.X[rows], self.y[rows]
-        obs = Obs(step, rows, params)
+        obs, self._batch = Obs(step, rows, params), len(rows)
         a.write(params)
         last = a.grads is None and a.step is not None  # a whole step: forward after it (doc)
         if a.forward is not None and not last:
@@ -213,7 +213,7 @@ class Runner:
         moved = [(s, v.shape) for s, v in zip(self.codec.slots, self.a.read_raw(), strict=True)
                  if v.shape != s.shape and v.size != int(np.prod(s.shape))]  # fmt: skip
         if moved:
-            raise LearnerCrash(reshaped(step, moved))
+            raise LearnerCrash(reshaped(step, moved, self._batch, np.ndim(self.y) == 1))
         return self.a.read()
 
     def _needs_forward(

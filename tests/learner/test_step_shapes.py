@@ -97,3 +97,37 @@ def test_a_gradient_an_update_would_broadcast_is_noted_without_a_step(keepdims):
         assert not noted, res.render()
         return
     assert noted and noted[0].kind == "note" and "makes b1 (5, 5)" in noted[0].evidence
+
+
+class LogReg:
+    """Logistic regression, rows as samples, w (3, 1), b (1,); y handed as a vector (n,)."""
+
+    def __init__(self, y_column: bool):
+        self.w, self.b = np.random.RandomState(2).randn(3, 1) * 0.1, np.zeros(1)
+        self.y_column = y_column
+
+    def step(self, X, y):
+        y = y.reshape(-1, 1) if self.y_column else y  # without it: (n, 1) - (n,) is (n, n)
+        a = 1 / (1 + np.exp(-(X @ self.w + self.b)))
+        dz = (a - y) / len(X)
+        self.w = self.w - 0.5 * (X.T @ dz)
+        self.b = self.b - 0.5 * dz.sum(0)
+
+
+@pytest.mark.parametrize("y_column", [True, False])
+def test_a_vector_target_broadcast_against_a_column_output_is_named_with_y(y_column):
+    """Review s9c: w (3, 1) became (3, 30) because a (30, 1) output minus a (30,) y is
+    (30, 30); the finding said a (3,) gradient met a (3, 1) parameter, and its fix
+    g.reshape(p.shape) cannot run on (3, 30)."""
+    r = np.random.RandomState(3)
+    X, y = r.randn(30, 3), (r.rand(30) < 0.5).astype(float)
+    net = LogReg(y_column)
+    a = from_step(net, ["w", "b"], net.step, sizes=[3, 1], activations="sigmoid", loss="bce",
+                  lr=0.5)  # fmt: skip
+    result = check(a, X, y, steps=3, probe=False)
+    if y_column:
+        assert result.code == "match", result.render()
+        return
+    f = result.findings[0]
+    assert f.code == "broadcast_shape" and "w's shape from (3, 1) to (3, 30)" in f.evidence
+    assert "your target y is a (30,) vector" in f.evidence and "y.reshape(-1, 1)" in f.hint
