@@ -280,8 +280,40 @@ def from_step(
     **declared: Any,
 ) -> Adapter:
     """(c) ``step(X, y)`` trains one step in place. The gradients are implied from the
-    post-step weights and the declared optimizer (SGD, with or without momentum)."""
+    post-step weights and the declared optimizer (SGD, with or without momentum; with a
+    layered ``spec=``, plain SGD: see ``_implied``)."""
+    declared = as_dense(declared)  # a spec of dense layers only: the dense path
+    if is_layered(declared):
+        layered = layered_decl(declared)
+        grads = _implied(net, _paths(params), step, layered.spec.opt)
+        return Adapter("step", None, net, _paths(params), forward, grads, data=data,
+                       layered=layered)  # fmt: skip
     return Adapter("step", _conv(declared), net, _paths(params), forward, step=step, data=data)
+
+
+def _implied(net: Any, paths: tuple[str, ...], step: Callable, opt: Any) -> Callable:
+    """For a layered spec: a gradient function that runs the learner's step and reads its
+    gradients from the move, g = (w - w') / lr under plain SGD, then puts the weights back
+    (the check moves them itself): an update inside backward, as the CNN tutorials write it
+    (Victor Zhou's, The Independent Code's), is checked as its gradients."""
+    kw = dict(opt.kwargs)
+    lr = float(kw.pop("lr", 1e-3))
+    if opt.name != "sgd" or any(kw.values()):
+        raise LearnerError(
+            f"from_step with a layered spec reads your gradients from your step under plain SGD "
+            f"(w -= lr * g), and {opt} is declared: declare opt=sgd(lr=...) as your step takes "
+            "it, or expose your gradients (from_gradients, from_layers)"
+        )
+
+    def grads(X: Array, y: Array) -> list[Array]:
+        before = [np.array(get(net, p), copy=True) for p in paths]
+        step(X, y)
+        after = [np.array(get(net, p), copy=True) for p in paths]
+        for p, b in zip(paths, before, strict=True):
+            put(net, p, b)  # as it was: the check writes each step's weights itself
+        return [(b - a) / lr for b, a in zip(before, after, strict=True)]
+
+    return grads
 
 
 def from_forward(

@@ -219,6 +219,8 @@ def check_layered(
 def _no_update(adapter: Adapter, decl: LayeredDecl) -> tuple[Finding, ...]:
     """The learner's own update is never run here (its weights take the declared step), nor
     its training loop."""
+    if adapter.style == "step":  # its gradients are read from its moves: the update is held
+        return (LOOP_NOT_RUN,)
     given = " (your step= is not used with a layered spec yet)" if adapter.step else ""
     return (
         update_not_compared(
