@@ -72,6 +72,7 @@ class Learner:
                 raise LearnerError(f"{e}{hint}") from None
         self.dtype = "float32" if {v.dtype for v in raw} == {np.dtype(np.float32)} else "float64"
         self.raw_grads: list[Any] = []
+        self.k = 1  # the step of the last pass
 
     def _fitting_order(self, raw: list[Array]) -> list[str] | None:
         """Your names in an order whose shapes fit the spec's arrays one by one (each taking
@@ -164,6 +165,7 @@ class Learner:
 
     def step(self, k: int, X: Array, y: Array) -> tuple[float | None, dict[str, Array]]:
         """(loss or None, gradients canonical) of one training pass."""
+        self.k = k
         res = guarded(self.a.grads, k, "your training pass", X.copy(), y.copy())
         loss = None
         if self.a.grad_paths is not None:  # style (b): the layers hold the gradients
@@ -183,11 +185,35 @@ class Learner:
         return loss, self.grads()
 
     def grads(self) -> dict[str, Array]:
-        """The last pass's gradients, read with the current layout."""
-        return {
-            n: self.fit(n, f"{p}'s gradient", g)
-            for n, p, g in zip(self.names, self.a.paths, self.raw_grads, strict=True)
-        }
+        """The last pass's gradients, read with the current layout; a bias gradient left
+        unsummed over some of its axes is the learner's bug (``bias_reduction``)."""
+        out = {}
+        for n, p, g in zip(self.names, self.a.paths, self.raw_grads, strict=True):
+            try:
+                out[n] = self.fit(n, f"{p}'s gradient", g)
+            except LearnerError:
+                w = self.shapes.get(f"W{n[1:]}") if n[0] == "b" and n[1:].isdigit() else None
+                want = self.shapes[n]
+                if w is None or np.ndim(g) <= 1 or want[0] not in np.shape(g):
+                    raise
+                axes, over = (
+                    ("(0, 2, 3)", "the batch and the positions")
+                    if len(w) == 4
+                    else ("0", "the batch")
+                )
+                label = p if p == n else f"{p} ({n})"
+                raise LearnerCrash(
+                    Finding(
+                        "bias_reduction",
+                        (p,),
+                        int(n[1:]),
+                        self.k,
+                        f"your gradient of {label} has shape {np.shape(g)} where the bias has "
+                        f"{want}: it is not summed over every axis but the units'",
+                        f"sum the incoming gradient over {over}: db = dout.sum(axis={axes})",
+                    )
+                ) from None
+        return out
 
 
 def _key(d: dict, p: str, learner: Learner) -> Any:
