@@ -23,8 +23,8 @@ def _convnet(bug: str | None):
     if bug == "dense":
         m.affine_backward = lambda d, c: (*affine(d, c)[:2], d)
     model = m.ThreeLayerConvNet()
-    return from_loss(model.params, model.loss, forward=model.loss, spec=m.SPEC + " opt=sgd(lr=0.05)",
-                     data=(m.X, m.Y))  # fmt: skip
+    spec = m.SPEC + " opt=sgd(lr=0.05)"
+    return from_loss(model.params, model.loss, forward=model.loss, spec=spec, data=(m.X, m.Y))
 
 
 @pytest.mark.parametrize(
