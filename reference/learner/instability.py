@@ -243,6 +243,9 @@ def nonfinite_value(r: Any, history: list, spec: Spec) -> Finding:
     the forward output and gradients agree, so training is unaffected."""
     obs, rs, _ = next(h for h in history if h[0].step == r.step)
     op, _ = cause(rs, spec, obs.params)
+    own = warning_cause(obs.warning[1]) if obs.warning else None
+    if own is not None and _contradicts(own[0], op):  # the learner's own line says otherwise
+        op = own[0]
     return Finding(
         "loss_value_mismatch",
         ("loss",),

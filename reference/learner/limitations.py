@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,9 @@ from nnparity.scratch import Spec, build
 from .codec import Codec
 from .contradiction import contradiction
 from .criteria import criterion
+from .remedies import fresh_start, remedies, slower, target_range
 from .result import Finding, Training
-from .torch_side import Reference, RefStep
+from .torch_side import Reference, RefStep, Trained
 
 INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
 INIT_SCALE = 10.0  # a weight's std this many times 1/sqrt(fan_in) is a blown-up start
@@ -44,6 +46,12 @@ LONGER_TIME = 2.0  # in at most twice the wall time the budget took (the check's
 DEADLINE: float | None = None  # the check's wall-time limit (time.monotonic()), set by the
 # sandbox's checker process: the longer run takes at most a third of what remains of it
 SATURATED = {"sigmoid": 6.0, "tanh": 3.5}
+DATA_CAUSES = ("target_range", "input_scale", "target_scale")
+GROWN = ("dead_units", "saturation")  # unit states that a run can bring about
+OUT_OF_TIME = (
+    "the training probe ran out of the check's time (the code verdict stands): run the check "
+    "with a longer --timeout to assess training"
+)
 
 
 def units(rs: RefStep, spec: Spec, P: dict, when: str, codec: Codec) -> list[Finding]:
@@ -155,9 +163,24 @@ def probe(
     spec = ref.spec
     crit = criterion(spec, y)
     fits, score = crit.fits, crit.score
+    cut: list[str] = []  # runs stopped by the check's time: their "no fit" is no evidence
+
+    def train(s: Spec, P: dict, b: list, n: int, f: Any, seconds: float | None = None) -> Any:
+        left = None if DEADLINE is None else (DEADLINE - time.monotonic()) / 3
+        limit = left if seconds is None else seconds if left is None else min(seconds, left)
+        if limit is not None and limit <= 0:
+            cut.append(str(s.opt))
+            return Trained([np.nan], P, np.zeros(0), False, 0)
+        run = ref.train(s, P, b, n, codec.frozen, f, seconds=limit)
+        if seconds is None and not run.fit and run.steps < n and np.isfinite(run.losses[-1]):
+            cut.append(str(s.opt))
+        return run
+
     t0 = time.monotonic()
-    declared = ref.train(spec, P0, batches, steps, codec.frozen, fits)
+    declared = train(spec, P0, batches, steps, fits)
     spent = time.monotonic() - t0  # the longer run below gets at most LONGER_TIME times it
+    if cut:
+        return Training("not_assessed", crit.text, OUT_OF_TIME), []
     reached = f"{score(declared.out)} after {declared.steps} step(s) of {spec.opt}"
     if declared.fit:
         return Training("fits", crit.text, reached), []
@@ -172,7 +195,11 @@ def probe(
         if (f.code, f.layer) not in seen
     ]
     strong_spec = spec.replace(opt=STRONG)
-    strong = ref.train(strong_spec, P0, [(X, y)], STRONG_STEPS, codec.frozen, fits)
+    strong = train(strong_spec, P0, [(X, y)], STRONG_STEPS, fits)
+    if cut:
+        return Training("not_assessed", crit.text, OUT_OF_TIME), []
+    if (rng := target_range(spec, y)) is not None:
+        found.append(rng)
     l0, l1 = declared.losses[0], declared.losses[-1]
     run = (
         f"PyTorch with {spec.opt} from your weights, {declared.steps} steps: loss "
@@ -194,7 +221,7 @@ def probe(
     if not strong.fit and init:  # is it the initialisation? the same run from fresh weights
         fresh = build(spec).init_params(seed=0)
         fresh.update({n: np.zeros_like(fresh[n]) for n in codec.frozen})
-        again = ref.train(strong_spec, fresh, [(X, y)], STRONG_STEPS, codec.frozen, fits)
+        again = train(strong_spec, fresh, [(X, y)], STRONG_STEPS, fits)
         if again.fit:
             strong = again
             more = (
@@ -209,7 +236,8 @@ def probe(
             ]
     if not strong.fit and ref.l2:  # is it the declared penalty? the same run without it
         free = Reference(spec, codec.frozen, 0.0, ref.softmax_out)
-        unpen = free.train(strong_spec, P0, [(X, y)], STRONG_STEPS, codec.frozen, fits)
+        unpen = free.train(strong_spec, P0, [(X, y)], STRONG_STEPS, codec.frozen, fits,
+                           seconds=_left())  # fmt: skip
         if unpen.fit:
             return failed, [
                 *found,
@@ -233,15 +261,23 @@ def probe(
     near = (
         clash is not None and crit.value is not None and crit.value(strong.out) >= clash[1] - 0.05
     )
+    if not near and rng is None:  # a cause that leaves the network as it is?
+        fixed = remedies(train, spec, strong_spec, P0, X, y, batches, steps, STRONG_STEPS,
+                         strong.fit, found)  # fmt: skip
+        if fixed:  # units that died or saturated during the run follow from it: said there
+            kept = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
+            grows = [f for f in kept if f.code == "learning_rate"]  # the loss grows, too
+            if grows and fixed[0].code == "learning_rate":
+                kept.remove(grows[0])
+                fixed = [replace(fixed[0], evidence=f"{grows[0].evidence}; {fixed[0].evidence}")]
+            return failed, _ordered(kept + fixed)
+    if near:  # at the data's own bound: units that died on the way are no limitation
+        found = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
     longer = None
-    if not strong.fit and not near:  # slow, not unable? the declared run, LONGER times longer
-        seconds = LONGER_TIME * spent
-        if DEADLINE is not None:  # leave two thirds of what remains of the check's time
-            seconds = min(seconds, (DEADLINE - time.monotonic()) / 3)
-        if seconds > 0:
-            longer = ref.train(spec, declared.params, batches, LONGER * steps, codec.frozen,
-                               fits, seconds=seconds)  # fmt: skip
-            longer = longer if longer.fit else None
+    if not strong.fit and not near and rng is None:  # slow, not unable? LONGER times longer
+        longer = train(spec, declared.params, batches, LONGER * steps, fits,
+                       seconds=LONGER_TIME * spent)  # fmt: skip
+        longer = longer if longer.fit else None
     if longer is not None:
         found.append(
             Finding(
@@ -255,7 +291,18 @@ def probe(
                 "limitation",
             )
         )
-    elif not strong.fit and not near:
+    elif (
+        not strong.fit
+        and not near
+        and rng is None
+        and not cut
+        and (fixed := fresh_start(train, spec, strong_spec, X, y, STRONG_STEPS, codec.frozen))
+    ):
+        kept = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
+        return failed, _ordered(kept + fixed)
+    elif not strong.fit and not near and rng is None and cut:
+        return Training("not_assessed", crit.text, OUT_OF_TIME), found
+    elif not strong.fit and not near and rng is None:
         found.append(
             Finding(
                 "capacity",
@@ -278,7 +325,8 @@ def probe(
                     if f"b{l}" not in P0 or f"b{l}" in codec.frozen
                 },
             }
-            biased = ref.train(with_bias, P, [(X, y)], STRONG_STEPS, set(), fits)
+            biased = ref.train(with_bias, P, [(X, y)], STRONG_STEPS, set(), fits,
+                               seconds=_left())  # fmt: skip
             if biased.fit:
                 found.append(
                     Finding(
@@ -293,6 +341,8 @@ def probe(
                     )
                 )
     elif strong.fit and not any(f.code in (*INIT_CAUSES, "learning_rate") for f in found):
+        said, hint = slower(train, spec, declared.params, P0, batches, steps, fits, score,
+                            LONGER_TIME * spent)  # fmt: skip
         found.append(
             Finding(
                 "slow_training",
@@ -300,10 +350,21 @@ def probe(
                 None,
                 None,
                 f"{run}; {STRONG} from the same weights fits in {strong.steps} steps: "
-                f"{score(strong.out)}",
-                "raise the learning rate, train longer, or use momentum/Adam",
+                f"{score(strong.out)}{said}",
+                hint,
                 "limitation",
             )
         )
-    order = {"no_bias": 0, **dict.fromkeys(INIT_CAUSES, 1), "capacity": 3}
-    return failed, sorted(found, key=lambda f: order.get(f.code, 2))
+    return failed, _ordered(found)
+
+
+def _ordered(found: list[Finding]) -> list[Finding]:
+    """In the order of their fix: the data first, the bias, the start, the rest, capacity."""
+    order = {**dict.fromkeys(DATA_CAUSES, 0), "no_bias": 1, **dict.fromkeys(INIT_CAUSES, 2),
+             "capacity": 4}  # fmt: skip
+    return sorted(found, key=lambda f: order.get(f.code, 3))
+
+
+def _left() -> float | None:
+    """A third of what remains of the check's time (None: no deadline)."""
+    return None if DEADLINE is None else max((DEADLINE - time.monotonic()) / 3, 0.0)

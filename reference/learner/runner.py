@@ -55,6 +55,7 @@ class Obs:
     noise: dict[str, float] = field(default_factory=dict)
     after: dict[str, Array] | None = None
     calls: int = 1  # backward passes run at these weights (2 with the determinism probe)
+    warning: tuple[int, str] | None = None  # the learner's first RuntimeWarning so far
 
 
 SHAPE_HINT = {
@@ -205,6 +206,7 @@ class Runner:
             a.write(params)
             obs.out = self.forward(step, X)
             a.write(obs.after)
+        obs.warning = self.warning
         return obs
 
     def _after(self, step: int) -> dict[str, Array]:

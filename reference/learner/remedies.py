@@ -1,0 +1,239 @@
+"""Before the training probe claims a limitation of the network: the causes that leave the
+network as it is, each shown by a run that fits once it is removed.
+
+- ``target_range``: targets outside what the output activation can produce (a sigmoid output
+  and -1/+1 labels): read off the data, no run;
+- ``input_scale``: inputs far from unit scale (a feature's mean or spread beyond ``FAR``); the
+  same network fits them standardised, (X - mean) / std per feature, an affine map that folds
+  into the first layer's weights and biases, so the network can represent the raw data too;
+- ``target_scale``: regression targets far from unit scale; the same network fits y / std(y)
+  (a scale that folds into the last layer);
+- ``local_minimum``: neither run fits from the learner's weights, and the strong run fits from
+  a fresh random initialisation (PyTorch's default, seeds 0 and 1);
+- ``learning_rate``: units die or saturate during the declared run (not at its start), and
+  the same run with lr / 10 fits.
+
+Each run is the caller's ``train`` (it keeps within the check's time); the first that fits
+names the cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from nnparity.scratch import Spec, build, optimizers
+from nnparity.scratch.spec_choice import choice
+
+from .criteria import criterion
+from .result import Finding
+
+FAR = 10.0  # a feature's (or target's) mean or std beyond this is far from unit scale
+RANGE = {
+    "sigmoid": (0.0, 1.0),
+    "tanh": (-1.0, 1.0),
+    "relu": (0.0, np.inf),
+    "softplus": (0.0, np.inf),
+    "softmax": (0.0, 1.0),
+}
+Train = Callable[..., Any]  # train(spec, P, batches, steps, fits) -> Trained
+
+
+def target_range(spec: Spec, y: np.ndarray) -> Finding | None:
+    """Targets beyond the range of the output activation, where no weights can reach them."""
+    last = spec.activations[-1].name
+    if last not in RANGE or not np.issubdtype(np.asarray(y).dtype, np.floating):
+        return None
+    lo, hi = RANGE[last]
+    ymin, ymax = float(np.min(y)), float(np.max(y))
+    if lo <= ymin and ymax <= hi:
+        return None
+    out = f"({lo:g}, {hi:g})" if np.isfinite(hi) else f"[{lo:g}, inf)"
+    fix = (
+        "targets in that range (0/1 labels: y = (y + 1) / 2)"
+        if last == "sigmoid"
+        else ("targets in that range")
+    )
+    return Finding(
+        "target_range",
+        (),
+        spec.n_layers,
+        None,
+        f"your targets run from {ymin:.4g} to {ymax:.4g}, and a {last} output lies in {out}: "
+        "no weights reach the targets outside it, whatever the network's size",
+        f"use {fix}, or an output activation whose range holds them (identity, tanh for -1/+1)",
+        "limitation",
+    )
+
+
+def _far(a: np.ndarray) -> float:
+    """The largest |mean| or std over the columns of ``a``."""
+    a = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
+    return float(max(np.abs(a.mean(0)).max(initial=0.0), a.std(0).max(initial=0.0)))
+
+
+def _standardise(a: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """(x -> (x - mean) / std per feature of ``a``, in x's dtype; what the scale was)."""
+    flat = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
+    mean, std = flat.mean(0), flat.std(0)
+    std = np.where(std > 0, std, 1.0)
+    said = f"means up to {np.abs(mean).max():.4g}, spreads up to {std.max():.4g}"
+
+    def f(x: np.ndarray) -> np.ndarray:
+        out = (np.asarray(x, dtype=np.float64).reshape(len(x), -1) - mean) / std
+        return out.reshape(np.shape(x)).astype(x.dtype)
+
+    return f, said
+
+
+def remedies(
+    train: Train,
+    spec: Spec,
+    strong_spec: Spec,
+    P0: dict,
+    X: np.ndarray,
+    y: np.ndarray,
+    batches: list,
+    steps: int,
+    strong_steps: int,
+    strong_fit: bool,
+    found: list[Finding],
+) -> list[Finding]:
+    """The first cause among input_scale, target_scale and learning_rate that a run shows
+    (see the module), as findings; [] when none does."""
+    crit = criterion(spec, y)
+    score = crit.score
+    if _far(X) > FAR:  # the run that failed on the raw inputs, on standardised ones
+        std, said = _standardise(X)
+        s, n, b = (spec, steps, batches) if strong_fit else (strong_spec, strong_steps, [(X, y)])
+        run = train(s, P0, [(std(Xb), yb) for Xb, yb in b], n, crit.fits)
+        if run.fit:
+            return [
+                _found(
+                    "input_scale",
+                    f"your inputs are far from unit scale ({said}); standardised per feature, "
+                    f"(X - mean) / std, the same network fits with {s.opt} in {run.steps} "
+                    f"steps: {score(run.out)}",
+                    "standardise the inputs (keep the training mean and std for new data); the "
+                    "network itself can represent them",
+                )
+            ]
+    kind = crit.text.startswith("R^2")
+    if kind and _far(y) > FAR:
+        s = float(np.std(y)) or 1.0
+        ys = np.asarray(y, dtype=np.float64) / s
+        scaled = criterion(spec, ys)
+        run = train(strong_spec, P0, [(X, ys.astype(y.dtype))], strong_steps, scaled.fits)
+        if run.fit:
+            return [
+                _found(
+                    "target_scale",
+                    f"your targets are far from unit scale (std {s:.4g}); "
+                    f"divided by it, the same network fits with {strong_spec.opt} in "
+                    f"{run.steps} steps: {scaled.score(run.out)}",
+                    f"scale the targets (y / {s:.4g}) and the predictions back; the "
+                    "network itself can represent them",
+                )
+            ]
+    grown = [
+        f
+        for f in found
+        if f.code in ("dead_units", "saturation") and not f.evidence.startswith("at the start")
+    ]
+    lr = spec.opt.kwargs.get("lr")
+    if grown and lr:
+        slow = spec.replace(
+            opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr / 10})
+        )
+        run = train(slow, P0, batches, steps, crit.fits)
+        if run.fit:
+            what = "die" if grown[0].code == "dead_units" else "saturate"
+            return [
+                _found(
+                    "learning_rate",
+                    f"units {what} during the declared run (not at its start: "
+                    f"{grown[0].evidence.split(':')[0]}); with lr = {float(lr) / 10:g} the same "
+                    f"run fits in "
+                    f"{run.steps} steps: {score(run.out)}",
+                    "lower the learning rate (the steps push the units out of range)",
+                )
+            ]
+    return []
+
+
+def fresh_start(
+    train: Train,
+    spec: Spec,
+    strong_spec: Spec,
+    X: np.ndarray,
+    y: np.ndarray,
+    steps: int,
+    frozen: set[str],
+) -> list[Finding]:
+    """``local_minimum`` where the strong run fits from a fresh random initialisation (asked
+    once neither the strong run nor the longer declared one fits from the learner's start)."""
+    crit = criterion(spec, y)
+    score = crit.score
+    for seed in (0, 1):
+        fresh = build(spec).init_params(seed=seed)
+        fresh.update({n: np.zeros_like(fresh[n]) for n in frozen})
+        run = train(strong_spec, fresh, [(X, y)], steps, crit.fits)
+        if run.fit:
+            return [
+                _found(
+                    "local_minimum",
+                    f"from your initial weights neither run fits; "
+                    f"from a fresh random initialisation (PyTorch's default, seed {seed}) "
+                    f"the same {strong_spec.opt} run fits in {run.steps} steps: "
+                    f"{score(run.out)}",
+                    "re-initialise the weights (another seed, or "
+                    "PyTorch's default init): your start settles where it cannot fit",
+                )
+            ]
+    return []
+
+
+def _found(code: str, evidence: str, hint: str) -> Finding:
+    return Finding(code, (), None, None, evidence, hint, "limitation")
+
+
+def slower(
+    train: Train,
+    spec: Spec,
+    after: dict,
+    P0: dict,
+    batches: list,
+    steps: int,
+    fits: Any,
+    score: Any,
+    seconds: float,
+) -> tuple[str, str]:
+    """Where the strong run fits and the declared one does not, which fix is true: the
+    declared run on for 4 times its budget (train longer), the declared run with lr x 10 or
+    x 100 from the start (raise the learning rate), else another optimizer. (evidence, fix)"""
+    on = train(spec, after, batches, 4 * steps, fits, seconds=seconds)
+    if on.fit:
+        return (
+            f"; the same {spec.opt} run on for {on.steps} more steps fits too: {score(on.out)}",
+            "train longer, or raise the learning rate",
+        )
+    said = f"; the same {spec.opt} run on for {on.steps} more steps reaches {score(on.out)}"
+    lr = spec.opt.kwargs.get("lr")
+    for c in (10, 100) if lr else ():
+        fast = spec.replace(
+            opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr * c})
+        )
+        run = train(fast, P0, batches, steps, fits)
+        if run.fit:
+            return (
+                f"{said}; with lr = {lr * c:g} it fits in {run.steps} steps: {score(run.out)}",
+                f"raise the learning rate (lr = {lr * c:g} fits)",
+            )
+    plain = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
+    return said, (
+        "use momentum or Adam: plain SGD at this learning rate does not get there"
+        if plain
+        else "change the optimizer's settings: the strong run above fits from the same weights"
+    )
