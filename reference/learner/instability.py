@@ -244,8 +244,8 @@ def nonfinite_value(r: Any, history: list, spec: Spec) -> Finding:
     obs, rs, _ = next(h for h in history if h[0].step == r.step)
     op, _ = cause(rs, spec, obs.params)
     own = warning_cause(obs.warning[1]) if obs.warning else None
-    if own is not None and _contradicts(own[0], op):  # the learner's own line says otherwise
-        op = own[0]
+    if own is not None and "log" in own[0] and _contradicts(own[0], op):  # its own log's line
+        op = own[0]  # (an exp that overflowed first in a sigmoid made a 0 or 1, not the inf)
     return Finding(
         "loss_value_mismatch",
         ("loss",),

@@ -43,8 +43,9 @@ def _mlp(sizes, acts, loss, opt, seed=0, scale=None, P=None):
                 dz = dz @ P[f"W{l}"].T * d[acts[l - 2]](a[l - 1])
         return [g[k] for k in P]
 
-    return from_gradients(P, list(P), grads, sizes=sizes, activations=",".join(acts), loss=loss,
-                          optimizer=opt.split("(")[0], lr=float(opt.split("=")[1][:-1]))  # fmt: skip
+    name, lr = opt.split("(")[0], float(opt.split("=")[1][:-1])
+    decl = dict(sizes=sizes, activations=",".join(acts), loss=loss, optimizer=name, lr=lr)
+    return from_gradients(P, list(P), grads, **decl)
 
 
 def _blobs(shift=0.0, spread=1.0, n=60, seed=1):
