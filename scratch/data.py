@@ -91,6 +91,8 @@ def check_data(spec: Spec, X: Any, y: Any, kind: str | None = None) -> tuple[Arr
         return X, y.astype(np.int64, copy=False)
     if y.shape != (b, n_out):
         hint = f"; use y.reshape({b}, {n_out})" if y.size == b * n_out else ""
+        if y.shape == (n_out, b) and n_out > 1:  # one column per sample: transpose, never reshape
+            hint = "; use y.T (one row per sample)"
         raise DataError(f"y has shape {y.shape}; {spec.loss.name} takes ({b}, {n_out}){hint}")
     y = _real("y", y, spec.dtype, allow_bool=True)
     if kind == "probability" and ((y < 0) | (y > 1)).any():

@@ -32,7 +32,7 @@ import numpy as np
 from .codec import Codec
 from .conventions import Conventions
 from .declarations import _conv, _paths
-from .grad_formats import _is_loss_pair, _match, as_grad
+from .grad_formats import _is_loss_pair, _match, as_grad, loss_pair
 from .layered_decl import LayeredDecl, as_dense, is_layered, layered_decl
 from .paths import LearnerError, get, put
 
@@ -64,6 +64,8 @@ class Adapter:
                 f"data= takes a pair (X, y), got {what}: pass data=(X, y), one row per sample "
                 "in each (for an autoencoder, whose targets are its inputs, data=(X, X))"
             )
+        if d is not None:  # a pandas DataFrame or Series: its values (crossing as arrays)
+            self.data = tuple(v.to_numpy() if hasattr(v, "to_numpy") else v for v in d)
 
     def bind(self) -> Codec:
         """Read the learner's arrays once: check shapes and fix the layout."""
@@ -146,7 +148,7 @@ class Adapter:
                 "style (b), from_layers"
             )
         if _is_loss_pair(result, self.returns_loss):
-            loss, result = float(np.asarray(result[0])), result[1]
+            loss, result = loss_pair(result)
         return loss, _match(result, self.paths, self.bind())
 
 

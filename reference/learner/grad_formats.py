@@ -14,15 +14,35 @@ Array = np.ndarray
 
 
 def _is_loss_pair(r: Any, declared: bool | None) -> bool:
+    """Whether ``r`` is (loss, grads), or (grads, loss): put the pair in that order with
+    ``loss_pair``. A loss is one number: a float, or an array of one element (the course's
+    (1, 1) cost); an array of several beside the gradients is refused with its shape."""
     if declared is not None:
         return declared
     if not (isinstance(r, tuple | list) and len(r) == 2):
         return False
+    for loss, grads in (r, r[::-1]):
+        if isinstance(grads, Mapping | list | tuple) and not isinstance(
+            loss, Mapping | list | tuple
+        ):
+            if isinstance(loss, int | float | np.number) or np.size(loss) == 1:
+                return True
+            if isinstance(loss, np.ndarray) and loss.ndim and isinstance(grads, Mapping):
+                raise LearnerError(
+                    f"your function returned a loss of shape {loss.shape} beside the gradients: "
+                    "return one number (the mean over every entry for mse, np.mean((a - y)**2))"
+                )
+    return False
+
+
+def loss_pair(r: Any) -> tuple[float, Any]:
+    """(loss as a float, grads) from a pair ``_is_loss_pair`` accepted, in either order."""
     first = r[0]
-    scalar = isinstance(first, int | float | np.number) or (
-        isinstance(first, np.ndarray) and first.ndim == 0
+    one = isinstance(first, int | float | np.number) or (
+        not isinstance(first, Mapping | list | tuple) and np.size(first) == 1
     )
-    return scalar and isinstance(r[1], Mapping | list | tuple)
+    loss, grads = (r[0], r[1]) if one else (r[1], r[0])
+    return float(np.asarray(loss, dtype=np.float64).reshape(-1)[0]), grads
 
 
 def as_grad(path: str, g: Any) -> Array:

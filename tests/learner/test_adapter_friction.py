@@ -352,3 +352,38 @@ def test_data_given_as_one_array_is_refused_not_unpacked(rows):
         from_gradients(P, list(P), _grads, data=X[:rows], **DECL)
     a = from_gradients(P, list(P), _grads, data=(X, Y), **DECL)
     assert check(a, steps=2, probe=False).code == "match"
+
+
+def _with_loss(form):
+    def grads(X, y):
+        g = _grads(X, y)
+        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        loss = float(np.mean((a1 @ P["W2"] + P["b2"] - y) ** 2))
+        if form == "1x1":  # deeplearning.ai's cost, np.dot(...) / m, a (1, 1) array
+            return np.array([[loss]]), g
+        if form == "after":
+            return g, loss
+        return np.full(3, loss), g  # a loss per output
+
+    return from_gradients(P, list(P), grads, **DECL)
+
+
+@pytest.mark.parametrize("form", ["1x1", "after"])
+def test_a_loss_of_one_element_or_after_the_gradients_is_read(form):
+    """Review s9c: both were 'the gradients should be a dict ... got 2' (exit 2)."""
+    r = check(_with_loss(form), X, Y, steps=2, probe=False)
+    assert r.code == "match", r.render()
+    assert not [f for f in r.findings if f.code == "loss_value_mismatch"], r.render()
+
+
+def test_a_loss_of_several_numbers_is_refused_with_its_shape():
+    with pytest.raises(LearnerError, match=r"a loss of shape \(3,\) beside the gradients"):
+        check(_with_loss("vector"), X, Y, steps=2, probe=False)
+
+
+def test_pandas_data_is_read_as_its_values():
+    """Review s9c: data=(df[features], df['price']) was exit 3 from the sandbox's encoder."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X, columns=["a", "b"]).assign(t=Y[:, 0])
+    a = from_gradients(P, list(P), _grads, data=(df[["a", "b"]], df[["t"]]), **DECL)
+    assert isinstance(a.data[0], np.ndarray) and check(a, steps=2, probe=False).code == "match"
