@@ -200,7 +200,7 @@ def probe(
         return Training("not_assessed", crit.text, OUT_OF_TIME), []
     if (rng := target_range(spec, y)) is not None:
         found.append(rng)
-    l0, l1 = declared.losses[0], declared.losses[-1]
+    l0, l1 = rs0.loss, rs1.loss  # on all the data: a batch's own loss is one batch's
     run = (
         f"PyTorch with {spec.opt} from your weights, {declared.steps} steps: loss "
         f"{l0:.4g} -> {l1:.4g}, {score(declared.out)}"

@@ -130,8 +130,9 @@ class Reference:
         seconds: float | None = None,
     ) -> Trained:
         """Train a twin of ``spec`` from ``params`` for up to ``steps`` steps, cycling through
-        ``batches``; stop early once ``fits(output on all data)``, or, unfitted, once
-        ``seconds`` of wall time are spent."""
+        ``batches``; stop early once ``fits(output on all data)`` has held from its first
+        check at step k to step max(2k, steps / 2) (a run that touches the criterion and swings
+        away is no fit), or, unfitted, once ``seconds`` of wall time are spent."""
         end = None if seconds is None else time.monotonic() + seconds
         twin = Twin(spec)
         for n in frozen:
@@ -141,7 +142,7 @@ class Reference:
         data = [self.tensors(Xb, yb, twin.dtype) for Xb, yb in batches]
         X_all = torch.cat([d[0] for d in data])
         body, head = twin.module[:-1], twin.module[-1]
-        losses, fit, k = [], False, 0
+        losses, fit, k, hold = [], False, 0, 0
         for k in range(1, steps + 1):
             Xb, yb = data[(k - 1) % len(data)]
             twin.optimizer.zero_grad(set_to_none=True)
@@ -157,11 +158,12 @@ class Reference:
             if k % 25 == 0 or k == steps:
                 with torch.no_grad():
                     fit = fits(twin.module(X_all).numpy())
-                if fit or end is not None and time.monotonic() > end:
+                hold = (hold or min(steps, max(2 * k, steps // 2))) if fit else 0  # and hold
+                if fit and k >= hold or end is not None and time.monotonic() > end:
                     break
         with torch.no_grad():
             out = twin.module(X_all).numpy().copy()
-        return Trained(losses, twin.get_params(), out, fit, k)
+        return Trained(losses, twin.get_params(), out, fit and k >= hold, k)
 
 
 @dataclass
