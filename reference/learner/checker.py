@@ -50,7 +50,7 @@ from .runner import LearnerCrash, Obs, Runner
 from .table import param_table, records_of
 from .targets import learner_data
 from .torch_side import Reference, RefStep
-from .wide import wide_forward
+from .wide import fresh_forward, wide_forward
 
 Array = np.ndarray
 # torch.testing.assert_close's float16 defaults (1e-3, 1e-5) hold one operation; a hand-written
@@ -161,6 +161,9 @@ def _run(
             run.notes.append(form)
         if k == 1 and len(rows) == 1 and len(X) > 1:  # one row a step: the forward on many
             runner.hygiene += wide_forward(runner, ref, P, X, y, tol, HYPOTHESIS_TOL[spec.dtype])
+        if k == 1:  # and at fresh weights, where a kink the data never reach shows
+            runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
+                                            HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip
         first = batches[0]
         if k > 1 and reordered(rows, first) and ignores_rows(obs.out, rs.out, rows, first, *wide):
             obs.out = in_rows(obs.out, rows, first)  # it kept step 1's order: said in a note

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnparity.scratch import build
+
 from .forward import explain_forward
 from .result import Finding
 from .runner import LearnerCrash
@@ -48,4 +50,45 @@ def wide_forward(
         return []
     found = explain_forward(ref, P, X[:n], out, hyp[1], hyp[0], runner.codec, 1)[0]
     said = f"on {n} rows at once (every step hands your forward one row): {found.evidence}"
+    return [replace(found, evidence=said)]
+
+
+def fresh_forward(
+    runner: Runner, ref: Reference, P: dict, X: np.ndarray, y: np.ndarray, tol: Any,
+    hyp: tuple[float, float], frozen: set[str],
+) -> list[Finding]:  # fmt: skip
+    """The forward finding at fresh weights (scratch's initializer, seed 1), once at step 1:
+    where the data keep every unit on one side of a kink (all outputs positive, so a ReLU on
+    an output declared identity is identity there), the learner's weights never show a wrong
+    activation; fresh ones do (as ``from_forward`` compares at several weight settings). Only
+    a named forward bug is said (a state the learner keeps beside its weights, such as a
+    transposed copy its own update re-syncs, would part here without being a bug)."""
+    a, spec = runner.a, ref.spec
+    n = min(len(X), ROWS)
+    if a.forward is None or a.style == "forward":
+        return []
+    Q = build(spec).init_params(seed=1)
+    Q.update({k: np.zeros_like(Q[k]) for k in frozen})
+    kept = a.keep()
+    try:
+        a.write(Q)
+        out = runner.forward(1, X[:n])
+    except LearnerCrash:
+        return []
+    finally:
+        a.restore(kept)
+        a.write(P)
+    want = ref.run(Q, X[:n], y[:n]).out
+    scale = float(np.abs(want).max(initial=0.0))
+    if out.shape != want.shape or bool(
+        (np.abs(out - want) <= tol.atol * scale + tol.rtol * np.abs(want)).all()
+    ):
+        return []
+    found = explain_forward(ref, Q, X[:n], out, hyp[1], hyp[0], runner.codec, 1)[0]
+    if found.code in ("unexplained_mismatch", "layer_mismatch"):
+        return []
+    said = (
+        f"at fresh weights (PyTorch's default initialisation; your data and weights never "
+        f"reach the kink that shows it): {found.evidence}"
+    )
     return [replace(found, evidence=said)]
