@@ -20,6 +20,7 @@ from .numgrad import explain_numerical
 from .optim import explain_late_weights, explain_update
 from .optim_variants import Sim
 from .order import explain_order
+from .other_loss import explain_other_loss
 from .regularization import explain_regularization
 from .result import Finding, factor_text
 from .row_order import explain_stale
@@ -102,6 +103,7 @@ def diagnose(
             d.loss_agrees = agrees
         out += (
             form
+            or explain_other_loss(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_stale(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_order(data, codec, failing)
             or explain_numerical(
