@@ -157,6 +157,8 @@ def stuck_explains(stuck: tuple[int, tuple[str, ...]], bad: list, codec: Codec) 
     step, names = stuck
     first = min(r.step for r in bad)
     at = {r.tensor for r in bad if r.step == first}
-    grads = any(r.stage in ("forward", "loss", "grad") for r in bad if r.step == first)
+    outputs = any(r.stage in ("forward", "loss") for r in bad if r.step == first)
     moved = {n for n in names if n not in codec.frozen}
-    return step == first and not grads and at == moved
+    # a gradient implied from an unmoved parameter (from_step) is 0: it parts there alone
+    grads = {r.tensor for r in bad if r.step == first and r.stage == "grad"}
+    return step == first and not outputs and at == moved and grads <= moved

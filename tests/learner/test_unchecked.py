@@ -144,8 +144,9 @@ def test_the_squared_error_summed_over_outputs_and_averaged_is_declared_sse():
                            loss=loss, optimizer="sgd", lr=0.1)  # fmt: skip
         r = check(a, X, y, steps=2, probe=False)
         assert r.code == code, r.render()
-        if code != "match":
-            assert r.findings[0].code == "scale_factor" and "(sse)" in r.findings[0].hint
+        if code != "match":  # the gradients are sse's: the declaration that takes them
+            assert r.findings[0].code == "loss_declaration", r.render()
+            assert "declare loss='sse'" in r.findings[0].hint
 
 
 def _adam_shared_state(shared: bool):
@@ -193,6 +194,22 @@ def test_a_step_that_skips_the_first_layer_names_the_parameters_it_left():
                             **DECL))  # fmt: skip
     f = r.findings[0]
     assert (f.code, f.params, f.step) == ("step_did_not_update", ("W1", "b1"), 1), r.render()
+
+
+def test_a_step_that_hides_its_gradients_and_skips_a_bias_names_it():
+    """Review s9c: from_step whose update loop leaves out the output bias: its implied
+    gradient is 0, and it was 'unexplained: all zeros (never computed?)'."""
+    net = C.Net()
+    last = C.NAMES[-1]
+
+    def step(X, y):
+        for k, g in net.grads(X, y).items():
+            if k != last:
+                net.P[k] = net.P[k] - C.LR * g
+
+    r = _run(from_step(net.P, C.NAMES, step, optimizer="sgd", lr=C.LR, **DECL))
+    f = r.findings[0]
+    assert (f.code, f.params, f.step) == ("step_did_not_update", (last,), 1), r.render()
 
 
 def test_sgd_with_the_gradient_clipped_to_a_global_norm_says_so_beside_the_schedule():
