@@ -45,8 +45,8 @@ def explain_other_loss(
     seen = [h[0] for h in history[start - 1 : start + 1] if h[0].grads is not None]
     if not seen:
         return []
-    for name in CANDIDATES:
-        for red in REDUCTIONS:
+    for red in REDUCTIONS:  # each loss's own reduction first: sse, not mse summed per sample
+        for name in CANDIDATES:
             if name == spec.loss.name:
                 continue  # another reduction of the declared loss: a scale factor, said there
             try:
