@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .explain import HYPOTHESIS_TOL
+from .paths import LearnerError
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -56,6 +57,13 @@ def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding 
     rtol, atol = HYPOTHESIS_TOL[spec.dtype]
     if np.allclose(out, rs.out, rtol=rtol, atol=atol):
         return None
+    cut = 0.0 if spec.activations[-1].name == "identity" else 0.5
+    if np.isin(out, (0.0, 1.0)).all() and np.array_equal(out, (rs.out > cut).astype(out.dtype)):
+        raise LearnerError(
+            f"your forward= returns labels (the network's outputs thresholded at {cut:g}); the "
+            "check compares the outputs themselves: pass the function that returns the "
+            "probabilities (or the logits), and threshold them in your own code"
+        )
     logits = rs.z[-1].numpy()
     last = spec.activations[-1].name
     if spec.loss.name == "cross_entropy" and last == "identity" and not refs[0].softmax_out:

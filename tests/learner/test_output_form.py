@@ -58,3 +58,14 @@ def test_a_network_without_its_sigmoid_is_still_a_bug():
     r = check(a, X, y, steps=3, probe=False)
     assert r.code == "implementation_bug", r.render()
     assert "logits_output" not in r.codes()
+
+
+def test_a_forward_that_returns_labels_is_refused_with_the_function_to_pass():
+    """Review s9c: forward=net.predict (a > 0.5) was an unexplained forward mismatch."""
+    from nnparity.reference.learner import LearnerError
+
+    a, y = _net("sigmoid")
+    scores = a.forward
+    a.forward = lambda X: (1 / (1 + np.exp(-scores(X))) > 0.5).astype(float)
+    with pytest.raises(LearnerError, match="returns labels .* pass the function that returns"):
+        check(a, X, y, steps=2, probe=False)
