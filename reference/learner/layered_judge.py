@@ -213,7 +213,10 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
             f"the loss already parts ({r.scratch_value:.8g} vs PyTorch's {r.torch_value:.8g})"
             ": your forward pass differs"
         )
-        hint = "compare your forward pass layer by layer with the spec (nnparity check_layers)"
+        hint = (
+            "compare your forward pass layer by layer with the spec (check_layers, "
+            "nnparity.reference.learner: each layer's forward held to PyTorch's)"
+        )
         return Finding(code, ("loss",), None, k, text, hint)
     drop = _dropout_above(ref, n)
     own = [m for m in G if int(layer_of(m) or 0) == n]
@@ -231,6 +234,8 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
         f"{r.torch_value:.6g}{rel}) while {above}{extra}"
     )
     hint = HINTS.get(kind, "check this layer's backward")
+    if kind == "conv" and any(ref.kind[m] in ("maxpool", "avgpool") for m in ref.kind if m > n):
+        hint += "; the pooling above routes its gradient"
     if code == "sign_flip":
         hint = f"{_path(learner, r.tensor)}'s gradient has the opposite sign: " + hint
     elif code == "scale_factor":
@@ -365,7 +370,7 @@ HINTS = {
     "dense": "the layer's backward, or the gradient reaching it from the layer above "
     "(check the layers above it one at a time with check_layers)",
     "conv": "conv's backward (dw, db, and dx for the layer below): check it with "
-    "layer_check(..., layer='conv'); the pooling above routes its gradient",
+    "layer_check(..., layer='conv')",
 }
 
 
