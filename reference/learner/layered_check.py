@@ -33,11 +33,11 @@ from .accumulation import accumulated
 from .adapters import Adapter
 from .coverage import LOOP_NOT_RUN, update_not_compared
 from .layered_decl import LayeredDecl
-from .layered_judge import diagnose, explained, table
+from .layered_judge import diagnose, explained
 from .layered_learner import Learner, guarded
 from .layered_masks import UNRECOVERED, keeps_of, recover
 from .layered_reference import LayeredRef, LStep
-from .layered_steps import frozen, layouts, moved, moved_finding, note, schedule
+from .layered_steps import frozen, layouts, moved, moved_finding, note, schedule, table
 from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
 from .row_order import other_rows, stale_layered

@@ -29,7 +29,7 @@ from .layered_reference import LayeredRef, LStep
 from .layered_residual import regularization, swapped
 from .layered_running import _close, _running
 from .layered_variants import variants
-from .result import Finding, ParamRow, factor_text
+from .result import Finding, factor_text
 
 Array = np.ndarray
 EXPLAINED = 0.01  # ... and leaves at most this share of a loss that parts unexplained
@@ -259,6 +259,16 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
             + (": its sign" if c < 0 else ": its 1/N and factors" if abs(c) != 1 else "")
             + (f" (layer_check(..., layer='{ref.kind[layer]}'))" if layer else "")
         )
+        below = [m for m in {g.tensor for g in grads} if int(layer_of(m) or 0) < n]
+        if below and all(  # each below parts by c itself, in a layer of n's kind: one function?
+            ref.kind[int(layer_of(m) or 0)] == kind
+            and np.isclose(_factor(G[m], T.grads[m]) or 0.0, c, rtol=1e-6)
+            for m in below
+        ):
+            hint += (
+                f"; or the backward every {kind} layer shares: each {kind} layer's dW and db "
+                f"part by {factor_text(c, 4, 'g')} alone, as one function that scales them would"
+            )
         n = layer or n
     else:
         hint += _dx_above(ref, n)
@@ -372,27 +382,3 @@ HINTS = {
     "conv": "conv's backward (dw, db, and dx for the layer below): check it with "
     "layer_check(..., layer='conv')",
 }
-
-
-def table(records: list[Record], learner: Any) -> tuple[ParamRow, ...]:
-    """One row per learner array compared: worst step, first bad step, max diffs."""
-    rows = []
-    names = dict(zip(learner.names, learner.a.paths, strict=True))
-    for name in [*learner.names, *[r.tensor for r in records if r.stage == "buffers"]]:
-        rs = [r for r in records if r.tensor == name and r.stage in ("grad", "buffers")]
-        if not rs or any(row.canonical == name for row in rows):
-            continue
-        bad = [r for r in rs if not r.passed]
-        rows.append(
-            ParamRow(
-                names.get(name, name),
-                name,
-                rs[0].shape,
-                len(rs),
-                bad[0].step if bad else None,
-                rs[0].stage,
-                max(r.max_abs for r in rs),
-                max(r.max_rel for r in rs),
-            )
-        )
-    return tuple(rows)

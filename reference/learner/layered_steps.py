@@ -1,6 +1,6 @@
 """Step bookkeeping of a layered check: which batches are compared, masks that repeat across
 steps, running statistics that move outside a training pass, the reading of square dense
-weights, and the notes that say what was not compared."""
+weights, the notes that say what was not compared, and the per-parameter table."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from nnparity.reference.compare import Record
 from nnparity.scratch.spec_layers import layer_shapes
 
 from .layered_decl import LayeredDecl
 from .paths import LearnerError
-from .result import Finding
+from .result import Finding, ParamRow
 from .row_order import rows_at
 
 Array = np.ndarray
@@ -155,3 +156,27 @@ def layouts(learner: Any, raw_p: list[Array], score: Any) -> tuple[dict, Finding
         "your loss and gradients",
         "declare layout='out_in' to say so",
     )
+
+
+def table(records: list[Record], learner: Any) -> tuple[ParamRow, ...]:
+    """One row per learner array compared: worst step, first bad step, max diffs."""
+    rows = []
+    names = dict(zip(learner.names, learner.a.paths, strict=True))
+    for name in [*learner.names, *[r.tensor for r in records if r.stage == "buffers"]]:
+        rs = [r for r in records if r.tensor == name and r.stage in ("grad", "buffers")]
+        if not rs or any(row.canonical == name for row in rows):
+            continue
+        bad = [r for r in rs if not r.passed]
+        rows.append(
+            ParamRow(
+                names.get(name, name),
+                name,
+                rs[0].shape,
+                len(rs),
+                bad[0].step if bad else None,
+                rs[0].stage,
+                max(r.max_abs for r in rs),
+                max(r.max_rel for r in rs),
+            )
+        )
+    return tuple(rows)
