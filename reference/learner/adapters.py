@@ -225,6 +225,13 @@ def _has_attributes(layer: Any, names: dict[str, str], dw: str, db: str) -> None
     ]
     if not missing:
         return
+    held = getattr(layer, "__dict__", {}).values()
+    if not any(isinstance(v, np.ndarray) and v.ndim >= 2 for v in held):  # ReLU, Flatten, ...
+        raise LearnerError(
+            f"{type(layer).__name__} holds no weights: pass from_layers only the layers with "
+            "parameters (model.layers[i] for each dense or conv layer), in order; the others "
+            "are the spec's activations and shape layers"
+        )
     arrays = (
         [
             a

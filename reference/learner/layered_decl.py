@@ -140,9 +140,15 @@ def layered_decl(kw: dict[str, Any]) -> LayeredDecl:
     """``LayeredDecl`` from the keywords of a ``from_*`` call with ``spec=``."""
     unknown = set(kw) - set(KEYS)
     if unknown:
+        one = (  # Victor Zhou's CNN trains one image per call
+            "; for a function called one sample at a time, declare batch_size=1 instead of "
+            "per_sample=True"
+            if "per_sample" in unknown
+            else ""
+        )
         raise LearnerError(
             f"unknown declaration(s) {', '.join(sorted(unknown))} for a layered spec; known: "
-            f"{', '.join(KEYS)} (sizes and activations are the spec's)"
+            f"{', '.join(KEYS)} (sizes and activations are the spec's){one}"
         )
     conv = str(kw.get("convention", "torch")).lower()
     if conv not in ("torch", "pytorch", "cs231n"):

@@ -387,3 +387,27 @@ def test_pandas_data_is_read_as_its_values():
     df = pd.DataFrame(X, columns=["a", "b"]).assign(t=Y[:, 0])
     a = from_gradients(P, list(P), _grads, data=(df[["a", "b"]], df[["t"]]), **DECL)
     assert isinstance(a.data[0], np.ndarray) and check(a, steps=2, probe=False).code == "match"
+
+
+def test_a_parameterless_layer_given_to_from_layers_is_named_as_such():
+    """Review s9a: a Keras-like model.layers with ReLU objects got "ReLU has no 'W', 'b'"."""
+
+    class ReLU:
+        def forward(self, x):
+            self.mask = x > 0
+            return x * self.mask
+
+    class Dense:
+        def __init__(self):
+            self.W, self.b = np.ones((2, 3)), np.zeros(3)
+
+    with pytest.raises(LearnerError, match="ReLU holds no weights: pass from_layers only"):
+        names = dict(weights="W", biases="b", dweights="dW", dbiases="db")
+        from_layers([Dense(), ReLU()], lambda X, y: None, sizes=[2, 3, 1],
+                    activations="relu,identity", **names)  # fmt: skip
+
+
+def test_per_sample_on_a_layered_spec_points_to_batch_size_one():
+    with pytest.raises(LearnerError, match="declare batch_size=1 instead of per_sample=True"):
+        from_gradients({"W1": np.zeros((2, 1, 3, 3))}, ["W1"], _grads, per_sample=True,
+                       spec="1x4x4 conv(2,k=3) flatten dense(1) loss=mse")  # fmt: skip
