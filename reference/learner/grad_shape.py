@@ -79,7 +79,11 @@ def _squeeze(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def reshaped(
-    step: int, moved: list[tuple[Slot, tuple[int, ...]]], batch: int = 0, y_vector: bool = False
+    step: int,
+    moved: list[tuple[Slot, tuple[int, ...]]],
+    batch: int = 0,
+    y_vector: bool = False,
+    layout: str = "in_out",
 ) -> Finding:
     """The learner's step changed parameters' shapes (``moved``: slot, new shape):
     ``broadcast_shape`` when each new shape is the old one broadcast (b (n, 1) - lr * db (n,)
@@ -104,14 +108,24 @@ def reshaped(
             "axis; every step after it works on the wrong array",
             "give y the output's shape before the loss (y.reshape(-1, 1)), or take out[:, 0] - y",
         )
+    rows = batch > 1 and all(batch in g and batch not in s.shape for s, g in moved)
+    use = "dZ.sum(axis=1, keepdims=True)" if layout == "out_in" else "dz.sum(axis=0)"
     return Finding(
         "broadcast_shape",
         paths,
         slot.layer,
         step,
         f"{said}: its update met an array of another shape and NumPy broadcast the result"
-        f"{_example(slot.shape, got)}; every step after it works on the wrong array",
-        "give the gradient the parameter's shape before the update: db = dZ.sum(axis=1, "
+        + (
+            f" (an axis of {batch}, the batch's rows: a gradient not summed over the batch)"
+            if rows
+            else _example(slot.shape, got)
+        )
+        + "; every step after it works on the wrong array",
+        f"sum the gradient over the batch ({use}, one entry per unit) and give it the "
+        "parameter's shape before the update"
+        if rows
+        else "give the gradient the parameter's shape before the update: db = dZ.sum(axis=1, "
         "keepdims=True) for a bias of shape (n, 1), or g.reshape(p.shape)",
     )
 

@@ -215,7 +215,8 @@ class Runner:
         moved = [(s, v.shape) for s, v in zip(self.codec.slots, self.a.read_raw(), strict=True)
                  if v.shape != s.shape and v.size != int(np.prod(s.shape))]  # fmt: skip
         if moved:
-            raise LearnerCrash(reshaped(step, moved, self._batch, np.ndim(self.y) == 1))
+            yv = np.ndim(self.y) == 1
+            raise LearnerCrash(reshaped(step, moved, self._batch, yv, self.codec.layout))
         return self.a.read()
 
     def _needs_forward(

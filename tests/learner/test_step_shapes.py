@@ -131,3 +131,21 @@ def test_a_vector_target_broadcast_against_a_column_output_is_named_with_y(y_col
     f = result.findings[0]
     assert f.code == "broadcast_shape" and "w's shape from (3, 1) to (3, 30)" in f.evidence
     assert "your target y is a (30,) vector" in f.evidence and "y.reshape(-1, 1)" in f.hint
+
+
+def test_a_bias_gradient_not_summed_over_the_rows_says_sum_it_in_the_rows_layout():
+    """Review s9c: b (1, 8) minus an unsummed dz (32, 8) is (32, 8); the fix said
+    dZ.sum(axis=1, keepdims=True), the column layout's, which is the bug itself here."""
+    r = np.random.RandomState(5)
+    P = {"W": r.randn(3, 8) * 0.3, "b": np.zeros((1, 8))}
+
+    def step(X, y):
+        dz = 2 * (X @ P["W"] + P["b"] - y) / y.size
+        P["W"] = P["W"] - 0.1 * X.T @ dz
+        P["b"] = P["b"] - 0.1 * dz  # never summed over the 32 rows
+
+    a = from_step(P, ["W", "b"], step, sizes=[3, 8], activations="identity", loss="mse", lr=0.1)
+    result = check(a, r.randn(32, 3), r.randn(32, 8), steps=2, probe=False)
+    f = result.findings[0]
+    assert f.code == "broadcast_shape" and "an axis of 32, the batch's rows" in f.evidence
+    assert "dz.sum(axis=0)" in f.hint and "keepdims" not in f.hint, result.render()
