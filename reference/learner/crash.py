@@ -30,14 +30,25 @@ def orientation_hint(e: Exception, args: tuple, what: str, layout: str) -> str:
         return ""
     shapes = " and ".join(f"{k} of shape {np.shape(a)}" for k, a in zip("Xy", args, strict=False))
     said = f"; the checker calls {what} with {shapes}, one sample per row (batch first, always)"
+    if "non-broadcastable output operand" in text and re.search(rf"\b{n}\b", text):
+        return (
+            f"; an in-place update (p -= lr * g) met a gradient that keeps the batch's axis "
+            f"({n} rows): sum it over the batch, keepdims=True for a bias of shape (n, 1) or "
+            "(1, n)"
+        )
+    if len(args) > 1 and np.shape(args[1])[1:] == (1,) and layout != "out_in":
+        return (
+            f"{said}: y is a column because you gave one; if your code wants a vector (a - y "
+            "with a of shape (N,) broadcasts to (N, N)), give check y.ravel()"
+        )
     if len(args) > 1 and np.ndim(args[1]) == 1 and layout != "out_in":
         return (
             f"{said}: y is a vector because you gave one; if your code wants a column (a - y "
             "with a of shape (N, 1) broadcasts to (N, N)), give check y.reshape(-1, 1)"
         )
     return (
-        f"{said}: if your code takes samples as columns, transpose in the adapter, e.g. "
-        f"lambda X, y: {what}(X.T, y.T)"
+        f"{said}: if your code takes samples as columns and your adapter does not transpose "
+        f"yet, transpose there, e.g. lambda X, y: {what}(X.T, y.T)"
     )
 
 

@@ -411,3 +411,18 @@ def test_per_sample_on_a_layered_spec_points_to_batch_size_one():
     with pytest.raises(LearnerError, match="declare batch_size=1 instead of per_sample=True"):
         from_gradients({"W1": np.zeros((2, 1, 3, 3))}, ["W1"], _grads, per_sample=True,
                        spec="1x4x4 conv(2,k=3) flatten dense(1) loss=mse")  # fmt: skip
+
+
+def test_a_vector_code_given_a_column_y_is_told_to_ravel_it():
+    """Review s9c: 1-D output code handed y (N, 1) raised in (N,) - (N, 1); the advice was to
+    transpose, which would still fail."""
+
+    def grads(X, y):
+        a = np.tanh(X @ P["W1"] + P["b1"]) @ P["W2"][:, 0] + P["b2"][0]
+        d = 2 * (a - y) / len(y)  # (N,) - (N, 1) is (N, N)
+        return {"W1": np.zeros((2, 3)), "b1": np.zeros(3), "W2": np.zeros((3, 1)),
+                "b2": np.zeros(1)} if d.shape == (len(y),) else d @ np.ones((3, 3))  # fmt: skip
+
+    r = check(from_gradients(P, list(P), grads, **DECL), X, Y, steps=1, probe=False)
+    assert "y is a column because you gave one" in r.findings[0].hint, r.render()
+    assert "y.ravel()" in r.findings[0].hint

@@ -149,3 +149,20 @@ def test_a_bias_gradient_not_summed_over_the_rows_says_sum_it_in_the_rows_layout
     f = result.findings[0]
     assert f.code == "broadcast_shape" and "an axis of 32, the batch's rows" in f.evidence
     assert "dz.sum(axis=0)" in f.hint and "keepdims" not in f.hint, result.render()
+
+
+def test_an_in_place_update_that_meets_the_batchs_axis_says_sum_it():
+    """Review s9c: b -= lr * dz with dz (N, n) raises in NumPy; the advice was to transpose."""
+    r = np.random.RandomState(6)
+    P = {"W": r.randn(3, 8) * 0.3, "b": np.zeros((1, 8))}
+
+    def step(X, y):
+        dz = 2 * (X @ P["W"] + P["b"] - y) / y.size
+        P["W"] -= 0.1 * X.T @ dz
+        P["b"] -= 0.1 * dz  # (1, 8) -= (32, 8): non-broadcastable output operand
+
+    a = from_step(P, ["W", "b"], step, sizes=[3, 8], activations="identity", loss="mse", lr=0.1)
+    result = check(a, r.randn(32, 3), r.randn(32, 8), steps=2, probe=False)
+    f = result.findings[0]
+    assert f.code == "learner_exception", result.render()
+    assert "keeps the batch's axis (32 rows): sum it over the batch" in f.hint
