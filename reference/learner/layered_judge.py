@@ -28,6 +28,7 @@ from .layered_decl import LayeredDecl
 from .layered_reference import LayeredRef, LStep
 from .layered_residual import regularization, swapped
 from .layered_running import _close, _running
+from .layered_updated import updated_dx
 from .layered_variants import variants
 from .result import Finding, factor_text
 
@@ -83,6 +84,7 @@ def diagnose(
             _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner)
             or regularization(decl, core, G, T, P, learner, k)
             or swapped(ref, core, G, P, B0, X, y, masks, loss, learner, k)
+            or updated_dx(ref, core, P, B0, X, y, masks, loss, G, k, learner, _reproduces)
             or _mismatch(ref, decl, core, G, T, k, learner)
         )
     if any(r.stage == "buffers" for r in bad):
