@@ -207,18 +207,10 @@ def sgd(
     )
 
 
-@opt()
-def adam(
-    lr: float = 1e-3,
-    beta1: float = 0.9,
-    beta2: float = 0.999,
-    eps: float = 1e-8,
-    weight_decay: float = 0.0,
-    amsgrad: bool = False,
-    lr_decay: float = 0.0,
-) -> Callable:
+def _adam(cls: type, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
+          amsgrad: bool, lr_decay: float) -> Callable:  # fmt: skip
     return inverse_time(
-        lambda ps: torch.optim.Adam(
+        lambda ps: cls(
             ps,
             lr=lr,
             betas=(beta1, beta2),
@@ -230,6 +222,19 @@ def adam(
         lr,
         lr_decay,
     )
+
+
+@opt()
+def adam(
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    amsgrad: bool = False,
+    lr_decay: float = 0.0,
+) -> Callable:
+    return _adam(torch.optim.Adam, lr, beta1, beta2, eps, weight_decay, amsgrad, lr_decay)
 
 
 @opt()
@@ -242,19 +247,7 @@ def adamw(
     amsgrad: bool = False,
     lr_decay: float = 0.0,
 ) -> Callable:
-    return inverse_time(
-        lambda ps: torch.optim.AdamW(
-            ps,
-            lr=lr,
-            betas=(beta1, beta2),
-            eps=eps,
-            weight_decay=weight_decay,
-            amsgrad=amsgrad,
-            foreach=False,
-        ),
-        lr,
-        lr_decay,
-    )
+    return _adam(torch.optim.AdamW, lr, beta1, beta2, eps, weight_decay, amsgrad, lr_decay)
 
 
 @opt()

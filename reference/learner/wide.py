@@ -24,6 +24,31 @@ if TYPE_CHECKING:
 ROWS = 64
 
 
+def _forward_finding(
+    runner: Runner, ref: Reference, P: dict, at: dict, X: np.ndarray, y: np.ndarray, tol: Any,
+    hyp: tuple[float, float],
+) -> Finding | None:  # fmt: skip
+    """The forward finding of the learner's forward on ``X`` at the weights ``at`` (its state
+    and ``P`` put back after), or None where it agrees, raises or returns another shape."""
+    a = runner.a
+    kept = a.keep()  # a cache the call leaves must not reach the next step
+    try:
+        a.write(at)
+        out = runner.forward(1, X)
+    except LearnerCrash:
+        return None
+    finally:
+        a.restore(kept)
+        a.write(P)
+    want = ref.run(at, X, y).out
+    scale = float(np.abs(want).max(initial=0.0))
+    if out.shape != want.shape or bool(
+        (np.abs(out - want) <= tol.atol * scale + tol.rtol * np.abs(want)).all()
+    ):
+        return None
+    return explain_forward(ref, at, X, out, hyp[1], hyp[0], runner.codec, 1)[0]
+
+
 def wide_forward(
     runner: Runner, ref: Reference, P: dict, X: np.ndarray, y: np.ndarray, tol: Any,
     hyp: tuple[float, float],
@@ -32,23 +57,11 @@ def wide_forward(
     the learner's forward takes one row only (its state is put back either way). ``tol``: the
     check's tolerance; ``hyp``: the hypotheses' (rtol, atol)."""
     n = min(len(X), ROWS)
-    a = runner.a
-    if a.forward is None or n < 2:
+    if runner.a.forward is None or n < 2:
         return []
-    kept = a.keep()  # a cache the call leaves must not reach the next step
-    a.write(P)
-    try:
-        out = runner.forward(1, X[:n])
-    except LearnerCrash:
+    found = _forward_finding(runner, ref, P, P, X[:n], y[:n], tol, hyp)
+    if found is None:
         return []
-    finally:
-        a.restore(kept)
-        a.write(P)
-    want = ref.run(P, X[:n], y[:n]).out
-    scale = float(np.abs(want).max(initial=0.0))
-    if bool((np.abs(out - want) <= tol.atol * scale + tol.rtol * np.abs(want)).all()):
-        return []
-    found = explain_forward(ref, P, X[:n], out, hyp[1], hyp[0], runner.codec, 1)[0]
     said = f"on {n} rows at once (every step hands your forward one row): {found.evidence}"
     return [replace(found, evidence=said)]
 
@@ -63,32 +76,16 @@ def fresh_forward(
     activation; fresh ones do (as ``from_forward`` compares at several weight settings). Only
     a named forward bug is said (a state the learner keeps beside its weights, such as a
     transposed copy its own update re-syncs, would part here without being a bug)."""
-    a, spec = runner.a, ref.spec
-    n = min(len(X), ROWS)
-    if a.forward is None or a.style == "forward":
+    if runner.a.forward is None or runner.a.style == "forward":
         return []
-    Q = build(spec).init_params(seed=1)
+    Q = build(ref.spec).init_params(seed=1)
     Q.update({k: np.zeros_like(Q[k]) for k in frozen})
-    kept = a.keep()
-    try:
-        a.write(Q)
-        out = runner.forward(1, X[:n])
-    except LearnerCrash:
-        return []
-    finally:
-        a.restore(kept)
-        a.write(P)
-    want = ref.run(Q, X[:n], y[:n]).out
-    scale = float(np.abs(want).max(initial=0.0))
-    if out.shape != want.shape or bool(
-        (np.abs(out - want) <= tol.atol * scale + tol.rtol * np.abs(want)).all()
-    ):
-        return []
-    found = explain_forward(ref, Q, X[:n], out, hyp[1], hyp[0], runner.codec, 1)[0]
-    if found.code in ("unexplained_mismatch", "layer_mismatch"):
+    n = min(len(X), ROWS)
+    found = _forward_finding(runner, ref, P, Q, X[:n], y[:n], tol, hyp)
+    if found is None or found.code in ("unexplained_mismatch", "layer_mismatch"):
         return []
     said = (
-        f"at fresh weights (PyTorch's default initialisation; your data and weights never "
+        "at fresh weights (PyTorch's default initialisation; your data and weights never "
         f"reach the kink that shows it): {found.evidence}"
     )
     return [replace(found, evidence=said)]
