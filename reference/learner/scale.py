@@ -174,7 +174,9 @@ def scale_findings(
                 ev,
                 "your update adds the gradient (ascent): use w -= lr * grad"
                 if implied
-                else "your gradient has the wrong sign (y - a where a - y is meant)",
+                else "your gradient has the wrong sign (y - a where a - y is meant); if your "
+                "update adds it (w += lr * d, as some tutorials write descent), the pair is "
+                "right: return -d, or pass your update as step= to have the two held together",
             )
         )
     if abs(abs(f.c) - 1) > 1e-12:
