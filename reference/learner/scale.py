@@ -176,8 +176,8 @@ def scale_findings(
                 if implied
                 else "your gradient has the wrong sign (y - a where a - y is meant); if your "
                 "update adds it (w += lr * d, as some tutorials write descent), the pair is "
-                "right: return -d, or check the whole step with from_step (your update "
-                "hides nothing then)",
+                "right: return -d, or check the whole step with from_step, which holds your "
+                "update and gradient together",
             )
         )
     if abs(abs(f.c) - 1) > 1e-12:
