@@ -84,6 +84,13 @@ def scale_hint(
                 "your gradient averages where the declared loss sums: drop the 1/N, or "
                 "declare reduction='mean'"
             )
+        elif f == "1/2" and loss == "mse" and outputs > 1:
+            h = (
+                f"your loss is half of mse (1/2 of the mean over all N*{outputs} entries), "
+                "which no loss declares (half_sse and sse average over the samples only): "
+                "drop the 1/2"
+                + (", or declare mse with half your lr (the same SGD steps)" if implied else "")
+            )
         elif f in ("2", "1/2") and loss in ("mse", "half_sse", "sse"):
             h = (
                 "a factor 2 between 1/2 ||a - y||^2 (half_sse) and ||a - y||^2 (sse), each "

@@ -36,3 +36,21 @@ def test_reduction_sum_is_offered_only_where_it_takes_the_steps(D, offered):
         assert check(adapter(reduction="sum"), X, Y, steps=2, probe=False).code == "match"
     else:  # and declaring it would not have
         assert check(adapter(reduction="sum"), X, Y, steps=2, probe=False).code != "match"
+
+
+def test_half_of_mse_over_several_outputs_is_said_to_have_no_declaration():
+    """Review s9c: 0.5 * np.mean((out - y)**2) with D = 3 was told to declare half_sse, which
+    then parted by 1/D: no loss declares it."""
+    r = np.random.default_rng(3)
+    P = {"W": r.normal(0, 0.5, (3, 3)), "b": np.zeros(3)}
+    X, Y = r.normal(size=(16, 3)), r.normal(size=(16, 3))
+
+    def grads(X, y):
+        d = (X @ P["W"] + P["b"] - y) / y.size  # d/dout of 0.5 * mean((out - y)**2)
+        return [X.T @ d, d.sum(0)]
+
+    a = from_gradients(P, ["W", "b"], grads, sizes=[3, 3], activations="identity", loss="mse",
+                       lr=0.01)  # fmt: skip
+    (f,) = [f for f in check(a, X, Y, steps=2, probe=False).findings if f.code == "scale_factor"]
+    assert "half of mse" in f.hint and "which no loss declares" in f.hint, f.hint
+    assert "half_sse" not in f.hint.split("(")[0]
