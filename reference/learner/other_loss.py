@@ -45,16 +45,20 @@ def explain_other_loss(
     seen = [h[0] for h in history[start - 1 : start + 1] if h[0].grads is not None]
     if not seen:
         return []
+
+    def fits(name: str, red: str) -> bool:
+        try:
+            other = spec.replace(loss=choice(losses, name, reduction=red))
+        except SpecError:
+            return False
+        twin = Reference(other, codec.frozen, ref.l2, ref.softmax_out)
+        return all(_same(o, twin.run(o.params, X[o.rows], y[o.rows]), atol, rtol) for o in seen)
+
+    if any(fits(spec.loss.name, red) for red in REDUCTIONS):
+        return []  # the declared loss under another reduction: a scale factor, said there
     for red in REDUCTIONS:  # each loss's own reduction first: sse, not mse summed per sample
         for name in CANDIDATES:
-            if name == spec.loss.name:
-                continue  # another reduction of the declared loss: a scale factor, said there
-            try:
-                other = spec.replace(loss=choice(losses, name, reduction=red))
-            except SpecError:
-                continue
-            twin = Reference(other, codec.frozen, ref.l2, ref.softmax_out)
-            if all(_same(o, twin.run(o.params, X[o.rows], y[o.rows]), atol, rtol) for o in seen):
+            if name != spec.loss.name and fits(name, red):
                 decl = f"loss='{name}'" + (f", reduction='{red}'" if red != "mean" else "")
                 said = "loss and gradients" if seen[0].loss is not None else "gradients"
                 return [

@@ -50,7 +50,7 @@ def test_half_of_mse_over_several_outputs_is_said_to_have_no_declaration():
         return [X.T @ d, d.sum(0)]
 
     a = from_gradients(P, ["W", "b"], grads, sizes=[3, 3], activations="identity", loss="mse",
-                       lr=0.01)  # fmt: skip
+                       lr=0.01, layout="in_out")  # fmt: skip
     (f,) = [f for f in check(a, X, Y, steps=2, probe=False).findings if f.code == "scale_factor"]
     assert "half of mse" in f.hint and "which no loss declares" in f.hint, f.hint
     assert "half_sse" not in f.hint.split("(")[0]
