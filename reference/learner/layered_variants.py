@@ -9,6 +9,9 @@ gradients equal the twin's with one of these in place has that bug.
 - conv: the kernel flipped (true convolution) in forward and backward, or only in dx.
 - max pool: the gradient sent to every element of the window, averaged over it, or sent to
   every tied maximum.
+- relu: the backward masked by the incoming gradient's sign (dout > 0), not the input's.
+- flatten: the forward in (N, H, W, C) order (a convention: said, not a bug), or dx read back
+  in that order where the forward flattened (N, C, H, W) (``flatten_backward``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,35 @@ class WVariant:
     what: str
     fix: str
     make: Callable[[nn.Module], nn.Module | None]
+
+
+class _MaskOnGrad(torch.autograd.Function):
+    """relu forward; backward masked by the incoming gradient's sign (nnfs's dvalues slip)."""
+
+    @staticmethod
+    def forward(ctx: object, x: torch.Tensor) -> torch.Tensor:  # noqa: ARG004
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx: object, g: torch.Tensor) -> torch.Tensor:  # noqa: ARG004
+        return g * (g > 0)
+
+
+class _UnflattenLast(torch.autograd.Function):
+    """flatten (N, C, H, W) -> (N, C*H*W); backward read back as (N, H, W, C)."""
+
+    @staticmethod
+    def forward(ctx: object, x: torch.Tensor) -> torch.Tensor:
+        ctx.shape = x.shape  # type: ignore[attr-defined]
+        return x.reshape(len(x), -1)
+
+    @staticmethod
+    def backward(ctx: object, g: torch.Tensor) -> torch.Tensor:
+        shape = ctx.shape  # type: ignore[attr-defined]
+        if len(shape) != 4:
+            return g.reshape(shape)
+        n, c, h, w = shape
+        return g.reshape(n, h, w, c).permute(0, 3, 1, 2)
 
 
 class _Fn(nn.Module):
@@ -279,6 +311,22 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 lambda m: _Fn(
                     lambda x: x.permute(0, 2, 3, 1).reshape(len(x), -1) if x.ndim == 4 else x
                 ),
+            ),
+            WVariant(
+                "flatten_backward",
+                "un-flattens dx in (N, H, W, C) order where its forward flattened (N, C, H, W)",
+                "reshape dx back as the forward flattened: dout.reshape(x.shape)",
+                lambda m: _Fn(_UnflattenLast.apply),
+            ),
+        ]
+    if kind == "relu":
+        return [
+            WVariant(
+                "wrong_activation_derivative",
+                "masks the incoming gradient by its own sign (dout > 0) where relu's "
+                "derivative masks by the layer's input (x > 0)",
+                "dx = dout * (x > 0), with x the relu's input kept from the forward pass",
+                lambda m: _Fn(_MaskOnGrad.apply),
             )
         ]
     if kind == "maxpool":
