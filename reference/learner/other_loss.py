@@ -1,5 +1,5 @@
-"""Another loss than the declared one: the learner's loss value (where it returns one) and every
-gradient are PyTorch's under another loss of the same targets (its loss and gradients are both
+"""Another loss than the declared one: the learner's loss value and every gradient are
+PyTorch's under another loss of the same targets (its loss and gradients are both
 mse's where bce is declared), so the code is consistent and the declaration is what differs:
 named with the declaration that takes its steps, never as bugs in its backward pass. The
 declared loss under another reduction is left to the scale factor (``scale.py``)."""
@@ -43,8 +43,8 @@ def explain_other_loss(
     if target_kind(spec) == "class" or spec.loss.name not in CANDIDATES:
         return []
     seen = [h[0] for h in history[start - 1 : start + 1] if h[0].grads is not None]
-    if not seen:
-        return []
+    if not seen or any(o.loss is None for o in seen):  # gradients alone: a derivative slip
+        return []  # (sigma' twice under bce is half_sse's gradient) reads the same
 
     def fits(name: str, red: str) -> bool:
         try:
@@ -60,14 +60,14 @@ def explain_other_loss(
         for name in CANDIDATES:
             if name != spec.loss.name and fits(name, red):
                 decl = f"loss='{name}'" + (f", reduction='{red}'" if red != "mean" else "")
-                said = "loss and gradients" if seen[0].loss is not None else "gradients"
                 return [
                     Finding(
                         "loss_declaration",
                         codec.labels(sorted(seen[0].grads, key=canonical_key)),
                         None,
                         start,
-                        f"your {said} are PyTorch's under {name} (reduction {red}) at steps "
+                        f"your loss and gradients are PyTorch's under {name} (reduction {red}) at "
+                        f"steps "
                         f"{seen[0].step}-{seen[-1].step}, where {spec.loss} is declared: your "
                         "code is consistent, and differs from the declaration",
                         f"declare {decl} if that is the loss you mean; if {spec.loss.name} is, "

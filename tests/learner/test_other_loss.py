@@ -11,7 +11,7 @@ import pytest
 from nnparity.reference.learner import check, from_gradients
 
 
-def _net(code_loss: str, declared: str, bug: str | None = None):
+def _net(code_loss: str, declared: str, bug: str | None = None, loss_shown: bool = True):
     r = np.random.default_rng(6)
     X = r.normal(size=(24, 3))
     y = (X[:, :1] + X[:, 1:2] > 0).astype(float)
@@ -28,7 +28,8 @@ def _net(code_loss: str, declared: str, bug: str | None = None):
             loss = float(-np.mean(y * np.log(a) + (1 - y) * np.log(1 - a)))
             dz = (a - y) / y.size * (a * (1 - a) if bug == "sigma_twice" else 1.0)
         dh = dz @ P["W2"].T * (1 - h**2)
-        return loss, [X.T @ dh, dh.sum(0), h.T @ dz, dz.sum(0)]
+        g = [X.T @ dh, dh.sum(0), h.T @ dz, dz.sum(0)]
+        return (loss, g) if loss_shown else g
 
     a = from_gradients(P, list(P), grads, sizes=[3, 5, 1], activations="tanh,sigmoid",
                        loss=declared, lr=0.1)  # fmt: skip
@@ -55,3 +56,11 @@ def test_a_consistent_code_under_another_declared_loss_is_named_as_such(
     assert r.code == "implementation_bug" and r.codes()[0] == want, r.render()
     if want == "loss_declaration":
         assert f"declare loss='{code_loss}'" in r.findings[0].hint, r.render()
+
+
+def test_gradients_alone_with_sigma_twice_stay_a_derivative_slip():
+    """sigma' applied twice under bce is exactly half_sse's gradient: with no loss value to
+    tell them apart, the common slip is named, not another loss (review s8a's Ng program)."""
+    a, X, y = _net("bce", "bce", "sigma_twice", loss_shown=False)
+    r = check(a, X, y, steps=3, probe=False)
+    assert r.codes()[0] == "derivative_of_output", r.render()

@@ -144,9 +144,8 @@ def test_the_squared_error_summed_over_outputs_and_averaged_is_declared_sse():
                            loss=loss, optimizer="sgd", lr=0.1)  # fmt: skip
         r = check(a, X, y, steps=2, probe=False)
         assert r.code == code, r.render()
-        if code != "match":  # the gradients are sse's: the declaration that takes them
-            assert r.findings[0].code == "loss_declaration", r.render()
-            assert "declare loss='sse'" in r.findings[0].hint
+        if code != "match":
+            assert r.findings[0].code == "scale_factor" and "(sse)" in r.findings[0].hint
 
 
 def _adam_shared_state(shared: bool):
