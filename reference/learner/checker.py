@@ -266,6 +266,8 @@ def _check(
     if any(f.code == "gradient_accumulation" for f in hygiene):  # one finding, not two
         diag = [f for f in diag if f.code != "gradient_accumulation"]
     notes = early + run.notes + runner.notes
+    if diag and diag[0].code == "residual_connection":  # correct, but not declarable: refused
+        raise LearnerError(f"{diag[0].evidence.replace('equals', 'is')}: {diag[0].hint}")
     if diag and all(f.kind == "note" for f in diag):  # differences that are not bugs
         notes, diag, bad = notes + diag, [], []
     causes = hygiene + [f for f in diag[:1] if f.code == "gradient_accumulation"]

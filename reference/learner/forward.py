@@ -44,6 +44,11 @@ def explain_forward(
         trials = []
         if spec.sizes[l - 1] == spec.sizes[l]:
             trials.append(("transposed", f"W{l} used transposed in the forward pass", {"T": l}))
+            if l < L:  # a skip connection, a = a_prev + act(z): a network no spec declares
+                trials.append(
+                    ("residual_connection", f"layer {l} adding its input (a residual "
+                     f"connection: a = a_prev + {names[l - 1]}(z))", {"res": l})
+                )  # fmt: skip
         if f"b{l}" in T and f"b{l}" not in codec.frozen:
             trials.append(
                 (
@@ -134,6 +139,8 @@ def _hint(code: str, l: int, act: str, layout: str) -> str:
     z = "z = W @ a_prev + b (W stored (out, in))" if layout == "out_in" else "z = a_prev @ W + b"
     return {
         "transposed": f"use layer {l}'s weights as stored: {z}",
+        "residual_connection": "a skip connection is a choice no dense declaration expresses "
+        "yet: check the network without it, or each layer alone with check_layers",
         "bias_not_applied": f"add layer {l}'s bias: {z}",
         "wrong_activation": f"apply the declared activation at layer {l}: a = {act}(z)",
         "softmax_axis": "normalise over the classes, one distribution per sample: "
@@ -199,7 +206,9 @@ def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
             if fn and fn[0] == l:
                 a = fn[1](z)
             else:
-                a = C.FNS[al[1]](z) if al and al[0] == l else act(z)
+                a = (C.FNS[al[1]](z) if al and al[0] == l else act(z)) + (
+                    a if mod.get("res") == l else 0.0
+                )
     if ref.softmax_out:
         return _softmax(a, mod)
     return a
