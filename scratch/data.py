@@ -55,9 +55,14 @@ def check_inputs(spec: Spec, X: Any) -> Array:
     if X.ndim == 1 and n_in == 1:
         raise DataError(f"X has shape {X.shape}; the spec takes (batch, 1): use X.reshape(-1, 1)")
     if X.ndim != 2 or X.shape[1] != n_in:
+        hint = ""
+        if X.ndim == 2 and X.shape[0] == n_in:
+            hint = ": samples as columns? pass X.T (and y.T), one row per sample"
+        elif X.ndim > 2 and int(np.prod(X.shape[1:])) == n_in:
+            hint = ": use X.reshape(len(X), -1), one row per sample"
         raise DataError(
             f"X has shape {X.shape}; the spec {'-'.join(map(str, spec.sizes))} takes "
-            f"(batch, {n_in}) with one row per sample"
+            f"(batch, {n_in}) with one row per sample{hint}"
         )
     return _real("X", X, spec.dtype)
 
@@ -96,7 +101,11 @@ def check_data(spec: Spec, X: Any, y: Any, kind: str | None = None) -> tuple[Arr
         raise DataError(f"y has shape {y.shape}; {spec.loss.name} takes ({b}, {n_out}){hint}")
     y = _real("y", y, spec.dtype, allow_bool=True)
     if kind == "probability" and ((y < 0) | (y > 1)).any():
-        raise DataError(f"{spec.loss.name} targets must lie in [0, 1]")
+        pm = bool(np.isin(y, (-1.0, 1.0)).all())
+        raise DataError(
+            f"{spec.loss.name} targets must lie in [0, 1], got {y.min():g}..{y.max():g}"
+            + ("; for -1/+1 labels use (y + 1) / 2, or a tanh output with mse" if pm else "")
+        )
     return X, y
 
 
