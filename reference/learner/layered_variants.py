@@ -6,7 +6,8 @@ gradients equal the twin's with one of these in place has that bug.
   gradient dropped: ``detach``); the variance divided by N - 1 in training.
 - dropout: backward without the mask (``dx = dout`` or ``dout / keep``), with the mask but
   no ``1 / keep``, or with a fresh mask (the next draw of the replayed generator).
-- conv: the kernel flipped (true convolution) in forward and backward, or only in dx.
+- conv: the kernel flipped (true convolution) in forward and backward, or only in dx; dx cut
+  from the padded gradient at its corner instead of the padding's offset (``conv_padding``).
 - max pool: the gradient sent to every element of the window, averaged over it, or sent to
   every tied maximum.
 - relu: the backward masked by the incoming gradient's sign (dout > 0), not the input's.
@@ -176,9 +177,29 @@ def _conv(rule: str) -> Callable[[nn.Module], nn.Module]:
         s, p = c.stride, c.padding
         if rule == "flip":
             return _Fn(lambda x: F.conv2d(x, c.weight.flip(2, 3), c.bias, stride=s, padding=p))
+        if rule == "crop":  # dx cut from the padded grid at [:H, :W], not [pad:pad + H]
+            pad = p[0] if isinstance(p, tuple) else p
+            if not pad:
+                return None
+            return _Fn(lambda x: F.conv2d(_PadCrop.apply(x, pad), c.weight, c.bias, stride=s))
         return _Fn(lambda x: _FlipDx.apply(x, c.weight, c.bias, s, p))
 
     return make
+
+
+class _PadCrop(torch.autograd.Function):
+    """Zero padding whose backward cuts the padded gradient at [:H, :W] (the top-left corner)
+    where the padding's own backward takes [pad:pad + H, pad:pad + W]."""
+
+    @staticmethod
+    def forward(ctx, x, pad):  # noqa: ANN001, ANN205
+        ctx.hw = x.shape[2:]
+        return F.pad(x, (pad, pad, pad, pad))
+
+    @staticmethod
+    def backward(ctx, g):  # noqa: ANN001, ANN205
+        h, w = ctx.hw
+        return g[:, :, :h, :w], None
 
 
 class _PoolRoute(torch.autograd.Function):
@@ -297,6 +318,13 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "computes dx with the kernel flipped (forward and dw right)",
                 "dx: add dout[n, f, i, j] * w[f] (not flipped) into each window of dx",
                 _conv("flip_dx"),
+            ),
+            WVariant(
+                "conv_padding",
+                "cuts dx from the padded gradient at its corner, dxp[:, :, :H, :W], where the "
+                "padding puts it at dxp[:, :, pad:pad + H, pad:pad + W]",
+                "dx = dxp[:, :, pad:pad + H, pad:pad + W] (the padding's offset on both sides)",
+                _conv("crop"),
             ),
         ]
     if kind == "flatten":

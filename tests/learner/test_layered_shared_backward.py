@@ -33,7 +33,12 @@ def _adapter(divided: bool):
 
     def conv_back(d, c):
         dx, dw, db = M.conv_backward_naive(d, c)
-        n = d.shape[0] if divided else 1
+        if divided == "crop":  # dx cut from the padded gradient at its corner
+            x, w, _, _ = c
+            dxp = M.conv_backward_naive(d, (np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))), w,
+                                            c[2], {"stride": 1, "pad": 0}))[0]  # fmt: skip
+            return dxp[:, :, : x.shape[2], : x.shape[3]], dw, db
+        n = d.shape[0] if divided is True else 1
         return dx, dw / n, db / n
 
     def loss(X, y=None):
@@ -64,3 +69,9 @@ def test_a_shared_conv_backward_scaling_dw_and_db_is_named_beside_the_dx_above(d
         return
     assert r.code == "implementation_bug", r.render()
     assert "the backward every conv layer shares" in r.findings[0].hint, r.render()
+
+
+def test_a_conv_dx_cut_at_the_padded_corner_is_conv_padding():
+    """Review s9a: dx = dxp[:, :, :H, :W] in place of [pad:pad + H] was a generic mismatch."""
+    r = check(_adapter("crop"), steps=2)
+    assert r.code == "implementation_bug" and r.findings[0].code == "conv_padding", r.render()
