@@ -135,6 +135,15 @@ def stale_layered(ref: Any, P: dict, B: dict, X: Array, y: Array, rows1: Array, 
         "X": lambda: ref.run(P, B, X[rows1], y[rows], masks).grads,
         "y": lambda: ref.run(P, B, X[rows], y[rows1], masks).grads,
     }
+    if ref.index.get(1) == 0 and ref.kind[1] in ("conv", "dense"):  # layer 1's input, cached
+        from .layered_updated import StaleInputW
+
+        x1 = ref.tensors(X[rows1], y[rows1])[0]
+        runs["W"] = lambda: (
+            ref.run(
+                P, B, X[rows], y[rows], masks, replace={0: StaleInputW(ref.twin.module[0], x1)}
+            ).grads
+        )
     names = list(dict.fromkeys(labels[r.tensor] for r in bad if r.tensor in labels))
     tol = 1e-3 if dtype != "float64" else 1e-6
     return _stale(runs, G, names, bad[0].step, tol, tol, reordered(rows, rows1))
@@ -164,6 +173,9 @@ STALE = {
     "X": ": your gradients are PyTorch's for step 1's X with this step's y, so your network "
     "computed on X as an earlier call gave it: an input kept from the first call (X, or an "
     "im2col of it, saved once), or a stored X that the adapter does not update",
+    "W": ": your gradients are PyTorch's with layer 1's dW built from step 1's input and "
+    "everything else from this step's: the layer keeps its input from the first call only "
+    "(self.last_input set once)",
     "y": ": your gradients are PyTorch's for this step's X with step 1's y, so your loss took the "
     "targets an earlier call gave: a y kept from the first call, or a stored y that the adapter "
     "does not update",

@@ -32,6 +32,9 @@ def _convnet(bug: str | None):
             return dx, dw, db
 
         m.affine_backward = affine_nhwc
+    if bug == "stale":  # the conv keeps its input from the first call only (Zhou's last_input)
+        conv, first = m.conv_backward_naive, {}
+        m.conv_backward_naive = lambda d, c: conv(d, (first.setdefault("x", c[0]), *c[1:]))
     model = m.ThreeLayerConvNet()
     spec = m.SPEC + " opt=sgd(lr=0.05)"
     return from_loss(model.params, model.loss, forward=model.loss, spec=spec, data=(m.X, m.Y))
@@ -39,7 +42,12 @@ def _convnet(bug: str | None):
 
 @pytest.mark.parametrize(
     ("bug", "code"),
-    [(None, None), ("relu", "wrong_activation_derivative"), ("flatten", "flatten_backward")],
+    [
+        (None, None),
+        ("relu", "wrong_activation_derivative"),
+        ("flatten", "flatten_backward"),
+        ("stale", "stale_input"),
+    ],
 )
 def test_a_backward_slip_is_named_in_its_own_layer(bug, code):
     r = check(_convnet(bug), steps=2)
