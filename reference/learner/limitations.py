@@ -239,8 +239,8 @@ def probe(
         unpen = free.train(strong_spec, P0, [(X, y)], STRONG_STEPS, codec.frozen, fits,
                            seconds=_left())  # fmt: skip
         if unpen.fit:
-            return failed, [
-                *found,
+            return failed, [  # units that died under the penalty follow from it
+                *[f for f in found if f.code not in GROWN or f.evidence.startswith("at the")],
                 Finding(
                     "regularization_strength",
                     (),
