@@ -79,9 +79,15 @@ def conv(out: int = 0, k: int = 0, stride: int = 1, pad: int = 0) -> Layer:
         need_4d(f"conv(k={k})", in_shape)
         c, h, w = in_shape
         if k > h + 2 * pad or k > w + 2 * pad:
+            last = (  # 8x8x1 written for a 1-channel 8x8 image: the spec reads C x H x W
+                f"; the input is read as C x H x W ({c} channels of {h}x{w}): for {w}-channel "
+                f"{c}x{h} images write {w}x{c}x{h}"
+                if w < k <= min(c, h)
+                else ""
+            )
             raise SpecError(
                 f"conv kernel k={k} is larger than its padded input {h + 2 * pad}x{w + 2 * pad} "
-                f"({h}x{w}, pad={pad}): use k <= {min(h, w) + 2 * pad}, or more padding"
+                f"({h}x{w}, pad={pad}): use k <= {min(h, w) + 2 * pad}, or more padding{last}"
             )
         return (out, out_size(h, k, stride, pad), out_size(w, k, stride, pad))
 

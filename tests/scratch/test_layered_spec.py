@@ -117,6 +117,10 @@ def test_layered_text_round_trip(text):
             r"kernel k=7 is larger than its padded input 6x6 .*use k <= 6, or more padding",
         ),
         ("1x3x3 maxpool(4) flatten dense(2)", r"window k=4 is larger than its 3x3 input"),
+        (  # channels last, as Keras writes it (review s9a)
+            "8x8x1 conv(4,k=3) flatten dense(2)",
+            r"read as C x H x W \(8 channels of 8x1\): for 1-channel 8x8 images write 1x8x8",
+        ),
         (
             "4 dense(3) batchnorm dense(2) batch=1",
             r"one value per channel in training.*PyTorch refuses.*use batch=2 or more",
