@@ -13,6 +13,18 @@ if TYPE_CHECKING:
     from .codec import Codec, Slot
 
 
+SHAPE_HINT = {
+    "wrong_shape": "return one gradient per parameter, shaped like the parameter",
+    "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
+    "bias_reduction out_in": "db = dZ.sum(axis=1, keepdims=True): one entry per unit, summed "
+    "over the batch (samples as columns)",
+    "wrong_cached_activation": "build dW from the layer's input: dW = dZ @ A_prev.T (a_prev.T "
+    "@ dz), with A_prev cached before the layer's forward pass",
+    "broadcast_shape": "give both operands the same shape (y.reshape(-1, 1), or a[:, 0] - y); "
+    "print the shapes where (n,) meets (n, 1)",
+}
+
+
 class ShapeProblem(Exception):
     """A learner gradient whose shape does not fit its parameter; ``code`` is the finding:
     ``bias_reduction`` (a bias gradient not summed over the batch, or summed over the units),
@@ -38,9 +50,17 @@ class ShapeProblem(Exception):
         use = "dZ.sum(axis=1, keepdims=True)" if b_ax else "dz.sum(axis=0)"
         code = "wrong_shape"
         sq = _squeeze(got)
+        n_in = codec.conv.sizes[slot.layer - 1]
         if len(want) == 2 and got == want[::-1]:
             other = "(in, out)" if codec.layout == "out_in" else "(out, in)"
             msg += f": is your layout {other}? Transpose the gradient, or declare the layout"
+        elif slot.role != "b" and got == (n_out, n_out) and n_in != n_out:
+            code = "wrong_cached_activation"
+            built = "dZ @ A.T" if codec.layout == "out_in" else "a.T @ dz"
+            msg += (
+                f": ({n_out}, {n_out}) is {built} with the layer's own output A in place of its "
+                "input A_prev (a cache that keeps each layer's output, read one layer too late)"
+            )
         elif slot.role == "b" and len(got) == 2 and n_out in got and batch in got and batch > 1:
             code = "bias_reduction"
             msg += f": the bias gradient is not summed over the batch; use {use}"

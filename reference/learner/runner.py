@@ -32,7 +32,7 @@ from .adapters import Adapter
 from .call_order import needs_forward
 from .coverage import aliased_finding, dtype_finding
 from .crash import learner_tail, orientation_hint
-from .grad_shape import ShapeProblem, reshaped, shape_note
+from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_note
 from .handed import loss_check, nonfinite_init
 from .implied import imply
 from .paths import LearnerError
@@ -56,16 +56,6 @@ class Obs:
     after: dict[str, Array] | None = None
     calls: int = 1  # backward passes run at these weights (2 with the determinism probe)
     warning: tuple[int, str] | None = None  # the learner's first RuntimeWarning so far
-
-
-SHAPE_HINT = {
-    "wrong_shape": "return one gradient per parameter, shaped like the parameter",
-    "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
-    "bias_reduction out_in": "db = dZ.sum(axis=1, keepdims=True): one entry per unit, summed "
-    "over the batch (samples as columns)",
-    "broadcast_shape": "give both operands the same shape (y.reshape(-1, 1), or a[:, 0] - y); "
-    "print the shapes where (n,) meets (n, 1)",
-}
 
 
 class LearnerCrash(Exception):

@@ -166,3 +166,21 @@ def test_an_in_place_update_that_meets_the_batchs_axis_says_sum_it():
     f = result.findings[0]
     assert f.code == "learner_exception", result.render()
     assert "keeps the batch's axis (32 rows): sum it over the batch" in f.hint
+
+
+def test_a_weight_gradient_built_from_the_layers_own_output_is_named():
+    """Review s9c: dW = dZ @ A.T with the layer's own activation (n_out, n_out) was a bare
+    wrong_shape."""
+    net = Columns(True)
+
+    def grads(X, Y):
+        g = net.grads(X, Y)
+        A1 = np.tanh(net.W1 @ X.T + net.b1)
+        dZ1 = net.W2.T @ (2 * (net.W2 @ A1 + net.b2 - Y.T) / Y.size) * (1 - A1**2)
+        return {**g, "W1": dZ1 @ A1.T}  # (5, 5): A1 where A0 belongs
+
+    r = np.random.RandomState(1)
+    res = check(from_gradients(net, NAMES, grads, **DECL), r.randn(12, 4), r.randn(12, 3),
+                steps=2, probe=False)  # fmt: skip
+    f = res.findings[0]
+    assert f.code == "wrong_cached_activation" and "(5, 5) is dZ @ A.T" in f.evidence, res.render()
