@@ -161,9 +161,6 @@ def _run(
             run.notes.append(form)
         if k == 1 and len(rows) == 1 and len(X) > 1:  # one row a step: the forward on many
             runner.hygiene += wide_forward(runner, ref, P, X, y, tol, HYPOTHESIS_TOL[spec.dtype])
-        if k == 1:  # and at fresh weights, where a kink the data never reach shows
-            runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
-                                            HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip
         first = batches[0]
         if k > 1 and reordered(rows, first) and ignores_rows(obs.out, rs.out, rows, first, *wide):
             obs.out = in_rows(obs.out, rows, first)  # it kept step 1's order: said in a note
@@ -187,6 +184,9 @@ def _run(
         floor = max(floor, TERMS_FLOOR * _terms(rs, y[rows]))
         recs = records_of(obs, rs, expected, tol, str(spec), codec.frozen, o, floor, gbound,
                           ubound, capped=codec.precision == spec.dtype)  # fmt: skip
+        if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
+            runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
+                                            HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip
         agree = agree and all(r.passed for r in recs)
         run.records += recs
         run.history.append((obs, rs, expected))

@@ -22,6 +22,8 @@ def _is_loss_pair(r: Any, declared: bool | None) -> bool:
     if not (isinstance(r, tuple | list) and len(r) == 2):
         return False
     for loss, grads in (r, r[::-1]):
+        if grads is r[0] and not isinstance(grads, Mapping):
+            continue  # (grads, loss) only with a dict: (dW.tolist(), float(db)) is two grads
         if isinstance(grads, Mapping | list | tuple) and not isinstance(
             loss, Mapping | list | tuple
         ):

@@ -13,11 +13,14 @@ random initialisation: if that fits, the cause is the initialisation (re-initial
 ``capacity`` is claimed, nor where identical inputs carry different targets
 (``contradictory_targets``: no model can fit them; ``capacity`` beside it where the strong
 run stays more than 0.05 below that bound). Before ``capacity`` is claimed the declared run
-goes on for ``LONGER`` times its budget (in at most ``LONGER_TIME`` times the wall time the
-budget took, and a third of what remains of the check's time: a large data set keeps the
-check within its timeout): if it fits then, the network can represent the data and the
-finding is ``slow_training``. Findings come in the order of their fix:
-``no_bias``, the initialisation, the learning rate, ``capacity`` last.
+goes on for ``LONGER`` times its budget (where the check has a timeout, in at most
+``LONGER_TIME`` times the wall time the budget took, and a third of what remains of the
+check's time: a large data set keeps the check within its timeout): if it fits then, the
+network can represent the data and the finding is ``slow_training``. Before any of these,
+``remedies`` names the causes that leave the network as it is. Every run keeps within the
+check's time; a run cut short by it is no evidence, and training is then not assessed.
+Findings come in the order of their fix: the data, ``no_bias``, the initialisation, the
+learning rate, ``capacity`` last.
 """
 
 from __future__ import annotations
@@ -179,6 +182,7 @@ def probe(
     t0 = time.monotonic()
     declared = train(spec, P0, batches, steps, fits)
     spent = time.monotonic() - t0  # the longer run below gets at most LONGER_TIME times it
+    longer_time = LONGER_TIME * spent if DEADLINE is not None else None  # (with a timeout)
     if cut:
         return Training("not_assessed", crit.text, OUT_OF_TIME), []
     reached = f"{score(declared.out)} after {declared.steps} step(s) of {spec.opt}"
@@ -276,7 +280,7 @@ def probe(
     longer = None
     if not strong.fit and not near and rng is None:  # slow, not unable? LONGER times longer
         longer = train(spec, declared.params, batches, LONGER * steps, fits,
-                       seconds=LONGER_TIME * spent)  # fmt: skip
+                       seconds=longer_time)  # fmt: skip
         longer = longer if longer.fit else None
     if longer is not None:
         found.append(
@@ -342,7 +346,7 @@ def probe(
                 )
     elif strong.fit and not any(f.code in (*INIT_CAUSES, "learning_rate") for f in found):
         said, hint = slower(train, spec, declared.params, P0, batches, steps, fits, score,
-                            LONGER_TIME * spent)  # fmt: skip
+                            longer_time)  # fmt: skip
         found.append(
             Finding(
                 "slow_training",

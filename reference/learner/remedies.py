@@ -208,7 +208,7 @@ def slower(
     steps: int,
     fits: Any,
     score: Any,
-    seconds: float,
+    seconds: float | None,
 ) -> tuple[str, str]:
     """Where the strong run fits and the declared one does not, which fix is true: the
     declared run on for 4 times its budget (train longer), the declared run with lr x 10 or

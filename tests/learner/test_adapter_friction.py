@@ -426,3 +426,20 @@ def test_a_vector_code_given_a_column_y_is_told_to_ravel_it():
     r = check(from_gradients(P, list(P), grads, **DECL), X, Y, steps=1, probe=False)
     assert "y is a column because you gave one" in r.findings[0].hint, r.render()
     assert "y.ravel()" in r.findings[0].hint
+
+
+def test_two_gradients_as_a_list_and_a_float_are_not_read_as_grads_and_loss():
+    """Review s9d: (dW.tolist(), float(db)) of a logistic regression was read as (gradients,
+    loss) once that order was accepted: only a dict of gradients comes before a loss."""
+    r = np.random.default_rng(9)
+    Q = {"w": r.normal(size=(2, 1)), "b": np.zeros(1)}
+    Xq, yq = r.normal(size=(12, 2)), (r.random((12, 1)) < 0.5).astype(float)
+
+    def grads(X, y):
+        a = 1 / (1 + np.exp(-(X @ Q["w"] + Q["b"])))
+        d = (a - y) / len(y)
+        return (X.T @ d).tolist(), float(d.sum())
+
+    a = from_gradients(Q, ["w", "b"], grads, sizes=[2, 1], activations="sigmoid", loss="bce",
+                       lr=0.1)  # fmt: skip
+    assert check(a, Xq, yq, steps=2, probe=False).code == "match"

@@ -30,9 +30,10 @@ def test_a_factor_of_two_is_placed_by_the_loss_value(value):
         loss="half_sse", optimizer="sgd", lr=0.1, layout="in_out",
     )  # fmt: skip
     res = check(a, X, Y, steps=2, probe=False)
-    f = next(f for f in res.findings if f.code == "scale_factor")
     if value == "declared":
+        f = next(f for f in res.findings if f.code == "scale_factor")
         assert "the factor is in your backward pass" in f.hint, res.render()
         assert "declare the loss you differentiate" not in f.hint
-    else:
-        assert "declare the loss you differentiate" in f.hint, res.render()
+    else:  # value and gradient both sse's: the declaration that takes them (loss_declaration)
+        f = res.findings[0]
+        assert f.code == "loss_declaration" and "declare loss='sse'" in f.hint, res.render()
