@@ -70,7 +70,8 @@ def fresh_forward(
     runner: Runner, ref: Reference, P: dict, X: np.ndarray, y: np.ndarray, tol: Any,
     hyp: tuple[float, float], frozen: set[str],
 ) -> list[Finding]:  # fmt: skip
-    """The forward finding at fresh weights (scratch's initializer, seed 1), once at step 1:
+    """The forward finding at other weights, once at step 1 (the learner's own with the output
+    layer negated, then fresh ones: scratch's initializer, seeds 1-3):
     where the data keep every unit on one side of a kink (all outputs positive, so a ReLU on
     an output declared identity is identity there), the learner's weights never show a wrong
     activation; fresh ones do (as ``from_forward`` compares at several weight settings). Only
@@ -78,14 +79,17 @@ def fresh_forward(
     transposed copy its own update re-syncs, would part here without being a bug)."""
     if runner.a.forward is None or runner.a.style == "forward":
         return []
-    Q = build(ref.spec).init_params(seed=1)
-    Q.update({k: np.zeros_like(Q[k]) for k in frozen})
+    L = ref.spec.n_layers
+    flipped = {k: -v if k in (f"W{L}", f"b{L}") else v for k, v in P.items()}
+    settings = [("your weights with the output layer negated", flipped)]
+    for seed in (1, 2, 3):
+        Q = build(ref.spec).init_params(seed=seed)
+        Q.update({k: np.zeros_like(Q[k]) for k in frozen})
+        settings.append((f"fresh weights (PyTorch's default initialisation, seed {seed})", Q))
     n = min(len(X), ROWS)
-    found = _forward_finding(runner, ref, P, Q, X[:n], y[:n], tol, hyp)
-    if found is None or found.code in ("unexplained_mismatch", "layer_mismatch"):
-        return []
-    said = (
-        "at fresh weights (PyTorch's default initialisation; your data and weights never "
-        f"reach the kink that shows it): {found.evidence}"
-    )
-    return [replace(found, evidence=said)]
+    for what, Q in settings:  # each reaches the other side of a kink the data never reach
+        found = _forward_finding(runner, ref, P, Q, X[:n], y[:n], tol, hyp)
+        if found is not None and found.code not in ("unexplained_mismatch", "layer_mismatch"):
+            said = f"at {what}, where your data and weights never go: {found.evidence}"
+            return [replace(found, evidence=said)]
+    return []

@@ -11,8 +11,8 @@ import pytest
 from nnparity.reference.learner import check, from_gradients
 
 
-def _regressor(relu_out: bool):
-    r = np.random.default_rng(4)
+def _regressor(relu_out: bool, seed: int = 4):
+    r = np.random.default_rng(seed)
     X = r.normal(size=(40, 3))
     y = 200 + 10 * (X @ np.array([[1.0], [-2.0], [0.5]]))
     P = {"W1": r.normal(0, 0.5, (3, 6)), "b1": np.zeros(6), "W2": r.normal(0, 0.5, (6, 1)),
@@ -34,9 +34,12 @@ def _regressor(relu_out: bool):
     return a, X, y
 
 
+@pytest.mark.parametrize("seed", [4, 5, 6, 7])
 @pytest.mark.parametrize("relu_out", [False, True])
-def test_a_relu_the_data_never_reach_shows_at_fresh_weights(relu_out):
-    a, X, y = _regressor(relu_out)
+def test_a_relu_the_data_never_reach_shows_at_fresh_weights(relu_out, seed):
+    """Review s9d: one fresh initialisation missed it for some networks; the output layer
+    negated reaches the other side of the kink whatever the weights."""
+    a, X, y = _regressor(relu_out, seed)
     r = check(a, X, y, steps=3, probe=False)
     if not relu_out:
         assert r.code == "match", r.render()
@@ -44,4 +47,5 @@ def test_a_relu_the_data_never_reach_shows_at_fresh_weights(relu_out):
     assert r.code == "implementation_bug", r.render()
     f = r.findings[0]
     assert f.code == "wrong_activation" and f.layer == 2, r.render()
-    assert "at fresh weights" in f.evidence and "relu applied at layer 2" in f.evidence
+    assert "where your data and weights never go" in f.evidence
+    assert "relu applied at layer 2" in f.evidence
