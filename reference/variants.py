@@ -162,7 +162,8 @@ def inverse_time(
     """``make`` whose optimizer, before its n-th step (n from 0, ``opt.lr_steps``), sets every
     group's lr to lr / (1 + lr_decay n): ``LambdaLR(opt, lambda n: 1 / (1 + lr_decay n))``
     stepped after each step, kept inside ``step`` so every caller of it decays alike
-    (torch.optim.Adagrad's own ``lr_decay``; nnfs's and Keras's ``decay``)."""
+    (torch.optim.Adagrad's own ``lr_decay``; nnfs's and Keras's ``decay``); a momentum takes
+    mu lr_(n-1) / lr_n, as their velocity holds the lr (scratch's ``_mu_at``)."""
     if not lr_decay:
         return make
 
@@ -170,11 +171,15 @@ def inverse_time(
         opt = make(ps)
         inner = opt.step
         opt.lr_steps = 0  # type: ignore[attr-defined]
+        mus = [g.get("momentum", 0.0) for g in opt.param_groups]
 
         def step(closure: Callable | None = None) -> Any:
-            for group in opt.param_groups:
-                group["lr"] = lr / (1.0 + opt.lr_steps * lr_decay)  # type: ignore[attr-defined]
-            opt.lr_steps += 1  # type: ignore[attr-defined]
+            n = opt.lr_steps  # type: ignore[attr-defined]
+            for group, mu in zip(opt.param_groups, mus, strict=True):
+                group["lr"] = lr / (1.0 + n * lr_decay)
+                if mu and n:  # the velocity holds the lr (nnfs, Keras): scratch's _mu_at
+                    group["momentum"] = mu * (1.0 + n * lr_decay) / (1.0 + (n - 1) * lr_decay)
+            opt.lr_steps = n + 1  # type: ignore[attr-defined]
             return inner(closure)
 
         opt.step = step  # type: ignore[method-assign]

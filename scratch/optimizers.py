@@ -82,10 +82,19 @@ def _decay(g: Array, p: Array, weight_decay: float) -> Array:
 
 def _lr_at(lr: float, lr_decay: float, done: int) -> float:
     """The learning rate of the step after ``done`` steps: lr / (1 + lr_decay done), an
-    inverse-time decay (torch.optim.Adagrad's ``lr_decay``; for the other optimizers PyTorch's
-    ``LambdaLR(opt, lambda n: 1 / (1 + lr_decay n))`` stepped after each step; the nnfs book's
-    and Keras's ``decay``). lr itself, to the bit, when lr_decay is 0."""
+    inverse-time decay (torch.optim.Adagrad's ``lr_decay``; the nnfs book's and Keras's
+    ``decay``; for the other optimizers PyTorch's ``LambdaLR(opt, lambda n: 1 / (1 + lr_decay
+    n))`` stepped after each step, with ``_mu_at``'s momentum). lr itself, to the bit, when
+    lr_decay is 0."""
     return lr / (1.0 + done * lr_decay) if lr_decay else lr
+
+
+def _mu_at(mu: float, lr_decay: float, done: int) -> float:
+    """The momentum of the step after ``done`` steps under a decaying lr: as nnfs and Keras
+    keep the learning rate inside the velocity (v <- mu v - lr_t g; w <- w + v), PyTorch's form
+    b <- mu_t b + g, w <- w - lr_t b takes the same steps with mu_t = mu lr_(t-1) / lr_t =
+    mu (1 + lr_decay done) / (1 + lr_decay (done - 1)). mu itself when lr_decay is 0."""
+    return mu * (1.0 + done * lr_decay) / (1.0 + (done - 1) * lr_decay) if lr_decay else mu
 
 
 class SGDState(NamedTuple):
@@ -115,6 +124,9 @@ def sgd(
     )
     if nesterov and (momentum <= 0 or dampening != 0):
         raise SpecError("sgd nesterov=true needs momentum > 0 and dampening = 0")
+    if nesterov and lr_decay:
+        raise SpecError("sgd nesterov=true takes no lr_decay (the look-ahead's form under a "
+                        "decaying lr differs between PyTorch and Keras): drop one")  # fmt: skip
 
     def init(params: Params) -> SGDState:
         return SGDState(0, _zeros(params) if momentum else {})
@@ -130,7 +142,8 @@ def sgd(
                 if state.step == 0:
                     b = g.copy()
                 else:
-                    b = momentum * state.momentum_buffer[k] + (1.0 - dampening) * g
+                    mu = _mu_at(momentum, lr_decay, state.step)
+                    b = mu * state.momentum_buffer[k] + (1.0 - dampening) * g
                 bufs[k] = b
                 g = g + momentum * b if nesterov else b
             new_p[k] = _step(p, lr_t, g, grads[k] if donate else None)
@@ -283,7 +296,8 @@ def rmsprop(
             else:
                 d = np.sqrt(s) + eps
             if momentum:
-                b = b_all[k] = momentum * state.momentum_buffer[k] + g / d
+                mu = _mu_at(momentum, lr_decay, state.step) if state.step else momentum
+                b = b_all[k] = mu * state.momentum_buffer[k] + g / d
                 new_p[k] = _step(p, lr_t, b, grads[k] if donate else None)
             else:
                 new_p[k] = _step(p, lr_t, g / d, grads[k] if donate else None)

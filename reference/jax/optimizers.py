@@ -48,6 +48,14 @@ def _descend(params: Params, direction: Params, lr: Any) -> Params:
     return _map(lambda p, d: p - lr * d, params, direction)
 
 
+def _mu_at(mu: float, lr_decay: float, done: Any) -> Any:
+    """scratch's ``_mu_at``: mu lr_(t-1) / lr_t, the velocity holding the lr (from step 2)."""
+    if not lr_decay:
+        return mu
+    done = jnp.maximum(done, 1)
+    return mu * (1.0 + done * lr_decay) / (1.0 + (done - 1) * lr_decay)
+
+
 def _lr_at(lr: float, lr_decay: float, done: Any) -> Any:
     """lr / (1 + lr_decay done) after ``done`` steps (a traced scalar under jit): the
     inverse-time decay of scratch's ``_lr_at`` (optax: a schedule of the step count)."""
@@ -72,14 +80,15 @@ def sgd(
     def update(grads: Params, state: State, params: Params) -> tuple[Params, State]:
         g = _l2(grads, params, weight_decay)
         bufs: Params = {}
-        if momentum and not dampening:
+        if momentum and not dampening and not lr_decay:
             tx = optax.trace(decay=momentum, nesterov=nesterov)
             g, st = tx.update(g, optax.TraceState(trace=state["momentum_buffer"]))
             bufs = st.trace
         elif momentum:
             first = state["step"] == 0  # a traced scalar under jit: no Python branch
+            mu = _mu_at(momentum, lr_decay, state["step"])
             bufs = _map(
-                lambda b, gi: jnp.where(first, gi, momentum * b + (1.0 - dampening) * gi),
+                lambda b, gi: jnp.where(first, gi, mu * b + (1.0 - dampening) * gi),
                 state["momentum_buffer"],
                 g,
             )
@@ -201,7 +210,8 @@ def rmsprop(
             s = st.nu
         bufs: Params = {}
         if momentum:
-            tr = optax.trace(decay=momentum)
+            mu = _mu_at(momentum, lr_decay, state["step"])
+            tr = optax.trace(decay=mu)
             d, tst = tr.update(d, optax.TraceState(trace=state["momentum_buffer"]))
             bufs = tst.trace
         new_state = {

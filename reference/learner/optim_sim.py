@@ -28,6 +28,12 @@ class Sim:
     def _st(self, k: str, key: str, like: Tensor, fill: float = 0.0) -> Tensor:
         return self.s.setdefault(k, {}).setdefault(key, torch.full_like(like, fill))
 
+    def _mu(self, mu: float, kw: dict[str, Any]) -> float:
+        """mu lr_(t-1) / lr_t under a declared lr_decay: the velocity holds the lr (nnfs,
+        Keras; scratch's ``_mu_at``)."""
+        k = kw.get("lr_decay", 0.0)
+        return mu * (1 + (self.t - 1) * k) / (1 + (self.t - 2) * k) if k and self.t > 1 else mu
+
     def step(self, P: dict[str, Tensor], G: dict[str, Tensor]) -> dict[str, Tensor]:
         self.t += 1
         self.tk = _counts(list(G), self.t, self.v) if self.v & T_COUNTS else {}
@@ -59,7 +65,7 @@ class Sim:
                 if "b" not in self.s.get(k, {}):  # the first step (torch: no buffer yet)
                     b = (1 - tau) * g if ("damp_first" in v or "ema" in v) else g.clone()
                 else:
-                    b = mu * self.s[k]["b"] + (1 - tau) * g
+                    b = self._mu(mu, kw) * self.s[k]["b"] + (1 - tau) * g
                 self.s.setdefault(k, {})["b"] = b
                 nesterov = bool(kw.get("nesterov", False)) != ("nesterov_flip" in v)
                 g = g + mu * b if nesterov else b
@@ -103,7 +109,7 @@ class Sim:
             d = torch.sqrt(avg + eps) if "eps_inside" in v else torch.sqrt(avg) + eps
             if kw.get("momentum", 0.0):
                 b = self._st(k, "b", p)
-                b.mul_(kw["momentum"]).add_(g / d)
+                b.mul_(self._mu(kw["momentum"], kw)).add_(g / d)
                 return p - lr * b
             return p - lr * g / d
         clr = lr

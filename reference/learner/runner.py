@@ -190,8 +190,10 @@ class Runner:
                     a.restore(after)  # a difference that was kept state: on from the first run
                 a.write(obs.after)
             if a.grads is None:
-                lr = self.lr / (1 + (step - 1) * float(self.opt.get("lr_decay", 0.0)))
-                imply(obs, self.opt_name, self.opt, lr, self._buf, self.codec)
+                k = float(self.opt.get("lr_decay", 0.0))
+                lr, mu = self.lr / (1 + (step - 1) * k), float(self.opt.get("momentum", 0.0))
+                mu = mu * (1 + (step - 1) * k) / (1 + (step - 2) * k) if step > 1 else mu
+                imply(obs, self.opt_name, {**self.opt, "momentum": mu}, lr, self._buf, self.codec)
         if a.forward is not None and last:
             a.write(params)
             obs.out = self.forward(step, X)

@@ -42,7 +42,7 @@ def test_an_exponential_decay_is_not_offered_the_declaration():
 
 
 def _sgd_step(P, k, momentum=0.0, off_by_one=False):
-    """A tanh regression's own SGD (momentum optional) with lr / (1 + k (t-1)) in place."""
+    """A tanh regression's own SGD (nnfs's momentum, optional) with lr / (1 + k (t-1))."""
     t, buf = [0], {}
 
     def step(X, y):
@@ -52,10 +52,10 @@ def _sgd_step(P, k, momentum=0.0, off_by_one=False):
         g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
         lr = 0.1 / (1 + k * (t[0] + off_by_one))
         t[0] += 1
-        for n, p in P.items():
-            v = g[n] if n not in buf else momentum * buf[n] + g[n]
+        for n, p in P.items():  # nnfs's form: the velocity holds the lr, v = mu v - lr g
+            v = momentum * buf.get(n, 0.0) - lr * g[n]
             buf[n] = v
-            p -= lr * (v if momentum else g[n])
+            p += v
 
     return step
 
