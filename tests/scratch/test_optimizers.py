@@ -126,6 +126,18 @@ def test_sgd_lr_decay_is_inverse_time_from_the_second_step():
     assert got == pytest.approx([-0.1, -0.1 - 0.1 / 1.5, -0.1 - 0.1 / 1.5 - 0.1 / 2.0], rel=1e-15)
 
 
+def test_sgd_momentum_with_lr_decay_keeps_the_lr_inside_the_velocity():
+    """nnfs's and Keras's form: v <- mu v - lr_t g; p <- p + v, lr_t = lr / (1 + k (t-1))."""
+    grads, lr, mu, k = [1.0, -2.0, 0.5, 3.0], 0.1, 0.9, 0.5
+    got = run("sgd", grads, lr=lr, momentum=mu, lr_decay=k)
+    p, v, want = 0.0, 0.0, []
+    for t, g in enumerate(grads):
+        v = mu * v - lr / (1 + k * t) * g
+        p += v
+        want.append(p)
+    assert got == pytest.approx(want, rel=1e-14)
+
+
 def test_sgd_momentum_buffer_is_the_gradient_on_the_first_step():
     """Dampening is not applied on the first step: g=1, lr=1, tau=.5 -> -1.0, then -2.4."""
     got = run("sgd", [1, 1, 1], lr=1.0, momentum=0.9, dampening=0.5)
