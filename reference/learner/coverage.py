@@ -74,8 +74,10 @@ def unmoved(step: int, adapter: Adapter) -> Finding:
         "step yet (momentum applied one step late), or stepped by zero (an lr of 0, as "
         "1 // 20 makes, or gradients that are all zero)",
         "update the named arrays in place (W -= lr * dW, or W[...] = ...), or name in the "
-        f"adapter the object your step updates ({', '.join(adapter.paths[:3])}, ...); check "
-        "the lr your step uses is the declared one",
+        f"adapter the object your step updates ({', '.join(adapter.paths[:3])}, ...): a "
+        "module-level dict your step rebinds (parameters = update_parameters(...)) is read "
+        "fresh as from_step(sys.modules[__name__], [\"parameters['W1']\", ...]); check the lr "
+        "your step uses is the declared one",
     )
 
 
