@@ -9,6 +9,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .codec import canonical_key
+from .golden import golden
 from .hypotheses import to_tensors
 from .optim_variants import Sim
 from .result import Finding
@@ -49,7 +50,7 @@ def explain_schedule(
             step = s * d[k]
             allowed = atol * max(float(step.abs().max()), 1e-300) + rtol * A[k].abs()
             if not bool(((A[k] - P[k] - step).abs() <= allowed).all()):
-                return []
+                return _momentum_decay(seq, spec, codec, atol, rtol)
         mults.append(s)
     full = max(len(o.rows) for o, _ in seq)  # a short last batch's own factor is no schedule
     kept = [m for (o, _), m in zip(seq, mults, strict=True) if len(o.rows) == full]
@@ -140,3 +141,44 @@ def _norm_clip(mults: list[float], seq: list) -> str:
         f" (or your gradients clipped to a global norm of {clipped[0]:.4g}: each multiplier "
         "below 1 is that norm over the step's gradient norm; the twin does not clip)"
     )
+
+
+def _momentum_decay(seq: list, spec: Spec, codec: Codec, atol: float, rtol: float) -> list[Finding]:
+    """Under a declared momentum the steps of an lr decay are no multiples of the declared
+    ones (the velocity carries earlier steps' lr): the inverse-time decay fitted on a log grid,
+    then by golden section, ``lr_schedule`` where one k reproduces every post-step weight."""
+    kw = dict(spec.opt.kwargs)
+    if not kw.get("momentum") or kw.get("lr_decay") or seq[0][0].step != 1:
+        return []
+
+    def excess(x: float) -> float:
+        sim, worst = Sim(spec.opt.name, {**kw, "lr_decay": 10.0**x}), 0.0
+        for obs, g in seq:
+            P, A = to_tensors(obs.params), to_tensors(obs.after)
+            Q = sim.step(P, to_tensors(g))
+            for k in Q:
+                allowed = atol * max(float((Q[k] - P[k]).abs().max()), 1e-300) + rtol * A[k].abs()
+                worst = max(worst, float(((A[k] - Q[k]).abs() / allowed).max()))
+        return worst
+
+    xs = [-6.0 + 6.0 * i / 24 for i in range(25)]
+    errs = [excess(x) for x in xs]
+    i = min(range(25), key=errs.__getitem__)
+    x = golden(excess, xs[max(i - 1, 0)], xs[min(i + 1, 24)], 40)[0]
+    if excess(x) > 1.0 or min(x + 6.0, -x) < 1e-3:
+        return []
+    k = 10.0**x
+    names = codec.labels(sorted(seq[0][0].params, key=canonical_key))
+    return [
+        Finding(
+            "lr_schedule",
+            names,
+            None,
+            2,
+            f"your steps are {spec.opt}'s with the learning rate decayed as lr / (1 + {k:.4g} "
+            f"(t-1)) at steps {seq[0][0].step}-{seq[-1][0].step}, the velocity holding each "
+            "step's lr (v = mu v - lr_t g: the nnfs book's and Keras's momentum with decay)",
+            f"if the decay is yours on purpose, declare lr_decay={k:.4g}; if not, find what "
+            "changes the learning rate between steps",
+        )
+    ]

@@ -76,3 +76,17 @@ def test_sgd_gradients_implied_from_a_decayed_step(momentum, off_by_one):
         assert r.code == "implementation_bug", r.render()
     else:
         assert r.code == "match" and r.findings == (), r.render()
+
+
+def test_an_undeclared_decay_under_momentum_is_fitted_and_named():
+    """Review s9d: nnfs's momentum with decay, undeclared, was unexplained (its steps are no
+    multiples of the declared ones: the velocity carries earlier steps' lr)."""
+    rng = np.random.default_rng(0)
+    P = {"W1": rng.normal(0, 0.5, (3, 6)), "b1": np.zeros(6), "W2": rng.normal(0, 0.5, (6, 1)),
+         "b2": np.zeros(1)}  # fmt: skip
+    a = from_step(P, list(P), _sgd_step(P, 0.05, 0.9), sizes=[3, 6, 1],
+                  activations="tanh,identity", loss="mse", optimizer="sgd(momentum=0.9)",
+                  lr=0.1)  # fmt: skip
+    r = check(a, X, Y, steps=6, probe=False)
+    assert r.codes() == ["lr_schedule"], r.render()
+    assert "declare lr_decay=0.05" in r.findings[0].hint
