@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch import nn
@@ -20,6 +19,7 @@ from nnparity.scratch.registry import Registry
 
 from .reductions import reduced
 from .torch_layers import Conv2d, LinearNoInit, MaskedDropout
+from .torch_lr import adam_of, inverse_time
 
 torch_activations: Registry[nn.Module] = Registry("activation")
 torch_losses: Registry[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = Registry("loss")
@@ -156,38 +156,6 @@ def nll(reduction: str = "mean") -> nn.Module:
 
 
 # -- optimizers ---------------------------------------------------------------------------
-def inverse_time(
-    make: Callable[[list], torch.optim.Optimizer], lr: float, lr_decay: float
-) -> Callable[[list], torch.optim.Optimizer]:
-    """``make`` whose optimizer, before its n-th step (n from 0, ``opt.lr_steps``), sets every
-    group's lr to lr / (1 + lr_decay n): ``LambdaLR(opt, lambda n: 1 / (1 + lr_decay n))``
-    stepped after each step, kept inside ``step`` so every caller of it decays alike
-    (torch.optim.Adagrad's own ``lr_decay``; nnfs's and Keras's ``decay``); a momentum takes
-    mu lr_(n-1) / lr_n, as their velocity holds the lr (scratch's ``_mu_at``)."""
-    if not lr_decay:
-        return make
-
-    def build(ps: list) -> torch.optim.Optimizer:
-        opt = make(ps)
-        inner = opt.step
-        opt.lr_steps = 0  # type: ignore[attr-defined]
-        mus = [g.get("momentum", 0.0) for g in opt.param_groups]
-
-        def step(closure: Callable | None = None) -> Any:
-            n = opt.lr_steps  # type: ignore[attr-defined]
-            for group, mu in zip(opt.param_groups, mus, strict=True):
-                group["lr"] = lr / (1.0 + n * lr_decay)
-                if mu and n:  # the velocity holds the lr (nnfs, Keras): scratch's _mu_at
-                    group["momentum"] = mu * (1.0 + n * lr_decay) / (1.0 + (n - 1) * lr_decay)
-            opt.lr_steps = n + 1  # type: ignore[attr-defined]
-            return inner(closure)
-
-        opt.step = step  # type: ignore[method-assign]
-        return opt
-
-    return build
-
-
 @opt()
 def sgd(
     lr: float = 1e-3,
@@ -212,23 +180,6 @@ def sgd(
     )
 
 
-def _adam(cls: type, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
-          amsgrad: bool, lr_decay: float) -> Callable:  # fmt: skip
-    return inverse_time(
-        lambda ps: cls(
-            ps,
-            lr=lr,
-            betas=(beta1, beta2),
-            eps=eps,
-            weight_decay=weight_decay,
-            amsgrad=amsgrad,
-            foreach=False,
-        ),
-        lr,
-        lr_decay,
-    )
-
-
 @opt()
 def adam(
     lr: float = 1e-3,
@@ -239,7 +190,7 @@ def adam(
     amsgrad: bool = False,
     lr_decay: float = 0.0,
 ) -> Callable:
-    return _adam(torch.optim.Adam, lr, beta1, beta2, eps, weight_decay, amsgrad, lr_decay)
+    return adam_of(torch.optim.Adam, lr, beta1, beta2, eps, weight_decay, amsgrad, lr_decay)
 
 
 @opt()
@@ -252,7 +203,7 @@ def adamw(
     amsgrad: bool = False,
     lr_decay: float = 0.0,
 ) -> Callable:
-    return _adam(torch.optim.AdamW, lr, beta1, beta2, eps, weight_decay, amsgrad, lr_decay)
+    return adam_of(torch.optim.AdamW, lr, beta1, beta2, eps, weight_decay, amsgrad, lr_decay)
 
 
 @opt()

@@ -180,9 +180,8 @@ def test_integer_weights_are_refused_with_the_fix_not_judged():
 
 
 def test_a_loss_made_infinite_by_a_zero_probability_is_a_note_naming_the_log():
-    # the learner subtracts the row max (no exp overflow), but huge weights make a
-    # probability exactly 0 and its log -inf: the fix is a stable log, not the row max; its
-    # gradient p - onehot stays finite and right, so training is unaffected (review s9c)
+    # huge weights make a probability exactly 0 and its log -inf (the row max is subtracted):
+    # a stable log is the fix; p - onehot stays right, so training is unaffected (review s9c)
     X, y = softmax_data()
     r = check(softmax_adapter(SoftmaxNet(std=30.0)), X, y, steps=3, watch=3, probe=False)
     assert r.verdict == "match", r.render()

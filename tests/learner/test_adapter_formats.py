@@ -1,0 +1,112 @@
+"""What the adapter takes and what it refuses, with the fix (reviews s9a, s9c, s9d): data
+as one array, a loss beside the gradients in either order or as a (1, 1) array, pandas data,
+a parameterless layer, per_sample on a layered spec, a column y handed to vector code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_adapter_friction import DECL, P, X, Y, _grads
+
+from nnparity.reference.learner import LearnerError, check, from_gradients, from_layers
+
+
+@pytest.mark.parametrize("rows", [4, 2])
+def test_data_given_as_one_array_is_refused_not_unpacked(rows):
+    """Review s9c: data=X crashed in nnparity (exit 3), and an X of two rows was read as
+    (X, y) = (row 0, row 1)."""
+    with pytest.raises(LearnerError, match=r"data= takes a pair \(X, y\).*data=\(X, X\)"):
+        from_gradients(P, list(P), _grads, data=X[:rows], **DECL)
+    a = from_gradients(P, list(P), _grads, data=(X, Y), **DECL)
+    assert check(a, steps=2, probe=False).code == "match"
+
+
+def _with_loss(form):
+    def grads(X, y):
+        g = _grads(X, y)
+        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        loss = float(np.mean((a1 @ P["W2"] + P["b2"] - y) ** 2))
+        if form == "1x1":  # deeplearning.ai's cost, np.dot(...) / m, a (1, 1) array
+            return np.array([[loss]]), g
+        if form == "after":
+            return g, loss
+        return np.full(3, loss), g  # a loss per output
+
+    return from_gradients(P, list(P), grads, **DECL)
+
+
+@pytest.mark.parametrize("form", ["1x1", "after"])
+def test_a_loss_of_one_element_or_after_the_gradients_is_read(form):
+    """Review s9c: both were 'the gradients should be a dict ... got 2' (exit 2)."""
+    r = check(_with_loss(form), X, Y, steps=2, probe=False)
+    assert r.code == "match", r.render()
+    assert not [f for f in r.findings if f.code == "loss_value_mismatch"], r.render()
+
+
+def test_a_loss_of_several_numbers_is_refused_with_its_shape():
+    with pytest.raises(LearnerError, match=r"a loss of shape \(3,\) beside the gradients"):
+        check(_with_loss("vector"), X, Y, steps=2, probe=False)
+
+
+def test_pandas_data_is_read_as_its_values():
+    """Review s9c: data=(df[features], df['price']) was exit 3 from the sandbox's encoder."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X, columns=["a", "b"]).assign(t=Y[:, 0])
+    a = from_gradients(P, list(P), _grads, data=(df[["a", "b"]], df[["t"]]), **DECL)
+    assert isinstance(a.data[0], np.ndarray) and check(a, steps=2, probe=False).code == "match"
+
+
+def test_a_parameterless_layer_given_to_from_layers_is_named_as_such():
+    """Review s9a: a Keras-like model.layers with ReLU objects got "ReLU has no 'W', 'b'"."""
+
+    class ReLU:
+        def forward(self, x):
+            self.mask = x > 0
+            return x * self.mask
+
+    class Dense:
+        def __init__(self):
+            self.W, self.b = np.ones((2, 3)), np.zeros(3)
+
+    with pytest.raises(LearnerError, match="ReLU holds no weights: pass from_layers only"):
+        names = dict(weights="W", biases="b", dweights="dW", dbiases="db")
+        from_layers([Dense(), ReLU()], lambda X, y: None, sizes=[2, 3, 1],
+                    activations="relu,identity", **names)  # fmt: skip
+
+
+def test_per_sample_on_a_layered_spec_points_to_batch_size_one():
+    with pytest.raises(LearnerError, match="declare batch_size=1 instead of per_sample=True"):
+        from_gradients({"W1": np.zeros((2, 1, 3, 3))}, ["W1"], _grads, per_sample=True,
+                       spec="1x4x4 conv(2,k=3) flatten dense(1) loss=mse")  # fmt: skip
+
+
+def test_a_vector_code_given_a_column_y_is_told_to_ravel_it():
+    """Review s9c: 1-D output code handed y (N, 1) raised in (N,) - (N, 1); the advice was to
+    transpose, which would still fail."""
+
+    def grads(X, y):
+        a = np.tanh(X @ P["W1"] + P["b1"]) @ P["W2"][:, 0] + P["b2"][0]
+        d = 2 * (a - y) / len(y)  # (N,) - (N, 1) is (N, N)
+        return {"W1": np.zeros((2, 3)), "b1": np.zeros(3), "W2": np.zeros((3, 1)),
+                "b2": np.zeros(1)} if d.shape == (len(y),) else d @ np.ones((3, 3))  # fmt: skip
+
+    r = check(from_gradients(P, list(P), grads, **DECL), X, Y, steps=1, probe=False)
+    assert "y is a column because you gave one" in r.findings[0].hint, r.render()
+    assert "y.ravel()" in r.findings[0].hint
+
+
+def test_two_gradients_as_a_list_and_a_float_are_not_read_as_grads_and_loss():
+    """Review s9d: (dW.tolist(), float(db)) of a logistic regression was read as (gradients,
+    loss) once that order was accepted: only a dict of gradients comes before a loss."""
+    r = np.random.default_rng(9)
+    Q = {"w": r.normal(size=(2, 1)), "b": np.zeros(1)}
+    Xq, yq = r.normal(size=(12, 2)), (r.random((12, 1)) < 0.5).astype(float)
+
+    def grads(X, y):
+        a = 1 / (1 + np.exp(-(X @ Q["w"] + Q["b"])))
+        d = (a - y) / len(y)
+        return (X.T @ d).tolist(), float(d.sum())
+
+    a = from_gradients(Q, ["w", "b"], grads, sizes=[2, 1], activations="sigmoid", loss="bce",
+                       lr=0.1)  # fmt: skip
+    assert check(a, Xq, yq, steps=2, probe=False).code == "match"
