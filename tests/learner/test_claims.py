@@ -1,6 +1,5 @@
-"""No claim without evidence: cases where a bug class used to be named on evidence that does
-not support it (an all-zero gradient, a coincidental factor, shapes alone). Each asserts the
-wrong code is not emitted and what is said instead."""
+"""No claim without evidence: a bug class once named on evidence that does not support it
+(an all-zero gradient, a coincidental factor, shapes alone); each asserts what is said now."""
 
 from __future__ import annotations
 
