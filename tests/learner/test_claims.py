@@ -155,8 +155,8 @@ def test_a_square_gradient_from_the_wrong_cache_is_not_broadcasting():
         activations="tanh,sigmoid",
         loss="bce",
     )
-    r = check(a, X, y, steps=3, watch=3, probe=False)
-    assert r.codes() == ["wrong_shape"], r.render()
+    r = check(a, X, y, steps=3, watch=3, probe=False)  # dW1 from a1: the layer's own output
+    assert r.codes() == ["wrong_cached_activation"], r.render()
     assert "expected (3, 4), got (4, 4)" in r.findings[0].evidence
 
 
