@@ -86,19 +86,21 @@ def explain_schedule(
         (o.step for (o, _), m in zip(seq, mults, strict=True) if not math.isclose(m, mults[0])),
         seq[0][0].step,
     )
+    return _schedule(
+        seq,
+        codec,
+        first,
+        f"your steps are {spec.opt.name}'s with the learning rate times {shown} at steps "
+        f"{seq[0][0].step}-{seq[-1][0].step}{form}: every parameter takes the same multiplier "
+        "at each step",
+        fix,
+    )
+
+
+def _schedule(seq: list, codec: Codec, first: int, evidence: str, fix: str) -> list[Finding]:
+    """The ``lr_schedule`` finding on every parameter of the observed steps ``seq``."""
     names = codec.labels(sorted(seq[0][0].params, key=canonical_key))
-    return [
-        Finding(
-            "lr_schedule",
-            names,
-            None,
-            first,
-            f"your steps are {spec.opt.name}'s with the learning rate times {shown} at steps "
-            f"{seq[0][0].step}-{seq[-1][0].step}{form}: every parameter takes the same multiplier "
-            "at each step",
-            fix,
-        )
-    ]
+    return [Finding("lr_schedule", names, None, first, evidence, fix)]
 
 
 def _form(
@@ -168,17 +170,13 @@ def _momentum_decay(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
     if excess(x) > 1.0 or min(x + 6.0, -x) < 1e-3:
         return []
     k = 10.0**x
-    names = codec.labels(sorted(seq[0][0].params, key=canonical_key))
-    return [
-        Finding(
-            "lr_schedule",
-            names,
-            None,
-            2,
-            f"your steps are {spec.opt}'s with the learning rate decayed as lr / (1 + {k:.4g} "
-            f"(t-1)) at steps {seq[0][0].step}-{seq[-1][0].step}, the velocity holding each "
-            "step's lr (v = mu v - lr_t g: the nnfs book's and Keras's momentum with decay)",
-            f"if the decay is yours on purpose, declare lr_decay={k:.4g}; if not, find what "
-            "changes the learning rate between steps",
-        )
-    ]
+    return _schedule(
+        seq,
+        codec,
+        2,
+        f"your steps are {spec.opt}'s with the learning rate decayed as lr / (1 + {k:.4g} "
+        f"(t-1)) at steps {seq[0][0].step}-{seq[-1][0].step}, the velocity holding each "
+        "step's lr (v = mu v - lr_t g: the nnfs book's and Keras's momentum with decay)",
+        f"if the decay is yours on purpose, declare lr_decay={k:.4g}; if not, find what "
+        "changes the learning rate between steps",
+    )

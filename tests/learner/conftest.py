@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "learners"
+_copies = itertools.count()
+
+
+def load_example(stem: str) -> ModuleType:
+    """A fresh copy of ``examples/learners/<stem>.py`` (its own module: a test may replace
+    its functions without touching another test's copy)."""
+    spec = importlib.util.spec_from_file_location(
+        f"{stem}_{next(_copies)}", EXAMPLES / f"{stem}.py"
+    )
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
 
 
 @pytest.fixture(scope="session")

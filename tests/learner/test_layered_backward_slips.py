@@ -5,19 +5,15 @@ flattened (N, C, H, W)."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
-from conftest import EXAMPLES
+from conftest import load_example
 
 from nnparity.reference.learner import check, from_loss
 
 
 def _convnet(bug: str | None):
-    spec = importlib.util.spec_from_file_location("convnet_slips", EXAMPLES / "net_convnet_ok.py")
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
+    m = load_example("net_convnet_ok")
     affine = m.affine_backward
     if bug == "relu":
         m.relu_backward = lambda d, x: d * (d > 0)

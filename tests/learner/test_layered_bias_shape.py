@@ -5,18 +5,14 @@ unusable adapter, "b1's gradient has shape (4, 8, 8)")."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
-from conftest import EXAMPLES
+from conftest import load_example
 
 from nnparity.reference.learner import check, from_loss
 
 
 def _convnet(bug: str | None):
-    spec = importlib.util.spec_from_file_location("convnet_bias", EXAMPLES / "net_convnet_ok.py")
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
+    m = load_example("net_convnet_ok")
     conv, affine = m.conv_backward_naive, m.affine_backward
     if bug == "conv":
         m.conv_backward_naive = lambda d, c: (*conv(d, c)[:2], d.sum(axis=0))

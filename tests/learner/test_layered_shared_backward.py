@@ -4,19 +4,15 @@ would also give. The fix names both readings (review s9a: only the dx above was 
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
-from conftest import EXAMPLES
+from conftest import load_example
 
 from nnparity.reference.learner import check, from_loss
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("convnet_two", EXAMPLES / "net_convnet_ok.py")
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
+    m = load_example("net_convnet_ok")
     return m
 
 

@@ -5,18 +5,14 @@ matches; a step with another lr or none at all does not; another optimizer is re
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
-from conftest import EXAMPLES
+from conftest import load_example
 
 from nnparity.reference.learner import LearnerError, check, from_step
 
 
 def _convnet():
-    spec = importlib.util.spec_from_file_location("net_convnet_ok", EXAMPLES / "net_convnet_ok.py")
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
+    m = load_example("net_convnet_ok")
     return m
 
 

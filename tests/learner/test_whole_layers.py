@@ -7,17 +7,11 @@ test_whole_layers_masks.py."""
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import EXAMPLES, load_example
 
 from nnparity.reference.learner import LearnerError, check, from_loss
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "learners"
-_n = itertools.count()
 
 
 @pytest.fixture(autouse=True)
@@ -31,11 +25,7 @@ def _seeded_numpy():
     np.random.set_state(state)
 
 
-def _load(stem: str):
-    spec = importlib.util.spec_from_file_location(f"wl_{stem}_{next(_n)}", EXAMPLES / f"{stem}.py")
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
+_load = load_example
 
 
 def _run(adapter, steps: int = 2):
