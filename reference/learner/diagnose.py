@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .hypotheses import Fit, LayerChoice, Search, StepData, to_tensors
-from .output_dz import CLIPS, bce_clip_dz, softmax_axis_dz, softmax_diag_dz
+from .output_dz import CLIPS, bce_clip_dz, softmax_axis_dz, softmax_diag_dz, target_mean_dz
 from .result import Finding
 from .scale import late_factor, scale_findings
 from .scale import span as span_of
@@ -45,6 +45,8 @@ DERIV_HINT = {
     "wrong_activation_derivative": "use the derivative of the activation this layer applies",
     "wrong_cached_activation": "take each layer's derivative (or mask) at its own cached z or a: "
     "layer l's backward reads layer l's cache",
+    "broadcast_shape": "give the target the output's shape before subtracting: y = "
+    "y.reshape(-1, 1) (or out[:, 0] - y); print out.shape and y.shape where they meet",
     "softmax_jacobian": "softmax couples the classes: dz = a * (da - (da * a).sum(axis=1, "
     "keepdims=True)), not da * a * (1 - a)",
 }
@@ -82,9 +84,13 @@ def step_data(
     z = [None] + [t.to(torch.float64) for t in rs.z[1:]]
     ar = a[-1].detach().requires_grad_(True)
     (dl_da,) = torch.autograd.grad(ref.loss_of(ar, yt, False), ar)
-    zr = z[-1].detach().requires_grad_(True)
-    loss = ref.loss_of(zr if ref.stable else ref.acts[-1](zr), yt, ref.stable)
-    (dl_dz,) = torch.autograd.grad(loss, zr)
+
+    def dz_of(target: Tensor) -> Tensor:
+        zr = z[-1].detach().requires_grad_(True)
+        loss = ref.loss_of(zr if ref.stable else ref.acts[-1](zr), target, ref.stable)
+        return torch.autograd.grad(loss, zr)[0]
+
+    dl_dz = dz_of(yt)
     scale = max((float(np.abs(v).max(initial=0.0)) for v in rs.grads.values()), default=1.0)
     scale = max(scale if scale > 0 else 1.0, floor)
     tol = {k: atol * scale + obs.noise.get(k, 0.0) for k in obs.grads}
@@ -101,6 +107,8 @@ def step_data(
         alt.update({f"clip {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction) for e in CLIPS})
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
         alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
+    if z[-1].shape[0] > 1 and z[-1].shape[1] == 1 and yt.is_floating_point():
+        alt["target_mean"] = target_mean_dz(dz_of, yt)  # (N, 1) - (N,), reduced back
     return StepData(
         obs.step,
         P,
@@ -108,7 +116,7 @@ def step_data(
         a,
         z,
         dl_da.detach(),
-        dl_dz.detach(),
+        dl_dz,
         g,
         tol,
         rtol,
@@ -180,7 +188,11 @@ def findings_from(
                     f"{ch.deriv.label}, at {where} ({act}): "
                     f"{ftext}{span}{extra}",
                     DERIV_HINT[ch.deriv.code]
-                    + (f" (for {act}: {PRIME[act]})" if act in PRIME else "")
+                    + (
+                        f" (for {act}: {PRIME[act]})"
+                        if act in PRIME and ch.deriv.code != "broadcast_shape"
+                        else ""
+                    )
                     + ("; it reaches every layer below" if l > 1 else ""),
                 )
             )
@@ -292,12 +304,13 @@ CONVENTIONS = (  # (the derivative candidate's key, code, what it is, the hint)
 
 def _where(k: str, l: int, L: int, failing: dict, steps: list, lab: Callable) -> str:
     """Where the error enters, when the gradients around ``k`` agree: layer l's bias (so dz_l
-    is right and dW_l's input or product is not), or every layer above (so it is what reaches
-    layer l)."""
+    sums right: dW_l's input or product is not, or dz_l's rows are not), or every layer above
+    (so it is what reaches layer l)."""
     if k[0] == "W" and f"b{l}" in steps[0].g and f"b{l}" not in failing:
         return (
-            f"; {lab(f'b{l}')} agrees, so dz{l} is right: what parts is how dW{l} is built from "
-            f"it (the cached input a{l - 1}, or the product's order)"
+            f"; {lab(f'b{l}')} agrees, so dz{l}'s sum over the batch is right: what parts is "
+            f"how dW{l} is built from dz{l} (the cached input a{l - 1}, or the product's order), "
+            f"or dz{l} row by row (each sample's error; its sum can hide a wrong target)"
         )
     if l < L and not any(int(n[1:]) > l for n in failing):
         above = ", ".join(lab(n) for n in steps[0].g if int(n[1:]) > l)

@@ -2,9 +2,13 @@
 cross-entropy, softmax normalised over the wrong axis, and a softmax layer of its own whose
 backward keeps only its Jacobian's diagonal; under a sigmoid and binary cross-entropy, the
 chain rule dL/da * a (1 - a) with a clipped to [eps, 1 - eps] in dL/da (a safe log's
-epsilon: a convention, not a bug, which only saturated samples show)."""
+epsilon: a convention, not a bug, which only saturated samples show); under one output unit
+and a target of numbers, the target vector (N,) broadcast against the (N, 1) output and the
+(N, N) difference reduced back over its second axis: every output held to the mean target."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +31,13 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``diagnose.ste
         "softmax_axis",
         "softmax normalised over the samples instead of over the classes (axis 0 instead of "
         "1, samples as rows)",
+        1.0,
+    ),
+    "target_mean": Deriv(
+        "target_mean",
+        "broadcast_shape",
+        "out - y with y of shape (N,) against the (N, 1) output: an (N, N) array, reduced "
+        "back over its second axis, so every output is held to the mean target",
         1.0,
     ),
 }
@@ -66,3 +77,10 @@ def softmax_axis_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
     """(softmax over the batch - onehot) / N: cross-entropy's dz with the wrong axis."""
     p = torch.softmax(z, dim=0) - F.one_hot(y, z.shape[1]).to(z.dtype)
     return p / z.shape[0] if reduction in ("mean", "batch") else p
+
+
+def target_mean_dz(dz_of: Callable[[Tensor], Tensor], y: Tensor) -> Tensor:
+    """dL/dz with every target replaced by their mean: what (out - y).mean(axis=1) of an
+    (N, 1) output minus a (N,) target gives where dL/dz is affine in y (MSE; binary
+    cross-entropy's a - y); a sum over the axis is N times it (a scale the search fits)."""
+    return dz_of(y.mean().expand_as(y))

@@ -37,11 +37,11 @@ def test_an_error_in_what_reaches_layer_1_says_the_layers_above_agree():
 def test_an_error_in_dW_alone_says_the_bias_agrees():
     r = _check("input")
     assert r.code == "implementation_bug"
-    assert "[1] agrees, so dz1 is right" in _evidence(r, "[0]"), r.render()
+    assert "[1] agrees, so dz1's sum over the batch is right" in _evidence(r, "[0]"), r.render()
 
 
 def test_no_clause_for_layer_1_when_the_layer_above_parts_too():
     r = _check("both")
     assert r.code == "implementation_bug"
     assert "agree" not in _evidence(r, "[0]") + _evidence(r, "[1]"), r.render()
-    assert "[3] agrees, so dz2 is right" in _evidence(r, "[2]"), r.render()
+    assert "[3] agrees, so dz2's sum over the batch is right" in _evidence(r, "[2]"), r.render()
