@@ -22,7 +22,7 @@ from .optim_variants import Sim
 from .order import explain_order
 from .other_loss import explain_other_loss
 from .regularization import explain_regularization
-from .result import Finding, factor_text
+from .result import Finding, distinct, factor_text
 from .row_order import explain_stale
 from .scale import explain_total_scale
 from .schedule import explain_schedule
@@ -158,8 +158,12 @@ def diagnose(
                 ("loss",),
                 None,
                 r.step,
-                f"the loss value you return is {r.scratch_value:.6g}, PyTorch's "
-                f"{r.torch_value:.6g} (ratio {c:.4f}), while the gradients agree: training is "
+                "the loss value you return is {}, PyTorch's {}".format(
+                    *distinct(r.scratch_value, r.torch_value)
+                )
+                + f" ({f'ratio {c:.4f}, ' if abs(c - 1) >= 5e-5 else ''}difference "
+                f"{r.scratch_value - r.torch_value:.3g}), while "
+                "the gradients agree: training is "
                 "unaffected; the value is computed otherwise than your gradients are (a term "
                 "scaled or left out, such as the L2 penalty's 1/2; another reduction; a clipped "
                 "log; or the loss read after its probabilities were changed in place)",

@@ -39,7 +39,7 @@ from .layered_masks import UNRECOVERED, keeps_of, recover
 from .layered_reference import LayeredRef, LStep
 from .layered_steps import frozen, layouts, moved, moved_finding, note, schedule, table
 from .paths import LearnerError, put
-from .result import CheckResult, Finding, Training
+from .result import CheckResult, Finding, Training, distinct
 from .row_order import other_rows, stale_layered
 from .runner import LearnerCrash
 
@@ -320,9 +320,10 @@ def _eval(adapter, ref, decl, P, B, X, tol, k) -> list[Record]:  # noqa: ANN001
 def _loss_note(r: Record, k: int) -> Finding:
     return note(
         "loss_value_mismatch",
-        f"your loss value parts from PyTorch's at step {k} ({r.scratch_value:.8g} vs "
-        f"{r.torch_value:.8g}) while every gradient agrees: training is unaffected (a clip or "
-        "an offset inside the loss, as nnfs's clip at 1e-7)",
+        f"your loss value parts from PyTorch's at step {k} ("
+        + "{} vs {}".format(*distinct(r.scratch_value, r.torch_value))
+        + ") while every gradient agrees: training is unaffected (a clip or an offset inside "
+        "the loss, as nnfs's clip at 1e-7)",
         "nothing to fix for training; the reported loss differs",
         k,
     )

@@ -208,6 +208,16 @@ def _table(rows: tuple[ParamRow, ...]) -> list[str]:
     return ["  " + fmt.format(*head).rstrip()] + ["  " + fmt.format(*b).rstrip() for b in body]
 
 
+def distinct(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` printed with the fewest significant digits (6 at least) that tell them
+    apart: a safe log's epsilon moves a loss in its 8th digit."""
+    for digits in range(6, 18):
+        pair = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if pair[0] != pair[1]:
+            break
+    return pair
+
+
 def factor_text(c: float, digits: int = 4, fmt: str = "f") -> str:
     """``c`` with ``digits`` decimals (``fmt`` 'f') or significant digits ('g'), and more where
     those would print a factor that is not whole as a whole number (1.0001, not 1.0000)."""
