@@ -86,14 +86,45 @@ def explain_schedule(
         (o.step for (o, _), m in zip(seq, mults, strict=True) if not math.isclose(m, mults[0])),
         seq[0][0].step,
     )
+    declared = float(spec.opt.kwargs.get("lr_decay", 0.0))
+    if declared:  # the twin decays already: the learner's own lr against the declared one
+        first = next((t for t, m in zip(steps, mults, strict=True) if abs(m - 1) > 1e-9), first)
+        fix = _declared_decay_fix(mults, steps, declared, 1e-9 if spec.dtype == "float64" else 1e-5)
     return _schedule(
         seq,
         codec,
         first,
-        f"your steps are {spec.opt.name}'s with the learning rate times {shown} at steps "
+        f"your steps are {spec.opt.name}'s with the "
+        + ("declared decayed " if spec.opt.kwargs.get("lr_decay") else "")
+        + f"learning rate times {shown} at steps "
         f"{seq[0][0].step}-{seq[-1][0].step}{form}: every parameter takes the same multiplier "
         "at each step",
         fix,
+    )
+
+
+def _declared_decay_fix(mults: list[float], steps: list[int], d: float, tol: float) -> str:
+    """The fix where lr_decay = d is declared: the twin's lr at step t is lr / (1 + d (t-1)),
+    so the learner's own is that times the multiplier. A decay counted from 1 (lr / (1 + d t)),
+    another decay constant, or neither."""
+    own = [m / (1 + d * (t - 1)) for m, t in zip(mults, steps, strict=True)]
+    if all(abs(o * (1 + d * t) - 1) <= tol for o, t in zip(own, steps, strict=True)):
+        return (
+            f"your decay counts the steps from 1 (lr / (1 + {d:g} t) at step t = 1, 2, ...), so "
+            "even the first step is decayed; the declared decay (nnfs's, Keras's, PyTorch's "
+            "Adagrad's) takes lr itself at the first step: count from 0 (increment the step "
+            "counter after the update)"
+        )
+    _, k = _form(own, steps, 6, tol)
+    if k:
+        return (
+            f"your decay is lr / (1 + {k:.4g} (t-1)), the declared one lr / (1 + {d:g} (t-1)): "
+            f"declare lr_decay={k:.4g} if yours is meant, else find where your decay constant "
+            "is set"
+        )
+    return (
+        f"the twin decays the lr as declared, lr / (1 + {d:g} (t-1)) at step t; find what "
+        "else changes your learning rate between steps"
     )
 
 

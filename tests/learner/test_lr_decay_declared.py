@@ -90,3 +90,29 @@ def test_an_undeclared_decay_under_momentum_is_fitted_and_named():
     r = check(a, X, Y, steps=6, probe=False)
     assert r.codes() == ["lr_schedule"], r.render()
     assert "declare lr_decay=0.05" in r.findings[0].hint
+
+
+def _declared_decay_check(coded_k: float, off_by_one: bool):
+    rng = np.random.default_rng(0)
+    P = {"W1": rng.normal(0, 0.5, (3, 6)), "b1": np.zeros(6), "W2": rng.normal(0, 0.5, (6, 1)),
+         "b2": np.zeros(1)}  # fmt: skip
+    a = from_step(P, list(P), _sgd_step(P, coded_k, 0.0, off_by_one), sizes=[3, 6, 1],
+                  activations="tanh,identity", loss="mse", optimizer="sgd", lr=0.1,
+                  lr_decay=0.05)  # fmt: skip
+    return check(a, X, Y, steps=6, probe=False)
+
+
+def test_a_declared_decay_counted_from_1_is_named_from_step_1():
+    """Review s9d: the fix said the twin keeps the lr constant, under a declared decay."""
+    r = _declared_decay_check(0.05, off_by_one=True)
+    assert r.codes() == ["lr_schedule"], r.render()
+    f = r.findings[0]
+    assert f.step == 1 and "counts the steps from 1" in f.hint, r.render()
+    assert "constant" not in f.hint
+
+
+def test_a_declared_decay_of_another_constant_names_the_learners():
+    r = _declared_decay_check(0.02, off_by_one=False)
+    assert r.codes() == ["lr_schedule"], r.render()
+    f = r.findings[0]
+    assert f.step == 2 and "declare lr_decay=0.02" in f.hint and "counts" not in f.hint, f.hint
