@@ -99,6 +99,7 @@ def cause(rs: RefStep, spec: Spec, params: dict) -> tuple[str, str]:
 
 
 NEGATIVE_ROOT = "invalid value encountered in sqrt"
+LOG_NEGATIVE = "invalid value encountered in log"
 WARNING_CAUSES = (  # (fragment of numpy's RuntimeWarning, the operation, a one-line fix)
     (
         "divide by zero encountered in log",
@@ -118,6 +119,14 @@ WARNING_CAUSES = (  # (fragment of numpy's RuntimeWarning, the operation, a one-
         "update v with the squared gradient, v = beta2 * v + (1 - beta2) * g**2, and keep m and v "
         "separate arrays (v = m, or m = v = np.zeros(...), makes them one array that both "
         "updates write); a variance is the mean of (x - mean)**2",
+    ),
+    (
+        LOG_NEGATIVE,
+        "the log of a negative number in your code: a log's argument went below 0 (log(a - 1) "
+        "where log(1 - a) is meant? a sign or term slip; a sigmoid's or softmax's probability "
+        "is never negative, so no saturation makes it)",
+        "check the argument of each log in your loss: y * log(a) + (1 - y) * log(1 - a), each "
+        "argument in (0, 1]; no clip or epsilon repairs a negative one",
     ),
     (
         "invalid value encountered in",
@@ -246,6 +255,14 @@ def nonfinite_value(r: Any, history: list, spec: Spec) -> Finding:
     own = warning_cause(obs.warning[1]) if obs.warning else None
     if own is not None and "log" in own[0] and _contradicts(own[0], op):  # its own log's line
         op = own[0]  # (an exp that overflowed first in a sigmoid made a 0 or 1, not the inf)
+    negative = own is not None and obs.warning and LOG_NEGATIVE in obs.warning[1]
+    fix = (
+        "compute the value from the logits (BCE: np.logaddexp(0, z) - y z; cross-entropy: "
+        "log-sum-exp) or clip the probabilities inside the log (np.clip(a, 1e-12, 1 - 1e-12)); "
+        "your gradients need no change"
+    )
+    if negative:
+        op, fix = own[0], own[1] + "; your gradients need no change"
     return Finding(
         "loss_value_mismatch",
         ("loss",),
@@ -254,8 +271,6 @@ def nonfinite_value(r: Any, history: list, spec: Spec) -> Finding:
         f"the loss value you return is {r.scratch_value:g} at step {r.step}, PyTorch's "
         f"{r.torch_value:.6g}, while your output and gradients agree: training is unaffected, "
         f"the value alone is not finite (likely operation: {op})",
-        "compute the value from the logits (BCE: np.logaddexp(0, z) - y z; cross-entropy: "
-        "log-sum-exp) or clip the probabilities inside the log (np.clip(a, 1e-12, 1 - 1e-12)); "
-        "your gradients need no change",
+        fix,
         "note",
     )
