@@ -47,7 +47,7 @@ from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
 from .row_order import batches_of, ignores_rows, ignores_rows_note, in_rows, reordered, rows_at
 from .runner import LearnerCrash, Obs, Runner
-from .table import param_table, records_of
+from .table import Tolerances, param_table, records_of
 from .targets import learner_data
 from .torch_side import Reference, RefStep
 from .wide import fresh_forward, wide_forward
@@ -118,6 +118,7 @@ class _Run:
     nan_step: int | None = None
     notes: list[Finding] = field(default_factory=list)
     ignored: list[Finding] = field(default_factory=list)  # the forward keeps its own rows
+    wide: bool = True  # a mixed learner computes wider than its narrowest arrays
 
 
 def _run(
@@ -130,10 +131,11 @@ def _run(
     batches: list[Array],
     steps: int,
     watch: int,
-    tol: Tolerance,
+    tols: Tolerances,
 ) -> _Run:
     """Step the learner from its own weights; at each step hold it to the twin there."""
     spec = ref.spec
+    tol = tols.of(None)  # the program's: its narrowest dtype's
     run = _Run()
     P = adapter.read()
     stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
@@ -180,10 +182,16 @@ def _run(
         else:  # forward only: fresh weights (scratch's initializer, seed k) at each step
             nxt = build(spec).init_params(seed=k)
             nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
-        floor = 1.0 if codec.precision == "float16" else 0.0
-        floor = max(floor, TERMS_FLOOR * _terms(rs, y[rows]))
-        recs = records_of(obs, rs, expected, tol, str(spec), codec.frozen, o, floor, gbound,
-                          ubound, capped=codec.precision == spec.dtype)  # fmt: skip
+        if obs.after is None and codec.precision != spec.dtype:  # as its narrower arrays hold
+            nxt = codec.to_canonical(codec.from_canonical(nxt), "float64")  # them: rounded
+        floor = TERMS_FLOOR * _terms(rs, y[rows])
+        recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o, floor, gbound,
+                          ubound)  # fmt: skip
+        if k == 1 and tols.program != spec.dtype and not tols.computes_wide(recs, obs, rs):
+            tols = replace(tols, wide=False)  # all at its narrowest dtype's tolerance
+            recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o, floor,
+                              gbound, ubound)  # fmt: skip
+            run.wide = False
         if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
             runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
                                             HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip
@@ -244,13 +252,16 @@ def _check(
     batches, early = batches_of(len(X), bs, steps)  # a short last batch: second
     P0 = adapter.read()
     watch = watch if adapter.style != "forward" else 0
-    tol = tolerance_for(spec.dtype, 1, "resync", rtol, atol)
-    prec = codec.precision  # a mixed or float16 learner: its narrowest dtype's tolerance
-    if rtol is None and prec == "float16":
-        tol = FLOAT16
-    elif rtol is None and prec == "float32":
-        tol = tolerance_for("float32")
-    run = _run(adapter, runner, ref, codec, X, y, batches, steps, watch, tol)
+    base = tolerance_for(spec.dtype, 1, "resync", rtol, atol)
+    prec = codec.precision  # a mixed or float16 learner: each array at its own dtype's
+    by = {"float16": FLOAT16, "float32": tolerance_for("float32"), "float64": base}
+    tols = Tolerances(
+        {**by, spec.dtype: base} if rtol is None else dict.fromkeys(by, base),
+        spec.dtype,
+        prec,
+        codec.held_in(),
+    )
+    run = _run(adapter, runner, ref, codec, X, y, batches, steps, watch, tols)
     nan_step = run.nan_step
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
@@ -326,7 +337,12 @@ def _check(
         tuple(run.records),
         conv.describe(codec.layout, spec.dtype)
         + (
-            f" (your arrays include {prec}: judged at {prec}'s tolerance)"
+            (
+                f" (your arrays include {prec}: judged at {prec}'s tolerance)"
+                if not run.wide
+                else f" (your arrays include {prec}, your computation runs wider: each "
+                "quantity judged at the tolerance of the dtype it is held in)"
+            )
             if prec != spec.dtype
             else ""
         ),

@@ -76,6 +76,21 @@ class Codec:
         # the narrowest float among the arrays: its round-off bounds what can agree
         self.precision = min(dts, key=lambda d: d.itemsize).name if dts else self.dtype
 
+    def held_in(self, arrays: list | None = None) -> dict[str, str]:
+        """Each canonical name -> the float dtype the learner holds it in: its weight's, or,
+        given the learner's arrays in slot order (its gradients), theirs (float64 for what
+        is no float array: a list, an integer array)."""
+        try:
+            dts = [np.asarray(a).dtype for a in arrays] if arrays is not None else None
+        except (ValueError, TypeError):
+            dts = None
+        dts = dts or [s.dtype for s in self.slots]
+        return {
+            n: d.name if np.issubdtype(d, np.floating) else "float64"
+            for s, d in zip(self.slots, dts, strict=True)
+            for n in s.canonical()
+        }
+
     # -- shapes ------------------------------------------------------------------------
     def _exact(self, s: Slot, shape: tuple[int, ...], layout: str, strict: bool = False) -> bool:
         """Whether ``shape`` is exactly what slot ``s`` holds in ``layout`` (``strict``: a

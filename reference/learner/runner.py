@@ -53,6 +53,7 @@ class Obs:
     grads: dict[str, Array] | None = None
     implied: bool = False
     noise: dict[str, float] = field(default_factory=dict)
+    held: dict[str, str] = field(default_factory=dict)  # the dtype of each array it returned
     after: dict[str, Array] | None = None
     calls: int = 1  # backward passes run at these weights (2 with the determinism probe)
     warning: tuple[int, str] | None = None  # the learner's first RuntimeWarning so far
@@ -74,6 +75,7 @@ class Runner:
         nonfinite_init(adapter)
         self.hygiene: list[Finding] = []
         self.notes: list[Finding] = []  # what is not a bug here (dtype_changed, a shape note)
+        self.held, self.out_dtype = {}, "float64"  # dtypes of the last gradients, output
         self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
         self.unmoved: int | None = None  # the first step after which no weight had changed
         self.stuck: tuple[int, tuple[str, ...]] | None = None  # the first step some stayed
@@ -141,6 +143,7 @@ class Runner:
         if a.grads is not None:
             before = a.keep() if twice else []
             obs.loss, obs.grads = self._grads(step, X, y)
+            obs.held.update(self.held)
             if twice:
                 held, after = self._held, a.keep()
                 a.write(params)
@@ -199,6 +202,8 @@ class Runner:
             obs.out = self.forward(step, X)
             a.write(obs.after)
         obs.warning = self.warning
+        if obs.out is not None:
+            obs.held["output"] = self.out_dtype
         return obs
 
     def _after(self, step: int) -> dict[str, Array]:
@@ -302,6 +307,7 @@ class Runner:
             if a.grad_paths is None:
                 loss_check(returned, a.returns_loss, step)
             loss, raw = a.parse_grads(returned)
+            self.held = self.codec.held_in(raw)
             if a.step is None:
                 for f in shape_note(step, self.codec.slots, raw):
                     self._found(f)
@@ -339,6 +345,8 @@ class Runner:
         return self._output(self.call("forward", self.a.forward, step, X), X.shape[0], step)
 
     def _output(self, out: Any, batch: int, step: int) -> Array:
+        dt = np.asarray(out).dtype
+        self.out_dtype = dt.name if np.issubdtype(dt, np.floating) else "float64"
         out = np.asarray(out, dtype=np.float64)
         n_out = self.a.conventions.sizes[-1]
         if out.shape == (batch, n_out):

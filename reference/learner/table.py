@@ -4,6 +4,7 @@ gradient, each post-step weight) and the per-parameter table built from all of t
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -20,22 +21,71 @@ from .runner import Obs
 from .torch_side import RefStep
 
 
+@dataclass(frozen=True)
+class Tolerances:
+    """Each quantity is judged at the tolerance of the dtype the learner holds it in (its
+    gradient or output array, a weight's storage), never finer than the twin's dtype: NumPy
+    computes in the widest dtype of its operands, so a float16 bias beside float64 data
+    rounds nothing but its own storage, and a float64 gradient is judged as float64 (a float16
+    bias made every tensor float16's, rtol 1e-2: a 1% error passed). ``program``: the
+    narrowest dtype of the weights, for what no array tells (a loss without an output,
+    gradients implied from the weights). ``wide`` False: the learner computes in its narrow
+    dtype and returns wider arrays (a float16 forward, float64 sums): all at ``program``'s.
+    A float16 weight's post-step value may be off by the rounding of its storage: one float16
+    spacing at its old and new values."""
+
+    by: dict[str, Tolerance]  # "float16", "float32", "float64"
+    twin: str
+    program: str
+    storage: dict[str, str]  # canonical name -> its weight's dtype
+    wide: bool = True
+
+    def dtype(self, held: str | None) -> str:
+        d = held if held in self.by and self.wide else self.program
+        return min((d, self.twin), key=lambda n: np.dtype(n).itemsize)
+
+    def computes_wide(self, recs: list[Record], obs: Obs, rs: RefStep) -> bool:
+        """Whether the learner computes wider than its narrowest weights: some output or
+        nonzero gradient it holds wider agrees at that dtype's tolerance (a float16 bias beside
+        float64 data and weights rounds nothing else; a float16 forward rounds every
+        quantity, whatever the dtype of the arrays it returns)."""
+        narrow = np.dtype(self.program).itemsize
+        for r in recs:
+            held = "output" if r.stage == "forward" else r.tensor
+            e = rs.out if r.stage == "forward" else rs.grads.get(r.tensor)
+            wider = np.dtype(self.dtype(obs.held.get(held))).itemsize > narrow
+            if r.stage in ("forward", "grad") and wider and r.passed and np.any(e):
+                return True
+        return False
+
+    def of(self, held: str | None) -> Tolerance:
+        return self.by[self.dtype(held)]
+
+
+def _f16_spacing(*arrays: Any) -> Any:
+    """One float16 spacing at each element's magnitude, summed over ``arrays``."""
+    return sum(
+        np.spacing(np.abs(np.asarray(a, np.float64)).astype(np.float16)).astype(np.float64)
+        for a in arrays
+    )
+
+
 def records_of(
     obs: Obs,
     rs: RefStep,
     expected: dict | None,
-    tol: Tolerance,
+    tols: Tolerances,
     text: str,
     frozen: set,
     oracle: RefStep | None = None,
     floor: float = 0.0,
     gbound: Callable[[], dict[str, Any]] | None = None,
     ubound: Callable[[], dict[str, Any]] | None = None,
-    capped: bool = True,
 ) -> list[Record]:
     """One record per quantity the learner showed at this step, against the twin's (grads share
-    one atol scale, max |PyTorch gradient| of the step, at least ``floor``: a float16 learner's
-    round-off does not shrink with its gradients; implied gradients add their noise).
+    one atol scale, max |PyTorch gradient| of the step, at least ``floor`` and, for a
+    gradient held in float16, 1: float16 round-off does not shrink with its gradients; implied
+    gradients add their noise). Each quantity's tolerance is its dtype's (``Tolerances``).
     For float32, ``oracle`` is the float64 twin at the same weights: a record outside tolerance
     still passes when the learner is no further from it than ``ORACLE_FACTOR`` times PyTorch's
     own float32 error (the parity engine's rule).
@@ -43,8 +93,8 @@ def records_of(
     element's round-off allowance ``R_g``, ``ubound`` (likewise) each post-step weight's:
     they are added to the tolerance as in the engine, and with them the oracle judges element
     by element (outside the allowance, no further from float64 than ``ORACLE_FACTOR`` times
-    the larger of PyTorch's error and ``R``). With ``capped`` (all but float16 learners), a
-    gradient element outside ``rtol |e|`` is judged as in the engine: ``atol`` on its own
+    the larger of PyTorch's error and ``R``). A gradient held in the twin's dtype with an
+    element outside ``rtol |e|`` is judged as in the engine: ``atol`` on its own
     tensor's scale, the floor at most ``ROUNDOFF_FLOOR * R`` (R computed then), so a small
     tensor or one saturated unit is not excused by the step's largest gradient or the terms
     floor (R covers a cancelled sum's terms)."""
@@ -54,7 +104,7 @@ def records_of(
         e: Any,
         stage: str,
         tensor: str,
-        t: Tolerance = tol,
+        t: Tolerance,
         scale: float | None = None,
         ref64: Any = None,
         bound: Any = None,
@@ -92,17 +142,22 @@ def records_of(
 
     o = oracle
     out = []
+    held = obs.held.get("output")
     if obs.out is not None:
-        out.append(rec(obs.out, rs.out, "forward", "output", ref64=o and o.out))
-    if obs.loss is not None:
-        out.append(rec(obs.loss, rs.loss, "loss", "loss", ref64=o and o.loss))
+        out.append(rec(obs.out, rs.out, "forward", "output", tols.of(held), ref64=o and o.out))
+    if obs.loss is not None:  # computed from the output, else as narrow as any array returned
+        held = held or min(obs.held.values(), key=lambda n: np.dtype(n).itemsize, default=None)
+        out.append(rec(obs.loss, rs.loss, "loss", "loss", tols.of(held), ref64=o and o.loss))
     if obs.grads is not None:
-        scale = max(float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()) or 1.0
-        scale = max(scale, floor)
+        top = max(float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()) or 1.0
         for k, g in obs.grads.items():
+            dt = tols.dtype(tols.storage.get(k) if obs.implied else obs.held.get(k))
+            tol = tols.by[dt]
+            scale = max(top, floor, 1.0 if dt == "float16" else 0.0)
             noise = obs.noise.get(k, 0.0)
             e = rs.grads[k]
             R = None
+            capped = dt == tols.twin
             if gbound is not None and capped and not _within_rtol({k: (g, e)}, tol.rtol):
                 R = _get(gbound, k)
             if R is not None and np.shape(R) == np.shape(e):
@@ -119,10 +174,20 @@ def records_of(
             out.append(rec(g, e, "grad", k, t, scale, o and o.grads[k], lazy=lazy))
     if expected is not None:
         for k, p in obs.after.items():
-            if k not in frozen:
-                lazy = None if ubound is None else partial(_get, ubound, k)
-                out.append(rec(p, expected[k], "update", k, lazy=lazy))
+            if k in frozen:
+                continue
+            lazy = None if ubound is None else partial(_get, ubound, k)
+            stored = tols.dtype(tols.storage.get(k))
+            bd = _f16_spacing(expected[k], obs.params[k]) if stored == "float16" else None
+            if bd is not None and lazy is not None:  # tried bare first, then with both
+                bd, lazy = None, partial(_plus, bd, lazy)
+            out.append(rec(p, expected[k], "update", k, tols.of(stored), bound=bd, lazy=lazy))
     return out
+
+
+def _plus(bd: Any, lazy: Callable[[], Any]) -> Any:
+    more = lazy()
+    return bd if more is None else bd + more
 
 
 def _get(bounds: Callable[[], dict[str, Any]], k: str) -> Any:

@@ -1,0 +1,94 @@
+"""Each quantity is judged at the tolerance of the dtype the learner holds it in (review
+s10b): one float16 bias among float64 arrays made every tensor float16's (rtol 1e-2, an
+absolute floor of 1e-3), so a 1% error in a float64 gradient and a sign-flipped gradient
+below 1e-3 passed, while a correct in-place update of the float16 bias was a bug (its storage
+rounds). A learner that computes in float16 and returns float64 sums stays at float16's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_loss
+
+f16 = np.float16
+
+
+class Net:
+    """3-8-2 tanh, identity under MSE; ``types`` per array, ``bug`` in dW1, ``cast``: the
+    whole computation in float16, the gradients summed into float64."""
+
+    def __init__(self, types, bug=None, cast=False, w2=0.5):
+        r = np.random.RandomState(0)
+        P = {"W1": r.randn(3, 8) * 0.5, "b1": np.zeros(8), "W2": r.randn(8, 2) * w2,
+             "b2": np.zeros(2)}  # fmt: skip
+        self.P = {k: v.astype(t) for (k, v), t in zip(P.items(), types, strict=True)}
+        self.bug, self.cast = bug, cast
+
+    def loss(self, X, y=None):
+        p = self.P
+        if self.cast:
+            X = X.astype(f16)
+        h = np.tanh(X @ p["W1"] + p["b1"])
+        out = h @ p["W2"] + p["b2"]
+        if y is None:
+            return out
+        d = 2 * (out - y) / out.size
+        dh = d @ p["W2"].T * (1 - h**2)
+        g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        g = {k: np.asarray(v, np.float64) for k, v in g.items()}  # float64 sums
+        g["W1"] = {None: 1.0, "x1.01": 1.01, "flip": -1.0}[self.bug] * g["W1"]
+        return float(np.mean((out - y) ** 2)), g
+
+    def step(self, X, y):
+        _, g = self.loss(X, y)
+        for k, v in self.P.items():
+            v -= 0.5 * g[k]  # in place: a float16 array keeps its dtype, rounded
+
+
+def _check(types, bug=None, cast=False, own_step=True, scale=1.0, w2=0.5, steps=4):
+    r = np.random.RandomState(1)
+    X = r.randn(32, 3)
+    y = np.stack([np.sin(X[:, 0]) + 0.5 * X[:, 1], X[:, 2] * X[:, 0]], axis=1) * scale
+    n = Net(types, bug, cast, w2)
+    a = from_loss(n.P, n.loss, forward=n.loss, step=n.step if own_step else None,
+                  sizes=[3, 8, 2], activations="tanh,identity", loss="mse", lr=0.5)  # fmt: skip
+    return check(a, X, y, steps=4, watch=steps, probe=False)
+
+
+ONE_F16_BIAS = [np.float64, np.float64, np.float64, f16]
+
+
+@pytest.mark.parametrize("own_step", [True, False])
+def test_a_float16_bias_beside_float64_does_not_excuse_a_1_percent_error(own_step):
+    r = _check(ONE_F16_BIAS, "x1.01", own_step=own_step)
+    assert r.code == "implementation_bug", r.render()
+    assert "computation runs wider" in r.spec
+
+
+def test_a_small_sign_flipped_gradient_beside_a_float16_bias_is_a_bug():
+    r = _check(ONE_F16_BIAS, "flip", own_step=False, scale=1e-3, w2=5e-4)
+    assert r.code == "implementation_bug", r.render()
+
+
+@pytest.mark.parametrize("types", [ONE_F16_BIAS, [f16] * 4, [np.float32, np.float64] * 2])
+@pytest.mark.parametrize("own_step", [True, False])
+def test_correct_mixed_precision_learners_match(types, own_step):
+    """Their narrow weights round on storage: in their own update (one float16 spacing
+    allowed) and where the check writes the declared update into them."""
+    r = _check(types, own_step=own_step)
+    assert r.code == "match", r.render()
+
+
+def test_a_learner_computing_in_float16_is_judged_at_float16s_tolerance():
+    r = _check([f16] * 4, cast=True)
+    assert r.code == "match", r.render()
+    assert "judged at float16's tolerance" in r.spec
+    assert _check([f16] * 4, "flip", cast=True).code == "implementation_bug"
+
+
+def test_a_correct_update_of_a_tiny_float16_bias_is_no_optimizer_bug():
+    """Review s10b: b2 near float16's subnormals moved by 2.7e-8 less than the float64 step
+    (its storage's rounding): optimizer_update_mismatch on correct code."""
+    r = _check(ONE_F16_BIAS, scale=1e-3, w2=5e-4, steps=300)
+    assert r.code == "match", r.render()
