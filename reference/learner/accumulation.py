@@ -37,8 +37,12 @@ def close(a: dict[str, Array], b: dict[str, Array], rtol: float = RTOL) -> bool:
 def close_one(x: Any, y: Any, rtol: float = RTOL) -> bool:
     """``x`` equals ``y`` within ``rtol`` of ``y``'s largest magnitude."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape:
+        return False
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):  # (numpy would warn of a nan
+        return bool(np.array_equal(x, y, equal_nan=True))  # atol in the learner's name)
     scale = max(float(np.abs(y).max(initial=0.0)), 1e-300)
-    return x.shape == y.shape and bool(np.allclose(x, y, rtol=0, atol=rtol * scale))
+    return bool(np.allclose(x, y, rtol=0, atol=rtol * scale))
 
 
 def doubled(

@@ -40,6 +40,7 @@ from .instability import (
     diverges_finding,
     first_nonfinite,
     nonfinite_finding,
+    update_made,
 )
 from .limitations import probe as run_probe
 from .output_form import output_form
@@ -302,16 +303,21 @@ def _check(
         if can_probe:
             training = Training("not_assessed", "", "the code does not match PyTorch yet")
     elif nan_step:
-        obs, rs, _ = run.history[-1]
+        obs, rs, expected = run.history[-1]
         finite, free = _twin_free(ref, codec, P0, X, y, batches, nan_step)
         what = first_nonfinite(obs, codec)
+        made = update_made(obs, what, expected, spec)
         if finite:
             code = "numerical_instability"
             if nan_step == 1 and not runner.warning and backward_only(obs, what, rs):
                 code = "implementation_bug"  # nothing agreed first: the gradient code
             if nan_step == 1 and runner.warning and NEGATIVE_ROOT in runner.warning[1]:
                 code = "implementation_bug"  # no formulation takes the root of a negative
-            findings.insert(0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free))
+            if made is not None:
+                code = "implementation_bug"  # finite gradients, a finite declared step
+            findings.insert(
+                0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free, made)
+            )
             if can_probe and code == "numerical_instability":  # could this model fit at all?
                 training, found = _probe(ref, codec, P0, X, y, batches, probe_steps)
                 findings += found

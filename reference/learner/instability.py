@@ -178,6 +178,31 @@ def backward_only(obs: Obs, what: str, rs: RefStep) -> bool:
     )
 
 
+def update_made(obs: Obs, what: str, expected: dict | None, spec: Spec) -> tuple[str, str] | None:
+    """(operation, fix) when the learner's update makes the NaN/Inf: its gradients are finite
+    (they are checked first) and the declared optimizer's step from them is finite. None
+    otherwise. Adam's bias correction divided by 1 - beta^0 = 0 is named at the first step."""
+    if "updated" not in what or obs.grads is None or obs.implied or expected is None:
+        return None
+    if not all(np.isfinite(v).all() for v in expected.values()):
+        return None
+    if obs.step == 1 and spec.opt.name in ("adam", "adamw") and obs.warning is not None:
+        if "divide by zero" in obs.warning[1] or "invalid value" in obs.warning[1]:
+            return (
+                "your Adam step divides by 1 - beta^t with t = 0 at the first step (the bias "
+                "correction of a step count that starts at 0, or is advanced after the update)",
+                "count the steps from 1: t += 1 before the update, so the first correction is "
+                "1 - beta1 (as Adam's paper and PyTorch do); no clip or epsilon is needed",
+            )
+    return (
+        "your update: the gradients you return are finite and the declared "
+        f"{spec.opt.name} step from them is finite, so the NaN/Inf is made in your optimizer's "
+        "code (a division by a state still 0, a step count of 0, an array used unfilled)",
+        "print each array of your update with np.isfinite(...).all() to find the first that is "
+        "not finite; the learning rate is not the cause",
+    )
+
+
 def nonfinite_finding(
     obs: Obs,
     what: str,
@@ -186,13 +211,16 @@ def nonfinite_finding(
     codec: Codec,
     warning: tuple[int, str] | None,
     twin_free: str,
+    made: tuple[str, str] | None = None,
 ) -> Finding:
     """The ``nonfinite`` finding for the learner's first non-finite step. The learner's own
     first RuntimeWarning names the operation when there is one; the twin's values only
     otherwise (the learner's code may do what the twin does not, or the reverse)."""
     op, hint = cause(rs, spec, obs.params)
     own = warning_cause(warning[1]) if warning and warning[0] <= obs.step else None
-    if own is not None and _contradicts(own[0], op):
+    if made is not None:
+        op, hint = made
+    elif own is not None and _contradicts(own[0], op):
         op, hint = own
     elif backward_only(obs, what, rs) and obs.step == 1:
         op, hint = (
@@ -225,7 +253,7 @@ def nonfinite_finding(
         f"{'(earlier steps agree with PyTorch)' if obs.step > 1 else '(the first step)'}; likely "
         f"operation: {op}{warn}; {same}; {twin_free}",
         hint,
-        "instability",
+        "instability" if made is None else "bug",
     )
 
 

@@ -96,6 +96,8 @@ class Learner:
                 continue
             t1 = t + 1 if bug in ("t_ahead", "t_ahead_m") else (1 if bug == "t_frozen" else t)
             t2 = t + 1 if bug == "t_ahead" else (1 if bug == "t_frozen" else t)
+            if bug == "t_behind":  # Ng's course: t advanced after the update, 0 at first
+                t1 = t2 = t - 1
             p -= lr * (m / (1 - b1**t1)) / (np.sqrt(v / (1 - b2**t2)) + eps)
 
 
@@ -380,3 +382,13 @@ def test_an_exponential_decay_in_float32_is_named_with_its_closed_form():
     r = check(a, X, Y, steps=5, probe=False)
     assert r.codes() == ["lr_schedule"], r.render()
     assert "(lr x 0.999^(t-1): an exponential decay)" in r.findings[0].evidence
+
+
+def test_an_adam_step_count_from_0_is_a_bug_not_instability():
+    """Review s10a: t = 0 at the first step divides by 1 - beta^0 = 0: was
+    numerical_instability with 'guard the denominator (clip it away from 0)'."""
+    r = check(learner("adam", "t_behind", style="gradients"), X, Y, steps=5, probe=False)
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert "t = 0" in f.evidence and f.hint.startswith("count the steps from 1"), r.render()
+    assert "clip" not in f.hint.split(";")[0]
