@@ -45,7 +45,11 @@ def explain_sgd_form(
     nesterov = bool(kw.get("nesterov", False))
     tries: list[tuple[dict, str]] = []
     outside = [v for v in ("sgdw", "sgdw_l2") if mu and _applies("sgd", v, kw, [])]
-    if not mu:
+    if _follows(Sim("sgd", kw), seq, atol, rtol):
+        return []  # the declared form itself is within this resolution: no other is shown
+    # a momentum added or removed leaves the first step as it is (the buffer starts at g)
+    at_first = first == history[0].step
+    if not mu and not at_first:
         fitted = _fit_mu(seq, lr, float(kw.get("weight_decay", 0.0) or 0.0))
         if fitted is not None:
             tries.append(
@@ -64,12 +68,13 @@ def explain_sgd_form(
                 f"{'Nesterov' if nesterov else 'classical'} momentum is declared",
             )
         )
-        tries.append(
-            (
-                {"momentum": 0.0, "nesterov": False},
-                f"plain SGD (no momentum), where momentum {mu:g} is declared",
+        if not at_first:
+            tries.append(
+                (
+                    {"momentum": 0.0, "nesterov": False},
+                    f"plain SGD (no momentum), where momentum {mu:g} is declared",
+                )
             )
-        )
         tau = float(kw.get("dampening", 0.0) or 0.0)
         if tau:  # b = mu b + (1 - tau) g from b = 0 is (1 - tau) times torch's b = mu b + g
             tries.append(
