@@ -43,6 +43,7 @@ def scale_hint(
     backward: bool = False,
     rows: int = 0,
     outputs: int = 1,
+    summed: bool = False,
 ) -> str:
     """One fix per name that fits the factor (``"2 = D"``: both); for a step that shows no
     gradient, a learning rate other than the declared one first. ``loss``: the declared loss
@@ -51,7 +52,8 @@ def scale_hint(
     in its backward pass (declaring another loss would only move the mismatch). ``rows``: the
     batch's, for an unnamed c = rows / K, a divisor of K rows (``divisor``), said first.
     ``outputs``: D; a sum over the samples is declarable as reduction='sum' only where that
-    sums nothing else (mse and bce with D > 1 sum over the outputs too)."""
+    sums nothing else (mse and bce with D > 1 sum over the outputs too). ``summed``: the
+    declared reduction is 'sum' (a 1/N is then an average; else a second division by N)."""
     hints: list[str] = []
     k = divisor(c, rows) if factor is None and c is not None else None
     if k:  # a count other than the batch's
@@ -79,10 +81,16 @@ def scale_hint(
                     f" ({loss} with reduction='sum' would sum over the {outputs} outputs too, "
                     "where your gradient averages them: no declaration takes that form)"
                 )
-        elif f == "1/N":
+        elif f == "1/N" and summed:
             h = (
                 "your gradient averages where the declared loss sums: drop the 1/N, or "
                 "declare reduction='mean'"
+            )
+        elif f == "1/N":
+            h = (
+                "you divide by N twice: the gradient of a mean loss holds its 1/N already, and "
+                "a second division (in the gradient, or an update dividing by the batch size as "
+                "d2l's sgd does for its summed loss) leaves 1/N of the step: divide once"
             )
         elif f == "1/2" and loss == "mse" and outputs > 1:
             h = (
@@ -193,7 +201,8 @@ def scale_findings(
         loss = spec.loss.name if whole else ""
         rows = n if isinstance(n, int) else 0
         lr = float(lr) if lr else None
-        hint = scale_hint(f.factor, implied, f.c, lr, loss, backward, rows, spec.sizes[-1])
+        summed = spec.loss.kwargs.get("reduction") == "sum"
+        hint = scale_hint(f.factor, implied, f.c, lr, loss, backward, rows, spec.sizes[-1], summed)
         out.append(Finding("scale_factor", names, None, first, ev, hint))
     return out
 

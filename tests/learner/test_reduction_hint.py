@@ -54,3 +54,26 @@ def test_half_of_mse_over_several_outputs_is_said_to_have_no_declaration():
     (f,) = [f for f in check(a, X, Y, steps=2, probe=False).findings if f.code == "scale_factor"]
     assert "half of mse" in f.hint and "which no loss declares" in f.hint, f.hint
     assert "half_sse" not in f.hint.split("(")[0]
+
+
+@pytest.mark.parametrize(
+    ("declared", "said"), [("mean", "divide by N twice"), ("sum", "drop the 1/N")]
+)
+def test_a_gradient_1_over_n_of_the_declared_names_the_declared_reduction(declared, said):
+    """Review s10a: d2l's sgd dividing a mean loss's gradient by batch_size again was told
+    'your gradient averages where the declared loss sums: declare reduction='mean'', with
+    mean declared."""
+    r = np.random.default_rng(2)
+    P = {"W": r.normal(0, 0.5, (3, 2)), "b": np.zeros(2)}
+    X, Y = r.normal(size=(16, 3)), r.normal(size=(16, 2))
+
+    def grads(X, y):  # the declared reduction's gradient, divided by the batch size once more
+        d = 2 * (X @ P["W"] + P["b"] - y) / (y.size if declared == "mean" else 1)
+        d = d / len(X)
+        return [X.T @ d, d.sum(0)]
+
+    a = from_gradients(P, ["W", "b"], grads, sizes=[3, 2], activations="identity", loss="mse",
+                       reduction=declared, lr=0.01)  # fmt: skip
+    res = check(a, X, Y, steps=2, probe=False)
+    (f,) = [f for f in res.findings if f.code == "scale_factor"]
+    assert said in f.hint and "1/N" in f.evidence, res.render()
