@@ -25,6 +25,7 @@ from .hypotheses import fit, to_tensors
 from .optim_scale import gradient_scale, lr_factor, scale_reading
 from .optim_variants import EQUATION, FITTED, Sim, _cls, _follows, variant_search
 from .result import Finding
+from .scale import averaged_momentum
 from .schedule import explain_schedule
 
 if TYPE_CHECKING:
@@ -103,7 +104,8 @@ def explain_update(
     if f.ok and f.factor != "1":
         return _mismatch(
             f"the step taken is c times the declared optimizer's (from {whose}): {f.text(0, 0)}",
-            "use the declared learning rate, or declare the one you use",
+            averaged_momentum(spec, f.c)
+            or "use the declared learning rate, or declare the one you use",
         )
     apart = _per_param(own, names) if not f.ok else None
     if apart:

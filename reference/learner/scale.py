@@ -34,6 +34,22 @@ def divisor(c: float, rows: int) -> int | None:
     return r if r > rows and abs(k - r) <= 1e-9 * k else None
 
 
+def averaged_momentum(spec: Spec, c: float | None) -> str | None:
+    """The fix where every step is c = 1 - momentum times declared SGD momentum's: a momentum
+    that averages the gradients from zero (Ng's course), PyTorch's with lr (1 - momentum)."""
+    kw = spec.opt.kwargs
+    mu, lr = float(kw.get("momentum", 0.0) or 0.0), float(kw.get("lr", 0.0) or 0.0)
+    if spec.opt.name != "sgd" or c is None or not 0 < mu < 1 or kw.get("dampening"):
+        return None
+    if abs(c - (1 - mu)) > 1e-6 or kw.get("nesterov"):
+        return None
+    return (
+        f"c = 1 - momentum: your momentum averages the gradients (v = {mu:g} v + {1 - mu:.4g} "
+        f"g; w -= lr v: Ng's course), whose steps are PyTorch's SGD momentum with lr (1 - "
+        f"momentum): declare lr={lr * (1 - mu):.6g}"
+    )
+
+
 def scale_hint(
     factor: str | None,
     implied: bool,
@@ -203,6 +219,7 @@ def scale_findings(
         lr = float(lr) if lr else None
         summed = spec.loss.kwargs.get("reduction") == "sum"
         hint = scale_hint(f.factor, implied, f.c, lr, loss, backward, rows, spec.sizes[-1], summed)
+        hint = "; ".join(filter(None, (averaged_momentum(spec, f.c), hint)))
         out.append(Finding("scale_factor", names, None, first, ev, hint))
     return out
 

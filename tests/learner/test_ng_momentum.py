@@ -74,3 +74,14 @@ def test_weight_decay_outside_the_momentum_is_named_sgdw(style, inside):
         return
     assert res.codes() == ["optimizer_update_mismatch"], res.render()
     assert "outside the momentum (w *= 1 - lr wd; SGDW)" in res.findings[0].evidence
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_declared_as_plain_momentum_c_is_1_minus_momentum_and_named(style):
+    """Review s10a: declared sgd(momentum=0.9) at the learner's lr 1.0, the steps are 0.1
+    times PyTorch's: was 'use the declared learning rate' (the learner does)."""
+    r = np.random.RandomState(1)
+    X, Y = r.randn(12, 3), r.randn(12, 1)
+    res = check(_adapter(style, "sgd(momentum=0.9)", 1.0), X, Y, steps=4, probe=False)
+    f = res.findings[0]
+    assert "averages the gradients" in f.hint and "declare lr=0.1" in f.hint, res.render()
