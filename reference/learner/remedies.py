@@ -105,10 +105,14 @@ def remedies(
     (see the module), as findings; [] when none does."""
     crit = criterion(spec, y)
     score = crit.score
-    if _far(X) > FAR:  # the run that failed on the raw inputs, on standardised ones
+    if _far(X) > FAR:  # the runs that failed on the raw inputs, on standardised ones
         std, said = _standardise(X)
-        s, n, b = (spec, steps, batches) if strong_fit else (strong_spec, strong_steps, [(X, y)])
-        run = train(s, P0, [(std(Xb), yb) for Xb, yb in b], n, crit.fits)
+        runs = [(spec, steps, batches)]  # the declared run; the strong one where it failed
+        runs = runs if strong_fit else [(strong_spec, strong_steps, [(X, y)]), *runs]
+        for s, n, b in runs:
+            run = train(s, P0, [(std(Xb), yb) for Xb, yb in b], n, crit.fits)
+            if run.fit:
+                break
         if run.fit:
             return [
                 _found(

@@ -126,3 +126,30 @@ def test_the_probe_keeps_within_the_checks_time(monkeypatch):
     r = check(_mlp([2, 1], ["sigmoid"], "bce", "sgd(lr=0.5)"), *XOR, steps=2)
     assert r.code == "match" and r.training.outcome == "not_assessed", r.render()
     assert "ran out of the check's time" in r.training.reached and "capacity" not in r.codes()
+
+
+@pytest.mark.parametrize("fits_with", ["declared", "strong", None])
+def test_standardised_inputs_are_tried_with_the_declared_run_too(fits_with):
+    """Review s10a: Samson Zhang's MNIST net without /255 was `capacity`: the standardised
+    inputs were tried only with the strong run (adam 0.03, 49/50), while the declared SGD fits
+    them (50/50). Each run is a stand-in here: the one named fits, the other does not."""
+    from types import SimpleNamespace
+
+    from nnparity.reference.learner.remedies import remedies
+    from nnparity.scratch import Spec
+
+    spec = Spec.parse("3-4-1 tanh,identity loss=mse opt=sgd(lr=0.1)")
+    strong = spec.replace(opt=Spec.parse("3-4-1 tanh,identity opt=adam(lr=0.03)").opt)
+    X = np.random.default_rng(0).normal(500.0, 200.0, (20, 3))
+    y = np.tanh(X[:, :1] / 500)
+    tried = []
+
+    def train(s, P0, batches, steps, fits):
+        who = "strong" if s.opt.name == "adam" else "declared"
+        tried.append(who)
+        assert abs(float(np.mean(batches[0][0]))) < 1e-6  # standardised
+        return SimpleNamespace(fit=who == fits_with, steps=steps, out=batches[0][1])
+
+    found = remedies(train, spec, strong, {}, X, y, [(X, y)], 100, 200, False, [])
+    assert tried[:2] == (["strong"] if fits_with == "strong" else ["strong", "declared"])
+    assert [f.code for f in found][:1] == (["input_scale"] if fits_with else [])
