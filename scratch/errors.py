@@ -28,5 +28,7 @@ def unknown_name(kind: str, name: str, known: list[str]) -> SpecError:
     """``SpecError`` for an unknown variant name, with the closest match and the known names."""
     kinds = kind + ("es" if kind.endswith("s") else "s")
     return SpecError(
-        f"unknown {kind} {name!r}{did_you_mean(name, known)} Known {kinds}: {', '.join(known)}"
+        f"unknown {kind} {name!r}{did_you_mean(name, known)} Known {kinds}: {', '.join(known)} "
+        f"(a {kind} outside these has no PyTorch twin here: a program that uses one is checked "
+        f"with one of these in its place)"
     )

@@ -112,7 +112,8 @@ def test_register_records_name_factory_doc_and_tags():
     assert reg.names("fast") == ["lambda"] and reg.names() == ["lambda", "_plain"]
     with pytest.raises(
         SpecError,
-        match=r"^unknown widget 'lambd'; did you mean 'lambda'\? Known widgets: lambda, _plain$",
+        match=r"^unknown widget 'lambd'; did you mean 'lambda'\? Known widgets: lambda, _plain "
+        r"\(a widget outside these has no PyTorch twin here",
     ):
         reg["lambd"]
 
