@@ -38,6 +38,7 @@ PRIME = {  # the declared activation's derivative, as a learner writes it
     "identity": "1",
 }
 
+PART = " (the data loss's part: the declared L2 term taken off both; the table's c has it)"
 DERIV_HINT = {
     "softmax_axis": "normalise over the classes: e = exp(z - z.max(axis=1, keepdims=True)); "
     "p = e / e.sum(axis=1, keepdims=True)",
@@ -137,7 +138,7 @@ def explain_gradients(
     acts = [(a.name, m) for a, m in zip(spec.activations, ref.acts, strict=True)]
     bias_layers = {int(n[1:]) for n in steps[0].g if n[0] == "b"}
     choices = Search(steps, acts, spec.sizes, bias_layers).run()
-    return findings_from(choices, codec, failing, steps, spec, implied)
+    return findings_from(choices, codec, failing, steps, spec, implied, ref.l2)
 
 
 def findings_from(
@@ -147,6 +148,7 @@ def findings_from(
     steps: list[StepData],
     spec: Spec,
     implied: bool,
+    l2: float = 0.0,
 ) -> list[Finding]:
     out: list[Finding] = []
     lab = codec.label
@@ -265,7 +267,8 @@ def findings_from(
                 out.append(replace(f, evidence=f.evidence + _where(k, l, L, failing, steps, lab)))
     backward = all(s.loss_agrees for s in steps)
     for group in scales.values():
-        out += scale_findings(group, codec, failing, n, d, span, spec, implied, "", backward)
+        out += scale_findings(group, codec, failing, n, d, span, spec, implied, PART * bool(l2),
+                              backward)  # fmt: skip
     if not out and all(not ch.unexplained for ch in choices):
         for test, code, said, hint in CONVENTIONS:  # differences that are not bugs
             ch = next((c for c in choices if test(c.deriv.key)), None)
