@@ -128,7 +128,7 @@ def diagnose(
             near = [r.tensor for r in upd if r.step <= upd[0].step + 2]  # the steps examined
             parting = sorted(set(near), key=canonical_key)
             found = explain_update(
-                own, spec, codec, upd[0].step, h_atol, h_rtol, twin, parting, ref.l2
+                own, spec, codec, upd[0].step, h_atol, h_rtol, twin, parting, ref.l2, len(X)
             )
             if twin and found[0].code == "unexplained_mismatch":  # backprop after an update?
                 late = explain_late_weights(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)

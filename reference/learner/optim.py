@@ -47,6 +47,7 @@ def explain_update(
     twin_grads: list[dict] | None = None,
     parting: list[str] | None = None,
     l2: float = 0.0,
+    rows_total: int = 0,
 ) -> list[Finding]:
     """Post-step weights that do not follow the declared optimizer from the learner's own
     gradients: a constant factor on the step (sign, lr), or a named optimizer variant; when
@@ -54,7 +55,8 @@ def explain_update(
     ``twin_grads`` (one dict per observation): the learner exposes no gradient (a style (c)
     step with a stateful optimizer), so PyTorch's gradients at the learner's weights stand in
     for them; a step no variant reproduces then cannot be told from a gradient bug. ``l2``: the
-    declared L2 term (in the gradients), which an SGD variant may apply outside the momentum."""
+    declared L2 term (in the gradients), which an SGD variant may apply outside the momentum.
+    ``rows_total``: the data's rows, for a step divided by them where a batch is averaged."""
     name, kw = spec.opt.name, dict(spec.opt.kwargs)
     if l2 and name == "sgd":
         kw["_l2"] = l2
@@ -83,6 +85,9 @@ def explain_update(
         (float(len(history[0].rows)), "N"),
         (1 / len(history[0].rows), "1/N"),
     ]
+    B = len(history[0].rows)
+    if rows_total > B and all(abs(B / rows_total - v) > 1e-9 for v, _ in names):
+        names.append((B / rows_total, "B/M"))  # (where it is 1/2, no cause is told apart)
     f = fit(pairs, names, ref_zero=True)  # the prediction here is the declared step itself
     names_ = codec.labels(list(seq[0][2]))
 
@@ -101,6 +106,14 @@ def explain_update(
                 "subtract the update: w -= lr * step",
             )
         ]
+    if f.ok and f.factor == "B/M":
+        return _mismatch(
+            f"the step taken is c times the declared optimizer's (from {whose}): c = "
+            f"{f.c:.4f} = B/M, a batch's rows over the data's (B = {B}, M = {rows_total})",
+            "your update divides by the rows of the whole data set (eta / n with n = "
+            "len(training_data)) where it averages a batch: divide by the batch's rows, "
+            "len(mini_batch)",
+        )
     if f.ok and f.factor != "1":
         return _mismatch(
             f"the step taken is c times the declared optimizer's (from {whose}): {f.text(0, 0)}",
