@@ -142,13 +142,14 @@ def _form(
     step), each to ``tol`` (relative: float32 steps read their multipliers to about 1e-6);
     where a small decay fits both, the nearer fit (inverse-time on a tie). With it, the
     declaration ``lr_decay`` that takes these steps, where the first multiplier is 1."""
-    if not all(mults) or steps[-1] <= steps[0]:
+    if min(mults) <= 0 or steps[-1] <= steps[0]:  # a step reversed or zero: no decay
         return "", None
     inv = [1 / m for m in mults]
     k = (inv[-1] - inv[0]) / (steps[-1] - steps[0])
-    inv_err = max(
-        abs(a / (inv[0] + k * (t - steps[0])) - 1) for a, t in zip(inv, steps, strict=True)
-    )
+    line = [inv[0] + k * (t - steps[0]) for t in steps]
+    if min(line) <= 0:
+        return "", None
+    inv_err = max(abs(a / b - 1) for a, b in zip(inv, line, strict=True))
     r = math.exp(math.log(mults[-1] / mults[0]) / (steps[-1] - steps[0]))
     exp_err = max(
         abs(m / (mults[0] * r ** (t - steps[0])) - 1) for m, t in zip(mults, steps, strict=True)

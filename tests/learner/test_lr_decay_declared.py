@@ -116,3 +116,14 @@ def test_a_declared_decay_of_another_constant_names_the_learners():
     assert r.codes() == ["lr_schedule"], r.render()
     f = r.findings[0]
     assert f.step == 2 and "declare lr_decay=0.02" in f.hint and "counts" not in f.hint, f.hint
+
+
+def test_multipliers_of_either_sign_have_no_closed_form_and_no_crash():
+    """Review s10d: a fit() that re-initialises its weights at every call took steps of
+    1, -3e-17, 3e-17, ...: math.log of a negative ratio was an internal error (exit 3)."""
+    from nnparity.reference.learner.schedule import _form
+
+    assert _form([1.0, -3.4e-17, 3.4e-17, -3.4e-17], [1, 2, 3, 4], 6) == ("", None)
+    assert _form([1.0, 0.5, 0.0], [1, 2, 3], 6) == ("", None)
+    said, k = _form([1 / (1 + 0.1 * t) for t in range(5)], [1, 2, 3, 4, 5], 6)
+    assert "inverse-time" in said and abs(k - 0.1) < 1e-9
