@@ -16,7 +16,7 @@ from .diagnose import explain_gradients, step_data
 from .forward import explain_forward
 from .hypotheses import to_tensors
 from .instability import nonfinite_value
-from .numgrad import explain_numerical
+from .numgrad import at_kink, explain_numerical
 from .optim import explain_late_weights, explain_update
 from .optim_variants import Sim
 from .order import explain_order
@@ -106,14 +106,17 @@ def diagnose(
             or explain_other_loss(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_stale(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_order(data, codec, failing)
-            or explain_numerical(
-                sel[0][0],
-                sel[0][1].grads,
-                X[sel[0][0].rows],
-                y[sel[0][0].rows],
-                ref,
-                codec,
-                failing,
+            or (
+                not at_kink(sel[0][1].z, [a.name for a in spec.activations])
+                and explain_numerical(
+                    sel[0][0],
+                    sel[0][1].grads,
+                    X[sel[0][0].rows],
+                    y[sel[0][0].rows],
+                    ref,
+                    codec,
+                    failing,
+                )
             )  # fmt: skip
             or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
             or explain_regularization(data, codec, failing, ref.l2, spec)

@@ -24,6 +24,19 @@ MAX_ELEMENTS = 2000  # every difference costs two forward passes
 U = float(np.finfo(np.float64).eps)
 
 
+KINKED = ("relu", "leaky_relu", "relu6", "hardtanh", "elu", "celu", "selu")
+
+
+def at_kink(z: list, acts: list[str]) -> bool:
+    """Some unit sits exactly on its activation's kink at 0 (XOR with zero biases: the [0, 0]
+    row): a one-sided difference there is exactly a convention's derivative (relu'(0) = 1 of
+    ``z >= 0``), so differences cannot be told from backprop with that convention."""
+    return any(
+        a in KINKED and t is not None and bool((t == 0).any())
+        for a, t in zip(acts, z[1:], strict=False)
+    )
+
+
 def explain_numerical(
     obs: object, twin: dict, X: np.ndarray, y: np.ndarray, ref: Reference, codec: Codec,
     failing: dict[str, int],
