@@ -119,7 +119,6 @@ class _Run:
     nan_step: int | None = None
     notes: list[Finding] = field(default_factory=list)
     ignored: list[Finding] = field(default_factory=list)  # the forward keeps its own rows
-    wide: bool = True  # a mixed learner computes wider than its narrowest arrays
 
 
 def _run(
@@ -185,14 +184,9 @@ def _run(
             nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
         if obs.after is None and codec.precision != spec.dtype:  # as its narrower arrays hold
             nxt = codec.to_canonical(codec.from_canonical(nxt), "float64")  # them: rounded
-        floor = TERMS_FLOOR * _terms(rs, y[rows])
-        recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o, floor, gbound,
-                          ubound)  # fmt: skip
-        if k == 1 and tols.program != spec.dtype and not tols.computes_wide(recs, obs, rs):
-            tols = replace(tols, wide=False)  # all at its narrowest dtype's tolerance
-            recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o, floor,
-                              gbound, ubound)  # fmt: skip
-            run.wide = False
+        terms = _terms(rs, y[rows])
+        recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o,
+                          TERMS_FLOOR * terms, gbound, ubound, terms)  # fmt: skip
         if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
             runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
                                             HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip
@@ -343,12 +337,9 @@ def _check(
         tuple(run.records),
         conv.describe(codec.layout, spec.dtype)
         + (
-            (
-                f" (your arrays include {prec}: judged at {prec}'s tolerance)"
-                if not run.wide
-                else f" (your arrays include {prec}, your computation runs wider: each "
-                "quantity judged at the tolerance of the dtype it is held in)"
-            )
+            f" (your arrays include {prec}: each quantity judged at the tolerance of the "
+            f"dtype it is held in; a difference within {prec}'s round-off, of no constant "
+            "factor, passes)"
             if prec != spec.dtype
             else ""
         ),

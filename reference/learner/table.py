@@ -28,38 +28,46 @@ class Tolerances:
     computes in the widest dtype of its operands, so a float16 bias beside float64 data
     rounds nothing but its own storage, and a float64 gradient is judged as float64 (a float16
     bias made every tensor float16's, rtol 1e-2: a 1% error passed). ``program``: the
-    narrowest dtype of the weights, for what no array tells (a loss without an output,
-    gradients implied from the weights). ``wide`` False: the learner computes in its narrow
-    dtype and returns wider arrays (a float16 forward, float64 sums): all at ``program``'s.
-    A float16 weight's post-step value may be off by the rounding of its storage: one float16
-    spacing at its old and new values."""
+    narrowest dtype of the weights, for what no array tells (a loss without an output). A
+    wider quantity that parts by no more than ``program``'s round-off, and by no constant
+    factor, passes (``narrow_noise``) where a weight matrix is narrow (``mixed``): a narrow
+    forward or cache summed into wider arrays.
+    A float16 weight's post-step value may be off by the rounding of its storage: one
+    float16 spacing at its old and new values."""
 
     by: dict[str, Tolerance]  # "float16", "float32", "float64"
     twin: str
     program: str
     storage: dict[str, str]  # canonical name -> its weight's dtype
-    wide: bool = True
 
     def dtype(self, held: str | None) -> str:
-        d = held if held in self.by and self.wide else self.program
+        d = held if held in self.by else self.program
         return min((d, self.twin), key=lambda n: np.dtype(n).itemsize)
-
-    def computes_wide(self, recs: list[Record], obs: Obs, rs: RefStep) -> bool:
-        """Whether the learner computes wider than its narrowest weights: some output or
-        nonzero gradient it holds wider agrees at that dtype's tolerance (a float16 bias beside
-        float64 data and weights rounds nothing else; a float16 forward rounds every
-        quantity, whatever the dtype of the arrays it returns)."""
-        narrow = np.dtype(self.program).itemsize
-        for r in recs:
-            held = "output" if r.stage == "forward" else r.tensor
-            e = rs.out if r.stage == "forward" else rs.grads.get(r.tensor)
-            wider = np.dtype(self.dtype(obs.held.get(held))).itemsize > narrow
-            if r.stage in ("forward", "grad") and wider and r.passed and np.any(e):
-                return True
-        return False
 
     def of(self, held: str | None) -> Tolerance:
         return self.by[self.dtype(held)]
+
+    def mixed(self, dt: str) -> bool:
+        """Whether a quantity held in ``dt`` may carry ``program``'s round-off: a weight
+        matrix is stored narrower (a product with it can be narrow, where the learner casts
+        its data or a cache to match); a narrow bias alone is only ever added in wider."""
+        narrow = np.dtype(self.program).itemsize
+        return narrow < np.dtype(dt).itemsize and any(
+            np.dtype(d).itemsize == narrow for k, d in self.storage.items() if k[0] == "W"
+        )
+
+
+def narrow_noise(a: Any, e: Any) -> bool:
+    """Whether ``a - e`` is no constant factor: the best c in a ~ c e leaves at least a fifth
+    of the difference (round-off scatters; a factor, a sign, a 1/(N - 1) leaves ~nothing).
+    A tensor of fewer than 4 elements tells no factor from scatter, only its sign."""
+    a, e = np.asarray(a, np.float64).ravel(), np.asarray(e, np.float64).ravel()
+    den = float(e @ e)
+    if den == 0 or not (np.isfinite(a).all() and np.isfinite(e).all()):
+        return False
+    c = float(a @ e) / den
+    before = float(np.abs(a - e).max(initial=0.0))
+    return c > 0 and (a.size < 4 or float(np.abs(a - c * e).max(initial=0.0)) > 0.2 * before)
 
 
 def _f16_spacing(*arrays: Any) -> Any:
@@ -81,6 +89,7 @@ def records_of(
     floor: float = 0.0,
     gbound: Callable[[], dict[str, Any]] | None = None,
     ubound: Callable[[], dict[str, Any]] | None = None,
+    terms: float = 0.0,
 ) -> list[Record]:
     """One record per quantity the learner showed at this step, against the twin's (grads share
     one atol scale, max |PyTorch gradient| of the step, at least ``floor`` and, for a
@@ -140,11 +149,22 @@ def records_of(
             r, a, e, np.asarray(ref64, dtype=np.float64), t_own, bound, margin=margin
         )
 
+    def narrow(r: Record, a: Any, e: Any, dt: str, stage: str, k: str) -> Record:
+        """``r``, or a pass where it parts by ``program``'s round-off and no factor (its own
+        scale and the terms' floor: no absolute floor of 1)."""
+        if r.passed or not tols.mixed(dt) or not narrow_noise(a, e):
+            return r
+        own = float(np.abs(np.asarray(e, np.float64)).max(initial=0.0))
+        again = rec(a, e, stage, k, tols.by[tols.program], max(own, terms) or 1.0)
+        return again if again.passed else r
+
     o = oracle
     out = []
     held = obs.held.get("output")
     if obs.out is not None:
-        out.append(rec(obs.out, rs.out, "forward", "output", tols.of(held), ref64=o and o.out))
+        dt = tols.dtype(held)
+        r = rec(obs.out, rs.out, "forward", "output", tols.by[dt], ref64=o and o.out)
+        out.append(narrow(r, obs.out, rs.out, dt, "forward", "output"))
     if obs.loss is not None:  # computed from the output, else as narrow as any array returned
         held = held or min(obs.held.values(), key=lambda n: np.dtype(n).itemsize, default=None)
         out.append(rec(obs.loss, rs.loss, "loss", "loss", tols.of(held), ref64=o and o.loss))
@@ -166,12 +186,12 @@ def records_of(
                 # large ones is judged on its own terms, not on the step's largest gradient
                 own = float(np.abs(np.asarray(e, dtype=np.float64)).max(initial=0.0)) or 1.0
                 bd = R + np.minimum(tol.atol * own, ROUNDOFF_FLOOR * R) + noise
-                out.append(rec(g, e, "grad", k, tol, TINY, o and o.grads[k], bd,
-                               margin=R / SAFETY))  # fmt: skip
-                continue
-            t = Tolerance(tol.rtol, tol.atol + noise / scale)
-            lazy = None if gbound is None else partial(_get, gbound, k)
-            out.append(rec(g, e, "grad", k, t, scale, o and o.grads[k], lazy=lazy))
+                r = rec(g, e, "grad", k, tol, TINY, o and o.grads[k], bd, margin=R / SAFETY)
+            else:
+                t = Tolerance(tol.rtol, tol.atol + noise / scale)
+                lazy = None if gbound is None else partial(_get, gbound, k)
+                r = rec(g, e, "grad", k, t, scale, o and o.grads[k], lazy=lazy)
+            out.append(narrow(r, g, e, dt, "grad", k))
     if expected is not None:
         for k, p in obs.after.items():
             if k in frozen:

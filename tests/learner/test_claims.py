@@ -256,7 +256,7 @@ def _typed_check(net, dtype):
 def test_a_float16_learner_is_judged_at_float16_tolerance():
     r = _typed_check(_typed(None, [np.float16] * 6), np.float16)
     assert r.verdict == "match", r.render()
-    assert "judged at float16's tolerance" in r.spec
+    assert "within float16's round-off" in r.spec
     r = _typed_check(_typed("sum", [np.float16] * 6), np.float16)
     assert r.codes() == ["scale_factor"] and "= N (N = 6)" in r.findings[0].evidence
 
@@ -267,7 +267,7 @@ def test_one_float32_array_among_float64_computed_in_float64_is_judged_by_held_d
     net = _typed(None, [np.float32] + [np.float64] * 5)
     r = _typed_check(net, np.float64)
     assert r.verdict == "match", r.render()
-    assert "include float32, your computation runs wider" in r.spec
+    assert "include float32: each quantity judged" in r.spec
 
 
 class _FixedDivisor:

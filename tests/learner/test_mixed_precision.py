@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnparity.reference.learner import check, from_loss
+from nnparity.reference.learner import check, from_loss, from_step
 
 f16 = np.float16
 
@@ -27,32 +27,40 @@ class Net:
 
     def loss(self, X, y=None):
         p = self.P
-        if self.cast:
-            X = X.astype(f16)
+        if self.cast:  # True: float16; or the dtype named
+            X = X.astype(f16 if self.cast is True else self.cast)
         h = np.tanh(X @ p["W1"] + p["b1"])
+        if self.bug == "cache16":  # a float16 cache of a float64 activation (correct code)
+            h = h.astype(f16)
         out = h @ p["W2"] + p["b2"]
         if y is None:
             return out
-        d = 2 * (out - y) / out.size
+        d = 2 * (out - y) / (out.size - (self.bug == "n-1") * out.shape[1])
         dh = d @ p["W2"].T * (1 - h**2)
         g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
         g = {k: np.asarray(v, np.float64) for k, v in g.items()}  # float64 sums
-        g["W1"] = {None: 1.0, "x1.01": 1.01, "flip": -1.0}[self.bug] * g["W1"]
+        g["W1"] = {"x1.01": 1.01, "flip": -1.0}.get(self.bug, 1.0) * g["W1"]
         return float(np.mean((out - y) ** 2)), g
 
     def step(self, X, y):
         _, g = self.loss(X, y)
         for k, v in self.P.items():
-            v -= 0.5 * g[k]  # in place: a float16 array keeps its dtype, rounded
+            wd = 5e-4 * v if self.bug == "wd" and k[0] == "W" else 0.0  # undeclared decay
+            v -= 0.5 * (g[k] + wd)  # in place: a float16 array keeps its dtype, rounded
 
 
-def _check(types, bug=None, cast=False, own_step=True, scale=1.0, w2=0.5, steps=4):
+def _check(types, bug=None, cast=False, own_step=True, scale=1.0, w2=0.5, steps=4, fwd=True,
+           rows=32, style="loss"):  # fmt: skip
     r = np.random.RandomState(1)
-    X = r.randn(32, 3)
+    X = r.randn(rows, 3)
     y = np.stack([np.sin(X[:, 0]) + 0.5 * X[:, 1], X[:, 2] * X[:, 0]], axis=1) * scale
     n = Net(types, bug, cast, w2)
-    a = from_loss(n.P, n.loss, forward=n.loss, step=n.step if own_step else None,
-                  sizes=[3, 8, 2], activations="tanh,identity", loss="mse", lr=0.5)  # fmt: skip
+    decl = dict(sizes=[3, 8, 2], activations="tanh,identity", loss="mse", lr=0.5)
+    if style == "step":  # the gradients hidden: implied from the weights
+        a = from_step(n.P, list(n.P), n.step, forward=n.loss if fwd else None, **decl)
+    else:
+        a = from_loss(n.P, n.loss, forward=n.loss if fwd else None,
+                      step=n.step if own_step else None, **decl)  # fmt: skip
     return check(a, X, y, steps=4, watch=steps, probe=False)
 
 
@@ -63,7 +71,7 @@ ONE_F16_BIAS = [np.float64, np.float64, np.float64, f16]
 def test_a_float16_bias_beside_float64_does_not_excuse_a_1_percent_error(own_step):
     r = _check(ONE_F16_BIAS, "x1.01", own_step=own_step)
     assert r.code == "implementation_bug", r.render()
-    assert "computation runs wider" in r.spec
+    assert "judged at the tolerance of the dtype it is held in" in r.spec
 
 
 def test_a_small_sign_flipped_gradient_beside_a_float16_bias_is_a_bug():
@@ -83,7 +91,7 @@ def test_correct_mixed_precision_learners_match(types, own_step):
 def test_a_learner_computing_in_float16_is_judged_at_float16s_tolerance():
     r = _check([f16] * 4, cast=True)
     assert r.code == "match", r.render()
-    assert "judged at float16's tolerance" in r.spec
+    assert "within float16's round-off" in r.spec
     assert _check([f16] * 4, "flip", cast=True).code == "implementation_bug"
 
 
@@ -91,4 +99,26 @@ def test_a_correct_update_of_a_tiny_float16_bias_is_no_optimizer_bug():
     """Review s10b: b2 near float16's subnormals moved by 2.7e-8 less than the float64 step
     (its storage's rounding): optimizer_update_mismatch on correct code."""
     r = _check(ONE_F16_BIAS, scale=1e-3, w2=5e-4, steps=300)
+    assert r.code == "match", r.render()
+
+
+@pytest.mark.parametrize(("bug", "fwd", "rows", "style"),
+                         [("n-1", False, 128, "loss"), ("wd", True, 32, "step")])  # fmt: skip
+def test_bugs_in_every_float64_quantity_beside_a_float16_bias_are_found(bug, fwd, rows, style):
+    """Review s10c: judging the whole learner narrow where no wider quantity agreed let a
+    1/(N - 1) in every gradient pass (no forward shown), and an undeclared weight decay in
+    a step: a float16 bias alone rounds nothing but itself."""
+    r = _check(ONE_F16_BIAS, bug, fwd=fwd, rows=rows, style=style)
+    assert r.code == "implementation_bug", r.render()
+
+
+@pytest.mark.parametrize(
+    ("types", "cast", "bug"),
+    [([np.float32, np.float64] * 2, np.float32, None), ([f16] * 4, False, "cache16")],
+)
+def test_narrow_round_off_in_wider_arrays_passes(types, cast, bug):
+    """Review s10c: float32 weights with float64 biases and the data cast to float32, and a
+    float16 program caching an activation in float16: correct, and false alarms when each
+    float64 gradient was held to float64's tolerance."""
+    r = _check(types, bug, cast=cast)
     assert r.code == "match", r.render()
