@@ -300,7 +300,9 @@ def _check(
         obs, rs, expected = run.history[-1]
         finite, free = _twin_free(ref, codec, P0, X, y, batches, nan_step)
         what = first_nonfinite(obs, codec)
-        made = update_made(obs, what, expected, spec)
+        if expected is None and obs.implied and obs.after is not None:  # PyTorch's step there
+            expected = ref.update(obs.params, rs.grads)
+        made = update_made(obs, what, expected, spec, codec.held_in())
         if finite:
             code = "numerical_instability"
             if nan_step == 1 and not runner.warning and backward_only(obs, what, rs):

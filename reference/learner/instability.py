@@ -9,6 +9,7 @@ the learner's code raised, with its file and line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -178,22 +179,43 @@ def backward_only(obs: Obs, what: str, rs: RefStep) -> bool:
     )
 
 
-def update_made(obs: Obs, what: str, expected: dict | None, spec: Spec) -> tuple[str, str] | None:
+BETA_POWER = re.compile(r"(beta\w*|\bb\d|0\.9\d*)\s*(\*\*|,\s*\w*t\b)", re.IGNORECASE)  # beta1**t
+
+
+def update_made(
+    obs: Obs, what: str, expected: dict | None, spec: Spec, storage: dict[str, str]
+) -> tuple[str, str] | None:
     """(operation, fix) when the learner's update makes the NaN/Inf: its gradients are finite
-    (they are checked first) and the declared optimizer's step from them is finite. None
-    otherwise. Adam's bias correction divided by 1 - beta^0 = 0 is named at the first step."""
-    if "updated" not in what or obs.grads is None or obs.implied or expected is None:
-        return None
-    if not all(np.isfinite(v).all() for v in expected.values()):
-        return None
-    if obs.step == 1 and spec.opt.name in ("adam", "adamw") and obs.warning is not None:
-        if "divide by zero" in obs.warning[1] or "invalid value" in obs.warning[1]:
+    (they are checked first; implied ones are non-finite because the step is) and the
+    declared optimizer's step from them (or from PyTorch's, for a step that hides them) is
+    finite and fits each weight's storage (a float16 weight past 65504 overflows: the
+    training's, not the code's). None otherwise. Adam's bias correction divided by 1 - beta^0
+    = 0 is named at the first step where the learner's warning quotes a beta's power."""
+    step_made = "updated" in what or (obs.implied and "implied gradient" in what)
+    hidden = obs.grads is None or obs.implied  # its own gradient may be what went non-finite
+    if expected is None or not step_made or (hidden and obs.step > 1):
+        return None  # (after agreeing steps, a formulation's NaN: instability)
+    for k, v in expected.items():
+        top = float(np.finfo(np.dtype(storage.get(k, "float64"))).max)
+        if not np.isfinite(v).all() or float(np.abs(v).max(initial=0.0)) > top:
+            return None
+    line = obs.warning[1] if obs.warning is not None else ""
+    if obs.step == 1 and spec.opt.name in ("adam", "adamw") and BETA_POWER.search(line):
+        if "divide by zero" in line or "invalid value" in line:
             return (
                 "your Adam step divides by 1 - beta^t with t = 0 at the first step (the bias "
                 "correction of a step count that starts at 0, or is advanced after the update)",
                 "count the steps from 1: t += 1 before the update, so the first correction is "
                 "1 - beta1 (as Adam's paper and PyTorch do); no clip or epsilon is needed",
             )
+    if hidden:  # at the first step, before anything agreed
+        return (
+            f"your step: the declared {spec.opt.name} step from PyTorch's gradients at the same "
+            "weights is finite, so the NaN/Inf is made in your step's code (its gradient or "
+            "its update: a division by a state still 0, a step count of 0, an array unfilled)",
+            "print each array of your step with np.isfinite(...).all() to find the first that "
+            "is not finite; the learning rate is not the cause",
+        )
     return (
         "your update: the gradients you return are finite and the declared "
         f"{spec.opt.name} step from them is finite, so the NaN/Inf is made in your optimizer's "
@@ -218,8 +240,8 @@ def nonfinite_finding(
     otherwise (the learner's code may do what the twin does not, or the reverse)."""
     op, hint = cause(rs, spec, obs.params)
     own = warning_cause(warning[1]) if warning and warning[0] <= obs.step else None
-    if made is not None:
-        op, hint = made
+    if made is not None and not (own is not None and warning and NEGATIVE_ROOT in warning[1]):
+        op, hint = made  # (a root of a negative moment has its own, more precise, words)
     elif own is not None and _contradicts(own[0], op):
         op, hint = own
     elif backward_only(obs, what, rs) and obs.step == 1:

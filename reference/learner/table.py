@@ -72,10 +72,11 @@ def narrow_noise(a: Any, e: Any) -> bool:
 
 def _f16_spacing(*arrays: Any) -> Any:
     """One float16 spacing at each element's magnitude, summed over ``arrays``."""
-    return sum(
-        np.spacing(np.abs(np.asarray(a, np.float64)).astype(np.float16)).astype(np.float64)
-        for a in arrays
-    )
+    with np.errstate(over="ignore", invalid="ignore"):  # (a value past float16's range)
+        return sum(
+            np.spacing(np.abs(np.asarray(a, np.float64)).astype(np.float16)).astype(np.float64)
+            for a in arrays
+        )
 
 
 def records_of(

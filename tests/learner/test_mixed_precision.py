@@ -122,3 +122,26 @@ def test_narrow_round_off_in_wider_arrays_passes(types, cast, bug):
     float64 gradient was held to float64's tolerance."""
     r = _check(types, bug, cast=cast)
     assert r.code == "match", r.render()
+
+
+def test_float16_weights_overflowing_in_their_own_update_are_instability():
+    """Review s10c: float16 weights past 65504 in the learner's own (correct) update were
+    'made in your optimizer's code': the float64 twin stays finite only by its range."""
+    r = np.random.RandomState(0)
+    P = {"W1": (r.randn(3, 1) * 4).astype(f16), "b1": np.zeros(1, f16)}
+    X = (r.randn(16, 3) * 30).astype(np.float64)
+    y = X @ np.array([[1.0], [2.0], [3.0]])
+
+    def grads(X, y):
+        d = 2 * (X @ P["W1"] + P["b1"] - y) / len(y)
+        return [X.T @ d, d.sum(0)]
+
+    def step(X, y):
+        for p, g in zip(P.values(), grads(X, y), strict=True):
+            p -= 1.0 * g
+
+    a = from_loss(P, lambda X, y: (0.0, grads(X, y)), step=step, sizes=[3, 1],
+                  activations="identity", loss="mse", lr=1.0)  # fmt: skip
+    with np.errstate(all="ignore"):
+        res = check(a, X, y, steps=6, watch=0, probe=False)
+    assert res.code == "numerical_instability", res.render()

@@ -384,10 +384,11 @@ def test_an_exponential_decay_in_float32_is_named_with_its_closed_form():
     assert "(lr x 0.999^(t-1): an exponential decay)" in r.findings[0].evidence
 
 
-def test_an_adam_step_count_from_0_is_a_bug_not_instability():
-    """Review s10a: t = 0 at the first step divides by 1 - beta^0 = 0: was
-    numerical_instability with 'guard the denominator (clip it away from 0)'."""
-    r = check(learner("adam", "t_behind", style="gradients"), X, Y, steps=5, probe=False)
+@pytest.mark.parametrize("style", ["gradients", "step"])
+def test_an_adam_step_count_from_0_is_a_bug_not_instability(style):
+    """Review s10a (and s10c, for a step that hides its gradients): t = 0 at the first step
+    divides by 1 - beta^0 = 0: was numerical_instability with 'guard the denominator'."""
+    r = check(learner("adam", "t_behind", style=style), X, Y, steps=5, probe=False)
     assert r.code == "implementation_bug", r.render()
     f = r.findings[0]
     assert "t = 0" in f.evidence and f.hint.startswith("count the steps from 1"), r.render()
