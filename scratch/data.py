@@ -67,11 +67,27 @@ def check_inputs(spec: Spec, X: Any) -> Array:
     return _real("X", X, spec.dtype)
 
 
+def strings_message(y: Array) -> str:
+    """What to pass instead of labels that are strings (or other objects)."""
+    first = next(iter(np.ravel(y)), "")
+    while isinstance(first, np.ndarray) and first.size:  # (an object array of arrays)
+        first = first.ravel()[0]
+    first = first.item() if isinstance(first, np.generic) else first
+    return (
+        f"y holds labels that are not numbers (such as {str(first)[:40]!r}): encode them as "
+        "class indices 0..K-1 (classes, y_idx = np.unique(y, return_inverse=True)) and pass "
+        "y_idx; your functions are handed the same y, so let them take indices (classes[y_idx] "
+        "maps them back)"
+    )
+
+
 def check_data(spec: Spec, X: Any, y: Any, kind: str | None = None) -> tuple[Array, Array]:
     """Return (X, y) as arrays of the spec's dtype (class indices as int64), or raise
     ``DataError`` naming what does not fit. ``kind`` is ``target_kind(spec)`` if known."""
     X = check_inputs(spec, X)
     y = np.asarray(y)
+    if y.dtype.kind in "USO" and not np.issubdtype(y.dtype, np.number):
+        raise DataError(strings_message(y))
     n_out = spec.out_units
     b = X.shape[0]
     kind = kind or target_kind(spec)

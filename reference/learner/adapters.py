@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from nnparity.scratch.data import strings_message
+
 from .codec import Codec
 from .conventions import Conventions
 from .declarations import _conv, _paths
@@ -66,6 +68,8 @@ class Adapter:
             )
         if d is not None:  # a pandas DataFrame or Series: its values (crossing as arrays)
             self.data = tuple(v.to_numpy() if hasattr(v, "to_numpy") else v for v in d)
+            if np.asarray(self.data[1]).dtype.kind in "US":  # labels as text: said here, in
+                raise LearnerError(strings_message(self.data[1]))  # the learner's process
 
     def bind(self) -> Codec:
         """Read the learner's arrays once: check shapes and fix the layout."""

@@ -110,3 +110,9 @@ def test_two_gradients_as_a_list_and_a_float_are_not_read_as_grads_and_loss():
     a = from_gradients(Q, ["w", "b"], grads, sizes=[2, 1], activations="sigmoid", loss="bce",
                        lr=0.1)  # fmt: skip
     assert check(a, Xq, yq, steps=2, probe=False).code == "match"
+
+
+def test_text_labels_in_data_are_refused_where_the_adapter_is_built():
+    """Review s10d: they crossed from the learner's process as an opaque handle."""
+    with pytest.raises(LearnerError, match="not numbers .such as 'a'."):
+        from_gradients(P, list(P), _grads, **DECL, data=(X, np.array(["a"] * len(X))))

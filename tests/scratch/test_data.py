@@ -30,3 +30,11 @@ def test_minus_one_plus_one_labels_under_bce_are_told_the_fix():
     y = np.where(np.arange(8) % 2, 1.0, -1.0)[:, None]
     with pytest.raises(DataError, match=r"got -1\.\.1; for -1/\+1 labels use \(y \+ 1\) / 2"):
         check_data(spec, np.zeros((8, 2)), y)
+
+
+def test_labels_as_text_are_refused_with_the_encoding_to_use():
+    """Review s10d: string labels said 'takes class indices of shape (45,), got ()'."""
+    spec = Spec.parse("4-3 identity loss=cross_entropy")
+    y = np.array(["setosa", "virginica", "setosa"])
+    with pytest.raises(DataError, match=r"not numbers \(such as 'setosa'\).*np\.unique"):
+        check_data(spec, np.zeros((3, 4)), y)
