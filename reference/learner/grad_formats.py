@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -70,6 +70,8 @@ def as_grad(path: str, g: Any) -> Array:
 
 def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
     n = len(paths)
+    if isinstance(result, Iterator):  # a generator (yield dW1; yield db1; ...): its items
+        result = list(result)
     if isinstance(result, Mapping):
         out = []
         for p in paths:

@@ -19,6 +19,7 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
+from types import GeneratorType
 from typing import Any
 
 import numpy as np
@@ -224,6 +225,8 @@ class _Server:
             warnings.simplefilter("always")
             try:
                 result = fn(*args)
+                if isinstance(result, GeneratorType):  # its items, made here in its process
+                    result = list(result)
             except MemoryError:
                 return {"memory": True}, []
             except NNParityError as e:

@@ -116,3 +116,9 @@ def test_text_labels_in_data_are_refused_where_the_adapter_is_built():
     """Review s10d: they crossed from the learner's process as an opaque handle."""
     with pytest.raises(LearnerError, match="not numbers .such as 'a'."):
         from_gradients(P, list(P), _grads, **DECL, data=(X, np.array(["a"] * len(X))))
+
+
+def test_gradients_yielded_by_a_generator_are_read_in_order():
+    """Review s10d: a generator of gradients was refused ('got generator')."""
+    a = from_gradients(P, list(P), lambda X, y: (g for g in _grads(X, y).values()), **DECL)
+    assert check(a, X, Y, steps=2, probe=False).code == "match"
