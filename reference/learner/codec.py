@@ -41,6 +41,12 @@ class Codec:
         if len(paths) != len(roles):
             want = ", ".join(f"{r}{l}" for l, r in roles)
             folded = " (Wb: weights with the bias folded in)" if "folded" in conv.bias else ""
+            layers = len(conv.sizes) - 1
+            if len(paths) == layers and all(b == "separate" for b in conv.bias):
+                folded += (
+                    f"; {layers} names for {layers} layers: a network without biases is "
+                    "declared bias='none' (a bias folded into its weight, bias='folded')"
+                )
             raise LearnerError(
                 f"{len(paths)} parameter name(s) given ({', '.join(paths)}); a "
                 f"{'-'.join(map(str, conv.sizes))} network with bias {','.join(conv.bias)} needs "

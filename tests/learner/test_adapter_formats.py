@@ -122,3 +122,10 @@ def test_gradients_yielded_by_a_generator_are_read_in_order():
     """Review s10d: a generator of gradients was refused ('got generator')."""
     a = from_gradients(P, list(P), lambda X, y: (g for g in _grads(X, y).values()), **DECL)
     assert check(a, X, Y, steps=2, probe=False).code == "match"
+
+
+def test_one_name_per_layer_without_bias_declared_is_told_bias_none():
+    """Review s10d: the message listed W1, b1, W2, b2 and never said bias='none'."""
+    Q = {"W1": P["W1"], "W2": P["W2"]}
+    with pytest.raises(LearnerError, match="declared bias='none'"):
+        check(from_gradients(Q, ["W1", "W2"], _grads, **DECL), X, Y, steps=1, probe=False)
