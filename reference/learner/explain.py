@@ -13,7 +13,7 @@ import numpy as np
 from . import accumulation
 from .codec import canonical_key
 from .diagnose import explain_gradients, step_data
-from .forward import explain_forward
+from .forward import columns_output, explain_forward
 from .hypotheses import to_tensors
 from .instability import nonfinite_value
 from .numgrad import at_kink, explain_numerical
@@ -59,6 +59,11 @@ def diagnose(
     fwd = [r for r in bad if r.stage == "forward"]
     if fwd:
         obs, _, _ = history[fwd[0].step - 1]
+        steps = sorted({r.step for r in fwd})
+        if all(r.stage == "forward" for r in bad) and (
+            cols := columns_output(steps, history, h_atol, h_rtol)
+        ):
+            return cols
         return explain_forward(
             ref, obs.params, X[obs.rows], obs.out, h_atol, h_rtol, codec, fwd[0].step
         )

@@ -23,6 +23,32 @@ if TYPE_CHECKING:
 Tensor = torch.Tensor
 
 
+def columns_output(steps: list[int], history: list, atol: float, rtol: float) -> list[Finding]:
+    """A forward output of (outputs, samples) where the two are equal (a Nielsen net, batch
+    10 and 10 digits): transposed it is PyTorch's at every step it parts, a note (a
+    non-square one is read transposed without a word)."""
+    for k in steps:
+        obs, rs, _ = history[k - 1]
+        o, e = np.asarray(obs.out), np.asarray(rs.out, dtype=np.float64)
+        if o.shape[0] != o.shape[1] or not np.allclose(
+            o.T, e, rtol, atol * max(1.0, np.abs(e).max())
+        ):
+            return []
+    return [
+        Finding(
+            "forward_output_transposed",
+            ("output",),
+            None,
+            steps[0],
+            "your forward output is PyTorch's transposed, one column per sample, at every step "
+            "it parts: with as many outputs as samples its shape cannot say which it is",
+            "nothing to fix in the network; return out.T (one row per sample) from the forward "
+            "you pass, or check with another batch size",
+            "note",
+        )
+    ]
+
+
 def explain_forward(
     ref: Reference,
     P: dict,

@@ -69,3 +69,36 @@ def test_a_forward_that_returns_labels_is_refused_with_the_function_to_pass():
     a.forward = lambda X: (1 / (1 + np.exp(-scores(X))) > 0.5).astype(float)
     with pytest.raises(LearnerError, match="returns labels .* pass the function that returns"):
         check(a, X, y, steps=2, probe=False)
+
+
+@pytest.mark.parametrize("transposed", [True, False])
+def test_a_square_output_one_column_per_sample_is_a_note(transposed):
+    """Review s10d: with as many outputs as samples (batch 3, 3 classes), a forward returning
+    (classes, samples) was an unexplained forward mismatch; non-square it is read silently."""
+    r = np.random.default_rng(0)
+    P = {"W1": r.normal(0, 1, (3, 6)), "b1": np.zeros(6), "W2": r.normal(0, 1, (6, 3)),
+         "b2": np.zeros(3)}  # fmt: skip
+    X, y = r.normal(size=(12, 3)), r.integers(0, 3, 12)
+
+    def forward(X):
+        z = np.tanh(X @ P["W1"] + P["b1"]) @ P["W2"] + P["b2"]
+        e = np.exp(z - z.max(1, keepdims=True))
+        p = e / e.sum(1, keepdims=True)
+        return p.T if transposed else p
+
+    def grads(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        z = h @ P["W2"] + P["b2"]
+        e = np.exp(z - z.max(1, keepdims=True))
+        d = e / e.sum(1, keepdims=True)
+        d[np.arange(len(y)), y] -= 1
+        d /= len(y)
+        dh = d @ P["W2"].T * (1 - h**2)
+        return [X.T @ dh, dh.sum(0), h.T @ d, d.sum(0)]
+
+    a = from_gradients(P, list(P), grads, forward=forward, sizes=[3, 6, 3],
+                       activations="tanh,softmax", loss="cross_entropy", lr=0.1,
+                       batch_size=3)  # fmt: skip
+    res = check(a, X, y, steps=3, probe=False)
+    assert res.code == "match", res.render()
+    assert ("forward_output_transposed" in res.codes()) == transposed
