@@ -218,7 +218,7 @@ def slower(
     declared run on for 4 times its budget (train longer), the declared run with lr x 10 or
     x 100 from the start (raise the learning rate), else another optimizer. (evidence, fix)"""
     on = train(spec, after, batches, 4 * steps, fits, seconds=seconds)
-    if on.fit:
+    if on.fit or fits(on.out):  # (fitting at its end, where time cut the hold it needs)
         return (
             f"; the same {spec.opt} run on for {on.steps} more steps fits too: {score(on.out)}",
             "train longer, or raise the learning rate",

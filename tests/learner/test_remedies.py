@@ -153,3 +153,24 @@ def test_standardised_inputs_are_tried_with_the_declared_run_too(fits_with):
     found = remedies(train, spec, strong, {}, X, y, [(X, y)], 100, 200, False, [])
     assert tried[:2] == (["strong"] if fits_with == "strong" else ["strong", "declared"])
     assert [f.code for f in found][:1] == (["input_scale"] if fits_with else [])
+
+
+def test_a_longer_run_that_ends_fitting_says_train_longer():
+    """Review s10d: 'the same sgd run on for 1825 more steps reaches R^2 = 0.995' (its hold
+    cut by time) was followed by 'use momentum or Adam'."""
+    from types import SimpleNamespace
+
+    from nnparity.reference.learner.remedies import slower
+    from nnparity.scratch import Spec
+
+    spec = Spec.parse("3-4-1 tanh,identity loss=mse opt=sgd(lr=0.1)")
+
+    def train(s, P0, batches, steps, fits, seconds=None):
+        return SimpleNamespace(fit=False, steps=steps, out=np.ones(3))
+
+    said, fix = slower(train, spec, {}, {}, [], 100, lambda out: True, lambda out: "R^2 = 1",
+                       None)  # fmt: skip
+    assert fix.startswith("train longer"), (said, fix)
+    said, fix = slower(train, spec, {}, {}, [], 100, lambda out: False, lambda out: "R^2 = 0",
+                       None)  # fmt: skip
+    assert "momentum or Adam" in fix
