@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from .adapters import Adapter
     from .codec import Codec
 
+OWN_BATCHES = (  # said where a step's state or draws differ between two runs
+    "; a step that takes its own mini-batches from the rows it is handed (a shuffle or a "
+    "batch counter inside it) is handed one batch per step with batch_size= declared, and "
+    "must then use all of it"
+)
+
 
 def aliased_finding(pair: tuple[str, str]) -> Finding:
     """``aliased_parameters`` for two of the learner's parameters sharing memory."""

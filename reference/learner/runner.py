@@ -30,7 +30,7 @@ import numpy as np
 from . import accumulation
 from .adapters import Adapter
 from .call_order import needs_forward
-from .coverage import aliased_finding, dtype_finding
+from .coverage import OWN_BATCHES, aliased_finding, dtype_finding
 from .crash import learner_tail, orientation_hint
 from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_note
 from .handed import loss_check, nonfinite_init
@@ -377,8 +377,8 @@ class Runner:
                 f"{what} differ between two runs from the same "
                 f"weights and data at step {step} ({self.codec.label(k)})"
                 + ("; your step keeps some state, or draws random numbers" if state else ""),
-                "seed every random draw (dropout, shuffling) or remove it while "
-                "checking; the comparison needs repeatable numbers",
+                "seed every random draw (dropout, shuffling) or remove it while checking; "
+                "the comparison needs repeatable numbers" + (OWN_BATCHES if state else ""),
                 step,
             )
 
