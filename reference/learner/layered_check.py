@@ -320,10 +320,9 @@ def _eval(adapter, ref, decl, P, B, X, tol, k) -> list[Record]:  # noqa: ANN001
 def _loss_note(r: Record, k: int) -> Finding:
     return note(
         "loss_value_mismatch",
-        f"your loss value parts from PyTorch's at step {k} ("
-        + "{} vs {}".format(*distinct(r.scratch_value, r.torch_value))
-        + ") while every gradient agrees: training is unaffected (a clip or an offset inside "
-        "the loss, as nnfs's clip at 1e-7)",
+        f"your loss value parts from PyTorch's at step {k} (%s vs %s) while every gradient "
+        "agrees: training is unaffected (a clip or an offset inside the loss, as nnfs's clip "
+        "at 1e-7)" % distinct(r.scratch_value, r.torch_value),
         "nothing to fix for training; the reported loss differs",
         k,
     )

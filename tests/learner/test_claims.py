@@ -255,15 +255,13 @@ def _typed_check(net, dtype):
 
 def test_a_float16_learner_is_judged_at_float16_tolerance():
     r = _typed_check(_typed(None, [np.float16] * 6), np.float16)
-    assert r.verdict == "match", r.render()
-    assert "within float16's round-off" in r.spec
+    assert r.verdict == "match" and "within float16's round-off" in r.spec, r.render()
     r = _typed_check(_typed("sum", [np.float16] * 6), np.float16)
     assert r.codes() == ["scale_factor"] and "= N (N = 6)" in r.findings[0].evidence
 
 
 def test_one_float32_array_among_float64_computed_in_float64_is_judged_by_held_dtype():
-    """Its arithmetic runs in float64 (NumPy takes the widest operand): each quantity at the
-    tolerance of the dtype it is held in (test_mixed_precision.py)."""
+    """Each quantity at the dtype it is held in (test_mixed_precision.py)."""
     net = _typed(None, [np.float32] + [np.float64] * 5)
     r = _typed_check(net, np.float64)
     assert r.verdict == "match", r.render()
