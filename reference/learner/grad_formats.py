@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .codec import Codec
-from .paths import LearnerError, grad_keys
+from .paths import LearnerError, get, grad_keys
 
 Array = np.ndarray
 
@@ -80,6 +80,9 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
                     out.append(as_grad(p, result[key]))
                     break
             else:
+                if (nested := _nested(result, p)) is not None:  # shaped like the parameters
+                    out.append(as_grad(p, nested))
+                    continue
                 raise LearnerError(
                     f"the gradients have no entry for {p!r}; their keys: "
                     f"{', '.join(map(str, result))}"
@@ -175,3 +178,12 @@ def _pairs(result: Any, codec: Codec) -> list[Array] | None:
 
 def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(d for d in shape if d != 1)
+
+
+def _nested(result: Mapping, path: str) -> Any:
+    """The gradient at ``path`` in a dict shaped like the parameters (``{"layer1": {"W": dW}}``
+    for ``layer1['W']``), or None."""
+    try:
+        return get(result, path)
+    except (LearnerError, KeyError, IndexError, TypeError, AttributeError):
+        return None

@@ -129,3 +129,17 @@ def test_one_name_per_layer_without_bias_declared_is_told_bias_none():
     Q = {"W1": P["W1"], "W2": P["W2"]}
     with pytest.raises(LearnerError, match="declared bias='none'"):
         check(from_gradients(Q, ["W1", "W2"], _grads, **DECL), X, Y, steps=1, probe=False)
+
+
+def test_gradients_nested_like_the_parameters_are_read():
+    """Review s10d: {"layer1": {"W": dW1, "b": db1}, ...} for a dict of dicts was refused
+    ('no entry for layer1['W']'), though the parameters are read by those paths."""
+    net = {"l1": {"W": P["W1"], "b": P["b1"]}, "l2": {"W": P["W2"], "b": P["b2"]}}
+
+    def grads(X, y):
+        g = _grads(X, y)
+        return {"l1": {"W": g["W1"], "b": g["b1"]}, "l2": {"W": g["W2"], "b": g["b2"]}}
+
+    names = ["l1['W']", "l1['b']", "l2['W']", "l2['b']"]
+    a = from_gradients(net, names, grads, **DECL)
+    assert check(a, X, Y, steps=2, probe=False).code == "match"
