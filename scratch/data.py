@@ -86,12 +86,12 @@ def check_data(spec: Spec, X: Any, y: Any, kind: str | None = None) -> tuple[Arr
     ``DataError`` naming what does not fit. ``kind`` is ``target_kind(spec)`` if known."""
     X = check_inputs(spec, X)
     y = np.asarray(y)
-    if y.dtype.kind in "USO" and not np.issubdtype(y.dtype, np.number):
-        raise DataError(strings_message(y))
     n_out = spec.out_units
     b = X.shape[0]
     kind = kind or target_kind(spec)
     if kind == "class":
+        if y.dtype.kind in "US":  # labels as text
+            raise DataError(strings_message(y))
         if y.shape != (b,):
             hint = ""
             if y.shape == (b, 1):  # a column of labels: argmax(1) of it would be all zeros

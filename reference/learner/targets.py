@@ -30,13 +30,8 @@ def learner_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
             else np.zeros((len(X), spec.sizes[-1]))
         )
     y = np.asarray(y)
-    if y.dtype.kind in "USO":  # strings, or objects that are no numbers
-        try:
-            y = y.astype(np.float64) if y.dtype.kind == "O" else y
-        except (TypeError, ValueError):
-            pass
-        if y.dtype.kind in "USO":
-            raise DataError(strings_message(y))
+    if kind == "class" and y.dtype.kind in "US":  # labels as text
+        raise DataError(strings_message(y))
     shape = y.shape
     if kind != "class" and y.ndim <= 1 and spec.sizes[-1] == 1:
         y = y.reshape(-1, 1)
