@@ -185,8 +185,8 @@ def _run(
         if obs.after is None and codec.precision != spec.dtype:  # as its narrower arrays hold
             nxt = codec.to_canonical(codec.from_canonical(nxt), "float64")  # them: rounded
         terms = _terms(rs, y[rows])
-        recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o,
-                          TERMS_FLOOR * terms, gbound, ubound, terms)  # fmt: skip
+        recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o, terms, gbound,
+                          ubound)  # fmt: skip
         if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
             runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
                                             HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip
@@ -209,7 +209,6 @@ def _run(
 
 
 CONSEQUENCES = ("unexplained_mismatch", "optimizer_update_mismatch", "lr_schedule")
-TERMS_FLOOR = 1e-6  # near a minimum the gradients cancel to round-off of the terms they sum
 
 
 def _terms(rs: RefStep, y: Array) -> float:

@@ -20,6 +20,8 @@ from .result import ParamRow
 from .runner import Obs
 from .torch_side import RefStep
 
+TERMS_FLOOR = 1e-6  # near a minimum the gradients cancel to round-off of the terms they sum
+
 
 @dataclass(frozen=True)
 class Tolerances:
@@ -87,13 +89,13 @@ def records_of(
     text: str,
     frozen: set,
     oracle: RefStep | None = None,
-    floor: float = 0.0,
+    terms: float = 0.0,
     gbound: Callable[[], dict[str, Any]] | None = None,
     ubound: Callable[[], dict[str, Any]] | None = None,
-    terms: float = 0.0,
 ) -> list[Record]:
     """One record per quantity the learner showed at this step, against the twin's (grads share
-    one atol scale, max |PyTorch gradient| of the step, at least ``floor`` and, for a
+    one atol scale, max |PyTorch gradient| of the step, at least ``TERMS_FLOOR * terms`` (the
+    size of the terms a gradient sums: ``checker._terms``) and, for a
     gradient held in float16, 1: float16 round-off does not shrink with its gradients; implied
     gradients add their noise). Each quantity's tolerance is its dtype's (``Tolerances``).
     For float32, ``oracle`` is the float64 twin at the same weights: a record outside tolerance
@@ -174,7 +176,7 @@ def records_of(
         for k, g in obs.grads.items():
             dt = tols.dtype(tols.storage.get(k) if obs.implied else obs.held.get(k))
             tol = tols.by[dt]
-            scale = max(top, floor, 1.0 if dt == "float16" else 0.0)
+            scale = max(top, TERMS_FLOOR * terms, 1.0 if dt == "float16" else 0.0)
             noise = obs.noise.get(k, 0.0)
             e = rs.grads[k]
             R = None
