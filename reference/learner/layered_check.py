@@ -260,6 +260,8 @@ def _scorer(learner, ref, B, X, y, loss, state):  # noqa: ANN001, ANN202
     against the twin with the masks recovered at ``P`` (smaller: a better reading; the loss
     first, which a backward bug leaves as it is; c, which a factor on the loss shares)."""
 
+    floor = float(np.sqrt(np.finfo(learner.dtype).eps))
+
     def score(P: dict, G: dict) -> tuple[bool, float]:
         try:
             masks, _, got = recover(learner, ref, P, B, X, y, loss, G, state, None, 1)
@@ -268,7 +270,10 @@ def _scorer(learner, ref, B, X, y, loss, state):  # noqa: ANN001, ANN202
         if got is not None and got.kind != "note":  # p read the other way reproduces the loss
             return (False, 0.0)
         t = ref.run(P, B, X, y, masks)
-        d = [float(np.abs(g - t.grads[n]).max()) / _top(t.grads[n]) for n, g in G.items()]
+        # a gradient that is exactly 0 (a bias before a batchnorm) holds round-off only: each
+        # is measured against at least sqrt(eps) of the largest, so its noise cannot choose
+        top = floor * max(_top(t.grads[n]) for n in G)
+        d = [float(np.abs(g - t.grads[n]).max()) / max(_top(t.grads[n]), top) for n, g in G.items()]
         if loss is None:
             return (False, max(d))
         off = abs(loss - t.loss) / max(abs(t.loss), 1e-300)
@@ -277,15 +282,16 @@ def _scorer(learner, ref, B, X, y, loss, state):  # noqa: ANN001, ANN202
         # the loss parts (a bug, or a factor on the loss): the reading whose gradients are
         # nearest the twin's times the loss's own factor c is the layout
         c = loss / t.loss if t.loss else 1.0
-        return (True, max(_rel(g, c * t.grads[n]) for n, g in G.items()))
+        size = floor * max(float(np.linalg.norm(c * t.grads[n])) for n in G)
+        return (True, max(_rel(g, c * t.grads[n], size) for n, g in G.items()))
 
     return score
 
 
-def _rel(a: Array, b: Array) -> float:
-    """||a - b|| / ||b||."""
+def _rel(a: Array, b: Array, least: float = 1e-300) -> float:
+    """||a - b|| / max(||b||, least)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(b)), 1e-300)
+    return float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(b)), least)
 
 
 def _top(a: Array) -> float:

@@ -160,15 +160,15 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         t = ref.run(P, B, X, y, masks)
         d = abs(t.loss - loss)
         learner.candidates.append((masks, nxt))
-        dists.append((_grad_gap(G, t.grads), masks))
+        dists.append((_grad_gap(G, t.grads), t))
         if best is None or d < best[0]:
-            best = (d, masks, nxt, recipe)
+            best = (d, masks, nxt, recipe, t)
     nearest = ""
     if best[0] > replay_rtol(learner) * max(abs(loss), 1.0) and k == 1:
         # a scalar loss can land near another draw's by chance (one time in a hundred among
         # three draws): the draw must give nearly the learner's every gradient, and no other
-        gap = next(g for g, m in dists if _same(m, best[1]))
-        others = sorted(g for g, m in dists if not _same(m, best[1]))  # other draws only
+        gap = next(g for g, t in dists if t is best[4])
+        others = sorted(g for g, t in dists if not _alike(t, best[4]))  # other draws only
         if not others or gap > CLOSE or gap * NEARER > others[0]:
             lost = Finding("dropout_unrecovered", (), None, 1, UNRECOVERED, "", "note")
             other_p = _other_p(learner, ref, P, B, X, y, loss, state, shapes)
@@ -211,8 +211,13 @@ def _grad_gap(G: dict, twin: dict) -> float:
     return float(np.sqrt(diff / max(size, 1e-300)))
 
 
-def _same(a: dict, b: dict) -> bool:
-    return all(np.array_equal(a[n], b[n]) for n in a)
+def _alike(a: Any, b: Any) -> bool:
+    """Two draws the twin cannot tell apart: the same loss and gradients (masks that differ
+    only where a unit's input is zero, or the same draw by two recipes, are one draw)."""
+    return bool(
+        np.isclose(a.loss, b.loss, rtol=1e-12, atol=0)
+        and all(np.allclose(a.grads[n], b.grads[n], rtol=1e-12, atol=0) for n in a.grads)
+    )
 
 
 def _other_p(learner, ref, P, B, X, y, loss, state, shapes):  # noqa: ANN001, ANN202

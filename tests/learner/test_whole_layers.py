@@ -17,8 +17,8 @@ from nnparity.reference.learner import LearnerError, check, from_loss
 @pytest.fixture(autouse=True)
 def _seeded_numpy():
     """NumPy's global generator, which the examples' dropout draws from, seeded per test: it
-    starts from OS entropy, and for about 1 draw in 40 a batchnorm bug in a dropout network
-    leaves the masks unrecovered (an honest exit 2, said in the README) instead of named."""
+    starts from OS entropy, and for some draws a forward bug in a dropout network leaves the
+    masks unrecovered (an honest exit 2, said in the README) instead of named."""
     state = np.random.get_state()
     np.random.seed(2026)
     yield

@@ -212,6 +212,23 @@ def test_a_forward_bug_under_replayed_masks_gets_a_verdict_not_a_refusal():
     assert running and all(f.kind == "note" and "consequence" in f.evidence for f in running)
 
 
+@pytest.mark.parametrize("seed", [7, 8, 2026])
+def test_a_gradient_that_is_zero_does_not_choose_a_square_weights_layout(seed):
+    """CI, session 11: the square W2 (8 x 8) was read transposed, so no replay fitted and the
+    check exited 2, because the layout's score took the worst relative gradient distance
+    over all arrays and the biases before a batchnorm (gradient exactly 0, round-off of
+    1e-17 only) gave a relative distance of 1-2 whichever layout. Each array is now measured
+    against at least sqrt(eps) of the largest gradient (these seeds exited 2 before)."""
+    np.random.seed(seed)
+    m = _load("net_fc_bn_dropout_ok")
+    model = m.FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75, normalization="batchnorm")
+    for bp in model.bn_params:
+        bp["eps"] = 1e-3
+    r = _run(_fc(m, model))
+    assert r.code == "implementation_bug", r.render()
+    assert not any(f.code == "layout_inferred" for f in r.findings), r.render()
+
+
 def test_correct_masks_from_a_private_generator_are_still_refused_not_called_a_bug():
     m = _load("net_fc_bn_dropout_ok")
     rng = np.random.default_rng(123)  # no replay of NumPy's global generator can reach it
