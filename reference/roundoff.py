@@ -157,13 +157,20 @@ class Envelope:
                 if self.diag[l]:
                     an, f1, f2 = _diag_derivs(self.mods[l], z)
                     Ean = f1.abs() * Ez
+                    # flat at exactly 0 within reach (a ReLU's negative z): an exact 0 on both
+                    # sides, no rounding of its own (a bias of 0 below it then sits on the next
+                    # kink exactly, and a rounding there would grant a whole derivative flip)
+                    flat = (an == 0) & (f1 == 0) & (_jump(self.mods[l], z, f1, SAFETY * Ez) == 0)
                 else:
+                    flat = None
                     zr = z.detach().requires_grad_(True)
                     an_g = self.mods[l](zr)
                     J = _blocks(an_g, zr).detach()
                     an, f1, f2 = an_g.detach(), J, None
                     Ean = (J.abs() @ Ez.unsqueeze(2)).squeeze(2)
                 Ean = Ean + 4 * u * (an.abs() + z.abs())
+                if flat is not None:
+                    Ean = torch.where(flat, 0.0, Ean)
                 layers.append((a, Ea, z, Ez, f1, f2))
                 a, Ea = an, Ean
             else:

@@ -45,3 +45,30 @@ def test_a_flip_at_an_input_within_round_off_of_the_kink_is_allowed_and_elsewher
         moved = np.abs(g["W1"] - exact["W1"]) + 0.0
         within = bool((moved <= bounds[("grad", "W1")]).all())
         assert within == allowed, (at, moved.max(), bounds[("grad", "W1")].max())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_dead_row_above_a_zero_bias_grants_no_flip_at_the_next_kink(dtype):
+    """Review s11: a sample whose first-layer ReLUs are all dead has a1 = 0 exactly, so with
+    b2 = 0 its z2 is exactly 0 on both sides. The ReLU's own rounding (4u |z|) gave that 0 an
+    envelope, the kink a whole derivative flip, and db2 an allowance larger than its value: a
+    bias gradient left at zeros said match. A ReLU flat at 0 within reach rounds nothing."""
+    spec = Spec.parse(f"3-4-4-2 relu,relu,identity loss=mse dtype={dtype} batch=4 seed=0")
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(4, 3))
+    y = rng.normal(size=(4, 2))
+    P = {"W1": np.abs(rng.normal(size=(3, 4))), "b1": rng.normal(size=4),
+         "W2": rng.normal(size=(4, 4)), "b2": np.zeros(4), "W3": rng.normal(size=(4, 2)),
+         "b3": rng.normal(size=2)}  # fmt: skip
+    X[0] = -3.0  # with W1 > 0: every unit of row 0 below 0, the other rows mixed
+    z1 = X @ P["W1"] + P["b1"]
+    assert (z1[0] < -0.5).all()  # row 0: dead at layer 1, so z2[0] = b2 = 0 exactly
+    bounds = Envelope(spec).grads(P, X, y)
+    exact = build(spec).loss_and_grads(P, X, y)[1]
+    a1 = np.maximum(z1, 0)
+    z2 = a1 @ P["W2"]
+    assert (z2[0] == 0).all()
+    dz3 = (np.maximum(z2, 0) @ P["W3"] + P["b3"] - y) * 2 / y.size
+    da2 = dz3 @ P["W3"].T  # what a flip of relu'(z2[0]) would add to db2
+    assert (np.abs(da2[0]) > bounds[("grad", "b2")]).all(), (da2[0], bounds[("grad", "b2")])
+    assert np.abs(exact["b2"]).max() > 0
