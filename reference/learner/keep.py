@@ -59,8 +59,9 @@ def snapshot(*roots: Any) -> list[Entry]:
 def _learners(fn: types.FunctionType, depth: int) -> list[types.FunctionType]:
     """``fn`` if it is the learner's, else the learner's functions its closure holds (an
     adapter's wrapper around them), a few levels down."""
-    if not str(fn.__globals__.get("__name__", "")).startswith("nnparity"):
-        return [fn]
+    module = str(fn.__globals__.get("__name__", ""))
+    if module != "nnparity" and not module.startswith("nnparity."):  # a learner's file is
+        return [fn]  # loaded as nnparity_learner_<stem>: its functions are the learner's
     found = []
     for cell in fn.__closure__ or () if depth < 3 else ():
         try:
