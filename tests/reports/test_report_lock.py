@@ -56,7 +56,10 @@ def test_a_stale_lock_is_taken_over_and_said(tmp_path):
 
 
 HOLDER = """
-import sys, time
+import signal, sys, time
+# Ctrl-C as a shell gives it: a parent that ignores SIGINT (a test runner's worker) passes
+# that on to its children
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {here!r})
 from report_helpers import small_plan
 from nnparity.reports.report import make_report
