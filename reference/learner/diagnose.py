@@ -17,7 +17,14 @@ import numpy as np
 import torch
 
 from .hypotheses import Fit, LayerChoice, Search, StepData, to_tensors
-from .output_dz import CLIPS, bce_clip_dz, softmax_axis_dz, softmax_diag_dz, target_mean_dz
+from .output_dz import (
+    CLIPS,
+    bce_clip_dz,
+    softmax_axis_dz,
+    softmax_diag_dz,
+    target_mean_dz,
+    target_missing_dz,
+)
 from .result import Finding
 from .scale import late_factor, scale_findings
 from .scale import span as span_of
@@ -50,6 +57,8 @@ DERIV_HINT = {
     "y.reshape(-1, 1) (or out[:, 0] - y); print out.shape and y.shape where they meet",
     "softmax_jacobian": "softmax couples the classes: dz = a * (da - (da * a).sum(axis=1, "
     "keepdims=True)), not da * a * (1 - a)",
+    "target_missing": "subtract the target: dz = (p - y) / N, y one-hot for classes "
+    "(dscores[np.arange(N), y] -= 1 before dividing by N)",
 }
 FORM_HINT = {
     "transposed": "transpose it back: dW = a_prev.T @ dz has the weight's own (in, out) shape",
@@ -108,6 +117,9 @@ def step_data(
         alt.update({f"clip {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction) for e in CLIPS})
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
         alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
+    ce, n = ref.spec.loss.name == "cross_entropy", z[-1].shape[0]
+    n = n if ref.reduction in ("mean", "batch") else 1
+    alt["target_missing"] = target_missing_dz(dz_of, dl_dz, yt, n, ce)  # p for p - y
     if z[-1].shape[0] > 1 and z[-1].shape[1] == 1 and yt.is_floating_point():
         alt["target_mean"] = target_mean_dz(dz_of, yt)  # (N, 1) - (N,), reduced back
     return StepData(

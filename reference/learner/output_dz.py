@@ -4,7 +4,8 @@ backward keeps only its Jacobian's diagonal; under a sigmoid and binary cross-en
 chain rule dL/da * a (1 - a) with a clipped to [eps, 1 - eps] in dL/da (a safe log's
 epsilon: a convention, not a bug, which only saturated samples show); under one output unit
 and a target of numbers, the target vector (N,) broadcast against the (N, 1) output and the
-(N, N) difference reduced back over its second axis: every output held to the mean target."""
+(N, N) difference reduced back over its second axis: every output held to the mean target;
+under any loss, the target's term left out of dL/dz (``p`` for ``p - y``)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,13 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``diagnose.ste
         "softmax_axis",
         "softmax normalised over the samples instead of over the classes (axis 0 instead of "
         "1, samples as rows)",
+        1.0,
+    ),
+    "target_missing": Deriv(
+        "target_missing",
+        "target_missing",
+        "the output's gradient without the target's term: dz = p where it is p - y (p the "
+        "softmax or sigmoid output; y one-hot for classes)",
         1.0,
     ),
     "target_mean": Deriv(
@@ -84,3 +92,16 @@ def target_mean_dz(dz_of: Callable[[Tensor], Tensor], y: Tensor) -> Tensor:
     (N, 1) output minus a (N,) target gives where dL/dz is affine in y (MSE; binary
     cross-entropy's a - y); a sum over the axis is N times it (a scale the search fits)."""
     return dz_of(y.mean().expand_as(y))
+
+
+def target_missing_dz(
+    dz_of: Callable[[Tensor], Tensor], dl_dz: Tensor, y: Tensor, n: int, ce: bool
+) -> Tensor:
+    """dL/dz without the target's term: under cross-entropy ``(p - y) / n`` with the target's
+    share added back, ``p / n`` (``n`` the samples under a mean, 1 under a sum); under any
+    other loss dL/dz at a target of 0 (``sigmoid(z)`` for binary cross-entropy, ``2 a`` for
+    MSE, each over its reduction's count)."""
+    if ce:
+        t = y if y.is_floating_point() else F.one_hot(y, dl_dz.shape[1]).to(dl_dz.dtype)
+        return dl_dz + t / n
+    return dz_of(torch.zeros_like(y))
