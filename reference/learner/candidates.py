@@ -324,7 +324,7 @@ def bias_forms(batch: int, n: int) -> list[Form]:
             Form(
                 "axis1",
                 "bias_reduction",
-                "summed over the units instead of over the batch (one sum per sample, not per unit)",
+                "summed over the units instead of the batch (one sum per sample, not per unit)",
                 1.0,
             )
         )

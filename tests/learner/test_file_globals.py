@@ -11,7 +11,7 @@ import pytest
 from nnparity.reference.learner import check
 from nnparity.reference.learner.loader import load
 
-LEARNER = '''
+LEARNER = """
 import numpy as np
 
 rng = np.random.default_rng(0)
@@ -42,7 +42,7 @@ def nnparity_adapter():
     return from_step(P, list(P), step, forward=forward, sizes=[2, 4, 1],
                      activations="tanh,identity", loss="mse",
                      optimizer="sgd(lr_decay=0.1)", lr=0.5, data=(X, Y))
-'''
+"""
 
 
 @pytest.mark.parametrize("bug", ["", "\n    opt['t'] += 1  # the counter advanced twice"])
