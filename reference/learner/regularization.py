@@ -176,7 +176,7 @@ def _weights(
         )
         hint = (
             "the gradient of lambda/2 * sum W^2 is lambda * W: drop the 2 "
-            f"(or declare l2={lam:g} if your loss has lambda * sum W^2)"
+            + ("" if others else f"(or declare l2={lam:g} if your loss has lambda * sum W^2)")
             + (f"; declare l2={ref:g} instead of weight_decay" if via_wd else "")
         )
     elif _same(lam, -ref, scale):
@@ -186,7 +186,12 @@ def _weights(
         )
     else:
         ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}{moved}"
-        hint = f"use the declared coefficient, or declare l2={lam:.6g}"
+        hint = (
+            f"use the declared coefficient, which {', '.join(others)} already "
+            f"{'takes' if len(others) == 1 else 'take'}: one l2 applies to every weight"
+            if others
+            else f"use the declared coefficient, or declare l2={lam:.6g}"
+        )
     return Finding("regularization_mismatch", names, None, step, ev, hint)
 
 

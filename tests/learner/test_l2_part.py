@@ -30,3 +30,32 @@ def test_a_sign_flip_under_a_declared_l2_says_its_c_is_the_data_parts():
     assert "the declared L2 term taken off both" in f.evidence
     w1 = next(p for p in res.table if p.canonical == "W1" and p.stage == "grad")
     assert w1.c is not None and w1.c > -0.99  # the table's c, penalty included, is not -1
+
+
+def _half_l2_on(layers: tuple[str, ...]):
+    r = np.random.default_rng(3)
+    P = {"W1": r.normal(0, 1.0, (3, 5)), "b1": np.zeros(5), "W2": r.normal(0, 1.0, (5, 1)),
+         "b2": np.zeros(1)}  # fmt: skip
+    l2 = 0.5
+
+    def grads(X, y):  # half the declared coefficient on the weights in ``layers``
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
+        dh = d @ P["W2"].T * (1 - h**2)
+        k = {n: l2 / 2 if n in layers else l2 for n in ("W1", "W2")}
+        return [X.T @ dh + k["W1"] * P["W1"], dh.sum(0), h.T @ d + k["W2"] * P["W2"], d.sum(0)]
+
+    return from_gradients(P, list(P), grads, sizes=[3, 5, 1], activations="tanh,identity",
+                          loss="mse", lr=0.01, l2=l2)  # fmt: skip
+
+
+def test_a_coefficient_off_on_some_weights_is_not_offered_as_a_declaration():
+    """Review s11: 'or declare l2=0.05' where W2 took the declared 0.1 and W1 0.05: that
+    declaration breaks W2. Offered only where every weight takes the other coefficient."""
+    r = np.random.default_rng(4)
+    X, y = r.normal(size=(16, 3)), r.normal(size=(16, 1))
+    some = check(_half_l2_on(("W1",)), X, y, steps=2, probe=False).findings[0]
+    assert some.code == "regularization_mismatch" and "declare l2" not in some.hint, some
+    assert "W2 already takes" in some.hint
+    every = check(_half_l2_on(("W1", "W2")), X, y, steps=2, probe=False).findings[0]
+    assert every.code == "regularization_mismatch" and "declare l2=0.25" in every.hint, every
