@@ -13,7 +13,11 @@ random generators are left alone: a learner that draws anew at each call stays n
 
 from __future__ import annotations
 
+import os
+import sys
 import types
+from functools import partial
+from types import FunctionType
 from typing import Any
 
 import numpy as np
@@ -38,39 +42,74 @@ def snapshot(*roots: Any) -> list[Entry]:
     """Every (container, key, value) below ``roots``, with a copy of each array (within
     ``BUDGET`` bytes: a training set kept on the network is not copied, only its place). A
     function among the roots stands for what it reaches: its closure's cells and its module's
-    globals (state kept there: a module-level dict, a closed-over list)."""
+    globals (state kept there: a module-level dict, a closed-over list); a bound method, a
+    ``functools.partial`` or an object with ``__call__`` for its object or arguments and its
+    function. The learner's own classes (class attributes: a counter ``Sched.t``) and modules
+    (a file beside the learner's, imported by it) are walked as containers too."""
     out: list[Entry] = []
     seen: set[int] = set()
     left = [BUDGET]
-    for root in roots:
-        if isinstance(root, types.MethodType):  # a bound method: its object, and its function
-            _walk(root.__self__, 0, out, seen, left)
-            root = root.__func__
-        if isinstance(root, types.FunctionType):
-            for fn in _learners(root, 0):
-                for cell in fn.__closure__ or ():
-                    _walk(cell, 0, out, seen, left)
-                _walk(fn.__globals__, 0, out, seen, left)
-        elif root is not None:
-            _walk(root, 0, out, seen, left)
+    objects, functions = _expand(roots, 0)
+    homes = {_home(fn.__globals__.get("__file__")) for fn in functions} - {None}
+    walk = partial(_walk, out=out, seen=seen, left=left, homes=homes)
+    for fn in functions:
+        for cell in fn.__closure__ or ():
+            walk(cell, 0)
+        walk(fn.__globals__, 0)
+    for obj in objects:
+        walk(obj, 0)
     return out
 
 
-def _learners(fn: types.FunctionType, depth: int) -> list[types.FunctionType]:
-    """``fn`` if it is the learner's, else the learner's functions its closure holds (an
-    adapter's wrapper around them), a few levels down."""
-    module = str(fn.__globals__.get("__name__", ""))
-    if module != "nnparity" and not module.startswith("nnparity."):  # a learner's file is
-        return [fn]  # loaded as nnparity_learner_<stem>: its functions are the learner's
-    found = []
-    for cell in fn.__closure__ or () if depth < 3 else ():
-        try:
-            inner = cell.cell_contents
-        except ValueError:
+def _expand(roots: Any, depth: int) -> tuple[list[Any], list[types.FunctionType]]:
+    """(objects, the learner's functions) that ``roots`` stand for; an adapter's wrapper (a
+    function of nnparity's) stands for the callables its closure holds, a few levels down."""
+    objects: list[Any] = []
+    functions: list[types.FunctionType] = []
+    for root in roots:
+        if root is None or depth > 3:
             continue
-        if isinstance(inner, types.FunctionType):
-            found += _learners(inner, depth + 1)
-    return found
+        if isinstance(root, types.MethodType):  # a bound method: its object, and its function
+            objects.append(root.__self__)
+            root = root.__func__
+        if isinstance(root, partial):  # its arguments, and its function
+            objects += [root.args, root.keywords]
+            root = root.func
+        if isinstance(root, types.FunctionType):
+            module = str(root.__globals__.get("__name__", ""))
+            if module != "nnparity" and not module.startswith("nnparity."):  # a learner's
+                functions.append(root)  # file is loaded as nnparity_learner_<stem>: its own
+                continue
+            cells = []
+            for cell in root.__closure__ or ():
+                try:
+                    cells.append(cell.cell_contents)
+                except ValueError:
+                    continue
+            inner = [c for c in cells if callable(c) and not isinstance(c, type)]
+            o, f = _expand(inner, depth + 1)
+            objects, functions = objects + o, functions + f
+        elif isinstance(call := _method(type(root), "__call__"), FunctionType):
+            objects.append(root)  # an object with __call__: its state, and its method
+            functions.append(call)
+        elif not isinstance(root, types.BuiltinFunctionType):
+            objects.append(root)
+    return objects, functions
+
+
+def _method(cls: type, name: str) -> Any:
+    return next((c.__dict__[name] for c in cls.__mro__ if name in c.__dict__), None)
+
+
+def _home(path: Any) -> str | None:
+    return os.path.dirname(os.path.abspath(path)) if isinstance(path, str) else None
+
+
+def _own(obj: Any, homes: set[str]) -> bool:
+    """A class or module of the learner's: defined in a file in the learner's folder."""
+    if isinstance(obj, type):
+        obj = sys.modules.get(obj.__module__)
+    return isinstance(obj, types.ModuleType) and _home(getattr(obj, "__file__", None)) in homes
 
 
 def restore(entries: list[Entry]) -> None:
@@ -96,6 +135,8 @@ def _items(obj: Any) -> list[tuple[Any, Any]]:
         except ValueError:  # an empty cell
             return []
     d = getattr(obj, "__dict__", None)
+    if isinstance(obj, type | types.ModuleType):  # the learner's own (``_own``): a class's
+        return [(k, v) for k, v in vars(obj).items() if k[:2] != "__"]  # or module's names
     out = list(d.items()) if isinstance(d, dict) else []
     for cls in type(obj).__mro__:  # __slots__ attributes
         slots = cls.__dict__.get("__slots__", ())
@@ -105,19 +146,25 @@ def _items(obj: Any) -> list[tuple[Any, Any]]:
     return out
 
 
-def _walk(obj: Any, depth: int, out: list[Entry], seen: set[int], left: list[int]) -> None:
+def _walk(
+    obj: Any, depth: int, out: list[Entry], seen: set[int], left: list[int], homes: set[str]
+) -> None:
     try:
-        if depth > DEPTH or len(out) > ENTRIES or id(obj) in seen or isinstance(obj, _SKIP):
+        if depth > DEPTH or len(out) > ENTRIES or id(obj) in seen:
+            return
+        if isinstance(obj, _SKIP) and not _own(obj, homes):
             return
         seen.add(id(obj))
         items = _items(obj)
+        if not isinstance(obj, type | types.ModuleType) and _own(type(obj), homes):
+            _walk(type(obj), depth + 1, out, seen, left, homes)  # its class attributes
     except Exception:  # noqa: BLE001 - an object that will not show its state: left alone
         return
     for key, value in items:
         if len(out) > ENTRIES:
             return
         try:
-            if isinstance(value, _SKIP):
+            if isinstance(value, _SKIP) and not _own(value, homes):
                 continue
             copy = None
             if isinstance(value, np.ndarray) and value.nbytes <= left[0]:
@@ -127,7 +174,7 @@ def _walk(obj: Any, depth: int, out: list[Entry], seen: set[int], left: list[int
             continue
         out.append((obj, key, value, copy))
         if not leaf:
-            _walk(value, depth + 1, out, seen, left)
+            _walk(value, depth + 1, out, seen, left, homes)
 
 
 def _get(container: Any, key: Any) -> Any:
