@@ -191,8 +191,8 @@ def test_keep_looks_through_nnparity_wrappers_to_the_learner_s_functions():
     ns = {"__name__": "nnparity.reference.learner.fake"}  # an adapter's wrapper of nnparity's
     exec("def make(f):\n    def wrapper(*a):\n        return f(*a)\n    return wrapper", ns)
     wrapper = ns["make"](learner_fn)
-    assert keep._learners(wrapper, 0) == [learner_fn]
-    assert keep._learners(learner_fn, 0) == [learner_fn]
+    assert keep._expand([wrapper], 0) == ([], [learner_fn])
+    assert keep._expand([learner_fn], 0) == ([], [learner_fn])
 
 
 @pytest.mark.parametrize("init_forward", [False, True])
