@@ -37,7 +37,7 @@ from .layered_judge import diagnose, explained
 from .layered_learner import Learner, guarded
 from .layered_masks import UNRECOVERED, keeps_of, recover
 from .layered_reference import LayeredRef, LStep
-from .layered_steps import frozen, layouts, moved, moved_finding, note, schedule, table
+from .layered_steps import frozen, layouts, moved, moved_finding, note, schedule, scorer, table
 from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training, distinct
 from .row_order import other_rows, stale_layered
@@ -122,7 +122,7 @@ def check_layered(
             B1 = learner.buffers(fresh)
             Bs = B0 or fresh
             if k == 1 and learner.square:
-                P, lay = layouts(learner, raw_p, _scorer(learner, ref, Bs, Xb, ytb, loss, state))
+                P, lay = layouts(learner, raw_p, scorer(learner, ref, Bs, Xb, ytb, loss, state))
                 G = learner.grads()
                 notes += [lay] if lay else []
             masks, fresh_masks, got = recover(
@@ -252,50 +252,6 @@ def _other_masks(why: tuple, tol: Any, probe: Any) -> list[Finding] | None:
 def _paths(learner: Learner, names: list[str]) -> list[str]:
     src = dict(zip(learner.decl.buffer_names(), learner.decl.buffers, strict=False))
     return [str(src.get(n, n)) if isinstance(src.get(n), str) else n for n in names]
-
-
-def _scorer(learner, ref, B, X, y, loss, state):  # noqa: ANN001, ANN202
-    """score(P, G): (the loss parts, the gradients' relative distance from the twin's times
-    the loss's factor c = loss / twin loss; or, the loss agreeing, their relative distance)
-    against the twin with the masks recovered at ``P`` (smaller: a better reading; the loss
-    first, which a backward bug leaves as it is; c, which a factor on the loss shares)."""
-
-    floor = float(np.sqrt(np.finfo(learner.dtype).eps))
-
-    def score(P: dict, G: dict) -> tuple[bool, float]:
-        try:
-            masks, _, got = recover(learner, ref, P, B, X, y, loss, G, state, None, 1)
-        except LearnerError:
-            return (True, np.inf)
-        if got is not None and got.kind != "note":  # p read the other way reproduces the loss
-            return (False, 0.0)
-        t = ref.run(P, B, X, y, masks)
-        # a gradient that is exactly 0 (a bias before a batchnorm) holds round-off only: each
-        # is measured against at least sqrt(eps) of the largest, so its noise cannot choose
-        top = floor * max(_top(t.grads[n]) for n in G)
-        d = [float(np.abs(g - t.grads[n]).max()) / max(_top(t.grads[n]), top) for n, g in G.items()]
-        if loss is None:
-            return (False, max(d))
-        off = abs(loss - t.loss) / max(abs(t.loss), 1e-300)
-        if off <= 1e-6:
-            return (False, max(d))
-        # the loss parts (a bug, or a factor on the loss): the reading whose gradients are
-        # nearest the twin's times the loss's own factor c is the layout
-        c = loss / t.loss if t.loss else 1.0
-        size = floor * max(float(np.linalg.norm(c * t.grads[n])) for n in G)
-        return (True, max(_rel(g, c * t.grads[n], size) for n, g in G.items()))
-
-    return score
-
-
-def _rel(a: Array, b: Array, least: float = 1e-300) -> float:
-    """||a - b|| / max(||b||, least)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(b)), least)
-
-
-def _top(a: Array) -> float:
-    return max(float(np.abs(a).max(initial=0.0)), 1e-300)
 
 
 def _eval(adapter, ref, decl, P, B, X, tol, k) -> list[Record]:  # noqa: ANN001

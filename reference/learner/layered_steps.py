@@ -13,6 +13,7 @@ from nnparity.reference.compare import Record
 from nnparity.scratch.spec_layers import layer_shapes
 
 from .layered_decl import LayeredDecl
+from .layered_masks import recover
 from .paths import LearnerError
 from .result import Finding, ParamRow
 from .row_order import rows_at
@@ -180,3 +181,47 @@ def table(records: list[Record], learner: Any) -> tuple[ParamRow, ...]:
             )
         )
     return tuple(rows)
+
+
+def scorer(learner, ref, B, X, y, loss, state):  # noqa: ANN001, ANN202
+    """score(P, G): (the loss parts, the gradients' relative distance from the twin's times
+    the loss's factor c = loss / twin loss; or, the loss agreeing, their relative distance)
+    against the twin with the masks recovered at ``P`` (smaller: a better reading; the loss
+    first, which a backward bug leaves as it is; c, which a factor on the loss shares)."""
+
+    floor = float(np.sqrt(np.finfo(learner.dtype).eps))
+
+    def score(P: dict, G: dict) -> tuple[bool, float]:
+        try:
+            masks, _, got = recover(learner, ref, P, B, X, y, loss, G, state, None, 1)
+        except LearnerError:
+            return (True, np.inf)
+        if got is not None and got.kind != "note":  # p read the other way reproduces the loss
+            return (False, 0.0)
+        t = ref.run(P, B, X, y, masks)
+        # a gradient that is exactly 0 (a bias before a batchnorm) holds round-off only: each
+        # is measured against at least sqrt(eps) of the largest, so its noise cannot choose
+        top = floor * max(_top(t.grads[n]) for n in G)
+        d = [float(np.abs(g - t.grads[n]).max()) / max(_top(t.grads[n]), top) for n, g in G.items()]
+        if loss is None:
+            return (False, max(d))
+        off = abs(loss - t.loss) / max(abs(t.loss), 1e-300)
+        if off <= 1e-6:
+            return (False, max(d))
+        # the loss parts (a bug, or a factor on the loss): the reading whose gradients are
+        # nearest the twin's times the loss's own factor c is the layout
+        c = loss / t.loss if t.loss else 1.0
+        size = floor * max(float(np.linalg.norm(c * t.grads[n])) for n in G)
+        return (True, max(_rel(g, c * t.grads[n], size) for n, g in G.items()))
+
+    return score
+
+
+def _rel(a: Array, b: Array, least: float = 1e-300) -> float:
+    """||a - b|| / max(||b||, least)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(b)), least)
+
+
+def _top(a: Array) -> float:
+    return max(float(np.abs(a).max(initial=0.0)), 1e-300)
