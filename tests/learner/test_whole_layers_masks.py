@@ -195,15 +195,20 @@ def test_masks_replayed_from_other_draws_and_a_fresh_draw_in_backward(recipe):
     assert "fresh mask" in f.evidence
 
 
-def test_a_forward_bug_under_replayed_masks_gets_a_verdict_not_a_refusal():
-    """Review s6: batchnorm with eps = 1e-3 (Keras's) in a network with dropout was refused as
-    'masks could not be recovered'. One replay is far nearer to the loss than any other draw:
-    its masks are the code's, and the forward is what differs."""
+def _eps_net():
+    """The FullyConnectedNet example with batchnorm's eps = 1e-3 (Keras's): a forward bug."""
     m = _load("net_fc_bn_dropout_ok")
     model = m.FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75, normalization="batchnorm")
     for bp in model.bn_params:
         bp["eps"] = 1e-3
-    r = _run(_fc(m, model))
+    return _run(_fc(m, model))
+
+
+def test_a_forward_bug_under_replayed_masks_gets_a_verdict_not_a_refusal():
+    """Review s6: batchnorm with eps = 1e-3 (Keras's) in a network with dropout was refused as
+    'masks could not be recovered'. One replay is far nearer to the loss than any other draw:
+    its masks are the code's, and the forward is what differs."""
+    r = _eps_net()
     assert r.code == "implementation_bug", r.render()
     note = next(f for f in r.findings if f.code == "dropout_replayed")
     assert "times nearer than any other draw" in note.evidence
@@ -220,11 +225,7 @@ def test_a_gradient_that_is_zero_does_not_choose_a_square_weights_layout(seed):
     1e-17 only) gave a relative distance of 1-2 whichever layout. Each array is now measured
     against at least sqrt(eps) of the largest gradient (these seeds exited 2 before)."""
     np.random.seed(seed)
-    m = _load("net_fc_bn_dropout_ok")
-    model = m.FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75, normalization="batchnorm")
-    for bp in model.bn_params:
-        bp["eps"] = 1e-3
-    r = _run(_fc(m, model))
+    r = _eps_net()
     assert r.code == "implementation_bug", r.render()
     assert not any(f.code == "layout_inferred" for f in r.findings), r.render()
 
