@@ -17,7 +17,6 @@ import os
 import sys
 import types
 from functools import partial
-from types import FunctionType
 from typing import Any
 
 import numpy as np
@@ -89,7 +88,7 @@ def _expand(roots: Any, depth: int) -> tuple[list[Any], list[types.FunctionType]
             inner = [c for c in cells if callable(c) and not isinstance(c, type)]
             o, f = _expand(inner, depth + 1)
             objects, functions = objects + o, functions + f
-        elif isinstance(call := _method(type(root), "__call__"), FunctionType):
+        elif isinstance(call := _method(type(root), "__call__"), types.FunctionType):
             objects.append(root)  # an object with __call__: its state, and its method
             functions.append(call)
         elif not isinstance(root, types.BuiltinFunctionType):
@@ -134,9 +133,9 @@ def _items(obj: Any) -> list[tuple[Any, Any]]:
             return [("cell_contents", obj.cell_contents)]
         except ValueError:  # an empty cell
             return []
-    d = getattr(obj, "__dict__", None)
     if isinstance(obj, type | types.ModuleType):  # the learner's own (``_own``): a class's
         return [(k, v) for k, v in vars(obj).items() if k[:2] != "__"]  # or module's names
+    d = getattr(obj, "__dict__", None)
     out = list(d.items()) if isinstance(d, dict) else []
     for cls in type(obj).__mro__:  # __slots__ attributes
         slots = cls.__dict__.get("__slots__", ())
