@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from nnparity.reference.roundoff import SAFETY, Envelope
+from nnparity.reference.roundoff import SAFETY, Envelope, unit_roundoff
 from nnparity.scratch import Spec
 
 Array = np.ndarray
@@ -36,7 +36,9 @@ _ERRORS = (RuntimeError, ValueError, TypeError, KeyError, AttributeError, IndexE
 class Allowance:
     """The allowances of one check's run; ``update`` is called once per step, in order."""
 
-    def __init__(self, spec: Spec, frozen: set[str], l2: float = 0.0):
+    def __init__(self, spec: Spec, frozen: set[str], l2: float = 0.0, dtype: str | None = None):
+        """``dtype``: the round-off to allow, if not the spec's (a mixed learner's narrowest
+        weights': every operation rounded there bounds the ones it does in wider dtypes)."""
         self.l2 = float(l2)
         self.frozen = set(frozen)
         self.env: Envelope | None = None
@@ -45,6 +47,8 @@ class Allowance:
                 self.env = Envelope(spec)
             except _ERRORS:
                 self.env = None
+        if self.env is not None and dtype is not None:
+            self.env.u = unit_roundoff(dtype)
         self.state: Any = None
         self.drift: Any = None
         self.pending: list[tuple] = []

@@ -146,6 +146,9 @@ def _run(
     if spec.dtype == "float32":
         ref64 = Reference(spec.replace(dtype="float64"), codec.frozen, ref.l2, ref.softmax_out)
     allow = Allowance(spec, codec.frozen, ref.l2)
+    narrow = None  # a mixed learner's narrow round-off, for what parts from the wide twin
+    if np.dtype(tols.program).itemsize < np.dtype(spec.dtype).itemsize:
+        narrow = Allowance(spec, codec.frozen, ref.l2, dtype=tols.program)
     wide = (tol.rtol * 10, tol.atol * 10)
     agree = True  # every record so far passed (kept as a flag: the watch runs many steps)
     for k in range(1, max(steps, watch) + 1):
@@ -170,6 +173,7 @@ def _run(
         o = ref64.run(P, X[rows], y[rows]) if ref64 is not None else None
         expected, ubound = None, None
         gbound = allow.lazy_grads(P, X[rows], y[rows])  # round-off allowances (allowance.py)
+        nbound = narrow and narrow.lazy_grads(P, X[rows], y[rows])
         if obs.grads is not None and not obs.implied:  # the torch optimizer on its gradients
             own = ref.update(P, obs.grads)
             expected, nxt = (own, obs.after) if obs.after is not None else (None, own)
@@ -186,7 +190,7 @@ def _run(
             nxt = codec.to_canonical(codec.from_canonical(nxt), "float64")  # them: rounded
         terms = _terms(rs, y[rows])
         recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o, terms, gbound,
-                          ubound)  # fmt: skip
+                          ubound, nbound)  # fmt: skip
         if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
             runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
                                             HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip

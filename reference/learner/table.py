@@ -92,6 +92,7 @@ def records_of(
     terms: float = 0.0,
     gbound: Callable[[], dict[str, Any]] | None = None,
     ubound: Callable[[], dict[str, Any]] | None = None,
+    nbound: Callable[[], dict[str, Any]] | None = None,
 ) -> list[Record]:
     """One record per quantity the learner showed at this step, against the twin's (grads share
     one atol scale, max |PyTorch gradient| of the step, at least ``TERMS_FLOOR * terms`` (the
@@ -109,7 +110,9 @@ def records_of(
     element outside ``rtol |e|`` is judged as in the engine: ``atol`` on its own
     tensor's scale, the floor at most ``ROUNDOFF_FLOOR * R`` (R computed then), so a small
     tensor or one saturated unit is not excused by the step's largest gradient or the terms
-    floor (R covers a cancelled sum's terms)."""
+    floor (R covers a cancelled sum's terms). ``nbound``: a mixed learner's allowances at its
+    narrowest dtype's round-off (``Tolerances.mixed``), for a wider gradient that parts by
+    it."""
 
     def rec(
         a: Any,
@@ -152,13 +155,23 @@ def records_of(
             r, a, e, np.asarray(ref64, dtype=np.float64), t_own, bound, margin=margin
         )
 
-    def narrow(r: Record, a: Any, e: Any, dt: str, stage: str, k: str) -> Record:
-        """``r``, or a pass where it parts by ``program``'s round-off and no factor (its own
-        scale and the terms' floor: no absolute floor of 1)."""
+    def narrow(
+        r: Record, a: Any, e: Any, dt: str, stage: str, k: str, scale: float = 0.0
+    ) -> Record:
+        """``r``, or a pass where it parts by ``program``'s round-off and no factor: a gradient
+        within its envelope at that round-off (``nbound``) as the engine judges, anything else
+        at that dtype's tolerance on ``scale`` (a gradient's: the step's largest gradient and
+        the terms' floor, as a program all in that dtype is judged), at least its own."""
         if r.passed or not tols.mixed(dt) or not narrow_noise(a, e):
             return r
+        t = tols.by[tols.program]
         own = float(np.abs(np.asarray(e, np.float64)).max(initial=0.0))
-        again = rec(a, e, stage, k, tols.by[tols.program], max(own, terms) or 1.0)
+        R = _get(nbound, k) if stage == "grad" and nbound is not None else None
+        if R is not None and np.shape(R) == np.shape(e):
+            bd = R + np.minimum(t.atol * (own or 1.0), ROUNDOFF_FLOOR * R)
+            again = rec(a, e, stage, k, t, TINY, bound=bd)
+        else:
+            again = rec(a, e, stage, k, t, max(own, scale) or 1.0)
         return again if again.passed else r
 
     o = oracle
@@ -167,7 +180,7 @@ def records_of(
     if obs.out is not None:
         dt = tols.dtype(held)
         r = rec(obs.out, rs.out, "forward", "output", tols.by[dt], ref64=o and o.out)
-        out.append(narrow(r, obs.out, rs.out, dt, "forward", "output"))
+        out.append(narrow(r, obs.out, rs.out, dt, "forward", "output", terms))
     if obs.loss is not None:  # computed from the output, else as narrow as any array returned
         held = held or min(obs.held.values(), key=lambda n: np.dtype(n).itemsize, default=None)
         out.append(rec(obs.loss, rs.loss, "loss", "loss", tols.of(held), ref64=o and o.loss))
@@ -194,7 +207,7 @@ def records_of(
                 t = Tolerance(tol.rtol, tol.atol + noise / scale)
                 lazy = None if gbound is None else partial(_get, gbound, k)
                 r = rec(g, e, "grad", k, t, scale, o and o.grads[k], lazy=lazy)
-            out.append(narrow(r, g, e, dt, "grad", k))
+            out.append(narrow(r, g, e, dt, "grad", k, max(top, TERMS_FLOOR * terms)))
     if expected is not None:
         for k, p in obs.after.items():
             if k in frozen:
