@@ -36,6 +36,7 @@ from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_note
 from .handed import loss_check, nonfinite_init
 from .implied import imply
 from .paths import LearnerError
+from .repeats import differs as _differs
 from .result import Finding
 
 Array = np.ndarray
@@ -153,7 +154,9 @@ class Runner:
                 if acc:
                     names = self.codec.labels(list(acc))
                     self._found(accumulation.twice_finding(step, "your backward pass run", names))
-                elif _differs(obs.grads, again):  # random draws, or state it keeps?
+                elif _differs(
+                    obs.grads, again, self.codec.precision
+                ):  # random draws, or state it keeps?
                     a.restore(before)  # a third run from the state kept before the first
                     a.write(params)
                     self._same(obs.grads, self._grads(step, X, y)[1], step, "the gradients")
@@ -275,12 +278,12 @@ class Runner:
             names = self.codec.labels(list(acc))
             self._found(accumulation.twice_finding(step, "your step run", names))
             return False
-        if _differs(first, again) is None:
+        if _differs(first, again, self.codec.precision, params) is None:
             return False
         self.a.restore(before)
         self.a.write(params)
         self.call("step", self.a.step, step, X, y)
-        self._same(first, self._after(step), step, "the post-step weights", state=state)
+        self._same(first, self._after(step), step, "the post-step weights", state, params)
         return True
 
     def _plain_sgd(self) -> bool:
@@ -355,22 +358,21 @@ class Runner:
             return out.T
         if out.size == batch * n_out and (batch == 1 or n_out == 1):
             return out.reshape(batch, n_out)
-        raise LearnerCrash(
-            Finding(
-                "wrong_shape",
-                ("forward",),
-                None,
-                step,
-                f"forward output: expected ({batch}, {n_out}) for a batch of {batch}, "
-                f"got {out.shape}",
-                "return one row per sample (or one column per sample)",
-            )
-        )
+        what = f"forward output: expected ({batch}, {n_out}) for a batch of {batch}"
+        what += f", got {out.shape}"
+        hint = "return one row per sample (or one column per sample)"
+        raise LearnerCrash(Finding("wrong_shape", ("forward",), None, step, what, hint))
 
     def _same(
-        self, a: dict[str, Array], b: dict[str, Array], step: int, what: str, state: bool = False
+        self,
+        a: dict[str, Array],
+        b: dict[str, Array],
+        step: int,
+        what: str,
+        state: bool = False,
+        base: dict[str, Array] | None = None,
     ) -> None:
-        k = _differs(a, b)
+        k = _differs(a, b, self.codec.precision, base)
         if k is not None:
             self._once(
                 "nondeterministic",
@@ -381,13 +383,6 @@ class Runner:
                 "the comparison needs repeatable numbers" + (OWN_BATCHES if state else ""),
                 step,
             )
-
-
-def _differs(a: dict[str, Array], b: dict[str, Array]) -> str | None:
-    """The first name whose arrays differ beyond 1e-12 relative (NaN equal to NaN)."""
-    return next(
-        (k for k in a if not np.allclose(a[k], b[k], rtol=1e-12, atol=0, equal_nan=True)), None
-    )
 
 
 def _source(filename: str, lineno: int) -> str:
