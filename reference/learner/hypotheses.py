@@ -48,6 +48,7 @@ class Fit:
     factor: str | None  # "1", "N", "-1", ... or None for an unnamed constant
     cs: tuple[float, ...] | None = None  # per step, where the factor's value changes (N)
     zero: bool = False  # the hypothesis and the learner's values are 0 within tolerance
+    err: float = 0.0  # max |g_L - c g_h| / (atol + rtol |c g_h|): how much tolerance it used
 
     def cost(self) -> float:
         return 0.0 if self.factor == "1" else (1.0 if self.factor else 2.0)
@@ -152,17 +153,18 @@ def fit(
         num = sum(float((gl * k * gh).sum()) for k, (gl, gh, _, _) in zip(cs, pairs, strict=True))
         kk = sum(k * k * float((gh * gh).sum()) for k, (_, gh, _, _) in zip(cs, pairs, strict=True))
         cos = num / math.sqrt(kk * nl) if nl > 0 and kk > 0 else 0.0
-    ok = all(
-        bool(((gl - k * gh).abs() <= at + rt * (k * gh).abs()).all())
+    err = max(
+        float(((gl - k * gh).abs() / (at + rt * (k * gh).abs())).max())
         for k, (gl, gh, at, rt) in zip(cs or [c] * len(pairs), pairs, strict=True)
     )
+    ok = err <= 1
     if ok and factor is None and fixed is None:
         informative = sum(int((gh.abs() > 0).sum()) for _, gh, _, _ in pairs)
         # and not 1 within the tolerance: round-off, not a factor
         ok = informative >= 3 and abs(cos) >= 0.99 and abs(c - 1) > max(rt for *_, rt in pairs)
     if c == 0.0:
         ok = False
-    return Fit(ok, c, cos, factor, cs)
+    return Fit(ok, c, cos, factor, cs, err=err)
 
 
 @dataclass
@@ -175,6 +177,10 @@ class LayerChoice:
     forms: dict[str, C.Form] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
     unexplained: list[str] = field(default_factory=list)
+
+    def err(self) -> float:
+        """The most tolerance any of its fits used."""
+        return max((f.err for f in self.fits.values()), default=0.0)
 
     def cost(self) -> float:
         w = self.fits.get(f"W{self.layer}")
@@ -371,10 +377,14 @@ class Search:
 
 
 def _better(a: LayerChoice, b: LayerChoice) -> bool:
-    """More parameters explained first, then the cheaper hypothesis."""
+    """More parameters explained first, then the cheaper hypothesis, then of two as cheap the
+    one that fits at least twice as closely (relu' for leaky_relu' leaves nothing, leaky_relu'
+    applied twice leaves slope^2 of the negative side: both within a float32 tolerance)."""
     if len(a.unexplained) != len(b.unexplained):
         return len(a.unexplained) < len(b.unexplained)
-    return a.cost() < b.cost() - 1e-9
+    if abs(a.cost() - b.cost()) > 1e-9:
+        return a.cost() < b.cost()
+    return a.err() < 0.5 * b.err()
 
 
 def to_tensors(d: dict[str, np.ndarray]) -> dict[str, Tensor]:
