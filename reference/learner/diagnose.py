@@ -9,6 +9,7 @@ post-step weights, when the gradients are the learner's own, against the optimiz
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -144,13 +145,29 @@ def explain_gradients(
     codec: Codec,
     failing: dict[str, int],
     implied: bool,
+    shown: dict[str, float] | None = None,
 ) -> list[Finding]:
-    """Findings for the failing gradients (``failing``: name -> first bad step)."""
+    """Findings for the failing gradients (``failing``: name -> first bad step; ``shown``:
+    name -> how far a factor c could have shown before it, ``shown_before``)."""
     spec = ref.spec
     acts = [(a.name, m) for a, m in zip(spec.activations, ref.acts, strict=True)]
     bias_layers = {int(n[1:]) for n in steps[0].g if n[0] == "b"}
     choices = Search(steps, acts, spec.sizes, bias_layers).run()
-    return findings_from(choices, codec, failing, steps, spec, implied, ref.l2)
+    return findings_from(choices, codec, failing, steps, spec, implied, ref.l2, shown)
+
+
+def shown_before(history: list, failing: dict[str, int], atol: float) -> dict[str, float]:
+    """For each gradient that parted after step 1, max over the steps before of max |PyTorch's|
+    over ``atol`` times the step's largest gradient: a factor c showed there when |c - 1| times
+    this exceeds 1 (a gradient that was 0 at step 1, the input a zero row, shows none)."""
+    out = {}
+    for k, st in failing.items():
+        r = 0.0
+        for _, rs, _ in history[: st - 1]:
+            top = max((float(np.abs(v).max(initial=0.0)) for v in rs.grads.values()), default=0.0)
+            r = max(r, float(np.abs(rs.grads[k]).max(initial=0.0)) / (atol * (top or 1.0)))
+        out[k] = r
+    return out
 
 
 def findings_from(
@@ -161,6 +178,7 @@ def findings_from(
     spec: Spec,
     implied: bool,
     l2: float = 0.0,
+    shown: dict[str, float] | None = None,
 ) -> list[Finding]:
     out: list[Finding] = []
     lab = codec.label
@@ -268,8 +286,9 @@ def findings_from(
                 )
         for k, f in ch.fits.items():
             if k in failing and f.factor != "1":
-                if k in agreed and "N/B" not in (f.factor or ""):  # N/B is 1 on full batches
-                    # matched at steps 1..st-1: no constant factor is consistent
+                seen = abs(f.c - 1) * (shown or {}).get(k, math.inf) > 1  # it would have shown
+                if k in agreed and seen and "N/B" not in (f.factor or ""):  # N/B: 1 on full
+                    # batches; matched at steps 1..st-1: no constant factor is consistent
                     out.append(late_factor(k, lab(k), failing[k], f, n, d, span, l))
                 else:
                     scales.setdefault(f"{f.c:.6g} {f.cs}", []).append((k, f))

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import accumulation
 from .codec import canonical_key
-from .diagnose import explain_gradients, step_data
+from .diagnose import explain_gradients, shown_before, step_data
 from .forward import columns_output, explain_forward
 from .hypotheses import to_tensors
 from .instability import nonfinite_value
@@ -98,6 +98,7 @@ def diagnose(
         ]
         _fill_new(data, history, spec)
         full = max(len(h[0].rows) for h in history)
+        shown = shown_before(history, failing, h_atol)
         agrees = any(o.loss is not None for o, _, _ in sel) and not any(
             r.stage == "loss" for r in bad
         )  # the learner's loss value is PyTorch's: a factor is in its backward pass
@@ -125,7 +126,7 @@ def diagnose(
             )  # fmt: skip
             or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
             or explain_regularization(data, codec, failing, ref.l2, spec)
-            or explain_gradients(data, ref, codec, failing, sel[0][0].implied)
+            or explain_gradients(data, ref, codec, failing, sel[0][0].implied, shown)
         )
     upd = [r for r in bad if r.stage == "update"]
     if upd:
