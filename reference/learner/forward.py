@@ -4,7 +4,7 @@ normalised over the batch instead of the classes)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -128,7 +128,8 @@ def explain_forward(
             act = spec.activations[l - 1]
             key, v, declared = fitted
             kw = {**act.kwargs, key: v}
-            text = f"{act.name}({', '.join(f'{k}={x:.4g}' for k, x in kw.items())})"
+            text = f"{act.name}({', '.join(f'{k}={_val(x)}' for k, x in kw.items())})"
+            v, declared = _val(v), _val(declared)
             return [
                 Finding(
                     "wrong_activation",
@@ -136,9 +137,9 @@ def explain_forward(
                     l,
                     step,
                     f"your forward output equals PyTorch's with {text} at layer {l}, where "
-                    f"{act.name} with {key}={declared:.4g} is declared",
-                    f"if {key}={v:.4g} is what you mean, declare {text}; if not, use "
-                    f"{key}={declared:.4g} in layer {l}'s activation",
+                    f"{act.name} with {key}={declared} is declared",
+                    f"if {key}={v} is what you mean, declare {text}; if not, use "
+                    f"{key}={declared} in layer {l}'s activation",
                 )
             ]
     return [
@@ -178,17 +179,35 @@ def _hint(code: str, l: int, act: str, layout: str) -> str:
     }[code]
 
 
+CHOICES = {"approximate": ("none", "tanh")}  # the values of activations' named forms
+
+
+def _val(x: Any) -> str:
+    return f"{x:.4g}" if isinstance(x, float) else str(x)  # as a spec writes it
+
+
 def _fit_parameter(
     T: dict, X: Tensor, ref: Reference, l: int, target: Tensor, atol: float, rtol: float
-) -> tuple[str, float, float] | None:
+) -> tuple[str, Any, Any] | None:
     """(key, value, declared value) of one float hyperparameter of layer ``l``'s declared
     activation (a leaky slope, an ELU alpha, a softplus beta) with which the forward reproduces
     ``target``: the best of a grid of round values (1, 2, 2.5, 3, 5 times powers of ten, both
-    signs), refined by golden-section search between its neighbours."""
+    signs), refined by golden-section search between its neighbours; or one of a named form's
+    other values (``CHOICES``)."""
     act = ref.spec.activations[l - 1]
     if act.name not in torch_activations:
         return None
     for key, default in torch_activations[act.name].defaults.items():
+        if isinstance(default, str):  # a named form (gelu's approximate): each other one
+            declared_s = str(act.kwargs.get(key, default))
+            for v in CHOICES.get(key, ()):
+                if v != declared_s:
+                    fn = torch_activations[act.name].build({**act.kwargs, key: v})
+                    out = _forward(T, X, ref, {"fn": (l, fn)})
+                    bound = atol * max(float(out.abs().max()), 1e-300) + rtol * out.abs()
+                    if bool(((target - out).abs() <= bound).all()):
+                        return key, v, declared_s
+            continue
         if isinstance(default, bool) or not isinstance(default, float):
             continue
         declared = float(act.kwargs.get(key, default))
