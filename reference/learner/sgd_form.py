@@ -1,7 +1,8 @@
 """Another SGD form than the declared one, read off a step that shows no gradient: the
 learner's post-step weights under PyTorch's gradients at its weights, simulated under each
 candidate form (momentum the declaration lacks, the other momentum form, none, a buffer that
-averages the gradients from zero, weight decay outside the momentum)."""
+averages the gradients from zero, weight decay outside the momentum, each gradient element
+clipped to a bound)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .hypotheses import to_tensors
-from .optim_variants import EQUATION, VARIANT_FIX, VARIANTS, Sim, _applies, _follows
+from .optim_variants import CLIP, EQUATION, VARIANT_FIX, VARIANTS, Sim, _applies, _follows
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -104,6 +105,9 @@ def explain_sgd_form(
             return found(
                 f"sgd with {label}", f"{VARIANT_FIX[v]}; torch.optim.SGD: {EQUATION['sgd']}"
             )
+    clip = _fit_clip(seq, lr)
+    if clip is not None and _follows(Sim("sgd", {**kw, "_clip": clip}), seq, atol, rtol):
+        return found(CLIP[1].format(value=clip), VARIANT_FIX["clip_value"])
     for change, label in tries:
         kw2 = {**kw, **change}
         if _follows(Sim("sgd", kw2), seq, atol, rtol):
@@ -119,6 +123,15 @@ def explain_sgd_form(
                 label, f"{fix}, or change your update to the declared one: {EQUATION['sgd']}"
             )
     return []
+
+
+def _fit_clip(seq: list, lr: float) -> float | None:
+    """The bound of a clip of each gradient element: the largest step over lr at step 1, where
+    it is below PyTorch's largest gradient (some element was cut to it)."""
+    P, G, A = seq[0]
+    top = max(float(((P[n] - A[n]) / lr).abs().max()) for n in G)
+    most = max(float(G[n].abs().max()) for n in G)
+    return top if 0 < top < most * (1 - 1e-6) else None
 
 
 def _fit_mu(seq: list, lr: float, wd: float) -> float | None:
