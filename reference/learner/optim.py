@@ -23,7 +23,17 @@ import torch
 from .decay import explain_decay
 from .hypotheses import fit, to_tensors
 from .optim_scale import gradient_scale, lr_factor, scale_reading
-from .optim_variants import EQUATION, FITTED, Sim, _cls, _follows, variant_search
+from .optim_variants import (
+    DECAY_AFTER,
+    EQUATION,
+    FITTED,
+    VARIANT_FIX,
+    Sim,
+    _applies,
+    _cls,
+    _follows,
+    variant_search,
+)
 from .result import Finding
 from .scale import averaged_momentum
 from .schedule import explain_schedule
@@ -144,6 +154,16 @@ def explain_update(
             "use one update, with the declared learning rate, for every parameter",
         )
     lr_c = lr_factor(name, kw, seq[: k + 3], pairs, atol, rtol)
+    after = name == "adamw" and _applies(name, "decay_after", kw, [])
+    if (
+        lr_c is not None
+        and after
+        and _follows(Sim(name, kw, "decay_after"), seq[: k + 3], atol, rtol)
+    ):
+        return _mismatch(  # c = 1 - lr wd: the step taken from the decayed weights' twin
+            f"from {whose}, your post-step weights follow {name} with {DECAY_AFTER}",
+            f"{VARIANT_FIX['decay_after']}; torch.optim.{_cls(name)}: {EQUATION[name]}",
+        )
     if lr_c is not None:
         c, lr = lr_c
         return _mismatch(

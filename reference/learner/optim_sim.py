@@ -73,8 +73,9 @@ class Sim:
         eps = kw.get("eps", 1e-10 if self.name == "adagrad" else 1e-8)
         if self.name in ("adam", "adamw"):
             b1, b2 = kw.get("beta1", 0.9), kw.get("beta2", 0.999)
-            if decoupled and "no_decay" not in v:
-                p = p * (1 - lr * wd)
+            shrink = 1 - lr * wd if decoupled and "no_decay" not in v else 1.0
+            after = "decay_after" in v  # the decay applied to the updated weights
+            p = p if after else p * shrink
             m = self._st(k, "m", p)
             m += (1 - b1) * (g - m)
             vv = self._st(k, "v", p)
@@ -93,10 +94,12 @@ class Sim:
             if "no_bias_correction" in v or "no_bc_v" in v:
                 bc2 = 1.0
             if "eps_inside" in v:
-                return p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
-            if "eps_hat" in v:
-                return p - (lr * math.sqrt(bc2) / bc1) * m / (torch.sqrt(vv) + eps)
-            return p - (lr / bc1) * m / (torch.sqrt(vv) / math.sqrt(bc2) + eps)
+                new = p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
+            elif "eps_hat" in v:
+                new = p - (lr * math.sqrt(bc2) / bc1) * m / (torch.sqrt(vv) + eps)
+            else:
+                new = p - (lr / bc1) * m / (torch.sqrt(vv) / math.sqrt(bc2) + eps)
+            return new * shrink if after else new
         if self.name == "rmsprop":
             a = kw.get("alpha", 0.99)
             s = self._st(k, "s", p)

@@ -9,51 +9,11 @@ from typing import Any
 import torch
 
 from .golden import golden
+from .optim_forms import ADAM_FORMS, ALPHA, CLIP, FITTED_ADAM
 from .optim_sim import T_COUNTS, Sim, units
 
 Tensor = torch.Tensor
 
-FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value, declared)
-    ("eps_value", "eps = {value:.3g} where {declared:.3g} is declared"),
-    (
-        "bc2_beta",
-        "beta2 = {value:.6g} in v's bias correction 1 - beta2^t ({declared:g} in its average)",
-    ),
-    (
-        "bc1_beta",
-        "beta1 = {value:.6g} in m's bias correction 1 - beta1^t ({declared:g} in its average)",
-    ),
-    (
-        "beta1_value",
-        "beta1 = {value:.6g} where {declared:g} is declared (in m's average and its correction)",
-    ),
-    (
-        "beta2_value",
-        "beta2 = {value:.6g} where {declared:g} is declared (in v's average and its correction)",
-    ),
-]
-ALPHA = ("alpha_value", "alpha = {value:.6g} where {declared:g} is declared (s's average)")
-ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
-    ("no_bias_correction", "no bias correction (m and v used raw)"),
-    ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
-    ("no_bc_v", "bias correction on m only (v used raw)"),
-    ("no_bc_m", "bias correction on v only (m used raw)"),
-    ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
-    ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
-    ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
-    ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
-    ("t_twice", "t advanced twice a step (t = 2, 4, 6, ...), not once"),
-    ("t_per_layer", "t advanced at each layer's update, first layer first, not once a step"),
-    ("t_per_layer_rev", "t advanced at each layer's update, last layer first, not once a step"),
-    ("t_per_param", "t advanced at each parameter's update, not once a step"),
-    ("t_per_param_rev", "t advanced at each parameter's update, last first, not once a step"),
-    (
-        "eps_hat",
-        "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
-        "form, eps-hat)",
-    ),
-]
-CLIP = ("clip_value", "each gradient element clipped to +-{value:.3g} before the update")
 PER_NAME = {
     "by_shape",
     "sgdw_l2",
@@ -62,6 +22,10 @@ PER_NAME = {
 SHARED = (
     "by_shape",
     "one optimizer state shared by the parameters of the same shape, updated in their order",
+)
+DECAY_AFTER = (
+    "the weight decay applied to the weights after the step (w *= 1 - lr wd on the updated "
+    "weights) instead of before it: every step 1 - lr wd times PyTorch's"
 )
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "sgd": [
@@ -96,6 +60,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         *ADAM_FORMS,
         ("no_decay", "weight decay left out"),
         ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
+        ("decay_after", DECAY_AFTER),
         *FITTED_ADAM,
         CLIP,
         SHARED,
@@ -135,7 +100,7 @@ GROUPS = (
     {"t_ahead", "t_ahead_m", "t_ahead_v", "t_frozen", "t_twice", *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
     {"eps_inside", "eps_hat"},
-    {"no_decay", "decoupled", "coupled", "sgdw", "sgdw_l2"},
+    {"no_decay", "decoupled", "coupled", "sgdw", "sgdw_l2", "decay_after"},
     {"no_momentum", "nesterov_flip", "ema", "damp_first", "no_dampening"},
 )
 
@@ -152,6 +117,8 @@ VARIANT_FIX = {
     "no_decay": "apply the declared weight_decay",
     "decoupled": "add wd * w to the gradient (Adam's L2), or declare optimizer='adamw'",
     "coupled": "decay the weights apart from the gradient: w *= 1 - lr * wd (AdamW)",
+    "decay_after": "decay the weights before the step, as torch.optim.AdamW does: w *= 1 - lr "
+    "* wd, then w -= lr * m_hat / (sqrt(v_hat) + eps)",
     "damp_first": "start the momentum buffer at g itself on the first step",
     "no_dampening": "scale the gradient by (1 - dampening) in the buffer, or declare dampening=0",
     "nesterov_flip": "use the declared momentum form (or declare nesterov the other way)",
@@ -327,7 +294,7 @@ def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
         return bool(wd) and bool(kw.get("momentum"))
     if key == "sgdw_l2":  # the declared l2 (``_l2``, not the optimizer's weight_decay)
         return bool(kw.get("_l2")) and bool(kw.get("momentum"))
-    if key in ("no_decay", "decoupled", "coupled"):
+    if key in ("no_decay", "decoupled", "coupled", "decay_after"):
         return bool(wd)
     if key in ("damp_first", "no_dampening"):
         return bool(kw.get("momentum")) and bool(kw.get("dampening"))

@@ -10,7 +10,8 @@ import math
 from typing import TYPE_CHECKING
 
 from .hypotheses import to_tensors
-from .optim_variants import CLIP, EQUATION, VARIANT_FIX, VARIANTS, Sim, _applies, _follows
+from .optim_forms import CLIP
+from .optim_variants import EQUATION, VARIANT_FIX, VARIANTS, Sim, _applies, _follows
 from .result import Finding
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from nnparity import check
 from nnparity.reference.learner import from_gradients, from_step
 
 
-def _adapter(style: str, decay_biases: bool):
+def _adapter(style: str, decay_biases: bool, after: bool = False):
     r = np.random.RandomState(0)
     P = [r.randn(3, 5) * 0.5, r.randn(5) * 0.1, r.randn(5, 2) * 0.5, r.randn(2) * 0.1]
     M, V = [np.zeros_like(p) for p in P], [np.zeros_like(p) for p in P]
@@ -23,11 +23,13 @@ def _adapter(style: str, decay_biases: bool):
     def step(X, Y):  # AdamW
         t[0] += 1
         for p, m, v, g in zip(P, M, V, grads(X, Y), strict=True):
-            if p.ndim == 2 or decay_biases:
+            if (p.ndim == 2 or decay_biases) and not after:
                 p *= 1 - lr * wd
             m[...] = 0.9 * m + 0.1 * g
             v[...] = 0.999 * v + 0.001 * g * g
             p -= lr * (m / (1 - 0.9 ** t[0])) / (np.sqrt(v / (1 - 0.999 ** t[0])) + 1e-8)
+            if after:  # the decay on the updated weights (review s12)
+                p *= 1 - lr * wd
 
     names = [f"[{i}]" for i in range(4)]
     kw = dict(sizes=[3, 5, 2], activations="tanh,identity", loss="mse",
@@ -50,6 +52,18 @@ def test_biases_left_undecayed_are_named_for_the_biases(style, decay_biases):
     assert f.code == "optimizer_update_mismatch" and f.params == ("[1]", "[3]"), res.render()
     assert "weight decay left out" in f.evidence and "the others the declared adamw" in f.evidence
     assert "parameter-group" in f.hint
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_adamw_decay_after_the_step_is_named(style):
+    """Every step is then 1 - lr wd times PyTorch's: it was read as "lr = 0.04975 where 0.05
+    is declared", a learning rate nobody typed."""
+    r = np.random.RandomState(1)
+    X, Y = r.randn(12, 3), r.randn(12, 2)
+    res = check(_adapter(style, True, after=True), X, Y, steps=3, probe=False)
+    assert res.codes() == ["optimizer_update_mismatch"], res.render()
+    assert "weight decay applied to the weights after the step" in res.findings[0].evidence
+    assert "decay the weights before the step" in res.findings[0].hint
 
 
 @pytest.mark.parametrize("opt", ["sgd(momentum=0.9)", "adam"])

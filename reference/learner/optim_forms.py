@@ -1,0 +1,44 @@
+"""The labels of the optimizer departures ``optim_variants`` simulates: Adam's forms and the
+departures with a fitted value (each label a format of ``value`` and ``declared``)."""
+
+FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value, declared)
+    ("eps_value", "eps = {value:.3g} where {declared:.3g} is declared"),
+    (
+        "bc2_beta",
+        "beta2 = {value:.6g} in v's bias correction 1 - beta2^t ({declared:g} in its average)",
+    ),
+    (
+        "bc1_beta",
+        "beta1 = {value:.6g} in m's bias correction 1 - beta1^t ({declared:g} in its average)",
+    ),
+    (
+        "beta1_value",
+        "beta1 = {value:.6g} where {declared:g} is declared (in m's average and its correction)",
+    ),
+    (
+        "beta2_value",
+        "beta2 = {value:.6g} where {declared:g} is declared (in v's average and its correction)",
+    ),
+]
+ALPHA = ("alpha_value", "alpha = {value:.6g} where {declared:g} is declared (s's average)")
+ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
+    ("no_bias_correction", "no bias correction (m and v used raw)"),
+    ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
+    ("no_bc_v", "bias correction on m only (v used raw)"),
+    ("no_bc_m", "bias correction on v only (m used raw)"),
+    ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
+    ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
+    ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
+    ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
+    ("t_twice", "t advanced twice a step (t = 2, 4, 6, ...), not once"),
+    ("t_per_layer", "t advanced at each layer's update, first layer first, not once a step"),
+    ("t_per_layer_rev", "t advanced at each layer's update, last layer first, not once a step"),
+    ("t_per_param", "t advanced at each parameter's update, not once a step"),
+    ("t_per_param_rev", "t advanced at each parameter's update, last first, not once a step"),
+    (
+        "eps_hat",
+        "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
+        "form, eps-hat)",
+    ),
+]
+CLIP = ("clip_value", "each gradient element clipped to +-{value:.3g} before the update")
