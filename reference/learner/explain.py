@@ -12,7 +12,7 @@ import numpy as np
 
 from . import accumulation
 from .codec import canonical_key
-from .diagnose import explain_gradients, shown_before, step_data
+from .diagnose import explain_gradients, shown_before, step_data, unexplained
 from .forward import columns_output, explain_forward
 from .hypotheses import to_tensors
 from .instability import nonfinite_value
@@ -107,6 +107,7 @@ def diagnose(
         for d in data:
             d.full, d.P_first, d.a_first, d.rows = full, initial, a_first, len(X)
             d.loss_agrees = agrees
+        before = len(out)
         out += (
             form
             or explain_other_loss(history, ref, X, y, codec, start, h_atol, h_rtol)
@@ -128,6 +129,10 @@ def diagnose(
             or explain_regularization(data, codec, failing, ref.l2, spec)
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied, shown)
         )
+        if len(out) == before:  # no reading at all (every hypothesis within a looser
+            # tolerance than the records'): a failing gradient is never a silent match
+            out += [unexplained(k, codec.label(k), st, data, "grad", int(k[1:]), codec)
+                    for k, st in failing.items()]  # fmt: skip
     upd = [r for r in bad if r.stage == "update"]
     if upd:
         seen = [h for h in history if h[2] is not None and not h[0].implied]

@@ -3,6 +3,7 @@ gradient, each post-step weight) and the per-parameter table built from all of t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -161,25 +162,31 @@ def records_of(
         """``r``, or a pass where it parts by ``program``'s round-off and no factor: a gradient
         within its envelope at that round-off (``nbound``) as the engine judges, anything else
         at that dtype's tolerance on ``scale`` (a gradient's: the step's largest gradient and
-        the terms' floor, as a program all in that dtype is judged), at least its own."""
-        if r.passed or not tols.mixed(dt) or not narrow_noise(a, e):
+        the terms' floor, as a program all in that dtype is judged), at least its own; never
+        where the forward output, held wide, agrees as only wide arithmetic does (``wide``:
+        a float16 weight times float64 data is float64's)."""
+        if r.passed or not tols.mixed(dt) or wide[0] or not narrow_noise(a, e):
             return r
         t = tols.by[tols.program]
         own = float(np.abs(np.asarray(e, np.float64)).max(initial=0.0))
+        again = rec(a, e, stage, k, t, max(own, scale) or 1.0)
         R = _get(nbound, k) if stage == "grad" and nbound is not None else None
-        if R is not None and np.shape(R) == np.shape(e):
+        if again.passed and R is not None and np.shape(R) == np.shape(e):  # and within both
             bd = R + np.minimum(t.atol * (own or 1.0), ROUNDOFF_FLOOR * R)
             again = rec(a, e, stage, k, t, TINY, bound=bd)
-        else:
-            again = rec(a, e, stage, k, t, max(own, scale) or 1.0)
         return again if again.passed else r
 
     o = oracle
     out = []
     held = obs.held.get("output")
+    wide = [False]  # the output is held wide and agrees as wide arithmetic does
     if obs.out is not None:
         dt = tols.dtype(held)
         r = rec(obs.out, rs.out, "forward", "output", tols.by[dt], ref64=o and o.out)
+        if tols.mixed(dt):  # nearer than the geometric mean of the two dtypes' epsilons
+            gap = np.abs(np.asarray(obs.out, np.float64) - np.asarray(rs.out, np.float64))
+            near = math.sqrt(np.finfo(tols.program).eps * np.finfo(dt).eps)
+            wide[0] = bool(gap.max(initial=0.0) <= near * np.abs(rs.out).max(initial=0.0))
         out.append(narrow(r, obs.out, rs.out, dt, "forward", "output", terms))
     if obs.loss is not None:  # computed from the output, else as narrow as any array returned
         held = held or min(obs.held.values(), key=lambda n: np.dtype(n).itemsize, default=None)
