@@ -37,6 +37,7 @@ from .handed import loss_check, nonfinite_init
 from .implied import imply
 from .paths import LearnerError
 from .repeats import differs as _differs
+from .repeats import narrowest
 from .result import Finding
 
 Array = np.ndarray
@@ -154,12 +155,11 @@ class Runner:
                 if acc:
                     names = self.codec.labels(list(acc))
                     self._found(accumulation.twice_finding(step, "your backward pass run", names))
-                elif _differs(
-                    obs.grads, again, self.codec.precision
-                ):  # random draws, or state it keeps?
-                    a.restore(before)  # a third run from the state kept before the first
+                elif _differs(obs.grads, again, dts := narrowest(obs.held, self.codec.held_in())):
+                    a.restore(before)  # random draws, or state? a third run from before the first
                     a.write(params)
-                    self._same(obs.grads, self._grads(step, X, y)[1], step, "the gradients")
+                    g3 = self._grads(step, X, y)[1]
+                    self._same(obs.grads, g3, step, "the gradients", held=dts)
                     a.restore(after)  # on from the first run's state
                     obs.calls = 1
             a.write(params)
@@ -278,7 +278,7 @@ class Runner:
             names = self.codec.labels(list(acc))
             self._found(accumulation.twice_finding(step, "your step run", names))
             return False
-        if _differs(first, again, self.codec.precision, params) is None:
+        if _differs(first, again, self.codec.held_in(), params) is None:
             return False
         self.a.restore(before)
         self.a.write(params)
@@ -371,8 +371,9 @@ class Runner:
         what: str,
         state: bool = False,
         base: dict[str, Array] | None = None,
+        held: dict[str, str] | None = None,
     ) -> None:
-        k = _differs(a, b, self.codec.precision, base)
+        k = _differs(a, b, held or self.codec.held_in(), base)
         if k is not None:
             self._once(
                 "nondeterministic",
