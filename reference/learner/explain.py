@@ -12,7 +12,7 @@ import numpy as np
 
 from . import accumulation
 from .codec import canonical_key
-from .diagnose import explain_gradients, shown_before, step_data, unexplained
+from .diagnose import explain_gradients, shown_before, step_data
 from .forward import columns_output, explain_forward
 from .hypotheses import to_tensors
 from .instability import nonfinite_value
@@ -107,7 +107,6 @@ def diagnose(
         for d in data:
             d.full, d.P_first, d.a_first, d.rows = full, initial, a_first, len(X)
             d.loss_agrees = agrees
-        before = len(out)
         out += (
             form
             or explain_other_loss(history, ref, X, y, codec, start, h_atol, h_rtol)
@@ -129,10 +128,6 @@ def diagnose(
             or explain_regularization(data, codec, failing, ref.l2, spec)
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied, shown)
         )
-        if len(out) == before:  # no reading at all (every hypothesis within a looser
-            # tolerance than the records'): a failing gradient is never a silent match
-            out += [unexplained(k, codec.label(k), st, data, "grad", int(k[1:]), codec)
-                    for k, st in failing.items()]  # fmt: skip
     upd = [r for r in bad if r.stage == "update"]
     if upd:
         seen = [h for h in history if h[2] is not None and not h[0].implied]
@@ -163,8 +158,8 @@ def diagnose(
     loss = [r for r in bad if r.stage == "loss"]
     if loss and not out and not np.isfinite(loss[0].scratch_value):
         out.append(nonfinite_value(loss[0], history, spec))
-    elif loss and not out:
-        r = loss[0]
+    elif loss and not out and all(r.stage == "loss" for r in bad):  # the gradients agree:
+        r = loss[0]  # (failing ones no reading explains are said below, never a note)
         c = r.scratch_value / r.torch_value if r.torch_value else float("nan")
         out.append(
             Finding(

@@ -159,21 +159,25 @@ def records_of(
     def narrow(
         r: Record, a: Any, e: Any, dt: str, stage: str, k: str, scale: float = 0.0
     ) -> Record:
-        """``r``, or a pass where it parts by ``program``'s round-off and no factor: a gradient
-        within its envelope at that round-off (``nbound``) as the engine judges, anything else
-        at that dtype's tolerance on ``scale`` (a gradient's: the step's largest gradient and
-        the terms' floor, as a program all in that dtype is judged), at least its own; never
-        where the forward output, held wide, agrees as only wide arithmetic does (``wide``:
-        a float16 weight times float64 data is float64's)."""
+        """``r``, or a pass where it parts by ``program``'s round-off and no factor: within
+        that dtype's tolerance on the terms' scale and, for a float32 program's gradient,
+        within its envelope at float32's round-off (``nbound``) as the engine judges, or with
+        no envelope at that tolerance on ``scale`` (the step's largest gradient and the terms'
+        floor, as a program all in float32 is judged); never where the forward output, held
+        wide, agrees as only wide arithmetic does (``wide``: a float16 weight times float64
+        data is float64's)."""
         if r.passed or not tols.mixed(dt) or wide[0] or not narrow_noise(a, e):
             return r
         t = tols.by[tols.program]
         own = float(np.abs(np.asarray(e, np.float64)).max(initial=0.0))
-        again = rec(a, e, stage, k, t, max(own, scale) or 1.0)
-        R = _get(nbound, k) if stage == "grad" and nbound is not None else None
-        if again.passed and R is not None and np.shape(R) == np.shape(e):  # and within both
-            bd = R + np.minimum(t.atol * (own or 1.0), ROUNDOFF_FLOOR * R)
-            again = rec(a, e, stage, k, t, TINY, bound=bd)
+        again = rec(a, e, stage, k, t, max(own, terms) or 1.0)
+        if again.passed and stage == "grad" and tols.program != "float16":  # and within both
+            R = _get(nbound, k) if nbound is not None else None
+            if R is not None and np.shape(R) == np.shape(e):
+                bd = R + np.minimum(t.atol * (own or 1.0), ROUNDOFF_FLOOR * R)
+                again = rec(a, e, stage, k, t, TINY, bound=bd)
+            else:
+                again = rec(a, e, stage, k, t, max(own, scale) or 1.0)
         return again if again.passed else r
 
     o = oracle
