@@ -60,8 +60,10 @@ def explain_schedule(
     digits = max(4, min(15, 2 + math.ceil(-math.log10(spread))))  # enough to tell them apart
     same = next((i for i, m in enumerate(mults) if not math.isclose(m, mults[0])), len(mults))
     lead = ""
+    span = _span(seq[0][0].step, seq[-1][0].step)
     if same > 2:  # a run of one value first: say it once, then where it changes
         lead = f"{mults[0]:.{digits}g} at steps {seq[0][0].step}-{seq[same - 1][0].step}, then "
+        span = _span(seq[same][0].step, seq[-1][0].step) if same < len(seq) else span
     rest = mults[same:] if same > 2 else mults
     shown = (
         lead + ", ".join(f"{m:.{digits}g}" for m in rest[:5]) + (", ..." if len(rest) > 5 else "")
@@ -96,11 +98,14 @@ def explain_schedule(
         first,
         f"your steps are {spec.opt.name}'s with the "
         + ("declared decayed " if spec.opt.kwargs.get("lr_decay") else "")
-        + f"learning rate times {shown} at steps "
-        f"{seq[0][0].step}-{seq[-1][0].step}{form}: every parameter takes the same multiplier "
+        + f"learning rate times {shown} at {span}{form}: every parameter takes the same multiplier "
         "at each step",
         fix,
     )
+
+
+def _span(a: int, b: int) -> str:
+    return f"step {a}" if a == b else f"steps {a}-{b}"
 
 
 def _declared_decay_fix(mults: list[float], steps: list[int], d: float, tol: float) -> str:
