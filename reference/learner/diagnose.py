@@ -204,6 +204,9 @@ def findings_from(
             if ch.deriv.code == "softmax_axis" or ch.deriv.key == "softmax_diag":  # the logits'
                 # layer: the softmax is in the loss
                 act = "softmax + cross-entropy"
+            elif l == L and ch.deriv.key in steps[0].alt_dz:  # the output's gradient: the loss's
+                loss = spec.loss.name
+                act = "softmax + cross-entropy" if loss == "cross_entropy" else f"{act} + {loss}"
             extra = ""
             if l == L and ch.deriv.key == "missing" and spec.activations[-1].name == "sigmoid":
                 extra = (

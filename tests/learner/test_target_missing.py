@@ -68,6 +68,10 @@ def test_a_dropped_target_is_named(case):
     assert res.code == "implementation_bug", res.render()
     assert res.findings[0].code == "target_missing", res.render()
     assert "subtract the target" in res.findings[0].hint
+    # the layer said with the loss whose gradient it is, not "(identity)" with identity's f'
+    said = "softmax + cross-entropy" if case.startswith("softmax") else "sigmoid + bce"
+    assert f"at the output layer ({said})" in res.findings[0].evidence, res.render()
+    assert "(for identity" not in res.findings[0].hint
 
 
 @pytest.mark.parametrize("case", list(CASES))
