@@ -4,6 +4,7 @@ normalised over the batch instead of the classes)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -197,40 +198,39 @@ def _fit_parameter(
     act = ref.spec.activations[l - 1]
     if act.name not in torch_activations:
         return None
+
+    def miss(key: str, v: Any) -> float:
+        """How far the forward with ``key=v`` stays outside tolerance (<= 0: it fits)."""
+        try:
+            fn = torch_activations[act.name].build({**act.kwargs, key: v})
+        except Exception:  # out of the variant's range
+            return float("inf")
+        out = _forward(T, X, ref, {"fn": (l, fn)})
+        bound = atol * max(float(out.abs().max()), 1e-300) + rtol * out.abs()
+        return float(((target - out).abs() - bound).max())
+
     for key, default in torch_activations[act.name].defaults.items():
         if isinstance(default, str):  # a named form (gelu's approximate): each other one
-            declared_s = str(act.kwargs.get(key, default))
+            named = str(act.kwargs.get(key, default))
             for v in CHOICES.get(key, ()):
-                if v != declared_s:
-                    fn = torch_activations[act.name].build({**act.kwargs, key: v})
-                    out = _forward(T, X, ref, {"fn": (l, fn)})
-                    bound = atol * max(float(out.abs().max()), 1e-300) + rtol * out.abs()
-                    if bool(((target - out).abs() <= bound).all()):
-                        return key, v, declared_s
+                if v != named and miss(key, v) <= 0:
+                    return key, v, named
             continue
         if isinstance(default, bool) or not isinstance(default, float):
             continue
         declared = float(act.kwargs.get(key, default))
-
-        def miss(v: float, key: str = key) -> float:
-            try:
-                fn = torch_activations[act.name].build({**act.kwargs, key: v})
-            except Exception:  # out of the variant's range
-                return float("inf")
-            out = _forward(T, X, ref, {"fn": (l, fn)})
-            bound = atol * max(float(out.abs().max()), 1e-300) + rtol * out.abs()
-            return float(((target - out).abs() - bound).max())
+        at = partial(miss, key)
 
         grid = sorted(
             {s * m * 10.0**e for s in (1, -1) for m in (1, 2, 2.5, 3, 5) for e in range(-3, 2)}
         )
         grid = [v for v in grid if v != declared]
-        scores = [miss(v) for v in grid]
+        scores = [at(v) for v in grid]
         i = min(range(len(grid)), key=scores.__getitem__)
         if scores[i] <= 0:
             return key, grid[i], declared
-        v = golden(miss, grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)], 60)[0]
-        if miss(v) <= 0 and abs(v - declared) > 1e-6 * max(abs(declared), 1e-12):
+        v = golden(at, grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)], 60)[0]
+        if at(v) <= 0 and abs(v - declared) > 1e-6 * max(abs(declared), 1e-12):
             return key, v, declared
     return None
 
