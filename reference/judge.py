@@ -270,4 +270,4 @@ def _within_rtol(pairs: dict, rtol: float, flat: Flat | None = None) -> bool:
         if flat is None:
             return True
     with np.errstate(invalid="ignore", over="ignore"):
-        return bool(np.all(np.abs(flat.A - flat.E) <= rtol * np.abs(flat.E)))
+        return bool(np.all(flat.D <= rtol * flat.AE))
