@@ -12,7 +12,7 @@ order, in float64, at the PyTorch side's weights:
 
     forward   E_z = E_a_prev |W| + |a_prev| dW + db + u (n_in + 1) (|a_prev| |W| + |b|)
               E_a = |f'(z)| E_z + 4u (|a| + |z|)          (an activation's own rounding)
-    top       E_dz_L = |H| E_z_L + 8u (|G| + max_row |G| + |H| (|z_L| + 1))
+    top       E_dz_L = |H| E_z_L + 8u (|G| + max_row |G| + |H| (|z_L| + |y|))
                        + 4u |dL/da| (1 + |f'|)                  (elementwise output f)
                        + 4u K w (1 + max_row |z_L|)              (a loss with log/exp)
               (G = dL/dz_L, H its per-sample Hessian block, both by autograd)
@@ -202,8 +202,11 @@ class Envelope:
             ("loss", "loss"): np.asarray(SAFETY * E_loss),
         }
         row = G.abs().amax(dim=1, keepdim=True)
+        # the target's size as G's inputs carry it (a - y): |y| itself, 1 for class indices
+        # (a one-hot 1); a constant 1 for all would excuse a 1e-2 slip of a 1e-4 target
+        ysz = yf if yf.shape == zL.shape else torch.ones_like(zL)
         Edz = (H @ EzL.unsqueeze(2)).squeeze(2) + 8 * u * (
-            G.abs() + row + (H @ (zL.abs() + 1).unsqueeze(2)).squeeze(2)
+            G.abs() + row + (H @ (zL.abs() + ysz).unsqueeze(2)).squeeze(2)
         )
         Edz = Edz + self._top_cancellation(Jo, g_out.abs(), zL)
         if n_log:  # sigmoid(z) - y, softmax(z) - y: exp(z - logsumexp) to u (1 + max|z|)
