@@ -3,7 +3,8 @@ network as it is, each shown by a run that fits once it is removed.
 
 - ``target_range``: targets outside what the output activation can produce (a sigmoid output
   and -1/+1 labels): read off the data, no run;
-- ``input_scale``: inputs far from unit scale (a feature's mean or spread beyond ``FAR``); the
+- ``input_scale``: inputs far from unit scale (a feature's size, the larger of its |mean| and
+  its spread, beyond ``FAR`` or below 1 / ``FAR``: metres of 1e-3 as much as pixels of 255); the
   same network fits them standardised, (X - mean) / std per feature, an affine map that folds
   into the first layer's weights and biases, so the network can represent the raw data too;
 - ``target_scale``: regression targets far from unit scale; the same network fits y / std(y)
@@ -69,9 +70,13 @@ def target_range(spec: Spec, y: np.ndarray) -> Finding | None:
 
 
 def _far(a: np.ndarray) -> float:
-    """The largest |mean| or std over the columns of ``a``."""
+    """How many times off unit scale the columns of ``a`` are: each column's size s, the larger
+    of its |mean| and std, counts as max(s, 1 / s) (an all-zero column not at all); the
+    largest over the columns."""
     a = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
-    return float(max(np.abs(a.mean(0)).max(initial=0.0), a.std(0).max(initial=0.0)))
+    s = np.maximum(np.abs(a.mean(0)), a.std(0))
+    s = s[s > 0]
+    return float(np.maximum(s, 1 / s).max(initial=1.0))
 
 
 def _standardise(a: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
@@ -105,42 +110,31 @@ def remedies(
     (see the module), as findings; [] when none does."""
     crit = criterion(spec, y)
     score = crit.score
-    if _far(X) > FAR:  # the runs that failed on the raw inputs, on standardised ones
+    x_far = _far(X) > FAR
+    if x_far:  # the runs that failed on the raw inputs, on standardised ones
         std, said = _standardise(X)
         runs = [(spec, steps, batches)]  # the declared run; the strong one where it failed
         runs = runs if strong_fit else [(strong_spec, strong_steps, [(X, y)]), *runs]
         for s, n, b in runs:
             run = train(s, P0, [(std(Xb), yb) for Xb, yb in b], n, crit.fits)
             if run.fit:
-                break
-        if run.fit:
-            return [
-                _found(
-                    "input_scale",
-                    f"your inputs are far from unit scale ({said}); standardised per feature, "
-                    f"(X - mean) / std, the same network fits with {s.opt} in {run.steps} "
-                    f"steps: {score(run.out)}",
-                    "standardise the inputs (keep the training mean and std for new data); the "
-                    "network itself can represent them",
-                )
-            ]
-    kind = crit.text.startswith("R^2")
-    if kind and _far(y) > FAR:
-        s = float(np.std(y)) or 1.0
-        ys = np.asarray(y, dtype=np.float64) / s
+                return [_input_found(said, f"with {s.opt} in {run.steps} steps: {score(run.out)}")]
+    if crit.text.startswith("R^2") and _far(y) > FAR:
+        sy = float(np.std(y)) or 1.0
+        ys = (np.asarray(y, dtype=np.float64) / sy).astype(y.dtype)
         scaled = criterion(spec, ys)
-        run = train(strong_spec, P0, [(X, ys.astype(y.dtype))], strong_steps, scaled.fits)
+        run = train(strong_spec, P0, [(X, ys)], strong_steps, scaled.fits)
+        how = f"with {strong_spec.opt} in {run.steps} steps: {scaled.score(run.out)}"
+        if not run.fit and x_far:  # both off scale: both changes at once
+            run = train(strong_spec, P0, [(std(X), ys)], strong_steps, scaled.fits)
+            how = f"with {strong_spec.opt} in {run.steps} steps: {scaled.score(run.out)}"
+            if run.fit:
+                return [
+                    _input_found(said, "with the targets scaled too (below) " + how),
+                    _target_found(sy, "with the inputs standardised too (above) " + how),
+                ]
         if run.fit:
-            return [
-                _found(
-                    "target_scale",
-                    f"your targets are far from unit scale (std {s:.4g}); "
-                    f"divided by it, the same network fits with {strong_spec.opt} in "
-                    f"{run.steps} steps: {scaled.score(run.out)}",
-                    f"scale the targets (y / {s:.4g}) and the predictions back; the "
-                    "network itself can represent them",
-                )
-            ]
+            return [_target_found(sy, how)]
     grown = [
         f
         for f in found
@@ -197,6 +191,26 @@ def fresh_start(
                 )
             ]
     return []
+
+
+def _input_found(said: str, how: str) -> Finding:
+    return _found(
+        "input_scale",
+        f"your inputs are far from unit scale ({said}); standardised per feature, "
+        f"(X - mean) / std, the same network fits {how}",
+        "standardise the inputs (keep the training mean and std for new data); the network "
+        "itself can represent them",
+    )
+
+
+def _target_found(sy: float, how: str) -> Finding:
+    return _found(
+        "target_scale",
+        f"your targets are far from unit scale (std {sy:.4g}); divided by it, the same network "
+        f"fits {how}",
+        f"scale the targets (y / {sy:.4g}) and the predictions back; the network itself can "
+        "represent them",
+    )
 
 
 def _found(code: str, evidence: str, hint: str) -> Finding:

@@ -67,6 +67,25 @@ def test_inputs_far_from_unit_scale_are_named_not_capacity(raw):
         assert r.training.outcome == "fits", r.render()
 
 
+@pytest.mark.parametrize("tiny", [True, False])
+def test_tiny_inputs_and_targets_are_named_not_capacity(tiny):
+    """Metres of 1e-3 and targets of 1e-4 (review s13): far from unit scale below it, as 255
+    is above; the network fits them once both are rescaled, so the cause is the data's scale,
+    not the network's capacity. At unit scale the same network fits as it is."""
+    r = np.random.default_rng(2)
+    X = r.random((40, 3))
+    y = np.sin(X[:, :1] * 3)
+    s = 1e-3 if tiny else 1.0
+    res = check(_mlp([3, 10, 1], ["tanh", "identity"], "half_sse", "sgd(lr=0.5)", seed=3),
+                X * s, y * s / 10 if tiny else y, steps=2)  # fmt: skip
+    assert res.code == "match", res.render()
+    if tiny:
+        assert {"input_scale", "target_scale"} <= set(res.codes()), res.render()
+        assert "capacity" not in res.codes()
+    else:
+        assert res.training.outcome == "fits", res.render()
+
+
 @pytest.mark.parametrize("scale", [1000.0, 1.0])
 def test_targets_far_from_unit_scale_are_named(scale):
     X = np.linspace(-3, 3, 64)[:, None]
