@@ -25,18 +25,23 @@ MIN_ELEMENTS = 3  # as for an unnamed scale: fewer nonzero parameters are no evi
 
 
 def _fit(
-    steps: list[StepData], names: list[str], l1: bool = False, per_batch: float | None = None
+    steps: list[StepData],
+    names: list[str],
+    l1: bool = False,
+    per_batch: float | None = None,
+    l2: float = 0.0,
 ) -> float | None:
     """One lambda' for ``names`` over ``steps`` with g_L - g_R = lambda' p (``l1``: lambda'
-    sign(p), the gradient of an L1 penalty), or None. ``per_batch`` (the declared l2): fit
-    kappa with g_L - g_R + l2 p = (kappa / B) p instead, B each step's rows (a penalty
-    divided by the batch's size)."""
+    sign(p), the gradient of an L1 penalty, in place of the declared ``l2``'s l2 p, which
+    g_R holds), or None. ``per_batch`` (the declared l2): fit kappa with
+    g_L - g_R + l2 p = (kappa / B) p instead, B each step's rows (a penalty divided by the
+    batch's size)."""
     num = den = 0.0
     informative = 0
     base = (lambda p: p.sign()) if l1 else (lambda p: p)  # noqa: E731
     for s in steps:
         for k in names:
-            r, p = s.g[k] - s.ref[k], base(s.P[k])
+            r, p = s.g[k] - s.ref[k] + l2 * s.P[k], base(s.P[k])
             if per_batch is not None:
                 r, p = r + per_batch * s.P[k], p / s.a[0].shape[0]
             num += float((r * p).sum())
@@ -49,7 +54,7 @@ def _fit(
         return None  # a term no larger than the tolerance is round-off, not a penalty
     for s in steps:
         for k in names:
-            r, fit = s.g[k] - s.ref[k], lam * base(s.P[k])
+            r, fit = s.g[k] - s.ref[k], lam * base(s.P[k]) - l2 * s.P[k]
             if per_batch is not None:
                 fit = (lam / s.a[0].shape[0] - per_batch) * s.P[k]
             if not bool(((r - fit).abs() <= s.atol[k] + s.rtol * fit.abs()).all()):
@@ -82,7 +87,7 @@ def explain_regularization(
         if group:
             lam = _fit(steps, group)
             if lam is None:
-                return _l1(steps, codec, failing, ws) if group is ws and not bs else None
+                return _l1(steps, codec, failing, ws, l2) if group is ws and not bs else None
             for k in group:
                 fits[k] = lam
     out: list[Finding] = []
@@ -216,22 +221,42 @@ def _per_batch(
     )
 
 
-def _l1(steps: list[StepData], codec: Codec, failing: dict[str, int], ws: list[str]) -> list | None:
-    """The weight gradients are PyTorch's plus lambda sign(W): an L1 penalty, which no
-    declaration expresses."""
-    lam = _fit(steps, ws, l1=True) if ws else None
+def _l1(
+    steps: list[StepData], codec: Codec, failing: dict[str, int], ws: list[str], l2: float = 0.0
+) -> list | None:
+    """The weight gradients are the data's plus lambda sign(W): an L1 penalty, which no
+    declaration expresses (in place of the declared ``l2``'s l2 W, if any)."""
+    lam = _fit(steps, ws, l1=True, l2=l2) if ws else None
     if lam is None:
         return None
     span = f" at steps {steps[0].step}-{steps[-1].step}" if len(steps) > 1 else ""
+    if l2:
+        said = (
+            f"your weight gradients are the data's plus {lam:.6g} sign(W){span}, the gradient "
+            f"of an L1 penalty ({lam:.6g} sum |W|), where l2={l2:g} is declared: an L2 "
+            f"penalty's gradient is l2 * W ({l2:g} * W)"
+        )
+        fix = (
+            f"for L2, add {l2:g} * W to each weight gradient (not {l2:g} * sign(W)); if the L1 "
+            "term is meant, nnparity declares L2 penalties only: check with l2=0 and the L1 "
+            "term removed"
+        )
+    else:
+        said = (
+            f"your weight gradients are PyTorch's plus {lam:.6g} sign(W){span}: the gradient "
+            f"of an L1 penalty ({lam:.6g} sum |W|), which the declaration does not have"
+        )
+        fix = (
+            "nnparity declares L2 penalties only (l2): if the L1 term is meant, check with it "
+            "set to 0; if not, remove it"
+        )
     return [
         Finding(
             "regularization_mismatch",
             codec.labels(ws),
             None,
             min(failing[k] for k in ws),
-            f"your weight gradients are PyTorch's plus {lam:.6g} sign(W){span}: the gradient of "
-            f"an L1 penalty ({lam:.6g} sum |W|), which the declaration does not have",
-            "nnparity declares L2 penalties only (l2): if the L1 term is meant, check with it "
-            "set to 0; if not, remove it",
-        )
+            said,
+            fix,
+        )  # fmt: skip
     ]
