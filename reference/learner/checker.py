@@ -263,8 +263,10 @@ def _check(
     nan_step = run.nan_step
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
+    named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
-        diag = [unmoved(runner.unmoved, adapter)]  # the rest follows from weights that stay
+        if not named:  # the rest follows from weights that stay (Adam's v / 0 stays: named)
+            diag = [unmoved(runner.unmoved, adapter)]
     elif bad and runner.stuck is not None and stuck_explains(runner.stuck, bad, codec):
         diag = [partly_unmoved(runner.stuck[0], codec.labels(list(runner.stuck[1])))]
     hygiene = runner.hygiene

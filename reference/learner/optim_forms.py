@@ -29,6 +29,21 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ("t_ahead", "the bias corrections 1 - b^t taken one step ahead (t + 1)"),
     ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead (t + 1)"),
     ("t_ahead_v", "v's bias correction 1 - b2^t taken one step ahead (t + 1)"),
+    (
+        "t_behind",
+        "the bias corrections 1 - b^t taken one step behind (t - 1: 1 - b^0 = 0 at the first "
+        "step, a division by zero)",
+    ),
+    (
+        "t_behind_m",
+        "m's bias correction 1 - b1^t taken one step behind (t - 1: a division by zero at the "
+        "first step)",
+    ),
+    (
+        "t_behind_v",
+        "v's bias correction 1 - b2^t taken one step behind (t - 1: a division by zero at the "
+        "first step, where v_hat is inf and the step 0)",
+    ),
     ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
     ("t_twice", "t advanced twice a step (t = 2, 4, 6, ...), not once"),
     ("t_per_layer", "t advanced at each layer's update, first layer first, not once a step"),

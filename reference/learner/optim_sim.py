@@ -7,9 +7,9 @@ step."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+import numpy as np
 import torch
 
 Tensor = torch.Tensor
@@ -87,18 +87,22 @@ class Sim:
             t = 2 * t if "t_twice" in v else t
             t1 = t + 1 if v & {"t_ahead", "t_ahead_m"} else (1 if "t_frozen" in v else t)
             t2 = t + 1 if v & {"t_ahead", "t_ahead_v"} else (1 if "t_frozen" in v else t)
-            bc1 = 1 - kw.get("_bc1", b1) ** t1
-            bc2 = 1 - kw.get("_bc2", b2) ** t2
+            t1 = t1 - 1 if v & {"t_behind", "t_behind_m"} else t1  # 0 at the first step:
+            t2 = t2 - 1 if v & {"t_behind", "t_behind_v"} else t2  # a correction of 0
+            # as NumPy floats: a correction of 0 divides to inf or NaN, as the learner's does
+            bc1 = np.float64(1 - kw.get("_bc1", b1) ** t1)
+            bc2 = np.float64(1 - kw.get("_bc2", b2) ** t2)
             if "no_bias_correction" in v or "no_bc_m" in v:
                 bc1 = 1.0
             if "no_bias_correction" in v or "no_bc_v" in v:
                 bc2 = 1.0
-            if "eps_inside" in v:
-                new = p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
-            elif "eps_hat" in v:
-                new = p - (lr * math.sqrt(bc2) / bc1) * m / (torch.sqrt(vv) + eps)
-            else:
-                new = p - (lr / bc1) * m / (torch.sqrt(vv) / math.sqrt(bc2) + eps)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if "eps_inside" in v:
+                    new = p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
+                elif "eps_hat" in v:
+                    new = p - (lr * np.sqrt(bc2) / bc1) * m / (torch.sqrt(vv) + eps)
+                else:
+                    new = p - (lr / bc1) * m / (torch.sqrt(vv) / np.sqrt(bc2) + eps)
             return new * shrink if after else new
         if self.name == "rmsprop":
             a = kw.get("alpha", 0.99)

@@ -13,6 +13,7 @@ from .optim_forms import ADAM_FORMS, ALPHA, CLIP, FITTED_ADAM
 from .optim_sim import T_COUNTS, Sim, units
 
 Tensor = torch.Tensor
+T_SHIFTS = ("t_ahead", "t_ahead_m", "t_ahead_v", "t_behind", "t_behind_m", "t_behind_v")
 
 PER_NAME = {
     "by_shape",
@@ -95,9 +96,9 @@ DECLARED = {"_bc1": ("beta1", 0.9), "_bc2": ("beta2", 0.999), "beta1": ("beta1",
 DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99), "_clip": ("_clip", math.inf)}
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
-    {"no_bias_correction", "no_bc_m", "bc1_beta", "t_ahead", "t_ahead_m", "t_frozen", "t_twice"},
-    {"no_bias_correction", "no_bc_v", "bc2_beta", "t_ahead", "t_ahead_v", "t_frozen", "t_twice"},
-    {"t_ahead", "t_ahead_m", "t_ahead_v", "t_frozen", "t_twice", *T_COUNTS},
+    {"no_bias_correction", "no_bc_m", "bc1_beta", *T_SHIFTS, "t_frozen", "t_twice"},
+    {"no_bias_correction", "no_bc_v", "bc2_beta", *T_SHIFTS, "t_frozen", "t_twice"},
+    {*T_SHIFTS, "t_frozen", "t_twice", *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
     {"eps_inside", "eps_hat"},
     {"no_decay", "decoupled", "coupled", "sgdw", "sgdw_l2", "decay_after"},
@@ -138,6 +139,11 @@ VARIANT_FIX = {
     "step, from t = 0",
     "t_ahead_m": "divide m by 1 - b1^t with the step's own t (counted from 1), as v",
     "t_ahead_v": "divide v by 1 - b2^t with the step's own t (counted from 1), as m",
+    "t_behind": "increment t before the corrections (t = 1 at the first step: nnfs's "
+    "self.iterations + 1), so 1 - b^t is never 0",
+    "t_behind_m": "divide m by 1 - b1^t with the step's own t (t = 1 at the first step), as v",
+    "t_behind_v": "divide v by 1 - b2^t with the step's own t (t = 1 at the first step: nnfs's "
+    "self.iterations + 1), as m",
     "t_frozen": "increment t once per step (self.t += 1 before the corrections)",
     **dict.fromkeys(
         (*T_COUNTS, "t_twice"),

@@ -98,6 +98,8 @@ class Learner:
             t2 = t + 1 if bug == "t_ahead" else (1 if bug == "t_frozen" else t)
             if bug == "t_behind":  # Ng's course: t advanced after the update, 0 at first
                 t1 = t2 = t - 1
+            if bug in ("t_behind_v", "t_behind_m"):  # nnfs with one "+ 1" left out
+                t1, t2 = (t1, t - 1) if bug == "t_behind_v" else (t - 1, t2)
             p -= lr * (m / (1 - b1**t1)) / (np.sqrt(v / (1 - b2**t2)) + eps)
 
 
@@ -393,3 +395,21 @@ def test_an_adam_step_count_from_0_is_a_bug_not_instability(style):
     f = r.findings[0]
     assert "t = 0" in f.evidence and f.hint.startswith("count the steps from 1"), r.render()
     assert "clip" not in f.hint.split(";")[0]
+
+
+@pytest.mark.parametrize("style", ["gradients", "step"])
+@pytest.mark.parametrize("bug", ["t_behind_v", "t_behind_m"])
+def test_one_adam_correction_a_step_behind_is_named_not_a_step_that_did_not_update(bug, style):
+    """Review s13: nnfs's Adam with the "+ 1" left out of v's correction divides v by
+    1 - b2^0 = 0 at the first step: v_hat is inf, the step 0, and the weights stay, which was
+    called step_did_not_update (rebinding, copies). The simulated form names it; m's (inf
+    weights at the first step) is named where the weights go non-finite, as t = 0."""
+    r = check(learner("adam", bug, style=style), X, Y, steps=5, probe=False)
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    if bug == "t_behind_m":
+        assert f.code == "nonfinite" and "t = 0" in f.evidence, r.render()
+        return
+    assert r.codes()[0] == "optimizer_update_mismatch", r.render()
+    assert "v's bias correction 1 - b2^t taken one step behind (t - 1" in f.evidence, f.evidence
+    assert "1 - b2^t with the step's own t" in f.hint
