@@ -11,6 +11,7 @@ element of every failing gradient is reproduced within tolerance.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from .result import Finding
@@ -97,7 +98,16 @@ def explain_regularization(
         lam_l = l2 + fits[ws[0]]
         others = codec.labels([k for k in steps[0].g if k[0] == "W" and k not in ws])
         out.append(
-            _weights(codec.labels(ws), min(failing[k] for k in ws), lam_l, l2, wd, span, others)
+            _weights(
+                codec.labels(ws),
+                min(failing[k] for k in ws),
+                lam_l,
+                l2,
+                wd,
+                span,
+                others,
+                _readings(lam_l, l2, spec, steps),
+            )  # fmt: skip
         )
     if bs:
         lam_b = fits[bs[0]]
@@ -141,10 +151,12 @@ def _weights(
     wd: float,
     span: str,
     others: tuple[str, ...] = (),
+    reading: tuple[str, str] | None = None,
 ) -> Finding:
     """The finding for weight gradients carrying lam * W where the declaration gives l2 * W
     (or, with no l2, where the optimizer's weight_decay=wd was probably meant); ``others``:
-    the weights that agree (a term missing from these alone is a penalty on some layers)."""
+    the weights that agree (a term missing from these alone is a penalty on some layers);
+    ``reading``: what the coefficient's ratio to l2 says (``_readings``), evidence and fix."""
     ev = f"your weight gradients are PyTorch's plus {lam - l2:.6g} W{span}: "
     ref, via_wd = (l2, False) if l2 else (wd, True)
     scale = max(abs(lam), abs(ref))
@@ -179,16 +191,22 @@ def _weights(
             f"your L2 term is 2 lambda W = {lam:g} W where {name} = {ref:g} gives lambda W "
             f"(the gradient of lambda/2 sum W^2){moved}"
         )
+        said_too = reading is not None and not via_wd  # lr = 0.5: the decay without lr
+        ev += f"; or {reading[0]}" if said_too else ""  # takes the same steps
         hint = (
             "the gradient of lambda/2 * sum W^2 is lambda * W: drop the 2 "
             + ("" if others else f"(or declare l2={lam:g} if your loss has lambda * sum W^2)")
             + (f"; declare l2={ref:g} instead of weight_decay" if via_wd else "")
+            + (f"; or, for the decay: {reading[1]}" if said_too else "")
         )
     elif _same(lam, -ref, scale):
         ev += f"your L2 term has the wrong sign: -{ref:g} W where {name} = {ref:g} gives +{ref:g} W"
         hint = "add + lambda * W: the penalty pulls the weights towards 0" + (
             f"; declare l2={ref:g} instead of weight_decay" if via_wd else ""
         )
+    elif reading and not via_wd:
+        ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}: {reading[0]}"
+        hint = reading[1]
     else:
         ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}{moved}"
         hint = (
@@ -198,6 +216,32 @@ def _weights(
             else f"use the declared coefficient, or declare l2={lam:.6g}"
         )
     return Finding("regularization_mismatch", names, None, step, ev, hint)
+
+
+def _readings(lam: float, l2: float, spec: Spec, steps: list[StepData]) -> tuple[str, str] | None:
+    """What a coefficient ``lam`` where ``l2`` is declared says, as (evidence, fix): 1 / lr
+    times it (a decay w *= 1 - l2 without the learning rate: Nielsen's network2 with eta left
+    out) or N / B times it (lambda / n with n the mini-batch's B rows where the training set's
+    N belong); None for another ratio."""
+    if not l2 or not steps:
+        return None
+    r, lr = lam / l2, float(spec.opt.kwargs.get("lr", 0.0) or 0.0)
+    n, b = steps[0].rows, steps[0].a[0].shape[0]
+    if lr and math.isclose(r, 1 / lr, rel_tol=1e-6):
+        return (
+            f"1 / lr = {1 / lr:g} times it, a decay w *= 1 - l2 that leaves out the learning "
+            f"rate (w *= 1 - lr * l2 takes {lr:g} of it)",
+            "multiply the decay by the learning rate: w *= 1 - lr * l2 (Nielsen's "
+            "1 - eta * lmbda / n)",
+        )
+    if n and b < n and math.isclose(r, n / b, rel_tol=1e-6):
+        return (
+            f"{r:g} = {n} / {b} times it, lambda divided by the mini-batch's {b} rows where the "
+            f"training set's {n} belong (Nielsen's lmbda / n with n = len(training_data))",
+            "divide lambda by the training set's size, not the mini-batch's (n = "
+            "len(training_data) in Nielsen's update_mini_batch)",
+        )
+    return None
 
 
 def _per_batch(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nnparity import check
-from nnparity.reference.learner import from_gradients
+from nnparity.reference.learner import from_gradients, from_step
 
 ETA, LMBDA, N = 0.5, 5.0, 30
 
@@ -161,3 +161,41 @@ def test_a_decay_with_another_coefficient_is_named_with_it(slip, said):
     assert r.findings[0].params == (
         ("biases[0]", "biases[1]") if slip == "biases" else ("weights[0]", "weights[1]")
     )
+
+
+@pytest.mark.parametrize(
+    ("slip", "said", "fix"),
+    [
+        (None, "", ""),
+        ("n_batch", "4 = 40 / 10 times it, lambda divided by the mini-batch's 10 rows where the "
+         "training set's 40 belong", "divide lambda by the training set's size"),
+        ("no_eta", "1 / lr = 2 times it, a decay w *= 1 - l2 that leaves out the learning rate",
+         "or, for the decay: multiply the decay by the learning rate"),
+    ],
+)  # fmt: skip
+def test_a_decay_slip_behind_a_step_that_hides_its_gradients_is_named(slip, said, fix):
+    """The same slips where the step shows no gradient (from_step, review s13): the implied
+    gradients carry another L2 coefficient, said with what its ratio to l2 means, not as
+    'declare l2=0.5'. At lr = 0.5 the decay without lr is 2 lambda W too: both are said."""
+    net, rng = Network2(slip=slip), np.random.RandomState(1)
+    X = rng.randn(40, 4)
+    Y = np.eye(3)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)]
+
+    def step(X, y):
+        net.update_mini_batch(list(zip(X[:, :, None], y[:, :, None], strict=True)), ETA, LMBDA,
+                              40 if slip != "n_batch" else len(X))  # fmt: skip
+
+    a = from_step(
+        net, ["weights[0]", "biases[0]", "weights[1]", "biases[1]"], step,
+        forward=lambda X: net.feedforward(X.T).T, sizes=[4, 6, 3], activations="sigmoid,sigmoid",
+        loss="bce", reduction="batch", optimizer="sgd", lr=ETA, l2=LMBDA / 40, l2_in="update",
+        batch_size=10,
+    )  # fmt: skip
+    r = check(a, X, Y, steps=4, probe=False)
+    if slip is None:
+        assert r.code == "match", r.render()
+        return
+    assert r.codes() == ["regularization_mismatch"], r.render()
+    f = r.findings[0]
+    assert said in f.evidence and fix in f.hint, r.render()
+    assert slip == "no_eta" or "declare l2=" not in f.hint  # (no_eta: 2 lambda W reads too)
