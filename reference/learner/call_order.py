@@ -29,11 +29,16 @@ def needs_forward(crash: Finding) -> Finding:
 
 def forward_order_note(adapter: Adapter, findings: list[Finding]) -> list[Finding]:
     """A note beside unexplained mismatches of a whole step with a forward: it runs after the
-    step, so a step that works from the forward call before it parts (or that is the bug)."""
+    step, so a step that works from the forward call before it parts (or that is the bug).
+    Not where they start at step 1, before which no forward= call has run: a step that
+    backprops the previous call's cache agrees there (review s13: the note beside a bug of
+    step 1 pointed at a cache the step never read)."""
     bugs = [f for f in findings if f.kind == "bug"]
     if adapter.grads is not None or adapter.step is None or adapter.forward is None:
         return []
     if not bugs or any(f.code != "unexplained_mismatch" for f in bugs):
+        return []
+    if min((f.step for f in bugs if f.step is not None), default=None) == 1:
         return []
     return [
         Finding(
