@@ -255,10 +255,27 @@ def compare_many(
     flat = flat or flatten([(a, e) for _, _, a, e, _, _ in items])
     if tol.atol <= 0 or flat is None:
         return one_by_one()
+    return compare_flat(items, tol, flat, spec=spec, mode=mode, step=step,
+                        check_dtype=check_dtype) or one_by_one()  # fmt: skip
+
+
+def compare_flat(
+    items: list[tuple],
+    tol: Tolerance,
+    flat: Flat,
+    *,
+    spec: str,
+    mode: str,
+    step: int,
+    check_dtype: bool = True,
+) -> list[Record]:
+    """``compare_many``'s one pass, for 6-tuple ``items`` whose (actual, expected) pairs
+    ``flat`` was made from, in order (the caller's word: ``compare_many`` checks it), and
+    atol > 0; [] where a value is not finite (``compare_many`` then compares one by one)."""
     A, E, diff, ae, starts, seg = flat.A, flat.E, flat.D, flat.AE, flat.starts, flat.segment
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         if not math.isfinite(diff.sum()):
-            return one_by_one()
+            return []
         given = [it[4] for it in items]  # each tensor's scale: given, else max |expected|
         if given.count(None) == len(given):
             top = np.maximum.reduceat(ae, starts)

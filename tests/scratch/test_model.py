@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from scratch_testing import numgrad
 
-from nnparity.scratch import Spec, build, make_data, optimizers, param_names, target_kind
+from nnparity.scratch import (
+    Spec,
+    activations,
+    build,
+    make_data,
+    optimizers,
+    param_names,
+    target_kind,
+)
 
 GRAD_SPECS = [
     "3-4-2 tanh,identity loss=mse",
@@ -139,6 +147,29 @@ def test_train_step_is_pure_and_returns_the_loss_before_the_update():
     np.testing.assert_equal((params, state, X, y), kept)
     assert loss == net.loss(params, X, y)
     assert new_state.step == 1 and not np.array_equal(new_params["W1"], params["W1"])
+
+
+@pytest.mark.parametrize("opt", OPT_CASES)
+@pytest.mark.parametrize("net_text", [*F32_NETS, *(f"3-5-2 {a},identity" for a in
+                                                  activations.names())])  # fmt: skip
+def test_loss_and_grads_and_the_update_leave_their_arguments_alone(net_text, opt):
+    """The parity engine hands scratch's own network its weights and data without copies
+    (a network of your own gets copies): every activation, loss and optimizer must write into
+    none of them, nor into the gradients the update is given (donate=False)."""
+    spec = Spec.parse(f"{net_text} opt={opt}")
+    net = build(spec)
+    params = net.init_params()
+    X, y = make_data(spec)
+    state = net.init_state(params)
+    kept = copy.deepcopy((params, state, X, y))
+    _, grads, _ = net.loss_and_grads(params, X, y)
+    g_kept = copy.deepcopy(grads)
+    for _ in range(2):  # a second step: the state's buffers exist
+        new_params, state2 = net.opt.update(grads, state, params)
+        np.testing.assert_equal((params, state, X, y), kept)
+        np.testing.assert_equal(grads, g_kept)
+        state = state2
+        kept = (kept[0], copy.deepcopy(state), X, y)
 
 
 # -- parameters and data -------------------------------------------------------------------
