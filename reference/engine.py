@@ -143,7 +143,8 @@ def _run(
     framework: str = "torch",
 ) -> ParityResult:
     X, y = check_data(spec, *data) if data is not None else make_data(spec)
-    p = {k: np.array(v, dtype=spec.dtype) for k, v in (params or net.init_params()).items()}
+    own = np.array if params else np.asarray  # your arrays are copied; fresh ones need not be
+    p = {k: own(v, dtype=spec.dtype) for k, v in (params or net.init_params()).items()}
     p0 = p
     state = net.init_state(p)
     make_twin = Twin if framework == "torch" else _jax_twin
