@@ -222,26 +222,34 @@ def _readings(lam: float, l2: float, spec: Spec, steps: list[StepData]) -> tuple
     """What a coefficient ``lam`` where ``l2`` is declared says, as (evidence, fix): 1 / lr
     times it (a decay w *= 1 - l2 without the learning rate: Nielsen's network2 with eta left
     out) or N / B times it (lambda / n with n the mini-batch's B rows where the training set's
-    N belong); None for another ratio."""
+    N belong): each reading whose ratio it is, both where they coincide (a ratio cannot tell
+    them apart); None for another ratio."""
     if not l2 or not steps:
         return None
     r, lr = lam / l2, float(spec.opt.kwargs.get("lr", 0.0) or 0.0)
     n, b = steps[0].rows, steps[0].a[0].shape[0]
+    said, fixes = [], []
     if lr and math.isclose(r, 1 / lr, rel_tol=1e-6):
-        return (
-            f"1 / lr = {1 / lr:g} times it, a decay w *= 1 - l2 that leaves out the learning "
-            f"rate (w *= 1 - lr * l2 takes {lr:g} of it)",
+        said.append(
+            f"what a decay w *= 1 - l2 that leaves out the learning rate gives (1 / lr = "
+            f"{1 / lr:g}; w *= 1 - lr * l2 takes {lr:g} of it)"
+        )
+        fixes.append(
             "multiply the decay by the learning rate: w *= 1 - lr * l2 (Nielsen's "
-            "1 - eta * lmbda / n)",
+            "1 - eta * lmbda / n)"
         )
     if n and b < n and math.isclose(r, n / b, rel_tol=1e-6):
-        return (
-            f"{r:g} = {n} / {b} times it, lambda divided by the mini-batch's {b} rows where the "
-            f"training set's {n} belong (Nielsen's lmbda / n with n = len(training_data))",
-            "divide lambda by the training set's size, not the mini-batch's (n = "
-            "len(training_data) in Nielsen's update_mini_batch)",
+        said.append(
+            f"what lambda divided by the mini-batch's {b} rows gives where the training set's "
+            f"{n} belong ({n} / {b}; Nielsen's lmbda / n with n = len(training_data))"
         )
-    return None
+        fixes.append(
+            "divide lambda by the training set's size, not the mini-batch's (n = "
+            "len(training_data) in Nielsen's update_mini_batch)"
+        )
+    if not said:
+        return None
+    return f"{r:g} times it, " + ", or ".join(said), "; or, if that is it, ".join(fixes)
 
 
 def _per_batch(
@@ -269,12 +277,23 @@ def _l1(
     steps: list[StepData], codec: Codec, failing: dict[str, int], ws: list[str], l2: float = 0.0
 ) -> list | None:
     """The weight gradients are the data's plus lambda sign(W): an L1 penalty, which no
-    declaration expresses (in place of the declared ``l2``'s l2 W, if any)."""
-    lam = _fit(steps, ws, l1=True, l2=l2) if ws else None
+    declaration expresses, beside the declared ``l2``'s l2 W or (``l2`` > 0) in its place."""
+    beside = _fit(steps, ws, l1=True) if ws else None  # PyTorch's (l2 W included) + L1
+    lam = beside if beside is not None or not l2 else _fit(steps, ws, l1=True, l2=l2)
     if lam is None:
         return None
     span = f" at steps {steps[0].step}-{steps[-1].step}" if len(steps) > 1 else ""
-    if l2:
+    if l2 and beside is not None:
+        said = (
+            f"your weight gradients are PyTorch's (the declared l2 * W included) plus "
+            f"{lam:.6g} sign(W){span}: the gradient of an L1 penalty ({lam:.6g} sum |W|) beside "
+            f"the declared L2, which the declaration does not have"
+        )
+        fix = (
+            "nnparity declares L2 penalties only (l2): if the L1 term is meant, check with it "
+            "removed; if not, remove it"
+        )
+    elif l2:
         said = (
             f"your weight gradients are the data's plus {lam:.6g} sign(W){span}, the gradient "
             f"of an L1 penalty ({lam:.6g} sum |W|), where l2={l2:g} is declared: an L2 "

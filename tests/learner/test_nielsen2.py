@@ -164,31 +164,35 @@ def test_a_decay_with_another_coefficient_is_named_with_it(slip, said):
 
 
 @pytest.mark.parametrize(
-    ("slip", "said", "fix"),
+    ("slip", "lr", "said", "fix"),
     [
-        (None, "", ""),
-        ("n_batch", "4 = 40 / 10 times it, lambda divided by the mini-batch's 10 rows where the "
-         "training set's 40 belong", "divide lambda by the training set's size"),
-        ("no_eta", "1 / lr = 2 times it, a decay w *= 1 - l2 that leaves out the learning rate",
-         "or, for the decay: multiply the decay by the learning rate"),
+        (None, ETA, "", ""),
+        ("n_batch", ETA, "4 times it, what lambda divided by the mini-batch's 10 rows gives "
+         "where the training set's 40 belong", "divide lambda by the training set's size"),
+        ("no_eta", ETA, "2 times it, what a decay w *= 1 - l2 that leaves out the learning rate "
+         "gives", "or, for the decay: multiply the decay by the learning rate"),
+        ("n_batch", 0.25, "4 times it, what a decay w *= 1 - l2 that leaves out the learning "
+         "rate gives (1 / lr = 4; w *= 1 - lr * l2 takes 0.25 of it), or what lambda divided "
+         "by the mini-batch's 10 rows gives", "; or, if that is it, divide lambda by"),
     ],
 )  # fmt: skip
-def test_a_decay_slip_behind_a_step_that_hides_its_gradients_is_named(slip, said, fix):
+def test_a_decay_slip_behind_a_step_that_hides_its_gradients_is_named(slip, lr, said, fix):
     """The same slips where the step shows no gradient (from_step, review s13): the implied
     gradients carry another L2 coefficient, said with what its ratio to l2 means, not as
-    'declare l2=0.5'. At lr = 0.5 the decay without lr is 2 lambda W too: both are said."""
+    'declare l2=0.5'. At lr = 0.5 the decay without lr is 2 lambda W too, and at lr = 0.25
+    it is lambda over the batch's rows (N / B = 4): each reading that fits is said."""
     net, rng = Network2(slip=slip), np.random.RandomState(1)
     X = rng.randn(40, 4)
     Y = np.eye(3)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)]
 
     def step(X, y):
-        net.update_mini_batch(list(zip(X[:, :, None], y[:, :, None], strict=True)), ETA, LMBDA,
+        net.update_mini_batch(list(zip(X[:, :, None], y[:, :, None], strict=True)), lr, LMBDA,
                               40 if slip != "n_batch" else len(X))  # fmt: skip
 
     a = from_step(
         net, ["weights[0]", "biases[0]", "weights[1]", "biases[1]"], step,
         forward=lambda X: net.feedforward(X.T).T, sizes=[4, 6, 3], activations="sigmoid,sigmoid",
-        loss="bce", reduction="batch", optimizer="sgd", lr=ETA, l2=LMBDA / 40, l2_in="update",
+        loss="bce", reduction="batch", optimizer="sgd", lr=lr, l2=LMBDA / 40, l2_in="update",
         batch_size=10,
     )  # fmt: skip
     r = check(a, X, Y, steps=4, probe=False)
