@@ -79,12 +79,23 @@ def _far(a: np.ndarray) -> float:
     return float(np.maximum(s, 1 / s).max(initial=1.0))
 
 
-def _standardise(a: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
-    """(x -> (x - mean) / std per feature of ``a``, in x's dtype; what the scale was)."""
+def _standardise(
+    a: np.ndarray, centre: bool = True
+) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """(x -> (x - mean) / std per feature of ``a``, in x's dtype; what the scale was). Without
+    ``centre`` (a first layer with no bias, which cannot absorb a shift) x / rms per feature:
+    only a linear map folds into its weights."""
     flat = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
     mean, std = flat.mean(0), flat.std(0)
+    said = f"means up to {np.abs(mean).max():.4g}, spreads up to {std.max():.4g}); "
+    said += "standardised per feature, (X - mean) / std"
+    if not centre:
+        mean, std = np.zeros_like(mean), np.sqrt((flat * flat).mean(0))
+        said = said.replace(
+            "standardised per feature, (X - mean) / std",
+            "scaled per feature, X / rms (not centred: a first layer without bias takes no shift)",
+        )
     std = np.where(std > 0, std, 1.0)
-    said = f"means up to {np.abs(mean).max():.4g}, spreads up to {std.max():.4g}"
 
     def f(x: np.ndarray) -> np.ndarray:
         out = (np.asarray(x, dtype=np.float64).reshape(len(x), -1) - mean) / std
@@ -112,7 +123,7 @@ def remedies(
     score = crit.score
     x_far = _far(X) > FAR
     if x_far:  # the runs that failed on the raw inputs, on standardised ones
-        std, said = _standardise(X)
+        std, said = _standardise(X, centre=bool(spec.bias))
         runs = [(spec, steps, batches)]  # the declared run; the strong one where it failed
         runs = runs if strong_fit else [(strong_spec, strong_steps, [(X, y)]), *runs]
         for s, n, b in runs:
@@ -196,8 +207,7 @@ def fresh_start(
 def _input_found(said: str, how: str) -> Finding:
     return _found(
         "input_scale",
-        f"your inputs are far from unit scale ({said}); standardised per feature, "
-        f"(X - mean) / std, the same network fits {how}",
+        f"your inputs are far from unit scale ({said}, the same network fits {how}",
         "standardise the inputs (keep the training mean and std for new data); the network "
         "itself can represent them",
     )

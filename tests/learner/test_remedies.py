@@ -193,3 +193,21 @@ def test_a_longer_run_that_ends_fitting_says_train_longer():
     said, fix = slower(train, spec, {}, {}, [], 100, lambda out: False, lambda out: "R^2 = 0",
                        None)  # fmt: skip
     assert "momentum or Adam" in fix
+
+
+@pytest.mark.parametrize("centre", [True, False])
+def test_the_rescaled_inputs_fold_into_the_first_layer(centre):
+    """Standardising is an affine map, which folds into a first layer with a bias; one without
+    bias takes no shift, so its inputs are scaled by their rms only (review s13b: a bias-free
+    network fitted centred inputs, and input_scale was said for what centring did)."""
+    from nnparity.reference.learner.remedies import _standardise
+
+    X = np.random.default_rng(0).random((50, 3)) * 0.05 + 0.02
+    f, said = _standardise(X, centre=centre)
+    Z = f(X)
+    if centre:
+        np.testing.assert_allclose(Z.mean(0), 0, atol=1e-12)
+        assert "(X - mean) / std" in said
+        return
+    np.testing.assert_allclose(Z, X / np.sqrt((X * X).mean(0)))  # a diagonal map: W1 absorbs it
+    assert "X / rms (not centred" in said
