@@ -119,8 +119,9 @@ class Adapter:
         """NumPy's global generator state where the learner's code runs (this process)."""
         return np.random.get_state()
 
-    def keep(self) -> Any:
-        """The learner's state below ``root``, to ``restore`` (``keep.py``; this process)."""
+    def keep(self, pin: bool = False) -> Any:
+        """The learner's state below ``root``, to ``restore`` (``keep.py``; this process;
+        ``pin``: kept for the whole check where snapshots are kept remotely)."""
         from .keep import snapshot
 
         return snapshot(self.root, self.forward, self.grads, self.step)

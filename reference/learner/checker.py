@@ -30,7 +30,7 @@ from nnparity.scratch import build
 
 from .adapters import Adapter
 from .allowance import Allowance
-from .call_order import forward_order_note
+from .call_order import with_forward_order
 from .codec import Codec
 from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
 from .explain import HYPOTHESIS_TOL, diagnose
@@ -291,7 +291,7 @@ def _check(
             for f in diag
         ]
     findings = ([run.crash] if run.crash else []) + hygiene + diag + notes
-    findings += forward_order_note(adapter, findings)
+    findings = with_forward_order(adapter, findings, runner, run.history)
     unchecked: tuple[Finding, ...] = ()
     training = Training("not_assessed", "", "the training probe was not run (probe=False)")
     if not targets or adapter.style == "forward":

@@ -275,8 +275,8 @@ class RemoteAdapter(Adapter):
 
         return rng_state(self.learner)
 
-    def keep(self) -> Any:
-        h, _ = self.learner.ask({"op": "keep"})
+    def keep(self, pin: bool = False) -> Any:
+        h, _ = self.learner.ask({"op": "keep", "pin": pin})
         return h.get("kept")
 
     def restore(self, kept: Any) -> None:

@@ -81,6 +81,7 @@ class Runner:
         self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
         self.unmoved: int | None = None  # the first step after which no weight had changed
         self.stuck: tuple[int, tuple[str, ...]] | None = None  # the first step some stayed
+        self.first: Any = None  # a whole step with forward=: the learner's state before step 1
         spec = adapter.conventions.spec(self.codec.dtype)
         self.opt = dict(spec.opt.kwargs)
         self.opt_name = spec.opt.name
@@ -173,7 +174,9 @@ class Runner:
                         l2 / 2 * sum(float((v * v).sum()) for k, v in params.items() if k[0] == "W")
                     )
         if a.step is not None:
-            before = a.keep() if twice or (last and step == 1 and a.forward is not None) else []
+            first = last and step == 1 and a.forward is not None  # (call_order's experiment)
+            before = a.keep(pin=first) if twice or first else []
+            self.first = before if first else self.first
             try:
                 self.call("step", a.step, step, X, y)
             except LearnerCrash as e:  # a step that needs the forward pass called before it?

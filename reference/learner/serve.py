@@ -193,9 +193,10 @@ class _Server:
                 got = [get(self.adapter.root, p) for p in header["paths"]]
                 return {"values": encode(got, out, self.keep)}, out
             if op == "keep":  # the learner's state, kept here (keep.py)
-                snaps = getattr(self, "snaps", {})
+                snaps, pins = getattr(self, "snaps", {}), getattr(self, "pins", set())
                 n = max(snaps, default=-1) + 1
-                self.snaps = {k: v for k, v in snaps.items() if k > n - 4}  # the last four
+                self.pins = pins | {n} if header.get("pin") else pins  # kept for the check
+                self.snaps = {k: v for k, v in snaps.items() if k > n - 4 or k in pins}
                 self.snaps[n] = self.adapter.keep()
                 return {"kept": n}, out
             if op == "restore":
