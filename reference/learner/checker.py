@@ -307,7 +307,7 @@ def _check(
         what = first_nonfinite(obs, codec)
         if expected is None and obs.implied and obs.after is not None:  # PyTorch's step there
             expected = ref.update(obs.params, rs.grads)
-        made = update_made(obs, what, expected, spec, codec.held_in())
+        made = update_made(obs, what, expected, spec, codec.held_in(), rs.grads)
         if finite:
             code = "numerical_instability"
             if nan_step == 1 and not runner.warning and backward_only(obs, what, rs):

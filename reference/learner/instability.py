@@ -183,14 +183,21 @@ BETA_POWER = re.compile(r"(beta\w*|\bb\d|0\.9\d*)\s*(\*\*|,\s*\w*t\b)", re.IGNOR
 
 
 def update_made(
-    obs: Obs, what: str, expected: dict | None, spec: Spec, storage: dict[str, str]
+    obs: Obs,
+    what: str,
+    expected: dict | None,
+    spec: Spec,
+    storage: dict[str, str],
+    tgrads: dict | None = None,
 ) -> tuple[str, str] | None:
     """(operation, fix) when the learner's update makes the NaN/Inf: its gradients are finite
     (they are checked first; implied ones are non-finite because the step is) and the
     declared optimizer's step from them (or from PyTorch's, for a step that hides them) is
     finite and fits each weight's storage (a float16 weight past 65504 overflows: the
     training's, not the code's). None otherwise. Adam's bias correction divided by 1 - beta^0
-    = 0 is named at the first step where the learner's warning quotes a beta's power."""
+    = 0 is named at the first step where the learner's warning quotes a beta's power, or where
+    the corrections at t - 1 reproduce its step, non-finite entries and all (a warning
+    silenced by np.errstate says nothing); ``tgrads``: PyTorch's gradients at its weights."""
     step_made = "updated" in what or (obs.implied and "implied gradient" in what)
     hidden = obs.grads is None or obs.implied  # its own gradient may be what went non-finite
     if expected is None or not step_made or (hidden and obs.step > 1):
@@ -200,14 +207,15 @@ def update_made(
         if not np.isfinite(v).all() or float(np.abs(v).max(initial=0.0)) > top:
             return None
     line = obs.warning[1] if obs.warning is not None else ""
-    if obs.step == 1 and spec.opt.name in ("adam", "adamw") and BETA_POWER.search(line):
-        if "divide by zero" in line or "invalid value" in line:
-            return (
-                "your Adam step divides by 1 - beta^t with t = 0 at the first step (the bias "
-                "correction of a step count that starts at 0, or is advanced after the update)",
-                "count the steps from 1: t += 1 before the update, so the first correction is "
-                "1 - beta1 (as Adam's paper and PyTorch do); no clip or epsilon is needed",
-            )
+    adam = obs.step == 1 and spec.opt.name in ("adam", "adamw")
+    said = BETA_POWER.search(line) and ("divide by zero" in line or "invalid value" in line)
+    if adam and (said or _t_zero(obs, spec, tgrads if hidden else obs.grads)):
+        return (
+            "your Adam step divides by 1 - beta^t with t = 0 at the first step (the bias "
+            "correction of a step count that starts at 0, or is advanced after the update)",
+            "count the steps from 1: t += 1 before the update, so the first correction is "
+            "1 - beta1 (as Adam's paper and PyTorch do); no clip or epsilon is needed",
+        )
     if hidden:  # at the first step, before anything agreed
         return (
             f"your step: the declared {spec.opt.name} step from PyTorch's gradients at the same "
@@ -324,3 +332,32 @@ def nonfinite_value(r: Any, history: list, spec: Spec) -> Finding:
         fix,
         "note",
     )
+
+
+def _t_zero(obs: Obs, spec: Spec, grads: dict | None) -> bool:
+    """Whether Adam's step with a bias correction taken at t - 1 (m's, v's or both: a division
+    by 1 - beta^0 = 0 at the first step) reproduces the learner's first step from ``grads``:
+    the same NaN and +-Inf entries, the finite ones within 1e-5."""
+    import torch
+
+    from .optim_sim import Sim
+
+    if not grads or obs.after is None or any(k not in grads for k in obs.after):
+        return False
+    P = {k: torch.as_tensor(np.asarray(v, np.float64)) for k, v in obs.params.items()}
+    G = {k: torch.as_tensor(np.asarray(grads[k], np.float64)) for k in obs.after}
+    for variant in ("t_behind", "t_behind_m", "t_behind_v"):
+        with np.errstate(all="ignore"):
+            Q = Sim(spec.opt.name, dict(spec.opt.kwargs), variant).step(P, G)
+        if all(_same_step(Q[k].numpy(), np.asarray(obs.after[k], np.float64)) for k in Q):
+            return True
+    return False
+
+
+def _same_step(q: np.ndarray, a: np.ndarray) -> bool:
+    """Entry by entry: non-finite in both, as the same NaN or Inf, else close; some NaN/Inf."""
+    fq, fa = np.isfinite(q), np.isfinite(a)
+    if q.shape != a.shape or not np.array_equal(fq, fa) or fq.all():
+        return False
+    same = np.array_equal(q[~fq], a[~fa], equal_nan=True)
+    return same and np.allclose(a[fa], q[fq], rtol=1e-5, atol=0.0)

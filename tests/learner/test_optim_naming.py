@@ -413,3 +413,19 @@ def test_one_adam_correction_a_step_behind_is_named_not_a_step_that_did_not_upda
     assert r.codes()[0] == "optimizer_update_mismatch", r.render()
     assert "v's bias correction 1 - b2^t taken one step behind (t - 1" in f.evidence, f.evidence
     assert "1 - b2^t with the step's own t" in f.hint
+
+
+@pytest.mark.parametrize("silenced", [True, False])
+@pytest.mark.parametrize("style", ["gradients", "step"])
+def test_an_adam_step_count_from_0_is_named_with_numpy_s_warnings_silenced(style, silenced):
+    """Review s13b: the t = 0 correction was named from the learner's RuntimeWarning only; a
+    program under np.seterr(all='ignore') (or errstate) got the generic 'a division by a state
+    still 0'. Adam's step with the corrections at t - 1 reproduces its NaN/Inf entries."""
+    old = np.seterr(all="ignore" if silenced else "warn")
+    try:
+        r = check(learner("adam", "t_behind", style=style), X, Y, steps=5, probe=False)
+    finally:
+        np.seterr(**old)
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert "t = 0 at the first step" in f.evidence and f.hint.startswith("count the steps from 1")
