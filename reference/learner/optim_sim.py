@@ -113,6 +113,10 @@ class Sim:
                 gb = self._st(k, "gb", p)
                 gb += (1 - a) * (g - gb)
                 avg = s - gb * gb
+            if v & {"rms_bc", "rms_bc_behind"}:  # Adam's correction, which RMSprop has not
+                tt = t - 1 if "rms_bc_behind" in v else t  # 0 at the first step: s / 0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    avg = avg / np.float64(1 - a**tt)
             d = torch.sqrt(avg + eps) if "eps_inside" in v else torch.sqrt(avg) + eps
             if kw.get("momentum", 0.0):
                 b = self._st(k, "b", p)

@@ -69,6 +69,12 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "rmsprop": [
         ("eps_inside", "eps inside the square root: sqrt(s + eps)"),
         ("no_decay", "weight decay left out"),
+        ("rms_bc", "s divided by a bias correction 1 - alpha^t, as Adam's v (RMSprop has none)"),
+        (
+            "rms_bc_behind",
+            "s divided by a bias correction 1 - alpha^t taken at t - 1 (0 at the first step: "
+            "s_hat is inf and the step 0), as Adam's v; RMSprop has none",
+        ),
         FITTED_ADAM[0],
         ALPHA,
         CLIP,
@@ -101,6 +107,7 @@ GROUPS = (
     {*T_SHIFTS, "t_frozen", "t_twice", *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
     {"eps_inside", "eps_hat"},
+    {"rms_bc", "rms_bc_behind"},
     {"no_decay", "decoupled", "coupled", "sgdw", "sgdw_l2", "decay_after"},
     {"no_momentum", "nesterov_flip", "ema", "damp_first", "no_dampening"},
 )
@@ -139,6 +146,9 @@ VARIANT_FIX = {
     "step, from t = 0",
     "t_ahead_m": "divide m by 1 - b1^t with the step's own t (counted from 1), as v",
     "t_ahead_v": "divide v by 1 - b2^t with the step's own t (counted from 1), as m",
+    "rms_bc": "leave s uncorrected: w -= lr * g / (sqrt(s) + eps) (torch.optim.RMSprop)",
+    "rms_bc_behind": "leave s uncorrected: w -= lr * g / (sqrt(s) + eps) (torch.optim.RMSprop; "
+    "a correction at t - 1 also divides by 0 at the first step)",
     "t_behind": "increment t before the corrections (t = 1 at the first step: nnfs's "
     "self.iterations + 1), so 1 - b^t is never 0",
     "t_behind_m": "divide m by 1 - b1^t with the step's own t (t = 1 at the first step), as v",

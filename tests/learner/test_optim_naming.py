@@ -78,7 +78,11 @@ class Learner:
                 a = val if bug == "alpha" else 0.99
                 v *= a
                 v += (1 - a) * g[k] ** 2
-                p -= lr * g[k] / (np.sqrt(v) + eps)
+                vh = v
+                if bug in ("rms_bc", "rms_bc_behind"):  # Adam's correction on RMSprop's s
+                    with np.errstate(divide="ignore"):
+                        vh = v / (1 - a ** (t - (bug == "rms_bc_behind")))
+                p -= lr * g[k] / (np.sqrt(vh) + eps)
                 continue
             if bug == "nosqrt" or (bug == "nosqrt_W1" and k == "W1"):  # no variant has it
                 v *= 0.999
@@ -429,3 +433,19 @@ def test_an_adam_step_count_from_0_is_named_with_numpy_s_warnings_silenced(style
     assert r.code == "implementation_bug", r.render()
     f = r.findings[0]
     assert "t = 0 at the first step" in f.evidence and f.hint.startswith("count the steps from 1")
+
+
+@pytest.mark.parametrize("style", ["gradients", "step"])
+@pytest.mark.parametrize("bug", [None, "rms_bc", "rms_bc_behind"])
+def test_rmsprop_with_adam_s_bias_correction_is_named(bug, style):
+    """Review s13b: RMSprop with s / (1 - alpha^t) was 'no known rmsprop variant', and at
+    t - 1 (s / 0 at the first step: the weights stay) step_did_not_update."""
+    r = check(learner("rmsprop", bug, style=style), X, Y, steps=5, probe=False)
+    if bug is None:
+        assert r.code == "match", r.render()
+        return
+    assert r.codes()[0] == "optimizer_update_mismatch", r.render()
+    ev = r.findings[0].evidence
+    assert "s divided by a bias correction 1 - alpha^t" in ev, ev
+    assert ("taken at t - 1" in ev) == (bug == "rms_bc_behind"), ev
+    assert "leave s uncorrected" in r.findings[0].hint
