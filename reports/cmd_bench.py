@@ -104,8 +104,8 @@ def render(out: dict, compared: Path | None = None) -> None:
                     "scratch / torch": f"{r['ratio']:.3g} ({r['ratio_low']:.3g}-"
                     f"{r['ratio_high']:.3g})",
                     "bound": r["bound"],
-                    "ratio / bound": "noisy" if r["noisy"] else f"{r['ratio'] / r['bound']:.2f}",
-                    "GEMMs of step": "noisy" if r["noisy"] else f"{r['gemm_share']:.0%}",
+                    "scratch / bound": "noisy" if r["noisy"] else f"{_over_bound(r):.2f}",
+                    "GEMMs, update of step": "noisy" if r["noisy"] else _shares(r),
                 }
                 for r in rows
             ],
@@ -122,12 +122,15 @@ def render(out: dict, compared: Path | None = None) -> None:
     )
     print(
         "scratch / torch: median of the paired samples (lowest-highest). bound: the step's own "
-        "GEMMs alone in NumPy over torch's step;\nscratch / torch cannot go below it. GEMMs of "
-        "step: their share of scratch's step. Both libraries run at the thread count shown."
+        "GEMMs and one in-place pass over its\nweights (p += g, the update's least traffic) in "
+        "NumPy, over torch's step: work no step can skip, so scratch / torch cannot go below "
+        "it.\nscratch / bound: scratch's step over that work (1.00 = nothing else costs). "
+        "GEMMs, update of step: their shares of scratch's\nstep. Both libraries run at the "
+        "thread count shown."
     )
     if any(r["noisy"] for r in rows):
         print(
-            "warning: the machine was noisy (a ratio below its bound, or GEMMs longer than the "
+            "warning: the machine was noisy (a ratio below its bound, or the bound longer than the "
             "step); rerun on a quiet machine or with more --repeats",
             file=sys.stderr,
         )
@@ -155,6 +158,16 @@ def render(out: dict, compared: Path | None = None) -> None:
     if out.get("changes"):
         print(f"\nagainst {compared}:")
         print(tabulate(out["changes"], headers="keys", floatfmt=".3g"))
+
+
+def _over_bound(r: dict) -> float:
+    """Scratch's step over its bound; a file from before the bound took the update had none."""
+    return r.get("over_bound", r["ratio"] / r["bound"])
+
+
+def _shares(r: dict) -> str:
+    update = f", {r['update_share']:.0%}" if "update_share" in r else ""
+    return f"{r['gemm_share']:.0%}{update}"
 
 
 def _samples(e: dict) -> str:

@@ -44,6 +44,7 @@ def test_bench_quick_json_runs_end_to_end(capsys, tmp_path):
         assert r["threads"] == 1  # tiny sizes: both libraries at one thread
         assert r["ratio_low"] <= r["ratio"] <= r["ratio_high"]
         assert r["bound"] > 0 and r["gemms_s"] > 0
+        assert r["over_bound"] > 0 and 0 < r["update_share"] and 0 < r["gemm_share"]
     assert out["gradcheck"][0]["gradcheck_ok"] is True and out["gradcheck"][0]["params"] > 10_000
     assert set(out["cli_start_s"]) == {"nnparity --help", "nnparity list"}
     assert 0 < out["engine"]["engine_vs_floor"]
@@ -91,3 +92,25 @@ def test_the_gemm_bound_times_the_steps_own_products(sizes, batch):
     shapes = bench.gemm_shapes(sizes, batch)
     assert sum(2 * m * k * n for m, k, n in shapes) == bench.step_flops(sizes, batch)
     assert len(shapes) == 3 * (len(sizes) - 1) - 1  # the first layer computes no da
+
+
+@pytest.mark.parametrize("sizes", [(3, 4, 2), (64, 128, 128, 10)])
+def test_the_update_in_the_bound_passes_over_every_parameter(sizes):
+    from nnparity.scratch import Spec, build
+
+    spec = Spec.parse(
+        "-".join(map(str, sizes)) + " tanh" + ",tanh" * (len(sizes) - 3) + ",identity"
+    )
+    params = build(spec).init_params()
+    assert sorted(bench.update_shapes(sizes)) == sorted(p.shape for p in params.values())
+
+
+def test_a_kept_run_from_before_the_update_bound_still_shows(capsys, tmp_path):
+    row = {"spec": "3-4-1 b4", "dtype": "float64", "threads": 1, "scratch_s": 2e-5,
+           "torch_s": 1e-4, "ratio": 0.2, "ratio_low": 0.19, "ratio_high": 0.21, "bound": 0.05,
+           "gemm_share": 0.25, "noisy": False}  # fmt: skip
+    from nnparity.reports.cmd_bench import _over_bound, _shares
+
+    assert _over_bound(row) == pytest.approx(4.0) and _shares(row) == "25%"
+    row |= {"over_bound": 3.5, "update_share": 0.1}
+    assert _over_bound(row) == 3.5 and _shares(row) == "25%, 10%"
