@@ -34,6 +34,7 @@ from .call_order import with_forward_order
 from .codec import Codec
 from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
 from .explain import HYPOTHESIS_TOL, diagnose
+from .fresh_steps import fresh_steps
 from .instability import (
     NEGATIVE_ROOT,
     backward_only,
@@ -241,11 +242,11 @@ def _check(
     conv = adapter.conventions
     spec = conv.spec(codec.dtype)
     targets = y is not None
-    X, y, y_own = learner_data(spec, X, y)
+    X, y, (X_own, y_own) = learner_data(spec, X, y)
     if len(X) == 0:
         raise LearnerError("X has no rows: give at least one sample")
     ref = Reference(spec, codec.frozen, conv.l2, conv.softmax_out)
-    runner = Runner(adapter, X, y_own)
+    runner = Runner(adapter, X_own, y_own)
     bs = min(batch_size or conv.batch_size or len(X), len(X))
     batches, early = batches_of(len(X), bs, steps)  # a short last batch: second
     P0 = adapter.read()
@@ -262,6 +263,8 @@ def _check(
     run = _run(adapter, runner, ref, codec, X, y, batches, steps, watch, tols)
     nan_step = run.nan_step
     bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
+    if not (bad or run.crash or nan_step or runner.hygiene):  # a kink the data never reach
+        runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):

@@ -285,7 +285,8 @@ class Search:
             s.dl_da if not up else up[i] @ self._w_back(s, l, wb).T
             for i, s in enumerate(self.steps)
         ]
-        for d in fitted_derivative(self.steps, l, da, self.acts[l - 1][0], l in self.bias):
+        name, module = self.acts[l - 1]
+        for d in fitted_derivative(self.steps, l, da, name, l in self.bias, module):
             dz = [self._dz(s, l, d, wb, up[i] if up else None) for i, s in enumerate(self.steps)]
             choice = self._judge(l, d, wb, dz)
             if _better(choice, best):

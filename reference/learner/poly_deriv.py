@@ -4,24 +4,28 @@ a_l = f(z_l) (then in z_l): dW_l = a_(l-1)^T (da_l * sum_j c_j x^j) is linear in
 one least-squares solve over the steps examined finds them. ``1 - a`` for tanh' (the square
 left out), ``a - a^3``, ``1 + a^2``: any slip of that kind is named with its formula, where a
 list of candidates holds only the slips someone thought of. The hypothesis search then judges
-the fitted candidate like any other (hypotheses.py)."""
+the fitted candidate like any other (hypotheses.py). An activation with a kink at 0 (relu, leaky
+relu, elu, selu) is also fitted with one polynomial on each side of it, where a slip is in one
+branch: elu'(z) written as elu(z) below 0, the + alpha left out."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
-from .candidates import OUTPUT_FORMULA, SYMBOL, Deriv
+from .candidates import OUTPUT_FORMULA, SYMBOL, Deriv, prime
 
 Tensor = torch.Tensor
 DEGREE = 3
 SNAP = 4  # coefficients snapped to quarters first
+KINKED = ("relu", "leaky_relu", "elu", "selu")  # a kink at 0: fitted on each side too
 NEAR = 0.02  # coefficients this near k times the true derivative's are the true derivative
 
 
 def fitted_derivative(
-    steps: Sequence, l: int, da: list[Tensor], act: str, bias: bool
+    steps: Sequence, l: int, da: list[Tensor], act: str, bias: bool, module: Any = None
 ) -> list[Deriv]:
     """The polynomial derivatives of layer ``l`` that may reproduce the learner's gradients,
     as candidates (its coefficients snapped to quarters first, then as fitted); none when the
@@ -40,7 +44,63 @@ def fitted_derivative(
             continue
         near = float((snapped - c).abs().max()) <= 1e-3 * max(1.0, float(c.abs().max()))
         out += [_deriv(k, var, act) for k in ([snapped, c] if near else [c])]
+    if act in KINKED and module is not None:
+        out += _branches(steps, l, da, act, bias, module)
     return out
+
+
+def _branches(
+    steps: Sequence, l: int, da: list[Tensor], act: str, bias: bool, module: Any
+) -> list[Deriv]:
+    """Candidates with one polynomial in a on each side of the kink, none where both sides are
+    the true derivative times one constant at the points the steps reached."""
+    c = _solve(steps, l, da, "a", bias, split=True)
+    if c is None:
+        return []
+    z = torch.cat([s.z[l].reshape(-1) for s in steps])
+    a, true = module(z), prime(module, z)
+    out = []
+    for k in (torch.round(c * SNAP) / SNAP, c):
+        fit = _on_sides(k, z, a)
+        scale = float(fit @ true) / max(float(true @ true), 1e-300)
+        if float((fit - scale * true).abs().max()) <= NEAR * max(1.0, float(fit.abs().max())):
+            return []  # the true derivative (or a scale of it, which other hypotheses name)
+        out.append(_split_deriv(k, act, z, a, true))
+    return out
+
+
+def _on_sides(c: Tensor, z: Tensor, a: Tensor) -> Tensor:
+    n = DEGREE + 1
+    up = sum(c[j] * a**j for j in range(n))
+    down = sum(c[n + j] * a**j for j in range(n))
+    return torch.where(z > 0, up, down)
+
+
+def _split_deriv(c: Tensor, act: str, z: Tensor, a: Tensor, true: Tensor) -> Deriv:
+    """A two-sided candidate, said by the side(s) whose polynomial parts from the true
+    derivative at the points the steps reached there."""
+    sym, n = SYMBOL.get(act, act), DEGREE + 1
+    fit = _on_sides(c, z, a)
+    said = []
+    for side, part, mask in (("z > 0", c[:n], z > 0), ("z <= 0", c[n:], z <= 0)):
+        if not bool(mask.any()):
+            continue
+        off = float((fit - true)[mask].abs().max())
+        if off > NEAR * max(1.0, float(true[mask].abs().max())):
+            said.append(f"{poly_text(part, 'a')} for {side}")
+    coef = c.tolist()
+    return Deriv(
+        "poly split",
+        "wrong_activation_derivative",
+        f"{' and '.join(said)} in place of {sym}'(z) (fitted as a polynomial in a = {sym}(z) "
+        "on each side of 0)",
+        1.5,
+        lambda z, a: torch.where(
+            z > 0,
+            sum(coef[j] * a**j for j in range(n)),
+            sum(coef[n + j] * a**j for j in range(n)),
+        ),
+    )
 
 
 def _deriv(c: Tensor, var: str, act: str) -> Deriv:
@@ -57,7 +117,10 @@ def _deriv(c: Tensor, var: str, act: str) -> Deriv:
     )
 
 
-def _solve(steps: Sequence, l: int, da: list[Tensor], var: str, bias: bool) -> Tensor | None:
+def _solve(
+    steps: Sequence, l: int, da: list[Tensor], var: str, bias: bool, split: bool = False
+) -> Tensor | None:
+    """The least-squares coefficients (``split``: those for z > 0, then those for z <= 0)."""
     cols, target = [], []
     for s, d in zip(steps, da, strict=True):
         x, prev = (s.a[l] if var == "a" else s.z[l]), s.a[l - 1]
@@ -66,8 +129,9 @@ def _solve(steps: Sequence, l: int, da: list[Tensor], var: str, bias: bool) -> T
             return None
         w = {n: 1.0 / max(s.atol[n], 1e-300) for n in names}
         per = []
-        for j in range(DEGREE + 1):
-            dz = d * x**j
+        sides = [s.z[l] > 0, s.z[l] <= 0] if split else [None]
+        for side, j in ((m, j) for m in sides for j in range(DEGREE + 1)):
+            dz = d * x**j if side is None else d * x**j * side
             parts = [(prev.T @ dz).reshape(-1) * w[names[0]]]
             if bias:
                 parts.append(dz.sum(0) * w[names[1]])

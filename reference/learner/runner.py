@@ -81,7 +81,7 @@ class Runner:
         self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
         self.unmoved: int | None = None  # the first step after which no weight had changed
         self.stuck: tuple[int, tuple[str, ...]] | None = None  # the first step some stayed
-        self.first: Any = None  # a whole step with forward=: the learner's state before step 1
+        self.first: Any = None  # the learner's state before step 1
         spec = adapter.conventions.spec(self.codec.dtype)
         self.opt = dict(spec.opt.kwargs)
         self.opt_name = spec.opt.name
@@ -139,6 +139,8 @@ class Runner:
         """Write ``params`` into the learner, run its functions on the batch ``rows``."""
         a, X, y = self.a, self.X[rows], self.y[rows]
         obs, self._batch = Obs(step, rows, params), len(rows)
+        if step == 1 and self.first is None:  # (call_order's and fresh_steps' experiments)
+            self.first = a.keep(pin=True)
         a.write(params)
         last = a.grads is None and a.step is not None  # a whole step: forward after it (doc)
         if a.forward is not None and not last:
@@ -175,8 +177,7 @@ class Runner:
                     )
         if a.step is not None:
             first = last and step == 1 and a.forward is not None  # (call_order's experiment)
-            before = a.keep(pin=first) if twice or first else []
-            self.first = before if first else self.first
+            before = self.first if first else a.keep() if twice else []
             try:
                 self.call("step", a.step, step, X, y)
             except LearnerCrash as e:  # a step that needs the forward pass called before it?

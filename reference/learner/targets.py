@@ -14,11 +14,18 @@ from nnparity.scratch.errors import DataError
 Array = np.ndarray
 
 
-def learner_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
-    """(X, y for the twin, y for the learner): a real target given as a vector (N,) for one
-    output is (N, 1) for the twin and stays (N,) for the learner's own code; class indices
+def learner_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, tuple[Array, Array]]:
+    """(X, y for the twin, (X, y) for the learner): a real target given as a vector (N,) for
+    one output is (N, 1) for the twin and stays (N,) for the learner's own code; class indices
     given as a column (N, 1) are (N,) for the twin and stay a column for the learner; one-hot
-    targets (N, K) are their argmax for the twin and stay one-hot for the learner."""
+    targets (N, K) are their argmax for the twin and stay one-hot for the learner; float data
+    stay in their own dtype for the learner (``own_floats``)."""
+    X_in, y_in = X, y
+    X, y, y_own = _learner_data(spec, X, y)
+    return X, y, (own_floats(X_in, X), own_floats(y_in, y_own))
+
+
+def _learner_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X[None, :] if spec.sizes[0] == X.size else X[:, None]
@@ -42,6 +49,16 @@ def learner_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
         return (*check_data(spec, X, y.argmax(1)), own)
     X, y = check_data(spec, X, y)
     return X, y, y.reshape(shape) if y.size == int(np.prod(shape)) else y
+
+
+def own_floats(given: Any, cast: Array) -> Array:
+    """The learner's own data as its program runs on it: ``given`` where it is a float array of
+    another dtype than ``cast`` (float16 data stays float16, float64 data beside float32 weights
+    stays float64), in ``cast``'s shape; else ``cast``. The twin takes ``cast``."""
+    a = np.asarray(given) if given is not None else cast
+    if a.dtype.kind != "f" or a.dtype == cast.dtype or a.size != cast.size:
+        return cast
+    return np.array(a, copy=True).reshape(cast.shape)
 
 
 def _one_hot(y: Array, n: int, k: int) -> bool:
