@@ -145,7 +145,7 @@ def _run(
     own = stateless and adapter.grads is not None
     ref64 = None  # the float64 oracle for float32 learners
     if spec.dtype == "float32":
-        ref64 = Reference(spec.replace(dtype="float64"), codec.frozen, ref.l2, ref.softmax_out)
+        ref64 = ref.like(spec.replace(dtype="float64"))
     allow = Allowance(spec, codec.frozen, ref.l2)
     narrow = None  # a mixed learner's narrow round-off, for what parts from the wide twin
     if tols.program == "float32" and spec.dtype == "float64":  # (float16's envelope is
@@ -245,7 +245,7 @@ def _check(
     X, y, (X_own, y_own) = learner_data(spec, X, y)
     if len(X) == 0:
         raise LearnerError("X has no rows: give at least one sample")
-    ref = Reference(spec, codec.frozen, conv.l2, conv.softmax_out)
+    ref = Reference(spec, codec.frozen, conv.l2, conv.softmax_out, conv.l2_bias)
     runner = Runner(adapter, X_own, y_own)
     bs = min(batch_size or conv.batch_size or len(X), len(X))
     batches, early = batches_of(len(X), bs, steps)  # a short last batch: second

@@ -32,7 +32,8 @@ class Conventions:
     kind per layer, weight layout (None: inferred from shapes), fold position, batching, and
     ``l2``: an L2 penalty in the loss, l2/2 * sum of W^2 over the weights (not the biases), so
     each weight gradient gains l2 * W (the optimizer's ``weight_decay`` is torch's, applied in
-    the update to every parameter, and is not part of the gradient)."""
+    the update to every parameter, and is not part of the gradient); ``l2_bias`` likewise on
+    the biases (nnfs's ``bias_regularizer_l2`` lambda is l2_bias = 2 lambda)."""
 
     sizes: tuple[int, ...]
     activations: tuple[str, ...]
@@ -47,6 +48,7 @@ class Conventions:
     batch_size: int | None = None
     l2: float = 0.0
     l2_in: str = "loss"
+    l2_bias: float = 0.0
 
     @classmethod
     def make(
@@ -72,11 +74,12 @@ class Conventions:
             raise LearnerError(f"layout must be 'in_out' or 'out_in', got {conv.layout!r}")
         if conv.fold not in ("last", "first"):
             raise LearnerError(f"fold must be 'last' or 'first', got {conv.fold!r}")
-        if not isinstance(conv.l2, int | float) or isinstance(conv.l2, bool) or conv.l2 < 0:
-            raise LearnerError(
-                f"l2 must be a number >= 0 (the loss gains l2/2 * sum W^2 over the weights), "
-                f"got {conv.l2!r}"
-            )
+        for key, what in (("l2", "W^2 over the weights"), ("l2_bias", "b^2 over the biases")):
+            v = getattr(conv, key)
+            if not isinstance(v, int | float) or isinstance(v, bool) or v < 0:
+                raise LearnerError(
+                    f"{key} must be a number >= 0 (the loss gains {key}/2 * sum {what}), got {v!r}"
+                )
         if conv.l2_in not in ("loss", "update"):
             raise LearnerError(
                 f"l2_in must be 'loss' (your gradients carry l2 * W) or 'update' (your update "
@@ -85,6 +88,18 @@ class Conventions:
             )
         conv.spec("float64")  # every name is checked here, with scratch's messages
         return conv
+
+    def with_penalty(
+        self, loss: float | None, grads: dict[str, Any], params: dict[str, Any]
+    ) -> tuple[float | None, dict[str, Any]]:
+        """(loss, gradients) with the L2 penalty added: l2 W to each weight's gradient,
+        l2_bias b to each bias's, and l2/2 sum W^2 + l2_bias/2 sum b^2 to the loss (for a
+        penalty the learner applies in its update, whose gradients are the data's)."""
+        lam = {"W": self.l2, "b": self.l2_bias}
+        grads = {k: g + lam[k[0]] * params[k] if lam.get(k[0]) else g for k, g in grads.items()}
+        if loss is not None:
+            loss += sum(lam.get(k[0], 0.0) / 2 * float((v * v).sum()) for k, v in params.items())
+        return loss, grads
 
     @property
     def n_layers(self) -> int:
@@ -118,7 +133,8 @@ class Conventions:
         spec = self.spec(dtype)
         kinds = self.bias[0] if len(set(self.bias)) == 1 else ",".join(self.bias)
         l2 = f" l2={self.l2:g}" if self.l2 else ""
-        l2 += " (in your update)" if self.l2 and self.l2_in == "update" else ""
+        l2 += f" l2_bias={self.l2_bias:g}" if self.l2_bias else ""
+        l2 += " (in your update)" if (self.l2 or self.l2_bias) and self.l2_in == "update" else ""
         acts = [str(a) for a in spec.activations]
         if self.softmax_out:
             acts[-1] = "softmax (cross_entropy on the logits)"

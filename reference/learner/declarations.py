@@ -26,6 +26,7 @@ def _conv(kw: dict[str, Any]) -> Conventions:
         "batch_size",
         "l2",
         "l2_in",
+        "l2_bias",
     )
     kw = _optimizer_options(kw)
     unknown = set(kw) - set(keys)

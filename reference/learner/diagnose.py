@@ -108,9 +108,10 @@ def step_data(
     new = to_tensors(obs.after) if obs.after is not None else None
     P = to_tensors(obs.params)
     g, ref_g = to_tensors(obs.grads), to_tensors(rs.grads)
-    if ref.l2:  # the hypotheses are about the data loss: take the declared L2 term off both
-        g = {k: v - ref.l2 * P[k] if k[0] == "W" else v for k, v in g.items()}
-        ref_g = {k: v - ref.l2 * P[k] if k[0] == "W" else v for k, v in ref_g.items()}
+    lam = {"W": ref.l2, "b": ref.l2_bias}
+    if ref.l2 or ref.l2_bias:  # the hypotheses are about the data loss: the declared L2 off
+        g = {k: v - lam.get(k[0], 0.0) * P[k] for k, v in g.items()}
+        ref_g = {k: v - lam.get(k[0], 0.0) * P[k] for k, v in ref_g.items()}
     alt = {}
     if ref.spec.loss.name == "cross_entropy" and z[-1].shape[0] > 1:
         alt["softmax_axis"] = softmax_axis_dz(z[-1], yt, ref.reduction)

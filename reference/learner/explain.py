@@ -27,6 +27,7 @@ from .row_order import explain_stale
 from .scale import explain_total_scale
 from .schedule import explain_schedule
 from .sgd_form import explain_sgd_form
+from .sutskever import sutskever_form
 
 if TYPE_CHECKING:
     from nnparity.reference.compare import Record
@@ -91,7 +92,9 @@ def diagnose(
         if sel[0][0].implied and spec.opt.name == "sgd":  # another SGD form than declared?
             upto = [h for h in history if nan_step is None or h[0].step < nan_step]
             obs, grads = [h[0] for h in upto], [h[1].grads for h in upto]
-            form = explain_sgd_form(obs, grads, spec, codec, start, h_atol, h_rtol, ref.l2)
+            form = sutskever_form(obs, ref, X, y, spec, h_atol, h_rtol) or explain_sgd_form(
+                obs, grads, spec, codec, start, h_atol, h_rtol, ref.l2
+            )
         floor = 1.0 if prec == "float16" else 0.0
         data = [
             step_data(o, X[o.rows], y[o.rows], ref, rs, h_atol, h_rtol, floor) for o, rs, _ in sel
@@ -125,7 +128,7 @@ def diagnose(
                 )
             )  # fmt: skip
             or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
-            or explain_regularization(data, codec, failing, ref.l2, spec)
+            or explain_regularization(data, codec, failing, ref.l2, spec, ref.l2_bias)
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied, shown)
         )
     upd = [r for r in bad if r.stage == "update"]

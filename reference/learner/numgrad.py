@@ -55,7 +55,8 @@ def explain_numerical(
         return []
 
     def loss() -> float:
-        pen = ref.l2 / 2 * sum(float((v * v).sum()) for k, v in P.items() if k[0] == "W")
+        lam = {"W": ref.l2, "b": ref.l2_bias}
+        pen = sum(lam.get(k[0], 0.0) / 2 * float((v * v).sum()) for k, v in P.items())
         return net.loss(P, X, y) + pen
 
     L0 = loss()

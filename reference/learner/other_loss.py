@@ -51,7 +51,7 @@ def explain_other_loss(
             other = spec.replace(loss=choice(losses, name, reduction=red))
         except SpecError:
             return False
-        twin = Reference(other, codec.frozen, ref.l2, ref.softmax_out)
+        twin = ref.like(other)
         return all(_same(o, twin.run(o.params, X[o.rows], y[o.rows]), atol, rtol) for o in seen)
 
     if any(fits(spec.loss.name, red) for red in REDUCTIONS):

@@ -73,9 +73,10 @@ def explain_regularization(
     failing: dict[str, int],
     l2: float,
     spec: Spec,
+    l2_bias: float = 0.0,
 ) -> list[Finding] | None:
     """Findings when every failing gradient is PyTorch's plus lambda' times its parameter;
-    None when that does not explain them all."""
+    None when that does not explain them all. ``l2``, ``l2_bias``: the declared penalties."""
     ws = [k for k in failing if k[0] == "W"]
     bs = [k for k in failing if k[0] == "b"]
     fits: dict[str, float] = {}
@@ -112,7 +113,14 @@ def explain_regularization(
     if bs:
         lam_b = fits[bs[0]]
         said = f"your bias gradients are PyTorch's plus {lam_b:.6g} b{span}: "
-        if wd and _same(lam_b, -wd, wd):  # the declared decay reaches every parameter
+        own = l2_bias + lam_b  # the learner's own coefficient on its biases
+        if l2_bias and _same(own, 0.0, l2_bias):
+            said += f"your biases take no L2 penalty, where l2_bias={l2_bias:g} is declared"
+            fix = "add l2_bias * b to your bias gradients, or drop l2_bias from the declaration"
+        elif l2_bias:
+            said += f"your biases carry {own:.6g} b, where l2_bias={l2_bias:g} is declared"
+            fix = f"declare l2_bias={own:.6g} if that is your penalty on the biases"
+        elif wd and _same(lam_b, -wd, wd):  # the declared decay reaches every parameter
             said += (
                 f"your biases take no weight decay, where weight_decay={wd:g} decays every "
                 "parameter (PyTorch's optimizers do)"
@@ -126,9 +134,9 @@ def explain_regularization(
                 "the L2 penalty is applied to the biases too, where l2 regularises the weights only"
             )
             fix = (
-                "leave the biases out of the penalty: only weight gradients get l2 * W (if "
-                "your biases are regularised on purpose, as nnfs's bias_regularizer_l2 does, "
-                "the twin cannot declare that yet: check with it set to 0)"
+                "leave the biases out of the penalty: only weight gradients get l2 * W; if "
+                "your biases are regularised on purpose (nnfs's bias_regularizer_l2 = lambda "
+                f"adds 2 lambda b), declare l2_bias={lam_b:.6g}"
             )
         out.append(
             Finding(

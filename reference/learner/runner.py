@@ -166,15 +166,8 @@ class Runner:
                     a.restore(after)  # on from the first run's state
                     obs.calls = 1
             a.write(params)
-            l2 = a.conventions.l2 if a.conventions.l2_in == "update" else 0.0
-            if l2:  # the penalty lives in the learner's update: its gradients are the data's
-                obs.grads = {
-                    k: g + l2 * params[k] if k[0] == "W" else g for k, g in obs.grads.items()
-                }
-                if obs.loss is not None:
-                    obs.loss += (
-                        l2 / 2 * sum(float((v * v).sum()) for k, v in params.items() if k[0] == "W")
-                    )
+            if a.conventions.l2_in == "update":  # its gradients are the data's alone
+                obs.loss, obs.grads = a.conventions.with_penalty(obs.loss, obs.grads, params)
         if a.step is not None:
             first = last and step == 1 and a.forward is not None  # (call_order's experiment)
             before = self.first if first else a.keep() if twice else []

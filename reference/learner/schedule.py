@@ -8,11 +8,15 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .codec import canonical_key
 from .golden import golden
 from .hypotheses import to_tensors
 from .optim_variants import Sim
 from .result import Finding
+
+SPREAD = 4.0  # multipliers this many rounding spreads apart from their mean are no constant
 
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
@@ -36,7 +40,8 @@ def explain_schedule(
     if len(seq) < 3:
         return []
     sim = Sim(spec.opt.name, dict(spec.opt.kwargs))
-    mults = []
+    mults, noise = [], []
+    held = codec.held_in()
     for obs, g in seq:
         P, A = to_tensors(obs.params), to_tensors(obs.after)
         Q = sim.step(P, to_tensors(g))
@@ -46,16 +51,19 @@ def explain_schedule(
         if den == 0:
             return []
         s = sum(float((e[k] * d[k]).sum()) for k in d) / den
-        for k in d:  # every parameter takes this step's one multiplier
-            step = s * d[k]
-            allowed = atol * max(float(step.abs().max()), 1e-300) + rtol * A[k].abs()
-            if not bool(((A[k] - P[k] - step).abs() <= allowed).all()):
-                return _momentum_decay(seq, spec, codec, atol, rtol)
+        if not _takes(s, d, A, P, atol, rtol):  # every parameter takes this step's multiplier
+            return _momentum_decay(seq, spec, codec, atol, rtol)
         mults.append(s)
+        noise.append(_rounding(d, A, held) / den)
     full = max(len(o.rows) for o, _ in seq)  # a short last batch's own factor is no schedule
-    kept = [m for (o, _), m in zip(seq, mults, strict=True) if len(o.rows) == full]
-    if max(kept) - min(kept) <= 1e-6 * max(abs(m) for m in kept):
-        return []  # one constant multiplier on the full batches: another lr, said elsewhere
+    kept = [i for i, (o, _) in enumerate(seq) if len(o.rows) == full]
+    ms = [mults[i] for i in kept]
+    mean = sum(ms) / len(ms)
+    if max(ms) - min(ms) <= 1e-6 * max(abs(m) for m in ms) or all(
+        abs(mults[i] - mean) <= SPREAD * noise[i] for i in kept
+    ):
+        return []  # one constant multiplier on the full batches (each step's own s_t parts from
+        # it by no more than its storage's rounding): another lr or a factor, said elsewhere
     spread = max(abs(b - a) for a, b in zip(mults, mults[1:], strict=False)) or 1.0
     digits = max(4, min(15, 2 + math.ceil(-math.log10(spread))))  # enough to tell them apart
     same = next((i for i, m in enumerate(mults) if not math.isclose(m, mults[0])), len(mults))
@@ -102,6 +110,26 @@ def explain_schedule(
         "at each step",
         fix,
     )
+
+
+def _rounding(d: dict, A: dict, held: dict[str, str]) -> float:
+    """The spread the rounding of stored weights gives a step's fitted multiplier, times its
+    denominator: sqrt(sum eps^2 (A d)^2), eps of each parameter's storage dtype."""
+    total = 0.0
+    for k in d:
+        eps = float(np.finfo(held.get(k, "float64")).eps)
+        total += eps * eps * float(((A[k] * d[k]) ** 2).sum())
+    return math.sqrt(total)
+
+
+def _takes(s: float, d: dict, A: dict, P: dict, atol: float, rtol: float) -> bool:
+    """Whether the step P -> A is ``s`` times the simulated step ``d`` in every parameter."""
+    for k in d:
+        step = s * d[k]
+        allowed = atol * max(float(step.abs().max()), 1e-300) + rtol * A[k].abs()
+        if not bool(((A[k] - P[k] - step).abs() <= allowed).all()):
+            return False
+    return True
 
 
 def _span(a: int, b: int) -> str:

@@ -36,11 +36,20 @@ class RefStep:
 
 class Reference:
     """The twin of ``spec`` with the biases in ``frozen`` held at zero; ``l2`` adds
-    l2/2 * sum ||W_l||^2 (weights only) to the loss; ``softmax_out``: the output shown is
-    softmax of the (identity) last layer, the loss is still taken on the logits."""
+    l2/2 * sum ||W_l||^2 (weights only) to the loss, ``l2_bias`` l2_bias/2 * sum ||b_l||^2;
+    ``softmax_out``: the output shown is softmax of the (identity) last layer, the loss is
+    still taken on the logits."""
 
-    def __init__(self, spec: Spec, frozen: set[str], l2: float = 0.0, softmax_out: bool = False):
+    def __init__(
+        self,
+        spec: Spec,
+        frozen: set[str],
+        l2: float = 0.0,
+        softmax_out: bool = False,
+        l2_bias: float = 0.0,
+    ):
         self.spec, self.frozen, self.l2 = spec, set(frozen), float(l2)
+        self.l2_bias = float(l2_bias)
         self.softmax_out = softmax_out  # the forward output compared is softmax(logits)
         self.logits_out = False  # ... or the logits themselves (``output_form``)
         self.twin = self._twin(spec)
@@ -50,6 +59,10 @@ class Reference:
         self.acts = [self.twin.module[2 * i + 1] for i in range(L)]
         self.stable = spec.loss.name == "bce" and spec.activations[-1].name == "sigmoid"
         self.reduction = spec.loss.kwargs.get("reduction", "mean")
+
+    def like(self, spec: Spec) -> Reference:
+        """This twin's conventions (frozen biases, penalties, output form) on ``spec``."""
+        return Reference(spec, self.frozen, self.l2, self.softmax_out, self.l2_bias)
 
     def _twin(self, spec: Spec) -> Twin:
         twin = Twin(spec)
@@ -69,11 +82,15 @@ class Reference:
         return self.twin.loss_fn(out_or_z, y)
 
     def penalty(self, twin: Twin) -> torch.Tensor | float:
-        """l2/2 * sum ||W_l||^2 over the weights of ``twin`` (0.0 without l2)."""
-        if not self.l2:
+        """l2/2 * sum ||W_l||^2 over the weights of ``twin`` plus l2_bias/2 * sum ||b_l||^2
+        over its biases (0.0 without either)."""
+        if not (self.l2 or self.l2_bias):
             return 0.0
-        ws = [twin.params[n] for n in twin.names if n[0] == "W"]
-        return self.l2 / 2 * sum((w * w).sum() for w in ws)
+        total = 0.0
+        for lam, kind in ((self.l2, "W"), (self.l2_bias, "b")):
+            ps = [twin.params[n] for n in twin.names if n[0] == kind] if lam else []
+            total = total + lam / 2 * sum((p * p).sum() for p in ps)
+        return total
 
     def run(self, params: dict[str, Array], X: Array, y: Array) -> RefStep:
         """Forward (keeping every z and a), loss and gradients at ``params``."""

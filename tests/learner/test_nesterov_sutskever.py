@@ -1,0 +1,72 @@
+"""Nesterov momentum in Sutskever et al.'s form (review s12, s14): the gradient at the
+look-ahead point w - lr mu v with w kept is PyTorch's SGD(nesterov=True) in another
+parameterisation; it was an unexplained mismatch on every parameter. Now a match with a note;
+the same program with a bug, or with the gradient at w (classical momentum), is not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_step
+
+NAMES = ["W1", "b1", "W2", "b2"]
+MU, LR = 0.9, 0.05
+
+
+class Net:
+    def __init__(self, bug: str | None = None, dtype: str = "float64"):
+        r = np.random.RandomState(0)
+        self.P = {
+            "W1": (0.5 * r.randn(3, 8)).astype(dtype), "b1": (0.1 * r.randn(8)).astype(dtype),
+            "W2": (0.5 * r.randn(8, 1)).astype(dtype), "b2": np.zeros(1, dtype),
+        }  # fmt: skip
+        self.V = {k: np.zeros_like(v) for k, v in self.P.items()}
+        self.bug = bug
+
+    def grads(self, X, y):
+        P = self.P
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
+        dh = d @ P["W2"].T * (1 if self.bug == "no_tanh_prime" else 1 - h**2)
+        return {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+
+    def step(self, X, y):
+        P, V = self.P, self.V
+        saved = {k: P[k].copy() for k in P}
+        if self.bug != "no_look_ahead":
+            for k in P:
+                P[k] -= LR * MU * V[k]
+        g = self.grads(X, y)
+        for k in P:
+            P[k][...] = saved[k]
+            V[k] = MU * V[k] + g[k]
+            P[k] -= LR * V[k]
+
+
+def _check(net: Net, dtype: str = "float64"):
+    r = np.random.RandomState(1)
+    X = r.randn(32, 3)
+    y = np.sin(X @ r.randn(3, 1))
+    a = from_step(net.P, NAMES, net.step, sizes=[3, 8, 1], activations="tanh,identity",
+                  loss="mse", optimizer=f"sgd(momentum={MU},nesterov=true)", lr=LR)  # fmt: skip
+    return check(a, X.astype(dtype), y.astype(dtype), steps=5, probe=False)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sutskevers_form_is_a_match_with_a_note(dtype):
+    r = _check(Net(dtype=dtype), dtype)
+    assert r.code == "match", r.render()
+    assert [f.code for f in r.findings if f.code == "nesterov_form"], r.render()
+
+
+def test_a_bug_in_sutskevers_form_is_still_a_bug():
+    r = _check(Net("no_tanh_prime"))
+    assert r.code == "implementation_bug", r.render()
+    assert "nesterov_form" not in r.codes(), r.render()
+
+
+def test_the_gradient_at_w_is_classical_momentum():
+    r = _check(Net("no_look_ahead"))
+    assert r.code == "implementation_bug", r.render()
+    assert "classical momentum" in r.findings[0].evidence, r.render()
