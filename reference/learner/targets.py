@@ -47,6 +47,17 @@ def _learner_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
     if kind == "class" and _one_hot(y, len(X), spec.sizes[-1]):  # the learner keeps its own
         own = np.array(y, copy=True)
         return (*check_data(spec, X, y.argmax(1)), own)
+    eps = _smoothing(y, len(X), spec.sizes[-1]) if kind == "class" else None
+    if eps is not None:  # label-smoothed one-hot rows: PyTorch's label_smoothing on argmax
+        declared = float(spec.loss.kwargs.get("label_smoothing", 0.0))
+        if abs(eps - declared) > 1e-6 * max(eps, declared):
+            raise DataError(
+                f"y holds label-smoothed one-hot rows (eps = {eps:.6g}: 1 - eps + eps/K at each "
+                f"row's class, eps/K elsewhere): declare loss='cross_entropy(label_smoothing="
+                f"{eps:.6g})', and the twin takes y.argmax(1) with PyTorch's smoothing while "
+                "your code keeps y as it is"
+            )
+        return (*check_data(spec, X, y.argmax(1)), np.array(y, copy=True))
     X, y = check_data(spec, X, y)
     return X, y, y.reshape(shape) if y.size == int(np.prod(shape)) else y
 
@@ -59,6 +70,20 @@ def own_floats(given: Any, cast: Array) -> Array:
     if a.dtype.kind != "f" or a.dtype == cast.dtype or a.size != cast.size:
         return cast
     return np.array(a, copy=True).reshape(cast.shape)
+
+
+def _smoothing(y: Array, n: int, k: int) -> float | None:
+    """eps where every row of ``y`` is (1 - eps) one-hot + eps / k with 0 < eps < 1, else None."""
+    if y.shape != (n, k) or k < 2 or y.dtype.kind != "f" or not np.isfinite(y).all():
+        return None
+    low = float(y.min())
+    eps = low * k
+    if not 0 < eps < 1:
+        return None
+    want = np.full_like(y, low, dtype=np.float64)
+    want[np.arange(n), y.argmax(1)] = 1 - eps + low
+    tol = 8 * np.finfo(y.dtype).eps
+    return eps if bool(np.allclose(y, want, rtol=tol, atol=tol)) else None
 
 
 def _one_hot(y: Array, n: int, k: int) -> bool:
