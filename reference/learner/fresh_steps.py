@@ -58,7 +58,8 @@ def fresh_steps(
         run = run_steps(adapter, again, ref, codec, X, y, batches, FRESH_STEPS, 0, tols)
     except (LearnerCrash, ArithmeticError, ValueError):  # nothing to say where it cannot run
         return []
-    finally:
+    finally:  # the arrays the learner started from hold their own values again, then its
+        adapter.restore(runner.first)  # state after the check's steps is back in place
         adapter.restore(now)
     stop = run.nan_step
     bad = [r for r in run.records if not r.passed and (stop is None or r.step < stop)]
