@@ -59,13 +59,32 @@ def _branches(
         return []
     z = torch.cat([s.z[l].reshape(-1) for s in steps])
     a, true = module(z), prime(module, z)
-    out = []
-    for k in (torch.round(c * SNAP) / SNAP, c):
-        fit = _on_sides(k, z, a)
-        scale = float(fit @ true) / max(float(true @ true), 1e-300)
-        if float((fit - scale * true).abs().max()) <= NEAR * max(1.0, float(fit.abs().max())):
-            return []  # the true derivative (or a scale of it, which other hypotheses name)
-        out.append(_split_deriv(k, act, z, a, true))
+    fit = _on_sides(c, z, a)
+    scale = float(fit @ true) / max(float(true @ true), 1e-300)
+    if all(  # on each side, at that side's own size (leaky's 0.01 below 0 is no 0.02 off)
+        float((fit - scale * true)[m].abs().max())
+        <= NEAR * float(torch.maximum(fit[m].abs(), (scale * true)[m].abs()).max())
+        for m in (z > 0, z <= 0)
+        if bool(m.any())
+    ):
+        return []  # the true derivative (or a scale of it, which other hypotheses name)
+    snapped = torch.round(c * SNAP) / SNAP
+    near = float((snapped - c).abs().max()) <= 1e-3 * max(1.0, float(c.abs().max()))
+    tidy = _tidy(c, z, a)
+    return [_split_deriv(k, act, z, a, true) for k in ([snapped, tidy] if near else [tidy])]
+
+
+def _tidy(c: Tensor, z: Tensor, a: Tensor) -> Tensor:
+    """``c`` without the terms that add less than 1e-6 of their side's largest value there
+    (least-squares dust: 1e-11 a beside a slope of 0.1)."""
+    n, out = DEGREE + 1, c.clone()
+    for side, m in ((0, z > 0), (1, z <= 0)):
+        if not bool(m.any()):
+            continue
+        top = float(a[m].abs().max())
+        part = c[side * n : (side + 1) * n]
+        size = torch.stack([part[j].abs() * top**j for j in range(n)])
+        out[side * n : (side + 1) * n] = torch.where(size <= 1e-6 * size.max(), 0.0, part)
     return out
 
 
@@ -86,7 +105,7 @@ def _split_deriv(c: Tensor, act: str, z: Tensor, a: Tensor, true: Tensor) -> Der
         if not bool(mask.any()):
             continue
         off = float((fit - true)[mask].abs().max())
-        if off > NEAR * max(1.0, float(true[mask].abs().max())):
+        if off > NEAR * float(torch.maximum(fit[mask].abs(), true[mask].abs()).max()):
             said.append(f"{poly_text(part, 'a')} for {side}")
     coef = c.tolist()
     return Deriv(
