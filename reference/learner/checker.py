@@ -49,7 +49,8 @@ from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training
 from .row_order import batches_of, ignores_rows, ignores_rows_note, in_rows, reordered, rows_at
 from .runner import LearnerCrash, Obs, Runner
-from .table import Tolerances, param_table, records_of
+from .sutskever import watch_form
+from .table import Tolerances, param_table, records_of, terms_of
 from .targets import learner_data
 from .torch_side import Reference, RefStep
 from .wide import fresh_forward, wide_forward
@@ -189,7 +190,7 @@ def _run(
             nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
         if obs.after is None and codec.precision != spec.dtype:  # as its narrower arrays hold
             nxt = codec.to_canonical(codec.from_canonical(nxt), "float64")  # them: rounded
-        terms = _terms(rs, y[rows])
+        terms = terms_of(rs, y[rows])
         recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o, terms, gbound,
                           ubound, nbound)  # fmt: skip
         if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
@@ -214,16 +215,6 @@ def _run(
 
 
 CONSEQUENCES = ("unexplained_mismatch", "optimizer_update_mismatch", "lr_schedule")
-
-
-def _terms(rs: RefStep, y: Array) -> float:
-    """The size of the terms a gradient sums, max |a_(l-1)| times max(|a_L|, |y|): the least
-    scale of the gradients' tolerance, so that a gradient that has cancelled to nearly zero
-    (a converged fit) is judged by its absolute error, not by its relative one."""
-    acts = max(float(t.abs().max()) for t in rs.a[:-1])
-    out = float(np.abs(rs.out).max(initial=0.0))
-    yv = float(np.abs(y).max(initial=0.0)) if np.issubdtype(y.dtype, np.floating) else 1.0
-    return acts * max(out, yv)
 
 
 def _check(
@@ -266,6 +257,7 @@ def _check(
     if not (bad or run.crash or nan_step or runner.hygiene):  # a kink the data never reach
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
+    diag = watch_form(diag, runner, ref, X, y, batches, watch, run.history, HYPOTHESIS_TOL[prec])
     named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
         if not named:  # the rest follows from weights that stay (Adam's v / 0 stays: named)

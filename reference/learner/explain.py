@@ -92,7 +92,7 @@ def diagnose(
         if sel[0][0].implied and spec.opt.name == "sgd":  # another SGD form than declared?
             upto = [h for h in history if nan_step is None or h[0].step < nan_step]
             obs, grads = [h[0] for h in upto], [h[1].grads for h in upto]
-            form = sutskever_form(obs, ref, X, y, spec, h_atol, h_rtol) or explain_sgd_form(
+            form = sutskever_form(obs, ref, X, y, spec, h_atol, h_rtol, codec) or explain_sgd_form(
                 obs, grads, spec, codec, start, h_atol, h_rtol, ref.l2
             )
         floor = 1.0 if prec == "float16" else 0.0

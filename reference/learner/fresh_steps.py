@@ -67,9 +67,9 @@ def fresh_steps(
         return []
     found = diagnose(bad, run.history, ref, codec, X, y, ref.spec, stop, codec.precision)
     named = [f for f in found if f.code in NAMED and f.kind == "bug"]
-    if not named and codec.precision != "float16":  # said, not judged: a bug no candidate
-        names = codec.labels(sorted({r.tensor for r in bad if r.stage == "grad"}))
-        runner.notes.append(_parted(names or codec.labels(sorted({r.tensor for r in bad}))))
+    grads = sorted({r.tensor for r in bad if r.stage == "grad"})  # (a step alone parts where
+    if not named and grads and codec.precision != "float16":  # an optimizer state stays put)
+        runner.notes.append(_parted(codec.labels(grads)))  # said, not judged
     if not named:  # (a float16 Adam's v underflows at fresh weights: another eps, no bug)
         return []
     return [

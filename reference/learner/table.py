@@ -97,7 +97,7 @@ def records_of(
 ) -> list[Record]:
     """One record per quantity the learner showed at this step, against the twin's (grads share
     one atol scale, max |PyTorch gradient| of the step, at least ``TERMS_FLOOR * terms`` (the
-    size of the terms a gradient sums: ``checker._terms``) and, for a
+    size of the terms a gradient sums: ``terms_of``) and, for a
     gradient held in float16, 1: float16 round-off does not shrink with its gradients; implied
     gradients add their noise). Each quantity's tolerance is its dtype's (``Tolerances``).
     For float32, ``oracle`` is the float64 twin at the same weights: a record outside tolerance
@@ -276,3 +276,13 @@ def param_table(records: list[Record], history: list, codec: Codec) -> tuple[Par
             )
         )
     return tuple(out)
+
+
+def terms_of(rs: RefStep, y: Any) -> float:
+    """The size of the terms a gradient sums, max |a_(l-1)| times max(|a_L|, |y|): the least
+    scale of the gradients' tolerance, so that a gradient that has cancelled to nearly zero
+    (a converged fit) is judged by its absolute error, not by its relative one."""
+    acts = max(float(t.abs().max()) for t in rs.a[:-1])
+    out = float(np.abs(rs.out).max(initial=0.0))
+    yv = float(np.abs(y).max(initial=0.0)) if np.issubdtype(y.dtype, np.floating) else 1.0
+    return acts * max(out, yv)

@@ -15,14 +15,14 @@ MU, LR = 0.9, 0.05
 
 
 class Net:
-    def __init__(self, bug: str | None = None, dtype: str = "float64"):
+    def __init__(self, bug: str | None = None, dtype: str = "float64", late: int = 0):
         r = np.random.RandomState(0)
         self.P = {
             "W1": (0.5 * r.randn(3, 8)).astype(dtype), "b1": (0.1 * r.randn(8)).astype(dtype),
             "W2": (0.5 * r.randn(8, 1)).astype(dtype), "b2": np.zeros(1, dtype),
         }  # fmt: skip
         self.V = {k: np.zeros_like(v) for k, v in self.P.items()}
-        self.bug = bug
+        self.bug, self.late, self.t = bug, late, 0
 
     def grads(self, X, y):
         P = self.P
@@ -33,6 +33,8 @@ class Net:
 
     def step(self, X, y):
         P, V = self.P, self.V
+        self.t += 1
+        lr = LR / 2 if self.late and self.t >= self.late else LR  # the bug: from step `late`
         saved = {k: P[k].copy() for k in P}
         if self.bug != "no_look_ahead":
             for k in P:
@@ -40,8 +42,8 @@ class Net:
         g = self.grads(X, y)
         for k in P:
             P[k][...] = saved[k]
-            V[k] = MU * V[k] + g[k]
-            P[k] -= LR * V[k]
+            V[k] = (MU * V[k] + g[k]).astype(P[k].dtype)
+            P[k] -= (lr * V[k]).astype(P[k].dtype)
 
 
 def _check(net: Net, dtype: str = "float64"):
@@ -53,7 +55,7 @@ def _check(net: Net, dtype: str = "float64"):
     return check(a, X.astype(dtype), y.astype(dtype), steps=5, probe=False)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
 def test_sutskevers_form_is_a_match_with_a_note(dtype):
     r = _check(Net(dtype=dtype), dtype)
     assert r.code == "match", r.render()
@@ -70,3 +72,14 @@ def test_the_gradient_at_w_is_classical_momentum():
     r = _check(Net("no_look_ahead"))
     assert r.code == "implementation_bug", r.render()
     assert "classical momentum" in r.findings[0].evidence, r.render()
+
+
+@pytest.mark.parametrize("late", [4, 40])
+def test_a_bug_that_starts_later_is_said_at_its_step(late):
+    """Review s14b: the form was read off the first five steps and every later mismatch
+    dropped; now each step is judged under the look-ahead reading, through the steps compared
+    (4) and on through the watch (40)."""
+    r = _check(Net(late=late))
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert f.code == "nesterov_form_mismatch" and f.step == late, r.render()
