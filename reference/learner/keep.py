@@ -112,15 +112,44 @@ def _own(obj: Any, homes: set[str]) -> bool:
 
 
 def restore(entries: list[Entry]) -> None:
-    """Put every recorded value back where it was, arrays' contents in place."""
+    """Put every recorded value back where it was, arrays' contents in place; a dict's key or
+    an object's attribute made after the snapshot is taken away (state a program creates on
+    its first step, nnfs's ``if not hasattr(layer, 'weight_momentums')``, is not there
+    before it), and one taken away since is put back."""
     for container, key, value, copy in entries:
         try:
-            if _get(container, key) is not value:
+            if key is _KEYS:
+                _drop_new(container, value)
+                continue
+            try:
+                there = _get(container, key) is value
+            except (KeyError, AttributeError, IndexError):
+                there = False
+            if not there:
                 _set(container, key, value)
             if copy is not None and value.flags.writeable and value.shape == copy.shape:
                 np.copyto(value, copy)
         except Exception:  # noqa: BLE001 - a container that changed shape or refuses: as it is
             continue
+
+
+_KEYS = object()  # an entry's key: ``value`` is the set of the container's keys at the time
+
+
+def _names(obj: Any) -> dict | None:
+    """The dict whose keys are ``obj``'s state: itself, or a plain object's ``__dict__``."""
+    if isinstance(obj, dict):
+        return obj
+    if isinstance(obj, type | types.ModuleType):
+        return None
+    d = getattr(obj, "__dict__", None)
+    return d if type(d) is dict else None
+
+
+def _drop_new(container: Any, keys: frozenset) -> None:
+    d = _names(container)
+    for k in [k for k in d or () if k not in keys and not (isinstance(k, str) and k[:2] == "__")]:
+        del d[k]
 
 
 def _items(obj: Any) -> list[tuple[Any, Any]]:
@@ -155,6 +184,9 @@ def _walk(
             return
         seen.add(id(obj))
         items = _items(obj)
+        names = _names(obj)
+        if names is not None:  # the keys there now: one made later is taken away on restore
+            out.append((obj, _KEYS, frozenset(names), None))
         if not isinstance(obj, type | types.ModuleType) and _own(type(obj), homes):
             _walk(type(obj), depth + 1, out, seen, left, homes)  # its class attributes
     except Exception:  # noqa: BLE001 - an object that will not show its state: left alone

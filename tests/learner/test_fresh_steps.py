@@ -139,3 +139,41 @@ def test_a_constant_or_linear_slip_below_the_kink_is_fitted_on_its_side(slip, sa
     r = check(_adapter(Leaky(slip), "gradients"), *_data(), steps=3, watch=50, probe=False)
     assert r.codes() == ["wrong_activation_derivative"], r.render()
     assert f"with {said} in place of leaky_relu'(z)" in r.findings[0].evidence, r.render()
+
+
+class LazyMomentum(Net):
+    """nnfs's SGD with momentum: ``if not hasattr(layer, 'weight_momentums')`` makes the state
+    on the first step (review s14c: kept across the restore, step 300's momentum reached the
+    fresh steps and a correct program got a note)."""
+
+    def __init__(self):
+        super().__init__("elu", False, momentum=0.9)
+        del self.v
+
+    def step(self, X, y):
+        if not hasattr(self, "momentums"):
+            self.momentums = {k: np.zeros_like(getattr(self, k)) for k in NAMES}
+        for k, g in self.grads(X, y).items():
+            self.momentums[k] = 0.9 * self.momentums[k] + g
+            getattr(self, k)[...] -= 0.001 * self.momentums[k]
+
+
+def test_state_made_on_the_first_step_is_not_there_before_it():
+    r = check(_adapter(LazyMomentum(), "step"), *_data(), steps=3, watch=50, probe=False)
+    assert r.code == "match" and r.findings == (), r.render()
+
+
+def test_restore_takes_away_what_was_made_after_the_snapshot_and_puts_back_what_went():
+    from nnparity.reference.learner.keep import restore, snapshot
+
+    class Layer:
+        pass
+
+    layer, state = Layer(), {"t": 0}
+    layer.W = np.ones(2)
+    kept = snapshot(layer, state)
+    layer.momentum, state["m"] = np.zeros(2), 1.0
+    del layer.W
+    restore(kept)
+    assert not hasattr(layer, "momentum") and "m" not in state
+    np.testing.assert_array_equal(layer.W, np.ones(2))
