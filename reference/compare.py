@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import MISSING, asdict, dataclass, fields
 from functools import cache
-from itertools import accumulate
-from operator import is_
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .flat import Flat, flatten, is_flat_of
 from .tolerance import Tolerance
 
 STAGES = ("forward", "loss", "grad", "update", "optimizer_state", "buffers", "eval")
@@ -250,7 +249,7 @@ def compare_many(
             for st, name, a, e, sc, bd in items
         ]  # fmt: skip
 
-    if flat is not None and not _is_flat_of(flat, items):
+    if flat is not None and not is_flat_of(flat, items):
         raise ValueError("compare_many(flat=...) takes flatten() of these items' own pairs")
     flat = flat or flatten([(a, e) for _, _, a, e, _, _ in items])
     if tol.atol <= 0 or flat is None:
@@ -316,75 +315,10 @@ def compare_flat(
     return out
 
 
-class Flat(NamedTuple):
-    """Pairs of arrays (actual, expected) and all their elements in one float64 array each,
-    ``D = |A - E|`` and ``AE = |E|``; ``starts`` (and ``starts_l``) where each pair's elements
-    begin, ``segment`` the pair each element belongs to. Read only."""
-
-    arrays: list[tuple[np.ndarray, np.ndarray]]
-    sizes: list[int]
-    A: np.ndarray
-    E: np.ndarray
-    sources: tuple = ()  # the objects given, actual and expected in turn (``_is_flat_of``)
-    shapes: tuple = ()
-    starts: np.ndarray = np.zeros(0, np.intp)
-    starts_l: tuple = ()
-    segment: np.ndarray = np.zeros(0, np.intp)
-    D: np.ndarray = np.zeros(0)
-    AE: np.ndarray = np.zeros(0)
-
-
-def flatten(pairs: list[tuple[Any, Any]]) -> Flat | None:
-    """The pairs' elements concatenated (C order), or None if a pair's shapes differ, a pair is
-    empty or there is none."""
-    arrays, As, Es, sources, shapes, sizes = [], [], [], [], [], []
-    for a, e in pairs:
-        sources += (a, e)
-        a, e = np.asarray(a), np.asarray(e)
-        sh, n = a.shape, a.size
-        if sh != e.shape or n == 0:
-            return None
-        arrays.append((a, e))
-        As.append(a.ravel())
-        Es.append(e.ravel())
-        shapes.append(sh)
-        sizes.append(n)
-    if not arrays:
-        return None
-    A, E = np.concatenate(As, dtype=np.float64), np.concatenate(Es, dtype=np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, found by its users
-        D = np.subtract(A, E)
-    np.abs(D, out=D)
-    starts_l = (0, *accumulate(sizes[:-1]))
-    starts = np.array(starts_l, np.intp)
-    segment = np.repeat(np.arange(len(sizes)), sizes)
-    return Flat(arrays, sizes, A, E, tuple(sources), tuple(shapes), starts, starts_l, segment, D,
-                np.abs(E))  # fmt: skip
-
-
 def _used(diff: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """diff / allowed per element: 0 where the two sides agree, inf where nothing is allowed
     (an allowance that underflowed to 0 too: 0 / 0 would be NaN, which no maximum sees)."""
     return np.divide(diff, allowed, out=np.zeros_like(diff), where=diff > 0)
-
-
-def _is_flat_of(flat: Flat, items: list[tuple]) -> bool:
-    """Whether ``flat`` was made from these items' (actual, expected): the same arrays, or for
-    a scalar (a loss, a step count) the same value."""
-    if len(flat.arrays) != len(items):
-        return False
-    src = flat.sources
-    if len(src) == 2 * len(items) and all(map(is_, src, [x for it in items for x in it[2:4]])):
-        return True  # the very objects (what the engine passes): no element to look at
-    for pair, it in zip(flat.arrays, items, strict=True):
-        for arr, x in zip(pair, it[2:4], strict=True):
-            if arr is not x and not (arr.ndim == 0 and np.ndim(x) == 0 and _same(arr, x)):
-                return False
-    return True
-
-
-def _same(a: Any, b: Any) -> bool:
-    return bool(a == b or (a != a and b != b))  # NaN is NaN here
 
 
 def _finite(bound: Any) -> np.ndarray:

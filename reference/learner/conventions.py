@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,12 @@ from .paths import LearnerError
 BIAS_KINDS = ("separate", "folded", "none")
 LAYOUTS = ("in_out", "out_in")
 Array = np.ndarray
+
+
+def l2_on(name: str, l2: float, l2_bias: float) -> float:
+    """The L2 coefficient on the canonical parameter ``name``: l2 on a weight, l2_bias on a
+    bias, 0 on anything else."""
+    return {"W": l2, "b": l2_bias}.get(name[:1], 0.0)
 
 
 @dataclass(frozen=True)
@@ -95,10 +102,10 @@ class Conventions:
         """(loss, gradients) with the L2 penalty added: l2 W to each weight's gradient,
         l2_bias b to each bias's, and l2/2 sum W^2 + l2_bias/2 sum b^2 to the loss (for a
         penalty the learner applies in its update, whose gradients are the data's)."""
-        lam = {"W": self.l2, "b": self.l2_bias}
-        grads = {k: g + lam[k[0]] * params[k] if lam.get(k[0]) else g for k, g in grads.items()}
+        lam = partial(l2_on, l2=self.l2, l2_bias=self.l2_bias)
+        grads = {k: g + lam(k) * params[k] if lam(k) else g for k, g in grads.items()}
         if loss is not None:
-            loss += sum(lam.get(k[0], 0.0) / 2 * float((v * v).sum()) for k, v in params.items())
+            loss += sum(lam(k) / 2 * float((v * v).sum()) for k, v in params.items())
         return loss, grads
 
     @property

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .hypotheses import Fit, LayerChoice, Search, StepData, to_tensors
+from .evidence import to_tensors
+from .hypotheses import Fit, LayerChoice, Search, StepData
 from .output_dz import (
     CLIPS,
     bce_clip_dz,
@@ -108,10 +109,9 @@ def step_data(
     new = to_tensors(obs.after) if obs.after is not None else None
     P = to_tensors(obs.params)
     g, ref_g = to_tensors(obs.grads), to_tensors(rs.grads)
-    lam = {"W": ref.l2, "b": ref.l2_bias}
     if ref.l2 or ref.l2_bias:  # the hypotheses are about the data loss: the declared L2 off
-        g = {k: v - lam.get(k[0], 0.0) * P[k] for k, v in g.items()}
-        ref_g = {k: v - lam.get(k[0], 0.0) * P[k] for k, v in ref_g.items()}
+        g = {k: v - ref.l2_on(k) * P[k] for k, v in g.items()}
+        ref_g = {k: v - ref.l2_on(k) * P[k] for k, v in ref_g.items()}
     alt = {}
     if ref.spec.loss.name == "cross_entropy" and z[-1].shape[0] > 1:
         alt["softmax_axis"] = softmax_axis_dz(z[-1], yt, ref.reduction)

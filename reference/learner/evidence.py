@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 Tensor = torch.Tensor
@@ -31,3 +32,8 @@ class StepData:
     a_first: list[Tensor] | None = None  # the activations at step 1, for an input cached then
     rows: int = 0  # the data set's rows, for a mean taken over all of them
     loss_agrees: bool = False  # the learner returns a loss value, and it is PyTorch's
+
+
+def to_tensors(d: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """Each array as a float64 tensor, by name."""
+    return {k: torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in d.items()}

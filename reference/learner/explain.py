@@ -13,8 +13,8 @@ import numpy as np
 from . import accumulation
 from .codec import canonical_key
 from .diagnose import explain_gradients, shown_before, step_data
+from .evidence import to_tensors
 from .forward import columns_output, explain_forward
-from .hypotheses import to_tensors
 from .instability import nonfinite_value
 from .numgrad import at_kink, explain_numerical
 from .optim import explain_late_weights, explain_update

@@ -13,8 +13,8 @@ import torch
 from nnparity.reference.variants import torch_activations
 
 from . import candidates as C
+from .evidence import to_tensors
 from .golden import golden
-from .hypotheses import to_tensors
 from .result import Finding
 
 if TYPE_CHECKING:

@@ -17,7 +17,6 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from . import candidates as C
@@ -396,7 +395,3 @@ def _better(a: LayerChoice, b: LayerChoice) -> bool:
 
 
 CLOSER, CLOSER_FLOOR = 1e-3, 1e-2
-
-
-def to_tensors(d: dict[str, np.ndarray]) -> dict[str, Tensor]:
-    return {k: torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in d.items()}

@@ -55,8 +55,7 @@ def explain_numerical(
         return []
 
     def loss() -> float:
-        lam = {"W": ref.l2, "b": ref.l2_bias}
-        pen = sum(lam.get(k[0], 0.0) / 2 * float((v * v).sum()) for k, v in P.items())
+        pen = sum(ref.l2_on(k) / 2 * float((v * v).sum()) for k, v in P.items())
         return net.loss(P, X, y) + pen
 
     L0 = loss()

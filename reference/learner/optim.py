@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .decay import explain_decay
-from .hypotheses import fit, to_tensors
+from .evidence import to_tensors
+from .hypotheses import fit
 from .optim_scale import gradient_scale, lr_factor, scale_reading
 from .optim_variants import (
     DECAY_AFTER,

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .codec import canonical_key
+from .evidence import to_tensors
 from .golden import golden
-from .hypotheses import to_tensors
 from .optim_variants import Sim
 from .result import Finding
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from .hypotheses import to_tensors
+from .evidence import to_tensors
 from .optim_forms import CLIP
 from .optim_variants import EQUATION, VARIANT_FIX, VARIANTS, Sim, _applies, _follows
 from .result import Finding

@@ -22,6 +22,8 @@ from torch.nn import functional as F
 from nnparity.reference.twin import Twin, layout, to_numpy
 from nnparity.scratch import Spec
 
+from .conventions import l2_on
+
 Array = np.ndarray
 
 
@@ -60,6 +62,10 @@ class Reference:
         self.stable = spec.loss.name == "bce" and spec.activations[-1].name == "sigmoid"
         self.reduction = spec.loss.kwargs.get("reduction", "mean")
 
+    def l2_on(self, name: str) -> float:
+        """The declared L2 coefficient on parameter ``name`` (``conventions.l2_on``)."""
+        return l2_on(name, self.l2, self.l2_bias)
+
     def like(self, spec: Spec) -> Reference:
         """This twin's conventions (frozen biases, penalties, output form) on ``spec``."""
         return Reference(spec, self.frozen, self.l2, self.softmax_out, self.l2_bias)
@@ -86,11 +92,8 @@ class Reference:
         over its biases (0.0 without either)."""
         if not (self.l2 or self.l2_bias):
             return 0.0
-        total = 0.0
-        for lam, kind in ((self.l2, "W"), (self.l2_bias, "b")):
-            ps = [twin.params[n] for n in twin.names if n[0] == kind] if lam else []
-            total = total + lam / 2 * sum((p * p).sum() for p in ps)
-        return total
+        terms = [(self.l2_on(n), p) for n, p in twin.params.items()]
+        return sum(lam / 2 * (p * p).sum() for lam, p in terms if lam)
 
     def run(self, params: dict[str, Array], X: Array, y: Array) -> RefStep:
         """Forward (keeping every z and a), loss and gradients at ``params``."""

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from nnparity.reference.learner import paths
 from nnparity.reference.learner.codec import Codec
 from nnparity.reference.learner.conventions import Conventions
-from nnparity.reference.learner.hypotheses import Search, fit, to_tensors
+from nnparity.reference.learner.evidence import to_tensors
+from nnparity.reference.learner.hypotheses import Search, fit
 from nnparity.reference.learner.optim import Sim
 from nnparity.reference.learner.torch_side import Reference
 from nnparity.reference.twin import Twin

@@ -1,0 +1,144 @@
+"""The optimizer learners of the optimizer-naming tests: a learner whose own Adam or RMSprop
+(from_step, or with its gradients shown) updates its weights in place, each bug planted by name,
+and the checks the tests run on it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnparity.reference.learner import check, from_gradients, from_step
+
+NAMES = ["W1", "b1", "W2", "b2"]
+
+
+class Learner:
+    """d-H-1 tanh regression, mse (mean over the batch), its own optimizer in place.
+
+    ``bug``: ``lr`` (lr x (1 + value)), ``gscale`` (gradients x value), ``eps``, ``beta1``,
+    ``beta2`` (used consistently, in the average and the correction), ``alpha`` (RMSprop),
+    ``t_ahead`` (the corrections at t + 1), ``eps_hat`` (eps added before the correction),
+    ``t_per_layer``, ``t_per_param`` (t advanced at each layer's or parameter's update; their
+    ``_rev``: the parameters updated last first)."""
+
+    def __init__(self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0):
+        rng = np.random.default_rng(seed)
+        self.P = {
+            "W1": rng.normal(0, 1 / np.sqrt(d), (d, H)),
+            "b1": rng.normal(0, 0.1, H),
+            "W2": rng.normal(0, 1 / np.sqrt(H), (H, 1)),
+            "b2": np.zeros(1),
+        }
+        self.S = {k: [np.zeros_like(v), np.zeros_like(v)] for k, v in self.P.items()}
+        self.opt, self.lr, self.bug, self.value, self.t = opt, lr, bug, value, 0
+        self.wd = wd  # L2 weight decay added to the gradient, as torch's Adam adds it
+
+    def grads(self, X, y):
+        P = self.P
+        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        out = a1 @ P["W2"] + P["b2"]
+        d = 2 * (out - y) / out.size
+        dz1 = d @ P["W2"].T * (1 - a1**2)
+        g = {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ d, "b2": d.sum(0)}
+        if self.bug == "gscale":
+            g = {k: v * self.value for k, v in g.items()}
+        return g
+
+    def step(self, X, y):
+        self.update(self.grads(X, y))
+
+    def shown(self, X, y):
+        """The gradients, shown (``from_gradients`` style), kept for ``update``."""
+        self.last = self.grads(X, y)
+        return self.last
+
+    def update(self, g):
+        self.t += 1
+        bug, val, t = self.bug, self.value, self.t
+        lr = self.lr * (1 + val) if bug == "lr" else self.lr
+        if bug == "decay":  # an exponential schedule
+            lr = self.lr * val ** (t - 1)
+        if bug == "invdecay":  # Keras's and nnfs's decay
+            lr = self.lr / (1 + val * (t - 1))
+        eps = val if bug == "eps" else 1e-8
+        g = {k: g[k] + self.wd * p for k, p in self.P.items()}
+        if bug == "clip":  # elementwise clipping before the update
+            g = {k: np.clip(v, -val, val) for k, v in g.items()}
+        items = list(self.P.items())
+        for i, (k, p) in enumerate(items[::-1] if bug and bug.endswith("_rev") else items):
+            m, v = self.S[k]
+            if bug == "t_twice":  # t advanced twice a step (a second t += 1 in update)
+                t = 2 * self.t
+            if bug and bug.startswith("t_per_"):  # t advanced inside each unit's update
+                per_layer = bug.startswith("t_per_layer")
+                t = (self.t - 1) * (2 if per_layer else 4) + (i // 2 if per_layer else i) + 1
+            if self.opt == "rmsprop":
+                a = val if bug == "alpha" else 0.99
+                v *= a
+                v += (1 - a) * g[k] ** 2
+                vh = v
+                if bug in ("rms_bc", "rms_bc_behind"):  # Adam's correction on RMSprop's s
+                    with np.errstate(divide="ignore"):
+                        vh = v / (1 - a ** (t - (bug == "rms_bc_behind")))
+                p -= lr * g[k] / (np.sqrt(vh) + eps)
+                continue
+            if bug == "nosqrt" or (bug == "nosqrt_W1" and k == "W1"):  # no variant has it
+                v *= 0.999
+                v += 1e-3 * g[k] ** 2
+                p -= lr * g[k] / (v / (1 - 0.999**t) + eps)
+                continue
+            b1 = val if bug == "beta1" else 0.9
+            b2 = val if bug == "beta2" else 0.999
+            m *= b1
+            m += (1 - b1) * g[k]
+            v *= b2
+            v += (1 - b2) * g[k] ** 2
+            if bug == "eps_hat":  # Kingma & Ba's efficient form
+                p -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+                continue
+            t1 = t + 1 if bug in ("t_ahead", "t_ahead_m") else (1 if bug == "t_frozen" else t)
+            t2 = t + 1 if bug == "t_ahead" else (1 if bug == "t_frozen" else t)
+            if bug == "t_behind":  # Ng's course: t advanced after the update, 0 at first
+                t1 = t2 = t - 1
+            if bug in ("t_behind_v", "t_behind_m"):  # nnfs with one "+ 1" left out
+                t1, t2 = (t1, t - 1) if bug == "t_behind_v" else (t - 1, t2)
+            p -= lr * (m / (1 - b1**t1)) / (np.sqrt(v / (1 - b2**t2)) + eps)
+
+
+def data(n=32, d=3, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    return X, np.sin(X @ rng.normal(size=(d, 1)))
+
+
+def learner(opt="adam", bug=None, value=None, lr=0.01, style="step", declare=None, **kw):
+    """``style``: ``step`` (from_step, gradients hidden) or ``gradients`` (from_gradients
+    with the learner's own update as ``step``)."""
+    net = Learner(opt, lr, bug, value, **kw)
+    decl = dict(
+        sizes=[3, net.P["W1"].shape[1], 1],
+        activations="tanh,identity",
+        loss="mse",
+        optimizer=opt,
+        lr=lr,
+    )
+    if kw.get("wd"):
+        decl["weight_decay"] = kw["wd"]
+    decl.update(declare or {})
+    if style == "gradients":
+        return from_gradients(
+            net.P, NAMES, net.shown, step=lambda X, y: net.update(net.last), **decl
+        )
+    return from_step(net.P, NAMES, net.step, **decl)
+
+
+X, Y = data()
+
+
+def _check(opt="adam", bug=None, value=None, **kw):
+    return check(learner(opt, bug, value, **kw), X, Y, steps=5, probe=False)
+
+
+def _finding(r):
+    assert r.code == "implementation_bug", r.render()
+    assert r.codes() == ["optimizer_update_mismatch"], r.render()
+    return r.findings[0]
