@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_optim_naming import X, Y, learner
+from optim_learners import X, Y, learner
 
 from nnparity.reference.learner import check, from_step
 
