@@ -36,7 +36,7 @@ from .optim_variants import (
     variant_search,
 )
 from .result import Finding
-from .scale import averaged_momentum
+from .scale import adam_constants, averaged_momentum
 from .schedule import explain_schedule
 
 if TYPE_CHECKING:
@@ -96,6 +96,8 @@ def explain_update(
         (float(len(history[0].rows)), "N"),
         (1 / len(history[0].rows), "1/N"),
     ]
+    swapped = adam_constants(spec)
+    names += [(c, label) for c, label, _ in swapped]
     B = len(history[0].rows)
     if rows_total > B and all(abs(B / rows_total - v) > 1e-9 for v, _ in names):
         names.append((B / rows_total, "B/M"))  # (where it is 1/2, no cause is told apart)
@@ -129,6 +131,7 @@ def explain_update(
         return _mismatch(
             f"the step taken is c times the declared optimizer's (from {whose}): {f.text(0, 0)}",
             averaged_momentum(spec, f.c)
+            or next((fix for _, label, fix in swapped if label == f.factor), None)
             or "use the declared learning rate, or declare the one you use",
         )
     apart = _per_param(own, names) if not f.ok else None

@@ -12,6 +12,14 @@ FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value,
         "beta1 = {value:.6g} in m's bias correction 1 - beta1^t ({declared:g} in its average)",
     ),
     (
+        "avg1_beta",
+        "beta1 = {value:.6g} in m's moving average ({declared:g} in its bias correction)",
+    ),
+    (
+        "avg2_beta",
+        "beta2 = {value:.6g} in v's moving average ({declared:g} in its bias correction)",
+    ),
+    (
         "beta1_value",
         "beta1 = {value:.6g} where {declared:g} is declared (in m's average and its correction)",
     ),

@@ -76,10 +76,11 @@ class Sim:
             shrink = 1 - lr * wd if decoupled and "no_decay" not in v else 1.0
             after = "decay_after" in v  # the decay applied to the updated weights
             p = p if after else p * shrink
+            a1, a2 = kw.get("_avg1", b1), kw.get("_avg2", b2)  # the averages' own betas
             m = self._st(k, "m", p)
-            m += (1 - b1) * (g - m)
+            m += (1 - a1) * (g - m)
             vv = self._st(k, "v", p)
-            vv.mul_(b2).add_((1 - b2) * g * g)
+            vv.mul_(a2).add_((1 - a2) * g * g)
             if kw.get("amsgrad", False):
                 mx = self._st(k, "vmax", p)
                 torch.maximum(mx, vv, out=mx)

@@ -93,17 +93,22 @@ FITTED = {
     "eps_value": ("eps", (-12.0, -1.0), lambda x: 10.0**x),
     "bc2_beta": ("_bc2", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
     "bc1_beta": ("_bc1", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
+    "avg1_beta": ("_avg1", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
+    "avg2_beta": ("_avg2", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
     "beta1_value": ("beta1", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
     "beta2_value": ("beta2", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
     "alpha_value": ("alpha", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
     "clip_value": ("_clip", (-8.0, 3.0), lambda x: 10.0**x),
 }
 DECLARED = {"_bc1": ("beta1", 0.9), "_bc2": ("beta2", 0.999), "beta1": ("beta1", 0.9)}
+DECLARED |= {"_avg1": ("beta1", 0.9), "_avg2": ("beta2", 0.999)}
 DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99), "_clip": ("_clip", math.inf)}
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
     {"no_bias_correction", "no_bc_m", "bc1_beta", *T_SHIFTS, "t_frozen", "t_twice"},
     {"no_bias_correction", "no_bc_v", "bc2_beta", *T_SHIFTS, "t_frozen", "t_twice"},
+    {"bc1_beta", "avg1_beta", "beta1_value"},
+    {"bc2_beta", "avg2_beta", "beta2_value"},
     {*T_SHIFTS, "t_frozen", "t_twice", *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
     {"eps_inside", "eps_hat"},
@@ -168,6 +173,10 @@ VARIANT_FIX = {
     "its moving average",
     "bc1_beta": "use the same beta1 ({declared:g}) in m's bias correction 1 - beta1^t as in "
     "its moving average",
+    "avg1_beta": "use the same beta1 ({declared:g}) in m's moving average as in its bias "
+    "correction 1 - beta1^t",
+    "avg2_beta": "use the same beta2 ({declared:g}) in v's moving average as in its bias "
+    "correction 1 - beta2^t",
     "beta1_value": "use the declared beta1 = {declared:g}, or declare beta1={value:.6g}",
     "beta2_value": "use the declared beta2 = {declared:g}, or declare beta2={value:.6g}",
     "alpha_value": "use the declared alpha = {declared:g}, or declare alpha={value:.6g}",

@@ -50,6 +50,25 @@ def averaged_momentum(spec: Spec, c: float | None) -> str | None:
     )
 
 
+def adam_constants(spec: Spec) -> list[tuple[float, str, str]]:
+    """(c, name, fix) of the constant step factors Adam's betas swapped in a moving average
+    make: m = b1 m + (1 - b2) g scales m by (1 - b2) / (1 - b1); v = b2 v + (1 - b1) g^2
+    scales the step by sqrt((1 - b2) / (1 - b1)), for as long as eps is small beside
+    sqrt(v_hat). [] for another optimizer or equal betas."""
+    kw = spec.opt.kwargs
+    b1, b2 = float(kw.get("beta1", 0.9)), float(kw.get("beta2", 0.999))
+    if spec.opt.name not in ("adam", "adamw") or b1 == b2:
+        return []
+    r = (1 - b2) / (1 - b1)
+    m_fix = f"m's moving average takes (1 - beta2) g: write m = {b1:g} m + {1 - b1:.4g} g"
+    v_fix = f"v's moving average takes (1 - beta1) g^2: write v = {b2:g} v + {1 - b2:.4g} g^2"
+    return [
+        (r, "(1 - beta2) / (1 - beta1)", m_fix),
+        (r**0.5, "sqrt((1 - beta2) / (1 - beta1))", v_fix),
+        (r**1.5, "((1 - beta2) / (1 - beta1))^1.5", f"{m_fix}; and {v_fix}"),
+    ]
+
+
 def scale_hint(
     factor: str | None,
     implied: bool,

@@ -15,7 +15,9 @@ class Learner:
     """d-H-1 tanh regression, mse (mean over the batch), its own optimizer in place.
 
     ``bug``: ``lr`` (lr x (1 + value)), ``gscale`` (gradients x value), ``eps``, ``beta1``,
-    ``beta2`` (used consistently, in the average and the correction), ``alpha`` (RMSprop),
+    ``beta2`` (used consistently, in the average and the correction), ``avg_beta1``,
+    ``avg_beta2`` (in the moving average alone), ``mix_m``, ``mix_v`` ((1 - b2) in m's
+    average, (1 - b1) in v's), ``alpha`` (RMSprop),
     ``t_ahead`` (the corrections at t + 1), ``eps_hat`` (eps added before the correction),
     ``t_per_layer``, ``t_per_param`` (t advanced at each layer's or parameter's update; their
     ``_rev``: the parameters updated last first)."""
@@ -88,10 +90,12 @@ class Learner:
                 continue
             b1 = val if bug == "beta1" else 0.9
             b2 = val if bug == "beta2" else 0.999
-            m *= b1
-            m += (1 - b1) * g[k]
-            v *= b2
-            v += (1 - b2) * g[k] ** 2
+            a1 = val if bug == "avg_beta1" else b1  # the moving averages' own betas
+            a2 = val if bug == "avg_beta2" else b2
+            m *= a1
+            m += (1 - (b2 if bug == "mix_m" else a1)) * g[k]  # mix_m: (1 - b2) in m's average
+            v *= a2
+            v += (1 - (b1 if bug == "mix_v" else a2)) * g[k] ** 2
             if bug == "eps_hat":  # Kingma & Ba's efficient form
                 p -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
                 continue

@@ -100,6 +100,29 @@ def test_a_consistently_wrong_beta_or_alpha_is_fitted(opt, bug, value, label, fi
     assert "departures together" not in f.evidence and "c = " not in f.evidence
 
 
+@pytest.mark.parametrize(
+    "bug,value,label,fix",
+    [
+        ("avg_beta1", 0.8, "beta1 = 0.8 in m's moving average (0.9 in its bias correction)",
+         "use the same beta1 (0.9) in m's moving average"),
+        ("avg_beta2", 0.99, "beta2 = 0.99 in v's moving average (0.999 in its bias correction)",
+         "use the same beta2 (0.999) in v's moving average"),
+        ("mix_m", None, "c = 0.0100 = (1 - beta2) / (1 - beta1)",
+         "m's moving average takes (1 - beta2) g: write m = 0.9 m + 0.1 g"),
+        ("mix_v", None, "c = 0.1000 = sqrt((1 - beta2) / (1 - beta1))",
+         "v's moving average takes (1 - beta1) g^2: write v = 0.999 v + 0.001 g^2"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_a_beta_in_one_moving_average_alone_is_named(bug, value, label, fix, style):
+    """Review s14 (a64_beta1, unexplained): beta1 = 0.8 in m's average with 0.9 in its
+    correction; and the betas' complements swapped in an average, a constant step factor
+    that was told as "use the declared learning rate"."""
+    f = _finding(_check(bug=bug, value=value, style=style))
+    assert label in f.evidence and fix in f.hint, f.evidence + " | " + f.hint
+    assert "learning rate" not in f.hint and "eps =" not in f.evidence
+
+
 # -- the opposite error: no fitted departure claims another bug -------------------------------
 @pytest.mark.parametrize(
     "bug,value,not_in",
