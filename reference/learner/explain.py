@@ -16,6 +16,7 @@ from .diagnose import explain_gradients, shown_before, step_data
 from .evidence import to_tensors
 from .forward import columns_output, explain_forward
 from .instability import nonfinite_value
+from .loss_penalty import loss_penalty, penalty_finding
 from .numgrad import at_kink, explain_numerical
 from .optim import explain_late_weights, explain_update
 from .optim_variants import Sim
@@ -164,6 +165,11 @@ def diagnose(
     elif loss and not out and all(r.stage == "loss" for r in bad):  # the gradients agree:
         r = loss[0]  # (failing ones no reading explains are said below, never a note)
         c = r.scratch_value / r.torch_value if r.torch_value else float("nan")
+        upto = [h for h in history if nan_step is None or h[0].step < nan_step]
+        lam = loss_penalty(upto, ref.l2, h_rtol, h_atol)
+        if lam is not None:  # the value's L2 penalty is not the gradients': a bug
+            ws = tuple(k for k in history[0][0].params if k[0] == "W")
+            return [penalty_finding(lam, ref.l2, codec.labels(ws), r.step)]
         out.append(
             Finding(
                 "loss_value_mismatch",
@@ -177,7 +183,7 @@ def diagnose(
                 f"{r.scratch_value - r.torch_value:.3g}), while "
                 "the gradients agree: training is "
                 "unaffected; the value is computed otherwise than your gradients are (a term "
-                "scaled or left out, such as the L2 penalty's 1/2; another reduction; a clipped "
+                "scaled or left out, such as the L2 penalty left out; another reduction; a clipped "
                 "log; or the loss read after its probabilities were changed in place)",
                 "compute the value from the same terms as your gradients, with the declared loss "
                 "and reduction, if you compare or print it",

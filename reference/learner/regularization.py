@@ -108,6 +108,7 @@ def explain_regularization(
                 span,
                 others,
                 _readings(lam_l, l2, spec, steps),
+                all(st.loss_agrees for st in steps),
             )  # fmt: skip
         )
     if bs:
@@ -160,6 +161,7 @@ def _weights(
     span: str,
     others: tuple[str, ...] = (),
     reading: tuple[str, str] | None = None,
+    loss_agrees: bool = False,
 ) -> Finding:
     """The finding for weight gradients carrying lam * W where the declaration gives l2 * W
     (or, with no l2, where the optimizer's weight_decay=wd was probably meant); ``others``:
@@ -169,6 +171,7 @@ def _weights(
     ref, via_wd = (l2, False) if l2 else (wd, True)
     scale = max(abs(lam), abs(ref))
     name = "weight_decay" if via_wd else "l2"
+    own_loss = loss_agrees and bool(ref) and not via_wd and not _same(lam, ref, scale)
     moved = (
         f"; weight_decay={wd:g} is applied by the optimizer in the update (to every parameter), "
         "never to the gradient"
@@ -203,7 +206,11 @@ def _weights(
         ev += f"; or {reading[0]}" if said_too else ""  # takes the same steps
         hint = (
             "the gradient of lambda/2 * sum W^2 is lambda * W: drop the 2 "
-            + ("" if others else f"(or declare l2={lam:g} if your loss has lambda * sum W^2)")
+            + (
+                ""
+                if others or own_loss
+                else f"(or declare l2={lam:g} if your loss has lambda * sum W^2)"
+            )
             + (f"; declare l2={ref:g} instead of weight_decay" if via_wd else "")
             + (f"; or, for the decay: {reading[1]}" if said_too else "")
         )
@@ -212,9 +219,20 @@ def _weights(
         hint = "add + lambda * W: the penalty pulls the weights towards 0" + (
             f"; declare l2={ref:g} instead of weight_decay" if via_wd else ""
         )
+    elif _same(2 * lam, ref, scale) and not via_wd and not others:
+        ev += (
+            f"your L2 term is {lam:g} W, half the declared l2 = {ref:g}: the gradient of a "
+            f"penalty lambda sum W^2 (lambda = {lam:g}) is 2 lambda W, the 2 dropped"
+        )
+        hint = "the gradient of lambda * sum W^2 is 2 * lambda * W: put the 2 back" + (
+            "" if own_loss else f" (or declare l2={lam:g} if your loss has lambda/2 * sum W^2)"
+        )
     elif reading and not via_wd:
         ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}: {reading[0]}"
         hint = reading[1]
+    elif own_loss:
+        ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}"
+        hint = "use the declared coefficient in your gradients"
     else:
         ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}{moved}"
         hint = (
@@ -223,6 +241,12 @@ def _weights(
             if others
             else f"use the declared coefficient, or declare l2={lam:.6g}"
         )
+    if own_loss:  # the loss takes the declared penalty: the gradient is what is off
+        ev += (
+            f"; the loss value you return is PyTorch's, whose penalty is the declared "
+            f"{ref:g}/2 sum W^2: your loss takes it, your gradients do not"
+        )
+        hint += f"; your own loss's penalty has the gradient {ref:g} W"
     return Finding("regularization_mismatch", names, None, step, ev, hint)
 
 
@@ -255,6 +279,15 @@ def _readings(lam: float, l2: float, spec: Spec, steps: list[StepData]) -> tuple
             "divide lambda by the training set's size, not the mini-batch's (n = "
             "len(training_data) in Nielsen's update_mini_batch)"
         )
+    if b > 1 and math.isclose(r, b, rel_tol=1e-6):
+        said.append(
+            f"lambda W where the gradient of lambda / (2 m) sum W^2 is (lambda / m) W, with m "
+            f"= {b} rows: the 1/m left out"
+        )
+        fixes.append("divide the L2 term of each weight gradient by m: (lambd / m) * W")
+    if b > 1 and math.isclose(r, 1 / b, rel_tol=1e-6):
+        said.append(f"the L2 term divided by m = {b} rows once more than the declared l2")
+        fixes.append("divide the L2 term by m once, as the declared l2 does (or not at all)")
     if not said:
         return None
     return f"{r:g} times it, " + ", or ".join(said), "; or, if that is it, ".join(fixes)
