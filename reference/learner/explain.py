@@ -183,7 +183,7 @@ def diagnose(
                 f"{r.scratch_value - r.torch_value:.3g}), while "
                 "the gradients agree: training is "
                 "unaffected; the value is computed otherwise than your gradients are (a term "
-                "scaled or left out, such as the L2 penalty left out; another reduction; a clipped "
+                "scaled or left out, such as the L2 penalty; another reduction; a clipped "
                 "log; or the loss read after its probabilities were changed in place)",
                 "compute the value from the same terms as your gradients, with the declared loss "
                 "and reduction, if you compare or print it",
