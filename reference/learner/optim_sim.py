@@ -31,7 +31,7 @@ class Sim:
     def _mu(self, mu: float, kw: dict[str, Any]) -> float:
         """mu lr_(t-1) / lr_t under a declared lr_decay: the velocity holds the lr (nnfs,
         Keras; scratch's ``_mu_at``)."""
-        k = kw.get("lr_decay", 0.0)
+        k = 0.0 if "no_lr_decay" in self.v else kw.get("lr_decay", 0.0)
         return mu * (1 + (self.t - 1) * k) / (1 + (self.t - 2) * k) if k and self.t > 1 else mu
 
     def step(self, P: dict[str, Tensor], G: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -44,10 +44,13 @@ class Sim:
         weight = k[0] == "W"  # (its state may be keyed otherwise below)
         if "by_shape" in v:  # one state for every parameter of this shape, in update order
             k = f"shape {tuple(p.shape)}"
+        if "no_state" in v:  # the moments made anew (zeros) at every step
+            self.s.pop(k, None)
         if "_clip" in kw:  # the learner clips each gradient element before its update
             g = g.clamp(-kw["_clip"], kw["_clip"])
         lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
-        lr = lr / (1 + (self.t - 1) * kw.get("lr_decay", 0.0))  # every optimizer's, as Adagrad's
+        if "no_lr_decay" not in v:  # every optimizer's, as Adagrad's
+            lr = lr / (1 + (self.t - 1) * kw.get("lr_decay", 0.0))
         wd = kw.get("weight_decay", 1e-2 if self.name == "adamw" else 0.0)
         decoupled = (self.name == "adamw") != bool(v & {"coupled", "decoupled", "sgdw"})
         if wd and "no_decay" not in v and not decoupled:

@@ -24,6 +24,15 @@ SHARED = (
     "by_shape",
     "one optimizer state shared by the parameters of the same shape, updated in their order",
 )
+NO_LR_DECAY = (
+    "no_lr_decay",
+    "the declared lr_decay not applied: the learning rate stays lr (a step counter that never "
+    "advances decays nothing)",
+)
+NO_STATE = (
+    "no_state",
+    "the optimizer's state made anew (zeros) at every step, not kept from step to step",
+)
 DECAY_AFTER = (
     "the weight decay applied to the weights after the step (w *= 1 - lr wd on the updated "
     "weights) instead of before it: every step 1 - lr wd times PyTorch's"
@@ -46,11 +55,14 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
             "the L2 term applied to the weights outside the momentum, w = (1 - lr l2) w "
             "+ v (Nielsen's L2 with momentum; SGDW), where PyTorch adds l2 w to g inside it",
         ),
+        NO_LR_DECAY,
         CLIP,
         SHARED,
     ],
     "adam": [
         *ADAM_FORMS,
+        NO_LR_DECAY,
+        NO_STATE,
         ("no_decay", "weight decay left out"),
         ("decoupled", "weight decay decoupled (AdamW's w *= 1 - lr wd) instead of added to g"),
         *FITTED_ADAM,
@@ -59,6 +71,8 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     ],
     "adamw": [
         *ADAM_FORMS,
+        NO_LR_DECAY,
+        NO_STATE,
         ("no_decay", "weight decay left out"),
         ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
         ("decay_after", DECAY_AFTER),
@@ -68,6 +82,8 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     ],
     "rmsprop": [
         ("eps_inside", "eps inside the square root: sqrt(s + eps)"),
+        NO_LR_DECAY,
+        NO_STATE,
         ("no_decay", "weight decay left out"),
         ("rms_bc", "s divided by a bias correction 1 - alpha^t, as Adam's v (RMSprop has none)"),
         (
@@ -82,6 +98,8 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     ],
     "adagrad": [
         ("eps_inside", "eps inside the square root: sqrt(S + eps)"),
+        NO_LR_DECAY,
+        NO_STATE,
         ("no_decay", "weight decay left out"),
         FITTED_ADAM[0],
         CLIP,
@@ -142,6 +160,11 @@ VARIANT_FIX = {
     "ema": "accumulate b = mu b + g (PyTorch's SGD), or declare dampening=mu",
     "no_momentum": "keep the velocity from step to step: create it once (zeros) before "
     "training, not inside the step",
+    "no_lr_decay": "decay the learning rate as declared, lr / (1 + lr_decay t) after t steps "
+    "(nnfs: self.iterations += 1 in post_update_params), or drop lr_decay from the declaration",
+    "no_state": "create the optimizer's state once (zeros) before training and keep it from "
+    "step to step: a hasattr check must test the very name it sets (nnfs's "
+    "layer.weight_cache, not layer.weight_caches)",
     "by_shape": "keep one state per parameter: key it by the parameter's name or index, not its "
     "shape, and create each buffer on its own (np.zeros_like per parameter, never "
     "[np.zeros(...)] * L, whose entries are one array)",
@@ -325,6 +348,8 @@ def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
         return bool(kw.get("momentum")) and bool(kw.get("dampening"))
     if key in ("nesterov_flip", "ema", "no_momentum"):
         return bool(kw.get("momentum"))
+    if key == "no_lr_decay":
+        return bool(kw.get("lr_decay"))
     if key == "by_shape":  # plain SGD keeps no state to share
         return name != "sgd" or bool(kw.get("momentum"))
     if key in T_COUNTS:  # t counted per unit differs from per step with two units or more

@@ -20,7 +20,7 @@ class Learner:
     average, (1 - b1) in v's), ``alpha`` (RMSprop),
     ``t_ahead`` (the corrections at t + 1), ``eps_hat`` (eps added before the correction),
     ``t_per_layer``, ``t_per_param`` (t advanced at each layer's or parameter's update; their
-    ``_rev``: the parameters updated last first)."""
+    ``_rev``: the parameters updated last first), ``no_state`` (the moments zeroed each step)."""
 
     def __init__(self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0):
         rng = np.random.default_rng(seed)
@@ -68,6 +68,8 @@ class Learner:
         items = list(self.P.items())
         for i, (k, p) in enumerate(items[::-1] if bug and bug.endswith("_rev") else items):
             m, v = self.S[k]
+            if bug == "no_state":  # the moments made anew at every step (a hasattr typo)
+                m[...], v[...] = 0.0, 0.0
             if bug == "t_twice":  # t advanced twice a step (a second t += 1 in update)
                 t = 2 * self.t
             if bug and bug.startswith("t_per_"):  # t advanced inside each unit's update

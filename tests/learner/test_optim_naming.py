@@ -123,6 +123,27 @@ def test_a_beta_in_one_moving_average_alone_is_named(bug, value, label, fix, sty
     assert "learning rate" not in f.hint and "eps =" not in f.evidence
 
 
+@pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize("opt", ["adam", "rmsprop"])
+def test_a_state_made_anew_at_every_step_is_named(opt, style):
+    """Review s15a: nnfs's Adam with a hasattr typo (weight_caches for weight_cache) zeroes
+    its moments at every step: unexplained, where SGD's restarting velocity was named."""
+    f = _finding(_check(opt, "no_state", style=style))
+    assert "state made anew (zeros) at every step" in f.evidence, f.evidence
+    assert "hasattr check must test the very name it sets" in f.hint
+    assert "departures together" not in f.evidence
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_a_frozen_step_count_under_a_declared_lr_decay_is_named_whole(style):
+    """Review s15a: nnfs's Adam that never advances ``iterations`` freezes both its bias
+    corrections (t = 1) and its lr decay: both named, no beta fitted to absorb the decay."""
+    f = _finding(_check(bug="t_frozen", style=style, declare={"lr_decay": 1e-2}))
+    assert "taken at t = 1 at every step" in f.evidence, f.evidence
+    assert "the declared lr_decay not applied" in f.evidence
+    assert "beta" not in f.evidence.split("torch.optim")[0]
+
+
 # -- the opposite error: no fitted departure claims another bug -------------------------------
 @pytest.mark.parametrize(
     "bug,value,not_in",
