@@ -33,6 +33,7 @@ from .allowance import Allowance
 from .call_order import with_forward_order
 from .codec import Codec
 from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
+from .descent import descent_direction, negated
 from .explain import HYPOTHESIS_TOL, diagnose
 from .fresh_steps import fresh_steps
 from .instability import (
@@ -258,6 +259,13 @@ def _check(
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
     diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     diag = watch_form(diag, runner, ref, X, y, batches, watch, run.history, HYPOTHESIS_TOL[prec])
+    descent = descent_direction(diag, run.history, spec, *HYPOTHESIS_TOL[prec])
+    args = (ref, codec, X, y, batches, steps, watch, tols)
+    if descent and (again := negated(adapter, runner, _run, *args)):  # every step held again
+        (run, runner), nan_step = again, again[0].nan_step
+        run.notes += descent
+        bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
+        diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
         if not named:  # the rest follows from weights that stay (Adam's v / 0 stays: named)

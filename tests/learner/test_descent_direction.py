@@ -1,0 +1,76 @@
+"""Delta-rule code (review s15b): ``error = y - o`` hands back -dL/dW, ``W += lr * delta``
+adds it. Each half alone is a sign flip; the pair is PyTorch's step. Checked through
+``from_gradients(..., step=)`` it was two ``sign_flip`` findings whose second fix ("w -= lr *
+step") would make it climb the loss. The pair is a note beside a match once the check, run
+again with the gradients taken as -dL/dW, holds every step it watches; one half alone, or a
+departure later in the run, stays a bug."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients
+
+NAMES = ["W1", "b1", "W2", "b2"]
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+class Delta:
+    """3-5-1 sigmoid net, 1/2 (y - o)^2 averaged over the batch; ``sign`` of the update
+    (+1: w += lr d, the pair is right), ``late``: from that step on the update takes 1.5 lr."""
+
+    def __init__(self, sign: float = 1.0, late: int = 0):
+        r = np.random.RandomState(8)
+        self.W1, self.b1 = r.uniform(-1, 1, (3, 5)), np.zeros(5)
+        self.W2, self.b2 = r.uniform(-1, 1, (5, 1)), np.zeros(1)
+        self.sign, self.late, self.t = sign, late, 0
+
+    def deltas(self, X, y):
+        h = _sigmoid(X @ self.W1 + self.b1)
+        o = _sigmoid(h @ self.W2 + self.b2)
+        d_o = (y - o) * o * (1 - o) / len(X)
+        d_h = d_o @ self.W2.T * h * (1 - h)
+        self.d = {"W1": X.T @ d_h, "b1": d_h.sum(0), "W2": h.T @ d_o, "b2": d_o.sum(0)}
+        return self.d
+
+    def apply(self, X, y):
+        self.deltas(X, y)
+        self.t += 1
+        lr = 2.0 * (1.5 if self.late and self.t >= self.late else 1.0)
+        for k in NAMES:
+            getattr(self, k)[...] += self.sign * lr * self.d[k]
+
+
+def _check(net: Delta):
+    r = np.random.RandomState(1)
+    X = r.rand(16, 3)
+    y = (X[:, :1] + X[:, 1:2] > X[:, 2:3] + 0.5).astype(float)
+    decl = dict(activations="sigmoid,sigmoid", loss="half_sse", optimizer="sgd", lr=2.0)
+    a = from_gradients(net, NAMES, net.deltas, step=net.apply, sizes=[3, 5, 1], **decl)
+    return check(a, X, y, steps=5, probe=False)
+
+
+def test_the_descent_direction_added_is_a_match_with_a_note_held_over_the_watch():
+    r = _check(Delta())
+    assert r.code == "match", r.render()
+    assert [f.code for f in r.findings] == ["descent_direction"], r.render()
+    assert max(x.step for x in r.records) > 50  # the watch ran, not the few steps before
+    assert all(x.passed for x in r.records)
+
+
+@pytest.mark.parametrize("net", [Delta(sign=-1.0), Delta(late=20)], ids=["subtracted", "late"])
+def test_one_half_alone_or_a_later_departure_stays_a_bug(net):
+    """w -= lr * delta climbs the loss: a sign flip; the pair right until step 20, where the
+    update takes 1.5 lr: the run again with the gradients negated finds it there."""
+    r = _check(net)
+    assert r.code == "implementation_bug", r.render()
+    if net.late:
+        # (the learner counts its calls, one more than the steps where a step is run twice)
+        assert 10 < min(x.step for x in r.records if not x.passed) <= net.late, r.render()
+        assert "descent_direction" in [f.code for f in r.findings]
+    else:
+        assert "sign_flip" in r.codes() and "descent_direction" not in r.codes(), r.render()
