@@ -164,10 +164,11 @@ def _example(want: tuple[int, ...], got: tuple[int, ...]) -> str:
     return ""
 
 
-def shape_note(step: int, slots: list[Slot], raw: list) -> list[Finding]:
-    """A note for a gradient of the parameter's numbers in another shape, which an update
-    ``p - lr * g`` would broadcast (db (n,) for b (n, 1) makes (n, n)): compared as the same
-    numbers, but a step of the learner's own, not given to the check, would not keep it."""
+def shape_finding(step: int, slots: list[Slot], raw: list) -> list[Finding]:
+    """A bug for a gradient of the parameter's numbers in another shape, which an update
+    ``p - lr * g`` broadcasts (db (n,) for b (n, 1) makes (n, n)): compared as the same
+    numbers, but the learner's own step, not given to the check, breaks the parameter (review
+    s15b: a match with a note let np.sum(dZ, axis=1) without keepdims pass a class's CI)."""
     for s, g in zip(slots, raw, strict=False):
         got = np.shape(g)
         if got == s.shape or int(np.prod(got)) != int(np.prod(s.shape)):
@@ -184,12 +185,11 @@ def shape_note(step: int, slots: list[Slot], raw: list) -> list[Finding]:
                     s.layer,
                     step,
                     f"your gradient of {s.path} has shape {got} where the parameter has "
-                    f"{s.shape}: compared as the same numbers, but an update p - lr * g in your "
-                    f"own loop (not given to the check: no step=) makes {s.path} {wide}",
+                    f"{s.shape}: the same numbers, but an update p - lr * g makes {s.path} "
+                    f"{wide}, and the next forward pass mixes its rows",
                     "give each gradient its parameter's shape (g.reshape(p.shape); keepdims=True "
-                    "where a bias is a column (n, 1)), or give your update as step= to have it "
-                    "checked",
-                    "note",
+                    "where a bias is a column (n, 1)); if your update reshapes it, give that "
+                    "update as step= and the check holds the two together",
                 )
             ]
     return []

@@ -32,7 +32,7 @@ from .adapters import Adapter
 from .call_order import needs_forward
 from .coverage import OWN_BATCHES, aliased_finding, dtype_finding
 from .crash import learner_tail, orientation_hint
-from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_note
+from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_finding
 from .handed import loss_check, nonfinite_init
 from .implied import imply
 from .paths import LearnerError
@@ -310,7 +310,7 @@ class Runner:
             loss, raw = a.parse_grads(returned)
             self.held = self.codec.held_in(raw)
             if a.step is None:
-                for f in shape_note(step, self.codec.slots, raw):
+                for f in shape_finding(step, self.codec.slots, raw):
                     self._found(f)
             try:
                 g = self.codec.grad_to_canonical(raw, len(xb), np.ndim(yb) == 1)

@@ -84,19 +84,19 @@ def test_a_parameter_reshaped_otherwise_is_a_wrong_shape_not_a_crash():
 
 
 @pytest.mark.parametrize("keepdims", [True, False])
-def test_a_gradient_an_update_would_broadcast_is_noted_without_a_step(keepdims):
-    """Gradients only (no step=): db (5,) for b (5, 1) holds the right numbers, so the code
-    matches, with a note that the learner's own b - lr * db makes (5, 5)."""
+def test_a_gradient_an_update_would_broadcast_is_a_bug_without_a_step(keepdims):
+    """Gradients only (no step=): db (5,) for b (5, 1) holds the right numbers, but the
+    learner's own b - lr * db makes (5, 5): a bug (review s15b: it was a match with a note)."""
     net = Columns(keepdims)
     r = np.random.RandomState(1)
     res = check(from_gradients(net, NAMES, net.grads, **DECL), r.randn(12, 4), r.randn(12, 3),
                 steps=3, probe=False)  # fmt: skip
-    assert res.code == "match", res.render()
     noted = [f for f in res.findings if f.code == "broadcast_shape"]
     if keepdims:
-        assert not noted, res.render()
+        assert res.code == "match" and not noted, res.render()
         return
-    assert noted and noted[0].kind == "note" and "makes b1 (5, 5)" in noted[0].evidence
+    assert res.code == "implementation_bug", res.render()
+    assert noted and noted[0].kind == "bug" and "makes b1 (5, 5)" in noted[0].evidence
 
 
 class LogReg:
