@@ -1,13 +1,13 @@
 """When the code is right but training fails: is it the model?
 
 ``criteria`` says whether outputs fit the data (accuracy for class targets, R^2 for regression).
-The probe trains the twin from the learner's
-initial weights with the declared optimizer; if it fits, training works. Otherwise the twin is
-trained with a strong optimizer (Adam, lr 0.03, up to 2000 full-batch steps): if that fails too
-the finding is ``capacity``, and ``no_bias`` when the same run with a (zero-initialised) bias in
-every layer fits. Units are inspected at the start and the end: ``dead_units`` (ReLU with
-z <= 0 on every sample), ``saturation`` (sigmoid |z| > 6, tanh |z| > 3.5 on every sample),
-``symmetric_init`` (hidden units with identical incoming and outgoing weights stay identical).
+The probe trains the twin from the learner's initial weights with the declared optimizer; if it
+fits, training works. Otherwise the twin is trained with a strong optimizer (Adam, lr 0.03,
+then 0.01, up to 2000 full-batch steps): if that fails too the finding is ``capacity``, and
+``no_bias`` when the same run with a (zero-initialised) bias in every layer fits. Units are
+inspected at the start and the end: ``dead_units`` (ReLU with z <= 0 on every sample),
+``saturation`` (sigmoid |z| > 6, tanh |z| > 3.5 on every sample), ``symmetric_init`` (hidden
+units with identical incoming and outgoing weights stay identical).
 When such a cause is there at the start and the strong run fails, it is run again from a fresh
 random initialisation: if that fits, the cause is the initialisation (re-initialise) and no
 ``capacity`` is claimed, nor where identical inputs carry different targets
@@ -44,6 +44,7 @@ INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
 INIT_SCALE = 10.0  # a weight's std this many times 1/sqrt(fan_in) is a blown-up start
 STRONG = "adam(lr=0.03)"
 STRONG_STEPS = 2000
+GENTLE = "adam(lr=0.01)"  # tried too before a run's failure is put on the network
 LONGER = 4  # before capacity is claimed, the declared run continues for 4 more budgets,
 LONGER_TIME = 2.0  # in at most twice the wall time the budget took (the check's timeout)
 DEADLINE: float | None = None  # the check's wall-time limit (time.monotonic()), set by the
@@ -200,6 +201,11 @@ def probe(
     ]
     strong_spec = spec.replace(opt=STRONG)
     strong = train(strong_spec, P0, [(X, y)], STRONG_STEPS, fits)
+    strong_opt = STRONG
+    if not strong.fit and not cut:  # a step too large for this surface? (review s15b)
+        gentle = train(spec.replace(opt=GENTLE), P0, [(X, y)], STRONG_STEPS, fits)
+        if gentle.fit:
+            strong, strong_opt = gentle, GENTLE
     if cut:
         return Training("not_assessed", crit.text, OUT_OF_TIME), []
     if (rng := target_range(spec, y)) is not None:
@@ -314,7 +320,7 @@ def probe(
                 None,
                 None,
                 f"{run}; {STRONG} for {strong.steps} full-batch steps from the same weights cannot "
-                f"fit either: {score(strong.out)}",
+                f"fit either: {score(strong.out)} (nor {GENTLE})",
                 "the network cannot represent this data from here: add units, layers or biases",
                 "limitation",
             )
@@ -353,7 +359,7 @@ def probe(
                 (),
                 None,
                 None,
-                f"{run}; {STRONG} from the same weights fits in {strong.steps} steps: "
+                f"{run}; {strong_opt} from the same weights fits in {strong.steps} steps: "
                 f"{score(strong.out)}{said}",
                 hint,
                 "limitation",
