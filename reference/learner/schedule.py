@@ -64,18 +64,7 @@ def explain_schedule(
     ):
         return []  # one constant multiplier on the full batches (each step's own s_t parts from
         # it by no more than its storage's rounding): another lr or a factor, said elsewhere
-    spread = max(abs(b - a) for a, b in zip(mults, mults[1:], strict=False)) or 1.0
-    digits = max(4, min(15, 2 + math.ceil(-math.log10(spread))))  # enough to tell them apart
-    same = next((i for i, m in enumerate(mults) if not math.isclose(m, mults[0])), len(mults))
-    lead = ""
-    span = _span(seq[0][0].step, seq[-1][0].step)
-    if same > 2:  # a run of one value first: say it once, then where it changes
-        lead = f"{mults[0]:.{digits}g} at steps {seq[0][0].step}-{seq[same - 1][0].step}, then "
-        span = _span(seq[same][0].step, seq[-1][0].step) if same < len(seq) else span
-    rest = mults[same:] if same > 2 else mults
-    shown = (
-        lead + ", ".join(f"{m:.{digits}g}" for m in rest[:5]) + (", ..." if len(rest) > 5 else "")
-    )
+    shown, span, digits = _shown(mults, seq)
     steps = [o.step for o, _ in seq]
     form, decay = _form(mults, steps, digits, 1e-9 if spec.dtype == "float64" else 1e-5)
     if closed_only and not form:
@@ -110,6 +99,22 @@ def explain_schedule(
         "at each step",
         fix,
     )
+
+
+def _shown(mults: list[float], seq: list) -> tuple[str, str, int]:
+    """The multipliers as said (a leading run of one value once, then where it changes), the
+    steps they span, and the digits that tell them apart."""
+    spread = max(abs(b - a) for a, b in zip(mults, mults[1:], strict=False)) or 1.0
+    digits = max(4, min(15, 2 + math.ceil(-math.log10(spread))))  # enough to tell them apart
+    same = next((i for i, m in enumerate(mults) if not math.isclose(m, mults[0])), len(mults))
+    lead = ""
+    span = _span(seq[0][0].step, seq[-1][0].step)
+    if same > 2:  # a run of one value first: say it once, then where it changes
+        lead = f"{mults[0]:.{digits}g} at steps {seq[0][0].step}-{seq[same - 1][0].step}, then "
+        span = _span(seq[same][0].step, seq[-1][0].step) if same < len(seq) else span
+    rest = mults[same:] if same > 2 else mults
+    more = ", ..." if len(rest) > 5 else ""
+    return lead + ", ".join(f"{m:.{digits}g}" for m in rest[:5]) + more, span, digits
 
 
 def _rounding(d: dict, A: dict, held: dict[str, str]) -> float:
@@ -233,7 +238,7 @@ def _momentum_decay(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
     i = min(range(25), key=errs.__getitem__)
     x = golden(excess, xs[max(i - 1, 0)], xs[min(i + 1, 24)], 40)[0]
     if excess(x) > 1.0 or min(x + 6.0, -x) < 1e-3:
-        return []
+        return _momentum_mults(seq, spec, codec, atol, rtol)
     k = 10.0**x
     return _schedule(
         seq,
@@ -245,3 +250,57 @@ def _momentum_decay(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
         f"if the decay is yours on purpose, declare lr_decay={k:.4g}; if not, find what "
         "changes the learning rate between steps",
     )
+
+
+MOMENTUM_FORMS = {
+    "keras": "the velocity holding each step's lr (v = mu v - lr_t g, w += v: Keras's and the "
+    "nnfs book's momentum)",
+    "torch": "PyTorch's velocity (b = mu b + g, w -= lr_t b)",
+}
+
+
+def _momentum_mults(seq: list, spec: Spec, codec: Codec, atol: float, rtol: float) -> list[Finding]:
+    """Any schedule under plain momentum (review s15b: an exponential decay, a staircase): one
+    multiplier s_t per step read off the learner's displacements in either velocity form,
+    ``lr_schedule`` where one form takes every step and the s_t are not all one."""
+    kw = dict(spec.opt.kwargs)
+    if kw.get("nesterov") or kw.get("dampening") or kw.get("weight_decay"):
+        return []
+    mu, lr = float(kw["momentum"]), float(kw.get("lr", 1e-3))
+    for form, said in MOMENTUM_FORMS.items():
+        mults, prev, b = [], None, None
+        for obs, g in seq:
+            P, A, G = to_tensors(obs.params), to_tensors(obs.after), to_tensors(g)
+            e = {k: A[k] - P[k] for k in G}
+            if form == "keras":  # e = mu e_prev - lr s g
+                r = {k: e[k] - (mu * prev[k] if prev else 0.0) for k in G}
+                d = {k: -lr * G[k] for k in G}
+            else:  # e = -lr s b, b = mu b + g
+                b = {k: G[k] + (mu * b[k] if b else 0.0) for k in G}
+                r, d = e, {k: -lr * b[k] for k in G}
+            den = sum(float((v * v).sum()) for v in d.values())
+            s = sum(float((r[k] * d[k]).sum()) for k in G) / den if den else math.nan
+            if not math.isfinite(s) or not _takes(s, d, {k: P[k] + r[k] for k in G}, P, atol,
+                                                  rtol):  # fmt: skip
+                break
+            mults.append(s)
+            prev = e
+        else:
+            if max(mults) - min(mults) <= 1e-6 * max(abs(m) for m in mults):
+                return []  # one constant: another lr, said elsewhere
+            steps = [o.step for o, _ in seq]
+            shown, span, digits = _shown(mults, seq)
+            tail, _ = _form(mults, steps, digits, 1e-9 if spec.dtype == "float64" else 1e-5)
+            first = next((t for t, m in zip(steps, mults, strict=True) if abs(m - 1) > 1e-9), 1)
+            return _schedule(
+                seq,
+                codec,
+                first,
+                f"your steps are {spec.opt}'s with the learning rate times {shown} at "
+                f"{span}{tail}, {said}: every parameter takes the same "
+                "multiplier at each step",
+                "the twin keeps the declared lr constant: if the schedule is yours on purpose, "
+                "check with it switched off (a constant lr) and keep it for training; if not, "
+                "find what changes the learning rate between steps",
+            )
+    return []

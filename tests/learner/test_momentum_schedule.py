@@ -1,0 +1,85 @@
+"""A learning-rate schedule under momentum, any schedule (review s15b: an exponential decay
+and a staircase under hand-written momentum were unexplained, with a misleading note): one
+multiplier per step read off the learner's own displacements, in either velocity form, named
+only where one form takes every step of every parameter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_step
+
+NAMES = ["W1", "b1", "W2", "b2"]
+MU, LR = 0.9, 0.05
+
+
+class Mom:
+    """3-6-2 tanh regression, mse, momentum; ``form``: 'keras' (v = mu v - lr_t g, w += v)
+    or 'torch' (b = mu b + g, w -= lr_t b); ``sched``: the lr multiplier of step t (from 1);
+    ``w1``: W1's own lr multiplier (one parameter off: no schedule)."""
+
+    def __init__(self, form, sched, w1=1.0):
+        r = np.random.RandomState(0)
+        self.P = {"W1": 0.5 * r.randn(3, 6), "b1": 0.1 * r.randn(6), "W2": 0.5 * r.randn(6, 2),
+                  "b2": np.zeros(2)}  # fmt: skip
+        self.V = {k: np.zeros_like(v) for k, v in self.P.items()}
+        self.form, self.sched, self.w1, self.t = form, sched, w1, 0
+
+    def step(self, X, y):
+        P = self.P
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
+        dz = d @ P["W2"].T * (1 - h**2)
+        g = {"W1": X.T @ dz, "b1": dz.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        self.t += 1
+        for k in NAMES:
+            lr = LR * self.sched(self.t) * (self.w1 if k == "W1" else 1.0)
+            if self.form == "keras":
+                self.V[k] = MU * self.V[k] - lr * g[k]
+                P[k] += self.V[k]
+            else:
+                self.V[k] = MU * self.V[k] + g[k]
+                P[k] -= lr * self.V[k]
+
+
+def _check(net):
+    r = np.random.RandomState(1)
+    X = r.randn(20, 3)
+    y = np.c_[np.sin(X[:, 0]), X[:, 1] * X[:, 2]]
+    a = from_step(net.P, NAMES, net.step, sizes=[3, 6, 2], activations="tanh,identity",
+                  loss="mse", optimizer=f"sgd(momentum={MU})", lr=LR)  # fmt: skip
+    return check(a, X, y, steps=8, probe=False)
+
+
+# PyTorch's form: its steps are the declared ones times s_t (its state holds no lr), read as
+# for any optimizer; Keras's: read off the displacements, and said
+SAID = {"keras": "the velocity holding each step's lr", "torch": "every parameter takes"}
+
+
+@pytest.mark.parametrize("form", ["keras", "torch"])
+def test_a_constant_lr_in_either_form_matches(form):
+    r = _check(Mom(form, lambda t: 1.0))
+    assert r.code == "match" and r.findings == (), r.render()
+
+
+@pytest.mark.parametrize("form", ["keras", "torch"])
+@pytest.mark.parametrize(
+    "sched,said",
+    [
+        (lambda t: 0.9 ** (t - 1), "0.9^(t-1): an exponential decay"),
+        (lambda t: 1.0 if t < 5 else 0.5, "1 at steps 1-4, then 0.5"),
+    ],
+    ids=["exponential", "staircase"],
+)
+def test_a_schedule_under_momentum_is_named_with_its_form(form, sched, said):
+    r = _check(Mom(form, sched))
+    assert r.code == "implementation_bug" and r.codes() == ["lr_schedule"], r.render()
+    f = r.findings[0]
+    assert said in f.evidence and SAID[form] in f.evidence, f.evidence
+
+
+def test_one_parameter_with_its_own_lr_is_no_schedule():
+    r = _check(Mom("keras", lambda t: 0.9 ** (t - 1), w1=2.0))
+    assert r.code == "implementation_bug", r.render()
+    assert "lr_schedule" not in r.codes(), r.render()
