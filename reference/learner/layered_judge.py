@@ -219,6 +219,12 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
             "compare your forward pass layer by layer with the spec (check_layers, "
             "nnparity.reference.learner: each layer's forward held to PyTorch's)"
         )
+        if "dropout" in ref.kind.values():  # the mask read after the pass: the forward's?
+            text += (
+                ", or the dropout mask read after your pass is not the one your forward used: "
+                "a mask drawn again in backward replaces it"
+            )
+            hint += "; draw each dropout mask once, in forward, and use that one in backward"
         return Finding(code, ("loss",), None, k, text, hint)
     drop = _dropout_above(ref, n)
     own = [m for m in G if int(layer_of(m) or 0) == n]

@@ -28,6 +28,25 @@ def test_nnfs_fresh_mask_in_backward_is_dropout_mask():
     assert "fresh mask" in f.evidence
 
 
+def test_a_mask_drawn_again_into_its_attribute_in_backward_is_said_with_the_loss():
+    """Review s15b: the fresh mask written over binary_mask, which masks= reads after the
+    pass, so the twin replays backward's mask in forward and the loss parts: said as such
+    beside "your forward pass differs", which alone sent the learner to a correct forward."""
+    m = _load("net_nnfs_dropout_ok")
+
+    def backward(dvalues):
+        d = m.dropout1
+        d.binary_mask = np.random.binomial(1, d.rate, size=dvalues.shape) / d.rate
+        d.dinputs = dvalues * d.binary_mask
+
+    m.dropout1.backward = backward
+    r = _run(m.nnparity_adapter())
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert "the dropout mask read after your pass is not the one your forward used" in f.evidence
+    assert "draw each dropout mask once, in forward" in f.hint, r.render()
+
+
 class _Dropout:
     """A dropout layer that keeps its input and output but not its mask."""
 
