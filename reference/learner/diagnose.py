@@ -283,7 +283,14 @@ def findings_from(
                         (lab(k),),
                         l,
                         failing[k],
-                        f"{k}: {form.label}: {ch.fits[k].text(n, d)}{span}"
+                        f"{k}: {form.label}: "
+                        + (
+                            ch.fits[k].text(n, d)
+                            if ch.fits[k].zero
+                            else f"your gradient is that form's ({ch.fits[k].text(n, d)} "
+                            "against it)"
+                        )
+                        + span
                         + (TOTAL_ZERO if ch.fits[k].zero and form.key == "total" else ""),
                         FORM_HINT.get(f"{form.code} {codec.layout}", FORM_HINT[form.code]),
                     )

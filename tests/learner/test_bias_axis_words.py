@@ -37,3 +37,25 @@ def test_a_bias_summed_over_the_units_in_a_columns_net_names_no_contradicting_ax
     assert bias, res.render()
     assert not any("(axis 1) instead of the batch (axis 0)" in f.evidence for f in bias)
     assert any("summed over the units" in f.evidence for f in bias), res.render()
+
+
+def test_a_named_form_says_its_fit_is_against_the_form_not_pytorch():
+    """Review s15b: "averaged over the batch instead of summed: c = 1.0000" beside the table's
+    c = 0.0625 for the same gradient read as a contradiction: the finding's c is against the
+    form it names, and says so."""
+    r = np.random.RandomState(2)
+    p = {"W1": r.randn(3, 5) * 0.5, "b1": np.zeros(5), "W2": r.randn(5, 1) * 0.5,
+         "b2": np.zeros(1)}  # fmt: skip
+    X, y = r.randn(16, 3), r.randn(16, 1)
+
+    def grads(X, y):
+        h = np.tanh(X @ p["W1"] + p["b1"])
+        d = 2 * (h @ p["W2"] + p["b2"] - y) / y.size
+        dz = d @ p["W2"].T * (1 - h**2)
+        return [X.T @ dz, dz.mean(0), h.T @ d, d.sum(0)]  # db1 averaged: the bug
+
+    a = from_gradients(p, list(p), grads, sizes=[3, 5, 1], activations="tanh,identity",
+                       loss="mse", lr=0.1)  # fmt: skip
+    f = check(a, X, y, steps=2, probe=False).findings[0]
+    assert f.code == "bias_reduction", f
+    assert "your gradient is that form's (c = 1.0000, cos = 1.0000 against it)" in f.evidence
