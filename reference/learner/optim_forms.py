@@ -53,6 +53,12 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
         "first step, where v_hat is inf and the step 0)",
     ),
     ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
+    (
+        "g_numerator",
+        "the gradient g in the step's numerator where m_hat belongs: g / (sqrt(v_hat) "
+        "+ eps), RMSprop's step with Adam's v",
+    ),
+    ("mv_swapped", "m and v swapped in the step: v_hat / (sqrt(|m_hat|) + eps)"),
     ("t_twice", "t advanced twice a step (t = 2, 4, 6, ...), not once"),
     ("t_per_layer", "t advanced at each layer's update, first layer first, not once a step"),
     ("t_per_layer_rev", "t advanced at each layer's update, last layer first, not once a step"),

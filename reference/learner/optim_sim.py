@@ -101,7 +101,11 @@ class Sim:
             if "no_bias_correction" in v or "no_bc_v" in v:
                 bc2 = 1.0
             with np.errstate(divide="ignore", invalid="ignore"):
-                if "eps_inside" in v:
+                if "g_numerator" in v:  # m_hat's place taken by g
+                    new = p - lr * g / (torch.sqrt(vv) / np.sqrt(bc2) + eps)
+                elif "mv_swapped" in v:
+                    new = p - lr * (vv / bc2) / (torch.sqrt((m / bc1).abs()) + eps)
+                elif "eps_inside" in v:
                     new = p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
                 elif "eps_hat" in v:
                     new = p - (lr * np.sqrt(bc2) / bc1) * m / (torch.sqrt(vv) + eps)

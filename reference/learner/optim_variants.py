@@ -129,7 +129,8 @@ GROUPS = (
     {"bc2_beta", "avg2_beta", "beta2_value"},
     {*T_SHIFTS, "t_frozen", "t_twice", *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
-    {"eps_inside", "eps_hat"},
+    {"eps_inside", "eps_hat", "mv_swapped"},
+    {"g_numerator", "mv_swapped", "no_bc_m", "bc1_beta", "avg1_beta"},
     {"rms_bc", "rms_bc_behind"},
     {"no_decay", "decoupled", "coupled", "sgdw", "sgdw_l2", "decay_after"},
     {"no_momentum", "nesterov_flip", "ema", "damp_first", "no_dampening"},
@@ -183,6 +184,10 @@ VARIANT_FIX = {
     "t_behind_v": "divide v by 1 - b2^t with the step's own t (t = 1 at the first step: nnfs's "
     "self.iterations + 1), as m",
     "t_frozen": "increment t once per step (self.t += 1 before the corrections)",
+    "g_numerator": "step with m_hat, the average of the gradients: w -= lr * m_hat / "
+    "(sqrt(v_hat) + eps)",
+    "mv_swapped": "m_hat in the numerator, v_hat under the root: w -= lr * m_hat / (sqrt(v_hat) "
+    "+ eps)",
     **dict.fromkeys(
         (*T_COUNTS, "t_twice"),
         "increment t once per step, before any parameter's update (nnfs: in "

@@ -20,7 +20,8 @@ class Learner:
     average, (1 - b1) in v's), ``alpha`` (RMSprop),
     ``t_ahead`` (the corrections at t + 1), ``eps_hat`` (eps added before the correction),
     ``t_per_layer``, ``t_per_param`` (t advanced at each layer's or parameter's update; their
-    ``_rev``: the parameters updated last first), ``no_state`` (the moments zeroed each step)."""
+    ``_rev``: the parameters updated last first), ``no_state`` (the moments zeroed each step),
+    ``g_numerator`` (g for m_hat), ``mv_swapped`` (v_hat / (sqrt(|m_hat|) + eps))."""
 
     def __init__(self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0):
         rng = np.random.default_rng(seed)
@@ -100,6 +101,11 @@ class Learner:
             v += (1 - (b1 if bug == "mix_v" else a2)) * g[k] ** 2
             if bug == "eps_hat":  # Kingma & Ba's efficient form
                 p -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+                continue
+            if bug in ("g_numerator", "mv_swapped"):  # g for m_hat; m and v swapped (|m|)
+                mh, vh = m / (1 - b1**t), v / (1 - b2**t)
+                num, den = (g[k], vh) if bug == "g_numerator" else (vh, np.abs(mh))
+                p -= lr * num / (np.sqrt(den) + eps)
                 continue
             t1 = t + 1 if bug in ("t_ahead", "t_ahead_m") else (1 if bug == "t_frozen" else t)
             t2 = t + 1 if bug == "t_ahead" else (1 if bug == "t_frozen" else t)

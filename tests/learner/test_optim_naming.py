@@ -135,6 +135,18 @@ def test_a_state_made_anew_at_every_step_is_named(opt, style):
 
 
 @pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize(
+    "bug,said",
+    [("g_numerator", "the gradient g in the step's numerator"),
+     ("mv_swapped", "m and v swapped in the step")],
+)  # fmt: skip
+def test_the_step_built_from_the_wrong_moment_is_named(bug, said, style):
+    """Review s15b: g where m_hat belongs, and v_hat / sqrt(|m_hat|), were unexplained."""
+    f = _finding(_check(bug=bug, style=style))
+    assert said in f.evidence and "departures together" not in f.evidence, f.evidence
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
 def test_a_frozen_step_count_under_a_declared_lr_decay_is_named_whole(style):
     """Review s15a: nnfs's Adam that never advances ``iterations`` freezes both its bias
     corrections (t = 1) and its lr decay: both named, no beta fitted to absorb the decay."""
