@@ -201,11 +201,6 @@ def probe(
     ]
     strong_spec = spec.replace(opt=STRONG)
     strong = train(strong_spec, P0, [(X, y)], STRONG_STEPS, fits)
-    strong_opt = STRONG
-    if not strong.fit and not cut:  # a step too large for this surface? (review s15b)
-        gentle = train(spec.replace(opt=GENTLE), P0, [(X, y)], STRONG_STEPS, fits)
-        if gentle.fit:
-            strong, strong_opt = gentle, GENTLE
     if cut:
         return Training("not_assessed", crit.text, OUT_OF_TIME), []
     if (rng := target_range(spec, y)) is not None:
@@ -312,6 +307,28 @@ def probe(
         return failed, _ordered(kept + fixed)
     elif not strong.fit and not near and rng is None and cut:
         return Training("not_assessed", crit.text, OUT_OF_TIME), found
+    elif (
+        not strong.fit
+        and not near
+        and rng is None
+        and (gentle := train(spec.replace(opt=GENTLE), P0, [(X, y)], STRONG_STEPS, fits)).fit
+    ):  # a step too large for this surface, not a network too small (review s15b)
+        found.append(
+            Finding(
+                "slow_training",
+                (),
+                None,
+                None,
+                f"{run}; {STRONG} for {strong.steps} steps reaches {score(strong.out)}, but "
+                f"{GENTLE} from the same weights fits in {gentle.steps} steps: "
+                f"{score(gentle.out)}",
+                "use Adam with a moderate learning rate, or momentum: plain SGD at this "
+                "learning rate does not get there"
+                if spec.opt.name == "sgd"
+                else f"a smaller step gets there: try {GENTLE}, or train longer",
+                "limitation",
+            )
+        )
     elif not strong.fit and not near and rng is None:
         found.append(
             Finding(
@@ -359,7 +376,7 @@ def probe(
                 (),
                 None,
                 None,
-                f"{run}; {strong_opt} from the same weights fits in {strong.steps} steps: "
+                f"{run}; {STRONG} from the same weights fits in {strong.steps} steps: "
                 f"{score(strong.out)}{said}",
                 hint,
                 "limitation",

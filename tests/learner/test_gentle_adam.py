@@ -58,4 +58,4 @@ def test_a_run_adam_fits_at_a_smaller_lr_is_slow_training_not_capacity():
     assert r.training.outcome == "model_limitation", r.render()
     codes = [f.code for f in r.findings if f.kind == "limitation"]
     assert "capacity" not in codes and "slow_training" in codes, r.render()
-    assert "adam(lr=0.01) from the same weights fits" in r.render()
+    assert "but adam(lr=0.01) from the same weights fits" in r.render()
