@@ -277,21 +277,16 @@ def findings_from(
             )
         for k, form in ch.forms.items():
             if form.code and k in failing:
+                ft, zero = ch.fits[k].text(n, d), ch.fits[k].zero
+                said = ft if zero else f"your gradient is that form's ({ft} against it)"
                 out.append(
                     Finding(
                         form.code,
                         (lab(k),),
                         l,
                         failing[k],
-                        f"{k}: {form.label}: "
-                        + (
-                            ch.fits[k].text(n, d)
-                            if ch.fits[k].zero
-                            else f"your gradient is that form's ({ch.fits[k].text(n, d)} "
-                            "against it)"
-                        )
-                        + span
-                        + (TOTAL_ZERO if ch.fits[k].zero and form.key == "total" else ""),
+                        f"{k}: {form.label}: {said}{span}"
+                        + (TOTAL_ZERO if zero and form.key == "total" else ""),
                         FORM_HINT.get(f"{form.code} {codec.layout}", FORM_HINT[form.code]),
                     )
                 )

@@ -10,8 +10,9 @@ import math
 from typing import TYPE_CHECKING
 
 from .evidence import to_tensors
+from .optim_fixes import VARIANT_FIX
 from .optim_forms import CLIP
-from .optim_variants import EQUATION, VARIANT_FIX, VARIANTS, Sim, _applies, _follows
+from .optim_variants import EQUATION, VARIANTS, Sim, _applies, _follows
 from .result import Finding
 
 if TYPE_CHECKING:

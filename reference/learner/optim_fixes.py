@@ -1,0 +1,73 @@
+"""The fix said for each optimizer departure ``optim_variants`` names (a fitted one's a format
+of ``value`` and ``declared``)."""
+
+from .optim_sim import T_COUNTS
+
+VARIANT_FIX = {
+    "no_bias_correction": "divide m by 1 - b1^t and v by 1 - b2^t (bias correction)",
+    "eps_inside": "add eps after the square root: sqrt(v_hat) + eps",
+    "no_decay": "apply the declared weight_decay",
+    "decoupled": "add wd * w to the gradient (Adam's L2), or declare optimizer='adamw'",
+    "coupled": "decay the weights apart from the gradient: w *= 1 - lr * wd (AdamW)",
+    "decay_after": "decay the weights before the step, as torch.optim.AdamW does: w *= 1 - lr "
+    "* wd, then w -= lr * m_hat / (sqrt(v_hat) + eps)",
+    "damp_first": "start the momentum buffer at g itself on the first step",
+    "no_dampening": "scale the gradient by (1 - dampening) in the buffer, or declare dampening=0",
+    "nesterov_flip": "use the declared momentum form (or declare nesterov the other way)",
+    "sgdw": "add wd * w to the gradient before the momentum (torch.optim.SGD's weight_decay); "
+    "without momentum the two forms take the same steps",
+    "sgdw_l2": "add l2 * w to the gradient before the momentum (PyTorch's SGD with "
+    "weight_decay=l2 does); without momentum the two forms take the same steps",
+    "ema": "accumulate b = mu b + g (PyTorch's SGD), or declare dampening=mu",
+    "no_momentum": "keep the velocity from step to step: create it once (zeros) before "
+    "training, not inside the step",
+    "no_lr_decay": "decay the learning rate as declared, lr / (1 + lr_decay t) after t steps "
+    "(nnfs: self.iterations += 1 in post_update_params), or drop lr_decay from the declaration",
+    "no_state": "create the optimizer's state once (zeros) before training and keep it from "
+    "step to step: a hasattr check must test the very name it sets (nnfs's "
+    "layer.weight_cache, not layer.weight_caches)",
+    "by_shape": "keep one state per parameter: key it by the parameter's name or index, not its "
+    "shape, and create each buffer on its own (np.zeros_like per parameter, never "
+    "[np.zeros(...)] * L, whose entries are one array)",
+    "no_bc_v": "divide v by 1 - b2^t as well as m by 1 - b1^t (bias correction of both)",
+    "no_bc_m": "divide m by 1 - b1^t as well as v by 1 - b2^t (bias correction of both)",
+    "t_ahead": "count t from 1 at the first step: increment t before the corrections, once per "
+    "step, from t = 0",
+    "t_ahead_m": "divide m by 1 - b1^t with the step's own t (counted from 1), as v",
+    "t_ahead_v": "divide v by 1 - b2^t with the step's own t (counted from 1), as m",
+    "rms_bc": "leave s uncorrected: w -= lr * g / (sqrt(s) + eps) (torch.optim.RMSprop)",
+    "rms_bc_behind": "leave s uncorrected: w -= lr * g / (sqrt(s) + eps) (torch.optim.RMSprop; "
+    "a correction at t - 1 also divides by 0 at the first step)",
+    "t_behind": "increment t before the corrections (t = 1 at the first step: nnfs's "
+    "self.iterations + 1), so 1 - b^t is never 0",
+    "t_behind_m": "divide m by 1 - b1^t with the step's own t (t = 1 at the first step), as v",
+    "t_behind_v": "divide v by 1 - b2^t with the step's own t (t = 1 at the first step: nnfs's "
+    "self.iterations + 1), as m",
+    "t_frozen": "increment t once per step (self.t += 1 before the corrections)",
+    "g_numerator": "step with m_hat, the average of the gradients: w -= lr * m_hat / "
+    "(sqrt(v_hat) + eps)",
+    "mv_swapped": "m_hat in the numerator, v_hat under the root: w -= lr * m_hat / (sqrt(v_hat) "
+    "+ eps)",
+    **dict.fromkeys(
+        (*T_COUNTS, "t_twice"),
+        "increment t once per step, before any parameter's update (nnfs: in "
+        "pre_update_params), not inside the update each layer or parameter calls",
+    ),
+    "eps_hat": "a valid form (Kingma & Ba, section 2) that torch.optim.Adam does not use: it "
+    "equals PyTorch's with eps = eps_hat * sqrt(1 - b2^t), so the two part where sqrt(v) is "
+    "near eps; to match PyTorch, add eps after the correction: m_hat / (sqrt(v_hat) + eps)",
+    "eps_value": "use the declared eps = {declared:.3g}, or declare eps={value:.3g}",
+    "bc2_beta": "use the same beta2 ({declared:g}) in v's bias correction 1 - beta2^t as in "
+    "its moving average",
+    "bc1_beta": "use the same beta1 ({declared:g}) in m's bias correction 1 - beta1^t as in "
+    "its moving average",
+    "avg1_beta": "use the same beta1 ({declared:g}) in m's moving average as in its bias "
+    "correction 1 - beta1^t",
+    "avg2_beta": "use the same beta2 ({declared:g}) in v's moving average as in its bias "
+    "correction 1 - beta2^t",
+    "beta1_value": "use the declared beta1 = {declared:g}, or declare beta1={value:.6g}",
+    "beta2_value": "use the declared beta2 = {declared:g}, or declare beta2={value:.6g}",
+    "alpha_value": "use the declared alpha = {declared:g}, or declare alpha={value:.6g}",
+    "clip_value": "the twin does not clip: check with clipping off (it is a choice of your "
+    "training, not a bug), or with a bound your gradients never reach",
+}
