@@ -139,7 +139,7 @@ def _run(
     """Step the learner from its own weights; at each step hold it to the twin there."""
     spec = ref.spec
     tol = tols.of(None)  # the program's: its narrowest dtype's
-    run = _Run()
+    run, _ = _Run(), ref.reset_shadow()  # a run again starts the twin's optimizer afresh
     P = adapter.read()
     stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
     # a step that shows no gradient is run twice only after the steps compared: a hidden
@@ -261,9 +261,8 @@ def _check(
     diag = watch_form(diag, runner, ref, X, y, batches, watch, run.history, HYPOTHESIS_TOL[prec])
     descent = descent_direction(diag, run.history, spec, *HYPOTHESIS_TOL[prec])
     args = (ref, codec, X, y, batches, steps, watch, tols)
-    if descent and (again := negated(adapter, runner, _run, *args)):  # every step held again
+    if descent and (again := negated(descent, adapter, runner, _run, *args)):  # held again
         (run, runner), nan_step = again, again[0].nan_step
-        run.notes += descent
         bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
         diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too

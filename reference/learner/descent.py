@@ -11,12 +11,20 @@ taken as -dL/dW, holds every step it watches (``negated``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .evidence import to_tensors
 from .optim_variants import Sim, _follows
 from .result import Finding
 from .runner import LearnerCrash, Runner
+
+PARTS = (
+    "your gradient functions return -dL/dW (the descent direction: error = y - a) and your "
+    "update adds them (w += lr * d): the check ran again with your gradients taken as -dL/dW, "
+    "and the findings above are from that run"
+)
+PARTS_FIX = "fix the findings above; returning dL/dW = -d holds each half on its own"
 
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
@@ -57,11 +65,16 @@ def descent_direction(
 
 
 def negated(
-    adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], *args: Any
+    note: list[Finding],
+    adapter: Adapter,
+    runner: Runner,
+    run_steps: Callable[..., Any],
+    *args: Any,
 ) -> tuple[Any, Runner] | None:
     """The check's run again from the learner's state before step 1 (``run_steps(adapter,
-    runner, *args)``: the checker's step loop) with its gradients negated, and its runner;
-    None where it cannot run. The learner's state is the new run's after it."""
+    runner, *args)``: the checker's step loop) with its gradients negated, and its runner,
+    with ``note`` (``descent_direction``'s) among its notes, said as the reading of the run
+    where that run parts; None where it cannot run. The learner's state is the new run's."""
     if runner.first is None:
         return None
     now = adapter.keep(pin=True)
@@ -69,7 +82,11 @@ def negated(
         adapter.restore(runner.first)
         again = Runner(adapter, runner.X, runner.y)
         again.sign = -1.0
-        return run_steps(adapter, again, *args), again
+        run = run_steps(adapter, again, *args)
+        if not all(r.passed for r in run.records):  # the step is not PyTorch's after all
+            note = [replace(note[0], evidence=PARTS, hint=PARTS_FIX)]
+        run.notes += note
+        return run, again
     except (LearnerCrash, ArithmeticError, ValueError):
         adapter.restore(runner.first)
         adapter.restore(now)
