@@ -43,6 +43,8 @@ def loss_penalty(history: list, l2: float, rtol: float, atol: float) -> float | 
     scale = max(abs(lam), abs(l2), 1e-300)
     if abs(lam) <= 1e-6 * scale or abs(lam - l2) <= 1e-6 * scale:
         return None
+    if all(o.penalty_added for o, _, _ in history) and abs(lam - 2 * l2) <= 1e-6 * scale:
+        return None  # l2_in='update': a value that holds the penalty itself, added once more
     return lam
 
 

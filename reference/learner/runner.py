@@ -59,6 +59,7 @@ class Obs:
     after: dict[str, Array] | None = None
     calls: int = 1  # backward passes run at these weights (2 with the determinism probe)
     warning: tuple[int, str] | None = None  # the learner's first RuntimeWarning so far
+    penalty_added: bool = False  # l2_in='update': the declared penalty added to loss, grads
 
 
 class LearnerCrash(Exception):
@@ -169,6 +170,7 @@ class Runner:
             a.write(params)
             if a.conventions.l2_in == "update":  # its gradients are the data's alone
                 obs.loss, obs.grads = a.conventions.with_penalty(obs.loss, obs.grads, params)
+                obs.penalty_added = True
         if a.step is not None:
             first = last and step == 1 and a.forward is not None  # (call_order's experiment)
             before = self.first if first else a.keep() if twice else []

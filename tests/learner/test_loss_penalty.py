@@ -37,9 +37,11 @@ class Net:
         sq = float((self.W1**2).sum() + (self.W2**2).sum())
         return self.v_scale * float(((out - y) ** 2).mean()) + self.v_l2 / 2 * sq, g
 
-    def step(self, X, y):
+    def step(self, X, y, decay: float = 0.0):
         _, g = self.loss_and_grads(X, y)
         for k in NAMES:
+            if k[0] == "W":  # l2_in='update': w *= 1 - lr l2 (Nielsen's network2)
+                getattr(self, k)[...] *= 1 - 0.1 * decay
             getattr(self, k)[...] -= 0.1 * g[k]
 
 
@@ -105,3 +107,19 @@ def test_the_fix_offers_no_redeclaration_when_the_loss_takes_the_declared_penalt
     assert "declare l2" not in f.hint, f.hint
     f = _check(Net(0.05, 0.1), 0.1, with_loss=False).findings[0]
     assert "or declare l2=0.05" in f.hint and "your loss takes it" not in f.evidence, f.hint
+
+
+def test_a_penalty_applied_in_the_update_with_the_value_holding_it_is_no_bug():
+    """Review s15c: Nielsen's network2 (l2_in='update') returning total_cost, which holds the
+    penalty: the check adds the declared penalty to the value it is given, so the value held
+    it twice, fitted as lam = 2 l2: a false alarm. At most a note now."""
+    net = Net(0.0, 0.05)
+    r = np.random.RandomState(1)
+    X = r.randn(M, 3)
+    y = np.c_[np.sin(X[:, 0]), X[:, 1] * X[:, 2]]
+    decl = dict(activations="tanh,identity", loss="mse", optimizer="sgd", lr=0.1, l2=0.05)
+    a = from_gradients(net, NAMES, net.loss_and_grads, step=lambda X, y: net.step(X, y, 0.05),
+                       sizes=[3, 6, 2], l2_in="update", **decl)  # fmt: skip
+    res = check(a, X, y, steps=6, probe=False)
+    assert res.code == "match", res.render()
+    assert "regularization_mismatch" not in [f.code for f in res.findings], res.render()
