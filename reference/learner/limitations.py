@@ -301,16 +301,6 @@ def probe(
         and not near
         and rng is None
         and not cut
-        and (fixed := fresh_start(train, spec, strong_spec, X, y, STRONG_STEPS, codec.frozen))
-    ):
-        kept = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
-        return failed, _ordered(kept + fixed)
-    elif not strong.fit and not near and rng is None and cut:
-        return Training("not_assessed", crit.text, OUT_OF_TIME), found
-    elif (
-        not strong.fit
-        and not near
-        and rng is None
         and (gentle := train(spec.replace(opt=GENTLE), P0, [(X, y)], STRONG_STEPS, fits)).fit
     ):  # a step too large for this surface, not a network too small (review s15b)
         found.append(
@@ -322,13 +312,23 @@ def probe(
                 f"{run}; {STRONG} for {strong.steps} steps reaches {score(strong.out)}, but "
                 f"{GENTLE} from the same weights fits in {gentle.steps} steps: "
                 f"{score(gentle.out)}",
-                "use Adam with a moderate learning rate, or momentum: plain SGD at this "
-                "learning rate does not get there"
-                if spec.opt.name == "sgd"
-                else f"a smaller step gets there: try {GENTLE}, or train longer",
+                "use momentum or Adam: plain SGD at this learning rate does not get there"
+                if spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
+                else f"{GENTLE} gets there from your weights: try it, or train longer",
                 "limitation",
             )
         )
+    elif (
+        not strong.fit
+        and not near
+        and rng is None
+        and not cut
+        and (fixed := fresh_start(train, spec, strong_spec, X, y, STRONG_STEPS, codec.frozen))
+    ):
+        kept = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
+        return failed, _ordered(kept + fixed)
+    elif not strong.fit and not near and rng is None and cut:
+        return Training("not_assessed", crit.text, OUT_OF_TIME), found
     elif not strong.fit and not near and rng is None:
         found.append(
             Finding(

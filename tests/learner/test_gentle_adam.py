@@ -59,3 +59,31 @@ def test_a_run_adam_fits_at_a_smaller_lr_is_slow_training_not_capacity():
     codes = [f.code for f in r.findings if f.kind == "limitation"]
     assert "capacity" not in codes and "slow_training" in codes, r.render()
     assert "but adam(lr=0.01) from the same weights fits" in r.render()
+
+
+def test_adam_at_a_smaller_lr_comes_before_a_fresh_start():
+    """Review s15c: XOR with 2 tanh units, SGD lr 2, where Adam at 0.03 stalls and at 0.01
+    fits from the learner's own weights, was told local_minimum ("re-initialise"): the start
+    is fine, the step was too large."""
+    r = np.random.RandomState(3)
+    P = {"W1": r.randn(2, 2) * 0.5, "b1": r.randn(2) * 0.1, "W2": r.randn(2, 1) * 0.5,
+         "b2": r.randn(1) * 0.1}  # fmt: skip
+    X = np.array([[0.0, 0], [0, 1], [1, 0], [1, 1]])
+    y = np.array([[0.0], [1], [1], [0]])
+
+    def forward(X):
+        return 1 / (1 + np.exp(-(np.tanh(X @ P["W1"] + P["b1"]) @ P["W2"] + P["b2"])))
+
+    def grads(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        a = 1 / (1 + np.exp(-(h @ P["W2"] + P["b2"])))
+        d = 2 * (a - y) / a.size * a * (1 - a)
+        dz = d @ P["W2"].T * (1 - h**2)
+        return [X.T @ dz, dz.sum(0), h.T @ d, d.sum(0)]
+
+    decl = dict(activations="tanh,sigmoid", loss="mse", optimizer="sgd", lr=2.0)
+    adapter = from_gradients(P, list(P), grads, forward=forward, sizes=[2, 2, 1], **decl)
+    r = check(adapter, X, y, steps=3, watch=0)
+    codes = [f.code for f in r.findings if f.kind == "limitation"]
+    assert "local_minimum" not in codes and "slow_training" in codes, r.render()
+    assert "but adam(lr=0.01) from the same weights fits" in r.render()
