@@ -4,6 +4,8 @@ of ``value`` and ``declared``)."""
 from .optim_sim import T_COUNTS
 
 VARIANT_FIX = {
+    "amsgrad_flip": "declare amsgrad the way your update does it (amsgrad=true keeps v_max = "
+    "max(v_max, v) and divides by its root), or change the update",
     "no_bias_correction": "divide m by 1 - b1^t and v by 1 - b2^t (bias correction)",
     "eps_inside": "add eps after the square root: sqrt(v_hat) + eps",
     "no_decay": "apply the declared weight_decay",

@@ -30,6 +30,11 @@ FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value,
 ]
 ALPHA = ("alpha_value", "alpha = {value:.6g} where {declared:g} is declared (s's average)")
 ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
+    (
+        "amsgrad_flip",
+        "AMSGrad's running maximum of v where plain Adam is declared, or plain Adam where "
+        "amsgrad=true is",
+    ),
     ("no_bias_correction", "no bias correction (m and v used raw)"),
     ("eps_inside", "eps inside the square root: sqrt(v_hat + eps)"),
     ("no_bc_v", "bias correction on m only (v used raw)"),

@@ -84,7 +84,7 @@ class Sim:
             m += (1 - a1) * (g - m)
             vv = self._st(k, "v", p)
             vv.mul_(a2).add_((1 - a2) * g * g)
-            if kw.get("amsgrad", False):
+            if bool(kw.get("amsgrad", False)) != ("amsgrad_flip" in v):
                 mx = self._st(k, "vmax", p)
                 torch.maximum(mx, vv, out=mx)
                 vv = mx

@@ -34,6 +34,7 @@ class Learner:
         self.S = {k: [np.zeros_like(v), np.zeros_like(v)] for k, v in self.P.items()}
         self.opt, self.lr, self.bug, self.value, self.t = opt, lr, bug, value, 0
         self.wd = wd  # L2 weight decay added to the gradient, as torch's Adam adds it
+        self.vmax: dict = {}  # (bug amsgrad)
 
     def grads(self, X, y):
         P = self.P
@@ -101,6 +102,11 @@ class Learner:
             v += (1 - (b1 if bug == "mix_v" else a2)) * g[k] ** 2
             if bug == "eps_hat":  # Kingma & Ba's efficient form
                 p -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+                continue
+            if bug == "amsgrad":  # AMSGrad's running maximum of v
+                vm = self.vmax.setdefault(k, np.zeros_like(v))
+                np.maximum(vm, v, out=vm)
+                p -= lr * (m / (1 - b1**t)) / (np.sqrt(vm / (1 - b2**t)) + eps)
                 continue
             if bug in ("g_numerator", "mv_swapped"):  # g for m_hat; m and v swapped (|m|)
                 mh, vh = m / (1 - b1**t), v / (1 - b2**t)

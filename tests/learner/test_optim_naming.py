@@ -147,6 +147,13 @@ def test_the_step_built_from_the_wrong_moment_is_named(bug, said, style):
 
 
 @pytest.mark.parametrize("style", ["step", "gradients"])
+def test_undeclared_amsgrad_is_named_quickly(style):
+    """Review s15c: AMSGrad where plain Adam is declared took 40 s to say nothing."""
+    f = _finding(_check(bug="amsgrad", style=style))
+    assert "AMSGrad's running maximum of v where plain Adam is declared" in f.evidence, f
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
 def test_a_frozen_step_count_under_a_declared_lr_decay_is_named_whole(style):
     """Review s15a: nnfs's Adam that never advances ``iterations`` freezes both its bias
     corrections (t = 1) and its lr decay: both named, no beta fitted to absorb the decay."""
