@@ -93,7 +93,7 @@ def explain_schedule(
         seq,
         codec,
         first,
-        f"your steps are {spec.opt.name}'s with the "
+        f"your steps are {spec.opt}'s with the "
         + ("declared decayed " if spec.opt.kwargs.get("lr_decay") else "")
         + f"learning rate times {shown} at {span}{form}: every parameter takes the same multiplier "
         "at each step",

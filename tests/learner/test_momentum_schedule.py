@@ -77,6 +77,7 @@ def test_a_schedule_under_momentum_is_named_with_its_form(form, sched, said):
     assert r.code == "implementation_bug" and r.codes() == ["lr_schedule"], r.render()
     f = r.findings[0]
     assert said in f.evidence and SAID[form] in f.evidence, f.evidence
+    assert f"momentum={MU}" in f.evidence, f.evidence  # the optimizer said whole (s15c)
 
 
 def test_one_parameter_with_its_own_lr_is_no_schedule():
