@@ -139,7 +139,8 @@ def _run(
     """Step the learner from its own weights; at each step hold it to the twin there."""
     spec = ref.spec
     tol = tols.of(None)  # the program's: its narrowest dtype's
-    run, _ = _Run(), ref.reset_shadow()  # a run again starts the twin's optimizer afresh
+    ref.reset_shadow()  # a run again starts the twin's optimizer afresh
+    run = _Run()
     P = adapter.read()
     stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
     # a step that shows no gradient is run twice only after the steps compared: a hidden

@@ -19,10 +19,13 @@ from .optim_variants import Sim, _follows
 from .result import Finding
 from .runner import LearnerCrash, Runner
 
-PARTS = (
+SAID = (
     "your gradient functions return -dL/dW (the descent direction: error = y - a) and your "
-    "update adds them (w += lr * d): the check ran again with your gradients taken as -dL/dW, "
-    "and the findings above are from that run"
+    "update adds them (w += lr * d): "
+)
+PARTS = (
+    SAID + "the check ran again with your gradients taken as -dL/dW, and the findings above are "
+    "from that run"
 )
 PARTS_FIX = "fix the findings above; returning dL/dW = -d holds each half on its own"
 
@@ -54,9 +57,8 @@ def descent_direction(
             diag[0].params,
             None,
             diag[0].step,
-            "your gradient functions return -dL/dW (the descent direction: error = y - a) "
-            "and your update adds them (w += lr * d): each half alone is the opposite of "
-            "PyTorch's, and your whole step is PyTorch's at every step compared",
+            SAID + "each half alone is the opposite of PyTorch's, and your whole step is "
+            "PyTorch's at every step compared",
             "nothing to fix for training; to compare your gradients alone (a gradient check, "
             "or this check without step=), return dL/dW = -d, or check with from_step",
             "note",

@@ -22,12 +22,14 @@ def loss_penalty(history: list, l2: float, rtol: float, atol: float) -> float | 
     """The L2 coefficient lam != l2, 0 of the learner's loss value (see the module), or
     None. ``history``: the check's (own, twin, expected) per step; ``rtol``, ``atol``: what
     a loss value may differ by and still agree."""
-    rows = []
+    rows, ratios = [], []
     for own, twin, _ in history:
         if own.loss is None or not math.isfinite(own.loss) or not math.isfinite(twin.loss):
             continue
         s = sum(float((w.astype(float) ** 2).sum()) for k, w in own.params.items() if k[0] == "W")
         rows.append((own.loss - twin.loss, s, atol + rtol * abs(twin.loss)))
+        if twin.loss:
+            ratios.append(own.loss / twin.loss)
     if len(rows) < MIN_STEPS or not all(s > 0 for _, s, _ in rows):
         return None
     num = sum(d * s for d, s, _ in rows)
@@ -37,7 +39,6 @@ def loss_penalty(history: list, l2: float, rtol: float, atol: float) -> float | 
     mean = sum(d for d, _, _ in rows) / len(rows)
     if all(abs(d - mean) <= t for d, _, t in rows):  # a constant offset fits as well
         return None
-    ratios = [(own.loss / twin.loss) for own, twin, _ in history if _finite_pair(own, twin)]
     if ratios and max(ratios) - min(ratios) <= rtol * max(abs(r) for r in ratios):
         return None  # PyTorch's value times a constant: another reduction
     scale = max(abs(lam), abs(l2), 1e-300)
@@ -46,11 +47,6 @@ def loss_penalty(history: list, l2: float, rtol: float, atol: float) -> float | 
     if all(o.penalty_added for o, _, _ in history) and abs(lam - 2 * l2) <= 1e-6 * scale:
         return None  # l2_in='update': a value that holds the penalty itself, added once more
     return lam
-
-
-def _finite_pair(own: object, twin: object) -> bool:
-    a, b = own.loss, twin.loss  # type: ignore[attr-defined]
-    return a is not None and math.isfinite(a) and math.isfinite(b) and b != 0
 
 
 def penalty_finding(lam: float, l2: float, weights: tuple[str, ...], step: int) -> Finding:
