@@ -33,7 +33,7 @@ from .allowance import Allowance
 from .call_order import with_forward_order
 from .codec import Codec
 from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
-from .descent import descent_direction, negated
+from .descent import negated
 from .explain import HYPOTHESIS_TOL, diagnose
 from .fresh_steps import fresh_steps
 from .instability import (
@@ -253,19 +253,22 @@ def _check(
         prec,
         codec.held_in(),
     )
+
+    def judged(run: _Run) -> tuple[list[Record], list[Finding]]:  # failing records, findings
+        n = run.nan_step
+        bad = [r for r in run.records if not r.passed and (n is None or r.step < n)]
+        return bad, diagnose(bad, run.history, ref, codec, X, y, spec, n, prec) if bad else []
+
     run = _run(adapter, runner, ref, codec, X, y, batches, steps, watch, tols)
     nan_step = run.nan_step
-    bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
+    bad, diag = judged(run)
     if not (bad or run.crash or nan_step or runner.hygiene):  # a kink the data never reach
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
-    diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
     diag = watch_form(diag, runner, ref, X, y, batches, watch, run.history, HYPOTHESIS_TOL[prec])
-    descent = descent_direction(diag, run.history, spec, *HYPOTHESIS_TOL[prec])
     args = (ref, codec, X, y, batches, steps, watch, tols)
-    if descent and (again := negated(descent, adapter, runner, _run, *args)):  # held again
-        (run, runner), nan_step = again, again[0].nan_step
-        bad = [r for r in run.records if not r.passed and (nan_step is None or r.step < nan_step)]
-        diag = diagnose(bad, run.history, ref, codec, X, y, spec, nan_step, prec) if bad else []
+    if again := negated(diag, run.history, adapter, runner, _run, judged, *args):  # descent
+        run, runner, bad, diag = again
+        nan_step = run.nan_step
     named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
         if not named:  # the rest follows from weights that stay (Adam's v / 0 stays: named)

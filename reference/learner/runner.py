@@ -79,7 +79,7 @@ class Runner:
         self.hygiene: list[Finding] = []
         self.notes: list[Finding] = []  # what is not a bug here (dtype_changed, a shape note)
         self.held, self.out_dtype = {}, "float64"  # dtypes of the last gradients, output
-        self.sign = 1.0  # -1: its gradients are taken as -dL/dW, the descent direction
+        self.negate: frozenset[str] = frozenset()  # gradients taken as -dL/dW (descent.py)
         self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
         self.unmoved: int | None = None  # the first step after which no weight had changed
         self.stuck: tuple[int, tuple[str, ...]] | None = None  # the first step some stayed
@@ -340,8 +340,8 @@ class Runner:
         if len(batches) > 1 and (a.conventions.reduction or "mean") != "sum":
             total = {k: v / len(batches) for k, v in total.items()}
             loss_sum = None if loss_sum is None else loss_sum / len(batches)
-        if self.sign != 1.0:  # (descent.py)
-            total = {k: self.sign * v for k, v in total.items()}
+        if self.negate:  # (descent.py)
+            total = {k: -v if k in self.negate else v for k, v in total.items()}
         return loss_sum, total
 
     def forward(self, step: int, X: Array) -> Array:

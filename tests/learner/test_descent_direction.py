@@ -23,18 +23,21 @@ class Delta:
     """3-5-1 sigmoid net, 1/2 (y - o)^2 averaged over the batch; ``sign`` of the update
     (+1: w += lr d, the pair is right), ``late``: from that step on the update takes 1.5 lr."""
 
-    def __init__(self, sign: float = 1.0, late: int = 0, opt: str = "sgd"):
+    def __init__(self, sign: float = 1.0, late: int = 0, opt: str = "sgd", bug: str = ""):
         r = np.random.RandomState(8)
         self.W1, self.b1 = r.uniform(-1, 1, (3, 5)), np.zeros(5)
         self.W2, self.b2 = r.uniform(-1, 1, (5, 1)), np.zeros(1)
         self.sign, self.late, self.t, self.opt, self.S = sign, late, 0, opt, {}
+        self.bug = bug
 
     def deltas(self, X, y):
         h = _sigmoid(X @ self.W1 + self.b1)
         o = _sigmoid(h @ self.W2 + self.b2)
         d_o = (y - o) * o * (1 - o) / len(X)
-        d_h = d_o @ self.W2.T * h * (1 - h)
+        d_h = d_o @ self.W2.T * (h if self.bug == "deriv" else h * (1 - h))
         self.d = {"W1": X.T @ d_h, "b1": d_h.sum(0), "W2": h.T @ d_o, "b2": d_o.sum(0)}
+        if self.bug == "mixed":  # b2 as dL/db, subtracted: the others as deltas, added
+            self.d["b2"] = -self.d["b2"]
         return self.d
 
     def apply(self, X, y):
@@ -48,9 +51,14 @@ class Delta:
                 m, v = 0.9 * m + 0.1 * d, 0.999 * v + 0.001 * d * d
                 self.S[k] = (m, v)
                 step = m / (1 - 0.9**self.t) / (np.sqrt(v / (1 - 0.999**self.t)) + 1e-8)
+                if self.bug == "raw":  # no bias correction
+                    step = m / (np.sqrt(v) + 1e-8)
             elif self.opt != "sgd":  # torch's momentum buffer, b = g on the first step
                 self.S[k] = step = 0.9 * self.S[k] + d if k in self.S else d.copy()
-            getattr(self, k)[...] += self.sign * lr * step
+                if self.bug == "restart":  # the velocity made anew every step
+                    self.S = {}
+            sign = -self.sign if self.bug == "mixed" and k == "b2" else self.sign
+            getattr(self, k)[...] += sign * lr * step
 
 
 LR = {"sgd": 2.0, "sgd(momentum=0.9)": 0.5, "adam": 0.05}
@@ -89,3 +97,35 @@ def test_one_half_alone_or_a_later_departure_stays_a_bug(net):
         assert "the findings above are from that run" in note.evidence, note  # not "PyTorch's"
     else:
         assert "sign_flip" in r.codes() and "descent_direction" not in r.codes(), r.render()
+
+
+def test_a_mixed_convention_negates_only_the_parameters_stepped_against():
+    """W1, b1, W2 as deltas added, b2 as dL/db subtracted: every step PyTorch's (review s15c's
+    d05: the run again negated every gradient, b2's too, a false alarm)."""
+    r = _check(Delta(bug="mixed"))
+    assert r.code == "match", r.render()
+    note = r.findings[0]
+    assert note.code == "descent_direction" and "p['b2']" not in note.params, r.render()
+
+
+@pytest.mark.parametrize(
+    ("opt", "bug", "said"),
+    [
+        ("adam", "raw", "no bias correction"),
+        ("sgd(momentum=0.9)", "restart", "velocity starts from zero at every step"),
+        ("sgd", "deriv", ""),
+    ],
+    ids=["adam_no_bias_correction", "velocity_restart", "derivative"],
+)
+def test_a_second_bug_beside_the_convention_is_named_from_the_run_again(opt, bug, said):
+    """Review s15c's d12 and d15: the delta convention plus an optimizer bug got a sign flip and
+    "no known variant"; the same bug in dL/dW code is named. A wrong derivative beside the
+    convention lost the two sign flips' reading."""
+    r = _check(Delta(opt=opt, bug=bug), opt)
+    assert r.code == "implementation_bug", r.render()
+    assert "sign_flip" not in r.codes(), r.render()
+    first = r.findings[0]
+    want = "wrong_activation_derivative" if bug == "deriv" else "optimizer_update_mismatch"
+    assert first.code == want and said in first.evidence, r.render()
+    note = next(f for f in r.findings if f.code == "descent_direction")
+    assert "the findings above are from that run" in note.evidence, r.render()
