@@ -152,28 +152,42 @@ def _nielsen(result: Sequence, codec: Codec) -> list[Array]:
 def _pairs(result: Any, codec: Codec) -> list[Array] | None:
     """Per-layer ``[(dW1, db1), (dW2, db2), ...]`` (either order within a pair), told apart
     from Nielsen's ``(nabla_b, nabla_w)`` by the shapes: pair l holds layer l's weight and
-    bias gradients. None when ``result`` is not such a list."""
+    bias gradients. A pair whose two shapes do not tell (one input: W1 (1, n) and b1 (n,))
+    takes the order of the pairs that do. None when ``result`` is not such a list."""
     L = codec.conv.n_layers
     if not isinstance(result, tuple | list) or len(result) != L:
         return None
     if not all(isinstance(p, tuple | list) and len(p) == 2 for p in result):
         return None
     slots = {(s.layer, s.role): s for s in codec.slots}
-    out: dict[str, Array] = {}
+    orders: list[set[bool]] = []  # per pair: the orders its shapes allow (True: (dW, db))
     for l, pair in enumerate(result, start=1):
         w, b = slots.get((l, "W")), slots.get((l, "b"))
         if w is None or b is None:
             return None
-        shapes = [_squeezed(np.shape(a)) for a in pair]
-        ws, bs = _squeezed(w.shape), _squeezed(b.shape)
-        if shapes == [ws, bs]:
-            gw, gb = pair
-        elif shapes == [bs, ws]:
-            gb, gw = pair
-        else:
+        orders.append(_orders([np.shape(a) for a in pair], w.shape, b.shape))
+        if not orders[-1]:
             return None
+    told = {next(iter(o)) for o in orders if len(o) == 1}
+    usual = next(iter(told)) if len(told) == 1 else True
+    out: dict[str, Array] = {}
+    for l, (pair, o) in enumerate(zip(result, orders, strict=True), start=1):
+        w, b = slots[(l, "W")], slots[(l, "b")]
+        gw, gb = pair if (next(iter(o)) if len(o) == 1 else usual) else pair[::-1]
         out[w.path], out[b.path] = as_grad(w.path, gw), as_grad(b.path, gb)
     return [out[s.path] for s in codec.slots]
+
+
+def _orders(shapes: list[tuple], w: tuple, b: tuple) -> set[bool]:
+    """The orders (True: weight first) that ``shapes`` fit, exact shapes before squeezed:
+    one, both (the shapes do not tell) or none."""
+    found: set[bool] = set()
+    for fit in (tuple, _squeezed):
+        pairs = ((True, (w, b)), (False, (b, w)))
+        found = {o for o, want in pairs if all(map(lambda s, t: fit(s) == fit(t), shapes, want))}
+        if len(found) == 1:
+            break
+    return found
 
 
 def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -143,3 +143,24 @@ def test_gradients_nested_like_the_parameters_are_read():
     names = ["l1['W']", "l1['b']", "l2['W']", "l2['b']"]
     a = from_gradients(net, names, grads, **DECL)
     assert check(a, X, Y, steps=2, probe=False).code == "match"
+
+
+@pytest.mark.parametrize("bias_first", [True, False])
+def test_per_layer_pairs_whose_first_shapes_do_not_tell_take_the_order_of_the_rest(bias_first):
+    """Review s16b: with one input, W1 (1, 10) and b1 (10,) squeeze alike, so layer 1's
+    (db, dW) pair was read as (dW, db) while layer 2's was read rightly: a false alarm."""
+    r = np.random.default_rng(0)
+    p = {"W1": r.normal(size=(1, 10)), "b1": r.normal(size=10), "W2": r.normal(size=(10, 1))}
+    p["b2"] = r.normal(size=1)
+    Xs = np.linspace(-2, 2, 16)[:, None]
+    Ys = np.sin(Xs)
+
+    def pairs(X, y):
+        h = np.tanh(X @ p["W1"] + p["b1"])
+        d2 = 2 * (h @ p["W2"] + p["b2"] - y) / len(X)
+        d1 = d2 @ p["W2"].T * (1 - h**2)
+        out = [(X.T @ d1, d1.sum(0)), (h.T @ d2, d2.sum(0))]
+        return [pair[::-1] for pair in out] if bias_first else out
+
+    a = from_gradients(p, list(p), pairs, sizes=[1, 10, 1], activations="tanh,identity")
+    assert check(a, Xs, Ys, steps=2, probe=False).code == "match"
