@@ -4,8 +4,7 @@ gradients equal the twin's with one of these in place has that bug.
 
 - batchnorm: dx without the batch mean's term, the variance's, or both (the statistic's
   gradient dropped: ``detach``); the variance divided by N - 1 in training.
-- dropout: backward without the mask (``dx = dout`` or ``dout / keep``), with the mask but
-  no ``1 / keep``, or with a fresh mask (the next draw of the replayed generator).
+- dropout: ``dropout_variants``.
 - conv: the kernel flipped (true convolution) in forward and backward, or only in dx; dx cut
   from the padded gradient at its corner instead of the padding's offset (``conv_padding``).
 - max pool: the gradient sent to every element of the window, averaged over it, or sent to
@@ -18,25 +17,18 @@ gradients equal the twin's with one of these in place has that bug.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .dropout_variants import dropout_variants
+from .layer_swap import Fn, WVariant
+
 BN_FIX = (
     "dx = (1/N) * gamma * rstd * (N * dy - dy.sum(0) - xhat * (dy * xhat).sum(0)): keep the "
     "terms through the batch mean and variance (the staged graph of the CS231n notes)"
 )
-MASK_FIX = "dx = dout * mask / keep, with the mask the forward used (keep it in the cache)"
-
-
-@dataclass(frozen=True)
-class WVariant:
-    code: str
-    what: str
-    fix: str
-    make: Callable[[nn.Module], nn.Module | None]
 
 
 class _MaskOnGrad(torch.autograd.Function):
@@ -68,15 +60,6 @@ class _UnflattenLast(torch.autograd.Function):
         return g.reshape(n, h, w, c).permute(0, 3, 1, 2)
 
 
-class _Fn(nn.Module):
-    def __init__(self, f: Callable[[torch.Tensor], torch.Tensor]):
-        super().__init__()
-        self.f = f
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.f(x)
-
-
 def _bn(detach: str = "", ddof: int = 0) -> Callable[[nn.Module], nn.Module]:
     def make(bn: nn.Module) -> nn.Module:
         def f(x: torch.Tensor) -> torch.Tensor:
@@ -89,7 +72,7 @@ def _bn(detach: str = "", ddof: int = 0) -> Callable[[nn.Module], nn.Module]:
             xhat = num / (var + bn.eps).sqrt()
             return bn.weight.reshape(vec) * xhat + bn.bias.reshape(vec)
 
-        return _Fn(f)
+        return Fn(f)
 
     return make
 
@@ -120,40 +103,7 @@ class _BnPerSample(torch.autograd.Function):
 def _bn_per_sample(bn: nn.Module) -> nn.Module | None:
     if not isinstance(bn, nn.BatchNorm2d):
         return None  # over features: N is every value's count already
-    return _Fn(lambda x: _BnPerSample.apply(x, bn.weight, bn.bias, bn.eps))
-
-
-class _MaskGrad(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, fwd, bwd):  # noqa: ANN001, ANN205
-        ctx.save_for_backward(bwd)
-        return x * fwd
-
-    @staticmethod
-    def backward(ctx, g):  # noqa: ANN001, ANN205
-        (bwd,) = ctx.saved_tensors
-        return g * bwd, None, None
-
-
-def _drop(rule: str, fresh: torch.Tensor | None = None) -> Callable[[nn.Module], nn.Module | None]:
-    def make(d: nn.Module) -> nn.Module | None:
-        if rule == "fresh" and fresh is None:
-            return None
-        keep = 1.0 - d.p
-
-        def f(x: torch.Tensor) -> torch.Tensor:
-            m = d.mask.to(x.dtype)
-            bwd = {
-                "none": torch.ones_like(x),
-                "none_scaled": torch.ones_like(x) / keep,
-                "unscaled": m,
-                "fresh": None if fresh is None else fresh.to(x.dtype) / keep,
-            }[rule]
-            return _MaskGrad.apply(x, m / keep, bwd)
-
-        return _Fn(f)
-
-    return make
+    return Fn(lambda x: _BnPerSample.apply(x, bn.weight, bn.bias, bn.eps))
 
 
 class _FlipDx(torch.autograd.Function):
@@ -176,13 +126,13 @@ def _conv(rule: str) -> Callable[[nn.Module], nn.Module]:
     def make(c: nn.Module) -> nn.Module:
         s, p = c.stride, c.padding
         if rule == "flip":
-            return _Fn(lambda x: F.conv2d(x, c.weight.flip(2, 3), c.bias, stride=s, padding=p))
+            return Fn(lambda x: F.conv2d(x, c.weight.flip(2, 3), c.bias, stride=s, padding=p))
         if rule == "crop":  # dx cut from the padded grid at [:H, :W], not [pad:pad + H]
             pad = p[0] if isinstance(p, tuple) else p
             if not pad:
                 return None
-            return _Fn(lambda x: F.conv2d(_PadCrop.apply(x, pad), c.weight, c.bias, stride=s))
-        return _Fn(lambda x: _FlipDx.apply(x, c.weight, c.bias, s, p))
+            return Fn(lambda x: F.conv2d(_PadCrop.apply(x, pad), c.weight, c.bias, stride=s))
+        return Fn(lambda x: _FlipDx.apply(x, c.weight, c.bias, s, p))
 
     return make
 
@@ -251,7 +201,7 @@ def _pool(rule: str) -> Callable[[nn.Module], nn.Module | None]:
             return None  # windows that overlap: not built
         if rule == "assign" and _no_overlap(m):
             return None  # '=' and '+=' agree where no position is in two windows
-        return _Fn(lambda x: _PoolRoute.apply(x, m.kernel_size, m.stride, rule))
+        return Fn(lambda x: _PoolRoute.apply(x, m.kernel_size, m.stride, rule))
 
     return make
 
@@ -282,29 +232,7 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
             ),
         ]
     if kind == "dropout":
-        return [
-            WVariant(
-                "dropout_mask", "backward applies no mask (dx = dout)", MASK_FIX, _drop("none")
-            ),
-            WVariant(
-                "dropout_mask",
-                "backward applies no mask (dx = dout / keep)",
-                MASK_FIX,
-                _drop("none_scaled"),
-            ),
-            WVariant(
-                "dropout_mask",
-                "backward applies the mask without 1 / keep",
-                MASK_FIX,
-                _drop("unscaled"),
-            ),
-            WVariant(
-                "dropout_mask",
-                "backward draws a fresh mask (the next draw of NumPy's generator)",
-                MASK_FIX,
-                _drop("fresh", fresh),
-            ),
-        ]
+        return dropout_variants(fresh)
     if kind == "conv":
         return [
             WVariant(
@@ -336,7 +264,7 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "a correct choice, but the twin flattens channels first and this order cannot "
                 "be declared yet: for the check, flatten with x.reshape(len(x), -1) on the (N, "
                 "C, H, W) array (the dense layer after it learns either order)",
-                lambda m: _Fn(
+                lambda m: Fn(
                     lambda x: x.permute(0, 2, 3, 1).reshape(len(x), -1) if x.ndim == 4 else x
                 ),
             ),
@@ -344,7 +272,7 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "flatten_backward",
                 "un-flattens dx in (N, H, W, C) order where its forward flattened (N, C, H, W)",
                 "reshape dx back as the forward flattened: dout.reshape(x.shape)",
-                lambda m: _Fn(_UnflattenLast.apply),
+                lambda m: Fn(_UnflattenLast.apply),
             ),
         ]
     if kind == "relu":
@@ -354,7 +282,7 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "masks the incoming gradient by its own sign (dout > 0) where relu's "
                 "derivative masks by the layer's input (x > 0)",
                 "dx = dout * (x > 0), with x the relu's input kept from the forward pass",
-                lambda m: _Fn(_MaskOnGrad.apply),
+                lambda m: Fn(_MaskOnGrad.apply),
             )
         ]
     if kind == "maxpool":

@@ -262,3 +262,51 @@ def test_correct_masks_from_a_private_generator_are_still_refused_not_called_a_b
     m.dropout_forward = forward
     with pytest.raises(LearnerError, match="dropout masks could not be recovered"):
         _run(_fc(m))
+
+
+class _InPlace:
+    """3-6-1, bias-free, ``act`` hidden, dropout(0.25) applied in place to the hidden output
+    (``h *= mask``), the derivative then read back from ``h`` unless ``copy``; ``masked``:
+    backward applies the mask to dx too."""
+
+    def __init__(self, act: str, copy: bool = False, masked: bool = False):
+        r = np.random.default_rng(3)
+        self.W1, self.W2 = r.uniform(-1, 1, (3, 6)), r.uniform(-1, 1, (6, 1))
+        self.act, self.copy, self.masked, self.mask = act, copy, masked, None
+
+    def grads(self, X, y):
+        z = X @ self.W1
+        h = np.tanh(z) if self.act == "tanh" else 1 / (1 + np.exp(-z))
+        self.mask = np.random.binomial(1, 0.75, h.shape) / 0.75
+        hd = h * self.mask if self.copy else h
+        if not self.copy:
+            hd *= self.mask  # h itself now holds the dropped values
+        o = hd @ self.W2
+        d2 = (o - y) / len(X)
+        dh = d2 @ self.W2.T * (self.mask if self.masked or self.copy else 1.0)
+        return [X.T @ (dh * (1 - h**2 if self.act == "tanh" else h * (1 - h))), hd.T @ d2]
+
+
+@pytest.mark.parametrize(("act", "masked"), [("sigmoid", False), ("tanh", False), ("tanh", True)])
+def test_dropout_applied_in_place_to_the_output_its_derivative_reads_is_named(act, masked):
+    """Review s16a: iamtrask's dropout post (``layer_1 *= mask``, then ``layer_1 * (1 -
+    layer_1)``) was a layer_mismatch pointing at the mask, which forward and backward share."""
+    X = np.random.default_rng(0).normal(size=(16, 3))
+    y = X[:, :1] - X[:, 1:2]
+    out = []
+    for copy in (True, False):
+        net = _InPlace(act, copy, masked)
+        a = from_gradients(
+            net,
+            ["W1", "W2"],
+            net.grads,
+            spec=f"3 dense(6) {act} dropout(0.25) dense(1) bias=false loss=half_sse",
+            masks=[lambda net=net: net.mask],
+            optimizer="sgd",
+            lr=0.1,
+        )
+        out.append(check(a, X, y, steps=3, probe=False))
+    assert out[0].code == "match", out[0].render()
+    f = out[1].findings[0]
+    assert (out[1].code, f.code, f.layer) == ("implementation_bug", "inplace_mutation", 2)
+    assert f"applied in place to the {act} output" in f.evidence, out[1].render()
