@@ -19,6 +19,7 @@ import torch
 
 from .evidence import to_tensors
 from .hypotheses import Fit, LayerChoice, Search, StepData
+from .not_bugs import CONVENTIONS, saturated
 from .output_dz import (
     CLIPS,
     bce_clip_dz,
@@ -117,6 +118,7 @@ def step_data(
         alt["softmax_axis"] = softmax_axis_dz(z[-1], yt, ref.reduction)
     if ref.spec.loss.name == "bce" and ref.stable:  # a safe log's epsilon in the chain rule
         alt.update({f"clip {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction) for e in CLIPS})
+        alt["clamp 1e-12"] = bce_clip_dz(z[-1], yt, 1e-12, ref.reduction, clamp=True)
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
         alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
     ce, n = ref.spec.loss.name == "cross_entropy", z[-1].shape[0]
@@ -312,6 +314,7 @@ def findings_from(
             if ch is not None:
                 evidence = (
                     f"your gradients match PyTorch's with {said.format(ch.deriv.label, span)}"
+                    + saturated(steps[0], ch.deriv.key)
                 )
                 labels = codec.labels(list(failing))
                 return [
@@ -323,22 +326,6 @@ def findings_from(
 TOTAL_ZERO = (  # the one scalar of a layer whose samples' dz sum to 0 over the units
     " (each sample's dz sums to 0 over the units at this layer, as at a softmax output under "
     "cross-entropy, so that one scalar is 0)"
-)
-CONVENTIONS = (  # (the derivative candidate's key, code, what it is, the hint)
-    (
-        lambda key: key.startswith("clip "),
-        "clip_convention",
-        "{}{}: PyTorch's BCELoss differs from it only where a sample saturates (a within eps of "
-        "0 or 1)",
-        "nothing to fix: a safe log's epsilon is a convention; to match PyTorch there too, use "
-        "dz = (a - y) / N for a sigmoid output under binary cross-entropy",
-    ),
-    (
-        lambda key: key == "kink",
-        "kink_convention",
-        "{} (PyTorch takes 0) where z is exactly 0{}",
-        "nothing to fix: the derivative at the kink is a convention",
-    ),
 )
 
 

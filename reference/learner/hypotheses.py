@@ -121,14 +121,20 @@ def fit(
     named factors, or one list per pair (steps of other batch sizes): a name is then taken
     only where it holds at every step with that step's value. A hypothesis that
     predicts zero (within tolerance) explains a learner's near-zero values only where
-    PyTorch's gradient (``ref_zero``) is zero too; c = 0, or an unnamed fit uncorrelated with
-    the learner's values, is never a scale (an all-zero gradient is 0 times anything)."""
+    PyTorch's gradient (``ref_zero``) is zero too, or where it equals them to ``rtol`` of
+    its own scale (a clipped log's gradient at saturated samples, 1e-15 of PyTorch's). c =
+    0, an unnamed fit uncorrelated with the learner's values, or one of a gradient that is 0
+    within tolerance, is never a scale (an all-zero gradient is 0 times anything)."""
     num = sum(float((gl * gh).sum()) for gl, gh, _, _ in pairs)
     den = sum(float((gh * gh).sum()) for _, gh, _, _ in pairs)
     nl = sum(float((gl * gl).sum()) for gl, _, _, _ in pairs)
     if not all(math.isfinite(v) for v in (num, den, nl)):
         return Fit(False, math.nan, math.nan, None)
-    if den == 0.0 or all(bool((gh.abs() <= at).all()) for _, gh, at, _ in pairs):
+    exact = den > 0 and all(  # equal to rtol of its own scale, however small: not zero
+        not gh.numel() or float((gl - gh).abs().max()) <= rt * float(gh.abs().max())
+        for gl, gh, _, rt in pairs
+    )
+    if den == 0.0 or (all(bool((gh.abs() <= at).all()) for _, gh, at, _ in pairs) and not exact):
         ok = ref_zero and all(bool((gl.abs() <= at).all()) for gl, _, at, _ in pairs)
         return Fit(ok, 1.0, 1.0 if nl == 0 else 0.0, "1", zero=True)
     c = num / den
@@ -161,7 +167,12 @@ def fit(
         informative = sum(int((gh.abs() > 0).sum()) for _, gh, _, _ in pairs)
         # and not 1 within the tolerance: round-off, not a factor
         ok = informative >= 3 and abs(cos) >= 0.99 and abs(c - 1) > max(rt for *_, rt in pairs)
-    if c == 0.0:
+    if c == 0.0 or (
+        ok
+        and factor is None
+        and fixed is None
+        and all(bool((gl.abs() <= at).all()) for gl, _, at, _ in pairs)
+    ):  # a gradient that is 0 within tolerance is no factor times PyTorch's
         ok = False
     return Fit(ok, c, cos, factor, cs, err=err)
 
@@ -209,8 +220,7 @@ class Search:
         self.names = step_names(steps, sizes)
         self.derivs = [C.derivatives(n, m) for n, m in acts]
         self.derivs[-1] += [
-            OUTPUT_DZ[k] if k in OUTPUT_DZ else clip_deriv(float(k.split()[1]))
-            for k in steps[0].alt_dz
+            OUTPUT_DZ[k] if k in OUTPUT_DZ else clip_deriv(k) for k in steps[0].alt_dz
         ]
         L = len(sizes) - 1
         for l in range(1, L):  # a hidden layer's derivative taken at another layer's cache

@@ -1,8 +1,9 @@
 """Whole-output candidates for dL/dz_L, computed per step in ``diagnose.step_data``: under
 cross-entropy, softmax normalised over the wrong axis, and a softmax layer of its own whose
 backward keeps only its Jacobian's diagonal; under a sigmoid and binary cross-entropy, the
-chain rule dL/da * a (1 - a) with a clipped to [eps, 1 - eps] in dL/da (a safe log's
-epsilon: a convention, not a bug, which only saturated samples show); under one output unit
+chain rule dL/da * a (1 - a) with a clipped to [eps, 1 - eps] in dL/da, or a (1 - a) held
+above eps in its denominator as PyTorch's BCELoss does (a safe log's epsilon: a convention,
+not a bug, which only saturated samples show); under one output unit
 and a target of numbers, the target vector (N,) broadcast against the (N, 1) output and the
 (N, N) difference reduced back over its second axis: every output held to the mean target;
 under any loss, the target's term left out of dL/dz (``p`` for ``p - y``)."""
@@ -54,21 +55,32 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``diagnose.ste
 CLIPS = tuple(10.0**-k for k in range(4, 17))  # the epsilons a safe log takes
 
 
-def clip_deriv(eps: float) -> Deriv:
+def clip_deriv(key: str) -> Deriv:
+    """The candidate of ``key``: ``clip eps`` (a clipped in dL/da) or ``clamp eps`` (PyTorch's
+    BCELoss: a (1 - a) held above eps in dL/da's denominator)."""
+    how, eps = key.split()
+    if how == "clamp":
+        said = f"dL/da = (a - y) / max(a (1 - a), {float(eps):g}) (PyTorch's BCELoss on sigmoid(z))"
+        return Deriv(key, None, f"{said}, times sigma'(z)", 0.5)
     return Deriv(
-        f"clip {eps:g}",
+        key,
         None,
-        f"a clipped to [{eps:g}, 1 - {eps:g}] in dL/da = (a - y) / (a (1 - a)), times sigma'(z)",
+        f"a clipped to [{float(eps):g}, 1 - {float(eps):g}] in dL/da = (a - y) / (a (1 - a)), "
+        "times sigma'(z)",
         0.5,
     )
 
 
-def bce_clip_dz(z: Tensor, y: Tensor, eps: float, reduction: str) -> Tensor:
-    """dL/da with a clipped to [eps, 1 - eps], times a (1 - a) unclipped: binary
-    cross-entropy's chain rule as a safe-log learner writes it."""
+def bce_clip_dz(z: Tensor, y: Tensor, eps: float, reduction: str, clamp: bool = False) -> Tensor:
+    """dL/da with a clipped to [eps, 1 - eps] (``clamp``: with a (1 - a) held above eps, as
+    PyTorch's BCELoss), times a (1 - a) unclipped: binary cross-entropy's chain rule as a
+    safe-log learner writes it."""
     a = torch.sigmoid(z)
-    p = a.clamp(eps, 1 - eps)
-    q = (p - y) / (p * (1 - p)) * (a * (1 - a))
+    if clamp:
+        q = (a - y) / (a * (1 - a)).clamp_min(eps) * (a * (1 - a))
+    else:
+        p = a.clamp(eps, 1 - eps)
+        q = (p - y) / (p * (1 - p)) * (a * (1 - a))
     n = {"mean": y.numel(), "batch": y.shape[0]}.get(reduction, 1)
     return q / n
 

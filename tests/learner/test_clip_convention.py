@@ -50,3 +50,48 @@ def test_a_bug_beside_the_clip_is_still_a_bug():
     res = _check(1e-7, factor=2.0)
     assert res.code == "implementation_bug", res.render()
     assert "clip_convention" not in res.codes()
+
+
+def _saturated(clamp: bool, sign: float = 1.0):
+    """Unscaled inputs (ages, hours) drive every output past |z| = 28 (review s16b's c02 and
+    c04): nnfs's clip of a to [1e-7, 1 - 1e-7], or PyTorch's BCELoss itself, a (1 - a) held
+    above 1e-12, loses the gradient of every wrongly classified sample."""
+    r = np.random.RandomState(0)
+    X = np.c_[r.uniform(18, 70, 40), r.uniform(10, 60, 40)]
+    Y = (X[:, :1] > 40).astype(float)
+    P = [np.abs(0.5 * r.randn(2, 4)), np.zeros(4), -np.abs(r.randn(4, 1)), np.zeros(1)]
+
+    def grads(X, Y):
+        h = np.maximum(X @ P[0] + P[1], 0)
+        a = 1 / (1 + np.exp(-(h @ P[2] + P[3])))
+        if clamp:
+            da = (a - Y) / np.maximum(a * (1 - a), 1e-12)
+        else:
+            p = np.clip(a, 1e-7, 1 - 1e-7)
+            da = (p - Y) / (p * (1 - p))
+        do = sign * da / len(X) * a * (1 - a)
+        dh = do @ P[2].T * (h > 0)
+        return [X.T @ dh, dh.sum(0), h.T @ do, do.sum(0)]
+
+    a = from_gradients(
+        P, [f"[{i}]" for i in range(4)], grads, sizes=[2, 4, 1],
+        activations="relu,sigmoid", loss="bce", optimizer="sgd", lr=1e-3, layout="in_out",
+    )  # fmt: skip
+    return check(a, X, Y, steps=3, probe=False)
+
+
+@pytest.mark.parametrize("clamp", [False, True], ids=["nnfs_clip", "torch_bceloss"])
+def test_a_clip_that_every_output_passes_is_a_note_that_counts_the_samples(clamp):
+    """Was sign_flip + scale_factor (c = -0.0000: a fit to a gradient 1e-15 of PyTorch's),
+    and for PyTorch's own BCELoss a reading "divides by 688835397721"."""
+    res = _saturated(clamp)
+    assert res.code == "match", res.render()
+    (note,) = res.findings
+    assert note.code == "clip_convention", res.render()
+    assert "samples saturate" in note.evidence and "of 40 samples" in note.evidence, res.render()
+
+
+def test_a_sign_flip_beside_a_saturated_clip_is_still_a_bug():
+    res = _saturated(False, sign=-1.0)
+    assert res.code == "implementation_bug", res.render()
+    assert "clip_convention" not in res.codes(), res.render()
