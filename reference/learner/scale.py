@@ -26,12 +26,13 @@ IN_BACKWARD = (
 
 
 def divisor(c: float, rows: int) -> int | None:
-    """K when c = rows / K for a whole K > 1 other than rows (to 1e-9): a mean over K rows."""
+    """K when c = rows / K for a whole K > rows (to 1e-9), below ten million (beyond, any
+    number is within 1e-9 of a whole one): a mean over K rows."""
     if rows < 2 or not 0 < c < 1:
         return None
     k = rows / c
     r = round(k)
-    return r if r > rows and abs(k - r) <= 1e-9 * k else None
+    return r if rows < r < 1e7 and abs(k - r) <= 1e-9 * k else None
 
 
 def averaged_momentum(spec: Spec, c: float | None) -> str | None:

@@ -398,3 +398,13 @@ def test_softmax_axis_evidence_names_softmax_not_identity():
     f = r.finding("softmax_axis")
     assert f is not None, r.render()
     assert "(softmax + cross-entropy)" in f.evidence and "(identity)" not in f.evidence
+
+
+def test_a_divisor_is_read_only_where_a_whole_count_is_meant():
+    """Review s16b: c = 80/688835397721 (a gradient 1e-10 of PyTorch's) was read as "divides
+    by 688835397721": beyond ten million rows every number is within 1e-9 of a whole one."""
+    from nnparity.reference.learner.scale import divisor
+
+    assert divisor(64 / 60000, 64) == 60000
+    assert divisor(80 / 688835397721, 80) is None
+    assert divisor(64 / 60000.5, 64) is None
