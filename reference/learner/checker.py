@@ -44,11 +44,19 @@ from .instability import (
     nonfinite_finding,
     update_made,
 )
-from .limitations import probe as run_probe
 from .output_form import output_form
 from .paths import LearnerError, put
+from .probe_run import probe_from, twin_free
 from .result import CheckResult, Finding, Training
-from .row_order import batches_of, ignores_rows, ignores_rows_note, in_rows, reordered, rows_at
+from .row_order import (
+    batches_of,
+    ignores_rows,
+    ignores_rows_note,
+    in_rows,
+    one_pass,
+    reordered,
+    rows_at,
+)
 from .runner import LearnerCrash, Obs, Runner
 from .sutskever import watch_form
 from .table import Tolerances, param_table, records_of, terms_of
@@ -243,7 +251,7 @@ def _check(
     bs = min(batch_size or conv.batch_size or len(X), len(X))
     batches, early = batches_of(len(X), bs, steps)  # a short last batch: second
     P0 = adapter.read()
-    watch = watch if adapter.style != "forward" else 0
+    batches, watch, unreached = one_pass(batches, steps, watch * (adapter.style != "forward"))
     base = tolerance_for(spec.dtype, 1, "resync", rtol, atol)
     prec = codec.precision  # a mixed or float16 learner: each array at its own dtype's
     by = {"float16": FLOAT16, "float32": tolerance_for("float32"), "float64": base}
@@ -309,7 +317,7 @@ def _check(
             training = Training("not_assessed", "", "the code does not match PyTorch yet")
     elif nan_step:
         obs, rs, expected = run.history[-1]
-        finite, free = _twin_free(ref, codec, P0, X, y, batches, nan_step)
+        finite, free = twin_free(ref, codec, P0, X, y, batches, nan_step)
         what = first_nonfinite(obs, codec)
         if expected is None and obs.implied and obs.after is not None:  # PyTorch's step there
             expected = ref.update(obs.params, rs.grads)
@@ -326,7 +334,7 @@ def _check(
                 0, nonfinite_finding(obs, what, rs, spec, codec, runner.warning, free, made)
             )
             if can_probe and code == "numerical_instability":  # could this model fit at all?
-                training, found = _probe(ref, codec, P0, X, y, batches, probe_steps)
+                training, found = probe_from(ref, codec, P0, X, y, batches, probe_steps)
                 findings += found
         else:  # PyTorch diverges the same way: the training, not the learner's formulation
             code = "match"
@@ -339,9 +347,9 @@ def _check(
             )
     else:
         code = "match"
-        unchecked = (*unseen(adapter, spec), *run.ignored)
+        unchecked = (*unseen(adapter, spec), *run.ignored, *unreached)
         if can_probe:
-            training, found = _probe(ref, codec, P0, X, y, batches, probe_steps)
+            training, found = probe_from(ref, codec, P0, X, y, batches, probe_steps)
             findings += found
     return CheckResult(
         code,
@@ -361,43 +369,3 @@ def _check(
         training,
         unchecked if code == "match" else (),
     )
-
-
-PROBE_EPOCHS = 250  # passes over the data the declared optimizer gets in the probe
-PROBE_MIN, PROBE_MAX = 1000, 10000
-
-
-def probe_budget(n_batches: int) -> int:
-    """Steps of the training probe: ``PROBE_EPOCHS`` passes over the data, at least
-    ``PROBE_MIN`` and at most ``PROBE_MAX`` steps (it stops as soon as the model fits)."""
-    return min(PROBE_MAX, max(PROBE_MIN, PROBE_EPOCHS * n_batches))
-
-
-def _probe(
-    ref: Reference, codec: Codec, P0: dict, X: Array, y: Array, batches: list, steps: int | None
-) -> tuple[Training, list[Finding]]:
-    n = steps if steps is not None else probe_budget(len(batches))
-    return run_probe(ref, codec, P0, X, y, [(X[r], y[r]) for r in batches], n)
-
-
-def _twin_free(
-    ref: Reference,
-    codec: Codec,
-    P0: dict,
-    X: Array,
-    y: Array,
-    batches: list,
-    n: int,
-) -> tuple[bool, str]:
-    """(whether the twin trained from the learner's initial weights stays finite for ``n``
-    steps, a sentence saying so)."""
-    run = ref.train(
-        ref.spec, P0, [(X[r], y[r]) for r in batches], n, codec.frozen, lambda out: False
-    )
-    ok = all(np.isfinite(v) for v in run.losses) and all(
-        np.isfinite(p).all() for p in run.params.values()
-    )
-    if ok:
-        return True, f"PyTorch trained from your initial weights stays finite through step {n}"
-    bad = next((i + 1 for i, v in enumerate(run.losses) if not np.isfinite(v)), n)
-    return False, f"PyTorch trained from your initial weights also turns non-finite (step {bad})"

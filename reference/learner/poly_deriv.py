@@ -139,13 +139,16 @@ def _deriv(c: Tensor, var: str, act: str) -> Deriv:
 def _solve(
     steps: Sequence, l: int, da: list[Tensor], var: str, bias: bool, split: bool = False
 ) -> Tensor | None:
-    """The least-squares coefficients (``split``: those for z > 0, then those for z <= 0)."""
-    cols, target = [], []
+    """The least-squares coefficients (``split``: those for z > 0, then those for z <= 0), or
+    None where the dz values they are fitted to number fewer than three per coefficient (one
+    row of 3 units a step fits any cubic: the gradients of a batch of 1 are made of 3 numbers)."""
+    cols, target, values = [], [], 0  # values: of dz, all the gradients are made from
     for s, d in zip(steps, da, strict=True):
         x, prev = (s.a[l] if var == "a" else s.z[l]), s.a[l - 1]
         names = [f"W{l}", f"b{l}"] if bias else [f"W{l}"]
         if s.g[names[0]].shape != (prev.shape[1], x.shape[1]):
             return None
+        values += x.numel()
         w = {n: 1.0 / max(s.atol[n], 1e-300) for n in names}
         per = []
         sides = [s.z[l] > 0, s.z[l] <= 0] if split else [None]
@@ -158,7 +161,7 @@ def _solve(
         cols.append(torch.stack(per, 1))
         target.append(torch.cat([s.g[n].reshape(-1) * w[n] for n in names]))
     M, t = torch.cat(cols), torch.cat(target)
-    if M.shape[0] < 3 * M.shape[1] or not bool(torch.isfinite(M).all()):
+    if min(M.shape[0], values) < 3 * M.shape[1] or not bool(torch.isfinite(M).all()):
         return None
     c = torch.linalg.lstsq(M, t.unsqueeze(1)).solution.squeeze(1)
     return c if bool(torch.isfinite(c).all()) else None

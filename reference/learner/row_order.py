@@ -52,6 +52,40 @@ def batches_of(n: int, bs: int, steps: int) -> tuple[list[Array], list[Finding]]
     return batches, [said]
 
 
+PASS = 1000  # the most steps the watch extends to, to hand every batch once
+
+
+def one_pass(
+    batches: list[Array], steps: int, watch: int
+) -> tuple[list[Array], int, list[Finding]]:
+    """The watch (the steps run while everything agrees: ``watch`` in all, the ``steps``
+    compared among them) extended to one pass over every batch, up to ``PASS`` steps; where
+    a pass is longer, the batches after the compared ones spread evenly over the data (data
+    stored class by class still shows every class), with what was never handed as a note."""
+    if not watch:
+        return batches, watch, []
+    watch = max(watch, min(len(batches), PASS))
+    if len(batches) <= max(steps, watch):
+        return batches, watch, []
+    head, rest = batches[:steps], batches[steps:]
+    picks = np.linspace(0, len(rest) - 1, watch - steps).round().astype(int)
+    chosen = set(picks.tolist())
+    batches = head + [rest[i] for i in picks] + [b for i, b in enumerate(rest) if i not in chosen]
+    left = len(batches) - watch
+    said = Finding(
+        "rows_not_handed",
+        (),
+        None,
+        None,
+        f"{left} of your {len(batches)} batches: the check ran {watch} steps, the batches "
+        "after the first compared ones spread over your data, and handed these to your code "
+        "at no step",
+        "check with a larger watch= (or --watch) to hand them too",
+        "note",
+    )
+    return batches, watch, [said]
+
+
 def rows_at(batches: list[Array], k: int) -> Array:
     """The rows of step ``k``: the batches in order, cycling; one batch of two rows or more
     comes with each row moved up one place (the first last) at every even step."""

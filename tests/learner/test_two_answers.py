@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from nnparity.reference.learner import CheckResult, assert_learner_matches
-from nnparity.reference.learner.checker import probe_budget
 from nnparity.reference.learner.criteria import criterion
 from nnparity.reference.learner.loader import load
+from nnparity.reference.learner.probe_run import probe_budget
 from nnparity.reports.cli import main
 from nnparity.scratch import Spec
 
