@@ -96,7 +96,8 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
         isinstance(result, tuple | list)
         and len(result) == 2
         and all(isinstance(r, list | tuple) for r in result)
-    ):
+        and not (n == 2 and any(len(r) != codec.conv.n_layers for r in result))
+    ):  # (two parameters given as lists of numbers: one gradient each)
         return _nielsen(result, codec)
     if isinstance(result, np.ndarray) and n > 1 and result.shape[:1] == (n,):
         result = list(result)
@@ -168,6 +169,8 @@ def _pairs(result: Any, codec: Codec) -> list[Array] | None:
         orders.append(_orders([np.shape(a) for a in pair], w.shape, b.shape))
         if not orders[-1]:
             return None
+    if any(len(o) > 1 for o in orders) and _nielsen_fits(result, codec):
+        return None  # (nabla_b, nabla_w) of two layers, whose shapes all tell: Nielsen's
     told = {next(iter(o)) for o in orders if len(o) == 1}
     usual = next(iter(told)) if len(told) == 1 else True
     out: dict[str, Array] = {}
@@ -176,6 +179,16 @@ def _pairs(result: Any, codec: Codec) -> list[Array] | None:
         gw, gb = pair if (next(iter(o)) if len(o) == 1 else usual) else pair[::-1]
         out[w.path], out[b.path] = as_grad(w.path, gw), as_grad(b.path, gb)
     return [out[s.path] for s in codec.slots]
+
+
+def _nielsen_fits(result: Any, codec: Codec) -> bool:
+    """``result`` is two per-layer lists shaped as every bias and every weight gradient."""
+    if len(result) != 2 or any(len(r) != codec.conv.n_layers for r in result):
+        return False
+    b = [_squeezed(s.shape) for s in codec.slots if s.role == "b"]
+    w = [_squeezed(s.shape) for s in codec.slots if s.role != "b"]
+    got = [[_squeezed(np.shape(a)) for a in r] for r in result]
+    return got in ([b, w], [w, b])
 
 
 def _orders(shapes: list[tuple], w: tuple, b: tuple) -> set[bool]:

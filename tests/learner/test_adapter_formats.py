@@ -164,3 +164,50 @@ def test_per_layer_pairs_whose_first_shapes_do_not_tell_take_the_order_of_the_re
 
     a = from_gradients(p, list(p), pairs, sizes=[1, 10, 1], activations="tanh,identity")
     assert check(a, Xs, Ys, steps=2, probe=False).code == "match"
+
+
+def test_nielsens_lists_of_a_one_input_two_layer_net_are_not_read_as_pairs():
+    """Review s16b: Network([1, 3, 3]): nabla_b = [nb1, nb2] (3, 1) each and nabla_w = [nw1
+    (3, 1), nw2 (3, 3)] also read as per-layer pairs (layer 1's ambiguous, layer 2's (db,
+    dW)), so W1 took nb2 and b2 took nw1: a false alarm on Nielsen's network.py."""
+    r = np.random.default_rng(1)
+    net = {"weights": [r.normal(size=(3, 1)), r.normal(size=(3, 3))]}
+    net["biases"] = [r.normal(size=(3, 1)), r.normal(size=(3, 1))]
+
+    def sig(z):
+        return 1 / (1 + np.exp(-z))
+
+    def backprop(x, y):  # one column sample, Nielsen's order: (nabla_b, nabla_w)
+        a1 = sig(net["weights"][0] @ x + net["biases"][0])
+        a2 = sig(net["weights"][1] @ a1 + net["biases"][1])
+        d2 = (a2 - y) * a2 * (1 - a2)
+        d1 = net["weights"][1].T @ d2 * a1 * (1 - a1)
+        return [d1, d2], [d1 @ x.T, d2 @ a1.T]
+
+    names = ["weights[0]", "biases[0]", "weights[1]", "biases[1]"]
+    a = from_gradients(
+        net, names, lambda x, y: backprop(x.T, y.T), per_sample=True, sizes=[1, 3, 3],
+        activations="sigmoid,sigmoid", loss="half_sse", optimizer="sgd", lr=1.0,
+    )  # fmt: skip
+    Xs = np.linspace(0, 1, 8)[:, None]
+    Ys = np.eye(3)[np.arange(8) % 3]
+    assert check(a, Xs, Ys, steps=2, probe=False).code == "match"
+
+
+def test_two_parameters_as_lists_of_numbers_are_one_gradient_each():
+    """Review s16b: pure-Python logistic regression, ``weights`` a list of 3 floats and
+    ``bias`` a list of one, ``gradient`` returning (dw, db) as two lists: refused as
+    Nielsen's (nabla_b, nabla_w) "need 1 entries each"."""
+    model = {"weights": [0.1, -0.2, 0.3], "bias": [0.0]}
+
+    def gradient(X, y):
+        z = np.array(X) @ np.array(model["weights"]) + model["bias"][0]
+        d = (1 / (1 + np.exp(-z)) - np.array(y)) / len(X)
+        return (np.array(X).T @ d).tolist(), [float(d.sum())]
+
+    a = from_gradients(
+        model, ["weights", "bias"], lambda X, y: gradient(X.tolist(), y.tolist()),
+        sizes=[3, 1], activations="sigmoid", loss="bce", optimizer="sgd", lr=0.5,
+    )  # fmt: skip
+    Xs = np.random.default_rng(2).normal(size=(12, 3))
+    assert check(a, Xs, (Xs[:, 0] > 0).astype(float), steps=2, probe=False).code == "match"
