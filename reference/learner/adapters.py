@@ -83,7 +83,7 @@ class Adapter:
                     )
             raw = self.read_raw()
             for p, a in zip(self.paths, raw, strict=True):
-                if not np.issubdtype(a.dtype, np.floating):  # writes would truncate
+                if not np.issubdtype(a.dtype, np.floating):  # in-place writes would truncate
                     raise LearnerError(
                         f"{p} is {a.dtype}: use float weights "
                         f"(np.array(..., dtype=float)); an integer array cannot hold a training "
@@ -93,7 +93,14 @@ class Adapter:
         return self.codec
 
     def read_raw(self) -> list[Array]:
-        return [np.array(get(self.root, p), dtype=None, copy=True) for p in self.paths]
+        """Copies of the learner's arrays; Python numbers (``b = 0``, which an update rebinds
+        to a float) as floats."""
+        out = []
+        for p in self.paths:
+            v = get(self.root, p)
+            a = np.array(v, dtype=None, copy=True)
+            out.append(a.astype(float) if a.dtype.kind in "iu" and _python_numbers(v) else a)
+        return out
 
     def values(self, paths: Sequence[str]) -> list[Any]:
         """The objects at the learner's own names ``paths`` (a ``RemoteAdapter`` asks the
@@ -375,3 +382,10 @@ def from_loss(
         data=data,
         layered=layered,
     )
+
+
+def _python_numbers(v: Any) -> bool:
+    """A Python int, or a list or tuple of them (nested): no array an update writes into."""
+    if isinstance(v, list | tuple):
+        return all(map(_python_numbers, v))
+    return isinstance(v, int) and not isinstance(v, bool)

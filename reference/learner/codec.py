@@ -77,7 +77,7 @@ class Codec:
             for l, k in enumerate(conv.bias, start=1)
             if k == "none" and any(b != "none" for b in conv.bias)
         }
-        dts = {s.dtype for s in self.slots if np.issubdtype(s.dtype, np.floating)}
+        dts = {_judged(s.dtype) for s in self.slots if np.issubdtype(s.dtype, np.floating)}
         self.dtype = "float32" if dts == {np.dtype(np.float32)} else "float64"
         # the narrowest float among the arrays: its round-off bounds what can agree
         self.precision = min(dts, key=lambda d: d.itemsize).name if dts else self.dtype
@@ -92,7 +92,7 @@ class Codec:
             dts = None
         dts = dts or [s.dtype for s in self.slots]
         return {
-            n: d.name if np.issubdtype(d, np.floating) else "float64"
+            n: _judged(d).name if np.issubdtype(d, np.floating) else "float64"
             for s, d in zip(self.slots, dts, strict=True)
             for n in s.canonical()
         }
@@ -284,6 +284,12 @@ class Codec:
                     return f"{s.path} ({'bias column' if name[0] == 'b' else 'weights'})"
                 return s.path
         return name
+
+
+def _judged(d: np.dtype) -> np.dtype:
+    """The dtype whose tolerance judges an array of float dtype ``d``: float64 for the wider
+    ones (np.longdouble), whose round-off is finer still."""
+    return np.dtype(np.float64) if d.itemsize > 8 else np.dtype(d)
 
 
 def _vector_like(shape: tuple[int, ...]) -> bool:

@@ -95,8 +95,8 @@ def put(root: Any, path: str, value: np.ndarray) -> None:
                 return  # write went to a copy, and the name is assigned below
     if isinstance(current, np.ndarray):
         value = value.astype(current.dtype, copy=True)
-    elif isinstance(current, float | int | np.floating) and value.size == 1:
-        value = type(current)(value.reshape(()))
+    elif isinstance(current, float | int | np.floating) and value.size == 1:  # an int: float
+        value = (float if isinstance(current, int) else type(current))(value.reshape(()))
     if kind == "attr" and not isinstance(parent, Mapping):
         try:
             setattr(parent, key, value)

@@ -211,3 +211,24 @@ def test_two_parameters_as_lists_of_numbers_are_one_gradient_each():
     )  # fmt: skip
     Xs = np.random.default_rng(2).normal(size=(12, 3))
     assert check(a, Xs, (Xs[:, 0] > 0).astype(float), steps=2, probe=False).code == "match"
+
+
+@pytest.mark.parametrize("form", ["python_int_bias", "longdouble"])
+def test_a_python_int_bias_and_longdouble_weights_are_checked(form):
+    """Review s16a: deeplearning.ai's ``b = 0`` (an int the update rebinds to a float) was
+    refused as an integer array; review s16b: np.longdouble weights crashed (KeyError
+    'float128')."""
+    dt = np.longdouble if form == "longdouble" else np.float64
+    m = {"w": np.full((3, 1), 0.1, dtype=dt), "b": 0 if form == "python_int_bias" else dt(0)}
+
+    def propagate(X, Y):
+        A = 1 / (1 + np.exp(-(X @ m["w"] + m["b"])))
+        dZ = (A - Y[:, None]) / len(X)
+        return {"w": X.T @ dZ, "b": float(np.sum(dZ))}
+
+    a = from_gradients(
+        m, ["w", "b"], propagate, sizes=[3, 1], activations="sigmoid", loss="bce",
+        optimizer="sgd", lr=0.5,
+    )  # fmt: skip
+    Xs = np.random.default_rng(3).normal(size=(10, 3))
+    assert check(a, Xs, (Xs[:, 1] > 0).astype(float), steps=3, probe=False).code == "match"
