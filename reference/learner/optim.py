@@ -127,6 +127,10 @@ def explain_update(
             "len(training_data)) where it averages a batch: divide by the batch's rows, "
             "len(mini_batch)",
         )
+    if f.ok and f.factor != "1" and k > 0:  # the declared step before: a step decay?
+        sched = explain_schedule(history, grads, spec, codec, atol, rtol)
+        if sched:
+            return sched
     if f.ok and f.factor != "1":
         return _mismatch(
             f"the step taken is c times the declared optimizer's (from {whose}): {f.text(0, 0)}",

@@ -167,6 +167,8 @@ class Runner:
                     self._same(obs.grads, g3, step, "the gradients", held=dts)
                     a.restore(after)  # on from the first run's state
                     obs.calls = 1
+                else:  # the same numbers: on from the first run's state (a count kept once)
+                    a.restore(after)
             a.write(params)
             if a.conventions.l2_in == "update":  # its gradients are the data's alone
                 obs.loss, obs.grads = a.conventions.with_penalty(obs.loss, obs.grads, params)
@@ -192,8 +194,8 @@ class Runner:
                 after = a.keep()
                 a.write(params)
                 self.call("step", a.step, step, X, y)
-                if self._same_step(params, obs.after, self._after(step), step, False, before, X, y):
-                    a.restore(after)  # a difference that was kept state: on from the first run
+                self._same_step(params, obs.after, self._after(step), step, False, before, X, y)
+                a.restore(after)  # on from the first run's state (an epoch count advanced once)
                 a.write(obs.after)
             if a.grads is None:
                 k = float(self.opt.get("lr_decay", 0.0))
