@@ -7,6 +7,8 @@ VARIANT_FIX = {
     "amsgrad_flip": "declare amsgrad the way your update does it (amsgrad=true keeps v_max = "
     "max(v_max, v) and divides by its root), or change the update",
     "no_bias_correction": "divide m by 1 - b1^t and v by 1 - b2^t (bias correction)",
+    "bc_pow": "divide m by 1 - np.power(beta1, t) and v by 1 - np.power(beta2, t): the power "
+    "of beta, subtracted from 1",
     "eps_inside": "add eps after the square root: sqrt(v_hat) + eps",
     "no_decay": "apply the declared weight_decay",
     "decoupled": "add wd * w to the gradient (Adam's L2), or declare optimizer='adamw'",

@@ -59,6 +59,11 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ),
     ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
     (
+        "bc_pow",
+        "the bias corrections written (1 - b)^t where 1 - b^t belongs (np.power(1 - beta1, t) "
+        "for 1 - np.power(beta1, t)): the same at t = 1, then ever smaller",
+    ),
+    (
         "g_numerator",
         "the gradient g in the step's numerator where m_hat belongs: g / (sqrt(v_hat) "
         "+ eps), RMSprop's step with Adam's v",

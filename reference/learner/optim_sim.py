@@ -96,6 +96,8 @@ class Sim:
             # as NumPy floats: a correction of 0 divides to inf or NaN, as the learner's does
             bc1 = np.float64(1 - kw.get("_bc1", b1) ** t1)
             bc2 = np.float64(1 - kw.get("_bc2", b2) ** t2)
+            if "bc_pow" in v:  # (1 - b)^t for 1 - b^t
+                bc1, bc2 = np.float64((1 - b1) ** t1), np.float64((1 - b2) ** t2)
             if "no_bias_correction" in v or "no_bc_m" in v:
                 bc1 = 1.0
             if "no_bias_correction" in v or "no_bc_v" in v:

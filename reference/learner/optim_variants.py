@@ -124,8 +124,8 @@ DECLARED |= {"_avg1": ("beta1", 0.9), "_avg2": ("beta2", 0.999)}
 DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99), "_clip": ("_clip", math.inf)}
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
-    {"no_bias_correction", "no_bc_m", "bc1_beta", *T_SHIFTS, "t_frozen", "t_twice"},
-    {"no_bias_correction", "no_bc_v", "bc2_beta", *T_SHIFTS, "t_frozen", "t_twice"},
+    {"no_bias_correction", "no_bc_m", "bc1_beta", *T_SHIFTS, "t_frozen", "t_twice", "bc_pow"},
+    {"no_bias_correction", "no_bc_v", "bc2_beta", *T_SHIFTS, "t_frozen", "t_twice", "bc_pow"},
     {"bc1_beta", "avg1_beta", "beta1_value"},
     {"bc2_beta", "avg2_beta", "beta2_value"},
     {*T_SHIFTS, "t_frozen", "t_twice", *T_COUNTS},

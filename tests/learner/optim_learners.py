@@ -119,6 +119,9 @@ class Learner:
                 t1 = t2 = t - 1
             if bug in ("t_behind_v", "t_behind_m"):  # nnfs with one "+ 1" left out
                 t1, t2 = (t1, t - 1) if bug == "t_behind_v" else (t - 1, t2)
+            if bug == "bc_pow":  # deeplearning.ai's slip: np.power(1 - beta1, t)
+                p -= lr * (m / (1 - b1) ** t) / (np.sqrt(v / (1 - b2) ** t) + eps)
+                continue
             p -= lr * (m / (1 - b1**t1)) / (np.sqrt(v / (1 - b2**t2)) + eps)
 
 

@@ -212,6 +212,7 @@ def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
         ("t_per_param", "t advanced at each parameter's update, not once", "once per step"),
         ("t_per_param_rev", "at each parameter's update, last first", "once per step"),
         ("t_twice", "t advanced twice a step (t = 2, 4, 6, ...)", "once per step"),
+        ("bc_pow", "written (1 - b)^t where 1 - b^t belongs", "1 - np.power(beta1, t)"),
     ],
 )
 def test_adam_with_t_one_ahead_or_the_papers_eps_hat_is_named(bug, label, fix, style):
