@@ -150,9 +150,12 @@ class Reference:
         seconds: float | None = None,
     ) -> Trained:
         """Train a twin of ``spec`` from ``params`` for up to ``steps`` steps, cycling through
-        ``batches``; stop early once ``fits(output on all data)`` has held from its first
-        check at step k to step max(2k, steps / 2) (a run that touches the criterion and swings
-        away is no fit), or, unfitted, once ``seconds`` of wall time are spent."""
+        ``batches`` (in order, then each later pass over the rows reshuffled into batches of
+        the same sizes, seeded, as a training loop's epochs: data stored class by class would
+        otherwise hand each batch one class); stop early once ``fits(output on all data)`` has
+        held from its first check at step k to step max(2k, steps / 2) (a run that touches the
+        criterion and swings away is no fit), or, unfitted, once ``seconds`` of wall time are
+        spent."""
         end = None if seconds is None else time.monotonic() + seconds
         twin = Twin(spec)
         for n in frozen:
@@ -161,9 +164,14 @@ class Reference:
         stable = spec.loss.name == "bce" and spec.activations[-1].name == "sigmoid"
         data = [self.tensors(Xb, yb, twin.dtype) for Xb, yb in batches]
         X_all = torch.cat([d[0] for d in data])
+        y_all, sizes = torch.cat([d[1] for d in data]), [len(d[0]) for d in data]
         body, head = twin.module[:-1], twin.module[-1]
         losses, fit, k, hold = [], False, 0, 0
+        gen = torch.Generator().manual_seed(0)
         for k in range(1, steps + 1):
+            if k > 1 and len(data) > 1 and (k - 1) % len(data) == 0:  # a new pass: reshuffled
+                perm = torch.randperm(len(X_all), generator=gen)
+                data = list(zip(X_all[perm].split(sizes), y_all[perm].split(sizes), strict=True))
             Xb, yb = data[(k - 1) % len(data)]
             twin.optimizer.zero_grad(set_to_none=True)
             zb = body(Xb)
