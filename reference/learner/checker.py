@@ -58,6 +58,7 @@ from .row_order import (
     rows_at,
 )
 from .runner import LearnerCrash, Obs, Runner
+from .sub_batch import sub_batches
 from .sutskever import watch_form
 from .table import Tolerances, param_table, records_of, terms_of
 from .targets import learner_data
@@ -272,6 +273,8 @@ def _check(
     bad, diag = judged(run)
     if not (bad or run.crash or nan_step or runner.hygiene):  # a kink the data never reach
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
+    if not (bad or run.crash or nan_step or runner.hygiene):  # a count of the whole data set
+        runner.hygiene += sub_batches(adapter, runner, ref, codec, X, y, batches, tols, _run)
     diag = watch_form(diag, runner, ref, X, y, batches, watch, run.history, HYPOTHESIS_TOL[prec])
     args = (ref, codec, X, y, batches, steps, watch, tols)
     if again := negated(diag, run.history, adapter, runner, _run, judged, *args):  # descent

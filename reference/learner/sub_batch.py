@@ -1,0 +1,71 @@
+"""A gradient right only on the whole data set at once. Where the check ran every row as one
+batch (no batch size declared or given) and everything agreed, ``HALF_STEPS`` steps run again
+from the learner's state before step 1 on the data's two halves as batches: a gradient that
+divides by the data set's rows (``m = X.shape[0]`` read once, a global N) where its batch's
+belong, or keeps another quantity of the whole set, parts there, and is said as the step loop
+finds it (``B/M``: a batch's rows over the data's)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .explain import diagnose
+from .result import Finding
+from .runner import LearnerCrash, Runner
+
+if TYPE_CHECKING:
+    from .adapters import Adapter
+    from .codec import Codec
+    from .torch_side import Reference
+
+HALF_STEPS = 2
+
+
+def sub_batches(
+    adapter: Adapter,
+    runner: Runner,
+    ref: Reference,
+    codec: Codec,
+    X: np.ndarray,
+    y: np.ndarray,
+    batches: list,
+    tols: Any,
+    run_steps: Callable[..., Any],
+) -> list[Finding]:
+    """The findings of the run on the data's halves (see the module), or none; the learner's
+    state is put back either way."""
+    n = len(X)
+    if len(batches) != 1 or n < 4 or runner.first is None or adapter.style == "forward":
+        return []
+    half = n // 2
+    halves = [np.arange(half), np.arange(half, 2 * half)]
+    now = adapter.keep(pin=True)
+    try:
+        adapter.restore(runner.first)
+        again = Runner(adapter, runner.X, runner.y)
+        run = run_steps(adapter, again, ref, codec, X, y, halves, HALF_STEPS, 0, tols)
+    except (LearnerCrash, ArithmeticError, ValueError):  # code made for one batch size alone
+        return []
+    finally:
+        adapter.restore(runner.first)
+        adapter.restore(now)
+    stop = run.nan_step
+    bad = [r for r in run.records if not r.passed and (stop is None or r.step < stop)]
+    if run.crash or not bad:
+        return []
+    found = diagnose(bad, run.history, ref, codec, X, y, ref.spec, stop, codec.precision)
+    where = (
+        f"on batches of {half} rows (your {n} rows in two halves, from your program's state "
+        f"before step 1), where all {n} at once agreed: "
+    )
+    fix = (
+        f"; check with batch_size={half} to see it step by step (if you only ever train on "
+        "every row at once, your training is unaffected)"
+    )
+    return [
+        replace(f, evidence=where + f.evidence, hint=f.hint + fix) for f in found if f.kind == "bug"
+    ]

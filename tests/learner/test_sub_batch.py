@@ -1,0 +1,45 @@
+"""A gradient right only on the whole data set at once (review s16b: ``m = X.shape[0]`` read
+once, for a learner that trains on mini-batches it did not declare: the check's one full
+batch hid it, a match). Once all agrees, two steps run on the data's halves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients
+
+X = np.random.default_rng(0).normal(size=(40, 3))
+Y = (X[:, :1] + X[:, 1:2] > 0).astype(float)
+
+
+def _net(divide_by: str):
+    r = np.random.default_rng(1)
+    P = {"W1": r.normal(0, 0.5, (3, 6)), "b1": np.zeros(6), "W2": r.normal(0, 0.5, (6, 1))}
+    P["b2"] = np.zeros(1)
+    m_all = len(X)
+
+    def grads(x, y):
+        if divide_by == "fixed_shape" and len(x) != m_all:
+            raise ValueError("cannot reshape array of size 60 into shape (40,3)")  # made for one N
+        m = m_all if divide_by == "data_set" else len(x)
+        h = np.tanh(x @ P["W1"] + P["b1"])
+        d2 = (1 / (1 + np.exp(-(h @ P["W2"] + P["b2"]))) - y) / m
+        d1 = d2 @ P["W2"].T * (1 - h**2)
+        return {"W1": x.T @ d1, "b1": d1.sum(0), "W2": h.T @ d2, "b2": d2.sum(0)}
+
+    decl = dict(sizes=[3, 6, 1], activations="tanh,sigmoid", loss="bce")
+    return from_gradients(P, list(P), grads, optimizer="sgd", lr=0.5, **decl)
+
+
+@pytest.mark.parametrize("divide_by", ["batch", "fixed_shape"])
+def test_a_gradient_of_the_batch_it_is_given_matches(divide_by):
+    assert check(_net(divide_by), X, Y, steps=3, probe=False).code == "match"
+
+
+def test_a_gradient_divided_by_the_data_sets_rows_parts_on_half_batches():
+    r = check(_net("data_set"), X, Y, steps=3, probe=False)
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert f.code == "scale_factor" and "N/M with M = 40" in f.evidence, r.render()
+    assert "on batches of 20 rows" in f.evidence and "batch_size=20" in f.hint
