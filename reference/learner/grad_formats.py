@@ -14,16 +14,17 @@ Array = np.ndarray
 
 
 def _is_loss_pair(r: Any, declared: bool | None) -> bool:
-    """Whether ``r`` is (loss, grads), or (grads, loss): put the pair in that order with
-    ``loss_pair``. A loss is one number: a float, or an array of one element (the course's
-    (1, 1) cost); an array of several beside the gradients is refused with its shape."""
+    """Whether ``r`` is (loss, grads), or (grads, loss) with the grads a dict or arrays: put
+    the pair in that order with ``loss_pair``. A loss is one number: a float, or an array of
+    one element (the course's (1, 1) cost); an array of several beside the gradients is
+    refused with its shape."""
     if declared is not None:
         return declared
     if not (isinstance(r, tuple | list) and len(r) == 2):
         return False
     for loss, grads in (r, r[::-1]):
-        if grads is r[0] and not isinstance(grads, Mapping):
-            continue  # (grads, loss) only with a dict: (dW.tolist(), float(db)) is two grads
+        if grads is r[0] and not isinstance(grads, Mapping) and not _arrays(grads):
+            continue  # (grads, loss) with a dict or arrays: (dW.tolist(), float(db)) is two
         if isinstance(grads, Mapping | list | tuple) and not isinstance(
             loss, Mapping | list | tuple
         ):
@@ -35,6 +36,11 @@ def _is_loss_pair(r: Any, declared: bool | None) -> bool:
                     "return one number (the mean over every entry for mse, np.mean((a - y)**2))"
                 )
     return False
+
+
+def _arrays(g: Any) -> bool:
+    """A list or tuple of two or more NumPy arrays (gradients, not one gradient's numbers)."""
+    return isinstance(g, list | tuple) and len(g) > 1 and all(isinstance(a, np.ndarray) for a in g)
 
 
 def loss_pair(r: Any) -> tuple[float, Any]:

@@ -232,3 +232,17 @@ def test_a_python_int_bias_and_longdouble_weights_are_checked(form):
     )  # fmt: skip
     Xs = np.random.default_rng(3).normal(size=(10, 3))
     assert check(a, Xs, (Xs[:, 1] > 0).astype(float), steps=3, probe=False).code == "match"
+
+
+def test_a_list_of_gradient_arrays_then_the_cost_is_read():
+    """Review s16b: ``return grads, cost`` with grads a list of the four arrays was refused
+    ("got 2"); (dW.tolist(), float(db)) stays two gradients."""
+
+    def grads_then_cost(X, y):
+        g = _grads(X, y)
+        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        return [g[k] for k in P], float(np.mean((a1 @ P["W2"] + P["b2"] - y) ** 2))
+
+    a = from_gradients(P, list(P), grads_then_cost, **DECL)
+    r = check(a, X, Y, steps=2, probe=False)
+    assert r.code == "match" and not r.findings, r.render()
