@@ -1,26 +1,27 @@
 """When the code is right but training fails: is it the model?
 
 ``criteria`` says whether outputs fit the data (accuracy for class targets, R^2 for regression).
-The probe trains the twin from the learner's initial weights with the declared optimizer; if it
-fits, training works. Otherwise the twin is trained with a strong optimizer (Adam, lr 0.03,
-for 2000 full-batch steps, then 0.01 for 16000): if that fails too the finding is ``capacity``, and
-``no_bias`` when the same run with a (zero-initialised) bias in every layer fits. Units are
-inspected at the start and the end: ``dead_units`` (ReLU with z <= 0 on every sample),
-``saturation`` (sigmoid |z| > 6, tanh |z| > 3.5 on every sample), ``symmetric_init`` (hidden
-units with identical incoming and outgoing weights stay identical).
-When such a cause is there at the start and the strong run fails, it is run again from a fresh
-random initialisation: if that fits, the cause is the initialisation (re-initialise) and no
-``capacity`` is claimed, nor where identical inputs carry different targets
-(``contradictory_targets``: no model can fit them; ``capacity`` beside it where the strong
-run stays more than 0.05 below that bound). Before ``capacity`` is claimed the declared run
-goes on for ``LONGER`` times its budget (where the check has a timeout, in at most
-``LONGER_TIME`` times the wall time the budget took, and a third of what remains of the
-check's time: a large data set keeps the check within its timeout): if it fits then, the
-network can represent the data and the finding is ``slow_training``. Before any of these,
-``remedies`` names the causes that leave the network as it is. Every run keeps within the
-check's time; a run cut short by it is no evidence, and training is then not assessed.
-Findings come in the order of their fix: the data, ``no_bias``, the initialisation, the
-learning rate, ``capacity`` last.
+The probe trains the twin from the learner's initial weights with the declared optimizer (its
+batches reshuffled at each pass after the first); if it fits, training works. Otherwise the
+twin is trained with a strong optimizer (Adam, lr 0.03 for 2000 full-batch steps): where that
+fails too, and Adam at lr 0.01 for 16000, the finding is ``capacity``, and ``no_bias`` when
+the strong run with a (zero-initialised) bias in every layer fits. Units are inspected at the
+start and the end: ``dead_units`` (ReLU with z <= 0 on every sample), ``saturation`` (sigmoid
+|z| > 6, tanh |z| > 3.5 on every sample), ``symmetric_init`` (hidden units with identical
+incoming and outgoing weights stay identical). When such a cause is there at the start and
+the strong run fails, it is run again from a fresh random initialisation: if that fits, the
+cause is the initialisation (re-initialise) and no ``capacity`` is claimed, nor where
+identical inputs carry different targets (``contradictory_targets``: no model can fit them;
+``capacity`` beside it where the strong run stays more than 0.05 below that bound); where the
+strong run fits, and so does the declared optimizer from the same weights (longer, or at a
+larger lr), the start is no cause and the finding is ``slow_training``. Before ``capacity``
+is claimed the declared run goes on for ``LONGER`` times its budget (where the check has a
+timeout, in at most ``LONGER_TIME`` times the wall time the budget took, and a third of what
+remains of the check's time): if it fits then, the finding is ``slow_training``. Before any
+of these, ``remedies`` names the causes that leave the network as it is. Every run keeps
+within the check's time; a run cut short by it is no evidence, and training is then not
+assessed. Findings come in the order of their fix: the data, ``no_bias``, the
+initialisation, the learning rate, ``capacity`` last.
 """
 
 from __future__ import annotations
@@ -36,14 +37,13 @@ from nnparity.scratch import Spec, build
 from .codec import Codec
 from .contradiction import contradiction
 from .criteria import criterion
-from .remedies import fresh_start, remedies, slower, target_range
+from .remedies import STRONG_STEPS, fresh_start, no_bias, remedies, slower, target_range
 from .result import Finding, Training
 from .torch_side import Reference, RefStep, Trained
 
 INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
 INIT_SCALE = 10.0  # a weight's std this many times 1/sqrt(fan_in) is a blown-up start
 STRONG = "adam(lr=0.03)"
-STRONG_STEPS = 2000
 GENTLE = "adam(lr=0.01)"  # tried too, for longer, before a failure is put on the network
 GENTLE_STEPS = 8 * STRONG_STEPS  # (a 2-2-2 sigmoid net plateaus for 8k steps, then fits)
 LONGER = 4  # before capacity is claimed, the declared run continues for 4 more budgets,
@@ -269,7 +269,7 @@ def probe(
     )
     if not near and rng is None:  # a cause that leaves the network as it is?
         fixed = remedies(train, spec, strong_spec, P0, X, y, batches, steps, STRONG_STEPS,
-                         strong.fit, found)  # fmt: skip
+                         strong.fit, found, declared.losses)  # fmt: skip
         if fixed:  # units that died or saturated during the run follow from it: said there
             kept = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
             grows = [f for f in kept if f.code == "learning_rate"]  # the loss grows, too
@@ -343,34 +343,14 @@ def probe(
                 "limitation",
             )
         )
-        if codec.frozen or not spec.bias:
-            with_bias = strong_spec.replace(bias=True)
-            P = {
-                **P0,
-                **{
-                    f"b{l}": np.zeros(spec.sizes[l])
-                    for l in range(1, spec.n_layers + 1)
-                    if f"b{l}" not in P0 or f"b{l}" in codec.frozen
-                },
-            }
-            biased = ref.train(with_bias, P, [(X, y)], STRONG_STEPS, set(), fits,
-                               seconds=_left())  # fmt: skip
-            if biased.fit:
-                found.append(
-                    Finding(
-                        "no_bias",
-                        (),
-                        None,
-                        None,
-                        f"with a bias in every layer (zero at the start) the same {STRONG} run "
-                        f"fits in {biased.steps} steps: {score(biased.out)}",
-                        "add a bias to every layer (z = a_prev @ W + b)",
-                        "limitation",
-                    )
-                )
-    elif strong.fit and not any(f.code in (*INIT_CAUSES, "learning_rate") for f in found):
-        said, hint = slower(train, spec, declared.params, P0, batches, steps, fits, score,
-                            longer_time)  # fmt: skip
+        if codec.frozen or not spec.bias:  # would a bias in every layer fit?
+            found += no_bias(ref, strong_spec, P0, codec.frozen, X, y, fits, score, _left())
+    elif strong.fit and not any(f.code == "learning_rate" for f in found):
+        said, hint, declared_fits = slower(train, spec, declared.params, P0, batches, steps,
+                                           fits, score, longer_time)  # fmt: skip
+        if any(f.code in INIT_CAUSES for f in found) and not declared_fits:
+            return failed, _ordered(found)  # the start's state, with nothing to show otherwise
+        found = [f for f in found if f.code not in INIT_CAUSES]  # fits from these weights
         found.append(
             Finding(
                 "slow_training",

@@ -12,7 +12,8 @@ network as it is, each shown by a run that fits once it is removed.
 - ``local_minimum``: neither run fits from the learner's weights, and the strong run fits from
   a fresh random initialisation (PyTorch's default, seeds 0 and 1);
 - ``learning_rate``: units die or saturate during the declared run (not at its start), and
-  the same run with lr / 10 fits.
+  the same run with lr / 10 fits; or the declared full-batch run's loss rises at more than
+  ``RISING`` of its steps (it oscillates), and the same run with lr / 3 or lr / 10 fits.
 
 Each run is the caller's ``train`` (it keeps within the check's time); the first that fits
 names the cause.
@@ -31,6 +32,8 @@ from nnparity.scratch.spec_choice import choice
 from .criteria import criterion
 from .result import Finding
 
+STRONG_STEPS = 2000  # the strong run's (limitations)
+RISING = 0.25  # a full-batch loss that rises at this share of steps oscillates
 FAR = 10.0  # a feature's (or target's) mean or std beyond this is far from unit scale
 RANGE = {
     "sigmoid": (0.0, 1.0),
@@ -116,9 +119,10 @@ def remedies(
     strong_steps: int,
     strong_fit: bool,
     found: list[Finding],
+    losses: Any = (),
 ) -> list[Finding]:
     """The first cause among input_scale, target_scale and learning_rate that a run shows
-    (see the module), as findings; [] when none does."""
+    (see the module), as findings; [] when none does. ``losses``: the declared run's."""
     crit = criterion(spec, y)
     score = crit.score
     x_far = _far(X) > FAR
@@ -152,6 +156,23 @@ def remedies(
         if f.code in ("dead_units", "saturation") and not f.evidence.startswith("at the start")
     ]
     lr = spec.opt.kwargs.get("lr")
+    rising = float(np.mean(np.diff(losses) > 0)) if len(losses) > 1 else 0.0
+    if lr and not grown and len(batches) == 1 and rising > RISING:  # it oscillates: too large?
+        for c in (3, 10):
+            slow = spec.replace(
+                opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr / c})
+            )
+            run = train(slow, P0, batches, steps, crit.fits)
+            if run.fit:
+                return [
+                    _found(
+                        "learning_rate",
+                        f"the declared run's loss rises at {rising:.0%} of its steps (it "
+                        f"oscillates); with lr = {float(lr) / c:g} the same run fits in "
+                        f"{run.steps} steps: {score(run.out)}",
+                        f"lower the learning rate (lr = {float(lr) / c:g} fits)",
+                    )
+                ]
     if grown and lr:
         slow = spec.replace(
             opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr / 10})
@@ -237,15 +258,17 @@ def slower(
     fits: Any,
     score: Any,
     seconds: float | None,
-) -> tuple[str, str]:
+) -> tuple[str, str, bool]:
     """Where the strong run fits and the declared one does not, which fix is true: the
     declared run on for 4 times its budget (train longer), the declared run with lr x 10 or
-    x 100 from the start (raise the learning rate), else another optimizer. (evidence, fix)"""
+    x 100 from the start (raise the learning rate), else another optimizer. (evidence, fix,
+    whether a run of the declared optimizer fits)"""
     on = train(spec, after, batches, 4 * steps, fits, seconds=seconds)
     if on.fit or fits(on.out):  # (fitting at its end, where time cut the hold it needs)
         return (
             f"; the same {spec.opt} run on for {on.steps} more steps fits too: {score(on.out)}",
             "train longer, or raise the learning rate",
+            True,
         )
     said = f"; the same {spec.opt} run on for {on.steps} more steps reaches {score(on.out)}"
     lr = spec.opt.kwargs.get("lr")
@@ -258,10 +281,43 @@ def slower(
             return (
                 f"{said}; with lr = {lr * c:g} it fits in {run.steps} steps: {score(run.out)}",
                 f"raise the learning rate (lr = {lr * c:g} fits)",
+                True,
             )
     plain = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
-    return said, (
+    fix = (
         "use momentum or Adam: plain SGD at this learning rate does not get there"
         if plain
         else "change the optimizer's settings: the strong run above fits from the same weights"
     )
+    return said, fix, False
+
+
+def no_bias(
+    ref: Any,
+    strong_spec: Spec,
+    P0: dict,
+    frozen: set[str],
+    X: np.ndarray,
+    y: np.ndarray,
+    fits: Any,
+    score: Any,
+    seconds: float | None,
+) -> list[Finding]:
+    """``no_bias`` where the strong run (``strong_spec``, which failed) with a bias in every
+    layer, zero at the start, fits from the learner's weights (``frozen``: biases held at 0)."""
+    spec = strong_spec.replace(bias=True)
+    P = {**P0}
+    for l in range(1, spec.n_layers + 1):
+        if f"b{l}" not in P0 or f"b{l}" in frozen:
+            P[f"b{l}"] = np.zeros(spec.sizes[l])
+    run = ref.train(spec, P, [(X, y)], STRONG_STEPS, set(), fits, seconds=seconds)
+    if not run.fit:
+        return []
+    return [
+        _found(
+            "no_bias",
+            f"with a bias in every layer (zero at the start) the same {strong_spec.opt} run "
+            f"fits in {run.steps} steps: {score(run.out)}",
+            "add a bias to every layer (z = a_prev @ W + b)",
+        )
+    ]

@@ -187,12 +187,12 @@ def test_a_longer_run_that_ends_fitting_says_train_longer():
     def train(s, P0, batches, steps, fits, seconds=None):
         return SimpleNamespace(fit=False, steps=steps, out=np.ones(3))
 
-    said, fix = slower(train, spec, {}, {}, [], 100, lambda out: True, lambda out: "R^2 = 1",
-                       None)  # fmt: skip
-    assert fix.startswith("train longer"), (said, fix)
-    said, fix = slower(train, spec, {}, {}, [], 100, lambda out: False, lambda out: "R^2 = 0",
-                       None)  # fmt: skip
-    assert "momentum or Adam" in fix
+    said, fix, fit = slower(train, spec, {}, {}, [], 100, lambda out: True,
+                            lambda out: "R^2 = 1", None)  # fmt: skip
+    assert fix.startswith("train longer") and fit, (said, fix)
+    said, fix, fit = slower(train, spec, {}, {}, [], 100, lambda out: False,
+                            lambda out: "R^2 = 0", None)  # fmt: skip
+    assert "momentum or Adam" in fix and not fit
 
 
 @pytest.mark.parametrize("centre", [True, False])

@@ -1,0 +1,58 @@
+"""Training-probe answers about the learning rate (review s16c). An lr too large for a
+full-batch run makes its loss oscillate without growing: it was ``slow_training`` with "use
+momentum or Adam", which at that lr killed every unit; it is ``learning_rate``, with the lower
+lr that fits. An lr too small beside some dead ReLU units at a He start was ``dead_units``
+with "He init, or lower the learning rate": the declared optimizer fits from those weights
+at a larger lr, so the start is no cause and the answer is ``slow_training``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnparity.reference.learner import check, from_gradients
+
+
+def _mlp(P, acts):
+    def grads(X, y):
+        h = X @ P["W1"] + P["b1"]
+        a = np.tanh(h) if acts[0] == "tanh" else np.maximum(h, 0)
+        z = a @ P["W2"] + P["b2"]
+        if acts[1] == "softmax":
+            p = np.exp(z - z.max(1, keepdims=True))
+            p /= p.sum(1, keepdims=True)
+            dz = (p - np.eye(z.shape[1])[y]) / len(X)
+        else:
+            dz = (z - y) / len(X)
+        da = dz @ P["W2"].T * ((1 - a**2) if acts[0] == "tanh" else (h > 0))
+        return {"W1": X.T @ da, "b1": da.sum(0), "W2": a.T @ dz, "b2": dz.sum(0)}
+
+    return grads
+
+
+def test_a_loss_that_oscillates_is_a_learning_rate_too_large():
+    r = np.random.RandomState(0)
+    P = {"W1": r.randn(1, 16), "b1": np.zeros(16), "W2": r.randn(16, 1) / 4, "b2": np.zeros(1)}
+    X = np.linspace(-3, 3, 60)[:, None]
+    y = 2 * np.sin(X)
+    decl = dict(sizes=[1, 16, 1], activations="tanh,identity", loss="half_sse")
+    a = from_gradients(P, list(P), _mlp(P, ("tanh", "identity")), optimizer="sgd", lr=0.3, **decl)
+    res = check(a, X, y, steps=2, watch=0)
+    assert res.code == "match", res.render()
+    f = res.findings[0]
+    assert (res.training.outcome, f.code) == ("model_limitation", "learning_rate"), res.render()
+    assert "oscillates" in f.evidence and "lower the learning rate (lr = 0.1 fits)" == f.hint
+
+
+def test_dead_units_at_a_he_start_beside_a_small_lr_are_slow_training():
+    r = np.random.RandomState(0)
+    X = r.rand(80, 64)  # pixels in [0, 1]: some He-initialised relu units start dead
+    y = r.randint(0, 4, 80)
+    P = {"W1": r.randn(64, 32) * np.sqrt(2 / 64), "b1": np.zeros(32)}
+    P |= {"W2": r.randn(32, 4) * np.sqrt(2 / 32), "b2": np.zeros(4)}
+    decl = dict(sizes=[64, 32, 4], activations="relu,softmax", loss="cross_entropy")
+    a = from_gradients(P, list(P), _mlp(P, ("relu", "softmax")), optimizer="sgd", lr=0.002, **decl)
+    res = check(a, X, y, steps=2, watch=0)
+    assert res.code == "match", res.render()
+    assert res.training.outcome == "model_limitation", res.render()
+    assert res.codes() == ["slow_training"], res.render()
+    assert "raise the learning rate" in res.findings[0].hint
