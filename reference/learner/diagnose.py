@@ -119,6 +119,7 @@ def step_data(
     if ref.spec.loss.name == "bce" and ref.stable:  # a safe log's epsilon in the chain rule
         alt.update({f"clip {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction) for e in CLIPS})
         alt["clamp 1e-12"] = bce_clip_dz(z[-1], yt, 1e-12, ref.reduction, clamp=True)
+        alt.update({f"add {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction, "add") for e in CLIPS})
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
         alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
     ce, n = ref.spec.loss.name == "cross_entropy", z[-1].shape[0]

@@ -1,12 +1,12 @@
 """Whole-output candidates for dL/dz_L, computed per step in ``diagnose.step_data``: under
 cross-entropy, softmax normalised over the wrong axis, and a softmax layer of its own whose
 backward keeps only its Jacobian's diagonal; under a sigmoid and binary cross-entropy, the
-chain rule dL/da * a (1 - a) with a clipped to [eps, 1 - eps] in dL/da, or a (1 - a) held
-above eps in its denominator as PyTorch's BCELoss does (a safe log's epsilon: a convention,
-not a bug, which only saturated samples show); under one output unit
-and a target of numbers, the target vector (N,) broadcast against the (N, 1) output and the
-(N, N) difference reduced back over its second axis: every output held to the mean target;
-under any loss, the target's term left out of dL/dz (``p`` for ``p - y``)."""
+chain rule dL/da * a (1 - a) with a clipped to [eps, 1 - eps] in dL/da, eps added to its
+denominators, or a (1 - a) held above eps as PyTorch's BCELoss does (a safe log's epsilon: a
+convention, not a bug, which only saturated samples show); under one output unit and a
+target of numbers, the target vector (N,) broadcast against the (N, 1) output and the (N, N)
+difference reduced back over its second axis: every output held to the mean target; under
+any loss, the target's term left out of dL/dz (``p`` for ``p - y``)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,9 @@ def clip_deriv(key: str) -> Deriv:
     """The candidate of ``key``: ``clip eps`` (a clipped in dL/da) or ``clamp eps`` (PyTorch's
     BCELoss: a (1 - a) held above eps in dL/da's denominator)."""
     how, eps = key.split()
+    if how == "add":
+        said = f"dL/da = -(y / (a + {float(eps):g}) - (1 - y) / (1 - a + {float(eps):g}))"
+        return Deriv(key, None, f"{said}, times sigma'(z)", 0.5)
     if how == "clamp":
         said = f"dL/da = (a - y) / max(a (1 - a), {float(eps):g}) (PyTorch's BCELoss on sigmoid(z))"
         return Deriv(key, None, f"{said}, times sigma'(z)", 0.5)
@@ -71,12 +74,16 @@ def clip_deriv(key: str) -> Deriv:
     )
 
 
-def bce_clip_dz(z: Tensor, y: Tensor, eps: float, reduction: str, clamp: bool = False) -> Tensor:
+def bce_clip_dz(
+    z: Tensor, y: Tensor, eps: float, reduction: str, clamp: bool | str = False
+) -> Tensor:
     """dL/da with a clipped to [eps, 1 - eps] (``clamp``: with a (1 - a) held above eps, as
-    PyTorch's BCELoss), times a (1 - a) unclipped: binary cross-entropy's chain rule as a
-    safe-log learner writes it."""
+    PyTorch's BCELoss; ``"add"``: eps added to each denominator), times a (1 - a) unclipped:
+    binary cross-entropy's chain rule as a safe-log learner writes it."""
     a = torch.sigmoid(z)
-    if clamp:
+    if clamp == "add":  # eps added to each denominator: y / (a + eps), (1 - y) / (1 - a + eps)
+        q = -(y / (a + eps) - (1 - y) / (1 - a + eps)) * (a * (1 - a))
+    elif clamp:
         q = (a - y) / (a * (1 - a)).clamp_min(eps) * (a * (1 - a))
     else:
         p = a.clamp(eps, 1 - eps)

@@ -52,7 +52,7 @@ def test_a_bug_beside_the_clip_is_still_a_bug():
     assert "clip_convention" not in res.codes()
 
 
-def _saturated(clamp: bool, sign: float = 1.0):
+def _saturated(clamp: bool | str, sign: float = 1.0):
     """Unscaled inputs (ages, hours) drive every output past |z| = 28 (review s16b's c02 and
     c04): nnfs's clip of a to [1e-7, 1 - 1e-7], or PyTorch's BCELoss itself, a (1 - a) held
     above 1e-12, loses the gradient of every wrongly classified sample."""
@@ -64,7 +64,9 @@ def _saturated(clamp: bool, sign: float = 1.0):
     def grads(X, Y):
         h = np.maximum(X @ P[0] + P[1], 0)
         a = 1 / (1 + np.exp(-(h @ P[2] + P[3])))
-        if clamp:
+        if clamp == "add":  # eps added to each denominator
+            da = -(Y / (a + 1e-8) - (1 - Y) / (1 - a + 1e-8))
+        elif clamp:
             da = (a - Y) / np.maximum(a * (1 - a), 1e-12)
         else:
             p = np.clip(a, 1e-7, 1 - 1e-7)
@@ -80,7 +82,9 @@ def _saturated(clamp: bool, sign: float = 1.0):
     return check(a, X, Y, steps=3, probe=False)
 
 
-@pytest.mark.parametrize("clamp", [False, True], ids=["nnfs_clip", "torch_bceloss"])
+@pytest.mark.parametrize(
+    "clamp", [False, True, "add"], ids=["nnfs_clip", "torch_bceloss", "eps_added"]
+)
 def test_a_clip_that_every_output_passes_is_a_note_that_counts_the_samples(clamp):
     """Was sign_flip + scale_factor (c = -0.0000: a fit to a gradient 1e-15 of PyTorch's),
     and for PyTorch's own BCELoss a reading "divides by 688835397721"."""
