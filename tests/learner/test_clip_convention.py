@@ -59,7 +59,7 @@ def _saturated(clamp: bool | str, sign: float = 1.0):
     r = np.random.RandomState(0)
     X = np.c_[r.uniform(18, 70, 40), r.uniform(10, 60, 40)]
     Y = (X[:, :1] > 40).astype(float)
-    P = [np.abs(0.5 * r.randn(2, 4)), np.zeros(4), -np.abs(r.randn(4, 1)), np.zeros(1)]
+    P = [np.abs(0.5 * r.randn(2, 4)), np.zeros(4), -0.3 * np.abs(r.randn(4, 1)), np.zeros(1)]
 
     def grads(X, Y):
         h = np.maximum(X @ P[0] + P[1], 0)
