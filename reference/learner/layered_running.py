@@ -62,6 +62,25 @@ def _running(ref, decl, bad, B0, B1, X, P, masks, k, learner) -> list[Finding]: 
                 )
             )
             continue
+        unbiased = var * cnt / max(cnt - 1, 1)
+        own = _close(B1[f"running_mean{n}"], mean) and any(
+            _close(B1[f"running_var{n}"], v) for v in (var, unbiased)
+        )
+        if not fits and k == 1 and own:  # the first pass's statistics themselves
+            out.append(
+                Finding(
+                    "batchnorm_running",
+                    names,
+                    n,
+                    k,
+                    f"batchnorm layer {n}'s running statistics after the first pass are that "
+                    "batch's own mean and variance: they start from the first batch's "
+                    "statistics (if running is None: running = batch), not from 0 and 1",
+                    "start running_mean at zeros and running_var at ones (PyTorch's), and "
+                    "average from there: running = m * running + (1 - m) * batch",
+                )
+            )
+            continue
         if not fits:
             out.append(
                 Finding(

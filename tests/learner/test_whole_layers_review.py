@@ -48,6 +48,9 @@ class Mini:
             rv = self.bn_param.get("running_var", np.zeros(a.shape[1]))
             if train:
                 mu, var = a.mean(0), a.var(0)
+                if "first_batch" in bug and not self.bn_param.get("started"):
+                    rm, rv = mu.copy(), var.copy()  # ML-From-Scratch: if running is None
+                    self.bn_param["started"] = True
                 xh = (a - mu) / np.sqrt(var + 1e-5)
                 rm, rv = 0.9 * rm + 0.1 * mu, 0.9 * rv + 0.1 * var
                 z = p["gamma"] * xh + p["beta"]
@@ -141,6 +144,16 @@ def test_running_statistics_moved_by_the_inference_pass_are_batchnorm_running(bu
     f = r.findings[0]
     assert (r.code, f.code) == ("implementation_bug", "batchnorm_running"), r.render()
     assert "inference" in f.evidence and "bn_param['running_mean']" in f.params
+
+
+def test_running_statistics_started_from_the_first_batch_are_said_so():
+    """Review s16a: ML-From-Scratch's BatchNormalization starts its running statistics from
+    the first batch's (``if self.running_mean is None``): "fit no running average", with a fix
+    asking for what the code does."""
+    r = _run(_mini("first_batch", bn=True))
+    f = r.findings[0]
+    assert (r.code, f.code) == ("implementation_bug", "batchnorm_running"), r.render()
+    assert "start from the first batch's statistics" in f.evidence, r.render()
 
 
 @pytest.mark.parametrize("masks", [True, False])
