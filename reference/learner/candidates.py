@@ -100,13 +100,16 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
             )
         )
     if name == "relu":
-        out.append(Deriv("kink", None, "relu'(0) = 1", 0.5, lambda z, a: (z >= 0).to(z.dtype)))
+        out.append(
+            Deriv("kink", None, "relu'(0) = 1 (PyTorch takes 0)", 0.5,
+                  lambda z, a: (z >= 0).to(z.dtype))
+        )  # fmt: skip
     if name == "leaky_relu":
         out.append(
             Deriv(
                 "kink",
                 None,
-                "leaky_relu'(0) = 1",
+                f"leaky_relu'(0) = 1 (PyTorch takes the slope, {slope:g})",
                 0.5,
                 lambda z, a: torch.where(z >= 0, 1.0, slope).to(z.dtype),
             )

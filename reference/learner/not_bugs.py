@@ -19,7 +19,7 @@ CONVENTIONS = (  # (the derivative candidate's key, code, what it is, the hint)
     (
         lambda key: key == "kink",
         "kink_convention",
-        "{} (PyTorch takes 0) where z is exactly 0{}",
+        "{} where z is exactly 0{}",
         "nothing to fix: the derivative at the kink is a convention",
     ),
 )

@@ -72,6 +72,7 @@ def test_relu_kink_convention_is_not_a_bug():
     r = check(from_gradients(net, NAMES, net.grads, **DECLARED), X, y, steps=2, probe=False)
     assert r.verdict == "match", r.render()
     assert r.codes() == ["kink_convention"]
+    assert "relu'(0) = 1 (PyTorch takes 0)" in r.findings[0].evidence  # (leaky: the slope)
 
 
 def test_float32_learner_is_judged_with_float32_tolerance(examples):
@@ -271,3 +272,13 @@ def test_check_puts_the_learners_weights_back():
     check(from_step(net, NAMES, lambda X, y: net.step(X, y), **DECLARED), X, y, steps=3)
     assert all(np.array_equal(getattr(net, k), before[k]) for k in NAMES)
     assert net.W1 is alias or np.array_equal(alias, before["W1"])
+
+
+def test_the_leaky_relu_kink_note_says_pytorchs_slope():
+    """Review s16b: the leaky_relu kink note said "PyTorch takes 0", where it takes the slope."""
+    import torch
+
+    from nnparity.reference.learner.candidates import derivatives
+
+    (kink,) = [d for d in derivatives("leaky_relu", torch.nn.LeakyReLU(0.01)) if d.key == "kink"]
+    assert "PyTorch takes the slope, 0.01" in kink.label and "takes 0" not in kink.label
