@@ -78,14 +78,10 @@ def _expand(roots: Any, depth: int) -> tuple[list[Any], list[types.FunctionType]
             module = str(root.__globals__.get("__name__", ""))
             if module != "nnparity" and not module.startswith("nnparity."):  # a learner's
                 functions.append(root)  # file is loaded as nnparity_learner_<stem>: its own
+                inner = [c for c in _cells(root) if isinstance(c, types.FunctionType)]
+                functions += _expand(inner, depth + 1)[1]  # (a helper it closes over: upd)
                 continue
-            cells = []
-            for cell in root.__closure__ or ():
-                try:
-                    cells.append(cell.cell_contents)
-                except ValueError:
-                    continue
-            inner = [c for c in cells if callable(c) and not isinstance(c, type)]
+            inner = [c for c in _cells(root) if callable(c) and not isinstance(c, type)]
             o, f = _expand(inner, depth + 1)
             objects, functions = objects + o, functions + f
         elif isinstance(call := _method(type(root), "__call__"), types.FunctionType):
@@ -94,6 +90,17 @@ def _expand(roots: Any, depth: int) -> tuple[list[Any], list[types.FunctionType]
         elif not isinstance(root, types.BuiltinFunctionType):
             objects.append(root)
     return objects, functions
+
+
+def _cells(fn: types.FunctionType) -> list[Any]:
+    """What ``fn``'s closure holds (its filled cells)."""
+    out = []
+    for cell in fn.__closure__ or ():
+        try:
+            out.append(cell.cell_contents)
+        except ValueError:  # a cell not yet filled
+            continue
+    return out
 
 
 def _method(cls: type, name: str) -> Any:

@@ -123,7 +123,11 @@ class Reference:
         )
 
     def reset_shadow(self) -> None:
-        self.shadow.optimizer.state.clear()
+        """The twin's optimizer as before its first step: its state, and an lr_decay's count."""
+        opt = self.shadow.optimizer
+        opt.state.clear()
+        if hasattr(opt, "lr_steps"):  # (torch_lr.inverse_time)
+            opt.lr_steps = 0
 
     def update(self, params: dict[str, Array], grads: dict[str, Array]) -> dict[str, Array]:
         """One step of the declared torch optimizer from ``params`` with the given gradients
