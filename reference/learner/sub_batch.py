@@ -19,25 +19,17 @@ from .runner import LearnerCrash, Runner
 
 if TYPE_CHECKING:
     from .adapters import Adapter
-    from .codec import Codec
-    from .torch_side import Reference
 
 HALF_STEPS = 2
 
 
 def sub_batches(
-    adapter: Adapter,
-    runner: Runner,
-    ref: Reference,
-    codec: Codec,
-    X: np.ndarray,
-    y: np.ndarray,
-    batches: list,
-    tols: Any,
-    run_steps: Callable[..., Any],
+    adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], *args: Any
 ) -> list[Finding]:
     """The findings of the run on the data's halves (see the module), or none; the learner's
-    state is put back either way."""
+    state is put back either way. ``args``: the checker's (ref, codec, X, y, batches, tols);
+    ``run_steps``: its step loop."""
+    ref, codec, X, y, batches, tols = args
     n = len(X)
     if len(batches) != 1 or n < 4 or runner.first is None or adapter.style == "forward":
         return []
