@@ -3,8 +3,8 @@
 ``criteria`` says whether outputs fit the data (accuracy for class targets, R^2 for regression).
 The probe trains the twin from the learner's initial weights with the declared optimizer (its
 batches reshuffled at each pass after the first); if it fits, training works. Otherwise the
-twin is trained with a strong optimizer (Adam, lr 0.03 for 2000 full-batch steps): where that
-fails too, and Adam at lr 0.01 for 16000, the finding is ``capacity``, and ``no_bias`` when
+twin is trained with a strong optimizer (Adam, lr 0.03, then 0.01, up to 2000 full-batch
+steps): if that fails too the finding is ``capacity``, and ``no_bias`` when
 the strong run with a (zero-initialised) bias in every layer fits. Units are inspected at the
 start and the end: ``dead_units`` (ReLU with z <= 0 on every sample), ``saturation`` (sigmoid
 |z| > 6, tanh |z| > 3.5 on every sample), ``symmetric_init`` (hidden units with identical
@@ -44,8 +44,7 @@ from .torch_side import Reference, RefStep, Trained
 INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
 INIT_SCALE = 10.0  # a weight's std this many times 1/sqrt(fan_in) is a blown-up start
 STRONG = "adam(lr=0.03)"
-GENTLE = "adam(lr=0.01)"  # tried too, for longer, before a failure is put on the network
-GENTLE_STEPS = 8 * STRONG_STEPS  # (a 2-2-2 sigmoid net plateaus for 8k steps, then fits)
+GENTLE = "adam(lr=0.01)"  # tried too before a run's failure is put on the network
 LONGER = 4  # before capacity is claimed, the declared run continues for 4 more budgets,
 LONGER_TIME = 2.0  # in at most twice the wall time the budget took (the check's timeout)
 DEADLINE: float | None = None  # the check's wall-time limit (time.monotonic()), set by the
@@ -302,7 +301,7 @@ def probe(
         and not near
         and rng is None
         and not cut
-        and (gentle := train(spec.replace(opt=GENTLE), P0, [(X, y)], GENTLE_STEPS, fits)).fit
+        and (gentle := train(spec.replace(opt=GENTLE), P0, [(X, y)], STRONG_STEPS, fits)).fit
     ):  # a step too large for this surface, not a network too small (review s15b)
         found.append(
             Finding(
@@ -338,7 +337,7 @@ def probe(
                 None,
                 None,
                 f"{run}; {STRONG} for {strong.steps} full-batch steps from the same weights cannot "
-                f"fit either: {score(strong.out)} (nor {GENTLE} in {GENTLE_STEPS})",
+                f"fit either: {score(strong.out)} (nor {GENTLE})",
                 "the network cannot represent this data from here: add units, layers or biases",
                 "limitation",
             )
