@@ -345,9 +345,10 @@ def probe(
         if codec.frozen or not spec.bias:  # would a bias in every layer fit?
             found += no_bias(ref, strong_spec, P0, codec.frozen, X, y, fits, score, _left())
     elif strong.fit and not any(f.code == "learning_rate" for f in found):
+        cause = any(f.code in INIT_CAUSES for f in found)  # (one budget more is its test)
         said, hint, declared_fits = slower(train, spec, declared.params, P0, batches, steps,
-                                           fits, score, longer_time)  # fmt: skip
-        if any(f.code in INIT_CAUSES for f in found) and not declared_fits:
+                                           fits, score, longer_time, 1 if cause else 4)  # fmt: skip
+        if cause and not declared_fits:
             return failed, _ordered(found)  # the start's state, with nothing to show otherwise
         found = [f for f in found if f.code not in INIT_CAUSES]  # fits from these weights
         found.append(

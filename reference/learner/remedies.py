@@ -258,12 +258,13 @@ def slower(
     fits: Any,
     score: Any,
     seconds: float | None,
+    times: int = 4,
 ) -> tuple[str, str, bool]:
     """Where the strong run fits and the declared one does not, which fix is true: the
-    declared run on for 4 times its budget (train longer), the declared run with lr x 10 or
-    x 100 from the start (raise the learning rate), else another optimizer. (evidence, fix,
-    whether a run of the declared optimizer fits)"""
-    on = train(spec, after, batches, 4 * steps, fits, seconds=seconds)
+    declared run on for ``times`` times its budget (train longer), the declared run with lr x
+    10 or x 100 from the start (raise the learning rate), else another optimizer. (evidence,
+    fix, whether a run of the declared optimizer fits)"""
+    on = train(spec, after, batches, times * steps, fits, seconds=seconds)
     if on.fit or fits(on.out):  # (fitting at its end, where time cut the hold it needs)
         return (
             f"; the same {spec.opt} run on for {on.steps} more steps fits too: {score(on.out)}",
