@@ -22,7 +22,7 @@ import torch
 
 from .decay import explain_decay
 from .evidence import to_tensors
-from .hypotheses import fit
+from .factors import fit
 from .optim_fixes import VARIANT_FIX
 from .optim_scale import gradient_scale, lr_factor, scale_reading
 from .optim_variants import (

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .hypotheses import Fit, StepData, fit, step_names
+from .evidence import StepData
+from .factors import Fit, fit, step_names
 from .result import Finding
 
 if TYPE_CHECKING:

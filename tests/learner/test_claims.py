@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nnparity.reference.learner import LearnerError, check, from_gradients, from_loss
-from nnparity.reference.learner.hypotheses import fit
+from nnparity.reference.learner.factors import fit
 
 
 class SoftmaxNet:
@@ -268,89 +268,6 @@ def test_one_float32_array_among_float64_computed_in_float64_is_judged_by_held_d
     assert "include float32: each quantity judged" in r.spec
 
 
-class _FixedDivisor:
-    """PlantedMLP's gradient summed over the batch and divided by a fixed 4."""
-
-    def __init__(self, divisor):
-        from planted import PlantedMLP
-
-        self.net, self.divisor = PlantedMLP(), divisor
-
-    def grads(self, X, y):
-        g = self.net.grads(X, y)
-        return {k: v * len(X) / (self.divisor or len(X) / len(X)) for k, v in g.items()}
-
-
-def _uneven(divisor, steps):
-    from planted import DECLARED, NAMES, data
-
-    X, y = data(n=10)
-    f = _FixedDivisor(divisor)
-    a = from_gradients(f.net, NAMES, f.grads, **DECLARED)
-    return check(a, X, y, steps=steps, watch=steps, batch_size=4, probe=False)
-
-
-def test_a_sum_over_uneven_batches_is_n_at_each_steps_own_n():
-    r = _uneven(None, 3)  # batches of 4, 4, 2: the gradient is N times PyTorch's, N per step
-    assert r.codes() == ["scale_factor"], r.render()
-    assert "= N (N = 4, 4, 2 per step)" in r.findings[0].evidence
-
-
-def test_a_mean_over_the_full_batch_on_the_short_last_batch_is_n_over_b():
-    # divided by a fixed 4: right for the batches of 4, 1/2 for the last batch of 2 only; it
-    # was once left unexplained (review s5): N/B is 1 on the full batches and names it
-    for steps in (3, 10):
-        r = _uneven(4, steps)
-        assert set(r.codes()) == {"scale_factor"}, r.render()
-        assert "N/B with B = 4" in r.findings[0].evidence and r.findings[0].step == 3
-
-
-def test_a_factor_seen_at_one_step_after_agreement_is_not_named():
-    """A gradient doubled from the third call on (a schedule, state in the learner): no
-    constant factor of the code fits steps that agreed, so none is named."""
-    from planted import DECLARED, NAMES, PlantedMLP, data
-
-    net, calls = PlantedMLP(), [0]
-
-    def grads(X, y):
-        calls[0] += 1
-        return {k: v * (2.0 if calls[0] > 2 else 1.0) for k, v in net.grads(X, y).items()}
-
-    X, y = data()
-    r = check(from_gradients(net, NAMES, grads, **DECLARED), X, y, steps=4, probe=False)
-    assert "scale_factor" not in r.codes(), r.render()
-    assert set(r.codes()) == {"unexplained_mismatch"} and r.findings[0].step > 1, r.render()
-    assert "a constant factor in the code would show from step 1" in r.findings[0].evidence
-
-
-def test_factor_text_lists_each_dimension_once():
-    f = fit([(5 * torch.ones(4), torch.ones(4), 1e-9, 1e-9)], [(5.0, "N = H with H = 5")])
-    assert f.text(5, 1) == "c = 5.0000 = N = H (N = H = 5), cos = 1.0000"
-
-
-def test_with_l2_declared_a_factor_on_the_whole_step_is_named():
-    from planted import DECLARED, NAMES, PlantedMLP, data
-
-    from nnparity.reference.learner import from_step
-
-    X, y = data()
-    for bug, lr, code, text in [
-        ("ascent", 0.1, "sign_flip", "c = -1.0000 = -1,"),
-        (None, 0.2, "scale_factor", "c = 2.0000 = 2"),
-    ]:
-        net = PlantedMLP(bug, reg=0.05)
-        a = from_step(
-            net, NAMES, lambda X, y, n=net, lr=lr: n.step(X, y, lr=lr), **DECLARED, l2=0.05
-        )
-        r = check(a, X, y, steps=3, probe=False)
-        assert r.codes() == [code], r.render()
-        assert "unexplained_mismatch" not in r.codes()
-        assert (
-            text in r.findings[0].evidence and "l2 = 0.05 term included" in r.findings[0].evidence
-        )
-        assert len(r.findings[0].params) == 6
-
-
 def test_forward_bias_not_applied_names_the_learners_bias():
     from nnparity.reference.learner import from_forward
 
@@ -398,13 +315,3 @@ def test_softmax_axis_evidence_names_softmax_not_identity():
     f = r.finding("softmax_axis")
     assert f is not None, r.render()
     assert "(softmax + cross-entropy)" in f.evidence and "(identity)" not in f.evidence
-
-
-def test_a_divisor_is_read_only_where_a_whole_count_is_meant():
-    """Review s16b: c = 80/688835397721 (a gradient 1e-10 of PyTorch's) was read as "divides
-    by 688835397721": beyond ten million rows every number is within 1e-9 of a whole one."""
-    from nnparity.reference.learner.scale import divisor
-
-    assert divisor(64 / 60000, 64) == 60000
-    assert divisor(80 / 688835397721, 80) is None
-    assert divisor(64 / 60000.5, 64) is None
