@@ -27,6 +27,15 @@ def step_names(steps: list[StepData], sizes: tuple[int, ...]) -> list:
     return factors(batches[0], sizes[-1], sizes[1:-1], rows=M)
 
 
+def _exact(pairs: list) -> bool:
+    """Each hypothesis equals the learner's values to rtol of its own scale, however small
+    (then not a zero prediction)."""
+    return all(
+        not gh.numel() or float((gl - gh).abs().max()) <= rt * float(gh.abs().max())
+        for gl, gh, _, rt in pairs
+    )
+
+
 @dataclass(frozen=True)
 class Fit:
     ok: bool
@@ -118,11 +127,8 @@ def fit(
     nl = sum(float((gl * gl).sum()) for gl, _, _, _ in pairs)
     if not all(math.isfinite(v) for v in (num, den, nl)):
         return Fit(False, math.nan, math.nan, None)
-    exact = den > 0 and all(  # equal to rtol of its own scale, however small: not zero
-        not gh.numel() or float((gl - gh).abs().max()) <= rt * float(gh.abs().max())
-        for gl, gh, _, rt in pairs
-    )
-    if den == 0.0 or (all(bool((gh.abs() <= at).all()) for _, gh, at, _ in pairs) and not exact):
+    tiny = all(bool((gh.abs() <= at).all()) for _, gh, at, _ in pairs)
+    if den == 0.0 or (tiny and not _exact(pairs)):
         ok = ref_zero and all(bool((gl.abs() <= at).all()) for gl, _, at, _ in pairs)
         return Fit(ok, 1.0, 1.0 if nl == 0 else 0.0, "1", zero=True)
     c = num / den
