@@ -17,8 +17,9 @@ strong run fits, and so does the declared optimizer from the same weights (longe
 larger lr), the start is no cause and the finding is ``slow_training``. Before ``capacity``
 is claimed the declared run goes on for ``LONGER`` times its budget (where the check has a
 timeout, in at most ``LONGER_TIME`` times the wall time the budget took, and a third of what
-remains of the check's time): if it fits then, the finding is ``slow_training``. Before any
-of these, ``remedies`` names the causes that leave the network as it is. Every run keeps
+remains of the check's time): if it fits then, the finding is ``slow_training``; where a
+wider network does no better on rows it did not train on, ``noisy_targets`` (``heldout``).
+Before any of these, ``remedies`` names the causes that leave the network as it is. Every run keeps
 within the check's time; a run cut short by it is no evidence, and training is then not
 assessed. Findings come in the order of their fix: the data, ``no_bias``, the
 initialisation, the learning rate, ``capacity`` last.
@@ -37,120 +38,25 @@ from nnparity.scratch import Spec, build
 from .codec import Codec
 from .contradiction import contradiction
 from .criteria import criterion
+from .heldout import noisy_targets
 from .remedies import STRONG_STEPS, fresh_start, no_bias, remedies, slower, target_range
 from .result import Finding, Training
-from .torch_side import Reference, RefStep, Trained
+from .torch_side import Reference, Trained
+from .unit_states import init_scale, units
 
 INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
-INIT_SCALE = 10.0  # a weight's std this many times 1/sqrt(fan_in) is a blown-up start
 STRONG = "adam(lr=0.03)"
 GENTLE = "adam(lr=0.01)"  # tried too before a run's failure is put on the network
 LONGER = 4  # before capacity is claimed, the declared run continues for 4 more budgets,
 LONGER_TIME = 2.0  # in at most twice the wall time the budget took (the check's timeout)
 DEADLINE: float | None = None  # the check's wall-time limit (time.monotonic()), set by the
 # sandbox's checker process: the longer run takes at most a third of what remains of it
-SATURATED = {"sigmoid": 6.0, "tanh": 3.5}
 DATA_CAUSES = ("target_range", "input_scale", "target_scale")
 GROWN = ("dead_units", "saturation")  # unit states that a run can bring about
 OUT_OF_TIME = (
     "the training probe ran out of the check's time (the code verdict stands): run the check "
     "with a longer --timeout to assess training"
 )
-
-
-def units(rs: RefStep, spec: Spec, P: dict, when: str, codec: Codec) -> list[Finding]:
-    """dead_units, saturation and symmetric_init findings at the twin's state ``rs``."""
-    out = []
-    acts = [a.name for a in spec.activations]
-    for l in range(1, spec.n_layers):
-        z = rs.z[l].double().numpy()
-        lab = codec.label(f"W{l}")
-        if acts[l - 1] == "relu":
-            dead = np.flatnonzero((z <= 0).all(axis=0))
-            if dead.size:
-                out.append(
-                    Finding(
-                        "dead_units",
-                        (lab,),
-                        l,
-                        None,
-                        f"{when}: unit(s) {_list(dead)} of layer {l} (relu) have z <= 0 on all "
-                        f"{z.shape[0]} samples, so their gradients are 0 and they never recover",
-                        "initialise so z > 0 for some samples (He init, a small positive "
-                        "bias), use leaky_relu, or lower the learning rate",
-                        "limitation",
-                    )
-                )
-        if acts[l - 1] in SATURATED:
-            sat = np.flatnonzero((np.abs(z) > SATURATED[acts[l - 1]]).all(axis=0))
-            if sat.size:
-                out.append(
-                    Finding(
-                        "saturation",
-                        (lab,),
-                        l,
-                        None,
-                        f"{when}: unit(s) {_list(sat)} of layer {l} ({acts[l - 1]}) have |z| > "
-                        f"{SATURATED[acts[l - 1]]} on every sample, where the derivative is "
-                        "< 0.0025",
-                        "scale the initial weights down (Xavier init) and normalise the inputs",
-                        "limitation",
-                    )
-                )
-        W, Wn = P[f"W{l}"], P[f"W{l + 1}"]
-        inc = np.vstack([W, P[f"b{l}"][None, :]]) if f"b{l}" in P else W
-        pairs = [
-            (i, j)
-            for i in range(W.shape[1])
-            for j in range(i + 1, W.shape[1])
-            if np.array_equal(inc[:, i], inc[:, j]) and np.array_equal(Wn[i], Wn[j])
-        ]
-        if pairs:
-            groups = sorted({i for p in pairs for i in p})
-            out.append(
-                Finding(
-                    "symmetric_init",
-                    (lab,),
-                    l,
-                    None,
-                    f"{when}: unit(s) {_list(np.array(groups))} of layer {l} have identical "
-                    "incoming and outgoing weights, so they receive identical gradients and stay "
-                    "identical forever",
-                    "initialise the weights randomly (not zeros or a constant)",
-                    "limitation",
-                )
-            )
-    return out
-
-
-def init_scale(spec: Spec, P: dict, codec: Codec) -> list[Finding]:
-    """``init_scale``: weights whose std is far beyond 1/sqrt(fan_in) at the start."""
-    out = []
-    for l in range(1, spec.n_layers + 1):
-        W = P.get(f"W{l}")
-        if W is None or W.size < 2:
-            continue
-        ref = 1 / np.sqrt(spec.sizes[l - 1])
-        std = float(np.std(W))
-        if std > INIT_SCALE * ref:
-            out.append(
-                Finding(
-                    "init_scale",
-                    (codec.label(f"W{l}"),),
-                    l,
-                    None,
-                    f"at the start: {codec.label(f'W{l}')} has std {std:.3g}, "
-                    f"{std / ref:.0f} times 1/sqrt(fan_in) = {ref:.3g}",
-                    "scale the initial weights to std ~ 1/sqrt(fan_in) (Xavier/He init)",
-                    "limitation",
-                )
-            )
-    return out
-
-
-def _list(ix: np.ndarray) -> str:
-    items = [str(int(i)) for i in ix[:8]]
-    return ", ".join(items) + (f" (+{ix.size - 8} more)" if ix.size > 8 else "")
 
 
 def probe(
@@ -327,6 +233,14 @@ def probe(
     ):
         kept = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
         return failed, _ordered(kept + fixed)
+    elif (
+        not strong.fit
+        and not near
+        and rng is None
+        and not cut
+        and (noisy := _noisy(train, spec, codec, X, y, crit, declared, strong))
+    ):  # the rest is the data's noise, not the network's size (review s16c)
+        found.append(noisy)
     elif not strong.fit and not near and rng is None and cut:
         return Training("not_assessed", crit.text, OUT_OF_TIME), found
     elif not strong.fit and not near and rng is None:
@@ -364,6 +278,14 @@ def probe(
             )
         )
     return failed, _ordered(found)
+
+
+def _noisy(train: Any, spec: Spec, codec: Codec, X: Any, y: Any, crit: Any, *runs: Any) -> Any:
+    """``heldout.noisy_targets`` for a network with every bias (else None: ``no_bias`` is
+    asked first), measured against its best run's share classified or R^2."""
+    if crit.value is None or codec.frozen or not spec.bias:
+        return None
+    return noisy_targets(train, spec, X, y, max(crit.value(r.out) for r in runs))
 
 
 def _ordered(found: list[Finding]) -> list[Finding]:

@@ -1,0 +1,66 @@
+"""A right model on noisy data is not short of units (review s16c n01, n02, t18: linear and
+logistic regression by gradient descent on noisy data, and a 2-16-1 net on noisy moons, were
+told `capacity`, "add units, layers or biases"). ``heldout.noisy_targets`` asks whether a
+wider network does better on rows it did not train on; each case is tested both ways: the same
+model on the same inputs with noise-free targets a wider network does learn is `capacity`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients
+
+
+def _linear(X, y, activation, loss, lr):
+    """Linear or logistic regression by full-batch gradient descent, written right."""
+    p = {"w": np.zeros((X.shape[1], 1)), "b": np.zeros(1)}
+
+    def out(X):
+        z = X @ p["w"] + p["b"]
+        return z if activation == "identity" else 1 / (1 + np.exp(-z))
+
+    def grads(X, y):
+        d = (out(X) - y) / len(X)  # of 1/2 mean (a - y)^2, or of the mean BCE on a sigmoid
+        return {"w": X.T @ d, "b": d.sum(0)}
+
+    return from_gradients(p, ["w", "b"], grads, forward=out, sizes=[X.shape[1], 1],
+                          activations=activation, loss=loss, optimizer="sgd", lr=lr)  # fmt: skip
+
+
+@pytest.mark.parametrize("noisy", [True, False])
+def test_a_line_through_noisy_points_is_noise_and_a_curve_is_capacity(noisy):
+    r = np.random.RandomState(42)
+    x = r.uniform(-2, 2, (100, 1))
+    y = 3 * x + 2 + 2.0 * r.randn(100, 1) if noisy else np.sin(3 * x)
+    res = check(_linear(x, y, "identity", "half_sse", 0.1), x, y, steps=3)
+    assert (res.code, res.training.outcome) == ("match", "model_limitation"), res.render()
+    if noisy:  # at its least-squares optimum: R^2 0.769, and the true line has 0.764
+        assert res.training_codes() == ["noisy_targets"], res.render()
+        f = res.finding("noisy_targets")
+        assert "on the half it did not see" in f.evidence and "1-32-1" in f.evidence
+        assert f.hint.startswith("nothing to fix in the network")
+    else:  # a wider network learns sin(3x) on rows it never saw
+        assert res.training_codes() == ["capacity"], res.render()
+
+
+@pytest.mark.parametrize("noisy", [True, False])
+def test_overlapping_classes_are_noise_and_rings_are_capacity(noisy):
+    r = np.random.RandomState(1)
+    X = r.randn(200, 2)
+    if noisy:  # two Gaussian blobs that overlap: the Bayes error is about 8%
+        y = (r.rand(200, 1) < 0.5).astype(float)
+        X += np.where(y > 0, 0.7, -0.7)
+    else:  # a ring around a disc: no line separates them
+        y = (np.hypot(X[:, :1], X[:, 1:]) > 1.1).astype(float)
+    res = check(_linear(X, y, "sigmoid", "bce", 0.5), X, y, steps=3)
+    assert (res.code, res.training.outcome) == ("match", "model_limitation"), res.render()
+    assert res.training_codes() == (["noisy_targets"] if noisy else ["capacity"]), res.render()
+
+
+def test_a_few_rows_say_nothing_of_noise():
+    """XOR's four rows: no half is evidence of anything, and capacity stands."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    res = check(_linear(X, y, "sigmoid", "bce", 0.5), X, y, steps=3)
+    assert res.training_codes() == ["capacity"], res.render()
