@@ -55,11 +55,6 @@ def target_range(spec: Spec, y: np.ndarray) -> Finding | None:
     if lo <= ymin and ymax <= hi:
         return None
     out = f"({lo:g}, {hi:g})" if np.isfinite(hi) else f"[{lo:g}, inf)"
-    fix = (
-        "targets in that range (0/1 labels: y = (y + 1) / 2)"
-        if last == "sigmoid"
-        else ("targets in that range")
-    )
     return Finding(
         "target_range",
         (),
@@ -67,9 +62,26 @@ def target_range(spec: Spec, y: np.ndarray) -> Finding | None:
         None,
         f"your targets run from {ymin:.4g} to {ymax:.4g}, and a {last} output lies in {out}: "
         "no weights reach the targets outside it, whatever the network's size",
-        f"use {fix}, or an output activation whose range holds them (identity, tanh for -1/+1)",
+        _range_fix(np.asarray(y, dtype=np.float64), last, lo, hi),
         "limitation",
     )
+
+
+def _range_fix(y: np.ndarray, last: str, lo: float, hi: float) -> str:
+    """The fix for targets outside (lo, hi), by what the targets are: -1/+1 labels, class
+    labels 0..K-1, or values to rescale."""
+    values = np.unique(y)
+    other = "or an output activation whose range holds them (identity"
+    if values.size <= 2 and set(values.tolist()) <= {-1.0, 1.0} and hi == 1.0:
+        return f"map the -1/+1 labels to 0/1, y = (y + 1) / 2, {other}, tanh for -1/+1)"
+    if values.size > 2 and values.size <= 100 and np.array_equal(values, np.arange(values.size)):
+        return (f"your targets look like class labels 0..{values.size - 1}: give the network one "
+                f"output per class with a softmax and cross-entropy on the labels (one-hot "
+                f"targets), or, for a number to predict, an identity output")  # fmt: skip
+    if np.isfinite(hi):
+        return (f"scale the targets into ({lo:g}, {hi:g}), e.g. (y - min) / (max - min)"
+                f"{' * 2 - 1' if lo < 0 else ''} (undo it on the outputs), {other})")  # fmt: skip
+    return f"shift the targets to >= {lo:g}, {other})"
 
 
 def _far(a: np.ndarray) -> float:

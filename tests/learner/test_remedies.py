@@ -97,16 +97,22 @@ def test_targets_far_from_unit_scale_are_named(scale):
     assert "target_scale" in r.codes() and "capacity" not in r.codes(), r.render()
 
 
-@pytest.mark.parametrize("labels", ["pm1", "01"])
+@pytest.mark.parametrize("labels", ["pm1", "01", "0to3", "real"])
 def test_targets_outside_the_output_range_are_named(labels):
+    """The fix follows the targets (review s16c t10: digits 0..9 under a sigmoid were told
+    y = (y + 1) / 2, which maps them to 0.5..5, still outside)."""
     X, y = _blobs()
-    y = 2 * y - 1 if labels == "pm1" else y
+    y = {"pm1": 2 * y - 1, "01": y, "0to3": np.arange(len(y))[:, None] % 4.0,
+         "real": 3.0 * y + 0.5}[labels]  # fmt: skip
     r = check(_mlp([2, 8, 1], ["tanh", "sigmoid"], "mse", "adam(lr=0.05)"), X, y, steps=2)
     if labels == "01":
         assert "target_range" not in r.codes(), r.render()
         return
     assert r.codes()[0] == "target_range" and "capacity" not in r.codes(), r.render()
-    assert "y = (y + 1) / 2" in r.findings[0].hint
+    hint = r.findings[0].hint
+    assert ("y = (y + 1) / 2" in hint) == (labels == "pm1"), hint
+    assert ("class labels 0..3" in hint) == (labels == "0to3"), hint
+    assert ("(y - min) / (max - min)" in hint) == (labels == "real"), hint
 
 
 XOR = (np.array([[0.0, 0], [0, 1], [1, 0], [1, 1]]), np.array([[0.0], [1], [1], [0]]))
