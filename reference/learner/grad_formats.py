@@ -115,7 +115,27 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
             f"the gradients should be a dict, or {n} arrays in the order "
             f"{', '.join(paths)}; got {got}"
         )
-    return [as_grad(p, r) for p, r in zip(paths, result, strict=True)]
+    return [as_grad(p, r) for p, r in zip(paths, _by_shape(list(result), codec), strict=True)]
+
+
+def _by_shape(items: list, codec: Codec) -> list:
+    """``items`` in the parameters' order: as given where each fits its parameter's shape;
+    else, where their shapes are the parameters' in another order (Real Python's and
+    Nielsen's bias first: ``(db, dW)``), sorted by shape, in the given order among equal
+    shapes. A shape that fits no parameter is left where it is, for ``wrong_shape``."""
+    want = [s.shape for s in codec.slots]
+    if len(want) != len(items):
+        return items
+    for fit in (tuple, _squeezed):
+        got = [fit(np.shape(a)) for a in items]
+        need = [fit(w) for w in want]
+        if got == need:
+            return items
+        if sorted(got) == sorted(need):
+            left = list(range(len(items)))
+            order = [left.pop(next(i for i, j in enumerate(left) if got[j] == n)) for n in need]
+            return [items[j] for j in order]
+    return items
 
 
 def _unrolled(result: Any, codec: Codec) -> None:

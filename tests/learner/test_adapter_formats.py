@@ -246,3 +246,26 @@ def test_a_list_of_gradient_arrays_then_the_cost_is_read():
     a = from_gradients(P, list(P), grads_then_cost, **DECL)
     r = check(a, X, Y, steps=2, probe=False)
     assert r.code == "match" and not r.findings, r.render()
+
+
+@pytest.mark.parametrize(
+    "order, bug",
+    [(("b1", "W1", "b2", "W2"), None), (("W2", "b2", "W1", "b1"), None),
+     (("W2", "b2", "W1", "b1"), "double"), (("b1", "W1", "b2", "W2"), "transpose")],
+)  # fmt: skip
+def test_a_list_of_gradients_in_another_order_is_read_by_their_shapes(order, bug):
+    """Review s16a: Real Python's ``(derror_dbias, derror_dweights)`` was `wrong_shape`; a
+    list from backprop's own order (last layer first) likewise. Shapes that tell no order, or
+    fit no parameter, are read as given: a doubled or transposed gradient is still found."""
+
+    def grads(X, y):
+        g = _grads(X, y)
+        g["W1"] = {"double": 2 * g["W1"], "transpose": g["W1"].T}.get(bug, g["W1"])
+        return [g[k] for k in order]
+
+    r = check(from_gradients(P, list(P), grads, **DECL), X, Y, steps=2, probe=False)
+    if bug is None:
+        assert r.code == "match" and not r.findings, r.render()
+    else:
+        assert r.code == "implementation_bug" and r.findings[0].params == ("W1",), r.render()
+        assert (r.findings[0].code == "wrong_shape") == (bug == "transpose"), r.render()
