@@ -42,6 +42,7 @@ from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training, distinct
 from .row_order import other_rows, stale_layered
 from .runner import LearnerCrash
+from .targets import _one_hot
 
 Array = np.ndarray
 REFERENCE32 = 16.0  # correct float32 learners measured at most 4.2 times scratch's float32 error
@@ -50,14 +51,17 @@ LAMBDA = 10.0  # float32: the probabilistic bound's lambda (Higham & Mary 2019)
 
 def _targets(decl: LayeredDecl, y: Any) -> tuple[Array, Array]:
     """(y as the learner gets it, y as the twin takes it): class labels as int64, a column
-    of labels (N, 1) flattened."""
+    of labels (N, 1) flattened, one-hot rows (N, K) their argmax (the learner keeps them)."""
     yv = np.asarray(y)
     if decl.spec.loss.name != "cross_entropy":
         return yv, yv
     yt = yv.reshape(-1) if yv.ndim == 2 and yv.shape[1] == 1 else yv
+    if yt.ndim == 2 and _one_hot(yt, len(yt), yt.shape[1]):
+        yt = yt.argmax(1)
     if yt.ndim != 1:
         raise LearnerError(
-            f"y has shape {yv.shape}: cross_entropy takes class indices (N,) or (N, 1)"
+            f"y has shape {yv.shape}: cross_entropy takes class indices (N,) or (N, 1), or "
+            "one-hot rows (N, K) of 0/1 with a single 1"
         )
     return yv, yt.astype(np.int64)
 
