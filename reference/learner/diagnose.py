@@ -120,6 +120,7 @@ def step_data(
         alt.update({f"clip {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction) for e in CLIPS})
         alt["clamp 1e-12"] = bce_clip_dz(z[-1], yt, 1e-12, ref.reduction, clamp=True)
         alt.update({f"add {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction, "add") for e in CLIPS})
+        alt.update({f"out {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction, "out") for e in CLIPS})
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
         alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
     ce, n = ref.spec.loss.name == "cross_entropy", z[-1].shape[0]

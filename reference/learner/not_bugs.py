@@ -8,7 +8,7 @@ from .hypotheses import StepData
 
 CONVENTIONS = (  # (the derivative candidate's key, code, what it is, the hint)
     (
-        lambda key: key.startswith(("clip ", "clamp ", "add ")),
+        lambda key: key.startswith(("clip ", "clamp ", "add ", "out ")),
         "clip_convention",
         "{}{}: the exact gradient (PyTorch's from the logits, BCEWithLogitsLoss, the twin's) "
         "differs from it only where a sample saturates (a within eps of 0 or 1)",

@@ -2,7 +2,8 @@
 cross-entropy, softmax normalised over the wrong axis, and a softmax layer of its own whose
 backward keeps only its Jacobian's diagonal; under a sigmoid and binary cross-entropy, the
 chain rule dL/da * a (1 - a) with a clipped to [eps, 1 - eps] in dL/da, eps added to its
-denominators, or a (1 - a) held above eps as PyTorch's BCELoss does (a safe log's epsilon: a
+denominators, a (1 - a) held above eps as PyTorch's BCELoss does, or a - y from an output
+clipped in the forward pass, as Keras's epsilon (a safe log's epsilon: a
 convention, not a bug, which only saturated samples show); under one output unit and a
 target of numbers, the target vector (N,) broadcast against the (N, 1) output and the (N, N)
 difference reduced back over its second axis: every output held to the mean target; under
@@ -59,6 +60,9 @@ def clip_deriv(key: str) -> Deriv:
     """The candidate of ``key``: ``clip eps`` (a clipped in dL/da) or ``clamp eps`` (PyTorch's
     BCELoss: a (1 - a) held above eps in dL/da's denominator)."""
     how, eps = key.split()
+    if how == "out":
+        said = f"dz = clip(a, {float(eps):g}, 1 - {float(eps):g}) - y: a - y from an output clipped"
+        return Deriv(key, None, f"{said} in the forward pass (Keras's epsilon)", 0.5)
     if how == "add":
         said = f"dL/da = -(y / (a + {float(eps):g}) - (1 - y) / (1 - a + {float(eps):g}))"
         return Deriv(key, None, f"{said}, times sigma'(z)", 0.5)
@@ -79,9 +83,12 @@ def bce_clip_dz(
 ) -> Tensor:
     """dL/da with a clipped to [eps, 1 - eps] (``clamp``: with a (1 - a) held above eps, as
     PyTorch's BCELoss; ``"add"``: eps added to each denominator), times a (1 - a) unclipped:
-    binary cross-entropy's chain rule as a safe-log learner writes it."""
+    binary cross-entropy's chain rule as a safe-log learner writes it; ``"out"``: a - y with
+    a clipped (an output clipped in the forward pass)."""
     a = torch.sigmoid(z)
-    if clamp == "add":  # eps added to each denominator: y / (a + eps), (1 - y) / (1 - a + eps)
+    if clamp == "out":  # a - y with a clipped in the forward pass (Keras's epsilon)
+        q = a.clamp(eps, 1 - eps) - y
+    elif clamp == "add":  # eps added to each denominator: y / (a + eps), (1 - y) / (1 - a + eps)
         q = -(y / (a + eps) - (1 - y) / (1 - a + eps)) * (a * (1 - a))
     elif clamp:
         q = (a - y) / (a * (1 - a)).clamp_min(eps) * (a * (1 - a))

@@ -83,7 +83,46 @@ def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding 
             if r is not None:
                 r.logits_out = True
         return _logits_note(shown)
+    eps = _clip_eps(out, rs.out) if shown in ("sigmoid", "softmax") else None
+    if eps is not None:
+        for r in refs:
+            if r is not None:
+                r.clip_out = eps
+        return _clip_note(shown, eps, int(np.sum((rs.out < eps) | (rs.out > 1 - eps))), out.size)
     return None
+
+
+CLIP_MAX = 1e-3  # the largest epsilon read as a safe log's
+
+
+def _clip_eps(out: np.ndarray, exact: np.ndarray) -> float | None:
+    """eps where ``out`` is ``exact`` clipped to [eps, 1 - eps] (Keras's backend clips its
+    outputs so that a log never sees 0 or 1), for 0 < eps <= ``CLIP_MAX``; else None."""
+    lo, hi = float(out.min()), 1.0 - float(out.max())
+    eps = max(e for e in (lo, hi) if e > 0) if max(lo, hi) > 0 else 0.0
+    if not 0 < eps <= CLIP_MAX or not ((exact < eps) | (exact > 1 - eps)).any():
+        return None
+    return (
+        eps
+        if np.array_equal(out, np.clip(exact, eps, 1 - eps).astype(out.dtype))
+        or (np.allclose(out, np.clip(exact, eps, 1 - eps), rtol=1e-12, atol=0))
+        else None
+    )
+
+
+def _clip_note(act: str, eps: float, past: int, n: int) -> Finding:
+    return Finding(
+        "clip_convention",
+        ("forward",),
+        None,
+        1,
+        f"your forward pass clips the {act} outputs to [{eps:.3g}, 1 - {eps:.3g}] (a safe "
+        f"log's epsilon, as Keras's backend does); {past} of {n} outputs lay past it at step "
+        "1, and PyTorch's outputs were compared after the same clip",
+        "nothing to change: the clip keeps log() finite; it changes the gradient only where "
+        "an output lies past it",
+        "note",
+    )
 
 
 def _trains_through(obs: Obs, rs: RefStep, rtol: float, atol: float) -> bool:

@@ -1,0 +1,55 @@
+"""An output clipped in the forward pass so that the log never sees 0 or 1, as Keras's backend
+does, with dz = a - y taken from the clipped output (review s16b c08: `unexplained_mismatch
+[forward]`, a false alarm). A safe log's epsilon (up to 1e-3) is a convention: the forward is
+compared after the same clip and the gradient is the `out eps` candidate, each said in a note.
+A clip far from a safe log's, or a real bug beside the clip, is still found."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients
+
+
+def _adapter(eps: float, bug: str | None = None):
+    r = np.random.RandomState(1)
+    P = {"W1": 12 * r.randn(3, 6) / np.sqrt(3), "b1": np.zeros(6),
+         "W2": 12 * r.randn(6, 1) / np.sqrt(6), "b2": np.zeros(1)}  # fmt: skip  # x12: saturated
+
+    def forward(X):
+        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        return a1, np.clip(1 / (1 + np.exp(-(a1 @ P["W2"] + P["b2"]))), eps, 1 - eps)
+
+    def grads(X, y):
+        a1, a = forward(X)
+        dz2 = (a - y) / len(X) * (2 if bug == "double" else 1)
+        dz1 = dz2 @ P["W2"].T * (1 - a1**2)
+        return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
+
+    return from_gradients(P, list(P), grads, forward=lambda X: forward(X)[1], sizes=[3, 6, 1],
+                          activations="tanh,sigmoid", loss="bce", optimizer="sgd",
+                          lr=0.1)  # fmt: skip
+
+
+def _data():
+    r = np.random.RandomState(0)
+    X = r.randn(64, 3)
+    return X, ((X[:, 0] * X[:, 1] + 0.5 * X[:, 2]) > 0).astype(float)[:, None]
+
+
+@pytest.mark.parametrize("eps", [1e-7, 1e-5, 1e-4])
+def test_a_safe_logs_clip_in_the_forward_pass_is_a_match_with_notes(eps):
+    r = check(_adapter(eps), *_data(), steps=3, probe=False)
+    assert r.code == "match", r.render()
+    notes = [f for f in r.findings if f.code == "clip_convention"]
+    if eps < 1e-6:  # within the tolerance: no note to make
+        return
+    assert [f.params for f in notes][0] == ("forward",), r.render()
+    assert f"clips the sigmoid outputs to [{eps:.3g}, 1 - {eps:.3g}]" in notes[0].evidence
+
+
+@pytest.mark.parametrize("eps, bug", [(0.1, None), (1e-5, "double")])
+def test_a_clip_beyond_a_safe_logs_or_a_bug_beside_it_is_found(eps, bug):
+    r = check(_adapter(eps, bug), *_data(), steps=3, probe=False)
+    assert r.code == "implementation_bug", r.render()
