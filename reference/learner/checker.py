@@ -58,6 +58,7 @@ from .row_order import (
     rows_at,
 )
 from .runner import LearnerCrash, Obs, Runner
+from .step_alone import step_alone
 from .sub_batch import sub_batches
 from .sutskever import watch_form
 from .table import Tolerances, param_table, records_of, terms_of
@@ -280,6 +281,9 @@ def _check(
     if again := negated(diag, run.history, adapter, runner, _run, judged, *args):  # descent
         run, runner, bad, diag = again
         nan_step = run.nan_step
+    if alone := step_alone(bad, runner.hygiene, adapter, runner, _run, judged, *args):
+        run, runner, adapter = alone  # grads= and step= each ran a backward pass: step alone
+        bad, diag, nan_step = [], [], run.nan_step
     named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
         if not named:  # the rest follows from weights that stay (Adam's v / 0 stays: named)
