@@ -23,6 +23,7 @@ from .not_bugs import CONVENTIONS, saturated
 from .output_dz import (
     CLIPS,
     bce_clip_dz,
+    ce_clip_dz,
     softmax_axis_dz,
     softmax_diag_dz,
     target_mean_dz,
@@ -121,6 +122,9 @@ def step_data(
         alt["clamp 1e-12"] = bce_clip_dz(z[-1], yt, 1e-12, ref.reduction, clamp=True)
         alt.update({f"add {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction, "add") for e in CLIPS})
         alt.update({f"out {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction, "out") for e in CLIPS})
+    if ref.spec.loss.name == "cross_entropy":  # a safe log's epsilon, or a clipped softmax
+        alt.update({f"ceclip {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction) for e in CLIPS})
+        alt.update({f"ceout {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, True) for e in CLIPS})
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
         alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
     ce, n = ref.spec.loss.name == "cross_entropy", z[-1].shape[0]

@@ -8,6 +8,14 @@ from .hypotheses import StepData
 
 CONVENTIONS = (  # (the derivative candidate's key, code, what it is, the hint)
     (
+        lambda key: key.startswith(("ceclip ", "ceout ")),
+        "clip_convention",
+        "{}{}: the exact gradient (PyTorch's cross_entropy from the logits, softmax - y, the "
+        "twin's) differs from it only where a sample's probability is within eps of 0 or 1",
+        "nothing to fix: a safe log's epsilon is a convention; to keep the gradient of "
+        "saturated samples too, use dz = (p - y) / N for a softmax output under cross-entropy",
+    ),
+    (
         lambda key: key.startswith(("clip ", "clamp ", "add ", "out ")),
         "clip_convention",
         "{}{}: the exact gradient (PyTorch's from the logits, BCEWithLogitsLoss, the twin's) "

@@ -60,6 +60,12 @@ def clip_deriv(key: str) -> Deriv:
     """The candidate of ``key``: ``clip eps`` (a clipped in dL/da) or ``clamp eps`` (PyTorch's
     BCELoss: a (1 - a) held above eps in dL/da's denominator)."""
     how, eps = key.split()
+    if how == "ceclip":
+        said = f"dL/dp = -y / clip(p, {float(eps):g}, 1) through the softmax's Jacobian"
+        return Deriv(key, None, f"{said} (a safe log's epsilon in cross-entropy)", 0.5)
+    if how == "ceout":
+        said = f"dz = clip(p, {float(eps):g}, 1 - {float(eps):g}) - y: p - y from a softmax"
+        return Deriv(key, None, f"{said} clipped in the forward pass (Keras's epsilon)", 0.5)
     if how == "out":
         said = f"dz = clip(a, {float(eps):g}, 1 - {float(eps):g}) - y: a - y from an output clipped"
         return Deriv(key, None, f"{said} in the forward pass (Keras's epsilon)", 0.5)
@@ -97,6 +103,20 @@ def bce_clip_dz(
         q = (p - y) / (p * (1 - p)) * (a * (1 - a))
     n = {"mean": y.numel(), "batch": y.shape[0]}.get(reduction, 1)
     return q / n
+
+
+def ce_clip_dz(z: Tensor, y: Tensor, eps: float, reduction: str, out: bool = False) -> Tensor:
+    """Cross-entropy's dL/dz as a safe-log learner writes it: dL/dp = -y / clip(p, eps, 1)
+    through the softmax's full Jacobian, p (dp - <dp, p>); ``out``: p - y with p clipped to
+    [eps, 1 - eps] in the forward pass. y: class indices or rows of probabilities."""
+    p = torch.softmax(z, dim=1)
+    t = y if y.is_floating_point() else F.one_hot(y, z.shape[1]).to(z.dtype)
+    if out:
+        q = p.clamp(eps, 1 - eps) - t
+    else:
+        dp = -t / p.clamp(eps, 1.0)
+        q = p * (dp - (dp * p).sum(1, keepdim=True))
+    return q / z.shape[0] if reduction in ("mean", "batch") else q
 
 
 def softmax_diag_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:

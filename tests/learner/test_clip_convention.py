@@ -99,3 +99,50 @@ def test_a_sign_flip_beside_a_saturated_clip_is_still_a_bug():
     res = _saturated(False, sign=-1.0)
     assert res.code == "implementation_bug", res.render()
     assert "clip_convention" not in res.codes(), res.render()
+
+
+def _softmax_net(eps: float, jacobian: bool):
+    """A separate softmax layer and cross-entropy's dL/dp = -Y / clip(p, eps, 1) / N through
+    its full Jacobian (``jacobian``), or p - Y from p clipped to [eps, 1 - eps] in the forward
+    pass; inputs in the tens, so most rows saturate (review s16b c06)."""
+    r = np.random.RandomState(0)
+    X = np.c_[r.uniform(18, 70, 90), r.uniform(10, 60, 90)]
+    Y = np.eye(3)[np.digitize(X[:, 0], [35, 52])]
+    P = {"W1": 0.5 * r.randn(2, 6), "b1": np.zeros(6), "W2": 0.5 * r.randn(6, 3),
+         "b2": np.zeros(3)}  # fmt: skip
+
+    def forward(X):
+        a1 = np.maximum(0, X @ P["W1"] + P["b1"])
+        z = a1 @ P["W2"] + P["b2"]
+        e = np.exp(z - z.max(1, keepdims=True))
+        p = e / e.sum(1, keepdims=True)
+        return (p if jacobian else np.clip(p, eps, 1 - eps)), a1
+
+    def grads(X, Y):
+        p, a1 = forward(X)
+        if jacobian:
+            dp = -Y / np.clip(p, eps, 1) / len(X)
+            dz2 = p * (dp - (dp * p).sum(1, keepdims=True))  # (diag(p) - p p^T) dp per row
+        else:
+            dz2 = (p - Y) / len(X)
+        dz1 = dz2 @ P["W2"].T * (a1 > 0)
+        return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
+
+    a = from_gradients(P, list(P), grads, forward=lambda X: forward(X)[0], sizes=[2, 6, 3],
+                       activations="relu,softmax", loss="cross_entropy", optimizer="sgd",
+                       lr=1e-4)  # fmt: skip
+    return check(a, X, Y, steps=3, probe=False)
+
+
+@pytest.mark.parametrize("jacobian", [True, False])
+@pytest.mark.parametrize("eps", [1e-7, 0.1])
+def test_a_safe_logs_epsilon_in_cross_entropy_is_a_note_and_a_wide_clip_a_bug(jacobian, eps):
+    r = _softmax_net(eps, jacobian)
+    if eps > 1e-3:  # no safe log's: 0.1 moves every row whose class has p < 0.1
+        assert r.code == "implementation_bug", r.render()
+        return
+    assert r.code == "match", r.render()
+    f = next(f for f in r.findings if f.code == "clip_convention" and f.params != ("forward",))
+    assert "softmax output" in f.hint, r.render()
+    # dividing by the clipped p loses the saturated rows' gradient; p - y from a clipped p not
+    assert ("samples saturate" in f.evidence) == jacobian, r.render()
