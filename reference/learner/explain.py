@@ -16,6 +16,7 @@ from .diagnose import explain_gradients, shown_before, step_data
 from .evidence import to_tensors
 from .forward import columns_output, explain_forward
 from .instability import nonfinite_value
+from .loss_forms import probability_bce
 from .loss_penalty import loss_penalty, penalty_finding
 from .numgrad import at_kink, explain_numerical
 from .optim import explain_late_weights, explain_update
@@ -170,6 +171,8 @@ def diagnose(
         if lam is not None:  # the value's L2 penalty is not the gradients': a bug
             ws = tuple(k for k in history[0][0].params if k[0] == "W")
             return [penalty_finding(lam, ref.l2, codec.labels(ws), r.step)]
+        if form := probability_bce(history, r.step, ref, y, h_rtol, h_atol):
+            return [form]  # BCELoss on the sigmoid's output: another valid form
         out.append(
             Finding(
                 "loss_value_mismatch",
