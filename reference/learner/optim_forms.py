@@ -75,6 +75,11 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ("t_per_param", "t advanced at each parameter's update, not once a step"),
     ("t_per_param_rev", "t advanced at each parameter's update, last first, not once a step"),
     (
+        "t_per_param_layers_rev",
+        "t advanced at each parameter's update, the last layer first and W before b within "
+        "each (an update inside the backward loop), not once a step",
+    ),
+    (
         "eps_hat",
         "eps added to sqrt(v) before the bias correction (the Adam paper's efficient "
         "form, eps-hat)",

@@ -140,9 +140,11 @@ class Sim:
         return p - clr * g / d
 
 
-T_COUNTS = frozenset({"t_per_layer", "t_per_layer_rev", "t_per_param", "t_per_param_rev"})
-_PER_PARAM = frozenset({"t_per_param", "t_per_param_rev"})
+T_COUNTS = frozenset({"t_per_layer", "t_per_layer_rev", "t_per_param", "t_per_param_rev",
+                      "t_per_param_layers_rev"})  # fmt: skip
+_PER_PARAM = frozenset({"t_per_param", "t_per_param_rev", "t_per_param_layers_rev"})
 _REV = frozenset({"t_per_layer_rev", "t_per_param_rev"})
+_LAYERS_REV = frozenset({"t_per_param_layers_rev"})  # layers last first, in order within
 
 
 def _unit(name: str, v: frozenset) -> str:
@@ -152,8 +154,12 @@ def _unit(name: str, v: frozenset) -> str:
 
 def units(names: list[str], v: frozenset) -> list[str]:
     """The units t counts (``_unit``) in the order ``names`` are updated (reversed under a
-    ``_rev`` variant: the update inside the backward loop, last layer first)."""
+    ``_rev`` variant: the update inside the backward loop, last layer first; under
+    ``t_per_param_layers_rev`` the layers reversed, each layer's parameters in order)."""
     out = list(dict.fromkeys(_unit(n, v) for n in names))
+    if v & _LAYERS_REV:  # W2, b2, W1, b1: each layer's own order, the layers reversed
+        layers = list(dict.fromkeys(n.lstrip("Wb") for n in out))
+        return [n for l in layers[::-1] for n in out if n.lstrip("Wb") == l]
     return out[::-1] if v & _REV else out
 
 

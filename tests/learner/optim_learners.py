@@ -68,7 +68,11 @@ class Learner:
         if bug == "clip":  # elementwise clipping before the update
             g = {k: np.clip(v, -val, val) for k, v in g.items()}
         items = list(self.P.items())
-        for i, (k, p) in enumerate(items[::-1] if bug and bug.endswith("_rev") else items):
+        if bug == "t_per_param_layers_rev":  # W2, b2, W1, b1: inside the backward loop
+            items = items[2:] + items[:2]
+        elif bug and bug.endswith("_rev"):
+            items = items[::-1]
+        for i, (k, p) in enumerate(items):
             m, v = self.S[k]
             if bug == "no_state":  # the moments made anew at every step (a hasattr typo)
                 m[...], v[...] = 0.0, 0.0

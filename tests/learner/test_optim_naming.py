@@ -211,6 +211,7 @@ def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
         ("t_per_layer_rev", "at each layer's update, last layer first", "once per step"),
         ("t_per_param", "t advanced at each parameter's update, not once", "once per step"),
         ("t_per_param_rev", "at each parameter's update, last first", "once per step"),
+        ("t_per_param_layers_rev", "the last layer first and W before b", "once per step"),
         ("t_twice", "t advanced twice a step (t = 2, 4, 6, ...)", "once per step"),
         ("bc_pow", "written (1 - b)^t where 1 - b^t belongs", "1 - np.power(beta1, t)"),
     ],
