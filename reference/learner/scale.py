@@ -167,6 +167,14 @@ def scale_hint(
             )
         elif "H" in f:
             h = "a layer width crept in as a normaliser: remove it"
+        elif f in ("N/2", "N*D/2") and loss == "mse":  # the loss's reading before an lr's
+            h = (
+                "your gradient is of 1/2 the squared error summed over the batch where mse "
+                "averages it: declare loss='half_sse' with reduction='sum' (the error y - a "
+                "of many tutorials, applied at lr 1)"
+            )
+            hints.insert(0, h)
+            continue
         else:
             continue
         if h not in hints:

@@ -100,3 +100,25 @@ def test_a_divisor_is_read_only_where_a_whole_count_is_meant():
     assert divisor(64 / 60000, 64) == 60000
     assert divisor(80 / 688835397721, 80) is None
     assert divisor(64 / 60000.5, 64) is None
+
+
+def test_half_the_summed_squared_error_under_mse_is_read_as_the_loss_first():
+    """Review s16a: 1/2 SSE summed at lr 1 (Milo Spencer-Harper's net) declared mse was told
+    'if your update uses lr = 3.5, declare lr=3.5' only, an lr the code does not use."""
+    import numpy as np
+
+    r = np.random.RandomState(0)
+    X, y = r.randn(7, 3), r.randn(7, 1)
+    P = {"W": r.randn(3, 1), "b": np.zeros(1)}
+
+    def grads(X, y):
+        d = X @ P["W"] + P["b"] - y  # of 1/2 sum (a - y)^2: no 1/N
+        return {"W": X.T @ d, "b": d.sum(0)}
+
+    a = from_gradients(P, ["W", "b"], grads, sizes=[3, 1], activations="identity", loss="mse",
+                       optimizer="sgd", lr=0.1)  # fmt: skip
+    res = check(a, X, y, steps=3, probe=False)
+    f = res.findings[0]
+    assert f.code == "scale_factor" and "N/2" in f.evidence, res.render()
+    assert f.hint.startswith("your gradient is of 1/2 the squared error summed"), f.hint
+    assert "declare loss='half_sse' with reduction='sum'" in f.hint
