@@ -119,9 +119,8 @@ def scale_hint(
                     "where your gradient averages them: no declaration takes that form)"
                 )
         elif f == "1/N" and summed:
-            h = (
-                "your gradient averages where the declared loss sums: drop the 1/N, or "
-                "declare reduction='mean'"
+            h = "your gradient averages where the declared loss sums: drop the 1/N" + (
+                ", or declare reduction='mean'" if loss else " (only these layers divide)"
             )
         elif f == "1/N":
             h = (

@@ -122,3 +122,29 @@ def test_half_the_summed_squared_error_under_mse_is_read_as_the_loss_first():
     assert f.code == "scale_factor" and "N/2" in f.evidence, res.render()
     assert f.hint.startswith("your gradient is of 1/2 the squared error summed"), f.hint
     assert "declare loss='half_sse' with reduction='sum'" in f.hint
+
+
+def test_a_mean_on_some_layers_under_a_summed_loss_is_not_told_to_declare_the_mean():
+    """Review s16a (Britz): a hidden layer's delta divided by N, the output's summed, under a
+    declared 'sum': declaring 'mean' would only move the mismatch to the other layer."""
+    import numpy as np
+
+    r = np.random.RandomState(0)
+    X, y = r.randn(8, 3), r.randn(8, 1)
+    P = {"W1": r.randn(3, 4), "b1": np.zeros(4), "W2": r.randn(4, 1), "b2": np.zeros(1)}
+
+    def grads(every):
+        def g(X, y):
+            h = np.tanh(X @ P["W1"] + P["b1"])
+            d2 = 2 * (h @ P["W2"] + P["b2"] - y) / (len(X) if every else 1)
+            d1 = d2 @ P["W2"].T * (1 - h**2) / (1 if every else len(X))
+            return {"W1": X.T @ d1, "b1": d1.sum(0), "W2": h.T @ d2, "b2": d2.sum(0)}
+
+        return g
+
+    for every in (True, False):
+        a = from_gradients(P, list(P), grads(every), sizes=[3, 4, 1], activations="tanh,identity",
+                           loss="mse", reduction="sum", optimizer="sgd", lr=0.01)  # fmt: skip
+        f = check(a, X, y, steps=2, probe=False).findings[0]
+        assert f.code == "scale_factor" and "1/N" in f.evidence, f
+        assert ("declare reduction='mean'" in f.hint) == every, f.hint
