@@ -337,13 +337,20 @@ TOTAL_ZERO = (  # the one scalar of a layer whose samples' dz sum to 0 over the 
 
 def _where(k: str, l: int, L: int, failing: dict, steps: list, lab: Callable) -> str:
     """Where the error enters, when the gradients around ``k`` agree: layer l's bias (so dz_l
-    sums right: dW_l's input or product is not, or dz_l's rows are not), or every layer above
-    (so it is what reaches layer l)."""
+    sums right: dW_l's input or product is not, or dz_l's rows are not), layer l's weights (so
+    dz_l is right: the bias's own line is not), or every layer above (so it is what reaches
+    layer l)."""
     if k[0] == "W" and f"b{l}" in steps[0].g and f"b{l}" not in failing:
         return (
             f"; {lab(f'b{l}')} agrees, so dz{l}'s sum over the batch is right: what parts is "
             f"how dW{l} is built from dz{l} (the cached input a{l - 1}, or the product's order), "
             f"or dz{l} row by row (each sample's error; its sum can hide a wrong target)"
+        )
+    if k[0] == "b" and f"W{l}" in steps[0].g and f"W{l}" not in failing:
+        return (
+            f"; {lab(f'W{l}')} agrees, so dz{l} is right: what parts is {lab(k)}'s own line, "
+            f"how dz{l} is summed over the batch into it (the axis, a factor or a term of its "
+            "own, another layer's or another variable's dz copied in)"
         )
     if l < L and not any(int(n[1:]) > l for n in failing):
         above = ", ".join(lab(n) for n in steps[0].g if int(n[1:]) > l)

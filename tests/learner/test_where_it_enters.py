@@ -17,7 +17,8 @@ def _check(bug: str):
             dh = dh * (1 + h**2)
         Xd = X * np.array([2.0, 1, 1, 1]) if bug == "input" else X  # dW1 from another input
         dW2 = h.T @ do * (1 + 0.1 * np.cos(h.T @ do)) if bug == "both" else h.T @ do
-        return [Xd.T @ dh, dh.sum(0), dW2, do.sum(0)]
+        db1 = (dh * X[:, :1]).sum(0) if bug == "bias" else dh.sum(0)  # Zhou's copy-paste slip
+        return [Xd.T @ dh, db1, dW2, do.sum(0)]
 
     return check(adapter(P, grads), X, Y, steps=2, probe=False)
 
@@ -45,3 +46,13 @@ def test_no_clause_for_layer_1_when_the_layer_above_parts_too():
     assert r.code == "implementation_bug"
     assert "agree" not in _evidence(r, "[0]") + _evidence(r, "[1]"), r.render()
     assert "[3] agrees, so dz2's sum over the batch is right" in _evidence(r, "[2]"), r.render()
+
+
+def test_an_error_in_db_alone_says_the_weights_agree():
+    """Review s16a (Victor Zhou's net): db1 built with an input's factor copied from dW1's
+    line was said to enter through W2, f'(z1) or the cached input, which would break W1."""
+    r = _check("bias")
+    assert r.code == "implementation_bug"
+    assert "[0] agrees, so dz1 is right: what parts is [1]'s own line" in _evidence(r, "[1]"), (
+        r.render()
+    )
