@@ -33,6 +33,7 @@ from .optim_variants import (
     _applies,
     _cls,
     _follows,
+    per_epoch,
     variant_search,
 )
 from .result import Finding
@@ -186,7 +187,11 @@ def explain_update(
         return [
             Finding("optimizer_update_mismatch", labels, None, first, f"from {whose}, {said}", fix)
         ]
-    found = variant_search(name, kw, seq[: k + 3], atol, rtol)
+    B = len(history[0].rows)
+    if rows_total > B:  # the steps of one pass over the data (an epoch)
+        kw["_epoch"] = -(-rows_total // B)
+    found = per_epoch(name, kw, variant_search(name, kw, seq[: k + 3], atol, rtol), seq, atol,
+                      rtol)  # fmt: skip
     if any(key in FITTED for key, _, _ in found):  # a fitted beta absorbs a small decay too:
         sched = explain_schedule(history, grads, spec, codec, atol, rtol, closed_only=True)
         if sched:  # a decay of closed form is the simpler reading (nnfs's decay=5e-7)

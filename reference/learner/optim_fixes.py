@@ -48,6 +48,8 @@ VARIANT_FIX = {
     "t_behind_v": "divide v by 1 - b2^t with the step's own t (t = 1 at the first step: nnfs's "
     "self.iterations + 1), as m",
     "t_frozen": "increment t once per step (self.t += 1 before the corrections)",
+    "t_epoch": "increment t once per step, inside the loop over the mini-batches (t = t + 1 "
+    "beside the update), not once per epoch",
     "g_numerator": "step with m_hat, the average of the gradients: w -= lr * m_hat / "
     "(sqrt(v_hat) + eps)",
     "mv_swapped": "m_hat in the numerator, v_hat under the root: w -= lr * m_hat / (sqrt(v_hat) "

@@ -59,6 +59,11 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ),
     ("t_frozen", "the bias corrections taken at t = 1 at every step (t never incremented)"),
     (
+        "t_epoch",
+        "t advanced once per pass over the data (every {epoch} steps: t = 1 for steps "
+        "1-{epoch}, then 2, ...), not once a step",
+    ),
+    (
         "bc_pow",
         "the bias corrections written (1 - b)^t where 1 - b^t belongs (np.power(1 - beta1, t) "
         "for 1 - np.power(beta1, t)): the same at t = 1, then ever smaller",

@@ -89,6 +89,7 @@ class Sim:
                 torch.maximum(mx, vv, out=mx)
                 vv = mx
             t = 2 * t if "t_twice" in v else t
+            t = -(-t // kw["_epoch"]) if "t_epoch" in v else t  # once per pass: ceil(t / k)
             t1 = t + 1 if v & {"t_ahead", "t_ahead_m"} else (1 if "t_frozen" in v else t)
             t2 = t + 1 if v & {"t_ahead", "t_ahead_v"} else (1 if "t_frozen" in v else t)
             t1 = t1 - 1 if v & {"t_behind", "t_behind_m"} else t1  # 0 at the first step:

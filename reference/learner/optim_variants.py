@@ -122,13 +122,14 @@ FITTED = {
 DECLARED = {"_bc1": ("beta1", 0.9), "_bc2": ("beta2", 0.999), "beta1": ("beta1", 0.9)}
 DECLARED |= {"_avg1": ("beta1", 0.9), "_avg2": ("beta2", 0.999)}
 DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99), "_clip": ("_clip", math.inf)}
+T_STEP = ("t_frozen", "t_twice", "t_epoch")  # what t is at a step, each in its own way
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
-    {"no_bias_correction", "no_bc_m", "bc1_beta", *T_SHIFTS, "t_frozen", "t_twice", "bc_pow"},
-    {"no_bias_correction", "no_bc_v", "bc2_beta", *T_SHIFTS, "t_frozen", "t_twice", "bc_pow"},
+    {"no_bias_correction", "no_bc_m", "bc1_beta", *T_SHIFTS, *T_STEP, "bc_pow"},
+    {"no_bias_correction", "no_bc_v", "bc2_beta", *T_SHIFTS, *T_STEP, "bc_pow"},
     {"bc1_beta", "avg1_beta", "beta1_value"},
     {"bc2_beta", "avg2_beta", "beta2_value"},
-    {*T_SHIFTS, "t_frozen", "t_twice", *T_COUNTS},
+    {*T_SHIFTS, *T_STEP, *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
     {"eps_inside", "eps_hat", "mv_swapped"},
     {"g_numerator", "mv_swapped", "no_bc_m", "bc1_beta", "avg1_beta"},
@@ -190,6 +191,8 @@ def _part(
     if key == "damp_first":  # b = mu b + (1 - tau) g from zero: (1 - tau) times torch's b
         lr, tau = float(kw.get("lr", 1e-3)), float(kw.get("dampening", 0.0))
         return key, label, VARIANT_FIX[key] + DAMP_SAME.format(lr=lr * (1 - tau), mu=kw["momentum"])
+    if key == "t_epoch":
+        return key, label.format(epoch=kw["_epoch"]), VARIANT_FIX[key]
     if key not in FITTED:
         return key, label, VARIANT_FIX.get(key, key)
     arg = FITTED[key][0]
@@ -288,6 +291,8 @@ def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
         return bool(kw.get("momentum"))
     if key == "no_lr_decay":
         return bool(kw.get("lr_decay"))
+    if key == "t_epoch":  # a pass of two steps or more (the data in mini-batches)
+        return kw.get("_epoch", 0) > 1
     if key == "by_shape":  # plain SGD keeps no state to share
         return name != "sgd" or bool(kw.get("momentum"))
     if key in T_COUNTS:  # t counted per unit differs from per step with two units or more
@@ -353,3 +358,26 @@ def _cls(name: str) -> str:
         "rmsprop": "RMSprop",
         "adagrad": "Adagrad",
     }[name]
+
+
+def per_epoch(
+    name: str, kw: dict[str, Any], found: list[tuple[str, str, str]], seq: list, atol: float,
+    rtol: float,
+) -> list[tuple[str, str, str]]:  # fmt: skip
+    """``found`` with "t never incremented" read as t advanced once per pass over the data
+    where the steps beyond the window searched (the first pass's) tell the two apart: t_epoch
+    follows every step and t_frozen does not (review s16a: deeplearning.ai's ``t = t + 1`` put
+    in the epoch loop was said to be never incremented)."""
+    keys = [key for key, _, _ in found]
+    if "t_frozen" not in keys or not _applies(name, "t_epoch", kw, list(seq[0][2])):
+        return found
+    other = tuple("t_epoch" if k == "t_frozen" else k for k in keys)
+    if _follows(Sim(name, kw, tuple(keys)), seq, atol, rtol) or not _follows(
+        Sim(name, kw, other), seq, atol, rtol
+    ):
+        return found
+    labels = dict(VARIANTS.get(name, []))
+    return [
+        _part(name, kw, kw, "t_epoch", labels["t_epoch"]) if k == "t_frozen" else part
+        for k, part in zip(keys, found, strict=True)
+    ]

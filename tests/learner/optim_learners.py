@@ -78,6 +78,8 @@ class Learner:
                 m[...], v[...] = 0.0, 0.0
             if bug == "t_twice":  # t advanced twice a step (a second t += 1 in update)
                 t = 2 * self.t
+            if bug == "t_epoch":  # t advanced once per pass of ``value`` steps (dlai's epoch loop)
+                t = -(-self.t // val)
             if bug and bug.startswith("t_per_"):  # t advanced inside each unit's update
                 per_layer = bug.startswith("t_per_layer")
                 t = (self.t - 1) * (2 if per_layer else 4) + (i // 2 if per_layer else i) + 1

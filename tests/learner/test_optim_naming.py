@@ -266,3 +266,19 @@ def test_a_small_inverse_time_decay_is_a_schedule_not_a_fitted_eps_or_beta(style
     r = _check("adam", "invdecay", 5e-7, lr=0.1, style=style)
     assert r.codes() == ["lr_schedule"], r.render()
     assert "lr / (1 + 5e-07 (t-1)): an inverse-time decay" in r.findings[0].evidence
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_adams_t_advanced_once_per_epoch_is_named_as_such_not_never(style):
+    """Review s16a: deeplearning.ai's Adam with ``t = t + 1`` in the epoch loop (t = 1 for
+    the first pass's steps, then 2) was said to be "never incremented"; the steps after the
+    first pass tell the two apart. t that is truly never incremented stays so named."""
+    from optim_learners import X, Y, learner
+
+    from nnparity.reference.learner import check
+
+    for bug, value, said in (("t_epoch", 3, "once per pass over the data (every 3 steps"),
+                             ("t_frozen", None, "t never incremented")):  # fmt: skip
+        a = learner("adam", bug, value, style=style)
+        r = check(a, X[:9], Y[:9], steps=8, watch=8, batch_size=3, probe=False)
+        assert said in _finding(r).evidence, r.render()
