@@ -124,10 +124,14 @@ def _by_shape(items: list, codec: Codec) -> list:
     Nielsen's bias first: ``(db, dW)``), sorted by shape, in the given order among equal
     shapes. A shape that fits no parameter is left where it is, for ``wrong_shape``."""
     want = [s.shape for s in codec.slots]
+    try:
+        shapes = [np.shape(a) for a in items]
+    except ValueError:  # a ragged list: as_grad says what it is
+        return items
     if len(want) != len(items):
         return items
     for fit in (tuple, _squeezed):
-        got = [fit(np.shape(a)) for a in items]
+        got = [fit(sh) for sh in shapes]
         need = [fit(w) for w in want]
         if got == need:
             return items
