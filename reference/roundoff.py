@@ -81,12 +81,14 @@ def _t(x: Any) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x, dtype=np.float64))
 
 
-def _diag_derivs(mod: torch.nn.Module, z: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """a, f'(z), f''(z) of an elementwise activation."""
+def _diag_derivs(
+    mod: torch.nn.Module, z: torch.Tensor, second: bool = True
+) -> tuple[torch.Tensor, ...]:
+    """a, f'(z), f''(z) of an elementwise activation (f'' as 0 unless ``second``)."""
     z = z.detach().requires_grad_(True)
     a = mod(z)
-    (f1,) = torch.autograd.grad(a.sum(), z, create_graph=True)
-    if f1.requires_grad:
+    (f1,) = torch.autograd.grad(a.sum(), z, create_graph=second)
+    if second and f1.requires_grad:
         (f2,) = torch.autograd.grad(f1.sum(), z, allow_unused=True)
         f2 = torch.zeros_like(z) if f2 is None else f2
     else:
@@ -98,7 +100,7 @@ def _jump(mod: torch.nn.Module, z: torch.Tensor, f1: torch.Tensor, d: torch.Tens
     """How far f' moves within ``d`` of ``z``: at a kink (relu, leaky_relu, hardtanh at
     their corners) the two sides' z, each within its envelope, can fall either side of it and
     take derivatives a jump apart, which ``|f''| E_z`` (0 there) does not see."""
-    hi, lo = _diag_derivs(mod, z + d)[1], _diag_derivs(mod, z - d)[1]
+    hi, lo = _diag_derivs(mod, z + d, False)[1], _diag_derivs(mod, z - d, False)[1]
     return torch.maximum((hi - f1).abs(), (lo - f1).abs())
 
 
