@@ -123,8 +123,10 @@ def step_data(
         alt.update({f"add {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction, "add") for e in CLIPS})
         alt.update({f"out {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction, "out") for e in CLIPS})
     if ref.spec.loss.name == "cross_entropy":  # a safe log's epsilon, or a clipped softmax
-        alt.update({f"ceclip {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction) for e in CLIPS})
-        alt.update({f"ceout {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, True) for e in CLIPS})
+        alt.update({f"ceclip {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz)
+                    for e in CLIPS})  # fmt: skip
+        alt.update({f"ceout {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz, True)
+                    for e in CLIPS})  # fmt: skip
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
         alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
     ce, n = ref.spec.loss.name == "cross_entropy", z[-1].shape[0]

@@ -105,18 +105,25 @@ def bce_clip_dz(
     return q / n
 
 
-def ce_clip_dz(z: Tensor, y: Tensor, eps: float, reduction: str, out: bool = False) -> Tensor:
+def ce_clip_dz(
+    z: Tensor, y: Tensor, eps: float, reduction: str, exact: Tensor, out: bool = False
+) -> Tensor:
     """Cross-entropy's dL/dz as a safe-log learner writes it: dL/dp = -y / clip(p, eps, 1)
     through the softmax's full Jacobian, p (dp - <dp, p>); ``out``: p - y with p clipped to
-    [eps, 1 - eps] in the forward pass. y: class indices or rows of probabilities."""
+    [eps, 1 - eps] in the forward pass. The rows no clip touches take ``exact`` (the twin's
+    dL/dz, with the declared loss's own targets and weights): a convention differs from it
+    only where a sample saturates, and a candidate must claim nothing else."""
     p = torch.softmax(z, dim=1)
     t = y if y.is_floating_point() else F.one_hot(y, z.shape[1]).to(z.dtype)
     if out:
         q = p.clamp(eps, 1 - eps) - t
+        clipped = ((p < eps) | (p > 1 - eps)).any(dim=1, keepdim=True)
     else:
         dp = -t / p.clamp(eps, 1.0)
         q = p * (dp - (dp * p).sum(1, keepdim=True))
-    return q / z.shape[0] if reduction in ("mean", "batch") else q
+        clipped = ((p < eps) & (t != 0)).any(dim=1, keepdim=True)
+    q = q / z.shape[0] if reduction in ("mean", "batch") else q
+    return torch.where(clipped, q, exact)
 
 
 def softmax_diag_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:

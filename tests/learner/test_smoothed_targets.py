@@ -68,3 +68,11 @@ def test_the_gradient_against_the_hard_labels_is_no_match():
 def test_undeclared_or_other_smoothing_names_the_declaration(loss):
     with pytest.raises((DataError, LearnerError), match=r"label_smoothing=0\.1\)'"):
         _check(Net(), loss)
+
+
+def test_hard_labels_under_declared_smoothing_are_no_safe_log_convention():
+    """The cross-entropy clip candidates (a safe log's epsilon) take the declared loss's own
+    targets where no clip acts: the hard labels' gradient is never a 'convention' of them
+    (a false match before: `clip_convention` at eps 1e-4 took hard labels)."""
+    r = _check(Net(hard=True), "cross_entropy(label_smoothing=0.1)")
+    assert "clip_convention" not in [f.code for f in r.findings], r.render()
