@@ -17,8 +17,7 @@ strong run fits, and so does the declared optimizer from the same weights (longe
 larger lr), the start is no cause and the finding is ``slow_training``. Before ``capacity``
 is claimed the declared run goes on for ``LONGER`` times its budget (where the check has a
 timeout, in at most ``LONGER_TIME`` times the wall time the budget took, and a third of what
-remains of the check's time): if it fits then, or its loss still falls by more than
-``FALLING`` over its second half, the finding is ``slow_training``; where a
+remains of the check's time): if it fits then, the finding is ``slow_training``; where a
 wider network does no better on rows it did not train on, ``noisy_targets`` (``heldout``).
 Before any of these, ``remedies`` names the causes that leave the network as it is. Every run keeps
 within the check's time; a run cut short by it is no evidence, and training is then not
@@ -50,7 +49,6 @@ STRONG = "adam(lr=0.03)"
 GENTLE = "adam(lr=0.01)"  # tried too before a run's failure is put on the network
 LONGER = 4  # before capacity is claimed, the declared run continues for 4 more budgets,
 LONGER_TIME = 2.0  # in at most twice the wall time the budget took (the check's timeout)
-FALLING = 0.2  # a continued run whose loss falls by more than this over its second half
 DEADLINE: float | None = None  # the check's wall-time limit (time.monotonic()), set by the
 # sandbox's checker process: the longer run takes at most a third of what remains of it
 DATA_CAUSES = ("target_range", "input_scale", "target_scale")
@@ -186,11 +184,11 @@ def probe(
             return failed, _ordered(kept + fixed)
     if near:  # at the data's own bound: units that died on the way are no limitation
         found = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
-    longer = falling = None
+    longer = None
     if not strong.fit and not near and rng is None:  # slow, not unable? LONGER times longer
-        cont = train(spec, declared.params, batches, LONGER * steps, fits,
-                     seconds=longer_time)  # fmt: skip
-        longer, falling = (cont, None) if cont.fit else (None, _falling(cont))
+        longer = train(spec, declared.params, batches, LONGER * steps, fits,
+                       seconds=longer_time)  # fmt: skip
+        longer = longer if longer.fit else None
     if longer is not None:
         found.append(
             Finding(
@@ -223,23 +221,6 @@ def probe(
                 "use momentum or Adam: plain SGD at this learning rate does not get there"
                 if spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
                 else f"{GENTLE} gets there from your weights: try it, or train longer",
-                "limitation",
-            )
-        )
-    elif falling is not None and not cut:  # no limit is shown while the network still learns
-        steps_run, mid, end, out = falling
-        found.append(
-            Finding(
-                "slow_training",
-                (),
-                None,
-                None,
-                f"{run}; {STRONG} for {strong.steps} steps reaches {score(strong.out)} and "
-                f"{GENTLE} does not fit either, but the same {spec.opt} run on for {steps_run} "
-                f"more steps is still learning: its loss falls from {mid:.4g} to {end:.4g} over "
-                f"the second half of them ({1 - end / mid:.0%} less), to {score(out)}",
-                "train longer: the loss is still falling, so the network has not shown that it "
-                "cannot fit (or raise the learning rate)",
                 "limitation",
             )
         )
@@ -297,19 +278,6 @@ def probe(
             )
         )
     return failed, _ordered(found)
-
-
-def _falling(run: Trained) -> tuple[int, float, float, np.ndarray] | None:
-    """(steps, mean loss mid-run, mean loss at the end, output) where a run's loss still falls
-    by more than ``FALLING`` over its second half (the means of its steps around the middle and
-    of its last tenth, so mini-batch noise averages out); None where it has settled or is too
-    short."""
-    n = len(run.losses)
-    if n < 40 or not np.all(np.isfinite(run.losses)):
-        return None
-    L = np.asarray(run.losses)
-    mid, end = float(L[int(0.45 * n) : int(0.55 * n)].mean()), float(L[int(0.9 * n) :].mean())
-    return (n, mid, end, run.out) if end < (1 - FALLING) * mid else None
 
 
 def _noisy(train: Any, spec: Spec, codec: Codec, X: Any, y: Any, crit: Any, *runs: Any) -> Any:
