@@ -56,32 +56,24 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``diagnose.ste
 CLIPS = tuple(10.0**-k for k in range(4, 17))  # the epsilons a safe log takes
 
 
+CLIP_FORMS = {  # what each safe-log candidate is, with its eps as {e}
+    "ceclip": "dL/dp = -y / clip(p, {e}, 1) through the softmax's Jacobian (a safe log's "
+    "epsilon in cross-entropy)",
+    "ceout": "dz = clip(p, {e}, 1 - {e}) - y: p - y from a softmax clipped in the forward pass "
+    "(Keras's epsilon)",
+    "out": "dz = clip(a, {e}, 1 - {e}) - y: a - y from an output clipped in the forward pass "
+    "(Keras's epsilon)",
+    "add": "dL/da = -(y / (a + {e}) - (1 - y) / (1 - a + {e})), times sigma'(z)",
+    "clamp": "dL/da = (a - y) / max(a (1 - a), {e}) (PyTorch's BCELoss on sigmoid(z)), times "
+    "sigma'(z)",
+    "clip": "a clipped to [{e}, 1 - {e}] in dL/da = (a - y) / (a (1 - a)), times sigma'(z)",
+}
+
+
 def clip_deriv(key: str) -> Deriv:
-    """The candidate of ``key``: ``clip eps`` (a clipped in dL/da) or ``clamp eps`` (PyTorch's
-    BCELoss: a (1 - a) held above eps in dL/da's denominator)."""
+    """The candidate of ``key``, "<form> <eps>" (``CLIP_FORMS``): a safe log's epsilon."""
     how, eps = key.split()
-    if how == "ceclip":
-        said = f"dL/dp = -y / clip(p, {float(eps):g}, 1) through the softmax's Jacobian"
-        return Deriv(key, None, f"{said} (a safe log's epsilon in cross-entropy)", 0.5)
-    if how == "ceout":
-        said = f"dz = clip(p, {float(eps):g}, 1 - {float(eps):g}) - y: p - y from a softmax"
-        return Deriv(key, None, f"{said} clipped in the forward pass (Keras's epsilon)", 0.5)
-    if how == "out":
-        said = f"dz = clip(a, {float(eps):g}, 1 - {float(eps):g}) - y: a - y from an output clipped"
-        return Deriv(key, None, f"{said} in the forward pass (Keras's epsilon)", 0.5)
-    if how == "add":
-        said = f"dL/da = -(y / (a + {float(eps):g}) - (1 - y) / (1 - a + {float(eps):g}))"
-        return Deriv(key, None, f"{said}, times sigma'(z)", 0.5)
-    if how == "clamp":
-        said = f"dL/da = (a - y) / max(a (1 - a), {float(eps):g}) (PyTorch's BCELoss on sigmoid(z))"
-        return Deriv(key, None, f"{said}, times sigma'(z)", 0.5)
-    return Deriv(
-        key,
-        None,
-        f"a clipped to [{float(eps):g}, 1 - {float(eps):g}] in dL/da = (a - y) / (a (1 - a)), "
-        "times sigma'(z)",
-        0.5,
-    )
+    return Deriv(key, None, CLIP_FORMS[how].format(e=f"{float(eps):g}"), 0.5)
 
 
 def bce_clip_dz(
