@@ -81,10 +81,11 @@ def noisy_targets(
             else:
                 into.append(held)
     fit_own, held, same = (float(np.mean(v)) for v in (seen, unseen, small))
-    margin = max(MARGIN, 2.0 / (n // 2)) if criterion(spec, y).text.startswith("acc") else MARGIN
+    accuracy = criterion(spec, y).text.startswith("accuracy")
+    margin = max(MARGIN, 2.0 / (n // 2)) if accuracy else MARGIN
     if not (fit_own > reached and held <= same and held < reached - margin):
         return None
-    what = "classifies" if criterion(spec, y).text.startswith("accuracy") else "reaches"
+    what = "classifies" if accuracy else "reaches"
     return Finding(
         "noisy_targets",
         (),

@@ -42,7 +42,7 @@ from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training, distinct
 from .row_order import other_rows, stale_layered
 from .runner import LearnerCrash
-from .targets import _one_hot
+from .targets import one_hot
 
 Array = np.ndarray
 REFERENCE32 = 16.0  # correct float32 learners measured at most 4.2 times scratch's float32 error
@@ -56,7 +56,7 @@ def _targets(decl: LayeredDecl, y: Any) -> tuple[Array, Array]:
     if decl.spec.loss.name != "cross_entropy":
         return yv, yv
     yt = yv.reshape(-1) if yv.ndim == 2 and yv.shape[1] == 1 else yv
-    if yt.ndim == 2 and _one_hot(yt, len(yt), yt.shape[1]):
+    if yt.ndim == 2 and one_hot(yt, len(yt), yt.shape[1]):
         yt = yt.argmax(1)
     if yt.ndim != 1:
         raise LearnerError(

@@ -83,7 +83,7 @@ def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding 
             if r is not None:
                 r.logits_out = True
         return _logits_note(shown)
-    eps = _clip_eps(out, rs.out) if shown in ("sigmoid", "softmax") else None
+    eps = clip_eps(out, rs.out) if shown in ("sigmoid", "softmax") else None
     if eps is not None:
         for r in refs:
             if r is not None:
@@ -95,7 +95,7 @@ def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding 
 CLIP_MAX = 1e-3  # the largest epsilon read as a safe log's
 
 
-def _clip_eps(out: np.ndarray, exact: np.ndarray) -> float | None:
+def clip_eps(out: np.ndarray, exact: np.ndarray) -> float | None:
     """eps where ``out`` is ``exact`` clipped to [eps, 1 - eps] (Keras's backend clips its
     outputs so that a log never sees 0 or 1), for 0 < eps <= ``CLIP_MAX``; else None."""
     lo, hi = float(out.min()), 1.0 - float(out.max())

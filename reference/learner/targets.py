@@ -44,7 +44,7 @@ def _learner_data(spec: Spec, X: Any, y: Any) -> tuple[Array, Array, Array]:
         y = y.reshape(-1, 1)
     if kind == "class" and y.shape == (len(X), 1):
         y = y.reshape(-1)
-    if kind == "class" and _one_hot(y, len(X), spec.sizes[-1]):  # the learner keeps its own
+    if kind == "class" and one_hot(y, len(X), spec.sizes[-1]):  # the learner keeps its own
         own = np.array(y, copy=True)
         return (*check_data(spec, X, y.argmax(1)), own)
     eps = _smoothing(y, len(X), spec.sizes[-1]) if kind == "class" else None
@@ -86,7 +86,7 @@ def _smoothing(y: Array, n: int, k: int) -> float | None:
     return eps if bool(np.allclose(y, want, rtol=tol, atol=tol)) else None
 
 
-def _one_hot(y: Array, n: int, k: int) -> bool:
+def one_hot(y: Array, n: int, k: int) -> bool:
     """Rows of 0/1 with a single 1, one per class: one-hot targets."""
     return (
         y.shape == (n, k)

@@ -14,7 +14,7 @@ import numpy as np
 from nnparity.scratch import build
 
 from .forward import explain_forward
-from .output_form import _clip_eps
+from .output_form import clip_eps
 from .result import Finding
 from .runner import LearnerCrash
 
@@ -48,7 +48,7 @@ def _forward_finding(
     ):
         return None
     bounded = ref.softmax_out or ref.spec.activations[-1].name in ("sigmoid", "softmax")
-    if bounded and _clip_eps(out, want):
+    if bounded and clip_eps(out, want):
         return None  # a safe log's clip of the output (``output_form``), no forward bug
     return explain_forward(ref, at, X, out, hyp[1], hyp[0], runner.codec, 1)[0]
 
