@@ -92,10 +92,17 @@ def gemm_shapes(sizes: tuple[int, ...], batch: int) -> list[tuple[int, int, int]
     return out
 
 
+def step_layouts(sizes: tuple[int, ...]) -> list[tuple[bool, bool]]:
+    """Per GEMM of ``gemm_shapes``, whether each operand is a transposed view in scratch's
+    batch-major step: forward ``a @ W``, dW ``a.T @ dz``, da ``dz @ W.T``."""
+    per = [(False, False), (True, False), (False, True)]
+    return [t for i in range(len(sizes) - 1) for t in per[: 2 if i == 0 else 3]]
+
+
 def step_gemms(sizes: tuple[int, ...], batch: int, dtype: str) -> Callable[[], None]:
     """The step's own GEMMs (``gemm_shapes``) in NumPy, on operands laid out as scratch's step
-    has them."""
-    return gemms(gemm_shapes(sizes, batch), dtype)
+    has them (``step_layouts``)."""
+    return gemms(gemm_shapes(sizes, batch), dtype, step_layouts(sizes))
 
 
 def update_shapes(sizes: tuple[int, ...]) -> list[tuple[int, ...]]:
@@ -116,14 +123,32 @@ def step_update(sizes: tuple[int, ...], dtype: str) -> Callable[[], None]:
     return run
 
 
-def gemms(shapes: list[tuple[int, int, int]], dtype: str) -> Callable[[], None]:
-    """A function computing one (m, k) @ (k, n) product of random operands per shape."""
+def gemm_operands(
+    shapes: list[tuple[int, int, int]],
+    dtype: str,
+    transposed: list[tuple[bool, bool]] | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Random (m, k) and (k, n) operands per shape; where ``transposed`` says so for a shape,
+    that operand is the transpose of a C-ordered array (the view ``x.T``, as a batch-major
+    backward hands it to the GEMM)."""
     rng = np.random.default_rng(0)
     ops = []
-    for m, k, n in shapes:
-        ops.append(
-            (rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype))
-        )
+    for (m, k, n), (ta, tb) in zip(
+        shapes, transposed or [(False, False)] * len(shapes), strict=True
+    ):
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+        ops.append((a.T if ta else a, b.T if tb else b))
+    return ops
+
+
+def gemms(
+    shapes: list[tuple[int, int, int]],
+    dtype: str,
+    transposed: list[tuple[bool, bool]] | None = None,
+) -> Callable[[], None]:
+    """A function computing one product per shape of ``gemm_operands``."""
+    ops = gemm_operands(shapes, dtype, transposed)
 
     def run() -> None:
         for a, b in ops:

@@ -94,6 +94,28 @@ def test_the_gemm_bound_times_the_steps_own_products(sizes, batch):
     assert len(shapes) == 3 * (len(sizes) - 1) - 1  # the first layer computes no da
 
 
+@pytest.mark.parametrize("sizes, batch", [((3, 4, 2), 5), ((6, 9, 7, 3), 4)])
+def test_the_gemm_bound_lays_operands_out_as_scratchs_step(sizes, batch):
+    from nnparity.scratch import Spec, build, make_data
+
+    acts = ",".join(["tanh"] * (len(sizes) - 1))
+    spec = Spec.parse("-".join(map(str, sizes)) + f" {acts} batch={batch}")
+    net = build(spec)
+    params = net.init_params()
+    X, _ = make_data(spec)
+    _, cache = net._forward(params, X)
+    want = []  # per layer: forward a @ W, dW = a.T @ dz (dz laid out as z), da = dz @ W.T
+    for l, (a_prev, z, _) in enumerate(cache, start=1):
+        W = params[f"W{l}"]
+        want += [(a_prev, W), (a_prev.T, z)] + ([(z, W.T)] if l > 1 else [])
+
+    def layout(x):
+        return x.shape, x.flags.c_contiguous, x.flags.f_contiguous
+
+    ops = bench.gemm_operands(bench.gemm_shapes(sizes, batch), "float64", bench.step_layouts(sizes))
+    assert [tuple(map(layout, op)) for op in ops] == [tuple(map(layout, w)) for w in want]
+
+
 @pytest.mark.parametrize("sizes", [(3, 4, 2), (64, 128, 128, 10)])
 def test_the_update_in_the_bound_passes_over_every_parameter(sizes):
     from nnparity.scratch import Spec, build
