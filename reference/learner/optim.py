@@ -199,6 +199,22 @@ def explain_update(
     scaled = scale_reading(name, kw, found, seq[: k + 3], len(history[0].rows), atol, rtol)
     if scaled:
         return _mismatch(*scaled(whose))
+    if [key for key, _, _ in found] == ["eps_hat"]:  # the Adam paper's form: not a bug
+        return [
+            Finding(
+                "eps_hat_form",
+                names_,
+                None,
+                first,
+                f"from {whose}, your post-step weights follow {name} with {found[0][1]}: "
+                "Kingma & Ba's form, which TensorFlow's and Keras's Adam use, where PyTorch's "
+                "adds eps after the bias correction; the two part only where sqrt(v) is near "
+                "eps",
+                "nothing to fix: a valid form of Adam; to match PyTorch to the digit, add eps "
+                "after the correction: m_hat / (sqrt(v_hat) + eps)",
+                "note",
+            )
+        ]
     if found:
         labels = " and ".join(lab for _, lab, _ in found)
         fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(found, 1))

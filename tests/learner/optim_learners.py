@@ -63,7 +63,7 @@ class Learner:
             lr = self.lr * val ** (t - 1)
         if bug == "invdecay":  # Keras's and nnfs's decay
             lr = self.lr / (1 + val * (t - 1))
-        eps = val if bug == "eps" else 1e-8
+        eps = val if bug in ("eps", "eps_hat_eps") else 1e-8
         g = {k: g[k] + self.wd * p for k, p in self.P.items()}
         if bug == "clip":  # elementwise clipping before the update
             g = {k: np.clip(v, -val, val) for k, v in g.items()}
@@ -106,7 +106,7 @@ class Learner:
             m += (1 - (b2 if bug == "mix_m" else a1)) * g[k]  # mix_m: (1 - b2) in m's average
             v *= a2
             v += (1 - (b1 if bug == "mix_v" else a2)) * g[k] ** 2
-            if bug == "eps_hat":  # Kingma & Ba's efficient form
+            if bug in ("eps_hat", "eps_hat_eps"):  # Kingma & Ba's efficient form
                 p -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
                 continue
             if bug == "amsgrad":  # AMSGrad's running maximum of v

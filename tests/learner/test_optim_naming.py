@@ -204,7 +204,6 @@ def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
     ("bug", "label", "fix"),
     [
         ("t_ahead", "bias corrections 1 - b^t taken one step ahead (t + 1)", "count t from 1"),
-        ("eps_hat", "eps added to sqrt(v) before the bias correction", "Kingma & Ba"),
         ("t_ahead_m", "m's bias correction 1 - b1^t taken one step ahead", "divide m by"),
         ("t_frozen", "taken at t = 1 at every step (t never incremented)", "increment t"),
         ("t_per_layer", "t advanced at each layer's update, first layer first", "pre_update"),
@@ -219,6 +218,23 @@ def test_a_batch_sum_under_adam_with_weight_decay_is_the_gradients(style):
 def test_adam_with_t_one_ahead_or_the_papers_eps_hat_is_named(bug, label, fix, style):
     f = _finding(_check("adam", bug, style=style))
     assert label in f.evidence and fix in f.hint, f.evidence
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_the_adam_papers_eps_hat_form_is_a_match_with_a_note(style):
+    """Kingma & Ba's efficient form (TensorFlow's and Keras's Adam), eps added to sqrt(v)
+    before the bias correction, is a valid Adam (review s18a: exit 1 before): a note."""
+    r = _check("adam", "eps_hat", style=style)
+    assert r.code == "match" and r.codes() == ["eps_hat_form"], r.render()
+    f = r.findings[0]
+    assert "eps added to sqrt(v) before the bias correction" in f.evidence
+    assert f.kind == "note" and f.hint.startswith("nothing to fix")
+
+
+def test_eps_hat_beside_another_eps_stays_a_bug():
+    r = _check("adam", "eps_hat_eps", 1e-6)
+    assert r.code == "implementation_bug", r.render()
+    assert "eps_hat_form" not in r.codes(), r.render()
 
 
 @pytest.mark.parametrize("style", ["step", "gradients"])
