@@ -26,6 +26,7 @@ from .output_dz import (
     ce_clip_dz,
     softmax_axis_dz,
     softmax_diag_dz,
+    softmax_twice_dz,
     target_mean_dz,
     target_missing_dz,
 )
@@ -61,6 +62,8 @@ DERIV_HINT = {
     "y.reshape(-1, 1) (or out[:, 0] - y); print out.shape and y.shape where they meet",
     "softmax_jacobian": "softmax couples the classes: dz = a * (da - (da * a).sum(axis=1, "
     "keepdims=True)), not da * a * (1 - a)",
+    "softmax_twice": "under cross-entropy dz = (p - y) / N already holds the softmax's "
+    "derivative: use it as the output layer's dz, with no softmax backward after it",
     "target_missing": "subtract the target: dz = (p - y) / N, y one-hot for classes "
     "(dscores[np.arange(N), y] -= 1 before dividing by N)",
 }
@@ -127,6 +130,8 @@ def step_data(
                     for e in CLIPS})  # fmt: skip
         alt.update({f"ceout {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz, True)
                     for e in CLIPS})  # fmt: skip
+    if ref.spec.loss.name == "cross_entropy":  # the softmax's Jacobian once more on p - y
+        alt["softmax_twice"] = softmax_twice_dz(dl_dz, z[-1])
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
         alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
     ce, n = ref.spec.loss.name == "cross_entropy", z[-1].shape[0]
@@ -233,7 +238,7 @@ def findings_from(
                     f"your gradients of {', '.join(names)} match PyTorch's recomputed with "
                     f"{ch.deriv.label}, at {where} ({act}): "
                     f"{ftext}{span}{extra}",
-                    DERIV_HINT[ch.deriv.code]
+                    DERIV_HINT.get(ch.deriv.key, DERIV_HINT[ch.deriv.code])
                     + (
                         f" (for {act}: {PRIME[act]})"
                         if act in PRIME and ch.deriv.code != "broadcast_shape"

@@ -36,6 +36,13 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``diagnose.ste
         "1, samples as rows)",
         1.0,
     ),
+    "softmax_twice": Deriv(
+        "softmax_twice",
+        "derivative_of_output",
+        "the softmax's Jacobian applied again to p - y, which already is cross-entropy's "
+        "gradient through the softmax: dz = p (d - <d, p>) with d = p - y",
+        1.0,
+    ),
     "target_missing": Deriv(
         "target_missing",
         "target_missing",
@@ -124,6 +131,13 @@ def softmax_diag_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
     p = torch.softmax(z, dim=1)
     q = -F.one_hot(y, z.shape[1]).to(z.dtype) * (1 - p)
     return q / z.shape[0] if reduction in ("mean", "batch") else q
+
+
+def softmax_twice_dz(dl_dz: Tensor, z: Tensor) -> Tensor:
+    """Cross-entropy's dz = p - y (over its reduction's count) sent back through the softmax's
+    Jacobian once more: p (d - <d, p>) with d = dl_dz."""
+    p = torch.softmax(z, dim=1)
+    return p * (dl_dz - (dl_dz * p).sum(1, keepdim=True))
 
 
 def softmax_axis_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:

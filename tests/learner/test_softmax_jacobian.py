@@ -80,3 +80,37 @@ def test_a_softmax_layer_of_its_own_under_cross_entropy(diagonal):
         return
     assert r.codes() == ["softmax_jacobian"], r.render()
     assert "your softmax layer's Jacobian" in r.findings[0].evidence
+
+
+@pytest.mark.parametrize("twice", [False, True])
+@pytest.mark.parametrize("last", ["softmax", "identity"])
+def test_the_softmax_jacobian_applied_again_to_p_minus_y_is_named(twice, last):
+    """Review s18a: cross-entropy's dz = p - y, then the softmax's backward once more (its
+    Jacobian on p - y): was four unexplained mismatches; now derivative_of_output at layer 2."""
+    rng = np.random.default_rng(3)
+    P = {"W1": rng.normal(0, 0.8, (3, 5)), "b1": np.zeros(5),
+         "W2": rng.normal(0, 0.8, (5, 4)), "b2": np.zeros(4)}  # fmt: skip
+
+    def grads(X, y):
+        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        z2 = a1 @ P["W2"] + P["b2"]
+        e = np.exp(z2 - z2.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        dz2 = (p - np.eye(4)[y]) / len(X)
+        if twice:
+            dz2 = p * (dz2 - (dz2 * p).sum(axis=1, keepdims=True))
+        dz1 = dz2 @ P["W2"].T * (1 - a1**2)
+        return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
+
+    a = from_gradients(P, ["W1", "b1", "W2", "b2"], grads, sizes=[3, 5, 4],
+                       activations=f"tanh,{last}", loss="cross_entropy", optimizer="sgd",
+                       lr=0.5)  # fmt: skip
+    rng = np.random.default_rng(0)
+    r = check(a, rng.normal(size=(8, 3)), rng.integers(0, 4, 8), steps=3, probe=False)
+    if not twice:
+        assert r.verdict == "match", r.render()
+        return
+    assert r.codes() == ["derivative_of_output"], r.render()
+    f = r.findings[0]
+    assert f.layer == 2 and "Jacobian applied again to p - y" in f.evidence
+    assert "no softmax backward after it" in f.hint
