@@ -55,8 +55,12 @@ def diagnose(
     spec: Spec,
     nan_step: int | None,
     prec: str = "float64",
+    *,
+    whole_agreed: bool = False,
 ) -> list[Finding]:
-    """Findings for the mismatching records ``bad`` of a check's run (see the module)."""
+    """Findings for the mismatching records ``bad`` of a check's run (see the module).
+    ``whole_agreed``: the same steps agreed on all the rows at once (``sub_batch``), so a
+    reading that does not depend on the batch's rows is ruled out where one that does fits."""
     first = min(r.step for r in bad)
     h_rtol, h_atol = max(HYPOTHESIS_TOL[spec.dtype], HYPOTHESIS_TOL.get(prec, (0.0, 0.0)))
     fwd = [r for r in bad if r.stage == "forward"]
@@ -130,7 +134,7 @@ def diagnose(
                 )
             )  # fmt: skip
             or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
-            or explain_regularization(data, codec, failing, ref.l2, spec, ref.l2_bias)
+            or explain_regularization(data, codec, failing, ref.l2, spec, ref.l2_bias, whole_agreed)
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied, shown)
         )
     upd = [r for r in bad if r.stage == "update"]

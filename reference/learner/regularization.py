@@ -74,9 +74,12 @@ def explain_regularization(
     l2: float,
     spec: Spec,
     l2_bias: float = 0.0,
+    whole_agreed: bool = False,
 ) -> list[Finding] | None:
     """Findings when every failing gradient is PyTorch's plus lambda' times its parameter;
-    None when that does not explain them all. ``l2``, ``l2_bias``: the declared penalties."""
+    None when that does not explain them all. ``l2``, ``l2_bias``: the declared penalties;
+    ``whole_agreed``: all the rows at once agreed, so only a reading of the coefficient by
+    the batch's rows (``_readings``) is said where one fits (a 2 on lambda W would show there)."""
     ws = [k for k in failing if k[0] == "W"]
     bs = [k for k in failing if k[0] == "b"]
     fits: dict[str, float] = {}
@@ -107,8 +110,9 @@ def explain_regularization(
                 wd,
                 span,
                 others,
-                _readings(lam_l, l2, spec, steps),
+                _readings(lam_l, l2, spec, steps, batch_only=whole_agreed),
                 all(st.loss_agrees for st in steps),
+                whole_agreed,
             )  # fmt: skip
         )
     if bs:
@@ -162,6 +166,7 @@ def _weights(
     others: tuple[str, ...] = (),
     reading: tuple[str, str] | None = None,
     loss_agrees: bool = False,
+    by_rows: bool = False,
 ) -> Finding:
     """The finding for weight gradients carrying lam * W where the declaration gives l2 * W
     (or, with no l2, where the optimizer's weight_decay=wd was probably meant); ``others``:
@@ -178,7 +183,10 @@ def _weights(
         if via_wd
         else ""
     )
-    if not ref:
+    if by_rows and reading and not via_wd:  # all rows at once agreed: the rows' reading alone
+        ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}: {reading[0]}"
+        hint = reading[1]
+    elif not ref:
         ev += f"an L2 penalty ({lam:.6g}/2 sum W^2 in the loss) that is not declared"
         hint = f"declare l2={lam:.6g} if the penalty is meant, or remove it"
     elif _same(lam, ref, scale):  # only with weight_decay: the same coefficient, in the gradient
@@ -250,18 +258,21 @@ def _weights(
     return Finding("regularization_mismatch", names, None, step, ev, hint)
 
 
-def _readings(lam: float, l2: float, spec: Spec, steps: list[StepData]) -> tuple[str, str] | None:
+def _readings(
+    lam: float, l2: float, spec: Spec, steps: list[StepData], batch_only: bool = False
+) -> tuple[str, str] | None:
     """What a coefficient ``lam`` where ``l2`` is declared says, as (evidence, fix): 1 / lr
     times it (a decay w *= 1 - l2 without the learning rate: Nielsen's network2 with eta left
     out) or N / B times it (lambda / n with n the mini-batch's B rows where the training set's
     N belong): each reading whose ratio it is, both where they coincide (a ratio cannot tell
-    them apart); None for another ratio."""
+    them apart); None for another ratio. ``batch_only``: N / B alone (all N rows at once
+    agreed, which rules the others out)."""
     if not l2 or not steps:
         return None
     r, lr = lam / l2, float(spec.opt.kwargs.get("lr", 0.0) or 0.0)
     n, b = steps[0].rows, steps[0].a[0].shape[0]
     said, fixes = [], []
-    if lr and math.isclose(r, 1 / lr, rel_tol=1e-6):
+    if lr and math.isclose(r, 1 / lr, rel_tol=1e-6) and not batch_only:
         said.append(
             f"what a decay w *= 1 - l2 that leaves out the learning rate gives (1 / lr = "
             f"{1 / lr:g}; w *= 1 - lr * l2 takes {lr:g} of it)"
@@ -277,15 +288,16 @@ def _readings(lam: float, l2: float, spec: Spec, steps: list[StepData]) -> tuple
         )
         fixes.append(
             "divide lambda by the training set's size, not the mini-batch's (n = "
-            "len(training_data) in Nielsen's update_mini_batch)"
+            "len(training_data) in Nielsen's update_mini_batch; one fixed m in "
+            "deeplearning.ai's lambd / m * W, not each batch's A.shape[1])"
         )
-    if b > 1 and math.isclose(r, b, rel_tol=1e-6):
+    if b > 1 and math.isclose(r, b, rel_tol=1e-6) and not batch_only:
         said.append(
             f"lambda W where the gradient of lambda / (2 m) sum W^2 is (lambda / m) W, with m "
             f"= {b} rows: the 1/m left out"
         )
         fixes.append("divide the L2 term of each weight gradient by m: (lambd / m) * W")
-    if b > 1 and math.isclose(r, 1 / b, rel_tol=1e-6):
+    if b > 1 and math.isclose(r, 1 / b, rel_tol=1e-6) and not batch_only:
         said.append(f"the L2 term divided by m = {b} rows once more than the declared l2")
         fixes.append("divide the L2 term by m once, as the declared l2 does (or not at all)")
     if not said:

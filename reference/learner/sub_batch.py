@@ -49,7 +49,9 @@ def sub_batches(
     bad = [r for r in run.records if not r.passed and (stop is None or r.step < stop)]
     if run.crash or not bad:
         return []
-    found = diagnose(bad, run.history, ref, codec, X, y, ref.spec, stop, codec.precision)
+    found = diagnose(
+        bad, run.history, ref, codec, X, y, ref.spec, stop, codec.precision, whole_agreed=True
+    )
     where = (
         f"on batches of {half} rows (your {n} rows in two halves, from your program's state "
         f"before step 1), where all {n} at once agreed: "

@@ -43,3 +43,29 @@ def test_a_gradient_divided_by_the_data_sets_rows_parts_on_half_batches():
     f = r.findings[0]
     assert f.code == "scale_factor" and "N/M with M = 40" in f.evidence, r.render()
     assert "on batches of 20 rows" in f.evidence and "batch_size=20" in f.hint
+
+
+def test_an_l2_term_over_each_batchs_rows_is_read_by_the_rows_alone():
+    """deeplearning.ai's dW += lambd / m * W with m = the batch's rows, declared l2 = lambd / 40
+    (review s18a): on the halves the coefficient doubles, which the check read first as '2
+    lambda W: drop the 2', a reading the whole batch's agreement rules out."""
+    r = np.random.default_rng(1)
+    P = {"W1": r.normal(0, 0.5, (3, 6)), "b1": np.zeros(6), "W2": r.normal(0, 0.5, (6, 1))}
+    P["b2"] = np.zeros(1)
+    lambd = 0.7
+
+    def grads(x, y):
+        m = len(x)
+        h = np.tanh(x @ P["W1"] + P["b1"])
+        d2 = (1 / (1 + np.exp(-(h @ P["W2"] + P["b2"]))) - y) / m
+        d1 = d2 @ P["W2"].T * (1 - h**2)
+        return {"W1": x.T @ d1 + lambd / m * P["W1"], "b1": d1.sum(0),
+                "W2": h.T @ d2 + lambd / m * P["W2"], "b2": d2.sum(0)}  # fmt: skip
+
+    a = from_gradients(P, list(P), grads, sizes=[3, 6, 1], activations="tanh,sigmoid",
+                       loss="bce", optimizer="sgd", lr=0.5, l2=lambd / len(X))  # fmt: skip
+    res = check(a, X, Y, steps=3, probe=False)
+    (f,) = res.findings
+    assert f.code == "regularization_mismatch" and "on batches of 20 rows" in f.evidence
+    assert "mini-batch's 20 rows" in f.evidence and "training set's size" in f.hint
+    assert "2 lambda W" not in f.evidence and "drop the 2" not in f.hint, res.render()
