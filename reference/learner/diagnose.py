@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from .diag_texts import DERIV_HINT, FORM_HINT, PART, PRIME, TOTAL_ZERO
 from .evidence import to_tensors
 from .hypotheses import Fit, LayerChoice, Search, StepData
 from .not_bugs import CONVENTIONS, saturated
@@ -42,46 +43,6 @@ if TYPE_CHECKING:
     from .torch_side import Reference, RefStep
 
 Tensor = torch.Tensor
-PRIME = {  # the declared activation's derivative, as a learner writes it
-    "sigmoid": "a (1 - a) with a = sigmoid(z)",
-    "tanh": "1 - a^2 with a = tanh(z)",
-    "relu": "(z > 0)",
-    "leaky_relu": "1 where z > 0, else the slope",
-    "identity": "1",
-}
-
-PART = " (the data loss's part: the declared L2 term taken off both; the table's c has it)"
-DERIV_HINT = {
-    "softmax_axis": "normalise over the classes: e = exp(z - z.max(axis=1, keepdims=True)); "
-    "p = e / e.sum(axis=1, keepdims=True)",
-    "derivative_of_output": "multiply by f'(z) exactly once, evaluated at the pre-activation z",
-    "wrong_activation_derivative": "use the derivative of the activation this layer applies",
-    "wrong_cached_activation": "take each layer's derivative (or mask) at its own cached z or a: "
-    "layer l's backward reads layer l's cache",
-    "broadcast_shape": "give the target the output's shape before subtracting: y = "
-    "y.reshape(-1, 1) (or out[:, 0] - y); print out.shape and y.shape where they meet",
-    "softmax_jacobian": "softmax couples the classes: dz = a * (da - (da * a).sum(axis=1, "
-    "keepdims=True)), not da * a * (1 - a)",
-    "softmax_twice": "under cross-entropy dz = (p - y) / N already holds the softmax's "
-    "derivative: use it as the output layer's dz, with no softmax backward after it",
-    "target_missing": "subtract the target: dz = (p - y) / N, y one-hot for classes "
-    "(dscores[np.arange(N), y] -= 1 before dividing by N)",
-}
-FORM_HINT = {
-    "transposed": "transpose it back: dW = a_prev.T @ dz has the weight's own (in, out) shape",
-    "transposed out_in": "transpose it back: dW = dz @ a_prev.T (samples as columns) has the "
-    "weight's own (out, in) shape",
-    "wrong_cached_activation": "build dW from the layer's input: dW_l = a_{l-1}.T @ dz_l",
-    "wrong_cached_activation out_in": "build dW from the layer's input: dW_l = dz_l @ "
-    "a_{l-1}.T (samples as columns)",
-    "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
-    "bias_reduction out_in": "db = dZ.sum(axis=1, keepdims=True): one entry per unit, summed "
-    "over the batch (samples as columns)",
-    "inplace_mutation": "compute the derivative into a new array (mask = (a > 0) * 1.0), "
-    "never into the cached activation, or build dW before you overwrite it",
-    "stale_input": "cache a layer's input in every forward pass (self.x = x), never only the "
-    "first time, and set a stored X from the adapter's arguments",
-}
 
 
 def step_data(
@@ -224,6 +185,11 @@ def findings_from(
                 loss = spec.loss.name
                 act = "softmax + cross-entropy" if loss == "cross_entropy" else f"{act} + {loss}"
             extra = ""
+            if ch.deriv.key == "target_mean" and w is not None and w.factor == "N":
+                extra = (
+                    "; c = N: the (N, N) array summed over its second axis, not averaged "
+                    "(the same bug: it reaches every layer below with the same factor)"
+                )
             if l == L and ch.deriv.key == "missing" and spec.activations[-1].name == "sigmoid":
                 extra = (
                     "; (a - y) without sigma' is exactly the gradient of binary "
@@ -318,7 +284,16 @@ def findings_from(
                 f = unexplained(k, lab(k), failing[k], steps, "grad", l, codec)
                 out.append(replace(f, evidence=f.evidence + _where(k, l, L, failing, steps, lab)))
     backward = all(s.loss_agrees for s in steps)
-    for group in scales.values():
+    absorbed = {  # np.sum over the broadcast (N, N) array's axis: its N is that bug's own
+        f"{f.c:.6g} {f.cs}"
+        for ch in choices
+        if ch.deriv.key == "target_mean"
+        for f in ch.fits.values()
+        if f.factor == "N"
+    }
+    for key, group in scales.items():
+        if key in absorbed:
+            continue
         out += scale_findings(group, codec, failing, n, d, span, spec, implied, PART * bool(l2),
                               backward)  # fmt: skip
     if not out and all(not ch.unexplained for ch in choices):
@@ -334,12 +309,6 @@ def findings_from(
                     Finding(code, labels, ch.layer, min(failing.values()), evidence, hint, "note")
                 ]
     return out
-
-
-TOTAL_ZERO = (  # the one scalar of a layer whose samples' dz sum to 0 over the units
-    " (each sample's dz sums to 0 over the units at this layer, as at a softmax output under "
-    "cross-entropy, so that one scalar is 0)"
-)
 
 
 def _where(k: str, l: int, L: int, failing: dict, steps: list, lab: Callable) -> str:

@@ -32,6 +32,8 @@ def _net(loss: str, reduce: str | None):
             diff = diff.mean(axis=1, keepdims=True)
         elif reduce == "sum":
             diff = diff.sum(axis=1, keepdims=True) / len(y)
+        elif reduce == "sum_raw":  # N times the mean: the factor is the same bug's
+            diff = diff.sum(axis=1, keepdims=True)
         dz = diff * (2 if loss == "mse" else 1) / len(X)
         dh = dz @ P["W2"].T * (1 - h**2)
         return [X.T @ dh, dh.sum(0), h.T @ dz, dz.sum(0)]
@@ -43,12 +45,17 @@ def _net(loss: str, reduce: str | None):
 
 
 @pytest.mark.parametrize("loss", ["mse", "bce"])
-@pytest.mark.parametrize("reduce", ["mean", "sum"])
+@pytest.mark.parametrize("reduce", ["mean", "sum", "sum_raw"])
 def test_a_target_broadcast_reduced_back_is_named(loss, reduce):
+    """Summed over the (N, N) array's axis, not averaged, it is N times the mean target's
+    gradient on every layer: one finding that says so (review s18a: a second, scale_factor
+    'c = 24 = N' finding stated against the candidate read as against PyTorch)."""
     a, X, y = _net(loss, reduce)
     r = check(a, X, y, steps=3, probe=False)
     assert r.code == "implementation_bug"
+    assert r.codes() == ["broadcast_shape"], r.render()
     f = r.findings[0]
+    assert ("c = N: the (N, N) array summed" in f.evidence) == (reduce == "sum_raw")
     assert f.code == "broadcast_shape" and f.layer == 2, r.findings
     assert "y.reshape(-1, 1)" in f.hint
     assert not any("is right" in g.evidence for g in r.findings)
