@@ -190,7 +190,12 @@ def findings_from(
                     "; c = N: the (N, N) array summed over its second axis, not averaged "
                     "(the same bug: it reaches every layer below with the same factor)"
                 )
-            if l == L and ch.deriv.key == "missing" and spec.activations[-1].name == "sigmoid":
+            if (
+                l == L
+                and ch.deriv.key == "missing"
+                and spec.activations[-1].name == "sigmoid"
+                and not all(s.loss_agrees for s in steps)  # a loss value of the declared
+            ):  # loss: bce is not what the code computes
                 extra = (
                     "; (a - y) without sigma' is exactly the gradient of binary "
                     "cross-entropy on logits: if that is your loss, declare loss='bce'"
