@@ -44,13 +44,21 @@ def limited(n: int | None) -> Iterator[None]:
         yield
         return
     blas = [c for c in _controller().lib_controllers if c.user_api == "blas"]
-    old, old_blas = torch.get_num_threads(), [c.num_threads for c in blas]
-    torch.set_num_threads(n)  # each library's own setter: 2 us, where
-    for c in blas:  # ThreadpoolController.limit takes 25 (engine runs enter this per call)
-        c.set_num_threads(n)
+    old = torch.get_num_threads()
+    old_blas = [c.num_threads for c in blas]
+    # each library's own setter (2 us, where ThreadpoolController.limit takes 25), and only
+    # where the count changes: setting the count a pool already has still costs its next
+    # call (torch's set_num_threads made a one-step run 290 us slower at 1 thread already)
+    if old != n:
+        torch.set_num_threads(n)
+    for c, k in zip(blas, old_blas, strict=True):
+        if k != n:
+            c.set_num_threads(n)
     try:
         yield
     finally:
-        torch.set_num_threads(old)
+        if old != n:
+            torch.set_num_threads(old)
         for c, k in zip(blas, old_blas, strict=True):
-            c.set_num_threads(k)
+            if k != n:
+                c.set_num_threads(k)
