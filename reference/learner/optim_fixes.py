@@ -59,6 +59,10 @@ VARIANT_FIX = {
         "increment t once per step, before any parameter's update (nnfs: in "
         "pre_update_params), not inside the update each layer or parameter calls",
     ),
+    "own_m": "the new gradient's weight in m's average is 1 - beta1: m = beta1 m + (1 - beta1) g",
+    "own_v": "the new gradient's weight in v's average is 1 - beta2: v = beta2 v + (1 - beta2) g^2",
+    "rms_own": "the new gradient's weight in s's average is 1 - alpha: s = alpha s + "
+    "(1 - alpha) g^2",
     "eps_hat": "a valid form (Kingma & Ba, section 2) that torch.optim.Adam does not use: it "
     "equals PyTorch's with eps = eps_hat * sqrt(1 - b2^t), so the two part where sqrt(v) is "
     "near eps; to match PyTorch, add eps after the correction: m_hat / (sqrt(v_hat) + eps)",

@@ -28,8 +28,11 @@ FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value,
         "beta2 = {value:.6g} where {declared:g} is declared (in v's average and its correction)",
     ),
 ]
+RMS_OWN = ("rms_own", "s's moving average written s = a s + a g^2, alpha where 1 - alpha belongs")
 ALPHA = ("alpha_value", "alpha = {value:.6g} where {declared:g} is declared (s's average)")
 ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
+    ("own_m", "m's moving average written m = b1 m + b1 g, beta1 where 1 - beta1 belongs"),
+    ("own_v", "v's moving average written v = b2 v + b2 g^2, beta2 where 1 - beta2 belongs"),
     (
         "amsgrad_flip",
         "AMSGrad's running maximum of v where plain Adam is declared, or plain Adam where "

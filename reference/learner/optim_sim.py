@@ -81,9 +81,12 @@ class Sim:
             p = p if after else p * shrink
             a1, a2 = kw.get("_avg1", b1), kw.get("_avg2", b2)  # the averages' own betas
             m = self._st(k, "m", p)
-            m += (1 - a1) * (g - m)
+            if "own_m" in v:  # m = b1 m + b1 g
+                m.mul_(a1).add_(a1 * g)
+            else:
+                m += (1 - a1) * (g - m)
             vv = self._st(k, "v", p)
-            vv.mul_(a2).add_((1 - a2) * g * g)
+            vv.mul_(a2).add_((a2 if "own_v" in v else 1 - a2) * g * g)
             if bool(kw.get("amsgrad", False)) != ("amsgrad_flip" in v):
                 mx = self._st(k, "vmax", p)
                 torch.maximum(mx, vv, out=mx)
@@ -118,7 +121,7 @@ class Sim:
         if self.name == "rmsprop":
             a = kw.get("alpha", 0.99)
             s = self._st(k, "s", p)
-            s.mul_(a).add_((1 - a) * g * g)
+            s.mul_(a).add_((a if "rms_own" in v else 1 - a) * g * g)
             avg = s
             if kw.get("centered", False):
                 gb = self._st(k, "gb", p)

@@ -10,7 +10,7 @@ import torch
 
 from .golden import golden
 from .optim_fixes import VARIANT_FIX
-from .optim_forms import ADAM_FORMS, ALPHA, CLIP, FITTED_ADAM
+from .optim_forms import ADAM_FORMS, ALPHA, CLIP, FITTED_ADAM, RMS_OWN
 from .optim_sim import T_COUNTS, Sim, units
 
 Tensor = torch.Tensor
@@ -94,6 +94,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ),
         FITTED_ADAM[0],
         ALPHA,
+        RMS_OWN,
         CLIP,
         SHARED,
     ],
@@ -127,8 +128,9 @@ T_STEP = ("t_frozen", "t_twice", "t_epoch")  # what t is at a step, each in its 
 GROUPS = (
     {"no_bias_correction", "no_bc_m", "bc1_beta", *T_SHIFTS, *T_STEP, "bc_pow"},
     {"no_bias_correction", "no_bc_v", "bc2_beta", *T_SHIFTS, *T_STEP, "bc_pow"},
-    {"bc1_beta", "avg1_beta", "beta1_value"},
-    {"bc2_beta", "avg2_beta", "beta2_value"},
+    {"bc1_beta", "avg1_beta", "beta1_value", "own_m"},
+    {"bc2_beta", "avg2_beta", "beta2_value", "own_v"},
+    {"alpha_value", "rms_own"},
     {*T_SHIFTS, *T_STEP, *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
     {"eps_inside", "eps_hat", "mv_swapped"},

@@ -53,21 +53,41 @@ def averaged_momentum(spec: Spec, c: float | None) -> str | None:
 
 
 def adam_constants(spec: Spec) -> list[tuple[float, str, str]]:
-    """(c, name, fix) of the constant step factors Adam's betas swapped in a moving average
-    make: m = b1 m + (1 - b2) g scales m by (1 - b2) / (1 - b1); v = b2 v + (1 - b1) g^2
-    scales the step by sqrt((1 - b2) / (1 - b1)), for as long as eps is small beside
-    sqrt(v_hat). [] for another optimizer or equal betas."""
+    """(c, name, fix) of the constant step factors a slip in a moving average makes, for as
+    long as eps is small beside sqrt(v_hat). Adam's betas swapped: m = b1 m + (1 - b2) g scales
+    m by (1 - b2) / (1 - b1), v = b2 v + (1 - b1) g^2 the step by sqrt((1 - b2) / (1 - b1)).
+    A beta written for its complement, m = b1 m + b1 g, scales m by b1 / (1 - b1), and
+    v = b2 v + b2 g^2 (RMSprop's v = a v + a g^2 too) the step by sqrt((1 - b2) / b2). []
+    for another optimizer."""
     kw = spec.opt.kwargs
+    name = spec.opt.name
+    if name == "rmsprop":
+        a = float(kw.get("alpha", 0.99))
+        fix = f"v's moving average takes alpha g^2: write v = {a:g} v + {1 - a:.4g} g^2"
+        return [(((1 - a) / a) ** 0.5, "sqrt((1 - alpha) / alpha)", fix)] if 0 < a < 1 else []
     b1, b2 = float(kw.get("beta1", 0.9)), float(kw.get("beta2", 0.999))
-    if spec.opt.name not in ("adam", "adamw") or b1 == b2:
+    if name not in ("adam", "adamw") or not (0 < b1 < 1 and 0 < b2 < 1):
         return []
+    m_right = f"write m = {b1:g} m + {1 - b1:.4g} g"
+    v_right = f"write v = {b2:g} v + {1 - b2:.4g} g^2"
+    m_own = f"m's moving average takes beta1 g where (1 - beta1) g belongs: {m_right}"
+    v_own = f"v's moving average takes beta2 g^2 where (1 - beta2) g^2 belongs: {v_right}"
+    p, q = b1 / (1 - b1), ((1 - b2) / b2) ** 0.5
+    out = [
+        (p, "beta1 / (1 - beta1)", m_own),
+        (q, "sqrt((1 - beta2) / beta2)", v_own),
+        (p * q, "beta1 / (1 - beta1) sqrt((1 - beta2) / beta2)", f"{m_own}; and {v_own}"),
+    ]
+    if b1 == b2:
+        return out
     r = (1 - b2) / (1 - b1)
-    m_fix = f"m's moving average takes (1 - beta2) g: write m = {b1:g} m + {1 - b1:.4g} g"
-    v_fix = f"v's moving average takes (1 - beta1) g^2: write v = {b2:g} v + {1 - b2:.4g} g^2"
+    m_fix = f"m's moving average takes (1 - beta2) g: {m_right}"
+    v_fix = f"v's moving average takes (1 - beta1) g^2: {v_right}"
     return [
         (r, "(1 - beta2) / (1 - beta1)", m_fix),
         (r**0.5, "sqrt((1 - beta2) / (1 - beta1))", v_fix),
         (r**1.5, "((1 - beta2) / (1 - beta1))^1.5", f"{m_fix}; and {v_fix}"),
+        *out,
     ]
 
 

@@ -86,7 +86,7 @@ class Learner:
             if self.opt == "rmsprop":
                 a = val if bug == "alpha" else 0.99
                 v *= a
-                v += (1 - a) * g[k] ** 2
+                v += (a if bug == "rms_own" else 1 - a) * g[k] ** 2
                 vh = v
                 if bug in ("rms_bc", "rms_bc_behind"):  # Adam's correction on RMSprop's s
                     with np.errstate(divide="ignore"):
@@ -104,8 +104,10 @@ class Learner:
             a2 = val if bug == "avg_beta2" else b2
             m *= a1
             m += (1 - (b2 if bug == "mix_m" else a1)) * g[k]  # mix_m: (1 - b2) in m's average
+            if bug == "own_m":  # m = b1 m + b1 g
+                m += (2 * a1 - 1) * g[k]
             v *= a2
-            v += (1 - (b1 if bug == "mix_v" else a2)) * g[k] ** 2
+            v += (a2 if bug == "own_v" else 1 - (b1 if bug == "mix_v" else a2)) * g[k] ** 2
             if bug in ("eps_hat", "eps_hat_eps"):  # Kingma & Ba's efficient form
                 p -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
                 continue

@@ -221,6 +221,24 @@ def test_adam_with_t_one_ahead_or_the_papers_eps_hat_is_named(bug, label, fix, s
 
 
 @pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize(
+    ("opt", "bug", "said"),
+    [
+        ("adam", "own_m", "beta1 / (1 - beta1)|m = b1 m + b1 g"),
+        ("adam", "own_v", "sqrt((1 - beta2) / beta2)|v = b2 v + b2 g^2"),
+        ("rmsprop", "rms_own", "sqrt((1 - alpha) / alpha)|s = a s + a g^2"),
+    ],
+)
+def test_a_beta_written_for_its_complement_in_an_average_is_named(opt, bug, said, style):
+    """Review s18a: Adam's v = b2 v + b2 g^2 was told 'use the declared learning rate' (a
+    constant step factor), RMSprop's s = a s + a g^2 unexplained. Either the constant step
+    factor is named for what it is, or the simulated variant is."""
+    f = _finding(_check(opt, bug, style=style))
+    assert any(s in f.evidence for s in said.split("|")), f.evidence
+    assert "learning rate" not in f.hint and ("1 - beta" in f.hint or "1 - alpha" in f.hint)
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
 def test_the_adam_papers_eps_hat_form_is_a_match_with_a_note(style):
     """Kingma & Ba's efficient form (TensorFlow's and Keras's Adam), eps added to sqrt(v)
     before the bias correction, is a valid Adam (review s18a: exit 1 before): a note."""
