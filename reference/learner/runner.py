@@ -385,7 +385,11 @@ class Runner:
                 f"weights and data at step {step} ({self.codec.label(k)})"
                 + ("; your step keeps some state, or draws random numbers" if state else ""),
                 "seed every random draw (dropout, shuffling) or remove it while checking; "
-                "the comparison needs repeatable numbers" + (OWN_BATCHES if state else ""),
+                "the comparison needs repeatable numbers; if nothing is random, an order that "
+                "changes between runs decides your numbers: a loop over a set of objects (a "
+                "topological sort built on set()) is one, and with += every order gives the "
+                "same sum, while = where += belongs keeps whichever write came last"
+                + (OWN_BATCHES if state else ""),
                 step,
             )
 

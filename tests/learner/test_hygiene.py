@@ -62,6 +62,8 @@ def test_non_deterministic_gradients_are_reported():
     assert r.verdict == "implementation_bug"
     assert r.codes()[0] == "nondeterministic"
     assert "differ between two runs" in r.finding("nondeterministic").evidence
+    # the fix names the other source too: an order that changes between runs (review s18a)
+    assert "= where += belongs" in r.finding("nondeterministic").hint
 
 
 def test_hygiene_comes_first_and_the_mismatches_are_its_consequence():
