@@ -275,7 +275,9 @@ def _check(
     if not (bad or run.crash or nan_step or runner.hygiene):  # a kink the data never reach
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
     if not (bad or run.crash or nan_step or runner.hygiene):  # a count of the whole data set
-        runner.hygiene += sub_batches(adapter, runner, _run, ref, codec, X, y, batches, tols)
+        halves = sub_batches(adapter, runner, _run, ref, codec, X, y, batches, tols)
+        runner.hygiene += [f for f in halves if f.kind != "note"]
+        runner.notes += [f for f in halves if f.kind == "note"]
     diag = watch_form(diag, runner, ref, X, y, batches, watch, run.history, HYPOTHESIS_TOL[prec])
     args = (ref, codec, X, y, batches, steps, watch, tols)
     if again := negated(diag, run.history, adapter, runner, _run, judged, *args):  # descent

@@ -3,7 +3,8 @@ batch (no batch size declared or given) and everything agreed, ``HALF_STEPS`` st
 from the learner's state before step 1 on the data's two halves as batches: a gradient that
 divides by the data set's rows (``m = X.shape[0]`` read once, a global N) where its batch's
 belong, or keeps another quantity of the whole set, parts there, and is said as the step loop
-finds it (``B/M``: a batch's rows over the data's)."""
+finds it (``B/M``: a batch's rows over the data's). An L2 coefficient that follows the
+batch's rows is a note (``_kind``)."""
 
 from __future__ import annotations
 
@@ -61,5 +62,15 @@ def sub_batches(
         "every row at once, your training is unaffected)"
     )
     return [
-        replace(f, evidence=where + f.evidence, hint=f.hint + fix) for f in found if f.kind == "bug"
+        replace(f, evidence=where + f.evidence, hint=f.hint + fix, kind=_kind(f))
+        for f in found
+        if f.kind == "bug"
     ]
+
+
+def _kind(f: Finding) -> str:
+    """An L2 coefficient over each batch's rows (deeplearning.ai's lambd / m * W) is the
+    declared l2 on all the rows at once and a constant lambd / B on equal batches of B: a
+    penalty of its own definition, said as a note; a gradient that parts on the halves is
+    a bug for any mini-batch."""
+    return "note" if f.code == "regularization_mismatch" else f.kind

@@ -48,7 +48,8 @@ def test_a_gradient_divided_by_the_data_sets_rows_parts_on_half_batches():
 def test_an_l2_term_over_each_batchs_rows_is_read_by_the_rows_alone():
     """deeplearning.ai's dW += lambd / m * W with m = the batch's rows, declared l2 = lambd / 40
     (review s18a): on the halves the coefficient doubles, which the check read first as '2
-    lambda W: drop the 2', a reading the whole batch's agreement rules out."""
+    lambda W: drop the 2', a reading the whole batch's agreement rules out; and a bug, where
+    the course's full-batch program is right (its penalty is defined per batch)."""
     r = np.random.default_rng(1)
     P = {"W1": r.normal(0, 0.5, (3, 6)), "b1": np.zeros(6), "W2": r.normal(0, 0.5, (6, 1))}
     P["b2"] = np.zeros(1)
@@ -65,7 +66,8 @@ def test_an_l2_term_over_each_batchs_rows_is_read_by_the_rows_alone():
     a = from_gradients(P, list(P), grads, sizes=[3, 6, 1], activations="tanh,sigmoid",
                        loss="bce", optimizer="sgd", lr=0.5, l2=lambd / len(X))  # fmt: skip
     res = check(a, X, Y, steps=3, probe=False)
-    (f,) = res.findings
+    (f,) = res.findings  # right on all the rows at once, a constant on equal batches: a note
+    assert res.code == "match" and f.kind == "note", res.render()
     assert f.code == "regularization_mismatch" and "on batches of 20 rows" in f.evidence
     assert "mini-batch's 20 rows" in f.evidence and "training set's size" in f.hint
     assert "2 lambda W" not in f.evidence and "drop the 2" not in f.hint, res.render()
