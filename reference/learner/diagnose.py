@@ -247,6 +247,27 @@ def findings_from(
                     "transposed array saved in __init__)",
                 )
             )
+        if ch.wback == "da":
+            up_act = spec.activations[l].name
+            out.append(
+                Finding(
+                    "wrong_activation_derivative",
+                    names,
+                    l,
+                    first,
+                    f"the error reaches layer {l} as layer {l + 1}'s dL/da through "
+                    f"{lab(f'W{l + 1}')}, without layer {l + 1}'s derivative ({up_act}'): "
+                    f"your gradients of {', '.join(names)} match PyTorch's recomputed so: "
+                    f"{ftext}{span}",
+                    f"hand down layer {l + 1}'s delta, dL/da times its derivative: "
+                    + (
+                        f"da_{l} = dz_{l + 1} @ {lab(f'W{l + 1}')}.T"
+                        if codec.layout != "out_in"
+                        else f"da_{l} = {lab(f'W{l + 1}')}.T @ dz_{l + 1}"
+                    )
+                    + " (iamtrask's l1_error = l2_delta.dot(syn1.T), not l2_error.dot(syn1.T))",
+                )
+            )
         if ch.wback == "T":
             out.append(
                 Finding(

@@ -32,7 +32,7 @@ class LayerChoice:
 
     layer: int
     deriv: C.Deriv
-    wback: str  # "old" | "new" | "T" | "first" (step 1's) | "-" (output layer)
+    wback: str  # "old" | "new" | "T" | "first" (step 1's) | "da" (dL/da above) | "-" (output)
     forms: dict[str, C.Form] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
     unexplained: list[str] = field(default_factory=list)
@@ -45,7 +45,7 @@ class LayerChoice:
         w = self.fits.get(f"W{self.layer}")
         return (
             self.deriv.cost
-            + (self.wback in ("new", "T", "first"))
+            + (self.wback in ("new", "T", "first", "da"))
             + sum(f.cost for f in self.forms.values())
             + sum(
                 0.0 if (w and f.c == w.c and f.cs == w.cs and k[0] == "b") else f.cost()
@@ -90,6 +90,7 @@ class Search:
         """One choice per layer, output layer first."""
         L = len(self.sizes) - 1
         up: list[Tensor] | None = None
+        up_da: list[Tensor] | None = None  # dL/da of the layer above, before its derivative
         out: list[LayerChoice] = []
         judged: list = []  # the dz each layer's choice was judged with
         for l in range(L, 0, -1):
@@ -97,7 +98,7 @@ class Search:
             for wb in self._wbacks(l):
                 for d in self.derivs[l - 1]:
                     dz = [
-                        self._dz(s, l, d, wb, up[i] if up else None)
+                        self._dz(s, l, d, wb, up[i] if up else None, up_da[i] if up_da else None)
                         for i, s in enumerate(self.steps)
                     ]
                     if dz[0] is None:
@@ -109,13 +110,19 @@ class Search:
                 best, best_dz = self._polynomial(l, up, best, best_dz)
             out.append(best)
             judged.append(best_dz)
+            wb = best.wback
             if best.unexplained and len(best.unexplained) == len(self._params(l)):
+                wb = "old" if l < L else "-"
                 best_dz = [
-                    self._dz(
-                        s, l, self.derivs[l - 1][0], "old" if l < L else "-", up[i] if up else None
-                    )
+                    self._dz(s, l, self.derivs[l - 1][0], wb, up[i] if up else None)
                     for i, s in enumerate(self.steps)
                 ]
+            up_da = [
+                s.dl_da
+                if wb == "-"
+                else (up_da[i] if wb == "da" else up[i]) @ self._w_back(s, l, wb).T
+                for i, s in enumerate(self.steps)
+            ]  # fmt: skip
             up = best_dz
         return self._zero_totals(out, judged)
 
@@ -165,11 +172,23 @@ class Search:
             opts.append("T")
         if all(s.P_first is not None for s in self.steps) and self.steps[-1].step > 1:
             opts.append("first")
-        return opts
+        return [*opts, "da"]  # the layer above's dL/da handed down, its derivative left out
 
-    def _dz(self, s: StepData, l: int, d: C.Deriv, wb: str, dz_up: Tensor | None) -> Tensor | None:
+    def _dz(
+        self,
+        s: StepData,
+        l: int,
+        d: C.Deriv,
+        wb: str,
+        dz_up: Tensor | None,
+        da_up: Tensor | None = None,
+    ) -> Tensor | None:
         name, module = self.acts[l - 1]
         z, a = s.z[l], s.a[l]
+        if wb == "da":  # what reaches this layer is the layer above's dL/da, not its dz
+            if da_up is None or d.key != "true":
+                return None
+            dz_up = da_up
         if d.key.startswith("z@"):  # this layer's derivative at another layer's cache
             mult = C.prime(module, s.z[int(d.key[2:])])  # (N, 1) broadcasts over the units
             up = s.dl_da if wb == "-" else dz_up @ self._w_back(s, l, wb).T
@@ -189,6 +208,7 @@ class Search:
             "new": (s.P_new or s.P)[f"W{l + 1}"],
             "T": s.P[f"W{l + 1}"].T,
             "first": (s.P_first or s.P)[f"W{l + 1}"],
+            "da": s.P[f"W{l + 1}"],
         }[wb]
 
     def _judge(
