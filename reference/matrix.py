@@ -56,7 +56,8 @@ LOSSES = (
     "cross_entropy",
     "cross_entropy(label_smoothing=0.1)",
     "nll",
-    "sse",  # last: the matrices' earlier configurations keep their (loss, optimizer) pairs
+    "sse",  # then l1, last: the matrices' earlier configurations keep their pairs
+    "l1",
 )
 SYMMETRIC = ("zeros", "constant")
 # (body, batch): None keeps Axes.batch

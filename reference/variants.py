@@ -135,6 +135,11 @@ def huber(delta: float = 1.0, reduction: str = "mean") -> nn.Module:
 
 
 @loss()
+def l1(reduction: str = "mean") -> nn.Module:
+    return reduced(nn.L1Loss, reduction)
+
+
+@loss()
 def bce(reduction: str = "mean") -> nn.Module:
     return reduced(nn.BCELoss, reduction)
 

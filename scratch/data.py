@@ -1,6 +1,6 @@
 """Data for a spec: a seeded synthetic batch, and the checks every entry point runs.
 
-Targets by loss: real-valued (batch, out) for mse, half_sse and huber; 0/1 (batch, 1) for
+Targets by loss: real-valued (batch, out) for mse, half_sse, sse, huber and l1; 0/1 (batch, 1) for
 bce and bce_with_logits; class indices (batch,) int64 for cross_entropy and nll.
 """
 

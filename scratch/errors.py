@@ -17,8 +17,38 @@ class DataError(NNParityError):
     """Data that does not fit the spec, or is not finite."""
 
 
+SYNONYMS = {  # other libraries' names for the same variant (lower case, no separators)
+    "mae": "l1",
+    "meanabsoluteerror": "l1",
+    "l1loss": "l1",
+    "meansquarederror": "mse",
+    "mseloss": "mse",
+    "huberloss": "huber",
+    "binarycrossentropy": "bce",
+    "bceloss": "bce",
+    "logloss": "bce",
+    "categoricalcrossentropy": "cross_entropy",
+    "sparsecategoricalcrossentropy": "cross_entropy",
+    "crossentropyloss": "cross_entropy",
+    "nllloss": "nll",
+    "linear": "identity",
+    "logistic": "sigmoid",
+    "swish": "silu",
+    "leakyrelu": "leaky_relu",
+    "lrelu": "leaky_relu",
+    "glorotuniform": "xavier_uniform",
+    "glorotnormal": "xavier_normal",
+    "heuniform": "kaiming_uniform",
+    "henormal": "kaiming_normal",
+}
+
+
 def did_you_mean(name: str, known: list[str]) -> str:
-    """``"; did you mean 'relu'?"`` for the closest known name, or ``"."`` when none is close."""
+    """``"; did you mean 'relu'?"`` for the known name another library gives ``name``
+    (``SYNONYMS``: 'mae' is 'l1'), else the closest known name, or ``"."`` when none is close."""
+    same = SYNONYMS.get("".join(c for c in str(name).lower() if c.isalnum()))
+    if same in known:
+        return f"; did you mean {same!r} (the same variant by PyTorch's name)?"
     by_lower = {k.lower(): k for k in known}
     close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.5)
     return f"; did you mean {by_lower[close[0]]!r}?" if close else "."

@@ -2,7 +2,7 @@
 
 Each variant is a factory returning ``Loss(value, grad, target)``: ``value(a, y) -> float``,
 ``grad(a, y) -> dL/da`` (same shape as ``a``), and ``target`` in {"real", "probability",
-"class"} saying what ``y`` holds. ``reduction='mean'`` follows PyTorch: mse and huber average
+"class"} saying what ``y`` holds. ``reduction='mean'`` follows PyTorch: mse, huber and l1 average
 over all elements (B*D), bce over all elements, cross_entropy and nll over the batch.
 ``'sum'`` sums; ``'batch'`` sums each sample's outputs and averages over the B samples
 (Nielsen's cross-entropy cost; for cross_entropy, nll, half_sse and sse it is their 'mean').
@@ -120,6 +120,21 @@ def huber(delta: float = 1.0, reduction: str = "mean") -> Loss:
 
     def grad(a: Array, y: Array) -> Array:
         return np.clip(a - y, -delta, delta) * (1.0 / _divisor(reduction, a.size, a.shape[0]))
+
+    return Loss(value, grad, "real", None)
+
+
+@register()
+def l1(reduction: str = "mean") -> Loss:
+    """L = mean of |a - y| over all B*D elements (PyTorch's L1Loss, mean absolute error);
+    dL/da = sign(a - y) / N, 0 where a = y (PyTorch's and NumPy's sign at 0)."""
+    _divisor(reduction, 1)
+
+    def value(a: Array, y: Array) -> float:
+        return _scalar(np.abs(a - y).sum()) / _divisor(reduction, a.size, a.shape[0])
+
+    def grad(a: Array, y: Array) -> Array:
+        return np.sign(a - y) * (1.0 / _divisor(reduction, a.size, a.shape[0]))
 
     return Loss(value, grad, "real", None)
 

@@ -47,6 +47,11 @@ def huber(delta: float = 1.0, reduction: str = "mean") -> Callable:
     return lambda a, y: _reduce(optax.losses.huber_loss(a, y, delta=delta), a.size, reduction)
 
 
+@loss()
+def l1(reduction: str = "mean") -> Callable:
+    return lambda a, y: _reduce(jnp.abs(a - y), a.size, reduction)
+
+
 _BCE_EPSILON = float(np.float32(1e-12))  # PyTorch's C++ float clamp, also in float64
 
 

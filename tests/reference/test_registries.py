@@ -60,6 +60,7 @@ TORCH_SIGNATURES = {
     ("activation", "hardtanh"): ("torch.nn.Hardtanh", {}),
     ("loss", "mse"): ("torch.nn.MSELoss", {}),
     ("loss", "huber"): ("torch.nn.HuberLoss", {}),
+    ("loss", "l1"): ("torch.nn.L1Loss", {}),
     ("loss", "bce"): ("torch.nn.BCELoss", {}),
     ("loss", "bce_with_logits"): ("torch.nn.BCEWithLogitsLoss", {}),
     ("loss", "cross_entropy"): ("torch.nn.CrossEntropyLoss", {}),

@@ -28,6 +28,10 @@ KNOWN_ACTS = "Known activations: identity, sigmoid, tanh, relu"
         ("3-4-1 rleu,identity", rf"unknown activation 'rleu'; did you mean 'relu'\? {KNOWN_ACTS}"),
         ("3-4-1 tanh,identity opt=adamm", "unknown optimizer 'adamm'; did you mean 'adam'?"),
         ("3-4-1 tanh,identity loss=mce", r"unknown loss 'mce'; did you mean 'mse'\? Known losses"),
+        # another library's name for a variant here: that one, not the closest spelling
+        ("3-4-1 tanh,identity loss=mae", r"unknown loss 'mae'; did you mean 'l1' \(the same"),
+        ("3-4-1 swish,identity", r"unknown activation 'swish'; did you mean 'silu' \(the same"),
+        ("3-4-1 tanh,identity init=glorot_uniform", "did you mean 'xavier_uniform' \\(the same"),
         ("3-4-1 tanh,identity init=xavier", "did you mean 'xavier_normal'.*xavier_uniform"),
         ("3-4-1 tanh,identity opt=zzz", r"unknown optimizer 'zzz'\. Known optimizers: sgd, adam"),
         # sizes and activations
