@@ -9,7 +9,8 @@ VARIANT_FIX = {
     "no_bias_correction": "divide m by 1 - b1^t and v by 1 - b2^t (bias correction)",
     "bc_pow": "divide m by 1 - np.power(beta1, t) and v by 1 - np.power(beta2, t): the power "
     "of beta, subtracted from 1",
-    "eps_inside": "add eps after the square root: sqrt(v_hat) + eps",
+    "eps_inside": "add eps after the square root: sqrt(v) + eps (v_hat under Adam, the "
+    "average of g^2 under RMSprop, the sum under Adagrad)",
     "no_decay": "apply the declared weight_decay",
     "decoupled": "add wd * w to the gradient (Adam's L2), or declare optimizer='adamw'",
     "coupled": "decay the weights apart from the gradient: w *= 1 - lr * wd (AdamW)",
