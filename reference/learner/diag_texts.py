@@ -33,6 +33,8 @@ FORM_HINT = {
     "wrong_cached_activation": "build dW from the layer's input: dW_l = a_{l-1}.T @ dz_l",
     "wrong_cached_activation out_in": "build dW from the layer's input: dW_l = dz_l @ "
     "a_{l-1}.T (samples as columns)",
+    "above": "take each layer's bias gradient from its own dz: db_l = dz_l.sum(axis=0), not "
+    "the layer above's",
     "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
     "bias_reduction out_in": "db = dZ.sum(axis=1, keepdims=True): one entry per unit, summed "
     "over the batch (samples as columns)",

@@ -294,7 +294,10 @@ def findings_from(
                         failing[k],
                         f"{k}: {form.label}: {said}{span}"
                         + (TOTAL_ZERO if zero and form.key == "total" else ""),
-                        FORM_HINT.get(f"{form.code} {codec.layout}", FORM_HINT[form.code]),
+                        FORM_HINT.get(
+                            form.key,
+                            FORM_HINT.get(f"{form.code} {codec.layout}", FORM_HINT[form.code]),
+                        ),
                     )
                 )
         for k, f in ch.fits.items():

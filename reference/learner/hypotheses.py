@@ -67,6 +67,7 @@ class Search:
         self.steps, self.acts, self.sizes = steps, acts, sizes
         self.bias = layers_with_bias
         self.names = step_names(steps, sizes)
+        self._above: list[Tensor] | None = None
         self.derivs = [C.derivatives(n, m) for n, m in acts]
         self.derivs[-1] += [
             OUTPUT_DZ[k] if k in OUTPUT_DZ else clip_deriv(k) for k in steps[0].alt_dz
@@ -95,6 +96,7 @@ class Search:
         judged: list = []  # the dz each layer's choice was judged with
         for l in range(L, 0, -1):
             best, best_dz = None, None
+            self._above = up  # the dz of the layer above, as chosen (a bias copied from it)
             for wb in self._wbacks(l):
                 for d in self.derivs[l - 1]:
                     dz = [
@@ -223,17 +225,24 @@ class Search:
                 C.weight_forms(l, self.sizes, first)
                 if name[0] == "W"
                 else C.bias_forms(dz[0].shape[0], self.sizes[l])
+                + (
+                    [C.ABOVE]
+                    if self._above
+                    and l < len(self.sizes) - 1
+                    and self.sizes[l + 1] == self.sizes[l]
+                    else []
+                )
             )
             found = None
             w_fit = choice.fits.get(f"W{l}") if name[0] == "b" else None
             for form, fixed in [(f, w_fit) for f in forms if w_fit] + [(f, None) for f in forms]:
                 pairs = []
-                for s, dzs in zip(self.steps, dz, strict=True):
+                for i, (s, dzs) in enumerate(zip(self.steps, dz, strict=True)):
                     prev = self.acts[l - 2][1] if l >= 2 else None
                     gh = (
                         C.weight_grad(form.key, l, dzs, s.a, s.z, prev, s.a_first)
                         if name[0] == "W"
-                        else C.bias_grad(form.key, dzs)
+                        else C.bias_grad(form.key, self._above[i] if form is C.ABOVE else dzs)
                     )
                     if gh.shape != s.g[name].shape:
                         break
