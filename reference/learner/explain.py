@@ -15,6 +15,7 @@ from .codec import canonical_key
 from .diagnose import explain_gradients, shown_before, step_data
 from .evidence import to_tensors
 from .forward import columns_output, explain_forward
+from .inner_batches import explain_inner_batches
 from .instability import nonfinite_value
 from .loss_forms import probability_bce
 from .loss_penalty import loss_penalty, penalty_finding
@@ -98,8 +99,10 @@ def diagnose(
         if sel[0][0].implied and spec.opt.name == "sgd":  # another SGD form than declared?
             upto = [h for h in history if nan_step is None or h[0].step < nan_step]
             obs, grads = [h[0] for h in upto], [h[1].grads for h in upto]
-            form = sutskever_form(obs, ref, X, y, spec, h_atol, h_rtol, codec) or explain_sgd_form(
-                obs, grads, spec, codec, start, h_atol, h_rtol, ref.l2
+            form = (
+                sutskever_form(obs, ref, X, y, spec, h_atol, h_rtol, codec)
+                or explain_sgd_form(obs, grads, spec, codec, start, h_atol, h_rtol, ref.l2)
+                or explain_inner_batches(upto, ref, X, y, codec, start, h_atol, h_rtol)
             )
         floor = 1.0 if prec == "float16" else 0.0
         data = [
@@ -150,7 +153,11 @@ def diagnose(
             )
             if twin and found[0].code == "unexplained_mismatch":  # backprop after an update?
                 late = explain_late_weights(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
-                found = late or found
+                found = (
+                    late
+                    or explain_inner_batches(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
+                    or found
+                )
             out += found
         else:
             out.append(
