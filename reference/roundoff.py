@@ -72,6 +72,9 @@ LOG_EXP_LOSSES = {"bce": 2, "bce_with_logits": 2, "cross_entropy": 2, "nll": 1}
 _F64 = torch.float64
 
 
+KINKED_LOSSES = frozenset({"l1"})  # losses whose gradient jumps (at a = y)
+
+
 def unit_roundoff(dtype: str) -> float:
     """u = eps / 2 of ``dtype``."""
     return float(np.finfo(dtype).eps) / 2
@@ -211,6 +214,8 @@ class Envelope:
             G.abs() + row + (H @ (zL.abs() + ysz).unsqueeze(2)).squeeze(2)
         )
         Edz = Edz + self._top_cancellation(Jo, g_out.abs(), zL)
+        if spec.loss.name in KINKED_LOSSES:  # dL/dz_L jumps where a = y
+            Edz = torch.maximum(Edz, self._top_jump(zL, SAFETY * EzL, yt, G))
         if n_log:  # sigmoid(z) - y, softmax(z) - y: exp(z - logsumexp) to u (1 + max|z|)
             Edz = Edz + 4 * u * n_log * w * (1 + zL.abs().amax(dim=1, keepdim=True))
         dz = G
@@ -243,6 +248,21 @@ class Envelope:
                     (Jt @ da.abs().unsqueeze(2)).squeeze(2) * (1 + zp.abs().amax())
                 )
         return bounds
+
+    def _top_jump(
+        self, zL: torch.Tensor, d: torch.Tensor, yt: torch.Tensor, G: torch.Tensor
+    ) -> torch.Tensor:
+        """How far dL/dz_L moves within ``d`` of z_L, either way, for a loss whose gradient
+        jumps (``KINKED_LOSSES``: l1's sign(a - y) at a = y): the whole jump where the two
+        sides' outputs can fall either side of the target, as ``_jump`` at an activation's
+        kink (a smooth loss has |H| E_z, and a window of SAFETY E_z there would count the
+        drift SAFETY x)."""
+
+        def at(z: torch.Tensor) -> torch.Tensor:
+            zr = z.detach().requires_grad_(True)
+            return torch.autograd.grad(self.loss_fn(self.mods[-1](zr), yt), zr)[0].detach()
+
+        return torch.maximum((at(zL + d) - G).abs(), (at(zL - d) - G).abs())
 
     def _top_cancellation(self, Jo: torch.Tensor, g_out: torch.Tensor, zL: torch.Tensor) -> Any:
         """The output derivative's own absolute error times |dL/da|, as in the hidden layers:
