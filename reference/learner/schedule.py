@@ -67,8 +67,8 @@ def explain_schedule(
     shown, span, digits = _shown(mults, seq)
     steps = [o.step for o, _ in seq]
     form, decay = _form(mults, steps, digits, 1e-9 if spec.dtype == "float64" else 1e-5)
-    if closed_only and not form:
-        return []
+    if closed_only and (not form or mults[-1] >= mults[0]):  # a decay, never a growth: a
+        return []  # fitted value's residue read as lr times 1.0000011 is none (review s18b)
     form = form or _norm_clip(mults, seq)
     fix = (
         "the twin keeps the declared lr constant: if the schedule is yours on purpose, check "
