@@ -39,17 +39,36 @@ def per_channel(decl: LayeredDecl, rows: int) -> int | None:
     return min(counts) if counts else None
 
 
+PASS = 64  # the most steps a pass over the batches extends the comparison to
+
+
 def schedule(decl: LayeredDecl, n: int, bs: int, steps: int) -> tuple[list[Array], list[Finding]]:
     """The row indices of each step compared: the batches in order, cycling, ``steps`` of
-    them (one batch: in another order at even steps, see ``row_order``), plus the last, short
-    batch when ``steps`` stops before it (a bug in the handling of the short batch shows only
-    there); a batch whose batchnorm would see one value per channel is left out, with a note
-    (PyTorch refuses it, the statistics are undefined)."""
+    them (one batch: in another order at even steps, see ``row_order``), and at least one pass
+    over every batch (review s18b: a pooling bug on the ties of batch 16 of 25 said match at
+    10 steps), up to ``PASS`` steps, the batches after the first ``steps`` then spread over the
+    data, the last, short one among them, with a note; a batch whose batchnorm would see one
+    value per channel is left out, with a note (PyTorch refuses it, the statistics are
+    undefined)."""
     batches = [np.arange(i, min(i + bs, n)) for i in range(0, n, bs)]
-    order = [rows_at(batches, k) for k in range(1, steps + 1)]  # one batch: reordered at even k
+    count = max(steps, min(len(batches), PASS))  # at least one pass over every batch
     notes = []
+    if len(batches) <= count:  # one batch: reordered at even k
+        order = [rows_at(batches, k) for k in range(1, count + 1)]
+    else:  # the batches after the first spread evenly over the data, the last one among them
+        rest = batches[steps:]
+        picks = sorted(set(np.linspace(0, len(rest) - 1, count - steps).round().astype(int)))
+        order = batches[:steps] + [rest[i] for i in picks]
+        left = len(batches) - len(order)
+        notes.append(
+            note(
+                "rows_not_handed",
+                f"{left} of your {len(batches)} batches were compared at no step: the check "
+                f"compared {len(order)}, the first {steps} and the others spread over your data",
+                f"check with steps={len(batches)} to compare every batch",
+            )
+        )
     if len(batches) > steps and len(batches[-1]) < bs:
-        order.append(batches[-1])
         notes.append(
             note(
                 "short_batch_compared",
