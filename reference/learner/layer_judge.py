@@ -214,14 +214,28 @@ def _judge_running(found: _Found, case: Case, lp: dict | None) -> None:
                         parts.append(f"running_var={rv!r}")
                     if not parts:
                         continue
+                    m = float(case.layer_param["momentum"])
+                    keep = m if mom == "cs231n" else 1 - m  # of the old value, as yours
+                    want_keep = m if conv.momentum == "cs231n" else 1 - m
+                    hard = (
+                        f"; if your code hard-codes the rate instead of reading "
+                        f"bn_param['momentum'] (= {m:g} here), it keeps {keep:g} of the old "
+                        f"value where the declared rule keeps {want_keep:g}: read the passed "
+                        "momentum (one run cannot tell the two apart: the other rule at m is "
+                        "this one at 1 - m)"
+                        if mom != conv.momentum
+                        else ""
+                    )
                     found.add(
                         "batchnorm_running",
                         key,
-                        f"follows the {', '.join(parts)} convention, not the declared "
-                        f"momentum={conv.momentum!r}, running_var={conv.running_var!r}",
-                        "a convention, not a bug: declare it (layer_check(..., "
+                        f"follows the {', '.join(parts)} convention at the passed momentum "
+                        f"{m:g}, not the declared momentum={conv.momentum!r}, "
+                        f"running_var={conv.running_var!r}",
+                        "if your code reads the passed momentum by that rule, it is a "
+                        f"convention, not a bug: declare it (layer_check(..., "
                         f"{', '.join(parts)}), or convention='cs231n' for both), or update as "
-                        "declared",
+                        f"declared{hard}",
                         case.label,
                     )
                     named = True

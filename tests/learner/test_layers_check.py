@@ -328,6 +328,9 @@ def test_cs231n_running_average_honoured_once_declared():
     undeclared = check_layer(layer_check(*fb, layer="batchnorm"))
     assert _codes(undeclared) == {"batchnorm_running"}
     assert "momentum='cs231n'" in undeclared.findings[0].evidence
+    # one run cannot tell CS231n's rule at m from a rate hard-coded to m: the fix says both
+    # (review s18b: a hard-coded 0.1 rm + 0.9 mu was told to declare one rule, then the other)
+    assert "hard-codes the rate" in undeclared.findings[0].hint
     # momentum declared, the biased variance stored: running_var alone is named
     half = check_layer(layer_check(*fb, layer="batchnorm", momentum="cs231n"))
     assert {f.params[0] for f in half.findings} == {"running_var"}
