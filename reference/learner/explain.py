@@ -31,6 +31,7 @@ from .scale import explain_total_scale
 from .schedule import explain_schedule
 from .sgd_form import explain_sgd_form
 from .sutskever import sutskever_form
+from .velocity_reset import explain_velocity_reset
 
 if TYPE_CHECKING:
     from nnparity.reference.compare import Record
@@ -103,6 +104,7 @@ def diagnose(
                 sutskever_form(obs, ref, X, y, spec, h_atol, h_rtol, codec)
                 or explain_sgd_form(obs, grads, spec, codec, start, h_atol, h_rtol, ref.l2)
                 or explain_inner_batches(upto, ref, X, y, codec, start, h_atol, h_rtol)
+                or explain_velocity_reset(obs, grads, spec, codec, start, h_atol, h_rtol)
             )
         floor = 1.0 if prec == "float16" else 0.0
         data = [
