@@ -64,7 +64,7 @@ def explain_schedule(
     ):
         return []  # one constant multiplier on the full batches (each step's own s_t parts from
         # it by no more than its storage's rounding): another lr or a factor, said elsewhere
-    shown, span, digits = _shown(mults, seq)
+    shown, span, digits = _shown(mults, seq, 1e-9 if spec.dtype == "float64" else 1e-5)
     steps = [o.step for o, _ in seq]
     form, decay = _form(mults, steps, digits, 1e-9 if spec.dtype == "float64" else 1e-5)
     if closed_only and (not form or mults[-1] >= mults[0]):  # a decay, never a growth: a
@@ -81,8 +81,13 @@ def explain_schedule(
             "lr_decay (t-1)): the nnfs book's and Keras's decay, PyTorch's Adagrad lr_decay) "
             "and the twin decays alike; if not, find what changes the learning rate between steps"
         )
-    first = next(
-        (o.step for (o, _), m in zip(seq, mults, strict=True) if not math.isclose(m, mults[0])),
+    tol = 1e-9 if spec.dtype == "float64" else 1e-5  # float32 steps read their multipliers
+    first = next(  # to about 1e-6: a scatter below that is no change (review s18b)
+        (
+            o.step
+            for (o, _), m in zip(seq, mults, strict=True)
+            if not math.isclose(m, mults[0], rel_tol=tol)
+        ),
         seq[0][0].step,
     )
     declared = float(spec.opt.kwargs.get("lr_decay", 0.0))
@@ -101,12 +106,14 @@ def explain_schedule(
     )
 
 
-def _shown(mults: list[float], seq: list) -> tuple[str, str, int]:
-    """The multipliers as said (a leading run of one value once, then where it changes), the
-    steps they span, and the digits that tell them apart."""
+def _shown(mults: list[float], seq: list, tol: float = 1e-9) -> tuple[str, str, int]:
+    """The multipliers as said (a leading run of one value, to ``tol``, once, then where it
+    changes), the steps they span, and the digits that tell them apart."""
     spread = max(abs(b - a) for a, b in zip(mults, mults[1:], strict=False)) or 1.0
     digits = max(4, min(15, 2 + math.ceil(-math.log10(spread))))  # enough to tell them apart
-    same = next((i for i, m in enumerate(mults) if not math.isclose(m, mults[0])), len(mults))
+    same = next(
+        (i for i, m in enumerate(mults) if not math.isclose(m, mults[0], rel_tol=tol)), len(mults)
+    )
     lead = ""
     span = _span(seq[0][0].step, seq[-1][0].step)
     if same > 2:  # a run of one value first: say it once, then where it changes
@@ -289,7 +296,7 @@ def _momentum_mults(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
             if max(mults) - min(mults) <= 1e-6 * max(abs(m) for m in mults):
                 return []  # one constant: another lr, said elsewhere
             steps = [o.step for o, _ in seq]
-            shown, span, digits = _shown(mults, seq)
+            shown, span, digits = _shown(mults, seq, 1e-9 if spec.dtype == "float64" else 1e-5)
             tail, _ = _form(mults, steps, digits, 1e-9 if spec.dtype == "float64" else 1e-5)
             first = next((t for t, m in zip(steps, mults, strict=True) if abs(m - 1) > 1e-9), 1)
             return _schedule(

@@ -17,13 +17,13 @@ DT = np.float32
 
 
 class Net:
-    def __init__(self, eps: float):
+    def __init__(self, eps: float, tcap: int | None = None):
         r = np.random.RandomState(0)
         self.P = {"W1": (r.randn(5, 12) * 0.4).astype(DT), "b1": np.zeros(12, DT),
                   "W2": (r.randn(12, 3) * 0.4).astype(DT), "b2": np.zeros(3, DT)}  # fmt: skip
         self.m = {k: np.zeros_like(v) for k, v in self.P.items()}
         self.v = {k: np.zeros_like(v) for k, v in self.P.items()}
-        self.t, self.eps = 0, DT(eps)
+        self.t, self.eps, self.tcap = 0, DT(eps), tcap
 
     def forward(self, X):
         self.X, P = X.astype(DT), self.P
@@ -40,23 +40,24 @@ class Net:
         dz = (d @ self.P["W2"].T) * (1 - self.a1**2)
         g = {"W2": self.a1.T @ d, "b2": d.sum(0), "W1": self.X.T @ dz, "b1": dz.sum(0)}
         self.t += 1
+        t = min(self.t, self.tcap or self.t)  # tcap: the bias corrections' t stops there
         for k, w in self.P.items():
             self.m[k] = DT(0.9) * self.m[k] + DT(0.1) * g[k]
             self.v[k] = DT(0.999) * self.v[k] + DT(0.001) * g[k] * g[k]
-            mh = self.m[k] / (1 - DT(0.9) ** self.t)
-            vh = self.v[k] / (1 - DT(0.999) ** self.t)
+            mh = self.m[k] / (1 - DT(0.9) ** t)
+            vh = self.v[k] / (1 - DT(0.999) ** t)
             w -= DT(0.01) * mh / (np.sqrt(vh) + self.eps)
 
 
-def _check(eps: float):
-    net = Net(eps)
+def _check(eps: float, tcap: int | None = None, steps: int = 10):
+    net = Net(eps, tcap)
     r = np.random.RandomState(1)
     X = r.randn(64, 5).astype(DT)
     y = np.argmax(X[:, :3] + 0.3 * X[:, 3:4], axis=1)
     a = from_step(net.P, list(net.P), net.step, forward=net.forward, sizes=[5, 12, 3],
                   activations="tanh,identity", loss="cross_entropy", optimizer="adam", lr=0.01,
                   batch_size=16)  # fmt: skip
-    return check(a, X, y, steps=10, probe=False)
+    return check(a, X, y, steps=steps, probe=False)
 
 
 def test_float32_adam_at_another_eps_is_named_by_its_eps():
@@ -71,3 +72,12 @@ def test_float32_adam_at_another_eps_is_named_by_its_eps():
 @pytest.mark.parametrize("eps", [1e-8])
 def test_float32_adam_at_the_declared_eps_matches(eps):
     assert _check(eps).code == "match"
+
+
+def test_a_schedule_from_step_11_is_said_at_step_11_not_at_float32_noise():
+    """Adam's bias-correction t capped at 10 (review s18b): the finding said step 2, and the
+    multipliers "1, 1, 1, 1, 1, ...", float32's scatter read as a change."""
+    r = _check(1e-8, tcap=10, steps=12)
+    f = r.findings[0]
+    assert f.code == "lr_schedule" and f.step == 11, r.render()
+    assert "at steps 1-10, then" in f.evidence, r.render()
