@@ -12,7 +12,7 @@ import numpy as np
 
 from . import accumulation
 from .codec import canonical_key
-from .diagnose import explain_gradients, shown_before, step_data
+from .diagnose import explain_gradients, shown_before
 from .evidence import to_tensors
 from .forward import columns_output, explain_forward
 from .inner_batches import explain_inner_batches
@@ -30,6 +30,7 @@ from .row_order import explain_stale
 from .scale import explain_total_scale
 from .schedule import explain_schedule
 from .sgd_form import explain_sgd_form
+from .step_evidence import step_data
 from .sutskever import sutskever_form
 from .velocity_reset import explain_velocity_reset
 

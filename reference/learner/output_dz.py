@@ -1,4 +1,4 @@
-"""Whole-output candidates for dL/dz_L, computed per step in ``diagnose.step_data``: under
+"""Whole-output candidates for dL/dz_L, computed per step in ``step_evidence.step_data``: under
 cross-entropy, softmax normalised over the wrong axis, and a softmax layer of its own whose
 backward keeps only its Jacobian's diagonal; under a sigmoid and binary cross-entropy, the
 chain rule dL/da * a (1 - a) with a clipped to [eps, 1 - eps] in dL/da, eps added to its
@@ -21,7 +21,7 @@ from .candidates import Deriv
 Tensor = torch.Tensor
 
 
-OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``diagnose.step_data``
+OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``step_evidence.step_data``
     "softmax_diag": Deriv(
         "softmax_diag",
         "softmax_jacobian",

@@ -6,6 +6,13 @@ import numpy as np
 
 Array = np.ndarray
 REPEAT_ULPS = 256  # two runs of one step may part by this many spacings of the dtype
+REPEAT_FIX = (  # the fix of a step whose two runs part: random draws, or an order that varies
+    "seed every random draw (dropout, shuffling) or remove it while checking; the comparison "
+    "needs repeatable numbers; if nothing is random, an order that changes between runs "
+    "decides your numbers: a loop over a set of objects (a topological sort built on set()) "
+    "is one, and with += every order gives the same sum, while = where += belongs keeps "
+    "whichever write came last"
+)
 
 
 def differs(

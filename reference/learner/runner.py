@@ -36,8 +36,8 @@ from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_finding
 from .handed import loss_check, nonfinite_init
 from .implied import imply
 from .paths import LearnerError
+from .repeats import REPEAT_FIX, narrowest
 from .repeats import differs as _differs
-from .repeats import narrowest
 from .result import Finding
 
 Array = np.ndarray
@@ -379,18 +379,13 @@ class Runner:
     ) -> None:
         k = _differs(a, b, held or self.codec.held_in(), base)
         if k is not None:
-            self._once(
-                "nondeterministic",
+            evidence = (
                 f"{what} differ between two runs from the same "
                 f"weights and data at step {step} ({self.codec.label(k)})"
-                + ("; your step keeps some state, or draws random numbers" if state else ""),
-                "seed every random draw (dropout, shuffling) or remove it while checking; "
-                "the comparison needs repeatable numbers; if nothing is random, an order that "
-                "changes between runs decides your numbers: a loop over a set of objects (a "
-                "topological sort built on set()) is one, and with += every order gives the "
-                "same sum, while = where += belongs keeps whichever write came last"
-                + (OWN_BATCHES if state else ""),
-                step,
+                + ("; your step keeps some state, or draws random numbers" if state else "")
+            )
+            self._once(
+                "nondeterministic", evidence, REPEAT_FIX + (OWN_BATCHES if state else ""), step
             )
 
 

@@ -94,7 +94,7 @@ def test_the_null_hypothesis_reproduces_pytorch_autograd(text):
     t = twin.step(*twin.tensors(X, y))
     for k, g in t.grads.items():  # BCE from logits agrees with BCELoss away from saturation
         np.testing.assert_allclose(rs.grads[k], g, rtol=1e-10, atol=1e-12)
-    from nnparity.reference.learner.diagnose import step_data
+    from nnparity.reference.learner.step_evidence import step_data
 
     class Obs:
         step, params, grads, noise, after = 1, P, rs.grads, {}, None
