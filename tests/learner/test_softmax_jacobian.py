@@ -52,10 +52,9 @@ def test_softmax_jacobian_diagonal_only(diagonal):
     assert "(da * a).sum(axis=1, keepdims=True)" in r.findings[0].hint
 
 
-@pytest.mark.parametrize("diagonal", [False, True])
-def test_a_softmax_layer_of_its_own_under_cross_entropy(diagonal):
-    """Review s6: Keras-style, a Softmax layer whose backward keeps the diagonal, under
-    cross_entropy on its output (activations '...,softmax'): was four unexplained mismatches."""
+def _softmax_ce_net(dz2_of):
+    """tanh -> 4 logits, softmax p; the output's dz2 = ``dz2_of(p, y, N)``; the generator
+    after the weights' draws, for data."""
     rng = np.random.default_rng(3)
     P = {"W1": rng.normal(0, 0.8, (3, 5)), "b1": np.zeros(5),
          "W2": rng.normal(0, 0.8, (5, 4)), "b2": np.zeros(4)}  # fmt: skip
@@ -64,11 +63,23 @@ def test_a_softmax_layer_of_its_own_under_cross_entropy(diagonal):
         a1 = np.tanh(X @ P["W1"] + P["b1"])
         z2 = a1 @ P["W2"] + P["b2"]
         e = np.exp(z2 - z2.max(axis=1, keepdims=True))
-        p = e / e.sum(axis=1, keepdims=True)
-        dp = -np.eye(4)[y] / p / len(X)  # cross-entropy on the probabilities
-        dz2 = dp * p * (1 - p) if diagonal else p * (dp - (dp * p).sum(axis=1, keepdims=True))
+        dz2 = dz2_of(e / e.sum(axis=1, keepdims=True), y, len(X))
         dz1 = dz2 @ P["W2"].T * (1 - a1**2)
         return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
+
+    return P, grads, rng
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_a_softmax_layer_of_its_own_under_cross_entropy(diagonal):
+    """Review s6: Keras-style, a Softmax layer whose backward keeps the diagonal, under
+    cross_entropy on its output (activations '...,softmax'): was four unexplained mismatches."""
+
+    def dz2_of(p, y, n):
+        dp = -np.eye(4)[y] / p / n  # cross-entropy on the probabilities
+        return dp * p * (1 - p) if diagonal else p * (dp - (dp * p).sum(axis=1, keepdims=True))
+
+    P, grads, rng = _softmax_ce_net(dz2_of)
 
     decl = dict(sizes=[3, 5, 4], activations="tanh,softmax", loss="cross_entropy", lr=0.5)
     X, y = rng.normal(size=(8, 3)), rng.integers(0, 4, 8)
@@ -87,20 +98,12 @@ def test_a_softmax_layer_of_its_own_under_cross_entropy(diagonal):
 def test_the_softmax_jacobian_applied_again_to_p_minus_y_is_named(twice, last):
     """Review s18a: cross-entropy's dz = p - y, then the softmax's backward once more (its
     Jacobian on p - y): was four unexplained mismatches; now derivative_of_output at layer 2."""
-    rng = np.random.default_rng(3)
-    P = {"W1": rng.normal(0, 0.8, (3, 5)), "b1": np.zeros(5),
-         "W2": rng.normal(0, 0.8, (5, 4)), "b2": np.zeros(4)}  # fmt: skip
 
-    def grads(X, y):
-        a1 = np.tanh(X @ P["W1"] + P["b1"])
-        z2 = a1 @ P["W2"] + P["b2"]
-        e = np.exp(z2 - z2.max(axis=1, keepdims=True))
-        p = e / e.sum(axis=1, keepdims=True)
-        dz2 = (p - np.eye(4)[y]) / len(X)
-        if twice:
-            dz2 = p * (dz2 - (dz2 * p).sum(axis=1, keepdims=True))
-        dz1 = dz2 @ P["W2"].T * (1 - a1**2)
-        return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
+    def dz2_of(p, y, n):
+        dz2 = (p - np.eye(4)[y]) / n
+        return p * (dz2 - (dz2 * p).sum(axis=1, keepdims=True)) if twice else dz2
+
+    P, grads, _ = _softmax_ce_net(dz2_of)
 
     a = from_gradients(P, ["W1", "b1", "W2", "b2"], grads, sizes=[3, 5, 4],
                        activations=f"tanh,{last}", loss="cross_entropy", optimizer="sgd",
