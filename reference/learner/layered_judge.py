@@ -242,8 +242,6 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
         f"{r.torch_value:.6g}{rel}) while {above}{extra}"
     )
     hint = HINTS.get(kind, "check this layer's backward")
-    if kind == "conv" and any(ref.kind[m] in ("maxpool", "avgpool") for m in ref.kind if m > n):
-        hint += "; the pooling above routes its gradient"
     if code == "sign_flip":
         hint = f"{_path(learner, r.tensor)}'s gradient has the opposite sign: " + hint
     elif code == "scale_factor":
@@ -284,16 +282,26 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
 
 
 def _dx_above(ref: LayeredRef, n: int | None) -> str:
-    """The layer above ``n`` whose dx reaches it unseen (its own gradients agree, its dx is not
-    compared): a normalisation or dropout, named as the other place to look."""
-    above = sorted(m for m in ref.kind if n is not None and m > n)
-    if not above or ref.kind[above[0]] not in ("batchnorm", "layernorm", "dropout"):
+    """What hands layer ``n`` its gradient unseen, as the other place to look: the pooling
+    between it and the next layer above that holds arrays (it routes the gradient), and that
+    layer's dx (only its own gradients are compared, and they agree; a conv's dx that ignores
+    its stride leaves its dw right and parts first in the layer below: review s18b)."""
+    if n is None:
         return ""
-    m = above[0]
-    return (
-        f"; or the dx that {ref.kind[m]} (layer {m}) hands down: its own gradients agree, its "
-        f"dx is not seen (layer_check(..., layer='{ref.kind[m]}') holds it alone)"
-    )
+    stack, slots, said = ref.decl.spec.stack, ref.net.slots, []
+    for j in range(ref.index[n] + 1, len(slots)):
+        name, m = stack[j].name, slots[j].number
+        if name in ("maxpool", "avgpool"):
+            check = " (layer_check(..., layer='maxpool'))" if name == "maxpool" else ""
+            said.append(f"the {name} above, which routes its gradient{check}")
+        elif m is not None:
+            own = "" if name == "dropout" else "its own gradients agree, "
+            said.append(
+                f"the dx that {name} (layer {m}) hands down: {own}its dx is not seen "
+                f"(layer_check(..., layer='{name}') holds it alone)"
+            )
+            break
+    return "".join(f"; or {t}" for t in said)
 
 
 def _handed_down(ref, n, G, T, c, failing) -> tuple[str, int | None] | None:  # noqa: ANN001

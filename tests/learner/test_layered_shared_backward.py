@@ -34,6 +34,9 @@ def _adapter(divided: bool):
             dxp = M.conv_backward_naive(d, (np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))), w,
                                             c[2], {"stride": 1, "pad": 0}))[0]  # fmt: skip
             return dxp[:, :, : x.shape[2], : x.shape[3]], dw, db
+        if divided == "shifted":  # dx one column off: only the layer below can show it
+            dx, dw, db = M.conv_backward_naive(d, c)
+            return np.roll(dx, 1, axis=3), dw, db
         n = d.shape[0] if divided is True else 1
         return dx, dw / n, db / n
 
@@ -71,3 +74,14 @@ def test_a_conv_dx_cut_at_the_padded_corner_is_conv_padding():
     """Review s9a: dx = dxp[:, :, :H, :W] in place of [pad:pad + H] was a generic mismatch."""
     r = check(_adapter("crop"), steps=2)
     assert r.code == "implementation_bug" and r.findings[0].code == "conv_padding", r.render()
+
+
+def test_a_dx_handed_down_wrong_by_the_conv_above_is_named_where_the_layer_below_parts():
+    """Review s18b: a second conv's dx that ignored its stride parted first at conv 1's dW (conv
+    2's own dW and db agree: its dx is not compared), and the fix named conv 1's backward only;
+    the pooling between them and conv 2's dx are named as the other places to look."""
+    r = check(_adapter("shifted"), steps=2)
+    f = r.findings[0]
+    assert r.code == "implementation_bug" and f.params == ("W1",), r.render()
+    assert "the maxpool above, which routes its gradient" in f.hint, f.hint
+    assert "the dx that conv (layer 2) hands down" in f.hint, f.hint
