@@ -305,6 +305,7 @@ def unexplained(
     zeros = ""
     if nl == 0 and den:
         zeros = f"your gradient of {label} is all zeros where PyTorch's is not (never computed?); "
+    few = _few(diff, e, s.atol.get(k, 0.0), s.rtol, k, codec)
     return Finding(
         "unexplained_mismatch",
         (label,),
@@ -313,6 +314,30 @@ def unexplained(
         f"{zeros}the {'gradient' if stage == 'grad' else stage} of {label} parts from "
         f"PyTorch's at step {step} (c = {c:.4f}, "
         f"cos = {cos:.4f}, max |diff| = {float(diff.max()):.3g} at {where}) and no candidate "
-        "bug reproduces it within tolerance",
+        f"bug reproduces it within tolerance{few}",
         "print your gradient beside a finite-difference estimate for this parameter, term by term",
+    )
+
+
+def _few(
+    diff: torch.Tensor, e: torch.Tensor, atol: float, rtol: float, k: str, codec: Codec | None
+) -> str:
+    """``; only 1 of 4 entries parts, at (1, 0): ...`` where at most a quarter of the entries,
+    and fewer than a row or a column of a matrix (one input's or one unit's: a product's
+    operand), are outside tolerance: a slip in the lines of those entries (one weight's
+    formula written out by hand, an index copied from the line above: review s19a), not in a
+    whole product."""
+    out = diff > atol + rtol * e.abs()
+    n, size = int(out.sum()), diff.numel()
+    most = min(diff.shape) - 1 if diff.dim() == 2 else size // 4  # less than a row or column
+    if size < 4 or not 0 < n <= min(most, size // 4):
+        return ""
+    at = [tuple(int(i) for i in np.unravel_index(j, tuple(diff.shape)))
+          for j in np.flatnonzero(out.reshape(-1).numpy())[:3]]  # fmt: skip
+    at = [codec.own(k, w) if codec is not None else w for w in at]
+    return (
+        f"; only {n} of {size} entries part{'s' if n == 1 else ''}, at "
+        f"{', '.join(map(str, at))}{', ...' if n > 3 else ''}, and every other agrees: "
+        "the slip is in what computes those entries (a formula written out per weight, an "
+        "index or a copied line), not in a whole product"
     )

@@ -6,6 +6,7 @@ value alone to a note; what none explains is ``unexplained_mismatch`` with where
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -143,6 +144,8 @@ def diagnose(
             or explain_regularization(data, codec, failing, ref.l2, spec, ref.l2_bias, whole_agreed)
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied, shown)
         )
+        seen = history[start - 1][0].out is not None  # the forward output was compared
+        out = _loss_first(out, bad, start, codec, len(spec.sizes) - 1, seen)
     upd = [r for r in bad if r.stage == "update"]
     if upd:
         seen = [h for h in history if h[2] is not None and not h[0].implied]
@@ -224,6 +227,48 @@ def diagnose(
             "print your gradient beside PyTorch's (or a finite-difference estimate) for this "
             "parameter, term by term",
         )
+    ]
+
+
+def _loss_first(
+    found: list[Finding], bad: list, start: int, codec: Codec, L: int, seen: bool
+) -> list[Finding]:
+    """Where the loss value parts at the first failing step (a forward output that parted
+    would have been explained first; ``seen``: one was compared) and no reading explains the
+    output layer's gradients, the loss is said first, as what every gradient below follows
+    from (review s19a: a log-softmax whose max was taken over the batch axis left six
+    unexplained gradients)."""
+    loss = next((r for r in bad if r.stage == "loss" and r.step == start), None)
+    top = {codec.label(n) for n in (f"W{L}", f"b{L}")}
+    if (
+        loss is None
+        or not found
+        or any(f.code != "unexplained_mismatch" for f in found)
+        or not any(top & set(f.params) and f.step == start for f in found)
+    ):
+        return found
+    after = " (likely a consequence of the loss: fix that first)"
+    return [
+        Finding(
+            "loss_mismatch",
+            ("loss",),
+            L,
+            start,
+            "your loss value parts from PyTorch's at step {} ({} against {}){}, and the "
+            "gradients part from the output layer down: your loss "
+            "computes its value and its gradient at the output from other numbers than your "
+            "forward pass gives (probabilities or log-probabilities taken over another axis, "
+            "another clip or epsilon, another target encoding); the layers below receive "
+            "that gradient".format(
+                start,
+                *distinct(loss.scratch_value, loss.torch_value),
+                " while your forward output agrees" if seen else "",
+            ),
+            "compute the loss from the declared formula on your forward pass's own output, "
+            "and check its gradient at the output first (for softmax with cross-entropy, "
+            "(p - y) / N with p your forward's probabilities)",
+        ),
+        *(replace(f, evidence=f.evidence + after) for f in found),
     ]
 
 

@@ -128,7 +128,9 @@ def explain_update(
             "len(training_data)) where it averages a batch: divide by the batch's rows, "
             "len(mini_batch)",
         )
-    if f.ok and f.factor != "1" and k > 0:  # the declared step before: a step decay?
+    if f.ok and f.factor != "1":  # one constant at the hypothesis tolerance; a schedule
+        # whose multipliers move by less (float32: 0.990099, 0.990196, ...) is read at the
+        # steps' own precision, where it differs from a constant (review s19a)
         sched = explain_schedule(history, grads, spec, codec, atol, rtol)
         if sched:
             return sched

@@ -5,8 +5,9 @@ one least-squares solve over the steps examined finds them. ``1 - a`` for tanh' 
 left out), ``a - a^3``, ``1 + a^2``: any slip of that kind is named with its formula, where a
 list of candidates holds only the slips someone thought of. The hypothesis search then judges
 the fitted candidate like any other (hypotheses.py). An activation with a kink at 0 (relu, leaky
-relu, elu, selu) is also fitted with one polynomial on each side of it, where a slip is in one
-branch: elu'(z) written as elu(z) below 0, the + alpha left out."""
+relu, elu, selu) is also fitted with one polynomial on each side of it, in a and then in z,
+where a slip is in one branch: elu'(z) written as elu(z) below 0, the + alpha left out, or as
+z + alpha where a + alpha belongs (review s19a)."""
 
 from __future__ import annotations
 
@@ -52,14 +53,23 @@ def fitted_derivative(
 def _branches(
     steps: Sequence, l: int, da: list[Tensor], act: str, bias: bool, module: Any
 ) -> list[Deriv]:
-    """Candidates with one polynomial in a on each side of the kink, none where both sides are
-    the true derivative times one constant at the points the steps reached."""
-    c = _solve(steps, l, da, "a", bias, split=True)
-    if c is None:
-        return []
+    """Candidates with one polynomial in a, and one in z, on each side of the kink, none where
+    both sides are the true derivative times one constant at the points the steps reached."""
     z = torch.cat([s.z[l].reshape(-1) for s in steps])
     a, true = module(z), prime(module, z)
-    fit = _on_sides(c, z, a)
+    return [d for var in ("a", "z") for d in _branch(steps, l, da, act, bias, var, z,
+                                                     a if var == "a" else z, true)]  # fmt: skip
+
+
+def _branch(
+    steps: Sequence, l: int, da: list[Tensor], act: str, bias: bool, var: str, z: Tensor,
+    x: Tensor, true: Tensor,
+) -> list[Deriv]:  # fmt: skip
+    """``_branches``' candidates as polynomials in ``var`` (``x``: its values at ``z``)."""
+    c = _solve(steps, l, da, var, bias, split=True)
+    if c is None:
+        return []
+    fit = _on_sides(c, z, x)
     scale = float(fit @ true) / max(float(true @ true), 1e-300)
     if all(  # on each side, at that side's own size (leaky's 0.01 below 0 is no 0.02 off)
         float((fit - scale * true)[m].abs().max())
@@ -70,8 +80,8 @@ def _branches(
         return []  # the true derivative (or a scale of it, which other hypotheses name)
     snapped = torch.round(c * SNAP) / SNAP
     near = float((snapped - c).abs().max()) <= 1e-3 * max(1.0, float(c.abs().max()))
-    tidy = _tidy(c, z, a)
-    return [_split_deriv(k, act, z, a, true) for k in ([snapped, tidy] if near else [tidy])]
+    tidy = _tidy(c, z, x)
+    return [_split_deriv(k, act, z, x, true, var) for k in ([snapped, tidy] if near else [tidy])]
 
 
 def _tidy(c: Tensor, z: Tensor, a: Tensor) -> Tensor:
@@ -95,9 +105,11 @@ def _on_sides(c: Tensor, z: Tensor, a: Tensor) -> Tensor:
     return torch.where(z > 0, up, down)
 
 
-def _split_deriv(c: Tensor, act: str, z: Tensor, a: Tensor, true: Tensor) -> Deriv:
-    """A two-sided candidate, said by the side(s) whose polynomial parts from the true
-    derivative at the points the steps reached there."""
+def _split_deriv(
+    c: Tensor, act: str, z: Tensor, a: Tensor, true: Tensor, var: str = "a"
+) -> Deriv:
+    """A two-sided candidate in ``var`` (``a``: its values), said by the side(s) whose
+    polynomial parts from the true derivative at the points the steps reached there."""
     sym, n = SYMBOL.get(act, act), DEGREE + 1
     fit = _on_sides(c, z, a)
     said = []
@@ -106,18 +118,18 @@ def _split_deriv(c: Tensor, act: str, z: Tensor, a: Tensor, true: Tensor) -> Der
             continue
         off = float((fit - true)[mask].abs().max())
         if off > NEAR * float(torch.maximum(fit[mask].abs(), true[mask].abs()).max()):
-            said.append(f"{poly_text(part, 'a')} for {side}")
+            said.append(f"{poly_text(part, var)} for {side}")
     coef = c.tolist()
     return Deriv(
         "poly split",
         "wrong_activation_derivative",
-        f"{' and '.join(said)} in place of {sym}'(z) (fitted as a polynomial in a = {sym}(z) "
-        "on each side of 0)",
+        f"{' and '.join(said)} in place of {sym}'(z) (fitted as a polynomial in "
+        f"{'a = ' + sym + '(z)' if var == 'a' else 'z'} on each side of 0)",
         1.5,
         lambda z, a: torch.where(
             z > 0,
-            sum(coef[j] * a**j for j in range(n)),
-            sum(coef[n + j] * a**j for j in range(n)),
+            sum(coef[j] * (a if var == "a" else z) ** j for j in range(n)),
+            sum(coef[n + j] * (a if var == "a" else z) ** j for j in range(n)),
         ),
     )
 

@@ -153,7 +153,9 @@ def _declared_decay_fix(mults: list[float], steps: list[int], d: float, tol: flo
     so the learner's own is that times the multiplier. A decay counted from 1 (lr / (1 + d t)),
     another decay constant, or neither."""
     own = [m / (1 + d * (t - 1)) for m, t in zip(mults, steps, strict=True)]
-    if all(abs(o * (1 + d * t) - 1) <= tol for o, t in zip(own, steps, strict=True)):
+    near = max(tol, 1e-4 * max(abs(m - 1) for m in mults))  # of the effect's own size: a
+    # float64 Adam's multipliers read to 1e-8 beside departures of 1e-2 (review s19a)
+    if all(abs(o * (1 + d * t) - 1) <= near for o, t in zip(own, steps, strict=True)):
         return (
             f"your decay counts the steps from 1 (lr / (1 + {d:g} t) at step t = 1, 2, ...), so "
             "even the first step is decayed; the declared decay (nnfs's, Keras's, PyTorch's "

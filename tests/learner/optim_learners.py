@@ -23,7 +23,9 @@ class Learner:
     ``_rev``: the parameters updated last first), ``no_state`` (the moments zeroed each step),
     ``g_numerator`` (g for m_hat), ``mv_swapped`` (v_hat / (sqrt(|m_hat|) + eps))."""
 
-    def __init__(self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0):
+    def __init__(
+        self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0, dtype=None
+    ):
         rng = np.random.default_rng(seed)
         self.P = {
             "W1": rng.normal(0, 1 / np.sqrt(d), (d, H)),
@@ -31,6 +33,7 @@ class Learner:
             "W2": rng.normal(0, 1 / np.sqrt(H), (H, 1)),
             "b2": np.zeros(1),
         }
+        self.P = {k: v.astype(dtype or np.float64) for k, v in self.P.items()}
         self.S = {k: [np.zeros_like(v), np.zeros_like(v)] for k, v in self.P.items()}
         self.opt, self.lr, self.bug, self.value, self.t = opt, lr, bug, value, 0
         self.wd = wd  # L2 weight decay added to the gradient, as torch's Adam adds it
@@ -63,6 +66,8 @@ class Learner:
             lr = self.lr * val ** (t - 1)
         if bug == "invdecay":  # Keras's and nnfs's decay
             lr = self.lr / (1 + val * (t - 1))
+        if bug == "invdecay_from1":  # the same, its step counter advanced before the update
+            lr = self.lr / (1 + val * t)
         eps = val if bug in ("eps", "eps_hat_eps") else 1e-8
         g = {k: g[k] + self.wd * p for k, p in self.P.items()}
         if bug == "clip":  # elementwise clipping before the update

@@ -35,6 +35,19 @@ def test_an_undeclared_decay_names_the_declaration():
     assert r.findings[0].hint.startswith("if the decay is yours on purpose, declare lr_decay=0.01")
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_declared_decay_counted_from_one_is_named_so(dtype):
+    """Review s19a: lr / (1 + d t) where lr / (1 + d (t-1)) is declared, multipliers 0.990099,
+    0.990196, ...: in float32 a constant c = 0.9902 fitted them at the hypothesis tolerance
+    and the fix said "use the declared learning rate"; in float64 the fix missed the count
+    from one (its multipliers are read to 1e-8, not 1e-9)."""
+    a = learner("adam", "invdecay_from1", 1e-2, style="gradients", declare={"lr_decay": 1e-2},
+                dtype=dtype)  # fmt: skip
+    r = check(a, X.astype(dtype), Y.astype(dtype), steps=6, probe=False)
+    assert r.codes() == ["lr_schedule"], r.render()
+    assert r.findings[0].hint.startswith("your decay counts the steps from 1"), r.render()
+
+
 def test_an_exponential_decay_is_not_offered_the_declaration():
     r = check(learner("adam", "decay", 0.99), X, Y, steps=6, probe=False)
     assert r.codes() == ["lr_schedule"], r.render()

@@ -133,3 +133,33 @@ def test_one_unit_backpropagated_through_its_updated_weight_is_no_derivative_sli
     res = run(True)
     assert res.code == "implementation_bug", res.render()
     assert "wrong_activation_derivative" not in res.codes(), res.render()
+
+
+def _elu_check(deriv):
+    """A 3-8-2 ELU network whose backward takes ``deriv(z, a)`` as elu'(z)."""
+    r = np.random.RandomState(5)
+    P = [r.randn(3, 8), np.zeros(8), r.randn(8, 2) * 0.5, np.zeros(2)]
+    X, Y = r.randn(24, 3), r.randn(24, 2)
+
+    def grads(X, Y):
+        z = X @ P[0] + P[1]
+        a = np.where(z > 0, z, np.exp(np.minimum(z, 0)) - 1)
+        d = 2 * (a @ P[2] + P[3] - Y) / Y.size
+        dz = d @ P[2].T * deriv(z, a)
+        return [X.T @ dz, dz.sum(0), a.T @ d, d.sum(0)]
+
+    a = from_gradients(
+        P, [f"[{i}]" for i in range(4)], grads, sizes=[3, 8, 2], activations="elu,identity",
+        loss="mse", optimizer="sgd", lr=0.1, layout="in_out",
+    )  # fmt: skip
+    return check(a, X, Y, steps=3, probe=False)
+
+
+def test_a_slip_in_one_branch_written_in_z_is_named_in_z():
+    """Review s19a: elu'(z) below 0 written z + alpha where a + alpha belongs was unexplained
+    (the two-sided fit was in a alone); the right a + alpha matches."""
+    assert _elu_check(lambda z, a: np.where(z > 0, 1.0, a + 1.0)).code == "match"
+    r = _elu_check(lambda z, a: np.where(z > 0, 1.0, z + 1.0))
+    f = r.findings[0]
+    assert f.code == "wrong_activation_derivative", r.render()
+    assert "1 + z for z <= 0 in place of elu'(z)" in f.evidence, r.render()

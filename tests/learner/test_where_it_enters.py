@@ -18,7 +18,10 @@ def _check(bug: str):
         Xd = X * np.array([2.0, 1, 1, 1]) if bug == "input" else X  # dW1 from another input
         dW2 = h.T @ do * (1 + 0.1 * np.cos(h.T @ do)) if bug == "both" else h.T @ do
         db1 = (dh * X[:, :1]).sum(0) if bug == "bias" else dh.sum(0)  # Zhou's copy-paste slip
-        return [Xd.T @ dh, db1, dW2, do.sum(0)]
+        dW1 = Xd.T @ dh
+        if bug == "entry":  # one weight's line reads the input above it (Zhou: x[0] for x[1])
+            dW1[1, 0] = X[:, 0] @ dh[:, 0]
+        return [dW1, db1, dW2, do.sum(0)]
 
     return check(adapter(P, grads), X, Y, steps=2, probe=False)
 
@@ -56,3 +59,15 @@ def test_an_error_in_db_alone_says_the_weights_agree():
     assert "[0] agrees, so dz1 is right: what parts is [1]'s own line" in _evidence(r, "[1]"), (
         r.render()
     )
+
+
+def test_an_error_in_one_entry_says_the_others_agree():
+    """Review s19a (Victor Zhou's per-weight lines): d_h1_d_w2 = x[0] * ... where x[1]
+    belongs parts one entry of four; the evidence says so, and where every entry of a
+    product parts (dW1 from another input column, below) it does not."""
+    r = _check("entry")
+    assert r.code == "implementation_bug"
+    assert "only 1 of 20 entries parts, at (1, 0), and every other agrees" in _evidence(
+        r, "[0]"
+    ), r.render()
+    assert "entries part" not in _evidence(_check("input"), "[0]")
