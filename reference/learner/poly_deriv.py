@@ -105,9 +105,7 @@ def _on_sides(c: Tensor, z: Tensor, a: Tensor) -> Tensor:
     return torch.where(z > 0, up, down)
 
 
-def _split_deriv(
-    c: Tensor, act: str, z: Tensor, a: Tensor, true: Tensor, var: str = "a"
-) -> Deriv:
+def _split_deriv(c: Tensor, act: str, z: Tensor, a: Tensor, true: Tensor, var: str = "a") -> Deriv:
     """A two-sided candidate in ``var`` (``a``: its values), said by the side(s) whose
     polynomial parts from the true derivative at the points the steps reached there."""
     sym, n = SYMBOL.get(act, act), DEGREE + 1

@@ -67,7 +67,7 @@ def test_an_error_in_one_entry_says_the_others_agree():
     product parts (dW1 from another input column, below) it does not."""
     r = _check("entry")
     assert r.code == "implementation_bug"
-    assert "only 1 of 20 entries parts, at (1, 0), and every other agrees" in _evidence(
-        r, "[0]"
-    ), r.render()
+    assert "only 1 of 20 entries parts, at (1, 0), and every other agrees" in _evidence(r, "[0]"), (
+        r.render()
+    )
     assert "entries part" not in _evidence(_check("input"), "[0]")
