@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -126,8 +127,8 @@ def _coerce(kind: str, name: str, key: str, value: Any, default: Value) -> Value
             return value
         raise SpecError(f"{where} must be true or false, got {value!r}")
     if isinstance(default, (int, float)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SpecError(f"{where} must be a number, got {value!r}")
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+            raise SpecError(f"{where} must be a number, got {value!r}")  # np.float32(0.1) is one
         if not math.isfinite(value):
             raise SpecError(f"{where} must be a finite number, got {value!r}")
         if isinstance(default, int) and float(value).is_integer():

@@ -10,6 +10,7 @@ the twin's bias is the folded row. A layer without bias keeps a frozen zero bias
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -83,7 +84,7 @@ class Conventions:
             raise LearnerError(f"fold must be 'last' or 'first', got {conv.fold!r}")
         for key, what in (("l2", "W^2 over the weights"), ("l2_bias", "b^2 over the biases")):
             v = getattr(conv, key)
-            if not isinstance(v, int | float) or isinstance(v, bool) or v < 0:
+            if not isinstance(v, numbers.Real) or isinstance(v, bool | np.bool_) or v < 0:
                 raise LearnerError(
                     f"{key} must be a number >= 0 (the loss gains {key}/2 * sum {what}), got {v!r}"
                 )

@@ -81,3 +81,11 @@ def test_a_declared_bias_penalty_the_program_lacks_is_said():
 def test_a_negative_l2_bias_is_refused_with_its_meaning():
     with pytest.raises(LearnerError, match="l2_bias must be a number >= 0"):
         _adapter(Net(True), l2_bias=-1.0)
+
+
+def test_numpy_scalar_declarations_are_numbers():
+    """Review s19b: ``lr=np.float32(...)`` and an ``l2`` held as a NumPy scalar are numbers."""
+    r = check(_adapter(Net(True), l2_bias=np.float32(2 * LAM)), *_data(), steps=2, probe=False)
+    assert r.code == "match", r.render()
+    with pytest.raises(LearnerError, match="l2_bias must be a number >= 0"):
+        _adapter(Net(True), l2_bias=np.bool_(True))

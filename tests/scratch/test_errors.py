@@ -225,3 +225,14 @@ def test_good_data_is_cast_to_the_spec_dtype():
     assert X.dtype == np.float64 and y.dtype == np.int64 and y.tolist() == [3]
     _, y = check_data(BIN, np.ones((2, 3)), np.array([[True], [False]]))
     assert y.dtype == np.float64 and y.tolist() == [[1.0], [0.0]]
+
+
+def test_numpy_scalars_are_numbers_and_numpy_bools_are_not():
+    """Review s19b: a float32 program declares ``lr=np.float32(2.0)`` (to keep its update in
+    float32) and was refused, "must be a number"."""
+    from nnparity.scratch import optimizers
+
+    assert optimizers.normalize("sgd", {"lr": np.float32(0.5)}) == (("lr", 0.5),)
+    assert optimizers.normalize("sgd", {"momentum": np.float64(0.9)}) == (("momentum", 0.9),)
+    with pytest.raises(SpecError, match="'lr' must be a number, got"):
+        optimizers.normalize("sgd", {"lr": np.True_})
