@@ -38,6 +38,7 @@ from nnparity.scratch import Spec, build
 from .codec import Codec
 from .contradiction import contradiction
 from .criteria import criterion
+from .depth import depth_reading
 from .heldout import noisy_targets
 from .remedies import STRONG_STEPS, fresh_start, no_bias, remedies, slower, target_range
 from .result import Finding, Training
@@ -243,6 +244,17 @@ def probe(
         found.append(noisy)
     elif not strong.fit and not near and rng is None and cut:
         return Training("not_assessed", crit.text, OUT_OF_TIME), found
+    elif (
+        not strong.fit
+        and not near
+        and rng is None
+        and (
+            deep := depth_reading(
+                spec, rs0, f"{run}; {STRONG} cannot fit either: {score(strong.out)}", codec.label
+            )
+        )  # fmt: skip
+    ):  # more units or layers cannot help here (review s19b)
+        found.append(deep)
     elif not strong.fit and not near and rng is None:
         found.append(
             Finding(

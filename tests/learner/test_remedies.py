@@ -26,7 +26,8 @@ def _mlp(sizes, acts, loss, opt, seed=0, scale=None, P=None):
     }
     f = {"tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "identity": lambda z: z,
          "relu": lambda z: np.maximum(z, 0)}  # fmt: skip
-    d = {"tanh": lambda a: 1 - a * a, "sigmoid": lambda a: a * (1 - a), "relu": lambda a: a > 0}
+    d = {"tanh": lambda a: 1 - a * a, "sigmoid": lambda a: a * (1 - a), "relu": lambda a: a > 0,
+         "identity": lambda a: np.ones_like(a)}  # fmt: skip
     L = len(sizes) - 1
 
     def grads(X, y):
