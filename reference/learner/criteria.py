@@ -1,10 +1,12 @@
 """How the training probe judges "the model fits the data": by what the targets are.
 
 Class targets are judged by accuracy, every sample right: integer labels (cross_entropy, nll)
-and one-hot rows by the argmax of each output row; 0/1 targets under a sigmoid, softmax or
-tanh output, or a binary cross-entropy, by the side of the midpoint (0.5; 0 for logits) each
-output falls on. Other targets are regression, judged by R^2 = 1 - SSE / SST >= 0.95, or, when
-the targets are constant (SST = 0), by the relative loss SSE / sum y^2 <= 0.05.
+and one-hot rows by the argmax of each output row; 0/1 targets, under any output (an
+identity output under mse too: Adaline's classifier, review s19b), by the side of the midpoint
+(0.5; 0 for logits under a binary cross-entropy) each output falls on, and -1/+1 targets under
+a tanh or identity output by the side of 0. Other targets are regression, judged by
+R^2 = 1 - SSE / SST >= 0.95, or, when the targets are constant (SST = 0), by the relative loss
+SSE / sum y^2 <= 0.05.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ def criterion(spec: Spec, y: np.ndarray) -> Criterion:
     binary = y.size > 0 and bool(np.isin(y, (0.0, 1.0)).all())
     if binary and y.shape[1] > 1 and bool((y.sum(1) == 1).all()):
         return _argmax(y.argmax(1), n, "accuracy: the argmax of each output row is the one-hot 1")
-    if binary and (kind == "probability" or last in BOUNDED):
-        cut = 0.0 if last == "identity" else 0.5
-        return _threshold(y, n, cut)
+    if binary:  # 0/1 labels are classes under any output (Adaline's identity and mse too)
+        return _threshold(y, n, 0.0 if last == "identity" and kind == "probability" else 0.5)
+    signs = y.size > 0 and bool(np.isin(y, (-1.0, 1.0)).all()) and np.unique(y).size == 2
+    if signs and last in ("tanh", "identity", "softsign", "hardtanh"):  # -1/+1 labels
+        return _threshold((y > 0).astype(np.float64), n, 0.0, "-1/+1")
     return _regression(y)
 
 
@@ -62,14 +66,14 @@ def _argmax(labels: np.ndarray, n: int, text: str) -> Criterion:
     )
 
 
-def _threshold(y: np.ndarray, n: int, cut: float) -> Criterion:
+def _threshold(y: np.ndarray, n: int, cut: float, labels: str = "0/1") -> Criterion:
     def right(out: np.ndarray) -> int:
         o = np.asarray(out, dtype=np.float64).reshape(y.shape)
         right = np.where(y > 0.5, o > cut, o < cut)  # exactly at the cut is no answer
         return int(right.all(axis=1).sum())
 
     return Criterion(
-        f"accuracy: every output on the side of {cut:g} its 0/1 target is on",
+        f"accuracy: every output on the side of {cut:g} its {labels} target is on",
         lambda out: right(out) == n,
         lambda out: f"{right(out)}/{n} classified",
         lambda out: right(out) / n,

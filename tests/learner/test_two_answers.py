@@ -102,6 +102,22 @@ def _spec(text):
             np.array([[0.5], [0.55]]),
             "1/2 classified",
         ),
+        # 0/1 targets under an identity output and mse (Adaline): classes, the side of 0.5
+        (
+            "2-1 identity loss=mse",
+            np.array([[0.0], [1.0]]),
+            np.array([[0.3], [0.7]]),
+            np.array([[0.6], [0.7]]),
+            "1/2 classified",
+        ),
+        # -1/+1 targets under tanh: the side of 0
+        (
+            "2-1 tanh loss=mse",
+            np.array([[-1.0], [1.0]]),
+            np.array([[-0.2], [0.1]]),
+            np.array([[0.2], [0.1]]),
+            "1/2 classified",
+        ),
         # real targets: R^2 >= 0.95
         (
             "2-1 identity loss=mse",
