@@ -5,6 +5,7 @@ error, how the checker lays out X and y."""
 from __future__ import annotations
 
 import re
+import sysconfig
 import traceback
 from pathlib import Path
 
@@ -63,4 +64,21 @@ def learner_tail(exc: BaseException, limit: int = 4) -> str:
             if not f.filename.startswith((_OURS, "<frozen"))
         ]
         only = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return "".join(traceback.format_list(frames[-limit:])) + only
+    shown = frames[-limit:]
+    own = [i for i, f in enumerate(frames) if not _library(f.filename)]
+    if own and not any(not _library(f.filename) for f in shown):  # raised deep in a library:
+        shown = [frames[own[-1]], *frames[-(limit - 1) :]]  # your line that called it first
+    if only.startswith("FileNotFoundError"):
+        only += (
+            "\n(your program runs in a temporary copy of its folder: a relative path is read "
+            "from there, so the file must lie in your program's folder or below it)"
+        )
+    return "".join(traceback.format_list(shown)) + only
+
+
+def _library(filename: str) -> bool:
+    """Whether a frame is an installed library's or Python's own, not the learner's code."""
+    return "site-packages" in filename or filename.startswith((_STDLIB, "<"))
+
+
+_STDLIB = sysconfig.get_paths()["stdlib"]
