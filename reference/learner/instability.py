@@ -99,6 +99,7 @@ def cause(rs: RefStep, spec: Spec, params: dict) -> tuple[str, str]:
     )
 
 
+GENERIC = "at this step max |w|"  # ``cause``'s words where the twin's values name nothing
 NEGATIVE_ROOT = "invalid value encountered in sqrt"
 LOG_NEGATIVE = "invalid value encountered in log"
 WARNING_CAUSES = (  # (fragment of numpy's RuntimeWarning, the operation, a one-line fix)
@@ -162,8 +163,8 @@ def _contradicts(own: str, twin: str) -> bool:
         return True
     if own.startswith("log(0)"):
         return "log(" not in twin
-    if own.startswith("exp overflows"):
-        return "exp" not in twin
+    if own.startswith("exp overflows"):  # 1 / (1 + exp(-z)) overflowing is how a sigmoid
+        return "exp" not in twin and "saturated" not in twin  # reaches exactly 0 (s19b)
     return False
 
 
@@ -252,7 +253,9 @@ def nonfinite_finding(
         op, hint = made  # (a root of a negative moment has its own, more precise, words)
     elif own is not None and _contradicts(own[0], op):
         op, hint = own
-    elif backward_only(obs, what, rs) and obs.step == 1:
+    elif backward_only(obs, what, rs) and obs.step == 1 and op.startswith(GENERIC):
+        # (a value the twin names at the same weights, an output saturated to exactly 1,
+        # is what the backward pass divided by: review s19b)
         op, hint = (
             "your backward pass: nothing you return before the gradient is non-finite and "
             "PyTorch's gradients at the same weights are finite, so the NaN/Inf is made in "

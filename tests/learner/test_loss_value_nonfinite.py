@@ -34,6 +34,7 @@ def _learner(gradient: str):
         return loss, [X.T @ dh, dh.sum(0), h.T @ dz, dz.sum(0)]
 
     decl = dict(sizes=[3, 4, 1], activations="relu,sigmoid", loss="bce", lr=0.1)
+    passes.P = P  # the weights its passes read
     return from_gradients(P, list(P), passes, **decl), X, y, passes
 
 
@@ -60,6 +61,9 @@ def test_a_gradient_through_the_saturated_output_is_still_instability():
     r = check(a, X, y, steps=3, probe=False)
     assert r.code in ("numerical_instability", "implementation_bug"), r.render()
     assert r.findings[0].code == "nonfinite", r.render()
+    # review s19b: at step 1 the saturated output was said as "your backward pass (a 0/0...)"
+    assert "sigmoid output saturated to exactly" in r.findings[0].evidence, r.render()
+    assert r.findings[0].hint.startswith("take the BCE gradient from the logits"), r.render()
 
 
 def test_a_log_of_a_negative_argument_is_named_as_a_slip_not_a_saturation():
@@ -70,3 +74,16 @@ def test_a_log_of_a_negative_argument_is_named_as_a_slip_not_a_saturation():
     (f,) = [f for f in res.findings if f.code == "loss_value_mismatch"]
     assert "log of a negative number" in f.evidence and "log(1 - a)" in f.hint, f
     assert "clip" not in f.hint.split(";")[0] and "logaddexp" not in f.hint
+
+
+def test_a_backward_pass_dividing_by_a_saturated_output_says_so():
+    """Review s19b: gradients alone (no loss value) through dL/da = -y/a + (1 - y)/(1 - a) at
+    an output saturated to exactly 0 or 1 at the first step were "your backward pass: a 0/0,
+    inf * 0, ..."; the twin's values at the same weights name the saturated output."""
+    _, X, y, passes = _learner("through_a")
+    P = passes.P
+    decl = dict(sizes=[3, 4, 1], activations="relu,sigmoid", loss="bce", lr=0.1)
+    grads_only = from_gradients(P, list(P), lambda X, y: passes(X, y)[1], **decl)
+    r = check(grads_only, X, y, steps=3, probe=False)
+    f = r.findings[0]
+    assert f.code == "nonfinite" and "sigmoid output saturated to exactly" in f.evidence, r.render()
