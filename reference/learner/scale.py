@@ -174,6 +174,12 @@ def scale_hint(
                 "(Nielsen's cross-entropy cost), declare reduction='batch'; if not, divide by "
                 "Y.size (N*D), not len(Y)"
             )
+        elif f == "1/D" and loss in ("cross_entropy", "nll"):
+            h = (
+                f"your cross-entropy averages over all N*{outputs} entries of the one-hot array "
+                "(np.mean(-Y * log p), or (p - Y) / Y.size), where it sums over the classes and "
+                "averages over the N samples: np.sum(-Y * log p) / N and (p - Y) / N"
+            )
         elif f.startswith("N/M"):
             h = (
                 "your gradient divides by the rows of the whole data set (m = X_train.shape[0] "

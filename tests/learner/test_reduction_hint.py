@@ -77,3 +77,25 @@ def test_a_gradient_1_over_n_of_the_declared_names_the_declared_reduction(declar
     res = check(a, X, Y, steps=2, probe=False)
     (f,) = [f for f in res.findings if f.code == "scale_factor"]
     assert said in f.hint and "1/N" in f.evidence, res.render()
+
+
+@pytest.mark.parametrize("rows", [15, 10])
+def test_cross_entropy_averaged_over_every_one_hot_entry_is_named(rows):
+    """Review s19a: (p - Y) / Y.size under cross-entropy is 1/K of the gradient; with 30 rows,
+    K = 3 and batches of 10 it is also N/M, and the fix named the data set's rows alone."""
+    r = np.random.default_rng(4)
+    P = {"W": r.normal(0, 0.5, (2, 3)), "b": np.zeros(3)}
+    X, labels = r.normal(size=(30, 2)), r.integers(0, 3, 30)
+
+    def grads(X, y):
+        z = X @ P["W"] + P["b"]
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        d = (p - y) / y.size  # the mean over all N*K entries
+        return [X.T @ d, d.sum(0)]
+
+    a = from_gradients(P, ["W", "b"], grads, sizes=[2, 3], activations="softmax",
+                       loss="cross_entropy", lr=0.1, layout="in_out")  # fmt: skip
+    res = check(a, X, np.eye(3)[labels], steps=2, batch_size=rows, probe=False)
+    (f,) = [f for f in res.findings if f.code == "scale_factor"]
+    assert f.hint.startswith("your cross-entropy averages over all N*3 entries"), f.hint
