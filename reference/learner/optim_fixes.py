@@ -79,6 +79,8 @@ VARIANT_FIX = {
     "beta1_value": "use the declared beta1 = {declared:g}, or declare beta1={value:.6g}",
     "beta2_value": "use the declared beta2 = {declared:g}, or declare beta2={value:.6g}",
     "alpha_value": "use the declared alpha = {declared:g}, or declare alpha={value:.6g}",
+    "acc_value": "start the accumulator at the declared {declared:g}, or declare "
+    "initial_accumulator_value={value:.3g} (Keras's and TensorFlow's Adagrad take 0.1)",
     "clip_value": "the twin does not clip: check with clipping off (it is a choice of your "
     "training, not a bug), or with a bound your gradients never reach",
 }

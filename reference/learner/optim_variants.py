@@ -10,7 +10,7 @@ import torch
 
 from .golden import golden
 from .optim_fixes import VARIANT_FIX
-from .optim_forms import ADAM_FORMS, ALPHA, CLIP, FITTED_ADAM, RMS_OWN
+from .optim_forms import ACC, ADAM_FORMS, ALPHA, CLIP, FITTED_ADAM, RMS_OWN
 from .optim_sim import T_COUNTS, Sim, units
 
 Tensor = torch.Tensor
@@ -104,6 +104,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         NO_STATE,
         ("no_decay", "weight decay left out"),
         FITTED_ADAM[0],
+        ACC,
         CLIP,
         SHARED,
     ],
@@ -119,10 +120,12 @@ FITTED = {
     "beta2_value": ("beta2", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
     "alpha_value": ("alpha", (-6.0, -0.05), lambda x: 1.0 - 10.0**x),
     "clip_value": ("_clip", (-8.0, 3.0), lambda x: 10.0**x),
+    "acc_value": ("initial_accumulator_value", (-8.0, 1.0), lambda x: 10.0**x),
 }
 DECLARED = {"_bc1": ("beta1", 0.9), "_bc2": ("beta2", 0.999), "beta1": ("beta1", 0.9)}
 DECLARED |= {"_avg1": ("beta1", 0.9), "_avg2": ("beta2", 0.999)}
 DECLARED |= {"beta2": ("beta2", 0.999), "alpha": ("alpha", 0.99), "_clip": ("_clip", math.inf)}
+DECLARED |= {"initial_accumulator_value": ("initial_accumulator_value", 0.0)}
 T_STEP = ("t_frozen", "t_twice", "t_epoch")  # what t is at a step, each in its own way
 # departures of the same quantity: at most one of each group in a combination
 GROUPS = (
