@@ -19,6 +19,12 @@ VARIANT_FIX = {
     "damp_first": "start the momentum buffer at g itself on the first step",
     "no_dampening": "scale the gradient by (1 - dampening) in the buffer, or declare dampening=0",
     "nesterov_flip": "use the declared momentum form (or declare nesterov the other way)",
+    "decay_no_lr": "scale the decay by the learning rate: w -= lr * wd * w (PyTorch's AdamW)",
+    "bc_in_place": "keep m and v as the raw moving averages: compute m_hat = m / (1 - b1^t) "
+    "and v_hat into new arrays, never back into m and v",
+    "mu_flip": "decay the velocity by +mu: v = mu v - lr g (PyTorch's b = mu b + g)",
+    "nesterov_sign": "add the look-ahead: w += mu v - lr g with the new v (PyTorch's "
+    "g + mu b)",
     "sgdw": "add wd * w to the gradient before the momentum (torch.optim.SGD's weight_decay); "
     "without momentum the two forms take the same steps",
     "sgdw_l2": "add l2 * w to the gradient before the momentum (PyTorch's SGD with "

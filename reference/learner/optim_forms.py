@@ -35,6 +35,11 @@ ACC = (  # Keras's and TensorFlow's Adagrad start S at 0.1 (review s19a)
 )
 ALPHA = ("alpha_value", "alpha = {value:.6g} where {declared:g} is declared (s's average)")
 ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
+    (
+        "bc_in_place",
+        "the bias-corrected moments written back into m and v (m /= 1 - b1^t in place), so "
+        "each step's averages go on from m_hat and v_hat",
+    ),
     ("own_m", "m's moving average written m = b1 m + b1 g, beta1 where 1 - beta1 belongs"),
     ("own_v", "v's moving average written v = b2 v + b2 g^2, beta2 where 1 - beta2 belongs"),
     (

@@ -68,15 +68,19 @@ class Sim:
                 if "b" not in self.s.get(k, {}):  # the first step (torch: no buffer yet)
                     b = (1 - tau) * g if ("damp_first" in v or "ema" in v) else g.clone()
                 else:
-                    b = self._mu(mu, kw) * self.s[k]["b"] + (1 - tau) * g
+                    decay = -1.0 if "mu_flip" in v else 1.0  # v = -mu v - lr g
+                    b = decay * self._mu(mu, kw) * self.s[k]["b"] + (1 - tau) * g
                 self.s.setdefault(k, {})["b"] = b
                 nesterov = bool(kw.get("nesterov", False)) != ("nesterov_flip" in v)
-                g = g + mu * b if nesterov else b
+                ahead = -mu if "nesterov_sign" in v else mu  # w += -mu v - lr g
+                g = g + ahead * b if nesterov else b
             return p - lr * g
         eps = kw.get("eps", 1e-10 if self.name == "adagrad" else 1e-8)
         if self.name in ("adam", "adamw"):
             b1, b2 = kw.get("beta1", 0.9), kw.get("beta2", 0.999)
             shrink = 1 - lr * wd if decoupled and "no_decay" not in v else 1.0
+            if "decay_no_lr" in v and decoupled:  # w *= 1 - wd: the lr left out
+                shrink = 1 - wd
             after = "decay_after" in v  # the decay applied to the updated weights
             p = p if after else p * shrink
             a1, a2 = kw.get("_avg1", b1), kw.get("_avg2", b2)  # the averages' own betas
@@ -106,6 +110,10 @@ class Sim:
                 bc1 = 1.0
             if "no_bias_correction" in v or "no_bc_v" in v:
                 bc2 = 1.0
+            if "bc_in_place" in v:  # m /= 1 - b1^t in place: the state keeps m_hat
+                m.div_(float(bc1))
+                vv.div_(float(bc2))
+                bc1 = bc2 = 1.0
             with np.errstate(divide="ignore", invalid="ignore"):
                 if "g_numerator" in v:  # m_hat's place taken by g
                     new = p - lr * g / (torch.sqrt(vv) / np.sqrt(bc2) + eps)

@@ -45,6 +45,16 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("no_dampening", "dampening left out of the momentum buffer"),
         ("nesterov_flip", "the other momentum form (Nesterov vs classical)"),
         ("ema", "momentum as an average, b = mu b + (1 - mu) g"),
+        (
+            "mu_flip",
+            "the velocity's decay with the wrong sign, v = -mu v - lr g (momentum -mu), where "
+            "v = mu v - lr g belongs",
+        ),
+        (
+            "nesterov_sign",
+            "Nesterov's look-ahead term with the wrong sign, w += -mu v - lr g (the gradient "
+            "minus mu b), where w += mu v - lr g belongs",
+        ),
         ("no_momentum", "no momentum: the velocity starts from zero at every step (plain SGD)"),
         (
             "sgdw",
@@ -77,6 +87,11 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("no_decay", "weight decay left out"),
         ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
         ("decay_after", DECAY_AFTER),
+        (
+            "decay_no_lr",
+            "the decoupled weight decay without the learning rate: w *= 1 - wd where "
+            "w *= 1 - lr wd belongs",
+        ),
         *FITTED_ADAM,
         CLIP,
         SHARED,
@@ -137,10 +152,12 @@ GROUPS = (
     {*T_SHIFTS, *T_STEP, *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
     {"eps_inside", "eps_hat", "mv_swapped"},
+    {"bc_in_place", "no_bias_correction", "no_bc_m", "no_bc_v", "bc_pow", *T_SHIFTS, *T_STEP},
     {"g_numerator", "mv_swapped", "no_bc_m", "bc1_beta", "avg1_beta"},
     {"rms_bc", "rms_bc_behind"},
-    {"no_decay", "decoupled", "coupled", "sgdw", "sgdw_l2", "decay_after"},
-    {"no_momentum", "nesterov_flip", "ema", "damp_first", "no_dampening"},
+    {"no_decay", "decoupled", "coupled", "sgdw", "sgdw_l2", "decay_after", "decay_no_lr"},
+    {"no_momentum", "nesterov_flip", "ema", "damp_first", "no_dampening", "mu_flip"},
+    {"no_momentum", "nesterov_flip", "nesterov_sign"},
 )
 
 
@@ -297,12 +314,14 @@ def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
         return bool(wd) and bool(kw.get("momentum"))
     if key == "sgdw_l2":  # the declared l2 (``_l2``, not the optimizer's weight_decay)
         return bool(kw.get("_l2")) and bool(kw.get("momentum"))
-    if key in ("no_decay", "decoupled", "coupled", "decay_after"):
+    if key in ("no_decay", "decoupled", "coupled", "decay_after", "decay_no_lr"):
         return bool(wd)
     if key in ("damp_first", "no_dampening"):
         return bool(kw.get("momentum")) and bool(kw.get("dampening"))
-    if key in ("nesterov_flip", "ema", "no_momentum"):
+    if key in ("nesterov_flip", "ema", "no_momentum", "mu_flip"):
         return bool(kw.get("momentum"))
+    if key == "nesterov_sign":
+        return bool(kw.get("momentum")) and bool(kw.get("nesterov"))
     if key == "no_lr_decay":
         return bool(kw.get("lr_decay"))
     if key == "t_epoch":  # a pass of two steps or more (the data in mini-batches)

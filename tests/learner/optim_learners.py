@@ -113,6 +113,11 @@ class Learner:
                 m += (2 * a1 - 1) * g[k]
             v *= a2
             v += (a2 if bug == "own_v" else 1 - (b1 if bug == "mix_v" else a2)) * g[k] ** 2
+            if bug == "bc_in_place":  # the corrected moments written back into the state
+                m /= 1 - b1**t
+                v /= 1 - b2**t
+                p -= lr * m / (np.sqrt(v) + eps)
+                continue
             if bug in ("eps_hat", "eps_hat_eps"):  # Kingma & Ba's efficient form
                 p -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
                 continue
