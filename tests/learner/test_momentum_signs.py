@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from optim_learners import NAMES, X, Y, Learner, _check, _finding
+from optim_learners import NAMES, Learner, X, Y, _check, _finding
 
 from nnparity.reference.learner import check, from_gradients
 
