@@ -23,8 +23,7 @@ VARIANT_FIX = {
     "bc_in_place": "keep m and v as the raw moving averages: compute m_hat = m / (1 - b1^t) "
     "and v_hat into new arrays, never back into m and v",
     "mu_flip": "decay the velocity by +mu: v = mu v - lr g (PyTorch's b = mu b + g)",
-    "nesterov_sign": "add the look-ahead: w += mu v - lr g with the new v (PyTorch's "
-    "g + mu b)",
+    "nesterov_sign": "add the look-ahead: w += mu v - lr g with the new v (PyTorch's g + mu b)",
     "sgdw": "add wd * w to the gradient before the momentum (torch.optim.SGD's weight_decay); "
     "without momentum the two forms take the same steps",
     "sgdw_l2": "add l2 * w to the gradient before the momentum (PyTorch's SGD with "
