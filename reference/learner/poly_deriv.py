@@ -22,6 +22,7 @@ Tensor = torch.Tensor
 DEGREE = 3
 SNAP = 4  # coefficients snapped to quarters first
 KINKED = ("relu", "leaky_relu", "elu", "selu")  # a kink at 0: fitted on each side too
+DUST = 0.05  # terms this small beside their side's largest are tried without, first
 NEAR = 0.02  # coefficients this near k times the true derivative's are the true derivative
 
 
@@ -81,12 +82,21 @@ def _branch(
     snapped = torch.round(c * SNAP) / SNAP
     near = float((snapped - c).abs().max()) <= 1e-3 * max(1.0, float(c.abs().max()))
     tidy = _tidy(c, z, x)
-    return [_split_deriv(k, act, z, x, true, var) for k in ([snapped, tidy] if near else [tidy])]
+    plain = _rounded(_tidy(c, z, x, DUST))  # float32's dust: tried first, the fit's own after
+    tried = [snapped, tidy] if near else [plain, tidy] if not torch.equal(plain, tidy) else [tidy]
+    return [_split_deriv(k, act, z, x, true, var) for k in tried]
 
 
-def _tidy(c: Tensor, z: Tensor, a: Tensor) -> Tensor:
-    """``c`` without the terms that add less than 1e-6 of their side's largest value there
-    (least-squares dust: 1e-11 a beside a slope of 0.1)."""
+def _rounded(c: Tensor) -> Tensor:
+    """``c`` to 3 significant digits (0.0199998 is 0.02)."""
+    mag = torch.where(c == 0, 1.0, 10.0 ** (torch.floor(torch.log10(c.abs().clamp_min(1e-300)))))
+    return torch.round(c / mag * 100) / 100 * mag
+
+
+def _tidy(c: Tensor, z: Tensor, a: Tensor, rel: float = 1e-6) -> Tensor:
+    """``c`` without the terms that add less than ``rel`` of their side's largest value there
+    (least-squares dust: 1e-11 a beside a slope of 0.1; a float32 learner's, 1e-5 a^2 beside
+    0.02: ``DUST``, review s19a)."""
     n, out = DEGREE + 1, c.clone()
     for side, m in ((0, z > 0), (1, z <= 0)):
         if not bool(m.any()):
@@ -94,7 +104,7 @@ def _tidy(c: Tensor, z: Tensor, a: Tensor) -> Tensor:
         top = float(a[m].abs().max())
         part = c[side * n : (side + 1) * n]
         size = torch.stack([part[j].abs() * top**j for j in range(n)])
-        out[side * n : (side + 1) * n] = torch.where(size <= 1e-6 * size.max(), 0.0, part)
+        out[side * n : (side + 1) * n] = torch.where(size <= rel * size.max(), 0.0, part)
     return out
 
 

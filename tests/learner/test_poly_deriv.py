@@ -163,3 +163,32 @@ def test_a_slip_in_one_branch_written_in_z_is_named_in_z():
     f = r.findings[0]
     assert f.code == "wrong_activation_derivative", r.render()
     assert "1 + z for z <= 0 in place of elu'(z)" in f.evidence, r.render()
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.02])
+def test_a_float32_branch_slip_is_said_without_round_off_terms(slope):
+    """Review s19a: a float32 leaky_relu backward with slope 0.02 (0.01 forward) was named
+    "0.02 + 5.33e-07 a + 1.67e-05 a^2 + ...", round-off fitted as terms."""
+    f32 = np.float32
+    r = np.random.RandomState(7)
+    P = [r.randn(3, 8).astype(f32), np.zeros(8, f32), (r.randn(8, 2) * 0.5).astype(f32),
+         np.zeros(2, f32)]  # fmt: skip
+    X, Y = r.randn(32, 3).astype(f32), r.randn(32, 2).astype(f32)
+
+    def grads(X, Y):
+        z = X @ P[0] + P[1]
+        a = np.where(z > 0, z, f32(0.01) * z)
+        d = f32(2) * (a @ P[2] + P[3] - Y) / f32(Y.size)
+        dz = d @ P[2].T * np.where(z > 0, f32(1), f32(slope))
+        return [X.T @ dz, dz.sum(0), a.T @ d, d.sum(0)]
+
+    a = from_gradients(
+        P, [f"[{i}]" for i in range(4)], grads, sizes=[3, 8, 2],
+        activations="leaky_relu,identity", loss="mse", optimizer="sgd", lr=0.1, layout="in_out",
+    )  # fmt: skip
+    res = check(a, X, Y, steps=3, probe=False)
+    if slope == 0.01:
+        assert res.code == "match", res.render()
+        return
+    assert res.findings[0].code == "wrong_activation_derivative", res.render()
+    assert "with 0.02 for z <= 0 in place of" in res.findings[0].evidence, res.render()
