@@ -68,7 +68,20 @@ def _step(obj: Any, kind: str, key: Any, path: str) -> Any:
         where = type(obj).__name__
         known = list(obj)[:12] if isinstance(obj, Mapping) else None
         extra = f"; its keys: {', '.join(map(str, known))}" if known is not None else ""
+        arrays = _arrays(obj) if known is None and kind == "attr" else []
+        if arrays:  # an object's array attributes: the names it does have (review s19b)
+            extra = f"; its arrays: {', '.join(arrays[:12])}"
         raise LearnerError(f"parameter {path!r}: {where} has no {key!r}{extra}") from None
+
+
+def _arrays(obj: Any) -> list[str]:
+    """The names of ``obj``'s attributes that hold arrays (or lists of them)."""
+    try:
+        items = vars(obj).items()
+    except TypeError:
+        return []
+    return [k for k, v in items if hasattr(v, "shape") or (isinstance(v, list) and v
+            and all(hasattr(x, "shape") for x in v))]  # fmt: skip
 
 
 def get(root: Any, path: str) -> Any:

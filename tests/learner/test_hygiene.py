@@ -153,7 +153,7 @@ def test_forward_output_of_the_wrong_shape():
             {"sizes": [3, 5, 4, 2]},
             "W1 is (3, 4), W2 is (4, 4), W3 is (4, 2)): they imply sizes=[3, 4, 4, 2]",
         ),
-        ({"params": ["W1", "b1", "W2", "b2", "W3", "bias3"]}, "has no 'bias3'"),
+        ({"params": ["W1", "b1", "W2", "b2", "W3", "bias3"]}, "has no 'bias3'; its arrays: W1, b1"),
         ({"bias": "sometimes"}, "bias must be one of separate, folded, none"),
         ({"layout": "rows"}, "layout must be 'in_out' or 'out_in'"),
         ({"colour": "red"}, "unknown declaration(s) colour"),
