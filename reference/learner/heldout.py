@@ -104,6 +104,21 @@ def noisy_targets(
     )
 
 
+def too_few(X: np.ndarray) -> str:
+    """Where ``noisy_targets`` cannot be asked (too few rows for halves that tell), what
+    ``capacity``'s fix must also say: noise would look the same (review s19b: 30 rows with
+    labels flipped at random were told "add units", which learns the noise by heart)."""
+    n, d = len(X), int(np.prod(np.shape(X)[1:]))
+    need = max(MIN_ROWS, PER_INPUT * (d + 1))
+    if n >= need:
+        return ""
+    return (
+        f"; unless your targets are noisy: with {n} rows (a held-out test of noise needs "
+        f"{need}) scattered targets look the same, and a network that fits every row of "
+        "them learns the noise by heart, so what you reached may be the best there is"
+    )
+
+
 def _trained_as(spec: Spec) -> Spec:
     """``spec`` with a bias in every layer, PyTorch's own init and the wider network's
     optimizer: the learner's size, trained as the wider network is."""

@@ -64,6 +64,17 @@ def test_a_few_rows_say_nothing_of_noise():
     y = np.array([[0.0], [1.0], [1.0], [0.0]])
     res = check(_linear(X, y, "sigmoid", "bce", 0.5), X, y, steps=3)
     assert res.training_codes() == ["capacity"], res.render()
+    # review s19b: the fix says noise would look the same on so few rows (150 rows needed)
+    assert "unless your targets are noisy: with 4 rows" in res.finding("capacity").hint
+
+
+def test_capacity_on_enough_rows_says_nothing_of_noise():
+    r = np.random.RandomState(42)
+    x = r.uniform(-2, 2, (100, 1))
+    y = np.sin(3 * x)  # noise-free: the held-out test ran, and a wider network learns it
+    res = check(_linear(x, y, "identity", "half_sse", 0.1), x, y, steps=3)
+    assert res.training_codes() == ["capacity"], res.render()
+    assert "noisy" not in res.finding("capacity").hint
 
 
 def test_exact_labels_on_few_rows_per_input_are_not_called_noise():
