@@ -21,6 +21,7 @@ from .instability import nonfinite_value
 from .loss_forms import probability_bce
 from .loss_penalty import loss_penalty, penalty_finding
 from .numgrad import at_kink, explain_numerical
+from .one_sample import one_sample
 from .optim import explain_late_weights, explain_update
 from .optim_variants import Sim
 from .order import explain_order
@@ -146,6 +147,7 @@ def diagnose(
         )
         seen = history[start - 1][0].out is not None  # the forward output was compared
         out = _loss_first(out, bad, start, codec, len(spec.sizes) - 1, seen)
+        out = one_sample(out, history, ref, X, y, codec, start, h_atol)
     upd = [r for r in bad if r.stage == "update"]
     if upd:
         seen = [h for h in history if h[2] is not None and not h[0].implied]

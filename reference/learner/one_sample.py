@@ -1,0 +1,91 @@
+"""A gradient that is one sample's alone: in a loop over the samples, ``nabla_b = db`` where
+``nabla_b += db`` belongs keeps the last sample's gradient (review s19a: Nielsen-style code
+with the bias line assigned was unexplained). Asked of the gradients no other reading explains:
+each is held to PyTorch's gradient of the batch's last row alone, then its first, times one
+constant (the 1/N the update divides by)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .result import Finding, factor_text
+
+if TYPE_CHECKING:
+    from .codec import Codec
+    from .torch_side import Reference
+
+COS = 1 - 1e-9
+
+
+def one_sample(
+    found: list[Finding],
+    history: list,
+    ref: Reference,
+    X: np.ndarray,
+    y: np.ndarray,
+    codec: Codec,
+    start: int,
+    atol: float,
+) -> list[Finding]:
+    """``found`` with each unexplained gradient that is one row's alone named so."""
+    obs = history[start - 1][0]
+    if obs.grads is None or len(obs.rows) < 2:
+        return found
+    names = {codec.label(n): n for n in obs.grads}
+    rows = list(obs.rows)
+    singles: dict[int, dict] = {}
+    out = []
+    for f in found:
+        if f.code != "unexplained_mismatch" or f.step != start:
+            out.append(f)
+            continue
+        said = None
+        for which, i in (("last", len(rows) - 1), ("first", 0)):
+            if i not in singles:
+                singles[i] = ref.run(obs.params, X[rows[i : i + 1]], y[rows[i : i + 1]]).grads
+            fits = [_factor(obs.grads[names[p]], singles[i].get(names[p]), atol) for p in f.params
+                    if p in names]  # fmt: skip
+            if fits and all(c is not None for c in fits):
+                said = (which, fits[0])
+                break
+        if said is None:
+            out.append(f)
+            continue
+        which, c = said
+        n = len(rows)
+        times = (
+            ""
+            if abs(c - 1) < 1e-9
+            else f" times {factor_text(c, 4, 'g')}" + (" (1/N)" if abs(c * n - 1) < 1e-6 else "")
+        )
+        out.append(
+            replace(
+                f,
+                code="one_sample_gradient",
+                evidence=(
+                    f"your gradient of {', '.join(f.params)} at step {start} is PyTorch's "
+                    f"gradient of the batch's {which} row alone{times}, not of all {n} rows: a "
+                    "loop over the samples that assigns each sample's gradient (nabla_b = db) "
+                    "where it adds it up keeps only the " + which
+                ),
+                hint="accumulate over the samples: nabla += (each sample's gradient), from zero "
+                "at the start of each batch",
+            )
+        )
+    return out
+
+
+def _factor(g: np.ndarray, e: np.ndarray | None, atol: float) -> float | None:
+    """c with g = c e, cosine 1 and within ``atol`` of the larger, else None."""
+    if e is None:
+        return None
+    g, e = np.asarray(g, np.float64).ravel(), np.asarray(e, np.float64).ravel()
+    ee, gg = float(e @ e), float(g @ g)
+    if ee == 0 or gg == 0 or float(g @ e) < COS * np.sqrt(ee * gg):
+        return None
+    c = float(g @ e) / ee
+    top = max(float(np.abs(g).max()), 1e-300)
+    return c if float(np.abs(g - c * e).max()) <= atol * top else None

@@ -1,0 +1,41 @@
+"""A gradient that is the last sample's alone (a per-sample loop assigning where it adds) is
+named ``one_sample_gradient`` (review s19a: it was unexplained). Tested both ways."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients
+
+
+@pytest.mark.parametrize("assign", [False, True])
+def test_a_bias_gradient_kept_from_the_last_sample_is_named(assign):
+    r = np.random.default_rng(3)
+    P = {"W1": r.normal(0, 0.7, (3, 5)), "b1": np.zeros(5), "W2": r.normal(0, 0.7, (5, 2)),
+         "b2": np.zeros(2)}  # fmt: skip
+    X, Y = r.normal(size=(8, 3)), r.normal(size=(8, 2))
+
+    def grads(X, Y):
+        g = {k: np.zeros_like(v) for k, v in P.items()}
+        for x, y in zip(X, Y, strict=True):  # one sample at a time, Nielsen's way
+            h = np.tanh(x @ P["W1"] + P["b1"])
+            d2 = h @ P["W2"] + P["b2"] - y
+            d1 = d2 @ P["W2"].T * (1 - h**2)
+            g["W1"] += np.outer(x, d1)
+            g["W2"] += np.outer(h, d2)
+            if assign:  # the slip: the bias lines assign
+                g["b1"], g["b2"] = d1.copy(), d2.copy()
+            else:
+                g["b1"] += d1
+                g["b2"] += d2
+        return {k: v / len(X) for k, v in g.items()}
+
+    a = from_gradients(P, list(P), grads, sizes=[3, 5, 2], activations="tanh,identity",
+                       loss="half_sse", optimizer="sgd", lr=0.1)  # fmt: skip
+    res = check(a, X, Y, steps=2, probe=False)
+    if not assign:
+        assert res.code == "match", res.render()
+        return
+    assert res.codes() == ["one_sample_gradient"] * 2, res.render()
+    assert "the batch's last row alone times 0.125 (1/N)" in res.findings[0].evidence
