@@ -185,6 +185,20 @@ def findings_from(
                     + " (iamtrask's l1_error = l2_delta.dot(syn1.T), not l2_error.dot(syn1.T))",
                 )
             )
+        if ch.wback == "out":
+            out.append(
+                Finding(
+                    "wrong_cached_activation",
+                    names,
+                    l,
+                    first,
+                    f"the error reaches layer {l} as layer {l + 1}'s output a_{l + 1} through "
+                    f"{lab(f'W{l + 1}')}, where its delta dz_{l + 1} belongs: your gradients of "
+                    f"{', '.join(names)} match PyTorch's recomputed so: {ftext}{span}",
+                    f"hand down layer {l + 1}'s delta (its error times its derivative), not its "
+                    "output (Brownlee's error += neuron['weights'][j] * neuron['delta'])",
+                )
+            )
         if ch.wback == "T":
             out.append(
                 Finding(

@@ -32,7 +32,8 @@ class LayerChoice:
 
     layer: int
     deriv: C.Deriv
-    wback: str  # "old" | "new" | "T" | "first" (step 1's) | "da" (dL/da above) | "-" (output)
+    wback: str  # "old" | "new" | "T" | "first" (step 1's) | "da" (dL/da above) | "out" (the
+    # output a above) | "-" (output)
     forms: dict[str, C.Form] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
     unexplained: list[str] = field(default_factory=list)
@@ -45,7 +46,7 @@ class LayerChoice:
         w = self.fits.get(f"W{self.layer}")
         return (
             self.deriv.cost
-            + (self.wback in ("new", "T", "first", "da"))
+            + (self.wback in ("new", "T", "first", "da", "out"))
             + sum(f.cost for f in self.forms.values())
             + sum(
                 0.0 if (w and f.c == w.c and f.cs == w.cs and k[0] == "b") else f.cost()
@@ -174,7 +175,9 @@ class Search:
             opts.append("T")
         if all(s.P_first is not None for s in self.steps) and self.steps[-1].step > 1:
             opts.append("first")
-        return [*opts, "da"]  # the layer above's dL/da handed down, its derivative left out
+        return [*opts, "da", "out"]  # the layer above's dL/da handed down, its derivative
+        # left out; its output a handed down in place of its delta (review s19a: Brownlee's
+        # error += neuron['weights'][j] * neuron['output'] for neuron['delta'])
 
     def _dz(
         self,
@@ -191,6 +194,10 @@ class Search:
             if da_up is None or d.key != "true":
                 return None
             dz_up = da_up
+        if wb == "out":  # the layer above's output a, not its dz
+            if d.key != "true":
+                return None
+            dz_up = s.a[l + 1]
         if d.key.startswith("z@"):  # this layer's derivative at another layer's cache
             mult = C.prime(module, s.z[int(d.key[2:])])  # (N, 1) broadcasts over the units
             up = s.dl_da if wb == "-" else dz_up @ self._w_back(s, l, wb).T
@@ -211,6 +218,7 @@ class Search:
             "T": s.P[f"W{l + 1}"].T,
             "first": (s.P_first or s.P)[f"W{l + 1}"],
             "da": s.P[f"W{l + 1}"],
+            "out": s.P[f"W{l + 1}"],
         }[wb]
 
     def _judge(

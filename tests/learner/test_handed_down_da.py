@@ -11,7 +11,7 @@ import pytest
 from nnparity.reference.learner import check, from_gradients
 
 
-def _net(skip_at: int | None, out_act: str):
+def _net(skip_at: int | None, out_act: str, output: bool = False):
     r = np.random.default_rng(7)
     P = {"W1": r.normal(0, 0.7, (3, 5)), "b1": np.zeros(5), "W2": r.normal(0, 0.7, (5, 4)),
          "b2": np.zeros(4), "W3": r.normal(0, 0.7, (4, 1)), "b3": np.zeros(1)}  # fmt: skip
@@ -25,7 +25,7 @@ def _net(skip_at: int | None, out_act: str):
         dz3 = da3 * (a3 * (1 - a3)) if out_act == "sigmoid" else da3
         da2 = (da3 if skip_at == 2 else dz3) @ P["W3"].T
         dz2 = da2 * (1 - h2**2)
-        da1 = (da2 if skip_at == 1 else dz2) @ P["W2"].T
+        da1 = (da2 if skip_at == 1 and not output else h2 if output else dz2) @ P["W2"].T
         dz1 = da1 * (1 - h1**2)
         return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": h1.T @ dz2, "b2": dz2.sum(0),
                 "W3": h2.T @ dz3, "b3": dz3.sum(0)}  # fmt: skip
@@ -51,3 +51,13 @@ def test_the_layer_aboves_da_handed_down_is_named(skip_at, out_act):
 def test_the_delta_handed_down_matches(out_act):
     a, X, y = _net(None, out_act)
     assert check(a, X, y, steps=3, probe=False).code == "match"
+
+
+def test_the_layer_aboves_output_handed_down_is_named():
+    """Review s19a (Brownlee's ``error += neuron['weights'][j] * neuron['output']`` where
+    ``neuron['delta']`` belongs): unexplained; named at the layer it reaches."""
+    a, X, y = _net(1, "sigmoid", output=True)
+    r = check(a, X, y, steps=3, probe=False)
+    f = r.findings[0]
+    assert f.code == "wrong_cached_activation" and f.layer == 1, r.render()
+    assert "as layer 2's output a_2 through W2, where its delta dz_2 belongs" in f.evidence
