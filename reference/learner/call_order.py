@@ -107,8 +107,9 @@ STALE_CACHE = Finding(
     None,
     1,
     "your step takes other weights at step 1 when your forward= is called on its batch just "
-    "before it: it backprops what the last forward call left (a cache: here one from a call "
-    "your program made before the check, on other data), not the X it is given",
+    "before it: it backprops what the last forward call left (a cache from an earlier call, "
+    "on other data: the previous sample's or batch's, or your program's own before the "
+    "check), not the X it is given",
     "run the forward pass inside your step (step=lambda X, y: (net.forward(X), "
     "net.backward(y), net.update())); in your own loop, call forward on each batch before its "
     "backward pass",
