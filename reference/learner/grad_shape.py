@@ -158,9 +158,12 @@ def _broadcast(want: tuple[int, ...], got: tuple[int, ...]) -> bool:
 
 
 def _example(want: tuple[int, ...], got: tuple[int, ...]) -> str:
-    """How a column (n, 1) became (n, n): a gradient (n,) without its axis of 1."""
+    """How a column (n, 1) became (n, n): a gradient (n,), or (1, n), of the other
+    orientation (review s19a: a (1, n) gradient was said to be (n,))."""
     if len(want) == 2 and 1 in want and len(got) == 2:
-        return f" (a {want} parameter minus a ({max(want)},) gradient is {got})"
+        n = max(want)
+        other = (1, n) if want[1] == 1 else (n, 1)
+        return f" (a {want} parameter minus a gradient of shape ({n},) or {other} is {got})"
     return ""
 
 

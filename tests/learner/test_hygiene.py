@@ -343,3 +343,13 @@ def test_a_step_that_turns_float32_weights_into_float64_is_named_not_called_nond
     assert codes[0] == "dtype_changed" and "nondeterministic" not in codes, r.render()
     # its numbers agree (float64 is PyTorch's float32 and better): a note beside a match
     assert r.code == "match" and r.findings[0].kind == "note", r.render()
+
+
+def test_a_broadcast_bias_names_both_gradient_shapes_that_make_it():
+    """Review s19a: a (1, 8) db beside a (8, 1) bias was said to be an (8,) gradient."""
+    from nnparity.reference.learner.grad_shape import _example
+
+    assert _example((8, 1), (8, 8)) == (
+        " (a (8, 1) parameter minus a gradient of shape (8,) or (1, 8) is (8, 8))"
+    )
+    assert "(8,) or (8, 1)" in _example((1, 8), (8, 8)) and _example((8,), (8, 8)) == ""
