@@ -263,6 +263,11 @@ def nonfinite_finding(
             "print each intermediate array of your backward pass with np.isfinite(...).all() "
             "to find the first one that is not finite; the learning rate is not the cause",
         )
+    if "overflow" in op and "float16" in (codec.precision, *obs.held.values()):  # its range
+        hint = (
+            "float16 holds nothing above 65504: compute in float32 (keep float16 for storage, "
+            "as mixed precision does) or scale your inputs and targets to about 1; " + hint
+        )
     twin_ok = np.isfinite(rs.loss) and all(np.isfinite(g).all() for g in rs.grads.values())
     same = (
         "PyTorch at the same weights stays finite"

@@ -6,6 +6,7 @@ the gradient, which was already a - y). A gradient that goes non-finite stays in
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from test_loss_note_digits import bce_learner
 
 from nnparity.reference.learner import check, from_gradients
@@ -87,3 +88,26 @@ def test_a_backward_pass_dividing_by_a_saturated_output_says_so():
     r = check(grads_only, X, y, steps=3, probe=False)
     f = r.findings[0]
     assert f.code == "nonfinite" and "sigmoid output saturated to exactly" in f.evidence, r.render()
+
+
+@pytest.mark.parametrize("scale", [300.0, 1.0])
+def test_a_float16_overflow_names_the_range(scale):
+    """Review s19b: a float16 X.T @ dz past 65504 was told "keep the values moderate"."""
+    f16 = np.float16
+    r = np.random.RandomState(0)
+    X = (r.uniform(0.7, 1.3, (8, 2)) * scale).astype(f16)
+    y = (X[:, :1] * f16(0.5) + X[:, 1:] * f16(0.25)).astype(f16)
+    p = {"W": np.zeros((2, 1), f16), "b": np.zeros(1, f16)}
+
+    def grads(X, y):
+        dz = f16(2) * (X @ p["W"] + p["b"] - y) / f16(len(y))
+        return {"W": X.T @ dz, "b": dz.sum(axis=0)}
+
+    a = from_gradients(p, ["W", "b"], grads, sizes=[2, 1], activations="identity", loss="mse",
+                       lr=1e-6)  # fmt: skip
+    res = check(a, X, y, steps=2, probe=False)
+    if scale == 1.0:
+        assert res.code == "match", res.render()
+        return
+    assert res.findings[0].code == "nonfinite", res.render()
+    assert res.findings[0].hint.startswith("float16 holds nothing above 65504"), res.render()
