@@ -192,7 +192,7 @@ def test_a_longer_run_that_ends_fitting_says_train_longer():
     spec = Spec.parse("3-4-1 tanh,identity loss=mse opt=sgd(lr=0.1)")
 
     def train(s, P0, batches, steps, fits, seconds=None):
-        return SimpleNamespace(fit=False, steps=steps, out=np.ones(3))
+        return SimpleNamespace(fit=False, steps=steps, out=np.ones(3), losses=[0.5])
 
     said, fix, fit = slower(train, spec, {}, {}, [], 100, lambda out: True,
                             lambda out: "R^2 = 1", None)  # fmt: skip
