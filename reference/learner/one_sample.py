@@ -79,10 +79,14 @@ def one_sample(
 
 
 def _factor(g: np.ndarray, e: np.ndarray | None, atol: float) -> float | None:
-    """c with g = c e, cosine 1 and within ``atol`` of the larger, else None."""
-    if e is None:
+    """c with g = c e, cosine 1 and within ``atol`` of the larger, else None (and None for
+    a gradient of one number, which any other is a multiple of: a 1-unit output's bias)."""
+    g, e = (
+        np.asarray(g, np.float64).ravel(),
+        np.asarray(e if e is not None else [], np.float64).ravel(),
+    )
+    if g.size < 2 or e.size != g.size:  # one number is a multiple of any other: no evidence
         return None
-    g, e = np.asarray(g, np.float64).ravel(), np.asarray(e, np.float64).ravel()
     ee, gg = float(e @ e), float(g @ g)
     if ee == 0 or gg == 0 or float(g @ e) < COS * np.sqrt(ee * gg):
         return None

@@ -39,3 +39,12 @@ def test_a_bias_gradient_kept_from_the_last_sample_is_named(assign):
         return
     assert res.codes() == ["one_sample_gradient"] * 2, res.render()
     assert "the batch's last row alone times 0.125 (1/N)" in res.findings[0].evidence
+
+
+def test_one_number_is_no_evidence():
+    """CI found it: a 1-unit output's bias gradient is a multiple of any row's, so it was
+    named one_sample_gradient on a stale-cache bug (test_forward_order_note)."""
+    from nnparity.reference.learner.one_sample import _factor
+
+    assert _factor(np.array([0.3]), np.array([-2.0]), 1e-6) is None
+    assert _factor(np.array([0.3, 0.6]), np.array([1.0, 2.0]), 1e-6) == pytest.approx(0.3)
