@@ -106,7 +106,13 @@ def _extras(outcome: IsolatedOutcome) -> str:
     text = ""
     if outcome.output.strip():
         lines = outcome.output.rstrip("\n").splitlines()
-        text += f"\nyour program printed ({len(lines)} line(s), stdout and stderr):\n"
+        cut = any(ln.startswith("[... ") and ln.endswith(" left out ...]") for ln in lines)
+        shown = (
+            f"{len(lines) - 1} line(s) shown, the middle left out"
+            if cut
+            else f"{len(lines)} line(s)"
+        )
+        text += f"\nyour program printed ({shown}, stdout and stderr):\n"
         text += "".join(f"  | {ln}\n" for ln in lines)
     if outcome.note:
         text += f"\nnote: {outcome.note}\n"

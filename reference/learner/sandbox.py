@@ -293,6 +293,8 @@ class _Capture:
         self.head = bytearray()
         self.tail = bytearray()
         self.dropped = 0
+        self.lines_dropped = 0  # newlines among the dropped bytes
+        self.at_line = True
         self.thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
         self.thread.start()
 
@@ -305,12 +307,20 @@ class _Capture:
                 if len(self.tail) > OUTPUT_LIMIT:
                     cut = len(self.tail) - OUTPUT_LIMIT
                     self.dropped += cut
+                    self.lines_dropped += self.tail.count(b"\n", 0, cut)
+                    self.at_line = self.tail[cut - 1 : cut] == b"\n"  # the tail starts a line
                     del self.tail[:cut]
 
     def text(self) -> str:
         self.thread.join(timeout=5)
         head = self.head.decode("utf-8", "replace")
         tail = self.tail.decode("utf-8", "replace")
-        if self.dropped:
-            return f"{head}\n[... {self.dropped} bytes left out ...]\n{tail}"
+        if self.dropped:  # whole lines on each side of the cut (review s19b: one cut in two)
+            head, _, part = head.rpartition("\n") if "\n" in head else (head, "", "")
+            first = ""
+            if not self.at_line and "\n" in tail:  # a line begun in the cut ends in the tail
+                first, _, tail = tail.partition("\n")
+            left = self.dropped + len(part.encode()) + len(first.encode())
+            lines = self.lines_dropped + (not self.at_line)
+            return f"{head}\n[... {lines} line(s), {left} bytes left out ...]\n{tail}"
         return head + tail

@@ -264,3 +264,20 @@ def test_a_bad_size_is_refused_with_the_form_to_write(capsys):
     with pytest.raises(SystemExit):
         main(["check", "x.py", "--memory-limit", "lots"])
     assert "not a size: 'lots' (write e.g. 4G, 512M or 0 for no limit)" in capsys.readouterr().err
+
+
+def test_a_long_output_is_cut_at_whole_lines_and_counted(tmp_path, capsys):
+    """Review s19b: the cut split a line in two, and the header counted the lines shown as
+    the lines printed."""
+    f = learner(
+        tmp_path,
+        "for i in range(20000): print('line', i)\n"
+        "def nnparity_adapter(): return make(lambda: None)\n",
+    )
+    assert check(f) == 0
+    out = capsys.readouterr().out
+    assert "line(s) shown, the middle left out, stdout and stderr):" in out
+    lines = out.split("your program printed", 1)[1].splitlines()[1:]
+    cut = next(i for i, ln in enumerate(lines) if "left out ...]" in ln)
+    before, after = int(lines[cut - 1].split()[-1]), int(lines[cut + 1].split()[-1])
+    assert f"[... {after - before - 1} line(s)," in lines[cut], lines[cut - 1 : cut + 2]
