@@ -24,6 +24,7 @@ SIZES = (
     ("784-1024-1024-10", 256),
     ("4096-4096-4096", 512),
 )
+SAMPLE_S = 0.15  # seconds per engine sample: one call of 16 tiny specs (~25 ms) is too few
 NOISE = 0.05  # a ratio this far below its bound, or a peak share this far above 1, is noise
 
 
@@ -281,8 +282,10 @@ def engine_throughput(repeats: int) -> dict[str, Any]:
             floor()
 
     fns = {"floor": floor_1, "engine": per_call, "outer": outer}
-    paired(fns, 1, 1)
-    s = paired(fns, repeats, 1)
+    t = time.perf_counter()
+    paired(fns, 1, 1)  # warm-up, and the time of one call of each
+    number = max(1, round(SAMPLE_S * 3 / (time.perf_counter() - t)))
+    s = paired(fns, repeats, number)
     n = len(specs)
     vs_floor = ratio_stats(s["floor"], s["engine"])
     handling = ratio_stats(s["engine"], s["outer"])
