@@ -15,6 +15,7 @@ from . import accumulation
 from .codec import canonical_key
 from .diagnose import explain_gradients, shown_before
 from .evidence import to_tensors
+from .factors import proportion
 from .forward import columns_output, explain_forward
 from .inner_batches import explain_inner_batches
 from .instability import nonfinite_value
@@ -282,13 +283,10 @@ def _constant(history: list, worst: Record) -> str:
         return ""
     a = np.asarray(obs.grads[worst.tensor], np.float64).ravel()
     e = np.asarray(rs.grads[worst.tensor], np.float64).ravel()
-    den = float(e @ e)
-    if den == 0 or not np.isfinite(a).all():
+    pc = proportion(a, e) if np.isfinite(a).all() else None
+    if pc is None or pc[1] < 1 - 1e-9:
         return ""
-    c = float(a @ e) / den
-    cos = float(a @ e) / max(float(np.sqrt((a @ a) * den)), 1e-300)
-    if cos < 1 - 1e-9:
-        return ""
+    c, cos = pc
     resid = float(np.linalg.norm(a - c * e)) / max(float(np.linalg.norm(c * e)), 1e-300)
     if resid > 0.5 * abs(c - 1):  # no constant: scattered differences of that size
         return (

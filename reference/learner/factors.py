@@ -8,12 +8,27 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .evidence import StepData
 from .result import factor_text
 
 Tensor = torch.Tensor
+
+
+def proportion(a: object, e: object) -> tuple[float, float] | None:
+    """(c, cos) of one pair of arrays: c = <a, e> / <e, e>, the least-squares constant with
+    a = c e, and the cosine of the angle between them (1 where a is exactly c e, c > 0); None
+    where either is all zeros or the sizes differ. Each caller holds cos to its own bound."""
+    a = np.asarray(a, np.float64).ravel()
+    e = np.asarray(e, np.float64).ravel()
+    if a.size != e.size:
+        return None
+    ae, aa, ee = float(a @ e), float(a @ a), float(e @ e)
+    if aa == 0 or ee == 0 or not (math.isfinite(aa) and math.isfinite(ee)):
+        return None
+    return ae / ee, ae / (math.sqrt(aa) * math.sqrt(ee))
 
 
 def step_names(steps: list[StepData], sizes: tuple[int, ...]) -> list:

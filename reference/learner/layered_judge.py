@@ -24,6 +24,7 @@ import numpy as np
 from nnparity.reference.compare import Record
 from nnparity.reference.layered_engine import layer_of
 
+from .factors import proportion
 from .layered_decl import LayeredDecl
 from .layered_reference import LayeredRef, LStep
 from .layered_residual import regularization, swapped
@@ -333,11 +334,8 @@ def _handed_down(ref, n, G, T, c, failing) -> tuple[str, int | None] | None:  # 
 
 def _factor(a: Array, e: Array) -> float | None:
     """c with a = c e (cosine 1 within 1e-6: a float32 learner's), else None."""
-    a, e = a.ravel(), e.ravel()
-    ee, aa = float(e @ e), float(a @ a)
-    if ee == 0 or aa == 0 or abs(float(a @ e)) < (1 - 1e-6) * np.sqrt(aa * ee):
-        return None
-    return float(a @ e) / ee
+    pc = proportion(a, e)
+    return None if pc is None or abs(pc[1]) < 1 - 1e-6 else pc[0]
 
 
 def _power_of(f: float | None, c: float, most: int = 8) -> bool:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .factors import proportion
 from .result import Finding, factor_text
 
 if TYPE_CHECKING:
@@ -81,15 +82,12 @@ def one_sample(
 def _factor(g: np.ndarray, e: np.ndarray | None, atol: float) -> float | None:
     """c with g = c e, cosine 1 and within ``atol`` of the larger, else None (and None for
     a gradient of one number, which any other is a multiple of: a 1-unit output's bias)."""
-    g, e = (
-        np.asarray(g, np.float64).ravel(),
-        np.asarray(e if e is not None else [], np.float64).ravel(),
-    )
-    if g.size < 2 or e.size != g.size:  # one number is a multiple of any other: no evidence
+    g = np.asarray(g, np.float64).ravel()
+    if e is None or g.size < 2:  # one number is a multiple of any other: no evidence
         return None
-    ee, gg = float(e @ e), float(g @ g)
-    if ee == 0 or gg == 0 or float(g @ e) < COS * np.sqrt(ee * gg):
+    pc = proportion(g, e)
+    if pc is None or pc[1] < COS:
         return None
-    c = float(g @ e) / ee
+    c, e = pc[0], np.asarray(e, np.float64).ravel()
     top = max(float(np.abs(g).max()), 1e-300)
     return c if float(np.abs(g - c * e).max()) <= atol * top else None
