@@ -93,7 +93,7 @@ def probe(
     longer_time = LONGER_TIME * spent if DEADLINE is not None else None  # (with a timeout)
     if cut:
         return Training("not_assessed", crit.text, OUT_OF_TIME), []
-    reached = f"{score(declared.out)} after {declared.steps} step(s) of {spec.opt}"
+    reached = f"{score(declared.out)} after {declared.steps} step(s) of {_with_lr(spec.opt)}"
     if declared.fit:
         return Training("fits", crit.text, reached), []
     failed = Training("model_limitation", crit.text, reached)
@@ -311,3 +311,18 @@ def _ordered(found: list[Finding]) -> list[Finding]:
 def _left() -> float | None:
     """A third of what remains of the check's time (None: no deadline)."""
     return None if DEADLINE is None else max((DEADLINE - time.monotonic()) / 3, 0.0)
+
+
+def _with_lr(opt: Any) -> str:
+    """The optimizer as declared, with its learning rate where the default gave it: "sgd" is
+    said "sgd(lr=0.001)", so a fit missed at a small default lr shows why."""
+    from nnparity.scratch import optimizers
+
+    kw = dict(opt.params)
+    if "lr" in kw or opt.name not in optimizers:
+        return str(opt)
+    lr = optimizers[opt.name].defaults.get("lr")
+    if lr is None:
+        return str(opt)
+    inner = ", ".join([f"lr={lr:g}", *(f"{k}={v}" for k, v in kw.items())])
+    return f"{opt.name}({inner})"

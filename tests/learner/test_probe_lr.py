@@ -71,3 +71,16 @@ def test_an_lr_ten_thousand_times_too_small_is_raised_not_another_optimizer():
     res = check(a, X, y, steps=2, watch=0)
     assert res.codes() == ["slow_training"], res.render()
     assert res.findings[0].hint.startswith("raise the learning rate (lr = "), res.render()
+
+
+def test_the_training_answer_says_the_default_lr_an_undeclared_lr_took():
+    """``optimizer="sgd"`` with no lr trains at sgd's default 0.001: the answer says so, where
+    a bare "sgd" hid why a fit was missed (review s19b, t17)."""
+    r = np.random.RandomState(0)
+    P = {"W1": r.randn(1, 16), "b1": np.zeros(16), "W2": r.randn(16, 1) / 4, "b2": np.zeros(1)}
+    X = np.linspace(-3, 3, 60)[:, None]
+    decl = dict(sizes=[1, 16, 1], activations="tanh,identity", loss="half_sse")
+    a = from_gradients(P, list(P), _mlp(P, ("tanh", "identity")), optimizer="sgd", **decl)
+    res = check(a, X, 2 * np.sin(X), steps=1, watch=0)
+    assert res.code == "match", res.render()
+    assert res.training.reached.endswith(" step(s) of sgd(lr=0.001)"), res.render()
