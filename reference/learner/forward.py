@@ -143,6 +143,9 @@ def explain_forward(
                     f"{key}={declared} in layer {l}'s activation",
                 )
             ]
+    clipped = _clipped(_forward(T, Xt, ref, {}), target, atol, rtol)
+    if clipped is not None:
+        return [_clip_finding(*clipped, names[-1], step)]
     return [
         Finding(
             "unexplained_mismatch",
@@ -161,6 +164,61 @@ def explain_forward(
             ),
         )
     ]
+
+
+def _clipped(
+    out: Tensor, target: Tensor, atol: float, rtol: float
+) -> tuple[float | None, float | None, int, int] | None:
+    """(lo, hi, past, n) where ``target`` is ``out`` clipped to [lo, hi], ``past`` of its
+    ``n`` outputs lying beyond a bound by more than the tolerance (a bound no output reaches
+    is None); None where no clip reproduces it, or where no output lies inside the bounds (a
+    constant output). The bounds are read off ``target``: its least and greatest values."""
+    lo, hi = float(target.min()), float(target.max())
+    scale = max(float(out.abs().max()), 1e-300)
+    slack = atol * scale + rtol * max(abs(lo), abs(hi))
+    below, above = out < lo - slack, out > hi + slack
+    past = int((below | above).sum())
+    inside = (out > lo + slack) & (out < hi - slack)  # a constant output is no clip of a varied one
+    clip = out.clamp(lo, hi)
+    if (
+        not past
+        or not bool(inside.any())
+        or not bool(((target - clip).abs() <= atol * scale + rtol * clip.abs()).all())
+    ):
+        return None
+    return (
+        (lo if bool(below.any()) else None),
+        (hi if bool(above.any()) else None),
+        past,
+        out.numel(),
+    )
+
+
+def _clip_finding(lo: float | None, hi: float | None, past: int, n: int, act: str,
+                  step: int) -> Finding:  # fmt: skip
+    """``clipped_output``: the forward output is the declared one clipped (a bound far wider
+    than a safe log's epsilon, which ``output_form`` takes as a convention)."""
+    bounds = " and ".join(
+        t
+        for t in (lo is not None and f"below at {lo:.4g}", hi is not None and f"above at {hi:.4g}")
+        if t
+    )
+    safe = (
+        "; to keep a log finite, clip inside the loss with an eps of 1e-7 or less, or take the "
+        "loss on the logits"
+        if act in ("sigmoid", "softmax")
+        else ""
+    )
+    return Finding(
+        "clipped_output",
+        ("forward",),
+        None,
+        step,
+        f"your forward output equals PyTorch's clipped {bounds}: {past} of {n} outputs lie "
+        f"past the bound at step {step} and are held there: the output no longer follows "
+        "the weights (the clip's derivative is 0)",
+        f"remove the clip from your forward pass{safe}",
+    )
 
 
 def _hint(code: str, l: int, act: str, layout: str) -> str:
