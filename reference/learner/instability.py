@@ -279,7 +279,7 @@ def nonfinite_finding(
         if twin_ok
         else "PyTorch at the same weights is not finite either"
     )
-    warn = f"; first warning at step {warning[0]}: {warning[1]}" if warning else ""
+    warn = f"; warning at step {warning[0]}: {warning[1]}" if warning else ""
     label = what.split(" of ", 1)[1] if " of " in what else what.replace("the ", "", 1)
     label = label.replace("updated ", "")
     return Finding(

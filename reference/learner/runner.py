@@ -80,7 +80,7 @@ class Runner:
         self.notes: list[Finding] = []  # what is not a bug here (dtype_changed, a shape note)
         self.held, self.out_dtype = {}, "float64"  # dtypes of the last gradients, output
         self.negate: frozenset[str] = frozenset()  # gradients taken as -dL/dW (descent.py)
-        self.warning: tuple[int, str] | None = None  # first RuntimeWarning: (step, text)
+        self.warning: tuple[int, str] | None = None  # (step, text): see _kept
         self.unmoved: int | None = None  # the first step after which no weight had changed
         self.stuck: tuple[int, tuple[str, ...]] | None = None  # the first step some stayed
         self.first: Any = None  # the learner's state before step 1
@@ -116,12 +116,8 @@ class Runner:
                     )
                 ) from None
         for w in caught:
-            if issubclass(w.category, RuntimeWarning) and self.warning is None:
-                src = _source(w.filename, w.lineno)
-                self.warning = (
-                    step,
-                    f"RuntimeWarning '{w.message}' at {Path(w.filename).name}:{w.lineno}{src}",
-                )
+            if issubclass(w.category, RuntimeWarning):
+                self.warning = noted(self.warning, step, w)
         for name, a, c in zip(("X", "y"), args, copies, strict=False):
             if c.shape != a.shape or not np.array_equal(c, a, equal_nan=True):
                 self._once(
@@ -387,6 +383,25 @@ class Runner:
             self._once(
                 "nondeterministic", evidence, REPEAT_FIX + (OWN_BATCHES if state else ""), step
             )
+
+
+MAKES_NAN = ("invalid value encountered", "divide by zero encountered")
+
+
+def noted(held: tuple[int, str] | None, step: int, w: Any) -> tuple[int, str] | None:
+    """The warning evidence after RuntimeWarning ``w`` of ``step``: the run's first warning,
+    and where that one only overflowed, the first at its step that makes a NaN or Inf itself
+    (0/0, inf/inf, x/0) after it, "; then ...": 1 / (1 + exp(-z)) overflows harmlessly on its
+    way to 0, and the line that divides inf by inf is where the NaN is made (review s19b,
+    n10); a naive softmax's exp overflow, then its division, are both said."""
+    text = f"RuntimeWarning '{w.message}' at {Path(w.filename).name}:{w.lineno}"
+    text += _source(w.filename, w.lineno)
+    if held is None:
+        return step, text
+    made = any(m in str(w.message) for m in MAKES_NAN)
+    if held[0] != step or not made or any(m in held[1] for m in MAKES_NAN):
+        return held
+    return step, f"{held[1]}; then {text}"
 
 
 def _source(filename: str, lineno: int) -> str:

@@ -1,0 +1,62 @@
+"""The RuntimeWarnings a nonfinite finding quotes: the first, and where it only overflowed,
+the line at its step that makes the NaN (0/0, inf/inf, x/0) after it. sigmoid'(z)
+written e / (1 + e)^2 with e = exp(-z) divides inf by inf at z < -709, while the forward's
+1 / (1 + exp(-z)) overflows there on its way to an exact 0 (review s19b, n10)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from nnparity.reference.learner import check, from_gradients
+from nnparity.reference.learner.runner import noted
+
+
+def _sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _dsig(z):
+    e = np.exp(-z)
+    return e / (1 + e) ** 2
+
+
+def test_the_line_that_makes_the_nan_is_quoted_not_the_harmless_overflow():
+    r = np.random.RandomState(0)
+    X = r.randn(40, 3) * 30
+    y = (X[:, :1] > 0).astype(float)
+    P = {"W1": r.randn(3, 5) * 10, "b1": np.zeros(5), "W2": r.randn(5, 1), "b2": np.zeros(1)}
+
+    def grads(X, y):
+        z1 = X @ P["W1"] + P["b1"]
+        a1 = _sig(z1)
+        dz2 = (_sig(a1 @ P["W2"] + P["b2"]) - y) / len(X)
+        dz1 = dz2 @ P["W2"].T * _dsig(z1)
+        return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
+
+    decl = dict(sizes=[3, 5, 1], activations="sigmoid,sigmoid", loss="bce", optimizer="sgd")
+    res = check(from_gradients(P, list(P), grads, lr=0.5, **decl), X, y, steps=2, probe=False)
+    assert res.code == "numerical_instability", res.render()
+    ev = res.findings[0].evidence
+    assert "warning at step 1: RuntimeWarning 'overflow encountered in exp'" in ev, ev
+    assert "; then RuntimeWarning 'invalid value encountered in divide'" in ev, ev
+    assert "return e / (1 + e) ** 2" in ev, ev
+
+
+def _warning(text: str) -> warnings.WarningMessage:
+    return warnings.WarningMessage(RuntimeWarning(text), RuntimeWarning, "f.py", 1)
+
+
+def test_a_later_step_or_a_second_overflow_keeps_the_first_warning_alone():
+    first = noted(None, 1, _warning("overflow encountered in exp"))
+    assert first == (1, "RuntimeWarning 'overflow encountered in exp' at f.py:1")
+    invalid = _warning("invalid value encountered in divide")
+    both = noted(first, 1, invalid)  # the same step: the NaN's own line follows
+    assert both == (
+        1,
+        f"{first[1]}; then RuntimeWarning 'invalid value encountered in divide' at f.py:1",
+    )
+    assert noted(both, 1, _warning("divide by zero encountered in log")) == both
+    assert noted(first, 2, invalid) == first  # a later step: a consequence
+    assert noted(first, 1, _warning("overflow encountered in multiply")) == first
