@@ -28,7 +28,21 @@ def probe_from(
     """The training probe (``limitations.probe``) on ``batches``, for ``steps`` steps or the
     budget of ``probe_budget``."""
     n = steps if steps is not None else probe_budget(len(batches))
-    return run_probe(ref, codec, P0, X, y, [(X[r], y[r]) for r in batches], n)
+    data = [(X[r], y[r]) for r in batches]
+    X, y = in_batch_order(X, y, batches)
+    return run_probe(ref, codec, P0, X, y, data, n)
+
+
+def in_batch_order(X: Array, y: Array, batches: list) -> tuple[Array, Array]:
+    """X and y with their rows in the order the batches hand them: the probe scores its
+    output on every row (the batches' rows, concatenated) against y, so y must follow that
+    order. The batches are reordered where a short last batch comes second or a long pass is
+    spread (``row_order``); scored against y in the data's own order, each output met another
+    row's target (review s20a: "42/100 classified" at a loss of 0.15)."""
+    order = np.concatenate([np.asarray(r) for r in batches]) if batches else np.zeros(0, int)
+    if len(order) != len(X) or np.array_equal(order, np.arange(len(X))):
+        return X, y
+    return X[order], y[order]
 
 
 def twin_free(
