@@ -19,6 +19,7 @@ from .factors import proportion
 from .forward import columns_output, explain_forward
 from .inner_batches import explain_inner_batches
 from .instability import nonfinite_value
+from .layout_decl import explain_layout
 from .loss_forms import probability_bce
 from .loss_penalty import loss_penalty, penalty_finding
 from .numgrad import at_kink, explain_numerical
@@ -127,6 +128,7 @@ def diagnose(
             d.loss_agrees = agrees
         out += (
             form
+            or explain_layout(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_other_loss(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_stale(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_order(data, codec, failing)

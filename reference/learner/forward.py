@@ -15,6 +15,7 @@ from nnparity.reference.variants import torch_activations
 from . import candidates as C
 from .evidence import to_tensors
 from .golden import golden
+from .layout_decl import all_square, layout_finding
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ def explain_forward(
     target = torch.as_tensor(out_l)
     L = spec.n_layers
     names = [a.name for a in spec.activations]
+    if all_square(spec.sizes) and _equal(_forward(T, Xt, ref, {"T": "all"}), target, atol, rtol):
+        return [layout_finding(codec.layout, step)]  # the declared layout is the other one
     for l in range(1, L + 1):
         trials = []
         if spec.sizes[l - 1] == spec.sizes[l]:
@@ -110,9 +113,7 @@ def explain_forward(
                 )
             )
         for code, label, mod in trials:
-            out = _forward(T, Xt, ref, mod)
-            scale = max(float(out.abs().max()), 1e-300)
-            if bool(((target - out).abs() <= atol * scale + rtol * out.abs()).all()):
+            if _equal(_forward(T, Xt, ref, mod), target, atol, rtol):
                 return [
                     Finding(
                         code,
@@ -164,6 +165,12 @@ def explain_forward(
             ),
         )
     ]
+
+
+def _equal(out: Tensor, target: Tensor, atol: float, rtol: float) -> bool:
+    """Whether ``target`` is ``out`` within the hypothesis tolerance (atol of out's scale)."""
+    scale = max(float(out.abs().max()), 1e-300)
+    return bool(((target - out).abs() <= atol * scale + rtol * out.abs()).all())
 
 
 def _clipped(
@@ -297,7 +304,7 @@ def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
     a = X
     L = len(ref.acts)
     for l, act in enumerate(ref.acts, start=1):
-        W = T[f"W{l}"].T if mod.get("T") == l else T[f"W{l}"]
+        W = T[f"W{l}"].T if mod.get("T") in (l, "all") else T[f"W{l}"]
         z = a @ W
         if f"b{l}" in T and mod.get("nob") != l:
             z = z + T[f"b{l}"]

@@ -1,0 +1,73 @@
+"""The other layout: square weights cannot tell 'in_out' (x @ W) from 'out_in' (W @ x), so the
+learner declares one; a correct program declared in the other computes PyTorch's numbers at
+every weight transposed. Its forward output, or its loss and every gradient (each weight's
+transposed), are then the twin's at the transposed weights: ``layout_declaration``, with the
+declaration that fits, never a bug in a correct backward pass (review s20a, t42)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .result import Finding
+
+if TYPE_CHECKING:
+    from .codec import Codec
+    from .torch_side import Reference
+
+FORMS = {"in_out": "x @ W", "out_in": "W @ x"}
+
+
+def all_square(sizes: tuple[int, ...]) -> bool:
+    """Whether a network of more than one layer has every weight square (one width)."""
+    return len(sizes) > 2 and len(set(sizes)) == 1
+
+
+def layout_finding(layout: str, step: int, params: tuple[str, ...] = ("forward",)) -> Finding:
+    """``layout_declaration``: the code is consistent in the other layout than ``layout``."""
+    other = "in_out" if layout == "out_in" else "out_in"
+    return Finding(
+        "layout_declaration",
+        params,
+        None,
+        step,
+        f"your numbers are PyTorch's with every weight transposed: your code computes "
+        f"{FORMS[other]} (layout {other!r}) where layout={layout!r} is declared, and square "
+        "weights cannot tell the two apart",
+        f"declare layout={other!r}",
+    )
+
+
+def explain_layout(
+    history: list,
+    ref: Reference,
+    X: np.ndarray,
+    y: np.ndarray,
+    codec: Codec,
+    start: int,
+    atol: float,
+    rtol: float,
+) -> list[Finding]:
+    """``layout_declaration`` where the learner's loss and gradients at the first failing step
+    and the one after it are the twin's at every weight transposed (each weight's gradient
+    transposed too), or []."""
+    if not all_square(ref.spec.sizes):
+        return []
+    seen = [h[0] for h in history[start - 1 : start + 1] if h[0].grads is not None]
+    if not seen:
+        return []
+    for o in seen:
+        flip = {k: (v.T if k[0] == "W" else v) for k, v in o.params.items()}
+        rs = ref.run(flip, X[o.rows], y[o.rows])
+        scale = max((float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()), default=0.0)
+        for k, g in o.grads.items():
+            want = rs.grads.get(k)
+            mine = np.asarray(g).T if k[0] == "W" else g
+            if want is None or np.shape(want) != np.shape(mine):
+                return []
+            if not np.allclose(mine, want, rtol=rtol, atol=atol * max(scale, 1e-300)):
+                return []
+        if o.loss is not None and not np.isclose(o.loss, rs.loss, rtol=rtol, atol=atol):
+            return []
+    return [layout_finding(codec.layout, start, codec.labels(sorted(seen[0].grads)))]
