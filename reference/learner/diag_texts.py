@@ -44,7 +44,7 @@ FORM_HINT = {
     "first time, and set a stored X from the adapter's arguments",
 }
 
-TOTAL_ZERO = (  # the one scalar of a layer whose samples' dz sum to 0 over the units
+TOTAL_ZERO = (  # a sum over the units, of a layer whose samples' dz sum to 0 over them
     " (each sample's dz sums to 0 over the units at this layer, as at a softmax output under "
-    "cross-entropy, so that one scalar is 0)"
+    "cross-entropy, so that sum is 0)"
 )

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .diag_texts import DERIV_HINT, FORM_HINT, PART, PRIME, TOTAL_ZERO
-from .hypotheses import Fit, LayerChoice, Search, StepData
+from .hypotheses import ZERO_SUMS, Fit, LayerChoice, Search, StepData
 from .not_bugs import CONVENTIONS, saturated
 from .result import Finding
 from .scale import late_factor, scale_findings
@@ -224,7 +224,7 @@ def findings_from(
                         l,
                         failing[k],
                         f"{k}: {form.label}: {said}{span}"
-                        + (TOTAL_ZERO if zero and form.key == "total" else ""),
+                        + (TOTAL_ZERO if zero and form.key in ZERO_SUMS else ""),
                         FORM_HINT.get(
                             form.key,
                             FORM_HINT.get(f"{form.code} {codec.layout}", FORM_HINT[form.code]),

@@ -24,6 +24,7 @@ from .output_dz import OUTPUT_DZ, clip_deriv
 from .poly_deriv import fitted_derivative
 
 Tensor = torch.Tensor
+ZERO_SUMS = ("total", "axis1")  # bias forms summed over the units: 0 at a softmax output
 
 
 @dataclass
@@ -130,16 +131,23 @@ class Search:
         return self._zero_totals(out, judged)
 
     def _zero_totals(self, out: list[LayerChoice], judged: list) -> list[LayerChoice]:
-        """Where one layer's bias gradient is one scalar for the layer (``total``), another's 0 is
-        that scalar (0 where each sample's dz sums to 0 over the units: a softmax output under
-        cross-entropy). A lone zero is not read so (a bias gradient never computed?)."""
-        if not any(getattr(c.forms.get(b := f"b{c.layer}"), "key", "") == "total"
-                   and not c.fits[b].zero for c in out):  # fmt: skip
+        """Where one layer's bias gradient sums over the units, as one scalar for the layer
+        (``total``) or one sum per sample (``axis1``: the batch as wide as the layer), another's
+        0 is the same sum (0 where each sample's dz sums to 0 over the units: a softmax output
+        under cross-entropy; review s20a, t43). A lone zero is not read so (a bias gradient
+        never computed?)."""
+        keys = set()
+        for c in out:
+            b = f"b{c.layer}"
+            if b in c.forms and not c.fits[b].zero:
+                keys.add(c.forms[b].key)
+        key = next((k for k in ZERO_SUMS if k in keys), None)
+        if key is None:
             return out
         for c, dz in zip(out, judged, strict=True):
             b = f"b{c.layer}"
             if b in c.unexplained and dz is not None:
-                again = self._judge(c.layer, c.deriv, c.wback, dz, zero_total=True)
+                again = self._judge(c.layer, c.deriv, c.wback, dz, zero_total=key)
                 if b in again.forms:
                     c.forms[b], c.fits[b] = again.forms[b], again.fits[b]
                     c.unexplained.remove(b)
@@ -222,7 +230,7 @@ class Search:
         }[wb]
 
     def _judge(
-        self, l: int, d: C.Deriv, wb: str, dz: list[Tensor], zero_total: bool = False
+        self, l: int, d: C.Deriv, wb: str, dz: list[Tensor], zero_total: str | None = None
     ) -> LayerChoice:
         choice = LayerChoice(l, d, wb)
         first = self.steps[-1].step > 1 and all(
@@ -259,9 +267,7 @@ class Search:
                     ref_zero = all(
                         bool((s.ref[name].abs() <= s.atol[name]).all()) for s in self.steps
                     )  # a hypothesis predicting 0 explains a 0 only where PyTorch's is 0
-                    f = fit(
-                        pairs, self.names, fixed, ref_zero or zero_total and form.key == "total"
-                    )
+                    f = fit(pairs, self.names, fixed, ref_zero or form.key == zero_total)
                     cost = form.cost + (0.0 if fixed else f.cost())
                     if f.ok and (found is None or cost < found[2]):
                         found = (form, f, cost)
