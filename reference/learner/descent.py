@@ -13,6 +13,7 @@ its bias correction, found beside the convention); otherwise the first run stand
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,6 +43,11 @@ PARTS = (
     "from that run"
 )
 PARTS_FIX = "fix the findings above; returning dL/dW = -d holds each half on its own"
+AGAINST = (  # a sign_flip of the run with -dL/dW taken: this one is +dL/dW, and it is added
+    "this gradient is +dL/dW where your others are -dL/dW (error = y - a), and your update adds "
+    "each (w += lr * d): these weights climb the loss; compute it from the same error as the "
+    "others (negate it)"
+)
 
 
 def unnamed(f: Finding) -> bool:
@@ -100,6 +106,7 @@ def negated(
         adapter.restore(runner.first)
         adapter.restore(now)
         return None
+    found = [replace(f, hint=AGAINST) if f.code == "sign_flip" else f for f in found]
     params = runner.codec.labels([k for k in history[0][0].grads if k in keys])
     note = Finding("descent_direction", params, None, diag[0].step, PARTS, PARTS_FIX, "note")
     if not bad:

@@ -249,6 +249,7 @@ def scale_findings(
     names = codec.labels(ks)
     first = min(failing[k] for k in ks)
     ev = f"{f.text(n, d)} on {', '.join(ks)}{what}{span}"
+    whole = all(f"W{l}" in ks for l in range(1, len(spec.sizes)))  # every layer's weight
     if f.c < 0:
         out.append(
             Finding(
@@ -257,7 +258,7 @@ def scale_findings(
                 None,
                 first,
                 ev,
-                "your update adds the gradient (ascent): use w -= lr * grad"
+                (UPHILL + ("" if whole else UPHILL_SOME))
                 if implied
                 else "your gradient has the wrong sign (y - a where a - y is meant); if your "
                 "update adds it (w += lr * d, as some tutorials write descent), the pair is "
@@ -267,7 +268,6 @@ def scale_findings(
         )
     if abs(abs(f.c) - 1) > 1e-12:
         lr = spec.opt.kwargs.get("lr")
-        whole = all(f"W{l}" in ks for l in range(1, len(spec.sizes)))  # every layer's weight
         loss = spec.loss.name if whole else ""
         rows = n if isinstance(n, int) else 0
         lr = float(lr) if lr else None
@@ -276,6 +276,17 @@ def scale_findings(
         hint = "; ".join(filter(None, (averaged_momentum(spec, f.c), hint)))
         out.append(Finding("scale_factor", names, None, first, ev, hint))
     return out
+
+
+UPHILL = (  # a step that climbs the loss, whichever convention the code writes its update in
+    "your step moves these weights up the loss (along +dL/dw): flip the sign of the update "
+    "(w -= lr * dL/dw) or of the gradient it uses (a - y, not y - a)"
+)
+UPHILL_SOME = (
+    "; your other parameters step downhill, so compare this layer's update and gradient lines "
+    "with theirs: one of the two has the opposite sign (`-=` where the others write `+=` "
+    "with y - a)"
+)
 
 
 def explain_total_scale(

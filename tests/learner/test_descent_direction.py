@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnparity.reference.learner import check, from_gradients
+from nnparity.reference.learner import check, from_gradients, from_step
 
 NAMES = ["W1", "b1", "W2", "b2"]
 
@@ -38,6 +38,8 @@ class Delta:
         self.d = {"W1": X.T @ d_h, "b1": d_h.sum(0), "W2": h.T @ d_o, "b2": d_o.sum(0)}
         if self.bug == "mixed":  # b2 as dL/db, subtracted: the others as deltas, added
             self.d["b2"] = -self.d["b2"]
+        if self.bug == "hidden_plus":  # layer 1 as dL/dW, added like the deltas: it climbs
+            self.d["W1"], self.d["b1"] = -self.d["W1"], -self.d["b1"]
         return self.d
 
     def apply(self, X, y):
@@ -57,7 +59,8 @@ class Delta:
                 self.S[k] = step = 0.9 * self.S[k] + d if k in self.S else d.copy()
                 if self.bug == "restart":  # the velocity made anew every step
                     self.S = {}
-            sign = -self.sign if self.bug == "mixed" and k == "b2" else self.sign
+            flip = (self.bug, k) in (("mixed", "b2"), ("w2_up", "W2"))
+            sign = -self.sign if flip else self.sign
             getattr(self, k)[...] += sign * lr * step
 
 
@@ -129,3 +132,32 @@ def test_a_second_bug_beside_the_convention_is_named_from_the_run_again(opt, bug
     assert first.code == want and said in first.evidence, r.render()
     note = next(f for f in r.findings if f.code == "descent_direction")
     assert "the findings above are from that run" in note.evidence, r.render()
+
+
+def test_one_layers_gradient_as_dl_dw_beside_deltas_is_said_to_climb():
+    """Review s20a, t44: layer 1's gradient +dL/dW, the others -dL/dW, every one added. The
+    run again with the deltas taken as -dL/dW names layer 1's sign; its fix said "if your update
+    adds it, the pair is right", which this update does, and W1 climbs."""
+    r = _check(Delta(bug="hidden_plus"))
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert f.code == "sign_flip" and set(f.params) == {"W1", "b1"}, r.render()
+    assert f.hint.startswith("this gradient is +dL/dW where your others are -dL/dW"), f.hint
+
+
+@pytest.mark.parametrize("bug", ["", "w2_up"], ids=["every_weight", "one_layer"])
+def test_a_step_that_climbs_is_said_so_in_either_update_convention(bug):
+    """A whole step seen through from_step (review s20a, t20): "your update adds the gradient:
+    use w -= lr * grad" told a `-=` line to be `-=`. The fix names both signs, and where only
+    some parameters climb, that the others descend."""
+    net = Delta(sign=-1.0 if not bug else 1.0, bug=bug)
+    r = np.random.RandomState(1)
+    X = r.rand(16, 3)
+    y = (X[:, :1] + X[:, 1:2] > X[:, 2:3] + 0.5).astype(float)
+    decl = dict(activations="sigmoid,sigmoid", loss="half_sse", optimizer="sgd", lr=LR["sgd"])
+    res = check(from_step(net, NAMES, net.apply, sizes=[3, 5, 1], **decl), X, y, steps=3,
+                probe=False)  # fmt: skip
+    f = next(f for f in res.findings if f.code == "sign_flip")
+    assert f.hint.startswith("your step moves these weights up the loss"), res.render()
+    assert ("your other parameters step downhill" in f.hint) == bool(bug), res.render()
+    assert set(f.params) == ({"W2"} if bug else set(NAMES)), res.render()
