@@ -156,9 +156,14 @@ def scale_hint(
                 + (", or declare mse with half your lr (the same SGD steps)" if implied else "")
             )
         elif f in ("2", "1/2") and loss in ("mse", "half_sse", "sse"):
+            over = (
+                "summed over the samples (reduction='sum')"
+                if summed
+                else "averaged over the samples"
+            )
             h = (
                 "a factor 2 between 1/2 ||a - y||^2 (half_sse) and ||a - y||^2 (sse), each "
-                "averaged over the samples: declare the loss you differentiate, or fix the constant"
+                f"{over}: declare the loss you differentiate, or fix the constant"
             )
         elif f in ("2", "1/2"):
             h = "a term counted twice (or half of it) in these gradients: compare them term by term"

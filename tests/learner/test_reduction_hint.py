@@ -99,3 +99,14 @@ def test_cross_entropy_averaged_over_every_one_hot_entry_is_named(rows):
     res = check(a, X, np.eye(3)[labels], steps=2, batch_size=rows, probe=False)
     (f,) = [f for f in res.findings if f.code == "scale_factor"]
     assert f.hint.startswith("your cross-entropy averages over all N*3 entries"), f.hint
+
+
+def test_a_factor_two_under_a_summed_loss_says_summed_over_the_samples():
+    """Review s20a, t17: under reduction='sum' the reading "each averaged over the samples"
+    would have moved the learner a factor N away."""
+    from nnparity.reference.learner.scale import scale_hint
+
+    summed = scale_hint("1/2", True, 0.5, 0.5, "mse", summed=True)
+    assert "each summed over the samples (reduction='sum')" in summed
+    assert "averaged over the samples" not in summed
+    assert "each averaged over the samples" in scale_hint("1/2", True, 0.5, 0.5, "mse")
