@@ -114,6 +114,11 @@ def check_data(spec: Spec, X: Any, y: Any, kind: str | None = None) -> tuple[Arr
         hint = f"; use y.reshape({b}, {n_out})" if y.size == b * n_out else ""
         if y.shape == (n_out, b) and n_out > 1:  # one column per sample: transpose, never reshape
             hint = "; use y.T (one row per sample)"
+        elif y.shape == (b,) and n_out > 1 and _labels(y, n_out):  # class labels, a real loss
+            hint = (
+                f"; these look like class labels: pass one-hot rows, np.eye({n_out})[y] (code "
+                "that takes labels gets them back as y.argmax(1)), or use cross_entropy"
+            )
         raise DataError(f"y has shape {y.shape}; {spec.loss.name} takes ({b}, {n_out}){hint}")
     y = _real("y", y, spec.dtype, allow_bool=True)
     if kind == "probability" and ((y < 0) | (y > 1)).any():
@@ -123,6 +128,15 @@ def check_data(spec: Spec, X: Any, y: Any, kind: str | None = None) -> tuple[Arr
             + ("; for -1/+1 labels use (y + 1) / 2, or a tanh output with mse" if pm else "")
         )
     return X, y
+
+
+def _labels(y: Array, n_out: int) -> bool:
+    """Whether ``y`` holds whole numbers in [0, n_out): class labels."""
+    if y.dtype.kind not in "iuf" or not y.size:
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.isfinite(y).all() and (y == np.round(y)).all() and y.min() >= 0
+                    and y.max() < n_out)  # fmt: skip
 
 
 def _real(name: str, a: Array, dtype: str, allow_bool: bool = False) -> Array:

@@ -321,3 +321,17 @@ def test_values_without_keys_are_refused_where_they_cannot_be_read(text, message
     with pytest.raises(SpecError) as e:
         Spec.parse(text)
     assert message in str(e.value)
+
+
+def test_class_labels_under_a_real_valued_loss_are_told_the_one_hot_rows():
+    """Review s20a, t21: integer labels under sse were refused with no way out named."""
+    spec = Spec.parse("3-4-2 sigmoid,sigmoid loss=sse batch=4")
+    with pytest.raises(DataError) as err:
+        check_data(spec, np.zeros((4, 3)), np.array([0, 1, 1, 0]))
+    assert str(err.value).endswith(
+        "these look like class labels: pass one-hot rows, np.eye(2)[y] (code that takes labels "
+        "gets them back as y.argmax(1)), or use cross_entropy"
+    )
+    with pytest.raises(DataError) as err:  # values no class index takes: no such reading
+        check_data(spec, np.zeros((4, 3)), np.array([0.5, 1.0, 1.0, 0.0]))
+    assert str(err.value) == "y has shape (4,); sse takes (4, 2)"
