@@ -82,11 +82,13 @@ def explain_schedule(
             "and the twin decays alike; if not, find what changes the learning rate between steps"
         )
     tol = 1e-9 if spec.dtype == "float64" else 1e-5  # float32 steps read their multipliers
-    first = next(  # to about 1e-6: a scatter below that is no change (review s18b)
-        (
-            o.step
+    first = next(  # to about 1e-6: a scatter below that is no change (review s18b); a
+        (  # first multiplier other than 1 parts at once (review s20a: "step 2" beside 0.1254
+            o.step  # at step 1)
             for (o, _), m in zip(seq, mults, strict=True)
-            if not math.isclose(m, mults[0], rel_tol=tol)
+            if not math.isclose(
+                m, mults[0] if math.isclose(mults[0], 1, rel_tol=tol) else 1, rel_tol=tol
+            )  # fmt: skip
         ),
         seq[0][0].step,
     )
