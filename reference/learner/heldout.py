@@ -119,6 +119,22 @@ def too_few(X: np.ndarray) -> str:
     )
 
 
+def few_left(X: np.ndarray, share: float | None) -> str:
+    """Where a classifier reaches nearly every row (``share`` of them, 95% or more) and the
+    held-out test of noise ran without finding it: the few rows left may be the classes'
+    overlap, which no network that generalises fits (review s20a: noisy moons, 197/200 told
+    "add units"). '' otherwise (``too_few`` speaks for small data)."""
+    n, d = len(X), int(np.prod(np.shape(X)[1:]))
+    if share is None or share < 0.95 or n < max(MIN_ROWS, PER_INPUT * (d + 1)):
+        return ""
+    left = n - round(share * n)
+    return (
+        f"; only {left} of {n} rows are left: where the classes overlap there, a network that "
+        "fits them learns those rows by heart, and what you reached may be the best a network "
+        "that generalises gets (a held-out set of your own tells)"
+    )
+
+
 def _trained_as(spec: Spec) -> Spec:
     """``spec`` with a bias in every layer, PyTorch's own init and the wider network's
     optimizer: the learner's size, trained as the wider network is."""

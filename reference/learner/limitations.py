@@ -39,7 +39,7 @@ from .codec import Codec
 from .contradiction import contradiction
 from .criteria import criterion
 from .depth import depth_reading
-from .heldout import noisy_targets, too_few
+from .heldout import few_left, noisy_targets, too_few
 from .remedies import STRONG_STEPS, fresh_start, no_bias, remedies, slower, target_range
 from .result import Finding, Training
 from .torch_side import Reference, Trained
@@ -265,7 +265,8 @@ def probe(
                 f"{run}; {STRONG} for {strong.steps} full-batch steps from the same weights cannot "
                 f"fit either: {score(strong.out)} (nor {GENTLE})",
                 "the network cannot represent this data from here: add units, layers or biases"
-                + too_few(X),
+                + too_few(X)
+                + few_left(X, crit.value(strong.out) if crit.text.startswith("accuracy") else None),
                 "limitation",
             )
         )

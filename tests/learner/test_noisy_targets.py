@@ -103,3 +103,15 @@ def test_exact_labels_on_few_rows_per_input_are_not_called_noise():
                        activations="tanh,sigmoid", loss="bce", optimizer="sgd", lr=1.0)  # fmt: skip
     res = check(a, X, y, steps=3)
     assert "noisy_targets" not in res.training_codes(), res.render()
+
+
+def test_capacity_at_nearly_every_row_says_the_few_left_may_be_the_overlap():
+    """Review s20a: noisy moons, 197 of 200 rows classified, was told "add units" alone."""
+    from nnparity.reference.learner.heldout import few_left
+
+    X = np.zeros((200, 2))
+    said = few_left(X, 197 / 200)
+    assert said.startswith("; only 3 of 200 rows are left: where the classes overlap there")
+    assert few_left(X, 0.9) == ""  # far from every row: the network's size is the reading
+    assert few_left(X, None) == ""  # R^2: no rows to count
+    assert few_left(np.zeros((40, 2)), 39 / 40) == ""  # too few rows: too_few speaks
