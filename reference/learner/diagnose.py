@@ -23,6 +23,7 @@ from .not_bugs import CONVENTIONS, saturated
 from .result import Finding
 from .scale import late_factor, scale_findings
 from .scale import span as span_of
+from .weight_line import weight_line
 
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
@@ -240,7 +241,9 @@ def findings_from(
                 else:
                     scales.setdefault(f"{f.c:.6g} {f.cs}", []).append((k, f))
         for k in ch.unexplained:
-            if k in failing:
+            if k in failing and (named := weight_line(k, l, L, failing, steps, lab)):
+                out.append(named)
+            elif k in failing:
                 f = unexplained(k, lab(k), failing[k], steps, "grad", l, codec)
                 out.append(replace(f, evidence=f.evidence + _where(k, l, L, failing, steps, lab)))
     backward = all(s.loss_agrees for s in steps)
