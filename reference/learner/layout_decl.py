@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .other_loss import same_step
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -59,15 +60,7 @@ def explain_layout(
         return []
     for o in seen:
         flip = {k: (v.T if k[0] == "W" else v) for k, v in o.params.items()}
-        rs = ref.run(flip, X[o.rows], y[o.rows])
-        scale = max((float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()), default=0.0)
-        for k, g in o.grads.items():
-            want = rs.grads.get(k)
-            mine = np.asarray(g).T if k[0] == "W" else g
-            if want is None or np.shape(want) != np.shape(mine):
-                return []
-            if not np.allclose(mine, want, rtol=rtol, atol=atol * max(scale, 1e-300)):
-                return []
-        if o.loss is not None and not np.isclose(o.loss, rs.loss, rtol=rtol, atol=atol):
+        mine = {k: (np.asarray(g).T if k[0] == "W" else g) for k, g in o.grads.items()}
+        if not same_step(mine, o.loss, ref.run(flip, X[o.rows], y[o.rows]), atol, rtol):
             return []
     return [layout_finding(codec.layout, start, codec.labels(sorted(seen[0].grads)))]

@@ -88,14 +88,20 @@ def explain_other_loss(
 
 
 def _same(obs: Obs, rs: RefStep, atol: float, rtol: float) -> bool:
+    return same_step(obs.grads, obs.loss, rs, atol, rtol)
+
+
+def same_step(grads: dict, loss: float | None, rs: RefStep, atol: float, rtol: float) -> bool:
+    """Whether every gradient of ``grads`` and the ``loss`` value (None: not returned) are the
+    twin's ``rs`` within the hypothesis tolerance (atol of the largest gradient's scale)."""
     scale = max((float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()), default=0.0)
-    for k, g in obs.grads.items():
+    for k, g in grads.items():
         want = rs.grads.get(k)
         if want is None or np.shape(want) != np.shape(g):
             return False
         if not np.allclose(g, want, rtol=rtol, atol=atol * max(scale, 1e-300)):
             return False
-    return obs.loss is None or bool(np.isclose(obs.loss, rs.loss, rtol=rtol, atol=atol))
+    return loss is None or bool(np.isclose(loss, rs.loss, rtol=rtol, atol=atol))
 
 
 def _smoothing(
