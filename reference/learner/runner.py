@@ -39,6 +39,7 @@ from .paths import LearnerError
 from .repeats import REPEAT_FIX, narrowest
 from .repeats import differs as _differs
 from .result import Finding
+from .serve import MAKES_NAN
 
 Array = np.ndarray
 
@@ -383,9 +384,6 @@ class Runner:
             self._once(
                 "nondeterministic", evidence, REPEAT_FIX + (OWN_BATCHES if state else ""), step
             )
-
-
-MAKES_NAN = ("invalid value encountered", "divide by zero encountered")
 
 
 def noted(held: tuple[int, str] | None, step: int, w: Any) -> tuple[int, str] | None:

@@ -26,6 +26,8 @@ import numpy as np
 
 from .wire import decode, encode, recv, send
 
+MAKES_NAN = ("invalid value encountered", "divide by zero encountered")  # a warning's words
+
 _OURS = str(Path(__file__).resolve().parent)
 _PACKAGE = str(Path(__file__).resolve().parents[2])  # nnparity's root: scratch, reference
 IMPORT_PHASE = "while nnparity loaded your file (its import and the adapter function)"
@@ -249,7 +251,8 @@ class _Server:
             [str(w.message), str(w.filename), int(w.lineno)]
             for w in caught
             if issubclass(w.category, RuntimeWarning)
-        ][:1]
+        ]  # the first, and the first that makes a NaN or Inf after it (``runner.noted``)
+        said = said[:1] + [w for w in said[1:] if any(m in w[0] for m in MAKES_NAN)][:1]
         res = encode(result, out, self.keep) if want else None
         return {"result": res, "changed": changed, "warnings": said}, out
 
