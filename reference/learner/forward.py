@@ -15,7 +15,7 @@ from nnparity.reference.variants import torch_activations
 from . import candidates as C
 from .evidence import to_tensors
 from .golden import golden
-from .layout_decl import all_square, layout_finding
+from .layout_decl import all_square, layout_finding, layout_or
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -68,8 +68,12 @@ def explain_forward(
     target = torch.as_tensor(out_l)
     L = spec.n_layers
     names = [a.name for a in spec.activations]
+    other = ""  # the other layout's reading, where a symmetric weight makes it one layer's
     if all_square(spec.sizes) and _equal(_forward(T, Xt, ref, {"T": "all"}), target, atol, rtol):
-        return [layout_finding(codec.layout, step)]  # the declared layout is the other one
+        sym = [l for l in range(1, L + 1) if _equal(T[f"W{l}"].T, T[f"W{l}"], atol, rtol)]
+        if not sym:
+            return [layout_finding(codec.layout, step)]  # the declared layout is the other one
+        other = layout_or(codec.layout, [codec.label(f"W{l}") for l in sym])
     for l in range(1, L + 1):
         trials = []
         if spec.sizes[l - 1] == spec.sizes[l]:
@@ -121,7 +125,7 @@ def explain_forward(
                         l,
                         step,
                         f"your forward output equals PyTorch's with {label}",
-                        _hint(code, l, names[l - 1], codec.layout),
+                        _hint(code, l, names[l - 1], codec.layout) + other,
                     )
                 ]
     for l in range(1, L + 1):

@@ -40,6 +40,17 @@ def layout_finding(layout: str, step: int, params: tuple[str, ...] = ("forward",
     )
 
 
+def layout_or(layout: str, symmetric: list[str]) -> str:
+    """The other reading of one layer's weight used transposed, where every other weight is
+    symmetric at these weights (then transposing all is the same numbers; review s20b, a06)."""
+    other = "in_out" if layout == "out_in" else "out_in"
+    return (
+        f"; or, if every layer of your code computes {FORMS[other]}, declare layout={other!r}: "
+        f"{', '.join(symmetric)} {'is' if len(symmetric) == 1 else 'are'} symmetric at these "
+        "weights, so the forward output cannot tell the two readings apart"
+    )
+
+
 def explain_layout(
     history: list,
     ref: Reference,

@@ -11,12 +11,14 @@ import pytest
 from nnparity.reference.learner import check, from_gradients
 
 
-def _adapter(layout: str, forward: bool = True, bug: bool = False):
+def _adapter(layout: str, forward: bool = True, bug: bool = False, sym: bool = False):
     r = np.random.RandomState(0)
     P = {"W1": r.randn(3, 3), "b1": np.zeros(3), "W2": r.randn(3, 3), "b2": np.zeros(3)}
+    if sym:  # W2 symmetric, and W1 transposed in the forward pass alone (a typo)
+        P["W2"] = P["W2"] + P["W2"].T
 
     def fwd(X):
-        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        a1 = np.tanh(X @ (P["W1"].T if sym else P["W1"]) + P["b1"])
         return a1, a1 @ (P["W2"].T if bug else P["W2"]) + P["b2"]
 
     def grads(X, y):
@@ -57,3 +59,16 @@ def test_one_weight_transposed_is_no_layout_declaration(layout, forward):
     res = check(_adapter(layout, forward, bug=True), *_data(), steps=2, watch=0)
     assert res.code == "implementation_bug", res.render()
     assert "layout_declaration" not in res.codes(), res.render()
+
+
+def test_a_typo_beside_a_symmetric_weight_is_the_typo_first_with_the_other_reading():
+    """Review s20b, a06: W1 used transposed in the forward, W2 symmetric: every weight
+    transposed gives the same output, and "declare layout='out_in'" sent the learner in a
+    circle. The one layer's reading comes first; the layout's is said beside it."""
+    res = check(_adapter("in_out", forward=True, sym=True), *_data(), steps=2, watch=0)
+    f = res.findings[0]
+    assert (f.code, f.params) == ("transposed", ("W1",)), res.render()
+    assert (
+        "; or, if every layer of your code computes W @ x, declare layout='out_in': W2 is "
+        "symmetric" in f.hint
+    ), f.hint
