@@ -226,8 +226,9 @@ def _clip_finding(lo: float | None, hi: float | None, past: int, n: int, act: st
         None,
         step,
         f"your forward output equals PyTorch's clipped {bounds}: {past} of {n} outputs lie "
-        f"past the bound at step {step} and are held there: the output no longer follows "
-        "the weights (the clip's derivative is 0)",
+        f"past the bound at step {step} and are held there, where the output no longer "
+        "follows the weights (where your gradients agree with PyTorch's, only this forward "
+        "function clips: the one your predictions come from)",
         f"remove the clip from your forward pass{safe}",
     )
 
