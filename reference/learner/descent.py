@@ -48,6 +48,11 @@ AGAINST = (  # a sign_flip of the run with -dL/dW taken: this one is +dL/dW, and
     "each (w += lr * d): these weights climb the loss; compute it from the same error as the "
     "others (negate it)"
 )
+SUBTRACTS = (  # a sign_flip of a parameter the run again left alone: its update subtracts
+    "your update subtracts this one (w -= lr * d) where it adds the others (w += lr * d), and "
+    "its gradient is -dL/dW as theirs are: these weights climb the loss; write its update as "
+    "the others'"
+)
 
 
 def unnamed(f: Finding) -> bool:
@@ -106,7 +111,13 @@ def negated(
         adapter.restore(runner.first)
         adapter.restore(now)
         return None
-    found = [replace(f, hint=AGAINST) if f.code == "sign_flip" else f for f in found]
+    taken = set(runner.codec.labels(sorted(keys)))  # the parameters read as -dL/dW
+    found = [
+        replace(f, hint=AGAINST if set(f.params) <= taken else SUBTRACTS)
+        if f.code == "sign_flip"
+        else f
+        for f in found
+    ]
     params = runner.codec.labels([k for k in history[0][0].grads if k in keys])
     note = Finding("descent_direction", params, None, diag[0].step, PARTS, PARTS_FIX, "note")
     if not bad:

@@ -284,13 +284,14 @@ def scale_findings(
 
 
 UPHILL = (  # a step that climbs the loss, whichever convention the code writes its update in
-    "your step moves these weights up the loss (along +dL/dw): flip the sign of the update "
-    "(w -= lr * dL/dw) or of the gradient it uses (a - y, not y - a)"
+    "your step moves these weights up the loss (along +dL/dw): flip the sign of their update "
+    "line or of the gradient that line uses (w -= lr * dL/dw, or w += lr * d with d = -dL/dw, "
+    "y - a)"
 )
 UPHILL_SOME = (
     "; your other parameters step downhill, so compare this layer's update and gradient lines "
-    "with theirs: one of the two has the opposite sign (`-=` where the others write `+=` "
-    "with y - a)"
+    "with theirs: one of the two has the opposite sign (`-=` where the others write `+=`, or "
+    "the reverse)"
 )
 
 

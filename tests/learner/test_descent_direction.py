@@ -161,3 +161,14 @@ def test_a_step_that_climbs_is_said_so_in_either_update_convention(bug):
     assert f.hint.startswith("your step moves these weights up the loss"), res.render()
     assert ("your other parameters step downhill" in f.hint) == bool(bug), res.render()
     assert set(f.params) == ({"W2"} if bug else set(NAMES)), res.render()
+
+
+def test_one_update_that_subtracts_beside_deltas_added_is_said_so():
+    """Review s20b, e04: every gradient -dL/dW, every update adding it but layer 2's, which
+    subtracts. The run again leaves W2 out of the negated set, and its sign flip was told
+    "this gradient is +dL/dW ... your update adds each": both false for W2."""
+    r = _check(Delta(bug="w2_up"))
+    assert r.code == "implementation_bug", r.render()
+    f = next(f for f in r.findings if f.code == "sign_flip")
+    assert f.params == ("W2",), r.render()
+    assert f.hint.startswith("your update subtracts this one (w -= lr * d) where it adds"), f.hint
