@@ -78,10 +78,15 @@ def cause(rs: RefStep, spec: Spec, params: dict) -> tuple[str, str]:
             f"the weights have grown to {wmax:.3g}: the updates overflow",
             "lower the learning rate: the steps grow each time",
         )
-    zl = np.abs(rs.z[-1].double().numpy())
-    if loss in ("cross_entropy", "bce_with_logits") and zl.size and zl.max() > limit:
+    zs = rs.z[-1].double().numpy()
+    # exp(z) of a softmax overflows on its largest logit (a very negative one only underflows);
+    # a sigmoid's exp(-z) on its most negative: |z|
+    top = float((zs if loss == "cross_entropy" else np.abs(zs)).max(initial=-np.inf))
+    if loss in ("cross_entropy", "bce_with_logits") and top > limit:
+        where = "in the softmax" if acts[-1] == "softmax" else "in the loss"
+        what = "the largest logit reaches" if loss == "cross_entropy" else "|logit| reaches"
         return (
-            f"exp overflows in the loss: the logits reach {zl.max():.3g} > {limit}",
+            f"exp overflows {where}: {what} {top:.3g} > {limit}",
             "subtract the row maximum before exp (softmax), or use log-sum-exp",
         )
     for l, name in enumerate(acts, start=1):

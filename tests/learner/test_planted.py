@@ -211,7 +211,7 @@ def test_naive_softmax_overflow_is_an_instability():
     r = check(adapter, X, y, steps=3, probe=False)
     assert r.verdict == "numerical_instability"
     assert r.codes() == ["nonfinite"]
-    assert "exp overflows in the loss" in r.findings[0].evidence
+    assert "exp overflows in the loss: the largest logit reaches" in r.findings[0].evidence
     assert "RuntimeWarning 'overflow encountered in exp'" in r.findings[0].evidence
 
 
