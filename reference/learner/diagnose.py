@@ -136,7 +136,7 @@ def findings_from(
                     + ("; it reaches every layer below" if l > 1 else ""),
                 )
             )
-        if ch.wback == "new":
+        if ch.wback in ("new", "da_new"):
             out.append(
                 Finding(
                     "updated_weights_used",
@@ -165,7 +165,7 @@ def findings_from(
                     "transposed array saved in __init__)",
                 )
             )
-        if ch.wback == "da":
+        if ch.wback in ("da", "da_new"):
             up_act = spec.activations[l].name
             out.append(
                 Finding(

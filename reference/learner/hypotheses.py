@@ -33,8 +33,8 @@ class LayerChoice:
 
     layer: int
     deriv: C.Deriv
-    wback: str  # "old" | "new" | "T" | "first" (step 1's) | "da" (dL/da above) | "out" (the
-    # output a above) | "-" (output)
+    wback: str  # "old" | "new" | "T" | "first" (step 1's) | "da" (dL/da above; "da_new": through
+    # the updated weight) | "out" (the output a above) | "-" (output)
     forms: dict[str, C.Form] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
     unexplained: list[str] = field(default_factory=list)
@@ -47,7 +47,7 @@ class LayerChoice:
         w = self.fits.get(f"W{self.layer}")
         return (
             self.deriv.cost
-            + (self.wback in ("new", "T", "first", "da", "out"))
+            + (2 if self.wback == "da_new" else self.wback in ("new", "T", "first", "da", "out"))
             + sum(f.cost for f in self.forms.values())
             + sum(
                 0.0 if (w and f.c == w.c and f.cs == w.cs and k[0] == "b") else f.cost()
@@ -124,7 +124,7 @@ class Search:
             up_da = [
                 s.dl_da
                 if wb == "-"
-                else (up_da[i] if wb == "da" else up[i]) @ self._w_back(s, l, wb).T
+                else (up_da[i] if wb in ("da", "da_new") else up[i]) @ self._w_back(s, l, wb).T
                 for i, s in enumerate(self.steps)
             ]  # fmt: skip
             up = best_dz
@@ -177,14 +177,17 @@ class Search:
         if l == L:
             return ["-"]
         opts = ["old"]
-        if all(s.P_new is not None for s in self.steps):
+        new = all(s.P_new is not None for s in self.steps)
+        if new:
             opts.append("new")
         if self.sizes[l] == self.sizes[l + 1]:
             opts.append("T")
         if all(s.P_first is not None for s in self.steps) and self.steps[-1].step > 1:
             opts.append("first")
-        return [*opts, "da", "out"]  # the layer above's dL/da handed down, its derivative
-        # left out; its output a handed down in place of its delta (review s19a: Brownlee's
+        return [*opts, "da", "out", *(["da_new"] if new else [])]  # the layer above's dL/da
+        # handed down, its derivative left out (through its weight after the update too:
+        # python-course.eu's hidden_errors = who.T @ output_errors after who's update, review
+        # s20a t29); its output a handed down in place of its delta (review s19a: Brownlee's
         # error += neuron['weights'][j] * neuron['output'] for neuron['delta'])
 
     def _dz(
@@ -198,7 +201,7 @@ class Search:
     ) -> Tensor | None:
         name, module = self.acts[l - 1]
         z, a = s.z[l], s.a[l]
-        if wb == "da":  # what reaches this layer is the layer above's dL/da, not its dz
+        if wb in ("da", "da_new"):  # what reaches this layer is the layer above's dL/da
             if da_up is None or d.key != "true":
                 return None
             dz_up = da_up
@@ -226,6 +229,7 @@ class Search:
             "T": s.P[f"W{l + 1}"].T,
             "first": (s.P_first or s.P)[f"W{l + 1}"],
             "da": s.P[f"W{l + 1}"],
+            "da_new": (s.P_new or s.P)[f"W{l + 1}"],
             "out": s.P[f"W{l + 1}"],
         }[wb]
 
