@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from nnparity.reference.learner import check, from_gradients
-from nnparity.reference.learner.runner import noted
+from nnparity.reference.learner.warning_note import noted
 
 
 def _sig(z):
