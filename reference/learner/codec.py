@@ -196,10 +196,17 @@ class Codec:
         ):
             return
         folded = " (with the folded bias)" if s.role == "Wb" else ""
+        shared = (
+            f": one bias shared by the layer's {size} units (Matt Mazur's walkthrough) is not "
+            f"PyTorch's, which has one per unit; keep one per unit, np.full({size}, b), or "
+            "declare bias='none' for a layer whose bias stays 0"
+            if s.role == "b" and int(np.prod(s.shape)) == 1 and size > 1
+            else ""
+        )
         raise LearnerError(
             f"parameter {s.path!r} has shape {s.shape}; layer {s.layer} "
             f"({self.conv.sizes[s.layer - 1]} -> {self.conv.sizes[s.layer]}){folded} needs "
-            f"{want} in layout {self.layout}"
+            f"{want} in layout {self.layout}{shared}"
         )
 
     # -- conversions -------------------------------------------------------------------

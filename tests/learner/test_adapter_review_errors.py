@@ -64,3 +64,15 @@ def test_sizes_that_are_not_whole_numbers_say_how_to_write_them(bad):
     p = _params()
     with pytest.raises(LearnerError, match=r"give the layer widths as a list of whole numbers"):
         from_loss(p, lambda X, y: None, sizes=bad, **DECL)
+
+
+def test_one_bias_shared_by_a_layers_units_is_told_one_per_unit():
+    """Matt Mazur's walkthrough keeps one bias per layer, shared by its units."""
+    p = _params()
+    p["b1"] = np.float64(0.35)
+    a = from_gradients(p, list(p), lambda X, y: _grads(p, X, y), sizes=[3, 4, 1], **DECL)
+    with pytest.raises(LearnerError) as e:
+        check(a, X, Y, steps=1)
+    said = str(e.value)
+    assert said.startswith("parameter 'b1' has shape (); layer 1 (3 -> 4) needs (4,)"), said
+    assert "one bias shared by the layer's 4 units" in said and "np.full(4, b)" in said, said
