@@ -6,9 +6,11 @@ with ``p``); run block by block, the second pass reads from cache. ``blockwise(k
 each element sees the same operations and the result is the same bits as ``kernel(*arrays)``,
 which is what runs below ``MIN_SIZE`` elements or for arrays that are not alike.
 
+A block is ``BLOCK_BYTES`` of each array: on the 2-core EPYC (1 MB L2 per core, 32 MB L3) a
+4096 x 4096 float64 ``p - lr d`` took 17.4 ms in 256 KB blocks, 15.9 in 512 KB, 13.0 in 1 MB
+and 13.1 in 2 MB (16.0 unblocked; a bare ``p += d`` 9.6); float32 alike (9.3, 8.7, 7.7, 7.0).
 Threads do not pay here: NumPy's ufuncs release the GIL, but right after a GEMM OpenBLAS's
-own threads spin on the other cores, and a 4096 x 4096 float64 update split over two threads
-measured 26.9 ms against 26.3 on one (32.4 unblocked).
+own threads spin on the other cores (two threads measured 26.9 ms against 26.3 on one).
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ import numpy as np
 
 Array = np.ndarray
 MIN_SIZE = 1 << 18  # elements (2 MB of float64) below which the arrays sit in cache anyway
-BLOCK = 1 << 15  # elements per block: three blocks of float64 fit in L2
+BLOCK_BYTES = 1 << 20  # of each array per block
+
+
+def block_size(dtype: np.dtype) -> int:
+    """Elements per block for arrays of ``dtype``."""
+    return max(1, BLOCK_BYTES // np.dtype(dtype).itemsize)
 
 
 def blockwise(kernel: Callable[..., object], *arrays: Array) -> None:
@@ -31,5 +38,6 @@ def blockwise(kernel: Callable[..., object], *arrays: Array) -> None:
         kernel(*arrays)
         return
     flat = [a.reshape(-1) for a in arrays]
-    for s in range(0, first.size, BLOCK):
-        kernel(*(a[s : s + BLOCK] for a in flat))
+    n = block_size(first.dtype)
+    for s in range(0, first.size, n):
+        kernel(*(a[s : s + n] for a in flat))

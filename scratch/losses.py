@@ -30,6 +30,15 @@ class Loss(NamedTuple):
     expects: str | None  # the output activation the loss is defined on, None for any
     min_units: int = 1
 
+    def value_and_grad(self, a: Array, y: Array) -> tuple[float, Array]:
+        """(L, dL/da), in one pass where ``value`` and ``grad`` both carry the same ``fused``
+        function (made together, as ``_squared``'s); a loss with either replaced
+        (``_replace(grad=...)``) runs its own two."""
+        fused = getattr(self.grad, "fused", None)
+        if fused is not None and getattr(self.value, "fused", None) is fused:
+            return fused(a, y)
+        return self.value(a, y), self.grad(a, y)
+
 
 losses: Registry[Loss] = Registry("loss")
 register = losses.register
@@ -57,52 +66,55 @@ def _scalar(x: Array) -> float:
     return float(x)
 
 
+def _squared(reduction: str, per_element: bool, half: bool) -> Loss:
+    """Squared error S = sum (a - y)^2; L = S / N (S / 2N when ``half``), dL/da = (1 or 2)
+    (a - y) / N, N by the reduction over B*D elements (``per_element``) or B rows. ``both``
+    makes one residual and scales it in place: ``value``'s and ``grad``'s bits, one array less."""
+    _divisor(reduction, 1)
+    scale = 1.0 if half else 2.0
+
+    def n(a: Array) -> float:
+        return _divisor(reduction, a.size if per_element else a.shape[0], a.shape[0])
+
+    def total(d: Array, a: Array) -> float:
+        s = _scalar(np.vdot(d, d))
+        return (0.5 * s if half else s) / n(a)
+
+    def value(a: Array, y: Array) -> float:
+        return total(a - y, a)
+
+    def grad(a: Array, y: Array) -> Array:
+        return (a - y) * (scale / n(a))
+
+    def both(a: Array, y: Array) -> tuple[float, Array]:
+        d = a - y
+        v = total(d, a)
+        d *= scale / n(a)
+        return v, d
+
+    value.fused = grad.fused = both  # type: ignore[attr-defined]
+    return Loss(value, grad, "real", None)
+
+
 @register()
 def mse(reduction: str = "mean") -> Loss:
     """L = sum (a - y)^2 / N, N = B*D for 'mean' (PyTorch's MSELoss), 1 for 'sum';
     dL/da = 2 (a - y) / N."""
-    _divisor(reduction, 1)
-
-    def value(a: Array, y: Array) -> float:
-        d = a - y
-        return _scalar(np.vdot(d, d)) / _divisor(reduction, a.size, a.shape[0])
-
-    def grad(a: Array, y: Array) -> Array:
-        return (a - y) * (2.0 / _divisor(reduction, a.size, a.shape[0]))
-
-    return Loss(value, grad, "real", None)
+    return _squared(reduction, per_element=True, half=False)
 
 
 @register()
 def half_sse(reduction: str = "mean") -> Loss:
     """The textbook L = (1/B) sum_b 1/2 ||a_b - y_b||^2 ('mean'; 'sum' drops the 1/B);
     dL/da = (a - y) / B. Equals PyTorch's MSELoss times D/2."""
-    _divisor(reduction, 1)
-
-    def value(a: Array, y: Array) -> float:
-        d = a - y
-        return 0.5 * _scalar(np.vdot(d, d)) / _divisor(reduction, a.shape[0], a.shape[0])
-
-    def grad(a: Array, y: Array) -> Array:
-        return (a - y) * (1.0 / _divisor(reduction, a.shape[0], a.shape[0]))
-
-    return Loss(value, grad, "real", None)
+    return _squared(reduction, per_element=False, half=True)
 
 
 @register()
 def sse(reduction: str = "mean") -> Loss:
     """L = (1/B) sum_b ||a_b - y_b||^2 ('mean', the squared error summed over the outputs and
     averaged over the samples; 'sum' drops the 1/B); dL/da = 2 (a - y) / B. Twice half_sse."""
-    _divisor(reduction, 1)
-
-    def value(a: Array, y: Array) -> float:
-        d = a - y
-        return _scalar(np.vdot(d, d)) / _divisor(reduction, a.shape[0], a.shape[0])
-
-    def grad(a: Array, y: Array) -> Array:
-        return (a - y) * (2.0 / _divisor(reduction, a.shape[0], a.shape[0]))
-
-    return Loss(value, grad, "real", None)
+    return _squared(reduction, per_element=False, half=False)
 
 
 @register()

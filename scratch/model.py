@@ -114,8 +114,8 @@ class Network(NamedTuple):
         """(loss, gradients, output) in one forward and one backward pass."""
         X, y = self.check_data(X, y)
         out, cache = self._forward(params, X)
-        grads = self.backward(params, cache, self.loss_fn.grad(out, y))
-        return self.loss_fn.value(out, y), grads, out
+        loss, dout = self.loss_fn.value_and_grad(out, y)
+        return loss, self.backward(params, cache, dout), out
 
     def init_state(self, params: Params) -> Any:
         """The optimizer's initial state for ``params``."""

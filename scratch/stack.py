@@ -210,8 +210,8 @@ class LayeredNetwork(NamedTuple):
         ``forward``: mode, buffers, masks, seed)."""
         X, y = self.check_data(X, y)
         out, trace = self.forward(params, X, **kw)  # (checks its keywords too)
-        grads = self.backward(params, trace, self.loss_fn.grad(out, y))
-        return self.loss_fn.value(out, y), grads, out
+        loss, dout = self.loss_fn.value_and_grad(out, y)
+        return loss, self.backward(params, trace, dout), out
 
     def train_step(
         self, params: Params, state: NetState, X: Array, y: Array, *, seed: int | None = None
@@ -222,13 +222,10 @@ class LayeredNetwork(NamedTuple):
         X, y = self.check_data(X, y)
         step_seed = [self.spec.seed if seed is None else seed, 2, int(state.opt.step)]
         out, trace = self._forward(params, X, buffers=state.buffers, seed=step_seed)
-        grads = self.backward(params, trace, self.loss_fn.grad(out, y))
+        loss, dout = self.loss_fn.value_and_grad(out, y)
+        grads = self.backward(params, trace, dout)
         new_params, opt_state = self.opt.update(grads, state.opt, params, donate=True)
-        return (
-            new_params,
-            NetState(opt_state, trace.buffers, trace.masks),
-            self.loss_fn.value(out, y),
-        )
+        return new_params, NetState(opt_state, trace.buffers, trace.masks), loss
 
     def check_data(self, X: Any, y: Any) -> tuple[Array, Array]:
         """Validate and cast data for this spec (see ``nnparity.scratch.data.check_data``)."""

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnparity.scratch.blocks import BLOCK, MIN_SIZE, blockwise
+from nnparity.scratch.blocks import MIN_SIZE, block_size, blockwise
 from nnparity.scratch.optimizers import optimizers
 
 
@@ -20,7 +20,8 @@ def _axpy(lr: float):
 def test_blocks_give_the_bits_of_one_call(dtype, order):
     rng = np.random.default_rng(0)
     shape = (MIN_SIZE // 512 + 3, 512)  # above MIN_SIZE, not a whole number of blocks
-    assert (shape[0] * shape[1]) % BLOCK
+    n = block_size(dtype)
+    assert (shape[0] * shape[1]) % n and shape[0] * shape[1] > n  # more than one, one partial
     d, p = (np.asarray(rng.standard_normal(shape), dtype, order=order) for _ in range(2))
     whole, blocked = np.empty_like(d), np.empty_like(d)
     _axpy(0.37)(d, p, whole)
@@ -35,7 +36,7 @@ def test_blocks_give_the_bits_of_one_call(dtype, order):
     assert blocked.tobytes() == whole.tobytes()
     # C order runs in blocks; a Fortran-ordered array is not flattened, it runs whole
     assert calls == (
-        [d.size] if order == "F" else [min(BLOCK, d.size - s) for s in range(0, d.size, BLOCK)]
+        [d.size] if order == "F" else [min(n, d.size - s) for s in range(0, d.size, n)]
     )
 
 
@@ -50,7 +51,8 @@ def test_small_or_unlike_arrays_run_in_one_call():
     assert _calls(small, small) == [small.size]
     assert _calls(big, np.ones((MIN_SIZE // 2, 2))) == [big.size]  # shapes differ
     assert _calls(big, np.ones(2 * MIN_SIZE)[::2]) == [big.size]  # not contiguous
-    assert _calls(big, big) == [BLOCK] * (MIN_SIZE // BLOCK)
+    n = block_size(big.dtype)
+    assert _calls(big, big) == [n] * (MIN_SIZE // n)
 
 
 @pytest.mark.parametrize("donate", [False, True])

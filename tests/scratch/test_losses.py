@@ -246,3 +246,33 @@ def test_cross_entropy_is_finite_with_a_minus_inf_logit_off_the_target():
     assert ce.value(z, y) == pytest.approx(np.log1p(np.e), rel=1e-15)
     smoothed = losses["cross_entropy"].build({"label_smoothing": 0.1})
     assert smoothed.value(z, y) == np.inf  # every class carries weight: -inf counts
+
+
+@pytest.mark.parametrize(("name", "reduction"), REDUCTIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_value_and_grad_is_value_and_grad_to_the_bit(name, reduction, dtype, rng):
+    """The one-pass ``value_and_grad`` (the squared losses') changes no bit of either, and
+    leaves its inputs alone."""
+    loss = loss_fn(name, reduction=reduction)
+    a, y = loss_inputs(name, rng, dtype=dtype)
+    a0, y0 = a.copy(), y.copy()
+    value, grad = loss.value_and_grad(a, y)
+    assert value == loss.value(a, y)
+    np.testing.assert_array_equal(grad, loss.grad(a, y), strict=True)
+    np.testing.assert_array_equal(a, a0)
+    np.testing.assert_array_equal(y, y0)
+
+
+@pytest.mark.parametrize("field", ["value", "grad"])
+def test_value_and_grad_runs_a_replaced_value_or_grad(field, rng):
+    """A loss with its value or grad swapped (``_replace``, as the planted-bug tests do) is not
+    bypassed by the fused pass made with the originals."""
+    loss = loss_fn("mse")
+    assert getattr(loss.grad, "fused", None) is not None  # the fast path exists to bypass
+    a, y = loss_inputs("mse", rng)
+    original = getattr(loss, field)
+    doubled = loss._replace(**{field: lambda a, y: 2 * original(a, y)})
+    value, grad = doubled.value_and_grad(a, y)
+    want_v, want_g = loss.value(a, y), loss.grad(a, y)
+    assert value == (2 * want_v if field == "value" else want_v)
+    np.testing.assert_array_equal(grad, 2 * want_g if field == "grad" else want_g)
