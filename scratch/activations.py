@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .blocks import blockwise
 from .registry import Registry
 from .rows import row_max, row_sum
 from .special import erf as _erf
@@ -38,6 +39,21 @@ def zero_where(zero: Array, g: Array) -> Array:
 class Activation(NamedTuple):
     f: Callable[[Array], Array]
     vjp: Callable[[Array, Array, Array], Array]
+
+
+def in_place(f: Callable, vjp: Callable, f_into: Callable, vjp_into: Callable) -> Activation:
+    """An activation whose derivative is a function of its output (tanh): besides ``f`` and
+    ``vjp``, ``f.into(z)`` writes a into z's buffer and ``vjp.into(a, g)`` writes dz into g's,
+    the same bits. A network uses them only on buffers it made itself, and only while ``f`` and
+    ``vjp`` carry them (an activation with either replaced runs the plain pair)."""
+    f.into, vjp.into = f_into, vjp_into  # type: ignore[attr-defined]
+    return Activation(f, vjp)
+
+
+def into(act: Activation) -> tuple[Callable | None, Callable | None]:
+    """(f's in-place form, usable only together with vjp's; vjp's in-place form), or None."""
+    v = getattr(act.vjp, "into", None)
+    return (getattr(act.f, "into", None) if v else None), v
 
 
 activations: Registry[Activation] = Registry("activation")
@@ -73,13 +89,25 @@ def sigmoid() -> Activation:
 def tanh() -> Activation:
     """a = tanh z; a' = 1 - a^2."""
 
+    def f(z: Array) -> Array:
+        return np.tanh(z)
+
     def vjp(z: Array, a: Array, g: Array) -> Array:
         d = a * a  # g (1 - a^2) in one buffer: the same operations and bits
         np.subtract(1.0, d, out=d)
         d *= g
         return d
 
-    return Activation(np.tanh, vjp)
+    def kernel(a: Array, g: Array) -> None:
+        d = a * a
+        np.subtract(1.0, d, out=d)
+        np.multiply(d, g, out=g)
+
+    def vjp_into(a: Array, g: Array) -> Array:
+        blockwise(kernel, a, g)
+        return g
+
+    return in_place(f, vjp, lambda z: np.tanh(z, out=z), vjp_into)
 
 
 @register("elementwise")
