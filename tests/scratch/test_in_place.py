@@ -10,6 +10,7 @@ import pytest
 from nnparity.scratch import Spec, activations, build, make_data
 from nnparity.scratch.activations import into
 from nnparity.scratch.blocks import MIN_SIZE
+from nnparity.scratch.model import Network
 
 IN_PLACE = [n for n in activations.names() if all(into(activations[n].build()))]
 
@@ -85,3 +86,24 @@ def test_a_replaced_f_or_vjp_is_run_not_bypassed(field):
     _, right, _ = net.loss_and_grads(params, X, y)
     np.testing.assert_array_equal(grads["W1"], want["W1"])
     assert not np.allclose(grads["W1"], right["W1"])
+
+
+class _OldBackward(Network):
+    """A subclass written before ``own`` existed, reading z from the cache."""
+
+    def backward(self, params, cache, dout):
+        assert all(z is not None for _, z, _ in cache)
+        return super().backward(params, cache, dout)
+
+
+def test_a_subclass_overriding_backward_gets_the_plain_cache():
+    net = build(Spec.parse("4-6-3 tanh,tanh loss=mse"))
+    params = net.init_params()
+    X, y = make_data(net.spec)
+    sub = _OldBackward(*net)
+    loss, grads, _ = sub.loss_and_grads(params, X, y)
+    want_loss, want, _ = _plain(net, params, X, y)
+    assert loss == want_loss
+    for k in want:
+        np.testing.assert_array_equal(grads[k], want[k])
+    sub.train_step(params, sub.init_state(params), X, y)
