@@ -71,6 +71,28 @@ def test_ratio_stats_pairs_samples():
     assert st == {"median": 2.0, "low": 2.0, "high": 3.0}
 
 
+def test_warm_samples_time_each_block_after_an_untimed_call_of_its_own(monkeypatch):
+    """``warm``: the call before each timed block is the same fn's (a step after a step), and
+    is left out of the time; the pairs stay interleaved. On a clock that only calls move, the
+    warm calls cost 100 and the timed ones 1."""
+    clock, calls = [0.0], []
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])
+
+    def fn(name):
+        def call():
+            calls.append(name)
+            clock[0] += 100.0 if calls.count(name) % 2 else 1.0  # odd calls: the warm ones
+
+        return call
+
+    fns = {"a": fn("a"), "b": fn("b")}
+    s = bench.paired(fns, 2, 1, warm=True)
+    assert calls == ["a", "a", "b", "b"] * 2
+    assert s == {"a": [1.0, 1.0], "b": [1.0, 1.0]}
+    calls.clear()
+    assert bench.paired(fns, 2, 1)["a"] == [100.0, 1.0] and calls == ["a", "b"] * 2  # all timed
+
+
 @pytest.mark.parametrize(
     "old, new, lower, verdict",
     [(1.0, 0.5, True, "better"), (1.0, 1.5, True, "worse"), (1.0, 1.02, True, "same (within 5%)"),
