@@ -185,8 +185,10 @@ def _run(
             # weights in place cannot change what PyTorch (which shares X's memory) or later
             # steps see; scratch's own functions are pure (tests/scratch hold them to it)
             own = type(net) is Network
-            loss, grads, out = net.loss_and_grads(
-                p if own else _copy(p), X if own else X.copy(), y if own else y.copy()
+            loss, grads, out = (
+                net.checked_loss_and_grads(p, X, y)  # X, y: check_data's above
+                if own
+                else net.loss_and_grads(_copy(p), X.copy(), y.copy())
             )
             new_p, new_state = net.opt.update(grads, state, p if own else _copy(p))
         t = twin.step(Xt, yt)

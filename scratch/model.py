@@ -119,7 +119,13 @@ class Network(NamedTuple):
 
     def loss_and_grads(self, params: Params, X: Array, y: Array) -> tuple[float, Params, Array]:
         """(loss, gradients, output) in one forward and one backward pass."""
-        X, y = self.check_data(X, y)
+        return self.checked_loss_and_grads(params, *self.check_data(X, y))
+
+    def checked_loss_and_grads(
+        self, params: Params, X: Array, y: Array
+    ) -> tuple[float, Params, Array]:
+        """``loss_and_grads`` of data that ``check_data`` has already returned (the parity
+        engine checks it once per run, not once per step)."""
         if type(self) is not Network:  # a subclass's backward gets z and a dout to itself
             out, cache = self._forward(params, X)
             loss, dout = self.loss_fn.value_and_grad(out, y)

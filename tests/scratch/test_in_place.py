@@ -107,3 +107,16 @@ def test_a_subclass_overriding_backward_gets_the_plain_cache():
     for k in want:
         np.testing.assert_array_equal(grads[k], want[k])
     sub.train_step(params, sub.init_state(params), X, y)
+
+
+def test_checked_loss_and_grads_is_loss_and_grads_of_checked_data():
+    """The engine's entry (data checked once per run) gives loss_and_grads' very numbers."""
+    net = build(Spec.parse("4-6-3 tanh,identity loss=cross_entropy"))
+    params = net.init_params()
+    X, y = make_data(net.spec)
+    want = net.loss_and_grads(params, X.tolist(), y.tolist())  # lists: checked and cast
+    got = net.checked_loss_and_grads(params, *net.check_data(X, y))
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[2], want[2], strict=True)
+    for k in params:
+        np.testing.assert_array_equal(got[1][k], want[1][k], strict=True)

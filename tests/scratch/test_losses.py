@@ -276,3 +276,13 @@ def test_value_and_grad_runs_a_replaced_value_or_grad(field, rng):
     want_v, want_g = loss.value(a, y), loss.grad(a, y)
     assert value == (2 * want_v if field == "value" else want_v)
     np.testing.assert_array_equal(grad, 2 * want_g if field == "grad" else want_g)
+
+
+@pytest.mark.parametrize("name", losses.names())
+def test_the_gradient_is_a_fresh_array(name, rng):
+    """A training step writes tanh's dz over dL/da (``activations.in_place``): no loss may hand
+    back its output or its target, or a view of either."""
+    loss = loss_fn(name)
+    a, y = loss_inputs(name, rng)
+    for g in (loss.grad(a, y), loss.value_and_grad(a, y)[1]):
+        assert not np.shares_memory(g, a) and not np.shares_memory(g, y)
