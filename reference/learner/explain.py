@@ -19,7 +19,7 @@ from .factors import proportion
 from .forward import columns_output, explain_forward
 from .inner_batches import explain_inner_batches
 from .instability import nonfinite_value
-from .layout_decl import explain_layout
+from .layout_decl import explain_layout, explain_layout_steps
 from .loss_forms import probability_bce
 from .loss_penalty import loss_penalty, penalty_finding
 from .numgrad import at_kink, explain_numerical
@@ -165,7 +165,8 @@ def diagnose(
             if twin and found[0].code == "unexplained_mismatch":  # backprop after an update?
                 late = explain_late_weights(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                 found = (
-                    late
+                    explain_layout_steps(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
+                    or late
                     or explain_inner_batches(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                     or found
                 )

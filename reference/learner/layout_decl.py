@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .evidence import to_tensors
+from .optim_sim import Sim
 from .other_loss import same_step
 from .result import Finding
 
@@ -68,10 +70,40 @@ def explain_layout(
         return []
     seen = [h[0] for h in history[start - 1 : start + 1] if h[0].grads is not None]
     if not seen:
-        return []
+        return explain_layout_steps(history, ref, X, y, codec, start, atol, rtol)
     for o in seen:
         flip = {k: (v.T if k[0] == "W" else v) for k, v in o.params.items()}
         mine = {k: (np.asarray(g).T if k[0] == "W" else g) for k, g in o.grads.items()}
         if not same_step(mine, o.loss, ref.run(flip, X[o.rows], y[o.rows]), atol, rtol):
             return []
     return [layout_finding(codec.layout, start, codec.labels(sorted(seen[0].grads)))]
+
+
+def _flip(p: dict) -> dict:
+    return {k: (np.asarray(v).T if k[0] == "W" else np.asarray(v)) for k, v in p.items()}
+
+
+def explain_layout_steps(
+    history: list, ref: Reference, X: np.ndarray, y: np.ndarray, codec: Codec, start: int,
+    atol: float, rtol: float,
+) -> list[Finding]:  # fmt: skip
+    """For steps that show no gradient (a hand-written Adam step; review s20b, a03):
+    ``layout_declaration`` where the declared optimizer, run from step 1 at every weight
+    transposed with PyTorch's gradients there, takes each of the learner's steps up to the one
+    after the first failing (each post-step weight transposed), at least two; else [].
+    ``history``: (obs, ...) per step from step 1, as ``explain_layout``'s."""
+    if not all_square(ref.spec.sizes):
+        return []
+    obs = [h[0] for h in history[: max(start + 1, 2)]]
+    if len(obs) < 2 or obs[0].step != 1 or any(o.after is None for o in obs):
+        return []
+    sim = Sim(ref.spec.opt.name, dict(ref.spec.opt.kwargs))
+    for o in obs:
+        P = _flip(o.params)
+        G = to_tensors(ref.run(P, X[o.rows], y[o.rows]).grads)
+        before, A = to_tensors(P), to_tensors(_flip(o.after))
+        for k, q in sim.step(to_tensors(P), G).items():
+            moved = max(float((q - before[k]).abs().max()), 1e-300)
+            if k not in A or not bool(((A[k] - q).abs() <= atol * moved + rtol * q.abs()).all()):
+                return []
+    return [layout_finding(codec.layout, start, codec.labels(sorted(obs[0].after)))]

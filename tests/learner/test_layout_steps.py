@@ -1,0 +1,66 @@
+"""A correct ``W @ x`` program with a hand-written Adam step, its gradients hidden, declared in
+the other layout (review s20b, a03) was "unexplained_mismatch": the layout reading needed
+gradients to read. The declared optimizer replayed from step 1 at every weight transposed
+takes its steps: ``layout_declaration``. A bug in such a program is never read as one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_step
+
+
+def _adapter(layout: str, opt: str = "adam", bug: str = ""):
+    r = np.random.RandomState(0)
+    P = {"W1": r.randn(3, 3), "b1": np.zeros(3), "W2": r.randn(3, 3), "b2": np.zeros(3)}
+    m = {k: np.zeros_like(v) for k, v in P.items()}
+    v = {k: np.zeros_like(x) for k, x in P.items()}
+    t = [0]
+
+    def step(X, y):  # W is (out, in): z = W @ x for each sample, X @ W.T for the batch
+        a1 = np.tanh(X @ P["W1"].T + P["b1"])
+        out = a1 @ (P["W2"] if bug == "transposed" else P["W2"].T) + P["b2"]
+        d = (out - y) / len(X)
+        da = d @ P["W2"] * (1 - a1**2)
+        g = {"W1": da.T @ X, "b1": da.sum(0), "W2": d.T @ a1, "b2": d.sum(0)}
+        t[0] += 1
+        for k in P:
+            if opt == "sgd":
+                P[k] -= 0.1 * g[k]
+                continue
+            m[k] = 0.9 * m[k] + 0.1 * g[k]
+            v[k] = 0.999 * v[k] + 0.001 * g[k] ** 2
+            mh = m[k] if bug == "no_correction" else m[k] / (1 - 0.9 ** t[0])
+            vh = v[k] / (1 - 0.999 ** t[0])
+            P[k] -= 0.01 * mh / (np.sqrt(vh) + 1e-8)
+
+    optimizer = "adam(lr=0.01)" if opt == "adam" else "sgd(lr=0.1)"
+    decl = dict(sizes=[3, 3, 3], activations="tanh,identity", loss="half_sse", layout=layout)
+    return from_step(P, list(P), step, optimizer=optimizer, **decl)
+
+
+def _data():
+    r = np.random.RandomState(1)
+    return r.randn(8, 3), r.randn(8, 3)
+
+
+@pytest.mark.parametrize("opt", ["adam", "sgd"])
+def test_correct_code_declared_in_the_other_layout_is_told_the_declaration(opt):
+    res = check(_adapter("in_out", opt), *_data(), steps=3, watch=0, probe=False)
+    assert res.codes() == ["layout_declaration"], res.render()
+    f = res.findings[0]
+    assert f.hint == "declare layout='out_in'"
+    assert "your code computes W @ x (layout 'out_in') where layout='in_out'" in f.evidence
+
+
+def test_the_same_code_in_its_own_layout_matches():
+    assert check(_adapter("out_in"), *_data(), steps=3, watch=0, probe=False).code == "match"
+
+
+@pytest.mark.parametrize("layout", ["in_out", "out_in"])
+@pytest.mark.parametrize("bug", ["transposed", "no_correction"])
+def test_a_bug_in_such_code_is_no_layout_declaration(layout, bug):
+    res = check(_adapter(layout, bug=bug), *_data(), steps=3, watch=0, probe=False)
+    assert res.code == "implementation_bug", res.render()
+    assert "layout_declaration" not in res.codes(), res.render()
