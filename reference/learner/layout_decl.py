@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .codec import canonical_key
 from .evidence import to_tensors
 from .optim_sim import Sim
 from .other_loss import same_step
@@ -76,7 +77,9 @@ def explain_layout(
         mine = {k: (np.asarray(g).T if k[0] == "W" else g) for k, g in o.grads.items()}
         if not same_step(mine, o.loss, ref.run(flip, X[o.rows], y[o.rows]), atol, rtol):
             return []
-    return [layout_finding(codec.layout, start, codec.labels(sorted(seen[0].grads)))]
+    return [
+        layout_finding(codec.layout, start, codec.labels(sorted(seen[0].grads, key=canonical_key)))
+    ]
 
 
 def _flip(p: dict) -> dict:
@@ -106,4 +109,6 @@ def explain_layout_steps(
             moved = max(float((q - before[k]).abs().max()), 1e-300)
             if k not in A or not bool(((A[k] - q).abs() <= atol * moved + rtol * q.abs()).all()):
                 return []
-    return [layout_finding(codec.layout, start, codec.labels(sorted(obs[0].after)))]
+    return [
+        layout_finding(codec.layout, start, codec.labels(sorted(obs[0].after, key=canonical_key)))
+    ]

@@ -50,6 +50,7 @@ def test_correct_code_declared_in_the_other_layout_is_told_the_declaration(opt):
     res = check(_adapter("in_out", opt), *_data(), steps=3, watch=0, probe=False)
     assert res.codes() == ["layout_declaration"], res.render()
     f = res.findings[0]
+    assert f.params == ("W1", "b1", "W2", "b2") and f.step == 1
     assert f.hint == "declare layout='out_in'"
     assert "your code computes W @ x (layout 'out_in') where layout='in_out'" in f.evidence
 
