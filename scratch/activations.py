@@ -43,17 +43,23 @@ class Activation(NamedTuple):
 
 def in_place(f: Callable, vjp: Callable, f_into: Callable, vjp_into: Callable) -> Activation:
     """An activation whose derivative is a function of its output (tanh): besides ``f`` and
-    ``vjp``, ``f.into(z)`` writes a into z's buffer and ``vjp.into(a, g)`` writes dz into g's,
+    ``vjp``, ``f_into(z)`` writes a into z's buffer and ``vjp_into(a, g)`` writes dz into g's,
     the same bits. A network uses them only on buffers it made itself, and only while ``f`` and
-    ``vjp`` carry them (an activation with either replaced runs the plain pair)."""
-    f.into, vjp.into = f_into, vjp_into  # type: ignore[attr-defined]
+    ``vjp`` are the very functions they were made with (each tag names its owner, so a plant
+    that replaces either, even one made with ``functools.wraps``, runs the plain pair)."""
+    f.into, vjp.into = (f, f_into), (vjp, vjp_into)  # type: ignore[attr-defined]
     return Activation(f, vjp)
 
 
 def into(act: Activation) -> tuple[Callable | None, Callable | None]:
     """(f's in-place form, usable only together with vjp's; vjp's in-place form), or None."""
-    v = getattr(act.vjp, "into", None)
-    return (getattr(act.f, "into", None) if v else None), v
+    v = _own(act.vjp)
+    return (_own(act.f) if v else None), v
+
+
+def _own(fn: Callable) -> Callable | None:
+    tag = getattr(fn, "into", None)
+    return tag[1] if isinstance(tag, tuple) and tag[0] is fn else None
 
 
 activations: Registry[Activation] = Registry("activation")

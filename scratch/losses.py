@@ -31,12 +31,12 @@ class Loss(NamedTuple):
     min_units: int = 1
 
     def value_and_grad(self, a: Array, y: Array) -> tuple[float, Array]:
-        """(L, dL/da), in one pass where ``value`` and ``grad`` both carry the same ``fused``
-        function (made together, as ``_squared``'s); a loss with either replaced
-        (``_replace(grad=...)``) runs its own two."""
-        fused = getattr(self.grad, "fused", None)
-        if fused is not None and getattr(self.value, "fused", None) is fused:
-            return fused(a, y)
+        """(L, dL/da), in one pass where ``value`` and ``grad`` are the very pair a ``fused``
+        tag (value, grad, both) was made with (``_squared``'s); a loss with either replaced
+        (``_replace(grad=...)``, ``functools.wraps`` copying the tag too) runs its own two."""
+        tag = getattr(self.grad, "fused", None)
+        if tag and tag[:2] == (self.value, self.grad) and getattr(self.value, "fused", 0) is tag:
+            return tag[2](a, y)
         return self.value(a, y), self.grad(a, y)
 
 
@@ -92,7 +92,7 @@ def _squared(reduction: str, per_element: bool, half: bool) -> Loss:
         d *= scale / n(a)
         return v, d
 
-    value.fused = grad.fused = both  # type: ignore[attr-defined]
+    value.fused = grad.fused = (value, grad, both)  # type: ignore[attr-defined]
     return Loss(value, grad, "real", None)
 
 

@@ -4,6 +4,8 @@ steps aside for an activation whose f or vjp was replaced."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -67,8 +69,9 @@ def test_public_backward_leaves_dout_and_the_cache_alone():
             np.testing.assert_array_equal(x, x0)
 
 
+@pytest.mark.parametrize("wrapped", [False, True])
 @pytest.mark.parametrize("field", ["f", "vjp"])
-def test_a_replaced_f_or_vjp_is_run_not_bypassed(field):
+def test_a_replaced_f_or_vjp_is_run_not_bypassed(field, wrapped):
     """A planted bug (``act._replace(vjp=...)``, as the soundness tests plant them) must reach
     the gradients: the in-place forms made with the original pair are not used."""
     net = build(Spec.parse("4-6-6-3 tanh,tanh,identity loss=mse"))
@@ -80,12 +83,23 @@ def test_a_replaced_f_or_vjp_is_run_not_bypassed(field):
         wrong = tanh._replace(f=lambda z: 1.5 * original(z))
     else:
         wrong = tanh._replace(vjp=lambda z, a, g: 2.0 * g * (1 - np.tanh(z) ** 2))  # reads z
+    if wrapped:  # functools.wraps copies the original's attributes, its in-place tag too
+        plant = getattr(wrong, field)
+        wrong = wrong._replace(**{field: functools.wraps(original)(lambda *a: plant(*a))})
+        assert getattr(getattr(wrong, field), "into", None) is not None
     planted = net._replace(acts=(wrong, wrong, net.acts[2]))
     _, grads, _ = planted.loss_and_grads(params, X, y)
     _, want, _ = _plain(planted, params, X, y)
     _, right, _ = net.loss_and_grads(params, X, y)
     np.testing.assert_array_equal(grads["W1"], want["W1"])
     assert not np.allclose(grads["W1"], right["W1"])
+    hidden = planted.backward(params, *reversed(_dout_and_cache(planted, params, X, y)))
+    np.testing.assert_array_equal(hidden["W1"], want["W1"])  # the public backward too
+
+
+def _dout_and_cache(net, params, X, y):
+    out, cache = net.forward(params, X)
+    return net.loss_fn.grad(out, y), cache
 
 
 class _OldBackward(Network):

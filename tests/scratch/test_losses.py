@@ -3,6 +3,7 @@ hand formulas and CONVENTIONS.md section 2, and stability for logits up to |1e4|
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -263,15 +264,20 @@ def test_value_and_grad_is_value_and_grad_to_the_bit(name, reduction, dtype, rng
     np.testing.assert_array_equal(y, y0)
 
 
+@pytest.mark.parametrize("wrapped", [False, True])
 @pytest.mark.parametrize("field", ["value", "grad"])
-def test_value_and_grad_runs_a_replaced_value_or_grad(field, rng):
+def test_value_and_grad_runs_a_replaced_value_or_grad(field, wrapped, rng):
     """A loss with its value or grad swapped (``_replace``, as the planted-bug tests do) is not
     bypassed by the fused pass made with the originals."""
     loss = loss_fn("mse")
     assert getattr(loss.grad, "fused", None) is not None  # the fast path exists to bypass
     a, y = loss_inputs("mse", rng)
     original = getattr(loss, field)
-    doubled = loss._replace(**{field: lambda a, y: 2 * original(a, y)})
+    plant = lambda a, y: 2 * original(a, y)  # noqa: E731
+    if wrapped:  # functools.wraps copies the original's attributes, its fused tag too
+        plant = functools.wraps(original)(plant)
+        assert getattr(plant, "fused", None) is not None
+    doubled = loss._replace(**{field: plant})
     value, grad = doubled.value_and_grad(a, y)
     want_v, want_g = loss.value(a, y), loss.grad(a, y)
     assert value == (2 * want_v if field == "value" else want_v)
