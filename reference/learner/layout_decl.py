@@ -6,6 +6,7 @@ declaration that fits, never a bug in a correct backward pass (review s20a, t42)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -93,12 +94,18 @@ def explain_layout_steps(
     """For steps that show no gradient (a hand-written Adam step; review s20b, a03):
     ``layout_declaration`` where the declared optimizer, run from step 1 at every weight
     transposed with PyTorch's gradients there, takes each of the learner's steps up to the one
-    after the first failing (each post-step weight transposed), at least two; else [].
+    after the first failing (each post-step weight transposed), at least two; else []. Where a
+    later step parts in that layout too, the finding says up to where it holds.
     ``history``: (obs, ...) per step from step 1, as ``explain_layout``'s."""
     if not all_square(ref.spec.sizes):
         return []
-    obs = [h[0] for h in history[: max(start + 1, 2)]]
-    if len(obs) < 2 or obs[0].step != 1 or any(o.after is None for o in obs):
+    need = max(start + 1, 2)  # through the step after the first failing
+    obs = []
+    for h in history:  # from step 1, each step that shows its post-step weights
+        if h[0].after is None or h[0].step != len(obs) + 1:
+            break
+        obs.append(h[0])
+    if len(obs) < need:
         return []
     sim = Sim(ref.spec.opt.name, dict(ref.spec.opt.kwargs))
     for o in obs:
@@ -108,7 +115,23 @@ def explain_layout_steps(
         for k, q in sim.step(to_tensors(P), G).items():
             moved = max(float((q - before[k]).abs().max()), 1e-300)
             if k not in A or not bool(((A[k] - q).abs() <= atol * moved + rtol * q.abs()).all()):
-                return []
-    return [
-        layout_finding(codec.layout, start, codec.labels(sorted(obs[0].after, key=canonical_key)))
-    ]
+                if o.step <= need:
+                    return []
+                return [_until(codec, start, obs, o.step)]
+    return [layout_finding(codec.layout, start, _names(codec, obs))]
+
+
+def _names(codec: Codec, obs: list) -> tuple[str, ...]:
+    return codec.labels(sorted(obs[0].after, key=canonical_key))
+
+
+def _until(codec: Codec, start: int, obs: list, parts: int) -> Finding:
+    """The layout reading where it holds up to step ``parts`` - 1 alone: said so, with the
+    later step that parts in that layout too (a bug of its own, found once declared)."""
+    f = layout_finding(codec.layout, start, _names(codec, obs))
+    return replace(
+        f,
+        evidence=f"{f.evidence} (steps 1-{parts - 1}; at step {parts} your step parts from "
+        "PyTorch's in that layout too)",
+        hint=f"{f.hint}, then check again: step {parts} has a departure of its own",
+    )

@@ -33,7 +33,8 @@ def _adapter(layout: str, opt: str = "adam", bug: str = ""):
             v[k] = 0.999 * v[k] + 0.001 * g[k] ** 2
             mh = m[k] if bug == "no_correction" else m[k] / (1 - 0.9 ** t[0])
             vh = v[k] / (1 - 0.999 ** t[0])
-            P[k] -= 0.01 * mh / (np.sqrt(vh) + 1e-8)
+            lr = 0.005 if bug == "late_lr" and t[0] >= 3 else 0.01  # halved from step 3
+            P[k] -= lr * mh / (np.sqrt(vh) + 1e-8)
 
     optimizer = "adam(lr=0.01)" if opt == "adam" else "sgd(lr=0.1)"
     decl = dict(sizes=[3, 3, 3], activations="tanh,identity", loss="half_sse", layout=layout)
@@ -47,12 +48,13 @@ def _data():
 
 @pytest.mark.parametrize("opt", ["adam", "sgd"])
 def test_correct_code_declared_in_the_other_layout_is_told_the_declaration(opt):
-    res = check(_adapter("in_out", opt), *_data(), steps=3, watch=0, probe=False)
+    res = check(_adapter("in_out", opt), *_data(), steps=5, watch=0, probe=False)
     assert res.codes() == ["layout_declaration"], res.render()
     f = res.findings[0]
     assert f.params == ("W1", "b1", "W2", "b2") and f.step == 1
     assert f.hint == "declare layout='out_in'"
     assert "your code computes W @ x (layout 'out_in') where layout='in_out'" in f.evidence
+    assert "parts from" not in f.evidence  # every step replayed holds
 
 
 def test_the_same_code_in_its_own_layout_matches():
@@ -65,3 +67,15 @@ def test_a_bug_in_such_code_is_no_layout_declaration(layout, bug):
     res = check(_adapter(layout, bug=bug), *_data(), steps=3, watch=0, probe=False)
     assert res.code == "implementation_bug", res.render()
     assert "layout_declaration" not in res.codes(), res.render()
+
+
+def test_a_later_departure_is_said_beside_the_layout_not_hidden_by_it():
+    """Review s21: lr halved from step 3 in such code; the layout holds at steps 1-2 only, and
+    the finding says so instead of claiming every step (the replay runs over all steps)."""
+    res = check(_adapter("in_out", bug="late_lr"), *_data(), steps=5, watch=0, probe=False)
+    f = res.findings[0]
+    assert f.code == "layout_declaration", res.render()
+    assert "(steps 1-2; at step 3 your step parts from PyTorch's in that layout too)" in f.evidence
+    assert f.hint == "declare layout='out_in', then check again: step 3 has a departure of its own"
+    assert check(_adapter("out_in", bug="late_lr"), *_data(), steps=5, watch=0,
+                 probe=False).code == "implementation_bug"  # fmt: skip
