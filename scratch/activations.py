@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .blocks import blockwise
+from .fused import attach, attached
 from .registry import Registry
 from .rows import row_max, row_sum
 from .special import erf as _erf
@@ -45,21 +46,14 @@ def in_place(f: Callable, vjp: Callable, f_into: Callable, vjp_into: Callable) -
     """An activation whose derivative is a function of its output (tanh): besides ``f`` and
     ``vjp``, ``f_into(z)`` writes a into z's buffer and ``vjp_into(a, g)`` writes dz into g's,
     the same bits. A network uses them only on buffers it made itself, and only while ``f`` and
-    ``vjp`` are the very functions they were made with (each tag names its owner, so a plant
-    that replaces either, even one made with ``functools.wraps``, runs the plain pair)."""
-    f.into, vjp.into = (f, f_into), (vjp, vjp_into)  # type: ignore[attr-defined]
+    ``vjp`` are the very pair they were made with (``fused``)."""
+    attach("into", (f_into, vjp_into), f, vjp)
     return Activation(f, vjp)
 
 
 def into(act: Activation) -> tuple[Callable | None, Callable | None]:
-    """(f's in-place form, usable only together with vjp's; vjp's in-place form), or None."""
-    v = _own(act.vjp)
-    return (_own(act.f) if v else None), v
-
-
-def _own(fn: Callable) -> Callable | None:
-    tag = getattr(fn, "into", None)
-    return tag[1] if isinstance(tag, tuple) and tag[0] is fn else None
+    """(f's in-place form, vjp's in-place form), or (None, None)."""
+    return attached("into", act.f, act.vjp) or (None, None)
 
 
 activations: Registry[Activation] = Registry("activation")

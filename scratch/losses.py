@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import SpecError
+from .fused import attach, attached
 from .registry import Registry
 from .rows import row_max, row_sum
 
@@ -31,13 +32,10 @@ class Loss(NamedTuple):
     min_units: int = 1
 
     def value_and_grad(self, a: Array, y: Array) -> tuple[float, Array]:
-        """(L, dL/da), in one pass where ``value`` and ``grad`` are the very pair a ``fused``
-        tag (value, grad, both) was made with (``_squared``'s); a loss with either replaced
-        (``_replace(grad=...)``, ``functools.wraps`` copying the tag too) runs its own two."""
-        tag = getattr(self.grad, "fused", None)
-        if tag and tag[:2] == (self.value, self.grad) and getattr(self.value, "fused", 0) is tag:
-            return tag[2](a, y)
-        return self.value(a, y), self.grad(a, y)
+        """(L, dL/da), in one pass where ``value`` and ``grad`` are the very pair a one-pass
+        form was made with (``_squared``'s; ``fused``), else by the two."""
+        both = attached("fused", self.value, self.grad)
+        return both(a, y) if both else (self.value(a, y), self.grad(a, y))
 
 
 losses: Registry[Loss] = Registry("loss")
@@ -92,7 +90,7 @@ def _squared(reduction: str, per_element: bool, half: bool) -> Loss:
         d *= scale / n(a)
         return v, d
 
-    value.fused = grad.fused = (value, grad, both)  # type: ignore[attr-defined]
+    attach("fused", both, value, grad)
     return Loss(value, grad, "real", None)
 
 

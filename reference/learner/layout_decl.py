@@ -14,6 +14,7 @@ import numpy as np
 from .codec import canonical_key
 from .evidence import to_tensors
 from .optim_sim import Sim
+from .optim_variants import _follows
 from .other_loss import same_step
 from .result import Finding
 
@@ -74,9 +75,8 @@ def explain_layout(
     if not seen:
         return explain_layout_steps(history, ref, X, y, codec, start, atol, rtol)
     for o in seen:
-        flip = {k: (v.T if k[0] == "W" else v) for k, v in o.params.items()}
-        mine = {k: (np.asarray(g).T if k[0] == "W" else g) for k, g in o.grads.items()}
-        if not same_step(mine, o.loss, ref.run(flip, X[o.rows], y[o.rows]), atol, rtol):
+        mine = _flip(o.grads)
+        if not same_step(mine, o.loss, ref.run(_flip(o.params), X[o.rows], y[o.rows]), atol, rtol):
             return []
     return [
         layout_finding(codec.layout, start, codec.labels(sorted(seen[0].grads, key=canonical_key)))
@@ -107,17 +107,12 @@ def explain_layout_steps(
         obs.append(h[0])
     if len(obs) < need:
         return []
-    sim = Sim(ref.spec.opt.name, dict(ref.spec.opt.kwargs))
+    sim = Sim(ref.spec.opt.name, dict(ref.spec.opt.kwargs))  # its state carries step to step
     for o in obs:
         P = _flip(o.params)
         G = to_tensors(ref.run(P, X[o.rows], y[o.rows]).grads)
-        before, A = to_tensors(P), to_tensors(_flip(o.after))
-        for k, q in sim.step(to_tensors(P), G).items():
-            moved = max(float((q - before[k]).abs().max()), 1e-300)
-            if k not in A or not bool(((A[k] - q).abs() <= atol * moved + rtol * q.abs()).all()):
-                if o.step <= need:
-                    return []
-                return [_until(codec, start, obs, o.step)]
+        if not _follows(sim, [(to_tensors(P), G, to_tensors(_flip(o.after)))], atol, rtol):
+            return [] if o.step <= need else [_until(codec, start, obs, o.step)]
     return [layout_finding(codec.layout, start, _names(codec, obs))]
 
 
