@@ -19,7 +19,7 @@ from .factors import proportion
 from .forward import columns_output, explain_forward
 from .inner_batches import explain_inner_batches
 from .instability import nonfinite_value
-from .layout_decl import explain_layout, explain_layout_steps
+from .layout_decl import explain_layout, explain_layout_steps, qualified
 from .loss_forms import probability_bce
 from .loss_penalty import loss_penalty, penalty_finding
 from .numgrad import at_kink, explain_numerical
@@ -78,9 +78,12 @@ def diagnose(
             cols := columns_output(steps, history, h_atol, h_rtol)
         ):
             return cols
-        return explain_forward(
+        found = explain_forward(
             ref, obs.params, X[obs.rows], obs.out, h_atol, h_rtol, codec, fwd[0].step
         )
+        if found and found[0].code == "layout_declaration":  # every later step read too
+            found[0] = qualified(found[0], history[obs.step - 1 :], ref, X, y, h_atol, h_rtol)
+        return found
     out: list[Finding] = []
     failing: dict[str, int] = {}
     for r in bad:

@@ -68,7 +68,8 @@ def explain_layout(
 ) -> list[Finding]:
     """``layout_declaration`` where the learner's loss and gradients at the first failing step
     and the one after it are the twin's at every weight transposed (each weight's gradient
-    transposed too), or []."""
+    transposed too), or []. Where a later step parts in that layout too, the finding says up
+    to where it holds (``qualified``)."""
     if not all_square(ref.spec.sizes):
         return []
     seen = [h[0] for h in history[start - 1 : start + 1] if h[0].grads is not None]
@@ -78,9 +79,48 @@ def explain_layout(
         mine = _flip(o.grads)
         if not same_step(mine, o.loss, ref.run(_flip(o.params), X[o.rows], y[o.rows]), atol, rtol):
             return []
-    return [
-        layout_finding(codec.layout, start, codec.labels(sorted(seen[0].grads, key=canonical_key)))
-    ]
+    names = codec.labels(sorted(seen[0].grads, key=canonical_key))
+    f = layout_finding(codec.layout, start, names)
+    return [qualified(f, history[seen[-1].step :], ref, X, y, atol, rtol)]
+
+
+def qualified(
+    f: Finding, history: list, ref: Reference, X: np.ndarray, y: np.ndarray, atol: float,
+    rtol: float,
+) -> Finding:  # fmt: skip
+    """``f`` (a ``layout_declaration`` read off some steps) as it stands over ``history``, the
+    steps after those: where one of them shows a forward output, loss or gradient that is not
+    the twin's at every weight transposed, the finding says so (a bug of its own, found once
+    declared) instead of claiming every step (review s21)."""
+    parts = _departure(history, ref, X, y, atol, rtol, f.step)
+    return f if parts is None else _until(f, f.step, *parts)
+
+
+def _departure(
+    history: list, ref: Reference, X: np.ndarray, y: np.ndarray, atol: float, rtol: float,
+    read: int,
+) -> tuple[int, str] | None:  # fmt: skip
+    """(step, what) of the first step whose forward output (but step ``read``'s, which was
+    read already), or loss and gradients, are not the twin's at every weight transposed; None
+    where every step's shown numbers are."""
+    for o in (h[0] for h in history):
+        out = None if o.step == read else o.out
+        if out is None and o.grads is None:
+            continue
+        rs = ref.run(_flip(o.params), X[o.rows], y[o.rows])
+        if out is not None and not _same_out(np.asarray(out), rs.out, atol, rtol):
+            return o.step, "forward output parts"
+        if o.grads is not None and not same_step(_flip(o.grads), o.loss, rs, atol, rtol):
+            return o.step, "gradients part"
+    return None
+
+
+def _same_out(out: np.ndarray, want: np.ndarray, atol: float, rtol: float) -> bool:
+    """``forward._equal``'s criterion: within atol of the twin's scale plus rtol of each."""
+    if out.shape != want.shape:
+        return False
+    scale = max(float(np.abs(want).max(initial=0.0)), 1e-300)
+    return bool((np.abs(out - want) <= atol * scale + rtol * np.abs(want)).all())
 
 
 def _flip(p: dict) -> dict:
@@ -108,25 +148,29 @@ def explain_layout_steps(
     if len(obs) < need:
         return []
     sim = Sim(ref.spec.opt.name, dict(ref.spec.opt.kwargs))  # its state carries step to step
+    f = layout_finding(codec.layout, start, codec.labels(sorted(obs[0].after, key=canonical_key)))
     for o in obs:
         P = _flip(o.params)
         G = to_tensors(ref.run(P, X[o.rows], y[o.rows]).grads)
         if not _follows(sim, [(to_tensors(P), G, to_tensors(_flip(o.after)))], atol, rtol):
-            return [] if o.step <= need else [_until(codec, start, obs, o.step)]
-    return [layout_finding(codec.layout, start, _names(codec, obs))]
+            return [] if o.step <= need else [_until(f, 1, o.step, "step parts")]
+    return [f]
 
 
-def _names(codec: Codec, obs: list) -> tuple[str, ...]:
-    return codec.labels(sorted(obs[0].after, key=canonical_key))
-
-
-def _until(codec: Codec, start: int, obs: list, parts: int) -> Finding:
-    """The layout reading where it holds up to step ``parts`` - 1 alone: said so, with the
-    later step that parts in that layout too (a bug of its own, found once declared)."""
-    f = layout_finding(codec.layout, start, _names(codec, obs))
+def _until(f: Finding, first: int, parts: int, what: str) -> Finding:
+    """The layout reading ``f``, which holds from step ``first`` to ``parts`` - 1 alone (at
+    ``parts`` itself where only the forward output was read): said so, with the step that
+    parts in that layout too (a bug of its own, found once declared)."""
+    held = (
+        "the forward output alone"
+        if parts == first
+        else f"step {first}"
+        if parts == first + 1
+        else f"steps {first}-{parts - 1}"
+    )
     return replace(
         f,
-        evidence=f"{f.evidence} (steps 1-{parts - 1}; at step {parts} your step parts from "
-        "PyTorch's in that layout too)",
+        evidence=f"{f.evidence} ({held}; at step {parts} your {what} from PyTorch's in that "
+        "layout too)",
         hint=f"{f.hint}, then check again: step {parts} has a departure of its own",
     )
