@@ -56,7 +56,9 @@ OUTPUT_FORMULA: dict[str, tuple[str, Callable[[Tensor, Tensor], Tensor]]] = {
 
 
 def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list[Deriv]:
-    """Candidates for the derivative of activation ``name`` (a scratch registry name)."""
+    """Candidates for the derivative of activation ``name`` (a scratch registry name); a
+    leaky ReLU's slope is its module's (``slope`` where the module has none)."""
+    slope = float(getattr(module, "negative_slope", slope))
     sym = SYMBOL.get(name, name)
     out = [Deriv("true", None, f"{sym}'(z)", 0.0)]
     if name not in FNS and name not in (
@@ -99,21 +101,12 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
                 1.0,
             )
         )
-    if name == "relu":
+    if name in ("relu", "leaky_relu"):  # PyTorch's derivative but at z = 0: never a bug
+        took = "0" if name == "relu" else f"the slope, {slope:g}"
         out.append(
-            Deriv("kink", None, "relu'(0) = 1 (PyTorch takes 0)", 0.5,
-                  lambda z, a: (z >= 0).to(z.dtype))
+            Deriv("kink", None, f"{sym}'(0) = 1 (PyTorch takes {took})", 0.5,
+                  lambda z, a: torch.where(z == 0, 1.0, prime(f, z)).to(z.dtype))
         )  # fmt: skip
-    if name == "leaky_relu":
-        out.append(
-            Deriv(
-                "kink",
-                None,
-                f"leaky_relu'(0) = 1 (PyTorch takes the slope, {slope:g})",
-                0.5,
-                lambda z, a: torch.where(z >= 0, 1.0, slope).to(z.dtype),
-            )
-        )
     out += [
         Deriv(
             "missing",
@@ -132,7 +125,13 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
         Deriv(
             "twice",
             "derivative_of_output",
-            f"{sym}'(z) applied twice",
+            f"{sym}'(z) applied twice"
+            + (
+                f" (1 for z > 0, {slope**2:g} below: also a derivative written with the slope "
+                f"{slope**2:g} where the forward pass uses {slope:g})"
+                if name == "leaky_relu"
+                else ""
+            ),
             1.0,
             lambda z, a: prime(f, z) ** 2,
         ),
