@@ -20,7 +20,7 @@ from .forward import columns_output, explain_forward
 from .inner_batches import explain_inner_batches
 from .instability import nonfinite_value
 from .layout_decl import explain_layout, explain_layout_steps, qualified
-from .loss_forms import probability_bce
+from .loss_forms import another_loss_value, probability_bce
 from .loss_penalty import loss_penalty, penalty_finding
 from .numgrad import at_kink, explain_numerical
 from .one_sample import one_sample
@@ -199,6 +199,8 @@ def diagnose(
             return [penalty_finding(lam, ref.l2, codec.labels(ws), r.step)]
         if form := probability_bce(history, r.step, ref, y, h_rtol, h_atol):
             return [form]  # BCELoss on the sigmoid's output: another valid form
+        if other := another_loss_value(upto, ref, X, y, r.step, h_rtol, h_atol):
+            return [other]  # the value of one loss, the gradients of another: a bug
         out.append(
             Finding(
                 "loss_value_mismatch",

@@ -51,3 +51,66 @@ def probability_bce(history: list, step: int, ref: Any, y: Any, rtol: float,
         "mean(max(z, 0) - z y + log(1 + exp(-|z|)))",
         "note",
     )
+
+
+def another_loss_value(
+    history: list, ref: Any, X: Any, y: Any, step: int, rtol: float, atol: float
+) -> Finding | None:
+    """A bug where every loss value the learner returns (from ``step``) is another loss's of its
+    outputs (mse's where bce is declared) while its gradients are the declared loss's: the
+    program descends one loss and reports another (a sigmoid output under mse whose backward
+    leaves out sigma' has bce's gradient; review s22, finding 4). None where a value is the
+    declared loss's under another reduction, or another of its family (mse, half_sse and sse
+    are one sum of squares scaled: a note, said by the caller), or no loss fits."""
+    from nnparity.scratch import losses, target_kind
+    from nnparity.scratch.errors import SpecError
+    from nnparity.scratch.spec_choice import choice
+
+    from .other_loss import CANDIDATES, REDUCTIONS
+
+    spec = ref.spec
+    shown = [h[0] for h in history[step - 1 :] if h[0].loss is not None]
+    if (
+        target_kind(spec) == "class"
+        or not shown
+        or not all(map(math.isfinite, (o.loss for o in shown)))
+    ):
+        return None
+
+    def fits(name: str, red: str) -> bool:
+        try:
+            twin = ref.like(spec.replace(loss=choice(losses, name, reduction=red)))
+        except SpecError:
+            return False
+        for o in shown:
+            want = twin.run(o.params, X[o.rows], y[o.rows]).loss
+            if not (math.isfinite(want) and abs(o.loss - want) <= atol + rtol * abs(want)):
+                return False
+        return True
+
+    if any(fits(spec.loss.name, red) for red in REDUCTIONS):
+        return None
+    for red in REDUCTIONS:
+        for name in CANDIDATES:
+            if _family(name) != _family(spec.loss.name) and fits(name, red):
+                o = shown[0]
+                its = f"{name}'s" + (f" (reduction {red})" if red != "mean" else "")
+                return Finding(
+                    "loss_value_of_another_loss",
+                    ("loss",),
+                    None,
+                    o.step,
+                    f"the loss value you return is {its} of your outputs ({o.loss:.6g} at step "
+                    f"{o.step}, at every step shown), while your gradients are {spec.loss.name}'s, "
+                    "the declared loss: your program descends one loss and reports another",
+                    f"decide which loss you train: for {spec.loss.name}, compute the value as "
+                    f"{spec.loss.name}; for {name}, declare loss='{name}' and check again, which "
+                    f"holds your gradients to {name}'s (a backward that leaves out the output "
+                    "activation's derivative is found there)",
+                )
+    return None
+
+
+def _family(name: str) -> str:
+    """Losses that are one function up to a constant factor share a family."""
+    return "squares" if name in ("mse", "half_sse", "sse") else name.removesuffix("_with_logits")
