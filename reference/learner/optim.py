@@ -24,7 +24,7 @@ from .decay import explain_decay
 from .evidence import to_tensors
 from .factors import fit
 from .optim_fixes import VARIANT_FIX
-from .optim_scale import gradient_scale, lr_factor, scale_reading
+from .optim_scale import gradient_scale, lr_factor, scale_reading, short_batch_scale
 from .optim_variants import (
     DECAY_AFTER,
     EQUATION,
@@ -224,6 +224,16 @@ def explain_update(
             f"from {whose}, your post-step weights follow {name} with {labels}"
             + (f" ({len(found)} departures together)" if len(found) > 1 else ""),
             f"{fixes}; torch.optim.{_cls(name)}: {EQUATION[name]}",
+        )
+    rows = [len(o.rows) for o in history[: k + 3]]
+    if short_batch_scale(name, kw, seq[: k + 3], rows, atol, rtol):
+        short = next(o.step for o in history if len(o.rows) < max(rows))
+        return _mismatch(
+            f"from {whose}, your post-step weights follow {name} fed with those gradients "
+            f"times rows / B at each step: a mean over B = {max(rows)} rows where step {short}'s "
+            f"batch has {min(rows)}",
+            "your gradient divides by the full batch size where a shorter batch (the last) has "
+            "fewer rows: divide by the rows of this batch, len(X)",
         )
     gs = gradient_scale(name, kw, seq[: k + 3], len(history[0].rows), atol, rtol)
     if gs:

@@ -121,3 +121,21 @@ def gradient_scale(
         if _excess(Sim(name, kw), scaled, atol, rtol) <= 1.0:
             return c, (f"{c:g} = {nm} (N = {n})" if "N" in nm else nm)
     return None
+
+
+def short_batch_scale(
+    name: str, kw: dict[str, Any], seq: list, rows: list[int], atol: float, rtol: float
+) -> bool:
+    """Whether the declared adaptive optimizer fed at each step with rows / B times ``seq``'s
+    gradients (B the full batch's rows) reproduces the steps, where a batch is shorter: a
+    gradient divided by the full batch size where the last batch has fewer rows (under SGD the
+    implied gradients show it; an adaptive step needs the replay, its state carrying the
+    scaled gradient on; review s22)."""
+    B = max(rows)
+    if name == "sgd" or len(seq) != len(rows) or min(rows) == B:
+        return False
+    scaled = [
+        (P, {k: g * (r / B) for k, g in G.items()}, A)
+        for (P, G, A), r in zip(seq, rows, strict=True)
+    ]
+    return _excess(Sim(name, kw), scaled, atol, rtol) <= 1.0
