@@ -36,6 +36,19 @@ def divisor(c: float, rows: int) -> int | None:
     return r if rows < r < 1e7 and abs(k - r) <= 1e-9 * k else None
 
 
+def _lr_power(c: float, lr: float) -> str:
+    """The fix where a step's factor c is the declared lr itself (lr applied twice) or 1 / lr
+    (lr left out), to 1e-6; else ""."""
+    if lr != 1 and abs(c - lr) <= 1e-6 * lr:
+        return (
+            f"c = lr = {lr:g}: your update applies the learning rate twice (w += lr * v where v "
+            "already holds lr * g, or lr * lr * g): apply it once"
+        )
+    if lr != 1 and abs(c * lr - 1) <= 1e-6:
+        return f"c = 1/lr = {c:g}: your update leaves out the learning rate (w -= g): w -= lr * g"
+    return ""
+
+
 def averaged_momentum(spec: Spec, c: float | None) -> str | None:
     """The fix where every step is c = 1 - momentum times declared SGD momentum's: a momentum
     that averages the gradients from zero (Ng's course), PyTorch's with lr (1 - momentum)."""
@@ -112,7 +125,10 @@ def scale_hint(
     sums nothing else (mse and bce with D > 1 sum over the outputs too). ``summed``: the
     declared reduction is 'sum' (a 1/N is then an average; else a second division by N)."""
     hints: list[str] = []
-    k = divisor(c, rows) if factor is None and c is not None else None
+    twice = implied and c is not None and lr and _lr_power(c, lr)
+    if twice:  # c = lr or 1 / lr: the learning rate's own number, not a count of rows
+        hints.append(twice)
+    k = divisor(c, rows) if factor is None and c is not None and not twice else None
     if k:  # a count other than the batch's
         hints.append(
             f"c = {rows}/{k}: your gradient divides by {k} where this batch has {rows} rows (a "
