@@ -33,7 +33,7 @@ from .errors import SpecError, did_you_mean
 from .initializers import initializers
 from .losses import losses
 from .optimizers import optimizers
-from .spec_choice import _CLOSE, _SPACES, Choice, _fmt, _split, _tokens, _value, choice
+from .spec_choice import _CLOSE, _SPACES, Choice, _fmt, _tokens, _value, choice, split_commas
 from .spec_layers import (
     _SHAPE,
     _as_dense,
@@ -226,7 +226,7 @@ def _dense_fields(spec: Spec) -> None:
     sizes = _sizes(spec.sizes)
     acts = spec.activations
     if isinstance(acts, (str, Choice)):
-        acts = _split(acts) if isinstance(acts, str) else (acts,)
+        acts = split_commas(acts) if isinstance(acts, str) else (acts,)
     acts = tuple(choice(activations, a) for a in acts)
     if len(acts) != len(sizes) - 1:
         raise SpecError(

@@ -91,7 +91,7 @@ def choice(registry: Registry[Any], obj: Choice | str, **params: Value) -> Choic
     return Choice(name, normal)
 
 
-def _split(text: str) -> tuple[str, ...]:
+def split_commas(text: str) -> tuple[str, ...]:
     """Split on commas outside parentheses."""
     parts, depth, cur = [], 0, ""
     for ch in text:

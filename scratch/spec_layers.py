@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .activations import activations
 from .errors import SpecError, unknown_name
 from .layers import POSITIONAL, layers
-from .spec_choice import _CALL, Choice, _fmt, _split, _tokens, choice
+from .spec_choice import _CALL, Choice, _fmt, _tokens, choice, split_commas
 
 if TYPE_CHECKING:
     from .spec import Spec
@@ -36,7 +36,7 @@ def layer_choice(obj: Choice | str) -> Choice:
         if m and name not in layers and name not in activations:
             raise unknown_name("layer", name, [*layers, *activations])
         if m and m.group(2) and name in layers and POSITIONAL in layers[name].tags:
-            first, *rest = _split(m.group(2))
+            first, *rest = split_commas(m.group(2))
             if "=" not in first:
                 key = next(iter(layers[name].defaults))
                 obj = f"{name}({','.join([f'{key}={first}', *rest])})"

@@ -170,7 +170,7 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
                 lambda z, a: 1 - z * z,
             )
         )
-    out += _gated(name, module)
+    out += _gated(name, module) + _at_defaults(sym, module)
     for other, formula in OUTPUT_FORMULA.items():  # another's derivative written in its output
         if other != name:
             out.append(
@@ -218,6 +218,35 @@ _TANH_GATE = (
     "(1 + tanh(u))/2",
     lambda z: 0.5 * (1 + torch.tanh((2 / torch.pi) ** 0.5 * (z + 0.044715 * z**3))),
 )
+
+
+def _at_defaults(sym: str, module: torch.nn.Module) -> list[Deriv]:
+    """The derivative at the activation's default parameters where others are declared (a
+    softplus beta, an ELU alpha, a leaky slope left out of the backward pass), or []."""
+    try:
+        base = type(module)()
+    except TypeError:  # no defaults to fall back on
+        return []
+    given = {
+        k: v
+        for k, v in vars(module).items()
+        if not k.startswith("_") and isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    moved = {k: (getattr(base, k), v) for k, v in given.items() if getattr(base, k, v) != v}
+    if not moved:
+        return []
+    said = ", ".join(f"{k} = {d:g}" for k, (d, _) in moved.items())
+    declared = ", ".join(f"{k} = {v:g}" for k, (_, v) in moved.items())
+    return [
+        Deriv(
+            "defaults",
+            "wrong_activation_derivative",
+            f"{sym}'(z) at the default {said} where {declared} is declared: the parameter left "
+            "out of the derivative",
+            1.0,
+            lambda z, a: prime(base, z),
+        )
+    ]
 
 
 def _gated(name: str, module: torch.nn.Module) -> list[Deriv]:

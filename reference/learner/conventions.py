@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from nnparity.scratch import Spec, losses, optimizers
-from nnparity.scratch.spec_choice import choice
+from nnparity.scratch.spec_choice import choice, split_commas
 
 from .paths import LearnerError
 
@@ -69,7 +69,7 @@ class Conventions:
         """Validate and normalise: ``activations`` may be one comma-separated string, ``bias``
         one kind for every layer or one per layer."""
         sizes = tuple(int(s) for s in sizes)
-        acts = activations.split(",") if isinstance(activations, str) else activations
+        acts = split_commas(activations) if isinstance(activations, str) else activations
         acts = tuple(a.strip() for a in acts)
         n = len(sizes) - 1
         kinds = (bias,) * n if isinstance(bias, str) else tuple(bias)
