@@ -5,8 +5,8 @@ and one-hot rows by the argmax of each output row; 0/1 targets, under any output
 identity output under mse too: Adaline's classifier, review s19b), by the side of the midpoint
 (0.5; 0 for logits under a binary cross-entropy) each output falls on, and -1/+1 targets under
 a tanh or identity output by the side of 0. Other targets are regression, judged by
-R^2 = 1 - SSE / SST >= 0.95, or, when the targets are constant (SST = 0), by the relative loss
-SSE / sum y^2 <= 0.05.
+R^2 = 1 - SSE / SST >= 0.95 (with several outputs the mean of each one's R^2), or, when the
+targets are constant (SST = 0), by the relative loss SSE / sum y^2 <= 0.05.
 """
 
 from __future__ import annotations
@@ -88,6 +88,8 @@ def _regression(y: np.ndarray) -> Criterion:
         with np.errstate(all="ignore"):
             return float(((np.asarray(out, dtype=np.float64).reshape(y.shape) - y) ** 2).sum())
 
+    if sst > 0 and y.shape[1] > 1:
+        return _per_output(y)
     if sst > 0:
 
         def r2(out: np.ndarray) -> float:
@@ -107,4 +109,36 @@ def _regression(y: np.ndarray) -> Criterion:
         f"relative loss SSE / sum y^2 <= {REL_FIT:g} (constant targets)",
         lambda out: rel(out) <= REL_FIT,
         lambda out: f"relative loss {rel(out):.3g}",
+    )
+
+
+def _per_output(y: np.ndarray) -> Criterion:
+    """Several regression outputs: the mean of each output's R^2 (scikit-learn's
+    ``uniform_average``), a constant output's 1 - SSE / sum y^2. One R^2 pooled over the
+    outputs is the largest output's alone: 5 (x0 + x1) beside x0 x1 pooled 0.993 where a linear
+    network fits the product to 0.004 (review s22b, finding 1)."""
+    d = y.shape[1]
+    sst = ((y - y.mean(0)) ** 2).sum(0)
+    den = np.where(sst > 0, sst, np.maximum((y * y).sum(0), 1.0))
+
+    def each(out: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            o = np.asarray(out, dtype=np.float64).reshape(y.shape)
+            return 1 - ((o - y) ** 2).sum(0) / den
+
+    def r2(out: np.ndarray) -> float:
+        return float(each(out).mean())
+
+    def said(out: np.ndarray) -> str:
+        rs = each(out)
+        j = int(np.nanargmin(rs)) if np.isfinite(rs).any() else 0
+        return (
+            f"R^2 = {rs.mean():.3f} (the mean of {d} outputs'; the lowest {rs[j]:.3f}, output {j})"
+        )
+
+    return Criterion(
+        f"R^2 >= {R2_FIT:g} (regression targets; the mean of each output's R^2)",
+        lambda out: r2(out) >= R2_FIT,
+        said,
+        r2,
     )

@@ -134,6 +134,26 @@ def test_fit_criterion_by_target_kind(spec, y, good, bad, reached):
     assert c.score(bad) == reached
 
 
+def test_several_regression_outputs_are_each_held_to_r2():
+    """Review s22b, finding 1: one R^2 pooled over outputs of different scales is the largest
+    output's alone; 5 (x0 + x1) beside x0 x1 pooled 0.993 where the second output was not fit
+    at all (a linear network: 'fits'). The mean of each output's R^2 (scikit-learn's
+    uniform_average) is held to 0.95 instead."""
+    r = np.random.RandomState(0)
+    X = r.randn(200, 2)
+    y = np.c_[5 * (X[:, 0] + X[:, 1]), X[:, 0] * X[:, 1]]
+    c = criterion(_spec("2-2 identity loss=mse"), y)
+    linear = np.c_[y[:, 0], np.full(200, y[:, 1].mean())]  # output 0 exact, output 1 its mean
+    assert 1 - ((linear - y) ** 2).sum() / ((y - y.mean(0)) ** 2).sum() > 0.95  # pooled: "fit"
+    assert not c.fits(linear)
+    assert c.score(linear) == "R^2 = 0.500 (the mean of 2 outputs'; the lowest 0.000, output 1)"
+    close = y + 0.05 * r.randn(200, 2) * y.std(0)  # each output to R^2 ~ 0.9975
+    assert c.fits(close) and c.value(close) > 0.99
+    const = np.c_[y[:, 0], np.full(200, 2.0)]  # a constant output: 1 - SSE / sum y^2
+    cc = criterion(_spec("2-2 identity loss=mse"), const)
+    assert cc.fits(const) and not cc.fits(np.c_[y[:, 0], np.full(200, 1.0)])
+
+
 def test_probe_budget_scales_with_the_number_of_batches():
     assert probe_budget(1) == 1000
     assert probe_budget(8) == 2000  # 250 passes over 8 mini-batches
