@@ -33,7 +33,7 @@ from .criteria import criterion
 from .result import Finding
 
 STRONG_STEPS = 2000  # the strong run's (limitations)
-RAISES = (10, 100, 1e3, 1e4, 1e5)  # the declared lr's multipliers tried (``slower``)
+RAISES = tuple(10.0**k for k in range(1, 13))  # the declared lr's multipliers (``slower``)
 RISING = 0.25  # a full-batch loss that rises at this share of steps oscillates
 FAR = 10.0  # a feature's (or target's) mean or std beyond this is far from unit scale
 RANGE = {
@@ -287,8 +287,9 @@ def slower(
     said = f"; the same {spec.opt} run on for {on.steps} more steps reaches {score(on.out)}"
     lr = spec.opt.kwargs.get("lr")
     for c in RAISES if lr else ():
-        if c > 100 and lr * c > 1:  # past x 100, up to lr = 1: an lr 1e4 times too small
-            break  # (1e-5 where 0.1 fits: review s19b) is raised, not another optimizer
+        if c > 100 and lr * c > 1 + 1e-9:  # past x 100, up to lr = 1: an lr 1e4 times too
+            break  # small (1e-5 where 0.1 fits: review s19b; 1e-7: s22b) is raised, not another
+            # optimizer
         fast = spec.replace(
             opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr * c})
         )

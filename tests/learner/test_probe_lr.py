@@ -8,6 +8,7 @@ at a larger lr, so the start is no cause and the answer is ``slow_training``."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from nnparity.reference.learner import check, from_gradients
 
@@ -58,16 +59,18 @@ def test_dead_units_at_a_he_start_beside_a_small_lr_are_slow_training():
     assert "raise the learning rate" in res.findings[0].hint
 
 
-def test_an_lr_ten_thousand_times_too_small_is_raised_not_another_optimizer():
+@pytest.mark.parametrize("lr", [1e-5, 1e-7, 1e-9])
+def test_an_lr_far_too_small_is_raised_not_another_optimizer(lr):
     """Review s19b: at lr = 1e-5 where lr = 0.1 fits, only x 10 and x 100 were tried and the
-    fix said "use momentum or Adam"; the powers of ten go on up to lr = 1."""
+    fix said "use momentum or Adam"; the powers of ten go on up to lr = 1 (review s22b: they
+    stopped at x 1e5, so lr = 1e-7 was told "use momentum or Adam")."""
     r = np.random.RandomState(1)
     X = r.randn(50, 2)
     y = (X[:, :1] + X[:, 1:] > 0).astype(float) * 2 - 1  # a line: a tanh net fits it fast
     P = {"W1": r.randn(2, 8) * 0.5, "b1": np.zeros(8), "W2": r.randn(8, 1) * 0.5,
          "b2": np.zeros(1)}  # fmt: skip
     decl = dict(sizes=[2, 8, 1], activations="tanh,identity", loss="half_sse")
-    a = from_gradients(P, list(P), _mlp(P, ("tanh", "identity")), optimizer="sgd", lr=1e-5, **decl)
+    a = from_gradients(P, list(P), _mlp(P, ("tanh", "identity")), optimizer="sgd", lr=lr, **decl)
     res = check(a, X, y, steps=2, watch=0)
     assert res.codes() == ["slow_training"], res.render()
     assert res.findings[0].hint.startswith("raise the learning rate (lr = "), res.render()
