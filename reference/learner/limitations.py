@@ -273,7 +273,10 @@ def probe(
         if codec.frozen or not spec.bias:  # would a bias in every layer fit?
             found += no_bias(ref, strong_spec, P0, codec.frozen, X, y, fits, score, _left())
     elif strong.fit and not any(f.code == "learning_rate" for f in found):
-        cause = any(f.code in INIT_CAUSES for f in found)  # (one budget more is its test)
+        cause = any(  # the start's state (one budget more is its test); units that died
+            f.code in INIT_CAUSES and f.evidence.startswith("at the start")  # during the run
+            for f in found  # are no cause where the run on for four budgets fits (s22b)
+        )
         said, hint, declared_fits = slower(train, spec, declared.params, P0, batches, steps,
                                            fits, score, longer_time, 1 if cause else 4)  # fmt: skip
         if cause and not declared_fits:
