@@ -2,7 +2,7 @@
 point of a run: ``dead_units`` (ReLU with z <= 0 on every sample), ``saturation`` (sigmoid
 |z| > 6, tanh |z| > 3.5 on every sample), ``symmetric_init`` (hidden units with identical
 incoming and outgoing weights stay identical) and ``init_scale`` (weights whose std is far
-beyond 1/sqrt(fan_in) at the start)."""
+beyond 1/sqrt(fan_in) at the start, or far below it: ``init_small``)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,35 @@ def init_scale(spec: Spec, P: dict, codec: Codec) -> list[Finding]:
                     f"at the start: {codec.label(f'W{l}')} has std {std:.3g}, "
                     f"{std / ref:.0f} times 1/sqrt(fan_in) = {ref:.3g}",
                     "scale the initial weights to std ~ 1/sqrt(fan_in) (Xavier/He init)",
+                    "limitation",
+                )
+            )
+    return out
+
+
+def init_small(spec: Spec, P: dict, codec: Codec) -> list[Finding]:
+    """``init_scale`` in the other direction: weights whose std is far below 1/sqrt(fan_in)
+    at the start (deeplearning.ai's ``randn * 0.01`` in a deep network: the signal and the
+    gradients shrink by that factor at every layer). A cause only where a run shows it: the
+    caller trains the declared optimizer from a fresh initialisation."""
+    out = []
+    for l in range(1, spec.n_layers + 1):
+        W = P.get(f"W{l}")
+        if W is None or W.size < 2:
+            continue
+        ref = 1 / np.sqrt(spec.sizes[l - 1])
+        std = float(np.std(W))
+        if 0 < std < ref / INIT_SCALE:
+            out.append(
+                Finding(
+                    "init_scale",
+                    (codec.label(f"W{l}"),),
+                    l,
+                    None,
+                    f"at the start: {codec.label(f'W{l}')} has std {std:.3g}, {ref / std:.0f} "
+                    f"times below 1/sqrt(fan_in) = {ref:.3g}",
+                    "scale the initial weights to std ~ 1/sqrt(fan_in) (Xavier/He init): "
+                    "weights this small shrink the signal and the gradients at every layer",
                     "limitation",
                 )
             )
