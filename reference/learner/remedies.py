@@ -33,6 +33,7 @@ from .criteria import criterion
 from .result import Finding
 
 STRONG_STEPS = 2000  # the strong run's (limitations)
+LOWERS = (10, 100, 1e3, 1e4)  # the declared lr's divisors tried where the run blows up
 RAISES = tuple(10.0**k for k in range(1, 13))  # the declared lr's multipliers (``slower``)
 RISING = 0.25  # a full-batch loss that rises at this share of steps oscillates
 FAR = 10.0  # a feature's (or target's) mean or std beyond this is far from unit scale
@@ -186,21 +187,32 @@ def remedies(
                         f"lower the learning rate (lr = {float(lr) / c:g} fits)",
                     )
                 ]
-    if grown and lr:
-        slow = spec.replace(
-            opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr / 10})
-        )
-        run = train(slow, P0, batches, steps, crit.fits)
-        if run.fit:
+    grows = any(f.code == "learning_rate" for f in found)  # the declared run's loss grows
+    if (grown or grows) and lr:  # lr / 10, / 100, ...: the first that fits is said (s22b)
+        for c in LOWERS:
+            slow = spec.replace(
+                opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr / c})
+            )
+            run = train(slow, P0, batches, steps, crit.fits)
+            if not run.fit:
+                continue
+            fits = f"with lr = {float(lr) / c:g} the same run fits in {run.steps} steps"
+            if not grown:
+                return [
+                    _found(
+                        "learning_rate",
+                        f"{fits}: {score(run.out)}",
+                        f"lower the learning rate (lr = {float(lr) / c:g} fits)",
+                    )
+                ]
             what = "die" if grown[0].code == "dead_units" else "saturate"
             return [
                 _found(
                     "learning_rate",
                     f"units {what} during the declared run (not at its start: "
-                    f"{grown[0].evidence.split(':')[0]}); with lr = {float(lr) / 10:g} the same "
-                    f"run fits in "
-                    f"{run.steps} steps: {score(run.out)}",
-                    "lower the learning rate (the steps push the units out of range)",
+                    f"{grown[0].evidence.split(':')[0]}); {fits}: {score(run.out)}",
+                    f"lower the learning rate (lr = {float(lr) / c:g} fits; the steps push the "
+                    "units out of range)",
                 )
             ]
     return []

@@ -87,3 +87,31 @@ def test_the_training_answer_says_the_default_lr_an_undeclared_lr_took():
     res = check(a, X, 2 * np.sin(X), steps=1, watch=0)
     assert res.code == "match", res.render()
     assert res.training.reached.endswith(" step(s) of sgd(lr=0.001)"), res.render()
+
+
+def test_a_run_that_blows_up_is_said_with_the_lower_lr_that_fits():
+    """Review s22b: at lr = 200 (a tanh-sigmoid classifier under bce) the loss grows and the
+    units saturate on the way; only lr / 10 was tried, so the answer led with "saturation:
+    scale the initial weights down" and "lower the learning rate" gave no lr. Powers of ten
+    down are tried; the first that fits is said, and the saturation is its consequence."""
+    r = np.random.RandomState(0)
+    X = r.uniform(-1, 1, (80, 2))
+    y = ((X**2).sum(1) < 0.5).astype(float)[:, None]
+    P = {"W1": r.randn(2, 16) / np.sqrt(2), "b1": np.zeros(16)}
+    P |= {"W2": r.randn(16, 1) / 4, "b2": np.zeros(1)}
+
+    def grads(X, y):
+        a1 = np.tanh(X @ P["W1"] + P["b1"])
+        a2 = 1 / (1 + np.exp(-(a1 @ P["W2"] + P["b2"])))
+        dz = (a2 - y) / len(X)
+        da = dz @ P["W2"].T * (1 - a1**2)
+        return {"W1": X.T @ da, "b1": da.sum(0), "W2": a1.T @ dz, "b2": dz.sum(0)}
+
+    decl = dict(sizes=[2, 16, 1], activations="tanh,sigmoid", loss="bce")
+    res = check(from_gradients(P, list(P), grads, optimizer="sgd", lr=200.0, **decl), X, y,
+                steps=2, watch=0)  # fmt: skip
+    assert res.code == "match", res.render()
+    assert res.codes() == ["learning_rate"], res.render()
+    f = res.findings[0]
+    assert "the loss grows" in f.evidence, f.evidence
+    assert f.hint.startswith("lower the learning rate (lr = 2 fits"), f.hint
