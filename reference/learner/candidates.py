@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from .deriv import Deriv, prime
+from .gated import at_defaults, gated
+
 Tensor = torch.Tensor
 FNS: dict[str, Callable[[Tensor], Tensor]] = {
     "sigmoid": torch.sigmoid,
@@ -31,22 +34,6 @@ SYMBOL = {
     "leaky_relu": "leaky_relu",
     "identity": "identity",
 }
-
-
-@dataclass(frozen=True)
-class Deriv:
-    key: str
-    code: str | None  # None: the true derivative, or a kink convention (not a bug)
-    label: str
-    cost: float
-    mult: Callable[[Tensor, Tensor], Tensor] | None = None  # f'(z) replacement; None = vjp
-
-
-def prime(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-    """Elementwise derivative of ``fn`` at ``x`` by autograd."""
-    x = x.detach().requires_grad_(True)
-    (g,) = torch.autograd.grad(fn(x).sum(), x)
-    return g.detach()
 
 
 OUTPUT_FORMULA: dict[str, tuple[str, Callable[[Tensor, Tensor], Tensor]]] = {
@@ -170,7 +157,7 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
                 lambda z, a: 1 - z * z,
             )
         )
-    out += _gated(name, module) + _at_defaults(sym, module)
+    out += gated(name, module) + at_defaults(sym, module)
     for other, formula in OUTPUT_FORMULA.items():  # another's derivative written in its output
         if other != name:
             out.append(
@@ -203,82 +190,6 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
                 f"{o}(z), the activation itself, in place of {sym}'(z)",
                 1.0,
                 lambda z, a, g=g: g(z),
-            )
-        )
-    return out
-
-
-_ERF = {"gelu": ("Phi(z)", lambda z: 0.5 * (1 + torch.erf(z * 0.5**0.5)))}
-GATES: dict[str, tuple[str, Callable[[Tensor], Tensor]]] = {  # a = z s(z), s the gate
-    "silu": ("sigma(z)", torch.sigmoid),
-    "mish": ("tanh(softplus(z))", lambda z: torch.tanh(F.softplus(z))),
-    **_ERF,
-}
-_TANH_GATE = (
-    "(1 + tanh(u))/2",
-    lambda z: 0.5 * (1 + torch.tanh((2 / torch.pi) ** 0.5 * (z + 0.044715 * z**3))),
-)
-
-
-def _at_defaults(sym: str, module: torch.nn.Module) -> list[Deriv]:
-    """The derivative at the activation's default parameters where others are declared (a
-    softplus beta, an ELU alpha, a leaky slope left out of the backward pass), or []."""
-    try:
-        base = type(module)()
-    except TypeError:  # no defaults to fall back on
-        return []
-    given = {
-        k: v
-        for k, v in vars(module).items()
-        if not k.startswith("_") and isinstance(v, int | float) and not isinstance(v, bool)
-    }
-    moved = {k: (getattr(base, k), v) for k, v in given.items() if getattr(base, k, v) != v}
-    if not moved:
-        return []
-    said = ", ".join(f"{k} = {d:g}" for k, (d, _) in moved.items())
-    declared = ", ".join(f"{k} = {v:g}" for k, (_, v) in moved.items())
-    return [
-        Deriv(
-            "defaults",
-            "wrong_activation_derivative",
-            f"{sym}'(z) at the default {said} where {declared} is declared: the parameter left "
-            "out of the derivative",
-            1.0,
-            lambda z, a: prime(base, z),
-        )
-    ]
-
-
-def _gated(name: str, module: torch.nn.Module) -> list[Deriv]:
-    """The self-gated activations, a = z s(z) (SiLU, GELU, Mish): the derivative s(z) +
-    z s'(z) taken as the gate s(z) alone (the product rule's second term left out); for GELU,
-    also the other form's derivative (the exact erf form's beside the tanh approximation's
-    forward, or the reverse)."""
-    tanh_form = name == "gelu" and getattr(module, "approximate", "none") == "tanh"
-    gate = _TANH_GATE if tanh_form else GATES.get(name)
-    if gate is None:
-        return []
-    out = [
-        Deriv(
-            "gate",
-            "wrong_activation_derivative",
-            f"the gate {gate[0]} alone in place of {name}'(z) = {gate[0]} + z ({gate[0]})': the "
-            f"product rule's second term left out (a = z {gate[0]})",
-            1.0,
-            lambda z, a, s=gate[1]: s(z),
-        )
-    ]
-    if name == "gelu":
-        other = _ERF["gelu"] if tanh_form else _TANH_GATE
-        form = "exact (erf)" if tanh_form else "tanh approximation's"
-        out.append(
-            Deriv(
-                "other_gelu",
-                "wrong_activation_derivative",
-                f"the {form} GELU derivative beside the other form's forward pass: "
-                f"d/dz [z {other[0]}] in place of gelu'(z)",
-                1.0,
-                lambda z, a, s=other[1]: prime(lambda x: x * s(x), z),
             )
         )
     return out

@@ -182,14 +182,12 @@ def explain_update(
             f"lr = {lr * c:.8g} where {lr:g} is declared",
             "use the declared learning rate, or declare the one you use",
         )
-    decay = name == "sgd" and explain_decay(seq[: k + 3], kw, l2, atol, rtol, len(history[0].rows))
-    if decay:
+    if decay := name == "sgd" and explain_decay(seq[: k + 3], kw, l2, atol, rtol, B):
         said, fix, which = decay
         labels = codec.labels(which)
         return [
             Finding("optimizer_update_mismatch", labels, None, first, f"from {whose}, {said}", fix)
         ]
-    B = len(history[0].rows)
     if rows_total > B:  # the steps of one pass over the data (an epoch)
         kw["_epoch"] = -(-rows_total // B)
     found = per_epoch(name, kw, variant_search(name, kw, seq[: k + 3], atol, rtol), seq, atol,
@@ -225,18 +223,9 @@ def explain_update(
             + (f" ({len(found)} departures together)" if len(found) > 1 else ""),
             f"{fixes}; torch.optim.{_cls(name)}: {EQUATION[name]}",
         )
-    rows = [len(o.rows) for o in history[: k + 3]]
-    if short_batch_scale(name, kw, seq[: k + 3], rows, atol, rtol):
-        short = next(o.step for o in history if len(o.rows) < max(rows))
-        return _mismatch(
-            f"from {whose}, your post-step weights follow {name} fed with those gradients "
-            f"times rows / B at each step: a mean over B = {max(rows)} rows where step {short}'s "
-            f"batch has {min(rows)}",
-            "your gradient divides by the full batch size where a shorter batch (the last) has "
-            "fewer rows: divide by the rows of this batch, len(X)",
-        )
-    gs = gradient_scale(name, kw, seq[: k + 3], len(history[0].rows), atol, rtol)
-    if gs:
+    if short := short_batch_scale(name, kw, seq[: k + 3], history[: k + 3], atol, rtol):
+        return _mismatch(*short(whose))
+    if gs := gradient_scale(name, kw, seq[: k + 3], len(history[0].rows), atol, rtol):
         return _mismatch(
             f"from {whose}, your post-step weights follow {name} fed with c = {gs[1]} times "
             "those gradients (the declared weight decay added as declared)",

@@ -124,18 +124,29 @@ def gradient_scale(
 
 
 def short_batch_scale(
-    name: str, kw: dict[str, Any], seq: list, rows: list[int], atol: float, rtol: float
-) -> bool:
-    """Whether the declared adaptive optimizer fed at each step with rows / B times ``seq``'s
-    gradients (B the full batch's rows) reproduces the steps, where a batch is shorter: a
-    gradient divided by the full batch size where the last batch has fewer rows (under SGD the
-    implied gradients show it; an adaptive step needs the replay, its state carrying the
-    scaled gradient on; review s22)."""
+    name: str, kw: dict[str, Any], seq: list, obs: list, atol: float, rtol: float
+) -> Callable[[str], tuple[str, str]] | None:
+    """(whose -> (evidence, fix)) where the declared adaptive optimizer fed at each step with
+    rows / B times ``seq``'s gradients (B the full batch's rows; ``obs`` the steps' observations,
+    for their rows) reproduces the steps and a batch is shorter: a gradient divided by the full
+    batch size where the last batch has fewer rows (under SGD the implied gradients show it; an
+    adaptive step needs the replay, its state carrying the scaled gradient on; review s22).
+    None otherwise."""
+    rows = [len(o.rows) for o in obs]
     B = max(rows)
     if name == "sgd" or len(seq) != len(rows) or min(rows) == B:
-        return False
+        return None
     scaled = [
         (P, {k: g * (r / B) for k, g in G.items()}, A)
         for (P, G, A), r in zip(seq, rows, strict=True)
     ]
-    return _excess(Sim(name, kw), scaled, atol, rtol) <= 1.0
+    if _excess(Sim(name, kw), scaled, atol, rtol) > 1.0:
+        return None
+    short = next(o.step for o in obs if len(o.rows) < B)
+    return lambda whose: (
+        f"from {whose}, your post-step weights follow {name} fed with those gradients times "
+        f"rows / B at each step: a mean over B = {B} rows where step {short}'s batch has "
+        f"{min(rows)}",
+        "your gradient divides by the full batch size where a shorter batch (the last) has "
+        "fewer rows: divide by the rows of this batch, len(X)",
+    )
