@@ -85,27 +85,7 @@ def units(rs: RefStep, spec: Spec, P: dict, when: str, codec: Codec) -> list[Fin
 
 def init_scale(spec: Spec, P: dict, codec: Codec) -> list[Finding]:
     """``init_scale``: weights whose std is far beyond 1/sqrt(fan_in) at the start."""
-    out = []
-    for l in range(1, spec.n_layers + 1):
-        W = P.get(f"W{l}")
-        if W is None or W.size < 2:
-            continue
-        ref = 1 / np.sqrt(spec.sizes[l - 1])
-        std = float(np.std(W))
-        if std > INIT_SCALE * ref:
-            out.append(
-                Finding(
-                    "init_scale",
-                    (codec.label(f"W{l}"),),
-                    l,
-                    None,
-                    f"at the start: {codec.label(f'W{l}')} has std {std:.3g}, "
-                    f"{std / ref:.0f} times 1/sqrt(fan_in) = {ref:.3g}",
-                    "scale the initial weights to std ~ 1/sqrt(fan_in) (Xavier/He init)",
-                    "limitation",
-                )
-            )
-    return out
+    return _far_from_fan_in(spec, P, codec, small=False)
 
 
 def init_small(spec: Spec, P: dict, codec: Codec) -> list[Finding]:
@@ -113,6 +93,12 @@ def init_small(spec: Spec, P: dict, codec: Codec) -> list[Finding]:
     at the start (deeplearning.ai's ``randn * 0.01`` in a deep network: the signal and the
     gradients shrink by that factor at every layer). A cause only where a run shows it: the
     caller trains the declared optimizer from a fresh initialisation."""
+    return _far_from_fan_in(spec, P, codec, small=True)
+
+
+def _far_from_fan_in(spec: Spec, P: dict, codec: Codec, small: bool) -> list[Finding]:
+    """``init_scale`` for each weight whose std is ``INIT_SCALE`` times beyond (or below)
+    1/sqrt(fan_in)."""
     out = []
     for l in range(1, spec.n_layers + 1):
         W = P.get(f"W{l}")
@@ -120,20 +106,24 @@ def init_small(spec: Spec, P: dict, codec: Codec) -> list[Finding]:
             continue
         ref = 1 / np.sqrt(spec.sizes[l - 1])
         std = float(np.std(W))
-        if 0 < std < ref / INIT_SCALE:
-            out.append(
-                Finding(
-                    "init_scale",
-                    (codec.label(f"W{l}"),),
-                    l,
-                    None,
-                    f"at the start: {codec.label(f'W{l}')} has std {std:.3g}, {ref / std:.0f} "
-                    f"times below 1/sqrt(fan_in) = {ref:.3g}",
-                    "scale the initial weights to std ~ 1/sqrt(fan_in) (Xavier/He init): "
-                    "weights this small shrink the signal and the gradients at every layer",
-                    "limitation",
-                )
+        far = 0 < std < ref / INIT_SCALE if small else std > INIT_SCALE * ref
+        if not far:
+            continue
+        what = f"{ref / std:.0f} times below" if small else f"{std / ref:.0f} times"
+        out.append(
+            Finding(
+                "init_scale",
+                (codec.label(f"W{l}"),),
+                l,
+                None,
+                f"at the start: {codec.label(f'W{l}')} has std {std:.3g}, {what} "
+                f"1/sqrt(fan_in) = {ref:.3g}",
+                "scale the initial weights to std ~ 1/sqrt(fan_in) (Xavier/He init)"
+                + (": weights this small shrink the signal and the gradients at every layer"
+                   if small else ""),
+                "limitation",
             )
+        )  # fmt: skip
     return out
 
 
