@@ -40,7 +40,7 @@ from .contradiction import contradiction
 from .criteria import criterion
 from .depth import depth_reading
 from .heldout import few_left, noisy_targets, too_few
-from .remedies import STRONG_STEPS, fresh_start, no_bias, remedies, slower, target_range
+from .remedies import STRONG_STEPS, at_lr, fresh_start, no_bias, remedies, slower, target_range
 from .result import Finding, Training
 from .torch_side import Reference, Trained
 from .unit_states import init_scale, init_small, units
@@ -349,7 +349,7 @@ def _small_start(
     fresh.update({n: np.zeros_like(fresh[n]) for n in codec.frozen})
     lr = spec.opt.kwargs.get("lr")
     tries = [(spec, 4 * steps)]  # as ``slower`` tried from the learner's weights
-    tries += [(spec.replace(opt=_lr(spec.opt, lr * c)), steps) for c in (10, 100) if lr]
+    tries += [(at_lr(spec, lr * c), steps) for c in (10, 100) if lr]
     for run_spec, n in tries:
         again = train(run_spec, fresh, batches, n, fits)
         if again.fit:
@@ -362,10 +362,3 @@ def _small_start(
         "run on for four budgets does"
     )
     return [replace(f, evidence=f.evidence + more, hint="re-initialise: " + f.hint) for f in small]
-
-
-def _lr(opt: Any, lr: float) -> Any:
-    from nnparity.scratch import optimizers
-    from nnparity.scratch.spec_choice import choice
-
-    return choice(optimizers, opt.name, **{**dict(opt.kwargs), "lr": lr})

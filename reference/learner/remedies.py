@@ -173,9 +173,7 @@ def remedies(
     rising = float(np.mean(np.diff(losses) > 0)) if len(losses) > 1 else 0.0
     if lr and not grown and len(batches) == 1 and rising > RISING:  # it oscillates: too large?
         for c in (3, 10):
-            slow = spec.replace(
-                opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr / c})
-            )
+            slow = at_lr(spec, lr / c)
             run = train(slow, P0, batches, steps, crit.fits)
             if run.fit:
                 return [
@@ -190,9 +188,7 @@ def remedies(
     grows = any(f.code == "learning_rate" for f in found)  # the declared run's loss grows
     if (grown or grows) and lr:  # lr / 10, / 100, ...: the first that fits is said (s22b)
         for c in LOWERS:
-            slow = spec.replace(
-                opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr / c})
-            )
+            slow = at_lr(spec, lr / c)
             run = train(slow, P0, batches, steps, crit.fits)
             if not run.fit:
                 continue
@@ -269,6 +265,13 @@ def _target_found(sy: float, how: str) -> Finding:
     )
 
 
+def at_lr(spec: Spec, lr: float) -> Spec:
+    """``spec`` with its optimizer at learning rate ``lr``, the rest as declared."""
+    return spec.replace(
+        opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr})
+    )
+
+
 def _found(code: str, evidence: str, hint: str) -> Finding:
     return Finding(code, (), None, None, evidence, hint, "limitation")
 
@@ -302,9 +305,7 @@ def slower(
         if c > 100 and lr * c > 1 + 1e-9:  # past x 100, up to lr = 1: an lr 1e4 times too
             break  # small (1e-5 where 0.1 fits: review s19b; 1e-7: s22b) is raised, not another
             # optimizer
-        fast = spec.replace(
-            opt=choice(optimizers, spec.opt.name, **{**dict(spec.opt.kwargs), "lr": lr * c})
-        )
+        fast = at_lr(spec, lr * c)
         run = train(fast, P0, batches, steps, fits)
         if not run.losses or not np.isfinite(run.losses[-1]):
             break  # diverged: a larger step will not fit
