@@ -52,7 +52,7 @@ from .layer_cases import (
     pool_cases,
     pool_ref,
 )
-from .layer_dropout import dropout_findings
+from .layer_dropout import dropout_findings, same_mask
 from .layer_judge import _Found, _judge, _judge_running, _Variants
 from .layer_variants import bn_dx_scale
 from .layer_verdict import LayersResult, LayerVerdict
@@ -190,13 +190,17 @@ def check_layer(lc: LayerCheck) -> LayerVerdict:
     cases = kind.cases(lc.conventions)
     found = _Found()
     worst: dict[str, float] = {}
+    masks: dict[str, Array] = {}  # dropout's training masks by case
     for case in cases:
         try:
             if kind.reference is None:
-                for tensor, what, fix, code in dropout_findings(
+                got, mask = dropout_findings(
                     case, lc.forward, lc.backward, lc.conventions.p == "keep"
-                ):
+                )
+                for tensor, what, fix, code in got:
                     found.add(code, tensor, what, fix, case.label)
+                if mask is not None:
+                    masks[case.label] = mask
                 continue
             _one_case(lc, kind, case, found, worst)
         except Exception as e:  # noqa: BLE001 - the learner's layer failed on this case
@@ -208,6 +212,10 @@ def check_layer(lc: LayerCheck) -> LayerVerdict:
                 case.label,
                 f":\n{learner_tail(e, 2)}",
             )
+    seeds = [c.layer_param["seed"] for c in cases if c.label in masks]
+    twice = same_mask(list(masks.values()), seeds) if masks else None
+    if twice:
+        found.add(twice[3], twice[0], twice[1], twice[2], " and ".join(masks))
     findings = found.findings()
     return LayerVerdict(
         lc.name,
