@@ -37,7 +37,18 @@ from .layered_judge import diagnose, explained
 from .layered_learner import Learner, guarded
 from .layered_masks import UNRECOVERED, keeps_of, recover
 from .layered_reference import LayeredRef, LStep
-from .layered_steps import frozen, layouts, moved, moved_finding, note, schedule, scorer, table
+from .layered_steps import (
+    frozen,
+    layouts,
+    moved,
+    moved_finding,
+    note,
+    schedule,
+    scorer,
+    table,
+    undrawn,
+)
+from .mask_draws import Draws
 from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training, distinct
 from .row_order import other_rows, stale_layered
@@ -109,6 +120,7 @@ def check_layered(
     records: list[Record] = []
     findings: list[Finding] = []
     run, last_b, prev_masks, loss_only, prev_G = 0, None, None, None, None
+    drawn: dict = {}  # declared masks' evidence over the steps (mask_draws)
     seeded = decl.dropout_seed is not None  # a seed set in every pass: the same mask each
     fresh = decl.fresh_buffers()
     try:
@@ -140,6 +152,9 @@ def check_layered(
                 notes.append(got)
             seeded = seeded or (got is not None and got.code == "dropout_seeded")
             stuck = None if seeded else frozen(prev_masks, masks, keeps_of(decl), k)
+            if decl.masks and not stuck:  # declared: held to independent draws at keep
+                drawn = drawn or {n: Draws(kp) for n, kp in zip(masks, keeps_of(decl), strict=True)}
+                stuck = undrawn(drawn, masks, learner.mask_known, k)
             if stuck:
                 findings = [stuck]
                 break

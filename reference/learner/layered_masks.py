@@ -36,6 +36,11 @@ RECIPES = {  # how learners draw a dropout mask from NumPy's global generator
     "rand_T": "np.random.rand(units, samples) < keep, samples as columns (Ng's course)",
     "binomial_T": "np.random.binomial(1, keep, size=(units, samples)), samples as columns",
 }
+WRONG = {  # draws learners write that are not dropout's: named where they are the learner's
+    "randn": "np.random.randn(*x.shape) < keep: normal draws, which keep Phi(keep) of the "
+    "elements, not keep",
+    "rand_rows": "np.random.rand(*x.shape[1:]) < keep: one mask for every sample of the batch",
+}
 
 
 def read_source(src: Any, root: Any) -> Any:
@@ -88,6 +93,8 @@ def replay(state: Any, recipe: str, keeps: list[float], shapes: list[tuple[int, 
         "binomial": lambda k, s: rs.binomial(1, k, size=s) != 0,
         "rand_T": lambda k, s: (rs.rand(*s[::-1]) < k).T,  # drawn (units, samples)
         "binomial_T": lambda k, s: (rs.binomial(1, k, size=s[::-1]) != 0).T,
+        "randn": lambda k, s: rs.randn(*s) < k,
+        "rand_rows": lambda k, s: np.broadcast_to(rs.rand(*s[1:]) < k, s).copy(),
     }[recipe]
     fwd = [draw(k, s) for k, s in zip(keeps, shapes, strict=True)]
     nxt: list[Array | None] = [None] * len(keeps)
@@ -126,10 +133,13 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
             declared_mask(s, learner.owner, sh) for s, sh in zip(decl.masks, shapes, strict=True)
         ]
         masks = {n: m for n, (m, _) in zip(names, got, strict=True)}
+        known = [None if u is None else ~u for _, u in got]  # entries the source shows
+        learner.mask_known = dict(zip(names, known, strict=True))
         for n, (m, und) in zip(names, got, strict=True):
             if und is not None and und.any():
                 masks[n] = _fill(ref, P, B, X, y, masks, n, m, und, G)
-        return masks, _next_draws(state, keeps, shapes, masks, names), None
+        wrong = next((r for r in WRONG if _drawn_by(state, r, keeps, shapes, masks, learner)), None)
+        return masks, _next_draws(state, keeps, shapes, masks, names), wrong and _wrong(wrong, k)
     if decl.dropout_seed is not None:
         ms = [seeded(decl.dropout_seed, kp, sh) for kp, sh in zip(keeps, shapes, strict=True)]
         return dict(zip(names, ms, strict=True)), None, None
@@ -141,7 +151,7 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         )
     locked = getattr(learner, "recipe", None) if k > 1 else None  # step 1's fit: the code's
     flat = all(len(s) == 2 for s in shapes)  # (samples, units): also drawn transposed
-    cands = [(r, *replay(state, r, keeps, shapes)) for r in RECIPES
+    cands = [(r, *replay(state, r, keeps, shapes)) for r in (*RECIPES, *WRONG)
              if locked in (None, r) and (flat or not r.endswith("_T"))]  # fmt: skip
     for seed in seeds_of(learner.owner) if locked is None or locked.startswith("seed") else ():
         cands.append(
@@ -180,6 +190,8 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         )
     if k == 1:
         learner.recipe = best[3]
+    if best[3] in WRONG:
+        return best[1], best[2], _wrong(best[3], k)
     if best[3] == "previous":
         return best[1], None, None
     how = (
@@ -199,6 +211,31 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         "note",
     )
     return best[1], best[2], note
+
+
+def _drawn_by(
+    state: Any, recipe: str, keeps: list, shapes: list, masks: dict, learner: Any
+) -> bool:
+    """Whether the declared masks are, wherever their source shows them, ``recipe``'s draws
+    from the generator's state before the pass."""
+    fwd, _ = replay(state, recipe, keeps, shapes)
+    known = getattr(learner, "mask_known", {})
+    return all(
+        np.array_equal(f[kn], m[kn]) if (kn := known.get(n)) is not None else np.array_equal(f, m)
+        for f, (n, m) in zip(fwd, masks.items(), strict=True)
+    )
+
+
+def _wrong(recipe: str, k: int) -> Finding:
+    return Finding(
+        "dropout_mask",
+        (),
+        None,
+        k,
+        f"your dropout masks are {WRONG[recipe]} (replayed from NumPy's generator, they are "
+        "your masks element for element)",
+        "draw one uniform value per element: mask = np.random.rand(*x.shape) < keep",
+    )
 
 
 def _grad_gap(G: dict, twin: dict) -> float:

@@ -14,6 +14,7 @@ from nnparity.scratch.spec_layers import layer_shapes
 
 from .layered_decl import LayeredDecl
 from .layered_masks import recover
+from .mask_draws import Draws, axis_text
 from .paths import LearnerError
 from .result import Finding, ParamRow
 from .row_order import rows_at
@@ -126,6 +127,36 @@ def frozen(
         "draw a new mask in every training forward pass (not only when none is stored or its "
         "shape changes)",
     )
+
+
+def undrawn(
+    drawn: dict[str, Draws], masks: dict[str, Array], known: dict, k: int
+) -> Finding | None:
+    """``dropout_mask`` when declared masks, over the steps so far, are not independent draws
+    at keep (``mask_draws``): a kept fraction beyond chance, or one draw shared along an axis
+    (the twin takes any mask it is given; these say whether the mask is dropout's)."""
+    for n, m in masks.items():
+        drawn[n].add(m, known.get(n))
+    for n, d in drawn.items():
+        ax = d.shared_axis()
+        if ax is None and not d.fraction_off():
+            continue
+        what = (
+            f"{axis_text(ax, d.ndim)} (independent draws do so with probability "
+            f"1e{d.constant[ax] / np.log(10):.0f})"  # type: ignore[index]
+            if ax is not None
+            else f"it keeps {d.fraction():.1%} of {d.n:,} elements where keep = {d.keep:.0%}: "
+            "not drawn as rand < keep (randn's normal draws keep Phi(keep))"
+        )
+        return Finding(
+            "dropout_mask",
+            (),
+            int(n[4:]),
+            k,
+            f"dropout layer {n[4:]}: the declared mask, over steps 1-{k}: {what}",
+            "draw one uniform value per element: mask = np.random.rand(*x.shape) < keep",
+        )
+    return None
 
 
 def moved(before: dict[str, Array] | None, after: dict[str, Array] | None) -> list[str]:
