@@ -39,6 +39,7 @@ from .repeats import REPEAT_FIX, narrowest
 from .repeats import differs as _differs
 from .result import Finding
 from .warning_note import noted
+from .weights_moved import moved_by_call
 
 Array = np.ndarray
 
@@ -142,10 +143,11 @@ class Runner:
         a.write(params)
         last = a.grads is None and a.step is not None  # a whole step: forward after it (doc)
         if a.forward is not None and not last:
-            obs.out = self.forward(step, X)
+            obs.out = self._unmoved(step, "your forward pass", lambda: self.forward(step, X))
         if a.grads is not None:
             before = a.keep() if twice else []
-            obs.loss, obs.grads = self._grads(step, X, y)
+            obs.loss, obs.grads = self._unmoved(step, "your gradient function",
+                                                lambda: self._grads(step, X, y))  # fmt: skip
             obs.held.update(self.held)
             if twice:
                 held, after = self._held, a.keep()
@@ -206,6 +208,14 @@ class Runner:
         if obs.out is not None:
             obs.held["output"] = self.out_dtype
         return obs
+
+    def _unmoved(self, step: int, what: str, call: Any) -> Any:
+        """``call()``, with ``parameter_mutation`` when it changes the weights in place."""
+        before = self.a.read()
+        out = call()
+        if f := moved_by_call(before, self.a.read(), self.codec.labels(list(before)), what, step):
+            self._found(f)
+        return out
 
     def _after(self, step: int) -> dict[str, Array]:
         """The weights after the learner's step; ``LearnerCrash`` when the step changed a

@@ -1,0 +1,77 @@
+"""A learner function other than the step that changes the weights in place (review s23b F1,
+F2): ``W1 *= 0.5`` at the end of the gradient function, an update written inside backprop as
+well as in the loop, a forward that rescales W1. The check writes the weights before every call,
+so such a change never reached the twin, and a program that does not learn said ``match``;
+now each is ``parameter_mutation`` naming the function and the parameters. Caches written
+beside the weights are no change of them."""
+
+from __future__ import annotations
+
+import pytest
+from planted import DECLARED, NAMES, PlantedMLP, data
+
+from nnparity.reference.learner import check, from_gradients
+
+
+def _check(grads, net, **kw):
+    X, y = data()
+    return check(
+        from_gradients(net, NAMES, grads, **{**DECLARED, **kw}), X, y, steps=3, probe=False
+    )
+
+
+def _mutation(r):
+    assert r.verdict == "implementation_bug", r.render()
+    f = next(f for f in r.findings if f.code == "parameter_mutation")
+    return f
+
+
+def test_a_gradient_function_that_scales_a_weight_in_place_is_named():
+    net = PlantedMLP()
+
+    def grads(X, y):
+        g = net.grads(X, y)
+        net.W1 *= 0.5
+        return g
+
+    f = _mutation(_check(grads, net))
+    assert "your gradient function changed the weights in place at step 1" in f.evidence
+    assert "W1 after the call = 0.5 x before" in f.evidence and f.params == ("W1",)
+
+
+def test_an_update_inside_the_gradient_function_is_named():
+    net = PlantedMLP()
+
+    def grads(X, y):
+        g = net.grads(X, y)
+        for n in NAMES:
+            getattr(net, n)[...] -= 0.1 * g[n]  # the update, then the loop's own again
+        return g
+
+    f = _mutation(_check(grads, net))
+    assert f.params == tuple(NAMES), f.evidence
+
+
+def test_a_forward_pass_that_rescales_a_weight_is_named_not_called_random():
+    net = PlantedMLP()
+
+    def forward(X):
+        net.W2 *= 0.9
+        return net.forward(X)
+
+    r = _check(net.grads, net, forward=forward)
+    f = _mutation(r)
+    assert "your forward pass changed the weights" in f.evidence and f.params == ("W2",)
+
+
+@pytest.mark.parametrize("forward", [False, True])
+def test_caches_beside_the_weights_are_no_change(forward):
+    net = PlantedMLP()
+
+    def grads(X, y):
+        net.cache = net.W1.copy()  # state beside the weights, and the forward's caches
+        return net.grads(X, y)
+
+    kw = {"forward": net.forward} if forward else {}
+    r = _check(grads, net, **kw)
+    assert r.verdict == "match", r.render()
