@@ -16,7 +16,7 @@ dropout's ``p`` is the drop probability (PyTorch) unless declared the keep proba
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -121,6 +121,10 @@ def batchnorm_cases(conv: LayerConventions, spatial: bool = False) -> list[Case]
         x = 2 * r.normal(size=shape) + r.normal(size=(1, c, *([1] * (len(shape) - 2))))
         p = {"gamma": 1 + r.random(c), "beta": r.normal(size=c)}
         out.append(Case(label, x, p, _bn_param(conv, c, r, True), info={"conv": conv}))
+    if conv.momentum == "cs231n":  # its net starts each bn_param as {'mode': 'train'}
+        bare = {k: v for k, v in out[0].layer_param.items() if not k.startswith("running")}
+        first = "first call, no running statistics in bn_param"
+        out.append(replace(out[0], label=first, layer_param=bare, info={"conv": conv, "bare": 1}))
     r = _rng(19)
     shape = (3, 2, 2, 2) if spatial else (3, 4)
     p = {"gamma": 1 + r.random(shape[1]), "beta": r.normal(size=shape[1])}
@@ -145,8 +149,9 @@ def batchnorm_ref(case: Case) -> tuple[Array, Callable]:
     def f(x, gamma, beta):
         import torch
 
-        rm = torch.as_tensor(bp["running_mean"])
-        rv = torch.as_tensor(bp["running_var"])
+        c = x.shape[1]  # a first call's statistics do not reach a training output
+        rm = torch.as_tensor(bp.get("running_mean", np.zeros(c)))
+        rv = torch.as_tensor(bp.get("running_var", np.ones(c)))
         return F.batch_norm(x, rm, rv, gamma, beta, training=case.train, eps=EPS)
 
     return _autograd(f, case)

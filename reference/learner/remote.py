@@ -351,6 +351,7 @@ def remote_layers(learner: Learner, checks: list[dict]) -> list:
                 str(c["layer"]),
                 str(c["name"]),
                 LayerConventions(**{k: str(v) for k, v in c["conventions"].items() if k in names}),
+                bool(c.get("plain")),
             )
         )
     return out

@@ -119,6 +119,7 @@ class _Server:
         return len(self.fns) - 1
 
     def describe(self, made: tuple) -> tuple[dict, list]:
+        from .layer_state import plain
         from .per_layer import as_checks, is_layer_checks
 
         obj, X, y = made
@@ -131,6 +132,7 @@ class _Server:
                     "layer": c.layer,
                     "name": c.name,
                     "conventions": dataclasses.asdict(c.conventions),
+                    "plain": plain(c.forward, c.backward),
                 }
                 for c in as_checks(obj)
             ]

@@ -1,0 +1,86 @@
+"""What a layer keeps between calls (review s23c F6, F9, F10): batchnorm's running statistics
+stored on CS231n's first call (``bn_param`` without them), left alone in test mode, and a
+backward that reads its own cache, not a module-level one a second forward overwrote. Each
+said match before; correct layers, CS231n's and the object-style ones, still match."""
+
+from __future__ import annotations
+
+import layer_impls as L
+import numpy as np
+
+from nnparity.reference.learner import layer_check
+from nnparity.reference.learner.per_layer import check_layer
+
+OK = L.example("layers_batchnorm_ok")
+
+
+def _bn(edit=None):
+    def fwd(x, gamma, beta, bp):
+        d = x.shape[1]
+        rm = bp.get("running_mean", np.zeros(d))
+        rv = bp.get("running_var", np.zeros(d))
+        m, eps = bp.get("momentum", 0.9), bp.get("eps", 1e-5)
+        if bp["mode"] == "train":
+            mu, var = x.mean(0), x.var(0)
+            xhat = (x - mu) / np.sqrt(var + eps)
+            rm *= m  # in place: bn_param's own array, or .get()'s new default
+            rm += (1 - m) * mu
+            rv *= m
+            rv += (1 - m) * var
+            if edit != "no_store":
+                bp["running_mean"], bp["running_var"] = rm, rv
+            return gamma * xhat + beta, (xhat, gamma, var, eps)
+        out = gamma * (x - rm) / np.sqrt(rv + eps) + beta
+        if edit == "eval_moves":
+            bp["running_mean"] = m * rm + (1 - m) * x.mean(0)
+        return out, None
+
+    return layer_check(fwd, OK.batchnorm_backward, layer="batchnorm", convention="cs231n")
+
+
+def _codes(v):
+    return {(f.code, f.evidence.split(" ")[0]) for f in v.findings}
+
+
+def test_statistics_updated_in_place_but_never_stored_are_named():
+    assert check_layer(_bn()).code == "match"
+    v = check_layer(_bn("no_store"))
+    assert _codes(v) == {
+        ("batchnorm_running", "running_mean"),
+        ("batchnorm_running", "running_var"),
+    }
+    assert "not stored in bn_param when it holds none yet" in v.findings[0].evidence, v.render()
+
+
+def test_statistics_moved_in_test_mode_are_named():
+    v = check_layer(_bn("eval_moves"))
+    assert _codes(v) == {("batchnorm_running", "running_mean")}, v.render()
+    assert "moves in test mode" in v.findings[0].evidence
+
+
+_LAST: dict = {}
+
+
+def bn_forward_global(x, gamma, beta, bp):
+    out, cache = OK.batchnorm_forward(x, gamma, beta, bp)
+    _LAST["cache"] = cache
+    return out, None
+
+
+def bn_backward_global(dout, cache):
+    return OK.batchnorm_backward(dout, _LAST["cache"])
+
+
+def test_a_backward_that_reads_a_module_level_cache_is_named():
+    lc = layer_check(bn_forward_global, bn_backward_global, layer="batchnorm", convention="cs231n")
+    v = check_layer(lc)
+    assert [f.code for f in v.findings] == ["layer_state"], v.render()
+    assert "another forward call" in v.findings[0].evidence
+    assert check_layer(OK.nnparity_layers()[0]).code == "match"
+
+
+def test_object_style_layers_keep_their_state_by_design():
+    """nnfs's layers keep their inputs on the object (one object per network position): a
+    closure over one object is not held to the module-level rule."""
+    fwd, bwd = L.nnfs_affine()
+    assert check_layer(layer_check(fwd, bwd, layer="affine")).code == "match"
