@@ -60,7 +60,15 @@ def as_grad(path: str, g: Any) -> Array:
         raise LearnerError(f"{path}'s gradient is a {what}: return an array shaped like {path}")
     try:
         raw = np.asarray(g)
-        a = None if raw.dtype.kind == "c" else raw.astype(np.float64)
+        # a float array keeps its dtype: each gradient is judged at the dtype it is held in
+        # (codec.held_in); anything else (a list, integers, objects) becomes float64
+        a = (
+            None
+            if raw.dtype.kind == "c"
+            else raw
+            if raw.dtype.kind == "f"
+            else raw.astype(np.float64)
+        )
     except (TypeError, ValueError) as e:
         raise LearnerError(
             f"{path}'s gradient ({what}) is not an array of numbers ({e}): return a NumPy "

@@ -1,8 +1,10 @@
 """``parameter_mutation``: a learner function other than the step (the forward pass, the
 gradient function, a layer's backward) that changes the weights in place. The check writes the
 weights before each call and compares them after it; a change there is one the learner's own
-training takes beside every update (a weight decay or an update written inside backprop, a
-scaling in predict), which the declared optimizer does not."""
+training takes beside every update (a weight decay written inside backprop, a scaling in
+predict), which the declared optimizer does not. A change that is a step down the function's
+own gradients is a backward that updates as it goes: a note (its loop may take no other step,
+or take that step twice)."""
 
 from __future__ import annotations
 
@@ -11,17 +13,46 @@ import numpy as np
 from .result import Finding
 
 Array = np.ndarray
+DOWNHILL = 0.9
+
+
+def _downhill(d: Array, g: Array | None) -> bool:
+    if g is None or np.shape(g) != np.shape(d):
+        return False
+    d, g = np.asarray(d, np.float64).ravel(), np.asarray(g, np.float64).ravel()
+    den = float(np.linalg.norm(d) * np.linalg.norm(g))
+    return den > 0 and float(-(d @ g)) >= DOWNHILL * den
 
 
 def moved_by_call(
-    before: dict[str, Array], after: dict[str, Array], labels: list[str], what: str, step: int
+    before: dict[str, Array],
+    after: dict[str, Array],
+    labels: list[str],
+    what: str,
+    step: int,
+    grads: dict[str, Array] | None = None,
 ) -> Finding | None:
     """The finding when ``after`` (the weights read after the call) differs from ``before``
-    (read after they were written); ``labels`` names the parameters in the learner's words."""
+    (read after they were written); ``labels`` names the parameters in the learner's words.
+    A gradient function whose every change is a step down its own gradients (``grads``: the
+    change's cosine with -g at least ``DOWNHILL``) backprops and updates in one pass (a layer
+    updated as backward reaches it): a note, since its loop may take no other step."""
     names = [k for k in before if not np.array_equal(before[k], after[k], equal_nan=True)]
     if not names:
         return None
     label = dict(zip(before, labels, strict=True))
+    if grads is not None and all(_downhill(after[k] - before[k], grads.get(k)) for k in names):
+        return Finding(
+            "update_in_backward",
+            tuple(label[n] for n in names),
+            None,
+            step,
+            f"{what} also updates the weights (each change a step down its gradients): the "
+            "check compares its gradients and applies the declared update once per step",
+            "if your training loop updates the weights again after this call, every step is "
+            "taken twice: keep one update",
+            "note",
+        )
     b, a = np.asarray(before[names[0]], float), np.asarray(after[names[0]], float)
     c = float(np.vdot(a, b) / max(float(np.vdot(b, b)), 1e-300))
     how = (

@@ -1,9 +1,9 @@
 """A learner function other than the step that changes the weights in place (review s23b F1,
-F2): ``W1 *= 0.5`` at the end of the gradient function, an update written inside backprop as
-well as in the loop, a forward that rescales W1. The check writes the weights before every call,
-so such a change never reached the twin, and a program that does not learn said ``match``;
-now each is ``parameter_mutation`` naming the function and the parameters. Caches written
-beside the weights are no change of them."""
+F2): ``W1 *= 0.5`` at the end of the gradient function, a forward that rescales W1. The check
+writes the weights before every call, so such a change never reached the twin, and a program
+that does not learn said ``match``; now each is ``parameter_mutation`` naming the function and
+the parameters (an update written inside backprop is a note: it may be the program's only
+one). Caches written beside the weights are no change of them."""
 
 from __future__ import annotations
 
@@ -39,17 +39,21 @@ def test_a_gradient_function_that_scales_a_weight_in_place_is_named():
     assert "W1 after the call = 0.5 x before" in f.evidence and f.params == ("W1",)
 
 
-def test_an_update_inside_the_gradient_function_is_named():
+def test_an_update_inside_the_gradient_function_is_said_as_a_note():
+    """A backward that updates as it goes is training of its own (its loop may take no other
+    step): the gradients are compared, and a note says a second update would double it."""
     net = PlantedMLP()
 
     def grads(X, y):
         g = net.grads(X, y)
         for n in NAMES:
-            getattr(net, n)[...] -= 0.1 * g[n]  # the update, then the loop's own again
+            getattr(net, n)[...] -= 0.1 * g[n]
         return g
 
-    f = _mutation(_check(grads, net))
-    assert f.params == tuple(NAMES), f.evidence
+    r = _check(grads, net)
+    assert r.verdict == "match", r.render()
+    (f,) = [f for f in r.findings if f.code == "update_in_backward"]
+    assert f.kind == "note" and f.params == tuple(NAMES) and "taken twice" in f.hint
 
 
 def test_a_forward_pass_that_rescales_a_weight_is_named_not_called_random():
