@@ -47,6 +47,8 @@ def lr_factor(
 
 def _clean(c: float, n: int) -> tuple[float, str] | None:
     """The batch-size-like factor (N, 1/N, 2^k) within 5% of ``c``, N first; else None."""
+    if not (c > 0 and math.isfinite(c)):  # (a declared eps of 0 beside yours)
+        return None
     options = [(float(n), "N"), (1.0 / n, "1/N")]
     options += [(2.0**k, f"2^{k}") for k in range(-12, 13) if k]
     near = [(v, nm) for v, nm in options if abs(math.log(c / v)) <= math.log(1.05)]

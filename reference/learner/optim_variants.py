@@ -175,9 +175,12 @@ def _fit_value(
             j = min(range(grid), key=lambda k: excess(zs[k]))
             a, b = zs[max(j - 1, 0)], zs[min(j + 1, grid - 1)]
     x = golden(excess, a, b, GOLDEN)[0]
+    declared = _declared(name, kw, arg)
+    if arg == "eps" and x - lo < EDGE and declared > 0:  # below the range: eps left out?
+        zero = _excess(Sim(name, {**kw, "eps": 0.0}, keys), seq, atol, rtol, seg)
+        return 0.0 if zero <= 1.0 else None
     if min(x - lo, hi - x) < EDGE:  # on the range's edge: no value in the range fits
         return None
-    declared = _declared(name, kw, arg)
     here = math.log10(declared if arg == "eps" else 1.0 - declared) if 0 < declared < 1 else None
     if here is not None and abs(x - here) <= SAME:  # eps or 1 - beta within 0.1%
         return None
