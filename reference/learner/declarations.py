@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,8 +32,10 @@ def _conv(kw: dict[str, Any]) -> Conventions:
     kw = _optimizer_options(kw)
     unknown = set(kw) - set(keys)
     if unknown:
+        meant = [f"{k} (write {SPELLINGS[k]})" if k in SPELLINGS else k for k in sorted(unknown)]
         raise LearnerError(
-            f"unknown declaration(s) {', '.join(sorted(unknown))}; known: {', '.join(keys)}"
+            f"unknown declaration(s) {', '.join(meant)}; known: {', '.join(keys)}, and the "
+            f"optimizer's own options {', '.join(OPT_OPTIONS)}"
         )
     if "sizes" not in kw or "activations" not in kw:
         raise LearnerError("declare sizes=[inputs, hidden..., outputs] and activations=...")
@@ -71,6 +74,15 @@ OPT_OPTIONS = (
     "centered",
     "lr_decay",
 )
+SPELLINGS = {  # other libraries' names for a declaration (PyTorch's, Keras's)
+    "epsilon": "eps=",
+    "rho": "alpha= (RMSprop's smoothing constant)",
+    "betas": "beta1=..., beta2=...",
+    "beta_1": "beta1=",
+    "beta_2": "beta2=",
+    "learning_rate": "lr=",
+    "decay": "lr_decay= (inverse-time decay) or weight_decay=",
+}
 OPT_ALIASES = {  # names learners write for a declared optimizer with options
     "sgd_momentum": "sgd(momentum=0.9)",
     "momentum": "sgd(momentum=0.9)",
@@ -89,6 +101,18 @@ def _optimizer_options(kw: dict[str, Any]) -> dict[str, Any]:
             f"unknown optimizer {base!r}: did you mean optimizer={OPT_ALIASES[base]!r}? "
             "(or optimizer='sgd', momentum=0.9)"
         )
+    betas = kw.get("betas")
+    if isinstance(betas, tuple | list) and len(betas) == 2:  # PyTorch's keyword, as a pair
+        kw = {k: v for k, v in kw.items() if k != "betas"}
+        kw["beta1"], kw["beta2"] = float(betas[0]), float(betas[1])
+    opt = re.sub(r"betas\s*=\s*\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)", r"beta1=\1,beta2=\2", opt)
+    kw = {**kw, "optimizer": opt} if "optimizer" in kw else kw
+    if "lr" in kw and (m := re.search(r"\blr\s*=\s*([^,)]+)", opt)):
+        if _num(m.group(1)) != _num(kw["lr"]):
+            raise DeclarationError(
+                f"lr is given twice: {m.group(1).strip()} in optimizer={opt!r} and "
+                f"lr={kw['lr']!r}: keep one"
+            )
     extra = {k: kw[k] for k in OPT_OPTIONS if k in kw}
     if not extra:
         return kw
@@ -101,6 +125,13 @@ def _optimizer_options(kw: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in kw.items() if k not in extra}
     out["optimizer"] = f"{base}({','.join(given)})"
     return out
+
+
+def _num(v: Any) -> float | str:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return str(v).strip()
 
 
 def _paths(params: Sequence[str] | str) -> tuple[str, ...]:
