@@ -97,9 +97,11 @@ def noisy_targets(
         f"did not see it {what} {_said(held, what)}, no more than a network of your size "
         f"trained the same way ({_said(same, what)}; means over the two halves): more units "
         "learn the rows your network misses by heart, not a rule that holds for new rows, so "
-        "what is left looks like noise in the targets",
-        "nothing to fix in the network's size: noisy data is not fitted row for row (if the "
-        "targets should be exact, check them)",
+        "what is left looks like noise in the targets, or detail finer than your rows sample "
+        "(a target that changes between neighbouring rows: no network generalises to it)",
+        "if the targets are noisy, nothing to fix in the network's size: noise is not fitted "
+        "row for row; if they are exact (a function of the inputs), more units can fit them "
+        "row for row: try a wider network, or sample the inputs more densely",
         "limitation",
     )
 

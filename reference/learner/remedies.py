@@ -10,7 +10,7 @@ network as it is, each shown by a run that fits once it is removed.
 - ``target_scale``: regression targets far from unit scale; the same network fits y / std(y)
   (a scale that folds into the last layer);
 - ``local_minimum``: neither run fits from the learner's weights, and the strong run fits from
-  a fresh random initialisation (PyTorch's default, seeds 0 and 1);
+  a fresh random initialisation (PyTorch's default, seeds 0 and 1; up to 16 on tiny data);
 - ``learning_rate``: units die or saturate during the declared run (not at its start), and
   the same run with lr / 10 fits; or the declared full-batch run's loss rises at more than
   ``RISING`` of its steps (it oscillates), and the same run with lr / 3 or lr / 10 fits.
@@ -214,6 +214,9 @@ def remedies(
     return []
 
 
+TINY_STARTS, CHEAP_STARTS = 2_000, 20_000  # rows x weights: 16 fresh starts, then 4, else 2
+
+
 def fresh_start(
     train: Train,
     spec: Spec,
@@ -227,7 +230,10 @@ def fresh_start(
     once neither the strong run nor the longer declared one fits from the learner's start)."""
     crit = criterion(spec, y)
     score = crit.score
-    for seed in (0, 1):
+    weights = sum(a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:], strict=True))
+    cost = len(X) * weights  # a 2-2-1 relu XOR fits from 3 fresh starts in 20
+    seeds = range(16 if cost <= TINY_STARTS else 4 if cost <= CHEAP_STARTS else 2)
+    for seed in seeds:
         fresh = build(spec).init_params(seed=seed)
         fresh.update({n: np.zeros_like(fresh[n]) for n in frozen})
         run = train(strong_spec, fresh, [(X, y)], steps, crit.fits)

@@ -37,7 +37,12 @@ def units(rs: RefStep, spec: Spec, P: dict, when: str, codec: Codec) -> list[Fin
                         f"{when}: unit(s) {_list(dead)} of layer {l} (relu) have z <= 0 on all "
                         f"{z.shape[0]} samples, so their gradients are 0 and they never recover",
                         "initialise so z > 0 for some samples (He init, a small positive "
-                        "bias), use leaky_relu, or lower the learning rate",
+                        "bias), or use leaky_relu"
+                        + (
+                            ""
+                            if when.startswith("at the start")
+                            else ", or lower the learning rate"
+                        ),
                         "limitation",
                     )
                 )
