@@ -1,8 +1,9 @@
 """What the learner's forward pass returns, read at the first step: the declared output, or a
 form of it that is no bug. Where the last activation is declared identity under cross-entropy,
-a forward returning softmax of the logits; where it is declared sigmoid or softmax, a forward
-returning the logits before it (a CS231n ``loss(X)`` returns the scores). From then on the
-twin's output is compared in that form, and a note says so."""
+a forward returning softmax of the logits (sigmoid of them under bce_with_logits); where it is
+declared sigmoid or softmax, a forward returning the logits before it (a CS231n ``loss(X)``
+returns the scores). From then on the twin's output is compared in that form, and a note says
+so."""
 
 from __future__ import annotations
 
@@ -27,6 +28,19 @@ SOFTMAX_NOTE = Finding(
     "identity (logits); PyTorch's outputs were compared after a softmax",
     "declare the last activation 'softmax' with loss='cross_entropy' (the loss is taken on "
     "the logits either way)",
+    "note",
+)
+
+
+SIGMOID_NOTE = Finding(
+    "sigmoid_output",
+    ("forward",),
+    None,
+    1,
+    "your forward pass returns sigmoid probabilities where the last activation is declared "
+    "identity (logits) under bce_with_logits; PyTorch's outputs were compared after a sigmoid",
+    "nothing to change: the loss is taken on the logits (BCEWithLogitsLoss), and your "
+    "predictions are their probabilities",
     "note",
 )
 
@@ -73,6 +87,13 @@ def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding 
                 if r is not None:
                     r.softmax_out = True  # from here on, the output compared is softmax(logits)
             return SOFTMAX_NOTE
+    if spec.loss.name == "bce_with_logits" and last == "identity":
+        with np.errstate(over="ignore"):
+            if np.allclose(out, 1 / (1 + np.exp(-logits)), rtol=rtol, atol=atol):
+                for r in refs:
+                    if r is not None:
+                        r.sigmoid_out = True  # from here on, sigmoid(logits) is compared
+                return SIGMOID_NOTE
     shown = "softmax" if refs[0].softmax_out else last
     if (
         shown in ("sigmoid", "softmax")

@@ -54,6 +54,7 @@ class Reference:
         self.l2_bias = float(l2_bias)
         self.softmax_out = softmax_out  # the forward output compared is softmax(logits)
         self.logits_out = False  # ... or the logits themselves (``output_form``)
+        self.sigmoid_out = False  # ... or sigmoid of them, under bce_with_logits (``output_form``)
         self.clip_out = 0.0  # ... or clipped to [eps, 1 - eps], a safe log's (``output_form``)
         self.twin = self._twin(spec)
         self.shadow = self._twin(spec)
@@ -114,6 +115,7 @@ class Reference:
             for n, g in zip(names, gs, strict=True)
         }
         out = torch.softmax(a[-1], dim=1) if self.softmax_out else a[-1]
+        out = torch.sigmoid(out) if self.sigmoid_out else out
         out = z[-1] if self.logits_out else out
         out = out.clamp(self.clip_out, 1 - self.clip_out) if self.clip_out else out
         return RefStep(
