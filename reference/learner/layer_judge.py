@@ -83,9 +83,15 @@ def _judge(
         return True
     for v, t in variants.all():
         if tensor in t and _close(mine, t[tensor], scale):
-            found.add(
-                v.code, tensor, f"differs from PyTorch's: your layer {v.what}", v.fix, case.label
-            )
+            what, fix = f"differs from PyTorch's: your layer {v.what}", v.fix
+            if tensor != "out" and "out" in t and v.backward_fix:  # the forward agreed: the
+                what = (  # backward alone computes the variant's gradient
+                    f"differs from PyTorch's: it is the {tensor} of a layer that {v.what}, "
+                    "while your forward does not (its output agrees): your backward is the "
+                    "gradient of another forward than yours"
+                )
+                fix = v.backward_fix
+            found.add(v.code, tensor, what, fix, case.label)
             return False
     code, what, fix = _relation(tensor, mine, ref, scale, case, layer)
     found.add(code, tensor, what, fix, case.label)

@@ -29,6 +29,7 @@ class Variant:
     what: str
     fix: str
     tensors: Callable[[Case, Array], dict[str, Array] | None]
+    backward_fix: str = ""  # where a forward variant's gradient is the backward's alone
 
 
 def _torch_variant(f: Callable) -> Callable[[Case, Array], dict[str, Array] | None]:
@@ -242,6 +243,9 @@ CONV = [
         "multiply each window by w as it is: out[n, f, i, j] = sum(x_window * w[f]) + b[f], "
         "with no w[:, :, ::-1, ::-1]",
         _torch_variant(_conv(flip=True)),
+        "in backward, use the kernel rotated 180 degrees where your forward uses it as it is: "
+        "dx is the full convolution of dout with w[:, :, ::-1, ::-1] (or scatter dout[n, f, i, "
+        "j] * w[f] into each window of dx), so that dx is the gradient of your own forward",
     ),
     Variant(
         "conv_stride",

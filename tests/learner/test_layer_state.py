@@ -84,3 +84,23 @@ def test_object_style_layers_keep_their_state_by_design():
     closure over one object is not held to the module-level rule."""
     fwd, bwd = L.nnfs_affine()
     assert check_layer(layer_check(fwd, bwd, layer="affine")).code == "match"
+
+
+def test_a_conv_backward_without_the_rotated_kernel_is_told_to_rotate_it():
+    """Review s23c F8: a correct cross-correlation forward whose dx takes the kernel as it is
+    (the full convolution's 180-degree rotation left out) was told to remove a flip it never
+    wrote; the backward alone is the variant's, and the fix says to add the rotation."""
+    from nnparity.scratch.layers import conv2d_vjp
+
+    fwd, bwd = L.vec_conv()
+
+    def unrotated(dout, c):
+        dx = conv2d_vjp(c[0], c[1][:, :, ::-1, ::-1], dout, c[2]["stride"], c[2]["pad"])[0]
+        return (dx, *bwd(dout, c)[1:])
+
+    assert check_layer(layer_check(fwd, bwd, layer="conv")).code == "match"
+    v = check_layer(layer_check(fwd, unrotated, layer="conv"))
+    (f,) = v.findings
+    assert f.code == "conv_flip" and f.evidence.startswith("dx "), v.render()
+    assert "while your forward does not" in f.evidence
+    assert f.hint.startswith("in backward, use the kernel rotated 180 degrees"), f.hint
