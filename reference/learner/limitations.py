@@ -47,6 +47,17 @@ from .unit_states import init_scale, init_small, units
 
 INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
 STRONG = "adam(lr=0.03)"
+
+
+def _strong(name: str, wd: float) -> str:
+    """The strong run, with the declared optimizer's weight decay kept: AdamW's decoupled for
+    adamw, else the coupled L2 every other optimizer's ``weight_decay`` is (review s23b F6:
+    dropping it made a decay too strong to fit read as slow_training)."""
+    if not wd:
+        return STRONG
+    return f"{'adamw' if name == 'adamw' else 'adam'}(lr=0.03,weight_decay={wd:g})"
+
+
 GENTLE = "adam(lr=0.01)"  # tried too before a run's failure is put on the network
 LONGER = 4  # before capacity is claimed, the declared run continues for 4 more budgets,
 LONGER_TIME = 2.0  # in at most twice the wall time the budget took (the check's timeout)
@@ -106,7 +117,9 @@ def probe(
         for f in units(rs1, spec, declared.params, f"after {declared.steps} steps", codec)
         if (f.code, f.layer) not in seen
     ]
-    strong_spec = spec.replace(opt=STRONG)
+    wd = float(spec.opt.kwargs.get("weight_decay", 0.0))  # the declared decay stays on
+    strong_spec = spec.replace(opt=_strong(spec.opt.name, wd))
+    sopt = strong_spec.opt
     strong = train(strong_spec, P0, [(X, y)], STRONG_STEPS, fits)
     if cut:
         return Training("not_assessed", crit.text, OUT_OF_TIME), []
@@ -137,7 +150,7 @@ def probe(
         if again.fit:
             strong = again
             more = (
-                f"; from a fresh random initialisation (PyTorch's default) the same {STRONG} run "
+                f"; from a fresh random initialisation (PyTorch's default) the same {sopt} run "
                 f"fits in {again.steps} steps: {score(again.out)}"
             )
             found = [
@@ -146,10 +159,11 @@ def probe(
                 else f
                 for f in found
             ]
-    if not strong.fit and ref.l2:  # is it the declared penalty? the same run without it
+    if not strong.fit and (ref.l2 or wd):  # is it the declared penalty? the run without it
         free = Reference(spec, codec.frozen, 0.0, ref.softmax_out)
-        unpen = free.train(strong_spec, P0, [(X, y)], STRONG_STEPS, codec.frozen, fits,
-                           seconds=_left())  # fmt: skip
+        unpen = free.train(spec.replace(opt=STRONG), P0, [(X, y)], STRONG_STEPS, codec.frozen,
+                           fits, seconds=_left())  # fmt: skip
+        what = f"l2 = {ref.l2:g}" if ref.l2 else f"weight_decay = {wd:g}"
         if unpen.fit:
             return failed, [  # units that died under the penalty follow from it
                 *[f for f in found if f.code not in GROWN or f.evidence.startswith("at the")],
@@ -158,12 +172,12 @@ def probe(
                     (),
                     None,
                     None,
-                    f"{run}; {STRONG} with the declared l2 = {ref.l2:g} cannot fit either "
-                    f"({score(strong.out)}), and without the penalty it fits in "
-                    f"{unpen.steps} steps: {score(unpen.out)}",
-                    "the L2 penalty keeps the weights too small to fit every training point: "
-                    "lower l2 if that is the aim (with a penalty, not fitting exactly may be "
-                    "intended)",
+                    f"{run}; {sopt} with the declared {what} cannot fit either "
+                    f"({score(strong.out)}), and without the penalty it fits in {unpen.steps} "
+                    f"steps ({STRONG}): {score(unpen.out)}",
+                    f"the penalty keeps the weights too small to fit every training point: "
+                    f"lower {what.split(' ')[0]} if that is the aim (with a penalty, not fitting "
+                    "exactly may be intended)",
                     "limitation",
                 ),
             ]
@@ -197,7 +211,7 @@ def probe(
                 (),
                 None,
                 None,
-                f"{run}; {STRONG} for {strong.steps} steps reaches {score(strong.out)}, but the "
+                f"{run}; {sopt} for {strong.steps} steps reaches {score(strong.out)}, but the "
                 f"same {spec.opt} run on for {longer.steps} more steps fits: {score(longer.out)}",
                 "train longer, or raise the learning rate (or use momentum/Adam)",
                 "limitation",
@@ -216,7 +230,7 @@ def probe(
                 (),
                 None,
                 None,
-                f"{run}; {STRONG} for {strong.steps} steps reaches {score(strong.out)}, but "
+                f"{run}; {sopt} for {strong.steps} steps reaches {score(strong.out)}, but "
                 f"{GENTLE} from the same weights fits in {gentle.steps} steps: "
                 f"{score(gentle.out)}",
                 "use momentum or Adam: plain SGD at this learning rate does not get there"
@@ -250,7 +264,10 @@ def probe(
         and rng is None
         and (
             deep := depth_reading(
-                spec, rs0, f"{run}; {STRONG} cannot fit either: {score(strong.out)}", codec.label
+                spec,
+                rs0,
+                f"{run}; {sopt} cannot fit either: {score(strong.out)}",
+                codec.label,
             )
         )  # fmt: skip
     ):  # more units or layers cannot help here (review s19b)
@@ -262,7 +279,7 @@ def probe(
                 (),
                 None,
                 None,
-                f"{run}; {STRONG} for {strong.steps} full-batch steps from the same weights cannot "
+                f"{run}; {sopt} for {strong.steps} full-batch steps from the same weights cannot "
                 f"fit either: {score(strong.out)} (nor {GENTLE})",
                 "the network cannot represent this data from here: add units, layers or biases"
                 + too_few(X)
@@ -291,7 +308,7 @@ def probe(
                 (),
                 None,
                 None,
-                f"{run}; {STRONG} from the same weights fits in {strong.steps} steps: "
+                f"{run}; {sopt} from the same weights fits in {strong.steps} steps: "
                 f"{score(strong.out)}{said}",
                 hint,
                 "limitation",
