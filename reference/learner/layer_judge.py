@@ -125,7 +125,11 @@ def _relation(tensor: str, a: Array, ref: Array, scale: float, case: Case, layer
         )
     den = float((ref * ref).sum())
     k = float((a * ref).sum()) / den if den > 0 else 0.0
-    if k and abs(k - 1) > 1e-6 and _close(a / k, ref, scale):
+    # a factor says something only where PyTorch's tensor stands above the tolerance: a dx of
+    # ~1e-6 under a floor of ~3 (batchnorm's at a batch of 2) makes any a / k "close" for a
+    # large enough k (review s23c F7: "times -237571")
+    telling = float(np.abs(ref).max()) > 1e3 * TOL * scale
+    if k and telling and abs(k - 1) > 1e-6 and _close(a / k, ref, scale):
         n = case.x.shape[0]
         hint = (
             f" (= 1/N, N = {n}: averaged where PyTorch sums)"

@@ -104,3 +104,23 @@ def test_a_conv_backward_without_the_rotated_kernel_is_told_to_rotate_it():
     assert f.code == "conv_flip" and f.evidence.startswith("dx "), v.render()
     assert "while your forward does not" in f.evidence
     assert f.hint.startswith("in backward, use the kernel rotated 180 degrees"), f.hint
+
+
+def test_a_dx_near_zero_is_not_read_as_a_scale_factor():
+    """Review s23c F7: at a batch of 2, batchnorm's true dx is ~1e-6 under a floor of the
+    summed terms' size (~3), so any wrong dx divided by a large enough k was "close": an N - 1
+    in the backward was also "dx is PyTorch's times -237571, remove the factor"."""
+
+    def back(dout, cache):
+        xhat, gamma, var, eps = cache
+        n = len(xhat)
+        dxhat = dout * gamma
+        x_mu = xhat * np.sqrt(var + eps)
+        dvar = (dxhat * x_mu).sum(0) * -0.5 * (var + eps) ** -1.5
+        dmu = -dxhat.sum(0) / np.sqrt(var + eps)
+        dx = dxhat / np.sqrt(var + eps) + dvar * 2 * x_mu / (n - 1) + dmu / n  # N - 1: the slip
+        return dx, (dout * xhat).sum(0), dout.sum(0)
+
+    v = check_layer(layer_check(OK.batchnorm_forward, back, layer="batchnorm", convention="cs231n"))
+    assert v.code == "implementation_bug", v.render()
+    assert "scale_factor" not in {f.code for f in v.findings}, v.render()
