@@ -76,8 +76,13 @@ def _running(ref, decl, bad, B0, B1, X, P, masks, k, learner) -> list[Finding]: 
                     f"batchnorm layer {n}'s running statistics after the first pass are that "
                     "batch's own mean and variance: they start from the first batch's "
                     "statistics (if running is None: running = batch), not from 0 and 1",
-                    "start running_mean at zeros and running_var at ones (PyTorch's), and "
-                    "average from there: running = m * running + (1 - m) * batch",
+                    "start running_mean at zeros and running_var at "
+                    + (
+                        "zeros (CS231n's start, as declared)"
+                        if decl.running == "cs231n"
+                        else "ones (PyTorch's)"
+                    )  # fmt: skip
+                    + ", and average from there: running = m * running + (1 - m) * batch",
                 )
             )
             continue

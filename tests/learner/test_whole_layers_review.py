@@ -154,6 +154,11 @@ def test_running_statistics_started_from_the_first_batch_are_said_so():
     f = r.findings[0]
     assert (r.code, f.code) == ("implementation_bug", "batchnorm_running"), r.render()
     assert "start from the first batch's statistics" in f.evidence, r.render()
+    # the start the fix names is the declared convention's (review s23c F15: PyTorch's ones
+    # under convention='cs231n', then "starts at 1" once followed)
+    assert "running_var at zeros (CS231n's start, as declared)" in f.hint, f.hint
+    torch = _run(_mini("first_batch", bn=True, convention="torch")).findings[0]
+    assert "running_var at ones (PyTorch's)" in torch.hint, torch.hint
 
 
 @pytest.mark.parametrize("masks", [True, False])
