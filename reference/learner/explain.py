@@ -159,7 +159,11 @@ def diagnose(
         seen = [h for h in history if h[2] is not None and not h[0].implied]
         own = [h[0] for h in seen]
         twin = [h[1].grads for h in seen] if own and own[0].grads is None else None
-        if own and (nan_step is None or own[0].step < nan_step):
+        upto = [o for o in own if nan_step is None or o.step < nan_step]
+        nesterov = sutskever_form(upto, ref, X, y, spec, h_atol, h_rtol, codec) if upto else []
+        if nesterov:  # Sutskever's form of the declared Nesterov: no update bug (review s23a F2)
+            out += nesterov
+        elif own and (nan_step is None or own[0].step < nan_step):
             near = [r.tensor for r in upd if r.step <= upd[0].step + 2]  # the steps examined
             parting = sorted(set(near), key=canonical_key)
             found = explain_update(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnparity.reference.learner import check, from_step
+from nnparity.reference.learner import check, from_gradients, from_step
 
 NAMES = ["W1", "b1", "W2", "b2"]
 MU, LR = 0.9, 0.05
@@ -46,12 +46,17 @@ class Net:
             P[k] -= (lr * V[k]).astype(P[k].dtype)
 
 
-def _check(net: Net, dtype: str = "float64"):
+def _check(net: Net, dtype: str = "float64", exposed: bool = False):
     r = np.random.RandomState(1)
     X = r.randn(32, 3)
     y = np.sin(X @ r.randn(3, 1))
-    a = from_step(net.P, NAMES, net.step, sizes=[3, 8, 1], activations="tanh,identity",
-                  loss="mse", optimizer=f"sgd(momentum={MU},nesterov=true)", lr=LR)  # fmt: skip
+    decl = dict(sizes=[3, 8, 1], activations="tanh,identity", loss="mse",
+                optimizer=f"sgd(momentum={MU},nesterov=true)", lr=LR)  # fmt: skip
+    a = (
+        from_gradients(net.P, NAMES, net.grads, step=net.step, **decl)
+        if exposed
+        else from_step(net.P, NAMES, net.step, **decl)
+    )
     return check(a, X.astype(dtype), y.astype(dtype), steps=5, probe=False)
 
 
@@ -83,3 +88,15 @@ def test_a_bug_that_starts_later_is_said_at_its_step(late):
     assert r.code == "implementation_bug", r.render()
     f = r.findings[0]
     assert f.code == "nesterov_form_mismatch" and f.step == late, r.render()
+
+
+def test_the_form_with_the_gradients_exposed_is_a_match_too():
+    """Review s23a F2: with the gradients exposed (from_gradients, step=) the update was
+    judged from the gradients at w alone, "no known sgd variant"; the look-ahead reading is
+    now tried there too, and a late bug still parts at its step."""
+    r = _check(Net(), exposed=True)
+    assert r.code == "match", r.render()
+    assert "nesterov_form" in r.codes(), r.render()
+    late = _check(Net(late=4), exposed=True)
+    assert late.code == "implementation_bug", late.render()
+    assert late.findings[0].step == 4, late.render()
