@@ -211,11 +211,9 @@ class Runner:
 
     def _unmoved(self, step: int, what: str, call: Any) -> Any:
         """``call()``, with ``parameter_mutation`` when it changes the weights in place."""
-        before = self.a.read()
-        out = call()
+        before, out = self.a.read(), call()
         g = out[1] if isinstance(out, tuple) else None  # a gradient call's (loss, grads)
-        labels = self.codec.labels(list(before))
-        f = moved_by_call(before, self.a.read(), labels, what, step, g)
+        f = moved_by_call(before, self.a.read(), self.codec.labels(list(before)), what, step, g)
         if f and not (f.kind == "note" and self.a.style == "layers"):  # (its known idiom)
             self._found(f)
         return out
