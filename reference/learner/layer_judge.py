@@ -166,6 +166,13 @@ def _shape_code(tensor: str, a: Array, ref: Array, case: Case, layer: str):
         f"has shape {a.shape} where PyTorch's is {ref.shape}",
         f"{tensor} must have the shape of {_shape_owner(tensor)}",
     )
+    if tensor in ("db", "dbeta") and a.ndim == 1 == ref.ndim and len(a) == len(case.x) != len(ref):
+        return (  # one value per row: summed over the features, not over the batch
+            "bias_reduction",
+            f"has shape {a.shape}, one value per sample, where PyTorch's is {ref.shape}: it is "
+            "summed over the features, not over the batch",
+            f"sum over the batch: {tensor} = dout.sum(axis=0)",
+        )
     if tensor != "out" or layer not in ("conv", "max_pool") or a.ndim != 4:
         return base
     lp = case.layer_param or {}
@@ -185,7 +192,9 @@ def _shape_code(tensor: str, a: Array, ref: Array, case: Case, layer: str):
     return (
         code,
         f"has shape {a.shape} where PyTorch's is {ref.shape}: {why}",
-        "output side = 1 + (H + 2 * pad - HH) // stride",
+        "output side = 1 + (H + 2 * pad - HH) // stride"
+        if layer == "conv"
+        else "output side = 1 + (H - pool_height) // stride",
     )
 
 

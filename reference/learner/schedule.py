@@ -75,7 +75,15 @@ def explain_schedule(
         "with it switched off (a constant lr) and keep it for training; if not, find what "
         "changes the learning rate between steps"
     )
-    if decay and steps[0] == 1 and "lr_decay" not in spec.opt.kwargs:
+    if decay and steps[0] == 1 and "lr_decay" not in spec.opt.kwargs and _momentum(spec):
+        fix = (  # each step's lr times PyTorch's velocity: the lr outside it (review s23a F1)
+            "the twin's lr_decay under momentum is the nnfs book's and Keras's form (the "
+            "velocity holds each step's lr), and yours keeps the lr outside the velocity "
+            f"(PyTorch's SGD with LambdaLR(lambda n: 1 / (1 + {decay:.4g} n))), which no "
+            "declaration takes yet: check with the decay switched off (a constant lr) and keep "
+            "it for training"
+        )
+    elif decay and steps[0] == 1 and "lr_decay" not in spec.opt.kwargs:
         fix = (
             f"if the decay is yours on purpose, declare lr_decay={decay:.4g} (lr / (1 + "
             "lr_decay (t-1)): the nnfs book's and Keras's decay, PyTorch's Adagrad lr_decay) "
@@ -261,6 +269,10 @@ def _momentum_decay(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
         f"if the decay is yours on purpose, declare lr_decay={k:.4g}; if not, find what "
         "changes the learning rate between steps",
     )
+
+
+def _momentum(spec: Spec) -> bool:
+    return bool(spec.opt.kwargs.get("momentum"))
 
 
 MOMENTUM_FORMS = {

@@ -54,8 +54,9 @@ def test_an_exponential_decay_is_not_offered_the_declaration():
     assert "lr_decay" not in r.findings[0].hint
 
 
-def _sgd_step(P, k, momentum=0.0, off_by_one=False):
-    """A tanh regression's own SGD (nnfs's momentum, optional) with lr / (1 + k (t-1))."""
+def _sgd_step(P, k, momentum=0.0, off_by_one=False, torch_form=False):
+    """A tanh regression's own SGD (nnfs's momentum, optional; PyTorch's velocity, b = mu b +
+    g, w -= lr_t b, with ``torch_form``) with lr / (1 + k (t-1))."""
     t, buf = [0], {}
 
     def step(X, y):
@@ -66,6 +67,10 @@ def _sgd_step(P, k, momentum=0.0, off_by_one=False):
         lr = 0.1 / (1 + k * (t[0] + off_by_one))
         t[0] += 1
         for n, p in P.items():  # nnfs's form: the velocity holds the lr, v = mu v - lr g
+            if torch_form:
+                buf[n] = momentum * buf.get(n, 0.0) + g[n]
+                p -= lr * buf[n]
+                continue
             v = momentum * buf.get(n, 0.0) - lr * g[n]
             buf[n] = v
             p += v
@@ -140,3 +145,19 @@ def test_multipliers_of_either_sign_have_no_closed_form_and_no_crash():
     assert _form([1.0, 0.5, 0.0], [1, 2, 3], 6) == ("", None)
     said, k = _form([1 / (1 + 0.1 * t) for t in range(5)], [1, 2, 3, 4, 5], 6)
     assert "inverse-time" in said and abs(k - 0.1) < 1e-9
+
+
+def test_an_undeclared_decay_in_pytorchs_velocity_is_not_offered_lr_decay():
+    """Review s23a F1: PyTorch's SGD(momentum) with LambdaLR's inverse-time decay was told to
+    declare lr_decay, whose momentum is the nnfs book's and Keras's form: declared, the same
+    program then parted from the twin. The fix says the form and that no declaration takes it."""
+    rng = np.random.default_rng(0)
+    P = {"W1": rng.normal(0, 0.5, (3, 6)), "b1": np.zeros(6), "W2": rng.normal(0, 0.5, (6, 1)),
+         "b2": np.zeros(1)}  # fmt: skip
+    a = from_step(P, list(P), _sgd_step(P, 0.05, 0.9, torch_form=True), sizes=[3, 6, 1],
+                  activations="tanh,identity", loss="mse", optimizer="sgd(momentum=0.9)",
+                  lr=0.1)  # fmt: skip
+    r = check(a, X, Y, steps=6, probe=False)
+    assert r.codes() == ["lr_schedule"], r.render()
+    hint = r.findings[0].hint
+    assert "declare lr_decay" not in hint and "outside the velocity" in hint, hint

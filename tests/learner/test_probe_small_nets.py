@@ -49,3 +49,29 @@ def test_units_dead_from_the_start_are_not_told_to_lower_the_learning_rate():
     f = next(f for f in res.findings if f.code == "dead_units")
     assert f.evidence.startswith("at the start"), f.evidence
     assert "learning rate" not in f.hint and "leaky_relu" in f.hint, f.hint
+
+
+def test_units_saturated_by_a_growing_loss_are_not_an_init_to_scale_down():
+    """Review s23b F5: 1-16-1 tanh at sgd lr 1.2 (the init already 1/sqrt(fan_in)) was
+    ``saturation`` first, "scale the initial weights down (Xavier init)", beside a growing
+    loss: units pushed out of range on the way up are its consequence."""
+    r = np.random.RandomState(0)
+    P = {"W1": r.randn(1, 16), "b1": np.zeros(16), "W2": r.randn(16, 1) / 4, "b2": np.zeros(1)}
+
+    def loss(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        out = h @ P["W2"] + P["b2"]
+        d = 2 * (out - y) / out.size
+        dz = d @ P["W2"].T * (1 - h**2)
+        return np.mean((out - y) ** 2), {"W1": X.T @ dz, "b1": dz.sum(0), "W2": h.T @ d,
+                                         "b2": d.sum(0)}  # fmt: skip
+
+    X = np.linspace(-2, 2, 40)[:, None]
+    decl = dict(sizes=[1, 16, 1], activations="tanh,identity", loss="mse", optimizer="sgd")
+    res = check(from_loss(P, loss, lr=1.2, **decl), X, np.sin(2 * X), steps=2, watch=0)
+    assert res.training.outcome == "model_limitation", res.render()
+    assert "learning_rate" in res.training_codes(), res.render()
+    assert not any(
+        f.code in ("saturation", "dead_units") and not f.evidence.startswith("at the start")
+        for f in res.findings
+    ), res.render()
