@@ -6,6 +6,10 @@ import numpy as np
 
 Array = np.ndarray
 REPEAT_ULPS = 256  # two runs of one step may part by this many spacings of the dtype
+FORWARD_FIX = (  # a forward pass that parts from itself
+    "a forward pass (predict) draws no random numbers: switch dropout off at inference "
+    "(train=False, mode='test'), or seed it while checking"
+)
 REPEAT_FIX = (  # the fix of a step whose two runs part: random draws, or an order that varies
     "seed every random draw (dropout, shuffling) or remove it while checking; the comparison "
     "needs repeatable numbers; if nothing is random, an order that changes between runs "

@@ -35,7 +35,7 @@ from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_finding
 from .handed import loss_check, nonfinite_init
 from .implied import imply
 from .paths import LearnerError
-from .repeats import REPEAT_FIX, narrowest
+from .repeats import FORWARD_FIX, REPEAT_FIX, narrowest
 from .repeats import differs as _differs
 from .result import Finding
 from .warning_note import noted
@@ -144,6 +144,12 @@ class Runner:
         last = a.grads is None and a.step is not None  # a whole step: forward after it (doc)
         if a.forward is not None and not last:
             obs.out = self._unmoved(step, "your forward pass", lambda: self.forward(step, X))
+            if twice:  # a forward that draws (dropout left on in predict) parts from itself
+                a.write(params)
+                if _differs({"o": obs.out}, {"o": self.forward(step, X)}, self.out_dtype):
+                    said = "your forward pass returns other outputs on a second call from the "
+                    self._once("nondeterministic", said + f"same weights and data at step {step}",
+                               FORWARD_FIX, step)  # fmt: skip
         if a.grads is not None:
             before = a.keep() if twice else []
             obs.loss, obs.grads = self._unmoved(step, "your gradient function",
@@ -374,21 +380,12 @@ class Runner:
         hint = "return one row per sample (or one column per sample)"
         raise LearnerCrash(Finding("wrong_shape", ("forward",), None, step, what, hint))
 
-    def _same(
-        self,
-        a: dict[str, Array],
-        b: dict[str, Array],
-        step: int,
-        what: str,
-        state: bool = False,
-        base: dict[str, Array] | None = None,
-        held: dict[str, str] | None = None,
-    ) -> None:
-        k = _differs(a, b, held or self.codec.held_in(), base)
-        if k is not None:
+    def _same(self, a: dict, b: dict, step: int, what: str, state: bool = False,
+              base: dict | None = None, held: dict[str, str] | None = None) -> None:  # fmt: skip
+        if (k := _differs(a, b, held or self.codec.held_in(), base)) is not None:
             evidence = (
-                f"{what} differ between two runs from the same "
-                f"weights and data at step {step} ({self.codec.label(k)})"
+                f"{what} differ between two runs from the same weights and data at step {step} "
+                f"({self.codec.label(k)})"
                 + ("; your step keeps some state, or draws random numbers" if state else "")
             )
             self._once(

@@ -353,3 +353,18 @@ def test_a_broadcast_bias_names_both_gradient_shapes_that_make_it():
         " (a (8, 1) parameter minus a gradient of shape (8,) or (1, 8) is (8, 8))"
     )
     assert "(8,) or (8, 1)" in _example((1, 8), (8, 8)) and _example((8,), (8, 8)) == ""
+
+
+def test_a_forward_pass_with_dropout_left_on_is_nondeterministic():
+    """Review s23b F10: dropout left on in predict was an unexplained forward mismatch; the
+    forward is now called twice at step 1, and one that parts from itself is said so."""
+    net = PlantedMLP()
+
+    def forward(X):
+        return net.forward(X) * (np.random.rand(len(X), 1) < 0.8) / 0.8
+
+    r = _check(net.grads, net, forward=forward)
+    f = r.findings[0]
+    assert (r.verdict, f.code) == ("implementation_bug", "nondeterministic"), r.render()
+    assert "your forward pass returns other outputs" in f.evidence and "dropout" in f.hint
+    assert _check(net.grads, net, forward=net.forward).verdict == "match"
