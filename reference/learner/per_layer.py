@@ -263,6 +263,14 @@ def _one_case(lc: LayerCheck, kind: Kind, case: Case, found: _Found, worst: dict
     expected = grads(dout)
     back = lc.backward(dout.copy(), cache)
     got = back if isinstance(back, tuple | list) else (back,)
+    if isinstance(back, dict):  # by name: taken in the order expected where the names fit
+        keys = [k for k in expected if k in back]
+        if len(keys) != len(expected):
+            raise TypeError(
+                f"the backward returned a dict with keys {', '.join(map(str, back))}; return "
+                f"the tuple ({', '.join(expected)})"
+            )
+        got = tuple(back[k] for k in expected)
     if len(got) != len(expected):
         raise TypeError(
             f"the backward returned {len(got)} value(s); it must return "

@@ -23,3 +23,22 @@ def test_db_summed_over_the_features_is_bias_reduction():
     (f,) = v.findings
     assert f.code == "bias_reduction", v.render()
     assert "summed over the features" in f.evidence and "dout.sum(axis=0)" in f.hint
+
+
+def test_a_backward_returning_a_dict_is_read_by_its_names_or_told_the_tuple():
+    """Review s23c F17: a dict of the three gradients was "returned 1 value(s)"."""
+
+    def by_name(dout, cache):
+        dx, dw, db = OK.affine_backward(dout, cache)
+        return {"db": db, "dx": dx, "dw": dw}
+
+    assert check_layer(layer_check(OK.affine_forward, by_name, layer="affine")).code == "match"
+
+    def other_names(dout, cache):
+        dx, dw, db = OK.affine_backward(dout, cache)
+        return {"grad_x": dx, "grad_w": dw, "grad_b": db}
+
+    v = check_layer(layer_check(OK.affine_forward, other_names, layer="affine"))
+    assert v.findings[0].code == "layer_error", v.render()
+    assert "returned a dict with keys grad_x, grad_w, grad_b" in v.render(), v.render()
+    assert "the tuple (dx, dw, db)" in v.render()
