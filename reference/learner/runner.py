@@ -85,6 +85,7 @@ class Runner:
         self.unmoved: int | None = None  # the first step after which no weight had changed
         self.stuck: tuple[int, tuple[str, ...]] | None = None  # the first step some stayed
         self.first: Any = None  # the learner's state before step 1
+        self.fused = False  # its gradient function updates too (weights_moved): read at once
         spec = adapter.conventions.spec(self.codec.dtype)
         self.opt = dict(spec.opt.kwargs)
         self.opt_name = spec.opt.name
@@ -219,8 +220,10 @@ class Runner:
         """``call()``, with ``parameter_mutation`` when it changes the weights in place."""
         before, out = self.a.read(), call()
         g = out[1] if isinstance(out, tuple) else None  # a gradient call's (loss, grads)
-        f = moved_by_call(before, self.a.read(), self.codec.labels(list(before)), what, step, g)
-        if f and not (f.kind == "note" and self.a.style == "layers"):  # (its known idiom)
+        after, labels = self.a.read(), self.codec.labels(list(before))
+        f = moved_by_call(before, after, labels, what, step, g, self.fused)
+        self.fused = self.fused or bool(f and f.code == "update_in_backward")
+        if f and self.a.style != "layers":  # a layer's backward that updates: its idiom
             self._found(f)
         return out
 

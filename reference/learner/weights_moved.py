@@ -13,15 +13,18 @@ import numpy as np
 from .result import Finding
 
 Array = np.ndarray
-DOWNHILL = 0.9
+DOWNHILL = 0.99  # the share of moved elements that must move against their gradient's sign
 
 
 def _downhill(d: Array, g: Array | None) -> bool:
+    """Whether the change ``d`` moves (nearly) every element against its gradient's sign: any
+    optimizer's first step (SGD's and momentum's -lr g, Adam's and RMSprop's -lr g / |g|
+    elementwise) does; a later momentum or Adam step need not, so the reading is made once."""
     if g is None or np.shape(g) != np.shape(d):
         return False
     d, g = np.asarray(d, np.float64).ravel(), np.asarray(g, np.float64).ravel()
-    den = float(np.linalg.norm(d) * np.linalg.norm(g))
-    return den > 0 and float(-(d @ g)) >= DOWNHILL * den
+    moved = (d != 0) & (g != 0)
+    return bool(moved.any()) and float(np.mean(np.sign(d[moved]) == -np.sign(g[moved]))) >= DOWNHILL
 
 
 def moved_by_call(
@@ -31,14 +34,17 @@ def moved_by_call(
     what: str,
     step: int,
     grads: dict[str, Array] | None = None,
+    fused: bool = False,
 ) -> Finding | None:
     """The finding when ``after`` (the weights read after the call) differs from ``before``
     (read after they were written); ``labels`` names the parameters in the learner's words.
-    A gradient function whose every change is a step down its own gradients (``grads``: the
-    change's cosine with -g at least ``DOWNHILL``) backprops and updates in one pass (a layer
-    updated as backward reaches it): a note, since its loop may take no other step."""
+    A gradient function whose first changes are a step down its own gradients (``grads``:
+    every moved element against its gradient's sign, ``_downhill``) backprops and updates in
+    one pass (a layer updated as backward reaches it): a note, since its loop may take no other
+    step; once read so (``fused``), its later changes are its updates (momentum's need not be
+    downhill)."""
     names = [k for k in before if not np.array_equal(before[k], after[k], equal_nan=True)]
-    if not names:
+    if not names or fused:
         return None
     label = dict(zip(before, labels, strict=True))
     if grads is not None and all(_downhill(after[k] - before[k], grads.get(k)) for k in names):

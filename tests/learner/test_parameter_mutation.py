@@ -79,3 +79,22 @@ def test_caches_beside_the_weights_are_no_change(forward):
     kw = {"forward": net.forward} if forward else {}
     r = _check(grads, net, **kw)
     assert r.verdict == "match", r.render()
+
+
+def test_a_momentum_update_inside_the_gradient_function_stays_a_note():
+    """Its later steps need not be downhill (the velocity carries earlier gradients): the
+    first move is read once, and the function is taken as one that updates as it goes."""
+    net = PlantedMLP()
+    v = {n: 0.0 for n in NAMES}
+
+    def grads(X, y):
+        g = net.grads(X, y)
+        for n in NAMES:
+            v[n] = 0.9 * v[n] - 0.1 * g[n]
+            getattr(net, n)[...] += v[n]
+        return g
+
+    r = _check(grads, net)
+    assert r.verdict == "match", r.render()
+    assert [f.code for f in r.findings if f.kind != "note"] == [], r.render()
+    assert "update_in_backward" in [f.code for f in r.findings], r.render()
