@@ -8,9 +8,20 @@ import numpy as np
 
 from .layer_cases import Case, LayerConventions, running_expected
 from .layer_variants import VARIANTS
+from .pool_ties import tie_routing
 from .result import Finding, factor_text
 
 Array = np.ndarray
+TIES = (
+    "differs from PyTorch's only where a window's maximum is tied: yours routes its gradient "
+    "{how}, PyTorch's all to the first; max has no single derivative at a tie, and any share "
+    "among the tied maxima that sums to the window's gradient is as valid (as relu'(0) may be "
+    "0 or 1)"
+)
+TIES_FIX = (
+    "nothing to fix (a convention, not a bug); to match PyTorch element for element, "
+    "send it to the first maximum (np.argmax)"
+)
 TOL = 1e-6  # float64 layers agree to ~1e-13 of their scale; a bug parts by far more
 
 
@@ -21,23 +32,27 @@ class _Found:
         self.items: dict[tuple, list] = {}
         self.whats: dict[tuple, str] = {}
 
-    def add(self, code: str, tensor: str, what: str, fix: str, case: str, detail: str = "") -> None:
+    def add(
+        self, code: str, tensor: str, what: str, fix: str, case: str, detail: str = "",
+        kind: str = "bug",
+    ) -> None:  # fmt: skip
         key = (code, tensor)  # the first case's words; the others counted
         if key not in self.items:
-            self.items[key] = [fix, [], detail]
+            self.items[key] = [fix, [], detail, kind]
             self.whats[key] = what
         self.items[key][1].append(case)
 
     def findings(self) -> tuple[Finding, ...]:
         out = []
-        for (code, tensor), (fix, cases, detail) in self.items.items():
+        for (code, tensor), (fix, cases, detail, kind) in self.items.items():
             what = self.whats[(code, tensor)]
             where = (
                 f" (case {cases[0]}"
                 + (f", and {len(cases) - 1} more" if len(cases) > 1 else "")
                 + ")"
             )
-            out.append(Finding(code, (tensor,), None, None, f"{tensor} {what}{where}{detail}", fix))
+            what = f"{tensor} {what}{where}{detail}"
+            out.append(Finding(code, (tensor,), None, None, what, fix, kind))
         return tuple(out)
 
 
@@ -81,6 +96,11 @@ def _judge(
     if _close(mine, ref, scale):
         worst[tensor] = max(worst.get(tensor, 0.0), float(np.abs(mine - ref).max()) / scale)
         return True
+    if layer == "max_pool" and tensor == "dx" and mine.shape == ref.shape:
+        how = tie_routing(case, variants.dout, mine, TOL * scale)
+        if how:  # a subgradient as valid as PyTorch's: a convention, said, not a bug
+            found.add("pool_ties", tensor, TIES.format(how=how), TIES_FIX, case.label, kind="note")
+            return True
     for v, t in variants.all():
         if tensor in t and _close(mine, t[tensor], scale):
             what, fix = f"differs from PyTorch's: your layer {v.what}", v.fix

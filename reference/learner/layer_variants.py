@@ -345,12 +345,6 @@ POOL = [
     ),
     Variant(
         "pool_routing",
-        "routes ties to the last maximum of the window (PyTorch: the first)",
-        POOL_FIX,
-        _pool_route("last"),
-    ),
-    Variant(
-        "pool_routing",
         "writes dx with = where windows overlap (a later window overwrites an earlier one's "
         "gradient)",
         POOL_FIX,

@@ -230,7 +230,7 @@ def check_layer(lc: LayerCheck) -> LayerVerdict:
     return LayerVerdict(
         lc.name,
         lc.layer,
-        "implementation_bug" if findings else "match",
+        "implementation_bug" if any(f.kind != "note" for f in findings) else "match",
         findings,
         tuple(c.label for c in cases),
         worst,

@@ -284,7 +284,7 @@ PLANTED = {  # name: (layer, (forward, backward), declared conventions, code, te
     "conv db per position": ("conv", _conv_edit("db_positions"), {}, "bias_reduction", "db"),
     "pool to whole window": ("max_pool", _pool_bwd("all"), {}, "pool_routing", "dx"),
     "pool averaged": ("max_pool", _pool_bwd("mean"), {}, "pool_routing", "dx"),
-    "pool ties to last": ("max_pool", _pool_bwd("last"), {}, "pool_routing", "dx"),
+    "pool ties to every maximum": ("max_pool", _pool_bwd("all_max"), {}, "pool_routing", "dx"),
     "pool = where += belongs": ("max_pool", _pool_bwd("assign"), {}, "pool_routing", "dx"),
     "ln param grads wrong axis": (
         "layernorm",
