@@ -86,6 +86,7 @@ VARIANT_FIX = {
     "alpha_value": "use the declared alpha = {declared:g}, or declare alpha={value:.6g}",
     "acc_value": "start the accumulator at the declared {declared:g}, or declare "
     "initial_accumulator_value={value:.3g} (Keras's and TensorFlow's Adagrad take 0.1)",
-    "clip_value": "the twin does not clip: check with clipping off (it is a choice of your "
-    "training, not a bug), or with a bound your gradients never reach",
+    "clip_value": "if you clip on purpose, check with clipping off (or a bound your gradients "
+    "never reach) and keep it for training: the twin takes the declared update, which does not "
+    "clip; if not, remove the clip",
 }

@@ -52,6 +52,10 @@ def test_a_clipped_sgd_step_is_named_with_its_bound(clip, style):
     r = check(a, *_data(), steps=3, probe=False)
     assert r.codes() == ["optimizer_update_mismatch"], r.render()
     assert f"clipped to +-{clip:g} before the update" in r.findings[0].evidence, r.render()
+    # the verdict is implementation_bug (the declared update does not clip): the fix says what
+    # to do either way and never calls the departure "not a bug" (review s23a F9)
+    assert "if you clip on purpose" in r.findings[0].hint, r.render()
+    assert "not a bug" not in r.render()
 
 
 def test_a_bound_never_reached_matches():
