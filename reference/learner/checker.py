@@ -31,6 +31,7 @@ from nnparity.scratch import build
 from .adapters import Adapter
 from .allowance import Allowance
 from .call_order import with_forward_order
+from .clip_decl import clip_not_applied
 from .codec import Codec
 from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
 from .descent import negated
@@ -250,7 +251,7 @@ def _check(
     X, y, (X_own, y_own) = learner_data(spec, X, y)
     if len(X) == 0:
         raise LearnerError("X has no rows: give at least one sample")
-    ref = Reference(spec, codec.frozen, conv.l2, conv.softmax_out, conv.l2_bias)
+    ref = Reference(spec, codec.frozen, conv.l2, conv.softmax_out, conv.l2_bias, conv.clip)
     runner = Runner(adapter, X_own, y_own)
     bs = min(batch_size or conv.batch_size or len(X), len(X))
     batches, early = batches_of(len(X), bs, steps)  # a short last batch: second
@@ -274,6 +275,8 @@ def _check(
     run = _run(adapter, runner, ref, codec, X, y, batches, steps, watch, tols)
     nan_step = run.nan_step
     bad, diag = judged(run)
+    if bad and any(ref.clip):  # a declared clip the steps do not take
+        diag = clip_not_applied(run.history, ref, codec, base.atol, base.rtol) or diag
     if not (bad or run.crash or nan_step or runner.hygiene):  # a kink the data never reach
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
     if not (bad or run.crash or nan_step or runner.hygiene):  # a count of the whole data set

@@ -41,7 +41,10 @@ class Conventions:
     ``l2``: an L2 penalty in the loss, l2/2 * sum of W^2 over the weights (not the biases), so
     each weight gradient gains l2 * W (the optimizer's ``weight_decay`` is torch's, applied in
     the update to every parameter, and is not part of the gradient); ``l2_bias`` likewise on
-    the biases (nnfs's ``bias_regularizer_l2`` lambda is l2_bias = 2 lambda)."""
+    the biases (nnfs's ``bias_regularizer_l2`` lambda is l2_bias = 2 lambda).
+    ``clip_grad_value``, ``clip_grad_norm``: the gradients clipped before each update, as
+    torch.nn.utils.clip_grad_value_ (each element to +-c) and clip_grad_norm_ (all of them
+    together to a 2-norm of at most c) do; 0 clips nothing."""
 
     sizes: tuple[int, ...]
     activations: tuple[str, ...]
@@ -57,6 +60,8 @@ class Conventions:
     l2: float = 0.0
     l2_in: str = "loss"
     l2_bias: float = 0.0
+    clip_grad_value: float = 0.0
+    clip_grad_norm: float = 0.0
 
     @classmethod
     def make(
@@ -88,6 +93,13 @@ class Conventions:
                 raise LearnerError(
                     f"{key} must be a number >= 0 (the loss gains {key}/2 * sum {what}), got {v!r}"
                 )
+        for key, how in (("clip_grad_value", "each element"), ("clip_grad_norm", "their norm")):
+            v = getattr(conv, key)
+            if not isinstance(v, numbers.Real) or isinstance(v, bool | np.bool_) or not v >= 0:
+                raise LearnerError(
+                    f"{key} must be a number > 0 (your gradients are clipped, {how} to at most "
+                    f"it, before each update; 0 clips nothing), got {v!r}"
+                )
         if conv.l2_in not in ("loss", "update"):
             raise LearnerError(
                 f"l2_in must be 'loss' (your gradients carry l2 * W) or 'update' (your update "
@@ -108,6 +120,11 @@ class Conventions:
         if loss is not None:
             loss += sum(lam(k) / 2 * float((v * v).sum()) for k, v in params.items())
         return loss, grads
+
+    @property
+    def clip(self) -> tuple[float, float]:
+        """(clip_grad_value, clip_grad_norm): what ``Reference`` clips before each step."""
+        return float(self.clip_grad_value), float(self.clip_grad_norm)
 
     @property
     def n_layers(self) -> int:
@@ -143,6 +160,8 @@ class Conventions:
         l2 = f" l2={self.l2:g}" if self.l2 else ""
         l2 += f" l2_bias={self.l2_bias:g}" if self.l2_bias else ""
         l2 += " (in your update)" if (self.l2 or self.l2_bias) and self.l2_in == "update" else ""
+        l2 += f" clip_grad_value={self.clip_grad_value:g}" if self.clip_grad_value else ""
+        l2 += f" clip_grad_norm={self.clip_grad_norm:g}" if self.clip_grad_norm else ""
         acts = [str(a) for a in spec.activations]
         if self.softmax_out:
             acts[-1] = "softmax (cross_entropy on the logits)"

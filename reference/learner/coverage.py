@@ -140,6 +140,21 @@ def _unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
                 "net.update_mini_batch(...)) to hold your post-step weights to it too",
             )
         ]
+    if adapter.style == "step" and any(adapter.conventions.clip):
+        return [
+            Finding(
+                "gradient_scale_unseen",
+                (),
+                None,
+                None,
+                "a gradient off by a factor where the declared clip binds: there your step "
+                "takes the clip's bound, not the gradient's size (under clip_grad_norm, every "
+                "gradient once their norm exceeds it), and your step hides its gradients",
+                "expose your gradients (from_gradients, from_layers or from_loss, with step=) "
+                "to check them as well",
+                "note",
+            )
+        ]
     coupled = opt.name != "adamw" and opt.kwargs.get("weight_decay")  # wd p joins g: seen
     if adapter.style == "step" and opt.name in SCALE_FREE and not coupled:
         return [

@@ -28,6 +28,8 @@ def _conv(kw: dict[str, Any]) -> Conventions:
         "l2",
         "l2_in",
         "l2_bias",
+        "clip_grad_value",
+        "clip_grad_norm",
     )
     kw = _optimizer_options(kw)
     unknown = set(kw) - set(keys)
@@ -82,6 +84,11 @@ SPELLINGS = {  # other libraries' names for a declaration (PyTorch's, Keras's)
     "beta_2": "beta2=",
     "learning_rate": "lr=",
     "decay": "lr_decay= (inverse-time decay) or weight_decay=",
+    "clip_value": "clip_grad_value=",
+    "clipvalue": "clip_grad_value=",
+    "max_norm": "clip_grad_norm=",
+    "clipnorm": "clip_grad_norm=",
+    "clip_norm": "clip_grad_norm=",
 }
 OPT_ALIASES = {  # names learners write for a declared optimizer with options
     "sgd_momentum": "sgd(momentum=0.9)",

@@ -160,7 +160,7 @@ def probe(
                 for f in found
             ]
     if not strong.fit and (ref.l2 or wd):  # is it the declared penalty? the run without it
-        free = Reference(spec, codec.frozen, 0.0, ref.softmax_out)
+        free = Reference(spec, codec.frozen, 0.0, ref.softmax_out, 0.0, ref.clip)
         unpen = free.train(spec.replace(opt=STRONG), P0, [(X, y)], STRONG_STEPS, codec.frozen,
                            fits, seconds=_left())  # fmt: skip
         what = f"l2 = {ref.l2:g}" if ref.l2 else f"weight_decay = {wd:g}"

@@ -86,7 +86,6 @@ VARIANT_FIX = {
     "alpha_value": "use the declared alpha = {declared:g}, or declare alpha={value:.6g}",
     "acc_value": "start the accumulator at the declared {declared:g}, or declare "
     "initial_accumulator_value={value:.3g} (Keras's and TensorFlow's Adagrad take 0.1)",
-    "clip_value": "if you clip on purpose, check with clipping off (or a bound your gradients "
-    "never reach) and keep it for training: the twin takes the declared update, which does not "
-    "clip; if not, remove the clip",
+    "clip_value": "if you clip on purpose, declare clip_grad_value={value:.3g} (the twin then "
+    "clips alike, as torch.nn.utils.clip_grad_value_); if not, remove the clip",
 }

@@ -202,8 +202,8 @@ class Runner:
                 self._same_step(params, obs.after, self._after(step), step, False, before, X, y)
                 a.restore(after)  # on from the first run's state (an epoch count advanced once)
                 a.write(obs.after)
-            if a.grads is None:
-                k = float(self.opt.get("lr_decay", 0.0))
+            if a.grads is None and not any(a.conventions.clip):  # a clip hides g: the
+                k = float(self.opt.get("lr_decay", 0.0))  # step is held to the clipped update
                 lr, mu = self.lr / (1 + (step - 1) * k), float(self.opt.get("momentum", 0.0))
                 mu = mu * (1 + (step - 1) * k) / (1 + (step - 2) * k) if step > 1 else mu
                 imply(obs, self.opt_name, {**self.opt, "momentum": mu}, lr, self._buf, self.codec)

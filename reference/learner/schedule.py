@@ -69,12 +69,24 @@ def explain_schedule(
     form, decay = _form(mults, steps, digits, 1e-9 if spec.dtype == "float64" else 1e-5)
     if closed_only and (not form or mults[-1] >= mults[0]):  # a decay, never a growth: a
         return []  # fitted value's residue read as lr times 1.0000011 is none (review s18b)
-    form = form or _norm_clip(mults, seq)
+    norm = 0.0 if form else _norm_clip(mults, seq)
+    form = form or (
+        f" (or your gradients clipped to a global norm of {norm:.4g}: each multiplier below 1 is "
+        "that norm over the step's gradient norm; the twin does not clip)"
+        if norm
+        else ""
+    )
     fix = (
         "the twin keeps the declared lr constant: if the schedule is yours on purpose, check "
         "with it switched off (a constant lr) and keep it for training; if not, find what "
         "changes the learning rate between steps"
     )
+    if norm:
+        fix = (
+            f"if you clip the gradients' norm on purpose, declare clip_grad_norm={norm:.4g} (the "
+            "twin then clips alike, as torch.nn.utils.clip_grad_norm_); if the learning rate "
+            "changes on purpose, check with it constant; if neither, find what scales your steps"
+        )
     if decay and steps[0] == 1 and "lr_decay" not in spec.opt.kwargs and _momentum(spec):
         fix = (  # each step's lr times PyTorch's velocity: the lr outside it (review s23a F1)
             "the twin's lr_decay under momentum is the nnfs book's and Keras's form (the "
@@ -221,17 +233,14 @@ def _form(
     return "", None
 
 
-def _norm_clip(mults: list[float], seq: list) -> str:
+def _norm_clip(mults: list[float], seq: list) -> float:
     """Clipping by the global norm, g *= c / ||g|| when ||g|| > c: the multiplier times the
-    step's whole gradient norm is one constant c wherever it is below 1."""
+    step's whole gradient norm is one constant c wherever it is below 1 (c; 0 where not)."""
     norms = [math.sqrt(sum(float((v * v).sum()) for v in g.values())) for _, g in seq]
     clipped = [m * n for m, n in zip(mults, norms, strict=True) if m < 1 - 1e-9]
     if len(clipped) < 2 or max(clipped) - min(clipped) > 1e-6 * max(clipped):
-        return ""
-    return (
-        f" (or your gradients clipped to a global norm of {clipped[0]:.4g}: each multiplier "
-        "below 1 is that norm over the step's gradient norm; the twin does not clip)"
-    )
+        return 0.0
+    return clipped[0]
 
 
 def _momentum_decay(seq: list, spec: Spec, codec: Codec, atol: float, rtol: float) -> list[Finding]:

@@ -109,7 +109,7 @@ def explain_sgd_form(
             )
     clip = _fit_clip(seq, lr)
     if clip is not None and _follows(Sim("sgd", {**kw, "_clip": clip}), seq, atol, rtol):
-        return found(CLIP[1].format(value=clip), VARIANT_FIX["clip_value"])
+        return found(CLIP[1].format(value=clip), VARIANT_FIX["clip_value"].format(value=clip))
     for change, label in tries:
         kw2 = {**kw, **change}
         if _follows(Sim("sgd", kw2), seq, atol, rtol):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +41,8 @@ class Reference:
     """The twin of ``spec`` with the biases in ``frozen`` held at zero; ``l2`` adds
     l2/2 * sum ||W_l||^2 (weights only) to the loss, ``l2_bias`` l2_bias/2 * sum ||b_l||^2;
     ``softmax_out``: the output shown is softmax of the (identity) last layer, the loss is
-    still taken on the logits."""
+    still taken on the logits; ``clip`` (value, norm): the gradients clipped before each step
+    (``Conventions.clip``)."""
 
     def __init__(
         self,
@@ -49,9 +51,11 @@ class Reference:
         l2: float = 0.0,
         softmax_out: bool = False,
         l2_bias: float = 0.0,
+        clip: tuple[float, float] = (0.0, 0.0),
     ):
         self.spec, self.frozen, self.l2 = spec, set(frozen), float(l2)
         self.l2_bias = float(l2_bias)
+        self.clip = clip
         self.softmax_out = softmax_out  # the forward output compared is softmax(logits)
         self.logits_out = False  # ... or the logits themselves (``output_form``)
         self.sigmoid_out = False  # ... or sigmoid of them, under bce_with_logits (``output_form``)
@@ -70,7 +74,7 @@ class Reference:
 
     def like(self, spec: Spec) -> Reference:
         """This twin's conventions (frozen biases, penalties, output form) on ``spec``."""
-        return Reference(spec, self.frozen, self.l2, self.softmax_out, self.l2_bias)
+        return Reference(spec, self.frozen, self.l2, self.softmax_out, self.l2_bias, self.clip)
 
     def _twin(self, spec: Spec) -> Twin:
         twin = Twin(spec)
@@ -144,6 +148,10 @@ class Reference:
                 if n in self.frozen
                 else torch.from_numpy(np.ascontiguousarray(layout(n, grads[n]))).to(p.dtype)
             )
+        if any(self.clip):  # clipped in place: on copies, never the caller's arrays
+            for p in sh.params.values():
+                p.grad = None if p.grad is None else p.grad.clone()
+            clipped(sh.params.values(), self.clip)
         sh.optimizer.step()
         return sh.get_params()
 
@@ -187,6 +195,7 @@ class Reference:
                 _bce_logits(zb, yb, self.reduction) if stable else twin.loss_fn(head(zb), yb)
             ) + self.penalty(twin)
             loss.backward()
+            clipped(twin.params.values(), self.clip)
             twin.optimizer.step()
             losses.append(float(loss.detach()))
             if not np.isfinite(losses[-1]):
@@ -216,3 +225,16 @@ def _bce_logits(z: torch.Tensor, y: torch.Tensor, reduction: str) -> torch.Tenso
     if reduction == "batch":
         return F.binary_cross_entropy_with_logits(z, y, reduction="sum") / z.shape[0]
     return F.binary_cross_entropy_with_logits(z, y, reduction=reduction)
+
+
+def clipped(params: Any, clip: tuple[float, float]) -> None:
+    """Clip the gradients of ``params`` in place: each element to +-value, then all of them
+    together to a 2-norm of at most norm (torch.nn.utils' own functions; 0: no clip)."""
+    value, norm = clip
+    if not (value or norm):
+        return
+    grads = [p for p in params if p.grad is not None]
+    if value:
+        torch.nn.utils.clip_grad_value_(grads, value)
+    if norm:
+        torch.nn.utils.clip_grad_norm_(grads, norm)
