@@ -143,11 +143,31 @@ def _by_shape(items: list, codec: Codec) -> list:
         need = [fit(w) for w in want]
         if got == need:
             return items
+        fits = {tuple(o) for o in _structured(codec) if [need[i] for i in o] == got}
+        if len(fits) == 1:  # one order a program writes fits the shapes: read by it, not by
+            (o,) = fits  # shape alone (backprop order's two (3,) biases, review s24c F1)
+            back = dict(zip(o, items, strict=True))
+            return [back[i] for i in range(len(items))]
         if sorted(got) == sorted(need):
             left = list(range(len(items)))
             order = [left.pop(next(i for i, j in enumerate(left) if got[j] == n)) for n in need]
             return [items[j] for j in order]
     return items
+
+
+def _structured(codec: Codec) -> list[list[int]]:
+    """The orders programs return gradients in, as the parameter index at each position: per
+    layer (first or last layer first; weight or bias first within a layer) or grouped (every
+    weight, then every bias, or the reverse; first or last layer first)."""
+    slots = codec.slots
+    layers = sorted({s.layer for s in slots})
+    by = {l: [i for i, s in enumerate(slots) if s.layer == l] for l in layers}
+    ws = [i for i, s in enumerate(slots) if s.role != "b"]
+    bs = [i for i, s in enumerate(slots) if s.role == "b"]
+    out = [[i for l in ls for i in (by[l][::-1] if flip else by[l])]
+           for ls in (layers, layers[::-1]) for flip in (False, True)]  # fmt: skip
+    out += [a[::r] + b[::r] for a, b in ((ws, bs), (bs, ws)) for r in (1, -1)]
+    return out
 
 
 def _unrolled(result: Any, codec: Codec) -> None:
