@@ -28,10 +28,16 @@ LAYOUTS = ("in_out", "out_in")
 Array = np.ndarray
 
 
-def l2_on(name: str, l2: float, l2_bias: float) -> float:
+def l2_on(name: str, l2: float | tuple, l2_bias: float | tuple) -> float:
     """The L2 coefficient on the canonical parameter ``name``: l2 on a weight, l2_bias on a
-    bias, 0 on anything else."""
-    return {"W": l2, "b": l2_bias}.get(name[:1], 0.0)
+    bias (each one number, or one per layer: name's layer's), 0 on anything else."""
+    lam = {"W": l2, "b": l2_bias}.get(name[:1], 0.0)
+    return float(lam[int(name.lstrip("Wb")) - 1] if isinstance(lam, tuple) else lam)
+
+
+def top(lam: float | tuple) -> float:
+    """One number for a coefficient given per layer: the largest (0 for none)."""
+    return float(max(lam, default=0.0) if isinstance(lam, tuple) else lam)
 
 
 @dataclass(frozen=True)
@@ -57,9 +63,9 @@ class Conventions:
     fold: str = "last"
     per_sample: bool = False
     batch_size: int | None = None
-    l2: float = 0.0
+    l2: float | tuple[float, ...] = 0.0
     l2_in: str = "loss"
-    l2_bias: float = 0.0
+    l2_bias: float | tuple[float, ...] = 0.0
     clip_grad_value: float = 0.0
     clip_grad_norm: float = 0.0
 
@@ -89,10 +95,17 @@ class Conventions:
             raise LearnerError(f"fold must be 'last' or 'first', got {conv.fold!r}")
         for key, what in (("l2", "W^2 over the weights"), ("l2_bias", "b^2 over the biases")):
             v = getattr(conv, key)
-            if not isinstance(v, numbers.Real) or isinstance(v, bool | np.bool_) or v < 0:
+            each = list(v) if isinstance(v, list | tuple) else [v]
+            if (len(each) not in (1, n) if isinstance(v, list | tuple) else False) or not all(
+                _nonneg(x) for x in each
+            ):
                 raise LearnerError(
-                    f"{key} must be a number >= 0 (the loss gains {key}/2 * sum {what}), got {v!r}"
+                    f"{key} must be a number >= 0 (the loss gains {key}/2 * sum {what}), or a "
+                    f"list of one per layer ({n}), e.g. [5e-4, 0] for a penalty on layer 1 "
+                    f"alone; got {v!r}"
                 )
+            if isinstance(v, list | tuple):  # one per layer: kept as a tuple (hashable)
+                object.__setattr__(conv, key, tuple(float(x) for x in each) * (n // len(each)))
         for key, how in (("clip_grad_value", "each element"), ("clip_grad_norm", "their norm")):
             v = getattr(conv, key)
             if not isinstance(v, numbers.Real) or isinstance(v, bool | np.bool_) or not v >= 0:
@@ -157,9 +170,9 @@ class Conventions:
         ``3-10-1 relu,sigmoid bias=folded,none layout=out_in loss=half_sse opt=sgd(lr=0.05)``."""
         spec = self.spec(dtype)
         kinds = self.bias[0] if len(set(self.bias)) == 1 else ",".join(self.bias)
-        l2 = f" l2={self.l2:g}" if self.l2 else ""
-        l2 += f" l2_bias={self.l2_bias:g}" if self.l2_bias else ""
-        l2 += " (in your update)" if (self.l2 or self.l2_bias) and self.l2_in == "update" else ""
+        l2 = f" l2={_coef(self.l2)}" if top(self.l2) else ""
+        l2 += f" l2_bias={_coef(self.l2_bias)}" if top(self.l2_bias) else ""
+        l2 += " (in your update)" if l2 and self.l2_in == "update" else ""
         l2 += f" clip_grad_value={self.clip_grad_value:g}" if self.clip_grad_value else ""
         l2 += f" clip_grad_norm={self.clip_grad_norm:g}" if self.clip_grad_norm else ""
         acts = [str(a) for a in spec.activations]
@@ -180,3 +193,12 @@ class Conventions:
                 else [(l, "Wb" if kind == "folded" else "W")]
             )
         return out
+
+
+def _nonneg(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_) and x >= 0
+
+
+def _coef(lam: float | tuple) -> str:
+    """A coefficient as declared: ``5e-4`` or ``[5e-4, 0]`` (one per layer)."""
+    return f"[{', '.join(f'{x:g}' for x in lam)}]" if isinstance(lam, tuple) else f"{lam:g}"

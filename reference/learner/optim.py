@@ -341,7 +341,7 @@ def late_grads(
     G: dict[str, Tensor] = {}
     for l in range(L, 0, -1):
         if f"W{l}" in rs.grads:
-            G[f"W{l}"] = a[l - 1].T @ dz + ref.l2 * P[f"W{l}"]
+            G[f"W{l}"] = a[l - 1].T @ dz + ref.l2_on(f"W{l}") * P[f"W{l}"]
         if f"b{l}" in rs.grads:
             G[f"b{l}"] = dz.sum(0)
         if l > 1:

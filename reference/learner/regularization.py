@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from .conventions import l2_on, top
+from .l2_layers import by_layer
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -71,9 +73,9 @@ def explain_regularization(
     steps: list[StepData],
     codec: Codec,
     failing: dict[str, int],
-    l2: float,
+    l2s: float | tuple,
     spec: Spec,
-    l2_bias: float = 0.0,
+    l2_biases: float | tuple = 0.0,
     whole_agreed: bool = False,
 ) -> list[Finding] | None:
     """Findings when every failing gradient is PyTorch's plus lambda' times its parameter;
@@ -82,6 +84,9 @@ def explain_regularization(
     the batch's rows (``_readings``) is said where one fits (a 2 on lambda W would show there)."""
     ws = [k for k in failing if k[0] == "W"]
     bs = [k for k in failing if k[0] == "b"]
+    # the declared coefficients on the failing layers (one number, or one per layer)
+    l2 = l2_on(ws[0], l2s, 0.0) if ws else top(l2s)
+    l2_bias = l2_on(bs[0], 0.0, l2_biases) if bs else top(l2_biases)
     fits: dict[str, float] = {}
     sizes = sorted({s.a[0].shape[0] for s in steps})
     if ws and len(sizes) > 1 and _fit(steps, ws) is None:  # lambda / B, B the batch's rows?
@@ -113,13 +118,22 @@ def explain_regularization(
                 _readings(lam_l, l2, spec, steps, batch_only=whole_agreed),
                 all(st.loss_agrees for st in steps),
                 whole_agreed,
+                by_layer("l2", "W", ws, lam_l, l2s, spec.n_layers),
             )  # fmt: skip
         )
     if bs:
         lam_b = fits[bs[0]]
         said = f"your bias gradients are PyTorch's plus {lam_b:.6g} b{span}: "
         own = l2_bias + lam_b  # the learner's own coefficient on its biases
-        if l2_bias and _same(own, 0.0, l2_bias):
+        per = by_layer("l2_bias", "b", bs, own, l2_biases, spec.n_layers)
+        if per and not (wd and _same(lam_b, -wd, wd)):  # some layers' biases alone part
+            said += (
+                "these biases take no L2 penalty"
+                if _same(own, 0.0, abs(lam_b))
+                else f"these biases' L2 coefficient is {own:.6g}"
+            ) + ", where the other layers' biases take the declared one"
+            fix = f"declare {per} (one per layer) if that is your penalty, or use one throughout"
+        elif l2_bias and _same(own, 0.0, l2_bias):
             said += f"your biases take no L2 penalty, where l2_bias={l2_bias:g} is declared"
             fix = "add l2_bias * b to your bias gradients, or drop l2_bias from the declaration"
         elif l2_bias:
@@ -167,6 +181,7 @@ def _weights(
     reading: tuple[str, str] | None = None,
     loss_agrees: bool = False,
     by_rows: bool = False,
+    per_layer: str | None = None,
 ) -> Finding:
     """The finding for weight gradients carrying lam * W where the declaration gives l2 * W
     (or, with no l2, where the optimizer's weight_decay=wd was probably meant); ``others``:
@@ -188,7 +203,10 @@ def _weights(
         hint = reading[1]
     elif not ref:
         ev += f"an L2 penalty ({lam:.6g}/2 sum W^2 in the loss) that is not declared"
-        hint = f"declare l2={lam:.6g} if the penalty is meant, or remove it"
+        hint = f"declare {per_layer or f'l2={lam:.6g}'} if the penalty is meant, or remove it"
+        if per_layer:
+            ev += " (on these layers alone)"
+            hint = f"declare {per_layer} (one per layer) if the penalty is meant, or remove it"
     elif _same(lam, ref, scale):  # only with weight_decay: the same coefficient, in the gradient
         ev += f"the gradient of an L2 penalty in your loss, {lam:g} W{moved}"
         hint = f"declare l2={lam:g} (L2 in the loss, weights only) instead of weight_decay"
@@ -201,9 +219,9 @@ def _weights(
         )
         if others and not via_wd:  # some layers regularised, these not
             hint = (
-                f"your {', '.join(others)} take the L2 term and these do not: a penalty on some "
-                "layers only (nnfs's per-layer weight_regularizer_l2) cannot be declared, l2 "
-                "applies to every weight; check with the same l2 on every layer, or with none"
+                f"your {', '.join(others)} take the L2 term and these do not: for a penalty on "
+                f"some layers only (nnfs's per-layer weight_regularizer_l2), declare {per_layer} "
+                "(one per layer); else add l2 * W to these gradients too"
             )
     elif _same(lam, 2 * ref, scale):
         ev += (
@@ -245,8 +263,8 @@ def _weights(
         ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}{moved}"
         hint = (
             f"use the declared coefficient, which {', '.join(others)} already "
-            f"{'takes' if len(others) == 1 else 'take'}: one l2 applies to every weight"
-            if others
+            f"{'takes' if len(others) == 1 else 'take'}, or declare {per_layer} (one per layer)"
+            if others and per_layer
             else f"use the declared coefficient, or declare l2={lam:.6g}"
         )
     if own_loss:  # the loss takes the declared penalty: the gradient is what is off

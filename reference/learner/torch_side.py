@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from nnparity.reference.twin import Twin, layout, to_numpy
 from nnparity.scratch import Spec
 
-from .conventions import l2_on
+from .conventions import l2_on, top
 
 Array = np.ndarray
 
@@ -48,13 +48,14 @@ class Reference:
         self,
         spec: Spec,
         frozen: set[str],
-        l2: float = 0.0,
+        l2: float | tuple = 0.0,
         softmax_out: bool = False,
-        l2_bias: float = 0.0,
+        l2_bias: float | tuple = 0.0,
         clip: tuple[float, float] = (0.0, 0.0),
     ):
-        self.spec, self.frozen, self.l2 = spec, set(frozen), float(l2)
-        self.l2_bias = float(l2_bias)
+        self.spec, self.frozen = spec, set(frozen)
+        self.l2s, self.l2_biases = l2, l2_bias  # as declared: one number, or one per layer
+        self.l2, self.l2_bias = top(l2), top(l2_bias)  # one number each (the largest)
         self.clip = clip
         self.softmax_out = softmax_out  # the forward output compared is softmax(logits)
         self.logits_out = False  # ... or the logits themselves (``output_form``)
@@ -70,11 +71,11 @@ class Reference:
 
     def l2_on(self, name: str) -> float:
         """The declared L2 coefficient on parameter ``name`` (``conventions.l2_on``)."""
-        return l2_on(name, self.l2, self.l2_bias)
+        return l2_on(name, self.l2s, self.l2_biases)
 
     def like(self, spec: Spec) -> Reference:
         """This twin's conventions (frozen biases, penalties, output form) on ``spec``."""
-        return Reference(spec, self.frozen, self.l2, self.softmax_out, self.l2_bias, self.clip)
+        return Reference(spec, self.frozen, self.l2s, self.softmax_out, self.l2_biases, self.clip)
 
     def _twin(self, spec: Spec) -> Twin:
         twin = Twin(spec)

@@ -28,9 +28,10 @@ def test_an_l2_divided_by_the_batch_s_rows_is_named(per_batch):
 
 
 @pytest.mark.parametrize("layers", ["both", "first"])
-def test_an_l2_term_on_some_layers_only_says_it_cannot_be_declared(layers):
+def test_an_l2_term_on_some_layers_only_says_its_per_layer_declaration(layers):
     """nnfs regularises the layers it is told to (weight_regularizer_l2 per layer): with one
-    layer left out, the fix must not be 'add l2 * W' (review s8a)."""
+    layer left out, the fix must not be 'add l2 * W' alone (review s8a), and gives the
+    declaration that takes it, one coefficient per layer (review s24a F1)."""
     from nnparity.reference.learner import check
 
     P, X, Y = net()
@@ -46,7 +47,7 @@ def test_an_l2_term_on_some_layers_only_says_it_cannot_be_declared(layers):
         return
     f = res.findings[0]
     assert f.code == "regularization_mismatch" and f.params == ("[2]",), res.render()
-    assert "[0] take the L2 term and these do not" in f.hint and "cannot be declared" in f.hint
+    assert "[0] take the L2 term and these do not" in f.hint and "declare l2=[0.1, 0]" in f.hint
 
 
 @pytest.mark.parametrize("biases", [True, False])

@@ -1,0 +1,100 @@
+"""An L2 penalty on some layers only (the nnfs book's example: weight_regularizer_l2 and
+bias_regularizer_l2 on dense1 alone) is declared with one coefficient per layer, l2=[lam, 0];
+where undeclared or declared as one number, the fix gives that list (review s24a F1: the
+book's own program was an implementation_bug no declaration could answer)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import LearnerError, check, from_gradients, from_step
+
+LAM = 1e-3
+NAMES = ["W1", "b1", "W2", "b2"]
+
+
+class Net:
+    """2-8-3 relu/softmax cross-entropy; L2 (lam/2 sum p^2 in the loss) on the layers given."""
+
+    def __init__(self, on=(1,), bias=True):
+        r = np.random.RandomState(3)
+        self.W1, self.b1 = r.randn(2, 8) * 0.5, r.randn(8) * 0.1
+        self.W2, self.b2 = r.randn(8, 3) * 0.5, r.randn(3) * 0.1
+        self.on, self.bias = on, bias
+
+    def grads(self, X, y):
+        z1 = X @ self.W1 + self.b1
+        h = np.maximum(z1, 0)
+        z2 = h @ self.W2 + self.b2
+        p = np.exp(z2 - z2.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        d = p.copy()
+        d[np.arange(len(y)), y] -= 1
+        d /= len(y)
+        dh = d @ self.W2.T * (z1 > 0)
+        g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        for l in self.on:
+            g[f"W{l}"] = g[f"W{l}"] + LAM * getattr(self, f"W{l}")
+            if self.bias:
+                g[f"b{l}"] = g[f"b{l}"] + LAM * getattr(self, f"b{l}")
+        return g
+
+    def step(self, X, y):
+        for k, v in self.grads(X, y).items():
+            getattr(self, k)[...] -= 0.1 * v
+
+
+def _data():
+    r = np.random.RandomState(4)
+    X = r.randn(30, 2)
+    return X, (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5).astype(int)
+
+
+def _check(net, style="gradients", **decl):
+    kw = dict(sizes=[2, 8, 3], activations="relu,softmax", loss="cross_entropy", lr=0.1, **decl)
+    if style == "gradients":
+        a = from_gradients(net, NAMES, net.grads, step=net.step, **kw)
+    else:
+        a = from_step(net, NAMES, net.step, **kw)
+    return check(a, *_data(), steps=3, probe=False)
+
+
+@pytest.mark.parametrize("style", ["gradients", "step"])
+def test_a_penalty_on_one_layer_declared_per_layer_matches(style):
+    r = _check(Net(on=(1,)), style, l2=[LAM, 0], l2_bias=[LAM, 0])
+    assert r.code == "match", r.render()
+    assert "l2=[0.001, 0]" in r.spec
+
+
+def test_undeclared_the_fix_gives_the_list():
+    r = _check(Net(on=(1,)))
+    assert r.code == "implementation_bug"
+    hints = " ".join(f.hint for f in r.findings)
+    assert "l2=[0.001, 0]" in hints and "l2_bias=[0.001, 0]" in hints, r.render()
+
+
+def test_declared_as_one_number_the_fix_gives_the_list():
+    r = _check(Net(on=(1,), bias=False), l2=LAM)
+    assert r.code == "implementation_bug"
+    assert "declare l2=[0.001, 0]" in r.findings[0].hint, r.render()
+
+
+def test_a_per_layer_declaration_holds_every_layer_to_its_own():
+    """Declared on layer 1 alone, the program penalises both: layer 2 parts, named."""
+    r = _check(Net(on=(1, 2), bias=False), l2=[LAM, 0])
+    assert r.code == "implementation_bug", r.render()
+    assert r.findings[0].code == "regularization_mismatch" and r.findings[0].params == ("W2",)
+
+
+def test_every_layer_alike_is_one_number_in_the_fix():
+    r = _check(Net(on=(1, 2), bias=False))
+    assert "declare l2=0.001 " in r.findings[0].hint, r.render()
+
+
+@pytest.mark.parametrize("bad", [[LAM, 0, 0], [LAM, -1.0], ["a", 0]])
+def test_a_list_of_another_length_or_value_is_refused(bad):
+    net = Net()
+    with pytest.raises(LearnerError, match="one per layer"):
+        from_gradients(net, NAMES, net.grads, sizes=[2, 8, 3], activations="relu,softmax",
+                       loss="cross_entropy", lr=0.1, l2=bad)  # fmt: skip
