@@ -29,7 +29,10 @@ import numpy as np
 from nnparity.reference.roundoff import SAFETY, Envelope, unit_roundoff
 from nnparity.scratch import Spec
 
+from .result import Finding
+
 Array = np.ndarray
+HUGE = 1e50  # a gradient this large: a run diverging (trained ones stay below ~1e10)
 _ERRORS = (RuntimeError, ValueError, TypeError, KeyError, AttributeError, IndexError)
 
 
@@ -133,3 +136,41 @@ def _drift(state: Any, bounds: dict) -> Any:
             for n, v in bufs.items()
         }
     return type(state)(**fields)
+
+
+def overflowed(
+    records: list, grads: Callable[[], dict], update: Callable[[], dict] | None, rs: Any
+) -> tuple[str, str] | None:
+    """(stage, tensor) of the first failing gradient or post-step weight whose round-off
+    allowance is not finite where PyTorch's gradients exceed ``HUGE`` (None where none):
+    values so large (a diverging run) that the bound of their round-off overflows, so that
+    no tolerance can be set for them and the step is not judged (an allowance that
+    overflowed is never used to pass a difference)."""
+    if max((float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()), default=0.0) < HUGE:
+        return None
+    for r in records:
+        if r.passed or r.stage not in ("grad", "update"):
+            continue
+        bounds = grads if r.stage == "grad" else update
+        b = None if bounds is None else bounds().get(r.tensor)
+        if b is not None and not np.isfinite(b).all():
+            return r.stage, r.tensor
+    return None
+
+
+def unjudged(step: int, stage: str, label: str, rs: Any) -> Finding:
+    """The note of a run whose comparison stops at ``step`` (``overflowed``)."""
+    top = max((float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()), default=0.0)
+    what = f"{'the gradient of' if stage == 'grad' else 'the post-step'} {label}"
+    return Finding(
+        "unjudged_steps",
+        (label,),
+        None,
+        step,
+        f"compared through step {step - 1}: at step {step} the round-off of {what} cannot be "
+        f"bounded (PyTorch's gradients reach {top:.3g} there, and the bound overflows), so "
+        "that step and the ones after are not judged",
+        "values this large mean the training diverges (the loss grows without end): lower "
+        "the learning rate; the steps compared agree",
+        "note",
+    )

@@ -29,7 +29,7 @@ from nnparity.reference.tolerance import Tolerance, tolerance_for
 from nnparity.scratch import build
 
 from .adapters import Adapter
-from .allowance import Allowance
+from .allowance import Allowance, overflowed, unjudged
 from .call_order import with_forward_order
 from .clip_decl import clip_not_applied
 from .codec import Codec
@@ -209,6 +209,9 @@ def _run(
         if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
             runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
                                             HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip
+        if k > 1 and (over := overflowed(recs, gbound, ubound, rs)):  # beyond any bound
+            run.notes.append(unjudged(k, over[0], codec.label(over[1]), rs))
+            break
         agree = agree and all(r.passed for r in recs)
         run.records += recs
         run.history.append((obs, rs, expected))
