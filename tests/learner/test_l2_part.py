@@ -51,11 +51,12 @@ def _half_l2_on(layers: tuple[str, ...]):
 
 def test_a_coefficient_off_on_some_weights_is_not_offered_as_a_declaration():
     """Review s11: 'or declare l2=0.05' where W2 took the declared 0.1 and W1 0.05: that
-    declaration breaks W2. Offered only where every weight takes the other coefficient."""
+    declaration breaks W2. One number is offered only where every weight takes the other
+    coefficient; on some weights, the per-layer list that keeps W2's (review s24a F1)."""
     r = np.random.default_rng(4)
     X, y = r.normal(size=(16, 3)), r.normal(size=(16, 1))
     some = check(_half_l2_on(("W1",)), X, y, steps=2, probe=False).findings[0]
-    assert some.code == "regularization_mismatch" and "declare l2" not in some.hint, some
-    assert "W2 already takes" in some.hint
+    assert some.code == "regularization_mismatch" and "declare l2=0.25" not in some.hint, some
+    assert "W2 already takes" in some.hint and "declare l2=[0.25, 0.5]" in some.hint
     every = check(_half_l2_on(("W1", "W2")), X, y, steps=2, probe=False).findings[0]
     assert every.code == "regularization_mismatch" and "declare l2=0.25" in every.hint, every

@@ -283,7 +283,7 @@ def test_elementwise_gradient_clipping_is_named_with_its_bound(opt, style):
     r = _check(opt, "clip", 0.05, style=style)
     f = _finding(r)
     assert "clipped to +-0.05 before the update" in f.evidence, f.evidence
-    assert "check with clipping off" in f.hint
+    assert "declare clip_grad_value=0.05" in f.hint  # the declaration that takes it
 
 
 def test_an_unnamed_update_bug_on_one_parameter_names_that_parameter_only():
