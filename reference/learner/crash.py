@@ -4,12 +4,16 @@ error, how the checker lays out X and y."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import sysconfig
 import traceback
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from .paths import LearnerError
 
 _OURS = str(Path(__file__).resolve().parent)
 
@@ -82,3 +86,30 @@ def _library(filename: str) -> bool:
 
 
 _STDLIB = sysconfig.get_paths()["stdlib"]
+
+
+def misfit(what: str, fn: Any, n: int, e: BaseException) -> None:
+    """Raise ``LearnerError`` (no verdict: the adapter is misused) where ``e`` is the call's
+    own TypeError: ``fn`` cannot take the ``n`` arguments the check passes, (X, y) or (X,),
+    so its code never ran (review s24c F6: a one-argument lambda was a learner_exception);
+    a sandboxed program's process says so itself (``misfit`` on the error it sends)."""
+    if not (getattr(e, "misfit", False) or isinstance(e, TypeError) and not binds(fn, n)):
+        return
+    args = ("X", "y")[:n] if n <= 2 else tuple(f"arg{i}" for i in range(n))
+    only = e.remote[1] if hasattr(e, "remote") else f"{type(e).__name__}: {e}"
+    raise LearnerError(
+        f"your {what} function cannot be called as {what}({', '.join(args)}), as the check "
+        f"calls it ({only}); give one that takes {', '.join(args)}, e.g. "
+        f"{what}=lambda {', '.join(args)}: ..."
+    ) from None
+
+
+def binds(fn: Any, n: int) -> bool:
+    """Whether ``fn`` takes ``n`` positional arguments (True where no signature is read)."""
+    try:
+        inspect.signature(fn).bind(*range(n))
+    except TypeError:
+        return False
+    except ValueError:  # a builtin without a signature: its own error stands
+        return True
+    return True

@@ -98,6 +98,7 @@ def _raise(h: dict) -> None:
         frames = [traceback.FrameSummary(f, int(n), q, line=t) for f, n, q, t in h["frames"]]
         e = cls(str(h["only"]))
         e.remote = (frames, str(h["only"]))
+        e.misfit = bool(h.get("misfit"))  # a function that cannot take the call's arguments
         raise e
 
 

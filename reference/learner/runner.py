@@ -30,7 +30,7 @@ from . import accumulation
 from .adapters import Adapter
 from .call_order import needs_forward
 from .coverage import OWN_BATCHES, aliased_finding, dtype_finding
-from .crash import learner_tail, orientation_hint
+from .crash import learner_tail, misfit, orientation_hint
 from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_finding
 from .handed import loss_check, nonfinite_init
 from .implied import imply
@@ -106,6 +106,7 @@ class Runner:
             except MemoryError:  # the memory limit, not a bug class: said as such by the caller
                 raise
             except Exception as e:  # noqa: BLE001 - any learner error is a finding
+                misfit(what, fn, len(copies), e)  # a function that cannot take its arguments
                 raise LearnerCrash(
                     Finding(
                         "learner_exception",

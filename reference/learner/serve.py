@@ -241,7 +241,11 @@ class _Server:
             except SystemExit as e:
                 return {"exit": repr(e.code), "where": _line(e, self.folder)}, []
             except BaseException as e:  # noqa: BLE001 - the learner's error, reported as such
-                return _raised(e), []
+                from .crash import binds
+
+                said = _raised(e)
+                said["misfit"] = isinstance(e, TypeError) and not binds(fn, len(args))
+                return said, []
         out: list = []
         changed = {}
         for i, (a, b) in enumerate(zip(args, before, strict=True)):
