@@ -26,6 +26,21 @@ DERIV_HINT = {
     "target_missing": "subtract the target: dz = (p - y) / N, y one-hot for classes "
     "(dscores[np.arange(N), y] -= 1 before dividing by N)",
 }
+CANCELLED = (
+    "(a - y) / N is already dL/dz for a sigmoid output under binary cross-entropy (the loss's "
+    "1 / (a (1 - a)) cancels sigma'(z)): remove the a * (1 - a) factor from the output "
+    "layer's dz"
+)
+
+
+def cancels(spec: object, layer: int, key: str) -> bool:
+    """Whether ``key`` ("twice") at the output layer is sigma' written after (a - y) under
+    binary cross-entropy, whose dL/dz (a - y) holds it already (review s24b F4: "multiply by
+    f'(z) exactly once" was the code as written)."""
+    acts, loss = spec.activations, spec.loss.name  # type: ignore[attr-defined]
+    return key == "twice" and layer == len(acts) and acts[-1].name == "sigmoid" and loss == "bce"
+
+
 FORM_HINT = {
     "transposed": "transpose it back: dW = a_prev.T @ dz has the weight's own (in, out) shape",
     "transposed out_in": "transpose it back: dW = dz @ a_prev.T (samples as columns) has the "
@@ -35,9 +50,11 @@ FORM_HINT = {
     "a_{l-1}.T (samples as columns)",
     "above": "take each layer's bias gradient from its own dz: db_l = dz_l.sum(axis=0), not "
     "the layer above's",
-    "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
+    "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch (with "
+    "the same scaling as your dW, a 1/m included where it has one)",
     "bias_reduction out_in": "db = dZ.sum(axis=1, keepdims=True): one entry per unit, summed "
-    "over the batch (samples as columns)",
+    "over the batch (samples as columns; with the same scaling as your dW, a 1/m included "
+    "where it has one)",
     "inplace_mutation": "compute the derivative into a new array (mask = (a > 0) * 1.0), "
     "never into the cached activation, or build dW before you overwrite it",
     "stale_input": "cache a layer's input in every forward pass (self.x = x), never only the "

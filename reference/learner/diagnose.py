@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .diag_texts import DERIV_HINT, FORM_HINT, PART, PRIME, TOTAL_ZERO
+from .diag_texts import CANCELLED, DERIV_HINT, FORM_HINT, PART, PRIME, TOTAL_ZERO, cancels
 from .hypotheses import ZERO_SUMS, Fit, LayerChoice, Search, StepData
 from .not_bugs import CONVENTIONS, saturated
 from .result import Finding
@@ -127,7 +127,11 @@ def findings_from(
                     f"your gradients of {', '.join(names)} match PyTorch's recomputed with "
                     f"{ch.deriv.label}, at {where} ({act}): "
                     f"{ftext}{span}{extra}",
-                    DERIV_HINT.get(ch.deriv.key, DERIV_HINT[ch.deriv.code])
+                    (
+                        CANCELLED
+                        if cancels(spec, l, ch.deriv.key)
+                        else DERIV_HINT.get(ch.deriv.key, DERIV_HINT[ch.deriv.code])
+                    )  # fmt: skip
                     + (
                         f" (for {act}: {PRIME[act]})"
                         if act in PRIME and ch.deriv.code != "broadcast_shape"

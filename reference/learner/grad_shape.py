@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .diag_texts import FORM_HINT
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -15,9 +16,8 @@ if TYPE_CHECKING:
 
 SHAPE_HINT = {
     "wrong_shape": "return one gradient per parameter, shaped like the parameter",
-    "bias_reduction": "db = dz.sum(axis=0): one entry per unit, summed over the batch",
-    "bias_reduction out_in": "db = dZ.sum(axis=1, keepdims=True): one entry per unit, summed "
-    "over the batch (samples as columns)",
+    "bias_reduction": FORM_HINT["bias_reduction"],
+    "bias_reduction out_in": FORM_HINT["bias_reduction out_in"],
     "wrong_cached_activation": "build dW from the layer's input: dW = dZ @ A_prev.T (a_prev.T "
     "@ dz), with A_prev cached before the layer's forward pass",
     "broadcast_shape": "give both operands the same shape (y.reshape(-1, 1), or a[:, 0] - y); "
