@@ -62,10 +62,24 @@ def sub_batches(
         "every row at once, your training is unaffected)"
     )
     return [
-        replace(f, evidence=where + f.evidence, hint=f.hint + fix, kind=_kind(f))
+        replace(f, evidence=where + f.evidence, hint=_hint(f) + fix, kind=_kind(f))
         for f in found
         if f.kind == "bug"
     ]
+
+
+WHOLE_SET = (
+    "your gradient divides by (or keeps) a quantity of the whole data set where this batch's "
+    "belongs (m = X_train.shape[0] taken once, a global N): divide by the rows of this batch, "
+    "len(X) of each call"
+)
+
+
+def _hint(f: Finding) -> str:
+    """A factor on the halves alone, all rows at once agreeing at the declared lr: neither
+    another lr nor a term counted twice (either would part there too), a whole-set count
+    (review s24a F3: "declare lr=0.05" led, refuted by the full batch)."""
+    return WHOLE_SET if f.code == "scale_factor" else f.hint
 
 
 def _kind(f: Finding) -> str:

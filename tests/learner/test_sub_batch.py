@@ -43,6 +43,10 @@ def test_a_gradient_divided_by_the_data_sets_rows_parts_on_half_batches():
     f = r.findings[0]
     assert f.code == "scale_factor" and "N/M with M = 40" in f.evidence, r.render()
     assert "on batches of 20 rows" in f.evidence and "batch_size=20" in f.hint
+    # c = 0.5 = the declared lr: neither another lr nor a term counted twice, which the whole
+    # batch at the declared lr refutes, is offered (review s24a F3)
+    assert f.hint.startswith("your gradient divides by (or keeps) a quantity of the whole data")
+    assert "lr" not in f.hint.replace("len(X)", "") and "counted twice" not in f.hint
 
 
 def test_an_l2_term_over_each_batchs_rows_is_read_by_the_rows_alone():
