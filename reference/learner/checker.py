@@ -62,7 +62,7 @@ from .runner import LearnerCrash, Obs, Runner
 from .step_alone import step_alone
 from .sub_batch import sub_batches
 from .sutskever import watch_form
-from .table import Tolerances, param_table, records_of, terms_of
+from .table import Tolerances, loss_terms, param_table, records_of, terms_of
 from .targets import learner_data
 from .torch_side import Reference, RefStep
 from .wide import fresh_forward, wide_forward
@@ -203,9 +203,9 @@ def _run(
             nxt.update({n: np.zeros_like(nxt[n]) for n in codec.frozen})
         if obs.after is None and codec.precision != spec.dtype:  # as its narrower arrays hold
             nxt = codec.to_canonical(codec.from_canonical(nxt), "float64")  # them: rounded
-        terms = terms_of(rs, y[rows])
+        terms, logs = terms_of(rs, y[rows]), loss_terms(spec.loss, spec.sizes[-1], len(rows))
         recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o, terms, gbound,
-                          ubound, nbound)  # fmt: skip
+                          ubound, nbound, logs)  # fmt: skip
         if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
             runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
                                             HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip

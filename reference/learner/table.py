@@ -13,7 +13,7 @@ import numpy as np
 
 from nnparity.reference.compare import Record, compare
 from nnparity.reference.judge import ROUNDOFF_FLOOR, TINY, _with_oracle, _within_rtol
-from nnparity.reference.roundoff import SAFETY
+from nnparity.reference.roundoff import SAFETY, unit_roundoff
 from nnparity.reference.tolerance import Tolerance
 
 from .codec import Codec
@@ -94,6 +94,7 @@ def records_of(
     gbound: Callable[[], dict[str, Any]] | None = None,
     ubound: Callable[[], dict[str, Any]] | None = None,
     nbound: Callable[[], dict[str, Any]] | None = None,
+    log_terms: float = 0.0,
 ) -> list[Record]:
     """One record per quantity the learner showed at this step, against the twin's (grads share
     one atol scale, max |PyTorch gradient| of the step, at least ``TERMS_FLOOR * terms`` (the
@@ -113,7 +114,8 @@ def records_of(
     tensor or one saturated unit is not excused by the step's largest gradient or the terms
     floor (R covers a cancelled sum's terms). ``nbound``: a mixed learner's allowances at its
     narrowest dtype's round-off (``Tolerances.mixed``), for a wider gradient that parts by
-    it."""
+    it. ``log_terms``: a log-based loss value's round-off in units of its dtype's u
+    (``loss_terms``), added to its tolerance."""
 
     def rec(
         a: Any,
@@ -194,7 +196,10 @@ def records_of(
         out.append(narrow(r, obs.out, rs.out, dt, "forward", "output", terms))
     if obs.loss is not None:  # computed from the output, else as narrow as any array returned
         held = held or min(obs.held.values(), key=lambda n: np.dtype(n).itemsize, default=None)
-        out.append(rec(obs.loss, rs.loss, "loss", "loss", tols.of(held), ref64=o and o.loss))
+        lb = log_terms * unit_roundoff(tols.dtype(held)) if log_terms else None
+        out.append(
+            rec(obs.loss, rs.loss, "loss", "loss", tols.of(held), ref64=o and o.loss, bound=lb)
+        )
     if obs.grads is not None:
         top = max(float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()) or 1.0
         for k, g in obs.grads.items():
@@ -286,3 +291,21 @@ def terms_of(rs: RefStep, y: Any) -> float:
     out = float(np.abs(rs.out).max(initial=0.0))
     yv = float(np.abs(y).max(initial=0.0)) if np.issubdtype(y.dtype, np.floating) else 1.0
     return acts * max(out, yv)
+
+
+LOG_LOSSES = ("cross_entropy", "nll", "bce", "bce_with_logits")
+
+
+def loss_terms(loss: Any, outputs: int, rows: int) -> float:
+    """The round-off of a log-based loss value as a learner computes it, -log p from its own
+    probabilities, in units of its dtype's u: each log term off by the relative error of p,
+    about (K + 4) u for a softmax over K classes (exp, the sum, the division, the log) and 8 u
+    for a sigmoid's, whatever p is (1.4e-7 on a float32 loss of 0.0055, summed over 12 rows,
+    was a loss_value_mismatch: review s24c F5); times the terms the reduction adds (a mean
+    averages them). 0 for another loss."""
+    if loss.name not in LOG_LOSSES:
+        return 0.0
+    per = outputs + 4 if loss.name in ("cross_entropy", "nll") else 8
+    units = outputs if loss.name.startswith("bce") else 1  # bce: a term per output
+    terms = {"sum": rows * units, "batch": units}.get(loss.kwargs.get("reduction", "mean"), 1)
+    return float(per * terms)
