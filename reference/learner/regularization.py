@@ -119,6 +119,7 @@ def explain_regularization(
                 all(st.loss_agrees for st in steps),
                 whole_agreed,
                 by_layer("l2", "W", ws, lam_l, l2s, spec.n_layers),
+                codec.conv.l2_in == "update",
             )  # fmt: skip
         )
     if bs:
@@ -127,11 +128,8 @@ def explain_regularization(
         own = l2_bias + lam_b  # the learner's own coefficient on its biases
         per = by_layer("l2_bias", "b", bs, own, l2_biases, spec.n_layers)
         if per and not (wd and _same(lam_b, -wd, wd)):  # some layers' biases alone part
-            said += (
-                "these biases take no L2 penalty"
-                if _same(own, 0.0, abs(lam_b))
-                else f"these biases' L2 coefficient is {own:.6g}"
-            ) + ", where the other layers' biases take the declared one"
+            none = _same(own, 0.0, abs(lam_b))  # (the others: the declared coefficient)
+            said += f"these biases' L2 coefficient is {0.0 if none else own:.6g}, not the others'"
             fix = f"declare {per} (one per layer) if that is your penalty, or use one throughout"
         elif l2_bias and _same(own, 0.0, l2_bias):
             said += f"your biases take no L2 penalty, where l2_bias={l2_bias:g} is declared"
@@ -182,6 +180,7 @@ def _weights(
     loss_agrees: bool = False,
     by_rows: bool = False,
     per_layer: str | None = None,
+    in_update: bool = False,
 ) -> Finding:
     """The finding for weight gradients carrying lam * W where the declaration gives l2 * W
     (or, with no l2, where the optimizer's weight_decay=wd was probably meant); ``others``:
@@ -217,6 +216,11 @@ def _weights(
             "applies the penalty instead (w *= 1 - lr * l2, Nielsen's network2), declare "
             "l2_in='update'"
         )
+        if in_update:  # declared already: the update's decay is what is missing
+            hint = (
+                "your update leaves out the declared decay (l2_in='update'): step with "
+                "w = (1 - lr * l2) * w - lr * g (network2's (1 - eta * lmbda / n) * w)"
+            )
         if others and not via_wd:  # some layers regularised, these not
             hint = (
                 f"your {', '.join(others)} take the L2 term and these do not: for a penalty on "

@@ -98,3 +98,12 @@ def test_a_list_of_another_length_or_value_is_refused(bad):
     with pytest.raises(LearnerError, match="one per layer"):
         from_gradients(net, NAMES, net.grads, sizes=[2, 8, 3], activations="relu,softmax",
                        loss="cross_entropy", lr=0.1, l2=bad)  # fmt: skip
+
+
+def test_a_decay_declared_in_the_update_and_left_out_is_told_as_the_update():
+    """l2_in='update' declared, the update without (1 - lr l2): the fix is the update's decay,
+    not "declare l2_in='update'", which is declared (review s24a F4)."""
+    r = _check(Net(on=()), "step", l2=LAM, l2_in="update")
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert "leaves out the declared decay" in f.hint and "declare l2_in" not in f.hint, r.render()
