@@ -38,20 +38,31 @@ def one_sample(
     names = {codec.label(n): n for n in obs.grads}
     rows = list(obs.rows)
     singles: dict[int, dict] = {}
-    out = []
-    for f in found:
-        if f.code != "unexplained_mismatch" or f.step != start:
-            out.append(f)
-            continue
-        said = None
+
+    def read(f: Finding, known: dict[str, float]) -> tuple[str, float] | None:
+        """(which row, c) where every gradient of ``f`` is that row's alone times c; a
+        gradient of one number only at the c the others showed (``known``)."""
         for which, i in (("last", len(rows) - 1), ("first", 0)):
             if i not in singles:
                 singles[i] = ref.run(obs.params, X[rows[i : i + 1]], y[rows[i : i + 1]]).grads
-            fits = [_factor(obs.grads[names[p]], singles[i].get(names[p]), atol) for p in f.params
-                    if p in names]  # fmt: skip
+            fits = [_factor(obs.grads[names[p]], singles[i].get(names[p]), atol, known.get(which))
+                    for p in f.params if p in names]  # fmt: skip
             if fits and all(c is not None for c in fits):
-                said = (which, fits[0])
-                break
+                return which, fits[0]
+        return None
+
+    mine = [f.code == "unexplained_mismatch" and f.step == start for f in found]
+    saids = [read(f, {}) if m else None for f, m in zip(found, mine, strict=True)]
+    # a gradient of one number read at the one c the others share (review s24c F4: b2 of one
+    # number, from the same `=` as W2's, stayed unexplained)
+    cs: dict[str, set] = {}
+    for w, c in filter(None, saids):
+        cs.setdefault(w, set()).add(round(c, 12))
+    known = {w: next(iter(c)) for w, c in cs.items() if len(c) == 1}
+    saids = [s or (read(f, known) if m and known else None)
+             for f, m, s in zip(found, mine, saids, strict=True)]  # fmt: skip
+    out = []
+    for f, said in zip(found, saids, strict=True):
         if said is None:
             out.append(f)
             continue
@@ -79,10 +90,17 @@ def one_sample(
     return out
 
 
-def _factor(g: np.ndarray, e: np.ndarray | None, atol: float) -> float | None:
-    """c with g = c e, cosine 1 and within ``atol`` of the larger, else None (and None for
-    a gradient of one number, which any other is a multiple of: a 1-unit output's bias)."""
+def _factor(
+    g: np.ndarray, e: np.ndarray | None, atol: float, known: float | None = None
+) -> float | None:
+    """c with g = c e, cosine 1 and within ``atol`` of the larger, else None; for a gradient
+    of one number, which any other is a multiple of (a 1-unit output's bias), only ``known``,
+    the c the step's other gradients showed, and where e is not 0."""
     g = np.asarray(g, np.float64).ravel()
+    if e is not None and g.size == 1 and known is not None:
+        e1 = float(np.asarray(e, np.float64).ravel()[0])
+        ok = e1 != 0 and abs(float(g[0]) - known * e1) <= atol * max(abs(float(g[0])), 1e-300)
+        return known if ok else None
     if e is None or g.size < 2:  # one number is a multiple of any other: no evidence
         return None
     pc = proportion(g, e)
