@@ -16,6 +16,7 @@ from .codec import canonical_key
 from .diagnose import explain_gradients, shown_before
 from .evidence import to_tensors
 from .factors import proportion
+from .folded import explain_folded_transposed
 from .forward import columns_output, explain_forward
 from .inner_batches import explain_inner_batches
 from .instability import nonfinite_value
@@ -135,6 +136,7 @@ def diagnose(
             or explain_other_loss(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_stale(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_order(data, codec, failing)
+            or explain_folded_transposed(data, codec, failing)
             or (
                 not at_kink(sel[0][1].z, [a.name for a in spec.activations])
                 and explain_numerical(
