@@ -219,6 +219,8 @@ def factors(
         (2 / N, "2/N"),
         (2 * N * D, "2N*D"),
         (1 / (2 * N * D), "1/(2N*D)"),
+        (1 / (N * N), "1/N^2"),  # a 1/N in the gradient handed down, compounding per layer
+        (1 / (N * N * N), "1/N^3"),
     ]
     base += [(float(h), f"H with H = {h}") for h in widths] + [
         (1 / h, f"1/H with H = {h}") for h in widths

@@ -104,6 +104,13 @@ def adam_constants(spec: Spec) -> list[tuple[float, str, str]]:
     ]
 
 
+COMPOUND = (
+    "a 1/N applied at each layer on the way down: the gradient handed to the layer below "
+    "carries the loss's 1/N already (dA_prev = W.T @ dZ, not 1/m * W.T @ dZ): divide once, at "
+    "the loss's gradient"
+)
+
+
 def scale_hint(
     factor: str | None,
     implied: bool,
@@ -135,6 +142,8 @@ def scale_hint(
             "count taken elsewhere: the rows before a train/dev split, another batch's size): "
             "divide by the rows of this batch, len(X)"
         )
+    if any(f.strip().lstrip("-") in ("1/N^2", "1/N^3") for f in (factor or "").split(" = ")):
+        hints.append(COMPOUND)  # (review s24a F2: read as "a count of 8000 rows", an lr)
     step_lr = implied and c is not None and lr and c > 0 and "N/B" not in (factor or "")
     if backward and not step_lr and "N/B" not in (factor or ""):
         return "; or ".join([*hints, IN_BACKWARD])
@@ -158,6 +167,8 @@ def scale_hint(
             h = "your gradient averages where the declared loss sums: drop the 1/N" + (
                 ", or declare reduction='mean'" if loss else " (only these layers divide)"
             )
+        elif f in ("1/N^2", "1/N^3"):
+            continue  # (COMPOUND, said first)
         elif f == "1/N":
             h = (
                 "you divide by N twice: the gradient of a mean loss holds its 1/N already, and "
@@ -291,8 +302,8 @@ def scale_findings(
         lr = spec.opt.kwargs.get("lr")
         loss = spec.loss.name if whole else ""
         rows = n if isinstance(n, int) else 0
-        lr = float(lr) if lr else None
-        summed = spec.loss.kwargs.get("reduction") == "sum"
+        lr = float(lr) if lr and whole else None  # some weights step at the declared lr: one
+        summed = spec.loss.kwargs.get("reduction") == "sum"  # lr for all is refuted
         hint = scale_hint(f.factor, implied, f.c, lr, loss, backward, rows, spec.sizes[-1], summed)
         hint = "; ".join(filter(None, (averaged_momentum(spec, f.c), hint)))
         out.append(Finding("scale_factor", names, None, first, ev, hint))
