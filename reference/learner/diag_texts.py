@@ -21,6 +21,9 @@ DERIV_HINT = {
     "y.reshape(-1, 1) (or out[:, 0] - y); print out.shape and y.shape where they meet",
     "softmax_jacobian": "softmax couples the classes: dz = a * (da - (da * a).sum(axis=1, "
     "keepdims=True)), not da * a * (1 - a)",
+    "softmax_diagflat": "softmax couples the classes: its Jacobian is diag(a) - a a^T (nnfs: "
+    "np.diagflat(s) - np.dot(s, s.T)), so dz = a * (da - (da * a).sum(axis=1, keepdims=True)), "
+    "not da * a",
     "softmax_twice": "under cross-entropy dz = (p - y) / N already holds the softmax's "
     "derivative: use it as the output layer's dz, with no softmax backward after it",
     "target_missing": "subtract the target: dz = (p - y) / N, y one-hot for classes "

@@ -96,8 +96,8 @@ def findings_from(
         if ch.deriv.code and len(ch.unexplained) < len(ch.fits) + len(ch.unexplained):
             where = "the output layer" if l == L else f"layer {l}"
             act = spec.activations[l - 1].name
-            if ch.deriv.code == "softmax_axis" or ch.deriv.key == "softmax_diag":  # the logits'
-                # layer: the softmax is in the loss
+            logits = ch.deriv.code == "softmax_axis" or ch.deriv.key.startswith("softmax_diag")
+            if logits:  # the logits' layer: the softmax is in the loss
                 act = "softmax + cross-entropy"
             elif l == L and ch.deriv.key in steps[0].alt_dz:  # the output's gradient: the loss's
                 loss = spec.loss.name

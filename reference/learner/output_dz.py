@@ -29,6 +29,13 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``step_evidenc
         "-p_i p_j terms that couple the classes",
         1.0,
     ),
+    "softmax_diagflat": Deriv(
+        "softmax_diagflat",
+        "softmax_jacobian",
+        "your softmax layer's Jacobian taken as diag(p) alone (np.diagflat(p), the - p p^T term "
+        "left out): dz = dp * p",
+        1.0,
+    ),
     "softmax_axis": Deriv(
         "softmax_axis",
         "softmax_axis",
@@ -130,6 +137,14 @@ def softmax_diag_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
     cross-entropy on its output p: dL/dp * p (1 - p) = -onehot (1 - p) (/ N)."""
     p = torch.softmax(z, dim=1)
     q = -F.one_hot(y, z.shape[1]).to(z.dtype) * (1 - p)
+    return q / z.shape[0] if reduction in ("mean", "batch") else q
+
+
+def softmax_diagflat_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
+    """A separate softmax layer's backward with its Jacobian taken as diag(p) (np.diagflat of
+    the output, the outer product -p p^T dropped), under cross-entropy on its output p:
+    dL/dp * p = -onehot (/ N) (review s24a F6: nnfs's Jacobian without its second term)."""
+    q = -F.one_hot(y, z.shape[1]).to(z.dtype)
     return q / z.shape[0] if reduction in ("mean", "batch") else q
 
 

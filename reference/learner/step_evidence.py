@@ -17,6 +17,7 @@ from .output_dz import (
     ce_clip_dz,
     softmax_axis_dz,
     softmax_diag_dz,
+    softmax_diagflat_dz,
     softmax_twice_dz,
     target_mean_dz,
     target_missing_dz,
@@ -79,6 +80,7 @@ def step_data(
         alt["softmax_twice"] = softmax_twice_dz(dl_dz, z[-1])
     if ref.spec.loss.name == "cross_entropy" and ref.softmax_out:  # a softmax layer of its own
         alt["softmax_diag"] = softmax_diag_dz(z[-1], yt, ref.reduction)
+        alt["softmax_diagflat"] = softmax_diagflat_dz(z[-1], yt, ref.reduction)
     ce, n = ref.spec.loss.name == "cross_entropy", z[-1].shape[0]
     n = n if ref.reduction in ("mean", "batch") else 1
     alt["target_missing"] = target_missing_dz(dz_of, dl_dz, yt, n, ce)  # p for p - y

@@ -70,13 +70,16 @@ def _softmax_ce_net(dz2_of):
     return P, grads, rng
 
 
-@pytest.mark.parametrize("diagonal", [False, True])
+@pytest.mark.parametrize("diagonal", [False, True, "diagflat"])
 def test_a_softmax_layer_of_its_own_under_cross_entropy(diagonal):
     """Review s6: Keras-style, a Softmax layer whose backward keeps the diagonal, under
-    cross_entropy on its output (activations '...,softmax'): was four unexplained mismatches."""
+    cross_entropy on its output (activations '...,softmax'): was four unexplained mismatches;
+    nnfs's Jacobian with its -s s^T term left out, np.diagflat(s) alone (review s24a F6)."""
 
     def dz2_of(p, y, n):
         dp = -np.eye(4)[y] / p / n  # cross-entropy on the probabilities
+        if diagonal == "diagflat":
+            return dp * p
         return dp * p * (1 - p) if diagonal else p * (dp - (dp * p).sum(axis=1, keepdims=True))
 
     P, grads, rng = _softmax_ce_net(dz2_of)
@@ -91,6 +94,8 @@ def test_a_softmax_layer_of_its_own_under_cross_entropy(diagonal):
         return
     assert r.codes() == ["softmax_jacobian"], r.render()
     assert "your softmax layer's Jacobian" in r.findings[0].evidence
+    if diagonal == "diagflat":
+        assert "np.diagflat(p)" in r.findings[0].evidence and "not da * a" in r.findings[0].hint
 
 
 @pytest.mark.parametrize("twice", [False, True])
