@@ -116,6 +116,14 @@ def explain_forward(
                     {"axis0": "all"},
                 )
             )
+            trials.append(
+                (
+                    "softmax_axis",
+                    "softmax normalised over the samples instead of over the classes, of the "
+                    "scores less each row's maximum (CS231n's shift, then a sum over axis 0)",
+                    {"axis0": "shifted"},
+                )
+            )
         for code, label, mod in trials:
             if _equal(_forward(T, Xt, ref, mod), target, atol, rtol):
                 return [
@@ -333,4 +341,6 @@ def _softmax(z: Tensor, mod: dict) -> Tensor:
     """Over the classes; ``axis0``: over the samples, or "all": over every entry at once."""
     if mod.get("axis0") == "all":
         return torch.softmax(z.reshape(-1), dim=0).reshape(z.shape)
+    if mod.get("axis0") == "shifted":  # a sum over the batch does not undo a per-row shift
+        return torch.softmax(z - z.max(dim=1, keepdim=True).values, dim=0)
     return torch.softmax(z, dim=0 if mod.get("axis0") else 1)

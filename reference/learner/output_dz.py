@@ -43,6 +43,13 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``step_evidenc
         "1, samples as rows)",
         1.0,
     ),
+    "softmax_axis_shifted": Deriv(
+        "softmax_axis_shifted",
+        "softmax_axis",
+        "softmax normalised over the samples instead of over the classes (axis 0 instead of "
+        "1, samples as rows), of the scores less each row's maximum",
+        1.0,
+    ),
     "softmax_twice": Deriv(
         "softmax_twice",
         "derivative_of_output",
@@ -155,9 +162,12 @@ def softmax_twice_dz(dl_dz: Tensor, z: Tensor) -> Tensor:
     return p * (dl_dz - (dl_dz * p).sum(1, keepdim=True))
 
 
-def softmax_axis_dz(z: Tensor, y: Tensor, reduction: str) -> Tensor:
-    """(softmax over the batch - onehot) / N: cross-entropy's dz with the wrong axis."""
-    p = torch.softmax(z, dim=0) - F.one_hot(y, z.shape[1]).to(z.dtype)
+def softmax_axis_dz(z: Tensor, y: Tensor, reduction: str, shifted: bool = False) -> Tensor:
+    """(softmax over the batch - onehot) / N: cross-entropy's dz with the wrong axis;
+    ``shifted``: of the scores less each row's maximum (CS231n's ``scores -= max(axis=1)``
+    before the sum over axis 0, which a sum over the batch does not undo: review s24a F5)."""
+    zs = z - z.max(dim=1, keepdim=True).values if shifted else z
+    p = torch.softmax(zs, dim=0) - F.one_hot(y, z.shape[1]).to(z.dtype)
     return p / z.shape[0] if reduction in ("mean", "batch") else p
 
 

@@ -66,6 +66,7 @@ def step_data(
     alt = {}
     if ref.spec.loss.name == "cross_entropy" and z[-1].shape[0] > 1:
         alt["softmax_axis"] = softmax_axis_dz(z[-1], yt, ref.reduction)
+        alt["softmax_axis_shifted"] = softmax_axis_dz(z[-1], yt, ref.reduction, shifted=True)
     if ref.spec.loss.name == "bce" and ref.stable:  # a safe log's epsilon in the chain rule
         alt.update({f"clip {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction) for e in CLIPS})
         alt["clamp 1e-12"] = bce_clip_dz(z[-1], yt, 1e-12, ref.reduction, clamp=True)
