@@ -33,6 +33,7 @@ from .result import Finding
 
 Array = np.ndarray
 HUGE = 1e50  # a gradient this large: a run diverging (trained ones stay below ~1e10)
+ROUNDING = 1e-9  # a difference beyond this share of its tensor's largest entry is no round-off
 _ERRORS = (RuntimeError, ValueError, TypeError, KeyError, AttributeError, IndexError)
 
 
@@ -138,24 +139,27 @@ def _drift(state: Any, bounds: dict) -> Any:
     return type(state)(**fields)
 
 
-def overflowed(
-    records: list, grads: Callable[[], dict], update: Callable[[], dict] | None, rs: Any
-) -> tuple[str, str] | None:
-    """(stage, tensor) of the first failing gradient or post-step weight whose round-off
-    allowance is not finite where PyTorch's gradients exceed ``HUGE`` (None where none):
-    values so large (a diverging run) that the bound of their round-off overflows, so that
-    no tolerance can be set for them and the step is not judged (an allowance that
-    overflowed is never used to pass a difference)."""
+def overflowed(records: list, grads: Callable[[], dict], rs: Any) -> tuple[str, str] | None:
+    """(stage, tensor) of the first failing record where every failing one is a gradient
+    whose round-off allowance is not finite, PyTorch's gradients exceed ``HUGE``, and which
+    parts by no more than ``ROUNDING`` of its own largest entry (None otherwise): values so
+    large (a diverging run) that the bound of their round-off overflows, so that no
+    tolerance can be set for them and the step is not judged (an allowance that overflowed
+    is never used to pass a difference)."""
     if max((float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()), default=0.0) < HUGE:
         return None
+    found = None
     for r in records:
-        if r.passed or r.stage not in ("grad", "update"):
+        if r.passed:
             continue
-        bounds = grads if r.stage == "grad" else update
-        b = None if bounds is None else bounds().get(r.tensor)
-        if b is not None and not np.isfinite(b).all():
-            return r.stage, r.tensor
-    return None
+        e = rs.grads.get(r.tensor) if r.stage == "grad" else None
+        b = grads().get(r.tensor) if e is not None else None
+        top = float(np.abs(e).max(initial=0.0)) if e is not None else 0.0
+        if b is None or np.isfinite(b).all() or r.max_abs > ROUNDING * top:
+            return None  # a record that parts otherwise, or by more than round-off at its own
+            # scale (a sign flipped at 1e108: review s24d F2): the step is judged
+        found = found or (r.stage, r.tensor)
+    return found
 
 
 def unjudged(step: int, stage: str, label: str, rs: Any) -> Finding:

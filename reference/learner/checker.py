@@ -209,7 +209,7 @@ def _run(
         if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
             runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
                                             HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip
-        if k > 1 and (over := overflowed(recs, gbound, ubound, rs)):  # beyond any bound
+        if k > 1 and (over := overflowed(recs, gbound, rs)):  # beyond any bound
             run.notes.append(unjudged(k, over[0], codec.label(over[1]), rs))
             break
         agree = agree and all(r.passed for r in recs)

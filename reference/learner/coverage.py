@@ -140,18 +140,19 @@ def _unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
                 "net.update_mini_batch(...)) to hold your post-step weights to it too",
             )
         ]
-    if adapter.style == "step" and any(adapter.conventions.clip):
-        return [
+    if adapter.step is not None and any(adapter.conventions.clip):  # (review s24d F1: a step=
+        return [  # beside exposed gradients computes its own, as hidden as from_step's)
             Finding(
                 "gradient_scale_unseen",
                 (),
                 None,
                 None,
-                "a gradient off by a factor where the declared clip binds: there your step "
-                "takes the clip's bound, not the gradient's size (under clip_grad_norm, every "
-                "gradient once their norm exceeds it), and your step hides its gradients",
-                "expose your gradients (from_gradients, from_layers or from_loss, with step=) "
-                "to check them as well",
+                "a gradient off by a factor inside your step where the declared clip binds: "
+                "there your step takes the clip's bound, not the gradient's size (under "
+                "clip_grad_norm, every gradient once their norm exceeds it), and what your step "
+                "clips are the gradients it computes itself",
+                "have your step use the gradients you expose (from_gradients, from_layers or "
+                "from_loss, with step=), which are held to PyTorch's",
                 "note",
             )
         ]

@@ -107,7 +107,7 @@ def misfit(what: str, fn: Any, n: int, e: BaseException) -> None:
 def binds(fn: Any, n: int) -> bool:
     """Whether ``fn`` takes ``n`` positional arguments (True where no signature is read)."""
     try:
-        inspect.signature(fn).bind(*range(n))
+        inspect.signature(fn, follow_wrapped=False).bind(*range(n))  # a decorator's own
     except TypeError:
         return False
     except ValueError:  # a builtin without a signature: its own error stands

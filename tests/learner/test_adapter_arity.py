@@ -65,3 +65,24 @@ def test_in_process_the_same_is_a_learner_error():
 )
 def test_binds_reads_the_signature(fn, n, takes):
     assert binds(fn, n) is takes
+
+
+def test_a_decorated_function_is_read_by_its_own_signature(tmp_path, capsys):
+    """A functools.wraps decorator's wrapper takes (*args): a TypeError inside the learner's
+    code under it is the learner's, never "cannot be called" read off the wrapped function's
+    signature (review s24d F3)."""
+    src = SRC.format(fn="cached(grads)", inside="len(5)").replace(
+        "def nnparity_adapter():",
+        "import functools\n"
+        "def cached(f):\n"
+        "    @functools.wraps(f)\n"
+        "    def wrapper(*args):\n"
+        "        return f(*args)\n"
+        "    return wrapper\n"
+        "def nnparity_adapter():",
+    )
+    f = tmp_path / "student.py"
+    f.write_text(src)
+    rc = main(["check", str(f), *FAST])
+    out = capsys.readouterr().out
+    assert rc == 1 and "learner_exception" in out, out

@@ -143,3 +143,19 @@ def test_a_bad_clip_declaration_is_refused_with_its_fix(decl, said):
     net = Net()
     with pytest.raises(LearnerError, match=said):
         from_step(net, NAMES, net.step, **DECL, optimizer="sgd", **decl)
+
+
+def test_a_step_beside_exposed_gradients_under_a_clip_says_what_it_cannot_see():
+    """Exposed gradients right, the step= doubling its own before a clip that binds on every
+    element: the steps are the declared ones, a match, and the note says the step's own
+    gradients are not seen (review s24d F1: the note was given to from_step alone)."""
+
+    class Doubling(Net):
+        def step(self, X, y):
+            g = {k: np.clip(2 * v, -1e-9, 1e-9) for k, v in Net.grads(self, X, y).items()}
+            for k, v in g.items():
+                getattr(self, k)[...] -= 0.05 * v
+
+    r = _check(Doubling(), "gradients", clip_grad_value=1e-9)
+    assert r.code == "match", r.render()
+    assert "gradient_scale_unseen" in [f.code for f in r.unchecked], r.render()

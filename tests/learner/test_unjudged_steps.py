@@ -12,7 +12,7 @@ from nnparity.reference.learner import check, from_gradients
 from nnparity.reference.learner.allowance import overflowed
 
 
-def _program(factor=1.0):
+def _program(factor=1.0, late=None):
     rng = np.random.RandomState(29)
     X = rng.randn(30, 2) * 5
     y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)
@@ -31,7 +31,10 @@ def _program(factor=1.0):
         d[np.arange(len(X)), y] -= 1
         d /= len(X)
         dh = d @ P["W2"].T * (h > 0)
-        return [X.T @ dh, factor * dh.sum(0), h.T @ d, d.sum(0)]
+        g = [X.T @ dh, factor * dh.sum(0), h.T @ d, d.sum(0)]
+        if late is not None and np.abs(g[0]).max() > 1e50:  # a bug past any training's size
+            g[2] = late * g[2]
+        return g
 
     a = from_gradients(P, ["W1", "b1", "W2", "b2"], grads, forward=lambda X: forward(X)[0],
                        sizes=[2, 16, 3], activations="relu,softmax", loss="cross_entropy",
@@ -60,12 +63,25 @@ class _Rs:
         self.grads = {"W1": np.array([top])}
 
 
-@pytest.mark.parametrize(("top", "said"), [(1e3, None), (1e60, ("grad", "W1"))])
-def test_only_values_past_any_training_are_left_unjudged(top, said):
+@pytest.mark.parametrize(
+    ("top", "diff", "said"), [(1e3, 1e-12, None), (1e60, 1e45, ("grad", "W1")), (1e60, 1e55, None)]
+)
+def test_only_round_off_past_any_training_is_left_unjudged(top, diff, said):
     """A bound that is not finite at ordinary values (1e3) is no overflow: the step is judged
-    (and fails); at 1e60 it is one."""
+    (and fails); at 1e60 it is one where the difference is round-off at that scale (1e45),
+    not where it is 1e-5 of it."""
 
     class R:
-        passed, stage, tensor = False, "grad", "W1"
+        passed, stage, tensor, max_abs = False, "grad", "W1", diff
 
-    assert overflowed([R()], lambda: {"W1": np.array([np.nan])}, None, _Rs(top)) == said
+    assert overflowed([R()], lambda: {"W1": np.array([np.nan])}, _Rs(top)) == said
+
+
+@pytest.mark.parametrize("late", [-1.0, 1.5])
+def test_a_bug_that_starts_only_past_1e50_is_judged(late):
+    """A difference far beyond round-off at its tensor's own scale (W2's sign flipped at
+    1e108) is judged, though its bound overflowed (review s24d F2)."""
+    a, X, y = _program(late=late)
+    r = check(a, X, y, probe=False)
+    assert r.code == "implementation_bug", r.render()
+    assert "unjudged_steps" not in r.codes()
