@@ -52,8 +52,11 @@ class ShapeProblem(Exception):
         sq = _squeeze(got)
         n_in = codec.conv.sizes[slot.layer - 1]
         if len(want) == 2 and got == want[::-1]:
-            other = "(in, out)" if codec.layout == "out_in" else "(out, in)"
-            msg += f": is your layout {other}? Transpose the gradient, or declare the layout"
+            built = "dZ @ A_prev.T" if codec.layout == "out_in" else "a_prev.T @ dz"
+            msg += (  # the weight's own shape says the layout: no declaration changes it
+                f": transposed against its weight, stored {want}: return it in the weight's "
+                f"own shape ({built})"
+            )
         elif slot.role != "b" and got == (n_out, n_out) and n_in != n_out:
             code = "wrong_cached_activation"
             built = "dZ @ A.T" if codec.layout == "out_in" else "a.T @ dz"

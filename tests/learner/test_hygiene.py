@@ -92,15 +92,17 @@ def test_a_deterministic_step_is_not_called_nondeterministic():
     assert r.verdict == "match" and r.findings == (), r.render()
 
 
-def test_transposed_gradient_shape_asks_about_the_layout():
+def test_transposed_gradient_shape_is_told_in_the_weights_own_shape():
+    """The weight's stored shape says the layout: "or declare the layout" could not help
+    (review s24c F7)."""
     net = PlantedMLP("layout")
     r = _check(net.grads, net)
     assert r.codes() == ["wrong_shape"]
     f = r.findings[0]
     assert f.params == ("W1",)
     assert f.evidence == (
-        "gradient of W1: expected (3, 4), got (4, 3): is your layout (out, in)? "
-        "Transpose the gradient, or declare the layout"
+        "gradient of W1: expected (3, 4), got (4, 3): transposed against its weight, stored "
+        "(3, 4): return it in the weight's own shape (a_prev.T @ dz)"
     )
 
 
