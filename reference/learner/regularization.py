@@ -15,7 +15,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .conventions import l2_on, top
-from .l2_layers import by_layer
+from .l2_layers import bias_text, by_layer, per_layer_weights
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -96,8 +96,11 @@ def explain_regularization(
     for group in (ws, bs):
         if group:
             lam = _fit(steps, group)
+            if lam is None and group is ws and not bs:  # one per layer, else an L1 penalty?
+                f = per_layer_weights(steps, codec, failing, ws, l2s, spec.n_layers, _fit)
+                return [f] if f else _l1(steps, codec, failing, ws, l2)
             if lam is None:
-                return _l1(steps, codec, failing, ws, l2) if group is ws and not bs else None
+                return None
             for k in group:
                 fits[k] = lam
     out: list[Finding] = []
@@ -128,9 +131,7 @@ def explain_regularization(
         own = l2_bias + lam_b  # the learner's own coefficient on its biases
         per = by_layer("l2_bias", "b", bs, own, l2_biases, spec.n_layers)
         if per and not (wd and _same(lam_b, -wd, wd)):  # some layers' biases alone part
-            none = _same(own, 0.0, abs(lam_b))  # (the others: the declared coefficient)
-            said += f"these biases' L2 coefficient is {0.0 if none else own:.6g}, not the others'"
-            fix = f"declare {per} (one per layer) if that is your penalty, or use one throughout"
+            said, fix = said + bias_text(own, lam_b, per)[0], bias_text(own, lam_b, per)[1]
         elif l2_bias and _same(own, 0.0, l2_bias):
             said += f"your biases take no L2 penalty, where l2_bias={l2_bias:g} is declared"
             fix = "add l2_bias * b to your bias gradients, or drop l2_bias from the declaration"

@@ -107,3 +107,12 @@ def test_a_decay_declared_in_the_update_and_left_out_is_told_as_the_update():
     assert r.code == "implementation_bug", r.render()
     f = r.findings[0]
     assert "leaves out the declared decay" in f.hint and "declare l2_in" not in f.hint, r.render()
+
+
+def test_a_penalty_on_another_layer_than_the_declared_one_is_told_with_its_list():
+    """Declared on layer 1, taken on layer 2: each layer parts by its own coefficient, read per
+    layer (review s24d F7: two unexplained mismatches)."""
+    r = _check(Net(on=(2,), bias=False), l2=[LAM, 0])
+    assert r.codes() == ["regularization_mismatch"], r.render()
+    f = r.findings[0]
+    assert "declare l2=[0, 0.001]" in f.hint and "l2=[0.001, 0] is declared" in f.evidence
