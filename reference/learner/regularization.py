@@ -101,8 +101,7 @@ def explain_regularization(
                 return [f] if f else _l1(steps, codec, failing, ws, l2)
             if lam is None:
                 return None
-            for k in group:
-                fits[k] = lam
+            fits.update(dict.fromkeys(group, lam))
     out: list[Finding] = []
     span = f" at steps {steps[0].step}-{steps[-1].step}" if len(steps) > 1 else ""
     wd = float(spec.opt.kwargs.get("weight_decay", 0.0) or 0.0)
