@@ -37,11 +37,11 @@ def units(rs: RefStep, spec: Spec, P: dict, when: str, codec: Codec) -> list[Fin
                         f"{when}: unit(s) {_list(dead)} of layer {l} (relu) have z <= 0 on all "
                         f"{z.shape[0]} samples, so their gradients are 0 and they never recover",
                         "initialise so z > 0 for some samples (He init, a small positive "
-                        "bias), or use leaky_relu"
-                        + (
-                            ""
+                        "bias)"
+                        + (  # dead from the start: leaky_relu's 0.01 slope barely moves them
+                            ""  # (review s24b F6: a bias of -5, as slow as relu), nor does lr
                             if when.startswith("at the start")
-                            else ", or lower the learning rate"
+                            else ", or use leaky_relu, or lower the learning rate"
                         ),
                         "limitation",
                     )
