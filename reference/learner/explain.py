@@ -181,7 +181,7 @@ def diagnose(
                     or explain_inner_batches(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                     or found
                 )
-            out += found
+            out += clip_read(found, upd, codec, ref.clip) if any(ref.clip) else found
         else:
             out.append(
                 Finding(
@@ -328,3 +328,32 @@ def _fill_new(data: list, history: list, spec: Spec) -> None:
     for d in data:
         if d.P_new is None:
             d.P_new = {**d.P, **pred[d.step]}
+
+
+def clip_read(found: list[Finding], upd: list, codec: Codec, clip: tuple) -> list[Finding]:
+    """The update readings under a declared clip, which simulate the declared update
+    unclipped: kept where they read another clip on every parameter (its own declaration),
+    else one finding saying none is tried (review s24d F4-F6: "declare clip_grad_norm=0.05"
+    where it was declared; a clip read on W1 alone where a doubled gradient hides)."""
+    said = f"clip_grad_value={clip[0]:.3g}" if clip[0] else f"clip_grad_norm={clip[1]:.4g}"
+    keys = [k for slot in codec.slots for k in slot.canonical() if k not in codec.frozen]
+    every = set(codec.labels(keys))
+    if (
+        any("declare clip_grad_" in f.hint for f in found)
+        and not any(said in f.hint for f in found)
+        and every <= {p for f in found for p in f.params}
+    ):
+        return found
+    return [
+        Finding(
+            "unexplained_mismatch",
+            tuple(dict.fromkeys(codec.label(r.tensor) for r in upd)),
+            None,
+            upd[0].step,
+            "your post-step weights part from the declared update with its declared clip; the "
+            "readings of other update forms take no clip, so none is named",
+            "check with the clip off (your clip and its declaration both removed) to have your "
+            "update read; with it on, compare your clip with torch.nn.utils' (before the "
+            "optimizer, on the gradients of every parameter together for clip_grad_norm)",
+        )
+    ]

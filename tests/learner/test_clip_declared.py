@@ -159,3 +159,27 @@ def test_a_step_beside_exposed_gradients_under_a_clip_says_what_it_cannot_see():
     r = _check(Doubling(), "gradients", clip_grad_value=1e-9)
     assert r.code == "match", r.render()
     assert "gradient_scale_unseen" in [f.code for f in r.unchecked], r.render()
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_another_clip_than_the_declared_one_is_told_with_its_own(style):
+    r = _check(Net(value=0.05), style, clip_grad_value=0.02)
+    assert r.code == "implementation_bug", r.render()
+    assert "declare clip_grad_value=0.05" in r.findings[0].hint, r.render()
+
+
+def test_under_a_declared_clip_no_reading_of_an_unclipped_update_is_offered():
+    """Adam under a declared clip, W1's gradient doubled inside the hidden step: the readings,
+    which simulate the declared update unclipped, read "a clip of 0.01 on W1" and offered its
+    declaration, which would break every other layer (review s24d F5); none is named now."""
+
+    class DoubledW1(Net):
+        def grads(self, X, y):
+            g = Net.grads(self, X, y)
+            return {**g, "W1": 2 * g["W1"]}
+
+    r = _check(DoubledW1(value=0.02, adam=True), "step", optimizer="adam", clip_grad_value=0.02)
+    assert r.code == "implementation_bug", r.render()
+    assert r.codes() == ["unexplained_mismatch"], r.render()
+    assert "none is named" in r.findings[0].evidence
+    assert "declare clip_grad" not in r.render()
