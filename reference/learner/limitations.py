@@ -192,6 +192,8 @@ def probe(
                          strong.fit, found, declared.losses)  # fmt: skip
         if fixed:  # units that died or saturated during the run follow from it: said there
             kept = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
+            if fixed[0].code == "learning_rate":  # your weights and data fit at another lr:
+                kept = [f for f in kept if f.code not in GROWN]  # dead units no cause (s24b F5)
             grows = [f for f in kept if f.code == "learning_rate"]  # the loss grows, too
             if grows and fixed[0].code == "learning_rate":
                 kept.remove(grows[0])
