@@ -170,8 +170,8 @@ class Conventions:
         ``3-10-1 relu,sigmoid bias=folded,none layout=out_in loss=half_sse opt=sgd(lr=0.05)``."""
         spec = self.spec(dtype)
         kinds = self.bias[0] if len(set(self.bias)) == 1 else ",".join(self.bias)
-        l2 = f" l2={_coef(self.l2)}" if top(self.l2) else ""
-        l2 += f" l2_bias={_coef(self.l2_bias)}" if top(self.l2_bias) else ""
+        l2 = f" l2={coef_text(self.l2)}" if top(self.l2) else ""
+        l2 += f" l2_bias={coef_text(self.l2_bias)}" if top(self.l2_bias) else ""
         l2 += " (in your update)" if l2 and self.l2_in == "update" else ""
         l2 += f" clip_grad_value={self.clip_grad_value:g}" if self.clip_grad_value else ""
         l2 += f" clip_grad_norm={self.clip_grad_norm:g}" if self.clip_grad_norm else ""
@@ -199,6 +199,6 @@ def _nonneg(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_) and x >= 0
 
 
-def _coef(lam: float | tuple) -> str:
+def coef_text(lam: float | tuple) -> str:
     """A coefficient as declared: ``5e-4`` or ``[5e-4, 0]`` (one per layer)."""
     return f"[{', '.join(f'{x:g}' for x in lam)}]" if isinstance(lam, tuple) else f"{lam:g}"

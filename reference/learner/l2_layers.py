@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .conventions import l2_on
+from .conventions import coef_text, l2_on
 from .result import Finding
 
 
-def _same(a: float, b: float, scale: float) -> bool:
-    return abs(a - b) <= 1e-6 * max(scale, 1e-300)
+def same(a: float, b: float, scale: float) -> bool:
+    """a and b equal to 1e-6 of ``scale``."""
+    return abs(a - b) <= 1e-6 * scale
 
 
 def by_layer(key: str, role: str, group: list[str], own: float, declared: float | tuple,
@@ -21,9 +22,9 @@ def by_layer(key: str, role: str, group: list[str], own: float, declared: float 
     at = {int(k.lstrip("Wb")) for k in group}
     vals = [own if l in at else l2_on(f"{role}{l}", declared, declared) for l in range(1, n + 1)]
     top_ = max(map(abs, vals))
-    if all(_same(v, vals[0], top_) for v in vals):
+    if all(same(v, vals[0], top_) for v in vals):
         return None
-    return f"{key}=[{', '.join(f'{0.0 if _same(v, 0.0, top_) else v:.6g}' for v in vals)}]"
+    return f"{key}=[{', '.join(f'{0.0 if same(v, 0.0, top_) else v:.6g}' for v in vals)}]"
 
 
 def per_layer_weights(
@@ -40,14 +41,14 @@ def per_layer_weights(
     own = {int(k[1:]): l2_on(k, declared, declared) + lams[k] for k in ws}
     vals = [own.get(l, l2_on(f"W{l}", declared, declared)) for l in range(1, n + 1)]
     top_ = max(map(abs, vals)) or 1.0
-    said = ", ".join(f"{0.0 if _same(v, 0.0, top_) else v:.6g}" for v in vals)
+    said = ", ".join(f"{0.0 if same(v, 0.0, top_) else v:.6g}" for v in vals)
     return Finding(
         "regularization_mismatch",
         codec.labels(ws),
         None,
         min(failing[k] for k in ws),
         f"your weight gradients carry L2 terms of their own per layer: coefficients [{said}] "
-        f"(layers 1-{n}), where l2={_shown(declared)} is declared",
+        f"(layers 1-{n}), where l2={coef_text(declared)} is declared",
         f"declare l2=[{said}] (one per layer) if that is your penalty, or give each layer the "
         "declared coefficient",
     )
@@ -56,13 +57,8 @@ def per_layer_weights(
 def bias_text(own: float, lam_b: float, per: str) -> tuple[str, str]:
     """(evidence, fix) where some layers' biases alone part by a penalty: their coefficient
     ``own`` (the learner's: the declared plus ``lam_b``), the list ``per`` that declares it."""
-    none = _same(own, 0.0, abs(lam_b))
+    none = same(own, 0.0, abs(lam_b))
     return (
         f"these biases' L2 coefficient is {0.0 if none else own:.6g}, not the other layers'",
         f"declare {per} (one per layer) if that is your penalty, or use one throughout",
     )
-
-
-def _shown(lam: Any) -> str:
-    """A coefficient as declared: ``0.05`` or ``[0.05, 0, 0]``."""
-    return f"[{', '.join(f'{x:g}' for x in lam)}]" if isinstance(lam, tuple) else f"{lam:g}"

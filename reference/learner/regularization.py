@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .conventions import l2_on, top
 from .l2_layers import bias_text, by_layer, per_layer_weights
+from .l2_layers import same as _same
 from .result import Finding
 
 if TYPE_CHECKING:
@@ -63,10 +64,6 @@ def _fit(
             if not bool(((r - fit).abs() <= s.atol[k] + s.rtol * fit.abs()).all()):
                 return None
     return lam
-
-
-def _same(a: float, b: float, scale: float) -> bool:
-    return abs(a - b) <= 1e-6 * scale
 
 
 def explain_regularization(
