@@ -281,7 +281,8 @@ def compare_flat(
         else:
             spans = zip(given, flat.starts_l, flat.sizes, strict=True)
             top = np.array([np.max(ae[o : o + n]) if g is None else g for g, o, n in spans])
-        s = np.where(top > 0, top, 1.0)[seg]
+        top[~(top > 0)] = 1.0  # a tensor of zeros: atol alone, unscaled
+        s = top[seg]
         allowed = tol.atol * s
         allowed += tol.rtol * ae
         if any(it[5] is not None for it in items):
@@ -290,9 +291,11 @@ def compare_flat(
                 for it, sh in zip(items, flat.shapes, strict=True)
             ])  # fmt: skip
             allowed += _finite(B)
-        used_max = np.maximum.reduceat(_used(diff, allowed), starts)
+        # diff / allowed: 0 / 0 (agreement where nothing is allowed) is NaN, which fmax skips
+        used_max = np.fmax.reduceat(diff / allowed, starts)
+        np.fmax(used_max, 0.0, out=used_max)  # a tensor of 0 / 0 alone: 0
         np.multiply(s, 1e-6, out=s)
-        rel_max = np.maximum.reduceat(diff / np.maximum(ae, s, out=s), starts)
+        rel_max = np.maximum.reduceat(np.divide(diff, np.maximum(ae, s, out=s), out=s), starts)
         abs_max = np.maximum.reduceat(diff, starts)
     # each tensor's first greatest difference (argmax) at once: the first hit at or after its
     # start lies inside it, since its maximum is one of its own elements
