@@ -11,13 +11,18 @@ import torch
 
 
 def inverse_time(
-    make: Callable[[list], torch.optim.Optimizer], lr: float, lr_decay: float
+    make: Callable[[list], torch.optim.Optimizer],
+    lr: float,
+    lr_decay: float,
+    scale_momentum: bool = True,
 ) -> Callable[[list], torch.optim.Optimizer]:
     """``make`` whose optimizer, before its n-th step (n from 0, ``opt.lr_steps``), sets every
     group's lr to lr / (1 + lr_decay n): ``LambdaLR(opt, lambda n: 1 / (1 + lr_decay n))``
     stepped after each step, kept inside ``step`` so every caller of it decays alike
     (torch.optim.Adagrad's own ``lr_decay``; nnfs's and Keras's ``decay``); a momentum takes
-    mu lr_(n-1) / lr_n, as their velocity holds the lr (scratch's ``_mu_at``)."""
+    mu lr_(n-1) / lr_n, as their velocity holds the lr (scratch's ``_mu_at``), unless
+    ``scale_momentum`` is False (PyTorch's own buffer, which holds no lr: sgd's
+    ``lr_outside=true``)."""
     if not lr_decay:
         return make
 
@@ -31,7 +36,7 @@ def inverse_time(
             n = opt.lr_steps  # type: ignore[attr-defined]
             for group, mu in zip(opt.param_groups, mus, strict=True):
                 group["lr"] = lr / (1.0 + n * lr_decay)
-                if mu and n:  # the velocity holds the lr (nnfs, Keras): scratch's _mu_at
+                if mu and n and scale_momentum:  # the velocity holds the lr: scratch's _mu_at
                     group["momentum"] = mu * (1.0 + n * lr_decay) / (1.0 + (n - 1) * lr_decay)
             opt.lr_steps = n + 1  # type: ignore[attr-defined]
             return inner(closure)

@@ -169,6 +169,7 @@ def sgd(
     weight_decay: float = 0.0,
     nesterov: bool = False,
     lr_decay: float = 0.0,
+    lr_outside: bool = False,
 ) -> Callable:
     return inverse_time(
         lambda ps: torch.optim.SGD(
@@ -182,6 +183,7 @@ def sgd(
         ),
         lr,
         lr_decay,
+        scale_momentum=not lr_outside,
     )
 
 

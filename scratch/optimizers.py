@@ -110,9 +110,13 @@ def sgd(
     weight_decay: float = 0.0,
     nesterov: bool = False,
     lr_decay: float = 0.0,
+    lr_outside: bool = False,
 ) -> Optimizer:
     """g <- g + wd p; b <- g on the first step, then b <- mu b + (1 - dampening) g;
-    g <- g + mu b if nesterov else b; p <- p - lr_t g. (torch.optim.SGD; lr_t: ``_lr_at``)"""
+    g <- g + mu b if nesterov else b; p <- p - lr_t g. (torch.optim.SGD; lr_t: ``_lr_at``.)
+    Under a decaying lr the velocity holds the lr (nnfs's and Keras's v = mu v - lr_t g: mu
+    becomes ``_mu_at``'s), or with ``lr_outside`` the lr stays outside the buffer (PyTorch's
+    SGD with LambdaLR, b = mu b + g). The two take the same steps at a constant lr."""
     inf = math.inf
     _check(
         "sgd",
@@ -142,7 +146,7 @@ def sgd(
                 if state.step == 0:
                     b = g.copy()
                 else:
-                    mu = _mu_at(momentum, lr_decay, state.step)
+                    mu = _mu_at(momentum, 0.0 if lr_outside else lr_decay, state.step)
                     b = mu * state.momentum_buffer[k] + (1.0 - dampening) * g
                 bufs[k] = b
                 g = g + momentum * b if nesterov else b

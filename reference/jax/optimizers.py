@@ -70,6 +70,7 @@ def sgd(
     weight_decay: float = 0.0,
     nesterov: bool = False,
     lr_decay: float = 0.0,
+    lr_outside: bool = False,
 ) -> JaxOptimizer:
     """optax.trace is PyTorch's buffer when dampening = 0 (it starts at 0, so b = g on the
     first step); with dampening the first step is special-cased, so it is written out."""
@@ -86,7 +87,7 @@ def sgd(
             bufs = st.trace
         elif momentum:
             first = state["step"] == 0  # a traced scalar under jit: no Python branch
-            mu = _mu_at(momentum, lr_decay, state["step"])
+            mu = _mu_at(momentum, 0.0 if lr_outside else lr_decay, state["step"])
             bufs = _map(
                 lambda b, gi: jnp.where(first, gi, mu * b + (1.0 - dampening) * gi),
                 state["momentum_buffer"],

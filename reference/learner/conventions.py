@@ -202,3 +202,13 @@ def _nonneg(x: Any) -> bool:
 def coef_text(lam: float | tuple) -> str:
     """A coefficient as declared: ``5e-4`` or ``[5e-4, 0]`` (one per layer)."""
     return f"[{', '.join(f'{x:g}' for x in lam)}]" if isinstance(lam, tuple) else f"{lam:g}"
+
+
+def lr_of(opt: Any) -> float | None:
+    """The learning rate an optimizer choice (``spec.opt``) runs at: its own, or its
+    optimizer's default, which a spec leaves out when it is given (``sgd(lr=0.001)`` reads
+    back as ``sgd``: review s25g F2); None for an optimizer without one."""
+    lr = opt.kwargs.get("lr")
+    if lr is None and opt.name in optimizers:
+        lr = optimizers[opt.name].defaults.get("lr")
+    return None if lr is None else float(lr)

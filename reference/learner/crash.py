@@ -80,6 +80,20 @@ def learner_tail(exc: BaseException, limit: int = 4) -> str:
     return "".join(traceback.format_list(shown)) + only
 
 
+def raised_by_us(exc: BaseException) -> bool:
+    """Whether the innermost frame of ``exc`` that is not a library's is nnparity's own (its
+    ``reference`` package): a failure of the checker, never to be graded as the learner's."""
+    frames = [
+        f.filename
+        for f in traceback.extract_tb(exc.__traceback__)
+        if f.filename.startswith(_REFERENCE) or not _library(f.filename)
+    ]
+    return bool(frames) and frames[-1].startswith(_REFERENCE)
+
+
+_REFERENCE = str(Path(__file__).resolve().parents[1])
+
+
 def _library(filename: str) -> bool:
     """Whether a frame is an installed library's or Python's own, not the learner's code."""
     return "site-packages" in filename or filename.startswith((_STDLIB, "<"))

@@ -151,8 +151,15 @@ def diagnose(
             )  # fmt: skip
             or explain_total_scale(data, codec, failing, ref.l2, spec, sel[0][0].implied)
             or explain_regularization(
-                data, codec, failing, ref.l2s, spec, ref.l2_biases, whole_agreed
-            )
+                data,
+                codec,
+                failing,
+                ref.l2s,
+                spec,
+                ref.l2_biases,
+                whole_agreed,
+                sel[0][0].implied,
+            )  # fmt: skip
             or explain_gradients(data, ref, codec, failing, sel[0][0].implied, shown)
         )
         seen = history[start - 1][0].out is not None  # the forward output was compared

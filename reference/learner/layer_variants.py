@@ -362,10 +362,12 @@ VARIANTS: dict[str, list[Variant]] = {
 }
 
 
-def bn_dx_scale(case: Case, dout: Array) -> float:
+def bn_dx_scale(case: Case, dout: Array, layer: str) -> float:
     """The size of the terms batchnorm's (or layernorm's) dx sums, |dout * gamma| / sqrt(var +
-    eps): at a batch of 2 the true dx is ~0 and round-off is judged against these terms."""
-    axes = bn_axes(case.x) if "running_mean" in (case.layer_param or {}) else (1,)
+    eps): at a batch of 2 the true dx is ~0 and round-off is judged against these terms. The
+    axes are the layer's own (``layer``, its kind): a case may pass no running statistics (a
+    bare first call under CS231n's convention: review s25g F1)."""
+    axes = (1,) if layer == "layernorm" else bn_axes(case.x)
     var = case.x.var(axis=axes, keepdims=True)
     g = case.params["gamma"]
     g = g.reshape((1, -1) + (1,) * (case.x.ndim - 2)) if axes != (1,) else g

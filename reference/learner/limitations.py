@@ -37,6 +37,7 @@ from nnparity.scratch import Spec, build
 
 from .codec import Codec
 from .contradiction import contradiction
+from .conventions import lr_of
 from .criteria import criterion
 from .depth import depth_reading
 from .heldout import few_left, noisy_targets, too_few
@@ -370,7 +371,7 @@ def _small_start(
         return []
     fresh = build(spec).init_params(seed=0)
     fresh.update({n: np.zeros_like(fresh[n]) for n in codec.frozen})
-    lr = spec.opt.kwargs.get("lr")
+    lr = lr_of(spec.opt)
     tries = [(spec, 4 * steps)]  # as ``slower`` tried from the learner's weights
     tries += [(at_lr(spec, lr * c), steps) for c in (10, 100) if lr]
     for run_spec, n in tries:

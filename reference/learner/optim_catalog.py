@@ -49,6 +49,12 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ),
         ("no_momentum", "no momentum: the velocity starts from zero at every step (plain SGD)"),
         (
+            "torch_lr",
+            "the other momentum form under the decaying lr than the declared one: the lr "
+            "outside the buffer (PyTorch's SGD with LambdaLR: b = mu b + g, w -= lr_t b) or "
+            "inside the velocity (nnfs's and Keras's v = mu v - lr_t g; w += v)",
+        ),
+        (
             "sgdw",
             "weight decay applied to w outside the momentum (w *= 1 - lr wd; SGDW) "
             "instead of added to g inside it",

@@ -29,6 +29,9 @@ VARIANT_FIX = {
     "sgdw_l2": "add l2 * w to the gradient before the momentum (PyTorch's SGD with "
     "weight_decay=l2 does); without momentum the two forms take the same steps",
     "ema": "accumulate b = mu b + g (PyTorch's SGD), or declare dampening=mu",
+    "torch_lr": "both forms are right (they take the same steps at a constant lr): declare "
+    "yours, lr_outside=true for PyTorch's (b = mu b + g; w -= lr_t b), false (the "
+    "default) for nnfs's and Keras's (v = mu v - lr_t g; w += v)",
     "no_momentum": "keep the velocity from step to step: create it once (zeros) before "
     "training, not inside the step",
     "no_lr_decay": "decay the learning rate as declared, lr / (1 + lr_decay t) after t steps "
@@ -85,7 +88,9 @@ VARIANT_FIX = {
     "beta2_value": "use the declared beta2 = {declared:g}, or declare beta2={value:.6g}",
     "alpha_value": "use the declared alpha = {declared:g}, or declare alpha={value:.6g}",
     "acc_value": "start the accumulator at the declared {declared:g}, or declare "
-    "initial_accumulator_value={value:.3g} (Keras's and TensorFlow's Adagrad take 0.1)",
+    "initial_accumulator_value={value:.3g} (Keras's and TensorFlow's Adagrad take 0.1); where "
+    "your eps sits inside the root (optax's g / sqrt(S + eps)), add it after the root, "
+    "g / (sqrt(S) + eps), as PyTorch's Adagrad does, or keep it and declare that value",
     "clip_value": "if you clip on purpose, declare clip_grad_value={value:.3g} (the twin then "
     "clips alike, as torch.nn.utils.clip_grad_value_); if not, remove the clip",
 }

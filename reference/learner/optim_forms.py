@@ -31,7 +31,8 @@ FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value,
 RMS_OWN = ("rms_own", "s's moving average written s = a s + a g^2, alpha where 1 - alpha belongs")
 ACC = (  # Keras's and TensorFlow's Adagrad start S at 0.1 (review s19a)
     "acc_value",
-    "S starting at {value:.3g} where {declared:g} is declared (initial_accumulator_value)",
+    "S starting at {value:.3g} where {declared:g} is declared (initial_accumulator_value), "
+    "or, the same steps, {value:.3g} added inside the root, g / sqrt(S + {value:.3g})",
 )
 ALPHA = ("alpha_value", "alpha = {value:.6g} where {declared:g} is declared (s's average)")
 ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections

@@ -31,6 +31,8 @@ class Sim:
     def _mu(self, mu: float, kw: dict[str, Any]) -> float:
         """mu lr_(t-1) / lr_t under a declared lr_decay: the velocity holds the lr (nnfs,
         Keras; scratch's ``_mu_at``)."""
+        if bool(kw.get("lr_outside", False)) != ("torch_lr" in self.v):  # PyTorch's SGD with
+            return mu  # LambdaLR: the buffer holds no lr
         k = 0.0 if "no_lr_decay" in self.v else kw.get("lr_decay", 0.0)
         return mu * (1 + (self.t - 1) * k) / (1 + (self.t - 2) * k) if k and self.t > 1 else mu
 

@@ -222,6 +222,8 @@ def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
         return bool(kw.get("momentum")) and bool(kw.get("nesterov"))
     if key == "no_lr_decay":
         return bool(kw.get("lr_decay"))
+    if key == "torch_lr":  # the forms part only under momentum with a decaying lr
+        return bool(kw.get("lr_decay")) and bool(kw.get("momentum")) and not kw.get("nesterov")
     if key == "t_epoch":  # a pass of two steps or more (the data in mini-batches)
         return kw.get("_epoch", 0) > 1
     if key == "by_shape":  # plain SGD keeps no state to share

@@ -64,6 +64,13 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``step_evidenc
         "softmax or sigmoid output; y one-hot for classes)",
         1.0,
     ),
+    "logits_dz": Deriv(
+        "logits_dz",
+        "derivative_of_output",
+        "the output activation left out of dL/dz: z - y, the logits used where the "
+        "probabilities belong (p - y, p = softmax(z) or sigmoid(z))",
+        1.0,
+    ),
     "target_mean": Deriv(
         "target_mean",
         "broadcast_shape",
@@ -189,3 +196,12 @@ def target_missing_dz(
         t = y if y.is_floating_point() else F.one_hot(y, dl_dz.shape[1]).to(dl_dz.dtype)
         return dl_dz + t / n
     return dz_of(torch.zeros_like(y))
+
+
+def logits_dz(z: Tensor, y: Tensor, reduction: str, ce: bool) -> Tensor:
+    """(z - y) over the reduction's count: cross-entropy's (``ce``) or binary cross-entropy's
+    dL/dz with the logits in place of the softmax's (sigmoid's) probabilities, as a network
+    written without its output activation computes it."""
+    t = y if y.is_floating_point() else F.one_hot(y, z.shape[1]).to(z.dtype)
+    n = {"mean": z.shape[0] if ce else t.numel(), "batch": z.shape[0]}.get(reduction, 1)
+    return (z - t) / n

@@ -53,8 +53,8 @@ def _logits_note(act: str) -> Finding:
         None,
         1,
         f"your forward pass returns the logits, the last layer's output before its {act}; "
-        "PyTorch's logits were compared with them, and your loss and gradients are taken "
-        f"through the {act} as declared",
+        "PyTorch's logits were compared with them, and your loss and gradients are held to "
+        f"PyTorch's, taken through the {act} as declared",
         f"nothing to change for training; where you predict from these logits, threshold at "
         f"{cut} (or return {act}(logits) from the forward pass)",
         "note",
@@ -98,7 +98,7 @@ def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding 
     if (
         shown in ("sigmoid", "softmax")
         and np.allclose(out, logits, rtol=rtol, atol=atol)
-        and _trains_through(obs, rs, rtol, atol)
+        and _trains_through(obs, rs, len(spec.sizes) - 1, rtol, atol)
     ):
         for r in refs:
             if r is not None:
@@ -146,15 +146,27 @@ def _clip_note(act: str, eps: float, past: int, n: int) -> Finding:
     )
 
 
-def _trains_through(obs: Obs, rs: RefStep, rtol: float, atol: float) -> bool:
-    """Whether the step's gradients (or, with none shown, its loss) agree with PyTorch's, so
-    the declared last activation is applied in training: a forward without it is then only
-    what the forward returns, not a network that lacks the activation."""
-    if obs.grads:
-        return all(
-            k in rs.grads
-            and np.shape(g) == np.shape(rs.grads[k])
-            and np.allclose(g, rs.grads[k], rtol=rtol, atol=atol)
-            for k, g in obs.grads.items()
-        )
-    return obs.loss is not None and bool(np.isclose(obs.loss, rs.loss, rtol=rtol, atol=atol))
+def _trains_through(obs: Obs, rs: RefStep, last: int, rtol: float, atol: float) -> bool:
+    """Whether the declared last activation is applied in training, so that a forward without
+    it is only what the forward returns, not a network that lacks the activation: the step's
+    loss agrees with PyTorch's (taken through the activation), or the last layer's gradients
+    agree with PyTorch's up to one positive factor (a network trained on the logits themselves
+    has dL/dz = z - y there, not p - y). A backward bug below the last layer, or a scale on
+    every layer, leaves both as they are, and is then named on the gradients it changes."""
+    if obs.loss is not None and bool(np.isclose(obs.loss, rs.loss, rtol=rtol, atol=atol)):
+        return True
+    if not obs.grads:
+        return False
+    top = [k for k in (f"W{last}", f"b{last}") if k in obs.grads and k in rs.grads]
+    return bool(top) and all(_parallel(obs.grads[k], rs.grads[k], rtol, atol) for k in top)
+
+
+def _parallel(g: np.ndarray, ref: np.ndarray, rtol: float, atol: float) -> bool:
+    """``g`` = c ``ref`` for one c > 0, within the tolerance (a zero gradient: equal)."""
+    if np.shape(g) != np.shape(ref):
+        return False
+    den = float(np.vdot(ref, ref))
+    if den == 0.0:
+        return bool(np.allclose(g, ref, rtol=rtol, atol=atol))
+    c = float(np.vdot(g, ref)) / den
+    return c > 0 and bool(np.allclose(g, c * ref, rtol=rtol, atol=atol * abs(c)))

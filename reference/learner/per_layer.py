@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .crash import learner_tail
+from .crash import learner_tail, raised_by_us
 from .layer_cases import (
     CS231N,
     PYTORCH,
@@ -206,6 +206,8 @@ def check_layer(lc: LayerCheck) -> LayerVerdict:
                 continue
             _one_case(lc, kind, case, found, worst)
         except Exception as e:  # noqa: BLE001 - the learner's layer failed on this case
+            if raised_by_us(e):
+                raise  # the checker's own failure: an internal error, not the learner's
             if "bare" in case.info and type(e).__name__ == "KeyError":
                 continue  # it reads statistics its own net stores first: a crash it would see
             found.add(
@@ -277,7 +279,7 @@ def _one_case(lc: LayerCheck, kind: Kind, case: Case, found: _Found, worst: dict
             f"{', '.join(expected)} (in that order)"
         )
     for (tensor, ref), mine in zip(expected.items(), got, strict=True):
-        floor = bn_dx_scale(case, dout) if tensor == "dx" and "norm" in lc.layer else 0.0
+        floor = bn_dx_scale(case, dout, lc.layer) if tensor == "dx" and "norm" in lc.layer else 0.0
         scale = max(float(np.abs(ref).max()), floor)
         _judge(
             found,

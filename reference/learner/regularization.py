@@ -6,18 +6,18 @@ is an L1 term (not declarable).
 The declared penalty is ``l2`` (l2/2 * sum W^2 over the weights, gradient l2 * W); the
 learner's own coefficient is then lambda_L = l2 + lambda', fitted by least squares over the
 steps examined, one for all the weights and one for all the biases, and accepted only when every
-element of every failing gradient is reproduced within tolerance.
-"""
+element of every failing gradient is reproduced within tolerance."""
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
 
-from .conventions import l2_on, top
+from .conventions import l2_on, lr_of, top
 from .l2_layers import bias_text, by_layer, per_layer_weights
 from .l2_layers import same as _same
 from .result import Finding
+from .wd_update import update_decays
 
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
@@ -74,13 +74,14 @@ def explain_regularization(
     spec: Spec,
     l2_biases: float | tuple = 0.0,
     whole_agreed: bool = False,
+    implied: bool = False,
 ) -> list[Finding] | None:
     """Findings when every failing gradient is PyTorch's plus lambda' times its parameter;
     None when that does not explain them all. ``l2``, ``l2_bias``: the declared penalties;
     ``whole_agreed``: all the rows at once agreed, so only a reading of the coefficient by
-    the batch's rows (``_readings``) is said where one fits (a 2 on lambda W would show there)."""
-    ws = [k for k in failing if k[0] == "W"]
-    bs = [k for k in failing if k[0] == "b"]
+    the batch's rows (``_readings``) is said where one fits (a 2 on lambda W would show there);
+    ``implied``: read off a step's weights (a declared weight_decay: ``wd_update``)."""
+    ws, bs = [k for k in failing if k[0] == "W"], [k for k in failing if k[0] == "b"]
     # the declared coefficients on the failing layers (one number, or one per layer)
     l2 = l2_on(ws[0], l2s, 0.0) if ws else top(l2s)
     l2_bias = l2_on(bs[0], 0.0, l2_biases) if bs else top(l2_biases)
@@ -99,9 +100,11 @@ def explain_regularization(
             if lam is None:
                 return None
             fits.update(dict.fromkeys(group, lam))
-    out: list[Finding] = []
     span = f" at steps {steps[0].step}-{steps[-1].step}" if len(steps) > 1 else ""
     wd = float(spec.opt.kwargs.get("weight_decay", 0.0) or 0.0)
+    if implied and wd and not (l2 or l2_bias):  # the update's own decay: wd + lambda'
+        return update_decays(codec, failing, [ws, bs], fits, wd, lr_of(spec.opt), span)
+    out: list[Finding] = []
     if ws:
         lam_l = l2 + fits[ws[0]]
         others = codec.labels([k for k in steps[0].g if k[0] == "W" and k not in ws])

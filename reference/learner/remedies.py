@@ -29,6 +29,7 @@ import numpy as np
 from nnparity.scratch import Spec, build, optimizers
 from nnparity.scratch.spec_choice import choice
 
+from .conventions import lr_of
 from .criteria import criterion
 from .result import Finding
 
@@ -169,7 +170,7 @@ def remedies(
         for f in found
         if f.code in ("dead_units", "saturation") and not f.evidence.startswith("at the start")
     ]
-    lr = spec.opt.kwargs.get("lr")
+    lr = lr_of(spec.opt)
     rising = float(np.mean(np.diff(losses) > 0)) if len(losses) > 1 else 0.0
     if lr and not grown and len(batches) == 1 and rising > RISING:  # it oscillates: too large?
         for c in (3, 10):
@@ -306,7 +307,7 @@ def slower(
             True,
         )
     said = f"; the same {spec.opt} run on for {on.steps} more steps reaches {score(on.out)}"
-    lr = spec.opt.kwargs.get("lr")
+    lr = lr_of(spec.opt)
     for c in RAISES if lr else ():
         if c > 100 and lr * c > 1 + 1e-9:  # past x 100, up to lr = 1: an lr 1e4 times too
             break  # small (1e-5 where 0.1 fits: review s19b; 1e-7: s22b) is raised, not another

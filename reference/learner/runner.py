@@ -15,8 +15,7 @@ A step that is the whole training step (no gradient function) runs before the fo
 compared, not after it: a forward called first would leave a fresh cache for a step that
 backprops the cache of an earlier call (its own loop calls forward after backward). A step
 that raises on its own at step 1 and runs after a forward call is ``step_needs_forward``.
-Such a step's gradients are implied from its weights (``implied``).
-"""
+Such a step's gradients are implied from its weights (``implied``)."""
 
 from __future__ import annotations
 
@@ -206,7 +205,8 @@ class Runner:
             if a.grads is None and not any(a.conventions.clip):  # a clip hides g: the
                 k = float(self.opt.get("lr_decay", 0.0))  # step is held to the clipped update
                 lr, mu = self.lr / (1 + (step - 1) * k), float(self.opt.get("momentum", 0.0))
-                mu = mu * (1 + (step - 1) * k) / (1 + (step - 2) * k) if step > 1 else mu
+                if step > 1 and not self.opt.get("lr_outside"):  # v holds the lr
+                    mu = mu * (1 + (step - 1) * k) / (1 + (step - 2) * k)
                 imply(obs, self.opt_name, {**self.opt, "momentum": mu}, lr, self._buf, self.codec)
         if a.forward is not None and last:
             a.write(params)

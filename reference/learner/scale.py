@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .conventions import lr_of
 from .evidence import StepData
 from .factors import Fit, fit, step_names
 from .result import Finding
@@ -280,7 +281,7 @@ def scale_findings(
     f = group[0][1]
     names = codec.labels(ks)
     first = min(failing[k] for k in ks)
-    ev = f"{f.text(n, d)} on {', '.join(ks)}{what}{span}"
+    ev = f"{f.text(n, d)} on {', '.join(names)}{what}{span}"
     whole = all(f"W{l}" in ks for l in range(1, len(spec.sizes)))  # every layer's weight
     if f.c < 0:
         out.append(
@@ -299,11 +300,14 @@ def scale_findings(
             )
         )
     if abs(abs(f.c) - 1) > 1e-12:
-        lr = spec.opt.kwargs.get("lr")
+        lr = lr_of(spec.opt)
         loss = spec.loss.name if whole else ""
         rows = n if isinstance(n, int) else 0
-        lr = float(lr) if lr and whole else None  # some weights step at the declared lr: one
-        summed = spec.loss.kwargs.get("reduction") == "sum"  # lr for all is refuted
+        # some weights step at the declared lr, or the factor changes from step to step (N
+        # of a shorter batch): no one lr for all fits, and none is offered (review s25f F2-3)
+        steady = not f.cs or max(f.cs) - min(f.cs) <= 1e-9 * max(abs(v) for v in f.cs)
+        lr = float(lr) if lr and whole and steady else None
+        summed = spec.loss.kwargs.get("reduction") == "sum"
         hint = scale_hint(f.factor, implied, f.c, lr, loss, backward, rows, spec.sizes[-1], summed)
         hint = "; ".join(filter(None, (averaged_momentum(spec, f.c), hint)))
         out.append(Finding("scale_factor", names, None, first, ev, hint))

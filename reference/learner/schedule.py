@@ -89,11 +89,10 @@ def explain_schedule(
         )
     if decay and steps[0] == 1 and "lr_decay" not in spec.opt.kwargs and _momentum(spec):
         fix = (  # each step's lr times PyTorch's velocity: the lr outside it (review s23a F1)
-            "the twin's lr_decay under momentum is the nnfs book's and Keras's form (the "
-            "velocity holds each step's lr), and yours keeps the lr outside the velocity "
-            f"(PyTorch's SGD with LambdaLR(lambda n: 1 / (1 + {decay:.4g} n))), which no "
-            "declaration takes yet: check with the decay switched off (a constant lr) and keep "
-            "it for training"
+            "if the decay is yours on purpose, declare it in PyTorch's form, which yours "
+            f"is (SGD with LambdaLR(lambda n: 1 / (1 + {decay:.4g} n)), the lr outside the "
+            f"velocity): lr_decay={decay:.4g}, lr_outside=true (the default, false, is the "
+            "nnfs book's and Keras's form, whose velocity holds each step's lr)"
         )
     elif decay and steps[0] == 1 and "lr_decay" not in spec.opt.kwargs:
         fix = (
@@ -181,8 +180,9 @@ def _declared_decay_fix(mults: list[float], steps: list[int], d: float, tol: flo
         return (
             f"your decay counts the steps from 1 (lr / (1 + {d:g} t) at step t = 1, 2, ...), so "
             "even the first step is decayed; the declared decay (nnfs's, Keras's, PyTorch's "
-            "Adagrad's) takes lr itself at the first step: count from 0 (increment the step "
-            "counter after the update)"
+            "Adagrad's) takes lr itself at the first step: decay with the steps taken before "
+            f"this one, lr / (1 + {d:g} (t - 1)) (nnfs increments its counter after the update; "
+            "a step count that Adam's bias correction shares stays from 1 there)"
         )
     _, k = _form(own, steps, 6, tol)
     if k:

@@ -47,7 +47,11 @@ def explain_sgd_form(
     lr, mu = float(kw.get("lr", 1e-3)), float(kw.get("momentum", 0.0) or 0.0)
     nesterov = bool(kw.get("nesterov", False))
     tries: list[tuple[dict, str]] = []
-    outside = [v for v in ("sgdw", "sgdw_l2") if mu and _applies("sgd", v, kw, [])]
+    outside = [  # forms read as a whole: a decay outside, the other lr_decay form, a
+        v  # buffer shared by same-shaped parameters (review s25e F1, F3)
+        for v in ("sgdw", "sgdw_l2", "torch_lr", "by_shape")
+        if mu and _applies("sgd", v, kw, [])
+    ]
     if _follows(Sim("sgd", kw), seq, atol, rtol):
         return []  # the declared form itself is within this resolution: no other is shown
     # a momentum added or removed leaves the first step as it is (the buffer starts at g)
@@ -101,7 +105,7 @@ def explain_sgd_form(
             )
         ]
 
-    for v in outside:  # a valid form PyTorch's SGD does not take: named with its own fix
+    for v in outside:  # named with its own fix
         if _follows(Sim("sgd", kw, v), seq, atol, rtol):
             label = next(lab for key, lab in VARIANTS["sgd"] if key == v)
             return found(

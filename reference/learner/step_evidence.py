@@ -15,6 +15,7 @@ from .output_dz import (
     CLIPS,
     bce_clip_dz,
     ce_clip_dz,
+    logits_dz,
     softmax_axis_dz,
     softmax_diag_dz,
     softmax_diagflat_dz,
@@ -85,6 +86,8 @@ def step_data(
     ce, n = ref.spec.loss.name == "cross_entropy", z[-1].shape[0]
     n = n if ref.reduction in ("mean", "batch") else 1
     alt["target_missing"] = target_missing_dz(dz_of, dl_dz, yt, n, ce)  # p for p - y
+    if ce or (ref.spec.loss.name == "bce" and ref.spec.activations[-1].name == "sigmoid"):
+        alt["logits_dz"] = logits_dz(z[-1], yt, ref.reduction, ce)  # z - y for p - y
     if z[-1].shape[0] > 1 and z[-1].shape[1] == 1 and yt.is_floating_point():
         alt["target_mean"] = target_mean_dz(dz_of, yt)  # (N, 1) - (N,), reduced back
     return StepData(

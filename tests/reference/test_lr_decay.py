@@ -16,6 +16,7 @@ from nnparity.scratch import Spec, build, make_data
 OPTS = [
     "sgd(lr=0.1,lr_decay=0.5)",
     "sgd(lr=0.1,momentum=0.9,weight_decay=0.01,lr_decay=0.5)",
+    "sgd(lr=0.1,momentum=0.9,lr_decay=0.5,lr_outside=true)",
     "adam(lr=0.01,lr_decay=0.3)",
     "adamw(lr=0.01,weight_decay=0.5,lr_decay=0.3)",
     "rmsprop(lr=0.01,momentum=0.5,lr_decay=0.3)",
@@ -89,3 +90,24 @@ def test_a_decay_one_step_ahead_fails(monkeypatch):
 def test_a_negative_decay_is_refused():
     with pytest.raises(Exception, match="lr_decay"):
         build(Spec.parse(_spec("sgd(lr=0.1,lr_decay=-0.1)")))
+
+
+def test_the_two_momentum_forms_part_under_a_decay_and_agree_without():
+    """lr_outside=true (PyTorch's buffer, b = mu b + g) and the default (the velocity
+    holds the lr, nnfs and Keras) take other steps under lr_decay, the same steps without."""
+
+    def w1(opt: str) -> np.ndarray:
+        s = Spec.parse(_spec(opt))
+        net = build(s)
+        p = net.init_params()
+        st = net.init_state(p)
+        X, y = make_data(s)
+        for _ in range(5):
+            p, st, _ = net.train_step(p, st, X, y)
+        return p["W1"]
+
+    base = "sgd(lr=0.1,momentum=0.9{})"
+    decayed = [w1(base.format(f",lr_decay=0.5,lr_outside={f}")) for f in ("true", "false")]
+    assert not np.allclose(*decayed, rtol=1e-6, atol=0)
+    plain = [w1(base.format(f",lr_outside={f}")) for f in ("true", "false")]
+    np.testing.assert_array_equal(*plain)

@@ -41,8 +41,9 @@ def test_minimum_counts_from_the_issue():
 # scratch's hyperparameter -> the argument of PyTorch's own class or function that it mirrors;
 # None: an option PyTorch's class lacks (lr_decay: a LambdaLR around it), off by default
 DECAY = {"lr_decay": None}
+SGD = {**DECAY, "lr_outside": None}  # where the lr sits under lr_decay: no option of SGD
 TORCH_SIGNATURES = {
-    ("optimizer", "sgd"): ("torch.optim.SGD", DECAY),
+    ("optimizer", "sgd"): ("torch.optim.SGD", SGD),
     ("optimizer", "adam"): (
         "torch.optim.Adam",
         {"beta1": ("betas", 0), "beta2": ("betas", 1), **DECAY},
