@@ -11,64 +11,52 @@ or to every maximum, the gradient to every element or averaged, ``=`` where ``+=
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from .layer_cases import EPS, Case, _autograd, bn_axes
+from .conv_variants import CONV
+from .layer_cases import EPS, Case, bn_axes
+from .variant_base import Variant, _torch_variant
 
 Array = np.ndarray
-
-
-@dataclass(frozen=True)
-class Variant:
-    """``code`` (the catalogue's name), ``what`` it does, the ``fix``, and ``tensors(case,
-    dout)``: every tensor computed that wrong way (None: the variant does not apply)."""
-
-    code: str
-    what: str
-    fix: str
-    tensors: Callable[[Case, Array], dict[str, Array] | None]
-    backward_fix: str = ""  # where a forward variant's gradient is the backward's alone
-
-
-def _torch_variant(f: Callable) -> Callable[[Case, Array], dict[str, Array] | None]:
-    """``tensors`` from a PyTorch function ``f(case)`` -> ``g(x, *params)``: its output and
-    autograd's gradients."""
-
-    def tensors(case: Case, dout: Array) -> dict[str, Array] | None:
-        g = f(case)
-        if g is None:
-            return None
-        out, grads = _autograd(g, case)
-        if out.shape != dout.shape:
-            return {"out": out}
-        return {"out": out, **grads(dout)}
-
-    return tensors
 
 
 # -- batchnorm and layernorm ---------------------------------------------------------------
 
 
-def _norm(axes_of: Callable[[object], tuple[int, ...]], detach: str = "", ddof: int = 0):
+def _norm(
+    axes_of: Callable[[object], tuple[int, ...]],
+    detach: str = "",
+    ddof: int = 0,
+    eps_outside: bool = False,
+    running: bool = False,
+):
     """gamma (x - mu) / sqrt(var + eps) + beta over ``axes_of(x)``, with ``detach`` naming the
     statistic(s) whose gradient is dropped ("mu", "var", "mu,var") and the variance divided by
-    count - ``ddof``."""
+    count - ``ddof``; ``eps_outside``: / (sqrt(var) + eps); ``running``: the layer dict's
+    running statistics in place of the batch's (None where the case passes none)."""
 
     def make(case: Case):
+        import torch
+
+        lp = case.layer_param or {}
+        if not case.train or (running and "running_mean" not in lp):
+            return None
+
         def g(x, gamma, beta):
             axes = axes_of(x)
             vec = [1, -1] + [1] * (x.ndim - 2)
             mu = x.mean(dim=axes, keepdim=True)
             var = x.var(dim=axes, keepdim=True, correction=ddof)
+            if running:
+                mu = torch.as_tensor(np.asarray(lp["running_mean"], float)).reshape(vec)
+                var = torch.as_tensor(np.asarray(lp["running_var"], float)).reshape(vec)
             if "var" in detach:
                 var = var.detach()
             num = x - (mu.detach() if "mu" in detach else mu)
-            return gamma.reshape(vec) * num / (var + EPS).sqrt() + beta.reshape(vec)
+            den = var.sqrt() + EPS if eps_outside else (var + EPS).sqrt()
+            return gamma.reshape(vec) * num / den + beta.reshape(vec)
 
-        if not case.train:
-            return None
         return g
 
     return make
@@ -102,6 +90,22 @@ BATCHNORM = [
         "the batch",
         "batchnorm's statistics run over the batch: mean and var with axis=0",
         _torch_variant(_norm(_feature_axes)),
+    ),
+    Variant(
+        "batchnorm_running",
+        "normalises with the running statistics in training mode, where the batch's own mean "
+        "and variance belong (the running ones are for test mode)",
+        "in mode 'train' normalise with x.mean(axis=0) and x.var(axis=0), and only update "
+        "running_mean and running_var from them",
+        _torch_variant(_norm(_batch_axes, running=True)),
+    ),
+    Variant(
+        "batchnorm_eps",
+        "adds eps outside the square root, (x - mu) / (sqrt(var) + eps), where PyTorch and "
+        "CS231n take sqrt(var + eps)",
+        "divide by np.sqrt(var + eps) (the two part by about eps / var, which a variance near "
+        "0 makes large)",
+        _torch_variant(_norm(_batch_axes, eps_outside=True)),
     ),
     Variant(
         "batchnorm_backward",
@@ -186,85 +190,6 @@ LAYERNORM = [
         "drops the variance's term from dx",
         LN_BACKWARD_FIX,
         _torch_variant(_ln(detach="var")),
-    ),
-]
-
-
-# -- conv ----------------------------------------------------------------------------------
-
-
-def _conv(flip: bool = False, origin_stride1: bool = False):
-    def make(case: Case):
-        import torch.nn.functional as F
-
-        cp = case.layer_param or {}
-        s, pad = cp["stride"], cp["pad"]
-        if origin_stride1 and s == 1:
-            return None
-
-        def g(x, w, b):
-            k = w.flip(-1, -2) if flip else w
-            if not origin_stride1:
-                return F.conv2d(x, k, b, stride=s, padding=pad)
-            full = F.conv2d(x, k, b, stride=1, padding=pad)
-            ho = (x.shape[2] + 2 * pad - w.shape[2]) // s + 1
-            wo = (x.shape[3] + 2 * pad - w.shape[3]) // s + 1
-            return full[:, :, :ho, :wo]
-
-        return g
-
-    return make
-
-
-def _conv_last_sample(case: Case, dout: Array) -> dict[str, Array] | None:
-    """dw and db of the last sample only (``=`` where ``+=`` sums over the batch)."""
-    import torch
-    import torch.nn.functional as F
-
-    cp = case.layer_param or {}
-    x = torch.tensor(case.x[-1:])
-    w = torch.tensor(case.params["w"], requires_grad=True)
-    b = torch.tensor(case.params["b"], requires_grad=True)
-    out = F.conv2d(x, w, b, stride=cp["stride"], padding=cp["pad"])
-    if out.shape[1:] != dout.shape[1:]:
-        return None
-    dw, db = torch.autograd.grad(out, [w, b], torch.tensor(dout[-1:]))
-    return {"dw": dw.numpy(), "db": db.numpy()}
-
-
-def _conv_db_per_position(case: Case, dout: Array) -> dict[str, Array] | None:
-    return {"db": dout.sum(axis=0)}
-
-
-CONV = [
-    Variant(
-        "conv_flip",
-        "flips the kernel (true convolution) where PyTorch and CS231n compute cross-correlation",
-        "multiply each window by w as it is: out[n, f, i, j] = sum(x_window * w[f]) + b[f], "
-        "with no w[:, :, ::-1, ::-1]",
-        _torch_variant(_conv(flip=True)),
-        "in backward, use the kernel rotated 180 degrees where your forward uses it as it is: "
-        "dx is the full convolution of dout with w[:, :, ::-1, ::-1] (or scatter dout[n, f, i, "
-        "j] * w[f] into each window of dx), so that dx is the gradient of your own forward",
-    ),
-    Variant(
-        "conv_stride",
-        "starts window (i, j) at (i, j) instead of (i * stride, j * stride)",
-        "the window of output (i, j) starts at row i * stride, column j * stride of the "
-        "padded input",
-        _torch_variant(_conv(origin_stride1=True)),
-    ),
-    Variant(
-        "conv_batch_sum",
-        "keeps only the last sample's dw and db (= where += sums over the batch)",
-        "accumulate over the batch: dw += ..., db += ... inside the loop over n",
-        _conv_last_sample,
-    ),
-    Variant(
-        "bias_reduction",
-        "sums db over the batch only, not over the output positions",
-        "db = dout.sum(axis=(0, 2, 3))",
-        _conv_db_per_position,
     ),
 ]
 
