@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .conventions import l2_on, lr_of, top
 from .l2_layers import bias_text, by_layer, per_layer_weights
 from .l2_layers import same as _same
+from .l2_weights import weights_finding as _weights
 from .result import Finding
 from .wd_update import update_decays
 
@@ -150,10 +151,11 @@ def explain_regularization(
             said += (
                 "the L2 penalty is applied to the biases too, where l2 regularises the weights only"
             )
-            fix = (
-                "leave the biases out of the penalty: only weight gradients get l2 * W; if "
-                "your biases are regularised on purpose (nnfs's bias_regularizer_l2 = lambda "
-                f"adds 2 lambda b), declare l2_bias={lam_b:.6g}"
+            fix = "leave the biases out of the penalty: only weight gradients get l2 * W" + (
+                "; if your biases are regularised on purpose (nnfs's bias_regularizer_l2 = "
+                f"lambda adds 2 lambda b), declare l2_bias={lam_b:.6g}"
+                if lam_b > 0
+                else " (yours has the wrong sign too: it pushes the biases away from 0)"
             )
         out.append(
             Finding(
@@ -166,118 +168,6 @@ def explain_regularization(
             )
         )
     return out
-
-
-def _weights(
-    names: tuple[str, ...],
-    step: int,
-    lam: float,
-    l2: float,
-    wd: float,
-    span: str,
-    others: tuple[str, ...] = (),
-    reading: tuple[str, str] | None = None,
-    loss_agrees: bool = False,
-    by_rows: bool = False,
-    per_layer: str | None = None,
-    in_update: bool = False,
-) -> Finding:
-    """The finding for weight gradients carrying lam * W where the declaration gives l2 * W
-    (or, with no l2, where the optimizer's weight_decay=wd was probably meant); ``others``:
-    the weights that agree (a term missing from these alone is a penalty on some layers);
-    ``reading``: what the coefficient's ratio to l2 says (``_readings``), evidence and fix."""
-    ev = f"your weight gradients are PyTorch's plus {lam - l2:.6g} W{span}: "
-    ref, via_wd = (l2, False) if l2 else (wd, True)
-    scale = max(abs(lam), abs(ref))
-    name = "weight_decay" if via_wd else "l2"
-    own_loss = loss_agrees and bool(ref) and not via_wd and not _same(lam, ref, scale)
-    moved = (
-        f"; weight_decay={wd:g} is applied by the optimizer in the update (to every parameter), "
-        "never to the gradient"
-        if via_wd
-        else ""
-    )
-    if by_rows and reading and not via_wd:  # all rows at once agreed: the rows' reading alone
-        ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}: {reading[0]}"
-        hint = reading[1]
-    elif not ref:
-        ev += f"an L2 penalty ({lam:.6g}/2 sum W^2 in the loss) that is not declared"
-        hint = f"declare {per_layer or f'l2={lam:.6g}'} if the penalty is meant, or remove it"
-        if per_layer:
-            ev += " (on these layers alone)"
-            hint = f"declare {per_layer} (one per layer) if the penalty is meant, or remove it"
-    elif _same(lam, ref, scale):  # only with weight_decay: the same coefficient, in the gradient
-        ev += f"the gradient of an L2 penalty in your loss, {lam:g} W{moved}"
-        hint = f"declare l2={lam:g} (L2 in the loss, weights only) instead of weight_decay"
-    elif _same(lam, 0.0, scale):
-        ev += f"the declared L2 term l2 * W (l2 = {l2:g}) is missing from your gradients"
-        hint = (
-            "add l2 * W to each weight gradient (and l2/2 * sum W^2 to the loss); if your update "
-            "applies the penalty instead (w *= 1 - lr * l2, Nielsen's network2), declare "
-            "l2_in='update'"
-        )
-        if in_update:  # declared already: the update's decay is what is missing
-            hint = (
-                "your update leaves out the declared decay (l2_in='update'): step with "
-                "w = (1 - lr * l2) * w - lr * g (network2's (1 - eta * lmbda / n) * w)"
-            )
-        if others and not via_wd:  # some layers regularised, these not
-            hint = (
-                f"your {', '.join(others)} take the L2 term and these do not: for a penalty on "
-                f"some layers only (nnfs's per-layer weight_regularizer_l2), declare {per_layer} "
-                "(one per layer); else add l2 * W to these gradients too"
-            )
-    elif _same(lam, 2 * ref, scale):
-        ev += (
-            f"your L2 term is 2 lambda W = {lam:g} W where {name} = {ref:g} gives lambda W "
-            f"(the gradient of lambda/2 sum W^2){moved}"
-        )
-        said_too = reading is not None and not via_wd  # lr = 0.5: the decay without lr
-        ev += f"; or {reading[0]}" if said_too else ""  # takes the same steps
-        hint = (
-            "the gradient of lambda/2 * sum W^2 is lambda * W: drop the 2 "
-            + (
-                ""
-                if others or own_loss
-                else f"(or declare l2={lam:g} if your loss has lambda * sum W^2)"
-            )
-            + (f"; declare l2={ref:g} instead of weight_decay" if via_wd else "")
-            + (f"; or, for the decay: {reading[1]}" if said_too else "")
-        )
-    elif _same(lam, -ref, scale):
-        ev += f"your L2 term has the wrong sign: -{ref:g} W where {name} = {ref:g} gives +{ref:g} W"
-        hint = "add + lambda * W: the penalty pulls the weights towards 0" + (
-            f"; declare l2={ref:g} instead of weight_decay" if via_wd else ""
-        )
-    elif _same(2 * lam, ref, scale) and not via_wd and not others:
-        ev += (
-            f"your L2 term is {lam:g} W, half the declared l2 = {ref:g}: the gradient of a "
-            f"penalty lambda sum W^2 (lambda = {lam:g}) is 2 lambda W, the 2 dropped"
-        )
-        hint = "the gradient of lambda * sum W^2 is 2 * lambda * W: put the 2 back" + (
-            "" if own_loss else f" (or declare l2={lam:g} if your loss has lambda/2 * sum W^2)"
-        )
-    elif reading and not via_wd:
-        ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}: {reading[0]}"
-        hint = reading[1]
-    elif own_loss:
-        ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}"
-        hint = "use the declared coefficient in your gradients"
-    else:
-        ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}{moved}"
-        hint = (
-            f"use the declared coefficient, which {', '.join(others)} already "
-            f"{'takes' if len(others) == 1 else 'take'}, or declare {per_layer} (one per layer)"
-            if others and per_layer
-            else f"use the declared coefficient, or declare l2={lam:.6g}"
-        )
-    if own_loss:  # the loss takes the declared penalty: the gradient is what is off
-        ev += (
-            f"; the loss value you return is PyTorch's, whose penalty is the declared "
-            f"{ref:g}/2 sum W^2: your loss takes it, your gradients do not"
-        )
-        hint += f"; your own loss's penalty has the gradient {ref:g} W"
-    return Finding("regularization_mismatch", names, None, step, ev, hint)
 
 
 def _readings(

@@ -19,10 +19,28 @@ if TYPE_CHECKING:
 
 
 def update_decay(
-    names: tuple[str, ...], step: int, own: float, wd: float, lr: float | None, span: str
+    names: tuple[str, ...],
+    step: int,
+    own: float,
+    wd: float,
+    lr: float | None,
+    span: str,
+    biases: bool = False,
 ) -> Finding:
     """The finding for parameters ``names`` whose update decays them by lr * ``own`` p a step
-    where the declared ``weight_decay=wd`` gives lr * wd p."""
+    where the declared ``weight_decay=wd`` gives lr * wd p (``biases``: they are the biases
+    alone, the weights decaying as declared)."""
+    if biases and same(own, 0.0, abs(wd)):  # a decay of the weights alone: L2 on them
+        return Finding(
+            "regularization_mismatch",
+            names,
+            None,
+            step,
+            f"your biases take no weight decay, where weight_decay={wd:g} decays every "
+            f"parameter (PyTorch's optimizers do){span}",
+            f"decay the biases too, or, for a penalty on the weights only, declare l2={wd:g} "
+            "(L2 on the weights) instead of weight_decay",
+        )
     shown = 0.0 if same(own, 0.0, max(abs(own), abs(wd))) else own
     said = f"your update decays {', '.join(names)} by lr * {shown:.6g} * p a step{span}, where "
     said += f"weight_decay={wd:g} gives lr * {wd:g} * p (PyTorch's optimizers decay every "
@@ -66,6 +84,14 @@ def update_decays(
     if len(parts) == 2 and same(parts[0][1], parts[1][1], max(abs(parts[0][1]), wd)):
         parts = [(parts[0][0] + parts[1][0], parts[0][1])]
     return [
-        update_decay(codec.labels(g), min(failing[k] for k in g), own, wd, lr, span)
+        update_decay(
+            codec.labels(g),
+            min(failing[k] for k in g),
+            own,
+            wd,
+            lr,
+            span,
+            all(k[0] == "b" for k in g) and not groups[0],
+        )  # fmt: skip
         for g, own in parts
     ]
