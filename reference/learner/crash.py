@@ -80,6 +80,11 @@ def learner_tail(exc: BaseException, limit: int = 4) -> str:
     return "".join(traceback.format_list(shown)) + only
 
 
+class OwnFailure(RuntimeError):
+    """A failure of the checker's own computation (PyTorch's reference, a tolerance floor),
+    raised past the learner's: an internal error, never graded as the learner's code."""
+
+
 def raised_by_us(exc: BaseException) -> bool:
     """Whether the innermost frame of ``exc`` that is not a library's is nnparity's own (its
     ``reference`` package): a failure of the checker, never to be graded as the learner's."""

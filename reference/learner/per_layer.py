@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .crash import learner_tail, raised_by_us
+from .crash import OwnFailure, learner_tail
 from .layer_cases import (
     CS231N,
     PYTORCH,
@@ -206,7 +206,7 @@ def check_layer(lc: LayerCheck) -> LayerVerdict:
                 continue
             _one_case(lc, kind, case, found, worst)
         except Exception as e:  # noqa: BLE001 - the learner's layer failed on this case
-            if raised_by_us(e):
+            if isinstance(e, OwnFailure):
                 raise  # the checker's own failure: an internal error, not the learner's
             if "bare" in case.info and type(e).__name__ == "KeyError":
                 continue  # it reads statistics its own net stores first: a crash it would see
@@ -239,6 +239,16 @@ def check_layer(lc: LayerCheck) -> LayerVerdict:
     )
 
 
+def _ours(f: Callable, *args: Any) -> Any:
+    """``f(*args)``, a computation of the checker's own on the case alone (no output of the
+    learner's), any failure of it an ``OwnFailure`` (review s25g F1: nnparity's broadcast
+    error was graded as the learner's ``layer_error``)."""
+    try:
+        return f(*args)
+    except Exception as e:
+        raise OwnFailure(f"nnparity's own {getattr(f, '__name__', f)} failed: {e}") from e
+
+
 def _unpack_forward(res: Any) -> tuple[Array, Any]:
     if not (isinstance(res, tuple) and len(res) == 2):
         raise TypeError(f"the forward returned {type(res).__name__}; it must return (out, cache)")
@@ -246,7 +256,7 @@ def _unpack_forward(res: Any) -> tuple[Array, Any]:
 
 
 def _one_case(lc: LayerCheck, kind: Kind, case: Case, found: _Found, worst: dict) -> None:
-    ref_out, grads = kind.reference(case)  # type: ignore[misc]
+    ref_out, grads = _ours(kind.reference, case)  # type: ignore[misc]
     lp = copy.deepcopy(case.layer_param)
     args = [case.x.copy(), *(v.copy() for v in case.params.values())]
     res = lc.forward(*args, lp) if lp is not None else lc.forward(*args)
@@ -279,7 +289,8 @@ def _one_case(lc: LayerCheck, kind: Kind, case: Case, found: _Found, worst: dict
             f"{', '.join(expected)} (in that order)"
         )
     for (tensor, ref), mine in zip(expected.items(), got, strict=True):
-        floor = bn_dx_scale(case, dout, lc.layer) if tensor == "dx" and "norm" in lc.layer else 0.0
+        norm = tensor == "dx" and "norm" in lc.layer
+        floor = _ours(bn_dx_scale, case, dout, lc.layer) if norm else 0.0
         scale = max(float(np.abs(ref).max()), floor)
         _judge(
             found,

@@ -10,7 +10,7 @@ import pytest
 
 from nnparity.reference.learner import layer_check
 from nnparity.reference.learner import layer_variants as lv
-from nnparity.reference.learner.crash import raised_by_us
+from nnparity.reference.learner.crash import OwnFailure, raised_by_us
 from nnparity.reference.learner.per_layer import check_layer
 
 
@@ -64,7 +64,7 @@ def test_correct_cs231n_batchnorm_matches_with_its_bare_first_call(layer, fb):
 def test_our_own_failure_is_raised_not_graded(monkeypatch):
     # the checker's own dx floor fails (an axis its input lacks): raised inside nnparity
     monkeypatch.setattr(lv, "bn_axes", lambda x: (0, 7))
-    with pytest.raises(np.exceptions.AxisError) as e:
+    with pytest.raises(OwnFailure) as e:
         check_layer(layer_check(bn_forward, bn_backward, layer="batchnorm", convention="cs231n"))
     assert raised_by_us(e.value)
 
@@ -75,4 +75,13 @@ def test_the_learners_own_failure_is_still_its_finding():
 
     v = check_layer(layer_check(crashing, bn_backward, layer="batchnorm", convention="cs231n"))
     assert v.code == "implementation_bug"
+    assert {f.code for f in v.findings} == {"layer_error"}, v.render()
+
+
+def test_a_backward_that_returns_other_names_is_still_the_learners_finding():
+    def backward(dout, cache):
+        dx, dg, db = bn_backward(dout, cache)
+        return {"grad_x": dx, "grad_gamma": dg, "grad_beta": db}  # not the names expected
+
+    v = check_layer(layer_check(bn_forward, backward, layer="batchnorm", convention="cs231n"))
     assert {f.code for f in v.findings} == {"layer_error"}, v.render()
