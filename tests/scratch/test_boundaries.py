@@ -130,12 +130,12 @@ def test_layers_holding_arrays_are_numbered(layer):
         (
             lambda: optimizers["sgd"].build({"lrr": 1}),
             "'sgd' has no hyperparameter 'lrr'; known: lr, momentum, dampening, weight_decay, "
-            "nesterov, lr_decay",
+            "nesterov, lr_decay, lr_outside",
         ),
         (
             lambda: optimizers.normalize("sgd", {"lrr": 1}),
             "optimizer 'sgd' has no hyperparameter 'lrr'; did you mean 'lr'? Its hyperparameters: "
-            "lr, momentum, dampening, weight_decay, nesterov, lr_decay",
+            "lr, momentum, dampening, weight_decay, nesterov, lr_decay, lr_outside",
         ),
         (
             lambda: initializers.normalize("zeros", {"value": 1}),
