@@ -34,7 +34,7 @@ def explain_decay(
         return None
     kW, kb = (k[r] if k[r] is not None and abs(k[r]) > floor else 0.0 for r in "Wb")
     sim = Sim("sgd", {**kw, "_kW": kW, "_kb": kb}, "decay_fit")
-    if _excess(sim, seq, atol, rtol) > 1.0:
+    if _excess(sim, seq, atol, rtol, stop=1.0) > 1.0:
         return None
     parts, fixes = [], []
     if kW:

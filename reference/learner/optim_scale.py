@@ -39,7 +39,7 @@ def lr_factor(
     if den <= 0.0 or not math.isfinite(num / den) or num / den <= 0.0 or num == den:
         return None
     c, lr = num / den, _lr(name, kw)
-    fitted = _excess(Sim(name, {**kw, "lr": lr * c}), seq, atol, rtol)
+    fitted = _excess(Sim(name, {**kw, "lr": lr * c}), seq, atol, rtol, stop=1.0)
     if fitted <= 1.0 and fitted <= _excess(Sim(name, kw), seq, atol, rtol) / 4:
         return c, lr
     return None
@@ -77,7 +77,7 @@ def scale_reading(
     clean = _clean(c, n)
     c_use = clean[0] if clean else c
     scaled = [(P, {k: g * c_use for k, g in G.items()}, A) for P, G, A in seq]
-    if _excess(Sim(name, kw), scaled, atol, rtol) > 1.0:
+    if _excess(Sim(name, kw), scaled, atol, rtol, stop=1.0) > 1.0:
         return None
     same = SAME_STEPS.format(cls=_cls(name))
     eps = f"{name} with eps = {value:.3g} where {declared:.3g} is declared"
@@ -120,7 +120,7 @@ def gradient_scale(
         return None
     for c, nm in ((float(n), "N"), (1.0 / n, "1/N"), (2.0, "2"), (0.5, "1/2")):
         scaled = [(P, {k: g * c for k, g in G.items()}, A) for P, G, A in seq]
-        if _excess(Sim(name, kw), scaled, atol, rtol) <= 1.0:
+        if _excess(Sim(name, kw), scaled, atol, rtol, stop=1.0) <= 1.0:
             return c, (f"{c:g} = {nm} (N = {n})" if "N" in nm else nm)
     return None
 
@@ -142,7 +142,7 @@ def short_batch_scale(
         (P, {k: g * (r / B) for k, g in G.items()}, A)
         for (P, G, A), r in zip(seq, rows, strict=True)
     ]
-    if _excess(Sim(name, kw), scaled, atol, rtol) > 1.0:
+    if _excess(Sim(name, kw), scaled, atol, rtol, stop=1.0) > 1.0:
         return None
     short = next(o.step for o in obs if len(o.rows) < B)
     return lambda whose: (

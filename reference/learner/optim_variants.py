@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from itertools import combinations
 from typing import Any
 
@@ -98,7 +99,7 @@ def variant_search(
                     continue
                 kw2[FITTED[fitted[0]][0]] = value
             on, at = (whole, None) if PER_NAME.intersection(keys) else (seq, seg)
-            e = _excess(Sim(name, kw2, keys), on, atol, rtol, at)
+            e = _excess(Sim(name, kw2, keys), on, atol, rtol, at, stop=min(base, 1.0))
             if e <= 1.0 and e < base:  # within tolerance, and closer than the declared one
                 passing.append((e, len(passing), combo, kw2))
                 if n > 1:
@@ -161,23 +162,28 @@ def _fit_value(
     arg, (lo, hi), value_of = FITTED[key]
     seq, seg = _subsample(seq, seg)  # the fit on a sample; the caller confirms it on all
 
-    def excess(x: float) -> float:
-        return _excess(Sim(name, {**kw, arg: value_of(x)}, keys), seq, atol, rtol, seg)
+    def excess(x: float, stop: float = math.inf) -> float:
+        return _excess(Sim(name, {**kw, arg: value_of(x)}, keys), seq, atol, rtol, seg, stop)
+
+    def least(xs: list[float]) -> int:  # the first least excess over the grid xs
+        if arg not in AT_ONCE or seg is None:
+            return _first_least(excess, xs)
+        errs = _excess_at(Sim(name, kw, keys), arg, [value_of(x) for x in xs], seq, atol, rtol, seg)
+        return min(range(len(xs)), key=lambda j: errs[j])
 
     grid = FINE if key in STEPPED else GRID
     xs = [lo + (hi - lo) * i / (grid - 1) for i in range(grid)]
-    errs = [excess(x) for x in xs]
-    i = min(range(grid), key=lambda j: errs[j])
+    i = least(xs)
     a, b = xs[max(i - 1, 0)], xs[min(i + 1, grid - 1)]
     if key in STEPPED:  # a narrow well between plateaus: zoom in before the golden section
         for _ in range(ZOOM):
             zs = [a + (b - a) * k / (grid - 1) for k in range(grid)]
-            j = min(range(grid), key=lambda k: excess(zs[k]))
+            j = least(zs)
             a, b = zs[max(j - 1, 0)], zs[min(j + 1, grid - 1)]
     x = golden(excess, a, b, GOLDEN)[0]
     declared = _declared(name, kw, arg)
     if arg == "eps" and x - lo < EDGE and declared > 0:  # below the range: eps left out?
-        zero = _excess(Sim(name, {**kw, "eps": 0.0}, keys), seq, atol, rtol, seg)
+        zero = _excess(Sim(name, {**kw, "eps": 0.0}, keys), seq, atol, rtol, seg, stop=1.0)
         return 0.0 if zero <= 1.0 else None
     if min(x - lo, hi - x) < EDGE:  # on the range's edge: no value in the range fits
         return None
@@ -185,6 +191,52 @@ def _fit_value(
     if here is not None and abs(x - here) <= SAME:  # eps or 1 - beta within 0.1%
         return None
     return value_of(x)
+
+
+def _first_least(excess: Callable[[float, float], float], xs: list[float]) -> int:
+    """The index of the first least ``excess(x)`` over ``xs``; each point is evaluated only up
+    to the least so far (``_excess``'s ``stop``): a point cut short lies above it, so the
+    index is the one the whole evaluations give."""
+    best, at = math.inf, 0
+    for i, x in enumerate(xs):
+        e = excess(x, best)
+        if e < best:
+            best, at = e, i
+    return at
+
+
+AT_ONCE = ("_clip", "eps")  # fitted values that enter the update only elementwise
+AT_ONCE_LIMIT = 2**20  # elements in one simulation of many values (more: in chunks)
+
+
+def _excess_at(
+    sim: Sim, arg: str, values: list[float], seq: list, atol: float, rtol: float, seg: Tensor
+) -> list[float]:
+    """``_excess`` of ``sim`` with ``sim.kw[arg]`` at each of ``values``, a flat ``seq``
+    (``_flat``) simulated for all of them at once: the elements repeated once per value, each
+    copy with its own value (``arg`` enters the update elementwise, ``AT_ONCE``) and its own
+    parameters' max |Q - P|. The same arithmetic, element by element, as one ``_excess`` per
+    value; for a grid of small parameters, one simulation instead of hundreds."""
+    n, parts = seg.numel(), int(seg[-1]) + 1
+    per = max(AT_ONCE_LIMIT // max(n, 1), 1)
+    if len(values) > per:
+        cuts = (values[i : i + per] for i in range(0, len(values), per))
+        return [e for cut in cuts for e in _excess_at(sim, arg, cut, seq, atol, rtol, seg)]
+    k = len(values)
+    dtype = seq[0][0]["_"].dtype
+    many = Sim(sim.name, {**sim.kw, arg: torch.tensor(values, dtype=dtype).repeat_interleave(n)},
+               tuple(sim.v))  # fmt: skip
+    segs = seg.repeat(k) + torch.arange(k).repeat_interleave(n) * parts
+    worst = torch.zeros(k, dtype=torch.float64)
+    for P, G, A in seq:
+        P, G, A = ({"_": d["_"].repeat(k)} for d in (P, G, A))
+        Q = many.step(P, G)["_"]
+        d = (Q - P["_"]).abs()
+        top = torch.zeros(k * parts, dtype=d.dtype).scatter_reduce(0, segs, d, "amax")
+        allowed = atol * top.clamp_min(1e-300)[segs] + rtol * Q.abs()
+        e = ((A["_"] - Q).abs() / allowed).view(k, n).amax(1).double()
+        worst = torch.maximum(worst, torch.where(e.isfinite(), e, math.inf))
+    return worst.tolist()
 
 
 SAMPLE = 4096  # elements a fit looks at, spread over every parameter
@@ -235,7 +287,7 @@ def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
 
 def _follows(sim: Sim, seq: list, atol: float, rtol: float) -> bool:
     """Whether ``sim`` fed with the gradients of ``seq`` reproduces every post-step weight."""
-    return _excess(sim, seq, atol, rtol) <= 1.0
+    return _excess(sim, seq, atol, rtol, stop=1.0) <= 1.0
 
 
 def _flat(seq: list) -> tuple[list, Tensor | None]:
@@ -250,12 +302,23 @@ def _flat(seq: list) -> tuple[list, Tensor | None]:
     return out, seg
 
 
-def _excess(sim: Sim, seq: list, atol: float, rtol: float, seg: Tensor | None = None) -> float:
+def _excess(
+    sim: Sim,
+    seq: list,
+    atol: float,
+    rtol: float,
+    seg: Tensor | None = None,
+    stop: float = math.inf,
+) -> float:
     """max |A - Q| / (atol * max |Q - P| + rtol |Q|) over the steps of ``seq``, parameters and
     elements (<= 1: ``sim`` reproduces the learner's post-step weights ``A``); ``seg``: the
-    parameter of each element of a flat ``seq`` (``_flat``), whose max |Q - P| it takes."""
+    parameter of each element of a flat ``seq`` (``_flat``), whose max |Q - P| it takes.
+    ``stop``: once the excess passes it, the steps left are not simulated and a value above
+    ``stop`` (not the whole max) is returned: for callers that only ask "at most ``stop``?"."""
     worst = 0.0
     for P, G, A in seq:
+        if worst > stop:
+            return worst
         Q = sim.step(P, G)
         for n in (n for n in A if n in Q):  # (a weight with no gradient takes no step here)
             if seg is not None:

@@ -1,0 +1,78 @@
+"""The update variant search's shortcuts give what the plain evaluations give: a grid of
+clip bounds or eps values simulated at once (``_excess_at``), an excess cut short once past
+``stop``, and the least point of a grid found with evaluations cut short."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import torch
+
+from nnparity.reference.learner import optim_variants as ov
+from nnparity.reference.learner.optim_sim import Sim
+
+TOLS = {torch.float32: (1e-5, 1.3e-6), torch.float64: (1e-7, 1e-7)}
+
+
+def _run(seed: int) -> tuple[str, dict, list, torch.dtype]:
+    """A few steps of a random optimizer with a clip or an eps of its own, on random
+    parameters of random sizes, the weights after each step perturbed a little."""
+    rnd = random.Random(seed)
+    torch.manual_seed(seed)
+    dtype = rnd.choice([torch.float32, torch.float64])
+    name = rnd.choice(["adam", "adamw", "sgd", "rmsprop", "adagrad"])
+    kw = {"lr": 10 ** rnd.uniform(-3, -1)}
+    if name == "sgd" and rnd.random() < 0.5:
+        kw["momentum"] = 0.9
+    P = {f"W{i}": torch.randn(rnd.randint(1, 30), dtype=dtype) for i in range(rnd.randint(1, 4))}
+    own = {"_clip": 10 ** rnd.uniform(-3, 0)} if seed % 2 else {"eps": 10 ** rnd.uniform(-9, -2)}
+    truth, seq = Sim(name, {**kw, **own}), []
+    for _ in range(3):
+        G = {n: torch.randn_like(p) * 10 ** rnd.uniform(-3, 1) for n, p in P.items()}
+        A = {n: a + 1e-9 * rnd.random() * torch.randn_like(a) for n, a in truth.step(P, G).items()}
+        seq.append((P, G, A))
+        P = A
+    return name, kw, seq, dtype
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("limit", [ov.AT_ONCE_LIMIT, 97])  # 97: in chunks
+def test_a_grid_at_once_is_the_grid_one_by_one(seed, limit, monkeypatch):
+    monkeypatch.setattr(ov, "AT_ONCE_LIMIT", limit)
+    name, kw, seq, dtype = _run(seed)
+    flat, seg = ov._flat(seq)
+    keys = ("no_bias_correction",) if name in ("adam", "adamw") and seed % 3 == 0 else ()
+    atol, rtol = TOLS[dtype]
+    for arg, lo, hi, n in (("_clip", -8, 3, 221), ("eps", -12, -1, 23)):
+        values = [10**x for x in torch.linspace(lo, hi, n, dtype=torch.float64).tolist()]
+        one = [ov._excess(Sim(name, {**kw, arg: v}, keys), flat, atol, rtol, seg) for v in values]
+        many = ov._excess_at(Sim(name, kw, keys), arg, values, flat, atol, rtol, seg)
+        assert many == one  # bit for bit: the same arithmetic per element
+        assert arg != "_clip" or len(set(one)) > 1  # the bound changes the excess
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_excess_cut_short_is_exact_below_stop_and_above_it_past(seed):
+    name, kw, seq, dtype = _run(seed)
+    atol, rtol = TOLS[dtype]
+    for value in (1e-6, 1e-3, 1.0):
+        whole = ov._excess(Sim(name, {**kw, "eps": value}), seq, atol, rtol)
+        for stop in (0.5, 1.0, whole, 2 * whole + 1):
+            cut = ov._excess(Sim(name, {**kw, "eps": value}), seq, atol, rtol, stop=stop)
+            assert cut == whole if whole <= stop else stop < cut <= whole
+
+
+def test_the_least_of_a_grid_with_cuts_is_the_first_least():
+    rnd = random.Random(0)
+    for _ in range(200):
+        errs = [
+            rnd.choice([0.5, 1.0, 2.0, math.inf, rnd.random()]) for _ in range(rnd.randint(1, 9))
+        ]
+
+        def excess(x, stop=math.inf, errs=errs):  # a cut value lies above stop, not at errs
+            e = errs[int(x)]
+            return (stop + e) if e > stop else e
+
+        assert ov._first_least(excess, list(range(len(errs)))) == errs.index(min(errs))
