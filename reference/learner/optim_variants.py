@@ -180,7 +180,7 @@ def _fit_value(
             zs = [a + (b - a) * k / (grid - 1) for k in range(grid)]
             j = least(zs)
             a, b = zs[max(j - 1, 0)], zs[min(j + 1, grid - 1)]
-    x = golden(excess, a, b, GOLDEN)[0]
+    x = golden(excess, a, b, GOLDEN, bounded=True)[0]
     declared = _declared(name, kw, arg)
     if arg == "eps" and x - lo < EDGE and declared > 0:  # below the range: eps left out?
         zero = _excess(Sim(name, {**kw, "eps": 0.0}, keys), seq, atol, rtol, seg, stop=1.0)

@@ -76,3 +76,20 @@ def test_the_least_of_a_grid_with_cuts_is_the_first_least():
             return (stop + e) if e > stop else e
 
         assert ov._first_least(excess, list(range(len(errs)))) == errs.index(min(errs))
+
+
+def test_a_golden_search_with_cuts_ends_where_the_whole_evaluations_do():
+    from nnparity.reference.learner.golden import golden
+
+    rnd = random.Random(1)
+    for _ in range(300):
+        m, s, w = rnd.uniform(-1, 1), rnd.uniform(0.1, 10), rnd.choice([0.0, 0.3, 3.0])
+
+        def exact(x, m=m, s=s, w=w):  # unimodal or with ripples
+            return s * abs(x - m) + w * math.sin(17 * x) ** 2
+
+        def cut(x, stop, exact=exact):  # past stop: any value above it, at most the whole
+            e = exact(x)
+            return stop + rnd.random() * (e - stop) + 1e-12 if e > stop else e
+
+        assert golden(cut, -2, 2, 32, bounded=True)[0] == golden(exact, -2, 2, 32)[0]
