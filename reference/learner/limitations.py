@@ -41,6 +41,7 @@ from .conventions import lr_of
 from .criteria import criterion
 from .depth import depth_reading
 from .heldout import few_left, noisy_targets, too_few
+from .many_starts import train_many
 from .remedies import STRONG_STEPS, at_lr, fresh_start, no_bias, remedies, slower, target_range
 from .result import Finding, Training
 from .torch_side import Reference, Trained
@@ -98,6 +99,17 @@ def probe(
         if seconds is None and not run.fit and run.steps < n and np.isfinite(run.losses[-1]):
             cut.append(str(s.opt))
         return run
+
+    def many(s: Spec, starts: list, b: list, n: int, f: Any) -> list | None:
+        """Runs from every start at once (``many_starts``), or None (then one at a time)."""
+        left = None if DEADLINE is None else (DEADLINE - time.monotonic()) / 3
+        if left is not None and left <= 0:
+            return None  # (one at a time: each run says it was cut)
+        runs = train_many(ref, s, starts, b, n, codec.frozen, f, seconds=left)
+        for run in runs or ():
+            if not run.fit and run.steps < n and np.isfinite(run.losses[-1]):
+                cut.append(str(s.opt))
+        return runs
 
     t0 = time.monotonic()
     declared = train(spec, P0, batches, steps, fits)
@@ -247,7 +259,7 @@ def probe(
         and not near
         and rng is None
         and not cut
-        and (fixed := fresh_start(train, spec, strong_spec, X, y, STRONG_STEPS, codec.frozen))
+        and (fixed := fresh_start(train, spec, strong_spec, X, y, STRONG_STEPS, codec.frozen, many))
     ):
         kept = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
         return failed, _ordered(kept + fixed)

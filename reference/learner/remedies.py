@@ -226,18 +226,26 @@ def fresh_start(
     y: np.ndarray,
     steps: int,
     frozen: set[str],
+    many: Callable[..., list | None] | None = None,
 ) -> list[Finding]:
     """``local_minimum`` where the strong run fits from a fresh random initialisation (asked
-    once neither the strong run nor the longer declared one fits from the learner's start)."""
+    once neither the strong run nor the longer declared one fits from the learner's start).
+    ``many(spec, starts, batches, steps, fits)``: the runs from every start at once
+    (``many_starts``), or None: then one at a time, up to the first that fits."""
     crit = criterion(spec, y)
     score = crit.score
     weights = sum(a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:], strict=True))
     cost = len(X) * weights  # a 2-2-1 relu XOR fits from 3 fresh starts in 20
     seeds = range(16 if cost <= TINY_STARTS else 4 if cost <= CHEAP_STARTS else 2)
+    starts = []
     for seed in seeds:
         fresh = build(spec).init_params(seed=seed)
         fresh.update({n: np.zeros_like(fresh[n]) for n in frozen})
-        run = train(strong_spec, fresh, [(X, y)], steps, crit.fits)
+        starts.append(fresh)
+    runs = many(strong_spec, starts, [(X, y)], steps, crit.fits) if many else None
+    if runs is None:
+        runs = (train(strong_spec, P, [(X, y)], steps, crit.fits) for P in starts)
+    for seed, run in zip(seeds, runs, strict=False):
         if run.fit:
             return [
                 _found(
