@@ -81,18 +81,19 @@ class _Many:
             for (n, k), ts in zip(self.keys.items(), one.values(), strict=True)
         }
 
+    def loss(self, z: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """One start's declared loss from its body's output (the last layer's z), as
+        ``Reference.train`` takes it: from the logits for sigmoid + bce."""
+        if self.stable:
+            return _bce_logits(z, yb, self.ref.reduction)
+        return self.twin.loss_fn(self.head(z), yb)
+
     def losses(
         self, params: dict[str, torch.Tensor], Xb: torch.Tensor, yb: torch.Tensor
     ) -> torch.Tensor:
         """Each start's loss on (Xb, yb), its penalty included: (K,)."""
 
-        def one(p: dict[str, torch.Tensor]) -> torch.Tensor:
-            z = functional_call(self.body, p, (Xb,))
-            if self.stable:
-                return _bce_logits(z, yb, self.ref.reduction)
-            return self.twin.loss_fn(self.head(z), yb)
-
-        loss = torch.vmap(one)(params)
+        loss = torch.vmap(lambda p: self.loss(functional_call(self.body, p, (Xb,)), yb))(params)
         ref = self.ref
         if ref.l2 or ref.l2_bias:
             for n, k in self.keys.items():
@@ -119,12 +120,7 @@ class _Many:
         for P in starts:
             self.set(P)
             with torch.no_grad():
-                z = self.body(Xb)
-                if self.stable:
-                    loss = _bce_logits(z, yb, self.ref.reduction)
-                else:
-                    loss = self.twin.loss_fn(self.head(z), yb)
-                alone.append(float(loss + self.ref.penalty(self.twin)))
+                alone.append(float(self.loss(self.body(Xb), yb) + self.ref.penalty(self.twin)))
         tol = 1e-10 if self.twin.dtype == torch.float64 else 1e-4
         return bool(np.allclose(stacked, alone, rtol=tol, atol=0.0, equal_nan=True))
 
