@@ -7,6 +7,7 @@ step."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,13 +21,32 @@ class Sim:
 
     def __init__(self, name: str, kw: dict[str, Any], variant: str | tuple[str, ...] | None = None):
         parts = (variant,) if isinstance(variant, str) else tuple(variant or ())
+        # (a NumPy scalar as the float it is: it meets a NumPy array as a Python float does)
+        kw = {key: float(x) if isinstance(x, np.floating) else x for key, x in kw.items()}
         self.name, self.kw, self.v = name, kw, frozenset(parts)
         self.t = 0
         self.tk: dict[str, int] = {}  # each parameter's t this step, under a T_COUNTS variant
         self.s: dict[str, dict[str, Tensor]] = {}
+        self.copies: Any = None  # each element's copy (an index), where a value is per copy
 
-    def _st(self, k: str, key: str, like: Tensor, fill: float = 0.0) -> Tensor:
-        return self.s.setdefault(k, {}).setdefault(key, torch.full_like(like, fill))
+    def _st(self, k: str, key: str, like: Any, fill: Any = 0.0) -> Any:
+        if k not in self.s or key not in self.s[k]:
+            if isinstance(fill, np.ndarray):  # one per copy
+                full = self._el(fill, like)  # (indexed: a new array)
+            else:
+                full = np.full_like(like, fill) if _np(like) else torch.full_like(like, fill)
+            self.s.setdefault(k, {})[key] = full
+        return self.s[k][key]
+
+    def _el(self, x: Any, like: Any) -> Any:
+        """A scalar as a Python float (a NumPy one would widen a float32 array); a value per
+        copy (an array, ``each``) as each element's own, in ``like``'s dtype (the cast a
+        scalar gets in an operation with ``like``)."""
+        if isinstance(x, np.ndarray):
+            if _np(like):
+                return x.astype(like.dtype)[self.copies]
+            return torch.from_numpy(x).to(like.dtype)[self.copies]
+        return float(x) if isinstance(x, np.floating) else x
 
     def _mu(self, mu: float, kw: dict[str, Any]) -> float:
         """mu lr_(t-1) / lr_t under a declared lr_decay: the velocity holds the lr (nnfs,
@@ -36,20 +56,26 @@ class Sim:
         k = 0.0 if "no_lr_decay" in self.v else kw.get("lr_decay", 0.0)
         return mu * (1 + (self.t - 1) * k) / (1 + (self.t - 2) * k) if k and self.t > 1 else mu
 
-    def step(self, P: dict[str, Tensor], G: dict[str, Tensor]) -> dict[str, Tensor]:
+    def step(self, P: dict[str, Any], G: dict[str, Any]) -> dict[str, Any]:
+        """The parameters after one step: tensors, or NumPy arrays (the same arithmetic, a
+        fraction of the time on small ones)."""
         self.t += 1
         self.tk = _counts(list(G), self.t, self.v) if self.v & T_COUNTS else {}
-        return {k: self._one(k, P[k], g) for k, g in G.items()}
+        with np.errstate(all="ignore"):  # (inf and NaN as torch makes them, silently)
+            return {k: self._one(k, P[k], g) for k, g in G.items()}
 
-    def _one(self, k: str, p: Tensor, g: Tensor) -> Tensor:
+    def _one(self, k: str, p: Any, g: Any) -> Any:
         kw, v, t = self.kw, self.v, self.tk.get(k, self.t)
+        arr = _np(p)
+        sqrt, maximum = (_sqrt, np.maximum) if arr else (torch.sqrt, torch.maximum)
         weight = k[0] == "W"  # (its state may be keyed otherwise below)
         if "by_shape" in v:  # one state for every parameter of this shape, in update order
             k = f"shape {tuple(p.shape)}"
         if "no_state" in v:  # the moments made anew (zeros) at every step
             self.s.pop(k, None)
         if "_clip" in kw:  # the learner clips each gradient element before its update
-            g = g.clamp(-kw["_clip"], kw["_clip"])
+            c = kw["_clip"]
+            g = np.clip(g, -c, c) if arr else g.clamp(-c, c)
         lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
         if "no_lr_decay" not in v:  # every optimizer's, as Adagrad's
             lr = lr / (1 + (self.t - 1) * kw.get("lr_decay", 0.0))
@@ -68,7 +94,13 @@ class Sim:
             if mu and "no_momentum" not in v:
                 tau = 1 - mu if "ema" in v else (0.0 if "no_dampening" in v else tau)
                 if "b" not in self.s.get(k, {}):  # the first step (torch: no buffer yet)
-                    b = (1 - tau) * g if ("damp_first" in v or "ema" in v) else g.clone()
+                    b = (
+                        (1 - tau) * g
+                        if ("damp_first" in v or "ema" in v)
+                        else g.copy()
+                        if arr
+                        else g.clone()
+                    )
                 else:
                     decay = -1.0 if "mu_flip" in v else 1.0  # v = -mu v - lr g
                     b = decay * self._mu(mu, kw) * self.s[k]["b"] + (1 - tau) * g
@@ -86,16 +118,20 @@ class Sim:
             after = "decay_after" in v  # the decay applied to the updated weights
             p = p if after else p * shrink
             a1, a2 = kw.get("_avg1", b1), kw.get("_avg2", b2)  # the averages' own betas
+            el = self._el
             m = self._st(k, "m", p)
             if "own_m" in v:  # m = b1 m + b1 g
-                m.mul_(a1).add_(a1 * g)
+                m *= el(a1, p)
+                m += el(a1, p) * g
             else:
-                m += (1 - a1) * (g - m)
+                m += el(each(lambda a: 1 - a, a1), p) * (g - m)
             vv = self._st(k, "v", p)
-            vv.mul_(a2).add_((a2 if "own_v" in v else 1 - a2) * g * g)
+            c2 = a2 if "own_v" in v else each(lambda a: 1 - a, a2)
+            vv *= el(a2, p)
+            vv += el(c2, p) * g * g
             if bool(kw.get("amsgrad", False)) != ("amsgrad_flip" in v):
                 mx = self._st(k, "vmax", p)
-                torch.maximum(mx, vv, out=mx)
+                maximum(mx, vv, out=mx)
                 vv = mx
             t = 2 * t if "t_twice" in v else t
             t = -(-t // kw["_epoch"]) if "t_epoch" in v else t  # once per pass: ceil(t / k)
@@ -104,54 +140,75 @@ class Sim:
             t1 = t1 - 1 if v & {"t_behind", "t_behind_m"} else t1  # 0 at the first step:
             t2 = t2 - 1 if v & {"t_behind", "t_behind_v"} else t2  # a correction of 0
             # as NumPy floats: a correction of 0 divides to inf or NaN, as the learner's does
-            bc1 = np.float64(1 - kw.get("_bc1", b1) ** t1)
-            bc2 = np.float64(1 - kw.get("_bc2", b2) ** t2)
+            bc1 = each(lambda b: np.float64(1 - b**t1), kw.get("_bc1", b1))
+            bc2 = each(lambda b: np.float64(1 - b**t2), kw.get("_bc2", b2))
             if "bc_pow" in v:  # (1 - b)^t for 1 - b^t
-                bc1, bc2 = np.float64((1 - b1) ** t1), np.float64((1 - b2) ** t2)
+                bc1 = each(lambda b: np.float64((1 - b) ** t1), b1)
+                bc2 = each(lambda b: np.float64((1 - b) ** t2), b2)
             if "no_bias_correction" in v or "no_bc_m" in v:
                 bc1 = 1.0
             if "no_bias_correction" in v or "no_bc_v" in v:
                 bc2 = 1.0
             if "bc_in_place" in v:  # m /= 1 - b1^t in place: the state keeps m_hat
-                m.div_(float(bc1))
-                vv.div_(float(bc2))
+                m /= el(bc1, p)
+                vv /= el(bc2, p)
                 bc1 = bc2 = 1.0
             with np.errstate(divide="ignore", invalid="ignore"):
                 if "g_numerator" in v:  # m_hat's place taken by g
-                    new = p - lr * g / (torch.sqrt(vv) / np.sqrt(bc2) + eps)
+                    new = p - lr * g / (sqrt(vv) / el(np.sqrt(bc2), p) + eps)
                 elif "mv_swapped" in v:
-                    new = p - lr * (vv / bc2) / (torch.sqrt((m / bc1).abs()) + eps)
+                    new = p - lr * (vv / el(bc2, p)) / (sqrt(abs(m / el(bc1, p))) + eps)
                 elif "eps_inside" in v:
-                    new = p - lr * (m / bc1) / torch.sqrt(vv / bc2 + eps)
+                    new = p - lr * (m / el(bc1, p)) / sqrt(vv / el(bc2, p) + eps)
                 elif "eps_hat" in v:
-                    new = p - (lr * np.sqrt(bc2) / bc1) * m / (torch.sqrt(vv) + eps)
+                    new = p - el(lr * np.sqrt(bc2) / bc1, p) * m / (sqrt(vv) + eps)
                 else:
-                    new = p - (lr / bc1) * m / (torch.sqrt(vv) / np.sqrt(bc2) + eps)
+                    new = p - el(lr / bc1, p) * m / (sqrt(vv) / el(np.sqrt(bc2), p) + eps)
             return new * shrink if after else new
         if self.name == "rmsprop":
             a = kw.get("alpha", 0.99)
             s = self._st(k, "s", p)
-            s.mul_(a).add_((a if "rms_own" in v else 1 - a) * g * g)
+            s *= self._el(a, p)
+            s += self._el(a if "rms_own" in v else each(lambda x: 1 - x, a), p) * g * g
             avg = s
             if kw.get("centered", False):
                 gb = self._st(k, "gb", p)
-                gb += (1 - a) * (g - gb)
+                gb += self._el(each(lambda x: 1 - x, a), p) * (g - gb)
                 avg = s - gb * gb
             if v & {"rms_bc", "rms_bc_behind"}:  # Adam's correction, which RMSprop has not
                 tt = t - 1 if "rms_bc_behind" in v else t  # 0 at the first step: s / 0
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    avg = avg / np.float64(1 - a**tt)
-            d = torch.sqrt(avg + eps) if "eps_inside" in v else torch.sqrt(avg) + eps
+                    avg = avg / self._el(each(lambda x: np.float64(1 - x**tt), a), p)
+            d = sqrt(avg + eps) if "eps_inside" in v else sqrt(avg) + eps
             if kw.get("momentum", 0.0):
                 b = self._st(k, "b", p)
-                b.mul_(self._mu(kw["momentum"], kw)).add_(g / d)
+                b *= self._mu(kw["momentum"], kw)
+                b += g / d
                 return p - lr * b
             return p - lr * g / d
         clr = lr
         S = self._st(k, "S", p, kw.get("initial_accumulator_value", 0.0))
         S += g * g
-        d = torch.sqrt(S + eps) if "eps_inside" in v else torch.sqrt(S) + eps
+        d = sqrt(S + eps) if "eps_inside" in v else sqrt(S) + eps
         return p - clr * g / d
+
+
+def _np(x: Any) -> bool:
+    return isinstance(x, np.ndarray)
+
+
+def _sqrt(x: np.ndarray) -> np.ndarray:
+    """torch's square root of an array: its float32 one is not NumPy's (not always the
+    nearest float: 1 ulp apart seen), and the simulation is torch's arithmetic."""
+    return torch.sqrt(torch.from_numpy(x)).numpy()
+
+
+def each(f: Callable[[float], Any], x: Any) -> Any:
+    """``f(x)``; of each copy's value where ``x`` is one per copy (an array): the same Python
+    float arithmetic as one value's (a NumPy power of an array may round otherwise)."""
+    if not isinstance(x, np.ndarray):
+        return f(x)
+    return np.array([f(value) for value in x.tolist()], dtype=np.float64)
 
 
 T_COUNTS = frozenset({"t_per_layer", "t_per_layer_rev", "t_per_param", "t_per_param_rev",

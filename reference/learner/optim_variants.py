@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from .flat_excess import _excess_at, _excess_flat
 from .golden import golden
 from .optim_catalog import (  # noqa: F401  (DECAY_AFTER, VARIANTS: re-exported)
     DECAY_AFTER,
@@ -166,7 +167,7 @@ def _fit_value(
         return _excess(Sim(name, {**kw, arg: value_of(x)}, keys), seq, atol, rtol, seg, stop)
 
     def least(xs: list[float]) -> int:  # the first least excess over the grid xs
-        if arg not in AT_ONCE or seg is None:
+        if seg is None:
             return _first_least(excess, xs)
         errs = _excess_at(Sim(name, kw, keys), arg, [value_of(x) for x in xs], seq, atol, rtol, seg)
         return min(range(len(xs)), key=lambda j: errs[j])
@@ -203,40 +204,6 @@ def _first_least(excess: Callable[[float, float], float], xs: list[float]) -> in
         if e < best:
             best, at = e, i
     return at
-
-
-AT_ONCE = ("_clip", "eps")  # fitted values that enter the update only elementwise
-AT_ONCE_LIMIT = 2**20  # elements in one simulation of many values (more: in chunks)
-
-
-def _excess_at(
-    sim: Sim, arg: str, values: list[float], seq: list, atol: float, rtol: float, seg: Tensor
-) -> list[float]:
-    """``_excess`` of ``sim`` with ``sim.kw[arg]`` at each of ``values``, a flat ``seq``
-    (``_flat``) simulated for all of them at once: the elements repeated once per value, each
-    copy with its own value (``arg`` enters the update elementwise, ``AT_ONCE``) and its own
-    parameters' max |Q - P|. The same arithmetic, element by element, as one ``_excess`` per
-    value; for a grid of small parameters, one simulation instead of hundreds."""
-    n, parts = seg.numel(), int(seg[-1]) + 1
-    per = max(AT_ONCE_LIMIT // max(n, 1), 1)
-    if len(values) > per:
-        cuts = (values[i : i + per] for i in range(0, len(values), per))
-        return [e for cut in cuts for e in _excess_at(sim, arg, cut, seq, atol, rtol, seg)]
-    k = len(values)
-    dtype = seq[0][0]["_"].dtype
-    many = Sim(sim.name, {**sim.kw, arg: torch.tensor(values, dtype=dtype).repeat_interleave(n)},
-               tuple(sim.v))  # fmt: skip
-    segs = seg.repeat(k) + torch.arange(k).repeat_interleave(n) * parts
-    worst = torch.zeros(k, dtype=torch.float64)
-    for P, G, A in seq:
-        P, G, A = ({"_": d["_"].repeat(k)} for d in (P, G, A))
-        Q = many.step(P, G)["_"]
-        d = (Q - P["_"]).abs()
-        top = torch.zeros(k * parts, dtype=d.dtype).scatter_reduce(0, segs, d, "amax")
-        allowed = atol * top.clamp_min(1e-300)[segs] + rtol * Q.abs()
-        e = ((A["_"] - Q).abs() / allowed).view(k, n).amax(1).double()
-        worst = torch.maximum(worst, torch.where(e.isfinite(), e, math.inf))
-    return worst.tolist()
 
 
 SAMPLE = 4096  # elements a fit looks at, spread over every parameter
@@ -315,19 +282,14 @@ def _excess(
     parameter of each element of a flat ``seq`` (``_flat``), whose max |Q - P| it takes.
     ``stop``: once the excess passes it, the steps left are not simulated and a value above
     ``stop`` (not the whole max) is returned: for callers that only ask "at most ``stop``?"."""
+    if seg is not None:
+        return _excess_flat(sim, seq, atol, rtol, seg, stop)
     worst = 0.0
     for P, G, A in seq:
         if worst > stop:
             return worst
         Q = sim.step(P, G)
         for n in (n for n in A if n in Q):  # (a weight with no gradient takes no step here)
-            if seg is not None:
-                d = (Q[n] - P[n]).abs()
-                top = torch.zeros(int(seg[-1]) + 1, dtype=d.dtype).scatter_reduce(0, seg, d, "amax")
-                allowed = atol * top.clamp_min(1e-300)[seg] + rtol * Q[n].abs()
-                e = float(((A[n] - Q[n]).abs() / allowed).max()) if A[n].numel() else 0.0
-                worst = max(worst, e if math.isfinite(e) else math.inf)
-                continue
             allowed = atol * max(float((Q[n] - P[n]).abs().max()), 1e-300) + rtol * Q[n].abs()
             e = float(((A[n] - Q[n]).abs() / allowed).max()) if A[n].numel() else 0.0
             worst = max(worst, e if math.isfinite(e) else math.inf)

@@ -10,6 +10,7 @@ import random
 import pytest
 import torch
 
+from nnparity.reference.learner import flat_excess
 from nnparity.reference.learner import optim_variants as ov
 from nnparity.reference.learner.optim_sim import Sim
 
@@ -38,9 +39,9 @@ def _run(seed: int) -> tuple[str, dict, list, torch.dtype]:
 
 
 @pytest.mark.parametrize("seed", range(12))
-@pytest.mark.parametrize("limit", [ov.AT_ONCE_LIMIT, 97])  # 97: in chunks
+@pytest.mark.parametrize("limit", [flat_excess.AT_ONCE_LIMIT, 97])  # 97: in chunks
 def test_a_grid_at_once_is_the_grid_one_by_one(seed, limit, monkeypatch):
-    monkeypatch.setattr(ov, "AT_ONCE_LIMIT", limit)
+    monkeypatch.setattr(flat_excess, "AT_ONCE_LIMIT", limit)
     name, kw, seq, dtype = _run(seed)
     flat, seg = ov._flat(seq)
     keys = ("no_bias_correction",) if name in ("adam", "adamw") and seed % 3 == 0 else ()
@@ -51,6 +52,48 @@ def test_a_grid_at_once_is_the_grid_one_by_one(seed, limit, monkeypatch):
         many = ov._excess_at(Sim(name, kw, keys), arg, values, flat, atol, rtol, seg)
         assert many == one  # bit for bit: the same arithmetic per element
         assert arg != "_clip" or len(set(one)) > 1  # the bound changes the excess
+
+
+# every fitted value of each optimizer, with the parts each is searched beside
+BESIDE = {
+    "adam": ((), ("no_bias_correction",), ("own_m", "own_v"), ("bc_pow",), ("bc_in_place",),
+             ("g_numerator",), ("mv_swapped",), ("eps_inside",), ("eps_hat",), ("t_behind",),
+             ("amsgrad_flip",), ("t_ahead_m",)),
+    "rmsprop": ((), ("rms_own",), ("rms_bc",), ("rms_bc_behind",), ("eps_inside",)),
+    "adagrad": ((), ("eps_inside",)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "adagrad"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_every_fitted_value_at_once_is_the_grid_one_by_one(name, dtype):
+    """A beta or an accumulator's start enters through scalars (1 - b, 1 - b^t): each copy's
+    are computed as one value's, so the grid at once is the grid one by one, bit for bit."""
+    rnd = random.Random(hash((name, str(dtype))) % 1000)
+    torch.manual_seed(rnd.randint(0, 999))
+    kw = {"lr": 0.01, "centered": name == "rmsprop"}
+    P = {f"W{i}": torch.randn(rnd.randint(1, 20), dtype=dtype) for i in range(3)}
+    truth, seq = Sim(name, {**kw, "beta2": 0.99, "alpha": 0.9}), []
+    for _ in range(4):
+        G = {n: torch.randn_like(p) * 10 ** rnd.uniform(-4, 1) for n, p in P.items()}
+        seq.append((P, G, truth.step(P, G)))
+        P = seq[-1][2]
+    flat, seg = ov._flat(seq)
+    atol, rtol = TOLS[dtype]
+    args = {"adam": ("_bc1", "_bc2", "_avg1", "_avg2", "beta1", "beta2"), "rmsprop": ("alpha",),
+            "adagrad": ("initial_accumulator_value",)}.get(name, ("_bc1", "beta2"))  # fmt: skip
+    for keys in BESIDE.get(name, ((),)):
+        for arg in args:
+            key = next(k for k, (a, _, _) in ov.FITTED.items() if a == arg)
+            lo, hi = ov.FITTED[key][1]
+            xs = torch.linspace(lo, hi, 23, dtype=torch.float64).tolist()
+            values = [ov.FITTED[key][2](x) for x in xs] + [0.99, 0.0]  # the truth, and 0
+            one = [
+                ov._excess(Sim(name, {**kw, arg: v}, keys), flat, atol, rtol, seg) for v in values
+            ]
+            many = ov._excess_at(Sim(name, kw, keys), arg, values, flat, atol, rtol, seg)
+            assert many == one, (keys, arg)
+            assert keys or len(set(one)) > 1, arg  # the value changes the excess
 
 
 @pytest.mark.parametrize("seed", range(6))
