@@ -44,14 +44,13 @@ def _excess_at(
     )
     many = Sim(sim.name, {**sim.kw, arg: own}, tuple(sim.v))
     many.copies = np.repeat(np.arange(k), n)
-    counts = np.tile(np.bincount(seg.numpy(), minlength=parts), k)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[counts > 0]
+    runs = _runs(np.tile(np.bincount(seg.numpy(), minlength=parts), k))
     worst = np.zeros(k)
     with np.errstate(all="ignore"):
         for P, G, A in seq:
             P, G, A = ({"_": np.tile(d["_"].numpy(), k)} for d in (P, G, A))
             Q = many.step(P, G)["_"]
-            e = (abs(A["_"] - Q) / _allowed(Q, P["_"], starts, atol, rtol)).reshape(k, n).max(1)
+            e = (abs(A["_"] - Q) / _allowed(Q, P["_"], runs, atol, rtol)).reshape(k, n).max(1)
             worst = np.maximum(worst, np.where(np.isfinite(e), e, math.inf))
     return worst.tolist()
 
@@ -59,8 +58,7 @@ def _excess_at(
 def _excess_flat(sim: Sim, seq: list, atol: float, rtol: float, seg: Tensor, stop: float) -> float:
     """``_excess`` of a flat ``seq`` (``_flat``), simulated on its NumPy views: the same
     arithmetic, element by element, without torch's per-operation cost on small tensors."""
-    counts = np.bincount(seg.numpy())
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[counts > 0]
+    runs = _runs(np.bincount(seg.numpy()))
     worst = 0.0
     with np.errstate(all="ignore"):
         for P, G, A in seq:
@@ -68,14 +66,22 @@ def _excess_flat(sim: Sim, seq: list, atol: float, rtol: float, seg: Tensor, sto
                 return worst
             p, a = P["_"].numpy(), A["_"].numpy()
             q = sim.step({"_": p}, {"_": G["_"].numpy()})["_"]
-            e = float((abs(a - q) / _allowed(q, p, starts, atol, rtol)).max()) if a.size else 0.0
+            e = float((abs(a - q) / _allowed(q, p, runs, atol, rtol)).max()) if a.size else 0.0
             worst = max(worst, e if math.isfinite(e) else math.inf)
     return worst
 
 
-def _allowed(q: np.ndarray, p: np.ndarray, starts: np.ndarray, atol: float, rtol: float) -> Any:
-    """atol * max |q - p| over each element's parameter (the parameters: runs of elements
-    from ``starts``) + rtol * |q|, in q's dtype (as torch computes it)."""
+def _runs(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first element, length) of each parameter's run of elements, from the elements each
+    parameter has (those with none left out)."""
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return starts[counts > 0], counts[counts > 0]
+
+
+def _allowed(q: np.ndarray, p: np.ndarray, runs: tuple, atol: float, rtol: float) -> Any:
+    """atol * max |q - p| over each element's parameter (its run of elements, ``_runs``) +
+    rtol * |q|, in q's dtype (as torch computes it)."""
+    starts, lengths = runs
     top = np.maximum.reduceat(abs(q - p), starts)
     top = np.maximum(top, np.asarray(1e-300, dtype=top.dtype))  # (0 in float32, as torch's)
-    return atol * np.repeat(top, np.diff(np.append(starts, q.size))) + rtol * abs(q)
+    return atol * np.repeat(top, lengths) + rtol * abs(q)

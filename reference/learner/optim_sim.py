@@ -94,13 +94,7 @@ class Sim:
             if mu and "no_momentum" not in v:
                 tau = 1 - mu if "ema" in v else (0.0 if "no_dampening" in v else tau)
                 if "b" not in self.s.get(k, {}):  # the first step (torch: no buffer yet)
-                    b = (
-                        (1 - tau) * g
-                        if ("damp_first" in v or "ema" in v)
-                        else g.copy()
-                        if arr
-                        else g.clone()
-                    )
+                    b = (1 - tau) * g if ("damp_first" in v or "ema" in v) else _clone(g)
                 else:
                     decay = -1.0 if "mu_flip" in v else 1.0  # v = -mu v - lr g
                     b = decay * self._mu(mu, kw) * self.s[k]["b"] + (1 - tau) * g
@@ -153,17 +147,16 @@ class Sim:
                 m /= el(bc1, p)
                 vv /= el(bc2, p)
                 bc1 = bc2 = 1.0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if "g_numerator" in v:  # m_hat's place taken by g
-                    new = p - lr * g / (sqrt(vv) / el(np.sqrt(bc2), p) + eps)
-                elif "mv_swapped" in v:
-                    new = p - lr * (vv / el(bc2, p)) / (sqrt(abs(m / el(bc1, p))) + eps)
-                elif "eps_inside" in v:
-                    new = p - lr * (m / el(bc1, p)) / sqrt(vv / el(bc2, p) + eps)
-                elif "eps_hat" in v:
-                    new = p - el(lr * np.sqrt(bc2) / bc1, p) * m / (sqrt(vv) + eps)
-                else:
-                    new = p - el(lr / bc1, p) * m / (sqrt(vv) / el(np.sqrt(bc2), p) + eps)
+            if "g_numerator" in v:  # m_hat's place taken by g
+                new = p - lr * g / (sqrt(vv) / el(np.sqrt(bc2), p) + eps)
+            elif "mv_swapped" in v:
+                new = p - lr * (vv / el(bc2, p)) / (sqrt(abs(m / el(bc1, p))) + eps)
+            elif "eps_inside" in v:
+                new = p - lr * (m / el(bc1, p)) / sqrt(vv / el(bc2, p) + eps)
+            elif "eps_hat" in v:
+                new = p - el(lr * np.sqrt(bc2) / bc1, p) * m / (sqrt(vv) + eps)
+            else:
+                new = p - el(lr / bc1, p) * m / (sqrt(vv) / el(np.sqrt(bc2), p) + eps)
             return new * shrink if after else new
         if self.name == "rmsprop":
             a = kw.get("alpha", 0.99)
@@ -177,8 +170,7 @@ class Sim:
                 avg = s - gb * gb
             if v & {"rms_bc", "rms_bc_behind"}:  # Adam's correction, which RMSprop has not
                 tt = t - 1 if "rms_bc_behind" in v else t  # 0 at the first step: s / 0
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    avg = avg / self._el(each(lambda x: np.float64(1 - x**tt), a), p)
+                avg = avg / self._el(each(lambda x: np.float64(1 - x**tt), a), p)
             d = sqrt(avg + eps) if "eps_inside" in v else sqrt(avg) + eps
             if kw.get("momentum", 0.0):
                 b = self._st(k, "b", p)
@@ -195,6 +187,10 @@ class Sim:
 
 def _np(x: Any) -> bool:
     return isinstance(x, np.ndarray)
+
+
+def _clone(x: Any) -> Any:
+    return x.copy() if _np(x) else x.clone()
 
 
 def _sqrt(x: np.ndarray) -> np.ndarray:
