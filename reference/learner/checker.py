@@ -46,6 +46,7 @@ from .instability import (
     update_made,
 )
 from .output_form import output_form
+from .pairing import mispaired
 from .paths import LearnerError, put
 from .probe_run import probe_from, twin_free
 from .result import CheckResult, Finding, Training
@@ -294,6 +295,9 @@ def _check(
     if alone := step_alone(bad, runner.hygiene, adapter, runner, _run, judged, *args):
         run, runner, adapter = alone  # grads= and step= each ran a backward pass: step alone
         bad, diag, nan_step = [], [], run.nan_step
+    if pair := mispaired(diag, bad, adapter, runner, _run, ref, codec, X, y, batches, tols):
+        diag = [pair]  # X or y reordered alone: a random one is nondeterministic too
+        runner.hygiene = [f for f in runner.hygiene if f.code != "nondeterministic"]
     named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
         if not named:  # the rest follows from weights that stay (Adam's v / 0 stays: named)

@@ -61,6 +61,8 @@ VARIANT_FIX = {
     "beside the update), not once per epoch",
     "g_numerator": "step with m_hat, the average of the gradients: w -= lr * m_hat / "
     "(sqrt(v_hat) + eps)",
+    "betas_swapped": "give beta1 (0.9 by default) to m's average and correction and beta2 "
+    "(0.999) to v's: hand the betas in the order (beta1, beta2)",
     "mv_swapped": "m_hat in the numerator, v_hat under the root: w -= lr * m_hat / (sqrt(v_hat) "
     "+ eps)",
     **dict.fromkeys(

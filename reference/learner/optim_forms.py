@@ -87,6 +87,11 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
         "+ eps), RMSprop's step with Adam's v",
     ),
     ("mv_swapped", "m and v swapped in the step: v_hat / (sqrt(|m_hat|) + eps)"),
+    (
+        "betas_swapped",
+        "beta1 and beta2 swapped: m's average and its correction take beta2, v's take beta1 "
+        "(betas handed in the wrong order)",
+    ),
     ("t_twice", "t advanced twice a step (t = 2, 4, 6, ...), not once"),
     ("t_per_layer", "t advanced at each layer's update, first layer first, not once a step"),
     ("t_per_layer_rev", "t advanced at each layer's update, last layer first, not once a step"),

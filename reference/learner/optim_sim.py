@@ -106,6 +106,8 @@ class Sim:
         eps = kw.get("eps", 1e-10 if self.name == "adagrad" else 1e-8)
         if self.name in ("adam", "adamw"):
             b1, b2 = kw.get("beta1", 0.9), kw.get("beta2", 0.999)
+            if "betas_swapped" in v:  # Adam(lr, 0.999, 0.9): each moment the other's beta
+                b1, b2 = b2, b1
             shrink = 1 - lr * wd if decoupled and "no_decay" not in v else 1.0
             if "decay_no_lr" in v and decoupled:  # w *= 1 - wd: the lr left out
                 shrink = 1 - wd

@@ -43,8 +43,8 @@ T_STEP = ("t_frozen", "t_twice", "t_epoch")  # what t is at a step, each in its 
 GROUPS = (
     {"no_bias_correction", "no_bc_m", "bc1_beta", *T_SHIFTS, *T_STEP, "bc_pow"},
     {"no_bias_correction", "no_bc_v", "bc2_beta", *T_SHIFTS, *T_STEP, "bc_pow"},
-    {"bc1_beta", "avg1_beta", "beta1_value", "own_m"},
-    {"bc2_beta", "avg2_beta", "beta2_value", "own_v"},
+    {"bc1_beta", "avg1_beta", "beta1_value", "own_m", "betas_swapped"},
+    {"bc2_beta", "avg2_beta", "beta2_value", "own_v", "betas_swapped"},
     {"alpha_value", "rms_own"},
     {*T_SHIFTS, *T_STEP, *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},

@@ -21,7 +21,8 @@ class Learner:
     ``t_ahead`` (the corrections at t + 1), ``eps_hat`` (eps added before the correction),
     ``t_per_layer``, ``t_per_param`` (t advanced at each layer's or parameter's update; their
     ``_rev``: the parameters updated last first), ``no_state`` (the moments zeroed each step),
-    ``g_numerator`` (g for m_hat), ``mv_swapped`` (v_hat / (sqrt(|m_hat|) + eps))."""
+    ``g_numerator`` (g for m_hat), ``mv_swapped`` (v_hat / (sqrt(|m_hat|) + eps)),
+    ``betas_swapped`` (beta2 for m, beta1 for v)."""
 
     def __init__(
         self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0, dtype=None
@@ -105,6 +106,8 @@ class Learner:
                 continue
             b1 = val if bug == "beta1" else 0.9
             b2 = val if bug == "beta2" else 0.999
+            if bug == "betas_swapped":  # Adam(lr, 0.999, 0.9): the betas in the wrong order
+                b1, b2 = b2, b1
             a1 = val if bug == "avg_beta1" else b1  # the moving averages' own betas
             a2 = val if bug == "avg_beta2" else b2
             m *= a1

@@ -138,10 +138,12 @@ def test_a_state_made_anew_at_every_step_is_named(opt, style):
 @pytest.mark.parametrize(
     "bug,said",
     [("g_numerator", "the gradient g in the step's numerator"),
-     ("mv_swapped", "m and v swapped in the step")],
+     ("mv_swapped", "m and v swapped in the step"),
+     ("betas_swapped", "beta1 and beta2 swapped")],
 )  # fmt: skip
 def test_the_step_built_from_the_wrong_moment_is_named(bug, said, style):
-    """Review s15b: g where m_hat belongs, and v_hat / sqrt(|m_hat|), were unexplained."""
+    """Review s15b: g where m_hat belongs, and v_hat / sqrt(|m_hat|), were unexplained; the
+    betas handed in the wrong order (m averaged with 0.999, v with 0.9) too, until s28."""
     f = _finding(_check(bug=bug, style=style))
     assert said in f.evidence and "departures together" not in f.evidence, f.evidence
 
