@@ -111,7 +111,9 @@ def diagnose(
             obs, grads = [h[0] for h in upto], [h[1].grads for h in upto]
             form = (
                 sutskever_form(obs, ref, X, y, spec, h_atol, h_rtol, codec)
-                or explain_sgd_form(obs, grads, spec, codec, start, h_atol, h_rtol, ref.l2)
+                or explain_sgd_form(
+                    obs, grads, spec, codec, start, h_atol, h_rtol, ref.l2, sorted(failing)
+                )
                 or explain_inner_batches(upto, ref, X, y, codec, start, h_atol, h_rtol)
                 or explain_velocity_reset(obs, grads, spec, codec, start, h_atol, h_rtol)
             )

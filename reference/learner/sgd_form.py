@@ -30,14 +30,18 @@ def explain_sgd_form(
     atol: float,
     rtol: float,
     l2: float = 0.0,
+    parting: list[str] | None = None,
 ) -> list[Finding]:
     """A style (c) step under declared SGD whose implied gradients part from PyTorch's: does
-    another SGD form, fed with PyTorch's gradients at the learner's weights from step 1 on,
-    reproduce the learner's post-step weights? Momentum the declaration lacks (its mu fitted
-    from steps 1-2), Nesterov where classical momentum is declared, or the reverse, no
-    momentum where some is declared, or a buffer averaging the gradients from zero (declared
-    dampening: PyTorch's with lr (1 - dampening)), or the weight decay (or the declared ``l2``)
-    applied to w outside the momentum (SGDW). Empty when none does."""
+        another SGD form, fed with PyTorch's gradients at the learner's weights from step 1 on,
+        reproduce the learner's post-step weights? Momentum the declaration lacks (its mu fitted
+        from steps 1-2), Nesterov where classical momentum is declared, or the reverse, no
+        momentum where some is declared, or a buffer averaging the gradients from zero (declared
+        dampening: PyTorch's with lr (1 - dampening)), or the weight decay (or the declared ``l2``)
+        applied to w outside the momentum (SGDW). Where none does and some parameters alone part
+    (``parting``, canonical names), the forms are tried on those alone, the others following the
+    declared one (nnfs's bias velocity never stored back: the biases' steps plain SGD). Empty when
+    none does."""
     kw = dict(spec.opt.kwargs) | ({"_l2": l2} if l2 else {})
     seq = [
         (to_tensors(o.params), to_tensors(g), to_tensors(o.after))
@@ -117,18 +121,42 @@ def explain_sgd_form(
     for change, label in tries:
         kw2 = {**kw, **change}
         if _follows(Sim("sgd", kw2), seq, atol, rtol):
-            fix = (
-                f"declare optimizer='sgd(momentum={kw2['momentum']:.4g}"
-                + (",nesterov=true" if kw2.get("nesterov") else "")
-                + ")'"
-                + (f" and lr={kw2['lr']:.6g}" if kw2.get("lr") != kw.get("lr") else "")
-                if kw2.get("momentum")
-                else "declare optimizer='sgd'"
-            )
+            fix = _declare(kw, kw2)
             return found(
                 label, f"{fix}, or change your update to the declared one: {EQUATION['sgd']}"
             )
-    return []
+    if not mu or at_first or not parting or not set(parting) < set(seq[0][2]):
+        return []
+    sub = [tuple({n: d[n] for n in parting if n in d} for d in step) for step in seq]
+    if not _follows(Sim("sgd", {**kw, "momentum": 0.0, "nesterov": False}), sub, atol, rtol):
+        return []
+    said = ", ".join(codec.labels(parting))
+    return [
+        Finding(
+            "optimizer_update_mismatch",
+            codec.labels(parting),
+            None,
+            first,
+            f"from PyTorch's gradients at your weights, the steps of {said} alone follow plain "
+            f"SGD (no momentum: their velocity restarts at every step), where momentum {mu:g} "
+            "is declared; the other parameters' follow it",
+            f"give {said} a velocity kept from step to step as the others have (store it back "
+            "after each step): the declared momentum applies to every parameter, as "
+            f"torch.optim.SGD(model.parameters()) does; {EQUATION['sgd']}",
+        )
+    ]
+
+
+def _declare(kw: dict, kw2: dict) -> str:
+    """The declaration that takes the steps of ``kw2``, a form of ``kw``'s."""
+    return (
+        f"declare optimizer='sgd(momentum={kw2['momentum']:.4g}"
+        + (",nesterov=true" if kw2.get("nesterov") else "")
+        + ")'"
+        + (f" and lr={kw2['lr']:.6g}" if kw2.get("lr") != kw.get("lr") else "")
+        if kw2.get("momentum")
+        else "declare optimizer='sgd'"
+    )
 
 
 def _fit_clip(seq: list, lr: float) -> float | None:
