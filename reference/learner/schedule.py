@@ -246,10 +246,13 @@ def _norm_clip(mults: list[float], seq: list) -> float:
 def _momentum_decay(seq: list, spec: Spec, codec: Codec, atol: float, rtol: float) -> list[Finding]:
     """Under a declared momentum the steps of an lr decay are no multiples of the declared
     ones (the velocity carries earlier steps' lr): the inverse-time decay fitted on a log grid,
-    then by golden section, ``lr_schedule`` where one k reproduces every post-step weight."""
+    then by golden section, ``lr_schedule`` where one k reproduces every post-step weight; also
+    where another k is declared (review s28 r09: nnfs's counter advanced at each layer's update
+    decays twice as fast as its declared decay)."""
     kw = dict(spec.opt.kwargs)
-    if not kw.get("momentum") or kw.get("lr_decay") or seq[0][0].step != 1:
+    if not kw.get("momentum") or seq[0][0].step != 1:
         return []
+    declared = float(kw.get("lr_decay", 0.0))
 
     def excess(x: float) -> float:
         sim, worst = Sim(spec.opt.name, {**kw, "lr_decay": 10.0**x}), 0.0
@@ -265,18 +268,32 @@ def _momentum_decay(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
     errs = [excess(x) for x in xs]
     i = min(range(25), key=errs.__getitem__)
     x = golden(excess, xs[max(i - 1, 0)], xs[min(i + 1, 24)], 40)[0]
-    if excess(x) > 1.0 or min(x + 6.0, -x) < 1e-3:
-        return _momentum_mults(seq, spec, codec, atol, rtol)
+    if excess(x) > 1.0 or min(x + 6.0, -x) < 1e-3:  # under a declared decay, no other k:
+        return [] if declared else _momentum_mults(seq, spec, codec, atol, rtol)  # a form's
     k = 10.0**x
+    if declared and abs(k - declared) <= 1e-3 * declared:
+        return []  # the declared decay itself: what parts is something else
+    said = f" where lr_decay={declared:g} is declared" if declared else ""
+    fix = (
+        f"if the decay is yours on purpose, declare lr_decay={k:.4g}; if not, find what "
+        "changes the learning rate between steps"
+    )
+    n = round(k / declared) if declared else 0
+    if n >= 2 and abs(k / declared - n) <= 1e-3 * n:
+        fix = (
+            f"your decay runs {n} times as fast as declared: its step counter advances {n} "
+            "times a step (nnfs: iterations += 1 inside update_params, called once per layer, "
+            "where post_update_params advances it once a step); advance it once a step, or "
+            f"declare lr_decay={k:.4g} if yours is meant"
+        )
     return _schedule(
         seq,
         codec,
         2,
         f"your steps are {spec.opt}'s with the learning rate decayed as lr / (1 + {k:.4g} "
-        f"(t-1)) at steps {seq[0][0].step}-{seq[-1][0].step}, the velocity holding each "
+        f"(t-1)){said} at steps {seq[0][0].step}-{seq[-1][0].step}, the velocity holding each "
         "step's lr (v = mu v - lr_t g: the nnfs book's and Keras's momentum with decay)",
-        f"if the decay is yours on purpose, declare lr_decay={k:.4g}; if not, find what "
-        "changes the learning rate between steps",
+        fix,
     )
 
 

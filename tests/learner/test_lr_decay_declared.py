@@ -161,3 +161,20 @@ def test_an_undeclared_decay_in_pytorchs_velocity_is_not_offered_lr_decay():
     assert r.codes() == ["lr_schedule"], r.render()
     hint = r.findings[0].hint
     assert "declare lr_decay" not in hint and "outside the velocity" in hint, hint
+
+
+@pytest.mark.parametrize(("coded", "said"), [(0.1, "2 times as fast"), (0.08, "lr_decay=0.08")])
+def test_another_decay_than_declared_under_momentum_is_fitted_and_named(coded, said):
+    """Review s28 r09: nnfs's SGD with momentum and its counter advanced at each layer's update
+    (a decay twice the declared one) was an unexplained gradient; the declared decay was not
+    fitted under momentum, only an undeclared one. The declared one itself still matches."""
+    rng = np.random.default_rng(0)
+    P = {"W1": rng.normal(0, 0.5, (3, 6)), "b1": np.zeros(6), "W2": rng.normal(0, 0.5, (6, 1)),
+         "b2": np.zeros(1)}  # fmt: skip
+    a = from_step(P, list(P), _sgd_step(P, coded, 0.9), sizes=[3, 6, 1],
+                  activations="tanh,identity", loss="mse", optimizer="sgd(momentum=0.9)",
+                  lr=0.1, lr_decay=0.05)  # fmt: skip
+    r = check(a, X, Y, steps=6, probe=False)
+    assert r.codes() == ["lr_schedule"], r.render()
+    f = r.findings[0]
+    assert "where lr_decay=0.05 is declared" in f.evidence and said in f.hint, r.render()
