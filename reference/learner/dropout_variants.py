@@ -1,6 +1,7 @@
 """Named wrong versions of a dropout layer inside a whole network: backward without the mask
 (``dx = dout`` or ``dout / keep``), with the mask but no ``1 / keep``, or with a fresh mask
-(the next draw of the replayed generator); or the mask applied in place to a sigmoid's or
+(the next draw of the replayed generator; also beside the forward's, where the derivative below
+is read off the dropped output); or the mask applied in place to a sigmoid's or
 tanh's output, whose derivative is then read at the dropped values (iamtrask's dropout post:
 ``layer_1 *= mask``, then ``layer_1 * (1 - layer_1)``), with or without the mask on dx."""
 
@@ -40,7 +41,7 @@ INPLACE_FIX = (
 
 def _drop(rule: str, fresh: torch.Tensor | None = None) -> Callable[[nn.Module], nn.Module | None]:
     def make(d: nn.Module) -> nn.Module | None:
-        if rule == "fresh" and fresh is None:
+        if rule.startswith("fresh") and fresh is None:
             return None
         keep = 1.0 - d.p
 
@@ -58,6 +59,7 @@ def _drop(rule: str, fresh: torch.Tensor | None = None) -> Callable[[nn.Module],
                 "none_scaled": torch.ones_like(x) / keep,
                 "unscaled": m,
                 "fresh": None if fresh is None else fresh.to(x.dtype) / keep,
+                "fresh_kept": None if fresh is None else fresh.to(x.dtype) * m / keep,
             }[rule]
             return _MaskGrad.apply(x, m / keep, bwd)
 
@@ -87,6 +89,14 @@ def dropout_variants(fresh: torch.Tensor | None = None) -> list[WVariant]:
             "backward draws a fresh mask (the next draw of NumPy's generator)",
             MASK_FIX,
             _drop("fresh", fresh),
+        ),
+        WVariant(
+            "dropout_mask",
+            "backward draws a fresh mask (the next draw of NumPy's generator), and the "
+            "forward's stays too: the derivative below is read off the dropped output "
+            "(Ng's dZ1 = dA1 * (A1 > 0) with A1 after dropout), so dx holds both masks",
+            MASK_FIX,
+            _drop("fresh_kept", fresh),
         ),
     ] + [
         WVariant(
