@@ -30,6 +30,7 @@ from .optim_variants import Sim
 from .order import explain_order
 from .other_loss import explain_other_loss
 from .regularization import explain_regularization
+from .relabel import explain_relabelled
 from .result import Finding, distinct, factor_text
 from .row_order import explain_stale
 from .scale import explain_total_scale
@@ -136,6 +137,7 @@ def diagnose(
             form
             or explain_layout(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_other_loss(history, ref, X, y, codec, start, h_atol, h_rtol)
+            or explain_relabelled(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_stale(history, ref, X, y, codec, start, h_atol, h_rtol)
             or explain_order(data, codec, failing)
             or explain_folded_transposed(data, codec, failing)

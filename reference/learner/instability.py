@@ -122,8 +122,10 @@ WARNING_CAUSES = (  # (fragment of numpy's RuntimeWarning, the operation, a one-
     (
         NEGATIVE_ROOT,
         "the square root of a negative number in your code: a second moment (Adam's or "
-        "RMSprop's v, a variance) went below 0, which none computed as a mean of squares can",
-        "update v with the squared gradient, v = beta2 * v + (1 - beta2) * g**2, and keep m and v "
+        "RMSprop's v, Adagrad's sum, a variance) went below 0, which none computed from squares "
+        "can",
+        "accumulate the squared gradient, g**2, not g: v = beta2 * v + (1 - beta2) * g**2 "
+        "(Adam; RMSprop with alpha), cache += g**2 (Adagrad); keep m and v "
         "separate arrays (v = m, or m = v = np.zeros(...), makes them one array that both "
         "updates write); a variance is the mean of (x - mean)**2",
     ),

@@ -10,7 +10,9 @@ VARIANT_FIX = {
     "bc_pow": "divide m by 1 - np.power(beta1, t) and v by 1 - np.power(beta2, t): the power "
     "of beta, subtracted from 1",
     "eps_inside": "add eps after the square root: sqrt(v) + eps (v_hat under Adam, the "
-    "average of g^2 under RMSprop, the sum under Adagrad)",
+    "average of g^2 under RMSprop, the sum under Adagrad), as torch.optim does; eps inside "
+    "the root is another valid form (optax's rmsprop(eps_in_sqrt=True) and adagrad, TF1's "
+    "RMSPropOptimizer), which PyTorch's steps part from where sqrt(v) is near eps",
     "no_decay": "apply the declared weight_decay",
     "decoupled": "add wd * w to the gradient (Adam's L2), or declare optimizer='adamw'",
     "coupled": "decay the weights apart from the gradient: w *= 1 - lr * wd (AdamW)",
