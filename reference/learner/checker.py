@@ -28,6 +28,7 @@ from nnparity.reference.threads import limited
 from nnparity.reference.tolerance import Tolerance, tolerance_for
 from nnparity.scratch import build
 
+from .accumulated import accumulated, refusal
 from .adapters import Adapter
 from .allowance import Allowance, overflowed, unjudged
 from .call_order import with_forward_order
@@ -298,6 +299,10 @@ def _check(
     if pair := mispaired(diag, bad, adapter, runner, _run, ref, codec, X, y, batches, tols):
         diag = [pair]  # X or y reordered alone: a random one is nondeterministic too
         runner.hygiene = [f for f in runner.hygiene if f.code != "nondeterministic"]
+    if bad and runner.unmoved == 1:  # every k-th call alone moves: accumulation, refused
+        rt, at = HYPOTHESIS_TOL[prec]
+        if acc := accumulated(run.history, spec, at, rt):
+            raise LearnerError(refusal(*acc, str(spec.opt)))
     named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
         if not named:  # the rest follows from weights that stay (Adam's v / 0 stays: named)
