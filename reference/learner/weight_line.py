@@ -1,6 +1,7 @@
 """A derivative left out of one weight's line: dW_l = a_{l-1}^T dL/da_l where the layer's bias
-line keeps f'(z_l), so the bias agrees and the weight does not. Per-weight formulas write each
-gradient's chain by hand (Real Python's ``derror_dweights = derror_dprediction *
+line keeps f'(z_l), so the bias agrees and the weight does not; or out of the bias's line
+alone, db_l = sum dL/da_l (summed before a ReLU's mask: review s28 b06). Per-weight formulas
+write each gradient's chain by hand (Real Python's ``derror_dweights = derror_dprediction *
 dlayer1_dweights``, the ``dprediction_dlayer1`` factor kept in the bias's line alone), and the
 layer search, which fixes one derivative per layer, leaves it unexplained (review s20a, t25).
 Read at the output layer and the one below it, where dL/da is PyTorch's own."""
@@ -17,19 +18,33 @@ def weight_line(
     k: str, l: int, L: int, failing: dict[str, int], steps: list[StepData], lab: Callable
 ) -> Finding | None:
     """``wrong_activation_derivative`` where weight ``k`` of layer ``l`` (its bias agreeing)
-    is a_{l-1}^T dL/da_l at every step of ``steps``; None otherwise."""
-    b = f"b{l}"
-    if k[0] != "W" or b not in steps[0].g or b in failing or l < L - 1:
+    is a_{l-1}^T dL/da_l at every step of ``steps``, or bias ``k`` (its weight agreeing) is
+    dL/da_l summed over the batch; None otherwise."""
+    other = f"{'b' if k[0] == 'W' else 'W'}{l}"
+    if k[0] not in "Wb" or other not in steps[0].g or other in failing or l < L - 1:
         return None
     for s in steps:
         da = s.dl_da if l == L else s.dl_dz @ s.P[f"W{L}"].T
-        alt = s.a[l - 1].T @ da
+        alt = s.a[l - 1].T @ da if k[0] == "W" else da.sum(0)
         g, ref = s.g[k].double(), s.ref[k].double()
         if alt.shape != g.shape:
             return None
         tol = s.atol[k] + s.rtol * alt.abs()
         if not bool(((g - alt).abs() <= tol).all()) or bool(((ref - alt).abs() <= tol).all()):
             return None
+    if k[0] == "b":
+        return Finding(
+            "wrong_activation_derivative",
+            (lab(k),),
+            l,
+            failing[k],
+            f"{k}: your gradient is dL/da{l} summed over the batch, without the activation's "
+            f"derivative f'(z{l}), while {lab(other)}'s line keeps it (it agrees with "
+            f"PyTorch's) at steps {steps[0].step}-{steps[-1].step}",
+            f"sum dz{l} = dL/da{l} * f'(z{l}) for the bias, the dz{l} your weight's gradient "
+            f"takes: db{l} = dz{l}.sum(axis=0), after the derivative (a ReLU's mask included)",
+        )
+    b = other
     return Finding(
         "wrong_activation_derivative",
         (lab(k),),

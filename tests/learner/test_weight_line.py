@@ -24,7 +24,9 @@ def _adapter(bug: str):
         dz1 = da1 * a1 * (1 - a1)
         dW2 = a1.T @ (da2 if bug == "W2" else dz2)
         dW1 = X.T @ (da1 if bug == "W1" else dz1)
-        return {"W1": dW1, "b1": dz1.sum(0), "W2": dW2, "b2": dz2.sum(0)}
+        db1 = (da1 if bug == "b1" else dz1).sum(0)
+        db2 = (da2 if bug == "b2" else dz2).sum(0)
+        return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
     decl = dict(sizes=[3, 4, 1], activations="sigmoid,sigmoid", loss="mse", optimizer="sgd")
     return from_gradients(P, list(P), grads, lr=0.5, **decl)
@@ -36,8 +38,9 @@ def _data():
     return X, (X[:, :1] > 0).astype(float)
 
 
-@pytest.mark.parametrize("bug, layer", [("W2", 2), ("W1", 1)])
+@pytest.mark.parametrize("bug, layer", [("W2", 2), ("W1", 1), ("b2", 2), ("b1", 1)])
 def test_a_weight_line_without_the_derivative_is_named_at_its_layer(bug, layer):
+    """Also a bias's line alone (review s28 b06: db1 summed before the ReLU mask)."""
     res = check(_adapter(bug), *_data(), steps=3, watch=0)
     assert res.code == "implementation_bug", res.render()
     f = res.findings[0]
