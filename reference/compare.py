@@ -1,9 +1,9 @@
 """Comparison of two arrays into a frozen ``Record``, and the assert_close-style message.
 
-``max_rel`` divides by ``max(|expected|, 1e-6 * scale)`` so entries near zero do not explode
-and 0/0 never gives NaN. A non-finite value matches any non-finite value on the other side
-(inf there, NaN here: both sides broke in the same place) and nothing finite; the record says
-so in ``nonfinite``, which is where instability diagnosis starts.
+``max_rel`` divides by ``max(|expected|, 1e-6 * max(scale, max |expected|))`` so entries near
+zero do not explode and 0/0 never gives NaN. A non-finite value matches any non-finite value
+on the other side (inf there, NaN here: both sides broke in the same place) and nothing
+finite; the record says so in ``nonfinite``, which is where instability diagnosis starts.
 """
 
 from __future__ import annotations
@@ -163,7 +163,8 @@ def compare(
                 flat = int(np.argmax(diff))
                 n_bad = 0
                 max_abs = float(diff.flat[flat])
-            max_rel = float((diff / np.maximum(ae, 1e-6 * scale)).max())
+            floor = 1e-6 * max(scale, float(ae.max()))  # a scale below the tensor's own (a
+            max_rel = float((diff / np.maximum(ae, floor)).max())  # bound's) is none here
             worst = _unravel(flat, a.shape)
             sv, tv = float(a64.flat[flat]), float(e64.flat[flat])
         else:
@@ -294,6 +295,8 @@ def compare_flat(
         # diff / allowed: 0 / 0 (agreement where nothing is allowed) is NaN, which fmax skips
         used_max = np.fmax.reduceat(diff / allowed, starts)
         np.fmax(used_max, 0.0, out=used_max)  # a tensor of 0 / 0 alone: 0
+        if given.count(None) != len(given):  # max_rel's floor, as ``compare``'s: 1e-6 of the
+            s = np.maximum(top, np.maximum.reduceat(ae, starts))[seg]  # greater of the two
         np.multiply(s, 1e-6, out=s)
         rel_max = np.maximum.reduceat(np.divide(diff, np.maximum(ae, s, out=s), out=s), starts)
         abs_max = np.maximum.reduceat(diff, starts)

@@ -52,6 +52,17 @@ def test_zeros_and_near_zero_never_give_nan():
     assert np.isfinite(r.max_rel)
 
 
+def test_a_tiny_scale_does_not_make_max_rel_absurd():
+    """Review s28 c04: a bound's record passes scale 1e-300, and an entry at 0 beside others
+    near 1 read max rel 7e+288 in a matching table. The floor is the tensor's own scale then;
+    with that scale, one wrong entry near 0 still reads a large relative error."""
+    e = np.array([1.0, -0.5, 0.0])
+    r = cmp(e + np.array([0.0, 0.0, 1e-15]), e, scale=1e-300)
+    assert r.max_rel == pytest.approx(1e-9)
+    r = cmp(e + np.array([0.0, 0.0, 1e-3]), e, scale=1e-300)
+    assert r.max_rel == pytest.approx(1e3)
+
+
 def test_nonfinite():
     assert cmp(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])).nonfinite
     assert cmp(np.array([np.inf, 1.0]), np.array([np.nan, 1.0])).passed
