@@ -60,16 +60,23 @@ class _UnflattenLast(torch.autograd.Function):
         return g.reshape(n, h, w, c).permute(0, 3, 1, 2)
 
 
-def _bn(detach: str = "", ddof: int = 0) -> Callable[[nn.Module], nn.Module]:
+def _bn(
+    detach: str = "", ddof: int = 0, eps_outside: bool = False, over: str = "batch"
+) -> Callable[[nn.Module], nn.Module]:
+    """A batchnorm (or layernorm: ``over`` "features") computed the named wrong way; ``over``
+    "batch" on a layernorm: its statistics over the batch, as batchnorm's."""
+
     def make(bn: nn.Module) -> nn.Module:
         def f(x: torch.Tensor) -> torch.Tensor:
             axes = (0,) if x.ndim == 2 else (0, 2, 3)
             vec = [1, -1] + [1] * (x.ndim - 2)
+            if isinstance(bn, nn.LayerNorm):  # (N, D) alone: its weight is per feature
+                axes, vec = (0,) if over == "batch" else (1,), [1, -1]
             mu = x.mean(dim=axes, keepdim=True)
             var = x.var(dim=axes, keepdim=True, correction=ddof)
             var = var.detach() if "var" in detach else var
             num = x - (mu.detach() if "mu" in detach else mu)
-            xhat = num / (var + bn.eps).sqrt()
+            xhat = num / (var.sqrt() + bn.eps if eps_outside else (var + bn.eps).sqrt())
             return bn.weight.reshape(vec) * xhat + bn.bias.reshape(vec)
 
         return Fn(f)
@@ -229,6 +236,27 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "normalises with the variance divided by N - 1 in training",
                 "var = x.var(axis=0): the biased variance (divide by N) in training",
                 _bn(ddof=1),
+            ),
+            WVariant(
+                "batchnorm_eps",
+                "adds eps outside the square root, (x - mu) / (sqrt(var) + eps), where PyTorch "
+                "takes sqrt(var + eps)",
+                "divide by np.sqrt(var + eps) (the two part by about eps / var, which a "
+                "variance near 0 makes large)",
+                _bn(eps_outside=True),
+            ),
+        ]
+    if kind == "layernorm":
+        return [
+            WVariant(
+                "layernorm_axis",
+                "normalises each feature over the batch (batchnorm) instead of each sample "
+                "over its features",
+                "layernorm's statistics run over each sample's features: mean and var with "
+                "axis=1, keepdims=True",
+                lambda m: (
+                    _bn()(m) if len(m.normalized_shape) == 1 and m.weight is not None else None
+                ),
             ),
         ]
     if kind == "dropout":
