@@ -113,20 +113,25 @@ def _bn_per_sample(bn: nn.Module) -> nn.Module | None:
     return Fn(lambda x: _BnPerSample.apply(x, bn.weight, bn.bias, bn.eps))
 
 
-class _FlipDx(torch.autograd.Function):
+class _FlipGrad(torch.autograd.Function):
+    """A right convolution whose backward flips the kernel in dx (``which`` "dx") or returns
+    dw rotated 180 degrees ("dw")."""
+
     @staticmethod
-    def forward(ctx, x, w, b, stride, pad):  # noqa: ANN001, ANN205
+    def forward(ctx, x, w, b, stride, pad, which):  # noqa: ANN001, ANN205
         ctx.save_for_backward(x, w)
-        ctx.conf = (stride, pad)
+        ctx.conf = (stride, pad, which)
         return F.conv2d(x, w, b, stride=stride, padding=pad)
 
     @staticmethod
     def backward(ctx, g):  # noqa: ANN001, ANN205
         x, w = ctx.saved_tensors
-        stride, pad = ctx.conf
-        gi = torch.nn.grad.conv2d_input(x.shape, w.flip(2, 3), g, stride=stride, padding=pad)
+        stride, pad, which = ctx.conf
+        wi = w.flip(2, 3) if which == "dx" else w
+        gi = torch.nn.grad.conv2d_input(x.shape, wi, g, stride=stride, padding=pad)
         gw = torch.nn.grad.conv2d_weight(x, w.shape, g, stride=stride, padding=pad)
-        return gi, gw, g.sum(dim=(0, 2, 3)), None, None
+        gw = gw.flip(2, 3) if which == "dw" else gw
+        return gi, gw, g.sum(dim=(0, 2, 3)), None, None, None
 
 
 def _conv(rule: str) -> Callable[[nn.Module], nn.Module]:
@@ -139,7 +144,8 @@ def _conv(rule: str) -> Callable[[nn.Module], nn.Module]:
             if not pad:
                 return None
             return Fn(lambda x: F.conv2d(_PadCrop.apply(x, pad), c.weight, c.bias, stride=s))
-        return Fn(lambda x: _FlipDx.apply(x, c.weight, c.bias, s, p))
+        which = "dw" if rule == "flip_dw" else "dx"
+        return Fn(lambda x: _FlipGrad.apply(x, c.weight, c.bias, s, p, which))
 
     return make
 
@@ -274,6 +280,12 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "computes dx with the kernel flipped (forward and dw right)",
                 "dx: add dout[n, f, i, j] * w[f] (not flipped) into each window of dx",
                 _conv("flip_dx"),
+            ),
+            WVariant(
+                "conv_flip",
+                "computes dw rotated 180 degrees (forward and dx right)",
+                "dw[f] += x_window * dout[n, f, i, j]: each window as it is, not flipped",
+                _conv("flip_dw"),
             ),
             WVariant(
                 "conv_padding",

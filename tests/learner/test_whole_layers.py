@@ -249,6 +249,22 @@ def test_flipped_kernel_in_a_convnet_is_conv_flip():
     assert (r.code, f.code, f.layer) == ("implementation_bug", "conv_flip", 1), r.render()
 
 
+def test_a_convnet_dw_rotated_180_degrees_is_conv_flip():
+    """Review s28 d: dw[:, :, ::-1, ::-1] (forward and dx right) was a generic mismatch."""
+    m = _load("net_convnet_ok")
+    bwd = m.conv_backward_naive
+
+    def backward(dout, cache):
+        dx, dw, db = bwd(dout, cache)
+        return dx, dw[:, :, ::-1, ::-1].copy(), db
+
+    m.conv_backward_naive = backward
+    r = _run(m.nnparity_adapter())
+    f = r.findings[0]
+    assert (r.code, f.code, f.layer) == ("implementation_bug", "conv_flip", 1), r.render()
+    assert "dw rotated 180 degrees" in f.evidence, r.render()
+
+
 def test_convnet_dw_of_the_last_sample_only_is_not_a_match():
     m = _load("net_convnet_ok")
     bwd = m.conv_backward_naive
