@@ -84,33 +84,43 @@ def _bn(
     return make
 
 
-class _BnPerSample(torch.autograd.Function):
-    """Spatial batchnorm whose backward averages over the N samples where the statistics run
-    over N*H*W values: dx = rstd (dxhat - HW mean(dxhat) - HW xhat mean(dxhat xhat))."""
+class _BnTerms(torch.autograd.Function):
+    """Batchnorm whose backward scales its mean's and variance's terms by ``c1`` and ``c2``:
+    dx = rstd (dxhat - c1 mean(dxhat) - c2 xhat mean(dxhat xhat)); a spatial one averaged
+    over the N samples where its statistics run over N*H*W values has c1 = c2 = HW, a sum
+    where a mean belongs c = the count of values."""
 
     @staticmethod
-    def forward(ctx, x, w, b, eps):  # noqa: ANN001, ANN205
-        axes, vec = (0, 2, 3), (1, -1, 1, 1)
+    def forward(ctx, x, w, b, eps, which):  # noqa: ANN001, ANN205
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        vec = [1, -1] + [1] * (x.ndim - 2)
         mu, var = x.mean(dim=axes, keepdim=True), x.var(dim=axes, keepdim=True, correction=0)
         rstd = (var + eps).rsqrt()
         xhat = (x - mu) * rstd
         ctx.save_for_backward(xhat, rstd, w)
+        ctx.conf = (axes, vec, which)
         return w.reshape(vec) * xhat + b.reshape(vec)
 
     @staticmethod
     def backward(ctx, g):  # noqa: ANN001, ANN205
         xhat, rstd, w = ctx.saved_tensors
-        axes, c = (0, 2, 3), g.shape[2] * g.shape[3]
-        d = g * w.reshape(1, -1, 1, 1)
+        axes, vec, which = ctx.conf
+        count = g.numel() // g.shape[1]
+        c1, c2 = {"per_sample": (count // g.shape[0],) * 2, "mean_sum": (count, 1),
+                  "var_sum": (1, count)}[which]  # fmt: skip
+        d = g * w.reshape(vec)
         m1, m2 = d.mean(dim=axes, keepdim=True), (d * xhat).mean(dim=axes, keepdim=True)
-        dx = rstd * (d - c * m1 - c * xhat * m2)
-        return dx, (g * xhat).sum(dim=axes), g.sum(dim=axes), None
+        dx = rstd * (d - c1 * m1 - c2 * xhat * m2)
+        return dx, (g * xhat).sum(dim=axes), g.sum(dim=axes), None, None
 
 
-def _bn_per_sample(bn: nn.Module) -> nn.Module | None:
-    if not isinstance(bn, nn.BatchNorm2d):
-        return None  # over features: N is every value's count already
-    return Fn(lambda x: _BnPerSample.apply(x, bn.weight, bn.bias, bn.eps))
+def _bn_terms(which: str) -> Callable[[nn.Module], nn.Module | None]:
+    def make(bn: nn.Module) -> nn.Module | None:
+        if which == "per_sample" and not isinstance(bn, nn.BatchNorm2d):
+            return None  # over features: N is every value's count already
+        return Fn(lambda x: _BnTerms.apply(x, bn.weight, bn.bias, bn.eps, which))
+
+    return make
 
 
 class _FlipGrad(torch.autograd.Function):
@@ -235,7 +245,17 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "spatial dx averaged over the N samples where the statistics run over N*H*W "
                 "values (its mean terms H*W times too large)",
                 "divide by m = N * H * W, the values each channel's statistics average",
-                _bn_per_sample,
+                _bn_terms("per_sample"),
+            ),
+            *(
+                WVariant(
+                    "batchnorm_backward",
+                    f"dx with the {term}'s term summed over the batch where its mean belongs "
+                    "(N times too large)",
+                    BN_FIX,
+                    _bn_terms(which),
+                )
+                for which, term in (("mean_sum", "batch mean"), ("var_sum", "variance"))
             ),
             WVariant(
                 "batchnorm_variance",

@@ -98,6 +98,26 @@ def test_batchnorm_dx_without_the_mean_term_is_batchnorm_backward():
     assert "batch mean's term" in f.evidence
 
 
+@pytest.mark.parametrize("term", ["mean", "variance"])
+def test_batchnorm_dx_with_a_term_summed_where_its_mean_belongs_is_named(term):
+    """Review s28 d: the simplified formula with np.sum where .mean belongs (N times the term)
+    was a generic mismatch at the layer below."""
+    m = _load("net_fc_bn_dropout_ok")
+
+    def backward(dout, cache):
+        xhat, gamma, var, eps = cache
+        d = dout * gamma
+        m1 = d.sum(axis=0) if term == "mean" else d.mean(axis=0)
+        m2 = (d * xhat).sum(axis=0) if term == "variance" else (d * xhat).mean(axis=0)
+        return (d - m1 - xhat * m2) / np.sqrt(var + eps), (dout * xhat).sum(0), dout.sum(0)
+
+    m.batchnorm_backward = backward
+    r = _run(_fc(m))
+    f = r.findings[0]
+    assert (r.code, f.code) == ("implementation_bug", "batchnorm_backward"), r.render()
+    assert f"{'batch mean' if term == 'mean' else 'variance'}'s term summed" in f.evidence
+
+
 def test_batchnorm_variance_over_n_minus_1_is_never_a_match():
     m = _load("net_fc_bn_dropout_ok")
     src = (EXAMPLES / "net_fc_bn_dropout_ok.py").read_text()
