@@ -47,6 +47,8 @@ def _drop(rule: str, fresh: torch.Tensor | None = None) -> Callable[[nn.Module],
 
         def f(x: torch.Tensor) -> torch.Tensor:
             m = d.mask.to(x.dtype)
+            if rule == "noninverted":  # x * mask both ways, no 1 / keep
+                return _MaskGrad.apply(x, m, m)
             act, _, masked = rule.partition(" ")
             if act in INPLACE:  # the derivative below read back at the dropped output
                 d_at = INPLACE[act]
@@ -97,6 +99,14 @@ def dropout_variants(fresh: torch.Tensor | None = None) -> list[WVariant]:
             "(Ng's dZ1 = dA1 * (A1 > 0) with A1 after dropout), so dx holds both masks",
             MASK_FIX,
             _drop("fresh_kept", fresh),
+        ),
+        WVariant(
+            "dropout_mask",
+            "non-inverted dropout: x * mask with no 1 / keep in training, forward and backward "
+            "(the original paper's form, whose test pass scales by keep instead)",
+            "a valid form PyTorch does not use: scale by 1 / keep in training (inverted "
+            "dropout, x * mask / keep, dx = dout * mask / keep) and leave test mode the identity",
+            _drop("noninverted"),
         ),
     ] + [
         WVariant(

@@ -28,6 +28,27 @@ def test_nnfs_fresh_mask_in_backward_is_dropout_mask():
     assert "fresh mask" in f.evidence
 
 
+def test_non_inverted_dropout_is_dropout_mask_said_as_a_form():
+    """Review s28 d: x * mask with no 1 / keep, forward and backward (Srivastava's form) read as
+    "a mask drawn again in backward"."""
+    m = _load("net_nnfs_dropout_ok")
+    d = m.dropout1
+
+    def forward(inputs, training=True):
+        d.inputs = inputs
+        if not training:
+            d.output = inputs * d.rate  # the paper's test pass
+            return
+        d.binary_mask = np.random.binomial(1, d.rate, size=inputs.shape)  # no / rate
+        d.output = inputs * d.binary_mask
+
+    d.forward = forward
+    r = _run(m.nnparity_adapter())
+    f = r.findings[0]
+    assert (r.code, f.code, f.layer) == ("implementation_bug", "dropout_mask", 2), r.render()
+    assert "non-inverted dropout" in f.evidence and "valid form" in f.hint, r.render()
+
+
 def test_a_mask_drawn_again_into_its_attribute_in_backward_is_said_with_the_loss():
     """Review s15b: the fresh mask written over binary_mask, which masks= reads after the
     pass, so the twin replays backward's mask in forward and the loss parts: said as such
