@@ -7,7 +7,8 @@ rows, a network four times wider (a hidden layer of ``WIDE`` units where there i
 one of the learner's own size are trained alike and scored on the other half. Where the wider
 one fits its own half better than the learner's network fits all rows, yet on the unseen half
 does no better than the one of the learner's size, and clearly below the learner's own score
-(``MARGIN``), the rest is the data's noise (``noisy_targets``), not the network's size. Asked
+(``MARGIN``), or where its unseen score is no better than guessing the commonest label
+(``_at_chance``), the rest is the data's noise (``noisy_targets``), not the network's size. Asked
 only with at least ``MIN_ROWS`` rows and ``PER_INPUT`` rows per input (fewer leave halves that
 tell nothing); a run cut short by the check's time, a tie, or a wider network that learns
 more on unseen rows says nothing, and ``capacity`` stands (review s17a: the first version,
@@ -83,7 +84,9 @@ def noisy_targets(
     fit_own, held, same = (float(np.mean(v)) for v in (seen, unseen, small))
     accuracy = criterion(spec, y).text.startswith("accuracy")
     margin = max(MARGIN, 2.0 / (n // 2)) if accuracy else MARGIN
-    if not (fit_own > reached and held <= same and held < reached - margin):
+    guess = _at_chance(held, y, n) if accuracy else False
+    apart = held <= same and held < reached - margin  # no better than yours, below your fit
+    if not (fit_own > reached and (apart or guess)):
         return None
     what = "classifies" if accuracy else "reaches"
     return Finding(
@@ -145,6 +148,21 @@ def _trained_as(spec: Spec) -> Spec:
 
 def _out(spec: Spec, params: dict, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return Reference(spec, set()).run(params, X, y).out
+
+
+def _at_chance(held: float, y: np.ndarray, n: int) -> bool:
+    """Whether the wider network's unseen-row accuracy (over all ``n`` rows, each unseen once)
+    is within two standard errors of guessing the most common label: labels it cannot predict
+    from the inputs, whatever the learner's own fit (at chance too, or above it by rows learnt
+    by heart). Two chance-level scores, the wider one a row or three above the other, are no
+    evidence of capacity (review s28 t07: coin-flip labels told "add units" in 3 of 4 seeds);
+    single-label targets only (class indices, or one 0/1 or -1/+1 column)."""
+    labels = np.asarray(y).reshape(n, -1)
+    if labels.shape[1] != 1:
+        return False
+    _, counts = np.unique(labels[:, 0], return_counts=True)
+    chance = float(counts.max()) / n
+    return held <= chance + 2.0 * np.sqrt(chance * (1.0 - chance) / n)
 
 
 def _said(v: float, what: str) -> str:

@@ -116,3 +116,23 @@ def test_capacity_at_nearly_every_row_says_the_few_left_may_be_the_overlap():
     assert few_left(X, 0.9) == ""  # far from every row: the network's size is the reading
     assert few_left(X, None) == ""  # R^2: no rows to count
     assert few_left(np.zeros((40, 2)), 39 / 40) == ""  # too few rows: too_few speaks
+
+
+def test_coin_flip_labels_are_noise_when_two_chance_scores_differ_by_a_few_rows():
+    """Review s28 t07: labels from a coin flip, a 2-8-1 net: the wider network's unseen score
+    was a row or three above the own-size one's, both at chance, and `capacity` ("add units")
+    was told in 3 of 4 seeds. An unseen score within two standard errors of guessing the
+    commonest label is no evidence of capacity; the same rows with the ring's labels are."""
+    r = np.random.RandomState(7)
+    X = r.randn(200, 2)
+    y = r.randint(0, 2, (200, 1)).astype(float)
+    res = check(_linear(X, y, "sigmoid", "bce", 0.5), X, y, steps=3)
+    assert res.training_codes() == ["noisy_targets"], res.render()
+
+
+def test_a_score_at_chance_is_told_from_one_above_it():
+    from nnparity.reference.learner.heldout import _at_chance
+
+    y = np.array([0] * 120 + [1] * 80)  # chance 0.6, two standard errors 0.069
+    assert _at_chance(0.66, y, 200) and not _at_chance(0.68, y, 200)
+    assert not _at_chance(0.5, np.zeros((200, 2)), 200)  # two outputs: not asked
