@@ -35,6 +35,7 @@ from .call_order import with_forward_order
 from .clip_decl import clip_not_applied
 from .codec import Codec
 from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
+from .crash import crash_after
 from .descent import negated
 from .explain import HYPOTHESIS_TOL, diagnose
 from .fresh_steps import fresh_steps
@@ -330,7 +331,8 @@ def _check(
             else f
             for f in diag
         ]
-    findings = ([run.crash] if run.crash else []) + hygiene + diag + notes
+    lead, trail = crash_after(run.crash, bad, diag)
+    findings = lead + hygiene + diag + trail + notes
     findings = with_forward_order(adapter, findings, runner, run.history)
     unchecked: tuple[Finding, ...] = ()
     training = Training("not_assessed", "", "the training probe was not run (probe=False)")

@@ -8,12 +8,14 @@ import inspect
 import re
 import sysconfig
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .paths import LearnerError
+from .result import Finding
 
 _OURS = str(Path(__file__).resolve().parent)
 
@@ -132,3 +134,20 @@ def binds(fn: Any, n: int) -> bool:
     except ValueError:  # a builtin without a signature: its own error stands
         return True
     return True
+
+
+def crash_after(
+    crash: Finding | None, bad: list, diag: list[Finding]
+) -> tuple[list[Finding], list[Finding]]:
+    """(findings before the diagnosis, after it): the crash first, or, where a named bug parted
+    steps before it (weights it drove apart until an exp overflowed), after that bug, said as
+    its likely consequence (review s28 f05: Brownlee's derivative slip crashed at step 5, and
+    the crash led with "fix the error in your code")."""
+    if crash is None:
+        return [], []
+    named = [f for f in diag if f.kind == "bug" and f.code != "unexplained_mismatch"]
+    first = min((r.step for r in bad), default=None)
+    if not named or first is None or crash.step is None or first >= crash.step:
+        return [crash], []
+    said = f"(likely a consequence of {named[0].code} from step {first}: fix that first)"
+    return [], [replace(crash, evidence=f"{crash.evidence}\n{said}")]
