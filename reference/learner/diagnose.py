@@ -23,7 +23,7 @@ from .not_bugs import CONVENTIONS, saturated
 from .result import Finding
 from .scale import late_factor, scale_findings
 from .scale import span as span_of
-from .weight_line import weight_line
+from .weight_line import bias_as_weight, weight_line
 
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
@@ -245,7 +245,10 @@ def findings_from(
                 else:
                     scales.setdefault(f"{f.c:.6g} {f.cs}", []).append((k, f))
         for k in ch.unexplained:
-            if k in failing and (named := weight_line(k, l, L, failing, steps, lab)):
+            if k in failing and (
+                named := weight_line(k, l, L, failing, steps, lab)
+                or bias_as_weight(k, l, failing, steps, lab)
+            ):
                 out.append(named)
             elif k in failing:
                 f = unexplained(k, lab(k), failing[k], steps, "grad", l, codec)

@@ -56,3 +56,38 @@ def weight_line(
         f"multiply by f'(z{l}) in the weight's line too: dW{l} = a{l - 1}^T (dL/da{l} * "
         f"f'(z{l})), the dz{l} your bias gradient sums",
     )
+
+
+def bias_as_weight(
+    k: str, l: int, failing: dict[str, int], steps: list[StepData], lab: Callable
+) -> Finding | None:
+    """``wrong_cached_activation`` where bias ``k`` of layer ``l`` (its weight agreeing) is, at
+    every step, one row of PyTorch's weight gradient: dz times one input a_{l-1}[:, j] where the
+    bias's input is 1 (a scalar tutorial's weight line copied for the bias, Victor Zhou's
+    ``d_ypred_d_b3 = h1 * deriv_sigmoid(sum_o1)``: review s28 f07); None otherwise."""
+    w = f"W{l}"
+    if k[0] != "b" or w not in steps[0].ref or w in failing:
+        return None
+    rows = steps[0].ref[w].shape[0] if steps[0].ref[w].ndim == 2 else 0
+    for j in range(rows):
+        fits, told = True, False
+        for s in steps:
+            g, alt = s.g[k].double().reshape(-1), s.ref[w][j].double().reshape(-1)
+            tol = s.atol[k] + s.rtol * alt.abs()
+            ref = s.ref[k].double().reshape(-1)
+            if g.shape != alt.shape or not bool(((g - alt).abs() <= tol).all()):
+                fits = False
+                break
+            told = told or not bool(((ref - alt).abs() <= tol).all())  # input j not all 1
+        if fits and told:
+            return Finding(
+                "wrong_cached_activation",
+                (lab(k),),
+                l,
+                failing[k],
+                f"{k}: your gradient is {lab(w)}'s row {j}, dz{l} times input {j} of layer {l} "
+                f"(a{l - 1}[:, {j}]), where the bias's input is 1, at steps "
+                f"{steps[0].step}-{steps[-1].step}: a weight's line copied for the bias",
+                f"db{l} = dz{l}.sum(axis=0): the bias's derivative of z is 1, not an input",
+            )
+    return None

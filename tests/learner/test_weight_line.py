@@ -26,6 +26,8 @@ def _adapter(bug: str):
         dW1 = X.T @ (da1 if bug == "W1" else dz1)
         db1 = (da1 if bug == "b1" else dz1).sum(0)
         db2 = (da2 if bug == "b2" else dz2).sum(0)
+        if bug == "b2 row":  # the line of the weight from hidden unit 0, copied for the bias
+            db2 = (a1[:, :1] * dz2).sum(0)
         return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
     decl = dict(sizes=[3, 4, 1], activations="sigmoid,sigmoid", loss="mse", optimizer="sgd")
@@ -46,6 +48,15 @@ def test_a_weight_line_without_the_derivative_is_named_at_its_layer(bug, layer):
     f = res.findings[0]
     assert (f.code, f.params, f.layer) == ("wrong_activation_derivative", (bug,), layer)
     assert f"without the activation's derivative f'(z{layer})" in f.evidence, res.render()
+
+
+def test_a_bias_line_copied_from_a_weights_is_named():
+    """Review s28 f07: Victor Zhou's d_ypred_d_b3 = h1 * deriv_sigmoid(sum_o1), an input where
+    the bias's 1 belongs: one row of the weight's gradient."""
+    res = check(_adapter("b2 row"), *_data(), steps=3, watch=0, probe=False)
+    f = res.findings[0]
+    assert (f.code, f.params, f.layer) == ("wrong_cached_activation", ("b2",), 2), res.render()
+    assert "W2's row 0" in f.evidence, res.render()
 
 
 def test_both_lines_with_the_derivative_match():
