@@ -326,13 +326,16 @@ def _implied(net: Any, paths: tuple[str, ...], step: Callable, opt: Any) -> Call
             "it, or expose your gradients (from_gradients, from_layers)"
         )
 
-    def grads(X: Array, y: Array) -> list[Array]:
+    def grads(X: Array, y: Array) -> Any:
         before = [np.array(get(net, p), copy=True) for p in paths]
-        step(X, y)
+        out = step(X, y)
         after = [np.array(get(net, p), copy=True) for p in paths]
         for p, b in zip(paths, before, strict=True):
             put(net, p, b)  # as it was: the check writes each step's weights itself
-        return [(b - a) / lr for b, a in zip(before, after, strict=True)]
+        g = [(b - a) / lr for b, a in zip(before, after, strict=True)]
+        # the loss a step returns goes on: it replays dropout's masks (review s28 f14)
+        real = isinstance(out, int | float | np.number) and not isinstance(out, bool)
+        return (float(out), g) if real and np.isfinite(out) else g
 
     return grads
 
