@@ -53,12 +53,14 @@ def test_no_clause_for_layer_1_when_the_layer_above_parts_too():
 
 def test_an_error_in_db_alone_says_the_weights_agree():
     """Review s16a (Victor Zhou's net): db1 built with an input's factor copied from dW1's
-    line was said to enter through W2, f'(z1) or the cached input, which would break W1."""
+    line was said to enter through W2, f'(z1) or the cached input, which would break W1; then
+    (s16a) "W1 agrees, so dz1 is right: what parts is b1's own line"; since s28 the line is
+    named: one row of W1's gradient (weight_line.py ``bias_as_weight``)."""
     r = _check("bias")
     assert r.code == "implementation_bug"
-    assert "[0] agrees, so dz1 is right: what parts is [1]'s own line" in _evidence(r, "[1]"), (
-        r.render()
-    )
+    f = r.findings[0]
+    assert (f.code, f.params) == ("wrong_cached_activation", ("[1]",)), r.render()
+    assert "your gradient is [0]'s row 0, dz1 times input 0" in f.evidence, r.render()
 
 
 def test_an_error_in_one_entry_says_the_others_agree():
