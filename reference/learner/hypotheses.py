@@ -276,6 +276,9 @@ class Search:
             )
             found = None
             w_fit = choice.fits.get(f"W{l}") if name[0] == "b" else None
+            ref_zero = all(
+                bool((s.ref[name].abs() <= s.atol[name]).all()) for s in self.steps
+            )  # a hypothesis predicting 0 explains a 0 only where PyTorch's is 0
             for form, fixed in [(f, w_fit) for f in forms if w_fit] + [(f, None) for f in forms]:
                 pairs = []
                 for i, (s, dzs) in enumerate(zip(self.steps, dz, strict=True)):
@@ -289,9 +292,6 @@ class Search:
                         break
                     pairs.append((s.g[name], gh, s.atol[name], s.rtol))
                 else:
-                    ref_zero = all(
-                        bool((s.ref[name].abs() <= s.atol[name]).all()) for s in self.steps
-                    )  # a hypothesis predicting 0 explains a 0 only where PyTorch's is 0
                     f = fit(pairs, self.names, fixed, ref_zero or form.key == zero_total)
                     cost = form.cost + (0.0 if fixed else f.cost())
                     if f.ok and (found is None or cost < found[2]):
