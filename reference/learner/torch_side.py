@@ -167,6 +167,25 @@ class Reference:
         fits: Callable[[Array], bool],
         seconds: float | None = None,
     ) -> Trained:
+        """``train_torch``'s run, on NumPy where scratch's network takes step 1 as PyTorch's
+        does (``numpy_train``: a third of the per-step cost), else on PyTorch."""
+        from .numpy_train import train_numpy
+
+        run = train_numpy(self, spec, params, batches, steps, frozen, fits, seconds)
+        if run is None:
+            run = self.train_torch(spec, params, batches, steps, frozen, fits, seconds)
+        return run
+
+    def train_torch(
+        self,
+        spec: Spec,
+        params: dict[str, Array],
+        batches: list[tuple[Array, Array]],
+        steps: int,
+        frozen: set[str],
+        fits: Callable[[Array], bool],
+        seconds: float | None = None,
+    ) -> Trained:
         """Train a twin of ``spec`` from ``params`` for up to ``steps`` steps, cycling through
         ``batches`` (in order, then each later pass over the rows reshuffled into batches of
         the same sizes, seeded, as a training loop's epochs: data stored class by class would

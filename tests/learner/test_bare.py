@@ -1,6 +1,6 @@
-"""The probe's training runs (``Reference.train``: modules' ``forward``, the optimizer's own
-step function, all parameters per operation) are PyTorch's plain training loop, bit for bit,
-and the full calls are kept wherever a hook is registered."""
+"""The probe's PyTorch training runs (``Reference.train_torch``: modules' ``forward``, the
+optimizer's own step function, all parameters per operation) are PyTorch's plain training
+loop, bit for bit, and the full calls are kept wherever a hook is registered."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_a_probe_run_is_the_plain_loop_bit_for_bit(text, frozen, l2, clip):
     P = build(spec).init_params(seed=1)
     P = {n: np.zeros_like(v) if n in frozen else v for n, v in P.items()}
     ref = Reference(spec, frozen, l2=l2, clip=clip)
-    run = ref.train(spec, P, [(X, y)], 60, frozen, lambda out: False)
+    run = ref.train_torch(spec, P, [(X, y)], 60, frozen, lambda out: False)
     losses, params = _plain(ref, spec, P, [(X, y)], 60, frozen)
     assert run.losses == losses
     for n, p in params.items():
