@@ -136,3 +136,40 @@ def test_a_golden_search_with_cuts_ends_where_the_whole_evaluations_do():
             return stop + rnd.random() * (e - stop) + 1e-12 if e > stop else e
 
         assert golden(cut, -2, 2, 32, bounded=True)[0] == golden(exact, -2, 2, 32)[0]
+
+
+def test_a_golden_search_many_points_at_a_time_is_the_golden_search():
+    from nnparity.reference.learner.golden import golden, golden_at
+
+    rnd = random.Random(2)
+    for _ in range(300):
+        m, s, w = rnd.uniform(-1, 1), rnd.uniform(0.1, 10), rnd.choice([0.0, 0.3, 3.0])
+
+        def exact(x, m=m, s=s, w=w):
+            return s * abs(x - m) + w * math.sin(17 * x) ** 2
+
+        steps, depth = rnd.choice([1, 3, 4, 5, 32]), rnd.choice([1, 2, 4, 5])
+        at = golden_at(lambda xs, f=exact: [f(x) for x in xs], -2, 2, steps, depth)
+        assert at == golden(exact, -2, 2, steps)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_fitted_value_is_the_same_with_the_golden_points_at_once(seed, monkeypatch):
+    """``_fit_value`` on small parameters (``golden_at``) and one point at a time agree to the
+    bit: the same points, and the same excess at each (``_excess_at``)."""
+    name, kw, seq, dtype = _run(seed)
+    flat, seg = ov._flat(seq)
+    atol, rtol = TOLS[dtype]
+    key = "clip_value" if seed % 2 else "eps_value"
+    keys = (key,)
+    at_once = ov._fit_value(name, kw, keys, key, flat, atol, rtol, seg)
+    monkeypatch.setattr(ov, "AT_ONCE_SMALL", 0)
+    assert ov._fit_value(name, kw, keys, key, flat, atol, rtol, seg) == at_once
+    FOUND.append(at_once)
+
+
+FOUND: list = []
+
+
+def test_the_fits_compared_found_values():  # (after the 8 above, in one process)
+    assert len(FOUND) < 8 or sum(v is not None for v in FOUND) >= 3, FOUND
