@@ -23,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--show",
         metavar="RUN.json",
         type=Path,
-        help="print a run kept with --json as tables (nothing is timed)",
+        help="print a run kept with --json as tables, or with --compare its change against "
+        "another kept run (nothing is timed)",
     )
     p.add_argument(
         "--compare",
@@ -38,10 +39,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.repeats < 1:
         raise NNParityError(f"--repeats must be >= 1, got {args.repeats}")
-    if args.show is not None:
-        render(_read(args.show))
-        return 0
     old = _read(args.compare) if args.compare is not None else None
+    if args.show is not None:  # a kept run, against another kept one with --compare
+        return _emit(_read(args.show), old, args)
 
     def say(msg: str) -> None:
         if not args.json:
@@ -71,6 +71,13 @@ def run(args: argparse.Namespace) -> int:
         "nnparity --help": bench.cli_start(["--help"]),
         "nnparity list": bench.cli_start(["list"]),
     }
+    return _emit(out, old, args)
+
+
+def _emit(out: dict, old: dict | None, args: argparse.Namespace) -> int:
+    """Print ``out`` (with its change per row against ``old``) as JSON or tables."""
+    from nnparity.reports import bench
+
     if old is not None:
         out["changes"] = bench.changes(old, out)
     if args.json:

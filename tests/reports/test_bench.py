@@ -48,11 +48,12 @@ def test_bench_quick_json_runs_end_to_end(capsys, tmp_path):
     assert out["gradcheck"][0]["gradcheck_ok"] is True and out["gradcheck"][0]["params"] > 10_000
     assert set(out["cli_start_s"]) == {"nnparity --help", "nnparity list"}
     assert 0 < out["engine"]["engine_vs_floor"]
-    # --compare reads it back and reports a change per row
-    old = tmp_path / "old.json"
+    # --compare reads it back and reports a change per row (of a kept run: --show, untimed)
+    new, old = tmp_path / "new.json", tmp_path / "old.json"
+    new.write_text(json.dumps(out))
     out["train_step"][0]["ratio"] *= 2  # as if the old run had been twice as slow
     old.write_text(json.dumps(out))
-    assert main(["bench", "--quick", "--json", "--repeats", "1", "--compare", str(old)]) == 0
+    assert main(["bench", "--show", str(new), "--json", "--compare", str(old)]) == 0
     changes = json.loads(capsys.readouterr().out)["changes"]
     first = next(c for c in changes if c["what"].startswith("3-4-1 b4 float32"))
     assert first["verdict"] == "better" and first["change"] < 0
@@ -64,6 +65,9 @@ def test_bench_quick_json_runs_end_to_end(capsys, tmp_path):
     shown = capsys.readouterr().out
     assert "3-4-1 b4" in shown and "64-128-128-10 b64" in shown and "gradcheck" in shown
     assert "108%" not in shown and "one sample above 100% is noise" in shown
+    assert main(["bench", "--show", str(new), "--compare", str(old)]) == 0  # as tables
+    shown = capsys.readouterr().out
+    assert f"against {old}:" in shown and "better" in shown
 
 
 def test_ratio_stats_pairs_samples():
