@@ -43,8 +43,28 @@ def train_many(
     fits: Callable[[Array], bool],
     seconds: float | None = None,
 ) -> list[Trained] | None:
-    """``Reference.train`` from each of ``starts``, in their order, all at once; None where
-    the spec does not stack (see the module): the caller trains them one at a time."""
+    """``Reference.train`` from each of ``starts``, in their order, all at once (on NumPy
+    where ``numpy_many`` holds the spec, else on PyTorch); None where the spec does not stack
+    (see the module): the caller trains them one at a time."""
+    from .numpy_many import train_many_numpy
+
+    runs = train_many_numpy(ref, spec, starts, batches, steps, frozen, fits, seconds)
+    if runs is not None:
+        return runs
+    return train_many_torch(ref, spec, starts, batches, steps, frozen, fits, seconds)
+
+
+def train_many_torch(
+    ref: Reference,
+    spec: Spec,
+    starts: list[dict[str, Array]],
+    batches: list[tuple[Array, Array]],
+    steps: int,
+    frozen: set[str],
+    fits: Callable[[Array], bool],
+    seconds: float | None = None,
+) -> list[Trained] | None:
+    """``train_many`` on PyTorch (vmap over the stacked starts)."""
     if spec.layered or ref.clip[1] or len(starts) < 2:
         return None
     many = _Many(ref, spec, frozen)

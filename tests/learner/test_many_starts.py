@@ -1,13 +1,14 @@
-"""Fresh starts trained at once (``many_starts.train_many``) follow the runs one at a time:
-the same fits, stopping steps, losses and weights to round-off; specs it cannot stack, or a
-loss vmap does not carry, give None (the caller trains one at a time)."""
+"""Fresh starts trained at once (``many_starts.train_many``: on NumPy, ``numpy_many``, or on
+PyTorch with vmap) follow PyTorch's runs one at a time: the same fits, stopping steps, losses
+and weights to round-off; specs neither stacks, a loss vmap does not carry, or a scratch that
+parts from PyTorch at step 1 give None there (then PyTorch, or the caller one at a time)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nnparity.reference.learner import many_starts
+from nnparity.reference.learner import many_starts, numpy_many
 from nnparity.reference.learner.criteria import criterion
 from nnparity.reference.learner.many_starts import train_many
 from nnparity.reference.learner.torch_side import Reference
@@ -35,8 +36,9 @@ def _data(kind: str) -> tuple[np.ndarray, np.ndarray]:
     return X, (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5 if kind == "class3" else 0)
 
 
+@pytest.mark.parametrize("at_once", [numpy_many.train_many_numpy, many_starts.train_many_torch])
 @pytest.mark.parametrize("text, kind, l2, frozen", CASES)
-def test_starts_at_once_follow_the_runs_one_at_a_time(text, kind, l2, frozen):
+def test_starts_at_once_follow_the_runs_one_at_a_time(text, kind, l2, frozen, at_once):
     spec = Spec.parse(text)
     X, y = _data(kind)
     X = X.astype(spec.dtype)
@@ -47,9 +49,9 @@ def test_starts_at_once_follow_the_runs_one_at_a_time(text, kind, l2, frozen):
         P = build(spec).init_params(seed=seed)
         starts.append({**P, **{n: np.zeros_like(P[n]) for n in frozen}})
     fits = criterion(spec, y).fits
-    many = train_many(ref, spec, starts, [(X, y)], 250, frozen, fits)
+    many = at_once(ref, spec, starts, [(X, y)], 250, frozen, fits)
     assert many is not None
-    alone = [ref.train(spec, P, [(X, y)], 250, frozen, fits) for P in starts]
+    alone = [ref.train_torch(spec, P, [(X, y)], 250, frozen, fits) for P in starts]
     tol = 1e-8 if spec.dtype == "float64" else 2e-3
     assert [r.fit for r in many] == [r.fit for r in alone]
     assert [r.steps for r in many] == [r.steps for r in alone]
@@ -83,7 +85,8 @@ def test_a_loss_vmap_does_not_carry_is_left_to_the_caller(monkeypatch):
         raise RuntimeError("vmap: no batching rule")
 
     monkeypatch.setattr(many_starts._Many, "losses", refused)
-    assert train_many(Reference(spec, set()), spec, starts, [(X, y)], 50, set(), fits) is None
+    ref = Reference(spec, set())
+    assert many_starts.train_many_torch(ref, spec, starts, [(X, y)], 50, set(), fits) is None
 
 
 def test_stacked_losses_that_differ_from_one_by_one_are_left_to_the_caller(monkeypatch):
@@ -93,4 +96,37 @@ def test_stacked_losses_that_differ_from_one_by_one_are_left_to_the_caller(monke
     fits = criterion(spec, y).fits
     losses = many_starts._Many.losses
     monkeypatch.setattr(many_starts._Many, "losses", lambda *a: 2 * losses(*a))
-    assert train_many(Reference(spec, set()), spec, starts, [(X, y)], 50, set(), fits) is None
+    ref = Reference(spec, set())
+    assert many_starts.train_many_torch(ref, spec, starts, [(X, y)], 50, set(), fits) is None
+
+
+def test_a_scratch_that_parts_from_pytorch_at_step_1_leaves_the_starts_to_pytorch(monkeypatch):
+    """Scratch's RMSprop planted with a doubled step: NumPy refuses, PyTorch trains them."""
+    import dataclasses
+
+    from nnparity.scratch import optimizers
+
+    spec = Spec.parse(CASES[2][0])
+    X, y = _data("sin")
+    starts = [build(spec).init_params(seed=s) for s in range(3)]
+    fits = criterion(spec, y).fits
+    ref = Reference(spec, set())
+    assert numpy_many.train_many_numpy(ref, spec, starts, [(X, y)], 50, set(), fits) is not None
+    variant = optimizers["rmsprop"]
+
+    def make(**kw):
+        opt = variant.make(**kw)
+        return opt._replace(
+            update=lambda g, st, p, **k: opt.update({n: 2 * v for n, v in g.items()}, st, p, **k)
+        )
+
+    monkeypatch.setitem(optimizers._variants, "rmsprop", dataclasses.replace(variant, make=make))
+    build.cache_clear()
+    assert numpy_many.train_many_numpy(ref, spec, starts, [(X, y)], 50, set(), fits) is None
+    runs = train_many(ref, spec, starts, [(X, y)], 50, set(), fits)  # PyTorch's, stacked
+    want = [ref.train_torch(spec, P, [(X, y)], 50, set(), fits) for P in starts]
+    assert runs is not None and [r.losses[-1] for r in runs] == pytest.approx(
+        [r.losses[-1] for r in want], rel=1e-8
+    )
+    monkeypatch.undo()
+    build.cache_clear()
