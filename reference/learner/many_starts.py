@@ -28,7 +28,7 @@ from nnparity.reference.twin import Twin, to_numpy
 from nnparity.reference.variants import torch_optimizers
 from nnparity.scratch import Spec
 
-from .torch_side import Reference, Trained, _bce_logits, clipped
+from .torch_side import Reference, Trained, _bce_logits, clipped, held_to, reshuffled
 
 Array = np.ndarray
 
@@ -168,8 +168,7 @@ class _Many:
         k = 0
         for k in range(1, steps + 1):
             if k > 1 and len(data) > 1 and (k - 1) % len(data) == 0:  # a new pass: reshuffled
-                perm = torch.randperm(len(X_all), generator=gen)
-                data = list(zip(X_all[perm].split(sizes), y_all[perm].split(sizes), strict=True))
+                data = reshuffled(X_all, y_all, sizes, gen)
             Xb, yb = data[(k - 1) % len(data)]
             opt.zero_grad(set_to_none=True)
             loss = self.losses(params, Xb, yb)
@@ -188,7 +187,7 @@ class _Many:
                     if i in done:
                         continue
                     fit[i] = fits(out[i])
-                    hold[i] = (hold[i] or min(steps, max(2 * k, steps // 2))) if fit[i] else 0
+                    hold[i] = held_to(fit[i], hold[i], k, steps)
                     if fit[i] and k >= hold[i] or late:
                         held = fit[i] and k >= hold[i]
                         done[i] = self._trained(params, i, X_all, losses[i], held, k)

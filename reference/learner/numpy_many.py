@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .numpy_train import AGREE, _never, _Run
-from .torch_side import Reference, Trained
+from .torch_side import Reference, Trained, held_to, reshuffled
 
 Array = np.ndarray
 
@@ -122,7 +122,6 @@ class _Many:
         end = None if seconds is None else time.monotonic() + seconds
         X_all = np.concatenate([X for X, _ in data])
         y_all, sizes = np.concatenate([y for _, y in data]), [len(X) for X, _ in data]
-        cuts = np.cumsum(sizes)[:-1]
         K, P, state = self.K, dict(self.P0), self._init()
         losses: list[list[float]] = [[] for _ in range(K)]
         fit, hold, done = [False] * K, [0] * K, {}
@@ -131,9 +130,7 @@ class _Many:
         with np.errstate(all="ignore"):
             for k in range(1, steps + 1):
                 if k > 1 and len(data) > 1 and (k - 1) % len(data) == 0:  # a new pass
-                    perm = torch.randperm(len(X_all), generator=gen).numpy()
-                    Xs, ys = np.split(X_all[perm], cuts), np.split(y_all[perm], cuts)
-                    data = list(zip(Xs, ys, strict=True))
+                    data = reshuffled(X_all, y_all, sizes, gen)
                 loss, P, state = self.step(P, state, *data[(k - 1) % len(data)])
                 for i, v in enumerate(loss.tolist()):
                     if i not in done:
@@ -147,7 +144,7 @@ class _Many:
                         if i in done:
                             continue
                         fit[i] = fits(out[i])
-                        hold[i] = (hold[i] or min(steps, max(2 * k, steps // 2))) if fit[i] else 0
+                        hold[i] = held_to(fit[i], hold[i], k, steps)
                         if fit[i] and k >= hold[i] or late:
                             held = fit[i] and k >= hold[i]
                             done[i] = self._trained(P, i, X_all, losses[i], held, k)

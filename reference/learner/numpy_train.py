@@ -26,7 +26,7 @@ import torch
 
 from nnparity.scratch import Choice, Spec, build, param_names
 
-from .torch_side import Reference, Trained
+from .torch_side import Reference, Trained, held_to, reshuffled
 
 Array = np.ndarray
 # step 1's weights agree when |numpy - torch| <= AGREE[dtype] * (max |torch's step| + |w|)
@@ -129,7 +129,6 @@ class _Run:
         end = None if seconds is None else time.monotonic() + seconds
         X_all = np.concatenate([X for X, _ in data])
         y_all, sizes = np.concatenate([y for _, y in data]), [len(X) for X, _ in data]
-        cuts = np.cumsum(sizes)[:-1]
         P, state = dict(self.P0), self.net.opt.init({n: self.P0[n] for n in self.moving})
         losses: list[float] = []
         fit, k, hold = False, 0, 0
@@ -137,16 +136,14 @@ class _Run:
         with np.errstate(all="ignore"):  # (inf and NaN as PyTorch makes them: the run stops)
             for k in range(1, steps + 1):
                 if k > 1 and len(data) > 1 and (k - 1) % len(data) == 0:  # a new pass
-                    perm = torch.randperm(len(X_all), generator=gen).numpy()
-                    Xs, ys = np.split(X_all[perm], cuts), np.split(y_all[perm], cuts)
-                    data = list(zip(Xs, ys, strict=True))
+                    data = reshuffled(X_all, y_all, sizes, gen)
                 loss, P, state = self.step(P, state, *data[(k - 1) % len(data)])
                 losses.append(float(loss))
                 if not np.isfinite(losses[-1]):
                     break
                 if k % 25 == 0 or k == steps:
                     fit = fits(self.out(P, X_all))
-                    hold = (hold or min(steps, max(2 * k, steps // 2))) if fit else 0
+                    hold = held_to(fit, hold, k, steps)
                     if fit and k >= hold or end is not None and time.monotonic() > end:
                         break
             out = self.out(P, X_all).copy()

@@ -211,8 +211,7 @@ class Reference:
         gen = torch.Generator().manual_seed(0)
         for k in range(1, steps + 1):
             if k > 1 and len(data) > 1 and (k - 1) % len(data) == 0:  # a new pass: reshuffled
-                perm = torch.randperm(len(X_all), generator=gen)
-                data = list(zip(X_all[perm].split(sizes), y_all[perm].split(sizes), strict=True))
+                data = reshuffled(X_all, y_all, sizes, gen)
             Xb, yb = data[(k - 1) % len(data)]
             no_grads(params)
             zb = through(body, Xb)
@@ -230,12 +229,28 @@ class Reference:
             if k % 25 == 0 or k == steps:
                 with torch.no_grad():
                     fit = fits(through(twin.module, X_all).numpy())
-                hold = (hold or min(steps, max(2 * k, steps // 2))) if fit else 0  # and hold
+                hold = held_to(fit, hold, k, steps)
                 if fit and k >= hold or end is not None and time.monotonic() > end:
                     break
         with torch.no_grad():
             out = twin.module(X_all).numpy().copy()
         return Trained(losses, twin.get_params(), out, fit and k >= hold, k)
+
+
+def held_to(fit: bool, hold: int, k: int, steps: int) -> int:
+    """The step a fit first seen at check step k must hold to: max(2k, steps / 2), at most
+    ``steps`` (0 once it fails: a run that touches the criterion and swings away is no fit)."""
+    return (hold or min(steps, max(2 * k, steps // 2))) if fit else 0
+
+
+def reshuffled(X: Any, y: Any, sizes: list[int], gen: torch.Generator) -> list[tuple[Any, Any]]:
+    """A new pass over the rows of ``X``, ``y`` (tensors or arrays) in batches of ``sizes``,
+    in the order ``gen`` draws (seeded: each pass as a training loop's epoch)."""
+    perm = torch.randperm(len(X), generator=gen)
+    if isinstance(X, np.ndarray):
+        perm, cuts = perm.numpy(), np.cumsum(sizes)[:-1]
+        return list(zip(np.split(X[perm], cuts), np.split(y[perm], cuts), strict=True))
+    return list(zip(X[perm].split(sizes), y[perm].split(sizes), strict=True))
 
 
 @dataclass
