@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
@@ -152,7 +154,6 @@ class _Many:
         fits: Callable[[Array], bool],
         seconds: float | None,
     ) -> Iterator[Trained]:
-        end = None if seconds is None else time.monotonic() + seconds
         params = self.stack(starts)
         K = len(starts)
         opt = torch_optimizers[self.spec.opt.name].build(self.spec.opt.kwargs)(
@@ -162,9 +163,8 @@ class _Many:
         X_all = torch.cat([d[0] for d in data])
         y_all, sizes = torch.cat([d[1] for d in data]), [len(d[0]) for d in data]
         gen = torch.Generator().manual_seed(0)
-        losses: list[list[float]] = [[] for _ in range(K)]
-        fit, hold = [False] * K, [0] * K
-        done: dict[int, Trained] = {}
+        stops = Stops(K, steps, fits, seconds)
+        snap = partial(self._trained, params, X=X_all)  # (params: stepped in place)
         k = 0
         for k in range(1, steps + 1):
             if k > 1 and len(data) > 1 and (k - 1) % len(data) == 0:  # a new pass: reshuffled
@@ -175,34 +175,56 @@ class _Many:
             loss.sum().backward()
             clipped(params.values(), self.ref.clip)
             opt.step()
-            for i, v in enumerate(loss.detach().tolist()):
-                if i not in done:
-                    losses[i].append(v)
-                    if not np.isfinite(v):
-                        done[i] = self._trained(params, i, X_all, losses[i], False, k)
-            if k % 25 == 0 or k == steps:
-                out = self.out(params, X_all).numpy()
-                late = end is not None and time.monotonic() > end
-                for i in range(K):
-                    if i in done:
-                        continue
-                    fit[i] = fits(out[i])
-                    hold[i] = held_to(fit[i], hold[i], k, steps)
-                    if fit[i] and k >= hold[i] or late:
-                        held = fit[i] and k >= hold[i]
-                        done[i] = self._trained(params, i, X_all, losses[i], held, k)
-            if len(done) == K:
+            if stops.after(
+                k, loss.detach().tolist(), lambda: self.out(params, X_all).numpy(), snap
+            ):
                 break
-        for i in range(K):
-            held = fit[i] and k >= hold[i]
-            yield done.get(i) or self._trained(params, i, X_all, losses[i], held, k)
+        yield from stops.runs(k, snap)
 
     def _trained(
-        self, params: dict[str, torch.Tensor], i: int, X: torch.Tensor, losses: list[float],
-        fit: bool, k: int,
+        self, params: dict[str, torch.Tensor], i: int, losses: list[float], fit: bool, k: int,
+        X: torch.Tensor,
     ) -> Trained:  # fmt: skip
         one = {key: p[i].detach() for key, p in params.items()}
         with torch.no_grad():
             out = functional_call(self.twin.module, one, (X,)).numpy().copy()
         got = {n: to_numpy(n, one[key].clone()) for n, key in self.keys.items()}
         return Trained(list(losses), got, out, fit, k)
+
+
+class Stops:
+    """K starts' losses and stops, each start stopped as ``Reference.train`` stops a run alone
+    (a non-finite loss; its fit held, ``held_to``; or the time) while the others go on.
+    ``snap(i, losses, fit, k)``: start i's ``Trained`` at the parameters of the moment."""
+
+    def __init__(self, K: int, steps: int, fits: Callable[[Array], bool], seconds: float | None):
+        self.K, self.steps, self.fits = K, steps, fits
+        self.end = None if seconds is None else time.monotonic() + seconds
+        self.losses: list[list[float]] = [[] for _ in range(K)]
+        self.fit, self.hold = [False] * K, [0] * K
+        self.done: dict[int, Trained] = {}
+
+    def after(self, k: int, values: list[float], outputs: Callable[[], Array], snap: Any) -> bool:
+        """Step k taken with each start's loss ``values``; ``outputs()``: each start's output
+        on all rows, asked at a check. True once every start has stopped."""
+        for i, v in enumerate(values):
+            if i not in self.done:
+                self.losses[i].append(v)
+                if not np.isfinite(v):
+                    self.done[i] = snap(i, self.losses[i], False, k)
+        if k % 25 == 0 or k == self.steps:
+            out = outputs()
+            late = self.end is not None and time.monotonic() > self.end
+            for i in (i for i in range(self.K) if i not in self.done):
+                self.fit[i] = self.fits(out[i])
+                self.hold[i] = held_to(self.fit[i], self.hold[i], k, self.steps)
+                if self.fit[i] and k >= self.hold[i] or late:
+                    held = self.fit[i] and k >= self.hold[i]
+                    self.done[i] = snap(i, self.losses[i], held, k)
+        return len(self.done) == self.K
+
+    def runs(self, k: int, snap: Any) -> Iterator[Trained]:
+        """Every start's run, in order, those still going as they are after step k."""
+        for i in range(self.K):
+            held = self.fit[i] and k >= self.hold[i]
+            yield self.done.get(i) or snap(i, self.losses[i], held, k)

@@ -12,14 +12,15 @@ None and PyTorch trains them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import numpy as np
 import torch
 
+from .many_starts import Stops
 from .numpy_train import AGREE, _never, _Run
-from .torch_side import Reference, Trained, held_to, reshuffled
+from .torch_side import Reference, Trained, reshuffled
 
 Array = np.ndarray
 
@@ -119,12 +120,10 @@ class _Many:
     def train(self, data: list, steps: int, fits: Callable, seconds: float | None) -> Iterator:
         """``many_starts._Many.train``'s loop: each start stops as ``Reference.train`` would
         stop it (its fit held, a non-finite loss, the time), the others go on."""
-        end = None if seconds is None else time.monotonic() + seconds
         X_all = np.concatenate([X for X, _ in data])
         y_all, sizes = np.concatenate([y for _, y in data]), [len(X) for X, _ in data]
-        K, P, state = self.K, dict(self.P0), self._init()
-        losses: list[list[float]] = [[] for _ in range(K)]
-        fit, hold, done = [False] * K, [0] * K, {}
+        P, state = dict(self.P0), self._init()
+        stops = Stops(self.K, steps, fits, seconds)
         gen = torch.Generator().manual_seed(0)
         k = 0
         with np.errstate(all="ignore"):
@@ -132,29 +131,12 @@ class _Many:
                 if k > 1 and len(data) > 1 and (k - 1) % len(data) == 0:  # a new pass
                     data = reshuffled(X_all, y_all, sizes, gen)
                 loss, P, state = self.step(P, state, *data[(k - 1) % len(data)])
-                for i, v in enumerate(loss.tolist()):
-                    if i not in done:
-                        losses[i].append(v)
-                        if not np.isfinite(v):
-                            done[i] = self._trained(P, i, X_all, losses[i], False, k)
-                if k % 25 == 0 or k == steps:
-                    out = self.out(P, X_all)
-                    late = end is not None and time.monotonic() > end
-                    for i in range(K):
-                        if i in done:
-                            continue
-                        fit[i] = fits(out[i])
-                        hold[i] = held_to(fit[i], hold[i], k, steps)
-                        if fit[i] and k >= hold[i] or late:
-                            held = fit[i] and k >= hold[i]
-                            done[i] = self._trained(P, i, X_all, losses[i], held, k)
-                if len(done) == K:
+                snap = partial(self._trained, P, X=X_all)
+                if stops.after(k, loss.tolist(), lambda P=P: self.out(P, X_all), snap):
                     break
-            for i in range(K):
-                held = fit[i] and k >= hold[i]
-                yield done.get(i) or self._trained(P, i, X_all, losses[i], held, k)
+            yield from stops.runs(k, partial(self._trained, P, X=X_all))
 
-    def _trained(self, P: dict, i: int, X: Array, losses: list, fit: bool, k: int) -> Trained:
+    def _trained(self, P: dict, i: int, losses: list, fit: bool, k: int, X: Array) -> Trained:
         one = {n: P[n][i].copy() for n in self.names}
         return Trained(list(losses), one, self.one.out(one, X).copy(), fit, k)
 
