@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .many_starts import Stops
-from .numpy_train import AGREE, _never, _Run
+from .numpy_train import _never, _Run, same_step
 from .torch_side import Reference, Trained, reshuffled
 
 Array = np.ndarray
@@ -100,18 +100,11 @@ class _Many:
         """Step 1 of every start taken here and by PyTorch: the same losses and weights."""
         frozen = set(self.names) - set(self.moving)
         losses, P, _ = self.step(dict(self.P0), self._init(), *first)
-        tol = AGREE.get(self.net.dtype)
-        if tol is None or not np.isfinite(losses).all():
-            return False
         for k, start in enumerate(starts):
             t = self.one.ref.train_torch(self.one.spec, start, batches[:1], 1, frozen, _never)
-            if abs(losses[k] - t.losses[0]) > tol * max(abs(t.losses[0]), 1e-30):
+            mine, mine0 = {n: P[n][k] for n in P}, {n: self.P0[n][k] for n in self.P0}
+            if not same_step(t, float(losses[k]), mine, mine0, self.net.dtype):
                 return False
-            for n in self.names:
-                want, p0 = t.params[n], self.P0[n][k]
-                scale = float(np.abs(want - p0).max(initial=0.0)) + np.abs(want)
-                if want.shape != P[n][k].shape or not (np.abs(P[n][k] - want) <= tol * scale).all():
-                    return False
         return True
 
     def _init(self) -> object:

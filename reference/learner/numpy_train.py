@@ -75,8 +75,7 @@ class _Run:
             for n in self.names
         }
         self.moving = [n for n in self.names if n not in frozen]
-        self.l2 = {n: ref.l2_on(n) for n in self.names}
-        self.l2 = {n: lam for n, lam in self.l2.items() if lam}
+        self.l2 = {n: lam for n in self.names if (lam := ref.l2_on(n))}
 
     def data(self, X: Array, y: Array) -> tuple[Array, Array]:
         """The batch as PyTorch's run holds it (``Reference.tensors``), as arrays."""
@@ -90,17 +89,7 @@ class _Run:
         torch_run = self.ref.train_torch(self.spec, params, batches[:1], 1, frozen, _never)
         P, state = dict(self.P0), self.net.opt.init({n: self.P0[n] for n in self.moving})
         loss, P, _ = self.step(P, state, *first)
-        tol = AGREE.get(self.dtype)
-        if tol is None or not np.isfinite(loss):
-            return False
-        if abs(loss - torch_run.losses[0]) > tol * max(abs(torch_run.losses[0]), 1e-30):
-            return False
-        for n in self.names:
-            t, moved = torch_run.params[n], torch_run.params[n] - self.P0[n]
-            scale = float(np.abs(moved).max(initial=0.0)) + np.abs(t)
-            if t.shape != P[n].shape or not (np.abs(P[n] - t) <= tol * scale).all():
-                return False
-        return True
+        return same_step(torch_run, loss, P, self.P0, self.dtype)
 
     def step(self, P: dict, state: Any, X: Array, y: Array) -> tuple[float, dict, Any]:
         """(loss, parameters after the step, optimizer state after it)."""
@@ -148,6 +137,23 @@ class _Run:
                         break
             out = self.out(P, X_all).copy()
         return Trained(losses, {n: P[n].copy() for n in self.names}, out, fit and k >= hold, k)
+
+
+def same_step(torch_run: Trained, loss: float, P: dict, P0: dict, dtype: np.dtype) -> bool:
+    """Whether NumPy's step 1 (``loss``, weights ``P`` from ``P0``) is PyTorch's
+    (``torch_run``): the loss to ``AGREE`` of itself, each weight to ``AGREE`` of its own
+    size plus the largest move of its parameter."""
+    tol = AGREE.get(np.dtype(dtype))
+    if tol is None or not np.isfinite(loss):
+        return False
+    if abs(loss - torch_run.losses[0]) > tol * max(abs(torch_run.losses[0]), 1e-30):
+        return False
+    for n, p in P.items():
+        t = torch_run.params[n]
+        scale = float(np.abs(t - P0[n]).max(initial=0.0)) + np.abs(t)
+        if t.shape != p.shape or not (np.abs(p - t) <= tol * scale).all():
+            return False
+    return True
 
 
 def _never(_out: Array) -> bool:
