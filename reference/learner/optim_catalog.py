@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .optim_forms import ACC, ADAM_FORMS, ALPHA, CLIP, FITTED_ADAM, RMS_OWN
+from .optim_forms import ACC, ADAM_FORMS, ALPHA, CLIP, FITTED_ADAM, RMS_OWN, S_ABS
 from .optim_sim import T_COUNTS
 
 T_SHIFTS = ("t_ahead", "t_ahead_m", "t_ahead_v", "t_behind", "t_behind_m", "t_behind_v")
@@ -108,6 +108,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         FITTED_ADAM[0],
         ALPHA,
         RMS_OWN,
+        S_ABS,
         CLIP,
         SHARED,
     ],
@@ -118,6 +119,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("no_decay", "weight decay left out"),
         FITTED_ADAM[0],
         ACC,
+        S_ABS,
         CLIP,
         SHARED,
     ],

@@ -74,6 +74,8 @@ VARIANT_FIX = {
     ),
     "own_m": "the new gradient's weight in m's average is 1 - beta1: m = beta1 m + (1 - beta1) g",
     "own_v": "the new gradient's weight in v's average is 1 - beta2: v = beta2 v + (1 - beta2) g^2",
+    "v_abs": "average (or sum) the squared gradients, g * g, not their absolute values: "
+    "v = beta2 v + (1 - beta2) g**2 (RMSprop's s alike, Adagrad's S += g**2)",
     "rms_own": "the new gradient's weight in s's average is 1 - alpha: s = alpha s + "
     "(1 - alpha) g^2",
     "eps_hat": "a valid form (Kingma & Ba, section 2) that torch.optim.Adam does not use: it "

@@ -28,6 +28,11 @@ FITTED_ADAM = [  # departures with a value, fitted (labels are formats of value,
         "beta2 = {value:.6g} where {declared:g} is declared (in v's average and its correction)",
     ),
 ]
+S_ABS = (  # of RMSprop's s and Adagrad's S (review s28: Adam's v over |g| unexplained)
+    "v_abs",
+    "the squared gradients' sum or average taken over |g| where g^2 belongs "
+    "(s = a s + (1 - a) |g|, S += |g|)",
+)
 RMS_OWN = ("rms_own", "s's moving average written s = a s + a g^2, alpha where 1 - alpha belongs")
 ACC = (  # Keras's and TensorFlow's Adagrad start S at 0.1 (review s19a)
     "acc_value",
@@ -43,6 +48,7 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ),
     ("own_m", "m's moving average written m = b1 m + b1 g, beta1 where 1 - beta1 belongs"),
     ("own_v", "v's moving average written v = b2 v + b2 g^2, beta2 where 1 - beta2 belongs"),
+    ("v_abs", "v's moving average taken over |g| where g^2 belongs: v = b2 v + (1 - b2) |g|"),
     (
         "amsgrad_flip",
         "AMSGrad's running maximum of v where plain Adam is declared, or plain Adam where "

@@ -124,7 +124,7 @@ class Sim:
             vv = self._st(k, "v", p)
             c2 = a2 if "own_v" in v else each(lambda a: 1 - a, a2)
             vv *= el(a2, p)
-            vv += el(c2, p) * g * g
+            vv += el(c2, p) * (abs(g) if "v_abs" in v else g * g)
             if bool(kw.get("amsgrad", False)) != ("amsgrad_flip" in v):
                 mx = self._st(k, "vmax", p)
                 maximum(mx, vv, out=mx)
@@ -164,7 +164,8 @@ class Sim:
             a = kw.get("alpha", 0.99)
             s = self._st(k, "s", p)
             s *= self._el(a, p)
-            s += self._el(a if "rms_own" in v else each(lambda x: 1 - x, a), p) * g * g
+            sq = abs(g) if "v_abs" in v else g * g
+            s += self._el(a if "rms_own" in v else each(lambda x: 1 - x, a), p) * sq
             avg = s
             if kw.get("centered", False):
                 gb = self._st(k, "gb", p)
@@ -182,7 +183,7 @@ class Sim:
             return p - lr * g / d
         clr = lr
         S = self._st(k, "S", p, kw.get("initial_accumulator_value", 0.0))
-        S += g * g
+        S += abs(g) if "v_abs" in v else g * g
         d = sqrt(S + eps) if "eps_inside" in v else sqrt(S) + eps
         return p - clr * g / d
 

@@ -22,7 +22,7 @@ class Learner:
     ``t_per_layer``, ``t_per_param`` (t advanced at each layer's or parameter's update; their
     ``_rev``: the parameters updated last first), ``no_state`` (the moments zeroed each step),
     ``g_numerator`` (g for m_hat), ``mv_swapped`` (v_hat / (sqrt(|m_hat|) + eps)),
-    ``betas_swapped`` (beta2 for m, beta1 for v)."""
+    ``betas_swapped`` (beta2 for m, beta1 for v), ``v_abs`` (v or s averaged over |g|)."""
 
     def __init__(
         self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0, dtype=None
@@ -92,7 +92,9 @@ class Learner:
             if self.opt == "rmsprop":
                 a = val if bug == "alpha" else 0.99
                 v *= a
-                v += (a if bug == "rms_own" else 1 - a) * g[k] ** 2
+                v += (a if bug == "rms_own" else 1 - a) * (
+                    abs(g[k]) if bug == "v_abs" else g[k] ** 2
+                )
                 vh = v
                 if bug in ("rms_bc", "rms_bc_behind"):  # Adam's correction on RMSprop's s
                     with np.errstate(divide="ignore"):
@@ -115,7 +117,8 @@ class Learner:
             if bug == "own_m":  # m = b1 m + b1 g
                 m += (2 * a1 - 1) * g[k]
             v *= a2
-            v += (a2 if bug == "own_v" else 1 - (b1 if bug == "mix_v" else a2)) * g[k] ** 2
+            sq = np.abs(g[k]) if bug == "v_abs" else g[k] ** 2  # v_abs: |g| where g^2 belongs
+            v += (a2 if bug == "own_v" else 1 - (b1 if bug == "mix_v" else a2)) * sq
             if bug == "bc_in_place":  # the corrected moments written back into the state
                 m /= 1 - b1**t
                 v /= 1 - b2**t

@@ -241,6 +241,15 @@ def test_a_beta_written_for_its_complement_in_an_average_is_named(opt, bug, said
 
 
 @pytest.mark.parametrize("style", ["step", "gradients"])
+@pytest.mark.parametrize("opt", ["adam", "rmsprop"])
+def test_a_second_moment_over_abs_g_is_named(opt, style):
+    """Review s28: Adam's v averaged over |g| (v = b2 v + (1 - b2) |g|) was unexplained."""
+    f = _finding(_check(opt, "v_abs", style=style))
+    assert "over |g| where g^2 belongs" in f.evidence, f.evidence
+    assert "g**2" in f.hint and "not their absolute values" in f.hint, f.hint
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
 def test_the_adam_papers_eps_hat_form_is_a_match_with_a_note(style):
     """Kingma & Ba's efficient form (TensorFlow's and Keras's Adam), eps added to sqrt(v)
     before the bias correction, is a valid Adam (review s18a: exit 1 before): a note."""
