@@ -72,7 +72,7 @@ LOG_EXP_LOSSES = {"bce": 2, "bce_with_logits": 2, "cross_entropy": 2, "nll": 1}
 _F64 = torch.float64
 
 
-KINKED_LOSSES = frozenset({"l1"})  # losses whose gradient jumps (at a = y)
+KINKED_LOSSES = frozenset({"l1", "hinge", "multi_margin"})  # their gradients jump at a kink
 
 
 def unit_roundoff(dtype: str) -> float:
@@ -253,7 +253,8 @@ class Envelope:
         self, zL: torch.Tensor, d: torch.Tensor, yt: torch.Tensor, G: torch.Tensor
     ) -> torch.Tensor:
         """How far dL/dz_L moves within ``d`` of z_L, either way, for a loss whose gradient
-        jumps (``KINKED_LOSSES``: l1's sign(a - y) at a = y): the whole jump where the two
+        jumps (``KINKED_LOSSES``: l1's sign(a - y) at a = y; a margin's a_y - a_k = margin, moved
+        by the class's score against the others'): the whole jump where the two
         sides' outputs can fall either side of the target, as ``_jump`` at an activation's
         kink (a smooth loss has |H| E_z, and a window of SAFETY E_z there would count the
         drift SAFETY x)."""
@@ -262,7 +263,15 @@ class Envelope:
             zr = z.detach().requires_grad_(True)
             return torch.autograd.grad(self.loss_fn(self.mods[-1](zr), yt), zr)[0].detach()
 
-        return torch.maximum((at(zL + d) - G).abs(), (at(zL - d) - G).abs())
+        ways = [torch.ones_like(zL)]
+        if yt.dtype in (torch.int64, torch.int32) and yt.shape == zL.shape[:1]:  # class scores:
+            q = torch.nn.functional.one_hot(yt, zL.shape[1]).to(zL.dtype)  # margins a_y - a_k
+            ways.append(2 * q - 1)
+        jump = torch.zeros_like(zL)
+        for w in ways:
+            jump = torch.maximum(jump, (at(zL + d * w) - G).abs())
+            jump = torch.maximum(jump, (at(zL - d * w) - G).abs())
+        return jump
 
     def _top_cancellation(self, Jo: torch.Tensor, g_out: torch.Tensor, zL: torch.Tensor) -> Any:
         """The output derivative's own absolute error times |dL/da|, as in the hidden layers:

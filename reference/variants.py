@@ -140,6 +140,34 @@ def l1(reduction: str = "mean") -> nn.Module:
 
 
 @loss()
+def hinge(margin: float = 1.0, reduction: str = "mean") -> Callable:
+    def f(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        per = torch.relu(margin - y * out)  # relu: 0 at the kink, as scratch's
+        if reduction == "mean":
+            return per.mean()
+        return per.sum() / out.shape[0] if reduction == "batch" else per.sum()
+
+    return f
+
+
+@loss()
+def multi_margin(margin: float = 1.0, reduction: str = "mean") -> Callable:
+    """PyTorch's MultiMarginLoss for 'mean' (the plain total for 'sum', the mean over the
+    samples for 'batch': its per-sample loss keeps a 1/K), written of ops: the round-off
+    bounds take its second derivative, which aten's multi_margin_loss_backward has not."""
+
+    def f(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        n, k = out.shape
+        others = 1 - nn.functional.one_hot(y, k).to(out.dtype)
+        total = (torch.relu(margin - out.gather(1, y[:, None]) + out) * others).sum()
+        return (
+            total / (n * k) if reduction == "mean" else total / n if reduction == "batch" else total
+        )
+
+    return f
+
+
+@loss()
 def bce(reduction: str = "mean") -> nn.Module:
     return reduced(nn.BCELoss, reduction)
 

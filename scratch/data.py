@@ -33,6 +33,8 @@ def make_data(spec: Spec, seed: int | None = None, batch: int | None = None) -> 
         y = rng.integers(0, n_out, b)
     elif kind == "probability":
         y = rng.integers(0, 2, (b, n_out)).astype(spec.dtype)
+    elif kind == "sign":
+        y = (2 * rng.integers(0, 2, (b, n_out)) - 1).astype(spec.dtype)
     else:
         y = rng.standard_normal((b, n_out)).astype(spec.dtype)
     return X, y
@@ -126,6 +128,16 @@ def check_data(spec: Spec, X: Any, y: Any, kind: str | None = None) -> tuple[Arr
         raise DataError(
             f"{spec.loss.name} targets must lie in [0, 1], got {y.min():g}..{y.max():g}"
             + ("; for -1/+1 labels use (y + 1) / 2, or a tanh output with mse" if pm else "")
+        )
+    if kind == "sign" and not np.isin(y, (-1.0, 1.0)).all():
+        zero_one = bool(np.isin(y, (0.0, 1.0)).all())
+        raise DataError(
+            f"{spec.loss.name} takes -1/+1 labels, got values {y.min():g}..{y.max():g}"
+            + (
+                "; for 0/1 labels use 2 * y - 1 (a 0 label has no margin to meet)"
+                if zero_one
+                else ""
+            )
         )
     return X, y
 

@@ -19,6 +19,10 @@ class DataError(NNParityError):
 
 SYNONYMS = {  # other libraries' names for the same variant (lower case, no separators)
     "mae": "l1",
+    "svm": "multi_margin",
+    "multiclass_hinge": "multi_margin",
+    "multi_margin_loss": "multi_margin",
+    "hinge_loss": "hinge",
     "meanabsoluteerror": "l1",
     "l1loss": "l1",
     "meansquarederror": "mse",

@@ -2,10 +2,11 @@
 
 Each variant is a factory returning ``Loss(value, grad, target)``: ``value(a, y) -> float``,
 ``grad(a, y) -> dL/da`` (same shape as ``a``), and ``target`` in {"real", "probability",
-"class"} saying what ``y`` holds. ``reduction='mean'`` follows PyTorch: mse, huber and l1 average
-over all elements (B*D), bce over all elements, cross_entropy and nll over the batch.
-``'sum'`` sums; ``'batch'`` sums each sample's outputs and averages over the B samples
-(Nielsen's cross-entropy cost; for cross_entropy, nll, half_sse and sse it is their 'mean').
+"class", "sign"} saying what ``y`` holds (sign: -1/+1 labels). ``reduction='mean'`` follows
+PyTorch: mse, huber, l1 and hinge average over all elements (B*D), bce over all elements,
+cross_entropy and nll over the batch, multi_margin over B*K. ``'sum'`` sums; ``'batch'`` sums
+each sample's outputs and averages over the B samples (Nielsen's cross-entropy cost; for
+cross_entropy, nll, half_sse and sse it is their 'mean').
 Every loss also says which output activation it expects (``expects``).
 """
 
@@ -147,6 +148,57 @@ def l1(reduction: str = "mean") -> Loss:
         return np.sign(a - y) * (1.0 / _divisor(reduction, a.size, a.shape[0]))
 
     return Loss(value, grad, "real", None)
+
+
+@register()
+def hinge(margin: float = 1.0, reduction: str = "mean") -> Loss:
+    """Binary hinge on scores a (B, D) and labels y in {-1, +1}: L = mean of
+    max(0, margin - y a) over all B*D elements (micrograd's and the SVM's max-margin loss);
+    dL/da = -y / N where margin - y a > 0, else 0 (0 at the kink, as relu's)."""
+    if not margin >= 0:
+        raise SpecError(f"hinge margin must be >= 0, got {margin}")
+    _divisor(reduction, 1)
+
+    def value(a: Array, y: Array) -> float:
+        per = np.maximum(margin - y * a, 0.0)
+        return _scalar(per.sum()) / _divisor(reduction, a.size, a.shape[0])
+
+    def grad(a: Array, y: Array) -> Array:
+        on = margin - y * a > 0
+        return np.where(on, -y, 0.0).astype(a.dtype) * (
+            1.0 / _divisor(reduction, a.size, a.shape[0])
+        )
+
+    return Loss(value, grad, "sign", None)
+
+
+@register()
+def multi_margin(margin: float = 1.0, reduction: str = "mean") -> Loss:
+    """Multiclass hinge (SVM) on scores a (B, K) and class indices y (B,):
+    L_b = sum_{k != y_b} max(0, margin - a[b, y_b] + a[b, k]), averaged over B*K for 'mean'
+    (PyTorch's MultiMarginLoss), over B for 'batch' (CS231n's svm_loss), or summed ('sum':
+    the plain total, where PyTorch's reduction='sum' keeps each sample's 1/K). dL/da[b, k]
+    = [m_bk > 0] for k != y_b and -sum_k [m_bk > 0] at y_b, over the same divisor."""
+    if not margin >= 0:
+        raise SpecError(f"multi_margin margin must be >= 0, got {margin}")
+    _divisor(reduction, 1)
+
+    def margins(a: Array, y: Array) -> Array:
+        rows = np.arange(a.shape[0])
+        m = margin - a[rows, y][:, None] + a
+        m[rows, y] = 0.0
+        return m
+
+    def value(a: Array, y: Array) -> float:
+        total = np.maximum(margins(a, y), 0.0).sum()
+        return _scalar(total) / _divisor(reduction, a.size, a.shape[0])
+
+    def grad(a: Array, y: Array) -> Array:
+        g = (margins(a, y) > 0).astype(a.dtype)
+        g[np.arange(a.shape[0]), y] = -g.sum(1)
+        return g * (1.0 / _divisor(reduction, a.size, a.shape[0]))
+
+    return Loss(value, grad, "class", None, 2)
 
 
 @register()

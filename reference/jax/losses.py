@@ -52,6 +52,21 @@ def l1(reduction: str = "mean") -> Callable:
     return lambda a, y: _reduce(jnp.abs(a - y), a.size, reduction)
 
 
+@loss()
+def hinge(margin: float = 1.0, reduction: str = "mean") -> Callable:
+    return lambda a, y: _reduce(jax.nn.relu(margin - y * a), a.size, reduction)
+
+
+@loss()
+def multi_margin(margin: float = 1.0, reduction: str = "mean") -> Callable:
+    def f(a: Array, y: Array) -> Array:
+        q = jax.nn.one_hot(y, a.shape[1], dtype=a.dtype)
+        own = (a * q).sum(1, keepdims=True)
+        return _reduce(jax.nn.relu(margin - own + a) * (1 - q), a.size, reduction)
+
+    return f
+
+
 _BCE_EPSILON = float(np.float32(1e-12))  # PyTorch's C++ float clamp, also in float64
 
 

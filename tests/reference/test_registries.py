@@ -66,6 +66,7 @@ TORCH_SIGNATURES = {
     ("loss", "bce_with_logits"): ("torch.nn.BCEWithLogitsLoss", {}),
     ("loss", "cross_entropy"): ("torch.nn.CrossEntropyLoss", {}),
     ("loss", "nll"): ("torch.nn.NLLLoss", {}),
+    ("loss", "multi_margin"): ("torch.nn.MultiMarginLoss", {}),
 }
 
 
@@ -93,10 +94,11 @@ def test_defaults_are_pytorchs_own(key):
 
 
 def test_every_variant_with_hyperparameters_is_held_to_a_pytorch_signature():
+    """(half_sse, sse and the binary hinge have no torch class: theirs are written of ops)"""
     mirrored = {k for k in TORCH_SIGNATURES}
     for kind in ("optimizer", "activation", "loss"):
         for name in REGISTRIES[kind]:
-            if REGISTRIES[kind][name].defaults and name not in ("half_sse", "sse"):  # no torch
+            if REGISTRIES[kind][name].defaults and name not in ("half_sse", "sse", "hinge"):
                 assert (kind, name) in mirrored, (kind, name)
 
 
@@ -119,3 +121,28 @@ def test_activation_values_and_gradients_at_nan_and_inf_follow_pytorch(name):
     # NaN where PyTorch has NaN, the same infinities, finite values to a few ulp
     np.testing.assert_allclose(a, at.detach().numpy(), rtol=1e-14, atol=0, err_msg=f"{name} value")
     np.testing.assert_allclose(dz, zt.grad.numpy(), rtol=1e-14, atol=0, err_msg=f"{name} grad")
+
+
+def test_the_margin_losses_are_pytorchs():
+    """The twin's multi_margin (written of ops, so that it has a second derivative) is
+    nn.MultiMarginLoss (x K for 'sum' and 'batch', whose per-sample loss it divides by K)."""
+    import torch
+
+    from nnparity.reference.variants import torch_losses
+
+    g = torch.Generator().manual_seed(0)
+    out, y = (
+        torch.randn(7, 4, dtype=torch.float64, generator=g),
+        torch.randint(0, 4, (7,), generator=g),
+    )
+    for reduction, times in (("mean", 1), ("sum", 4), ("batch", 4 / 7)):
+        for margin in (1.0, 0.3):
+            ours = torch_losses["multi_margin"].build({"reduction": reduction, "margin": margin})
+            theirs = torch.nn.MultiMarginLoss(
+                margin=margin, reduction="sum" if times != 1 else "mean"
+            )
+            a, b = out.clone().requires_grad_(), out.clone().requires_grad_()
+            ours(a, y).backward()
+            (theirs(b, y) * times).backward()
+            torch.testing.assert_close(ours(out, y), theirs(out, y) * times, rtol=1e-14, atol=0)
+            torch.testing.assert_close(a.grad, b.grad, rtol=1e-14, atol=1e-16)

@@ -67,6 +67,8 @@ def loss_inputs(name, rng, batch=5, units=3, dtype=np.float64, scale=1.0):
         y = rng.integers(0, units, batch)
     elif loss.target == "probability":
         y = rng.uniform(0, 1, (batch, units)).astype(dtype)
+    elif loss.target == "sign":
+        y = (2 * rng.integers(0, 2, (batch, units)) - 1).astype(dtype)
     else:
         y = rng.standard_normal((batch, units)).astype(dtype)
     return a, y
