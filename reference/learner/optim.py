@@ -116,7 +116,7 @@ def explain_update(
                 None,
                 first,
                 f"the step taken is -1 times the "
-                f"declared optimizer's step from {whose}: {f.text(0, 0)}",
+                f"declared optimizer's step from {whose}: {f.text(B, 0)}",
                 "subtract the update: w -= lr * step",
             )
         ]
@@ -136,7 +136,7 @@ def explain_update(
             return sched
     if f.ok and f.factor != "1":
         return _mismatch(
-            f"the step taken is c times the declared optimizer's (from {whose}): {f.text(0, 0)}",
+            f"the step taken is c times the declared optimizer's (from {whose}): {f.text(B, 0)}",
             averaged_momentum(spec, f.c)
             or next((fix for _, label, fix in swapped if label == f.factor), None)
             or "use the declared learning rate, or declare the one you use",

@@ -3,7 +3,17 @@
 
 from __future__ import annotations
 
-from .optim_forms import ACC, ADAM_FORMS, ALPHA, CLIP, FITTED_ADAM, RMS_OWN, S_ABS
+from .optim_forms import (
+    ACC,
+    ADAM_FORMS,
+    ALPHA,
+    CLIP,
+    DECAY_SIGN,
+    FITTED_ADAM,
+    RMS_OWN,
+    RMS_SWAP,
+    S_ABS,
+)
 from .optim_sim import T_COUNTS
 
 T_SHIFTS = ("t_ahead", "t_ahead_m", "t_ahead_v", "t_behind", "t_behind_m", "t_behind_v")
@@ -74,6 +84,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         NO_STATE,
         ("no_decay", "weight decay left out"),
         ("decoupled", "weight decay decoupled (AdamW's w *= 1 - lr wd) instead of added to g"),
+        DECAY_SIGN,
         *FITTED_ADAM,
         CLIP,
         SHARED,
@@ -84,6 +95,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         NO_STATE,
         ("no_decay", "weight decay left out"),
         ("coupled", "weight decay added to the gradient (Adam's L2) instead of decoupled"),
+        DECAY_SIGN,
         ("decay_after", DECAY_AFTER),
         (
             "decay_no_lr",
@@ -108,6 +120,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         FITTED_ADAM[0],
         ALPHA,
         RMS_OWN,
+        RMS_SWAP,
         S_ABS,
         CLIP,
         SHARED,

@@ -74,6 +74,13 @@ VARIANT_FIX = {
     ),
     "own_m": "the new gradient's weight in m's average is 1 - beta1: m = beta1 m + (1 - beta1) g",
     "own_v": "the new gradient's weight in v's average is 1 - beta2: v = beta2 v + (1 - beta2) g^2",
+    "swap_m": "the old average keeps beta1 and the new gradient takes 1 - beta1: m = beta1 m + "
+    "(1 - beta1) g",
+    "swap_v": "the old average keeps its beta (beta2, RMSprop's alpha) and the new squared "
+    "gradient takes 1 - beta: v = beta2 v + (1 - beta2) g**2",
+    "no_sqrt": "divide by the square root of v_hat: m_hat / (np.sqrt(v_hat) + eps)",
+    "decay_sign": "add the decay with a plus sign: g + weight_decay * w (AdamW: w *= 1 - lr * "
+    "weight_decay)",
     "v_abs": "average (or sum) the squared gradients, g * g, not their absolute values: "
     "v = beta2 v + (1 - beta2) g**2 (RMSprop's s alike, Adagrad's S += g**2)",
     "rms_own": "the new gradient's weight in s's average is 1 - alpha: s = alpha s + "

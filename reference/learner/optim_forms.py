@@ -33,6 +33,12 @@ S_ABS = (  # of RMSprop's s and Adagrad's S (review s28: Adam's v over |g| unexp
     "the squared gradients' sum or average taken over |g| where g^2 belongs "
     "(s = a s + (1 - a) |g|, S += |g|)",
 )
+RMS_SWAP = ("swap_v", "s's moving average with its weights swapped: s = (1 - a) s + a g^2")
+DECAY_SIGN = (
+    "decay_sign",
+    "the weight decay with the wrong sign: g - wd w added where g + wd w belongs (AdamW's "
+    "w *= 1 + lr wd for 1 - lr wd)",
+)
 RMS_OWN = ("rms_own", "s's moving average written s = a s + a g^2, alpha where 1 - alpha belongs")
 ACC = (  # Keras's and TensorFlow's Adagrad start S at 0.1 (review s19a)
     "acc_value",
@@ -49,6 +55,9 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ("own_m", "m's moving average written m = b1 m + b1 g, beta1 where 1 - beta1 belongs"),
     ("own_v", "v's moving average written v = b2 v + b2 g^2, beta2 where 1 - beta2 belongs"),
     ("v_abs", "v's moving average taken over |g| where g^2 belongs: v = b2 v + (1 - b2) |g|"),
+    ("swap_m", "m's moving average with its weights swapped: m = (1 - b1) m + b1 g"),
+    ("swap_v", "v's moving average with its weights swapped: v = (1 - b2) v + b2 g^2"),
+    ("no_sqrt", "v_hat where its square root belongs: m_hat / (v_hat + eps)"),
     (
         "amsgrad_flip",
         "AMSGrad's running maximum of v where plain Adam is declared, or plain Adam where "

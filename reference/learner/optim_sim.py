@@ -82,7 +82,7 @@ class Sim:
         wd = kw.get("weight_decay", 1e-2 if self.name == "adamw" else 0.0)
         decoupled = (self.name == "adamw") != bool(v & {"coupled", "decoupled", "sgdw"})
         if wd and "no_decay" not in v and not decoupled:
-            g = g + wd * p
+            g = g - wd * p if "decay_sign" in v else g + wd * p
         if self.name == "sgd":
             if "sgdw" in v and wd:
                 p = p * (1 - lr * wd)
@@ -109,6 +109,8 @@ class Sim:
             if "betas_swapped" in v:  # Adam(lr, 0.999, 0.9): each moment the other's beta
                 b1, b2 = b2, b1
             shrink = 1 - lr * wd if decoupled and "no_decay" not in v else 1.0
+            if "decay_sign" in v and decoupled:  # w *= 1 + lr wd: the decay's sign slipped
+                shrink = 1 + lr * wd
             if "decay_no_lr" in v and decoupled:  # w *= 1 - wd: the lr left out
                 shrink = 1 - wd
             after = "decay_after" in v  # the decay applied to the updated weights
@@ -119,10 +121,15 @@ class Sim:
             if "own_m" in v:  # m = b1 m + b1 g
                 m *= el(a1, p)
                 m += el(a1, p) * g
+            elif "swap_m" in v:  # m = (1 - b1) m + b1 g
+                m *= el(each(lambda a: 1 - a, a1), p)
+                m += el(a1, p) * g
             else:
                 m += el(each(lambda a: 1 - a, a1), p) * (g - m)
             vv = self._st(k, "v", p)
             c2 = a2 if "own_v" in v else each(lambda a: 1 - a, a2)
+            if "swap_v" in v:  # v = (1 - b2) v + b2 g^2
+                c2, a2 = a2, each(lambda a: 1 - a, a2)
             vv *= el(a2, p)
             vv += el(c2, p) * (abs(g) if "v_abs" in v else g * g)
             if bool(kw.get("amsgrad", False)) != ("amsgrad_flip" in v):
@@ -155,6 +162,8 @@ class Sim:
                 new = p - lr * (vv / el(bc2, p)) / (sqrt(abs(m / el(bc1, p))) + eps)
             elif "eps_inside" in v:
                 new = p - lr * (m / el(bc1, p)) / sqrt(vv / el(bc2, p) + eps)
+            elif "no_sqrt" in v:  # v_hat where its square root belongs
+                new = p - lr * (m / el(bc1, p)) / (vv / el(bc2, p) + eps)
             elif "eps_hat" in v:
                 new = p - el(lr * np.sqrt(bc2) / bc1, p) * m / (sqrt(vv) + eps)
             else:
@@ -163,9 +172,12 @@ class Sim:
         if self.name == "rmsprop":
             a = kw.get("alpha", 0.99)
             s = self._st(k, "s", p)
-            s *= self._el(a, p)
             sq = abs(g) if "v_abs" in v else g * g
-            s += self._el(a if "rms_own" in v else each(lambda x: 1 - x, a), p) * sq
+            keep, new_w = a, a if "rms_own" in v else each(lambda x: 1 - x, a)
+            if "swap_v" in v:  # s = (1 - a) s + a g^2
+                keep, new_w = each(lambda x: 1 - x, a), a
+            s *= self._el(keep, p)
+            s += self._el(new_w, p) * sq
             avg = s
             if kw.get("centered", False):
                 gb = self._st(k, "gb", p)

@@ -43,16 +43,25 @@ T_STEP = ("t_frozen", "t_twice", "t_epoch")  # what t is at a step, each in its 
 GROUPS = (
     {"no_bias_correction", "no_bc_m", "bc1_beta", *T_SHIFTS, *T_STEP, "bc_pow"},
     {"no_bias_correction", "no_bc_v", "bc2_beta", *T_SHIFTS, *T_STEP, "bc_pow"},
-    {"bc1_beta", "avg1_beta", "beta1_value", "own_m", "betas_swapped"},
-    {"bc2_beta", "avg2_beta", "beta2_value", "own_v", "betas_swapped"},
-    {"alpha_value", "rms_own"},
+    {"bc1_beta", "avg1_beta", "beta1_value", "own_m", "swap_m", "betas_swapped"},
+    {"bc2_beta", "avg2_beta", "beta2_value", "own_v", "swap_v", "betas_swapped"},
+    {"alpha_value", "rms_own", "swap_v"},
     {*T_SHIFTS, *T_STEP, *T_COUNTS},
     {"no_bias_correction", *T_COUNTS},
-    {"eps_inside", "eps_hat", "mv_swapped"},
+    {"eps_inside", "eps_hat", "mv_swapped", "no_sqrt"},
     {"bc_in_place", "no_bias_correction", "no_bc_m", "no_bc_v", "bc_pow", *T_SHIFTS, *T_STEP},
     {"g_numerator", "mv_swapped", "no_bc_m", "bc1_beta", "avg1_beta"},
     {"rms_bc", "rms_bc_behind"},
-    {"no_decay", "decoupled", "coupled", "sgdw", "sgdw_l2", "decay_after", "decay_no_lr"},
+    {
+        "no_decay",
+        "decoupled",
+        "coupled",
+        "sgdw",
+        "sgdw_l2",
+        "decay_after",
+        "decay_no_lr",
+        "decay_sign",
+    },
     {"no_momentum", "nesterov_flip", "ema", "damp_first", "no_dampening", "mu_flip"},
     {"no_momentum", "nesterov_flip", "nesterov_sign"},
 )
@@ -238,7 +247,7 @@ def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
         return bool(wd) and bool(kw.get("momentum"))
     if key == "sgdw_l2":  # the declared l2 (``_l2``, not the optimizer's weight_decay)
         return bool(kw.get("_l2")) and bool(kw.get("momentum"))
-    if key in ("no_decay", "decoupled", "coupled", "decay_after", "decay_no_lr"):
+    if key in ("no_decay", "decoupled", "coupled", "decay_after", "decay_no_lr", "decay_sign"):
         return bool(wd)
     if key in ("damp_first", "no_dampening"):
         return bool(kw.get("momentum")) and bool(kw.get("dampening"))

@@ -22,7 +22,9 @@ class Learner:
     ``t_per_layer``, ``t_per_param`` (t advanced at each layer's or parameter's update; their
     ``_rev``: the parameters updated last first), ``no_state`` (the moments zeroed each step),
     ``g_numerator`` (g for m_hat), ``mv_swapped`` (v_hat / (sqrt(|m_hat|) + eps)),
-    ``betas_swapped`` (beta2 for m, beta1 for v), ``v_abs`` (v or s averaged over |g|)."""
+    ``betas_swapped`` (beta2 for m, beta1 for v), ``v_abs`` (v or s averaged over |g|),
+    ``swap_m``, ``swap_v`` (an average's two weights swapped), ``nosqrt`` (no root),
+    ``wd_sign`` (the decay subtracted), ``quartic_W1`` (W1's v over g^4: no variant has it)."""
 
     def __init__(
         self, opt="adam", lr=0.01, bug=None, value=None, d=3, H=6, seed=0, wd=0.0, dtype=None
@@ -70,7 +72,8 @@ class Learner:
         if bug == "invdecay_from1":  # the same, its step counter advanced before the update
             lr = self.lr / (1 + val * t)
         eps = val if bug in ("eps", "eps_hat_eps") else 1e-8
-        g = {k: g[k] + self.wd * p for k, p in self.P.items()}
+        sign = -1.0 if bug == "wd_sign" else 1.0  # the decay added with a minus sign
+        g = {k: g[k] + sign * self.wd * p for k, p in self.P.items()}
         if bug == "clip":  # elementwise clipping before the update
             g = {k: np.clip(v, -val, val) for k, v in g.items()}
         items = list(self.P.items())
@@ -91,20 +94,35 @@ class Learner:
                 t = (self.t - 1) * (2 if per_layer else 4) + (i // 2 if per_layer else i) + 1
             if self.opt == "rmsprop":
                 a = val if bug == "alpha" else 0.99
-                v *= a
-                v += (a if bug == "rms_own" else 1 - a) * (
-                    abs(g[k]) if bug == "v_abs" else g[k] ** 2
-                )
+                keep, new = (1 - a, a) if bug == "swap_v" else (a, a if bug == "rms_own" else 1 - a)
+                v *= keep
+                v += new * (abs(g[k]) if bug == "v_abs" else g[k] ** 2)
                 vh = v
                 if bug in ("rms_bc", "rms_bc_behind"):  # Adam's correction on RMSprop's s
                     with np.errstate(divide="ignore"):
                         vh = v / (1 - a ** (t - (bug == "rms_bc_behind")))
                 p -= lr * g[k] / (np.sqrt(vh) + eps)
                 continue
-            if bug == "nosqrt" or (bug == "nosqrt_W1" and k == "W1"):  # no variant has it
+            if bug == "quartic_W1" and k == "W1":  # v over g^4: no variant has it
+                v *= 0.999
+                v += 1e-3 * g[k] ** 4
+                p -= (
+                    lr * (m / (1 - 0.9**t) if t > 1 else g[k]) / (np.sqrt(v / (1 - 0.999**t)) + eps)
+                )
+                continue
+            if bug == "nosqrt":  # v_hat where its root belongs (named since review s30a)
+                m *= 0.9
+                m += 0.1 * g[k]
                 v *= 0.999
                 v += 1e-3 * g[k] ** 2
-                p -= lr * g[k] / (v / (1 - 0.999**t) + eps)
+                p -= lr * (m / (1 - 0.9**t)) / (v / (1 - 0.999**t) + eps)
+                continue
+            if bug == "swap_m":  # m = (1 - b1) m + b1 g
+                m *= 0.1
+                m += 0.9 * g[k]
+                v *= 0.999
+                v += 1e-3 * g[k] ** 2
+                p -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + eps)
                 continue
             b1 = val if bug == "beta1" else 0.9
             b2 = val if bug == "beta2" else 0.999
@@ -116,9 +134,13 @@ class Learner:
             m += (1 - (b2 if bug == "mix_m" else a1)) * g[k]  # mix_m: (1 - b2) in m's average
             if bug == "own_m":  # m = b1 m + b1 g
                 m += (2 * a1 - 1) * g[k]
-            v *= a2
             sq = np.abs(g[k]) if bug == "v_abs" else g[k] ** 2  # v_abs: |g| where g^2 belongs
-            v += (a2 if bug == "own_v" else 1 - (b1 if bug == "mix_v" else a2)) * sq
+            if bug == "swap_v":  # v = (1 - b2) v + b2 g^2
+                v *= 1 - a2
+                v += a2 * sq
+            else:
+                v *= a2
+                v += (a2 if bug == "own_v" else 1 - (b1 if bug == "mix_v" else a2)) * sq
             if bug == "bc_in_place":  # the corrected moments written back into the state
                 m /= 1 - b1**t
                 v /= 1 - b2**t

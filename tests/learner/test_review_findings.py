@@ -177,7 +177,7 @@ def test_fitted_departures_do_not_claim_other_bugs(style):
     for bug, want in (
         ("lr", "c times"),
         ("beta1", "beta1 = 0.8 where 0.9 is declared"),
-        ("nosqrt", "no known"),
+        ("nosqrt", "v_hat where its square root belongs"),
     ):
         r = check(adam_learner(style, bug, d=2, zero_bias=False), X, y, steps=5, probe=False)
         assert r.code == "implementation_bug"
