@@ -20,7 +20,6 @@ Such a step's gradients are implied from its weights (``implied``)."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,44 +27,22 @@ import numpy as np
 from . import accumulation
 from .adapters import Adapter
 from .call_order import needs_forward
+from .codec import float32_note, float32_values
 from .coverage import OWN_BATCHES, aliased_finding, dtype_finding
 from .crash import learner_tail, misfit, orientation_hint
 from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_finding
 from .handed import loss_check, nonfinite_init
 from .implied import imply
+from .observation import LearnerCrash, Obs  # noqa: F401  (re-exported)
 from .paths import LearnerError
 from .repeats import FORWARD_FIX, REPEAT_FIX, narrowest
 from .repeats import differs as _differs
 from .result import Finding
 from .warning_note import noted
-from .weights_moved import moved_by_call
+from .weights_moved import integer_grads, moved_by_call, update_twice
 
 Array = np.ndarray
-
-
-@dataclass
-class Obs:
-    """What the learner showed at one step, canonical (float64 gradients)."""
-
-    step: int
-    rows: Array
-    params: dict[str, Array]
-    out: Array | None = None
-    loss: float | None = None
-    grads: dict[str, Array] | None = None
-    implied: bool = False
-    noise: dict[str, float] = field(default_factory=dict)
-    held: dict[str, str] = field(default_factory=dict)  # the dtype of each array it returned
-    after: dict[str, Array] | None = None
-    calls: int = 1  # backward passes run at these weights (2 with the determinism probe)
-    warning: tuple[int, str] | None = None  # the learner's first RuntimeWarning so far
-    penalty_added: bool = False  # l2_in='update': the declared penalty added to loss, grads
-
-
-class LearnerCrash(Exception):
-    def __init__(self, finding: Finding):
-        super().__init__(finding.evidence)
-        self.finding = finding
+F64 = np.dtype(np.float64)
 
 
 class Runner:
@@ -139,6 +116,7 @@ class Runner:
         """Write ``params`` into the learner, run its functions on the batch ``rows``."""
         a, X, y = self.a, self.X[rows], self.y[rows]
         obs, self._batch = Obs(step, rows, params), len(rows)
+        moved = None  # the weights after a gradient call that updates them (``fused``)
         if step == 1 and self.first is None:  # (call_order's and fresh_steps' experiments)
             self.first = a.keep(pin=True)
         a.write(params)
@@ -174,12 +152,16 @@ class Runner:
                     obs.calls = 1
                 else:  # the same numbers: on from the first run's state (a count kept once)
                     a.restore(after)
+            if self.fused:  # a backward that updates: its update is the step's (or a part)
+                moved = self._after(step)
             a.write(params)
             if a.conventions.l2_in == "update":  # its gradients are the data's alone
                 obs.loss, obs.grads = a.conventions.with_penalty(obs.loss, obs.grads, params)
                 obs.penalty_added = True
         if a.step is not None:
             first = last and step == 1 and a.forward is not None  # (call_order's experiment)
+            if moved is not None:  # on from the gradient call's own update: both are taken
+                a.write(moved)
             before = self.first if first else a.keep() if twice else []
             try:
                 self.call("step", a.step, step, X, y)
@@ -190,6 +172,12 @@ class Runner:
             if step == 1:
                 self._dtypes(step)
             obs.after = self._after(step)
+            if moved is not None and step == 1:  # the gradient call's update, then the step's
+                twice_over = update_twice(
+                    params, moved, obs.after, self.codec.labels(list(params)), step
+                )
+                if twice_over:
+                    self._found(twice_over)
             same = [k for k, v in obs.after.items() if np.array_equal(v, params[k])]
             if self.unmoved is None and len(same) == len(obs.after):
                 self.unmoved = step
@@ -197,7 +185,7 @@ class Runner:
                 self.stuck = (step, tuple(same))
             if twice:
                 after = a.keep()
-                a.write(params)
+                a.write(params if moved is None else moved)
                 self.call("step", a.step, step, X, y)
                 self._same_step(params, obs.after, self._after(step), step, False, before, X, y)
                 a.restore(after)  # on from the first run's state (an epoch count advanced once)
@@ -208,6 +196,8 @@ class Runner:
                 if step > 1 and not self.opt.get("lr_outside"):  # v holds the lr
                     mu = mu * (1 + (step - 1) * k) / (1 + (step - 2) * k)
                 imply(obs, self.opt_name, {**self.opt, "momentum": mu}, lr, self._buf, self.codec)
+        elif moved is not None:  # no step given: the gradient call's update is the step
+            obs.after = moved
         if a.forward is not None and last:
             a.write(params)
             obs.out = self.forward(step, X)
@@ -222,7 +212,8 @@ class Runner:
         before, out = self.a.read(), call()
         g = out[1] if isinstance(out, tuple) else None  # a gradient call's (loss, grads)
         after, labels = self.a.read(), self.codec.labels(list(before))
-        f = moved_by_call(before, after, labels, what, step, g, self.fused)
+        stepped = self.a.step is not None
+        f = moved_by_call(before, after, labels, what, step, g, self.fused, stepped)
         self.fused = self.fused or bool(f and f.code == "update_in_backward")
         if f and self.a.style != "layers":  # a layer's backward that updates: its idiom
             self._found(f)
@@ -328,8 +319,14 @@ class Runner:
             returned = self.call(what, a.grads, step, xb, yb)
             if a.grad_paths is None:
                 loss_check(returned, a.returns_loss, step)
+            if step == 1 and (whole := integer_grads(returned)):
+                self._found(whole)
             loss, raw = a.parse_grads(returned)
             self.held = self.codec.held_in(raw)
+            if "float32" in self.held.values() and all(
+                np.asarray(r).dtype == np.float64 for r in raw
+            ):
+                self._found(float32_note("your gradients"))
             if a.step is None:
                 for f in shape_finding(step, self.codec.slots, raw):
                     self._found(f)
@@ -371,6 +368,9 @@ class Runner:
     def _output(self, out: Any, batch: int, step: int) -> Array:
         dt = np.asarray(out).dtype
         self.out_dtype = dt.name if np.issubdtype(dt, np.floating) else "float64"
+        if narrow := float32_values(out):  # float32 arithmetic, cast back to float64
+            self.out_dtype = narrow
+            self._found(float32_note("your forward output"))
         out = np.asarray(out, dtype=np.float64)
         n_out = self.a.conventions.sizes[-1]
         if out.shape == (batch, n_out):

@@ -8,6 +8,8 @@ or take that step twice)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .result import Finding
@@ -35,6 +37,7 @@ def moved_by_call(
     step: int,
     grads: dict[str, Array] | None = None,
     fused: bool = False,
+    stepped: bool = False,
 ) -> Finding | None:
     """The finding when ``after`` (the weights read after the call) differs from ``before``
     (read after they were written); ``labels`` names the parameters in the learner's words.
@@ -42,7 +45,8 @@ def moved_by_call(
     every moved element against its gradient's sign, ``_downhill``) backprops and updates in
     one pass (a layer updated as backward reaches it): a note, since its loop may take no other
     step; once read so (``fused``), its later changes are its updates (momentum's need not be
-    downhill)."""
+    downhill). The runner holds that update as the step (``stepped``: the step function's
+    taken after it, both as the learner's loop takes them)."""
     names = [k for k in before if not np.array_equal(before[k], after[k], equal_nan=True)]
     if not names or fused:
         return None
@@ -54,7 +58,8 @@ def moved_by_call(
             None,
             step,
             f"{what} also updates the weights (each change a step down its gradients): the "
-            "check compares its gradients and applies the declared update once per step",
+            "check compares its gradients, and holds that update to the declared optimizer's "
+            "as your step" + (" (your step function's update taken after it)" if stepped else ""),
             "if your training loop updates the weights again after this call, every step is "
             "taken twice: keep one update",
             "note",
@@ -79,3 +84,61 @@ def moved_by_call(
         "whole training step, give it as the step",
         "hygiene",
     )
+
+
+def update_twice(
+    params: dict[str, Array], moved: dict[str, Array], after: dict[str, Array], labels: list[str],
+    step: int,
+) -> Finding | None:  # fmt: skip
+    """``update_twice`` when the step function, run after a gradient call that updated the
+    weights (``moved``), moves them by that same update again (to round-off of it)."""
+    names = [k for k in params if k in moved and k in after]
+    d1 = {k: np.asarray(moved[k], np.float64) - np.asarray(params[k], np.float64) for k in names}
+    d2 = {k: np.asarray(after[k], np.float64) - np.asarray(moved[k], np.float64) for k in names}
+    if not any(np.any(d != 0) for d in d1.values()):
+        return None
+    scale = max(float(np.max(np.abs(d))) for d in d1.values())
+    if not all(np.allclose(d2[k], d1[k], rtol=1e-6, atol=1e-6 * scale) for k in names):
+        return None
+    label = dict(zip(params, labels, strict=True))
+    return Finding(
+        "update_twice",
+        tuple(label[k] for k in names),
+        None,
+        step,
+        "your gradient function updates the weights (a step down its gradients), and your "
+        "step function then takes the same update again: each training step moves the "
+        "weights twice",
+        "keep one update: remove it from the backward pass, or do not call the step after it",
+        "hygiene",
+    )
+
+
+def integer_grads(returned: Any) -> Finding | None:
+    """``gradient_dtype`` where what the gradient function returned holds arrays of an
+    integer or bool dtype (in a dict, list or tuple, two levels deep): their values were cut
+    to whole numbers (an int buffer filled by assignment, an astype)."""
+    kinds = sorted(_whole(returned, 3))
+    if not kinds:
+        return None
+    return Finding(
+        "gradient_dtype",
+        (),
+        None,
+        1,
+        f"your gradient function returns {', '.join(kinds)} arrays: every value in them was "
+        "cut to a whole number (a buffer made with an integer dtype and filled by assignment, "
+        "np.zeros(n, dtype=int), or an astype(int))",
+        "make the gradient arrays float: np.zeros_like(W, dtype=float), or drop the astype",
+        "hygiene",
+    )
+
+
+def _whole(obj: Any, depth: int) -> set[str]:
+    if isinstance(obj, np.ndarray):
+        return {obj.dtype.name} if obj.ndim and obj.dtype.kind in "iub" else set()
+    if depth and isinstance(obj, dict):
+        obj = list(obj.values())
+    if depth and isinstance(obj, list | tuple):
+        return set().union(*(_whole(v, depth - 1) for v in obj)) if obj else set()
+    return set()

@@ -41,7 +41,8 @@ def test_a_gradient_function_that_scales_a_weight_in_place_is_named():
 
 def test_an_update_inside_the_gradient_function_is_said_as_a_note():
     """A backward that updates as it goes is training of its own (its loop may take no other
-    step): the gradients are compared, and a note says a second update would double it."""
+    step): the gradients are compared, its update is held to the declared one, and a note says
+    a second update would double it."""
     net = PlantedMLP()
 
     def grads(X, y):
@@ -83,8 +84,42 @@ def test_caches_beside_the_weights_are_no_change(forward):
 
 def test_a_momentum_update_inside_the_gradient_function_stays_a_note():
     """Its later steps need not be downhill (the velocity carries earlier gradients): the
-    first move is read once, and the function is taken as one that updates as it goes."""
+    first move is read once, and the function is taken as one that updates as it goes, its
+    update held to the declared momentum's."""
     net = PlantedMLP()
+    r = _check(_momentum(net), net, optimizer="sgd(momentum=0.9)")
+    assert r.verdict == "match", r.render()
+    assert [f.code for f in r.findings if f.kind != "note"] == [], r.render()
+    assert "update_in_backward" in [f.code for f in r.findings], r.render()
+
+
+def _updating(net, lr, scale=1.0):
+    def grads(X, y):
+        g = net.grads(X, y)
+        for n in NAMES:
+            getattr(net, n)[...] -= lr * scale * g[n]
+        return g
+
+    return grads
+
+
+@pytest.mark.parametrize("undeclared", [False, True])
+def test_an_update_inside_the_gradient_function_is_held_to_the_declared_one(undeclared):
+    """Review s30 (both reviewers): a backward whose own update divides by N again (or runs
+    another momentum than declared) said `match`, its update never compared; it is the step."""
+    net = PlantedMLP()
+    if undeclared:  # momentum inside, plain SGD declared
+        r = _check(_momentum(net), net)
+    else:
+        r = _check(_updating(net, 0.1, 1 / len(data()[0])), net)
+    assert r.verdict == "implementation_bug", r.render()
+    f = next(f for f in r.findings if f.kind != "note")
+    assert f.code == "optimizer_update_mismatch", r.render()
+    if not undeclared:
+        assert f"= 1/N (N = {len(data()[0])})" in f.evidence, f.evidence
+
+
+def _momentum(net):
     v = {n: 0.0 for n in NAMES}
 
     def grads(X, y):
@@ -94,7 +129,25 @@ def test_a_momentum_update_inside_the_gradient_function_stays_a_note():
             getattr(net, n)[...] += v[n]
         return g
 
-    r = _check(grads, net)
-    assert r.verdict == "match", r.render()
-    assert [f.code for f in r.findings if f.kind != "note"] == [], r.render()
-    assert "update_in_backward" in [f.code for f in r.findings], r.render()
+    return grads
+
+
+def test_an_update_in_backward_and_again_in_the_step_is_update_twice():
+    """Review s30b F2: the step given beside a backward that updates takes the update again
+    (the check wrote the weights back before the step, and said `match`)."""
+    net = PlantedMLP()
+    grads = _updating(net, 0.1)
+
+    def step(X, y):
+        for n in NAMES:
+            getattr(net, n)[...] -= 0.1 * net.last[n]
+
+    def shown(X, y):
+        net.last = grads(X, y)
+        return net.last
+
+    r = _check(shown, net, step=step)
+    assert r.verdict == "implementation_bug", r.render()
+    assert r.findings[0].code == "update_twice", r.render()
+    assert "takes the same update again" in r.findings[0].evidence
+    assert _check(_updating(net, 0.1), net).verdict == "match"  # the one update alone
