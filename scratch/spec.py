@@ -234,6 +234,14 @@ def _dense_fields(spec: Spec) -> None:
             f"{len(sizes) - 1} activation(s), one per layer; got {len(acts)}: "
             f"{','.join(map(str, acts))}"
         )
+    for width, a in zip(sizes[1:], acts, strict=True):  # softmax of one number is 1
+        if width == 1 and a.name in activations.names("output"):
+            raise SpecError(
+                f"{a.name} over a layer of one unit is constant ({a.name}(z) = "
+                f"{'1' if a.name == 'softmax' else '0'} for every z): its gradient is 0 and "
+                "nothing before it learns; for one output use sigmoid, or give the layer two "
+                "units (one per class) for softmax"
+            )
     set_ = object.__setattr__
     set_(spec, "sizes", sizes)
     set_(spec, "activations", acts)

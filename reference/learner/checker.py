@@ -62,10 +62,11 @@ from .row_order import (
     rows_at,
 )
 from .runner import LearnerCrash, Obs, Runner
+from .saturation import saturated_step
 from .step_alone import step_alone
 from .sub_batch import sub_batches
 from .sutskever import watch_form
-from .table import Tolerances, loss_terms, param_table, records_of, terms_of
+from .table import Tolerances, loss_terms, mixed_text, param_table, records_of, terms_of
 from .targets import learner_data
 from .torch_side import Reference, RefStep
 from .wide import fresh_forward, wide_forward
@@ -285,6 +286,9 @@ def _check(
         diag = clip_not_applied(run.history, ref, codec, base.atol, base.rtol) or diag
     if not (bad or run.crash or nan_step or runner.hygiene):  # a kink the data never reach
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
+    sat = None  # a step at saturated outputs, where a formulation that divides by 1 - a fails
+    if not (bad or run.crash or nan_step or runner.hygiene):
+        sat = saturated_step(adapter, runner, ref, codec, P0, X, y, batches, tols, _run)
     if not (bad or run.crash or nan_step or runner.hygiene):  # a count of the whole data set
         halves = sub_batches(adapter, runner, _run, ref, codec, X, y, batches, tols)
         runner.hygiene += [f for f in halves if f.kind != "note"]
@@ -335,7 +339,8 @@ def _check(
     findings = lead + hygiene + diag + trail + notes
     findings = with_forward_order(adapter, findings, runner, run.history)
     unchecked: tuple[Finding, ...] = ()
-    training = Training("not_assessed", "", "the training probe was not run (probe=False)")
+    why = "the code does not match PyTorch yet" if probe else "the training probe was not run"
+    training = Training("not_assessed", "", why + ("" if probe else " (probe=False)"))
     if not targets or adapter.style == "forward":
         training = Training("not_assessed", "", "no targets to train on (forward only)")
     can_probe = probe and targets and adapter.style != "forward"
@@ -374,7 +379,8 @@ def _check(
                 f"NaN/Inf at step {nan_step} in PyTorch too, from your weights",
             )
     else:
-        code = "match"
+        code = "numerical_instability" if sat else "match"
+        findings = [sat, *findings] if sat else findings
         unchecked = (*unseen(adapter, spec), *run.ignored, *unreached)
         if can_probe:
             training, found = probe_from(ref, codec, P0, X, y, batches, probe_steps)
@@ -384,14 +390,7 @@ def _check(
         tuple(findings),
         param_table(run.records, run.history, codec),
         tuple(run.records),
-        conv.describe(codec.layout, spec.dtype)
-        + (
-            f" (your arrays include {prec}: each quantity judged at the tolerance of the "
-            f"dtype it is held in; a difference within {prec}'s round-off, of no constant "
-            "factor, passes)"
-            if prec != spec.dtype
-            else ""
-        ),
+        conv.describe(codec.layout, spec.dtype) + mixed_text(prec, spec.dtype),
         adapter.style,
         len(run.history),
         training,

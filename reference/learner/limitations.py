@@ -37,15 +37,15 @@ from nnparity.scratch import Spec, build
 
 from .codec import Codec
 from .contradiction import contradiction
-from .conventions import lr_of
 from .criteria import criterion
 from .depth import depth_reading
 from .heldout import few_left, noisy_targets, too_few
 from .many_starts import train_many
-from .remedies import STRONG_STEPS, at_lr, fresh_start, no_bias, remedies, slower, target_range
+from .remedies import STRONG_STEPS, fresh_start, no_bias, remedies, slower, target_range
 from .result import Finding, Training
+from .small_start import clip_binds, small_start
 from .torch_side import Reference, Trained
-from .unit_states import init_scale, init_small, units
+from .unit_states import init_scale, units
 
 INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
 STRONG = "adam(lr=0.03)"
@@ -121,6 +121,8 @@ def probe(
     if declared.fit:
         return Training("fits", crit.text, reached), []
     failed = Training("model_limitation", crit.text, reached)
+    if bound := clip_binds(ref, codec, P0, batches, steps, fits, score, reached, _left()):
+        return failed, [bound]  # the declared clip, not the network
     rs0 = ref.run(P0, X, y)
     found = init_scale(spec, P0, codec) + units(rs0, spec, P0, "at the start", codec)
     rs1 = ref.run(declared.params, X, y)
@@ -313,7 +315,7 @@ def probe(
                                            fits, score, longer_time, 1 if cause else 4)  # fmt: skip
         if cause and not declared_fits:
             return failed, _ordered(found)  # the start's state, with nothing to show otherwise
-        if not declared_fits and (small := _small_start(train, spec, P0, batches, steps, fits,
+        if not declared_fits and (small := small_start(train, spec, P0, batches, steps, fits,
                                                        score, codec)):  # fmt: skip
             return failed, _ordered([f for f in found if f.code not in INIT_CAUSES] + small)
         found = [f for f in found if f.code not in INIT_CAUSES]  # fits from these weights
@@ -369,32 +371,3 @@ def _with_lr(opt: Any) -> str:
         return str(opt)
     inner = ", ".join([f"lr={lr:g}", *(f"{k}={v}" for k, v in kw.items())])
     return f"{opt.name}({inner})"
-
-
-def _small_start(
-    train: Any, spec: Spec, P0: dict, batches: list, steps: int, fits: Any, score: Any,
-    codec: Codec,
-) -> list[Finding]:  # fmt: skip
-    """``init_scale`` (too small, ``init_small``) where the declared run, which does not fit
-    from the learner's weights, fits from a fresh initialisation (PyTorch's default); else []
-    (review s22b: deeplearning.ai's randn * 0.01 in a 4-layer net was "dead_units")."""
-    small = init_small(spec, P0, codec)
-    if not small:
-        return []
-    fresh = build(spec).init_params(seed=0)
-    fresh.update({n: np.zeros_like(fresh[n]) for n in codec.frozen})
-    lr = lr_of(spec.opt)
-    tries = [(spec, 4 * steps)]  # as ``slower`` tried from the learner's weights
-    tries += [(at_lr(spec, lr * c), steps) for c in (10, 100) if lr]
-    for run_spec, n in tries:
-        again = train(run_spec, fresh, batches, n, fits)
-        if again.fit:
-            break
-    else:
-        return []
-    more = (
-        f"; from a fresh random initialisation (PyTorch's default) {run_spec.opt} fits in "
-        f"{again.steps} steps: {score(again.out)}, where from yours neither it nor the declared "
-        "run on for four budgets does"
-    )
-    return [replace(f, evidence=f.evidence + more, hint="re-initialise: " + f.hint) for f in small]

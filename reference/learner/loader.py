@@ -73,6 +73,12 @@ def load(target: str) -> tuple[Adapter, Any, Any]:
         raise
     except NNParityError as e:  # a declaration or name that does not fit: one line, and where
         raise LearnerError(f"{_where(e, path)}{e}") from None
+    except EOFError as e:  # input() at import: the check's run has no one at the keyboard
+        raise LearnerError(
+            f"{path} read from the keyboard (input()) while building the adapter, and a check "
+            f"has no one to answer:\n{learner_tail(e)}\nfix: move the input() call under "
+            '`if __name__ == "__main__":`, or give the value as a default in the file'
+        ) from None
     except Exception as e:  # noqa: BLE001 - the learner's file failed: show its traceback
         raise LearnerError(
             f"{path} failed while building the adapter:\n{learner_tail(e)}"

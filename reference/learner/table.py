@@ -325,3 +325,13 @@ def loss_terms(loss: Any, outputs: int, rows: int) -> float:
     units = outputs if loss.name.startswith("bce") else 1  # bce: a term per output
     terms = {"sum": rows * units, "batch": units}.get(loss.kwargs.get("reduction", "mean"), 1)
     return float(per * terms)
+
+
+def mixed_text(prec: str, dtype: str) -> str:
+    """The twin line's words on a learner whose arrays include a narrower dtype."""
+    if prec == dtype:
+        return ""
+    return (
+        f" (your arrays include {prec}: each quantity judged at the tolerance of the dtype it "
+        f"is held in; a difference within {prec}'s round-off, of no constant factor, passes)"
+    )

@@ -370,3 +370,28 @@ def test_a_forward_pass_with_dropout_left_on_is_nondeterministic():
     assert (r.verdict, f.code) == ("implementation_bug", "nondeterministic"), r.render()
     assert "your forward pass returns other outputs" in f.evidence and "dropout" in f.hint
     assert _check(net.grads, net, forward=net.forward).verdict == "match"
+
+
+def test_integer_gradients_are_said_as_their_dtype():
+    """Review s30b F9: int64 gradients (an astype(int)) read 'all zeros (never computed?)'."""
+    net = PlantedMLP()
+    r = _check(lambda X, y: {k: (v * 1e3).astype(int) for k, v in net.grads(X, y).items()}, net)
+    f = r.findings[0]
+    assert (r.verdict, f.code) == ("implementation_bug", "gradient_dtype"), r.render()
+    assert "int64 arrays" in f.evidence and "dtype=float" in f.hint
+
+
+def test_a_bug_verdict_at_a_nan_never_blames_a_flag_not_given():
+    """Review s30b F10: a NaN at step 1 in the gradients alone (the code's) said 'the training
+    probe was not run (probe=False)' where the probe was on."""
+    net = PlantedMLP()
+
+    def grads(X, y):
+        g = net.grads(X, y)
+        g["b2"] = g["b2"] * np.nan
+        return g
+
+    X, y = data()
+    r = check(from_gradients(net, NAMES, grads, **DECLARED), X, y, steps=3)
+    assert r.verdict == "implementation_bug", r.render()
+    assert r.training.reached == "the code does not match PyTorch yet", r.render()

@@ -48,6 +48,13 @@ def test_sys_exit_at_import_is_no_verdict_never_a_match(tmp_path, capsys):
     assert "student.py:4 (in <module>)" in err
 
 
+def test_input_at_import_says_a_check_has_no_keyboard(tmp_path, capsys):
+    """Review s30b F8: a bare EOFError traceback before."""
+    f = learner(tmp_path, "name = input('your name? ')\ndef nnparity_adapter(): return make()\n")
+    err = no_verdict(capsys, check(f))
+    assert "read from the keyboard (input())" in err and "__name__" in err, err
+
+
 def test_sys_exit_inside_the_gradient_function(tmp_path, capsys):
     f = learner(tmp_path, "import sys\ndef nnparity_adapter(): return make(lambda: sys.exit(0))\n")
     err = no_verdict(capsys, check(f))

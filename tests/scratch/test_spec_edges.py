@@ -335,3 +335,12 @@ def test_class_labels_under_a_real_valued_loss_are_told_the_one_hot_rows():
     with pytest.raises(DataError) as err:  # values no class index takes: no such reading
         check_data(spec, np.zeros((4, 3)), np.array([0.5, 1.0, 1.0, 0.0]))
     assert str(err.value) == "y has shape (4,); sse takes (4, 2)"
+
+
+@pytest.mark.parametrize("act", ["softmax", "log_softmax"])
+def test_a_row_wise_activation_over_one_unit_is_refused(act):
+    """Review s30b F6: softmax over one output (constant 1, every gradient 0) was accepted,
+    and a correct program was then told 'add units' (capacity)."""
+    with pytest.raises(SpecError, match=r"over a layer of one unit is constant.*use sigmoid"):
+        Spec.parse(f"2-4-1 tanh,{act} loss=mse")
+    Spec.parse(f"2-4-2 tanh,{act} loss=mse")  # two units: a distribution

@@ -1,0 +1,77 @@
+"""Two readings of a failed training run that put it on the declaration, not the network: a
+start too small to train from (``small_start``), and a gradient clip that binds at every step
+(``clip_binds``: review s30b F7, clip_grad_norm=1e-3 told "raise the learning rate to 10")."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nnparity.scratch import Spec, build
+
+from .conventions import lr_of
+from .remedies import at_lr
+from .result import Finding
+from .torch_side import Reference
+from .unit_states import init_small
+
+if TYPE_CHECKING:
+    from .codec import Codec
+
+
+def clip_binds(
+    ref: Reference, codec: Codec, P0: dict, batches: list, steps: int, fits: Any, score: Any,
+    reached: str, seconds: float | None,
+) -> Finding | None:  # fmt: skip
+    """``clip_strength`` where the declared run, which does not fit, fits with the declared
+    gradient clip left out (the same optimizer, lr, steps and batches); else None."""
+    value, norm = ref.clip
+    if not (value or norm):
+        return None
+    free = Reference(ref.spec, codec.frozen, ref.l2s, ref.softmax_out, ref.l2_biases)
+    run = free.train(ref.spec, P0, batches, steps, codec.frozen, fits, seconds=seconds)
+    if not run.fit:
+        return None
+    what = f"clip_grad_norm={norm:g}" if norm else f"clip_grad_value={value:g}"
+    return Finding(
+        "clip_strength",
+        (),
+        None,
+        None,
+        f"PyTorch with {ref.spec.opt} and the declared {what} from your weights: {reached}; "
+        f"without the clip the same run fits in {run.steps} steps: {score(run.out)}",
+        f"the clip binds at every step and shrinks each update: loosen {what.split('=')[0]} "
+        "(a bound near the gradients' size, e.g. 1 to 5 for a norm) or leave it out",
+        "limitation",
+    )
+
+
+def small_start(
+    train: Any, spec: Spec, P0: dict, batches: list, steps: int, fits: Any, score: Any,
+    codec: Codec,
+) -> list[Finding]:  # fmt: skip
+    """``init_scale`` (too small, ``init_small``) where the declared run, which does not fit
+    from the learner's weights, fits from a fresh initialisation (PyTorch's default); else []
+    (review s22b: deeplearning.ai's randn * 0.01 in a 4-layer net was "dead_units")."""
+    small = init_small(spec, P0, codec)
+    if not small:
+        return []
+    fresh = build(spec).init_params(seed=0)
+    fresh.update({n: np.zeros_like(fresh[n]) for n in codec.frozen})
+    lr = lr_of(spec.opt)
+    tries = [(spec, 4 * steps)]  # as ``slower`` tried from the learner's weights
+    tries += [(at_lr(spec, lr * c), steps) for c in (10, 100) if lr]
+    for run_spec, n in tries:
+        again = train(run_spec, fresh, batches, n, fits)
+        if again.fit:
+            break
+    else:
+        return []
+    more = (
+        f"; from a fresh random initialisation (PyTorch's default) {run_spec.opt} fits in "
+        f"{again.steps} steps: {score(again.out)}, where from yours neither it nor the declared "
+        "run on for four budgets does"
+    )
+    return [replace(f, evidence=f.evidence + more, hint="re-initialise: " + f.hint) for f in small]

@@ -1,0 +1,60 @@
+"""A backward that divides by a or 1 - a agrees with PyTorch until a sigmoid output rounds to
+exactly 1, which a long run on separable data reaches (review s30b F1: NaN at step 2027 of the
+learner's own training, 300 steps watched, said `match`). One step at the starting weights
+with the last layer scaled to saturate tells it: ``nonfinite_at_saturation``, a
+numerical_instability; the stable gradient (a - y from the logits) matches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients
+
+
+def _logistic(stable: bool, hidden: bool = False):
+    r = np.random.default_rng(0)
+    P = {"W1": r.normal(0, 0.5, (2, 4 if hidden else 1)), "b1": np.zeros(4 if hidden else 1)}
+    if hidden:
+        P |= {"W2": r.normal(0, 0.5, (4, 1)), "b2": np.zeros(1)}
+
+    def grads(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"]) if hidden else X
+        Wo, bo = (P["W2"], P["b2"]) if hidden else (P["W1"], P["b1"])
+        a = 1 / (1 + np.exp(-(h @ Wo + bo)))
+        if stable:
+            dz = (a - y) / len(X)
+        else:  # the chain rule through the loss: -y/a + (1 - y)/(1 - a), times a (1 - a)
+            dz = (-y / a + (1 - y) / (1 - a)) * a * (1 - a) / len(X)
+        g = {"Wo": h.T @ dz, "bo": dz.sum(0)}
+        if not hidden:
+            return {"W1": g["Wo"], "b1": g["bo"]}
+        dh = dz @ P["W2"].T * (1 - h**2)
+        return {"W1": X.T @ dh, "b1": dh.sum(0), "W2": g["Wo"], "b2": g["bo"]}
+
+    sizes, acts = ([2, 4, 1], "tanh,sigmoid") if hidden else ([2, 1], "sigmoid")
+    return from_gradients(P, list(P), grads, sizes=sizes, activations=acts, loss="bce",
+                          optimizer="sgd", lr=0.1)  # fmt: skip
+
+
+def _separable():
+    r = np.random.default_rng(1)
+    X = r.normal(size=(16, 2))
+    return X, (X[:, :1] + X[:, 1:] > 0).astype(float)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_a_backward_that_divides_by_one_minus_a_is_a_latent_instability(hidden):
+    with np.errstate(all="ignore"):
+        r = check(_logistic(False, hidden), *_separable(), steps=3, probe=False)
+    assert r.code == "numerical_instability", r.render()
+    f = r.findings[0]
+    assert f.code == "nonfinite_at_saturation", r.render()
+    assert "every step checked agreed" in f.evidence and "a - y" in f.hint, f.evidence
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_the_stable_gradient_matches(hidden):
+    r = check(_logistic(True, hidden), *_separable(), steps=3, probe=False)
+    assert r.code == "match", r.render()
+    assert "nonfinite_at_saturation" not in r.codes()
