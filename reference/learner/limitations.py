@@ -285,6 +285,9 @@ def probe(
                 rs0,
                 f"{run}; {sopt} cannot fit either: {score(strong.out)}",
                 codec.label,
+                X,
+                y,
+                fits,
             )
         )  # fmt: skip
     ):  # more units or layers cannot help here (review s19b)
