@@ -40,7 +40,7 @@ def _declared(spec: Spec) -> tuple[float, float] | None:
 
 def _parts(
     w_prev: dict, w: dict, after: dict, rows: Any, ref: Reference, X: Any, y: Any, spec: Spec,
-    tol: tuple[float, float], held: dict[str, str],
+    tol: tuple[float, float], held: dict[str, str], c: float = 1.0,
 ) -> list[str]:  # fmt: skip
     """The parameters whose post-step weights ``after`` one look-ahead step from ``w`` does not
     predict: the tolerance of the array's largest step (at least 64 eps of the storage dtype:
@@ -49,11 +49,12 @@ def _parts(
     2 (1 + mu))."""
     mu, lr = _declared(spec) or (0.0, 0.0)
     w = {k: np.asarray(v, np.float64) for k, v in w.items()}
-    look = {k: w[k] + mu * (w[k] - np.asarray(w_prev[k], np.float64)) for k in w}
+    ahead = {k: w[k] + mu * (w[k] - np.asarray(w_prev[k], np.float64)) for k in w}
+    look = ahead if c == 1.0 else {k: w[k] + c * (ahead[k] - w[k]) for k in w}  # g taken there
     g = ref.run(look, X[rows], y[rows]).grads
     out = []
     for k in (k for k in w if k in g and k in after):
-        pred, new = look[k] - lr * g[k], np.asarray(after[k], np.float64)
+        pred, new = ahead[k] - lr * g[k], np.asarray(after[k], np.float64)
         dt = np.dtype(held.get(k, "float64"))
         top = np.maximum(np.maximum(np.abs(w[k]), np.abs(new)), np.abs(w_prev[k]))
         rounding = 2 * (1 + mu) * np.spacing(top.astype(dt)).astype(np.float64)
@@ -81,10 +82,52 @@ def sutskever_form(
         if i and o.step != seq[i - 1].step + 1:
             return []
         bad = _parts(w_prev, o.params, o.after, o.rows, ref, X, y, spec, (rtol, atol), held)
-        if bad:
-            return [_late(o.step, codec.labels(bad))] if i >= LEAD else []
+        if bad and i >= LEAD:
+            return [_late(o.step, codec.labels(bad))]
+        if bad:  # step 1 (v = 0: any look-ahead is w) and no further: another look-ahead?
+            c = _look_ahead(seq, ref, X, y, spec, (rtol, atol), held) if i else None
+            return [_slipped(c, codec.labels(list(seq[0].after)))] if c is not None else []
         w_prev = o.params
     return [_note(seq[-1].step)]
+
+
+LOOK_AHEADS = (-1.0, 0.5, 2.0)  # w - mu v, a halved or doubled look-ahead; and lr mu v
+
+
+def _look_ahead(
+    seq: list, ref: Reference, X: Any, y: Any, spec: Spec, tol: tuple[float, float],
+    held: dict[str, str],
+) -> float | None:  # fmt: skip
+    """The factor c on the look-ahead, w + c mu (w - w_prev), that takes every step of
+    ``seq``, among ``LOOK_AHEADS`` and the learning rate; else None."""
+    lr = (_declared(spec) or (0.0, 0.0))[1]
+    for c in (*LOOK_AHEADS, lr):
+        w_prev, ok = seq[0].params, True
+        for o in seq:
+            if _parts(w_prev, o.params, o.after, o.rows, ref, X, y, spec, tol, held, c):
+                ok = False
+                break
+            w_prev = o.params
+        if ok:
+            return c
+    return None
+
+
+def _slipped(c: float, names: tuple[str, ...]) -> Finding:
+    said = "w - mu v" if c == -1.0 else f"w + {c:g} mu v"
+    said = said if c in LOOK_AHEADS else "w + lr mu v (the learning rate on it)"
+    return Finding(
+        "optimizer_update_mismatch",
+        names,
+        None,
+        2,
+        "your steps are Sutskever et al.'s form of Nesterov momentum (the gradient at a "
+        f"look-ahead point, w kept) with the look-ahead point {said} where w + mu v "
+        "belongs (v = w - w_prev, your last step): the same as PyTorch's Nesterov at step 1, "
+        "where v = 0, and apart from step 2",
+        "take the gradient at w + mu * v (your weights plus mu times your velocity), then "
+        "v = mu * v - lr * g and w += v",
+    )
 
 
 def watch_form(

@@ -36,9 +36,10 @@ class Net:
         self.t += 1
         lr = LR / 2 if self.late and self.t >= self.late else LR  # the bug: from step `late`
         saved = {k: P[k].copy() for k in P}
+        ahead = {"minus": -1.0, "half": 0.5}.get(self.bug, 1.0)  # the look-ahead slipped
         if self.bug != "no_look_ahead":
             for k in P:
-                P[k] -= LR * MU * V[k]
+                P[k] -= ahead * LR * MU * V[k]
         g = self.grads(X, y)
         for k in P:
             P[k][...] = saved[k]
@@ -100,3 +101,14 @@ def test_the_form_with_the_gradients_exposed_is_a_match_too():
     late = _check(Net(late=4), exposed=True)
     assert late.code == "implementation_bug", late.render()
     assert late.findings[0].step == 4, late.render()
+
+
+@pytest.mark.parametrize(("bug", "said"), [("minus", "w - mu v"), ("half", "w + 0.5 mu v")])
+def test_a_look_ahead_point_slipped_is_named(bug, said):
+    """Review s30a F4: a look-ahead at w - mu v, or at half of it, agrees at step 1 (v = 0)
+    and parts from step 2; it was an unexplained gradient c = 1/(1 + mu) at step 1."""
+    r = _check(Net(bug))
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert f.code == "optimizer_update_mismatch" and f.step == 2, r.render()
+    assert f"look-ahead point {said} where w + mu v belongs" in f.evidence, f.evidence
