@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .codec import canonical_key
+from .decay_units import per_unit_decay
 from .evidence import to_tensors
 from .golden import golden
 from .optim_variants import Sim
@@ -52,7 +53,8 @@ def explain_schedule(
             return []
         s = sum(float((e[k] * d[k]).sum()) for k in d) / den
         if not _takes(s, d, A, P, atol, rtol):  # every parameter takes this step's multiplier
-            return _momentum_decay(seq, spec, codec, atol, rtol)
+            counted = per_unit_decay(seq, spec, codec, atol, rtol)  # (a counter per update?)
+            return counted or _momentum_decay(seq, spec, codec, atol, rtol)
         mults.append(s)
         noise.append(_rounding(d, A, held) / den)
     full = max(len(o.rows) for o, _ in seq)  # a short last batch's own factor is no schedule
