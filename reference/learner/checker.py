@@ -63,6 +63,7 @@ from .row_order import (
 )
 from .runner import LearnerCrash, Obs, Runner
 from .saturation import saturated_step
+from .stale_update import stale_update
 from .step_alone import step_alone
 from .sub_batch import sub_batches
 from .sutskever import watch_form
@@ -286,9 +287,8 @@ def _check(
         diag = clip_not_applied(run.history, ref, codec, base.atol, base.rtol) or diag
     if not (bad or run.crash or nan_step or runner.hygiene):  # a kink the data never reach
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
-    sat = None  # a step at saturated outputs, where a formulation that divides by 1 - a fails
-    if not (bad or run.crash or nan_step or runner.hygiene):
-        sat = saturated_step(adapter, runner, ref, codec, P0, X, y, batches, tols, _run)
+    sat = None if bad or run.crash or nan_step or runner.hygiene else saturated_step(  # 1 - a
+        adapter, runner, ref, codec, P0, X, y, batches, tols, _run)  # fmt: skip
     if not (bad or run.crash or nan_step or runner.hygiene):  # a count of the whole data set
         halves = sub_batches(adapter, runner, _run, ref, codec, X, y, batches, tols)
         runner.hygiene += [f for f in halves if f.kind != "note"]
@@ -311,7 +311,9 @@ def _check(
     named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too
     if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
         if not named:  # the rest follows from weights that stay (Adam's v / 0 stays: named)
-            diag = [unmoved(runner.unmoved, adapter)]
+            rt, at = HYPOTHESIS_TOL[prec]
+            late = runner.unmoved == 1 and stale_update(run.history, spec, codec, at, rt)
+            diag = [late or unmoved(runner.unmoved, adapter)]
     elif bad and runner.stuck is not None and stuck_explains(runner.stuck, bad, codec):
         diag = [partly_unmoved(runner.stuck[0], codec.labels(list(runner.stuck[1])))]
     hygiene = runner.hygiene
