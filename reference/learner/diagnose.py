@@ -51,16 +51,22 @@ def explain_gradients(
     return findings_from(choices, codec, failing, steps, spec, implied, ref.l2, shown)
 
 
-def shown_before(history: list, failing: dict[str, int], atol: float) -> dict[str, float]:
+def shown_before(
+    history: list, failing: dict[str, int], atol: float, floor: float = 0.0
+) -> dict[str, float]:
     """For each gradient that parted after step 1, max over the steps before of max |PyTorch's|
-    over ``atol`` times the step's largest gradient: a factor c showed there when |c - 1| times
-    this exceeds 1 (a gradient that was 0 at step 1, the input a zero row, shows none)."""
+    over ``atol`` times the step's largest gradient (at least ``floor``: float16's gradients
+    are judged on a scale of at least 1): a factor c showed there when |c - 1| times this
+    exceeds 1 (a gradient that was 0 at step 1, the input a zero row, shows none; a float16
+    one below its absolute tolerance neither: review s30a F6, a sign flip said as no factor)."""
     out = {}
     for k, st in failing.items():
         r = 0.0
         for _, rs, _ in history[: st - 1]:
             top = max((float(np.abs(v).max(initial=0.0)) for v in rs.grads.values()), default=0.0)
-            r = max(r, float(np.abs(rs.grads[k]).max(initial=0.0)) / (atol * (top or 1.0)))
+            r = max(
+                r, float(np.abs(rs.grads[k]).max(initial=0.0)) / (atol * max(top, floor) or atol)
+            )
         out[k] = r
     return out
 

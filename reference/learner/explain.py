@@ -124,7 +124,7 @@ def diagnose(
         ]
         _fill_new(data, history, spec)
         full = max(len(h[0].rows) for h in history)
-        shown = shown_before(history, failing, h_atol)
+        shown = shown_before(history, failing, h_atol, floor)
         agrees = any(o.loss is not None for o, _, _ in sel) and not any(
             r.stage == "loss" for r in bad
         )  # the learner's loss value is PyTorch's: a factor is in its backward pass
