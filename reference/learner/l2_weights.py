@@ -69,7 +69,13 @@ def weights_finding(
                 "your update leaves out the declared decay (l2_in='update'): step with "
                 "w = (1 - lr * l2) * w - lr * g (network2's (1 - eta * lmbda / n) * w)"
             )
-        if others and not via_wd:  # some layers regularised, these not
+        if others and not via_wd and loss_agrees:  # the loss value penalises every layer
+            hint = (
+                f"your loss value takes the L2 penalty on every layer (it is PyTorch's with "
+                f"l2 = {l2:g}), and your {', '.join(others)} take its term, but these gradients "
+                "do not: add l2 * W to them"
+            )
+        elif others and not via_wd:  # some layers regularised, these not
             hint = (
                 f"your {', '.join(others)} take the L2 term and these do not: for a penalty on "
                 f"some layers only (nnfs's per-layer weight_regularizer_l2), declare {per_layer} "

@@ -116,3 +116,27 @@ def test_a_penalty_on_another_layer_than_the_declared_one_is_told_with_its_list(
     assert r.codes() == ["regularization_mismatch"], r.render()
     f = r.findings[0]
     assert "declare l2=[0, 0.001]" in f.hint and "l2=[0.001, 0] is declared" in f.evidence
+
+
+def test_a_loss_value_that_penalises_every_layer_is_not_offered_the_list():
+    """Review s30a F8: a loss with reg/2 (sum W1^2 + sum W2^2) whose dW2 lacks reg W2 was
+    told "declare l2=[lam, 0]", a declaration its own loss value contradicts."""
+    net = Net(on=(1,), bias=False)
+
+    def loss(X, y):
+        g = net.grads(X, y)
+        z1 = X @ net.W1 + net.b1
+        z2 = np.maximum(z1, 0) @ net.W2 + net.b2
+        z2 = z2 - z2.max(1, keepdims=True)
+        logp = z2 - np.log(np.exp(z2).sum(1, keepdims=True))
+        data = -logp[np.arange(len(y)), y].mean()
+        return data + LAM / 2 * ((net.W1**2).sum() + (net.W2**2).sum()), g
+
+    from nnparity.reference.learner import from_loss
+
+    kw = dict(sizes=[2, 8, 3], activations="relu,softmax", loss="cross_entropy", lr=0.1, l2=LAM)
+    r = check(from_loss(net, loss, names=NAMES, **kw), *_data(), steps=3, probe=False)
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert f.code == "regularization_mismatch" and f.params == ("W2",), r.render()
+    assert "l2=[" not in f.hint and "add l2 * W to them" in f.hint, f.hint
