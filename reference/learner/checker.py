@@ -381,7 +381,7 @@ def _check(
                 f"NaN/Inf at step {nan_step} in PyTorch too, from your weights",
             )
     else:
-        code = "numerical_instability" if sat else "match"
+        code = "numerical_instability" if sat and sat.kind == "bug" else "match"
         findings = [sat, *findings] if sat else findings
         unchecked = (*unseen(adapter, spec), *run.ignored, *unreached)
         if can_probe:

@@ -121,7 +121,9 @@ def probe(
     if declared.fit:
         return Training("fits", crit.text, reached), []
     failed = Training("model_limitation", crit.text, reached)
-    if bound := clip_binds(ref, codec, P0, batches, steps, fits, score, reached, _left()):
+    bound = clip_binds(ref, codec, P0, batches, steps, fits, score, reached, _left(),
+                       declared.params, X, y)  # fmt: skip
+    if bound:
         return failed, [bound]  # the declared clip, not the network
     rs0 = ref.run(P0, X, y)
     found = init_scale(spec, P0, codec) + units(rs0, spec, P0, "at the start", codec)

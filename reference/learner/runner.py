@@ -212,8 +212,8 @@ class Runner:
         before, out = self.a.read(), call()
         g = out[1] if isinstance(out, tuple) else None  # a gradient call's (loss, grads)
         after, labels = self.a.read(), self.codec.labels(list(before))
-        stepped = self.a.step is not None
-        f = moved_by_call(before, after, labels, what, step, g, self.fused, stepped)
+        wd = float(self.opt.get("weight_decay", 0.0)) * (self.opt_name != "adamw")  # coupled
+        f = moved_by_call(before, after, labels, what, step, g, self.fused, self.a.step, wd)
         self.fused = self.fused or bool(f and f.code == "update_in_backward")
         if f and self.a.style != "layers":  # a layer's backward that updates: its idiom
             self._found(f)

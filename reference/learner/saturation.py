@@ -4,8 +4,9 @@ rounds to exactly 1, which a long run on separable data reaches (review s30b F1:
 2027, 300 steps watched, said `match`). Once, after a run in which everything agreed, one step
 runs from the learner's state before step 1 at its starting weights with the last layer
 scaled so that the largest output pre-activation on the data is ``SAT_Z`` (sigmoid(40) is
-1.0 in float64, sigmoid(20) in float32); a step that goes NaN or Inf there where PyTorch's
-stays finite is said as a latent instability."""
+1.0 in float64); a step that goes NaN or Inf there where PyTorch's stays finite is said: a
+numerical instability where PyTorch's own training from the learner's weights reaches such
+outputs (``REACH``), a note where it does not (review s30c F3: data whose optimum is z = 0)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
     from .codec import Codec
     from .torch_side import Reference
 
-SAT_Z = {"float64": 40.0, "float32": 20.0, "float16": 10.0}
+SAT_Z = 40.0  # sigmoid(40) is 1.0 in float64 and narrower (and in float64 arithmetic on them)
+REACH = {"float64": 36.7, "float32": 16.7, "float16": 8.4}  # where sigmoid(z) first rounds to 1
+REACH_STEPS = 3000  # PyTorch's training from the learner's weights, to see whether it gets there
 
 
 def saturated_step(
@@ -45,12 +48,12 @@ def saturated_step(
     if runner.first is None or adapter.style == "forward" or spec.layered:
         return None
     L = len(spec.sizes) - 1
-    zL = np.abs(ref.run(P0, X, y).z[-1].numpy())
-    top = float(zL.max(initial=0.0))
-    if not np.isfinite(top) or top <= 0.0:
+    zL = ref.run(P0, X, y).z[-1].numpy()
+    top, low = float(zL.max(initial=0.0)), float(zL.min(initial=0.0))
+    if not (np.isfinite(top) and np.isfinite(low)) or top <= 0.0 and low >= 0.0:
         return None
-    s = SAT_Z[codec.precision] / top
-    if s <= 1.0:  # already saturated on the steps checked
+    s = SAT_Z / top if top > 0.0 else SAT_Z / low  # the largest output at +40 (review s30c F1:
+    if 0.0 < s <= 1.0:  # scaling the largest |z| sent every output to -40, unsaturated)
         return None
     Q = {k: v * s if k in (f"W{L}", f"b{L}") else v for k, v in P0.items()}
     now = adapter.keep(pin=True)
@@ -73,12 +76,27 @@ def saturated_step(
         return None
     f = nonfinite_finding(obs, what, rs, spec, codec, again.warning, "")
     said = f.evidence.replace(" at step 1 (the first step)", "").rstrip("; ")
+    data = [(X[r], y[r]) for r in batches]
+    trained = ref.train(spec, P0, data, REACH_STEPS, codec.frozen, _never, seconds=5.0)
+    reach = float(np.abs(ref.run(trained.params, X, y).z[-1].numpy()).max(initial=0.0))
+    reached = np.isfinite(reach) and reach >= REACH.get(codec.precision, REACH["float64"])
+    how = (
+        f"PyTorch's own training from your weights gets there: its largest output "
+        f"pre-activation is {reach:.3g} after {trained.steps} steps"
+        if reached
+        else f"PyTorch's own training from your weights does not get there in {trained.steps} "
+        f"steps (its largest output pre-activation {reach:.3g}): a latent fault, said as a note"
+    )
     return replace(
         f,
         code="nonfinite_at_saturation",
         step=None,
         evidence=f"every step checked agreed, but at your starting weights with the last "
-        f"layer scaled x{s:.3g} (the largest output pre-activation {SAT_Z[codec.precision]:g}, "
-        "where a sigmoid rounds to exactly 1: a state a long run reaches on separable data or "
-        f"at a large learning rate) {said[0].lower()}{said[1:]}",
+        f"layer scaled x{s:.3g} (the largest output pre-activation {SAT_Z:g}, where a sigmoid "
+        f"rounds to exactly 1) {said[0].lower()}{said[1:]}; {how}",
+        kind="bug" if reached else "note",
     )
+
+
+def _never(_out: np.ndarray) -> bool:
+    return False

@@ -37,7 +37,8 @@ def moved_by_call(
     step: int,
     grads: dict[str, Array] | None = None,
     fused: bool = False,
-    stepped: bool = False,
+    stepped: object = None,
+    decay: float = 0.0,
 ) -> Finding | None:
     """The finding when ``after`` (the weights read after the call) differs from ``before``
     (read after they were written); ``labels`` names the parameters in the learner's words.
@@ -46,11 +47,17 @@ def moved_by_call(
     one pass (a layer updated as backward reaches it): a note, since its loop may take no other
     step; once read so (``fused``), its later changes are its updates (momentum's need not be
     downhill). The runner holds that update as the step (``stepped``: the step function's
-    taken after it, both as the learner's loop takes them)."""
+    taken after it, both as the learner's loop takes them). ``decay``: the declared weight
+    decay, whose term g + decay w is the direction the first step goes down (review s30c F9:
+    SGD with weight decay inside backward was a parameter_mutation)."""
     names = [k for k in before if not np.array_equal(before[k], after[k], equal_nan=True)]
     if not names or fused:
         return None
     label = dict(zip(before, labels, strict=True))
+    if grads is not None and decay:  # the declared weight decay joins the step's direction
+        grads = {
+            k: g + decay * np.asarray(before[k]) if k in before else g for k, g in grads.items()
+        }
     if grads is not None and all(_downhill(after[k] - before[k], grads.get(k)) for k in names):
         return Finding(
             "update_in_backward",
@@ -59,7 +66,8 @@ def moved_by_call(
             step,
             f"{what} also updates the weights (each change a step down its gradients): the "
             "check compares its gradients, and holds that update to the declared optimizer's "
-            "as your step" + (" (your step function's update taken after it)" if stepped else ""),
+            "as your step"
+            + (" (your step function's update taken after it)" if stepped is not None else ""),
             "if your training loop updates the weights again after this call, every step is "
             "taken twice: keep one update",
             "note",

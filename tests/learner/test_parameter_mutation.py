@@ -151,3 +151,20 @@ def test_an_update_in_backward_and_again_in_the_step_is_update_twice():
     assert r.findings[0].code == "update_twice", r.render()
     assert "takes the same update again" in r.findings[0].evidence
     assert _check(_updating(net, 0.1), net).verdict == "match"  # the one update alone
+
+
+def test_an_update_inside_with_the_declared_weight_decay_is_a_note():
+    """Review s30c F9: p -= lr (g + wd p) inside the gradient function, weight_decay declared:
+    where the decay outweighs g the first move is not against g's sign; against g + wd p it is."""
+    net = PlantedMLP()
+
+    def grads(X, y):
+        g = net.grads(X, y)
+        for n in NAMES:
+            p = getattr(net, n)
+            p[...] -= 0.1 * (g[n] + 0.5 * p)
+        return g
+
+    r = _check(grads, net, optimizer="sgd(weight_decay=0.5)")
+    assert r.verdict == "match", r.render()
+    assert "update_in_backward" in r.codes(), r.render()

@@ -42,3 +42,25 @@ def test_a_clip_too_tight_to_train_is_clip_strength(clip):
 def test_a_loose_clip_still_fits():
     res = _check(clip_grad_norm=5.0)
     assert res.training.outcome == "fits", res.render()
+
+
+def test_a_clip_that_bound_early_alone_is_no_clip_strength():
+    """Review s30c F10: XOR 2-2-1 at lr 3 with clip_grad_norm=0.2 binds at 4 of 1000 steps,
+    the first; the run without it fits (another basin). The clip does not bind where the
+    declared run ends: no clip_strength."""
+    from nnparity.reference.learner import from_gradients
+
+    X = np.array([[0.0, 0], [0, 1], [1, 0], [1, 1]])
+    y = np.array([[0.0], [1], [1], [0]])
+    r = np.random.RandomState(21)
+    P = {"W1": r.randn(2, 2) * 2, "b1": np.zeros(2), "W2": r.randn(2, 1) * 2, "b2": np.zeros(1)}
+
+    def grads(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        dz = (1 / (1 + np.exp(-(h @ P["W2"] + P["b2"]))) - y) / len(X)
+        dh = dz @ P["W2"].T * (1 - h**2)
+        return {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ dz, "b2": dz.sum(0)}
+
+    decl = dict(sizes=[2, 2, 1], activations="tanh,sigmoid", loss="bce", clip_grad_norm=0.2)
+    res = check(from_gradients(P, list(P), grads, optimizer="sgd", lr=3.0, **decl), X, y, steps=2)
+    assert "clip_strength" not in res.training_codes(), res.render()
