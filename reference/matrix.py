@@ -56,10 +56,8 @@ LOSSES = (
     "cross_entropy",
     "cross_entropy(label_smoothing=0.1)",
     "nll",
-    "sse",  # then l1 and the hinges, last: the earlier configurations keep their pairs
+    "sse",  # then l1, last: the matrices' earlier configurations keep their pairs
     "l1",
-    "hinge",
-    "multi_margin(reduction=batch)",
 )
 SYMMETRIC = ("zeros", "constant")
 # (body, batch): None keeps Axes.batch

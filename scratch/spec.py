@@ -113,6 +113,8 @@ class Spec:
         if not self.sizes:
             _check_layers(self)
         _check_loss(self)
+        if not self.layered:
+            _check_one_unit(self)
 
     @property
     def n_layers(self) -> int:
@@ -234,14 +236,6 @@ def _dense_fields(spec: Spec) -> None:
             f"{len(sizes) - 1} activation(s), one per layer; got {len(acts)}: "
             f"{','.join(map(str, acts))}"
         )
-    for width, a in zip(sizes[1:], acts, strict=True):  # softmax of one number is 1
-        if width == 1 and a.name in activations.names("output"):
-            raise SpecError(
-                f"{a.name} over a layer of one unit is constant ({a.name}(z) = "
-                f"{'1' if a.name == 'softmax' else '0'} for every z): its gradient is 0 and "
-                "nothing before it learns; for one output use sigmoid, or give the layer two "
-                "units (one per class) for softmax"
-            )
     set_ = object.__setattr__
     set_(spec, "sizes", sizes)
     set_(spec, "activations", acts)
@@ -264,6 +258,19 @@ def _sizes(sizes: Any) -> tuple[int, ...]:
         if isinstance(s, bool) or not isinstance(s, int) or s < 1:
             raise SpecError(f"layer sizes must be whole numbers >= 1, got {sizes!r}")
     return sizes
+
+
+def _check_one_unit(spec: Spec) -> None:
+    """A row-wise activation (softmax) over a layer of one unit is constant: refused."""
+    sizes, acts = spec.sizes, spec.activations
+    for width, a in zip(sizes[1:], acts, strict=True):  # softmax of one number is 1
+        if width == 1 and a.name in activations.names("output"):
+            raise SpecError(
+                f"{a.name} over a layer of one unit is constant ({a.name}(z) = "
+                f"{'1' if a.name == 'softmax' else '0'} for every z): its gradient is 0 and "
+                "nothing before it learns; for one output use sigmoid, or give the layer two "
+                "units (one per class) for softmax"
+            )
 
 
 def _check_loss(spec: Spec) -> None:

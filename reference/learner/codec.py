@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .conventions import LAYOUTS
 from .grad_shape import ShapeProblem, _squeeze
 from .paths import LearnerError
-from .result import Finding
 
 if TYPE_CHECKING:
     from .conventions import Conventions
@@ -92,9 +91,6 @@ class Codec:
         except (ValueError, TypeError):
             dts = None
         dts = dts or [s.dtype for s in self.slots]
-        if arrays is not None and len(dts) == len(arrays):  # float32 numbers in float64 arrays
-            some = any(float32_values(a) for a in arrays)  # then a small one's tells too
-            dts = [np.dtype(float32_values(a, some) or d) for a, d in zip(arrays, dts, strict=True)]
         return {
             n: _judged(d).name if np.issubdtype(d, np.floating) else "float64"
             for s, d in zip(self.slots, dts, strict=True)
@@ -295,43 +291,6 @@ class Codec:
                     return f"{s.path} ({'bias column' if name[0] == 'b' else 'weights'})"
                 return s.path
         return name
-
-
-def float32_values(a: Any, small: bool = False) -> str | None:
-    """ "float32" where a float64 array holds float32 numbers: each finite nonzero one exactly
-    a float32, and most with the low bits of float32's 24-bit significand in use (numbers a
-    float32 computation made, cast back: review s30b F3, a correct program judged at float64's
-    tolerance); None otherwise (a float64 computation's numbers are float32 ones by chance
-    with odds of 2^-29 each; zeros and small whole numbers tell nothing). ``small``: other
-    arrays of the same call held float32 numbers, so a few (a bias of one) are read alike."""
-    a = np.asarray(a)
-    if a.dtype != np.float64:
-        return None
-    v = a[np.isfinite(a) & (a != 0)]
-    if v.size < (1 if small else 4):
-        return None
-    if not np.array_equal(v.astype(np.float32).astype(np.float64), v):
-        return None
-    if small:  # the other arrays showed float32 arithmetic: exact float32 numbers suffice
-        return "float32"
-    m, _ = np.frexp(v)
-    low = np.mod(np.ldexp(m, 24), 256) != 0
-    return "float32" if low.mean() >= 0.5 else None
-
-
-def float32_note(what: str) -> Finding:
-    """The note beside numbers ``float32_values`` read as float32 ones."""
-    return Finding(
-        "float32_arithmetic",
-        (),
-        None,
-        1,
-        f"{what}: float64 arrays holding float32 numbers: your code computes in float32 "
-        "(an astype(np.float32) on the way) and casts back, so they are judged at float32's "
-        "round-off, not float64's",
-        "nothing to fix; for float64 accuracy, leave out the float32 casts",
-        "note",
-    )
 
 
 def _judged(d: np.dtype) -> np.dtype:

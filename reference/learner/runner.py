@@ -27,7 +27,6 @@ import numpy as np
 from . import accumulation
 from .adapters import Adapter
 from .call_order import needs_forward
-from .codec import float32_note, float32_values
 from .coverage import OWN_BATCHES, aliased_finding, dtype_finding
 from .crash import learner_tail, misfit, orientation_hint
 from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_finding
@@ -42,7 +41,6 @@ from .warning_note import noted
 from .weights_moved import integer_grads, moved_by_call, update_twice
 
 Array = np.ndarray
-F64 = np.dtype(np.float64)
 
 
 class Runner:
@@ -323,10 +321,6 @@ class Runner:
                 self._found(whole)
             loss, raw = a.parse_grads(returned)
             self.held = self.codec.held_in(raw)
-            if "float32" in self.held.values() and all(
-                np.asarray(r).dtype == np.float64 for r in raw
-            ):
-                self._found(float32_note("your gradients"))
             if a.step is None:
                 for f in shape_finding(step, self.codec.slots, raw):
                     self._found(f)
@@ -368,9 +362,6 @@ class Runner:
     def _output(self, out: Any, batch: int, step: int) -> Array:
         dt = np.asarray(out).dtype
         self.out_dtype = dt.name if np.issubdtype(dt, np.floating) else "float64"
-        if narrow := float32_values(out):  # float32 arithmetic, cast back to float64
-            self.out_dtype = narrow
-            self._found(float32_note("your forward output"))
         out = np.asarray(out, dtype=np.float64)
         n_out = self.a.conventions.sizes[-1]
         if out.shape == (batch, n_out):

@@ -74,6 +74,10 @@ def specs(draw):
     sizes[-1] = max(sizes[-1], fn.min_units)
     acts = [draw(choices(activations)) for _ in range(n_layers - 1)]
     acts.append(Choice(fn.expects) if fn.expects else draw(choices(activations)))
+    rowwise = activations.names("output")  # over one unit a constant: refused (its own test)
+    sizes[1:] = [
+        max(w, 2) if a.name in rowwise else w for w, a in zip(sizes[1:], acts, strict=True)
+    ]
     return Spec(
         sizes=tuple(sizes),
         activations=tuple(acts),
