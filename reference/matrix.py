@@ -59,6 +59,10 @@ LOSSES = (
     "sse",  # then l1, last: the matrices' earlier configurations keep their pairs
     "l1",
 )
+# The margin losses: rows of their own in each built-in design (every optimizer in the full
+# product), not a product axis: crossed with every other axis they grew the full matrix past its
+# memory budget. A matrix file lists them under ``losses`` like any other.
+MARGIN_LOSSES = ("hinge", "multi_margin(reduction=batch)")
 SYMMETRIC = ("zeros", "constant")
 # (body, batch): None keeps Axes.batch
 LAYER_NETS: tuple[tuple[str, int | None], ...] = (
@@ -87,8 +91,28 @@ class Axes:
     dtypes: tuple[str, ...] = DTYPES
     sizes: tuple[int, ...] = (4, 6, 5)  # input and hidden widths; the output follows the loss
     layers: tuple[tuple[str, int | None], ...] = LAYER_NETS
+    margin_losses: tuple[str, ...] = MARGIN_LOSSES
     batch: int = 8
     seed: int = 0
+
+
+def _width(loss: str) -> int:
+    return 1 if loss in ("bce", "bce_with_logits", "hinge") else 3
+
+
+def margin_rows(axes: Axes, dtype: str, every_optimizer: bool = False) -> list[Spec]:
+    """The margin losses' rows at ``dtype``: each with an activation and a non-symmetric
+    initializer dealt round-robin, and one optimizer (or, ``every_optimizer``, each)."""
+    inits = [i for i in axes.initializers if i not in SYMMETRIC] or list(axes.initializers)
+    opts = range(len(axes.optimizers)) if every_optimizer else None
+    specs = []
+    for j, loss in enumerate(axes.margin_losses):
+        for k in opts if opts is not None else ((3 * j + 4) % len(axes.optimizers),):
+            i = j * len(axes.optimizers) + k
+            specs.append(make_spec(axes.activations[i % len(axes.activations)],
+                                   inits[i % len(inits)], loss, axes.optimizers[k], dtype, axes,
+                                   axes.seed + 2000 + i))  # fmt: skip
+    return specs
 
 
 def make_spec(
@@ -104,7 +128,7 @@ def make_spec(
     """The matrix's spec for one configuration."""
     name = loss.split("(")[0]
     expects = losses[name].build().expects
-    width = 1 if name in ("bce", "bce_with_logits") else 3
+    width = _width(name)
     out_act = output or expects or "identity"
     sizes = (*axes.sizes, width)
     acts = (act,) * (len(axes.sizes) - 1) + (out_act,)
@@ -121,7 +145,7 @@ def make_layered(
     ``dense(width)`` and the loss's output activation (as ``make_spec``)."""
     name = loss.split("(")[0]
     expects = losses[name].build().expects
-    width = 1 if name in ("bce", "bce_with_logits") else 3
+    width = _width(name)
     return _layered_head(body[0], act, width, expects or "identity").replace(
         init=init, loss=loss, opt=opt, dtype=dtype, seed=seed, batch=body[1] or axes.batch
     )
@@ -198,6 +222,7 @@ def covering(axes: Axes | None = None) -> list[Spec]:
                     output=out,
                 )
             )
+        specs += margin_rows(axes, dtype)
     return specs + layered(axes)
 
 
@@ -210,7 +235,8 @@ def product(axes: Axes | None = None) -> list[Spec]:
     dense = [
         make_spec(a, i, lo, o, d, axes, axes.seed + k) for k, (d, a, i, lo, o) in enumerate(combos)
     ]
-    return dense + layered(axes, full=True)
+    margins = [s for d in axes.dtypes for s in margin_rows(axes, d, every_optimizer=True)]
+    return dense + margins + layered(axes, full=True)
 
 
 def quick(axes: Axes | None = None) -> list[Spec]:
@@ -231,6 +257,7 @@ def quick(axes: Axes | None = None) -> list[Spec]:
                     axes.seed + i,
                 )
             )
+        specs += margin_rows(axes, dtype)
     return specs
 
 

@@ -102,8 +102,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="default",
         metavar="quick|default|full|FILE",
         help="quick (each variant once: seconds), default (every activation x initializer "
-        f"pair, and every layer type: 756 configurations; {DEFAULT_TIME}, measured on the "
-        "728 dense ones), full (every combination: 76,320 "
+        "pair, a row per margin loss, and every layer type: 764 configurations; "
+        f"{DEFAULT_TIME}, measured on the 728 dense ones), full (every combination: 92,248 "
         "configurations, long and memory-hungry) or a TOML file",
     )
     p.add_argument("--steps", type=_positive, help="training steps per configuration (default 5)")

@@ -117,6 +117,7 @@ def load(path: str | Path, seed: int | None = None, steps: int | None = None) ->
     axes["layers"] = (
         tuple((b, None) for b in _strings(data, "layers", where)) if "layers" in data else ()
     )
+    axes["margin_losses"] = ()  # the built-in margin rows, too, only where the file lists them
     if (batch := _int(data, "batch", where, 1)) is not None:
         axes["batch"] = batch
     seed = seed if seed is not None else (_int(data, "seed", where, 0) or 0)

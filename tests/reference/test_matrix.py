@@ -49,7 +49,11 @@ def test_covering_design_covers_every_pair_at_every_dtype():
         acts_inits = {(a, i) for a, i, _, _, d in seen if d == dtype}
         loss_opts = {(lo, o) for _, _, lo, o, d in seen if d == dtype}
         assert acts_inits == set(itertools.product(acts, inits))
-        assert loss_opts == set(itertools.product(loss_names, opts))
+        margins = set(_norm(losses, axes.margin_losses))
+        assert {lo for lo, _ in loss_opts} == set(loss_names) | margins  # margins: one row each
+        assert {p for p in loss_opts if p[0] not in margins} == set(
+            itertools.product(loss_names, opts)
+        )
         outputs = {s.activations[-1].name for s in specs if s.dtype == dtype}
         assert set(activations.names("output")) <= outputs
 
@@ -62,7 +66,7 @@ def test_every_registered_variant_is_in_the_default_axes():
         "activation": {a.split("(")[0] for a in axes.activations}
         | set(activations.names("output")),
         "initializer": {i.split("(")[0] for i in axes.initializers},
-        "loss": {lo.split("(")[0] for lo in axes.losses},
+        "loss": {lo.split("(")[0] for lo in (*axes.losses, *axes.margin_losses)},
         "optimizer": {o.split("(")[0] for o in axes.optimizers},
     }
     for kind, reg in REGISTRIES.items():

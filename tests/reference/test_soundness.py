@@ -21,7 +21,7 @@ from nnparity.reference.roundoff import Envelope
 from nnparity.scratch import Optimizer, Spec, build, make_data
 
 SEED = int(os.environ.get("NNPARITY_SOUNDNESS_SEED", "2026"))
-N_CONFIGS = 1000  # of the full product (35,640 configurations)
+N_CONFIGS = 1000  # of the full product (46,124 specs)
 STEPS = 2  # step 2 has a non-empty optimizer state and, in free mode, drift
 N_PLANTED = 16  # float64 configurations per (bug class, magnitude)
 MAGNITUDES = (1e-1, 1e-3, 1e-6)

@@ -63,8 +63,8 @@ def test_memory_limits_name_what_does_not_fit():
     with pytest.raises(ResourceError, match=r"needs about 22 GB of memory, more than the 8 GB"):
         check(big_batch, 2, 5, 1, memory=8 * GB)
     check(big_batch, 2, 5, 1, memory=32 * GB)  # fits a bigger machine
-    quick = resolve("quick").specs  # 60 configurations x 9,000 steps: about 12 million rows
-    with pytest.raises(ResourceError, match=r"record rows \(60 configurations x 9,000 step"):
+    quick = resolve("quick").specs  # 68 configurations x 9,000 steps: about 14 million rows
+    with pytest.raises(ResourceError, match=rf"record rows \({2 * len(quick)} configurations x 9,"):
         check(quick, 2, 9_000, 1, memory=8 * GB)
     with pytest.raises(ResourceError, match="choose fewer --jobs"):
         check(quick, 2, 5, 64, memory=8 * GB)  # 60 workers of 400 MB

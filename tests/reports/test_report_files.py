@@ -9,6 +9,7 @@ import pytest
 from report_helpers import read, small_plan
 
 from nnparity.reports.cli import main
+from nnparity.reports.matrix_file import resolve
 from nnparity.reports.render import Section, html_page, markdown
 from nnparity.reports.report import make_report
 
@@ -132,7 +133,8 @@ def test_cli_default_seed_and_quick_matrix(tmp_path, capsys):
     assert main(["report", "--matrix", "quick", "--steps", "1", "--seed", "7", "--out",
                  str(out), "--no-progress"]) == 0  # fmt: skip
     text = capsys.readouterr().out
-    assert "60 configurations" in text and "report.md" in text
+    n = 2 * len(resolve("quick").specs)  # both modes
+    assert f"{n} configurations" in text and "report.md" in text
     assert "seed=7" in (out / "configurations.csv").read_text()
 
 

@@ -31,7 +31,9 @@ def test_axes_and_design(tmp_path):
 
 def test_covering_is_the_default_design(tmp_path):
     plan = load(write(tmp_path, 'activations = ["relu"]\ninitializers = ["zeros", "normal"]\n'))
-    axes = Axes(activations=("relu",), initializers=("zeros", "normal"), layers=())
+    axes = Axes(
+        activations=("relu",), initializers=("zeros", "normal"), layers=(), margin_losses=()
+    )
     assert list(plan.specs) == covering(axes) and plan.steps == 5
 
 
