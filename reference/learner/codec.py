@@ -255,18 +255,22 @@ class Codec:
     def grad_to_canonical(
         self, grads: list[Array], batch: int = 0, y_vector: bool = False
     ) -> dict[str, Array]:
-        """Learner gradients -> canonical; a wrong shape raises ``ShapeProblem`` (``batch``:
-        the rows of the call, to recognise a batch-sized axis; ``y_vector``: the learner's
-        target is a vector (n,), which could broadcast against an (n, 1) output)."""
-        fixed = []
+        """Learner gradients -> canonical; wrong shapes raise the first one's ``ShapeProblem``
+        with the rest in its ``others`` (``batch``: the rows of the call, to recognise a
+        batch-sized axis; ``y_vector``: the learner's target is a vector (n,), which could
+        broadcast against an (n, 1) output)."""
+        fixed, problems = [], []
         for s, g in zip(self.slots, grads, strict=True):
             g = np.asarray(g, dtype=np.float64)
             if g.shape != s.shape:
                 if g.size == int(np.prod(s.shape)) and _squeeze(g.shape) == _squeeze(s.shape):
                     g = g.reshape(s.shape)
                 else:
-                    raise ShapeProblem(s, g.shape, self, batch, y_vector)
+                    problems.append(ShapeProblem(s, g.shape, self, batch, y_vector))
             fixed.append(g)
+        if problems:
+            problems[0].others = problems[1:]
+            raise problems[0]
         out = self.to_canonical(fixed, "float64")
         return {k: v for k, v in out.items() if k not in self.frozen}
 

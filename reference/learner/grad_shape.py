@@ -89,7 +89,23 @@ class ShapeProblem(Exception):
         elif batch > 1 and batch in got and batch not in want:
             msg += f" (an axis of the batch size, {batch}: a gradient per sample, never summed?)"
         self.code, self.message = code, msg
+        self.others: list[ShapeProblem] = []  # the other gradients of the same call that misfit
         super().__init__(msg)
+
+
+def shape_crash(e: ShapeProblem, step: int, layout: str) -> Finding:
+    """One finding for every gradient of the call whose shape does not fit (review s31 F7:
+    Samson Zhang's np.sum(dZ) on both biases named b1 alone), led by the first one's code."""
+    every = [e, *e.others]
+    fixes = dict.fromkeys(SHAPE_HINT.get(f"{p.code} {layout}", SHAPE_HINT[p.code]) for p in every)
+    return Finding(
+        e.code,
+        tuple(p.slot.path for p in every),
+        e.slot.layer,
+        step,
+        "\n".join(p.message for p in every),
+        "; ".join(fixes),
+    )
 
 
 def _widened(want: tuple[int, ...], batch: int) -> tuple[int, ...]:

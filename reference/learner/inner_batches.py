@@ -92,8 +92,7 @@ def _loop(
         return None
     for b in sizes:
         k = math.ceil(n / b)
-        chunks = [run.data(X[obs[0].rows[s : s + b]], y[obs[0].rows[s : s + b]])
-                  for s in range(0, n, b)]  # fmt: skip
+        chunks = _chunked(run, X, y, obs[0].rows[:n], b)
         state = run.net.opt.init({m: P0[m] for m in run.moving})
         P, passes = dict(run.P0), 0
         with np.errstate(all="ignore"):
@@ -120,14 +119,17 @@ def _again(
     P = {**run.P0, **P0}
     if state is None:
         state = run.net.opt.init({m: P[m] for m in run.moving})
-    chunks = [
-        run.data(X[o.rows[s : s + b]], y[o.rows[s : s + b]]) for s in range(0, len(o.rows), b)
-    ]
+    chunks = _chunked(run, X, y, o.rows, b)
     with np.errstate(all="ignore"):
         for _ in range(passes):
             for c in chunks:
                 _, P, state = run.step(P, state, *c)
     return _near(P, P0, o.after, atol, rtol)
+
+
+def _chunked(run: Any, X: Any, y: Any, rows: Any, b: int) -> list:
+    """``rows`` in consecutive chunks of ``b`` (the last one shorter), as ``run``'s data."""
+    return [run.data(X[rows[s : s + b]], y[rows[s : s + b]]) for s in range(0, len(rows), b)]
 
 
 def _near(P: dict, P0: dict, after: dict, atol: float, rtol: float) -> bool:

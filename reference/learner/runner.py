@@ -29,7 +29,7 @@ from .adapters import Adapter
 from .call_order import needs_forward
 from .coverage import OWN_BATCHES, aliased_finding, dtype_finding
 from .crash import learner_tail, misfit, orientation_hint
-from .grad_shape import SHAPE_HINT, ShapeProblem, reshaped, shape_finding
+from .grad_shape import ShapeProblem, reshaped, shape_crash, shape_finding
 from .handed import loss_check, nonfinite_init
 from .implied import imply
 from .observation import LearnerCrash, Obs  # noqa: F401  (re-exported)
@@ -327,16 +327,7 @@ class Runner:
             try:
                 g = self.codec.grad_to_canonical(raw, len(xb), np.ndim(yb) == 1)
             except ShapeProblem as e:
-                raise LearnerCrash(
-                    Finding(
-                        e.code,
-                        (e.slot.path,),
-                        e.slot.layer,
-                        step,
-                        e.message,
-                        SHAPE_HINT.get(f"{e.code} {self.codec.layout}", SHAPE_HINT[e.code]),
-                    )
-                ) from None
+                raise LearnerCrash(shape_crash(e, step, self.codec.layout)) from None
             for k, v in g.items():
                 total[k] = total.get(k, 0.0) + v
             held = g

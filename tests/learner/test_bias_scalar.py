@@ -53,9 +53,11 @@ def test_one_number_for_a_layer_s_biases_is_bias_reduction(style, bug):
         return
     assert res.code == "implementation_bug", res.render()
     f = {f.params[0]: f for f in res.findings}
-    if style == "gradients":  # the shape tells it, at the first bias
+    if style == "gradients":  # the shapes tell it, of both biases (review s31 F7: b1 alone)
         assert res.codes() == ["bias_reduction"], res.render()
+        assert f["b1"].params == ("b1", "b2"), res.render()
         assert "one number for the layer's 6 biases" in f["b1"].evidence, res.render()
+        assert "one number for the layer's 4 biases" in f["b1"].evidence, res.render()
         return
     assert res.codes() == ["bias_reduction", "bias_reduction"], res.render()
     assert "0 within tolerance, as yours" in f["b2"].evidence, res.render()
