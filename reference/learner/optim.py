@@ -243,7 +243,7 @@ def explain_update(
     sched = explain_schedule(history, grads, spec, codec, atol, rtol)
     if sched:
         return sched
-    part = _subset(name, kw, seq[: k + 3], parting, atol, rtol)
+    part = _subset(name, kw, seq, k, parting, atol, rtol)
     if part:
         labels = " and ".join(lab for _, lab, _ in part)
         fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(part, 1))
@@ -299,16 +299,23 @@ SUBSET_FIX = {
 }
 
 
-def _subset(name: str, kw: dict, seq: list, parting: list[str] | None, atol: float,
+def _subset(name: str, kw: dict, seq: list, k: int, parting: list[str] | None, atol: float,
             rtol: float) -> list:  # fmt: skip
-    """A variant that the ``parting`` parameters alone follow, where they are some of the
-    parameters (the others follow the declared optimizer)."""
+    """A variant that the ``parting`` parameters alone follow (the others follow the declared
+    optimizer; ``k``: the first parting step of ``seq``): to three steps past it, or, for
+    fewer than three numbers (a one-element bias, review s31 F1: Adam's v over |db|), over
+    every step seen: six numbers past ``k`` at least, twelve for a fitted value (one number's
+    three steps read a tiny lr decay as eps inside the root)."""
     if not parting or not seq or not set(parting) < set(seq[0][2]):
         return []
-    if sum(seq[0][2][n].numel() for n in parting) < 3:  # too few numbers to tell variants apart
+    numbers = sum(seq[0][2][n].numel() for n in parting)
+    few = numbers < 3
+    if few and numbers * (len(seq) - k) < 6:  # too few numbers to tell variants apart
         return []
     sub = [tuple({n: d[n] for n in parting if n in d} for d in step) for step in seq]
-    return variant_search(name, kw, sub, atol, rtol)
+    found = variant_search(name, kw, sub if few else sub[: k + 3], atol, rtol)
+    fitted = any(key in FITTED for key, _, _ in found)
+    return [] if few and fitted and numbers * (len(seq) - k) < 12 else found
 
 
 def _per_param(own: dict[str, list], names: list) -> dict[str, str] | None:

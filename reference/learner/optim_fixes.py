@@ -81,7 +81,8 @@ VARIANT_FIX = {
     "no_sqrt": "divide by the square root of v_hat: m_hat / (np.sqrt(v_hat) + eps)",
     "decay_sign": "add the decay with a plus sign: g + weight_decay * w (AdamW: w *= 1 - lr * "
     "weight_decay)",
-    "v_abs": "average (or sum) the squared gradients, g * g, not their absolute values: "
+    "v_abs": "average (or sum) the squared gradients, g * g, not their absolute values (nor g "
+    "unsquared): "
     "v = beta2 v + (1 - beta2) g**2 (RMSprop's s alike, Adagrad's S += g**2)",
     "rms_own": "the new gradient's weight in s's average is 1 - alpha: s = alpha s + "
     "(1 - alpha) g^2",

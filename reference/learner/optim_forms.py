@@ -54,7 +54,11 @@ ADAM_FORMS = [  # departures of Adam's (and AdamW's) moments and corrections
     ),
     ("own_m", "m's moving average written m = b1 m + b1 g, beta1 where 1 - beta1 belongs"),
     ("own_v", "v's moving average written v = b2 v + b2 g^2, beta2 where 1 - beta2 belongs"),
-    ("v_abs", "v's moving average taken over |g| where g^2 belongs: v = b2 v + (1 - b2) |g|"),
+    (
+        "v_abs",
+        "v's moving average taken over |g| where g^2 belongs: v = b2 v + (1 - b2) |g| "
+        "(or over g itself, where g stays positive)",
+    ),
     ("swap_m", "m's moving average with its weights swapped: m = (1 - b1) m + b1 g"),
     ("swap_v", "v's moving average with its weights swapped: v = (1 - b2) v + b2 g^2"),
     ("no_sqrt", "v_hat where its square root belongs: m_hat / (v_hat + eps)"),
