@@ -109,7 +109,9 @@ def weights_finding(
             f"penalty lambda sum W^2 (lambda = {lam:g}) is 2 lambda W, the 2 dropped"
         )
         hint = "the gradient of lambda * sum W^2 is 2 * lambda * W: put the 2 back" + (
-            "" if own_loss else f" (or declare l2={lam:g} if your loss has lambda/2 * sum W^2)"
+            ""
+            if own_loss
+            else f" (or declare {per_layer or f'l2={lam:g}'} if your loss has lambda/2 * sum W^2)"
         )
     elif reading and not via_wd:
         ev += f"your L2 coefficient is {lam:.6g}, the declared {name} is {ref:g}: {reading[0]}"

@@ -108,7 +108,9 @@ def explain_regularization(
     out: list[Finding] = []
     if ws:
         lam_l = l2 + fits[ws[0]]
-        others = codec.labels([k for k in steps[0].g if k[0] == "W" and k not in ws])
+        others = codec.labels(  # the weights that take a declared penalty and agree
+            [k for k in steps[0].g if k[0] == "W" and k not in ws and l2_on(k, l2s, 0.0)]
+        )
         out.append(
             _weights(
                 codec.labels(ws),

@@ -140,3 +140,20 @@ def test_a_loss_value_that_penalises_every_layer_is_not_offered_the_list():
     f = r.findings[0]
     assert f.code == "regularization_mismatch" and f.params == ("W2",), r.render()
     assert "l2=[" not in f.hint and "add l2 * W to them" in f.hint, f.hint
+
+
+def test_half_the_term_on_the_one_penalised_layer_is_the_2_dropped():
+    """Review s31 F5: nnfs's gradient 2 lambda W with the 2 dropped, on dense1 alone, was
+    told "use the declared coefficient, which W2 already takes" (W2's declared l2 is 0)."""
+
+    class Half(Net):
+        def grads(self, X, y):
+            g = super().grads(X, y)
+            g["W1"] = g["W1"] - LAM / 2 * self.W1
+            return g
+
+    r = _check(Half(bias=False), l2=[LAM, 0])
+    f = r.findings[0]
+    assert r.code == "implementation_bug" and f.code == "regularization_mismatch", r.render()
+    assert "half the declared l2" in f.evidence and "put the 2 back" in f.hint, r.render()
+    assert "already take" not in f.hint and f"l2=[{LAM / 2:g}, 0]" in f.hint, r.render()
