@@ -53,10 +53,43 @@ def orientation_hint(e: Exception, args: tuple, what: str, layout: str) -> str:
             f"{said}: y is a vector because you gave one; if your code wants a column (a - y "
             "with a of shape (N, 1) broadcasts to (N, N)), give check y.reshape(-1, 1)"
         )
+    other = _other_axis(text, n, args)
+    if other:
+        return other
     return (
         f"{said}: if your code takes samples as columns and your adapter does not transpose "
         f"yet, transpose there, e.g. lambda X, y: {what}(X.T, y.T)"
     )
+
+
+def _other_axis(text: str, n: int, args: tuple) -> str:
+    """For two broadcast shapes with the batch's ``n`` on the same axis that differ on one
+    other axis: not the layout; where one side is this batch's y.max() + 1, a one-hot sized
+    from the batch's own labels (review s31 F3: Samson Zhang's one_hot at batch 10)."""
+    m = re.search(r"shapes \(([\d, ]+)\)\s*\(([\d, ]+)\)", text)
+    if not m:
+        return ""
+    a, b = (tuple(int(d) for d in g.replace(" ", "").split(",") if d) for g in m.groups())
+    if len(a) != len(b):
+        return ""
+    apart = [i for i, (p, q) in enumerate(zip(a, b, strict=True)) if p != q and 1 not in (p, q)]
+    if len(apart) != 1 or not any(p == q == n for p, q in zip(a, b, strict=True)):
+        return ""
+    p, q = a[apart[0]], b[apart[0]]
+    said = (
+        f"; both arrays hold the batch's {n} samples on the same axis, so this is no transpose: "
+        f"they differ in their other axis, {p} against {q}"
+    )
+    y = np.asarray(args[1]) if len(args) > 1 else None
+    labels = y is not None and y.size and np.issubdtype(y.dtype, np.number)
+    if labels and np.all(y == np.round(y)) and y.min() >= 0 and int(y.max()) + 1 == min(p, q):
+        return (
+            f"{said}: {min(p, q)} is this batch's y.max() + 1, so a one-hot sized from the "
+            f"batch's own labels (Y.max() + 1) has fewer columns than the {max(p, q)} classes "
+            f"where a batch lacks the last class; size it by the number of classes "
+            f"(np.eye({max(p, q)})[y])"
+        )
+    return said
 
 
 def learner_tail(exc: BaseException, limit: int = 4) -> str:

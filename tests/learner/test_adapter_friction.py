@@ -342,3 +342,32 @@ def test_gradients_keyed_d_plus_the_parameter_s_name_are_found():
                            **DECL, optimizer="sgd")  # fmt: skip
     with pytest.raises(LearnerError, match="no entry for 'W1'; their keys: gW1"):
         check(wrong, X, Y, steps=2, probe=False)
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_a_one_hot_sized_from_the_batch_s_labels_is_said_not_a_transpose(full):
+    """Review s31 F3: Samson Zhang's ``one_hot(Y)`` makes Y.max() + 1 columns, so a batch
+    without the last class broke ``A2 - one_hot_Y``; the hint said to transpose, which the
+    adapter already did."""
+    r = np.random.RandomState(0)
+    Xs, ys = r.randn(10, 3), np.array([0, 1, 2, 0, 1, 2, 3, 0, 1, 2])
+    Q = {"W": r.randn(4, 3) * 0.1, "b": np.zeros((4, 1))}
+
+    def grads(Xc, yc):
+        Z = Q["W"] @ Xc + Q["b"]
+        A = np.exp(Z) / np.exp(Z).sum(0)
+        onehot = np.zeros((yc.size, 4 if full else yc.max() + 1))
+        onehot[np.arange(yc.size), yc] = 1
+        dZ = (A - onehot.T) / yc.size
+        return {"W": dZ @ Xc.T, "b": dZ.sum(1, keepdims=True)}
+
+    a = from_gradients(Q, ["W", "b"], lambda X, y: grads(X.T, y), sizes=[3, 4],
+                       activations="softmax", loss="cross_entropy", lr=0.1, layout="out_in",
+                       batch_size=4)  # fmt: skip
+    res = check(a, Xs, ys, steps=3, probe=False)
+    if full:
+        assert res.code == "match", res.render()
+        return
+    f = res.findings[0]
+    assert f.code == "learner_exception" and "transpose there" not in f.hint, res.render()
+    assert "this batch's y.max() + 1" in f.hint and "np.eye(4)[y]" in f.hint, res.render()
