@@ -57,6 +57,12 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
             "Nesterov's look-ahead term with the wrong sign, w += -mu v - lr g (the gradient "
             "minus mu b), where w += mu v - lr g belongs",
         ),
+        (
+            "nesterov_mu2",
+            "Nesterov's look-ahead mu^2 v taken from the velocity already updated, w += mu^2 "
+            "v_new - (1 + mu) lr g (Deep Learning from Scratch's Nesterov class), where the "
+            "velocity before the update belongs",
+        ),
         ("no_momentum", "no momentum: the velocity starts from zero at every step (plain SGD)"),
         (
             "torch_lr",

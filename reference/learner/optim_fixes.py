@@ -25,6 +25,8 @@ VARIANT_FIX = {
     "bc_in_place": "keep m and v as the raw moving averages: compute m_hat = m / (1 - b1^t) "
     "and v_hat into new arrays, never back into m and v",
     "mu_flip": "decay the velocity by +mu: v = mu v - lr g (PyTorch's b = mu b + g)",
+    "nesterov_mu2": "move w before v: w += mu^2 v - (1 + mu) lr g with the velocity of the "
+    "step before, then v = mu v - lr g (PyTorch's b = mu b + g; w -= lr (g + mu b))",
     "nesterov_sign": "add the look-ahead: w += mu v - lr g with the new v (PyTorch's g + mu b)",
     "sgdw": "add wd * w to the gradient before the momentum (torch.optim.SGD's weight_decay); "
     "without momentum the two forms take the same steps",

@@ -101,7 +101,10 @@ class Sim:
                 self.s.setdefault(k, {})["b"] = b
                 nesterov = bool(kw.get("nesterov", False)) != ("nesterov_flip" in v)
                 ahead = -mu if "nesterov_sign" in v else mu  # w += -mu v - lr g
-                g = g + ahead * b if nesterov else b
+                if nesterov and "nesterov_mu2" in v:  # w += mu^2 v_new - (1 + mu) lr g
+                    g = (1 + mu) * g + mu * mu * b
+                else:
+                    g = g + ahead * b if nesterov else b
             return p - lr * g
         eps = kw.get("eps", 1e-10 if self.name == "adagrad" else 1e-8)
         if self.name in ("adam", "adamw"):

@@ -63,7 +63,7 @@ GROUPS = (
         "decay_sign",
     },
     {"no_momentum", "nesterov_flip", "ema", "damp_first", "no_dampening", "mu_flip"},
-    {"no_momentum", "nesterov_flip", "nesterov_sign"},
+    {"no_momentum", "nesterov_flip", "nesterov_sign", "nesterov_mu2"},
 )
 
 
@@ -253,7 +253,7 @@ def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
         return bool(kw.get("momentum")) and bool(kw.get("dampening"))
     if key in ("nesterov_flip", "ema", "no_momentum", "mu_flip"):
         return bool(kw.get("momentum"))
-    if key == "nesterov_sign":
+    if key in ("nesterov_sign", "nesterov_mu2"):
         return bool(kw.get("momentum")) and bool(kw.get("nesterov"))
     if key == "no_lr_decay":
         return bool(kw.get("lr_decay"))

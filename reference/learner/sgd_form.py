@@ -53,7 +53,7 @@ def explain_sgd_form(
     tries: list[tuple[dict, str]] = []
     outside = [  # forms read as a whole: a decay outside, the other lr_decay form, a
         v  # buffer shared by same-shaped parameters (review s25e F1, F3)
-        for v in ("sgdw", "sgdw_l2", "torch_lr", "by_shape")
+        for v in ("sgdw", "sgdw_l2", "torch_lr", "by_shape", "nesterov_mu2")
         if mu and _applies("sgd", v, kw, [])
     ]
     if _follows(Sim("sgd", kw), seq, atol, rtol):
