@@ -53,6 +53,7 @@ from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training, distinct
 from .row_order import other_rows, stale_layered
 from .runner import LearnerCrash
+from .seed_inside import said
 from .targets import one_hot
 
 Array = np.ndarray
@@ -151,7 +152,9 @@ def check_layered(
             if got and k == 1 and not unsure:
                 notes.append(got)
             seeded = seeded or (got is not None and got.code == "dropout_seeded")
-            stuck = None if seeded else frozen(prev_masks, masks, keeps_of(decl), k)
+            recipe = getattr(learner, "recipe", None) or ""
+            seed = said(recipe) if recipe.startswith("inside") else ""
+            stuck = None if seeded else frozen(prev_masks, masks, keeps_of(decl), k, seed)
             if decl.masks and not stuck:  # declared: held to independent draws at keep
                 drawn = drawn or {n: Draws(kp) for n, kp in zip(masks, keeps_of(decl), strict=True)}
                 stuck = undrawn(drawn, masks, learner.mask_known, k)

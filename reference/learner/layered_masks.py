@@ -27,6 +27,7 @@ import numpy as np
 from .layered_decl import LayeredDecl
 from .paths import LearnerError, get
 from .result import Finding
+from .seed_inside import inside, said, seeded_inside
 
 Array = np.ndarray
 RECIPES = {  # how learners draw a dropout mask from NumPy's global generator
@@ -142,9 +143,14 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         if wrong and any(_drawn_by(state, r, keeps, shapes, masks, learner) for r in RECIPES):
             wrong = None  # a right draw gives them too (one row: every mask is the rows')
         return masks, _next_draws(state, keeps, shapes, masks, names), wrong and _wrong(wrong, k)
-    if decl.dropout_seed is not None:
+    if decl.dropout_seed is not None:  # in each layer (CS231n), or once a pass (Ng's course)
         ms = [seeded(decl.dropout_seed, kp, sh) for kp, sh in zip(keeps, shapes, strict=True)]
-        return dict(zip(names, ms, strict=True)), None, None
+        cands = [dict(zip(names, ms, strict=True))]
+        if loss is not None:
+            seed = [decl.dropout_seed]
+            cands += [dict(zip(names, f, strict=True)) for _, f, _ in
+                      inside(seed, RECIPES, keeps, shapes)]  # fmt: skip
+        return min(cands, key=lambda m: abs(ref.run(P, B, X, y, m).loss - (loss or 0))), None, None
     if loss is None:
         raise LearnerError(
             "the dropout masks cannot be recovered: return the loss from your training pass, "
@@ -163,6 +169,8 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
                 None,
             )
         )
+    if locked and locked.startswith("inside"):  # the seed set inside the pass, each step
+        cands = inside([int(locked.split()[1])], [locked.split()[2]], keeps, shapes)
     if prev and all(prev[n].shape == s for n, s in zip(names, shapes, strict=True)):
         cands.append(("previous", [prev[n] for n in names], None))
     best, dists = None, []
@@ -175,6 +183,11 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         dists.append((_grad_gap(G, t.grads), t))
         if best is None or d < best[0]:
             best = (d, masks, nxt, recipe, t)
+    tol = replay_rtol(learner) * max(abs(loss), 1.0)
+    fresh = best[0] > tol and locked is None and k == 1  # a seed set inside the pass?
+    if found := fresh and seeded_inside(ref, (P, B, X, y), loss, tol, names, keeps, shapes):
+        best = found
+        learner.candidates.append(found[1:3])
     nearest = ""
     if best[0] > replay_rtol(learner) * max(abs(loss), 1.0) and k == 1:
         # a scalar loss can land near another draw's by chance (one time in a hundred among
@@ -200,6 +213,8 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         f"np.random.seed({best[3][5:]}); np.random.rand(*x.shape) < keep, the seed your "
         "dropout_param holds"
         if best[3].startswith("seed")
+        else f"{said(best[3])} inside your pass, then {RECIPES[best[3].split()[2]]}"
+        if best[3].startswith("inside")
         else RECIPES[best[3]]
     )
     note = Finding(

@@ -99,10 +99,15 @@ def schedule(decl: LayeredDecl, n: int, bs: int, steps: int) -> tuple[list[Array
 
 
 def frozen(
-    prev: dict[str, Array] | None, masks: dict[str, Array], keeps: list[float], k: int
+    prev: dict[str, Array] | None,
+    masks: dict[str, Array],
+    keeps: list[float],
+    k: int,
+    seed: str = "",
 ) -> Finding | None:
     """``dropout_mask`` when a step's masks are the previous step's, drawn afresh with a
-    chance below ``COINCIDENCE`` (each element agrees with probability keep^2 + (1-keep)^2)."""
+    chance below ``COINCIDENCE`` (each element agrees with probability keep^2 + (1-keep)^2);
+    ``seed``: the ``np.random.seed(S)`` the replay found inside the pass, which draws them."""
     if not prev:
         return None
     same = []
@@ -122,10 +127,17 @@ def frozen(
         int(same[-1][4:]),
         k,
         f"dropout layer(s) {nums}: the mask of step {k} is the mask of step {k - 1}, element "
-        f"for element (by chance with probability 1e{log_p / np.log(10):.0f}): the mask is "
-        "drawn once and reused",
-        "draw a new mask in every training forward pass (not only when none is stored or its "
-        "shape changes)",
+        f"for element (by chance with probability 1e{log_p / np.log(10):.0f}): "
+        + (
+            f"{seed} inside your training pass starts every pass's draws at the same state"
+            if seed
+            else "the mask is drawn once and reused"
+        ),
+        f"set the seed once, before the training loop, not in the pass ({seed} there makes "
+        "dropout train one fixed thinned network)"
+        if seed
+        else "draw a new mask in every training forward pass (not only when none is stored or "
+        "its shape changes)",
     )
 
 

@@ -1,0 +1,73 @@
+"""A seed set inside the training pass (deeplearning.ai's ``forward_propagation_with_dropout``
+starts with ``np.random.seed(1)``): its masks are found by replaying NumPy's generator from that
+seed, and the same masks at every step are ``dropout_mask`` with the seed said; declared as
+``dropout_seed=1`` it matches (review s31 F2: "could not be recovered", and with the seed
+declared the correct forward was named ``layer_mismatch``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients
+
+KEEP = 0.8
+SPEC = "2 dense(8) relu dropout(0.2) dense(4) relu dropout(0.2) dense(1) sigmoid loss=bce opt=sgd"
+
+
+def _learner(seed: int | None, dropout_seed: int | None = None):
+    r = np.random.RandomState(3)
+    P = {"W1": r.randn(8, 2) / np.sqrt(2), "b1": np.zeros((8, 1)),
+         "W2": r.randn(4, 8) / np.sqrt(8), "b2": np.zeros((4, 1)),
+         "W3": r.randn(1, 4) / 2, "b3": np.zeros((1, 1))}  # fmt: skip
+
+    def grads(X, Y):
+        X, Y = X.T, Y.T  # samples as columns
+        if seed is not None:
+            np.random.seed(seed)
+        A1 = np.maximum(P["W1"] @ X + P["b1"], 0)
+        D1 = np.random.rand(*A1.shape) < KEEP
+        A1d = A1 * D1 / KEEP
+        A2 = np.maximum(P["W2"] @ A1d + P["b2"], 0)
+        D2 = np.random.rand(*A2.shape) < KEEP
+        A2d = A2 * D2 / KEEP
+        A3 = 1 / (1 + np.exp(-(P["W3"] @ A2d + P["b3"])))
+        m = X.shape[1]
+        cost = -np.mean(Y * np.log(A3) + (1 - Y) * np.log(1 - A3))
+        dZ3 = A3 - Y
+        dZ2 = (P["W3"].T @ dZ3) * D2 / KEEP * (A2 > 0)
+        dZ1 = (P["W2"].T @ dZ2) * D1 / KEEP * (A1 > 0)
+        g = {"W3": dZ3 @ A2d.T / m, "b3": dZ3.sum(1, keepdims=True) / m,
+             "W2": dZ2 @ A1d.T / m, "b2": dZ2.sum(1, keepdims=True) / m,
+             "W1": dZ1 @ X.T / m, "b1": dZ1.sum(1, keepdims=True) / m}  # fmt: skip
+        return cost, g
+
+    kw = {} if dropout_seed is None else {"dropout_seed": dropout_seed}
+    return from_gradients(P, list(P), grads, spec=f"{SPEC}(lr=0.3)", **kw)
+
+
+def _run(seed, dropout_seed=None):
+    r = np.random.RandomState(1)
+    X = r.randn(30, 2)
+    Y = (np.sum(X**2, axis=1, keepdims=True) < 1.2).astype(float)
+    return check(_learner(seed, dropout_seed), X, Y, steps=3, probe=False)
+
+
+@pytest.mark.parametrize("seed", [1, 42])
+def test_a_seed_inside_the_pass_is_found_and_its_frozen_masks_named(seed):
+    r = _run(seed)
+    f = r.findings[0]
+    assert (r.code, f.code, f.step) == ("implementation_bug", "dropout_mask", 2), r.render()
+    assert f"np.random.seed({seed}) inside your training pass" in f.evidence, r.render()
+    assert "set the seed once, before the training loop" in f.hint, r.render()
+
+
+def test_masks_drawn_afresh_each_pass_match():
+    r = _run(None)
+    assert r.code == "match", r.render()
+    assert "inside your pass" not in r.render()
+
+
+def test_the_seed_declared_matches_and_a_wrong_one_does_not():
+    assert _run(1, dropout_seed=1).code == "match"
+    assert _run(1, dropout_seed=2).code != "match"
