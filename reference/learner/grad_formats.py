@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -82,6 +83,25 @@ def as_grad(path: str, g: Any) -> Array:
     return a
 
 
+def _layers_off(missing: str, paths: tuple[str, ...], keys: Mapping) -> str:
+    """Where the keys' layer numbers are the parameters' shifted down by one (review s31 F6:
+    a backward loop that writes layer L's gradients under L - 1, dA0 among them): say so."""
+
+    def numbers(names: Any) -> set[int]:
+        return {int(m.group()) for n in names if (m := re.search(r"\d+$", str(n)))}
+
+    ours, theirs = numbers(paths), numbers(keys)
+    if not ours or not theirs or not re.search(r"\d+$", missing):
+        return ""
+    if min(theirs) == min(ours) - 1:
+        return (
+            f" (their layer numbers run from {min(theirs)}, the parameters' from {min(ours)}: "
+            "your backward loop's layer index is off by one, so the last layer's gradients are "
+            "written under the layer below's and overwritten)"
+        )
+    return f" (their layer numbers: {', '.join(map(str, sorted(theirs)))})"
+
+
 def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
     n = len(paths)
     if isinstance(result, Iterator):  # a generator (yield dW1; yield db1; ...): its items
@@ -99,7 +119,7 @@ def _match(result: Any, paths: tuple[str, ...], codec: Codec) -> list[Array]:
                     continue
                 raise LearnerError(
                     f"the gradients have no entry for {p!r}; their keys: "
-                    f"{', '.join(map(str, result))}"
+                    f"{', '.join(map(str, result))}{_layers_off(p, paths, result)}"
                 )
         return out
     _unrolled(result, codec)

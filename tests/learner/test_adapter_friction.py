@@ -371,3 +371,21 @@ def test_a_one_hot_sized_from_the_batch_s_labels_is_said_not_a_transpose(full):
     f = res.findings[0]
     assert f.code == "learner_exception" and "transpose there" not in f.hint, res.render()
     assert "this batch's y.max() + 1" in f.hint and "np.eye(4)[y]" in f.hint, res.render()
+
+
+@pytest.mark.parametrize("shift", [0, 1])
+def test_gradient_keys_numbered_one_layer_low_are_said_off_by_one(shift):
+    """Review s31 F6: a backward loop writing layer L's gradients under L - 1 (dA0 among the
+    keys) was told only that 'W2' has no entry."""
+
+    def grads(X, y):
+        g = _grads(X, y)
+        return {f"d{k[0]}{int(k[1]) - shift}": v for k, v in g.items()} | {"dA0": X}
+
+    a = from_gradients(P, list(P), grads, **DECL)
+    if not shift:
+        assert check(a, X, Y, steps=1, probe=False).code == "match"
+        return
+    said = r"no entry for 'W2'.*run from 0, the parameters' from 1: .* index is off by one"
+    with pytest.raises(LearnerError, match=said):
+        check(a, X, Y, steps=1, probe=False)
