@@ -85,12 +85,31 @@ def sigmoid() -> Activation:
     return Activation(_sigmoid, lambda z, a, g: g * a * (1.0 - a))
 
 
+def _simd_tanh64() -> bool:
+    """Whether NumPy's float64 tanh runs a vectorised loop here: on x86 with AVX512_SKX (its
+    SVML loop, 4x the formula below); elsewhere it may be scalar libm (AVX2 CPUs). Read from
+    the CPU's features, never timed, so every process on a machine takes the same bits."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # pragma: no cover - NumPy < 2 keeps it in numpy.core
+        return False
+    return bool(features.get("AVX512_SKX"))
+
+
+_SIMD_TANH64 = _simd_tanh64()
+
+
 def _tanh(z: Array, out: Array | None = None) -> Array:
-    """tanh z; in float64 as sign(z) (-m / (2 + m)) with m = expm1(-2|z|), 1.7x NumPy's tanh,
-    which has no vectorised float64 loop on AVX2 CPUs, and within 4e-16 of it relative over
-    |z| in [1e-300, 1e3] (expm1, not 1 - exp: that loses every digit as z nears 0)."""
-    if z.dtype != np.float64:
+    """tanh z: NumPy's, but in float64 without its vectorised loop (``_SIMD_TANH64``)."""
+    if z.dtype != np.float64 or _SIMD_TANH64:
         return np.tanh(z, out=out)
+    return _tanh_expm1(z, out)
+
+
+def _tanh_expm1(z: Array, out: Array | None = None) -> Array:
+    """tanh z of float64 ``z`` as sign(z) (-m / (2 + m)) with m = expm1(-2|z|): 1.7x NumPy's
+    scalar tanh on AVX2 CPUs, within 4e-16 of it relative over |z| in [1e-300, 1e3] (expm1,
+    not 1 - exp: that loses every digit as z nears 0)."""
     m = np.abs(z)
     m *= -2.0
     np.expm1(m, out=m)
