@@ -135,7 +135,7 @@ def test_a_vector_target_broadcast_against_a_column():
     assert r.verdict == "implementation_bug"
     assert r.codes() == ["broadcast_shape"], r.render()
     f = r.findings[0]
-    assert f.params == ("W",) and "expected (2, 1), got (2, 5)" in f.evidence
+    assert f.params == ("W", "b") and "expected (2, 1), got (2, 5)" in f.evidence  # b too
     assert "a (5,) vector met a (5, 1) array" in f.evidence and "reshape(-1, 1)" in f.hint
 
 
