@@ -81,7 +81,7 @@ def _other_axis(text: str, n: int, args: tuple) -> str:
         f"they differ in their other axis, {p} against {q}"
     )
     y = np.asarray(args[1]) if len(args) > 1 else None
-    labels = y is not None and y.size and np.issubdtype(y.dtype, np.number)
+    labels = y is not None and y.size and y.size == len(y) and np.issubdtype(y.dtype, np.number)
     if labels and np.all(y == np.round(y)) and y.min() >= 0 and int(y.max()) + 1 == min(p, q):
         return (
             f"{said}: {min(p, q)} is this batch's y.max() + 1, so a one-hot sized from the "
