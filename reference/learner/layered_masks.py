@@ -27,7 +27,7 @@ import numpy as np
 from .layered_decl import LayeredDecl
 from .paths import LearnerError, get
 from .result import Finding
-from .seed_inside import inside, said, seeded_inside
+from .seed_inside import again, inside, said, seeded_inside
 
 Array = np.ndarray
 RECIPES = {  # how learners draw a dropout mask from NumPy's global generator
@@ -162,15 +162,10 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
     cands = [(r, *replay(state, r, keeps, shapes)) for r in (*RECIPES, *WRONG)
              if locked in (None, r) and (flat or not r.endswith("_T"))]  # fmt: skip
     for seed in seeds_of(learner.owner) if locked is None or locked.startswith("seed") else ():
-        cands.append(
-            (
-                f"seed {seed}",
-                [seeded(seed, kp, sh) for kp, sh in zip(keeps, shapes, strict=True)],
-                None,
-            )
-        )
-    if locked and locked.startswith("inside"):  # the seed set inside the pass, each step
-        cands = inside([int(locked.split()[1])], [locked.split()[2]], keeps, shapes)
+        ms = [seeded(seed, kp, sh) for kp, sh in zip(keeps, shapes, strict=True)]
+        cands.append((f"seed {seed}", ms, None))
+    if locked and locked.startswith("inside"):  # (the seed again, another, or none since)
+        cands = again(locked, k, state, keeps, shapes)
     if prev and all(prev[n].shape == s for n, s in zip(names, shapes, strict=True)):
         cands.append(("previous", [prev[n] for n in names], None))
     best, dists = None, []
@@ -188,6 +183,7 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
     if found := fresh and seeded_inside(ref, (P, B, X, y), loss, tol, names, keeps, shapes):
         best = found
         learner.candidates.append(found[1:3])
+    learner.step_recipe, learner.mask_fit = best[3], best[0] <= tol  # (frozen's evidence)
     nearest = ""
     if best[0] > replay_rtol(learner) * max(abs(loss), 1.0) and k == 1:
         # a scalar loss can land near another draw's by chance (one time in a hundred among

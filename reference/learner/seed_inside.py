@@ -45,6 +45,20 @@ def seeded_inside(
     return None
 
 
+def again(label: str, k: int, state: Any, keeps: list, shapes: list) -> list:
+    """The draws replayed at step ``k`` after step 1's "inside S recipe": seeded with S first
+    (the same masks again), then with the others and the step's neighbours (a seed taken from
+    a step counter), then the generator as it stands (seeded once, on the first pass): review
+    s32 F1, np.random.seed(STEP) with STEP += 1 and a seed set on the first call alone were
+    named a repeated mask."""
+    from .layered_masks import replay
+
+    seed, recipe = int(label.split()[1]), label.split()[2]
+    seeds = list(dict.fromkeys([seed, *SEEDS, *range(max(k - 2, 0), k + 2)]))
+    as_it_stands = (recipe, *replay(state, recipe, keeps, shapes))
+    return [*inside(seeds, [recipe], keeps, shapes), as_it_stands]
+
+
 def said(label: str) -> str:
     """The seed of an "inside S recipe" label, as the learner wrote it."""
     return f"np.random.seed({label.split()[1]})"
