@@ -154,8 +154,8 @@ def check_layered(
             seeded = seeded or (got is not None and got.code == "dropout_seeded")
             recipe = getattr(learner, "step_recipe", None) or ""  # this step's draw
             seed = said(recipe) if recipe.startswith("inside") else ""
-            unsure = seed and not learner.mask_fit  # no seed gives this step's loss
-            stuck = None if seeded or unsure else frozen(prev_masks, masks, keeps_of(decl), k, seed)
+            unfit = seed and not learner.mask_fit  # no seed gives this step's loss
+            stuck = None if seeded or unfit else frozen(prev_masks, masks, keeps_of(decl), k, seed)
             if decl.masks and not stuck:  # declared: held to independent draws at keep
                 drawn = drawn or {n: Draws(kp) for n, kp in zip(masks, keeps_of(decl), strict=True)}
                 stuck = undrawn(drawn, masks, learner.mask_known, k)
