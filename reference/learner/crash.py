@@ -43,6 +43,9 @@ def orientation_hint(e: Exception, args: tuple, what: str, layout: str) -> str:
             f"({n} rows): sum it over the batch, keepdims=True for a bias of shape (n, 1) or "
             "(1, n)"
         )
+    other = _other_axis(text, n, args)  # (before the target's shape: review s32 F3)
+    if other:
+        return other
     if len(args) > 1 and np.shape(args[1])[1:] == (1,) and layout != "out_in":
         return (
             f"{said}: y is a column because you gave one; if your code wants a vector (a - y "
@@ -53,9 +56,6 @@ def orientation_hint(e: Exception, args: tuple, what: str, layout: str) -> str:
             f"{said}: y is a vector because you gave one; if your code wants a column (a - y "
             "with a of shape (N, 1) broadcasts to (N, N)), give check y.reshape(-1, 1)"
         )
-    other = _other_axis(text, n, args)
-    if other:
-        return other
     return (
         f"{said}: if your code takes samples as columns and your adapter does not transpose "
         f"yet, transpose there, e.g. lambda X, y: {what}(X.T, y.T)"

@@ -96,8 +96,8 @@ def _layers_off(missing: str, paths: tuple[str, ...], keys: Mapping) -> str:
     if min(theirs) == min(ours) - 1:
         return (
             f" (their layer numbers run from {min(theirs)}, the parameters' from {min(ours)}: "
-            "your backward loop's layer index is off by one, so the last layer's gradients are "
-            "written under the layer below's and overwritten)"
+            "your backward loop's layer index is off by one: layer L's gradients are written "
+            "under L - 1)"
         )
     return f" (their layer numbers: {', '.join(map(str, sorted(theirs)))})"
 

@@ -344,11 +344,12 @@ def test_gradients_keyed_d_plus_the_parameter_s_name_are_found():
         check(wrong, X, Y, steps=2, probe=False)
 
 
+@pytest.mark.parametrize("layout", ["out_in", "in_out"])
 @pytest.mark.parametrize("full", [False, True])
-def test_a_one_hot_sized_from_the_batch_s_labels_is_said_not_a_transpose(full):
+def test_a_one_hot_sized_from_the_batch_s_labels_is_said_not_a_transpose(full, layout):
     """Review s31 F3: Samson Zhang's ``one_hot(Y)`` makes Y.max() + 1 columns, so a batch
     without the last class broke ``A2 - one_hot_Y``; the hint said to transpose, which the
-    adapter already did."""
+    adapter already did (s32 F3: samples as rows, y a vector: "give check y.reshape(-1, 1)")."""
     r = np.random.RandomState(0)
     Xs, ys = r.randn(10, 3), np.array([0, 1, 2, 0, 1, 2, 3, 0, 1, 2])
     Q = {"W": r.randn(4, 3) * 0.1, "b": np.zeros((4, 1))}
@@ -361,9 +362,21 @@ def test_a_one_hot_sized_from_the_batch_s_labels_is_said_not_a_transpose(full):
         dZ = (A - onehot.T) / yc.size
         return {"W": dZ @ Xc.T, "b": dZ.sum(1, keepdims=True)}
 
-    a = from_gradients(Q, ["W", "b"], lambda X, y: grads(X.T, y), sizes=[3, 4],
-                       activations="softmax", loss="cross_entropy", lr=0.1, layout="out_in",
-                       batch_size=4)  # fmt: skip
+    R = {"W": Q["W"].T.copy(), "b": Q["b"][:, 0].copy()}
+
+    def rows(X, y):  # the same program with samples as rows and y a vector
+        A = np.exp(X @ R["W"] + R["b"])
+        A /= A.sum(1, keepdims=True)
+        onehot = np.zeros((y.size, 4 if full else y.max() + 1))
+        onehot[np.arange(y.size), y] = 1
+        dZ = (A - onehot) / y.size
+        return {"W": X.T @ dZ, "b": dZ.sum(0)}
+
+    kw = dict(sizes=[3, 4], activations="softmax", loss="cross_entropy", lr=0.1, batch_size=4)
+    if layout == "in_out":
+        a = from_gradients(R, ["W", "b"], rows, **kw)
+    else:
+        a = from_gradients(Q, ["W", "b"], lambda X, y: grads(X.T, y), layout="out_in", **kw)
     res = check(a, Xs, ys, steps=3, probe=False)
     if full:
         assert res.code == "match", res.render()
