@@ -25,6 +25,7 @@ from .evidence import to_tensors
 from .factors import fit
 from .optim_fixes import VARIANT_FIX
 from .optim_scale import gradient_scale, lr_factor, scale_reading, short_batch_scale
+from .optim_subset import subset_finding
 from .optim_variants import (
     DECAY_AFTER,
     EQUATION,
@@ -243,24 +244,9 @@ def explain_update(
     sched = explain_schedule(history, grads, spec, codec, atol, rtol)
     if sched:
         return sched
-    part = _subset(name, kw, seq, k, parting, atol, rtol)
+    part = subset_finding(name, kw, seq, k, parting, atol, rtol, codec, first, whose)
     if part:
-        labels = " and ".join(lab for _, lab, _ in part)
-        fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(part, 1))
-        said = ", ".join(codec.labels(parting or []))
-        return [
-            Finding(
-                "optimizer_update_mismatch",
-                tuple(codec.labels(parting or [])),
-                None,
-                first,
-                f"from {whose}, the post-step weights of {said} follow {name} with {labels}, "
-                f"and the others the declared {name}",
-                SUBSET_FIX.get(
-                    tuple(key for key, _, _ in part), "{fixes}, for {said} as for the others"
-                ).format(fixes=fixes, said=said),
-            )
-        ]
+        return part
     unnamed = codec.labels(parting) if parting else names_
     if twin_grads:
         return [
@@ -287,35 +273,6 @@ def explain_update(
             f"compare your update line by line with torch.optim.{_cls(name)}",
         )
     ]
-
-
-SUBSET_FIX = {
-    ("no_decay",): "{fixes}, for {said} as for the others (leaving biases undecayed is a common "
-    "parameter-group choice, which the declaration cannot express: the twin decays every "
-    "parameter, as torch.optim with model.parameters() does; to check the rest, decay every "
-    "parameter while checking)",
-    ("no_momentum",): "give {said} a velocity kept from step to step as the others have: the "
-    "declared momentum applies to every parameter, as torch.optim.SGD(model.parameters()) does",
-}
-
-
-def _subset(name: str, kw: dict, seq: list, k: int, parting: list[str] | None, atol: float,
-            rtol: float) -> list:  # fmt: skip
-    """A variant that the ``parting`` parameters alone follow (the others follow the declared
-    optimizer; ``k``: the first parting step of ``seq``): to three steps past it, or, for
-    fewer than three numbers (a one-element bias, review s31 F1: Adam's v over |db|), over
-    every step seen: six numbers past ``k`` at least, twelve for a fitted value (one number's
-    three steps read a tiny lr decay as eps inside the root)."""
-    if not parting or not seq or not set(parting) < set(seq[0][2]):
-        return []
-    numbers = sum(seq[0][2][n].numel() for n in parting)
-    few = numbers < 3
-    if few and numbers * (len(seq) - k) < 6:  # too few numbers to tell variants apart
-        return []
-    sub = [tuple({n: d[n] for n in parting if n in d} for d in step) for step in seq]
-    found = variant_search(name, kw, sub if few else sub[: k + 3], atol, rtol)
-    fitted = any(key in FITTED for key, _, _ in found)
-    return [] if few and fitted and numbers * (len(seq) - k) < 12 else found
 
 
 def _per_param(own: dict[str, list], names: list) -> dict[str, str] | None:
