@@ -20,6 +20,7 @@ import torch
 from .diag_texts import CANCELLED, DERIV_HINT, FORM_HINT, PART, PRIME, TOTAL_ZERO, cancels
 from .hypotheses import ZERO_SUMS, Fit, LayerChoice, Search, StepData
 from .not_bugs import CONVENTIONS, saturated
+from .one_factor import one_factor
 from .result import Finding
 from .scale import late_factor, scale_findings
 from .scale import span as span_of
@@ -48,7 +49,8 @@ def explain_gradients(
     acts = [(a.name, m) for a, m in zip(spec.activations, ref.acts, strict=True)]
     bias_layers = {int(n[1:]) for n in steps[0].g if n[0] == "b"}
     choices = Search(steps, acts, spec.sizes, bias_layers).run()
-    return findings_from(choices, codec, failing, steps, spec, implied, ref.l2, shown)
+    found = findings_from(choices, codec, failing, steps, spec, implied, ref.l2, shown)
+    return (implied and one_factor(found, steps, failing, codec)) or found
 
 
 def shown_before(
