@@ -41,7 +41,15 @@ from .criteria import criterion
 from .depth import depth_reading
 from .heldout import few_left, noisy_targets, too_few
 from .many_starts import train_many
-from .remedies import STRONG_STEPS, fresh_start, no_bias, remedies, slower, target_range
+from .remedies import (
+    STRONG_STEPS,
+    fresh_start,
+    no_bias,
+    raised_lr,
+    remedies,
+    slower,
+    target_range,
+)
 from .result import Finding, Training
 from .small_start import clip_binds, small_start
 from .torch_side import Reference, Trained
@@ -243,6 +251,7 @@ def probe(
         and not cut
         and (gentle := train(spec.replace(opt=GENTLE), P0, [(X, y)], STRONG_STEPS, fits)).fit
     ):  # a step too large for this surface, not a network too small (review s15b)
+        up = raised_lr(train, spec, P0, batches, steps, fits)  # the declared one, faster?
         found.append(
             Finding(
                 "slow_training",
@@ -251,8 +260,16 @@ def probe(
                 None,
                 f"{run}; {sopt} for {strong.steps} steps reaches {score(strong.out)}, but "
                 f"{GENTLE} from the same weights fits in {gentle.steps} steps: "
-                f"{score(gentle.out)}",
-                "use momentum or Adam: plain SGD at this learning rate does not get there"
+                f"{score(gentle.out)}"
+                + (
+                    f"; so does {spec.opt} at lr = {up[0]:g}, in "
+                    f"{up[1].steps} steps: {score(up[1].out)}"
+                    if up
+                    else ""
+                ),
+                f"raise the learning rate (lr = {up[0]:g} fits)"
+                if up
+                else "use momentum or Adam: plain SGD at this learning rate does not get there"
                 if spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
                 else f"{GENTLE} gets there from your weights: try it, or train longer",
                 "limitation",

@@ -315,21 +315,13 @@ def slower(
             True,
         )
     said = f"; the same {spec.opt} run on for {on.steps} more steps reaches {score(on.out)}"
-    lr = lr_of(spec.opt)
-    for c in RAISES if lr else ():
-        if c > 100 and lr * c > 1 + 1e-9:  # past x 100, up to lr = 1: an lr 1e4 times too
-            break  # small (1e-5 where 0.1 fits: review s19b; 1e-7: s22b) is raised, not another
-            # optimizer
-        fast = at_lr(spec, lr * c)
-        run = train(fast, P0, batches, steps, fits)
-        if not run.losses or not np.isfinite(run.losses[-1]):
-            break  # diverged: a larger step will not fit
-        if run.fit:
-            return (
-                f"{said}; with lr = {lr * c:g} it fits in {run.steps} steps: {score(run.out)}",
-                f"raise the learning rate (lr = {lr * c:g} fits)",
-                True,
-            )
+    if raised := raised_lr(train, spec, P0, batches, steps, fits):
+        lr, run = raised
+        return (
+            f"{said}; with lr = {lr:g} it fits in {run.steps} steps: {score(run.out)}",
+            f"raise the learning rate (lr = {lr:g} fits)",
+            True,
+        )
     plain = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
     fix = (
         "use momentum or Adam: plain SGD at this learning rate does not get there"
@@ -337,6 +329,28 @@ def slower(
         else "change the optimizer's settings: the strong run above fits from the same weights"
     )
     return said, fix, False
+
+
+LR_CEILING = 10.0  # past x 100, raised up to this lr (Nielsen's network.py trains at eta 3)
+
+
+def raised_lr(
+    train: Train, spec: Spec, P0: dict, batches: list, steps: int, fits: Any
+) -> tuple[float, Any] | None:
+    """(lr, run): the declared run from ``P0`` at lr x 10, x 100, then further powers of ten
+    up to ``LR_CEILING`` (an lr 1e4 times too small, 1e-5 where 0.1 fits, is raised, not
+    another optimizer: review s19b, s22b; s32 F6: eta 0.003 where 3 fits), the first that
+    fits; None when none does before a run diverges."""
+    lr = lr_of(spec.opt)
+    for c in RAISES if lr else ():
+        if c > 100 and lr * c > LR_CEILING * (1 + 1e-9):
+            break
+        run = train(at_lr(spec, lr * c), P0, batches, steps, fits)
+        if not run.losses or not np.isfinite(run.losses[-1]):
+            break  # diverged: a larger step will not fit
+        if run.fit:
+            return lr * c, run
+    return None
 
 
 def no_bias(

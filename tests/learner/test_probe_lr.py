@@ -7,6 +7,8 @@ at a larger lr, so the start is no cause and the answer is ``slow_training``."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -115,3 +117,27 @@ def test_a_run_that_blows_up_is_said_with_the_lower_lr_that_fits():
     f = res.findings[0]
     assert "the loss grows" in f.evidence, f.evidence
     assert f.hint.startswith("lower the learning rate (lr = 2 fits"), f.hint
+
+
+def test_a_sigmoid_net_s_lr_is_raised_past_1():
+    """Review s32 F6: Nielsen's network.py at eta 0.003, where his own eta 3 fits, was told
+    "use momentum or Adam" (the powers of ten stopped at lr = 1); they go on up to 10."""
+    r = np.random.RandomState(2)
+    X = r.randn(40, 2)
+    y = ((X**2).sum(1, keepdims=True) < 1.0).astype(float)
+    P = {"W1": r.randn(2, 8), "b1": r.randn(8), "W2": r.randn(8, 1), "b2": r.randn(1)}
+
+    def grads(X, y):
+        a1 = 1 / (1 + np.exp(-(X @ P["W1"] + P["b1"])))
+        a2 = 1 / (1 + np.exp(-(a1 @ P["W2"] + P["b2"])))
+        d2 = (a2 - y) * a2 * (1 - a2) / len(X)
+        d1 = d2 @ P["W2"].T * a1 * (1 - a1)
+        return {"W1": X.T @ d1, "b1": d1.sum(0), "W2": a1.T @ d2, "b2": d2.sum(0)}
+
+    decl = dict(sizes=[2, 8, 1], activations="sigmoid,sigmoid", loss="half_sse", batch_size=10)
+    res = check(from_gradients(P, list(P), grads, optimizer="sgd", lr=0.003, **decl), X, y,
+                steps=2, watch=0)  # fmt: skip
+    assert res.code == "match" and res.codes() == ["slow_training"], res.render()
+    hint = res.findings[0].hint
+    m = re.fullmatch(r"raise the learning rate \(lr = ([\d.e+-]+) fits\)", hint)
+    assert m and float(m.group(1)) > 1, hint
