@@ -51,9 +51,9 @@ from .remedies import (
     target_range,
 )
 from .result import Finding, Training
-from .small_start import clip_binds, small_start
+from .small_start import clip_binds, scaled, small_start
 from .torch_side import Reference, Trained
-from .unit_states import init_scale, units
+from .unit_states import init_scale, init_small, units
 
 INIT_CAUSES = ("dead_units", "saturation", "symmetric_init", "init_scale")
 STRONG = "adam(lr=0.03)"
@@ -283,7 +283,7 @@ def probe(
         and (fixed := fresh_start(train, spec, strong_spec, X, y, STRONG_STEPS, codec.frozen, many))
     ):
         kept = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
-        return failed, _ordered(kept + fixed)
+        return failed, _ordered(kept + (scaled(fixed[0], init_small(spec, P0, codec)) or fixed))
     elif (
         not strong.fit
         and not near

@@ -83,4 +83,28 @@ def small_start(
         f"{again.steps} steps: {score(again.out)}, where from yours neither it nor the declared "
         "run on for four budgets does"
     )
-    return [replace(f, evidence=f.evidence + more, hint="re-initialise: " + f.hint) for f in small]
+    return _merged(small, more)
+
+
+def _merged(small: list[Finding], more: str) -> list[Finding]:
+    """The ``init_scale`` findings of every layer too small as one, with ``more`` said."""
+    said = "; ".join(f.evidence.removeprefix("at the start: ") for f in small)
+    return [
+        replace(
+            small[0],
+            params=tuple(p for f in small for p in f.params),
+            evidence=f"at the start: {said}{more}",
+            hint="re-initialise: " + small[0].hint,
+        )
+    ]
+
+
+def scaled(fresh: Finding, small: list[Finding]) -> list[Finding]:
+    """``init_scale`` in place of ``local_minimum`` (``fresh``: a fresh start fits) where the
+    learner's weights are far below 1/sqrt(fan_in): a start that small is the cause said, not
+    a basin the seed fell in (review s32 F4: deeplearning.ai's randn * 0.01 in a 5-layer net
+    was told "another seed", which at that scale fits no better)."""
+    if not small:
+        return []
+    more = "; " + fresh.evidence.replace("from your initial weights neither run fits; ", "")
+    return _merged(small, f"{more}, where from yours it does not")

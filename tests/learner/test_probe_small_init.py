@@ -13,9 +13,8 @@ import pytest
 from nnparity.reference.learner import check, from_loss
 
 
-def _adapter(scale: str):
+def _adapter(scale: str, dims: tuple = (2, 20, 7, 5, 1)):
     r = np.random.RandomState(1)
-    dims = [2, 20, 7, 5, 1]
     P = {}
     for l in range(1, len(dims)):
         s = 0.01 if scale == "small" else 1 / np.sqrt(dims[l - 1])
@@ -38,7 +37,7 @@ def _adapter(scale: str):
                 dZ = (P[f"W{l}"].T @ dZ) * (cache[l - 2][1] > 0)
         return cost, g
 
-    decl = dict(sizes=dims, activations="relu,relu,relu,sigmoid", loss="bce")
+    decl = dict(sizes=list(dims), activations="relu,relu,relu,sigmoid", loss="bce")
     return from_loss(P, loss, names=list(P), optimizer="sgd", lr=0.0075, **decl)
 
 
@@ -64,3 +63,17 @@ def test_the_same_net_at_a_1_over_sqrt_fan_in_start_is_no_init_scale(scale):
     res = check(_adapter(scale), *_data(), steps=2, watch=0)
     assert res.code == "match", res.render()
     assert "init_scale" not in res.codes(), res.render()
+
+
+def test_too_small_where_adam_fails_from_them_too_is_init_scale_not_local_minimum():
+    """Review s32 F4: on 5-20-7-5-1 Adam fails from the learner's randn * 0.01 weights as
+    well; a fresh start fits, which was said as ``local_minimum``, "another seed" (another
+    seed at that scale fits no better), where the scale is the cause."""
+    X = np.random.RandomState(0).randn(5, 40).T  # (features, samples) drawn, as the course
+    y = (X[:, :1] + X[:, 1:2] ** 2 > 0.5).astype(float)
+    res = check(_adapter("small", (5, 20, 7, 5, 1)), X, y, steps=2, watch=0)
+    assert res.code == "match", res.render()
+    assert "local_minimum" not in res.codes() and "adam(lr=0.03) run fits" in res.render()
+    f = next(f for f in res.findings if f.code == "init_scale")
+    assert f.params == ("W1", "W2", "W3", "W4") and "from a fresh random" in f.evidence
+    assert f.hint.startswith("re-initialise: scale the initial weights"), f.hint
