@@ -10,6 +10,8 @@ import numpy as np
 from .criteria import R2_FIT
 from .result import Finding
 
+FEW = 0.05  # clashing rows up to this share of the data: the data set's own, not a shuffle
+
 
 def contradiction(X: np.ndarray, y: np.ndarray, accuracy: bool) -> tuple[Finding, float] | None:
     """(``contradictory_targets``, the best share classified or R^2 any model reaches) when
@@ -54,6 +56,9 @@ def contradiction(X: np.ndarray, y: np.ndarray, accuracy: bool) -> tuple[Finding
         f"fit them, {bound}",
         "identical inputs need identical targets: check how X and y were built (one of them "
         "shuffled or sliced without the other, a row duplicated with another label), or judge "
-        "the fit by that bound",
+        "the fit by that bound"
+        if clash > FEW * n
+        else "these few rows are in your data as built (a point two classes share, such as a "
+        "spiral's centre, or a sample repeated with another label): judge the fit by that bound",
         "limitation",
     ), top

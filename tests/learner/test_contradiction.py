@@ -85,3 +85,16 @@ def test_a_model_far_below_the_bound_is_capacity_too():
     res = check(a, X, Y, steps=2, probe_steps=300)
     codes = [f.code for f in res.findings]
     assert "contradictory_targets" in codes and "capacity" in codes, res.render()
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_a_few_clashing_rows_are_the_data_set_s_own_not_a_shuffle(rows):
+    """Review s32 F5: nnfs's spiral repeats its centre with every class (3 of 300 rows); the
+    fix sent the user to look for X and y shuffled apart."""
+    r = np.random.RandomState(0)
+    X = r.randn(100, 2)
+    y = (X[:, :1] > 0).astype(float)
+    X[-rows:], y[-rows:] = X[:rows], 1 - y[:rows]
+    f = contradiction(X, y, accuracy=True)[0]
+    few = "these few rows are in your data as built" in f.hint
+    assert few == (rows == 1) and ("shuffled" in f.hint) == (rows == 10), f.hint
