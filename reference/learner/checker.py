@@ -352,7 +352,7 @@ def _check(
             training = Training("not_assessed", "", "the code does not match PyTorch yet")
     elif nan_step:
         obs, rs, expected = run.history[-1]
-        finite, free = twin_free(ref, codec, P0, X, y, batches, nan_step)
+        finite, free, lower = twin_free(ref, codec, P0, X, y, batches, nan_step)
         what = first_nonfinite(obs, codec)
         if expected is None and obs.implied and obs.after is not None:  # PyTorch's step there
             expected = ref.update(obs.params, rs.grads)
@@ -373,7 +373,7 @@ def _check(
                 findings += found
         else:  # PyTorch diverges the same way: the training, not the learner's formulation
             code = "match"
-            div = diverges_finding(obs, what, rs, spec, free)
+            div = diverges_finding(obs, what, rs, spec, free, lower)
             findings.insert(0, div)
             training = Training(
                 "model_limitation",

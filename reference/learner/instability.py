@@ -305,9 +305,12 @@ def nonfinite_finding(
     )
 
 
-def diverges_finding(obs: Obs, what: str, rs: RefStep, spec: Spec, twin_free: str) -> Finding:
+def diverges_finding(
+    obs: Obs, what: str, rs: RefStep, spec: Spec, twin_free: str, lower: float | None = None
+) -> Finding:
     """``learning_rate`` (a limitation) when the learner turns non-finite and PyTorch, trained
-    the same way from the same weights, does too: the training diverges, whatever the code."""
+    the same way from the same weights, does too: the training diverges, whatever the code
+    (``lower``: an lr at which it stays finite, said in the fix)."""
     op, _ = cause(rs, spec, obs.params)
     wmax = max((float(np.abs(v).max(initial=0.0)) for v in obs.params.values()), default=0.0)
     return Finding(
@@ -318,7 +321,9 @@ def diverges_finding(obs: Obs, what: str, rs: RefStep, spec: Spec, twin_free: st
         f"{what} is NaN/Inf at step {obs.step}, and {twin_free}: the training diverges with "
         f"{spec.opt}, not through your formulation (your numbers agree with PyTorch's until "
         f"then){'' if 'grown' in op else f'; max |w| = {wmax:.3g}'}; likely operation: {op}",
-        "lower the learning rate: with this one every step overshoots and the weights grow",
+        "lower the learning rate"
+        + (f" (at lr = {lower:g} the run stays finite)" if lower else "")
+        + ": with this one every step overshoots and the weights grow",
         "limitation",
     )
 

@@ -3,10 +3,14 @@ whether the twin trained from the learner's first weights stays finite."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .codec import Codec
+from .conventions import lr_of
 from .limitations import probe as run_probe
+from .remedies import LOWERS, at_lr
 from .result import Finding, Training
 from .torch_side import Reference
 
@@ -53,16 +57,32 @@ def twin_free(
     y: Array,
     batches: list,
     n: int,
-) -> tuple[bool, str]:
+) -> tuple[bool, str, float | None]:
     """(whether the twin trained from the learner's initial weights stays finite for ``n``
-    steps, a sentence saying so)."""
-    run = ref.train(
-        ref.spec, P0, [(X[r], y[r]) for r in batches], n, codec.frozen, lambda out: False
-    )
-    ok = all(np.isfinite(v) for v in run.losses) and all(
+    steps, a sentence saying so, and where it does not, the first lr of lr / 10, / 100, ...
+    at which the same run stays finite for ``CALM`` times as long, or None)."""
+    data = [(X[r], y[r]) for r in batches]
+    run = ref.train(ref.spec, P0, data, n, codec.frozen, lambda out: False)
+    if _finite(run):
+        return (
+            True,
+            f"PyTorch trained from your initial weights stays finite through step {n}",
+            None,
+        )
+    bad = next((i + 1 for i, v in enumerate(run.losses) if not np.isfinite(v)), n)
+    said = f"PyTorch trained from your initial weights also turns non-finite (step {bad})"
+    lr, span = lr_of(ref.spec.opt), min(max(CALM * n, 300), 2000)
+    for c in LOWERS if lr else ():  # (review s32 F12: "lower the learning rate", to what?)
+        slow = ref.train(at_lr(ref.spec, lr / c), P0, data, span, codec.frozen, lambda out: False)
+        if _finite(slow):
+            return False, f"{said}; at lr = {lr / c:g} it stays finite through step {span}", lr / c
+    return False, said, None
+
+
+CALM = 4  # a lower lr is said where it keeps the run finite this many times as long
+
+
+def _finite(run: Any) -> bool:
+    return all(np.isfinite(v) for v in run.losses) and all(
         np.isfinite(p).all() for p in run.params.values()
     )
-    if ok:
-        return True, f"PyTorch trained from your initial weights stays finite through step {n}"
-    bad = next((i + 1 for i, v in enumerate(run.losses) if not np.isfinite(v)), n)
-    return False, f"PyTorch trained from your initial weights also turns non-finite (step {bad})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -107,7 +108,12 @@ def test_learning_rate_too_large(examples, monkeypatch):
     assert r.codes() == ["learning_rate"]
     f = r.findings[0]
     assert "also turns non-finite" in f.evidence and "not through your formulation" in f.evidence
-    assert "lower the learning rate" in f.hint
+    assert f.hint.startswith("lower the learning rate (at lr = 0.15 the run stays finite)")
+    said = re.search(r"at lr = 0.15 it stays finite through step (\d+)", f.evidence)
+    assert said, f.evidence  # (review s32 F12: no lr was said)
+    again, X, y = _regressor(0.15)  # the lr said: finite through the steps said
+    r = check(again, X, y, steps=int(said.group(1)), watch=0, probe=False)
+    assert r.code == "match" and "learning_rate" not in r.codes(), r.render()
 
 
 def test_training_too_slow(examples, monkeypatch):
