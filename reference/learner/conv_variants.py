@@ -56,6 +56,23 @@ def _conv_last_sample(case: Case, dout: Array) -> dict[str, Array] | None:
     return {"dw": dw.numpy(), "db": db.numpy()}
 
 
+def _conv_dw_flipped(case: Case, dout: Array) -> dict[str, Array] | None:
+    """dw with dout rotated 180 degrees: scipy's convolve2d(x, dout) where correlate2d
+    belongs (review s32 F10: The Independent Code's kernels_gradient so written)."""
+    import torch
+    import torch.nn.functional as F
+
+    cp = case.layer_param or {}
+    x = torch.tensor(case.x)
+    w = torch.tensor(case.params["w"], requires_grad=True)
+    b = torch.tensor(case.params["b"]) if "b" in case.params else None
+    out = F.conv2d(x, w, b, stride=cp["stride"], padding=cp["pad"])
+    if out.shape != dout.shape:
+        return None
+    (dw,) = torch.autograd.grad(out, [w], torch.tensor(dout).flip(-1, -2))
+    return {"dw": dw.numpy()}
+
+
 def _conv_db_per_position(case: Case, dout: Array) -> dict[str, Array] | None:
     return {"db": dout.sum(axis=0)}
 
@@ -104,6 +121,13 @@ CONV = [
         "in backward, use the kernel rotated 180 degrees where your forward uses it as it is: "
         "dx is the full convolution of dout with w[:, :, ::-1, ::-1] (or scatter dout[n, f, i, "
         "j] * w[f] into each window of dx), so that dx is the gradient of your own forward",
+    ),
+    Variant(
+        "conv_flip",
+        "computes dw with dout rotated 180 degrees (convolve2d where correlate2d belongs)",
+        "dw[f, c] = correlate2d(x[n, c], dout[n, f], 'valid') summed over n: each kernel "
+        "entry is the sum of the inputs under it times dout, with no flip",
+        _conv_dw_flipped,
     ),
     Variant(
         "conv_stride",

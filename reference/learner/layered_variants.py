@@ -124,8 +124,9 @@ def _bn_terms(which: str) -> Callable[[nn.Module], nn.Module | None]:
 
 
 class _FlipGrad(torch.autograd.Function):
-    """A right convolution whose backward flips the kernel in dx (``which`` "dx") or returns
-    dw rotated 180 degrees ("dw")."""
+    """A right convolution whose backward flips the kernel in dx (``which`` "dx"), returns
+    dw rotated 180 degrees ("dw"), or builds dw from dout rotated 180 degrees ("dw_dout":
+    scipy's convolve2d(x, dout) where correlate2d belongs, review s32 F10)."""
 
     @staticmethod
     def forward(ctx, x, w, b, stride, pad, which):  # noqa: ANN001, ANN205
@@ -139,7 +140,8 @@ class _FlipGrad(torch.autograd.Function):
         stride, pad, which = ctx.conf
         wi = w.flip(2, 3) if which == "dx" else w
         gi = torch.nn.grad.conv2d_input(x.shape, wi, g, stride=stride, padding=pad)
-        gw = torch.nn.grad.conv2d_weight(x, w.shape, g, stride=stride, padding=pad)
+        gd = g.flip(2, 3) if which == "dw_dout" else g
+        gw = torch.nn.grad.conv2d_weight(x, w.shape, gd, stride=stride, padding=pad)
         gw = gw.flip(2, 3) if which == "dw" else gw
         return gi, gw, g.sum(dim=(0, 2, 3)), None, None, None
 
@@ -154,7 +156,7 @@ def _conv(rule: str) -> Callable[[nn.Module], nn.Module]:
             if not pad:
                 return None
             return Fn(lambda x: F.conv2d(_PadCrop.apply(x, pad), c.weight, c.bias, stride=s))
-        which = "dw" if rule == "flip_dw" else "dx"
+        which = {"flip_dw": "dw", "flip_dout_dw": "dw_dout"}.get(rule, "dx")
         return Fn(lambda x: _FlipGrad.apply(x, c.weight, c.bias, s, p, which))
 
     return make
@@ -306,6 +308,14 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "computes dw rotated 180 degrees (forward and dx right)",
                 "dw[f] += x_window * dout[n, f, i, j]: each window as it is, not flipped",
                 _conv("flip_dw"),
+            ),
+            WVariant(
+                "conv_flip",
+                "computes dw from dout rotated 180 degrees (convolve2d where correlate2d "
+                "belongs; forward and dx right)",
+                "dw[f, c] = correlate2d(x[c], dout[f], 'valid'), summed over the batch: each "
+                "kernel entry is the inputs under it times dout, with no flip",
+                _conv("flip_dout_dw"),
             ),
             WVariant(
                 "conv_padding",

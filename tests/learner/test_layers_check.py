@@ -158,6 +158,8 @@ def _conv_edit(edit):
             dw = L.vec_conv()[1](dout[-1:], (_cols(x[-1:], w, cp), w, cp))[1]
         if edit == "db_positions":
             db = dout.sum(axis=0)
+        if edit == "dw_dout_flipped":  # convolve2d(x, dout) where correlate2d belongs
+            dw = L.vec_conv()[1](dout[:, :, ::-1, ::-1].copy(), (_cols(x, w, cp), w, cp))[1]
         if edit == "dw_per_sample":
             dw = np.stack(
                 [
@@ -282,6 +284,7 @@ PLANTED = {  # name: (layer, (forward, backward), declared conventions, code, te
     "conv dw last sample": ("conv", _conv_edit("dw_last"), {}, "conv_batch_sum", "dw"),
     "conv dw per sample": ("conv", _conv_edit("dw_per_sample"), {}, "conv_batch_sum", "dw"),
     "conv db per position": ("conv", _conv_edit("db_positions"), {}, "bias_reduction", "db"),
+    "conv dw from dout flipped": ("conv", _conv_edit("dw_dout_flipped"), {}, "conv_flip", "dw"),
     "pool to whole window": ("max_pool", _pool_bwd("all"), {}, "pool_routing", "dx"),
     "pool averaged": ("max_pool", _pool_bwd("mean"), {}, "pool_routing", "dx"),
     "pool ties to every maximum": ("max_pool", _pool_bwd("all_max"), {}, "pool_routing", "dx"),

@@ -42,3 +42,21 @@ def test_a_convnet_dw_rotated_180_degrees_is_conv_flip():
     f = r.findings[0]
     assert (r.code, f.code, f.layer) == ("implementation_bug", "conv_flip", 1), r.render()
     assert "dw rotated 180 degrees" in f.evidence, r.render()
+
+
+def test_a_convnet_dw_from_dout_rotated_is_conv_flip():
+    """Review s32 F10: The Independent Code's kernels_gradient by convolve2d(x, dout) where
+    correlate2d belongs (dout rotated 180 degrees, not dw) was a generic layer_mismatch."""
+    m = _load("net_convnet_ok")
+    bwd = m.conv_backward_naive
+
+    def backward(dout, cache):
+        dx, _, db = bwd(dout, cache)
+        _, dw, _ = bwd(dout[:, :, ::-1, ::-1].copy(), cache)
+        return dx, dw, db
+
+    m.conv_backward_naive = backward
+    r = _run(m.nnparity_adapter())
+    f = r.findings[0]
+    assert (r.code, f.code, f.layer) == ("implementation_bug", "conv_flip", 1), r.render()
+    assert "dw from dout rotated 180 degrees" in f.evidence, r.render()
