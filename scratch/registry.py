@@ -103,9 +103,16 @@ class Registry(Generic[T]):
         for key in params:
             if key not in variant.defaults:
                 known = ", ".join(variant.defaults) or "none"
+                alone = (  # (review s32 F9: Victor Zhou's bias-free conv before a dense)
+                    " (one layer without a bias beside others with one cannot be declared yet: "
+                    "the spec's bias=false takes every layer's)"
+                    if key == "bias"
+                    else ""
+                )
                 raise SpecError(
                     f"{self.kind} {name!r} has no hyperparameter {key!r}"
                     f"{did_you_mean(key, list(variant.defaults))} Its hyperparameters: {known}"
+                    f"{alone}"
                 )
         for key, default in variant.defaults.items():
             if key not in params:

@@ -40,6 +40,12 @@ class Learner:
                 f"spec's learnable arrays are {len(self.names)}, in this order: "
                 f"{', '.join(self.names)} (the spec numbers every layer, activations included: "
                 "give names=[...] with your keys in that order)"
+                + (
+                    "; bias=false takes every layer's bias: one layer without a bias beside "
+                    "others with one cannot be declared yet"
+                    if not decl.spec.bias and len(adapter.paths) > len(self.names)
+                    else ""
+                )
             )
         self.owner = decl.owner if decl.owner is not None else adapter.root
         try:
@@ -120,6 +126,13 @@ class Learner:
                 ": yours is channels-last (kh, kw, in, out), as Keras stores it; the check "
                 "takes PyTorch's channels-first (out, in, kh, kw) only: keep a channels-first "
                 "copy for the check (W.transpose(3, 2, 0, 1)) or check a channels-first version"
+            )
+        if name.startswith("b") and len(want) == 1 and v.ndim == 3 and v.shape[0] == want[0]:
+            lay += (  # (review s32 F8: The Independent Code's Convolutional layer)
+                f": one bias per output position (untied), where PyTorch's Conv2d and the spec "
+                f"keep one per output channel; untied biases cannot be declared yet: for the "
+                f"check, keep one per channel (shape ({want[0]},), added as b[:, None, None]), "
+                "or check the layer's backward alone with layer_check(..., layer='conv')"
             )
         raise LearnerError(
             f"{path} ({name}) has shape {v.shape}; the spec gives {name} the shape {want}{lay}"

@@ -269,3 +269,24 @@ def test_a_list_of_gradients_in_another_order_is_read_by_their_shapes(order, bug
     else:
         assert r.code == "implementation_bug" and r.findings[0].params[0] == "W1", r.render()
         assert (r.findings[0].code == "wrong_shape") == (bug == "transpose"), r.render()
+
+
+def test_untied_conv_biases_and_a_lone_bias_free_layer_are_said_undeclarable():
+    """Review s32 F8, F9: The Independent Code's one bias per output position, and Victor
+    Zhou's bias-free conv before a dense with a bias, met a bare shape or count error."""
+    P = {"k": np.zeros((2, 1, 3, 3)), "b": np.zeros((2, 2, 2)), "W": np.zeros((8, 1)),
+         "c": np.zeros(1)}  # fmt: skip
+    X = np.zeros((3, 1, 4, 4))
+    a = from_gradients(P, list(P), lambda X, y: dict(P),
+                       spec="1x4x4 conv(2,k=3) flatten dense(1) loss=mse")  # fmt: skip
+    with pytest.raises(LearnerError, match=r"has shape \(2, 2, 2\); the spec gives b1 the shape "
+                       r"\(2,\): one bias per output position \(untied\)"):  # fmt: skip
+        check(a, X, np.zeros((3, 1)), steps=1)
+    a = from_gradients(P, ["k", "W", "c"], lambda X, y: dict(P),
+                       spec="1x4x4 conv(2,k=3) flatten dense(1) bias=false loss=mse")  # fmt: skip
+    with pytest.raises(LearnerError, match="one layer without a bias beside others with one "
+                       "cannot be declared yet"):  # fmt: skip
+        check(a, X, np.zeros((3, 1)), steps=1)
+    with pytest.raises(Exception, match="one layer without a bias beside others"):
+        from_gradients(P, ["k", "W", "c"], lambda X, y: dict(P),
+                       spec="1x4x4 conv(2,k=3,bias=false) flatten dense(1) loss=mse")  # fmt: skip
