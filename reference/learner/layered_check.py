@@ -122,6 +122,7 @@ def check_layered(
     findings: list[Finding] = []
     run, last_b, prev_masks, loss_only, prev_G = 0, None, None, None, None
     drawn: dict = {}  # declared masks' evidence over the steps (mask_draws)
+    drawn_at: dict = {}  # each step's masks, by their bytes: (step, masks)
     seeded = decl.dropout_seed is not None  # a seed set in every pass: the same mask each
     fresh = decl.fresh_buffers()
     try:
@@ -155,7 +156,10 @@ def check_layered(
             recipe = getattr(learner, "step_recipe", None) or ""  # this step's draw
             seed = said(recipe) if recipe.startswith("inside") else ""
             unfit = seed and not learner.mask_fit  # no seed gives this step's loss
-            stuck = None if seeded or unfit else frozen(prev_masks, masks, keeps_of(decl), k, seed)
+            key = b"".join(np.asarray(m).tobytes() for m in masks.values())  # any step's?
+            j, before = drawn_at.get(key, (k - 1, prev_masks))  # (review s33 F1: every other)
+            drawn_at.setdefault(key, (k, masks))
+            stuck = None if seeded or unfit else frozen(before, masks, keeps_of(decl), k, seed, j)
             if decl.masks and not stuck:  # declared: held to independent draws at keep
                 drawn = drawn or {n: Draws(kp) for n, kp in zip(masks, keeps_of(decl), strict=True)}
                 stuck = undrawn(drawn, masks, learner.mask_known, k)

@@ -27,7 +27,7 @@ import numpy as np
 from .layered_decl import LayeredDecl
 from .paths import LearnerError, get
 from .result import Finding
-from .seed_inside import again, inside, said, seeded_inside
+from .seed_inside import WIDE, again, inside, lost, said, seed_of, seeded_inside
 
 Array = np.ndarray
 RECIPES = {  # how learners draw a dropout mask from NumPy's global generator
@@ -165,7 +165,7 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         ms = [seeded(seed, kp, sh) for kp, sh in zip(keeps, shapes, strict=True)]
         cands.append((f"seed {seed}", ms, None))
     if locked and locked.startswith("inside"):  # (the seed again, another, or none since)
-        cands = again(locked, k, state, keeps, shapes)
+        cands = again(locked, k, state, keeps, shapes, learner.seeds)
     if prev and all(prev[n].shape == s for n, s in zip(names, shapes, strict=True)):
         cands.append(("previous", [prev[n] for n in names], None))
     best, dists = None, []
@@ -179,11 +179,16 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         if best is None or d < best[0]:
             best = (d, masks, nxt, recipe, t)
     tol = replay_rtol(learner) * max(abs(loss), 1.0)
-    fresh = best[0] > tol and locked is None and k == 1  # a seed set inside the pass?
-    if found := fresh and seeded_inside(ref, (P, B, X, y), loss, tol, names, keeps, shapes):
-        best = found
-        learner.candidates.append(found[1:3])
+    inner = locked is not None and locked.startswith("inside")
+    if best[0] > tol and (locked is None and k == 1 or inner):  # a seed set inside the pass?
+        wide = {"seeds": WIDE, "recipes": [locked.split()[2]]} if inner else {}
+        if found := seeded_inside(ref, (P, B, X, y), loss, tol, names, keeps, shapes, **wide):
+            best = found
+            learner.candidates.append(found[1:3])
     learner.step_recipe, learner.mask_fit = best[3], best[0] <= tol  # (frozen's evidence)
+    learner.seeds = [*getattr(learner, "seeds", [])[: k - 1], seed_of(best[3])]
+    if inner and best[0] > tol:  # its seed changes in a way not found: refused, not judged
+        return best[1], best[2], lost(k, UNRECOVERED)
     nearest = ""
     if best[0] > replay_rtol(learner) * max(abs(loss), 1.0) and k == 1:
         # a scalar loss can land near another draw's by chance (one time in a hundred among
@@ -191,9 +196,8 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         gap = next(g for g, t in dists if t is best[4])
         others = sorted(g for g, t in dists if not _alike(t, best[4]))  # other draws only
         if not others or gap > CLOSE or gap * NEARER > others[0]:
-            lost = Finding("dropout_unrecovered", (), None, 1, UNRECOVERED, "", "note")
             other_p = _other_p(learner, ref, P, B, X, y, loss, state, shapes)
-            return best[1], best[2], other_p or lost
+            return best[1], best[2], other_p or lost(1, UNRECOVERED)
         nearest = (  # the masks are the code's; the loss parts for another reason
             f"; no replay gives your loss exactly, but this one gives your gradients within "
             f"{gap:.2g} of their size, {others[0] / max(gap, 1e-300):.3g} times nearer than any "

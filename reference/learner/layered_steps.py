@@ -104,10 +104,13 @@ def frozen(
     keeps: list[float],
     k: int,
     seed: str = "",
+    j: int | None = None,
 ) -> Finding | None:
     """``dropout_mask`` when a step's masks are the previous step's, drawn afresh with a
     chance below ``COINCIDENCE`` (each element agrees with probability keep^2 + (1-keep)^2);
-    ``seed``: the ``np.random.seed(S)`` the replay found inside the pass, which draws them."""
+    ``seed``: the ``np.random.seed(S)`` the replay found inside the pass, which draws them;
+    ``j``: the earlier step whose masks ``prev`` are (the previous one by default)."""
+    j = k - 1 if j is None else j
     if not prev:
         return None
     same = []
@@ -126,7 +129,7 @@ def frozen(
         (),
         int(same[-1][4:]),
         k,
-        f"dropout layer(s) {nums}: the mask of step {k} is the mask of step {k - 1}, element "
+        f"dropout layer(s) {nums}: the mask of step {k} is the mask of step {j}, element "
         f"for element (by chance with probability 1e{log_p / np.log(10):.0f}): "
         + (
             f"{seed} inside your training pass starts every pass's draws at the same state"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnparity.reference.learner import check, from_gradients
+from nnparity.reference.learner import LearnerError, check, from_gradients
 
 KEEP = 0.8
 SPEC = "2 dense(8) relu dropout(0.2) dense(4) relu dropout(0.2) dense(1) sigmoid loss=bce opt=sgd"
@@ -29,6 +29,12 @@ def _learner(seed: int | str | None, dropout_seed: int | None = None):
         X, Y = X.T, Y.T  # samples as columns
         if seed == "step":
             np.random.seed(calls[0])
+        elif seed == "step10":  # (review s33 F2: a seed from a step counter, 10 k)
+            np.random.seed(10 * (calls[0] + 1))
+        elif seed == "far":  # a seed no search reaches: refused, not judged
+            np.random.seed(1 if calls[0] == 0 else 7919 * calls[0] + 5000)
+        elif seed == "every_other":  # (review s33 F1: masks A, B, A, B)
+            np.random.seed(1) if calls[0] % 2 == 0 else None
         elif seed == "once":
             np.random.seed(1) if not calls[0] else None
         elif seed is not None:
@@ -71,7 +77,20 @@ def test_a_seed_inside_the_pass_is_found_and_its_frozen_masks_named(seed):
     assert "set the seed once, before the training loop" in f.hint, r.render()
 
 
-@pytest.mark.parametrize("seed", [None, "step", "once"])
+def test_masks_seeded_every_other_step_are_named_at_the_step_they_repeat():
+    f = _run("every_other").findings[0]
+    assert (f.code, f.step) == (
+        "dropout_mask",
+        3,
+    ) and "the mask of step 3 is the mask of step 1" in f.evidence
+
+
+def test_a_seed_no_replay_reaches_is_refused_not_judged():
+    with pytest.raises(LearnerError, match="dropout masks could not be recovered"):
+        _run("far")
+
+
+@pytest.mark.parametrize("seed", [None, "step", "step10", "once"])
 def test_masks_drawn_afresh_each_pass_match(seed):
     r = _run(seed)
     assert r.code == "match", r.render()
