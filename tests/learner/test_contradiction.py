@@ -85,6 +85,8 @@ def test_a_model_far_below_the_bound_is_capacity_too():
     res = check(a, X, Y, steps=2, probe_steps=300)
     codes = [f.code for f in res.findings]
     assert "contradictory_targets" in codes and "capacity" in codes, res.render()
+    said = res.render().splitlines()[1]  # far below the bound: a note, capacity the answer
+    assert "(capacity)" in said and res.finding("contradictory_targets").kind == "note", said
 
 
 @pytest.mark.parametrize("rows", [1, 10])
