@@ -23,7 +23,9 @@ _OURS = str(Path(__file__).resolve().parent)
 _SHAPE_WORDS = ("shape", "dimension", "broadcast", "size", "align", "index")
 
 
-def orientation_hint(e: Exception, args: tuple, what: str, layout: str) -> str:
+def orientation_hint(
+    e: Exception, args: tuple, what: str, layout: str, classes: int | None = None
+) -> str:
     """For a shape error that names the batch size: how the checker lays out X and y, and the
     transpose a samples-as-columns program needs in its adapter."""
     only = getattr(e, "remote", (None, ""))[1] or f"{type(e).__name__}: {e}"
@@ -43,7 +45,7 @@ def orientation_hint(e: Exception, args: tuple, what: str, layout: str) -> str:
             f"({n} rows): sum it over the batch, keepdims=True for a bias of shape (n, 1) or "
             "(1, n)"
         )
-    other = _other_axis(text, n, args)  # (before the target's shape: review s32 F3)
+    other = _other_axis(text, n, args, classes)  # (before the target's shape: review s32 F3)
     if other:
         return other
     if len(args) > 1 and np.shape(args[1])[1:] == (1,) and layout != "out_in":
@@ -62,10 +64,12 @@ def orientation_hint(e: Exception, args: tuple, what: str, layout: str) -> str:
     )
 
 
-def _other_axis(text: str, n: int, args: tuple) -> str:
+def _other_axis(text: str, n: int, args: tuple, classes: int | None = None) -> str:
     """For two broadcast shapes with the batch's ``n`` on the same axis that differ on one
-    other axis: not the layout; where one side is this batch's y.max() + 1, a one-hot sized
-    from the batch's own labels (review s31 F3: Samson Zhang's one_hot at batch 10)."""
+    other axis: not the layout; where one side is this batch's y.max() + 1 and the other the
+    network's ``classes``, perhaps a one-hot sized from the batch's own labels (review s31 F3:
+    Samson Zhang's one_hot at batch 10; s33 F5: a hidden width that equals y.max() + 1 is
+    another array, so it is said as a possibility)."""
     m = re.search(r"shapes \(([\d, ]+)\)\s*\(([\d, ]+)\)", text)
     if not m:
         return ""
@@ -82,12 +86,13 @@ def _other_axis(text: str, n: int, args: tuple) -> str:
     )
     y = np.asarray(args[1]) if len(args) > 1 else None
     labels = y is not None and y.size and y.size == len(y) and np.issubdtype(y.dtype, np.number)
-    if labels and np.all(y == np.round(y)) and y.min() >= 0 and int(y.max()) + 1 == min(p, q):
+    hot = labels and np.all(y == np.round(y)) and y.min() >= 0 and int(y.max()) + 1 == min(p, q)
+    if hot and classes in (None, max(p, q)):
         return (
-            f"{said}: {min(p, q)} is this batch's y.max() + 1, so a one-hot sized from the "
-            f"batch's own labels (Y.max() + 1) has fewer columns than the {max(p, q)} classes "
-            f"where a batch lacks the last class; size it by the number of classes "
-            f"(np.eye({max(p, q)})[y])"
+            f"{said}: {min(p, q)} is this batch's y.max() + 1 and {max(p, q)} your classes; if "
+            f"the {min(p, q)} is a one-hot sized from the batch's own labels (Y.max() + 1), it "
+            f"has fewer columns than the classes where a batch lacks the last class: size it "
+            f"by the number of classes (np.eye({max(p, q)})[y])"
         )
     return said
 

@@ -89,7 +89,9 @@ class Runner:
                         step,
                         f"{what} raised at step {step}:\n{learner_tail(e)}",
                         "fix the error in your code (the traceback above is yours, not ours)"
-                        + orientation_hint(e, args, what, self.codec.layout),
+                        + orientation_hint(
+                            e, args, what, self.codec.layout, self.codec.conv.sizes[-1]
+                        ),
                     )
                 ) from None
         for w in caught:
