@@ -378,7 +378,7 @@ def _check(
             training = Training(
                 "model_limitation",
                 "the loss stays finite",
-                f"NaN/Inf at step {nan_step} in PyTorch too, from your weights",
+                f"NaN/Inf at step {nan_step}, and in PyTorch's run from your weights",
             )
     else:
         code = "numerical_instability" if sat and sat.kind == "bug" else "match"

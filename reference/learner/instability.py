@@ -310,7 +310,7 @@ def diverges_finding(
 ) -> Finding:
     """``learning_rate`` (a limitation) when the learner turns non-finite and PyTorch, trained
     the same way from the same weights, does too: the training diverges, whatever the code
-    (``lower``: an lr at which it stays finite, said in the fix)."""
+    (``lower``: an lr at which it stays finite, said in the fix; 0.0: none found)."""
     op, _ = cause(rs, spec, obs.params)
     wmax = max((float(np.abs(v).max(initial=0.0)) for v in obs.params.values()), default=0.0)
     return Finding(
@@ -321,7 +321,10 @@ def diverges_finding(
         f"{what} is NaN/Inf at step {obs.step}, and {twin_free}: the training diverges with "
         f"{spec.opt}, not through your formulation (your numbers agree with PyTorch's until "
         f"then){'' if 'grown' in op else f'; max |w| = {wmax:.3g}'}; likely operation: {op}",
-        "lower the learning rate"
+        "look at the scale of your inputs and targets first (standardise them): no lr down "
+        "to 1/10,000 of yours keeps the run finite, so the lr alone is not what overshoots"
+        if lower == 0.0
+        else "lower the learning rate"
         + (f" (at lr = {lower:g} the run stays finite)" if lower else "")
         + ": with this one every step overshoots and the weights grow",
         "limitation",

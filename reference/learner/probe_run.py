@@ -76,7 +76,9 @@ def twin_free(
         slow = ref.train(at_lr(ref.spec, lr / c), P0, data, span, codec.frozen, lambda out: False)
         if _finite(slow):
             return False, f"{said}; at lr = {lr / c:g} it stays finite through step {span}", lr / c
-    return False, said, None
+    if lr:  # (review s33 F6: raw house prices, where no lr down to lr / 1e4 stays finite)
+        said += f"; at lr / 10 to lr / {LOWERS[-1]:,.0f} it turns non-finite too"
+    return False, said, 0.0 if lr else None
 
 
 CALM = 4  # a lower lr is said where it keeps the run finite this many times as long

@@ -199,3 +199,23 @@ def test_a_network_that_fits_beyond_the_budget_is_slow_training_not_capacity(
     assert "capacity" not in res.codes(), res.render()
     f = res.finding("slow_training")
     assert f is not None and "200/200 classified" in f.evidence, res.render()
+
+
+def test_a_divergence_no_lower_lr_cures_points_at_the_data_s_scale():
+    """Review s33 F6: a linear regression on raw house sizes (500-3500) at lr 0.01 diverges at
+    every lr down to lr / 1e4; "lower the learning rate" said nothing more."""
+    r = np.random.RandomState(0)
+    X = r.uniform(500, 3500, (40, 1))
+    y = 100 * X + r.randn(40, 1) * 1e4
+    P = {"w": np.zeros((1, 1)), "b": np.zeros(1)}
+
+    def grads(Xb, yb):
+        d = 2 * (Xb @ P["w"] + P["b"] - yb) / len(Xb)
+        return {"w": Xb.T @ d, "b": d.sum(0)}
+
+    a = from_gradients(P, ["w", "b"], grads, sizes=[1, 1], activations="identity", loss="mse",
+                       optimizer="sgd", lr=0.01)  # fmt: skip
+    res = check(a, X, y, steps=2)
+    f = res.finding("learning_rate")
+    assert "at lr / 10 to lr / 10,000 it turns non-finite too" in f.evidence, res.render()
+    assert f.hint.startswith("look at the scale of your inputs and targets"), res.render()
