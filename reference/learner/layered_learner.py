@@ -44,6 +44,9 @@ class Learner:
                     "; bias=false takes every layer's bias: one layer without a bias beside "
                     "others with one cannot be declared yet"
                     if not decl.spec.bias and len(adapter.paths) > len(self.names)
+                    else "; if a layer of yours has no bias (a conv without one), that cannot be "
+                    "declared beside layers with one yet"  # (review s33 F8)
+                    if decl.spec.bias and len(adapter.paths) < len(self.names)
                     else ""
                 )
             )

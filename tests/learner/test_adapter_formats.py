@@ -287,6 +287,11 @@ def test_untied_conv_biases_and_a_lone_bias_free_layer_are_said_undeclarable():
     with pytest.raises(LearnerError, match="one layer without a bias beside others with one "
                        "cannot be declared yet"):  # fmt: skip
         check(a, X, np.zeros((3, 1)), steps=1)
+    a = from_gradients(P, ["k", "W", "c"], lambda X, y: dict(P),
+                       spec="1x4x4 conv(2,k=3) flatten dense(1) loss=mse")  # fmt: skip
+    with pytest.raises(LearnerError, match=r"if a layer of yours has no bias \(a conv without "
+                       r"one\), that cannot be declared"):  # fmt: skip
+        check(a, X, np.zeros((3, 1)), steps=1)
     with pytest.raises(Exception, match="one layer without a bias beside others"):
         from_gradients(P, ["k", "W", "c"], lambda X, y: dict(P),
                        spec="1x4x4 conv(2,k=3,bias=false) flatten dense(1) loss=mse")  # fmt: skip
