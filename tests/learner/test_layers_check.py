@@ -289,8 +289,7 @@ PLANTED = {  # name: (layer, (forward, backward), declared conventions, code, te
     "pool averaged": ("max_pool", _pool_bwd("mean"), {}, "pool_routing", "dx"),
     "pool ties to every maximum": ("max_pool", _pool_bwd("all_max"), {}, "pool_routing", "dx"),
     "pool = where += belongs": ("max_pool", _pool_bwd("assign"), {}, "pool_routing", "dx"),
-    "ln param grads wrong axis": ("layernorm", _ln_edit("param_axis"), {}, "layernorm_axis",
-                                  "dgamma"),  # fmt: skip
+    "ln grads axis": ("layernorm", _ln_edit("param_axis"), {}, "layernorm_axis", "dgamma"),
     "ln dx constants": ("layernorm", _ln_edit("constants"), {}, "layernorm_backward", "dx"),
     "affine dx sign": ("affine", _affine_edit("sign"), {}, "sign_flip", "dx"),
     "affine dw transposed (square)": (
