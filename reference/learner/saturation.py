@@ -78,7 +78,9 @@ def saturated_step(
     said = f.evidence.replace(" at step 1 (the first step)", "").rstrip("; ")
     data = [(X[r], y[r]) for r in batches]
     trained = ref.train(spec, P0, data, REACH_STEPS, codec.frozen, _never, seconds=5.0)
-    reach = float(np.abs(ref.run(trained.params, X, y).z[-1].numpy()).max(initial=0.0))
+    # the a = 1 side alone: z <= -36.7 leaves a sigmoid at 1e-16, far from 0 (review s34 F2:
+    # a run whose largest |z| was -99 raised a correct Ng-style BCE to a bug)
+    reach = float(ref.run(trained.params, X, y).z[-1].numpy().max(initial=0.0))
     reached = np.isfinite(reach) and reach >= REACH.get(codec.precision, REACH["float64"])
     how = (
         f"PyTorch's own training from your weights gets there: its largest output "

@@ -12,7 +12,7 @@ import pytest
 from nnparity.reference.learner import check, from_gradients
 
 
-def _logistic(stable: bool, hidden: bool = False, lr: float = 0.1):
+def _logistic(stable: bool, hidden: bool = False, lr: float = 0.1, opt: str = "sgd"):
     r = np.random.default_rng(0)
     P = {"W1": r.normal(0, 0.5, (2, 4 if hidden else 1)), "b1": np.zeros(4 if hidden else 1)}
     if hidden:
@@ -34,7 +34,7 @@ def _logistic(stable: bool, hidden: bool = False, lr: float = 0.1):
 
     sizes, acts = ([2, 4, 1], "tanh,sigmoid") if hidden else ([2, 1], "sigmoid")
     return from_gradients(P, list(P), grads, sizes=sizes, activations=acts, loss="bce",
-                          optimizer="sgd", lr=lr)  # fmt: skip
+                          optimizer=opt, lr=lr)  # fmt: skip
 
 
 def _separable():
@@ -92,3 +92,17 @@ def test_a_saturation_training_does_not_reach_is_a_note():
     assert res.code == "match", res.render()
     f = next(f for f in res.findings if f.code == "nonfinite_at_saturation")
     assert f.kind == "note" and "does not get there" in f.evidence, f.evidence
+
+
+def test_outputs_driven_far_negative_alone_leave_it_a_note():
+    """Review s34 F2: PyTorch's run sent every output far below 0 (largest |z| 99, on the
+    negative side), where a sigmoid is 1e-43, not 0; read as |z| it raised a correct Ng-style
+    BCE to a numerical_instability."""
+    r = np.random.default_rng(1)
+    X = r.normal(size=(16, 2))
+    with np.errstate(all="ignore"):
+        res = check(_logistic(False, lr=10.0, opt="adam"), X, np.zeros((16, 1)), steps=3,
+                    probe=False)  # fmt: skip
+    f = next(f for f in res.findings if f.code == "nonfinite_at_saturation")
+    assert res.code == "match" and f.kind == "note", res.render()
+    assert "does not get there" in f.evidence, f.evidence
