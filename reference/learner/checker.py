@@ -33,6 +33,7 @@ from .adapters import Adapter
 from .allowance import Allowance, overflowed, unjudged
 from .call_order import with_forward_order
 from .clip_decl import clip_not_applied
+from .clip_form import clip_form
 from .codec import Codec
 from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
 from .crash import crash_after
@@ -72,7 +73,6 @@ from .targets import learner_data
 from .torch_side import Reference, RefStep
 from .wide import fresh_forward, wide_forward
 
-Array = np.ndarray
 # torch.testing.assert_close's float16 defaults (1e-3, 1e-5) hold one operation; a hand-written
 # float16 forward and backward chain many, each rounding at eps = 9.8e-4: ten times that
 FLOAT16 = Tolerance(rtol=1e-2, atol=1e-3)
@@ -145,9 +145,9 @@ def _run(
     runner: Runner,
     ref: Reference,
     codec: Codec,
-    X: Array,
-    y: Array,
-    batches: list[Array],
+    X: np.ndarray,
+    y: np.ndarray,
+    batches: list[np.ndarray],
     steps: int,
     watch: int,
     tols: Tolerances,
@@ -159,9 +159,8 @@ def _run(
     run = _Run()
     P = adapter.read()
     stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
-    # a step that shows no gradient is run twice only after the steps compared: a hidden
-    # optimizer state (undeclared momentum) would be advanced by the second run
-    own = stateless and adapter.grads is not None
+    # a step that shows no gradient is run twice only after the steps compared (a hidden
+    own = stateless and adapter.grads is not None  # state, momentum, would advance twice)
     ref64 = None  # the float64 oracle for float32 learners
     if spec.dtype == "float32":
         ref64 = ref.like(spec.replace(dtype="float64"))
@@ -192,6 +191,7 @@ def _run(
             run.ignored = run.ignored or [ignores_rows_note(k)]
         o = ref64.run(P, X[rows], y[rows]) if ref64 is not None else None
         expected, ubound = None, None
+        run.notes += clip_form(ref, P, obs, rs.grads) if k == 1 else []  # the textbook clip?
         gbound = allow.lazy_grads(P, X[rows], y[rows])  # round-off allowances (allowance.py)
         nbound = narrow and narrow.lazy_grads(P, X[rows], y[rows])
         if obs.grads is not None and not obs.implied:  # the torch optimizer on its gradients

@@ -173,7 +173,7 @@ class _Many:
             opt.zero_grad(set_to_none=True)
             loss = self.losses(params, Xb, yb)
             loss.sum().backward()
-            clipped(params.values(), self.ref.clip)
+            clipped(params.values(), self.ref.clip, self.ref.clip_eps)
             opt.step()
             if stops.after(
                 k, loss.detach().tolist(), lambda: self.out(params, X_all).numpy(), snap

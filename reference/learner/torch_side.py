@@ -58,6 +58,7 @@ class Reference:
         self.l2s, self.l2_biases = l2, l2_bias  # as declared: one number, or one per layer
         self.l2, self.l2_bias = top(l2), top(l2_bias)  # one number each (the largest)
         self.clip = clip
+        self.clip_eps = 1e-6  # the norm clip's: torch's total_norm + 1e-6 (0: the textbook's)
         self.softmax_out = softmax_out  # the forward output compared is softmax(logits)
         self.logits_out = False  # ... or the logits themselves (``output_form``)
         self.sigmoid_out = False  # ... or sigmoid of them, under bce_with_logits (``output_form``)
@@ -76,7 +77,9 @@ class Reference:
 
     def like(self, spec: Spec) -> Reference:
         """This twin's conventions (frozen biases, penalties, output form) on ``spec``."""
-        return Reference(spec, self.frozen, self.l2s, self.softmax_out, self.l2_biases, self.clip)
+        other = Reference(spec, self.frozen, self.l2s, self.softmax_out, self.l2_biases, self.clip)
+        other.clip_eps = self.clip_eps
+        return other
 
     def _twin(self, spec: Spec) -> Twin:
         twin = Twin(spec)
@@ -153,7 +156,7 @@ class Reference:
         if any(self.clip):  # clipped in place: on copies, never the caller's arrays
             for p in sh.params.values():
                 p.grad = None if p.grad is None else p.grad.clone()
-            clipped(sh.params.values(), self.clip)
+            clipped(sh.params.values(), self.clip, self.clip_eps)
         sh.optimizer.step()
         return sh.get_params()
 
@@ -221,7 +224,7 @@ class Reference:
                 else twin.loss_fn(through([head], zb), yb)
             ) + self.penalty(twin)
             loss.backward()
-            clipped(twin.params.values(), self.clip)
+            clipped(twin.params.values(), self.clip, self.clip_eps)
             step()
             losses.append(float(loss.detach()))
             if not np.isfinite(losses[-1]):
@@ -269,14 +272,22 @@ def _bce_logits(z: torch.Tensor, y: torch.Tensor, reduction: str) -> torch.Tenso
     return F.binary_cross_entropy_with_logits(z, y, reduction=reduction)
 
 
-def clipped(params: Any, clip: tuple[float, float]) -> None:
+def clipped(params: Any, clip: tuple[float, float], eps: float = 1e-6) -> None:
     """Clip the gradients of ``params`` in place: each element to +-value, then all of them
-    together to a 2-norm of at most norm (torch.nn.utils' own functions; 0: no clip)."""
+    together to a 2-norm of at most norm (torch.nn.utils' own functions; 0: no clip), with
+    ``eps`` 0 as TensorFlow, Keras and the textbooks do it, g * norm / max(||g||, norm)."""
     value, norm = clip
     if not (value or norm):
         return
     grads = [p for p in params if p.grad is not None]
     if value:
         torch.nn.utils.clip_grad_value_(grads, value)
-    if norm:
+    if norm and eps:
         torch.nn.utils.clip_grad_norm_(grads, norm)
+    elif norm:
+        total = torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(p.grad) for p in grads])
+        )
+        if total > norm:
+            for p in grads:
+                p.grad.mul_(norm / total)
