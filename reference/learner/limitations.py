@@ -11,18 +11,17 @@ start and the end: ``dead_units`` (ReLU with z <= 0 on every sample), ``saturati
 incoming and outgoing weights stay identical). When such a cause is there at the start and
 the strong run fails, it is run again from a fresh random initialisation: if that fits, the
 cause is the initialisation (re-initialise) and no ``capacity`` is claimed, nor where
-identical inputs carry different targets (``contradictory_targets``: no model can fit them;
-``capacity`` beside it where the strong run stays more than 0.05 below that bound); where the
-strong run fits, and so does the declared optimizer from the same weights (longer, or at a
-larger lr), the start is no cause and the finding is ``slow_training``. Before ``capacity``
-is claimed the declared run goes on for ``LONGER`` times its budget (where the check has a
-timeout, in at most ``LONGER_TIME`` times the wall time the budget took, and a third of what
-remains of the check's time): if it fits then, the finding is ``slow_training``; where a
-wider network does no better on rows it did not train on, ``noisy_targets`` (``heldout``).
-Before any of these, ``remedies`` names the causes that leave the network as it is. Every run keeps
-within the check's time; a run cut short by it is no evidence, and training is then not
-assessed. Findings come in the order of their fix: the data, ``no_bias``, the
-initialisation, the learning rate, ``capacity`` last.
+identical inputs carry different targets (``contradictory_targets``, a note beside the rest
+where the strong run stays more than two rows below that bound); where the strong run fits,
+and so does the declared optimizer from the same weights (longer, or at a larger lr), the start
+is no cause: ``slow_training``. Before ``capacity`` is claimed the declared run goes on for
+``LONGER`` times its budget (with a timeout, in at most ``LONGER_TIME`` times the budget's wall
+time and a third of the check's time left), then the strong run (``strong_longer``): if either
+fits, ``slow_training``; where a wider network does no better on rows it did not train on,
+``noisy_targets`` (``heldout``).
+Before any of these, ``remedies`` names the causes that leave the network as it is. Every run
+keeps within the check's time (one cut short is no evidence: training is then not assessed).
+Findings come in the order of their fix: data, bias, initialisation, lr, ``capacity`` last.
 """
 
 from __future__ import annotations
@@ -52,6 +51,7 @@ from .remedies import (
 )
 from .result import Finding, Training
 from .small_start import clip_binds, scaled, small_start
+from .strong_longer import longer_strong
 from .torch_side import Reference, Trained
 from .unit_states import init_scale, init_small, units
 
@@ -213,6 +213,7 @@ def probe(
     )
     if clash is not None:  # the data's; far below its bound, a note beside the rest (s33 F7)
         found.append(clash[0] if near else replace(clash[0], kind="note"))
+    bounded = fits if clash is None else (lambda out: crit.value(out) >= clash[1] - 1e-12)
     if not near and rng is None:  # a cause that leaves the network as it is?
         fixed = remedies(train, spec, strong_spec, P0, X, y, batches, steps, STRONG_STEPS,
                          strong.fit, found, declared.losses)  # fmt: skip
@@ -312,6 +313,9 @@ def probe(
         )  # fmt: skip
     ):  # more units or layers cannot help here (review s19b)
         found.append(deep)
+    elif not strong.fit and not near and rng is None and (later := longer_strong(
+        train, strong_spec, P0, X, y, STRONG_STEPS, bounded, score, run, _left())):  # fmt: skip
+        found.append(later)
     elif not strong.fit and not near and rng is None:
         found.append(
             Finding(

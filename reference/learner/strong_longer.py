@@ -1,0 +1,36 @@
+"""Before ``capacity`` is claimed: the strong run (Adam from the learner's weights) on for
+``LONGER`` times its steps. A network that gets there, only later, can represent the data:
+the answer is ``slow_training`` (review s34 F3: a logistic regression on uncentred inputs fit
+at step 4,956 and the nnfs spiral reached its bound at step 5,000, both said "cannot
+represent"). Where identical inputs carry other targets, "gets there" is the best any model
+reaches (the contradiction's bound), not every row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .result import Finding
+
+LONGER = 4  # times the strong run's steps
+
+
+def longer_strong(
+    train: Callable[..., Any], strong_spec: Any, P0: dict, X: Any, y: Any, steps: int,
+    fits: Callable[[Any], bool], score: Callable[[Any], str], run: str, seconds: float | None,
+) -> Finding | None:  # fmt: skip
+    """``slow_training`` where the strong run fits within ``LONGER`` times its ``steps``."""
+    more = train(strong_spec, P0, [(X, y)], LONGER * steps, fits, seconds=seconds)
+    if not more.fit:
+        return None
+    return Finding(
+        "slow_training",
+        (),
+        None,
+        None,
+        f"{run}; {strong_spec.opt} from the same weights does not fit in {steps} full-batch "
+        f"steps, but does in {more.steps}: {score(more.out)}, so the network can represent it",
+        "train longer, or at a larger learning rate (or with Adam); standardised inputs often "
+        "get there sooner",
+        "limitation",
+    )
