@@ -191,15 +191,14 @@ def _run(
             run.ignored = run.ignored or [ignores_rows_note(k)]
         o = ref64.run(P, X[rows], y[rows]) if ref64 is not None else None
         expected, ubound = None, None
-        run.notes += clip_form(ref, P, obs, rs.grads) if k == 1 else []  # the textbook clip?
         gbound = allow.lazy_grads(P, X[rows], y[rows])  # round-off allowances (allowance.py)
         nbound = narrow and narrow.lazy_grads(P, X[rows], y[rows])
         if obs.grads is not None and not obs.implied:  # the torch optimizer on its gradients
-            own = ref.update(P, obs.grads)
+            own = ref.update(P, obs.grads, obs.after)
             expected, nxt = (own, obs.after) if obs.after is not None else (None, own)
         elif obs.after is not None:
             nxt = obs.after
-            expected = None if obs.implied else ref.update(P, rs.grads)
+            expected = None if obs.implied else ref.update(P, rs.grads, obs.after)
             if expected is not None:  # from PyTorch's gradients: the learner's are within R_g
                 allow.push(P, rs.grads, X[rows], y[rows])
                 ubound = allow.update
@@ -211,6 +210,7 @@ def _run(
         terms, logs = terms_of(rs, y[rows]), loss_terms(spec.loss, spec.sizes[-1], len(rows))
         recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o, terms, gbound,
                           ubound, nbound, logs)  # fmt: skip
+        run.notes += clip_form(ref, run.notes)  # the textbook's norm clip, said once
         if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
             runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
                                             HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip

@@ -11,6 +11,7 @@ sigmoid outputs, without BCELoss's 1e-12 clamp, which makes torch's own gradient
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class Reference:
         self.l2, self.l2_bias = top(l2), top(l2_bias)  # one number each (the largest)
         self.clip = clip
         self.clip_eps = 1e-6  # the norm clip's: torch's total_norm + 1e-6 (0: the textbook's)
+        self.textbook_clip = False  # a step of the learner's was the textbook clip's (update)
         self.softmax_out = softmax_out  # the forward output compared is softmax(logits)
         self.logits_out = False  # ... or the logits themselves (``output_form``)
         self.sigmoid_out = False  # ... or sigmoid of them, under bce_with_logits (``output_form``)
@@ -142,9 +144,14 @@ class Reference:
         if hasattr(opt, "lr_steps"):  # (torch_lr.inverse_time)
             opt.lr_steps = 0
 
-    def update(self, params: dict[str, Array], grads: dict[str, Array]) -> dict[str, Array]:
+    def update(
+        self, params: dict[str, Array], grads: dict[str, Array], after: dict | None = None
+    ) -> dict[str, Array]:
         """One step of the declared torch optimizer from ``params`` with the given gradients
-        (the shadow's optimizer state carries over between calls)."""
+        (the shadow's optimizer state carries over between calls). Under a norm clip, where
+        the learner's post-step weights ``after`` are given, the clip is PyTorch's (the norm
+        + 1e-6) or the textbook's (the norm alone: TensorFlow's, Keras's), whichever step is
+        nearer them: both are the clip, 1e-6 / ||g|| apart (review s34 F1, s35 F1-F2)."""
         sh = self.shadow
         sh.set_params(params)
         for n, p in sh.params.items():
@@ -153,12 +160,30 @@ class Reference:
                 if n in self.frozen
                 else torch.from_numpy(np.ascontiguousarray(layout(n, grads[n]))).to(p.dtype)
             )
-        if any(self.clip):  # clipped in place: on copies, never the caller's arrays
-            for p in sh.params.values():
-                p.grad = None if p.grad is None else p.grad.clone()
-            clipped(sh.params.values(), self.clip, self.clip_eps)
-        sh.optimizer.step()
-        return sh.get_params()
+        if not any(self.clip):
+            sh.optimizer.step()
+            return sh.get_params()
+        raw = {n: None if p.grad is None else p.grad.clone() for n, p in sh.params.items()}
+        state = copy.deepcopy(sh.optimizer.state_dict())
+        steps = []
+        for eps in (self.clip_eps, 0.0) if self.clip[1] and after is not None else (self.clip_eps,):
+            sh.set_params(params)
+            sh.optimizer.load_state_dict(copy.deepcopy(state))
+            for n, p in sh.params.items():  # clipped in place: on copies of the gradients
+                p.grad = None if raw[n] is None else raw[n].clone()
+            clipped(sh.params.values(), self.clip, eps)
+            sh.optimizer.step()
+            out = sh.get_params()
+            far = max((float(np.abs(np.asarray(after[k]) - v).max()) for k, v in out.items()
+                       if k in after), default=0.0) if after is not None else 0.0  # fmt: skip
+            steps.append((far, eps, out, copy.deepcopy(sh.optimizer.state_dict())))
+        far, eps, out, kept = min(steps, key=lambda t: t[0])  # (PyTorch's first: ties keep it)
+        scale = max((float(np.abs(v).max(initial=0.0)) for v in out.values()), default=1.0)
+        near = far <= 1e-9 * max(scale, 1e-300)  # (a wrong clip's step is near neither)
+        self.textbook_clip = self.textbook_clip or (eps == 0.0 and far < steps[0][0] and near)
+        sh.set_params(out)
+        sh.optimizer.load_state_dict(kept)
+        return out
 
     def train(
         self,

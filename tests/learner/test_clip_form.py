@@ -56,3 +56,44 @@ def test_the_textbook_norm_clip_is_the_declared_clip(form, style):
         return
     assert res.code == "match", res.render()
     assert ("clip_form" in res.codes()) == (form == "textbook"), res.render()
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_a_textbook_clip_that_first_binds_later_matches(style):
+    """Review s35 F1: a clip first binding at step 2 was read at step 1 alone (an unexplained
+    mismatch); the form is taken at every step (the first batch's targets are the network's
+    own outputs, so its gradient is 0 and the clip binds from step 2)."""
+    a = _learner("textbook", style)
+    r = np.random.RandomState(1)
+    X = r.randn(20, 3)
+    y = np.sin(X[:, :1]) * 3
+    P = a.root  # the learner's arrays
+    h = np.tanh(X[:10] @ P["W1"] + P["b1"])
+    y[:10] = h @ P["W2"] + P["b2"]
+    res = check(a, X, y, steps=4, probe=False, batch_size=10)
+    assert res.code == "match" and "clip_form" in res.codes(), res.render()
+
+
+def test_a_wrong_clip_is_no_row_pairing():
+    """Review s35 F3: a clip of each parameter by its own norm, on a 3-7-3 softmax net, was
+    told to reorder X and y (with every row alike the norm fell below the clip)."""
+    r = np.random.RandomState(21)
+    P = {"W1": r.randn(3, 7), "b1": r.randn(7) * 0.1, "W2": r.randn(7, 3), "b2": np.zeros(3)}
+
+    def step(X, Y):
+        h = 1 / (1 + np.exp(-(X @ P["W1"] + P["b1"])))
+        s = h @ P["W2"] + P["b2"]
+        p = np.exp(s - s.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        d = (p - Y) / len(X)
+        dz = d @ P["W2"].T * h * (1 - h)
+        for k, g in zip(P, [X.T @ dz, dz.sum(0), h.T @ d, d.sum(0)], strict=True):
+            P[k] -= 0.5 * g * min(1.0, 1.0 / np.linalg.norm(g))  # each by its own norm
+
+    r = np.random.RandomState(1)
+    X = r.randn(45, 3) * 4
+    a = from_step(P, list(P), step, sizes=[3, 7, 3], activations="sigmoid,softmax",
+                  loss="cross_entropy", optimizer="sgd", lr=0.5, clip_grad_norm=1.0)  # fmt: skip
+    res = check(a, X, np.eye(3)[X.argmax(1)], steps=3, probe=False, batch_size=15)
+    assert res.code == "implementation_bug" and "rows_mispaired" not in res.codes(), res.render()
+    assert "clip_form" not in res.codes(), res.render()
