@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 SAT_Z = 40.0  # sigmoid(40) is 1.0 in float64 and narrower (and in float64 arithmetic on them)
 REACH = {"float64": 36.7, "float32": 16.7, "float16": 8.4}  # where sigmoid(z) first rounds to 1
+REACH_LOW = {"float64": 708.0, "float32": 87.0, "float16": 11.0}  # where exp(-z) overflows: a = 0
 REACH_STEPS = 3000  # PyTorch's training from the learner's weights, to see whether it gets there
 
 
@@ -78,13 +79,18 @@ def saturated_step(
     said = f.evidence.replace(" at step 1 (the first step)", "").rstrip("; ")
     data = [(X[r], y[r]) for r in batches]
     trained = ref.train(spec, P0, data, REACH_STEPS, codec.frozen, _never, seconds=5.0)
-    # the a = 1 side alone: z <= -36.7 leaves a sigmoid at 1e-16, far from 0 (review s34 F2:
-    # a run whose largest |z| was -99 raised a correct Ng-style BCE to a bug)
-    reach = float(ref.run(trained.params, X, y).z[-1].numpy().max(initial=0.0))
-    reached = np.isfinite(reach) and reach >= REACH.get(codec.precision, REACH["float64"])
+    # a = 1 from z >= 36.7 (float64); a = 0 only where exp(-z) overflows, z <= -708 (review
+    # s34 F2: -99 raised a correct float64 BCE to a bug; s35 F5: float32's is -87)
+    z = ref.run(trained.params, X, y).z[-1].numpy()
+    top, low = float(z.max(initial=0.0)), float(z.min(initial=0.0))
+    dtype = codec.precision if codec.precision in REACH else "float64"
+    lows = low <= -REACH_LOW[dtype]
+    reach = low if lows else top
+    reached = np.isfinite(reach) and (top >= REACH[dtype] or lows)
     how = (
-        f"PyTorch's own training from your weights gets there: its largest output "
-        f"pre-activation is {reach:.3g} after {trained.steps} steps"
+        f"PyTorch's own training from your weights gets there: its "
+        f"{'smallest' if lows else 'largest'} output pre-activation is {reach:.3g} after "
+        f"{trained.steps} steps{' (where the sigmoid rounds to 0)' if lows else ''}"
         if reached
         else f"PyTorch's own training from your weights does not get there in {trained.steps} "
         f"steps (its largest output pre-activation {reach:.3g}): a latent fault, said as a note"

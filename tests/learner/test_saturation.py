@@ -106,3 +106,25 @@ def test_outputs_driven_far_negative_alone_leave_it_a_note():
     f = next(f for f in res.findings if f.code == "nonfinite_at_saturation")
     assert res.code == "match" and f.kind == "note", res.render()
     assert "does not get there" in f.evidence, f.evidence
+
+
+def test_float32_outputs_driven_past_exp_s_overflow_are_the_verdict():
+    """Review s35 F5: in float32 a sigmoid is exactly 0 below z = -88.7 (exp(-z) overflows),
+    where -y/a is 0/0; PyTorch's run reached -107, said a latent note."""
+    r = np.random.RandomState(0)
+    X = np.concatenate([r.uniform(0.5, 1.0, 20), r.uniform(-30, -25, 20)]).astype(np.float32)
+    X, y = X.reshape(-1, 1), np.repeat([1.0, 0.0], 20).astype(np.float32).reshape(-1, 1)
+    P = {"W": np.full((1, 1), 0.01, np.float32), "b": np.zeros(1, np.float32)}
+
+    def grads(X, y):
+        a = 1 / (1 + np.exp(-(X @ P["W"] + P["b"])))
+        dz = (-y / a + (1 - y) / (1 - a)) * a * (1 - a) / len(X)
+        return {"W": X.T @ dz, "b": dz.sum(0)}
+
+    a = from_gradients(P, ["W", "b"], grads, sizes=[1, 1], activations="sigmoid", loss="bce",
+                       optimizer="sgd", lr=0.2)  # fmt: skip
+    with np.errstate(all="ignore"):
+        res = check(a, X, y, steps=3, probe=False)
+    f = next(f for f in res.findings if f.code == "nonfinite_at_saturation")
+    assert res.code == "numerical_instability" and f.kind == "bug", res.render()
+    assert "smallest output pre-activation" in f.evidence, f.evidence
