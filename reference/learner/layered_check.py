@@ -212,8 +212,8 @@ def check_layered(
                     raise LearnerError(f"{findings[0].evidence}: {findings[0].hint}")
                 if unsure and not explained(findings[0]):
                     findings = _other_masks(why, tol, probe) or []
-                    if not findings:
-                        raise LearnerError(UNRECOVERED)
+                    if not findings:  # (the note's own words: a declared seed's, s33 F10)
+                        raise LearnerError(got.evidence if got is not None else UNRECOVERED)
                 break
             prev_G = G
             P2, opt_state = net.opt.update(G, opt_state, P)

@@ -27,7 +27,7 @@ import numpy as np
 from .layered_decl import LayeredDecl
 from .paths import LearnerError, get
 from .result import Finding
-from .seed_inside import WIDE, again, inside, lost, said, seed_of, seeded_inside
+from .seed_inside import WIDE, again, declared_seed, lost, said, seed_of, seeded_inside
 
 Array = np.ndarray
 RECIPES = {  # how learners draw a dropout mask from NumPy's global generator
@@ -144,13 +144,8 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
             wrong = None  # a right draw gives them too (one row: every mask is the rows')
         return masks, _next_draws(state, keeps, shapes, masks, names), wrong and _wrong(wrong, k)
     if decl.dropout_seed is not None:  # in each layer (CS231n), or once a pass (Ng's course)
-        ms = [seeded(decl.dropout_seed, kp, sh) for kp, sh in zip(keeps, shapes, strict=True)]
-        cands = [dict(zip(names, ms, strict=True))]
-        if loss is not None:
-            seed = [decl.dropout_seed]
-            cands += [dict(zip(names, f, strict=True)) for _, f, _ in
-                      inside(seed, RECIPES, keeps, shapes)]  # fmt: skip
-        return min(cands, key=lambda m: abs(ref.run(P, B, X, y, m).loss - (loss or 0))), None, None
+        tol = replay_rtol(learner) * max(abs(loss or 0.0), 1.0)
+        return declared_seed(decl.dropout_seed, ref, (P, B, X, y), loss, tol, names, keeps, shapes)
     if loss is None:
         raise LearnerError(
             "the dropout masks cannot be recovered: return the loss from your training pass, "

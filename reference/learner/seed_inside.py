@@ -73,6 +73,34 @@ def seed_of(label: str) -> int | None:
     return int(label.split()[1]) if label.startswith("inside") else None
 
 
+def declared_seed(
+    seed: int, ref: Any, at: tuple, loss: float | None, tol: float, names: list, keeps: list,
+    shapes: list,
+) -> tuple:  # fmt: skip
+    """(masks, None, note or None) of a declared ``dropout_seed``: seeded in each layer
+    (CS231n) or once before the pass's first mask (deeplearning.ai), whichever gives the
+    learner's ``loss``; where neither does, the nearest with a ``dropout_unrecovered`` note,
+    so that what parts is refused, not judged (review s33 F10: a seed set between the two
+    dropout layers was read as a forward bug)."""
+    from .layered_masks import RECIPES, seeded
+
+    per_layer = [seeded(seed, kp, sh) for kp, sh in zip(keeps, shapes, strict=True)]
+    cands = [dict(zip(names, per_layer, strict=True))]
+    if loss is None:
+        return cands[0], None, None
+    cands += [
+        dict(zip(names, f, strict=True)) for _, f, _ in inside([seed], RECIPES, keeps, shapes)
+    ]
+    gaps = [abs(ref.run(*at, m).loss - loss) for m in cands]
+    best = min(range(len(cands)), key=lambda i: gaps[i])
+    text = (
+        f"your dropout masks are not the declared dropout_seed={seed}'s: neither its draws in "
+        "each layer nor once before the pass give your loss; declare masks=[...] (your dropout "
+        "layers or their mask arrays) instead"
+    )
+    return cands[best], None, (lost(1, text) if gaps[best] > tol else None)
+
+
 def lost(k: int, text: str) -> Finding:
     """The ``dropout_unrecovered`` note of step ``k``: the layered check then refuses to judge
     a step it cannot replay (review s33 F2: a seed of 10 k was read as a forward bug)."""

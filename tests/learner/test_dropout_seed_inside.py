@@ -37,12 +37,14 @@ def _learner(seed: int | str | None, dropout_seed: int | None = None):
             np.random.seed(1) if calls[0] % 2 == 0 else None
         elif seed == "once":
             np.random.seed(1) if not calls[0] else None
-        elif seed is not None:
+        elif seed is not None and seed != "between":
             np.random.seed(seed)
         calls[0] += 1
         A1 = np.maximum(P["W1"] @ X + P["b1"], 0)
         D1 = np.random.rand(*A1.shape) < KEEP
         A1d = A1 * D1 / KEEP
+        if seed == "between":  # (review s33 F10: set between the two dropout layers)
+            np.random.seed(1)
         A2 = np.maximum(P["W2"] @ A1d + P["b2"], 0)
         D2 = np.random.rand(*A2.shape) < KEEP
         A2d = A2 * D2 / KEEP
@@ -99,4 +101,10 @@ def test_masks_drawn_afresh_each_pass_match(seed):
 
 def test_the_seed_declared_matches_and_a_wrong_one_does_not():
     assert _run(1, dropout_seed=1).code == "match"
-    assert _run(1, dropout_seed=2).code != "match"
+    with pytest.raises(LearnerError, match="not the declared dropout_seed=2's"):
+        _run(1, dropout_seed=2)  # refused, with the seed said: no masks to judge it with
+
+
+def test_a_declared_seed_that_gives_neither_replay_is_refused_with_its_name():
+    with pytest.raises(LearnerError, match="not the declared dropout_seed=1's"):
+        _run("between", dropout_seed=1)

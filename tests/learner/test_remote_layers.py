@@ -135,8 +135,8 @@ def test_a_declared_seed_crosses_and_a_wrong_one_is_no_match(tmp_path, capsys):
     f = _copy(tmp_path, "net_nnfs_dropout_ok", SEEDED)
     rc, out = _json(capsys, f"{f}:seeded_adapter")
     assert (rc, out["code"]) == (0, "match"), out
-    rc, out = _json(capsys, f"{f}:wrong_seed")
-    assert (rc, out["code"]) == (1, "implementation_bug"), out
+    rc = main(["check", f"{f}:wrong_seed", *STEPS, "--json"])  # refused: the declaration's
+    assert rc == 2 and "not the declared dropout_seed=" in capsys.readouterr().err
 
 
 REPLAY = """

@@ -156,8 +156,8 @@ def test_declared_seed_gives_the_mask_and_a_wrong_seed_is_not_a_match():
     r = _run(_fc(m, seed=123, dropout_seed=123))
     assert r.code == "match", r.render()
     assert not [f for f in r.findings if f.code == "dropout_replayed"]
-    r = _run(_fc(m, seed=123, dropout_seed=124))
-    assert r.code == "implementation_bug"
+    with pytest.raises(LearnerError, match="not the declared dropout_seed=124's"):
+        _run(_fc(m, seed=123, dropout_seed=124))  # refused: the declaration, not the code
 
 
 def test_dropout_in_eval_mode_is_a_forward_finding():

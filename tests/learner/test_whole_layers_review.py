@@ -215,7 +215,8 @@ def test_cs231n_seed_in_dropout_param_is_replayed_and_a_wrong_one_declared_is_ca
     assert "dropout_seeded" in _codes(r, "note")
     model = m.FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75,
                                 normalization="batchnorm", seed=123)  # fmt: skip
-    assert _run(m.nnparity_adapter(model, dropout_seed=7)).code == "implementation_bug"
+    with pytest.raises(LearnerError, match="not the declared dropout_seed=7's"):
+        _run(m.nnparity_adapter(model, dropout_seed=7))  # refused: the declaration's
 
 
 def test_batchnorm_at_a_batch_of_one_is_left_out_with_a_note_or_refused():
