@@ -167,3 +167,11 @@ def _at_chance(held: float, y: np.ndarray, n: int) -> bool:
 
 def _said(v: float, what: str) -> str:
     return f"{v:.1%}" if what == "classifies" else f"R^2 = {v:.3f}"
+
+
+def noisy_run(train: Any, spec: Any, codec: Any, X: Any, y: Any, crit: Any, *runs: Any) -> Any:
+    """``noisy_targets`` for a network with every bias (else None: ``no_bias`` is asked
+    first), measured against its best run's share classified or R^2."""
+    if crit.value is None or codec.frozen or not spec.bias:
+        return None
+    return noisy_targets(train, spec, X, y, max(crit.value(r.out) for r in runs))

@@ -38,7 +38,7 @@ from .codec import Codec
 from .contradiction import contradiction
 from .criteria import criterion
 from .depth import depth_reading
-from .heldout import few_left, noisy_targets, too_few
+from .heldout import few_left, noisy_run, too_few
 from .many_starts import train_many
 from .remedies import (
     STRONG_STEPS,
@@ -51,7 +51,7 @@ from .remedies import (
 )
 from .result import Finding, Training
 from .small_start import clip_binds, scaled, small_start
-from .strong_longer import longer_strong
+from .strong_longer import below_bound, longer_strong
 from .torch_side import Reference, Trained
 from .unit_states import init_scale, init_small, units
 
@@ -228,6 +228,9 @@ def probe(
             return failed, _ordered(kept + fixed)
     if near:  # at the data's own bound: units that died on the way are no limitation
         found = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
+        said = f"{run}; {sopt}"
+        found += below_bound(slower, train, spec, declared, P0, batches, steps, bounded, score,
+                             longer_time, crit.value, clash[1] - slack, said)  # fmt: skip
     longer = None
     if not strong.fit and not near and rng is None:  # slow, not unable? LONGER times longer
         longer = train(spec, declared.params, batches, LONGER * steps, fits,
@@ -291,7 +294,7 @@ def probe(
         and not near
         and rng is None
         and not cut
-        and (noisy := _noisy(train, spec, codec, X, y, crit, declared, strong))
+        and (noisy := noisy_run(train, spec, codec, X, y, crit, declared, strong))
     ):  # the rest is the data's noise, not the network's size (review s16c)
         found.append(noisy)
     elif not strong.fit and not near and rng is None and cut:
@@ -359,14 +362,6 @@ def probe(
             )
         )
     return failed, _ordered(found)
-
-
-def _noisy(train: Any, spec: Spec, codec: Codec, X: Any, y: Any, crit: Any, *runs: Any) -> Any:
-    """``heldout.noisy_targets`` for a network with every bias (else None: ``no_bias`` is
-    asked first), measured against its best run's share classified or R^2."""
-    if crit.value is None or codec.frozen or not spec.bias:
-        return None
-    return noisy_targets(train, spec, X, y, max(crit.value(r.out) for r in runs))
 
 
 def _ordered(found: list[Finding]) -> list[Finding]:

@@ -100,3 +100,23 @@ def test_a_few_clashing_rows_are_the_data_set_s_own_not_a_shuffle(rows):
     f = contradiction(X, y, accuracy=True)[0]
     few = "these few rows are in your data as built" in f.hint
     assert few == (rows == 1) and ("shuffled" in f.hint) == (rows == 10), f.hint
+
+
+@pytest.mark.parametrize("lr", [0.01, 1.0])
+def test_a_slow_run_below_the_bound_adam_reaches_is_slow_training_too(lr):
+    """Review s35 F6: SGD at lr 0.01 at 23/35, where Adam reaches the bound of 32, was said to
+    be the data's alone; at lr 1 the declared run reaches the bound itself."""
+    X = np.array([[0, 0]] * 10 + [[0, 1]] * 10 + [[1, 0]] * 10 + [[1, 1]] * 2 + [[0, 0]] * 3,
+                 dtype=float)  # fmt: skip
+    y = np.array([0] * 10 + [1] * 20 + [0] * 2 + [1] * 3, dtype=float).reshape(-1, 1)
+    P = {"W": np.random.RandomState(0).randn(2, 1) / np.sqrt(2), "b": np.zeros(1)}
+
+    def grads(Xb, yb):
+        d = (1 / (1 + np.exp(-(Xb @ P["W"] + P["b"]))) - yb) / len(Xb)
+        return {"W": Xb.T @ d, "b": d.sum(0)}
+
+    a = from_gradients(P, ["W", "b"], grads, sizes=[2, 1], activations="sigmoid", loss="bce",
+                       optimizer="sgd", lr=lr)  # fmt: skip
+    res = check(a, X, y, steps=2, watch=0)
+    assert res.code == "match" and "contradictory_targets" in res.codes(), res.render()
+    assert ("slow_training" in res.codes()) == (lr == 0.01), res.render()
