@@ -10,6 +10,7 @@ outputs (``REACH``), a note where it does not (review s30c F3: data whose optimu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,15 @@ if TYPE_CHECKING:
 SAT_Z = 40.0  # sigmoid(40) is 1.0 in float64 and narrower (and in float64 arithmetic on them)
 REACH = {"float64": 36.7, "float32": 16.7, "float16": 8.4}  # where sigmoid(z) first rounds to 1
 REACH_LOW = {"float64": 708.0, "float32": 87.0, "float16": 11.0}  # where exp(-z) overflows: a = 0
+SOFT_OP = (
+    "likely operation: a target's probability rounded to exactly 0, so -y/p (the chain rule "
+    "through the softmax) or log p divides by zero"
+)
+SOFT_FIX = (
+    "take dL/dz = p - y from the logits (softmax and cross-entropy together), or clip p to "
+    "[1e-12, 1] before dividing by it"
+)
+GAP = {"float64": 750.0, "float32": 105.0, "float16": 18.0}  # exp(-gap) is 0: p rounds to 0
 REACH_STEPS = 3000  # PyTorch's training from the learner's weights, to see whether it gets there
 
 
@@ -53,8 +63,15 @@ def saturated_step(
     top, low = float(zL.max(initial=0.0)), float(zL.min(initial=0.0))
     if not (np.isfinite(top) and np.isfinite(low)) or top <= 0.0 and low >= 0.0:
         return None
-    s = SAT_Z / top if top > 0.0 else SAT_Z / low  # the largest output at +40 (review s30c F1:
-    if 0.0 < s <= 1.0:  # scaling the largest |z| sent every output to -40, unsaturated)
+    dtype = codec.precision if codec.precision in REACH else "float64"
+    soft = (spec.activations[-1].name == "softmax" or ref.softmax_out) and zL.ndim == 2
+    soft = soft and zL.shape[1] > 1  # (under cross_entropy the twin's softmax is the loss's)
+    if soft:  # a row's target logit GAP below its largest: that probability rounds to 0
+        wide = _behind(zL, y) or float((zL.max(1) - zL.min(1)).max(initial=0.0))
+        s = GAP[dtype] / wide if wide > 0.0 else 0.0
+    else:
+        s = SAT_Z / top if top > 0.0 else SAT_Z / low  # the largest output at +40 (s30c F1:
+    if 0.0 <= s <= 1.0:  # scaling the largest |z| sent every output to -40, unsaturated)
         return None
     Q = {k: v * s if k in (f"W{L}", f"b{L}") else v for k, v in P0.items()}
     now = adapter.keep(pin=True)
@@ -77,33 +94,60 @@ def saturated_step(
         return None
     f = nonfinite_finding(obs, what, rs, spec, codec, again.warning, "")
     said = f.evidence.replace(" at step 1 (the first step)", "").rstrip("; ")
+    if soft:  # the learner's own division, not an exp the twin would overflow
+        said = re.sub(r"likely operation: [^;]*", SOFT_OP, said, count=1)
+        f = replace(f, hint=SOFT_FIX)
     data = [(X[r], y[r]) for r in batches]
     trained = ref.train(spec, P0, data, REACH_STEPS, codec.frozen, _never, seconds=5.0)
     # a = 1 from z >= 36.7 (float64); a = 0 only where exp(-z) overflows, z <= -708 (review
     # s34 F2: -99 raised a correct float64 BCE to a bug; s35 F5: float32's is -87)
     z = ref.run(trained.params, X, y).z[-1].numpy()
     top, low = float(z.max(initial=0.0)), float(z.min(initial=0.0))
-    dtype = codec.precision if codec.precision in REACH else "float64"
-    lows = low <= -REACH_LOW[dtype]
-    reach = low if lows else top
-    reached = np.isfinite(reach) and (top >= REACH[dtype] or lows)
+    lows = low <= -REACH_LOW[dtype] and not soft
+    reach = float((z.max(1) - z.min(1)).max(initial=0.0)) if soft else low if lows else top
+    limit = GAP[dtype] if soft else REACH[dtype]
+    reached = np.isfinite(reach) and (reach >= limit or lows)
     how = (
         f"PyTorch's own training from your weights gets there: its "
-        f"{'smallest' if lows else 'largest'} output pre-activation is {reach:.3g} after "
-        f"{trained.steps} steps{' (where the sigmoid rounds to 0)' if lows else ''}"
+        f"{'smallest' if lows else 'largest'} output {'gap' if soft else 'pre-activation'} is "
+        f"{reach:.3g} after {trained.steps} steps"
+        + (" (where the sigmoid rounds to 0)" if lows else "")
         if reached
         else f"PyTorch's own training from your weights does not get there in {trained.steps} "
-        f"steps (its largest output pre-activation {reach:.3g}): a latent fault, said as a note"
+        f"steps (its largest output {'gap' if soft else 'pre-activation'} {reach:.3g}): a latent "
+        "fault, said as a note"
     )
     return replace(
         f,
         code="nonfinite_at_saturation",
         step=None,
         evidence=f"every step checked agreed, but at your starting weights with the last "
-        f"layer scaled x{s:.3g} (the largest output pre-activation {SAT_Z:g}, where a sigmoid "
-        f"rounds to exactly 1) {said[0].lower()}{said[1:]}; {how}",
+        f"layer scaled x{s:.3g} ("
+        + (
+            f"one row's logits {GAP[dtype]:g} apart, where softmax rounds the smallest "
+            "probability to exactly 0"
+            if soft
+            else f"the largest output pre-activation {SAT_Z:g}, where a sigmoid rounds to exactly 1"
+        )
+        + f") {said[0].lower()}{said[1:]}; {how}",
         kind="bug" if reached else "note",
     )
+
+
+def _behind(z: np.ndarray, y: np.ndarray) -> float:
+    """The most any row's target logit lies below that row's largest (class labels, or
+    one-hot rows), 0 where none does or the targets are neither (review s35 F4: -Y / p breaks
+    where the target's probability is 0)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape == z.shape:
+        lab = y.argmax(1)
+    elif y.size == len(z) and np.issubdtype(y.dtype, np.number) and np.all(y == np.round(y)):
+        lab = y.astype(int).ravel()
+    else:
+        return 0.0
+    if lab.min(initial=0) < 0 or lab.max(initial=0) >= z.shape[1]:
+        return 0.0
+    return float((z.max(1) - z[np.arange(len(z)), lab]).max(initial=0.0))
 
 
 def _never(_out: np.ndarray) -> bool:

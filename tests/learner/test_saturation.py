@@ -128,3 +128,38 @@ def test_float32_outputs_driven_past_exp_s_overflow_are_the_verdict():
     f = next(f for f in res.findings if f.code == "nonfinite_at_saturation")
     assert res.code == "numerical_instability" and f.kind == "bug", res.render()
     assert "smallest output pre-activation" in f.evidence, f.evidence
+
+
+@pytest.mark.parametrize("stable", [False, True])
+def test_a_softmax_backward_through_minus_y_over_p_is_caught(stable):
+    """Review s35 F4: softmax + CE with -Y/p through the Jacobian (float32) went NaN in its own
+    run at step 1177, said `match`: a row's target logits 105 below its largest makes p = 0."""
+    r = np.random.RandomState(5)
+    X = (r.randn(60, 2) * 2).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)]
+    P = {"W1": (r.randn(2, 6) * 0.5).astype(np.float32), "b1": np.zeros(6, np.float32),
+         "W2": (r.randn(6, 3) * 0.5).astype(np.float32), "b2": np.zeros(3, np.float32)}  # fmt: skip
+
+    def grads(X, Y):
+        h = np.maximum(0, X @ P["W1"] + P["b1"])
+        s = h @ P["W2"] + P["b2"]
+        p = np.exp(s - s.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        if stable:
+            ds = (p - Y) / len(X)
+        else:  # J @ (-Y / p) row by row: p (g - <p, g>) with g = -Y / p
+            g = -Y / p / len(X)
+            ds = p * (g - (p * g).sum(1, keepdims=True))
+        dh = ds @ P["W2"].T * (h > 0)
+        return {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ ds, "b2": ds.sum(0)}
+
+    a = from_gradients(P, list(P), grads, sizes=[2, 6, 3], activations="relu,softmax",
+                       loss="cross_entropy", optimizer="sgd", lr=0.5)  # fmt: skip
+    with np.errstate(all="ignore"):
+        res = check(a, X, Y, steps=3, probe=False)
+    if stable:
+        assert res.code == "match" and "nonfinite_at_saturation" not in res.codes(), res.render()
+        return
+    f = next(f for f in res.findings if f.code == "nonfinite_at_saturation")
+    assert "rounds the smallest probability to exactly 0" in f.evidence, f.evidence
+    assert "-y/p" in f.evidence and f.hint.startswith("take dL/dz = p - y"), f.hint
