@@ -20,7 +20,7 @@ import torch
 from .diag_texts import CANCELLED, DERIV_HINT, FORM_HINT, PART, PRIME, TOTAL_ZERO, cancels
 from .hypotheses import ZERO_SUMS, Fit, LayerChoice, Search, StepData
 from .not_bugs import CONVENTIONS, saturated
-from .one_factor import one_factor
+from .one_factor import c_cos, one_factor
 from .result import Finding
 from .scale import late_factor, scale_findings
 from .scale import span as span_of
@@ -331,11 +331,9 @@ def unexplained(
     diff = (g - e).abs()
     where = tuple(int(i) for i in np.unravel_index(int(diff.argmax()), tuple(diff.shape)))
     where = codec.own(k, where) if codec is not None else where  # in the learner's layout
-    den, nl = float((e * e).sum()), float((g * g).sum())
-    c = float((g * e).sum()) / den if den else float("nan")
-    cos = float((g * e).sum()) / (den * nl) ** 0.5 if den and nl else float("nan")
+    c, cos = c_cos(g, e)
     zeros = ""
-    if nl == 0 and den:
+    if not bool(g.any()) and bool(e.any()):
         zeros = f"your gradient of {label} is all zeros where PyTorch's is not (never computed?); "
     few = _few(diff, e, s.atol.get(k, 0.0), s.rtol, k, codec)
     return Finding(

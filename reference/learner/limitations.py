@@ -229,7 +229,7 @@ def probe(
     if near:  # at the data's own bound: units that died on the way are no limitation
         found = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
         said = f"{run}; {sopt}"
-        found += below_bound(slower, train, spec, declared, P0, batches, steps, bounded, score,
+        found += below_bound(train, spec, declared, P0, batches, steps, bounded, score,
                              longer_time, crit.value, clash[1] - slack, said)  # fmt: skip
     longer = None
     if not strong.fit and not near and rng is None:  # slow, not unable? LONGER times longer

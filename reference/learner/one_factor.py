@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .result import Finding
 
@@ -26,11 +26,10 @@ def one_factor(
         return []
     cs = []
     for k in s.g:
-        g, e = s.g[k].double(), s.ref[k].double()
-        den, nl = float((e * e).sum()), float((g * g).sum())
-        if not den or not nl or float((g * e).sum()) / (den * nl) ** 0.5 < 1 - 1e-6:
+        c, cos = c_cos(s.g[k], s.ref[k])
+        if not cos >= 1 - 1e-6:  # (nan: a gradient of zeros)
             return []
-        cs.append(float((g * e).sum()) / den)
+        cs.append(c)
     if max(cs) - min(cs) > 1e-6 * max(abs(c) for c in cs):
         return []
     return [
@@ -48,3 +47,15 @@ def one_factor(
             "gradients (from_gradients(..., step=...)) to tell the two apart",
         )
     ]
+
+
+def c_cos(g: Any, e: Any) -> tuple[float, float]:
+    """(c, cos) of a learner's gradient ``g`` against PyTorch's ``e``: c = <g, e> / <e, e>,
+    cos their cosine similarity (nan where either is all zeros)."""
+    g, e = g.double(), e.double()
+    den, nl = float((e * e).sum()), float((g * g).sum())
+    dot = float((g * e).sum())
+    return (
+        dot / den if den else float("nan"),
+        dot / (den * nl) ** 0.5 if den and nl else float("nan"),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .remedies import slower
 from .result import Finding
 
 LONGER = 4  # times the strong run's steps
@@ -37,9 +38,9 @@ def longer_strong(
 
 
 def below_bound(
-    slower: Callable[..., Any], train: Callable[..., Any], spec: Any, declared: Any, P0: dict,
-    batches: list, steps: int, bounded: Callable[[Any], bool], score: Callable[[Any], str],
-    seconds: float | None, value: Callable[[Any], float], bound: float, run: str,
+    train: Callable[..., Any], spec: Any, declared: Any, P0: dict, batches: list, steps: int,
+    bounded: Callable[[Any], bool], score: Callable[[Any], str], seconds: float | None,
+    value: Callable[[Any], float], bound: float, run: str,
 ) -> list[Finding]:  # fmt: skip
     """``slow_training`` beside ``contradictory_targets`` where the strong run reaches the
     data's bound and the declared run ends below it (review s35 F6: SGD at lr 0.01 at 23/35

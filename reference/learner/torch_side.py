@@ -160,13 +160,17 @@ class Reference:
                 if n in self.frozen
                 else torch.from_numpy(np.ascontiguousarray(layout(n, grads[n]))).to(p.dtype)
             )
-        if not any(self.clip):
+        if not (self.clip[1] and after is not None):  # no norm clip's form to choose
+            if any(self.clip):  # clipped in place: on copies, never the caller's arrays
+                for p in sh.params.values():
+                    p.grad = None if p.grad is None else p.grad.clone()
+                clipped(sh.params.values(), self.clip, self.clip_eps)
             sh.optimizer.step()
             return sh.get_params()
         raw = {n: None if p.grad is None else p.grad.clone() for n, p in sh.params.items()}
         state = copy.deepcopy(sh.optimizer.state_dict())
         steps = []
-        for eps in (self.clip_eps, 0.0) if self.clip[1] and after is not None else (self.clip_eps,):
+        for eps in (self.clip_eps, 0.0):
             sh.set_params(params)
             sh.optimizer.load_state_dict(copy.deepcopy(state))
             for n, p in sh.params.items():  # clipped in place: on copies of the gradients
@@ -175,7 +179,7 @@ class Reference:
             sh.optimizer.step()
             out = sh.get_params()
             far = max((float(np.abs(np.asarray(after[k]) - v).max()) for k, v in out.items()
-                       if k in after), default=0.0) if after is not None else 0.0  # fmt: skip
+                       if k in after), default=0.0)  # fmt: skip
             steps.append((far, eps, out, copy.deepcopy(sh.optimizer.state_dict())))
         far, eps, out, kept = min(steps, key=lambda t: t[0])  # (PyTorch's first: ties keep it)
         scale = max((float(np.abs(v).max(initial=0.0)) for v in out.values()), default=1.0)
