@@ -8,7 +8,6 @@ bound) is flagged as noise instead of printed as a finding."""
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,25 +25,6 @@ SIZES = (
 )
 SAMPLE_S = 0.15  # seconds per engine sample: one call of 16 tiny specs (~25 ms) is too few
 NOISE = 0.05  # a ratio this far below its bound, or a peak share this far above 1, is noise
-
-
-def machine() -> dict[str, Any]:
-    """CPU, cores and library versions, for the table's caption."""
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-    }
 
 
 def threads_for_size(sizes: str, batch: int) -> int:

@@ -36,6 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from nnparity.reports import bench, bench_layered
+    from nnparity.reports.machine import machine
 
     if args.repeats < 1:
         raise NNParityError(f"--repeats must be >= 1, got {args.repeats}")
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(msg, file=sys.stderr, flush=True)
 
-    out: dict = {"machine": bench.machine(), "repeats": args.repeats}
+    out: dict = {"machine": machine(), "repeats": args.repeats}
     sizes = bench.SIZES[:2] if args.quick else bench.SIZES
     rows = []
     for sz, b in sizes:
@@ -89,16 +90,30 @@ def _emit(out: dict, old: dict | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def caption(m: dict, repeats: int) -> str:
+    """The machine a run was timed on, and a warning where NumPy's BLAS kernels were pinned to
+    others than it picks itself (the figures then hold for the pinned ones)."""
+    blas = f" ({m['blas']})" if m.get("blas") else ""  # runs kept before 2026-12-05 lack it
+    text = (
+        f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy {m['numpy']}{blas}, "
+        f"torch {m['torch']}; {repeats} paired samples per figure"
+    )
+    pins = m.get("pins") or {}
+    if pins and m.get("unpinned") not in (None, m.get("blas")):
+        text += (
+            f"\nwarning: NumPy's BLAS is pinned by {' '.join(f'{k}={v}' for k, v in pins.items())};"
+            f" unpinned it runs {m['unpinned']}. These figures hold for the pinned kernels: unset"
+            f" {' and '.join(pins)} to time NumPy's own choice."
+        )
+    return text
+
+
 def render(out: dict, compared: Path | None = None) -> None:
     """Print a ``nnparity bench`` result (a run's, or one kept with ``--json``) as tables."""
     from tabulate import tabulate
 
     rows = out["train_step"]
-    m = out["machine"]
-    print(
-        f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy {m['numpy']}, "
-        f"torch {m['torch']}; {out['repeats']} paired samples per figure\n"
-    )
+    print(caption(out["machine"], out["repeats"]) + "\n")
     print(
         tabulate(
             [
