@@ -8,6 +8,15 @@ from .hypotheses import StepData
 
 CONVENTIONS = (  # (the derivative candidate's key, code, what it is, the hint)
     (
+        lambda key: key.startswith("ceadd "),
+        "clip_convention",
+        "{}{}: the exact gradient (PyTorch's cross_entropy from the logits, softmax - y, the "
+        "twin's) differs from it by eps / p relative, p a sample's probability of its class: "
+        "visibly only where p comes near eps",
+        "nothing to fix: a safe log's epsilon is a convention; to keep the exact gradient, use "
+        "dz = (p - y) / N for a softmax output under cross-entropy",
+    ),
+    (
         lambda key: key.startswith(("ceclip ", "ceout ")),
         "clip_convention",
         "{}{}: the exact gradient (PyTorch's cross_entropy from the logits, softmax - y, the "

@@ -89,6 +89,8 @@ CLIP_FORMS = {  # what each safe-log candidate is, with its eps as {e}
     "epsilon in cross-entropy)",
     "ceout": "dz = clip(p, {e}, 1 - {e}) - y: p - y from a softmax clipped in the forward pass "
     "(Keras's epsilon)",
+    "ceadd": "dL/dp = -y / (p + {e}) through the softmax's Jacobian (a safe log's epsilon added "
+    "in cross-entropy, -log(p + {e}))",
     "out": "dz = clip(a, {e}, 1 - {e}) - y: a - y from an output clipped in the forward pass "
     "(Keras's epsilon)",
     "add": "dL/da = -(y / (a + {e}) - (1 - y) / (1 - a + {e})), times sigma'(z)",
@@ -126,22 +128,24 @@ def bce_clip_dz(
 
 
 def ce_clip_dz(
-    z: Tensor, y: Tensor, eps: float, reduction: str, exact: Tensor, out: bool = False
+    z: Tensor, y: Tensor, eps: float, reduction: str, exact: Tensor, form: str = "clip"
 ) -> Tensor:
     """Cross-entropy's dL/dz as a safe-log learner writes it: dL/dp = -y / clip(p, eps, 1)
-    through the softmax's full Jacobian, p (dp - <dp, p>); ``out``: p - y with p clipped to
-    [eps, 1 - eps] in the forward pass. The rows no clip touches take ``exact`` (the twin's
-    dL/dz, with the declared loss's own targets and weights): a convention differs from it
-    only where a sample saturates, and a candidate must claim nothing else."""
+    through the softmax's full Jacobian, p (dp - <dp, p>); ``"out"``: p - y with p clipped to
+    [eps, 1 - eps] in the forward pass; ``"add"``: dL/dp = -y / (p + eps), the gradient of
+    -log(p + eps), through the Jacobian. A clip's rows that it does not touch take ``exact``
+    (the twin's dL/dz, with the declared loss's own targets and weights): a clip differs from
+    it only where a sample saturates, and a candidate must claim nothing else; an added eps
+    moves every row, by eps / p relative."""
     p = torch.softmax(z, dim=1)
     t = y if y.is_floating_point() else F.one_hot(y, z.shape[1]).to(z.dtype)
-    if out:
+    if form == "out":
         q = p.clamp(eps, 1 - eps) - t
         clipped = ((p < eps) | (p > 1 - eps)).any(dim=1, keepdim=True)
     else:
-        dp = -t / p.clamp(eps, 1.0)
+        dp = -t / (p + eps) if form == "add" else -t / p.clamp(eps, 1.0)
         q = p * (dp - (dp * p).sum(1, keepdim=True))
-        clipped = ((p < eps) & (t != 0)).any(dim=1, keepdim=True)
+        clipped = ((p < eps) & (t != 0)).any(dim=1, keepdim=True) | (form == "add")
     q = q / z.shape[0] if reduction in ("mean", "batch") else q
     return torch.where(clipped, q, exact)
 

@@ -76,7 +76,9 @@ def step_data(
     if ref.spec.loss.name == "cross_entropy":  # a safe log's epsilon, or a clipped softmax
         alt.update({f"ceclip {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz)
                     for e in CLIPS})  # fmt: skip
-        alt.update({f"ceout {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz, True)
+        alt.update({f"ceout {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz, "out")
+                    for e in CLIPS})  # fmt: skip
+        alt.update({f"ceadd {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz, "add")
                     for e in CLIPS})  # fmt: skip
     if ref.spec.loss.name == "cross_entropy":  # the softmax's Jacobian once more on p - y
         alt["softmax_twice"] = softmax_twice_dz(dl_dz, z[-1])

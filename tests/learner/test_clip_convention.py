@@ -101,10 +101,11 @@ def test_a_sign_flip_beside_a_saturated_clip_is_still_a_bug():
     assert "clip_convention" not in res.codes(), res.render()
 
 
-def _softmax_net(eps: float, jacobian: bool):
+def _softmax_net(eps: float, jacobian: bool, add: bool = False, factor: float = 1.0):
     """A separate softmax layer and cross-entropy's dL/dp = -Y / clip(p, eps, 1) / N through
     its full Jacobian (``jacobian``), or p - Y from p clipped to [eps, 1 - eps] in the forward
-    pass; inputs in the tens, so most rows saturate (review s16b c06)."""
+    pass; inputs in the tens, so most rows saturate (review s16b c06). ``add``: dL/dp =
+    -Y / (p + eps) / N, the gradient of -log(p + eps) (review s36 F1: called a bug)."""
     r = np.random.RandomState(0)
     X = np.c_[r.uniform(18, 70, 90), r.uniform(10, 60, 90)]
     Y = np.eye(3)[np.digitize(X[:, 0], [35, 52])]
@@ -121,7 +122,7 @@ def _softmax_net(eps: float, jacobian: bool):
     def grads(X, Y):
         p, a1 = forward(X)
         if jacobian:
-            dp = -Y / np.clip(p, eps, 1) / len(X)
+            dp = -Y / ((p + eps) if add else np.clip(p, eps, 1)) / len(X) * factor
             dz2 = p * (dp - (dp * p).sum(1, keepdims=True))  # (diag(p) - p p^T) dp per row
         else:
             dz2 = (p - Y) / len(X)
@@ -146,3 +147,18 @@ def test_a_safe_logs_epsilon_in_cross_entropy_is_a_note_and_a_wide_clip_a_bug(ja
     assert "softmax output" in f.hint, r.render()
     # dividing by the clipped p loses the saturated rows' gradient; p - y from a clipped p not
     assert ("samples saturate" in f.evidence) == jacobian, r.render()
+
+
+@pytest.mark.parametrize("eps", [1e-7, 1e-9])
+def test_an_epsilon_added_inside_cross_entropys_log_is_a_note(eps):
+    r = _softmax_net(eps, True, add=True)
+    assert r.code == "match", r.render()
+    f = next(f for f in r.findings if f.code == "clip_convention")
+    assert f"-log(p + {eps:g})" in f.evidence and "eps / p relative" in f.evidence, r.render()
+
+
+@pytest.mark.parametrize("eps, factor", [(0.01, 1.0), (1e-7, 1.5)])
+def test_a_wide_added_epsilon_or_a_factor_beside_one_is_a_bug(eps, factor):
+    r = _softmax_net(eps, True, add=True, factor=factor)  # 0.01: wider than any safe log's
+    assert r.code == "implementation_bug", r.render()
+    assert "clip_convention" not in r.codes(), r.render()
