@@ -23,7 +23,7 @@ import torch
 from .decay import explain_decay
 from .evidence import to_tensors
 from .factors import fit
-from .optim_fixes import VARIANT_FIX
+from .optim_fixes import EPS_IN_SQRT, VARIANT_FIX, eps_inside_form
 from .optim_scale import gradient_scale, lr_factor, scale_reading, short_batch_scale
 from .optim_subset import subset_finding
 from .optim_variants import (
@@ -216,6 +216,9 @@ def explain_update(
                 "note",
             )
         ]
+    if [key for key, _, _ in found] == ["eps_inside"] and name in EPS_IN_SQRT:
+        return [eps_inside_form(name, names_, first, f"from {whose}, your post-step weights "
+                                f"follow {name} with {found[0][1]}")]  # fmt: skip
     if found:
         labels = " and ".join(lab for _, lab, _ in found)
         fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(found, 1))

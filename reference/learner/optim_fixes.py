@@ -2,6 +2,7 @@
 of ``value`` and ``declared``)."""
 
 from .optim_sim import T_COUNTS
+from .result import Finding
 
 VARIANT_FIX = {
     "amsgrad_flip": "declare amsgrad the way your update does it (amsgrad=true keeps v_max = "
@@ -10,9 +11,7 @@ VARIANT_FIX = {
     "bc_pow": "divide m by 1 - np.power(beta1, t) and v by 1 - np.power(beta2, t): the power "
     "of beta, subtracted from 1",
     "eps_inside": "add eps after the square root: sqrt(v) + eps (v_hat under Adam, the "
-    "average of g^2 under RMSprop, the sum under Adagrad), as torch.optim does; eps inside "
-    "the root is another valid form (optax's rmsprop(eps_in_sqrt=True) and adagrad, TF1's "
-    "RMSPropOptimizer), which PyTorch's steps part from where sqrt(v) is near eps",
+    "average of g^2 under RMSprop, the sum under Adagrad), as torch.optim does",
     "no_decay": "apply the declared weight_decay",
     "decoupled": "add wd * w to the gradient (Adam's L2), or declare optimizer='adamw'",
     "coupled": "decay the weights apart from the gradient: w *= 1 - lr * wd (AdamW)",
@@ -110,3 +109,27 @@ VARIANT_FIX = {
     "clip_value": "if you clip on purpose, declare clip_grad_value={value:.3g} (the twin then "
     "clips alike, as torch.nn.utils.clip_grad_value_); if not, remove the clip",
 }
+
+
+EPS_IN_SQRT = {  # optimizers whose eps inside the root is a library's own form, not a slip
+    "rmsprop": "optax's rmsprop (eps_in_sqrt=True, its default) and TF1's RMSPropOptimizer",
+    "adagrad": "optax's adagrad and TensorFlow's",
+}
+
+
+def eps_inside_form(name: str, labels: tuple, step: int, said: str) -> Finding:
+    """The note for eps inside the root of RMSprop or Adagrad alone: another library's form
+    (CONVENTIONS.md, optax), parting from PyTorch's only where the root is near eps (review
+    s36 F3: ML-From-Scratch's RMSprop and Adagrad were bugs). Adam's stays a departure
+    (LEARNER_BUGS.md 11): no library's Adam takes it."""
+    return Finding(
+        "eps_inside_form",
+        labels,
+        None,
+        step,
+        f"{said}: {EPS_IN_SQRT[name]}, where PyTorch's adds eps after the root; the two part "
+        "only where the root is near eps",
+        f"nothing to fix: a valid form of {name}; to match PyTorch to the digit, add eps after "
+        "the root: g / (sqrt(s) + eps)",
+        "note",
+    )

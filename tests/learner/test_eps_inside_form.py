@@ -1,0 +1,79 @@
+"""eps inside the square root, sqrt(s + eps): under RMSprop and Adagrad alone, optax's and
+TensorFlow's own form (CONVENTIONS.md), a match with an ``eps_inside_form`` note (review s36
+F3: ML-From-Scratch's RMSprop and Adagrad were bugs); under Adam a departure (LEARNER_BUGS.md
+11), and beside another departure a bug under any of the three."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_step
+
+EPS = 1e-6  # large enough to part from PyTorch's sqrt(s) + eps within a few steps
+
+
+def _adapter(opt: str, inside: bool, lr_factor: float = 1.0):
+    r = np.random.RandomState(0)
+    P = {"W1": r.randn(3, 6) * 0.5, "b1": np.zeros(6), "W2": r.randn(6, 2) * 0.5, "b2": np.zeros(2)}
+    s = {k: np.zeros_like(v) for k, v in P.items()}
+    m = {k: np.zeros_like(v) for k, v in P.items()}
+    t = [0]
+
+    def step(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
+        dh = d @ P["W2"].T * (1 - h**2)
+        g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        t[0] += 1
+        for k in P:
+            if opt == "adagrad":
+                s[k] += g[k] ** 2
+                num, v = g[k], s[k]
+            elif opt == "rmsprop":
+                s[k] = 0.9 * s[k] + 0.1 * g[k] ** 2
+                num, v = g[k], s[k]
+            else:
+                m[k] = 0.9 * m[k] + 0.1 * g[k]
+                s[k] = 0.999 * s[k] + 0.001 * g[k] ** 2
+                num, v = m[k] / (1 - 0.9 ** t[0]), s[k] / (1 - 0.999 ** t[0])
+            den = np.sqrt(v + EPS) if inside else np.sqrt(v) + EPS
+            P[k] -= 0.01 * lr_factor * num / den
+
+    optimizer = {"rmsprop": f"rmsprop(alpha=0.9, eps={EPS})", "adagrad": f"adagrad(eps={EPS})",
+                 "adam": f"adam(eps={EPS})"}[opt]  # fmt: skip
+    return from_step(P, list(P), step, optimizer=optimizer, lr=0.01, sizes=[3, 6, 2],
+                     activations="tanh,identity", loss="mse")  # fmt: skip
+
+
+def _data():
+    r = np.random.RandomState(1)
+    return r.randn(16, 3) * 0.1, r.randn(16, 2) * 0.01  # small gradients: sqrt(s) near eps
+
+
+@pytest.mark.parametrize("opt", ["rmsprop", "adagrad"])
+def test_eps_inside_the_root_of_rmsprop_or_adagrad_is_a_note(opt):
+    res = check(_adapter(opt, inside=True), *_data(), steps=4, probe=False)
+    assert res.code == "match" and res.codes() == ["eps_inside_form"], res.render()
+    f = res.findings[0]
+    assert f.kind == "note" and "sqrt(" in f.evidence and "optax" in f.evidence, res.render()
+    assert f.hint.startswith("nothing to fix"), res.render()
+
+
+@pytest.mark.parametrize("opt", ["rmsprop", "adagrad", "adam"])
+def test_eps_after_the_root_matches_without_a_note(opt):
+    res = check(_adapter(opt, inside=False), *_data(), steps=4, probe=False)
+    assert res.code == "match" and not res.findings, res.render()
+
+
+def test_eps_inside_adams_root_is_a_departure():
+    res = check(_adapter("adam", inside=True), *_data(), steps=4, probe=False)
+    assert res.code == "implementation_bug", res.render()
+    assert res.codes() == ["optimizer_update_mismatch"] and "eps inside" in res.render()
+
+
+@pytest.mark.parametrize("opt", ["rmsprop", "adagrad"])
+def test_eps_inside_beside_another_lr_is_a_bug(opt):
+    res = check(_adapter(opt, inside=True, lr_factor=1.5), *_data(), steps=4, probe=False)
+    assert res.code == "implementation_bug", res.render()
+    assert "eps_inside_form" not in res.codes(), res.render()
