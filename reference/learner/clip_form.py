@@ -1,5 +1,5 @@
 """A declared ``clip_grad_norm`` written as TensorFlow's ``clip_by_global_norm``, Keras's
-``clipnorm`` and the textbooks write it, g * c / ||g|| where ||g|| > c, without the 1e-6 that
+``global_clipnorm`` and the textbooks write it, g * c / ||g|| where ||g|| > c, without the 1e-6 that
 PyTorch's ``clip_grad_norm_`` adds to the norm: both are the clip, 1e-6 / ||g|| apart, beyond
 float64's tolerance (review s34 F1: a textbook clip was named ``rows_mispaired``; s35 F1: one
 that first binds at step 2). ``Reference.update`` takes, at each step, the form whose step is

@@ -87,7 +87,10 @@ SPELLINGS = {  # other libraries' names for a declaration (PyTorch's, Keras's)
     "clip_value": "clip_grad_value=",
     "clipvalue": "clip_grad_value=",
     "max_norm": "clip_grad_norm=",
-    "clipnorm": "clip_grad_norm=",
+    "clipnorm": "clip_grad_norm= if your clip scales all gradients by their one global norm "
+    "(Keras's global_clipnorm, PyTorch's clip_grad_norm_); Keras's clipnorm clips each tensor "
+    "by its own norm, which cannot be declared yet: check with that clip switched off",
+    "global_clipnorm": "clip_grad_norm=",
     "clip_norm": "clip_grad_norm=",
 }
 OPT_ALIASES = {  # names learners write for a declared optimizer with options

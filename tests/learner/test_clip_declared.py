@@ -135,7 +135,12 @@ def test_the_reference_clips_copies_never_the_callers_gradients():
     [
         (dict(clip_grad_value=-1), "clip_grad_value must be a number > 0"),
         (dict(clip_grad_norm="big"), "clip_grad_norm must be a number > 0"),
-        (dict(clipnorm=1.0), "clip_grad_norm="),
+        (
+            dict(clipnorm=1.0),
+            "clip_grad_norm= if your clip scales all gradients by their one global norm",
+        ),  # Keras 3's clipnorm is per tensor (review s36 F4)
+        (dict(clipnorm=1.0), "Keras's clipnorm clips each tensor by its own norm"),
+        (dict(global_clipnorm=1.0), "clip_grad_norm="),
         (dict(clip_value=1.0), "clip_grad_value="),
     ],
 )
