@@ -290,7 +290,8 @@ def _check(
     sat = None if bad or run.crash or nan_step or runner.hygiene else saturated_step(  # 1 - a
         adapter, runner, ref, codec, P0, X, y, batches, tols, _run)  # fmt: skip
     if not (bad or run.crash or nan_step or runner.hygiene):  # a count of the whole data set
-        halves = sub_batches(adapter, runner, _run, ref, codec, X, y, batches, tols)
+        full = bool(batch_size or conv.batch_size)  # every row at once, as declared
+        halves = sub_batches(adapter, runner, _run, ref, codec, X, y, batches, tols, full=full)
         runner.hygiene += [f for f in halves if f.kind != "note"]
         runner.notes += [f for f in halves if f.kind == "note"]
     diag = watch_form(diag, runner, ref, X, y, batches, watch, run.history, HYPOTHESIS_TOL[prec])

@@ -4,7 +4,9 @@ from the learner's state before step 1 on the data's two halves as batches: a gr
 divides by the data set's rows (``m = X.shape[0]`` read once, a global N) where its batch's
 belong, or keeps another quantity of the whole set, parts there, and is said as the step loop
 finds it (``B/M``: a batch's rows over the data's). An L2 coefficient that follows the
-batch's rows is a note (``_kind``)."""
+batch's rows is a note (``_kind``), and so is every finding where a batch size of all the
+rows was declared: the learner trains on every row at once, and the finding is latent (review
+s36 F6: a class that keeps m = X.shape[0] from its constructor, trained full-batch)."""
 
 from __future__ import annotations
 
@@ -25,11 +27,11 @@ HALF_STEPS = 2
 
 
 def sub_batches(
-    adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], *args: Any
+    adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], *args: Any, full: bool
 ) -> list[Finding]:
     """The findings of the run on the data's halves (see the module), or none; the learner's
     state is put back either way. ``args``: the checker's (ref, codec, X, y, batches, tols);
-    ``run_steps``: its step loop."""
+    ``run_steps``: its step loop; ``full``: a batch of every row was declared."""
     ref, codec, X, y, batches, tols = args
     n = len(X)
     if len(batches) != 1 or n < 4 or runner.first is None or adapter.style == "forward":
@@ -57,15 +59,19 @@ def sub_batches(
         f"on batches of {half} rows (your {n} rows in two halves, from your program's state "
         f"before step 1), where all {n} at once agreed: "
     )
-    fix = (
-        f"; check with batch_size={half} to see it step by step (if you only ever train on "
-        "every row at once, your training is unaffected)"
+    fix = f"; check with batch_size={half} to see it step by step" + (
+        f" (you declared a batch of all {n} rows, which your training is unaffected by: this "
+        "holds only for mini-batches)"
+        if full
+        else f" (if you only ever train on every row at once, your training is unaffected: "
+        f"declare batch_size={n} and this is a note)"
     )
     return [
-        replace(f, evidence=where + f.evidence, hint=_hint(f) + fix, kind=_kind(f))
+        replace(f, evidence=where + f.evidence, hint=_hint(f) + fix,
+                kind="note" if full else _kind(f))
         for f in found
         if f.kind == "bug"
-    ]
+    ]  # fmt: skip
 
 
 WHOLE_SET = (

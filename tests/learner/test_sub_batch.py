@@ -47,6 +47,18 @@ def test_a_gradient_divided_by_the_data_sets_rows_parts_on_half_batches():
     # batch at the declared lr refutes, is offered (review s24a F3)
     assert f.hint.startswith("your gradient divides by (or keeps) a quantity of the whole data")
     assert "lr" not in f.hint.replace("len(X)", "") and "counted twice" not in f.hint
+    assert "declare batch_size=40 and this is a note" in f.hint
+
+
+def test_a_declared_batch_of_every_row_makes_the_halves_finding_a_note():
+    """A learner that trains on every row at once and says so (batch_size = its rows): the
+    whole-set count is latent, a note that says when it would bite (review s36 F6: a class
+    keeping m from its constructor, trained full-batch, was an implementation_bug)."""
+    r = check(_net("data_set"), X, Y, steps=3, probe=False, batch_size=len(X))
+    assert r.code == "match", r.render()
+    (f,) = r.findings
+    assert f.kind == "note" and f.code == "scale_factor", r.render()
+    assert "on batches of 20 rows" in f.evidence and "declared a batch of all 40 rows" in f.hint
 
 
 def test_an_l2_term_over_each_batchs_rows_is_read_by_the_rows_alone():
