@@ -37,6 +37,14 @@ SOFT_FIX = (
     "take dL/dz = p - y from the logits (softmax and cross-entropy together), or clip p to "
     "[1e-12, 1] before dividing by it"
 )
+SOFT_EXP_OP = (
+    "likely operation: exp of the logits overflows to inf (a softmax without each row's "
+    "maximum subtracted first), and inf / inf is NaN"
+)
+SOFT_EXP_FIX = (
+    "subtract each row's maximum before the exp, e = np.exp(z - z.max(axis=1, keepdims=True)): "
+    "the same probabilities, and no exp above 1"
+)
 GAP = {"float64": 750.0, "float32": 105.0, "float16": 18.0}  # exp(-gap) is 0: p rounds to 0
 REACH_STEPS = 3000  # PyTorch's training from the learner's weights, to see whether it gets there
 
@@ -94,9 +102,11 @@ def saturated_step(
         return None
     f = nonfinite_finding(obs, what, rs, spec, codec, again.warning, "")
     said = f.evidence.replace(" at step 1 (the first step)", "").rstrip("; ")
-    if soft:  # the learner's own division, not an exp the twin would overflow
-        said = re.sub(r"likely operation: [^;]*", SOFT_OP, said, count=1)
-        f = replace(f, hint=SOFT_FIX)
+    if soft:  # the learner's own division, or an unshifted exp (review s36 7b: dennybritz)
+        unshifted = _unshifted(obs, rs, dtype, again.warning)
+        op, fix = (SOFT_EXP_OP, SOFT_EXP_FIX) if unshifted else (SOFT_OP, SOFT_FIX)
+        said = re.sub(r"likely operation: [^;]*", op, said, count=1)
+        f = replace(f, hint=fix)
     data = [(X[r], y[r]) for r in batches]
     trained = ref.train(spec, P0, data, REACH_STEPS, codec.frozen, _never, seconds=5.0)
     # a = 1 from z >= 36.7 (float64); a = 0 only where exp(-z) overflows, z <= -708 (review
@@ -148,6 +158,19 @@ def _behind(z: np.ndarray, y: np.ndarray) -> float:
     if lab.min(initial=0) < 0 or lab.max(initial=0) >= z.shape[1]:
         return 0.0
     return float((z.max(1) - z[np.arange(len(z)), lab]).max(initial=0.0))
+
+
+def _unshifted(obs: Any, rs: Any, dtype: str, warning: tuple[int, str] | None) -> bool:
+    """Whether the softmax's exp overflowed (taken of the logits, each row's maximum not
+    subtracted first): its warning, or, where warnings were silenced, the learner's
+    non-finite output rows all holding a logit past exp's overflow in its dtype."""
+    if warning is not None and "overflow encountered in exp" in warning[1]:
+        return True
+    if obs.out is None or rs.z[-1] is None or np.shape(obs.out) != tuple(rs.z[-1].shape):
+        return False
+    bad = ~np.isfinite(np.asarray(obs.out, np.float64)).all(axis=1)
+    over = rs.z[-1].numpy().max(axis=1) > np.log(np.finfo(dtype).max)
+    return bool(bad.any() and over[bad].all())
 
 
 def _never(_out: np.ndarray) -> bool:

@@ -130,10 +130,13 @@ def test_float32_outputs_driven_past_exp_s_overflow_are_the_verdict():
     assert "smallest output pre-activation" in f.evidence, f.evidence
 
 
-@pytest.mark.parametrize("stable", [False, True])
+@pytest.mark.parametrize("stable", [False, True, "unshifted", "unshifted_warned"])
 def test_a_softmax_backward_through_minus_y_over_p_is_caught(stable):
     """Review s35 F4: softmax + CE with -Y/p through the Jacobian (float32) went NaN in its own
-    run at step 1177, said `match`: a row's target logits 105 below its largest makes p = 0."""
+    run at step 1177, said `match`: a row's target logits 105 below its largest makes p = 0.
+    ``"unshifted"``: p - y right, the softmax's exp without the row's maximum taken off, which
+    overflows there: said as that, not as -y/p (review s36 7b: dennybritz's nn-from-scratch),
+    from its NaN output rows (warnings silenced) or from its warning (no forward shown)."""
     r = np.random.RandomState(5)
     X = (r.randn(60, 2) * 2).astype(np.float32)
     Y = np.eye(3, dtype=np.float32)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)]
@@ -143,7 +146,7 @@ def test_a_softmax_backward_through_minus_y_over_p_is_caught(stable):
     def grads(X, Y):
         h = np.maximum(0, X @ P["W1"] + P["b1"])
         s = h @ P["W2"] + P["b2"]
-        p = np.exp(s - s.max(1, keepdims=True))
+        p = np.exp(s if str(stable).startswith("unshifted") else s - s.max(1, keepdims=True))
         p /= p.sum(1, keepdims=True)
         if stable:
             ds = (p - Y) / len(X)
@@ -153,12 +156,23 @@ def test_a_softmax_backward_through_minus_y_over_p_is_caught(stable):
         dh = ds @ P["W2"].T * (h > 0)
         return {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ ds, "b2": ds.sum(0)}
 
+    def forward(X):  # shown for the unshifted softmax: its NaN rows tell, warnings silenced
+        s = np.maximum(0, X @ P["W1"] + P["b1"]) @ P["W2"] + P["b2"]
+        p = np.exp(s)
+        return p / p.sum(1, keepdims=True)
+
     a = from_gradients(P, list(P), grads, sizes=[2, 6, 3], activations="relu,softmax",
-                       loss="cross_entropy", optimizer="sgd", lr=0.5)  # fmt: skip
-    with np.errstate(all="ignore"):
+                       loss="cross_entropy", optimizer="sgd", lr=0.5,
+                       forward=forward if stable == "unshifted" else None)  # fmt: skip
+    with np.errstate(**({} if stable == "unshifted_warned" else {"all": "ignore"})):
         res = check(a, X, Y, steps=3, probe=False)
-    if stable:
+    if stable is True:
         assert res.code == "match" and "nonfinite_at_saturation" not in res.codes(), res.render()
+        return
+    if str(stable).startswith("unshifted"):
+        f = next(f for f in res.findings if f.code == "nonfinite_at_saturation")
+        assert "exp of the logits overflows" in f.evidence and "-y/p" not in f.evidence
+        assert "z.max(axis=1, keepdims=True)" in f.hint, f.hint
         return
     f = next(f for f in res.findings if f.code == "nonfinite_at_saturation")
     assert "rounds the smallest probability to exactly 0" in f.evidence, f.evidence
