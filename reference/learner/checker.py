@@ -39,6 +39,7 @@ from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
 from .crash import crash_after
 from .descent import negated
 from .explain import HYPOTHESIS_TOL, diagnose
+from .forward_input import own_input
 from .fresh_steps import fresh_steps
 from .instability import (
     NEGATIVE_ROOT,
@@ -289,11 +290,11 @@ def _check(
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
     sat = None if bad or run.crash or nan_step or runner.hygiene else saturated_step(  # 1 - a
         adapter, runner, ref, codec, P0, X, y, batches, tols, _run)  # fmt: skip
+    if not (bad or run.crash or nan_step or runner.hygiene):  # a forward on rows of its own
+        runner.hygiene += own_input(adapter, runner, ref, X, y, run.history, tols)
     if not (bad or run.crash or nan_step or runner.hygiene):  # a count of the whole data set
-        full = bool(batch_size or conv.batch_size)  # every row at once, as declared
-        halves = sub_batches(adapter, runner, _run, ref, codec, X, y, batches, tols, full=full)
-        runner.hygiene += [f for f in halves if f.kind != "note"]
-        runner.notes += [f for f in halves if f.kind == "note"]
+        sub_batches(adapter, runner, _run, ref, codec, X, y, batches, tols,
+                    full=bool(batch_size or conv.batch_size))  # fmt: skip
     diag = watch_form(diag, runner, ref, X, y, batches, watch, run.history, HYPOTHESIS_TOL[prec])
     args = (ref, codec, X, y, batches, steps, watch, tols)
     if again := negated(diag, run.history, adapter, runner, _run, judged, *args):  # descent
@@ -374,13 +375,10 @@ def _check(
                 findings += found
         else:  # PyTorch diverges the same way: the training, not the learner's formulation
             code = "match"
-            div = diverges_finding(obs, what, rs, spec, free, lower)
-            findings.insert(0, div)
-            training = Training(
-                "model_limitation",
-                "the loss stays finite",
-                f"NaN/Inf at step {nan_step}, and in PyTorch's run from your weights",
-            )
+            findings.insert(0, diverges_finding(obs, what, rs, spec, free, lower))
+            training = Training("model_limitation", "the loss stays finite",
+                                f"NaN/Inf at step {nan_step}, and in PyTorch's run from your "
+                                "weights")  # fmt: skip
     else:
         code = "numerical_instability" if sat and sat.kind == "bug" else "match"
         findings = [sat, *findings] if sat else findings

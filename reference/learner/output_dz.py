@@ -128,17 +128,21 @@ def bce_clip_dz(
 
 
 def ce_clip_dz(
-    z: Tensor, y: Tensor, eps: float, reduction: str, exact: Tensor, form: str = "clip"
-) -> Tensor:
+    z: Tensor, y: Tensor, eps: float, reduction: str, exact: Tensor, form: str = "clip",
+    smoothing: float = 0.0,
+) -> Tensor:  # fmt: skip
     """Cross-entropy's dL/dz as a safe-log learner writes it: dL/dp = -y / clip(p, eps, 1)
     through the softmax's full Jacobian, p (dp - <dp, p>); ``"out"``: p - y with p clipped to
     [eps, 1 - eps] in the forward pass; ``"add"``: dL/dp = -y / (p + eps), the gradient of
     -log(p + eps), through the Jacobian. A clip's rows that it does not touch take ``exact``
     (the twin's dL/dz, with the declared loss's own targets and weights): a clip differs from
     it only where a sample saturates, and a candidate must claim nothing else; an added eps
-    moves every row, by eps / p relative."""
+    moves every row, by eps / p relative, so it takes the declared targets (``smoothing``:
+    cross_entropy's label_smoothing) itself."""
     p = torch.softmax(z, dim=1)
     t = y if y.is_floating_point() else F.one_hot(y, z.shape[1]).to(z.dtype)
+    if form == "add" and smoothing:  # every row is claimed: the declared targets, smoothed
+        t = t * (1 - smoothing) + smoothing / z.shape[1]
     if form == "out":
         q = p.clamp(eps, 1 - eps) - t
         clipped = ((p < eps) | (p > 1 - eps)).any(dim=1, keepdim=True)

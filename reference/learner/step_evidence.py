@@ -78,7 +78,8 @@ def step_data(
                     for e in CLIPS})  # fmt: skip
         alt.update({f"ceout {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz, "out")
                     for e in CLIPS})  # fmt: skip
-        alt.update({f"ceadd {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz, "add")
+        ls = float(ref.spec.loss.kwargs.get("label_smoothing", 0.0))
+        alt.update({f"ceadd {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz, "add", ls)
                     for e in CLIPS})  # fmt: skip
     if ref.spec.loss.name == "cross_entropy":  # the softmax's Jacobian once more on p - y
         alt["softmax_twice"] = softmax_twice_dz(dl_dz, z[-1])

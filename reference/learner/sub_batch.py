@@ -28,10 +28,19 @@ HALF_STEPS = 2
 
 def sub_batches(
     adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], *args: Any, full: bool
+) -> None:
+    """The findings of the run on the data's halves (see the module) added to ``runner``'s
+    hygiene (bugs) and notes; the learner's state is put back either way. ``args``: the
+    checker's (ref, codec, X, y, batches, tols); ``run_steps``: its step loop; ``full``: a
+    batch of every row was declared."""
+    found = _halves(adapter, runner, run_steps, *args, full=full)
+    runner.hygiene += [f for f in found if f.kind != "note"]
+    runner.notes += [f for f in found if f.kind == "note"]
+
+
+def _halves(
+    adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], *args: Any, full: bool
 ) -> list[Finding]:
-    """The findings of the run on the data's halves (see the module), or none; the learner's
-    state is put back either way. ``args``: the checker's (ref, codec, X, y, batches, tols);
-    ``run_steps``: its step loop; ``full``: a batch of every row was declared."""
     ref, codec, X, y, batches, tols = args
     n = len(X)
     if len(batches) != 1 or n < 4 or runner.first is None or adapter.style == "forward":

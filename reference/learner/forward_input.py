@@ -1,0 +1,83 @@
+"""A forward pass that ignores the X it is given. Once every step agreed, the learner's forward
+is called once more, at its weights now, on rows no step handed in that order (the last half
+of the data, reversed), and held to PyTorch's output there. A ``predict`` that returns the
+output its last step cached (``return self.output``, the ``self.forward(X)`` forgotten) or
+computes from a stored ``self.X`` agrees at every step, since each step's forward sees that
+step's own batch (review s36 F1-F2: both a ``match``, where ``predict(X_test)`` returned the
+training set's rows). A forward that raises on another number of rows (code made for one batch
+size) is left alone; one that returns the wrong number of rows, or other rows' outputs, is
+``stale_input``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .result import Finding
+from .runner import LearnerCrash, Runner
+
+if TYPE_CHECKING:
+    from .adapters import Adapter
+    from .torch_side import Reference
+
+HINT = (
+    "compute the forward pass from the X each call is given: call your forward on it (not "
+    "return the output the last step cached), and read no stored self.X in it (where your "
+    "own code takes X elsewhere, hand it the X your adapter's function is given)"
+)
+
+
+def own_input(
+    adapter: Adapter, runner: Runner, ref: Reference, X: np.ndarray, y: np.ndarray,
+    history: list, tols: Any,
+) -> list[Finding]:  # fmt: skip
+    """``stale_input`` where the learner's forward, called on rows of its own, answers for
+    other rows (see the module); none where it answers for these, or cannot be asked.
+    ``history``: the run's steps; ``tols``: its tolerances (ten times wider here: a stale
+    output is far off)."""
+    tol = tols.of(None)
+    found = _asked(adapter, runner, ref, X, y, history[-1][0].step if history else 1,
+                   tol.rtol * 10, tol.atol * 10)  # fmt: skip
+    return [found] if found else []
+
+
+def _asked(
+    adapter: Adapter, runner: Runner, ref: Reference, X: np.ndarray, y: np.ndarray, step: int,
+    rtol: float, atol: float,
+) -> Finding | None:  # fmt: skip
+    n = len(X)
+    if adapter.forward is None or ref.spec.layered or n < 3:
+        return None
+    m = max(2, n // 2)
+    rows = np.arange(n - 1, n - 1 - m, -1)  # the last m rows, last first
+    now = adapter.keep(pin=True)
+    try:
+        P = adapter.read()
+        out = runner.forward(step, X[rows])
+    except LearnerCrash as e:
+        if e.finding.code != "wrong_shape":  # it raised: made for one batch size alone
+            return None
+        return _said(m, f"it returned shape {e.finding.evidence.split(', got ')[-1]} for {m} rows")
+    finally:
+        adapter.restore(now)
+    twin = ref.run(P, X[rows], y[rows]).out
+    scale = max(1.0, float(np.abs(twin).max(initial=0.0)))
+    if out.shape == twin.shape and np.allclose(out, twin, rtol=rtol, atol=atol * scale):
+        return None
+    return _said(m, "its outputs are not PyTorch's for these rows")
+
+
+def _said(m: int, how: str) -> Finding:
+    return Finding(
+        "stale_input",
+        ("forward",),
+        None,
+        None,
+        f"every step agreed, but your forward pass called once more on {m} of your rows (the "
+        f"last, in reverse order: a batch no step handed) answers for other data: {how}. It "
+        "returns what an earlier call computed (the output your step cached) or computes on a "
+        "stored X, not on the X it is given: predictions on a test set would be the training "
+        "batch's",
+        HINT,
+    )
