@@ -211,7 +211,6 @@ def _run(
         terms, logs = terms_of(rs, y[rows]), loss_terms(spec.loss, spec.sizes[-1], len(rows))
         recs = records_of(obs, rs, expected, tols, str(spec), codec.frozen, o, terms, gbound,
                           ubound, nbound, logs)  # fmt: skip
-        run.notes += clip_form(ref, run.notes)  # the textbook's norm clip, said once
         if k == 1 and all(r.passed for r in recs if r.stage == "forward"):  # at fresh weights
             runner.hygiene += fresh_forward(runner, ref, P, X, y, tol,
                                             HYPOTHESIS_TOL[spec.dtype], codec.frozen)  # fmt: skip
@@ -325,7 +324,8 @@ def _check(
         hygiene = [f for f in hygiene if f.code != "nondeterministic"]
     if any(f.code == "gradient_accumulation" for f in hygiene):  # one finding, not two
         diag = [f for f in diag if f.code != "gradient_accumulation"]
-    notes = early + run.notes + runner.notes
+    notes = early + run.notes + runner.notes  # (then the textbook's norm clip, said once)
+    notes += clip_form(ref, notes)
     if diag and diag[0].code == "residual_connection":  # correct, but not declarable: refused
         raise LearnerError(f"{diag[0].evidence.replace('equals', 'is')}: {diag[0].hint}")
     if diag and all(f.kind == "note" for f in diag):  # differences that are not bugs

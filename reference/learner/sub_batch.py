@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .class_batches import lacking_class
+from .clip_unbound import unbound_clip
 from .explain import diagnose
 from .result import Finding
 from .runner import LearnerCrash, Runner
@@ -31,13 +32,15 @@ def sub_batches(
     adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], *args: Any, full: bool
 ) -> None:
     """The findings of the run on the data's halves (see the module), then of batches that
-    lack a class (``class_batches``), added to ``runner``'s hygiene (bugs) and notes; the
+    lack a class (``class_batches``) and of a step whose norm clip does not bind
+    (``clip_unbound``), added to ``runner``'s hygiene (bugs) and notes; the
     learner's state is put back either way. ``args``: the checker's (ref, codec, X, y,
     batches, tols); ``run_steps``: its step loop; ``full``: a batch of every row was
     declared."""
     found = _halves(adapter, runner, run_steps, *args, full=full)
-    if not [f for f in found if f.kind != "note"]:  # (class_batches.py)
-        found += lacking_class(adapter, runner, run_steps, *args)
+    for probe in (lacking_class, unbound_clip):  # (class_batches.py, clip_unbound.py)
+        if not [f for f in found if f.kind != "note"]:
+            found += probe(adapter, runner, run_steps, *args)
     runner.hygiene += [f for f in found if f.kind != "note"]
     runner.notes += [f for f in found if f.kind == "note"]
 
