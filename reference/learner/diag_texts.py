@@ -13,7 +13,10 @@ PART = " (the data loss's part: the declared L2 term taken off both; the table's
 DERIV_HINT = {
     "softmax_axis": "normalise over the classes: e = exp(z - z.max(axis=1, keepdims=True)); "
     "p = e / e.sum(axis=1, keepdims=True)",
-    "derivative_of_output": "multiply by f'(z) exactly once, evaluated at the pre-activation z",
+    "derivative_of_output": "multiply by f'(z) exactly once, evaluated at the pre-activation z; "
+    "if your backward already reads the cached z, the cache was overwritten by f(z) in place "
+    "(np.tanh(z, out=z), z[z < 0] = 0 on the cached array, an activation layer returning its "
+    "input modified): compute f into a new array",
     "wrong_activation_derivative": "use the derivative of the activation this layer applies",
     "wrong_cached_activation": "take each layer's derivative (or mask) at its own cached z or a: "
     "layer l's backward reads layer l's cache",

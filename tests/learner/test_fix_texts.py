@@ -52,3 +52,26 @@ def test_a_bias_summed_over_every_axis_keeps_the_scaling(total):
     r = _run("tanh", "half_sse", lambda a, y: (a - y) * (1 - a**2), bias_sum=total)
     f = next(f for f in r.findings if f.code == "bias_reduction")
     assert "1/m included where it has one" in f.hint, r.render()
+
+
+def test_a_derivative_of_the_output_says_the_cache_overwritten_in_place_too():
+    """Review s36 F5: a tanh layer computing in place (np.tanh(z, out=z)) overwrites the z its
+    backward reads: the gradients are tanh'(a), and the fix names the in-place write."""
+    r = np.random.RandomState(0)
+    P = {"W1": r.randn(2, 5) * 0.5, "b1": np.zeros(5), "W2": r.randn(5, 1) * 0.5, "b2": np.zeros(1)}
+    X = np.linspace(-1, 1, 20).reshape(-1, 2)
+    y = X[:, :1] * X[:, 1:] + 0.3
+
+    def grads(X, y):
+        z = X @ P["W1"] + P["b1"]
+        cache = z
+        h = np.tanh(z, out=z)  # the cache is now tanh(z)
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
+        dh = d @ P["W2"].T * (1 - np.tanh(cache) ** 2)
+        return {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+
+    a = from_gradients(P, NAMES, grads, sizes=[2, 5, 1], activations="tanh,identity",
+                       loss="mse", optimizer="sgd", lr=0.1)  # fmt: skip
+    res = check(a, X, y, steps=3, probe=False)
+    f = next(f for f in res.findings if f.code == "derivative_of_output")
+    assert "overwritten by f(z) in place" in f.hint and "np.tanh(z, out=z)" in f.hint, f.hint
