@@ -382,7 +382,7 @@ def _check(
     else:
         code = "numerical_instability" if sat and sat.kind == "bug" else "match"
         findings = [sat, *findings] if sat else findings
-        unchecked = (*unseen(adapter, spec), *run.ignored, *unreached)
+        unchecked = (*unseen(adapter, spec, run.history), *run.ignored, *unreached)
         if can_probe:
             training, found = probe_from(ref, codec, P0, X, y, batches, probe_steps)
             findings += found

@@ -120,21 +120,26 @@ LOOP_NOT_RUN = Finding(
 )
 
 
-def unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
+def unseen(adapter: Adapter, spec: Spec, history: list | tuple = ()) -> list[Finding]:
     """What a match cannot vouch for, as notes: the learner's own training loop (never run),
     the update when no step was given (the declared optimizer moved the weights from your
     gradients), and under an optimizer whose step is the same for c g as for g (c > 0), a
-    gradient off by such a factor when the step hides the gradients."""
-    return [*_unseen(adapter, spec), LOOP_NOT_RUN]
+    gradient off by such a factor when the step hides the gradients. ``history``: the run's
+    steps, for what the match covers (a forward output or a loss shown at some step)."""
+    shown = [what for what, seen in (
+        ("forward pass", any(o.out is not None for o, *_ in history)),
+        ("loss", any(o.loss is not None for o, *_ in history)),
+    ) if seen] if history else ["forward pass", "loss"]  # fmt: skip
+    return [*_unseen(adapter, spec, ", ".join([*shown, ""]) + "gradients"), LOOP_NOT_RUN]
 
 
-def _unseen(adapter: Adapter, spec: Spec) -> list[Finding]:
+def _unseen(adapter: Adapter, spec: Spec, covers: str) -> list[Finding]:
     opt = spec.opt
     if adapter.style in ("gradients", "layers", "loss") and adapter.step is None:
         return [
             update_not_compared(
                 " (no step= given)",
-                "your forward pass, loss and gradients",
+                "your " + covers.replace(", gradients", " and gradients"),
                 opt.name,
                 "pass step=<your update function> (e.g. lambda X, y: "
                 "net.update_mini_batch(...)) to hold your post-step weights to it too",

@@ -23,6 +23,12 @@ def test_gradients_without_a_step_match_and_say_the_update_was_not_compared():
     assert r.code == "match" and r.findings == (), r.render()
     assert [f.code for f in r.unchecked] == ["update_not_compared", "loop_not_run"]
     assert "not checked: your update" in r.render()
+    # it covers what was shown: no forward and no loss here (review s36: "forward pass, loss
+    # and gradients" was said of gradients alone)
+    assert "the match covers your gradients;" in r.unchecked[0].evidence, r.render()
+    fwd = from_gradients(net.P, C.NAMES, net.grads, optimizer="sgd", lr=C.LR, **DECL,
+                         forward=net.forward)  # fmt: skip
+    assert "covers your forward pass and gradients;" in _run(fwd).unchecked[0].evidence
     back = CheckResult.from_dict(r.as_dict())
     assert back.unchecked == r.unchecked
 
