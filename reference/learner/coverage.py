@@ -51,18 +51,30 @@ def partly_unmoved(step: int, names: tuple[str, ...]) -> Finding:
     )
 
 
-def dtype_finding(step: int, paths: list[str], was: str, now: str) -> Finding:
-    """``dtype_changed``: the learner's step turned its parameters from ``was`` into ``now``."""
+def dtype_finding(step: int, paths: list[str], was: str, now: str, inputs: str = "") -> Finding:
+    """``dtype_changed``: the learner's step turned its parameters from ``was`` into ``now``;
+    ``inputs``: what it was handed, where all of it (the data, any gradients shown) is ``was``,
+    so the wider dtype came from a number of the update itself (review s36 7c)."""
+    why = (
+        f"your {inputs} are {was}, so the {now} comes from a number in the update itself: an "
+        f"np.{now} learning rate (read from an array, or np.{now}(...)) or a {now} array; a "
+        f"Python float keeps {was}"
+        if inputs
+        else f"{now} data or gradients make g {now}"
+    )
+    fix = "make the learning rate a Python float (lr = float(lr))" if inputs else (
+        f"give {was} data and gradients"
+    )  # fmt: skip
     return Finding(
         "dtype_changed",
         tuple(paths),
         None,
         step,
         f"your step at step {step} turned {', '.join(paths)} from {was} into {now}: an update "
-        f"that rebinds (W = W - lr * g) takes the dtype of g, and {now} data or gradients make "
-        f"g {now}; from then on your network computes in {now}: its numbers still agree with "
-        f"PyTorch's, at {now}'s memory and time",
-        f"keep the weights {was}: update in place (W -= lr * g), or give {was} data and gradients",
+        f"that rebinds (W = W - lr * g) takes the dtype of g, and {why}; from then on your "
+        f"network computes in {now}: its numbers still agree with PyTorch's, at {now}'s "
+        "memory and time",
+        f"keep the weights {was}: update in place (W -= lr * g), or {fix}",
         "note",
     )
 

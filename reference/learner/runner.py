@@ -252,7 +252,11 @@ class Runner:
         moved = [(s.path, s.dtype, d) for s, d in zip(self.codec.slots, now, strict=True)
                  if d != s.dtype]  # fmt: skip
         if moved:
-            self._found(dtype_finding(step, [m[0] for m in moved], *map(str, moved[0][1:])))
+            was = str(moved[0][1])
+            held = [str(d) for d in self.held.values()]
+            narrow = np.asarray(self.X).dtype.name == was and all(d == was for d in held)
+            inputs = ("data and gradients" if held else "data") if narrow else ""
+            self._found(dtype_finding(step, [m[0] for m in moved], was, str(moved[0][2]), inputs))
 
     def observe_twice(self, step: int, params: dict[str, Array], rows: Array) -> None:
         """Run the step twice from ``params`` and compare the post-step weights (a step that

@@ -395,3 +395,30 @@ def test_a_bug_verdict_at_a_nan_never_blames_a_flag_not_given():
     r = check(from_gradients(net, NAMES, grads, **DECLARED), X, y, steps=3)
     assert r.verdict == "implementation_bug", r.render()
     assert r.training.reached == "the code does not match PyTorch yet", r.render()
+
+
+@pytest.mark.parametrize("data", ["float32", "float64"])
+def test_dtype_changed_names_the_float64_lr_where_data_and_gradients_are_float32(data):
+    """Review s36 7c: float32 weights, data and gradients, an np.float64 lr: the note blamed
+    "float64 data or gradients"; where all it was handed is float32 it names the lr."""
+    r = np.random.RandomState(0)
+    P = {"W1": r.randn(3, 4).astype(np.float32), "b1": np.zeros(4, np.float32),
+         "W2": r.randn(4, 1).astype(np.float32), "b2": np.zeros(1, np.float32)}  # fmt: skip
+    X, Y = r.randn(8, 3).astype(data), r.randn(8, 1).astype(data)
+
+    def grads(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        d = (h @ P["W2"] + P["b2"] - y) / len(X)
+        dh = d @ P["W2"].T * (1 - h**2)
+        return {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+
+    def step(X, y):
+        for k, g in grads(X, y).items():
+            P[k] = P[k] - np.array([0.1])[0] * g  # an lr read from a float64 array
+
+    a = from_gradients(P, list(P), grads, step=step, sizes=[3, 4, 1],
+                       activations="tanh,identity", loss="half_sse", lr=0.1)  # fmt: skip
+    res = check(a, X, Y, steps=3, probe=False)
+    f = next(f for f in res.findings if f.code == "dtype_changed")
+    named = "np.float64 learning rate" in f.evidence and "lr = float(lr)" in f.hint
+    assert named == (data == "float32"), res.render()
