@@ -71,6 +71,9 @@ def _step(obj: Any, kind: str, key: Any, path: str) -> Any:
         arrays = _arrays(obj) if known is None and kind == "attr" else []
         if arrays:  # an object's array attributes: the names it does have (review s19b)
             extra = f"; its arrays: {', '.join(arrays[:12])}"
+        if isinstance(obj, list | tuple) and kind == "attr" and path.startswith(f"{key}["):
+            rest = path[len(key) :]  # the owner is the list itself (review s36 7d)
+            extra = f"; the owner you passed is this {where}: name its items from it, {rest!r}"
         raise LearnerError(f"parameter {path!r}: {where} has no {key!r}{extra}") from None
 
 

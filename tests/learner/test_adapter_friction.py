@@ -342,3 +342,14 @@ def test_gradients_keyed_d_plus_the_parameter_s_name_are_found():
                            **DECL, optimizer="sgd")  # fmt: skip
     with pytest.raises(LearnerError, match="no entry for 'W1'; their keys: gW1"):
         check(wrong, X, Y, steps=2, probe=False)
+
+
+def test_items_named_from_a_list_owner_by_its_variable_name_are_told_the_item_names():
+    """Review s36 7d: a list of (W, b) pairs as the owner, named 'params[0][0]' after the
+    variable: "list has no 'params'" did not say to write '[0][0]'."""
+    params = [[P["W1"], P["b1"]], [P["W2"], P["b2"]]]
+    names = [f"params[{i}][{j}]" for i in range(2) for j in range(2)]
+    a = from_gradients(params, names, lambda X, y: None, **DECL)
+    with pytest.raises(LearnerError, match=r"the owner you passed is this list: name its items "
+                       r"from it, '\[0\]\[0\]'"):  # fmt: skip
+        check(a, X, Y, steps=1, probe=False)
