@@ -2,11 +2,14 @@
 the check compares, a step that rescales the gradients to the clip's length always (the
 ``if norm > max_norm`` forgotten) takes the clipped step everywhere the check looks (review
 s36 F3: a match; its training parted from PyTorch's at step 1,421, where the norm first fell
-below the clip). Under the squared error, whose gradient at the output is linear in out - y
-and whose targets are any real numbers, one step runs from the learner's state before step 1 with
-the targets moved towards the outputs, y' = out + t (y - out), t chosen so that PyTorch's
-gradient norm there is a quarter of the clip: a clip that binds no longer, and a step that
-still rescales parts."""
+below the clip). Under the squared errors, whose gradient at the output is linear in out - y
+and whose targets are any real numbers, from the learner's state before step 1, ``WARM`` steps
+on its batch (an adaptive optimizer's moments then hold gradients at the clip's length: its
+first step alone, about lr sign(g), is the same at any scale), then one with the targets moved
+towards the outputs, y' = out + t (y - out), t chosen so that PyTorch's data gradient there
+is about a quarter of the clip: a clip that binds no longer (where an L2 term the targets do
+not move keeps it binding, nothing is said), and a step that still rescales parts:
+``clip_always_rescales``."""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ from .runner import LearnerCrash, Runner
 if TYPE_CHECKING:
     from .adapters import Adapter
 
-LINEAR = ("mse",)  # dL/d(out) linear in out - y, for targets any real number
+LINEAR = ("mse", "sse", "half_sse")  # dL/d(out) linear in out - y, any real targets
+WARM = 3  # steps on the batch as it is first, so an adaptive optimizer's state holds them
 FIX = (
     "rescale the gradients only where their norm exceeds the clip, g *= min(1, max_norm / "
     "norm) (torch.nn.utils.clip_grad_norm_): rescaled at every step, each step has the clip's "
@@ -34,7 +38,7 @@ FIX = (
 def unbound_clip(
     adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], *args: Any
 ) -> list[Finding]:
-    """The findings of one step whose clip does not bind (see the module), or none; the
+    """The findings of a step whose clip does not bind (see the module), or none; the
     learner's state is put back either way. ``args``: the checker's (ref, codec, X, y,
     batches, tols)."""
     ref, codec, X, y, batches, tols = args
@@ -43,23 +47,25 @@ def unbound_clip(
         return []
     if adapter.style == "forward":
         return []
-    rows = batches[0]
+    rows, n = batches[0], len(X)
     now = adapter.keep(pin=True)
     try:
         adapter.restore(runner.first)
-        P0 = adapter.read()
-        rs = ref.run(P0, X[rows], y[rows])
-        norm = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in rs.grads.values())))
+        rs = ref.run(adapter.read(), X[rows], y[rows])  # (the moved step's weights differ:
+        norm = _norm(rs.grads)  # after WARM steps; the targets are moved by the data's part)
         if not np.isfinite(norm) or norm <= c:  # the clip did not bind there: steps saw it
             return []
         t = c / (4 * norm)
         out = np.asarray(rs.out, np.float64).reshape(y[rows].shape)
-        y2 = y.astype(np.float64).copy()
-        y2[rows] = out + t * (y[rows] - out)
-        own = np.asarray(runner.y).copy()
-        own[rows] = y2[rows].reshape(own[rows].shape).astype(own.dtype)
-        again = Runner(adapter, runner.X, own)
-        run = run_steps(adapter, again, ref, codec, X, y2.astype(y.dtype), [rows], 1, 0, tols)
+        y2 = (out + t * (y[rows] - out)).astype(y.dtype)
+        own = np.asarray(runner.y)
+        moved = own[rows].copy()
+        moved[...] = y2.reshape(moved.shape)
+        Xe, ye = np.concatenate([X, X[rows]]), np.concatenate([y, y2])
+        again = Runner(adapter, np.concatenate([runner.X, runner.X[rows]]),
+                       np.concatenate([own, moved]))  # fmt: skip
+        steps = [rows] * WARM + [np.arange(n, n + len(rows))]
+        run = run_steps(adapter, again, ref, codec, Xe, ye, steps, WARM + 1, 0, tols)
     except (LearnerCrash, ArithmeticError, ValueError):
         return []
     finally:
@@ -68,17 +74,34 @@ def unbound_clip(
     bad = [r for r in run.records if not r.passed]
     if run.crash is not None or not bad or any(r.stage != "update" for r in bad):
         return []  # (gradients shown and parting: the new targets, not the clip)
+    last = run.history[-1]
+    if bad[0].step != WARM + 1 or _norm(last[1].grads) >= c:  # (an L2 term the targets do not
+        return []  # move keeps the clip binding: nothing to see here)
     found = diagnose(
-        bad, run.history, ref, codec, X, y2, ref.spec, run.nan_step, codec.precision,
+        bad, run.history, ref, codec, Xe, ye, ref.spec, run.nan_step, codec.precision,
         whole_agreed=True,
     )  # fmt: skip
     where = (
-        f"with the gradients' norm below the declared clip_grad_norm = {c:g} (one step from "
-        f"your program's state before step 1, the targets moved to within {t:.3g} of its "
-        f"outputs: PyTorch's norm {norm * t:.3g}), where every step that the clip bound agreed: "
+        f"with the gradients' norm below the declared clip_grad_norm = {c:g} (from your "
+        f"program's state before step 1, {WARM} steps on your batch, then one with the targets "
+        f"moved towards its outputs: PyTorch's norm {_norm(last[1].grads):.3g} there), where "
+        "every step that the clip bound agreed: "
     )
-    said = [replace(f, evidence=where + f.evidence, hint=f"{FIX}; {f.hint}", kind="bug")
-            for f in found if f.kind == "bug"][:1]  # fmt: skip
+    said = [
+        replace(
+            f,
+            code="clip_always_rescales",
+            evidence=where + f.evidence,
+            hint=f"{FIX}; {f.hint}",
+            kind="bug",
+        )
+        for f in found
+        if f.kind == "bug"
+    ][:1]
     if said:  # the clip is what parts: not the textbook's form of it (``clip_form``)
         ref.textbook_clip = False
     return said
+
+
+def _norm(grads: dict) -> float:
+    return float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values())))

@@ -17,11 +17,11 @@ Y = 8 * np.sin(X[:, :1]) + 4 * X[:, 1:2] * X[:, 2:3] + 10  # far: the clip binds
 
 
 class Regressor:
-    def __init__(self, form: str):
+    def __init__(self, form: str, opt: str = "sgd", dtype=np.float64):
         g = np.random.RandomState(0)
-        self.W1, self.b1 = g.randn(3, 16) / np.sqrt(3), np.zeros(16)
-        self.W2, self.b2 = g.randn(16, 1) / 4.0, np.zeros(1)
-        self.form = form
+        self.W1, self.b1 = (g.randn(3, 16) / np.sqrt(3)).astype(dtype), np.zeros(16, dtype)
+        self.W2, self.b2 = (g.randn(16, 1) / 4.0).astype(dtype), np.zeros(1, dtype)
+        self.form, self.opt, self.t, self.m, self.v = form, opt, 0, {}, {}
 
     def forward(self, X):
         self.h = np.tanh(X @ self.W1 + self.b1)
@@ -38,29 +38,54 @@ class Regressor:
             scale = min(1.0, 1.0 / norm)
         else:  # PyTorch's clip_grad_norm_
             scale = min(1.0, 1.0 / (norm + 1e-6))
+        self.t += 1
         for k, v in g.items():
-            setattr(self, k, getattr(self, k) - 0.01 * v * scale)
+            v = v * scale
+            if self.opt == "adam":
+                self.m[k] = 0.9 * self.m.get(k, 0) + 0.1 * v
+                self.v[k] = 0.999 * self.v.get(k, 0) + 0.001 * v * v
+                mh, vh = self.m[k] / (1 - 0.9**self.t), self.v[k] / (1 - 0.999**self.t)
+                v = mh / (np.sqrt(vh) + 1e-8)
+            setattr(self, k, getattr(self, k) - 0.01 * v)
 
 
-def _check(form: str, y=Y):
-    net = Regressor(form)
+def _check(form: str, opt="sgd", loss="mse", dtype=np.float64, **kw):
+    net = Regressor(form, opt, dtype)
     a = from_step(net, ["W1", "b1", "W2", "b2"], net.step, forward=net.forward, sizes=[3, 16, 1],
-                  activations="tanh,identity", loss="mse", optimizer="sgd", lr=0.01,
+                  activations="tanh,identity", loss=loss, optimizer=opt, lr=0.01,
                   clip_grad_norm=1.0)  # fmt: skip
-    return check(a, X, y, steps=3, probe=False)
+    return check(a, X.astype(dtype), Y.astype(dtype), probe=False, **{"steps": 3, **kw})
 
 
-def test_a_clip_that_always_rescales_is_caught_where_the_clip_lets_go():
-    res = _check("always")
-    assert res.code == "implementation_bug", res.render()
+@pytest.mark.parametrize(
+    ("opt", "dtype"), [("sgd", np.float64), ("adam", np.float64), ("adam", np.float32)]
+)
+def test_a_clip_that_always_rescales_is_caught_where_the_clip_lets_go(opt, dtype):
+    """Under Adam (review s38 F5) the moved step follows three on the batch: Adam's first
+    step alone, about lr sign(g), is the same at any scale."""
+    res = _check("always", opt, dtype=dtype, watch=0)
+    assert res.code == "implementation_bug" and res.codes() == ["clip_always_rescales"]
     f = res.findings[0]
     assert "below the declared clip_grad_norm = 1" in f.evidence, res.render()
     assert f.hint.startswith("rescale the gradients only where their norm exceeds the clip")
-    assert "clip_form" not in res.codes(), res.render()  # not "both are the clip"
 
 
+def test_half_sse_is_probed_too():
+    """Review s38 F6: half_sse (Nielsen's) and sse are as linear in out - y as mse."""
+    res = _check("always", loss="half_sse", watch=0)
+    assert res.codes() == ["clip_always_rescales"], res.render()
+
+
+def test_a_late_mismatch_in_the_watch_is_judged_not_a_crash():
+    """Review s38 F5: a mismatch first seen past the compared steps + 3 reached a step whose
+    activations the watch had let go (IndexError, exit 3 in the CLI)."""
+    res = _check("always", "adam", steps=10)
+    assert res.code == "implementation_bug", res.render()
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
 @pytest.mark.parametrize("form", ["torch", "textbook"])
-def test_a_clip_with_its_if_matches(form):
-    res = _check(form)
+def test_a_clip_with_its_if_matches(form, opt):
+    res = _check(form, opt)
     assert res.code == "match", res.render()
     assert set(res.codes()) <= {"clip_form"}, res.render()
