@@ -78,3 +78,49 @@ def test_a_stale_output_of_the_same_row_count_is_caught_by_its_values():
     res = check(a, X, Y, steps=3, probe=False, batch_size=20)
     assert res.code == "implementation_bug" and res.codes() == ["stale_input"], res.render()
     assert "its outputs are not PyTorch's for these rows" in res.findings[0].evidence
+
+
+def test_an_outputs_by_batch_forward_on_as_many_rows_as_outputs_matches():
+    """Review s38 F1: Nielsen's XOR with one-hot targets over 2 outputs, 4 rows, a forward
+    returning (outputs, batch): the probe's 2 rows gave a square output read the wrong way
+    round, stale_input on correct code. The probe never asks for as many rows as outputs."""
+    g = np.random.RandomState(2)
+    P = {"W1": g.randn(4, 2), "b1": np.zeros((4, 1)), "W2": g.randn(2, 4), "b2": np.zeros((2, 1))}
+    Xx = np.array([[0.0, 0], [0, 1], [1, 0], [1, 1]])
+    Yx = np.eye(2)[[0, 1, 1, 0]]
+
+    def forward(Xc):  # columns are samples
+        return 1 / (1 + np.exp(-(P["W2"] @ np.tanh(P["W1"] @ Xc + P["b1"]) + P["b2"])))
+
+    def grads(X, Y):
+        h = np.tanh(P["W1"] @ X.T + P["b1"])
+        a = 1 / (1 + np.exp(-(P["W2"] @ h + P["b2"])))
+        d2 = (a - Y.T) * a * (1 - a) * 2 / Y.size
+        d1 = P["W2"].T @ d2 * (1 - h**2)
+        return {"W1": d1 @ X, "b1": d1.sum(1, keepdims=True), "W2": d2 @ h.T,
+                "b2": d2.sum(1, keepdims=True)}  # fmt: skip
+
+    from nnparity.reference.learner import from_gradients
+
+    a = from_gradients(P, list(P), grads, forward=lambda X: forward(X.T), sizes=[2, 4, 2],
+                       activations="tanh,sigmoid", loss="mse", optimizer="sgd", lr=0.5,
+                       layout="out_in")  # fmt: skip
+    res = check(a, Xx, Yx, steps=3, probe=False)
+    assert res.code == "match", res.render()
+
+
+def test_a_forward_normalising_by_its_batch_is_batch_dependent_not_stale():
+    """Review s38 F9: standardising X by the batch's own mean and std (on data already
+    standardised, so every step's full batch agreed) is a real departure, but no stale input."""
+    Xs = (X - X.mean(0)) / X.std(0)
+    net = Net("own")
+
+    def predict(x):
+        return net.forward((x - x.mean(0)) / x.std(0))
+
+    a = from_step(net, ["W1", "b1", "W2", "b2"], net.step, forward=predict, sizes=[3, 6, 1],
+                  activations="tanh,sigmoid", loss="bce", optimizer="sgd", lr=0.5)  # fmt: skip
+    res = check(a, Xs, Y, steps=3, probe=False)
+    assert res.code == "implementation_bug", res.render()
+    assert res.codes() == ["batch_dependent_forward"], res.render()
+    assert "training set's statistics" in res.findings[0].hint
