@@ -36,11 +36,12 @@ FIX = (
 
 
 def unbound_clip(
-    adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], *args: Any
+    adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], *args: Any, full: bool
 ) -> list[Finding]:
     """The findings of a step whose clip does not bind (see the module), or none; the
     learner's state is put back either way. ``args``: the checker's (ref, codec, X, y,
-    batches, tols)."""
+    batches, tols); ``full`` (a batch of every row declared) changes nothing here: a clip
+    that binds no more happens on any batch."""
     ref, codec, X, y, batches, tols = args
     c = ref.clip[1]
     if not c or ref.spec.loss.name not in LINEAR or runner.first is None:

@@ -40,7 +40,7 @@ def sub_batches(
     found = _halves(adapter, runner, run_steps, *args, full=full)
     for probe in (lacking_class, unbound_clip):  # (class_batches.py, clip_unbound.py)
         if not [f for f in found if f.kind != "note"]:
-            found += probe(adapter, runner, run_steps, *args)
+            found += probe(adapter, runner, run_steps, *args, full=full)
     runner.hygiene += [f for f in found if f.kind != "note"]
     runner.notes += [f for f in found if f.kind == "note"]
 

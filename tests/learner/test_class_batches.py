@@ -62,3 +62,13 @@ def test_a_one_hot_of_the_problems_classes_matches(encode, dtype):
     res = check(_adapter(3, encode, dtype), X.astype(dtype), y, steps=3, probe=False)
     assert res.code == "match", res.render()
     assert not any("without class" in f.evidence for f in res.findings), res.render()
+
+
+def test_a_declared_batch_of_every_row_makes_it_a_note():
+    """Review s38 F8: all rows at once hold every class; as the halves' rule, a note."""
+    X, y = _data(3)
+    with np.errstate(all="ignore"):
+        res = check(_adapter(3, "max"), X, y, steps=3, probe=False, batch_size=len(X))
+    assert res.code == "match", res.render()
+    f = next(f for f in res.findings if "on a batch without class 2" in f.evidence)
+    assert f.kind == "note" and "only for mini-batches" in f.hint, res.render()
