@@ -240,6 +240,12 @@ def diagnose(
                 "note",
             )
         )
+    last = max(r.step for r in bad)
+    if out and all(f.kind == "note" for f in out) and last > first + 2:  # read on 3 steps:
+        later = [r for r in bad if r.step >= last - 2]  # the last ones are read too (s38 F3)
+        again = diagnose(later, history, ref, codec, X, y, spec, nan_step, prec,
+                         whole_agreed=whole_agreed)  # fmt: skip
+        out = [f for f in again if f.kind != "note"] + out
     if out:
         return out
     at = [r for r in bad if r.step == first]

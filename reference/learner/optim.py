@@ -16,6 +16,7 @@ back through the updated layer above (``explain_late_weights``: ``updated_weight
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -200,7 +201,9 @@ def explain_update(
     scaled = scale_reading(name, kw, found, seq[: k + 3], len(history[0].rows), atol, rtol)
     if scaled:
         return _mismatch(*scaled(whose))
-    if [key for key, _, _ in found] == ["eps_hat"]:  # the Adam paper's form: not a bug
+    keys = [key for key, _, _ in found]  # a form said as a note holds at every step seen
+    valid = len(keys) == 1 and _follows(Sim(name, kw, keys[0]), seq, atol, rtol)  # (s38 F2)
+    if keys == ["eps_hat"] and valid:  # the Adam paper's form: not a bug
         return [
             Finding(
                 "eps_hat_form",
@@ -216,15 +219,23 @@ def explain_update(
                 "note",
             )
         ]
-    if [key for key, _, _ in found] == ["eps_inside"] and name in EPS_IN_SQRT:
+    if keys == ["eps_inside"] and name in EPS_IN_SQRT and valid:
         return [eps_inside_form(name, names_, first, f"from {whose}, your post-step weights "
                                 f"follow {name} with {found[0][1]}")]  # fmt: skip
     if found:
         labels = " and ".join(lab for _, lab, _ in found)
         fixes = "; ".join(f"({i}) {fix}" for i, (_, _, fix) in enumerate(found, 1))
+        sim = lambda: Sim(name, kw, keys[0])  # noqa: E731
+        upto = 0 if len(keys) > 1 or valid else _upto(sim, seq, atol, rtol)
         return _mismatch(
             f"from {whose}, your post-step weights follow {name} with {labels}"
-            + (f" ({len(found)} departures together)" if len(found) > 1 else ""),
+            + (f" ({len(found)} departures together)" if len(found) > 1 else "")
+            + (
+                f" up to step {history[0].step + upto - 1}, and parting from it after: "
+                "something else too"
+                if upto
+                else ""
+            ),  # fmt: skip
             f"{fixes}; torch.optim.{_cls(name)}: {EQUATION[name]}",
         )
     if short := short_batch_scale(name, kw, seq[: k + 3], history[: k + 3], atol, rtol):
@@ -276,6 +287,15 @@ def explain_update(
             f"compare your update line by line with torch.optim.{_cls(name)}",
         )
     ]
+
+
+def _upto(sim: Callable[[], Sim], seq: list, atol: float, rtol: float) -> int:
+    """How many of ``seq``'s steps ``sim()`` follows from the first (0: not all three read)."""
+    lo, hi = 0, len(seq)  # follows seq[:lo], not seq[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if _follows(sim(), seq[:mid], atol, rtol) else (lo, mid)
+    return lo if lo >= 3 else 0
 
 
 def _per_param(own: dict[str, list], names: list) -> dict[str, str] | None:

@@ -72,3 +72,12 @@ def test_a_declared_batch_of_every_row_makes_it_a_note():
     assert res.code == "match", res.render()
     f = next(f for f in res.findings if "on a batch without class 2" in f.evidence)
     assert f.kind == "note" and "only for mini-batches" in f.hint, res.render()
+
+
+def test_declared_mini_batches_keep_it_a_bug():
+    """A declared batch_size below the rows is mini-batch training: the full-batch note's
+    rule does not apply (a declared batch_size=10 made it a note, review s38 F4's files)."""
+    X, y = _data(3)
+    with np.errstate(all="ignore"):
+        res = check(_adapter(3, "max"), X, y, steps=3, probe=False, batch_size=15)
+    assert res.code == "implementation_bug", res.render()

@@ -101,7 +101,14 @@ def test_a_sign_flip_beside_a_saturated_clip_is_still_a_bug():
     assert "clip_convention" not in res.codes(), res.render()
 
 
-def _softmax_net(eps: float, jacobian: bool, add: bool = False, factor: float = 1.0):
+def _softmax_net(
+    eps: float,
+    jacobian: bool,
+    add: bool = False,
+    factor: float = 1.0,
+    late: int = 0,
+    steps: int = 3,
+):
     """A separate softmax layer and cross-entropy's dL/dp = -Y / clip(p, eps, 1) / N through
     its full Jacobian (``jacobian``), or p - Y from p clipped to [eps, 1 - eps] in the forward
     pass; inputs in the tens, so most rows saturate (review s16b c06). ``add``: dL/dp =
@@ -119,7 +126,10 @@ def _softmax_net(eps: float, jacobian: bool, add: bool = False, factor: float = 
         p = e / e.sum(1, keepdims=True)
         return (p if jacobian else np.clip(p, eps, 1 - eps)), a1
 
+    calls = [0]
+
     def grads(X, Y):
+        calls[0] += 1
         p, a1 = forward(X)
         if jacobian:
             dp = -Y / ((p + eps) if add else np.clip(p, eps, 1)) / len(X) * factor
@@ -127,12 +137,13 @@ def _softmax_net(eps: float, jacobian: bool, add: bool = False, factor: float = 
         else:
             dz2 = (p - Y) / len(X)
         dz1 = dz2 @ P["W2"].T * (a1 > 0)
-        return {"W1": X.T @ dz1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
+        dW1 = X.T @ dz1 * (2.0 if late and calls[0] >= late else 1.0)  # a bug from call late
+        return {"W1": dW1, "b1": dz1.sum(0), "W2": a1.T @ dz2, "b2": dz2.sum(0)}
 
     a = from_gradients(P, list(P), grads, forward=lambda X: forward(X)[0], sizes=[2, 6, 3],
                        activations="relu,softmax", loss="cross_entropy", optimizer="sgd",
                        lr=1e-4)  # fmt: skip
-    return check(a, X, Y, steps=3, probe=False)
+    return check(a, X, Y, steps=steps, probe=False)
 
 
 @pytest.mark.parametrize("jacobian", [True, False])
@@ -162,3 +173,11 @@ def test_a_wide_added_epsilon_or_a_factor_beside_one_is_a_bug(eps, factor):
     r = _softmax_net(eps, True, add=True, factor=factor)  # 0.01: wider than any safe log's
     assert r.code == "implementation_bug", r.render()
     assert "clip_convention" not in r.codes(), r.render()
+
+
+def test_a_bug_after_the_steps_a_convention_was_read_on_is_still_a_bug():
+    """Review s38 F3: -log(p + eps) with W1's gradient doubled from step 6 was a match, the
+    note read on steps 1-3; the last failing steps are read too."""
+    r = _softmax_net(1e-4, True, add=True, late=7, steps=10)
+    assert r.code == "implementation_bug", r.render()
+    assert r.findings[0].kind == "bug" and "W1" in r.findings[0].params, r.render()

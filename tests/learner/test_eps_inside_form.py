@@ -13,20 +13,28 @@ from nnparity.reference.learner import check, from_step
 EPS = 1e-6  # large enough to part from PyTorch's sqrt(s) + eps within a few steps
 
 
-def _adapter(opt: str, inside: bool, lr_factor: float = 1.0):
+def _adapter(opt: str, inside: bool, lr_factor: float = 1.0, reset: int = 0, stale=False):
     r = np.random.RandomState(0)
     P = {"W1": r.randn(3, 6) * 0.5, "b1": np.zeros(6), "W2": r.randn(6, 2) * 0.5, "b2": np.zeros(2)}
     s = {k: np.zeros_like(v) for k, v in P.items()}
     m = {k: np.zeros_like(v) for k, v in P.items()}
     t = [0]
 
+    cache = [None]
+
+    def forward(X):  # ``stale``: the output the last step cached, whatever X is
+        return cache[0] if stale else np.tanh(X @ P["W1"] + P["b1"]) @ P["W2"] + P["b2"]
+
     def step(X, y):
         h = np.tanh(X @ P["W1"] + P["b1"])
+        cache[0] = h @ P["W2"] + P["b2"]
         d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
         dh = d @ P["W2"].T * (1 - h**2)
         g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
         t[0] += 1
         for k in P:
+            if reset and t[0] % reset == 1 and t[0] > 1:  # the cache made anew: a bug
+                s[k] = np.zeros_like(s[k])
             if opt == "adagrad":
                 s[k] += g[k] ** 2
                 num, v = g[k], s[k]
@@ -43,7 +51,8 @@ def _adapter(opt: str, inside: bool, lr_factor: float = 1.0):
     optimizer = {"rmsprop": f"rmsprop(alpha=0.9, eps={EPS})", "adagrad": f"adagrad(eps={EPS})",
                  "adam": f"adam(eps={EPS})"}[opt]  # fmt: skip
     return from_step(P, list(P), step, optimizer=optimizer, lr=0.01, sizes=[3, 6, 2],
-                     activations="tanh,identity", loss="mse")  # fmt: skip
+                     activations="tanh,identity", loss="mse",
+                     forward=forward if stale else None)  # fmt: skip
 
 
 def _data():
@@ -77,3 +86,20 @@ def test_eps_inside_beside_another_lr_is_a_bug(opt):
     res = check(_adapter(opt, inside=True, lr_factor=1.5), *_data(), steps=4, probe=False)
     assert res.code == "implementation_bug", res.render()
     assert "eps_inside_form" not in res.codes(), res.render()
+
+
+def test_a_form_said_as_a_note_holds_at_every_step_or_it_is_a_bug():
+    """Review s38 F2: eps inside RMSprop's root with its cache reset every 4 steps was a match
+    with the note, the variant search reading the first steps alone."""
+    res = check(_adapter("rmsprop", inside=True, reset=4), *_data(), steps=8, probe=False)
+    assert res.code == "implementation_bug", res.render()
+    f = res.findings[0]
+    assert "eps inside" in f.evidence and "up to step 4, and parting from it after" in f.evidence
+
+
+def test_a_note_leaves_the_probes_on():
+    """Review s38 F4: eps inside RMSprop's root (a note) beside a predict returning the last
+    step's cached output was a match: a run with notes alone skipped every probe."""
+    res = check(_adapter("rmsprop", inside=True, stale=True), *_data(), steps=4, probe=False)
+    assert res.code == "implementation_bug", res.render()
+    assert res.codes()[0] == "stale_input" and "eps_inside_form" in res.codes(), res.render()
