@@ -30,6 +30,7 @@ from nnparity.scratch import build
 
 from .accumulated import accumulated, refusal
 from .adapters import Adapter
+from .after_steps import after_steps
 from .allowance import Allowance, overflowed, unjudged
 from .call_order import with_forward_order
 from .clip_decl import clip_not_applied
@@ -39,7 +40,6 @@ from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
 from .crash import crash_after
 from .descent import negated
 from .explain import HYPOTHESIS_TOL, diagnose
-from .forward_input import own_input
 from .fresh_steps import fresh_steps
 from .instability import (
     NEGATIVE_ROOT,
@@ -67,7 +67,6 @@ from .runner import LearnerCrash, Obs, Runner
 from .saturation import saturated_step
 from .stale_update import stale_update
 from .step_alone import step_alone
-from .sub_batch import sub_batches
 from .sutskever import watch_form
 from .table import Tolerances, loss_terms, mixed_text, param_table, records_of, terms_of
 from .targets import learner_data
@@ -289,12 +288,6 @@ def _check(
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run)
     sat = None if bad or run.crash or nan_step or runner.hygiene else saturated_step(  # 1 - a
         adapter, runner, ref, codec, P0, X, y, batches, tols, _run)  # fmt: skip
-    quiet = all(f.kind == "note" for f in diag)  # no bug (notes alone: probed too, s38 F4)
-    if quiet and not (run.crash or nan_step or runner.hygiene):  # a forward on rows of its own
-        runner.hygiene += own_input(adapter, runner, ref, X, y, run.history, tols)
-    if quiet and not (run.crash or nan_step or runner.hygiene):  # a count of the whole data set
-        sub_batches(adapter, runner, _run, ref, codec, X, y, batches, tols,
-                    full=(batch_size or conv.batch_size or 0) >= len(X))  # fmt: skip
     diag = watch_form(diag, runner, ref, X, y, batches, watch, run.history, HYPOTHESIS_TOL[prec])
     args = (ref, codec, X, y, batches, steps, watch, tols)
     if again := negated(diag, run.history, adapter, runner, _run, judged, *args):  # descent
@@ -303,6 +296,10 @@ def _check(
     if alone := step_alone(bad, runner.hygiene, adapter, runner, _run, judged, *args):
         run, runner, adapter = alone  # grads= and step= each ran a backward pass: step alone
         bad, diag, nan_step = [], [], run.nan_step
+    if all(f.kind == "note" for f in diag) and not (run.crash or nan_step or runner.hygiene):
+        full = (batch_size or conv.batch_size or 0) >= len(X)  # (notes alone too: s38 F4)
+        after_steps(adapter, runner, _run, ref, codec, X, y, batches, tols, history=run.history,
+                    full=full)  # fmt: skip
     if pair := mispaired(diag, bad, adapter, runner, _run, ref, codec, X, y, batches, tols):
         diag = [pair]  # X or y reordered alone: a random one is nondeterministic too
         runner.hygiene = [f for f in runner.hygiene if f.code != "nondeterministic"]

@@ -60,7 +60,7 @@ def _lacking(
     now = adapter.keep(pin=True)
     try:
         adapter.restore(runner.first)
-        again = Runner(adapter, runner.X, runner.y)
+        again = runner.fresh()
         run = run_steps(adapter, again, ref, codec, X, y, [r for _, r in without], 2, 0, tols)
     except (LearnerCrash, ArithmeticError, ValueError) as e:
         crash = e.finding if isinstance(e, LearnerCrash) else None

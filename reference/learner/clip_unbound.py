@@ -63,8 +63,9 @@ def unbound_clip(
         moved = own[rows].copy()
         moved[...] = y2.reshape(moved.shape)
         Xe, ye = np.concatenate([X, X[rows]]), np.concatenate([y, y2])
-        again = Runner(adapter, np.concatenate([runner.X, runner.X[rows]]),
-                       np.concatenate([own, moved]))  # fmt: skip
+        Xo = np.concatenate([runner.X, runner.X[rows]])
+        again = runner.fresh(Xo, np.concatenate([own, moved]))
+        ye[n:] = moved.astype(np.float64).reshape(y2.shape)  # the targets as the learner got them
         steps = [rows] * WARM + [np.arange(n, n + len(rows))]
         run = run_steps(adapter, again, ref, codec, Xe, ye, steps, WARM + 1, 0, tols)
     except (LearnerCrash, ArithmeticError, ValueError):

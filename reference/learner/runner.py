@@ -258,6 +258,13 @@ class Runner:
             inputs = ("data and gradients" if held else "data") if narrow else ""
             self._found(dtype_finding(step, [m[0] for m in moved], was, str(moved[0][2]), inputs))
 
+    def fresh(self, X: Array | None = None, y: Array | None = None) -> Runner:
+        """A runner of the same learner (on other data where given), its gradients read as
+        this one's (``negate``): for the runs after the steps."""
+        r = Runner(self.a, self.X if X is None else X, self.y if y is None else y)
+        r.negate = self.negate
+        return r
+
     def observe_twice(self, step: int, params: dict[str, Array], rows: Array) -> None:
         """Run the step twice from ``params`` and compare the post-step weights (a step that
         shows no gradient: checked after the steps compared; see ``checker``)."""

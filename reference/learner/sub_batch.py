@@ -21,6 +21,7 @@ from .clip_unbound import unbound_clip
 from .explain import diagnose
 from .result import Finding
 from .runner import LearnerCrash, Runner
+from .torch_side import Reference
 
 if TYPE_CHECKING:
     from .adapters import Adapter
@@ -54,20 +55,15 @@ def _halves(
         return []
     half = n // 2
     halves = [np.arange(half), np.arange(half, 2 * half)]
-    now = adapter.keep(pin=True)
-    try:
-        adapter.restore(runner.first)
-        again = Runner(adapter, runner.X, runner.y)
-        run = run_steps(adapter, again, ref, codec, X, y, halves, HALF_STEPS, 0, tols)
-    except (LearnerCrash, ArithmeticError, ValueError):  # code made for one batch size alone
+    run = _on(adapter, runner, run_steps, ref, codec, X, y, halves, tols)
+    if run is None:  # code made for one batch size alone
         return []
-    finally:
-        adapter.restore(runner.first)
-        adapter.restore(now)
     stop = run.nan_step
     bad = [r for r in run.records if not r.passed and (stop is None or r.step < stop)]
     if run.crash or not bad:
         return []
+    if ref.l2 and (per := _per_batch(adapter, runner, run_steps, ref, codec, X, y, halves, tols)):
+        return [per]  # lambda over each batch's rows: the declared l2 on all of them at once
     found = diagnose(
         bad, run.history, ref, codec, X, y, ref.spec, stop, codec.precision, whole_agreed=True
     )
@@ -88,6 +84,49 @@ def _halves(
         for f in found
         if f.kind == "bug"
     ]  # fmt: skip
+
+
+def _on(adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], ref: Any, codec: Any,
+        X: Any, y: Any, halves: list, tols: Any) -> Any:  # fmt: skip
+    """The run of ``HALF_STEPS`` steps on ``halves`` from the state before step 1, or None
+    where the learner's code raises on them; its state is put back either way."""
+    now = adapter.keep(pin=True)
+    try:
+        adapter.restore(runner.first)
+        return run_steps(adapter, runner.fresh(), ref, codec, X, y, halves, HALF_STEPS, 0, tols)
+    except (LearnerCrash, ArithmeticError, ValueError):
+        return None
+    finally:
+        adapter.restore(runner.first)
+        adapter.restore(now)
+
+
+def _per_batch(adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], ref: Any,
+               codec: Any, X: Any, y: Any, halves: list, tols: Any) -> Finding | None:  # fmt: skip
+    """The note where the halves' steps are the declared ones with the L2 coefficient over each
+    batch's rows (deeplearning.ai's lambd / m * W, m the batch's): under any optimizer, also
+    where its steps hide the gradients (review s39 F1: Adam's was a bug)."""
+    n, b = len(X), len(halves[0])
+    scale = lambda v: tuple(x * n / b for x in v) if isinstance(v, tuple) else v * n / b  # noqa: E731
+    other = Reference(ref.spec, ref.frozen, scale(ref.l2s), ref.softmax_out, ref.l2_biases,
+                      ref.clip)  # fmt: skip
+    run = _on(adapter, runner, run_steps, other, codec, X, y, halves, tols)
+    if run is None or run.crash is not None or any(not r.passed for r in run.records):
+        return None
+    return Finding(
+        "regularization_mismatch",
+        codec.labels([k for k in ref.twin.names if k[0] == "W"]),
+        None,
+        1,
+        f"on batches of {b} rows (your {n} rows in two halves, from your program's state "
+        f"before step 1), where all {n} at once agreed: your steps are the declared ones with "
+        f"the L2 coefficient over each batch's rows, what lambda divided by the mini-batch's "
+        f"{b} rows gives where the training set's {n} belong ({n} / {b}: deeplearning.ai's "
+        "lambd / m * W with m each batch's)",
+        "divide lambda by the training set's size, not the mini-batch's (one fixed m in "
+        "lambd / m * W); on all rows at once, as here, your training is unaffected",
+        "note",
+    )
 
 
 WHOLE_SET = (

@@ -89,3 +89,14 @@ def test_a_clip_with_its_if_matches(form, opt):
     res = _check(form, opt)
     assert res.code == "match", res.render()
     assert set(res.codes()) <= {"clip_form"}, res.render()
+
+
+def test_float16_targets_reach_the_twin_as_the_learner_got_them():
+    """Review s39 F2: float16 targets beside float64 weights: the moved targets reached the
+    learner rounded to float16 and the twin unrounded, clip_always_rescales on a right clip."""
+    net = Regressor("torch")
+    a = from_step(net, ["W1", "b1", "W2", "b2"], net.step, forward=net.forward, sizes=[3, 16, 1],
+                  activations="tanh,identity", loss="mse", optimizer="sgd", lr=0.01,
+                  clip_grad_norm=1.0)  # fmt: skip
+    res = check(a, X, Y.astype(np.float16), steps=3, probe=False)
+    assert res.code == "match" and "clip_always_rescales" not in res.codes(), res.render()

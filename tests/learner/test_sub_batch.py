@@ -87,3 +87,36 @@ def test_an_l2_term_over_each_batchs_rows_is_read_by_the_rows_alone():
     assert f.code == "regularization_mismatch" and "on batches of 20 rows" in f.evidence
     assert "mini-batch's 20 rows" in f.evidence and "training set's size" in f.hint
     assert "2 lambda W" not in f.evidence and "drop the 2" not in f.hint, res.render()
+
+
+def test_an_l2_over_each_batchs_rows_under_adam_is_the_same_note():
+    """Review s39 F1: under Adam, whose step hides the gradients, deeplearning.ai's lambd / m
+    was a bug on the halves; the halves run again with the coefficient over the batch's rows
+    reproduce it: the note SGD gets."""
+    from nnparity.reference.learner import from_step
+
+    r = np.random.default_rng(1)
+    P = {"W1": r.normal(0, 0.5, (3, 6)), "b1": np.zeros(6), "W2": r.normal(0, 0.5, (6, 1))}
+    P["b2"] = np.zeros(1)
+    lambd, M, V, t = 0.7, {}, {}, [0]
+
+    def step(x, y):
+        m = len(x)
+        h = np.tanh(x @ P["W1"] + P["b1"])
+        d2 = (1 / (1 + np.exp(-(h @ P["W2"] + P["b2"]))) - y) / m
+        d1 = d2 @ P["W2"].T * (1 - h**2)
+        g = {"W1": x.T @ d1 + lambd / m * P["W1"], "b1": d1.sum(0),
+             "W2": h.T @ d2 + lambd / m * P["W2"], "b2": d2.sum(0)}  # fmt: skip
+        t[0] += 1
+        for k, v in g.items():
+            M[k] = 0.9 * M.get(k, 0) + 0.1 * v
+            V[k] = 0.999 * V.get(k, 0) + 0.001 * v * v
+            mh, vh = M[k] / (1 - 0.9 ** t[0]), V[k] / (1 - 0.999 ** t[0])
+            P[k] -= 0.01 * mh / (np.sqrt(vh) + 1e-8)
+
+    a = from_step(P, list(P), step, sizes=[3, 6, 1], activations="tanh,sigmoid", loss="bce",
+                  optimizer="adam", lr=0.01, l2=lambd / len(X))  # fmt: skip
+    res = check(a, X, Y, steps=3, probe=False)
+    assert res.code == "match", res.render()
+    f = next(f for f in res.findings if f.code == "regularization_mismatch")
+    assert f.kind == "note" and "on batches of 20 rows" in f.evidence, res.render()
