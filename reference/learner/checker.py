@@ -49,7 +49,7 @@ from .instability import (
     nonfinite_finding,
     update_made,
 )
-from .output_form import output_form
+from .output_form import late_clip, output_form
 from .pairing import mispaired
 from .paths import LearnerError, put
 from .probe_run import probe_from, twin_free
@@ -180,7 +180,7 @@ def _run(
             run.crash = e.finding
             break
         rs = ref.run(P, X[rows], y[rows])
-        if k == 1 and (form := output_form(obs, rs, [ref, ref64])):
+        if form := (output_form if k == 1 else late_clip)(obs, rs, [ref, ref64]):
             rs = ref.run(P, X[rows], y[rows])  # compared from here on in the form shown
             run.notes.append(form)
         if k == 1 and len(rows) == 1 and len(X) > 1:  # one row a step: the forward on many

@@ -48,28 +48,23 @@ def unbound_clip(
         return []
     if adapter.style == "forward":
         return []
-    rows, n = batches[0], len(X)
+    rows = batches[0]
+    own = np.asarray(runner.y)
+    own = own.astype(np.float64) if own.dtype.kind in "iub" else own  # moved: no longer whole
     now = adapter.keep(pin=True)
     try:
-        adapter.restore(runner.first)
-        rs = ref.run(adapter.read(), X[rows], y[rows])  # (the moved step's weights differ:
-        norm = _norm(rs.grads)  # after WARM steps; the targets are moved by the data's part)
+        warm, _, _ = _steps(adapter, runner, run_steps, args, own, rows, None)  # where the moved
+        if warm is None or not warm.history:  # step starts (review s40 F1: outputs moved by
+            return []  # the warm steps left the targets' offset behind)
+        rs = ref.run(warm.history[-1][0].params, X[rows], y[rows])  # the moved step's start
+        norm = _norm(rs.grads)
         if not np.isfinite(norm) or norm <= c:  # the clip did not bind there: steps saw it
             return []
         t = c / (4 * norm)
         out = np.asarray(rs.out, np.float64).reshape(y[rows].shape)
-        y2 = (out + t * (y[rows] - out)).astype(y.dtype)
-        own = np.asarray(runner.y)
-        moved = own[rows].copy()
-        moved[...] = y2.reshape(moved.shape)
-        Xe, ye = np.concatenate([X, X[rows]]), np.concatenate([y, y2])
-        Xo = np.concatenate([runner.X, runner.X[rows]])
-        again = runner.fresh(Xo, np.concatenate([own, moved]))
-        ye[n:] = moved.astype(np.float64).reshape(y2.shape)  # the targets as the learner got them
-        steps = [rows] * WARM + [np.arange(n, n + len(rows))]
-        run = run_steps(adapter, again, ref, codec, Xe, ye, steps, WARM + 1, 0, tols)
-    except (LearnerCrash, ArithmeticError, ValueError):
-        return []
+        run, Xe, ye = _steps(adapter, runner, run_steps, args, own, rows, out + t * (y[rows] - out))
+        if run is None:
+            return []
     finally:
         adapter.restore(runner.first)
         adapter.restore(now)
@@ -103,6 +98,30 @@ def unbound_clip(
     if said:  # the clip is what parts: not the textbook's form of it (``clip_form``)
         ref.textbook_clip = False
     return said
+
+
+def _steps(adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], args: tuple,
+           own: np.ndarray, rows: np.ndarray, y2: np.ndarray | None) -> tuple:  # fmt: skip
+    """``WARM`` steps on ``rows`` from the state before step 1, then one more on them: with the
+    targets ``y2`` where given (handed to the learner in its own dtype, to the twin as the
+    learner got them), else its own (the moved step starts where it starts). (Its run, or
+    None where the learner's code raises, and the data the twin took.)"""
+    ref, codec, X, y, _, tols = args
+    n, steps = len(X), [rows] * (WARM + (y2 is None))  # (one more: its start is the moved's)
+    Xe, ye, Xo, yo = X, y.astype(np.float64), runner.X, own
+    if y2 is not None:
+        moved = own[rows].copy()
+        moved[...] = y2.reshape(moved.shape)
+        Xe, Xo = np.concatenate([X, X[rows]]), np.concatenate([runner.X, runner.X[rows]])
+        ye = np.concatenate([ye, moved.astype(np.float64).reshape(y2.shape)])
+        yo, steps = np.concatenate([own, moved]), [*steps, np.arange(n, n + len(rows))]
+    adapter.restore(runner.first)
+    try:
+        run = run_steps(adapter, runner.fresh(Xo, yo), ref, codec, Xe, ye, steps, len(steps), 0,
+                        tols)  # fmt: skip
+    except (LearnerCrash, ArithmeticError, ValueError):
+        return None, Xe, ye
+    return run, Xe, ye
 
 
 def _norm(grads: dict) -> float:

@@ -104,13 +104,30 @@ def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding 
             if r is not None:
                 r.logits_out = True
         return _logits_note(shown)
+    return _clipped(out, rs, refs, shown)
+
+
+def late_clip(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding | None:
+    """``output_form``'s safe-log clip at a step after the first, where no output lay past eps
+    at step 1 (review s39 F4: a Keras clip of 1e-4 first binding at step 142 was a forward
+    bug); the other forms show at step 1 or not at all."""
+    r0 = refs[0]
+    if obs.out is None or obs.out.shape != rs.out.shape or r0 is None or r0.clip_out:
+        return None
+    if r0.logits_out or r0.sigmoid_out:
+        return None
+    shown = "softmax" if r0.softmax_out else r0.spec.activations[-1].name
+    return _clipped(obs.out, rs, refs, shown)
+
+
+def _clipped(out: np.ndarray, rs: RefStep, refs: list, shown: str) -> Finding | None:
     eps = clip_eps(out, rs.out) if shown in ("sigmoid", "softmax") else None
-    if eps is not None:
-        for r in refs:
-            if r is not None:
-                r.clip_out = eps
-        return _clip_note(shown, eps, int(np.sum((rs.out < eps) | (rs.out > 1 - eps))), out.size)
-    return None
+    if eps is None:
+        return None
+    for r in refs:
+        if r is not None:
+            r.clip_out = eps
+    return _clip_note(shown, eps, int(np.sum((rs.out < eps) | (rs.out > 1 - eps))), out.size)
 
 
 CLIP_MAX = 1e-3  # the largest epsilon read as a safe log's
@@ -119,16 +136,20 @@ CLIP_MAX = 1e-3  # the largest epsilon read as a safe log's
 def clip_eps(out: np.ndarray, exact: np.ndarray) -> float | None:
     """eps where ``out`` is ``exact`` clipped to [eps, 1 - eps] (Keras's backend clips its
     outputs so that a log never sees 0 or 1), for 0 < eps <= ``CLIP_MAX``; else None."""
-    lo, hi = float(out.min()), 1.0 - float(out.max())
-    eps = max(e for e in (lo, hi) if e > 0) if max(lo, hi) > 0 else 0.0
-    if not 0 < eps <= CLIP_MAX or not ((exact < eps) | (exact > 1 - eps)).any():
-        return None
-    return (
-        eps
-        if np.array_equal(out, np.clip(exact, eps, 1 - eps).astype(out.dtype))
-        or (np.allclose(out, np.clip(exact, eps, 1 - eps), rtol=1e-12, atol=0))
-        else None
-    )
+    lo, hi = float(out.min()), 1.0 - float(out.max())  # either side may be the clipped one
+    for eps in sorted({e for e in (lo, hi) if 0 < e <= CLIP_MAX}):  # (s39 F4: the top alone)
+        inner = eps * (1 - 1e-6)  # past it by more than round-off: the clip changed an output
+        low, high = exact < inner, exact > 1 - inner
+        if not (low | high).any():
+            continue
+        at = np.abs(np.where(low, out, 1 - out) - eps) <= 1e-6 * eps  # the bound itself there
+        if not at[low | high].all():  # (an output rounded to 1 is no clip to 1 - eps)
+            continue
+        if np.array_equal(out, np.clip(exact, eps, 1 - eps).astype(out.dtype)) or np.allclose(
+            out[~(low | high)], exact[~(low | high)], rtol=1e-12, atol=0
+        ):
+            return eps
+    return None
 
 
 def _clip_note(act: str, eps: float, past: int, n: int) -> Finding:

@@ -110,3 +110,33 @@ def test_a_predict_keyed_on_the_last_batchs_length_is_asked_at_it(batch):
                   lr=0.5, **DECL)  # fmt: skip
     res = check(a, X, LAB, steps=3, probe=False, batch_size=batch)
     assert res.code == "implementation_bug" and res.codes() == ["stale_input"], res.render()
+
+
+def test_a_float32_step_summing_its_rows_in_another_order_is_replayed():
+    """Review s40 F2: a float32 step that shuffles its rows with a generator on the object
+    replays step 1 but for round-off; the replay's 1e-12 skipped every probe (a global N on
+    the halves went unseen)."""
+    g = np.random.RandomState(1)
+    Xf = g.randn(16, 3).astype(np.float32)
+    Yf = np.sin(Xf @ np.array([[1.0], [-0.5], [0.3]], np.float32))
+    n_all = len(Xf)  # the bug: the training set's size taken once
+    w = np.random.RandomState(0)
+    P = {"W1": (w.randn(3, 8) * 0.5).astype(np.float32), "b1": np.zeros(8, np.float32),
+         "W2": (w.randn(8, 1) * 0.5).astype(np.float32), "b2": np.zeros(1, np.float32)}  # fmt: skip
+
+    class Holder:
+        rng = np.random.default_rng(5)
+
+    def epoch(x, y):
+        idx = Holder.rng.permutation(len(x))
+        x, y = x[idx], y[idx]
+        h = np.tanh(x @ P["W1"] + P["b1"])
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / n_all
+        dh = d @ P["W2"].T * (1 - h**2)
+        for k, v in {"W2": h.T @ d, "b2": d.sum(0), "W1": x.T @ dh, "b1": dh.sum(0)}.items():
+            P[k] -= 0.1 * v
+
+    a = from_step(P, list(P), epoch, sizes=[3, 8, 1], activations="tanh,identity", loss="mse",
+                  optimizer="sgd", lr=0.1)  # fmt: skip
+    res = check(a, Xf, Yf, steps=3, probe=False)
+    assert res.code == "implementation_bug" and "probes_not_run" not in res.codes(), res.render()

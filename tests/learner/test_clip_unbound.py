@@ -100,3 +100,40 @@ def test_float16_targets_reach_the_twin_as_the_learner_got_them():
                   clip_grad_norm=1.0)  # fmt: skip
     res = check(a, X, Y.astype(np.float16), steps=3, probe=False)
     assert res.code == "match" and "clip_always_rescales" not in res.codes(), res.render()
+
+
+class XorNet:
+    """XOR with integer targets, lr 0.5 and a clip of 0.1: the warm steps move the outputs far
+    past a target offset taken before them (review s40 F1, F3)."""
+
+    def __init__(self, always: bool):
+        g = np.random.RandomState(0)
+        self.W1, self.b1 = g.randn(2, 6), np.zeros(6)
+        self.W2, self.b2 = g.randn(6, 1), np.zeros(1)
+        self.always = always
+
+    def predict(self, X):
+        return np.tanh(X @ self.W1 + self.b1) @ self.W2 + self.b2
+
+    def step(self, X, y):
+        h = np.tanh(X @ self.W1 + self.b1)
+        d = 2 * (h @ self.W2 + self.b2 - y) / y.size
+        dh = d @ self.W2.T * (1 - h**2)
+        g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        norm = np.sqrt(sum(np.sum(v**2) for v in g.values()))
+        if self.always or norm > 0.1:
+            g = {k: v * 0.1 / (norm + 1e-6) for k, v in g.items()}
+        for k, v in g.items():
+            setattr(self, k, getattr(self, k) - 0.5 * v)
+
+
+@pytest.mark.parametrize("always", [True, False])
+def test_integer_targets_and_a_large_lr_are_probed_after_the_warm_steps(always):
+    net = XorNet(always)
+    Xx, Yx = np.array([[0.0, 0], [0, 1], [1, 0], [1, 1]]), np.array([[0], [1], [1], [0]])
+    a = from_step(net, ["W1", "b1", "W2", "b2"], net.step, forward=net.predict, sizes=[2, 6, 1],
+                  activations="tanh,identity", loss="mse", optimizer="sgd", lr=0.5,
+                  clip_grad_norm=0.1)  # fmt: skip
+    res = check(a, Xx, Yx, steps=3, watch=0, probe=False)
+    assert (res.codes() == ["clip_always_rescales"]) == always, res.render()
+    assert res.code == ("implementation_bug" if always else "match"), res.render()

@@ -53,3 +53,37 @@ def test_a_safe_logs_clip_in_the_forward_pass_is_a_match_with_notes(eps):
 def test_a_clip_beyond_a_safe_logs_or_a_bug_beside_it_is_found(eps, bug):
     r = check(_adapter(eps, bug), *_data(), steps=3, probe=False)
     assert r.code == "implementation_bug", r.render()
+
+
+def _keras(lr: float):
+    """Keras's clip of 1e-4 on a net that is not saturated at first: the clip first binds at
+    one side alone after some steps (review s39 F4: a forward bug from step 54 or 142)."""
+    from nnparity.reference.learner import from_loss
+
+    r = np.random.RandomState(0)
+    X = r.randn(10, 2)
+    Y = (X[:, :1] + X[:, 1:] > 0).astype(float)
+    g = np.random.RandomState(1)
+    P = {"W1": g.randn(2, 4) * 0.5, "b1": np.zeros(4), "W2": g.randn(4, 1) * 0.5, "b2": np.zeros(1)}
+
+    def forward(X):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        return h, np.clip(1 / (1 + np.exp(-(h @ P["W2"] + P["b2"]))), 1e-4, 1 - 1e-4)
+
+    def loss(X, y):
+        h, a = forward(X)
+        d = (a - y) / len(X)
+        dh = d @ P["W2"].T * (1 - h**2)
+        L = -np.mean(y * np.log(a) + (1 - y) * np.log(1 - a))
+        return L, {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+
+    a = from_loss(P, loss, forward=lambda X: forward(X)[1], sizes=[2, 4, 1],
+                  activations="tanh,sigmoid", loss="bce", optimizer="sgd", lr=lr)  # fmt: skip
+    return check(a, X, Y, steps=3, probe=False)
+
+
+@pytest.mark.parametrize("lr", [5.0, 10.0])
+def test_a_clip_first_binding_later_on_one_side_is_a_note(lr):
+    res = _keras(lr)
+    assert res.code == "match", res.render()
+    assert set(res.codes()) == {"clip_convention"}, res.render()
