@@ -87,3 +87,57 @@ def test_a_clip_first_binding_later_on_one_side_is_a_note(lr):
     res = _keras(lr)
     assert res.code == "match", res.render()
     assert set(res.codes()) == {"clip_convention"}, res.render()
+
+
+def test_a_float32_sigmoid_rounding_otherwise_near_1_is_no_clip():
+    """Review s41: Nielsen's network with sigmoid as e / (1 + e) in float32, one row a step,
+    lr 7: near 1 its outputs round one step below PyTorch's; read as a clip of 5e-4 at step 44,
+    the twin clipped its outputs and a later one parted (exit 1). Outputs the forward record
+    accepts need no clip."""
+
+    def sigmoid(z):
+        e = np.exp(z)
+        return e / (1 + e)
+
+    class Network:
+        def __init__(self, sizes):
+            rng = np.random.RandomState(0)
+            self.sizes = sizes
+            self.biases = [rng.randn(y, 1).astype(np.float32) for y in sizes[1:]]
+            self.weights = [rng.randn(y, x).astype(np.float32)
+                            for x, y in zip(sizes[:-1], sizes[1:], strict=True)]  # fmt: skip
+
+        def feedforward(self, a):
+            for b, w in zip(self.biases, self.weights, strict=True):
+                a = sigmoid(w @ a + b)
+            return a
+
+        def backprop(self, x, y):
+            nb = [np.zeros(b.shape, np.float32) for b in self.biases]
+            nw = [np.zeros(w.shape, np.float32) for w in self.weights]
+            activation, activations, zs = x, [x], []
+            for b, w in zip(self.biases, self.weights, strict=True):
+                zs.append(w @ activation + b)
+                activation = sigmoid(zs[-1])
+                activations.append(activation)
+            delta = activations[-1] - y  # cross-entropy (network2)
+            nb[-1], nw[-1] = delta, delta @ activations[-2].T
+            for k in range(2, len(self.sizes)):
+                s = sigmoid(zs[-k])
+                delta = (self.weights[-k + 1].T @ delta) * s * (1 - s)
+                nb[-k], nw[-k] = delta, delta @ activations[-k - 1].T
+            return nb, nw
+
+    r = np.random.RandomState(3)
+    X = r.randn(12, 2).astype(np.float32)
+    Y = (X[:, :1] + X[:, 1:] > 0.0).astype(np.float32)
+    net = Network([2, 3, 1])
+    a = from_gradients(
+        net, ["weights[0]", "biases[0]", "weights[1]", "biases[1]"],
+        lambda x, y: net.backprop(x.T, y.T), forward=lambda X: net.feedforward(X.T).T,
+        sizes=[2, 3, 1], activations="sigmoid,sigmoid", loss="bce", optimizer="sgd", lr=7.0,
+        batch_size=1,
+    )  # fmt: skip
+    res = check(a, X, Y, probe=False)
+    assert res.code == "match", res.render()
+    assert "clip_convention" not in res.codes(), res.render()
