@@ -17,6 +17,7 @@ import numpy as np
 
 from .explain import HYPOTHESIS_TOL
 from .forward_input import own_input
+from .from_first import from_first
 from .result import Finding
 from .runner import LearnerCrash, Runner
 from .sub_batch import sub_batches
@@ -64,15 +65,11 @@ def replays(
     if not history or history[0][0].step != 1:
         return False
     first = history[0][0]
-    now = adapter.keep(pin=True)
     try:
-        adapter.restore(runner.first)
-        run = run_steps(adapter, runner.fresh(), ref, codec, X, y, batches[:1], 1, 0, tols)
+        with from_first(runner):
+            run = run_steps(adapter, runner.fresh(), ref, codec, X, y, batches[:1], 1, 0, tols)
     except (LearnerCrash, ArithmeticError, ValueError):
         return False
-    finally:
-        adapter.restore(runner.first)
-        adapter.restore(now)
     if run.crash is not None or not run.history:
         return False
     again, (rt, at) = run.history[0][0], HYPOTHESIS_TOL[codec.precision]  # (round-off: rows

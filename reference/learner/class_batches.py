@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .explain import diagnose
+from .from_first import from_first
 from .result import Finding
 from .runner import LearnerCrash, Runner
 
@@ -57,17 +58,13 @@ def _lacking(
         return []
     size = len(batches[0])
     without = [(c, np.resize(np.flatnonzero(labels != c), size)) for c in (present[0], present[-1])]
-    now = adapter.keep(pin=True)
     try:
-        adapter.restore(runner.first)
-        again = runner.fresh()
-        run = run_steps(adapter, again, ref, codec, X, y, [r for _, r in without], 2, 0, tols)
+        with from_first(runner):
+            rows = [r for _, r in without]
+            run = run_steps(adapter, runner.fresh(), ref, codec, X, y, rows, 2, 0, tols)
     except (LearnerCrash, ArithmeticError, ValueError) as e:
         crash = e.finding if isinstance(e, LearnerCrash) else None
         return [_where(crash, without, 1)] if crash is not None else []
-    finally:
-        adapter.restore(runner.first)
-        adapter.restore(now)
     if run.crash is not None:
         return [_where(run.crash, without, run.crash.step or 1)]
     stop = run.nan_step

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .explain import diagnose
+from .from_first import from_first
 from .result import Finding
 from .runner import LearnerCrash, Runner
 
@@ -51,8 +52,7 @@ def unbound_clip(
     rows = batches[0]
     own = np.asarray(runner.y)
     own = own.astype(np.float64) if own.dtype.kind in "iub" else own  # moved: no longer whole
-    now = adapter.keep(pin=True)
-    try:
+    with from_first(runner):
         warm, _, _ = _steps(adapter, runner, run_steps, args, own, rows, None)  # where the moved
         if warm is None or not warm.history:  # step starts (review s40 F1: outputs moved by
             return []  # the warm steps left the targets' offset behind)
@@ -65,9 +65,6 @@ def unbound_clip(
         run, Xe, ye = _steps(adapter, runner, run_steps, args, own, rows, out + t * (y[rows] - out))
         if run is None:
             return []
-    finally:
-        adapter.restore(runner.first)
-        adapter.restore(now)
     bad = [r for r in run.records if not r.passed]
     if run.crash is not None or not bad or any(r.stage != "update" for r in bad):
         return []  # (gradients shown and parting: the new targets, not the clip)

@@ -19,6 +19,7 @@ import numpy as np
 from .class_batches import lacking_class
 from .clip_unbound import unbound_clip
 from .explain import diagnose
+from .from_first import from_first
 from .result import Finding
 from .runner import LearnerCrash, Runner
 from .torch_side import Reference
@@ -90,15 +91,12 @@ def _on(adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], ref: An
         X: Any, y: Any, halves: list, tols: Any) -> Any:  # fmt: skip
     """The run of ``HALF_STEPS`` steps on ``halves`` from the state before step 1, or None
     where the learner's code raises on them; its state is put back either way."""
-    now = adapter.keep(pin=True)
     try:
-        adapter.restore(runner.first)
-        return run_steps(adapter, runner.fresh(), ref, codec, X, y, halves, HALF_STEPS, 0, tols)
+        with from_first(runner):
+            return run_steps(adapter, runner.fresh(), ref, codec, X, y, halves, HALF_STEPS, 0,
+                             tols)  # fmt: skip
     except (LearnerCrash, ArithmeticError, ValueError):
         return None
-    finally:
-        adapter.restore(runner.first)
-        adapter.restore(now)
 
 
 def _per_batch(adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], ref: Any,
