@@ -170,7 +170,7 @@ class Twin:
         opt = self.optimizer
         opt.state.clear()
         step = int(state.step)
-        if hasattr(opt, "lr_steps"):  # an inverse-time lr decay (variants.inverse_time)
+        if hasattr(opt, "lr_steps"):  # an lr schedule (torch_lr.scheduled)
             opt.lr_steps = step
         fresh = step == 0 and self.spec.opt.name != "adagrad"
         if fresh:

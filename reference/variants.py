@@ -19,7 +19,7 @@ from nnparity.scratch.registry import Registry
 
 from .torch_layers import Conv2d, LinearNoInit, MaskedDropout
 from .torch_losses import torch_losses  # noqa: F401  (re-exported: one import for every kind)
-from .torch_lr import adam_of, inverse_time
+from .torch_lr import adam_of, scheduled
 
 torch_activations: Registry[nn.Module] = Registry("activation")
 torch_optimizers: Registry[Callable[[list], torch.optim.Optimizer]] = Registry("optimizer")
@@ -110,9 +110,11 @@ def sgd(
     weight_decay: float = 0.0,
     nesterov: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
     lr_outside: bool = False,
 ) -> Callable:
-    return inverse_time(
+    return scheduled(
         lambda ps: torch.optim.SGD(
             ps,
             lr=lr,
@@ -124,6 +126,8 @@ def sgd(
         ),
         lr,
         lr_decay,
+        lr_gamma,
+        lr_step_size,
         scale_momentum=not lr_outside,
     )
 
@@ -137,8 +141,21 @@ def adam(
     weight_decay: float = 0.0,
     amsgrad: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
 ) -> Callable:
-    return adam_of(torch.optim.Adam, lr, beta1, beta2, eps, weight_decay, amsgrad, lr_decay)
+    return adam_of(
+        torch.optim.Adam,
+        lr,
+        beta1,
+        beta2,
+        eps,
+        weight_decay,
+        amsgrad,
+        lr_decay,
+        lr_gamma,
+        lr_step_size,
+    )
 
 
 @opt()
@@ -150,8 +167,21 @@ def adamw(
     weight_decay: float = 1e-2,
     amsgrad: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
 ) -> Callable:
-    return adam_of(torch.optim.AdamW, lr, beta1, beta2, eps, weight_decay, amsgrad, lr_decay)
+    return adam_of(
+        torch.optim.AdamW,
+        lr,
+        beta1,
+        beta2,
+        eps,
+        weight_decay,
+        amsgrad,
+        lr_decay,
+        lr_gamma,
+        lr_step_size,
+    )
 
 
 @opt()
@@ -163,8 +193,10 @@ def rmsprop(
     momentum: float = 0.0,
     centered: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
 ) -> Callable:
-    return inverse_time(
+    return scheduled(
         lambda ps: torch.optim.RMSprop(
             ps,
             lr=lr,
@@ -177,6 +209,8 @@ def rmsprop(
         ),
         lr,
         lr_decay,
+        lr_gamma,
+        lr_step_size,
     )
 
 
@@ -184,18 +218,27 @@ def rmsprop(
 def adagrad(
     lr: float = 1e-2,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
     weight_decay: float = 0.0,
     initial_accumulator_value: float = 0.0,
     eps: float = 1e-10,
 ) -> Callable:
-    return lambda ps: torch.optim.Adagrad(
-        ps,
-        lr=lr,
-        lr_decay=lr_decay,
-        weight_decay=weight_decay,
-        initial_accumulator_value=initial_accumulator_value,
-        eps=eps,
-        foreach=False,
+    return scheduled(
+        lambda ps: torch.optim.Adagrad(
+            ps,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            foreach=False,
+        ),
+        lr,
+        lr_decay,
+        lr_gamma,
+        lr_step_size,
+        decay_inside=True,
     )
 
 

@@ -26,6 +26,10 @@ import numpy as np
 from .blocks import MIN_SIZE, blockwise
 from .errors import SpecError
 from .registry import Registry
+from .schedules import Schedule
+from .schedules import lr_at as _lr_at
+from .schedules import mu_at as _mu_at
+from .schedules import schedule as _schedule
 
 Array = np.ndarray
 Params = dict[str, Array]
@@ -80,23 +84,6 @@ def _decay(g: Array, p: Array, weight_decay: float) -> Array:
     return g + weight_decay * p if weight_decay else g
 
 
-def _lr_at(lr: float, lr_decay: float, done: int) -> float:
-    """The learning rate of the step after ``done`` steps: lr / (1 + lr_decay done), an
-    inverse-time decay (torch.optim.Adagrad's ``lr_decay``; the nnfs book's and Keras's
-    ``decay``; for the other optimizers PyTorch's ``LambdaLR(opt, lambda n: 1 / (1 + lr_decay
-    n))`` stepped after each step, with ``_mu_at``'s momentum). lr itself, to the bit, when
-    lr_decay is 0."""
-    return lr / (1.0 + done * lr_decay) if lr_decay else lr
-
-
-def _mu_at(mu: float, lr_decay: float, done: int) -> float:
-    """The momentum of the step after ``done`` steps under a decaying lr: as nnfs and Keras
-    keep the learning rate inside the velocity (v <- mu v - lr_t g; w <- w + v), PyTorch's form
-    b <- mu_t b + g, w <- w - lr_t b takes the same steps with mu_t = mu lr_(t-1) / lr_t =
-    mu (1 + lr_decay done) / (1 + lr_decay (done - 1)). mu itself when lr_decay is 0."""
-    return mu * (1.0 + done * lr_decay) / (1.0 + (done - 1) * lr_decay) if lr_decay else mu
-
-
 class SGDState(NamedTuple):
     step: int
     momentum_buffer: dict[str, Array]
@@ -110,6 +97,8 @@ def sgd(
     weight_decay: float = 0.0,
     nesterov: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
     lr_outside: bool = False,
 ) -> Optimizer:
     """g <- g + wd p; b <- g on the first step, then b <- mu b + (1 - dampening) g;
@@ -124,13 +113,15 @@ def sgd(
         momentum=(momentum, 0, inf, True),
         dampening=(dampening, 0, inf, True),
         weight_decay=(weight_decay, 0, inf, True),
-        lr_decay=(lr_decay, 0, inf, True),
     )
     if nesterov and (momentum <= 0 or dampening != 0):
         raise SpecError("sgd nesterov=true needs momentum > 0 and dampening = 0")
-    if nesterov and lr_decay:
-        raise SpecError("sgd nesterov=true takes no lr_decay (the look-ahead's form under a "
-                        "decaying lr differs between PyTorch and Keras): drop one")  # fmt: skip
+    sched = _schedule("sgd", lr_decay, lr_gamma, lr_step_size)
+    if nesterov and sched:
+        raise SpecError(
+            "sgd nesterov=true takes no lr_decay or lr_gamma (the look-ahead's form under a "
+            "changing lr differs between PyTorch and Keras): drop one"
+        )
 
     def init(params: Params) -> SGDState:
         return SGDState(0, _zeros(params) if momentum else {})
@@ -139,14 +130,14 @@ def sgd(
         grads: Params, state: SGDState, params: Params, *, donate: bool = False
     ) -> tuple[Params, SGDState]:
         new_p, bufs = {}, {}
-        lr_t = _lr_at(lr, lr_decay, state.step)
+        lr_t = _lr_at(lr, sched, state.step)
         for k, p in params.items():
             g = _decay(grads[k], p, weight_decay)
             if momentum:
                 if state.step == 0:
                     b = g.copy()
                 else:
-                    mu = _mu_at(momentum, 0.0 if lr_outside else lr_decay, state.step)
+                    mu = momentum if lr_outside else _mu_at(momentum, sched, state.step)
                     b = mu * state.momentum_buffer[k] + (1.0 - dampening) * g
                 bufs[k] = b
                 g = g + momentum * b if nesterov else b
@@ -172,7 +163,7 @@ def _adam(
     weight_decay: float,
     amsgrad: bool,
     decoupled: bool,
-    lr_decay: float,
+    sched: Schedule,
 ) -> Optimizer:
     inf = math.inf
     _check(
@@ -182,7 +173,6 @@ def _adam(
         beta2=(beta2, 0, 1, True),
         eps=(eps, 0, inf, True),
         weight_decay=(weight_decay, 0, inf, True),
-        lr_decay=(lr_decay, 0, inf, True),
     )
 
     def init(params: Params) -> AdamState:
@@ -192,7 +182,7 @@ def _adam(
         grads: Params, state: AdamState, params: Params, *, donate: bool = False
     ) -> tuple[Params, AdamState]:
         t = state.step + 1
-        lr_t = _lr_at(lr, lr_decay, state.step)
+        lr_t = _lr_at(lr, sched, state.step)
         step_size = lr_t / (1.0 - beta1**t)
         bc2_sqrt = math.sqrt(1.0 - beta2**t)
         new_p, m_all, v_all, vmax_all = {}, {}, {}, {}
@@ -224,11 +214,14 @@ def adam(
     weight_decay: float = 0.0,
     amsgrad: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
 ) -> Optimizer:
     """g <- g + wd p; m <- m + (1 - b1)(g - m); v <- b2 v + (1 - b2) g^2; (amsgrad: v <- max);
     p <- p - lr_t/(1 - b1^t) m / (sqrt(v)/sqrt(1 - b2^t) + eps). (torch.optim.Adam; lr_t:
     ``_lr_at``)"""
-    return _adam("adam", lr, beta1, beta2, eps, weight_decay, amsgrad, False, lr_decay)
+    sched = _schedule("adam", lr_decay, lr_gamma, lr_step_size)
+    return _adam("adam", lr, beta1, beta2, eps, weight_decay, amsgrad, False, sched)
 
 
 @register()
@@ -240,10 +233,13 @@ def adamw(
     weight_decay: float = 1e-2,
     amsgrad: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
 ) -> Optimizer:
     """Adam with decoupled decay applied first: p <- p (1 - lr_t wd); g unchanged.
     Default wd = 1e-2 (torch.optim.AdamW)."""
-    return _adam("adamw", lr, beta1, beta2, eps, weight_decay, amsgrad, True, lr_decay)
+    sched = _schedule("adamw", lr_decay, lr_gamma, lr_step_size)
+    return _adam("adamw", lr, beta1, beta2, eps, weight_decay, amsgrad, True, sched)
 
 
 class RMSpropState(NamedTuple):
@@ -262,6 +258,8 @@ def rmsprop(
     momentum: float = 0.0,
     centered: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
 ) -> Optimizer:
     """g <- g + wd p; s <- alpha s + (1 - alpha) g^2; centered: gbar <- gbar + (1-alpha)(g - gbar),
     d = sqrt(s - gbar^2) + eps, else d = sqrt(s) + eps; momentum: b <- mu b + g/d, p <- p - lr b;
@@ -274,8 +272,8 @@ def rmsprop(
         eps=(eps, 0, inf, True),
         weight_decay=(weight_decay, 0, inf, True),
         momentum=(momentum, 0, inf, True),
-        lr_decay=(lr_decay, 0, inf, True),
     )
+    sched = _schedule("rmsprop", lr_decay, lr_gamma, lr_step_size)
 
     def init(params: Params) -> RMSpropState:
         return RMSpropState(
@@ -289,7 +287,7 @@ def rmsprop(
         grads: Params, state: RMSpropState, params: Params, *, donate: bool = False
     ) -> tuple[Params, RMSpropState]:
         new_p, s_all, gbar_all, b_all = {}, {}, {}, {}
-        lr_t = _lr_at(lr, lr_decay, state.step)
+        lr_t = _lr_at(lr, sched, state.step)
         for k, p in params.items():
             g = _decay(grads[k], p, weight_decay)
             s = s_all[k] = alpha * state.square_avg[k] + (1.0 - alpha) * (g * g)
@@ -300,7 +298,7 @@ def rmsprop(
             else:
                 d = np.sqrt(s) + eps
             if momentum:
-                mu = _mu_at(momentum, lr_decay, state.step) if state.step else momentum
+                mu = _mu_at(momentum, sched, state.step) if state.step else momentum
                 b = b_all[k] = mu * state.momentum_buffer[k] + g / d
                 new_p[k] = _step(p, lr_t, b, grads[k] if donate else None)
             else:
@@ -319,6 +317,8 @@ class AdagradState(NamedTuple):
 def adagrad(
     lr: float = 1e-2,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
     weight_decay: float = 0.0,
     initial_accumulator_value: float = 0.0,
     eps: float = 1e-10,
@@ -329,11 +329,11 @@ def adagrad(
     _check(
         "adagrad",
         lr=(lr, 0, inf, False),
-        lr_decay=(lr_decay, 0, inf, True),
         weight_decay=(weight_decay, 0, inf, True),
         initial_accumulator_value=(initial_accumulator_value, 0, inf, True),
         eps=(eps, 0, inf, True),
     )
+    sched = _schedule("adagrad", lr_decay, lr_gamma, lr_step_size)
 
     def init(params: Params) -> AdagradState:
         return AdagradState(
@@ -344,7 +344,7 @@ def adagrad(
         grads: Params, state: AdagradState, params: Params, *, donate: bool = False
     ) -> tuple[Params, AdagradState]:
         t = state.step + 1
-        clr = _lr_at(lr, lr_decay, state.step)
+        clr = _lr_at(lr, sched, state.step)
         new_p, s_all = {}, {}
         for k, p in params.items():
             g = _decay(grads[k], p, weight_decay)

@@ -48,18 +48,27 @@ def _descend(params: Params, direction: Params, lr: Any) -> Params:
     return _map(lambda p, d: p - lr * d, params, direction)
 
 
-def _mu_at(mu: float, lr_decay: float, done: Any) -> Any:
-    """scratch's ``_mu_at``: mu lr_(t-1) / lr_t, the velocity holding the lr (from step 2)."""
-    if not lr_decay:
+Sched = tuple[float, float, int]  # (lr_decay, lr_gamma, lr_step_size): scratch's Schedule
+
+
+def _mu_at(mu: float, sched: Sched, done: Any) -> Any:
+    """scratch's ``mu_at``: mu lr_(t-1) / lr_t, the velocity holding the lr (from step 2)."""
+    decay, gamma, every = sched
+    if not decay and gamma == 1.0:
         return mu
     done = jnp.maximum(done, 1)
-    return mu * (1.0 + done * lr_decay) / (1.0 + (done - 1) * lr_decay)
+    if decay:
+        mu = mu * (1.0 + done * decay) / (1.0 + (done - 1) * decay)
+    return jnp.where(done % every == 0, mu / gamma, mu) if gamma != 1.0 else mu
 
 
-def _lr_at(lr: float, lr_decay: float, done: Any) -> Any:
-    """lr / (1 + lr_decay done) after ``done`` steps (a traced scalar under jit): the
-    inverse-time decay of scratch's ``_lr_at`` (optax: a schedule of the step count)."""
-    return lr / (1.0 + done * lr_decay) if lr_decay else lr
+def _lr_at(lr: float, sched: Sched, done: Any) -> Any:
+    """lr gamma^(done // step_size) / (1 + lr_decay done) after ``done`` steps (a traced scalar
+    under jit): scratch's ``lr_at`` (optax: a schedule of the step count)."""
+    decay, gamma, every = sched
+    if gamma != 1.0:
+        lr = lr * gamma ** (done // every)
+    return lr / (1.0 + done * decay) if decay else lr
 
 
 @opt()
@@ -70,10 +79,13 @@ def sgd(
     weight_decay: float = 0.0,
     nesterov: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
     lr_outside: bool = False,
 ) -> JaxOptimizer:
     """optax.trace is PyTorch's buffer when dampening = 0 (it starts at 0, so b = g on the
     first step); with dampening the first step is special-cased, so it is written out."""
+    sched = (lr_decay, lr_gamma, lr_step_size)
 
     def init(params: Params) -> State:
         return {"step": 0, "momentum_buffer": _zeros(params) if momentum else {}}
@@ -81,20 +93,20 @@ def sgd(
     def update(grads: Params, state: State, params: Params) -> tuple[Params, State]:
         g = _l2(grads, params, weight_decay)
         bufs: Params = {}
-        if momentum and not dampening and not lr_decay:
+        if momentum and not dampening and not lr_decay and lr_gamma == 1.0:
             tx = optax.trace(decay=momentum, nesterov=nesterov)
             g, st = tx.update(g, optax.TraceState(trace=state["momentum_buffer"]))
             bufs = st.trace
         elif momentum:
             first = state["step"] == 0  # a traced scalar under jit: no Python branch
-            mu = _mu_at(momentum, 0.0 if lr_outside else lr_decay, state["step"])
+            mu = momentum if lr_outside else _mu_at(momentum, sched, state["step"])
             bufs = _map(
                 lambda b, gi: jnp.where(first, gi, mu * b + (1.0 - dampening) * gi),
                 state["momentum_buffer"],
                 g,
             )
             g = bufs  # nesterov needs dampening = 0 (the spec refuses the rest)
-        lr_t = _lr_at(lr, lr_decay, state["step"])
+        lr_t = _lr_at(lr, sched, state["step"])
         return _descend(params, g, lr_t), {"step": state["step"] + 1, "momentum_buffer": bufs}
 
     return JaxOptimizer(init, update, counts_steps=False)
@@ -108,7 +120,7 @@ def _adam(
     weight_decay: float,
     amsgrad: bool,
     decoupled: bool,
-    lr_decay: float = 0.0,
+    sched: Sched = (0.0, 1.0, 1),
 ) -> JaxOptimizer:
     """optax.scale_by_adam (eps outside the root, eps_root = 0) is PyTorch's Adam direction;
     adamw adds wd p to it before the lr (optax.adamw's order, PyTorch's math). amsgrad is
@@ -144,7 +156,7 @@ def _adam(
         if decoupled and weight_decay:
             d = _map(lambda di, p: di + weight_decay * p, d, params)
         new_state = {"step": t, "exp_avg": m, "exp_avg_sq": v, "max_exp_avg_sq": vmax}
-        return _descend(params, d, _lr_at(lr, lr_decay, state["step"])), new_state
+        return _descend(params, d, _lr_at(lr, sched, state["step"])), new_state
 
     return JaxOptimizer(init, update)
 
@@ -158,8 +170,11 @@ def adam(
     weight_decay: float = 0.0,
     amsgrad: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
 ) -> JaxOptimizer:
-    return _adam(lr, beta1, beta2, eps, weight_decay, amsgrad, False, lr_decay)
+    sched = (lr_decay, lr_gamma, lr_step_size)
+    return _adam(lr, beta1, beta2, eps, weight_decay, amsgrad, False, sched)
 
 
 @opt()
@@ -171,8 +186,11 @@ def adamw(
     weight_decay: float = 1e-2,
     amsgrad: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
 ) -> JaxOptimizer:
-    return _adam(lr, beta1, beta2, eps, weight_decay, amsgrad, True, lr_decay)
+    sched = (lr_decay, lr_gamma, lr_step_size)
+    return _adam(lr, beta1, beta2, eps, weight_decay, amsgrad, True, sched)
 
 
 @opt()
@@ -184,10 +202,13 @@ def rmsprop(
     momentum: float = 0.0,
     centered: bool = False,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
 ) -> JaxOptimizer:
     """optax.scale_by_rms / scale_by_stddev with eps_in_sqrt=False and initial_scale=0 (optax's
     defaults put eps inside the root) is PyTorch's g / (sqrt(s) + eps); optax.trace on that is
     PyTorch's momentum buffer b <- mu b + g/d."""
+    sched = (lr_decay, lr_gamma, lr_step_size)
 
     def init(params: Params) -> State:
         return {
@@ -211,7 +232,7 @@ def rmsprop(
             s = st.nu
         bufs: Params = {}
         if momentum:
-            mu = _mu_at(momentum, lr_decay, state["step"])
+            mu = _mu_at(momentum, sched, state["step"])
             tr = optax.trace(decay=mu)
             d, tst = tr.update(d, optax.TraceState(trace=state["momentum_buffer"]))
             bufs = tst.trace
@@ -221,7 +242,7 @@ def rmsprop(
             "grad_avg": gbar,
             "momentum_buffer": bufs,
         }
-        return _descend(params, d, _lr_at(lr, lr_decay, state["step"])), new_state
+        return _descend(params, d, _lr_at(lr, sched, state["step"])), new_state
 
     return JaxOptimizer(init, update)
 
@@ -230,6 +251,8 @@ def rmsprop(
 def adagrad(
     lr: float = 1e-2,
     lr_decay: float = 0.0,
+    lr_gamma: float = 1.0,
+    lr_step_size: int = 1,
     weight_decay: float = 0.0,
     initial_accumulator_value: float = 0.0,
     eps: float = 1e-10,
@@ -237,6 +260,7 @@ def adagrad(
     """Written out: S <- S + g^2 from S_0 = initial_accumulator_value; p <- p - clr g/(sqrt(S)
     + eps), clr = lr / (1 + (t-1) lr_decay). optax.adagrad starts at 0.1 and divides by
     sqrt(S + eps), and has no lr_decay."""
+    sched = (lr_decay, lr_gamma, lr_step_size)
 
     def init(params: Params) -> State:
         return {
@@ -247,7 +271,7 @@ def adagrad(
     def update(grads: Params, state: State, params: Params) -> tuple[Params, State]:
         g = _l2(grads, params, weight_decay)
         t = state["step"] + 1
-        clr = _lr_at(lr, lr_decay, t - 1)
+        clr = _lr_at(lr, sched, t - 1)
         s = _map(lambda si, gi: si + gi * gi, state["sum"], g)
         d = _map(lambda gi, si: gi / (jnp.sqrt(si) + eps), g, s)
         return _descend(params, d, clr), {"step": t, "sum": s}

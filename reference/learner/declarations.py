@@ -75,6 +75,9 @@ OPT_OPTIONS = (
     "amsgrad",
     "centered",
     "lr_decay",
+    "lr_gamma",
+    "lr_step_size",
+    "lr_outside",
 )
 SPELLINGS = {  # other libraries' names for a declaration (PyTorch's, Keras's)
     "epsilon": "eps=",
@@ -84,6 +87,12 @@ SPELLINGS = {  # other libraries' names for a declaration (PyTorch's, Keras's)
     "beta_2": "beta2=",
     "learning_rate": "lr=",
     "decay": "lr_decay= (inverse-time decay) or weight_decay=",
+    "gamma": "lr_gamma= (the lr times lr_gamma every lr_step_size steps: PyTorch's StepLR, "
+    "ExponentialLR)",
+    "step_size": "lr_step_size= (in optimizer steps: epochs times batches per epoch)",
+    "decay_rate": "lr_gamma= (Keras's ExponentialDecay: with staircase=True, lr_gamma=decay_rate "
+    "and lr_step_size=decay_steps; without, lr_gamma=decay_rate ** (1 / decay_steps))",
+    "decay_steps": "lr_step_size= (see decay_rate)",
     "clip_value": "clip_grad_value=",
     "clipvalue": "clip_grad_value=",
     "max_norm": "clip_grad_norm=",

@@ -29,8 +29,8 @@ SHARED = (
 )
 NO_LR_DECAY = (
     "no_lr_decay",
-    "the declared lr_decay not applied: the learning rate stays lr (a step counter that never "
-    "advances decays nothing)",
+    "the declared lr schedule not applied: the learning rate stays lr (a step counter that "
+    "never advances decays nothing)",
 )
 NO_STATE = (
     "no_state",

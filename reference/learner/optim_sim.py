@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from nnparity.scratch.schedules import Schedule, lr_at, mu_at, of
+
 Tensor = torch.Tensor
 
 
@@ -49,12 +51,12 @@ class Sim:
         return float(x) if isinstance(x, np.floating) else x
 
     def _mu(self, mu: float, kw: dict[str, Any]) -> float:
-        """mu lr_(t-1) / lr_t under a declared lr_decay: the velocity holds the lr (nnfs,
-        Keras; scratch's ``_mu_at``)."""
+        """mu lr_(t-1) / lr_t under a declared schedule: the velocity holds the lr (nnfs,
+        Keras; scratch's ``mu_at``)."""
         if bool(kw.get("lr_outside", False)) != ("torch_lr" in self.v):  # PyTorch's SGD with
             return mu  # LambdaLR: the buffer holds no lr
-        k = 0.0 if "no_lr_decay" in self.v else kw.get("lr_decay", 0.0)
-        return mu * (1 + (self.t - 1) * k) / (1 + (self.t - 2) * k) if k and self.t > 1 else mu
+        sched = Schedule() if "no_lr_decay" in self.v else of(kw)
+        return mu_at(mu, sched, self.t - 1) if sched and self.t > 1 else mu
 
     def step(self, P: dict[str, Any], G: dict[str, Any]) -> dict[str, Any]:
         """The parameters after one step: tensors, or NumPy arrays (the same arithmetic, a
@@ -78,7 +80,7 @@ class Sim:
             g = np.clip(g, -c, c) if arr else g.clamp(-c, c)
         lr = kw.get("lr", {"sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3}.get(self.name, 1e-2))
         if "no_lr_decay" not in v:  # every optimizer's, as Adagrad's
-            lr = lr / (1 + (self.t - 1) * kw.get("lr_decay", 0.0))
+            lr = lr_at(lr, of(kw), self.t - 1)
         wd = kw.get("weight_decay", 1e-2 if self.name == "adamw" else 0.0)
         decoupled = (self.name == "adamw") != bool(v & {"coupled", "decoupled", "sgdw"})
         if wd and "no_decay" not in v and not decoupled:

@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from nnparity.scratch.schedules import of
+
 from .flat_excess import _excess_at, _excess_flat
 from .golden import golden, golden_at
 from .optim_catalog import (  # noqa: F401  (DECAY_AFTER, VARIANTS: re-exported)
@@ -256,9 +258,9 @@ def _applies(name: str, key: str, kw: dict[str, Any], names: list[str]) -> bool:
     if key in ("nesterov_sign", "nesterov_mu2"):
         return bool(kw.get("momentum")) and bool(kw.get("nesterov"))
     if key == "no_lr_decay":
-        return bool(kw.get("lr_decay"))
-    if key == "torch_lr":  # the forms part only under momentum with a decaying lr
-        return bool(kw.get("lr_decay")) and bool(kw.get("momentum")) and not kw.get("nesterov")
+        return bool(of(kw))
+    if key == "torch_lr":  # the forms part only under momentum with a changing lr
+        return bool(of(kw)) and bool(kw.get("momentum")) and not kw.get("nesterov")
     if key == "t_epoch":  # a pass of two steps or more (the data in mini-batches)
         return kw.get("_epoch", 0) > 1
     if key == "by_shape":  # plain SGD keeps no state to share

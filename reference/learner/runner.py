@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from nnparity.scratch.schedules import lr_at, mu_at, of
+
 from . import accumulation
 from .adapters import Adapter
 from .call_order import needs_forward
@@ -191,10 +193,10 @@ class Runner:
                 a.restore(after)  # on from the first run's state (an epoch count advanced once)
                 a.write(obs.after)
             if a.grads is None and not any(a.conventions.clip):  # a clip hides g: the
-                k = float(self.opt.get("lr_decay", 0.0))  # step is held to the clipped update
-                lr, mu = self.lr / (1 + (step - 1) * k), float(self.opt.get("momentum", 0.0))
+                sched = of(self.opt)  # step is held to the clipped update
+                lr, mu = lr_at(self.lr, sched, step - 1), float(self.opt.get("momentum", 0.0))
                 if step > 1 and not self.opt.get("lr_outside"):  # v holds the lr
-                    mu = mu * (1 + (step - 1) * k) / (1 + (step - 2) * k)
+                    mu = mu_at(mu, sched, step - 1)
                 imply(obs, self.opt_name, {**self.opt, "momentum": mu}, lr, self._buf, self.codec)
         elif moved is not None:  # no step given: the gradient call's update is the step
             obs.after = moved

@@ -10,12 +10,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nnparity.scratch.schedules import Schedule, lr_at, of
+
 from .codec import canonical_key
 from .decay_units import per_unit_decay
 from .evidence import to_tensors
 from .golden import golden
 from .optim_variants import Sim
 from .result import Finding
+from .schedule_form import closed_form as _form
+from .schedule_form import declaration, described, sched_decl, torch_form
 
 SPREAD = 4.0  # multipliers this many rounding spreads apart from their mean are no constant
 
@@ -68,7 +72,7 @@ def explain_schedule(
         # it by no more than its storage's rounding): another lr or a factor, said elsewhere
     shown, span, digits = _shown(mults, seq, 1e-9 if spec.dtype == "float64" else 1e-5)
     steps = [o.step for o, _ in seq]
-    form, decay = _form(mults, steps, digits, 1e-9 if spec.dtype == "float64" else 1e-5)
+    form, decl = _form(mults, steps, digits, 1e-9 if spec.dtype == "float64" else 1e-5)
     if closed_only and (not form or mults[-1] >= mults[0]):  # a decay, never a growth: a
         return []  # fitted value's residue read as lr times 1.0000011 is none (review s18b)
     norm = 0.0 if form else _norm_clip(mults, seq)
@@ -89,17 +93,16 @@ def explain_schedule(
             "twin then clips alike, as torch.nn.utils.clip_grad_norm_); if the learning rate "
             "changes on purpose, check with it constant; if neither, find what scales your steps"
         )
-    if decay and steps[0] == 1 and "lr_decay" not in spec.opt.kwargs and _momentum(spec):
+    if decl and steps[0] == 1 and not of(spec.opt.kwargs) and _momentum(spec):
         fix = (  # each step's lr times PyTorch's velocity: the lr outside it (review s23a F1)
             "if the decay is yours on purpose, declare it in PyTorch's form, which yours "
-            f"is (SGD with LambdaLR(lambda n: 1 / (1 + {decay:.4g} n)), the lr outside the "
-            f"velocity): lr_decay={decay:.4g}, lr_outside=true (the default, false, is the "
-            "nnfs book's and Keras's form, whose velocity holds each step's lr)"
+            f"is (SGD with {torch_form(decl)}, the lr outside the velocity): "
+            f"{declaration(decl)}, lr_outside=true (the default, false, is the nnfs book's and "
+            "Keras's form, whose velocity holds each step's lr)"
         )
-    elif decay and steps[0] == 1 and "lr_decay" not in spec.opt.kwargs:
+    elif decl and steps[0] == 1 and not of(spec.opt.kwargs):
         fix = (
-            f"if the decay is yours on purpose, declare lr_decay={decay:.4g} (lr / (1 + "
-            "lr_decay (t-1)): the nnfs book's and Keras's decay, PyTorch's Adagrad lr_decay) "
+            f"if the decay is yours on purpose, declare {declaration(decl)} ({described(decl)}) "
             "and the twin decays alike; if not, find what changes the learning rate between steps"
         )
     tol = 1e-9 if spec.dtype == "float64" else 1e-5  # float32 steps read their multipliers
@@ -113,7 +116,7 @@ def explain_schedule(
         ),
         seq[0][0].step,
     )
-    declared = float(spec.opt.kwargs.get("lr_decay", 0.0))
+    declared = of(spec.opt.kwargs)
     if declared:  # the twin decays already: the learner's own lr against the declared one
         first = next((t for t, m in zip(steps, mults, strict=True) if abs(m - 1) > 1e-9), first)
         fix = _declared_decay_fix(mults, steps, declared, 1e-9 if spec.dtype == "float64" else 1e-5)
@@ -122,7 +125,7 @@ def explain_schedule(
         codec,
         first,
         f"your steps are {spec.opt}'s with the "
-        + ("declared decayed " if spec.opt.kwargs.get("lr_decay") else "")
+        + ("declared decayed " if declared else "")
         + f"learning rate times {shown} at {span}{form}: every parameter takes the same multiplier "
         "at each step",
         fix,
@@ -171,14 +174,19 @@ def _span(a: int, b: int) -> str:
     return f"step {a}" if a == b else f"steps {a}-{b}"
 
 
-def _declared_decay_fix(mults: list[float], steps: list[int], d: float, tol: float) -> str:
-    """The fix where lr_decay = d is declared: the twin's lr at step t is lr / (1 + d (t-1)),
-    so the learner's own is that times the multiplier. A decay counted from 1 (lr / (1 + d t)),
-    another decay constant, or neither."""
-    own = [m / (1 + d * (t - 1)) for m, t in zip(mults, steps, strict=True)]
+def _declared_decay_fix(mults: list[float], steps: list[int], sched: Schedule, tol: float) -> str:
+    """The fix where a schedule is declared: the twin's lr at step t is lr_at(lr, sched, t-1),
+    so the learner's own is that times the multiplier. An inverse-time decay counted from 1 (lr
+    / (1 + d t)), another schedule of a closed form, or neither."""
+    d = sched.decay
+    own = [m * lr_at(1.0, sched, t - 1) for m, t in zip(mults, steps, strict=True)]
     near = max(tol, 1e-4 * max(abs(m - 1) for m in mults))  # of the effect's own size: a
     # float64 Adam's multipliers read to 1e-8 beside departures of 1e-2 (review s19a)
-    if all(abs(o * (1 + d * t) - 1) <= near for o, t in zip(own, steps, strict=True)):
+    if (
+        d
+        and sched.gamma == 1.0
+        and all(abs(o * (1 + d * t) - 1) <= near for o, t in zip(own, steps, strict=True))
+    ):
         return (
             f"your decay counts the steps from 1 (lr / (1 + {d:g} t) at step t = 1, 2, ...), so "
             "even the first step is decayed; the declared decay (nnfs's, Keras's, PyTorch's "
@@ -186,16 +194,16 @@ def _declared_decay_fix(mults: list[float], steps: list[int], d: float, tol: flo
             f"this one, lr / (1 + {d:g} (t - 1)) (nnfs increments its counter after the update; "
             "a step count that Adam's bias correction shares stays from 1 there)"
         )
-    _, k = _form(own, steps, 6, tol)
-    if k:
+    form, decl = _form(own, steps, 6, tol)
+    said = declaration(sched_decl(sched))
+    if decl:
         return (
-            f"your decay is lr / (1 + {k:.4g} (t-1)), the declared one lr / (1 + {d:g} (t-1)): "
-            f"declare lr_decay={k:.4g} if yours is meant, else find where your decay constant "
-            "is set"
+            f"your schedule is{form}, the declared one {said}: declare {declaration(decl)} if "
+            "yours is meant, else find where your schedule's constants are set"
         )
     return (
-        f"the twin decays the lr as declared, lr / (1 + {d:g} (t-1)) at step t; find what "
-        "else changes your learning rate between steps"
+        f"the twin schedules the lr as declared ({said}: {described(sched_decl(sched))}); find "
+        "what else changes your learning rate between steps"
     )
 
 
@@ -203,36 +211,6 @@ def _schedule(seq: list, codec: Codec, first: int, evidence: str, fix: str) -> l
     """The ``lr_schedule`` finding on every parameter of the observed steps ``seq``."""
     names = codec.labels(sorted(seq[0][0].params, key=canonical_key))
     return [Finding("lr_schedule", names, None, first, evidence, fix)]
-
-
-def _form(
-    mults: list[float], steps: list[int], digits: int, tol: float = 1e-9
-) -> tuple[str, float | None]:
-    """The schedule's closed form when the multipliers follow one: inverse-time (1 / s_t affine
-    in t, ``lr / (1 + k t)``, Keras's and nnfs's decay) or exponential (a constant ratio per
-    step), each to ``tol`` (relative: float32 steps read their multipliers to about 1e-6);
-    where a small decay fits both, the nearer fit (inverse-time on a tie). With it, the
-    declaration ``lr_decay`` that takes these steps, where the first multiplier is 1."""
-    if min(mults) <= 0 or steps[-1] <= steps[0]:  # a step reversed or zero: no decay
-        return "", None
-    inv = [1 / m for m in mults]
-    k = (inv[-1] - inv[0]) / (steps[-1] - steps[0])
-    line = [inv[0] + k * (t - steps[0]) for t in steps]
-    if min(line) <= 0:
-        return "", None
-    inv_err = max(abs(a / b - 1) for a, b in zip(inv, line, strict=True))
-    r = math.exp(math.log(mults[-1] / mults[0]) / (steps[-1] - steps[0]))
-    exp_err = max(
-        abs(m / (mults[0] * r ** (t - steps[0])) - 1) for m, t in zip(mults, steps, strict=True)
-    )
-    start = "" if math.isclose(mults[0], 1.0, rel_tol=tol) else f"{mults[0]:.4g} x "
-    digits = min(digits, round(-math.log10(tol)))  # no more digits than the steps hold
-    if k and inv_err <= tol and inv_err <= exp_err:
-        decay = k / inv[0] if not start and k > 0 else None
-        return f" (lr / (1 + {k / inv[0]:.4g} (t-1)): an inverse-time decay)", decay
-    if exp_err <= tol and r != 1:
-        return f" (lr x {start}{r:.{digits}g}^(t-1): an exponential decay)", None
-    return "", None
 
 
 def _norm_clip(mults: list[float], seq: list) -> float:
@@ -339,19 +317,34 @@ def _momentum_mults(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
         else:
             if max(mults) - min(mults) <= 1e-6 * max(abs(m) for m in mults):
                 return []  # one constant: another lr, said elsewhere
+            tol = 1e-9 if spec.dtype == "float64" else 1e-5
             steps = [o.step for o, _ in seq]
-            shown, span, digits = _shown(mults, seq, 1e-9 if spec.dtype == "float64" else 1e-5)
-            tail, _ = _form(mults, steps, digits, 1e-9 if spec.dtype == "float64" else 1e-5)
-            first = next((t for t, m in zip(steps, mults, strict=True) if abs(m - 1) > 1e-9), 1)
+            declared = of(kw)  # the multipliers over the declared schedule's, said
+            rel = [m / lr_at(1.0, declared, t - 1) for m, t in zip(mults, steps, strict=True)]
+            shown, span, digits = _shown(rel, seq, tol)
+            tail, _ = _form(rel, steps, digits, tol)
+            _, decl = _form(mults, steps, digits, tol)  # the learner's whole schedule
+            first = next((t for t, m in zip(steps, rel, strict=True) if abs(m - 1) > 1e-9), 1)
+            fix = (
+                "the twin keeps the declared lr constant: if the schedule is yours on purpose, "
+                "check with it switched off (a constant lr) and keep it for training; if not, "
+                "find what changes the learning rate between steps"
+            )
+            if decl and steps[0] == 1:
+                outside = ", lr_outside=true" if form == "torch" else ""
+                fix = (
+                    f"if the schedule is yours on purpose, declare {declaration(decl)}{outside} "
+                    f"({described(decl)}) and the twin decays alike; if not, find what changes "
+                    "the learning rate between steps"
+                )
             return _schedule(
                 seq,
                 codec,
                 first,
-                f"your steps are {spec.opt}'s with the learning rate times {shown} at "
-                f"{span}{tail}, {said}: every parameter takes the same "
-                "multiplier at each step",
-                "the twin keeps the declared lr constant: if the schedule is yours on purpose, "
-                "check with it switched off (a constant lr) and keep it for training; if not, "
-                "find what changes the learning rate between steps",
+                f"your steps are {spec.opt}'s with the "
+                + ("declared decayed " if declared else "")
+                + f"learning rate times {shown} at {span}{tail}, {said}: every parameter "
+                "takes the same multiplier at each step",
+                fix,
             )
     return []

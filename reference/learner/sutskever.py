@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnparity.scratch.schedules import of
+
 from .result import Finding
 from .row_order import rows_at
 from .runner import LearnerCrash
@@ -34,7 +36,7 @@ def _declared(spec: Spec) -> tuple[float, float] | None:
     """(mu, lr) of a declared plain Nesterov SGD (no dampening, decay or lr decay), else None."""
     kw = spec.opt.kwargs
     mu, lr = float(kw.get("momentum", 0.0) or 0.0), float(kw.get("lr", 1e-3))
-    plain = not kw.get("dampening") and not kw.get("weight_decay") and not kw.get("lr_decay")
+    plain = not kw.get("dampening") and not kw.get("weight_decay") and not of(kw)
     return (mu, lr) if spec.opt.name == "sgd" and kw.get("nesterov") and mu and plain else None
 
 

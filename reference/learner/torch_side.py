@@ -141,7 +141,7 @@ class Reference:
         """The twin's optimizer as before its first step: its state, and an lr_decay's count."""
         opt = self.shadow.optimizer
         opt.state.clear()
-        if hasattr(opt, "lr_steps"):  # (torch_lr.inverse_time)
+        if hasattr(opt, "lr_steps"):  # (torch_lr.scheduled)
             opt.lr_steps = 0
 
     def update(

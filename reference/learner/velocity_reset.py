@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nnparity.scratch.schedules import of
+
 from .codec import canonical_key
 from .result import Finding
 
@@ -29,7 +31,7 @@ def explain_velocity_reset(
     kw = spec.opt.kwargs
     mu, tau = float(kw.get("momentum", 0.0)), float(kw.get("dampening", 0.0))
     lr, wd = float(kw.get("lr", 1e-3)), float(kw.get("weight_decay", 0.0))
-    if spec.opt.name != "sgd" or not mu or kw.get("nesterov") or kw.get("lr_decay"):
+    if spec.opt.name != "sgd" or not mu or kw.get("nesterov") or of(kw):
         return []
     if not history or history[0].step != 1 or any(o.after is None for o in history):
         return []

@@ -48,10 +48,10 @@ def test_a_declared_decay_counted_from_one_is_named_so(dtype):
     assert r.findings[0].hint.startswith("your decay counts the steps from 1"), r.render()
 
 
-def test_an_exponential_decay_is_not_offered_the_declaration():
+def test_an_exponential_decay_is_offered_lr_gamma_not_lr_decay():
     r = check(learner("adam", "decay", 0.99), X, Y, steps=6, probe=False)
     assert r.codes() == ["lr_schedule"], r.render()
-    assert "lr_decay" not in r.findings[0].hint
+    assert "lr_decay" not in r.findings[0].hint and "lr_gamma=0.99" in r.findings[0].hint
 
 
 def _sgd_step(P, k, momentum=0.0, off_by_one=False, torch_form=False):
@@ -141,10 +141,10 @@ def test_multipliers_of_either_sign_have_no_closed_form_and_no_crash():
     1, -3e-17, 3e-17, ...: math.log of a negative ratio was an internal error (exit 3)."""
     from nnparity.reference.learner.schedule import _form
 
-    assert _form([1.0, -3.4e-17, 3.4e-17, -3.4e-17], [1, 2, 3, 4], 6) == ("", None)
-    assert _form([1.0, 0.5, 0.0], [1, 2, 3], 6) == ("", None)
-    said, k = _form([1 / (1 + 0.1 * t) for t in range(5)], [1, 2, 3, 4, 5], 6)
-    assert "inverse-time" in said and abs(k - 0.1) < 1e-9
+    assert _form([1.0, -3.4e-17, 3.4e-17, -3.4e-17], [1, 2, 3, 4], 6) == ("", {})
+    assert _form([1.0, 0.5, 0.0], [1, 2, 3], 6) == ("", {})
+    said, decl = _form([1 / (1 + 0.1 * t) for t in range(5)], [1, 2, 3, 4, 5], 6)
+    assert "inverse-time" in said and abs(decl["lr_decay"] - 0.1) < 1e-9
 
 
 def test_an_undeclared_decay_in_pytorchs_velocity_is_not_offered_lr_decay():

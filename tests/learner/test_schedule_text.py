@@ -52,5 +52,5 @@ def test_a_change_after_a_run_of_one_multiplier_is_said_at_its_own_steps():
     res = check(a, X, Y, steps=3, watch=6, probe=False)
     assert res.codes() == ["lr_schedule"], res.render()
     ev = res.findings[0].evidence
-    assert "times 1 at steps 1-4, then 1.5 at step 5:" in ev, ev
+    assert "times 1 at steps 1-4, then 1.5 at step 5 (lr x 1.5 from step 5: one rise seen" in ev, ev
     assert res.findings[0].step == 5, res.render()  # the declared lr until then

@@ -39,8 +39,10 @@ def test_minimum_counts_from_the_issue():
 
 
 # scratch's hyperparameter -> the argument of PyTorch's own class or function that it mirrors;
-# None: an option PyTorch's class lacks (lr_decay: a LambdaLR around it), off by default
-DECAY = {"lr_decay": None}
+# None: an option PyTorch's class lacks (lr_decay, lr_gamma, lr_step_size: a scheduler stepped
+# beside it), off by default: its value that changes nothing (OFF, else 0)
+DECAY = {"lr_decay": None, "lr_gamma": None, "lr_step_size": None}
+OFF = {"lr_gamma": 1.0, "lr_step_size": 1}
 SGD = {**DECAY, "lr_outside": None}  # where the lr sits under lr_decay: no option of SGD
 TORCH_SIGNATURES = {
     ("optimizer", "sgd"): ("torch.optim.SGD", SGD),
@@ -53,7 +55,7 @@ TORCH_SIGNATURES = {
         {"beta1": ("betas", 0), "beta2": ("betas", 1), **DECAY},
     ),
     ("optimizer", "rmsprop"): ("torch.optim.RMSprop", DECAY),
-    ("optimizer", "adagrad"): ("torch.optim.Adagrad", {}),
+    ("optimizer", "adagrad"): ("torch.optim.Adagrad", {"lr_gamma": None, "lr_step_size": None}),
     ("activation", "leaky_relu"): ("torch.nn.LeakyReLU", {"slope": "negative_slope"}),
     ("activation", "elu"): ("torch.nn.ELU", {}),
     ("activation", "gelu"): ("torch.nn.GELU", {}),
@@ -83,7 +85,7 @@ def test_defaults_are_pytorchs_own(key):
     for name, default in REGISTRIES[key[0]][key[1]].defaults.items():
         where = renamed.get(name, name)
         if where is None:
-            assert name not in params and default == 0, (key, name, default)
+            assert name not in params and default == OFF.get(name, 0), (key, name, default)
             continue
         theirs = (
             params[where[0]].default[where[1]]

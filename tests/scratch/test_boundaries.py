@@ -130,12 +130,13 @@ def test_layers_holding_arrays_are_numbered(layer):
         (
             lambda: optimizers["sgd"].build({"lrr": 1}),
             "'sgd' has no hyperparameter 'lrr'; known: lr, momentum, dampening, weight_decay, "
-            "nesterov, lr_decay, lr_outside",
+            "nesterov, lr_decay, lr_gamma, lr_step_size, lr_outside",
         ),
         (
             lambda: optimizers.normalize("sgd", {"lrr": 1}),
             "optimizer 'sgd' has no hyperparameter 'lrr'; did you mean 'lr'? Its hyperparameters: "
-            "lr, momentum, dampening, weight_decay, nesterov, lr_decay, lr_outside",
+            "lr, momentum, dampening, weight_decay, nesterov, lr_decay, lr_gamma, lr_step_size, "
+            "lr_outside",
         ),
         (
             lambda: initializers.normalize("zeros", {"value": 1}),

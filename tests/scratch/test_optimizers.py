@@ -18,6 +18,7 @@ OPTIONS = {
         {"momentum": 0.9, "dampening": 0.5, "weight_decay": 0.1},
         {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
         {"momentum": 0.9, "lr_decay": 0.5},
+        {"momentum": 0.9, "lr_gamma": 0.5, "lr_step_size": 2},
     ],
     "adam": [{"amsgrad": True, "weight_decay": 0.1}, {"lr_decay": 0.3}],
     "adamw": [{"amsgrad": True}, {"lr_decay": 0.3}],
@@ -26,7 +27,10 @@ OPTIONS = {
         {"centered": True, "momentum": 0.9, "weight_decay": 0.1},
         {"lr_decay": 0.3},
     ],
-    "adagrad": [{"lr_decay": 0.1, "initial_accumulator_value": 0.1, "weight_decay": 0.1}],
+    "adagrad": [
+        {"lr_decay": 0.1, "initial_accumulator_value": 0.1, "weight_decay": 0.1},
+        {"lr_decay": 0.1, "lr_gamma": 0.5},
+    ],
 }
 CASES = [(n, {}) for n in optimizers.names()] + [
     (n, kw) for n in optimizers.names() for kw in OPTIONS.get(n, [])
@@ -124,6 +128,24 @@ def test_sgd_plain_and_weight_decay():
 def test_sgd_lr_decay_is_inverse_time_from_the_second_step():
     got = run("sgd", [1.0, 1.0, 1.0], lr=0.1, lr_decay=0.5)
     assert got == pytest.approx([-0.1, -0.1 - 0.1 / 1.5, -0.1 - 0.1 / 1.5 - 0.1 / 2.0], rel=1e-15)
+
+
+def test_sgd_lr_gamma_falls_once_every_lr_step_size_steps():
+    got = run("sgd", [1.0] * 5, lr=0.1, lr_gamma=0.5, lr_step_size=2)
+    lrs = [0.1, 0.1, 0.05, 0.05, 0.025]
+    assert got == pytest.approx(np.cumsum([-lr for lr in lrs]).tolist(), rel=1e-15)
+
+
+def test_sgd_momentum_under_lr_gamma_keeps_the_lr_inside_the_velocity():
+    """Keras's form: v <- mu v - lr_t g; p <- p + v, lr_t = lr gamma^((t-1) // step_size)."""
+    grads, lr, mu = [1.0, -2.0, 0.5, 3.0, 1.0], 0.1, 0.9
+    got = run("sgd", grads, lr=lr, momentum=mu, lr_gamma=0.3, lr_step_size=2)
+    p, v, want = 0.0, 0.0, []
+    for t, g in enumerate(grads):
+        v = mu * v - lr * 0.3 ** (t // 2) * g
+        p += v
+        want.append(p)
+    assert got == pytest.approx(want, rel=1e-14)
 
 
 def test_sgd_momentum_with_lr_decay_keeps_the_lr_inside_the_velocity():
