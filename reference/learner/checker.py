@@ -36,7 +36,7 @@ from .call_order import with_forward_order
 from .clip_decl import clip_not_applied
 from .clip_form import clip_form
 from .codec import Codec
-from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
+from .coverage import partly_unmoved, stuck_explains, unseen
 from .crash import crash_after
 from .descent import negated
 from .explain import HYPOTHESIS_TOL, diagnose
@@ -67,6 +67,7 @@ from .runner import LearnerCrash, Obs, Runner
 from .saturation import saturated_step
 from .stale_update import stale_update
 from .step_alone import step_alone
+from .still import unmoved
 from .sutskever import watch_form
 from .table import Tolerances, loss_terms, mixed_text, param_table, records_of, terms_of
 from .targets import learner_data
@@ -313,7 +314,7 @@ def _check(
         if not named:  # the rest follows from weights that stay (Adam's v / 0 stays: named)
             rt, at = HYPOTHESIS_TOL[prec]
             late = runner.unmoved == 1 and stale_update(run.history, spec, codec, at, rt)
-            diag = [late or unmoved(runner.unmoved, adapter)]
+            diag = [late or unmoved(runner.unmoved, adapter, run.history, ref, codec, X, y)]
     elif bad and runner.stuck is not None and stuck_explains(runner.stuck, bad, codec):
         diag = [partly_unmoved(runner.stuck[0], codec.labels(list(runner.stuck[1])))]
     hygiene = runner.hygiene

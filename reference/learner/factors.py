@@ -158,7 +158,7 @@ def fit(
         ok = ref_zero and all(bool((np.abs(gl) <= at).all()) for gl, _, at, _ in pairs)
         return Fit(ok, 1.0, 1.0 if nl == 0 else 0.0, "1", zero=True)
     c = num / den
-    cos = num / math.sqrt(den * nl) if nl > 0 else 0.0
+    cos = num / (math.sqrt(den) * math.sqrt(nl)) if nl > 0 else 0.0  # (den nl underflows)
     near = max([1e-4] + [rt for *_, rt in pairs])  # a float16 learner's c is only this near
     cs: tuple[float, ...] | None = None
     if names and isinstance(names[0], list):
@@ -177,7 +177,7 @@ def fit(
     if cs:  # the cosine of the learner's values with the per-step prediction
         num = sum(k * _dot(gl, gh) for k, (gl, gh, _, _) in zip(cs, pairs, strict=True))
         kk = sum(k * k * _dot(gh, gh) for k, (_, gh, _, _) in zip(cs, pairs, strict=True))
-        cos = num / math.sqrt(kk * nl) if nl > 0 and kk > 0 else 0.0
+        cos = num / (math.sqrt(kk) * math.sqrt(nl)) if nl > 0 and kk > 0 else 0.0
     err = max(
         float((np.abs(gl - k * gh) / (at + rt * np.abs(k * gh))).max(initial=0.0))
         for k, (gl, gh, at, rt) in zip(cs or [c] * len(pairs), pairs, strict=True)

@@ -61,6 +61,8 @@ def explain_schedule(
             return counted or _momentum_decay(seq, spec, codec, atol, rtol)
         mults.append(s)
         noise.append(_rounding(d, A, held) / den)
+    if any(abs(m) <= 1e-6 for m in mults):  # a step that moves nothing is no schedule (a
+        return []  # clipped log's ~0 gradient where every sample saturates: review s42a F2)
     full = max(len(o.rows) for o, _ in seq)  # a short last batch's own factor is no schedule
     kept = [i for i, (o, _) in enumerate(seq) if len(o.rows) == full]
     ms = [mults[i] for i in kept]

@@ -108,8 +108,9 @@ class Reference:
         terms = [(self.l2_on(n), p) for n, p in twin.params.items()]
         return sum(lam / 2 * (p * p).sum() for lam, p in terms if lam)
 
-    def run(self, params: dict[str, Array], X: Array, y: Array) -> RefStep:
-        """Forward (keeping every z and a), loss and gradients at ``params``."""
+    def run(self, params: dict[str, Array], X: Array, y: Array, literal: bool = False) -> RefStep:
+        """Forward (keeping every z and a), loss and gradients at ``params``; ``literal``: the
+        declared loss module itself on the outputs (BCELoss on a sigmoid: its clamped log)."""
         twin = self.twin
         twin.set_params(params)
         Xt, yt = self.tensors(X, y)
@@ -118,7 +119,8 @@ class Reference:
         for lin, act in zip(self.linears, self.acts, strict=True):
             z.append(lin(a[-1]))
             a.append(act(z[-1]))
-        loss = self.loss_of(z[-1] if self.stable else a[-1], yt, self.stable) + self.penalty(twin)
+        stable = self.stable and not literal
+        loss = self.loss_of(z[-1] if stable else a[-1], yt, stable) + self.penalty(twin)
         names = [n for n in twin.names if n not in self.frozen]
         gs = torch.autograd.grad(loss, [twin.params[n] for n in names], allow_unused=True)
         grads = {
