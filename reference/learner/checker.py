@@ -7,9 +7,8 @@ takes its own step from its own gradients, its post-step weights are compared wi
 torch optimizer fed with those gradients. Tolerances are ``nnparity.reference.tolerance``'s resync
 table (implied gradients add their round-off, 4 eps |w| / lr) with each element's round-off
 allowance (``allowance``); a float32 learner gets the float32 tolerance and the parity engine's
-float64-oracle rule (ten times the tolerance, as once, let a constant 1e-4 relative error in a
-gradient match: its atol on the tensor's scale was 1e-4). Verdict: mismatches
-before any NaN -> ``implementation_bug``; agreement, then NaN where PyTorch stays finite ->
+float64-oracle rule (ten times it let a 1e-4 relative error match). Verdict: mismatches before
+any NaN -> ``implementation_bug``; agreement, then NaN where PyTorch stays finite ->
 ``numerical_instability``; agreement throughout (or a NaN PyTorch reaches too) -> hygiene, then
 ``match``. The second answer, ``training``, comes from the probe (``limitations``): ``fits`` or
 ``model_limitation``, judged by ``criteria``; ``not_assessed`` without targets, for a
@@ -36,7 +35,7 @@ from .call_order import with_forward_order
 from .clip_decl import clip_not_applied
 from .clip_form import clip_form
 from .codec import Codec
-from .coverage import partly_unmoved, stuck_explains, unseen
+from .coverage import partly_unmoved, stuck_explains, unmoved, unseen
 from .crash import crash_after
 from .descent import negated
 from .explain import HYPOTHESIS_TOL, diagnose
@@ -67,7 +66,7 @@ from .runner import LearnerCrash, Obs, Runner
 from .saturation import saturated_step
 from .stale_update import stale_update
 from .step_alone import step_alone
-from .still import unmoved
+from .still import still_saturated
 from .sutskever import watch_form
 from .table import Tolerances, loss_terms, mixed_text, param_table, records_of, terms_of
 from .targets import learner_data
@@ -310,11 +309,13 @@ def _check(
         if acc := accumulated(run.history, spec, at, rt):
             raise LearnerError(refusal(*acc, str(spec.opt)))
     named = bool(diag) and diag[0].code == "optimizer_update_mismatch"  # reproduced, stay too
-    if bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
+    if bad and (still := still_saturated(run.history, bad, diag, ref, codec, X, y)):
+        diag = [*(f for f in diag if f.kind == "note"), still]  # as PyTorch's BCELoss moves
+    elif bad and runner.unmoved is not None and runner.unmoved == min(r.step for r in bad):
         if not named:  # the rest follows from weights that stay (Adam's v / 0 stays: named)
             rt, at = HYPOTHESIS_TOL[prec]
             late = runner.unmoved == 1 and stale_update(run.history, spec, codec, at, rt)
-            diag = [late or unmoved(runner.unmoved, adapter, run.history, ref, codec, X, y)]
+            diag = [late or unmoved(runner.unmoved, adapter)]
     elif bad and runner.stuck is not None and stuck_explains(runner.stuck, bad, codec):
         diag = [partly_unmoved(runner.stuck[0], codec.labels(list(runner.stuck[1])))]
     hygiene = runner.hygiene

@@ -14,36 +14,41 @@ import numpy as np
 from nnparity.scratch.schedules import lr_at, of
 
 from .codec import canonical_key
-from .coverage import unmoved as _unmoved
 from .result import Finding
 
 if TYPE_CHECKING:
-    from .adapters import Adapter
     from .codec import Codec
     from .torch_side import Reference
 
 
-def still_saturated(history: list, first: int, ref: Reference, codec: Codec, X: np.ndarray,
-                    y: np.ndarray) -> Finding | None:  # fmt: skip
-    """A ``clip_convention`` note where, at every step from ``first`` that the learner left its
-    weights unmoved, PyTorch's own loss module on the outputs moves none of them under the
-    declared plain SGD (lr |g| under half a unit in the last place of each weight); else None."""
+def still_saturated(history: list, bad: list, diag: list, ref: Reference, codec: Codec,
+                    X: np.ndarray, y: np.ndarray) -> Finding | None:  # fmt: skip
+    """A ``clip_convention`` note where, from the step ``diag``'s first bug is at (past any
+    note's steps; else the first of the mismatching records ``bad``), no step of the
+    learner's moves a weight (its own step, or the declared plain SGD on its gradients: lr |g|
+    under half a unit in the last place of each weight) and PyTorch's own loss module on its
+    outputs would move none either; else None."""
     spec, kw = ref.spec, ref.spec.opt.kwargs
     if not ref.stable or spec.opt.name != "sgd" or kw.get("momentum") or any(ref.clip):
         return None
+    found = [f.step for f in diag if f.kind != "note" and f.step]  # (past a safe log's note)
+    first = min(found) if found else min(r.step for r in bad)
     lr = float(kw.get("lr", 1e-3))
     seen, rows = 0, 0
     for obs, _, _ in history[first - 1 :]:
-        if obs.after is None or any(
-            not np.array_equal(obs.after[k], obs.params[k]) for k in obs.params
-        ):
-            return None  # it moved: something else
-        step = ref.run(obs.params, X[obs.rows], y[obs.rows], literal=True)
         lr_t = lr_at(lr, of(kw), obs.step - 1)
-        for k, g in step.grads.items():
-            w = np.asarray(obs.params[k], dtype=obs.held.get(k, "float64"))
-            if not np.all(lr_t * np.abs(g) <= 0.5 * np.spacing(np.abs(w)).astype(np.float64)):
-                return None  # PyTorch's BCELoss would move it
+        res = {k: 0.5 * np.spacing(np.abs(np.asarray(w, obs.held.get(k, "float64"))))
+               for k, w in obs.params.items()}  # fmt: skip
+        if obs.after is not None:  # its own step: unmoved
+            if any(not np.array_equal(obs.after[k], obs.params[k]) for k in obs.params):
+                return None
+        elif obs.grads is None or any(
+            not np.all(lr_t * np.abs(obs.grads[k]) <= res[k]) for k in obs.params
+        ):
+            return None
+        step = ref.run(obs.params, X[obs.rows], y[obs.rows], literal=True)
+        if any(not np.all(lr_t * np.abs(g) <= res[k]) for k, g in step.grads.items()):
+            return None  # PyTorch's BCELoss would move it
         a = step.a[-1].numpy()
         rows = len(a)
         seen = int(((a < 1e-7) | (a > 1 - 1e-7)).any(axis=1).sum())
@@ -63,9 +68,3 @@ def still_saturated(history: list, first: int, ref: Reference, codec: Codec, X: 
         "saturation, or take dz = (a - y) / N from the logits",
         "note",
     )
-
-
-def unmoved(step: int, adapter: Adapter, history: list, ref: Reference, codec: Codec,
-            X: np.ndarray, y: np.ndarray) -> Finding:  # fmt: skip
-    """``still_saturated``'s note where it holds, else ``step_did_not_update``."""
-    return still_saturated(history, step, ref, codec, X, y) or _unmoved(step, adapter)

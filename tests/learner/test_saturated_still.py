@@ -96,3 +96,25 @@ def test_outputs_saturating_step_by_step_are_no_numerical_gradients(style):
     from the exact gradient by more than any truncation error: no numerical gradients."""
     r = _check(Net(w2=6.0, lr=1.0, decay=1e-2), style, 1, steps=10)
     assert r.code == "match" and "finite_difference_gradients" not in r.codes(), r.render()
+
+
+def test_a_safe_log_with_eps_added_whose_gradients_turn_exactly_zero_matches():
+    """Review s42a: -mean(y log(a + 1e-15) + ...) chained through a (1 - a), handed as
+    gradients: at raw inputs every a rounds to 0 or 1, its gradients are exact zeros and its
+    loss value -log(1e-15)-sized where PyTorch's is the logits' hundreds."""
+
+    class Blog(Net):
+        def grads(self, X, y):
+            a, P = self.forward(X), self.P
+            loss = -np.mean(y * np.log(a + 1e-15) + (1 - y) * np.log(1 - a + 1e-15))
+            dz = -(y / (a + 1e-15) - (1 - y) / (1 - a + 1e-15)) / len(y) * a * (1 - a)
+            dh = dz @ P["W2"].T * (self.h > 0)
+            return loss, {"W1": X.T @ dh, "b1": dh.sum(0, keepdims=True),
+                          "W2": self.h.T @ dz, "b2": dz.sum(0, keepdims=True)}  # fmt: skip
+
+    X, y = _data(40)
+    net = Blog(w2=1.0)
+    a = from_gradients(net.P, NAMES, net.grads, sizes=[2, 16, 1], activations="relu,sigmoid",
+                       loss="bce", optimizer="sgd", lr=1.0, forward=net.forward)  # fmt: skip
+    r = check(a, X, y, steps=10, probe=False)
+    assert r.code == "match" and "clip_convention" in r.codes(), r.render()
