@@ -195,6 +195,7 @@ def rmsprop(
     lr_decay: float = 0.0,
     lr_gamma: float = 1.0,
     lr_step_size: int = 1,
+    lr_outside: bool = False,
 ) -> Callable:
     return scheduled(
         lambda ps: torch.optim.RMSprop(
@@ -211,6 +212,7 @@ def rmsprop(
         lr_decay,
         lr_gamma,
         lr_step_size,
+        scale_momentum=not lr_outside,
     )
 
 

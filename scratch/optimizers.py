@@ -260,10 +260,12 @@ def rmsprop(
     lr_decay: float = 0.0,
     lr_gamma: float = 1.0,
     lr_step_size: int = 1,
+    lr_outside: bool = False,
 ) -> Optimizer:
     """g <- g + wd p; s <- alpha s + (1 - alpha) g^2; centered: gbar <- gbar + (1-alpha)(g - gbar),
     d = sqrt(s - gbar^2) + eps, else d = sqrt(s) + eps; momentum: b <- mu b + g/d, p <- p - lr b;
-    else p <- p - lr g/d; lr decays as ``_lr_at``. No bias correction (torch.optim.RMSprop)."""
+    else p <- p - lr g/d; lr_t: ``_lr_at``, its velocity holding the lr as sgd's (Keras's
+    m = mu m + lr_t g/d) or, with ``lr_outside``, PyTorch's own. No bias correction."""
     inf = math.inf
     _check(
         "rmsprop",
@@ -298,7 +300,8 @@ def rmsprop(
             else:
                 d = np.sqrt(s) + eps
             if momentum:
-                mu = _mu_at(momentum, sched, state.step) if state.step else momentum
+                outside = lr_outside or not state.step
+                mu = momentum if outside else _mu_at(momentum, sched, state.step)
                 b = b_all[k] = mu * state.momentum_buffer[k] + g / d
                 new_p[k] = _step(p, lr_t, b, grads[k] if donate else None)
             else:

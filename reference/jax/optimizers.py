@@ -204,6 +204,7 @@ def rmsprop(
     lr_decay: float = 0.0,
     lr_gamma: float = 1.0,
     lr_step_size: int = 1,
+    lr_outside: bool = False,
 ) -> JaxOptimizer:
     """optax.scale_by_rms / scale_by_stddev with eps_in_sqrt=False and initial_scale=0 (optax's
     defaults put eps inside the root) is PyTorch's g / (sqrt(s) + eps); optax.trace on that is
@@ -232,7 +233,7 @@ def rmsprop(
             s = st.nu
         bufs: Params = {}
         if momentum:
-            mu = _mu_at(momentum, sched, state["step"])
+            mu = momentum if lr_outside else _mu_at(momentum, sched, state["step"])
             tr = optax.trace(decay=mu)
             d, tst = tr.update(d, optax.TraceState(trace=state["momentum_buffer"]))
             bufs = tst.trace

@@ -10,9 +10,9 @@ from .conventions import coef_text, l2_on
 from .result import Finding
 
 
-def same(a: float, b: float, scale: float) -> bool:
-    """a and b equal to 1e-6 of ``scale``."""
-    return abs(a - b) <= 1e-6 * scale
+def same(a: float, b: float, scale: float, near: float = 1e-6) -> bool:
+    """a and b equal to ``near`` of ``scale``."""
+    return abs(a - b) <= near * scale
 
 
 def by_layer(key: str, role: str, group: list[str], own: float, declared: float | tuple,

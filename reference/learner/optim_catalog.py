@@ -32,6 +32,12 @@ NO_LR_DECAY = (
     "the declared lr schedule not applied: the learning rate stays lr (a step counter that "
     "never advances decays nothing)",
 )
+TORCH_LR = (
+    "torch_lr",
+    "the other momentum form under the changing lr than the declared one: the lr outside the "
+    "buffer (PyTorch's with a scheduler: b = mu b + g, w -= lr_t b; RMSprop's b = mu b + g/d) "
+    "or inside the velocity (nnfs's and Keras's v = mu v - lr_t g; w += v)",
+)
 NO_STATE = (
     "no_state",
     "the optimizer's state made anew (zeros) at every step, not kept from step to step",
@@ -64,12 +70,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
             "velocity before the update belongs",
         ),
         ("no_momentum", "no momentum: the velocity starts from zero at every step (plain SGD)"),
-        (
-            "torch_lr",
-            "the other momentum form under the decaying lr than the declared one: the lr "
-            "outside the buffer (PyTorch's SGD with LambdaLR: b = mu b + g, w -= lr_t b) or "
-            "inside the velocity (nnfs's and Keras's v = mu v - lr_t g; w += v)",
-        ),
+        TORCH_LR,
         (
             "sgdw",
             "weight decay applied to w outside the momentum (w *= 1 - lr wd; SGDW) "
@@ -118,6 +119,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         NO_STATE,
         ("no_decay", "weight decay left out"),
         ("rms_bc", "s divided by a bias correction 1 - alpha^t, as Adam's v (RMSprop has none)"),
+        TORCH_LR,
         (
             "rms_bc_behind",
             "s divided by a bias correction 1 - alpha^t taken at t - 1 (0 at the first step: "

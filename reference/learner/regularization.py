@@ -108,6 +108,8 @@ def explain_regularization(
     out: list[Finding] = []
     if ws:
         lam_l = l2 + fits[ws[0]]
+        near = max(1e-6, 10 * steps[0].rtol) if steps[0].rtol > 1e-6 else 1e-6
+        own = 0.0 if _same(lam_l, 0.0, max(abs(lam_l), l2), near) else lam_l  # (missing)
         others = codec.labels(  # the weights that take a declared penalty and agree
             [k for k in steps[0].g if k[0] == "W" and k not in ws and l2_on(k, l2s, 0.0)]
         )
@@ -123,8 +125,9 @@ def explain_regularization(
                 _readings(lam_l, l2, spec, steps, batch_only=whole_agreed),
                 all(st.loss_agrees for st in steps),
                 whole_agreed,
-                by_layer("l2", "W", ws, lam_l, l2s, spec.n_layers),
+                by_layer("l2", "W", ws, own, l2s, spec.n_layers),
                 codec.conv.l2_in == "update",
+                near,
             )  # fmt: skip
         )
     if bs:

@@ -84,11 +84,7 @@ def explain_schedule(
         if norm
         else ""
     )
-    fix = (
-        "the twin keeps the declared lr constant: if the schedule is yours on purpose, check "
-        "with it switched off (a constant lr) and keep it for training; if not, find what "
-        "changes the learning rate between steps"
-    )
+    fix = CONSTANT_FIX
     if norm:
         fix = (
             f"if you clip the gradients' norm on purpose, declare clip_grad_norm={norm:.4g} (the "
@@ -98,7 +94,8 @@ def explain_schedule(
     if decl and steps[0] == 1 and not of(spec.opt.kwargs) and _momentum(spec):
         fix = (  # each step's lr times PyTorch's velocity: the lr outside it (review s23a F1)
             "if the decay is yours on purpose, declare it in PyTorch's form, which yours "
-            f"is (SGD with {torch_form(decl)}, the lr outside the velocity): "
+            f"is ({TORCH_NAMES.get(spec.opt.name, spec.opt.name)} with {torch_form(decl)}, the "
+            "lr outside the velocity): "
             f"{declaration(decl)}, lr_outside=true (the default, false, is the nnfs book's and "
             "Keras's form, whose velocity holds each step's lr)"
         )
@@ -279,6 +276,17 @@ def _momentum_decay(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
     )
 
 
+TORCH_NAMES = {"sgd": "SGD", "rmsprop": "RMSprop"}
+CONSTANT_FIX = (
+    "the twin keeps the declared lr constant: if the schedule is yours on purpose, check with "
+    "it switched off (a constant lr) and keep it for training; if not, find what changes the "
+    "learning rate between steps"
+)
+SCHEDULED_FIX = (
+    "the twin schedules the lr as declared: find what else changes your learning rate between steps"
+)
+
+
 def _momentum(spec: Spec) -> bool:
     return bool(spec.opt.kwargs.get("momentum"))
 
@@ -323,15 +331,13 @@ def _momentum_mults(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
             steps = [o.step for o, _ in seq]
             declared = of(kw)  # the multipliers over the declared schedule's, said
             rel = [m / lr_at(1.0, declared, t - 1) for m, t in zip(mults, steps, strict=True)]
+            if max(rel) - min(rel) <= 1e-6 * max(abs(m) for m in rel):
+                return []  # the declared schedule in the other velocity form: a form, said
             shown, span, digits = _shown(rel, seq, tol)
             tail, _ = _form(rel, steps, digits, tol)
             _, decl = _form(mults, steps, digits, tol)  # the learner's whole schedule
             first = next((t for t, m in zip(steps, rel, strict=True) if abs(m - 1) > 1e-9), 1)
-            fix = (
-                "the twin keeps the declared lr constant: if the schedule is yours on purpose, "
-                "check with it switched off (a constant lr) and keep it for training; if not, "
-                "find what changes the learning rate between steps"
-            )
+            fix = SCHEDULED_FIX if declared else CONSTANT_FIX
             if decl and steps[0] == 1:
                 outside = ", lr_outside=true" if form == "torch" else ""
                 fix = (

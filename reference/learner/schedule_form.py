@@ -36,13 +36,19 @@ def closed_form(
     at_one = steps[0] == 1 and math.isclose(mults[0], 1.0, rel_tol=tol)
     start = "" if math.isclose(mults[0], 1.0, rel_tol=tol) else f"{mults[0]:.4g} x "
     digits = min(digits, round(-math.log10(tol)))  # no more digits than the steps hold
+    exact = min(15, 1 + round(-math.log10(tol / (steps[-1] - steps[0]))))  # a declaration's:
+    # the span's fit holds its constant to tol / span (review s43 F2: 4 digits never matched)
     if k and inv_err <= tol and inv_err <= exp_err:
-        decl = {"lr_decay": k / inv[0]} if not start and k > 0 else {}
+        decl = {"lr_decay": _round(k / inv[0], exact)} if not start and k > 0 else {}
         return f" (lr / (1 + {k / inv[0]:.4g} (t-1)): an inverse-time decay)", decl
     if exp_err <= tol and r != 1:
-        decl = {"lr_gamma": float(f"{r:.{digits}g}")} if at_one else {}
+        decl = {"lr_gamma": _round(r, exact)} if at_one else {}
         return f" (lr x {start}{r:.{digits}g}^(t-1): an exponential decay)", decl
     return _staircase(mults, steps, digits, tol, at_one)
+
+
+def _round(v: float, digits: int) -> float:
+    return float(f"{v:.{digits}g}")
 
 
 def _staircase(
@@ -69,7 +75,8 @@ def _staircase(
     s = gaps.pop() if gaps else falls[0] - 1 if at_one else 0
     if gaps or s < 2 or (falls[0] - 1) % s or falls[0] - steps[0] > s:  # one gap, s >= 2
         return "", {}
-    decl = {"lr_gamma": float(f"{r:.{digits}g}"), "lr_step_size": s} if at_one else {}
+    exact = min(15, 1 + round(-math.log10(tol / len(runs))))  # each run's ratio to tol
+    decl = {"lr_gamma": _round(r, exact), "lr_step_size": s} if at_one else {}
     if len(falls) == 1:  # one fall seen: a step decay if it falls again s steps on
         fall = "fall" if r < 1 else "rise"
         said = (
@@ -82,9 +89,7 @@ def _staircase(
 
 def declaration(decl: Decl) -> str:
     """``decl`` as the user writes it: lr_gamma=0.5, lr_step_size=10."""
-    return ", ".join(
-        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in decl.items()
-    )
+    return ", ".join(f"{k}={v!r}" for k, v in decl.items())
 
 
 def sched_decl(sched: Schedule) -> Decl:

@@ -157,3 +157,29 @@ def test_half_the_term_on_the_one_penalised_layer_is_the_2_dropped():
     assert r.code == "implementation_bug" and f.code == "regularization_mismatch", r.render()
     assert "half the declared l2" in f.evidence and "put the 2 back" in f.hint, r.render()
     assert "already take" not in f.hint and f"l2=[{LAM / 2:g}, 0]" in f.hint, r.render()
+
+
+@pytest.mark.parametrize("style", ["gradients", "step"])
+def test_a_float32_penalty_missing_on_one_layer_is_said_missing(style):
+    """Review s42b F1: in float32 the fitted term read -1.0007 l2 where -l2 is a missing
+    penalty; it was "an L2 penalty of the wrong sign", fix "flip the sign", which changes
+    nothing. It is the missing term, with the list that declares the penalty on layer 2."""
+
+    class Net32(Net):
+        def __init__(self):
+            super().__init__(on=(2,), bias=False)
+            for k in NAMES:
+                setattr(self, k, getattr(self, k).astype(np.float32))
+
+    X, y = _data()
+    net = Net32()
+    kw = dict(sizes=[2, 8, 3], activations="relu,softmax", loss="cross_entropy", lr=0.1, l2=LAM)
+    if style == "gradients":
+        a = from_gradients(net, NAMES, net.grads, step=net.step, **kw)
+    else:
+        a = from_step(net, NAMES, net.step, **kw)
+    r = check(a, X.astype(np.float32), y, steps=3, probe=False)
+    assert r.codes() == ["regularization_mismatch"], r.render()
+    f = r.findings[0]
+    assert "is missing" in f.evidence and "wrong sign" not in f.evidence, r.render()
+    assert f"l2=[0, {LAM:g}]" in f.hint, r.render()

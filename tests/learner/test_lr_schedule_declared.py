@@ -144,3 +144,72 @@ def test_a_single_fall_is_said_as_one_and_a_repeat_not_coded_parts():
     assert "one fall seen" in r.findings[0].evidence, r.render()
     r = _check(Net("plain", lambda t: 1.0 if t < 6 else 0.1), lr_gamma=0.1, lr_step_size=5)
     assert r.code == "implementation_bug" and r.findings[0].step == 11, r.render()
+
+
+class Rms(Net):
+    """RMSprop with momentum: PyTorch's buffer b = mu b + g / d, w -= lr_t b ('torch'), or
+    Keras's m = mu m + lr_t g / d, w -= m ('keras')."""
+
+    def step(self, X, y):
+        P = self.P
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
+        dz = d @ P["W2"].T * (1 - h**2)
+        g = {"W1": X.T @ dz, "b1": dz.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        self.t += 1
+        lr = LR * self.sched(self.t)
+        for k in NAMES:
+            self.S[k] = 0.99 * self.S.get(k, 0.0) + 0.01 * g[k] ** 2
+            u = g[k] / (np.sqrt(self.S[k]) + 1e-8)
+            if self.form == "torch":
+                self.V[k] = 0.9 * self.V[k] + u
+                P[k] -= lr * self.V[k]
+            else:
+                self.V[k] = 0.9 * self.V[k] + lr * u
+                P[k] -= self.V[k]
+
+
+def _rms(form, sched, **declare):
+    net = Rms("plain", sched)
+    net.form, net.S = form, {}
+    r = np.random.RandomState(1)
+    X = r.randn(20, 3)
+    y = np.c_[np.sin(X[:, 0]), X[:, 1] * X[:, 2]]
+    a = from_step(net.P, NAMES, net.step, sizes=[3, 6, 2], activations="tanh,identity",
+                  loss="mse", optimizer="rmsprop(momentum=0.9)", lr=LR, **declare)  # fmt: skip
+    return check(a, X, y, steps=8, probe=False)
+
+
+def test_rmsprop_momentum_in_pytorchs_form_under_a_schedule():
+    """Review s43 F1: PyTorch's RMSprop(momentum) with StepLR was a bug (only Keras's form,
+    the lr inside the velocity, was declarable; declaring lr_outside for rmsprop was refused)."""
+    sched, decl = SCHEDULES["step"]
+    assert _rms("torch", sched, **decl, lr_outside=True).code == "match"
+    assert _rms("keras", sched, **decl).code == "match"
+    r = _rms("torch", sched, **decl)
+    assert r.code == "implementation_bug" and "lr_outside=true" in r.render(), r.render()
+    r = _rms("torch", sched)
+    hint = r.findings[0].hint
+    assert r.codes() == ["lr_schedule"] and "RMSprop with StepLR" in hint, r.render()
+    assert "lr_gamma=0.5, lr_step_size=3, lr_outside=true" in hint, r.render()
+
+
+def test_a_non_round_gamma_is_offered_whole_and_then_matches():
+    """Review s43 F2: Keras's ExponentialDecay without staircase (0.5 over 4 steps, gamma
+    0.5^(1/4) = 0.8408964...) was offered lr_gamma=0.8409, which declared did not match."""
+    gamma = 0.5**0.25
+    r = _check(Net("plain", lambda t: gamma ** (t - 1)))
+    offered = float(r.findings[0].hint.split("declare lr_gamma=")[1].split()[0].rstrip(",("))
+    assert abs(offered - gamma) <= 1e-9 * gamma, r.render()
+    assert _check(Net("plain", lambda t: gamma ** (t - 1)), lr_gamma=offered).code == "match"
+
+
+@pytest.mark.parametrize(("form", "declared"), [("torch", False), ("keras", True)])
+def test_the_declared_schedule_in_the_other_velocity_form_is_the_form(form, declared):
+    """Review s43 F3: the declared schedule taken in the other momentum form was an
+    ``lr_schedule`` whose multipliers read 'then  at steps 1-10'; it is the form's finding."""
+    sched, decl = SCHEDULES["step"]
+    extra = {"lr_outside": True} if declared else {}
+    r = _check(Net(form, sched), **decl, **extra)
+    assert r.code == "implementation_bug" and "lr_schedule" not in r.codes(), r.render()
+    assert "lr_outside" in r.render(), r.render()

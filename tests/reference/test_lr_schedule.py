@@ -22,6 +22,7 @@ OPTS = [
     "adam(lr=0.01,lr_gamma=0.9)",
     "adamw(lr=0.01,weight_decay=0.5,lr_gamma=0.6,lr_step_size=2)",
     "rmsprop(lr=0.01,momentum=0.5,lr_gamma=0.6,lr_step_size=2)",
+    "rmsprop(lr=0.01,momentum=0.5,lr_gamma=0.6,lr_step_size=2,lr_outside=true)",
     "adagrad(lr=0.1,lr_decay=0.3,lr_gamma=0.5,lr_step_size=2)",
 ]
 
