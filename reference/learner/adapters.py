@@ -159,7 +159,7 @@ class Adapter:
                 "names, a list, or (loss, grads)); a function that only fills attributes is "
                 "style (b), from_layers"
             )
-        if _is_loss_pair(result, self.returns_loss):
+        if _is_loss_pair(result, self.returns_loss, len(self.paths)):
             loss, result = loss_pair(result)
         return loss, _match(result, self.paths, self.bind())
 

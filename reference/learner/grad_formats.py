@@ -14,15 +14,19 @@ from .paths import LearnerError, get, grad_keys
 Array = np.ndarray
 
 
-def _is_loss_pair(r: Any, declared: bool | None) -> bool:
+def _is_loss_pair(r: Any, declared: bool | None, n: int = 0) -> bool:
     """Whether ``r`` is (loss, grads), or (grads, loss) with the grads a dict or arrays: put
     the pair in that order with ``loss_pair``. A loss is one number: a float, or an array of
     one element (the course's (1, 1) cost); an array of several beside the gradients is
-    refused with its shape."""
+    refused with its shape. With one parameter (``n``), (loss, dW) is the gradient alone
+    beside the loss (CS231n's ``svm_loss_vectorized``: review s42a F5)."""
     if declared is not None:
         return declared
     if not (isinstance(r, tuple | list) and len(r) == 2):
         return False
+    sizes = [np.size(v) if isinstance(v, np.ndarray | np.number | float | int) else 0 for v in r]
+    if n == 1 and sorted(sizes)[0] == 1 and sorted(sizes)[1] > 1:
+        return True  # (a one-element gradient beside a loss cannot be told: left as it was)
     for loss, grads in (r, r[::-1]):
         if grads is r[0] and not isinstance(grads, Mapping) and not _arrays(grads):
             continue  # (grads, loss) with a dict or arrays: (dW.tolist(), float(db)) is two
@@ -51,6 +55,7 @@ def loss_pair(r: Any) -> tuple[float, Any]:
         not isinstance(first, Mapping | list | tuple) and np.size(first) == 1
     )
     loss, grads = (r[0], r[1]) if one else (r[1], r[0])
+    grads = [grads] if isinstance(grads, np.ndarray) else grads  # one parameter's
     return float(np.asarray(loss, dtype=np.float64).reshape(-1)[0]), grads
 
 

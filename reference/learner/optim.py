@@ -41,6 +41,7 @@ from .optim_variants import (
 from .result import Finding
 from .scale import adam_constants, averaged_momentum
 from .schedule import explain_schedule
+from .state_restart import state_restart
 
 if TYPE_CHECKING:
     from nnparity.scratch import Spec
@@ -261,6 +262,9 @@ def explain_update(
     part = subset_finding(name, kw, seq, k, parting, atol, rtol, codec, first, whose)
     if part:
         return part
+    steps = [o.step for o in history]
+    if restart := state_restart(name, kw, seq, steps, first, atol, rtol, names_, whose):
+        return restart
     unnamed = codec.labels(parting) if parting else names_
     if twin_grads:
         return [

@@ -228,6 +228,21 @@ def _per_batch(
     """The weight gradients carry (kappa / B) W, B each batch's rows: deeplearning.ai's
     ``lambd / m * W`` with m the mini-batch's size."""
     said = ", ".join(f"{kappa / b:.6g} at {b} rows" for b in sizes[::-1])
+    if _same(kappa / sizes[-1], l2, l2, 1e-4):  # the declared l2 on the full batches: a
+        return Finding(  # per-batch objective (scikit-learn's MLP: review s42a F4), a note
+            "regularization_mismatch",
+            names,
+            None,
+            step,
+            f"your weight gradients carry ({kappa:.6g} / m) W with m the batch's rows ({said}): "
+            f"the declared l2 = {l2:g} on your full batches of {sizes[-1]} rows, and on a "
+            "shorter batch its own share, the gradient of a penalty lambda / (2 m) sum W^2 per "
+            "batch (scikit-learn's MLP: alpha / n_samples of each batch); the twin's l2 is one "
+            "coefficient",
+            "nothing to fix if the penalty per batch is meant; for one coefficient on every "
+            "batch, divide lambda by the training set's size",
+            "note",
+        )
     return Finding(
         "regularization_mismatch",
         names,

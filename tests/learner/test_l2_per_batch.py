@@ -22,9 +22,27 @@ def test_an_l2_divided_by_the_batch_s_rows_is_named(per_batch):
     if not per_batch:
         assert res.code == "match", res.render()
         return
-    f = res.findings[0]
-    assert f.code == "regularization_mismatch", res.render()
+    f = res.findings[0]  # a per-batch objective (scikit-learn's MLP): a note (review s42a F4)
+    assert res.code == "match" and f.code == "regularization_mismatch", res.render()
+    assert f.kind == "note", res.render()
     assert "(0.5 / m) W with m the batch's rows (0.1 at 5 rows, 0.25 at 2 rows)" in f.evidence
+
+
+def test_a_per_batch_l2_whose_full_batches_part_from_the_declared_l2_is_a_bug():
+    """lambd / m with m each batch's rows, where l2 = lambd / 4 is declared at batches of 5:
+    the full batches part from the declaration too."""
+    from nnparity.reference.learner import check
+
+    P, X, Y = net()
+
+    def grads(X, Y):
+        h, do, dh = passes(P, X, Y)
+        c = 0.5 / len(X)
+        return [X.T @ dh + c * P[0], dh.sum(0), h.T @ do + c * P[2], do.sum(0)]
+
+    res = check(adapter(P, grads, l2=0.5 / 4, batch_size=5), X, Y, steps=4, probe=False)
+    assert res.code == "implementation_bug", res.render()
+    assert res.findings[0].code == "regularization_mismatch", res.render()
 
 
 @pytest.mark.parametrize("layers", ["both", "first"])

@@ -1,0 +1,63 @@
+"""An optimizer whose state starts again now and then (review s42b F2: Adam rebuilt at each
+epoch's end, ``on_epoch_end``, parted at step 101 as "no known adam variant"): each step is
+the declared optimizer's either from the state the steps before it left, or from a fresh
+state (the moments zeroed, its step count from 1, or the count kept); named where the first
+failing step is a restart and every step up to the last compared is one or the other."""
+
+from __future__ import annotations
+
+import copy
+
+from .optim_sim import Sim
+from .result import Finding
+
+
+def state_restart(name: str, kw: dict, seq: list, steps: list[int], first: int, atol: float,
+                  rtol: float, names: tuple[str, ...], whose: str) -> list[Finding]:  # fmt: skip
+    """``optimizer_update_mismatch`` naming the restarts of the state of optimizer ``name``
+    over ``seq`` ((P, G, A) per step ``steps``, from step 1), where ``first`` is one; else []."""
+    if not steps or steps[0] != 1 or name == "sgd" and not kw.get("momentum"):
+        return []
+    sim, restarts, kept = Sim(name, kw), [], False
+    for (P, G, A), t in zip(seq, steps, strict=True):
+        on = copy.deepcopy(sim)
+        if _close(on.step(P, G), P, A, atol, rtol):
+            sim = on
+            continue
+        for keep_t in (False, True):
+            fresh = Sim(name, kw)
+            fresh.t = sim.t if keep_t else 0
+            if _close(fresh.step(P, G), P, A, atol, rtol):
+                sim, kept = fresh, keep_t
+                restarts.append(t)
+                break
+        else:
+            break
+    if first not in restarts:
+        return []
+    every = {b - a for a, b in zip([1, *restarts], restarts, strict=False)}
+    period = f" (every {every.pop()} steps)" if len(restarts) > 1 and len(every) == 1 else ""
+    count = "its step count kept" if kept else "its step count from 1 again"
+    shown = ", ".join(map(str, restarts))
+    return [
+        Finding(
+            "optimizer_update_mismatch",
+            names,
+            None,
+            first,
+            f"from {whose}, your {name}'s state starts again at step"
+            f"{'s' if len(restarts) > 1 else ''} {shown}{period}: there your step is the "
+            f"first step of a new {name} (its moments zeroed, {count}), where PyTorch's keeps "
+            "the state of the steps before",
+            "keep the optimizer's state from step to step: create the optimizer (or its "
+            "moments) once, when training starts, not at each epoch or every few calls",
+        )
+    ]
+
+
+def _close(Q: dict, P: dict, A: dict, atol: float, rtol: float) -> bool:
+    for k, q in Q.items():
+        allowed = atol * max(float((q - P[k]).abs().max()), 1e-300) + rtol * A[k].abs()
+        if not bool(((A[k] - q).abs() <= allowed).all()):
+            return False
+    return True
