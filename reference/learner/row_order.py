@@ -79,8 +79,12 @@ def one_pass(
         None,
         f"{left} of your {len(batches)} batches: the check ran {watch} steps, the batches "
         "after the first compared ones spread over your data, and handed these to your code "
-        "at no step",
-        "check with a larger watch= (or --watch) to hand them too",
+        f"at no step; it ran less than one pass over them, so what your program does once a "
+        f"pass of {len(batches)} steps ends (a learning rate or an optimizer set anew at each "
+        "epoch) ran at no step either",
+        f"check with a larger watch= (or --watch {len(batches) + steps}, a pass and its first "
+        "steps again) to hand them too; a longer check may need a larger --timeout (or "
+        "--timeout 0, none)",
         "note",
     )
     return batches, watch, [said]

@@ -54,6 +54,10 @@ def test_beyond_one_pass_the_watch_spreads_over_the_data_and_says_what_it_left(w
         assert r.code == "match", r.render()
         (left,) = [f for f in r.unchecked if f.code == "rows_not_handed"]
         assert f"{1200 - PASS} of your 1200 batches" in left.evidence
+        # what a pass's end does (an optimizer rebuilt each epoch) is said unrun, and how to
+        # run it (review s42b F3: the fix's larger watch timed out at the default limit)
+        assert "once a pass of 1200 steps ends" in left.evidence, left.evidence
+        assert "--watch 1210" in left.hint and "--timeout" in left.hint, left.hint
     else:
         assert r.code == "implementation_bug", r.render()
 
