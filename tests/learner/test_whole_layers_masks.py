@@ -331,3 +331,37 @@ def test_dropout_applied_in_place_to_the_output_its_derivative_reads_is_named(ac
     f = out[1].findings[0]
     assert (out[1].code, f.code, f.layer) == ("implementation_bug", "inplace_mutation", 2)
     assert f"applied in place to the {act} output" in f.evidence, out[1].render()
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.8])
+def test_the_rate_kept_for_the_share_dropped_is_p_read_the_other_way(rate):
+    """Review s43 F5: nnfs's ``self.rate = rate`` where ``1 - rate`` belongs keeps 20% where
+    keep = 80%: it was "not drawn as rand < keep", fix "draw rand < keep" (which it does), beside
+    a layout note that read a weight as (out, in) though no reading reproduced the loss."""
+    m = _load("net_nnfs_dropout_ok")
+    m.dropout1.rate = rate  # the bug (0.8: the declared keep itself, the correct program)
+    r = _run(m.nnparity_adapter())
+    if rate == 0.8:
+        assert r.code == "match", r.render()
+        return
+    f = r.findings[0]
+    assert (r.code, f.code) == ("implementation_bug", "dropout_mask"), r.render()
+    assert "p read the other way" in f.evidence and "keep = 0.8" in f.hint, r.render()
+
+
+@pytest.mark.parametrize("bug", [False, True])
+def test_no_layout_is_inferred_for_a_square_weight_where_no_reading_reproduces(bug):
+    """Review s43 F5: with the rate kept for the share dropped, neither reading of the square
+    W2 reproduces the loss; the (out, in) one was said "the reading that reproduces"."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).with_name("nnfs_square_dropout.py")
+    spec = importlib.util.spec_from_file_location("nnfs_square_dropout", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    if bug:
+        m.dropout1.rate = 0.1
+    r = _run(m.nnparity_adapter())
+    assert r.code == ("implementation_bug" if bug else "match"), r.render()
+    assert "layout_inferred" not in r.codes(), r.render()
