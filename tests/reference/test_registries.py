@@ -54,7 +54,7 @@ TORCH_SIGNATURES = {
         "torch.optim.AdamW",
         {"beta1": ("betas", 0), "beta2": ("betas", 1), **DECAY},
     ),
-    ("optimizer", "rmsprop"): ("torch.optim.RMSprop", DECAY),
+    ("optimizer", "rmsprop"): ("torch.optim.RMSprop", {**DECAY, "lr_outside": None}),
     ("optimizer", "adagrad"): ("torch.optim.Adagrad", {"lr_gamma": None, "lr_step_size": None}),
     ("activation", "leaky_relu"): ("torch.nn.LeakyReLU", {"slope": "negative_slope"}),
     ("activation", "elu"): ("torch.nn.ELU", {}),
