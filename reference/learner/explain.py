@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import accumulation
+from .clip_steps import clip_stepped
 from .codec import canonical_key
 from .diagnose import explain_gradients, shown_before
 from .evidence import to_tensors
@@ -188,6 +189,7 @@ def diagnose(
                 late = explain_late_weights(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                 found = (
                     explain_layout_steps(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
+                    or clip_stepped(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                     or late
                     or explain_inner_batches(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                     or found
