@@ -256,15 +256,15 @@ def explain_update(
                     f"not the declared {name}",
                     f"declare optimizer='sgd', or write the {name} update: {EQUATION[name]}",
                 )
+    steps = [o.step for o in history]  # a restart's steps are a schedule's too (s44 F3)
+    if restart := state_restart(name, kw, seq, steps, first, atol, rtol, names_, whose):
+        return restart
     sched = explain_schedule(history, grads, spec, codec, atol, rtol)
     if sched:
         return sched
     part = subset_finding(name, kw, seq, k, parting, atol, rtol, codec, first, whose)
     if part:
         return part
-    steps = [o.step for o in history]
-    if restart := state_restart(name, kw, seq, steps, first, atol, rtol, names_, whose):
-        return restart
     unnamed = codec.labels(parting) if parting else names_
     if twin_grads:
         return [

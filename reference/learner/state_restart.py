@@ -1,8 +1,9 @@
 """An optimizer whose state starts again now and then (review s42b F2: Adam rebuilt at each
 epoch's end, ``on_epoch_end``, parted at step 101 as "no known adam variant"): each step is
 the declared optimizer's either from the state the steps before it left, or from a fresh
-state (the moments zeroed, its step count from 1, or the count kept); named where the first
-failing step is a restart and every step up to the last compared is one or the other."""
+state (the moments zeroed, its step count from 1 or kept; or the count alone from 1, the
+moments kept: Adam's t = i + 1 inside the epoch loop); named where the first failing step is
+a restart and every step compared is one or the other (review s44 F3, F4)."""
 
 from __future__ import annotations
 
@@ -18,41 +19,54 @@ def state_restart(name: str, kw: dict, seq: list, steps: list[int], first: int, 
     over ``seq`` ((P, G, A) per step ``steps``, from step 1), where ``first`` is one; else []."""
     if not steps or steps[0] != 1 or name == "sgd" and not kw.get("momentum"):
         return []
-    sim, restarts, kept = Sim(name, kw), [], False
+    sim, restarts, how = Sim(name, kw), [], ""
     for (P, G, A), t in zip(seq, steps, strict=True):
         on = copy.deepcopy(sim)
         if _close(on.step(P, G), P, A, atol, rtol):
             sim = on
             continue
-        for keep_t in (False, True):
-            fresh = Sim(name, kw)
-            fresh.t = sim.t if keep_t else 0
+        for way in WAYS if name != "sgd" else WAYS[:1]:
+            fresh = copy.deepcopy(sim) if way == "count" else Sim(name, kw)
+            fresh.t = sim.t if way == "moments" else 0
             if _close(fresh.step(P, G), P, A, atol, rtol):
-                sim, kept = fresh, keep_t
+                sim, how = fresh, way
                 restarts.append(t)
                 break
         else:
-            break
-    if first not in restarts:
-        return []
+            return []  # a step neither goes on nor starts again: something else (s44 F4)
+    if first not in restarts:  # (the watch stops at its first failing step: a one-off step
+        return []  # that is a fresh optimizer's own first step reads as a restart there)
     every = {b - a for a, b in zip([1, *restarts], restarts, strict=False)}
     period = f" (every {every.pop()} steps)" if len(restarts) > 1 and len(every) == 1 else ""
-    count = "its step count kept" if kept else "its step count from 1 again"
     shown = ", ".join(map(str, restarts))
+    state = "velocity" if name == "sgd" else "state"
+    what = (
+        "its velocity zeroed"
+        if name == "sgd"
+        else {
+            "all": "its moments zeroed, its step count from 1 again",
+            "moments": "its moments zeroed, its step count kept",
+            "count": "its step count from 1 again, its moments kept (a t = i + 1 of the epoch "
+            "loop)",
+        }[how]
+    )
     return [
         Finding(
             "optimizer_update_mismatch",
             names,
             None,
             first,
-            f"from {whose}, your {name}'s state starts again at step"
+            f"from {whose}, your {name}'s {state} starts again at step"
             f"{'s' if len(restarts) > 1 else ''} {shown}{period}: there your step is the "
-            f"first step of a new {name} (its moments zeroed, {count}), where PyTorch's keeps "
-            "the state of the steps before",
+            f"declared {name}'s with {what}, where PyTorch's keeps the {state} of the steps "
+            "before",
             "keep the optimizer's state from step to step: create the optimizer (or its "
             "moments) once, when training starts, not at each epoch or every few calls",
         )
     ]
+
+
+WAYS = ("all", "moments", "count")  # what starts again: everything, the moments, the count
 
 
 def _close(Q: dict, P: dict, A: dict, atol: float, rtol: float) -> bool:

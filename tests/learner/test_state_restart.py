@@ -15,14 +15,15 @@ NAMES = ["W1", "b1", "W2", "b2"]
 
 class Net:
     """3-6-2 tanh regression, mse; Adam or RMSprop written out; ``every``: the optimizer is
-    rebuilt (state zeroed) after that many steps; ``keep_t``: Adam's count survives it."""
+    rebuilt (state zeroed) after that many steps; ``keep_t``: Adam's count survives it;
+    ``t_only``: only the count starts again, the moments kept (``t = i + 1`` of the epoch)."""
 
-    def __init__(self, opt="adam", every=None, keep_t=False):
+    def __init__(self, opt="adam", every=None, keep_t=False, t_only=False):
         r = np.random.RandomState(0)
         self.P = {"W1": 0.5 * r.randn(3, 6), "b1": 0.1 * r.randn(6), "W2": 0.5 * r.randn(6, 2),
                   "b2": np.zeros(2)}  # fmt: skip
         self.opt, self.every, self.keep_t, self.calls, self.t = opt, every, keep_t, 0, 0
-        self.m, self.v = {}, {}
+        self.m, self.v, self.t_only = {}, {}, t_only
 
     def grads(self, X, y):
         P = self.P
@@ -33,7 +34,7 @@ class Net:
 
     def update(self, g):
         if self.every and self.calls and self.calls % self.every == 0:  # "on_epoch_end"
-            self.m, self.v = {}, {}
+            self.m, self.v = ({}, {}) if not self.t_only else (self.m, self.v)
             self.t = self.t if self.keep_t else 0
         self.calls += 1
         self.t += 1
@@ -82,3 +83,12 @@ def test_a_state_rebuilt_every_epoch_is_named_at_its_restart(style, opt, keep_t)
 def test_the_same_state_kept_matches(style, opt):
     r = _check(Net(opt), style)
     assert r.code == "match" and r.findings == (), r.render()
+
+
+@pytest.mark.parametrize("style", ["step", "gradients"])
+def test_adams_count_alone_started_again_is_named_not_a_schedule(style):
+    """Review s44 F3: t reset each epoch with m and v kept scales each step by the bias
+    corrections alone; it was an lr_schedule with a declaration that did not match."""
+    r = _check(Net("adam", every=10, t_only=True), style)
+    f = r.findings[0]
+    assert f.code == "optimizer_update_mismatch" and "moments kept" in f.evidence, r.render()
