@@ -10,6 +10,7 @@ s36 F6: a class that keeps m = X.shape[0] from its constructor, trained full-bat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -57,11 +58,11 @@ def _halves(
     half = n // 2
     halves = [np.arange(half), np.arange(half, 2 * half)]
     run = _on(adapter, runner, run_steps, ref, codec, X, y, halves, tols)
-    if run is None:  # code made for one batch size alone
-        return []
+    if run is None or run.crash:  # code made for one batch size alone: said, not judged
+        return [_one_size(n, half, run.crash if run is not None else None)]
     stop = run.nan_step
     bad = [r for r in run.records if not r.passed and (stop is None or r.step < stop)]
-    if run.crash or not bad:
+    if not bad:
         return []
     if ref.l2 and (per := _per_batch(adapter, runner, run_steps, ref, codec, X, y, halves, tols)):
         return [per]  # lambda over each batch's rows: the declared l2 on all of them at once
@@ -85,6 +86,28 @@ def _halves(
         for f in found
         if f.kind == "bug"
     ]  # fmt: skip
+
+
+def _one_size(n: int, half: int, crash: Finding | None) -> Finding:
+    """The note where the learner's code raises on half its rows (review s45 F2: Karpathy's
+    case study keeps num_examples global; the crash was dropped and nothing said)."""
+    lines = [ln.strip() for ln in (crash.evidence if crash else "").splitlines() if ln.strip()]
+    err = next((ln for ln in reversed(lines) if re.match(r"\w+(Error|Exception)\b", ln)), "")
+    said = f"it raised {err}" if err else "it raised"
+    return Finding(
+        "one_batch_size",
+        (),
+        None,
+        None,
+        f"your program runs on batches of {n} rows alone: run again from its state before "
+        f"step 1 on batches of {half} rows (your data's halves), {said}; "
+        f"so the match covers batches of all {n} rows at once, as your training takes them, "
+        "and nothing about other batch sizes (a batch size read once, a global num_examples, "
+        "an array sized for the whole data)",
+        f"to train on mini-batches, take each size from the batch itself (N = X.shape[0] of "
+        f"the batch given) and check with batch_size={half}",
+        "note",
+    )
 
 
 def _on(adapter: Adapter, runner: Runner, run_steps: Callable[..., Any], ref: Any, codec: Any,
