@@ -59,3 +59,16 @@ def loss_check(returned: Any, declared: bool | None, step: int) -> None:
         f"step {step}: return the loss as a number (float(loss)), with the gradients: "
         "(loss, grads)"
     )
+
+
+def returned_loss(ret: Any) -> float | None:
+    """The loss a whole step returns: a float (a Python or NumPy float, or a float array of
+    one element), NaN included; None for anything else (None, an int such as a step count, a
+    tuple, a bool), which no comparison reads (review s45 F3: a NaN loss went unseen)."""
+    if isinstance(ret, bool | int | np.integer) or ret is None:
+        return None
+    if isinstance(ret, float | np.floating) or (
+        isinstance(ret, np.ndarray) and ret.size == 1 and np.issubdtype(ret.dtype, np.floating)
+    ):
+        return float(np.asarray(ret).reshape(-1)[0])
+    return None

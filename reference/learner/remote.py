@@ -183,7 +183,7 @@ class RemoteFn:
 
     learner: Learner
     ident: int
-    want: bool = True  # the result is needed (a step's is not)
+    want: bool | str = True  # the result is needed ("number": a float alone, a step's loss)
 
     def __call__(self, *args: Any) -> Any:
         arrays: list = []
@@ -307,7 +307,7 @@ def remote_adapter(learner: Learner, info: dict, arrays: list) -> tuple[Adapter,
         conventions = Conventions(**{k: v for k, v in conv.items() if k in names})
     data, X, y = _decode(info.get("data"), arrays)
 
-    def fn(key: str, want: bool = True) -> RemoteFn | None:
+    def fn(key: str, want: bool | str = True) -> RemoteFn | None:
         return None if info[key] is None else RemoteFn(learner, int(info[key]), want)
 
     if all(info[k] is None for k in ("forward", "grads", "step")):  # nothing to compare
@@ -325,7 +325,7 @@ def remote_adapter(learner: Learner, info: dict, arrays: list) -> tuple[Adapter,
         fn("forward"),
         fn("grads", grad_paths is None or layered is not None),  # a layered check reads the loss
         grad_paths,
-        fn("step", False),
+        fn("step", "number"),
         info["returns_loss"],
         tuple(data) if data is not None else None,
         layered=layered,

@@ -32,7 +32,7 @@ from .call_order import needs_forward
 from .coverage import OWN_BATCHES, aliased_finding, dtype_finding
 from .crash import learner_tail, misfit, orientation_hint
 from .grad_shape import ShapeProblem, reshaped, shape_crash, shape_finding
-from .handed import loss_check, nonfinite_init
+from .handed import loss_check, nonfinite_init, returned_loss
 from .implied import imply
 from .observation import LearnerCrash, Obs  # noqa: F401  (re-exported)
 from .paths import LearnerError
@@ -166,7 +166,9 @@ class Runner:
                 a.write(moved)
             before = self.first if first else a.keep() if twice else []
             try:
-                self.call("step", a.step, step, X, y)
+                ret = self.call("step", a.step, step, X, y)
+                if a.grads is None and obs.loss is None:  # the loss a whole step returns (s45)
+                    obs.loss = returned_loss(ret)
             except LearnerCrash as e:  # a step that needs the forward pass called before it?
                 if not (last and step == 1 and a.forward is not None):
                     raise

@@ -259,6 +259,14 @@ class _Server:
             if issubclass(w.category, RuntimeWarning)
         ]  # the first, and the first that makes a NaN or Inf after it (``runner.noted``)
         said = said[:1] + [w for w in said[1:] if any(m in w[0] for m in MAKES_NAN)][:1]
+        if want == "number":  # a step's result: a loss it returns, a float alone (s45 F3)
+            floats = (float, np.floating)
+            one = isinstance(result, np.ndarray) and result.size == 1 and result.dtype.kind == "f"
+            result = (
+                float(np.asarray(result).reshape(-1)[0])
+                if isinstance(result, floats) or one
+                else None
+            )
         res = encode(result, out, self.keep) if want else None
         return {"result": res, "changed": changed, "warnings": said}, out
 
