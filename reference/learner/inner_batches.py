@@ -50,8 +50,10 @@ def explain_inner_batches(
     names = codec.labels(sorted(obs[0].after, key=canonical_key))
     sizes = sorted({math.ceil(n / k) for k in range(2, min(n, MOST) + 1)}, reverse=True)
     for b in sizes:
-        if b < n and _takes(obs, b, ref, X, y, atol, rtol):
-            return [_finding(names, first, n, b, math.ceil(n / b), ref.spec.opt.name)]
+        for scale in (1.0, b / n):  # b / n: the update inside the loop over the batch's rows,
+            if b < n and _takes(obs, b, ref, X, y, atol, rtol, scale):  # at eta / len(batch)
+                k = math.ceil(n / b)  # (Nielsen's: review s45 F7)
+                return [_finding(names, first, n, b, k, ref.spec.opt.name, scale)]
     loop = _loop(obs, ref, X, y, n, [n, *sizes], atol, rtol)
     if loop:  # (first: a loop run to its fixed point also ends where it ended before)
         return [_loop_finding(names, first, n, *loop, ref.spec.opt.name)]
@@ -145,7 +147,8 @@ def _near(P: dict, P0: dict, after: dict, atol: float, rtol: float) -> bool:
     return True
 
 
-def _takes(obs: list, b: int, ref: Reference, X: Any, y: Any, atol: float, rtol: float) -> bool:
+def _takes(obs: list, b: int, ref: Reference, X: Any, y: Any, atol: float, rtol: float,
+           scale: float = 1.0) -> bool:  # fmt: skip
     spec = ref.spec
     sim = Sim(spec.opt.name, dict(spec.opt.kwargs))
     for o in obs:
@@ -153,7 +156,7 @@ def _takes(obs: list, b: int, ref: Reference, X: Any, y: Any, atol: float, rtol:
         before = to_tensors(P)
         for s in range(0, len(o.rows), b):
             rows = o.rows[s : s + b]
-            G = to_tensors(ref.run(P, X[rows], y[rows]).grads)
+            G = {k: g * scale for k, g in to_tensors(ref.run(P, X[rows], y[rows]).grads).items()}
             Q = sim.step(to_tensors(P), G)
             P = {**P, **{k: v.numpy() for k, v in Q.items()}}
         A = to_tensors(o.after)
@@ -204,7 +207,22 @@ def _remade_finding(names: tuple, first: int) -> Finding:
     )
 
 
-def _finding(names: tuple, first: int, n: int, b: int, k: int, opt: str) -> Finding:
+def _finding(names: tuple, first: int, n: int, b: int, k: int, opt: str,
+             scale: float = 1.0) -> Finding:  # fmt: skip
+    if scale != 1.0:  # each row's own update, at the lr over the batch's rows
+        return Finding(
+            "own_batches",
+            names,
+            None,
+            first,
+            f"each call of your step takes {k} {opt} updates, one per batch of {b} of its {n} "
+            f"rows in turn, each at the declared lr times {b}/{n} (eta / len(mini_batch)): "
+            "the update sits inside the loop over the batch's rows, where one update after "
+            "the loop, from the gradients summed over all of them, belongs; your post-step "
+            "weights are PyTorch's after those updates",
+            "move the update out of the loop over the batch's rows: sum (or average) the "
+            "rows' gradients first, then update once",
+        )
     return Finding(
         "own_batches",
         names,

@@ -130,3 +130,32 @@ def test_the_loop_readings_hold_weights_to_the_moves_tolerance():
     assert _remade([a, b], atol, rtol)
     assert not _remade([a, NS(rows=rows, params=a.params, after=a.after)], atol, rtol)
     assert not _remade([a, NS(rows=rows[:3], params=b.params, after=b.after)], atol, rtol)
+
+
+@pytest.mark.parametrize("sample_lr", [True, False])
+def test_an_update_inside_the_loop_over_the_rows_is_named(sample_lr):
+    """Review s45 F7: Nielsen's update_mini_batch with the update moved into the loop over the
+    batch's samples (each at eta / len(mini_batch)) read as three unexplained gradients. Named
+    own_batches, the update inside the loop; at the full eta per sample, the plain reading."""
+    r = np.random.default_rng(4)
+    P = {"W1": r.normal(0, 0.6, (3, 8)), "b1": np.zeros(8), "W2": r.normal(0, 0.6, (8, 2)),
+         "b2": np.zeros(2)}  # fmt: skip
+
+    def step(X, y):
+        for x, t in zip(X, y, strict=True):  # one sample at a time
+            x, t = x[None], t[None]
+            h = np.tanh(x @ P["W1"] + P["b1"])
+            d = h @ P["W2"] + P["b2"] - t  # half_sse, summed: this sample's gradient
+            dh = d @ P["W2"].T * (1 - h**2)
+            g = {"W1": x.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+            for k, p in P.items():
+                p -= (0.5 / len(X) if sample_lr else 0.5) * g[k]
+
+    a = from_step(P, list(P), step, sizes=[3, 8, 2], activations="tanh,identity",
+                  loss="half_sse", optimizer="sgd", lr=0.5)  # fmt: skip
+    X, Y = _data()
+    res = check(a, X[:8], Y[:8], steps=2, probe=False)
+    f = res.findings[0]
+    assert f.code == "own_batches", res.render()
+    inside = "inside the loop over the batch's rows" in f.evidence
+    assert inside == sample_lr and "of 1" in f.evidence, res.render()
