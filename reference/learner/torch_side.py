@@ -171,10 +171,13 @@ class Reference:
             return sh.get_params()
         raw = {n: None if p.grad is None else p.grad.clone() for n, p in sh.params.items()}
         state = copy.deepcopy(sh.optimizer.state_dict())
-        steps = []
+        count = getattr(sh.optimizer, "lr_steps", None)  # a schedule's count (torch_lr), which
+        steps = []  # the state dict does not hold: each form steps from it (review s46 F1)
         for eps in (self.clip_eps, 0.0):
             sh.set_params(params)
             sh.optimizer.load_state_dict(copy.deepcopy(state))
+            if count is not None:
+                sh.optimizer.lr_steps = count  # type: ignore[attr-defined]
             for n, p in sh.params.items():  # clipped in place: on copies of the gradients
                 p.grad = None if raw[n] is None else raw[n].clone()
             clipped(sh.params.values(), self.clip, eps)
@@ -189,6 +192,8 @@ class Reference:
         self.textbook_clip = self.textbook_clip or (eps == 0.0 and far < steps[0][0] and near)
         sh.set_params(out)
         sh.optimizer.load_state_dict(kept)
+        if count is not None:
+            sh.optimizer.lr_steps = count + 1  # type: ignore[attr-defined]
         return out
 
     def train(

@@ -213,3 +213,28 @@ def test_the_declared_schedule_in_the_other_velocity_form_is_the_form(form, decl
     r = _check(Net(form, sched), **decl, **extra)
     assert r.code == "implementation_bug" and "lr_schedule" not in r.codes(), r.render()
     assert "lr_outside" in r.render(), r.render()
+
+
+@pytest.mark.parametrize("decl", [{"lr_gamma": 0.9}, {"lr_decay": 0.05}])
+def test_a_norm_clip_under_a_declared_schedule_matches(decl):
+    """Review s46 F1: under a declared norm clip the twin tries the clip's two forms, and each
+    try advanced the schedule's count: one extra decay a step, a false unexplained_mismatch."""
+    sched = (
+        (lambda t: 0.9 ** (t - 1)) if "lr_gamma" in decl else (lambda t: 1 / (1 + 0.05 * (t - 1)))
+    )
+
+    class Clipped(Net):
+        def step(self, X, y):
+            P = self.P
+            h = np.tanh(X @ P["W1"] + P["b1"])
+            d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
+            dz = d @ P["W2"].T * (1 - h**2)
+            g = {"W1": X.T @ dz, "b1": dz.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+            norm = np.sqrt(sum(float((v * v).sum()) for v in g.values()))
+            c = min(1.0, 0.05 / (norm + 1e-6))
+            self.t += 1
+            for k in NAMES:
+                P[k] -= LR * sched(self.t) * c * g[k]
+
+    r = _check(Clipped("plain", sched), clip_grad_norm=0.05, **decl)
+    assert r.code == "match", r.render()
