@@ -32,6 +32,7 @@ from nnparity.scratch.spec_choice import choice
 from .conventions import lr_of
 from .criteria import criterion
 from .result import Finding
+from .run_on import continued, stopped
 
 STRONG_STEPS = 2000  # the strong run's (limitations)
 LOWERS = (10, 100, 1e3, 1e4)  # the declared lr's divisors tried where the run blows up
@@ -307,14 +308,18 @@ def slower(
     declared run on for ``times`` times its budget (train longer), the declared run with lr x
     10 or x 100 from the start (raise the learning rate), else another optimizer. (evidence,
     fix, whether a run of the declared optimizer fits)"""
-    on = train(spec, after, batches, times * steps, fits, seconds=seconds)
+    on = train(continued(spec, steps), after, batches, times * steps, fits, seconds=seconds)
+    its = " (its lr schedule run on)" if continued(spec, steps) is not spec else ""
     if on.fit or fits(on.out):  # (fitting at its end, where time cut the hold it needs)
         return (
-            f"; the same {spec.opt} run on for {on.steps} more steps fits too: {score(on.out)}",
+            f"; the same {spec.opt} run on for {on.steps} more steps{its} fits too: "
+            f"{score(on.out)}",
             "train longer, or raise the learning rate",
             True,
         )
-    said = f"; the same {spec.opt} run on for {on.steps} more steps reaches {score(on.out)}"
+    said = f"; the same {spec.opt} run on for {on.steps} more steps{its} reaches {score(on.out)}"
+    if stop := stopped(spec, steps):  # the schedule took the lr to ~0 (review s46 F3)
+        return f"{said}{stop[0]}", stop[1], False
     if raised := raised_lr(train, spec, P0, batches, steps, fits):
         lr, run = raised
         return (
