@@ -266,8 +266,8 @@ def _input_found(said: str, how: str) -> Finding:
     return _found(
         "input_scale",
         f"your inputs are far from unit scale ({said}, the same network fits {how}",
-        "standardise the inputs (keep the training mean and std for new data); the network "
-        "itself can represent them",
+        "standardise the inputs (keep the training mean and std for new data; a constant "
+        "column, whose std is 0, divided by 1); the network itself can represent them",
     )
 
 
