@@ -24,6 +24,7 @@ import torch
 from .decay import explain_decay
 from .evidence import to_tensors
 from .factors import fit
+from .later_part import with_later_part
 from .optim_fixes import EPS_IN_SQRT, VARIANT_FIX, eps_inside_form
 from .optim_scale import gradient_scale, lr_factor, scale_reading, short_batch_scale
 from .optim_subset import subset_finding
@@ -204,6 +205,8 @@ def explain_update(
         return _mismatch(*scaled(whose))
     keys = [key for key, _, _ in found]  # a form said as a note holds at every step seen
     valid = len(keys) == 1 and _follows(Sim(name, kw, keys[0]), seq, atol, rtol)  # (s38 F2)
+    if len(keys) == 1 and not valid and (more := with_later_part(name, kw, found, seq, atol, rtol)):
+        found, keys = more, [key for key, _, _ in more]  # a second part shows later (s45 F6)
     if keys == ["eps_hat"] and valid:  # the Adam paper's form: not a bug
         return [
             Finding(
