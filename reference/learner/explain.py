@@ -17,6 +17,7 @@ from .codec import canonical_key
 from .diagnose import explain_gradients, shown_before
 from .evidence import to_tensors
 from .factors import proportion
+from .fan_in import fan_in_scale
 from .folded import explain_folded_transposed
 from .forward import columns_output, explain_forward
 from .inner_batches import explain_inner_batches
@@ -169,6 +170,7 @@ def diagnose(
         )
         seen = history[start - 1][0].out is not None  # the forward output was compared
         out = _loss_first(out, bad, start, codec, len(spec.sizes) - 1, seen)
+        out = fan_in_scale(out, history, spec, codec, start)
         out = one_sample(out, history, ref, X, y, codec, start, h_atol)
     upd = [r for r in bad if r.stage == "update"]
     if upd:
