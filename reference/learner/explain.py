@@ -23,6 +23,7 @@ from .forward import columns_output, explain_forward
 from .inner_batches import explain_inner_batches
 from .instability import nonfinite_value
 from .layout_decl import explain_layout, explain_layout_steps, qualified
+from .loss_as_grad import loss_as_gradient
 from .loss_forms import another_loss_value, probability_bce
 from .loss_penalty import loss_penalty, penalty_finding
 from .numgrad import at_kink, explain_numerical
@@ -171,6 +172,7 @@ def diagnose(
         seen = history[start - 1][0].out is not None  # the forward output was compared
         out = _loss_first(out, bad, start, codec, len(spec.sizes) - 1, seen)
         out = fan_in_scale(out, history, spec, codec, start)
+        out = loss_as_gradient(out, history, start, codec)
         out = one_sample(out, history, ref, X, y, codec, start, h_atol)
     upd = [r for r in bad if r.stage == "update"]
     if upd:

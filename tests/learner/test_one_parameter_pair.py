@@ -39,3 +39,21 @@ def test_loss_and_the_one_gradient(scale, code, order):
                        reduction="batch", l2=2 * REG, optimizer="sgd", lr=0.1)  # fmt: skip
     res = check(a, X, y, steps=3, probe=False)
     assert res.code == code, res.render()
+
+
+def test_a_two_parameter_model_returning_loss_and_dw_is_told_its_loss_is_read_as_db():
+    """Review s44 F5: W (3, 1) and b (1,) with (loss, dW) returned, db forgotten: the loss was
+    read as db, an unexplained c = 5.03 on b whose fix pointed at b's own line."""
+    r = np.random.RandomState(0)
+    X, y = r.randn(20, 3), r.randn(20, 1)
+    P = {"W": 0.1 * r.randn(3, 1), "b": np.zeros(1)}
+
+    def grads(Xb, yb):
+        d = Xb @ P["W"] + P["b"] - yb
+        return float((d**2).mean()), 2 * Xb.T @ d / len(yb)  # db forgotten
+
+    a = from_gradients(P, ["W", "b"], grads, sizes=[3, 1], activations="identity", loss="mse",
+                       optimizer="sgd", lr=0.1)  # fmt: skip
+    res = check(a, X, y, steps=3, probe=False)
+    assert res.code == "implementation_bug", res.render()
+    assert "is the loss value" in res.findings[0].evidence, res.render()
