@@ -20,6 +20,7 @@ from .factors import proportion
 from .fan_in import fan_in_scale
 from .folded import explain_folded_transposed
 from .forward import columns_output, explain_forward
+from .handed import returned_value
 from .inner_batches import explain_inner_batches
 from .instability import nonfinite_value
 from .layout_decl import explain_layout, explain_layout_steps, qualified
@@ -227,23 +228,26 @@ def diagnose(
         if other := another_loss_value(upto, ref, X, y, r.step, h_rtol, h_atol):
             return [other]  # the value of one loss, the gradients of another: a bug
         out.append(
-            Finding(
-                "loss_value_mismatch",
-                ("loss",),
-                None,
-                r.step,
-                "the loss value you return is {}, PyTorch's {}".format(
-                    *distinct(r.scratch_value, r.torch_value)
-                )
-                + f" ({f'ratio {c:.4f}, ' if abs(c - 1) >= 5e-5 else ''}difference "
-                f"{r.scratch_value - r.torch_value:.3g}), while "
-                "the gradients agree: training is "
-                "unaffected; the value is computed otherwise than your gradients are (a term "
-                "scaled or left out, such as the L2 penalty; another reduction; a clipped "
-                "log; or the loss read after its probabilities were changed in place)",
-                "compute the value from the same terms as your gradients, with the declared loss "
-                "and reduction, if you compare or print it",
-                "note",
+            returned_value(
+                history[r.step - 1][0],
+                Finding(
+                    "loss_value_mismatch",
+                    ("loss",),
+                    None,
+                    r.step,
+                    "the loss value you return is {}, PyTorch's {}".format(
+                        *distinct(r.scratch_value, r.torch_value)
+                    )
+                    + f" ({f'ratio {c:.4f}, ' if abs(c - 1) >= 5e-5 else ''}difference "
+                    f"{r.scratch_value - r.torch_value:.3g}), while "
+                    "the gradients agree: training is "
+                    "unaffected; the value is computed otherwise than your gradients are (a term "
+                    "scaled or left out, such as the L2 penalty; another reduction; a clipped "
+                    "log; or the loss read after its probabilities were changed in place)",
+                    "compute the value from the same terms as your gradients, with the declared "
+                    "loss and reduction, if you compare or print it",
+                    "note",
+                ),
             )
         )
     last = max(r.step for r in bad)

@@ -72,3 +72,19 @@ def returned_loss(ret: Any) -> float | None:
     ):
         return float(np.asarray(ret).reshape(-1)[0])
     return None
+
+
+def returned_value(obs: Any, f: Any) -> Any:
+    """``f`` (a ``loss_value_mismatch`` note) said of the float a whole step returned, which
+    may be another quantity than its loss (an accuracy: review s47 F2)."""
+    if not getattr(obs, "returned", False):
+        return f
+    from dataclasses import replace
+
+    return replace(
+        f,
+        evidence=f.evidence.replace(
+            "the loss value you return is", "the number your step returns, read as its loss, is", 1
+        ),  # fmt: skip
+        hint=f"{f.hint}; if that number is not your loss (an accuracy, a count), nothing to fix",
+    )

@@ -59,6 +59,7 @@ def bias_text(own: float, lam_b: float, per: str) -> tuple[str, str]:
     ``own`` (the learner's: the declared plus ``lam_b``), the list ``per`` that declares it."""
     none = same(own, 0.0, abs(lam_b))
     return (
-        f"these biases' L2 coefficient is {0.0 if none else own:.6g}, not the other layers'",
+        f"these biases' L2 coefficient is {0.0 if none else own:.6g}, not the declared one "
+        f"({per} declares it)",
         f"declare {per} (one per layer) if that is your penalty, or use one throughout",
     )

@@ -96,12 +96,13 @@ def weights_finding(
         said_too = reading is not None and not via_wd  # lr = 0.5: the decay without lr
         ev += f"; or {reading[0]}" if said_too else ""  # takes the same steps
         hint = (
-            "the gradient of lambda/2 * sum W^2 is lambda * W: drop the 2 "
-            + (
-                ""
-                if others or own_loss
-                else f"(or declare l2={lam:g} if your loss has lambda * sum W^2)"
-            )
+            ""
+            if others or own_loss
+            else f"if your loss has lambda * sum W^2 (nnfs's weight_regularizer_l2 = lambda), "
+            f"its gradient 2 lambda W is right: declare {per_layer or f'l2={lam:g}'}; if it has "
+            "lambda/2 * sum W^2, "
+        ) + (
+            "the gradient of lambda/2 * sum W^2 is lambda * W: drop the 2"
             + (f"; declare l2={ref:g} instead of weight_decay" if via_wd else "")
             + (f"; or, for the decay: {reading[1]}" if said_too else "")
         )

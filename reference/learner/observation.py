@@ -29,6 +29,7 @@ class Obs:
     calls: int = 1  # backward passes run at these weights (2 with the determinism probe)
     warning: tuple[int, str] | None = None  # the learner's first RuntimeWarning so far
     penalty_added: bool = False  # l2_in='update': the declared penalty added to loss, grads
+    returned: bool = False  # the loss is the float a whole step returned (it may be another)
 
 
 class LearnerCrash(Exception):

@@ -88,7 +88,9 @@ def explain_regularization(
     l2_bias = l2_on(bs[0], 0.0, l2_biases) if bs else top(l2_biases)
     fits: dict[str, float] = {}
     sizes = sorted({s.a[0].shape[0] for s in steps})
-    if ws and len(sizes) > 1 and _fit(steps, ws) is None:  # lambda / B, B the batch's rows?
+    now = [k for k in bs if failing[k] <= steps[0].step]  # biases parting at the first step
+    if ws and not now and len(sizes) > 1 and _fit(steps, ws) is None:  # lambda / B, B the
+        # batch's rows? (biases parting too: no penalty's reading, review s47 F1)
         kappa = _fit(steps, ws, per_batch=l2)
         if kappa is not None:
             return [_per_batch(codec.labels(ws), min(failing[k] for k in ws), kappa, l2, sizes)]

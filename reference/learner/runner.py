@@ -169,6 +169,7 @@ class Runner:
                 ret = self.call("step", a.step, step, X, y)
                 if a.grads is None and obs.loss is None:  # the loss a whole step returns (s45)
                     obs.loss = returned_loss(ret)
+                    obs.returned = obs.loss is not None
             except LearnerCrash as e:  # a step that needs the forward pass called before it?
                 if not (last and step == 1 and a.forward is not None):
                     raise

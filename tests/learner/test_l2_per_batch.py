@@ -95,3 +95,25 @@ def test_weights_only_decay_under_a_declared_weight_decay_is_said_the_right_way_
     assert f.code == "regularization_mismatch" and f.params == ("[1]", "[3]"), res.render()
     assert "your biases take no weight decay, where weight_decay=0.01" in f.evidence
     assert "declare l2=0.01" in f.hint and "leave the biases out" not in f.hint
+
+
+@pytest.mark.parametrize("when", ["short", "late"])
+def test_the_per_batch_note_never_covers_a_bias_that_parts(when):
+    """Review s47 F1: with the per-batch L2 note read at the short batch, a bias gradient off
+    there (or from a later full batch on) passed as a match: the note covers the weights'
+    penalty alone, and the biases' departure stays a bug."""
+    from nnparity.reference.learner import check
+
+    P, X, Y = net()
+    lambd, B, calls = 0.5, 5, [0]
+
+    def grads(X, Y):
+        h, do, dh = passes(P, X, Y)
+        calls[0] += 1
+        c = lambd / len(X)
+        off = len(X) < B if when == "short" else calls[0] >= 5
+        db1 = dh.sum(0) * (2.0 if off else 1.0)
+        return [X.T @ dh + c * P[0], db1, h.T @ do + c * P[2], do.sum(0)]
+
+    res = check(adapter(P, grads, l2=lambd / B, batch_size=B), X, Y, steps=8, probe=False)
+    assert res.code == "implementation_bug", res.render()
