@@ -81,7 +81,7 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``step_evidenc
 }
 
 
-CLIPS = tuple(10.0**-k for k in range(4, 17))  # the epsilons a safe log takes
+CLIPS = tuple(10.0**-k for k in range(3, 17))  # the epsilons a safe log takes (Keras: 1e-3 too)
 
 
 CLIP_FORMS = {  # what each safe-log candidate is, with its eps as {e}

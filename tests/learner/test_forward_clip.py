@@ -38,7 +38,7 @@ def _data():
     return X, ((X[:, 0] * X[:, 1] + 0.5 * X[:, 2]) > 0).astype(float)[:, None]
 
 
-@pytest.mark.parametrize("eps", [1e-7, 1e-5, 1e-4])
+@pytest.mark.parametrize("eps", [1e-7, 1e-5, 1e-4, 1e-3])  # 1e-3: Keras's (review s47 F2)
 def test_a_safe_logs_clip_in_the_forward_pass_is_a_match_with_notes(eps):
     r = check(_adapter(eps), *_data(), steps=3, probe=False)
     assert r.code == "match", r.render()
