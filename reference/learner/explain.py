@@ -33,6 +33,7 @@ from .optim import explain_late_weights, explain_update
 from .optim_variants import Sim
 from .order import explain_order
 from .other_loss import explain_other_loss
+from .per_batch_update import per_batch_update
 from .regularization import explain_regularization
 from .relabel import explain_relabelled
 from .result import Finding, distinct, factor_text
@@ -195,6 +196,7 @@ def diagnose(
                 found = (
                     explain_layout_steps(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                     or clip_stepped(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
+                    or per_batch_update(seen, ref, codec, upd[0].step, h_atol, h_rtol)
                     or late
                     or explain_inner_batches(seen, ref, X, y, codec, upd[0].step, h_atol, h_rtol)
                     or found

@@ -2,6 +2,7 @@
 on a short last batch its coefficient changes. With one coefficient declared, the short batch
 is named as that per-batch penalty, never blamed on the cached input (review s8a)."""
 
+import numpy as np
 import pytest
 from tanh_net import adapter, net, passes
 
@@ -117,3 +118,34 @@ def test_the_per_batch_note_never_covers_a_bias_that_parts(when):
 
     res = check(adapter(P, grads, l2=lambd / B, batch_size=B), X, Y, steps=8, probe=False)
     assert res.code == "implementation_bug", res.render()
+
+
+@pytest.mark.parametrize(
+    ("declared", "code"), [(0.5 / 5, "match"), (0.5 / 4, "implementation_bug")]
+)
+def test_a_per_batch_l2_inside_a_hidden_adam_step_is_the_same_note(declared, code):
+    """Review s47 F2: scikit-learn's MLP with Adam, its step hiding the gradients: the per-batch
+    L2 was unexplained where SGD's was the note; the declared l2 off on full batches is a bug."""
+    from nnparity.reference.learner import check, from_step
+
+    P, X, Y = net()
+    M = [np.zeros_like(p) for p in P]
+    V = [np.zeros_like(p) for p in P]
+    t = [0]
+
+    def step(Xb, Yb):
+        h, do, dh = passes(P, Xb, Yb)
+        c = 0.5 / len(Xb)
+        g = [Xb.T @ dh + c * P[0], dh.sum(0), h.T @ do + c * P[2], do.sum(0)]
+        t[0] += 1
+        for i, gi in enumerate(g):
+            M[i] = 0.9 * M[i] + 0.1 * gi
+            V[i] = 0.999 * V[i] + 0.001 * gi**2
+            mh, vh = M[i] / (1 - 0.9 ** t[0]), V[i] / (1 - 0.999 ** t[0])
+            P[i] -= 0.01 * mh / (np.sqrt(vh) + 1e-8)
+
+    a = from_step(P, [f"[{i}]" for i in range(4)], step, sizes=[4, 5, 3],
+                  activations="tanh,identity", loss="mse", optimizer="adam", lr=0.01,
+                  layout="in_out", l2=declared, batch_size=5)  # fmt: skip
+    res = check(a, X, Y, steps=6, probe=False)
+    assert res.code == code, res.render()
