@@ -23,7 +23,7 @@ def fan_in_scale(out: list[Finding], history: list, spec: Spec, codec: Codec,
                  start: int) -> list[Finding]:  # fmt: skip
     """``out`` as one ``scale_factor`` finding where every finding in it is a scale factor and
     every layer's gradients at step ``start`` are N / n_(l-1) times PyTorch's (N the batch's
-    rows, n_(l-1) the layer's inputs), some layer's not 1; else ``out`` itself."""
+    rows, n_(l-1) the layer's inputs), not one factor for all; else ``out`` itself."""
     if not out or any(f.code != "scale_factor" for f in out) or start > len(history):
         return out
     obs, rs, _ = history[start - 1]
@@ -41,8 +41,8 @@ def fan_in_scale(out: list[Finding], history: list, spec: Spec, codec: Codec,
         if not math.isclose(c, n / sizes[layer - 1], rel_tol=1e-6):
             return out
         cs.append((layer, c))
-    if all(math.isclose(c, 1.0) for _, c in cs):
-        return out
+    if len({round(c, 9) for _, c in cs}) < 2:  # one factor for all: said by the scale
+        return out  # readings (a one-layer net's 2 = N / n_in by chance is no such slip)
     said = ", ".join(f"{n}/{sizes[l - 1]} on layer {l}" for l, _ in dict(cs).items())
     return [
         Finding(
