@@ -24,6 +24,14 @@ SCHEDULES = {  # the lr multiplier of step t (from 1), and its declaration
 FORMS = {"plain": 0.0, "keras": 0.9, "torch": 0.9}
 
 
+def _grads(P, X, y):
+    """The mse gradients of the 3-6-2 tanh regression at ``P``."""
+    h = np.tanh(X @ P["W1"] + P["b1"])
+    d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
+    dz = d @ P["W2"].T * (1 - h**2)
+    return {"W1": X.T @ dz, "b1": dz.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+
+
 class Net:
     """3-6-2 tanh regression, mse, SGD; ``form``: 'plain', 'keras' (v = mu v - lr_t g, w += v)
     or 'torch' (b = mu b + g, w -= lr_t b); ``sched``: the lr multiplier of step t (from 1)."""
@@ -38,10 +46,7 @@ class Net:
 
     def step(self, X, y):
         P = self.P
-        h = np.tanh(X @ P["W1"] + P["b1"])
-        d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
-        dz = d @ P["W2"].T * (1 - h**2)
-        g = {"W1": X.T @ dz, "b1": dz.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        g = _grads(P, X, y)
         self.t += 1
         lr = LR * self.sched(self.t)
         for k in NAMES:
@@ -152,10 +157,7 @@ class Rms(Net):
 
     def step(self, X, y):
         P = self.P
-        h = np.tanh(X @ P["W1"] + P["b1"])
-        d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
-        dz = d @ P["W2"].T * (1 - h**2)
-        g = {"W1": X.T @ dz, "b1": dz.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        g = _grads(P, X, y)
         self.t += 1
         lr = LR * self.sched(self.t)
         for k in NAMES:
@@ -226,10 +228,7 @@ def test_a_norm_clip_under_a_declared_schedule_matches(decl):
     class Clipped(Net):
         def step(self, X, y):
             P = self.P
-            h = np.tanh(X @ P["W1"] + P["b1"])
-            d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
-            dz = d @ P["W2"].T * (1 - h**2)
-            g = {"W1": X.T @ dz, "b1": dz.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+            g = _grads(P, X, y)
             norm = np.sqrt(sum(float((v * v).sum()) for v in g.values()))
             c = min(1.0, 0.05 / (norm + 1e-6))
             self.t += 1
