@@ -175,6 +175,9 @@ def diagnose(
         out = _loss_first(out, bad, start, codec, len(spec.sizes) - 1, seen)
         out = fan_in_scale(out, history, spec, codec, start)
         out = loss_as_gradient(out, history, start, codec)
+        signed = {p for f in out if f.code != "sign_flip" and "c = -1" in f.evidence
+                  for p in f.params}  # fmt: skip  # its sign said (review s45 F1: once)
+        out = [f for f in out if f.code != "sign_flip" or not set(f.params) <= signed]
         out = one_sample(out, history, ref, X, y, codec, start, h_atol)
     upd = [r for r in bad if r.stage == "update"]
     if upd:
