@@ -27,7 +27,8 @@ def state_restart(name: str, kw: dict, seq: list, steps: list[int], first: int, 
             continue
         for way in WAYS if name != "sgd" else WAYS[:1]:
             fresh = copy.deepcopy(sim) if way == "count" else Sim(name, kw)
-            fresh.t = sim.t if way == "moments" else 0
+            fresh.t = sim.t if way == "moments" or name == "sgd" else 0  # (a velocity: its
+            # lr schedule runs on, review s47 F3)
             if _close(fresh.step(P, G), P, A, atol, rtol):
                 sim, how = fresh, way
                 restarts.append(t)

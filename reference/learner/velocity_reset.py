@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnparity.scratch.schedules import of
+from nnparity.scratch.schedules import lr_at, mu_at, of
 
 from .codec import canonical_key
 from .result import Finding
@@ -31,18 +31,22 @@ def explain_velocity_reset(
     kw = spec.opt.kwargs
     mu, tau = float(kw.get("momentum", 0.0)), float(kw.get("dampening", 0.0))
     lr, wd = float(kw.get("lr", 1e-3)), float(kw.get("weight_decay", 0.0))
-    if spec.opt.name != "sgd" or not mu or kw.get("nesterov") or of(kw):
+    if spec.opt.name != "sgd" or not mu or kw.get("nesterov"):
         return []
+    sched, outside = of(kw), bool(kw.get("lr_outside", False))  # a declared schedule: each
+    # step's b = (p - p') / lr_t, mu_t as the declared form holds it (review s47 F3)
     if not history or history[0].step != 1 or any(o.after is None for o in history):
         return []
     restarts, prev = [], None
     for o, g in zip(history, twin_grads, strict=False):
         names = [k for k in o.after if k in g]
         p = {k: np.asarray(o.params[k], float) for k in names}
-        b = {k: (p[k] - np.asarray(o.after[k], float)) / lr for k in names}
+        lr_t = lr_at(lr, sched, o.step - 1)
+        b = {k: (p[k] - np.asarray(o.after[k], float)) / lr_t for k in names}
         gw = {k: np.asarray(g[k], float) + wd * p[k] for k in names}
         if prev is not None:
-            keep = {k: mu * prev[k] + (1 - tau) * gw[k] for k in names}
+            mu_t = mu if outside or not sched else mu_at(mu, sched, o.step - 1)
+            keep = {k: mu_t * prev[k] + (1 - tau) * gw[k] for k in names}
             if not _close(b, keep, atol, rtol):
                 if not _close(b, gw, atol, rtol):
                     break  # neither: something else, said elsewhere

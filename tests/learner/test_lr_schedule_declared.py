@@ -237,3 +237,23 @@ def test_a_norm_clip_under_a_declared_schedule_matches(decl):
 
     r = _check(Clipped("plain", sched), clip_grad_norm=0.05, **decl)
     assert r.code == "match", r.render()
+
+
+def test_a_velocity_restarting_under_a_declared_schedule_is_named():
+    """Review s47 F3: a hidden momentum step whose velocity restarts every 3 steps under a
+    declared StepLR was unexplained (the restart reader took no schedule)."""
+    sched, decl = SCHEDULES["step"]
+
+    class Restarts(Net):
+        def step(self, X, y):
+            g = _grads(self.P, X, y)
+            self.t += 1
+            lr = LR * self.sched(self.t)
+            for k in NAMES:
+                keep = (self.t - 1) % 3 != 0  # the velocity zeroed every third step
+                self.V[k] = (self.mu * self.V[k] if keep else 0.0) - lr * g[k]
+                self.P[k] += self.V[k]
+
+    r = _check(Restarts("keras", sched), **decl)
+    f = r.findings[0]
+    assert f.code == "optimizer_update_mismatch" and "restarts" in f.evidence, r.render()
