@@ -36,7 +36,8 @@ def clip_stepped(seen: list, ref: Reference, X: np.ndarray, y: np.ndarray, codec
     up to a step, and from it with one safe-log form's, through step ``first`` and the steps
     after it; else []."""
     spec = ref.spec
-    if not ref.stable or spec.opt.name == "sgd" or not seen or seen[0][0].step != 1:
+    plain = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")  # (implied there)
+    if not ref.stable or plain or not seen or seen[0][0].step != 1:
         return []
     k = next((i for i, h in enumerate(seen) if h[0].step == first), None)
     if k is None:

@@ -103,7 +103,10 @@ def diagnose(
     if failing and history[0][0].implied:  # a step's lr that changes: no gradient bug
         upto = [h for h in history if nan_step is None or h[0].step < nan_step]
         own, twin = [h[0] for h in upto], [h[1].grads for h in upto]
-        sched = explain_schedule(own, twin, spec, codec, h_atol, h_rtol)
+        first_g = min(failing.values())  # a safe log under momentum (review s48 F1)
+        sched = clip_stepped(upto, ref, X, y, codec, first_g, h_atol, h_rtol) or explain_schedule(
+            own, twin, spec, codec, h_atol, h_rtol
+        )
         if sched:
             failing, out = {}, out + sched
     if failing:

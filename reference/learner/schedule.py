@@ -327,6 +327,8 @@ def _momentum_mults(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
         else:
             if max(mults) - min(mults) <= 1e-6 * max(abs(m) for m in mults):
                 return []  # one constant: another lr, said elsewhere
+            if any(abs(m) <= 1e-6 for m in mults):  # a step that moves nothing: no schedule
+                return []
             tol = 1e-9 if spec.dtype == "float64" else 1e-5
             steps = [o.step for o, _ in seq]
             declared = of(kw)  # the multipliers over the declared schedule's, said

@@ -136,3 +136,25 @@ def test_saturated_from_step_1_no_step_can_tell_and_none_is_called_a_match(opt, 
                   loss="bce", optimizer=opt, lr=0.1, forward=net.forward)  # fmt: skip
     with pytest.raises(LearnerError, match="no verdict: from step 1"):
         check(a, X, y, steps=6, probe=False)
+
+
+def test_momentum_saturated_after_step_1_behind_a_hidden_step_matches():
+    """Review s48 F1: momentum on raw inputs, every output saturated after step 1: the velocity
+    moves the weights on while the safe log's gradient is ~0; read as the declared momentum fed
+    with the clipped gradients (a note), not an lr_schedule of multipliers 1, -8e-19, ..."""
+
+    class Mom(Net):
+        def step(self, X, y):
+            _, g = self.grads(X, y)
+            self.V = getattr(self, "V", {k: np.zeros_like(v) for k, v in self.P.items()})
+            for k in NAMES:
+                self.V[k] = 0.9 * self.V[k] - self.lr * g[k]
+                self.P[k] += self.V[k]
+
+    X, y = _data(40)
+    net = Mom(lr=0.1)
+    a = from_step(net.P, NAMES, net.step, sizes=[2, 16, 1], activations="relu,sigmoid",
+                  loss="bce", optimizer="sgd(momentum=0.9)", lr=0.1,
+                  forward=net.forward)  # fmt: skip
+    r = check(a, X, y, steps=6, probe=False)
+    assert r.code == "match" and "clip_convention" in r.codes(), r.render()
