@@ -20,7 +20,7 @@ from .evidence import to_tensors
 from .optim_sim import Sim
 from .output_dz import CLIP_FORMS, CLIPS, bce_clip_dz
 from .result import Finding
-from .state_restart import _close
+from .state_restart import took
 
 if TYPE_CHECKING:
     from .codec import Codec
@@ -47,14 +47,14 @@ def clip_stepped(seen: list, ref: Reference, X: np.ndarray, y: np.ndarray, codec
         P, A = to_tensors(obs.params), to_tensors(obs.after)
         if chosen is None:
             trial = copy.deepcopy(sim)
-            if _close(trial.step(P, to_tensors(rs.grads)), P, A, atol, rtol):
+            if took(trial.step(P, to_tensors(rs.grads)), P, A, atol, rtol):
                 sim = trial  # the exact gradient: no sample saturates yet
                 continue
             chosen, start = _pick(sim, seen[i : i + AHEAD], ref, X, y, atol, rtol), obs.step
             if chosen is None:
                 return []
         G = to_tensors(_grads(ref, obs, X, y, chosen[1], chosen[0]))
-        if not _close(sim.step(P, G), P, A, atol, rtol):
+        if not took(sim.step(P, G), P, A, atol, rtol):
             return []
     if chosen is None:
         return []
@@ -90,7 +90,7 @@ def _pick(sim: Sim, steps: list, ref: Reference, X: np.ndarray, y: np.ndarray, a
         for obs, *_ in steps:
             P, A = to_tensors(obs.params), to_tensors(obs.after)
             G = to_tensors(_grads(ref, obs, X, y, key[1], key[0]))
-            if not _close(trial.step(P, G), P, A, atol, rtol):
+            if not took(trial.step(P, G), P, A, atol, rtol):
                 break
         else:
             return key

@@ -14,7 +14,7 @@ from .codec import canonical_key
 from .evidence import to_tensors
 from .optim_sim import Sim
 from .result import Finding
-from .state_restart import _close
+from .state_restart import took
 
 if TYPE_CHECKING:
     from .codec import Codec
@@ -41,7 +41,7 @@ def per_batch_update(seen: list, ref: Reference, codec: Codec, first: int, atol:
         g = {k: v + (full / n - 1) * ref.l2_on(k) * np.asarray(obs.params[k])
              if k[0] == "W" else v for k, v in rs.grads.items()}  # fmt: skip
         P, A = to_tensors(obs.params), to_tensors(obs.after)
-        if not _close(sim.step(P, to_tensors(g)), P, A, atol, rtol):
+        if not took(sim.step(P, to_tensors(g)), P, A, atol, rtol):
             return []
     ws = [k for k in sorted(seen[0][0].params, key=canonical_key) if k[0] == "W"]
     short = min(len(o.rows) for o, *_ in upto)

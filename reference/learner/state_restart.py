@@ -22,14 +22,14 @@ def state_restart(name: str, kw: dict, seq: list, steps: list[int], first: int, 
     sim, restarts, how = Sim(name, kw), [], ""
     for (P, G, A), t in zip(seq, steps, strict=True):
         on = copy.deepcopy(sim)
-        if _close(on.step(P, G), P, A, atol, rtol):
+        if took(on.step(P, G), P, A, atol, rtol):
             sim = on
             continue
         for way in WAYS if name != "sgd" else WAYS[:1]:
             fresh = copy.deepcopy(sim) if way == "count" else Sim(name, kw)
             fresh.t = sim.t if way == "moments" or name == "sgd" else 0  # (a velocity: its
             # lr schedule runs on, review s47 F3)
-            if _close(fresh.step(P, G), P, A, atol, rtol):
+            if took(fresh.step(P, G), P, A, atol, rtol):
                 sim, how = fresh, way
                 restarts.append(t)
                 break
@@ -70,7 +70,9 @@ def state_restart(name: str, kw: dict, seq: list, steps: list[int], first: int, 
 WAYS = ("all", "moments", "count")  # what starts again: everything, the moments, the count
 
 
-def _close(Q: dict, P: dict, A: dict, atol: float, rtol: float) -> bool:
+def took(Q: dict, P: dict, A: dict, atol: float, rtol: float) -> bool:
+    """Whether the learner's post-step weights ``A`` are the simulated ``Q`` from ``P``: within
+    atol of the step's size plus rtol of each weight."""
     for k, q in Q.items():
         allowed = atol * max(float((q - P[k]).abs().max()), 1e-300) + rtol * A[k].abs()
         if not bool(((A[k] - q).abs() <= allowed).all()):

@@ -1,9 +1,11 @@
 """Steps that move nothing where every output saturates: a sigmoid output under binary
 cross-entropy on probabilities (a safe log's clip, PyTorch's own BCELoss with its clamped
-log) has a gradient below the weights' resolution once the outputs saturate, so plain SGD's
-step leaves every weight as it was; the twin's exact gradient, from the logits, still moves
-them. A learner whose steps stop there stops where PyTorch's BCELoss stops (review s42a F2:
-the nnfs book's classifier on raw inputs was told to update its arrays in place)."""
+log) has a gradient below the weights' resolution once the outputs saturate, so the declared
+optimizer's step (from a state that carries nothing: plain SGD, or any optimizer saturated
+from step 1) leaves every weight as it was; the twin's exact gradient, from the logits, still
+moves them. A learner whose steps stop there stops where PyTorch's BCELoss stops (review s42a
+F2: the nnfs book's classifier on raw inputs was told to update its arrays in place); from
+step 1 nothing can be told (s44 F1), and no verdict is given."""
 
 from __future__ import annotations
 
