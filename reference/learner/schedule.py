@@ -329,6 +329,10 @@ def _momentum_mults(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
                 return []  # one constant: another lr, said elsewhere
             if any(abs(m) <= 1e-6 for m in mults):  # a step that moves nothing: no schedule
                 return []
+            full = max(len(o.rows) for o, _ in seq)  # a short batch's own factor is none
+            on_full = [m for (o, _), m in zip(seq, mults, strict=True) if len(o.rows) == full]
+            if max(on_full) - min(on_full) <= 1e-6 * max(abs(m) for m in on_full):
+                return []  # (review s48 F4: 1/B on the short batch read as a schedule)
             tol = 1e-9 if spec.dtype == "float64" else 1e-5
             steps = [o.step for o, _ in seq]
             declared = of(kw)  # the multipliers over the declared schedule's, said

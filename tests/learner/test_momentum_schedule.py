@@ -84,3 +84,30 @@ def test_one_parameter_with_its_own_lr_is_no_schedule():
     r = _check(Mom("keras", lambda t: 0.9 ** (t - 1), w1=2.0))
     assert r.code == "implementation_bug", r.render()
     assert "lr_schedule" not in r.codes(), r.render()
+
+
+def test_a_short_batchs_own_factor_under_momentum_is_no_schedule():
+    """Review s48 F4: dz = (a - y) / B where len(batch) belongs, behind a hidden momentum step,
+    35 rows in batches of 10: read as an lr_schedule "times 1, ..., 0.5" (the short batches'
+    own factor); it is the short batch's scale."""
+    r = np.random.RandomState(3)
+    P = {"W1": 0.5 * r.randn(2, 8), "b1": 0.1 * r.randn(8), "W2": 0.5 * r.randn(8, 1),
+         "b2": 0.1 * r.randn(1)}  # fmt: skip
+    V = {k: np.zeros_like(v) for k, v in P.items()}
+
+    def step(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        a = 1 / (1 + np.exp(-(h @ P["W2"] + P["b2"])))
+        d2 = (a - y) / 10  # the full batch's size, whatever this batch's
+        d1 = d2 @ P["W2"].T * (1 - h**2)
+        g = {"W1": X.T @ d1, "b1": d1.sum(0), "W2": h.T @ d2, "b2": d2.sum(0)}
+        for k in P:
+            V[k] = 0.9 * V[k] - 0.05 * g[k]
+            P[k] += V[k]
+
+    X = np.random.RandomState(4).randn(35, 2)
+    y = (X[:, :1] * X[:, 1:] > 0).astype(float)
+    a = from_step(P, NAMES, step, sizes=[2, 8, 1], activations="tanh,sigmoid", loss="bce",
+                  optimizer="sgd(momentum=0.9)", lr=0.05, batch_size=10)  # fmt: skip
+    res = check(a, X, y, steps=10, probe=False)
+    assert res.code == "implementation_bug" and "lr_schedule" not in res.codes(), res.render()
