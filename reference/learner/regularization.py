@@ -89,11 +89,14 @@ def explain_regularization(
     fits: dict[str, float] = {}
     sizes = sorted({s.a[0].shape[0] for s in steps})
     now = [k for k in bs if failing[k] <= steps[0].step]  # biases parting at the first step
-    if ws and not now and len(sizes) > 1 and _fit(steps, ws) is None:  # lambda / B, B the
-        # batch's rows? (biases parting too: no penalty's reading, review s47 F1)
+    if ws and len(sizes) > 1 and _fit(steps, ws) is None:  # lambda / B, B the batch's rows?
         kappa = _fit(steps, ws, per_batch=l2)
         if kappa is not None:
-            return [_per_batch(codec.labels(ws), min(failing[k] for k in ws), kappa, l2, sizes)]
+            per = _per_batch(codec.labels(ws), min(failing[k] for k in ws), kappa, l2, sizes)
+            if per.kind == "note" and now:  # biases parting too are bugs of their own (review
+                return [*_parting(steps[0], now, codec), per]  # s47 F1, s48 F3)
+            if not now:
+                return [per]
     for group in (ws, bs):
         if group:
             lam = _fit(steps, group)
@@ -222,6 +225,25 @@ def _readings(
     if not said:
         return None
     return f"{r:g} times it, " + ", or ".join(said), "; or, if that is it, ".join(fixes)
+
+
+def _parting(s: StepData, names: list[str], codec: Codec) -> list[Finding]:
+    """``unexplained_mismatch`` for each of ``names`` parting at step ``s`` beside a penalty
+    read per batch (which covers the weights alone), with its c and cosine."""
+    out = []
+    for k in names:
+        g, r = s.g[k].double(), s.ref[k].double()
+        den, ng = float((r * r).sum()), float((g * g).sum())
+        c = float((g * r).sum()) / den if den else math.nan
+        cos = float((g * r).sum()) / math.sqrt(den * ng) if den and ng else math.nan
+        out.append(Finding(
+            "unexplained_mismatch", (codec.label(k),), None, s.step,
+            f"the gradient of {codec.label(k)} parts from PyTorch's at step {s.step} (c = "
+            f"{c:.4f}, cos = {cos:.4f}) beside the weights' L2 term over the batch's rows, "
+            "which it does not explain",
+            "print this gradient beside PyTorch's on that batch (its rows: a divisor, a sum)",
+        ))  # fmt: skip
+    return out
 
 
 def _per_batch(
