@@ -5,10 +5,11 @@ caches), so that a call run twice from the same weights starts from the same sta
 ``snapshot(root, *functions)`` walks the objects below ``root`` and what the learner's own
 functions reach (their closures and module globals; nnparity's wrappers are looked through):
 attributes (``__slots__`` too), lists, tuples, dicts, a few levels deep, recording every value
-with a copy of each array; ``restore`` puts each container's values back, the arrays' contents
-in place, so that references the learner's own functions hold (a closure over a layer, a view
-of W) see the restored state. An object that will not show its state is left as it is, and
-random generators are left alone: a learner that draws anew at each call stays nondeterministic.
+with a copy of each array; ``restore`` puts each container's values back (a list to its
+length), the arrays' contents in place, so that references the learner's own functions hold (a
+closure over a layer, a view of W) see the restored state. An object that will not show its
+state is left as it is, and random generators are left alone: a learner that draws anew at
+each call stays nondeterministic.
 """
 
 from __future__ import annotations
@@ -128,6 +129,10 @@ def restore(entries: list[Entry]) -> None:
             if key is _KEYS:
                 _drop_new(container, value)
                 continue
+            if key is _LEN:  # a list's length: items appended since are taken away (numpy-ml
+                del container[value:]  # appends each forward's input to a list: review s49 F1)
+                container.extend([None] * (value - len(container)))  # (then its items, below)
+                continue
             try:
                 there = _get(container, key) is value
             except (KeyError, AttributeError, IndexError):
@@ -141,6 +146,7 @@ def restore(entries: list[Entry]) -> None:
 
 
 _KEYS = object()  # an entry's key: ``value`` is the set of the container's keys at the time
+_LEN = object()  # an entry's key: ``value`` is the list's length at the time
 
 
 def _names(obj: Any) -> dict | None:
@@ -194,6 +200,8 @@ def _walk(
         names = _names(obj)
         if names is not None:  # the keys there now: one made later is taken away on restore
             out.append((obj, _KEYS, frozenset(names), None))
+        if type(obj) is list:  # its length now: items appended later are taken away
+            out.append((obj, _LEN, len(obj), None))
         if not isinstance(obj, type | types.ModuleType) and _own(type(obj), homes):
             _walk(type(obj), depth + 1, out, seen, left, homes)  # its class attributes
     except Exception:  # noqa: BLE001 - an object that will not show its state: left alone

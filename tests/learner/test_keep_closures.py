@@ -26,3 +26,34 @@ def test_state_held_by_a_helper_the_step_closes_over_is_put_back():
     step()
     restore(kept)
     assert T == [0] and np.array_equal(M["W"], np.zeros(3))
+
+
+def test_a_list_appended_to_is_put_back_to_its_length():
+    """Review s49 F1: numpy-ml's layers append each forward's input to a list (``self.X``)
+    and make a new one in ``update``: the list held before step 1 came back holding step 1's
+    input, so a run again from that state zipped a stale batch with a new one (a false bug)."""
+
+    class Layer:
+        def __init__(self):
+            self.X = []
+
+        def forward(self, x):
+            self.X.append(x)
+
+        def update(self):
+            self.X = []
+
+    layer = Layer()
+    kept = snapshot(layer)
+    layer.forward(np.ones(3))
+    layer.update()
+    layer.X.append(np.zeros(2))
+    restore(kept)
+    assert layer.X == [] and isinstance(layer.X, list)
+    held = [1, 2]
+    kept = snapshot(held)
+    held.pop()
+    held.append(5)
+    held.append(6)
+    restore(kept)
+    assert held == [1, 2]
