@@ -24,7 +24,7 @@ import torch
 from .decay import explain_decay
 from .evidence import to_tensors
 from .factors import fit
-from .later_part import with_later_part
+from .later_part import eps_inside_at, with_later_part
 from .optim_fixes import EPS_IN_SQRT, VARIANT_FIX, eps_inside_form
 from .optim_scale import gradient_scale, lr_factor, scale_reading, short_batch_scale
 from .optim_subset import subset_finding
@@ -200,6 +200,8 @@ def explain_update(
         sched = explain_schedule(history, grads, spec, codec, atol, rtol, closed_only=True)
         if sched:  # a decay of closed form is the simpler reading (nnfs's decay=5e-7)
             return sched
+    if inside := eps_inside_at(name, kw, found, seq, atol, rtol):  # (review s49 F2)
+        return _mismatch(*inside(whose))
     scaled = scale_reading(name, kw, found, seq[: k + 3], len(history[0].rows), atol, rtol)
     if scaled:
         return _mismatch(*scaled(whose))

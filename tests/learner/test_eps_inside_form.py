@@ -13,7 +13,8 @@ from nnparity.reference.learner import check, from_step
 EPS = 1e-6  # large enough to part from PyTorch's sqrt(s) + eps within a few steps
 
 
-def _adapter(opt: str, inside: bool, lr_factor: float = 1.0, reset: int = 0, stale=False):
+def _adapter(opt: str, inside: bool, lr_factor: float = 1.0, reset: int = 0, stale=False,
+             declared: float | None = None, eps: float = EPS):  # fmt: skip
     r = np.random.RandomState(0)
     P = {"W1": r.randn(3, 6) * 0.5, "b1": np.zeros(6), "W2": r.randn(6, 2) * 0.5, "b2": np.zeros(2)}
     s = {k: np.zeros_like(v) for k, v in P.items()}
@@ -45,11 +46,12 @@ def _adapter(opt: str, inside: bool, lr_factor: float = 1.0, reset: int = 0, sta
                 m[k] = 0.9 * m[k] + 0.1 * g[k]
                 s[k] = 0.999 * s[k] + 0.001 * g[k] ** 2
                 num, v = m[k] / (1 - 0.9 ** t[0]), s[k] / (1 - 0.999 ** t[0])
-            den = np.sqrt(v + EPS) if inside else np.sqrt(v) + EPS
+            den = np.sqrt(v + eps) if inside else np.sqrt(v) + eps
             P[k] -= 0.01 * lr_factor * num / den
 
-    optimizer = {"rmsprop": f"rmsprop(alpha=0.9, eps={EPS})", "adagrad": f"adagrad(eps={EPS})",
-                 "adam": f"adam(eps={EPS})"}[opt]  # fmt: skip
+    e = eps if declared is None else declared
+    optimizer = {"rmsprop": f"rmsprop(alpha=0.9, eps={e})", "adagrad": f"adagrad(eps={e})",
+                 "adam": f"adam(eps={e})"}[opt]  # fmt: skip
     return from_step(P, list(P), step, optimizer=optimizer, lr=0.01, sizes=[3, 6, 2],
                      activations="tanh,identity", loss="mse",
                      forward=forward if stale else None)  # fmt: skip
@@ -103,3 +105,41 @@ def test_a_note_leaves_the_probes_on():
     res = check(_adapter("rmsprop", inside=True, stale=True), *_data(), steps=4, probe=False)
     assert res.code == "implementation_bug", res.render()
     assert res.codes()[0] == "stale_input" and "eps_inside_form" in res.codes(), res.render()
+
+
+@pytest.mark.parametrize("opt", ["rmsprop", "adagrad"])
+def test_eps_inside_the_root_at_another_eps_than_declared_is_named_with_its_eps(opt):
+    """Review s49 F2: ML-From-Scratch's Adagrad, sqrt(G + 1e-8), with the default eps declared:
+    read as eps = 1.29e-7 outside the root, which declared still parted. Named as eps inside
+    the root at its own eps, whose declaration then matches (with the note)."""
+    r = check(_adapter(opt, True, declared=1e-10, eps=1e-8), *_data(), steps=6, probe=False)
+    assert r.code == "implementation_bug", r.render()
+    ev, hint = r.findings[0].evidence, r.findings[0].hint
+    assert "inside" in ev and ("1e-08" in ev or "1e-08" in hint), r.render()
+    r = check(_adapter(opt, True, declared=1e-8, eps=1e-8), *_data(), steps=6, probe=False)
+    assert r.code == "match", r.render()
+
+
+@pytest.mark.parametrize(("eps", "code"), [(None, "implementation_bug"), (1e-8, "match")])
+def test_ml_from_scratchs_adagrad_is_eps_inside_the_root_at_its_own_eps(eps, code):
+    """Review s49 F2, on the reviewer's ML-From-Scratch program (mlfs_nets.py): Adagrad's
+    sqrt(G + 1e-8) with the default eps declared was read as eps = 1.29e-7 outside the root;
+    named with its own eps inside, and declared so it matches."""
+    import importlib.util
+    from pathlib import Path
+
+    from nnparity.reference.learner import from_step
+
+    path = Path(__file__).with_name("mlfs_nets.py")
+    spec = importlib.util.spec_from_file_location("mlfs_nets_eps", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    opt = "adagrad" if eps is None else f"adagrad(eps={eps})"
+    a = from_step(m.clf, ["layers[0].W", "layers[0].w0", "layers[2].W", "layers[2].w0"],
+                  m.clf.train_on_batch, forward=m.clf.predict, sizes=[2, 8, 3],
+                  activations="tanh,softmax", loss="cross_entropy", reduction="sum",
+                  optimizer=opt, lr=m.LR)  # fmt: skip
+    r = check(a, m.X, m.Y, steps=6, probe=False)
+    assert r.code == code, r.render()
+    if eps is None:
+        assert "eps = 1e-08 inside the square root" in r.findings[0].evidence, r.render()
