@@ -17,6 +17,7 @@ from .conventions import l2_on, lr_of, top
 from .l2_layers import bias_text, by_layer, per_layer_weights
 from .l2_layers import same as _same
 from .l2_weights import weights_finding as _weights
+from .one_factor import c_cos
 from .result import Finding
 from .wd_update import update_decays
 
@@ -232,10 +233,7 @@ def _parting(s: StepData, names: list[str], codec: Codec) -> list[Finding]:
     read per batch (which covers the weights alone), with its c and cosine."""
     out = []
     for k in names:
-        g, r = s.g[k].double(), s.ref[k].double()
-        den, ng = float((r * r).sum()), float((g * g).sum())
-        c = float((g * r).sum()) / den if den else math.nan
-        cos = float((g * r).sum()) / math.sqrt(den * ng) if den and ng else math.nan
+        c, cos = c_cos(s.g[k], s.ref[k])
         out.append(Finding(
             "unexplained_mismatch", (codec.label(k),), None, s.step,
             f"the gradient of {codec.label(k)} parts from PyTorch's at step {s.step} (c = "

@@ -50,12 +50,17 @@ class Net:
         self.t += 1
         lr = LR * self.sched(self.t)
         for k in NAMES:
+            u = self.direction(k, g[k])
             if self.form == "torch":
-                self.V[k] = self.mu * self.V[k] + g[k]
+                self.V[k] = self.mu * self.V[k] + u
                 P[k] -= lr * self.V[k]
             else:
-                self.V[k] = self.mu * self.V[k] - lr * g[k]
+                self.V[k] = self.mu * self.V[k] - lr * u
                 P[k] += self.V[k]
+
+    def direction(self, k, g):
+        """The step's direction for parameter ``k`` from its gradient ``g`` (SGD's: g)."""
+        return g
 
 
 def _check(net, dtype=np.float64, **declare):
@@ -155,25 +160,14 @@ class Rms(Net):
     """RMSprop with momentum: PyTorch's buffer b = mu b + g / d, w -= lr_t b ('torch'), or
     Keras's m = mu m + lr_t g / d, w -= m ('keras')."""
 
-    def step(self, X, y):
-        P = self.P
-        g = _grads(P, X, y)
-        self.t += 1
-        lr = LR * self.sched(self.t)
-        for k in NAMES:
-            self.S[k] = 0.99 * self.S.get(k, 0.0) + 0.01 * g[k] ** 2
-            u = g[k] / (np.sqrt(self.S[k]) + 1e-8)
-            if self.form == "torch":
-                self.V[k] = 0.9 * self.V[k] + u
-                P[k] -= lr * self.V[k]
-            else:
-                self.V[k] = 0.9 * self.V[k] + lr * u
-                P[k] -= self.V[k]
+    def direction(self, k, g):
+        self.S[k] = 0.99 * self.S.get(k, 0.0) + 0.01 * g**2
+        return g / (np.sqrt(self.S[k]) + 1e-8)
 
 
 def _rms(form, sched, **declare):
     net = Rms("plain", sched)
-    net.form, net.S = form, {}
+    net.form, net.S, net.mu = form, {}, 0.9
     r = np.random.RandomState(1)
     X = r.randn(20, 3)
     y = np.c_[np.sin(X[:, 0]), X[:, 1] * X[:, 2]]

@@ -9,6 +9,7 @@ import importlib
 
 import numpy as np
 import pytest
+from test_lr_decay import _spec, _w1_after  # the same spec and W1 reader as lr_decay's
 
 from nnparity.reference.engine import run_parity
 from nnparity.reference.twin import Twin
@@ -27,10 +28,6 @@ OPTS = [
 ]
 
 
-def _spec(opt: str) -> str:
-    return f"4-8-3 tanh,identity loss=mse opt={opt} seed=3"
-
-
 @pytest.mark.parametrize("opt", OPTS)
 @pytest.mark.parametrize("against", ["torch", "jax"])
 def test_every_side_schedules_alike(opt, against):
@@ -40,23 +37,12 @@ def test_every_side_schedules_alike(opt, against):
     assert result.passed, result.message()
 
 
-def _w1_after(opt: str, steps: int = 7) -> np.ndarray:
-    s = Spec.parse(_spec(opt))
-    net = build(s)
-    p = net.init_params()
-    st = net.init_state(p)
-    X, y = make_data(s)
-    for _ in range(steps):
-        p, st, _ = net.train_step(p, st, X, y)
-    return p["W1"]
-
-
 @pytest.mark.parametrize("opt", OPTS)
 def test_the_schedule_changes_the_steps(opt):
     """Not a schedule that nothing reads: the seventh step's weights differ without lr_gamma."""
     plain = ",".join(p for p in opt.split(",") if not p.startswith("lr_gamma"))
     plain = plain if plain.endswith(")") else plain + ")"
-    assert not np.allclose(_w1_after(opt), _w1_after(plain), rtol=1e-6, atol=0)
+    assert not np.allclose(_w1_after(opt, 7), _w1_after(plain, 7), rtol=1e-6, atol=0)
 
 
 def test_the_twin_resumes_the_count_from_scratchs_state():
@@ -114,5 +100,5 @@ def test_the_two_momentum_forms_part_under_a_schedule():
     """lr_outside=true (PyTorch's buffer) and the default (the velocity holds the lr, Keras's)
     take other steps once the lr falls."""
     base = "sgd(lr=0.1,momentum=0.9,lr_gamma=0.5,lr_step_size=2,lr_outside={})"
-    assert not np.allclose(_w1_after(base.format("true")), _w1_after(base.format("false")),
+    assert not np.allclose(_w1_after(base.format("true"), 7), _w1_after(base.format("false"), 7),
                            rtol=1e-6, atol=0)  # fmt: skip
