@@ -44,6 +44,7 @@ from nnparity.scratch import NetState, Spec
 
 from .compare import Record, compare_many
 from .finite_diff import MAX_FD_PARAMS, Opinion, fd_grads, opinion
+from .layered_kinks import forward_allowances
 from .layered_terms import abs_grads
 from .roundoff import SAFETY, Envelope, unit_roundoff
 from .tolerance import Tolerance, tolerance_for
@@ -158,8 +159,12 @@ def bounds(
     probe: _Probe,
     terms: tuple[int, dict[str, Array]],
     drift: dict[tuple[str, str], Array],
+    forward: dict[tuple[str, str], Array] | None = None,
 ) -> dict[tuple[str, str], Any]:
-    """The ``bound`` of every record of one step (see the module docstring)."""
+    """The ``bound`` of every record of one step (see the module docstring); ``forward``:
+    what the forward round-off can move each gradient and running statistic, kinks included
+    (``layered_kinks``), counted once."""
+    forward = forward or {}
     u = probe.u
     out: dict[tuple[str, str], Any] = {}
     scales = {st: layer_scales(pairs, st) for st in ("grad", "update", "optimizer_state")}
@@ -174,6 +179,9 @@ def bounds(
                 T = terms[1].get(n)
                 if T is not None and T.shape == e64.shape:
                     out[(st, n)] = out[(st, n)] + SAFETY * u * terms[0] * T
+                F = forward.get((st, n))
+                if F is not None and F.shape == e64.shape:
+                    out[(st, n)] = out[(st, n)] + F
                 g64[n] = e64
                 own = tol.atol * max(float(np.abs(e64).max(initial=0.0)), 1e-300)
                 gbound[n] = own + tol.rtol * np.abs(e64) + out[(st, n)]
@@ -185,6 +193,9 @@ def bounds(
             out[key] = out.get(key, 0.0) + np.where(np.isfinite(v), v, 0.0)
     except (RuntimeError, ValueError, TypeError, KeyError, AttributeError):
         pass  # arrays that do not fit the spec: their records fail on shape
+    for key, F in forward.items():
+        if key[0] == "buffers" and key in pairs and np.shape(F) == np.shape(pairs[key][1]):
+            out[key] = out.get(key, 0.0) + F
     for key, d in drift.items():
         if key in out or key[0] in ("forward", "loss", "buffers"):
             out[key] = out.get(key, 0.0) + SAFETY * d
@@ -284,7 +295,8 @@ def run_layered(
         bd = {}
         if probe is not None:
             T = (1, abs_grads(spec, p, X, y, state, masks, errors=True))
-            bd = bounds(spec, tol, pairs, p, state, probe, T, drift)
+            fwd = forward_allowances(spec, p, X, y, state, masks, probe.u)
+            bd = bounds(spec, tol, pairs, p, state, probe, T, drift, fwd)
         opairs = torch_values(o) if o is not None else {}
         items = [(st, n, a, e, None, bd.get((st, n))) for (st, n), (a, e) in pairs.items()]
         recs = compare_many(items, tol, spec=text, mode=mode, step=k)

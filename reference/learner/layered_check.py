@@ -25,13 +25,14 @@ import numpy as np
 
 from nnparity.reference.compare import Record, compare_many
 from nnparity.reference.layered_engine import SAFETY, _Probe, bounds
+from nnparity.reference.layered_kinks import forward_allowances, undetermined
 from nnparity.reference.layered_terms import abs_grads, depth_factor
 from nnparity.reference.tolerance import tolerance_for
 from nnparity.scratch import build
 
 from .accumulation import accumulated
 from .adapters import Adapter
-from .coverage import LOOP_NOT_RUN, update_not_compared
+from .coverage import LOOP_NOT_RUN, undetermined_note, update_not_compared
 from .layered_decl import LayeredDecl
 from .layered_judge import diagnose, explained
 from .layered_learner import Learner, guarded
@@ -121,6 +122,7 @@ def check_layered(
     records: list[Record] = []
     findings: list[Finding] = []
     run, last_b, prev_masks, loss_only, prev_G = 0, None, None, None, None
+    kinked: dict[str, int] = {}  # gradients undetermined at a kink: their first step
     drawn: dict = {}  # declared masks' evidence over the steps (mask_draws)
     drawn_at: dict = {}  # each step's masks, by their bytes: (step, masks)
     seeded = decl.dropout_seed is not None  # a seed set in every pass: the same mask each
@@ -168,7 +170,8 @@ def check_layered(
                 break
             prev_masks = masks
             T = ref.run(P, Bs, Xb, ytb, masks)
-            recs = _records(decl, T, loss, G, B1, P, masks, Xb, ytb, tol, probe, k, Bs)
+            recs, undet = _records(decl, T, loss, G, B1, P, masks, Xb, ytb, tol, probe, k, Bs)
+            kinked.update({n: kinked.get(n, k) for n in undet})
             if adapter.forward is not None and (B1 is not None or not fresh):
                 recs += _eval(adapter, ref, decl, P, B1 or fresh, Xb, tol, k)
                 B2 = learner.buffers(fresh)
@@ -239,7 +242,7 @@ def check_layered(
         adapter.style,
         run,
         Training("not_assessed", "", "the training probe does not run on layered specs yet"),
-        _no_update(adapter, decl) if code == "match" else (),
+        _no_update(adapter, decl) + _kinked(kinked, learner, adapter) if code == "match" else (),
     )
 
 
@@ -261,13 +264,18 @@ def _no_update(adapter: Adapter, decl: LayeredDecl) -> tuple[Finding, ...]:
     )
 
 
+def _kinked(kinked: dict[str, int], learner: Learner, adapter: Adapter) -> tuple[Finding, ...]:
+    labels = dict(zip(learner.names, adapter.paths, strict=True))
+    return (undetermined_note(kinked, labels),) if kinked else ()
+
+
 def _other_masks(why: tuple, tol: Any, probe: Any) -> list[Finding] | None:
     """With no replay giving the learner's loss at step 1, each other replayed draw in turn:
     the findings of the first whose diagnosis explains the loss and every gradient."""
     ref, learner, decl, _, _, P, B, B1, _, _, X, y, loss, G, k = why
     for masks, nxt in getattr(learner, "candidates", []):
         T = ref.run(P, B, X, y, masks)
-        recs = _records(decl, T, loss, G, B1, P, masks, X, y, tol, probe, k, B)
+        recs = _records(decl, T, loss, G, B1, P, masks, X, y, tol, probe, k, B)[0]
         if all(r.passed for r in recs):
             continue
         out = diagnose(ref, learner, decl, recs, T, P, B, B1, masks, nxt, X, y, loss, G, k)
@@ -360,8 +368,9 @@ def _float32_caps(spec, P, X, y, B0, masks, twin: dict) -> dict[str, float]:  # 
     return out
 
 
-def _records(decl, T: LStep, loss, G, B1, P, masks, X, y, tol, probe, k, B0) -> list[Record]:  # noqa: ANN001
-    """loss, grads (with the layered engine's allowance) and buffers of one step."""
+def _records(decl, T: LStep, loss, G, B1, P, masks, X, y, tol, probe, k, B0):  # noqa: ANN001, ANN202
+    """(records, undetermined gradients) of one step: loss, grads (with the layered engine's
+    allowance) and buffers."""
     from nnparity.scratch import NetState
 
     spec = decl.spec.replace(batch=len(X))
@@ -382,8 +391,10 @@ def _records(decl, T: LStep, loss, G, B1, P, masks, X, y, tol, probe, k, B0) -> 
             allow = np.maximum(cap, LAMBDA * probe.u * T_abs[n])
             T_abs[n] = np.minimum(T_abs[n], allow / (SAFETY * probe.u * K))
     terms = (K, T_abs)
-    bd = bounds(spec, tol, pairs, P, state, probe, terms, {})
-    items = [(st, n, a, e, None, bd.get((st, n))) for (st, n), (a, e) in pairs.items()]
+    fwd = forward_allowances(spec, P, X, y, state, masks, probe.u)
     if B1 is not None:
-        items += [("buffers", n, B1[n], v, None, None) for n, v in T.buffers.items()]
-    return compare_many(items, tol, spec=str(decl.spec), mode="resync", step=k, check_dtype=False)
+        pairs.update({("buffers", n): (B1[n], v) for n, v in T.buffers.items()})
+    bd = bounds(spec, tol, pairs, P, state, probe, terms, {}, fwd)
+    items = [(st, n, a, e, None, bd.get((st, n))) for (st, n), (a, e) in pairs.items()]
+    recs = compare_many(items, tol, spec=str(decl.spec), mode="resync", step=k, check_dtype=False)
+    return recs, undetermined(fwd, T.grads)

@@ -165,15 +165,18 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
         cands.append(("previous", [prev[n] for n in names], None))
     best, dists = None, []
     learner.candidates = []
+    tol = replay_rtol(learner) * max(abs(loss), 1.0)
     for recipe, fwd, nxt in cands:
         masks = dict(zip(names, fwd, strict=True))
         t = ref.run(P, B, X, y, masks)
         d = abs(t.loss - loss)
         learner.candidates.append((masks, nxt))
         dists.append((_grad_gap(G, t.grads), t))
-        if best is None or d < best[0]:
-            best = (d, masks, nxt, recipe, t)
-    tol = replay_rtol(learner) * max(abs(loss), 1.0)
+        # a wrong draw only where no right one fits as well (masks over zeros fit any draw)
+        right = best is not None and best[3] not in (*WRONG, "previous") and best[0] <= tol
+        if best is None or d < best[0] and not (right and recipe in (*WRONG, "previous") and
+                                                best[5] <= 2 * dists[-1][0] + 1e-12):  # fmt: skip
+            best = (d, masks, nxt, recipe, t, dists[-1][0])
     inner = locked is not None and locked.startswith("inside")
     if best[0] > tol and (locked is None and k == 1 or inner):  # a seed set inside the pass?
         wide = {"seeds": WIDE, "recipes": [locked.split()[2]]} if inner else {}
