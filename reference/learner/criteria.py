@@ -4,9 +4,10 @@ Class targets are judged by accuracy, every sample right: integer labels (cross_
 and one-hot rows by the argmax of each output row; 0/1 targets, under any output (an
 identity output under mse too: Adaline's classifier, review s19b), by the side of the midpoint
 (0.5; 0 for logits under a binary cross-entropy) each output falls on, and -1/+1 targets under
-a tanh or identity output by the side of 0. Other targets are regression, judged by
-R^2 = 1 - SSE / SST >= 0.95 (with several outputs the mean of each one's R^2), or, when the
-targets are constant (SST = 0), by the relative loss SSE / sum y^2 <= 0.05.
+a tanh or identity output by the side of 0; any other two levels within [-1, 1] (0.01/0.99,
+0.1/0.9) as classes too, by the argmax of a one-hot or the midpoint. Other targets are
+regression, judged by R^2 = 1 - SSE / SST >= 0.95 (with several outputs the mean of each one's
+R^2), or, when the targets are constant (SST = 0), by the relative loss SSE / sum y^2 <= 0.05.
 """
 
 from __future__ import annotations
@@ -49,7 +50,26 @@ def criterion(spec: Spec, y: np.ndarray) -> Criterion:
     signs = y.size > 0 and bool(np.isin(y, (-1.0, 1.0)).all()) and np.unique(y).size == 2
     if signs and last in ("tanh", "identity", "softsign", "hardtanh"):  # -1/+1 labels
         return _threshold((y > 0).astype(np.float64), n, 0.0, "-1/+1")
+    levels = np.unique(y)
+    if levels.size == 2 and levels[0] >= -1 and levels[1] <= 1:  # soft class targets
+        return _soft(y, levels, n, last == "identity" and kind == "probability")
     return _regression(y)
+
+
+def _soft(y: np.ndarray, levels: np.ndarray, n: int, logits: bool) -> Criterion:
+    """Two target levels within [-1, 1] are a class encoding (Rashid's 0.01/0.99, LeCun's
+    0.1/0.9): one high level per row is a one-hot (argmax), else each output is judged by the
+    side of the midpoint (its logit under a binary cross-entropy on logits) it falls on."""
+    lo, hi = float(levels[0]), float(levels[1])
+    high = y == hi
+    said = f"{lo:g}/{hi:g}"
+    if y.shape[1] > 1 and bool((high.sum(1) == 1).all()):
+        return _argmax(
+            high.argmax(1), n, f"accuracy: the argmax of each output row is its {said} high target"
+        )
+    mid = (lo + hi) / 2
+    cut = float(np.log(mid / (1 - mid))) if logits and 0 < mid < 1 else mid
+    return _threshold(high.astype(np.float64), n, cut, said)
 
 
 def _argmax(labels: np.ndarray, n: int, text: str) -> Criterion:

@@ -118,6 +118,30 @@ def _spec(text):
             np.array([[0.2], [0.1]]),
             "1/2 classified",
         ),
+        # soft one-hot rows (Rashid's 0.01/0.99, review s50 F2): the argmax, not R^2
+        (
+            "2-3 sigmoid loss=mse",
+            np.array([[0.99, 0.01, 0.01], [0.01, 0.01, 0.99]]),
+            np.array([[0.6, 0.3, 0.3], [0.2, 0.3, 0.4]]),
+            np.array([[0.6, 0.3, 0.3], [0.2, 0.5, 0.4]]),
+            "1/2 classified",
+        ),
+        # one output at 0.1/0.9 (LeCun's targets): the side of the midpoint 0.5
+        (
+            "2-1 sigmoid loss=mse",
+            np.array([[0.1], [0.9]]),
+            np.array([[0.45], [0.52]]),
+            np.array([[0.45], [0.48]]),
+            "1/2 classified",
+        ),
+        # two levels beyond [-1, 1] are real values: R^2
+        (
+            "2-1 identity loss=mse",
+            np.array([[2.0], [5.0]]),
+            np.array([[2.1], [4.9]]),
+            np.array([[3.0], [4.0]]),
+            "R^2 = 0.556",
+        ),
         # real targets: R^2 >= 0.95
         (
             "2-1 identity loss=mse",
