@@ -131,12 +131,17 @@ class Adapter:
         ``pin``: kept for the whole check where snapshots are kept remotely)."""
         from .keep import snapshot
 
-        return snapshot(self.root, self.forward, self.grads, self.step)
+        return snapshot(self.root, self.forward, self.grads, self.step), self.read_raw()
 
     def restore(self, kept: Any) -> None:
+        """Put back what ``keep`` kept, the named parameters last: they are restored however
+        deep they lie (micrograd's Value objects, below the snapshot's reach; review s50 F1)."""
         from .keep import restore
 
-        restore(kept)
+        entries, raw = kept
+        restore(entries)
+        for p, a in zip(self.paths, raw, strict=True):
+            put(self.root, p, a)
 
     def read(self) -> dict[str, Array]:
         """The learner's current parameters, canonical."""

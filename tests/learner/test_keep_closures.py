@@ -57,3 +57,51 @@ def test_a_list_appended_to_is_put_back_to_its_length():
     held.append(6)
     restore(kept)
     assert held == [1, 2]
+
+
+class _Deep:
+    """A parameter nine objects down (micrograd's View -> MLP -> layers -> Layer -> neurons ->
+    Neuron -> w -> Value), past the snapshot's depth, behind a property."""
+
+    def __init__(self, W):
+        node = {"data": W}
+        for _ in range(9):
+            node = {"child": node}
+        self.tree = node
+
+    @property
+    def W(self):
+        node = self.tree
+        while "child" in node:
+            node = node["child"]
+        return node["data"]
+
+    @W.setter
+    def W(self, value):
+        node = self.tree
+        while "child" in node:
+            node = node["child"]
+        node["data"] = np.array(value, dtype=float)  # rebinds: no array to write into
+
+
+def test_a_parameter_below_the_snapshots_reach_is_put_back_by_its_name():
+    """Review s50 F1: micrograd's weights lie eight levels down; the state kept before step 1
+    came back without them, so every probe from it (data halves, missing class, clip) was
+    skipped with a note blaming a global counter."""
+    from nnparity.reference.learner import from_step
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 1))
+    net = _Deep(rng.normal(size=(3, 1)))
+
+    def step(Xb, yb):
+        net.W = net.W - 0.1 * Xb.T @ (Xb @ net.W - yb) * 2 / len(Xb)
+
+    a = from_step(net, ["W"], step, sizes=[3, 1], activations="identity", bias="none",
+                  loss="mse", optimizer="sgd", lr=0.1, data=(X, y))  # fmt: skip
+    before = net.W.copy()
+    kept = a.keep()
+    step(X, y)
+    assert not np.array_equal(net.W, before)
+    a.restore(kept)
+    assert np.array_equal(net.W, before)
