@@ -35,6 +35,7 @@ from .codec import Codec
 from .conventions import Conventions
 from .declarations import _conv, _paths
 from .grad_formats import _is_loss_pair, _match, as_grad, loss_pair
+from .keep import restore, snapshot
 from .layered_decl import LayeredDecl, as_dense, is_layered, layered_decl
 from .paths import LearnerError, get, put
 
@@ -129,15 +130,10 @@ class Adapter:
     def keep(self, pin: bool = False) -> Any:
         """The learner's state below ``root``, to ``restore`` (``keep.py``; this process;
         ``pin``: kept for the whole check where snapshots are kept remotely)."""
-        from .keep import snapshot
-
         return snapshot(self.root, self.forward, self.grads, self.step), self.read_raw()
 
     def restore(self, kept: Any) -> None:
-        """Put back what ``keep`` kept, the named parameters last: they are restored however
-        deep they lie (micrograd's Value objects, below the snapshot's reach; review s50 F1)."""
-        from .keep import restore
-
+        """``keep``'s state put back, the named parameters by name (below its reach too)."""
         entries, raw = kept
         restore(entries)
         for p, a in zip(self.paths, raw, strict=True):

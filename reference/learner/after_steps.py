@@ -54,6 +54,8 @@ def after_steps(
         runner.notes.append(NOT_REPLAYED)
         return
     sub_batches(adapter, runner, run_steps, *args, full=full)
+    if not runner.hygiene:  # a parting at fresh weights (fresh_steps), the state shown to replay
+        runner.hygiene += getattr(runner, "fresh_found", [])
 
 
 def replays(

@@ -1,12 +1,15 @@
 """Steps at fresh weights: where the learner's data and weights keep every unit on one side of a
 kink for all the steps checked (inputs in [0, 1] and weights from ``rand``: no z below 0 for
-600 steps), a slip in a derivative's other branch never shows; at scratch's initialisation
-(weights of both signs) it does. Once, after a run in which everything agreed, the first
-``FRESH_STEPS`` steps run again from the learner's state before step 1 with fresh weights
-written in. Only a named bug of a class that depends on where the units sit is said: a copy of
-W the learner keeps beside its weights (re-synced by its own update) parts here without being
-a bug, and a float16 Adam whose v underflows at the fresh weights' small gradients reads as
-another eps there, a precision its own weights never reach."""
+600 steps), or keep a layer's gradient at 0 (every weight 0, every ReLU dead), a slip there
+never shows; at scratch's initialisation (weights of both signs) it does. Once, after a run in
+which everything agreed, the first ``FRESH_STEPS`` steps run again from the learner's state
+before step 1 with fresh weights written in. A named derivative bug is said at once. Any other
+parting is said as a bug only where it shows at every fresh step (a copy of W the learner keeps
+beside its weights, re-synced by its own update, parts at the first alone: a note), step 1
+replays from the state before it and the data's halves found nothing (``after_steps``: a step
+count in itertools.count runs on at fresh weights without being a bug); never in float16,
+whose Adam v underflows at the fresh weights' small gradients, a precision its own weights
+never reach."""
 
 from __future__ import annotations
 
@@ -67,19 +70,28 @@ def fresh_steps(
         return []
     found = diagnose(bad, run.history, ref, codec, X, y, ref.spec, stop, codec.precision)
     named = [f for f in found if f.code in NAMED and f.kind == "bug"]
-    grads = sorted({r.tensor for r in bad if r.stage == "grad"})  # (a step alone parts where
-    if not named and grads and codec.precision != "float16":  # an optimizer state stays put)
-        runner.notes.append(_parted(codec.labels(grads)))  # said, not judged
-    if not named:  # (a float16 Adam's v underflows at fresh weights: another eps, no bug)
-        return []
-    return [
+    parted = sorted({r.tensor for r in bad if r.stage in ("grad", "update")})
+    if not named and codec.precision == "float16":
+        return []  # (a float16 Adam's v underflows at fresh weights: another eps, no bug)
+    said = [
         replace(
-            named[0],
+            f,
             evidence=f"at fresh weights (PyTorch's default initialisation, seed {SEED}, "
             f"from your program's state before step 1), where your data and weights did not "
-            f"go in the steps checked: {named[0].evidence}",
+            f"go in the steps checked: {f.evidence}",
         )
+        for f in named[:1] or [f for f in found if f.kind == "bug"]
     ]
+    if named:
+        return said
+    if max(r.step for r in bad) < FRESH_STEPS:  # parted at step 1 alone: a copy of W that
+        runner.notes.append(_parted(codec.labels(parted)))  # its own update re-synced after
+        return []  # it (fresh weights written in leave it stale for one step): said, not judged
+    # Any other parting (review s51 F2: a sign flip or a factor behind units dead, saturated
+    # or all zero at the learner's weights) is judged after the probes from the state before
+    # step 1 (after_steps), where the state is shown to come back and their findings go first
+    runner.fresh_found = said
+    return []
 
 
 def _parted(names: tuple[str, ...]) -> Finding:
@@ -90,10 +102,11 @@ def _parted(names: tuple[str, ...]) -> Finding:
         None,
         f"at fresh weights (PyTorch's default initialisation, seed {SEED}, from your "
         f"program's state before step 1) your {', '.join(names)} part from PyTorch's, where "
-        "every step on your own weights agreed; no candidate bug reproduces it: a bug in a "
-        "branch your data and weights never reach, or state your program keeps beside its "
-        "weights (a copy of W) that the fresh weights do not reach",
+        "every step on your own weights agreed, at the first fresh step alone: a copy of a "
+        "weight your program keeps beside it (a transposed W re-synced by your update) parts "
+        "so, stale for one step after the fresh weights are written in, and is no bug; a bug in "
+        "a branch your data and weights never reach would part at the next step too",
         "print your gradients beside finite differences at weights of both signs (e.g. "
-        "np.random.randn weights): an activation's derivative below 0 is the usual suspect",
+        "np.random.randn weights), or compute them from the weights themselves",
         "note",
     )

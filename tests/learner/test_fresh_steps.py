@@ -103,7 +103,7 @@ def test_a_weight_copy_the_update_resyncs_is_no_finding_at_fresh_weights():
     r = check(_adapter(net, "step"), *_data(), steps=3, watch=50, probe=False)
     assert r.code == "match", r.render()
     notes = [f for f in r.findings if f.code == "fresh_weights_mismatch"]
-    assert notes and "a copy of W" in notes[0].evidence, r.render()
+    assert notes and "a copy of a weight" in notes[0].evidence, r.render()
 
 
 def test_the_learner_is_left_as_it_was_handed_over():

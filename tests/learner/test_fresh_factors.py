@@ -1,0 +1,124 @@
+"""Bugs the learner's own weights hide (review s51 F1, F2): with every weight 0, or every ReLU
+dead, a hidden layer's gradient is 0 at every step and a sign flip, a doubled term or a missing
+``@ W2.T`` there agreed for 300 steps. At fresh weights they part: the sign flip and the factor
+are named, anything else is an ``unexplained_mismatch``, under a hidden Adam step too (was a
+match with no word). Correct programs of the same shapes stay a match, and a copy of W kept
+beside it (which fresh weights leave stale for one step) stays a note, zero weights included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnparity.reference.learner import check, from_gradients, from_step
+
+NAMES = ["W1", "b1", "W2", "b2"]
+
+
+class Net:
+    """3-6-2 tanh, mse; ``init`` "zero" (every weight 0) or "dead" (relu, b1 = -20)."""
+
+    def __init__(self, init: str, bug: str = "", adam: bool = False, copy: bool = False):
+        r = np.random.RandomState(0)
+        self.act = "relu" if init == "dead" else "tanh"
+        self.W1 = np.zeros((3, 6)) if init == "zero" else r.randn(3, 6)
+        self.b1 = np.full(6, -20.0) if init == "dead" else np.zeros(6)
+        self.W2 = np.zeros((6, 2)) if init == "zero" else r.randn(6, 2)
+        self.b2 = np.zeros(2)
+        self.bug, self.adam, self.t = bug, adam, 0
+        self.m = {k: np.zeros_like(getattr(self, k)) for k in NAMES}
+        self.v = {k: np.zeros_like(getattr(self, k)) for k in NAMES}
+        self.W2T = self.W2.T.copy() if copy else None  # re-synced by the update
+
+    def grads(self, X, y):
+        z = X @ self.W1 + self.b1
+        h = np.tanh(z) if self.act == "tanh" else np.maximum(z, 0)
+        d = 2 * (h @ self.W2 + self.b2 - y) / y.size
+        prime = 1 - h**2 if self.act == "tanh" else (z > 0) * 1.0
+        back = d @ (self.W2T if self.W2T is not None else self.W2.T)
+        if self.bug == "oneminus":  # tanh' written 1 - a: a positive factor 1/(1 + a) each
+            prime = 1 - h
+        dz = {"sign": -back * prime, "double": 2 * back * prime}.get(self.bug, back * prime)
+        if self.bug == "noW2T":
+            dz = d.sum(1, keepdims=True) * prime
+        return {"W1": X.T @ dz, "b1": dz.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+
+    def step(self, X, y):
+        self.t += 1
+        for k, g in self.grads(X, y).items():
+            if self.adam:
+                self.m[k] = 0.9 * self.m[k] + 0.1 * g
+                self.v[k] = 0.999 * self.v[k] + 0.001 * g * g
+                mh, vh = self.m[k] / (1 - 0.9**self.t), self.v[k] / (1 - 0.999**self.t)
+                getattr(self, k)[...] -= 0.01 * mh / (np.sqrt(vh) + 1e-8)
+            else:
+                getattr(self, k)[...] -= 0.1 * g
+        if self.W2T is not None:
+            self.W2T = self.W2.T.copy()
+
+
+def _data():
+    r = np.random.RandomState(1)
+    X = r.randn(12, 3)
+    return X, np.stack([X[:, 0] - X[:, 1], X[:, 2]], axis=1)
+
+
+def _check(net: Net, style: str):
+    decl = dict(sizes=[3, 6, 2], activations=f"{net.act},identity", loss="mse")
+    opt = dict(optimizer="adam", lr=0.01) if net.adam else dict(optimizer="sgd", lr=0.1)
+    if style == "step":
+        a = from_step(net, NAMES, net.step, **opt, **decl)
+    else:
+        a = from_gradients(net, NAMES, net.grads, **opt, **decl)
+    return check(a, *_data(), steps=3, watch=20, probe=False)
+
+
+@pytest.mark.parametrize("init", ["zero", "dead"])
+@pytest.mark.parametrize("style", ["gradients", "step"])
+@pytest.mark.parametrize("bug, code", [("sign", "sign_flip"), ("double", "scale_factor")])
+def test_a_factor_the_learners_weights_hide_is_named_at_fresh_weights(init, style, bug, code):
+    r = _check(Net(init, bug), style)
+    assert r.code == "implementation_bug", r.render()
+    f = r.findings[0]
+    assert f.code == code and "W1" in f.params and "at fresh weights" in f.evidence, r.render()
+
+
+def test_a_missing_transpose_the_weights_hide_is_a_bug_at_fresh_weights():
+    r = _check(Net("zero", "noW2T"), "gradients")
+    assert r.code == "implementation_bug", r.render()
+    assert r.findings[0].code == "unexplained_mismatch" and "W1" in r.findings[0].params
+
+
+@pytest.mark.parametrize("bug", ["sign", "oneminus"])
+def test_behind_a_hidden_adam_step_too(bug):
+    """Was a match with no note. Adam's first step is sign(g) per element: tanh' as 1 - a, a
+    positive factor per element, shows at step 2 and through eps."""
+    r = _check(Net("zero", bug, adam=True), "step")
+    assert r.code == "implementation_bug", r.render()
+    assert "at fresh weights" in r.findings[0].evidence, r.render()
+
+
+def test_a_constant_factor_behind_a_hidden_adam_step_stays_the_said_blind_spot():
+    """Adam steps alike for c g and g (c > 0) but for eps: a doubled hidden-layer term is
+    unseen at fresh weights too, and the match says so."""
+    r = _check(Net("zero", "double", adam=True), "step")
+    assert r.code == "match", r.render()
+    assert "gradient_scale_unseen" in [f.code for f in r.unchecked], r.render()
+
+
+@pytest.mark.parametrize("init", ["zero", "dead"])
+@pytest.mark.parametrize("style", ["gradients", "step"])
+@pytest.mark.parametrize("adam", [False, True])
+def test_correct_programs_stay_a_match(init, style, adam):
+    r = _check(Net(init, adam=adam), style)
+    assert r.code == "match", r.render()
+    assert not [f for f in r.findings if f.code == "fresh_weights_mismatch"], r.render()
+
+
+@pytest.mark.parametrize("init", ["zero", "dead"])
+def test_a_copy_of_w_kept_beside_it_stays_a_note(init):
+    """The copy is stale for fresh weights' first step alone (the update re-syncs it); a copy
+    of zeros is no copy by its values, and is still no bug."""
+    r = _check(Net(init, copy=True), "step")
+    assert r.code == "match", r.render()
+    assert [f.code for f in r.findings] == ["fresh_weights_mismatch"], r.render()
