@@ -96,8 +96,13 @@ class LayeredDecl:
     def describe(self, batch: int | None = None) -> str:
         parts = [str(self.spec.replace(batch=batch) if batch else self.spec)]
         if self.running == "cs231n" or self.biased:
+            moms = {float(c.kwargs.get("momentum", 0.1)) for c in self.spec.stack
+                    if c.name == "batchnorm"}  # fmt: skip
+            mom = next(iter(moms)) if len(moms) == 1 else None  # one momentum, said
+            said = f"{1 - mom:g} r + {mom:g} batch" if mom is not None else "m r + (1-m) batch"
+            m = f"{said} (1 - the spec's momentum on the old value)"
             parts.append(
-                f"running statistics {'m r + (1-m) batch' if self.running == 'cs231n' else 'torch'}"
+                f"running statistics {m if self.running == 'cs231n' else 'torch'}"
                 f", {'biased' if self.biased else 'unbiased'} variance"
             )
         if self.keep_p and self.dropout_numbers():

@@ -41,7 +41,8 @@ def _running(ref, decl, bad, B0, B1, X, P, masks, k, learner) -> list[Finding]: 
         mom = _momentum(decl, ref, n)
         fits = []
         for j, before in enumerate(_befores(B0, n)):
-            for old in (1 - mom, mom):
+            w = _old_weight(B1, before, n, mean)  # (0 to 1: ~0 is the batch's own, below)
+            for old in dict.fromkeys((1 - mom, mom, *((w,) if 1e-3 < w < 1 else ()))):
                 for biased in (decl.biased, not decl.biased):
                     v = var if biased else var * cnt / max(cnt - 1, 1)
                     rm = old * before[f"running_mean{n}"] + (1 - old) * mean
@@ -106,10 +107,18 @@ def _running(ref, decl, bad, B0, B1, X, P, masks, k, learner) -> list[Finding]: 
         if j:
             parts.append(f"running_var starts at {B0[f'running_var{n}'].flat[0] == 0 and 1 or 0}")
         if old != 1 - mom:
-            parts.append(f"the old value weighted {old:g} (momentum read the other way)")
+            times = round(np.log(old) / np.log(1 - mom)) if 0 < mom < 1 and old > 0 else 0
+            again = times > 1 and abs(old - (1 - mom) ** times) < 1e-9  # n updates a pass
+            other = (" (momentum read the other way)" if old == mom else f" = {1 - mom:g}^{times}"
+                     f": the update applied {times} times a pass" if again else "")  # fmt: skip
+            parts.append(f"the old value weighted {old:g} where {1 - mom:g} is declared{other}")
             fix.append(
-                f"weight the old value by {1 - mom:g}: running = {1 - mom:g} * running + "
-                f"{mom:g} * batch"
+                "apply running = m * running + (1 - m) * batch once per training pass"
+                if again
+                else f"weight the old value by {1 - mom:g}: running = {1 - mom:g} * running + "
+                f"{mom:g} * batch; or, if {old:g} is yours, declare batchnorm(momentum="
+                f"{1 - old:g}) in the spec (its momentum is PyTorch's, the batch's weight, "
+                "under convention='cs231n' too)"
             )
         if biased != decl.biased:
             parts.append(f"the {'biased' if biased else 'unbiased'} variance stored")
@@ -158,6 +167,15 @@ def _swapped_fit(decl, B0, B1, n, mean, var, cnt) -> bool:  # noqa: ANN001
         if _close(B1[v], want[m]) and _close(B1[m], want[v]):
             return True
     return False
+
+
+def _old_weight(B1: dict, before: dict, n: int, mean: Array) -> float:
+    """w in running_mean = w before + (1 - w) mean, fitted by least squares (0 where the mean
+    cannot tell: the batch's mean is the old value)."""
+    a = np.asarray(before[f"running_mean{n}"], np.float64) - mean
+    b = np.asarray(B1[f"running_mean{n}"], np.float64) - mean
+    den = float((a * a).sum())
+    return float((a * b).sum() / den) if den > 0 and np.isfinite(den) else 0.0
 
 
 def _momentum(decl: LayeredDecl, ref: LayeredRef, n: int) -> float:

@@ -133,7 +133,8 @@ def test_running_statistics_updated_twice_are_batchnorm_running():
     m.batchnorm_forward = forward
     r = _run(_fc(m))
     assert r.code == "implementation_bug" and r.findings[0].code == "batchnorm_running"
-    assert "fit no running average" in r.findings[0].evidence
+    assert "0.9^2: the update applied 2 times a pass" in r.findings[0].evidence, r.render()
+    assert r.findings[0].hint.startswith("apply running = m * running + (1 - m) * batch once")
 
 
 def test_dropout_mask_forgotten_in_backward_is_dropout_mask():
@@ -383,3 +384,29 @@ def test_a_gradient_buffer_added_into_and_never_reset_is_gradient_accumulation()
     r = _run(_fc(m, model), steps=3)
     f = r.findings[0]
     assert (f.code, f.params, f.step) == ("gradient_accumulation", ("W2",), 2), r.render()
+
+
+def _momentum_099(m, spec_momentum: str):
+    model = m.FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75, normalization="batchnorm")
+    for p in model.bn_params:
+        p["momentum"] = 0.99  # CS231n's m: the old value's weight
+    m.SPEC = m.SPEC.replace("batchnorm", f"batchnorm{spec_momentum}")
+    return _run(_fc(m, model))
+
+
+@pytest.mark.parametrize("said", ["", "(momentum=0.99)"])
+def test_another_running_weight_is_named_with_the_spec_declaration_that_takes_it(said):
+    """Review s52 F2: CS231n's momentum 0.99 was 'fits no running average' (undeclared) or
+    'read the other way: weight the old value by 0.01' (batchnorm(momentum=0.99) declared,
+    under convention='cs231n'), never the declaration that takes it."""
+    r = _momentum_099(_load("net_fc_bn_dropout_ok"), said)
+    f = r.findings[0]
+    assert (r.code, f.code) == ("implementation_bug", "batchnorm_running"), r.render()
+    assert "the old value weighted 0.99 where" in f.evidence, r.render()
+    assert "declare batchnorm(momentum=0.01)" in f.hint, r.render()
+
+
+def test_the_spec_declaration_offered_matches():
+    r = _momentum_099(_load("net_fc_bn_dropout_ok"), "(momentum=0.01)")
+    assert r.code == "match", r.render()
+    assert "running statistics 0.99 r + 0.01 batch" in r.spec, r.render()
