@@ -90,10 +90,12 @@ def derivatives(name: str, module: torch.nn.Module, slope: float = 0.01) -> list
         )
     if name in ("relu", "leaky_relu"):  # PyTorch's derivative but at z = 0: never a bug
         took = "0" if name == "relu" else f"the slope, {slope:g}"
-        out.append(
-            Deriv("kink", None, f"{sym}'(0) = 1 (PyTorch takes {took})", 0.5,
-                  lambda z, a: torch.where(z == 0, 1.0, prime(f, z)).to(z.dtype))
-        )  # fmt: skip
+        mid = (1 + (0.0 if name == "relu" else slope)) / 2  # np.heaviside(z, 0.5): s51 F6
+        out += [
+            Deriv(key, None, f"{sym}'(0) = {v:g} (PyTorch takes {took})", 0.5,
+                  lambda z, a, v=v: torch.where(z == 0, v, prime(f, z)).to(z.dtype))
+            for key, v in (("kink", 1.0), ("kink mid", mid))
+        ]  # fmt: skip
     out += [
         Deriv(
             "missing",

@@ -34,7 +34,7 @@ CONVENTIONS = (  # (the derivative candidate's key, code, what it is, the hint)
         "cross-entropy",
     ),
     (
-        lambda key: key == "kink",
+        lambda key: key in ("kink", "kink mid"),
         "kink_convention",
         "{} where z is exactly 0{}",
         "nothing to fix: the derivative at the kink is a convention",
