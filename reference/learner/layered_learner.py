@@ -166,16 +166,15 @@ class Learner:
                     v = None
                 else:
                     raise LearnerError(
-                        f"buffer {src!r} ({n}) cannot be read after your training pass: {e} "
-                        f"(paths are read below owner= or the adapter's root: "
-                        f"{type(self.owner).__name__})"
+                        f"{said(src, n)} cannot be read after your training pass: {e}; your "
+                        "pass does not store it there (CS231n's batchnorm_forward ends with "
+                        "bn_param['running_mean'] = running_mean and likewise running_var): "
+                        "store it, or declare buffers= where it is"
                     ) from None
             if v is None and not first:
-                raise LearnerError(f"buffer {src!r} ({n}) is None after your training pass")
+                raise LearnerError(f"{said(src, n)} is None after your training pass")
             if v is not None and np.size(v) != f.size:
-                raise LearnerError(
-                    f"buffer {src!r} ({n}) has {np.size(v)} values; {n} has {f.size}"
-                )
+                raise LearnerError(f"{said(src, n)} has {np.size(v)} values; {n} has {f.size}")
             out[n] = f if v is None else np.array(v, dtype=np.float64, copy=True).reshape(f.shape)
         return out
 
@@ -259,3 +258,9 @@ def guarded(fn: Any, k: int, what: str, *args: Any) -> Any:
                 "fix the error in your code (the traceback is yours)",
             )
         ) from None
+
+
+def said(src: Any, name: str) -> str:
+    """A declared buffer as the learner wrote it: its path, else the statistic's name (a
+    callable, or one wrapped for the learner's process, has no words of its own)."""
+    return f"buffer {src!r} ({name})" if isinstance(src, str) else f"buffer {name}"
