@@ -111,3 +111,41 @@ def test_a_short_batchs_own_factor_under_momentum_is_no_schedule():
                   optimizer="sgd(momentum=0.9)", lr=0.05, batch_size=10)  # fmt: skip
     res = check(a, X, y, steps=10, probe=False)
     assert res.code == "implementation_bug" and "lr_schedule" not in res.codes(), res.render()
+
+
+class Hair:
+    """Review s51 F4's program: 3-5-1 tanh/sigmoid under BCE, Keras's momentum, batches of 4
+    from 18 rows, dW1 times ``fac``."""
+
+    def __init__(self, fac):
+        rng = np.random.RandomState(0)
+        self.P = {"W1": rng.randn(3, 5) * 0.7, "b1": np.zeros(5), "W2": rng.randn(5, 1) * 0.5,
+                  "b2": np.zeros(1)}  # fmt: skip
+        self.vel = dict.fromkeys(self.P, 0.0)
+        self.fac = fac
+
+    def step(self, X, y):
+        P = self.P
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        p = 1 / (1 + np.exp(-(h @ P["W2"] + P["b2"])))
+        d2 = (p - y) / len(X)
+        dh = d2 @ P["W2"].T * (1 - h**2)
+        g = {"W2": h.T @ d2, "b2": d2.sum(0), "W1": X.T @ dh * self.fac, "b1": dh.sum(0)}
+        for k, gk in g.items():
+            self.vel[k] = 0.9 * self.vel[k] - 0.05 * gk
+            P[k] += self.vel[k]
+
+
+def test_one_parameter_a_hair_off_is_no_schedule_on_every_parameter():
+    """Review s51 F4: dW1 times 1.00001 pulled every step's fitted multiplier to 1 + ~1e-6,
+    read as a schedule 'every parameter takes'."""
+    rng = np.random.RandomState(2)
+    X = rng.randn(18, 3)
+    y = (X[:, :1] * X[:, 1:2] > 0).astype(float)
+    for fac, code in ((1.0, "match"), (1.00001, "implementation_bug")):
+        net = Hair(fac)
+        a = from_step(net.P, NAMES, net.step, sizes=[3, 5, 1], activations="tanh,sigmoid",
+                      loss="bce", optimizer="sgd(momentum=0.9)", lr=0.05, batch_size=4)  # fmt: skip
+        r = check(a, X, y, steps=10, probe=False)
+        assert r.code == code, r.render()
+    assert "lr_schedule" not in r.codes() and r.findings[0].params == ("W1",), r.render()

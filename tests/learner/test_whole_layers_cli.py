@@ -45,7 +45,9 @@ def test_running_statistics_never_stored_say_so_in_the_learners_words(tmp_path, 
     statistics was refused with nnparity's internal objects in the message (RemoteFn, a
     _RemoteRoot)."""
     src = (EXAMPLES / "net_fc_bn_dropout_ok.py").read_text()
-    stored = '    bn_param["running_mean"] = running_mean\n    bn_param["running_var"] = running_var\n'
+    stored = (
+        '    bn_param["running_mean"] = running_mean\n    bn_param["running_var"] = running_var\n'
+    )
     assert stored in src
     path = tmp_path / "never_stored.py"
     path.write_text(src.replace(stored, ""))
