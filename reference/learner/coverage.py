@@ -205,20 +205,26 @@ def stuck_explains(stuck: tuple[int, tuple[str, ...]], bad: list, codec: Codec) 
     return step == first and not outputs and at == moved and grads <= moved
 
 
-def undetermined_note(steps: dict[str, int], labels: dict[str, str]) -> Finding:
-    """The note that some gradients were within round-off of a kink at every element (a
-    batchnorm over equal values ahead of a ReLU): no program's values are determined there."""
+def undetermined_note(steps: dict[str, int], labels: dict[str, str]) -> tuple[Finding, ...]:
+    """The note, if any, that some gradients were within round-off of a kink at most of their
+    elements (a batchnorm over equal values ahead of a ReLU): no program's values are
+    determined there. ``steps``: each gradient's first such step; ``labels``: the learner's
+    names."""
+    if not steps:
+        return ()
     names = [labels.get(n, n) for n in steps]
     first = min(steps.values())
-    return Finding(
-        "kink_undetermined",
-        tuple(names),
-        None,
-        first,
-        f"the gradients of {', '.join(names)} (from step {first}): your batch puts their "
-        "activations on a kink to within round-off (a batchnorm channel whose values are all "
-        "equal normalises to 0 up to rounding, and which side of ReLU's corner each lands on is "
-        "the rounding's), so any program's values there are as good as PyTorch's",
-        "check with a batch whose rows differ at every unit",
-        "note",
+    return (
+        Finding(
+            "kink_undetermined",
+            tuple(names),
+            None,
+            first,
+            f"the gradients of {', '.join(names)} (from step {first}): your batch puts their "
+            "activations on a kink to within round-off (a batchnorm channel whose values are "
+            "all equal normalises to 0 up to rounding, and which side of ReLU's corner each "
+            "lands on is the rounding's), so any program's values there are as good as PyTorch's",
+            "check with a batch whose rows differ at every unit",
+            "note",
+        ),
     )

@@ -36,7 +36,7 @@ from .coverage import LOOP_NOT_RUN, undetermined_note, update_not_compared
 from .layered_decl import LayeredDecl
 from .layered_judge import diagnose, explained
 from .layered_learner import Learner, guarded
-from .layered_masks import UNRECOVERED, keeps_of, recover
+from .layered_masks import UNRECOVERED, input_shapes, keeps_of, recover
 from .layered_reference import LayeredRef, LStep
 from .layered_steps import (
     frozen,
@@ -54,7 +54,7 @@ from .paths import LearnerError, put
 from .result import CheckResult, Finding, Training, distinct
 from .row_order import other_rows, stale_layered
 from .runner import LearnerCrash
-from .seed_inside import said
+from .seed_inside import seed_said
 from .targets import one_hot
 
 Array = np.ndarray
@@ -156,7 +156,8 @@ def check_layered(
                 notes.append(got)
             seeded = seeded or (got is not None and got.code == "dropout_seeded")
             recipe = getattr(learner, "step_recipe", None) or ""  # this step's draw
-            seed = said(recipe) if recipe.startswith("inside") else ""
+            seed = seed_said(recipe, masks, keeps_of(decl), input_shapes(decl, len(Xb)),
+                             getattr(learner, "recipe", None))  # fmt: skip
             unfit = seed and not learner.mask_fit  # no seed gives this step's loss
             key = b"".join(np.asarray(m).tobytes() for m in masks.values())  # any step's?
             j, before = drawn_at.get(key, (k - 1, prev_masks))  # (review s33 F1: every other)
@@ -242,7 +243,10 @@ def check_layered(
         adapter.style,
         run,
         Training("not_assessed", "", "the training probe does not run on layered specs yet"),
-        _no_update(adapter, decl) + _kinked(kinked, learner, adapter) if code == "match" else (),
+        _no_update(adapter, decl)
+        + undetermined_note(kinked, dict(zip(learner.names, adapter.paths, strict=True)))
+        if code == "match"
+        else (),
     )
 
 
@@ -262,11 +266,6 @@ def _no_update(adapter: Adapter, decl: LayeredDecl) -> tuple[Finding, ...]:
         ),
         LOOP_NOT_RUN,
     )
-
-
-def _kinked(kinked: dict[str, int], learner: Learner, adapter: Adapter) -> tuple[Finding, ...]:
-    labels = dict(zip(learner.names, adapter.paths, strict=True))
-    return (undetermined_note(kinked, labels),) if kinked else ()
 
 
 def _other_masks(why: tuple, tol: Any, probe: Any) -> list[Finding] | None:

@@ -110,3 +110,19 @@ def lost(k: int, text: str) -> Finding:
 def said(label: str) -> str:
     """The seed of an "inside S recipe" label, as the learner wrote it."""
     return f"np.random.seed({label.split()[1]})"
+
+
+def seed_said(recipe: str, masks: dict, keeps: list, shapes: list, first: str | None) -> str:
+    """The ``np.random.seed(S)`` said beside masks repeated from step to step: the step's own
+    "inside" recipe's, or, where the step took the previous masks, a seed among ``SEEDS``
+    whose draws by step 1's recipe ``first`` they are (the generator stood at seed S before
+    step 1, so step 1 read it as the plain generator: review s50 F4, deeplearning.ai's
+    np.random.seed(1) in the forward beside the file's own np.random.seed(1))."""
+    if recipe.startswith("inside"):
+        return said(recipe)
+    if recipe != "previous" or not first or first.split()[0] in ("inside", "seed", "previous"):
+        return ""
+    for label, fwd, _ in inside(SEEDS, [first], keeps, shapes):
+        if all(np.array_equal(f, m) for f, m in zip(fwd, masks.values(), strict=True)):
+            return said(label)
+    return ""

@@ -108,3 +108,14 @@ def test_the_seed_declared_matches_and_a_wrong_one_does_not():
 def test_a_declared_seed_that_gives_neither_replay_is_refused_with_its_name():
     with pytest.raises(LearnerError, match="not the declared dropout_seed=1's"):
         _run("between", dropout_seed=1)
+
+
+def test_a_seed_inside_the_pass_that_the_generator_already_stood_at_is_said():
+    """Review s50 F4: the program's own np.random.seed(1) before training left the generator
+    where the pass's np.random.seed(1) puts it, so step 1 read the masks as the plain
+    generator's and step 2's repeat was 'drawn once and reused', the seed unsaid."""
+    np.random.seed(1)
+    r = _run(1)
+    f = r.findings[0]
+    assert (r.code, f.code, f.step) == ("implementation_bug", "dropout_mask", 2), r.render()
+    assert "np.random.seed(1) inside your training pass" in f.evidence, r.render()
