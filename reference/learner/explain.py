@@ -23,6 +23,7 @@ from .forward import columns_output, explain_forward
 from .handed import returned_value
 from .inner_batches import explain_inner_batches
 from .instability import nonfinite_value
+from .later_update import later_update
 from .layout_decl import explain_layout, explain_layout_steps, qualified
 from .loss_as_grad import loss_as_gradient
 from .loss_forms import another_loss_value, probability_bce
@@ -182,6 +183,7 @@ def diagnose(
                   for p in f.params}  # fmt: skip  # its sign said (review s45 F1: once)
         out = [f for f in out if f.code != "sign_flip" or not set(f.params) <= signed]
         out = one_sample(out, history, ref, X, y, codec, start, h_atol)
+        out = later_update(out, sel[0][0].implied, failing, start, spec, codec, history)
     upd = [r for r in bad if r.stage == "update"]
     if upd:
         seen = [h for h in history if h[2] is not None and not h[0].implied]
