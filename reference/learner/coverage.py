@@ -228,3 +228,21 @@ def undetermined_note(steps: dict[str, int], labels: dict[str, str]) -> tuple[Fi
             "note",
         ),
     )
+
+
+def framework_note(mods: list[str]) -> Finding:
+    """The note that the learner's file imported a framework with automatic differentiation
+    (seen in its own process, where nnparity imports none): a network computed by it matches
+    without a hand-written backward pass being checked (review s51 F12)."""
+    said = ", ".join(mods)
+    return Finding(
+        "framework_imported",
+        (),
+        None,
+        None,
+        f"what your gradients are computed with: your program imported {said}, so a match "
+        "may hold gradients its automatic differentiation computed, not your own backward "
+        "pass (the check compares values, not how they were made)",
+        f"for a from-scratch check, compute the network with NumPy alone (no {said} import)",
+        "note",
+    )

@@ -110,7 +110,10 @@ def _child_check(req: dict, learner: remote.Learner) -> dict:
     from nnparity.reference.learner import lazy_dynamo
 
     lazy_dynamo.defer()  # imports torch; torch.compile's machinery only if ever asked for
+    from dataclasses import replace
+
     from nnparity.reference.learner import checker, limitations
+    from nnparity.reference.learner.coverage import framework_note
     from nnparity.reference.learner.per_layer import check_layers
     from nnparity.scratch.errors import NNParityError
 
@@ -130,6 +133,8 @@ def _child_check(req: dict, learner: remote.Learner) -> dict:
             X = X if req["X"] is None else req["X"]
             y = y if req["y"] is None else req["y"]
             result = checker.check(adapter, X, y, **req["options"])
+            if mods := h["adapter"].get("frameworks"):  # imported by the learner's file
+                result = replace(result, unchecked=(*result.unchecked, framework_note(mods)))
         sent = {
             "status": VERDICT,
             "result": result.as_dict(),

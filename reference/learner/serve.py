@@ -26,6 +26,8 @@ import numpy as np
 
 from .wire import decode, encode, recv, send
 
+AUTODIFF = ("torch", "jax", "tensorflow", "autograd", "mxnet", "paddle")  # none imported here
+
 MAKES_NAN = ("invalid value encountered", "divide by zero encountered")  # a warning's words
 
 _OURS = str(Path(__file__).resolve().parent)
@@ -153,6 +155,7 @@ class _Server:
             "grads": self.fn(a.grads),
             "step": self.fn(a.step),
             "data": encode((a.data, X, y), arrays, self.keep),
+            "frameworks": [m for m in AUTODIFF if m in sys.modules],  # the learner's own
         }
         return {"adapter": info}, arrays
 
