@@ -3,13 +3,14 @@ kink for all the steps checked (inputs in [0, 1] and weights from ``rand``: no z
 600 steps), or keep a layer's gradient at 0 (every weight 0, every ReLU dead), a slip there
 never shows; at scratch's initialisation (weights of both signs) it does. Once, after a run in
 which everything agreed, the first ``FRESH_STEPS`` steps run again from the learner's state
-before step 1 with fresh weights written in. A named derivative bug is said at once. Any other
-parting is said as a bug only where it shows at every fresh step (a copy of W the learner keeps
-beside its weights, re-synced by its own update, parts at the first alone: a note), step 1
-replays from the state before it and the data's halves found nothing (``after_steps``: a step
-count in itertools.count runs on at fresh weights without being a bug); never in float16,
-whose Adam v underflows at the fresh weights' small gradients, a precision its own weights
-never reach."""
+before step 1 with fresh weights written in. A named derivative bug is said at once. A sign
+flip or a factor on a whole parameter is said as a bug where it shows at every fresh step, the
+learner keeps no copy of a weight beside it (``Adapter.copies``: a transposed W, heavy-ball's
+previous weights, stale once fresh weights are written in), step 1 replays from the state
+before it and the data's halves found nothing (``after_steps``: a step count in
+itertools.count runs on at fresh weights without being a bug). Anything else is a note: a
+constraint on the weights (a max-norm) acts only at weights the learner never reaches, and a
+float16 Adam's v underflows at the fresh weights' small gradients (review s53 F1-F3)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 FRESH_STEPS = 2
 SEED = 1
 NAMED = ("wrong_activation_derivative", "wrong_activation", "derivative_of_output")
+FACTORS = ("sign_flip", "scale_factor")  # a whole parameter's sign or factor: no state's mark
 
 
 def fresh_steps(
@@ -56,6 +58,7 @@ def fresh_steps(
     now = adapter.keep(pin=True)  # (the run below keeps snapshots of its own)
     try:
         adapter.restore(runner.first)
+        copies = adapter.copies()  # a copy of W beside it, which fresh weights leave stale
         adapter.write(Q)
         again = Runner(adapter, runner.X, runner.y)
         run = run_steps(adapter, again, ref, codec, X, y, batches, FRESH_STEPS, 0, tols)
@@ -73,6 +76,7 @@ def fresh_steps(
     parted = sorted({r.tensor for r in bad if r.stage in ("grad", "update")})
     if not named and codec.precision == "float16":
         return []  # (a float16 Adam's v underflows at fresh weights: another eps, no bug)
+    factors = [f for f in found if f.code in FACTORS and f.kind == "bug"]
     said = [
         replace(
             f,
@@ -80,21 +84,44 @@ def fresh_steps(
             f"from your program's state before step 1), where your data and weights did not "
             f"go in the steps checked: {f.evidence}",
         )
-        for f in named[:1] or [f for f in found if f.kind == "bug"]
+        for f in named[:1] or factors
     ]
     if named:
         return said
-    if max(r.step for r in bad) < FRESH_STEPS:  # parted at step 1 alone: a copy of W that
-        runner.notes.append(_parted(codec.labels(parted)))  # its own update re-synced after
-        return []  # it (fresh weights written in leave it stale for one step): said, not judged
-    # Any other parting (review s51 F2: a sign flip or a factor behind units dead, saturated
-    # or all zero at the learner's weights) is judged after the probes from the state before
-    # step 1 (after_steps), where the state is shown to come back and their findings go first
+    why = (
+        COPY if copies else ONCE if max(r.step for r in bad) < FRESH_STEPS else None if factors
+        else UNNAMED
+    )  # fmt: skip
+    if why:  # said, not judged
+        runner.notes.append(_parted(codec.labels(parted), why))
+        return []
+    # A sign flip or a factor (review s51 F2: behind units dead, saturated or all zero at the
+    # learner's weights) is judged after the probes from the state before step 1 (after_steps),
+    # where the state is shown to come back and their findings go first
     runner.fresh_found = said
     return []
 
 
-def _parted(names: tuple[str, ...]) -> Finding:
+COPY = (
+    "your program keeps a copy of a weight beside it (an array equal to it or its transpose: "
+    "a transposed W, heavy-ball's previous weights), which the fresh weights written in leave "
+    "stale: no bug in that"
+)
+ONCE = (
+    "at the first fresh step alone: a copy of a weight your program keeps beside it and "
+    "re-syncs in its update parts so, stale for one step after the fresh weights are written "
+    "in, and is no bug; a bug in a branch your data and weights never reach would part at the "
+    "next step too"
+)
+UNNAMED = (
+    "and no sign or factor names it: a bug in a branch your data and weights never reach "
+    "(a transpose left out, a derivative written wrong), or state or a constraint beside your "
+    "weights that acts only there (a max-norm or a clip of the weights), which cannot be told "
+    "apart from it"
+)
+
+
+def _parted(names: tuple[str, ...], why: str) -> Finding:
     return Finding(
         "fresh_weights_mismatch",
         names,
@@ -102,10 +129,7 @@ def _parted(names: tuple[str, ...]) -> Finding:
         None,
         f"at fresh weights (PyTorch's default initialisation, seed {SEED}, from your "
         f"program's state before step 1) your {', '.join(names)} part from PyTorch's, where "
-        "every step on your own weights agreed, at the first fresh step alone: a copy of a "
-        "weight your program keeps beside it (a transposed W re-synced by your update) parts "
-        "so, stale for one step after the fresh weights are written in, and is no bug; a bug in "
-        "a branch your data and weights never reach would part at the next step too",
+        f"every step on your own weights agreed, {why}",
         "print your gradients beside finite differences at weights of both signs (e.g. "
         "np.random.randn weights), or compute them from the weights themselves",
         "note",

@@ -234,3 +234,24 @@ def _set(container: Any, key: Any, value: Any) -> None:
         container[key] = value
     else:  # a tuple refuses (TypeError): its arrays are restored in place only
         setattr(container, key, value)
+
+
+def weight_copies(entries: list[Entry], params: list[Any]) -> list[int]:
+    """The named parameters (of two values or more) the learner's state holds a copy of beside
+    them: an array equal to one, or to its transpose, sharing no memory with it (a transposed
+    W kept in step by the learner's own update, heavy-ball's previous weights), which fresh
+    weights written in leave stale."""
+    arrays = {id(v): v for _, _, v, _ in entries if isinstance(v, np.ndarray) and v.size > 1}
+    out = []
+    for i, p in enumerate(params):
+        if not isinstance(p, np.ndarray) or p.size < 2 or np.ptp(p) == 0:
+            continue
+        for v in arrays.values():
+            if v is p or np.may_share_memory(v, p):
+                continue
+            if (v.shape == p.shape and np.array_equal(v, p)) or (
+                v.shape == p.T.shape and np.array_equal(v, p.T)
+            ):
+                out.append(i)
+                break
+    return out

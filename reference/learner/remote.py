@@ -283,6 +283,10 @@ class RemoteAdapter(Adapter):
     def restore(self, kept: Any) -> None:
         self.learner.ask({"op": "restore", "kept": kept})
 
+    def copies(self) -> list[int]:
+        h, _ = self.learner.ask({"op": "copies"})
+        return list(h.get("copies", []))
+
 
 def describe(learner: Learner, h: dict, arrays: list) -> tuple[Any, Any, Any]:
     """(adapter, X, y), or (layer checks, None, None), from the learner's first message."""
