@@ -4,8 +4,9 @@ Class targets are judged by accuracy, every sample right: integer labels (cross_
 and one-hot rows by the argmax of each output row; 0/1 targets, under any output (an
 identity output under mse too: Adaline's classifier, review s19b), by the side of the midpoint
 (0.5; 0 for logits under a binary cross-entropy) each output falls on, and -1/+1 targets under
-a tanh or identity output by the side of 0; any other two levels within [-1, 1] (0.01/0.99,
-0.1/0.9) as classes too, by the argmax of a one-hot or the midpoint. Other targets are
+a tanh or identity output by the side of 0; two other levels within [-1, 1] symmetric about
+0.5 or 0 (0.01/0.99, 0.1/0.9, -0.9/0.9, over 2 rows or more) as classes too, by the argmax of
+a one-hot or the midpoint. Other targets are
 regression, judged by R^2 = 1 - SSE / SST >= 0.95 (with several outputs the mean of each one's
 R^2), or, when the targets are constant (SST = 0), by the relative loss SSE / sum y^2 <= 0.05.
 """
@@ -51,9 +52,19 @@ def criterion(spec: Spec, y: np.ndarray) -> Criterion:
     if signs and last in ("tanh", "identity", "softsign", "hardtanh"):  # -1/+1 labels
         return _threshold((y > 0).astype(np.float64), n, 0.0, "-1/+1")
     levels = np.unique(y)
-    if levels.size == 2 and levels[0] >= -1 and levels[1] <= 1:  # soft class targets
+    if _soft_classes(levels, n):
         return _soft(y, levels, n, last == "identity" and kind == "probability")
     return _regression(y)
+
+
+def _soft_classes(levels: np.ndarray, n: int) -> bool:
+    """Two target levels that encode classes: symmetric about 0.5 (0.01/0.99, 0.1/0.9) or 0
+    (-0.9/0.9), over 2 rows or more (review s53 F4: 0.3/0.6 is a regression, and Mazur's one
+    sample at 0.01/0.99 is regressed onto its targets, its argmax right before training)."""
+    if levels.size != 2 or n < 2:
+        return False
+    lo, hi = float(levels[0]), float(levels[1])
+    return -1 <= lo and hi <= 1 and (abs(lo + hi - 1) < 1e-9 or abs(lo + hi) < 1e-9)
 
 
 def _soft(y: np.ndarray, levels: np.ndarray, n: int, logits: bool) -> Criterion:

@@ -134,6 +134,14 @@ def _spec(text):
             np.array([[0.45], [0.48]]),
             "1/2 classified",
         ),
+        # two levels not symmetric about 0.5 or 0 are a regression (review s53 F4): R^2
+        (
+            "2-1 identity loss=mse",
+            np.array([[0.3], [0.6]]),
+            np.array([[0.31], [0.59]]),
+            np.array([[0.44], [0.46]]),
+            "R^2 = 0.129",
+        ),
         # two levels beyond [-1, 1] are real values: R^2
         (
             "2-1 identity loss=mse",
@@ -156,6 +164,13 @@ def test_fit_criterion_by_target_kind(spec, y, good, bad, reached):
     c = criterion(_spec(spec), y)
     assert c.fits(good) and not c.fits(bad)
     assert c.score(bad) == reached
+
+
+def test_one_row_of_soft_targets_is_regressed_onto_them():
+    """Mazur's worked example: one sample at 0.01/0.99, its argmax right before training
+    (review s53 F4): judged by R^2 (SST = 0 at each output: the relative loss)."""
+    c = criterion(_spec("2-2 sigmoid loss=mse"), np.array([[0.01, 0.99]]))
+    assert not c.fits(np.array([[0.3, 0.7]])) and c.fits(np.array([[0.01, 0.98]]))
 
 
 def test_several_regression_outputs_are_each_held_to_r2():
