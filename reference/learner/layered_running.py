@@ -88,6 +88,9 @@ def _running(ref, decl, bad, B0, B1, X, P, masks, k, learner) -> list[Finding]: 
                 )
             )
             continue
+        if not fits and (alone := _one_parts(B0, B1, n, mean, var, cnt, mom, decl, names, k)):
+            out.append(alone)
+            continue
         if not fits:
             out.append(
                 Finding(
@@ -149,6 +152,35 @@ def _running(ref, decl, bad, B0, B1, X, P, masks, k, learner) -> list[Finding]: 
     return out
 
 
+def _one_parts(B0, B1, n, mean, var, cnt, mom, decl, names, k) -> Finding | None:  # noqa: ANN001
+    """The finding where one statistic follows the declared average and the other does not
+    (review s51 F9: running_mean's weights swapped, running_var right, blamed both): the
+    other named alone, with the old value's weight its own values fit."""
+    v = var if decl.biased else var * cnt / max(cnt - 1, 1)
+    for before in _befores(B0, n):
+        rm = (1 - mom) * before[f"running_mean{n}"] + mom * mean
+        rv = (1 - mom) * before[f"running_var{n}"] + mom * v
+        ok_m, ok_v = _close(B1[f"running_mean{n}"], rm), _close(B1[f"running_var{n}"], rv)
+        if ok_m == ok_v:
+            continue
+        i, stat, batch = (1, "running_var", v) if ok_m else (0, "running_mean", mean)
+        w = _old_weight(B1, before, n, batch, stat)
+        fit = w if 0 < w < 1 and _close(
+            B1[f"{stat}{n}"], w * before[f"{stat}{n}"] + (1 - w) * batch
+        ) else None  # fmt: skip
+        how = f"its old value weighted {fit:g}" if fit is not None else "no running average"
+        return Finding(
+            "batchnorm_running",
+            (names[i],),
+            n,
+            k,
+            f"batchnorm layer {n}'s {stat} follows {how}, where {1 - mom:g} r + {mom:g} batch is "
+            f"declared, while its {'running_mean' if ok_m else 'running_var'} follows that",
+            f"update {names[i]} as the other: running = {1 - mom:g} * running + {mom:g} * batch",
+        )
+    return None
+
+
 def _bpath(learner: Any, name: str) -> str:
     """The learner's path of a running statistic (its buffers= entry when a path)."""
     src = dict(zip(learner.decl.buffer_names(), learner.decl.buffers, strict=False)).get(name)
@@ -169,11 +201,11 @@ def _swapped_fit(decl, B0, B1, n, mean, var, cnt) -> bool:  # noqa: ANN001
     return False
 
 
-def _old_weight(B1: dict, before: dict, n: int, mean: Array) -> float:
-    """w in running_mean = w before + (1 - w) mean, fitted by least squares (0 where the mean
-    cannot tell: the batch's mean is the old value)."""
-    a = np.asarray(before[f"running_mean{n}"], np.float64) - mean
-    b = np.asarray(B1[f"running_mean{n}"], np.float64) - mean
+def _old_weight(B1: dict, before: dict, n: int, mean: Array, stat: str = "running_mean") -> float:
+    """w in running = w before + (1 - w) batch for ``stat`` (its batch value ``mean``), fitted
+    by least squares (0 where it cannot tell: the batch's value is the old one)."""
+    a = np.asarray(before[f"{stat}{n}"], np.float64) - np.ravel(mean)
+    b = np.asarray(B1[f"{stat}{n}"], np.float64) - np.ravel(mean)
     den = float((a * a).sum())
     return float((a * b).sum() / den) if den > 0 and np.isfinite(den) else 0.0
 

@@ -410,3 +410,20 @@ def test_the_spec_declaration_offered_matches():
     r = _momentum_099(_load("net_fc_bn_dropout_ok"), "(momentum=0.01)")
     assert r.code == "match", r.render()
     assert "running statistics 0.99 r + 0.01 batch" in r.spec, r.render()
+
+
+def test_one_running_statistic_off_is_named_alone():
+    """Review s51 F9: running_mean's weights swapped, running_var right: both were 'fit no
+    running average'."""
+    m = _load("net_fc_bn_dropout_ok")
+    src = (EXAMPLES / "net_fc_bn_dropout_ok.py").read_text()
+    body = src[src.index("def batchnorm_forward") : src.index("def batchnorm_backward")]
+    line = "running_mean = momentum * running_mean + (1 - momentum) * mu"
+    assert line in body
+    ns: dict = {"np": np}
+    exec(body.replace(line, "running_mean = (1 - momentum) * running_mean + momentum * mu"), ns)
+    m.batchnorm_forward = ns["batchnorm_forward"]
+    r = _run(_fc(m))
+    f = r.findings[0]
+    assert (r.code, f.code, len(f.params)) == ("implementation_bug", "batchnorm_running", 1)
+    assert "running_mean" in f.params[0] and "old value weighted 0.1" in f.evidence, r.render()
