@@ -17,9 +17,9 @@ from nnparity.scratch import build
 
 from .adapters import Adapter
 from .crash import learner_tail
+from .declared_masks import read_source
 from .grad_formats import as_grad
 from .layered_decl import LayeredDecl
-from .layered_masks import read_source
 from .paths import LearnerError, grad_keys, put
 from .result import Finding
 from .runner import LearnerCrash

@@ -18,14 +18,13 @@ gradients agree with is taken (its backward's mask is the one it used).
 
 from __future__ import annotations
 
-from functools import partial
-from types import FunctionType, MethodType
 from typing import Any
 
 import numpy as np
 
+from .declared_masks import declared_mask, declared_slip, raw_mask
 from .layered_decl import LayeredDecl
-from .paths import LearnerError, get
+from .paths import LearnerError
 from .result import Finding
 from .seed_inside import WIDE, again, declared_seed, lost, said, seed_of, seeded_inside
 
@@ -42,41 +41,6 @@ WRONG = {  # draws learners write that are not dropout's: named where they are t
     "elements, not keep",
     "rand_rows": "np.random.rand(*x.shape[1:]) < keep: one mask for every sample of the batch",
 }
-
-
-def read_source(src: Any, root: Any) -> Any:
-    """The value a declared source gives: a callable's result, a path's array, the object."""
-    if isinstance(src, FunctionType | MethodType | partial):
-        return src()
-    if isinstance(src, str):
-        return get(root, src)
-    return src
-
-
-def declared_mask(src: Any, root: Any, shape: tuple[int, ...]) -> tuple[Array, Array | None]:
-    """(kept: bool array, undetermined: bool array or None) from one declared mask source."""
-    v = read_source(src, root)
-    if not isinstance(v, np.ndarray | list | tuple) and v is not None:
-        for attr in ("binary_mask", "mask"):
-            if isinstance(getattr(v, attr, None), np.ndarray):
-                v = getattr(v, attr)
-                break
-        else:
-            x, out = getattr(v, "inputs", None), getattr(v, "output", None)
-            if isinstance(x, np.ndarray) and isinstance(out, np.ndarray):
-                return out != 0, x == 0
-            raise LearnerError(
-                f"the dropout layer {type(v).__name__} has no binary_mask, mask, or inputs and "
-                "output arrays: pass masks=[lambda: <the array your forward multiplies by>]"
-            )
-    if v is None:
-        raise LearnerError("a declared dropout mask is None after the pass: keep it in forward")
-    a = np.asarray(v)
-    if a.shape != shape:
-        raise LearnerError(
-            f"a declared dropout mask has shape {a.shape}, the layer's input {shape}"
-        )
-    return a != 0, None
 
 
 def seeded(seed: int, keep: float, shape: tuple[int, ...]) -> Array:
@@ -130,6 +94,9 @@ def recover(learner: Any, ref: Any, P, B, X, y, loss, G, state, prev=None, k: in
     shapes, keeps = input_shapes(decl, len(X)), keeps_of(decl)
     names = [f"mask{n}" for n in numbers]
     if decl.masks:
+        if slip := declared_slip([raw_mask(s, learner.owner) for s in decl.masks], keeps, shapes,
+                                 numbers, k):  # fmt: skip
+            return {}, None, slip
         got = [
             declared_mask(s, learner.owner, sh) for s, sh in zip(decl.masks, shapes, strict=True)
         ]

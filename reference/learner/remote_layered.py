@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .declared_masks import read_source
 from .layered_decl import LayeredDecl
-from .layered_masks import read_source
 
 MT_WORDS = 624  # MT19937's state: 624 uint32 words and a position
 
@@ -52,7 +52,7 @@ def mask_reader(src: Any, owner: Any) -> Callable[[], tuple[str, Any]]:
 
 
 def _mask(fn: Callable[[], Any]) -> Any:
-    """(The checker.) What ``layered_masks.declared_mask`` reads: an array, or an object with
+    """(The checker.) What ``declared_masks.declared_mask`` reads: an array, or an object with
     ``inputs`` and ``output``."""
     from .remote import unreadable
 

@@ -365,3 +365,33 @@ def test_no_layout_is_inferred_for_a_square_weight_where_no_reading_reproduces(b
     r = _run(m.nnparity_adapter())
     assert r.code == ("implementation_bug" if bug else "match"), r.render()
     assert "layout_inferred" not in r.codes(), r.render()
+
+
+@pytest.mark.parametrize(
+    "mask, said",
+    [
+        # nnfs's mask divided by the drop rate: 5 where 1 / keep = 1.25 belongs
+        (lambda d, x: np.random.binomial(1, d.rate, x.shape) / (1 - d.rate), "by 5 = 1/0.2"),
+        # one mask for every sample, broadcast over the batch
+        (lambda d, x: np.random.binomial(1, d.rate, (1, x.shape[1])) / d.rate, "shape (1, "),
+    ],
+)
+def test_a_declared_mask_shows_its_slip_in_its_own_values(mask, said):
+    """Review s51 F7, F8: the first was a generic layer_mismatch on the loss, the second an
+    adapter error (exit 2)."""
+    m = _load("net_nnfs_dropout_ok")
+    d = m.dropout1
+
+    def forward(inputs, training=True):
+        d.inputs = inputs
+        d.binary_mask = mask(d, inputs)
+        d.output = inputs * d.binary_mask
+
+    def backward(dvalues):
+        d.dinputs = dvalues * d.binary_mask
+
+    d.forward, d.backward = forward, backward
+    r = _run(m.nnparity_adapter())
+    f = r.findings[0]
+    assert (r.code, f.code, f.layer) == ("implementation_bug", "dropout_mask", 2), r.render()
+    assert said in f.evidence, r.render()
