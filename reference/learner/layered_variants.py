@@ -24,6 +24,7 @@ from torch.nn import functional as F
 
 from .dropout_variants import dropout_variants
 from .layer_swap import Fn, WVariant
+from .layered_conv import conv_variants
 
 BN_FIX = (
     "dx = (1/N) * gamma * rstd * (N * dy - dy.sum(0) - xhat * (dy * xhat).sum(0)): keep the "
@@ -121,60 +122,6 @@ def _bn_terms(which: str) -> Callable[[nn.Module], nn.Module | None]:
         return Fn(lambda x: _BnTerms.apply(x, bn.weight, bn.bias, bn.eps, which))
 
     return make
-
-
-class _FlipGrad(torch.autograd.Function):
-    """A right convolution whose backward flips the kernel in dx (``which`` "dx"), returns
-    dw rotated 180 degrees ("dw"), or builds dw from dout rotated 180 degrees ("dw_dout":
-    scipy's convolve2d(x, dout) where correlate2d belongs, review s32 F10)."""
-
-    @staticmethod
-    def forward(ctx, x, w, b, stride, pad, which):  # noqa: ANN001, ANN205
-        ctx.save_for_backward(x, w)
-        ctx.conf = (stride, pad, which)
-        return F.conv2d(x, w, b, stride=stride, padding=pad)
-
-    @staticmethod
-    def backward(ctx, g):  # noqa: ANN001, ANN205
-        x, w = ctx.saved_tensors
-        stride, pad, which = ctx.conf
-        wi = w.flip(2, 3) if which == "dx" else w
-        gi = torch.nn.grad.conv2d_input(x.shape, wi, g, stride=stride, padding=pad)
-        gd = g.flip(2, 3) if which == "dw_dout" else g
-        gw = torch.nn.grad.conv2d_weight(x, w.shape, gd, stride=stride, padding=pad)
-        gw = gw.flip(2, 3) if which == "dw" else gw
-        return gi, gw, g.sum(dim=(0, 2, 3)), None, None, None
-
-
-def _conv(rule: str) -> Callable[[nn.Module], nn.Module]:
-    def make(c: nn.Module) -> nn.Module:
-        s, p = c.stride, c.padding
-        if rule == "flip":
-            return Fn(lambda x: F.conv2d(x, c.weight.flip(2, 3), c.bias, stride=s, padding=p))
-        if rule == "crop":  # dx cut from the padded grid at [:H, :W], not [pad:pad + H]
-            pad = p[0] if isinstance(p, tuple) else p
-            if not pad:
-                return None
-            return Fn(lambda x: F.conv2d(_PadCrop.apply(x, pad), c.weight, c.bias, stride=s))
-        which = {"flip_dw": "dw", "flip_dout_dw": "dw_dout"}.get(rule, "dx")
-        return Fn(lambda x: _FlipGrad.apply(x, c.weight, c.bias, s, p, which))
-
-    return make
-
-
-class _PadCrop(torch.autograd.Function):
-    """Zero padding whose backward cuts the padded gradient at [:H, :W] (the top-left corner)
-    where the padding's own backward takes [pad:pad + H, pad:pad + W]."""
-
-    @staticmethod
-    def forward(ctx, x, pad):  # noqa: ANN001, ANN205
-        ctx.hw = x.shape[2:]
-        return F.pad(x, (pad, pad, pad, pad))
-
-    @staticmethod
-    def backward(ctx, g):  # noqa: ANN001, ANN205
-        h, w = ctx.hw
-        return g[:, :, :h, :w], None
 
 
 class _PoolRoute(torch.autograd.Function):
@@ -290,41 +237,7 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
     if kind == "dropout":
         return dropout_variants(fresh)
     if kind == "conv":
-        return [
-            WVariant(
-                "conv_flip",
-                "flips the kernel (true convolution) where PyTorch computes cross-correlation",
-                "out[n, f, i, j] = sum(x_window * w[f]) + b[f], with no w[:, :, ::-1, ::-1]",
-                _conv("flip"),
-            ),
-            WVariant(
-                "conv_flip",
-                "computes dx with the kernel flipped (forward and dw right)",
-                "dx: add dout[n, f, i, j] * w[f] (not flipped) into each window of dx",
-                _conv("flip_dx"),
-            ),
-            WVariant(
-                "conv_flip",
-                "computes dw rotated 180 degrees (forward and dx right)",
-                "dw[f] += x_window * dout[n, f, i, j]: each window as it is, not flipped",
-                _conv("flip_dw"),
-            ),
-            WVariant(
-                "conv_flip",
-                "computes dw from dout rotated 180 degrees (convolve2d where correlate2d "
-                "belongs; forward and dx right)",
-                "dw[f, c] = correlate2d(x[c], dout[f], 'valid'), summed over the batch: each "
-                "kernel entry is the inputs under it times dout, with no flip",
-                _conv("flip_dout_dw"),
-            ),
-            WVariant(
-                "conv_padding",
-                "cuts dx from the padded gradient at its corner, dxp[:, :, :H, :W], where the "
-                "padding puts it at dxp[:, :, pad:pad + H, pad:pad + W]",
-                "dx = dxp[:, :, pad:pad + H, pad:pad + W] (the padding's offset on both sides)",
-                _conv("crop"),
-            ),
-        ]
+        return conv_variants()
     if kind == "flatten":
         return [
             WVariant(

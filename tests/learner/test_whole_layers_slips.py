@@ -3,9 +3,13 @@ summed where its mean belongs, a conv's dw rotated 180 degrees; each named with 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from test_whole_layers import _fc, _load, _run, _seeded_numpy  # noqa: F401 - autouse
+
+from nnparity.reports.cli import main
 
 
 @pytest.mark.parametrize("term", ["mean", "variance"])
@@ -60,3 +64,34 @@ def test_a_convnet_dw_from_dout_rotated_is_conv_flip():
     f = r.findings[0]
     assert (r.code, f.code, f.layer) == ("implementation_bug", "conv_flip", 1), r.render()
     assert "dw from dout rotated 180 degrees" in f.evidence, r.render()
+
+
+def test_a_convnet_dw_of_the_last_sample_alone_is_conv_batch_sum():
+    """Review s52 F3d: named by the per-layer check, a generic layer_mismatch in a whole net."""
+    m = _load("net_convnet_ok")
+    bwd = m.conv_backward_naive
+
+    def backward(dout, cache):
+        x, w, b, conv_param = cache
+        dx, _, db = bwd(dout, cache)
+        _, dw_last, _ = bwd(dout[-1:], (x[-1:], w, b, conv_param))
+        return dx, dw_last, db
+
+    m.conv_backward_naive = backward
+    r = _run(m.nnparity_adapter())
+    f = r.findings[0]
+    assert (r.code, f.code, f.layer) == ("implementation_bug", "conv_batch_sum", 1), r.render()
+    assert "last sample's dw" in f.evidence, r.render()
+
+
+def test_a_col2im_written_with_assignment_is_conv_overlap(tmp_path, capsys):
+    """Review s52 F3c: dxp[:, c, i, j] = dcols where np.add.at belongs (overlapping 3x3
+    windows of the second conv): named by the per-layer check, a layer_mismatch in a net."""
+    src = (Path(__file__).parent / "lenet2_im2col.py").read_text()
+    line = "np.add.at(dxp, (slice(None), c, i, j), dcols)"
+    assert line in src
+    path = tmp_path / "col2im_assigned.py"
+    path.write_text(src.replace(line, "dxp[:, c, i, j] = dcols"))
+    assert main(["check", str(path), "--steps", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "conv_overlap" in out.split("findings:")[1].splitlines()[1], out
