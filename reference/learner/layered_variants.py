@@ -62,12 +62,18 @@ class _UnflattenLast(torch.autograd.Function):
 
 
 def _bn(
-    detach: str = "", ddof: int = 0, eps_outside: bool = False, over: str = "batch"
-) -> Callable[[nn.Module], nn.Module]:
+    detach: str = "", ddof: int = 0, eps_outside: bool = False, over: str = "batch",
+    eps: float | None = None,
+) -> Callable[[nn.Module], nn.Module]:  # fmt: skip
     """A batchnorm (or layernorm: ``over`` "features") computed the named wrong way; ``over``
-    "batch" on a layernorm: its statistics over the batch, as batchnorm's."""
+    "batch" on a layernorm: its statistics over the batch, as batchnorm's; ``eps``: another
+    eps than the module's."""
 
-    def make(bn: nn.Module) -> nn.Module:
+    def make(bn: nn.Module) -> nn.Module | None:
+        if eps is not None and eps == bn.eps:
+            return None
+        e = bn.eps if eps is None else eps
+
         def f(x: torch.Tensor) -> torch.Tensor:
             axes = (0,) if x.ndim == 2 else (0, 2, 3)
             vec = [1, -1] + [1] * (x.ndim - 2)
@@ -77,7 +83,7 @@ def _bn(
             var = x.var(dim=axes, keepdim=True, correction=ddof)
             var = var.detach() if "var" in detach else var
             num = x - (mu.detach() if "mu" in detach else mu)
-            xhat = num / (var.sqrt() + bn.eps if eps_outside else (var + bn.eps).sqrt())
+            xhat = num / (var.sqrt() + e if eps_outside else (var + e).sqrt())
             return bn.weight.reshape(vec) * xhat + bn.bias.reshape(vec)
 
         return Fn(f)
@@ -219,6 +225,17 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "divide by np.sqrt(var + eps) (the two part by about eps / var, which a "
                 "variance near 0 makes large)",
                 _bn(eps_outside=True),
+            ),
+            *(
+                WVariant(
+                    "batchnorm_eps",
+                    f"normalises with eps = {e:g} where the spec's batchnorm takes its own (1e-5 "
+                    "unless declared)",
+                    f"if eps = {e:g} is yours on purpose, declare batchnorm(eps={e:g}) in the spec"
+                    + (" (Keras's default)" if e == 1e-3 else ""),
+                    _bn(eps=e),
+                )
+                for e in (1e-3, 1e-4, 1e-6, 1e-8, 0.0)
             ),
         ]
     if kind == "layernorm":

@@ -427,3 +427,17 @@ def test_one_running_statistic_off_is_named_alone():
     f = r.findings[0]
     assert (r.code, f.code, len(f.params)) == ("implementation_bug", "batchnorm_running", 1)
     assert "running_mean" in f.params[0] and "old value weighted 0.1" in f.evidence, r.render()
+
+
+def test_another_batchnorm_eps_is_named_with_its_declaration():
+    """Review s52 F3f: Keras's eps = 1e-3 undeclared was a layer_mismatch on the loss."""
+    m = _load("net_fc_bn_dropout_ok")
+    model = m.FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75, normalization="batchnorm")
+    for p in model.bn_params:
+        p["eps"] = 1e-3
+    r = _run(_fc(m, model))
+    f = r.findings[0]
+    assert (r.code, f.code) == ("implementation_bug", "batchnorm_eps"), r.render()
+    assert "declare batchnorm(eps=0.001)" in f.hint, r.render()
+    m.SPEC = m.SPEC.replace("batchnorm", "batchnorm(eps=0.001)")
+    assert _run(_fc(m, model)).code == "match"
