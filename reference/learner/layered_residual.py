@@ -4,7 +4,7 @@ tried after the named layer variants (``layered_judge``):
 - ``regularization_mismatch``: the residual ``G - G_twin`` of the parameters that part is one
   factor ``c`` times the parameters themselves (``c * P``, cosine above ``RESIDUAL_COS``): an
   L2 penalty ``c/2 ||P||^2`` the declaration does not hold (on biases, gamma, beta; or an
-  undeclared ``l2=``).
+  undeclared ``l2=``), or, with ``c = -l2``, the declared one left out of those gradients.
 - ``names_swapped``: two arrays of equal shape read in each other's place (gamma and beta,
   W and b of a square layer...): the twin at the swapped weights gives the learner's loss and
   its gradients swapped back.
@@ -35,10 +35,24 @@ def regularization(decl: Any, core: list, G: dict, T: Any, P: dict, learner: Any
     if rr == 0 or vv == 0:
         return None
     c = float(R @ V) / vv
-    if c <= 0 or float(R @ V) / np.sqrt(rr * vv) < RESIDUAL_COS:
+    if abs(float(R @ V)) / np.sqrt(rr * vv) < RESIDUAL_COS:
         return None
     kinds = sorted({n.rstrip("0123456789") for n in names})
     paths = tuple(_path(learner, n) for n in names)
+    if c < 0:  # the declared penalty left out of some gradients (review s52 F3g: one layer)
+        if not (decl.l2 and kinds == ["W"] and abs(c + decl.l2) <= 1e-3 * decl.l2):
+            return None
+        return Finding(
+            "regularization_mismatch",
+            paths,
+            None,
+            k,
+            f"your gradients of {', '.join(paths[:6])} are PyTorch's minus {-c:.4g} x the "
+            f"weights themselves: the declared L2 term (l2={decl.l2:g}) is missing from them, "
+            "while your loss and the other gradients hold it",
+            f"add l2 * W to these gradients too (dW += {decl.l2:g} * W), as your loss's "
+            "l2/2 ||W||^2 over every weight asks",
+        )
     if kinds == ["W"]:
         what = f"an L2 penalty {c:.4g}/2 ||W||^2 on the weights beyond the declared l2={decl.l2:g}"
         fix = f"declare l2={decl.l2 + c:.4g} if that is your reg, or drop the extra penalty"

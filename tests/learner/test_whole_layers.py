@@ -441,3 +441,30 @@ def test_another_batchnorm_eps_is_named_with_its_declaration():
     assert "declare batchnorm(eps=0.001)" in f.hint, r.render()
     m.SPEC = m.SPEC.replace("batchnorm", "batchnorm(eps=0.001)")
     assert _run(_fc(m, model)).code == "match"
+
+
+@pytest.mark.parametrize("left_out", ["", "W1"])
+def test_the_declared_l2_left_out_of_one_layers_gradient_is_named(left_out):
+    """Review s52 F3g: reg in the loss and every weight's gradient but one: layer_mismatch."""
+    m = _load("net_fc_bn_dropout_ok")
+    model = m.FullyConnectedNet([8, 8], 5, 3, dropout_keep_ratio=0.75, normalization="batchnorm")
+    plain, reg = model.loss, 0.05
+
+    def loss(X, y=None):
+        if y is None:
+            return plain(X)
+        value, grads = plain(X, y)
+        ws = [k for k in model.params if k.startswith("W")]
+        value += 0.5 * reg * sum(np.sum(model.params[k] ** 2) for k in ws)
+        for k in ws:
+            grads[k] = grads[k] + (0 if k == left_out else reg * model.params[k])
+        return value, grads
+
+    model.loss = loss
+    r = _run(_fc(m, model, l2=reg))
+    if not left_out:
+        assert r.code == "match", r.render()
+        return
+    f = r.findings[0]
+    assert (r.code, f.code, f.params) == ("implementation_bug", "regularization_mismatch", ("W1",))
+    assert "l2=0.05) is missing" in f.evidence, r.render()
