@@ -76,6 +76,12 @@ class _Variants:
         return self._done
 
 
+NEAR_ONE = (  # no reduction is this near 1
+    "a factor this near 1 is no 1/N: look for an eps left out or placed otherwise (sqrt(var + "
+    "eps) in the forward and the backward alike) or a constant slightly off"
+)
+
+
 def _close(a: Array, b: Array, scale: float) -> bool:
     return a.shape == b.shape and bool(np.all(np.abs(a - b) <= TOL * scale + 1e-300))
 
@@ -158,11 +164,7 @@ def _relation(tensor: str, a: Array, ref: Array, scale: float, case: Case, layer
         )
         fix = f"remove the factor {factor_text(k, 6, 'g')} from {tensor}"
         if abs(k - 1) < 1e-3:  # no reduction is this near 1
-            fix = (
-                f"a factor this near 1 is no 1/N: look for an eps left out or placed otherwise "
-                f"(sqrt(var + eps) in the forward and the backward alike) or a constant slightly "
-                f"off in {tensor}"
-            )
+            fix = f"{NEAR_ONE} in {tensor}"
         return ("scale_factor", f"is PyTorch's times {factor_text(k, 6, 'g')}{hint}", fix)
     if a.ndim == 2 and a.shape[0] == a.shape[1] and _close(a.T, ref, scale):
         return "transposed", "is PyTorch's transposed", f"return {tensor}.T"

@@ -25,6 +25,7 @@ from nnparity.reference.compare import Record
 from nnparity.reference.layered_engine import layer_of
 
 from .factors import proportion
+from .layer_judge import NEAR_ONE
 from .layered_decl import LayeredDecl
 from .layered_reference import LayeredRef, LStep
 from .layered_residual import regularization, swapped
@@ -247,10 +248,8 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
         hint = f"{_path(learner, r.tensor)}'s gradient has the opposite sign: " + hint
     elif code == "scale_factor":
         times = factor_text(c, 4, "g")
-        hint = (
-            f"{_path(learner, r.tensor)}'s gradient is PyTorch's times {times}: check the 1/N "
-            "and the factors"
-        )
+        near = NEAR_ONE if abs(c - 1) < 1e-3 else "check the 1/N and the factors"
+        hint = f"{_path(learner, r.tensor)}'s gradient is PyTorch's times {times}: {near}"
     handed = _handed_down(ref, n, G, T, c, {g.tensor for g in grads}) if c else None
     if handed is not None:
         what, layer = handed
