@@ -63,8 +63,6 @@ def explain_schedule(
         noise.append(_rounding(d, A, held) / den)
     if any(abs(m) <= 1e-6 for m in mults):  # a step that moves nothing is no schedule (a
         return []  # clipped log's ~0 gradient where every sample saturates: review s42a F2)
-    if unresolved(mults, rtol):
-        return []
     full = max(len(o.rows) for o, _ in seq)  # a short last batch's own factor is no schedule
     kept = [i for i, (o, _) in enumerate(seq) if len(o.rows) == full]
     ms = [mults[i] for i in kept]
@@ -131,13 +129,6 @@ def explain_schedule(
         "at each step",
         fix,
     )
-
-
-def unresolved(mults: list[float], rtol: float) -> bool:
-    """Whether every multiplier is 1 to within what the readings resolve (10 rtol): one
-    parameter's gradient off by 1.00001 pulls the fitted s_t of all by ~1e-6, a scatter read
-    as a schedule on every parameter (review s51 F4); a real decay grows past it."""
-    return all(abs(m - 1) <= 10 * rtol for m in mults)
 
 
 def _shown(mults: list[float], seq: list, tol: float = 1e-9) -> tuple[str, str, int]:
@@ -336,8 +327,8 @@ def _momentum_mults(seq: list, spec: Spec, codec: Codec, atol: float, rtol: floa
         else:
             if max(mults) - min(mults) <= 1e-6 * max(abs(m) for m in mults):
                 return []  # one constant: another lr, said elsewhere
-            if any(abs(m) <= 1e-6 for m in mults) or unresolved(mults, rtol):
-                return []  # a step that moves nothing, or steps all 1 to the resolution
+            if any(abs(m) <= 1e-6 for m in mults):  # a step that moves nothing: no schedule
+                return []
             full = max(len(o.rows) for o, _ in seq)  # a short batch's own factor is none
             on_full = [m for (o, _), m in zip(seq, mults, strict=True) if len(o.rows) == full]
             if max(on_full) - min(on_full) <= 1e-6 * max(abs(m) for m in on_full):

@@ -95,4 +95,3 @@ def test_a_col2im_written_with_assignment_is_conv_overlap(tmp_path, capsys):
     assert main(["check", str(path), "--steps", "2"]) == 1
     out = capsys.readouterr().out
     assert "conv_overlap" in out.split("findings:")[1].splitlines()[1], out
-
