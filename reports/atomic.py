@@ -29,5 +29,6 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` as UTF-8 with ``\\n`` line endings to ``path`` atomically; return it."""
-    return write_bytes(path, text.encode("utf-8"))
+    """Write ``text`` as UTF-8 with ``\\n`` line endings to ``path`` atomically; return it. A
+    file name that is not UTF-8 (read as surrogates) is written back as its own bytes."""
+    return write_bytes(path, text.encode("utf-8", "surrogateescape"))

@@ -9,10 +9,13 @@ children locally, or dask workers with ``scheduler``). One that hangs, crashes, 
 memory or deletes files becomes a row (``timeout``, ``crashed``, ``memory``, ...), never the
 batch's end.
 
-``--resume`` keeps the rows of ``DIR/grades.csv`` whose content hash still matches: the hash
-covers the submission's file, the Python modules of its folder it imports (transitively, by
-name), the check's options and nnparity's version, so only new or changed submissions run.
-``grades.csv`` is rewritten after each finished submission, so an interrupted batch resumes.
+``--resume`` keeps the verdict rows of ``DIR/grades.csv`` whose content hash still matches:
+the hash covers the submission's file, every Python file of its folder and below, the check's
+options and limits and nnparity's version, so only new, changed or limit-stopped submissions
+run. Every output file is rewritten after each finished submission, so an interrupted batch
+resumes and its files agree. A match passes a class only where a backward pass was checked:
+not for an adapter that hands over its forward pass alone, nor where the submission imported
+an autodiff framework (the row says why).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import csv
 import glob
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -53,6 +57,8 @@ class Row:
     report: str = ""
     hash: str = ""
     passed: str = ""  # "1" when the submission passes (code match, and fits if required)
+    style: str = ""  # the adapter's style: what of the submission was checked
+    framework: str = ""  # the autodiff frameworks it imported (torch, jax, ...)
 
     def exit_code(self) -> int:
         """As ``nnparity check FILE``: 0 pass, 1 another verdict, 2 no verdict, 3 internal."""
@@ -121,39 +127,20 @@ def _defines(f: Path, name: str) -> bool:
 
 
 def content_hash(file: Path, options: dict[str, Any]) -> str:
-    """SHA-256 of ``file``, the modules of its folder it imports (transitively), ``options``
-    and nnparity's version: what decides a submission's grade."""
+    """SHA-256 of ``file``, every ``.py`` file of its folder and below (the copy it runs in:
+    a module it imports by a relative import, a package's ``__init__``, ``importlib``),
+    ``options`` and nnparity's version: what decides a submission's grade."""
     from nnparity import __version__
 
     h = hashlib.sha256(json.dumps([options, __version__], sort_keys=True, default=str).encode())
-    for f in _local_modules(file):
-        h.update(str(f.relative_to(file.parent)).encode() + b"\0" + f.read_bytes() + b"\0")
+    for f in [file, *_folder_modules(file.parent)]:
+        h.update(os.fsencode(str(f.relative_to(file.parent))) + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 
 
-def _local_modules(file: Path) -> list[Path]:
-    """``file`` and the ``.py`` files of its folder it imports by name, transitively."""
-    seen: dict[Path, None] = {}
-    todo = [file]
-    while todo:
-        f = todo.pop()
-        if f in seen or not f.is_file():
-            continue
-        seen[f] = None
-        try:
-            tree = ast.parse(f.read_bytes())
-        except (SyntaxError, ValueError):
-            continue
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
-            for n in names:
-                base = file.parent.joinpath(*n.split("."))
-                todo += [base.with_suffix(".py"), base / "__init__.py"]
-    return sorted(seen)
+def _folder_modules(root: Path) -> list[Path]:
+    """The ``.py`` files under ``root``, tool caches and virtual environments skipped."""
+    return sorted(f for f in root.rglob("*.py") if f.is_file() and not _skip(f, root))
 
 
 def grade_one(
@@ -183,11 +170,28 @@ def grade_one(
         seconds,
         (out.error or "").splitlines()[0] if out.error else "",
         passed="1" if out.passes(require_fit) else "0",
+        style=str(res.get("style") or ""),
+        framework=",".join(res.get("frameworks") or []),
     )
+    row = _held(row)
     from .check_isolation import _extras
 
     body = out.render if out.status == VERDICT else f"no verdict ({out.status}):\n{out.error}\n"
     return row, f"{file}\n\n{body.rstrip()}\n{_extras(out)}"
+
+
+def _held(row: Row) -> Row:
+    """A match that checked no backward pass does not pass a class: an adapter that hands over
+    its forward pass alone, or gradients an autodiff framework may have computed (review s54
+    F1, F2); the row says why."""
+    if row.passed != "1":
+        return row
+    if row.style == "forward":
+        return _with(row, passed="0", error="only its forward pass was checked (from_forward)")
+    if row.framework:
+        why = f"it imports {row.framework}: its gradients may be autodiff's, not its own"
+        return _with(row, passed="0", error=why)
+    return row
 
 
 def _first_finding(findings: list[dict]) -> dict:
@@ -207,7 +211,7 @@ def read_rows(path: Path) -> dict[str, Row]:
     """The rows of an earlier ``grades.csv`` by file; {} when there is none or it cannot be
     read (then everything runs again)."""
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with path.open(newline="", encoding="utf-8", errors="surrogateescape") as f:
             return {
                 r["file"]: Row(**{c: r.get(c) or "" for c in COLUMNS}) for r in csv.DictReader(f)
             }
@@ -226,6 +230,7 @@ def grade(
     jobs: int = 1,
     scheduler: str | None = None,
     resume: bool = False,
+    gradescope: bool = False,
     log: Callable[[str], None] = print,
 ) -> list[Row]:
     """Grade ``files`` into ``out`` (see the module docstring); the rows in file order."""
@@ -238,18 +243,24 @@ def grade(
     old = read_rows(out / grade_files.CSV) if resume else {}
     rows: dict[str, Row] = {}
     todo: list[tuple[Path, str]] = []
+    limits = {"require_fit": require_fit, "timeout": timeout, "memory": memory}
     for f in files:
-        h = content_hash(f, {**options, "require_fit": require_fit})
+        h = content_hash(f, {**options, **limits})
         kept = old.get(str(f))
-        if kept is not None and kept.hash == h and (out / kept.report).is_file():
+        if (
+            kept is not None
+            and kept.status == "verdict"  # a timeout, a crash: the machine's, run again
+            and kept.hash == h
+            and (out / kept.report).is_file()
+        ):
             rows[str(f)] = kept
         else:
             todo.append((f, h))
     if resume:
         log(f"--resume: {len(rows)} unchanged submission(s) kept, {len(todo)} to check")
 
-    def save() -> None:
-        grade_files.write_csv(out, [rows[str(f)] for f in files if str(f) in rows])
+    def save() -> None:  # every file, after each submission: an interrupted batch agrees
+        grade_files.write_all(out, [rows[str(f)] for f in files if str(f) in rows], gradescope)
 
     with open_executor(scheduler, max(1, min(jobs, len(todo) or 1)), processes=False) as pool:
         inflight: dict[Future, tuple[Path, str]] = {}

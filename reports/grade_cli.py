@@ -94,6 +94,7 @@ def run(args: argparse.Namespace, options: dict) -> int:
             jobs=args.jobs,
             scheduler=scheduler,
             resume=args.resume,
+            gradescope=args.format == "gradescope",
             log=lambda s: print(f"nnparity check: {s}", file=sys.stderr, flush=True),
         )
     except SchedulerError as e:

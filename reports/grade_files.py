@@ -8,6 +8,7 @@ total ``score``. Every file is written atomically."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import json
@@ -22,23 +23,25 @@ if TYPE_CHECKING:
     from .grade import Row
 
 CSV, MD, HTML, GRADESCOPE = "grades.csv", "grades.md", "grades.html", "results.json"
-SHOWN = ("file", "status", "code", "training", "finding", "layer", "step", "seconds", "error")
+SHOWN = ("file", "status", "passed", "code", "training", "finding", "style", "step", "seconds",
+         "error")  # fmt: skip
 
 
 def report_names(files: list[Path]) -> dict[Path, str]:
-    """A distinct, readable file name per submission for its report: its path below the
-    submissions' common folder, separators as ``__``, then ``.txt``."""
+    """A readable file name per submission for its report: its path below the submissions'
+    common folder, separators as ``__``, then ``.txt``; where characters had to be replaced, a
+    hash of the path too, so that a name depends on its own path alone (review s54 F6: a name
+    numbered by its place in the batch, under --resume, overwrote a kept row's report)."""
     if not files:
         return {}
     root = Path(os.path.commonpath([str(f.parent) for f in files]))
     names: dict[Path, str] = {}
     for f in files:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", "__".join(f.relative_to(root).parts))
-        name, n = f"{stem}.txt", 1
-        while name in names.values():
-            n += 1
-            name = f"{stem}-{n}.txt"
-        names[f] = name
+        plain = "__".join(f.relative_to(root).parts)
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", plain)
+        if stem != plain:
+            stem += "-" + hashlib.sha256(os.fsencode(plain)).hexdigest()[:8]
+        names[f] = f"{stem}.txt"
     return names
 
 
@@ -70,13 +73,14 @@ def write_all(out: Path, rows: list[Row], gradescope: bool = False) -> dict[str,
 
 
 def counts(rows: list[Row]) -> str:
-    """``3 submission(s): 1 match, 1 implementation_bug, 1 timeout``."""
+    """``3 submission(s): 1 match, 1 implementation_bug, 1 timeout; 1 passed``."""
     tally: dict[str, int] = {}
     for r in rows:
         key = r.code if r.status == "verdict" else r.status
         tally[key] = tally.get(key, 0) + 1
     parts = ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
-    return f"{len(rows)} submission(s): {parts}" if rows else "no submissions"
+    passed = sum(r.passed == "1" for r in rows)
+    return f"{len(rows)} submission(s): {parts}; {passed} passed" if rows else "no submissions"
 
 
 def markdown(rows: list[Row]) -> str:
@@ -141,13 +145,13 @@ def gradescope_json(out: Path, rows: list[Row]) -> str:
     tests = []
     for r in rows:
         try:
-            output = (out / r.report).read_text(encoding="utf-8")
+            output = (out / r.report).read_text(encoding="utf-8", errors="replace")
         except OSError:
             output = r.error
         score = 1.0 if r.passed == "1" else 0.0
         tests.append(
             {
-                "name": f"nnparity check {Path(r.file).name}",
+                "name": f"nnparity check {r.file}",  # its path: one net.py per student
                 "score": score,
                 "max_score": 1.0,
                 "status": "passed" if score else "failed",

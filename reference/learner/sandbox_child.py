@@ -127,17 +127,21 @@ def _child_check(req: dict, learner: remote.Learner) -> dict:
         h, arrays = learner.ask(None)  # the learner's process describes its adapter
         phase = "during the check (in a function of yours that nnparity called)"
         adapter, X, y = remote.describe(learner, h, arrays)
+        mods: list = []
         if "layers" in h:  # nnparity_layers(): one verdict per layer
             result = check_layers(adapter)
         else:
             X = X if req["X"] is None else req["X"]
             y = y if req["y"] is None else req["y"]
             result = checker.check(adapter, X, y, **req["options"])
-            if mods := h["adapter"].get("frameworks"):  # imported by the learner's file
+            mods = h["adapter"].get("frameworks") or learner.ask({"op": "frameworks"})[0].get(
+                "frameworks", []
+            )  # imported by the learner's file, or by its functions since (review s54 F2)
+            if mods:
                 result = replace(result, unchecked=(*result.unchecked, framework_note(mods)))
         sent = {
             "status": VERDICT,
-            "result": result.as_dict(),
+            "result": {**result.as_dict(), "frameworks": mods},
             "render": result.render(),
             "passed": result.passed,
             "fits": result.training.outcome == "fits",

@@ -209,6 +209,8 @@ class _Server:
             if op == "restore":
                 self.adapter.restore(self.snaps[header["kept"]])
                 return {"ok": True}, out
+            if op == "frameworks":  # imported by now, a lazy import in a gradient function too
+                return {"frameworks": [m for m in AUTODIFF if m in sys.modules]}, out
             if op == "copies":  # copies of the parameters beside them, seen where they live
                 return {"copies": self.adapter.copies()}, out
             if op == "aliased":  # parameters sharing memory, seen only where they live

@@ -111,7 +111,8 @@ def test_a_hostile_class_is_graded_row_by_row_without_harm(tmp_path, capsys):
 
 def test_resume_checks_only_new_or_changed_submissions(tmp_path, capsys):
     subs = tmp_path / "s"
-    classroom(subs, ["good.py", "buggy.py"])
+    classroom(subs / "alice", ["good.py"])  # a folder each: one's edits leave the other's
+    classroom(subs / "bob", ["buggy.py"])  # grade alone
     out = tmp_path / "g"
     cmd = ["check", str(subs), "--out", str(out), "--resume", *FAST]
     assert main(cmd) == 1
@@ -119,23 +120,33 @@ def test_resume_checks_only_new_or_changed_submissions(tmp_path, capsys):
     assert main(cmd) == 1
     assert "2 unchanged submission(s) kept, 0 to check" in capsys.readouterr().err
     assert rows(out) == first  # nothing ran: same seconds, same rows
-    (subs / "buggy.py").write_text(CLASS["good.py"])  # the student fixed it
+    (subs / "bob" / "buggy.py").write_text(CLASS["good.py"])  # the student fixed it
     assert main(cmd) == 0
     assert "1 unchanged submission(s) kept, 1 to check" in capsys.readouterr().err
     assert rows(out)["buggy.py"]["code"] == "match"
     assert rows(out)["good.py"]["seconds"] == first["good.py"]["seconds"]
 
 
-def test_the_hash_follows_the_modules_a_submission_imports(tmp_path):
+def test_the_hash_follows_every_module_of_the_submissions_folder(tmp_path):
+    """Review s54 F3: a module imported relatively, a package's __init__ or one loaded by
+    importlib escaped a hash of the modules imported by name: --resume kept a stale match.
+    The submission runs in a copy of its whole folder, so every .py there counts."""
     classroom(tmp_path, ["good.py"])
-    (tmp_path / "unrelated.py").write_text("x = 1\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("from .consts import S\n")
+    (tmp_path / "pkg" / "consts.py").write_text("S = 1\n")
     f = tmp_path / "good.py"
     h = content_hash(f, {"steps": 2})
-    (tmp_path / "unrelated.py").write_text("x = 2\n")
-    assert content_hash(f, {"steps": 2}) == h
     assert content_hash(f, {"steps": 3}) != h
+    (tmp_path / "pkg" / "consts.py").write_text("S = 2\n")
+    h2 = content_hash(f, {"steps": 2})
+    assert h2 != h
     (tmp_path / "base.py").write_text(BASE + "\n# changed\n")
-    assert content_hash(f, {"steps": 2}) != h
+    h3 = content_hash(f, {"steps": 2})
+    assert h3 != h2
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "x.py").write_text("y = 1\n")  # a tool's cache: not counted
+    assert content_hash(f, {"steps": 2}) == h3
 
 
 def test_submissions_in_folders_and_globs(tmp_path):
