@@ -93,8 +93,8 @@ def explain(history: list, failing: dict[str, int], codec: Codec) -> list[Findin
     if upto[-1][0].step <= first:
         return []
     stepped = all(o.after is not None for o, _, _ in upto)  # a step of its own may backprop
-    for extra in (0, 1) if stepped else (0,):
-        acc, summed = _running(upto, extra)
+    for extra, rows in [(e, r) for e in ((0, 1) if stepped else (0,)) for r in (False, True)]:
+        acc, summed = _running(upto, extra, rows)
         if acc and set(failing) <= set(acc):
             break
     else:
@@ -103,6 +103,8 @@ def explain(history: list, failing: dict[str, int], codec: Codec) -> list[Findin
     some = "" if len(acc) == len(summed) else f" (only {', '.join(names)}; the others are reset)"
     if extra:
         some += " (your step runs a backward pass of its own: two per step)"
+    if rows:  # Nielsen's nabla_w summed per sample, divided by this batch's size at the update
+        some += " (summed per sample and divided by each step's own batch size)"
     return [
         Finding(
             "gradient_accumulation",
@@ -118,19 +120,23 @@ def explain(history: list, failing: dict[str, int], codec: Codec) -> list[Findin
     ]
 
 
-def _running(upto: list, extra: int) -> tuple[list[str], dict]:
+def _running(upto: list, extra: int, rows: bool = False) -> tuple[list[str], dict]:
     """The arrays whose gradients are the running sums over the backward passes (``extra``
     more per step than the checker ran: a step that runs its own), with every other array
-    PyTorch's own; ([], ...) when some array is neither."""
+    PyTorch's own; ([], ...) when some array is neither. ``rows``: sums of per-sample
+    gradients divided by each step's own batch size (review s55 F2: Nielsen's unreset
+    nabla_w over batches of 6, 6 and 4)."""
     total: dict[str, Array] = {}
     summed = dict.fromkeys(upto[0][0].grads, True)  # consistent with the running sum so far
     plain = dict.fromkeys(upto[0][0].grads, True)  # consistent with PyTorch's own gradient
     for o, rs, _ in upto:
         tol = max(RTOL, _noise(o))
+        n = len(o.rows) if rows else 1
         for k in o.grads:
-            summed[k] = summed[k] and close_one(o.grads[k], total.get(k, 0.0) + rs.grads[k], tol)
+            want = (total.get(k, 0.0) + n * rs.grads[k]) / n
+            summed[k] = summed[k] and close_one(o.grads[k], want, tol)
             plain[k] = plain[k] and close_one(o.grads[k], rs.grads[k], tol)
-            total[k] = total.get(k, 0.0) + (o.calls + extra) * rs.grads[k]
+            total[k] = total.get(k, 0.0) + (o.calls + extra) * n * rs.grads[k]
     acc = [k for k in summed if summed[k] and not plain[k]]
     if not all(summed[k] or plain[k] for k in summed):
         return [], summed

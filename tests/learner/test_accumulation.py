@@ -172,3 +172,37 @@ def test_what_follows_from_accumulating_buffers_is_marked_as_its_consequence():
     for f in r.findings[1:]:
         if f.kind == "bug":
             assert "likely a consequence of gradient_accumulation" in f.evidence, r.render()
+
+
+@pytest.mark.parametrize("reset", [True, False])
+def test_per_sample_sums_unreset_over_uneven_batches_are_named(reset):
+    """Review s55 F2: Nielsen's update_mini_batch adding each sample's gradient into buffers
+    never reset, divided by this batch's own size, over batches of 6, 6 and 4: the running
+    sum of batch means fits only equal batches, so it was an unexplained_mismatch."""
+    rng = np.random.default_rng(0)
+    P = {"W1": rng.normal(0, 0.5, (3, 4)), "b1": np.zeros(4), "W2": rng.normal(0, 0.5, (4, 2)),
+         "b2": np.zeros(2)}  # fmt: skip
+    nabla = {k: np.zeros_like(v) for k, v in P.items()}
+
+    def step(X, Y):
+        if reset:
+            for v in nabla.values():
+                v[...] = 0
+        for x, y in zip(X, Y, strict=True):  # one sample at a time, summed
+            h = np.tanh(x @ P["W1"] + P["b1"])
+            d = h @ P["W2"] + P["b2"] - y
+            dh = P["W2"] @ d * (1 - h**2)
+            for k, g in (("W1", np.outer(x, dh)), ("b1", dh), ("W2", np.outer(h, d)), ("b2", d)):
+                nabla[k] += g
+        for k in P:
+            P[k] -= 0.1 / len(X) * nabla[k]
+
+    X = rng.normal(size=(16, 3))
+    a = from_step(P, list(P), step, **DECL, batch_size=6)
+    r = check(a, X, np.c_[X[:, 0] * X[:, 1], X[:, 2]], steps=4, probe=False)
+    if reset:
+        assert r.code == "match", r.render()
+        return
+    f = r.findings[0]
+    assert (r.code, f.code) == ("implementation_bug", "gradient_accumulation"), r.render()
+    assert "divided by each step's own batch size" in f.evidence, r.render()
