@@ -108,10 +108,10 @@ COPY = (
     "stale: no bug in that"
 )
 ONCE = (
-    "at the first fresh step alone: a copy of a weight your program keeps beside it and "
-    "re-syncs in its update parts so, stale for one step after the fresh weights are written "
-    "in, and is no bug; a bug in a branch your data and weights never reach would part at the "
-    "next step too"
+    "at the first fresh step alone, the next agreeing: one step is not judged (a copy of a "
+    "weight your program keeps beside it and re-syncs in its update parts so, stale for one "
+    "step after fresh weights are written in; a bug in a branch your data and weights never "
+    "reach would part at the next step too)"
 )
 UNNAMED = (
     "and no sign or factor names it: a bug in a branch your data and weights never reach "
