@@ -95,3 +95,19 @@ def test_a_file_name_that_is_not_utf8_is_a_row(tmp_path):
     out = tmp_path / "g"
     assert main(["check", str(subs), "--out", str(out), *FAST]) == 0
     assert len(list((out / "reports").iterdir())) == 1
+
+
+def test_a_link_keeps_its_own_row_and_a_misspelled_adapter_is_said(tmp_path, capsys):
+    """Review s54 F9, F10: a submission linking to a classmate's was merged into that row,
+    and one defining nnparity_adaptor() had no row and no word."""
+    subs = _class(tmp_path / "s", {"alice": CLASS["good.py"]})
+    (subs / "vic").mkdir()
+    (subs / "vic" / "net.py").symlink_to(subs / "alice" / "net.py")
+    (subs / "rob").mkdir()
+    (subs / "rob" / "net.py").write_text("def nnparity_adaptor():\n    pass\n")
+    out = tmp_path / "g"
+    assert main(["check", str(subs), "--out", str(out), *FAST]) == 0
+    assert set(_rows(out)) == {"alice", "vic"}
+    assert "defines nnparity_adaptor(), not nnparity_adapter(): not graded" in (
+        capsys.readouterr().err
+    )
