@@ -67,7 +67,9 @@ def saturated_step(
     if runner.first is None or adapter.style == "forward" or spec.layered:
         return None
     L = len(spec.sizes) - 1
-    zL = ref.run(P0, X, y).z[-1].numpy()
+    rows = batches[0]  # the step run below takes the first batch: scaled by its own outputs
+    zL = ref.run(P0, X[rows], y[rows]).z[-1].numpy()  # (review s50 F5: by all the data's, a
+    # first batch of minibatches missed the largest and never saturated)
     top, low = float(zL.max(initial=0.0)), float(zL.min(initial=0.0))
     if not (np.isfinite(top) and np.isfinite(low)) or top <= 0.0 and low >= 0.0:
         return None
@@ -75,7 +77,7 @@ def saturated_step(
     soft = (spec.activations[-1].name == "softmax" or ref.softmax_out) and zL.ndim == 2
     soft = soft and zL.shape[1] > 1  # (under cross_entropy the twin's softmax is the loss's)
     if soft:  # a row's target logit GAP below its largest: that probability rounds to 0
-        wide = _behind(zL, y) or float((zL.max(1) - zL.min(1)).max(initial=0.0))
+        wide = _behind(zL, y[rows]) or float((zL.max(1) - zL.min(1)).max(initial=0.0))
         s = GAP[dtype] / wide if wide > 0.0 else 0.0
     else:
         s = SAT_Z / top if top > 0.0 else SAT_Z / low  # the largest output at +40 (s30c F1:

@@ -177,3 +177,16 @@ def test_a_softmax_backward_through_minus_y_over_p_is_caught(stable):
     f = next(f for f in res.findings if f.code == "nonfinite_at_saturation")
     assert "rounds the smallest probability to exactly 0" in f.evidence, f.evidence
     assert "-y/p" in f.evidence and f.hint.startswith("take dL/dz = p - y"), f.hint
+
+
+def test_minibatches_are_scaled_by_the_first_batch_the_probe_runs():
+    """Review s50 F5: scaled so that the largest output over all the data is 40, a first batch
+    of four whose own largest was 27 never saturated: no word. The largest output is put in
+    the last batch here; the probe scales by the first batch's own."""
+    X, y = _separable()
+    a = _logistic(False, lr=10.0)
+    z = (X @ a.root["W1"] + a.root["b1"]).ravel()
+    order = np.argsort(z)  # ascending: the largest output in the last batch
+    with np.errstate(all="ignore"):
+        r = check(a, X[order], y[order], steps=3, probe=False, batch_size=4)
+    assert "nonfinite_at_saturation" in r.codes(), r.render()
