@@ -71,28 +71,45 @@ class Kind:
 
 LAYERS: dict[str, Kind] = {
     "affine": Kind(
-        affine_cases, affine_ref, "affine_forward(x, w, b), affine_backward -> dx, dw, db"
+        affine_cases,
+        affine_ref,
+        "affine_forward(x, w, b) -> out, cache; affine_backward(dout, cache) -> dx, dw, db",
     ),
     "batchnorm": Kind(
         batchnorm_cases,
         batchnorm_ref,
-        "batchnorm_forward(x, gamma, beta, bn_param) -> dx, dgamma, dbeta",
+        "batchnorm_forward(x, gamma, beta, bn_param) -> out, cache; batchnorm_backward(dout, "
+        "cache) -> dx, dgamma, dbeta",
     ),
     "spatial_batchnorm": Kind(
         lambda c: batchnorm_cases(c, spatial=True),
         batchnorm_ref,
-        "spatial_batchnorm_forward(x, gamma, beta, bn_param) -> dx, dgamma, dbeta",
+        "spatial_batchnorm_forward(x, gamma, beta, bn_param) -> out, cache; "
+        "spatial_batchnorm_backward(dout, cache) -> dx, dgamma, dbeta",
     ),
     "layernorm": Kind(
         layernorm_cases,
         layernorm_ref,
-        "layernorm_forward(x, gamma, beta, ln_param) -> dx, dgamma, dbeta",
+        "layernorm_forward(x, gamma, beta, ln_param) -> out, cache; layernorm_backward(dout, "
+        "cache) -> dx, dgamma, dbeta",
     ),
     "dropout": Kind(
-        dropout_cases, None, "dropout_forward(x, dropout_param), dropout_backward -> dx"
+        dropout_cases,
+        None,
+        "dropout_forward(x, dropout_param) -> out, cache; dropout_backward(dout, cache) -> dx",
     ),
-    "conv": Kind(conv_cases, conv_ref, "conv_forward_naive(x, w, b, conv_param) -> dx, dw, db"),
-    "max_pool": Kind(pool_cases, pool_ref, "max_pool_forward_naive(x, pool_param) -> dx"),
+    "conv": Kind(
+        conv_cases,
+        conv_ref,
+        "conv_forward_naive(x, w, b, conv_param) -> out, cache; conv_backward_naive(dout, "
+        "cache) -> dx, dw, db",
+    ),
+    "max_pool": Kind(
+        pool_cases,
+        pool_ref,
+        "max_pool_forward_naive(x, pool_param) -> out, cache; max_pool_backward_naive(dout, "
+        "cache) -> dx",
+    ),
 }
 ALIASES = {
     "linear": "affine",
