@@ -35,7 +35,7 @@ from .codec import Codec
 from .conventions import Conventions
 from .declarations import _conv, _paths
 from .grad_formats import _is_loss_pair, _match, as_grad, loss_pair
-from .keep import restore, snapshot, weight_copies
+from .keep import put_synced, restore, snapshot
 from .layered_decl import LayeredDecl, as_dense, is_layered, layered_decl
 from .paths import LearnerError, get, put
 
@@ -139,10 +139,10 @@ class Adapter:
         for p, a in zip(self.paths, raw, strict=True):
             put(self.root, p, a)
 
-    def copies(self) -> list[int]:
-        """The named parameters the learner keeps a copy of beside them (``keep.py``)."""
-        state = snapshot(self.root, self.forward, self.grads, self.step)
-        return weight_copies(state, [get(self.root, p) for p in self.paths])
+    def write_synced(self, params: dict[str, Array]) -> int:
+        """``write``, and the copies the learner keeps of them too (``keep.put_synced``)."""
+        raw = [np.asarray(a) for a in self.bind().from_canonical(params)]
+        return put_synced(self.root, self.paths, (self.forward, self.grads, self.step), raw)
 
     def read(self) -> dict[str, Array]:
         """The learner's current parameters, canonical."""

@@ -3,14 +3,17 @@ kink for all the steps checked (inputs in [0, 1] and weights from ``rand``: no z
 600 steps), or keep a layer's gradient at 0 (every weight 0, every ReLU dead), a slip there
 never shows; at scratch's initialisation (weights of both signs) it does. Once, after a run in
 which everything agreed, the first ``FRESH_STEPS`` steps run again from the learner's state
-before step 1 with fresh weights written in. A named derivative bug is said at once. A sign
-flip or a factor on a whole parameter is said as a bug where it shows at every fresh step, the
-learner keeps no copy of a weight beside it (``Adapter.copies``: a transposed W, heavy-ball's
-previous weights, stale once fresh weights are written in), step 1 replays from the state
-before it and the data's halves found nothing (``after_steps``: a step count in
-itertools.count runs on at fresh weights without being a bug). Anything else is a note: a
-constraint on the weights (a max-norm) acts only at weights the learner never reaches, and a
-float16 Adam's v underflows at the fresh weights' small gradients (review s53 F1-F3)."""
+before step 1 with fresh weights written in, and into every copy the learner keeps of them
+(``Adapter.write_synced``: a transposed W, heavy-ball's previous weights, an initial copy for
+a reset, each equal to a weight or its transpose there). A named derivative bug is said at
+once. A sign flip or a factor on a whole parameter is said as a bug where the learner's own
+steps left that parameter inert (its gradient nothing beside the largest: a factor on a live
+one that agreed is state taken from the starting weights, a norm of W1), it shows at every
+fresh step, step 1 replays from the state before it and the data's halves found nothing
+(``after_steps``: a step count in itertools.count runs on at fresh weights without being a
+bug). Anything else is a note: a constraint on the weights (a max-norm) acts only at weights
+the learner never reaches, and a float16 Adam's v underflows at the fresh weights' small
+gradients (reviews s53, s56)."""
 
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ def fresh_steps(
     batches: list,
     tols: Any,
     run_steps: Callable[..., Any],
+    main: Any = None,
 ) -> list[Finding]:
     """The named finding of ``FRESH_STEPS`` steps from the learner's state before step 1 at
     fresh weights (``run_steps``: the checker's step loop), or none; the learner's state is
@@ -58,8 +62,8 @@ def fresh_steps(
     now = adapter.keep(pin=True)  # (the run below keeps snapshots of its own)
     try:
         adapter.restore(runner.first)
-        copies = adapter.copies()  # a copy of W beside it, which fresh weights leave stale
-        adapter.write(Q)
+        adapter.write_synced(Q)  # into each copy the learner keeps of a weight too (review
+        # s53, s56 F1: heavy-ball's previous weights, a transposed W, an unused initial copy)
         again = Runner(adapter, runner.X, runner.y)
         run = run_steps(adapter, again, ref, codec, X, y, batches, FRESH_STEPS, 0, tols)
     except (LearnerCrash, ArithmeticError, ValueError):  # nothing to say where it cannot run
@@ -76,7 +80,12 @@ def fresh_steps(
     parted = sorted({r.tensor for r in bad if r.stage in ("grad", "update")})
     if not named and codec.precision == "float16":
         return []  # (a float16 Adam's v underflows at fresh weights: another eps, no bug)
-    factors = [f for f in found if f.code in FACTORS and f.kind == "bug"]
+    inert = set(codec.labels(sorted(_inert(main.history if main else []))))
+    factors = [  # on parameters the learner's own steps left inert (review s56 F3: a factor
+        f  # on live, agreeing ones is state taken from the starting weights, a norm of W1)
+        for f in found
+        if f.code in FACTORS and f.kind == "bug" and set(f.params) <= inert
+    ]
     said = [
         replace(
             f,
@@ -88,10 +97,7 @@ def fresh_steps(
     ]
     if named:
         return said
-    why = (
-        COPY if copies else ONCE if max(r.step for r in bad) < FRESH_STEPS else None if factors
-        else UNNAMED
-    )  # fmt: skip
+    why = ONCE if max(r.step for r in bad) < FRESH_STEPS else None if factors else UNNAMED
     if why:  # said, not judged
         runner.notes.append(_parted(codec.labels(parted), why))
         return []
@@ -102,11 +108,6 @@ def fresh_steps(
     return []
 
 
-COPY = (
-    "your program keeps a copy of a weight beside it (an array equal to it or its transpose: "
-    "a transposed W, heavy-ball's previous weights), which the fresh weights written in leave "
-    "stale: no bug in that"
-)
 ONCE = (
     "at the first fresh step alone, the next agreeing: one step is not judged (a copy of a "
     "weight your program keeps beside it and re-syncs in its update parts so, stale for one "
@@ -119,6 +120,18 @@ UNNAMED = (
     "weights that acts only there (a max-norm or a clip of the weights), which cannot be told "
     "apart from it"
 )
+
+
+def _inert(history: list) -> list[str]:
+    """The parameters whose PyTorch gradient was nothing beside the largest one's (1e-8 of
+    it) at every step the learner's own weights took: a layer of zero weights, of dead ReLUs
+    or saturated tanh, where a sign or a factor could not show."""
+    out = None
+    for _, rs, _ in history:
+        top = max((float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()), default=0.0)
+        here = {k for k, g in rs.grads.items() if float(np.abs(g).max(initial=0.0)) <= 1e-8 * top}
+        out = here if out is None else out & here
+    return sorted(out or ())
 
 
 def _parted(names: tuple[str, ...], why: str) -> Finding:

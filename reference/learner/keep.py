@@ -236,22 +236,37 @@ def _set(container: Any, key: Any, value: Any) -> None:
         setattr(container, key, value)
 
 
-def weight_copies(entries: list[Entry], params: list[Any]) -> list[int]:
-    """The named parameters (of two values or more) the learner's state holds a copy of beside
-    them: an array equal to one, or to its transpose, sharing no memory with it (a transposed
-    W kept in step by the learner's own update, heavy-ball's previous weights), which fresh
-    weights written in leave stale."""
+def weight_copies(entries: list[Entry], params: list[Any]) -> list[tuple[int, Any, bool]]:
+    """(parameter index, the array, transposed) of every copy the learner's state holds of a
+    named parameter (of two values or more): an array equal to it, or to its transpose,
+    sharing no memory with it (a transposed W kept in step by its update, heavy-ball's
+    previous weights, an initial copy kept for a reset), which fresh weights written into the
+    parameter alone would leave stale."""
     arrays = {id(v): v for _, _, v, _ in entries if isinstance(v, np.ndarray) and v.size > 1}
     out = []
     for i, p in enumerate(params):
         if not isinstance(p, np.ndarray) or p.size < 2 or np.ptp(p) == 0:
             continue
         for v in arrays.values():
-            if v is p or np.may_share_memory(v, p):
+            if v is p or np.may_share_memory(v, p) or not v.flags.writeable:
                 continue
-            if (v.shape == p.shape and np.array_equal(v, p)) or (
-                v.shape == p.T.shape and np.array_equal(v, p.T)
-            ):
-                out.append(i)
-                break
+            if v.shape == p.shape and np.array_equal(v, p):
+                out.append((i, v, False))
+            elif v.shape == p.T.shape and np.array_equal(v, p.T):
+                out.append((i, v, True))
     return out
+
+
+def put_synced(root: Any, paths: list[str], functions: tuple, arrays: list[Any]) -> int:
+    """Write ``arrays`` at ``paths`` below ``root`` (the learner's layout) and the same values
+    into each copy the learner's state (``root`` and its ``functions``) holds of them: fresh
+    weights consistent everywhere. The copies' count."""
+    from .paths import get, put
+
+    found = weight_copies(snapshot(root, *functions), [get(root, p) for p in paths])
+    for p, a in zip(paths, arrays, strict=True):
+        put(root, p, np.asarray(a))
+    for i, v, t in found:
+        new = np.asarray(get(root, paths[i]))
+        v[...] = new.T if t else new
+    return len(found)

@@ -283,9 +283,10 @@ class RemoteAdapter(Adapter):
     def restore(self, kept: Any) -> None:
         self.learner.ask({"op": "restore", "kept": kept})
 
-    def copies(self) -> list[int]:
-        h, _ = self.learner.ask({"op": "copies"})
-        return list(h.get("copies", []))
+    def write_synced(self, params: dict[str, np.ndarray]) -> int:
+        arrays = [np.asarray(a) for a in self.bind().from_canonical(params)]
+        h, _ = self.learner.ask({"op": "put_synced", "paths": list(self.paths)}, arrays)
+        return int(h.get("synced", 0))
 
 
 def describe(learner: Learner, h: dict, arrays: list) -> tuple[Any, Any, Any]:

@@ -180,6 +180,7 @@ class _Server:
     def answer(self, header: dict, arrays: list) -> tuple[dict, list]:
         from nnparity.scratch.errors import NNParityError
 
+        from .keep import put_synced
         from .paths import get, put
 
         op, out = header["op"], []
@@ -211,8 +212,10 @@ class _Server:
                 return {"ok": True}, out
             if op == "frameworks":  # imported by now, a lazy import in a gradient function too
                 return {"frameworks": [m for m in AUTODIFF if m in sys.modules]}, out
-            if op == "copies":  # copies of the parameters beside them, seen where they live
-                return {"copies": self.adapter.copies()}, out
+            if op == "put_synced":  # fresh weights, and the copies kept of them
+                a = self.adapter
+                fns = (a.forward, a.grads, a.step)
+                return {"synced": put_synced(a.root, header["paths"], fns, arrays)}, out
             if op == "aliased":  # parameters sharing memory, seen only where they live
                 return {"pair": self.adapter.aliased()}, out
             if op == "put":
