@@ -45,8 +45,9 @@ def later_update(
             "PyTorch's gradients at your weights reproduces them: the gradients your steps "
             "imply are right until then, so an update that carries its past otherwise than "
             "declared (a velocity, the previous step's delta, an optimizer state) is the usual "
-            "suspect; your step exposes no gradient, so a gradient bug cannot be told apart "
-            "from an update bug",
+            "suspect, or a gradient that goes wrong only where your weights arrive later (a "
+            "clip, a branch); your step exposes no gradient, so a gradient bug cannot be told "
+            "apart from an update bug",
             "expose your gradients (from_gradients with step=...) to separate the two, and "
             f"compare your update line by line with torch.optim's {spec.opt.name}",
         ),

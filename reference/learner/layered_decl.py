@@ -174,6 +174,11 @@ def layered_decl(kw: dict[str, Any]) -> LayeredDecl:
     for name in ("buffers", "masks"):
         if isinstance(kw.get(name), str):
             raise DeclarationError(f"{name}= is a list (one entry per array or layer)")
+    if not isinstance(kw.get("l2", 0.0), int | float):  # (review s56 F5: float() on a list)
+        raise DeclarationError(
+            f"l2={kw['l2']!r}: a layered spec takes one number, CS231n's reg over every weight "
+            "(a list per layer is for dense specs)"
+        )
     decl = LayeredDecl(
         spec,
         "cs231n" if running == "cs231n" else "torch",

@@ -49,7 +49,7 @@ def regularization(decl: Any, core: list, G: dict, T: Any, P: dict, learner: Any
             k,
             f"your gradients of {', '.join(paths[:6])} are PyTorch's minus {-c:.4g} x the "
             f"weights themselves: the declared L2 term (l2={decl.l2:g}) is missing from them, "
-            "while your loss and the other gradients hold it",
+            "while the other weights' gradients hold it",
             f"add l2 * W to these gradients too (dW += {decl.l2:g} * W), as your loss's "
             "l2/2 ||W||^2 over every weight asks",
         )

@@ -92,3 +92,12 @@ def test_the_declared_l2_left_out_of_one_layers_gradient_is_named(left_out):
     f = r.findings[0]
     assert (r.code, f.code, f.params) == ("implementation_bug", "regularization_mismatch", ("W1",))
     assert "l2=0.05) is missing" in f.evidence, r.render()
+
+
+def test_a_per_layer_l2_list_on_a_layered_spec_is_refused_with_why():
+    """Review s56 F5: float() on the list failed inside nnparity, blamed on the learner."""
+    from nnparity.reference.learner import LearnerError
+
+    m = _load("net_fc_bn_dropout_ok")
+    with pytest.raises(LearnerError, match=r"l2=\[0.01, 0\]: a layered spec takes one number"):
+        _fc(m, l2=[0.01, 0])
