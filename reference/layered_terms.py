@@ -15,8 +15,8 @@ summation lengths along the way (``depth_factor``). The engine uses the tighter 
 bound ``abs_grads(errors=True)``: each layer's own length times the terms of its own operation
 on the gradient it is actually handed, carried down the same chain. Either way a gradient that
 cancels to nearly nothing (a bias feeding a batchnorm; batchnorm at batch 2, where dx is
-nearly zero) gets an allowance of the size of its terms, not of itself. Forward errors are not
-propagated (a blind spot, stated in the README).
+nearly zero) gets an allowance of the size of its terms, not of itself. Forward errors, and the
+derivative flips they cause at a kink, are ``layered_kinks``'s.
 """
 
 from __future__ import annotations
