@@ -27,7 +27,9 @@ with assert_close's (rtol, atol) (widened by the step in free mode, as the dense
   step of a gradient that is round-off gets the full step as allowance;
 - **drift** (free mode): the float64 twin stepped at scratch's weights, state and buffers and
   at the twin's; their difference per element is what the drift between the two trajectories
-  explains, in exact arithmetic.
+  explains, in exact arithmetic;
+- **forward round-off** (gradients and running statistics, counted once): what the forward
+  pass's own rounding moves them by, derivative flips at a kink included (``layered_kinks``).
 
 For float32 specs the float64 oracle then rescues, per element, a value no further from it than
 ``ORACLE_FACTOR`` times the larger of PyTorch's own error and the bound.
