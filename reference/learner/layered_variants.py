@@ -164,7 +164,25 @@ class _PoolRoute(torch.autograd.Function):
                 last >= 0, gf.gather(2, last.clamp(min=0)), torch.zeros_like(last, dtype=g.dtype)
             )
             return dx.reshape(x.shape), None, None, None
+        if rule == "window":  # dx[window] = onehot * dout in raster order: a later window's
+            return _window_assigned(x, g, k, stride), None, None, None  # zeros overwrite
         return (gx * kk if rule == "every" else gx), None, None, None
+
+
+def _window_assigned(x: torch.Tensor, g: torch.Tensor, k, stride) -> torch.Tensor:  # noqa: ANN001
+    """Max pool's dx with each whole window assigned, dx[window] = onehot(max) * dout, windows
+    in raster order (review s52 F3b): where windows overlap, a later one's zeros overwrite an
+    earlier one's maximum."""
+    kh, kw = (k, k) if isinstance(k, int) else k
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    _, idx = F.max_pool2d(x, k, stride, return_indices=True)
+    dx = torch.zeros_like(x).contiguous()
+    flat = dx.view(x.shape[0], x.shape[1], -1)
+    for i in range(g.shape[2]):
+        for j in range(g.shape[3]):
+            dx[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw] = 0
+            flat.scatter_(2, idx[:, :, i, j, None], g[:, :, i, j, None])
+    return dx
 
 
 def _no_overlap(m: nn.Module) -> bool:
@@ -177,7 +195,7 @@ def _pool(rule: str) -> Callable[[nn.Module], nn.Module | None]:
     def make(m: nn.Module) -> nn.Module | None:
         if rule == "ties" and m.stride != m.kernel_size:
             return None  # windows that overlap: not built
-        if rule == "assign" and _no_overlap(m):
+        if rule in ("assign", "window") and _no_overlap(m):
             return None  # '=' and '+=' agree where no position is in two windows
         return Fn(lambda x: _PoolRoute.apply(x, m.kernel_size, m.stride, rule))
 
@@ -313,6 +331,13 @@ def variants(kind: str, fresh: torch.Tensor | None = None) -> list[WVariant]:
                 "maximum shared by two windows keeps the last one's only",
                 "add each window's gradient (dx[...] += ...): overlapping windows sum",
                 _pool("assign"),
+            ),
+            WVariant(
+                "pool_routing",
+                "assigns each whole window, dx[window] = onehot * dout, where windows overlap: "
+                "a later window's zeros overwrite an earlier one's maximum",
+                "add each window's gradient into dx (dx[window] += onehot * dout)",
+                _pool("window"),
             ),
         ]
     return []

@@ -95,3 +95,18 @@ def test_a_col2im_written_with_assignment_is_conv_overlap(tmp_path, capsys):
     assert main(["check", str(path), "--steps", "2"]) == 1
     out = capsys.readouterr().out
     assert "conv_overlap" in out.split("findings:")[1].splitlines()[1], out
+
+
+def test_a_max_pool_assigning_whole_overlapping_windows_is_pool_routing(tmp_path, capsys):
+    """Review s52 F3b: dx[window] = onehot * dout over maxpool(3, stride=2): a later window's
+    zeros overwrite an earlier one's maximum; named by the per-layer check, a layer_mismatch
+    in a whole net."""
+    src = (Path(__file__).parent / "pools_overlap.py").read_text()
+    line = "dx[:, :, i * s : i * s + k, j * s : j * s + k] += (\n                        m *"
+    assert line in src
+    path = tmp_path / "pool_window_assigned.py"
+    path.write_text(src.replace(line, line.replace("+=", "=")))
+    assert main(["check", str(path), "--steps", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "pool_routing" in out.split("findings:")[1].splitlines()[1], out
+    assert "assigns each whole window" in out, out
