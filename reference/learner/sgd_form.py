@@ -83,7 +83,8 @@ def explain_sgd_form(
             tries.append(
                 (
                     {"momentum": 0.0, "nesterov": False},
-                    f"plain SGD (no momentum), where momentum {mu:g} is declared",
+                    f"plain SGD (no momentum), where momentum {mu:g} is declared: a velocity "
+                    "computed but not kept between steps starts again at 0 each step",
                 )
             )
         tau = float(kw.get("dampening", 0.0) or 0.0)
@@ -121,10 +122,11 @@ def explain_sgd_form(
     for change, label in tries:
         kw2 = {**kw, **change}
         if _follows(Sim("sgd", kw2), seq, atol, rtol):
-            fix = _declare(kw, kw2)
-            return found(
-                label, f"{fix}, or change your update to the declared one: {EQUATION['sgd']}"
-            )
+            fix = f"{_declare(kw, kw2)}, or change your update to the declared one"
+            if change.get("momentum") == 0.0:  # the velocity's store forgotten first (s57 C2)
+                kept = "store your velocity back where the next step reads it (self.v[k] = v)"
+                fix = f"{kept}; or {fix}"
+            return found(label, f"{fix}: {EQUATION['sgd']}")
     if not mu or at_first or not parting or not set(parting) < set(seq[0][2]):
         return []
     sub = [tuple({n: d[n] for n in parting if n in d} for d in step) for step in seq]
