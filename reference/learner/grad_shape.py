@@ -52,7 +52,11 @@ class ShapeProblem(Exception):
         sq = _squeeze(got)
         n_in = codec.conv.sizes[slot.layer - 1]
         if len(want) == 2 and got == want[::-1]:
-            built = "dZ @ A_prev.T" if codec.layout == "out_in" else "a_prev.T @ dz"
+            built = (  # (review s57 C1: out_in weights beside row samples are dZ.T @ A_prev)
+                "dZ @ A_prev.T with samples as columns, dZ.T @ A_prev with samples as rows"
+                if codec.layout == "out_in"
+                else "a_prev.T @ dz"
+            )
             msg += (  # the weight's own shape says the layout: no declaration changes it
                 f": transposed against its weight, stored {want}: return it in the weight's "
                 f"own shape ({built})"
