@@ -300,9 +300,14 @@ class Search:
                     pairs.append((s.g[name], gh, s.atol[name], s.rtol))
                 else:  # an exact 0 handed down (a safe log's, every sample saturated: review
                     safe = d.key.split()[0] in SAFE_LOGS or not any(t.any() for t in dz)
-                    still = safe and all(  # s55 F1) explains the learner's own
-                        not gl.any() and not gh.any() for gl, gh, *_ in pairs
-                    )
+                    still = (
+                        safe
+                        and form.code is None
+                        and all(  # s55 F1) explains the
+                            not gl.any() and not gh.any()
+                            for gl, gh, *_ in pairs  # learner's own
+                        )
+                    )  # (its plain form alone: "the first sample's dz" is 0 too, review s56 F7)
                     f = fit(pairs, self.names, fixed, ref_zero or still or form.key == zero_total)
                     cost = form.cost + (0.0 if fixed else f.cost())
                     if f.ok and (found is None or cost < found[2]):
