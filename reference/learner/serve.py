@@ -24,15 +24,21 @@ from typing import Any
 
 import numpy as np
 
+from .import_watch import Seen, watch
 from .wire import decode, encode, recv, send
 
-AUTODIFF = ("torch", "jax", "tensorflow", "autograd", "mxnet", "paddle")  # none imported here
+WATCHED: Any = None  # the frameworks the learner's code imports (import_watch)
 
 MAKES_NAN = ("invalid value encountered", "divide by zero encountered")  # a warning's words
 
 _OURS = str(Path(__file__).resolve().parent)
 _PACKAGE = str(Path(__file__).resolve().parents[2])  # nnparity's root: scratch, reference
 IMPORT_PHASE = "while nnparity loaded your file (its import and the adapter function)"
+
+
+def _frameworks() -> list[str]:
+    """The watch's frameworks; a watch replaced by the learner's code is said as such."""
+    return WATCHED.names() if isinstance(WATCHED, Seen) else ["(its import watch, replaced)"]
 
 
 def serve_main(req_fd: int, resp_fd: int, file: str, name: str | None, limits: dict) -> None:
@@ -55,6 +61,8 @@ def serve_main(req_fd: int, resp_fd: int, file: str, name: str | None, limits: d
 
     limit_memory(limits.get("memory"))
     folder = str(Path(file).parent)
+    global WATCHED  # noqa: PLW0603 - the learner process's one watch
+    WATCHED = watch(_PACKAGE, folder)  # before any of the learner's code
     sys.argv = [file]
     sys.path.insert(0, folder)
     server = _Server(folder)
@@ -155,7 +163,7 @@ class _Server:
             "grads": self.fn(a.grads),
             "step": self.fn(a.step),
             "data": encode((a.data, X, y), arrays, self.keep),
-            "frameworks": [m for m in AUTODIFF if m in sys.modules],  # the learner's own
+            "frameworks": _frameworks(),  # the learner's own imports
         }
         return {"adapter": info}, arrays
 
@@ -211,7 +219,7 @@ class _Server:
                 self.adapter.restore(self.snaps[header["kept"]])
                 return {"ok": True}, out
             if op == "frameworks":  # imported by now, a lazy import in a gradient function too
-                return {"frameworks": [m for m in AUTODIFF if m in sys.modules]}, out
+                return {"frameworks": _frameworks()}, out
             if op == "put_synced":  # fresh weights, and the copies kept of them
                 a = self.adapter
                 fns = (a.forward, a.grads, a.step)
