@@ -149,6 +149,7 @@ def content_hash(file: Path, options: dict[str, Any]) -> str:
     from nnparity import __version__
 
     h = hashlib.sha256(json.dumps([options, __version__], sort_keys=True, default=str).encode())
+    file = file.resolve()  # a link runs in its target's folder: that one (review s58 F4)
     for f in [file, *_folder_modules(file.parent)]:
         h.update(os.fsencode(str(f.relative_to(file.parent))) + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()

@@ -29,19 +29,18 @@ SHOWN = ("file", "status", "passed", "code", "training", "finding", "style", "st
 
 def report_names(files: list[Path]) -> dict[Path, str]:
     """A readable file name per submission for its report: its path below the submissions'
-    common folder, separators as ``__``, then ``.txt``; where characters had to be replaced, a
-    hash of the path too, so that a name depends on its own path alone (review s54 F6: a name
-    numbered by its place in the batch, under --resume, overwrote a kept row's report)."""
+    common folder, separators as ``__`` (cut at 80 characters), then a hash of its absolute
+    path and ``.txt``: a name depends on its own path alone (review s54 F6, s58 F5)."""
     if not files:
         return {}
     root = Path(os.path.commonpath([str(f.parent) for f in files]))
     names: dict[Path, str] = {}
     for f in files:
         plain = "__".join(f.relative_to(root).parts)
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", plain)
-        if stem != plain:
-            stem += "-" + hashlib.sha256(os.fsencode(plain)).hexdigest()[:8]
-        names[f] = f"{stem}.txt"
+        stem = re.sub(r"[^A-Za-z0-9.-]+", "_", plain)[:80]  # (a long path: s58 F6)
+        # a hash of the absolute path: a/b.py and a__b.py, or x.py below two different
+        # common folders across --resume runs, never share a name (review s58 F5)
+        names[f] = f"{stem}-{hashlib.sha256(os.fsencode(str(f.absolute()))).hexdigest()[:8]}.txt"
     return names
 
 
