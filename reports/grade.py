@@ -114,6 +114,8 @@ def _near(f: Path, name: str) -> str | None:
     except (OSError, SyntaxError, ValueError):
         return None
     defs = [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    defs += [t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+             if isinstance(t, ast.Name)]  # fmt: skip  # (s58 F10: nnparity_adaptor = make)
     close = difflib.get_close_matches(name, defs, n=1, cutoff=0.8)
     return close[0] if close else None
 
@@ -190,18 +192,20 @@ def grade_one(
         style=str(res.get("style") or ""),
         framework=",".join(res.get("frameworks") or []),
     )
-    row = _held(row)
+    row = _held(row, require_fit)
     from .check_isolation import _extras
 
     body = out.render if out.status == VERDICT else f"no verdict ({out.status}):\n{out.error}\n"
     return row, f"{file}\n\n{body.rstrip()}\n{_extras(out)}"
 
 
-def _held(row: Row) -> Row:
+def _held(row: Row, require_fit: bool = False) -> Row:
     """A match that checked no backward pass does not pass a class: an adapter that hands over
     its forward pass alone, or gradients an autodiff framework may have computed (review s54
     F1, F2); the row says why."""
     if row.passed != "1":
+        if require_fit and row.code == "match" and row.training != "fits" and not row.error:
+            return _with(row, error=f"the training did not fit ({row.training}; --require-fit)")
         return row
     if row.style == "forward":
         return _with(row, passed="0", error="only its forward pass was checked (from_forward)")

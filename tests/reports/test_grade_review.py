@@ -105,9 +105,11 @@ def test_a_link_keeps_its_own_row_and_a_misspelled_adapter_is_said(tmp_path, cap
     (subs / "vic" / "net.py").symlink_to(subs / "alice" / "net.py")
     (subs / "rob").mkdir()
     (subs / "rob" / "net.py").write_text("def nnparity_adaptor():\n    pass\n")
+    (subs / "sam").mkdir()
+    (subs / "sam" / "net.py").write_text("def make():\n    pass\nnnparity_adapters = make\n")
     out = tmp_path / "g"
     assert main(["check", str(subs), "--out", str(out), *FAST]) == 0
     assert set(_rows(out)) == {"alice", "vic"}
-    assert "defines nnparity_adaptor(), not nnparity_adapter(): not graded" in (
-        capsys.readouterr().err
-    )
+    err = capsys.readouterr().err
+    assert "defines nnparity_adaptor(), not nnparity_adapter(): not graded" in err
+    assert "defines nnparity_adapters(), not nnparity_adapter(): not graded" in err
