@@ -189,7 +189,7 @@ def grade_one(
         seconds,
         (out.error or "").splitlines()[0] if out.error else "",
         passed="1" if out.passes(require_fit) else "0",
-        style=str(res.get("style") or ""),
+        style=str(res.get("style") or ("layers" if "layers" in res else "")),
         framework=",".join(res.get("frameworks") or []),
     )
     row = _held(row, require_fit)

@@ -127,18 +127,17 @@ def _child_check(req: dict, learner: remote.Learner) -> dict:
         h, arrays = learner.ask(None)  # the learner's process describes its adapter
         phase = "during the check (in a function of yours that nnparity called)"
         adapter, X, y = remote.describe(learner, h, arrays)
-        mods: list = []
         if "layers" in h:  # nnparity_layers(): one verdict per layer
             result = check_layers(adapter)
         else:
             X = X if req["X"] is None else req["X"]
             y = y if req["y"] is None else req["y"]
             result = checker.check(adapter, X, y, **req["options"])
-            mods = h["adapter"].get("frameworks") or learner.ask({"op": "frameworks"})[0].get(
-                "frameworks", []
-            )  # imported by the learner's file, or by its functions since (review s54 F2)
-            if mods:
-                result = replace(result, unchecked=(*result.unchecked, framework_note(mods)))
+        mods = learner.ask({"op": "frameworks"})[0].get("frameworks", [])  # imported by the
+        # learner's code, at the top or in its functions since (reviews s54 F2, s58 F2: the
+        # layer checks too)
+        if mods and "layers" not in h:
+            result = replace(result, unchecked=(*result.unchecked, framework_note(mods)))
         sent = {
             "status": VERDICT,
             "result": {**result.as_dict(), "frameworks": mods},

@@ -113,3 +113,18 @@ def test_a_link_keeps_its_own_row_and_a_misspelled_adapter_is_said(tmp_path, cap
     err = capsys.readouterr().err
     assert "defines nnparity_adaptor(), not nnparity_adapter(): not graded" in err
     assert "defines nnparity_adapters(), not nnparity_adapter(): not graded" in err
+
+
+def test_layer_checks_that_import_a_framework_do_not_pass(tmp_path):
+    """Review s58 F2: layer checks skipped the framework rule and had no style."""
+    examples = Path(__file__).resolve().parents[2] / "examples" / "learners"
+    src = (examples / "layers_affine_ok.py").read_text()
+    for who, head in (("torch_user", "import torch  # noqa: F401\n"), ("numpy_only", "")):
+        (tmp_path / "s" / who).mkdir(parents=True)
+        (tmp_path / "s" / who / "sub.py").write_text(head + src)
+    out = tmp_path / "g"
+    files = [str(tmp_path / "s" / w / "sub.py") for w in ("torch_user", "numpy_only")]
+    main(["check", *files, "--out", str(out), "--timeout", "60"])
+    rows = _rows(out)
+    assert (rows["torch_user"]["passed"], rows["torch_user"]["framework"]) == ("0", "torch")
+    assert (rows["numpy_only"]["passed"], rows["numpy_only"]["style"]) == ("1", "layers")
