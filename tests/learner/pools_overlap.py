@@ -1,100 +1,9 @@
 """A layer-class net with overlapping pools (review s52, a test fixture): conv (im2col) relu
-maxpool(3, stride 2) conv relu avgpool(2, stride 1) flatten dense; dx added window by window."""
+maxpool(3, stride 2) conv relu avgpool(2, stride 1) flatten dense; dx added window by window;
+its other layers are lenet2_im2col's."""
 
 import numpy as np
-
-
-def _idx(C, H, W, k, pad, stride):
-    Ho = (H + 2 * pad - k) // stride + 1
-    Wo = (W + 2 * pad - k) // stride + 1
-    i0 = np.tile(np.repeat(np.arange(k), k), C)
-    i1 = stride * np.repeat(np.arange(Ho), Wo)
-    j0 = np.tile(np.arange(k), k * C)
-    j1 = stride * np.tile(np.arange(Wo), Ho)
-    i = i0[:, None] + i1[None, :]
-    j = j0[:, None] + j1[None, :]
-    c = np.repeat(np.arange(C), k * k)[:, None]
-    return c, i, j, Ho, Wo
-
-
-class Conv:
-    def __init__(self, cin, cout, k, pad, stride, rng):
-        self.k, self.pad, self.stride = k, pad, stride
-        self.weights = rng.randn(cout, cin, k, k) * np.sqrt(2.0 / (cin * k * k))
-        self.biases = np.zeros(cout)
-
-    def forward(self, x):
-        self.x = x
-        N, C, H, W = x.shape
-        p = self.pad
-        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-        c, i, j, Ho, Wo = _idx(C, H, W, self.k, p, self.stride)
-        self.cols = xp[:, c, i, j]  # N, CKK, L
-        F = self.weights.shape[0]
-        out = (
-            np.einsum("fk,nkl->nfl", self.weights.reshape(F, -1), self.cols)
-            + self.biases[None, :, None]
-        )
-        self.output = out.reshape(N, F, Ho, Wo)
-        return self.output
-
-    def backward(self, dvalues):
-        N, F, Ho, Wo = dvalues.shape
-        d = dvalues.reshape(N, F, -1)
-        self.dweights = np.einsum("nfl,nkl->fk", d, self.cols).reshape(self.weights.shape)
-        self.dbiases = d.sum(axis=(0, 2))
-        dcols = np.einsum("fk,nfl->nkl", self.weights.reshape(F, -1), d)
-        N, C, H, W = self.x.shape
-        p = self.pad
-        dxp = np.zeros((N, C, H + 2 * p, W + 2 * p))
-        c, i, j, _, _ = _idx(C, H, W, self.k, p, self.stride)
-        np.add.at(dxp, (slice(None), c, i, j), dcols)
-        self.dinputs = dxp[:, :, p : p + H, p : p + W]
-        return self.dinputs
-
-
-class ReLU:
-    def forward(self, x):
-        self.x = x
-        self.output = np.maximum(0, x)
-        return self.output
-
-    def backward(self, d):
-        self.dinputs = d * (self.x > 0)
-        return self.dinputs
-
-
-class MaxPool:
-    def __init__(self, k):
-        self.k = k
-
-    def forward(self, x):
-        self.x = x
-        N, C, H, W = x.shape
-        k = self.k
-        Ho, Wo = H // k, W // k
-        xr = (
-            x[:, :, : Ho * k, : Wo * k]
-            .reshape(N, C, Ho, k, Wo, k)
-            .transpose(0, 1, 2, 4, 3, 5)
-            .reshape(N, C, Ho, Wo, k * k)
-        )
-        self.arg = xr.argmax(axis=-1)
-        self.output = xr.max(axis=-1)
-        return self.output
-
-    def backward(self, d):
-        N, C, H, W = self.x.shape
-        k = self.k
-        Ho, Wo = d.shape[2], d.shape[3]
-        dr = np.zeros((N, C, Ho, Wo, k * k))
-        np.put_along_axis(dr, self.arg[..., None], d[..., None], axis=-1)
-        dx = np.zeros_like(self.x)
-        dx[:, :, : Ho * k, : Wo * k] = (
-            dr.reshape(N, C, Ho, Wo, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(N, C, Ho * k, Wo * k)
-        )
-        self.dinputs = dx
-        return dx
+from lenet2_im2col import Conv, Dense, Flatten, ReLU, SoftmaxCE  # the same layers
 
 
 class Pool:
@@ -136,47 +45,6 @@ class Pool:
                     ] / (k * k)
         self.dinputs = dx
         return dx
-
-
-class Flatten:
-    def forward(self, x):
-        self.shape = x.shape
-        self.output = x.reshape(x.shape[0], -1)
-        return self.output
-
-    def backward(self, d):
-        self.dinputs = d.reshape(self.shape)
-        return self.dinputs
-
-
-class Dense:
-    def __init__(self, nin, nout, rng):
-        self.weights = rng.randn(nin, nout) * np.sqrt(1.0 / nin)
-        self.biases = np.zeros((1, nout))
-
-    def forward(self, x):
-        self.x = x
-        self.output = x @ self.weights + self.biases
-        return self.output
-
-    def backward(self, d):
-        self.dweights = self.x.T @ d
-        self.dbiases = d.sum(axis=0, keepdims=True)
-        self.dinputs = d @ self.weights.T
-        return self.dinputs
-
-
-class SoftmaxCE:
-    def forward(self, z, y):
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        self.p = e / e.sum(axis=1, keepdims=True)
-        self.y = y
-        return -np.mean(np.log(self.p[np.arange(len(y)), y]))
-
-    def backward(self):
-        d = self.p.copy()
-        d[np.arange(len(self.y)), self.y] -= 1
-        return d / len(self.y)
 
 
 rng = np.random.RandomState(0)

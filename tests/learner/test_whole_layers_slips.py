@@ -106,6 +106,8 @@ def test_a_max_pool_assigning_whole_overlapping_windows_is_pool_routing(tmp_path
     assert line in src
     path = tmp_path / "pool_window_assigned.py"
     path.write_text(src.replace(line, line.replace("+=", "=")))
+    lenet = Path(__file__).parent / "lenet2_im2col.py"  # its layers, beside it
+    (tmp_path / lenet.name).write_text(lenet.read_text())
     assert main(["check", str(path), "--steps", "2"]) == 1
     out = capsys.readouterr().out
     assert "pool_routing" in out.split("findings:")[1].splitlines()[1], out
