@@ -35,7 +35,9 @@ import numpy as np
 from nnparity.scratch import Spec, activations, build
 from nnparity.scratch.errors import SpecError
 from nnparity.scratch.layers import Ctx
+from nnparity.scratch.layers.norm import _channel_axes
 from nnparity.scratch.spec_layers import is_activation
+from nnparity.scratch.stack import _own  # a layer's arrays under their short keys
 
 from .layered_terms import _abs_vjp
 from .roundoff import SAFETY
@@ -43,13 +45,6 @@ from .roundoff import SAFETY
 Array = np.ndarray
 _LINEAR = ("dense", "conv")
 _NORMS = ("batchnorm", "layernorm")
-
-
-def _own(d: dict[str, Array], number: int | None) -> dict[str, Array]:
-    if number is None:
-        return {}
-    keys = ("W", "b", "gamma", "beta", "running_mean", "running_var")
-    return {k: d[f"{k}{number}"] for k in keys if f"{k}{number}" in d}
 
 
 def _slope(layer: Any, z: Array) -> Array:
@@ -60,8 +55,7 @@ def _slope(layer: Any, z: Array) -> Array:
 
 def _norm_envelope(name: str, cache: Any, Ex: Array, x: Array, u: float):
     """(E_xhat, E_mu, E_var) in units of u, the statistics' kept as size 1 (None in eval)."""
-    axes = (tuple(range(1, x.ndim)) if name == "layernorm" else
-            (0,) if x.ndim == 2 else (0, 2, 3))  # fmt: skip
+    axes = tuple(range(1, x.ndim)) if name == "layernorm" else _channel_axes(x.ndim)[0]
     xc, rstd = np.abs(cache.xc), cache.rstd
     if not cache.batch_stats:
         return rstd * (Ex + xc) + 2 * xc * rstd, None, None
@@ -177,7 +171,7 @@ def _allowances(spec, params, X, y, state, masks, u):  # noqa: ANN001, ANN202
 def _vec(name: str, x: Array, gamma: Array) -> tuple[int, ...]:
     if name == "layernorm":
         return np.shape(gamma)
-    return (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
+    return _channel_axes(x.ndim)[1]
 
 
 def _momentum(c: Any) -> float:
@@ -193,5 +187,5 @@ def _input_error(name: str, s: Any, P: dict, err: Any, ag: Array) -> dict:
     if name in _LINEAR:
         own = {k: np.abs(v) for k, v in _own(P, s.number).items()}
         return {"W": np.abs(s.layer.backward(own, err, ag, False)[1]["W"])}
-    axes = (0,) if name == "layernorm" else ((0,) if ag.ndim == 2 else (0, 2, 3))
+    axes = (0,) if name == "layernorm" else _channel_axes(ag.ndim)[0]
     return {"gamma": (ag * err).sum(axis=axes)}
