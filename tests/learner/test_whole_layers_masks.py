@@ -46,7 +46,8 @@ def test_non_inverted_dropout_is_dropout_mask_said_as_a_form():
     r = _run(m.nnparity_adapter())
     f = r.findings[0]
     assert (r.code, f.code, f.layer) == ("implementation_bug", "dropout_mask", 2), r.render()
-    assert "non-inverted dropout" in f.evidence and "valid form" in f.hint, r.render()
+    assert "non-inverted dropout" in f.evidence and "no declaration" in f.evidence, r.render()
+    assert "1 / keep in training as PyTorch" in f.hint, r.render()
 
 
 def test_a_mask_drawn_again_into_its_attribute_in_backward_is_said_with_the_loss():
