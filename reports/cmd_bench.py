@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="skip the two large sizes and default-mode gradcheck (seconds, not minutes)",
+        help="skip the two large sizes and default-mode gradcheck (about 10 s instead of 60)",
     )
     p.add_argument("--repeats", type=int, default=7, help="paired samples per figure (default 7)")
     p.add_argument(

@@ -13,8 +13,8 @@ import textwrap
 
 LARGE = 1e9  # bytes of records above which the CLI warns about memory
 # The one speed claim (README says the same): `nnparity report` on the default matrix, measured
-# with /usr/bin/time on the 2-core development machine, quiet (load 0.8), 2026-12-01.
-DEFAULT_TIME = "about 40 seconds on 2 quiet cores (measured 39 s wall, 51 s of CPU time)"
+# with /usr/bin/time on the 2-core development machine (AMD EPYC), quiet, 2026-12-06.
+DEFAULT_TIME = "about 20 seconds on 2 quiet cores (measured 20 s wall, 27 s of CPU time)"
 
 
 def _positive(text: str) -> int:
