@@ -285,7 +285,7 @@ def _check(
     bad, diag = judged(run)
     if bad and any(ref.clip):  # a declared clip the steps do not take
         diag = clip_not_applied(run.history, ref, codec, base.atol, base.rtol) or diag
-    if not (bad or run.crash or nan_step or runner.hygiene):  # a kink the data never reach
+    if not (run.crash or nan_step or runner.hygiene) and all(f.kind == "note" for f in diag):
         runner.hygiene += fresh_steps(adapter, runner, ref, codec, X, y, batches, tols, _run, run)
     sat = None if bad or run.crash or nan_step or runner.hygiene else saturated_step(  # 1 - a
         adapter, runner, ref, codec, P0, X, y, batches, tols, _run)  # fmt: skip

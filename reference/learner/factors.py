@@ -52,11 +52,11 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a.ravel(), b.ravel())) if a.size else 0.0
 
 
-def _exact(pairs: list) -> bool:
-    """Each hypothesis equals the learner's values to rtol of its own scale, however small
-    (then not a zero prediction)."""
+def _exact(pairs: list, k: float = 1.0) -> bool:
+    """Each hypothesis times ``k`` equals the learner's values to rtol of its own scale,
+    however small (then not a zero prediction)."""
     return all(
-        not gh.size or float(np.abs(gl - gh).max()) <= rt * float(np.abs(gh).max())
+        not gh.size or float(np.abs(gl - k * gh).max()) <= rt * float(np.abs(k * gh).max())
         for gl, gh, _, rt in pairs
     )
 
@@ -173,6 +173,9 @@ def fit(
         if factor is not None:
             c = next(v for v, nm in names if nm == factor)  # type: ignore[misc]
     if fixed is not None:
+        if not fixed.cs and abs(c - fixed.c) > near * abs(fixed.c) and _exact(pairs, c):
+            return Fit(False, c, cos, None)  # small values that read another c exactly: not
+            # the weight's (a bias of 1e-8 within tolerance of 0 at any c, review s56 F2)
         c, factor, cs = fixed.c, fixed.factor, fixed.cs
     if cs:  # the cosine of the learner's values with the per-step prediction
         num = sum(k * _dot(gl, gh) for k, (gl, gh, _, _) in zip(cs, pairs, strict=True))

@@ -1,9 +1,11 @@
 """Steps at fresh weights: where the learner's data and weights keep every unit on one side of a
 kink for all the steps checked (inputs in [0, 1] and weights from ``rand``: no z below 0 for
 600 steps), or keep a layer's gradient at 0 (every weight 0, every ReLU dead), a slip there
-never shows; at scratch's initialisation (weights of both signs) it does. Once, after a run in
-which everything agreed, the first ``FRESH_STEPS`` steps run again from the learner's state
-before step 1 with fresh weights written in, and into every copy the learner keeps of them
+never shows; at scratch's initialisation (weights of both signs) it does; so too where a safe
+log's clip zeroes a layer's gradient at saturated samples (review s56 F2). Once, after a run in
+which everything agreed or parted only by a convention (notes), the first ``FRESH_STEPS``
+steps run again from the learner's state before step 1 with fresh weights written in, and into
+every copy the learner keeps of them
 (``Adapter.write_synced``: a transposed W, heavy-ball's previous weights, an initial copy for
 a reset, each equal to a weight or its transpose there). A named derivative bug is said at
 once. A sign flip or a factor on a whole parameter is said as a bug where the learner's own
@@ -76,11 +78,13 @@ def fresh_steps(
     if run.crash or again.hygiene or not bad:
         return []
     found = diagnose(bad, run.history, ref, codec, X, y, ref.spec, stop, codec.precision)
+    if all(f.kind == "note" for f in found):  # a convention (a safe log's clip) again: said
+        return []
     named = [f for f in found if f.code in NAMED and f.kind == "bug"]
     parted = sorted({r.tensor for r in bad if r.stage in ("grad", "update")})
     if not named and codec.precision == "float16":
         return []  # (a float16 Adam's v underflows at fresh weights: another eps, no bug)
-    inert = set(codec.labels(sorted(_inert(main.history if main else []))))
+    inert = set(codec.labels(sorted(_inert(main.history if main else [], ref))))
     factors = [  # on parameters the learner's own steps left inert (review s56 F3: a factor
         f  # on live, agreeing ones is state taken from the starting weights, a norm of W1)
         for f in found
@@ -122,14 +126,26 @@ UNNAMED = (
 )
 
 
-def _inert(history: list) -> list[str]:
-    """The parameters whose PyTorch gradient was nothing beside the largest one's (1e-8 of
-    it) at every step the learner's own weights took: a layer of zero weights, of dead ReLUs
-    or saturated tanh, where a sign or a factor could not show."""
+def _inert(history: list, ref: Reference) -> list[str]:
+    """The parameters whose data gradient was nothing beside the largest one's (1e-8 of it)
+    at every step the learner's own weights took: a layer of zero weights, of dead ReLUs or
+    saturated tanh, where a sign or a factor could not show. The learner's own gradients where
+    it gives them (a safe log's clip zeroes what the twin's exact gradient keeps: review s56
+    F2), PyTorch's where it does not, each less its declared L2 term (an L2 moves a weight
+    whose data gradient is 0)."""
     out = None
-    for _, rs, _ in history:
-        top = max((float(np.abs(g).max(initial=0.0)) for g in rs.grads.values()), default=0.0)
-        here = {k for k, g in rs.grads.items() if float(np.abs(g).max(initial=0.0)) <= 1e-8 * top}
+    for obs, rs, _ in history:
+        grads = obs.grads if obs.grads is not None else rs.grads
+        size = {
+            k: float(
+                np.abs(np.asarray(g, float) - ref.l2_on(k) * np.asarray(obs.params[k], float)).max(
+                    initial=0.0
+                )
+            )
+            for k, g in grads.items()
+        }
+        top = max(size.values(), default=0.0)
+        here = {k for k, v in size.items() if v <= 1e-8 * top}
         out = here if out is None else out & here
     return sorted(out or ())
 

@@ -73,6 +73,7 @@ class Search:
         self.bias = layers_with_bias
         self.names = step_names(steps, sizes)
         self._above: list[Tensor] | None = None
+        self._safe_above = False  # the dz handed down came through a safe log's clip
         self.derivs = [C.derivatives(n, m) for n, m in acts]
         self.derivs[-1] += [
             OUTPUT_DZ[k] if k in OUTPUT_DZ else clip_deriv(k) for k in steps[0].alt_dz
@@ -108,6 +109,7 @@ class Search:
         for l in range(L, 0, -1):
             best, best_dz = None, None
             self._above = up  # the dz of the layer above, as chosen (a bias copied from it)
+            self._safe_above = l < L and out[0].deriv.key.split()[0] in SAFE_LOGS
             for wb in self._wbacks(l):
                 for d in [force] if force and l == L else self.derivs[l - 1]:
                     dz = [
@@ -298,17 +300,27 @@ class Search:
                     if gh.shape != s.g[name].shape:
                         break
                     pairs.append((s.g[name], gh, s.atol[name], s.rtol))
-                else:  # an exact 0 handed down (a safe log's, every sample saturated: review
-                    safe = d.key.split()[0] in SAFE_LOGS or not any(t.any() for t in dz)
-                    still = (
-                        safe
+                else:  # a 0 handed down (a safe log's, every sample saturated: review s55
+                    safe = (  # F1), on the output layer, or below it by its true derivative
+                        d.key.split()[0] in SAFE_LOGS
+                        or (self._safe_above and d.key == "true")
+                        or not any(t.any() for t in dz)
+                    )
+                    f = fit(pairs, self.names, fixed, ref_zero or form.key == zero_total)
+                    if (
+                        not f.ok
+                        and safe
+                        and fixed is None  # (a 0 carries no factor of the weight's)
                         and form.code is None
-                        and all(  # s55 F1) explains the
-                            not gl.any() and not gh.any()
-                            for gl, gh, *_ in pairs  # learner's own
+                        and all(
+                            bool((gl.abs() <= at).all() and (gh.abs() <= at).all())
+                            for gl, gh, at, _ in pairs
                         )
-                    )  # (its plain form alone: "the first sample's dz" is 0 too, review s56 F7)
-                    f = fit(pairs, self.names, fixed, ref_zero or still or form.key == zero_total)
+                    ):  # explains the learner's own 0, exactly or within tolerance (a unit at
+                        # 1 - 1e-14 beside the learner's 1.0: its h (1 - h) differs in the last
+                        # bits), where no exact fit reads a sign or a factor in the small values
+                        # first; its plain form alone ("the first sample's dz" is 0 too, s56 F7)
+                        f = fit(pairs, self.names, fixed, True)
                     cost = form.cost + (0.0 if fixed else f.cost())
                     if f.ok and (found is None or cost < found[2]):
                         found = (form, f, cost)
