@@ -98,7 +98,7 @@ def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding 
     if (
         shown in ("sigmoid", "softmax")
         and np.allclose(out, logits, rtol=rtol, atol=atol)
-        and _trains_through(obs, rs, len(spec.sizes) - 1, rtol, atol)
+        and _trains_through(obs, rs, spec, rtol, atol)
     ):
         for r in refs:
             if r is not None:
@@ -171,19 +171,40 @@ def _clip_note(act: str, eps: float, past: int, n: int, step: int = 1) -> Findin
     )
 
 
-def _trains_through(obs: Obs, rs: RefStep, last: int, rtol: float, atol: float) -> bool:
+def _trains_through(obs: Obs, rs: RefStep, spec: Any, rtol: float, atol: float) -> bool:
     """Whether the declared last activation is applied in training, so that a forward without
     it is only what the forward returns, not a network that lacks the activation: the step's
     loss agrees with PyTorch's (taken through the activation), or the last layer's gradients
     agree with PyTorch's up to one positive factor (a network trained on the logits themselves
-    has dL/dz = z - y there, not p - y). A backward bug below the last layer, or a scale on
-    every layer, leaves both as they are, and is then named on the gradients it changes."""
+    has dL/dz = z - y there, not p - y), or, from a step that shows neither (Adam's, whose
+    gradients its step does not imply), its post-step weights are the declared optimizer's
+    on PyTorch's gradients (review s59c F1: Saito's TwoLayerNet, whose predict returns the
+    scores, under his Adam). A backward bug below the last layer, or a scale on every
+    layer, leaves the first two as they are, and is then named on the gradients it changes."""
     if obs.loss is not None and bool(np.isclose(obs.loss, rs.loss, rtol=rtol, atol=atol)):
         return True
     if not obs.grads:
-        return False
+        return obs.after is not None and _steps_through(obs, rs, spec, rtol, atol)
+    last = len(spec.sizes) - 1
     top = [k for k in (f"W{last}", f"b{last}") if k in obs.grads and k in rs.grads]
     return bool(top) and all(_parallel(obs.grads[k], rs.grads[k], rtol, atol) for k in top)
+
+
+def _steps_through(obs: Obs, rs: RefStep, spec: Any, rtol: float, atol: float) -> bool:
+    """The learner's first step is the declared optimizer's (fresh state) on PyTorch's
+    gradients, every parameter within the tolerance: PyTorch's form, or a form of it that is
+    said as a note (eps before Adam's bias correction, eps inside RMSprop's root)."""
+    from .evidence import to_tensors
+    from .optim_sim import Sim
+
+    P, G = to_tensors(obs.params), to_tensors(rs.grads)
+    for form in (None, "eps_hat", "eps_inside"):
+        Q = Sim(spec.opt.name, dict(spec.opt.kwargs), form).step(P, G)
+        got = [(np.asarray(obs.after[k], float), v.numpy()) for k, v in Q.items() if k in obs.after]
+        scale = max((float(np.abs(q).max(initial=0.0)) for _, q in got), default=0.0) or 1.0
+        if got and all(np.allclose(a, q, rtol=rtol, atol=atol * scale) for a, q in got):
+            return True
+    return False
 
 
 def _parallel(g: np.ndarray, ref: np.ndarray, rtol: float, atol: float) -> bool:

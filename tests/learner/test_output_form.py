@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnparity.reference.learner import check, from_gradients
+from nnparity.reference.learner import check, from_gradients, from_step
 
 R = np.random.default_rng(3)
 X = R.normal(size=(12, 4))
@@ -102,3 +102,70 @@ def test_a_square_output_one_column_per_sample_is_a_note(transposed):
     res = check(a, X, y, steps=3, probe=False)
     assert res.code == "match", res.render()
     assert ("forward_output_transposed" in res.codes()) == transposed
+
+
+def _adam_step(last: str, forms: str, in_training: bool = True):
+    """The same net behind a step that shows no gradients, stepped by Adam (PyTorch's form, or
+    Saito's, eps before the bias correction; RMSprop with eps inside the root)."""
+    k = 1 if last == "sigmoid" else 3
+    r = np.random.default_rng(7)
+    y = (r.random((12, 1)) < 0.5).astype(float) if k == 1 else r.integers(0, 3, 12)
+    P = {"W1": r.normal(0, 0.5, (4, 6)), "b1": np.zeros(6), "W2": r.normal(0, 0.5, (6, k)),
+         "b2": np.zeros(k)}  # fmt: skip
+    S = {n: [np.zeros_like(v), np.zeros_like(v)] for n, v in P.items()}
+    t = [0]
+
+    def scores(X):
+        h = np.maximum(X @ P["W1"] + P["b1"], 0)
+        return h, h @ P["W2"] + P["b2"]
+
+    def step(X, y):
+        h, z = scores(X)
+        if last == "sigmoid":
+            dz = ((1 / (1 + np.exp(-z)) if in_training else z) - y) / y.size
+        else:
+            e = np.exp(z - z.max(1, keepdims=True))
+            dz = e / e.sum(1, keepdims=True) if in_training else z.copy()
+            dz[np.arange(len(y)), y] -= 1
+            dz /= len(y)
+        dh = dz @ P["W2"].T * (h > 0)
+        G = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ dz, "b2": dz.sum(0)}
+        t[0] += 1
+        for n, g in G.items():
+            m, v = S[n]
+            if forms == "rmsprop_inside":
+                v *= 0.99
+                v += 0.01 * g * g
+                P[n] -= 0.01 * g / np.sqrt(v + 1e-7)
+                continue
+            m += 0.1 * (g - m)
+            v += 0.001 * (g * g - v)
+            if forms == "saito":
+                lr_t = 0.01 * np.sqrt(1 - 0.999 ** t[0]) / (1 - 0.9 ** t[0])
+                P[n] -= lr_t * m / (np.sqrt(v) + 1e-7)
+            else:
+                m_hat, v_hat = m / (1 - 0.9 ** t[0]), v / (1 - 0.999 ** t[0])
+                P[n] -= 0.01 * m_hat / (np.sqrt(v_hat) + 1e-7)
+
+    opt = "rmsprop(alpha=0.99, eps=1e-7)" if forms == "rmsprop_inside" else "adam(eps=1e-7)"
+    loss = "bce" if last == "sigmoid" else "cross_entropy"
+    a = from_step(P, list(P), step, forward=lambda X: scores(X)[1], sizes=[4, 6, k],
+                  activations=f"relu,{last}", loss=loss, optimizer=opt, lr=0.01)  # fmt: skip
+    return a, y
+
+
+@pytest.mark.parametrize("forms", ["torch", "saito", "rmsprop_inside"])
+@pytest.mark.parametrize("last", ["sigmoid", "softmax"])
+def test_logits_beside_an_adaptive_step_that_hides_its_gradients(last, forms):
+    """Review s59c F1: Saito's TwoLayerNet (predict returns the scores) under his Adam, AdaGrad
+    or RMSprop was "the forward output parts" (SGD's steps imply their gradients; these do
+    not): the first step, the declared optimizer's on PyTorch's gradients through the
+    activation, shows it trains through it. Without the activation in training, still a bug."""
+    a, y = _adam_step(last, forms)
+    r = check(a, X, y, steps=3, probe=False)
+    assert r.code == "match", r.render()
+    assert "logits_output" in r.codes(), r.render()
+    a, y = _adam_step(last, forms, in_training=False)
+    r = check(a, X, y, steps=3, probe=False)
+    assert r.code == "implementation_bug", r.render()
+    assert "logits_output" not in r.codes(), r.render()
