@@ -35,6 +35,7 @@ from .optim_variants import Sim
 from .order import explain_order
 from .other_loss import explain_other_loss
 from .per_batch_update import per_batch_update
+from .rebound import explain_rebound
 from .regularization import explain_regularization
 from .relabel import explain_relabelled
 from .result import Finding, distinct, factor_text
@@ -53,11 +54,8 @@ if TYPE_CHECKING:
     from .codec import Codec
     from .torch_side import Reference
 
-HYPOTHESIS_TOL = {
-    "float64": (1e-6, 1e-6),
-    "float32": (1e-4, 1e-4),
-    "float16": (1e-2, 1e-3),
-}  # (rtol, atol)
+# (rtol, atol)
+HYPOTHESIS_TOL = {"float64": (1e-6, 1e-6), "float32": (1e-4, 1e-4), "float16": (1e-2, 1e-3)}
 
 
 def diagnose(
@@ -86,7 +84,8 @@ def diagnose(
             cols := columns_output(steps, history, h_atol, h_rtol)
         ):
             return cols
-        found = explain_forward(
+        found = explain_rebound(history, ref, X, y, codec, fwd[0].step, h_atol, h_rtol)
+        found = found or explain_forward(
             ref, obs.params, X[obs.rows], obs.out, h_atol, h_rtol, codec, fwd[0].step
         )
         if found and found[0].code == "layout_declaration":  # every later step read too
