@@ -29,6 +29,9 @@ DERIV_HINT = {
     "not da * a",
     "softmax_twice": "under cross-entropy dz = (p - y) / N already holds the softmax's "
     "derivative: use it as the output layer's dz, with no softmax backward after it",
+    "rows_mispaired": "index each row at its own class: probs[np.arange(N), y] in the loss "
+    "and dscores[np.arange(N), y] -= 1 in its gradient (probs[:, y] takes every row at every "
+    "sample's class)",
     "target_missing": "subtract the target: dz = (p - y) / N, y one-hot for classes "
     "(dscores[np.arange(N), y] -= 1 before dividing by N)",
 }

@@ -71,6 +71,14 @@ OUTPUT_DZ = {  # whole-output candidates for dL/dz_L, computed in ``step_evidenc
         "probabilities belong (p - y, p = softmax(z) or sigmoid(z))",
         1.0,
     ),
+    "target_columns": Deriv(
+        "target_columns",
+        "rows_mispaired",
+        "every row's target taken at every sample's class: probs[:, y] and dscores[:, y] -= 1 "
+        "(an (N, N) selection, every row holding 1 at each class the batch's labels name) "
+        "where probs[np.arange(N), y] belongs",
+        1.0,
+    ),
     "target_mean": Deriv(
         "target_mean",
         "broadcast_shape",
@@ -204,6 +212,14 @@ def target_missing_dz(
         t = y if y.is_floating_point() else F.one_hot(y, dl_dz.shape[1]).to(dl_dz.dtype)
         return dl_dz + t / n
     return dz_of(torch.zeros_like(y))
+
+
+def target_columns_dz(dl_dz: Tensor, y: Tensor, n: int) -> Tensor:
+    """Cross-entropy's dz with ``dscores[:, y] -= 1`` for ``dscores[np.arange(N), y] -= 1``:
+    (p - M) / n, M holding 1 in every row at each class of the batch's labels."""
+    t = F.one_hot(y, dl_dz.shape[1]).to(dl_dz.dtype)
+    seen = (t.sum(0, keepdim=True) > 0).to(dl_dz.dtype)
+    return dl_dz + (t - seen) / n
 
 
 def logits_dz(z: Tensor, y: Tensor, reduction: str, ce: bool) -> Tensor:

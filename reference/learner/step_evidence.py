@@ -20,6 +20,7 @@ from .output_dz import (
     softmax_diag_dz,
     softmax_diagflat_dz,
     softmax_twice_dz,
+    target_columns_dz,
     target_mean_dz,
     target_missing_dz,
 )
@@ -89,6 +90,8 @@ def step_data(
     ce, n = ref.spec.loss.name == "cross_entropy", z[-1].shape[0]
     n = n if ref.reduction in ("mean", "batch") else 1
     alt["target_missing"] = target_missing_dz(dz_of, dl_dz, yt, n, ce)  # p for p - y
+    if ce and not yt.is_floating_point() and yt.shape[0] > 1:  # probs[:, y] for arange(N)
+        alt["target_columns"] = target_columns_dz(dl_dz, yt, n)
     if ce or (ref.spec.loss.name == "bce" and ref.spec.activations[-1].name == "sigmoid"):
         alt["logits_dz"] = logits_dz(z[-1], yt, ref.reduction, ce)  # z - y for p - y
     if z[-1].shape[0] > 1 and z[-1].shape[1] == 1 and yt.is_floating_point():
