@@ -161,9 +161,7 @@ def _run(
     stateless = spec.opt.name == "sgd" and not spec.opt.kwargs.get("momentum")
     # a step that shows no gradient is run twice only after the steps compared (a hidden
     own = stateless and adapter.grads is not None  # state, momentum, would advance twice)
-    ref64 = None  # the float64 oracle for float32 learners
-    if spec.dtype == "float32":
-        ref64 = ref.like(spec.replace(dtype="float64"))
+    ref64 = ref.like(spec.replace(dtype="float64")) if spec.dtype == "float32" else None
     allow = Allowance(spec, codec.frozen, ref.l2)
     narrow = None  # a mixed learner's narrow round-off, for what parts from the wide twin
     if tols.program == "float32" and spec.dtype == "float64":  # (float16's envelope is
@@ -338,7 +336,8 @@ def _check(
             replace(f, evidence=f"{f.evidence} (likely a consequence of {what}: fix that first)")
             if f.code in CONSEQUENCES and f not in causes
             else f
-            for f in diag
+            for f in diag  # (one said as a cause already is not its own consequence: s59a F6)
+            if f in causes or (f.code, f.params) not in {(c.code, c.params) for c in causes}
         ]
     lead, trail = crash_after(run.crash, bad, diag)
     findings = lead + hygiene + diag + trail + notes
