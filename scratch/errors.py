@@ -58,9 +58,24 @@ def did_you_mean(name: str, known: list[str]) -> str:
     return f"; did you mean {by_lower[close[0]]!r}?" if close else "."
 
 
+# optimizers of their own elsewhere (torch.optim's, Keras's): never offered a near name
+OTHER_OPTIMIZERS = {"adadelta", "adamax", "nadam", "radam", "rprop", "asgd", "lbfgs", "lion",
+                    "sparseadam", "ftrl", "adafactor", "lamb", "novograd", "yogi"}  # fmt: skip
+
+
 def unknown_name(kind: str, name: str, known: list[str]) -> SpecError:
-    """``SpecError`` for an unknown variant name, with the closest match and the known names."""
+    """``SpecError`` for an unknown variant name, with the closest match and the known names
+    (an optimizer of its own elsewhere, Adadelta, is said as such: its near name, AdaGrad, is
+    another algorithm; review s59a F7)."""
     kinds = kind + ("es" if kind.endswith("s") else "s")
+    flat = "".join(c for c in str(name).lower() if c.isalnum())
+    if kind == "optimizer" and flat in OTHER_OPTIMIZERS:
+        return SpecError(
+            f"unknown optimizer {name!r}: an optimizer of its own, which nnparity has no twin "
+            f"for (known optimizers: {', '.join(known)}); to check your gradients alone, give "
+            "no step= (the check then moves your weights by the declared optimizer between "
+            "steps) and declare optimizer='sgd'"
+        )
     return SpecError(
         f"unknown {kind} {name!r}{did_you_mean(name, known)} Known {kinds}: {', '.join(known)} "
         f"(a {kind} outside these has no PyTorch twin here: a program that uses one is checked "
