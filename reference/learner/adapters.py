@@ -36,6 +36,7 @@ from .conventions import Conventions
 from .declarations import _conv, _paths
 from .grad_formats import _is_loss_pair, _match, as_grad, loss_pair
 from .keep import put_synced, restore, snapshot
+from .layer_attrs import has_attributes
 from .layered_decl import LayeredDecl, as_dense, is_layered, layered_decl
 from .paths import LearnerError, get, put
 
@@ -213,7 +214,7 @@ def from_layers(
         declared.setdefault("bias", "separate" if biases else "none")
     names = {"weights": weights, "biases": biases, "dweights": dweights, "dbiases": dbiases}
     for layer in layers:
-        _has_attributes(layer, {k: v for k, v in names.items() if v}, dweights, dbiases)
+        has_attributes(layer, {k: v for k, v in names.items() if v}, dweights, dbiases)
     paths, gpaths = [], []
     for i in range(len(layers)):
         paths.append(f"layers[{i}].{weights}")
@@ -233,68 +234,6 @@ def from_layers(
         data=data,
         layered=layered,
     )
-
-
-def _has_attributes(layer: Any, names: dict[str, str], dw: str, db: str) -> None:
-    """A ``LearnerError`` naming the layer's own arrays when it lacks an attribute named in
-    ``names`` (the gradient attributes may appear only after the first backward pass)."""
-    missing = [  # gradient attributes often appear only after the first backward pass
-        (k, v) for k, v in names.items() if k in ("weights", "biases") and not hasattr(layer, v)
-    ]
-    if not missing:
-        return
-    held = getattr(layer, "__dict__", {}).values()
-    if not any(isinstance(v, np.ndarray) and v.ndim >= 2 for v in held):  # ReLU, Flatten, ...
-        raise LearnerError(
-            f"{type(layer).__name__} holds no weights: pass from_layers only the layers with "
-            "parameters (model.layers[i] for each dense or conv layer), in order; the others "
-            "are the spec's activations and shape layers"
-        )
-    arrays = (
-        [
-            a
-            for a in sorted(vars(layer))
-            if hasattr(layer, "__dict__")
-            if isinstance(getattr(layer, a), np.ndarray) or getattr(layer, a) is None
-        ]
-        if hasattr(layer, "__dict__")
-        else []
-    )
-    cls = type(layer).__name__
-    which = ", ".join(repr(v) for _, v in missing)
-    its = f"; its arrays are {', '.join(arrays)}" if arrays else ""
-    guess = _guess(arrays)
-    hint = (
-        ": pass " + ", ".join(f"{k}={v!r}" for k, v in guess.items())
-        if guess
-        else ": pass weights=, biases=, dweights=, dbiases= with its attribute names"
-    )
-    raise LearnerError(f"{cls} has no {which}{its}{hint} to from_layers")
-
-
-def _guess(arrays: list[str]) -> dict[str, str]:
-    """The usual attribute names among ``arrays``: W/b/dW/db, w/b/dw/db, weight/bias/..."""
-    for w, b in (
-        ("W", "b"),
-        ("w", "b"),
-        ("weight", "bias"),
-        ("weights", "biases"),
-        ("kernel", "bias"),
-    ):
-        dws = [f"d{w}", f"grad_{w}", f"{w}_grad", f"d_{w}"]
-        dbs = [f"d{b}", f"grad_{b}", f"{b}_grad", f"d_{b}"]
-        dw = next((x for x in dws if x in arrays), None)
-        db = next((x for x in dbs if x in arrays), None)
-        if w in arrays:
-            out = {"weights": w}
-            if b in arrays:
-                out["biases"] = b
-            if dw:
-                out["dweights"] = dw
-            if db and b in arrays:
-                out["dbiases"] = db
-            return out
-    return {}
 
 
 def from_step(

@@ -295,3 +295,31 @@ def test_untied_conv_biases_and_a_lone_bias_free_layer_are_said_undeclarable():
     with pytest.raises(Exception, match="one layer without a bias beside others"):
         from_gradients(P, ["k", "W", "c"], lambda X, y: dict(P),
                        spec="1x4x4 conv(2,k=3,bias=false) flatten dense(1) loss=mse")  # fmt: skip
+
+
+def test_from_layers_reads_paths_below_each_layer():
+    """Review s59c F4: numpy-ml's layers keep their arrays in dicts, parameters['W'] and
+    gradients['W']; from_layers said "FullyConnected holds no weights"."""
+    r = np.random.default_rng(5)
+
+    class FullyConnected:
+        def __init__(self, n_in, n_out):
+            self.parameters = {"W": r.normal(0, 0.5, (n_in, n_out)), "b": np.zeros(n_out)}
+            self.gradients = {}
+
+    l1, l2 = FullyConnected(2, 4), FullyConnected(4, 1)
+
+    def backward(X, y):
+        h = np.tanh(X @ l1.parameters["W"] + l1.parameters["b"])
+        d = (h @ l2.parameters["W"] + l2.parameters["b"] - y) * 2 / y.size
+        l2.gradients = {"W": h.T @ d, "b": d.sum(0)}
+        dh = d @ l2.parameters["W"].T * (1 - h**2)
+        l1.gradients = {"W": X.T @ dh, "b": dh.sum(0)}
+
+    a = from_layers([l1, l2], backward, weights="parameters['W']", biases="parameters['b']",
+                    dweights="gradients['W']", dbiases="gradients['b']", sizes=[2, 4, 1],
+                    activations="tanh,identity", loss="mse", lr=0.1)  # fmt: skip
+    assert check(a, X, Y, steps=3, probe=False).code == "match"
+    with pytest.raises(LearnerError, match="FullyConnected has no \"parameters\\['V'\\]\""):
+        from_layers([l1, l2], backward, weights="parameters['V']", sizes=[2, 4, 1],
+                    activations="tanh,identity")  # fmt: skip
