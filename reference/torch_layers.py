@@ -24,16 +24,18 @@ class LinearNoInit(nn.Linear):
 class MaskedDropout(nn.Module):
     """Inverted dropout with a mask given from outside (scratch's): y = x * (mask / (1 - p))
     in training (the order of torch's own ``x * noise``, noise = bernoulli(1 - p) / (1 - p)),
-    identity in eval mode. ``mask`` is set before each training forward pass."""
+    identity in eval mode; ``inverted=False``: x * mask in training, (1 - p) x in eval (the
+    original paper's form, which torch has no module for). ``mask`` is set before each
+    training forward pass."""
 
-    def __init__(self, p: float):
+    def __init__(self, p: float, inverted: bool = True):
         super().__init__()
-        self.p = p
+        self.p, self.inverted = p, inverted
         self.mask: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
-            return x
+            return x if self.inverted else x * (1 - self.p)
         if self.mask is None:
             raise RuntimeError("MaskedDropout needs scratch's mask: pass masks= to Twin.step")
-        return x * (self.mask.to(x.dtype) / (1 - self.p))
+        return x * (self.mask.to(x.dtype) / (1 - self.p if self.inverted else 1.0))

@@ -329,8 +329,8 @@ def flatten() -> Callable[..., nn.Module]:
 
 
 @layer()
-def dropout(p: float = 0.5) -> Callable[..., nn.Module]:
-    return lambda in_shape, bias, dtype: MaskedDropout(p)
+def dropout(p: float = 0.5, inverted: bool = True) -> Callable[..., nn.Module]:
+    return lambda in_shape, bias, dtype: MaskedDropout(p, inverted)
 
 
 @layer()

@@ -103,11 +103,12 @@ def dropout_variants(fresh: torch.Tensor | None = None) -> list[WVariant]:
         WVariant(
             "dropout_mask",
             "non-inverted dropout: x * mask with no 1 / keep in training, forward and backward "
-            "(the original paper's form, whose test pass scales by keep instead: a model of its "
-            "own, whose training outputs and gradients are not PyTorch's, and no declaration "
-            "takes it)",
-            "scale by 1 / keep in training as PyTorch does (inverted dropout, x * mask / keep, "
-            "dx = dout * mask / keep) and leave test mode the identity",
+            "(the original paper's form, whose test pass scales by keep instead; its training "
+            "outputs and gradients are not PyTorch's inverted dropout's)",
+            "if your test pass scales by keep (the paper's form, Deep Learning from Scratch's "
+            "Dropout), declare it: dropout(p,inverted=false) in your spec; else scale by 1 / "
+            "keep in training as PyTorch does (inverted dropout, x * mask / keep, dx = dout * "
+            "mask / keep) and leave test mode the identity",
             _drop("noninverted"),
         ),
     ] + [

@@ -238,14 +238,18 @@ def _spec(text: Any, kw: dict[str, Any], keep_p: bool) -> Spec:
         except SpecError as e:
             raise DeclarationError(str(e)) from None
     if keep_p:
-        layers = tuple(
-            Choice("dropout", (("p", round(1.0 - dict(c.params).get("p", 0.5), 12)),))
-            if c.name == "dropout"
-            else c
-            for c in spec.layers
-        )
-        spec = spec.replace(layers=layers)
+        spec = spec.replace(layers=tuple(flip_p(c) for c in spec.layers))
     return spec.replace(dtype="float64")
+
+
+def flip_p(c: Choice) -> Choice:
+    """A dropout layer's p read the other way (keep for drop), its other settings kept
+    (``inverted=false``); any other layer as it is."""
+    if c.name != "dropout":
+        return c
+    kw = dict(c.params)
+    kw["p"] = round(1.0 - kw.get("p", 0.5), 12)
+    return Choice("dropout", tuple(kw.items()))
 
 
 def _rest(spec: Spec) -> dict[str, Any]:

@@ -249,15 +249,10 @@ def _other_p(learner, ref, P, B, X, y, loss, state, shapes):  # noqa: ANN001, AN
     learner's loss with a replayed mask: the declaration or the code reads p wrongly."""
     from dataclasses import replace
 
-    from nnparity.scratch.spec_choice import Choice
+    from .layered_decl import flip_p
 
     decl = learner.decl
-    layers = tuple(
-        Choice("dropout", (("p", round(1.0 - dict(c.params).get("p", 0.5), 12)),))
-        if c.name == "dropout"
-        else c
-        for c in decl.spec.stack
-    )
+    layers = tuple(flip_p(c) for c in decl.spec.stack)
     flipped = replace(decl, spec=decl.spec.replace(layers=layers), keep_p=not decl.keep_p)
     other = type(ref)(flipped)
     keeps = keeps_of(flipped)

@@ -5,8 +5,9 @@
 - flatten: (N, C, H, W) -> (N, C H W), row-major as ``torch.flatten(x, 1)``; dx = dy reshaped.
 - dropout(p): inverted dropout, p the probability of ZEROING (PyTorch's ``nn.Dropout``):
   y = x * mask / (1 - p) in training, with mask[i] = 1 with probability 1 - p; identity in
-  eval mode. The mask is drawn from the step's generator (or given) and returned, so the twin
-  and finite differences apply the very same one; dx = dy * mask / (1 - p).
+  eval mode (``inverted=false``: y = x * mask in training, (1 - p) x in eval). The mask is
+  drawn from the step's generator (or given) and returned, so the twin and finite
+  differences apply the very same one; dx = dy * mask / (1 - p).
 """
 
 from __future__ import annotations
@@ -73,15 +74,19 @@ def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float, dty
 
 
 @register(POSITIONAL)
-def dropout(p: float = 0.5) -> Layer:
+def dropout(p: float = 0.5, inverted: bool = True) -> Layer:
     """train: y = x * mask / (1 - p), mask ~ Bernoulli(1 - p) (p = drop probability, as
-    PyTorch); eval: y = x. The mask comes from the step's seed and is returned with the step."""
+    PyTorch); eval: y = x. ``inverted=false``: the original paper's form, y = x * mask in
+    training and y = (1 - p) x in eval (Deep Learning from Scratch's ``Dropout``). The mask
+    comes from the step's seed and is returned with the step."""
     if not 0 <= p < 1:
         raise SpecError(f"dropout p is the probability of dropping and must lie in [0, 1), got {p}")
+    scale = 1 - p if inverted else 1.0  # the kept elements' divisor in training
 
     def forward(params: dict, x: Array, ctx: Ctx):
         if not ctx.train:
-            return x, None, {}
+            k = None if inverted else x.dtype.type(1 - p)  # (dx = dy k likewise)
+            return (x, None, {}) if k is None else (x * k, k, {})
         mask = ctx.mask
         if mask is None:
             if ctx.rng is None:
@@ -89,7 +94,7 @@ def dropout(p: float = 0.5) -> Layer:
             mask = dropout_mask(ctx.rng, x.shape, p, x.dtype)
         elif mask.shape != x.shape:
             raise SpecError(f"dropout mask has shape {mask.shape}; the layer's input is {x.shape}")
-        scaled = mask.astype(x.dtype, copy=False) / x.dtype.type(1 - p)  # as torch's noise
+        scaled = mask.astype(x.dtype, copy=False) / x.dtype.type(scale)  # as torch's noise
         return x * scaled, scaled, {"mask": mask}
 
     def backward(params: dict, scaled: Array | None, dy: Array, need_dx: bool):

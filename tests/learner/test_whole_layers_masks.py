@@ -46,8 +46,15 @@ def test_non_inverted_dropout_is_dropout_mask_said_as_a_form():
     r = _run(m.nnparity_adapter())
     f = r.findings[0]
     assert (r.code, f.code, f.layer) == ("implementation_bug", "dropout_mask", 2), r.render()
-    assert "non-inverted dropout" in f.evidence and "no declaration" in f.evidence, r.render()
-    assert "1 / keep in training as PyTorch" in f.hint, r.render()
+    assert "non-inverted dropout" in f.evidence, r.render()
+    assert "dropout(p,inverted=false)" in f.hint and "1 / keep in training" in f.hint, r.render()
+    # declared (review s59a F1, s59c F2: Deep Learning from Scratch's Dropout), it matches,
+    # its test pass held to (1 - p) x too
+    spec = "4 dense(16) relu dropout(0.2,inverted=false) dense(3) loss=cross_entropy"
+    a = from_layers([m.dense1, m.dense2], m.forward_backward, forward=m.predict, spec=spec,
+                    masks=[d], optimizer="sgd", lr=0.5, data=(m.X, m.Y))  # fmt: skip
+    r = _run(a)
+    assert r.code == "match", r.render()
 
 
 def test_a_mask_drawn_again_into_its_attribute_in_backward_is_said_with_the_loss():
