@@ -368,10 +368,11 @@ def _ordered(found: list[Finding]) -> list[Finding]:
     """In the order of their fix: the data first, the bias, the start, the rest, capacity."""
     order = {**dict.fromkeys(DATA_CAUSES, 0), "no_bias": 1, **dict.fromkeys(INIT_CAUSES, 2),
              "capacity": 4}  # fmt: skip
-    if any(f.code == "learning_rate" and f.evidence.endswith("the loss grows") for f in found):
-        # units that died or saturated on the way up are the growing loss's consequence, not
-        # a start to re-initialise (review s23b F5: "scale the initial weights down" at lr 1.2)
-        found = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
+    # units that died or saturated during the run are no cause a run shows: the growing
+    # loss's consequence (review s23b F5: "scale the initial weights down" at lr 1.2), or beside
+    # the data's noise, the network's size or a slow run (review s59d F1: the nnfs spiral's
+    # dead units, where leaky_relu and a lower lr fit no better); the start's state stays
+    found = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
     return sorted(found, key=lambda f: order.get(f.code, 3))
 
 

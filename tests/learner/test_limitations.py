@@ -219,3 +219,20 @@ def test_a_divergence_no_lower_lr_cures_points_at_the_data_s_scale():
     f = res.finding("learning_rate")
     assert "at lr / 10 to lr / 10,000 it turns non-finite too" in f.evidence, res.render()
     assert f.hint.startswith("look at the scale of your inputs and targets"), res.render()
+
+
+def test_units_that_die_during_the_run_are_no_cause_beside_the_datas_noise():
+    """Review s59d F1: the nnfs book's spiral, correct, under Adam lr 0.05: dead_units came
+    first, "use leaky_relu, or lower the learning rate", where neither fits better (274, 272
+    and 261 of 300): the data's overlap is the reason, said alone."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "nnfs_spiral", Path(__file__).parent / "nnfs_spiral.py"
+    )
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    r = check(m.nnparity_adapter(), m.X, m.y, steps=5)
+    assert (r.code, r.training.outcome) == ("match", "model_limitation"), r.render()
+    assert "noisy_targets" in r.codes() and "dead_units" not in r.codes(), r.render()
