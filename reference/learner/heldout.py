@@ -89,6 +89,22 @@ def noisy_targets(
     if not (fit_own > reached and (apart or guess)):
         return None
     what = "classifies" if accuracy else "reaches"
+    if guess:  # nothing of the inputs predicts the labels: the rows' pairing first
+        return Finding(  # (review s59d F2: X and y shuffled with two permutations)
+            "noisy_targets",
+            (),
+            None,
+            None,
+            f"a network {'-'.join(map(str, big.sizes))} trained with {OPT} on one half of "
+            f"your rows, then on the other, classifies the half it did not see no better than "
+            f"guessing the commonest label ({_said(held, what)}): your labels carry nothing "
+            "of the inputs a network can learn, so what it fits of them it learns by heart",
+            "check that each row of X still goes with its own y (X and y shuffled with two "
+            "permutations, or one of them alone, pair every row with another's label) and "
+            "that the labels are the ones meant; if they are, nothing predicts them from "
+            "these inputs, and no network will",
+            "limitation",
+        )
     return Finding(
         "noisy_targets",
         (),

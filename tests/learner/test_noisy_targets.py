@@ -128,6 +128,9 @@ def test_coin_flip_labels_are_noise_when_two_chance_scores_differ_by_a_few_rows(
     y = r.randint(0, 2, (200, 1)).astype(float)
     res = check(_linear(X, y, "sigmoid", "bce", 0.5), X, y, steps=3)
     assert res.training_codes() == ["noisy_targets"], res.render()
+    (f,) = [f for f in res.findings if f.code == "noisy_targets"]  # (review s59d F2: X and y
+    assert "no better than guessing the commonest label" in f.evidence, res.render()  # shuffled
+    assert "each row of X still goes with its own y" in f.hint, res.render()  # apart: chance)
 
 
 def test_a_score_at_chance_is_told_from_one_above_it():
