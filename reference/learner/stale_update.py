@@ -46,7 +46,9 @@ def stale_update(
         "your step applies the gradients of the call before it: nothing moved at step 1, and "
         "step 2 took the declared step from step 1's gradients (at step 1's weights and rows): "
         "the update runs before the backward pass that computes this call's gradients (or "
-        "reads gradient buffers the backward fills after it)",
+        "reads gradient buffers the backward fills after it), or it moves the weights by its "
+        "state (a velocity, Adam's moments) before adding this call's gradient to that state",
         "in your step, run forward, then backward, then the update, so that each update uses "
-        "the gradients just computed",
+        "the gradients just computed; within the update, fold the gradient into the state "
+        "first, then move the weights by it (v = mu * v - lr * g; w += v, not w += v; v = ...)",
     )

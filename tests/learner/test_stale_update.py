@@ -65,3 +65,30 @@ def test_an_update_before_the_backward_pass_is_named(opt):
 @pytest.mark.parametrize("opt", ["sgd", "adam"])
 def test_the_right_order_matches(opt):
     assert check(_adapter(False, opt), *_data(), steps=3, batch_size=8, probe=False).code == "match"
+
+
+def test_weights_moved_by_the_velocity_before_it_takes_the_gradient_say_so():
+    """Review s59b F3: Nielsen's network with momentum, w = w + v before v = mu v - eta g,
+    was told to run forward, backward, update, which it already did; the fix says the order
+    within the update too."""
+    r = np.random.default_rng(0)
+    P = {"W1": r.normal(0, 0.6, (3, 6)), "b1": np.zeros(6), "W2": r.normal(0, 0.6, (6, 1)),
+         "b2": np.zeros(1)}  # fmt: skip
+    V = {k: np.zeros_like(v) for k, v in P.items()}
+
+    def step(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / y.size
+        dh = d @ P["W2"].T * (1 - h**2)
+        G = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        for k, p in P.items():
+            p += V[k]  # moved by the old velocity first
+            V[k] = 0.9 * V[k] - 0.1 * G[k]
+
+    a = from_step(P, list(P), step, sizes=[3, 6, 1], activations="tanh,identity", loss="mse",
+                  optimizer="sgd(momentum=0.9)", lr=0.1)  # fmt: skip
+    res = check(a, *_data(), steps=3, batch_size=8, probe=False)
+    f = res.findings[0]
+    assert (res.code, f.code) == ("implementation_bug", "update_before_backward"), res.render()
+    assert "before adding this call's gradient to that state" in f.evidence, res.render()
+    assert "fold the gradient into the state first" in f.hint, res.render()
