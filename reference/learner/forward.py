@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .torch_side import Reference
 
 Tensor = torch.Tensor
+AS_WRITTEN = {"sigmoid": "1 / (1 + np.exp(-z))", "tanh": "np.tanh(z)"}
 
 
 def columns_output(steps: list[int], history: list, atol: float, rtol: float) -> list[Finding]:
@@ -74,6 +75,19 @@ def explain_forward(
         if not sym:
             return [layout_finding(codec.layout, step)]  # the declared layout is the other one
         other = layout_or(codec.layout, [codec.label(f"W{l}") for l in sym])
+    if L > 1 and len(set(names)) == 1 and _equal(_forward(T, Xt, ref, {"neg": "all"}), target,
+                                                  atol, rtol):  # fmt: skip
+        how = ": 1 / (1 + np.exp(z)), the sign of exp(-z) left out" if names[0] == "sigmoid" else ""
+        return [  # one activation function of the learner's own, used at every layer
+            Finding(
+                "wrong_activation",
+                tuple(codec.label(f"W{l}") for l in range(1, L + 1)),
+                None,
+                step,
+                f"your forward output equals PyTorch's with {names[0]}(-z) at every layer{how}",
+                f"apply {names[0]}(z) itself: {AS_WRITTEN.get(names[0], names[0] + '(z)')}",
+            )
+        ]
     for l in range(1, L + 1):
         trials = []
         if spec.sizes[l - 1] == spec.sizes[l]:
@@ -91,6 +105,14 @@ def explain_forward(
                     {"nob": l},
                 )
             )
+        neg = (
+            "1 / (1 + np.exp(z)), the sign of exp(-z) left out" if names[l - 1] == "sigmoid" else ""
+        )
+        trials.append(("wrong_activation", f"{names[l - 1]}(-z) at layer {l}{neg and ': ' + neg}",
+                       {"neg": l}))  # fmt: skip  # (review s59b F10: iamtrask's sigmoid typo)
+        if f"b{l}" in T and f"b{l}" not in codec.frozen:
+            trials.append(("wrong_activation", f"layer {l}'s bias added after its activation, "
+                           f"{names[l - 1]}(x W) + b", {"after": l}))  # fmt: skip
         for g in C.FNS:
             if g != names[l - 1]:
                 trials.append(
@@ -319,8 +341,9 @@ def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
     for l, act in enumerate(ref.acts, start=1):
         W = T[f"W{l}"].T if mod.get("T") in (l, "all") else T[f"W{l}"]
         z = a @ W
-        if f"b{l}" in T and mod.get("nob") != l:
+        if f"b{l}" in T and mod.get("nob") != l and mod.get("after") != l:
             z = z + T[f"b{l}"]
+        z = -z if mod.get("neg") in (l, "all") else z
         al = mod.get("act")
         if l == L and mod.get("axis0") and not ref.softmax_out:
             a = _softmax(z, mod)  # the declared softmax, over the wrong axis
@@ -330,7 +353,7 @@ def _forward(T: dict, X: Tensor, ref: Reference, mod: dict) -> Tensor:
                 a = fn[1](z)
             else:
                 a = (C.FNS[al[1]](z) if al and al[0] == l else act(z)) + (
-                    a if mod.get("res") == l else 0.0
+                    a if mod.get("res") == l else T[f"b{l}"] if mod.get("after") == l else 0.0
                 )
     if ref.softmax_out:
         return _softmax(a, mod)

@@ -34,10 +34,12 @@ class PlantedMLP:
         W1 = self.W1.T if bug == "forward_transposed" else self.W1
         self.z1 = X @ W1 + self.b1
         self.a1 = np.tanh(self.z1)
-        self.z2 = self.a1 @ self.W2 + (0 if bug == "forward_no_bias" else self.b2)
-        self.a2 = self.act2(self.z2)
+        after = bug == "forward_bias_after"  # relu(x W) + b
+        self.z2 = self.a1 @ self.W2 + (0 if bug == "forward_no_bias" or after else self.b2)
+        self.a2 = self.act2(self.z2) + (self.b2 if after else 0)
         self.z3 = self.a2 @ self.W3 + self.b3
         self.a3 = np.tanh(self.z3) if bug == "forward_tanh" else sigmoid(self.z3)
+        self.a3 = 1 / (1 + np.exp(self.z3)) if bug == "forward_sigmoid_sign" else self.a3
         return self.a3
 
     def grads(self, X, y):

@@ -163,6 +163,9 @@ def test_step_only_adam_with_a_gradient_bug_is_unexplained_not_a_crash():
         ("forward_transposed", "transposed", "W1 used transposed"),
         ("forward_no_bias", "bias_not_applied", "bias b2 not added"),
         ("forward_tanh", "wrong_activation", "tanh applied at layer 3"),
+        # review s59b F10: the bias after the activation; iamtrask's 1 / (1 + np.exp(x))
+        ("forward_bias_after", "wrong_activation", "bias added after its activation, relu"),
+        ("forward_sigmoid_sign", "wrong_activation", "sigmoid(-z) at layer 3: 1 / (1 + np.exp(z"),
     ],
 )
 def test_forward_only_bugs(bug, code, fragment):
@@ -393,3 +396,20 @@ def test_forward_hints_speak_the_learners_layout():
         r.findings[0].hint
         == "use layer 1's weights as stored: z = W @ a_prev + b (W stored (out, in))"
     )
+
+
+def test_a_sigmoid_of_minus_z_at_every_layer_is_one_finding():
+    """Review s59b F10: iamtrask's net with ``1 / (1 + np.exp(x))`` for its sigmoid, used at
+    both layers, was "no single-layer forward bug reproduces it"."""
+    r = np.random.default_rng(3)
+    P = {"W1": r.normal(size=(3, 4)), "W2": r.normal(size=(4, 1))}
+
+    def forward(X):
+        return 1 / (1 + np.exp(1 / (1 + np.exp(X @ P["W1"])) @ P["W2"]))
+
+    a = from_forward(P, ["W1", "W2"], forward, sizes=[3, 4, 1], activations="sigmoid,sigmoid",
+                     bias="none", loss="mse")  # fmt: skip
+    res = check(a, r.normal(size=(8, 3)), None, steps=1)
+    f = res.findings[0]
+    assert (res.code, f.code, f.params) == ("implementation_bug", "wrong_activation", ("W1", "W2"))
+    assert "sigmoid(-z) at every layer" in f.evidence and "np.exp(-z)" in f.hint, res.render()
