@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from .torch_side import Reference
 
 Tensor = torch.Tensor
-AS_WRITTEN = {"sigmoid": "1 / (1 + np.exp(-z))", "tanh": "np.tanh(z)"}
 
 
 def columns_output(steps: list[int], history: list, atol: float, rtol: float) -> list[Finding]:
@@ -75,17 +74,17 @@ def explain_forward(
         if not sym:
             return [layout_finding(codec.layout, step)]  # the declared layout is the other one
         other = layout_or(codec.layout, [codec.label(f"W{l}") for l in sym])
-    if L > 1 and len(set(names)) == 1 and _equal(_forward(T, Xt, ref, {"neg": "all"}), target,
-                                                  atol, rtol):  # fmt: skip
-        how = ": 1 / (1 + np.exp(z)), the sign of exp(-z) left out" if names[0] == "sigmoid" else ""
-        return [  # one activation function of the learner's own, used at every layer
+    if L > 1 and set(names) == {"sigmoid"} and _equal(_forward(T, Xt, ref, {"neg": "all"}),
+                                                      target, atol, rtol):  # fmt: skip
+        return [  # (an odd activation's f(-z) is the next layer's -W: sigmoid's alone read)
             Finding(
                 "wrong_activation",
                 tuple(codec.label(f"W{l}") for l in range(1, L + 1)),
                 None,
                 step,
-                f"your forward output equals PyTorch's with {names[0]}(-z) at every layer{how}",
-                f"apply {names[0]}(z) itself: {AS_WRITTEN.get(names[0], names[0] + '(z)')}",
+                "your forward output equals PyTorch's with sigmoid(-z) at every layer: "
+                "1 / (1 + np.exp(z)), the sign of exp(-z) left out",
+                "apply sigmoid(z) itself: 1 / (1 + np.exp(-z))",
             )
         ]
     for l in range(1, L + 1):
@@ -105,11 +104,9 @@ def explain_forward(
                     {"nob": l},
                 )
             )
-        neg = (
-            "1 / (1 + np.exp(z)), the sign of exp(-z) left out" if names[l - 1] == "sigmoid" else ""
-        )
-        trials.append(("wrong_activation", f"{names[l - 1]}(-z) at layer {l}{neg and ': ' + neg}",
-                       {"neg": l}))  # fmt: skip  # (review s59b F10: iamtrask's sigmoid typo)
+        if names[l - 1] == "sigmoid":  # (review s59b F10: iamtrask's typo)
+            trials.append(("wrong_activation", f"sigmoid(-z) at layer {l}: 1 / (1 + np.exp(z)), "
+                           "the sign of exp(-z) left out", {"neg": l}))  # fmt: skip
         if f"b{l}" in T and f"b{l}" not in codec.frozen:
             trials.append(("wrong_activation", f"layer {l}'s bias added after its activation, "
                            f"{names[l - 1]}(x W) + b", {"after": l}))  # fmt: skip

@@ -25,22 +25,33 @@ if TYPE_CHECKING:
 ROWS = 64
 
 
-def _forward_finding(
-    runner: Runner, ref: Reference, P: dict, at: dict, X: np.ndarray, y: np.ndarray, tol: Any,
-    hyp: tuple[float, float],
-) -> Finding | None:  # fmt: skip
-    """The forward finding of the learner's forward on ``X`` at the weights ``at`` (its state
-    and ``P`` put back after), or None where it agrees, raises or returns another shape."""
+def _out_at(runner: Runner, P: dict, at: dict, X: np.ndarray) -> np.ndarray | None:
+    """The learner's forward on ``X`` at the weights ``at`` (its state and ``P`` put back
+    after), or None where it raises."""
     a = runner.a
     kept = a.keep()  # a cache the call leaves must not reach the next step
     try:
         a.write(at)
-        out = runner.forward(1, X)
+        return runner.forward(1, X)
     except LearnerCrash:
         return None
     finally:
         a.restore(kept)
         a.write(P)
+
+
+def _forward_finding(
+    runner: Runner, ref: Reference, P: dict, at: dict, X: np.ndarray, y: np.ndarray, tol: Any,
+    hyp: tuple[float, float], own: np.ndarray | None = None,
+) -> Finding | None:  # fmt: skip
+    """The forward finding of the learner's forward on ``X`` at the weights ``at``, or None
+    where it agrees, raises, returns another shape, or returns ``own`` (its output at its
+    own weights: a forward that does not read the weights written, a copy kept, is no
+    activation's reading: review s59b F10's sigmoid(-z) echoed the output layer negated)."""
+    out = _out_at(runner, P, at, X)
+    if out is None or (own is not None and np.shape(out) == np.shape(own)
+                       and np.array_equal(out, own)):  # fmt: skip
+        return None
     want = ref.run(at, X, y).out
     scale = float(np.abs(want).max(initial=0.0))
     if out.shape != want.shape or bool(
@@ -91,8 +102,9 @@ def fresh_forward(
         Q.update({k: np.zeros_like(Q[k]) for k in frozen})
         settings.append((f"fresh weights (PyTorch's default initialisation, seed {seed})", Q))
     n = min(len(X), ROWS)
+    own = _out_at(runner, P, P, X[:n])
     for what, Q in settings:  # each reaches the other side of a kink the data never reach
-        found = _forward_finding(runner, ref, P, Q, X[:n], y[:n], tol, hyp)
+        found = _forward_finding(runner, ref, P, Q, X[:n], y[:n], tol, hyp, own)
         if found is not None and found.code not in ("unexplained_mismatch", "layer_mismatch"):
             said = f"at {what}, where your data and weights never go: {found.evidence}"
             return [replace(found, evidence=said)]
