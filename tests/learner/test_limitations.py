@@ -236,3 +236,41 @@ def test_units_that_die_during_the_run_are_no_cause_beside_the_datas_noise():
     r = check(m.nnparity_adapter(), m.X, m.y, steps=5)
     assert (r.code, r.training.outcome) == ("match", "model_limitation"), r.render()
     assert "noisy_targets" in r.codes() and "dead_units" not in r.codes(), r.render()
+
+
+def _scores_net(raw: bool):
+    """Exam scores over 100 (3 of 200 past it, 1.01-1.03) under a sigmoid output, the inputs
+    raw sensor units (~500 +- 100) or standardised: review s59d F3."""
+    rng = np.random.default_rng(82)
+    X = rng.normal(0, 1, (200, 3))
+    score = 60 + 15 * np.tanh(X[:, 0]) + 5 * X[:, 1] + 5 * np.sin(X[:, 2])
+    score[:3] = [101.0, 102.0, 103.0]
+    X[:3] = [[2.5, 2.5, 1.2], [2.6, 2.8, 1.4], [2.8, 3.0, 1.5]]
+    y = (score / 100).reshape(-1, 1)
+    X = X * 100 + 500 if raw else X
+    r = np.random.default_rng(0)
+    P = {"W1": r.normal(0, 0.6, (3, 16)), "b1": np.zeros(16), "W2": r.normal(0, 0.25, (16, 1)),
+         "b2": np.zeros(1)}  # fmt: skip
+
+    def grads(X, y):
+        h = np.tanh(X @ P["W1"] + P["b1"])
+        a = 1 / (1 + np.exp(-(h @ P["W2"] + P["b2"])))
+        dz = 2 * (a - y) / len(X) * a * (1 - a)
+        dh = dz @ P["W2"].T * (1 - h**2)
+        return [X.T @ dh, dh.sum(0), h.T @ dz, dz.sum(0)]
+
+    a = from_gradients(P, list(P), grads, sizes=[3, 16, 1], activations="tanh,sigmoid",
+                       loss="mse", optimizer="sgd", lr=1.0)  # fmt: skip
+    return a, X, y
+
+
+def test_a_few_targets_just_past_the_output_range_do_not_hide_the_inputs_scale():
+    """Review s59d F3: target_range led ("no weights reach the targets") and no remedy ran,
+    where outputs clipped into (0, 1) still fit and standardised inputs do: input_scale is
+    said, target_range a note."""
+    a, X, y = _scores_net(raw=True)
+    r = check(a, X, y, steps=3)
+    assert (r.code, r.training.outcome) == ("match", "model_limitation"), r.render()
+    assert r.training_codes()[0] == "input_scale", r.render()
+    (rng,) = [f for f in r.findings if f.code == "target_range"]
+    assert rng.kind == "note", r.render()
