@@ -40,6 +40,7 @@ from .regularization import explain_regularization
 from .relabel import explain_relabelled
 from .result import Finding, distinct, factor_text
 from .row_order import explain_stale
+from .row_subset import row_subset
 from .scale import explain_total_scale
 from .schedule import explain_schedule
 from .sgd_form import explain_sgd_form
@@ -185,6 +186,7 @@ def diagnose(
                   for p in f.params}  # fmt: skip  # its sign said (review s45 F1: once)
         out = [f for f in out if f.code != "sign_flip" or not set(f.params) <= signed]
         out = one_sample(out, history, ref, X, y, codec, start, h_atol)
+        out = row_subset(out, history, ref, X, y, codec, start, h_atol)
         out = later_update(out, sel[0][0].implied, failing, start, spec, codec, history)
     upd = [r for r in bad if r.stage == "update"]
     if upd:
