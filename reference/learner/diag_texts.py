@@ -74,3 +74,13 @@ TOTAL_ZERO = (  # a sum over the units, of a layer whose samples' dz sum to 0 ov
     " (each sample's dz sums to 0 over the units at this layer, as at a softmax output under "
     "cross-entropy, so that sum is 0)"
 )
+
+
+LAYER_HINTS = {  # the layered path's, by the kind of layer that parts first
+    "batchnorm": "batchnorm's backward: dgamma = sum(dy * xhat), dbeta = sum(dy), and dx with the "
+    "terms through the batch mean and variance (layer_check(..., layer='batchnorm'))",
+    "dense": "the layer's backward, or the gradient reaching it from the layer above "
+    "(check the layers above it one at a time with check_layers)",
+    "conv": "conv's backward (dw, db, and dx for the layer below): check it with "
+    "layer_check(..., layer='conv')",
+}

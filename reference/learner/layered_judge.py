@@ -9,10 +9,9 @@
    names the bug at that layer (``batchnorm_backward``, ``batchnorm_variance``,
    ``dropout_mask``, ``conv_flip``, ``pool_routing``).
 3. Else ``layer_mismatch`` at the first tensor that parts in backpropagation order (the
-   highest-numbered layer; the loss first when the forward pass already differs), with its
-   scale against the twin's (``c``, ``cos``): ``sign_flip`` or ``scale_factor`` when the
-   tensor is the twin's times one factor. The eval-mode output is its own finding.
-"""
+   highest-numbered layer; the loss first when the forward pass already differs: not where the
+   top layer's gradients agree, a value computed apart), with its scale against the twin's:
+   ``sign_flip`` or ``scale_factor`` when the tensor is the twin's times one factor."""
 
 from __future__ import annotations
 
@@ -24,6 +23,7 @@ import numpy as np
 from nnparity.reference.compare import Record
 from nnparity.reference.layered_engine import layer_of
 
+from .diag_texts import LAYER_HINTS
 from .factors import proportion
 from .layer_judge import NEAR_ONE
 from .layered_decl import LayeredDecl
@@ -81,7 +81,9 @@ def diagnose(
     bad = [r for r in recs if not r.passed]
     out: list[Finding] = []
     core = [r for r in bad if r.stage in ("loss", "grad")]
-    if core:
+    if apart := _value_only(core, G):  # the loss value alone parts (review s59a F3: a sum
+        core, loss = [r for r in core if r.stage != "loss"], None  # of squares beside mean
+    if core:  # gradients): judged on the gradients, the value said apart
         out.append(
             _variant(ref, decl, core, P, B0, masks, fresh, X, y, loss, G, k, learner)
             or regularization(decl, core, G, T, P, learner, k)
@@ -89,6 +91,8 @@ def diagnose(
             or updated_dx(ref, core, P, B0, X, y, masks, loss, G, k, learner, _reproduces)
             or _mismatch(ref, decl, core, G, T, k, learner)
         )
+        if apart:  # (no variant reproduced that value: the gradients alone)
+            out[-1] = replace(out[-1], evidence=out[-1].evidence.replace("your loss and ", ""))
     if any(r.stage == "buffers" for r in bad):
         running = _running(ref, decl, bad, B0, B1, X, P, masks, k, learner)
         if any(r.stage == "loss" for r in bad):  # the forward parts: so do the batch statistics
@@ -188,6 +192,14 @@ def _below(ref: LayeredRef, i: int) -> int:
     return max((s.number for s in ref.net.slots[:i] if s.number), default=0)
 
 
+def _value_only(core: list[Record], G: dict) -> bool:
+    """The loss value parts while the top layer's gradients agree: a value computed apart
+    from the gradients (a sum where they are a mean's), not the forward pass."""
+    grads = [int(layer_of(r.tensor) or 0) for r in core if r.stage == "grad"]
+    loss = any(r.stage == "loss" for r in core)
+    return loss and bool(grads) and max(int(layer_of(n) or 0) for n in G) > max(grads)
+
+
 def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
     """The first tensor that parts in backpropagation order, with its layer and scale."""
     loss_bad = next((r for r in core if r.stage == "loss"), None)
@@ -243,7 +255,7 @@ def _mismatch(ref, decl, core, G, T, k, learner) -> Finding:  # noqa: ANN001
         f"(max abs diff {r.max_abs:.3g} at {r.worst_index}: {r.scratch_value:.6g} vs "
         f"{r.torch_value:.6g}{rel}) while {above}{extra}"
     )
-    hint = HINTS.get(kind, "check this layer's backward")
+    hint = LAYER_HINTS.get(kind, "check this layer's backward")
     if code == "sign_flip":
         hint = f"{_path(learner, r.tensor)}'s gradient has the opposite sign: " + hint
     elif code == "scale_factor":
@@ -385,13 +397,3 @@ def _dropout_above(ref: LayeredRef, n: int | None) -> int | None:
         return None
     above = sorted(m for m in ref.kind if m > n)
     return above[0] if above and ref.kind[above[0]] == "dropout" else None
-
-
-HINTS = {
-    "batchnorm": "batchnorm's backward: dgamma = sum(dy * xhat), dbeta = sum(dy), and dx with the "
-    "terms through the batch mean and variance (layer_check(..., layer='batchnorm'))",
-    "dense": "the layer's backward, or the gradient reaching it from the layer above "
-    "(check the layers above it one at a time with check_layers)",
-    "conv": "conv's backward (dw, db, and dx for the layer below): check it with "
-    "layer_check(..., layer='conv')",
-}

@@ -403,3 +403,27 @@ def test_a_declared_mask_shows_its_slip_in_its_own_values(mask, said):
     f = r.findings[0]
     assert (r.code, f.code, f.layer) == ("implementation_bug", "dropout_mask", 2), r.render()
     assert said in f.evidence, r.render()
+
+
+@pytest.mark.parametrize("scaled_loss", [False, True])
+def test_a_loss_value_computed_apart_does_not_hide_the_backward_mask(scaled_loss):
+    """Review s59a F3 (Grokking Deep Learning's batch dropout): the backward masks without
+    1 / keep, the loss returned as a sum where the gradients are a mean's; the top layer's
+    gradients agree, so the value parts apart from them: still dropout_mask, not "your
+    forward pass differs"."""
+    m = _load("net_nnfs_dropout_ok")
+    d = m.dropout1
+
+    def backward(dvalues):
+        d.dinputs = dvalues * (d.binary_mask != 0)  # the mask without its 1 / keep
+
+    d.backward = backward
+    if scaled_loss:
+        inner = m.forward_backward
+        m.forward_backward = lambda X, y: 10 * inner(X, y)
+    r = _run(from_layers([m.dense1, m.dense2], m.forward_backward, forward=m.predict,
+                         spec="4 dense(16) relu dropout(0.2) dense(3) loss=cross_entropy",
+                         masks=[d], optimizer="sgd", lr=0.5, data=(m.X, m.Y)))  # fmt: skip
+    f = r.findings[0]
+    assert (r.code, f.code) == ("implementation_bug", "dropout_mask"), r.render()
+    assert "without 1 / keep" in f.evidence, r.render()
