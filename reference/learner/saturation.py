@@ -45,11 +45,22 @@ SOFT_EXP_FIX = (
     "subtract each row's maximum before the exp, e = np.exp(z - z.max(axis=1, keepdims=True)): "
     "the same probabilities, and no exp above 1"
 )
+SIG_EXP_OP = (
+    "likely operation: exp of the logits overflows to inf (a sigmoid written exp(z) / (1 + "
+    "exp(z))), and inf / inf is NaN"
+)
+SIG_EXP_FIX = "write the sigmoid 1 / (1 + np.exp(-z)): exp(-z) of a large z is 0, not inf"
 GAP = {"float64": 750.0, "float32": 105.0, "float16": 18.0}  # exp(-gap) is 0: p rounds to 0
 REACH_STEPS = 3000  # PyTorch's training from the learner's weights, to see whether it gets there
 
 
-def saturated_step(
+def saturated_step(*args: Any) -> Finding | None:
+    """The scaled output's finding (``scaled_step``), else the raised bias's
+    (``shifted_step``): the same arguments."""
+    return scaled_step(*args) or shifted_step(*args)
+
+
+def scaled_step(
     adapter: Adapter,
     runner: Runner,
     ref: Reference,
@@ -84,24 +95,10 @@ def saturated_step(
     if 0.0 <= s <= 1.0:  # scaling the largest |z| sent every output to -40, unsaturated)
         return None
     Q = {k: v * s if k in (f"W{L}", f"b{L}") else v for k, v in P0.items()}
-    now = adapter.keep(pin=True)
-    try:
-        adapter.restore(runner.first)
-        adapter.write(Q)
-        again = Runner(adapter, runner.X, runner.y)
-        run = run_steps(adapter, again, ref, codec, X, y, batches[:1], 1, 0, tols)
-    except (LearnerCrash, ArithmeticError, ValueError):
+    one = _one_step(adapter, runner, ref, codec, Q, X, y, batches, tols, run_steps)
+    if one is None:
         return None
-    finally:
-        adapter.restore(runner.first)
-        adapter.restore(now)
-    if run.nan_step != 1 or not run.history:
-        return None
-    obs, rs, _ = run.history[0]
-    twin_finite = np.isfinite(rs.loss) and all(np.isfinite(g).all() for g in rs.grads.values())
-    what = first_nonfinite(obs, codec, rs)
-    if not twin_finite or what is None:
-        return None
+    obs, rs, what, again = one
     f = nonfinite_finding(obs, what, rs, spec, codec, again.warning, "")
     said = f.evidence.replace(" at step 1 (the first step)", "").rstrip("; ")
     if soft:  # the learner's own division, or an unshifted exp (review s36 7b: dennybritz)
@@ -143,6 +140,75 @@ def saturated_step(
         )
         + f") {said[0].lower()}{said[1:]}; {how}",
         kind="bug" if reached else "note",
+    )
+
+
+def _one_step(adapter: Adapter, runner: Runner, ref: Reference, codec: Codec, Q: dict,
+              X: np.ndarray, y: np.ndarray, batches: list, tols: Any,
+              run_steps: Callable[..., Any]) -> tuple | None:  # fmt: skip
+    """(obs, the twin's step, what went non-finite, the runner) of one step on the first
+    batch from the learner's state before step 1 at the weights ``Q``, where the learner's
+    step goes non-finite and PyTorch's stays finite; else None. Its state is put back."""
+    now = adapter.keep(pin=True)
+    try:
+        adapter.restore(runner.first)
+        adapter.write(Q)
+        again = Runner(adapter, runner.X, runner.y)
+        run = run_steps(adapter, again, ref, codec, X, y, batches[:1], 1, 0, tols)
+    except (LearnerCrash, ArithmeticError, ValueError):
+        return None
+    finally:
+        adapter.restore(runner.first)
+        adapter.restore(now)
+    if run.nan_step != 1 or not run.history:
+        return None
+    obs, rs, _ = run.history[0]
+    twin_finite = np.isfinite(rs.loss) and all(np.isfinite(g).all() for g in rs.grads.values())
+    what = first_nonfinite(obs, codec, rs)
+    return (obs, rs, what, again) if twin_finite and what is not None else None
+
+
+def shifted_step(adapter: Adapter, runner: Runner, ref: Reference, codec: Codec,
+                 P0: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, batches: list,
+                 tols: Any, run_steps: Callable[..., Any]) -> Finding | None:  # fmt: skip
+    """A latent ``nonfinite_at_saturation`` note: one step at the learner's starting weights
+    with the last layer's bias raised until its largest output pre-activation passes where
+    exp overflows in its dtype; a softmax's probabilities do not change (PyTorch's step is
+    the same), a sigmoid's round to 1. Said only where the learner's step goes non-finite
+    through an exp that overflows: a softmax without each row's maximum subtracted first, a
+    sigmoid written exp(z) / (1 + exp(z)) (review s59b F2: both were a plain match)."""
+    spec = ref.spec
+    L = len(spec.sizes) - 1
+    b = f"b{L}"
+    act = spec.activations[-1].name
+    last = "sigmoid" if act == "sigmoid" else "softmax" if spec.loss.name == "cross_entropy" else ""
+    if spec.layered or not last or b not in P0 or b in codec.frozen:
+        return None
+    dtype = codec.precision if codec.precision in REACH else "float64"
+    zL = ref.run(P0, X[batches[0]], y[batches[0]]).z[-1].numpy()
+    shift = float(np.log(np.finfo(dtype).max)) + 5.0 - float(zL.max(initial=0.0))
+    if not np.isfinite(shift) or shift <= 0.0:
+        return None
+    Q = {**P0, b: P0[b] + np.asarray(shift, P0[b].dtype)}
+    one = _one_step(adapter, runner, ref, codec, Q, X, y, batches, tols, run_steps)
+    if one is None or not _unshifted(one[0], one[1], dtype, one[3].warning):
+        return None
+    obs, rs, what, again = one
+    f = nonfinite_finding(obs, what, rs, spec, codec, again.warning, "")
+    said = f.evidence.replace(" at step 1 (the first step)", "").rstrip("; ")
+    op, fix = (SOFT_EXP_OP, SOFT_EXP_FIX) if last == "softmax" else (SIG_EXP_OP, SIG_EXP_FIX)
+    said = re.sub(r"likely operation: [^;]*", op, said, count=1)
+    return replace(
+        f,
+        code="nonfinite_at_saturation",
+        step=None,
+        evidence=f"every step checked agreed, but at your starting weights with the last "
+        f"layer's bias raised by {shift:.4g} (its largest output pre-activation past where exp "
+        f"overflows in {dtype}: PyTorch's step there is finite) {said[0].lower()}{said[1:]}; "
+        "a latent fault, said as a note: logits that large are rare, but one overflow ends "
+        "training",
+        hint=fix,
+        kind="note",
     )
 
 
