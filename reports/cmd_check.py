@@ -80,6 +80,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="skip the training probe (training: not_assessed); the code verdict is unchanged",
     )
     p.add_argument(
+        "--probe-steps",
+        type=int,
+        metavar="N",
+        help="steps the training probe trains before judging the fit: your own program's "
+        "(its epochs times its batches per epoch), where it trains longer than the probe's "
+        "budget (250 passes over the data, 1000 to 5000 steps)",
+    )
+    p.add_argument(
         "--require-fit",
         action="store_true",
         help="exit 1 unless the training outcome is also 'fits'",
@@ -103,6 +111,7 @@ def check_options(args: argparse.Namespace) -> dict:
         "batch_size": args.batch_size,
         "watch": args.watch,
         "probe": not args.no_probe,
+        **({"probe_steps": args.probe_steps} if args.probe_steps else {}),
         **({"against": _against(args)} if args.against != "torch" else {}),
     }
 

@@ -179,7 +179,8 @@ def _run(
             break
         rs = ref.run(P, X[rows], y[rows])
         refs = [ref, ref64]  # (their output form: read at step 1, a safe-log clip later too)
-        if form := output_form(obs, rs, refs) if k == 1 else late_clip(obs, rs, refs, tol):
+        form = output_form(obs, rs, refs, y[rows]) if k == 1 else late_clip(obs, rs, refs, tol)
+        if form:
             rs = ref.run(P, X[rows], y[rows])  # compared from here on in the form shown
             run.notes.append(form)
         if k == 1 and len(rows) == 1 and len(X) > 1:  # one row a step: the forward on many

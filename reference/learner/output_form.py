@@ -45,8 +45,15 @@ SIGMOID_NOTE = Finding(
 )
 
 
-def _logits_note(act: str) -> Finding:
+def _logits_note(act: str, unsure: bool = False) -> Finding:
     cut = "0, not 0.5" if act == "sigmoid" else "the largest, as the probabilities would"
+    said = (
+        f"; whether your training applies the {act} your first step cannot tell (an adaptive "
+        "optimizer's first step is about -lr sign(g), the same without it): your later steps "
+        "are held to PyTorch's through it"
+        if unsure
+        else ""
+    )
     return Finding(
         "logits_output",
         ("forward",),
@@ -54,14 +61,16 @@ def _logits_note(act: str) -> Finding:
         1,
         f"your forward pass returns the logits, the last layer's output before its {act}; "
         "PyTorch's logits were compared with them, and your loss and gradients are held to "
-        f"PyTorch's, taken through the {act} as declared",
+        f"PyTorch's, taken through the {act} as declared{said}",
         f"nothing to change for training; where you predict from these logits, threshold at "
         f"{cut} (or return {act}(logits) from the forward pass)",
         "note",
     )
 
 
-def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding | None:
+def output_form(
+    obs: Obs, rs: RefStep, refs: list[Reference | None], y: Any = None
+) -> Finding | None:
     """The note for a forward output in another form than the declared one, with every twin in
     ``refs`` switched to compare that form; None when the output is the declared one (or
     neither form fits: a mismatch, which the checker explains)."""
@@ -98,12 +107,12 @@ def output_form(obs: Obs, rs: RefStep, refs: list[Reference | None]) -> Finding 
     if (
         shown in ("sigmoid", "softmax")
         and np.allclose(out, logits, rtol=rtol, atol=atol)
-        and _trains_through(obs, rs, spec, rtol, atol)
+        and (through := _trains_through(obs, rs, refs[0], y, rtol, atol))
     ):
         for r in refs:
             if r is not None:
                 r.logits_out = True
-        return _logits_note(shown)
+        return _logits_note(shown, through == "unsure")
     return _clipped(out, rs, refs, shown)
 
 
@@ -171,7 +180,9 @@ def _clip_note(act: str, eps: float, past: int, n: int, step: int = 1) -> Findin
     )
 
 
-def _trains_through(obs: Obs, rs: RefStep, spec: Any, rtol: float, atol: float) -> bool:
+def _trains_through(
+    obs: Obs, rs: RefStep, ref: Any, y: Any, rtol: float, atol: float
+) -> bool | str:
     """Whether the declared last activation is applied in training, so that a forward without
     it is only what the forward returns, not a network that lacks the activation: the step's
     loss agrees with PyTorch's (taken through the activation), or the last layer's gradients
@@ -183,21 +194,44 @@ def _trains_through(obs: Obs, rs: RefStep, spec: Any, rtol: float, atol: float) 
     layer, leaves the first two as they are, and is then named on the gradients it changes."""
     if obs.loss is not None and bool(np.isclose(obs.loss, rs.loss, rtol=rtol, atol=atol)):
         return True
-    if not obs.grads:
-        return obs.after is not None and _steps_through(obs, rs, spec, rtol, atol)
-    last = len(spec.sizes) - 1
+    if not obs.grads:  # (an adaptive step's first is about -lr sign(g): "unsure" where the
+        if obs.after is None or y is None:  # step without the activation, dz = z - y, is
+            return False  # the learner's too; later steps are held through the activation)
+        if not _steps_through(obs, rs.grads, ref.spec, rtol, atol):
+            return False
+        return "unsure" if _steps_through(obs, _bare_grads(obs, rs, ref, y), ref.spec, rtol,
+                                          atol) else True  # fmt: skip
+    last = len(ref.spec.sizes) - 1
     top = [k for k in (f"W{last}", f"b{last}") if k in obs.grads and k in rs.grads]
     return bool(top) and all(_parallel(obs.grads[k], rs.grads[k], rtol, atol) for k in top)
 
 
-def _steps_through(obs: Obs, rs: RefStep, spec: Any, rtol: float, atol: float) -> bool:
-    """The learner's first step is the declared optimizer's (fresh state) on PyTorch's
-    gradients, every parameter within the tolerance: PyTorch's form, or a form of it that is
-    said as a note (eps before Adam's bias correction, eps inside RMSprop's root)."""
+def _bare_grads(obs: Obs, rs: RefStep, ref: Any, y: Any) -> dict:
+    """The gradients of the network trained on its logits themselves: dL/dz = (z - y) / N at
+    the output (y one-hot for class labels), half_sse's."""
+    from nnparity.scratch.losses import losses
+    from nnparity.scratch.spec_choice import Choice, choice
+
+    spec = ref.spec
+    bare = spec.replace(activations=(*spec.activations[:-1], Choice("identity", ())),
+                        loss=choice(losses, "half_sse"))  # fmt: skip
+    y = np.asarray(y)
+    k = spec.sizes[-1]
+    if not np.issubdtype(y.dtype, np.floating) and k > 1:
+        y = np.eye(k)[y.astype(int).ravel()]
+    y = np.asarray(y, np.float64).reshape(len(y), k)
+    other = type(ref)(bare, ref.frozen, ref.l2s, False, ref.l2_biases)
+    return other.run(obs.params, rs.a[0].numpy(), y).grads
+
+
+def _steps_through(obs: Obs, grads: dict, spec: Any, rtol: float, atol: float) -> bool:
+    """The learner's first step is the declared optimizer's (fresh state) on ``grads``, every
+    parameter within the tolerance: PyTorch's form, or a form of it that is said as a note
+    (eps before Adam's bias correction, eps inside RMSprop's root)."""
     from .evidence import to_tensors
     from .optim_sim import Sim
 
-    P, G = to_tensors(obs.params), to_tensors(rs.grads)
+    P, G = to_tensors(obs.params), to_tensors(grads)
     for form in (None, "eps_hat", "eps_inside"):
         Q = Sim(spec.opt.name, dict(spec.opt.kwargs), form).step(P, G)
         got = [(np.asarray(obs.after[k], float), v.numpy()) for k, v in Q.items() if k in obs.after]

@@ -169,3 +169,45 @@ def test_logits_beside_an_adaptive_step_that_hides_its_gradients(last, forms):
     r = check(a, X, y, steps=3, probe=False)
     assert r.code == "implementation_bug", r.render()
     assert "logits_output" not in r.codes(), r.render()
+
+
+@pytest.mark.parametrize("in_training", [True, False])
+def test_an_adaptive_first_step_that_cannot_tell_says_so(in_training):
+    """Review s60a F4: inputs in [0, 1], a quarter positive, Adam: the first step is about
+    -lr sign(g), the same with the output sigmoid in training and without it (dz = z - y).
+    The logits are taken as the forward's form with a note that says the first step cannot
+    tell; without the sigmoid in training the later steps part, a bug."""
+    r = np.random.RandomState(0)
+    Xr = r.rand(40, 5)
+    y = (Xr[:, 0] + Xr[:, 1] > 1.4).astype(float).reshape(-1, 1)
+    w = np.random.RandomState(45)
+    P = {"W1": 0.5 * w.randn(5, 6), "b1": np.zeros(6), "W2": w.randn(6, 1), "b2": np.full(1, 0.5)}
+    m = {k: np.zeros_like(v) for k, v in P.items()}
+    v = {k: np.zeros_like(v) for k, v in P.items()}
+    t = [0]
+
+    def sig(z):
+        return 1 / (1 + np.exp(-z))
+
+    def step(X, y):
+        h = sig(X @ P["W1"] + P["b1"])
+        z = h @ P["W2"] + P["b2"]
+        dz = ((sig(z) if in_training else z) - y) / len(X)
+        dh = dz @ P["W2"].T * h * (1 - h)
+        g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ dz, "b2": dz.sum(0)}
+        t[0] += 1
+        for k in P:
+            m[k] = 0.9 * m[k] + 0.1 * g[k]
+            v[k] = 0.999 * v[k] + 0.001 * g[k] ** 2
+            mh, vh = m[k] / (1 - 0.9 ** t[0]), v[k] / (1 - 0.999 ** t[0])
+            P[k] -= 0.01 * mh / (np.sqrt(vh) + 1e-8)
+
+    def logits(X):
+        return sig(X @ P["W1"] + P["b1"]) @ P["W2"] + P["b2"]
+
+    a = from_step(P, list(P), step, forward=logits, sizes=[5, 6, 1],
+                  activations="sigmoid,sigmoid", loss="bce", optimizer="adam", lr=0.01)  # fmt: skip
+    res = check(a, Xr, y, steps=4, probe=False)
+    assert res.code == ("match" if in_training else "implementation_bug"), res.render()
+    (f,) = [f for f in res.findings if f.code == "logits_output"]
+    assert "your first step cannot tell" in f.evidence, res.render()
