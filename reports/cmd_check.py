@@ -85,7 +85,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="steps the training probe trains before judging the fit: your own program's "
         "(its epochs times its batches per epoch), where it trains longer than the probe's "
-        "budget (250 passes over the data, 1000 to 5000 steps)",
+        "budget (250 passes over the data, 1000 to 10000 steps)",
     )
     p.add_argument(
         "--require-fit",

@@ -248,7 +248,8 @@ def probe(
                 None,
                 f"{run}; {sopt} for {strong.steps} steps reaches {score(strong.out)}, but the "
                 f"same {spec.opt} run on for {longer.steps} more steps fits: {score(longer.out)}",
-                "train longer, or raise the learning rate (or use momentum/Adam)",
+                f"train longer ({steps + longer.steps} steps fit; where your own program trains "
+                f"that long, --probe-steps {steps + longer.steps} says so), or raise the lr",
                 "limitation",
             )
         )

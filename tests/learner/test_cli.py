@@ -134,3 +134,12 @@ def test_a_learners_unusable_values_exit_2_with_what_to_return(tmp_path, capsys)
         assert message in err and "internal error" not in err, err
     assert main(["check", f"{f}:ok", "--batch-size", "0", "--no-probe"]) == 2
     assert "batch_size must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_probe_steps_reach_the_training_probe(examples, capsys):
+    """--probe-steps N: the probe trains N steps (a learner whose own program trains longer
+    than the probe's budget, review s59d F5, says so)."""
+    rc = main(["check", str(examples / "style_c_step.py"), "--steps", "2", "--json",
+               "--probe-steps", "7", "--in-process"])  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert rc in (0, 1) and "after 7 step(s)" in out["training"]["reached"], out["training"]
