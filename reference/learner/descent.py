@@ -122,5 +122,10 @@ def negated(
     note = Finding("descent_direction", params, None, diag[0].step, PARTS, PARTS_FIX, "note")
     if not bad:
         note = Finding("descent_direction", params, None, diag[0].step, HELD, HELD_FIX, "note")
+        from .fresh_steps import fresh_steps  # a slip the data never reach (review s60a F1:
+
+        ref, codec, X, y, batches, _, _, tols = args  # dead units behind the convention)
+        again.hygiene += fresh_steps(adapter, again, ref, codec, X, y, batches, tols, run_steps,
+                                     run)  # fmt: skip
     run.notes.append(note)
     return run, again, bad, found

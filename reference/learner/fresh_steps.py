@@ -67,6 +67,7 @@ def fresh_steps(
         adapter.write_synced(Q)  # into each copy the learner keeps of a weight too (review
         # s53, s56 F1: heavy-ball's previous weights, a transposed W, an unused initial copy)
         again = Runner(adapter, runner.X, runner.y)
+        again.negate = _negate(runner, main)  # (descent.py's convention, every parameter's)
         run = run_steps(adapter, again, ref, codec, X, y, batches, FRESH_STEPS, 0, tols)
     except (LearnerCrash, ArithmeticError, ValueError):  # nothing to say where it cannot run
         return []
@@ -124,6 +125,17 @@ UNNAMED = (
     "weights that acts only there (a max-norm or a clip of the weights), which cannot be told "
     "apart from it"
 )
+
+
+def _negate(runner: Runner, main: Any) -> frozenset[str]:
+    """The gradients taken as -dL/dW at fresh weights: the main run's, and every parameter's
+    where those are all that moved there (a parameter the learner's weights left inert is
+    written in the same convention)."""
+    first = main.history[0][0].grads if main and main.history else None
+    if not runner.negate or not first:
+        return runner.negate
+    moving = {k for k, g in first.items() if np.any(np.asarray(g))}
+    return frozenset(first) if moving <= runner.negate else runner.negate
 
 
 def _inert(history: list, ref: Reference) -> list[str]:

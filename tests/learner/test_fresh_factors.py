@@ -195,3 +195,46 @@ def test_a_copy_of_w_the_update_resyncs_is_no_bug(init):
     assert r.code == "match", r.render()
     said = [f.code for f in r.findings]
     assert said == (["fresh_weights_mismatch"] if init == "zero" else []), r.render()
+
+
+def _descent_dead(bug: str):
+    """Delta-rule code (its gradients are -dL/dW, its update adds them) whose ReLUs are all
+    dead at the start (b1 = -3), W1's line with a slip of its own (review s60a F1)."""
+    from nnparity.reference.learner import from_gradients
+
+    r = np.random.RandomState(3)
+    P = {"W1": r.randn(2, 6) * 0.3, "b1": np.full(6, -3.0), "W2": r.randn(6, 1) * 0.3,
+         "b2": np.zeros(1)}  # fmt: skip
+
+    def grads(X, y):
+        z1 = X @ P["W1"] + P["b1"]
+        h = np.maximum(0, z1)
+        err = (y - (h @ P["W2"] + P["b2"])) / len(X)  # points downhill
+        dh = err @ P["W2"].T * (z1 > 0)
+        dW1 = {"": X.T @ dh, "sign": -(X.T @ dh), "n": X.T @ dh / len(X)}[bug]
+        return {"W1": dW1, "b1": dh.sum(0), "W2": h.T @ err, "b2": err.sum(0)}
+
+    def step(X, y):
+        for k, g in grads(X, y).items():
+            P[k] += 0.1 * g
+
+    return from_gradients(P, list(P), grads, step=step, sizes=[2, 6, 1],
+                          activations="relu,identity", loss="half_sse", lr=0.1)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("bug", "code"), [("", None), ("sign", "sign_flip"), ("n", "scale_factor")]
+)
+def test_a_slip_behind_dead_units_and_the_descent_convention_is_named(bug, code):
+    """The run again with the gradients taken as -dL/dW (descent.py) agrees; its steps at fresh
+    weights, every parameter in that convention, name W1's slip."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(32, 2)
+    y = np.sin(X[:, :1]) + 0.5 * X[:, 1:]
+    r = check(_descent_dead(bug), X, y, steps=3, probe=False)
+    assert "descent_direction" in r.codes(), r.render()
+    if code is None:
+        assert r.code == "match", r.render()
+        return
+    assert (r.code, r.findings[0].code, r.findings[0].params) == (
+        "implementation_bug", code, ("W1",)), r.render()  # fmt: skip
