@@ -38,7 +38,13 @@ if TYPE_CHECKING:
 
 FRESH_STEPS = 2
 SEED = 1
-NAMED = ("wrong_activation_derivative", "wrong_activation", "derivative_of_output")
+NAMED = (
+    "wrong_activation_derivative",
+    "wrong_activation",
+    "derivative_of_output",
+    "updated_weights_used",
+    "wrong_cached_activation",
+)  # recomputed readings of a whole layer
 FACTORS = ("sign_flip", "scale_factor")  # a whole parameter's sign or factor: no state's mark
 
 

@@ -107,3 +107,46 @@ def test_a_clip_that_parts_again_at_fresh_weights_is_said_once():
     assert r.code == "match", r.render()
     assert r.codes().count("clip_convention") == 1, r.render()
     assert "fresh_weights_mismatch" not in r.codes(), r.render()
+
+
+@pytest.mark.parametrize("update_first", [False, True])
+def test_a_named_layer_bug_at_fresh_weights_is_said(update_first):
+    """Review s60a F2: every output saturated at 1 under a clipped log with an L2, W2 updated
+    before the error goes back through it: the steps at fresh weights reproduce it as
+    updated_weights_used, which was only a fresh_weights_mismatch note beside a match."""
+    from nnparity.reference.learner import from_step
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    y = ((X[:, 0] * X[:, 1] + 0.3 * X[:, 2]) > 0).astype(float).reshape(-1, 1)
+    r = np.random.RandomState(1)
+    P = {"W1": r.randn(3, 8) * 3.0, "b1": np.zeros(8), "W2": np.abs(r.randn(8, 1)) * 5.0,
+         "b2": np.full(1, 40.0)}  # fmt: skip
+
+    def sig(z):
+        return 1 / (1 + np.exp(-z))
+
+    def step(X, y):
+        n = len(X)
+        a1 = sig(X @ P["W1"] + P["b1"])
+        a2 = sig(a1 @ P["W2"] + P["b2"])
+        ac = np.clip(a2, 1e-7, 1 - 1e-7)
+        dz2 = -(y / ac - (1 - y) / (1 - ac)) / n * a2 * (1 - a2)
+        g2 = {"W2": a1.T @ dz2 + LAM * P["W2"], "b2": dz2.sum(0)}
+        if update_first:
+            for k, g in g2.items():
+                P[k] -= 0.5 * g
+        dz1 = dz2 @ P["W2"].T * a1 * (1 - a1)
+        g1 = {"W1": X.T @ dz1 + LAM * P["W1"], "b1": dz1.sum(0)}
+        for k, g in (g1 if update_first else {**g1, **g2}).items():
+            P[k] -= 0.5 * g
+
+    a = from_step(P, list(P), step, sizes=[3, 8, 1], activations="sigmoid,sigmoid", loss="bce",
+                  lr=0.5, l2=LAM)  # fmt: skip
+    res = check(a, X, y, steps=3, probe=False)
+    if not update_first:
+        assert res.code == "match", res.render()
+        return
+    f = res.findings[0]
+    assert (res.code, f.code) == ("implementation_bug", "updated_weights_used"), res.render()
+    assert "at fresh weights" in f.evidence, res.render()
