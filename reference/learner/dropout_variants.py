@@ -43,7 +43,9 @@ def _drop(rule: str, fresh: torch.Tensor | None = None) -> Callable[[nn.Module],
     def make(d: nn.Module) -> nn.Module | None:
         if rule.startswith("fresh") and fresh is None:
             return None
-        keep = 1.0 - d.p
+        keep = 1.0 - d.p if getattr(d, "inverted", True) else 1.0  # (the paper's form: 1)
+        if rule == "noninverted" and keep == 1.0:
+            return None  # declared so: no slip
 
         def f(x: torch.Tensor) -> torch.Tensor:
             m = d.mask.to(x.dtype)

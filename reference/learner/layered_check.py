@@ -12,10 +12,9 @@ running statistics after the pass against the declared convention's update from 
 batch statistics (``buffers``), and unchanged by anything else (the inference pass, between
 passes); the learner's ``forward`` (its inference pass) against the twin in eval mode at the
 learner's running statistics. The learner's weights then take the declared optimizer's step
-from the learner's own gradients. Masks repeated from the previous step are
-``dropout_mask``; the last, short batch is always compared (``layered_steps``).
-The first step that parts is diagnosed (``layered_judge``); the training probe is not run.
-"""
+from the learner's own gradients. Masks repeated from the previous step are ``dropout_mask``;
+the last, short batch is always compared (``layered_steps``). The first step that parts is
+diagnosed (``layered_judge``); the training probe is not run."""
 
 from __future__ import annotations
 
@@ -187,9 +186,11 @@ def check_layered(
             records += recs
             run = k
             bad = [r for r in recs if not r.passed]
-            if bad and all(r.stage == "loss" for r in bad):
-                loss_only = loss_only or _loss_note(bad[0], k)
-            elif bad:
+            value = next((r for r in bad if r.stage == "loss"), None)
+            if value and not any(r.stage == "grad" for r in bad):  # the value alone: what else
+                loss_only = loss_only or _loss_note(value, k)  # parts (an eval pass, review
+                recs, bad = [r for r in recs if r.stage != "loss"], [r for r in bad if r != value]
+            if bad:
                 why = (
                     ref,
                     learner,

@@ -89,6 +89,13 @@ class LayeredDecl:
             out = {n: v * 0 if n.startswith("running_var") else v for n, v in out.items()}
         return out
 
+    def eval_dropout(self) -> str:
+        """What an eval-mode dropout computes, as declared (the fix of an eval pass that parts)."""
+        if any(c.name == "dropout" and not dict(c.params).get("inverted", True)
+               for c in self.spec.stack):  # fmt: skip
+            return "scale each dropout's input by 1 - p (declared inverted=false)"
+        return "leave dropout out (the identity: inverted dropout already scaled in training)"
+
     def dropout_numbers(self) -> list[int]:
         net = build(self.spec)
         return [s.number for s in net.slots if s.layer.has_mask]

@@ -427,3 +427,41 @@ def test_a_loss_value_computed_apart_does_not_hide_the_backward_mask(scaled_loss
     f = r.findings[0]
     assert (r.code, f.code) == ("implementation_bug", "dropout_mask"), r.render()
     assert "without 1 / keep" in f.evidence, r.render()
+
+
+@pytest.mark.parametrize("bug", ["", "no_mask_backward", "test_identity", "test_identity_eps"])
+def test_declared_non_inverted_dropout_with_a_slip_is_named(bug):
+    """Review s60a F5: dropout(p,inverted=false) declared (Deep Learning from Scratch's form),
+    with its backward's mask left out, or its test pass the identity (beside the book's 1e-7
+    in the log, a loss value 3e-7 apart, once read as "PyTorch's times 1")."""
+    m = _load("net_nnfs_dropout_ok")
+    d = m.dropout1
+
+    def forward(inputs, training=True):
+        d.inputs = inputs
+        if not training:
+            d.output = inputs * (1.0 if bug.startswith("test_identity") else d.rate)
+            return
+        d.binary_mask = np.random.binomial(1, d.rate, size=inputs.shape)
+        d.output = inputs * d.binary_mask
+
+    def backward(dvalues):
+        d.dinputs = dvalues if bug == "no_mask_backward" else dvalues * d.binary_mask
+
+    d.forward, d.backward = forward, backward
+    if bug.endswith("_eps"):
+        inner = m.forward_backward
+        m.forward_backward = lambda X, y: inner(X, y) + 3e-7  # a value computed apart
+    spec = "4 dense(16) relu dropout(0.2,inverted=false) dense(3) loss=cross_entropy"
+    r = _run(from_layers([m.dense1, m.dense2], m.forward_backward, forward=m.predict, spec=spec,
+                         masks=[d], optimizer="sgd", lr=0.5, data=(m.X, m.Y)))  # fmt: skip
+    if not bug:
+        assert r.code == "match", r.render()
+        return
+    f = r.findings[0]
+    assert r.code == "implementation_bug", r.render()
+    if bug == "no_mask_backward":
+        assert (f.code, "backward applies no mask" in f.evidence) == ("dropout_mask", True)
+        return
+    assert (f.code, f.params) == ("layer_mismatch", ("forward",)), r.render()
+    assert "scale each dropout's input by 1 - p (declared inverted=false)" in f.hint, r.render()
