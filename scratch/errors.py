@@ -70,11 +70,14 @@ def unknown_name(kind: str, name: str, known: list[str]) -> SpecError:
     kinds = kind + ("es" if kind.endswith("s") else "s")
     flat = "".join(c for c in str(name).lower() if c.isalnum())
     if kind == "optimizer" and flat in OTHER_OPTIMIZERS:
+        torch_has = flat in {"adadelta", "adamax", "nadam", "radam", "rprop", "asgd", "lbfgs",
+                             "sparseadam"}  # fmt: skip
         return SpecError(
-            f"unknown optimizer {name!r}: an optimizer of its own, which nnparity has no twin "
-            f"for (known optimizers: {', '.join(known)}); to check your gradients alone, give "
-            "no step= (the check then moves your weights by the declared optimizer between "
-            "steps) and declare optimizer='sgd'"
+            f"unknown optimizer {name!r}: "
+            + ("torch.optim has it, but " if torch_has else "an optimizer of its own, and ")
+            + f"nnparity has no twin for it (known optimizers: {', '.join(known)}); to check "
+            "your gradients alone, give no step= (the check then moves your weights by the "
+            "declared optimizer between steps) and declare optimizer='sgd'"
         )
     return SpecError(
         f"unknown {kind} {name!r}{did_you_mean(name, known)} Known {kinds}: {', '.join(known)} "

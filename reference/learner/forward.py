@@ -152,7 +152,13 @@ def explain_forward(
                         l,
                         step,
                         f"your forward output equals PyTorch's with {label}",
-                        _hint(code, l, names[l - 1], codec.layout) + other,
+                        (
+                            f"add layer {l}'s bias before its activation: "
+                            f"a = {names[l - 1]}(x W + b)"
+                            if "after" in mod
+                            else _hint(code, l, names[l - 1], codec.layout)
+                        )
+                        + other,
                     )
                 ]
     for l in range(1, L + 1):

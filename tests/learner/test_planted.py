@@ -178,6 +178,8 @@ def test_forward_only_bugs(bug, code, fragment):
     assert r.verdict == "implementation_bug"
     assert r.codes() == [code]
     assert fragment in r.findings[0].evidence
+    if bug == "forward_bias_after":  # (review s60a F9: the fix said "apply the activation")
+        assert "bias before its activation: a = relu(x W + b)" in r.findings[0].hint
 
 
 def _square_first(bug):

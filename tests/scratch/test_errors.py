@@ -35,8 +35,8 @@ KNOWN_ACTS = "Known activations: identity, sigmoid, tanh, relu"
         ("3-4-1 tanh,identity init=xavier", "did you mean 'xavier_normal'.*xavier_uniform"),
         ("3-4-1 tanh,identity opt=zzz", r"unknown optimizer 'zzz'\. Known optimizers: sgd, adam"),
         # an optimizer of its own elsewhere: said so, with no near name (adagrad is another)
-        ("3-4-1 tanh,identity opt=adadelta", r"'adadelta': an optimizer of its own.*no step="),
-        ("3-4-1 tanh,identity opt=Nadam", r"'Nadam': an optimizer of its own, which nnparity"),
+        ("3-4-1 tanh,identity opt=adadelta", r"'adadelta': torch.optim has it, but .*no step="),
+        ("3-4-1 tanh,identity opt=lion", r"'lion': an optimizer of its own, and nnparity has no"),
         # sizes and activations
         ("3-4-1 tanh", r"2 layer\(s\) \(3-4-1\) need 2 activation\(s\), one per layer; got 1"),
         ("3-4 tanh,identity", r"1 layer\(s\) \(3-4\) need 1 activation\(s\).*got 2"),
