@@ -13,6 +13,8 @@ import numpy as np
 from .codec import canonical_key
 from .result import Finding
 
+MAX_SUBSETS = 64  # sets of arrays held stale, fewest first
+
 if TYPE_CHECKING:
     from .codec import Codec
     from .torch_side import Reference
@@ -69,6 +71,44 @@ def explain_rebound(history: list, ref: Reference, X: np.ndarray, y: np.ndarray,
                 "g, while the layers keep the arrays they were given)",
                 "update the weights in place, params[key] -= lr * grads[key] (or W[...] = ...), "
                 "so the layers and the arrays you hand the check stay one array",
+            )
+        ]
+    return _partly(obs, history[0][0].params, ref, X, y, codec, first, atol, rtol)
+
+
+def _partly(obs, P1: dict, ref: Reference, X: np.ndarray, y: np.ndarray, codec: Codec,
+            first: int, atol: float, rtol: float) -> list[Finding]:  # fmt: skip  # noqa: ANN001
+    """``stale_weights_used`` for some of the arrays alone: the forward output (and gradients)
+    PyTorch's with those at step 1's values and the others at this step's (review s60a F6: the
+    biases rebound while the weights were updated in place; one layer re-synced, not the
+    other); the fewest such arrays, at most ``MAX_SUBSETS`` sets tried; else []."""
+    from itertools import combinations
+
+    names = [
+        k for k in sorted(obs.params, key=canonical_key) if not np.array_equal(P1[k], obs.params[k])
+    ]
+    sets = [c for r in range(1, len(names)) for c in combinations(names, r)][:MAX_SUBSETS]
+    for stale in sets:
+        Q = {k: P1[k] if k in stale else v for k, v in obs.params.items()}
+        rs = ref.run(Q, X[obs.rows], y[obs.rows])
+        grads = obs.grads or {}
+        if not _close(obs.out, rs.out, atol, rtol) or not all(
+            _close(g, rs.grads[k], atol, rtol) for k, g in grads.items() if k in rs.grads
+        ):
+            continue
+        said = ", ".join(codec.labels(list(stale)))
+        return [
+            Finding(
+                "stale_weights_used",
+                codec.labels(list(stale)),
+                None,
+                first,
+                f"at step {first} your forward output is PyTorch's with {said} as they were at "
+                "step 1 and the rest as your program holds them now: the network computes with "
+                f"copies of {said} your update no longer reaches (an update that binds a new "
+                "array to the name, params[key] = params[key] - lr * g, for those while the "
+                "layers keep the arrays they were given)",
+                f"update {said} in place, params[key] -= lr * grads[key], as the others",
             )
         ]
     return []

@@ -42,7 +42,7 @@ def _net(in_place: bool, style: str):
 
     def update(g):
         for k in params:
-            if in_place:
+            if in_place is True or (in_place == "weights" and k[0] == "W"):
                 params[k] -= 0.1 * g[k]
             else:
                 params[k] = params[k] - 0.1 * g[k]
@@ -106,3 +106,12 @@ def test_a_forward_on_a_copy_of_the_first_weights_is_said_as_the_forward_alone()
     assert (f.code, f.step) == ("stale_weights_used", 2), res.render()
     assert "forward pass computes with a copy" in f.evidence, res.render()
     assert "gradients are" not in f.evidence, res.render()
+
+
+def test_biases_rebound_beside_weights_in_place_name_the_biases():
+    """Review s60a F6: the weights updated in place, the biases rebound: the layers keep the
+    biases of step 1 alone; said of b1, b2 with the in-place fix."""
+    r = check(_net("weights", "step"), X, Y, steps=4, probe=False)
+    f = r.findings[0]
+    assert (r.code, f.code, f.params) == ("implementation_bug", "stale_weights_used", ("b1", "b2"))
+    assert "as they were at step 1 and the rest as your program holds them" in f.evidence
