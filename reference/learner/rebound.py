@@ -14,6 +14,19 @@ from .codec import canonical_key
 from .result import Finding
 
 MAX_SUBSETS = 64  # sets of arrays held stale, fewest first
+COPY = (
+    "your forward pass computes with a copy of the weights (taken in __init__ or at the first "
+    "call), while your gradients do not",
+    "compute the forward pass from the current weights at every call: keep no copy of them "
+    "(.copy(), a transposed array saved once)",
+)
+REBOUND = (
+    "the network computes with arrays your update no longer reaches (an update that binds a "
+    "new array to the name, params[key] = params[key] - lr * g, while the layers keep the "
+    "arrays they were given)",
+    "update the weights in place, params[key] -= lr * grads[key] (or W[...] = ...), so the "
+    "layers and the arrays you hand the check stay one array",
+)
 
 if TYPE_CHECKING:
     from .codec import Codec
@@ -47,32 +60,8 @@ def explain_rebound(history: list, ref: Reference, X: np.ndarray, y: np.ndarray,
             + f" PyTorch's at the weights step {j} began from, not at the arrays your program "
             "holds now: "
         )
-        if not both:  # the gradients are another's: the forward alone runs on a copy
-            return [
-                Finding(
-                    "stale_weights_used",
-                    names,
-                    None,
-                    first,
-                    said + "your forward pass computes with a copy of the weights (taken in "
-                    "__init__ or at the first call), while your gradients do not",
-                    "compute the forward pass from the current weights at every call: keep no "
-                    "copy of them (.copy(), a transposed array saved once)",
-                )
-            ]
-        return [
-            Finding(
-                "stale_weights_used",
-                names,
-                None,
-                first,
-                said + "the network computes with arrays your update no longer reaches (an "
-                "update that binds a new array to the name, params[key] = params[key] - lr * "
-                "g, while the layers keep the arrays they were given)",
-                "update the weights in place, params[key] -= lr * grads[key] (or W[...] = ...), "
-                "so the layers and the arrays you hand the check stay one array",
-            )
-        ]
+        why, fix = COPY if not both else REBOUND  # (not both: the forward alone on a copy)
+        return [Finding("stale_weights_used", names, None, first, said + why, fix)]
     return _partly(obs, history[0][0].params, ref, X, y, codec, first, atol, rtol)
 
 
