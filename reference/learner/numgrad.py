@@ -6,7 +6,8 @@ small relative amount, the way such differences do."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -69,6 +70,76 @@ def explain_numerical(
             apart = any(np.any(np.abs(fd[k] - twin[k]) > noise) for k in names)
             if fits and apart and _truncation(fd, twin, P, names, h, kind, loss, L0, noise):
                 return [_finding(codec, names, min(failing.values()), kind, h)]
+    return _of_a_safe_log(grads, twin, P, names, net, X, y, ref, codec, min(failing.values()))
+
+
+SAFE = (("add", 1e-7), ("clip", 1e-7))  # -log(p + eps) (Deep Learning from Scratch), a clip
+NEAR = 1e-3  # the learner's gradients this near PyTorch's, relative: differences, perhaps
+
+
+def _of_a_safe_log(grads: dict, twin: dict, P: dict, names: list, net: Any, X: np.ndarray,
+                   y: np.ndarray, ref: Reference, codec: Codec,
+                   step: int) -> list[Finding]:  # fmt: skip
+    """``finite_difference_gradients`` of the declared loss with a safe log's epsilon (review
+    s59a F2, s59c F3: Saito's ch. 4 numerical_gradient of -log(p + 1e-7)): central differences
+    that match the learner's gradients to their round-off, where the learner's are not that
+    loss's own gradient (their Richardson limit) but part from it by the truncation error;
+    asked only of gradients within ``NEAR`` of PyTorch's."""
+    spec = ref.spec
+    if spec.loss.name not in ("cross_entropy", "bce") or ref.reduction != "mean":
+        return []
+    top = max(float(np.abs(twin[k]).max(initial=0.0)) for k in names) or 1.0
+    if any(float(np.abs(grads[k] - twin[k]).max(initial=0.0)) > NEAR * top for k in names):
+        return []
+    Y = np.asarray(y, np.float64)
+    if spec.loss.name == "cross_entropy" and not np.issubdtype(np.asarray(y).dtype, np.floating):
+        Y = np.eye(spec.sizes[-1])[np.asarray(y).astype(int).ravel()]
+    for how, eps in SAFE:
+
+        def loss(how: str = how, eps: float = eps) -> float:
+            o = net.forward(P, X)[0]
+            if spec.loss.name == "cross_entropy":
+                e = np.exp(o - o.max(axis=1, keepdims=True))
+                p = e / e.sum(axis=1, keepdims=True)
+                q = p + eps if how == "add" else np.clip(p, eps, 1 - eps)
+                value = -float((Y.reshape(p.shape) * np.log(q)).sum()) / len(p)
+            else:
+                a = o + eps if how == "add" else np.clip(o, eps, 1 - eps)
+                b = 1 - o + eps if how == "add" else 1 - a
+                t = Y.reshape(o.shape)
+                value = -float((t * np.log(a) + (1 - t) * np.log(b)).mean())
+            return value + sum(ref.l2_on(k) / 2 * float((v * v).sum()) for k, v in P.items())
+
+        L0 = loss()
+        for h in STEPS:
+            noise = 100 * U * max(abs(L0), 1e-300) / h
+            fd = {k: _differences(P, k, h, "central", loss, L0) for k in names}
+            if not all(np.all(np.abs(grads[k] - fd[k]) <= noise + 1e-9 * np.abs(fd[k]))
+                       for k in names):  # fmt: skip
+                continue
+            half = {k: _differences(P, k, h / 2, "central", loss, L0) for k in names}
+            limit = {k: (4 * half[k] - fd[k]) / 3 for k in names}  # the loss's own gradient
+            if not any(np.any(np.abs(limit[k] - twin[k]) > 3 * noise) for k in names):
+                continue  # (its eps is below the differences' round-off here: no reading)
+            said = f"-log(p + {eps:g})" if how == "add" else f"a log of p clipped at {eps:g}"
+            if any(np.any(np.abs(grads[k] - limit[k]) > 3 * noise) for k in names):
+                f = _finding(codec, names, step, "central", h)
+                return [replace(f, evidence=f.evidence.replace(
+                    "the declared loss's", f"the declared loss's, with {said},"))]  # fmt: skip
+            return [  # that loss's own gradient, to the differences' round-off: a convention
+                Finding(
+                    "clip_convention",
+                    codec.labels(names),
+                    None,
+                    step,
+                    f"your gradients are the declared loss's with {said}, to 1e-9 of them (its "
+                    f"central differences at h = {h:g} and their limit agree with them alike): "
+                    "the exact gradient (PyTorch's, from the logits) differs from it by eps / p "
+                    "relative, visibly only where a probability comes near eps",
+                    "nothing to fix: a safe log's epsilon is a convention",
+                    "note",
+                )
+            ]
     return []
 
 

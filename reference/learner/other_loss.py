@@ -104,6 +104,9 @@ def same_step(grads: dict, loss: float | None, rs: RefStep, atol: float, rtol: f
     return loss is None or bool(np.isclose(loss, rs.loss, rtol=rtol, atol=atol))
 
 
+MIN_SMOOTHING = 1e-4  # a smoothing below this is no label smoothing: round-off or an eps
+
+
 def _smoothing(
     seen: list, ref: Reference, X: np.ndarray, y: np.ndarray, codec: Codec, start: int,
     atol: float, rtol: float,
@@ -133,6 +136,8 @@ def _smoothing(
     e = 0.0 if abs(e) < 1e-9 else e  # the hard labels, up to round-off
     if not 0.0 <= e <= 1.0 or abs(e - declared) <= 1e-6 + 1e-3 * declared:
         return []
+    if abs(e - declared) < MIN_SMOOTHING:  # (review s59a F2: a safe log's eps in a log, 1e-7,
+        return []  # read as a smoothing of 1.7e-6: no program declares one so small)
     other = twin_at(e)
     if not all(_same(s, other.run(s.params, X[s.rows], y[s.rows]), atol, rtol) for s in seen):
         return []
