@@ -26,7 +26,7 @@ from .instability import nonfinite_value
 from .later_update import later_update
 from .layout_decl import explain_layout, explain_layout_steps, qualified
 from .loss_as_grad import loss_as_gradient
-from .loss_forms import another_loss_value, probability_bce
+from .loss_forms import another_loss_value, value_form
 from .loss_penalty import loss_penalty, penalty_finding
 from .numgrad import at_kink, explain_numerical
 from .one_sample import one_sample
@@ -237,7 +237,7 @@ def diagnose(
         if lam is not None:  # the value's L2 penalty is not the gradients': a bug
             ws = tuple(k for k in history[0][0].params if k[0] == "W")
             return [penalty_finding(lam, ref.l2, codec.labels(ws), r.step)]
-        if form := probability_bce(history, r.step, ref, y, h_rtol, h_atol):
+        if form := value_form(history, r.step, ref, X, y, h_rtol, h_atol):
             return [form]  # BCELoss on the sigmoid's output: another valid form
         if other := another_loss_value(upto, ref, X, y, r.step, h_rtol, h_atol):
             return [other]  # the value of one loss, the gradients of another: a bug

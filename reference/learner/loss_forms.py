@@ -114,3 +114,31 @@ def another_loss_value(
 def _family(name: str) -> str:
     """Losses that are one function up to a constant factor share a family."""
     return "squares" if name in ("mse", "half_sse", "sse") else name.removesuffix("_with_logits")
+
+
+def value_form(history: list, step: int, ref: Any, X: Any, y: Any, rtol: float,
+               atol: float) -> Finding | None:  # fmt: skip
+    """``probability_bce``'s note, else the note where the learner's loss value at ``step`` is
+    PyTorch's at the weights its step leaves (the value read after the update: Deep Learning
+    from Scratch's train_neuralnet calls network.loss after optimizer.update; review s59c
+    F8); else None."""
+    if form := probability_bce(history, step, ref, y, rtol, atol):
+        return form
+    o = history[step - 1][0]
+    if o.after is None or o.loss is None:
+        return None
+    after = ref.run(o.after, X[o.rows], y[o.rows]).loss
+    if not math.isclose(o.loss, after, rel_tol=rtol, abs_tol=atol):
+        return None
+    return Finding(
+        "loss_value_mismatch",
+        ("loss",),
+        None,
+        step,
+        f"the loss value you return is PyTorch's at the weights your step leaves ({after:.8g}), "
+        "not at the weights it started from: read after your update, while the gradients "
+        "agree: training is unaffected",
+        "read the loss before the update (or from the forward pass of the step) if you compare "
+        "or print it",
+        "note",
+    )

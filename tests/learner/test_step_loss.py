@@ -35,8 +35,12 @@ def _learner(returns):
         g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
         for k in NAMES:
             P[k] -= 0.1 * g[k]
+        if returns == "read_after":  # train_neuralnet's network.loss after optimizer.update
+            z2 = np.tanh(X @ P["W1"] + P["b1"]) @ P["W2"] + P["b2"]
+            q = np.exp(z2 - z2.max(1, keepdims=True))
+            loss = -np.log((q / q.sum(1, keepdims=True))[np.arange(len(y)), y]).mean()
         t[0] += 1
-        return {"loss": loss, "twice": 2 * loss, "after": loss, "count": t[0],
+        return {"loss": loss, "twice": 2 * loss, "after": loss, "read_after": loss, "count": t[0],
                 "tuple": (loss, 0.5), "none": None}[returns]  # fmt: skip
 
     return from_step(P, NAMES, step, sizes=[3, 6, 3], activations="tanh,identity",
@@ -55,7 +59,14 @@ def test_a_right_loss_or_no_loss_returned_matches_without_a_note(returns):
     assert r.code == "match" and r.findings == (), r.render()
 
 
-@pytest.mark.parametrize(("returns", "said"), [("twice", "ratio 2.0000"), ("after", "nan")])
+@pytest.mark.parametrize(
+    ("returns", "said"),
+    [
+        ("twice", "ratio 2.0000"),
+        ("after", "nan"),
+        ("read_after", "at the weights your step leaves"),
+    ],
+)
 def test_a_wrong_loss_returned_is_said(returns, said):
     r = check(_learner(returns), *_data(), steps=3, probe=False)
     f = next(f for f in r.findings if f.code == "loss_value_mismatch")
