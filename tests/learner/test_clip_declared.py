@@ -17,11 +17,12 @@ DECL = dict(sizes=[3, 8, 1], activations="tanh,identity", loss="mse", lr=0.05)
 
 
 class Net:
-    def __init__(self, value=0.0, norm=0.0, adam=False, factor=1.0):
+    def __init__(self, value=0.0, norm=0.0, adam=False, factor=1.0, first_only=0.0):
         r = np.random.RandomState(5)
         self.W1, self.b1 = r.randn(3, 8) * np.sqrt(1 / 3), np.zeros(8)
         self.W2, self.b2 = r.randn(8, 1) * np.sqrt(1 / 8), np.zeros(1)
         self.value, self.norm, self.adam, self.factor = value, norm, adam, factor
+        self.first_only = first_only
         self.m = {k: 0.0 for k in NAMES}
         self.v = {k: 0.0 for k in NAMES}
         self.t = 0
@@ -37,6 +38,8 @@ class Net:
         g = self.grads(X, y)
         if self.value:
             g = {k: np.clip(v, -self.value, self.value) for k, v in g.items()}
+        if self.first_only:  # a clip loop with a `break` left in after the first key
+            g = {**g, "W1": np.clip(g["W1"], -self.first_only, self.first_only)}
         if self.norm:
             total = np.sqrt(sum(float((v * v).sum()) for v in g.values()))
             if total > self.norm:  # torch's clip_grad_norm_: max_norm / (total + 1e-6)
@@ -188,3 +191,14 @@ def test_under_a_declared_clip_no_reading_of_an_unclipped_update_is_offered():
     assert r.codes() == ["unexplained_mismatch"], r.render()
     assert "none is named" in r.findings[0].evidence
     assert "declare clip_grad" not in r.render()
+
+
+@pytest.mark.parametrize("adam", [False, True])
+def test_a_clip_that_reaches_some_parameters_alone_names_the_others(adam):
+    """Review s59b F13: the clip loop breaks after W1; b1, W2, b2 step unclipped: named as
+    clip_not_applied on those three (it was an unexplained update)."""
+    decl = dict(clip_grad_value=0.02, **(dict(optimizer="adam") if adam else {}))
+    r = _check(Net(first_only=0.02, adam=adam), "gradients", **decl)
+    f = r.findings[0]
+    assert (r.code, f.code) == ("implementation_bug", "clip_not_applied"), r.render()
+    assert f.params == ("b1", "W2", "b2") and "while the others are clipped" in f.evidence
