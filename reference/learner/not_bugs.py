@@ -52,7 +52,7 @@ def saturated(s: StepData, key: str) -> str:
     if not bool(lost.any()):
         return ""
     return (
-        f"; at step {s.step}, {int(lost.sum())} of {len(lost)} samples saturate, and your "
-        "gradient keeps less than half of theirs, so they barely train (inputs scaled to "
-        "about unit size keep them off the clip)"
+        f"; at step {s.step}, {int(lost.sum())} of {len(lost)} samples saturate away from "
+        "their targets, where your gradient keeps less than half of the exact one, so they "
+        "barely train (inputs scaled to about unit size keep them off the clip)"
     )

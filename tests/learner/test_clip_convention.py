@@ -92,7 +92,9 @@ def test_a_clip_that_every_output_passes_is_a_note_that_counts_the_samples(clamp
     assert res.code == "match", res.render()
     (note,) = res.findings
     assert note.code == "clip_convention", res.render()
-    assert "samples saturate" in note.evidence and "of 40 samples" in note.evidence, res.render()
+    assert "samples saturate away from" in note.evidence and "of 40 samples" in note.evidence, (
+        res.render()
+    )
 
 
 def test_a_sign_flip_beside_a_saturated_clip_is_still_a_bug():
