@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .remedies import slower
+from .remedies import FAR, _far, slower
 from .result import Finding
 
 LONGER = 4  # times the strong run's steps
@@ -31,8 +31,9 @@ def longer_strong(
         None,
         f"{run}; {strong_spec.opt} from the same weights does not fit in {steps} full-batch "
         f"steps, but does in {more.steps}: {score(more.out)}, so the network can represent it",
-        "train longer, or at a larger learning rate (or with Adam); standardised inputs often "
-        "get there sooner",
+        f"train with {strong_spec.opt} (the run shown: it fits in {more.steps} steps from "
+        "your weights), or your own optimizer much longer"
+        + ("; standardised inputs often get there sooner" if _far(X) > FAR else ""),
         "limitation",
     )
 

@@ -274,3 +274,33 @@ def test_a_few_targets_just_past_the_output_range_do_not_hide_the_inputs_scale()
     assert r.training_codes()[0] == "input_scale", r.render()
     (rng,) = [f for f in r.findings if f.code == "target_range"]
     assert rng.kind == "note", r.render()
+
+
+def test_a_slow_run_a_stronger_optimizer_fits_names_that_optimizer():
+    """Review s59d F6: deeplearning.ai's 2-8-1 on a circle at lr 1.2 levels off at 296/300;
+    Adam from the same weights fits in 8000 steps. The fix said "train longer ... standardised
+    inputs" (a fixed string: the inputs are in [-1, 1] already); it names the run shown."""
+    rng = np.random.default_rng(22)
+    X = rng.uniform(-1, 1, (300, 2))
+    y = (np.sum(X**2, 1) < 0.5).astype(float)[:, None]
+    r = np.random.RandomState(2)
+    P = {"W1": r.randn(8, 2) * 0.5, "b1": np.zeros((8, 1)), "W2": r.randn(1, 8) * 0.5,
+         "b2": np.zeros((1, 1))}  # fmt: skip
+
+    def step(Xb, yb):
+        Xc, Y = Xb.T, yb.T
+        m = Xc.shape[1]
+        A1 = np.tanh(P["W1"] @ Xc + P["b1"])
+        dZ2 = 1 / (1 + np.exp(-(P["W2"] @ A1 + P["b2"]))) - Y
+        dZ1 = P["W2"].T @ dZ2 * (1 - A1**2)
+        for k, g in (("W2", dZ2 @ A1.T), ("b2", dZ2.sum(1, keepdims=True)), ("W1", dZ1 @ Xc.T),
+                     ("b1", dZ1.sum(1, keepdims=True))):  # fmt: skip
+            P[k] -= 1.2 * g / m
+
+    a = from_step(P, list(P), step, sizes=[2, 8, 1], activations="tanh,sigmoid", loss="bce",
+                  optimizer="sgd", lr=1.2)  # fmt: skip
+    res = check(a, X, y, steps=2)
+    assert (res.code, res.training_codes()) == ("match", ["slow_training"]), res.render()
+    (f,) = [f for f in res.findings if f.code == "slow_training"]
+    assert "full-batch steps, but does in" in f.evidence, res.render()  # the stronger run's
+    assert f.hint.startswith("train with adam(") and "standardised" not in f.hint, res.render()
