@@ -220,10 +220,9 @@ def probe(
     if not near and rng is None:  # a cause that leaves the network as it is?
         fixed = remedies(train, spec, strong_spec, P0, X, y, batches, steps, STRONG_STEPS,
                          strong.fit, found, declared.losses)  # fmt: skip
-        if fixed:  # units that died or saturated during the run follow from it: said there
-            kept = [f for f in found if f.code not in GROWN or f.evidence.startswith("at the")]
-            if fixed[0].code == "learning_rate":  # your weights and data fit at another lr:
-                kept = [f for f in kept if f.code not in GROWN]  # dead units no cause (s24b F5)
+        if fixed:  # a run from your own weights fits: their units' state, at the start or
+            kept = [f for f in found if f.code not in INIT_CAUSES]  # grown, is no cause (s24b
+            # F5: another lr; review s59d F7: the inputs' and targets' scales)
             grows = [f for f in kept if f.code == "learning_rate"]  # the loss grows, too
             if grows and fixed[0].code == "learning_rate":
                 kept.remove(grows[0])

@@ -304,3 +304,28 @@ def test_a_slow_run_a_stronger_optimizer_fits_names_that_optimizer():
     (f,) = [f for f in res.findings if f.code == "slow_training"]
     assert "full-batch steps, but does in" in f.evidence, res.render()  # the stronger run's
     assert f.hint.startswith("train with adam(") and "standardised" not in f.hint, res.render()
+
+
+def test_units_dead_at_the_start_are_no_cause_where_a_run_from_those_weights_fits():
+    """Review s59d F7: house prices in dollars from square feet: input_scale and target_scale
+    fit from the learner's own weights (its dead ReLUs and all); dead_units was said third."""
+    rng = np.random.default_rng(85)
+    size = rng.uniform(500, 3500, 100)
+    beds = rng.integers(1, 6, 100).astype(float)
+    X = np.c_[size, beds]
+    y = (50000 + 150 * size + 20000 * beds + rng.normal(0, 5000, 100)).reshape(-1, 1)
+    r = np.random.default_rng(0)
+    P = {"W1": r.normal(0, 0.5, (2, 10)), "b1": np.zeros(10), "W2": r.normal(0, 0.3, (10, 1)),
+         "b2": np.zeros(1)}  # fmt: skip
+
+    def grads(X, y):
+        z = X @ P["W1"] + P["b1"]
+        h = np.maximum(z, 0)
+        d = 2 * (h @ P["W2"] + P["b2"] - y) / len(X)
+        dh = d @ P["W2"].T * (z > 0)
+        return [X.T @ dh, dh.sum(0), h.T @ d, d.sum(0)]
+
+    a = from_gradients(P, list(P), grads, sizes=[2, 10, 1], activations="relu,identity",
+                       loss="mse", optimizer="sgd", lr=0.01)  # fmt: skip
+    res = check(a, X, y, steps=2)
+    assert res.training_codes() == ["input_scale", "target_scale"], res.render()
