@@ -334,7 +334,11 @@ def unexplained(
     c, cos = c_cos(g, e)
     zeros = ""
     if not bool(g.any()) and bool(e.any()):
-        zeros = f"your gradient of {label} is all zeros where PyTorch's is not (never computed?); "
+        zeros = (
+            f"your gradient of {label} is all zeros where PyTorch's is not (never computed, or "
+            "multiplied by a mask that is never true: a ReLU mask read as (a < 0) "
+            "off the layer's output, a derivative taken at the wrong cache); "
+        )
     few = _few(diff, e, s.atol.get(k, 0.0), s.rtol, k, codec)
     return Finding(
         "unexplained_mismatch",
