@@ -162,6 +162,25 @@ def findings_from(
                     f"{lab(f'W{l + 1}')} from before the step for backprop)",
                 )
             )
+        if ch.wback == "none":
+            out.append(
+                Finding(
+                    "broadcast_shape",
+                    names,
+                    l,
+                    first,
+                    f"your gradients of {', '.join(names)} match PyTorch's recomputed with the "
+                    f"error handed down to layer {l} without {lab(f'W{l + 1}')}: the output's "
+                    "dz of one column broadcast over the units (d * f'(z) where d @ W.T * f'(z) "
+                    f"belongs; the shapes fit, so nothing raised): {ftext}{span}",
+                    "hand the error down through the weight: "
+                    + (
+                        f"dz_{l} = (dz_{l + 1} @ {lab(f'W{l + 1}')}.T) * f'(z_{l})"
+                        if codec.layout != "out_in"
+                        else f"dz_{l} = ({lab(f'W{l + 1}')}.T @ dz_{l + 1}) * f'(z_{l})"
+                    ),
+                )
+            )
         if ch.wback == "first":
             out.append(
                 Finding(

@@ -214,6 +214,8 @@ class Search:
             opts.append("T")
         if all(s.P_first is not None for s in self.steps) and self.steps[-1].step > 1:
             opts.append("first")
+        if self.sizes[l + 1] == 1:  # dz of one column broadcast, @ W.T left out (s59d F8)
+            opts.append("none")
         return [*opts, "da", "out", *(["da_new"] if new else [])]  # the layer above's dL/da
         # handed down, its derivative left out (through its weight after the update too:
         # python-course.eu's hidden_errors = who.T @ output_errors after who's update, review
@@ -258,6 +260,7 @@ class Search:
             "new": (s.P_new or s.P)[f"W{l + 1}"],
             "T": s.P[f"W{l + 1}"].T,
             "first": (s.P_first or s.P)[f"W{l + 1}"],
+            "none": torch.ones_like(s.P[f"W{l + 1}"]),
             "da": s.P[f"W{l + 1}"],
             "da_new": (s.P_new or s.P)[f"W{l + 1}"],
             "out": s.P[f"W{l + 1}"],
