@@ -46,6 +46,8 @@ def explain_decay(
             said += f": {r:.6g} times the declared coefficient"
             if math.isclose(r, 1 / lr, rel_tol=1e-6):
                 said += " (1 / lr: the decay w *= 1 - l2 misses the learning rate)"
+            elif math.isclose(r, 2, rel_tol=1e-6):  # (review s59b F11: a batch-size guess)
+                said += " (the penalty counted twice: in your gradients and again in your update)"
             elif r > 1 and math.isclose(r * rows, round(r * rows), rel_tol=1e-6):
                 said += (
                     f" (if your decay divides lambda by n: n = {rows}, the mini-batch's rows, "
