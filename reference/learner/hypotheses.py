@@ -306,7 +306,7 @@ class Search:
                 else:  # a 0 handed down (a safe log's, every sample saturated: review s55
                     safe = (  # F1), on the output layer, or below it by its true derivative
                         d.key.split()[0] in SAFE_LOGS
-                        or (self._safe_above and d.key == "true")
+                        or (self._safe_above and d.key == "true" and wb == "old")
                         or not any(t.any() for t in dz)
                     )
                     f = fit(pairs, self.names, fixed, ref_zero or form.key == zero_total)
