@@ -90,6 +90,12 @@ def explain_regularization(
     fits: dict[str, float] = {}
     sizes = sorted({s.a[0].shape[0] for s in steps})
     now = [k for k in bs if failing[k] <= steps[0].step]  # biases parting at the first step
+    full = max(int(getattr(s, "full", 0) or 0) for s in steps)
+    if ws and not now and len(sizes) == 1 and full > sizes[0]:  # short batches alone part
+        kappa = _fit(steps, ws, per_batch=l2)  # (review s61a F1: deeplearning.ai's lambd / m
+        if kappa is not None and _same(kappa / full, l2, l2, 1e-4):  # on the last batch)
+            return [_per_batch(codec.labels(ws), min(failing[k] for k in ws), kappa, l2,
+                               [sizes[0], full])]  # fmt: skip
     if ws and len(sizes) > 1 and _fit(steps, ws) is None:  # lambda / B, B the batch's rows?
         kappa = _fit(steps, ws, per_batch=l2)
         if kappa is not None:
