@@ -27,7 +27,7 @@ Tensor = torch.Tensor
 ZERO_SUMS = ("total", "axis1")  # bias forms summed over the units: 0 at a softmax output
 
 
-SAFE_LOGS = ("clip", "clamp", "add", "out")  # output_dz's safe-log candidates, by key
+SAFE_LOGS = ("clip", "clamp", "add", "out", "cmask")  # output_dz's safe-log candidates, by key
 
 
 @dataclass

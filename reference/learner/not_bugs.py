@@ -25,7 +25,7 @@ CONVENTIONS = (  # (the derivative candidate's key, code, what it is, the hint)
         "saturated samples too, use dz = (p - y) / N for a softmax output under cross-entropy",
     ),
     (
-        lambda key: key.startswith(("clip ", "clamp ", "add ", "out ")),
+        lambda key: key.startswith(("clip ", "clamp ", "add ", "out ", "cmask ")),
         "clip_convention",
         "{}{}: the exact gradient (PyTorch's from the logits, BCEWithLogitsLoss, the twin's) "
         "differs from it only where a sample saturates (a within eps of 0 or 1)",

@@ -105,6 +105,8 @@ CLIP_FORMS = {  # what each safe-log candidate is, with its eps as {e}
     "clamp": "dL/da = (a - y) / max(a (1 - a), {e}) (PyTorch's BCELoss on sigmoid(z)), times "
     "sigma'(z)",
     "clip": "a clipped to [{e}, 1 - {e}] in dL/da = (a - y) / (a (1 - a)), times sigma'(z)",
+    "cmask": "a clipped to [{e}, 1 - {e}] with the clip's own derivative, 0 where it binds "
+    "(TensorFlow's clip_by_value under autodiff)",
 }
 
 
@@ -124,6 +126,8 @@ def bce_clip_dz(
     a = torch.sigmoid(z)
     if clamp == "out":  # a - y with a clipped in the forward pass (Keras's epsilon)
         q = a.clamp(eps, 1 - eps) - y
+    elif clamp == "mask":  # through the clip's own derivative: 0 where it binds (autodiff's)
+        q = (a - y) * ((a > eps) & (a < 1 - eps)).to(a.dtype)
     elif clamp == "add":  # eps added to each denominator: y / (a + eps), (1 - y) / (1 - a + eps)
         q = -(y / (a + eps) - (1 - y) / (1 - a + eps)) * (a * (1 - a))
     elif clamp:

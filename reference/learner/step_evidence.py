@@ -74,6 +74,8 @@ def step_data(
         alt["clamp 1e-12"] = bce_clip_dz(z[-1], yt, 1e-12, ref.reduction, clamp=True)
         alt.update({f"add {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction, "add") for e in CLIPS})
         alt.update({f"out {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction, "out") for e in CLIPS})
+        alt.update({f"cmask {e:g}": bce_clip_dz(z[-1], yt, e, ref.reduction, "mask")
+                    for e in CLIPS})  # fmt: skip
     if ref.spec.loss.name == "cross_entropy":  # a safe log's epsilon, or a clipped softmax
         alt.update({f"ceclip {e:g}": ce_clip_dz(z[-1], yt, e, ref.reduction, dl_dz)
                     for e in CLIPS})  # fmt: skip
