@@ -50,7 +50,7 @@ from .layered_steps import (
 )
 from .mask_draws import Draws
 from .paths import LearnerError, put
-from .result import CheckResult, Finding, Training, distinct
+from .result import CheckResult, Finding, Training, distinct, value_apart
 from .row_order import other_rows, stale_layered
 from .runner import LearnerCrash
 from .seed_inside import seed_said
@@ -318,8 +318,8 @@ def _loss_note(r: Record, k: int) -> Finding:
     return note(
         "loss_value_mismatch",
         f"your loss value parts from PyTorch's at step {k} (%s vs %s) while every gradient "
-        "agrees: training is unaffected (a clip or an offset inside the loss, as nnfs's clip "
-        "at 1e-7)" % distinct(r.scratch_value, r.torch_value),
+        f"agrees: training is unaffected ({value_apart(r.scratch_value, r.torch_value)})"
+        % distinct(r.scratch_value, r.torch_value),
         "nothing to fix for training; the reported loss differs",
         k,
     )

@@ -46,6 +46,7 @@ from .remedies import (
     fresh_start,
     no_bias,
     raised_lr,
+    range_note,
     remedies,
     slower,
     target_range,
@@ -151,7 +152,7 @@ def probe(
         return Training("not_assessed", crit.text, OUT_OF_TIME), []
     if (rng := target_range(spec, y)) is not None:  # the best outputs in range fit: a note
         found.append(rng if not fits(np.clip(y, *RANGE[spec.activations[-1].name])) else  # (s59d
-                     replace(rng, kind="note"))  # fmt: skip  # F3: 3 of 200 targets at 1.02)
+                     range_note(rng))  # fmt: skip
         rng = None if found[-1].kind == "note" else rng
     l0, l1 = rs0.loss, rs1.loss  # on all the data: a batch's own loss is one batch's
     run = (

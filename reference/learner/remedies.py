@@ -22,6 +22,7 @@ names the cause.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,13 @@ RANGE = {
     "softmax": (0.0, 1.0),
 }
 Train = Callable[..., Any]  # train(spec, P, batches, steps, fits) -> Trained
+
+
+def range_note(rng: Finding) -> Finding:
+    """``target_range`` as a note where outputs inside the range would still fit (s61a F5)."""
+    said = "; but outputs held inside the range would still fit your targets: no cause here"
+    hint = "nothing to change for them; " + rng.hint + " if you want them reached exactly"
+    return replace(rng, kind="note", evidence=rng.evidence + said, hint=hint)
 
 
 def target_range(spec: Spec, y: np.ndarray) -> Finding | None:

@@ -227,3 +227,13 @@ def factor_text(c: float, digits: int = 4, fmt: str = "f") -> str:
         digits += 1
         text = f"{c:.{digits}{fmt}}"
     return text
+
+
+def value_apart(a: float, b: float) -> str:
+    """What a loss value ``a`` that parts from PyTorch's ``b`` while every gradient agrees
+    most likely is: a whole factor (a sum where the mean belongs: review s61a F6, x N D), else
+    a clip or an offset inside the loss."""
+    c = a / b if b else 0.0
+    if round(c) >= 2 and abs(c - round(c)) < 1e-6 * abs(c):
+        return f"ratio {round(c)}: a sum where the mean belongs, or another reduction"
+    return "a clip or an offset inside the loss, as nnfs's clip at 1e-7"

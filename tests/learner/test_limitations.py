@@ -274,6 +274,7 @@ def test_a_few_targets_just_past_the_output_range_do_not_hide_the_inputs_scale()
     assert r.training_codes()[0] == "input_scale", r.render()
     (rng,) = [f for f in r.findings if f.code == "target_range"]
     assert rng.kind == "note", r.render()
+    assert "no cause here" in rng.evidence and rng.hint.startswith("nothing to change"), r.render()
 
 
 def test_a_slow_run_a_stronger_optimizer_fits_names_that_optimizer():

@@ -100,3 +100,17 @@ def test_non_inverted_dropout_is_dropout_mask_said_as_a_form():
                     masks=[d], optimizer="sgd", lr=0.5, data=(m.X, m.Y))  # fmt: skip
     r = _run(a)
     assert r.code == "match", r.render()
+
+
+def test_a_loss_value_a_whole_factor_off_is_said_as_a_reduction():
+    """Review s61a F6: a correct layered net returning its loss times 10 (a sum where the mean
+    belongs) was told "a clip or an offset inside the loss"."""
+    m = _load("net_nnfs_dropout_ok")
+    inner = m.forward_backward
+    m.forward_backward = lambda X, y: 10 * inner(X, y)
+    spec = "4 dense(16) relu dropout(0.2) dense(3) loss=cross_entropy"
+    r = _run(from_layers([m.dense1, m.dense2], m.forward_backward, forward=m.predict, spec=spec,
+                         masks=[m.dropout1], optimizer="sgd", lr=0.5, data=(m.X, m.Y)))  # fmt: skip
+    assert r.code == "match", r.render()
+    (f,) = [f for f in r.findings if f.code == "loss_value_mismatch"]
+    assert "ratio 10: a sum where the mean belongs" in f.evidence, r.render()
