@@ -56,8 +56,7 @@ def explain_numerical(
         return []
 
     def loss() -> float:
-        pen = sum(ref.l2_on(k) / 2 * float((v * v).sum()) for k, v in P.items())
-        return net.loss(P, X, y) + pen
+        return net.loss(P, X, y) + _penalty(P, ref)
 
     L0 = loss()
     for kind in ("central", "forward"):
@@ -108,7 +107,7 @@ def _of_a_safe_log(grads: dict, twin: dict, P: dict, names: list, net: Any, X: n
                 b = 1 - o + eps if how == "add" else 1 - a
                 t = Y.reshape(o.shape)
                 value = -float((t * np.log(a) + (1 - t) * np.log(b)).mean())
-            return value + sum(ref.l2_on(k) / 2 * float((v * v).sum()) for k, v in P.items())
+            return value + _penalty(P, ref)
 
         L0 = loss()
         for h in STEPS:
@@ -141,6 +140,11 @@ def _of_a_safe_log(grads: dict, twin: dict, P: dict, names: list, net: Any, X: n
                 )
             ]
     return []
+
+
+def _penalty(P: dict, ref: Reference) -> float:
+    """The declared L2 terms of the loss at ``P``: l2 / 2 * sum W^2 per parameter."""
+    return sum(ref.l2_on(k) / 2 * float((v * v).sum()) for k, v in P.items())
 
 
 def _truncation(fd: dict, twin: dict, P: dict, names: list, h: float, kind: str, loss, L0: float,
